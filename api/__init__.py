@@ -1,0 +1,1 @@
+"""phoihop HTTP API (FastAPI): thin handlers over engine.service and engine.queries."""

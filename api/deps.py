@@ -1,0 +1,60 @@
+"""Dependency aliases: the container, settings and the authenticated actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from engine.actors import Actor
+from engine.api_keys import ApiKeys
+from engine.container import EngineContainer
+from engine.queries import Queries
+from engine.service import WorkflowService
+
+from .security import Unauthenticated, actor_from_token
+from .settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_container(request: Request) -> EngineContainer:
+    container: EngineContainer = request.app.state.container
+    return container
+
+
+def get_service(request: Request) -> WorkflowService:
+    return get_container(request).service
+
+
+def get_queries(request: Request) -> Queries:
+    return get_container(request).queries
+
+
+def get_actor(request: Request, authorization: Annotated[str | None, Header()] = None,
+              x_api_key: Annotated[str | None, Header()] = None) -> Actor:
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("Authorization must be 'Bearer <token>'", "Tiêu đề Authorization phải là "
+                                  "'Bearer <mã>'")
+        settings: Settings = request.app.state.settings
+        return actor_from_token(settings.secret, token.strip())
+    if x_api_key:
+        api_keys: ApiKeys = request.app.state.api_keys
+        actor = api_keys.authenticate(x_api_key)
+        if actor is None:
+            raise Unauthenticated("unknown or revoked API key", "Khóa API không tồn tại hoặc đã bị thu hồi")
+        return actor
+    raise Unauthenticated("authentication required: Bearer token or X-API-Key", "Cần xác thực: mã Bearer hoặc "
+                          "X-API-Key")
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ContainerDep = Annotated[EngineContainer, Depends(get_container)]
+ServiceDep = Annotated[WorkflowService, Depends(get_service)]
+QueriesDep = Annotated[Queries, Depends(get_queries)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]

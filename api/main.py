@@ -1,0 +1,68 @@
+"""create_app(): routers, problem handlers, body limits, offline docs, and a lifespan that builds the engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from engine.actors import Actor
+from engine.api_keys import ApiKeys
+from engine.clock import Clock
+from engine.container import EngineContainer, build_engine
+from engine.process_files import deployable_sets
+from engine.store.migrate import upgrade
+
+from . import docs, problems
+from .limits import BodySizeLimit
+from .routes import definitions, health, instances, messages, tasks
+from .settings import Settings
+
+log = logging.getLogger("phoihop")
+DEPLOYER = Actor.of("system:deploy", name="Triển khai tự động", roles=("process-owner",))
+
+
+def deploy_processes(container: EngineContainer, settings: Settings) -> list[str]:
+    deployed = []
+    for label, files in deployable_sets(settings.processes_dir):
+        for result in container.service.deploy(DEPLOYER, files):
+            deployed.append(f"{label}: {result.key} v{result.version}{' (new)' if result.created else ''}")
+    return deployed
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or Settings()
+        if resolved.using_dev_secret:
+            log.warning("!!! PHOIHOP_ENV=dev: using the built-in development secret. Tokens are forgeable. !!!")
+        if migrate:
+            upgrade(resolved.database_url)
+        container = build_engine(resolved.database_url, clock=clock, script_cpu_seconds=resolved.script_cpu_seconds,
+                                 pool_size=resolved.db_pool_size)
+        app.state.settings = resolved
+        app.state.container = container
+        app.state.api_keys = ApiKeys(container.db, container.clock)
+        if resolved.deploy_on_start:
+            for line in deploy_processes(container, resolved):
+                log.info("deployed %s", line)
+        if resolved.run_scheduler:
+            container.scheduler.start()
+        try:
+            yield
+        finally:
+            container.close()
+
+    app = FastAPI(title="phoihop", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Máy chủ quy trình BPMN phối hợp liên ngành (Quyết định 5921/QĐ-UBND) — "
+                              "BPMN workflow engine for Hanoi's inter-agency coordination.")
+    problems.install(app)
+    docs.install(app)
+    for router in (health.router, definitions.router, instances.router, tasks.router, messages.router):
+        app.include_router(router)
+    limits = settings or None
+    app.add_middleware(BodySizeLimit, max_json_bytes=limits.max_json_bytes if limits else 1_000_000,
+                       max_upload_bytes=limits.max_upload_bytes if limits else 10_000_000)
+    return app

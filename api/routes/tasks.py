@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from ..deps import CurrentActor, QueriesDep, ServiceDep
+from ..schemas import CompleteTask, TaskOut, TaskPage
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
+
+
+@router.get("", response_model=TaskPage, summary="Tasks the caller may see (its groups, or assigned to it)")
+def list_tasks(actor: CurrentActor, queries: QueriesDep, status: TaskStatus | None = None,
+               assignee: Literal["me"] | None = None, candidate_group: str | None = None,
+               process_key: str | None = None, instance_id: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> TaskPage:
+    page = queries.list_tasks(actor, status=status, assignee_me=assignee == "me", candidate_group=candidate_group,
+                              process_key=process_key, instance_id=instance_id, limit=limit, offset=offset)
+    return TaskPage.model_validate(vars(page))
+
+
+@router.get("/{task_id}", response_model=TaskOut)
+def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> TaskOut:
+    return TaskOut.model_validate(queries.get_task(actor, task_id))
+
+
+@router.post("/{task_id}/claim", response_model=TaskOut)
+def claim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> TaskOut:
+    service.claim_task(actor, task_id)
+    return TaskOut.model_validate(queries.get_task(actor, task_id))
+
+
+@router.post("/{task_id}/unclaim", response_model=TaskOut)
+def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> TaskOut:
+    service.unclaim_task(actor, task_id)
+    return TaskOut.model_validate(queries.get_task(actor, task_id))
+
+
+@router.post("/{task_id}/complete", response_model=TaskOut)
+def complete(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
+             body: CompleteTask | None = None) -> TaskOut:
+    service.complete_task(actor, task_id, body.variables if body else {})
+    return TaskOut.model_validate(queries.get_task(actor, task_id))

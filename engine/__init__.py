@@ -1,0 +1,1 @@
+"""phoihop engine: persisted BPMN execution on SpiffWorkflow 3.2. Knows nothing of HTTP."""

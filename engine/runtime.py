@@ -1,0 +1,244 @@
+"""Pure SpiffWorkflow driving: start, run to the next wait state, complete, fire timers, deliver messages.
+
+Nothing here touches the database; service.py persists what ``snapshot`` reports. Every run is bounded by a step
+and a time limit, so a process that loops forever ends in an instance error, never a stuck worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from . import spiff_patches
+from .clock import Clock
+from .errors import EngineError, StepLimitExceeded, TaskNotFound, TaskNotOpen
+
+spiff_patches.apply()
+
+_OPEN = TaskState.READY | TaskState.WAITING
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    task_id: str
+    element_id: str
+    name: str
+    correlations: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """A BPMN element the engine finished during a command (for the audit trail)."""
+
+    task_id: str
+    element_id: str
+    name: str | None
+    kind: str
+
+
+@dataclass
+class Snapshot:
+    """What the store must reflect after a command: the instance's wait states and outcome."""
+
+    status: str  # running | completed | error
+    open_tasks: dict[str, str]  # READY manual task id -> element id
+    timers: list[WaitingTimer]
+    messages: list[WaitingMessage]
+    error: dict[str, Any] | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    steps: list[StepRecord]
+    error: dict[str, Any] | None
+
+
+def _element_id(task: Task) -> str | None:
+    return getattr(task.task_spec, "bpmn_id", None)
+
+
+def _error_details(exc: BaseException, task: Task | None) -> dict[str, Any]:
+    from .sandbox import unwrap_script_error  # local: sandbox is optional for pure-runtime unit tests
+
+    inner = unwrap_script_error(exc)
+    details: dict[str, Any] = {"message": str(exc)}
+    if inner is not None:
+        details.update(message=inner.detail, message_vi=inner.detail_vi, code=inner.code, **inner.fields)
+    elif isinstance(exc, EngineError):
+        details.update(message=exc.detail, message_vi=exc.detail_vi, code=exc.code)
+    spiff_task = getattr(exc, "task", None) or task
+    if spiff_task is not None:
+        details.setdefault("element_id", _element_id(spiff_task))
+        details.setdefault("task_id", str(spiff_task.id))
+    line = getattr(exc, "line_number", None)
+    if line:
+        details.setdefault("line", line)
+    return details
+
+
+class Runtime:
+    def __init__(self, script_engine: Any, clock: Clock, *, max_steps: int = 10_000, max_seconds: float = 30.0):
+        self.script_engine = script_engine
+        self.clock = clock
+        self.max_steps = max_steps
+        self.max_seconds = max_seconds
+
+    # --- commands ---------------------------------------------------------------------------------------------------
+    def start(self, spec: Any, subprocess_specs: dict[str, Any], variables: Mapping[str, Any]) -> tuple[
+        BpmnWorkflow, RunOutcome
+    ]:
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(variables)
+        return workflow, self.run(workflow)
+
+    def attach(self, workflow: BpmnWorkflow) -> None:
+        """Re-attach the sandboxed engine after a deserialize (SpiffWorkflow resets it to plain eval/exec)."""
+        workflow.script_engine = self.script_engine
+
+    def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: Mapping[str, Any]) -> RunOutcome:
+        task = self.find_task(workflow, task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotOpen(f"task {task_id} is not ready", detail_vi=f"Công việc {task_id} chưa sẵn sàng",
+                              task_id=task_id)
+        task.set_data(**variables)
+        with spiff_patches.using_clock(self.clock):
+            task.run()
+        return self.run(workflow, first=[StepRecord(task_id, _element_id(task) or "", task.task_spec.bpmn_name,
+                                                     "human_task")])
+
+    def fire_timers(self, workflow: BpmnWorkflow) -> RunOutcome:
+        with spiff_patches.using_clock(self.clock):
+            workflow.refresh_timers()
+        return self.run(workflow)
+
+    def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: Mapping[str, Any]) -> RunOutcome:
+        waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
+                   if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                   and t.task_spec.event_definition.name == name]
+        if not waiting:
+            raise EngineError(f"instance waits for no message {name!r}")
+        definition = waiting[0].task_spec.event_definition
+        correlations = definition.get_correlations(waiting[0], dict(variables))
+        with spiff_patches.using_clock(self.clock):
+            workflow.send_event(BpmnEvent(definition, dict(variables), correlations))
+        for task in waiting:
+            # Camunda semantics: without spiffworkflow:messageVariable the message's variables become process data.
+            if task.state != TaskState.WAITING and task.task_spec.event_definition.message_var is None:
+                task.set_data(**variables)
+        return self.run(workflow)
+
+    def cancel(self, workflow: BpmnWorkflow) -> None:
+        workflow.cancel()
+
+    # --- running ----------------------------------------------------------------------------------------------------
+    def run(self, workflow: BpmnWorkflow, first: list[StepRecord] | None = None) -> RunOutcome:
+        steps: list[StepRecord] = list(first or [])
+        count = 0
+        deadline = time.monotonic() + self.max_seconds
+        current: list[Task | None] = [None]
+
+        def will_complete(task: Task) -> None:
+            nonlocal count
+            count += 1
+            current[0] = task
+            if count > self.max_steps or time.monotonic() > deadline:
+                raise StepLimitExceeded(
+                    f"more than {self.max_steps} steps or {self.max_seconds}s in one command",
+                    detail_vi=f"Quá {self.max_steps} bước hoặc {self.max_seconds} giây trong một lệnh",
+                    element_id=_element_id(task))
+
+        def did_complete(task: Task) -> None:
+            element_id = _element_id(task)
+            if element_id is not None:
+                steps.append(StepRecord(str(task.id), element_id, task.task_spec.bpmn_name,
+                                        type(task.task_spec).__name__))
+
+        try:
+            with spiff_patches.using_clock(self.clock):
+                workflow.do_engine_steps(will_complete, did_complete)
+                while workflow.get_next_task(state=TaskState.READY, manual=False) is not None:
+                    workflow.do_engine_steps(will_complete, did_complete)
+        except (WorkflowException, EngineError) as exc:
+            return RunOutcome(steps, _error_details(exc, current[0]))
+        return RunOutcome(steps, None)
+
+    # --- reading ----------------------------------------------------------------------------------------------------
+    @staticmethod
+    def find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, KeyError, TypeError):
+            task = None
+        if task is None:
+            raise TaskNotFound(f"task {task_id} not found in instance", detail_vi=f"Không tìm thấy công việc {task_id}",
+                               task_id=task_id)
+        return task
+
+    def snapshot(self, workflow: BpmnWorkflow, outcome: RunOutcome) -> Snapshot:
+        open_tasks: dict[str, str] = {}
+        timers: list[WaitingTimer] = []
+        messages: list[WaitingMessage] = []
+        if outcome.error is None and not workflow.completed:
+            for task in workflow.get_tasks(state=_OPEN):
+                spec = task.task_spec
+                if task.state == TaskState.READY:
+                    if spec.manual:
+                        open_tasks[str(task.id)] = spec.bpmn_id
+                    continue
+                definition = getattr(spec, "event_definition", None)
+                if isinstance(definition, TimerEventDefinition):
+                    due = self._timer_due(task)
+                    if due is not None:
+                        timers.append(WaitingTimer(str(task.id), spec.bpmn_id, due))
+                elif isinstance(definition, MessageEventDefinition):
+                    messages.append(WaitingMessage(str(task.id), spec.bpmn_id, definition.name,
+                                                   dict(workflow.correlations)))
+        if outcome.error is not None:
+            status = "error"
+        elif workflow.completed:
+            status = "completed"
+        else:
+            status = "running"
+        return Snapshot(status, open_tasks, timers, messages, outcome.error, outcome.steps)
+
+    @staticmethod
+    def _timer_due(task: Task) -> datetime | None:
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):  # cycle timer: {"cycles", "next", "duration"}
+            if value.get("cycles") == 0:
+                return None
+            value = value.get("next")
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
+            try:
+                moment = TimerEventDefinition.get_datetime(value)
+            except ValueError:
+                return None
+        else:
+            return None
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    @staticmethod
+    def variables(workflow: BpmnWorkflow) -> dict[str, Any]:
+        task = workflow.last_task or workflow.task_tree
+        return dict(task.data)

@@ -1,0 +1,89 @@
+"""The one place that configures SpiffWorkflow's serializer and checks its version.
+
+State is stored WITHOUT the process definition: the spec (13 of 23 KB in a typical instance) comes from the
+per-version cache of compiled deployments. The stored format is SpiffWorkflow's own dictionary format ("1.5"),
+minus ``spec`` and ``subprocess_specs``, encoded with orjson.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_FORMAT
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from .errors import EngineError
+
+SERIALIZER_VERSION = SPIFF_FORMAT  # "1.5" with spiffworkflow==3.2.0
+
+
+class StateVersionError(EngineError):
+    code = "state-version"
+    title_vi = "Phiên bản dữ liệu trạng thái không được hỗ trợ"
+    title_en = "Unsupported stored state version"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+class StateSerializer:
+    """Workflow ⇄ JSON text, with the spec supplied by the caller on load."""
+
+    def __init__(self) -> None:
+        registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+        self._registry = registry
+        # register() wraps converters as partial(_obj_to_dict, typename, converter.to_dict)
+        self._workflow_converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        reg, conv = self._registry, self._workflow_converter
+        dct: dict[str, Any] = {
+            "data": reg.convert(reg.clean(workflow.data)),
+            "correlations": reg.convert(workflow.correlations),
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": {str(k): reg.convert(t) for k, t in workflow.tasks.items()},
+            "root": str(workflow.task_tree.id),
+            "subprocesses": conv.mapping_to_dict(workflow.subprocesses),
+            "bpmn_events": reg.convert(workflow.bpmn_events),
+            "serializer_version": SERIALIZER_VERSION,
+        }
+        return orjson.dumps(dct, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+    def loads(self, state: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+        dct = orjson.loads(state)
+        version = dct.pop("serializer_version", None)
+        if version != SERIALIZER_VERSION:
+            if version not in MIGRATIONS:
+                raise StateVersionError(
+                    f"stored state has serializer version {version!r}; this engine reads {SERIALIZER_VERSION}",
+                    detail_vi=f"Trạng thái lưu có phiên bản {version!r}; máy chủ chỉ đọc {SERIALIZER_VERSION}",
+                )
+            MIGRATIONS[version](dct)
+        reg, conv = self._registry, self._workflow_converter
+        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = conv.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        conv.set_default_attributes(workflow, dct)
+        workflow.correlations = reg.restore(workflow.correlations)
+        conv.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = reg.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+    def to_json_value(self, value: Any) -> Any:
+        """Task data → plain JSON values (datetimes as ISO text), for the read-side ``variables`` column."""
+        return orjson.loads(orjson.dumps(value, default=_json_default))
+
+
+__all__ = ["SERIALIZER_VERSION", "StateSerializer", "StateVersionError", "datetime"]

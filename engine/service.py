@@ -1,0 +1,428 @@
+"""Use cases that change state. Each is ONE transaction: lock → load → check → run → save rows and audit together.
+
+The live-object cache makes "load" free when the stored version has not moved; reads live in queries.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from .actors import Actor
+from .catalog import DeploymentCache, ProcessModel, SourceFile, UserTaskModel
+from .clock import Clock
+from .errors import (
+    AlreadyClaimed,
+    ConcurrentUpdate,
+    DefinitionNotFound,
+    DefinitionSuspended,
+    Forbidden,
+    IdempotencyConflict,
+    InstanceNotFound,
+    InstanceNotRunning,
+    MessageNotCorrelated,
+    NotAssignee,
+    TaskNotFound,
+    TaskNotOpen,
+)
+from .runtime import RunOutcome, Runtime, Snapshot
+from .serializer import SERIALIZER_VERSION, StateSerializer
+from .store import repository as repo
+from .store.database import Database
+from .unit_of_work import UnitOfWork, unit_of_work
+from .variables import check_variables, due_at_for
+from .workflow_cache import LiveWorkflow, WorkflowCache
+
+
+@dataclass(frozen=True)
+class DeployedProcess:
+    key: str
+    version: int
+    content_hash: str
+    name: str | None
+    created: bool
+
+
+class WorkflowService:
+    def __init__(self, db: Database, *, runtime: Runtime, deployments: DeploymentCache,
+                 compile_files: Callable[[Sequence[SourceFile]], Any], clock: Clock,
+                 cache: WorkflowCache | None = None) -> None:
+        self.db = db
+        self.runtime = runtime
+        self.deployments = deployments
+        self.compile_files = compile_files
+        self.clock = clock
+        self.serializer = StateSerializer()
+        self.cache = cache if cache is not None else WorkflowCache()
+        self._models: dict[int, ProcessModel] = {}
+        self.fail_before_commit: Callable[[], None] | None = None  # test hook (crash consistency)
+
+    def _uow(self, *, write: bool = True) -> Any:
+        return unit_of_work(self.db, self.clock.now, write=write, fail_before_commit=self.fail_before_commit)
+
+    # --- deploy -----------------------------------------------------------------------------------------------------
+    def deploy(self, actor: Actor, files: Sequence[SourceFile]) -> list[DeployedProcess]:
+        actor.require_role("process-owner")
+        deployment = self.compile_files(files)
+        for attempt in range(3):
+            try:
+                return self._store_deployment(actor, deployment)
+            except IntegrityError:  # a concurrent deploy took the same version number: count again
+                if attempt == 2:
+                    raise ConcurrentUpdate("concurrent deployments of the same process", detail_vi="Triển khai "
+                                           "đồng thời cùng một quy trình, vui lòng thử lại") from None
+        raise AssertionError("unreachable")
+
+    def _store_deployment(self, actor: Actor, deployment: Any) -> list[DeployedProcess]:
+        results: list[DeployedProcess] = []
+        with self._uow() as uow:
+            deployment_id: int | None = None
+            for process in deployment.processes:
+                latest = repo.latest_definition(uow.conn, process.key, lock=True)
+                if latest is not None and latest["content_hash"] == deployment.content_hash:
+                    results.append(DeployedProcess(process.key, latest["version"], deployment.content_hash,
+                                                   latest["name"], False))
+                    continue
+                if deployment_id is None:
+                    deployment_id = repo.insert_deployment(
+                        uow.conn, content_hash=deployment.content_hash, deployed_by=actor.id, deployed_at=uow.now,
+                        files=[{"name": f.name, "content": f.content.decode("utf-8")} for f in deployment.files])
+                version = (latest["version"] if latest is not None else 0) + 1
+                repo.insert_definition(uow.conn, key=process.key, version=version, name=process.name,
+                                       content_hash=deployment.content_hash, deployment_id=deployment_id,
+                                       status="active", deployed_by=actor.id, deployed_at=uow.now,
+                                       start_messages=list(process.start_message_names))
+                results.append(DeployedProcess(process.key, version, deployment.content_hash, process.name, True))
+            repo.insert_audit(uow.conn, [{"instance_id": None, "at": uow.now, "actor": actor.id, "kind": "deployed",
+                                          "data": {"processes": [r.__dict__ for r in results],
+                                                   "files": [f.name for f in deployment.files]}}])
+        return results
+
+    def _model(self, conn: Connection, definition_id: int) -> ProcessModel:
+        model = self._models.get(definition_id)
+        if model is None:
+            definition = repo.definition_by_id(conn, definition_id)
+            if definition is None:
+                raise DefinitionNotFound(f"definition {definition_id} not found",
+                                         detail_vi=f"Không tìm thấy định nghĩa {definition_id}")
+            files = [SourceFile(f["name"], f["content"].encode("utf-8"))
+                     for f in repo.deployment_files(conn, definition["deployment_id"])]
+            deployment = self.compile_files(files)
+            model = next(p for p in deployment.processes if p.key == definition["key"])
+            self._models[definition_id] = model
+        return model
+
+    # --- instances --------------------------------------------------------------------------------------------------
+    def start_instance(self, actor: Actor, process_key: str, *, version: int | None = None,
+                       business_key: str | None = None, variables: Mapping[str, Any] | None = None,
+                       idempotency_key: str | None = None) -> tuple[str, bool]:
+        """Start an instance; returns (instance id, created). A repeated Idempotency-Key returns the first one."""
+        actor.require_role("integrator", "officer", "lead")
+        data = check_variables(variables)
+        instance_id = str(uuid.uuid4())
+        with self._uow() as uow:
+            if idempotency_key is not None:
+                request_hash = hashlib.sha256(orjson.dumps([process_key, version, business_key, data],
+                                                           option=orjson.OPT_SORT_KEYS)).hexdigest()
+                if not repo.reserve_idempotency_key(uow.conn, caller=actor.id, key=idempotency_key,
+                                                    request_hash=request_hash, instance_id=instance_id, at=uow.now):
+                    record = repo.idempotency_record(uow.conn, actor.id, idempotency_key)
+                    assert record is not None
+                    if record["request_hash"] != request_hash:
+                        raise IdempotencyConflict(
+                            "this Idempotency-Key was already used with a different request",
+                            detail_vi="Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác",
+                            idempotency_key=idempotency_key)
+                    return str(record["instance_id"]), False
+            definition = self._definition_for_start(uow.conn, process_key, version)
+            model = self._model(uow.conn, definition["id"])
+            workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, data)
+            repo.insert_instance(uow.conn, id=instance_id, definition_id=definition["id"], process_key=process_key,
+                                 business_key=business_key, status="running", state="{}",
+                                 serializer_version=SERIALIZER_VERSION, version=0, variables={}, error=None,
+                                 started_by=actor.id, started_at=uow.now)
+            head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": process_key}
+            audit = {"kind": "instance_started", "data": {"variables": data, "business_key": business_key,
+                                                          "version": definition["version"]}}
+            self._save(uow, head, model, workflow, outcome, None, actor, audit)
+        return instance_id, True
+
+    def _definition_for_start(self, conn: Connection, key: str, version: int | None) -> RowMapping:
+        if version is None:
+            definition = repo.latest_active_definition(conn, key)
+            if definition is None and repo.latest_definition(conn, key) is not None:
+                raise DefinitionSuspended(f"every version of {key!r} is suspended",
+                                          detail_vi=f"Mọi phiên bản của quy trình {key!r} đều đang tạm dừng",
+                                          process_key=key)
+        else:
+            definition = repo.definition_by_version(conn, key, version)
+            if definition is not None and definition["status"] != "active":
+                raise DefinitionSuspended(f"version {version} of {key!r} is suspended",
+                                          detail_vi=f"Phiên bản {version} của {key!r} đang tạm dừng",
+                                          process_key=key, version=version)
+        if definition is None:
+            raise DefinitionNotFound(f"no deployed process with key {key!r}" + (f" version {version}" if version else ""),
+                                     detail_vi=f"Chưa triển khai quy trình {key!r}", process_key=key)
+        return definition
+
+    def cancel_instance(self, actor: Actor, instance_id: str, *, reason: str | None = None) -> None:
+        actor.require_role("lead")
+        with self._uow() as uow:
+            head = self._lock(uow.conn, instance_id)
+            if head["status"] != "running" and head["status"] != "error":
+                raise InstanceNotRunning(f"instance {instance_id} is {head['status']}",
+                                         detail_vi=f"Hồ sơ {instance_id} đang ở trạng thái {head['status']}",
+                                         instance_id=instance_id, status=head["status"])
+            if not actor.sees_all_instances and not self._takes_part(uow.conn, actor, instance_id, head):
+                raise Forbidden("you take no part in this instance", detail_vi="Bạn không tham gia hồ sơ này",
+                                instance_id=instance_id)
+            self.cache.discard(instance_id)
+            repo.close_tasks(uow.conn, repo.open_task_ids(uow.conn, instance_id), status="cancelled", at=uow.now)
+            repo.replace_timers(uow.conn, instance_id, [])
+            repo.replace_subscriptions(uow.conn, instance_id, [])
+            repo.set_instance_status(uow.conn, instance_id, head["version"], status="cancelled", ended_at=uow.now)
+            repo.insert_audit(uow.conn, [{"instance_id": instance_id, "at": uow.now, "actor": actor.id,
+                                          "kind": "instance_cancelled", "data": {"reason": reason}}])
+
+    @staticmethod
+    def _takes_part(conn: Connection, actor: Actor, instance_id: str, head: Mapping[str, Any]) -> bool:
+        if head["started_by"] == actor.id:
+            return True
+        return any(actor.may_see_task(t) for t in repo.tasks_of_instance(conn, instance_id, open_only=False))
+
+    # --- human tasks ------------------------------------------------------------------------------------------------
+    def claim_task(self, actor: Actor, task_id: str) -> None:
+        with self._uow() as uow:
+            task = self._task(uow.conn, task_id)
+            actor.require_candidate(task)
+            if task["status"] == "claimed" and task["assignee"] == actor.id:
+                return
+            self._require_open(task)
+            if not repo.claim_task(uow.conn, task_id, actor.id, uow.now):
+                current = repo.get_task(uow.conn, task_id)
+                raise AlreadyClaimed(f"task {task_id} is already claimed",
+                                     detail_vi=f"Công việc {task_id} đã được người khác nhận", task_id=task_id,
+                                     assignee=current["assignee"] if current else None)
+            repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_claimed")])
+
+    def unclaim_task(self, actor: Actor, task_id: str) -> None:
+        with self._uow() as uow:
+            task = self._task(uow.conn, task_id)
+            if not actor.may_see_task(task):
+                actor.require_candidate(task)
+            self._require_open(task)
+            if task["assignee"] != actor.id and not (actor.is_admin or ("lead" in actor.roles
+                                                                         and actor.is_candidate(task))):
+                raise NotAssignee(f"task {task_id} is assigned to {task['assignee']}",
+                                  detail_vi="Chỉ người đang nhận hoặc lãnh đạo đơn vị mới được trả lại công việc",
+                                  task_id=task_id, assignee=task["assignee"])
+            if repo.unclaim_task(uow.conn, task_id):
+                repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_unclaimed")])
+
+    def complete_task(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> str:
+        """Complete a human task (claiming it implicitly if unassigned); returns the instance status after it."""
+        data = check_variables(variables)
+        with self._uow() as uow:
+            task = self._task(uow.conn, task_id)
+            actor.require_candidate(task)
+            head = self._lock(uow.conn, task["instance_id"])
+            if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
+                task = self._task(uow.conn, task_id)  # re-read under the instance lock
+            self._require_open(task)
+            if task["assignee"] is not None and task["assignee"] != actor.id:
+                raise NotAssignee(f"task {task_id} is claimed by {task['assignee']}",
+                                  detail_vi=f"Công việc {task_id} đã được {task['assignee']} nhận xử lý",
+                                  task_id=task_id, assignee=task["assignee"])
+            if head["status"] != "running":
+                raise InstanceNotRunning(f"instance is {head['status']}", detail_vi="Hồ sơ không còn đang xử lý",
+                                         instance_id=head["id"], status=head["status"])
+            repo.complete_task(uow.conn, task_id, actor.id, uow.now)
+            audit = {"kind": "task_completed", "element_id": task["element_id"], "task_id": task_id,
+                     "data": {"variables": data, "name": task["name"]}}
+            return self._advance(uow, head, lambda wf: self.runtime.complete_task(wf, task_id, data), actor, audit,
+                                 completed_task=task_id)
+
+    @staticmethod
+    def _task(conn: Connection, task_id: str) -> RowMapping:
+        task = repo.get_task(conn, task_id)
+        if task is None:
+            raise TaskNotFound(f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}",
+                               task_id=task_id)
+        return task
+
+    @staticmethod
+    def _require_open(task: Mapping[str, Any]) -> None:
+        if task["status"] not in repo.OPEN_STATUSES:
+            raise TaskNotOpen(f"task {task['id']} is {task['status']}",
+                              detail_vi=f"Công việc {task['id']} đã ở trạng thái {task['status']}",
+                              task_id=task["id"], status=task["status"])
+
+    @staticmethod
+    def _task_event(uow: UnitOfWork, actor: Actor, task: Mapping[str, Any], kind: str) -> dict[str, Any]:
+        return {"instance_id": task["instance_id"], "at": uow.now, "actor": actor.id, "kind": kind,
+                "element_id": task["element_id"], "task_id": task["id"], "data": {"name": task["name"]}}
+
+    # --- messages and timers ----------------------------------------------------------------------------------------
+    def correlate_message(self, actor: Actor, name: str, *, business_key: str | None = None,
+                          correlation_keys: Mapping[str, Any] | None = None,
+                          variables: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Deliver a message to every instance waiting for it (matching business key and correlation variables);
+        if none waits, start the processes whose start event catches it. Returns [{instance_id, started}]."""
+        actor.require_role("integrator")
+        data = check_variables(variables)
+        keys = dict(correlation_keys or {})
+        with self._uow() as uow:
+            waiting = repo.subscriptions_for(uow.conn, name, business_key)
+            instance_ids = list(dict.fromkeys(
+                s["instance_id"] for s in waiting
+                if all((s["variables"] or {}).get(k) == v for k, v in keys.items())))
+            delivered: list[dict[str, Any]] = []
+            for instance_id in instance_ids:
+                head = self._lock(uow.conn, instance_id)
+                audit = {"kind": "message_received", "data": {"message": name, "variables": data}}
+                self._advance(uow, head, lambda wf: self.runtime.deliver_message(wf, name, data), actor, audit)
+                delivered.append({"instance_id": instance_id, "started": False})
+            if not delivered and not keys:
+                for definition in repo.definitions_started_by_message(uow.conn, name):
+                    delivered.append({"instance_id": self._start_by_message(uow, actor, definition, name,
+                                                                            business_key, data), "started": True})
+        if not delivered:
+            raise MessageNotCorrelated(f"no instance waits for message {name!r}",
+                                       detail_vi=f"Không có hồ sơ nào đang chờ thông điệp {name!r}",
+                                       message_name=name, business_key=business_key)
+        return delivered
+
+    def _start_by_message(self, uow: UnitOfWork, actor: Actor, definition: RowMapping, name: str,
+                          business_key: str | None, data: dict[str, Any]) -> str:
+        model = self._model(uow.conn, definition["id"])
+        workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, {})
+        if outcome.error is None:
+            outcome = self.runtime.deliver_message(workflow, name, data)
+        instance_id = str(uuid.uuid4())
+        repo.insert_instance(uow.conn, id=instance_id, definition_id=definition["id"], process_key=definition["key"],
+                             business_key=business_key, status="running", state="{}",
+                             serializer_version=SERIALIZER_VERSION, version=0, variables={}, error=None,
+                             started_by=actor.id, started_at=uow.now)
+        head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": definition["key"]}
+        audit = {"kind": "instance_started", "data": {"message": name, "variables": data,
+                                                      "version": definition["version"]}}
+        self._save(uow, head, model, workflow, outcome, None, actor, audit)
+        return instance_id
+
+    def fire_due_timers(self, *, limit: int = 50) -> int:
+        """Fire every timer due now; each in its own transaction. Safe with several schedulers (exactly once)."""
+        from .actors import SYSTEM
+
+        with self._uow(write=False) as uow:
+            due = repo.due_timers(uow.conn, uow.now, limit)
+        fired = 0
+        for timer in due:
+            with self._uow() as uow:
+                head = repo.lock_instance_head(uow.conn, timer["instance_id"], skip_locked=True)
+                if head is None or head["status"] != "running" or not repo.timer_exists(uow.conn, timer["id"]):
+                    continue  # another scheduler has it, or it already fired
+                audit = {"kind": "timer_fired", "data": {"due_at": timer["due_at"].isoformat()}}
+                self._advance(uow, head, self.runtime.fire_timers, SYSTEM, audit)
+                fired += 1
+        return fired
+
+    def next_timer_due(self) -> datetime | None:
+        with self._uow(write=False) as uow:
+            return repo.next_timer_due(uow.conn)
+
+    # --- the command core -------------------------------------------------------------------------------------------
+    def _lock(self, conn: Connection, instance_id: str) -> RowMapping:
+        head = repo.lock_instance_head(conn, instance_id)
+        if head is None:
+            raise InstanceNotFound(f"instance {instance_id} not found",
+                                   detail_vi=f"Không tìm thấy hồ sơ {instance_id}", instance_id=instance_id)
+        return head
+
+    def _advance(self, uow: UnitOfWork, head: Mapping[str, Any], action: Callable[[Any], RunOutcome], actor: Actor,
+                 audit: dict[str, Any], *, completed_task: str | None = None) -> str:
+        instance_id = head["id"]
+        model = self._model(uow.conn, head["definition_id"])
+        entry = self.cache.take(instance_id, head["version"])
+        if entry is None:
+            state, stored_version = repo.instance_state(uow.conn, instance_id)
+            workflow = self.serializer.loads(state, model.spec, model.subprocess_specs)
+            self.runtime.attach(workflow)
+            prior = LiveWorkflow(head["version"], workflow, frozenset(repo.open_task_ids(uow.conn, instance_id)),
+                                 tuple((t["element_id"], t["task_id"], t["due_at"])
+                                       for t in repo.instance_timers(uow.conn, instance_id)),
+                                 tuple((m["message_name"], orjson.dumps(m["correlations"]).decode())
+                                       for m in repo.instance_subscriptions(uow.conn, instance_id)))
+        else:
+            prior = entry
+        outcome = action(prior.workflow)
+        return self._save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
+
+    def _save(self, uow: UnitOfWork, head: Mapping[str, Any], model: ProcessModel, workflow: Any,
+              outcome: RunOutcome, prior: LiveWorkflow | None, actor: Actor, audit: dict[str, Any],
+              *, completed_task: str | None = None) -> str:
+        conn, now, instance_id = uow.conn, uow.now, head["id"]
+        snapshot: Snapshot = self.runtime.snapshot(workflow, outcome)
+        prior_tasks = prior.open_tasks if prior is not None else frozenset()
+        new_tasks = [tid for tid in snapshot.open_tasks if tid not in prior_tasks]
+        repo.insert_human_tasks(conn, [self._task_row(instance_id, head["process_key"], tid,
+                                                      model.user_tasks.get(snapshot.open_tasks[tid]),
+                                                      snapshot.open_tasks[tid], now) for tid in new_tasks])
+        gone = [tid for tid in prior_tasks if tid not in snapshot.open_tasks and tid != completed_task]
+        repo.close_tasks(conn, gone, status="cancelled", at=now)
+        timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)
+        if (timers or prior is not None) and (prior is None or timers != prior.timers):
+            repo.replace_timers(conn, instance_id, [{"task_id": t.task_id, "element_id": t.element_id,
+                                                     "due_at": t.due_at} for t in snapshot.timers])
+        correlations = [orjson.dumps(self.serializer.to_json_value(m.correlations)).decode()
+                        for m in snapshot.messages]
+        messages = tuple((m.name, c) for m, c in zip(snapshot.messages, correlations, strict=True))
+        if (messages or prior is not None) and (prior is None or messages != prior.messages):
+            repo.replace_subscriptions(conn, instance_id, [
+                {"message_name": name, "business_key": head["business_key"], "correlations": orjson.loads(c)}
+                for name, c in messages])
+        finished = snapshot.status in ("completed", "error")
+        variables = self.serializer.to_json_value(self.runtime.variables(workflow))
+        if not repo.save_instance(conn, instance_id, head["version"], state=self.serializer.dumps(workflow),
+                                  status=snapshot.status, variables=variables, error=snapshot.error,
+                                  ended_at=now if snapshot.status == "completed" else None):
+            raise ConcurrentUpdate(f"instance {instance_id} moved during the command",
+                                   detail_vi="Hồ sơ vừa được cập nhật bởi yêu cầu khác", instance_id=instance_id)
+        events = [{"instance_id": instance_id, "at": now, "actor": actor.id, "element_id": None, "task_id": None,
+                   **audit}]
+        events += [{"instance_id": instance_id, "at": now, "actor": "system", "kind": "element_completed",
+                    "element_id": s.element_id, "task_id": s.task_id, "data": {"name": s.name, "type": s.kind}}
+                   for s in snapshot.steps if s.kind != "human_task"]
+        if snapshot.status == "error":
+            events.append({"instance_id": instance_id, "at": now, "actor": "system", "kind": "instance_error",
+                           "element_id": (snapshot.error or {}).get("element_id"), "task_id": None,
+                           "data": snapshot.error or {}})
+        elif snapshot.status == "completed":
+            events.append({"instance_id": instance_id, "at": now, "actor": "system", "kind": "instance_completed",
+                           "element_id": None, "task_id": None, "data": {}})
+        repo.insert_audit(conn, events)
+        if not finished:
+            entry = LiveWorkflow(head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages)
+            uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
+        return snapshot.status
+
+    def _task_row(self, instance_id: str, process_key: str, task_id: str, info: UserTaskModel | None,
+                  element_id: str, now: datetime) -> dict[str, Any]:
+        groups = list(info.candidate_groups) if info else []
+        users = list(info.candidate_users) if info else []
+        return {"id": task_id, "instance_id": instance_id, "process_key": process_key, "element_id": element_id,
+                "name": info.name if info else element_id, "lane": info.lane if info else None,
+                "candidate_groups": groups, "candidate_users": users,
+                "assignee": info.assignee if info else None,
+                "status": "claimed" if info and info.assignee else "open",
+                "documentation": info.documentation if info else None, "form_key": info.form_key if info else None,
+                "created_at": now, "claimed_at": now if info and info.assignee else None,
+                "due_at": due_at_for(info.due_date if info else None, now)}

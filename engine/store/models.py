@@ -1,0 +1,158 @@
+"""Every table, as SQLModel classes. Alembic migrations are generated from SQLModel.metadata.
+
+Reading never deserializes a workflow: the inbox, task details, instance lists and history read these rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .types import JsonColumn, UtcDateTime
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), **kw))
+
+
+class Deployment(SQLModel, table=True):
+    """One upload of BPMN/DMN files; the sources are kept verbatim."""
+
+    __tablename__ = "deployment"
+    id: int | None = Field(default=None, primary_key=True)
+    content_hash: str = Field(max_length=64, index=True)
+    files: list[dict[str, str]] = Field(sa_column=Column(JsonColumn, nullable=False))
+    deployed_by: str = Field(max_length=200)
+    deployed_at: datetime = _utc(nullable=False)
+
+
+class ProcessDefinition(SQLModel, table=True):
+    """One version of one executable process (key = the BPMN process id)."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (
+        UniqueConstraint("key", "version", name="uq_process_definition_key_version"),
+        UniqueConstraint("key", "content_hash", name="uq_process_definition_key_hash"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, index=True)
+    version: int
+    name: str | None = Field(default=None, max_length=500)
+    content_hash: str = Field(max_length=64)
+    deployment_id: int = Field(foreign_key="deployment.id", index=True)
+    status: str = Field(default="active", max_length=20)
+    deployed_by: str = Field(max_length=200)
+    deployed_at: datetime = _utc(nullable=False)
+    start_messages: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+
+
+class ProcessInstance(SQLModel, table=True):
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_key_status", "process_key", "status"),)
+    id: str = Field(primary_key=True, max_length=36)
+    definition_id: int = Field(foreign_key="process_definition.id", index=True)
+    process_key: str = Field(max_length=200)
+    business_key: str | None = Field(default=None, max_length=200, index=True)
+    status: str = Field(max_length=20, index=True)
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    serializer_version: str = Field(max_length=20)
+    version: int = Field(default=1)
+    variables: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
+    started_by: str = Field(max_length=200)
+    started_at: datetime = _utc(nullable=False)
+    ended_at: datetime | None = _utc(nullable=True)
+
+
+class HumanTask(SQLModel, table=True):
+    """A user or manual task waiting for (or done by) a person. id = SpiffWorkflow's task id."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_assignee_status", "assignee", "status"),
+        Index("ix_human_task_status_due", "status", "due_at"),
+    )
+    id: str = Field(primary_key=True, max_length=36)
+    instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
+    process_key: str = Field(max_length=200, index=True)
+    element_id: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=500)
+    lane: str | None = Field(default=None, max_length=500)
+    candidate_groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    candidate_users: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    assignee: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=20)
+    documentation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    form_key: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc(nullable=False)
+    claimed_at: datetime | None = _utc(nullable=True)
+    completed_at: datetime | None = _utc(nullable=True)
+    completed_by: str | None = Field(default=None, max_length=200)
+    due_at: datetime | None = _utc(nullable=True)
+
+
+class TaskCandidate(SQLModel, table=True):
+    """Who may act on a human task: one row per candidate group or user, so the inbox query stays on an index."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_kind_value", "kind", "value"),)
+    task_id: str = Field(foreign_key="human_task.id", primary_key=True, max_length=36)
+    kind: str = Field(primary_key=True, max_length=10)  # "group" | "user"
+    value: str = Field(primary_key=True, max_length=200)
+
+
+class Timer(SQLModel, table=True):
+    """A waiting timer event; the scheduler's only query is on due_at."""
+
+    __tablename__ = "timer"
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
+    task_id: str = Field(max_length=36)
+    element_id: str = Field(max_length=200)
+    due_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+
+
+class MessageSubscription(SQLModel, table=True):
+    __tablename__ = "message_subscription"
+    __table_args__ = (Index("ix_message_subscription_name_bk", "message_name", "business_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
+    message_name: str = Field(max_length=200)
+    business_key: str | None = Field(default=None, max_length=200)
+    correlations: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_instance_id_id", "instance_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str | None = Field(default=None, max_length=36)
+    at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=50)
+    element_id: str | None = Field(default=None, max_length=200)
+    task_id: str | None = Field(default=None, max_length=36)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_key"
+    caller: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    instance_id: str = Field(max_length=36)
+    created_at: datetime = _utc(nullable=False)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    created_at: datetime = _utc(nullable=False)
+    revoked_at: datetime | None = _utc(nullable=True)

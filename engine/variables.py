@@ -1,0 +1,61 @@
+"""Checks on process variables coming from outside, and due-time expressions of human tasks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .errors import InvalidVariables
+
+MAX_DEPTH = 20
+
+
+def check_variables(variables: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Variables must be a JSON object whose keys are non-empty strings not starting with ``_``
+    (``__builtins__`` in task data would override a script's builtins)."""
+    if variables is None:
+        return {}
+    if not isinstance(variables, Mapping):
+        raise InvalidVariables("variables must be a JSON object", detail_vi="Biến phải là một đối tượng JSON",
+                               field="variables")
+    for key in variables:
+        if not isinstance(key, str) or not key or key.startswith("_"):
+            raise InvalidVariables(f"variable name {key!r} is not allowed (empty or starting with '_')",
+                                   detail_vi=f"Tên biến {key!r} không hợp lệ (rỗng hoặc bắt đầu bằng '_')",
+                                   field=f"variables.{key}")
+    _check_depth(variables, 0)
+    return dict(variables)
+
+
+def _check_depth(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise InvalidVariables(f"variables nest deeper than {MAX_DEPTH} levels",
+                               detail_vi=f"Biến lồng nhau quá {MAX_DEPTH} cấp", field="variables")
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _check_depth(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, depth + 1)
+
+
+_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+
+def due_at_for(due_date: str | None, now: datetime) -> datetime | None:
+    """A task's due time from ``camunda:dueDate``: an ISO 8601 duration from creation or an ISO date-time.
+    (Working-day expressions arrive with the business calendar.)"""
+    if not due_date:
+        return None
+    text = due_date.strip()
+    if _DURATION.match(text):
+        parsed = TimerEventDefinition.parse_iso_duration(text)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    try:
+        return TimerEventDefinition.get_datetime(text)
+    except ValueError:
+        return None

@@ -1,0 +1,152 @@
+"""Shared fixtures: every database-backed test runs on real SQLite and on real PostgreSQL.
+
+- SQLite: one file migrated by Alembic per session, copied per test (fresh state, no shared rows).
+- PostgreSQL: one database per session (``phoihop_test_<pid>``) migrated by Alembic, truncated per test.
+  Without a reachable server the PostgreSQL variants are skipped, unless ``PHOIHOP_REQUIRE_POSTGRES=1`` (CI),
+  where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.main import create_app
+from api.security import issue_token
+from api.settings import Settings
+from engine.actors import Actor
+from engine.clock import FakeClock
+from engine.container import EngineContainer, build_engine
+from engine.store.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("PHOIHOP_REQUIRE_POSTGRES") == "1"
+TEST_SECRET = secrets.token_urlsafe(48)
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    if not _pg_available():
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL required (PHOIHOP_REQUIRE_POSTGRES=1) but not reachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"phoihop_test_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "phoihop.db"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def container(db_url: str, clock: FakeClock) -> Iterator[EngineContainer]:
+    built = build_engine(db_url, clock=clock, script_cpu_seconds=0.5)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(env="test", database_url=db_url, secret_key=TEST_SECRET, deploy_on_start=False,
+                    run_scheduler=False, processes_dir=Path("processes"))
+
+
+@pytest.fixture
+def client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
+    app = create_app(settings, clock=clock, migrate=False)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def app_container(client: TestClient) -> EngineContainer:
+    """The engine behind ``client`` (same clock, same database)."""
+    built: EngineContainer = client.app.state.container  # type: ignore[attr-defined]
+    return built
+
+
+def auth(sub: str, *, groups: str = "", roles: str = "officer", name: str = "") -> dict[str, str]:
+    """Headers with a bearer token signed by the test secret."""
+    token = issue_token(TEST_SECRET, sub=sub, name=name or sub, groups=[g for g in groups.split(",") if g],
+                        roles=[r for r in roles.split(",") if r])
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def headers() -> Callable[..., dict[str, str]]:
+    return auth
+
+
+OWNER = Actor.of("owner", name="Chủ quy trình", roles=("process-owner",))
+INTEGRATOR = Actor.of("portal", name="Cổng dịch vụ công", roles=("integrator",))
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def officer(sub: str, *groups: str, roles: tuple[str, ...] = ("officer",)) -> Actor:
+    return Actor.of(sub, name=sub, groups=groups, roles=roles)
+
+
+def payload(**kw: Any) -> dict[str, Any]:
+    return kw

