@@ -71,7 +71,7 @@ def ensure_installed() -> None:
     say("installing phoihop and its dev tools into .venv (pip install -e .[dev]; the first run takes a minute)")
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_ROOT_USER_ACTION": "ignore"}
     STAMP.unlink(missing_ok=True)
-    installed = subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", ".[dev]"],
+    installed = subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-qq", "-e", ".[dev]"],
                                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, check=False)
     if installed.returncode != 0:
         fail(f"pip install failed (exit {installed.returncode}); see the errors above", installed.returncode)

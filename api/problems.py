@@ -47,12 +47,16 @@ def status_for(exc: errors.EngineError) -> int:
     return 400
 
 
+RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
+
+
 def problem(status: int, code: str, title: str, detail: str, *, instance: str | None = None,
-            **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail}
+            extra: dict[str, Any] | None = None) -> JSONResponse:
+    """An RFC 9457 body; extension members never override the standard ones."""
+    body: dict[str, Any] = {k: v for k, v in (extra or {}).items() if v is not None and k not in RESERVED}
+    body.update({"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail})
     if instance:
         body["instance"] = instance
-    body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
@@ -63,13 +67,13 @@ async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("server-side engine error: %s", exc)
     return problem(status, exc.code, f"{exc.title_vi} / {exc.title_en}", exc.detail, instance=request.url.path,
-                   detail_vi=exc.detail_vi, **exc.fields)
+                   extra={"detail_vi": exc.detail_vi, **exc.fields})
 
 
 async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Unauthenticated)
     return problem(401, "unauthenticated", "Chưa xác thực / Unauthenticated", exc.detail, instance=request.url.path,
-                   detail_vi=exc.detail_vi)
+                   extra={"detail_vi": exc.detail_vi})
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
@@ -78,7 +82,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
                "message": err.get("msg", ""), "type": err.get("type", "")} for err in exc.errors()]
     names = ", ".join(f["field"] for f in fields)
     return problem(422, "invalid-request", "Yêu cầu không hợp lệ / Invalid request", f"invalid fields: {names}",
-                   instance=request.url.path, detail_vi=f"Các trường không hợp lệ: {names}", errors=fields)
+                   instance=request.url.path, extra={"detail_vi": f"Các trường không hợp lệ: {names}", "errors": fields})
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -92,7 +96,8 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal-error", "Lỗi hệ thống / Internal error", "an unexpected error occurred; it was "
-                   "logged", instance=request.url.path, detail_vi="Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại")
+                   "logged", instance=request.url.path,
+                   extra={"detail_vi": "Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại"})
 
 
 def install(app: FastAPI) -> None:

@@ -21,8 +21,6 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.agencies import AgencyRegistry
@@ -90,12 +88,19 @@ def content_hash(files: Sequence[SourceFile]) -> str:
     return digest.hexdigest()
 
 
+MAX_PROBLEMS = 200  # listed in one error; the rest are counted
+
+
 def _raise(problems: list[Problem], *, unsafe: bool = False) -> None:
     problems = sorted(problems, key=lambda found: (found["file"], found.get("line") or 0))
+    if len(problems) > MAX_PROBLEMS:
+        hidden = len(problems) - MAX_PROBLEMS
+        problems = [*problems[:MAX_PROBLEMS], problem("", f"{hidden} more problems not listed",
+                                                      f"còn {hidden} lỗi khác không liệt kê")]
     first = problems[0]
     where = f"{first['file']}" + (f" ({first['element_id']})" if first.get("element_id") else "")
-    more, more_vi = (f" and {len(problems) - 1} more", f" và {len(problems) - 1} lỗi khác") if len(problems) > 1 \
-        else ("", "")
+    others = len(problems) - 1
+    more, more_vi = (f" and {others} more", f" và {others} lỗi khác") if others else ("", "")
     error = UnsafeXml if unsafe else InvalidDefinition
     raise error(f"the process definition cannot be deployed: {where}: {first['reason']}{more}",
                 detail_vi=f"không thể triển khai quy trình: {where}: {first['reason_vi']}{more_vi}", problems=problems)
@@ -110,14 +115,23 @@ def _executable_process_ids(documents: Sequence[Document]) -> list[tuple[str, Do
 
 
 def _spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_file: str) -> Problem:
-    if not isinstance(exc, ValidationException):
-        return problem(fallback_file, f"SpiffWorkflow could not parse this file ({type(exc).__name__}: {exc})",
-                       f"SpiffWorkflow không đọc được tệp này ({type(exc).__name__}: {exc})")
-    file = exc.file_name if exc.file_name in documents else fallback_file
-    element_id = getattr(exc, "id", "") or None
+    """A SpiffWorkflow failure as a problem; the line is looked up by element id (ValidationException has none)."""
+    spiff = isinstance(exc, ValidationException)
+    named_file = getattr(exc, "file_name", None)
+    file: str = named_file if spiff and isinstance(named_file, str) and named_file in documents else fallback_file
+    element_id = (getattr(exc, "id", "") or None) if spiff else None
+    message = (str(exc.args[0]) if exc.args else str(exc)) if spiff else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, RecursionError) or "RecursionError" in message:  # each outgoing flow is parsed recursively
+        return problem(file, "the process is too long for SpiffWorkflow's recursive parser (a chain of about 480 "
+                             "elements or more): split it into call activities",
+                       "quy trình quá dài cho bộ phân tích của SpiffWorkflow (chuỗi khoảng 480 phần tử trở lên): "
+                       "hãy tách thành các quy trình con (call activity)", element_id=element_id)
+    if not spiff:  # KeyError, AttributeError, TypeError... from a parser bug
+        return problem(file, f"SpiffWorkflow could not parse this file ({message})",
+                       f"SpiffWorkflow không đọc được tệp này ({message})")
     element = documents[file].ids.get(element_id) if element_id and file in documents else None
-    line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number > 0 else None
-    message = str(exc.args[0]) if exc.args else str(exc)
+    line = getattr(exc, "line_number", None)
+    line = line if isinstance(line, int) and line > 0 else None
     return problem(file, message, f"lỗi cấu trúc quy trình: {message}", element=element, element_id=element_id,
                    line=line)
 
@@ -156,7 +170,7 @@ def _human_tasks(key: str, specs: Sequence[Any], documents: Mapping[str, Documen
     for spec in specs:
         document = documents.get(spec.file)
         for task_spec in spec.task_specs.values():
-            if not isinstance(task_spec, (UserTask, ManualTask)):
+            if not getattr(task_spec, "manual", False):  # userTask, manualTask, and an untyped bpmn:task
                 continue
             element = document.ids.get(task_spec.bpmn_id) if document else None
             file = spec.file or ""

@@ -38,6 +38,7 @@ _ID_NAMESPACES = frozenset({
 })
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
 DMN_SUFFIXES = (".dmn",)
+MAX_SCHEMA_PROBLEMS = 50  # per file: a hostile file must not produce a megabyte of problems
 
 _SCHEMA_LOCK = threading.Lock()  # lxml XMLSchema objects keep their error log on the object: one validation at a time
 _DMN_VALIDATORS: dict[str, Any] = {}
@@ -170,17 +171,24 @@ def _check_schema(document: Document, lines_with_problems: set[int]) -> list[Pro
         validator.preprocess(document.tree)  # what SpiffWorkflow does before validating (correlation expressions)
         valid = validator.validator.validate(document.tree)
         errors = [] if valid else [(entry.line, entry.message) for entry in validator.validator.error_log]
+    errors = [(line, message) for line, message in errors if line not in lines_with_problems]  # e.g. "xs:ID"
+    if not errors:
+        return []
+    by_line: dict[tuple[str, int], Any] = {}
+    for element in document.root.iter():
+        by_line.setdefault((element.tag, element.sourceline), element)
     problems: list[Problem] = []
-    for line, message in errors:
-        if line in lines_with_problems:  # e.g. libxml2's "not a valid value of the atomic type 'xs:ID'"
-            continue
+    for line, message in errors[:MAX_SCHEMA_PROBLEMS]:
         tag = _XSD_ELEMENT.search(message)
-        element = next((el for el in document.root.iter(tag.group(1) if tag else None)
-                        if el.sourceline == line), None)
+        element = by_line.get((tag.group(1), line)) if tag else None
         text = short_tag(message)
         problems.append(problem(document.name, f"does not match the {document.kind.upper()} schema: {text}",
                                 f"không đúng lược đồ {document.kind.upper()} (XSD): {text}",
                                 element=element, line=line))
+    if len(errors) > MAX_SCHEMA_PROBLEMS:
+        hidden = len(errors) - MAX_SCHEMA_PROBLEMS
+        problems.append(problem(document.name, f"{hidden} more schema errors not listed",
+                                f"còn {hidden} lỗi lược đồ khác không liệt kê"))
     return problems
 
 

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from .agencies import AgencyRegistry, default_registry
-from .catalog import DeploymentCache, SourceFile, compile_deployment
+from .catalog import DeploymentCache, SourceFile
 from .clock import Clock, SystemClock
 from .queries import Queries
 from .runtime import Runtime

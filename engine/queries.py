@@ -73,6 +73,12 @@ class Queries:
         with self._read() as conn:
             return [dict(r) for r in repo.history(conn, instance_id)]
 
+    def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
+        """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
+        with self._read() as conn:
+            return [t["id"] for t in repo.tasks_of_instance(conn, instance_id, open_only=True)
+                    if actor.may_see_task(t)]
+
     # --- tasks ------------------------------------------------------------------------------------------------------
     def get_task(self, actor: Actor, task_id: str) -> dict[str, Any]:
         with self._read() as conn:

@@ -376,14 +376,18 @@ def _raise_located(exc: Exception, source: str) -> NoReturn:
     raise err from (None if err is exc else exc)
 
 
-def _is_runtime_object(value: Any) -> bool:
-    return callable(value) or isinstance(value, (ModuleType, Iterator, range))
-
-
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None), bytes, datetime, date, timedelta})
+_CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
-def _reject_nested_runtime_objects(value: Any, name: str) -> None:
+def _is_runtime_object(value: Any) -> bool:
+    return type(value) not in _PLAIN_TYPES and (callable(value) or isinstance(value, (ModuleType, Iterator, range)))
+
+
+def _is_task_data(name: str, value: Any) -> bool:
+    """False for a function, class, module or iterator; a SandboxViolation when one is nested in a container."""
+    if not isinstance(value, _CONTAINERS):
+        return not _is_runtime_object(value)
     stack, seen = [value], set()
     while stack:
         item = stack.pop()
@@ -393,12 +397,13 @@ def _reject_nested_runtime_objects(value: Any, name: str) -> None:
         if isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
+        elif isinstance(item, _CONTAINERS):
             stack.extend(item)
         elif _is_runtime_object(item):
             kind = type(item).__name__
             raise SandboxViolation(f"'{name}' holds a {kind}; task data may only hold plain values",
                                    detail_vi=f"'{name}' chứa một {kind}; dữ liệu chỉ được chứa giá trị thường")
+    return True
 
 
 class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
@@ -440,10 +445,8 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
             _raise_located(exc, script)
         updates = {
             key: value for key, value in scope.items()
-            if not key.startswith("_") and (key in context or key not in external) and not _is_runtime_object(value)
+            if not key.startswith("_") and (key in context or key not in external) and _is_task_data(key, value)
         }
-        for key, value in updates.items():
-            _reject_nested_runtime_objects(value, key)
         for key in [key for key in context if key not in updates]:  # deleted by the script, private, or not data
             del context[key]
         context.update(updates)

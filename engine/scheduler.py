@@ -25,14 +25,15 @@ class TimerScheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> int:
-        """Fire all timers due now; returns how many fired."""
+    def run_once(self, *, max_rounds: int = 100) -> int:
+        """Fire all timers due now (in rounds of a bounded batch); returns how many fired."""
         total = 0
-        while True:
+        for _ in range(max_rounds):
             fired = self.service.fire_due_timers()
             total += fired
             if fired == 0:
-                return total
+                break
+        return total
 
     def wake(self) -> None:
         self._wake.set()

@@ -45,24 +45,49 @@ class StateSerializer:
         # register() wraps converters as partial(_obj_to_dict, typename, converter.to_dict)
         self._workflow_converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
 
-    def dumps(self, workflow: BpmnWorkflow) -> str:
+    def _meta(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         reg, conv = self._registry, self._workflow_converter
-        dct: dict[str, Any] = {
+        return {
             "data": reg.convert(reg.clean(workflow.data)),
             "correlations": reg.convert(workflow.correlations),
             "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
             "success": workflow.success,
             "completed": workflow.completed,
-            "tasks": {str(k): reg.convert(t) for k, t in workflow.tasks.items()},
             "root": str(workflow.task_tree.id),
             "subprocesses": conv.mapping_to_dict(workflow.subprocesses),
             "bpmn_events": reg.convert(workflow.bpmn_events),
             "serializer_version": SERIALIZER_VERSION,
         }
-        return orjson.dumps(dct, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+    @staticmethod
+    def _encode(value: Any) -> str:
+        return orjson.dumps(value, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        """The whole state as one JSON document (SpiffWorkflow's format, minus the specs)."""
+        dct = self._meta(workflow)
+        dct["tasks"] = {str(k): self._registry.convert(t) for k, t in workflow.tasks.items()}
+        return self._encode(dct)
+
+    def dumps_meta(self, workflow: BpmnWorkflow) -> str:
+        """Everything but the top workflow's task records (those are stored one row each)."""
+        return self._encode(self._meta(workflow))
+
+    def dumps_task(self, task: Any) -> str:
+        return self._encode(self._registry.convert(task))
 
     def loads(self, state: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
         dct = orjson.loads(state)
+        return self._restore(dct, dct.pop("tasks"), spec, subprocess_specs)
+
+    def loads_split(self, meta: str, tasks: list[tuple[str, str]], spec: Any,
+                    subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+        """Restore from the meta document and (task id, record) pairs in creation order."""
+        return self._restore(orjson.loads(meta), {tid: orjson.loads(body) for tid, body in tasks}, spec,
+                             subprocess_specs)
+
+    def _restore(self, dct: dict[str, Any], tasks: dict[str, Any], spec: Any,
+                 subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
         version = dct.pop("serializer_version", None)
         if version != SERIALIZER_VERSION:
             if version not in MIGRATIONS:
@@ -70,10 +95,12 @@ class StateSerializer:
                     f"stored state has serializer version {version!r}; this engine reads {SERIALIZER_VERSION}",
                     detail_vi=f"Trạng thái lưu có phiên bản {version!r}; máy chủ chỉ đọc {SERIALIZER_VERSION}",
                 )
+            dct["tasks"] = tasks
             MIGRATIONS[version](dct)
+            tasks = dct.pop("tasks")
         reg, conv = self._registry, self._workflow_converter
         workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = conv.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.tasks = conv.mapping_from_dict(tasks, UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         conv.set_default_attributes(workflow, dct)
         workflow.correlations = reg.restore(workflow.correlations)

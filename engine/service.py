@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from .actors import Actor
@@ -156,7 +155,7 @@ class WorkflowService:
             self._save(uow, head, model, workflow, outcome, None, actor, audit)
         return instance_id, True
 
-    def _definition_for_start(self, conn: Connection, key: str, version: int | None) -> RowMapping:
+    def _definition_for_start(self, conn: Connection, key: str, version: int | None) -> repo.Row:
         if version is None:
             definition = repo.latest_active_definition(conn, key)
             if definition is None and repo.latest_definition(conn, key) is not None:
@@ -170,8 +169,9 @@ class WorkflowService:
                                           detail_vi=f"Phiên bản {version} của {key!r} đang tạm dừng",
                                           process_key=key, version=version)
         if definition is None:
-            raise DefinitionNotFound(f"no deployed process with key {key!r}" + (f" version {version}" if version else ""),
-                                     detail_vi=f"Chưa triển khai quy trình {key!r}", process_key=key)
+            which = f"{key!r}" + (f" version {version}" if version else "")
+            raise DefinitionNotFound(f"no deployed process {which}", detail_vi=f"Chưa triển khai quy trình {which}",
+                                     process_key=key, version=version)
         return definition
 
     def cancel_instance(self, actor: Actor, instance_id: str, *, reason: str | None = None) -> None:
@@ -181,7 +181,7 @@ class WorkflowService:
             if head["status"] != "running" and head["status"] != "error":
                 raise InstanceNotRunning(f"instance {instance_id} is {head['status']}",
                                          detail_vi=f"Hồ sơ {instance_id} đang ở trạng thái {head['status']}",
-                                         instance_id=instance_id, status=head["status"])
+                                         instance_id=instance_id, instance_status=head["status"])
             if not actor.sees_all_instances and not self._takes_part(uow.conn, actor, instance_id, head):
                 raise Forbidden("you take no part in this instance", detail_vi="Bạn không tham gia hồ sơ này",
                                 instance_id=instance_id)
@@ -244,7 +244,7 @@ class WorkflowService:
                                   task_id=task_id, assignee=task["assignee"])
             if head["status"] != "running":
                 raise InstanceNotRunning(f"instance is {head['status']}", detail_vi="Hồ sơ không còn đang xử lý",
-                                         instance_id=head["id"], status=head["status"])
+                                         instance_id=head["id"], instance_status=head["status"])
             repo.complete_task(uow.conn, task_id, actor.id, uow.now)
             audit = {"kind": "task_completed", "element_id": task["element_id"], "task_id": task_id,
                      "data": {"variables": data, "name": task["name"]}}
@@ -252,7 +252,7 @@ class WorkflowService:
                                  completed_task=task_id)
 
     @staticmethod
-    def _task(conn: Connection, task_id: str) -> RowMapping:
+    def _task(conn: Connection, task_id: str) -> repo.Row:
         task = repo.get_task(conn, task_id)
         if task is None:
             raise TaskNotFound(f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}",
@@ -264,7 +264,7 @@ class WorkflowService:
         if task["status"] not in repo.OPEN_STATUSES:
             raise TaskNotOpen(f"task {task['id']} is {task['status']}",
                               detail_vi=f"Công việc {task['id']} đã ở trạng thái {task['status']}",
-                              task_id=task["id"], status=task["status"])
+                              task_id=task["id"], task_status=task["status"])
 
     @staticmethod
     def _task_event(uow: UnitOfWork, actor: Actor, task: Mapping[str, Any], kind: str) -> dict[str, Any]:
@@ -301,7 +301,7 @@ class WorkflowService:
                                        message_name=name, business_key=business_key)
         return delivered
 
-    def _start_by_message(self, uow: UnitOfWork, actor: Actor, definition: RowMapping, name: str,
+    def _start_by_message(self, uow: UnitOfWork, actor: Actor, definition: repo.Row, name: str,
                           business_key: str | None, data: dict[str, Any]) -> str:
         model = self._model(uow.conn, definition["id"])
         workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, {})
@@ -340,7 +340,7 @@ class WorkflowService:
             return repo.next_timer_due(uow.conn)
 
     # --- the command core -------------------------------------------------------------------------------------------
-    def _lock(self, conn: Connection, instance_id: str) -> RowMapping:
+    def _lock(self, conn: Connection, instance_id: str) -> repo.Row:
         head = repo.lock_instance_head(conn, instance_id)
         if head is None:
             raise InstanceNotFound(f"instance {instance_id} not found",
@@ -353,9 +353,11 @@ class WorkflowService:
         model = self._model(uow.conn, head["definition_id"])
         entry = self.cache.take(instance_id, head["version"])
         if entry is None:
-            state, stored_version = repo.instance_state(uow.conn, instance_id)
-            workflow = self.serializer.loads(state, model.spec, model.subprocess_specs)
-            self.runtime.attach(workflow)
+            meta, _ = repo.instance_state(uow.conn, instance_id)
+            records = repo.task_records(uow.conn, instance_id)
+            workflow = self.serializer.loads_split(meta, [(t, b) for t, _, b in records], model.spec,
+                                                   model.subprocess_specs)
+            self.runtime.attach(workflow, {t: seq for t, seq, _ in records})
             prior = LiveWorkflow(head["version"], workflow, frozenset(repo.open_task_ids(uow.conn, instance_id)),
                                  tuple((t["element_id"], t["task_id"], t["due_at"])
                                        for t in repo.instance_timers(uow.conn, instance_id)),
@@ -391,7 +393,10 @@ class WorkflowService:
                 for name, c in messages])
         finished = snapshot.status in ("completed", "error")
         variables = self.serializer.to_json_value(self.runtime.variables(workflow))
-        if not repo.save_instance(conn, instance_id, head["version"], state=self.serializer.dumps(workflow),
+        changed, removed = self.runtime.changes(workflow)
+        repo.write_task_records(conn, instance_id, [(str(t.id), seq, self.serializer.dumps_task(t))
+                                                    for t, seq in changed], [str(r) for r in removed])
+        if not repo.save_instance(conn, instance_id, head["version"], state=self.serializer.dumps_meta(workflow),
                                   status=snapshot.status, variables=variables, error=snapshot.error,
                                   ended_at=now if snapshot.status == "completed" else None):
             raise ConcurrentUpdate(f"instance {instance_id} moved during the command",

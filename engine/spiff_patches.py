@@ -23,7 +23,8 @@ from SpiffWorkflow.util import deep_merge as _deep_merge_module
 
 from .clock import Clock, SystemClock
 
-_current_clock: contextvars.ContextVar[Clock] = contextvars.ContextVar("phoihop_clock", default=SystemClock())
+_SYSTEM_CLOCK = SystemClock()
+_current_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("phoihop_clock", default=None)
 
 
 @contextmanager
@@ -48,7 +49,7 @@ class ClockDatetime(metaclass=_ClockDatetimeMeta):
 
     @staticmethod
     def now(tz: tzinfo | None = None) -> _datetime:
-        moment = _current_clock.get().now()
+        moment = (_current_clock.get() or _SYSTEM_CLOCK).now()
         return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
 
 
@@ -59,6 +60,6 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    _deep_merge_module.copy = copy.deepcopy  # type: ignore[attr-defined]
-    _timer_module.datetime = ClockDatetime  # type: ignore[attr-defined]
+    _deep_merge_module.copy = copy.deepcopy
+    _timer_module.datetime = ClockDatetime
     _applied = True

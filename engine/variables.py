@@ -54,8 +54,10 @@ def due_at_for(due_date: str | None, now: datetime) -> datetime | None:
     text = due_date.strip()
     if _DURATION.match(text):
         parsed = TimerEventDefinition.parse_iso_duration(text)
-        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        due: datetime = now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        return due
     try:
-        return TimerEventDefinition.get_datetime(text)
+        moment: datetime = TimerEventDefinition.get_datetime(text)
+        return moment
     except ValueError:
         return None

@@ -2,22 +2,28 @@
 
 Refused as :class:`~engine.errors.UnsafeXml`: files over ``max_bytes`` (checked before parsing), bytes that are not
 UTF-8, any DOCTYPE (and so every ENTITY declaration: external entities, billion laughs, quadratic blow-up, external
-DTDs), and documents nested deeper than libxml2's limit of 256 levels (``huge_tree=False``). Well-formedness errors
+DTDs), documents nested deeper than libxml2's limit of 256 levels (``huge_tree=False``), and documents with more than
+``max_elements`` elements or ``max_siblings`` same-tag children under one element. Well-formedness errors
 are :class:`~engine.errors.InvalidDefinition` with the line libxml2 reports.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from lxml import etree
 
 from engine.errors import InvalidDefinition, UnsafeXml
 
-__all__ = ["DEFAULT_MAX_BYTES", "parse_xml"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_ELEMENTS", "DEFAULT_MAX_SIBLINGS", "parse_xml"]
 
 DEFAULT_MAX_BYTES = 5_000_000
+# libxml2's schema validator spends time proportional to the same-tag siblings of every element it reports an error
+# on (it builds the node's XPath); these caps keep a hostile file's validation under about two seconds.
+DEFAULT_MAX_ELEMENTS = 50_000
+DEFAULT_MAX_SIBLINGS = 5_000
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -83,7 +89,23 @@ def _refuse_doctype(text: str, filename: str) -> None:
                       "không cho phép khai báo DOCTYPE hoặc ENTITY", text.count("\n", 0, position) + 1)
 
 
-def parse_xml(content: bytes, *, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._ElementTree:
+def _refuse_size(root: Any, filename: str, max_elements: int, max_siblings: int) -> None:
+    for count, element in enumerate(root.iter(), start=1):
+        if count > max_elements:
+            raise _unsafe(filename, f"the document has more than {max_elements} elements",
+                          f"tài liệu có hơn {max_elements} phần tử", element.sourceline)
+        if len(element) > max_siblings:
+            tag, same = Counter(child.tag for child in element).most_common(1)[0]
+            if same > max_siblings:
+                name = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else "node"
+                raise _unsafe(filename, f"an element has {same} <{name}> children, the limit is {max_siblings}",
+                              f"một phần tử có {same} phần tử con <{name}>, giới hạn là {max_siblings}",
+                              element.sourceline)
+
+
+def parse_xml(content: bytes, *, filename: str, max_bytes: int = DEFAULT_MAX_BYTES,
+              max_elements: int = DEFAULT_MAX_ELEMENTS, max_siblings: int = DEFAULT_MAX_SIBLINGS,
+              ) -> etree._ElementTree:
     """Parse ``content`` into an ``lxml.etree._ElementTree`` or raise ``UnsafeXml`` / ``InvalidDefinition``."""
     if len(content) > max_bytes:
         raise _unsafe(filename, f"the file is {len(content)} bytes, the limit is {max_bytes}",
@@ -106,6 +128,7 @@ def parse_xml(content: bytes, *, filename: str, max_bytes: int = DEFAULT_MAX_BYT
             detail_vi=f"{filename}: XML sai cú pháp ở dòng {line}: {message}",
             problems=[_problem(filename, f"malformed XML: {message}", f"XML sai cú pháp: {message}", line)],
         ) from None
+    _refuse_size(root, filename, max_elements, max_siblings)
     tree = root.getroottree()
     # Defence in depth: the prolog check above should make these unreachable.
     if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None or tree.docinfo.doctype:

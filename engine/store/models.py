@@ -57,7 +57,7 @@ class ProcessInstance(SQLModel, table=True):
     process_key: str = Field(max_length=200)
     business_key: str | None = Field(default=None, max_length=200, index=True)
     status: str = Field(max_length=20, index=True)
-    state: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(sa_column=Column(Text, nullable=False))  # workflow-level state; task records in instance_task
     serializer_version: str = Field(max_length=20)
     version: int = Field(default=1)
     variables: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
@@ -65,6 +65,17 @@ class ProcessInstance(SQLModel, table=True):
     started_by: str = Field(max_length=200)
     started_at: datetime = _utc(nullable=False)
     ended_at: datetime | None = _utc(nullable=True)
+
+
+class InstanceTask(SQLModel, table=True):
+    """One SpiffWorkflow task record of an instance (its serialized dict). A command rewrites only the records it
+    changed; ``seq`` is creation order, which restoring needs (a task's data is stored as a delta to its parent's)."""
+
+    __tablename__ = "instance_task"
+    instance_id: str = Field(foreign_key="process_instance.id", primary_key=True, max_length=36)
+    task_id: str = Field(primary_key=True, max_length=36)
+    seq: int
+    body: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class HumanTask(SQLModel, table=True):

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import RowMapping
 
 from . import rawsql
 from .models import (
@@ -36,7 +35,17 @@ AE = AuditEvent.__table__  # type: ignore[attr-defined]
 IK = IdempotencyKey.__table__  # type: ignore[attr-defined]
 AK = ApiKey.__table__  # type: ignore[attr-defined]
 
+Row = dict[str, Any]
 OPEN_STATUSES = ("open", "claimed")
+
+
+def _one(result: Any) -> Row | None:
+    row = result.mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _all(result: Any) -> list[Row]:
+    return [dict(r) for r in result.mappings().all()]
 
 
 def _for_update(conn: Connection, stmt: Any, *, skip_locked: bool = False) -> Any:
@@ -63,11 +72,11 @@ def deployment_files(conn: Connection, deployment_id: int) -> list[dict[str, str
     return files
 
 
-def latest_definition(conn: Connection, key: str, *, lock: bool = False) -> RowMapping | None:
+def latest_definition(conn: Connection, key: str, *, lock: bool = False) -> Row | None:
     stmt = select(PD).where(PD.c.key == key).order_by(PD.c.version.desc()).limit(1)
     if lock:
         stmt = _for_update(conn, stmt)
-    return conn.execute(stmt).mappings().first()
+    return _one(conn.execute(stmt))
 
 
 _LATEST_ACTIVE = ("SELECT * FROM process_definition WHERE key = :key AND status = 'active'"
@@ -79,28 +88,28 @@ def latest_active_definition(conn: Connection, key: str) -> dict[str, Any] | Non
     return rawsql.row_out(row, times=("deployed_at",), jsons=("start_messages",)) if row is not None else None
 
 
-def definition_by_version(conn: Connection, key: str, version: int) -> RowMapping | None:
-    return conn.execute(select(PD).where(PD.c.key == key, PD.c.version == version)).mappings().first()
+def definition_by_version(conn: Connection, key: str, version: int) -> Row | None:
+    return _one(conn.execute(select(PD).where(PD.c.key == key, PD.c.version == version)))
 
 
-def definition_by_id(conn: Connection, definition_id: int) -> RowMapping | None:
-    return conn.execute(select(PD).where(PD.c.id == definition_id)).mappings().first()
+def definition_by_id(conn: Connection, definition_id: int) -> Row | None:
+    return _one(conn.execute(select(PD).where(PD.c.id == definition_id)))
 
 
 def insert_definition(conn: Connection, **values: Any) -> int:
     return int(conn.execute(insert(PD).values(**values).returning(PD.c.id)).scalar_one())
 
 
-def list_definitions(conn: Connection) -> Sequence[RowMapping]:
-    return conn.execute(select(PD).order_by(PD.c.key, PD.c.version)).mappings().all()
+def list_definitions(conn: Connection) -> Sequence[Row]:
+    return _all(conn.execute(select(PD).order_by(PD.c.key, PD.c.version)))
 
 
-def definitions_started_by_message(conn: Connection, message_name: str) -> list[RowMapping]:
+def definitions_started_by_message(conn: Connection, message_name: str) -> list[Row]:
     """The latest active version of each key whose start event waits for this message."""
     latest = (select(PD.c.key, func.max(PD.c.version).label("version")).where(PD.c.status == "active")
               .group_by(PD.c.key).subquery())
-    rows = conn.execute(select(PD).join(latest, and_(PD.c.key == latest.c.key, PD.c.version == latest.c.version))
-                        ).mappings().all()
+    rows = _all(conn.execute(select(PD).join(latest, and_(PD.c.key == latest.c.key,
+                                                          PD.c.version == latest.c.version))))
     return [row for row in rows if message_name in (row["start_messages"] or [])]
 
 
@@ -122,7 +131,7 @@ _HEAD = ("SELECT id, definition_id, process_key, business_key, status, version, 
          " WHERE id = :id")
 
 
-def lock_instance_head(conn: Connection, instance_id: str, *, skip_locked: bool = False) -> Mapping[str, Any] | None:
+def lock_instance_head(conn: Connection, instance_id: str, *, skip_locked: bool = False) -> Row | None:
     """Lock the instance row and read everything but the state (which the live-object cache may already hold)."""
     sql = _HEAD
     if conn.dialect.name == "postgresql":
@@ -161,6 +170,26 @@ _GET_INSTANCE = ("SELECT id, definition_id, process_key, business_key, status, s
                  " error, started_by, started_at, ended_at FROM process_instance WHERE id = :id")
 
 
+_UPSERT_TASK_RECORD = ("INSERT INTO instance_task (instance_id, task_id, seq, body) VALUES (:instance_id, :task_id,"
+                       " :seq, :body) ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body")
+_DELETE_TASK_RECORD = "DELETE FROM instance_task WHERE instance_id = :instance_id AND task_id = :task_id"
+_TASK_RECORDS = "SELECT task_id, seq, body FROM instance_task WHERE instance_id = :id ORDER BY seq"
+
+
+def write_task_records(conn: Connection, instance_id: str, records: list[tuple[str, int, str]],
+                       removed: list[str]) -> None:
+    if records:
+        rawsql.run(conn, _UPSERT_TASK_RECORD, [{"instance_id": instance_id, "task_id": t, "seq": s, "body": b}
+                                               for t, s, b in records])
+    if removed:
+        rawsql.run(conn, _DELETE_TASK_RECORD, [{"instance_id": instance_id, "task_id": t} for t in removed])
+
+
+def task_records(conn: Connection, instance_id: str) -> list[tuple[str, int, str]]:
+    rows = rawsql.run(conn, _TASK_RECORDS, {"id": instance_id}).all()
+    return [(r["task_id"], int(r["seq"]), r["body"]) for r in rows]
+
+
 def get_instance(conn: Connection, instance_id: str) -> dict[str, Any] | None:
     row = rawsql.run(conn, _GET_INSTANCE, {"id": instance_id}).first()
     if row is None:
@@ -178,16 +207,16 @@ def instance_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
 
 
 def list_instances(conn: Connection, *, filters: dict[str, Any], visibility: Any | None, limit: int,
-                   offset: int) -> tuple[list[RowMapping], int]:
+                   offset: int) -> tuple[list[Row], int]:
     cols = [c for c in PI.c if c.name not in ("state", "variables")]
     conditions = [getattr(PI.c, name) == value for name, value in filters.items() if value is not None]
     if visibility is not None:
         conditions.append(visibility)
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(PI).where(where)).scalar_one()
-    rows = conn.execute(select(*cols).where(where).order_by(PI.c.started_at.desc(), PI.c.id)
-                        .limit(limit).offset(offset)).mappings().all()
-    return list(rows), int(total)
+    rows = _all(conn.execute(select(*cols).where(where).order_by(PI.c.started_at.desc(), PI.c.id)
+                             .limit(limit).offset(offset)))
+    return rows, int(total)
 
 
 # --- human tasks ------------------------------------------------------------------------------------------------------
@@ -261,12 +290,12 @@ def task_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
     return or_(HT.c.assignee == user_id, HT.c.completed_by == user_id, HT.c.id.in_(candidate))
 
 
-def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: int) -> tuple[list[RowMapping], int]:
+def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: int) -> tuple[list[Row], int]:
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(HT).where(where)).scalar_one()
-    rows = conn.execute(select(HT).where(where).order_by(HT.c.due_at.is_(None), HT.c.due_at, HT.c.created_at, HT.c.id)
-                        .limit(limit).offset(offset)).mappings().all()
-    return list(rows), int(total)
+    order = (HT.c.due_at.is_(None), HT.c.due_at, HT.c.created_at, HT.c.id)
+    rows = _all(conn.execute(select(HT).where(where).order_by(*order).limit(limit).offset(offset)))
+    return rows, int(total)
 
 
 def candidate_group_clause(group: str) -> Any:
@@ -296,17 +325,18 @@ def replace_subscriptions(conn: Connection, instance_id: str, subscriptions: lis
         conn.execute(insert(MS), [{"instance_id": instance_id, **s} for s in subscriptions])
 
 
-def instance_timers(conn: Connection, instance_id: str) -> list[RowMapping]:
-    return list(conn.execute(select(TM).where(TM.c.instance_id == instance_id)).mappings().all())
+def instance_timers(conn: Connection, instance_id: str) -> list[Row]:
+    return _all(conn.execute(select(TM).where(TM.c.instance_id == instance_id)))
 
 
-def instance_subscriptions(conn: Connection, instance_id: str) -> list[RowMapping]:
-    return list(conn.execute(select(MS).where(MS.c.instance_id == instance_id)).mappings().all())
+def instance_subscriptions(conn: Connection, instance_id: str) -> list[Row]:
+    return _all(conn.execute(select(MS).where(MS.c.instance_id == instance_id)))
 
 
-def due_timers(conn: Connection, now: datetime, limit: int) -> list[RowMapping]:
-    stmt = select(TM.c.id, TM.c.instance_id, TM.c.due_at).where(TM.c.due_at <= now).order_by(TM.c.due_at).limit(limit)
-    return list(conn.execute(stmt).mappings().all())
+def due_timers(conn: Connection, now: datetime, limit: int) -> list[Row]:
+    # strictly before now: SpiffWorkflow fires a timer only once its due time has passed (due < now)
+    stmt = select(TM.c.id, TM.c.instance_id, TM.c.due_at).where(TM.c.due_at < now).order_by(TM.c.due_at).limit(limit)
+    return _all(conn.execute(stmt))
 
 
 def timer_exists(conn: Connection, timer_id: int) -> bool:
@@ -321,13 +351,13 @@ def next_timer_due(conn: Connection) -> datetime | None:
     return value
 
 
-def subscriptions_for(conn: Connection, message_name: str, business_key: str | None) -> list[RowMapping]:
+def subscriptions_for(conn: Connection, message_name: str, business_key: str | None) -> list[Row]:
     stmt = (select(MS.c.instance_id, MS.c.correlations, PI.c.variables, PI.c.business_key)
             .join(PI, PI.c.id == MS.c.instance_id)
             .where(MS.c.message_name == message_name, PI.c.status == "running"))
     if business_key is not None:
         stmt = stmt.where(MS.c.business_key == business_key)
-    return list(conn.execute(stmt.order_by(MS.c.id)).mappings().all())
+    return _all(conn.execute(stmt.order_by(MS.c.id)))
 
 
 # --- audit, idempotency, api keys -------------------------------------------------------------------------------------
@@ -341,31 +371,32 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
                                           "data": rawsql.js(e["data"])} for e in events])
 
 
-def history(conn: Connection, instance_id: str) -> list[RowMapping]:
-    return list(conn.execute(select(AE).where(AE.c.instance_id == instance_id).order_by(AE.c.id)).mappings().all())
+def history(conn: Connection, instance_id: str) -> list[Row]:
+    return _all(conn.execute(select(AE).where(AE.c.instance_id == instance_id).order_by(AE.c.id)))
 
 
 def reserve_idempotency_key(conn: Connection, *, caller: str, key: str, request_hash: str, instance_id: str,
                             at: datetime) -> bool:
-    stmt = _insert_ignore(conn, IK).values(caller=caller, key=key, request_hash=request_hash,
-                                            instance_id=instance_id, created_at=at).on_conflict_do_nothing()
-    return bool(conn.execute(stmt).rowcount == 1)
+    stmt = (_insert_ignore(conn, IK).values(caller=caller, key=key, request_hash=request_hash,
+                                             instance_id=instance_id, created_at=at)
+            .on_conflict_do_nothing().returning(IK.c.key))
+    return conn.execute(stmt).first() is not None  # rowcount is not reliable for ON CONFLICT on every driver
 
 
-def idempotency_record(conn: Connection, caller: str, key: str) -> RowMapping | None:
-    return conn.execute(select(IK).where(IK.c.caller == caller, IK.c.key == key)).mappings().first()
+def idempotency_record(conn: Connection, caller: str, key: str) -> Row | None:
+    return _one(conn.execute(select(IK).where(IK.c.caller == caller, IK.c.key == key)))
 
 
 def insert_api_key(conn: Connection, **values: Any) -> int:
     return int(conn.execute(insert(AK).values(**values).returning(AK.c.id)).scalar_one())
 
 
-def api_key_by_hash(conn: Connection, key_hash: str) -> RowMapping | None:
-    return conn.execute(select(AK).where(AK.c.key_hash == key_hash, AK.c.revoked_at.is_(None))).mappings().first()
+def api_key_by_hash(conn: Connection, key_hash: str) -> Row | None:
+    return _one(conn.execute(select(AK).where(AK.c.key_hash == key_hash, AK.c.revoked_at.is_(None))))
 
 
-def list_api_keys(conn: Connection) -> list[RowMapping]:
-    return list(conn.execute(select(AK).order_by(AK.c.id)).mappings().all())
+def list_api_keys(conn: Connection) -> list[Row]:
+    return _all(conn.execute(select(AK).order_by(AK.c.id)))
 
 
 def revoke_api_key(conn: Connection, name: str, at: datetime) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -315,3 +317,34 @@ def test_cache_is_thread_safe() -> None:
         thread.join()
     assert len(results) == 8 and all(result is results[0] for result in results)
     assert len(cache) == 1
+
+
+# --- hostile volume -------------------------------------------------------------------------------------------------
+HEAD = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/'
+        'schema/1.0/bpmn" id="D" targetNamespace="x"><bpmn:process id="P" isExecutable="true">\n')
+TAIL = "</bpmn:process></bpmn:definitions>"
+
+
+def test_thousands_of_errors_are_reported_quickly_and_bounded() -> None:
+    bogus = "".join(f'<bpmn:task id="T{i}" bogus="1"/>\n' for i in range(5_000))
+    started = time.perf_counter()
+    found = problems_of(SourceFile("x.bpmn", (HEAD + bogus + TAIL).encode()))
+    assert time.perf_counter() - started < 5
+    assert len(found) == 51 and found[0]["reason"] == "4950 more schema errors not listed"
+    assert (found[1]["element_id"], found[1]["line"]) == ("T0", 2)
+
+    conditions = '<bpmn:startEvent id="S"/><bpmn:endEvent id="E"/>' + "".join(
+        f'<bpmn:sequenceFlow id="F{i}" sourceRef="S" targetRef="E"><bpmn:conditionExpression>a ==</bpmn:'
+        f"conditionExpression></bpmn:sequenceFlow>" for i in range(1_000))
+    found = problems_of(SourceFile("x.bpmn", (HEAD + conditions + TAIL).encode()))
+    assert len(found) == 201 and found[-1]["reason"] == "800 more problems not listed"
+
+
+def test_a_chain_too_long_for_spiffworkflow_is_refused_with_a_reason() -> None:
+    ids = ["S", *(f"T{i}" for i in range(1_000)), "E"]
+    body = ('<bpmn:startEvent id="S"/><bpmn:endEvent id="E"/>'
+            + "".join(f'<bpmn:userTask id="{i}" camunda:assignee="a"/>' for i in ids[1:-1])
+            + "".join(f'<bpmn:sequenceFlow id="F{n}" sourceRef="{a}" targetRef="{b}"/>'
+                      for n, (a, b) in enumerate(itertools.pairwise(ids))))
+    (found,) = problems_of(SourceFile("x.bpmn", (HEAD + body + TAIL).encode()))
+    assert "too long" in found["reason"] and found["file"] == "x.bpmn"

@@ -106,3 +106,13 @@ def test_vietnamese_utf8_with_bom_parses() -> None:
 def test_comments_and_processing_instructions_are_dropped() -> None:
     tree = parse_xml(b"<a><!-- c --><?pi x?><b/></a>", filename="x.bpmn")
     assert [child.tag for child in tree.getroot()] == ["b"]
+
+
+def test_too_many_elements_or_siblings_are_refused() -> None:
+    many = b"<a>" + (b"<g>" + b"<b><c/></b>" * 1_500 + b"</g>") * 20 + b"</a>"
+    assert "more than 50000 elements" in _refused(many).problems[0]["reason"]
+    siblings = b"<a>\n<b>" + b"<c/>" * 6_000 + b"</b></a>"
+    error = _refused(siblings)
+    assert error.problems[0]["reason"] == "an element has 6000 <c> children, the limit is 5000"
+    assert error.problems[0]["line"] == 2
+    parse_xml(b"<a>" + b"<c/>" * 6_000 + b"</a>", filename="x.bpmn", max_siblings=6_000)

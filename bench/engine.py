@@ -1,0 +1,158 @@
+"""Engine benchmark: raw SpiffWorkflow in memory vs the persisted engine on SQLite and PostgreSQL, same run.
+
+For one process (start → 4 user tasks → end, one lane) and the same sandboxed script engine:
+- raw:      SpiffWorkflow in memory, no persistence (instances/s);
+- sqlite:   the engine's commands (start + 4 × (read the open task, complete it)), each one committed transaction;
+- postgres: the same on PostgreSQL when reachable;
+- loop:     one task looped 50 times, persisted on SQLite: median step time of the last 10 over the first 10.
+Prints ratios to raw, then one JSON line. Usage: python bench/engine.py [--instances N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from engine.actors import Actor  # noqa: E402
+from engine.catalog import SourceFile  # noqa: E402
+from engine.clock import FakeClock  # noqa: E402
+from engine.container import build_engine  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402,F401  (installs the same SpiffWorkflow patches for raw and engine)
+from engine.sandbox import SandboxedScriptEngine  # noqa: E402
+from engine.store.migrate import upgrade  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "engine"
+PROCESS, KEY = FIXTURES / "four_tasks.bpmn", "four_tasks"
+LOOP, LOOP_KEY = FIXTURES / "loop.bpmn", "looped"
+PG_ADMIN = os.environ.get("PHOIHOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+OWNER = Actor.of("bench-owner", roles=("process-owner",))
+OFFICER = Actor.of("bench-officer", groups=("skhcn",), roles=("officer",))
+
+
+def bench_raw(n: int) -> float:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_files([str(PROCESS)])
+    spec, subprocesses = parser.get_spec(KEY), parser.get_subprocess_specs(KEY)
+    script_engine = SandboxedScriptEngine()
+
+    def one() -> None:
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=script_engine)
+        workflow.do_engine_steps()
+        for step in range(4):
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.set_data(step=step)
+            task.run()
+            workflow.do_engine_steps()
+        assert workflow.completed
+
+    return _rate(one, n)
+
+
+def _rate(one: object, n: int) -> float:
+    assert callable(one)
+    for _ in range(max(5, n // 10)):
+        one()
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(n):
+            one()
+        best = max(best, n / (time.perf_counter() - start))
+    return best
+
+
+def bench_engine(url: str, n: int) -> float:
+    upgrade(url)
+    container = build_engine(url, clock=FakeClock())
+    try:
+        container.service.deploy(OWNER, [SourceFile(PROCESS.name, PROCESS.read_bytes())])
+        service, queries = container.service, container.queries
+
+        def one() -> None:
+            instance_id, _ = service.start_instance(OFFICER, KEY, variables={"ho_so": {"ma": "HS-1"}})
+            for step in range(4):
+                task_id = queries.open_task_ids(OFFICER, instance_id)[0]
+                service.complete_task(OFFICER, task_id, {"step": step})
+
+        return _rate(one, n)
+    finally:
+        container.close()
+
+
+def bench_loop(url: str, iterations: int = 50, repeats: int = 5) -> float:
+    upgrade(url)
+    container = build_engine(url, clock=FakeClock())
+    try:
+        container.service.deploy(OWNER, [SourceFile(LOOP.name, LOOP.read_bytes())])
+        service, queries = container.service, container.queries
+        steps: list[list[float]] = [[] for _ in range(iterations)]
+        for _ in range(repeats):
+            instance_id, _ = service.start_instance(OFFICER, LOOP_KEY, variables={"tiep_tuc": True})
+            for i in range(iterations):
+                task_id = queries.open_task_ids(OFFICER, instance_id)[0]
+                start = time.perf_counter()
+                service.complete_task(OFFICER, task_id, {"tiep_tuc": i < iterations - 1, "lan": i})
+                steps[i].append(time.perf_counter() - start)
+        first = statistics.median(t for row in steps[:10] for t in row)
+        last = statistics.median(t for row in steps[-10:] for t in row)
+        return last / first
+    finally:
+        container.close()
+
+
+def pg_database() -> str | None:
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text('DROP DATABASE IF EXISTS "phoihop_bench" WITH (FORCE)'))
+            conn.execute(text('CREATE DATABASE "phoihop_bench"'))
+        admin.dispose()
+    except Exception as exc:
+        print(f"postgres: not reachable ({type(exc).__name__}); skipped")
+        return None
+    return PG_ADMIN.rsplit("/", 1)[0] + "/phoihop_bench"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=300)
+    args = parser.parse_args()
+    n = args.instances
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = bench_raw(n)
+        sqlite = bench_engine(f"sqlite:///{tmp}/bench.db", n)
+        pg_url = pg_database()
+        postgres = bench_engine(pg_url, n) if pg_url else None
+        loop = bench_loop(f"sqlite:///{tmp}/loop.db")
+    result = {
+        "raw_per_s": round(raw, 1),
+        "sqlite_per_s": round(sqlite, 1),
+        "postgres_per_s": round(postgres, 1) if postgres else None,
+        "sqlite_ratio": round(sqlite / raw, 3),
+        "postgres_ratio": round(postgres / raw, 3) if postgres else None,
+        "loop_last10_over_first10": round(loop, 2),
+    }
+    print(f"raw SpiffWorkflow in memory : {raw:8.1f} instances/s")
+    print(f"engine on SQLite            : {sqlite:8.1f} instances/s  ratio {result['sqlite_ratio']}")
+    if postgres:
+        print(f"engine on PostgreSQL        : {postgres:8.1f} instances/s  ratio {result['postgres_ratio']}")
+    print(f"loop of 50, last10/first10  : {loop:.2f}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
