@@ -82,7 +82,8 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
                "message": err.get("msg", ""), "type": err.get("type", "")} for err in exc.errors()]
     names = ", ".join(f["field"] for f in fields)
     return problem(422, "invalid-request", "Yêu cầu không hợp lệ / Invalid request", f"invalid fields: {names}",
-                   instance=request.url.path, extra={"detail_vi": f"Các trường không hợp lệ: {names}", "errors": fields})
+                   instance=request.url.path,
+                   extra={"detail_vi": f"Các trường không hợp lệ: {names}", "errors": fields})
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -119,9 +119,11 @@ def test_whoever_completed_a_task_still_sees_it_and_its_case(client: TestClient)
     deploy(client, "parallel.bpmn")
     started = start(client, "parallel_review")
     receive = started["open_tasks"][0]["id"]
-    moved = auth("an", groups="stp")  # same person, later in another agency
+    moved = auth("an", groups="sxd")  # same person, later in an agency with no part in the case
     complete(client, receive, SKHCN)
 
     assert client.get(f"{TASKS}/{receive}", headers=moved).json()["completed_by"] == "an"
     assert [t["id"] for t in task_list(client, moved, status="completed")["items"]] == [receive]
     assert instance(client, started["id"], headers=moved)["id"] == started["id"]
+    assert [i["id"] for i in client.get(INSTANCES, headers=moved).json()["items"]] == [started["id"]]
+    assert task_list(client, moved)["total"] == 0
