@@ -8,10 +8,6 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
@@ -22,6 +18,13 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        target = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
+        if b"%00" in target or b"\x00" in target:
+            await self._send_problem(send, 422, {
+                "type": "/problems/invalid-request", "title": "Yêu cầu không hợp lệ / Invalid request",
+                "status": 422, "detail": "the URL contains a NUL character", "detail_vi": "Địa chỉ chứa ký tự NUL",
+                "errors": [{"field": "url", "message": "NUL character", "type": "value_error"}]})
+            return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         limit = self.max_upload if content_type.startswith("multipart/") else self.max_json
@@ -29,39 +32,47 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, limit)
             return
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        # Read the body first, bounded, then replay it: raising from inside receive() would reach the framework's
+        # body parser, which turns any exception into a 400.
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
-
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            received += len(body)
+            if received > limit:
                 await self._reject(send, limit)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @classmethod
+    async def _reject(cls, send: Send, limit: int) -> None:
+        await cls._send_problem(send, 413, {
+            "type": "/problems/payload-too-large", "title": "Dữ liệu gửi lên quá lớn / Payload too large",
+            "status": 413, "detail": f"request body exceeds {limit} bytes",
+            "detail_vi": f"Dữ liệu gửi lên vượt quá {limit} byte", "limit": limit})
 
     @staticmethod
-    async def _reject(send: Send, limit: int) -> None:
-        body: dict[str, Any] = {"type": "/problems/payload-too-large",
-                                "title": "Dữ liệu gửi lên quá lớn / Payload too large", "status": 413,
-                                "detail": f"request body exceeds {limit} bytes",
-                                "detail_vi": f"Dữ liệu gửi lên vượt quá {limit} byte", "limit": limit}
+    async def _send_problem(send: Send, status: int, body: dict[str, Any]) -> None:
         payload = orjson.dumps(body)
-        await send({"type": "http.response.start", "status": 413,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/problem+json"),
                                 (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})

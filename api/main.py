@@ -33,9 +33,11 @@ def deploy_processes(container: EngineContainer, settings: Settings) -> list[str
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
+    """The application; without ``settings`` they are read from the environment now (PHOIHOP_*)."""
+    resolved = settings or Settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resolved = settings or Settings()
         if resolved.using_dev_secret:
             log.warning("!!! PHOIHOP_ENV=dev: using the built-in development secret. Tokens are forgeable. !!!")
         if migrate:
@@ -62,7 +64,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     docs.install(app)
     for router in (health.router, definitions.router, instances.router, tasks.router, messages.router):
         app.include_router(router)
-    limits = settings or None
-    app.add_middleware(BodySizeLimit, max_json_bytes=limits.max_json_bytes if limits else 1_000_000,
-                       max_upload_bytes=limits.max_upload_bytes if limits else 10_000_000)
+    app.add_middleware(BodySizeLimit, max_json_bytes=resolved.max_json_bytes,
+                       max_upload_bytes=resolved.max_upload_bytes)
     return app

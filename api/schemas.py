@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Variables = dict[str, Any]
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]  # PostgreSQL text cannot hold NUL
 
 
 class _In(BaseModel):
@@ -15,9 +16,9 @@ class _In(BaseModel):
 
 
 class StartInstance(_In):
-    process_key: str = Field(min_length=1, max_length=200, description="Executable process id (khóa quy trình)")
+    process_key: Text = Field(min_length=1, max_length=200, description="Executable process id (khóa quy trình)")
     version: int | None = Field(default=None, ge=1, description="Exact version; latest active when omitted")
-    business_key: str | None = Field(default=None, min_length=1, max_length=200)
+    business_key: Text | None = Field(default=None, min_length=1, max_length=200)
     variables: Variables = Field(default_factory=dict)
 
 
@@ -26,12 +27,12 @@ class CompleteTask(_In):
 
 
 class CancelInstance(_In):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000)
 
 
 class SendMessage(_In):
-    name: str = Field(min_length=1, max_length=200)
-    business_key: str | None = Field(default=None, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
+    business_key: Text | None = Field(default=None, max_length=200)
     correlation_keys: Variables | None = None
     variables: Variables = Field(default_factory=dict)
 

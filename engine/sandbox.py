@@ -1,22 +1,17 @@
 """Restricted script engine for BPMN scripts, gateway conditions, timer and DMN expressions.
 
-Sources are compiled once (LRU cache by source and mode) by RestrictedPython's transformer with a stricter
-``_Policy`` on top and run against ``_SAFE_BUILTINS`` only. Refused at compile time, so deploy finds it
-(``SandboxViolation`` with ``line``): import, def, class, async, yield, global, nonlocal, try (a script must not
-swallow its own timeout), with, raise, match; names and attributes starting with ``_`` (bare ``_`` is allowed);
-``_FORBIDDEN_NAMES``; ``.format``/``.format_map`` and frame/code attributes; attribute assignment; computed or huge
-f-string format specs. Attribute names are literals (no ``getattr``), so access needs no runtime check.
+Each source is compiled once (LRU cache) by RestrictedPython's transformer with a stricter ``_Policy`` on top and
+runs against ``_SAFE_BUILTINS`` only. The policy refuses at compile time (``SandboxViolation`` with ``line``, so
+deploy finds it) what ``_REFUSED_NODES``, ``_FORBIDDEN_NAMES`` and ``_FORBIDDEN_ATTRIBUTES`` list, every name or
+attribute starting with ``_`` (the bare ``_`` throwaway excepted), attribute assignment and huge or computed f-string
+format specs. ``try`` is refused so that a script cannot swallow its own timeout.
 Lambda is allowed (``sorted(rows, key=lambda r: r["a"])``): its body passes the same policy and closes over the same
-restricted globals, so it reaches nothing an expression could not; its one new power, recursion without a loop,
-is bounded because each call ticks the CPU budget like a loop iteration.
+restricted globals, so it reaches nothing an expression could not; its one new power, recursion without a loop, is
+bounded because every call ticks the CPU budget like a loop iteration does.
 
-Run time: loop and comprehension iterations and lambda calls tick a per-call budget that reads ``time.monotonic()``
-every ``CLOCK_EVERY`` ticks and raises ``ScriptTimeout`` after ``cpu_seconds`` (no signals: worker threads). Results
-over ``MAX_ITEMS`` items or ``MAX_INT_BITS`` bits are refused before the work is done; giant int/str conversions hit
-Python's ``sys.get_int_max_str_digits()``. Memory built by many small steps within the time budget (a string doubled
-by f-strings in a loop) is not measured: workers also need an OS memory limit.
-Task data never reaches ``__builtins__`` or a hook (globals are ``{**external, **data, **_HOOKS}``); after ``execute``
-``_`` keys, functions, classes, modules and iterators are dropped (refused when nested in a container).
+Limits: see ``_Budget`` (CPU, no signals: scripts run in worker threads) and ``_check``/``_sized_getattr`` (sizes).
+Memory built by many small steps inside the time budget (a string doubled by f-strings in a loop) is not measured:
+workers also need an OS memory limit. Data: see ``SandboxedEnvironment``.
 
 Every failure is a ``ScriptError`` (or subclass) with fields ``line`` and ``expression`` (the offending line). Inside a
 workflow SpiffWorkflow raises ``WorkflowTaskException`` with it as ``__cause__``: use ``unwrap_script_error``.
@@ -31,7 +26,7 @@ import operator
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MappingView, MutableMapping
 from datetime import date, datetime, timedelta, timezone
 from types import CodeType, ModuleType
 from typing import Any, Literal, NoReturn
@@ -58,9 +53,10 @@ _FORBIDDEN_NAMES = frozenset({
     "eval", "exec", "compile", "open", "input", "globals", "locals", "vars", "getattr", "setattr", "delattr", "type",
     "breakpoint", "help", "memoryview", "print", "printed", "builtins",
 })
-_FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map"}) | INSPECT_ATTRIBUTES
-_SIZED_METHODS = frozenset({"join", "replace", "ljust", "rjust", "center", "zfill", "expandtabs", "translate"} | {
-    "to_bytes"})
+_FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"}) | INSPECT_ATTRIBUTES
+_SIZED_METHODS = frozenset(
+    {"join", "replace", "ljust", "rjust", "center", "zfill", "expandtabs", "translate", "to_bytes"}
+)
 _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef: "async def",
     ast.ClassDef: "class", ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Await: "await",
@@ -143,6 +139,12 @@ def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
 
+def _sum(values: Any, /, start: Any = 0) -> Any:
+    if not isinstance(start, (int, float, timedelta)):  # sum(lists, []) concatenates: quadratic and unbounded
+        raise SandboxViolation("sum() only adds numbers", detail_vi="sum() chỉ dùng để cộng các số")
+    return sum(values, start)
+
+
 def _range(*args: int) -> range:
     span = range(*args)
     if len(span[: MAX_ITEMS + 1]) > MAX_ITEMS:  # len(span) itself overflows past sys.maxsize
@@ -182,6 +184,8 @@ def _sized_getattr(obj: Any, name: str) -> Any:
 
 
 class _Budget:
+    """Loop iterations, comprehension iterations and lambda calls tick; the clock is read every CLOCK_EVERY ticks."""
+
     __slots__ = ("deadline", "left", "seconds")
 
     def __init__(self, seconds: float) -> None:
@@ -199,16 +203,16 @@ class _Budget:
 
 _SAFE_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name)
-    for name in ("len", "min", "max", "sum", "sorted", "reversed", "round", "abs", "str", "int", "float", "bool",
+    for name in ("len", "min", "max", "sorted", "reversed", "round", "abs", "str", "int", "float", "bool",
                  "list", "dict", "set", "tuple", "enumerate", "zip", "any", "all", "isinstance", "divmod")
-} | {"range": _range, "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone,
+} | {"range": _range, "sum": _sum, "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone,
      "True": True, "False": False, "None": None}
 
-# What the transformed code calls. Merged last into every globals dict, so task data cannot replace any of it.
+# What the transformed code calls (attribute/item reads stay native). Merged last into every globals dict,
+# so task data cannot replace any of it.
 _HOOKS: dict[str, Any] = {
     "__builtins__": _SAFE_BUILTINS,
-    "_getattr_": getattr,  # names are literals already checked by _Policy; C getattr keeps conditions fast
-    "_sized_getattr_": _sized_getattr, "_getitem_": operator.getitem, "_getiter_": iter, "_write_": _write,
+    "_sized_getattr_": _sized_getattr, "_getiter_": iter, "_write_": _write,
     "_apply_": _apply, "_inplacevar_": _inplacevar, "_inplace_item_": _inplace_item,
     "_unpack_sequence_": guarded_unpack_sequence, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     **{hook: functools.partial(_binop, symbol, op) for hook, symbol, op in (
@@ -270,10 +274,13 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
                                 f"Không được dùng thuộc tính '.{node.attr}'")
         if not isinstance(node.ctx, ast.Load):
             return self._refuse(node, "Attributes cannot be assigned or deleted", "Không được gán hoặc xóa thuộc tính")
-        new: ast.Call = super().visit_Attribute(node)  # _getattr_(value, "attr")
-        if node.attr in _SIZED_METHODS:
-            new.func = ast.copy_location(ast.Name("_sized_getattr_", ast.Load()), new.func)
-        return new
+        if node.attr not in _SIZED_METHODS:  # the name is checked; a runtime getattr guard would add nothing
+            return self.node_contents_visit(node)  # type: ignore[no-any-return]
+        return _call("_sized_getattr_", [self.visit(node.value), ast.Constant(node.attr)], node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:  # reads stay native; writes go through _write_
+        load = isinstance(node.ctx, ast.Load)
+        return self.node_contents_visit(node) if load else super().visit_Subscript(node)  # type: ignore[no-any-return]
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         parts = node.format_spec.values if isinstance(node.format_spec, ast.JoinedStr) else []
@@ -340,7 +347,8 @@ def _compile(source: str, mode: Mode) -> tuple[CodeType, bool]:
                           detail_vi=f"Lỗi cú pháp ở dòng {exc.lineno}: {exc.msg}",
                           line=exc.lineno, expression=_source_line(source, exc.lineno)) from None
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise ScriptError(f"Cannot compile: {exc}", detail_vi=f"Không biên dịch được: {exc}") from None
+        what = f"{type(exc).__name__} {exc}".strip()
+        raise ScriptError(f"Cannot compile the script: {what}", detail_vi=f"Không biên dịch được: {what}") from None
     if code is None:
         line, en, vi = policy.findings[0]
         raise SandboxViolation(f"Line {line}: {en}", detail_vi=f"Dòng {line}: {vi}", line=line,
@@ -381,11 +389,13 @@ _CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
 def _is_runtime_object(value: Any) -> bool:
-    return type(value) not in _PLAIN_TYPES and (callable(value) or isinstance(value, (ModuleType, Iterator, range)))
+    return type(value) not in _PLAIN_TYPES and (
+        callable(value) or isinstance(value, (ModuleType, Iterator, MappingView, range))
+    )
 
 
 def _is_task_data(name: str, value: Any) -> bool:
-    """False for a function, class, module or iterator; a SandboxViolation when one is nested in a container."""
+    """False for a function, class, module, iterator or dict view; SandboxViolation for one nested in a container."""
     if not isinstance(value, _CONTAINERS):
         return not _is_runtime_object(value)
     stack, seen = [value], set()
@@ -407,7 +417,12 @@ def _is_task_data(name: str, value: Any) -> bool:
 
 
 class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
-    """Runs cached restricted code on task data. SpiffWorkflow also calls it directly (``.environment.evaluate``)."""
+    """Runs cached restricted code on task data. SpiffWorkflow also calls it directly (``.environment.evaluate``).
+
+    Globals are ``{**external_context, **task_data, **_HOOKS}``: task data can never replace ``__builtins__`` or a
+    hook. After ``execute`` only plain data goes back: ``_`` keys, functions, classes, modules and iterators are
+    dropped, and refused (``SandboxViolation``) when nested in a container.
+    """
 
     def __init__(self, *, cpu_seconds: float = 1.0) -> None:
         if not cpu_seconds > 0:
@@ -445,7 +460,8 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
             _raise_located(exc, script)
         updates = {
             key: value for key, value in scope.items()
-            if not key.startswith("_") and (key in context or key not in external) and _is_task_data(key, value)
+            if not key.startswith("_") and (key in context or key not in external)
+            and (type(value) in _PLAIN_TYPES or _is_task_data(key, value))
         }
         for key in [key for key in context if key not in updates]:  # deleted by the script, private, or not data
             del context[key]

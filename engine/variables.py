@@ -27,20 +27,27 @@ def check_variables(variables: Mapping[str, Any] | None) -> dict[str, Any]:
             raise InvalidVariables(f"variable name {key!r} is not allowed (empty or starting with '_')",
                                    detail_vi=f"Tên biến {key!r} không hợp lệ (rỗng hoặc bắt đầu bằng '_')",
                                    field=f"variables.{key}")
-    _check_depth(variables, 0)
+    _check_value(variables, 0, "variables")
     return dict(variables)
 
 
-def _check_depth(value: Any, depth: int) -> None:
+def _check_value(value: Any, depth: int, path: str) -> None:
     if depth > MAX_DEPTH:
         raise InvalidVariables(f"variables nest deeper than {MAX_DEPTH} levels",
-                               detail_vi=f"Biến lồng nhau quá {MAX_DEPTH} cấp", field="variables")
-    if isinstance(value, Mapping):
-        for item in value.values():
-            _check_depth(item, depth + 1)
+                               detail_vi=f"Biến lồng nhau quá {MAX_DEPTH} cấp", field=path)
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidVariables(f"{path} contains a NUL character", detail_vi=f"{path} chứa ký tự NUL",
+                                   field=path)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str) or "\x00" in key:
+                raise InvalidVariables(f"invalid key in {path}", detail_vi=f"Khóa không hợp lệ trong {path}",
+                                       field=path)
+            _check_value(item, depth + 1, f"{path}.{key}")
     elif isinstance(value, list):
-        for item in value:
-            _check_depth(item, depth + 1)
+        for index, item in enumerate(value):
+            _check_value(item, depth + 1, f"{path}[{index}]")
 
 
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")

@@ -70,7 +70,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("phoihop_write", True)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # straight to the driver: this runs for every command, SQLAlchemy's execute path costs more than SQLite
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
 
 class Database:
@@ -79,6 +80,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
+        self._read_engine = self.engine.execution_options(phoihop_write=False)  # same pool, BEGIN (deferred)
         self.dialect = self.engine.dialect.name
 
     @property
@@ -88,10 +90,8 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One database transaction: commit on success, roll back on any exception."""
-        with self.engine.connect() as conn:
-            conn.execution_options(phoihop_write=write)
-            with conn.begin():
-                yield conn
+        with (self.engine if write else self._read_engine).connect() as conn, conn.begin():
+            yield conn
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:

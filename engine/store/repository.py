@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,17 @@ AK = ApiKey.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 OPEN_STATUSES = ("open", "claimed")
+
+
+def is_id(value: str) -> bool:
+    """Instance and task ids are canonical UUID strings; anything else cannot name a row (and, with a NUL byte,
+    would not even reach PostgreSQL)."""
+    if len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _one(result: Any) -> Row | None:
@@ -133,6 +145,8 @@ _HEAD = ("SELECT id, definition_id, process_key, business_key, status, version, 
 
 def lock_instance_head(conn: Connection, instance_id: str, *, skip_locked: bool = False) -> Row | None:
     """Lock the instance row and read everything but the state (which the live-object cache may already hold)."""
+    if not is_id(instance_id):
+        return None
     sql = _HEAD
     if conn.dialect.name == "postgresql":
         sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
@@ -191,6 +205,8 @@ def task_records(conn: Connection, instance_id: str) -> list[tuple[str, int, str
 
 
 def get_instance(conn: Connection, instance_id: str) -> dict[str, Any] | None:
+    if not is_id(instance_id):
+        return None
     row = rawsql.run(conn, _GET_INSTANCE, {"id": instance_id}).first()
     if row is None:
         return None
@@ -247,6 +263,8 @@ _GET_TASK = "SELECT * FROM human_task WHERE id = :id"
 
 
 def get_task(conn: Connection, task_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    if not is_id(task_id):
+        return None
     sql = _GET_TASK + (" FOR UPDATE" if lock and conn.dialect.name == "postgresql" else "")
     row = rawsql.run(conn, sql, {"id": task_id}).first()
     return rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS) if row is not None else None

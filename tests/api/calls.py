@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.settings import Settings
 from tests.conftest import auth
 
 ENGINE_FIXTURES = Path(__file__).parent.parent / "fixtures" / "engine"
@@ -93,14 +91,3 @@ def assert_problem(response: Response, status: int, code: str | None = None) -> 
     assert isinstance(body["detail"], str) and body["detail"]
     return body
 
-
-# --- known engine/api bugs (reported to the lead; the tests stay xfail-strict until fixed) --------------------------
-BUG_STATUS_FIELD = ("BUG: api/problems.py _engine_error passes **exc.fields to problem(); TaskNotOpen and "
-                    "InstanceNotRunning carry a `status` field → TypeError 'multiple values for status' → 500")
-BUG_PG_IDEMPOTENCY = ("BUG: engine/store/repository.py reserve_idempotency_key trusts rowcount of INSERT .. ON CONFLICT "
-                      "DO NOTHING, which is -1 on psycopg/SQLAlchemy 2.1: the key is stored, no instance is created")
-
-
-def xfail_on_postgresql(request: pytest.FixtureRequest, settings: Settings, reason: str) -> None:
-    if settings.database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))

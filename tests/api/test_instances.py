@@ -7,13 +7,10 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api.settings import Settings
 from engine.clock import FakeClock
 
 from .calls import (
     ADMIN,
-    BUG_PG_IDEMPOTENCY,
-    BUG_STATUS_FIELD,
     INSTANCES,
     OWNER,
     PORTAL,
@@ -29,7 +26,6 @@ from .calls import (
     instance,
     start,
     upload,
-    xfail_on_postgresql,
 )
 
 
@@ -202,7 +198,6 @@ def test_cancel_closes_the_instance_and_its_open_tasks(client: TestClient, clock
     assert (last["kind"], last["data"]) == ("instance_cancelled", {"reason": "Công dân rút hồ sơ"})
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_STATUS_FIELD)
 def test_a_cancelled_instance_refuses_a_second_cancel_and_task_completion(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
     started = start(client, "four_tasks")
@@ -240,9 +235,7 @@ def test_cancel_unknown_instance_is_404(client: TestClient) -> None:
     assert_problem(client.post(f"{INSTANCES}/khong-ton-tai/cancel", headers=ADMIN), 404, "instance-not-found")
 
 
-def test_idempotency_key_retry_returns_the_same_instance(client: TestClient, request: pytest.FixtureRequest,
-                                                          settings: Settings) -> None:
-    xfail_on_postgresql(request, settings, BUG_PG_IDEMPOTENCY)
+def test_idempotency_key_retry_returns_the_same_instance(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
     body = {"process_key": "four_tasks", "business_key": "HS-7", "variables": {"a": [1, 2]}}
     headers = {**PORTAL, "Idempotency-Key": "portal-req-7"}
@@ -257,9 +250,7 @@ def test_idempotency_key_retry_returns_the_same_instance(client: TestClient, req
     assert client.get(TASKS, headers=SKHCN).json()["total"] == 1
 
 
-def test_idempotency_key_with_another_body_is_422(client: TestClient, request: pytest.FixtureRequest,
-                                                  settings: Settings) -> None:
-    xfail_on_postgresql(request, settings, BUG_PG_IDEMPOTENCY)
+def test_idempotency_key_with_another_body_is_422(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
     headers = {**PORTAL, "Idempotency-Key": "portal-req-8"}
     client.post(INSTANCES, json={"process_key": "four_tasks", "business_key": "HS-8"}, headers=headers)
@@ -271,9 +262,7 @@ def test_idempotency_key_with_another_body_is_422(client: TestClient, request: p
     assert [i["business_key"] for i in instance_page(client)["items"]] == ["HS-8"]
 
 
-def test_idempotency_keys_belong_to_their_caller(client: TestClient, request: pytest.FixtureRequest,
-                                                 settings: Settings) -> None:
-    xfail_on_postgresql(request, settings, BUG_PG_IDEMPOTENCY)
+def test_idempotency_keys_belong_to_their_caller(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
     body = {"process_key": "four_tasks"}
 
@@ -285,9 +274,7 @@ def test_idempotency_keys_belong_to_their_caller(client: TestClient, request: py
     assert instance_page(client)["total"] == 2
 
 
-def test_a_failed_start_does_not_burn_the_idempotency_key(client: TestClient, request: pytest.FixtureRequest,
-                                                          settings: Settings) -> None:
-    xfail_on_postgresql(request, settings, BUG_PG_IDEMPOTENCY)
+def test_a_failed_start_does_not_burn_the_idempotency_key(client: TestClient) -> None:
     headers = {**PORTAL, "Idempotency-Key": "early"}
     assert_problem(client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=headers), 404)
     deploy(client, "four_tasks.bpmn")

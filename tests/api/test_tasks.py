@@ -11,7 +11,6 @@ from engine.clock import FakeClock
 
 from .calls import (
     ADMIN,
-    BUG_STATUS_FIELD,
     HTKC,
     SKHCN,
     SKHCN_2,
@@ -191,7 +190,6 @@ def test_walking_every_task_completes_the_instance(client: TestClient, clock: Fa
                                           headers=ADMIN).json()][-1] == "instance_completed"
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_STATUS_FIELD)
 def test_completing_twice_is_409(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
     _, t1 = first_task(client, "four_tasks")

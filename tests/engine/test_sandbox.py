@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import SandboxViolation, ScriptError, ScriptTimeout
 from engine.sandbox import SandboxedEnvironment, SandboxedScriptEngine, check_source, unwrap_script_error
 
-LIMIT = 0.2
+LIMIT = 0.25
 
 
 @pytest.fixture
@@ -57,6 +57,7 @@ def test_ordinary_script_runs_and_writes_plain_data_back(env: SandboxedEnvironme
         "tam = 1",
         "del tam",
         "ok = isinstance(so_tien, int) and all(x > 0 for x in ho_so['items']) and divmod(7, 2) == (3, 1)",
+        "thoi_gian = sum([timedelta(hours=2), timedelta(hours=3)], timedelta())",
     ])  # fmt: skip
     assert env.execute(script, data) is True
     assert data["ho_so"]["chi_tiet"] == {"x": 6, "tags": ["a", "AN"]}
@@ -67,7 +68,7 @@ def test_ordinary_script_runs_and_writes_plain_data_back(env: SandboxedEnvironme
     assert data["han"] == datetime(2024, 2, 3) and data["so_ngay"] == 29
     assert data["dong"] == [{"a": 1}, {"a": 2}]
     assert (data["n"], data["i"], data["ma"], data["ok"]) == (5, 1, "HS-0007", True)
-    assert "tam" not in data
+    assert "tam" not in data and data["thoi_gian"] == timedelta(hours=5)
 
 
 @pytest.mark.parametrize(
@@ -116,6 +117,7 @@ ESCAPES = [
     ("x = '{0.__class__}'.format(1)", 1),
     ("'{a}'.format_map({'a': 1})", 1),
     ("fmt = str.format", 1),
+    ("base = str.mro()[1]", 1),
     ("x = 1\n\ndef f():\n    pass", 3),
     ("class A:\n    pass", 1),
     ("async def f():\n    pass", 1),
@@ -181,10 +183,11 @@ def test_only_dict_and_list_items_can_be_assigned(env: SandboxedEnvironment) -> 
     ],
 )
 def test_runaway_scripts_time_out(env: SandboxedEnvironment, source: str) -> None:
+    check_source(source, "exec")  # compiled and cached: the clock below measures the run only
     started = time.monotonic()
     with pytest.raises(ScriptTimeout) as caught:
         env.execute(source, {})
-    assert time.monotonic() - started < 2 * LIMIT
+    assert LIMIT <= time.monotonic() - started < 2 * LIMIT
     assert caught.value.fields["line"] >= 1
 
 
@@ -205,9 +208,11 @@ def test_runaway_scripts_time_out(env: SandboxedEnvironment, source: str) -> Non
         "('a' * 10**5).replace('a', 'b' * 100)",
         "(1).to_bytes(10**10, 'big')",
         "list(zip(*[range(3)] * 10**5))",
+        "sum([[1] * 1000] * 1000, [])",
     ],
 )
 def test_resource_bombs_are_refused_fast(env: SandboxedEnvironment, source: str) -> None:
+    check_source(source, "eval")
     started = time.monotonic()
     with pytest.raises(ScriptError):
         env.evaluate(source, {})
@@ -229,7 +234,8 @@ def test_builtins_key_in_task_data_cannot_override_builtins(env: SandboxedEnviro
 
 def test_execute_leaves_only_plain_data(env: SandboxedEnvironment) -> None:
     data: dict[str, Any] = {"_noi_bo": 1, "giu": 2}
-    env.execute("f = lambda x: x\nlop = datetime\nham = len\nit = reversed([1])\nr = range(3)\nkq = f(3)", data)
+    script = "f = lambda x: x\nlop = datetime\nham = len\nit = reversed([1])\nr = range(3)\nk = {}.keys()\nkq = f(3)"
+    env.execute(script, data)
     assert data == {"giu": 2, "kq": 3}
 
 
@@ -271,7 +277,8 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="Process_Sandbox" isExecutable="true">
     <bpmn:startEvent id="Bat_Dau"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="Nhap" name="Nhap"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Nhap" name="Nhap">
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
     <bpmn:scriptTask id="Tinh" name="Tinh"><bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing>
       <bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
     <bpmn:exclusiveGateway id="Chon" default="F_thap">

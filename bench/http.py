@@ -1,0 +1,177 @@
+"""HTTP benchmark: the whole path (client → uvicorn → FastAPI → engine → database) through a real ``phoihop serve``.
+
+One server process on a fresh SQLite file (or, with ``--postgres``, a fresh database ``phoihop_bench_http``), scheduler
+and deploy-on-start off, a generated secret. ``tests/fixtures/engine/four_tasks.bpmn`` (start → 4 user tasks → end,
+one lane) is deployed, then ONE keep-alive httpx client runs, per instance: POST /api/v1/process-instances, then
+4 × (GET /api/v1/process-instances/{id} to read the open task, POST /api/v1/tasks/{task}/complete): 9 requests.
+A warm-up of ``--warmup`` instances is not counted. Prints instances/s, requests/s, p50/p95 per request, and a last
+line with one JSON object. The server is always stopped.
+
+Usage: python bench/http.py [--instances 300] [--warmup 30] [--postgres] [--server-prefix "py-spy record -o f --"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name would shadow the standard library's
+# ``http`` package (which httpx and PyJWT import): take the folder off, and put the repository root first.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import httpx  # noqa: E402
+
+from api.security import issue_token  # noqa: E402
+
+PHOIHOP = Path(sys.executable).parent / "phoihop"
+PROCESS, KEY = ROOT / "tests" / "fixtures" / "engine" / "four_tasks.bpmn", "four_tasks"
+PG_ADMIN = os.environ.get("PHOIHOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_DATABASE = "phoihop_bench_http"
+SPIFFARENA_REFERENCE_PER_S = 5  # spiff-arena's HTTP path, as the lead quoted it: the bar to beat by far
+TARGET_PER_S = 50
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def server(database_url: str, workdir: Path, secret: str, prefix: list[str]) -> Iterator[str]:
+    """A ``phoihop serve`` process; yields its base URL once /healthz answers, and always stops it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOIHOP_")}
+    env.update({"PHOIHOP_ENV": "test", "PHOIHOP_SECRET_KEY": secret, "PHOIHOP_DATABASE_URL": database_url,
+                "PHOIHOP_RUN_SCHEDULER": "false", "PHOIHOP_DEPLOY_ON_START": "false"})
+    log = workdir / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*prefix, str(PHOIHOP), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # SIGINT also lets a profiler wrapper write its output
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run_instance(client: httpx.Client, officer: dict[str, str], latencies: list[float]) -> None:
+    def call(method: str, url: str, **kw: object) -> httpx.Response:
+        began = time.perf_counter()
+        response = client.request(method, url, **kw)  # type: ignore[arg-type]
+        latencies.append(time.perf_counter() - began)
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"{method} {url}: {response.status_code} {response.text}")
+        return response
+
+    instance_id = call("POST", "/api/v1/process-instances", json={"process_key": KEY}, headers=officer).json()["id"]
+    for step in range(4):
+        open_tasks = call("GET", f"/api/v1/process-instances/{instance_id}", headers=officer).json()["open_tasks"]
+        call("POST", f"/api/v1/tasks/{open_tasks[0]['id']}/complete", json={"variables": {"step": step}},
+             headers=officer)
+
+
+def bench(base: str, secret: str, instances: int, warmup: int) -> dict[str, float]:
+    owner = {"Authorization": "Bearer " + issue_token(secret, sub="bench-owner", roles=["process-owner"])}
+    officer = {"Authorization": "Bearer " + issue_token(secret, sub="bench-officer", groups=["skhcn"],
+                                                        roles=["officer"])}
+    with httpx.Client(base_url=base, timeout=30) as client:
+        deployed = client.post("/api/v1/process-definitions", headers=owner,
+                               files=[("files", (PROCESS.name, PROCESS.read_bytes(), "application/xml"))])
+        if deployed.status_code != 201:
+            raise RuntimeError(f"deploy failed: {deployed.status_code} {deployed.text}")
+        ignored: list[float] = []
+        for _ in range(warmup):
+            run_instance(client, officer, ignored)
+        latencies: list[float] = []
+        began = time.perf_counter()
+        for _ in range(instances):
+            run_instance(client, officer, latencies)
+        elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    return {"http_instances_per_s": round(instances / elapsed, 1),
+            "requests_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--instances", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--postgres", action="store_true", help=f"run on PostgreSQL (database {PG_DATABASE})")
+    parser.add_argument("--server-prefix", default="", help="command put before the server's, e.g. a profiler")
+    args = parser.parse_args(argv)
+    secret = secrets.token_urlsafe(48)
+    prefix = shlex.split(args.server_prefix)
+    with tempfile.TemporaryDirectory(prefix="phoihop-bench-http-") as tmp:
+        workdir = Path(tmp)
+        with postgres_database() if args.postgres else _sqlite(workdir) as url, \
+                server(url, workdir, secret, prefix) as base:
+            result = bench(base, secret, args.instances, args.warmup)
+    database = "postgresql" if args.postgres else "sqlite"
+    print(f"database: {database}; {args.instances} instances after {args.warmup} warm-up, one keep-alive client, "
+          f"9 requests each")
+    print(f"instances/s: {result['http_instances_per_s']}  (target {TARGET_PER_S}, spiff-arena reference "
+          f"{SPIFFARENA_REFERENCE_PER_S})")
+    print(f"requests/s:  {result['requests_per_s']}")
+    print(f"per request: median {result['p50_ms']} ms, p95 {result['p95_ms']} ms")
+    print(json.dumps({**result, "database": database, "spiffarena_reference_per_s": SPIFFARENA_REFERENCE_PER_S,
+                      "target_per_s": TARGET_PER_S}))
+    return 0
+
+
+@contextmanager
+def _sqlite(workdir: Path) -> Iterator[str]:
+    yield f"sqlite:///{workdir / 'bench.db'}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Failures while running a process: a failing script puts only its instance in error; a runaway loop is stopped."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from .calls import (
+    ADMIN,
+    INSTANCES,
+    PORTAL,
+    SKHCN,
+    complete,
+    deploy,
+    instance,
+    open_tasks,
+    start,
+    task_list,
+)
+
+
+def fill(client: TestClient, **variables: object) -> str:
+    started = start(client, "scripted", variables=variables)
+    [task] = started["open_tasks"]
+    assert task["element_id"] == "fill"
+    complete(client, task["id"], SKHCN)
+    instance_id: str = started["id"]
+    return instance_id
+
+
+def test_a_failing_script_puts_the_instance_in_error(client: TestClient) -> None:
+    deploy(client, "scripts.bpmn")
+
+    instance_id = fill(client, so_luong=3, chia_cho=0)
+
+    failed = instance(client, instance_id)
+    assert failed["status"] == "error"
+    assert failed["ended_at"] is None
+    assert failed["open_tasks"] == []
+    error = failed["error"]
+    assert error["element_id"] == "compute"
+    assert "ZeroDivisionError" in error["message"] and error["message_vi"]
+    assert error["line"] == 2
+    assert failed["variables"] == {"so_luong": 3, "chia_cho": 0}
+    events = client.get(f"{INSTANCES}/{instance_id}/history", headers=ADMIN).json()
+    assert (events[-1]["kind"], events[-1]["element_id"]) == ("instance_error", "compute")
+    assert client.get(INSTANCES, params={"status": "error"}, headers=ADMIN).json()["items"][0]["id"] == instance_id
+    assert task_list(client, SKHCN)["total"] == 0
+
+
+def test_the_rest_of_the_system_keeps_working(client: TestClient) -> None:
+    deploy(client, "scripts.bpmn")
+    broken = fill(client, so_luong=3, chia_cho=0)
+
+    healthy = fill(client, so_luong=4, chia_cho=5)
+
+    running = instance(client, healthy)
+    assert running["status"] == "running"
+    assert running["variables"] == {"so_luong": 4, "chia_cho": 5, "tong": 8, "ket_qua": 20}
+    branches = open_tasks(client, healthy)
+    assert set(branches) == {"a", "b"}
+    complete(client, branches["a"]["id"], SKHCN)
+    complete(client, branches["b"]["id"], SKHCN)
+    assert instance(client, healthy)["status"] == "completed"
+    assert instance(client, broken)["status"] == "error"
+
+
+def test_an_instance_in_error_can_be_cancelled(client: TestClient) -> None:
+    deploy(client, "scripts.bpmn")
+    broken = fill(client, so_luong=1, chia_cho=0)
+
+    response = client.post(f"{INSTANCES}/{broken}/cancel", json={"reason": "kịch bản lỗi"}, headers=ADMIN)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "cancelled"
+
+
+def test_a_script_error_at_start_is_recorded_not_raised(client: TestClient) -> None:
+    deploy(client, "runaway.bpmn")
+
+    started = start(client, "runaway")  # `dem` is undefined: the first script fails
+
+    assert started["status"] == "error"
+    assert started["error"]["element_id"] == "tick"
+    assert "dem" in started["error"]["message"]
+
+
+def test_a_runaway_loop_is_stopped_promptly(client: TestClient) -> None:
+    deploy(client, "runaway.bpmn")
+    before = time.monotonic()
+
+    response = client.post(INSTANCES, json={"process_key": "runaway", "variables": {"dem": 0}}, headers=PORTAL)
+
+    elapsed = time.monotonic() - before
+    assert response.status_code == 201, response.text
+    assert elapsed < 20, elapsed  # the step limit (10 000 steps) fires well before the 30 s wall-clock guard
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["error"]["code"] == "step-limit-exceeded"
+    assert "steps" in body["error"]["message"] and body["error"]["message_vi"]
+    assert body["error"]["element_id"] in ("tick", "again")
+    assert instance(client, body["id"])["status"] == "error"
+    deploy(client, "four_tasks.bpmn")
+    assert start(client, "four_tasks")["status"] == "running"

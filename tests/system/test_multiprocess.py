@@ -1,0 +1,252 @@
+"""Real processes over HTTP: two servers on one PostgreSQL, two timer workers, crash and restart, offline docs.
+
+Nothing is mocked: each test starts ``phoihop serve`` / ``phoihop worker`` subprocesses (see conftest.py) and talks
+to them with httpx, signing bearer tokens with the secret the processes were given.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from tests.api.calls import ADMIN, DEFINITIONS, HTKC, INSTANCES, OWNER, PORTAL, SKHCN, STP, TASKS, bpmn
+from tests.conftest import auth
+
+from .conftest import Proc, Processes
+
+VP_UBND = auth("lan", groups="vp-ubnd")
+ESCALATION_KEY = "escalation"
+
+
+def escalation_bpmn(duration: str) -> bytes:
+    """review (skhcn) with an interrupting boundary timer → escalate (lane vp-ubnd)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Defs_esc"
+                  targetNamespace="http://phoihop/test">
+  <bpmn:collaboration id="Collab_esc"><bpmn:participant id="P_esc" processRef="{ESCALATION_KEY}"/></bpmn:collaboration>
+  <bpmn:process id="{ESCALATION_KEY}" name="Đôn đốc quá hạn" isExecutable="true">
+    <bpmn:laneSet id="ls_esc">
+      <bpmn:lane id="Lane_skhcn" name="skhcn"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>deadline</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_vp" name="vp-ubnd"><bpmn:flowNodeRef>escalate</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>end_escalated</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="review" name="Xem xét hồ sơ"><bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="deadline" name="Quá hạn" attachedToRef="review" cancelActivity="true">
+      <bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="escalate" name="Đôn đốc xử lý quá hạn"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end_escalated"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="review"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="review" targetRef="end"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="deadline" targetRef="escalate"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="escalate" targetRef="end_escalated"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+# --- HTTP calls ---------------------------------------------------------------------------------------------------
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    return response.json()
+
+
+def deploy(client: httpx.Client, name: str, content: bytes) -> None:
+    ok(client.post(DEFINITIONS, files=[("files", (name, content, "application/xml"))], headers=OWNER), 201)
+
+
+def start(client: httpx.Client, process_key: str, **variables: Any) -> dict[str, Any]:
+    body = {"process_key": process_key, "variables": variables}
+    started: dict[str, Any] = ok(client.post(INSTANCES, json=body, headers=PORTAL), 201)
+    return started
+
+
+def get_instance(client: httpx.Client, instance_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = ok(client.get(f"{INSTANCES}/{instance_id}", headers=ADMIN))
+    return found
+
+
+def history(client: httpx.Client, instance_id: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = ok(client.get(f"{INSTANCES}/{instance_id}/history", headers=ADMIN))
+    return events
+
+
+def open_task(client: httpx.Client, instance_id: str, element_id: str) -> str:
+    tasks: dict[str, str] = {t["element_id"]: t["id"] for t in get_instance(client, instance_id)["open_tasks"]}
+    assert element_id in tasks, (element_id, tasks)
+    return tasks[element_id]
+
+
+def complete(client: httpx.Client, task_id: str, headers: dict[str, str], **variables: Any) -> httpx.Response:
+    return client.post(f"{TASKS}/{task_id}/complete", json={"variables": variables}, headers=headers)
+
+
+def at(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def poll(condition: Callable[[], bool], seconds: float, what: str) -> float:
+    """Wait (bounded) until ``condition()``; returns the seconds it took."""
+    began = time.monotonic()
+    while not condition():
+        assert time.monotonic() - began < seconds, f"{what}: not within {seconds} s"
+        time.sleep(0.1)
+    return time.monotonic() - began
+
+
+def two_servers(processes: Processes, url: str) -> tuple[Proc, Proc]:
+    """Servers A and B on one database, started side by side, timers off (workers or nobody fire them)."""
+    a, b = processes.wait_ready(processes.serve(url, name="server-a", wait=False),
+                                processes.serve(url, name="server-b", wait=False))
+    return a, b
+
+
+# --- two servers, one PostgreSQL ------------------------------------------------------------------------------------
+def test_parallel_branches_completed_at_once_on_two_servers_lose_nothing(processes: Processes, pg_url: str) -> None:
+    server_a, server_b = two_servers(processes, pg_url)
+    a, b = server_a.client(), server_b.client()
+    deploy(a, "parallel.bpmn", bpmn("parallel.bpmn"))
+    ids = [start(b, "parallel_review", so_ho_so=i)["id"] for i in range(10)]
+
+    barrier = threading.Barrier(2)
+
+    def at_once(client: httpx.Client, task_id: str, headers: dict[str, str], **variables: Any) -> httpx.Response:
+        barrier.wait(timeout=10)
+        return complete(client, task_id, headers, **variables)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for i, instance_id in enumerate(ids):
+            ok(complete(b, open_task(b, instance_id, "receive"), SKHCN, phan_loai=f"P{i}"))
+            legal, board = open_task(a, instance_id, "legal"), open_task(b, instance_id, "board")
+            barrier.reset()
+            on_a = pool.submit(at_once, a, legal, STP, legal_ok=True, legal_note=f"L{i}")
+            on_b = pool.submit(at_once, b, board, HTKC, board_ok=True, board_note=f"B{i}")
+            ok(on_a.result(timeout=30))
+            ok(on_b.result(timeout=30))
+
+    for i, instance_id in enumerate(ids):
+        found = get_instance(a if i % 2 else b, instance_id)
+        assert found["status"] == "running"
+        assert [t["element_id"] for t in found["open_tasks"]] == ["decide"], found["open_tasks"]
+        assert {k: found["variables"].get(k) for k in ("so_ho_so", "phan_loai", "legal_ok", "legal_note",
+                                                         "board_ok", "board_note")} == {
+            "so_ho_so": i, "phan_loai": f"P{i}", "legal_ok": True, "legal_note": f"L{i}", "board_ok": True,
+            "board_note": f"B{i}"}
+        events = history(a, instance_id)
+        assert sorted(e["element_id"] for e in events if e["kind"] == "task_completed") == ["board", "legal",
+                                                                                            "receive"]
+        assert [e["element_id"] for e in events if e["element_id"] == "route"] == ["route"]
+        decide = ok(a.get(TASKS, params={"instance_id": instance_id, "status": "open"}, headers=ADMIN))
+        assert [t["element_id"] for t in decide["items"]] == ["decide"]
+
+
+def test_claim_race_across_two_servers_has_one_winner(processes: Processes, pg_url: str) -> None:
+    server_a, server_b = two_servers(processes, pg_url)
+    clients = (server_a.client(), server_b.client())
+    deploy(clients[0], "four_tasks.bpmn", bpmn("four_tasks.bpmn"))
+    officers = [auth(f"officer{n}", groups="skhcn") for n in range(10)]
+
+    for _round in range(3):
+        task_id = start(clients[1], "four_tasks")["open_tasks"][0]["id"]
+        barrier = threading.Barrier(len(officers))
+
+        def claim(n: int, task_id: str = task_id, barrier: threading.Barrier = barrier) -> httpx.Response:
+            barrier.wait(timeout=10)
+            return clients[n % 2].post(f"{TASKS}/{task_id}/claim", headers=officers[n])
+
+        with ThreadPoolExecutor(max_workers=len(officers)) as pool:
+            responses = list(pool.map(claim, range(len(officers))))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200] + [409] * 9, [(r.status_code, r.text) for r in responses]
+        assert {r.json()["type"] for r in responses if r.status_code == 409} == {"/problems/task-already-claimed"}
+        winner = next(n for n, r in enumerate(responses) if r.status_code == 200)
+        task = ok(clients[0].get(f"{TASKS}/{task_id}", headers=ADMIN))
+        assert (task["status"], task["assignee"]) == ("claimed", f"officer{winner}")
+
+
+def test_two_workers_fire_each_timer_exactly_once_and_on_time(processes: Processes, pg_url: str) -> None:
+    server, _, _ = processes.wait_ready(  # the server runs no scheduler: only the workers fire timers
+        processes.serve(pg_url, wait=False), processes.worker(pg_url, name="worker-1", wait=False),
+        processes.worker(pg_url, name="worker-2", wait=False))
+    client = server.client()
+    deploy(client, "escalation.bpmn", escalation_bpmn("PT1S"))
+    ids = [start(client, ESCALATION_KEY, n=n)["id"] for n in range(20)]
+
+    def escalated() -> bool:
+        page = ok(client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200},
+                             headers=VP_UBND))
+        return int(page["total"]) >= len(ids)
+
+    poll(escalated, 15, "20 escalation tasks")
+    time.sleep(1.0)  # a second firing, if any, has had time to happen
+
+    lateness = []
+    for instance_id in ids:
+        fired = [e for e in history(client, instance_id) if e["kind"] == "timer_fired"]
+        assert len(fired) == 1, fired
+        lateness.append((at(fired[0]["at"]) - at(fired[0]["data"]["due_at"])).total_seconds())
+        found = get_instance(client, instance_id)
+        assert [t["element_id"] for t in found["open_tasks"]] == ["escalate"], found["open_tasks"]
+        assert found["open_tasks"][0]["candidate_groups"] == ["vp-ubnd"]
+    escalations = ok(client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200},
+                                headers=VP_UBND))
+    assert sorted(t["instance_id"] for t in escalations["items"]) == sorted(ids)
+    print(f"timer lateness: median {statistics.median(lateness):.2f} s, max {max(lateness):.2f} s")
+    assert min(lateness) >= 0 and max(lateness) < 5, lateness  # correctness bound, not a performance target
+
+
+# --- one server on SQLite ------------------------------------------------------------------------------------------
+def test_timer_due_while_the_server_was_down_fires_after_restart(processes: Processes, sqlite_url: str) -> None:
+    first = processes.serve(sqlite_url, scheduler=True, name="server-before-crash")
+    client = first.client()
+    deploy(client, "escalation.bpmn", escalation_bpmn("PT2S"))
+    requested = time.monotonic()
+    instance_id = start(client, ESCALATION_KEY)["id"]
+    first.kill()
+    killed_at = datetime.now(UTC)
+    assert time.monotonic() - requested < 1.8, "the server must be killed before the 2 s timer is due"
+
+    time.sleep(max(0.0, requested + 3.0 - time.monotonic()))  # now past due, with no process running
+    restarted_at = datetime.now(UTC)
+    second = processes.serve(sqlite_url, scheduler=True, name="server-after-restart")
+    client = second.client()
+    poll(lambda: [t["element_id"] for t in get_instance(client, instance_id)["open_tasks"]] == ["escalate"], 10,
+         "escalation after restart")
+
+    fired = [e for e in history(client, instance_id) if e["kind"] == "timer_fired"]
+    assert len(fired) == 1, fired
+    assert at(fired[0]["at"]) >= restarted_at > killed_at
+    assert at(fired[0]["data"]["due_at"]) < restarted_at
+
+
+def test_docs_are_served_with_local_assets_only(processes: Processes, sqlite_url: str) -> None:
+    server = processes.serve(sqlite_url)
+    client = server.client()
+    own_host = urlsplit(server.base_url).netloc
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200, response.text
+        html = response.text
+        foreign = [u for u in re.findall(r"https?://[^\s\"'<>()]+", html) if urlsplit(u).netloc != own_host]
+        assert foreign == [], f"{page} refers to other hosts: {foreign}"
+        assets = re.findall(r"""(?:src|href)\s*=\s*["'](/[^"']+)["']""", html)
+        assert assets, html
+        for asset in [*assets, "/openapi.json"]:
+            assert client.get(asset).status_code == 200, asset
