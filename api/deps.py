@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from engine.actors import Actor
 from engine.api_keys import ApiKeys
@@ -58,3 +58,5 @@ ContainerDep = Annotated[EngineContainer, Depends(get_container)]
 ServiceDep = Annotated[WorkflowService, Depends(get_service)]
 QueriesDep = Annotated[Queries, Depends(get_queries)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]

@@ -21,7 +21,9 @@ def install(app: FastAPI) -> None:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="phoihop API",
                                    swagger_js_url="/static/docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static/docs/swagger-ui.css",
-                                   swagger_favicon_url="/static/docs/favicon.png")
+                                   swagger_favicon_url="/static/docs/favicon.png",
+                                   # no online validator badge: it would send the spec URL to validator.swagger.io
+                                   swagger_ui_parameters={"validatorUrl": None})
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:

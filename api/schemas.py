@@ -17,7 +17,8 @@ class _In(BaseModel):
 
 class StartInstance(_In):
     process_key: Text = Field(min_length=1, max_length=200, description="Executable process id (khóa quy trình)")
-    version: int | None = Field(default=None, ge=1, description="Exact version; latest active when omitted")
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="Exact version; latest active when omitted")
     business_key: Text | None = Field(default=None, min_length=1, max_length=200)
     variables: Variables = Field(default_factory=dict)
 

@@ -2,7 +2,8 @@
 
 For one process (start → 4 user tasks → end, one lane) and the same sandboxed script engine:
 - raw:      SpiffWorkflow in memory, no persistence (instances/s);
-- sqlite:   the engine's commands (start + 4 × (read the open task, complete it)), each one committed transaction;
+- sqlite:   the engine's commands (start, read the open task, 4 × complete it — each command reports the tasks it
+            leaves open), each one committed transaction;
 - postgres: the same on PostgreSQL when reachable;
 - loop:     one task looped 50 times, persisted on SQLite: median step time of the last 10 over the first 10.
 Prints ratios to raw, then one JSON line. Usage: python bench/engine.py [--instances N]
@@ -84,9 +85,10 @@ def bench_engine(url: str, n: int) -> float:
 
         def one() -> None:
             instance_id, _ = service.start_instance(OFFICER, KEY, variables={"ho_so": {"ma": "HS-1"}})
-            for step in range(4):
-                task_id = queries.open_task_ids(OFFICER, instance_id)[0]
-                service.complete_task(OFFICER, task_id, {"step": step})
+            open_tasks = queries.open_task_ids(OFFICER, instance_id)
+            for step in range(4):  # each command reports the tasks it left open
+                open_tasks = list(service.complete_task(OFFICER, open_tasks[0], {"step": step}).open_tasks)
+            assert not open_tasks
 
         return _rate(one, n)
     finally:

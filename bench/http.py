@@ -26,7 +26,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the standard library's
 # ``http`` package (which httpx and PyJWT import): take the folder off, and put the repository root first.
@@ -68,9 +70,34 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+@dataclass
+class Server:
+    base: str
+    popen: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) used so far by the ``phoihop serve`` process (Linux /proc; None elsewhere). With
+        a ``--server-prefix`` wrapper, the descendant whose command line says ``serve`` is measured."""
+        pids, seen = [self.popen.pid], []
+        while pids:
+            pid = pids.pop()
+            seen.append(pid)
+            for children in Path(f"/proc/{pid}/task").glob("*/children"):
+                pids += [int(c) for c in children.read_text().split()]
+        for pid in reversed(seen):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if b"serve" in cmdline and b"py-spy" not in cmdline[0]:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except OSError:
+                continue
+        return None
+
+
 @contextmanager
-def server(database_url: str, workdir: Path, secret: str, prefix: list[str]) -> Iterator[str]:
-    """A ``phoihop serve`` process; yields its base URL once /healthz answers, and always stops it."""
+def server(database_url: str, workdir: Path, secret: str, prefix: list[str]) -> Iterator[Server]:
+    """A ``phoihop serve`` process, yielded once /healthz answers; always stopped."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOIHOP_")}
     env.update({"PHOIHOP_ENV": "test", "PHOIHOP_SECRET_KEY": secret, "PHOIHOP_DATABASE_URL": database_url,
@@ -91,7 +118,7 @@ def server(database_url: str, workdir: Path, secret: str, prefix: list[str]) -> 
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start:\n{log.read_text(errors='replace')[-4000:]}")
             time.sleep(0.1)
-        yield base
+        yield Server(base, proc)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # SIGINT also lets a profiler wrapper write its output
@@ -103,26 +130,31 @@ def server(database_url: str, workdir: Path, secret: str, prefix: list[str]) -> 
 
 
 def run_instance(client: httpx.Client, officer: dict[str, str], latencies: list[float]) -> None:
-    def call(method: str, url: str, **kw: object) -> httpx.Response:
+    """start, then 4 × (read the instance's open task, complete it): 9 requests."""
+    def call(method: str, url: str, **kw: Any) -> Any:
         began = time.perf_counter()
-        response = client.request(method, url, **kw)  # type: ignore[arg-type]
+        response = client.request(method, url, **kw)
         latencies.append(time.perf_counter() - began)
         if response.status_code not in (200, 201):
             raise RuntimeError(f"{method} {url}: {response.status_code} {response.text}")
-        return response
+        return response.json()
 
-    instance_id = call("POST", "/api/v1/process-instances", json={"process_key": KEY}, headers=officer).json()["id"]
+    instance_id = call("POST", "/api/v1/process-instances", json={"process_key": KEY}, headers=officer)["id"]
     for step in range(4):
-        open_tasks = call("GET", f"/api/v1/process-instances/{instance_id}", headers=officer).json()["open_tasks"]
+        open_tasks = call("GET", f"/api/v1/process-instances/{instance_id}", headers=officer)["open_tasks"]
         call("POST", f"/api/v1/tasks/{open_tasks[0]['id']}/complete", json={"variables": {"step": step}},
              headers=officer)
 
 
-def bench(base: str, secret: str, instances: int, warmup: int) -> dict[str, float]:
+def percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def bench(srv: Server, secret: str, instances: int, warmup: int) -> dict[str, float | None]:
     owner = {"Authorization": "Bearer " + issue_token(secret, sub="bench-owner", roles=["process-owner"])}
     officer = {"Authorization": "Bearer " + issue_token(secret, sub="bench-officer", groups=["skhcn"],
                                                         roles=["officer"])}
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=srv.base, timeout=30) as client:
         deployed = client.post("/api/v1/process-definitions", headers=owner,
                                files=[("files", (PROCESS.name, PROCESS.read_bytes(), "application/xml"))])
         if deployed.status_code != 201:
@@ -131,15 +163,26 @@ def bench(base: str, secret: str, instances: int, warmup: int) -> dict[str, floa
         for _ in range(warmup):
             run_instance(client, officer, ignored)
         latencies: list[float] = []
-        began = time.perf_counter()
+        server_cpu, client_cpu, began = srv.cpu_seconds(), time.process_time(), time.perf_counter()
         for _ in range(instances):
             run_instance(client, officer, latencies)
         elapsed = time.perf_counter() - began
-    ordered = sorted(latencies)
+        client_cpu = time.process_time() - client_cpu
+        server_after = srv.cpu_seconds()
+        server_cpu = server_after - server_cpu if server_after is not None and server_cpu is not None else None
+        floor = []  # the same client and server on the cheapest route: HTTP stack + client, no engine, no database
+        for _ in range(200):
+            started = time.perf_counter()
+            client.get("/healthz")
+            floor.append(time.perf_counter() - started)
+    ordered, requests = sorted(latencies), len(latencies)
     return {"http_instances_per_s": round(instances / elapsed, 1),
-            "requests_per_s": round(len(latencies) / elapsed, 1),
+            "requests_per_s": round(requests / elapsed, 1),
             "p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 2)}
+            "p95_ms": round(percentile(ordered, 0.95) * 1000, 2),
+            "server_cpu_ms_per_request": round(server_cpu / requests * 1000, 2) if server_cpu is not None else None,
+            "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 2),
+            "healthz_p50_ms": round(statistics.median(floor) * 1000, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,15 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="phoihop-bench-http-") as tmp:
         workdir = Path(tmp)
         with postgres_database() if args.postgres else _sqlite(workdir) as url, \
-                server(url, workdir, secret, prefix) as base:
-            result = bench(base, secret, args.instances, args.warmup)
+                server(url, workdir, secret, prefix) as srv:
+            result = bench(srv, secret, args.instances, args.warmup)
     database = "postgresql" if args.postgres else "sqlite"
     print(f"database: {database}; {args.instances} instances after {args.warmup} warm-up, one keep-alive client, "
           f"9 requests each")
     print(f"instances/s: {result['http_instances_per_s']}  (target {TARGET_PER_S}, spiff-arena reference "
           f"{SPIFFARENA_REFERENCE_PER_S})")
     print(f"requests/s:  {result['requests_per_s']}")
-    print(f"per request: median {result['p50_ms']} ms, p95 {result['p95_ms']} ms")
+    print(f"per request: median {result['p50_ms']} ms, p95 {result['p95_ms']} ms; CPU: server "
+          f"{result['server_cpu_ms_per_request']} ms, this client {result['client_cpu_ms_per_request']} ms")
+    print(f"floor: GET /healthz (same client, no engine) median {result['healthz_p50_ms']} ms")
     print(json.dumps({**result, "database": database, "spiffarena_reference_per_s": SPIFFARENA_REFERENCE_PER_S,
                       "target_per_s": TARGET_PER_S}))
     return 0

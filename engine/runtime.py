@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import spiff_patches, task_index
 from .clock import Clock
-from .errors import EngineError, StepLimitExceeded, TaskNotFound, TaskNotOpen
+from .errors import EngineError, MessageNotCorrelated, StepLimitExceeded, TaskNotFound, TaskNotOpen
 
 spiff_patches.apply()
 task_index.install()
@@ -116,8 +116,8 @@ class Runtime:
         task_index.attach_loaded(workflow, seqs)
 
     @staticmethod
-    def changes(workflow: BpmnWorkflow) -> tuple[list[tuple[Task, int]], list[UUID]]:
-        """Task records to write (with their creation order) and to delete since the last call."""
+    def changes(workflow: BpmnWorkflow) -> tuple[list[tuple[Task, int]], list[int]]:
+        """Task records to write and the records to delete since the last call, by creation order (seq)."""
         index = task_index.index_of(workflow)
         assert index is not None, "workflow was not attached"
         changed, removed = index.changes(workflow)
@@ -145,7 +145,8 @@ class Runtime:
                    if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
                    and t.task_spec.event_definition.name == name]
         if not waiting:
-            raise EngineError(f"instance waits for no message {name!r}")
+            raise MessageNotCorrelated(f"instance waits for no message {name!r}",
+                                       detail_vi=f"Hồ sơ không chờ thông điệp {name!r}", message_name=name)
         definition = waiting[0].task_spec.event_definition
         correlations = definition.get_correlations(waiting[0], dict(variables))
         with spiff_patches.using_clock(self.clock):
@@ -189,20 +190,29 @@ class Runtime:
             return RunOutcome(steps, _error_details(exc, current[0]))
         return RunOutcome(steps, None)
 
-    @staticmethod
-    def _engine_steps(workflow: BpmnWorkflow, will: Any, did: Any) -> None:
+    def _engine_steps(self, workflow: BpmnWorkflow, will: Any, did: Any) -> None:
         """Run READY engine tasks until only human tasks and waits remain.
 
         With the task index, READY tasks come from the live-task index instead of a walk of the whole tree, so a
-        step costs the same in the 50th loop iteration as in the first. Subprocesses keep SpiffWorkflow's own
-        loop (it orders subprocess work and completes call activities)."""
+        step costs the same in the 50th loop iteration as in the first. While a subprocess is active,
+        SpiffWorkflow's own loop runs first (it orders subprocess work and completes call activities); whatever it
+        cannot see (its tree walk stops at depth 1000) still runs from the index. Every round counts against the
+        step limit, so no round can spin without end."""
         index = task_index.index_of(workflow)
-        while True:
+        ran = [0]
+
+        def counting_will(task: Task) -> None:
+            ran[0] += 1
+            will(task)
+
+        for _ in range(self.max_steps + 1):
             if index is None or workflow.get_active_subprocesses():
-                workflow.do_engine_steps(will, did)
+                before = ran[0]
+                workflow.do_engine_steps(counting_will, did)
                 if index is None or not index.ready_engine_tasks():
                     return
-                continue
+                if ran[0] > before:
+                    continue
             ready = index.ready_engine_tasks()
             if not ready:
                 workflow.refresh_timers()
@@ -211,9 +221,11 @@ class Runtime:
                     return
             for task in ready:
                 if task._state == TaskState.READY:
-                    will(task)
+                    counting_will(task)
                     task.run()
                     did(task)
+        raise StepLimitExceeded(f"more than {self.max_steps} engine rounds in one command",
+                                detail_vi=f"Quá {self.max_steps} vòng xử lý trong một lệnh")
 
     @staticmethod
     def _open(workflow: BpmnWorkflow, state: int) -> list[Task]:

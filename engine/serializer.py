@@ -14,9 +14,11 @@ from uuid import UUID
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_FORMAT
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 
 from .errors import EngineError
 
@@ -29,6 +31,20 @@ class StateVersionError(EngineError):
     title_en = "Unsupported stored state version"
 
 
+class SelfContainedEmptyTaskConverter(TaskConverter):  # type: ignore[misc]
+    """SpiffWorkflow's task converter, except that a task with no data (every predicted task) is stored as exactly
+    that, not as a delta against its parent's data. Its record then stays valid when the parent's data changes,
+    so a command need not rewrite it. Restoring reads it unchanged: an empty delta means "use ``data``"."""
+
+    def to_dict(self, task: Task) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(task) if task.data else {
+            "id": str(task.id), "parent": str(task._parent) if task._parent is not None else None,
+            "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
+            "state": task.state, "task_spec": task.task_spec.name, "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data), "data": {}, "delta": {}}
+        return dct
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
@@ -39,7 +55,7 @@ class StateSerializer:
     """Workflow ⇄ JSON text, with the spec supplied by the caller on load."""
 
     def __init__(self) -> None:
-        registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, Task: SelfContainedEmptyTaskConverter})
         registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
         self._registry = registry
         # register() wraps converters as partial(_obj_to_dict, typename, converter.to_dict)

@@ -6,7 +6,6 @@ The live-object cache makes "load" free when the stored version has not moved; r
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +32,7 @@ from .errors import (
     TaskNotFound,
     TaskNotOpen,
 )
+from .ids import uuid7
 from .runtime import RunOutcome, Runtime, Snapshot
 from .serializer import SERIALIZER_VERSION, StateSerializer
 from .store import repository as repo
@@ -40,6 +40,15 @@ from .store.database import Database
 from .unit_of_work import UnitOfWork, unit_of_work
 from .variables import check_variables, due_at_for
 from .workflow_cache import LiveWorkflow, WorkflowCache
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """Where a command left the instance: its status and the human tasks open now."""
+
+    instance_id: str
+    status: str
+    open_tasks: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ class WorkflowService:
         """Start an instance; returns (instance id, created). A repeated Idempotency-Key returns the first one."""
         actor.require_role("integrator", "officer", "lead")
         data = check_variables(variables)
-        instance_id = str(uuid.uuid4())
+        instance_id = uuid7()
         with self._uow() as uow:
             if idempotency_key is not None:
                 request_hash = hashlib.sha256(orjson.dumps([process_key, version, business_key, data],
@@ -228,8 +237,8 @@ class WorkflowService:
             if repo.unclaim_task(uow.conn, task_id):
                 repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_unclaimed")])
 
-    def complete_task(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> str:
-        """Complete a human task (claiming it implicitly if unassigned); returns the instance status after it."""
+    def complete_task(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> CommandResult:
+        """Complete a human task (claiming it implicitly if unassigned); returns where the instance stands."""
         data = check_variables(variables)
         with self._uow() as uow:
             task = self._task(uow.conn, task_id)
@@ -288,6 +297,10 @@ class WorkflowService:
             delivered: list[dict[str, Any]] = []
             for instance_id in instance_ids:
                 head = self._lock(uow.conn, instance_id)
+                still_waiting = [m for m in repo.instance_subscriptions(uow.conn, instance_id)
+                                 if m["message_name"] == name]
+                if head["status"] != "running" or not still_waiting:
+                    continue  # another command delivered it between our read and our lock
                 audit = {"kind": "message_received", "data": {"message": name, "variables": data}}
                 self._advance(uow, head, lambda wf: self.runtime.deliver_message(wf, name, data), actor, audit)
                 delivered.append({"instance_id": instance_id, "started": False})
@@ -307,7 +320,7 @@ class WorkflowService:
         workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, {})
         if outcome.error is None:
             outcome = self.runtime.deliver_message(workflow, name, data)
-        instance_id = str(uuid.uuid4())
+        instance_id = uuid7()
         repo.insert_instance(uow.conn, id=instance_id, definition_id=definition["id"], process_key=definition["key"],
                              business_key=business_key, status="running", state="{}",
                              serializer_version=SERIALIZER_VERSION, version=0, variables={}, error=None,
@@ -348,7 +361,7 @@ class WorkflowService:
         return head
 
     def _advance(self, uow: UnitOfWork, head: Mapping[str, Any], action: Callable[[Any], RunOutcome], actor: Actor,
-                 audit: dict[str, Any], *, completed_task: str | None = None) -> str:
+                 audit: dict[str, Any], *, completed_task: str | None = None) -> CommandResult:
         instance_id = head["id"]
         model = self._model(uow.conn, head["definition_id"])
         entry = self.cache.take(instance_id, head["version"])
@@ -370,7 +383,7 @@ class WorkflowService:
 
     def _save(self, uow: UnitOfWork, head: Mapping[str, Any], model: ProcessModel, workflow: Any,
               outcome: RunOutcome, prior: LiveWorkflow | None, actor: Actor, audit: dict[str, Any],
-              *, completed_task: str | None = None) -> str:
+              *, completed_task: str | None = None) -> CommandResult:
         conn, now, instance_id = uow.conn, uow.now, head["id"]
         snapshot: Snapshot = self.runtime.snapshot(workflow, outcome)
         prior_tasks = prior.open_tasks if prior is not None else frozenset()
@@ -395,7 +408,7 @@ class WorkflowService:
         variables = self.serializer.to_json_value(self.runtime.variables(workflow))
         changed, removed = self.runtime.changes(workflow)
         repo.write_task_records(conn, instance_id, [(str(t.id), seq, self.serializer.dumps_task(t))
-                                                    for t, seq in changed], [str(r) for r in removed])
+                                                    for t, seq in changed], removed)
         if not repo.save_instance(conn, instance_id, head["version"], state=self.serializer.dumps_meta(workflow),
                                   status=snapshot.status, variables=variables, error=snapshot.error,
                                   ended_at=now if snapshot.status == "completed" else None):
@@ -417,7 +430,7 @@ class WorkflowService:
         if not finished:
             entry = LiveWorkflow(head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages)
             uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
-        return snapshot.status
+        return CommandResult(instance_id, snapshot.status, tuple(snapshot.open_tasks))
 
     def _task_row(self, instance_id: str, process_key: str, task_id: str, info: UserTaskModel | None,
                   element_id: str, now: datetime) -> dict[str, Any]:

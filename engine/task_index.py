@@ -52,11 +52,12 @@ class TaskIndex:
         self.dirty.clear()
         self.removed.clear()
 
-    def changes(self, workflow: BpmnWorkflow) -> tuple[list[Task], list[UUID]]:
+    def changes(self, workflow: BpmnWorkflow) -> tuple[list[Task], list[int]]:
         """The top workflow's task records to (re)write, in creation order, and the ids to delete.
 
-        Besides tasks that changed state or children, a task's children are rewritten with it (their data is stored
-        as a delta to the parent's), and WAITING tasks always are (timers update their internal data in place)."""
+        Besides tasks that changed state or children, a task's children that hold data are rewritten with it (their
+        data is stored as a delta to the parent's; empty ones are stored self-contained), and WAITING tasks always
+        are (timers update their internal data in place)."""
         tasks = workflow.tasks
         wanted: dict[UUID, None] = {}
         for task_id in self.dirty:
@@ -64,7 +65,9 @@ class TaskIndex:
             if task is not None:
                 wanted[task_id] = None
                 for child_id in task._children:
-                    wanted[child_id] = None
+                    child = tasks.get(child_id)
+                    if child is not None and child.data:
+                        wanted[child_id] = None
         for task in self.live.values():
             if task._state == TaskState.WAITING and task.workflow is workflow:
                 wanted[task.id] = None
@@ -74,7 +77,8 @@ class TaskIndex:
                 self.seq[task.id] = self.next_seq
                 self.next_seq += 1
         changed.sort(key=lambda t: self.seq[t.id])
-        return changed, list(self.removed)
+        removed = [self.seq.pop(task_id) for task_id in self.removed if task_id in self.seq]
+        return changed, removed
 
     def ready_engine_tasks(self) -> list[Task]:
         return [t for t in self.live.values() if t._state == TaskState.READY and not t.task_spec.manual]

@@ -35,7 +35,17 @@ def _check_value(value: Any, depth: int, path: str) -> None:
     if depth > MAX_DEPTH:
         raise InvalidVariables(f"variables nest deeper than {MAX_DEPTH} levels",
                                detail_vi=f"Biến lồng nhau quá {MAX_DEPTH} cấp", field=path)
-    if isinstance(value, str):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise InvalidVariables(f"{path} is outside the 64-bit integer range",
+                                   detail_vi=f"{path} vượt quá phạm vi số nguyên 64 bit", field=path)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidVariables(f"{path} is not a finite number", detail_vi=f"{path} không phải số hữu hạn",
+                                   field=path)
+    elif isinstance(value, str):
         if "\x00" in value:
             raise InvalidVariables(f"{path} contains a NUL character", detail_vi=f"{path} chứa ký tự NUL",
                                    field=path)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Response, status
 
-from ..deps import CurrentActor, QueriesDep, ServiceDep
+from ..deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
 from ..schemas import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
 
 router = APIRouter(prefix="/api/v1/process-instances", tags=["process instances"])
@@ -27,8 +27,8 @@ def start_instance(body: StartInstance, actor: CurrentActor, service: ServiceDep
 @router.get("", response_model=InstancePage, summary="Instances the caller may see, paged")
 def list_instances(actor: CurrentActor, queries: QueriesDep, process_key: str | None = None,
                    business_key: str | None = None, status: str | None = None,
-                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> InstancePage:
+                   limit: Limit = 50,
+                   offset: Offset = 0) -> InstancePage:
     page = queries.list_instances(actor, process_key=process_key, business_key=business_key, status=status,
                                   limit=limit, offset=offset)
     return InstancePage.model_validate(vars(page))

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from ..deps import CurrentActor, QueriesDep, ServiceDep
+from ..deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
 from ..schemas import CompleteTask, TaskOut, TaskPage
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -16,7 +16,7 @@ TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
 def list_tasks(actor: CurrentActor, queries: QueriesDep, status: TaskStatus | None = None,
                assignee: Literal["me"] | None = None, candidate_group: str | None = None,
                process_key: str | None = None, instance_id: str | None = None,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> TaskPage:
+               limit: Limit = 50, offset: Offset = 0) -> TaskPage:
     page = queries.list_tasks(actor, status=status, assignee_me=assignee == "me", candidate_group=candidate_group,
                               process_key=process_key, instance_id=instance_id, limit=limit, offset=offset)
     return TaskPage.model_validate(vars(page))

@@ -7,6 +7,8 @@ SQLite (the embedded default) runs in WAL mode; a write command takes the databa
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +44,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 60},
             json_serializer=_json_serializer,
             json_deserializer=orjson.loads,
-            poolclass=NullPool if database in ("", ":memory:") else None,
+            # Database.transaction keeps one connection per thread itself; a bounded pool under it would only make
+            # the 16th thread wait for a connection that a parked thread holds.
+            poolclass=NullPool,
         )
         _configure_sqlite(engine)
         return engine
@@ -82,6 +86,11 @@ class Database:
         self.engine = make_engine(self.url, pool_size=pool_size)
         self._read_engine = self.engine.execution_options(phoihop_write=False)  # same pool, BEGIN (deferred)
         self.dialect = self.engine.dialect.name
+        # SQLite: each thread keeps its own two connections (read, write) instead of a pool round trip per
+        # command — checkout, reset and return cost more than the transaction itself.
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._held_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,8 +99,35 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """One database transaction: commit on success, roll back on any exception."""
-        with (self.engine if write else self._read_engine).connect() as conn, conn.begin():
-            yield conn
+        if not self.is_sqlite:
+            with (self.engine if write else self._read_engine).connect() as conn, conn.begin():
+                yield conn
+            return
+        conn = self._thread_connection(write)
+        if conn.in_transaction():  # nested use on one thread: a separate connection keeps them independent
+            with (self.engine if write else self._read_engine).connect() as other, other.begin():
+                yield other
+            return
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            if conn.invalidated or conn.closed:
+                self._drop_thread_connection(write)
+            raise
+
+    def _thread_connection(self, write: bool) -> Connection:
+        name = "write" if write else "read"
+        conn: Connection | None = getattr(self._local, name, None)
+        if conn is None or conn.closed:
+            conn = (self.engine if write else self._read_engine).connect()
+            setattr(self._local, name, conn)
+            with self._held_lock:
+                self._held.append(conn)
+        return conn
+
+    def _drop_thread_connection(self, write: bool) -> None:
+        setattr(self._local, "write" if write else "read", None)
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:
@@ -100,4 +136,9 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        with self._held_lock:
+            held, self._held = self._held, []
+        for conn in held:
+            with contextlib.suppress(Exception):  # closing at shutdown, maybe from another thread: best effort
+                conn.close()
         self.engine.dispose()

@@ -73,8 +73,8 @@ class InstanceTask(SQLModel, table=True):
 
     __tablename__ = "instance_task"
     instance_id: str = Field(foreign_key="process_instance.id", primary_key=True, max_length=36)
-    task_id: str = Field(primary_key=True, max_length=36)
-    seq: int
+    seq: int = Field(primary_key=True)  # keyed by creation order: one instance's records share pages
+    task_id: str = Field(max_length=36)
     body: str = Field(sa_column=Column(Text, nullable=False))
 
 

@@ -71,7 +71,8 @@ def ts(conn: Connection, value: datetime | None) -> Any:
     if value is None:
         return None
     if conn.dialect.name == "sqlite":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # SQLAlchemy's SQLite DATETIME text; isoformat is several times faster than strftime
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return value.astimezone(UTC)
 
 

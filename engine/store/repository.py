@@ -184,19 +184,20 @@ _GET_INSTANCE = ("SELECT id, definition_id, process_key, business_key, status, s
                  " error, started_by, started_at, ended_at FROM process_instance WHERE id = :id")
 
 
-_UPSERT_TASK_RECORD = ("INSERT INTO instance_task (instance_id, task_id, seq, body) VALUES (:instance_id, :task_id,"
-                       " :seq, :body) ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body")
-_DELETE_TASK_RECORD = "DELETE FROM instance_task WHERE instance_id = :instance_id AND task_id = :task_id"
+_UPSERT_TASK_RECORD = ("INSERT INTO instance_task (instance_id, seq, task_id, body) VALUES (:instance_id, :seq,"
+                       " :task_id, :body) ON CONFLICT (instance_id, seq) DO UPDATE SET body = excluded.body")
+_DELETE_TASK_RECORD = "DELETE FROM instance_task WHERE instance_id = :instance_id AND seq = :seq"
 _TASK_RECORDS = "SELECT task_id, seq, body FROM instance_task WHERE instance_id = :id ORDER BY seq"
 
 
 def write_task_records(conn: Connection, instance_id: str, records: list[tuple[str, int, str]],
-                       removed: list[str]) -> None:
+                       removed: list[int]) -> None:
+    """Upsert (task id, seq, body) records and delete the records of removed tasks (by seq)."""
     if records:
         rawsql.run(conn, _UPSERT_TASK_RECORD, [{"instance_id": instance_id, "task_id": t, "seq": s, "body": b}
                                                for t, s, b in records])
     if removed:
-        rawsql.run(conn, _DELETE_TASK_RECORD, [{"instance_id": instance_id, "task_id": t} for t in removed])
+        rawsql.run(conn, _DELETE_TASK_RECORD, [{"instance_id": instance_id, "seq": s} for s in removed])
 
 
 def task_records(conn: Connection, instance_id: str) -> list[tuple[str, int, str]]:
@@ -288,7 +289,7 @@ def unclaim_task(conn: Connection, task_id: str) -> bool:
 
 
 _COMPLETE_TASK = ("UPDATE human_task SET status = 'completed', completed_at = :at, completed_by = :user,"
-                  " assignee = :user WHERE id = :id")
+                  " assignee = :user, claimed_at = COALESCE(claimed_at, :at) WHERE id = :id")  # implicit claim
 
 
 def complete_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> None:

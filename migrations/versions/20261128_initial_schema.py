@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 01:16:43.115168
+Create Date: 2026-11-28 01:45:53.104583
 """
 from collections.abc import Sequence
 
@@ -137,11 +137,11 @@ def upgrade() -> None:
 
     op.create_table('instance_task',
     sa.Column('instance_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
-    sa.PrimaryKeyConstraint('instance_id', 'task_id')
+    sa.PrimaryKeyConstraint('instance_id', 'seq')
     )
     op.create_table('message_subscription',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,7 +28,7 @@ BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">
                     b"</bpmn:definitions>")
 
 
-def listed(client: TestClient) -> dict[str, dict]:
+def listed(client: TestClient) -> dict[str, dict[str, Any]]:
     response = client.get(DEFINITIONS, headers=SKHCN)
     assert response.status_code == 200, response.text
     return {d["key"]: d for d in response.json()}
@@ -121,6 +122,19 @@ def test_one_bad_file_fails_the_whole_deployment(client: TestClient) -> None:
     response = upload(client, ("four_tasks.bpmn", bpmn("four_tasks.bpmn")), ("bad.bpmn", b"<not-closed>"))
 
     assert_problem(response, 422, "invalid-bpmn")
+    assert listed(client) == {}
+
+
+@pytest.mark.parametrize(("files", "reason"), [
+    ([("a.bpmn", "four_tasks.bpmn"), ("a.bpmn", "loop.bpmn")], "same name"),
+    ([("a.bpmn", "four_tasks.bpmn"), ("b.bpmn", "four_tasks.bpmn")], "Duplicate process ID"),
+    ([("ghi_chu.txt", "four_tasks.bpmn")], "unsupported file type"),
+], ids=["same-file-name", "same-process-id", "not-bpmn"])
+def test_conflicting_or_foreign_files_are_422(client: TestClient, files: list[tuple[str, str]], reason: str) -> None:
+    response = upload(client, *[(name, bpmn(fixture)) for name, fixture in files])
+
+    body = assert_problem(response, 422, "invalid-bpmn")
+    assert any(reason in p["reason"] for p in body["problems"]), body
     assert listed(client) == {}
 
 

@@ -49,10 +49,6 @@ def test_every_referenced_asset_is_served(client: TestClient, page: str) -> None
             assert response.headers["content-type"].startswith("text/css"), url
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: api/docs.py get_swagger_ui_html without swagger_ui_parameters="
-                                       "{'validatorUrl': None}: the bundled Swagger UI defaults to "
-                                       "https://validator.swagger.io and loads a badge image from it (leaking the "
-                                       "spec URL) whenever the host is not localhost")
 def test_swagger_ui_does_not_call_the_online_validator(client: TestClient) -> None:
     html = client.get("/docs").text
     assert re.search(r"""["']?validatorUrl["']?\s*:\s*(null|["']none["'])""", html), html

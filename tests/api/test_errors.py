@@ -16,9 +16,6 @@ from tests.conftest import TEST_SECRET
 from .calls import ADMIN, INSTANCES, PORTAL, SKHCN, TASKS, assert_problem, deploy, start
 
 JSON = {"Content-Type": "application/json"}
-BUG_STREAMED_413 = ("BUG: api/limits.py raises BodyTooLarge from receive(); FastAPI's body parsing catches every "
-                    "Exception and answers 400 'error parsing the body', so chunked bodies over the limit get 400")
-
 
 def fields_of(body: dict[str, Any]) -> set[str]:
     return {e["field"] for e in body["errors"]}
@@ -102,7 +99,7 @@ def test_task_completion_checks_variables_too(client: TestClient) -> None:
     for _ in range(30):
         deep = {"a": deep}
     too_deep = client.post(f"{TASKS}/{t1}/complete", json={"variables": deep}, headers=SKHCN)
-    assert assert_problem(too_deep, 422, "invalid-variables")["field"] == "variables"
+    assert assert_problem(too_deep, 422, "invalid-variables")["field"].startswith("variables")
 
     task = client.get(f"{TASKS}/{t1}", headers=SKHCN).json()
     assert (task["status"], task["assignee"]) == ("open", None)
@@ -144,12 +141,10 @@ def test_streamed_body_without_length_is_refused_without_effect(small_json_clien
     response = small_json_client.post(INSTANCES, content=iter(chunks), headers={**PORTAL, **JSON})
 
     assert "content-length" not in response.request.headers
-    assert_problem(response, response.status_code)
-    assert response.status_code in (400, 413)
+    assert_problem(response, 413, "payload-too-large")
     assert instance_count(small_json_client) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_STREAMED_413)
 def test_streamed_body_over_the_limit_is_413(small_json_client: TestClient) -> None:
     deploy(small_json_client, "four_tasks.bpmn")
     chunks = [b'{"process_key": "four_tasks", "variables": {"a": "', *([b"x" * 500] * 10), b'"}}']
@@ -171,8 +166,6 @@ def test_a_lying_content_length_does_not_help(small_json_client: TestClient) -> 
     assert instance_count(small_json_client) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: api/main.py create_app() without settings sizes BodySizeLimit from "
-                                       "defaults, ignoring PHOIHOP_MAX_JSON_BYTES / PHOIHOP_MAX_UPLOAD_BYTES")
 def test_create_app_without_settings_honours_the_env_limits(monkeypatch: pytest.MonkeyPatch, db_url: str,
                                                             clock: FakeClock) -> None:
     for name, value in {"ENV": "test", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": db_url, "DEPLOY_ON_START": "false",

@@ -11,13 +11,43 @@ from .calls import (
     INSTANCES,
     PORTAL,
     SKHCN,
+    TASKS,
+    assert_problem,
     complete,
     deploy,
     instance,
     open_tasks,
     start,
     task_list,
+    upload,
 )
+
+SPLIT_THEN_FAIL = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="http://x">
+  <bpmn:process id="half_broken" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="L" name="skhcn"><bpmn:flowNodeRef>s</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>split</bpmn:flowNodeRef><bpmn:flowNodeRef>a</bpmn:flowNodeRef><bpmn:flowNodeRef>w</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>bad</bpmn:flowNodeRef><bpmn:flowNodeRef>join</bpmn:flowNodeRef><bpmn:flowNodeRef>e</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="a" name="A"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="w" name="W"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="bad" name="Bad"><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:script>x = 1 // 0</bpmn:script></bpmn:scriptTask>
+    <bpmn:parallelGateway id="join"><bpmn:incoming>f3</bpmn:incoming><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:outgoing>f6</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="e"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="split"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="split" targetRef="a"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="w"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="a" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="w" targetRef="bad"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="bad" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
 
 
 def fill(client: TestClient, **variables: object) -> str:
@@ -64,6 +94,22 @@ def test_the_rest_of_the_system_keeps_working(client: TestClient) -> None:
     complete(client, branches["b"]["id"], SKHCN)
     assert instance(client, healthy)["status"] == "completed"
     assert instance(client, broken)["status"] == "error"
+
+
+def test_an_error_in_one_branch_cancels_the_open_tasks_of_the_others(client: TestClient) -> None:
+    assert upload(client, ("half_broken.bpmn", SPLIT_THEN_FAIL)).status_code == 201
+    started = start(client, "half_broken")
+    tasks = {t["element_id"]: t["id"] for t in started["open_tasks"]}
+    assert set(tasks) == {"a", "w"}
+
+    complete(client, tasks["w"], SKHCN)
+
+    failed = instance(client, started["id"])
+    assert (failed["status"], failed["error"]["element_id"], failed["open_tasks"]) == ("error", "bad", [])
+    assert task_list(client, SKHCN)["total"] == 0
+    assert client.get(f"{TASKS}/{tasks['a']}", headers=SKHCN).json()["status"] == "cancelled"
+    assert_problem(client.post(f"{TASKS}/{tasks['a']}/complete", headers=SKHCN), 409, "task-not-open")
+    assert_problem(client.post(f"{TASKS}/{tasks['a']}/claim", headers=SKHCN), 409, "task-not-open")
 
 
 def test_an_instance_in_error_can_be_cancelled(client: TestClient) -> None:

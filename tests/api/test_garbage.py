@@ -7,9 +7,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
-
-from api.settings import Settings
+from httpx2 import Response
 
 from .calls import ADMIN, DEFINITIONS, INSTANCES, MESSAGES, OWNER, PORTAL, SKHCN, SKHCN_LEAD, TASKS, deploy, start
 
@@ -17,15 +15,9 @@ IDS = ["khong-phai-uuid", "0", "-1", "00000000-0000-0000-0000-000000000000", "h�
        "x" * 5_000, "%", "\u202e", "🙂" * 50, "null", "None", " ", "a;b", "a\tb"]
 TEXTS = ["", " ", "x" * 10_000, "hồ sơ số 1", "' OR 1=1 --", "\ud7ff\ue000", "🙂", "%", "_", "\\", "*", "\n"]
 NUMBERS = {"-1": 422, "-100000": 422, "abc": 422, "NaN": 422, "": 422, "2.5": 422, "1e3": 422, "0": None,
-           "7": None, "2147483647": None}
+           "7": None, "1000000": None}
 ODD_VALUES: list[Any] = [None, "", "x" * 100_000, "🙂" * 1000, -1, 2**31 - 1, 1.5e308, -0.0, True, [], {}, {"a": None},
                          [None] * 100, "\u202e", "' OR 1=1 --"]
-
-BUG_NUL = ("BUG: a U+0000 in any string reaching PostgreSQL (path id, query filter, body field, variable key or "
-           "value, message name) raises psycopg DataError/UntranslatableCharacter → 500")
-BUG_BIG_INT = ("BUG: unbounded integers (offset, version, a variable value) reach SQLite/PostgreSQL or orjson "
-               "unchecked → OverflowError / NumericValueOutOfRange / TypeError 'Integer exceeds 64-bit range' → 500; "
-               "version ≥ 2**31 overflows PostgreSQL's INTEGER column")
 
 
 def assert_not_server_error(response: Response) -> None:
@@ -69,7 +61,7 @@ def test_odd_query_values(client: TestClient, live: dict[str, str]) -> None:
             for path in (INSTANCES, TASKS):
                 response = client.get(path, params={name: number}, headers=SKHCN)
                 assert_not_server_error(response)
-                if expected is not None or (name == "limit" and number in ("0", "2147483647")):
+                if expected is not None or (name == "limit" and number in ("0", "1000000")):
                     assert response.status_code == 422, (name, number, response.text)
                 else:
                     assert response.status_code == 200, (name, number, response.text)
@@ -93,14 +85,14 @@ def test_odd_start_bodies(client: TestClient, live: dict[str, str]) -> None:
 
 def test_odd_headers(client: TestClient, live: dict[str, str]) -> None:
     for key in ("", "x" * 300, "🙂", "kéy", "a" * 200, " "):
-        headers = {**PORTAL, "Idempotency-Key": key.encode("utf-8")}
+        headers = {b"Authorization": PORTAL["Authorization"].encode(), b"Idempotency-Key": key.encode("utf-8")}
         assert_not_server_error(client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=headers))
     for value in ("x" * 10_000, "phk_🙂", "phk_", "phk_" + "a" * 196):
-        response = client.get(TASKS, headers={"X-API-Key": value.encode("utf-8")})
+        response = client.get(TASKS, headers={b"X-API-Key": value.encode("utf-8")})
         assert_not_server_error(response)
         assert response.status_code == 401
     for value in ("Bearer " + "a" * 10_000, "Bearer a.b", "Bearer ...", "Bearer e30.e30.", "Bearer \t", "Bearer 🙂"):
-        response = client.get(TASKS, headers={"Authorization": value.encode("utf-8")})
+        response = client.get(TASKS, headers={b"Authorization": value.encode("utf-8")})
         assert_not_server_error(response)
         assert response.status_code == 401
 
@@ -131,7 +123,7 @@ def test_odd_uploads(client: TestClient) -> None:
     assert client.get(DEFINITIONS, headers=OWNER).json() == []
 
 
-# --- inputs that still reach the database unchecked (reported bugs) ---------------------------------------------------
+# --- inputs that once reached the database or orjson unchecked --------------------------------------------------------
 NUL_REQUESTS = {
     "instance-path": ("GET", f"{INSTANCES}/%00", None),
     "task-path": ("POST", f"{TASKS}/%00/claim", None),
@@ -146,16 +138,15 @@ NUL_REQUESTS = {
 
 
 @pytest.mark.parametrize("case", list(NUL_REQUESTS))
-def test_nul_characters_are_refused_with_a_problem(client: TestClient, settings: Settings,
-                                                   request: pytest.FixtureRequest, case: str) -> None:
-    if settings.database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=BUG_NUL))
+def test_nul_characters_are_refused_with_a_problem(client: TestClient, case: str) -> None:
     deploy(client, "four_tasks.bpmn")
     method, path, body = NUL_REQUESTS[case]
 
     response = client.request(method, path, json=body, headers=ADMIN if method == "GET" else PORTAL)
 
     assert_not_server_error(response)
+    assert response.status_code == 422, response.text
+    assert client.get(INSTANCES, headers=ADMIN).json()["total"] == 0
 
 
 BIG = 2**70
@@ -168,7 +159,6 @@ BIG_INT_REQUESTS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_BIG_INT)
 @pytest.mark.parametrize("case", list(BIG_INT_REQUESTS))
 def test_out_of_range_integers_are_422(client: TestClient, case: str) -> None:
     deploy(client, "four_tasks.bpmn")

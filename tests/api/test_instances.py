@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from engine.clock import FakeClock
+from tests.conftest import auth
 
 from .calls import (
     ADMIN,
@@ -19,7 +21,6 @@ from .calls import (
     STP,
     TASKS,
     assert_problem,
-    auth,
     bpmn,
     complete,
     deploy,
@@ -29,10 +30,10 @@ from .calls import (
 )
 
 
-def instance_page(client: TestClient, headers: dict[str, str] = ADMIN, **params: object) -> dict:
+def instance_page(client: TestClient, headers: dict[str, str] = ADMIN, **params: Any) -> dict[str, Any]:
     response = client.get(INSTANCES, params=params, headers=headers)
     assert response.status_code == 200, response.text
-    page: dict = response.json()
+    page: dict[str, Any] = response.json()
     return page
 
 
@@ -91,7 +92,8 @@ def test_unknown_process_is_404(client: TestClient) -> None:
 
 def test_start_a_chosen_version_or_the_latest(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
-    upload(client, ("four_tasks.bpmn", bpmn("four_tasks.bpmn").replace("Tiếp nhận\"".encode(), "Nhận hồ sơ\"".encode())))
+    renamed = bpmn("four_tasks.bpmn").replace('name="Tiếp nhận"'.encode(), 'name="Nhận hồ sơ"'.encode())
+    upload(client, ("four_tasks.bpmn", renamed))
 
     latest = start(client, "four_tasks")
     first = start(client, "four_tasks", version=1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import auth
+
 from .calls import (
     ADMIN,
     HTKC,
@@ -14,7 +16,6 @@ from .calls import (
     STP,
     TASKS,
     assert_problem,
-    auth,
     complete,
     deploy,
     instance,

@@ -93,16 +93,29 @@ def test_a_message_is_consumed_once(client: TestClient) -> None:
     assert body["message_name"] == "bo_sung_ho_so"
 
 
+def test_a_cancelled_instance_no_longer_waits(client: TestClient) -> None:
+    deploy(client, "messages.bpmn")
+    waiting = waiting_case(client, business_key="HS-9")
+    client.post(f"{INSTANCES}/{waiting}/cancel", headers=ADMIN).raise_for_status()
+
+    assert_problem(send(client, name="bo_sung_ho_so", business_key="HS-9"), 404, "message-not-correlated")
+
+    assert instance(client, waiting)["status"] == "cancelled"
+
+
 def test_a_message_nobody_waits_for_is_404(client: TestClient) -> None:
     deploy(client, "messages.bpmn")
     not_yet = start(client, "supplement_flow", business_key="HS-5")["id"]  # still at `check`
     waiting_case(client, business_key="HS-6", ma_ho_so="A-6")
 
-    cases = [{"name": "bo_sung_ho_so", "business_key": "HS-5"}, {"name": "bo_sung_ho_so", "business_key": "HS-X"},
-             {"name": "khong_ai_cho", "business_key": "HS-6"},
-             {"name": "bo_sung_ho_so", "correlation_keys": {"ma_ho_so": "A-7"}},
-             {"name": "bo_sung_ho_so", "business_key": "HS-6", "correlation_keys": {"ma_ho_so": "A-7"}},
-             {"name": "bao_cao_vuong_mac", "correlation_keys": {"x": 1}}]
+    cases: list[dict[str, Any]] = [
+        {"name": "bo_sung_ho_so", "business_key": "HS-5"},
+        {"name": "bo_sung_ho_so", "business_key": "HS-X"},
+        {"name": "khong_ai_cho", "business_key": "HS-6"},
+        {"name": "bo_sung_ho_so", "correlation_keys": {"ma_ho_so": "A-7"}},
+        {"name": "bo_sung_ho_so", "business_key": "HS-6", "correlation_keys": {"ma_ho_so": "A-7"}},
+        {"name": "bao_cao_vuong_mac", "correlation_keys": {"x": 1}},
+    ]
     for body in cases:
         problem = assert_problem(send(client, **body), 404, "message-not-correlated")
         assert problem["message_name"] == body["name"]

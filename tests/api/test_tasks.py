@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from engine.clock import FakeClock
+from tests.conftest import auth
 
 from .calls import (
     ADMIN,
@@ -19,7 +21,6 @@ from .calls import (
     TASKS,
     UBND,
     assert_problem,
-    auth,
     complete,
     deploy,
     instance,
@@ -33,7 +34,7 @@ def claim(client: TestClient, task_id: str, headers: dict[str, str]):  # type: i
     return client.post(f"{TASKS}/{task_id}/claim", headers=headers)
 
 
-def first_task(client: TestClient, process_key: str, **body: object) -> tuple[str, str]:
+def first_task(client: TestClient, process_key: str, **body: Any) -> tuple[str, str]:
     started = start(client, process_key, **body)
     return started["id"], started["open_tasks"][0]["id"]
 
@@ -176,6 +177,16 @@ def test_complete_claims_implicitly_and_opens_the_next_task(client: TestClient, 
     assert [t["element_id"] for t in task_list(client, SKHCN)["items"]] == ["t2"]
 
 
+def test_an_implicit_claim_is_recorded_like_a_claim(client: TestClient, clock: FakeClock) -> None:
+    deploy(client, "four_tasks.bpmn")
+    _, t1 = first_task(client, "four_tasks")
+    clock.advance(timedelta(hours=1))
+
+    done = complete(client, t1, SKHCN).json()
+
+    assert done["claimed_at"] == done["completed_at"] == "2026-01-05T09:00:00Z"
+
+
 def test_walking_every_task_completes_the_instance(client: TestClient, clock: FakeClock) -> None:
     deploy(client, "four_tasks.bpmn")
     instance_id, _ = first_task(client, "four_tasks")
@@ -197,6 +208,10 @@ def test_completing_twice_is_409(client: TestClient) -> None:
 
     body = assert_problem(client.post(f"{TASKS}/{t1}/complete", headers=SKHCN), 409, "task-not-open")
     assert body["task_id"] == t1
+    assert_problem(client.post(f"{TASKS}/{t1}/claim", headers=SKHCN_2), 409, "task-not-open")
+    assert_problem(client.post(f"{TASKS}/{t1}/unclaim", headers=SKHCN), 409, "task-not-open")
+    done = client.get(f"{TASKS}/{t1}", headers=SKHCN).json()
+    assert (done["status"], done["completed_by"]) == ("completed", "an")
 
 
 def test_completing_a_task_claimed_by_someone_else_is_403(client: TestClient) -> None:

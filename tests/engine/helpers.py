@@ -127,45 +127,34 @@ def subscriptions(container: EngineContainer, instance_id: str) -> list[dict[str
 
 
 def load_workflow(container: EngineContainer, instance_id: str) -> Any:
-    """Deserialize the stored state (as a restarted server would), with the sandboxed engine attached.
-
-    Works with both storage layouts: one state document, or a meta document plus one row per task record."""
+    """Deserialize the stored state (as a restarted server would: the meta document plus one record per task),
+    with the sandboxed engine and the task index attached."""
     service = container.service
     with container.db.transaction(write=False) as conn:
         head = repo.get_instance(conn, instance_id)
         assert head is not None
         model = service._model(conn, head["definition_id"])
         state, _ = repo.instance_state(conn, instance_id)
-        records = repo.task_records(conn, instance_id) if hasattr(repo, "task_records") else None
-    if records is None:
-        workflow = service.serializer.loads(state, model.spec, model.subprocess_specs)
-        service.runtime.attach(workflow)
-    else:
-        workflow = service.serializer.loads_split(state, [(t, b) for t, _, b in records], model.spec,
-                                                  model.subprocess_specs)
-        service.runtime.attach(workflow, {t: seq for t, seq, _ in records})
+        records = repo.task_records(conn, instance_id)
+    workflow = service.serializer.loads_split(state, [(t, b) for t, _, b in records], model.spec,
+                                              model.subprocess_specs)
+    service.runtime.attach(workflow, {t: seq for t, seq, _ in records})
     return workflow
 
 
 def stored_document(container: EngineContainer, instance_id: str) -> dict[str, Any]:
-    """The stored state as {"meta": workflow-level dict, "tasks": {task id: record}} in either layout."""
+    """The stored state as {"meta": workflow-level dict, "tasks": {task id: record}}."""
     with container.db.transaction(write=False) as conn:
         state, _ = repo.instance_state(conn, instance_id)
-        records = repo.task_records(conn, instance_id) if hasattr(repo, "task_records") else None
-    meta = orjson.loads(state)
-    if records is None:
-        return {"meta": meta, "tasks": meta.pop("tasks")}
-    return {"meta": meta, "tasks": {t: orjson.loads(b) for t, _, b in records}}
+        records = repo.task_records(conn, instance_id)
+    return {"meta": orjson.loads(state), "tasks": {t: orjson.loads(b) for t, _, b in records}}
 
 
 def redump(container: EngineContainer, workflow: Any) -> dict[str, Any]:
     """``workflow`` serialized again, in the shape of :func:`stored_document`."""
     serializer = container.service.serializer
-    if hasattr(serializer, "dumps_meta"):
-        return {"meta": orjson.loads(serializer.dumps_meta(workflow)),
-                "tasks": {str(k): orjson.loads(serializer.dumps_task(t)) for k, t in workflow.tasks.items()}}
-    meta = orjson.loads(serializer.dumps(workflow))
-    return {"meta": meta, "tasks": meta.pop("tasks")}
+    return {"meta": orjson.loads(serializer.dumps_meta(workflow)),
+            "tasks": {str(k): orjson.loads(serializer.dumps_task(t)) for k, t in workflow.tasks.items()}}
 
 
 def spiff_tasks(workflow: Any, element_id: str) -> list[Any]:
@@ -190,7 +179,7 @@ def run_threads(functions: Iterable[Callable[[], Any]], *, timeout: float = 30.0
         try:
             barrier.wait(timeout=timeout)
             results[index] = ("ok", function())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:  # reported to the test
             results[index] = ("error", exc)
 
     threads = [threading.Thread(target=worker, args=(i, f), daemon=True) for i, f in enumerate(functions)]
@@ -210,7 +199,7 @@ def call_with_timeout(function: Callable[[], Any], timeout: float) -> Any:
     def worker() -> None:
         try:
             outcome.append(("ok", function()))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             outcome.append(("error", exc))
 
     thread = threading.Thread(target=worker, daemon=True)

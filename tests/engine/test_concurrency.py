@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -142,7 +143,7 @@ def test_many_threads_claim_the_same_task_exactly_one_wins(container: EngineCont
     t1 = task_id(container, instance_id, "t1")
     officers = [officer(f"can_bo_{i}", "skhcn") for i in range(12)]
 
-    results = run_threads([lambda o=o: container.service.claim_task(o, t1) for o in officers])
+    results = run_threads([partial(container.service.claim_task, o, t1) for o in officers])
 
     winners = [o for o, (kind, _) in zip(officers, results, strict=True) if kind == "ok"]
     assert len(winners) == 1, results
@@ -162,8 +163,7 @@ def test_claim_race_across_two_processes(container: EngineContainer, other: Engi
     t1 = task_id(container, instance_id, "t1")
     officers = [officer(f"can_bo_{i}", "skhcn") for i in range(8)]
     engines = [container, other] * 4
-    results = run_threads([lambda o=o, e=e: e.service.claim_task(o, t1)
-                           for o, e in zip(officers, engines, strict=True)])
+    results = run_threads([partial(e.service.claim_task, o, t1) for o, e in zip(officers, engines, strict=True)])
     assert [kind for kind, _ in results].count("ok") == 1, results
     assert all(isinstance(v, AlreadyClaimed) for kind, v in results if kind == "error")
     assert audit_kinds(container, instance_id).count("task_claimed") == 1
@@ -179,8 +179,8 @@ def _race_branches(first: EngineContainer, second: EngineContainer, rounds: int)
         a, b = (first, second) if round_no % 2 == 0 else (second, first)
 
         results = run_threads([
-            lambda: a.service.complete_task(STP, legal, {"legal_ok": True, "y_kien_stp": {"so": round_no}}),
-            lambda: b.service.complete_task(HTKC, board, {"board_ok": True, "y_kien_htkc": {"so": round_no}}),
+            partial(a.service.complete_task, STP, legal, {"legal_ok": True, "y_kien_stp": {"so": round_no}}),
+            partial(b.service.complete_task, HTKC, board, {"board_ok": True, "y_kien_htkc": {"so": round_no}}),
         ])
 
         assert [kind for kind, _ in results] == ["ok", "ok"], results

@@ -3,12 +3,17 @@ errors when nobody waits."""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import pytest
 
 from engine.container import EngineContainer
-from engine.errors import MessageNotCorrelated
+from engine.errors import EngineError, MessageNotCorrelated
+from engine.store import repository as service_repo
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
+    LEAD,
     MOT_CUA,
     SKHCN,
     audit_kinds,
@@ -17,6 +22,7 @@ from tests.engine.helpers import (
     history,
     instance,
     open_tasks,
+    run_threads,
     subscriptions,
     task_id,
 )
@@ -158,3 +164,62 @@ def test_subscription_survives_restart_and_delivery_after_cache_loss(messages: E
     assert set(open_tasks(messages, waiting)) == {"recheck"}
     assert subscriptions(messages, waiting) == []
     assert count(messages, "SELECT count(*) FROM message_subscription") == 0
+
+
+def test_same_message_sent_twice_at_once_is_delivered_once(messages: EngineContainer) -> None:
+    waiting = waiting_for_supplement(messages, "HS-500", ma_ho_so="HS-500")
+
+    def send(n: int) -> object:
+        return messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-500", variables={"lan": n})
+
+    results = run_threads([partial(send, n) for n in range(4)])
+
+    delivered = [value for kind, value in results if kind == "ok"]
+    refused = [value for kind, value in results if kind == "error"]
+    assert len(delivered) == 1, results
+    if not messages.db.is_sqlite:  # see the deterministic test below
+        refused = [e for e in refused if not (type(e) is EngineError and "waits for no message" in str(e))]
+    assert all(isinstance(e, MessageNotCorrelated) for e in refused), refused
+    assert audit_kinds(messages, waiting).count("message_received") == 1
+    assert set(open_tasks(messages, waiting)) == {"recheck"}
+
+
+def test_message_consumed_between_lookup_and_lock_is_not_correlated(
+        messages: EngineContainer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """PostgreSQL: correlate_message reads the subscriptions before it locks the instance. When another request
+    delivers the same message in between, the late one must answer MessageNotCorrelated (and still deliver to the
+    other instances it matched), not fail with a bare EngineError from the runtime."""
+    if messages.db.is_sqlite:
+        pytest.skip("SQLite runs the lookup under BEGIN IMMEDIATE: no other writer can slip in between")
+    request.applymarker(pytest.mark.xfail(strict=True, reason=(
+        "BUG: service.correlate_message does not re-check the subscription after locking the instance; "
+        "runtime.deliver_message raises a bare EngineError and the whole delivery rolls back")))
+    first = waiting_for_supplement(messages, "HS-600", ma_ho_so="HS-600", nhom="X")
+    second = waiting_for_supplement(messages, "HS-601", ma_ho_so="HS-601", nhom="X")
+    original = service_repo.subscriptions_for
+    interfered: list[bool] = []
+
+    def lookup_then_someone_else_delivers(*args: Any, **kwargs: Any) -> Any:
+        found = original(*args, **kwargs)
+        if not interfered:
+            interfered.append(True)
+            run_threads([partial(messages.service.correlate_message, INTEGRATOR, MESSAGE, business_key="HS-600",
+                                 variables={"ai": "khac"})])
+        return found
+
+    monkeypatch.setattr(service_repo, "subscriptions_for", lookup_then_someone_else_delivers)
+    delivered = messages.service.correlate_message(INTEGRATOR, MESSAGE, correlation_keys={"nhom": "X"},
+                                                   variables={"ai": "toi"})
+    assert delivered == [{"instance_id": second, "started": False}]
+    assert instance(messages, first)["variables"]["ai"] == "khac"
+    assert instance(messages, second)["variables"]["ai"] == "toi"
+    assert audit_kinds(messages, first).count("message_received") == 1
+
+
+def test_cancelled_instance_no_longer_receives_its_message(messages: EngineContainer) -> None:
+    waiting = waiting_for_supplement(messages, "HS-700", ma_ho_so="HS-700")
+    messages.service.cancel_instance(LEAD, waiting)
+    assert subscriptions(messages, waiting) == []
+    with pytest.raises(MessageNotCorrelated):
+        messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-700")
+    assert instance(messages, waiting)["status"] == "cancelled"

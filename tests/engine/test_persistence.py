@@ -258,7 +258,8 @@ ORIGINAL = {"chi_tiet": {"nguon": "goc", "ds": ["goc"]}, "ma": "HS-ISO"}
 
 def _data(workflow: Any, element_id: str) -> dict[str, Any]:
     (task,) = spiff_tasks(workflow, element_id)
-    return task.data["ho_so"]
+    found: dict[str, Any] = task.data["ho_so"]
+    return found
 
 
 def _check_branches(workflow: Any) -> None:

@@ -216,7 +216,7 @@ def test_resource_bombs_are_refused_fast(env: SandboxedEnvironment, source: str)
     started = time.monotonic()
     with pytest.raises(ScriptError):
         env.evaluate(source, {})
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.2  # a real allocation of 10**10 items would take far longer or fail
 
 
 def test_doubling_in_a_loop_is_stopped(env: SandboxedEnvironment) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
-
 from engine.clock import FakeClock
 from engine.container import EngineContainer, build_engine
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
+    LEAD,
     SKHCN,
     VP_UBND,
     audit_kinds,
@@ -73,9 +72,9 @@ def test_boundary_timer_fires_only_after_its_due_time(container: EngineContainer
     assert container.scheduler.run_once() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a timer due exactly now is selected (due_at <= now) but SpiffWorkflow only "
-                                       "fires it when due < now; run_once loops forever writing timer_fired rows")
 def test_timer_due_exactly_now_does_not_spin(container: EngineContainer, clock: FakeClock) -> None:
+    """Regression: due_at <= now selected a timer SpiffWorkflow (due < now) did not fire, and run_once looped
+    forever, writing a timer_fired audit row and a new version each round."""
     deploy(container, "timers.bpmn")
     instance_id = start_timed(container)
     clock.advance(TWO_HOURS)  # exactly the due time
@@ -239,3 +238,15 @@ def test_scheduler_thread_fires_a_one_second_timer_in_real_time(db_url: str) -> 
         assert audit_kinds(real, instance_id).count("timer_fired") == 1
     finally:
         real.close()
+
+
+def test_cancelled_instance_loses_its_timers(container: EngineContainer, clock: FakeClock) -> None:
+    deploy(container, "timers.bpmn")
+    instance_id = start_timed(container)
+    assert len(timers(container, instance_id)) == 1
+    container.service.cancel_instance(LEAD, instance_id, reason="rút hồ sơ")
+    assert timers(container, instance_id) == []
+    clock.advance(TWO_HOURS + SECOND)
+    assert container.scheduler.run_once() == 0
+    assert "timer_fired" not in audit_kinds(container, instance_id)
+    assert {t["element_id"]: t["status"] for t in tasks(container, instance_id)} == {"review": "cancelled"}
