@@ -17,9 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
+from sqlalchemy import create_engine, text
 
 from tests.api.calls import ADMIN, DEFINITIONS, HTKC, INSTANCES, OWNER, PORTAL, SKHCN, STP, TASKS, bpmn
-from tests.conftest import auth
+from tests.conftest import PG_ADMIN_URL, auth
 
 from .conftest import Proc, Processes
 
@@ -210,6 +212,46 @@ def test_two_workers_fire_each_timer_exactly_once_and_on_time(processes: Process
     assert sorted(t["instance_id"] for t in escalations["items"]) == sorted(ids)
     print(f"timer lateness: median {statistics.median(lateness):.2f} s, max {max(lateness):.2f} s")
     assert min(lateness) >= 0 and max(lateness) < 5, lateness  # correctness bound, not a performance target
+
+
+BUG_MIGRATE_RACE = ("BUG: engine/store/migrate.py upgrade() does not serialize concurrent migrations: processes "
+                    "starting together on a fresh PostgreSQL database both CREATE TABLE alembic_version and one dies "
+                    "(UniqueViolation, 'Application startup failed'). Fix: on PostgreSQL run "
+                    "`SELECT pg_advisory_xact_lock(<constant>)` on `conn` before command.upgrade()")
+
+
+@pytest.mark.xfail(strict=True, reason=BUG_MIGRATE_RACE)
+def test_servers_started_together_on_a_fresh_database_all_come_up(processes: Processes, pg_database: str) -> None:
+    """Two servers migrate a fresh database at the same moment. To make the moment certain, this test holds an
+    uncommitted ``CREATE TABLE alembic_version`` until both servers wait on the database, then rolls it back."""
+    fresh = pg_database.rsplit("/", 1)[1] + "_fresh"
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{fresh}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{fresh}"'))
+        blocker_engine = create_engine(url)
+        with blocker_engine.connect() as blocker:
+            blocker.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            servers = [processes.serve(url, name=f"server-{n}", wait=False) for n in range(2)]
+
+            def both_waiting() -> bool:
+                with admin.connect() as conn:
+                    return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND "
+                                             "wait_event_type = 'Lock'"), {"db": fresh}).scalar_one() == 2
+
+            poll(both_waiting, 20, "both servers waiting on the database")
+            blocker.rollback()
+        blocker_engine.dispose()
+        processes.wait_ready(*servers)
+        for server in servers:
+            assert server.client().get("/healthz").status_code == 200
+    finally:
+        processes.stop_all(show_logs=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # --- one server on SQLite ------------------------------------------------------------------------------------------
