@@ -1,15 +1,15 @@
 """Restricted script engine for BPMN scripts, gateway conditions, timer and DMN expressions.
 
 Each source is compiled once (LRU cache) by RestrictedPython's transformer with a stricter ``_Policy`` on top and
-runs against ``_SAFE_BUILTINS`` only. The policy refuses at compile time (``SandboxViolation`` with ``line``, so
-deploy finds it) what ``_REFUSED_NODES``, ``_FORBIDDEN_NAMES`` and ``_FORBIDDEN_ATTRIBUTES`` list, every name or
-attribute starting with ``_`` (the bare ``_`` throwaway excepted), attribute assignment and huge or computed f-string
-format specs. ``try`` is refused so that a script cannot swallow its own timeout.
+runs against the builtins in ``sandbox_limits.HOOKS`` only. The policy refuses at compile time (``SandboxViolation``
+with ``line``, so deploy finds it) what ``_REFUSED_NODES``, ``_FORBIDDEN_NAMES`` and ``_FORBIDDEN_ATTRIBUTES`` list,
+every name or attribute starting with ``_`` (the bare ``_`` throwaway excepted), attribute assignment and huge or
+computed f-string format specs. ``try`` is refused so that a script cannot swallow its own timeout.
 Lambda is allowed (``sorted(rows, key=lambda r: r["a"])``): its body passes the same policy and closes over the same
 restricted globals, so it reaches nothing an expression could not; its one new power, recursion without a loop, is
 bounded because every call ticks the CPU budget like a loop iteration does.
 
-Limits: see ``_Budget`` (CPU, no signals: scripts run in worker threads) and ``_check``/``_sized_getattr`` (sizes).
+Limits: see ``sandbox_limits`` (CPU through ``Budget``, sizes through ``_check``/``_sized_getattr``).
 Memory built by many small steps inside the time budget (a string doubled by f-strings in a loop) is not measured:
 workers also need an OS memory limit. Data: see ``SandboxedEnvironment``.
 
@@ -20,32 +20,24 @@ workflow SpiffWorkflow raises ``WorkflowTaskException`` with it as ``__cause__``
 from __future__ import annotations
 
 import ast
-import builtins
 import functools
-import operator
 import re
-import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, MappingView, MutableMapping
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator, Mapping, MappingView, MutableMapping
+from datetime import date, datetime, timedelta
 from types import CodeType, ModuleType
 from typing import Any, Literal, NoReturn
 
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from .errors import SandboxViolation, ScriptError, ScriptTimeout
+from .errors import SandboxViolation, ScriptError
+from .sandbox_limits import HOOKS, SIZED_METHODS, TOO_WIDE, Budget, is_wide
 
 __all__ = ["SandboxedEnvironment", "SandboxedScriptEngine", "check_source", "unwrap_script_error"]
 
 Mode = Literal["eval", "exec"]
-MAX_ITEMS = 1_000_000  # range() length; items in a str/bytes/list/tuple built by a guarded operation
-MAX_INT_BITS = 100_000  # about 30 000 decimal digits
-MAX_FORMAT_WIDTH = 10_000  # width/precision in f-string specs and % formatting
-MAX_STAR_ARGS = 256  # f(*rows) with more positional arguments is refused (zip(*rows) amplification)
-CLOCK_EVERY = 16  # budget ticks between two clock reads
 COMPILE_CACHE_SIZE = 4096
 _FILENAME = "<script>"
 
@@ -54,9 +46,6 @@ _FORBIDDEN_NAMES = frozenset({
     "breakpoint", "help", "memoryview", "print", "printed", "builtins",
 })
 _FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"}) | INSPECT_ATTRIBUTES
-_SIZED_METHODS = frozenset(
-    {"join", "replace", "ljust", "rjust", "center", "zfill", "expandtabs", "translate", "to_bytes"}
-)
 _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef: "async def",
     ast.ClassDef: "class", ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Await: "await",
@@ -64,161 +53,6 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.Try: "try", ast.TryStar: "try", ast.With: "with", ast.Raise: "raise", ast.AnnAssign: "x: type = ...",
 }
 _BINOP_HOOKS = {ast.Add: "_add_", ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
-_IOPS: dict[str, Callable[[Any, Any], Any]] = dict(zip(
-    ("+=", "-=", "*=", "/=", "//=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^=", "@="),
-    (operator.iadd, operator.isub, operator.imul, operator.itruediv, operator.ifloordiv, operator.imod,
-     operator.ipow, operator.ilshift, operator.irshift, operator.iand, operator.ior, operator.ixor, operator.imatmul),
-    strict=True,
-))
-_SEQUENCES = (str, bytes, list, tuple)
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-_TOO_MANY_ITEMS = (f"more than {MAX_ITEMS} items", f"hơn {MAX_ITEMS} phần tử")
-_TOO_MANY_BITS = (f"integer over {MAX_INT_BITS} bits", f"số nguyên hơn {MAX_INT_BITS} bit")
-_TOO_WIDE = (f"format width over {MAX_FORMAT_WIDTH}", f"độ rộng định dạng hơn {MAX_FORMAT_WIDTH}")
-
-
-# --- run-time guards ----------------------------------------------------------------------------------------------
-def _too_large(en: str, vi: str) -> ScriptError:
-    return ScriptError(f"Result too large: {en}", detail_vi=f"Kết quả quá lớn: {vi}")
-
-
-def _wide(digits: str | None) -> bool:
-    return digits == "*" or bool(digits and (len(digits) > 6 or int(digits) > MAX_FORMAT_WIDTH))
-
-
-def _check(op: str, a: Any, b: Any) -> None:
-    """Refuse ``a <op> b`` before it runs if its result would be too large."""
-    if isinstance(a, int) and isinstance(b, int):
-        bits = 0
-        if op == "*":
-            bits = a.bit_length() + b.bit_length()
-        elif op == "**" and abs(a) > 1:
-            bits = a.bit_length() * b
-        elif op == "<<" and a:
-            bits = a.bit_length() + b
-        if bits > MAX_INT_BITS:
-            raise _too_large(*_TOO_MANY_BITS)
-    elif op == "%" and isinstance(a, (str, bytes)):
-        text = a.decode("latin-1") if isinstance(a, bytes) else a
-        if "%" in text and any(_wide(m[1]) or _wide(m[2]) for m in _PERCENT_SPEC.finditer(text)):
-            raise _too_large(*_TOO_WIDE)
-    elif op == "+" and isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
-        if len(a) + len(b) > MAX_ITEMS:
-            raise _too_large(*_TOO_MANY_ITEMS)
-    elif op == "*":
-        seq, count = (a, b) if isinstance(a, _SEQUENCES) else (b, a)
-        if isinstance(seq, _SEQUENCES) and isinstance(count, int) and len(seq) * count > MAX_ITEMS:
-            raise _too_large(*_TOO_MANY_ITEMS)
-
-
-def _binop(symbol: str, op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
-    _check(symbol, a, b)
-    return op(a, b)
-
-
-def _inplacevar(op: str, target: Any, value: Any) -> Any:
-    _check(op[:-1], target, value)
-    return _IOPS[op](target, value)
-
-
-def _write(obj: Any) -> Any:
-    if isinstance(obj, (dict, list)):
-        return obj
-    kind = type(obj).__name__
-    raise SandboxViolation(f"Only dict and list items can be assigned, not items of {kind}",
-                           detail_vi=f"Chỉ được gán phần tử của dict hoặc list, không phải của {kind}")
-
-
-def _inplace_item(container: Any, key: Any, op: str, value: Any) -> None:
-    _write(container)[key] = _inplacevar(op, container[key], value)
-
-
-def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    if len(args) > MAX_STAR_ARGS:
-        raise _too_large(f"more than {MAX_STAR_ARGS} unpacked arguments", f"hơn {MAX_STAR_ARGS} đối số")
-    return func(*args, **kwargs)
-
-
-def _sum(values: Any, /, start: Any = 0) -> Any:
-    if not isinstance(start, (int, float, timedelta)):  # sum(lists, []) concatenates: quadratic and unbounded
-        raise SandboxViolation("sum() only adds numbers", detail_vi="sum() chỉ dùng để cộng các số")
-    return sum(values, start)
-
-
-def _range(*args: int) -> range:
-    span = range(*args)
-    if len(span[: MAX_ITEMS + 1]) > MAX_ITEMS:  # len(span) itself overflows past sys.maxsize
-        raise _too_large(*_TOO_MANY_ITEMS)
-    return span
-
-
-def _result_size(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Upper bound of the length a size-amplifying str/bytes/int method would produce."""
-    if name == "join" and args:
-        return sum(len(p) for p in args[0] if isinstance(p, _SEQUENCES)) + len(obj) * len(args[0])
-    if name == "replace" and len(args) >= 2:
-        return len(obj) + obj.count(args[0]) * max(len(args[1]) - len(args[0]), 0)
-    if name == "translate" and args and isinstance(args[0], Mapping):
-        return len(obj) * max((len(v) for v in args[0].values() if isinstance(v, _SEQUENCES)), default=1)
-    if name == "expandtabs":
-        return len(obj) * int(args[0] if args else kwargs.get("tabsize", 8))
-    width = args[0] if args else kwargs.get("length", 0)  # ljust rjust center zfill to_bytes
-    return width if isinstance(width, int) else 0
-
-
-def _sized_getattr(obj: Any, name: str) -> Any:
-    method = getattr(obj, name)
-    if isinstance(obj, type):  # str.join(sep, parts): check through the method bound to sep
-        return lambda self, *args, **kwargs: _sized_getattr(self, name)(*args, **kwargs)
-    if not isinstance(obj, (str, bytes, int)):  # e.g. datetime.replace
-        return method
-
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if name == "join" and args:
-            args = (list(args[0]),)  # an iterator would be consumed by the size check
-        if _result_size(obj, name, args, kwargs) > MAX_ITEMS:
-            raise _too_large(*_TOO_MANY_ITEMS)
-        return method(*args, **kwargs)
-
-    return checked
-
-
-class _Budget:
-    """Loop iterations, comprehension iterations and lambda calls tick; the clock is read every CLOCK_EVERY ticks."""
-
-    __slots__ = ("deadline", "left", "seconds")
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.deadline, self.left = seconds, time.monotonic() + seconds, CLOCK_EVERY
-
-    def tick(self) -> bool:
-        self.left -= 1
-        if self.left <= 0:
-            self.left = CLOCK_EVERY
-            if time.monotonic() > self.deadline:
-                raise ScriptTimeout(f"Script exceeded its time limit of {self.seconds:g} s",
-                                    detail_vi=f"Kịch bản chạy quá thời gian cho phép ({self.seconds:g} giây)")
-        return True
-
-
-_SAFE_BUILTINS: dict[str, Any] = {
-    name: getattr(builtins, name)
-    for name in ("len", "min", "max", "sorted", "reversed", "round", "abs", "str", "int", "float", "bool",
-                 "list", "dict", "set", "tuple", "enumerate", "zip", "any", "all", "isinstance", "divmod")
-} | {"range": _range, "sum": _sum, "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone,
-     "True": True, "False": False, "None": None}
-
-# What the transformed code calls (attribute/item reads stay native). Merged last into every globals dict,
-# so task data cannot replace any of it.
-_HOOKS: dict[str, Any] = {
-    "__builtins__": _SAFE_BUILTINS,
-    "_sized_getattr_": _sized_getattr, "_getiter_": iter, "_write_": _write,
-    "_apply_": _apply, "_inplacevar_": _inplacevar, "_inplace_item_": _inplace_item,
-    "_unpack_sequence_": guarded_unpack_sequence, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    **{hook: functools.partial(_binop, symbol, op) for hook, symbol, op in (
-        ("_add_", "+", operator.add), ("_mul_", "*", operator.mul), ("_pow_", "**", operator.pow),
-        ("_lshift_", "<<", operator.lshift), ("_mod_", "%", operator.mod))},
-}  # "_tick_" is added per call, only for code with loops or lambdas
 
 
 # --- compile-time policy ------------------------------------------------------------------------------------------
@@ -274,7 +108,7 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
                                 f"Không được dùng thuộc tính '.{node.attr}'")
         if not isinstance(node.ctx, ast.Load):
             return self._refuse(node, "Attributes cannot be assigned or deleted", "Không được gán hoặc xóa thuộc tính")
-        if node.attr not in _SIZED_METHODS:  # the name is checked; a runtime getattr guard would add nothing
+        if node.attr not in SIZED_METHODS:  # the name is checked; a runtime getattr guard would add nothing
             return self.node_contents_visit(node)  # type: ignore[no-any-return]
         return _call("_sized_getattr_", [self.visit(node.value), ast.Constant(node.attr)], node)
 
@@ -287,8 +121,8 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
         if not all(isinstance(part, ast.Constant) for part in parts):
             return self._refuse(node.value, "Computed f-string format specs are not allowed",
                                 "Không được dùng định dạng f-string được tính toán")
-        if any(_wide(digits) for part in parts for digits in re.findall(r"\d+", str(getattr(part, "value", "")))):
-            return self._refuse(node.value, f"Result too large: {_TOO_WIDE[0]}", f"Kết quả quá lớn: {_TOO_WIDE[1]}")
+        if any(is_wide(digits) for part in parts for digits in re.findall(r"\d+", str(getattr(part, "value", "")))):
+            return self._refuse(node.value, f"Result too large: {TOO_WIDE[0]}", f"Kết quả quá lớn: {TOO_WIDE[1]}")
         return super().visit_FormattedValue(node)  # type: ignore[no-any-return]
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
@@ -419,7 +253,7 @@ def _is_task_data(name: str, value: Any) -> bool:
 class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     """Runs cached restricted code on task data. SpiffWorkflow also calls it directly (``.environment.evaluate``).
 
-    Globals are ``{**external_context, **task_data, **_HOOKS}``: task data can never replace ``__builtins__`` or a
+    Globals are ``{**external_context, **task_data, **HOOKS}``: task data can never replace ``__builtins__`` or a
     hook. After ``execute`` only plain data goes back: ``_`` keys, functions, classes, modules and iterators are
     dropped, and refused (``SandboxViolation``) when nested in a container.
     """
@@ -433,9 +267,9 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     def _prepare(self, source: str, mode: Mode, context: Mapping[str, Any],
                  external: Mapping[str, Any] | None) -> tuple[CodeType, dict[str, Any]]:
         code, uses_budget = _compile(source, mode)
-        scope = {**external, **context, **_HOOKS} if external else {**context, **_HOOKS}
+        scope = {**external, **context, **HOOKS} if external else {**context, **HOOKS}
         if uses_budget:
-            scope["_tick_"] = _Budget(self.cpu_seconds).tick
+            scope["_tick_"] = Budget(self.cpu_seconds).tick
         return code, scope
 
     def evaluate(self, expression: str, context: Mapping[str, Any],

@@ -1,12 +1,13 @@
 """Use cases that change state. Each is ONE transaction: lock → load → check → run → save rows and audit together.
 
-The live-object cache makes "load" free when the stored version has not moved; reads live in queries.py.
+Lock, load and save are the command core in commands.py, which ``WorkflowService`` extends; the live-object cache
+there makes "load" free when the stored version has not moved. Reads live in queries.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,8 +17,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .actors import Actor
-from .catalog import DeploymentCache, ProcessModel, SourceFile, UserTaskModel
-from .clock import Clock
+from .catalog import SourceFile
+from .commands import CommandCore, CommandResult
 from .errors import (
     AlreadyClaimed,
     ConcurrentUpdate,
@@ -25,7 +26,6 @@ from .errors import (
     DefinitionSuspended,
     Forbidden,
     IdempotencyConflict,
-    InstanceNotFound,
     InstanceNotRunning,
     MessageNotCorrelated,
     NotAssignee,
@@ -33,22 +33,12 @@ from .errors import (
     TaskNotOpen,
 )
 from .ids import uuid7
-from .runtime import RunOutcome, Runtime, Snapshot
-from .serializer import SERIALIZER_VERSION, StateSerializer
+from .serializer import SERIALIZER_VERSION
 from .store import repository as repo
-from .store.database import Database
-from .unit_of_work import UnitOfWork, unit_of_work
-from .variables import check_variables, due_at_for
-from .workflow_cache import LiveWorkflow, WorkflowCache
+from .unit_of_work import UnitOfWork
+from .variables import check_variables
 
-
-@dataclass(frozen=True)
-class CommandResult:
-    """Where a command left the instance: its status and the human tasks open now."""
-
-    instance_id: str
-    status: str
-    open_tasks: tuple[str, ...]
+__all__ = ["CommandResult", "DeployedProcess", "WorkflowService"]
 
 
 @dataclass(frozen=True)
@@ -60,23 +50,8 @@ class DeployedProcess:
     created: bool
 
 
-class WorkflowService:
-    def __init__(self, db: Database, *, runtime: Runtime, deployments: DeploymentCache,
-                 compile_files: Callable[[Sequence[SourceFile]], Any], clock: Clock,
-                 cache: WorkflowCache | None = None) -> None:
-        self.db = db
-        self.runtime = runtime
-        self.deployments = deployments
-        self.compile_files = compile_files
-        self.clock = clock
-        self.serializer = StateSerializer()
-        self.cache = cache if cache is not None else WorkflowCache()
-        self._models: dict[int, ProcessModel] = {}
-        self.fail_before_commit: Callable[[], None] | None = None  # test hook (crash consistency)
 
-    def _uow(self, *, write: bool = True) -> Any:
-        return unit_of_work(self.db, self.clock.now, write=write, fail_before_commit=self.fail_before_commit)
-
+class WorkflowService(CommandCore):
     # --- deploy -----------------------------------------------------------------------------------------------------
     def deploy(self, actor: Actor, files: Sequence[SourceFile]) -> list[DeployedProcess]:
         actor.require_role("process-owner")
@@ -114,20 +89,6 @@ class WorkflowService:
                                           "data": {"processes": [r.__dict__ for r in results],
                                                    "files": [f.name for f in deployment.files]}}])
         return results
-
-    def _model(self, conn: Connection, definition_id: int) -> ProcessModel:
-        model = self._models.get(definition_id)
-        if model is None:
-            definition = repo.definition_by_id(conn, definition_id)
-            if definition is None:
-                raise DefinitionNotFound(f"definition {definition_id} not found",
-                                         detail_vi=f"Không tìm thấy định nghĩa {definition_id}")
-            files = [SourceFile(f["name"], f["content"].encode("utf-8"))
-                     for f in repo.deployment_files(conn, definition["deployment_id"])]
-            deployment = self.compile_files(files)
-            model = next(p for p in deployment.processes if p.key == definition["key"])
-            self._models[definition_id] = model
-        return model
 
     # --- instances --------------------------------------------------------------------------------------------------
     def start_instance(self, actor: Actor, process_key: str, *, version: int | None = None,
@@ -352,95 +313,3 @@ class WorkflowService:
         with self._uow(write=False) as uow:
             return repo.next_timer_due(uow.conn)
 
-    # --- the command core -------------------------------------------------------------------------------------------
-    def _lock(self, conn: Connection, instance_id: str) -> repo.Row:
-        head = repo.lock_instance_head(conn, instance_id)
-        if head is None:
-            raise InstanceNotFound(f"instance {instance_id} not found",
-                                   detail_vi=f"Không tìm thấy hồ sơ {instance_id}", instance_id=instance_id)
-        return head
-
-    def _advance(self, uow: UnitOfWork, head: Mapping[str, Any], action: Callable[[Any], RunOutcome], actor: Actor,
-                 audit: dict[str, Any], *, completed_task: str | None = None) -> CommandResult:
-        instance_id = head["id"]
-        model = self._model(uow.conn, head["definition_id"])
-        entry = self.cache.take(instance_id, head["version"])
-        if entry is None:
-            meta, _ = repo.instance_state(uow.conn, instance_id)
-            records = repo.task_records(uow.conn, instance_id)
-            workflow = self.serializer.loads_split(meta, [(t, b) for t, _, b in records], model.spec,
-                                                   model.subprocess_specs)
-            self.runtime.attach(workflow, {t: seq for t, seq, _ in records})
-            prior = LiveWorkflow(head["version"], workflow, frozenset(repo.open_task_ids(uow.conn, instance_id)),
-                                 tuple((t["element_id"], t["task_id"], t["due_at"])
-                                       for t in repo.instance_timers(uow.conn, instance_id)),
-                                 tuple((m["message_name"], orjson.dumps(m["correlations"]).decode())
-                                       for m in repo.instance_subscriptions(uow.conn, instance_id)))
-        else:
-            prior = entry
-        outcome = action(prior.workflow)
-        return self._save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
-
-    def _save(self, uow: UnitOfWork, head: Mapping[str, Any], model: ProcessModel, workflow: Any,
-              outcome: RunOutcome, prior: LiveWorkflow | None, actor: Actor, audit: dict[str, Any],
-              *, completed_task: str | None = None) -> CommandResult:
-        conn, now, instance_id = uow.conn, uow.now, head["id"]
-        snapshot: Snapshot = self.runtime.snapshot(workflow, outcome)
-        prior_tasks = prior.open_tasks if prior is not None else frozenset()
-        new_tasks = [tid for tid in snapshot.open_tasks if tid not in prior_tasks]
-        repo.insert_human_tasks(conn, [self._task_row(instance_id, head["process_key"], tid,
-                                                      model.user_tasks.get(snapshot.open_tasks[tid]),
-                                                      snapshot.open_tasks[tid], now) for tid in new_tasks])
-        gone = [tid for tid in prior_tasks if tid not in snapshot.open_tasks and tid != completed_task]
-        repo.close_tasks(conn, gone, status="cancelled", at=now)
-        timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)
-        if (timers or prior is not None) and (prior is None or timers != prior.timers):
-            repo.replace_timers(conn, instance_id, [{"task_id": t.task_id, "element_id": t.element_id,
-                                                     "due_at": t.due_at} for t in snapshot.timers])
-        correlations = [orjson.dumps(self.serializer.to_json_value(m.correlations)).decode()
-                        for m in snapshot.messages]
-        messages = tuple((m.name, c) for m, c in zip(snapshot.messages, correlations, strict=True))
-        if (messages or prior is not None) and (prior is None or messages != prior.messages):
-            repo.replace_subscriptions(conn, instance_id, [
-                {"message_name": name, "business_key": head["business_key"], "correlations": orjson.loads(c)}
-                for name, c in messages])
-        finished = snapshot.status in ("completed", "error")
-        variables = self.serializer.to_json_value(self.runtime.variables(workflow))
-        changed, removed = self.runtime.changes(workflow)
-        repo.write_task_records(conn, instance_id, [(str(t.id), seq, self.serializer.dumps_task(t))
-                                                    for t, seq in changed], removed)
-        if not repo.save_instance(conn, instance_id, head["version"], state=self.serializer.dumps_meta(workflow),
-                                  status=snapshot.status, variables=variables, error=snapshot.error,
-                                  ended_at=now if snapshot.status == "completed" else None):
-            raise ConcurrentUpdate(f"instance {instance_id} moved during the command",
-                                   detail_vi="Hồ sơ vừa được cập nhật bởi yêu cầu khác", instance_id=instance_id)
-        events = [{"instance_id": instance_id, "at": now, "actor": actor.id, "element_id": None, "task_id": None,
-                   **audit}]
-        events += [{"instance_id": instance_id, "at": now, "actor": "system", "kind": "element_completed",
-                    "element_id": s.element_id, "task_id": s.task_id, "data": {"name": s.name, "type": s.kind}}
-                   for s in snapshot.steps if s.kind != "human_task"]
-        if snapshot.status == "error":
-            events.append({"instance_id": instance_id, "at": now, "actor": "system", "kind": "instance_error",
-                           "element_id": (snapshot.error or {}).get("element_id"), "task_id": None,
-                           "data": snapshot.error or {}})
-        elif snapshot.status == "completed":
-            events.append({"instance_id": instance_id, "at": now, "actor": "system", "kind": "instance_completed",
-                           "element_id": None, "task_id": None, "data": {}})
-        repo.insert_audit(conn, events)
-        if not finished:
-            entry = LiveWorkflow(head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages)
-            uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
-        return CommandResult(instance_id, snapshot.status, tuple(snapshot.open_tasks))
-
-    def _task_row(self, instance_id: str, process_key: str, task_id: str, info: UserTaskModel | None,
-                  element_id: str, now: datetime) -> dict[str, Any]:
-        groups = list(info.candidate_groups) if info else []
-        users = list(info.candidate_users) if info else []
-        return {"id": task_id, "instance_id": instance_id, "process_key": process_key, "element_id": element_id,
-                "name": info.name if info else element_id, "lane": info.lane if info else None,
-                "candidate_groups": groups, "candidate_users": users,
-                "assignee": info.assignee if info else None,
-                "status": "claimed" if info and info.assignee else "open",
-                "documentation": info.documentation if info else None, "form_key": info.form_key if info else None,
-                "created_at": now, "claimed_at": now if info and info.assignee else None,
-                "due_at": due_at_for(info.due_date if info else None, now)}

@@ -1,42 +1,53 @@
-"""Load, save and lock rows on one Connection. Never commits: the caller owns the transaction (service.py)."""
+"""Load, save and lock rows on one Connection. Never commits: the caller owns the transaction (service.py).
+
+Instances, their task records, human tasks, timers, message subscriptions and audit events are here; deployments and
+definitions are in definitions.py, idempotency and API keys in callers.py. Every caller reaches all of them through
+this module (``repo.X``), which re-exports the other two."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import rawsql
-from .models import (
-    ApiKey,
-    AuditEvent,
-    Deployment,
-    HumanTask,
-    IdempotencyKey,
-    MessageSubscription,
-    ProcessDefinition,
-    ProcessInstance,
-    TaskCandidate,
-    Timer,
+from .callers import (
+    api_key_by_hash,
+    idempotency_record,
+    insert_api_key,
+    list_api_keys,
+    reserve_idempotency_key,
+    revoke_api_key,
 )
+from .definitions import (
+    definition_by_id,
+    definition_by_version,
+    definitions_started_by_message,
+    deployment_files,
+    insert_definition,
+    insert_deployment,
+    latest_active_definition,
+    latest_definition,
+    list_definitions,
+)
+from .tables import AE, AK, DEP, HT, IK, MS, PD, PI, TC, TM, Row, all_rows
 
-PI = ProcessInstance.__table__  # type: ignore[attr-defined]
-PD = ProcessDefinition.__table__  # type: ignore[attr-defined]
-DEP = Deployment.__table__  # type: ignore[attr-defined]
-HT = HumanTask.__table__  # type: ignore[attr-defined]
-TC = TaskCandidate.__table__  # type: ignore[attr-defined]
-TM = Timer.__table__  # type: ignore[attr-defined]
-MS = MessageSubscription.__table__  # type: ignore[attr-defined]
-AE = AuditEvent.__table__  # type: ignore[attr-defined]
-IK = IdempotencyKey.__table__  # type: ignore[attr-defined]
-AK = ApiKey.__table__  # type: ignore[attr-defined]
+__all__ = [  # callers use every name through this module (``repo.X``), so tests can patch it here
+    "AE", "AK", "DEP", "HT", "IK", "MS", "OPEN_STATUSES", "PD", "PI", "TC", "TM", "Row",
+    "api_key_by_hash", "candidate_group_clause", "claim_task", "close_tasks", "complete_task", "definition_by_id",
+    "definition_by_version", "definitions_started_by_message", "deployment_files", "due_timers", "get_instance",
+    "get_task", "history", "idempotency_record", "insert_api_key", "insert_audit", "insert_definition",
+    "insert_deployment", "insert_human_tasks", "insert_instance", "instance_state", "instance_subscriptions",
+    "instance_timers", "instance_visibility_clause", "is_id", "latest_active_definition", "latest_definition",
+    "list_api_keys", "list_definitions", "list_instances", "list_tasks", "lock_instance_head", "next_timer_due",
+    "open_task_ids", "replace_subscriptions", "replace_timers", "reserve_idempotency_key", "revoke_api_key",
+    "save_instance", "set_instance_status", "subscriptions_for", "task_records", "task_visibility_clause",
+    "tasks_of_instance", "timer_exists", "unclaim_task", "write_task_records",
+]
 
-Row = dict[str, Any]
 OPEN_STATUSES = ("open", "claimed")
 
 
@@ -49,80 +60,6 @@ def is_id(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except ValueError:
         return False
-
-
-def _one(result: Any) -> Row | None:
-    row = result.mappings().first()
-    return dict(row) if row is not None else None
-
-
-def _all(result: Any) -> list[Row]:
-    return [dict(r) for r in result.mappings().all()]
-
-
-def _for_update(conn: Connection, stmt: Any, *, skip_locked: bool = False) -> Any:
-    if conn.dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=skip_locked)
-    return stmt  # SQLite: BEGIN IMMEDIATE already holds the write lock
-
-
-def _insert_ignore(conn: Connection, table: Any) -> Any:
-    factory = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return factory(table)
-
-
-# --- definitions ------------------------------------------------------------------------------------------------------
-def insert_deployment(conn: Connection, *, content_hash: str, files: list[dict[str, str]], deployed_by: str,
-                      deployed_at: datetime) -> int:
-    result = conn.execute(insert(DEP).values(content_hash=content_hash, files=files, deployed_by=deployed_by,
-                                             deployed_at=deployed_at).returning(DEP.c.id))
-    return int(result.scalar_one())
-
-
-def deployment_files(conn: Connection, deployment_id: int) -> list[dict[str, str]]:
-    files: list[dict[str, str]] = conn.execute(select(DEP.c.files).where(DEP.c.id == deployment_id)).scalar_one()
-    return files
-
-
-def latest_definition(conn: Connection, key: str, *, lock: bool = False) -> Row | None:
-    stmt = select(PD).where(PD.c.key == key).order_by(PD.c.version.desc()).limit(1)
-    if lock:
-        stmt = _for_update(conn, stmt)
-    return _one(conn.execute(stmt))
-
-
-_LATEST_ACTIVE = ("SELECT * FROM process_definition WHERE key = :key AND status = 'active'"
-                  " ORDER BY version DESC LIMIT 1")
-
-
-def latest_active_definition(conn: Connection, key: str) -> dict[str, Any] | None:
-    row = rawsql.run(conn, _LATEST_ACTIVE, {"key": key}).first()
-    return rawsql.row_out(row, times=("deployed_at",), jsons=("start_messages",)) if row is not None else None
-
-
-def definition_by_version(conn: Connection, key: str, version: int) -> Row | None:
-    return _one(conn.execute(select(PD).where(PD.c.key == key, PD.c.version == version)))
-
-
-def definition_by_id(conn: Connection, definition_id: int) -> Row | None:
-    return _one(conn.execute(select(PD).where(PD.c.id == definition_id)))
-
-
-def insert_definition(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(insert(PD).values(**values).returning(PD.c.id)).scalar_one())
-
-
-def list_definitions(conn: Connection) -> Sequence[Row]:
-    return _all(conn.execute(select(PD).order_by(PD.c.key, PD.c.version)))
-
-
-def definitions_started_by_message(conn: Connection, message_name: str) -> list[Row]:
-    """The latest active version of each key whose start event waits for this message."""
-    latest = (select(PD.c.key, func.max(PD.c.version).label("version")).where(PD.c.status == "active")
-              .group_by(PD.c.key).subquery())
-    rows = _all(conn.execute(select(PD).join(latest, and_(PD.c.key == latest.c.key,
-                                                          PD.c.version == latest.c.version))))
-    return [row for row in rows if message_name in (row["start_messages"] or [])]
 
 
 # --- instances --------------------------------------------------------------------------------------------------------
@@ -231,8 +168,8 @@ def list_instances(conn: Connection, *, filters: dict[str, Any], visibility: Any
         conditions.append(visibility)
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(PI).where(where)).scalar_one()
-    rows = _all(conn.execute(select(*cols).where(where).order_by(PI.c.started_at.desc(), PI.c.id)
-                             .limit(limit).offset(offset)))
+    rows = all_rows(conn.execute(select(*cols).where(where).order_by(PI.c.started_at.desc(), PI.c.id)
+                                 .limit(limit).offset(offset)))
     return rows, int(total)
 
 
@@ -313,7 +250,7 @@ def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: i
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(HT).where(where)).scalar_one()
     order = (HT.c.due_at.is_(None), HT.c.due_at, HT.c.created_at, HT.c.id)
-    rows = _all(conn.execute(select(HT).where(where).order_by(*order).limit(limit).offset(offset)))
+    rows = all_rows(conn.execute(select(HT).where(where).order_by(*order).limit(limit).offset(offset)))
     return rows, int(total)
 
 
@@ -345,17 +282,17 @@ def replace_subscriptions(conn: Connection, instance_id: str, subscriptions: lis
 
 
 def instance_timers(conn: Connection, instance_id: str) -> list[Row]:
-    return _all(conn.execute(select(TM).where(TM.c.instance_id == instance_id)))
+    return all_rows(conn.execute(select(TM).where(TM.c.instance_id == instance_id)))
 
 
 def instance_subscriptions(conn: Connection, instance_id: str) -> list[Row]:
-    return _all(conn.execute(select(MS).where(MS.c.instance_id == instance_id)))
+    return all_rows(conn.execute(select(MS).where(MS.c.instance_id == instance_id)))
 
 
 def due_timers(conn: Connection, now: datetime, limit: int) -> list[Row]:
     # strictly before now: SpiffWorkflow fires a timer only once its due time has passed (due < now)
     stmt = select(TM.c.id, TM.c.instance_id, TM.c.due_at).where(TM.c.due_at < now).order_by(TM.c.due_at).limit(limit)
-    return _all(conn.execute(stmt))
+    return all_rows(conn.execute(stmt))
 
 
 def timer_exists(conn: Connection, timer_id: int) -> bool:
@@ -376,10 +313,10 @@ def subscriptions_for(conn: Connection, message_name: str, business_key: str | N
             .where(MS.c.message_name == message_name, PI.c.status == "running"))
     if business_key is not None:
         stmt = stmt.where(MS.c.business_key == business_key)
-    return _all(conn.execute(stmt.order_by(MS.c.id)))
+    return all_rows(conn.execute(stmt.order_by(MS.c.id)))
 
 
-# --- audit, idempotency, api keys -------------------------------------------------------------------------------------
+# --- audit ------------------------------------------------------------------------------------------------------------
 _INSERT_AUDIT = ("INSERT INTO audit_event (instance_id, at, actor, kind, element_id, task_id, data) VALUES"
                  " (:instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json)")
 
@@ -391,33 +328,5 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
 
 
 def history(conn: Connection, instance_id: str) -> list[Row]:
-    return _all(conn.execute(select(AE).where(AE.c.instance_id == instance_id).order_by(AE.c.id)))
+    return all_rows(conn.execute(select(AE).where(AE.c.instance_id == instance_id).order_by(AE.c.id)))
 
-
-def reserve_idempotency_key(conn: Connection, *, caller: str, key: str, request_hash: str, instance_id: str,
-                            at: datetime) -> bool:
-    stmt = (_insert_ignore(conn, IK).values(caller=caller, key=key, request_hash=request_hash,
-                                             instance_id=instance_id, created_at=at)
-            .on_conflict_do_nothing().returning(IK.c.key))
-    return conn.execute(stmt).first() is not None  # rowcount is not reliable for ON CONFLICT on every driver
-
-
-def idempotency_record(conn: Connection, caller: str, key: str) -> Row | None:
-    return _one(conn.execute(select(IK).where(IK.c.caller == caller, IK.c.key == key)))
-
-
-def insert_api_key(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(insert(AK).values(**values).returning(AK.c.id)).scalar_one())
-
-
-def api_key_by_hash(conn: Connection, key_hash: str) -> Row | None:
-    return _one(conn.execute(select(AK).where(AK.c.key_hash == key_hash, AK.c.revoked_at.is_(None))))
-
-
-def list_api_keys(conn: Connection) -> list[Row]:
-    return _all(conn.execute(select(AK).order_by(AK.c.id)))
-
-
-def revoke_api_key(conn: Connection, name: str, at: datetime) -> bool:
-    result = conn.execute(update(AK).where(AK.c.name == name, AK.c.revoked_at.is_(None)).values(revoked_at=at))
-    return bool(result.rowcount == 1)
