@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from engine.actors import Actor
 from engine.api_keys import ApiKeys
@@ -12,40 +13,45 @@ from engine.container import EngineContainer
 from engine.queries import Queries
 from engine.service import WorkflowService
 
-from .security import Unauthenticated, actor_from_token
+from .security import TokenVerifier, Unauthenticated
 from .settings import Settings
 
+# The dependencies below are ``async def`` on purpose: they do no blocking work, and a plain ``def`` dependency
+# costs a hop to the thread pool on every request. Handlers that touch the database stay ``def``.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_container(request: Request) -> EngineContainer:
+async def get_container(request: Request) -> EngineContainer:
     container: EngineContainer = request.app.state.container
     return container
 
 
-def get_service(request: Request) -> WorkflowService:
-    return get_container(request).service
+async def get_service(request: Request) -> WorkflowService:
+    service: WorkflowService = request.app.state.container.service
+    return service
 
 
-def get_queries(request: Request) -> Queries:
-    return get_container(request).queries
+async def get_queries(request: Request) -> Queries:
+    queries: Queries = request.app.state.container.queries
+    return queries
 
 
-def get_actor(request: Request, authorization: Annotated[str | None, Header()] = None,
-              x_api_key: Annotated[str | None, Header()] = None) -> Actor:
+async def get_actor(request: Request, authorization: Annotated[str | None, Header()] = None,
+                    x_api_key: Annotated[str | None, Header()] = None) -> Actor:
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Authorization must be 'Bearer <token>'", "Tiêu đề Authorization phải là "
                                   "'Bearer <mã>'")
-        settings: Settings = request.app.state.settings
-        return actor_from_token(settings.secret, token.strip())
+        verifier: TokenVerifier = request.app.state.token_verifier
+        return verifier.actor(token.strip())
     if x_api_key:
         api_keys: ApiKeys = request.app.state.api_keys
-        actor = api_keys.authenticate(x_api_key)
+        actor = await run_in_threadpool(api_keys.authenticate, x_api_key)
         if actor is None:
             raise Unauthenticated("unknown or revoked API key", "Khóa API không tồn tại hoặc đã bị thu hồi")
         return actor

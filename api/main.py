@@ -18,6 +18,7 @@ from engine.store.migrate import upgrade
 from . import docs, problems
 from .limits import BodySizeLimit
 from .routes import definitions, health, instances, messages, tasks
+from .security import TokenVerifier
 from .settings import Settings
 
 log = logging.getLogger("phoihop")
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.settings = resolved
         app.state.container = container
         app.state.api_keys = ApiKeys(container.db, container.clock)
+        app.state.token_verifier = TokenVerifier(resolved.secret)
         if resolved.deploy_on_start:
             for line in deploy_processes(container, resolved):
                 log.info("deployed %s", line)

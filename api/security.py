@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,3 +44,30 @@ def actor_from_token(secret: str, token: str) -> Actor:
         raise Unauthenticated("invalid token claims", "Thông tin trong mã xác thực không hợp lệ")
     return Actor.of(claims["sub"], name=str(claims.get("name", "")), groups=[str(g) for g in groups],
                     roles=[str(r) for r in roles if r in ROLES])
+
+
+class TokenVerifier:
+    """Verifies bearer tokens, remembering verified ones until they expire: a token is checked once, not on
+    every request (HMAC and claim checks were a tenth of a request's time). Bounded LRU; expiry is re-checked
+    on every hit, so a cached token never outlives its ``exp``."""
+
+    def __init__(self, secret: str, *, capacity: int = 10_000) -> None:
+        self._secret = secret
+        self._capacity = capacity
+        self._cache: OrderedDict[str, tuple[Actor, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def actor(self, token: str) -> Actor:
+        now = time.time()
+        with self._lock:
+            hit = self._cache.get(token)
+            if hit is not None and hit[1] > now:
+                self._cache.move_to_end(token)
+                return hit[0]
+        actor = actor_from_token(self._secret, token)
+        expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        with self._lock:
+            self._cache[token] = (actor, expires)
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return actor

@@ -26,6 +26,7 @@ class Page:
 class Queries:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._versions: dict[int, int] = {}  # definition id → version number (never changes once deployed)
 
     def _read(self) -> Any:
         return self.db.transaction(write=False)
@@ -44,8 +45,12 @@ class Queries:
             tasks = [dict(t) for t in repo.tasks_of_instance(conn, instance_id, open_only=False)]
             self._require_instance_access(actor, dict(row), tasks)
             instance = dict(row)
-            definition = repo.definition_by_id(conn, row["definition_id"])
-            instance["process_version"] = definition["version"] if definition else None
+            version = self._versions.get(row["definition_id"])
+            if version is None:
+                definition = repo.definition_by_id(conn, row["definition_id"])
+                if definition is not None:
+                    version = self._versions[row["definition_id"]] = definition["version"]
+            instance["process_version"] = version
             instance["open_tasks"] = [t for t in tasks if t["status"] in repo.OPEN_STATUSES]
             return instance
 

@@ -252,9 +252,9 @@ class WorkflowService(CommandCore):
         keys = dict(correlation_keys or {})
         with self._uow() as uow:
             waiting = repo.subscriptions_for(uow.conn, name, business_key)
-            instance_ids = list(dict.fromkeys(
-                s["instance_id"] for s in waiting
-                if all((s["variables"] or {}).get(k) == v for k, v in keys.items())))
+            # locked in id order: two deliveries that match the same instances can never lock them crosswise
+            instance_ids = sorted({s["instance_id"] for s in waiting
+                                   if all((s["variables"] or {}).get(k) == v for k, v in keys.items())})
             delivered: list[dict[str, Any]] = []
             for instance_id in instance_ids:
                 head = self._lock(uow.conn, instance_id)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
 
@@ -16,31 +16,31 @@ TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
 def list_tasks(actor: CurrentActor, queries: QueriesDep, status: TaskStatus | None = None,
                assignee: Literal["me"] | None = None, candidate_group: str | None = None,
                process_key: str | None = None, instance_id: str | None = None,
-               limit: Limit = 50, offset: Offset = 0) -> TaskPage:
+               limit: Limit = 50, offset: Offset = 0) -> Any:
     page = queries.list_tasks(actor, status=status, assignee_me=assignee == "me", candidate_group=candidate_group,
                               process_key=process_key, instance_id=instance_id, limit=limit, offset=offset)
-    return TaskPage.model_validate(vars(page))
+    return vars(page)
 
 
 @router.get("/{task_id}", response_model=TaskOut)
-def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> TaskOut:
-    return TaskOut.model_validate(queries.get_task(actor, task_id))
+def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> Any:
+    return queries.get_task(actor, task_id)
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-def claim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> TaskOut:
+def claim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
     service.claim_task(actor, task_id)
-    return TaskOut.model_validate(queries.get_task(actor, task_id))
+    return queries.get_task(actor, task_id)
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
-def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> TaskOut:
+def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
     service.unclaim_task(actor, task_id)
-    return TaskOut.model_validate(queries.get_task(actor, task_id))
+    return queries.get_task(actor, task_id)
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
 def complete(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
-             body: CompleteTask | None = None) -> TaskOut:
+             body: CompleteTask | None = None) -> Any:
     service.complete_task(actor, task_id, body.variables if body else {})
-    return TaskOut.model_validate(queries.get_task(actor, task_id))
+    return queries.get_task(actor, task_id)

@@ -130,9 +130,8 @@ class Database:
         setattr(self._local, "write" if write else "read", None)
 
     def ping(self) -> bool:
-        with self.engine.connect() as conn:
+        with self.transaction(write=False) as conn:
             conn.exec_driver_sql("SELECT 1")
-            conn.rollback()
         return True
 
     def dispose(self) -> None:

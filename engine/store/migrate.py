@@ -9,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from . import models  # noqa: F401
@@ -25,10 +26,17 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x70686F69686F70  # "phoihop": the advisory lock id that serializes migrations on PostgreSQL
+
+
 def upgrade(url: str) -> None:
+    """Bring the database to head. Servers and workers started together on a fresh database take turns:
+    PostgreSQL through an advisory lock, SQLite through the write lock its BEGIN IMMEDIATE takes."""
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
             config = alembic_config(url)
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

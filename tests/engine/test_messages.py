@@ -191,9 +191,6 @@ def test_message_consumed_between_lookup_and_lock_is_not_correlated(
     other instances it matched), not fail with a bare EngineError from the runtime."""
     if messages.db.is_sqlite:
         pytest.skip("SQLite runs the lookup under BEGIN IMMEDIATE: no other writer can slip in between")
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        "BUG: service.correlate_message does not re-check the subscription after locking the instance; "
-        "runtime.deliver_message raises a bare EngineError and the whole delivery rolls back")))
     first = waiting_for_supplement(messages, "HS-600", ma_ho_so="HS-600", nhom="X")
     second = waiting_for_supplement(messages, "HS-601", ma_ho_so="HS-601", nhom="X")
     original = service_repo.subscriptions_for

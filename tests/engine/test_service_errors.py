@@ -181,9 +181,6 @@ def test_a_long_but_finite_loop_runs_to_the_next_user_task(container: EngineCont
     assert set(open_tasks(container, instance_id)) == {"after"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a loop inside a subprocess deeper than SpiffWorkflow's TaskIterator "
-                                       "max_depth=1000 makes Runtime._engine_steps call do_engine_steps forever "
-                                       "(no task runs, so neither the step nor the time limit is checked)")
 def test_a_long_loop_inside_a_subprocess_neither_hangs_nor_sticks(container: EngineContainer,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     _guard_against_spinning(monkeypatch)

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import create_engine, text
 
 from tests.api.calls import ADMIN, DEFINITIONS, HTKC, INSTANCES, OWNER, PORTAL, SKHCN, STP, TASKS, bpmn
@@ -214,13 +213,6 @@ def test_two_workers_fire_each_timer_exactly_once_and_on_time(processes: Process
     assert min(lateness) >= 0 and max(lateness) < 5, lateness  # correctness bound, not a performance target
 
 
-BUG_MIGRATE_RACE = ("BUG: engine/store/migrate.py upgrade() does not serialize concurrent migrations: processes "
-                    "starting together on a fresh PostgreSQL database both CREATE TABLE alembic_version and one dies "
-                    "(UniqueViolation, 'Application startup failed'). Fix: on PostgreSQL run "
-                    "`SELECT pg_advisory_xact_lock(<constant>)` on `conn` before command.upgrade()")
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_MIGRATE_RACE)
 def test_servers_started_together_on_a_fresh_database_all_come_up(processes: Processes, pg_database: str) -> None:
     """Two servers migrate a fresh database at the same moment. To make the moment certain, this test holds an
     uncommitted ``CREATE TABLE alembic_version`` until both servers wait on the database, then rolls it back."""
