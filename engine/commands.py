@@ -122,7 +122,7 @@ class CommandCore:
                 {"message_name": name, "business_key": head["business_key"], "correlations": orjson.loads(c)}
                 for name, c in messages])
         finished = snapshot.status in ("completed", "error")
-        variables = self.serializer.to_json_value(self.runtime.variables(workflow))
+        variables = self.serializer.to_json_text(self.runtime.variables(workflow))
         changed, removed = self.runtime.changes(workflow)
         repo.write_task_records(conn, instance_id, [(str(t.id), seq, self.serializer.dumps_task(t))
                                                     for t, seq in changed], removed)

@@ -124,6 +124,11 @@ class StateSerializer:
         workflow.bpmn_events = reg.restore(dct.pop("bpmn_events", []))
         return workflow
 
+    @staticmethod
+    def to_json_text(value: Any) -> str:
+        """Task data → JSON text (datetimes as ISO text), for the read-side ``variables`` column."""
+        return orjson.dumps(value, default=_json_default).decode()
+
     def to_json_value(self, value: Any) -> Any:
         """Task data → plain JSON values (datetimes as ISO text), for the read-side ``variables`` column."""
         return orjson.loads(orjson.dumps(value, default=_json_default))

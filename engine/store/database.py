@@ -73,9 +73,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        dbapi = conn.connection.dbapi_connection
+        if dbapi.in_transaction:  # type: ignore[union-attr]  # Database.transaction began it on the driver
+            return
         write = conn.get_execution_options().get("phoihop_write", True)
         # straight to the driver: this runs for every command, SQLAlchemy's execute path costs more than SQLite
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
+        dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
 
 class Database:
@@ -104,17 +107,31 @@ class Database:
                 yield conn
             return
         conn = self._thread_connection(write)
-        if conn.in_transaction():  # nested use on one thread: a separate connection keeps them independent
+        dbapi: Any = conn.connection.dbapi_connection
+        if conn.in_transaction() or dbapi.in_transaction:  # nested use on one thread: its own connection
             with (self.engine if write else self._read_engine).connect() as other, other.begin():
                 yield other
             return
+        # The transaction is begun and ended on the driver: SQLAlchemy's transaction objects cost several times
+        # what SQLite's BEGIN/COMMIT do. A Core statement inside autobegins SQLAlchemy's bookkeeping (the begin
+        # hook sees the open transaction and emits nothing); ending goes through SQLAlchemy then.
+        dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
-            with conn.begin():
-                yield conn
+            yield conn
         except BaseException:
-            if conn.invalidated or conn.closed:
-                self._drop_thread_connection(write)
+            try:
+                if conn.in_transaction():
+                    conn.rollback()
+                elif dbapi.in_transaction:
+                    dbapi.rollback()
+            finally:
+                if conn.invalidated or conn.closed:
+                    self._drop_thread_connection(write)
             raise
+        if conn.in_transaction():
+            conn.commit()
+        else:
+            dbapi.commit()
 
     def _thread_connection(self, write: bool) -> Connection:
         name = "write" if write else "read"

@@ -102,10 +102,11 @@ _SAVE_INSTANCE = (
 
 
 def save_instance(conn: Connection, instance_id: str, expected_version: int, *, state: str, status: str,
-                  variables: Any, error: Any, ended_at: datetime | None) -> bool:
+                  variables: str, error: Any, ended_at: datetime | None) -> bool:
+    """``variables`` is JSON text (the caller encodes it once)."""
     result = rawsql.run(conn, _SAVE_INSTANCE, {
         "id": instance_id, "version": expected_version, "new_version": expected_version + 1, "state": state,
-        "status": status, "variables": rawsql.js(variables), "error": rawsql.js(error),
+        "status": status, "variables": variables, "error": rawsql.js(error),
         "ended_at": rawsql.ts(conn, ended_at)})
     return bool(result.rowcount == 1)
 
