@@ -13,20 +13,11 @@ import pytest
 
 from engine.container import EngineContainer
 from engine.store import repository as repo
-from tests.engine.helpers import ADMIN, LEAD, deploy
+from tests.engine.helpers import ADMIN, LEAD, deploy, load_workflow
 
 
 def _restored_state(container: EngineContainer, instance_id: str) -> dict[str, Any]:
-    service = container.service
-    with container.db.transaction(write=False) as conn:
-        head = repo.get_instance(conn, instance_id)
-        assert head is not None
-        model = service._model(conn, head["definition_id"])
-        meta, _ = repo.instance_state(conn, instance_id)
-        records = repo.task_records(conn, instance_id)
-    workflow = service.serializer.loads_split(meta, [(t, b) for t, _, b in records], model.spec,
-                                              model.subprocess_specs)
-    state: dict[str, Any] = orjson.loads(service.serializer.dumps(workflow))
+    state: dict[str, Any] = orjson.loads(container.service.serializer.dumps(load_workflow(container, instance_id)))
     return state
 
 
