@@ -34,6 +34,7 @@ class CommandResult:
     instance_id: str
     status: str
     open_tasks: tuple[str, ...]
+    task: dict[str, Any] | None = None  # the human task the command finished, as its row now reads
 
 
 class CommandCore:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -218,8 +218,11 @@ class WorkflowService(CommandCore):
             repo.complete_task(uow.conn, task_id, actor.id, uow.now)
             audit = {"kind": "task_completed", "element_id": task["element_id"], "task_id": task_id,
                      "data": {"variables": data, "name": task["name"]}}
-            return self._advance(uow, head, lambda wf: self.runtime.complete_task(wf, task_id, data), actor, audit,
-                                 completed_task=task_id)
+            result = self._advance(uow, head, lambda wf: self.runtime.complete_task(wf, task_id, data), actor, audit,
+                                   completed_task=task_id)
+        completed = {**task, "status": "completed", "completed_at": uow.now, "completed_by": actor.id,
+                     "assignee": actor.id, "claimed_at": task["claimed_at"] or uow.now}  # what repo.complete_task set
+        return replace(result, task=completed)
 
     @staticmethod
     def _task(conn: Connection, task_id: str) -> repo.Row:

@@ -40,7 +40,5 @@ def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: Que
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-def complete(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
-             body: CompleteTask | None = None) -> Any:
-    service.complete_task(actor, task_id, body.variables if body else {})
-    return queries.get_task(actor, task_id)
+def complete(task_id: str, actor: CurrentActor, service: ServiceDep, body: CompleteTask | None = None) -> Any:
+    return service.complete_task(actor, task_id, body.variables if body else {}).task
