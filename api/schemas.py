@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Variables = dict[str, Any]
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]  # PostgreSQL text cannot hold NUL
+# PostgreSQL text cannot hold NUL (pydantic-core itself refuses lone surrogates in str fields)
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 
 
 class _In(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from .agencies import AgencyRegistry, default_registry
@@ -50,4 +49,4 @@ def build_engine(database_url: str, *, clock: Clock | None = None, script_cpu_se
     return EngineContainer(db, service, Queries(db), scheduler, agencies, clock)
 
 
-__all__ = ["EngineContainer", "build_engine", "partial"]
+__all__ = ["EngineContainer", "build_engine"]

@@ -148,17 +148,18 @@ class Runtime:
             raise MessageNotCorrelated(f"instance waits for no message {name!r}",
                                        detail_vi=f"Hồ sơ không chờ thông điệp {name!r}", message_name=name)
         definition = waiting[0].task_spec.event_definition
-        correlations = definition.get_correlations(waiting[0], dict(variables))
-        with spiff_patches.using_clock(self.clock):
-            workflow.send_event(BpmnEvent(definition, dict(variables), correlations))
+        try:
+            correlations = definition.get_correlations(waiting[0], dict(variables))
+            with spiff_patches.using_clock(self.clock):
+                workflow.send_event(BpmnEvent(definition, dict(variables), correlations))
+        except (WorkflowException, EngineError) as exc:  # its correlation values do not match this instance
+            raise MessageNotCorrelated(f"instance does not accept message {name!r}: {exc}",
+                                       detail_vi=f"Hồ sơ không nhận thông điệp {name!r}", message_name=name) from exc
         for task in waiting:
             # Camunda semantics: without spiffworkflow:messageVariable the message's variables become process data.
             if task.state != TaskState.WAITING and task.task_spec.event_definition.message_var is None:
                 task.set_data(**variables)
         return self.run(workflow)
-
-    def cancel(self, workflow: BpmnWorkflow) -> None:
-        workflow.cancel()
 
     # --- running ----------------------------------------------------------------------------------------------------
     def run(self, workflow: BpmnWorkflow, first: list[StepRecord] | None = None) -> RunOutcome:

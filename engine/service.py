@@ -159,7 +159,10 @@ class WorkflowService(CommandCore):
             repo.close_tasks(uow.conn, repo.open_task_ids(uow.conn, instance_id), status="cancelled", at=uow.now)
             repo.replace_timers(uow.conn, instance_id, [])
             repo.replace_subscriptions(uow.conn, instance_id, [])
-            repo.set_instance_status(uow.conn, instance_id, head["version"], status="cancelled", ended_at=uow.now)
+            if not repo.set_instance_status(uow.conn, instance_id, head["version"], status="cancelled",
+                                            ended_at=uow.now):
+                raise ConcurrentUpdate(f"instance {instance_id} moved during the command",
+                                       detail_vi="Hồ sơ vừa được cập nhật bởi yêu cầu khác", instance_id=instance_id)
             repo.insert_audit(uow.conn, [{"instance_id": instance_id, "at": uow.now, "actor": actor.id,
                                           "kind": "instance_cancelled", "data": {"reason": reason}}])
 
@@ -179,6 +182,8 @@ class WorkflowService(CommandCore):
             self._require_open(task)
             if not repo.claim_task(uow.conn, task_id, actor.id, uow.now):
                 current = repo.get_task(uow.conn, task_id)
+                if current is not None and current["status"] not in repo.OPEN_STATUSES:
+                    self._require_open(current)  # completed or cancelled meanwhile: TaskNotOpen
                 raise AlreadyClaimed(f"task {task_id} is already claimed",
                                      detail_vi=f"Công việc {task_id} đã được người khác nhận", task_id=task_id,
                                      assignee=current["assignee"] if current else None)
@@ -187,8 +192,7 @@ class WorkflowService(CommandCore):
     def unclaim_task(self, actor: Actor, task_id: str) -> None:
         with self._uow() as uow:
             task = self._task(uow.conn, task_id)
-            if not actor.may_see_task(task):
-                actor.require_candidate(task)
+            actor.require_candidate(task)
             self._require_open(task)
             if task["assignee"] != actor.id and not (actor.is_admin or ("lead" in actor.roles
                                                                          and actor.is_candidate(task))):
@@ -206,7 +210,8 @@ class WorkflowService(CommandCore):
             actor.require_candidate(task)
             head = self._lock(uow.conn, task["instance_id"])
             if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
-                task = self._task(uow.conn, task_id)  # re-read under the instance lock
+                # re-read and lock the row: a claim takes only the task row, never the instance lock
+                task = self._task(uow.conn, task_id, lock=True)
             self._require_open(task)
             if task["assignee"] is not None and task["assignee"] != actor.id:
                 raise NotAssignee(f"task {task_id} is claimed by {task['assignee']}",
@@ -225,8 +230,8 @@ class WorkflowService(CommandCore):
         return replace(result, task=completed)
 
     @staticmethod
-    def _task(conn: Connection, task_id: str) -> repo.Row:
-        task = repo.get_task(conn, task_id)
+    def _task(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:
+        task = repo.get_task(conn, task_id, lock=lock)
         if task is None:
             raise TaskNotFound(f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}",
                                task_id=task_id)
@@ -266,7 +271,10 @@ class WorkflowService(CommandCore):
                 if head["status"] != "running" or not still_waiting:
                     continue  # another command delivered it between our read and our lock
                 audit = {"kind": "message_received", "data": {"message": name, "variables": data}}
-                self._advance(uow, head, lambda wf: self.runtime.deliver_message(wf, name, data), actor, audit)
+                try:
+                    self._advance(uow, head, lambda wf: self.runtime.deliver_message(wf, name, data), actor, audit)
+                except MessageNotCorrelated:
+                    continue  # raised before anything of this instance was written; its cached object was dropped
                 delivered.append({"instance_id": instance_id, "started": False})
             if not delivered and not keys:
                 for definition in repo.definitions_started_by_message(uow.conn, name):

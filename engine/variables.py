@@ -31,6 +31,15 @@ def check_variables(variables: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(variables)
 
 
+def _is_utf8(text: str) -> bool:
+    """False for lone surrogates ("\\ud800" in JSON decodes to one): they cannot be stored as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_value(value: Any, depth: int, path: str) -> None:
     if depth > MAX_DEPTH:
         raise InvalidVariables(f"variables nest deeper than {MAX_DEPTH} levels",
@@ -46,12 +55,13 @@ def _check_value(value: Any, depth: int, path: str) -> None:
             raise InvalidVariables(f"{path} is not a finite number", detail_vi=f"{path} không phải số hữu hạn",
                                    field=path)
     elif isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidVariables(f"{path} contains a NUL character", detail_vi=f"{path} chứa ký tự NUL",
+        if "\x00" in value or not _is_utf8(value):
+            raise InvalidVariables(f"{path} contains a NUL character or a lone surrogate (not storable text)",
+                                   detail_vi=f"{path} chứa ký tự NUL hoặc ký tự thay thế đơn lẻ (không lưu được)",
                                    field=path)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            if not isinstance(key, str) or "\x00" in key:
+            if not isinstance(key, str) or "\x00" in key or not _is_utf8(key):
                 raise InvalidVariables(f"invalid key in {path}", detail_vi=f"Khóa không hợp lệ trong {path}",
                                        field=path)
             _check_value(item, depth + 1, f"{path}.{key}")

@@ -128,10 +128,17 @@ class Database:
                 if conn.invalidated or conn.closed:
                     self._drop_thread_connection(write)
             raise
-        if conn.in_transaction():
-            conn.commit()
-        else:
-            dbapi.commit()
+        try:
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                dbapi.commit()
+        except BaseException:  # e.g. disk full: never keep this thread's connection inside BEGIN IMMEDIATE
+            with contextlib.suppress(Exception):
+                dbapi.rollback()
+            conn.invalidate()
+            self._drop_thread_connection(write)
+            raise
 
     def _thread_connection(self, write: bool) -> Connection:
         name = "write" if write else "read"
