@@ -7,10 +7,11 @@ every name or attribute starting with ``_`` (the bare ``_`` throwaway excepted),
 computed f-string format specs. ``try`` is refused so that a script cannot swallow its own timeout.
 Lambda is allowed (``sorted(rows, key=lambda r: r["a"])``): its body passes the same policy and closes over the same
 restricted globals, so it reaches nothing an expression could not; its one new power, recursion without a loop, is
-bounded because every call ticks the CPU budget like a loop iteration does.
+bounded because every call ticks the CPU budget like a loop iteration does (so does straight-line code: every call
+ticks, but one long native call, such as sorting a million items, still runs to its end).
 
-Limits: see ``sandbox_limits`` (CPU through ``Budget``, sizes through ``_check``/``_sized_getattr``).
-Memory built by many small steps inside the time budget (a string doubled by f-strings in a loop) is not measured:
+Limits: see ``sandbox_limits`` (CPU through ``Budget``, sizes through ``_check``/``_sized_getattr``/``flat_size``).
+Memory built by many small steps inside the time budget (a list grown by ``append`` in a loop) is not measured:
 workers also need an OS memory limit. Data: see ``SandboxedEnvironment``.
 
 Every failure is a ``ScriptError`` (or subclass) with fields ``line`` and ``expression`` (the offending line). Inside a
@@ -33,7 +34,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from .errors import SandboxViolation, ScriptError
-from .sandbox_limits import HOOKS, SIZED_METHODS, TOO_WIDE, Budget, is_wide
+from .sandbox_limits import HOOKS, MAX_DATA_SIZE, MAX_ITEMS, SIZED_METHODS, TOO_WIDE, Budget, flat_size, is_wide
 
 __all__ = ["SandboxedEnvironment", "SandboxedScriptEngine", "check_source", "unwrap_script_error"]
 
@@ -52,12 +53,19 @@ _REFUSED_NODES: dict[type[ast.AST], str] = {
     ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Global: "global", ast.Nonlocal: "nonlocal",
     ast.Try: "try", ast.TryStar: "try", ast.With: "with", ast.Raise: "raise", ast.AnnAssign: "x: type = ...",
 }
-_BINOP_HOOKS = {ast.Add: "_add_", ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
+_BINOP_HOOKS = {ast.Add: "_add_", ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_",
+                ast.BitOr: "_or_", ast.BitXor: "_xor_"}
 
 
 # --- compile-time policy ------------------------------------------------------------------------------------------
 def _call(name: str, args: list[ast.expr], near: ast.AST) -> ast.Call:
     return ast.copy_location(ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[]), near)
+
+
+def _display(kind: str, elts: list[ast.expr], near: ast.AST) -> ast.Call:
+    """``_display_(kind, a, (b,))`` for ``[*a, b]``: the total size is checked before anything is built."""
+    parts = [e.value if isinstance(e, ast.Starred) else ast.Tuple([e], ast.Load()) for e in elts]
+    return _call("_display_", [ast.Constant(kind), *parts], near)
 
 
 class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
@@ -100,7 +108,26 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if isinstance(node.func, ast.Name) and node.func.id in _FORBIDDEN_NAMES:
             return self.visit_Name(node.func)  # our message, not RestrictedPython's "Eval calls are not allowed"
-        return super().visit_Call(node)  # type: ignore[no-any-return]
+        call = super().visit_Call(node)
+        if any(isinstance(arg, ast.Starred) for arg in call.args):  # _apply_(f, *a, *b): f(*x, *x, ...) sized first
+            call.args = [call.args[0], ast.Starred(_display("Tuple", call.args[1:], node), ast.Load())]
+        return ast.copy_location(ast.BoolOp(op=ast.And(), values=[self._tick(node), call]), node)
+
+    def _visit_display(self, node: ast.List | ast.Tuple | ast.Set) -> ast.AST:
+        node = self.node_contents_visit(node)
+        starred = any(isinstance(e, ast.Starred) for e in node.elts)
+        if starred and (isinstance(node, ast.Set) or isinstance(node.ctx, ast.Load)):
+            return _display(type(node).__name__, node.elts, node)
+        return node
+
+    visit_List = visit_Tuple = visit_Set = _visit_display
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        node = self.node_contents_visit(node)
+        if None not in node.keys:
+            return node
+        parts = [v if k is None else ast.Dict([k], [v]) for k, v in zip(node.keys, node.values, strict=True)]
+        return _call("_display_", [ast.Constant("Dict"), *parts], node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if node.attr.startswith("_") or node.attr in _FORBIDDEN_ATTRIBUTES:
@@ -113,6 +140,10 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
         return _call("_sized_getattr_", [self.visit(node.value), ast.Constant(node.attr)], node)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:  # reads stay native; writes go through _write_
+        if isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):  # x[:0] = x doubles x
+            node = self.node_contents_visit(node)
+            node.value = _call("_write_slice_", [node.value], node)
+            return node
         load = isinstance(node.ctx, ast.Load)
         return self.node_contents_visit(node) if load else super().visit_Subscript(node)  # type: ignore[no-any-return]
 
@@ -123,7 +154,9 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
                                 "Không được dùng định dạng f-string được tính toán")
         if any(is_wide(digits) for part in parts for digits in re.findall(r"\d+", str(getattr(part, "value", "")))):
             return self._refuse(node.value, f"Result too large: {TOO_WIDE[0]}", f"Kết quả quá lớn: {TOO_WIDE[1]}")
-        return super().visit_FormattedValue(node)  # type: ignore[no-any-return]
+        node = super().visit_FormattedValue(node)
+        node.value = _call("_render_", [node.value], node.value)  # f"{[s] * 10**6}" renders s a million times
+        return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         node = self.node_contents_visit(node)
@@ -204,6 +237,8 @@ def check_source(source: str, mode: Mode, *, element_id: str | None = None) -> N
 
 # --- execution ----------------------------------------------------------------------------------------------------
 def _raise_located(exc: Exception, source: str) -> NoReturn:
+    if flat_size(exc.args, MAX_ITEMS) > MAX_ITEMS:  # KeyError(key) renders its key, maybe a giant aliased tuple
+        exc.args = ("(value too large to show)",)
     line, tb = None, exc.__traceback__
     while tb is not None:  # innermost frame of the script itself
         line = tb.tb_lineno if tb.tb_frame.f_code.co_filename == _FILENAME else line
@@ -220,6 +255,8 @@ def _raise_located(exc: Exception, source: str) -> NoReturn:
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None), bytes, datetime, date, timedelta})
 _CONTAINERS = (dict, list, tuple, set, frozenset)
+_DATA_TOO_LARGE = (f"Result too large: task data over {MAX_DATA_SIZE} characters",
+                   f"Kết quả quá lớn: dữ liệu hơn {MAX_DATA_SIZE} ký tự")
 
 
 def _is_runtime_object(value: Any) -> bool:
@@ -228,26 +265,30 @@ def _is_runtime_object(value: Any) -> bool:
     )
 
 
-def _is_task_data(name: str, value: Any) -> bool:
-    """False for a function, class, module, iterator or dict view; SandboxViolation for one nested in a container."""
-    if not isinstance(value, _CONTAINERS):
-        return not _is_runtime_object(value)
-    stack, seen = [value], set()
-    while stack:
-        item = stack.pop()
-        if type(item) in _PLAIN_TYPES or id(item) in seen:
+def _refuse_nested(name: str, item: Any) -> None:
+    if _is_runtime_object(item):
+        kind = type(item).__name__
+        raise SandboxViolation(f"'{name}' holds a {kind}; task data may only hold plain values",
+                               detail_vi=f"'{name}' chứa một {kind}; dữ liệu chỉ được chứa giá trị thường")
+
+
+def _task_data(scope: dict[str, Any], context: Mapping[str, Any], external: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain data of ``scope``; refused when it holds a runtime object in a container or, shared references
+    counted every time (``[s] * 10**6``), would serialize to more than MAX_DATA_SIZE characters."""
+    data, left = {}, MAX_DATA_SIZE
+    for key, value in scope.items():
+        if key.startswith("_") or (key in external and key not in context):
             continue
-        seen.add(id(item))
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, _CONTAINERS):
-            stack.extend(item)
-        elif _is_runtime_object(item):
-            kind = type(item).__name__
-            raise SandboxViolation(f"'{name}' holds a {kind}; task data may only hold plain values",
-                                   detail_vi=f"'{name}' chứa một {kind}; dữ liệu chỉ được chứa giá trị thường")
-    return True
+        if type(value) in _PLAIN_TYPES:
+            left -= len(value) if isinstance(value, (str, bytes)) else 24
+        elif _is_runtime_object(value):
+            continue
+        else:
+            left -= flat_size(value, left, functools.partial(_refuse_nested, key))
+        if left < 0:
+            raise ScriptError(_DATA_TOO_LARGE[0], detail_vi=_DATA_TOO_LARGE[1])
+        data[key] = value
+    return data
 
 
 class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
@@ -255,7 +296,8 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
 
     Globals are ``{**external_context, **task_data, **HOOKS}``: task data can never replace ``__builtins__`` or a
     hook. After ``execute`` only plain data goes back: ``_`` keys, functions, classes, modules and iterators are
-    dropped, and refused (``SandboxViolation``) when nested in a container.
+    dropped, and refused (``SandboxViolation``) when nested in a container; data past MAX_DATA_SIZE (``flat_size``)
+    is refused, as is a container ``evaluate`` would return past it.
     """
 
     def __init__(self, *, cpu_seconds: float = 1.0) -> None:
@@ -282,6 +324,8 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         if _is_runtime_object(result):  # not searched deeper: a condition may return the whole task data
             raise SandboxViolation(f"Expression returned a {type(result).__name__}, not a value",
                                    detail_vi=f"Biểu thức trả về một {type(result).__name__}, không phải giá trị")
+        if isinstance(result, _CONTAINERS) and flat_size(result, MAX_DATA_SIZE) > MAX_DATA_SIZE:
+            raise ScriptError(_DATA_TOO_LARGE[0], detail_vi=_DATA_TOO_LARGE[1])
         return result
 
     def execute(self, script: str, context: MutableMapping[str, Any],
@@ -292,11 +336,7 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
             exec(code, scope)  # noqa: S102 - restricted code object, restricted globals
         except Exception as exc:
             _raise_located(exc, script)
-        updates = {
-            key: value for key, value in scope.items()
-            if not key.startswith("_") and (key in context or key not in external)
-            and (type(value) in _PLAIN_TYPES or _is_task_data(key, value))
-        }
+        updates = _task_data(scope, context, external)
         for key in [key for key in context if key not in updates]:  # deleted by the script, private, or not data
             del context[key]
         context.update(updates)

@@ -180,6 +180,7 @@ def test_only_dict_and_list_items_can_be_assigned(env: SandboxedEnvironment) -> 
         "n = sum(1 for i in range(10**6) for j in range(10**6))",
         "f = lambda f, n: n and (f(f, n - 1) + f(f, n - 1))\nx = f(f, 100)",  # recursion without a loop
         "x = sorted(range(10**6), key=lambda i: [j for j in range(10**6)])",
+        "\n".join(["n = len(sorted(range(10**5)))"] * 300),  # straight-line code: calls tick too
     ],
 )
 def test_runaway_scripts_time_out(env: SandboxedEnvironment, source: str) -> None:
@@ -209,6 +210,9 @@ def test_runaway_scripts_time_out(env: SandboxedEnvironment, source: str) -> Non
         "(1).to_bytes(10**10, 'big')",
         "list(zip(*[range(3)] * 10**5))",
         "sum([[1] * 1000] * 1000, [])",
+        "str(['x' * 1000] * 2000)", "'%((a))20000s' % {'(a)': 'x'}", "'a'.translate(5)",  # %(...) keys nest
+        "('\\x00' * 10**3).translate(['y' * 10**4])", "('\\x00' * 10**3).translate(('y' * 10**4,))",
+        "[*range(10**6), 1]", "{*range(10**6), -1}", "len(*range(600000), *range(600000))",
     ],
 )
 def test_resource_bombs_are_refused_fast(env: SandboxedEnvironment, source: str) -> None:
@@ -219,9 +223,55 @@ def test_resource_bombs_are_refused_fast(env: SandboxedEnvironment, source: str)
     assert time.monotonic() - started < 0.2  # a real allocation of 10**10 items would take far longer or fail
 
 
-def test_doubling_in_a_loop_is_stopped(env: SandboxedEnvironment) -> None:
+LOOP, SET = "x = [1]\ns = 'a'\nfor i in range(21):\n    ", "s = set(range(10**6))\n"
+DICT, ALIASED = "d = dict.fromkeys(range(10**6))\n", "a = ['x' * 1000] * 2000\n"  # 2000 references: 2 * 10**6 chars
+
+
+@pytest.mark.parametrize(
+    "source",
+    [  # 21 doublings are refused past 10**6 items; were a check missing, x would end at 2 * 10**6 references
+        *(LOOP + step for step in ("x.extend(x)", "x += reversed(x)", "x[:0] = x", "x = [*x, *x]", "x = (*x, *x)")),
+        LOOP + "s = f'{s}{s}'", LOOP + "s += s", SET + "s |= {-1}", SET + "s.update([-1])", SET + "t = s ^ {-1}",
+        SET + "t = s.union([-1])", DICT + "d.update({-1: 0})", DICT + "d |= zip([-1], [0])", DICT + "e = {**d, -1: 0}",
+        *(ALIASED + step for step in ("s = str(a)", "s = f'{a}'", "s = f'{a!r}'", "s = f'{a!s:>5}'", "s = '%s' % (a,)",
+                                      "s = f'{a[0]}{str(a)}'", "s = b'%r' % [a]", "s = sorted([a, a], key=str)",
+                                      "s = str({1: a}.values())", "i = [1].index(a)")),
+    ],
+)
+def test_growth_and_rendering_of_aliased_containers_are_bounded(env: SandboxedEnvironment, source: str) -> None:
+    with pytest.raises(ScriptError, match="more than 1000000 items"):
+        env.execute(source, {})
+
+
+@pytest.mark.parametrize("source", ["a = ['x' * 1000] * 20000", "a = [['x' * 20] * 1000] * 1000",  # 2 * 10**7 chars
+                                    "a = ['x' * 10**6] * 4\nb = a\nc = a", "a = []\na.append(a)"])  # names; a cycle
+def test_aliased_giant_data_never_reaches_the_serializer(env: SandboxedEnvironment, source: str) -> None:
+    data: dict[str, Any] = {"giu": 1}
     with pytest.raises(ScriptError, match="too large"):
-        env.execute("s = 'ab'\nfor i in range(64):\n    s += s", {})
+        env.execute(source, data)
+    assert data == {"giu": 1}
+    with pytest.raises(ScriptError, match="too large"):
+        env.evaluate("['x' * 1000] * 20000", {})
+    with pytest.raises(ScriptError) as caught:  # KeyError(key) would render the key into the message
+        env.execute("k = ('x' * 1000,) * 2000\nd = {}\nv = d[k]", {})
+    assert caught.value.fields["line"] == 3 and len(caught.value.detail) < 200
+
+
+def test_bounded_operations_keep_their_meaning(env: SandboxedEnvironment) -> None:
+    assert env.evaluate("isinstance('x', str) and str.upper('a') == 'A' and str() == '' and str(b'a', 'ascii')", {})
+    assert env.evaluate("str([1]) + f'{[1]!r:>4}|' + '%s-%r' % ([1], 'a') + '%(k)3s' % {'k': 2}", {}) == (
+        "[1] [1]|[1]-'a'  2")
+    assert env.evaluate("'\\x00\\x01'.translate(['a', 'bc']) + 'ab'.translate({97: 'xy'})", {}) == "abcxyb"
+    data: dict[str, Any] = {"ds": [1, 2]}
+    script = "\n".join([
+        "x = [*ds, 3, *(4,)]", "x[1:2] = [7, 8]", "x.extend(range(2))", "x += reversed([9])", "t = (*x[:2], 0)",
+        "s = {*ds} | {5} ^ {1}", "s.update([6], [7])", "d = {**{'a': 1}, 'b': 2}", "d.update(c=3)", "d |= {'a': 0}",
+        "i = x.index(7)", "u = s.union([8])", "m = max(*ds)", "a, *b = x",
+    ])  # fmt: skip
+    env.execute(script, data)
+    assert data["x"] == [1, 7, 8, 3, 4, 0, 1, 9] and data["t"] == (1, 7, 0) and data["s"] == {1, 2, 5, 6, 7}
+    assert data["d"] == {"a": 0, "b": 2, "c": 3} and (data["i"], data["m"], data["b"]) == (1, 2, [7, 8, 3, 4, 0, 1, 9])
+    assert data["u"] == {1, 2, 5, 6, 7, 8}
 
 
 # --- data hygiene -------------------------------------------------------------------------------------------------
