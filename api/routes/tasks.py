@@ -1,8 +1,16 @@
+"""Human tasks. Handlers are ``async``; the engine work of each runs in the thread pool in one hop (a plain
+``def`` handler costs two: the handler and the response serialization)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from engine.actors import Actor
+from engine.queries import Queries
+from engine.service import WorkflowService
 
 from ..deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
 from ..schemas import CompleteTask, TaskOut, TaskPage
@@ -13,32 +21,37 @@ TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
 
 
 @router.get("", response_model=TaskPage, summary="Tasks the caller may see (its groups, or assigned to it)")
-def list_tasks(actor: CurrentActor, queries: QueriesDep, status: TaskStatus | None = None,
-               assignee: Literal["me"] | None = None, candidate_group: str | None = None,
-               process_key: str | None = None, instance_id: str | None = None,
-               limit: Limit = 50, offset: Offset = 0) -> Any:
-    page = queries.list_tasks(actor, status=status, assignee_me=assignee == "me", candidate_group=candidate_group,
-                              process_key=process_key, instance_id=instance_id, limit=limit, offset=offset)
+async def list_tasks(actor: CurrentActor, queries: QueriesDep, status: TaskStatus | None = None,
+                     assignee: Literal["me"] | None = None, candidate_group: str | None = None,
+                     process_key: str | None = None, instance_id: str | None = None,
+                     limit: Limit = 50, offset: Offset = 0) -> Any:
+    page = await run_in_threadpool(
+        lambda: queries.list_tasks(actor, status=status, assignee_me=assignee == "me", candidate_group=candidate_group,
+                                   process_key=process_key, instance_id=instance_id, limit=limit, offset=offset))
     return vars(page)
 
 
 @router.get("/{task_id}", response_model=TaskOut)
-def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> Any:
+async def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> Any:
+    return await run_in_threadpool(queries.get_task, actor, task_id)
+
+
+def _claim(service: WorkflowService, queries: Queries, actor: Actor, task_id: str, *, claim: bool) -> Any:
+    (service.claim_task if claim else service.unclaim_task)(actor, task_id)
     return queries.get_task(actor, task_id)
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-def claim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
-    service.claim_task(actor, task_id)
-    return queries.get_task(actor, task_id)
+async def claim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
+    return await run_in_threadpool(lambda: _claim(service, queries, actor, task_id, claim=True))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
-def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
-    service.unclaim_task(actor, task_id)
-    return queries.get_task(actor, task_id)
+async def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
+    return await run_in_threadpool(lambda: _claim(service, queries, actor, task_id, claim=False))
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-def complete(task_id: str, actor: CurrentActor, service: ServiceDep, body: CompleteTask | None = None) -> Any:
-    return service.complete_task(actor, task_id, body.variables if body else {}).task
+async def complete(task_id: str, actor: CurrentActor, service: ServiceDep, body: CompleteTask | None = None) -> Any:
+    result = await run_in_threadpool(service.complete_task, actor, task_id, body.variables if body else {})
+    return result.task
