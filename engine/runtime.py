@@ -1,7 +1,8 @@
 """Pure SpiffWorkflow driving: start, run to the next wait state, complete, fire timers, deliver messages.
 
-Nothing here touches the database; service.py persists what ``snapshot`` reports. Every run is bounded by a step
-and a time limit, so a process that loops forever ends in an instance error, never a stuck worker.
+Nothing here touches the database; commands.py (under service.py) persists what ``snapshot`` reports. Every run
+is bounded by a step and a time limit, so a process that loops forever ends in an instance error, never a stuck
+worker.
 """
 
 from __future__ import annotations
