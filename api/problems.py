@@ -27,6 +27,7 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.InstanceNotFound, 404),
     (errors.TaskNotFound, 404),
     (errors.MessageNotCorrelated, 404),
+    (errors.MessageAmbiguous, 409),
     (errors.NotCandidate, 403),
     (errors.Forbidden, 403),
     (errors.NotAssignee, 403),

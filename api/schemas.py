@@ -37,6 +37,7 @@ class SendMessage(_In):
     business_key: Text | None = Field(default=None, max_length=200)
     correlation_keys: Variables | None = None
     variables: Variables = Field(default_factory=dict)
+    all: bool = Field(default=False, description="deliver to every matching waiting instance (else exactly one)")
 
 
 class DeployedOut(BaseModel):

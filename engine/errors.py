@@ -121,6 +121,12 @@ class MessageNotCorrelated(EngineError):
     title_en = "No process instance is waiting for this message"
 
 
+class MessageAmbiguous(EngineError):
+    code = "message-ambiguous"
+    title_vi = "Nhiều hồ sơ cùng chờ thông điệp này"
+    title_en = "Several process instances wait for this message"
+
+
 class IdempotencyConflict(EngineError):
     code = "idempotency-conflict"
     title_vi = "Khóa Idempotency-Key đã được dùng cho một yêu cầu khác"

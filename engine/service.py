@@ -27,6 +27,7 @@ from .errors import (
     Forbidden,
     IdempotencyConflict,
     InstanceNotRunning,
+    MessageAmbiguous,
     MessageNotCorrelated,
     NotAssignee,
     TaskNotFound,
@@ -252,9 +253,13 @@ class WorkflowService(CommandCore):
     # --- messages and timers ----------------------------------------------------------------------------------------
     def correlate_message(self, actor: Actor, name: str, *, business_key: str | None = None,
                           correlation_keys: Mapping[str, Any] | None = None,
-                          variables: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Deliver a message to every instance waiting for it (matching business key and correlation variables);
-        if none waits, start the processes whose start event catches it. Returns [{instance_id, started}]."""
+                          variables: Mapping[str, Any] | None = None,
+                          all_instances: bool = False) -> list[dict[str, Any]]:
+        """Deliver a message to the instance waiting for it (matching business key and correlation variables);
+        if none waits, start the processes whose start event catches it. Returns [{instance_id, started}].
+
+        As in Camunda, a message that several waiting instances match is refused (MessageAmbiguous) unless
+        ``all_instances`` asks to deliver it to each of them: a forgotten key must not move many cases at once."""
         actor.require_role("integrator")
         data = check_variables(variables)
         keys = dict(correlation_keys or {})
@@ -263,6 +268,13 @@ class WorkflowService(CommandCore):
             # locked in id order: two deliveries that match the same instances can never lock them crosswise
             instance_ids = sorted({s["instance_id"] for s in waiting
                                    if all((s["variables"] or {}).get(k) == v for k, v in keys.items())})
+            if len(instance_ids) > 1 and not all_instances:
+                raise MessageAmbiguous(
+                    f"{len(instance_ids)} instances wait for message {name!r}; narrow it with business_key or "
+                    "correlation_keys, or send it to all of them with all=true",
+                    detail_vi=f"Có {len(instance_ids)} hồ sơ đang chờ thông điệp {name!r}; hãy nêu business_key "
+                              "hoặc correlation_keys, hoặc gửi cho tất cả với all=true",
+                    message_name=name, matches=len(instance_ids))
             delivered: list[dict[str, Any]] = []
             for instance_id in instance_ids:
                 head = self._lock(uow.conn, instance_id)

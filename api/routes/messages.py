@@ -17,5 +17,5 @@ router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 async def send_message(body: SendMessage, actor: CurrentActor, service: ServiceDep) -> Any:
     delivered = await run_in_threadpool(lambda: service.correlate_message(
         actor, body.name, business_key=body.business_key, correlation_keys=body.correlation_keys,
-        variables=body.variables))
+        variables=body.variables, all_instances=body.all))
     return {"delivered": delivered}

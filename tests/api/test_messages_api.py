@@ -159,3 +159,20 @@ def test_sending_messages_needs_the_integrator_role(client: TestClient) -> None:
     assert open_tasks(client, waiting) == {}
     assert client.get(INSTANCES, params={"process_key": "report_intake"}, headers=ADMIN).json()["total"] == 0
     assert send(client, ADMIN, name="bo_sung_ho_so", business_key="HS-8").status_code == 200
+
+
+def test_a_message_several_instances_match_is_refused_unless_all(client: TestClient) -> None:
+    deploy(client, "messages.bpmn")
+    first = waiting_case(client, business_key="HS-A1", nhom="A")
+    second = waiting_case(client, business_key="HS-A2", nhom="A")
+
+    problem = assert_problem(send(client, name="bo_sung_ho_so", correlation_keys={"nhom": "A"}), 409,
+                             "message-ambiguous")
+    assert problem["matches"] == 2 and problem["detail_vi"]
+    assert set(open_tasks(client, first)) == set(open_tasks(client, second)) == set()  # nothing moved
+
+    response = send(client, name="bo_sung_ho_so", correlation_keys={"nhom": "A"}, all=True,
+                    variables={"da_bo_sung": True})
+    assert response.status_code == 200, response.text
+    assert sorted(d["instance_id"] for d in response.json()["delivered"]) == sorted([first, second])
+    assert set(open_tasks(client, first)) == set(open_tasks(client, second)) == {"recheck"}

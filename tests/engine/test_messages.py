@@ -206,7 +206,7 @@ def test_message_consumed_between_lookup_and_lock_is_not_correlated(
 
     monkeypatch.setattr(service_repo, "subscriptions_for", lookup_then_someone_else_delivers)
     delivered = messages.service.correlate_message(INTEGRATOR, MESSAGE, correlation_keys={"nhom": "X"},
-                                                   variables={"ai": "toi"})
+                                                   variables={"ai": "toi"}, all_instances=True)
     assert delivered == [{"instance_id": second, "started": False}]
     assert instance(messages, first)["variables"]["ai"] == "khac"
     assert instance(messages, second)["variables"]["ai"] == "toi"

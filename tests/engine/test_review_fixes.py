@@ -34,7 +34,7 @@ def test_a_delivery_that_one_instance_refuses_still_reaches_the_others(container
     monkeypatch.setattr(MessageEventDefinition, "get_correlations", correlations)
 
     delivered = container.service.correlate_message(INTEGRATOR, "bo_sung_ho_so", correlation_keys={"nhom": "A"},
-                                                    variables={"ban_sao_cccd": "da_nop"})
+                                                    variables={"ban_sao_cccd": "da_nop"}, all_instances=True)
 
     assert delivered == [{"instance_id": accepting, "started": False}]
     assert instance(container, refusing)["status"] == "running"
