@@ -188,7 +188,8 @@ def test_runaway_scripts_time_out(env: SandboxedEnvironment, source: str) -> Non
     started = time.monotonic()
     with pytest.raises(ScriptTimeout) as caught:
         env.execute(source, {})
-    assert LIMIT <= time.monotonic() - started < 2 * LIMIT
+    # stopped by the budget, not run to the end: the slack above LIMIT absorbs a loaded CI machine
+    assert LIMIT <= time.monotonic() - started < LIMIT + 1.0
     assert caught.value.fields["line"] >= 1
 
 
@@ -220,7 +221,7 @@ def test_resource_bombs_are_refused_fast(env: SandboxedEnvironment, source: str)
     started = time.monotonic()
     with pytest.raises(ScriptError):
         env.evaluate(source, {})
-    assert time.monotonic() - started < 0.2  # a real allocation of 10**10 items would take far longer or fail
+    assert time.monotonic() - started < 1.0  # a real allocation of 10**10 items would take far longer or fail
 
 
 LOOP, SET = "x = [1]\ns = 'a'\nfor i in range(21):\n    ", "s = set(range(10**6))\n"
@@ -238,9 +239,12 @@ DICT, ALIASED = "d = dict.fromkeys(range(10**6))\n", "a = ['x' * 1000] * 2000\n"
                                       "s = str({1: a}.values())", "i = [1].index(a)")),
     ],
 )
-def test_growth_and_rendering_of_aliased_containers_are_bounded(env: SandboxedEnvironment, source: str) -> None:
+def test_growth_and_rendering_of_aliased_containers_are_bounded(source: str) -> None:
+    # a generous time budget: building the 10**6-item starting containers must never be what stops the script
+    # (on a loaded machine it can take longer than LIMIT); the size check has to
+    roomy = SandboxedEnvironment(cpu_seconds=30)
     with pytest.raises(ScriptError, match="more than 1000000 items"):
-        env.execute(source, {})
+        roomy.execute(source, {})
 
 
 @pytest.mark.parametrize("source", ["a = ['x' * 1000] * 20000", "a = [['x' * 20] * 1000] * 1000",  # 2 * 10**7 chars
