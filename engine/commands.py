@@ -19,7 +19,7 @@ from .catalog import DeploymentCache, ProcessModel, SourceFile, UserTaskModel
 from .clock import Clock
 from .errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound
 from .runtime import RunOutcome, Runtime, Snapshot
-from .serializer import StateSerializer
+from .serializer import SERIALIZER_VERSION, StateSerializer
 from .store import repository as repo
 from .store.database import Database
 from .unit_of_work import UnitOfWork, unit_of_work
@@ -99,6 +99,18 @@ class CommandCore:
         outcome = action(prior.workflow)
         return self._save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
 
+    def _save_new(self, uow: UnitOfWork, instance_id: str, definition: Mapping[str, Any], business_key: str | None,
+                  model: ProcessModel, workflow: Any, outcome: RunOutcome, actor: Actor,
+                  started: dict[str, Any]) -> CommandResult:
+        """Insert a just-started instance's row, then save it like any command (``started``: the audit data)."""
+        repo.insert_instance(uow.conn, id=instance_id, definition_id=definition["id"], process_key=definition["key"],
+                             business_key=business_key, status="running", state="{}",
+                             serializer_version=SERIALIZER_VERSION, version=0, variables={}, error=None,
+                             started_by=actor.id, started_at=uow.now)
+        head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": definition["key"]}
+        audit = {"kind": "instance_started", "data": {**started, "version": definition["version"]}}
+        return self._save(uow, head, model, workflow, outcome, None, actor, audit)
+
     def _save(self, uow: UnitOfWork, head: Mapping[str, Any], model: ProcessModel, workflow: Any,
               outcome: RunOutcome, prior: LiveWorkflow | None, actor: Actor, audit: dict[str, Any],
               *, completed_task: str | None = None) -> CommandResult:
@@ -112,13 +124,11 @@ class CommandCore:
         gone = [tid for tid in prior_tasks if tid not in snapshot.open_tasks and tid != completed_task]
         repo.close_tasks(conn, gone, status="cancelled", at=now)
         timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)
-        if (timers or prior is not None) and (prior is None or timers != prior.timers):
+        if timers != (prior.timers if prior is not None else ()):  # a new instance has no rows yet
             repo.replace_timers(conn, instance_id, [{"task_id": t.task_id, "element_id": t.element_id,
                                                      "due_at": t.due_at} for t in snapshot.timers])
-        correlations = [orjson.dumps(self.serializer.to_json_value(m.correlations)).decode()
-                        for m in snapshot.messages]
-        messages = tuple((m.name, c) for m, c in zip(snapshot.messages, correlations, strict=True))
-        if (messages or prior is not None) and (prior is None or messages != prior.messages):
+        messages = tuple((m.name, self.serializer.to_json_text(m.correlations)) for m in snapshot.messages)
+        if messages != (prior.messages if prior is not None else ()):
             repo.replace_subscriptions(conn, instance_id, [
                 {"message_name": name, "business_key": head["business_key"], "correlations": orjson.loads(c)}
                 for name, c in messages])

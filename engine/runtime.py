@@ -24,9 +24,11 @@ from SpiffWorkflow.util.task import TaskState
 from . import spiff_patches, task_index
 from .clock import Clock
 from .errors import EngineError, MessageNotCorrelated, StepLimitExceeded, TaskNotFound, TaskNotOpen
+from .sandbox import unwrap_script_error
 
 spiff_patches.apply()
 task_index.install()
+
 
 @dataclass(frozen=True)
 class WaitingTimer:
@@ -76,8 +78,6 @@ def _element_id(task: Task) -> str | None:
 
 
 def _error_details(exc: BaseException, task: Task | None) -> dict[str, Any]:
-    from .sandbox import unwrap_script_error  # local: sandbox is optional for pure-runtime unit tests
-
     inner = unwrap_script_error(exc)
     details: dict[str, Any] = {"message": str(exc)}
     if inner is not None:

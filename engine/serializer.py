@@ -7,7 +7,7 @@ minus ``spec`` and ``subprocess_specs``, encoded with orjson.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -126,12 +126,8 @@ class StateSerializer:
 
     @staticmethod
     def to_json_text(value: Any) -> str:
-        """Task data → JSON text (datetimes as ISO text), for the read-side ``variables`` column."""
+        """Task data → JSON text (datetimes as ISO text): the read-side ``variables`` column, correlation values."""
         return orjson.dumps(value, default=_json_default).decode()
 
-    def to_json_value(self, value: Any) -> Any:
-        """Task data → plain JSON values (datetimes as ISO text), for the read-side ``variables`` column."""
-        return orjson.loads(orjson.dumps(value, default=_json_default))
 
-
-__all__ = ["SERIALIZER_VERSION", "StateSerializer", "StateVersionError", "datetime"]
+__all__ = ["SERIALIZER_VERSION", "StateSerializer", "StateVersionError"]

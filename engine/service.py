@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from .actors import Actor
+from .actors import SYSTEM, Actor
 from .catalog import SourceFile
 from .commands import CommandCore, CommandResult
 from .errors import (
@@ -34,7 +34,6 @@ from .errors import (
     TaskNotOpen,
 )
 from .ids import uuid7
-from .serializer import SERIALIZER_VERSION
 from .store import repository as repo
 from .unit_of_work import UnitOfWork
 from .variables import check_variables
@@ -116,14 +115,8 @@ class WorkflowService(CommandCore):
             definition = self._definition_for_start(uow.conn, process_key, version)
             model = self._model(uow.conn, definition["id"])
             workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, data)
-            repo.insert_instance(uow.conn, id=instance_id, definition_id=definition["id"], process_key=process_key,
-                                 business_key=business_key, status="running", state="{}",
-                                 serializer_version=SERIALIZER_VERSION, version=0, variables={}, error=None,
-                                 started_by=actor.id, started_at=uow.now)
-            head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": process_key}
-            audit = {"kind": "instance_started", "data": {"variables": data, "business_key": business_key,
-                                                          "version": definition["version"]}}
-            self._save(uow, head, model, workflow, outcome, None, actor, audit)
+            self._save_new(uow, instance_id, definition, business_key, model, workflow, outcome, actor,
+                           {"variables": data, "business_key": business_key})
         return instance_id, True
 
     def _definition_for_start(self, conn: Connection, key: str, version: int | None) -> repo.Row:
@@ -305,20 +298,12 @@ class WorkflowService(CommandCore):
         if outcome.error is None:
             outcome = self.runtime.deliver_message(workflow, name, data)
         instance_id = uuid7()
-        repo.insert_instance(uow.conn, id=instance_id, definition_id=definition["id"], process_key=definition["key"],
-                             business_key=business_key, status="running", state="{}",
-                             serializer_version=SERIALIZER_VERSION, version=0, variables={}, error=None,
-                             started_by=actor.id, started_at=uow.now)
-        head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": definition["key"]}
-        audit = {"kind": "instance_started", "data": {"message": name, "variables": data,
-                                                      "version": definition["version"]}}
-        self._save(uow, head, model, workflow, outcome, None, actor, audit)
+        self._save_new(uow, instance_id, definition, business_key, model, workflow, outcome, actor,
+                       {"message": name, "variables": data})
         return instance_id
 
     def fire_due_timers(self, *, limit: int = 50) -> int:
         """Fire every timer due now; each in its own transaction. Safe with several schedulers (exactly once)."""
-        from .actors import SYSTEM
-
         with self._uow(write=False) as uow:
             due = repo.due_timers(uow.conn, uow.now, limit)
         fired = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -303,7 +303,6 @@ def timer_exists(conn: Connection, timer_id: int) -> bool:
 def next_timer_due(conn: Connection) -> datetime | None:
     value: datetime | None = conn.execute(select(func.min(TM.c.due_at))).scalar()
     if value is not None and value.tzinfo is None:
-        from datetime import UTC
         value = value.replace(tzinfo=UTC)
     return value
 
