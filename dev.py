@@ -4,9 +4,14 @@
     python3 dev.py run [--host H] [--port P]   the API on SQLite (var/phoihop.db), processes/ deployed
     python3 dev.py test [--require-postgres] [pytest args...]
                                                ruff, mypy, import-linter, then pytest on SQLite and PostgreSQL
+                                               (and the browser tests: Debian's chromium is installed if missing)
+    python3 dev.py vendor                      fetch the web app's front-end packages into web/static/vendor/
 
 Both create .venv when missing and reinstall the project (``pip install -e .[dev]``) only when pyproject.toml
-changed since the last install (its SHA-256 is kept in .venv/phoihop-install.sha256).
+changed since the last install (its SHA-256 is kept in .venv/phoihop-install.sha256). Both also run ``vendor``: the
+npm packages pinned in web/package-lock.json are downloaded from their ``resolved`` URL, checked against their
+``integrity`` hash, and only the files web/vendor.json names are copied (no node needed); skipped while the stamp
+in web/static/vendor/ matches the lock file.
 """
 
 # ruff: noqa: S603, S606, S607  (this script's whole job is running fixed local commands, never a shell)
@@ -14,13 +19,18 @@ changed since the last install (its SHA-256 is kept in .venv/phoihop-install.sha
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import io
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -30,6 +40,12 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / "phoihop-install.sha256"
 PG_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+WEB = ROOT / "web"
+VENDOR = WEB / "static" / "vendor"
+VENDOR_STAMP = VENDOR / ".phoihop-vendor.sha256"
+NPM_REGISTRY = "https://registry.npmjs.org"
+MAX_TARBALL_BYTES = 100_000_000
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 AUTH_HINT = 'PHOIHOP_ENV=dev .venv/bin/phoihop token --sub u1 --name "Nguyễn Văn A" --groups skhcn --roles officer'
 
 
@@ -84,20 +100,147 @@ def setup() -> None:
     ensure_installed()
 
 
+# --- front-end packages (web/package-lock.json → web/static/vendor/) -------------------------------------------------
+def vendor_digest() -> str:
+    digest = hashlib.sha256()
+    for name in ("package-lock.json", "vendor.json"):
+        digest.update((WEB / name).read_bytes())
+    return digest.hexdigest()
+
+
+def vendor_map() -> dict[str, list[str]]:
+    """package → files to copy (web/vendor.json; keys starting with "_" are comments)."""
+    wanted = json.loads((WEB / "vendor.json").read_text(encoding="utf-8"))
+    return {name: list(paths) for name, paths in wanted.items() if not name.startswith("_")}
+
+
+def vendor_ready() -> bool:
+    if not VENDOR_STAMP.exists() or VENDOR_STAMP.read_text().strip() != vendor_digest():
+        return False
+    return all((VENDOR / name / path).is_file() for name, paths in vendor_map().items() for path in paths)
+
+
+def tarball_url(name: str, entry: dict[str, str]) -> str:
+    """The lock's ``resolved`` URL; without one (npm's omit-lockfile-registry-resolved) the registry's own."""
+    url = entry.get("resolved") or f"{NPM_REGISTRY}/{name}/-/{name.rsplit('/', 1)[-1]}-{entry['version']}.tgz"
+    if urlsplit(url).scheme != "https":
+        fail(f"{name}: refusing to download {url!r} (https only)")
+    return url
+
+
+def check_integrity(name: str, data: bytes, integrity: str) -> None:
+    """Subresource Integrity as npm writes it (``sha512-<base64>``, possibly several): the strongest must match."""
+    hashes = [part.split("-", 1) for part in integrity.split() if "-" in part]
+    hashes = [(algo, value) for algo, value in hashes if algo in ("sha512", "sha384", "sha256")]
+    if not hashes:
+        fail(f"{name}: package-lock.json has no sha256/384/512 integrity hash ({integrity!r})")
+    algo, value = max(hashes, key=lambda pair: pair[0])  # sha512 > sha384 > sha256 in string order, too
+    if hashlib.new(algo, data).digest() != base64.b64decode(value):
+        fail(f"{name}: the downloaded tarball does not match its {algo} integrity hash in package-lock.json")
+
+
+def fetch_package(name: str, entry: dict[str, str], paths: list[str], into: Path) -> None:
+    url = tarball_url(name, entry)
+    print(f"    {name}@{entry['version']}  {url}", flush=True)
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310  (https only, checked above)
+            data = response.read(MAX_TARBALL_BYTES + 1)
+    except OSError as exc:
+        fail(f"{name}: could not download {url}: {exc}")
+    if len(data) > MAX_TARBALL_BYTES:
+        fail(f"{name}: tarball larger than {MAX_TARBALL_BYTES} bytes")
+    check_integrity(name, data, entry.get("integrity", ""))  # before anything is read from the archive
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        # npm tarballs hold one top folder (usually package/): index members by their path below it
+        members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
+        for path in paths:
+            if path.startswith("/") or ".." in Path(path).parts:
+                fail(f"{name}: web/vendor.json path {path!r} must be relative, without '..'")
+            member = members.get(path)
+            if member is None or not member.isfile():
+                fail(f"{name}@{entry['version']} has no file {path!r} (web/vendor.json)")
+            source = tar.extractfile(member)
+            assert source is not None
+            target = into / name / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read())
+
+
+def ensure_vendor() -> None:
+    """Copy the front-end files the app serves into web/static/vendor/, unless the stamp says they are current."""
+    if vendor_ready():
+        print("    front-end packages up to date (web/static/vendor/)")
+        return
+    lock = json.loads((WEB / "package-lock.json").read_text(encoding="utf-8"))
+    packages = lock.get("packages", {})
+    staging = VENDOR.with_name("vendor.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name, paths in vendor_map().items():
+        entry = packages.get(f"node_modules/{name}")
+        if entry is None:
+            fail(f"{name} is in web/vendor.json but not in web/package-lock.json: add it to web/package.json and "
+                 "run `npm install --package-lock-only` in web/")
+        fetch_package(name, entry, paths, staging)
+    (staging / VENDOR_STAMP.name).write_text(vendor_digest() + "\n")
+    shutil.rmtree(VENDOR, ignore_errors=True)
+    staging.rename(VENDOR)
+    print(f"    copied into {VENDOR.relative_to(ROOT)}/", flush=True)
+
+
+def cmd_vendor(argv: list[str]) -> None:
+    argparse.ArgumentParser(prog="dev.py vendor", description="fetch the web app's front-end packages").parse_args(argv)
+    say("front-end packages (web/package-lock.json)")
+    ensure_vendor()
+
+
+def ensure_chromium() -> None:
+    """Debian's chromium for the browser tests (Playwright's own browser download cannot work here). Never fatal:
+    without it the web tests skip, or fail under CI / PHOIHOP_REQUIRE_POSTGRES=1."""
+    if Path(CHROMIUM).exists():
+        print(f"    {CHROMIUM} is installed")
+        return
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
+        print(f"    {CHROMIUM} is missing and this is not root with apt-get: the browser tests will skip "
+              "(install it with: sudo apt-get install -y chromium)")
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        print(f"    running: {' '.join(command)}", flush=True)
+        try:
+            code = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False, timeout=900).returncode
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            print(f"    {command[1]} failed: {exc}")
+            return
+        if code != 0:
+            print(f"    {' '.join(command)} exited with {code}: the browser tests will skip (fail under CI)")
+            return
+    print(f"    installed {CHROMIUM}")
+
+
 def cmd_run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="dev.py run", description="run the API on SQLite, processes deployed")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     setup()
+    say("front-end packages (web/package-lock.json)")
+    ensure_vendor()
     env = {**os.environ, "PHOIHOP_ENV": "dev"}
     env.setdefault("PHOIHOP_DATABASE_URL", "sqlite:///./var/phoihop.db")
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104  (only for display)
     url = f"http://{shown_host}:{args.port}"
     say("starting phoihop (PHOIHOP_ENV=dev: built-in development secret, tokens are forgeable)")
-    print(f"    API       {url}\n    Docs      {url}/docs\n    Database  {env['PHOIHOP_DATABASE_URL']}\n"
+    print(f"    Web app   {url}/  (sign in as one of the demo users below)\n    API       {url}/api/v1\n"
+          f"    Docs      {url}/docs\n    Database  {env['PHOIHOP_DATABASE_URL']}\n"
           f"    Processes {ROOT / 'processes'} (deployed at start)\n    Token     TOKEN=$({AUTH_HINT})\n"
           f'    Try       curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/tasks\n', flush=True)
+    from web.demo_users import DEMO_USERS  # stdlib-only data module, shared with the sign-in page
+
+    print("    Demo users (sign-in page, PHOIHOP_ENV=dev only):")
+    for user in DEMO_USERS:
+        print(f"      {user.sub:<16} {user.name:<24} {','.join(user.groups) or '-':<10} {','.join(user.roles)}")
+    print(flush=True)
     phoihop = str(BIN / "phoihop")
     os.execve(phoihop, [phoihop, "serve", "--host", args.host, "--port", str(args.port)], env)
 
@@ -159,6 +302,9 @@ def cmd_test(argv: list[str]) -> None:
     step(3, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
     say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
     ensure_postgres()
+    say("front-end packages and Chromium for the browser tests (tests/web)")
+    ensure_vendor()
+    ensure_chromium()
     env = dict(os.environ)
     if require_pg:
         env["PHOIHOP_REQUIRE_POSTGRES"] = "1"
@@ -168,7 +314,7 @@ def cmd_test(argv: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    commands = {"run": cmd_run, "test": cmd_test}
+    commands = {"run": cmd_run, "test": cmd_test, "vendor": cmd_vendor}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         sys.exit(0 if argv[:1] in (["-h"], ["--help"]) else 2)

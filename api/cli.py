@@ -1,12 +1,14 @@
-"""The ``phoihop`` command: serve, migrate, worker, deploy, token, apikey."""
+"""The ``phoihop`` command: serve, migrate, worker, deploy, layout, lint, trace, token, apikey."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from engine.errors import EngineError
 
@@ -49,7 +51,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     upgrade(settings.database_url)
-    container = build_engine(settings.database_url, script_cpu_seconds=settings.script_cpu_seconds)
+    container = build_engine(settings.database_url, **settings.engine_options())
     print("phoihop worker: firing timers (Ctrl+C to stop)", flush=True)
     try:
         container.scheduler.run_forever()
@@ -62,6 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from engine.container import build_engine
+    from engine.lint import format_finding
     from engine.process_files import deployable_sets
     from engine.store.migrate import upgrade
 
@@ -69,15 +72,19 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     settings = _settings()
     upgrade(settings.database_url)
-    container = build_engine(settings.database_url)
+    container = build_engine(settings.database_url, **settings.engine_options())
     status = 0
     try:
         for path in args.paths:
             for label, files in deployable_sets(Path(path)):
                 try:
-                    for result in container.service.deploy(DEPLOYER, files):
+                    results = container.service.deploy(DEPLOYER, files, strict=args.strict or settings.strict_lint,
+                                                       change_note=args.change_note)
+                    for result in results:
                         state = "new version" if result.created else "unchanged"
                         print(f"{label}: {result.key} v{result.version} ({state}) {result.content_hash[:12]}")
+                    for finding in results[0].warnings if results else ():
+                        print(f"  {format_finding(finding)}")
                 except EngineError as exc:
                     status = 1
                     print(f"{label}: {exc.detail}", file=sys.stderr)
@@ -86,6 +93,66 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     finally:
         container.close()
     return status
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    from engine.bpmn_layout import layout_files
+
+    return layout_files(args.files, check=args.check)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from engine.agencies import default_registry
+    from engine.catalog import SourceFile, compile_deployment
+    from engine.lint import format_finding, lint_path
+    from engine.sandbox import check_source
+
+    agencies = default_registry()
+
+    def compile_files(files: Sequence[SourceFile]) -> Any:
+        return compile_deployment(files, agencies=agencies, check=check_source)
+
+    totals = {"error": 0, "warning": 0}
+    deployments = 0
+    for path in map(Path, args.paths):
+        results = lint_path(path, compile_files=compile_files, strict=args.strict)
+        if not results:
+            print(f"{path}: không có tệp BPMN/DMN nào / no BPMN or DMN file", file=sys.stderr)
+            totals["error"] += 1
+        for folder, findings in results:
+            deployments += 1
+            for finding in findings:
+                totals[finding["severity"]] += 1
+                print(format_finding(finding, folder))
+    print(f"{deployments} gói triển khai: {totals['error']} lỗi, {totals['warning']} cảnh báo / {deployments} "
+          f"deployment(s): {totals['error']} error(s), {totals['warning']} warning(s)")
+    return 1 if totals["error"] else 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from engine.traceability import render_markdown, trace_processes
+
+    processes = Path(args.processes)
+    output = Path(args.output)
+    try:
+        trace = trace_processes(processes, Path(args.articles) if args.articles else None)
+    except EngineError as exc:
+        print(f"phoihop trace: {exc.detail_vi} / {exc.detail}", file=sys.stderr)
+        return 1
+    text = render_markdown(trace)
+    for problem in trace.problems:
+        print(f"vấn đề: {problem}", file=sys.stderr)
+    if args.check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else None
+        if current != text:
+            print(f"{output} chưa cập nhật: chạy `phoihop trace` / {output} is out of date: run `phoihop trace`",
+                  file=sys.stderr)
+            return 1
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        print(f"đã ghi / wrote {output}")
+    return 1 if trace.problems else 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -137,7 +204,23 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="fire due timers (several may share PostgreSQL)").set_defaults(func=cmd_worker)
     deploy = sub.add_parser("deploy", help="deploy BPMN/DMN files or process folders")
     deploy.add_argument("paths", nargs="+")
+    deploy.add_argument("--strict", action="store_true", help="refuse on any \"6 rõ\" finding (PHOIHOP_STRICT_LINT)")
+    deploy.add_argument("--change-note", help="what changed (ghi chú thay đổi), kept with each new version")
     deploy.set_defaults(func=cmd_deploy)
+    lint = sub.add_parser("lint", help="check process folders or files: validity and the \"6 rõ\" (no database)")
+    lint.add_argument("paths", nargs="+")
+    lint.add_argument("--strict", action="store_true", help="\"6 rõ\" warnings count as errors")
+    lint.set_defaults(func=cmd_lint)
+    trace = sub.add_parser("trace", help="write docs/traceability.md: articles of Decision 5921 → process elements")
+    trace.add_argument("--check", action="store_true", help="exit 1 if the file is out of date or has problems")
+    trace.add_argument("--processes", default="processes", help="the process folders (default: processes)")
+    trace.add_argument("--articles", default="", help="the article list (default: PROCESSES/articles.toml)")
+    trace.add_argument("--output", default="docs/traceability.md")
+    trace.set_defaults(func=cmd_trace)
+    layout = sub.add_parser("layout", help="regenerate the diagram (BPMN DI) of BPMN files in place")
+    layout.add_argument("files", nargs="+")
+    layout.add_argument("--check", action="store_true", help="exit 1 if a file's diagram is missing or stale")
+    layout.set_defaults(func=cmd_layout)
     token = sub.add_parser("token", help="print a signed bearer token")
     token.add_argument("--sub", required=True)
     token.add_argument("--name", default="")

@@ -48,7 +48,10 @@ async def get_actor(request: Request, authorization: Annotated[str | None, Heade
             raise Unauthenticated("Authorization must be 'Bearer <token>'", "Tiêu đề Authorization phải là "
                                   "'Bearer <mã>'")
         verifier: TokenVerifier = request.app.state.token_verifier
-        return verifier.actor(token.strip())
+        token = token.strip()
+        # a token verified before costs nothing; a new one may fetch the OIDC provider's keys: off the event loop
+        cached = verifier.cached(token)
+        return cached if cached is not None else await run_in_threadpool(verifier.actor, token)
     if x_api_key:
         api_keys: ApiKeys = request.app.state.api_keys
         actor = await run_in_threadpool(api_keys.authenticate, x_api_key)

@@ -14,11 +14,25 @@ from engine.clock import Clock
 from engine.container import EngineContainer, build_engine
 from engine.process_files import deployable_sets
 from engine.store.migrate import upgrade
+from web.app import install as install_web_app
 
 from . import docs, problems
 from .limits import BodySizeLimit
-from .routes import definitions, health, instances, messages, tasks
-from .security import TokenVerifier
+from .routes import (
+    audit,
+    calendar,
+    dashboard,
+    decisions,
+    definitions,
+    external_tasks,
+    health,
+    instances,
+    messages,
+    migrations,
+    tasks,
+    versions,
+)
+from .security import ClaimNames, OidcVerifier, TokenVerifier
 from .settings import Settings
 
 log = logging.getLogger("phoihop")
@@ -28,9 +42,19 @@ DEPLOYER = Actor.of("system:deploy", name="Triển khai tự động", roles=("p
 def deploy_processes(container: EngineContainer, settings: Settings) -> list[str]:
     deployed = []
     for label, files in deployable_sets(settings.processes_dir):
-        for result in container.service.deploy(DEPLOYER, files):
+        for result in container.service.deploy(DEPLOYER, files, strict=settings.strict_lint):
             deployed.append(f"{label}: {result.key} v{result.version}{' (new)' if result.created else ''}")
     return deployed
+
+
+def oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """The identity provider's token verifier (API bearer tokens and the web app's sign-in), when configured."""
+    if settings.oidc_issuer is None or settings.oidc_client_id is None:
+        return None
+    return OidcVerifier(issuer=settings.oidc_issuer, audience=settings.oidc_audience or settings.oidc_client_id,
+                        jwks_url=settings.oidc_jwks_url,
+                        claim_names=ClaimNames(settings.oidc_name_claim, settings.oidc_groups_claim,
+                                               settings.oidc_roles_claim))
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
@@ -43,12 +67,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             log.warning("!!! PHOIHOP_ENV=dev: using the built-in development secret. Tokens are forgeable. !!!")
         if migrate:
             upgrade(resolved.database_url)
-        container = build_engine(resolved.database_url, clock=clock, script_cpu_seconds=resolved.script_cpu_seconds,
-                                 pool_size=resolved.db_pool_size)
+        container = build_engine(resolved.database_url, clock=clock, **resolved.engine_options())
         app.state.settings = resolved
         app.state.container = container
         app.state.api_keys = ApiKeys(container.db, container.clock)
-        app.state.token_verifier = TokenVerifier(resolved.secret)
+        app.state.token_verifier = TokenVerifier(resolved.secret, oidc=oidc_verifier(resolved))
+        if container.calendar.file is not None:
+            changed = container.calendar.load_file()
+            log.info("calendar overrides from %s: %d day(s) changed", container.calendar.file, changed)
         if resolved.deploy_on_start:
             for line in deploy_processes(container, resolved):
                 log.info("deployed %s", line)
@@ -64,8 +90,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                               "BPMN workflow engine for Hanoi's inter-agency coordination.")
     problems.install(app)
     docs.install(app)
-    for router in (health.router, definitions.router, instances.router, tasks.router, messages.router):
+    for router in (health.router, definitions.router, instances.router, tasks.router, messages.router,
+                   calendar.router, external_tasks.router, versions.router, audit.router, decisions.router,
+                   migrations.router, dashboard.router):
         app.include_router(router)
+    install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same services)
     app.add_middleware(BodySizeLimit, max_json_bytes=resolved.max_json_bytes,
                        max_upload_bytes=resolved.max_upload_bytes)
     return app

@@ -26,6 +26,7 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.DefinitionNotFound, 404),
     (errors.InstanceNotFound, 404),
     (errors.TaskNotFound, 404),
+    (errors.CalendarDayNotFound, 404),
     (errors.MessageNotCorrelated, 404),
     (errors.MessageAmbiguous, 409),
     (errors.NotCandidate, 403),
@@ -38,6 +39,10 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.ConcurrentUpdate, 409),
     (StateVersionError, 500),
     (errors.ScriptError, 422),
+    (errors.ExternalTaskNotFound, 404),
+    (errors.ExternalTaskNotActive, 409),
+    (errors.ExternalTaskNotLocked, 409),  # and ExternalTaskLockExpired
+    (errors.BpmnErrorNotCaught, 422),
 ]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Forbidden, NotCandidate
+from .errors import Forbidden, NotCandidate, RoleRequired
 
 ROLES = ("officer", "lead", "process-owner", "integrator", "admin")
 
@@ -52,6 +52,13 @@ class Actor:
                 f"user {self.id} is not a candidate for task {task['id']}",
                 detail_vi=f"Người dùng {self.id} không thuộc nhóm được giao công việc {task['id']}",
                 task_id=task["id"], candidate_groups=list(task["candidate_groups"] or []))
+        role = task.get("required_role")
+        if role and not self.is_admin and role not in self.roles:
+            names = {"lead": "lãnh đạo", "officer": "chuyên viên"}
+            raise RoleRequired(
+                f"task {task['id']} can only be claimed or completed by a user with the role {role!r}",
+                detail_vi=f"Chỉ người có vai trò {names.get(role, role)} mới được nhận hoặc hoàn thành công việc này",
+                task_id=task["id"], required_role=role)
 
 
 SYSTEM = Actor.of("system", name="Hệ thống phoihop", roles=("admin",))

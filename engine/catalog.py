@@ -1,10 +1,12 @@
-"""Parse, validate and compile a deployment (a set of BPMN/DMN files) into SpiffWorkflow specs, cached by content hash.
+"""Parse, validate and compile a deployment (BPMN/DMN and form files) into SpiffWorkflow specs, cached by content hash.
 
 ``compile_deployment`` either returns a :class:`Deployment` whose every executable process has a spec, its subprocess
 specs and the model of each human task, or raises one :class:`~engine.errors.InvalidDefinition` (``UnsafeXml`` when a
 file is hostile) listing every problem found. Steps: safe XML parsing (engine.xmlsafe); XSD and reference checks
 (engine.catalog_structure); every expression compiled with the sandbox checker and ISO timers made runnable
-(engine.catalog_expressions); SpiffWorkflow parsing; human-task candidates resolved against the agency registry.
+(engine.catalog_expressions); ``*.form.json`` forms compiled (engine.forms) and every camunda:formKey naming one
+checked; Camunda 7 constructs (JUEL, formData, decisionRef, input/output) rewritten for the Spiff parser
+(engine.camunda_dialect); SpiffWorkflow parsing; human-task candidates resolved against the agency registry.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -21,17 +23,30 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.agencies import AgencyRegistry
+from engine.camunda_dialect import translate_camunda
 from engine.catalog_expressions import Check, Mode, check_expressions
-from engine.catalog_structure import CAMUNDA_NS, NSMAP, Document, Problem, check_documents, problem, read_documents
+from engine.catalog_loops import check_loops
+from engine.catalog_structure import (
+    CAMUNDA_NS,
+    NSMAP,
+    Document,
+    Problem,
+    check_documents,
+    decision_ids,
+    problem,
+    read_documents,
+)
+from engine.dmn import split_decisions
 from engine.errors import InvalidDefinition, UnsafeXml
+from engine.external_task_spec import PhoihopBpmnParser
+from engine.forms import START_FORM, Form, compile_forms, is_form_file
 from engine.xmlsafe import DEFAULT_MAX_BYTES
 
 __all__ = [
-    "Check", "Deployment", "DeploymentCache", "Mode", "ProcessModel", "SourceFile", "UserTaskModel",
-    "compile_deployment", "content_hash",
+    "Check", "Deployment", "DeploymentCache", "Mode", "ProcessModel", "SourceFile", "StartTimer", "UserTaskModel",
+    "camunda_properties", "compile_deployment", "content_hash",
 ]
 
 @dataclass(frozen=True)
@@ -52,8 +67,20 @@ class UserTaskModel:
     candidate_users: tuple[str, ...]  # camunda:candidateUsers
     assignee: str | None  # camunda:assignee (literal)
     documentation: str | None
-    due_date: str | None  # camunda:dueDate raw text
+    due_date: str | None  # camunda:dueDate raw text: ISO 8601 literal or a sandboxed expression (working_days(5))
     form_key: str | None  # camunda:formKey
+    properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # camunda:properties
+    required_role: str | None = None  # property requiredRole: only actors with this role claim and complete
+    candidate_groups_variable: str | None = None  # property candidateGroupsVariable: agency code(s) from task data
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """A none-less start event with a timer: ``kind`` is timeDate, timeDuration or timeCycle, ``text`` its ISO value."""
+
+    element_id: str
+    kind: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +92,10 @@ class ProcessModel:
     user_tasks: Mapping[str, UserTaskModel] = field(compare=False)  # by element id, subprocesses included
     start_message_names: tuple[str, ...]
     documentation: str | None
+    properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # process-level camunda:properties
+    start_timer: StartTimer | None = None  # a timer start event: the scheduler starts an instance at each due time
+    start_form: Form | None = field(default=None, compare=False)  # what the integrator sends (engine.forms)
+    forms: Mapping[str, Form] = field(default_factory=dict, compare=False)  # the deployment's forms, by file name
 
 
 @dataclass(frozen=True)
@@ -72,6 +103,7 @@ class Deployment:
     content_hash: str  # sha256 hex over sorted (name, content) of all files
     files: tuple[SourceFile, ...]  # sorted by name
     processes: tuple[ProcessModel, ...]  # every executable process in the BPMN files
+    decisions: tuple[str, ...] = ()  # the decision ids of the DMN files (engine.decisions); alone they deploy too
 
     def process(self, key: str) -> ProcessModel | None:
         return next((model for model in self.processes if model.key == key), None)
@@ -132,7 +164,8 @@ def _spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_f
     element = documents[file].ids.get(element_id) if element_id and file in documents else None
     line = getattr(exc, "line_number", None)
     line = line if isinstance(line, int) and line > 0 else None
-    return problem(file, message, f"lỗi cấu trúc quy trình: {message}", element=element, element_id=element_id,
+    message_vi = getattr(exc, "message_vi", None) or f"lỗi cấu trúc quy trình: {message}"  # ServiceTaskUnsupported
+    return problem(file, message, message_vi, element=element, element_id=element_id,
                    line=line)
 
 
@@ -140,12 +173,39 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
 
 
-def _user_task(task_spec: Any, element: Any, agencies: AgencyRegistry) -> UserTaskModel:
+def camunda_properties(element: Any) -> dict[str, str]:
+    """``<camunda:properties><camunda:property name= value=/>`` directly under the element's extensionElements."""
+    if element is None:
+        return {}
+    found: dict[str, str] = {}
+    for prop in element.iterfind(f"bpmn:extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property",
+                                 NSMAP):
+        name, value = prop.get("name"), prop.get("value")
+        if name and value is not None:
+            found[name.strip()] = value.strip()
+    return found
+
+
+def lanes_by_node(document: Document | None) -> dict[str, str]:
+    """Element id → the name of the (innermost) lane whose flowNodeRef lists it, over every laneSet of the file."""
+    found: dict[str, str] = {}
+    if document is None:
+        return found
+    for lane in document.root.iter(f"{{{NSMAP['bpmn']}}}lane"):  # document order: a nested lane comes later
+        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
+            if ref.text and ref.text.strip():
+                found[ref.text.strip()] = (lane.get("name") or lane.get("id") or "").strip()
+    return found
+
+
+def _user_task(task_spec: Any, element: Any, agencies: AgencyRegistry, lanes: Mapping[str, str]) -> UserTaskModel:
     def camunda(attribute: str) -> str | None:
         value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") if element is not None else None
         return (value.strip() or None) if value is not None else None
 
-    lane = task_spec.lane
+    # The lane that lists the task itself; SpiffWorkflow gives a task inside a subprocess the subprocess's lane, which
+    # is wrong for a subprocess drawn across lanes (as Camunda Modeler lets one draw it).
+    lane = lanes.get(task_spec.bpmn_id) or task_spec.lane
     resolved = agencies.resolve(lane)
     agency = resolved.code if resolved else None
     groups = []
@@ -153,12 +213,16 @@ def _user_task(task_spec: Any, element: Any, agencies: AgencyRegistry) -> UserTa
         named = agencies.resolve(group)
         groups.append(named.code if named else group)
     users, assignee = _split(camunda("candidateUsers")), camunda("assignee")
-    if not groups and not users and assignee is None and agency is not None:
+    properties = camunda_properties(element)
+    groups_variable = properties.get("candidateGroupsVariable") or None
+    if not groups and not users and assignee is None and agency is not None and groups_variable is None:
         groups = [agency]
     return UserTaskModel(
         element_id=task_spec.bpmn_id, name=task_spec.bpmn_name or task_spec.bpmn_id, lane=lane, agency=agency,
         candidate_groups=tuple(dict.fromkeys(groups)), candidate_users=users, assignee=assignee,
         documentation=task_spec.documentation, due_date=camunda("dueDate"), form_key=camunda("formKey"),
+        properties=MappingProxyType(properties), required_role=properties.get("requiredRole") or None,
+        candidate_groups_variable=groups_variable,
     )
 
 
@@ -169,18 +233,20 @@ def _human_tasks(key: str, specs: Sequence[Any], documents: Mapping[str, Documen
     problems: list[Problem] = []
     for spec in specs:
         document = documents.get(spec.file)
+        lanes = lanes_by_node(document)
         for task_spec in spec.task_specs.values():
             if not getattr(task_spec, "manual", False):  # userTask, manualTask, and an untyped bpmn:task
                 continue
             element = document.ids.get(task_spec.bpmn_id) if document else None
             file = spec.file or ""
-            model = _user_task(task_spec, element, agencies)
+            model = _user_task(task_spec, element, agencies, lanes)
             if owners.setdefault(model.element_id, spec.name) != spec.name:
                 problems.append(problem(file, f"human task id {model.element_id!r} is used in both "
                                               f"{owners[model.element_id]!r} and {spec.name!r}, reachable from {key!r}",
                                         f"mã công việc {model.element_id!r} bị dùng ở cả {owners[model.element_id]!r} "
                                         f"và {spec.name!r} trong quy trình {key!r}", element=element))
-            if not model.candidate_groups and not model.candidate_users and model.assignee is None:
+            if (not model.candidate_groups and not model.candidate_users and model.assignee is None
+                    and model.candidate_groups_variable is None):
                 lane_en = f"in lane {model.lane!r}" if model.lane else "outside any lane"
                 lane_vi = f"trong làn {model.lane!r}" if model.lane else "không thuộc làn nào"
                 problems.append(problem(
@@ -203,17 +269,36 @@ def _start_messages(spec: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _start_timer(spec: Any, document: Document | None) -> StartTimer | None:
+    """The timer of the top-level start event, read from the XML (SpiffWorkflow keeps only the evaluated form)."""
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, StartEvent) or document is None:
+            continue
+        element = document.ids.get(task_spec.bpmn_id)
+        timer = element.find("bpmn:timerEventDefinition", NSMAP) if element is not None else None
+        if timer is None:
+            continue
+        for kind in ("timeCycle", "timeDate", "timeDuration"):
+            text = timer.findtext(f"bpmn:{kind}", None, NSMAP)
+            if text is not None:
+                return StartTimer(task_spec.bpmn_id, kind, text.strip().strip("'\""))
+    return None
+
+
 def _build_processes(documents: Sequence[Document], agencies: AgencyRegistry,
                      ) -> tuple[list[ProcessModel], list[Problem]]:
     by_name = {document.name: document for document in documents}
-    parser = SpiffBpmnParser(validator=None)  # validated already, against VALIDATOR's schema, collecting all errors
+    # SpiffWorkflow's Spiff dialect plus Camunda external tasks (engine.external_task_spec); validated already,
+    # against VALIDATOR's schema, collecting all errors
+    parser = PhoihopBpmnParser(validator=None)
     problems: list[Problem] = []
     for document in documents:
         try:
             if document.kind == "bpmn":
                 parser.add_bpmn_xml(document.tree, filename=document.name)
             else:
-                parser.add_dmn_xml(document.root, filename=document.name)
+                for _, single in split_decisions(document.root):  # one document per decision (engine.dmn)
+                    parser.add_dmn_xml(single, filename=document.name)
         except Exception as exc:  # ValidationException, or the KeyError/AttributeError of a 3.2.0 parser bug
             problems.append(_spiff_problem(exc, by_name, document.name))
     if problems:
@@ -237,10 +322,17 @@ def _build_processes(documents: Sequence[Document], agencies: AgencyRegistry,
             subprocess_specs=subprocess_specs, user_tasks=MappingProxyType(tasks),
             start_message_names=_start_messages(spec),
             documentation=element.findtext("bpmn:documentation", None, NSMAP) if element is not None else None,
+            properties=MappingProxyType(camunda_properties(element)), start_timer=_start_timer(spec, document),
         ))
-    if not models and not problems:
-        problems.append(problem(documents[0].name if documents else "", "the deployment has no executable process",
-                                "gói triển khai không có quy trình thực thi được (isExecutable)"))
+    if not models and not problems and (not decision_ids(documents) or any(d.kind == "bpmn" for d in documents)):
+        marked = [p for d in documents if d.kind == "bpmn" for p in d.root.iterfind("bpmn:process", NSMAP)]
+        hint, hint_vi = (' (isExecutable="false", as bpmn.io saves a new diagram: set isExecutable="true")',
+                         ' (isExecutable="false" như bpmn.io lưu sơ đồ mới: hãy đặt isExecutable="true")') \
+            if marked else ("", "")
+        problems.append(problem(documents[0].name if documents else "",
+                                f"the deployment has no executable process{hint}",
+                                f"gói triển khai không có quy trình thực thi được (isExecutable){hint_vi}",
+                                element=marked[0] if marked else None))
     return models, problems
 
 
@@ -249,18 +341,65 @@ def compile_deployment(files: Sequence[SourceFile], *, agencies: AgencyRegistry,
     """Parse, validate and compile ``files``; raise one InvalidDefinition (or UnsafeXml) listing every problem."""
     ordered = tuple(sorted(files, key=lambda f: (f.name, f.content)))
     documents, problems, unsafe = read_documents(ordered, max_bytes)
-    if problems:
-        _raise(problems, unsafe=unsafe)
-    problems = check_documents(documents)
+    if unsafe:
+        _raise(problems, unsafe=True)
+    problems += check_documents(documents)  # the files that could be read, even when another one could not
     if problems:  # SpiffWorkflow's own messages on a schema-invalid file would only mislead
         _raise(problems)
-    problems = check_expressions(documents, check)
+    problems = [found for document in documents if document.kind == "bpmn" for found in check_loops(document)]
+    if problems:  # SpiffWorkflow's parser and every instance start would recurse without end
+        _raise(problems)
+    camunda = translate_camunda(documents)  # Camunda 7 constructs rewritten for the Spiff parser (JUEL, formData...)
+    problems = camunda.problems + check_expressions(documents, check)
+    forms, form_problems = compile_forms((f.name, f.content) for f in ordered)
+    problems += form_problems + _form_key_problems(documents, {f.name for f in ordered if is_form_file(f.name)})
+    forms.update(camunda.forms)
     models, spiff_problems = _build_processes(documents, agencies)
     reported = {(p["file"], p["element_id"]) for p in problems}
     problems += [p for p in spiff_problems if p["element_id"] is None or (p["file"], p["element_id"]) not in reported]
     if problems:
         _raise(problems)
-    return Deployment(content_hash=content_hash(ordered), files=ordered, processes=tuple(models))
+    return Deployment(content_hash=content_hash(ordered), files=ordered, decisions=tuple(decision_ids(documents)),
+                      processes=_with_forms(models, documents, forms))
+
+
+# --- forms ----------------------------------------------------------------------------------------------------------
+_FORM_KEY = f"{{{CAMUNDA_NS}}}formKey"
+
+
+def _form_key_problems(documents: Sequence[Document], form_files: set[str]) -> list[Problem]:
+    """A camunda:formKey naming a ``*.form.json`` (user task or start event) must name a file of the deployment."""
+    problems: list[Problem] = []
+    for document in documents:
+        if document.kind != "bpmn":
+            continue
+        for element in document.root.iter():
+            key = (element.get(_FORM_KEY) or "").strip() if isinstance(element.tag, str) else ""
+            if is_form_file(key) and key not in form_files:
+                problems.append(problem(document.name, f"camunda:formKey {key!r} names no form file of the deployment",
+                                        f"camunda:formKey {key!r} không trỏ tới tệp biểu mẫu nào trong gói triển khai",
+                                        element=element))
+    return problems
+
+
+def _start_form(process: Any, forms: Mapping[str, Form], *, only_process: bool) -> Form | None:
+    """The form named by the process's none start event, else ``start.form.json`` when it is the only process."""
+    for start in process.iterfind("bpmn:startEvent", NSMAP) if process is not None else ():
+        if any(isinstance(child.tag, str) and child.tag.endswith("EventDefinition") for child in start):
+            continue  # a message, timer or signal start event: its data comes with the event
+        key = (start.get(_FORM_KEY) or "").strip()
+        if key:
+            return forms.get(key)  # None for a formKey that is not a JSON form (an external form)
+    return forms.get(START_FORM) if only_process else None
+
+
+def _with_forms(models: Sequence[ProcessModel], documents: Sequence[Document], forms: Mapping[str, Form],
+                ) -> tuple[ProcessModel, ...]:
+    elements = {key: document.ids.get(key) for key, document in _executable_process_ids(documents)}
+    shared = MappingProxyType(dict(forms))
+    return tuple(replace(model, forms=shared, start_form=_start_form(elements.get(model.key), forms,
+                                                                     only_process=len(models) == 1))
+                 for model in models)
 
 
 class DeploymentCache:

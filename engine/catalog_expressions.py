@@ -18,6 +18,7 @@ from typing import Any, Literal
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.catalog_structure import NSMAP, Document, Problem, local_name, problem
+from engine.dmn_lint import FEEL_CODE, syntax_hint
 from engine.errors import ScriptError
 
 Mode = Literal["eval", "exec"]
@@ -185,9 +186,13 @@ def _dmn_entry_problems(document: Document, check: Check, input_expression: str,
     if text is None or text in ("", "-"):
         return []  # "-" and empty cells match anything
     where = f"input entry {text!r} of rule {rule.get('id')}", f"ô đầu vào {text!r} của quy tắc {rule.get('id')}"
+    feel = syntax_hint(text)  # a FEEL range, '=' or joined tests: say so rather than "syntax error"
     try:
         source, glued = dmn_entry_source(input_expression, text)
     except Exception:
+        if feel is not None:
+            return [problem(document.name, f"{where[0]}: {feel.en}", f"{where[1]}: {feel.vi}", element=entry,
+                            line=text_element.sourceline, code=FEEL_CODE)]
         return [problem(document.name, f"{where[0]} is neither an expression nor a comparison such as '> 5'",
                         f"{where[1]} không phải biểu thức hay phép so sánh (ví dụ '> 5')", element=entry,
                         line=text_element.sourceline)]
@@ -195,14 +200,30 @@ def _dmn_entry_problems(document: Document, check: Check, input_expression: str,
         return [problem(document.name, f"{where[0]} is appended to the input expression without a space, giving "
                         f"{source!r}: write '? {text}' instead", f"{where[1]} bị nối liền vào biểu thức đầu vào thành "
                         f"{source!r}: hãy viết '? {text}'", element=entry, line=text_element.sourceline)]
-    return _checked(document, check, source, "eval", text_element, ("input entry", "ô đầu vào"), entry)
+    found = _checked(document, check, source, "eval", text_element, ("input entry", "ô đầu vào"), entry)
+    if found and feel is not None and not _parses(source):  # a syntax error, not a sandbox refusal
+        found[0].update(reason=f"{where[0]}: {feel.en}", reason_vi=f"{where[1]}: {feel.vi}", code=FEEL_CODE)
+    return found
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def check_dmn_expressions(document: Document, check: Check) -> list[Problem]:
+    """Every input expression, input entry and output entry of every decision table of a DMN file."""
     ns = {"dmn": document.root.tag[1:].split("}", 1)[0]}
-    table = document.root.find(".//dmn:decisionTable", ns)
-    if table is None:
-        return []
+    problems: list[Problem] = []
+    for table in document.root.iterfind(".//dmn:decisionTable", ns):
+        problems += _check_dmn_table(document, check, table, ns)
+    return problems
+
+
+def _check_dmn_table(document: Document, check: Check, table: Any, ns: dict[str, str]) -> list[Problem]:
     problems: list[Problem] = []
     inputs: list[str | None] = []  # None: the column's expression failed, its entries would only repeat that
     for input_element in table.iterfind("dmn:input", ns):

@@ -3,7 +3,7 @@
 Reads every file safely, validates it against the BPMN (plus spiffworkflow extension) or DMN XSD collecting every
 schema error with its line, and checks what the XSD and SpiffWorkflow 3.2.0 miss or report badly: duplicate ids,
 sequence flows and boundary events pointing nowhere, call activities and business rule tasks naming nothing, DMN
-files SpiffWorkflow would crash on. Problems are dicts ``{"file", "element_id", "element_name"?, "line"?, "reason",
+decisions SpiffWorkflow could not run. Problems are dicts ``{"file", "element_id", "element_name"?, "line"?, "reason",
 "reason_vi"}``.
 """
 
@@ -20,6 +20,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.errors import InvalidDefinition, UnsafeXml
+from engine.forms import is_form_file
 from engine.xmlsafe import parse_xml
 
 if TYPE_CHECKING:
@@ -98,10 +99,13 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
             problems.append(problem(source.name, "two files have the same name", "hai tệp trùng tên"))
             continue
         seen.add(source.name)
+        if is_form_file(source.name):
+            continue  # a JSON Schema form: compiled by engine.forms, never parsed as XML
         if kind is None:
             problems.append(problem(
-                source.name, "unsupported file type: only .bpmn, .bpmn20.xml and .dmn files can be deployed",
-                "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml và .dmn"))
+                source.name, "unsupported file type: only .bpmn, .bpmn20.xml, .dmn and .form.json files can be "
+                             "deployed",
+                "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml, .dmn và .form.json"))
             continue
         try:
             tree = parse_xml(source.content, filename=source.name, max_bytes=max_bytes)
@@ -192,6 +196,10 @@ def _check_schema(document: Document, lines_with_problems: set[int]) -> list[Pro
     return problems
 
 
+_EVENT_REFERENCES = (("message", "message", "thông điệp"), ("signal", "signal", "tín hiệu"),
+                     ("error", "error", "lỗi"), ("escalation", "escalation", "leo thang"))
+
+
 def _check_bpmn_references(document: Document, process_ids: set[str], decisions: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     name = document.name
@@ -213,6 +221,21 @@ def _check_bpmn_references(document: Document, process_ids: set[str], decisions:
         refer(flow, "targetRef", "sequence flow", "luồng")
     for event in document.root.iterfind(".//bpmn:boundaryEvent", NSMAP):
         refer(event, "attachedToRef", "boundary event", "sự kiện biên")
+    for element in document.root.iterfind(f".//{{{BPMN_NS}}}*[@default]"):  # gateways, activities: a flow leaving
+        flow = document.ids.get(element.get("default"))
+        if flow is None or local_name(flow) != "sequenceFlow" or flow.get("sourceRef") != element.get("id"):
+            problems.append(problem(name, f"default={element.get('default')!r} names no sequence flow leaving "
+                                          f"{element.get('id')}",
+                                    f"default={element.get('default')!r} không trỏ tới luồng đi ra từ "
+                                    f"{element.get('id')}", element=element))
+    for kind, what_en, what_vi in _EVENT_REFERENCES:  # SpiffWorkflow crashes (TypeError) on a dangling one
+        for definition in document.root.iterfind(f".//bpmn:{kind}EventDefinition[@{kind}Ref]", NSMAP):
+            target = document.ids.get(definition.get(f"{kind}Ref"))
+            if target is None or local_name(target) != kind:
+                problems.append(problem(name, f"{kind}Ref={definition.get(f'{kind}Ref')!r} names no {what_en} "
+                                              "(bpmn:" + kind + ") in this file",
+                                        f"{kind}Ref={definition.get(f'{kind}Ref')!r} không trỏ tới {what_vi} "
+                                        "(bpmn:" + kind + ") nào trong tệp", element=definition.getparent()))
     for call in document.root.iterfind(".//bpmn:callActivity", NSMAP):
         called = call.get("calledElement")
         if called not in process_ids:
@@ -220,14 +243,14 @@ def _check_bpmn_references(document: Document, process_ids: set[str], decisions:
                                     f"hoạt động gọi quy trình {called!r} không có trong gói triển khai",
                                     element=call))
     for task in document.root.iterfind(".//bpmn:businessRuleTask", NSMAP):
-        decision = task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", None, NSMAP)
-        if not decision or not decision.strip():
-            camunda_ref = task.get(f"{{{CAMUNDA_NS}}}decisionRef")
-            hint = " (camunda:decisionRef is not read by this engine)" if camunda_ref else ""
-            problems.append(problem(name, "business rule task names no decision: add "
-                                          f"spiffworkflow:calledDecisionId{hint}",
-                                    f"công việc quy tắc nghiệp vụ chưa chỉ ra bảng quyết định "
-                                    f"(spiffworkflow:calledDecisionId){hint}", element=task))
+        # camunda:decisionRef (Camunda Modeler) is rewritten to spiffworkflow:calledDecisionId (engine.camunda_dialect)
+        decision = (task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", None, NSMAP)
+                    or task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
+        if not decision:
+            problems.append(problem(name, "business rule task names no decision: add camunda:decisionRef (or "
+                                          "spiffworkflow:calledDecisionId)",
+                                    "công việc quy tắc nghiệp vụ chưa chỉ ra bảng quyết định (camunda:decisionRef "
+                                    "hoặc spiffworkflow:calledDecisionId)", element=task))
         elif decision not in decisions:
             problems.append(problem(name, f"business rule task calls decision {decision!r}, which no DMN file defines",
                                     f"công việc quy tắc nghiệp vụ gọi bảng quyết định {decision!r} không có trong "
@@ -241,27 +264,25 @@ def _check_dmn_shape(document: Document) -> list[Problem]:
     name = document.name
     if not decisions:
         return [problem(name, "the DMN file defines no decision", "tệp DMN không có bảng quyết định nào")]
-    if len(decisions) > 1:
-        # SpiffWorkflow 3.2.0 crashes (AttributeError) on a file with several decisions.
-        return [problem(name, f"the DMN file defines {len(decisions)} decisions; SpiffWorkflow supports one decision "
-                              "per DMN file: put each decision in its own file",
-                        f"tệp DMN có {len(decisions)} quyết định; chỉ hỗ trợ một quyết định trong mỗi tệp DMN: "
-                        "tách mỗi quyết định ra một tệp", element=decisions[1])]
+    # SpiffWorkflow 3.2.0 crashes (AttributeError) on a file with several decisions: the catalog hands it one copy of
+    # the file per decision (engine.dmn.split_decisions), so each is checked here like a file of its own.
     problems: list[Problem] = []
-    table = decisions[0].find("dmn:decisionTable", ns)
-    if table is None:
-        return [problem(name, "the decision has no decision table (only decision tables are supported)",
-                        "quyết định không có bảng quyết định (chỉ hỗ trợ decisionTable)", element=decisions[0])]
-    inputs, outputs = len(table.findall("dmn:input", ns)), len(table.findall("dmn:output", ns))
-    for rule in table.iterfind("dmn:rule", ns):
-        entries = rule.findall("dmn:inputEntry", ns)
-        if len(entries) > inputs or len(rule.findall("dmn:outputEntry", ns)) > outputs:
-            problems.append(problem(name, "the rule has more entries than the table has inputs or outputs",
-                                    "quy tắc có nhiều ô hơn số cột đầu vào/đầu ra của bảng", element=rule))
-        for entry in entries:
-            if entry.find("dmn:text", ns) is None:
-                problems.append(problem(name, "input entry without a <text> element", "ô đầu vào thiếu phần tử <text>",
-                                        element=entry))
+    for decision in decisions:
+        table = decision.find("dmn:decisionTable", ns)
+        if table is None:
+            problems.append(problem(name, "the decision has no decision table (only decision tables are supported)",
+                                    "quyết định không có bảng quyết định (chỉ hỗ trợ decisionTable)", element=decision))
+            continue
+        inputs, outputs = len(table.findall("dmn:input", ns)), len(table.findall("dmn:output", ns))
+        for rule in table.iterfind("dmn:rule", ns):
+            entries = rule.findall("dmn:inputEntry", ns)
+            if len(entries) > inputs or len(rule.findall("dmn:outputEntry", ns)) > outputs:
+                problems.append(problem(name, "the rule has more entries than the table has inputs or outputs",
+                                        "quy tắc có nhiều ô hơn số cột đầu vào/đầu ra của bảng", element=rule))
+            for entry in entries:
+                if entry.find("dmn:text", ns) is None:
+                    problems.append(problem(name, "input entry without a <text> element",
+                                            "ô đầu vào thiếu phần tử <text>", element=entry))
     return problems
 
 

@@ -6,6 +6,7 @@ in the caller's transaction, and hand the live workflow to the cache once that c
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,13 +18,16 @@ from sqlalchemy import Connection
 from .actors import Actor
 from .catalog import DeploymentCache, ProcessModel, SourceFile, UserTaskModel
 from .clock import Clock
-from .errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound
-from .runtime import RunOutcome, Runtime, Snapshot
+from .dossier import AGENCY_CODE_PROPERTY, check_agency_code, format_dossier_code, receipt_day
+from .due_dates import DEFAULT_WARNING_RATIO, resolve_due, warning_time
+from .errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound, InvalidDefinition, ScriptError
+from .external_task_spec import waiting_rows
+from .runtime import RunOutcome, Runtime, Snapshot, ThrownMessage
 from .serializer import SERIALIZER_VERSION, StateSerializer
+from .store import external_tasks as external_store
 from .store import repository as repo
 from .store.database import Database
 from .unit_of_work import UnitOfWork, unit_of_work
-from .variables import due_at_for
 from .workflow_cache import LiveWorkflow, WorkflowCache
 
 
@@ -43,8 +47,9 @@ class CommandCore:
 
     def __init__(self, db: Database, *, runtime: Runtime, deployments: DeploymentCache,
                  compile_files: Callable[[Sequence[SourceFile]], Any], clock: Clock,
-                 cache: WorkflowCache | None = None) -> None:
+                 cache: WorkflowCache | None = None, warning_ratio: float = DEFAULT_WARNING_RATIO) -> None:
         self.db = db
+        self.warning_ratio = warning_ratio
         self.runtime = runtime
         self.deployments = deployments
         self.compile_files = compile_files
@@ -93,21 +98,40 @@ class CommandCore:
                                  tuple((t["element_id"], t["task_id"], t["due_at"])
                                        for t in repo.instance_timers(uow.conn, instance_id)),
                                  tuple((m["message_name"], orjson.dumps(m["correlations"]).decode())
-                                       for m in repo.instance_subscriptions(uow.conn, instance_id)))
+                                       for m in repo.instance_subscriptions(uow.conn, instance_id)),
+                                 repo.instance_variables(uow.conn, instance_id))
         else:
             prior = entry
         outcome = action(prior.workflow)
         return self._save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
 
+    def _new_dossier_code(self, uow: UnitOfWork, model: ProcessModel) -> str | None:
+        """A dossier code for a new instance when the process has ``dossierAgencyCode`` (engine/dossier.py): the
+        next number of the receipt day (Hanoi time), taken in this command's transaction. None otherwise."""
+        agency_code = model.properties.get(AGENCY_CODE_PROPERTY)
+        if not agency_code:
+            return None
+        try:
+            check_agency_code(agency_code)
+        except ValueError as exc:
+            reason_vi = f"mã cơ quan {agency_code!r} (dossierAgencyCode) không hợp lệ, ví dụ đúng: 000.00.25.H26"
+            raise InvalidDefinition(f"process {model.key!r}: {exc}", detail_vi=f"Quy trình {model.key!r}: {reason_vi}",
+                                    problems=[{"element_id": model.key, "reason": str(exc),
+                                               "reason_vi": reason_vi}]) from None
+        day = receipt_day(uow.now)
+        return format_dossier_code(agency_code, day, repo.next_dossier_number(uow.conn, agency_code, f"{day:%y%m%d}"))
+
     def _save_new(self, uow: UnitOfWork, instance_id: str, definition: Mapping[str, Any], business_key: str | None,
                   model: ProcessModel, workflow: Any, outcome: RunOutcome, actor: Actor,
-                  started: dict[str, Any]) -> CommandResult:
+                  started: dict[str, Any], *, dossier_code: str | None = None) -> CommandResult:
         """Insert a just-started instance's row, then save it like any command (``started``: the audit data)."""
         repo.insert_instance(uow.conn, id=instance_id, definition_id=definition["id"], process_key=definition["key"],
                              business_key=business_key, status="running", state="{}",
                              serializer_version=SERIALIZER_VERSION, version=0, variables={}, error=None,
-                             started_by=actor.id, started_at=uow.now)
+                             started_by=actor.id, started_at=uow.now, dossier_code=dossier_code)
         head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": definition["key"]}
+        if dossier_code is not None:
+            started = {**started, "dossier_code": dossier_code}
         audit = {"kind": "instance_started", "data": {**started, "version": definition["version"]}}
         return self._save(uow, head, model, workflow, outcome, None, actor, audit)
 
@@ -120,7 +144,8 @@ class CommandCore:
         new_tasks = [tid for tid in snapshot.open_tasks if tid not in prior_tasks]
         repo.insert_human_tasks(conn, [self._task_row(instance_id, head["process_key"], tid,
                                                       model.user_tasks.get(snapshot.open_tasks[tid]),
-                                                      snapshot.open_tasks[tid], now) for tid in new_tasks])
+                                                      snapshot.open_tasks[tid], now, workflow)
+                                       for tid in new_tasks])
         gone = [tid for tid in prior_tasks if tid not in snapshot.open_tasks and tid != completed_task]
         repo.close_tasks(conn, gone, status="cancelled", at=now)
         timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)
@@ -132,8 +157,14 @@ class CommandCore:
             repo.replace_subscriptions(conn, instance_id, [
                 {"message_name": name, "business_key": head["business_key"], "correlations": orjson.loads(c)}
                 for name, c in messages])
+        waiting = waiting_rows(model.spec, model.subprocess_specs, workflow, running=snapshot.status == "running")
+        if waiting is not None:  # a process with external tasks: their rows for workers (engine/external_tasks.py)
+            external_store.sync_instance(conn, instance_id, head["process_key"], waiting, now)
         finished = snapshot.status in ("completed", "error")
-        variables = self.serializer.to_json_text(self.runtime.variables(workflow))
+        # a new instance starts from its start variables (copied: the caller's objects are not ours to keep)
+        previous = prior.variables if prior is not None else copy.deepcopy(dict(workflow.task_tree.data))
+        merged = self.runtime.merge_variables(workflow, previous, snapshot.steps)
+        variables = self.serializer.to_json_text(merged)
         changed, removed = self.runtime.changes(workflow)
         repo.write_task_records(conn, instance_id, [(str(t.id), seq, self.serializer.dumps_task(t))
                                                     for t, seq in changed], removed)
@@ -155,20 +186,47 @@ class CommandCore:
             events.append({"instance_id": instance_id, "at": now, "actor": "system", "kind": "instance_completed",
                            "element_id": None, "task_id": None, "data": {}})
         repo.insert_audit(conn, events)
+        thrown = self.runtime.thrown_messages(workflow)
+        if thrown:
+            self._publish(uow, head, thrown)
         if not finished:
-            entry = LiveWorkflow(head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages)
+            entry = LiveWorkflow(head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages,
+                                 merged)
             uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
         return CommandResult(instance_id, snapshot.status, tuple(snapshot.open_tasks))
 
+    def _publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None:
+        """Deliver messages an instance threw and did not catch itself (engine/messages.py does)."""
+        raise NotImplementedError
+
     def _task_row(self, instance_id: str, process_key: str, task_id: str, info: UserTaskModel | None,
-                  element_id: str, now: datetime) -> dict[str, Any]:
+                  element_id: str, now: datetime, workflow: Any) -> dict[str, Any]:
         groups = list(info.candidate_groups) if info else []
         users = list(info.candidate_users) if info else []
+        if info is not None and info.candidate_groups_variable:
+            groups += self._groups_from_data(workflow, task_id, info)
+        due_at = resolve_due(info.due_date if info else None, now,
+                             lambda text: self.runtime.evaluate_on_task(workflow, task_id, text),
+                             element_id=element_id)
         return {"id": task_id, "instance_id": instance_id, "process_key": process_key, "element_id": element_id,
                 "name": info.name if info else element_id, "lane": info.lane if info else None,
-                "candidate_groups": groups, "candidate_users": users,
+                "candidate_groups": list(dict.fromkeys(groups)), "candidate_users": users,
                 "assignee": info.assignee if info else None,
                 "status": "claimed" if info and info.assignee else "open",
                 "documentation": info.documentation if info else None, "form_key": info.form_key if info else None,
                 "created_at": now, "claimed_at": now if info and info.assignee else None,
-                "due_at": due_at_for(info.due_date if info else None, now)}
+                "due_at": due_at, "warn_at": warning_time(now, due_at, self.warning_ratio),
+                "required_role": info.required_role if info else None}
+
+    def _groups_from_data(self, workflow: Any, task_id: str, info: UserTaskModel) -> list[str]:
+        """Candidate agencies named at run time by a variable (property ``candidateGroupsVariable``)."""
+        name = info.candidate_groups_variable or ""
+        value = self.runtime.task_data(workflow, task_id).get(name)
+        values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        groups = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+        if not groups:
+            raise ScriptError(
+                f"no one can act on task {info.element_id}: variable {name!r} names no agency ({value!r})",
+                detail_vi=f"không ai có thể xử lý công việc {info.element_id}: biến {name!r} không chỉ ra cơ quan nào "
+                          f"({value!r})", element_id=info.element_id, variable=name)
+        return groups

@@ -35,6 +35,42 @@ class InvalidVariables(InvalidInput):
     title_en = "Invalid process variables"
 
 
+class FormInvalid(InvalidVariables):
+    """Variables that do not match a form (start form or task form). ``errors`` has one entry per wrong field:
+    ``{"field", "message_vi", "message_en", "rule"}``; ``form`` is the form's file name."""
+
+    code = "form-invalid"
+    title_vi = "Dữ liệu không khớp biểu mẫu"
+    title_en = "Data does not match the form"
+
+    def __init__(self, detail: str, *, form: str, errors: list[dict[str, Any]], detail_vi: str | None = None,
+                 **fields: Any) -> None:
+        super().__init__(detail, detail_vi=detail_vi, form=form, errors=errors, **fields)
+        self.form = form
+        self.errors = errors
+
+
+class InvalidCalendarDay(InvalidInput):
+    code = "invalid-calendar-day"
+    title_vi = "Ngày trong lịch làm việc không hợp lệ"
+    title_en = "Invalid calendar day"
+
+
+class MigrationPlanInvalid(InvalidInput):
+    """A migration plan that cannot apply: ``problems`` lists each wrong pair (``source_id``/``target_id``, reason in
+    English and Vietnamese)."""
+
+    code = "invalid-migration-plan"
+    title_vi = "Kế hoạch chuyển phiên bản không hợp lệ"
+    title_en = "Invalid migration plan"
+
+
+class CalendarDayNotFound(EngineError):
+    code = "calendar-day-not-found"
+    title_vi = "Không có điều chỉnh lịch cho ngày này"
+    title_en = "No calendar override for this day"
+
+
 # --- definitions ----------------------------------------------------------------------------------------------------
 class InvalidDefinition(EngineError):
     """A BPMN/DMN upload that cannot be deployed. ``problems`` lists every finding (file, element_id, line, reason)."""
@@ -95,6 +131,14 @@ class Forbidden(EngineError):
     code = "forbidden"
     title_vi = "Không có quyền"
     title_en = "Forbidden"
+
+
+class RoleRequired(Forbidden):
+    """The task may be seen by its agency but only acted on by holders of a role (a lead's decision)."""
+
+    code = "role-required"
+    title_vi = "Công việc cần vai trò khác"
+    title_en = "This task needs another role"
 
 
 class AlreadyClaimed(EngineError):
@@ -166,3 +210,40 @@ class StepLimitExceeded(EngineError):
     code = "step-limit-exceeded"
     title_vi = "Quy trình vượt quá số bước cho phép trong một lệnh"
     title_en = "Step limit exceeded in one command"
+
+
+# --- external tasks -------------------------------------------------------------------------------------------------
+class ExternalTaskNotFound(EngineError):
+    code = "external-task-not-found"
+    title_vi = "Không tìm thấy công việc bên ngoài"
+    title_en = "External task not found"
+
+
+class ExternalTaskNotActive(EngineError):
+    """The external task was completed or cancelled (the instance moved on or ended)."""
+
+    code = "external-task-not-active"
+    title_vi = "Công việc bên ngoài không còn chờ xử lý"
+    title_en = "External task is no longer active"
+
+
+class ExternalTaskNotLocked(EngineError):
+    """The worker does not hold the task's lock: never fetched, unlocked, or locked by another worker."""
+
+    code = "external-task-not-locked"
+    title_vi = "Hệ thống tích hợp không giữ khóa công việc bên ngoài này"
+    title_en = "The worker does not hold this external task's lock"
+
+
+class ExternalTaskLockExpired(ExternalTaskNotLocked):
+    code = "external-task-lock-expired"
+    title_vi = "Khóa công việc bên ngoài đã hết hạn"
+    title_en = "The external task's lock has expired"
+
+
+class BpmnErrorNotCaught(EngineError):
+    """A worker reported a BPMN error that no error boundary event on the task catches; nothing changed."""
+
+    code = "bpmn-error-not-caught"
+    title_vi = "Không có sự kiện biên lỗi nào bắt mã lỗi này"
+    title_en = "No error boundary event catches this error code"

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from .actors import Actor
-from .errors import Forbidden, InstanceNotFound, NotCandidate, TaskNotFound
+from .case_reads import CaseReads
+from .clock import Clock, SystemClock
+from .deadlines import (
+    APPOINTMENT_VARIABLE,
+    DEFAULT_WARNING_RATIO,
+    FILTERS,
+    check_ratio,
+    instance_deadline,
+    task_deadline_state,
+)
+from .dossier import STATUS_VARIABLE, dossier_view
+from .errors import (
+    Forbidden,
+    InstanceNotFound,
+    InvalidInput,
+    NotCandidate,
+    TaskNotFound,
+)
+from .store import case_view
+from .store import external_tasks as external_store
 from .store import repository as repo
 from .store.database import Database
+from .version_reads import VersionReads
+from .versions import definition_not_found, start_definition
+
+if TYPE_CHECKING:
+    from .catalog import ProcessModel
 
 MAX_PAGE = 200
 
@@ -23,9 +49,14 @@ class Page:
     offset: int
 
 
-class Queries:
-    def __init__(self, db: Database) -> None:
+class Queries(VersionReads, CaseReads):
+    def __init__(self, db: Database, *, clock: Clock | None = None,
+                 warning_ratio: float = DEFAULT_WARNING_RATIO,
+                 models: Callable[[Connection, int], ProcessModel] | None = None) -> None:
         self.db = db
+        self._models = models  # the compiled model of a stored definition (its forms); None: no form is shown
+        self.clock = clock or SystemClock()  # deadline states are read against it
+        self.warning_ratio = check_ratio(warning_ratio)  # an instance's warning time (tasks store theirs: warn_at)
         self._versions: dict[int, int] = {}  # definition id → version number (never changes once deployed)
 
     def _read(self) -> Any:
@@ -34,6 +65,19 @@ class Queries:
     def list_definitions(self) -> list[dict[str, Any]]:
         with self._read() as conn:
             return [dict(r) for r in repo.list_definitions(conn)]
+
+    def start_form(self, key: str, version: int | None = None) -> dict[str, Any]:
+        """``{key, version, form}``: the start form (JSON Schema) of a version, by default of the version a start
+        naming none gets (the explicit default, else the latest active one: engine.versions)."""
+        with self._read() as conn:
+            if version is not None:
+                definition = repo.definition_by_version(conn, key, version)
+                if definition is None:
+                    raise definition_not_found(key, version)
+            else:
+                definition = start_definition(conn, key, None)
+            form = self._models(conn, definition["id"]).start_form if self._models is not None else None
+        return {"key": key, "version": definition["version"], "form": form.schema if form is not None else None}
 
     # --- instances --------------------------------------------------------------------------------------------------
     def get_instance(self, actor: Actor, instance_id: str) -> dict[str, Any]:
@@ -51,8 +95,20 @@ class Queries:
                 if definition is not None:
                     version = self._versions[row["definition_id"]] = definition["version"]
             instance["process_version"] = version
-            instance["open_tasks"] = [t for t in tasks if t["status"] in repo.OPEN_STATUSES]
-            return instance
+            now = self.clock.now()
+            instance["open_tasks"] = [self._with_deadline(t, now) for t in tasks if t["status"] in repo.OPEN_STATUSES]
+            instance["incidents"] = external_store.incidents(conn, instance_id)  # external tasks out of retries
+            variables = instance["variables"] if isinstance(instance["variables"], dict) else {}
+            return self._instance_view(instance, variables.get(APPOINTMENT_VARIABLE),
+                                       variables.get(STATUS_VARIABLE), now)
+
+    def _instance_view(self, instance: dict[str, Any], appointment: Any, dossier_status: Any,
+                       now: datetime) -> dict[str, Any]:
+        """``due_at`` and ``deadline_state`` from the appointment date; ``dossier`` from the code and status."""
+        instance["due_at"], instance["deadline_state"] = instance_deadline(instance, appointment, now,
+                                                                           self.warning_ratio)
+        instance["dossier"] = dossier_view(instance.get("dossier_code"), dossier_status)
+        return instance
 
     @staticmethod
     def _require_instance_access(actor: Actor, instance: dict[str, Any], tasks: list[dict[str, Any]]) -> None:
@@ -64,14 +120,22 @@ class Queries:
                         instance_id=instance["id"])
 
     def list_instances(self, actor: Actor, *, process_key: str | None = None, business_key: str | None = None,
-                       status: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+                       status: str | None = None, dossier_code: str | None = None, limit: int = 50,
+                       offset: int = 0) -> Page:
         limit = max(1, min(limit, MAX_PAGE))
         visibility = None if actor.sees_all_instances else repo.instance_visibility_clause(actor.id, actor.groups)
         with self._read() as conn:
             rows, total = repo.list_instances(
-                conn, filters={"process_key": process_key, "business_key": business_key, "status": status},
+                conn, filters={"process_key": process_key, "business_key": business_key, "status": status,
+                               "dossier_code": dossier_code},
                 visibility=visibility, limit=limit, offset=max(0, offset))
-        return Page([dict(r) for r in rows], total, limit, offset)
+        now = self.clock.now()
+        items = []
+        for row in rows:
+            instance = dict(row)
+            appointment, dossier_status = instance.pop("appointment_at", None), instance.pop("dossier_status", None)
+            items.append(self._instance_view(instance, appointment, dossier_status, now))
+        return Page(items, total, limit, offset)
 
     def history(self, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
         self.get_instance(actor, instance_id)  # existence and access
@@ -85,9 +149,31 @@ class Queries:
                     if actor.may_see_task(t)]
 
     # --- tasks ------------------------------------------------------------------------------------------------------
-    def get_task(self, actor: Actor, task_id: str) -> dict[str, Any]:
+    def get_task(self, actor: Actor, task_id: str, *, with_form: bool = False) -> dict[str, Any]:
+        """One task; ``with_form``: plus ``form``, the JSON Schema of its form (None when it has none)."""
         with self._read() as conn:
-            return self._visible_task(conn, actor, task_id)
+            task = self._with_deadline(self._visible_task(conn, actor, task_id), self.clock.now())
+            if with_form:
+                task["form"] = self._task_form(conn, task)
+            return task
+
+    def _task_form(self, conn: Connection, task: Mapping[str, Any]) -> dict[str, Any] | None:
+        if not task["form_key"] or self._models is None:
+            return None
+        instance = repo.get_instance(conn, task["instance_id"])
+        if instance is None:
+            return None
+        form = self._models(conn, instance["definition_id"]).forms.get(task["form_key"])
+        return form.schema if form is not None else None
+
+    def task_view(self, task: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A task row as the API shows it: with its deadline state now (for rows a command returned)."""
+        return self._with_deadline(dict(task), self.clock.now()) if task is not None else None
+
+    @staticmethod
+    def _with_deadline(task: dict[str, Any], now: datetime) -> dict[str, Any]:
+        task["deadline_state"] = task_deadline_state(task, now)
+        return task
 
     @staticmethod
     def _visible_task(conn: Connection, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -103,8 +189,16 @@ class Queries:
 
     def list_tasks(self, actor: Actor, *, status: str | None = None, assignee_me: bool = False,
                    candidate_group: str | None = None, process_key: str | None = None,
-                   instance_id: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+                   instance_id: str | None = None, deadline: str | None = None, text: str | None = None,
+                   limit: int = 50, offset: int = 0) -> Page:
+        """``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
+        name, business key or dossier code contains it (case-insensitive)."""
         limit = max(1, min(limit, MAX_PAGE))
+        if deadline is not None and deadline not in FILTERS:
+            raise InvalidInput(f"deadline must be one of {', '.join(FILTERS)}, got {deadline!r}",
+                               detail_vi=f"deadline phải là một trong {', '.join(FILTERS)}, nhận được {deadline!r}",
+                               field="deadline")
+        now = self.clock.now()
         ht = repo.HT
         conditions: list[Any] = []
         if not actor.is_admin:
@@ -121,6 +215,10 @@ class Queries:
             conditions.append(ht.c.process_key == process_key)
         if instance_id is not None:
             conditions.append(ht.c.instance_id == instance_id)
+        if deadline is not None:
+            conditions += [ht.c.status.in_(repo.OPEN_STATUSES), repo.task_deadline_clause(deadline, now)]
+        if text is not None and text.strip():
+            conditions.append(case_view.task_text_clause(text.strip()))
         with self._read() as conn:
             rows, total = repo.list_tasks(conn, conditions=conditions, limit=limit, offset=max(0, offset))
-        return Page([dict(r) for r in rows], total, limit, offset)
+        return Page([self._with_deadline(dict(r), now) for r in rows], total, limit, offset)

@@ -7,27 +7,37 @@ worker.
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from . import spiff_patches, task_index
+from . import script_functions, spiff_patches, task_index
+from .calendar import BusinessCalendar
 from .clock import Clock
 from .errors import EngineError, MessageNotCorrelated, StepLimitExceeded, TaskNotFound, TaskNotOpen
 from .sandbox import unwrap_script_error
+from .script_functions import DEFAULT_GREEN_LANE_CUT, ScriptContext
 
 spiff_patches.apply()
 task_index.install()
+
+
+TIMER_TRIGGER = "timer"  # Runtime.start(trigger=...): the scheduler starts the instance at its timer start event
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,15 @@ class WaitingMessage:
     element_id: str
     name: str
     correlations: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ThrownMessage:
+    """A message a process threw that nothing inside it caught: published by engine/messages.py."""
+
+    name: str
+    payload: Any
+    element_id: str | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,14 @@ def _element_id(task: Task) -> str | None:
     return getattr(task.task_spec, "bpmn_id", None)
 
 
+def _definitions(spec: Any) -> list[Any]:
+    """The event definitions a waiting task catches: one, or those of a multiple event (an event-based gateway)."""
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
 def _error_details(exc: BaseException, task: Task | None) -> dict[str, Any]:
     inner = unwrap_script_error(exc)
     details: dict[str, Any] = {"message": str(exc)}
@@ -95,20 +122,81 @@ def _error_details(exc: BaseException, task: Task | None) -> dict[str, Any]:
 
 
 class Runtime:
-    def __init__(self, script_engine: Any, clock: Clock, *, max_steps: int = 10_000, max_seconds: float = 30.0):
+    def __init__(self, script_engine: Any, clock: Clock, *, max_steps: int = 10_000, max_seconds: float = 30.0,
+                 calendar: Callable[[], BusinessCalendar] | None = None,
+                 green_lane_cut: float = DEFAULT_GREEN_LANE_CUT) -> None:
         self.script_engine = script_engine
         self.clock = clock
         self.max_steps = max_steps
         self.max_seconds = max_seconds
+        self.calendar = calendar or BusinessCalendar
+        self.green_lane_cut = green_lane_cut
+
+    @contextmanager
+    def scripting(self) -> Iterator[None]:
+        """Timers and script functions read this command's clock and the current business calendar."""
+        context = ScriptContext(self.clock, self.calendar(), self.green_lane_cut)
+        with spiff_patches.using_clock(self.clock), script_functions.using_context(context):
+            yield
 
     # --- commands ---------------------------------------------------------------------------------------------------
-    def start(self, spec: Any, subprocess_specs: dict[str, Any], variables: Mapping[str, Any]) -> tuple[
-        BpmnWorkflow, RunOutcome
-    ]:
+    def start(self, spec: Any, subprocess_specs: dict[str, Any], variables: Mapping[str, Any], *,
+              trigger: str | None = None) -> tuple[BpmnWorkflow, RunOutcome]:
+        """A new instance, run to its first wait state. ``trigger``: None (started by hand or by an integrator: the
+        none start event, or the timer start of a process that has only that), ``TIMER_TRIGGER`` (the scheduler: the
+        timer start event), or a message name (the start event catching it). As in Camunda, only the chosen start
+        event starts the instance; the others are cancelled before anything runs."""
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update(variables)
         task_index.attach_new(workflow)
+        self._choose_start(workflow, trigger)
         return workflow, self.run(workflow)
+
+    @staticmethod
+    def _top_start_events(workflow: BpmnWorkflow) -> list[Task]:
+        """The process's own start events (one, or the branches of SpiffWorkflow's StartEventSplit for several)."""
+        found: list[Task] = []
+        for task in list(workflow.task_tree.children):
+            if isinstance(task.task_spec, StartEvent):
+                found.append(task)
+            else:  # StartEventSplit
+                found += [child for child in task.children if isinstance(child.task_spec, StartEvent)]
+        return found
+
+    def _choose_start(self, workflow: BpmnWorkflow, trigger: str | None) -> None:
+        starts = self._top_start_events(workflow)
+
+        def kind(task: Task) -> str:
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                return TIMER_TRIGGER
+            if isinstance(definition, MessageEventDefinition):
+                return f"message:{definition.name}"
+            return "none"
+
+        if trigger is None:
+            wanted = "none" if any(kind(t) == "none" for t in starts) else TIMER_TRIGGER
+        else:
+            wanted = TIMER_TRIGGER if trigger == TIMER_TRIGGER else f"message:{trigger}"
+        if len(starts) > 1:
+            for task in starts:
+                if kind(task) != wanted and wanted in {kind(t) for t in starts}:
+                    task.cancel()
+        for task in starts:
+            if kind(task) == TIMER_TRIGGER and wanted == TIMER_TRIGGER:
+                self._fire_start_timer(task)
+
+    @staticmethod
+    def _fire_start_timer(task: Task) -> None:
+        """The scheduler (engine.scheduled_starts) starts an instance when its timer start is due, so that start event
+        has fired: it must not wait a second time. (An event subprocess's timer start is not touched.)"""
+        spec = task.task_spec
+        task._set_internal_data(event_fired=True)
+        if isinstance(spec.event_definition, CycleTimerEventDefinition):
+            # SpiffWorkflow predicts no children for a cycle (it adds one per cycle): add the one path now.
+            super(CatchingEvent, spec)._predict_hook(task)  # type: ignore[misc]
+            for child in task.children:
+                child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
 
     def attach(self, workflow: BpmnWorkflow, seqs: dict[str, int]) -> None:
         """After a deserialize: re-attach the sandboxed engine (SpiffWorkflow resets it to plain eval/exec) and
@@ -131,34 +219,33 @@ class Runtime:
             raise TaskNotOpen(f"task {task_id} is not ready", detail_vi=f"Công việc {task_id} chưa sẵn sàng",
                               task_id=task_id)
         task.set_data(**variables)
-        with spiff_patches.using_clock(self.clock):
+        with self.scripting():
             task.run()
         return self.run(workflow, first=[StepRecord(task_id, _element_id(task) or "", task.task_spec.bpmn_name,
                                                      "human_task")])
 
     def fire_timers(self, workflow: BpmnWorkflow) -> RunOutcome:
-        with spiff_patches.using_clock(self.clock):
+        with self.scripting():
             workflow.refresh_timers()
         return self.run(workflow)
 
     def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: Mapping[str, Any]) -> RunOutcome:
-        waiting = [t for t in self._open(workflow, TaskState.WAITING)
-                   if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-                   and t.task_spec.event_definition.name == name]
+        waiting = [(t, d) for t in self._open(workflow, TaskState.WAITING) for d in _definitions(t.task_spec)
+                   if isinstance(d, MessageEventDefinition) and d.name == name]
         if not waiting:
             raise MessageNotCorrelated(f"instance waits for no message {name!r}",
                                        detail_vi=f"Hồ sơ không chờ thông điệp {name!r}", message_name=name)
-        definition = waiting[0].task_spec.event_definition
+        definition = waiting[0][1]
         try:
-            correlations = definition.get_correlations(waiting[0], dict(variables))
-            with spiff_patches.using_clock(self.clock):
+            correlations = definition.get_correlations(waiting[0][0], dict(variables))
+            with self.scripting():
                 workflow.send_event(BpmnEvent(definition, dict(variables), correlations))
         except (WorkflowException, EngineError) as exc:  # its correlation values do not match this instance
             raise MessageNotCorrelated(f"instance does not accept message {name!r}: {exc}",
                                        detail_vi=f"Hồ sơ không nhận thông điệp {name!r}", message_name=name) from exc
-        for task in waiting:
+        for task, caught in waiting:
             # Camunda semantics: without spiffworkflow:messageVariable the message's variables become process data.
-            if task.state != TaskState.WAITING and task.task_spec.event_definition.message_var is None:
+            if task.state != TaskState.WAITING and caught.message_var is None:
                 task.set_data(**variables)
         return self.run(workflow)
 
@@ -186,9 +273,9 @@ class Runtime:
                                         type(task.task_spec).__name__))
 
         try:
-            with spiff_patches.using_clock(self.clock):
+            with self.scripting():
                 self._engine_steps(workflow, will_complete, did_complete)
-        except (WorkflowException, EngineError) as exc:
+        except (WorkflowException, EngineError, RecursionError) as exc:  # RecursionError: SpiffWorkflow's prediction
             return RunOutcome(steps, _error_details(exc, current[0]))
         return RunOutcome(steps, None)
 
@@ -259,14 +346,14 @@ class Runtime:
                     if spec.manual:
                         open_tasks[str(task.id)] = spec.bpmn_id
                     continue
-                definition = getattr(spec, "event_definition", None)
-                if isinstance(definition, TimerEventDefinition):
-                    due = self._timer_due(task)
-                    if due is not None:
-                        timers.append(WaitingTimer(str(task.id), spec.bpmn_id, due))
-                elif isinstance(definition, MessageEventDefinition):
-                    messages.append(WaitingMessage(str(task.id), spec.bpmn_id, definition.name,
-                                                   dict(workflow.correlations)))
+                for definition in _definitions(spec):  # an event-based gateway waits for several
+                    if isinstance(definition, TimerEventDefinition):
+                        due = self._timer_due(task)
+                        if due is not None:
+                            timers.append(WaitingTimer(str(task.id), spec.bpmn_id, due))
+                    elif isinstance(definition, MessageEventDefinition):
+                        messages.append(WaitingMessage(str(task.id), spec.bpmn_id, definition.name,
+                                                       dict(workflow.correlations)))
         if outcome.error is not None:
             status = "error"
         elif workflow.completed:
@@ -293,7 +380,43 @@ class Runtime:
             return None
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
+    def evaluate_on_task(self, workflow: BpmnWorkflow, task_id: str, expression: str) -> Any:
+        """``expression`` evaluated in the sandbox against a task's data (a due date, a candidate variable)."""
+        task = self.find_task(workflow, task_id)
+        with self.scripting():
+            return self.script_engine.environment.evaluate(expression, task.data)
+
+    def task_data(self, workflow: BpmnWorkflow, task_id: str) -> dict[str, Any]:
+        return dict(self.find_task(workflow, task_id).data)
+
     @staticmethod
-    def variables(workflow: BpmnWorkflow) -> dict[str, Any]:
-        task = workflow.last_task or workflow.task_tree
-        return dict(task.data)
+    def thrown_messages(workflow: BpmnWorkflow) -> list[ThrownMessage]:
+        """The messages thrown during the command and not caught inside the workflow (taken: asked once)."""
+        return [ThrownMessage(event.event_definition.name, event.payload, None)
+                for event in workflow.get_events() if isinstance(event.event_definition, MessageEventDefinition)]
+
+    @staticmethod
+    def merge_variables(workflow: BpmnWorkflow, previous: Mapping[str, Any], steps: list[StepRecord],
+                        ) -> dict[str, Any]:
+        """The process variables after a command: ``previous`` with the changes each top-level task finished in it
+        made to the data it received (keys set, changed or deleted), in order.
+
+        SpiffWorkflow keeps data per task; the last completed task's data is not "the" variables once branches run
+        in parallel (a branch finishing late would put back values another branch had changed). Like Camunda's
+        process variables, each task contributes what it changed. Cost: the data of the tasks of this command."""
+        result = dict(previous)
+        for step in steps:
+            try:
+                task = workflow.get_task_from_id(UUID(step.task_id))
+            except (KeyError, ValueError):
+                continue
+            if task is None or task.workflow is not workflow:
+                continue  # inside a subprocess: its results reach the parent through the subprocess task
+            before = task.parent.data if task.parent is not None else {}
+            for key, value in task.data.items():
+                if key not in before or before[key] != value:
+                    result[key] = copy.deepcopy(value)  # never shared with live task data
+            for key in before:
+                if key not in task.data:
+                    result.pop(key, None)
+        return result

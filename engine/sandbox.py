@@ -35,6 +35,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 from .errors import SandboxViolation, ScriptError
 from .sandbox_limits import HOOKS, MAX_DATA_SIZE, MAX_ITEMS, SIZED_METHODS, TOO_WIDE, Budget, flat_size, is_wide
+from .script_functions import FUNCTIONS
 
 __all__ = ["SandboxedEnvironment", "SandboxedScriptEngine", "check_source", "unwrap_script_error"]
 
@@ -309,7 +310,8 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     def _prepare(self, source: str, mode: Mode, context: Mapping[str, Any],
                  external: Mapping[str, Any] | None) -> tuple[CodeType, dict[str, Any]]:
         code, uses_budget = _compile(source, mode)
-        scope = {**external, **context, **HOOKS} if external else {**context, **HOOKS}
+        # Calendar and clock functions first: a variable of the same name shadows one (and is kept on write-back).
+        scope = {**FUNCTIONS, **external, **context, **HOOKS} if external else {**FUNCTIONS, **context, **HOOKS}
         if uses_budget:
             scope["_tick_"] = Budget(self.cpu_seconds).tick
         return code, scope

@@ -26,10 +26,10 @@ class TimerScheduler:
         self._thread: threading.Thread | None = None
 
     def run_once(self, *, max_rounds: int = 100) -> int:
-        """Fire all timers due now (in rounds of a bounded batch); returns how many fired."""
+        """Fire all timers and timer start events due now (in rounds of a bounded batch); returns how many fired."""
         total = 0
         for _ in range(max_rounds):
-            fired = self.service.fire_due_timers()
+            fired = self.service.fire_due_starts() + self.service.fire_due_timers()
             total += fired
             if fired == 0:
                 break
@@ -39,7 +39,8 @@ class TimerScheduler:
         self._wake.set()
 
     def _sleep_seconds(self) -> float:
-        due: datetime | None = self.service.next_timer_due()
+        dues = [d for d in (self.service.next_timer_due(), self.service.next_start_due()) if d is not None]
+        due: datetime | None = min(dues) if dues else None
         if due is None:
             return self.poll_seconds
         return max(0.0, min(self.poll_seconds, (due - self.clock.now()).total_seconds()))

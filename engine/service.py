@@ -18,25 +18,31 @@ from sqlalchemy.exc import IntegrityError
 
 from .actors import SYSTEM, Actor
 from .catalog import SourceFile
-from .commands import CommandCore, CommandResult
+from .commands import CommandResult
+from .decisions import store_decisions
+from .dossier import CODE_VARIABLE
 from .errors import (
     AlreadyClaimed,
     ConcurrentUpdate,
-    DefinitionNotFound,
-    DefinitionSuspended,
     Forbidden,
     IdempotencyConflict,
     InstanceNotRunning,
-    MessageAmbiguous,
-    MessageNotCorrelated,
     NotAssignee,
     TaskNotFound,
     TaskNotOpen,
 )
+from .forms import validate as validate_form
+from .forms import with_defaults
 from .ids import uuid7
+from .lint import Finding, lint_deployment, refuse_errors
+from .messages import MessageCommands
+from .migration import MigrationCommands
+from .scheduled_starts import ScheduledStarts, schedule_start
+from .store import external_tasks as external_store
 from .store import repository as repo
 from .unit_of_work import UnitOfWork
 from .variables import check_variables
+from .versions import DefinitionVersions, start_definition
 
 __all__ = ["CommandResult", "DeployedProcess", "WorkflowService"]
 
@@ -48,47 +54,82 @@ class DeployedProcess:
     content_hash: str
     name: str | None
     created: bool
+    warnings: tuple[Finding, ...] = ()  # "6 rõ" findings of the deployment (engine.lint) that did not block it
+    default_version: int | None = None  # the key's explicit default version: new starts naming none still use it
+    kind: str = "process"  # "decision": a decision of a deployment of DMN files alone (key = decision id)
 
 
 
-class WorkflowService(CommandCore):
+class WorkflowService(DefinitionVersions, ScheduledStarts, MigrationCommands, MessageCommands):
     # --- deploy -----------------------------------------------------------------------------------------------------
-    def deploy(self, actor: Actor, files: Sequence[SourceFile]) -> list[DeployedProcess]:
+    def deploy(self, actor: Actor, files: Sequence[SourceFile], *, strict: bool = False,
+               change_note: str | None = None) -> list[DeployedProcess]:
+        """Compile, lint and store ``files`` as one deployment. Lint errors (and, when ``strict``, the "6 rõ" warnings)
+        refuse it with InvalidDefinition; the remaining warnings come back on every result. A key whose latest
+        version has the same content gets no new version (a revert to an older content does); ``change_note`` is
+        kept with the deployment and in each new version's ``deployed`` audit event."""
         actor.require_role("process-owner")
         deployment = self.compile_files(files)
+        findings = lint_deployment(deployment, strict=strict)
+        refuse_errors(findings)
         for attempt in range(3):
             try:
-                return self._store_deployment(actor, deployment)
+                return [replace(result, warnings=tuple(findings))
+                        for result in self._store_deployment(actor, deployment, change_note)]
             except IntegrityError:  # a concurrent deploy took the same version number: count again
                 if attempt == 2:
                     raise ConcurrentUpdate("concurrent deployments of the same process", detail_vi="Triển khai "
                                            "đồng thời cùng một quy trình, vui lòng thử lại") from None
         raise AssertionError("unreachable")
 
-    def _store_deployment(self, actor: Actor, deployment: Any) -> list[DeployedProcess]:
+    def _store_deployment(self, actor: Actor, deployment: Any, change_note: str | None) -> list[DeployedProcess]:
+        if not deployment.processes:  # DMN files alone (the catalog accepts them when they hold a decision)
+            return self._store_decisions(actor, deployment, change_note)
         results: list[DeployedProcess] = []
         with self._uow() as uow:
             deployment_id: int | None = None
             for process in deployment.processes:
                 latest = repo.latest_definition(uow.conn, process.key, lock=True)
+                pointer = repo.default_version(uow.conn, process.key) if latest is not None else None
+                default_version = pointer["version"] if pointer is not None else None
                 if latest is not None and latest["content_hash"] == deployment.content_hash:
                     results.append(DeployedProcess(process.key, latest["version"], deployment.content_hash,
-                                                   latest["name"], False))
+                                                   latest["name"], False, default_version=default_version))
                     continue
                 if deployment_id is None:
                     deployment_id = repo.insert_deployment(
                         uow.conn, content_hash=deployment.content_hash, deployed_by=actor.id, deployed_at=uow.now,
-                        files=[{"name": f.name, "content": f.content.decode("utf-8")} for f in deployment.files])
+                        files=[{"name": f.name, "content": f.content.decode("utf-8")} for f in deployment.files],
+                        change_note=change_note)
                 version = (latest["version"] if latest is not None else 0) + 1
-                repo.insert_definition(uow.conn, key=process.key, version=version, name=process.name,
-                                       content_hash=deployment.content_hash, deployment_id=deployment_id,
-                                       status="active", deployed_by=actor.id, deployed_at=uow.now,
-                                       start_messages=list(process.start_message_names))
-                results.append(DeployedProcess(process.key, version, deployment.content_hash, process.name, True))
-            repo.insert_audit(uow.conn, [{"instance_id": None, "at": uow.now, "actor": actor.id, "kind": "deployed",
-                                          "data": {"processes": [r.__dict__ for r in results],
-                                                   "files": [f.name for f in deployment.files]}}])
+                definition_id = repo.insert_definition(
+                    uow.conn, key=process.key, version=version, name=process.name,
+                    content_hash=deployment.content_hash, deployment_id=deployment_id, status="active",
+                    deployed_by=actor.id, deployed_at=uow.now, start_messages=list(process.start_message_names))
+                schedule_start(uow.conn, process, definition_id, uow.now)
+                results.append(DeployedProcess(process.key, version, deployment.content_hash, process.name, True,
+                                               default_version=default_version))
+                before = ({"version": latest["version"], "content_hash": latest["content_hash"]}
+                          if latest is not None else None)
+                repo.insert_definition_audit(uow.conn, [{
+                    "process_key": process.key, "at": uow.now, "actor": actor.id, "kind": "deployed",
+                    "data": {"version": version, "deployment_id": deployment_id, "change_note": change_note,
+                             "files": [f.name for f in deployment.files], "default_version": default_version,
+                             "before": before,
+                             "after": {"version": version, "content_hash": deployment.content_hash}}}])
         return results
+
+    def _store_decisions(self, actor: Actor, deployment: Any, change_note: str | None) -> list[DeployedProcess]:
+        """Stored when a decision is new or changed; each decision comes back with its version (engine.decisions)."""
+        with self._uow() as uow:
+            stored = store_decisions(uow.conn, deployment, deployed_by=actor.id, deployed_at=uow.now,
+                                     change_note=change_note)
+            repo.insert_definition_audit(uow.conn, [{
+                "process_key": None, "at": uow.now, "actor": actor.id, "kind": "decision_deployed",
+                "data": {"decision_id": d.id, "version": d.version, "change_note": change_note,
+                         "files": [f.name for f in deployment.files]}} for d in stored if d.created])
+        return [DeployedProcess(d.id, d.version, deployment.content_hash, d.name, d.created, kind="decision")
+                for d in stored]
 
     # --- instances --------------------------------------------------------------------------------------------------
     def start_instance(self, actor: Actor, process_key: str, *, version: int | None = None,
@@ -114,29 +155,19 @@ class WorkflowService(CommandCore):
                     return str(record["instance_id"]), False
             definition = self._definition_for_start(uow.conn, process_key, version)
             model = self._model(uow.conn, definition["id"])
-            workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, data)
+            if model.start_form is not None:  # before anything is written (the key reservation rolls back with it)
+                data = with_defaults(model.start_form, data)
+                validate_form(model.start_form, data, process_key=process_key)
+            dossier_code = self._new_dossier_code(uow, model)  # after the idempotency check: a replay takes none
+            start_data = {**data, CODE_VARIABLE: dossier_code} if dossier_code is not None else data
+            workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, start_data)
             self._save_new(uow, instance_id, definition, business_key, model, workflow, outcome, actor,
-                           {"variables": data, "business_key": business_key})
+                           {"variables": data, "business_key": business_key}, dossier_code=dossier_code)
         return instance_id, True
 
     def _definition_for_start(self, conn: Connection, key: str, version: int | None) -> repo.Row:
-        if version is None:
-            definition = repo.latest_active_definition(conn, key)
-            if definition is None and repo.latest_definition(conn, key) is not None:
-                raise DefinitionSuspended(f"every version of {key!r} is suspended",
-                                          detail_vi=f"Mọi phiên bản của quy trình {key!r} đều đang tạm dừng",
-                                          process_key=key)
-        else:
-            definition = repo.definition_by_version(conn, key, version)
-            if definition is not None and definition["status"] != "active":
-                raise DefinitionSuspended(f"version {version} of {key!r} is suspended",
-                                          detail_vi=f"Phiên bản {version} của {key!r} đang tạm dừng",
-                                          process_key=key, version=version)
-        if definition is None:
-            which = f"{key!r}" + (f" version {version}" if version else "")
-            raise DefinitionNotFound(f"no deployed process {which}", detail_vi=f"Chưa triển khai quy trình {which}",
-                                     process_key=key, version=version)
-        return definition
+        """``version``, else the explicit default, else the latest active version; suspended ones are refused."""
+        return start_definition(conn, key, version)
 
     def cancel_instance(self, actor: Actor, instance_id: str, *, reason: str | None = None) -> None:
         actor.require_role("lead")
@@ -153,6 +184,7 @@ class WorkflowService(CommandCore):
             repo.close_tasks(uow.conn, repo.open_task_ids(uow.conn, instance_id), status="cancelled", at=uow.now)
             repo.replace_timers(uow.conn, instance_id, [])
             repo.replace_subscriptions(uow.conn, instance_id, [])
+            external_store.close_instance(uow.conn, instance_id, uow.now)  # its external tasks (external_tasks.py)
             if not repo.set_instance_status(uow.conn, instance_id, head["version"], status="cancelled",
                                             ended_at=uow.now):
                 raise ConcurrentUpdate(f"instance {instance_id} moved during the command",
@@ -214,6 +246,9 @@ class WorkflowService(CommandCore):
             if head["status"] != "running":
                 raise InstanceNotRunning(f"instance is {head['status']}", detail_vi="Hồ sơ không còn đang xử lý",
                                          instance_id=head["id"], instance_status=head["status"])
+            form = self._model(uow.conn, head["definition_id"]).forms.get(task["form_key"] or "")
+            if form is not None:  # before anything is written: a failure leaves the task open
+                validate_form(form, data, task_id=task_id)
             repo.complete_task(uow.conn, task_id, actor.id, uow.now)
             audit = {"kind": "task_completed", "element_id": task["element_id"], "task_id": task_id,
                      "data": {"variables": data, "name": task["name"]}}
@@ -244,64 +279,6 @@ class WorkflowService(CommandCore):
                 "element_id": task["element_id"], "task_id": task["id"], "data": {"name": task["name"]}}
 
     # --- messages and timers ----------------------------------------------------------------------------------------
-    def correlate_message(self, actor: Actor, name: str, *, business_key: str | None = None,
-                          correlation_keys: Mapping[str, Any] | None = None,
-                          variables: Mapping[str, Any] | None = None,
-                          all_instances: bool = False) -> list[dict[str, Any]]:
-        """Deliver a message to the instance waiting for it (matching business key and correlation variables);
-        if none waits, start the processes whose start event catches it. Returns [{instance_id, started}].
-
-        As in Camunda, a message that several waiting instances match is refused (MessageAmbiguous) unless
-        ``all_instances`` asks to deliver it to each of them: a forgotten key must not move many cases at once."""
-        actor.require_role("integrator")
-        data = check_variables(variables)
-        keys = dict(correlation_keys or {})
-        with self._uow() as uow:
-            waiting = repo.subscriptions_for(uow.conn, name, business_key)
-            # locked in id order: two deliveries that match the same instances can never lock them crosswise
-            instance_ids = sorted({s["instance_id"] for s in waiting
-                                   if all((s["variables"] or {}).get(k) == v for k, v in keys.items())})
-            if len(instance_ids) > 1 and not all_instances:
-                raise MessageAmbiguous(
-                    f"{len(instance_ids)} instances wait for message {name!r}; narrow it with business_key or "
-                    "correlation_keys, or send it to all of them with all=true",
-                    detail_vi=f"Có {len(instance_ids)} hồ sơ đang chờ thông điệp {name!r}; hãy nêu business_key "
-                              "hoặc correlation_keys, hoặc gửi cho tất cả với all=true",
-                    message_name=name, matches=len(instance_ids))
-            delivered: list[dict[str, Any]] = []
-            for instance_id in instance_ids:
-                head = self._lock(uow.conn, instance_id)
-                still_waiting = [m for m in repo.instance_subscriptions(uow.conn, instance_id)
-                                 if m["message_name"] == name]
-                if head["status"] != "running" or not still_waiting:
-                    continue  # another command delivered it between our read and our lock
-                audit = {"kind": "message_received", "data": {"message": name, "variables": data}}
-                try:
-                    self._advance(uow, head, lambda wf: self.runtime.deliver_message(wf, name, data), actor, audit)
-                except MessageNotCorrelated:
-                    continue  # raised before anything of this instance was written; its cached object was dropped
-                delivered.append({"instance_id": instance_id, "started": False})
-            if not delivered and not keys:
-                for definition in repo.definitions_started_by_message(uow.conn, name):
-                    delivered.append({"instance_id": self._start_by_message(uow, actor, definition, name,
-                                                                            business_key, data), "started": True})
-        if not delivered:
-            raise MessageNotCorrelated(f"no instance waits for message {name!r}",
-                                       detail_vi=f"Không có hồ sơ nào đang chờ thông điệp {name!r}",
-                                       message_name=name, business_key=business_key)
-        return delivered
-
-    def _start_by_message(self, uow: UnitOfWork, actor: Actor, definition: repo.Row, name: str,
-                          business_key: str | None, data: dict[str, Any]) -> str:
-        model = self._model(uow.conn, definition["id"])
-        workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, {})
-        if outcome.error is None:
-            outcome = self.runtime.deliver_message(workflow, name, data)
-        instance_id = uuid7()
-        self._save_new(uow, instance_id, definition, business_key, model, workflow, outcome, actor,
-                       {"message": name, "variables": data})
-        return instance_id
-
     def fire_due_timers(self, *, limit: int = 50) -> int:
         """Fire every timer due now; each in its own transaction. Safe with several schedulers (exactly once)."""
         with self._uow(write=False) as uow:

@@ -17,6 +17,7 @@ class UnitOfWork:
     conn: Connection
     now: datetime
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    message_hops: int = 0  # depth of process-thrown messages delivered in this transaction (engine/messages.py)
 
 
 @contextmanager

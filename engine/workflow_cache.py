@@ -20,6 +20,7 @@ class LiveWorkflow:
     open_tasks: frozenset[str]
     timers: tuple[Any, ...]
     messages: tuple[Any, ...]
+    variables: dict[str, Any]  # the process variables as stored (see Runtime.merge_variables)
 
 
 class WorkflowCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
@@ -34,9 +34,12 @@ async def start_instance(body: StartInstance, actor: CurrentActor, service: Serv
 @router.get("", response_model=InstancePage, summary="Instances the caller may see, paged")
 async def list_instances(actor: CurrentActor, queries: QueriesDep, process_key: str | None = None,
                          business_key: str | None = None, status: str | None = None,
+                         dossier_code: Annotated[str | None, Query(max_length=100,
+                                                                   description="mã hồ sơ (exact)")] = None,
                          limit: Limit = 50, offset: Offset = 0) -> Any:
     page = await run_in_threadpool(lambda: queries.list_instances(
-        actor, process_key=process_key, business_key=business_key, status=status, limit=limit, offset=offset))
+        actor, process_key=process_key, business_key=business_key, status=status, dossier_code=dossier_code,
+        limit=limit, offset=offset))
     return vars(page)
 
 

@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from engine.actors import Actor
+from engine.deadlines import DeadlineFilter
 from engine.queries import Queries
 from engine.service import WorkflowService
 
 from ..deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
-from ..schemas import CompleteTask, TaskOut, TaskPage
+from ..schemas import CompleteTask, TaskDetailOut, TaskOut, TaskPage
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -24,16 +25,19 @@ TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
 async def list_tasks(actor: CurrentActor, queries: QueriesDep, status: TaskStatus | None = None,
                      assignee: Literal["me"] | None = None, candidate_group: str | None = None,
                      process_key: str | None = None, instance_id: str | None = None,
+                     deadline: Annotated[DeadlineFilter | None, Query(
+                         description="open tasks on time, in their warning period (sắp đến hạn) or overdue")] = None,
                      limit: Limit = 50, offset: Offset = 0) -> Any:
     page = await run_in_threadpool(
         lambda: queries.list_tasks(actor, status=status, assignee_me=assignee == "me", candidate_group=candidate_group,
-                                   process_key=process_key, instance_id=instance_id, limit=limit, offset=offset))
+                                   process_key=process_key, instance_id=instance_id, deadline=deadline, limit=limit,
+                                   offset=offset))
     return vars(page)
 
 
-@router.get("/{task_id}", response_model=TaskOut)
+@router.get("/{task_id}", response_model=TaskDetailOut, summary="One task, with its form (JSON Schema)")
 async def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(queries.get_task, actor, task_id)
+    return await run_in_threadpool(lambda: queries.get_task(actor, task_id, with_form=True))
 
 
 def _claim(service: WorkflowService, queries: Queries, actor: Actor, task_id: str, *, claim: bool) -> Any:
@@ -52,6 +56,7 @@ async def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, querie
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-async def complete(task_id: str, actor: CurrentActor, service: ServiceDep, body: CompleteTask | None = None) -> Any:
+async def complete(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
+                   body: CompleteTask | None = None) -> Any:
     result = await run_in_threadpool(service.complete_task, actor, task_id, body.variables if body else {})
-    return result.task
+    return queries.task_view(result.task)

@@ -34,12 +34,23 @@ def upgrade(url: str) -> None:
     PostgreSQL through an advisory lock, SQLite through the write lock its BEGIN IMMEDIATE takes."""
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
-            config = alembic_config(url)
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # Batch migrations rebuild a table (copy, drop, rename) that other tables reference; its DROP would
+                # fail on their rows. Foreign keys are off for the migration (the pragma is ignored inside a
+                # transaction, so before BEGIN) and checked once before the commit instead (Alembic's own advice).
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
+                config = alembic_config(url)
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows with dangling foreign keys: {broken[:10]}")
     finally:
         engine.dispose()
 

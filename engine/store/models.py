@@ -5,7 +5,7 @@ Reading never deserializes a workflow: the inbox, task details, instance lists a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
@@ -27,16 +27,16 @@ class Deployment(SQLModel, table=True):
     files: list[dict[str, str]] = Field(sa_column=Column(JsonColumn, nullable=False))
     deployed_by: str = Field(max_length=200)
     deployed_at: datetime = _utc(nullable=False)
+    change_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the deployer's words
 
 
 class ProcessDefinition(SQLModel, table=True):
-    """One version of one executable process (key = the BPMN process id)."""
+    """One version of one executable process (key = the BPMN process id). Content equal to the LATEST version makes
+    no new version; content equal to an older one (a revert) does, as in Camunda, so a hash may repeat per key.
+    ``status`` is "active" or "suspended" (no new starts; running instances go on)."""
 
     __tablename__ = "process_definition"
-    __table_args__ = (
-        UniqueConstraint("key", "version", name="uq_process_definition_key_version"),
-        UniqueConstraint("key", "content_hash", name="uq_process_definition_key_hash"),
-    )
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, index=True)
     version: int
@@ -47,11 +47,25 @@ class ProcessDefinition(SQLModel, table=True):
     deployed_by: str = Field(max_length=200)
     deployed_at: datetime = _utc(nullable=False)
     start_messages: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    status_changed_at: datetime | None = _utc(nullable=True)  # last suspend or activate
+    status_changed_by: str | None = Field(default=None, max_length=200)
+
+
+class DefaultVersion(SQLModel, table=True):
+    """An explicit default version of a process key: starts that name no version use it (instead of the latest
+    active one) until it is cleared. Deploying a newer version does not move it."""
+
+    __tablename__ = "process_default_version"
+    process_key: str = Field(primary_key=True, max_length=200)
+    definition_id: int = Field(foreign_key="process_definition.id")
+    set_by: str = Field(max_length=200)
+    set_at: datetime = _utc(nullable=False)
 
 
 class ProcessInstance(SQLModel, table=True):
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_key_status", "process_key", "status"),)
+    __table_args__ = (Index("ix_process_instance_key_status", "process_key", "status"),
+                      UniqueConstraint("dossier_code", name="uq_process_instance_dossier_code"))
     id: str = Field(primary_key=True, max_length=36)
     definition_id: int = Field(foreign_key="process_definition.id", index=True)
     process_key: str = Field(max_length=200)
@@ -65,6 +79,7 @@ class ProcessInstance(SQLModel, table=True):
     started_by: str = Field(max_length=200)
     started_at: datetime = _utc(nullable=False)
     ended_at: datetime | None = _utc(nullable=True)
+    dossier_code: str | None = Field(default=None, max_length=100)  # mã hồ sơ, Thông tư 01/2018/TT-VPCP Điều 19
 
 
 class InstanceTask(SQLModel, table=True):
@@ -103,6 +118,8 @@ class HumanTask(SQLModel, table=True):
     completed_at: datetime | None = _utc(nullable=True)
     completed_by: str | None = Field(default=None, max_length=200)
     due_at: datetime | None = _utc(nullable=True)
+    warn_at: datetime | None = _utc(nullable=True)  # "sắp đến hạn" from here: created + ratio x (due - created)
+    required_role: str | None = Field(default=None, max_length=50)  # e.g. "lead": only leads claim and complete
 
 
 class TaskCandidate(SQLModel, table=True):
@@ -138,9 +155,11 @@ class MessageSubscription(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_instance_id_id", "instance_id", "id"),)
+    __table_args__ = (Index("ix_audit_event_instance_id_id", "instance_id", "id"),
+                      Index("ix_audit_event_process_key_id", "process_key", "id"))
     id: int | None = Field(default=None, primary_key=True)
     instance_id: str | None = Field(default=None, max_length=36)
+    process_key: str | None = Field(default=None, max_length=200)  # definition events (instance_id NULL)
     at: datetime = _utc(nullable=False)
     actor: str = Field(max_length=200)
     kind: str = Field(max_length=50)
@@ -167,3 +186,67 @@ class ApiKey(SQLModel, table=True):
     groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
     created_at: datetime = _utc(nullable=False)
     revoked_at: datetime | None = _utc(nullable=True)
+
+
+class CalendarDay(SQLModel, table=True):
+    """An override of the business calendar for one date: an announced holiday or Tết day off (working=False), or a
+    swapped Saturday that becomes a working day (working=True). Source "api" (admin) or "file" (loaded at start)."""
+
+    __tablename__ = "calendar_day"
+    day: date = Field(primary_key=True)
+    working: bool
+    name_vi: str = Field(max_length=300)
+    name_en: str | None = Field(default=None, max_length=300)
+    source: str = Field(default="api", max_length=20)
+    updated_by: str = Field(max_length=200)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class DossierSequence(SQLModel, table=True):
+    """The last dossier number used per agency code and receipt day: ``<agency>-YYMMDD-NNNN``."""
+
+    __tablename__ = "dossier_sequence"
+    prefix: str = Field(primary_key=True, max_length=60)
+    day: str = Field(primary_key=True, max_length=6)  # YYMMDD, Hanoi time
+    last: int
+
+
+class StartSchedule(SQLModel, table=True):
+    """The next due time of a deployed process's timer start event (one row per process key: the newest version
+    with a timer start decides). The scheduler starts an instance at each due time, exactly once across workers."""
+
+    __tablename__ = "start_schedule"
+    process_key: str = Field(primary_key=True, max_length=200)
+    definition_id: int = Field(foreign_key="process_definition.id")
+    element_id: str = Field(max_length=200)
+    timer_kind: str = Field(max_length=20)  # timeCycle | timeDate | timeDuration
+    timer_text: str = Field(max_length=500)
+    occurrence: int  # how many instances it started so far
+    next_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True, index=True))
+
+
+class ExternalTask(SQLModel, table=True):
+    """A service task of ``camunda:type="external"`` waiting for (or done by) an integrator's worker, which fetches
+    and locks tasks by topic (Camunda's external-task pattern). id = SpiffWorkflow's task id. Status: open, locked
+    (by ``worker_id`` until ``lock_expires_at``; expired = open again), completed, incident (retries ran out),
+    cancelled (the instance moved on, failed or was cancelled)."""
+
+    __tablename__ = "external_task"
+    __table_args__ = (Index("ix_external_task_topic_status", "topic", "status"),)
+    id: str = Field(primary_key=True, max_length=36)
+    instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
+    process_key: str = Field(max_length=200)
+    element_id: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=500)
+    topic: str = Field(max_length=200)
+    status: str = Field(max_length=20)
+    worker_id: str | None = Field(default=None, max_length=200)
+    lock_expires_at: datetime | None = _utc(nullable=True)
+    retries: int | None = Field(default=None)  # None: no failure reported yet
+    error_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    error_details: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    retry_at: datetime | None = _utc(nullable=True)  # not fetched again before (a failure's retry timeout)
+    priority: int = Field(default=0)
+    created_at: datetime = _utc(nullable=False)
+    incident_at: datetime | None = _utc(nullable=True)
+    ended_at: datetime | None = _utc(nullable=True)

@@ -25,6 +25,7 @@ from .callers import (
 from .definitions import (
     definition_by_id,
     definition_by_version,
+    definition_for_start,
     definitions_started_by_message,
     deployment_files,
     insert_definition,
@@ -33,19 +34,107 @@ from .definitions import (
     latest_definition,
     list_definitions,
 )
+from .dossiers import next_dossier_number
+from .schedules import (
+    advance_schedule,
+    delete_schedule,
+    due_schedules,
+    list_schedules,
+    lock_due_schedule,
+    next_start_due,
+    upsert_schedule,
+)
 from .tables import AE, AK, DEP, HT, IK, MS, PD, PI, TC, TM, Row, all_rows
+from .versions import (
+    audit_trail,
+    clear_default_version,
+    default_version,
+    insert_definition_audit,
+    instance_counts,
+    set_default_version,
+    set_definition_status,
+    versions_of_key,
+)
 
 __all__ = [  # callers use every name through this module (``repo.X``), so tests can patch it here
-    "AE", "AK", "DEP", "HT", "IK", "MS", "OPEN_STATUSES", "PD", "PI", "TC", "TM", "Row",
-    "api_key_by_hash", "candidate_group_clause", "claim_task", "close_tasks", "complete_task", "definition_by_id",
-    "definition_by_version", "definitions_started_by_message", "deployment_files", "due_timers", "get_instance",
-    "get_task", "history", "idempotency_record", "insert_api_key", "insert_audit", "insert_definition",
-    "insert_deployment", "insert_human_tasks", "insert_instance", "instance_state", "instance_subscriptions",
-    "instance_timers", "instance_visibility_clause", "is_id", "latest_active_definition", "latest_definition",
-    "list_api_keys", "list_definitions", "list_instances", "list_tasks", "lock_instance_head", "next_timer_due",
-    "open_task_ids", "replace_subscriptions", "replace_timers", "reserve_idempotency_key", "revoke_api_key",
-    "save_instance", "set_instance_status", "subscriptions_for", "task_records", "task_visibility_clause",
-    "tasks_of_instance", "timer_exists", "unclaim_task", "write_task_records",
+    "AE",
+    "AK",
+    "DEP",
+    "HT",
+    "IK",
+    "MS",
+    "OPEN_STATUSES",
+    "PD",
+    "PI",
+    "TC",
+    "TM",
+    "Row",
+    "advance_schedule",
+    "api_key_by_hash",
+    "audit_trail",
+    "candidate_group_clause",
+    "claim_task",
+    "clear_default_version",
+    "close_tasks",
+    "complete_task",
+    "default_version",
+    "definition_by_id",
+    "definition_by_version",
+    "definition_for_start",
+    "definitions_started_by_message",
+    "delete_schedule",
+    "deployment_files",
+    "due_schedules",
+    "due_timers",
+    "get_instance",
+    "get_task",
+    "history",
+    "idempotency_record",
+    "insert_api_key",
+    "insert_audit",
+    "insert_definition",
+    "insert_definition_audit",
+    "insert_deployment",
+    "insert_human_tasks",
+    "insert_instance",
+    "instance_counts",
+    "instance_state",
+    "instance_subscriptions",
+    "instance_timers",
+    "instance_variables",
+    "instance_visibility_clause",
+    "is_id",
+    "latest_active_definition",
+    "latest_definition",
+    "list_api_keys",
+    "list_definitions",
+    "list_instances",
+    "list_schedules",
+    "list_tasks",
+    "lock_due_schedule",
+    "lock_instance_head",
+    "next_dossier_number",
+    "next_start_due",
+    "next_timer_due",
+    "open_task_ids",
+    "replace_subscriptions",
+    "replace_timers",
+    "reserve_idempotency_key",
+    "revoke_api_key",
+    "save_instance",
+    "set_default_version",
+    "set_definition_status",
+    "set_instance_status",
+    "subscriptions_for",
+    "task_deadline_clause",
+    "task_records",
+    "task_visibility_clause",
+    "tasks_of_instance",
+    "timer_exists",
+    "unclaim_task",
+    "upsert_schedule",
+    "versions_of_key",
+    "write_task_records",
 ]
 
 OPEN_STATUSES = ("open", "claimed")
@@ -65,13 +154,14 @@ def is_id(value: str) -> bool:
 # --- instances --------------------------------------------------------------------------------------------------------
 _INSERT_INSTANCE = (
     "INSERT INTO process_instance (id, definition_id, process_key, business_key, status, state, serializer_version,"
-    " version, variables, error, started_by, started_at, ended_at) VALUES (:id, :definition_id, :process_key,"
-    " :business_key, :status, :state, :serializer_version, :version, :variables@json, :error@json, :started_by,"
-    " :started_at, NULL)")
+    " version, variables, error, started_by, started_at, ended_at, dossier_code) VALUES (:id, :definition_id,"
+    " :process_key, :business_key, :status, :state, :serializer_version, :version, :variables@json, :error@json,"
+    " :started_by, :started_at, NULL, :dossier_code)")
 
 
 def insert_instance(conn: Connection, **values: Any) -> None:
-    rawsql.run(conn, _INSERT_INSTANCE, {**values, "variables": rawsql.js(values["variables"]),
+    rawsql.run(conn, _INSERT_INSTANCE, {**values, "dossier_code": values.get("dossier_code"),
+                                        "variables": rawsql.js(values["variables"]),
                                         "error": rawsql.js(values["error"]),
                                         "started_at": rawsql.ts(conn, values["started_at"])})
 
@@ -89,6 +179,11 @@ def lock_instance_head(conn: Connection, instance_id: str, *, skip_locked: bool 
         sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
     row = rawsql.run(conn, sql, {"id": instance_id}).first()
     return row
+
+
+def instance_variables(conn: Connection, instance_id: str) -> dict[str, Any]:
+    value = conn.execute(select(PI.c.variables).where(PI.c.id == instance_id)).scalar_one()
+    return dict(value or {})
 
 
 def instance_state(conn: Connection, instance_id: str) -> tuple[str, str]:
@@ -119,7 +214,7 @@ def set_instance_status(conn: Connection, instance_id: str, expected_version: in
 
 
 _GET_INSTANCE = ("SELECT id, definition_id, process_key, business_key, status, serializer_version, version, variables,"
-                 " error, started_by, started_at, ended_at FROM process_instance WHERE id = :id")
+                 " error, started_by, started_at, ended_at, dossier_code FROM process_instance WHERE id = :id")
 
 
 _UPSERT_TASK_RECORD = ("INSERT INTO instance_task (instance_id, seq, task_id, body) VALUES (:instance_id, :seq,"
@@ -164,6 +259,9 @@ def instance_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
 def list_instances(conn: Connection, *, filters: dict[str, Any], visibility: Any | None, limit: int,
                    offset: int) -> tuple[list[Row], int]:
     cols = [c for c in PI.c if c.name not in ("state", "variables")]
+    # the two variables the list shows (deadline and dossier status), not the whole document
+    cols += [PI.c.variables["appointment_at"].as_string().label("appointment_at"),
+             PI.c.variables["dossier_status"].as_string().label("dossier_status")]
     conditions = [getattr(PI.c, name) == value for name, value in filters.items() if value is not None]
     if visibility is not None:
         conditions.append(visibility)
@@ -177,18 +275,20 @@ def list_instances(conn: Connection, *, filters: dict[str, Any], visibility: Any
 # --- human tasks ------------------------------------------------------------------------------------------------------
 _INSERT_TASK = (
     "INSERT INTO human_task (id, instance_id, process_key, element_id, name, lane, candidate_groups, candidate_users,"
-    " assignee, status, documentation, form_key, created_at, claimed_at, completed_at, completed_by, due_at) VALUES"
+    " assignee, status, documentation, form_key, created_at, claimed_at, completed_at, completed_by, due_at, warn_at,"
+    " required_role) VALUES"
     " (:id, :instance_id, :process_key, :element_id, :name, :lane, :candidate_groups@json, :candidate_users@json,"
-    " :assignee, :status, :documentation, :form_key, :created_at, :claimed_at, NULL, NULL, :due_at)")
+    " :assignee, :status, :documentation, :form_key, :created_at, :claimed_at, NULL, NULL, :due_at, :warn_at,"
+    " :required_role)")
 _INSERT_CANDIDATE = "INSERT INTO task_candidate (task_id, kind, value) VALUES (:task_id, :kind, :value)"
-_TASK_TIMES = ("created_at", "claimed_at", "completed_at", "due_at")
+_TASK_TIMES = ("created_at", "claimed_at", "completed_at", "due_at", "warn_at")
 _TASK_JSONS = ("candidate_groups", "candidate_users")
 
 
 def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
     if not tasks:
         return
-    rows = [{**t, **{k: rawsql.ts(conn, t[k]) for k in ("created_at", "claimed_at", "due_at")},
+    rows = [{**t, **{k: rawsql.ts(conn, t[k]) for k in ("created_at", "claimed_at", "due_at", "warn_at")},
              "candidate_groups": rawsql.js(t["candidate_groups"]), "candidate_users": rawsql.js(t["candidate_users"])}
             for t in tasks]
     rawsql.run(conn, _INSERT_TASK, rows)
@@ -253,6 +353,20 @@ def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: i
     order = (HT.c.due_at.is_(None), HT.c.due_at, HT.c.created_at, HT.c.id)
     rows = all_rows(conn.execute(select(HT).where(where).order_by(*order).limit(limit).offset(offset)))
     return rows, int(total)
+
+
+def task_deadline_clause(deadline: str, now: datetime) -> Any:
+    """Open tasks in a deadline state at ``now`` (engine/deadlines.py ``open_state`` in SQL): overdue past due_at;
+    warning from warn_at to due_at; on_time without a due time or before warn_at (a row without warn_at: before
+    due_at)."""
+    if deadline == "overdue":
+        return HT.c.due_at < now
+    if deadline == "warning":
+        return and_(HT.c.warn_at <= now, HT.c.due_at >= now)
+    if deadline == "on_time":
+        return or_(HT.c.due_at.is_(None),
+                   and_(HT.c.due_at >= now, or_(HT.c.warn_at > now, HT.c.warn_at.is_(None))))
+    raise ValueError(f"unknown deadline state {deadline!r}")
 
 
 def candidate_group_clause(group: str) -> Any:

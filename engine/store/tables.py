@@ -12,12 +12,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from .models import (
     ApiKey,
     AuditEvent,
+    CalendarDay,
+    DefaultVersion,
     Deployment,
+    DossierSequence,
+    ExternalTask,
     HumanTask,
     IdempotencyKey,
     MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
+    StartSchedule,
     TaskCandidate,
     Timer,
 )
@@ -25,6 +30,7 @@ from .models import (
 PI = ProcessInstance.__table__  # type: ignore[attr-defined]
 PD = ProcessDefinition.__table__  # type: ignore[attr-defined]
 DEP = Deployment.__table__  # type: ignore[attr-defined]
+DV = DefaultVersion.__table__  # type: ignore[attr-defined]
 HT = HumanTask.__table__  # type: ignore[attr-defined]
 TC = TaskCandidate.__table__  # type: ignore[attr-defined]
 TM = Timer.__table__  # type: ignore[attr-defined]
@@ -32,6 +38,10 @@ MS = MessageSubscription.__table__  # type: ignore[attr-defined]
 AE = AuditEvent.__table__  # type: ignore[attr-defined]
 IK = IdempotencyKey.__table__  # type: ignore[attr-defined]
 AK = ApiKey.__table__  # type: ignore[attr-defined]
+CD = CalendarDay.__table__  # type: ignore[attr-defined]
+DS = DossierSequence.__table__  # type: ignore[attr-defined]
+SS = StartSchedule.__table__  # type: ignore[attr-defined]
+ET = ExternalTask.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 

@@ -80,7 +80,8 @@ def test_camunda_modeler_file_passes_the_schema_and_keeps_its_attributes() -> No
     assert review.agency == "skhcn"
     assert review.candidate_groups == ("skhcn", "stp", "to-tham-dinh")  # "Sở Tư pháp" resolved, unknown kept
     assert review.candidate_users == ("le.thi.b", "tran.van.c")
-    assert (review.due_date, review.form_key, review.assignee) == ("${han_tham_dinh}", "form:tham-dinh", None)
+    # JUEL ${han_tham_dinh} is translated to the Python it means (engine.juel)
+    assert (review.due_date, review.form_key, review.assignee) == ("han_tham_dinh", "form:tham-dinh", None)
     sign = process.user_tasks["Task_Ky"]
     assert (sign.assignee, sign.candidate_groups, sign.due_date) == ("nguyen.van.a", (), "2026-03-01T17:00:00+07:00")
     assert process.spec.task_specs["Event_HetHan"].event_definition.expression == "'P10D'"
@@ -209,13 +210,15 @@ def test_bad_dmn_cells_are_reported_once_each() -> None:
     assert all(p["file"] == "routing.dmn" for p in found)
 
 
-def test_dmn_with_several_decisions_is_refused_clearly() -> None:
+def test_dmn_with_several_decisions_compiles_each_decision() -> None:
+    """SpiffWorkflow 3.2's DMN parser crashes on a file with several decisions; the catalog gives each decision its own
+    copy of the file (engine/dmn.py), so a businessRuleTask can call any of them by id."""
     text = (FIXTURES / "routing.dmn").read_text(encoding="utf-8")
     decision = text[text.index("  <decision"):text.index("  <dmndi:DMNDI>")].replace('id="', 'id="B_')
     dmn = SourceFile("routing.dmn", text.replace("  <dmndi:DMNDI>", decision + "  <dmndi:DMNDI>").encode())
-    (found,) = problems_of(source("business_rule.bpmn"), dmn)
-    assert (found["file"], found["element_id"], found["line"]) == ("routing.dmn", "B_Decision_DieuPhoi", 51)
-    assert "one decision per DMN file" in found["reason"]
+    assert deploy(source("business_rule.bpmn"), dmn).processes[0].key
+    other = source("business_rule.bpmn", {"Decision_DieuPhoi": "B_Decision_DieuPhoi"})
+    assert deploy(other, dmn).processes[0].key
 
 
 def test_business_rule_task_must_name_a_known_decision() -> None:
@@ -226,8 +229,12 @@ def test_business_rule_task_must_name_a_known_decision() -> None:
                                                      'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
                                                      'id="Rule_DieuPhoi"',
         "<spiffworkflow:calledDecisionId>Decision_DieuPhoi</spiffworkflow:calledDecisionId>": ""})
-    (found,) = problems_of(camunda, source("routing.dmn"))
-    assert "camunda:decisionRef is not read" in found["reason"]
+    # camunda:decisionRef is read (engine.camunda_dialect rewrites it to spiffworkflow:calledDecisionId)
+    (process,) = deploy(camunda, source("routing.dmn")).processes
+    assert process.spec.task_specs["Rule_DieuPhoi"].dmnEngine.decision_table.id == "DecisionTable_1"
+    unknown = camunda.content.replace(b'"Decision_DieuPhoi"', b'"Decision_Khac"')
+    (found,) = problems_of(SourceFile(camunda.name, unknown), source("routing.dmn"))
+    assert found["element_id"] == "Rule_DieuPhoi" and "'Decision_Khac'" in found["reason"]
 
 
 # --- structure and files --------------------------------------------------------------------------------------------
@@ -348,3 +355,73 @@ def test_a_chain_too_long_for_spiffworkflow_is_refused_with_a_reason() -> None:
                       for n, (a, b) in enumerate(itertools.pairwise(ids))))
     (found,) = problems_of(SourceFile("x.bpmn", (HEAD + body + TAIL).encode()))
     assert "too long" in found["reason"] and found["file"] == "x.bpmn"
+
+
+def test_a_task_inside_a_subprocess_takes_the_lane_that_lists_it() -> None:
+    """SpiffWorkflow passes a subprocess's lane down to its tasks; a subprocess drawn across two lanes (as Camunda
+    Modeler draws it) lists each inner task in its own lane, and that lane decides the task's agency."""
+    xml = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="across" isExecutable="true">
+    <bpmn:laneSet id="ls">
+      <bpmn:lane id="L1" name="Sở Khoa học và Công nghệ">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>sub</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>appraise</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+      </bpmn:lane>
+      <bpmn:lane id="L2" name="Sở Tư pháp"><bpmn:flowNodeRef>legal</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub"/>
+    <bpmn:subProcess id="sub">
+      <bpmn:startEvent id="s_start"/>
+      <bpmn:sequenceFlow id="s1" sourceRef="s_start" targetRef="appraise"/>
+      <bpmn:userTask id="appraise" name="Thẩm định"/>
+      <bpmn:sequenceFlow id="s2" sourceRef="appraise" targetRef="legal"/>
+      <bpmn:userTask id="legal" name="Ý kiến pháp lý"/>
+      <bpmn:sequenceFlow id="s3" sourceRef="legal" targetRef="s_end"/>
+      <bpmn:endEvent id="s_end"/>
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    tasks = deploy(SourceFile("across.bpmn", xml.encode())).processes[0].user_tasks
+    assert (tasks["appraise"].agency, tasks["appraise"].candidate_groups) == ("skhcn", ("skhcn",))
+    assert (tasks["legal"].agency, tasks["legal"].candidate_groups) == ("stp", ("stp",))
+
+
+@pytest.mark.parametrize("closing", [
+    '<bpmn:sequenceFlow id="back" sourceRef="b" targetRef="a"/>',
+    '<bpmn:sequenceFlow id="back" sourceRef="b" targetRef="join"/><bpmn:parallelGateway id="join"/>'
+    '<bpmn:sequenceFlow id="again" sourceRef="join" targetRef="a"/>',
+])
+def test_a_loop_without_a_decision_is_refused_at_deploy(closing: str) -> None:
+    """SpiffWorkflow 3.2 predicts such a loop without end (RecursionError at every start): refuse it, naming it."""
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="loop" isExecutable="true">
+    <bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="a"/>
+    <bpmn:userTask id="a"/><bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+    <bpmn:userTask id="b"/>{closing}
+  </bpmn:process>
+</bpmn:definitions>"""
+    (found,) = problems_of(SourceFile("loop.bpmn", xml.encode()))
+    assert found["element_id"] == "a" and "a, b" in found["reason"] and "vòng lặp" in found["reason_vi"]
+
+
+def test_a_loop_through_a_gateway_or_a_boundary_event_deploys() -> None:
+    xml = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="loop_ok" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="L" name="Sở Tư pháp"><bpmn:flowNodeRef>a</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>b</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="a"/>
+    <bpmn:userTask id="a"/><bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+    <bpmn:userTask id="b"/><bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="end"/><bpmn:endEvent id="end"/>
+    <bpmn:boundaryEvent id="late" attachedToRef="b">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="late" targetRef="a"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    assert deploy(SourceFile("loop_ok.bpmn", xml.encode())).processes[0].key == "loop_ok"

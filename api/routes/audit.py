@@ -1,0 +1,30 @@
+"""The audit trail: the events that belong to no instance, with before/after values. Deployments, suspensions,
+activations and default-version changes of process keys, and engine-wide ones such as calendar overrides. Process
+owners and admins only. (An instance's own events are its history.)"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import CurrentActor, Limit, Offset, QueriesDep
+from ..schemas import AuditPage
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+NO_NUL = r"^[^\x00]*$"
+
+
+@router.get("", response_model=AuditPage, summary="Audit events of no instance, newest first (process-owner, admin)")
+async def audit(actor: CurrentActor, queries: QueriesDep,
+                kind: Annotated[str | None, Query(max_length=50, pattern=NO_NUL, description="deployed, "
+                                                  "version_suspended, version_activated, default_version_set, "
+                                                  "default_version_cleared, calendar_changed")] = None,
+                process_key: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+                since: Annotated[AwareDatetime | None, Query(description="ISO 8601 with an offset, e.g. "
+                                                                         "2026-11-28T00:00:00+07:00")] = None,
+                limit: Limit = 50, offset: Offset = 0) -> Any:
+    return await run_in_threadpool(lambda: queries.audit_trail(actor, kind=kind, process_key=process_key,
+                                                                    since=since, limit=limit, offset=offset))

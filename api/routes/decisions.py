@@ -1,0 +1,49 @@
+"""Deployed DMN decisions: list them, read one, and try one on input values before a process uses it.
+
+Roles process-owner, integrator (and admin). DMN cells here are Python expressions, not FEEL.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
+
+from engine.decisions import Decisions
+
+from ..deps import ContainerDep, CurrentActor
+from ..schemas import DecisionEvaluationOut, DecisionOut, EvaluateDecision
+
+router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"])
+
+
+async def get_decisions(container: ContainerDep) -> Decisions:
+    """Stateless over the container's database and runtime; compiled tables are cached by content (engine.decisions)."""
+    return Decisions(container.db, container.service.runtime)
+
+
+DecisionsDep = Annotated[Decisions, Depends(get_decisions)]
+Key = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$", description="The DMN decision id")]
+Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Decision version; the latest when omitted")]
+
+
+@router.get("", response_model=list[DecisionOut],
+            summary="Deployed decisions, the latest version of each (roles process-owner, integrator)")
+async def list_decisions(actor: CurrentActor, decisions: DecisionsDep) -> Any:
+    return await run_in_threadpool(decisions.list, actor)
+
+
+@router.get("/{key}", response_model=DecisionOut, summary="One decision with its rules (latest version or ?version=N)")
+async def get_decision(key: Key, actor: CurrentActor, decisions: DecisionsDep, version: Version = None) -> Any:
+    return await run_in_threadpool(decisions.get, actor, key, version)
+
+
+@router.post("/{key}/evaluate", response_model=DecisionEvaluationOut,
+             summary="Evaluate a decision on input values, as a business rule task would (Python, not FEEL)")
+async def evaluate_decision(key: Key, body: EvaluateDecision, actor: CurrentActor, decisions: DecisionsDep,
+                            version: Version = None) -> Any:
+    """The matched rules and the outputs a business rule task would get. Missing inputs the table reads: 422
+    ``decision-inputs-missing``; a cell that fails: 422 ``decision-evaluation-failed`` naming the rule and the
+    expression; no rule matching: 200 with ``matched`` empty and a ``no-match`` note."""
+    return await run_in_threadpool(decisions.evaluate, actor, key, body.inputs, version)

@@ -1,0 +1,118 @@
+"""Aggregates of the dashboard (engine/dashboard.py): task counts per agency and per process, median cycle times per
+process, and the monthly reports of one period per agency. Every figure is computed by the database (conditional
+sums, window functions); nothing here loads a workflow.
+
+Time windows are half-open, ``[start, end)``, in UTC (the caller turns a Hanoi month into them). "Open at ``as_of``"
+reads the history, not today's status, so a past month shows what was open at its end: created at or before
+``as_of`` and finished (completed or cancelled: ``completed_at``) after it, or not finished at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Float, and_, case, cast, func, literal, or_, select
+
+from .tables import HT, PD, PI, TC, Row, all_rows
+
+__all__ = ["cycle_times", "process_names", "report_figures", "task_figures"]
+
+GroupBy = Literal["agency", "process", "total"]
+OPEN = ("open", "claimed")
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _task_columns(start: datetime, end: datetime, as_of: datetime) -> list[Any]:
+    open_then = and_(HT.c.created_at <= as_of,
+                     or_(HT.c.completed_at > as_of, and_(HT.c.completed_at.is_(None), HT.c.status.in_(OPEN))))
+    warned = and_(HT.c.warn_at.is_not(None), HT.c.warn_at <= as_of)
+    overdue = and_(HT.c.due_at.is_not(None), HT.c.due_at < as_of)
+    completed = and_(HT.c.status == "completed", HT.c.completed_at >= start, HT.c.completed_at < end)
+    return [
+        _count(open_then).label("open"),
+        _count(and_(open_then, warned, ~overdue)).label("warning"),
+        _count(and_(open_then, overdue)).label("overdue"),
+        _count(completed).label("completed"),
+        _count(and_(completed, HT.c.due_at.is_not(None), HT.c.completed_at <= HT.c.due_at)).label("on_time"),
+        _count(and_(completed, HT.c.due_at.is_not(None), HT.c.completed_at > HT.c.due_at)).label("late"),
+        _count(and_(completed, HT.c.due_at.is_(None))).label("no_deadline"),
+    ]
+
+
+def task_figures(conn: Connection, *, by: GroupBy, start: datetime, end: datetime, as_of: datetime) -> list[Row]:
+    """Human-task counts: ``open``, ``warning`` and ``overdue`` at ``as_of``; ``completed`` in ``[start, end)``,
+    of which ``on_time`` (by the due time), ``late`` and ``no_deadline``. ``by`` "agency": one row per candidate
+    group (``agency``; a task of two groups counts for both, a task of candidate users only under None), "process":
+    per ``process_key``, "total": one row. Only rows of tasks that were open or finished in the window count."""
+    relevant = or_(and_(HT.c.created_at <= as_of, or_(HT.c.completed_at.is_(None), HT.c.completed_at > as_of)),
+                   and_(HT.c.completed_at >= start, HT.c.completed_at < end))
+    columns = _task_columns(start, end, as_of)
+    if by == "total":
+        return all_rows(conn.execute(select(*columns).where(relevant)))
+    if by == "process":
+        stmt = select(HT.c.process_key, *columns).where(relevant).group_by(HT.c.process_key)
+        return all_rows(conn.execute(stmt.order_by(HT.c.process_key)))
+    group = TC.c.value.label("agency")
+    joined = HT.outerjoin(TC, and_(TC.c.task_id == HT.c.id, TC.c.kind == "group"))
+    stmt = select(group, *columns).select_from(joined).where(relevant).group_by(TC.c.value)
+    return all_rows(conn.execute(stmt.order_by(TC.c.value)))
+
+
+def _seconds(conn: Connection, start_column: Any, end_column: Any) -> Any:
+    """``end − start`` in seconds, as each database computes it (SQLite keeps UTC text, PostgreSQL timestamptz)."""
+    if conn.dialect.name == "postgresql":
+        return func.extract("epoch", end_column - start_column)
+    return (func.julianday(end_column) - func.julianday(start_column)) * literal(86400.0)
+
+
+def cycle_times(conn: Connection, *, start: datetime, end: datetime, per_process: bool = True) -> list[Row]:
+    """The instances completed in ``[start, end)``, per process key (``process_key``) or all together (one row, or
+    none without instances): ``instances`` and ``median_seconds`` of ``ended_at − started_at`` (the mean of the two
+    middle values for an even count), ranked by window functions."""
+    seconds = cast(_seconds(conn, PI.c.started_at, PI.c.ended_at), Float)
+    partition = [PI.c.process_key] if per_process else None
+    key = PI.c.process_key if per_process else literal("*")
+    ranked = (select(key.label("process_key"), seconds.label("seconds"),
+                     func.row_number().over(partition_by=partition, order_by=seconds).label("rank"),
+                     func.count().over(partition_by=partition).label("n"))
+              .where(PI.c.status == "completed", PI.c.ended_at >= start, PI.c.ended_at < end)).subquery()
+    middle = ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    stmt = (select(ranked.c.process_key, func.max(ranked.c.n).label("instances"),
+                   func.avg(ranked.c.seconds).label("median_seconds"))
+            .where(middle).group_by(ranked.c.process_key).order_by(ranked.c.process_key))
+    return [{**row, "instances": int(row["instances"]), "median_seconds": float(row["median_seconds"])}
+            for row in all_rows(conn.execute(stmt))]
+
+
+def report_figures(conn: Connection, *, process_key: str, element_id: str, period_variable: str, period: str,
+                   as_of: datetime) -> list[Row]:
+    """Per agency (candidate group of the report task ``element_id``), the reports of ``period`` in the instances of
+    ``process_key`` whose variable ``period_variable`` equals it (cancelled instances left out), as seen at
+    ``as_of``: ``on_time`` (submitted by the task's due time), ``late``, ``missing`` (not submitted by ``as_of``),
+    ``submitted_at`` (the latest submission) and ``due_at``."""
+    submitted = and_(HT.c.status == "completed", HT.c.completed_at <= as_of)
+    stmt = (select(TC.c.value.label("agency"),
+                   _count(and_(submitted, or_(HT.c.due_at.is_(None), HT.c.completed_at <= HT.c.due_at)))
+                   .label("on_time"),
+                   _count(and_(submitted, HT.c.due_at.is_not(None), HT.c.completed_at > HT.c.due_at)).label("late"),
+                   _count(~submitted).label("missing"),
+                   func.max(case((submitted, HT.c.completed_at), else_=None)).label("submitted_at"),
+                   func.max(HT.c.due_at).label("due_at"))
+            .select_from(HT.join(PI, PI.c.id == HT.c.instance_id)
+                         .join(TC, and_(TC.c.task_id == HT.c.id, TC.c.kind == "group")))
+            .where(PI.c.process_key == process_key, HT.c.element_id == element_id,
+                   PI.c.variables[period_variable].as_string() == period, PI.c.status != "cancelled",
+                   HT.c.status != "cancelled", HT.c.created_at <= as_of)
+            .group_by(TC.c.value).order_by(TC.c.value))
+    return all_rows(conn.execute(stmt))
+
+
+def process_names(conn: Connection) -> dict[str, str | None]:
+    """Process key → the name of its latest version."""
+    latest = select(PD.c.key, func.max(PD.c.version).label("version")).group_by(PD.c.key).subquery()
+    stmt = select(PD.c.key, PD.c.name).join(latest, and_(PD.c.key == latest.c.key, PD.c.version == latest.c.version))
+    return {row["key"]: row["name"] for row in all_rows(conn.execute(stmt))}

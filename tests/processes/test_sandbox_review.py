@@ -1,0 +1,651 @@
+"""The ``sandbox_review`` process (thẩm định hồ sơ thử nghiệm có kiểm soát) walked over the REST API on SQLite and
+PostgreSQL: intake with one supplementation, parallel consultation routed by the sector DMN, timeouts that make Sở
+KH&CN urge the late agency, the optional council with the applicant's explanation, the UBND decision, and the
+monitoring of an approved test (periodic reports, incidents, adjustments, expiry) up to the final evaluation that
+may start an ``escalation``. Every step is taken by the agency and role that own it; timers fire through the
+scheduler on the injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from engine.clock import FakeClock
+from engine.container import EngineContainer
+from tests.api.calls import ADMIN, DEFINITIONS, INSTANCES, MESSAGES, OWNER, TASKS, assert_problem, complete, instance
+from tests.conftest import auth
+
+PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+KEY = "sandbox_review"
+HANOI = timezone(timedelta(hours=7))
+
+PORTAL = auth("cong-dvc", roles="integrator", name="Cổng dịch vụ công Hà Nội")
+SKHCN = auth("an", groups="skhcn", name="Trần Văn An")
+SKHCN_LEAD = auth("cuong", groups="skhcn", roles="lead", name="Lê Mạnh Cường")
+STP = auth("dung", groups="stp", name="Phạm Thị Dung")
+STP_LEAD = auth("duc", groups="stp", roles="lead", name="Hoàng Minh Đức")
+HTKC_LEAD = auth("giang", groups="htkc", roles="lead", name="Vũ Hương Giang")
+UBND = auth("minh", groups="ubnd", name="Đặng Nhật Minh")
+UBND_LEAD = auth("nam", groups="ubnd", roles="lead", name="Trương Hoài Nam")
+SECTOR_LEADS = {code: auth(f"lead-{code}", groups=code, roles="lead") for code in ("syt", "sgddt", "snnmt")}
+
+APPLICATION: dict[str, Any] = {
+    "applicant": {"name": "Công ty Cổ phần Y tế số An Khang", "tax_code": "0109876543",
+                  "representative": "Nguyễn Văn Khang", "email": "lienhe@ankhang.vn"},
+    "technology_name": "Nền tảng khám bệnh từ xa có kê đơn điện tử",
+    "technology_description": "Khám, tư vấn qua video và kê đơn điện tử liên thông với nhà thuốc.",
+    "scope": "Khám từ xa các bệnh mạn tính ổn định cho người bệnh đã khám trực tiếp trước đó.",
+    "test_space": {"in_hitech_park": True, "location": "Trung tâm Đổi mới sáng tạo Hà Nội, Khu CNC Hòa Lạc"},
+    "sector": "y_te",
+    "duration_months": 7,
+    "max_users": 5000,
+    "risk_plan": "Giới hạn nhóm bệnh, bác sĩ trực, quy trình chuyển khám trực tiếp khi cần.",
+    "user_protection_plan": "Người bệnh đồng ý tham gia, bảo hiểm trách nhiệm, đường dây khiếu nại 24/7.",
+    "legal_gaps": [{"rule": "Thông tư 49/2017/TT-BYT, Điều 6", "reason": "Chưa cho phép kê đơn sau khám từ xa"}],
+    "exit_plan": "Chuyển người bệnh về cơ sở khám trực tiếp, bàn giao hồ sơ bệnh án trong 30 ngày.",
+}
+
+CONDITIONS: dict[str, Any] = {
+    "scope": "Khám từ xa bệnh mạn tính ổn định; kê đơn tối đa 30 ngày",
+    "space": "Khu CNC Hòa Lạc và 3 bệnh viện liên kết",
+    "duration_months": 7,
+    "max_users": 3000,
+    "reporting_duties": ["Báo cáo hằng quý về số người dùng, sự cố, khiếu nại"],
+}
+
+
+# --- calls ----------------------------------------------------------------------------------------------------------
+def deploy(client: TestClient, folder: str = KEY) -> None:
+    """Every file of the process folder in one request, strict: any "6 rõ" finding would refuse it."""
+    parts = [("files", (path.name, path.read_bytes(), "application/json" if path.suffix == ".json" else
+                        "application/xml")) for path in sorted((PROCESSES / folder).iterdir()) if path.is_file()]
+    response = client.post(DEFINITIONS, files=parts, params={"strict": "true"}, headers=OWNER)
+    assert response.status_code == 201, response.text
+
+
+def apply(client: TestClient, business_key: str = "SB-2026-0001", **changes: Any) -> str:
+    """The portal files an application; ``changes`` replace fields of APPLICATION."""
+    response = client.post(INSTANCES, json={"process_key": KEY, "business_key": business_key,
+                                            "variables": {**APPLICATION, **changes}}, headers=PORTAL)
+    assert response.status_code == 201, response.text
+    instance_id: str = response.json()["id"]
+    return instance_id
+
+
+def open_tasks(client: TestClient, instance_id: str) -> dict[str, dict[str, Any]]:
+    found = instance(client, instance_id)["open_tasks"]
+    by_element = {task["element_id"]: task for task in found}
+    assert len(by_element) == len(found), f"two open tasks of one element: {found}"
+    return by_element
+
+
+def act(client: TestClient, instance_id: str, element_id: str, headers: dict[str, str], **fields: Any) -> None:
+    """Complete the open task of ``element_id`` as ``headers``."""
+    tasks = open_tasks(client, instance_id)
+    assert element_id in tasks, f"{element_id} is not open; open: {sorted(tasks)}"
+    done = complete(client, tasks[element_id]["id"], headers, **fields).json()
+    assert (done["status"], done["element_id"]) == ("completed", element_id)
+
+
+def send(client: TestClient, name: str, business_key: str = "SB-2026-0001", *, status: int = 200,
+         **payload: Any) -> None:
+    """The applicant's system sends a message through the integration API, correlated by the business key."""
+    response = client.post(MESSAGES, json={"name": name, "business_key": business_key, "variables": payload},
+                           headers=PORTAL)
+    assert response.status_code == status, response.text
+
+
+def variables(client: TestClient, instance_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = instance(client, instance_id)["variables"]
+    return found
+
+
+def status(client: TestClient, instance_id: str) -> str:
+    found: str = instance(client, instance_id)["status"]
+    return found
+
+
+def history(client: TestClient, instance_id: str) -> list[dict[str, Any]]:
+    response = client.get(f"{INSTANCES}/{instance_id}/history", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    events: list[dict[str, Any]] = response.json()
+    return events
+
+
+def passed(client: TestClient, instance_id: str) -> list[str]:
+    """Element ids the instance went through (engine steps and human tasks), in order."""
+    return [e["element_id"] for e in history(client, instance_id)
+            if e["kind"] in ("element_completed", "task_completed") and e["element_id"]]
+
+
+def fire(container: EngineContainer, clock: FakeClock, until: datetime) -> int:
+    """Move the clock to ``until`` (plus a second: a timer fires once its due time is past) and run the scheduler."""
+    clock.set(until + timedelta(seconds=1))
+    return container.scheduler.run_once()
+
+
+def moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def hanoi(year: int, month: int, day: int, hour: int = 17) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=HANOI).astimezone(UTC)
+
+
+# --- the steps, each by the agency and role that own it ---------------------------------------------------------------
+def check(client: TestClient, instance_id: str, *missing: str) -> None:
+    if missing:
+        act(client, instance_id, "check_completeness", SKHCN, dossier_complete=False, missing_items=list(missing))
+    else:
+        act(client, instance_id, "check_completeness", SKHCN, dossier_complete=True)
+
+
+def legal_opinion(client: TestClient, instance_id: str) -> None:
+    act(client, instance_id, "legal_opinion", STP_LEAD, legal_opinion="Có thể miễn trừ trong phạm vi thử nghiệm",
+        waived_rules=["Thông tư 49/2017/TT-BYT, Điều 6"], legal_risk="trung_binh",
+        legal_conditions=["Lưu vết toàn bộ đơn thuốc điện tử"], legal_opinion_document="45/STP-VBPQ")
+
+
+def htkc_opinion(client: TestClient, instance_id: str) -> None:
+    act(client, instance_id, "htkc_opinion", HTKC_LEAD, htkc_opinion="Bố trí được phòng thử nghiệm tại Hòa Lạc",
+        space_available=True, infrastructure_notes="Kết nối 10 Gbps, trung tâm dữ liệu đạt chuẩn")
+
+
+def sector_opinion(client: TestClient, instance_id: str, agency: str) -> None:
+    act(client, instance_id, "sector_opinion", SECTOR_LEADS[agency], sector_opinion="Đồng ý có điều kiện",
+        sector_supports=True, sector_conditions=["Bác sĩ có chứng chỉ hành nghề"])
+
+
+def consult(client: TestClient, instance_id: str, sector_agency: str | None = "syt", in_park: bool = True) -> None:
+    legal_opinion(client, instance_id)
+    if in_park:
+        htkc_opinion(client, instance_id)
+    if sector_agency is not None:
+        sector_opinion(client, instance_id, sector_agency)
+
+
+def synthesize(client: TestClient, instance_id: str, *, council: bool) -> None:
+    act(client, instance_id, "synthesize", SKHCN, synthesis="Các cơ quan thống nhất cho thử nghiệm có điều kiện",
+        needs_council=council)
+
+
+def propose(client: TestClient, instance_id: str) -> None:
+    act(client, instance_id, "draft_proposal", SKHCN_LEAD, recommendation="cho_phep",
+        proposal="Đề nghị cho phép thử nghiệm 7 tháng", proposed_conditions=CONDITIONS,
+        proposal_document="310/TTr-SKHCN")
+
+
+def approve(client: TestClient, instance_id: str, **conditions: Any) -> None:
+    act(client, instance_id, "decide", UBND_LEAD, approved=True, conditions={**CONDITIONS, **conditions},
+        decision_document="1234/QĐ-UBND")
+
+
+def to_decision(client: TestClient, instance_id: str) -> None:
+    """Complete intake and consultation (Sở Y tế, in the park) and submit to UBND without a council."""
+    check(client, instance_id)
+    consult(client, instance_id)
+    synthesize(client, instance_id, council=False)
+    propose(client, instance_id)
+    assert set(open_tasks(client, instance_id)) == {"decide"}
+
+
+def approved_test(client: TestClient, **conditions: Any) -> str:
+    """An application approved today: the test is being monitored."""
+    deploy(client)
+    instance_id = apply(client)
+    to_decision(client, instance_id)
+    approve(client, instance_id, **conditions)
+    assert variables(client, instance_id)["sandbox_status"] == "dang_thu_nghiem"
+    return instance_id
+
+
+# --- intake ---------------------------------------------------------------------------------------------------------
+def test_incomplete_application_is_supplemented_once_then_consulted(client: TestClient) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    task = open_tasks(client, instance_id)["check_completeness"]
+    assert (task["candidate_groups"], task["lane"]) == (["skhcn"], "Sở Khoa học và Công nghệ")
+    # 5 working days after Monday 5/1/2026, the day of receipt not counted: processes/calendar.toml makes Saturday
+    # 10/1/2026 a working day (swapped for Friday 2/1), so the fifth working day is that Saturday
+    assert moment(task["due_at"]) == hanoi(2026, 1, 10)
+
+    check(client, instance_id, "Thiếu phương án bồi thường người dùng")
+    assert open_tasks(client, instance_id) == {}
+    found = variables(client, instance_id)
+    assert (found["sandbox_status"], found["supplement_requests"]) == ("cho_bo_sung", 1)
+    assert moment(found["supplement_due_at"]) == hanoi(2026, 1, 16)  # 10 working days
+
+    send(client, "Bổ sung hồ sơ thử nghiệm", documents=["Phương án bồi thường"], note="Đã bổ sung")
+    assert set(open_tasks(client, instance_id)) == {"check_completeness"}
+    assert variables(client, instance_id)["supplement"] == {"documents": ["Phương án bồi thường"], "note": "Đã bổ sung"}
+    check(client, instance_id)
+    assert set(open_tasks(client, instance_id)) == {"legal_opinion", "htkc_opinion", "sector_opinion"}
+    assert passed(client, instance_id)[:6] == ["application_received", "register_application", "check_completeness",
+                                               "completeness_gateway", "request_supplement", "await_supplement"]
+
+
+def test_second_incompleteness_refuses_the_application(client: TestClient) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id, "Thiếu phương án bồi thường người dùng")
+    send(client, "Bổ sung hồ sơ thử nghiệm", documents=["Phương án bồi thường (bản nháp)"])
+    check(client, instance_id, "Phương án bồi thường chưa có chữ ký người đại diện")
+
+    assert status(client, instance_id) == "completed"
+    found = variables(client, instance_id)
+    assert (found["outcome"], found["sandbox_status"], found["supplement_requests"]) == (
+        "tu_choi_tiep_nhan", "tu_choi", 1)
+    assert found["outcome_reasons"] == ["Hồ sơ đã bổ sung nhưng vẫn chưa đầy đủ",
+                                        "Phương án bồi thường chưa có chữ ký người đại diện"]
+    assert passed(client, instance_id)[-2:] == ["reject_incomplete", "rejected_at_intake"]
+    send(client, "Bổ sung hồ sơ thử nghiệm", status=404)  # nothing waits any more
+
+
+def test_no_supplement_before_the_deadline_refuses_the_application(client: TestClient, clock: FakeClock,
+                                                                  app_container: EngineContainer) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id, "Thiếu phương án kết thúc thử nghiệm")
+    deadline = moment(variables(client, instance_id)["supplement_due_at"])
+    clock.set(deadline - timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 0
+    assert fire(app_container, clock, deadline) == 1
+
+    assert status(client, instance_id) == "completed"
+    found = variables(client, instance_id)
+    assert found["outcome"] == "tu_choi_tiep_nhan"
+    assert found["outcome_reasons"] == ["Không bổ sung hồ sơ trong thời hạn 2026-01-16",
+                                        "Thiếu phương án kết thúc thử nghiệm"]
+    assert passed(client, instance_id)[-3:] == ["supplement_overdue", "reject_not_supplemented", "rejected_at_intake"]
+
+
+# --- consultation ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("sector", "in_park", "agency", "basis"), [
+    ("y_te", True, "syt", "Điều 17.2"),
+    ("giao_duc", False, "sgddt", "Điều 18.2"),
+    ("nong_nghiep_moi_truong", True, "snnmt", "Điều 16.2"),
+    ("khac", True, None, ""),
+    ("khac", False, None, ""),
+])
+def test_consultation_goes_to_the_agencies_the_application_concerns(
+        client: TestClient, sector: str, in_park: bool, agency: str | None, basis: str) -> None:
+    deploy(client)
+    instance_id = apply(client, sector=sector, test_space={"in_hitech_park": in_park, "location": "Hòa Lạc"})
+    check(client, instance_id)
+    found = variables(client, instance_id)
+    assert (found["sector_agency"], found["sector_basis"]) == (agency or "none", basis)
+
+    expected = {"legal_opinion"} | ({"htkc_opinion"} if in_park else set()) | ({"sector_opinion"} if agency else set())
+    tasks = open_tasks(client, instance_id)
+    assert set(tasks) == expected
+    assert tasks["legal_opinion"]["candidate_groups"] == ["stp"]
+    if in_park:
+        assert tasks["htkc_opinion"]["candidate_groups"] == ["htkc"]
+    if agency is not None:
+        sector_task = tasks["sector_opinion"]
+        assert (sector_task["candidate_groups"], sector_task["lane"]) == ([agency], "Sở chuyên ngành")
+        other = next(code for code in SECTOR_LEADS if code != agency)
+        assert_problem(complete(client, sector_task["id"], SECTOR_LEADS[other], status=403), 403, "not-candidate")
+        assert_problem(client.get(f"{TASKS}/{sector_task['id']}", headers=SECTOR_LEADS[other]), 403)
+
+    # the inclusive join waits for every consultation that was sent, and for those only
+    legal_opinion(client, instance_id)
+    if agency is not None:
+        assert "synthesize" not in open_tasks(client, instance_id)
+        sector_opinion(client, instance_id, agency)
+    if in_park:
+        assert "synthesize" not in open_tasks(client, instance_id)
+        htkc_opinion(client, instance_id)
+    assert set(open_tasks(client, instance_id)) == {"synthesize"}
+    found = variables(client, instance_id)
+    assert found["waived_rules"] == ["Thông tư 49/2017/TT-BYT, Điều 6"]
+    assert found.get("space_available") is (True if in_park else None)
+    assert found.get("sector_supports") is (True if agency else None)
+
+
+@pytest.mark.parametrize("in_time", [None, "legal_opinion", "htkc_opinion"])
+def test_late_consultations_are_urged_by_skhcn(client: TestClient, clock: FakeClock, app_container: EngineContainer,
+                                               in_time: str | None) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id)
+    tasks = open_tasks(client, instance_id)
+    due = moment(tasks["htkc_opinion"]["due_at"])
+    assert due == hanoi(2026, 1, 16)  # 10 working days
+    assert {moment(t["due_at"]) for t in tasks.values()} == {due}
+    answer: dict[str, Callable[[TestClient, str], None]] = {
+        "legal_opinion": legal_opinion, "htkc_opinion": htkc_opinion,
+        "sector_opinion": lambda c, i: sector_opinion(c, i, "syt")}
+    if in_time is not None:
+        answer.pop(in_time)(client, instance_id)  # answered in time: that agency is not urged
+
+    clock.set(due - timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 0
+    assert fire(app_container, clock, due) >= 1
+    urges = {"legal_opinion": "urge_stp", "htkc_opinion": "urge_htkc", "sector_opinion": "urge_sector"}
+    tasks = open_tasks(client, instance_id)
+    assert set(tasks) == set(answer) | {urges[late] for late in answer}  # the late opinions are still awaited
+    assert all(tasks[urges[late]]["candidate_groups"] == ["skhcn"] for late in answer)
+    assert moment(tasks[urges[next(iter(answer))]]["due_at"]) == hanoi(2026, 1, 19)  # one working day
+
+    for late, give in answer.items():
+        act(client, instance_id, urges[late], SKHCN, urge_note="Đã gửi công văn đôn đốc", urge_document="88/SKHCN")
+        assert "synthesize" not in open_tasks(client, instance_id)
+        give(client, instance_id)
+    assert set(open_tasks(client, instance_id)) == {"synthesize"}
+    timers = {"legal_opinion_overdue", "htkc_opinion_overdue", "sector_opinion_overdue"}
+    assert timers & set(passed(client, instance_id)) == {f"{late}_overdue" for late in answer}
+
+
+# --- council and decision -------------------------------------------------------------------------------------------
+def test_without_council_ubnd_refuses_with_reasons(client: TestClient) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id)
+    consult(client, instance_id)
+    synthesize(client, instance_id, council=False)
+    proposal = open_tasks(client, instance_id)["draft_proposal"]
+    assert proposal["required_role"] == "lead"
+    assert_problem(complete(client, proposal["id"], SKHCN, status=403, recommendation="tu_choi"), 403,
+                   "role-required")
+    act(client, instance_id, "draft_proposal", SKHCN_LEAD, recommendation="tu_choi",
+        proposal="Rủi ro cho người bệnh chưa được kiểm soát", proposed_refusal_reasons=["Chưa có bảo hiểm"],
+        proposal_document="311/TTr-SKHCN")
+
+    decision = open_tasks(client, instance_id)["decide"]
+    assert (decision["candidate_groups"], decision["required_role"]) == (["ubnd"], "lead")
+    assert_problem(complete(client, decision["id"], UBND, status=403, approved=False), 403, "role-required")
+    reasons = ["Chưa có phương án bảo hiểm trách nhiệm nghề nghiệp", "Chưa có cơ chế xử lý sai sót kê đơn"]
+    act(client, instance_id, "decide", UBND_LEAD, approved=False, refusal_reasons=reasons,
+        decision_document="1235/QĐ-UBND")
+
+    assert status(client, instance_id) == "completed"
+    found = variables(client, instance_id)
+    assert (found["outcome"], found["outcome_reasons"], found["sandbox_status"]) == ("tu_choi", reasons, "tu_choi")
+    steps = passed(client, instance_id)
+    assert "council_review" not in steps and steps[-2:] == ["record_refusal", "refused"]
+
+
+def test_approval_needs_the_conditions_of_the_test(client: TestClient) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    to_decision(client, instance_id)
+    decision = open_tasks(client, instance_id)["decide"]
+    body = assert_problem(complete(client, decision["id"], UBND_LEAD, status=422, approved=True,
+                                   decision_document="1234/QĐ-UBND"), 422, "form-invalid")
+    assert "conditions" in str(body)
+    assert set(open_tasks(client, instance_id)) == {"decide"}
+
+
+def test_council_asks_for_an_explanation_then_recommends(client: TestClient) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id)
+    consult(client, instance_id)
+    synthesize(client, instance_id, council=True)
+    act(client, instance_id, "council_review", SKHCN, council_conclusion="Cần làm rõ cơ chế bồi thường",
+        explanation_required=True, explanation_questions=["Mức bồi thường tối đa cho mỗi người bệnh?"])
+    assert open_tasks(client, instance_id) == {}
+
+    send(client, "Giải trình hồ sơ thử nghiệm", answers=["Tối đa 500 triệu đồng mỗi người bệnh"])
+    assert set(open_tasks(client, instance_id)) == {"council_review"}
+    assert variables(client, instance_id)["explanation"] == {"answers": ["Tối đa 500 triệu đồng mỗi người bệnh"]}
+    act(client, instance_id, "council_review", SKHCN, council_conclusion="Đề nghị cho phép có điều kiện",
+        council_recommendation="cho_phep", explanation_required=False)
+    propose(client, instance_id)
+    approve(client, instance_id)
+    steps = passed(client, instance_id)
+    assert steps.count("council_review") == 2 and "await_explanation" in steps
+    assert variables(client, instance_id)["sandbox_status"] == "dang_thu_nghiem"
+
+
+def test_council_concludes_on_the_file_when_no_explanation_arrives(client: TestClient, clock: FakeClock,
+                                                                   app_container: EngineContainer) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id)
+    consult(client, instance_id)
+    synthesize(client, instance_id, council=True)
+    act(client, instance_id, "council_review", SKHCN, council_conclusion="Cần làm rõ cơ chế bồi thường",
+        explanation_required=True, explanation_questions=["Mức bồi thường?"])
+    assert fire(app_container, clock, hanoi(2026, 1, 16)) == 1  # 10 working days after Monday 5/1
+
+    assert set(open_tasks(client, instance_id)) == {"council_review"}
+    assert variables(client, instance_id)["explanation"] == {"received": False,
+                                                             "note": "Tổ chức không giải trình trong thời hạn"}
+    act(client, instance_id, "council_review", SKHCN, council_conclusion="Hồ sơ không đủ cơ sở",
+        council_recommendation="tu_choi", explanation_required=False)
+    assert set(open_tasks(client, instance_id)) == {"draft_proposal"}
+    send(client, "Giải trình hồ sơ thử nghiệm", status=404)  # too late: nothing waits for it
+
+
+# --- monitoring -----------------------------------------------------------------------------------------------------
+def test_periodic_reports_are_reviewed_and_late_reports_reminded(client: TestClient, clock: FakeClock,
+                                                                 app_container: EngineContainer) -> None:
+    instance_id = approved_test(client)
+    found = variables(client, instance_id)
+    assert (found["test_started_on"], found["test_months"], found["reports_received"]) == ("2026-01-05", 7, 0)
+    assert (found["test_end_at"], found["next_report_due"]) == ("2026-08-05T17:00:00+07:00",
+                                                                "2026-04-05T17:00:00+07:00")
+    assert found["report_reminder_at"] == found["next_report_due"]
+
+    send(client, "Báo cáo định kỳ thử nghiệm", period="Quý I/2026", active_users=1200, incidents=0)
+    review = open_tasks(client, instance_id)["review_report"]
+    assert review["candidate_groups"] == ["skhcn"]
+    found = variables(client, instance_id)
+    assert found["reports_received"] == 1
+    assert found["latest_report"] == {"period": "Quý I/2026", "active_users": 1200, "incidents": 0}
+    assert [(entry["period"], entry["report"]["period"]) for entry in found["report_log"]] == [(1, "Quý I/2026")]
+    act(client, instance_id, "review_report", SKHCN, report_compliant=True, report_review="Tuân thủ điều kiện")
+    assert open_tasks(client, instance_id) == {}
+    assert variables(client, instance_id)["next_report_due"] == "2026-07-05T17:00:00+07:00"
+
+    # the second report is late: the tester is reminded at once, again 10 working days later, until it arrives
+    assert fire(app_container, clock, hanoi(2026, 7, 5)) == 1
+    assert open_tasks(client, instance_id) == {}
+    found = variables(client, instance_id)
+    assert found["report_reminders"] == [{"period": 2, "due": "2026-07-05T17:00:00+07:00",
+                                          "reminded_at": "2026-07-05T17:00:01+07:00"}]
+    # reminded on Sunday 5/7, deemed Monday 6/7 (not counted): ten working days later
+    assert found["report_reminder_at"] == "2026-07-20T17:00:00+07:00"
+    clock.set(hanoi(2026, 7, 20) - timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 0
+    assert fire(app_container, clock, hanoi(2026, 7, 20)) == 1
+    found = variables(client, instance_id)
+    assert [r["reminded_at"] for r in found["report_reminders"]] == ["2026-07-05T17:00:01+07:00",
+                                                                    "2026-07-20T17:00:01+07:00"]
+    assert found["report_reminder_at"] == "2026-08-03T17:00:00+07:00"
+    send(client, "Báo cáo định kỳ thử nghiệm", period="Quý II/2026", active_users=2500, incidents=1)
+    assert set(open_tasks(client, instance_id)) == {"review_report"}
+    act(client, instance_id, "review_report", SKHCN, report_compliant=False, report_review="Vượt số người dùng",
+        report_follow_up=["Giảm số người dùng về dưới 3.000"])
+    found = variables(client, instance_id)
+    assert (found["reports_received"], found["next_report_due"]) == (2, "2026-10-05T17:00:00+07:00")
+    assert found["report_reminder_at"] == found["next_report_due"]
+    assert status(client, instance_id) == "running"
+
+
+def suspend(client: TestClient, instance_id: str, resolution: str) -> None:
+    """Sở KH&CN suspends, Sở Tư pháp gives its opinion, the Sở KH&CN lead decides."""
+    act(client, instance_id, "handle_incident", SKHCN_LEAD, incident_severity="cao", users_affected=12,
+        suspension_measures="Ngừng kê đơn mới, liên hệ từng người bệnh", suspension_document="95/SKHCN-QLKH")
+    opinion = open_tasks(client, instance_id)["incident_legal_opinion"]
+    assert (opinion["candidate_groups"], opinion["lane"]) == (["stp"], "Sở Tư pháp")
+    assert_problem(complete(client, opinion["id"], STP, status=403, incident_legal_opinion="x"), 403, "role-required")
+    act(client, instance_id, "incident_legal_opinion", STP_LEAD, incident_legal_opinion="Chưa có dấu hiệu vi phạm",
+        incident_violation=False, incident_legal_recommendation=resolution)
+    act(client, instance_id, "decide_incident", SKHCN_LEAD, incident_resolution=resolution,
+        incident_decision_reasons="Theo ý kiến Sở Tư pháp", incident_decision_document="96/SKHCN-QLKH")
+
+
+def test_incident_suspends_the_test_until_it_may_resume(client: TestClient) -> None:
+    instance_id = approved_test(client)
+    send(client, "Sự cố thử nghiệm", summary="Sai liều trong 12 đơn thuốc", occurred_at="2026-01-05T10:00:00+07:00")
+
+    assert set(open_tasks(client, instance_id)) == {"handle_incident"}
+    found = variables(client, instance_id)
+    assert (found["sandbox_status"], found["incident_count"]) == ("tam_dung", 1)
+    assert found["incident"]["summary"] == "Sai liều trong 12 đơn thuốc"
+    send(client, "Báo cáo định kỳ thử nghiệm", status=404)  # a suspended test waits for no report
+    suspend(client, instance_id, "tiep_tuc")
+
+    found = variables(client, instance_id)
+    assert (found["sandbox_status"], found["incident_resolution"]) == ("dang_thu_nghiem", "tiep_tuc")
+    assert open_tasks(client, instance_id) == {}
+    send(client, "Báo cáo định kỳ thử nghiệm", period="Quý I/2026")  # monitoring goes on
+    assert variables(client, instance_id)["reports_received"] == 1
+    assert set(open_tasks(client, instance_id)) == {"review_report"}
+    assert status(client, instance_id) == "running"
+
+
+def test_a_test_that_expires_while_suspended_ends_as_soon_as_it_would_resume(
+        client: TestClient, clock: FakeClock, app_container: EngineContainer) -> None:
+    instance_id = approved_test(client, duration_months=2)
+    send(client, "Sự cố thử nghiệm", summary="Gián đoạn dịch vụ kê đơn")
+    assert fire(app_container, clock, hanoi(2026, 3, 5)) == 0  # suspended: the end date has no timer of its own
+    suspend(client, instance_id, "tiep_tuc")
+
+    found = variables(client, instance_id)
+    assert (found["end_reason"], found["sandbox_status"]) == ("het_han", "da_ket_thuc")
+    assert passed(client, instance_id)[-6:] == ["resume_test", "plan_monitoring", "still_running", "expire_test",
+                                                "close_test", "final_split"]
+    assert set(open_tasks(client, instance_id)) == {"evaluate_test", "legal_evaluation"}
+
+
+def test_incident_terminates_the_test_which_ends_without_a_legal_change(client: TestClient) -> None:
+    instance_id = approved_test(client)
+    send(client, "Báo cáo định kỳ thử nghiệm", period="Quý I/2026")
+    review_id = open_tasks(client, instance_id)["review_report"]["id"]
+    send(client, "Sự cố thử nghiệm", summary="Lộ dữ liệu của 300 người bệnh")  # interrupts the review at once
+    assert set(open_tasks(client, instance_id)) == {"handle_incident"}
+    assert client.get(f"{TASKS}/{review_id}", headers=ADMIN).json()["status"] == "cancelled"
+    assert variables(client, instance_id)["sandbox_status"] == "tam_dung"
+    suspend(client, instance_id, "cham_dut")
+
+    found = variables(client, instance_id)
+    assert (found["end_reason"], found["sandbox_status"], found["outcome"]) == ("cham_dut", "da_ket_thuc", "ket_thuc")
+    tasks = open_tasks(client, instance_id)
+    assert set(tasks) == {"evaluate_test", "legal_evaluation"}
+    assert (tasks["legal_evaluation"]["candidate_groups"], tasks["legal_evaluation"]["required_role"]) == (
+        ["stp"], "lead")
+
+    act(client, instance_id, "evaluate_test", SKHCN_LEAD, evaluation="Không đạt do sự cố an toàn dữ liệu",
+        test_effective=False, policy_change_proposed=False)
+    assert set(open_tasks(client, instance_id)) == {"legal_evaluation"}
+    act(client, instance_id, "legal_evaluation", STP_LEAD, legal_evaluation="Quy định hiện hành vẫn phù hợp",
+        legal_change_recommended=False)
+    assert status(client, instance_id) == "completed"
+    assert "escalation_request" not in variables(client, instance_id)
+    assert passed(client, instance_id)[-3:] == ["final_join", "legal_change_gateway", "test_completed"]
+    send(client, "Sự cố thử nghiệm", status=404)
+
+
+def test_extension_request_is_reappraised_and_moves_the_end_date(client: TestClient, clock: FakeClock,
+                                                                 app_container: EngineContainer) -> None:
+    instance_id = approved_test(client)
+    assert variables(client, instance_id)["test_end_at"] == "2026-08-05T17:00:00+07:00"
+
+    def request_and_decide(approved: bool, **decision: Any) -> None:
+        send(client, "Đề nghị điều chỉnh, gia hạn thử nghiệm", extension_months=3, max_users=4000,
+             reason="Cần thêm dữ liệu mùa đông")
+        tasks = open_tasks(client, instance_id)
+        assert set(tasks) == {"adjustment_legal_opinion"} and tasks["adjustment_legal_opinion"]["lane"] == "Sở Tư pháp"
+        act(client, instance_id, "adjustment_legal_opinion", STP_LEAD, adjustment_legal_opinion="Rủi ro chấp nhận được",
+            adjustment_legal_risk="thap")
+        act(client, instance_id, "decide_adjustment", SKHCN_LEAD, adjustment_approved=approved,
+            adjustment_reasons="Theo ý kiến Sở Tư pháp", adjustment_document="120/SKHCN-QLKH", **decision)
+
+    request_and_decide(False)
+    found = variables(client, instance_id)
+    assert (found["test_end_at"], found["adjustment_count"]) == ("2026-08-05T17:00:00+07:00", 1)
+    assert found["adjustment_request"]["extension_months"] == 3
+    request_and_decide(True, extension_months=3, adjusted_conditions={"max_users": 4000})
+    found = variables(client, instance_id)
+    assert (found["test_months"], found["test_end_at"], found["adjustment_count"]) == (
+        10, "2026-11-05T17:00:00+07:00", 2)
+    assert (found["conditions"]["max_users"], found["conditions"]["duration_months"]) == (4000, 10)
+
+    assert fire(app_container, clock, hanoi(2026, 8, 5)) == 1  # the old end passes (a reminder fires): it goes on
+    found = variables(client, instance_id)
+    assert (found["sandbox_status"], len(found["report_reminders"])) == ("dang_thu_nghiem", 1)
+    assert open_tasks(client, instance_id) == {}
+    fire(app_container, clock, hanoi(2026, 11, 5))
+    found = variables(client, instance_id)
+    assert (found["end_reason"], found["sandbox_status"]) == ("het_han", "da_ket_thuc")
+    assert set(open_tasks(client, instance_id)) == {"evaluate_test", "legal_evaluation"}
+
+
+def test_expiry_ends_the_test_and_a_legal_change_starts_an_escalation(client: TestClient, clock: FakeClock,
+                                                                      app_container: EngineContainer) -> None:
+    instance_id = approved_test(client, duration_months=2)
+    deploy(client, "escalation")  # its message start event "Kiến nghị xử lý vướng mắc" receives the request
+    end = variables(client, instance_id)["test_end_at"]
+    assert end == "2026-03-05T17:00:00+07:00"
+    clock.set(moment(end) - timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 0
+    assert fire(app_container, clock, moment(end)) == 1
+
+    found = variables(client, instance_id)
+    assert (found["end_reason"], found["sandbox_status"]) == ("het_han", "da_ket_thuc")
+    assert passed(client, instance_id)[-4:] == ["test_expired", "expire_test", "close_test", "final_split"]
+    act(client, instance_id, "legal_evaluation", STP_LEAD, legal_evaluation="Quy định về kê đơn cần cập nhật",
+        legal_change_recommended=True, legal_change_proposal="Sửa Thông tư 49/2017/TT-BYT cho phép kê đơn sau khám "
+                                                             "từ xa")
+    act(client, instance_id, "evaluate_test", SKHCN_LEAD, evaluation="Đạt mục tiêu, có thể nhân rộng",
+        test_effective=True, policy_change_proposed=True, policy_change_proposal="Cho phép khám từ xa toàn Thành phố")
+
+    assert status(client, instance_id) == "completed"
+    found = variables(client, instance_id)
+    assert found["outcome"] == "kien_nghi_sua_doi"
+    request = found["escalation_request"]
+    assert request["reporting_agency"] == "skhcn" and request["source_process"] == KEY
+    assert "Thông tư 49/2017/TT-BYT, Điều 6" in request["description"]
+    assert "Cho phép khám từ xa toàn Thành phố" in request["description"]
+    assert passed(client, instance_id)[-2:] == ["prepare_escalation", "policy_change_recommended"]
+
+    # the end event threw "Kiến nghị xử lý vướng mắc": in the same transaction it started escalation (Điều 12.4 → 1)
+    (sent,) = [e for e in history(client, instance_id) if e["kind"] == "message_sent"]
+    assert sent["data"]["message"] == "Kiến nghị xử lý vướng mắc"
+    (delivered,) = sent["data"]["delivered"]
+    assert delivered["started"] is True
+    escalation = instance(client, delivered["instance_id"])
+    assert (escalation["process_key"], escalation["business_key"]) == ("escalation", "SB-2026-0001")
+    assert escalation["variables"]["title"] == request["title"]
+    assert escalation["variables"]["needs_funding"] is False  # the start form's default fills what the message lacks
+    assert [(t["element_id"], t["candidate_groups"]) for t in escalation["open_tasks"]] == [("classify", ["skhcn"])]
+
+
+def test_a_legal_change_without_an_escalation_process_is_recorded_as_undelivered(
+        client: TestClient, clock: FakeClock, app_container: EngineContainer) -> None:
+    instance_id = approved_test(client, duration_months=2)
+    fire(app_container, clock, moment(variables(client, instance_id)["test_end_at"]))
+    act(client, instance_id, "legal_evaluation", STP_LEAD, legal_evaluation="Cần sửa quy định",
+        legal_change_recommended=True, legal_change_proposal="Sửa quy định về kê đơn")
+    act(client, instance_id, "evaluate_test", SKHCN_LEAD, evaluation="Đạt", test_effective=True,
+        policy_change_proposed=False)
+    assert status(client, instance_id) == "completed"
+    (sent,) = [e for e in history(client, instance_id) if e["kind"] == "message_sent"]
+    assert sent["data"]["delivered"] == [] and "no instance or process" in sent["data"]["note"]
+
+
+# --- access ---------------------------------------------------------------------------------------------------------
+def test_other_agencies_cannot_see_or_act_on_the_tasks_of_skhcn(client: TestClient) -> None:
+    deploy(client)
+    instance_id = apply(client)
+    task_id = open_tasks(client, instance_id)["check_completeness"]["id"]
+    for outsider in (STP, STP_LEAD, HTKC_LEAD, UBND_LEAD):
+        assert_problem(client.get(f"{TASKS}/{task_id}", headers=outsider), 403, "not-candidate")
+        assert_problem(client.post(f"{TASKS}/{task_id}/claim", headers=outsider), 403, "not-candidate")
+        assert_problem(complete(client, task_id, outsider, status=403, dossier_complete=True), 403, "not-candidate")
+        assert client.get(TASKS, headers=outsider).json()["total"] == 0
+        assert_problem(client.get(f"{INSTANCES}/{instance_id}", headers=outsider), 403)
+    assert [t["id"] for t in client.get(TASKS, headers=SKHCN).json()["items"]] == [task_id]
+
+    check(client, instance_id)  # Sở Tư pháp now takes part: it sees the instance and its own task only
+    assert instance(client, instance_id, STP)["id"] == instance_id
+    assert [t["element_id"] for t in client.get(TASKS, headers=STP).json()["items"]] == ["legal_opinion"]

@@ -1,0 +1,55 @@
+"""Demo users of the development sign-in page (PHOIHOP_ENV=dev only): one officer per main agency, leads, a process
+owner and an administrator. Standard library only: ``dev.py run`` prints this list too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEMO_USERS", "DemoUser", "demo_user"]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    sub: str
+    name: str
+    groups: tuple[str, ...]
+    roles: tuple[str, ...]
+    title_vi: str
+    title_en: str
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("ttpvhcc.khanh", "Lê Minh Khánh", ("ttpvhcc",), ("officer",),
+             "Chuyên viên Trung tâm Phục vụ hành chính công (một cửa)",
+             "Officer, Public Administrative Service Centre"),
+    DemoUser("skhcn.an", "Nguyễn Văn An", ("skhcn",), ("officer",),
+             "Chuyên viên Sở Khoa học và Công nghệ", "Officer, Department of Science and Technology"),
+    DemoUser("skhcn.cuong", "Phạm Quốc Cường", ("skhcn",), ("officer", "lead"),
+             "Lãnh đạo Sở Khoa học và Công nghệ", "Lead, Department of Science and Technology"),
+    DemoUser("stp.dung", "Trần Thị Dung", ("stp",), ("officer",),
+             "Chuyên viên Sở Tư pháp", "Officer, Department of Justice"),
+    DemoUser("stp.minh", "Đỗ Văn Minh", ("stp",), ("officer", "lead"),
+             "Lãnh đạo Sở Tư pháp", "Lead, Department of Justice"),
+    DemoUser("htkc.giang", "Vũ Thu Giang", ("htkc",), ("officer",),
+             "Chuyên viên Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội",
+             "Officer, Hi-Tech Parks and Industrial Zones Board"),
+    DemoUser("htkc.lan", "Hoàng Thị Lan", ("htkc",), ("officer", "lead"),
+             "Lãnh đạo Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội",
+             "Lead, Hi-Tech Parks and Industrial Zones Board"),
+    DemoUser("vpubnd.nga", "Bùi Thị Nga", ("vp-ubnd",), ("officer",),
+             "Chuyên viên Văn phòng UBND Thành phố", "Officer, Office of the City People's Committee"),
+    DemoUser("ubnd.hoa", "Ngô Văn Hòa", ("ubnd",), ("officer", "lead"),
+             "Lãnh đạo UBND Thành phố", "Lead, City People's Committee"),
+    DemoUser("stc.phuong", "Đặng Thu Phương", ("stc",), ("officer",),
+             "Chuyên viên Sở Tài chính", "Officer, Department of Finance"),
+    DemoUser("syt.quang", "Lý Văn Quang", ("syt",), ("officer",),
+             "Chuyên viên Sở Y tế", "Officer, Department of Health"),
+    DemoUser("owner.bao", "Trịnh Gia Bảo", (), ("process-owner",),
+             "Chủ quy trình (Sở Khoa học và Công nghệ)", "Process owner"),
+    DemoUser("admin.son", "Mai Thanh Sơn", (), ("admin",),
+             "Quản trị hệ thống", "System administrator"),
+)
+
+
+def demo_user(sub: str) -> DemoUser | None:
+    return next((user for user in DEMO_USERS if user.sub == sub), None)

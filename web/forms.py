@@ -1,0 +1,301 @@
+"""Task and start forms in the page, from the form's JSON Schema (engine.forms): fields to render with HTML5
+validation attributes, the submitted HTML form turned back into typed variables, and the server's 422 errors
+placed at their fields.
+
+Widgets: string (text; textarea from 1000 characters; date and date-time pickers), number and integer, boolean (yes /
+no radios), enum (select), array of enum (checkboxes), array of strings (one per line), object (a fieldset of its
+properties). Anything else (arrays of objects, ...) is edited as JSON. The server validates everything again: the
+page's checks only save a round trip."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import count
+from typing import Any
+
+from engine.calendar import HANOI_TZ
+
+from .i18n import Translator
+
+__all__ = ["FormField", "build_fields", "errors_by_field", "parse_submission"]
+
+TEXTAREA_FROM = 1000  # maxLength at or above which a string gets a textarea
+MAX_DEPTH = 3  # nested objects rendered as fieldsets; deeper ones are edited as JSON
+_ENUM_LABELS = re.compile(r"(\S+)\s*:\s*(.+?)\s*$")  # "... value: label" (the word before the colon)
+
+
+@dataclass
+class FormField:
+    name: str  # the submitted name: the property path joined with "." (applicant.name)
+    id: str  # the element id in the page
+    widget: str  # text, textarea, date, datetime, number, boolean, select, checkboxes, lines, json, group
+    label: str
+    help: str | None = None
+    required: bool = False
+    attrs: dict[str, str] = field(default_factory=dict)  # HTML5 validation attributes
+    options: list[tuple[str, str]] = field(default_factory=list)  # (value, label) of select and checkboxes
+    value: Any = None  # str, or list[str] for checkboxes
+    errors: list[str] = field(default_factory=list)
+    children: list[FormField] = field(default_factory=list)
+    schema: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def walk(self) -> Iterable[FormField]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def _type(schema: Mapping[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind if isinstance(kind, str) else None
+
+
+def _items(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    items = schema.get("items")
+    return items if isinstance(items, Mapping) else {}
+
+
+def _number(value: Any) -> str | None:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _enum_options(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
+    """(value, label) of an enumeration: ``oneOf``/``anyOf`` of ``{const, title}``; ``enum`` with labels read from a
+    description written "value: label; value: label" when it names every value; else the values themselves."""
+    for keyword in ("oneOf", "anyOf"):
+        members = schema.get(keyword)
+        if isinstance(members, list) and members and all(isinstance(m, Mapping) and "const" in m for m in members):
+            return [(m["const"], str(m.get("title") or m["const"])) for m in members]
+    values = schema.get("enum")
+    if not isinstance(values, list) or not values:
+        return None
+    labels: dict[str, str] = {}
+    description = schema.get("description")
+    if isinstance(description, str):
+        for part in description.rstrip(". ").split(";"):
+            match = _ENUM_LABELS.search(part)
+            if match:
+                labels[match.group(1)] = match.group(2)
+    if all(str(v) in labels for v in values):
+        return [(v, labels[str(v)]) for v in values]
+    return [(v, str(v)) for v in values]
+
+
+def _text_attrs(schema: Mapping[str, Any]) -> dict[str, str]:
+    attrs = {}
+    for keyword, attr in (("minLength", "minlength"), ("maxLength", "maxlength")):
+        if isinstance(schema.get(keyword), int):
+            attrs[attr] = str(schema[keyword])
+    if isinstance(schema.get("pattern"), str):
+        attrs["pattern"] = schema["pattern"]
+    return attrs
+
+
+def _display(value: Any, widget: str) -> Any:
+    """A variable's value as the widget shows it."""
+    if value is None:
+        return None
+    if widget == "checkboxes":
+        return [str(v) for v in value] if isinstance(value, list) else []
+    if widget == "lines":
+        return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    if widget == "json":
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+    if widget == "boolean":
+        return "true" if value is True else "false" if value is False else str(value)
+    if widget == "datetime" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).astimezone(HANOI_TZ).strftime("%Y-%m-%dT%H:%M")
+        except ValueError:
+            return value
+    return str(value)
+
+
+class _Builder:
+    def __init__(self, t: Translator, values: Mapping[str, Any], raw: Mapping[str, list[str]] | None,
+                 errors: Mapping[str, list[str]]) -> None:
+        self.t = t
+        self.values = values
+        self.raw = raw
+        self.errors = errors
+        self.ids = count(1)
+
+    def fields(self, schema: Mapping[str, Any], prefix: str, values: Mapping[str, Any], depth: int) -> list[FormField]:
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping):
+            return []
+        required = set(schema.get("required") or [])
+        return [self.field(key, sub, prefix, values, key in required, depth) for key, sub in properties.items()
+                if isinstance(sub, Mapping) and sub.get("readOnly") is not True]
+
+    def field(self, key: str, schema: Mapping[str, Any], prefix: str, values: Mapping[str, Any], required: bool,
+              depth: int) -> FormField:
+        name = f"{prefix}{key}"
+        title = schema.get("title")
+        description = schema.get("description")
+        made = FormField(name=name, id=f"field-{next(self.ids)}", widget="json",
+                         label=title.strip() if isinstance(title, str) and title.strip() else key,
+                         help=description if isinstance(description, str) else None, required=required,
+                         schema=schema, errors=list(self.errors.get(name, [])))
+        kind = _type(schema)
+        options = _enum_options(schema)
+        items = _items(schema)
+        item_options = _enum_options(items) if kind == "array" else None
+        if options is not None:
+            made.widget, made.options = "select", [(str(v), label) for v, label in options]
+        elif kind == "object" and isinstance(schema.get("properties"), Mapping) and depth < MAX_DEPTH:
+            found = values.get(key)
+            nested: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+            made.widget = "group"
+            made.children = self.fields(schema, f"{name}.", nested, depth + 1)
+            return made
+        elif kind == "string":
+            made.attrs = _text_attrs(schema)
+            fmt = schema.get("format")
+            if fmt == "date":
+                made.widget, made.attrs = "date", {}
+            elif fmt == "date-time":
+                made.widget, made.attrs = "datetime", {}
+            elif isinstance(schema.get("maxLength"), int) and schema["maxLength"] >= TEXTAREA_FROM:
+                made.widget = "textarea"
+            else:
+                made.widget = "text"
+                if fmt == "email":
+                    made.attrs["type"] = "email"
+        elif kind in ("integer", "number"):
+            made.widget = "number"
+            made.attrs = {"step": "1" if kind == "integer" else "any"}
+            for keyword, attr in (("minimum", "min"), ("maximum", "max")):
+                shown = _number(schema.get(keyword))
+                if shown is not None:
+                    made.attrs[attr] = shown
+        elif kind == "boolean":
+            made.widget = "boolean"
+        elif kind == "array" and item_options is not None:
+            made.widget, made.options = "checkboxes", [(str(v), label) for v, label in item_options]
+        elif kind == "array" and _type(items) == "string" and not items.get("format"):
+            made.widget = "lines"
+            made.help = " ".join(filter(None, [made.help, self.t("form.lines_help")]))
+        else:
+            made.help = " ".join(filter(None, [made.help, self.t("form.json_help")]))
+        if self.raw is not None:  # a submission being shown again: exactly what was typed
+            submitted = self.raw.get(name, [])
+            made.value = submitted if made.widget == "checkboxes" else (submitted[0] if submitted else None)
+        else:
+            made.value = _display(values.get(key, schema.get("default")), made.widget)
+        return made
+
+
+def build_fields(schema: Mapping[str, Any] | None, t: Translator, *, values: Mapping[str, Any] | None = None,
+                 raw: Mapping[str, list[str]] | None = None,
+                 errors: Mapping[str, list[str]] | None = None) -> list[FormField]:
+    """The fields of a form. ``values``: variables to show (else each property's ``default``); ``raw``: a
+    submission to show again as typed; ``errors``: messages by field name (see errors_by_field)."""
+    if not schema:
+        return []
+    return _Builder(t, values or {}, raw, errors or {}).fields(schema, "", values or {}, 0)
+
+
+# --- submission ------------------------------------------------------------------------------------------------------
+def _typed(value: str, options: Sequence[tuple[Any, str]]) -> Any:
+    return next((v for v, _label in options if str(v) == value), value)
+
+
+def _number_value(text: str, kind: str | None) -> Any:
+    try:
+        return int(text) if kind == "integer" or re.fullmatch(r"[+-]?\d+", text) else float(text)
+    except ValueError:
+        return text  # the server names the field and says it must be a number
+
+
+def _scalar(made: FormField, submitted: list[str], t: Translator, local: dict[str, list[str]]) -> Any:
+    """The typed value of one non-group field, or None when it was left empty."""
+    schema = made.schema
+    if made.widget == "checkboxes":
+        options = _enum_options(_items(schema)) or []
+        chosen = [_typed(v, options) for v in submitted if v != ""]
+        return chosen or None
+    text = submitted[0] if submitted else ""
+    if made.widget not in ("textarea", "lines", "json"):
+        text = text.strip()
+    if text.strip() == "":
+        return None
+    if made.widget == "select":
+        return _typed(text, _enum_options(schema) or [])
+    if made.widget == "number":
+        return _number_value(text, _type(schema))
+    if made.widget == "boolean":
+        return {"true": True, "false": False}.get(text, text)
+    if made.widget == "lines":
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if made.widget == "datetime":
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=HANOI_TZ)
+        return moment.isoformat(timespec="seconds")
+    if made.widget == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            local.setdefault(made.name, []).append(t("form.json_invalid", error=exc.msg))
+            return None
+    return text
+
+
+def _collect(fields: Sequence[FormField], form: Mapping[str, list[str]], t: Translator,
+             local: dict[str, list[str]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for made in fields:
+        key = made.name.rsplit(".", 1)[-1]
+        if made.widget == "group":
+            nested = _collect(made.children, form, t, local)
+            if nested:
+                data[key] = nested
+            continue
+        value = _scalar(made, form.get(made.name, []), t, local)
+        if value is not None:
+            data[key] = value
+    return data
+
+
+def parse_submission(schema: Mapping[str, Any] | None, form: Mapping[str, list[str]],
+                     t: Translator) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """``(variables, local errors)`` of a submitted HTML form (name → values). Empty fields are left out (the
+    server then reports a missing required one); only JSON that does not parse is refused here."""
+    local: dict[str, list[str]] = {}
+    fields = build_fields(schema, t)
+    return _collect(fields, form, t, local), local
+
+
+def errors_by_field(errors: Iterable[Mapping[str, Any]], fields: Sequence[FormField],
+                    lang: str) -> tuple[dict[str, list[str]], list[str]]:
+    """The server's form errors (``{field, message_vi, message_en}``; field like ``applicant.name`` or
+    ``documents[0].name``) at the deepest rendered field they belong to; the rest (root errors) apart."""
+    names = {made.name for top in fields for made in top.walk() if made.widget != "group"}
+    placed: dict[str, list[str]] = {}
+    general: list[str] = []
+    for error in errors:
+        message = str(error.get("message_vi" if lang == "vi" else "message_en") or error.get("message_vi") or "")
+        path = str(error.get("field") or "")
+        parts = [p for p in re.split(r"\[\d+\]", path) if p]  # documents[0].name → documents, .name
+        candidate = "".join(parts).strip(".")
+        target = None
+        while candidate:
+            if candidate in names:
+                target = candidate
+                break
+            candidate = candidate.rsplit(".", 1)[0] if "." in candidate else ""
+        if target is None:
+            general.append(message)
+        else:
+            placed.setdefault(target, []).append(message)
+    return placed, general

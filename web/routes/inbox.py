@@ -1,0 +1,94 @@
+"""The inbox: the caller's open tasks with the API's list semantics (GET /api/v1/tasks: tasks of the caller's groups
+or assigned to it), filtered by scope, process, deadline state and text, sorted by due time, with the count of
+every filter choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import QueriesDep
+from engine.actors import Actor
+from engine.deadlines import FILTERS
+from engine.errors import EngineError
+from engine.queries import Queries
+
+from ..deps import Page
+from ..errors import WebRoute, is_htmx
+from ..templating import render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+Scope = Literal["all", "mine", "unclaimed"]
+SCOPES: tuple[Scope, ...] = ("all", "mine", "unclaimed")
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    scope: Scope = "all"
+    process: str | None = None
+    deadline: str | None = None
+    q: str | None = None
+
+    def list_args(self, **override: Any) -> dict[str, Any]:
+        """Keyword arguments of Queries.list_tasks for these filters (with some replaced)."""
+        values = {"scope": self.scope, "process": self.process, "deadline": self.deadline, "q": self.q, **override}
+        scope = values["scope"]
+        return {"status": "open" if scope == "unclaimed" else None, "assignee_me": scope == "mine",
+                "process_key": values["process"], "deadline": values["deadline"], "text": values["q"]}
+
+    def url(self, **override: Any) -> str:
+        values = {"scope": self.scope, "process": self.process, "deadline": self.deadline, "q": self.q, **override}
+        query = urlencode({k: v for k, v in values.items() if v and not (k == "scope" and v == "all")})
+        return "/" + (f"?{query}" if query else "")
+
+
+def read_inbox(queries: Queries, actor: Actor, filters: InboxFilters, offset: int) -> dict[str, Any]:
+    """The page of tasks and the count of each filter choice (each count holds the other filters)."""
+    def total(**override: Any) -> int:
+        return queries.list_tasks(actor, **filters.list_args(**override), limit=1).total
+
+    page = queries.list_tasks(actor, **filters.list_args(), limit=PAGE_SIZE, offset=offset)
+    processes: dict[str, str] = {}
+    for row in queries.list_definitions():  # oldest first: the latest version's name wins
+        processes[row["key"]] = row["name"] or row["key"]
+    return {
+        "tasks": queries.with_instance_labels(page.items), "total": page.total, "offset": offset,
+        "scope_counts": {scope: total(scope=scope) for scope in SCOPES},
+        "deadline_counts": {state: total(deadline=state) for state in (None, *FILTERS)},
+        "process_counts": {key: total(process=key) for key in processes}, "processes": processes,
+    }
+
+
+@router.get("/")
+async def inbox(context: Page, queries: QueriesDep, scope: Annotated[str, Query(max_length=20)] = "all",
+                process: Annotated[str, Query(max_length=200)] = "",
+                deadline: Annotated[str, Query(max_length=20)] = "",
+                q: Annotated[str, Query(max_length=200)] = "",
+                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+                done: Annotated[str | None, Query(max_length=36)] = None) -> Response:
+    """Filters come from a plain GET form: an empty choice (or an unknown one) means no filter."""
+    assert context.session is not None
+    actor = context.session.actor
+    filters = InboxFilters(next((s for s in SCOPES if s == scope), "all"), process.strip() or None,
+                           deadline if deadline in FILTERS else None, q.strip() or None)
+
+    def read() -> dict[str, Any]:
+        values = read_inbox(queries, actor, filters, offset)
+        if done:  # the task just completed: its name for the message (the caller completed it, so may see it)
+            try:
+                values["done_task"] = queries.get_task(actor, done)
+            except EngineError:
+                values["done_task"] = None
+        return values
+
+    values = await run_in_threadpool(read)
+    values.setdefault("done_task", None)
+    values.update(filters=filters, page_size=PAGE_SIZE, deadline_states=FILTERS, scopes=SCOPES)
+    return render(context, "inbox_fragment.html" if is_htmx(context.request) else "inbox.html", values)

@@ -1,0 +1,94 @@
+"""One task: its page with the form rendered from the task's JSON Schema, and claim, unclaim and complete. The
+same service calls and rules as POST /api/v1/tasks/{id}/claim, /unclaim and /complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import QueriesDep, ServiceDep
+from engine.errors import FormInvalid
+
+from ..deps import CsrfChecked, Page
+from ..errors import WebRoute, is_htmx
+from ..forms import build_fields, errors_by_field, parse_submission
+from ..templating import PageContext, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+def _form_values(form: Any) -> dict[str, list[str]]:
+    return {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
+
+
+def _task_page(context: PageContext, task: dict[str, Any], *, raw: dict[str, list[str]] | None = None,
+               errors: list[dict[str, Any]] | None = None, local: dict[str, list[str]] | None = None,
+               status: int = 200) -> Response:
+    t = context.t
+    fields = build_fields(task.get("form"), t, raw=raw)
+    placed, general = errors_by_field(errors or [], fields, context.lang)
+    for name, messages in (local or {}).items():
+        placed.setdefault(name, []).extend(messages)
+    if placed or general:
+        fields = build_fields(task.get("form"), t, raw=raw, errors=placed)
+    return render(context, "task.html", {"task": task, "fields": fields, "general_errors": general,
+                                         "has_errors": bool(placed or general)}, status=status)
+
+
+@router.get("/cong-viec/{task_id}")
+async def task_page(task_id: str, context: Page, queries: QueriesDep) -> Response:
+    assert context.session is not None
+    actor = context.session.actor
+
+    def read() -> dict[str, Any]:
+        task = queries.get_task(actor, task_id, with_form=True)
+        return queries.with_instance_labels([task])[0]
+
+    return _task_page(context, await run_in_threadpool(read))
+
+
+async def _claim(task_id: str, context: PageContext, service: ServiceDep, queries: QueriesDep, *,
+                 claim: bool) -> Response:
+    assert context.session is not None
+    actor = context.session.actor
+
+    def run() -> dict[str, Any]:
+        (service.claim_task if claim else service.unclaim_task)(actor, task_id)
+        return queries.with_instance_labels([queries.get_task(actor, task_id)])[0]
+
+    task = await run_in_threadpool(run)
+    if is_htmx(context.request):  # the inbox row, redrawn
+        message = context.t("task.claimed" if claim else "task.unclaimed")
+        return render(context, "task_row_fragment.html", {"task": task, "message": message})
+    return RedirectResponse(f"/cong-viec/{task_id}", status_code=303)
+
+
+@router.post("/cong-viec/{task_id}/nhan", dependencies=[CsrfChecked])
+async def claim(task_id: str, context: Page, service: ServiceDep, queries: QueriesDep) -> Response:
+    return await _claim(task_id, context, service, queries, claim=True)
+
+
+@router.post("/cong-viec/{task_id}/tra-lai", dependencies=[CsrfChecked])
+async def unclaim(task_id: str, context: Page, service: ServiceDep, queries: QueriesDep) -> Response:
+    return await _claim(task_id, context, service, queries, claim=False)
+
+
+@router.post("/cong-viec/{task_id}/hoan-thanh", dependencies=[CsrfChecked])
+async def complete(task_id: str, context: Page, service: ServiceDep, queries: QueriesDep) -> Response:
+    """Complete with the submitted form; a 422 shows the page again with each error at its field."""
+    assert context.session is not None
+    actor = context.session.actor
+    raw = _form_values(await context.request.form())
+    task = await run_in_threadpool(lambda: queries.with_instance_labels(
+        [queries.get_task(actor, task_id, with_form=True)])[0])
+    variables, local = parse_submission(task.get("form"), raw, context.t)
+    if local:
+        return _task_page(context, task, raw=raw, local=local, status=422)
+    try:
+        await run_in_threadpool(service.complete_task, actor, task_id, variables)
+    except FormInvalid as exc:
+        return _task_page(context, task, raw=raw, errors=exc.errors, status=422)
+    return RedirectResponse(f"/?done={task_id}", status_code=303)
