@@ -39,6 +39,16 @@ def resolve_due(raw: str | None, now: datetime, evaluate: Callable[[str], Any], 
     if not raw or not raw.strip():
         return None
     text = raw.strip()
+    if len(text) == 10:  # a date alone: the end of that day's office hours
+        dated = _coerce(text, now)
+        if dated is not None:
+            return dated
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    else:  # a date-time without an offset is Hanoi time, as everywhere else in the engine
+        return (moment if moment.tzinfo else moment.replace(tzinfo=HANOI_TZ)).astimezone(UTC)
     literal = due_at_for(text, now)
     if literal is not None:
         return literal.astimezone(UTC) if literal.tzinfo else literal.replace(tzinfo=UTC)

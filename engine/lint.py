@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+from .agencies import default_registry
 from .camunda_dialect import ignored_attributes
 from .catalog import Check, Deployment, ProcessModel, SourceFile, UserTaskModel
 from .catalog_expressions import dmn_entry_source
@@ -105,6 +106,9 @@ def _due_date_error(text: str, check: Check) -> tuple[str, str] | None:
     return None
 
 
+_AGENCIES = default_registry()
+
+
 def _task_findings(task: UserTaskModel, file: str, element: Any, check: Check) -> Iterator[Finding]:
     tid = task.element_id
 
@@ -120,6 +124,14 @@ def _task_findings(task: UserTaskModel, file: str, element: Any, check: Check) -
                   "camunda:candidateGroups or the property candidateGroupsVariable (rõ trách nhiệm)",
                   f"công việc {tid}: {where_vi}; hãy đặt vào làn của cơ quan, hoặc chỉ rõ cơ quan bằng "
                   "camunda:candidateGroups hay thuộc tính candidateGroupsVariable (rõ trách nhiệm)")
+    unknown = [group for group in task.candidate_groups if _AGENCIES.resolve(group) is None]
+    if unknown:
+        listed = ", ".join(unknown)
+        yield gap("unknown-group",
+                  f"task {tid}: camunda:candidateGroups names {listed}, which is no agency code or name; only users "
+                  "whose token carries that group could act on it (rõ người)",
+                  f"công việc {tid}: camunda:candidateGroups ghi {listed}, không phải mã hay tên cơ quan nào; chỉ "
+                  "người có nhóm đó trong mã truy cập mới xử lý được (rõ người)")
     if not (task.documentation or "").strip():
         yield gap("no-documentation", f"task {tid} has no documentation saying what is to be done (rõ việc)",
                   f"công việc {tid} chưa có mô tả (bpmn:documentation) nêu rõ việc phải làm (rõ việc)")

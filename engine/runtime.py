@@ -96,6 +96,17 @@ def _element_id(task: Task) -> str | None:
     return getattr(task.task_spec, "bpmn_id", None)
 
 
+MAX_NESTING = 32  # subprocess/call-activity depth: a process calling itself stops here, long before the step limit
+
+
+def _nesting(workflow: Any) -> int:
+    depth = 0
+    while getattr(workflow, "parent_workflow", None) is not None and depth <= MAX_NESTING:
+        workflow = workflow.parent_workflow
+        depth += 1
+    return depth
+
+
 def _definitions(spec: Any) -> list[Any]:
     """The event definitions a waiting task catches: one, or those of a multiple event (an event-based gateway)."""
     definition = getattr(spec, "event_definition", None)
@@ -260,6 +271,11 @@ class Runtime:
             nonlocal count
             count += 1
             current[0] = task
+            if task.workflow is not workflow and _nesting(task.workflow) > MAX_NESTING:
+                raise StepLimitExceeded(
+                    f"subprocesses and call activities nested more than {MAX_NESTING} deep (a process calling itself?)",
+                    detail_vi=f"Quy trình con và hoạt động gọi lồng nhau quá {MAX_NESTING} cấp (quy trình tự gọi lại?)",
+                    element_id=_element_id(task))
             if count > self.max_steps or time.monotonic() > deadline:
                 raise StepLimitExceeded(
                     f"more than {self.max_steps} steps or {self.max_seconds}s in one command",

@@ -321,3 +321,15 @@ def test_format_finding_puts_the_file_under_its_folder() -> None:
     assert format_finding(finding, Path("processes/x")) == (
         f"processes/x/gaps.bpmn:{finding['line']} no_form [warning no-form] {finding['message_vi']} / "
         f"{finding['message_en']}")
+
+
+def test_candidate_groups_that_name_no_agency_are_a_warning() -> None:
+    """A typo in camunda:candidateGroups would leave a task nobody holding an agency group can act on."""
+    typo = {'camunda:candidateGroups="stp"': 'camunda:candidateGroups="stp,so_tu_phap"'}
+    findings = lint(folder("gaps", replace=typo))
+    (found,) = [f for f in findings if f["code"] == "unknown-group"]
+    assert (found["element_id"], found["severity"]) == ("by_groups", "warning")
+    assert "so_tu_phap" in found["message_en"] and "rõ người" in found["message_vi"]
+    strict = lint(folder("gaps", replace={'camunda:candidateGroups="stp"': 'camunda:candidateGroups="so_tu_phap"'}),
+                  strict=True)
+    assert ("by_groups", "unknown-group", "error") in codes(strict)

@@ -193,3 +193,9 @@ def test_a_timer_start_process_started_by_hand_runs_at_once(container: EngineCon
     task = _open_task(container, instance_id)
     assert task["name"] == "Báo cáo"
     assert container.service.complete_task(ADMIN, task["id"], {}).status == "completed"  # the whole path exists
+
+
+def test_a_due_date_time_without_an_offset_is_hanoi_time(container: EngineContainer) -> None:
+    deploy_xml(container, "naive.bpmn", _one_task("naive", 'camunda:dueDate="2026-03-02T17:00:00"'))
+    instance_id, _ = container.service.start_instance(INTEGRATOR, "naive")
+    assert _open_task(container, instance_id)["due_at"] == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
