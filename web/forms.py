@@ -4,8 +4,10 @@ placed at their fields.
 
 Widgets: string (text; textarea from 1000 characters; date and date-time pickers), number and integer, boolean (yes /
 no radios), enum (select), array of enum (checkboxes), array of strings (one per line), object (a fieldset of its
-properties). Anything else (arrays of objects, ...) is edited as JSON. The server validates everything again: the
-page's checks only save a round trip."""
+properties), array of objects whose properties are all of the scalar kinds above (rows: one fieldset per item, named
+``kpis[0].target``, a <template> row that static/app.js clones for "Thêm dòng"; empty rows are left out). Anything
+else (arrays inside the items, ...) is edited as JSON. The server validates everything again: the page's checks only
+save a round trip."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ __all__ = ["FormField", "build_fields", "errors_by_field", "parse_submission"]
 
 TEXTAREA_FROM = 1000  # maxLength at or above which a string gets a textarea
 MAX_DEPTH = 3  # nested objects rendered as fieldsets; deeper ones are edited as JSON
+ROW_WIDGETS = frozenset({"text", "textarea", "date", "datetime", "number", "boolean", "select"})  # inside a row
+INDEX = "__INDEX__"  # the row index in the names and ids of the <template> row, replaced by static/app.js
 _ENUM_LABELS = re.compile(r"(\S+)\s*:\s*(.+?)\s*$")  # "... value: label" (the word before the colon)
 
 
@@ -32,7 +36,7 @@ _ENUM_LABELS = re.compile(r"(\S+)\s*:\s*(.+?)\s*$")  # "... value: label" (the w
 class FormField:
     name: str  # the submitted name: the property path joined with "." (applicant.name)
     id: str  # the element id in the page
-    widget: str  # text, textarea, date, datetime, number, boolean, select, checkboxes, lines, json, group
+    widget: str  # text, textarea, date, datetime, number, boolean, select, checkboxes, lines, json, group, rows, row
     label: str
     help: str | None = None
     required: bool = False
@@ -40,8 +44,12 @@ class FormField:
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label) of select and checkboxes
     value: Any = None  # str, or list[str] for checkboxes
     errors: list[str] = field(default_factory=list)
-    children: list[FormField] = field(default_factory=list)
+    children: list[FormField] = field(default_factory=list)  # a group's fields, the rows of rows, a row's fields
     schema: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    template: FormField | None = None  # rows: the empty row the page clones (not walked)
+    in_row: bool = False  # a field of a row: ``required`` only while its row is filled (static/app.js keeps it so)
+    row_filled: bool = False
+    when_empty: Any = None  # rows: what is submitted when every row is empty ([] for a required property)
 
     def walk(self) -> Iterable[FormField]:
         yield self
@@ -126,17 +134,21 @@ class _Builder:
         self.errors = errors
         self.ids = count(1)
 
-    def fields(self, schema: Mapping[str, Any], prefix: str, values: Mapping[str, Any], depth: int) -> list[FormField]:
+    def fields(self, schema: Mapping[str, Any], prefix: str, values: Mapping[str, Any], depth: int,
+               raw_prefix: str | None = None) -> list[FormField]:
+        """``raw_prefix``: where the submission holds these fields when it differs from ``prefix`` (rows are
+        numbered again without the empty ones)."""
         properties = schema.get("properties")
         if not isinstance(properties, Mapping):
             return []
         required = set(schema.get("required") or [])
-        return [self.field(key, sub, prefix, values, key in required, depth) for key, sub in properties.items()
-                if isinstance(sub, Mapping) and sub.get("readOnly") is not True]
+        return [self.field(key, sub, prefix, values, key in required, depth, raw_prefix)
+                for key, sub in properties.items() if isinstance(sub, Mapping) and sub.get("readOnly") is not True]
 
     def field(self, key: str, schema: Mapping[str, Any], prefix: str, values: Mapping[str, Any], required: bool,
-              depth: int) -> FormField:
+              depth: int, raw_prefix: str | None = None) -> FormField:
         name = f"{prefix}{key}"
+        raw_name = f"{raw_prefix}{key}" if raw_prefix is not None else name
         title = schema.get("title")
         description = schema.get("description")
         made = FormField(name=name, id=f"field-{next(self.ids)}", widget="json",
@@ -153,7 +165,12 @@ class _Builder:
             found = values.get(key)
             nested: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
             made.widget = "group"
-            made.children = self.fields(schema, f"{name}.", nested, depth + 1)
+            made.children = self.fields(schema, f"{name}.", nested, depth + 1, f"{raw_name}.")
+            return made
+        elif (kind == "array" and _type(items) == "object" and depth < MAX_DEPTH
+              and self.rows(made, items, values.get(key, schema.get("default")), raw_name, depth)):
+            made.required = required and isinstance(schema.get("minItems"), int) and schema["minItems"] > 0
+            made.when_empty = [] if required else None
             return made
         elif kind == "string":
             made.attrs = _text_attrs(schema)
@@ -185,11 +202,66 @@ class _Builder:
         else:
             made.help = " ".join(filter(None, [made.help, self.t("form.json_help")]))
         if self.raw is not None:  # a submission being shown again: exactly what was typed
-            submitted = self.raw.get(name, [])
+            submitted = self.raw.get(raw_name, [])
             made.value = submitted if made.widget == "checkboxes" else (submitted[0] if submitted else None)
         else:
             made.value = _display(values.get(key, schema.get("default")), made.widget)
         return made
+
+    def rows(self, made: FormField, items: Mapping[str, Any], current: Any, raw_name: str, depth: int) -> bool:
+        """Make ``made`` the rows of an array of objects: the items shown (or the non-empty rows submitted, numbered
+        again), one empty row when there are none, and the <template> row. False when a property of the items is
+        not a scalar or a shown item does not fit the rows: the array stays JSON, nothing is lost."""
+        template = self.row(made, items, INDEX, {}, None, depth, filled=False)
+        keys = {child.name.rsplit(".", 1)[-1] for child in template.children}
+        if not template.children or any(child.widget not in ROW_WIDGETS for child in template.children):
+            return False
+        if self.raw is not None:
+            if raw_name in self.raw:  # posted from the JSON textarea
+                return False
+            posted = _posted_rows(self.raw, raw_name)
+            made.children = [self.row(made, items, str(i), {}, f"{raw_name}[{old}].", depth, filled=True)
+                             for i, old in enumerate(posted)]
+        else:
+            if current is None:
+                current = []
+            if not (isinstance(current, list) and all(
+                    isinstance(item, Mapping) and set(item) <= keys
+                    and not any(isinstance(v, Mapping | list) for v in item.values()) for item in current)):
+                return False
+            made.children = [self.row(made, items, str(i), item, None, depth, filled=True)
+                             for i, item in enumerate(current)]
+        if not made.children:
+            made.children = [self.row(made, items, "0", {}, None, depth, filled=False)]
+        made.widget, made.template = "rows", template
+        made.attrs = {"data-next-index": str(len(made.children))}
+        return True
+
+    def row(self, rows: FormField, items: Mapping[str, Any], index: str, item: Mapping[str, Any],
+            raw_prefix: str | None, depth: int, *, filled: bool) -> FormField:
+        name = f"{rows.name}[{index}]"
+        title = items.get("title")
+        made = FormField(name=name, id=f"{rows.id}-{index}", widget="row", schema=items,
+                         label=title.strip() if isinstance(title, str) and title.strip() else rows.label,
+                         errors=list(self.errors.get(name, [])), row_filled=filled)
+        made.children = self.fields(items, f"{name}.", item, depth + 1, raw_prefix)
+        for position, child in enumerate(made.children):
+            child.id, child.in_row, child.row_filled = f"{made.id}-{position}", True, filled
+            if not filled:
+                child.value = None  # an empty row stays empty (no defaults): it is left out when submitted
+        return made
+
+
+def _posted_rows(raw: Mapping[str, list[str]], name: str) -> list[int]:
+    """The indices of the submitted rows of ``name`` (``name[3].x``) with something typed in, in order."""
+    pattern = re.compile(re.escape(name) + r"\[(\d{1,9})\]\.")
+    filled: dict[int, bool] = {}
+    for key, submitted in raw.items():
+        match = pattern.match(key)
+        if match:
+            index = int(match.group(1))
+            filled[index] = filled.get(index, False) or any(v.strip() for v in submitted)
+    return [index for index in sorted(filled) if filled[index]]
 
 
 def build_fields(schema: Mapping[str, Any] | None, t: Translator, *, values: Mapping[str, Any] | None = None,
@@ -251,17 +323,28 @@ def _scalar(made: FormField, submitted: list[str], t: Translator, local: dict[st
     return text
 
 
-def _collect(fields: Sequence[FormField], form: Mapping[str, list[str]], t: Translator,
-             local: dict[str, list[str]]) -> dict[str, Any]:
+def _submitted(made: FormField) -> list[str]:
+    """What was submitted for a field built from the submission (its value as typed)."""
+    if isinstance(made.value, list):
+        return [str(v) for v in made.value]
+    return [] if made.value is None else [str(made.value)]
+
+
+def _collect(fields: Sequence[FormField], t: Translator, local: dict[str, list[str]]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for made in fields:
         key = made.name.rsplit(".", 1)[-1]
         if made.widget == "group":
-            nested = _collect(made.children, form, t, local)
-            if nested:
+            nested = _collect(made.children, t, local)
+            if any(v != [] for v in nested.values()):
                 data[key] = nested
             continue
-        value = _scalar(made, form.get(made.name, []), t, local)
+        if made.widget == "rows":
+            items = [item for item in (_collect(row.children, t, local) for row in made.children) if item]
+            if items or made.when_empty is not None:
+                data[key] = items or made.when_empty
+            continue
+        value = _scalar(made, _submitted(made), t, local)
         if value is not None:
             data[key] = value
     return data
@@ -269,31 +352,35 @@ def _collect(fields: Sequence[FormField], form: Mapping[str, list[str]], t: Tran
 
 def parse_submission(schema: Mapping[str, Any] | None, form: Mapping[str, list[str]],
                      t: Translator) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """``(variables, local errors)`` of a submitted HTML form (name → values). Empty fields are left out (the
-    server then reports a missing required one); only JSON that does not parse is refused here."""
+    """``(variables, local errors)`` of a submitted HTML form (name → values). Empty fields and empty rows are left
+    out (the server then reports a missing required one; a required array with no rows is ``[]``); the rows are
+    numbered again as the page shows them again (build_fields with ``raw``), so the server's ``kpis[1].target`` is
+    the second row shown. Only JSON that does not parse is refused here."""
     local: dict[str, list[str]] = {}
-    fields = build_fields(schema, t)
-    return _collect(fields, form, t, local), local
+    fields = build_fields(schema, t, raw=form)
+    return _collect(fields, t, local), local
+
+
+_STEP = re.compile(r"\[\d+\]|\.?[^.\[]+")  # documents[0].name → documents, [0], .name
 
 
 def errors_by_field(errors: Iterable[Mapping[str, Any]], fields: Sequence[FormField],
                     lang: str) -> tuple[dict[str, list[str]], list[str]]:
     """The server's form errors (``{field, message_vi, message_en}``; field like ``applicant.name`` or
-    ``documents[0].name``) at the deepest rendered field they belong to; the rest (root errors) apart."""
+    ``kpis[1].target``) at the deepest rendered field they belong to (the field of a row, the row, the rows, or
+    the JSON field of an array); the rest (root errors) apart."""
     names = {made.name for top in fields for made in top.walk() if made.widget != "group"}
     placed: dict[str, list[str]] = {}
     general: list[str] = []
     for error in errors:
         message = str(error.get("message_vi" if lang == "vi" else "message_en") or error.get("message_vi") or "")
-        path = str(error.get("field") or "")
-        parts = [p for p in re.split(r"\[\d+\]", path) if p]  # documents[0].name → documents, .name
-        candidate = "".join(parts).strip(".")
+        steps = _STEP.findall(str(error.get("field") or ""))
         target = None
-        while candidate:
+        for end in range(len(steps), 0, -1):
+            candidate = "".join(steps[:end]).lstrip(".")
             if candidate in names:
                 target = candidate
                 break
-            candidate = candidate.rsplit(".", 1)[0] if "." in candidate else ""
         if target is None:
             general.append(message)
         else:

@@ -134,6 +134,8 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "form.json_help": ("Nhập dữ liệu dạng JSON.", "Enter the data as JSON."),
     "form.json_invalid": ("Không phải JSON hợp lệ: {error}", "Not valid JSON: {error}"),
     "form.required_mark": ("(bắt buộc)", "(required)"),
+    "form.add_row": ("Thêm dòng", "Add a row"),
+    "form.remove_row": ("Xóa dòng", "Remove the row"),
     # --- case view
     "case.title": ("Hồ sơ", "Case"),
     "case.status": ("Trạng thái", "Status"),

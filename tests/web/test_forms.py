@@ -5,8 +5,11 @@ processes/ and what engine.forms accepts."""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, FileSystemLoader
 
 from engine.forms import parse_form
 from web.forms import FormField, build_fields, errors_by_field, parse_submission
@@ -24,6 +27,49 @@ def form(folder: str, name: str) -> dict[str, Any]:
 
 def by_name(fields: list[FormField]) -> dict[str, FormField]:
     return {made.name: made for top in fields for made in top.walk()}
+
+
+class FormPage(HTMLParser):
+    """The controls of rendered form HTML (outside <template>), their labels, and what the <template> rows hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str]] = []
+        self.labels: dict[str, str] = {}
+        self.template_names: list[str] = []
+        self.template_rows = self.add_buttons = self.depth = 0
+        self.label_for: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "template":
+            self.depth += 1
+            self.template_rows += 1
+        elif tag in ("input", "select", "textarea") and "name" in values:
+            (self.template_names.append(values["name"]) if self.depth else self.controls.append(values))
+        elif tag == "label" and "for" in values:
+            self.label_for = values["for"]
+            self.labels[self.label_for] = ""
+        elif tag == "button" and "data-add-row" in values:
+            self.add_buttons += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self.depth -= 1
+        elif tag == "label":
+            if self.label_for:
+                self.labels[self.label_for] = " ".join(self.labels[self.label_for].split())
+            self.label_for = None
+
+    def handle_data(self, data: str) -> None:
+        if self.label_for:
+            self.labels[self.label_for] += data
+
+
+def parse_page(html: str) -> FormPage:
+    page = FormPage()
+    page.feed(html)
+    return page
 
 
 def test_the_completeness_check_renders_labels_options_and_validation_attributes() -> None:
@@ -52,7 +98,7 @@ def test_numbers_booleans_patterns_dates_and_nested_objects() -> None:
     assert start["applicant"].widget == "group" and start["applicant"].required
     assert start["applicant.id_number"].attrs == {"pattern": "^([0-9]{12}|[0-9]{10}(-[0-9]{3})?)$"}
     assert start["applicant.email"].attrs["type"] == "email"
-    assert start["documents"].widget == "json"  # an array of objects: edited as JSON
+    assert start["documents"].widget == "rows"  # an array of objects: one row per item
     assert start["submitted_at"].widget == "datetime"
     escalation = by_name(build_fields(form("escalation", "start.form.json"), T))
     assert escalation["reporting_agency"].options[1] == ("stp", "Sở Tư pháp")
@@ -74,7 +120,8 @@ def test_a_submission_becomes_typed_variables_and_empty_fields_are_left_out() ->
     submitted = {
         "applicant.name": ["  Công ty A  "], "applicant.id_number": ["0109876543"], "applicant.email": [""],
         "procedure_code": ["KHCN-01"], "in_hitech_park": ["true"], "joint_processing": ["false"],
-        "documents": ['[{"name": "Đơn đề nghị"}]'], "submitted_at": ["2026-02-12T09:00"], "portal_reference": [""],
+        "documents[0].name": ["Đơn đề nghị"], "documents[0].url": [""], "documents[1].name": [""],
+        "submitted_at": ["2026-02-12T09:00"], "portal_reference": [""],
     }
     data, local = parse_submission(start, submitted, T)
     assert local == {}
@@ -90,10 +137,21 @@ def test_a_submission_becomes_typed_variables_and_empty_fields_are_left_out() ->
     assert data == {"outcome": "supplement", "missing_documents": ["Báo cáo A", "B"]}
 
 
+# an array of objects with an array inside its items: the JSON fallback
+NESTED = {"type": "object", "required": ["steps"], "properties": {"steps": {
+    "title": "Các bước", "type": "array", "items": {"type": "object", "properties": {
+        "name": {"title": "Tên bước", "type": "string"},
+        "owners": {"title": "Người phụ trách", "type": "array", "items": {"type": "string"}}}}}}}
+
+
 def test_json_that_does_not_parse_is_refused_at_its_field() -> None:
-    data, local = parse_submission(form("green_lane", "start.form.json"), {"documents": ["[{name: 1}"]}, T)
-    assert "documents" not in data
-    assert list(local) == ["documents"] and local["documents"][0].startswith("Không phải JSON hợp lệ")
+    [steps] = build_fields(NESTED, T)
+    assert (steps.widget, steps.help) == ("json", "Nhập dữ liệu dạng JSON.")
+    data, local = parse_submission(NESTED, {"steps": ["[{name: 1}"]}, T)
+    assert "steps" not in data
+    assert list(local) == ["steps"] and local["steps"][0].startswith("Không phải JSON hợp lệ")
+    data, local = parse_submission(NESTED, {"steps": ['[{"name": "Lập", "owners": ["a"]}]']}, T)
+    assert (data, local) == ({"steps": [{"name": "Lập", "owners": ["a"]}]}, {})
 
 
 def test_server_errors_land_on_the_deepest_rendered_field() -> None:
@@ -102,7 +160,7 @@ def test_server_errors_land_on_the_deepest_rendered_field() -> None:
               {"field": "documents[0].name", "message_vi": "Tên giấy tờ bắt buộc", "message_en": "Name required"},
               {"field": "", "message_vi": "Thừa trường x", "message_en": "Extra field x"}]
     placed, general = errors_by_field(errors, fields, "vi")
-    assert placed == {"applicant.phone": ["Số điện thoại sai"], "documents": ["Tên giấy tờ bắt buộc"]}
+    assert placed == {"applicant.phone": ["Số điện thoại sai"], "documents[0].name": ["Tên giấy tờ bắt buộc"]}
     assert general == ["Thừa trường x"]
     assert errors_by_field(errors[:1], fields, "en")[0] == {"applicant.phone": ["Bad phone"]}
     shown = by_name(build_fields(form("green_lane", "start.form.json"), T, raw={"applicant.phone": ["12"]},
@@ -117,3 +175,126 @@ def test_every_form_of_every_process_renders() -> None:
         assert fields, path
         assert all(made.label for top in fields for made in top.walk()), path
         json.dumps([made.value for top in fields for made in top.walk()], default=str)
+
+
+# --- arrays of objects as rows ----------------------------------------------------------------------------------------
+REPORT = ("monthly_report", "submit_report.form.json")
+KPIS = [{"indicator": "Số doanh nghiệp KH&CN", "unit": "doanh nghiệp", "target": 12, "achieved": 7.5},
+        {"indicator": "Tỷ lệ hồ sơ trực tuyến", "achieved": 90}]
+
+
+def test_an_array_of_objects_is_rows_of_fields_with_labels_and_validation_attributes() -> None:
+    fields = by_name(build_fields(form(*REPORT), T, values={"kpis": KPIS}))
+    kpis = fields["kpis"]
+    assert (kpis.widget, kpis.label, kpis.required, kpis.when_empty) == ("rows", "Chỉ số đánh giá (KPI)", False, [])
+    assert [row.name for row in kpis.children] == ["kpis[0]", "kpis[1]"]  # the stored items, no empty row added
+    assert kpis.attrs == {"data-next-index": "2"}
+    first = fields["kpis[0].indicator"]
+    assert (first.widget, first.label, first.required, first.value) == ("text", "Tên chỉ số", True,
+                                                                        "Số doanh nghiệp KH&CN")
+    assert first.attrs == {"minlength": "1", "maxlength": "500"} and first.in_row and first.row_filled
+    assert (fields["kpis[0].target"].widget, fields["kpis[0].target"].value) == ("number", "12")
+    assert fields["kpis[0].achieved"].attrs == {"step": "any"} and fields["kpis[0].achieved"].value == "7.5"
+    assert fields["kpis[1].target"].value is None and fields["kpis[1].note"].widget == "textarea"
+    assert fields["kpis[0]"].label == "Chỉ số"  # the items' title
+    # no difficulties yet: one empty row, not required until something is typed in it
+    difficulties = fields["difficulties"]
+    assert [row.name for row in difficulties.children] == ["difficulties[0]"]
+    flag = fields["difficulties[0].needs_escalation"]
+    assert (flag.widget, flag.label, flag.required, flag.row_filled) == (
+        "boolean", "Cần Sở KH&CN, UBND Thành phố tháo gỡ", True, False)
+    # the row the page clones for "Thêm dòng"
+    assert difficulties.template is not None
+    assert [c.name for c in difficulties.template.children] == [
+        "difficulties[__INDEX__].description", "difficulties[__INDEX__].proposal",
+        "difficulties[__INDEX__].needs_escalation"]
+    # enum, date and integer properties of items
+    schema = {"type": "object", "properties": {"visits": {"type": "array", "title": "Đợt kiểm tra", "items": {
+        "type": "object", "required": ["on"], "properties": {
+            "on": {"type": "string", "format": "date", "title": "Ngày"},
+            "kind": {"type": "string", "enum": ["a", "b"], "description": "a: định kỳ; b: đột xuất", "title": "Loại"},
+            "people": {"type": "integer", "minimum": 1, "title": "Số người"}}}}}}
+    visits = by_name(build_fields(schema, T, values={"visits": [{"on": "2026-03-02", "kind": "b", "people": 3}]}))
+    assert visits["visits"].required is False and visits["visits"].when_empty is None
+    assert (visits["visits[0].on"].widget, visits["visits[0].on"].value) == ("date", "2026-03-02")
+    assert visits["visits[0].kind"].options == [("a", "định kỳ"), ("b", "đột xuất")]
+    assert visits["visits[0].people"].attrs == {"step": "1", "min": "1"}
+
+
+def test_items_that_do_not_fit_rows_stay_json() -> None:
+    assert build_fields(NESTED, T)[0].widget == "json"  # an array inside the items
+    # a stored item with a property the rows do not show: JSON, so that nothing is lost
+    odd = [{"indicator": "A", "achieved": 1, "source": "Cục Thống kê"}]
+    kpis = by_name(build_fields(form(*REPORT), T, values={"kpis": odd}))["kpis"]
+    assert kpis.widget == "json" and json.loads(kpis.value) == odd
+
+
+def test_posted_rows_become_typed_items_and_empty_rows_are_left_out() -> None:
+    submitted = {
+        "progress_summary": ["Đã triển khai"], "needs_escalation": ["true"],
+        "kpis[0].indicator": ["Số doanh nghiệp KH&CN"], "kpis[0].unit": [""], "kpis[0].target": ["12"],
+        "kpis[0].achieved": ["7.5"], "kpis[0].note": [""],
+        "kpis[1].indicator": ["  "], "kpis[1].achieved": [""],  # an empty row
+        "kpis[4].indicator": ["Tỷ lệ hồ sơ trực tuyến"], "kpis[4].achieved": ["90"],  # rows removed in between
+        "difficulties[0].description": ["Thiếu kinh phí"], "difficulties[0].proposal": [""],
+        "difficulties[0].needs_escalation": ["true"],
+        "difficulties[1].description": ["Chậm phê duyệt"], "difficulties[1].needs_escalation": ["false"],
+    }
+    data, local = parse_submission(form(*REPORT), submitted, T)
+    assert local == {}
+    assert data == {"progress_summary": "Đã triển khai", "needs_escalation": True,
+                    "kpis": [{"indicator": "Số doanh nghiệp KH&CN", "target": 12, "achieved": 7.5},
+                             {"indicator": "Tỷ lệ hồ sơ trực tuyến", "achieved": 90}],
+                    "difficulties": [{"description": "Thiếu kinh phí", "needs_escalation": True},
+                                     {"description": "Chậm phê duyệt", "needs_escalation": False}]}
+    # every row empty: a required array is [], an optional one is left out
+    data, _ = parse_submission(form(*REPORT), {"progress_summary": ["x"], "kpis[0].indicator": [""]}, T)
+    assert data == {"progress_summary": "x", "kpis": [], "difficulties": []}
+    escalation = form("escalation", "start.form.json")
+    assert "attachments" not in parse_submission(escalation, {"attachments[0].name": [""]}, T)[0]
+    # the page sent JSON (the array was shown as JSON): read as JSON
+    assert parse_submission(form(*REPORT), {"kpis": ['[{"indicator": "A", "achieved": 1}]']}, T)[0]["kpis"] == [
+        {"indicator": "A", "achieved": 1}]
+
+
+def test_server_errors_of_rows_land_on_the_field_of_their_row_as_shown_again() -> None:
+    submitted = {"kpis[0].indicator": ["A"], "kpis[0].achieved": ["1"], "kpis[2].indicator": [""],
+                 "kpis[3].indicator": ["B"], "kpis[3].target": ["nhiều"], "kpis[3].achieved": ["2"]}
+    schema = form(*REPORT)
+    data, _ = parse_submission(schema, submitted, T)
+    assert data["kpis"][1] == {"indicator": "B", "target": "nhiều", "achieved": 2}
+    errors = [{"field": "kpis[1].target", "message_vi": "Chỉ tiêu được giao phải là số", "message_en": "number"},
+              {"field": "kpis[1]", "message_vi": "Thừa trường x", "message_en": "extra x"},
+              {"field": "difficulties", "message_vi": "Phải có một vướng mắc", "message_en": "contains"},
+              {"field": "kpis[9].target", "message_vi": "Dòng không còn", "message_en": "gone"}]
+    fields = build_fields(schema, T, raw=submitted)
+    placed, general = errors_by_field(errors, fields, "vi")
+    assert placed == {"kpis[1].target": ["Chỉ tiêu được giao phải là số"], "kpis[1]": ["Thừa trường x"],
+                      "difficulties": ["Phải có một vướng mắc"], "kpis": ["Dòng không còn"]}
+    assert general == []
+    shown = by_name(build_fields(schema, T, raw=submitted, errors=placed))
+    # the empty row is gone and the rows are numbered again: the second row shown is kpis[3] as typed
+    assert [row.name for row in shown["kpis"].children] == ["kpis[0]", "kpis[1]"]
+    assert (shown["kpis[1].indicator"].value, shown["kpis[1].target"].value) == ("B", "nhiều")
+    assert shown["kpis[1].target"].errors == ["Chỉ tiêu được giao phải là số"]
+    assert shown["kpis[1]"].errors == ["Thừa trường x"] and shown["kpis[0].target"].errors == []
+
+
+def test_the_rows_in_the_page() -> None:
+    env = Environment(loader=FileSystemLoader(Path(__file__).parents[2] / "web" / "templates"), autoescape=True)
+    macro = getattr(env.get_template("_form.html").make_module({"t": T}), "field")  # noqa: B009 (a Jinja macro)
+    fields = build_fields(form(*REPORT), T, values={"kpis": KPIS[:1]})
+    page = parse_page("".join(str(macro(made)) for made in fields))
+    assert page.template_rows == 2 and page.add_buttons == 2
+    controls = {c["name"]: c for c in page.controls}
+    indicator = controls["kpis[0].indicator"]
+    assert ("required" in indicator and "data-required" in indicator
+            and indicator["minlength"] == "1" and indicator["maxlength"] == "500")
+    assert controls["kpis[0].achieved"]["type"] == "number" and controls["kpis[0].achieved"]["value"] == "7.5"
+    # the empty row: marked, not yet required (static/app.js requires it once something is typed)
+    description = controls["difficulties[0].description"]
+    assert "data-required" in description and "required" not in description
+    assert page.labels[description["id"]] == "Nội dung vướng mắc *"
+    assert [c["value"] for c in page.controls if c["name"] == "difficulties[0].needs_escalation"] == ["true", "false"]
+    assert "difficulties[__INDEX__].description" in page.template_names  # the row to clone
+    assert not any(name.startswith("difficulties[__INDEX__]") for name in controls)  # inert in its <template>
