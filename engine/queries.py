@@ -28,6 +28,7 @@ from .errors import (
     NotCandidate,
     TaskNotFound,
 )
+from .external_task_spec import has_external_tasks
 from .store import case_view
 from .store import external_tasks as external_store
 from .store import repository as repo
@@ -97,7 +98,10 @@ class Queries(VersionReads, CaseReads):
             instance["process_version"] = version
             now = self.clock.now()
             instance["open_tasks"] = [self._with_deadline(t, now) for t in tasks if t["status"] in repo.OPEN_STATUSES]
-            instance["incidents"] = external_store.incidents(conn, instance_id)  # external tasks out of retries
+            # external tasks out of retries; a process without external tasks has none (no query: the hot read path)
+            model = self._models(conn, row["definition_id"]) if self._models is not None else None
+            has_external = model is None or has_external_tasks(model.spec, model.subprocess_specs)
+            instance["incidents"] = external_store.incidents(conn, instance_id) if has_external else []
             variables = instance["variables"] if isinstance(instance["variables"], dict) else {}
             return self._instance_view(instance, variables.get(APPOINTMENT_VARIABLE),
                                        variables.get(STATUS_VARIABLE), now)
