@@ -101,7 +101,8 @@ def test_xml_schema_and_reference_errors_come_with_lines(client: TestClient) -> 
 
     body = result(validate(client, [*broken, malformed]))
 
-    assert body["valid"] is False and body["warnings"] == []
+    assert body["valid"] is False  # the "6 rõ" gaps of its tasks, read from the XML, come as warnings beside them
+    assert {w["code"] for w in body["warnings"]} <= {"no-documentation", "no-due-date", "no-form", "lane-not-agency"}
     found = {(f["file"], f["element_id"], f["line"]) for f in body["errors"]}
     assert {("de_xuat_nhiem_vu.bpmn", "Activity_KiemTra", 67), ("de_xuat_nhiem_vu.bpmn", "Activity_PheDuyet", 88),
             ("de_xuat_nhiem_vu.bpmn", "Event_1quahan", 111), ("hong.bpmn", None, 4)} <= found
@@ -162,5 +163,29 @@ def test_phoihop_lint_prints_the_same_findings(client: TestClient, tmp_path: Pat
     assert cli_main(["lint", str(folder)]) == 1  # errors: exit code 1
     printed = capsys.readouterr().out.splitlines()
 
-    assert printed[:-1] == [format_finding(finding, folder) for finding in body["errors"]]
-    assert printed[-1].startswith(f"1 gói triển khai: {len(body['errors'])} lỗi, 0 cảnh báo")
+    expected = [format_finding(finding, folder) for finding in body["errors"] + body["warnings"]]
+    assert sorted(printed[:-1]) == sorted(expected)
+    assert printed[-1].startswith(f"1 gói triển khai: {len(body['errors'])} lỗi, {len(body['warnings'])} cảnh báo")
+
+
+def test_a_file_that_does_not_compile_still_gets_its_6_ro_warnings(client: TestClient) -> None:
+    """Every error and every warning at once: the human tasks' gaps are read from the XML when compiling fails."""
+    xml = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="L" name="S\xe1\xbb\x9f T\xc6\xb0 ph\xc3\xa1p">
+      <bpmn:flowNodeRef>a</bpmn:flowNodeRef><bpmn:flowNodeRef>svc</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="svc"/>
+    <bpmn:serviceTask id="svc" camunda:class="vn.Gui"/><bpmn:sequenceFlow id="f2" sourceRef="svc" targetRef="a"/>
+    <bpmn:userTask id="a" name="Th\xe1\xba\xa9m \xc4\x91\xe1\xbb\x8bnh"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="a" targetRef="e"/><bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    response = client.post(f"{DEFINITIONS}/validate", files=[("files", ("gui.bpmn", xml, "application/xml"))],
+                           headers=OWNER)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["valid"] is False and [e["element_id"] for e in body["errors"]] == ["svc"]
+    assert sorted(w["code"] for w in body["warnings"] if w["element_id"] == "a") == [
+        "no-documentation", "no-due-date", "no-form"]
