@@ -46,7 +46,7 @@ from engine.xmlsafe import DEFAULT_MAX_BYTES
 
 __all__ = [
     "Check", "Deployment", "DeploymentCache", "Mode", "ProcessModel", "SourceFile", "StartTimer", "UserTaskModel",
-    "camunda_properties", "compile_deployment", "content_hash",
+    "camunda_properties", "compile_deployment", "content_hash", "lanes_by_node", "user_task_model",
 ]
 
 @dataclass(frozen=True)
@@ -186,26 +186,31 @@ def camunda_properties(element: Any) -> dict[str, str]:
     return found
 
 
-def lanes_by_node(document: Document | None) -> dict[str, str]:
-    """Element id → the name of the (innermost) lane whose flowNodeRef lists it, over every laneSet of the file."""
+def lanes_by_node(root: Any | None) -> dict[str, str]:
+    """Element id → the name of the (innermost) lane whose flowNodeRef lists it, over every laneSet under ``root``."""
     found: dict[str, str] = {}
-    if document is None:
+    if root is None:
         return found
-    for lane in document.root.iter(f"{{{NSMAP['bpmn']}}}lane"):  # document order: a nested lane comes later
+    for lane in root.iter(f"{{{NSMAP['bpmn']}}}lane"):  # document order: a nested lane comes later
         for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
             if ref.text and ref.text.strip():
                 found[ref.text.strip()] = (lane.get("name") or lane.get("id") or "").strip()
     return found
 
 
-def _user_task(task_spec: Any, element: Any, agencies: AgencyRegistry, lanes: Mapping[str, str]) -> UserTaskModel:
+def user_task_model(element_id: str, element: Any, agencies: AgencyRegistry, lanes: Mapping[str, str], *,
+                    name: str | None = None, documentation: str | None = None,
+                    fallback_lane: str | None = None) -> UserTaskModel:
+    """A human task's model from its XML element (camunda attributes and properties) and the lane that lists it
+    (``fallback_lane``: SpiffWorkflow's, for a task no lane lists). Used by the catalog on compiled specs and by the
+    lint on files that do not compile."""
     def camunda(attribute: str) -> str | None:
         value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") if element is not None else None
         return (value.strip() or None) if value is not None else None
 
     # The lane that lists the task itself; SpiffWorkflow gives a task inside a subprocess the subprocess's lane, which
     # is wrong for a subprocess drawn across lanes (as Camunda Modeler lets one draw it).
-    lane = lanes.get(task_spec.bpmn_id) or task_spec.lane
+    lane = lanes.get(element_id) or fallback_lane
     resolved = agencies.resolve(lane)
     agency = resolved.code if resolved else None
     groups = []
@@ -218,9 +223,9 @@ def _user_task(task_spec: Any, element: Any, agencies: AgencyRegistry, lanes: Ma
     if not groups and not users and assignee is None and agency is not None and groups_variable is None:
         groups = [agency]
     return UserTaskModel(
-        element_id=task_spec.bpmn_id, name=task_spec.bpmn_name or task_spec.bpmn_id, lane=lane, agency=agency,
+        element_id=element_id, name=name or element_id, lane=lane, agency=agency,
         candidate_groups=tuple(dict.fromkeys(groups)), candidate_users=users, assignee=assignee,
-        documentation=task_spec.documentation, due_date=camunda("dueDate"), form_key=camunda("formKey"),
+        documentation=documentation, due_date=camunda("dueDate"), form_key=camunda("formKey"),
         properties=MappingProxyType(properties), required_role=properties.get("requiredRole") or None,
         candidate_groups_variable=groups_variable,
     )
@@ -233,13 +238,14 @@ def _human_tasks(key: str, specs: Sequence[Any], documents: Mapping[str, Documen
     problems: list[Problem] = []
     for spec in specs:
         document = documents.get(spec.file)
-        lanes = lanes_by_node(document)
+        lanes = lanes_by_node(document.root if document else None)
         for task_spec in spec.task_specs.values():
             if not getattr(task_spec, "manual", False):  # userTask, manualTask, and an untyped bpmn:task
                 continue
             element = document.ids.get(task_spec.bpmn_id) if document else None
             file = spec.file or ""
-            model = _user_task(task_spec, element, agencies, lanes)
+            model = user_task_model(task_spec.bpmn_id, element, agencies, lanes, name=task_spec.bpmn_name,
+                                    documentation=task_spec.documentation, fallback_lane=task_spec.lane)
             if owners.setdefault(model.element_id, spec.name) != spec.name:
                 problems.append(problem(file, f"human task id {model.element_id!r} is used in both "
                                               f"{owners[model.element_id]!r} and {spec.name!r}, reachable from {key!r}",

@@ -29,9 +29,9 @@ from typing import Any, Literal, TypedDict
 
 from .agencies import default_registry
 from .camunda_dialect import ignored_attributes
-from .catalog import Check, Deployment, ProcessModel, SourceFile, UserTaskModel
+from .catalog import Check, Deployment, ProcessModel, SourceFile, UserTaskModel, lanes_by_node, user_task_model
 from .catalog_expressions import dmn_entry_source
-from .catalog_structure import BPMN_NS, BPMN_SUFFIXES, CAMUNDA_NS, DMN_SUFFIXES, Problem, local_name
+from .catalog_structure import BPMN_NS, BPMN_SUFFIXES, DMN_SUFFIXES, Problem, local_name
 from .dmn_lint import dmn_findings
 from .errors import InvalidDefinition, UnsafeXml
 from .forms import Form, is_form_file
@@ -381,6 +381,14 @@ def _camunda_findings(file: str, root: Any) -> Iterator[Finding]:
 
 
 # --- the lint -------------------------------------------------------------------------------------------------------
+def _settled(findings: list[Finding], *, strict: bool) -> list[Finding]:
+    """``strict`` makes every finding an error; sorted by file, line, element and code."""
+    if strict:
+        for finding in findings:
+            finding["severity"] = "error"
+    return sorted(findings, key=lambda f: (f["file"], f["line"] or 0, f["element_id"] or "", f["code"]))
+
+
 def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Check = check_source) -> list[Finding]:
     """Every "6 rõ" finding of a compiled deployment, sorted by file and line; ``strict`` makes warnings errors."""
     trees = {source.name: parse_xml(source.content, filename=source.name) for source in deployment.files
@@ -408,10 +416,7 @@ def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Chec
         else:
             findings += _camunda_findings(name, tree.getroot())
     findings += _recursion_findings(trees)
-    if strict:
-        for finding in findings:
-            finding["severity"] = "error"
-    return sorted(findings, key=lambda f: (f["file"], f["line"] or 0, f["element_id"] or "", f["code"]))
+    return _settled(findings, strict=strict)
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:
@@ -486,43 +491,15 @@ def _xml_task_findings(files: Sequence[SourceFile], *, strict: bool, check: Chec
             root = parse_xml(source.content, filename=source.name).getroot()
         except InvalidDefinition:
             continue
-        lanes: dict[str, str] = {}
-        for lane in root.iter(f"{{{BPMN_NS}}}lane"):  # document order: a nested lane comes later and wins
-            for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
-                if ref.text and ref.text.strip():
-                    lanes[ref.text.strip()] = (lane.get("name") or lane.get("id") or "").strip()
+        lanes = lanes_by_node(root)
         for tag in _HUMAN_TASKS:
             for element in root.iter(f"{{{BPMN_NS}}}{tag}"):
-                task = _xml_task(element, lanes)
-                if task is not None:
+                element_id = element.get("id")
+                if element_id:
+                    task = user_task_model(element_id, element, _AGENCIES, lanes, name=element.get("name"),
+                                           documentation=element.findtext(f"{{{BPMN_NS}}}documentation"))
                     findings += _task_findings(task, source.name, element, check)
-    if strict:
-        for finding in findings:
-            finding["severity"] = "error"
-    return sorted(findings, key=lambda f: (f["file"], f["line"] or 0, f["element_id"] or "", f["code"]))
-
-
-def _xml_task(element: Any, lanes: Mapping[str, str]) -> UserTaskModel | None:
-    element_id = element.get("id")
-    if not element_id:
-        return None
-
-    def camunda(attribute: str) -> str | None:
-        value = element.get(f"{{{CAMUNDA_NS}}}{attribute}")
-        return (value.strip() or None) if value is not None else None
-
-    lane = lanes.get(element_id)
-    resolved = _AGENCIES.resolve(lane)
-    groups = tuple(g.strip() for g in (camunda("candidateGroups") or "").split(",") if g.strip())
-    named = [(group, _AGENCIES.resolve(group)) for group in groups]
-    resolved_groups = tuple(agency.code if agency is not None else group for group, agency in named)
-    properties = {p.get("name"): p.get("value") for p in element.iter(f"{{{CAMUNDA_NS}}}property")}
-    return UserTaskModel(
-        element_id=element_id, name=element.get("name") or element_id, lane=lane,
-        agency=resolved.code if resolved else None, candidate_groups=resolved_groups,
-        candidate_users=(), assignee=camunda("assignee"),
-        documentation=element.findtext(f"{{{BPMN_NS}}}documentation"), due_date=camunda("dueDate"),
-        form_key=camunda("formKey"), candidate_groups_variable=properties.get("candidateGroupsVariable") or None)
+    return _settled(findings, strict=strict)
 
 
 def format_finding(finding: Finding, directory: Path | None = None) -> str:
