@@ -16,11 +16,12 @@ Pure functions of rows and a time: no clock, no database.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any, Literal
 
 from .calendar import HANOI_TZ
 from .due_dates import DEFAULT_WARNING_RATIO, warning_time
+from .due_dates import parse_moment as parse_appointment
 
 __all__ = [
     "APPOINTMENT_VARIABLE", "DEFAULT_WARNING_RATIO", "FILTERS", "DeadlineFilter", "check_ratio", "finished_state",
@@ -28,7 +29,6 @@ __all__ = [
 ]
 
 APPOINTMENT_VARIABLE = "appointment_at"
-OFFICE_CLOSE = time(17, 0)  # a date-only appointment means the end of office hours that day (as calendar.py counts)
 
 DeadlineFilter = Literal["on_time", "warning", "overdue"]
 FILTERS: tuple[DeadlineFilter, ...] = ("on_time", "warning", "overdue")
@@ -73,30 +73,6 @@ def task_deadline_state(task: Mapping[str, Any], now: datetime) -> str | None:
     if status == "completed" and task.get("completed_at") is not None:
         return finished_state(task["due_at"], task["completed_at"])
     return None
-
-
-def parse_appointment(value: Any) -> datetime | None:
-    """An ``appointment_at`` value as an aware UTC datetime: an ISO date-time (without offset: Hanoi time), or an
-    ISO date (the end of office hours that day). Anything else → None."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                moment = datetime.combine(date.fromisoformat(text), OFFICE_CLOSE)
-            else:
-                moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=HANOI_TZ)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # year 1 or 9999 next to an offset
-        return None
 
 
 def instance_deadline(instance: Mapping[str, Any], appointment: Any, now: datetime,

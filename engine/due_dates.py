@@ -12,26 +12,29 @@ from .errors import ScriptError
 from .variables import due_at_for
 
 DEFAULT_WARNING_RATIO = 0.75  # "sắp đến hạn" at 75% of the time limit (issue 3; Giả định)
+OFFICE_CLOSE = time(17, 0)  # a date alone means the end of office hours that day (as calendar.py counts)
 
 
-def _coerce(value: Any, now: datetime) -> datetime | None:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=HANOI_TZ)).astimezone(UTC)
-    if isinstance(value, date):  # a date alone: the end of that day's office hours
-        return datetime.combine(value, time(17, 0), HANOI_TZ).astimezone(UTC)
+def parse_moment(value: Any) -> datetime | None:
+    """A moment as an aware UTC datetime: a datetime, a date (the end of office hours that day), or the ISO text of
+    either; without an offset it is Hanoi time. Anything else → None. (Due dates and the ``appointment_at`` of an
+    instance are read the same way.)"""
     if isinstance(value, str):
         text = value.strip()
-        if len(text) == 10:
-            try:
-                return _coerce(date.fromisoformat(text), now)
-            except ValueError:
-                return None
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
-            return due_at_for(text, now)  # an ISO duration such as P3D
-        return _coerce(moment, now)
-    return None
+            return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, OFFICE_CLOSE)
+    else:
+        return None
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=HANOI_TZ)).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 next to an offset
+        return None
 
 
 def resolve_due(raw: str | None, now: datetime, evaluate: Callable[[str], Any], *, element_id: str) -> datetime | None:
@@ -39,17 +42,10 @@ def resolve_due(raw: str | None, now: datetime, evaluate: Callable[[str], Any], 
     if not raw or not raw.strip():
         return None
     text = raw.strip()
-    if len(text) == 10:  # a date alone: the end of that day's office hours
-        dated = _coerce(text, now)
-        if dated is not None:
-            return dated
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    else:  # a date-time without an offset is Hanoi time, as everywhere else in the engine
-        return (moment if moment.tzinfo else moment.replace(tzinfo=HANOI_TZ)).astimezone(UTC)
-    literal = due_at_for(text, now)
+    moment = parse_moment(text)
+    if moment is not None:
+        return moment
+    literal = due_at_for(text, now)  # an ISO duration such as P3D
     if literal is not None:
         return literal.astimezone(UTC) if literal.tzinfo else literal.replace(tzinfo=UTC)
     try:
@@ -60,7 +56,9 @@ def resolve_due(raw: str | None, now: datetime, evaluate: Callable[[str], Any], 
                           element_id=element_id, expression=text) from exc
     if value is None:
         return None
-    due = _coerce(value, now)
+    due = parse_moment(value)
+    if due is None and isinstance(value, str):
+        due = due_at_for(value.strip(), now)
     if due is None:
         raise ScriptError(f"the due date of task {element_id} ({text}) gave {value!r}, not a date-time or duration",
                           detail_vi=f"hạn xử lý của công việc {element_id} ({text}) cho kết quả {value!r}, "
