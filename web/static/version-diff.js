@@ -1,4 +1,4 @@
-// The diff page (templates/owner_diff.html): the two versions' diagrams side by side in bpmn-js NavigatedViewers,
+// The diff page (templates/owner_diff.html): the two versions' diagrams side by side (bpmn-diagram.js draws them),
 // elements added, removed and changed marked by id (data-marks, rendered by the server). No HTML is written here.
 (function () {
   "use strict";
@@ -9,36 +9,12 @@
     if (!container) {
       return;
     }
-    if (!window.BpmnJS) {
+    if (!window.phoihopDiagram) {
       container.dataset.ready = "error";
       status.hidden = false;
       return;
     }
-    var marks = JSON.parse(container.dataset.marks || "{}");
-    var viewer = new window.BpmnJS({ container: container });
-    fetch(container.dataset.src, { credentials: "same-origin", headers: { Accept: "application/xml" } })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.text();
-      })
-      .then(function (xml) {
-        return viewer.importXML(xml);
-      })
-      .then(function () {
-        var canvas = viewer.get("canvas");
-        var registry = viewer.get("elementRegistry");
-        Object.keys(CLASSES).forEach(function (kind) {
-          (marks[kind] || []).forEach(function (id) {
-            if (registry.get(id)) {
-              canvas.addMarker(id, CLASSES[kind]);
-            }
-          });
-        });
-        canvas.zoom("fit-viewport", "auto");
-        container.dataset.ready = "true";
-      })
+    window.phoihopDiagram(container, CLASSES)
       .catch(function (error) {
         container.dataset.ready = "error";
         status.hidden = false;
