@@ -87,8 +87,13 @@ def ensure_installed() -> None:
     say("installing phoihop and its dev tools into .venv (pip install -e .[dev]; the first run takes a minute)")
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_ROOT_USER_ACTION": "ignore"}
     STAMP.unlink(missing_ok=True)
-    installed = subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-qq", "-e", ".[dev]"],
-                               cwd=ROOT, env=env, stdin=subprocess.DEVNULL, check=False)
+    installed = subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "-qq", "-e", ".[dev]"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     if installed.returncode != 0:
         fail(f"pip install failed (exit {installed.returncode}); see the errors above", installed.returncode)
     STAMP.write_text(digest + "\n")
@@ -179,8 +184,10 @@ def ensure_vendor() -> None:
     for name, paths in vendor_map().items():
         entry = packages.get(f"node_modules/{name}")
         if entry is None:
-            fail(f"{name} is in web/vendor.json but not in web/package-lock.json: add it to web/package.json and "
-                 "run `npm install --package-lock-only` in web/")
+            fail(
+                f"{name} is in web/vendor.json but not in web/package-lock.json: add it to web/package.json and "
+                "run `npm install --package-lock-only` in web/"
+            )
         fetch_package(name, entry, paths, staging)
     (staging / VENDOR_STAMP.name).write_text(vendor_digest() + "\n")
     shutil.rmtree(VENDOR, ignore_errors=True)
@@ -201,8 +208,10 @@ def ensure_chromium() -> None:
         print(f"    {CHROMIUM} is installed")
         return
     if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
-        print(f"    {CHROMIUM} is missing and this is not root with apt-get: the browser tests will skip "
-              "(install it with: sudo apt-get install -y chromium)")
+        print(
+            f"    {CHROMIUM} is missing and this is not root with apt-get: the browser tests will skip "
+            "(install it with: sudo apt-get install -y chromium)"
+        )
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
@@ -231,10 +240,13 @@ def cmd_run(argv: list[str]) -> None:
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104  (only for display)
     url = f"http://{shown_host}:{args.port}"
     say("starting phoihop (PHOIHOP_ENV=dev: built-in development secret, tokens are forgeable)")
-    print(f"    Web app   {url}/  (sign in as one of the demo users below)\n    API       {url}/api/v1\n"
-          f"    Docs      {url}/docs\n    Database  {env['PHOIHOP_DATABASE_URL']}\n"
-          f"    Processes {ROOT / 'processes'} (deployed at start)\n    Token     TOKEN=$({AUTH_HINT})\n"
-          f'    Try       curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/tasks\n', flush=True)
+    print(
+        f"    Web app   {url}/  (sign in as one of the demo users below)\n    API       {url}/api/v1\n"
+        f"    Docs      {url}/docs\n    Database  {env['PHOIHOP_DATABASE_URL']}\n"
+        f"    Processes {ROOT / 'processes'} (deployed at start)\n    Token     TOKEN=$({AUTH_HINT})\n"
+        f'    Try       curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/tasks\n',
+        flush=True,
+    )
     from web.demo_users import DEMO_USERS  # stdlib-only data module, shared with the sign-in page
 
     print("    Demo users (sign-in page, PHOIHOP_ENV=dev only):")
@@ -268,8 +280,12 @@ def ensure_postgres() -> None:
     for version in sorted(p.name for p in conf.iterdir() if p.is_dir()):
         print(f"    starting PostgreSQL {version}/main")
         try:
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-                           stdin=subprocess.DEVNULL, check=False, timeout=60)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                stdin=subprocess.DEVNULL,
+                check=False,
+                timeout=60,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             print(f"    could not start PostgreSQL {version}: {exc}")
     deadline = time.monotonic() + 20
@@ -308,8 +324,12 @@ def cmd_test(argv: list[str]) -> None:
     env = dict(os.environ)
     if require_pg:
         env["PHOIHOP_REQUIRE_POSTGRES"] = "1"
-    step(4, "pytest on SQLite and PostgreSQL", [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                                                *pytest_args], env)
+    step(
+        4,
+        "pytest on SQLite and PostgreSQL",
+        [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *pytest_args],
+        env,
+    )
     say("all checks passed")
 
 

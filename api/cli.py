@@ -78,8 +78,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         for path in args.paths:
             for label, files in deployable_sets(Path(path)):
                 try:
-                    results = container.service.deploy(DEPLOYER, files, strict=args.strict or settings.strict_lint,
-                                                       change_note=args.change_note)
+                    results = container.service.deploy(
+                        DEPLOYER, files, strict=args.strict or settings.strict_lint, change_note=args.change_note
+                    )
                     for result in results:
                         state = "new version" if result.created else "unchanged"
                         print(f"{label}: {result.key} v{result.version} ({state}) {result.content_hash[:12]}")
@@ -124,8 +125,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
             for finding in findings:
                 totals[finding["severity"]] += 1
                 print(format_finding(finding, folder))
-    print(f"{deployments} gói triển khai: {totals['error']} lỗi, {totals['warning']} cảnh báo / {deployments} "
-          f"deployment(s): {totals['error']} error(s), {totals['warning']} warning(s)")
+    print(
+        f"{deployments} gói triển khai: {totals['error']} lỗi, {totals['warning']} cảnh báo / {deployments} "
+        f"deployment(s): {totals['error']} error(s), {totals['warning']} warning(s)"
+    )
     return 1 if totals["error"] else 0
 
 
@@ -145,8 +148,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.check:
         current = output.read_text(encoding="utf-8") if output.is_file() else None
         if current != text:
-            print(f"{output} chưa cập nhật: chạy `phoihop trace` / {output} is out of date: run `phoihop trace`",
-                  file=sys.stderr)
+            print(
+                f"{output} chưa cập nhật: chạy `phoihop trace` / {output} is out of date: run `phoihop trace`",
+                file=sys.stderr,
+            )
             return 1
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -159,8 +164,16 @@ def cmd_token(args: argparse.Namespace) -> int:
     from .security import issue_token
 
     settings = _settings()
-    print(issue_token(settings.secret, sub=args.sub, name=args.name, groups=_csv(args.groups),
-                      roles=_csv(args.roles), ttl=timedelta(minutes=args.ttl_minutes or settings.token_ttl_minutes)))
+    print(
+        issue_token(
+            settings.secret,
+            sub=args.sub,
+            name=args.name,
+            groups=_csv(args.groups),
+            roles=_csv(args.roles),
+            ttl=timedelta(minutes=args.ttl_minutes or settings.token_ttl_minutes),
+        )
+    )
     return 0
 
 
@@ -179,8 +192,10 @@ def cmd_apikey(args: argparse.Namespace) -> int:
             print(keys.create(args.name, roles=_csv(args.roles), groups=_csv(args.groups)))
         elif args.action == "list":
             for row in keys.list():
-                print(f"{row['name']}\troles={','.join(row['roles'])}\tgroups={','.join(row['groups'])}"
-                      f"\trevoked={row['revoked_at'] or '-'}")
+                print(
+                    f"{row['name']}\troles={','.join(row['roles'])}\tgroups={','.join(row['groups'])}"
+                    f"\trevoked={row['revoked_at'] or '-'}"
+                )
         elif not keys.revoke(args.name):
             print(f"no active key named {args.name}", file=sys.stderr)
             return 1
@@ -204,12 +219,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="fire due timers (several may share PostgreSQL)").set_defaults(func=cmd_worker)
     deploy = sub.add_parser("deploy", help="deploy BPMN/DMN files or process folders")
     deploy.add_argument("paths", nargs="+")
-    deploy.add_argument("--strict", action="store_true", help="refuse on any \"6 rõ\" finding (PHOIHOP_STRICT_LINT)")
+    deploy.add_argument("--strict", action="store_true", help='refuse on any "6 rõ" finding (PHOIHOP_STRICT_LINT)')
     deploy.add_argument("--change-note", help="what changed (ghi chú thay đổi), kept with each new version")
     deploy.set_defaults(func=cmd_deploy)
-    lint = sub.add_parser("lint", help="check process folders or files: validity and the \"6 rõ\" (no database)")
+    lint = sub.add_parser("lint", help='check process folders or files: validity and the "6 rõ" (no database)')
     lint.add_argument("paths", nargs="+")
-    lint.add_argument("--strict", action="store_true", help="\"6 rõ\" warnings count as errors")
+    lint.add_argument("--strict", action="store_true", help='"6 rõ" warnings count as errors')
     lint.set_defaults(func=cmd_lint)
     trace = sub.add_parser("trace", help="write docs/traceability.md: articles of Decision 5921 → process elements")
     trace.add_argument("--check", action="store_true", help="exit 1 if the file is out of date or has problems")

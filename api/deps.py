@@ -40,13 +40,17 @@ async def get_queries(request: Request) -> Queries:
     return queries
 
 
-async def get_actor(request: Request, authorization: Annotated[str | None, Header()] = None,
-                    x_api_key: Annotated[str | None, Header()] = None) -> Actor:
+async def get_actor(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Actor:
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("Authorization must be 'Bearer <token>'", "Tiêu đề Authorization phải là "
-                                  "'Bearer <mã>'")
+            raise Unauthenticated(
+                "Authorization must be 'Bearer <token>'", "Tiêu đề Authorization phải là 'Bearer <mã>'"
+            )
         verifier: TokenVerifier = request.app.state.token_verifier
         token = token.strip()
         # a token verified before costs nothing; a new one may fetch the OIDC provider's keys: off the event loop
@@ -58,8 +62,9 @@ async def get_actor(request: Request, authorization: Annotated[str | None, Heade
         if actor is None:
             raise Unauthenticated("unknown or revoked API key", "Khóa API không tồn tại hoặc đã bị thu hồi")
         return actor
-    raise Unauthenticated("authentication required: Bearer token or X-API-Key", "Cần xác thực: mã Bearer hoặc "
-                          "X-API-Key")
+    raise Unauthenticated(
+        "authentication required: Bearer token or X-API-Key", "Cần xác thực: mã Bearer hoặc X-API-Key"
+    )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -20,10 +20,18 @@ class BodySizeLimit:
             return
         target = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
         if b"%00" in target or b"\x00" in target:
-            await self._send_problem(send, 422, {
-                "type": "/problems/invalid-request", "title": "Yêu cầu không hợp lệ / Invalid request",
-                "status": 422, "detail": "the URL contains a NUL character", "detail_vi": "Địa chỉ chứa ký tự NUL",
-                "errors": [{"field": "url", "message": "NUL character", "type": "value_error"}]})
+            await self._send_problem(
+                send,
+                422,
+                {
+                    "type": "/problems/invalid-request",
+                    "title": "Yêu cầu không hợp lệ / Invalid request",
+                    "status": 422,
+                    "detail": "the URL contains a NUL character",
+                    "detail_vi": "Địa chỉ chứa ký tự NUL",
+                    "errors": [{"field": "url", "message": "NUL character", "type": "value_error"}],
+                },
+            )
             return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
@@ -64,15 +72,30 @@ class BodySizeLimit:
 
     @classmethod
     async def _reject(cls, send: Send, limit: int) -> None:
-        await cls._send_problem(send, 413, {
-            "type": "/problems/payload-too-large", "title": "Dữ liệu gửi lên quá lớn / Payload too large",
-            "status": 413, "detail": f"request body exceeds {limit} bytes",
-            "detail_vi": f"Dữ liệu gửi lên vượt quá {limit} byte", "limit": limit})
+        await cls._send_problem(
+            send,
+            413,
+            {
+                "type": "/problems/payload-too-large",
+                "title": "Dữ liệu gửi lên quá lớn / Payload too large",
+                "status": 413,
+                "detail": f"request body exceeds {limit} bytes",
+                "detail_vi": f"Dữ liệu gửi lên vượt quá {limit} byte",
+                "limit": limit,
+            },
+        )
 
     @staticmethod
     async def _send_problem(send: Send, status: int, body: dict[str, Any]) -> None:
         payload = orjson.dumps(body)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})

@@ -51,10 +51,12 @@ def oidc_verifier(settings: Settings) -> OidcVerifier | None:
     """The identity provider's token verifier (API bearer tokens and the web app's sign-in), when configured."""
     if settings.oidc_issuer is None or settings.oidc_client_id is None:
         return None
-    return OidcVerifier(issuer=settings.oidc_issuer, audience=settings.oidc_audience or settings.oidc_client_id,
-                        jwks_url=settings.oidc_jwks_url,
-                        claim_names=ClaimNames(settings.oidc_name_claim, settings.oidc_groups_claim,
-                                               settings.oidc_roles_claim))
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience or settings.oidc_client_id,
+        jwks_url=settings.oidc_jwks_url,
+        claim_names=ClaimNames(settings.oidc_name_claim, settings.oidc_groups_claim, settings.oidc_roles_claim),
+    )
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
@@ -85,16 +87,34 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         finally:
             container.close()
 
-    app = FastAPI(title="phoihop", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Máy chủ quy trình BPMN phối hợp liên ngành (Quyết định 5921/QĐ-UBND) — "
-                              "BPMN workflow engine for Hanoi's inter-agency coordination.")
+    app = FastAPI(
+        title="phoihop",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Máy chủ quy trình BPMN phối hợp liên ngành (Quyết định 5921/QĐ-UBND) — "
+        "BPMN workflow engine for Hanoi's inter-agency coordination.",
+    )
     problems.install(app)
     docs.install(app)
-    for router in (health.router, definitions.router, instances.router, tasks.router, messages.router,
-                   calendar.router, external_tasks.router, versions.router, audit.router, decisions.router,
-                   migrations.router, dashboard.router):
+    for router in (
+        health.router,
+        definitions.router,
+        instances.router,
+        tasks.router,
+        messages.router,
+        calendar.router,
+        external_tasks.router,
+        versions.router,
+        audit.router,
+        decisions.router,
+        migrations.router,
+        dashboard.router,
+    ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same services)
-    app.add_middleware(BodySizeLimit, max_json_bytes=resolved.max_json_bytes,
-                       max_upload_bytes=resolved.max_upload_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_json_bytes=resolved.max_json_bytes, max_upload_bytes=resolved.max_upload_bytes
+    )
     return app

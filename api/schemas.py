@@ -19,8 +19,9 @@ class _In(BaseModel):
 
 class StartInstance(_In):
     process_key: Text = Field(min_length=1, max_length=200, description="Executable process id (khóa quy trình)")
-    version: int | None = Field(default=None, ge=1, le=2**31 - 1,
-                                description="Exact version; latest active when omitted")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Exact version; latest active when omitted"
+    )
     business_key: Text | None = Field(default=None, min_length=1, max_length=200)
     variables: Variables = Field(default_factory=dict)
 
@@ -44,10 +45,12 @@ class SendMessage(_In):
 class FindingOut(BaseModel):
     """A "6 rõ" lint finding (engine.lint) on an element of the deployed files."""
 
-    code: str = Field(description="lane-not-agency, no-documentation, no-due-date, due-date-invalid, no-form, "
-                                  "dmn-no-default, dmn-feel, dmn-hit-policy, dmn-required-decision, camunda-ignored; "
-                                  "from validation also invalid-bpmn (XML, schema, references, expressions), "
-                                  "juel-unsupported, feel-unsupported, camunda-unsupported")
+    code: str = Field(
+        description="lane-not-agency, no-documentation, no-due-date, due-date-invalid, no-form, "
+        "dmn-no-default, dmn-feel, dmn-hit-policy, dmn-required-decision, camunda-ignored; "
+        "from validation also invalid-bpmn (XML, schema, references, expressions), "
+        "juel-unsupported, feel-unsupported, camunda-unsupported"
+    )
     severity: Literal["warning", "error"] = Field(description="warning (deployed anyway) or error (refused)")
     file: str
     element_id: str | None
@@ -61,9 +64,11 @@ class ValidationOut(BaseModel):
     """What deploying the files would say, without storing anything (``POST /process-definitions/validate``)."""
 
     valid: bool = Field(description="true when there is no error: deploying these files would succeed")
-    errors: list[FindingOut] = Field(description="what refuses the deployment: XML, schema, references, expressions, "
-                                                 "Camunda constructs that cannot run, lint errors")
-    warnings: list[FindingOut] = Field(description="\"6 rõ\" gaps and ignored Camunda attributes: deployed anyway")
+    errors: list[FindingOut] = Field(
+        description="what refuses the deployment: XML, schema, references, expressions, "
+        "Camunda constructs that cannot run, lint errors"
+    )
+    warnings: list[FindingOut] = Field(description='"6 rõ" gaps and ignored Camunda attributes: deployed anyway')
 
 
 class DeployedOut(BaseModel):
@@ -72,12 +77,17 @@ class DeployedOut(BaseModel):
     content_hash: str
     name: str | None
     created: bool
-    warnings: list[FindingOut] = Field(default_factory=list,
-                                       description="\"6 rõ\" findings of the deployment that did not block it")
-    default_version: int | None = Field(default=None, description="The key's explicit default version: starts "
-                                        "naming no version still run on it (not on this one) until it is cleared")
-    kind: Literal["process", "decision"] = Field(default="process", description="decision: a DMN decision of a "
-                                                 "deployment of DMN files alone (key = decision id)")
+    warnings: list[FindingOut] = Field(
+        default_factory=list, description='"6 rõ" findings of the deployment that did not block it'
+    )
+    default_version: int | None = Field(
+        default=None,
+        description="The key's explicit default version: starts "
+        "naming no version still run on it (not on this one) until it is cleared",
+    )
+    kind: Literal["process", "decision"] = Field(
+        default="process", description="decision: a DMN decision of a deployment of DMN files alone (key = decision id)"
+    )
 
 
 class DefinitionVersionOut(BaseModel):
@@ -122,13 +132,16 @@ class TaskOut(BaseModel):
     due_at: datetime | None
     warn_at: datetime | None = Field(default=None, description="From here the task is 'warning' (sắp đến hạn)")
     deadline_state: DeadlineState | None = Field(
-        default=None, description="Open: on_time, warning, overdue; completed: early, on_time, late; else null")
+        default=None, description="Open: on_time, warning, overdue; completed: early, on_time, late; else null"
+    )
     required_role: str | None = Field(default=None, description="Only actors with this role claim and complete")
 
 
 class TaskDetailOut(TaskOut):
-    form: dict[str, Any] | None = Field(default=None, description="JSON Schema (2020-12) of the variables that "
-                                                                  "complete the task, labels in Vietnamese; null: none")
+    form: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema (2020-12) of the variables that complete the task, labels in Vietnamese; null: none",
+    )
 
 
 class DossierOut(BaseModel):
@@ -167,8 +180,9 @@ class InstanceOut(InstanceSummaryOut):
     process_version: int | None
     variables: Variables
     open_tasks: list[TaskOut]
-    incidents: list[IncidentOut] = Field(default_factory=list,
-                                         description="External tasks out of retries (PUT .../retries resolves)")
+    incidents: list[IncidentOut] = Field(
+        default_factory=list, description="External tasks out of retries (PUT .../retries resolves)"
+    )
 
 
 class HistoryEventOut(BaseModel):
@@ -255,8 +269,9 @@ WorkerId = Annotated[Text, Field(min_length=1, max_length=200, description="the 
 class FetchTopicIn(_In):
     topic: Text = Field(min_length=1, max_length=200, description="camunda:topic of the tasks (topicName)")
     lock_duration: Milliseconds = Field(description="how long the tasks stay locked for this worker, ms")
-    variables: list[Text] | None = Field(default=None, max_length=1000,
-                                         description="variable names to return; omitted: all")
+    variables: list[Text] | None = Field(
+        default=None, max_length=1000, description="variable names to return; omitted: all"
+    )
 
 
 class FetchAndLockIn(_In):
@@ -275,16 +290,24 @@ class ExternalTaskFailureIn(_In):
     worker_id: WorkerId
     error_message: Text | None = Field(default=None, max_length=2000)
     error_details: Text | None = Field(default=None, max_length=100_000)
-    retries: int | None = Field(default=None, ge=0, le=2**31 - 1,
-                                description="retries left; 0 makes an incident; omitted: one fewer than before")
-    retry_timeout: int = Field(default=0, ge=0, le=30 * 24 * 3600 * 1000,
-                               description="ms before the task can be fetched again")
+    retries: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="retries left; 0 makes an incident; omitted: one fewer than before",
+    )
+    retry_timeout: int = Field(
+        default=0, ge=0, le=30 * 24 * 3600 * 1000, description="ms before the task can be fetched again"
+    )
 
 
 class ExternalTaskBpmnErrorIn(_In):
     worker_id: WorkerId
-    error_code: Text = Field(min_length=1, max_length=200, description="errorCode of a bpmn:error caught by an "
-                                                                        "error boundary event on the task")
+    error_code: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="errorCode of a bpmn:error caught by an error boundary event on the task",
+    )
     error_message: Text | None = Field(default=None, max_length=2000)
     variables: Variables = Field(default_factory=dict)
 
@@ -307,7 +330,8 @@ class ExternalTaskOut(BaseModel):
     name: str | None
     topic: str
     status: Literal["open", "locked", "completed", "incident", "cancelled"] = Field(
-        description="an expired lock reads as open")
+        description="an expired lock reads as open"
+    )
     worker_id: str | None
     lock_expires_at: datetime | None
     retries: int | None = Field(description="null until a failure is reported")
@@ -343,8 +367,10 @@ class VersionOut(BaseModel):
     status: Literal["active", "suspended"] = Field(description="suspended: no new starts; its instances go on")
     status_changed_by: str | None
     status_changed_at: datetime | None
-    is_default: bool = Field(description="Starts naming no version run on this one (the explicit default version, "
-                                         "else the latest active one)")
+    is_default: bool = Field(
+        description="Starts naming no version run on this one (the explicit default version, "
+        "else the latest active one)"
+    )
     instances: dict[str, int] = Field(description="Instances of this version by status (running, completed, ...)")
 
 
@@ -370,8 +396,9 @@ class DefaultVersionIn(_In):
 class DefaultVersionOut(BaseModel):
     key: str
     version: int | None = Field(description="The version starts naming none get; null: every version is suspended")
-    explicit: bool = Field(description="true: chosen with PUT default-version (it stays until DELETE); false: the "
-                                       "latest active version")
+    explicit: bool = Field(
+        description="true: chosen with PUT default-version (it stays until DELETE); false: the latest active version"
+    )
     set_by: str | None
     set_at: datetime | None
 
@@ -384,12 +411,14 @@ class DiffElementOut(BaseModel):
 
 
 class FieldChangeOut(BaseModel):
-    field: str = Field(description="type, name, lane, parent, attached_to, cancel_activity, source, target, "
-                                   "condition, default_flow, due_date, form, candidate_groups, candidate_users, "
-                                   "assignee, properties, timer, event, script, called_element, decision, "
-                                   "external_topic, multi_instance, documentation (flagged: before and after "
-                                   "null); process level: name, is_executable, candidate_starter_groups, "
-                                   "version_tag, properties, documentation")
+    field: str = Field(
+        description="type, name, lane, parent, attached_to, cancel_activity, source, target, "
+        "condition, default_flow, due_date, form, candidate_groups, candidate_users, "
+        "assignee, properties, timer, event, script, called_element, decision, "
+        "external_topic, multi_instance, documentation (flagged: before and after "
+        "null); process level: name, is_executable, candidate_starter_groups, "
+        "version_tag, properties, documentation"
+    )
     before: Any
     after: Any
 
@@ -428,8 +457,10 @@ class AuditEventOut(BaseModel):
     id: int
     at: datetime
     actor: str
-    kind: str = Field(description="deployed, version_suspended, version_activated, default_version_set, "
-                                  "default_version_cleared (with process_key), calendar_changed, ...")
+    kind: str = Field(
+        description="deployed, version_suspended, version_activated, default_version_set, "
+        "default_version_cleared (with process_key), calendar_changed, ..."
+    )
     process_key: str | None = Field(description="The process key a definition event is about")
     data: dict[str, Any] = Field(description="before and after values, version, change_note or reason, ...")
 
@@ -501,8 +532,9 @@ class DecisionMatchOut(BaseModel):
     index: int = Field(description="Row number, from 1")
     annotation: str | None = Field(description="The rule's description")
     outputs: dict[str, Any] | None = Field(description="The rule's outputs (None: failed in a rule outside the result)")
-    in_result: bool = Field(description="Whether these outputs are in the result (every match for COLLECT, else the "
-                                        "first)")
+    in_result: bool = Field(
+        description="Whether these outputs are in the result (every match for COLLECT, else the first)"
+    )
 
 
 class DecisionNoteOut(BaseModel):
@@ -514,8 +546,10 @@ class DecisionNoteOut(BaseModel):
 class DecisionEvaluationOut(BaseModel):
     decision: DecisionRefOut
     matched: list[DecisionMatchOut]
-    outputs: dict[str, Any] = Field(description="What a business rule task calling the decision adds to its data: "
-                                                "the first match's outputs, or for COLLECT each output as a list")
+    outputs: dict[str, Any] = Field(
+        description="What a business rule task calling the decision adds to its data: "
+        "the first match's outputs, or for COLLECT each output as a list"
+    )
     notes: list[DecisionNoteOut]
     engine: Literal["python"] = Field(description="DMN cells are Python expressions, not FEEL")
 
@@ -530,9 +564,11 @@ class MigrationPlanIn(_In):
     from_version: int = Field(ge=1, le=2**31 - 1, description="The version the instances run on now")
     to_version: int = Field(ge=1, le=2**31 - 1, description="The version to move them to")
     mapping: dict[ElementId, ElementId] = Field(
-        default_factory=dict, max_length=2000,
+        default_factory=dict,
+        max_length=2000,
         description="Element id of from_version → element id of to_version, where ids changed; other elements "
-                    "map to the same id")
+        "map to the same id",
+    )
 
 
 def _running_only() -> list[InstanceStatus]:
@@ -540,8 +576,11 @@ def _running_only() -> list[InstanceStatus]:
 
 
 class MigrationFilterIn(_In):
-    statuses: list[InstanceStatus] = Field(default_factory=_running_only, max_length=4,
-                                           description="Only running instances move; others are listed as refused")
+    statuses: list[InstanceStatus] = Field(
+        default_factory=_running_only,
+        max_length=4,
+        description="Only running instances move; others are listed as refused",
+    )
     business_keys: list[Text] = Field(default_factory=list, max_length=1000)
     instance_ids: list[Text] = Field(default_factory=list, max_length=1000)
 
@@ -556,11 +595,13 @@ class MigrationExecuteIn(MigrationPlanIn):
 
 
 class MigrationReasonOut(BaseModel):
-    code: str = Field(description="element-removed, element-kind-changed, variable-missing, history-not-mappable, "
-                                  "boundary-events-added, boundary-events-removed, subprocess-not-mappable, "
-                                  "loop-in-progress, instance-not-running, not-on-source-version, "
-                                  "instance-not-found, filtered-out, settle-error, rebuild-failed, "
-                                  "task-not-buildable, migration-failed; notes: boundary-event-not-started")
+    code: str = Field(
+        description="element-removed, element-kind-changed, variable-missing, history-not-mappable, "
+        "boundary-events-added, boundary-events-removed, subprocess-not-mappable, "
+        "loop-in-progress, instance-not-running, not-on-source-version, "
+        "instance-not-found, filtered-out, settle-error, rebuild-failed, "
+        "task-not-buildable, migration-failed; notes: boundary-event-not-started"
+    )
     element_id: str | None
     message_en: str
     message_vi: str
@@ -571,7 +612,8 @@ class MigrationTaskOut(BaseModel):
     task_id: str
     outcome: Literal["kept", "closed", "opened", "blocked"] = Field(
         description="kept: the same task on its target element; closed: cancelled by the move; opened: a task the "
-                    "move opens; blocked: the instance cannot move")
+        "move opens; blocked: the instance cannot move"
+    )
     element_from: str | None
     element_to: str | None
     name_before: str | None
@@ -681,8 +723,9 @@ class DashboardProcessOut(TaskFiguresOut):
     process_key: str
     name: str
     instances_completed: int
-    median_cycle_seconds: float | None = Field(description="Median of ended_at − started_at of the instances of "
-                                                           "this process completed in the month")
+    median_cycle_seconds: float | None = Field(
+        description="Median of ended_at − started_at of the instances of this process completed in the month"
+    )
 
 
 class ReportAgencyOut(BaseModel):
@@ -699,8 +742,10 @@ class ReportAgencyOut(BaseModel):
 
 class MonthlyReportsOut(BaseModel):
     process_key: str
-    period: str = Field(description="The reported month (YYYY-MM): the month before the dashboard's month, whose "
-                                    "reports are due before the 5th of the dashboard's month (Điều 23.3)")
+    period: str = Field(
+        description="The reported month (YYYY-MM): the month before the dashboard's month, whose "
+        "reports are due before the 5th of the dashboard's month (Điều 23.3)"
+    )
     due_at: datetime | None
     deadline_passed: bool
     on_time: int

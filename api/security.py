@@ -28,18 +28,33 @@ class Unauthenticated(Exception):
         self.detail_vi = detail_vi
 
 
-def issue_token(secret: str, *, sub: str, name: str = "", groups: Iterable[str] = (), roles: Iterable[str] = (),
-                ttl: timedelta = timedelta(hours=8), now: datetime | None = None) -> str:
+def issue_token(
+    secret: str,
+    *,
+    sub: str,
+    name: str = "",
+    groups: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
     now = now or datetime.now(UTC)
-    claims = {"sub": sub, "name": name, "groups": sorted(set(groups)), "roles": sorted(set(roles)),
-              "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
+    claims = {
+        "sub": sub,
+        "name": name,
+        "groups": sorted(set(groups)),
+        "roles": sorted(set(roles)),
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def actor_from_token(secret: str, token: str) -> Actor:
     try:
-        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                                            options={"require": ["exp", "sub"], "verify_signature": True})
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"], "verify_signature": True}
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("token expired", "Mã xác thực đã hết hạn") from None
     except jwt.InvalidTokenError as exc:
@@ -47,8 +62,12 @@ def actor_from_token(secret: str, token: str) -> Actor:
     groups, roles = claims.get("groups", []), claims.get("roles", [])
     if not isinstance(groups, list) or not isinstance(roles, list) or not isinstance(claims["sub"], str):
         raise Unauthenticated("invalid token claims", "Thông tin trong mã xác thực không hợp lệ")
-    return Actor.of(claims["sub"], name=str(claims.get("name", "")), groups=[str(g) for g in groups],
-                    roles=[str(r) for r in roles if r in ROLES])
+    return Actor.of(
+        claims["sub"],
+        name=str(claims.get("name", "")),
+        groups=[str(g) for g in groups],
+        roles=[str(r) for r in roles if r in ROLES],
+    )
 
 
 @dataclass(frozen=True)
@@ -96,8 +115,15 @@ class OidcVerifier:
     ``sub`` required. Endpoints not configured come from the issuer's discovery document. Network calls block:
     callers on the event loop use a thread."""
 
-    def __init__(self, *, issuer: str, audience: str, jwks_url: str | None = None,
-                 claim_names: ClaimNames = ClaimNames(), timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        claim_names: ClaimNames = ClaimNames(),
+        timeout: float = 10.0,
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.claim_names = claim_names
@@ -118,11 +144,15 @@ class OidcVerifier:
             response.raise_for_status()
             document = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise Unauthenticated(f"the identity provider's discovery document is unavailable: {exc}",
-                                  "Không đọc được cấu hình của hệ thống định danh") from None
+            raise Unauthenticated(
+                f"the identity provider's discovery document is unavailable: {exc}",
+                "Không đọc được cấu hình của hệ thống định danh",
+            ) from None
         if not isinstance(document, dict) or document.get("issuer") != self.issuer:
-            raise Unauthenticated("the identity provider's discovery document names another issuer",
-                                  "Cấu hình của hệ thống định danh không khớp với issuer đã khai báo")
+            raise Unauthenticated(
+                "the identity provider's discovery document names another issuer",
+                "Cấu hình của hệ thống định danh không khớp với issuer đã khai báo",
+            )
         with self._lock:
             self._discovery = document
         return document
@@ -133,8 +163,10 @@ class OidcVerifier:
             return configured
         value = self.discovery().get(name)
         if not isinstance(value, str) or not value:
-            raise Unauthenticated(f"the identity provider's discovery document has no {name}",
-                                  f"Cấu hình của hệ thống định danh thiếu {name}")
+            raise Unauthenticated(
+                f"the identity provider's discovery document has no {name}",
+                f"Cấu hình của hệ thống định danh thiếu {name}",
+            )
         return value
 
     def _jwks_client(self) -> jwt.PyJWKClient:
@@ -151,18 +183,26 @@ class OidcVerifier:
         try:
             key = self._jwks_client().get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(
-                token, key.key, algorithms=[OIDC_ALGORITHM], audience=audience or self.audience, issuer=self.issuer,
-                leeway=CLOCK_LEEWAY_SECONDS, options={"require": ["exp", "iss", "aud", "sub"]})
+                token,
+                key.key,
+                algorithms=[OIDC_ALGORITHM],
+                audience=audience or self.audience,
+                issuer=self.issuer,
+                leeway=CLOCK_LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
         except jwt.PyJWKClientConnectionError as exc:
-            raise Unauthenticated(f"the identity provider's keys are unavailable: {exc}",
-                                  "Không lấy được khóa của hệ thống định danh") from None
+            raise Unauthenticated(
+                f"the identity provider's keys are unavailable: {exc}", "Không lấy được khóa của hệ thống định danh"
+            ) from None
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("token expired", "Mã xác thực đã hết hạn") from None
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
             raise Unauthenticated(f"invalid token: {exc}", "Mã xác thực không hợp lệ") from None
         if nonce is not None and claims.get("nonce") != nonce:
-            raise Unauthenticated("the ID token's nonce does not match the sign-in",
-                                  "Mã định danh không khớp với lượt đăng nhập")
+            raise Unauthenticated(
+                "the ID token's nonce does not match the sign-in", "Mã định danh không khớp với lượt đăng nhập"
+            )
         return claims
 
     def actor(self, token: str) -> tuple[Actor, float]:

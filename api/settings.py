@@ -58,8 +58,18 @@ class Settings(BaseSettings):
     session_ttl_minutes: int = Field(default=8 * 60, ge=5, le=24 * 60)  # lifetime of the web app's session cookie
     cookie_secure: bool | None = None  # Secure cookies; default: on unless PHOIHOP_ENV=dev
 
-    @field_validator("calendar_file", "calendar_cutoff", "oidc_issuer", "oidc_client_id", "oidc_jwks_url",
-                     "oidc_authorization_url", "oidc_token_url", "oidc_audience", "oidc_redirect_url", mode="before")
+    @field_validator(
+        "calendar_file",
+        "calendar_cutoff",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_jwks_url",
+        "oidc_authorization_url",
+        "oidc_token_url",
+        "oidc_audience",
+        "oidc_redirect_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -107,10 +117,15 @@ class Settings(BaseSettings):
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments of ``engine.container.build_engine``: the server and the worker build the same engine."""
-        return {"script_cpu_seconds": self.script_cpu_seconds, "pool_size": self.db_pool_size,
-                "calendar_file": self.calendar_path, "calendar_cutoff": self.calendar_cutoff,
-                "office_close": self.calendar_office_close, "warning_ratio": self.warning_ratio,
-                "green_lane_cut": self.green_lane_cut}
+        return {
+            "script_cpu_seconds": self.script_cpu_seconds,
+            "pool_size": self.db_pool_size,
+            "calendar_file": self.calendar_path,
+            "calendar_cutoff": self.calendar_cutoff,
+            "office_close": self.calendar_office_close,
+            "warning_ratio": self.warning_ratio,
+            "green_lane_cut": self.green_lane_cut,
+        }
 
     @property
     def calendar_path(self) -> Path | None:

@@ -76,8 +76,9 @@ def _rate(one: object, n: int) -> float:
 
 def bench_raw_stock(n: int) -> float:
     """Raw SpiffWorkflow as shipped: measured in a child process that imports no phoihop runtime."""
-    out = subprocess.run([sys.executable, __file__, "--raw-only", "--instances", str(n)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--raw-only", "--instances", str(n)], capture_output=True, text=True, check=True
+    )
     return float(json.loads(out.stdout.strip().splitlines()[-1])["raw_per_s"])
 
 

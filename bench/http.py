@@ -107,12 +107,25 @@ def server(database_url: str, workdir: Path, secret: str, prefix: list[str]) -> 
     """A ``phoihop serve`` process, yielded once /healthz answers; always stopped."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOIHOP_")}
-    env.update({"PHOIHOP_ENV": "test", "PHOIHOP_SECRET_KEY": secret, "PHOIHOP_DATABASE_URL": database_url,
-                "PHOIHOP_RUN_SCHEDULER": "false", "PHOIHOP_DEPLOY_ON_START": "false"})
+    env.update(
+        {
+            "PHOIHOP_ENV": "test",
+            "PHOIHOP_SECRET_KEY": secret,
+            "PHOIHOP_DATABASE_URL": database_url,
+            "PHOIHOP_RUN_SCHEDULER": "false",
+            "PHOIHOP_DEPLOY_ON_START": "false",
+        }
+    )
     log = workdir / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([*prefix, str(PHOIHOP), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*prefix, str(PHOIHOP), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -156,8 +169,14 @@ class StdlibClient:
         parts = urlsplit(base)
         self._conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
 
-    def request(self, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None,
-                ) -> _Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> _Response:
         body = None if json is None else _json.dumps(json).encode()
         all_headers = {**(headers or {}), **({"Content-Type": "application/json"} if body is not None else {})}
         self._conn.request(method, url, body=body, headers=all_headers)
@@ -173,6 +192,7 @@ class StdlibClient:
 
 def run_instance(client: Any, officer: dict[str, str], latencies: list[float]) -> None:
     """start, then 4 × (read the instance's open task, complete it): 9 requests."""
+
     def call(method: str, url: str, **kw: Any) -> Any:
         began = time.perf_counter()
         response = client.request(method, url, **kw)
@@ -184,22 +204,28 @@ def run_instance(client: Any, officer: dict[str, str], latencies: list[float]) -
     instance_id = call("POST", "/api/v1/process-instances", json={"process_key": KEY}, headers=officer)["id"]
     for step in range(4):
         open_tasks = call("GET", f"/api/v1/process-instances/{instance_id}", headers=officer)["open_tasks"]
-        call("POST", f"/api/v1/tasks/{open_tasks[0]['id']}/complete", json={"variables": {"step": step}},
-             headers=officer)
+        call(
+            "POST", f"/api/v1/tasks/{open_tasks[0]['id']}/complete", json={"variables": {"step": step}}, headers=officer
+        )
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-def bench(srv: Server, secret: str, instances: int, warmup: int, budget: float,
-          client_kind: str = "stdlib") -> dict[str, Any]:
+def bench(
+    srv: Server, secret: str, instances: int, warmup: int, budget: float, client_kind: str = "stdlib"
+) -> dict[str, Any]:
     owner = {"Authorization": "Bearer " + issue_token(secret, sub="bench-owner", roles=["process-owner"])}
-    officer = {"Authorization": "Bearer " + issue_token(secret, sub="bench-officer", groups=["skhcn"],
-                                                        roles=["officer"])}
+    officer = {
+        "Authorization": "Bearer " + issue_token(secret, sub="bench-officer", groups=["skhcn"], roles=["officer"])
+    }
     with httpx.Client(base_url=srv.base, timeout=30) as client:
-        deployed = client.post("/api/v1/process-definitions", headers=owner,
-                               files=[("files", (PROCESS.name, PROCESS.read_bytes(), "application/xml"))])
+        deployed = client.post(
+            "/api/v1/process-definitions",
+            headers=owner,
+            files=[("files", (PROCESS.name, PROCESS.read_bytes(), "application/xml"))],
+        )
         if deployed.status_code != 201:
             raise RuntimeError(f"deploy failed: {deployed.status_code} {deployed.text}")
         ignored: list[float] = []
@@ -223,15 +249,17 @@ def bench(srv: Server, secret: str, instances: int, warmup: int, budget: float,
             client.get("/healthz")
             floor.append(time.perf_counter() - started)
     ordered, requests = sorted(latencies), len(latencies)
-    return {"instances": done,
-            "http_instances_per_s": round(done / elapsed, 1),
-            "requests_per_s": round(requests / elapsed, 1),
-            "p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p95_ms": round(percentile(ordered, 0.95) * 1000, 2),
-            "server_cpu_ms_per_request": round(server_cpu / requests * 1000, 2) if server_cpu is not None else None,
-            "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 2),
-            "healthz_p50_ms": round(statistics.median(floor) * 1000, 2),
-            "client": client_kind}
+    return {
+        "instances": done,
+        "http_instances_per_s": round(done / elapsed, 1),
+        "requests_per_s": round(requests / elapsed, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(percentile(ordered, 0.95) * 1000, 2),
+        "server_cpu_ms_per_request": round(server_cpu / requests * 1000, 2) if server_cpu is not None else None,
+        "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 2),
+        "healthz_p50_ms": round(statistics.median(floor) * 1000, 2),
+        "client": client_kind,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,30 +267,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--postgres", action="store_true", help=f"run on PostgreSQL (database {PG_DATABASE})")
-    parser.add_argument("--max-seconds", type=float, default=40.0,
-                        help="stop measuring after this long even if fewer instances ran (keeps a run under a minute)")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=40.0,
+        help="stop measuring after this long even if fewer instances ran (keeps a run under a minute)",
+    )
     parser.add_argument("--server-prefix", default="", help="command put before the server's, e.g. a profiler")
-    parser.add_argument("--client", choices=["stdlib", "httpx"], default="stdlib",
-                        help="HTTP client of the benchmark (stdlib http.client costs least, so the server is measured)")
+    parser.add_argument(
+        "--client",
+        choices=["stdlib", "httpx"],
+        default="stdlib",
+        help="HTTP client of the benchmark (stdlib http.client costs least, so the server is measured)",
+    )
     args = parser.parse_args(argv)
     secret = secrets.token_urlsafe(48)
     prefix = shlex.split(args.server_prefix)
     with tempfile.TemporaryDirectory(prefix="phoihop-bench-http-") as tmp:
         workdir = Path(tmp)
-        with postgres_database() if args.postgres else _sqlite(workdir) as url, \
-                server(url, workdir, secret, prefix) as srv:
+        with (
+            postgres_database() if args.postgres else _sqlite(workdir) as url,
+            server(url, workdir, secret, prefix) as srv,
+        ):
             result = bench(srv, secret, args.instances, args.warmup, args.max_seconds, args.client)
     database = "postgresql" if args.postgres else "sqlite"
-    print(f"database: {database}; {result['instances']} instances (of {args.instances}; time budget "
-          f"{args.max_seconds:g} s) after {args.warmup} warm-up, one keep-alive {args.client} client, 9 requests each")
-    print(f"instances/s: {result['http_instances_per_s']}  (target {TARGET_PER_S}, spiff-arena reference "
-          f"{SPIFFARENA_REFERENCE_PER_S})")
+    print(
+        f"database: {database}; {result['instances']} instances (of {args.instances}; time budget "
+        f"{args.max_seconds:g} s) after {args.warmup} warm-up, one keep-alive {args.client} client, 9 requests each"
+    )
+    print(
+        f"instances/s: {result['http_instances_per_s']}  (target {TARGET_PER_S}, spiff-arena reference "
+        f"{SPIFFARENA_REFERENCE_PER_S})"
+    )
     print(f"requests/s:  {result['requests_per_s']}")
-    print(f"per request: median {result['p50_ms']} ms, p95 {result['p95_ms']} ms; CPU: server "
-          f"{result['server_cpu_ms_per_request']} ms, this client {result['client_cpu_ms_per_request']} ms")
+    print(
+        f"per request: median {result['p50_ms']} ms, p95 {result['p95_ms']} ms; CPU: server "
+        f"{result['server_cpu_ms_per_request']} ms, this client {result['client_cpu_ms_per_request']} ms"
+    )
     print(f"floor: GET /healthz (same client, no engine) median {result['healthz_p50_ms']} ms")
-    print(json.dumps({**result, "database": database, "spiffarena_reference_per_s": SPIFFARENA_REFERENCE_PER_S,
-                      "target_per_s": TARGET_PER_S}))
+    print(
+        json.dumps(
+            {
+                **result,
+                "database": database,
+                "spiffarena_reference_per_s": SPIFFARENA_REFERENCE_PER_S,
+                "target_per_s": TARGET_PER_S,
+            }
+        )
+    )
     return 0
 
 

@@ -35,13 +35,18 @@ class Actor:
         if self.is_admin or self.roles & set(roles):
             return
         wanted = ", ".join(roles)
-        raise Forbidden(f"this action needs one of the roles: {wanted}",
-                        detail_vi=f"Thao tác này cần một trong các vai trò: {wanted}", required_roles=list(roles))
+        raise Forbidden(
+            f"this action needs one of the roles: {wanted}",
+            detail_vi=f"Thao tác này cần một trong các vai trò: {wanted}",
+            required_roles=list(roles),
+        )
 
     def is_candidate(self, task: Mapping[str, Any]) -> bool:
-        return (self.id in (task["candidate_users"] or [])
-                or bool(self.groups & set(task["candidate_groups"] or []))
-                or task["assignee"] == self.id)
+        return (
+            self.id in (task["candidate_users"] or [])
+            or bool(self.groups & set(task["candidate_groups"] or []))
+            or task["assignee"] == self.id
+        )
 
     def may_see_task(self, task: Mapping[str, Any]) -> bool:
         return self.is_admin or self.is_candidate(task) or task.get("completed_by") == self.id
@@ -51,14 +56,18 @@ class Actor:
             raise NotCandidate(
                 f"user {self.id} is not a candidate for task {task['id']}",
                 detail_vi=f"Người dùng {self.id} không thuộc nhóm được giao công việc {task['id']}",
-                task_id=task["id"], candidate_groups=list(task["candidate_groups"] or []))
+                task_id=task["id"],
+                candidate_groups=list(task["candidate_groups"] or []),
+            )
         role = task.get("required_role")
         if role and not self.is_admin and role not in self.roles:
             names = {"lead": "lãnh đạo", "officer": "chuyên viên"}
             raise RoleRequired(
                 f"task {task['id']} can only be claimed or completed by a user with the role {role!r}",
                 detail_vi=f"Chỉ người có vai trò {names.get(role, role)} mới được nhận hoặc hoàn thành công việc này",
-                task_id=task["id"], required_role=role)
+                task_id=task["id"],
+                required_role=role,
+            )
 
 
 SYSTEM = Actor.of("system", name="Hệ thống phoihop", roles=("admin",))

@@ -30,12 +30,14 @@ class ApiKeys:
         roles, groups = sorted(set(roles)), sorted(set(groups))
         unknown = [r for r in roles if r not in ROLES]
         if unknown or not name:
-            raise InvalidInput(f"unknown roles {unknown} or empty name", detail_vi="Vai trò không hợp lệ hoặc tên rỗng",
-                               field="roles")
+            raise InvalidInput(
+                f"unknown roles {unknown} or empty name", detail_vi="Vai trò không hợp lệ hoặc tên rỗng", field="roles"
+            )
         key = PREFIX + secrets.token_urlsafe(32)
         with self.db.transaction() as conn:
-            repo.insert_api_key(conn, name=name, key_hash=hash_key(key), roles=roles, groups=groups,
-                                created_at=self.clock.now())
+            repo.insert_api_key(
+                conn, name=name, key_hash=hash_key(key), roles=roles, groups=groups, created_at=self.clock.now()
+            )
         return key
 
     def authenticate(self, key: str) -> Actor | None:

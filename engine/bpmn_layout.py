@@ -71,8 +71,9 @@ def _lane_tree(process: Any) -> list[tuple[Any, int, list[Any]]]:
     return found
 
 
-def _layout_process(process: Any, pool: str | None, top: int, filename: str, diagram: Diagram,
-                    sub_diagrams: list[Diagram]) -> tuple[int, int]:
+def _layout_process(
+    process: Any, pool: str | None, top: int, filename: str, diagram: Diagram, sub_diagrams: list[Diagram]
+) -> tuple[int, int]:
     """Add the pool, lanes, nodes and flows of ``process`` to ``diagram`` from ``top``; return (right, bottom)."""
     layout = FlowLayout(process, filename)
     lanes = _lane_tree(process)
@@ -100,14 +101,16 @@ def _layout_process(process: Any, pool: str | None, top: int, filename: str, dia
     for lane, lane_depth, own in lanes:
         x = ORIGIN_X + HEADER * (lane_depth - 1 + (1 if pool else 0))
         first, last = extents[leaf_index[id(own[0])]], extents[leaf_index[id(own[-1])]]
-        diagram.shapes.append((lane.get("id", ""), Box(x, first[0], right - x, last[0] + last[1] - first[0]),
-                               {"isHorizontal": "true"}))
+        diagram.shapes.append(
+            (lane.get("id", ""), Box(x, first[0], right - x, last[0] + last[1] - first[0]), {"isHorizontal": "true"})
+        )
     _add_nodes(layout, boxes, diagram, filename, sub_diagrams)
     return right, bottom
 
 
-def _add_nodes(layout: FlowLayout, boxes: dict[str, Box], diagram: Diagram, filename: str,
-               sub_diagrams: list[Diagram]) -> None:
+def _add_nodes(
+    layout: FlowLayout, boxes: dict[str, Box], diagram: Diagram, filename: str, sub_diagrams: list[Diagram]
+) -> None:
     for node_id, element in layout.nodes.items():
         attributes: dict[str, str] = {}
         if local_name(element) in SUBPROCESSES:
@@ -137,8 +140,9 @@ def _diagrams(root: Any, filename: str) -> list[Diagram]:
                 top += 100 + POOL_GAP
                 continue
             drawn.add(process.get("id"))
-            pool_right, bottom = _layout_process(process, participant.get("id", ""), top, filename, diagram,
-                                                 sub_diagrams)
+            pool_right, bottom = _layout_process(
+                process, participant.get("id", ""), top, filename, diagram, sub_diagrams
+            )
             right, top = max(right, pool_right), bottom + POOL_GAP
         for participant_id, y in black_boxes:
             diagram.shapes.append((participant_id, Box(ORIGIN_X, y, right - ORIGIN_X, 100), {"isHorizontal": "true"}))
@@ -226,12 +230,19 @@ def _dedupe(points: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
 def layout_bpmn(content: bytes, *, filename: str = "process.bpmn") -> bytes:
     """Return ``content`` with its diagram interchange regenerated; the semantic model is kept byte for byte."""
     parse_xml(content, filename=filename)  # the safety checks: size, encoding, DOCTYPE, depth, element counts
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                             remove_comments=False, remove_pis=False)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=False,
+        remove_pis=False,
+    )
     root = etree.fromstring(content, parser)
     if root.tag != f"{{{BPMN}}}definitions":
-        raise invalid(filename, None, "the root element is not bpmn:definitions",
-                       "phần tử gốc không phải bpmn:definitions")
+        raise invalid(
+            filename, None, "the root element is not bpmn:definitions", "phần tử gốc không phải bpmn:definitions"
+        )
     diagrams = _diagrams(root, filename)
     old = [child for child in root if child.tag == f"{{{BPMNDI}}}BPMNDiagram"]
     first_child = next(iter(root), None)
@@ -246,8 +257,11 @@ def layout_bpmn(content: bytes, *, filename: str = "process.bpmn") -> bytes:
         final_tail = last.tail if last.tail is not None else "\n"
         last.tail = "\n" + unit
     taken = {value for value in root.xpath("//@id")}
-    nsmap = {prefix: uri for prefix, uri in _DI_PREFIXES.items() if uri not in (root.nsmap or {}).values()
-             and prefix not in (root.nsmap or {})}
+    nsmap = {
+        prefix: uri
+        for prefix, uri in _DI_PREFIXES.items()
+        if uri not in (root.nsmap or {}).values() and prefix not in (root.nsmap or {})
+    }
     rendered = [_render(diagram, taken, nsmap, unit, unit) for diagram in diagrams]
     for offset, element in enumerate(rendered):
         element.tail = "\n" + unit if offset + 1 < len(rendered) else (final_tail or "\n")
@@ -289,4 +303,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -91,8 +91,9 @@ def _naive(value: time | None) -> time | None:
 class BusinessCalendar:
     """Working days of Hanoi's state agencies. Immutable once built; safe to share between threads."""
 
-    def __init__(self, overrides: Iterable[Override] = (), *, cutoff: time | None = None,
-                 office_close: time = time(17, 0)) -> None:
+    def __init__(
+        self, overrides: Iterable[Override] = (), *, cutoff: time | None = None, office_close: time = time(17, 0)
+    ) -> None:
         self._overrides = {o.day: o for o in overrides}
         self.cutoff = _naive(cutoff)
         self.office_close = office_close.replace(tzinfo=None)
@@ -131,8 +132,9 @@ class BusinessCalendar:
             day = _next(day)
         return day
 
-    def add_working_days(self, start: date | datetime, days: int, *,
-                         cutoff: time | EllipsisType | None = ...) -> WorkingDays:
+    def add_working_days(
+        self, start: date | datetime, days: int, *, cutoff: time | EllipsisType | None = ...
+    ) -> WorkingDays:
         """The deadline ``days`` working days after a receipt at ``start`` (see the module's rules).
 
         ``start``: an aware datetime (converted to Hanoi time), a naive one (taken as Hanoi time), or a date (received

@@ -47,9 +47,11 @@ def parse_start(text: str) -> date | datetime:
     try:
         return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"start must be a date (YYYY-MM-DD) or an ISO 8601 datetime, got {text!r}",
-                           detail_vi=f"start phải là ngày (YYYY-MM-DD) hoặc thời điểm ISO 8601, nhận được {text!r}",
-                           field="start") from None
+        raise InvalidInput(
+            f"start must be a date (YYYY-MM-DD) or an ISO 8601 datetime, got {text!r}",
+            detail_vi=f"start phải là ngày (YYYY-MM-DD) hoặc thời điểm ISO 8601, nhận được {text!r}",
+            field="start",
+        ) from None
 
 
 def parse_cutoff(text: str) -> time | None:
@@ -59,25 +61,31 @@ def parse_cutoff(text: str) -> time | None:
     try:
         return time.fromisoformat(text.strip()).replace(tzinfo=None)
     except ValueError:
-        raise InvalidInput(f"cutoff must be HH:MM or empty, got {text!r}",
-                           detail_vi=f"cutoff phải có dạng HH:MM hoặc để trống, nhận được {text!r}",
-                           field="cutoff") from None
+        raise InvalidInput(
+            f"cutoff must be HH:MM or empty, got {text!r}",
+            detail_vi=f"cutoff phải có dạng HH:MM hoặc để trống, nhận được {text!r}",
+            field="cutoff",
+        ) from None
 
 
 def _check_day(day: date, field: str = "day", error: type[InvalidInput] = InvalidCalendarDay) -> None:
     if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise error(f"{day.isoformat()} is outside the supported years {MIN_YEAR}–{MAX_YEAR}",
-                    detail_vi=f"Ngày {day.strftime('%d/%m/%Y')} nằm ngoài khoảng năm được hỗ trợ {MIN_YEAR}–{MAX_YEAR}",
-                    field=field)
+        raise error(
+            f"{day.isoformat()} is outside the supported years {MIN_YEAR}–{MAX_YEAR}",
+            detail_vi=f"Ngày {day.strftime('%d/%m/%Y')} nằm ngoài khoảng năm được hỗ trợ {MIN_YEAR}–{MAX_YEAR}",
+            field=field,
+        )
 
 
 def _check_name(value: Any, field: str, *, required: bool, where: str = "") -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > MAX_NAME:
-        raise InvalidCalendarDay(f"{where}{field} must be a non-empty text of at most {MAX_NAME} characters",
-                                 detail_vi=f"{where}{field} phải là chuỗi không rỗng, tối đa {MAX_NAME} ký tự",
-                                 field=field)
+        raise InvalidCalendarDay(
+            f"{where}{field} must be a non-empty text of at most {MAX_NAME} characters",
+            detail_vi=f"{where}{field} phải là chuỗi không rỗng, tối đa {MAX_NAME} ký tự",
+            field=field,
+        )
     return value.strip() or None
 
 
@@ -85,13 +93,26 @@ def _public(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A row as JSON for the audit trail."""
     if row is None:
         return None
-    return {"day": row["day"].isoformat(), "working": row["working"], "name_vi": row["name_vi"],
-            "name_en": row["name_en"], "source": row["source"]}
+    return {
+        "day": row["day"].isoformat(),
+        "working": row["working"],
+        "name_vi": row["name_vi"],
+        "name_en": row["name_en"],
+        "source": row["source"],
+    }
 
 
 class CalendarService:
-    def __init__(self, db: Database, clock: Clock, *, file: Path | None = None, cutoff: time | None = None,
-                 office_close: time = time(17, 0), ttl_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        file: Path | None = None,
+        cutoff: time | None = None,
+        office_close: time = time(17, 0),
+        ttl_seconds: float = 10.0,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.file = file
@@ -113,8 +134,11 @@ class CalendarService:
                 return cached.calendar
         with self.db.transaction(write=False) as conn:
             rows = sql.list_days(conn)
-        calendar = BusinessCalendar([Override(r["day"], bool(r["working"]), r["name_vi"], r["name_en"]) for r in rows],
-                                    cutoff=self.cutoff, office_close=self.office_close)
+        calendar = BusinessCalendar(
+            [Override(r["day"], bool(r["working"]), r["name_vi"], r["name_en"]) for r in rows],
+            cutoff=self.cutoff,
+            office_close=self.office_close,
+        )
         with self._lock:
             if self._generation == generation:  # no change committed while we read
                 self._cached = _Cached(calendar, now, generation)
@@ -125,25 +149,34 @@ class CalendarService:
             self._generation += 1
             self._cached = None
 
-    def working_days(self, start: date | datetime, days: int, *,
-                     cutoff: time | EllipsisType | None = ...) -> WorkingDays:
+    def working_days(
+        self, start: date | datetime, days: int, *, cutoff: time | EllipsisType | None = ...
+    ) -> WorkingDays:
         """``current().add_working_days`` with bad input as engine errors naming the field (``start``, ``add``)."""
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DAYS:
-            raise InvalidInput(f"add must be a whole number of working days from 0 to {MAX_DAYS}",
-                               detail_vi=f"add phải là số ngày làm việc nguyên từ 0 đến {MAX_DAYS}", field="add")
+            raise InvalidInput(
+                f"add must be a whole number of working days from 0 to {MAX_DAYS}",
+                detail_vi=f"add phải là số ngày làm việc nguyên từ 0 đến {MAX_DAYS}",
+                field="add",
+            )
         _check_day(start.date() if isinstance(start, datetime) else start, "start", InvalidInput)
         try:
             return self.current().add_working_days(start, days, cutoff=cutoff)
         except ValueError:  # counting ran past the last supported year
-            raise InvalidInput(f"the deadline falls after {MAX_YEAR}, beyond the supported calendar",
-                               detail_vi=f"Thời hạn rơi vào sau năm {MAX_YEAR}, ngoài phạm vi lịch được hỗ trợ",
-                               field="add") from None
+            raise InvalidInput(
+                f"the deadline falls after {MAX_YEAR}, beyond the supported calendar",
+                detail_vi=f"Thời hạn rơi vào sau năm {MAX_YEAR}, ngoài phạm vi lịch được hỗ trợ",
+                field="add",
+            ) from None
 
     def days_off(self, year: int) -> tuple[list[DayOff], list[Override]]:
         """Non-working days (holidays and overrides) of ``year``, and its worked Saturdays and Sundays."""
         if not MIN_YEAR <= year <= MAX_YEAR:
-            raise InvalidInput(f"year must be from {MIN_YEAR} to {MAX_YEAR}",
-                               detail_vi=f"Năm phải từ {MIN_YEAR} đến {MAX_YEAR}", field="year")
+            raise InvalidInput(
+                f"year must be from {MIN_YEAR} to {MAX_YEAR}",
+                detail_vi=f"Năm phải từ {MIN_YEAR} đến {MAX_YEAR}",
+                field="year",
+            )
         calendar = self.current()
         return calendar.non_working_days(year), calendar.working_weekend_days(year)
 
@@ -151,12 +184,27 @@ class CalendarService:
     def _uow(self) -> Any:
         return unit_of_work(self.db, self.clock.now)
 
-    def _audit(self, uow: UnitOfWork, actor_id: str, before: Mapping[str, Any] | None,
-               after: Mapping[str, Any] | None, day: date, **extra: Any) -> None:
-        repo.insert_audit(uow.conn, [{"instance_id": None, "at": uow.now, "actor": actor_id,
-                                      "kind": "calendar_changed",
-                                      "data": {"day": day.isoformat(), "before": _public(before),
-                                               "after": _public(after), **extra}}])
+    def _audit(
+        self,
+        uow: UnitOfWork,
+        actor_id: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        day: date,
+        **extra: Any,
+    ) -> None:
+        repo.insert_audit(
+            uow.conn,
+            [
+                {
+                    "instance_id": None,
+                    "at": uow.now,
+                    "actor": actor_id,
+                    "kind": "calendar_changed",
+                    "data": {"day": day.isoformat(), "before": _public(before), "after": _public(after), **extra},
+                }
+            ],
+        )
         uow.after_commit.append(self.invalidate)
 
     def list_overrides(self, actor: Actor, year: int | None = None) -> list[dict[str, Any]]:
@@ -164,15 +212,22 @@ class CalendarService:
         with self.db.transaction(write=False) as conn:
             return sql.list_days(conn, year)
 
-    def set_override(self, actor: Actor, day: date, *, working: bool, name_vi: str,
-                     name_en: str | None = None) -> dict[str, Any]:
+    def set_override(
+        self, actor: Actor, day: date, *, working: bool, name_vi: str, name_en: str | None = None
+    ) -> dict[str, Any]:
         actor.require_role("admin")
         _check_day(day)
         if not isinstance(working, bool):
-            raise InvalidCalendarDay("working must be true or false", detail_vi="working phải là true hoặc false",
-                                     field="working")
-        values = {"day": day, "working": working, "name_vi": _check_name(name_vi, "name_vi", required=True),
-                  "name_en": _check_name(name_en, "name_en", required=False), "source": "api"}
+            raise InvalidCalendarDay(
+                "working must be true or false", detail_vi="working phải là true hoặc false", field="working"
+            )
+        values = {
+            "day": day,
+            "working": working,
+            "name_vi": _check_name(name_vi, "name_vi", required=True),
+            "name_en": _check_name(name_en, "name_en", required=False),
+            "source": "api",
+        }
         with self._uow() as uow:
             before = sql.get_day(uow.conn, day, lock=True)
             sql.upsert_day(uow.conn, **values, updated_by=actor.id, updated_at=uow.now)
@@ -188,9 +243,11 @@ class CalendarService:
         with self._uow() as uow:
             before = sql.get_day(uow.conn, day, lock=True)
             if before is None or not sql.delete_day(uow.conn, day):
-                raise CalendarDayNotFound(f"no calendar override for {day.isoformat()}",
-                                          detail_vi=f"Không có điều chỉnh lịch cho ngày {day.strftime('%d/%m/%Y')}",
-                                          day=day.isoformat())
+                raise CalendarDayNotFound(
+                    f"no calendar override for {day.isoformat()}",
+                    detail_vi=f"Không có điều chỉnh lịch cho ngày {day.strftime('%d/%m/%Y')}",
+                    day=day.isoformat(),
+                )
             self._audit(uow, actor.id, before, None, day, origin="api")
         return before
 
@@ -207,14 +264,31 @@ class CalendarService:
             existing = {r["day"]: r for r in sql.list_days(uow.conn)}
             for entry, basis in entries:
                 before = existing.get(entry.day)
-                if before is not None and (before["source"] != "file" or (
-                        bool(before["working"]), before["name_vi"], before["name_en"])
-                        == (entry.working, entry.name_vi, entry.name_en)):
+                if before is not None and (
+                    before["source"] != "file"
+                    or (bool(before["working"]), before["name_vi"], before["name_en"])
+                    == (entry.working, entry.name_vi, entry.name_en)
+                ):
                     continue
-                if sql.upsert_file_day(uow.conn, day=entry.day, working=entry.working, name_vi=entry.name_vi,
-                                       name_en=entry.name_en, updated_by=FILE_ACTOR, updated_at=uow.now):
-                    self._audit(uow, FILE_ACTOR, before, sql.get_day(uow.conn, entry.day), entry.day,
-                                origin="file", file=path.name, basis=basis)
+                if sql.upsert_file_day(
+                    uow.conn,
+                    day=entry.day,
+                    working=entry.working,
+                    name_vi=entry.name_vi,
+                    name_en=entry.name_en,
+                    updated_by=FILE_ACTOR,
+                    updated_at=uow.now,
+                ):
+                    self._audit(
+                        uow,
+                        FILE_ACTOR,
+                        before,
+                        sql.get_day(uow.conn, entry.day),
+                        entry.day,
+                        origin="file",
+                        file=path.name,
+                        basis=basis,
+                    )
                     changed += 1
             in_file = {entry.day for entry, _ in entries}
             stale = [d for d, r in existing.items() if r["source"] == "file" and d not in in_file]
@@ -231,37 +305,59 @@ def read_calendar_file(path: Path) -> list[tuple[Override, str | None]]:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidCalendarDay(f"cannot read calendar file {path}: {exc}",
-                                 detail_vi=f"Không đọc được tệp lịch {path}: {exc}", file=str(path)) from None
+        raise InvalidCalendarDay(
+            f"cannot read calendar file {path}: {exc}",
+            detail_vi=f"Không đọc được tệp lịch {path}: {exc}",
+            file=str(path),
+        ) from None
     unknown = sorted(set(document) - {"day"})
     days = document.get("day", [])
     if unknown or not isinstance(days, list):
-        raise InvalidCalendarDay(f"{path}: only [[day]] tables are allowed (found {unknown or 'day'})",
-                                 detail_vi=f"{path}: chỉ được dùng các bảng [[day]]", file=str(path))
+        raise InvalidCalendarDay(
+            f"{path}: only [[day]] tables are allowed (found {unknown or 'day'})",
+            detail_vi=f"{path}: chỉ được dùng các bảng [[day]]",
+            file=str(path),
+        )
     entries: list[tuple[Override, str | None]] = []
     seen: set[date] = set()
     for index, raw in enumerate(days, start=1):
         where = f"{path.name} [[day]] #{index}: "
         if not isinstance(raw, dict) or set(raw) - _FILE_KEYS:
             extra = sorted(set(raw) - _FILE_KEYS) if isinstance(raw, dict) else []
-            raise InvalidCalendarDay(f"{where}unknown keys {extra}", detail_vi=f"{where}khóa không hợp lệ {extra}",
-                                     file=str(path), entry=index)
+            raise InvalidCalendarDay(
+                f"{where}unknown keys {extra}",
+                detail_vi=f"{where}khóa không hợp lệ {extra}",
+                file=str(path),
+                entry=index,
+            )
         day = raw.get("date")
         if not isinstance(day, date) or isinstance(day, datetime):
-            raise InvalidCalendarDay(f"{where}date must be a TOML date (2026-01-02)",
-                                     detail_vi=f"{where}date phải là ngày TOML (2026-01-02)", file=str(path),
-                                     entry=index, field="date")
+            raise InvalidCalendarDay(
+                f"{where}date must be a TOML date (2026-01-02)",
+                detail_vi=f"{where}date phải là ngày TOML (2026-01-02)",
+                file=str(path),
+                entry=index,
+                field="date",
+            )
         _check_day(day, "date")
         if day in seen:
-            raise InvalidCalendarDay(f"{where}{day.isoformat()} is listed twice",
-                                     detail_vi=f"{where}ngày {day.strftime('%d/%m/%Y')} bị khai báo hai lần",
-                                     file=str(path), entry=index, field="date")
+            raise InvalidCalendarDay(
+                f"{where}{day.isoformat()} is listed twice",
+                detail_vi=f"{where}ngày {day.strftime('%d/%m/%Y')} bị khai báo hai lần",
+                file=str(path),
+                entry=index,
+                field="date",
+            )
         seen.add(day)
         working = raw.get("working")
         if not isinstance(working, bool):
-            raise InvalidCalendarDay(f"{where}working must be true or false",
-                                     detail_vi=f"{where}working phải là true hoặc false", file=str(path),
-                                     entry=index, field="working")
+            raise InvalidCalendarDay(
+                f"{where}working must be true or false",
+                detail_vi=f"{where}working phải là true hoặc false",
+                file=str(path),
+                entry=index,
+                field="working",
+            )
         name_vi = _check_name(raw.get("name_vi"), "name_vi", required=True, where=where)
         name_en = _check_name(raw.get("name_en"), "name_en", required=False, where=where)
         basis = _check_name(raw.get("source"), "source", required=False, where=where)

@@ -45,8 +45,15 @@ from .errors import InvalidDefinition
 from .forms import Form, is_form_file, parse_form
 from .juel import JuelRefused, is_juel, looks_like_juel, translate
 
-__all__ = ["CODE_CAMUNDA", "CODE_FEEL", "CODE_JUEL", "GENERATED_FORM_PREFIX", "Dialect", "ignored_attributes",
-           "translate_camunda"]
+__all__ = [
+    "CODE_CAMUNDA",
+    "CODE_FEEL",
+    "CODE_JUEL",
+    "GENERATED_FORM_PREFIX",
+    "Dialect",
+    "ignored_attributes",
+    "translate_camunda",
+]
 
 CODE_JUEL = "juel-unsupported"
 CODE_FEEL = "feel-unsupported"
@@ -54,19 +61,46 @@ CODE_CAMUNDA = "camunda-unsupported"
 GENERATED_FORM_PREFIX = "generated:"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _C = f"{{{CAMUNDA_NS}}}"
-_NEUTRAL = {"condition": "False", "value": "None", "timeDuration": "'PT1H'", "timeCycle": "'R1/PT1H'",
-            "timeDate": "'2026-01-01T00:00:00+07:00'"}
+_NEUTRAL = {
+    "condition": "False",
+    "value": "None",
+    "timeDuration": "'PT1H'",
+    "timeCycle": "'R1/PT1H'",
+    "timeDate": "'2026-01-01T00:00:00+07:00'",
+}
 _CRON = re.compile(r"\S+(?:\s+\S+){4,6}")
-_TASKS = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
-                    "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
+_TASKS = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
 # (path, kind, English, Vietnamese): the BPMN elements whose text is an expression
 _EXPRESSIONS: tuple[tuple[str, str, str, str], ...] = (
     (".//bpmn:sequenceFlow/bpmn:conditionExpression", "condition", "condition", "điều kiện"),
     (".//bpmn:conditionalEventDefinition/bpmn:condition", "condition", "event condition", "điều kiện sự kiện"),
-    (".//bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", "value", "multi-instance cardinality",
-     "số lượng đa thực thể"),
-    (".//bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition", "condition",
-     "multi-instance completion condition", "điều kiện hoàn thành đa thực thể"),
+    (
+        ".//bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality",
+        "value",
+        "multi-instance cardinality",
+        "số lượng đa thực thể",
+    ),
+    (
+        ".//bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition",
+        "condition",
+        "multi-instance completion condition",
+        "điều kiện hoàn thành đa thực thể",
+    ),
     (".//bpmn:standardLoopCharacteristics/bpmn:loopCondition", "condition", "loop condition", "điều kiện lặp"),
     (".//bpmn:timerEventDefinition/bpmn:timeDate", "timer", "timer timeDate", "bộ hẹn giờ timeDate"),
     (".//bpmn:timerEventDefinition/bpmn:timeDuration", "timer", "timer timeDuration", "bộ hẹn giờ timeDuration"),
@@ -102,17 +136,27 @@ class _Rewriter:
         """The Python for an expression text written in Camunda (JUEL) or Python; None after reporting a refusal."""
         stripped = text.strip()
         if stripped.startswith("="):
-            self.refuse(element, f"{what[0]} {stripped!r} is FEEL (Camunda 8), which this engine does not run: write "
-                                 "a JUEL ${…} or Python expression",
-                        f"{what[1]} {stripped!r} là FEEL (Camunda 8), máy chủ này không chạy được: hãy viết biểu thức "
-                        "JUEL ${…} hoặc Python", CODE_FEEL, line)
+            self.refuse(
+                element,
+                f"{what[0]} {stripped!r} is FEEL (Camunda 8), which this engine does not run: write "
+                "a JUEL ${…} or Python expression",
+                f"{what[1]} {stripped!r} là FEEL (Camunda 8), máy chủ này không chạy được: hãy viết biểu thức "
+                "JUEL ${…} hoặc Python",
+                CODE_FEEL,
+                line,
+            )
             return None
         if is_juel(stripped) or (looks_like_juel(stripped) and not _parses(stripped)):
             try:
                 return translate(stripped).python
             except JuelRefused as exc:
-                self.refuse(element, f"{what[0]} {stripped!r}: {exc.reason}", f"{what[1]} {stripped!r}: "
-                                     f"{exc.reason_vi}", CODE_JUEL, line)
+                self.refuse(
+                    element,
+                    f"{what[0]} {stripped!r}: {exc.reason}",
+                    f"{what[1]} {stripped!r}: {exc.reason_vi}",
+                    CODE_JUEL,
+                    line,
+                )
                 return None
         return text
 
@@ -124,19 +168,27 @@ class _Rewriter:
                 language = (element.get("language") or "").strip().lower()
                 if language not in ("", "python", "juel") or element.get(_C + "resource") is not None:
                     shown = f"language {element.get('language')!r}" if language else "camunda:resource"
-                    self.refuse(target, f"{what_en}: {shown} is not supported, only Python or JUEL ${{…}} "
-                                        "expressions written in the element",
-                                f"{what_vi}: không hỗ trợ {shown}, chỉ dùng biểu thức Python hoặc JUEL ${{…}} viết "
-                                "trong phần tử", line=element.sourceline)
+                    self.refuse(
+                        target,
+                        f"{what_en}: {shown} is not supported, only Python or JUEL ${{…}} "
+                        "expressions written in the element",
+                        f"{what_vi}: không hỗ trợ {shown}, chỉ dùng biểu thức Python hoặc JUEL ${{…}} viết "
+                        "trong phần tử",
+                        line=element.sourceline,
+                    )
                     element.text = _neutral(kind, element)
                     continue
                 if not text.strip():
                     continue
                 if kind == "timer" and local_name(element) == "timeCycle" and _CRON.fullmatch(text.strip()):
-                    self.refuse(target, f"{what_en} {text.strip()!r}: cron expressions are not supported, write an ISO "
-                                        "8601 repetition such as R3/PT1H",
-                                f"{what_vi} {text.strip()!r}: không hỗ trợ biểu thức cron, hãy viết chu kỳ ISO 8601 "
-                                "như R3/PT1H", line=element.sourceline)
+                    self.refuse(
+                        target,
+                        f"{what_en} {text.strip()!r}: cron expressions are not supported, write an ISO "
+                        "8601 repetition such as R3/PT1H",
+                        f"{what_vi} {text.strip()!r}: không hỗ trợ biểu thức cron, hãy viết chu kỳ ISO 8601 "
+                        "như R3/PT1H",
+                        line=element.sourceline,
+                    )
                     element.text = _neutral(kind, element)
                     continue
                 python = self.python_of(text, target, (what_en, what_vi), element.sourceline)
@@ -146,17 +198,23 @@ class _Rewriter:
         for task in self.document.root.iterfind(".//bpmn:scriptTask", NSMAP):
             script_format = (task.get("scriptFormat") or "").strip()
             if script_format.lower() not in ("", "python"):
-                self.refuse(task, f"script task {task.get('id')}: scriptFormat {script_format!r} is not supported, "
-                                  "scripts are Python",
-                            f"công việc kịch bản {task.get('id')}: không hỗ trợ scriptFormat {script_format!r}, kịch "
-                            "bản phải viết bằng Python")
+                self.refuse(
+                    task,
+                    f"script task {task.get('id')}: scriptFormat {script_format!r} is not supported, "
+                    "scripts are Python",
+                    f"công việc kịch bản {task.get('id')}: không hỗ trợ scriptFormat {script_format!r}, kịch "
+                    "bản phải viết bằng Python",
+                )
                 _replace_script(task, "pass")
             for attribute in ("resource", "resultVariable"):
                 if task.get(_C + attribute) is not None:
-                    self.refuse(task, f"script task {task.get('id')}: camunda:{attribute} is not supported (write the "
-                                      "script in the task, assign variables in it)",
-                                f"công việc kịch bản {task.get('id')}: không hỗ trợ camunda:{attribute} (viết kịch bản "
-                                "ngay trong công việc và gán biến trong đó)")
+                    self.refuse(
+                        task,
+                        f"script task {task.get('id')}: camunda:{attribute} is not supported (write the "
+                        "script in the task, assign variables in it)",
+                        f"công việc kịch bản {task.get('id')}: không hỗ trợ camunda:{attribute} (viết kịch bản "
+                        "ngay trong công việc và gán biến trong đó)",
+                    )
 
     # --- unsupported extensions ---------------------------------------------------------------------------------
     def unsupported(self) -> None:
@@ -167,35 +225,49 @@ class _Rewriter:
             zeebe_element = element.tag.startswith(f"{{{ZEEBE_NS}}}")
             if zeebe_element or any(a.startswith(f"{{{ZEEBE_NS}}}") for a in element.attrib):
                 target = owner(element) if zeebe_element else element
-                self.refuse(target, f"Camunda 8 (Zeebe) extension {_short(element.tag)} is not supported: save the "
-                                    "file for Camunda 7 (Camunda Platform) in Camunda Modeler",
-                            f"không hỗ trợ phần mở rộng Camunda 8 (Zeebe) {_short(element.tag)}: hãy lưu tệp cho "
-                            "Camunda 7 (Camunda Platform) trong Camunda Modeler")
+                self.refuse(
+                    target,
+                    f"Camunda 8 (Zeebe) extension {_short(element.tag)} is not supported: save the "
+                    "file for Camunda 7 (Camunda Platform) in Camunda Modeler",
+                    f"không hỗ trợ phần mở rộng Camunda 8 (Zeebe) {_short(element.tag)}: hãy lưu tệp cho "
+                    "Camunda 7 (Camunda Platform) trong Camunda Modeler",
+                )
                 continue
             name = local_name(element)
             if element.tag in (_C + "executionListener", _C + "taskListener"):
-                self.refuse(owner(element), f"camunda:{name} runs Java or script code inside Camunda, which this "
-                                            "engine cannot do: remove it, or model the work as a script task or an "
-                                            "external task",
-                            f"camunda:{name} chạy mã Java hoặc kịch bản bên trong Camunda, máy chủ này không làm được: "
-                            "hãy bỏ đi, hoặc mô hình hóa bằng công việc kịch bản hay công việc bên ngoài",
-                            line=element.sourceline)
+                self.refuse(
+                    owner(element),
+                    f"camunda:{name} runs Java or script code inside Camunda, which this "
+                    "engine cannot do: remove it, or model the work as a script task or an "
+                    "external task",
+                    f"camunda:{name} chạy mã Java hoặc kịch bản bên trong Camunda, máy chủ này không làm được: "
+                    "hãy bỏ đi, hoặc mô hình hóa bằng công việc kịch bản hay công việc bên ngoài",
+                    line=element.sourceline,
+                )
             elif element.tag.startswith(f"{{{BPMN_NS}}}") and name != "serviceTask":
-                implemented = [a for a in ("class", "delegateExpression", "expression", "type")
-                               if element.get(_C + a) is not None]
+                implemented = [
+                    a for a in ("class", "delegateExpression", "expression", "type") if element.get(_C + a) is not None
+                ]
                 if implemented:
                     target = owner(element) if name.endswith("EventDefinition") else element
-                    self.refuse(target, f"camunda:{implemented[0]} on a {name} runs Java code inside Camunda, which "
-                                        "this engine cannot do: only a service task can be an external task "
-                                        "(camunda:type=\"external\")",
-                                f"camunda:{implemented[0]} trên {name} là mã Java chạy trong Camunda, máy chủ này "
-                                "không chạy được: chỉ công việc tự động (service task) mới là công việc bên ngoài "
-                                "(camunda:type=\"external\")")
+                    self.refuse(
+                        target,
+                        f"camunda:{implemented[0]} on a {name} runs Java code inside Camunda, which "
+                        "this engine cannot do: only a service task can be an external task "
+                        '(camunda:type="external")',
+                        f"camunda:{implemented[0]} trên {name} là mã Java chạy trong Camunda, máy chủ này "
+                        "không chạy được: chỉ công việc tự động (service task) mới là công việc bên ngoài "
+                        '(camunda:type="external")',
+                    )
             if name == "multiInstanceLoopCharacteristics" and element.get(_C + "collection") is not None:
-                self.refuse(owner(element), "camunda:collection is not supported: give the collection with "
-                                            "bpmn:loopDataInputRef and the element with bpmn:inputDataItem",
-                            "không hỗ trợ camunda:collection: hãy khai báo tập dữ liệu bằng bpmn:loopDataInputRef và "
-                            "phần tử bằng bpmn:inputDataItem", line=element.sourceline)
+                self.refuse(
+                    owner(element),
+                    "camunda:collection is not supported: give the collection with "
+                    "bpmn:loopDataInputRef and the element with bpmn:inputDataItem",
+                    "không hỗ trợ camunda:collection: hãy khai báo tập dữ liệu bằng bpmn:loopDataInputRef và "
+                    "phần tử bằng bpmn:inputDataItem",
+                    line=element.sourceline,
+                )
 
     # --- human tasks ------------------------------------------------------------------------------------------------
     def human_tasks(self) -> None:
@@ -208,12 +280,16 @@ class _Rewriter:
             for attribute in ("assignee", "candidateUsers"):
                 value = _camunda(task, attribute)
                 if value is not None and looks_like_juel(value):
-                    self.refuse(task, f"task {tid}: camunda:{attribute} {value!r} is an expression; name the user "
-                                      "literally, or give the agency from data with camunda:candidateGroups=\"${var}\" "
-                                      "(property candidateGroupsVariable)",
-                                f"công việc {tid}: camunda:{attribute} {value!r} là biểu thức; hãy ghi trực tiếp người "
-                                "xử lý, hoặc lấy cơ quan từ dữ liệu bằng camunda:candidateGroups=\"${biến}\" (thuộc "
-                                "tính candidateGroupsVariable)", CODE_JUEL)
+                    self.refuse(
+                        task,
+                        f"task {tid}: camunda:{attribute} {value!r} is an expression; name the user "
+                        'literally, or give the agency from data with camunda:candidateGroups="${var}" '
+                        "(property candidateGroupsVariable)",
+                        f"công việc {tid}: camunda:{attribute} {value!r} là biểu thức; hãy ghi trực tiếp người "
+                        'xử lý, hoặc lấy cơ quan từ dữ liệu bằng camunda:candidateGroups="${biến}" (thuộc '
+                        "tính candidateGroupsVariable)",
+                        CODE_JUEL,
+                    )
                     del task.attrib[_C + attribute]
             groups = _camunda(task, "candidateGroups")
             if groups is not None and looks_like_juel(groups):
@@ -225,23 +301,35 @@ class _Rewriter:
         try:
             variable = translate(groups).variable
         except JuelRefused as exc:
-            self.refuse(task, f"task {tid}: camunda:candidateGroups {groups!r}: {exc.reason}",
-                        f"công việc {tid}: camunda:candidateGroups {groups!r}: {exc.reason_vi}", CODE_JUEL)
+            self.refuse(
+                task,
+                f"task {tid}: camunda:candidateGroups {groups!r}: {exc.reason}",
+                f"công việc {tid}: camunda:candidateGroups {groups!r}: {exc.reason_vi}",
+                CODE_JUEL,
+            )
             return
         if variable is None:
-            self.refuse(task, f"task {tid}: camunda:candidateGroups {groups!r} must be one variable (${{agency}}) "
-                              "holding the agency code or a list of codes",
-                        f"công việc {tid}: camunda:candidateGroups {groups!r} phải là một biến (${{co_quan}}) chứa mã "
-                        "cơ quan hoặc danh sách mã", CODE_JUEL)
+            self.refuse(
+                task,
+                f"task {tid}: camunda:candidateGroups {groups!r} must be one variable (${{agency}}) "
+                "holding the agency code or a list of codes",
+                f"công việc {tid}: camunda:candidateGroups {groups!r} phải là một biến (${{co_quan}}) chứa mã "
+                "cơ quan hoặc danh sách mã",
+                CODE_JUEL,
+            )
             return
         properties = task.find(f"bpmn:extensionElements/{_C}properties", NSMAP)
         declared = list(properties) if properties is not None else []
         existing = [p for p in declared if p.get("name") == "candidateGroupsVariable"]
         if any((p.get("value") or "").strip() != variable for p in existing):
-            self.refuse(task, f"task {tid}: camunda:candidateGroups {groups!r} and the property "
-                              "candidateGroupsVariable name different variables",
-                        f"công việc {tid}: camunda:candidateGroups {groups!r} và thuộc tính candidateGroupsVariable "
-                        "chỉ tới hai biến khác nhau", CODE_JUEL)
+            self.refuse(
+                task,
+                f"task {tid}: camunda:candidateGroups {groups!r} and the property "
+                "candidateGroupsVariable name different variables",
+                f"công việc {tid}: camunda:candidateGroups {groups!r} và thuộc tính candidateGroupsVariable "
+                "chỉ tới hai biến khác nhau",
+                CODE_JUEL,
+            )
             return
         if not existing:
             if properties is None:
@@ -269,23 +357,31 @@ class _Rewriter:
         mapping = _camunda(task, "mapDecisionResult") or "resultList"
         namespace = decision.tag[1:].split("}", 1)[0]
         table = decision.find(f"{{{namespace}}}decisionTable")
-        outputs = [(o.get("name") or o.get("label") or "").strip()
-                   for o in (table.findall(f"{{{namespace}}}output") if table is not None else [])]
+        outputs = [
+            (o.get("name") or o.get("label") or "").strip()
+            for o in (table.findall(f"{{{namespace}}}output") if table is not None else [])
+        ]
         bad = [o for o in outputs if not is_variable(o)] if outputs else ["(none)"]
         if not is_variable(variable) or bad:
-            self.refuse(task, f"business rule task {tid}: camunda:resultVariable {variable!r} needs a variable name "
-                              f"and decision outputs named as variables (not {', '.join(bad or [variable])})",
-                        f"công việc quy tắc {tid}: camunda:resultVariable {variable!r} cần tên biến hợp lệ và các cột "
-                        f"đầu ra đặt tên như biến (không phải {', '.join(bad or [variable])})")
+            self.refuse(
+                task,
+                f"business rule task {tid}: camunda:resultVariable {variable!r} needs a variable name "
+                f"and decision outputs named as variables (not {', '.join(bad or [variable])})",
+                f"công việc quy tắc {tid}: camunda:resultVariable {variable!r} cần tên biến hợp lệ và các cột "
+                f"đầu ra đặt tên như biến (không phải {', '.join(bad or [variable])})",
+            )
             return None
         collect = (table.get("hitPolicy") or "UNIQUE").upper() == "COLLECT" if table is not None else False
         single = len(outputs) == 1
         row = "{" + ", ".join(f"{o!r}: {o}" for o in outputs) + "}"
         if mapping in ("singleEntry", "collectEntries") and not single:
-            self.refuse(task, f"business rule task {tid}: camunda:mapDecisionResult={mapping!r} needs a decision with "
-                              f"one output, this one has {len(outputs)}",
-                        f"công việc quy tắc {tid}: camunda:mapDecisionResult={mapping!r} cần bảng quyết định có một "
-                        f"cột đầu ra, bảng này có {len(outputs)}")
+            self.refuse(
+                task,
+                f"business rule task {tid}: camunda:mapDecisionResult={mapping!r} needs a decision with "
+                f"one output, this one has {len(outputs)}",
+                f"công việc quy tắc {tid}: camunda:mapDecisionResult={mapping!r} cần bảng quyết định có một "
+                f"cột đầu ra, bảng này có {len(outputs)}",
+            )
             return None
         if mapping == "singleEntry" or (mapping == "collectEntries" and collect):
             return f"{variable} = {outputs[0]}"
@@ -294,8 +390,11 @@ class _Rewriter:
         if mapping == "singleResult":
             return f"{variable} = {row}"
         if mapping != "resultList":
-            self.refuse(task, f"business rule task {tid}: camunda:mapDecisionResult={mapping!r} is unknown",
-                        f"công việc quy tắc {tid}: không biết camunda:mapDecisionResult={mapping!r}")
+            self.refuse(
+                task,
+                f"business rule task {tid}: camunda:mapDecisionResult={mapping!r} is unknown",
+                f"công việc quy tắc {tid}: không biết camunda:mapDecisionResult={mapping!r}",
+            )
             return None
         if not collect:
             return f"{variable} = [{row}]"
@@ -309,25 +408,37 @@ class _Rewriter:
         name = parameter.get("name") or ""
         if len(parameter):
             kind = local_name(parameter[0])
-            self.refuse(element, f"{local_name(parameter)} {name!r}: a camunda:{kind} value is not supported, only "
-                                 "a literal text or one ${…} expression",
-                        f"{local_name(parameter)} {name!r}: không hỗ trợ giá trị camunda:{kind}, chỉ dùng văn bản cố "
-                        "định hoặc một biểu thức ${…}", line=parameter.sourceline)
+            self.refuse(
+                element,
+                f"{local_name(parameter)} {name!r}: a camunda:{kind} value is not supported, only "
+                "a literal text or one ${…} expression",
+                f"{local_name(parameter)} {name!r}: không hỗ trợ giá trị camunda:{kind}, chỉ dùng văn bản cố "
+                "định hoặc một biểu thức ${…}",
+                line=parameter.sourceline,
+            )
             return None
         text = parameter.text
         if text is None or not text.strip():
             return "None"
         if looks_like_juel(text):
-            return self.python_of(text, element, (f"{local_name(parameter)} {name!r}", f"{local_name(parameter)} "
-                                                  f"{name!r}"), parameter.sourceline)
+            return self.python_of(
+                text,
+                element,
+                (f"{local_name(parameter)} {name!r}", f"{local_name(parameter)} {name!r}"),
+                parameter.sourceline,
+            )
         return repr(text)
 
     def assignment(self, target: str | None, python: str | None, element: Any, source: Any) -> str | None:
         if python is None:
             return None
         if not target or not is_variable(target):
-            self.refuse(element, f"{local_name(source)}: {target!r} is not a variable name that can be used here",
-                        f"{local_name(source)}: {target!r} không phải tên biến dùng được", line=source.sourceline)
+            self.refuse(
+                element,
+                f"{local_name(source)}: {target!r} is not a variable name that can be used here",
+                f"{local_name(source)}: {target!r} không phải tên biến dùng được",
+                line=source.sourceline,
+            )
             return None
         return f"{target} = {python}"
 
@@ -335,13 +446,18 @@ class _Rewriter:
         for mapping in self.document.root.iterfind(f".//{_C}inputOutput"):
             element = owner(mapping)
             if local_name(element) not in _TASKS:
-                self.refuse(element, f"camunda:inputOutput on a {local_name(element)} is not supported, only on tasks",
-                            f"không hỗ trợ camunda:inputOutput trên {local_name(element)}, chỉ trên công việc",
-                            line=mapping.sourceline)
+                self.refuse(
+                    element,
+                    f"camunda:inputOutput on a {local_name(element)} is not supported, only on tasks",
+                    f"không hỗ trợ camunda:inputOutput trên {local_name(element)}, chỉ trên công việc",
+                    line=mapping.sourceline,
+                )
                 continue
             for kind, script in (("inputParameter", "preScript"), ("outputParameter", "postScript")):
-                lines = [self.assignment(p.get("name"), self.parameter_value(p, element), element, p)
-                         for p in mapping.iterfind(_C + kind)]
+                lines = [
+                    self.assignment(p.get("name"), self.parameter_value(p, element), element, p)
+                    for p in mapping.iterfind(_C + kind)
+                ]
                 if lines and None not in lines:
                     _add_script(element, script, "\n".join(line for line in lines if line), first=kind.startswith("in"))
 
@@ -353,12 +469,25 @@ class _Rewriter:
                     if mapping.get("variables") is not None or mapping.get("businessKey") is not None:
                         continue  # every variable is passed both ways anyway; the business key stays the instance's
                     source, expression = mapping.get("source"), mapping.get("sourceExpression")
-                    python = (self.python_of(expression, call, (f"camunda:{kind} sourceExpression",
-                                                                f"camunda:{kind} sourceExpression"), mapping.sourceline)
-                              if expression is not None else source if source and is_variable(source) else None)
+                    python = (
+                        self.python_of(
+                            expression,
+                            call,
+                            (f"camunda:{kind} sourceExpression", f"camunda:{kind} sourceExpression"),
+                            mapping.sourceline,
+                        )
+                        if expression is not None
+                        else source
+                        if source and is_variable(source)
+                        else None
+                    )
                     if expression is None and python is None:
-                        self.refuse(call, f"camunda:{kind}: source {source!r} is not a variable name",
-                                    f"camunda:{kind}: source {source!r} không phải tên biến", line=mapping.sourceline)
+                        self.refuse(
+                            call,
+                            f"camunda:{kind}: source {source!r} is not a variable name",
+                            f"camunda:{kind}: source {source!r} không phải tên biến",
+                            line=mapping.sourceline,
+                        )
                         lines.append(None)
                         continue
                     lines.append(self.assignment(mapping.get("target"), python, call, mapping))
@@ -380,8 +509,11 @@ class _Rewriter:
             name = key or GENERATED_FORM_PREFIX + element.get("id")
             first = self._schemas.setdefault(name, (element.get("id"), schema))
             if first[1] != schema:
-                self.refuse(element, f"camunda:formKey {name!r} is also used by {first[0]} with other form fields",
-                            f"camunda:formKey {name!r} cũng được {first[0]} dùng với các trường khác")
+                self.refuse(
+                    element,
+                    f"camunda:formKey {name!r} is also used by {first[0]} with other form fields",
+                    f"camunda:formKey {name!r} cũng được {first[0]} dùng với các trường khác",
+                )
                 continue
             element.set(_C + "formKey", name)
             try:
@@ -483,12 +615,18 @@ _IGNORED: dict[str, tuple[str, str]] = {
     "initiator": ("the starter's id is not stored in a variable", "mã người khởi tạo không được lưu vào biến"),
     "followUpDate": ("there is no follow-up date", "không có ngày theo dõi"),
     "priority": ("tasks have no priority", "công việc không có độ ưu tiên"),
-    "candidateStarterGroups": ("starts are allowed by role (integrator, officer, lead)",
-                               "quyền khởi tạo theo vai trò (integrator, officer, lead)"),
-    "candidateStarterUsers": ("starts are allowed by role (integrator, officer, lead)",
-                              "quyền khởi tạo theo vai trò (integrator, officer, lead)"),
-    "formRef": ("Camunda Forms are not rendered: use camunda:formField or a *.form.json form",
-                "không hiển thị Camunda Forms: hãy dùng camunda:formField hoặc biểu mẫu *.form.json"),
+    "candidateStarterGroups": (
+        "starts are allowed by role (integrator, officer, lead)",
+        "quyền khởi tạo theo vai trò (integrator, officer, lead)",
+    ),
+    "candidateStarterUsers": (
+        "starts are allowed by role (integrator, officer, lead)",
+        "quyền khởi tạo theo vai trò (integrator, officer, lead)",
+    ),
+    "formRef": (
+        "Camunda Forms are not rendered: use camunda:formField or a *.form.json form",
+        "không hiển thị Camunda Forms: hãy dùng camunda:formField hoặc biểu mẫu *.form.json",
+    ),
 }
 
 

@@ -23,11 +23,18 @@ __all__ = ["FieldRefused", "form_schema"]
 
 _C = f"{{{CAMUNDA_NS}}}"
 _TYPES: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"}, "long": {"type": "integer"}, "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"}, "enum": {"type": "string"},
+    "string": {"type": "string"},
+    "long": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "enum": {"type": "string"},
 }
-_CONSTRAINTS = {"minlength": ("minLength", "string"), "maxlength": ("maxLength", "string"),
-                "min": ("minimum", "long"), "max": ("maximum", "long")}
+_CONSTRAINTS = {
+    "minlength": ("minLength", "string"),
+    "maxlength": ("maxLength", "string"),
+    "min": ("minimum", "long"),
+    "max": ("maximum", "long"),
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,12 @@ def form_schema(title: str, fields: Sequence[Any]) -> tuple[dict[str, Any] | Non
             required.append(name)
     if refused:
         return None, refused
-    return {"title": title, "type": "object", "properties": properties,
-            **({"required": required} if required else {})}, []
+    return {
+        "title": title,
+        "type": "object",
+        "properties": properties,
+        **({"required": required} if required else {}),
+    }, []
 
 
 def _field(field: Any) -> tuple[str, dict[str, Any], bool] | FieldRefused:
@@ -71,12 +82,15 @@ def _field(field: Any) -> tuple[str, dict[str, Any], bool] | FieldRefused:
     if not is_variable(name):
         return refuse("the id must be a variable name (letters, digits, _)", "mã trường phải là tên biến (chữ, số, _)")
     if kind not in _TYPES:
-        return refuse(f"type {kind!r} is not supported (string, long, boolean, date, enum)",
-                      f"không hỗ trợ kiểu {kind!r} (string, long, boolean, date, enum)")
+        return refuse(
+            f"type {kind!r} is not supported (string, long, boolean, date, enum)",
+            f"không hỗ trợ kiểu {kind!r} (string, long, boolean, date, enum)",
+        )
     schema: dict[str, Any] = {"title": (field.get("label") or name).strip(), **_TYPES[kind]}
     if kind == "enum":
-        values = [(v.get("id") or "", (v.get("name") or v.get("id") or "").strip())
-                  for v in field.iterfind(_C + "value")]
+        values = [
+            (v.get("id") or "", (v.get("name") or v.get("id") or "").strip()) for v in field.iterfind(_C + "value")
+        ]
         if not values:
             return refuse("an enum needs camunda:value entries", "kiểu enum cần các giá trị camunda:value")
         schema["enum"] = [value for value, _ in values]
@@ -88,18 +102,26 @@ def _field(field: Any) -> tuple[str, dict[str, Any], bool] | FieldRefused:
             is_required = True
         elif rule == "readonly":
             schema["readOnly"] = True
-        elif rule in _CONSTRAINTS and _CONSTRAINTS[rule][1] == ("long" if kind == "long" else "string") \
-                and re.fullmatch(r"-?\d{1,15}", config) and (kind != "string" or not config.startswith("-")):
+        elif (
+            rule in _CONSTRAINTS
+            and _CONSTRAINTS[rule][1] == ("long" if kind == "long" else "string")
+            and re.fullmatch(r"-?\d{1,15}", config)
+            and (kind != "string" or not config.startswith("-"))
+        ):
             schema[_CONSTRAINTS[rule][0]] = int(config)
         else:
-            return refuse(f"validation constraint {rule!r} (config {config!r}) is not supported for type {kind}",
-                          f"không hỗ trợ ràng buộc {rule!r} (config {config!r}) cho kiểu {kind}")
+            return refuse(
+                f"validation constraint {rule!r} (config {config!r}) is not supported for type {kind}",
+                f"không hỗ trợ ràng buộc {rule!r} (config {config!r}) cho kiểu {kind}",
+            )
     default = field.get("defaultValue")
     if default is not None:
         value = _default(kind, default, schema.get("enum"))
         if value is None:
-            return refuse(f"defaultValue {default!r} is not a {kind} value",
-                          f"defaultValue {default!r} không phải giá trị kiểu {kind}")
+            return refuse(
+                f"defaultValue {default!r} is not a {kind} value",
+                f"defaultValue {default!r} không phải giá trị kiểu {kind}",
+            )
         schema["default"] = value
     return name, schema, is_required
 

@@ -84,8 +84,11 @@ def diagram_facts(content: str, key: str, *, filename: str = "process.bpmn") -> 
         kind = _local(element.tag)
         if kind not in _MESSAGE_CATCHERS:
             continue
-        refs = [element.get("messageRef")] if kind == "receiveTask" else [
-            d.get("messageRef") for d in element.findall(f"{{{BPMN_NS}}}messageEventDefinition")]
+        refs = (
+            [element.get("messageRef")]
+            if kind == "receiveTask"
+            else [d.get("messageRef") for d in element.findall(f"{{{BPMN_NS}}}messageEventDefinition")]
+        )
         for ref in refs:
             if ref and ref in messages:
                 catchers.setdefault(str(messages[ref]), []).append(element_id)

@@ -41,9 +41,12 @@ class CaseReads:
             files = repo.deployment_files(conn, definition["deployment_id"]) if definition is not None else []
         found = find_process_file([(f["name"], f["content"]) for f in files], key)
         if found is None:
-            raise DefinitionNotFound(f"no BPMN file of {key!r} version {version} defines the process",
-                                     detail_vi=f"Không tìm thấy tệp BPMN của quy trình {key!r} phiên bản {version}",
-                                     process_key=key, version=version)
+            raise DefinitionNotFound(
+                f"no BPMN file of {key!r} version {version} defines the process",
+                detail_vi=f"Không tìm thấy tệp BPMN của quy trình {key!r} phiên bản {version}",
+                process_key=key,
+                version=version,
+            )
         return found
 
     def instance_diagram(self, actor: Actor, instance_id: str) -> dict[str, Any]:
@@ -68,9 +71,18 @@ class CaseReads:
         # a sub-process drawn collapsed shows the state of what runs inside it
         overdue = facts.with_parents(t["element_id"] for t in tasks if t.get("deadline_state") == "overdue")
         warning = facts.with_parents(t["element_id"] for t in tasks if t.get("deadline_state") == "warning")
-        return {"instance": instance, "file": name, "xml": content, "completed": list(completed),
-                "active": sorted(facts.with_parents(active)), "overdue": sorted(overdue), "warning": sorted(warning),
-                "names": dict(facts.names), "lanes": dict(facts.lanes), "history": history}
+        return {
+            "instance": instance,
+            "file": name,
+            "xml": content,
+            "completed": list(completed),
+            "active": sorted(facts.with_parents(active)),
+            "overdue": sorted(overdue),
+            "warning": sorted(warning),
+            "names": dict(facts.names),
+            "lanes": dict(facts.lanes),
+            "history": history,
+        }
 
     def with_instance_labels(self, tasks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Task rows (already visible to the caller) with their instance's ``business_key``, ``dossier_code`` and

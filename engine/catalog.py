@@ -45,9 +45,21 @@ from engine.forms import START_FORM, Form, compile_forms, is_form_file
 from engine.xmlsafe import DEFAULT_MAX_BYTES
 
 __all__ = [
-    "Check", "Deployment", "DeploymentCache", "Mode", "ProcessModel", "SourceFile", "StartTimer", "UserTaskModel",
-    "camunda_properties", "compile_deployment", "content_hash", "lanes_by_node", "user_task_model",
+    "Check",
+    "Deployment",
+    "DeploymentCache",
+    "Mode",
+    "ProcessModel",
+    "SourceFile",
+    "StartTimer",
+    "UserTaskModel",
+    "camunda_properties",
+    "compile_deployment",
+    "content_hash",
+    "lanes_by_node",
+    "user_task_model",
 ]
+
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -127,20 +139,29 @@ def _raise(problems: list[Problem], *, unsafe: bool = False) -> None:
     problems = sorted(problems, key=lambda found: (found["file"], found.get("line") or 0))
     if len(problems) > MAX_PROBLEMS:
         hidden = len(problems) - MAX_PROBLEMS
-        problems = [*problems[:MAX_PROBLEMS], problem("", f"{hidden} more problems not listed",
-                                                      f"còn {hidden} lỗi khác không liệt kê")]
+        problems = [
+            *problems[:MAX_PROBLEMS],
+            problem("", f"{hidden} more problems not listed", f"còn {hidden} lỗi khác không liệt kê"),
+        ]
     first = problems[0]
     where = f"{first['file']}" + (f" ({first['element_id']})" if first.get("element_id") else "")
     others = len(problems) - 1
     more, more_vi = (f" and {others} more", f" và {others} lỗi khác") if others else ("", "")
     error = UnsafeXml if unsafe else InvalidDefinition
-    raise error(f"the process definition cannot be deployed: {where}: {first['reason']}{more}",
-                detail_vi=f"không thể triển khai quy trình: {where}: {first['reason_vi']}{more_vi}", problems=problems)
+    raise error(
+        f"the process definition cannot be deployed: {where}: {first['reason']}{more}",
+        detail_vi=f"không thể triển khai quy trình: {where}: {first['reason_vi']}{more_vi}",
+        problems=problems,
+    )
 
 
 def _executable_process_ids(documents: Sequence[Document]) -> list[tuple[str, Document]]:
-    processes = [(element, document) for document in documents if document.kind == "bpmn"
-                 for element in document.root.iterfind("bpmn:process", NSMAP)]
+    processes = [
+        (element, document)
+        for document in documents
+        if document.kind == "bpmn"
+        for element in document.root.iterfind("bpmn:process", NSMAP)
+    ]
     marked = [(p.get("id"), d) for p, d in processes if p.get("isExecutable") == "true"]
     # None marked: every process, except those marked "false" (SpiffWorkflow cannot build a spec for them).
     return marked or [(p.get("id"), d) for p, d in processes if p.get("isExecutable") is None]
@@ -154,19 +175,25 @@ def _spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_f
     element_id = (getattr(exc, "id", "") or None) if spiff else None
     message = (str(exc.args[0]) if exc.args else str(exc)) if spiff else f"{type(exc).__name__}: {exc}"
     if isinstance(exc, RecursionError) or "RecursionError" in message:  # each outgoing flow is parsed recursively
-        return problem(file, "the process is too long for SpiffWorkflow's recursive parser (a chain of about 480 "
-                             "elements or more): split it into call activities",
-                       "quy trình quá dài cho bộ phân tích của SpiffWorkflow (chuỗi khoảng 480 phần tử trở lên): "
-                       "hãy tách thành các quy trình con (call activity)", element_id=element_id)
+        return problem(
+            file,
+            "the process is too long for SpiffWorkflow's recursive parser (a chain of about 480 "
+            "elements or more): split it into call activities",
+            "quy trình quá dài cho bộ phân tích của SpiffWorkflow (chuỗi khoảng 480 phần tử trở lên): "
+            "hãy tách thành các quy trình con (call activity)",
+            element_id=element_id,
+        )
     if not spiff:  # KeyError, AttributeError, TypeError... from a parser bug
-        return problem(file, f"SpiffWorkflow could not parse this file ({message})",
-                       f"SpiffWorkflow không đọc được tệp này ({message})")
+        return problem(
+            file,
+            f"SpiffWorkflow could not parse this file ({message})",
+            f"SpiffWorkflow không đọc được tệp này ({message})",
+        )
     element = documents[file].ids.get(element_id) if element_id and file in documents else None
     line = getattr(exc, "line_number", None)
     line = line if isinstance(line, int) and line > 0 else None
     message_vi = getattr(exc, "message_vi", None) or f"lỗi cấu trúc quy trình: {message}"  # ServiceTaskUnsupported
-    return problem(file, message, message_vi, element=element, element_id=element_id,
-                   line=line)
+    return problem(file, message, message_vi, element=element, element_id=element_id, line=line)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -178,8 +205,7 @@ def camunda_properties(element: Any) -> dict[str, str]:
     if element is None:
         return {}
     found: dict[str, str] = {}
-    for prop in element.iterfind(f"bpmn:extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property",
-                                 NSMAP):
+    for prop in element.iterfind(f"bpmn:extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property", NSMAP):
         name, value = prop.get("name"), prop.get("value")
         if name and value is not None:
             found[name.strip()] = value.strip()
@@ -198,12 +224,20 @@ def lanes_by_node(root: Any | None) -> dict[str, str]:
     return found
 
 
-def user_task_model(element_id: str, element: Any, agencies: AgencyRegistry, lanes: Mapping[str, str], *,
-                    name: str | None = None, documentation: str | None = None,
-                    fallback_lane: str | None = None) -> UserTaskModel:
+def user_task_model(
+    element_id: str,
+    element: Any,
+    agencies: AgencyRegistry,
+    lanes: Mapping[str, str],
+    *,
+    name: str | None = None,
+    documentation: str | None = None,
+    fallback_lane: str | None = None,
+) -> UserTaskModel:
     """A human task's model from its XML element (camunda attributes and properties) and the lane that lists it
     (``fallback_lane``: SpiffWorkflow's, for a task no lane lists). Used by the catalog on compiled specs and by the
     lint on files that do not compile."""
+
     def camunda(attribute: str) -> str | None:
         value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") if element is not None else None
         return (value.strip() or None) if value is not None else None
@@ -223,16 +257,28 @@ def user_task_model(element_id: str, element: Any, agencies: AgencyRegistry, lan
     if not groups and not users and assignee is None and agency is not None and groups_variable is None:
         groups = [agency]
     return UserTaskModel(
-        element_id=element_id, name=name or element_id, lane=lane, agency=agency,
-        candidate_groups=tuple(dict.fromkeys(groups)), candidate_users=users, assignee=assignee,
-        documentation=documentation, due_date=camunda("dueDate"), form_key=camunda("formKey"),
-        properties=MappingProxyType(properties), required_role=properties.get("requiredRole") or None,
+        element_id=element_id,
+        name=name or element_id,
+        lane=lane,
+        agency=agency,
+        candidate_groups=tuple(dict.fromkeys(groups)),
+        candidate_users=users,
+        assignee=assignee,
+        documentation=documentation,
+        due_date=camunda("dueDate"),
+        form_key=camunda("formKey"),
+        properties=MappingProxyType(properties),
+        required_role=properties.get("requiredRole") or None,
         candidate_groups_variable=groups_variable,
     )
 
 
-def _human_tasks(key: str, specs: Sequence[Any], documents: Mapping[str, Document], agencies: AgencyRegistry,
-                 ) -> tuple[dict[str, UserTaskModel], list[Problem]]:
+def _human_tasks(
+    key: str,
+    specs: Sequence[Any],
+    documents: Mapping[str, Document],
+    agencies: AgencyRegistry,
+) -> tuple[dict[str, UserTaskModel], list[Problem]]:
     tasks: dict[str, UserTaskModel] = {}
     owners: dict[str, str] = {}
     problems: list[Problem] = []
@@ -244,23 +290,47 @@ def _human_tasks(key: str, specs: Sequence[Any], documents: Mapping[str, Documen
                 continue
             element = document.ids.get(task_spec.bpmn_id) if document else None
             file = spec.file or ""
-            model = user_task_model(task_spec.bpmn_id, element, agencies, lanes, name=task_spec.bpmn_name,
-                                    documentation=task_spec.documentation, fallback_lane=task_spec.lane)
+            model = user_task_model(
+                task_spec.bpmn_id,
+                element,
+                agencies,
+                lanes,
+                name=task_spec.bpmn_name,
+                documentation=task_spec.documentation,
+                fallback_lane=task_spec.lane,
+            )
             if owners.setdefault(model.element_id, spec.name) != spec.name:
-                problems.append(problem(file, f"human task id {model.element_id!r} is used in both "
-                                              f"{owners[model.element_id]!r} and {spec.name!r}, reachable from {key!r}",
-                                        f"mã công việc {model.element_id!r} bị dùng ở cả {owners[model.element_id]!r} "
-                                        f"và {spec.name!r} trong quy trình {key!r}", element=element))
-            if (not model.candidate_groups and not model.candidate_users and model.assignee is None
-                    and model.candidate_groups_variable is None):
+                problems.append(
+                    problem(
+                        file,
+                        f"human task id {model.element_id!r} is used in both "
+                        f"{owners[model.element_id]!r} and {spec.name!r}, reachable from {key!r}",
+                        f"mã công việc {model.element_id!r} bị dùng ở cả {owners[model.element_id]!r} "
+                        f"và {spec.name!r} trong quy trình {key!r}",
+                        element=element,
+                    )
+                )
+            if (
+                not model.candidate_groups
+                and not model.candidate_users
+                and model.assignee is None
+                and model.candidate_groups_variable is None
+            ):
                 lane_en = f"in lane {model.lane!r}" if model.lane else "outside any lane"
                 lane_vi = f"trong làn {model.lane!r}" if model.lane else "không thuộc làn nào"
-                problems.append(problem(
-                    file, f"no one can act on task {model.element_id} {lane_en}: the lane names no known agency "
-                          "and the task has no camunda:candidateGroups, camunda:candidateUsers or camunda:assignee",
-                    f"không ai có thể xử lý công việc {model.element_id} {lane_vi}: tên làn không khớp cơ quan nào và "
-                    "công việc không khai báo camunda:candidateGroups, camunda:candidateUsers hoặc camunda:assignee",
-                    element=element, element_id=model.element_id, lane=model.lane))
+                problems.append(
+                    problem(
+                        file,
+                        f"no one can act on task {model.element_id} {lane_en}: the lane names no known agency "
+                        "and the task has no camunda:candidateGroups, camunda:candidateUsers or camunda:assignee",
+                        f"không ai có thể xử lý công việc {model.element_id} {lane_vi}: tên làn không khớp cơ quan "
+                        "nào và công việc không khai báo camunda:candidateGroups, camunda:candidateUsers hoặc "
+                        "camunda:assignee",
+                        element=element,
+                        element_id=model.element_id,
+                        lane=model.lane,
+                    )
+                )
             tasks[model.element_id] = model
     return tasks, problems
 
@@ -291,8 +361,10 @@ def _start_timer(spec: Any, document: Document | None) -> StartTimer | None:
     return None
 
 
-def _build_processes(documents: Sequence[Document], agencies: AgencyRegistry,
-                     ) -> tuple[list[ProcessModel], list[Problem]]:
+def _build_processes(
+    documents: Sequence[Document],
+    agencies: AgencyRegistry,
+) -> tuple[list[ProcessModel], list[Problem]]:
     by_name = {document.name: document for document in documents}
     # SpiffWorkflow's Spiff dialect plus Camunda external tasks (engine.external_task_spec); validated already,
     # against VALIDATOR's schema, collecting all errors
@@ -323,27 +395,43 @@ def _build_processes(documents: Sequence[Document], agencies: AgencyRegistry,
             continue
         tasks, task_problems = _human_tasks(key, [spec, *subprocess_specs.values()], by_name, agencies)
         problems += task_problems
-        models.append(ProcessModel(
-            key=key, name=element.get("name") if element is not None else None, spec=spec,
-            subprocess_specs=subprocess_specs, user_tasks=MappingProxyType(tasks),
-            start_message_names=_start_messages(spec),
-            documentation=element.findtext("bpmn:documentation", None, NSMAP) if element is not None else None,
-            properties=MappingProxyType(camunda_properties(element)), start_timer=_start_timer(spec, document),
-        ))
+        models.append(
+            ProcessModel(
+                key=key,
+                name=element.get("name") if element is not None else None,
+                spec=spec,
+                subprocess_specs=subprocess_specs,
+                user_tasks=MappingProxyType(tasks),
+                start_message_names=_start_messages(spec),
+                documentation=element.findtext("bpmn:documentation", None, NSMAP) if element is not None else None,
+                properties=MappingProxyType(camunda_properties(element)),
+                start_timer=_start_timer(spec, document),
+            )
+        )
     if not models and not problems and (not decision_ids(documents) or any(d.kind == "bpmn" for d in documents)):
         marked = [p for d in documents if d.kind == "bpmn" for p in d.root.iterfind("bpmn:process", NSMAP)]
-        hint, hint_vi = (' (isExecutable="false", as bpmn.io saves a new diagram: set isExecutable="true")',
-                         ' (isExecutable="false" như bpmn.io lưu sơ đồ mới: hãy đặt isExecutable="true")') \
-            if marked else ("", "")
-        problems.append(problem(documents[0].name if documents else "",
-                                f"the deployment has no executable process{hint}",
-                                f"gói triển khai không có quy trình thực thi được (isExecutable){hint_vi}",
-                                element=marked[0] if marked else None))
+        hint, hint_vi = (
+            (
+                ' (isExecutable="false", as bpmn.io saves a new diagram: set isExecutable="true")',
+                ' (isExecutable="false" như bpmn.io lưu sơ đồ mới: hãy đặt isExecutable="true")',
+            )
+            if marked
+            else ("", "")
+        )
+        problems.append(
+            problem(
+                documents[0].name if documents else "",
+                f"the deployment has no executable process{hint}",
+                f"gói triển khai không có quy trình thực thi được (isExecutable){hint_vi}",
+                element=marked[0] if marked else None,
+            )
+        )
     return models, problems
 
 
-def compile_deployment(files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check,
-                       max_bytes: int = DEFAULT_MAX_BYTES) -> Deployment:
+def compile_deployment(
+    files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Deployment:
     """Parse, validate and compile ``files``; raise one InvalidDefinition (or UnsafeXml) listing every problem."""
     ordered = tuple(sorted(files, key=lambda f: (f.name, f.content)))
     documents, problems, unsafe = read_documents(ordered, max_bytes)
@@ -365,8 +453,12 @@ def compile_deployment(files: Sequence[SourceFile], *, agencies: AgencyRegistry,
     problems += [p for p in spiff_problems if p["element_id"] is None or (p["file"], p["element_id"]) not in reported]
     if problems:
         _raise(problems)
-    return Deployment(content_hash=content_hash(ordered), files=ordered, decisions=tuple(decision_ids(documents)),
-                      processes=_with_forms(models, documents, forms))
+    return Deployment(
+        content_hash=content_hash(ordered),
+        files=ordered,
+        decisions=tuple(decision_ids(documents)),
+        processes=_with_forms(models, documents, forms),
+    )
 
 
 # --- forms ----------------------------------------------------------------------------------------------------------
@@ -382,9 +474,14 @@ def _form_key_problems(documents: Sequence[Document], form_files: set[str]) -> l
         for element in document.root.iter():
             key = (element.get(_FORM_KEY) or "").strip() if isinstance(element.tag, str) else ""
             if is_form_file(key) and key not in form_files:
-                problems.append(problem(document.name, f"camunda:formKey {key!r} names no form file of the deployment",
-                                        f"camunda:formKey {key!r} không trỏ tới tệp biểu mẫu nào trong gói triển khai",
-                                        element=element))
+                problems.append(
+                    problem(
+                        document.name,
+                        f"camunda:formKey {key!r} names no form file of the deployment",
+                        f"camunda:formKey {key!r} không trỏ tới tệp biểu mẫu nào trong gói triển khai",
+                        element=element,
+                    )
+                )
     return problems
 
 
@@ -399,13 +496,19 @@ def _start_form(process: Any, forms: Mapping[str, Form], *, only_process: bool) 
     return forms.get(START_FORM) if only_process else None
 
 
-def _with_forms(models: Sequence[ProcessModel], documents: Sequence[Document], forms: Mapping[str, Form],
-                ) -> tuple[ProcessModel, ...]:
+def _with_forms(
+    models: Sequence[ProcessModel],
+    documents: Sequence[Document],
+    forms: Mapping[str, Form],
+) -> tuple[ProcessModel, ...]:
     elements = {key: document.ids.get(key) for key, document in _executable_process_ids(documents)}
     shared = MappingProxyType(dict(forms))
-    return tuple(replace(model, forms=shared, start_form=_start_form(elements.get(model.key), forms,
-                                                                     only_process=len(models) == 1))
-                 for model in models)
+    return tuple(
+        replace(
+            model, forms=shared, start_form=_start_form(elements.get(model.key), forms, only_process=len(models) == 1)
+        )
+        for model in models
+    )
 
 
 class DeploymentCache:
@@ -428,8 +531,9 @@ class DeploymentCache:
                 self._entries.move_to_end(key)
             return deployment
 
-    def get_or_compile(self, files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check,
-                       max_bytes: int = DEFAULT_MAX_BYTES) -> Deployment:
+    def get_or_compile(
+        self, files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> Deployment:
         key = content_hash(files)
         cached = self.get(key)
         if cached is not None:

@@ -25,12 +25,24 @@ Mode = Literal["eval", "exec"]
 Check = Callable[[str, Mode], None]  # check(source, mode); raises (ScriptError, SyntaxError, ...) to refuse
 
 # Elements between an expression and the element a modeller recognises (the task, flow or event carrying it).
-_WRAPPERS = frozenset({
-    "extensionElements", "multiInstanceLoopCharacteristics", "standardLoopCharacteristics", "timerEventDefinition",
-    "conditionalEventDefinition", "messageEventDefinition", "signalEventDefinition", "errorEventDefinition",
-    "escalationEventDefinition", "correlationPropertyRetrievalExpression", "processVariableCorrelation",
-    "serviceTaskOperator", "parameters", "inputExpression",
-})
+_WRAPPERS = frozenset(
+    {
+        "extensionElements",
+        "multiInstanceLoopCharacteristics",
+        "standardLoopCharacteristics",
+        "timerEventDefinition",
+        "conditionalEventDefinition",
+        "messageEventDefinition",
+        "signalEventDefinition",
+        "errorEventDefinition",
+        "escalationEventDefinition",
+        "correlationPropertyRetrievalExpression",
+        "processVariableCorrelation",
+        "serviceTaskOperator",
+        "parameters",
+        "inputExpression",
+    }
+)
 
 # (path below the root, mode, what it is in English, in Vietnamese)
 _BPMN_EXPRESSIONS: tuple[tuple[str, Mode, str, str], ...] = (
@@ -38,20 +50,40 @@ _BPMN_EXPRESSIONS: tuple[tuple[str, Mode, str, str], ...] = (
     ("bpmn:scriptTask/bpmn:script", "exec", "script", "kịch bản"),
     ("bpmn:extensionElements/spiffworkflow:preScript", "exec", "pre-script", "kịch bản trước"),
     ("bpmn:extensionElements/spiffworkflow:postScript", "exec", "post-script", "kịch bản sau"),
-    ("bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", "eval", "multi-instance cardinality",
-     "số lượng đa thực thể"),
-    ("bpmn:multiInstanceLoopCharacteristics/bpmn:loopDataInputRef", "eval", "multi-instance collection",
-     "tập dữ liệu đa thực thể"),
-    ("bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition", "eval", "multi-instance completion condition",
-     "điều kiện hoàn thành đa thực thể"),
+    (
+        "bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality",
+        "eval",
+        "multi-instance cardinality",
+        "số lượng đa thực thể",
+    ),
+    (
+        "bpmn:multiInstanceLoopCharacteristics/bpmn:loopDataInputRef",
+        "eval",
+        "multi-instance collection",
+        "tập dữ liệu đa thực thể",
+    ),
+    (
+        "bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition",
+        "eval",
+        "multi-instance completion condition",
+        "điều kiện hoàn thành đa thực thể",
+    ),
     ("bpmn:standardLoopCharacteristics/bpmn:loopCondition", "eval", "loop condition", "điều kiện lặp"),
     ("bpmn:adHocSubProcess/bpmn:completionCondition", "eval", "completion condition", "điều kiện hoàn thành"),
     ("bpmn:conditionalEventDefinition/bpmn:condition", "eval", "event condition", "điều kiện sự kiện"),
     ("spiffworkflow:messagePayload", "eval", "message payload", "nội dung thông điệp"),
-    ("spiffworkflow:processVariableCorrelation/spiffworkflow:expression", "eval", "message correlation",
-     "biểu thức tương quan thông điệp"),
-    ("bpmn:correlationPropertyRetrievalExpression/*", "eval", "correlation retrieval expression",
-     "biểu thức lấy khóa tương quan"),
+    (
+        "spiffworkflow:processVariableCorrelation/spiffworkflow:expression",
+        "eval",
+        "message correlation",
+        "biểu thức tương quan thông điệp",
+    ),
+    (
+        "bpmn:correlationPropertyRetrievalExpression/*",
+        "eval",
+        "correlation retrieval expression",
+        "biểu thức lấy khóa tương quan",
+    ),
     ("spiffworkflow:payloadExpression", "eval", "event payload", "nội dung sự kiện"),
 )
 _TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
@@ -84,16 +116,31 @@ def run_check(check: Check, source: str, mode: Mode) -> tuple[str, str, int | No
     return None
 
 
-def _checked(document: Document, check: Check, source: str, mode: Mode, text_element: Any, what: tuple[str, str],
-             owner_element: Any = None) -> list[Problem]:
+def _checked(
+    document: Document,
+    check: Check,
+    source: str,
+    mode: Mode,
+    text_element: Any,
+    what: tuple[str, str],
+    owner_element: Any = None,
+) -> list[Problem]:
     failure = run_check(check, source, mode)
     if failure is None:
         return []
     reason, reason_vi, script_line = failure
     line = text_element.sourceline + (script_line - 1 if script_line else 0)
     extra: dict[str, Any] = {"script_line": script_line} if script_line else {}
-    return [problem(document.name, f"invalid {what[0]}: {reason}", f"{what[1]} không hợp lệ: {reason_vi}",
-                    element=owner_element if owner_element is not None else owner(text_element), line=line, **extra)]
+    return [
+        problem(
+            document.name,
+            f"invalid {what[0]}: {reason}",
+            f"{what[1]} không hợp lệ: {reason_vi}",
+            element=owner_element if owner_element is not None else owner(text_element),
+            line=line,
+            **extra,
+        )
+    ]
 
 
 def check_bpmn_expressions(document: Document, check: Check) -> list[Problem]:
@@ -105,11 +152,13 @@ def check_bpmn_expressions(document: Document, check: Check) -> list[Problem]:
                 problems += _checked(document, check, element.text, mode, element, (what_en, what_vi))
     for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
         if not (task.findtext("bpmn:script", "", NSMAP) or "").strip():
-            problems.append(problem(document.name, "script task has no script", "công việc kịch bản không có mã",
-                                    element=task))
+            problems.append(
+                problem(document.name, "script task has no script", "công việc kịch bản không có mã", element=task)
+            )
     for parameter in root.iterfind(".//spiffworkflow:serviceTaskOperator//spiffworkflow:parameter[@value]", NSMAP):
-        problems += _checked(document, check, parameter.get("value"), "eval", parameter,
-                             ("service parameter", "tham số dịch vụ"))
+        problems += _checked(
+            document, check, parameter.get("value"), "eval", parameter, ("service parameter", "tham số dịch vụ")
+        )
     return problems
 
 
@@ -145,23 +194,37 @@ def check_timers(document: Document, check: Check) -> list[Problem]:
         event = owner(definition)
         specs = [child for child in definition if local_name(child) in _TIMER_KINDS]
         if not specs:
-            problems.append(problem(document.name, "timer has no timeDate, timeDuration or timeCycle",
-                                    "bộ hẹn giờ thiếu timeDate, timeDuration hoặc timeCycle", element=event))
+            problems.append(
+                problem(
+                    document.name,
+                    "timer has no timeDate, timeDuration or timeCycle",
+                    "bộ hẹn giờ thiếu timeDate, timeDuration hoặc timeCycle",
+                    element=event,
+                )
+            )
         for spec in specs:
             kind, text = local_name(spec), (spec.text or "").strip()
             iso = bool(_ISO_LIKE.fullmatch(text))
             literal = text if iso else _string_literal(text)  # a quoted literal is checked like an ISO one
-            error = ("is empty" if not text
-                     else _timer_literal_error(kind, literal.strip()) if literal is not None else None)
+            error = (
+                "is empty" if not text else _timer_literal_error(kind, literal.strip()) if literal is not None else None
+            )
             if error:
-                problems.append(problem(
-                    document.name, f"timer {kind} {text!r} {error}",
-                    f"bộ hẹn giờ {kind} {text!r} không hợp lệ: {error}", element=event, line=spec.sourceline))
+                problems.append(
+                    problem(
+                        document.name,
+                        f"timer {kind} {text!r} {error}",
+                        f"bộ hẹn giờ {kind} {text!r} không hợp lệ: {error}",
+                        element=event,
+                        line=spec.sourceline,
+                    )
+                )
             elif iso:
                 spec.text = repr(text)
             else:
-                problems += _checked(document, check, text, "eval", spec, ("timer expression", "biểu thức hẹn giờ"),
-                                     event)
+                problems += _checked(
+                    document, check, text, "eval", spec, ("timer expression", "biểu thức hẹn giờ"), event
+                )
     return problems
 
 
@@ -179,8 +242,13 @@ def dmn_entry_source(input_expression: str, entry: str) -> tuple[str, bool]:
     return f"({input_expression}) == ({entry})", False
 
 
-def _dmn_entry_problems(document: Document, check: Check, input_expression: str, entry: Any, rule: Any,
-                        ) -> list[Problem]:
+def _dmn_entry_problems(
+    document: Document,
+    check: Check,
+    input_expression: str,
+    entry: Any,
+    rule: Any,
+) -> list[Problem]:
     text_element = entry.find("{*}text")
     text = text_element.text if text_element is not None else None
     if text is None or text in ("", "-"):
@@ -191,15 +259,36 @@ def _dmn_entry_problems(document: Document, check: Check, input_expression: str,
         source, glued = dmn_entry_source(input_expression, text)
     except Exception:
         if feel is not None:
-            return [problem(document.name, f"{where[0]}: {feel.en}", f"{where[1]}: {feel.vi}", element=entry,
-                            line=text_element.sourceline, code=FEEL_CODE)]
-        return [problem(document.name, f"{where[0]} is neither an expression nor a comparison such as '> 5'",
-                        f"{where[1]} không phải biểu thức hay phép so sánh (ví dụ '> 5')", element=entry,
-                        line=text_element.sourceline)]
+            return [
+                problem(
+                    document.name,
+                    f"{where[0]}: {feel.en}",
+                    f"{where[1]}: {feel.vi}",
+                    element=entry,
+                    line=text_element.sourceline,
+                    code=FEEL_CODE,
+                )
+            ]
+        return [
+            problem(
+                document.name,
+                f"{where[0]} is neither an expression nor a comparison such as '> 5'",
+                f"{where[1]} không phải biểu thức hay phép so sánh (ví dụ '> 5')",
+                element=entry,
+                line=text_element.sourceline,
+            )
+        ]
     if glued and re.search(r"\w$", input_expression) and re.match(r"\w", text):
-        return [problem(document.name, f"{where[0]} is appended to the input expression without a space, giving "
-                        f"{source!r}: write '? {text}' instead", f"{where[1]} bị nối liền vào biểu thức đầu vào thành "
-                        f"{source!r}: hãy viết '? {text}'", element=entry, line=text_element.sourceline)]
+        return [
+            problem(
+                document.name,
+                f"{where[0]} is appended to the input expression without a space, giving "
+                f"{source!r}: write '? {text}' instead",
+                f"{where[1]} bị nối liền vào biểu thức đầu vào thành {source!r}: hãy viết '? {text}'",
+                element=entry,
+                line=text_element.sourceline,
+            )
+        ]
     found = _checked(document, check, source, "eval", text_element, ("input entry", "ô đầu vào"), entry)
     if found and feel is not None and not _parses(source):  # a syntax error, not a sandbox refusal
         found[0].update(reason=f"{where[0]}: {feel.en}", reason_vi=f"{where[1]}: {feel.vi}", code=FEEL_CODE)
@@ -229,8 +318,19 @@ def _check_dmn_table(document: Document, check: Check, table: Any, ns: dict[str,
     for input_element in table.iterfind("dmn:input", ns):
         text_element = input_element.find("dmn:inputExpression/dmn:text", ns)
         expression = text_element.text if text_element is not None else None
-        found = _checked(document, check, expression, "eval", text_element, ("input expression", "biểu thức đầu vào"),
-                         input_element) if expression else []
+        found = (
+            _checked(
+                document,
+                check,
+                expression,
+                "eval",
+                text_element,
+                ("input expression", "biểu thức đầu vào"),
+                input_element,
+            )
+            if expression
+            else []
+        )
         problems += found
         # Without an expression SpiffWorkflow falls back to the value named by the label.
         inputs.append(None if found else expression or "None")
@@ -242,8 +342,9 @@ def _check_dmn_table(document: Document, check: Check, table: Any, ns: dict[str,
         for entry in rule.iterfind("dmn:outputEntry", ns):
             text_element = entry.find("dmn:text", ns)
             if text_element is not None and text_element.text:
-                problems += _checked(document, check, text_element.text, "eval", text_element,
-                                     ("output entry", "ô đầu ra"), entry)
+                problems += _checked(
+                    document, check, text_element.text, "eval", text_element, ("output entry", "ô đầu ra"), entry
+                )
     return problems
 
 

@@ -13,8 +13,7 @@ from collections import defaultdict
 from .catalog_structure import NSMAP, Document, Problem, local_name, problem
 
 _SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
-_DECISIONS = frozenset({"exclusiveGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
-                        "boundaryEvent"})
+_DECISIONS = frozenset({"exclusiveGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway", "boundaryEvent"})
 
 
 def _cyclic_nodes(edges: dict[str, set[str]]) -> set[str]:
@@ -54,11 +53,16 @@ def check_loops(document: Document) -> list[Problem]:
             ordered = [e.get("id") for e in scope if e.get("id") in looping]
             first = document.ids.get(ordered[0]) if ordered else None
             names = ", ".join(str(i) for i in ordered)
-            problems.append(problem(
-                document.name, f"the loop through {names} has no exclusive, inclusive or event-based gateway and no "
-                               "boundary event: SpiffWorkflow would predict it without end; put a gateway that decides "
-                               "whether to go round again",
-                f"vòng lặp qua {names} không có cổng rẽ nhánh (exclusive, inclusive, event-based) hay sự kiện biên: "
-                "SpiffWorkflow sẽ dự đoán vô hạn; hãy đặt một cổng quyết định có lặp lại hay không",
-                element=first, element_id=ordered[0] if ordered else None))
+            problems.append(
+                problem(
+                    document.name,
+                    f"the loop through {names} has no exclusive, inclusive or event-based gateway and no "
+                    "boundary event: SpiffWorkflow would predict it without end; put a gateway that decides "
+                    "whether to go round again",
+                    f"vòng lặp qua {names} không có cổng rẽ nhánh (exclusive, inclusive, event-based) hay sự "
+                    "kiện biên: SpiffWorkflow sẽ dự đoán vô hạn; hãy đặt một cổng quyết định có lặp lại hay không",
+                    element=first,
+                    element_id=ordered[0] if ordered else None,
+                )
+            )
     return problems

@@ -33,10 +33,14 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS}
 # Namespaces whose `id` attributes are XML IDs (unique per file); camunda:formField ids are field names, not ids.
-_ID_NAMESPACES = frozenset({
-    BPMN_NS, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI",
-    "http://www.omg.org/spec/DD/20100524/DC",
-})
+_ID_NAMESPACES = frozenset(
+    {
+        BPMN_NS,
+        "http://www.omg.org/spec/BPMN/20100524/DI",
+        "http://www.omg.org/spec/DD/20100524/DI",
+        "http://www.omg.org/spec/DD/20100524/DC",
+    }
+)
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
 DMN_SUFFIXES = (".dmn",)
 MAX_SCHEMA_PROBLEMS = 50  # per file: a hostile file must not produce a megabyte of problems
@@ -67,8 +71,16 @@ def short_tag(text: str) -> str:
     return text.replace("{" + BPMN_NS + "}", "bpmn:").replace("{" + SPIFF_NS + "}", "spiffworkflow:")
 
 
-def problem(file: str, reason: str, reason_vi: str, *, element: Any = None, element_id: str | None = None,
-            line: int | None = None, **extra: Any) -> Problem:
+def problem(
+    file: str,
+    reason: str,
+    reason_vi: str,
+    *,
+    element: Any = None,
+    element_id: str | None = None,
+    line: int | None = None,
+    **extra: Any,
+) -> Problem:
     """One finding. ``element`` (an lxml element) supplies the id, name and line unless they are given."""
     if element is not None:
         element_id = element_id or element.get("id")
@@ -102,10 +114,13 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
         if is_form_file(source.name):
             continue  # a JSON Schema form: compiled by engine.forms, never parsed as XML
         if kind is None:
-            problems.append(problem(
-                source.name, "unsupported file type: only .bpmn, .bpmn20.xml, .dmn and .form.json files can be "
-                             "deployed",
-                "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml, .dmn và .form.json"))
+            problems.append(
+                problem(
+                    source.name,
+                    "unsupported file type: only .bpmn, .bpmn20.xml, .dmn and .form.json files can be deployed",
+                    "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml, .dmn và .form.json",
+                )
+            )
             continue
         try:
             tree = parse_xml(source.content, filename=source.name, max_bytes=max_bytes)
@@ -129,17 +144,34 @@ def _check_root(document: Document) -> list[Problem]:
     root = document.root
     if document.kind == "bpmn":
         if root.tag != f"{{{BPMN_NS}}}definitions":
-            return [problem(document.name, f"not a BPMN 2.0 file: the root element is {short_tag(root.tag)}",
-                            f"không phải tệp BPMN 2.0: phần tử gốc là {short_tag(root.tag)}", line=root.sourceline)]
+            return [
+                problem(
+                    document.name,
+                    f"not a BPMN 2.0 file: the root element is {short_tag(root.tag)}",
+                    f"không phải tệp BPMN 2.0: phần tử gốc là {short_tag(root.tag)}",
+                    line=root.sourceline,
+                )
+            ]
         return []
     namespace = _dmn_namespace(document)
     if local_name(root) != "definitions" or namespace not in DMN_SCHEMAS:
-        return [problem(document.name, "not a DMN 1.1/1.2/1.3 file: unknown root element or namespace",
-                        "không phải tệp DMN 1.1/1.2/1.3: phần tử gốc hoặc namespace không hợp lệ",
-                        line=root.sourceline)]
+        return [
+            problem(
+                document.name,
+                "not a DMN 1.1/1.2/1.3 file: unknown root element or namespace",
+                "không phải tệp DMN 1.1/1.2/1.3: phần tử gốc hoặc namespace không hợp lệ",
+                line=root.sourceline,
+            )
+        ]
     if namespace not in (root.nsmap.get(None), root.nsmap.get("dmn")):
-        return [problem(document.name, "the DMN namespace must be the default namespace (or use the prefix dmn:)",
-                        "namespace DMN phải là namespace mặc định (hoặc dùng tiền tố dmn:)", line=root.sourceline)]
+        return [
+            problem(
+                document.name,
+                "the DMN namespace must be the default namespace (or use the prefix dmn:)",
+                "namespace DMN phải là namespace mặc định (hoặc dùng tiền tố dmn:)",
+                line=root.sourceline,
+            )
+        ]
     return []
 
 
@@ -154,9 +186,14 @@ def _index_ids(document: Document) -> list[Problem]:
             continue
         first = document.ids.setdefault(element_id, element)
         if first is not element:
-            problems.append(problem(
-                document.name, f"duplicate id {element_id!r} (first used on line {first.sourceline})",
-                f"trùng mã phần tử {element_id!r} (đã dùng ở dòng {first.sourceline})", element=element))
+            problems.append(
+                problem(
+                    document.name,
+                    f"duplicate id {element_id!r} (first used on line {first.sourceline})",
+                    f"trùng mã phần tử {element_id!r} (đã dùng ở dòng {first.sourceline})",
+                    element=element,
+                )
+            )
     return problems
 
 
@@ -186,18 +223,31 @@ def _check_schema(document: Document, lines_with_problems: set[int]) -> list[Pro
         tag = _XSD_ELEMENT.search(message)
         element = by_line.get((tag.group(1), line)) if tag else None
         text = short_tag(message)
-        problems.append(problem(document.name, f"does not match the {document.kind.upper()} schema: {text}",
-                                f"không đúng lược đồ {document.kind.upper()} (XSD): {text}",
-                                element=element, line=line))
+        problems.append(
+            problem(
+                document.name,
+                f"does not match the {document.kind.upper()} schema: {text}",
+                f"không đúng lược đồ {document.kind.upper()} (XSD): {text}",
+                element=element,
+                line=line,
+            )
+        )
     if len(errors) > MAX_SCHEMA_PROBLEMS:
         hidden = len(errors) - MAX_SCHEMA_PROBLEMS
-        problems.append(problem(document.name, f"{hidden} more schema errors not listed",
-                                f"còn {hidden} lỗi lược đồ khác không liệt kê"))
+        problems.append(
+            problem(
+                document.name, f"{hidden} more schema errors not listed", f"còn {hidden} lỗi lược đồ khác không liệt kê"
+            )
+        )
     return problems
 
 
-_EVENT_REFERENCES = (("message", "message", "thông điệp"), ("signal", "signal", "tín hiệu"),
-                     ("error", "error", "lỗi"), ("escalation", "escalation", "leo thang"))
+_EVENT_REFERENCES = (
+    ("message", "message", "thông điệp"),
+    ("signal", "signal", "tín hiệu"),
+    ("error", "error", "lỗi"),
+    ("escalation", "escalation", "leo thang"),
+)
 
 
 def _check_bpmn_references(document: Document, process_ids: set[str], decisions: set[str]) -> list[Problem]:
@@ -208,13 +258,23 @@ def _check_bpmn_references(document: Document, process_ids: set[str], decisions:
         target_id = element.get(attribute)
         target = document.ids.get(target_id) if target_id else None
         if target is None:
-            problems.append(problem(name, f"{what_en} {attribute}={target_id!r} names no element in this file",
-                                    f"{what_vi} {attribute}={target_id!r} không trỏ tới phần tử nào trong tệp",
-                                    element=element))
+            problems.append(
+                problem(
+                    name,
+                    f"{what_en} {attribute}={target_id!r} names no element in this file",
+                    f"{what_vi} {attribute}={target_id!r} không trỏ tới phần tử nào trong tệp",
+                    element=element,
+                )
+            )
         elif target.getparent() is not element.getparent():
-            problems.append(problem(name, f"{what_en} {attribute}={target_id!r} is in another process or subprocess",
-                                    f"{what_vi} {attribute}={target_id!r} nằm ở quy trình hoặc quy trình con khác",
-                                    element=element))
+            problems.append(
+                problem(
+                    name,
+                    f"{what_en} {attribute}={target_id!r} is in another process or subprocess",
+                    f"{what_vi} {attribute}={target_id!r} nằm ở quy trình hoặc quy trình con khác",
+                    element=element,
+                )
+            )
 
     for flow in document.root.iterfind(".//bpmn:sequenceFlow", NSMAP):
         refer(flow, "sourceRef", "sequence flow", "luồng")
@@ -224,37 +284,65 @@ def _check_bpmn_references(document: Document, process_ids: set[str], decisions:
     for element in document.root.iterfind(f".//{{{BPMN_NS}}}*[@default]"):  # gateways, activities: a flow leaving
         flow = document.ids.get(element.get("default"))
         if flow is None or local_name(flow) != "sequenceFlow" or flow.get("sourceRef") != element.get("id"):
-            problems.append(problem(name, f"default={element.get('default')!r} names no sequence flow leaving "
-                                          f"{element.get('id')}",
-                                    f"default={element.get('default')!r} không trỏ tới luồng đi ra từ "
-                                    f"{element.get('id')}", element=element))
+            problems.append(
+                problem(
+                    name,
+                    f"default={element.get('default')!r} names no sequence flow leaving {element.get('id')}",
+                    f"default={element.get('default')!r} không trỏ tới luồng đi ra từ {element.get('id')}",
+                    element=element,
+                )
+            )
     for kind, what_en, what_vi in _EVENT_REFERENCES:  # SpiffWorkflow crashes (TypeError) on a dangling one
         for definition in document.root.iterfind(f".//bpmn:{kind}EventDefinition[@{kind}Ref]", NSMAP):
             target = document.ids.get(definition.get(f"{kind}Ref"))
             if target is None or local_name(target) != kind:
-                problems.append(problem(name, f"{kind}Ref={definition.get(f'{kind}Ref')!r} names no {what_en} "
-                                              "(bpmn:" + kind + ") in this file",
-                                        f"{kind}Ref={definition.get(f'{kind}Ref')!r} không trỏ tới {what_vi} "
-                                        "(bpmn:" + kind + ") nào trong tệp", element=definition.getparent()))
+                problems.append(
+                    problem(
+                        name,
+                        f"{kind}Ref={definition.get(f'{kind}Ref')!r} names no {what_en} "
+                        "(bpmn:" + kind + ") in this file",
+                        f"{kind}Ref={definition.get(f'{kind}Ref')!r} không trỏ tới {what_vi} "
+                        "(bpmn:" + kind + ") nào trong tệp",
+                        element=definition.getparent(),
+                    )
+                )
     for call in document.root.iterfind(".//bpmn:callActivity", NSMAP):
         called = call.get("calledElement")
         if called not in process_ids:
-            problems.append(problem(name, f"call activity calls process {called!r}, which is not in this deployment",
-                                    f"hoạt động gọi quy trình {called!r} không có trong gói triển khai",
-                                    element=call))
+            problems.append(
+                problem(
+                    name,
+                    f"call activity calls process {called!r}, which is not in this deployment",
+                    f"hoạt động gọi quy trình {called!r} không có trong gói triển khai",
+                    element=call,
+                )
+            )
     for task in document.root.iterfind(".//bpmn:businessRuleTask", NSMAP):
         # camunda:decisionRef (Camunda Modeler) is rewritten to spiffworkflow:calledDecisionId (engine.camunda_dialect)
-        decision = (task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", None, NSMAP)
-                    or task.get(f"{{{CAMUNDA_NS}}}decisionRef") or "").strip()
+        decision = (
+            task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", None, NSMAP)
+            or task.get(f"{{{CAMUNDA_NS}}}decisionRef")
+            or ""
+        ).strip()
         if not decision:
-            problems.append(problem(name, "business rule task names no decision: add camunda:decisionRef (or "
-                                          "spiffworkflow:calledDecisionId)",
-                                    "công việc quy tắc nghiệp vụ chưa chỉ ra bảng quyết định (camunda:decisionRef "
-                                    "hoặc spiffworkflow:calledDecisionId)", element=task))
+            problems.append(
+                problem(
+                    name,
+                    "business rule task names no decision: add camunda:decisionRef (or spiffworkflow:calledDecisionId)",
+                    "công việc quy tắc nghiệp vụ chưa chỉ ra bảng quyết định (camunda:decisionRef "
+                    "hoặc spiffworkflow:calledDecisionId)",
+                    element=task,
+                )
+            )
         elif decision not in decisions:
-            problems.append(problem(name, f"business rule task calls decision {decision!r}, which no DMN file defines",
-                                    f"công việc quy tắc nghiệp vụ gọi bảng quyết định {decision!r} không có trong "
-                                    "các tệp DMN", element=task))
+            problems.append(
+                problem(
+                    name,
+                    f"business rule task calls decision {decision!r}, which no DMN file defines",
+                    f"công việc quy tắc nghiệp vụ gọi bảng quyết định {decision!r} không có trong các tệp DMN",
+                    element=task,
+                )
+            )
     return problems
 
 
@@ -270,19 +358,37 @@ def _check_dmn_shape(document: Document) -> list[Problem]:
     for decision in decisions:
         table = decision.find("dmn:decisionTable", ns)
         if table is None:
-            problems.append(problem(name, "the decision has no decision table (only decision tables are supported)",
-                                    "quyết định không có bảng quyết định (chỉ hỗ trợ decisionTable)", element=decision))
+            problems.append(
+                problem(
+                    name,
+                    "the decision has no decision table (only decision tables are supported)",
+                    "quyết định không có bảng quyết định (chỉ hỗ trợ decisionTable)",
+                    element=decision,
+                )
+            )
             continue
         inputs, outputs = len(table.findall("dmn:input", ns)), len(table.findall("dmn:output", ns))
         for rule in table.iterfind("dmn:rule", ns):
             entries = rule.findall("dmn:inputEntry", ns)
             if len(entries) > inputs or len(rule.findall("dmn:outputEntry", ns)) > outputs:
-                problems.append(problem(name, "the rule has more entries than the table has inputs or outputs",
-                                        "quy tắc có nhiều ô hơn số cột đầu vào/đầu ra của bảng", element=rule))
+                problems.append(
+                    problem(
+                        name,
+                        "the rule has more entries than the table has inputs or outputs",
+                        "quy tắc có nhiều ô hơn số cột đầu vào/đầu ra của bảng",
+                        element=rule,
+                    )
+                )
             for entry in entries:
                 if entry.find("dmn:text", ns) is None:
-                    problems.append(problem(name, "input entry without a <text> element",
-                                            "ô đầu vào thiếu phần tử <text>", element=entry))
+                    problems.append(
+                        problem(
+                            name,
+                            "input entry without a <text> element",
+                            "ô đầu vào thiếu phần tử <text>",
+                            element=entry,
+                        )
+                    )
     return problems
 
 
@@ -308,8 +414,12 @@ def check_documents(documents: Sequence[Document]) -> list[Problem]:
         id_problems = _index_ids(document)
         problems += id_problems
         problems += _check_schema(document, {p["line"] for p in id_problems if "line" in p})
-    process_ids = {element.get("id") for document in usable if document.kind == "bpmn"
-                   for element in document.root.iterfind(".//bpmn:process", NSMAP)}
+    process_ids = {
+        element.get("id")
+        for document in usable
+        if document.kind == "bpmn"
+        for element in document.root.iterfind(".//bpmn:process", NSMAP)
+    }
     decisions = decision_ids(usable)
     seen_decisions: dict[str, str] = {}
     for document in usable:
@@ -320,7 +430,12 @@ def check_documents(documents: Sequence[Document]) -> list[Problem]:
         for decision in document.root.iter(f"{{{_dmn_namespace(document)}}}decision"):
             other = seen_decisions.setdefault(decision.get("id", ""), document.name)
             if other != document.name:
-                problems.append(problem(document.name, f"decision id {decision.get('id')!r} is also defined in {other}",
-                                        f"mã quyết định {decision.get('id')!r} đã được định nghĩa trong {other}",
-                                        element=decision))
+                problems.append(
+                    problem(
+                        document.name,
+                        f"decision id {decision.get('id')!r} is also defined in {other}",
+                        f"mã quyết định {decision.get('id')!r} đã được định nghĩa trong {other}",
+                        element=decision,
+                    )
+                )
     return problems

@@ -40,11 +40,20 @@ class EngineContainer:
         self.db.dispose()
 
 
-def build_engine(database_url: str, *, clock: Clock | None = None, script_cpu_seconds: float = 1.0,
-                 cache_size: int = 2000, max_steps: int = 10_000, pool_size: int = 10,
-                 calendar_file: Path | None = None, calendar_cutoff: time | None = None,
-                 office_close: time = time(17, 0), green_lane_cut: float = DEFAULT_GREEN_LANE_CUT,
-                 warning_ratio: float = DEFAULT_WARNING_RATIO) -> EngineContainer:
+def build_engine(
+    database_url: str,
+    *,
+    clock: Clock | None = None,
+    script_cpu_seconds: float = 1.0,
+    cache_size: int = 2000,
+    max_steps: int = 10_000,
+    pool_size: int = 10,
+    calendar_file: Path | None = None,
+    calendar_cutoff: time | None = None,
+    office_close: time = time(17, 0),
+    green_lane_cut: float = DEFAULT_GREEN_LANE_CUT,
+    warning_ratio: float = DEFAULT_WARNING_RATIO,
+) -> EngineContainer:
     clock = clock or SystemClock()
     db = Database(database_url, pool_size=pool_size)
     agencies = default_registry()
@@ -54,18 +63,38 @@ def build_engine(database_url: str, *, clock: Clock | None = None, script_cpu_se
         return deployments.get_or_compile(files, agencies=agencies, check=check_source)
 
     calendar = CalendarService(db, clock, file=calendar_file, cutoff=calendar_cutoff, office_close=office_close)
-    runtime = Runtime(SandboxedScriptEngine(cpu_seconds=script_cpu_seconds), clock, max_steps=max_steps,
-                      calendar=calendar.current, green_lane_cut=green_lane_cut)
-    service = WorkflowService(db, runtime=runtime, deployments=deployments, compile_files=compile_files, clock=clock,
-                              cache=WorkflowCache(cache_size), warning_ratio=warning_ratio)
+    runtime = Runtime(
+        SandboxedScriptEngine(cpu_seconds=script_cpu_seconds),
+        clock,
+        max_steps=max_steps,
+        calendar=calendar.current,
+        green_lane_cut=green_lane_cut,
+    )
+    service = WorkflowService(
+        db,
+        runtime=runtime,
+        deployments=deployments,
+        compile_files=compile_files,
+        clock=clock,
+        cache=WorkflowCache(cache_size),
+        warning_ratio=warning_ratio,
+    )
     scheduler = TimerScheduler(service, clock)
     # the service's cache of compiled definitions: task and start forms are read from the same Form objects
     queries = Queries(db, clock=clock, warning_ratio=warning_ratio, models=service._model)
     # external tasks (engine/external_tasks.py): same runtime, and the same live-object cache as the service
-    external_tasks = ExternalTaskService(db, runtime=runtime, deployments=deployments, compile_files=compile_files,
-                                         clock=clock, cache=service.cache, warning_ratio=warning_ratio)
-    return EngineContainer(db, service, queries, scheduler, agencies, clock, calendar=calendar,
-                           external_tasks=external_tasks)
+    external_tasks = ExternalTaskService(
+        db,
+        runtime=runtime,
+        deployments=deployments,
+        compile_files=compile_files,
+        clock=clock,
+        cache=service.cache,
+        warning_ratio=warning_ratio,
+    )
+    return EngineContainer(
+        db, service, queries, scheduler, agencies, clock, calendar=calendar, external_tasks=external_tasks
+    )
 
 
 __all__ = ["EngineContainer", "build_engine"]

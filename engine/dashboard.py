@@ -52,9 +52,11 @@ class Month:
     def parse(cls, text: str) -> Month:
         found = _MONTH.match(text.strip())
         if found is None or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < MIN_YEAR:
-            raise InvalidInput(f"month must be YYYY-MM (from {MIN_YEAR}), got {text!r}",
-                               detail_vi=f"Tháng phải có dạng YYYY-MM (từ năm {MIN_YEAR}), nhận được {text!r}",
-                               field="month")
+            raise InvalidInput(
+                f"month must be YYYY-MM (from {MIN_YEAR}), got {text!r}",
+                detail_vi=f"Tháng phải có dạng YYYY-MM (từ năm {MIN_YEAR}), nhận được {text!r}",
+                field="month",
+            )
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod
@@ -98,8 +100,11 @@ class Dashboard:
         current = Month.of(now)
         chosen = Month.parse(month) if month else current
         if chosen > current:
-            raise InvalidInput(f"month {chosen} is in the future (now is {current})",
-                               detail_vi=f"Tháng {chosen} chưa tới (hiện là tháng {current})", field="month")
+            raise InvalidInput(
+                f"month {chosen} is in the future (now is {current})",
+                detail_vi=f"Tháng {chosen} chưa tới (hiện là tháng {current})",
+                field="month",
+            )
         start, end = chosen.start, chosen.end
         as_of = min(now, end)
         period = chosen.previous()
@@ -109,14 +114,24 @@ class Dashboard:
             by_process = store.task_figures(conn, by="process", start=start, end=end, as_of=as_of)
             cycles = store.cycle_times(conn, start=start, end=end, per_process=True)
             overall = store.cycle_times(conn, start=start, end=end, per_process=False)
-            reports = store.report_figures(conn, process_key=REPORT_PROCESS, element_id=REPORT_TASK,
-                                           period_variable=PERIOD_VARIABLE, period=str(period), as_of=as_of)
+            reports = store.report_figures(
+                conn,
+                process_key=REPORT_PROCESS,
+                element_id=REPORT_TASK,
+                period_variable=PERIOD_VARIABLE,
+                period=str(period),
+                as_of=as_of,
+            )
             names = store.process_names(conn)
         total: dict[str, Any] = _figures(totals[0] if totals else {})
         total["instances_completed"] = overall[0]["instances"] if overall else 0
         total["median_cycle_seconds"] = overall[0]["median_seconds"] if overall else None
         return {
-            "month": str(chosen), "start": start, "end": end, "as_of": as_of, "current": chosen == current,
+            "month": str(chosen),
+            "start": start,
+            "end": end,
+            "as_of": as_of,
+            "current": chosen == current,
             "totals": total,
             "agencies": self._agency_rows(by_agency),
             "processes": self._process_rows(by_process, cycles, names),
@@ -127,11 +142,17 @@ class Dashboard:
     def agency(self, code: str | None) -> dict[str, Any]:
         """``{agency, name_vi, name_en}`` of an agency code (None: tasks offered to named users only)."""
         if code is None:
-            return {"agency": None, "name_vi": "Không thuộc cơ quan nào (giao đích danh)",
-                    "name_en": "No agency (assigned to named users)"}
+            return {
+                "agency": None,
+                "name_vi": "Không thuộc cơ quan nào (giao đích danh)",
+                "name_en": "No agency (assigned to named users)",
+            }
         found = self.agencies.get(code)
-        return {"agency": code, "name_vi": found.name_vi if found else code,
-                "name_en": found.name_en if found else code}
+        return {
+            "agency": code,
+            "name_vi": found.name_vi if found else code,
+            "name_en": found.name_en if found else code,
+        }
 
     def _order(self, code: str | None) -> tuple[int, str]:
         codes = self.agencies.codes
@@ -144,16 +165,23 @@ class Dashboard:
         return sorted(listed, key=lambda row: self._order(row["agency"]))
 
     @staticmethod
-    def _process_rows(rows: list[dict[str, Any]], cycles: list[dict[str, Any]],
-                      names: dict[str, str | None]) -> list[dict[str, Any]]:
+    def _process_rows(
+        rows: list[dict[str, Any]], cycles: list[dict[str, Any]], names: dict[str, str | None]
+    ) -> list[dict[str, Any]]:
         by_key = {row["process_key"]: _figures(row) for row in rows}
         cycle_of = {row["process_key"]: row for row in cycles}
         listed = []
         for key in sorted(set(by_key) | set(cycle_of)):
             cycle = cycle_of.get(key)
-            listed.append({"process_key": key, "name": names.get(key) or key, **by_key.get(key, _figures({})),
-                           "instances_completed": cycle["instances"] if cycle else 0,
-                           "median_cycle_seconds": cycle["median_seconds"] if cycle else None})
+            listed.append(
+                {
+                    "process_key": key,
+                    "name": names.get(key) or key,
+                    **by_key.get(key, _figures({})),
+                    "instances_completed": cycle["instances"] if cycle else 0,
+                    "median_cycle_seconds": cycle["median_seconds"] if cycle else None,
+                }
+            )
         return listed
 
     def _reports(self, rows: list[dict[str, Any]], period: Month, as_of: datetime) -> dict[str, Any]:
@@ -161,13 +189,26 @@ class Dashboard:
         for row in sorted(rows, key=lambda r: self._order(r["agency"])):
             on_time, late, missing = int(row["on_time"]), int(row["late"]), int(row["missing"])
             status = "missing" if missing else "late" if late else "on_time"
-            agencies.append({**self.agency(row["agency"]), "status": status, "on_time": on_time, "late": late,
-                             "missing": missing, "submitted_at": row["submitted_at"], "due_at": row["due_at"]})
+            agencies.append(
+                {
+                    **self.agency(row["agency"]),
+                    "status": status,
+                    "on_time": on_time,
+                    "late": late,
+                    "missing": missing,
+                    "submitted_at": row["submitted_at"],
+                    "due_at": row["due_at"],
+                }
+            )
         due_at = max((row["due_at"] for row in rows if row["due_at"] is not None), default=None)
-        return {"process_key": REPORT_PROCESS, "period": str(period), "due_at": due_at,
-                "deadline_passed": due_at is not None and as_of > due_at, "agencies": agencies,
-                **{status: sum(1 for a in agencies if a["status"] == status) for status in ("on_time", "late",
-                                                                                           "missing")}}
+        return {
+            "process_key": REPORT_PROCESS,
+            "period": str(period),
+            "due_at": due_at,
+            "deadline_passed": due_at is not None and as_of > due_at,
+            "agencies": agencies,
+            **{status: sum(1 for a in agencies if a["status"] == status) for status in ("on_time", "late", "missing")},
+        }
 
 
 def _figures(row: dict[str, Any]) -> dict[str, int]:

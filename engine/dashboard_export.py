@@ -85,29 +85,65 @@ def tables(figures: dict[str, Any], lang: Lang = "vi") -> list[Table]:
     """The four tables of the export: summary, by agency, by process, monthly reports of the period."""
     name = "name_vi" if lang == "vi" else "name_en"
     totals, reports = figures["totals"], figures["monthly_reports"]
-    summary: list[tuple[Cell, ...]] = [(_t(lang, "month"), figures["month"]),
-                                       (_t(lang, "as_of"), _local(figures["as_of"]))]
+    summary: list[tuple[Cell, ...]] = [
+        (_t(lang, "month"), figures["month"]),
+        (_t(lang, "as_of"), _local(figures["as_of"])),
+    ]
     summary += [(_t(lang, column), totals[column]) for column in TASK_COLUMNS]
-    summary += [(_t(lang, "instances_completed"), totals["instances_completed"]),
-                (_t(lang, "median_days"), _days(totals["median_cycle_seconds"])),
-                (_t(lang, "period"), reports["period"]), (_t(lang, "due_at"), _local(reports["due_at"])),
-                (_t(lang, "reports_on_time"), reports["on_time"]), (_t(lang, "reports_late"), reports["late"]),
-                (_t(lang, "reports_missing"), reports["missing"])]
+    summary += [
+        (_t(lang, "instances_completed"), totals["instances_completed"]),
+        (_t(lang, "median_days"), _days(totals["median_cycle_seconds"])),
+        (_t(lang, "period"), reports["period"]),
+        (_t(lang, "due_at"), _local(reports["due_at"])),
+        (_t(lang, "reports_on_time"), reports["on_time"]),
+        (_t(lang, "reports_late"), reports["late"]),
+        (_t(lang, "reports_missing"), reports["missing"]),
+    ]
     task_header = tuple(_t(lang, column) for column in TASK_COLUMNS)
     return [
         Table("summary", _t(lang, "summary"), (_t(lang, "item"), _t(lang, "value")), summary),
-        Table("agencies", _t(lang, "agencies"), (_t(lang, "code"), _t(lang, "agency"), *task_header),
-              [(row["agency"] or "", row[name], *(row[c] for c in TASK_COLUMNS)) for row in figures["agencies"]]),
-        Table("processes", _t(lang, "processes"),
-              (_t(lang, "code"), _t(lang, "process"), *task_header, _t(lang, "instances_completed"),
-               _t(lang, "median_days")),
-              [(row["process_key"], row["name"], *(row[c] for c in TASK_COLUMNS), row["instances_completed"],
-                _days(row["median_cycle_seconds"])) for row in figures["processes"]]),
-        Table("reports", f"{_t(lang, 'reports')} {reports['period']}",
-              (_t(lang, "code"), _t(lang, "agency"), _t(lang, "status"), _t(lang, "submitted_at"),
-               _t(lang, "due_at")),
-              [(row["agency"] or "", row[name], _t(lang, f"report.{row['status']}"), _local(row["submitted_at"]),
-                _local(row["due_at"])) for row in reports["agencies"]]),
+        Table(
+            "agencies",
+            _t(lang, "agencies"),
+            (_t(lang, "code"), _t(lang, "agency"), *task_header),
+            [(row["agency"] or "", row[name], *(row[c] for c in TASK_COLUMNS)) for row in figures["agencies"]],
+        ),
+        Table(
+            "processes",
+            _t(lang, "processes"),
+            (
+                _t(lang, "code"),
+                _t(lang, "process"),
+                *task_header,
+                _t(lang, "instances_completed"),
+                _t(lang, "median_days"),
+            ),
+            [
+                (
+                    row["process_key"],
+                    row["name"],
+                    *(row[c] for c in TASK_COLUMNS),
+                    row["instances_completed"],
+                    _days(row["median_cycle_seconds"]),
+                )
+                for row in figures["processes"]
+            ],
+        ),
+        Table(
+            "reports",
+            f"{_t(lang, 'reports')} {reports['period']}",
+            (_t(lang, "code"), _t(lang, "agency"), _t(lang, "status"), _t(lang, "submitted_at"), _t(lang, "due_at")),
+            [
+                (
+                    row["agency"] or "",
+                    row[name],
+                    _t(lang, f"report.{row['status']}"),
+                    _local(row["submitted_at"]),
+                    _local(row["due_at"]),
+                )
+                for row in reports["agencies"]
+            ],
+        ),
     ]
 
 

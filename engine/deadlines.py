@@ -24,8 +24,17 @@ from .due_dates import DEFAULT_WARNING_RATIO, warning_time
 from .due_dates import parse_moment as parse_appointment
 
 __all__ = [
-    "APPOINTMENT_VARIABLE", "DEFAULT_WARNING_RATIO", "FILTERS", "DeadlineFilter", "check_ratio", "finished_state",
-    "instance_deadline", "open_state", "parse_appointment", "task_deadline_state", "warning_time",
+    "APPOINTMENT_VARIABLE",
+    "DEFAULT_WARNING_RATIO",
+    "FILTERS",
+    "DeadlineFilter",
+    "check_ratio",
+    "finished_state",
+    "instance_deadline",
+    "open_state",
+    "parse_appointment",
+    "task_deadline_state",
+    "warning_time",
 ]
 
 APPOINTMENT_VARIABLE = "appointment_at"
@@ -75,8 +84,9 @@ def task_deadline_state(task: Mapping[str, Any], now: datetime) -> str | None:
     return None
 
 
-def instance_deadline(instance: Mapping[str, Any], appointment: Any, now: datetime,
-                      ratio: float = DEFAULT_WARNING_RATIO) -> tuple[datetime | None, str | None]:
+def instance_deadline(
+    instance: Mapping[str, Any], appointment: Any, now: datetime, ratio: float = DEFAULT_WARNING_RATIO
+) -> tuple[datetime | None, str | None]:
     """``(due_at, deadline_state)`` of an instance row (status, started_at, ended_at) whose ``appointment_at``
     variable is ``appointment``. Running (or stuck in error): open state with the warning reckoned from the start;
     completed: finished state at ``ended_at``; cancelled: no state."""
@@ -88,4 +98,3 @@ def instance_deadline(instance: Mapping[str, Any], appointment: Any, now: dateti
         ended_at = instance.get("ended_at")
         return due_at, finished_state(due_at, ended_at) if ended_at is not None else None
     return due_at, open_state(due_at, warning_time(instance["started_at"], due_at, ratio), now)
-

@@ -94,8 +94,9 @@ class DecisionCache:
         files: tuple[tuple[str, bytes], ...] | None = self._deployments.get(content_hash)
         if files is None:
             stored = conn.execute(select(DEP.c.files).where(DEP.c.id == deployment_id)).scalar_one()
-            files = self._deployments.put(content_hash, tuple(
-                (f["name"], f["content"].encode("utf-8")) for f in stored if _is_dmn(f["name"])))
+            files = self._deployments.put(
+                content_hash, tuple((f["name"], f["content"].encode("utf-8")) for f in stored if _is_dmn(f["name"]))
+            )
         found: list[CompiledDecision] = []
         for name, content in files:
             try:
@@ -116,17 +117,29 @@ def _history(conn: Connection, cache: DecisionCache) -> dict[str, list[DecisionV
     """Every version of every deployed decision, oldest first."""
     processes: dict[int, list[tuple[str, int]]] = {}
     for key, version, deployment_id in conn.execute(
-            select(PD.c.key, PD.c.version, PD.c.deployment_id).order_by(PD.c.key, PD.c.version)):
+        select(PD.c.key, PD.c.version, PD.c.deployment_id).order_by(PD.c.key, PD.c.version)
+    ):
         processes.setdefault(deployment_id, []).append((key, version))
     history: dict[str, list[DecisionVersion]] = {}
-    for row in conn.execute(select(DEP.c.id, DEP.c.content_hash, DEP.c.deployed_at, DEP.c.deployed_by)
-                            .order_by(DEP.c.id)).mappings().all():
+    for row in (
+        conn.execute(select(DEP.c.id, DEP.c.content_hash, DEP.c.deployed_at, DEP.c.deployed_by).order_by(DEP.c.id))
+        .mappings()
+        .all()
+    ):
         for decision in cache.deployment(conn, row["id"], row["content_hash"]):
             versions = history.setdefault(decision.id, [])
             if versions and versions[-1].decision.content_hash == decision.content_hash:
                 continue  # the same table deployed again (a process folder redeployed): same version
-            versions.append(DecisionVersion(decision, len(versions) + 1, row["id"], row["deployed_at"],
-                                            row["deployed_by"], tuple(processes.get(row["id"], ()))))
+            versions.append(
+                DecisionVersion(
+                    decision,
+                    len(versions) + 1,
+                    row["id"],
+                    row["deployed_at"],
+                    row["deployed_by"],
+                    tuple(processes.get(row["id"], ())),
+                )
+            )
     return history
 
 
@@ -139,19 +152,35 @@ class StoredDecision:
     created: bool
 
 
-def store_decisions(conn: Connection, deployment: Deployment, *, deployed_by: str, deployed_at: datetime,
-                    change_note: str | None = None, cache: DecisionCache = DEFAULT_CACHE) -> list[StoredDecision]:
+def store_decisions(
+    conn: Connection,
+    deployment: Deployment,
+    *,
+    deployed_by: str,
+    deployed_at: datetime,
+    change_note: str | None = None,
+    cache: DecisionCache = DEFAULT_CACHE,
+) -> list[StoredDecision]:
     """Store a deployment of DMN files without an executable process: a new deployment row when one of its decisions
     is new or differs from its latest version (as a process gets a new version only when its content changed)."""
-    decisions = [decision for source in deployment.files if _is_dmn(source.name)
-                 for decision in cache.file(source.name, source.content)]
+    decisions = [
+        decision
+        for source in deployment.files
+        if _is_dmn(source.name)
+        for decision in cache.file(source.name, source.content)
+    ]
     history = _history(conn, cache)
     latest = {key: versions[-1] for key, versions in history.items()}
     changed = [d for d in decisions if d.id not in latest or latest[d.id].decision.content_hash != d.content_hash]
     if changed:
-        repo.insert_deployment(conn, content_hash=deployment.content_hash, deployed_by=deployed_by,
-                               deployed_at=deployed_at, change_note=change_note,
-                               files=[{"name": f.name, "content": f.content.decode("utf-8")} for f in deployment.files])
+        repo.insert_deployment(
+            conn,
+            content_hash=deployment.content_hash,
+            deployed_by=deployed_by,
+            deployed_at=deployed_at,
+            change_note=change_note,
+            files=[{"name": f.name, "content": f.content.decode("utf-8")} for f in deployment.files],
+        )
     changed_ids = {d.id for d in changed}
     stored = []
     for decision in decisions:
@@ -164,26 +193,46 @@ def store_decisions(conn: Connection, deployment: Deployment, *, deployed_by: st
 # --- reading and evaluating -----------------------------------------------------------------------------------------
 def _not_found(key: str, version: int | None) -> DecisionNotFound:
     which = f"{key!r}" + (f" version {version}" if version is not None else "")
-    return DecisionNotFound(f"no deployed decision {which}", detail_vi=f"Chưa triển khai bảng quyết định {which}",
-                            decision_id=key, version=version)
+    return DecisionNotFound(
+        f"no deployed decision {which}",
+        detail_vi=f"Chưa triển khai bảng quyết định {which}",
+        decision_id=key,
+        version=version,
+    )
 
 
 def describe(found: DecisionVersion, *, rules: bool = False) -> dict[str, Any]:
     """A decision version as the API shows it: its table's columns, hit policy and where it was deployed."""
     decision = found.decision
     out: dict[str, Any] = {
-        "id": decision.id, "name": decision.name, "file": decision.file, "hit_policy": decision.hit_policy,
-        "inputs": [{"id": i.id, "label": i.label, "expression": i.expression, "type_ref": i.type_ref}
-                   for i in decision.inputs],
+        "id": decision.id,
+        "name": decision.name,
+        "file": decision.file,
+        "hit_policy": decision.hit_policy,
+        "inputs": [
+            {"id": i.id, "label": i.label, "expression": i.expression, "type_ref": i.type_ref} for i in decision.inputs
+        ],
         "outputs": [{"id": o.id, "name": o.name, "label": o.label, "type_ref": o.type_ref} for o in decision.outputs],
-        "variables": list(decision.variables), "rule_count": len(decision.rules), "version": found.version,
-        "deployment_id": found.deployment_id, "deployed_at": found.deployed_at, "deployed_by": found.deployed_by,
-        "processes": [{"key": key, "version": version} for key, version in found.processes], "engine": ENGINE,
+        "variables": list(decision.variables),
+        "rule_count": len(decision.rules),
+        "version": found.version,
+        "deployment_id": found.deployment_id,
+        "deployed_at": found.deployed_at,
+        "deployed_by": found.deployed_by,
+        "processes": [{"key": key, "version": version} for key, version in found.processes],
+        "engine": ENGINE,
     }
     if rules:
-        out["rules"] = [{"id": r.id, "index": r.index, "annotation": r.annotation,
-                         "input_entries": list(r.input_entries), "output_entries": list(r.output_entries)}
-                        for r in decision.rules]
+        out["rules"] = [
+            {
+                "id": r.id,
+                "index": r.index,
+                "annotation": r.annotation,
+                "input_entries": list(r.input_entries),
+                "output_entries": list(r.output_entries),
+            }
+            for r in decision.rules
+        ]
     return out
 
 
@@ -191,12 +240,26 @@ def result_out(found: DecisionVersion, result: DecisionResult) -> dict[str, Any]
     decision = found.decision
     first_only = decision.hit_policy != "COLLECT"
     return {
-        "decision": {"id": decision.id, "name": decision.name, "hit_policy": decision.hit_policy,
-                     "version": found.version, "file": decision.file},
-        "matched": [{"rule_id": m.rule.id, "index": m.rule.index, "annotation": m.rule.annotation,
-                     "outputs": m.outputs, "in_result": not first_only or position == 0}
-                    for position, m in enumerate(result.matched)],
-        "outputs": result.outputs, "notes": list(result.notes), "engine": ENGINE,
+        "decision": {
+            "id": decision.id,
+            "name": decision.name,
+            "hit_policy": decision.hit_policy,
+            "version": found.version,
+            "file": decision.file,
+        },
+        "matched": [
+            {
+                "rule_id": m.rule.id,
+                "index": m.rule.index,
+                "annotation": m.rule.annotation,
+                "outputs": m.outputs,
+                "in_result": not first_only or position == 0,
+            }
+            for position, m in enumerate(result.matched)
+        ],
+        "outputs": result.outputs,
+        "notes": list(result.notes),
+        "engine": ENGINE,
     }
 
 
@@ -230,12 +293,12 @@ class Decisions:
     def get(self, actor: Actor, key: str, version: int | None = None) -> dict[str, Any]:
         return describe(self.find(actor, key, version), rules=True)
 
-    def evaluate(self, actor: Actor, key: str, inputs: Mapping[str, Any] | None,
-                 version: int | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, actor: Actor, key: str, inputs: Mapping[str, Any] | None, version: int | None = None
+    ) -> dict[str, Any]:
         """``{decision, matched, outputs, notes, engine}``: ``outputs`` is what a business rule task calling the
         decision would merge into its data."""
         found = self.find(actor, key, version)
         with self.runtime.scripting():
             result = evaluate(found.decision, inputs, self.runtime.script_engine)
         return result_out(found, result)
-

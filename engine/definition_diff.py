@@ -29,19 +29,53 @@ from engine.xmlsafe import parse_xml
 __all__ = ["FIELDS", "diff_versions"]
 
 FIELDS = (  # the compared fields, in the order changes are listed
-    "type", "name", "lane", "parent", "attached_to", "cancel_activity", "source", "target", "condition",
-    "default_flow", "due_date", "form", "candidate_groups", "candidate_users", "assignee", "properties", "timer",
-    "event", "script", "called_element", "decision", "external_topic", "multi_instance", "documentation",
+    "type",
+    "name",
+    "lane",
+    "parent",
+    "attached_to",
+    "cancel_activity",
+    "source",
+    "target",
+    "condition",
+    "default_flow",
+    "due_date",
+    "form",
+    "candidate_groups",
+    "candidate_users",
+    "assignee",
+    "properties",
+    "timer",
+    "event",
+    "script",
+    "called_element",
+    "decision",
+    "external_topic",
+    "multi_instance",
+    "documentation",
 )
 FLAG_ONLY = frozenset({"documentation"})  # reported as changed without the texts
 
-_ACTIVITIES = frozenset({
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
-    "callActivity", "subProcess", "transaction", "adHocSubProcess",
-})
+_ACTIVITIES = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
 _EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"})
-_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
-                       "complexGateway"})
+_GATEWAYS = frozenset(
+    {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
+)
 _CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 _TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
 
@@ -96,8 +130,9 @@ def _event(element: Any, names: Mapping[str, str]) -> str | None:
         if not kind.endswith("EventDefinition") or kind == "timerEventDefinition":
             continue
         kind = kind.removesuffix("EventDefinition")
-        ref = next((child.get(a) for a in ("messageRef", "signalRef", "errorRef", "escalationRef") if child.get(a)),
-                   None)
+        ref = next(
+            (child.get(a) for a in ("messageRef", "signalRef", "errorRef", "escalationRef") if child.get(a)), None
+        )
         if kind == "conditional":
             ref = _text(child, "bpmn:condition")
         elif kind == "link":
@@ -110,10 +145,13 @@ def _multi_instance(element: Any) -> dict[str, Any] | None:
     loop = element.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
     if loop is None:
         return {"loop": True} if element.find("bpmn:standardLoopCharacteristics", NSMAP) is not None else None
-    return {"sequential": loop.get("isSequential") == "true", "collection": _camunda(loop, "collection"),
-            "element_variable": _camunda(loop, "elementVariable"),
-            "cardinality": _text(loop, "bpmn:loopCardinality"),
-            "completion": _text(loop, "bpmn:completionCondition")}
+    return {
+        "sequential": loop.get("isSequential") == "true",
+        "collection": _camunda(loop, "collection"),
+        "element_variable": _camunda(loop, "elementVariable"),
+        "cardinality": _text(loop, "bpmn:loopCardinality"),
+        "completion": _text(loop, "bpmn:completionCondition"),
+    }
 
 
 def _decision(element: Any) -> str | None:
@@ -125,16 +163,24 @@ def _node_fields(element: Any, kind: str, names: Mapping[str, str]) -> dict[str,
     if kind in _ACTIVITIES or kind == "startEvent":
         fields.update(form=_camunda(element, "formKey"))
     if kind in _ACTIVITIES:
-        fields.update(due_date=_camunda(element, "dueDate"), candidate_groups=_camunda(element, "candidateGroups"),
-                      candidate_users=_camunda(element, "candidateUsers"), assignee=_camunda(element, "assignee"),
-                      properties=camunda_properties(element) or None, multi_instance=_multi_instance(element),
-                      script=_text(element, "bpmn:script"), called_element=element.get("calledElement"),
-                      decision=_decision(element), external_topic=_camunda(element, "topic"))
+        fields.update(
+            due_date=_camunda(element, "dueDate"),
+            candidate_groups=_camunda(element, "candidateGroups"),
+            candidate_users=_camunda(element, "candidateUsers"),
+            assignee=_camunda(element, "assignee"),
+            properties=camunda_properties(element) or None,
+            multi_instance=_multi_instance(element),
+            script=_text(element, "bpmn:script"),
+            called_element=element.get("calledElement"),
+            decision=_decision(element),
+            external_topic=_camunda(element, "topic"),
+        )
     if kind in _EVENTS:
         fields.update(timer=_timer(element), event=_event(element, names))
     if kind == "boundaryEvent":
-        fields.update(attached_to=element.get("attachedToRef"),
-                      cancel_activity=element.get("cancelActivity", "true") != "false")
+        fields.update(
+            attached_to=element.get("attachedToRef"), cancel_activity=element.get("cancelActivity", "true") != "false"
+        )
     return fields
 
 
@@ -168,8 +214,11 @@ def _flow_elements(container: Any, parent: str | None) -> Iterator[tuple[Any, st
 
 
 def _view(root: Any, process: Any) -> ProcessView:
-    names = {e.get("id"): e.get("name") or e.get("errorCode") or e.get("escalationCode") or e.get("id")
-             for tag in ("message", "signal", "error", "escalation") for e in root.iterfind(f"bpmn:{tag}", NSMAP)}
+    names = {
+        e.get("id"): e.get("name") or e.get("errorCode") or e.get("escalationCode") or e.get("id")
+        for tag in ("message", "signal", "error", "escalation")
+        for e in root.iterfind(f"bpmn:{tag}", NSMAP)
+    }
     lanes, lane_of = _lanes(process)
 
     def lane_label(lane_id: str | None) -> str | None:
@@ -185,22 +234,38 @@ def _view(root: Any, process: Any) -> ProcessView:
         element_id = element.get("id")
         if not element_id:
             continue
-        fields = {"type": kind, "name": element.get("name"), "parent": parent,
-                  "documentation": _text(element, "bpmn:documentation")}
+        fields = {
+            "type": kind,
+            "name": element.get("name"),
+            "parent": parent,
+            "documentation": _text(element, "bpmn:documentation"),
+        }
         if kind == "sequenceFlow":
-            fields.update(source=element.get("sourceRef"), target=element.get("targetRef"),
-                          condition=_text(element, "bpmn:conditionExpression"))
+            fields.update(
+                source=element.get("sourceRef"),
+                target=element.get("targetRef"),
+                condition=_text(element, "bpmn:conditionExpression"),
+            )
         else:
             fields.update(_node_fields(element, kind, names))
             fields["lane"] = lane_of.get(element_id)
-        elements[element_id] = Element(element_id, kind, element.get("name"), lane_label(fields.get("lane")), order,
-                                       {**fields, "lane_label": lane_label(fields.get("lane"))})
+        elements[element_id] = Element(
+            element_id,
+            kind,
+            element.get("name"),
+            lane_label(fields.get("lane")),
+            order,
+            {**fields, "lane_label": lane_label(fields.get("lane"))},
+        )
         order += 1
-    properties = {"name": process.get("name"), "is_executable": process.get("isExecutable"),
-                  "candidate_starter_groups": _camunda(process, "candidateStarterGroups"),
-                  "version_tag": _camunda(process, "versionTag"),
-                  "properties": camunda_properties(process) or None,
-                  "documentation": _text(process, "bpmn:documentation")}
+    properties = {
+        "name": process.get("name"),
+        "is_executable": process.get("isExecutable"),
+        "candidate_starter_groups": _camunda(process, "candidateStarterGroups"),
+        "version_tag": _camunda(process, "versionTag"),
+        "properties": camunda_properties(process) or None,
+        "documentation": _text(process, "bpmn:documentation"),
+    }
     return ProcessView(elements, properties)
 
 
@@ -236,27 +301,44 @@ def _element_changes(before: Element, after: Element) -> list[dict[str, Any]]:
 
 
 def _file_changes(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> dict[str, list[str]]:
-    return {"added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
-            "changed": sorted(n for n in set(before) & set(after) if before[n] != after[n])}
+    return {
+        "added": sorted(set(after) - set(before)),
+        "removed": sorted(set(before) - set(after)),
+        "changed": sorted(n for n in set(before) & set(after) if before[n] != after[n]),
+    }
 
 
-def diff_versions(key: str, from_version: int, from_files: Mapping[str, bytes], to_version: int,
-                  to_files: Mapping[str, bytes]) -> dict[str, Any]:
+def diff_versions(
+    key: str, from_version: int, from_files: Mapping[str, bytes], to_version: int, to_files: Mapping[str, bytes]
+) -> dict[str, Any]:
     """The differences from version ``from_version`` to ``to_version`` of process ``key``; ``*_files`` are the
     deployments' files by name (the BPMN holding process ``key`` is found among them)."""
     old, new = _process_view(key, from_files), _process_view(key, to_files)
-    added = [e.summary() for e in sorted(new.elements.values(), key=lambda e: e.order)
-             if e.element_id not in old.elements]
-    removed = [e.summary() for e in sorted(old.elements.values(), key=lambda e: e.order)
-               if e.element_id not in new.elements]
+    added = [
+        e.summary() for e in sorted(new.elements.values(), key=lambda e: e.order) if e.element_id not in old.elements
+    ]
+    removed = [
+        e.summary() for e in sorted(old.elements.values(), key=lambda e: e.order) if e.element_id not in new.elements
+    ]
     changed = []
     for element in sorted(new.elements.values(), key=lambda e: e.order):
         before = old.elements.get(element.element_id)
         changes = _element_changes(before, element) if before is not None else []
         if changes:
             changed.append({**element.summary(), "changes": changes})
-    process = [_change(name, old.properties.get(name), value) for name, value in new.properties.items()
-               if old.properties.get(name) != value]
-    return {"key": key, "from": from_version, "to": to_version, "added": added, "removed": removed,
-            "changed": changed, "process": process, "files": _file_changes(from_files, to_files),
-            "summary": {"added": len(added), "removed": len(removed), "changed": len(changed)}}
+    process = [
+        _change(name, old.properties.get(name), value)
+        for name, value in new.properties.items()
+        if old.properties.get(name) != value
+    ]
+    return {
+        "key": key,
+        "from": from_version,
+        "to": to_version,
+        "added": added,
+        "removed": removed,
+        "changed": changed,
+        "process": process,
+        "files": _file_changes(from_files, to_files),
+        "summary": {"added": len(added), "removed": len(removed), "changed": len(changed)},
+    }

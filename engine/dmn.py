@@ -33,8 +33,18 @@ from .variables import check_variables
 from .xmlsafe import parse_xml
 
 __all__ = [
-    "CompiledDecision", "DecisionEvaluationFailed", "DecisionInput", "DecisionInputsMissing", "DecisionNotFound",
-    "DecisionOutput", "DecisionResult", "DecisionRule", "RuleMatch", "compile_file", "decision_elements", "evaluate",
+    "CompiledDecision",
+    "DecisionEvaluationFailed",
+    "DecisionInput",
+    "DecisionInputsMissing",
+    "DecisionNotFound",
+    "DecisionOutput",
+    "DecisionResult",
+    "DecisionRule",
+    "RuleMatch",
+    "compile_file",
+    "decision_elements",
+    "evaluate",
     "split_decisions",
 ]
 
@@ -139,18 +149,31 @@ def _compile_one(file: str, decision_id: str, root: Any, element: Any) -> Compil
     table = engine.decision_table
     inputs = tuple(DecisionInput(i.id, _text(i.label), _text(i.expression), _text(i.typeRef)) for i in table.inputs)
     outputs = tuple(DecisionOutput(o.id, o.name or o.label, _text(o.label), _text(o.typeRef)) for o in table.outputs)
-    rules = tuple(DecisionRule(
-        id=rule.id, index=rule.row_number, annotation=_text(rule.description),
-        input_entries=tuple(entry.lhs[0] if entry.lhs else None for entry in rule.inputEntries),
-        output_entries=tuple(_text(getattr(entry, "text", None)) for entry in rule.outputEntries),
-    ) for rule in table.rules)
+    rules = tuple(
+        DecisionRule(
+            id=rule.id,
+            index=rule.row_number,
+            annotation=_text(rule.description),
+            input_entries=tuple(entry.lhs[0] if entry.lhs else None for entry in rule.inputEntries),
+            output_entries=tuple(_text(getattr(entry, "text", None)) for entry in rule.outputEntries),
+        )
+        for rule in table.rules
+    )
     variables = {name for item in inputs for name in expression_names(item.expression)}
     variables |= {item.label for item in inputs if item.expression is None and item.label}
     canonical = etree.tostring(element, method="c14n")
     return CompiledDecision(
-        id=decision_id, name=_text(element.get("name")), file=file, hit_policy=table.hit_policy, inputs=inputs,
-        outputs=outputs, rules=rules, variables=tuple(sorted(variables)),
-        content_hash=hashlib.sha256(canonical).hexdigest(), engine=engine)
+        id=decision_id,
+        name=_text(element.get("name")),
+        file=file,
+        hit_policy=table.hit_policy,
+        inputs=inputs,
+        outputs=outputs,
+        rules=rules,
+        variables=tuple(sorted(variables)),
+        content_hash=hashlib.sha256(canonical).hexdigest(),
+        engine=engine,
+    )
 
 
 def compile_file(file: str, content: bytes) -> list[CompiledDecision]:
@@ -163,10 +186,19 @@ def compile_file(file: str, content: bytes) -> list[CompiledDecision]:
             compiled.append(_compile_one(file, decision_id, single, element))
         except Exception as exc:  # ValidationException, or an IndexError of a decision without a table
             reason = f"{type(exc).__name__}: {exc}"
-            raise InvalidDefinition(f"{file}: decision {decision_id} cannot be parsed: {reason}",
-                                    detail_vi=f"{file}: không đọc được bảng quyết định {decision_id}: {reason}",
-                                    problems=[{"file": file, "element_id": decision_id, "line": element.sourceline,
-                                               "reason": reason, "reason_vi": reason}]) from exc
+            raise InvalidDefinition(
+                f"{file}: decision {decision_id} cannot be parsed: {reason}",
+                detail_vi=f"{file}: không đọc được bảng quyết định {decision_id}: {reason}",
+                problems=[
+                    {
+                        "file": file,
+                        "element_id": decision_id,
+                        "line": element.sourceline,
+                        "reason": reason,
+                        "reason_vi": reason,
+                    }
+                ],
+            ) from exc
     return compiled
 
 
@@ -207,8 +239,16 @@ class _CellFailure(Exception):
         self.error = error
 
 
-def _failure(decision: CompiledDecision, rule: DecisionRule, where_en: str, where_vi: str, text: str,
-             python: str | None, exc: Exception, hint: FeelIssue | None) -> DecisionEvaluationFailed:
+def _failure(
+    decision: CompiledDecision,
+    rule: DecisionRule,
+    where_en: str,
+    where_vi: str,
+    text: str,
+    python: str | None,
+    exc: Exception,
+    hint: FeelIssue | None,
+) -> DecisionEvaluationFailed:
     script_error = unwrap_script_error(exc)
     if script_error is not None:
         reason, reason_vi = script_error.detail, script_error.detail_vi
@@ -219,8 +259,13 @@ def _failure(decision: CompiledDecision, rule: DecisionRule, where_en: str, wher
     return DecisionEvaluationFailed(
         f"decision {decision.id}, rule {rule.id} (row {rule.index}), {where_en} {text!r} failed: {reason}{hint_en}",
         detail_vi=f"bảng quyết định {decision.id}, quy tắc {rule.id} (dòng {rule.index}), {where_vi} {text!r} bị lỗi: "
-                  f"{reason_vi}{hint_vi}",
-        decision_id=decision.id, rule_id=rule.id, rule_index=rule.index, expression=text, python=python)
+        f"{reason_vi}{hint_vi}",
+        decision_id=decision.id,
+        rule_id=rule.id,
+        rule_index=rule.index,
+        expression=text,
+        python=python,
+    )
 
 
 def _rule_matches(decision: CompiledDecision, rule: DecisionRule, task: _ScratchTask) -> bool:
@@ -242,8 +287,18 @@ def _rule_matches(decision: CompiledDecision, rule: DecisionRule, task: _Scratch
             except SyntaxError:
                 python = None
             hint = cell_issue(text, "input entry", input_expression=expression, known=decision.variables)
-            raise _CellFailure(_failure(decision, rule, f"column {column.column!r}, input entry",
-                                        f"cột {column.column!r}, ô đầu vào", text, python, exc, hint)) from exc
+            raise _CellFailure(
+                _failure(
+                    decision,
+                    rule,
+                    f"column {column.column!r}, input entry",
+                    f"cột {column.column!r}, ô đầu vào",
+                    text,
+                    python,
+                    exc,
+                    hint,
+                )
+            ) from exc
     return True
 
 
@@ -252,13 +307,29 @@ def _outputs(decision: CompiledDecision, rule: DecisionRule, task: _ScratchTask)
     try:
         return dict(spiff_rule.output_as_dict(task))
     except Exception as exc:
-        failing = next(((output, text) for output, text in zip(decision.outputs, rule.output_entries, strict=False)
-                        if text is not None and _fails(text, task)), None)
+        failing = next(
+            (
+                (output, text)
+                for output, text in zip(decision.outputs, rule.output_entries, strict=False)
+                if text is not None and _fails(text, task)
+            ),
+            None,
+        )
         output, text = failing if failing is not None else (None, "")
         column = output.name if output is not None else "?"
         hint = cell_issue(text, "output entry", known=decision.variables) if text else None
-        raise _CellFailure(_failure(decision, rule, f"output {column!r}, output entry", f"đầu ra {column!r}, ô đầu ra",
-                                    text, text or None, exc, hint)) from exc
+        raise _CellFailure(
+            _failure(
+                decision,
+                rule,
+                f"output {column!r}, output entry",
+                f"đầu ra {column!r}, ô đầu ra",
+                text,
+                text or None,
+                exc,
+                hint,
+            )
+        ) from exc
 
 
 def _fails(text: str, task: _ScratchTask) -> bool:
@@ -274,9 +345,11 @@ def _missing(decision: CompiledDecision, data: Mapping[str, Any]) -> None:
     if missing:
         listed = ", ".join(missing)
         raise DecisionInputsMissing(
-            f"decision {decision.id} reads {listed}, which the inputs do not give", missing=missing,
+            f"decision {decision.id} reads {listed}, which the inputs do not give",
+            missing=missing,
             detail_vi=f"bảng quyết định {decision.id} cần {listed} nhưng dữ liệu đầu vào không có",
-            decision_id=decision.id)
+            decision_id=decision.id,
+        )
 
 
 def evaluate(decision: CompiledDecision, inputs: Mapping[str, Any] | None, script_engine: Any) -> DecisionResult:
@@ -313,9 +386,11 @@ def evaluate(decision: CompiledDecision, inputs: Mapping[str, Any] | None, scrip
 
 
 def _unreached(error: DecisionEvaluationFailed) -> dict[str, str]:
-    return _note("unreached-cell-fails", f"{error.detail} (a business rule task never evaluates it: it has its result "
-                                         "before)",
-                 f"{error.detail_vi} (công việc quy tắc nghiệp vụ không đánh giá ô này: đã có kết quả trước đó)")
+    return _note(
+        "unreached-cell-fails",
+        f"{error.detail} (a business rule task never evaluates it: it has its result before)",
+        f"{error.detail_vi} (công việc quy tắc nghiệp vụ không đánh giá ô này: đã có kết quả trước đó)",
+    )
 
 
 def _result(decision: CompiledDecision, matched: Sequence[RuleMatch]) -> dict[str, Any]:
@@ -332,16 +407,26 @@ def _result(decision: CompiledDecision, matched: Sequence[RuleMatch]) -> dict[st
 def _notes(decision: CompiledDecision, matched: Sequence[RuleMatch], data: Mapping[str, Any]) -> list[dict[str, str]]:
     notes = []
     if not matched:
-        notes.append(_note("no-match", "no rule matches these inputs: a business rule task would set none of the "
-                                       "outputs, and a later use of them would fail",
-                           "không quy tắc nào khớp với dữ liệu này: công việc quy tắc nghiệp vụ sẽ không gán đầu ra "
-                           "nào, và việc dùng chúng về sau sẽ lỗi"))
+        notes.append(
+            _note(
+                "no-match",
+                "no rule matches these inputs: a business rule task would set none of the "
+                "outputs, and a later use of them would fail",
+                "không quy tắc nào khớp với dữ liệu này: công việc quy tắc nghiệp vụ sẽ không gán đầu ra "
+                "nào, và việc dùng chúng về sau sẽ lỗi",
+            )
+        )
     if decision.hit_policy == "UNIQUE" and len(matched) > 1:
         rules = ", ".join(match.rule.id for match in matched)
-        notes.append(_note("unique-overlap", f"hit policy UNIQUE but rules {rules} all match: SpiffWorkflow takes the "
-                                             f"first, {matched[0].rule.id}, without an error",
-                           f"hit policy UNIQUE nhưng các quy tắc {rules} cùng khớp: SpiffWorkflow lấy quy tắc đầu "
-                           f"tiên, {matched[0].rule.id}, không báo lỗi"))
+        notes.append(
+            _note(
+                "unique-overlap",
+                f"hit policy UNIQUE but rules {rules} all match: SpiffWorkflow takes the "
+                f"first, {matched[0].rule.id}, without an error",
+                f"hit policy UNIQUE nhưng các quy tắc {rules} cùng khớp: SpiffWorkflow lấy quy tắc đầu "
+                f"tiên, {matched[0].rule.id}, không báo lỗi",
+            )
+        )
     used = set(decision.variables)
     for rule in decision.rules:
         for text in (*rule.input_entries, *rule.output_entries):
@@ -349,6 +434,7 @@ def _notes(decision: CompiledDecision, matched: Sequence[RuleMatch], data: Mappi
     unused = sorted(name for name in data if name not in used)
     if unused:
         listed = ", ".join(unused)
-        notes.append(_note("unused-inputs", f"the table reads none of: {listed}",
-                           f"bảng quyết định không dùng: {listed}"))
+        notes.append(
+            _note("unused-inputs", f"the table reads none of: {listed}", f"bảng quyết định không dùng: {listed}")
+        )
     return notes

@@ -33,14 +33,25 @@ from .script_functions import FUNCTIONS
 if TYPE_CHECKING:
     from .lint import Finding
 
-__all__ = ["FEEL_CODE", "PYTHON_NOT_FEEL", "CellKind", "FeelIssue", "cell_issue", "dmn_findings", "expression_names",
-           "syntax_hint"]
+__all__ = [
+    "FEEL_CODE",
+    "PYTHON_NOT_FEEL",
+    "CellKind",
+    "FeelIssue",
+    "cell_issue",
+    "dmn_findings",
+    "expression_names",
+    "syntax_hint",
+]
 
 FEEL_CODE = "dmn-feel"
 PYTHON_NOT_FEEL = ("DMN expressions here are Python, not FEEL", "biểu thức DMN ở đây là Python, không phải FEEL")
 CellKind = Literal["input entry", "output entry", "input expression"]
-_KIND_VI: dict[str, str] = {"input entry": "ô đầu vào", "output entry": "ô đầu ra",
-                            "input expression": "biểu thức đầu vào"}
+_KIND_VI: dict[str, str] = {
+    "input entry": "ô đầu vào",
+    "output entry": "ô đầu ra",
+    "input expression": "biểu thức đầu vào",
+}
 Severity = Literal["warning", "error"]
 
 PLACEHOLDER = "dmninputexpr"  # what SpiffWorkflow binds the input value to for a cell with "?"
@@ -49,16 +60,47 @@ _QUESTION = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
 CALLABLE_NAMES = frozenset(HOOKS["__builtins__"]) | frozenset(FUNCTIONS)
 _FEEL_CONSTANTS = {"true": "True", "false": "False", "null": "None"}
 # FEEL built-in functions (DMN 1.3, 10.3.4) that the sandbox does not have under the same name
-FEEL_FUNCTIONS = frozenset({
-    "time", "duration", "number", "string", "substring", "contains", "matches", "replace", "split", "count", "mean",
-    "median", "stddev", "mode", "product", "floor", "ceiling", "decimal", "modulo", "sqrt", "log", "exp", "odd",
-    "even", "append", "concatenate", "flatten", "sublist", "reverse", "union", "remove",
-})
+FEEL_FUNCTIONS = frozenset(
+    {
+        "time",
+        "duration",
+        "number",
+        "string",
+        "substring",
+        "contains",
+        "matches",
+        "replace",
+        "split",
+        "count",
+        "mean",
+        "median",
+        "stddev",
+        "mode",
+        "product",
+        "floor",
+        "ceiling",
+        "decimal",
+        "modulo",
+        "sqrt",
+        "log",
+        "exp",
+        "odd",
+        "even",
+        "append",
+        "concatenate",
+        "flatten",
+        "sublist",
+        "reverse",
+        "union",
+        "remove",
+    }
+)
 # FEEL functions whose names hold spaces: they never compile as Python
 _FEEL_SPACED = re.compile(
     r"\b(date and time|years and months duration|days and time duration|string length|upper case|lower case|"
     r"substring before|substring after|starts with|ends with|list contains|insert before|index of|"
-    r"distinct values|day of week|day of year|month of year|week of year|get value|get entries|is defined)\s*\(")
+    r"distinct values|day of week|day of year|month of year|week of year|get value|get entries|is defined)\s*\("
+)
 _RANGE = re.compile(r"^\s*([\[\](])\s*(.+?)\s*\.\.\s*(.+?)\s*([\])[])\s*$")
 _BARE_RANGE = re.compile(r"^\s*([^\s.\[\]()]+)\s*\.\.\s*([^\s.\[\]()]+)\s*$")
 _OPERATOR = r"(?:<=|>=|<|>|!=|==|=)"
@@ -85,28 +127,45 @@ def syntax_hint(text: str) -> FeelIssue | None:
         low_open, high_open = found.group(1) in "](", found.group(4) in "[)"
         low, high = found.group(2), found.group(3)
         python = f"{low} {'<' if low_open else '<='} ? {'<' if high_open else '<='} {high}"
-        return _issue("error", f"the FEEL range {text.strip()} is not Python: write {python}",
-                      f"khoảng giá trị FEEL {text.strip()} không phải Python: hãy viết {python}")
+        return _issue(
+            "error",
+            f"the FEEL range {text.strip()} is not Python: write {python}",
+            f"khoảng giá trị FEEL {text.strip()} không phải Python: hãy viết {python}",
+        )
     if (found := _BARE_RANGE.match(text)) is not None:
         python = f"{found.group(1)} <= ? <= {found.group(2)}"
-        return _issue("error", f"the range {text.strip()} is not Python: write {python}",
-                      f"khoảng giá trị {text.strip()} không phải Python: hãy viết {python}")
+        return _issue(
+            "error",
+            f"the range {text.strip()} is not Python: write {python}",
+            f"khoảng giá trị {text.strip()} không phải Python: hãy viết {python}",
+        )
     if (found := _FEEL_SPACED.search(text)) is not None:
-        return _issue("error", f"the FEEL function {found.group(1)!r}() does not exist in Python expressions",
-                      f"hàm FEEL {found.group(1)!r}() không có trong biểu thức Python")
+        return _issue(
+            "error",
+            f"the FEEL function {found.group(1)!r}() does not exist in Python expressions",
+            f"hàm FEEL {found.group(1)!r}() không có trong biểu thức Python",
+        )
     if _JOINED_TESTS.match(text):
-        return _issue("error", "FEEL tests joined by ',', 'and' or 'or' need the input on each side in Python: "
-                               "write ? > 1 and ? < 10 (or ? < 1 or ? > 3)",
-                      "các phép so sánh FEEL nối bằng ',', 'and' hay 'or' phải ghi rõ giá trị đầu vào ở mỗi vế "
-                      "trong Python: hãy viết ? > 1 and ? < 10 (hoặc ? < 1 or ? > 3)")
+        return _issue(
+            "error",
+            "FEEL tests joined by ',', 'and' or 'or' need the input on each side in Python: "
+            "write ? > 1 and ? < 10 (or ? < 1 or ? > 3)",
+            "các phép so sánh FEEL nối bằng ',', 'and' hay 'or' phải ghi rõ giá trị đầu vào ở mỗi vế "
+            "trong Python: hãy viết ? > 1 and ? < 10 (hoặc ? < 1 or ? > 3)",
+        )
     if (found := _BETWEEN.search(text)) is not None:
         python = f"{found.group(1).strip()} <= ? <= {found.group(2).strip()}"
-        return _issue("error", f"FEEL 'between' is not Python: write {python}",
-                      f"'between' của FEEL không phải Python: hãy viết {python}")
+        return _issue(
+            "error",
+            f"FEEL 'between' is not Python: write {python}",
+            f"'between' của FEEL không phải Python: hãy viết {python}",
+        )
     if _FEEL_EQUALS.search(text.replace("<=", "").replace(">=", "").replace("!=", "").replace("==", "")):
-        return _issue("error", "FEEL '=' compares, Python's '=' assigns: write == 5, or just the value 5",
-                      "dấu '=' của FEEL là phép so sánh, trong Python là phép gán: hãy viết == 5, hoặc chỉ ghi giá "
-                      "trị 5")
+        return _issue(
+            "error",
+            "FEEL '=' compares, Python's '=' assigns: write == 5, or just the value 5",
+            "dấu '=' của FEEL là phép so sánh, trong Python là phép gán: hãy viết == 5, hoặc chỉ ghi giá trị 5",
+        )
     return None
 
 
@@ -161,30 +220,43 @@ def _names_and_calls(tree: ast.expr, known: frozenset[str]) -> FeelIssue | None:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in known:
             python = _FEEL_CONSTANTS.get(node.id.lower())
             if python is not None:
-                return _issue("error", f"{node.id} is FEEL; Python writes {python}: as written the rule fails "
-                                       f"(NameError: {node.id} is not defined)",
-                              f"{node.id} là cú pháp FEEL; Python viết {python}: viết như hiện nay quy tắc sẽ lỗi "
-                              f"(NameError: không có biến {node.id})")
+                return _issue(
+                    "error",
+                    f"{node.id} is FEEL; Python writes {python}: as written the rule fails "
+                    f"(NameError: {node.id} is not defined)",
+                    f"{node.id} là cú pháp FEEL; Python viết {python}: viết như hiện nay quy tắc sẽ lỗi "
+                    f"(NameError: không có biến {node.id})",
+                )
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
             continue
         name = node.func.id
-        if name in ("date", "datetime") and node.args and isinstance(node.args[0], ast.Constant) and isinstance(
-                node.args[0].value, str):
+        if (
+            name in ("date", "datetime")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             literal = f"{name}({node.args[0].value!r})"
-            return _issue("error", f"FEEL {literal}: Python's {name}() takes numbers, {name}(2024, 1, 31); as "
-                                   "written the rule fails (TypeError). Compare ISO texts (? >= \"2024-01-31\") or "
-                                   "build the date from numbers",
-                          f"{literal} kiểu FEEL: hàm {name}() của Python nhận các số, {name}(2024, 1, 31); viết "
-                          "như hiện nay quy tắc sẽ lỗi (TypeError). Hãy so sánh chuỗi ISO (? >= \"2024-01-31\") hoặc "
-                          "tạo ngày từ các số")
+            return _issue(
+                "error",
+                f"FEEL {literal}: Python's {name}() takes numbers, {name}(2024, 1, 31); as "
+                'written the rule fails (TypeError). Compare ISO texts (? >= "2024-01-31") or '
+                "build the date from numbers",
+                f"{literal} kiểu FEEL: hàm {name}() của Python nhận các số, {name}(2024, 1, 31); viết "
+                'như hiện nay quy tắc sẽ lỗi (TypeError). Hãy so sánh chuỗi ISO (? >= "2024-01-31") hoặc '
+                "tạo ngày từ các số",
+            )
         if name not in CALLABLE_NAMES and name not in known:
             feel = name in FEEL_FUNCTIONS
             what_en = f"{name}() is a FEEL function" if feel else f"{name}() is not a function DMN expressions have"
             what_vi = f"{name}() là hàm của FEEL" if feel else f"{name}() không phải hàm dùng được trong biểu thức DMN"
-            return _issue("error", f"{what_en}: as written the rule fails (NameError); available functions: "
-                                   f"{', '.join(sorted(FUNCTIONS))} and Python's len, min, max, abs, round, ...",
-                          f"{what_vi}: viết như hiện nay quy tắc sẽ lỗi (NameError); các hàm dùng được: "
-                          f"{', '.join(sorted(FUNCTIONS))} và len, min, max, abs, round, ... của Python")
+            return _issue(
+                "error",
+                f"{what_en}: as written the rule fails (NameError); available functions: "
+                f"{', '.join(sorted(FUNCTIONS))} and Python's len, min, max, abs, round, ...",
+                f"{what_vi}: viết như hiện nay quy tắc sẽ lỗi (NameError); các hàm dùng được: "
+                f"{', '.join(sorted(FUNCTIONS))} và len, min, max, abs, round, ... của Python",
+            )
     return None
 
 
@@ -194,35 +266,47 @@ def _shape(tree: ast.expr, text: str, input_expression: str | None, known: froze
     if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not):
         operand = _text(tree.operand)
         if not _is_literal(tree.operand):
-            return _issue("warning", f"{shown} compares the input with the boolean not {operand}; for FEEL negation "
-                                     f"write ? != {operand}",
-                          f"{shown} so sánh đầu vào với giá trị đúng/sai not {operand}; nếu muốn phủ định kiểu FEEL "
-                          f"hãy viết ? != {operand}")
+            return _issue(
+                "warning",
+                f"{shown} compares the input with the boolean not {operand}; for FEEL negation write ? != {operand}",
+                f"{shown} so sánh đầu vào với giá trị đúng/sai not {operand}; nếu muốn phủ định kiểu FEEL "
+                f"hãy viết ? != {operand}",
+            )
         python = f"? not in {operand}" if isinstance(tree.operand, ast.Tuple) else f"? != {operand}"
         value = not _truth(tree.operand)
-        return _issue("error", f"{shown} is FEEL negation; in Python it is the boolean {value}, so the cell matches "
-                               f"only an input equal to {value}, never what it excludes: write {python}",
-                      f"{shown} là phép phủ định của FEEL; trong Python nó là giá trị {value}, nên ô chỉ khớp khi "
-                      f"đầu vào bằng {value}, không bao giờ theo nghĩa loại trừ: hãy viết {python}")
+        return _issue(
+            "error",
+            f"{shown} is FEEL negation; in Python it is the boolean {value}, so the cell matches "
+            f"only an input equal to {value}, never what it excludes: write {python}",
+            f"{shown} là phép phủ định của FEEL; trong Python nó là giá trị {value}, nên ô chỉ khớp khi "
+            f"đầu vào bằng {value}, không bao giờ theo nghĩa loại trừ: hãy viết {python}",
+        )
     if isinstance(tree, ast.Tuple) and not _is_tuple_expression(input_expression):
         python = f"? in ({', '.join(_text(e) for e in tree.elts)})"
-        return _issue("error", f"{shown} is a FEEL list of values; in Python it is one tuple the input never equals: "
-                               f"write {python}",
-                      f"{shown} là danh sách giá trị kiểu FEEL; trong Python đó là một bộ (tuple) mà đầu vào không "
-                      f"bao giờ bằng: hãy viết {python}")
+        return _issue(
+            "error",
+            f"{shown} is a FEEL list of values; in Python it is one tuple the input never equals: write {python}",
+            f"{shown} là danh sách giá trị kiểu FEEL; trong Python đó là một bộ (tuple) mà đầu vào không "
+            f"bao giờ bằng: hãy viết {python}",
+        )
     if isinstance(tree, ast.BoolOp) and all(_is_literal(value) for value in tree.values):
         word, result = ("or" if isinstance(tree.op, ast.Or) else "and"), _text(_bool_result(tree))
         python = f"? in ({', '.join(_text(v) for v in tree.values)})"
-        return _issue("error", f"{shown}: Python's '{word}' between values gives one value, {result}, so the cell "
-                               f"matches only {result}: to match any of them write {python}",
-                      f"{shown}: '{word}' giữa các giá trị trong Python cho ra một giá trị, {result}, nên ô chỉ khớp "
-                      f"{result}: để khớp một trong các giá trị hãy viết {python}")
+        return _issue(
+            "error",
+            f"{shown}: Python's '{word}' between values gives one value, {result}, so the cell "
+            f"matches only {result}: to match any of them write {python}",
+            f"{shown}: '{word}' giữa các giá trị trong Python cho ra một giá trị, {result}, nên ô chỉ khớp "
+            f"{result}: để khớp một trong các giá trị hãy viết {python}",
+        )
     if isinstance(tree, (ast.List, ast.Set)) and _is_literal(tree):
         python = f"? in {shown}"
-        return _issue("warning", f"{shown} matches only an input that is exactly this list or set; to test "
-                                 f"membership write {python}",
-                      f"{shown} chỉ khớp khi đầu vào đúng bằng cả danh sách (tập hợp) này; để kiểm tra thuộc danh "
-                      f"sách hãy viết {python}")
+        return _issue(
+            "warning",
+            f"{shown} matches only an input that is exactly this list or set; to test membership write {python}",
+            f"{shown} chỉ khớp khi đầu vào đúng bằng cả danh sách (tập hợp) này; để kiểm tra thuộc danh "
+            f"sách hãy viết {python}",
+        )
     if isinstance(tree, ast.Name) and tree.id not in known and tree.id != PLACEHOLDER:
         return _bare_name(tree.id)
     return None
@@ -249,14 +333,17 @@ def _bool_result(tree: ast.BoolOp) -> ast.expr:
 
 
 def _bare_name(name: str) -> FeelIssue:
-    return _issue("warning", f"{name} is read as the variable {name}, not the text \"{name}\"; for the text write "
-                             f"\"{name}\" with quotes",
-                  f"{name} được hiểu là biến {name}, không phải chuỗi \"{name}\"; nếu là chuỗi hãy đặt trong dấu "
-                  f"ngoặc kép \"{name}\"")
+    return _issue(
+        "warning",
+        f'{name} is read as the variable {name}, not the text "{name}"; for the text write "{name}" with quotes',
+        f'{name} được hiểu là biến {name}, không phải chuỗi "{name}"; nếu là chuỗi hãy đặt trong dấu '
+        f'ngoặc kép "{name}"',
+    )
 
 
-def cell_issue(text: str | None, kind: CellKind, *, input_expression: str | None = None,
-               known: Iterable[str] = ()) -> FeelIssue | None:
+def cell_issue(
+    text: str | None, kind: CellKind, *, input_expression: str | None = None, known: Iterable[str] = ()
+) -> FeelIssue | None:
     """What a DMN cell does differently from its FEEL reading, or None. ``known``: the table's variables (names its
     input expressions read), which a cell may legitimately name."""
     if text is None or text.strip() in ("", "-"):
@@ -287,31 +374,59 @@ def _parse_plain(text: str) -> tuple[ast.expr, bool] | None:
 
 # --- whole files ----------------------------------------------------------------------------------------------------
 _UNSUPPORTED_POLICIES = {
-    "RULE ORDER": ("returns only the first matching rule's outputs, not the list of every match DMN defines; use "
-                   "COLLECT for a list",
-                   "chỉ trả về kết quả của quy tắc khớp đầu tiên, không phải danh sách mọi quy tắc khớp như DMN quy "
-                   "định; dùng COLLECT nếu cần danh sách"),
-    "OUTPUT ORDER": ("returns only the first matching rule in table order, not every match sorted by output "
-                     "priority; use COLLECT for a list",
-                     "chỉ trả về quy tắc khớp đầu tiên theo thứ tự bảng, không sắp theo độ ưu tiên đầu ra; dùng "
-                     "COLLECT nếu cần danh sách"),
-    "PRIORITY": ("takes the first matching rule in table order, not the one with the highest output priority: order "
-                 "the rules by priority (or use FIRST)",
-                 "lấy quy tắc khớp đầu tiên theo thứ tự bảng, không theo độ ưu tiên của đầu ra: hãy sắp các quy tắc "
-                 "theo độ ưu tiên (hoặc dùng FIRST)"),
+    "RULE ORDER": (
+        "returns only the first matching rule's outputs, not the list of every match DMN defines; use "
+        "COLLECT for a list",
+        "chỉ trả về kết quả của quy tắc khớp đầu tiên, không phải danh sách mọi quy tắc khớp như DMN quy "
+        "định; dùng COLLECT nếu cần danh sách",
+    ),
+    "OUTPUT ORDER": (
+        "returns only the first matching rule in table order, not every match sorted by output "
+        "priority; use COLLECT for a list",
+        "chỉ trả về quy tắc khớp đầu tiên theo thứ tự bảng, không sắp theo độ ưu tiên đầu ra; dùng "
+        "COLLECT nếu cần danh sách",
+    ),
+    "PRIORITY": (
+        "takes the first matching rule in table order, not the one with the highest output priority: order "
+        "the rules by priority (or use FIRST)",
+        "lấy quy tắc khớp đầu tiên theo thứ tự bảng, không theo độ ưu tiên của đầu ra: hãy sắp các quy tắc "
+        "theo độ ưu tiên (hoặc dùng FIRST)",
+    ),
 }
 
 
-def _finding(code: str, severity: Severity, file: str, element: Any, element_id: str | None, en: str, vi: str,
-             ) -> Finding:
-    return {"code": code, "severity": severity, "file": file, "element_id": element_id,
-            "element_name": (element.get("name") or None) if element is not None else None,
-            "message_en": en, "message_vi": vi, "line": element.sourceline if element is not None else None}
+def _finding(
+    code: str,
+    severity: Severity,
+    file: str,
+    element: Any,
+    element_id: str | None,
+    en: str,
+    vi: str,
+) -> Finding:
+    return {
+        "code": code,
+        "severity": severity,
+        "file": file,
+        "element_id": element_id,
+        "element_name": (element.get("name") or None) if element is not None else None,
+        "message_en": en,
+        "message_vi": vi,
+        "line": element.sourceline if element is not None else None,
+    }
 
 
 def _column(input_element: Any, index: int, ns: dict[str, str]) -> str:
-    return (input_element.get("label") or input_element.findtext("dmn:inputExpression/dmn:text", "", ns).strip()
-            or input_element.get("id") or str(index + 1)) if input_element is not None else str(index + 1)
+    return (
+        (
+            input_element.get("label")
+            or input_element.findtext("dmn:inputExpression/dmn:text", "", ns).strip()
+            or input_element.get("id")
+            or str(index + 1)
+        )
+        if input_element is not None
+        else str(index + 1)
+    )
 
 
 def _table_findings(file: str, decision: Any, table: Any, ns: dict[str, str]) -> Iterator[Finding]:
@@ -323,47 +438,82 @@ def _table_findings(file: str, decision: Any, table: Any, ns: dict[str, str]) ->
         issue = cell_issue(expression, "input expression", known=known - expression_names(expression))
         if issue is not None:
             column = _column(element, index, ns)
-            yield _finding(FEEL_CODE, issue.severity, file, element, element.get("id"),
-                           f"decision {decision_id}, column {column!r}: input expression {expression!r}: {issue.en}",
-                           f"bảng quyết định {decision_id}, cột {column!r}: biểu thức đầu vào {expression!r}: "
-                           f"{issue.vi}")
+            yield _finding(
+                FEEL_CODE,
+                issue.severity,
+                file,
+                element,
+                element.get("id"),
+                f"decision {decision_id}, column {column!r}: input expression {expression!r}: {issue.en}",
+                f"bảng quyết định {decision_id}, cột {column!r}: biểu thức đầu vào {expression!r}: {issue.vi}",
+            )
     outputs = table.findall("dmn:output", ns)
     for rule in table.iterfind("dmn:rule", ns):
         cells: list[tuple[Any, CellKind, int]] = [
-            (entry, "input entry", index) for index, entry in enumerate(rule.findall("dmn:inputEntry", ns))]
+            (entry, "input entry", index) for index, entry in enumerate(rule.findall("dmn:inputEntry", ns))
+        ]
         cells += [(entry, "output entry", index) for index, entry in enumerate(rule.findall("dmn:outputEntry", ns))]
         for entry, kind, index in cells:
             text_element = entry.find("dmn:text", ns)
             text = text_element.text if text_element is not None else None
             is_input = kind == "input entry"
-            issue = cell_issue(text, kind, input_expression=expressions[index] if is_input and index < len(
-                expressions) else None, known=known)
+            issue = cell_issue(
+                text,
+                kind,
+                input_expression=expressions[index] if is_input and index < len(expressions) else None,
+                known=known,
+            )
             if issue is None:
                 continue
             columns = inputs if is_input else outputs
             element = columns[index] if index < len(columns) else None
-            column = _column(element, index, ns) if is_input else (
-                (element.get("name") or element.get("label") or element.get("id")) if element is not None
-                else str(index + 1))
-            yield {**_finding(FEEL_CODE, issue.severity, file, text_element if text_element is not None else entry,
-                              rule.get("id"),
-                              f"decision {decision_id}, rule {rule.get('id')}, column {column!r}: {kind} {text!r}: "
-                              f"{issue.en}",
-                              f"bảng quyết định {decision_id}, quy tắc {rule.get('id')}, cột {column!r}: "
-                              f"{_KIND_VI[kind]} {text!r}: {issue.vi}"), "element_name": rule.get("name") or None}
+            column = (
+                _column(element, index, ns)
+                if is_input
+                else (
+                    (element.get("name") or element.get("label") or element.get("id"))
+                    if element is not None
+                    else str(index + 1)
+                )
+            )
+            yield {
+                **_finding(
+                    FEEL_CODE,
+                    issue.severity,
+                    file,
+                    text_element if text_element is not None else entry,
+                    rule.get("id"),
+                    f"decision {decision_id}, rule {rule.get('id')}, column {column!r}: {kind} {text!r}: {issue.en}",
+                    f"bảng quyết định {decision_id}, quy tắc {rule.get('id')}, cột {column!r}: "
+                    f"{_KIND_VI[kind]} {text!r}: {issue.vi}",
+                ),
+                "element_name": rule.get("name") or None,
+            }
     policy = " ".join((table.get("hitPolicy") or "UNIQUE").upper().replace("_", " ").split())
     if policy in _UNSUPPORTED_POLICIES:
         en, vi = _UNSUPPORTED_POLICIES[policy]
-        yield _finding("dmn-hit-policy", "warning", file, table, decision_id,
-                       f"decision {decision_id}: hit policy {policy}: SpiffWorkflow {en}",
-                       f"bảng quyết định {decision_id}: hit policy {policy}: SpiffWorkflow {vi}")
+        yield _finding(
+            "dmn-hit-policy",
+            "warning",
+            file,
+            table,
+            decision_id,
+            f"decision {decision_id}: hit policy {policy}: SpiffWorkflow {en}",
+            f"bảng quyết định {decision_id}: hit policy {policy}: SpiffWorkflow {vi}",
+        )
     if policy == "COLLECT" and table.get("aggregation"):
         aggregation = table.get("aggregation")
-        yield _finding("dmn-hit-policy", "warning", file, table, decision_id,
-                       f"decision {decision_id}: COLLECT aggregation {aggregation} is ignored by SpiffWorkflow: each "
-                       "output is the list of the matching rules' values",
-                       f"bảng quyết định {decision_id}: phép gộp {aggregation} của COLLECT bị SpiffWorkflow bỏ qua: "
-                       "mỗi đầu ra là danh sách giá trị của các quy tắc khớp")
+        yield _finding(
+            "dmn-hit-policy",
+            "warning",
+            file,
+            table,
+            decision_id,
+            f"decision {decision_id}: COLLECT aggregation {aggregation} is ignored by SpiffWorkflow: each "
+            "output is the list of the matching rules' values",
+            f"bảng quyết định {decision_id}: phép gộp {aggregation} của COLLECT bị SpiffWorkflow bỏ qua: "
+            "mỗi đầu ra là danh sách giá trị của các quy tắc khớp",
+        )
 
 
 def dmn_findings(file: str, root: Any) -> Iterator[Finding]:
@@ -373,17 +523,25 @@ def dmn_findings(file: str, root: Any) -> Iterator[Finding]:
     ns = {"dmn": tag[1:].split("}", 1)[0] if tag.startswith("{") else ""}
     for decision in root.iterfind(".//dmn:decision", ns):
         decision_id = decision.get("id")
-        required = [(requirement.get("href") or "").lstrip("#") for requirement in
-                    decision.iterfind("dmn:informationRequirement/dmn:requiredDecision", ns)]
+        required = [
+            (requirement.get("href") or "").lstrip("#")
+            for requirement in decision.iterfind("dmn:informationRequirement/dmn:requiredDecision", ns)
+        ]
         if required:
             listed = ", ".join(required)
-            yield _finding("dmn-required-decision", "error", file, decision, decision_id,
-                           f"decision {decision_id} requires decision(s) {listed} (a decision requirement graph), "
-                           "which this engine does not evaluate: only the table of the called decision runs. Call "
-                           f"{listed} from its own business rule task before this one",
-                           f"bảng quyết định {decision_id} cần kết quả của {listed} (đồ thị yêu cầu quyết định), "
-                           "máy quy trình này không tự đánh giá: chỉ bảng được gọi mới chạy. Hãy gọi "
-                           f"{listed} bằng một công việc quy tắc nghiệp vụ riêng trước đó")
+            yield _finding(
+                "dmn-required-decision",
+                "error",
+                file,
+                decision,
+                decision_id,
+                f"decision {decision_id} requires decision(s) {listed} (a decision requirement graph), "
+                "which this engine does not evaluate: only the table of the called decision runs. Call "
+                f"{listed} from its own business rule task before this one",
+                f"bảng quyết định {decision_id} cần kết quả của {listed} (đồ thị yêu cầu quyết định), "
+                "máy quy trình này không tự đánh giá: chỉ bảng được gọi mới chạy. Hãy gọi "
+                f"{listed} bằng một công việc quy tắc nghiệp vụ riêng trước đó",
+            )
         table = decision.find("dmn:decisionTable", ns)
         if table is not None:
             yield from _table_findings(file, decision, table, ns)

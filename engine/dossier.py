@@ -20,8 +20,16 @@ from typing import Any
 from .calendar import HANOI_TZ
 
 __all__ = [
-    "AGENCY_CODE_PROPERTY", "CODE_VARIABLE", "DOSSIER_STATUSES", "STATUS_VARIABLE", "DossierStatus",
-    "check_agency_code", "dossier_view", "format_dossier_code", "receipt_day", "status_code",
+    "AGENCY_CODE_PROPERTY",
+    "CODE_VARIABLE",
+    "DOSSIER_STATUSES",
+    "STATUS_VARIABLE",
+    "DossierStatus",
+    "check_agency_code",
+    "dossier_view",
+    "format_dossier_code",
+    "receipt_day",
+    "status_code",
 ]
 
 AGENCY_CODE_PROPERTY = "dossierAgencyCode"  # process-level camunda:property
@@ -38,26 +46,33 @@ class DossierStatus:
     name_en: str
 
 
-DOSSIER_STATUSES: Mapping[int, DossierStatus] = MappingProxyType({s.code: s for s in (
-    DossierStatus(1, "Mới đăng ký", "Submitted"),
-    DossierStatus(2, "Được tiếp nhận", "Accepted"),
-    DossierStatus(3, "Không được tiếp nhận", "Rejected at intake"),
-    DossierStatus(4, "Đang xử lý", "In processing"),
-    DossierStatus(5, "Yêu cầu bổ sung giấy tờ", "Supplementation requested"),
-    DossierStatus(6, "Yêu cầu thực hiện nghĩa vụ tài chính", "Payment requested"),
-    DossierStatus(7, "Công dân yêu cầu rút hồ sơ", "Withdrawal requested"),
-    DossierStatus(8, "Dừng xử lý", "Stopped"),
-    DossierStatus(9, "Đã xử lý xong", "Processed"),
-    DossierStatus(10, "Đã trả kết quả", "Result returned"),
-)})
+DOSSIER_STATUSES: Mapping[int, DossierStatus] = MappingProxyType(
+    {
+        s.code: s
+        for s in (
+            DossierStatus(1, "Mới đăng ký", "Submitted"),
+            DossierStatus(2, "Được tiếp nhận", "Accepted"),
+            DossierStatus(3, "Không được tiếp nhận", "Rejected at intake"),
+            DossierStatus(4, "Đang xử lý", "In processing"),
+            DossierStatus(5, "Yêu cầu bổ sung giấy tờ", "Supplementation requested"),
+            DossierStatus(6, "Yêu cầu thực hiện nghĩa vụ tài chính", "Payment requested"),
+            DossierStatus(7, "Công dân yêu cầu rút hồ sơ", "Withdrawal requested"),
+            DossierStatus(8, "Dừng xử lý", "Stopped"),
+            DossierStatus(9, "Đã xử lý xong", "Processed"),
+            DossierStatus(10, "Đã trả kết quả", "Result returned"),
+        )
+    }
+)
 
 
 def check_agency_code(agency_code: str) -> str:
     """``agency_code`` if it can head a dossier code (letters, digits, dots, underscores; at most 60), else
     ValueError."""
     if not isinstance(agency_code, str) or not _AGENCY_CODE.fullmatch(agency_code):
-        raise ValueError(f"invalid dossier agency code {agency_code!r}: expected letters, digits, '.' or '_' "
-                         "(at most 60), as 000.00.25.H26")
+        raise ValueError(
+            f"invalid dossier agency code {agency_code!r}: expected letters, digits, '.' or '_' "
+            "(at most 60), as 000.00.25.H26"
+        )
     return agency_code
 
 
@@ -96,5 +111,9 @@ def dossier_view(code: str | None, status: Any) -> dict[str, Any] | None:
         return None
     number = status_code(status)
     known = DOSSIER_STATUSES.get(number) if number is not None else None
-    return {"code": code, "status": number, "status_name_vi": known.name_vi if known else None,
-            "status_name_en": known.name_en if known else None}
+    return {
+        "code": code,
+        "status": number,
+        "status_name_vi": known.name_vi if known else None,
+        "status_name_en": known.name_en if known else None,
+    }

@@ -51,24 +51,33 @@ def resolve_due(raw: str | None, now: datetime, evaluate: Callable[[str], Any], 
     try:
         value = evaluate(text)
     except ScriptError as exc:
-        raise ScriptError(f"the due date of task {element_id} ({text}) cannot be computed: {exc.detail}",
-                          detail_vi=f"không tính được hạn xử lý của công việc {element_id} ({text}): {exc.detail_vi}",
-                          element_id=element_id, expression=text) from exc
+        raise ScriptError(
+            f"the due date of task {element_id} ({text}) cannot be computed: {exc.detail}",
+            detail_vi=f"không tính được hạn xử lý của công việc {element_id} ({text}): {exc.detail_vi}",
+            element_id=element_id,
+            expression=text,
+        ) from exc
     if value is None:
         return None
     due = parse_moment(value)
     if due is None and isinstance(value, str):
         due = due_at_for(value.strip(), now)
     if due is None:
-        raise ScriptError(f"the due date of task {element_id} ({text}) gave {value!r}, not a date-time or duration",
-                          detail_vi=f"hạn xử lý của công việc {element_id} ({text}) cho kết quả {value!r}, "
-                                    "không phải thời điểm hay khoảng thời gian", element_id=element_id,
-                          expression=text)
+        raise ScriptError(
+            f"the due date of task {element_id} ({text}) gave {value!r}, not a date-time or duration",
+            detail_vi=f"hạn xử lý của công việc {element_id} ({text}) cho kết quả {value!r}, "
+            "không phải thời điểm hay khoảng thời gian",
+            element_id=element_id,
+            expression=text,
+        )
     return due
 
 
-def warning_time(created_at: datetime, due_at: datetime | None, ratio: float = DEFAULT_WARNING_RATIO,
-                 ) -> datetime | None:
+def warning_time(
+    created_at: datetime,
+    due_at: datetime | None,
+    ratio: float = DEFAULT_WARNING_RATIO,
+) -> datetime | None:
     """When a task becomes "sắp đến hạn": ``ratio`` of the way from creation to its due time."""
     if due_at is None:
         return None

@@ -43,8 +43,9 @@ class FormInvalid(InvalidVariables):
     title_vi = "Dữ liệu không khớp biểu mẫu"
     title_en = "Data does not match the form"
 
-    def __init__(self, detail: str, *, form: str, errors: list[dict[str, Any]], detail_vi: str | None = None,
-                 **fields: Any) -> None:
+    def __init__(
+        self, detail: str, *, form: str, errors: list[dict[str, Any]], detail_vi: str | None = None, **fields: Any
+    ) -> None:
         super().__init__(detail, detail_vi=detail_vi, form=form, errors=errors, **fields)
         self.form = form
         self.errors = errors

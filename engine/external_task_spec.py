@@ -38,8 +38,16 @@ from SpiffWorkflow.util.task import TaskState
 from . import task_index
 
 __all__ = [
-    "ExternalServiceTask", "ExternalWait", "PhoihopBpmnParser", "ServiceTaskUnsupported", "external_waits",
-    "has_external_tasks", "release", "throw_error", "waiting_rows", "waiting_task",
+    "ExternalServiceTask",
+    "ExternalWait",
+    "PhoihopBpmnParser",
+    "ServiceTaskUnsupported",
+    "external_waits",
+    "has_external_tasks",
+    "release",
+    "throw_error",
+    "waiting_rows",
+    "waiting_task",
 ]
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -79,40 +87,54 @@ class PhoihopServiceTaskParser(ServiceTaskParser):  # type: ignore[misc]
             named = [a for a in _CAMUNDA_IMPLEMENTATIONS if node.get(f"{{{CAMUNDA_NS}}}{a}") is not None]
             if named or node.find(f"{{*}}extensionElements/{{{CAMUNDA_NS}}}connector") is not None:
                 what = f"camunda:{named[0]}" if named else "camunda:connector"
-                self._refuse(f"service task {element_id!r}: {what} runs Java code inside Camunda, which this engine "
-                             "cannot do; make it an external task (camunda:type=\"external\" camunda:topic=\"...\") "
-                             "that a worker fetches and completes over the external-task API",
-                             f"công việc tự động {element_id!r}: {what} là mã Java chạy trong Camunda, máy chủ này "
-                             "không chạy được; hãy chuyển thành công việc bên ngoài (camunda:type=\"external\" "
-                             "camunda:topic=\"...\") để hệ thống tích hợp nhận và hoàn thành qua API")
+                self._refuse(
+                    f"service task {element_id!r}: {what} runs Java code inside Camunda, which this engine "
+                    'cannot do; make it an external task (camunda:type="external" camunda:topic="...") '
+                    "that a worker fetches and completes over the external-task API",
+                    f"công việc tự động {element_id!r}: {what} là mã Java chạy trong Camunda, máy chủ này "
+                    'không chạy được; hãy chuyển thành công việc bên ngoài (camunda:type="external" '
+                    'camunda:topic="...") để hệ thống tích hợp nhận và hoàn thành qua API',
+                )
             return super().create_task()  # spiffworkflow:serviceTaskOperator, or SpiffWorkflow's own error
         if kind != "external":
-            self._refuse(f"service task {element_id!r}: camunda:type={kind!r} is not supported, only \"external\"",
-                         f"công việc tự động {element_id!r}: camunda:type={kind!r} không được hỗ trợ, chỉ dùng "
-                         "\"external\"")
+            self._refuse(
+                f'service task {element_id!r}: camunda:type={kind!r} is not supported, only "external"',
+                f'công việc tự động {element_id!r}: camunda:type={kind!r} không được hỗ trợ, chỉ dùng "external"',
+            )
         topic = (node.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()
         if not topic or "{" in topic or len(topic) > 200:
-            self._refuse(f"external task {element_id!r} needs camunda:topic, a literal topic name of at most 200 "
-                         "characters (no expression)",
-                         f"công việc bên ngoài {element_id!r} cần camunda:topic là tên chủ đề cố định, tối đa 200 "
-                         "ký tự (không dùng biểu thức)")
+            self._refuse(
+                f"external task {element_id!r} needs camunda:topic, a literal topic name of at most 200 "
+                "characters (no expression)",
+                f"công việc bên ngoài {element_id!r} cần camunda:topic là tên chủ đề cố định, tối đa 200 "
+                "ký tự (không dùng biểu thức)",
+            )
         priority_text = (node.get(f"{{{CAMUNDA_NS}}}taskPriority") or "0").strip()
         if not re.fullmatch(r"[+-]?\d{1,9}", priority_text):
-            self._refuse(f"external task {element_id!r}: camunda:taskPriority must be a whole number, got "
-                         f"{priority_text!r}",
-                         f"công việc bên ngoài {element_id!r}: camunda:taskPriority phải là số nguyên, không phải "
-                         f"{priority_text!r}")
+            self._refuse(
+                f"external task {element_id!r}: camunda:taskPriority must be a whole number, got {priority_text!r}",
+                f"công việc bên ngoài {element_id!r}: camunda:taskPriority phải là số nguyên, không phải "
+                f"{priority_text!r}",
+            )
         extensions = self.parse_extensions()
-        return ExternalServiceTask(self.spec, self.bpmn_id, topic, int(priority_text),
-                                   prescript=extensions.get("preScript"), postscript=extensions.get("postScript"),
-                                   **self.bpmn_attributes)
+        return ExternalServiceTask(
+            self.spec,
+            self.bpmn_id,
+            topic,
+            int(priority_text),
+            prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
 
 
 class PhoihopBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     """SpiffWorkflow's Spiff-dialect parser, with Camunda external tasks."""
 
     OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[Any, Any]]] = {
-        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES, full_tag("serviceTask"): (PhoihopServiceTaskParser, ServiceTask)}
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (PhoihopServiceTaskParser, ServiceTask),
+    }
 
 
 # --- running --------------------------------------------------------------------------------------------------------
@@ -136,12 +158,19 @@ def has_external_tasks(spec: Any, subprocess_specs: Mapping[str, Any]) -> bool:
     if found is None:
         found = _HAS_EXTERNAL[spec] = any(
             isinstance(task_spec, ExternalServiceTask)
-            for process in (spec, *subprocess_specs.values()) for task_spec in process.task_specs.values())
+            for process in (spec, *subprocess_specs.values())
+            for task_spec in process.task_specs.values()
+        )
     return found
 
 
-def waiting_rows(spec: Any, subprocess_specs: Mapping[str, Any], workflow: Any, *, running: bool,
-                 ) -> list[dict[str, Any]] | None:
+def waiting_rows(
+    spec: Any,
+    subprocess_specs: Mapping[str, Any],
+    workflow: Any,
+    *,
+    running: bool,
+) -> list[dict[str, Any]] | None:
     """What the store's ``external_task`` rows of the instance must be after a command: one dict per waiting
     external task (none unless the instance is ``running``); None for a process without external tasks."""
     if not has_external_tasks(spec, subprocess_specs):
@@ -189,10 +218,14 @@ def throw_error(task: Any, code: str, variables: Mapping[str, Any]) -> bool:
     """A worker reported BPMN error ``code`` on ``task``: fire the error boundary event attached to it that catches
     the code (the one naming it, else one catching every error). False when none does: nothing changed."""
     parent = task.parent
-    boundaries = [sibling for sibling in (parent.children if parent is not None else [])
-                  if sibling is not task and sibling.state == TaskState.WAITING
-                  and isinstance(sibling.task_spec, BoundaryEvent)
-                  and isinstance(sibling.task_spec.event_definition, ErrorEventDefinition)]
+    boundaries = [
+        sibling
+        for sibling in (parent.children if parent is not None else [])
+        if sibling is not task
+        and sibling.state == TaskState.WAITING
+        and isinstance(sibling.task_spec, BoundaryEvent)
+        and isinstance(sibling.task_spec.event_definition, ErrorEventDefinition)
+    ]
     named = [b for b in boundaries if b.task_spec.event_definition.code == code]
     catch_all = [b for b in boundaries if b.task_spec.event_definition.code is None]
     chosen = (named or catch_all)[:1]

@@ -41,9 +41,25 @@ DEFAULT_RETRIES = 3  # a failure that names no retries counts down from here (th
 MAX_TASKS = 100  # per fetch
 MAX_DURATION_MS = 30 * 24 * 3600 * 1000  # lock durations and retry timeouts: at most 30 days
 STATUSES = ("open", "locked", "completed", "incident", "cancelled")
-_PUBLIC = ("id", "instance_id", "process_key", "business_key", "element_id", "name", "topic", "status", "worker_id",
-           "lock_expires_at", "retries", "error_message", "retry_at", "priority", "created_at", "incident_at",
-           "ended_at")
+_PUBLIC = (
+    "id",
+    "instance_id",
+    "process_key",
+    "business_key",
+    "element_id",
+    "name",
+    "topic",
+    "status",
+    "worker_id",
+    "lock_expires_at",
+    "retries",
+    "error_message",
+    "retry_at",
+    "priority",
+    "created_at",
+    "incident_at",
+    "ended_at",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +82,11 @@ def _check_worker(worker_id: str) -> None:
 
 def _check_ms(field: str, value: int, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_DURATION_MS:
-        raise _invalid(field, f"must be a whole number of milliseconds from {minimum} to {MAX_DURATION_MS}",
-                       f"phải là số mili giây nguyên từ {minimum} đến {MAX_DURATION_MS}")
+        raise _invalid(
+            field,
+            f"must be a whole number of milliseconds from {minimum} to {MAX_DURATION_MS}",
+            f"phải là số mili giây nguyên từ {minimum} đến {MAX_DURATION_MS}",
+        )
 
 
 def _check_retries(value: int) -> None:
@@ -79,8 +98,15 @@ class ExternalTaskService(CommandCore):
     """The external-task use cases; every one needs the role ``integrator`` (or ``admin``)."""
 
     # --- fetch and lock ---------------------------------------------------------------------------------------------
-    def fetch_and_lock(self, actor: Actor, worker_id: str, topics: Sequence[FetchTopic], *, max_tasks: int = 10,
-                       use_priority: bool = False) -> list[dict[str, Any]]:
+    def fetch_and_lock(
+        self,
+        actor: Actor,
+        worker_id: str,
+        topics: Sequence[FetchTopic],
+        *,
+        max_tasks: int = 10,
+        use_priority: bool = False,
+    ) -> list[dict[str, Any]]:
         """Lock up to ``max_tasks`` tasks of ``topics`` for ``worker_id``: open ones, or ones whose lock expired,
         past any retry timeout; oldest first (highest ``camunda:taskPriority`` first with ``use_priority``).
         Each comes with its instance's variables (only the topic's ``variables`` when it names some)."""
@@ -111,22 +137,34 @@ class ExternalTaskService(CommandCore):
         return {**{k: row.get(k) for k in _PUBLIC}, "variables": variables}
 
     # --- completing: the workflow moves on --------------------------------------------------------------------------
-    def complete(self, actor: Actor, task_id: str, worker_id: str,
-                 variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def complete(
+        self, actor: Actor, task_id: str, worker_id: str, variables: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The locking worker finished the task: set ``variables`` and move the instance on (one transaction)."""
         actor.require_role("integrator")
         data = check_variables(variables)
         with self._uow() as uow:
             row, head = self._locked_for_workflow(uow, task_id, worker_id)
             store.complete(uow.conn, task_id, uow.now)
-            audit = {"kind": "external_task_completed", "element_id": row["element_id"], "task_id": task_id,
-                     "data": {"worker_id": worker_id, "topic": row["topic"], "variables": data}}
+            audit = {
+                "kind": "external_task_completed",
+                "element_id": row["element_id"],
+                "task_id": task_id,
+                "data": {"worker_id": worker_id, "topic": row["topic"], "variables": data},
+            }
             self._advance(uow, head, lambda wf: self._release(wf, task_id, data), actor, audit)
         return self._ended(row, uow.now)
 
-    def handle_bpmn_error(self, actor: Actor, task_id: str, worker_id: str, error_code: str, *,
-                          error_message: str | None = None,
-                          variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def handle_bpmn_error(
+        self,
+        actor: Actor,
+        task_id: str,
+        worker_id: str,
+        error_code: str,
+        *,
+        error_message: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The locking worker reports a business error: the error boundary event on the task that catches
         ``error_code`` fires (with ``variables``) and the instance takes that path. BpmnErrorNotCaught when none
         catches it; the task then stays locked, and the worker may report a failure instead."""
@@ -136,19 +174,35 @@ class ExternalTaskService(CommandCore):
         data = check_variables(variables)
         with self._uow() as uow:
             row, head = self._locked_for_workflow(uow, task_id, worker_id)
-            store.complete(uow.conn, task_id, uow.now,
-                           error_message=f"{error_code}: {error_message}" if error_message else error_code)
-            audit = {"kind": "external_task_bpmn_error", "element_id": row["element_id"], "task_id": task_id,
-                     "data": {"worker_id": worker_id, "topic": row["topic"], "error_code": error_code,
-                              "error_message": error_message, "variables": data}}
+            store.complete(
+                uow.conn,
+                task_id,
+                uow.now,
+                error_message=f"{error_code}: {error_message}" if error_message else error_code,
+            )
+            audit = {
+                "kind": "external_task_bpmn_error",
+                "element_id": row["element_id"],
+                "task_id": task_id,
+                "data": {
+                    "worker_id": worker_id,
+                    "topic": row["topic"],
+                    "error_code": error_code,
+                    "error_message": error_message,
+                    "variables": data,
+                },
+            }
 
             def throw(workflow: Any) -> RunOutcome:
                 if not throw_error(self._waiting(workflow, task_id), error_code, data):
                     raise BpmnErrorNotCaught(
                         f"no error boundary event on {row['element_id']} catches error code {error_code!r}",
                         detail_vi=f"Không có sự kiện biên lỗi nào trên {row['element_id']} bắt mã lỗi "
-                                  f"{error_code!r}; hãy báo lỗi xử lý (failure) thay vào đó",
-                        task_id=task_id, element_id=row["element_id"], error_code=error_code)
+                        f"{error_code!r}; hãy báo lỗi xử lý (failure) thay vào đó",
+                        task_id=task_id,
+                        element_id=row["element_id"],
+                        error_code=error_code,
+                    )
                 return self.runtime.run(workflow)
 
             self._advance(uow, head, throw, actor, audit)
@@ -163,16 +217,22 @@ class ExternalTaskService(CommandCore):
             row = self._row(uow.conn, task_id, lock=True)
         self._require_lock(row, worker_id, uow.now)
         if head["status"] != "running":
-            raise InstanceNotRunning(f"instance is {head['status']}", detail_vi="Hồ sơ không còn đang xử lý",
-                                     instance_id=head["id"], instance_status=head["status"])
+            raise InstanceNotRunning(
+                f"instance is {head['status']}",
+                detail_vi="Hồ sơ không còn đang xử lý",
+                instance_id=head["id"],
+                instance_status=head["status"],
+            )
         return row, head
 
     def _waiting(self, workflow: Any, task_id: str) -> Any:
         task = waiting_task(workflow, task_id)
         if task is None:  # the row says it waits, the workflow does not: refuse rather than guess
-            raise ExternalTaskNotActive(f"external task {task_id} is not waiting in its instance",
-                                        detail_vi=f"Công việc bên ngoài {task_id} không còn chờ trong hồ sơ",
-                                        task_id=task_id)
+            raise ExternalTaskNotActive(
+                f"external task {task_id} is not waiting in its instance",
+                detail_vi=f"Công việc bên ngoài {task_id} không còn chờ trong hồ sơ",
+                task_id=task_id,
+            )
         return task
 
     def _release(self, workflow: Any, task_id: str, variables: Mapping[str, Any]) -> RunOutcome:
@@ -184,9 +244,17 @@ class ExternalTaskService(CommandCore):
         return {**{k: row.get(k) for k in _PUBLIC}, "status": "completed", "ended_at": now, "lock_expires_at": None}
 
     # --- the row alone: failure, lock, retries ----------------------------------------------------------------------
-    def handle_failure(self, actor: Actor, task_id: str, worker_id: str, *, error_message: str | None = None,
-                       error_details: str | None = None, retries: int | None = None,
-                       retry_timeout: int = 0) -> dict[str, Any]:
+    def handle_failure(
+        self,
+        actor: Actor,
+        task_id: str,
+        worker_id: str,
+        *,
+        error_message: str | None = None,
+        error_details: str | None = None,
+        retries: int | None = None,
+        retry_timeout: int = 0,
+    ) -> dict[str, Any]:
         """The locking worker could not do the task: it is unlocked with ``retries`` left (omitted: one fewer than
         before, counting from DEFAULT_RETRIES) and not fetched for ``retry_timeout`` ms. No retries left: an
         incident, on the instance and in its history, until someone sets retries again."""
@@ -198,14 +266,36 @@ class ExternalTaskService(CommandCore):
         with self._uow() as uow:
             row = self._row(uow.conn, task_id, lock=True)
             self._require_lock(row, worker_id, uow.now)
-            left = retries if retries is not None else max(0, (row["retries"] if row["retries"] is not None
-                                                               else DEFAULT_RETRIES) - 1)
+            left = (
+                retries
+                if retries is not None
+                else max(0, (row["retries"] if row["retries"] is not None else DEFAULT_RETRIES) - 1)
+            )
             retry_at = uow.now + timedelta(milliseconds=retry_timeout) if retry_timeout and left else None
-            store.fail(uow.conn, task_id, retries=left, error_message=error_message, error_details=error_details,
-                       retry_at=retry_at, at=uow.now)
-            events = [self._event(uow, actor, row, "external_task_failed",
-                                  {"worker_id": worker_id, "topic": row["topic"], "error_message": error_message,
-                                   "retries": left, "retry_at": retry_at.isoformat() if retry_at else None})]
+            store.fail(
+                uow.conn,
+                task_id,
+                retries=left,
+                error_message=error_message,
+                error_details=error_details,
+                retry_at=retry_at,
+                at=uow.now,
+            )
+            events = [
+                self._event(
+                    uow,
+                    actor,
+                    row,
+                    "external_task_failed",
+                    {
+                        "worker_id": worker_id,
+                        "topic": row["topic"],
+                        "error_message": error_message,
+                        "retries": left,
+                        "retry_at": retry_at.isoformat() if retry_at else None,
+                    },
+                )
+            ]
             if left == 0:
                 events.append(self._incident_event(uow, row, error_message))
             repo.insert_audit(uow.conn, events)
@@ -230,8 +320,18 @@ class ExternalTaskService(CommandCore):
             self._require_active(row)
             if row["status"] == "locked":
                 store.unlock(uow.conn, task_id)
-                repo.insert_audit(uow.conn, [self._event(uow, actor, row, "external_task_unlocked",
-                                                          {"worker_id": row["worker_id"], "topic": row["topic"]})])
+                repo.insert_audit(
+                    uow.conn,
+                    [
+                        self._event(
+                            uow,
+                            actor,
+                            row,
+                            "external_task_unlocked",
+                            {"worker_id": row["worker_id"], "topic": row["topic"]},
+                        )
+                    ],
+                )
             return self._view(store.get(uow.conn, task_id))
 
     def set_retries(self, actor: Actor, task_id: str, retries: int) -> dict[str, Any]:
@@ -243,11 +343,13 @@ class ExternalTaskService(CommandCore):
             row = self._row(uow.conn, task_id, lock=True)
             self._require_active(row)
             store.set_retries(uow.conn, task_id, retries, uow.now)
-            events = [self._event(uow, actor, row, "external_task_retries_set",
-                                  {"retries": retries, "topic": row["topic"]})]
+            events = [
+                self._event(uow, actor, row, "external_task_retries_set", {"retries": retries, "topic": row["topic"]})
+            ]
             if row["status"] == "incident" and retries > 0:
-                events.append(self._event(uow, actor, row, "incident_resolved",
-                                          {"topic": row["topic"], "retries": retries}))
+                events.append(
+                    self._event(uow, actor, row, "incident_resolved", {"topic": row["topic"], "retries": retries})
+                )
             elif row["status"] != "incident" and retries == 0:
                 events.append(self._incident_event(uow, row, row["error_message"]))
             repo.insert_audit(uow.conn, events)
@@ -261,19 +363,30 @@ class ExternalTaskService(CommandCore):
             row = self._row(uow.conn, task_id)
             return {**self._view(row, now=uow.now), "error_details": row["error_details"]}
 
-    def list_tasks(self, actor: Actor, *, topic: str | None = None, status: str | None = None,
-                   instance_id: str | None = None, process_key: str | None = None, worker_id: str | None = None,
-                   limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    def list_tasks(
+        self,
+        actor: Actor,
+        *,
+        topic: str | None = None,
+        status: str | None = None,
+        instance_id: str | None = None,
+        process_key: str | None = None,
+        worker_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
         """External tasks, oldest first; ``status`` as it reads now (an expired lock reads ``open``)."""
         actor.require_role("integrator")
         if status is not None and status not in STATUSES:
-            raise _invalid("status", f"must be one of {', '.join(STATUSES)}",
-                           f"phải là một trong {', '.join(STATUSES)}")
+            raise _invalid(
+                "status", f"must be one of {', '.join(STATUSES)}", f"phải là một trong {', '.join(STATUSES)}"
+            )
         limit, offset = max(1, min(limit, 200)), max(0, offset)
         filters = {"topic": topic, "instance_id": instance_id, "process_key": process_key, "worker_id": worker_id}
         with self._uow(write=False) as uow:
-            rows, total = store.list_tasks(uow.conn, filters=filters, status=status, now=uow.now, limit=limit,
-                                           offset=offset)
+            rows, total = store.list_tasks(
+                uow.conn, filters=filters, status=status, now=uow.now, limit=limit, offset=offset
+            )
             items = [self._view(row, now=uow.now) for row in rows]
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -282,16 +395,22 @@ class ExternalTaskService(CommandCore):
     def _row(conn: Connection, task_id: str, *, lock: bool = False) -> dict[str, Any]:
         row = store.get(conn, task_id, lock=lock)
         if row is None:
-            raise ExternalTaskNotFound(f"external task {task_id} not found",
-                                       detail_vi=f"Không tìm thấy công việc bên ngoài {task_id}", task_id=task_id)
+            raise ExternalTaskNotFound(
+                f"external task {task_id} not found",
+                detail_vi=f"Không tìm thấy công việc bên ngoài {task_id}",
+                task_id=task_id,
+            )
         return row
 
     @staticmethod
     def _require_active(row: Mapping[str, Any]) -> None:
         if row["status"] not in store.ACTIVE:
-            raise ExternalTaskNotActive(f"external task {row['id']} is {row['status']}",
-                                        detail_vi=f"Công việc bên ngoài {row['id']} đã ở trạng thái {row['status']}",
-                                        task_id=row["id"], task_status=row["status"])
+            raise ExternalTaskNotActive(
+                f"external task {row['id']} is {row['status']}",
+                detail_vi=f"Công việc bên ngoài {row['id']} đã ở trạng thái {row['status']}",
+                task_id=row["id"],
+                task_status=row["status"],
+            )
 
     def _require_lock(self, row: Mapping[str, Any], worker_id: str, now: datetime) -> None:
         self._require_active(row)
@@ -301,15 +420,21 @@ class ExternalTaskService(CommandCore):
                 f"external task {row['id']} is not locked by worker {worker_id!r}"
                 + (f" (locked by {holder!r})" if holder else ""),
                 detail_vi=f"Công việc bên ngoài {row['id']} không do hệ thống {worker_id!r} giữ khóa"
-                          + (f" (đang do {holder!r} giữ)" if holder else ""),
-                task_id=row["id"], worker_id=worker_id, locked_by=holder)
+                + (f" (đang do {holder!r} giữ)" if holder else ""),
+                task_id=row["id"],
+                worker_id=worker_id,
+                locked_by=holder,
+            )
         if row["lock_expires_at"] <= now:
             raise ExternalTaskLockExpired(
                 f"the lock of worker {worker_id!r} on external task {row['id']} expired at "
                 f"{row['lock_expires_at'].isoformat()}",
                 detail_vi=f"Khóa của hệ thống {worker_id!r} trên công việc bên ngoài {row['id']} đã hết hạn lúc "
-                          f"{row['lock_expires_at'].isoformat()}; hãy nhận lại công việc (fetch-and-lock)",
-                task_id=row["id"], worker_id=worker_id, lock_expires_at=row["lock_expires_at"].isoformat())
+                f"{row['lock_expires_at'].isoformat()}; hãy nhận lại công việc (fetch-and-lock)",
+                task_id=row["id"],
+                worker_id=worker_id,
+                lock_expires_at=row["lock_expires_at"].isoformat(),
+            )
 
     @staticmethod
     def _view(row: Mapping[str, Any] | None, *, now: datetime | None = None) -> dict[str, Any]:
@@ -322,13 +447,27 @@ class ExternalTaskService(CommandCore):
         return view
 
     @staticmethod
-    def _event(uow: UnitOfWork, actor: Actor, row: Mapping[str, Any], kind: str,
-               data: dict[str, Any]) -> dict[str, Any]:
-        return {"instance_id": row["instance_id"], "at": uow.now, "actor": actor.id, "kind": kind,
-                "element_id": row["element_id"], "task_id": row["id"], "data": data}
+    def _event(
+        uow: UnitOfWork, actor: Actor, row: Mapping[str, Any], kind: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "instance_id": row["instance_id"],
+            "at": uow.now,
+            "actor": actor.id,
+            "kind": kind,
+            "element_id": row["element_id"],
+            "task_id": row["id"],
+            "data": data,
+        }
 
     @staticmethod
     def _incident_event(uow: UnitOfWork, row: Mapping[str, Any], error_message: str | None) -> dict[str, Any]:
-        return {"instance_id": row["instance_id"], "at": uow.now, "actor": "system", "kind": "incident_created",
-                "element_id": row["element_id"], "task_id": row["id"],
-                "data": {"topic": row["topic"], "error_message": error_message, "name": row["name"]}}
+        return {
+            "instance_id": row["instance_id"],
+            "at": uow.now,
+            "actor": "system",
+            "kind": "incident_created",
+            "element_id": row["element_id"],
+            "task_id": row["id"],
+            "data": {"topic": row["topic"], "error_message": error_message, "name": row["name"]},
+        }

@@ -20,8 +20,17 @@ __all__ = ["BPMN", "SUBPROCESSES", "Box", "FlowLayout", "invalid", "local_name"]
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
-_ACTIVITIES = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask",
-               "manualTask", "callActivity"}
+_ACTIVITIES = {
+    "task",
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "sendTask",
+    "receiveTask",
+    "manualTask",
+    "callActivity",
+}
 SUBPROCESSES = {"subProcess", "transaction", "adHocSubProcess"}
 _EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 _GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
@@ -79,9 +88,11 @@ def _dimensions(element: Any) -> tuple[int, int]:
 
 
 def invalid(filename: str, element_id: str | None, reason: str, reason_vi: str) -> InvalidDefinition:
-    return InvalidDefinition(f"{filename}: {reason}", detail_vi=f"{filename}: {reason_vi}",
-                             problems=[{"file": filename, "element_id": element_id, "reason": reason,
-                                        "reason_vi": reason_vi}])
+    return InvalidDefinition(
+        f"{filename}: {reason}",
+        detail_vi=f"{filename}: {reason_vi}",
+        problems=[{"file": filename, "element_id": element_id, "reason": reason, "reason_vi": reason_vi}],
+    )
 
 
 class FlowLayout:
@@ -100,16 +111,24 @@ class FlowLayout:
                 flow_id, source, target = child.get("id", ""), child.get("sourceRef", ""), child.get("targetRef", "")
                 for end in (source, target):
                     if end not in self.nodes:
-                        raise invalid(filename, flow_id, f"sequence flow {flow_id!r} refers to unknown node {end!r}",
-                                       f"luồng {flow_id!r} tham chiếu tới nút không tồn tại {end!r}")
+                        raise invalid(
+                            filename,
+                            flow_id,
+                            f"sequence flow {flow_id!r} refers to unknown node {end!r}",
+                            f"luồng {flow_id!r} tham chiếu tới nút không tồn tại {end!r}",
+                        )
                 self.flows.append((flow_id, source, target))
         self.hosts: dict[str, str] = {}  # boundary event → host
         for node_id, element in self.nodes.items():
             if local_name(element) == "boundaryEvent":
                 host = element.get("attachedToRef", "")
                 if host not in self.nodes or host in self.hosts:
-                    raise invalid(filename, node_id, f"boundary event {node_id!r} is attached to unknown {host!r}",
-                                   f"sự kiện biên {node_id!r} gắn vào phần tử không tồn tại {host!r}")
+                    raise invalid(
+                        filename,
+                        node_id,
+                        f"boundary event {node_id!r} is attached to unknown {host!r}",
+                        f"sự kiện biên {node_id!r} gắn vào phần tử không tồn tại {host!r}",
+                    )
                 self.hosts[node_id] = host
         self.placed = [node_id for node_id in self.nodes if node_id not in self.hosts]  # boundary events ride along
         self.back = self._back_edges()
@@ -244,8 +263,9 @@ class FlowLayout:
         for flow_id, source, target in self.flows:
             s, t = boxes[source], boxes[target]
             ends = {source, target, self.hosts.get(source, source)}
-            obstacles = [box for node_id, box in boxes.items() if node_id not in ends
-                         and self.hosts.get(node_id) not in ends]
+            obstacles = [
+                box for node_id, box in boxes.items() if node_id not in ends and self.hosts.get(node_id) not in ends
+            ]
             if source in self.hosts:
                 candidates = self._from_boundary(source, target, s, t, flow_id in self.back)
             elif flow_id in self.back:

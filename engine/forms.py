@@ -30,7 +30,14 @@ from referencing.jsonschema import DRAFT202012
 from .errors import FormInvalid, InvalidDefinition
 
 __all__ = [
-    "FORM_SUFFIX", "MAX_FORM_BYTES", "START_FORM", "Form", "FormError", "compile_forms", "is_form_file", "parse_form",
+    "FORM_SUFFIX",
+    "MAX_FORM_BYTES",
+    "START_FORM",
+    "Form",
+    "FormError",
+    "compile_forms",
+    "is_form_file",
+    "parse_form",
     "validate",
 ]
 
@@ -39,8 +46,9 @@ START_FORM = "start.form.json"  # the start form of a deployment with one execut
 MAX_FORM_BYTES = 256_000
 MAX_FORM_DEPTH = 40  # nesting of the JSON document (the meta-schema check recurses once per level)
 MAX_ERRORS = 100  # entries listed in one FormInvalid
-_SCHEMA_URIS = frozenset({"https://json-schema.org/draft/2020-12/schema",
-                          "https://json-schema.org/draft/2020-12/schema#"})
+_SCHEMA_URIS = frozenset(
+    {"https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2020-12/schema#"}
+)
 _DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})  # their values are data, not schemas
 _UTF8_BOM = "\ufeff"
 
@@ -110,29 +118,44 @@ def _check_shape(schema: dict[str, Any]) -> None:
     while stack:
         value, path, in_schema = stack.pop()
         if len(path) > MAX_FORM_DEPTH:
-            raise _Refused(f"the form nests deeper than {MAX_FORM_DEPTH} levels",
-                           f"biểu mẫu lồng nhau quá {MAX_FORM_DEPTH} cấp", path=_pointer(path))
+            raise _Refused(
+                f"the form nests deeper than {MAX_FORM_DEPTH} levels",
+                f"biểu mẫu lồng nhau quá {MAX_FORM_DEPTH} cấp",
+                path=_pointer(path),
+            )
         if isinstance(value, str) and not _storable(value):
-            raise _Refused("the form contains a lone surrogate character", "biểu mẫu chứa ký tự thay thế đơn lẻ",
-                           path=_pointer(path))
+            raise _Refused(
+                "the form contains a lone surrogate character",
+                "biểu mẫu chứa ký tự thay thế đơn lẻ",
+                path=_pointer(path),
+            )
         if isinstance(value, list):
             stack += [(item, (*path, index), in_schema) for index, item in enumerate(value)]
         if not isinstance(value, dict):
             continue
         for key, item in value.items():
             if not _storable(key):
-                raise _Refused("the form contains a lone surrogate character", "biểu mẫu chứa ký tự thay thế đơn lẻ",
-                               path=_pointer(path))
+                raise _Refused(
+                    "the form contains a lone surrogate character",
+                    "biểu mẫu chứa ký tự thay thế đơn lẻ",
+                    path=_pointer(path),
+                )
             where = _pointer((*path, key))
             if in_schema and isinstance(item, str):
                 if key in ("$ref", "$dynamicRef") and not item.startswith("#"):
-                    raise _Refused(f"{key} {item!r} points outside the form: only references inside the document "
-                                   "(starting with '#') are allowed, nothing is ever fetched",
-                                   f"{key} {item!r} trỏ ra ngoài biểu mẫu: chỉ cho phép tham chiếu trong chính tài "
-                                   "liệu (bắt đầu bằng '#'), không tải gì từ bên ngoài", path=where)
+                    raise _Refused(
+                        f"{key} {item!r} points outside the form: only references inside the document "
+                        "(starting with '#') are allowed, nothing is ever fetched",
+                        f"{key} {item!r} trỏ ra ngoài biểu mẫu: chỉ cho phép tham chiếu trong chính tài "
+                        "liệu (bắt đầu bằng '#'), không tải gì từ bên ngoài",
+                        path=where,
+                    )
                 if key in ("$id", "$schema") and path:
-                    raise _Refused(f"{key} is allowed only at the root of the form",
-                                   f"{key} chỉ được đặt ở gốc biểu mẫu", path=where)
+                    raise _Refused(
+                        f"{key} is allowed only at the root of the form",
+                        f"{key} chỉ được đặt ở gốc biểu mẫu",
+                        path=where,
+                    )
             stack.append((item, (*path, key), in_schema and key not in _DATA_KEYWORDS))
 
 
@@ -153,13 +176,18 @@ def _local_refs(schema: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
 
 def _load(content: bytes, max_bytes: int) -> dict[str, Any]:
     if len(content) > max_bytes:
-        raise _Refused(f"the form is {len(content)} bytes, the limit is {max_bytes}",
-                       f"biểu mẫu có {len(content)} byte, vượt giới hạn {max_bytes} byte")
+        raise _Refused(
+            f"the form is {len(content)} bytes, the limit is {max_bytes}",
+            f"biểu mẫu có {len(content)} byte, vượt giới hạn {max_bytes} byte",
+        )
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Refused("the form is not valid UTF-8 text", "biểu mẫu không phải văn bản UTF-8 hợp lệ",
-                       line=content[:exc.start].count(b"\n") + 1) from None
+        raise _Refused(
+            "the form is not valid UTF-8 text",
+            "biểu mẫu không phải văn bản UTF-8 hợp lệ",
+            line=content[: exc.start].count(b"\n") + 1,
+        ) from None
     text = text.removeprefix(_UTF8_BOM)
     if not text.strip():
         raise _Refused("the form is empty", "biểu mẫu rỗng")
@@ -174,8 +202,10 @@ def _load(content: bytes, max_bytes: int) -> dict[str, Any]:
             raise
         raise _Refused(f"not valid JSON: {exc}", f"không phải JSON hợp lệ: {exc}") from None
     if not isinstance(loaded, dict):
-        raise _Refused("the form must be a JSON object (a JSON Schema of type object)",
-                       "biểu mẫu phải là một đối tượng JSON (JSON Schema có type là object)")
+        raise _Refused(
+            "the form must be a JSON object (a JSON Schema of type object)",
+            "biểu mẫu phải là một đối tượng JSON (JSON Schema có type là object)",
+        )
     return loaded
 
 
@@ -183,17 +213,25 @@ def _compile(schema: dict[str, Any]) -> Validator:
     _check_shape(schema)
     declared = schema.get("$schema")
     if declared is not None and declared not in _SCHEMA_URIS:
-        raise _Refused(f"$schema {declared!r} is not JSON Schema draft 2020-12",
-                       f"$schema {declared!r} không phải JSON Schema phiên bản 2020-12", path="/$schema")
+        raise _Refused(
+            f"$schema {declared!r} is not JSON Schema draft 2020-12",
+            f"$schema {declared!r} không phải JSON Schema phiên bản 2020-12",
+            path="/$schema",
+        )
     if schema.get("type", "object") != "object":
-        raise _Refused("the form's root must be of type object (the variables are an object)",
-                       "gốc của biểu mẫu phải có type là object (các biến là một đối tượng)", path="/type")
+        raise _Refused(
+            "the form's root must be of type object (the variables are an object)",
+            "gốc của biểu mẫu phải có type là object (các biến là một đối tượng)",
+            path="/type",
+        )
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise _Refused(f"not a valid JSON Schema 2020-12: {exc.message}",
-                       f"không phải JSON Schema 2020-12 hợp lệ: {exc.message}",
-                       path=_pointer(list(exc.absolute_path))) from None
+        raise _Refused(
+            f"not a valid JSON Schema 2020-12: {exc.message}",
+            f"không phải JSON Schema 2020-12 hợp lệ: {exc.message}",
+            path=_pointer(list(exc.absolute_path)),
+        ) from None
     resource = DRAFT202012.create_resource(schema)
     base = resource.id() or ""
     resolver = Registry().with_resource(base, resource).crawl().resolver(base_uri=base)
@@ -201,8 +239,11 @@ def _compile(schema: dict[str, Any]) -> Validator:
         try:
             resolver.lookup(reference)
         except Unresolvable:
-            raise _Refused(f"{keyword} {reference!r} points to nothing in the form",
-                           f"{keyword} {reference!r} không trỏ tới phần nào của biểu mẫu", path=where) from None
+            raise _Refused(
+                f"{keyword} {reference!r} points to nothing in the form",
+                f"{keyword} {reference!r} không trỏ tới phần nào của biểu mẫu",
+                path=where,
+            ) from None
     # Registry(): nothing can be retrieved (the default registry would fetch remote references over the network).
     return Draft202012Validator(schema, registry=Registry(), format_checker=FORMATS)
 
@@ -220,10 +261,12 @@ def parse_form(name: str, content: bytes, *, max_bytes: int = MAX_FORM_BYTES) ->
             found["path"] = exc.path
         at = f" at {exc.path}" if exc.path else ""
         at_vi = f" tại {exc.path}" if exc.path else ""
-        found.update(reason=f"invalid form{at}: {exc.reason}", reason_vi=f"biểu mẫu không hợp lệ{at_vi}: "
-                                                                          f"{exc.reason_vi}")
-        raise InvalidDefinition(f"{name}: {found['reason']}", detail_vi=f"{name}: {found['reason_vi']}",
-                                problems=[found]) from None
+        found.update(
+            reason=f"invalid form{at}: {exc.reason}", reason_vi=f"biểu mẫu không hợp lệ{at_vi}: {exc.reason_vi}"
+        )
+        raise InvalidDefinition(
+            f"{name}: {found['reason']}", detail_vi=f"{name}: {found['reason_vi']}", problems=[found]
+        ) from None
     return Form(name, schema, validator)
 
 
@@ -240,7 +283,7 @@ def _fixed_fraction(text: str) -> str:
     match = re.search(r"\.(\d+)", text)
     if match is None:
         return text
-    return text[:match.start(1)] + match.group(1)[:6].ljust(6, "0") + text[match.end(1):]
+    return text[: match.start(1)] + match.group(1)[:6].ljust(6, "0") + text[match.end(1) :]
 
 
 @FORMATS.checks("date", raises=ValueError)
@@ -273,15 +316,25 @@ def _is_uuid(value: object) -> bool:
 
 
 # --- validation -----------------------------------------------------------------------------------------------------
-_TYPES = {"string": ("chuỗi ký tự", "a string"), "integer": ("số nguyên", "an integer"), "number": ("số", "a number"),
-          "boolean": ("giá trị đúng/sai (true/false)", "a boolean (true/false)"), "object": ("đối tượng", "an object"),
-          "array": ("danh sách", "a list"), "null": ("null", "null")}
-_FORMATS = {"date": ("ngày hợp lệ theo định dạng YYYY-MM-DD", "a valid date (YYYY-MM-DD)"),
-            "date-time": ("ngày giờ hợp lệ theo định dạng YYYY-MM-DDThh:mm:ss+07:00",
-                          "a valid date-time (YYYY-MM-DDThh:mm:ss+07:00)"),
-            "time": ("giờ hợp lệ theo định dạng hh:mm:ss+07:00", "a valid time (hh:mm:ss+07:00)"),
-            "email": ("địa chỉ thư điện tử hợp lệ", "a valid email address"),
-            "uuid": ("mã UUID hợp lệ", "a valid UUID")}
+_TYPES = {
+    "string": ("chuỗi ký tự", "a string"),
+    "integer": ("số nguyên", "an integer"),
+    "number": ("số", "a number"),
+    "boolean": ("giá trị đúng/sai (true/false)", "a boolean (true/false)"),
+    "object": ("đối tượng", "an object"),
+    "array": ("danh sách", "a list"),
+    "null": ("null", "null"),
+}
+_FORMATS = {
+    "date": ("ngày hợp lệ theo định dạng YYYY-MM-DD", "a valid date (YYYY-MM-DD)"),
+    "date-time": (
+        "ngày giờ hợp lệ theo định dạng YYYY-MM-DDThh:mm:ss+07:00",
+        "a valid date-time (YYYY-MM-DDThh:mm:ss+07:00)",
+    ),
+    "time": ("giờ hợp lệ theo định dạng hh:mm:ss+07:00", "a valid time (hh:mm:ss+07:00)"),
+    "email": ("địa chỉ thư điện tử hợp lệ", "a valid email address"),
+    "uuid": ("mã UUID hợp lệ", "a valid UUID"),
+}
 _SHOWN_VALUES = 20
 
 
@@ -387,16 +440,21 @@ def _extras(labels: _Labels, schema: Any, instance: Any, *, nested: bool) -> lis
     return [key for key in instance if key not in names and not any(re.search(p, key) for p in patterns)]
 
 
-def _missing(path: Sequence[Any], labels: _Labels, names: Sequence[str], rule: str,
-             because: str | None = None) -> Iterator[FormError]:
+def _missing(
+    path: Sequence[Any], labels: _Labels, names: Sequence[str], rule: str, because: str | None = None
+) -> Iterator[FormError]:
     for name in names:
         vi, en = _subject(labels, [*path, name])
         if because is None:
             yield _entry([*path, name], rule, f"{vi} là bắt buộc", f"{en} is required")
         else:
             other_vi, other_en = _subject(labels, [*path, because])
-            yield _entry([*path, name], rule, f"{vi} là bắt buộc khi có {other_vi[0].lower()}{other_vi[1:]}",
-                         f"{en} is required when {other_en[0].lower()}{other_en[1:]} is given")
+            yield _entry(
+                [*path, name],
+                rule,
+                f"{vi} là bắt buộc khi có {other_vi[0].lower()}{other_vi[1:]}",
+                f"{en} is required when {other_en[0].lower()}{other_en[1:]} is given",
+            )
 
 
 def _banned(labels: _Labels, path: list[Any], variables: Mapping[str, Any]) -> Iterator[FormError]:
@@ -432,11 +490,19 @@ def _entries(error: ValidationError, labels: _Labels, variables: Mapping[str, An
     elif keyword in ("additionalProperties", "unevaluatedProperties"):
         extras = _extras(labels, error.schema, instance, nested=keyword == "unevaluatedProperties")
         for name in extras:
-            yield _entry([*path, name], keyword, f"Trường '{name}' không có trong biểu mẫu",
-                         f"Field '{name}' is not part of the form")
+            yield _entry(
+                [*path, name],
+                keyword,
+                f"Trường '{name}' không có trong biểu mẫu",
+                f"Field '{name}' is not part of the form",
+            )
         if not extras:
-            yield _entry(path, keyword, f"{vi} có trường không có trong biểu mẫu",
-                         f"{en} has fields that are not part of the form")
+            yield _entry(
+                path,
+                keyword,
+                f"{vi} có trường không có trong biểu mẫu",
+                f"{en} has fields that are not part of the form",
+            )
     elif keyword is None:  # a `false` schema: jsonschema reports it at the parent, without the property's name
         yield from _banned(labels, path, variables)
     else:
@@ -446,8 +512,10 @@ def _entries(error: ValidationError, labels: _Labels, variables: Mapping[str, An
 def _message(keyword: str, value: Any, instance: Any, vi: str, en: str) -> tuple[str, str]:
     if keyword == "type":
         types = value if isinstance(value, list) else [value]
-        return (f"{vi} phải là " + " hoặc ".join(_TYPES.get(t, (t, t))[0] for t in types),
-                f"{en} must be " + " or ".join(_TYPES.get(t, (t, t))[1] for t in types))
+        return (
+            f"{vi} phải là " + " hoặc ".join(_TYPES.get(t, (t, t))[0] for t in types),
+            f"{en} must be " + " or ".join(_TYPES.get(t, (t, t))[1] for t in types),
+        )
     simple: dict[str, tuple[str, str]] = {
         "enum": (f"phải là một trong các giá trị: {_values(value)}", f"must be one of: {_values(value)}"),
         "const": (f"phải có giá trị {_show(value)}", f"must be {_show(value)}"),
@@ -512,9 +580,13 @@ def validate(form: Form, variables: Mapping[str, Any], **context: Any) -> None:
     title = form.title or form.name
     listed_en = "; ".join(e["message_en"] for e in errors[:5]) + ("; …" if len(errors) > 5 else "")
     listed_vi = "; ".join(e["message_vi"] for e in errors[:5]) + ("; …" if len(errors) > 5 else "")
-    raise FormInvalid(f"the data does not match the form {title!r}: {listed_en}",
-                      detail_vi=f"Dữ liệu không khớp biểu mẫu '{title}': {listed_vi}", form=form.name,
-                      errors=errors, **context)
+    raise FormInvalid(
+        f"the data does not match the form {title!r}: {listed_en}",
+        detail_vi=f"Dữ liệu không khớp biểu mẫu '{title}': {listed_vi}",
+        form=form.name,
+        errors=errors,
+        **context,
+    )
 
 
 def compile_forms(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, Form], list[dict[str, Any]]]:

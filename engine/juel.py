@@ -35,24 +35,48 @@ MAX_DEPTH = 40  # nesting of parentheses and operators: the parser is recursive
 _MAX_NUMBER = 40  # digits of a numeric literal (Python refuses int literals past 4300 digits; none is that long)
 
 # Camunda's objects in the expression context: Java objects, not variables of the process.
-_CONTEXT_OBJECTS = frozenset({"execution", "task", "variableScope", "authenticatedUserId", "processEngine",
-                              "externalTask", "caseExecution"})
+_CONTEXT_OBJECTS = frozenset(
+    {"execution", "task", "variableScope", "authenticatedUserId", "processEngine", "externalTask", "caseExecution"}
+)
 _MI_COUNTERS = frozenset({"nrOfInstances", "nrOfActiveInstances", "nrOfCompletedInstances", "loopCounter"})
-_RESERVED = frozenset({"and", "or", "not", "eq", "ne", "lt", "gt", "le", "ge", "true", "false", "null", "empty",
-                       "div", "mod", "instanceof"})
+_RESERVED = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "eq",
+        "ne",
+        "lt",
+        "gt",
+        "le",
+        "ge",
+        "true",
+        "false",
+        "null",
+        "empty",
+        "div",
+        "mod",
+        "instanceof",
+    }
+)
 _EMPTY_VALUES = "(None, '', [], {})"
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<name>[^\W\d]\w*)
   | (?P<op>==|!=|<=|>=|&&|\|\||->|\+=|[-+*/%<>!()\[\].?:,}])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 _CHARACTERS = {  # characters outside the subset: (English, Vietnamese) descriptions
-    "=": ("assignment '='", "phép gán '='"), "&": ("'&' (write '&&')", "'&' (hãy viết '&&')"),
-    "|": ("'|' (write '||')", "'|' (hãy viết '||')"), "{": ("'{' (a set or map literal)", "'{' (tập hợp hay bảng)"),
+    "=": ("assignment '='", "phép gán '='"),
+    "&": ("'&' (write '&&')", "'&' (hãy viết '&&')"),
+    "|": ("'|' (write '||')", "'|' (hãy viết '||')"),
+    "{": ("'{' (a set or map literal)", "'{' (tập hợp hay bảng)"),
     ";": ("';' (several expressions)", "';' (nhiều biểu thức)"),
 }
 
@@ -97,8 +121,9 @@ def _tokens(text: str, start: int) -> list[_Token]:
         if match is None:
             char = text[position]
             en, vi = _CHARACTERS.get(char, (repr(char), repr(char)))
-            raise JuelRefused(f"unsupported {en} at position {position + 1}",
-                              f"không hỗ trợ {vi} ở vị trí {position + 1}")
+            raise JuelRefused(
+                f"unsupported {en} at position {position + 1}", f"không hỗ trợ {vi} ở vị trí {position + 1}"
+            )
         kind = match.lastgroup or ""
         position = match.end()
         if kind == "space":
@@ -137,14 +162,17 @@ class _Parser:
         if self.accept(text) is None:
             token = self.current
             shown, shown_vi = _shown(token)
-            raise JuelRefused(f"expected {text!r} but found {shown} at position {token.position + 1}",
-                              f"cần {text!r} nhưng gặp {shown_vi} ở vị trí {token.position + 1}")
+            raise JuelRefused(
+                f"expected {text!r} but found {shown} at position {token.position + 1}",
+                f"cần {text!r} nhưng gặp {shown_vi} ở vị trí {token.position + 1}",
+            )
 
     def nested(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise JuelRefused(f"the expression nests deeper than {MAX_DEPTH} levels",
-                              f"biểu thức lồng nhau quá {MAX_DEPTH} cấp")
+            raise JuelRefused(
+                f"the expression nests deeper than {MAX_DEPTH} levels", f"biểu thức lồng nhau quá {MAX_DEPTH} cấp"
+            )
 
     # --- grammar, lowest precedence first --------------------------------------------------------------------------
     def expression(self) -> str:
@@ -179,8 +207,10 @@ class _Parser:
             right_start = self.index
             right = self.binary(level + 1)
             if operators[operator] == "+" and (self._string_at(left_start) or self._string_at(right_start)):
-                raise JuelRefused("'+' adds numbers in JUEL; joining texts is not supported",
-                                  "'+' trong JUEL là phép cộng số; không hỗ trợ nối chuỗi")
+                raise JuelRefused(
+                    "'+' adds numbers in JUEL; joining texts is not supported",
+                    "'+' trong JUEL là phép cộng số; không hỗ trợ nối chuỗi",
+                )
             left = f"({left} {operators[operator]} {right})"
             left_start = right_start
         return left
@@ -207,22 +237,27 @@ class _Parser:
             if self.accept(".") is not None:
                 token = self.current
                 if token.kind != "name" or token.text in _RESERVED:
-                    raise JuelRefused(f"expected a property name after '.' at position {token.position + 1}",
-                                      f"cần tên thuộc tính sau '.' ở vị trí {token.position + 1}")
+                    raise JuelRefused(
+                        f"expected a property name after '.' at position {token.position + 1}",
+                        f"cần tên thuộc tính sau '.' ở vị trí {token.position + 1}",
+                    )
                 self.index += 1
                 if self.current.text == "(":
-                    raise JuelRefused(f"method call {token.text}(…) is not supported (only variables, properties, "
-                                      "literals and operators)",
-                                      f"không hỗ trợ gọi phương thức {token.text}(…) (chỉ dùng biến, thuộc tính, "
-                                      "hằng và phép toán)")
+                    raise JuelRefused(
+                        f"method call {token.text}(…) is not supported (only variables, properties, "
+                        "literals and operators)",
+                        f"không hỗ trợ gọi phương thức {token.text}(…) (chỉ dùng biến, thuộc tính, hằng và phép toán)",
+                    )
                 value = f"{value}[{token.text!r}]"
             elif self.accept("[") is not None:
                 index = self.expression()
                 self.expect("]")
                 value = f"{value}[{index}]"
             elif self.current.text == "(":
-                raise JuelRefused("calling the result of an expression is not supported",
-                                  "không hỗ trợ gọi kết quả của biểu thức như hàm")
+                raise JuelRefused(
+                    "calling the result of an expression is not supported",
+                    "không hỗ trợ gọi kết quả của biểu thức như hàm",
+                )
             else:
                 return value
 
@@ -241,8 +276,10 @@ class _Parser:
             self.expect(")")
             return inner
         shown, shown_vi = _shown(token)
-        raise JuelRefused(f"expected a value but found {shown} at position {token.position + 1}",
-                          f"cần một giá trị nhưng gặp {shown_vi} ở vị trí {token.position + 1}")
+        raise JuelRefused(
+            f"expected a value but found {shown} at position {token.position + 1}",
+            f"cần một giá trị nhưng gặp {shown_vi} ở vị trí {token.position + 1}",
+        )
 
     def name(self, token: _Token) -> str:
         text = token.text
@@ -253,27 +290,40 @@ class _Parser:
         if text == "instanceof":
             raise JuelRefused("instanceof is not supported", "không hỗ trợ instanceof")
         if text in _RESERVED:
-            raise JuelRefused(f"{text!r} is an operator, not a value (position {token.position + 1})",
-                              f"{text!r} là toán tử, không phải giá trị (vị trí {token.position + 1})")
+            raise JuelRefused(
+                f"{text!r} is an operator, not a value (position {token.position + 1})",
+                f"{text!r} là toán tử, không phải giá trị (vị trí {token.position + 1})",
+            )
         following = self.current.text
-        if following == "(" or (following == ":" and (after := self.peek()) is not None and after.kind == "name"
-                                and (call := self.peek(2)) is not None and call.text == "("):
+        if following == "(" or (
+            following == ":"
+            and (after := self.peek()) is not None
+            and after.kind == "name"
+            and (call := self.peek(2)) is not None
+            and call.text == "("
+        ):
             called = text if following == "(" else f"{text}:{self.peek().text}"  # type: ignore[union-attr]
-            raise JuelRefused(f"function call {called}(…) is not supported (only variables, properties, literals and "
-                              "operators)",
-                              f"không hỗ trợ gọi hàm {called}(…) (chỉ dùng biến, thuộc tính, hằng và phép toán)")
+            raise JuelRefused(
+                f"function call {called}(…) is not supported (only variables, properties, literals and operators)",
+                f"không hỗ trợ gọi hàm {called}(…) (chỉ dùng biến, thuộc tính, hằng và phép toán)",
+            )
         if following == "->":
             raise JuelRefused("lambda expressions are not supported", "không hỗ trợ biểu thức lambda")
         if text in _CONTEXT_OBJECTS:
-            raise JuelRefused(f"{text!r} is a Camunda Java object, not a process variable: use the variable itself",
-                              f"{text!r} là đối tượng Java của Camunda, không phải biến của quy trình: hãy dùng "
-                              "trực tiếp biến")
+            raise JuelRefused(
+                f"{text!r} is a Camunda Java object, not a process variable: use the variable itself",
+                f"{text!r} là đối tượng Java của Camunda, không phải biến của quy trình: hãy dùng trực tiếp biến",
+            )
         if text in _MI_COUNTERS:
-            raise JuelRefused(f"{text!r} is a Camunda multi-instance counter, which this engine does not provide",
-                              f"{text!r} là biến đếm đa thực thể của Camunda, máy chủ này không cung cấp")
+            raise JuelRefused(
+                f"{text!r} is a Camunda multi-instance counter, which this engine does not provide",
+                f"{text!r} là biến đếm đa thực thể của Camunda, máy chủ này không cung cấp",
+            )
         if keyword.iskeyword(text) or not text.isidentifier():
-            raise JuelRefused(f"variable name {text!r} cannot be used: it is a Python keyword",
-                              f"không dùng được tên biến {text!r}: đó là từ khóa của Python")
+            raise JuelRefused(
+                f"variable name {text!r} cannot be used: it is a Python keyword",
+                f"không dùng được tên biến {text!r}: đó là từ khóa của Python",
+            )
         self.names.append(text)
         return text
 
@@ -287,8 +337,9 @@ def _shown(token: _Token) -> tuple[str, str]:
 def _number(token: _Token) -> str:
     text = token.text
     if len(text) > _MAX_NUMBER:
-        raise JuelRefused(f"the number at position {token.position + 1} is too long",
-                          f"số ở vị trí {token.position + 1} quá dài")
+        raise JuelRefused(
+            f"the number at position {token.position + 1} is too long", f"số ở vị trí {token.position + 1} quá dài"
+        )
     if re.fullmatch(r"\d+", text):
         return str(int(text))  # "007" is 7 in JUEL and a syntax error in Python
     value = float(text)
@@ -308,21 +359,26 @@ def translate(text: str) -> Translation:
     Raises :class:`JuelRefused` for a text that is not one whole expression of the subset."""
     stripped = text.strip()
     if len(stripped) > MAX_LENGTH:
-        raise JuelRefused(f"the expression is longer than {MAX_LENGTH} characters",
-                          f"biểu thức dài quá {MAX_LENGTH} ký tự")
+        raise JuelRefused(
+            f"the expression is longer than {MAX_LENGTH} characters", f"biểu thức dài quá {MAX_LENGTH} ký tự"
+        )
     if not is_juel(stripped):
         if looks_like_juel(stripped):
-            raise JuelRefused("text around ${…} (a composite expression) is not supported: write one ${…} "
-                              "expression", "không hỗ trợ văn bản xen biểu thức ${…} (biểu thức ghép): hãy viết "
-                              "một biểu thức ${…} duy nhất")
-        raise JuelRefused("not a JUEL expression: it must start with ${ or #{",
-                          "không phải biểu thức JUEL: phải bắt đầu bằng ${ hoặc #{")
+            raise JuelRefused(
+                "text around ${…} (a composite expression) is not supported: write one ${…} expression",
+                "không hỗ trợ văn bản xen biểu thức ${…} (biểu thức ghép): hãy viết một biểu thức ${…} duy nhất",
+            )
+        raise JuelRefused(
+            "not a JUEL expression: it must start with ${ or #{",
+            "không phải biểu thức JUEL: phải bắt đầu bằng ${ hoặc #{",
+        )
     tokens = _tokens(stripped, 2)
     end = tokens[-1].position + 1
     if stripped[end:].strip():
-        raise JuelRefused("text around ${…} (a composite expression) is not supported: write one ${…} expression",
-                          "không hỗ trợ văn bản xen biểu thức ${…} (biểu thức ghép): hãy viết một biểu thức ${…} "
-                          "duy nhất")
+        raise JuelRefused(
+            "text around ${…} (a composite expression) is not supported: write one ${…} expression",
+            "không hỗ trợ văn bản xen biểu thức ${…} (biểu thức ghép): hãy viết một biểu thức ${…} duy nhất",
+        )
     if len(tokens) == 1:
         raise JuelRefused("the expression is empty", "biểu thức rỗng")
     parser = _Parser(tokens)
@@ -331,7 +387,9 @@ def translate(text: str) -> Translation:
         token = parser.current
         if token.text == "instanceof":
             raise JuelRefused("instanceof is not supported", "không hỗ trợ instanceof")
-        raise JuelRefused(f"unexpected {token.text!r} at position {token.position + 1}",
-                          f"không mong đợi {token.text!r} ở vị trí {token.position + 1}")
+        raise JuelRefused(
+            f"unexpected {token.text!r} at position {token.position + 1}",
+            f"không mong đợi {token.text!r} ở vị trí {token.position + 1}",
+        )
     bare = len(tokens) == 2 and tokens[0].kind == "name" and parser.names == [tokens[0].text]
     return Translation(python, tokens[0].text if bare else None)

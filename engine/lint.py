@@ -41,8 +41,17 @@ from .variables import due_at_for
 from .xmlsafe import parse_xml
 
 __all__ = [
-    "Finding", "Severity", "as_problem", "form_domains", "format_finding", "from_problem", "has_errors",
-    "lint_deployment", "lint_files", "lint_path", "refuse_errors",
+    "Finding",
+    "Severity",
+    "as_problem",
+    "form_domains",
+    "format_finding",
+    "from_problem",
+    "has_errors",
+    "lint_deployment",
+    "lint_files",
+    "lint_path",
+    "refuse_errors",
 ]
 
 Severity = Literal["warning", "error"]
@@ -65,11 +74,26 @@ class Finding(TypedDict):
     line: int | None
 
 
-def _finding(code: str, severity: Severity, file: str, element: Any, element_id: str | None, en: str, vi: str,
-             ) -> Finding:
+def _finding(
+    code: str,
+    severity: Severity,
+    file: str,
+    element: Any,
+    element_id: str | None,
+    en: str,
+    vi: str,
+) -> Finding:
     name = element.get("name") if element is not None else None
-    return Finding(code=code, severity=severity, file=file, element_id=element_id, element_name=name or None,
-                   message_en=en, message_vi=vi, line=element.sourceline if element is not None else None)
+    return Finding(
+        code=code,
+        severity=severity,
+        file=file,
+        element_id=element_id,
+        element_name=name or None,
+        message_en=en,
+        message_vi=vi,
+        line=element.sourceline if element is not None else None,
+    )
 
 
 # --- human tasks ----------------------------------------------------------------------------------------------------
@@ -92,17 +116,23 @@ def _due_date_error(text: str, check: Check) -> tuple[str, str] | None:
     else:
         if isinstance(literal, str) and _parses(literal.strip()):
             return None
-        return (f"{text} is a constant that is not an ISO 8601 duration (P3D, PT4H) or date-time",
-                f"{text} là hằng số nhưng không phải khoảng thời gian (P3D, PT4H) hay thời điểm ISO 8601")
+        return (
+            f"{text} is a constant that is not an ISO 8601 duration (P3D, PT4H) or date-time",
+            f"{text} là hằng số nhưng không phải khoảng thời gian (P3D, PT4H) hay thời điểm ISO 8601",
+        )
     if _ISO_LIKE.fullmatch(text.strip()):
-        return (f"{text} looks like ISO 8601 but is not a valid duration or date-time",
-                f"{text} có dạng ISO 8601 nhưng không phải khoảng thời gian hay thời điểm hợp lệ")
+        return (
+            f"{text} looks like ISO 8601 but is not a valid duration or date-time",
+            f"{text} có dạng ISO 8601 nhưng không phải khoảng thời gian hay thời điểm hợp lệ",
+        )
     try:
         check(text, "eval")
     except Exception as exc:  # ScriptError/SandboxViolation from the sandbox; anything else a checker raises
         en, vi = getattr(exc, "detail", str(exc)), getattr(exc, "detail_vi", str(exc))
-        return (f"{text} is neither ISO 8601 nor a valid expression: {en}",
-                f"{text} không phải ISO 8601 cũng không phải biểu thức hợp lệ: {vi}")
+        return (
+            f"{text} is neither ISO 8601 nor a valid expression: {en}",
+            f"{text} không phải ISO 8601 cũng không phải biểu thức hợp lệ: {vi}",
+        )
     return None
 
 
@@ -119,33 +149,50 @@ def _task_findings(task: UserTaskModel, file: str, element: Any, check: Check) -
     if task.agency is None and task.candidate_groups_variable is None and not explicit_groups:
         where_en = f"lane {task.lane!r} names no agency" if task.lane else "it is in no lane"
         where_vi = f"làn {task.lane!r} không phải tên cơ quan" if task.lane else "công việc không thuộc làn nào"
-        yield gap("lane-not-agency",
-                  f"task {tid}: {where_en}; put it in an agency's lane, or name the agency with "
-                  "camunda:candidateGroups or the property candidateGroupsVariable (rõ trách nhiệm)",
-                  f"công việc {tid}: {where_vi}; hãy đặt vào làn của cơ quan, hoặc chỉ rõ cơ quan bằng "
-                  "camunda:candidateGroups hay thuộc tính candidateGroupsVariable (rõ trách nhiệm)")
+        yield gap(
+            "lane-not-agency",
+            f"task {tid}: {where_en}; put it in an agency's lane, or name the agency with "
+            "camunda:candidateGroups or the property candidateGroupsVariable (rõ trách nhiệm)",
+            f"công việc {tid}: {where_vi}; hãy đặt vào làn của cơ quan, hoặc chỉ rõ cơ quan bằng "
+            "camunda:candidateGroups hay thuộc tính candidateGroupsVariable (rõ trách nhiệm)",
+        )
     unknown = [group for group in task.candidate_groups if _AGENCIES.resolve(group) is None]
     if unknown:
         listed = ", ".join(unknown)
-        yield gap("unknown-group",
-                  f"task {tid}: camunda:candidateGroups names {listed}, which is no agency code or name; only users "
-                  "whose token carries that group could act on it (rõ người)",
-                  f"công việc {tid}: camunda:candidateGroups ghi {listed}, không phải mã hay tên cơ quan nào; chỉ "
-                  "người có nhóm đó trong mã truy cập mới xử lý được (rõ người)")
+        yield gap(
+            "unknown-group",
+            f"task {tid}: camunda:candidateGroups names {listed}, which is no agency code or name; only users "
+            "whose token carries that group could act on it (rõ người)",
+            f"công việc {tid}: camunda:candidateGroups ghi {listed}, không phải mã hay tên cơ quan nào; chỉ "
+            "người có nhóm đó trong mã truy cập mới xử lý được (rõ người)",
+        )
     if not (task.documentation or "").strip():
-        yield gap("no-documentation", f"task {tid} has no documentation saying what is to be done (rõ việc)",
-                  f"công việc {tid} chưa có mô tả (bpmn:documentation) nêu rõ việc phải làm (rõ việc)")
+        yield gap(
+            "no-documentation",
+            f"task {tid} has no documentation saying what is to be done (rõ việc)",
+            f"công việc {tid} chưa có mô tả (bpmn:documentation) nêu rõ việc phải làm (rõ việc)",
+        )
     if task.due_date is None:
-        yield gap("no-due-date", f"task {tid} has no camunda:dueDate (rõ thời gian)",
-                  f"công việc {tid} chưa có thời hạn camunda:dueDate (rõ thời gian)")
+        yield gap(
+            "no-due-date",
+            f"task {tid} has no camunda:dueDate (rõ thời gian)",
+            f"công việc {tid} chưa có thời hạn camunda:dueDate (rõ thời gian)",
+        )
     else:
         error = _due_date_error(task.due_date, check)
         if error is not None:
-            yield gap("due-date-invalid", f"task {tid}: camunda:dueDate {error[0]}",
-                      f"công việc {tid}: thời hạn camunda:dueDate {error[1]}", severity="error")
+            yield gap(
+                "due-date-invalid",
+                f"task {tid}: camunda:dueDate {error[0]}",
+                f"công việc {tid}: thời hạn camunda:dueDate {error[1]}",
+                severity="error",
+            )
     if task.form_key is None:
-        yield gap("no-form", f"task {tid} has no camunda:formKey naming the form of its result (rõ sản phẩm)",
-                  f"công việc {tid} chưa có biểu mẫu kết quả camunda:formKey (rõ sản phẩm)")
+        yield gap(
+            "no-form",
+            f"task {tid} has no camunda:formKey naming the form of its result (rõ sản phẩm)",
+            f"công việc {tid} chưa có biểu mẫu kết quả camunda:formKey (rõ sản phẩm)",
+        )
 
 
 def _task_files(process: ProcessModel) -> dict[str, str]:
@@ -160,9 +207,16 @@ def _task_files(process: ProcessModel) -> dict[str, str]:
 
 # --- DMN coverage ---------------------------------------------------------------------------------------------------
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
-    ast.GtE: operator.ge, ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
-    ast.Is: operator.is_, ast.IsNot: operator.is_not,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
 }
 
 
@@ -223,6 +277,7 @@ def _cell(text: str | None) -> Callable[[Any], bool] | None:
             return bool(_value(tree, value))
         except (_Undecidable, TypeError):
             return True  # SpiffWorkflow would fail rather than fall through: not a coverage gap
+
     return matches
 
 
@@ -256,8 +311,9 @@ def form_domains(forms: Iterable[Form]) -> dict[str, tuple[Any, ...]]:
     return domains
 
 
-def _domain(input_element: Any, cells: Sequence[str | None], ns: dict[str, str],
-            variables: Mapping[str, tuple[Any, ...]]) -> tuple[Any, ...] | None:
+def _domain(
+    input_element: Any, cells: Sequence[str | None], ns: dict[str, str], variables: Mapping[str, tuple[Any, ...]]
+) -> tuple[Any, ...] | None:
     """The finite set of values an input can take, where that is decidable: typeRef boolean, a list of allowed
     values (``<inputValues>``), a variable whose values a form of the deployment enumerates, or a column whose every
     cell is True/False."""
@@ -287,8 +343,10 @@ def _dmn_findings(file: str, root: Any, variables: Mapping[str, tuple[Any, ...]]
         if table is None or (table.get("hitPolicy") or "UNIQUE").upper() not in SINGLE_HIT_POLICIES:
             continue
         inputs = table.findall("dmn:input", ns)
-        rules = [[entry.findtext("dmn:text", None, ns) for entry in rule.findall("dmn:inputEntry", ns)]
-                 for rule in table.iterfind("dmn:rule", ns)]
+        rules = [
+            [entry.findtext("dmn:text", None, ns) for entry in rule.findall("dmn:inputEntry", ns)]
+            for rule in table.iterfind("dmn:rule", ns)
+        ]
         rules = [cells + [None] * (len(inputs) - len(cells)) for cells in rules]
         if any(all(cell is None or cell.strip() in ("", "-") for cell in cells) for cells in rules):
             continue  # a catch-all rule
@@ -296,8 +354,12 @@ def _dmn_findings(file: str, root: Any, variables: Mapping[str, tuple[Any, ...]]
         for index, input_element in enumerate(inputs):
             domain = _domain(input_element, [cells[index] for cells in rules], ns, variables)
             if domain:
-                label = (input_element.get("label") or input_element.findtext("dmn:inputExpression/dmn:text", "", ns)
-                         or input_element.get("id") or str(index + 1)).strip()
+                label = (
+                    input_element.get("label")
+                    or input_element.findtext("dmn:inputExpression/dmn:text", "", ns)
+                    or input_element.get("id")
+                    or str(index + 1)
+                ).strip()
                 columns.append((index, label, domain))
         gaps = _uncovered(columns, [[_cell(cell) for cell in cells] for cells in rules])
         if gaps:
@@ -305,16 +367,24 @@ def _dmn_findings(file: str, root: Any, variables: Mapping[str, tuple[Any, ...]]
             more_en = f" and {len(gaps) - MAX_LISTED} more" if len(gaps) > MAX_LISTED else ""
             more_vi = f" và {len(gaps) - MAX_LISTED} trường hợp khác" if len(gaps) > MAX_LISTED else ""
             policy = (table.get("hitPolicy") or "UNIQUE").upper()
-            yield _finding("dmn-no-default", "warning", file, decision, decision.get("id"),
-                           f"decision table {decision.get('id')} (hit policy {policy}) has no default rule (all "
-                           f"inputs '-') and no rule matches {listed}{more_en}: the decision would give no result",
-                           f"bảng quyết định {decision.get('id')} (hit policy {policy}) không có quy tắc mặc định (mọi "
-                           f"ô đầu vào '-') và không quy tắc nào khớp {listed}{more_vi}: quyết định sẽ không có kết "
-                           "quả")
+            yield _finding(
+                "dmn-no-default",
+                "warning",
+                file,
+                decision,
+                decision.get("id"),
+                f"decision table {decision.get('id')} (hit policy {policy}) has no default rule (all "
+                f"inputs '-') and no rule matches {listed}{more_en}: the decision would give no result",
+                f"bảng quyết định {decision.get('id')} (hit policy {policy}) không có quy tắc mặc định (mọi "
+                f"ô đầu vào '-') và không quy tắc nào khớp {listed}{more_vi}: quyết định sẽ không có kết "
+                "quả",
+            )
 
 
-def _uncovered(columns: Sequence[tuple[int, str, tuple[Any, ...]]], rules: Sequence[Sequence[Any]],
-               ) -> list[dict[str, Any]]:
+def _uncovered(
+    columns: Sequence[tuple[int, str, tuple[Any, ...]]],
+    rules: Sequence[Sequence[Any]],
+) -> list[dict[str, Any]]:
     """Combinations of finite-domain input values that no rule matches. Cells of other inputs, and cells this check
     cannot decide, count as matching anything (so nothing is reported that a rule might cover)."""
     if not columns:
@@ -363,21 +433,33 @@ def _recursion_findings(trees: Mapping[str, Any]) -> Iterator[Finding]:
         for file, call in entries:
             called = call.get("calledElement") or ""
             if reaches(called, process_id):
-                yield _finding("call-recursive", "warning", file, call, call.get("id"),
-                               f"call activity {call.get('id')} calls {called!r}, which leads back to {process_id!r}: "
-                               "unless a condition stops it, every instance nests until the step limit ends it in an "
-                               "error",
-                               f"hoạt động gọi {call.get('id')} gọi {called!r}, quy trình này lại gọi về "
-                               f"{process_id!r}: nếu không có điều kiện dừng, mỗi hồ sơ sẽ lồng nhau đến khi vượt "
-                               "giới hạn số bước và dừng do lỗi")
+                yield _finding(
+                    "call-recursive",
+                    "warning",
+                    file,
+                    call,
+                    call.get("id"),
+                    f"call activity {call.get('id')} calls {called!r}, which leads back to {process_id!r}: "
+                    "unless a condition stops it, every instance nests until the step limit ends it in an "
+                    "error",
+                    f"hoạt động gọi {call.get('id')} gọi {called!r}, quy trình này lại gọi về "
+                    f"{process_id!r}: nếu không có điều kiện dừng, mỗi hồ sơ sẽ lồng nhau đến khi vượt "
+                    "giới hạn số bước và dừng do lỗi",
+                )
 
 
 def _camunda_findings(file: str, root: Any) -> Iterator[Finding]:
     """Camunda 7 attributes a file sets that have no effect here (engine.camunda_dialect): ``camunda-ignored``."""
     for element, attribute, en, vi in ignored_attributes(root):
-        yield _finding("camunda-ignored", "warning", file, element, element.get("id"),
-                       f"{attribute} has no effect in this engine: {en}",
-                       f"{attribute} không có tác dụng trong máy chủ này: {vi}")
+        yield _finding(
+            "camunda-ignored",
+            "warning",
+            file,
+            element,
+            element.get("id"),
+            f"{attribute} has no effect in this engine: {en}",
+            f"{attribute} không có tác dụng trong máy chủ này: {vi}",
+        )
 
 
 # --- the lint -------------------------------------------------------------------------------------------------------
@@ -391,12 +473,20 @@ def _settled(findings: list[Finding], *, strict: bool) -> list[Finding]:
 
 def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Check = check_source) -> list[Finding]:
     """Every "6 rõ" finding of a compiled deployment, sorted by file and line; ``strict`` makes warnings errors."""
-    trees = {source.name: parse_xml(source.content, filename=source.name) for source in deployment.files
-             if source.name.lower().endswith(BPMN_SUFFIXES + DMN_SUFFIXES)}
+    trees = {
+        source.name: parse_xml(source.content, filename=source.name)
+        for source in deployment.files
+        if source.name.lower().endswith(BPMN_SUFFIXES + DMN_SUFFIXES)
+    }
     elements: dict[str, dict[str, Any]] = {
-        name: {element.get("id"): element for element in tree.getroot().iter()
-               if isinstance(element.tag, str) and element.get("id") is not None and local_name(element) != "formField"}
-        for name, tree in trees.items() if name.lower().endswith(BPMN_SUFFIXES)}
+        name: {
+            element.get("id"): element
+            for element in tree.getroot().iter()
+            if isinstance(element.tag, str) and element.get("id") is not None and local_name(element) != "formField"
+        }
+        for name, tree in trees.items()
+        if name.lower().endswith(BPMN_SUFFIXES)
+    }
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     for process in deployment.processes:
@@ -407,8 +497,9 @@ def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Chec
                 continue
             seen.add((file, element_id))
             findings += _task_findings(task, file, elements.get(file, {}).get(element_id), check)
-    variables = form_domains({name: form for process in deployment.processes
-                              for name, form in process.forms.items()}.values())
+    variables = form_domains(
+        {name: form for process in deployment.processes for name, form in process.forms.items()}.values()
+    )
     for name, tree in trees.items():
         if name.lower().endswith(DMN_SUFFIXES):
             findings += _dmn_findings(name, tree.getroot(), variables)
@@ -430,8 +521,12 @@ def as_problem(finding: Finding) -> Problem:
         found["element_name"] = finding["element_name"]
     if finding["line"]:
         found["line"] = finding["line"]
-    found.update(reason=finding["message_en"], reason_vi=finding["message_vi"], code=finding["code"],
-                 severity=finding["severity"])
+    found.update(
+        reason=finding["message_en"],
+        reason_vi=finding["message_vi"],
+        code=finding["code"],
+        severity=finding["severity"],
+    )
     return found
 
 
@@ -444,21 +539,35 @@ def refuse_errors(findings: Sequence[Finding]) -> None:
     where = first["file"] + (f" ({first['element_id']})" if first["element_id"] else "")
     others = len(errors) - 1
     more, more_vi = (f" and {others} more", f" và {others} lỗi khác") if others else ("", "")
-    raise InvalidDefinition(f"the process definition fails the 6 rõ check: {where}: {first['message_en']}{more}",
-                            detail_vi=f"quy trình chưa đạt yêu cầu 6 rõ: {where}: {first['message_vi']}{more_vi}",
-                            problems=[as_problem(finding) for finding in errors])
+    raise InvalidDefinition(
+        f"the process definition fails the 6 rõ check: {where}: {first['message_en']}{more}",
+        detail_vi=f"quy trình chưa đạt yêu cầu 6 rõ: {where}: {first['message_vi']}{more_vi}",
+        problems=[as_problem(finding) for finding in errors],
+    )
 
 
 def from_problem(found: Problem, code: str) -> Finding:
     """A compile problem (engine.catalog) as an error finding; ``code`` when the problem carries none."""
-    return Finding(code=str(found.get("code") or code), severity="error", file=str(found.get("file") or ""),
-                   element_id=found.get("element_id"), element_name=found.get("element_name"),
-                   message_en=str(found.get("reason", "")), message_vi=str(found.get("reason_vi", "")),
-                   line=found.get("line"))
+    return Finding(
+        code=str(found.get("code") or code),
+        severity="error",
+        file=str(found.get("file") or ""),
+        element_id=found.get("element_id"),
+        element_name=found.get("element_name"),
+        message_en=str(found.get("reason", "")),
+        message_vi=str(found.get("reason_vi", "")),
+        line=found.get("line"),
+    )
 
 
-def lint_files(files: Sequence[SourceFile], *, compile_files: Callable[[Sequence[SourceFile]], Deployment],
-               strict: bool = False, check: Check = check_source, refuse_unsafe: bool = False) -> list[Finding]:
+def lint_files(
+    files: Sequence[SourceFile],
+    *,
+    compile_files: Callable[[Sequence[SourceFile]], Deployment],
+    strict: bool = False,
+    check: Check = check_source,
+    refuse_unsafe: bool = False,
+) -> list[Finding]:
     """Compile ``files`` and lint them: compile problems come back as error findings (code ``invalid-bpmn`` or the
     problem's own), so one list tells everything wrong with a process folder. ``refuse_unsafe``: a hostile or
     oversized file (UnsafeXml) is raised instead, as ``POST /process-definitions/validate`` answers it with 422."""
@@ -471,8 +580,11 @@ def lint_files(files: Sequence[SourceFile], *, compile_files: Callable[[Sequence
         if isinstance(exc, UnsafeXml):
             return errors
         reported = {found["element_id"] for found in errors}  # an element with an error already is not listed twice
-        return errors + [found for found in _xml_task_findings(files, strict=strict, check=check)
-                         if found["element_id"] not in reported]
+        return errors + [
+            found
+            for found in _xml_task_findings(files, strict=strict, check=check)
+            if found["element_id"] not in reported
+        ]
     return lint_deployment(deployment, strict=strict, check=check)
 
 
@@ -496,8 +608,14 @@ def _xml_task_findings(files: Sequence[SourceFile], *, strict: bool, check: Chec
             for element in root.iter(f"{{{BPMN_NS}}}{tag}"):
                 element_id = element.get("id")
                 if element_id:
-                    task = user_task_model(element_id, element, _AGENCIES, lanes, name=element.get("name"),
-                                           documentation=element.findtext(f"{{{BPMN_NS}}}documentation"))
+                    task = user_task_model(
+                        element_id,
+                        element,
+                        _AGENCIES,
+                        lanes,
+                        name=element.get("name"),
+                        documentation=element.findtext(f"{{{BPMN_NS}}}documentation"),
+                    )
                     findings += _task_findings(task, source.name, element, check)
     return _settled(findings, strict=strict)
 
@@ -506,8 +624,10 @@ def format_finding(finding: Finding, directory: Path | None = None) -> str:
     """``file:line element_id [severity code] message_vi / message_en``, the file under ``directory`` if given."""
     file = str(directory / finding["file"]) if directory is not None and finding["file"] else finding["file"]
     where = file + (f":{finding['line']}" if finding["line"] else "")
-    return (f"{where} {finding['element_id'] or '-'} [{finding['severity']} {finding['code']}] "
-            f"{finding['message_vi']} / {finding['message_en']}")
+    return (
+        f"{where} {finding['element_id'] or '-'} [{finding['severity']} {finding['code']}] "
+        f"{finding['message_vi']} / {finding['message_en']}"
+    )
 
 
 def _process_folder(path: Path) -> list[SourceFile] | None:
@@ -517,13 +637,18 @@ def _process_folder(path: Path) -> list[SourceFile] | None:
         return None
     files = [p for p in sorted(path.iterdir()) if p.is_file()]
     if not any(p.name.endswith(SUFFIXES) for p in files) or any(
-            q.name.endswith(SUFFIXES) for sub in path.iterdir() if sub.is_dir() for q in sub.iterdir()):
+        q.name.endswith(SUFFIXES) for sub in path.iterdir() if sub.is_dir() for q in sub.iterdir()
+    ):
         return None
     return [SourceFile(p.name, p.read_bytes()) for p in files if p.name.endswith(SUFFIXES) or is_form_file(p.name)]
 
 
-def lint_path(path: Path, *, compile_files: Callable[[Sequence[SourceFile]], Deployment], strict: bool = False,
-              ) -> list[tuple[Path, list[Finding]]]:
+def lint_path(
+    path: Path,
+    *,
+    compile_files: Callable[[Sequence[SourceFile]], Deployment],
+    strict: bool = False,
+) -> list[tuple[Path, list[Finding]]]:
     """Lint what ``path`` holds: a process folder is one deployment, a folder of process folders one per sub-folder
     (as ``deployable_sets`` reads processes/), a file alone its own. Returns [(the folder of the files, findings)]."""
     own = _process_folder(path)

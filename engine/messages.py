@@ -28,10 +28,16 @@ MAX_MESSAGE_HOPS = 8  # a message that makes another instance throw one, and so 
 
 
 class MessageCommands(CommandCore):
-    def correlate_message(self, actor: Actor, name: str, *, business_key: str | None = None,
-                          correlation_keys: Mapping[str, Any] | None = None,
-                          variables: Mapping[str, Any] | None = None,
-                          all_instances: bool = False) -> list[dict[str, Any]]:
+    def correlate_message(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        business_key: str | None = None,
+        correlation_keys: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        all_instances: bool = False,
+    ) -> list[dict[str, Any]]:
         """Deliver a message to the instance waiting for it (matching business key and correlation variables);
         if none waits, start the processes whose start event catches it. Returns [{instance_id, started}].
 
@@ -40,32 +46,52 @@ class MessageCommands(CommandCore):
         actor.require_role("integrator")
         data = check_variables(variables)
         with self._uow() as uow:
-            delivered = self._deliver(uow, actor, name, business_key, dict(correlation_keys or {}), data,
-                                      all_instances=all_instances)
+            delivered = self._deliver(
+                uow, actor, name, business_key, dict(correlation_keys or {}), data, all_instances=all_instances
+            )
         if not delivered:
-            raise MessageNotCorrelated(f"no instance waits for message {name!r}",
-                                       detail_vi=f"Không có hồ sơ nào đang chờ thông điệp {name!r}",
-                                       message_name=name, business_key=business_key)
+            raise MessageNotCorrelated(
+                f"no instance waits for message {name!r}",
+                detail_vi=f"Không có hồ sơ nào đang chờ thông điệp {name!r}",
+                message_name=name,
+                business_key=business_key,
+            )
         return delivered
 
-    def _deliver(self, uow: UnitOfWork, actor: Actor, name: str, business_key: str | None, keys: dict[str, Any],
-                 data: dict[str, Any], *, all_instances: bool, exclude: str | None = None) -> list[dict[str, Any]]:
+    def _deliver(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        name: str,
+        business_key: str | None,
+        keys: dict[str, Any],
+        data: dict[str, Any],
+        *,
+        all_instances: bool,
+        exclude: str | None = None,
+    ) -> list[dict[str, Any]]:
         waiting = repo.subscriptions_for(uow.conn, name, business_key)
         # locked in id order: two deliveries that match the same instances can never lock them crosswise
-        instance_ids = sorted({s["instance_id"] for s in waiting if s["instance_id"] != exclude
-                               and all((s["variables"] or {}).get(k) == v for k, v in keys.items())})
+        instance_ids = sorted(
+            {
+                s["instance_id"]
+                for s in waiting
+                if s["instance_id"] != exclude and all((s["variables"] or {}).get(k) == v for k, v in keys.items())
+            }
+        )
         if len(instance_ids) > 1 and not all_instances:
             raise MessageAmbiguous(
                 f"{len(instance_ids)} instances wait for message {name!r}; narrow it with business_key or "
                 "correlation_keys, or send it to all of them with all=true",
                 detail_vi=f"Có {len(instance_ids)} hồ sơ đang chờ thông điệp {name!r}; hãy nêu business_key "
-                          "hoặc correlation_keys, hoặc gửi cho tất cả với all=true",
-                message_name=name, matches=len(instance_ids))
+                "hoặc correlation_keys, hoặc gửi cho tất cả với all=true",
+                message_name=name,
+                matches=len(instance_ids),
+            )
         delivered: list[dict[str, Any]] = []
         for instance_id in instance_ids:
             head = self._lock(uow.conn, instance_id)
-            still_waiting = [m for m in repo.instance_subscriptions(uow.conn, instance_id)
-                             if m["message_name"] == name]
+            still_waiting = [m for m in repo.instance_subscriptions(uow.conn, instance_id) if m["message_name"] == name]
             if head["status"] != "running" or not still_waiting:
                 continue  # another command delivered it between our read and our lock
             audit = {"kind": "message_received", "data": {"message": name, "variables": data}}
@@ -76,22 +102,46 @@ class MessageCommands(CommandCore):
             delivered.append({"instance_id": instance_id, "started": False})
         if not delivered and not keys:
             for definition in repo.definitions_started_by_message(uow.conn, name):
-                delivered.append({"instance_id": self._start_by_message(uow, actor, definition, name,
-                                                                        business_key, data), "started": True})
+                delivered.append(
+                    {
+                        "instance_id": self._start_by_message(uow, actor, definition, name, business_key, data),
+                        "started": True,
+                    }
+                )
         return delivered
 
-    def _start_by_message(self, uow: UnitOfWork, actor: Actor, definition: repo.Row, name: str,
-                          business_key: str | None, data: dict[str, Any]) -> str:
+    def _start_by_message(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        definition: repo.Row,
+        name: str,
+        business_key: str | None,
+        data: dict[str, Any],
+    ) -> str:
         model = self._model(uow.conn, definition["id"])
         dossier_code = self._new_dossier_code(uow, model)
-        workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs,
-                                               {CODE_VARIABLE: dossier_code} if dossier_code is not None else {},
-                                               trigger=name)
+        workflow, outcome = self.runtime.start(
+            model.spec,
+            model.subprocess_specs,
+            {CODE_VARIABLE: dossier_code} if dossier_code is not None else {},
+            trigger=name,
+        )
         if outcome.error is None:  # the start form's defaults fill what the message leaves out, as for a start
             outcome = self.runtime.deliver_message(workflow, name, with_defaults(model.start_form, data))
         instance_id = uuid7()
-        self._save_new(uow, instance_id, definition, business_key, model, workflow, outcome, actor,
-                       {"message": name, "variables": data}, dossier_code=dossier_code)
+        self._save_new(
+            uow,
+            instance_id,
+            definition,
+            business_key,
+            model,
+            workflow,
+            outcome,
+            actor,
+            {"message": name, "variables": data},
+            dossier_code=dossier_code,
+        )
         return instance_id
 
     def _publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None:
@@ -105,14 +155,33 @@ class MessageCommands(CommandCore):
             else:
                 uow.message_hops = hops + 1
                 try:
-                    data = check_variables(message.payload if isinstance(message.payload, dict)
-                                           else {"payload": message.payload})
-                    delivered = self._deliver(uow, SYSTEM, message.name, head["business_key"], {}, data,
-                                              all_instances=True, exclude=head["id"])
+                    data = check_variables(
+                        message.payload if isinstance(message.payload, dict) else {"payload": message.payload}
+                    )
+                    delivered = self._deliver(
+                        uow,
+                        SYSTEM,
+                        message.name,
+                        head["business_key"],
+                        {},
+                        data,
+                        all_instances=True,
+                        exclude=head["id"],
+                    )
                     note = None if delivered else "no instance or process waits for it"
                 finally:
                     uow.message_hops = hops
-            repo.insert_audit(uow.conn, [{
-                "instance_id": head["id"], "at": uow.now, "actor": "system", "kind": "message_sent",
-                "element_id": message.element_id, "task_id": None,
-                "data": {"message": message.name, "delivered": delivered, **({"note": note} if note else {})}}])
+            repo.insert_audit(
+                uow.conn,
+                [
+                    {
+                        "instance_id": head["id"],
+                        "at": uow.now,
+                        "actor": "system",
+                        "kind": "message_sent",
+                        "element_id": message.element_id,
+                        "task_id": None,
+                        "data": {"message": message.name, "delivered": delivered, **({"note": note} if note else {})},
+                    }
+                ],
+            )

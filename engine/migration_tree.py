@@ -52,8 +52,13 @@ class Finding:
     blocking: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "element_id": self.element_id, "message_en": self.message_en,
-                "message_vi": self.message_vi, "blocking": self.blocking}
+        return {
+            "code": self.code,
+            "element_id": self.element_id,
+            "message_en": self.message_en,
+            "message_vi": self.message_vi,
+            "blocking": self.blocking,
+        }
 
 
 @dataclass
@@ -115,8 +120,9 @@ def _name(spec: Any) -> str:
     return f"{element_of(spec)} ({label})" if label else element_of(spec)
 
 
-def plan_tree(workflow: Any, mapping: Mapping[str, str], target_spec: Any,
-              target_subprocess_specs: Mapping[str, Any]) -> TreePlan:
+def plan_tree(
+    workflow: Any, mapping: Mapping[str, str], target_spec: Any, target_subprocess_specs: Mapping[str, Any]
+) -> TreePlan:
     """Check every task of ``workflow`` (and its subprocesses) against the target and plan the move."""
     plan = TreePlan()
     _plan_workflow(plan, workflow, mapping, target_spec, in_subprocess=False)
@@ -134,11 +140,16 @@ def plan_tree(workflow: Any, mapping: Mapping[str, str], target_spec: Any,
             continue
         if sub_spec is None:
             element = element_of(parent.task_spec) if parent is not None else str(parent_id)
-            plan.findings.append(Finding(
-                "subprocess-not-mappable", element,
-                f"subprocess {element} is in progress and the target version has no process {sub_name or '?'} "
-                "for it", f"quy trình con {element} đang thực hiện nhưng phiên bản đích không có quy trình "
-                f"{sub_name or '?'} tương ứng"))
+            plan.findings.append(
+                Finding(
+                    "subprocess-not-mappable",
+                    element,
+                    f"subprocess {element} is in progress and the target version has no process {sub_name or '?'} "
+                    "for it",
+                    f"quy trình con {element} đang thực hiện nhưng phiên bản đích không có quy trình "
+                    f"{sub_name or '?'} tương ứng",
+                )
+            )
             continue
         plan.findings += trial.findings
         plan.prune += trial.prune
@@ -147,8 +158,9 @@ def plan_tree(workflow: Any, mapping: Mapping[str, str], target_spec: Any,
     return plan
 
 
-def _plan_workflow(plan: TreePlan, wf: Any, mapping: Mapping[str, str], target_spec: Any, *,
-                   in_subprocess: bool) -> None:
+def _plan_workflow(
+    plan: TreePlan, wf: Any, mapping: Mapping[str, str], target_spec: Any, *, in_subprocess: bool
+) -> None:
     plan.workflows.append((wf, target_spec))
     where_en, where_vi = (" (inside a subprocess)", " (trong quy trình con)") if in_subprocess else ("", "")
     code_removed = "subprocess-not-mappable" if in_subprocess else "element-removed"
@@ -160,61 +172,98 @@ def _plan_workflow(plan: TreePlan, wf: Any, mapping: Mapping[str, str], target_s
         element = element_of(source)
         if is_live(task):
             if target is None:
-                plan.findings.append(Finding(
-                    code_removed, element, f"{_name(source)} is waiting{where_en} and has no element in the target "
-                    "version: map it to one", f"{_name(source)} đang chờ xử lý{where_vi} nhưng không có phần tử "
-                    "tương ứng ở phiên bản đích: hãy ánh xạ sang một phần tử"))
+                plan.findings.append(
+                    Finding(
+                        code_removed,
+                        element,
+                        f"{_name(source)} is waiting{where_en} and has no element in the target version: map it to one",
+                        f"{_name(source)} đang chờ xử lý{where_vi} nhưng không có phần tử "
+                        "tương ứng ở phiên bản đích: hãy ánh xạ sang một phần tử",
+                    )
+                )
                 continue
             plan.targets[(id(wf), task.id)] = target
             if _kind(source) != _kind(target):
-                plan.findings.append(Finding(
-                    "element-kind-changed", element,
-                    f"{_name(source)} is waiting as {_kind(source)}; its target {element_of(target)} is "
-                    f"{_kind(target)}", f"{_name(source)} đang chờ dưới dạng {_kind(source)}; phần tử đích "
-                    f"{element_of(target)} lại là {_kind(target)}"))
+                plan.findings.append(
+                    Finding(
+                        "element-kind-changed",
+                        element,
+                        f"{_name(source)} is waiting as {_kind(source)}; its target {element_of(target)} is "
+                        f"{_kind(target)}",
+                        f"{_name(source)} đang chờ dưới dạng {_kind(source)}; phần tử đích "
+                        f"{element_of(target)} lại là {_kind(target)}",
+                    )
+                )
             if isinstance(source, LoopTask) or isinstance(getattr(task.parent, "task_spec", None), LoopTask):
-                plan.findings.append(Finding(
-                    "loop-in-progress", element, f"{_name(source)} is a multi-instance or loop task in progress",
-                    f"{_name(source)} là công việc lặp hoặc đa phiên bản đang thực hiện"))
+                plan.findings.append(
+                    Finding(
+                        "loop-in-progress",
+                        element,
+                        f"{_name(source)} is a multi-instance or loop task in progress",
+                        f"{_name(source)} là công việc lặp hoặc đa phiên bản đang thực hiện",
+                    )
+                )
             split = target_spec.task_specs.get(f"{target.name}.BoundaryEventSplit")
             parent_spec = getattr(task.parent, "task_spec", None)
             if split is not None and not isinstance(parent_spec, BoundaryEventSplit):
-                plan.findings.append(Finding(
-                    "boundary-events-added", element,
-                    f"the target version attaches boundary events to {_name(source)}, which is waiting now; "
-                    "migrate after it is completed, or deploy the boundary events with a new step",
-                    f"phiên bản đích gắn thêm sự kiện biên vào {_name(source)} đang chờ xử lý; hãy chuyển sau khi "
-                    "bước này hoàn thành"))
+                plan.findings.append(
+                    Finding(
+                        "boundary-events-added",
+                        element,
+                        f"the target version attaches boundary events to {_name(source)}, which is waiting now; "
+                        "migrate after it is completed, or deploy the boundary events with a new step",
+                        f"phiên bản đích gắn thêm sự kiện biên vào {_name(source)} đang chờ xử lý; hãy chuyển sau khi "
+                        "bước này hoàn thành",
+                    )
+                )
             if split is not None and isinstance(parent_spec, BoundaryEventSplit):
                 _new_boundary_events(plan, task, split, mapping)
             if any(is_live(child) for child in task.children):
-                plan.findings.append(Finding(
-                    "unsupported-structure", element, f"{_name(source)} has waiting children",
-                    f"{_name(source)} có các bước con đang chờ"))
+                plan.findings.append(
+                    Finding(
+                        "unsupported-structure",
+                        element,
+                        f"{_name(source)} has waiting children",
+                        f"{_name(source)} có các bước con đang chờ",
+                    )
+                )
             continue
         if target is not None:
             plan.targets[(id(wf), task.id)] = target
             continue
         children = task.children
         depends = [c for c in children if not c.state & TaskState.FINISHED_MASK or isinstance(c.task_spec, Join)]
-        unmapped = [c for c in depends if is_live(c) and target_spec.task_specs.get(
-            target_name(c.task_spec.name, mapping)) is None]
+        unmapped = [
+            c
+            for c in depends
+            if is_live(c) and target_spec.task_specs.get(target_name(c.task_spec.name, mapping)) is None
+        ]
         if depends and len(unmapped) == len(depends):
             continue  # what waits after it is reported itself
         if isinstance(source, BoundaryEventSplit) and depends:
             main = _name(depends[0].task_spec)
-            plan.findings.append(Finding(
-                "boundary-events-removed", element_of(depends[0].task_spec),
-                f"the target version removes the boundary events of {main}, which is waiting now; migrate after "
-                "it is completed", f"phiên bản đích bỏ các sự kiện biên của {main} đang chờ xử lý; hãy chuyển sau "
-                "khi bước này hoàn thành"))
+            plan.findings.append(
+                Finding(
+                    "boundary-events-removed",
+                    element_of(depends[0].task_spec),
+                    f"the target version removes the boundary events of {main}, which is waiting now; migrate after "
+                    "it is completed",
+                    f"phiên bản đích bỏ các sự kiện biên của {main} đang chờ xử lý; hãy chuyển sau "
+                    "khi bước này hoàn thành",
+                )
+            )
         elif task.parent is None or depends:
             follower = _name(depends[0].task_spec) if depends else "the process start"
-            plan.findings.append(Finding(
-                "history-not-mappable", element,
-                f"completed step {_name(source)} has no element in the target version and {follower} depends on "
-                "it: map it to one", f"bước đã hoàn thành {_name(source)} không có phần tử tương ứng ở phiên bản "
-                f"đích và {follower} phụ thuộc vào bước này: hãy ánh xạ sang một phần tử"))
+            plan.findings.append(
+                Finding(
+                    "history-not-mappable",
+                    element,
+                    f"completed step {_name(source)} has no element in the target version and {follower} depends on "
+                    "it: map it to one",
+                    f"bước đã hoàn thành {_name(source)} không có phần tử tương ứng ở phiên bản "
+                    f"đích và {follower} phụ thuộc vào bước này: hãy ánh xạ sang một phần tử",
+                )
+            )
         else:
             plan.prune.append((wf, task.id))
 
@@ -225,16 +274,22 @@ def _new_boundary_events(plan: TreePlan, task: Task, split: Any, mapping: Mappin
     present = {target_name(sibling.task_spec.name, mapping) for sibling in task.parent.children}
     for output in split.outputs:
         if output.name not in present:
-            plan.findings.append(Finding(
-                "boundary-event-not-started", element_of(output),
-                f"boundary event {_name(output)} is new in the target version; it does not start for this instance, "
-                f"whose step {element_of(task.task_spec)} is already waiting",
-                f"sự kiện biên {_name(output)} mới có ở phiên bản đích; không áp dụng cho hồ sơ này vì bước "
-                f"{element_of(task.task_spec)} đã đang chờ xử lý", blocking=False))
+            plan.findings.append(
+                Finding(
+                    "boundary-event-not-started",
+                    element_of(output),
+                    f"boundary event {_name(output)} is new in the target version; it does not start for this "
+                    f"instance, whose step {element_of(task.task_spec)} is already waiting",
+                    f"sự kiện biên {_name(output)} mới có ở phiên bản đích; không áp dụng cho hồ sơ này vì bước "
+                    f"{element_of(task.task_spec)} đã đang chờ xử lý",
+                    blocking=False,
+                )
+            )
 
 
-def rebuild(workflow: Any, plan: TreePlan, target_subprocess_specs: Mapping[str, Any],
-            on_change: Callable[[Task], None]) -> None:
+def rebuild(
+    workflow: Any, plan: TreePlan, target_subprocess_specs: Mapping[str, Any], on_change: Callable[[Task], None]
+) -> None:
     """Carry out ``plan`` (which must not be blocked) on ``workflow`` in place. ``on_change`` is called for each
     task kept, so the caller can mark its record as changed (its spec name changes)."""
     assert not plan.blocked, "a blocked plan cannot be carried out"
@@ -263,7 +318,7 @@ def _splice(wf: Any, task_id: UUID) -> None:
     parent = task.parent
     kids = list(task._children)
     at = parent._children.index(task_id)
-    parent._children[at + 1:at + 1] = kids
+    parent._children[at + 1 : at + 1] = kids
     for kid in kids:
         wf.tasks[kid]._parent = parent.id
     task._children = []
@@ -284,4 +339,3 @@ def _predict(task: Task) -> None:
         task.last_state_change = changed
         return
     task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
-

@@ -96,8 +96,11 @@ def _provides(spec: TaskSpec, model: ProcessModel) -> set[str]:
     if isinstance(spec, CatchingEvent):
         quiet = isinstance(spec.event_definition, NoneEventDefinition | TimerEventDefinition)
         return set() if quiet else {ANYTHING}
-    if isinstance(spec, ThrowingEvent | MultiChoice | EventSplit | Join | StartTask) \
-            or type(spec).__name__ in ("SimpleBpmnTask", "ParallelGateway", "EventBasedGateway"):
+    if isinstance(spec, ThrowingEvent | MultiChoice | EventSplit | Join | StartTask) or type(spec).__name__ in (
+        "SimpleBpmnTask",
+        "ParallelGateway",
+        "EventBasedGateway",
+    ):
         return set()
     return {ANYTHING}  # service and external tasks, subprocesses, receive tasks...
 
@@ -107,8 +110,12 @@ def _needs(spec: TaskSpec, model: ProcessModel) -> Iterator[tuple[str, str, str,
     for condition, output in getattr(spec, "cond_task_specs", None) or []:
         args = getattr(condition, "args", None)
         if args and isinstance(args[0], str):
-            yield (f"the condition towards {output}", f"điều kiện rẽ nhánh sang {output}", args[0],
-                   expression_names(args[0]))
+            yield (
+                f"the condition towards {output}",
+                f"điều kiện rẽ nhánh sang {output}",
+                args[0],
+                expression_names(args[0]),
+            )
     definition = getattr(spec, "event_definition", None)
     expression = getattr(definition, "expression", None)
     if isinstance(definition, TimerEventDefinition) and isinstance(expression, str):
@@ -166,10 +173,14 @@ def missing_variables(model: ProcessModel, waiting: Iterable[str], variables: Ma
                 if (element, variable) in reported:
                     continue
                 reported.add((element, variable))
-                findings.append(Finding(
-                    "variable-missing", element,
-                    f"{what} of {element} ({expression}) needs variable {variable!r}, which the instance does not "
-                    "have and no step before it provides",
-                    f"{what_vi} của {element} ({expression}) cần biến {variable!r} mà hồ sơ chưa có và không bước "
-                    "nào trước đó cung cấp"))
+                findings.append(
+                    Finding(
+                        "variable-missing",
+                        element,
+                        f"{what} of {element} ({expression}) needs variable {variable!r}, which the instance does not "
+                        "have and no step before it provides",
+                        f"{what_vi} của {element} ({expression}) cần biến {variable!r} mà hồ sơ chưa có và không bước "
+                        "nào trước đó cung cấp",
+                    )
+                )
     return findings

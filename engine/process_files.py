@@ -26,8 +26,11 @@ def deployable_sets(root: Path) -> list[tuple[str, list[SourceFile]]]:
         return [(root.name, [SourceFile(root.name, root.read_bytes())])]
     if not root.is_dir():
         return []
-    folders = [(folder.name, files) for folder in sorted(p for p in root.iterdir() if p.is_dir())
-               if (files := _folder_set(folder)) is not None]
+    folders = [
+        (folder.name, files)
+        for folder in sorted(p for p in root.iterdir() if p.is_dir())
+        if (files := _folder_set(folder)) is not None
+    ]
     if not folders:
         files = _folder_set(root)
         return [(root.name, files)] if files is not None else []

@@ -51,9 +51,14 @@ class Page:
 
 
 class Queries(VersionReads, CaseReads):
-    def __init__(self, db: Database, *, clock: Clock | None = None,
-                 warning_ratio: float = DEFAULT_WARNING_RATIO,
-                 models: Callable[[Connection, int], ProcessModel] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock | None = None,
+        warning_ratio: float = DEFAULT_WARNING_RATIO,
+        models: Callable[[Connection, int], ProcessModel] | None = None,
+    ) -> None:
         self.db = db
         self._models = models  # the compiled model of a stored definition (its forms); None: no form is shown
         self.clock = clock or SystemClock()  # deadline states are read against it
@@ -85,8 +90,11 @@ class Queries(VersionReads, CaseReads):
         with self._read() as conn:
             row = repo.get_instance(conn, instance_id)
             if row is None:
-                raise InstanceNotFound(f"instance {instance_id} not found",
-                                       detail_vi=f"Không tìm thấy hồ sơ {instance_id}", instance_id=instance_id)
+                raise InstanceNotFound(
+                    f"instance {instance_id} not found",
+                    detail_vi=f"Không tìm thấy hồ sơ {instance_id}",
+                    instance_id=instance_id,
+                )
             tasks = [dict(t) for t in repo.tasks_of_instance(conn, instance_id, open_only=False)]
             self._require_instance_access(actor, dict(row), tasks)
             instance = dict(row)
@@ -103,14 +111,17 @@ class Queries(VersionReads, CaseReads):
             has_external = model is None or has_external_tasks(model.spec, model.subprocess_specs)
             instance["incidents"] = external_store.incidents(conn, instance_id) if has_external else []
             variables = instance["variables"] if isinstance(instance["variables"], dict) else {}
-            return self._instance_view(instance, variables.get(APPOINTMENT_VARIABLE),
-                                       variables.get(STATUS_VARIABLE), now)
+            return self._instance_view(
+                instance, variables.get(APPOINTMENT_VARIABLE), variables.get(STATUS_VARIABLE), now
+            )
 
-    def _instance_view(self, instance: dict[str, Any], appointment: Any, dossier_status: Any,
-                       now: datetime) -> dict[str, Any]:
+    def _instance_view(
+        self, instance: dict[str, Any], appointment: Any, dossier_status: Any, now: datetime
+    ) -> dict[str, Any]:
         """``due_at`` and ``deadline_state`` from the appointment date; ``dossier`` from the code and status."""
-        instance["due_at"], instance["deadline_state"] = instance_deadline(instance, appointment, now,
-                                                                           self.warning_ratio)
+        instance["due_at"], instance["deadline_state"] = instance_deadline(
+            instance, appointment, now, self.warning_ratio
+        )
         instance["dossier"] = dossier_view(instance.get("dossier_code"), dossier_status)
         return instance
 
@@ -120,19 +131,36 @@ class Queries(VersionReads, CaseReads):
             return
         if any(actor.may_see_task(t) for t in tasks):
             return
-        raise Forbidden("you take no part in this instance", detail_vi="Bạn không tham gia hồ sơ này",
-                        instance_id=instance["id"])
+        raise Forbidden(
+            "you take no part in this instance", detail_vi="Bạn không tham gia hồ sơ này", instance_id=instance["id"]
+        )
 
-    def list_instances(self, actor: Actor, *, process_key: str | None = None, business_key: str | None = None,
-                       status: str | None = None, dossier_code: str | None = None, limit: int = 50,
-                       offset: int = 0) -> Page:
+    def list_instances(
+        self,
+        actor: Actor,
+        *,
+        process_key: str | None = None,
+        business_key: str | None = None,
+        status: str | None = None,
+        dossier_code: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
         limit = max(1, min(limit, MAX_PAGE))
         visibility = None if actor.sees_all_instances else repo.instance_visibility_clause(actor.id, actor.groups)
         with self._read() as conn:
             rows, total = repo.list_instances(
-                conn, filters={"process_key": process_key, "business_key": business_key, "status": status,
-                               "dossier_code": dossier_code},
-                visibility=visibility, limit=limit, offset=max(0, offset))
+                conn,
+                filters={
+                    "process_key": process_key,
+                    "business_key": business_key,
+                    "status": status,
+                    "dossier_code": dossier_code,
+                },
+                visibility=visibility,
+                limit=limit,
+                offset=max(0, offset),
+            )
         now = self.clock.now()
         items = []
         for row in rows:
@@ -149,8 +177,7 @@ class Queries(VersionReads, CaseReads):
     def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
         """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
         with self._read() as conn:
-            return [t["id"] for t in repo.tasks_of_instance(conn, instance_id, open_only=True)
-                    if actor.may_see_task(t)]
+            return [t["id"] for t in repo.tasks_of_instance(conn, instance_id, open_only=True) if actor.may_see_task(t)]
 
     # --- tasks ------------------------------------------------------------------------------------------------------
     def get_task(self, actor: Actor, task_id: str, *, with_form: bool = False) -> dict[str, Any]:
@@ -183,25 +210,41 @@ class Queries(VersionReads, CaseReads):
     def _visible_task(conn: Connection, actor: Actor, task_id: str) -> dict[str, Any]:
         row = repo.get_task(conn, task_id)
         if row is None:
-            raise TaskNotFound(f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}",
-                               task_id=task_id)
+            raise TaskNotFound(
+                f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
+            )
         task = dict(row)
         if not actor.may_see_task(task):
-            raise NotCandidate(f"task {task_id} belongs to other agencies",
-                               detail_vi=f"Công việc {task_id} thuộc đơn vị khác", task_id=task_id)
+            raise NotCandidate(
+                f"task {task_id} belongs to other agencies",
+                detail_vi=f"Công việc {task_id} thuộc đơn vị khác",
+                task_id=task_id,
+            )
         return task
 
-    def list_tasks(self, actor: Actor, *, status: str | None = None, assignee_me: bool = False,
-                   candidate_group: str | None = None, process_key: str | None = None,
-                   instance_id: str | None = None, deadline: str | None = None, text: str | None = None,
-                   limit: int = 50, offset: int = 0) -> Page:
+    def list_tasks(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        assignee_me: bool = False,
+        candidate_group: str | None = None,
+        process_key: str | None = None,
+        instance_id: str | None = None,
+        deadline: str | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
         """``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
         name, business key or dossier code contains it (case-insensitive)."""
         limit = max(1, min(limit, MAX_PAGE))
         if deadline is not None and deadline not in FILTERS:
-            raise InvalidInput(f"deadline must be one of {', '.join(FILTERS)}, got {deadline!r}",
-                               detail_vi=f"deadline phải là một trong {', '.join(FILTERS)}, nhận được {deadline!r}",
-                               field="deadline")
+            raise InvalidInput(
+                f"deadline must be one of {', '.join(FILTERS)}, got {deadline!r}",
+                detail_vi=f"deadline phải là một trong {', '.join(FILTERS)}, nhận được {deadline!r}",
+                field="deadline",
+            )
         now = self.clock.now()
         ht = repo.HT
         conditions: list[Any] = []

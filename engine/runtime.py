@@ -133,9 +133,16 @@ def _error_details(exc: BaseException, task: Task | None) -> dict[str, Any]:
 
 
 class Runtime:
-    def __init__(self, script_engine: Any, clock: Clock, *, max_steps: int = 10_000, max_seconds: float = 30.0,
-                 calendar: Callable[[], BusinessCalendar] | None = None,
-                 green_lane_cut: float = DEFAULT_GREEN_LANE_CUT) -> None:
+    def __init__(
+        self,
+        script_engine: Any,
+        clock: Clock,
+        *,
+        max_steps: int = 10_000,
+        max_seconds: float = 30.0,
+        calendar: Callable[[], BusinessCalendar] | None = None,
+        green_lane_cut: float = DEFAULT_GREEN_LANE_CUT,
+    ) -> None:
         self.script_engine = script_engine
         self.clock = clock
         self.max_steps = max_steps
@@ -151,8 +158,9 @@ class Runtime:
             yield
 
     # --- commands ---------------------------------------------------------------------------------------------------
-    def start(self, spec: Any, subprocess_specs: dict[str, Any], variables: Mapping[str, Any], *,
-              trigger: str | None = None) -> tuple[BpmnWorkflow, RunOutcome]:
+    def start(
+        self, spec: Any, subprocess_specs: dict[str, Any], variables: Mapping[str, Any], *, trigger: str | None = None
+    ) -> tuple[BpmnWorkflow, RunOutcome]:
         """A new instance, run to its first wait state. ``trigger``: None (started by hand or by an integrator: the
         none start event, or the timer start of a process that has only that), ``TIMER_TRIGGER`` (the scheduler: the
         timer start event), or a message name (the start event catching it). As in Camunda, only the chosen start
@@ -227,13 +235,15 @@ class Runtime:
     def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: Mapping[str, Any]) -> RunOutcome:
         task = self.find_task(workflow, task_id)
         if task.state != TaskState.READY or not task.task_spec.manual:
-            raise TaskNotOpen(f"task {task_id} is not ready", detail_vi=f"Công việc {task_id} chưa sẵn sàng",
-                              task_id=task_id)
+            raise TaskNotOpen(
+                f"task {task_id} is not ready", detail_vi=f"Công việc {task_id} chưa sẵn sàng", task_id=task_id
+            )
         task.set_data(**variables)
         with self.scripting():
             task.run()
-        return self.run(workflow, first=[StepRecord(task_id, _element_id(task) or "", task.task_spec.bpmn_name,
-                                                     "human_task")])
+        return self.run(
+            workflow, first=[StepRecord(task_id, _element_id(task) or "", task.task_spec.bpmn_name, "human_task")]
+        )
 
     def fire_timers(self, workflow: BpmnWorkflow) -> RunOutcome:
         with self.scripting():
@@ -241,19 +251,29 @@ class Runtime:
         return self.run(workflow)
 
     def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: Mapping[str, Any]) -> RunOutcome:
-        waiting = [(t, d) for t in self._open(workflow, TaskState.WAITING) for d in _definitions(t.task_spec)
-                   if isinstance(d, MessageEventDefinition) and d.name == name]
+        waiting = [
+            (t, d)
+            for t in self._open(workflow, TaskState.WAITING)
+            for d in _definitions(t.task_spec)
+            if isinstance(d, MessageEventDefinition) and d.name == name
+        ]
         if not waiting:
-            raise MessageNotCorrelated(f"instance waits for no message {name!r}",
-                                       detail_vi=f"Hồ sơ không chờ thông điệp {name!r}", message_name=name)
+            raise MessageNotCorrelated(
+                f"instance waits for no message {name!r}",
+                detail_vi=f"Hồ sơ không chờ thông điệp {name!r}",
+                message_name=name,
+            )
         definition = waiting[0][1]
         try:
             correlations = definition.get_correlations(waiting[0][0], dict(variables))
             with self.scripting():
                 workflow.send_event(BpmnEvent(definition, dict(variables), correlations))
         except (WorkflowException, EngineError) as exc:  # its correlation values do not match this instance
-            raise MessageNotCorrelated(f"instance does not accept message {name!r}: {exc}",
-                                       detail_vi=f"Hồ sơ không nhận thông điệp {name!r}", message_name=name) from exc
+            raise MessageNotCorrelated(
+                f"instance does not accept message {name!r}: {exc}",
+                detail_vi=f"Hồ sơ không nhận thông điệp {name!r}",
+                message_name=name,
+            ) from exc
         for task, caught in waiting:
             # Camunda semantics: without spiffworkflow:messageVariable the message's variables become process data.
             if task.state != TaskState.WAITING and caught.message_var is None:
@@ -275,18 +295,21 @@ class Runtime:
                 raise StepLimitExceeded(
                     f"subprocesses and call activities nested more than {MAX_NESTING} deep (a process calling itself?)",
                     detail_vi=f"Quy trình con và hoạt động gọi lồng nhau quá {MAX_NESTING} cấp (quy trình tự gọi lại?)",
-                    element_id=_element_id(task))
+                    element_id=_element_id(task),
+                )
             if count > self.max_steps or time.monotonic() > deadline:
                 raise StepLimitExceeded(
                     f"more than {self.max_steps} steps or {self.max_seconds}s in one command",
                     detail_vi=f"Quá {self.max_steps} bước hoặc {self.max_seconds} giây trong một lệnh",
-                    element_id=_element_id(task))
+                    element_id=_element_id(task),
+                )
 
         def did_complete(task: Task) -> None:
             element_id = _element_id(task)
             if element_id is not None:
-                steps.append(StepRecord(str(task.id), element_id, task.task_spec.bpmn_name,
-                                        type(task.task_spec).__name__))
+                steps.append(
+                    StepRecord(str(task.id), element_id, task.task_spec.bpmn_name, type(task.task_spec).__name__)
+                )
 
         try:
             with self.scripting():
@@ -329,8 +352,10 @@ class Runtime:
                     counting_will(task)
                     task.run()
                     did(task)
-        raise StepLimitExceeded(f"more than {self.max_steps} engine rounds in one command",
-                                detail_vi=f"Quá {self.max_steps} vòng xử lý trong một lệnh")
+        raise StepLimitExceeded(
+            f"more than {self.max_steps} engine rounds in one command",
+            detail_vi=f"Quá {self.max_steps} vòng xử lý trong một lệnh",
+        )
 
     @staticmethod
     def _open(workflow: BpmnWorkflow, state: int) -> list[Task]:
@@ -347,8 +372,11 @@ class Runtime:
         except (ValueError, KeyError, TypeError):
             task = None
         if task is None:
-            raise TaskNotFound(f"task {task_id} not found in instance", detail_vi=f"Không tìm thấy công việc {task_id}",
-                               task_id=task_id)
+            raise TaskNotFound(
+                f"task {task_id} not found in instance",
+                detail_vi=f"Không tìm thấy công việc {task_id}",
+                task_id=task_id,
+            )
         return task
 
     def snapshot(self, workflow: BpmnWorkflow, outcome: RunOutcome) -> Snapshot:
@@ -368,8 +396,9 @@ class Runtime:
                         if due is not None:
                             timers.append(WaitingTimer(str(task.id), spec.bpmn_id, due))
                     elif isinstance(definition, MessageEventDefinition):
-                        messages.append(WaitingMessage(str(task.id), spec.bpmn_id, definition.name,
-                                                       dict(workflow.correlations)))
+                        messages.append(
+                            WaitingMessage(str(task.id), spec.bpmn_id, definition.name, dict(workflow.correlations))
+                        )
         if outcome.error is not None:
             status = "error"
         elif workflow.completed:
@@ -408,12 +437,18 @@ class Runtime:
     @staticmethod
     def thrown_messages(workflow: BpmnWorkflow) -> list[ThrownMessage]:
         """The messages thrown during the command and not caught inside the workflow (taken: asked once)."""
-        return [ThrownMessage(event.event_definition.name, event.payload, None)
-                for event in workflow.get_events() if isinstance(event.event_definition, MessageEventDefinition)]
+        return [
+            ThrownMessage(event.event_definition.name, event.payload, None)
+            for event in workflow.get_events()
+            if isinstance(event.event_definition, MessageEventDefinition)
+        ]
 
     @staticmethod
-    def merge_variables(workflow: BpmnWorkflow, previous: Mapping[str, Any], steps: list[StepRecord],
-                        ) -> dict[str, Any]:
+    def merge_variables(
+        workflow: BpmnWorkflow,
+        previous: Mapping[str, Any],
+        steps: list[StepRecord],
+    ) -> dict[str, Any]:
         """The process variables after a command: ``previous`` with the changes each top-level task finished in it
         made to the data it received (keys set, changed or deleted), in order.
 

@@ -43,19 +43,57 @@ Mode = Literal["eval", "exec"]
 COMPILE_CACHE_SIZE = 4096
 _FILENAME = "<script>"
 
-_FORBIDDEN_NAMES = frozenset({
-    "eval", "exec", "compile", "open", "input", "globals", "locals", "vars", "getattr", "setattr", "delattr", "type",
-    "breakpoint", "help", "memoryview", "print", "printed", "builtins",
-})
+_FORBIDDEN_NAMES = frozenset(
+    {
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "input",
+        "globals",
+        "locals",
+        "vars",
+        "getattr",
+        "setattr",
+        "delattr",
+        "type",
+        "breakpoint",
+        "help",
+        "memoryview",
+        "print",
+        "printed",
+        "builtins",
+    }
+)
 _FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"}) | INSPECT_ATTRIBUTES
 _REFUSED_NODES: dict[type[ast.AST], str] = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def", ast.AsyncFunctionDef: "async def",
-    ast.ClassDef: "class", ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Await: "await",
-    ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Global: "global", ast.Nonlocal: "nonlocal",
-    ast.Try: "try", ast.TryStar: "try", ast.With: "with", ast.Raise: "raise", ast.AnnAssign: "x: type = ...",
+    ast.Import: "import",
+    ast.ImportFrom: "import",
+    ast.FunctionDef: "def",
+    ast.AsyncFunctionDef: "async def",
+    ast.ClassDef: "class",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield from",
+    ast.Await: "await",
+    ast.AsyncFor: "async for",
+    ast.AsyncWith: "async with",
+    ast.Global: "global",
+    ast.Nonlocal: "nonlocal",
+    ast.Try: "try",
+    ast.TryStar: "try",
+    ast.With: "with",
+    ast.Raise: "raise",
+    ast.AnnAssign: "x: type = ...",
 }
-_BINOP_HOOKS = {ast.Add: "_add_", ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_",
-                ast.BitOr: "_or_", ast.BitXor: "_xor_"}
+_BINOP_HOOKS = {
+    ast.Add: "_add_",
+    ast.Mult: "_mul_",
+    ast.Pow: "_pow_",
+    ast.LShift: "_lshift_",
+    ast.Mod: "_mod_",
+    ast.BitOr: "_or_",
+    ast.BitXor: "_xor_",
+}
 
 
 # --- compile-time policy ------------------------------------------------------------------------------------------
@@ -99,11 +137,15 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if node.id.startswith("_") and node.id != "_":
-            return self._refuse(node, f"Names starting with '_' are not allowed: {node.id}",
-                                f"Không được dùng tên bắt đầu bằng '_': {node.id}")
+            return self._refuse(
+                node,
+                f"Names starting with '_' are not allowed: {node.id}",
+                f"Không được dùng tên bắt đầu bằng '_': {node.id}",
+            )
         if node.id in _FORBIDDEN_NAMES:
-            return self._refuse(node, f"'{node.id}' is not available in scripts",
-                                f"Không được dùng '{node.id}' trong kịch bản")
+            return self._refuse(
+                node, f"'{node.id}' is not available in scripts", f"Không được dùng '{node.id}' trong kịch bản"
+            )
         return super().visit_Name(node)  # type: ignore[no-any-return]
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -132,8 +174,9 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if node.attr.startswith("_") or node.attr in _FORBIDDEN_ATTRIBUTES:
-            return self._refuse(node, f"Attribute '.{node.attr}' is not allowed",
-                                f"Không được dùng thuộc tính '.{node.attr}'")
+            return self._refuse(
+                node, f"Attribute '.{node.attr}' is not allowed", f"Không được dùng thuộc tính '.{node.attr}'"
+            )
         if not isinstance(node.ctx, ast.Load):
             return self._refuse(node, "Attributes cannot be assigned or deleted", "Không được gán hoặc xóa thuộc tính")
         if node.attr not in SIZED_METHODS:  # the name is checked; a runtime getattr guard would add nothing
@@ -151,8 +194,11 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         parts = node.format_spec.values if isinstance(node.format_spec, ast.JoinedStr) else []
         if not all(isinstance(part, ast.Constant) for part in parts):
-            return self._refuse(node.value, "Computed f-string format specs are not allowed",
-                                "Không được dùng định dạng f-string được tính toán")
+            return self._refuse(
+                node.value,
+                "Computed f-string format specs are not allowed",
+                "Không được dùng định dạng f-string được tính toán",
+            )
         if any(is_wide(digits) for part in parts for digits in re.findall(r"\d+", str(getattr(part, "value", "")))):
             return self._refuse(node.value, f"Result too large: {TOO_WIDE[0]}", f"Kết quả quá lớn: {TOO_WIDE[1]}")
         node = super().visit_FormattedValue(node)
@@ -173,8 +219,11 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
         if isinstance(target, ast.Subscript) and not isinstance(target.slice, ast.Slice):
             args = [self.visit(target.value), self.visit(target.slice), op, value]
             return ast.copy_location(ast.Expr(_call("_inplace_item_", args, node)), node)
-        return self._refuse(node, "Augmented assignment to attributes or slices is not allowed",
-                            "Không được dùng phép gán kết hợp cho thuộc tính hoặc lát cắt")
+        return self._refuse(
+            node,
+            "Augmented assignment to attributes or slices is not allowed",
+            "Không được dùng phép gán kết hợp cho thuộc tính hoặc lát cắt",
+        )
 
     def _visit_loop(self, node: ast.For | ast.While) -> ast.AST:
         node = super().visit_For(node) if isinstance(node, ast.For) else self.node_contents_visit(node)
@@ -211,16 +260,20 @@ def _compile(source: str, mode: Mode) -> tuple[CodeType, bool]:
             tree = policy.visit(ast.parse(source.lstrip(" \t") if mode == "eval" else source, _FILENAME, mode))
             code = None if policy.findings else compile(ast.fix_missing_locations(tree), _FILENAME, mode)
     except SyntaxError as exc:
-        raise ScriptError(f"Syntax error on line {exc.lineno}: {exc.msg}",
-                          detail_vi=f"Lỗi cú pháp ở dòng {exc.lineno}: {exc.msg}",
-                          line=exc.lineno, expression=_source_line(source, exc.lineno)) from None
+        raise ScriptError(
+            f"Syntax error on line {exc.lineno}: {exc.msg}",
+            detail_vi=f"Lỗi cú pháp ở dòng {exc.lineno}: {exc.msg}",
+            line=exc.lineno,
+            expression=_source_line(source, exc.lineno),
+        ) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         what = f"{type(exc).__name__} {exc}".strip()
         raise ScriptError(f"Cannot compile the script: {what}", detail_vi=f"Không biên dịch được: {what}") from None
     if code is None:
         line, en, vi = policy.findings[0]
-        raise SandboxViolation(f"Line {line}: {en}", detail_vi=f"Dòng {line}: {vi}", line=line,
-                               expression=_source_line(source, line))
+        raise SandboxViolation(
+            f"Line {line}: {en}", detail_vi=f"Dòng {line}: {vi}", line=line, expression=_source_line(source, line)
+        )
     return code, policy.uses_budget
 
 
@@ -244,9 +297,13 @@ def _raise_located(exc: Exception, source: str) -> NoReturn:
     while tb is not None:  # innermost frame of the script itself
         line = tb.tb_lineno if tb.tb_frame.f_code.co_filename == _FILENAME else line
         tb = tb.tb_next
-    err = exc if isinstance(exc, ScriptError) else ScriptError(
-        f"Script failed on line {line}: {type(exc).__name__}: {exc}",
-        detail_vi=f"Kịch bản lỗi ở dòng {line}: {type(exc).__name__}: {exc}",
+    err = (
+        exc
+        if isinstance(exc, ScriptError)
+        else ScriptError(
+            f"Script failed on line {line}: {type(exc).__name__}: {exc}",
+            detail_vi=f"Kịch bản lỗi ở dòng {line}: {type(exc).__name__}: {exc}",
+        )
     )
     if line is not None:
         err.fields.setdefault("line", line)
@@ -256,8 +313,10 @@ def _raise_located(exc: Exception, source: str) -> NoReturn:
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None), bytes, datetime, date, timedelta})
 _CONTAINERS = (dict, list, tuple, set, frozenset)
-_DATA_TOO_LARGE = (f"Result too large: task data over {MAX_DATA_SIZE} characters",
-                   f"Kết quả quá lớn: dữ liệu hơn {MAX_DATA_SIZE} ký tự")
+_DATA_TOO_LARGE = (
+    f"Result too large: task data over {MAX_DATA_SIZE} characters",
+    f"Kết quả quá lớn: dữ liệu hơn {MAX_DATA_SIZE} ký tự",
+)
 
 
 def _is_runtime_object(value: Any) -> bool:
@@ -269,8 +328,10 @@ def _is_runtime_object(value: Any) -> bool:
 def _refuse_nested(name: str, item: Any) -> None:
     if _is_runtime_object(item):
         kind = type(item).__name__
-        raise SandboxViolation(f"'{name}' holds a {kind}; task data may only hold plain values",
-                               detail_vi=f"'{name}' chứa một {kind}; dữ liệu chỉ được chứa giá trị thường")
+        raise SandboxViolation(
+            f"'{name}' holds a {kind}; task data may only hold plain values",
+            detail_vi=f"'{name}' chứa một {kind}; dữ liệu chỉ được chứa giá trị thường",
+        )
 
 
 def _task_data(scope: dict[str, Any], context: Mapping[str, Any], external: Mapping[str, Any]) -> dict[str, Any]:
@@ -307,8 +368,9 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         super().__init__({})
         self.cpu_seconds = cpu_seconds
 
-    def _prepare(self, source: str, mode: Mode, context: Mapping[str, Any],
-                 external: Mapping[str, Any] | None) -> tuple[CodeType, dict[str, Any]]:
+    def _prepare(
+        self, source: str, mode: Mode, context: Mapping[str, Any], external: Mapping[str, Any] | None
+    ) -> tuple[CodeType, dict[str, Any]]:
         code, uses_budget = _compile(source, mode)
         # Calendar and clock functions first: a variable of the same name shadows one (and is kept on write-back).
         scope = {**FUNCTIONS, **external, **context, **HOOKS} if external else {**FUNCTIONS, **context, **HOOKS}
@@ -316,22 +378,26 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
             scope["_tick_"] = Budget(self.cpu_seconds).tick
         return code, scope
 
-    def evaluate(self, expression: str, context: Mapping[str, Any],
-                 external_context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(
+        self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> Any:
         code, scope = self._prepare(expression, "eval", context, external_context)
         try:
             result = eval(code, scope)  # noqa: S307 - restricted code object, restricted globals
         except Exception as exc:
             _raise_located(exc, expression)
         if _is_runtime_object(result):  # not searched deeper: a condition may return the whole task data
-            raise SandboxViolation(f"Expression returned a {type(result).__name__}, not a value",
-                                   detail_vi=f"Biểu thức trả về một {type(result).__name__}, không phải giá trị")
+            raise SandboxViolation(
+                f"Expression returned a {type(result).__name__}, not a value",
+                detail_vi=f"Biểu thức trả về một {type(result).__name__}, không phải giá trị",
+            )
         if isinstance(result, _CONTAINERS) and flat_size(result, MAX_DATA_SIZE) > MAX_DATA_SIZE:
             raise ScriptError(_DATA_TOO_LARGE[0], detail_vi=_DATA_TOO_LARGE[1])
         return result
 
-    def execute(self, script: str, context: MutableMapping[str, Any],
-                external_context: Mapping[str, Any] | None = None) -> bool:
+    def execute(
+        self, script: str, context: MutableMapping[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> bool:
         external = external_context or {}
         code, scope = self._prepare(script, "exec", context, external)
         try:
@@ -367,8 +433,11 @@ class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
 def _task_exception(task: Any, err: ScriptError, prefix: str) -> Exception:
     return WorkflowTaskException(  # type: ignore[no-any-return]
-        f"{prefix}: {err.detail}", task=task, exception=err,
-        line_number=err.fields.get("line"), error_line=err.fields.get("expression", ""),
+        f"{prefix}: {err.detail}",
+        task=task,
+        exception=err,
+        line_number=err.fields.get("line"),
+        error_line=err.fields.get("expression", ""),
     )
 
 

@@ -28,8 +28,19 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 
 from .errors import SandboxViolation, ScriptError, ScriptTimeout
 
-__all__ = ["HOOKS", "MAX_DATA_SIZE", "MAX_FORMAT_WIDTH", "MAX_INT_BITS", "MAX_ITEMS", "MAX_STAR_ARGS",
-           "SIZED_METHODS", "TOO_WIDE", "Budget", "flat_size", "is_wide"]
+__all__ = [
+    "HOOKS",
+    "MAX_DATA_SIZE",
+    "MAX_FORMAT_WIDTH",
+    "MAX_INT_BITS",
+    "MAX_ITEMS",
+    "MAX_STAR_ARGS",
+    "SIZED_METHODS",
+    "TOO_WIDE",
+    "Budget",
+    "flat_size",
+    "is_wide",
+]
 
 MAX_ITEMS = 1_000_000  # range() length; items in a str/bytes/list/tuple/dict/set built by a guarded operation
 MAX_DATA_SIZE = 10 * MAX_ITEMS  # flat_size of the task data a script hands back, or of an expression's container
@@ -37,15 +48,31 @@ MAX_INT_BITS = 100_000  # about 30 000 decimal digits
 MAX_FORMAT_WIDTH = 10_000  # width/precision in f-string specs and % formatting
 MAX_STAR_ARGS = 256  # f(*rows) with more positional arguments is refused (zip(*rows) amplification)
 _GROWING = frozenset({"extend", "update", "union", "symmetric_difference", "symmetric_difference_update", "index"})
-SIZED_METHODS = frozenset(
-    {"join", "replace", "ljust", "rjust", "center", "zfill", "expandtabs", "translate", "to_bytes"}
-) | _GROWING
-_IOPS: dict[str, Callable[[Any, Any], Any]] = dict(zip(
-    ("+=", "-=", "*=", "/=", "//=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^=", "@="),
-    (operator.iadd, operator.isub, operator.imul, operator.itruediv, operator.ifloordiv, operator.imod,
-     operator.ipow, operator.ilshift, operator.irshift, operator.iand, operator.ior, operator.ixor, operator.imatmul),
-    strict=True,
-))
+SIZED_METHODS = (
+    frozenset({"join", "replace", "ljust", "rjust", "center", "zfill", "expandtabs", "translate", "to_bytes"})
+    | _GROWING
+)
+_IOPS: dict[str, Callable[[Any, Any], Any]] = dict(
+    zip(
+        ("+=", "-=", "*=", "/=", "//=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^=", "@="),
+        (
+            operator.iadd,
+            operator.isub,
+            operator.imul,
+            operator.itruediv,
+            operator.ifloordiv,
+            operator.imod,
+            operator.ipow,
+            operator.ilshift,
+            operator.irshift,
+            operator.iand,
+            operator.ior,
+            operator.ixor,
+            operator.imatmul,
+        ),
+        strict=True,
+    )
+)
 _SEQUENCES = (str, bytes, list, tuple)
 _PERCENT_SPEC = re.compile(r"%(?:%|(\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?)")  # %% is a literal %
 _TOO_MANY_ITEMS = (f"more than {MAX_ITEMS} items", f"hơn {MAX_ITEMS} phần tử")
@@ -152,8 +179,10 @@ def _check(op: str, a: Any, b: Any) -> None:
         if "%" in text:
             for m in _PERCENT_SPEC.finditer(text):
                 if "(" in (m[1] or "")[1:]:  # Python reads %(...) keys up to the balanced ")": %((a))99s
-                    raise SandboxViolation("'%(...)' format keys may not contain '('",
-                                           detail_vi="Khóa định dạng '%(...)' không được chứa '('")
+                    raise SandboxViolation(
+                        "'%(...)' format keys may not contain '('",
+                        detail_vi="Khóa định dạng '%(...)' không được chứa '('",
+                    )
                 if is_wide(m[2]) or is_wide(m[3]):
                     raise _too_large(*TOO_WIDE)
             _render(b)
@@ -182,8 +211,10 @@ def _write(obj: Any) -> Any:
     if isinstance(obj, (dict, list)):
         return obj
     kind = type(obj).__name__
-    raise SandboxViolation(f"Only dict and list items can be assigned, not items of {kind}",
-                           detail_vi=f"Chỉ được gán phần tử của dict hoặc list, không phải của {kind}")
+    raise SandboxViolation(
+        f"Only dict and list items can be assigned, not items of {kind}",
+        detail_vi=f"Chỉ được gán phần tử của dict hoặc list, không phải của {kind}",
+    )
 
 
 def _inplace_item(container: Any, key: Any, op: str, value: Any) -> None:
@@ -250,8 +281,10 @@ def _result_size(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, A
     if name == "translate" and args and isinstance(obj, str):  # str.translate looks up table[ord(c)]
         table = args[0]
         if not isinstance(table, (Mapping, list, tuple, str, bytes, range)):
-            raise SandboxViolation("translate() takes a dict, list, tuple or str table",
-                                   detail_vi="translate() chỉ nhận bảng dict, list, tuple hoặc str")
+            raise SandboxViolation(
+                "translate() takes a dict, list, tuple or str table",
+                detail_vi="translate() chỉ nhận bảng dict, list, tuple hoặc str",
+            )
         values = table.values() if isinstance(table, Mapping) else table if isinstance(table, (list, tuple)) else ()
         return len(obj) * max((len(v) for v in values if isinstance(v, _SEQUENCES)), default=1)
     if name == "expandtabs":
@@ -262,6 +295,7 @@ def _result_size(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, A
 
 def _growing(obj: Any, method: Callable[..., Any]) -> Callable[..., Any]:
     """list.extend, dict/set.update, set.union...: the result may not pass MAX_ITEMS; list.index(x) renders x."""
+
     def checked(*args: Any, **kwargs: Any) -> Any:
         if method.__name__ == "index":
             _render(args[0] if args else None)
@@ -304,28 +338,75 @@ class Budget:
 
     def tick(self) -> bool:
         if time.monotonic() > self.deadline:
-            raise ScriptTimeout(f"Script exceeded its time limit of {self.seconds:g} s",
-                                detail_vi=f"Kịch bản chạy quá thời gian cho phép ({self.seconds:g} giây)")
+            raise ScriptTimeout(
+                f"Script exceeded its time limit of {self.seconds:g} s",
+                detail_vi=f"Kịch bản chạy quá thời gian cho phép ({self.seconds:g} giây)",
+            )
         return True
 
 
 _SAFE_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name)
-    for name in ("len", "min", "max", "sorted", "reversed", "round", "abs", "int", "float", "bool",
-                 "list", "dict", "set", "tuple", "enumerate", "zip", "any", "all", "isinstance", "divmod")
-} | {"str": _Str, "range": _range, "sum": _sum, "datetime": datetime, "date": date, "timedelta": timedelta,
-     "timezone": timezone, "True": True, "False": False, "None": None}
+    for name in (
+        "len",
+        "min",
+        "max",
+        "sorted",
+        "reversed",
+        "round",
+        "abs",
+        "int",
+        "float",
+        "bool",
+        "list",
+        "dict",
+        "set",
+        "tuple",
+        "enumerate",
+        "zip",
+        "any",
+        "all",
+        "isinstance",
+        "divmod",
+    )
+} | {
+    "str": _Str,
+    "range": _range,
+    "sum": _sum,
+    "datetime": datetime,
+    "date": date,
+    "timedelta": timedelta,
+    "timezone": timezone,
+    "True": True,
+    "False": False,
+    "None": None,
+}
 
 # What the transformed code calls (attribute/item reads stay native). Merged last into every globals dict,
 # so task data cannot replace any of it.
 HOOKS: dict[str, Any] = {
     "__builtins__": _SAFE_BUILTINS,
-    "_sized_getattr_": _sized_getattr, "_getiter_": iter, "_write_": _write,
-    "_apply_": _apply, "_inplacevar_": _inplacevar, "_inplace_item_": _inplace_item, "_write_slice_": _SliceWriter,
-    "_render_": _render, "_display_": _display,
-    "_unpack_sequence_": guarded_unpack_sequence, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    **{hook: functools.partial(_binop, symbol, op) for hook, symbol, op in (
-        ("_add_", "+", operator.add), ("_mul_", "*", operator.mul), ("_pow_", "**", operator.pow),
-        ("_lshift_", "<<", operator.lshift), ("_mod_", "%", operator.mod), ("_or_", "|", operator.or_),
-        ("_xor_", "^", operator.xor))},
+    "_sized_getattr_": _sized_getattr,
+    "_getiter_": iter,
+    "_write_": _write,
+    "_apply_": _apply,
+    "_inplacevar_": _inplacevar,
+    "_inplace_item_": _inplace_item,
+    "_write_slice_": _SliceWriter,
+    "_render_": _render,
+    "_display_": _display,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    **{
+        hook: functools.partial(_binop, symbol, op)
+        for hook, symbol, op in (
+            ("_add_", "+", operator.add),
+            ("_mul_", "*", operator.mul),
+            ("_pow_", "**", operator.pow),
+            ("_lshift_", "<<", operator.lshift),
+            ("_mod_", "%", operator.mod),
+            ("_or_", "|", operator.or_),
+            ("_xor_", "^", operator.xor),
+        )
+    },
 }  # "_tick_" is added per call, only for code with loops, calls or lambdas

@@ -38,8 +38,16 @@ def schedule_start(conn: Connection, process: ProcessModel, definition_id: int, 
         return
     first = schedule.first_after(now)
     occurrence, next_at = first if first is not None else (0, None)
-    repo.upsert_schedule(conn, process_key=process.key, definition_id=definition_id, element_id=timer.element_id,
-                         timer_kind=timer.kind, timer_text=timer.text, occurrence=occurrence, next_at=next_at)
+    repo.upsert_schedule(
+        conn,
+        process_key=process.key,
+        definition_id=definition_id,
+        element_id=timer.element_id,
+        timer_kind=timer.kind,
+        timer_text=timer.text,
+        occurrence=occurrence,
+        next_at=next_at,
+    )
 
 
 class ScheduledStarts(CommandCore):
@@ -74,9 +82,18 @@ class ScheduledStarts(CommandCore):
         start_data = {**variables, CODE_VARIABLE: dossier_code} if dossier_code is not None else variables
         workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, start_data, trigger=TIMER_TRIGGER)
         business_key = f"{definition['key']}-{local:%Y%m%d-%H%M}"
-        self._save_new(uow, uuid7(), definition, business_key, model, workflow, outcome, SYSTEM,
-                       {"variables": variables, "business_key": business_key,
-                        "start_timer": schedule_row["element_id"]}, dossier_code=dossier_code)
+        self._save_new(
+            uow,
+            uuid7(),
+            definition,
+            business_key,
+            model,
+            workflow,
+            outcome,
+            SYSTEM,
+            {"variables": variables, "business_key": business_key, "start_timer": schedule_row["element_id"]},
+            dossier_code=dossier_code,
+        )
         return 1
 
     def next_start_due(self) -> datetime | None:

@@ -32,8 +32,7 @@ class ScriptContext:
 
 
 _DEFAULT = ScriptContext(SystemClock(), BusinessCalendar())
-_current: contextvars.ContextVar[ScriptContext | None] = contextvars.ContextVar("phoihop_script_context",
-                                                                                 default=None)
+_current: contextvars.ContextVar[ScriptContext | None] = contextvars.ContextVar("phoihop_script_context", default=None)
 
 
 @contextmanager
@@ -55,12 +54,16 @@ def _refuse(en: str, vi: str) -> ScriptError:
 
 def _days(value: Any, name: str = "n") -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise _refuse(f"{name} must be a number of working days, not {value!r}",
-                      f"{name} phải là số ngày làm việc, không phải {value!r}")
+        raise _refuse(
+            f"{name} must be a number of working days, not {value!r}",
+            f"{name} phải là số ngày làm việc, không phải {value!r}",
+        )
     days = math.ceil(value)
     if not 0 <= days <= MAX_DAYS:
-        raise _refuse(f"{name} must be between 0 and {MAX_DAYS} working days, not {value!r}",
-                      f"{name} phải từ 0 đến {MAX_DAYS} ngày làm việc, không phải {value!r}")
+        raise _refuse(
+            f"{name} must be between 0 and {MAX_DAYS} working days, not {value!r}",
+            f"{name} phải từ 0 đến {MAX_DAYS} ngày làm việc, không phải {value!r}",
+        )
     return days
 
 
@@ -80,8 +83,10 @@ def _moment(value: Any, name: str) -> datetime | date:
             pass
         else:
             return moment if moment.tzinfo else moment.replace(tzinfo=HANOI_TZ)
-    raise _refuse(f"{name} must be an ISO 8601 date or date-time, not {value!r}",
-                  f"{name} phải là ngày hoặc thời điểm ISO 8601, không phải {value!r}")
+    raise _refuse(
+        f"{name} must be an ISO 8601 date or date-time, not {value!r}",
+        f"{name} phải là ngày hoặc thời điểm ISO 8601, không phải {value!r}",
+    )
 
 
 def _cutoff(value: Any) -> time | None:
@@ -92,8 +97,9 @@ def _cutoff(value: Any) -> time | None:
             return time.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise _refuse(f"cutoff must be a time such as '15:00', not {value!r}",
-                  f"giờ chốt phải có dạng '15:00', không phải {value!r}")
+    raise _refuse(
+        f"cutoff must be a time such as '15:00', not {value!r}", f"giờ chốt phải có dạng '15:00', không phải {value!r}"
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -120,8 +126,10 @@ def working_days(n: Any, cutoff: Any = None) -> str:
 def deadline_fraction(start: Any, end: Any, ratio: Any) -> str:
     """The moment at ``ratio`` (0–1) of the way from ``start`` to ``end``: the 75% warning of a time limit."""
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
-        raise _refuse(f"ratio must be a number between 0 and 1, not {ratio!r}",
-                      f"tỉ lệ phải là số từ 0 đến 1, không phải {ratio!r}")
+        raise _refuse(
+            f"ratio must be a number between 0 and 1, not {ratio!r}",
+            f"tỉ lệ phải là số từ 0 đến 1, không phải {ratio!r}",
+        )
     first, last = _moment(start, "start"), _moment(end, "end")
     if not isinstance(first, datetime):
         first = datetime.combine(first, time(0), HANOI_TZ)
@@ -135,8 +143,10 @@ def green_lane_days(standard_days: Any, cut_rate: Any = None) -> int:
     days = _days(standard_days, "standard_days")
     cut = _context().green_lane_cut if cut_rate is None else cut_rate
     if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not 0 <= cut < 1:
-        raise _refuse(f"cut_rate must be a number from 0 up to 1 (excluded), not {cut!r}",
-                      f"tỉ lệ cắt giảm phải từ 0 đến dưới 1, không phải {cut!r}")
+        raise _refuse(
+            f"cut_rate must be a number from 0 up to 1 (excluded), not {cut!r}",
+            f"tỉ lệ cắt giảm phải từ 0 đến dưới 1, không phải {cut!r}",
+        )
     return math.ceil(round(days * (1 - cut), 9))
 
 
@@ -157,6 +167,11 @@ def is_working_day(day: Any) -> bool:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "working_days": working_days, "add_working_days": add_working_days, "deadline_fraction": deadline_fraction,
-    "green_lane_days": green_lane_days, "now": now, "today": today, "is_working_day": is_working_day,
+    "working_days": working_days,
+    "add_working_days": add_working_days,
+    "deadline_fraction": deadline_fraction,
+    "green_lane_days": green_lane_days,
+    "now": now,
+    "today": today,
+    "is_working_day": is_working_day,
 }

@@ -37,11 +37,22 @@ class SelfContainedEmptyTaskConverter(TaskConverter):  # type: ignore[misc]
     so a command need not rewrite it. Restoring reads it unchanged: an empty delta means "use ``data``"."""
 
     def to_dict(self, task: Task) -> dict[str, Any]:
-        dct: dict[str, Any] = super().to_dict(task) if task.data else {
-            "id": str(task.id), "parent": str(task._parent) if task._parent is not None else None,
-            "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
-            "state": task.state, "task_spec": task.task_spec.name, "triggered": task.triggered,
-            "internal_data": self.registry.convert(task.internal_data), "data": {}, "delta": {}}
+        dct: dict[str, Any] = (
+            super().to_dict(task)
+            if task.data
+            else {
+                "id": str(task.id),
+                "parent": str(task._parent) if task._parent is not None else None,
+                "children": [str(child) for child in task._children],
+                "last_state_change": task.last_state_change,
+                "state": task.state,
+                "task_spec": task.task_spec.name,
+                "triggered": task.triggered,
+                "internal_data": self.registry.convert(task.internal_data),
+                "data": {},
+                "delta": {},
+            }
+        )
         return dct
 
 
@@ -96,14 +107,17 @@ class StateSerializer:
         dct = orjson.loads(state)
         return self._restore(dct, dct.pop("tasks"), spec, subprocess_specs)
 
-    def loads_split(self, meta: str, tasks: list[tuple[str, str]], spec: Any,
-                    subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+    def loads_split(
+        self, meta: str, tasks: list[tuple[str, str]], spec: Any, subprocess_specs: dict[str, Any]
+    ) -> BpmnWorkflow:
         """Restore from the meta document and (task id, record) pairs in creation order."""
-        return self._restore(orjson.loads(meta), {tid: orjson.loads(body) for tid, body in tasks}, spec,
-                             subprocess_specs)
+        return self._restore(
+            orjson.loads(meta), {tid: orjson.loads(body) for tid, body in tasks}, spec, subprocess_specs
+        )
 
-    def _restore(self, dct: dict[str, Any], tasks: dict[str, Any], spec: Any,
-                 subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
+    def _restore(
+        self, dct: dict[str, Any], tasks: dict[str, Any], spec: Any, subprocess_specs: dict[str, Any]
+    ) -> BpmnWorkflow:
         version = dct.pop("serializer_version", None)
         if version != SERIALIZER_VERSION:
             if version not in MIGRATIONS:

@@ -52,8 +52,13 @@ def _add(start: datetime, period: dict[str, float], times: int) -> datetime:
     year += start.year
     day = min(start.day, calendar.monthrange(year, month + 1)[1])
     moved = start.replace(year=year, month=month + 1, day=day)
-    rest = timedelta(weeks=period.get("weeks", 0), days=period.get("days", 0), hours=period.get("hours", 0),
-                     minutes=period.get("minutes", 0), seconds=period.get("seconds", 0))
+    rest = timedelta(
+        weeks=period.get("weeks", 0),
+        days=period.get("days", 0),
+        hours=period.get("hours", 0),
+        minutes=period.get("minutes", 0),
+        seconds=period.get("seconds", 0),
+    )
     return moved + rest * times
 
 
@@ -73,8 +78,9 @@ def parse_schedule(kind: str, text: str, now: datetime) -> Schedule:
             period = TimerEventDefinition.parse_iso_duration(match.group(3))
             if not any(period.values()):
                 raise ValueError("the period is zero")
-            start = (_aware(TimerEventDefinition.get_datetime(match.group(2))) if match.group(2)
-                     else _add(now, period, 1))  # R/P1D: the first one period after deployment
+            start = (
+                _aware(TimerEventDefinition.get_datetime(match.group(2))) if match.group(2) else _add(now, period, 1)
+            )  # R/P1D: the first one period after deployment
             return Schedule(kind, start, period, repeats)
         if kind == "timeDate":
             return Schedule(kind, _aware(TimerEventDefinition.get_datetime(text.strip())), None, 1)

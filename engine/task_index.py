@@ -126,8 +126,14 @@ def _install() -> None:
     original_remove: Callable[[Workflow, UUID], None] = Workflow._remove_task
     original_update_waiting: Callable[[Workflow], None] = Workflow.update_waiting_tasks
 
-    def __init__(self: Task, workflow: Workflow, task_spec: Any, parent: Task | None = None,
-                 state: int = TaskState.MAYBE, id: UUID | None = None) -> None:
+    def __init__(
+        self: Task,
+        workflow: Workflow,
+        task_spec: Any,
+        parent: Task | None = None,
+        state: int = TaskState.MAYBE,
+        id: UUID | None = None,
+    ) -> None:
         original_init(self, workflow, task_spec, parent, state, id)
         index = index_of(workflow)
         if index is not None:

@@ -29,8 +29,18 @@ from .process_files import deployable_sets
 from .xmlsafe import parse_xml
 
 __all__ = [
-    "Article", "ArticleCatalogue", "Assumption", "DocumentedElement", "Trace", "build_trace", "load_articles",
-    "parse_assumptions", "parse_citations", "render_markdown", "scan_processes", "trace_processes",
+    "Article",
+    "ArticleCatalogue",
+    "Assumption",
+    "DocumentedElement",
+    "Trace",
+    "build_trace",
+    "load_articles",
+    "parse_assumptions",
+    "parse_citations",
+    "render_markdown",
+    "scan_processes",
+    "trace_processes",
 ]
 
 POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"  # the letters of lettered points, in Vietnamese order
@@ -45,8 +55,11 @@ _SEPARATOR = re.compile(r"\s*(?:,|;|&|\bvà\b)\s*", re.IGNORECASE)
 _PLAIN = re.compile(_REF, re.IGNORECASE)
 _SPACED_DASH = re.compile(r"\s[-–]|[-–]\s")
 _WORD_AFTER = re.compile(r"\s*(?!và\b)[^\W\d_]", re.IGNORECASE)  # a word, not "và", follows: "5 ngày"
-_OTHER_DOCUMENT = re.compile(r"(?<!\w)(?:bộ luật|luật|blds|hiến pháp|nghị định|thông tư|nghị quyết|pháp lệnh|"
-                             r"chỉ thị|công văn|văn bản|quyết định(?!\s+(?:số\s+)?5921))(?!\w)", re.IGNORECASE)
+_OTHER_DOCUMENT = re.compile(
+    r"(?<!\w)(?:bộ luật|luật|blds|hiến pháp|nghị định|thông tư|nghị quyết|pháp lệnh|"
+    r"chỉ thị|công văn|văn bản|quyết định(?!\s+(?:số\s+)?5921))(?!\w)",
+    re.IGNORECASE,
+)
 _GROUP_BREAK = re.compile(r"[,;.()]")
 
 
@@ -58,7 +71,7 @@ def _segments(text: str, kind: str) -> list[str]:
     for index, marker in enumerate(markers):
         if (marker.group(1) or marker.group(2) or "").casefold() == kind:
             end = markers[index + 1].start() if index + 1 < len(markers) else len(text)
-            found.append(text[marker.end():end])
+            found.append(text[marker.end() : end])
     return found
 
 
@@ -66,13 +79,14 @@ def _clause_range(first: str, last: str) -> list[str] | None:
     if first.isdigit() and last.isdigit() and 0 <= int(last) - int(first) <= MAX_RANGE:
         return [str(number) for number in range(int(first), int(last) + 1)]
     if first in POINT_LETTERS and last in POINT_LETTERS and POINT_LETTERS.index(first) <= POINT_LETTERS.index(last):
-        return list(POINT_LETTERS[POINT_LETTERS.index(first):POINT_LETTERS.index(last) + 1])
+        return list(POINT_LETTERS[POINT_LETTERS.index(first) : POINT_LETTERS.index(last) + 1])
     return None
 
 
 def _expand(item: re.Match[str]) -> list[str]:
-    article, clause, last_article, last_clause = ([part.lower() if part else None for part in item.groups()]
-                                                  + [None, None])[:4]
+    article, clause, last_article, last_clause = (
+        [part.lower() if part else None for part in item.groups()] + [None, None]
+    )[:4]
     assert article is not None
     first = f"{article}.{clause}" if clause else article
     if last_article is None:
@@ -116,8 +130,9 @@ def _other_document(text: str, keyword_start: int, end: int) -> bool:
     breaks = list(_GROUP_BREAK.finditer(before))
     clause_start = breaks[-1].end() if breaks else 0
     after = re.match(r"\s*(?:của\s+)?(\S+(?:\s+\S+)?)", text[end:], re.IGNORECASE)
-    return bool(_OTHER_DOCUMENT.search(before[clause_start:])
-                or (after is not None and _OTHER_DOCUMENT.match(after.group(1))))
+    return bool(
+        _OTHER_DOCUMENT.search(before[clause_start:]) or (after is not None and _OTHER_DOCUMENT.match(after.group(1)))
+    )
 
 
 def parse_citations(text: str | None) -> list[str]:
@@ -165,8 +180,7 @@ class ArticleCatalogue:
 
     def resolve(self, ref: str) -> list[Article]:
         """The articles a reference designates: itself, or every clause of a whole article ("9")."""
-        return [article for article in self.articles
-                if article.id == ref or ("." not in ref and article.number == ref)]
+        return [article for article in self.articles if article.id == ref or ("." not in ref and article.number == ref)]
 
 
 def _refuse(path: Path, en: str, vi: str) -> InvalidInput:
@@ -178,28 +192,45 @@ def load_articles(path: Path) -> ArticleCatalogue:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise _refuse(path, f"cannot read the article list: {exc}", f"không đọc được danh sách điều khoản: {exc}"
-                      ) from None
+        raise _refuse(
+            path, f"cannot read the article list: {exc}", f"không đọc được danh sách điều khoản: {exc}"
+        ) from None
     decision = data.get("decision", {})
     headings: dict[str, tuple[str, bool]] = {}
     for entry in data.get("heading", []):
         if not isinstance(entry.get("article"), str) or not isinstance(entry.get("title_vi"), str):
-            raise _refuse(path, f"a [[heading]] needs article and title_vi: {entry}",
-                          f"mục [[heading]] cần article và title_vi: {entry}")
+            raise _refuse(
+                path,
+                f"a [[heading]] needs article and title_vi: {entry}",
+                f"mục [[heading]] cần article và title_vi: {entry}",
+            )
         headings[entry["article"]] = (entry["title_vi"], bool(entry.get("heading_inferred", False)))
     articles: list[Article] = []
     for entry in data.get("article", []):
-        article_id, title, implies, reason = (entry.get("id"), entry.get("title_vi"), entry.get("implies_step"),
-                                              entry.get("reason"))
+        article_id, title, implies, reason = (
+            entry.get("id"),
+            entry.get("title_vi"),
+            entry.get("implies_step"),
+            entry.get("reason"),
+        )
         if not isinstance(article_id, str) or not re.fullmatch(_REF, article_id) or article_id != article_id.lower():
-            raise _refuse(path, f"article id {article_id!r} is not like 7.4, 4.đ or 6",
-                          f"mã điều khoản {article_id!r} không có dạng 7.4, 4.đ hoặc 6")
+            raise _refuse(
+                path,
+                f"article id {article_id!r} is not like 7.4, 4.đ or 6",
+                f"mã điều khoản {article_id!r} không có dạng 7.4, 4.đ hoặc 6",
+            )
         if not isinstance(title, str) or not title.strip() or not isinstance(implies, bool):
-            raise _refuse(path, f"article {article_id} needs title_vi and implies_step = true|false",
-                          f"điều khoản {article_id} cần title_vi và implies_step = true|false")
+            raise _refuse(
+                path,
+                f"article {article_id} needs title_vi and implies_step = true|false",
+                f"điều khoản {article_id} cần title_vi và implies_step = true|false",
+            )
         if not implies and not (isinstance(reason, str) and reason.strip()):
-            raise _refuse(path, f"article {article_id} implies no step: give the reason",
-                          f"điều khoản {article_id} không triển khai thành bước quy trình: cần nêu lý do (reason)")
+            raise _refuse(
+                path,
+                f"article {article_id} implies no step: give the reason",
+                f"điều khoản {article_id} không triển khai thành bước quy trình: cần nêu lý do (reason)",
+            )
         if any(article.id == article_id for article in articles):
             raise _refuse(path, f"article {article_id} is listed twice", f"điều khoản {article_id} bị liệt kê hai lần")
         reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
@@ -230,17 +261,28 @@ def _process_of(element: Any, first_process: str) -> str:
     return first_process
 
 
-def _documented(label: str, name: str, notes: Iterable[Any], *, fallback: str, bpmn: bool,
-                ) -> Iterator[DocumentedElement]:
+def _documented(
+    label: str,
+    name: str,
+    notes: Iterable[Any],
+    *,
+    fallback: str,
+    bpmn: bool,
+) -> Iterator[DocumentedElement]:
     for note in notes:
         element = note.getparent()
         text = " ".join("".join(note.itertext()).split())
         if element is None or not text:
             continue
         yield DocumentedElement(
-            folder=label, file=name, process=_process_of(element, fallback) if bpmn else fallback,
-            element_id=str(element.get("id") or ""), element_name=element.get("name") or element.get("label") or None,
-            kind=local_name(element), documentation=unicodedata.normalize("NFC", text))
+            folder=label,
+            file=name,
+            process=_process_of(element, fallback) if bpmn else fallback,
+            element_id=str(element.get("id") or ""),
+            element_name=element.get("name") or element.get("label") or None,
+            kind=local_name(element),
+            documentation=unicodedata.normalize("NFC", text),
+        )
 
 
 def scan_processes(root: Path) -> list[DocumentedElement]:
@@ -254,8 +296,13 @@ def scan_processes(root: Path) -> list[DocumentedElement]:
             if lowered.endswith(BPMN_SUFFIXES):
                 tree = parse_xml(source.content, filename=source.name).getroot()
                 first = tree.find("bpmn:process", NSMAP)
-                found += _documented(label, source.name, tree.iterfind(".//bpmn:documentation", NSMAP), bpmn=True,
-                                     fallback=str(first.get("id")) if first is not None else label)
+                found += _documented(
+                    label,
+                    source.name,
+                    tree.iterfind(".//bpmn:documentation", NSMAP),
+                    bpmn=True,
+                    fallback=str(first.get("id")) if first is not None else label,
+                )
             elif lowered.endswith(DMN_SUFFIXES):
                 tree = parse_xml(source.content, filename=source.name).getroot()
                 notes = (e for e in tree.iter() if isinstance(e.tag, str) and local_name(e) == "description")
@@ -288,16 +335,20 @@ def build_trace(catalogue: ArticleCatalogue, elements: Iterable[DocumentedElemen
         for ref in parse_citations(element.documentation):
             designated = catalogue.resolve(ref)
             if not designated:
-                trace.problems.append(f"Điều {ref} được dẫn chiếu tại {_where(element)} nhưng không có trong "
-                                      "danh sách điều khoản (articles.toml)")
+                trace.problems.append(
+                    f"Điều {ref} được dẫn chiếu tại {_where(element)} nhưng không có trong "
+                    "danh sách điều khoản (articles.toml)"
+                )
             for article in designated:
                 if element not in trace.implemented_by[article.id]:
                     trace.implemented_by[article.id].append(element)
         trace.assumptions += [Assumption(element, note) for note in parse_assumptions(element.documentation)]
     for article in catalogue.articles:
         if article.implies_step and not trace.implemented_by[article.id]:
-            trace.problems.append(f"Điều {article.id} đòi hỏi một bước quy trình nhưng chưa phần tử BPMN nào dẫn "
-                                  "chiếu (hoặc ghi implies_step = false kèm lý do)")
+            trace.problems.append(
+                f"Điều {article.id} đòi hỏi một bước quy trình nhưng chưa phần tử BPMN nào dẫn "
+                "chiếu (hoặc ghi implies_step = false kèm lý do)"
+            )
     return trace
 
 
@@ -307,8 +358,9 @@ def _cell(text: str) -> str:
 
 
 def _elements(elements: Sequence[DocumentedElement]) -> str:
-    return "<br>".join(f"`{e.element_id}`" + (f" {_cell(e.element_name)}" if e.element_name else f" ({e.kind})")
-                       for e in elements)
+    return "<br>".join(
+        f"`{e.element_id}`" + (f" {_cell(e.element_name)}" if e.element_name else f" ({e.kind})") for e in elements
+    )
 
 
 def _by_process(elements: Sequence[DocumentedElement]) -> dict[str, list[DocumentedElement]]:
@@ -352,12 +404,19 @@ def render_markdown(trace: Trace) -> str:
                 lines.append(f"| {article.id} | {_cell(article.title_vi)} | — | **chưa có phần tử nào** |")
             for process, elements in grouped.items():
                 lines.append(f"| {article.id} | {_cell(article.title_vi)} | `{process}` | {_elements(elements)} |")
-    lines += ["", "## Không triển khai thành bước quy trình", "",
-              "| Khoản | Nội dung | Lý do | Được nhắc tới tại |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Không triển khai thành bước quy trình",
+        "",
+        "| Khoản | Nội dung | Lý do | Được nhắc tới tại |",
+        "|---|---|---|---|",
+    ]
     for article in left_out:
         cited = trace.implemented_by[article.id]
-        where = "<br>".join(f"`{process}`: " + ", ".join(f"`{e.element_id}`" for e in elements)
-                            for process, elements in _by_process(cited).items())
+        where = "<br>".join(
+            f"`{process}`: " + ", ".join(f"`{e.element_id}`" for e in elements)
+            for process, elements in _by_process(cited).items()
+        )
         lines.append(f"| {article.id} | {_cell(article.title_vi)} | {_cell(article.reason or '')} | {where or '—'} |")
     lines += ["", "## Giả định", ""]
     if trace.assumptions:

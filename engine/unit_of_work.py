@@ -21,8 +21,13 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(db: Database, now: Callable[[], datetime], *, write: bool = True,
-                 fail_before_commit: Callable[[], None] | None = None) -> Iterator[UnitOfWork]:
+def unit_of_work(
+    db: Database,
+    now: Callable[[], datetime],
+    *,
+    write: bool = True,
+    fail_before_commit: Callable[[], None] | None = None,
+) -> Iterator[UnitOfWork]:
     """Commit once at the end; roll back everything on any exception. ``fail_before_commit`` is a test hook that
     raises after the engine ran and all rows were written, to prove a crash there leaves no trace."""
     with db.transaction(write=write) as conn:

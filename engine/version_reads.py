@@ -16,8 +16,12 @@ from .store.database import Database
 from .versions import definition_not_found, effective_default
 
 MAX_AUDIT_PAGE = 200
-_MEDIA_TYPES = ((".bpmn", "bpmn", "application/xml"), (".bpmn20.xml", "bpmn", "application/xml"),
-                (".dmn", "dmn", "application/xml"), (".form.json", "form", "application/json"))
+_MEDIA_TYPES = (
+    (".bpmn", "bpmn", "application/xml"),
+    (".bpmn20.xml", "bpmn", "application/xml"),
+    (".dmn", "dmn", "application/xml"),
+    (".form.json", "form", "application/json"),
+)
 
 
 def file_kind(name: str) -> tuple[str, str]:
@@ -60,9 +64,13 @@ class VersionReads:
         with self._read() as conn:
             stored = next((f for f in self._files(conn, key, version) if f["name"] == name), None)
         if stored is None:
-            raise DefinitionNotFound(f"version {version} of {key!r} has no file {name!r}",
-                                     detail_vi=f"Phiên bản {version} của quy trình {key!r} không có tệp {name!r}",
-                                     process_key=key, version=version, file=name)
+            raise DefinitionNotFound(
+                f"version {version} of {key!r} has no file {name!r}",
+                detail_vi=f"Phiên bản {version} của quy trình {key!r} không có tệp {name!r}",
+                process_key=key,
+                version=version,
+                file=name,
+            )
         return stored["content"], file_kind(name)[1]
 
     def default_version(self, key: str) -> dict[str, Any]:
@@ -73,30 +81,50 @@ class VersionReads:
                 raise definition_not_found(key, None)
             pointer = repo.default_version(conn, key)
             current = effective_default(conn, key)
-        return {"key": key, **current, "set_by": pointer["set_by"] if pointer else None,
-                "set_at": pointer["set_at"] if pointer else None}
+        return {
+            "key": key,
+            **current,
+            "set_by": pointer["set_by"] if pointer else None,
+            "set_at": pointer["set_at"] if pointer else None,
+        }
 
     def definition_diff(self, key: str, from_version: int, to_version: int) -> dict[str, Any]:
         """Elements added, removed and changed from one version of ``key`` to another (engine.definition_diff)."""
         with self._read() as conn:
             before = self._files(conn, key, from_version)
             after = self._files(conn, key, to_version)
-        return diff_versions(key, from_version, {f["name"]: f["content"].encode("utf-8") for f in before},
-                             to_version, {f["name"]: f["content"].encode("utf-8") for f in after})
+        return diff_versions(
+            key,
+            from_version,
+            {f["name"]: f["content"].encode("utf-8") for f in before},
+            to_version,
+            {f["name"]: f["content"].encode("utf-8") for f in after},
+        )
 
-    def audit_trail(self, actor: Actor, *, kind: str | None = None, process_key: str | None = None,
-                         since: datetime | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    def audit_trail(
+        self,
+        actor: Actor,
+        *,
+        kind: str | None = None,
+        process_key: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
         """The audit events that belong to no instance, newest first (process owners and admins): deployments,
         suspensions, activations and default-version changes of process keys (``process_key`` set), and the
         others engine-wide (calendar overrides, ...). An instance's own events are its history."""
         if not (actor.is_admin or "process-owner" in actor.roles):
-            raise Forbidden("the audit trail is for process owners and admins",
-                            detail_vi="Chỉ chủ quy trình và quản trị viên được xem nhật ký thay đổi quy trình",
-                            required_roles=["process-owner", "admin"])
+            raise Forbidden(
+                "the audit trail is for process owners and admins",
+                detail_vi="Chỉ chủ quy trình và quản trị viên được xem nhật ký thay đổi quy trình",
+                required_roles=["process-owner", "admin"],
+            )
         limit = max(1, min(limit, MAX_AUDIT_PAGE))
         with self._read() as conn:
-            rows, total = repo.audit_trail(conn, kind=kind, process_key=process_key, since=since, limit=limit,
-                                                offset=max(0, offset))
+            rows, total = repo.audit_trail(
+                conn, kind=kind, process_key=process_key, since=since, limit=limit, offset=max(0, offset)
+            )
         return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
     # --- rows ---------------------------------------------------------------------------------------------------------
@@ -107,11 +135,24 @@ class VersionReads:
             raise definition_not_found(key, None)
         counts = repo.instance_counts(conn, key)
         default = effective_default(conn, key)
-        return [{"key": key, "version": r["version"], "name": r["name"], "content_hash": r["content_hash"],
-                 "deployed_by": r["deployed_by"], "deployed_at": r["deployed_at"], "change_note": r["change_note"],
-                 "status": r["status"], "status_changed_by": r["status_changed_by"],
-                 "status_changed_at": r["status_changed_at"], "is_default": r["version"] == default["version"],
-                 "instances": counts.get(r["id"], {}), "deployment_id": r["deployment_id"]} for r in rows]
+        return [
+            {
+                "key": key,
+                "version": r["version"],
+                "name": r["name"],
+                "content_hash": r["content_hash"],
+                "deployed_by": r["deployed_by"],
+                "deployed_at": r["deployed_at"],
+                "change_note": r["change_note"],
+                "status": r["status"],
+                "status_changed_by": r["status_changed_by"],
+                "status_changed_at": r["status_changed_at"],
+                "is_default": r["version"] == default["version"],
+                "instances": counts.get(r["id"], {}),
+                "deployment_id": r["deployment_id"],
+            }
+            for r in rows
+        ]
 
     @staticmethod
     def _files(conn: Connection, key: str, version: int) -> list[dict[str, str]]:
@@ -123,5 +164,9 @@ class VersionReads:
     @staticmethod
     def _file_entry(stored: dict[str, str]) -> dict[str, Any]:
         kind, media_type = file_kind(stored["name"])
-        return {"name": stored["name"], "kind": kind, "media_type": media_type,
-                "size": len(stored["content"].encode("utf-8"))}
+        return {
+            "name": stored["name"],
+            "kind": kind,
+            "media_type": media_type,
+            "size": len(stored["content"].encode("utf-8")),
+        }

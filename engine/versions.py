@@ -35,19 +35,27 @@ def start_definition(conn: Connection, key: str, version: int | None) -> repo.Ro
         if definition is not None and definition["status"] != ACTIVE:  # only an explicit default can be
             raise DefinitionSuspended(
                 f"the default version {definition['version']} of {key!r} is suspended: activate it, choose another "
-                "default or clear the default", detail_vi=f"Phiên bản mặc định {definition['version']} của quy trình "
+                "default or clear the default",
+                detail_vi=f"Phiên bản mặc định {definition['version']} của quy trình "
                 f"{key!r} đang tạm dừng: hãy kích hoạt lại, chọn phiên bản mặc định khác hoặc bỏ phiên bản mặc định",
-                process_key=key, version=definition["version"])
+                process_key=key,
+                version=definition["version"],
+            )
         if definition is None and repo.latest_definition(conn, key) is not None:
-            raise DefinitionSuspended(f"every version of {key!r} is suspended",
-                                      detail_vi=f"Mọi phiên bản của quy trình {key!r} đều đang tạm dừng",
-                                      process_key=key)
+            raise DefinitionSuspended(
+                f"every version of {key!r} is suspended",
+                detail_vi=f"Mọi phiên bản của quy trình {key!r} đều đang tạm dừng",
+                process_key=key,
+            )
     else:
         definition = repo.definition_by_version(conn, key, version)
         if definition is not None and definition["status"] != ACTIVE:
-            raise DefinitionSuspended(f"version {version} of {key!r} is suspended",
-                                      detail_vi=f"Phiên bản {version} của {key!r} đang tạm dừng",
-                                      process_key=key, version=version)
+            raise DefinitionSuspended(
+                f"version {version} of {key!r} is suspended",
+                detail_vi=f"Phiên bản {version} của {key!r} đang tạm dừng",
+                process_key=key,
+                version=version,
+            )
     if definition is None:
         raise definition_not_found(key, version)
     return definition
@@ -56,8 +64,12 @@ def start_definition(conn: Connection, key: str, version: int | None) -> repo.Ro
 def definition_not_found(key: str, version: int | None) -> DefinitionNotFound:
     which = f"{key!r}" + (f" version {version}" if version is not None else "")
     which_vi = f"{key!r}" + (f" phiên bản {version}" if version is not None else "")
-    return DefinitionNotFound(f"no deployed process {which}", detail_vi=f"Chưa triển khai quy trình {which_vi}",
-                              process_key=key, version=version)
+    return DefinitionNotFound(
+        f"no deployed process {which}",
+        detail_vi=f"Chưa triển khai quy trình {which_vi}",
+        process_key=key,
+        version=version,
+    )
 
 
 def effective_default(conn: Connection, key: str) -> dict[str, Any]:
@@ -88,9 +100,18 @@ class DefinitionVersions(CommandCore):
                 return
             repo.set_definition_status(uow.conn, definition["id"], status, by=actor.id, at=uow.now)
             kind = "version_suspended" if status == SUSPENDED else "version_activated"
-            self._audit(uow, actor, key, kind, {"version": version, "reason": reason,
-                                                "before": {"status": definition["status"]},
-                                                "after": {"status": status}})
+            self._audit(
+                uow,
+                actor,
+                key,
+                kind,
+                {
+                    "version": version,
+                    "reason": reason,
+                    "before": {"status": definition["status"]},
+                    "after": {"status": status},
+                },
+            )
 
     def set_default_version(self, actor: Actor, key: str, version: int) -> None:
         """New starts that name no version run on ``version`` until the default is cleared."""
@@ -101,13 +122,21 @@ class DefinitionVersions(CommandCore):
                 raise DefinitionSuspended(
                     f"version {version} of {key!r} is suspended: activate it before making it the default",
                     detail_vi=f"Phiên bản {version} của {key!r} đang tạm dừng: hãy kích hoạt lại trước khi đặt làm "
-                              "phiên bản mặc định", process_key=key, version=version)
+                    "phiên bản mặc định",
+                    process_key=key,
+                    version=version,
+                )
             before = effective_default(uow.conn, key)
             if before == {"version": version, "explicit": True}:
                 return
             repo.set_default_version(uow.conn, key, definition["id"], set_by=actor.id, set_at=uow.now)
-            self._audit(uow, actor, key, "default_version_set",
-                        {"version": version, "before": before, "after": {"version": version, "explicit": True}})
+            self._audit(
+                uow,
+                actor,
+                key,
+                "default_version_set",
+                {"version": version, "before": before, "after": {"version": version, "explicit": True}},
+            )
 
     def clear_default_version(self, actor: Actor, key: str) -> None:
         """Back to "the latest active version" for starts that name none. A no-op without an explicit default."""
@@ -117,8 +146,13 @@ class DefinitionVersions(CommandCore):
             before = effective_default(uow.conn, key)
             if not repo.clear_default_version(uow.conn, key):
                 return
-            self._audit(uow, actor, key, "default_version_cleared",
-                        {"before": before, "after": effective_default(uow.conn, key)})
+            self._audit(
+                uow,
+                actor,
+                key,
+                "default_version_cleared",
+                {"before": before, "after": effective_default(uow.conn, key)},
+            )
 
     @staticmethod
     def _lock_key(uow: UnitOfWork, key: str) -> None:
@@ -134,5 +168,6 @@ class DefinitionVersions(CommandCore):
 
     @staticmethod
     def _audit(uow: UnitOfWork, actor: Actor, key: str, kind: str, data: dict[str, Any]) -> None:
-        repo.insert_definition_audit(uow.conn, [{"process_key": key, "at": uow.now, "actor": actor.id,
-                                                 "kind": kind, "data": data}])
+        repo.insert_definition_audit(
+            uow.conn, [{"process_key": key, "at": uow.now, "actor": actor.id, "kind": kind, "data": data}]
+        )

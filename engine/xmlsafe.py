@@ -64,19 +64,27 @@ def _new_parser() -> etree.XMLParser:
 
 def _decode(content: bytes, filename: str) -> str:
     if content.startswith(_UTF16_BOMS):
-        raise _unsafe(filename, "only UTF-8 files are accepted (this one is UTF-16)",
-                      "chỉ chấp nhận tệp mã hóa UTF-8 (tệp này là UTF-16)")
-    body = content[len(_UTF8_BOM):] if content.startswith(_UTF8_BOM) else content
+        raise _unsafe(
+            filename,
+            "only UTF-8 files are accepted (this one is UTF-16)",
+            "chỉ chấp nhận tệp mã hóa UTF-8 (tệp này là UTF-16)",
+        )
+    body = content[len(_UTF8_BOM) :] if content.startswith(_UTF8_BOM) else content
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = body[: exc.start].count(b"\n") + 1
-        raise _unsafe(filename, "the file is not valid UTF-8 text", "tệp không phải văn bản UTF-8 hợp lệ",
-                      line) from None
+        raise _unsafe(
+            filename, "the file is not valid UTF-8 text", "tệp không phải văn bản UTF-8 hợp lệ", line
+        ) from None
     declared = _DECLARED_ENCODING.match(text)
     if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
-        raise _unsafe(filename, f"declared encoding {declared.group(1)!r} is not UTF-8",
-                      f"khai báo mã hóa {declared.group(1)!r} không phải UTF-8", 1)
+        raise _unsafe(
+            filename,
+            f"declared encoding {declared.group(1)!r} is not UTF-8",
+            f"khai báo mã hóa {declared.group(1)!r} không phải UTF-8",
+            1,
+        )
     return text
 
 
@@ -85,35 +93,56 @@ def _refuse_doctype(text: str, filename: str) -> None:
     prolog = _PROLOG.match(text)
     position = prolog.end() if prolog else 0
     if _DOCTYPE.match(text, position):
-        raise _unsafe(filename, "DOCTYPE and ENTITY declarations are not allowed",
-                      "không cho phép khai báo DOCTYPE hoặc ENTITY", text.count("\n", 0, position) + 1)
+        raise _unsafe(
+            filename,
+            "DOCTYPE and ENTITY declarations are not allowed",
+            "không cho phép khai báo DOCTYPE hoặc ENTITY",
+            text.count("\n", 0, position) + 1,
+        )
 
 
 def _refuse_size(root: Any, filename: str, max_elements: int, max_siblings: int) -> None:
     for count, element in enumerate(root.iter(), start=1):
         if count > max_elements:
-            raise _unsafe(filename, f"the document has more than {max_elements} elements",
-                          f"tài liệu có hơn {max_elements} phần tử", element.sourceline)
+            raise _unsafe(
+                filename,
+                f"the document has more than {max_elements} elements",
+                f"tài liệu có hơn {max_elements} phần tử",
+                element.sourceline,
+            )
         if len(element) > max_siblings:
             tag, same = Counter(child.tag for child in element).most_common(1)[0]
             if same > max_siblings:
                 name = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else "node"
-                raise _unsafe(filename, f"an element has {same} <{name}> children, the limit is {max_siblings}",
-                              f"một phần tử có {same} phần tử con <{name}>, giới hạn là {max_siblings}",
-                              element.sourceline)
+                raise _unsafe(
+                    filename,
+                    f"an element has {same} <{name}> children, the limit is {max_siblings}",
+                    f"một phần tử có {same} phần tử con <{name}>, giới hạn là {max_siblings}",
+                    element.sourceline,
+                )
 
 
-def parse_xml(content: bytes, *, filename: str, max_bytes: int = DEFAULT_MAX_BYTES,
-              max_elements: int = DEFAULT_MAX_ELEMENTS, max_siblings: int = DEFAULT_MAX_SIBLINGS,
-              ) -> etree._ElementTree:
+def parse_xml(
+    content: bytes,
+    *,
+    filename: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    max_siblings: int = DEFAULT_MAX_SIBLINGS,
+) -> etree._ElementTree:
     """Parse ``content`` into an ``lxml.etree._ElementTree`` or raise ``UnsafeXml`` / ``InvalidDefinition``."""
     if len(content) > max_bytes:
-        raise _unsafe(filename, f"the file is {len(content)} bytes, the limit is {max_bytes}",
-                      f"tệp có {len(content)} byte, vượt giới hạn {max_bytes} byte")
+        raise _unsafe(
+            filename,
+            f"the file is {len(content)} bytes, the limit is {max_bytes}",
+            f"tệp có {len(content)} byte, vượt giới hạn {max_bytes} byte",
+        )
     if not content.strip():
         raise InvalidDefinition(
-            f"{filename}: the file is empty", detail_vi=f"{filename}: tệp rỗng",
-            problems=[_problem(filename, "the file is empty", "tệp rỗng")])
+            f"{filename}: the file is empty",
+            detail_vi=f"{filename}: tệp rỗng",
+            problems=[_problem(filename, "the file is empty", "tệp rỗng")],
+        )
     _refuse_doctype(_decode(content, filename), filename)
     try:
         root = etree.fromstring(content, _new_parser())
@@ -121,8 +150,12 @@ def parse_xml(content: bytes, *, filename: str, max_bytes: int = DEFAULT_MAX_BYT
         message = _LXML_POSITION.sub("", str(exc.msg or exc))
         line = exc.lineno if isinstance(exc.lineno, int) and exc.lineno > 0 else None
         if "Excessive depth" in message or "Maximum nesting" in message or "huge input" in message.lower():
-            raise _unsafe(filename, f"the document is nested too deeply or too large ({message})",
-                          f"tài liệu lồng quá sâu hoặc quá lớn ({message})", line) from None
+            raise _unsafe(
+                filename,
+                f"the document is nested too deeply or too large ({message})",
+                f"tài liệu lồng quá sâu hoặc quá lớn ({message})",
+                line,
+            ) from None
         raise InvalidDefinition(
             f"{filename}: malformed XML at line {line}: {message}",
             detail_vi=f"{filename}: XML sai cú pháp ở dòng {line}: {message}",
@@ -132,6 +165,10 @@ def parse_xml(content: bytes, *, filename: str, max_bytes: int = DEFAULT_MAX_BYT
     tree = root.getroottree()
     # Defence in depth: the prolog check above should make these unreachable.
     if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None or tree.docinfo.doctype:
-        raise _unsafe(filename, "DOCTYPE and ENTITY declarations are not allowed",
-                      "không cho phép khai báo DOCTYPE hoặc ENTITY", 1)
+        raise _unsafe(
+            filename,
+            "DOCTYPE and ENTITY declarations are not allowed",
+            "không cho phép khai báo DOCTYPE hoặc ENTITY",
+            1,
+        )
     return tree

@@ -73,8 +73,12 @@ def pg_database() -> Iterator[str]:
 def _truncate_pg(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+            )
+        ]
         if tables:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     engine.dispose()
@@ -106,8 +110,14 @@ def container(db_url: str, clock: FakeClock) -> Iterator[EngineContainer]:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(env="test", database_url=db_url, secret_key=TEST_SECRET, deploy_on_start=False,
-                    run_scheduler=False, processes_dir=Path("processes"))
+    return Settings(
+        env="test",
+        database_url=db_url,
+        secret_key=TEST_SECRET,
+        deploy_on_start=False,
+        run_scheduler=False,
+        processes_dir=Path("processes"),
+    )
 
 
 @pytest.fixture
@@ -126,8 +136,13 @@ def app_container(client: TestClient) -> EngineContainer:
 
 def auth(sub: str, *, groups: str = "", roles: str = "officer", name: str = "") -> dict[str, str]:
     """Headers with a bearer token signed by the test secret."""
-    token = issue_token(TEST_SECRET, sub=sub, name=name or sub, groups=[g for g in groups.split(",") if g],
-                        roles=[r for r in roles.split(",") if r])
+    token = issue_token(
+        TEST_SECRET,
+        sub=sub,
+        name=name or sub,
+        groups=[g for g in groups.split(",") if g],
+        roles=[r for r in roles.split(",") if r],
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

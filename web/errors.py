@@ -36,8 +36,9 @@ def is_htmx(request: Request) -> bool:
 
 def _context(request: Request) -> PageContext:
     settings = request.app.state.settings
-    return PageContext(request, settings, read_session(settings, request.cookies.get(SESSION_COOKIE)),
-                       language(request))
+    return PageContext(
+        request, settings, read_session(settings, request.cookies.get(SESSION_COOKIE)), language(request)
+    )
 
 
 def error_page(request: Request, status: int, title: str, detail: str, *, code: str = "") -> Response:
@@ -45,8 +46,13 @@ def error_page(request: Request, status: int, title: str, detail: str, *, code: 
     context = _context(request)
     values: dict[str, Any] = {"status": status, "title": title, "detail": detail, "code": code}
     if is_htmx(request):
-        return render(context, "_flash.html", {"kind": "error", "message": f"{title}: {detail}"}, status=status,
-                      headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+        return render(
+            context,
+            "_flash.html",
+            {"kind": "error", "message": f"{title}: {detail}"},
+            status=status,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+        )
     return render(context, "error.html", values, status=status)
 
 
@@ -74,11 +80,17 @@ async def _handle(request: Request, exc: Exception) -> Response:
         status = status_for(exc)
         if status >= 500:
             log.error("server-side engine error on %s: %s", request.url.path, exc)
-        return error_page(request, status, exc.title_vi if lang == "vi" else exc.title_en,
-                          pick(lang, exc.detail_vi, exc.detail), code=exc.code)
+        return error_page(
+            request,
+            status,
+            exc.title_vi if lang == "vi" else exc.title_en,
+            pick(lang, exc.detail_vi, exc.detail),
+            code=exc.code,
+        )
     if isinstance(exc, Unauthenticated):
-        return error_page(request, 401, t("signin.failed"), pick(lang, exc.detail_vi, exc.detail),
-                          code="unauthenticated")
+        return error_page(
+            request, 401, t("signin.failed"), pick(lang, exc.detail_vi, exc.detail), code="unauthenticated"
+        )
     assert isinstance(exc, RequestValidationError)
     fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())
     return error_page(request, 422, t("error.invalid_request"), fields, code="invalid-request")
@@ -99,14 +111,19 @@ class WebRoute(APIRoute):
         return page_handler
 
 
-def html_not_found(api_handler: Callable[[Request, Any], Response | Awaitable[Response]],
-                   ) -> Callable[[Request, Exception], Awaitable[Response]]:
+def html_not_found(
+    api_handler: Callable[[Request, Any], Response | Awaitable[Response]],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
     """A 404 of a path outside the API, asked for by a browser, as a page; everything else as the API answers."""
 
     async def handler(request: Request, exc: Exception) -> Response:
         wants_html = "text/html" in request.headers.get("accept", "")
-        if (isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and wants_html
-                and not request.url.path.startswith(API_PREFIXES)):
+        if (
+            isinstance(exc, StarletteHTTPException)
+            and exc.status_code == 404
+            and wants_html
+            and not request.url.path.startswith(API_PREFIXES)
+        ):
             t = _context(request).t
             return error_page(request, 404, t("error.not_found"), t("error.not_found_detail"), code="not-found")
         answer = api_handler(request, exc)

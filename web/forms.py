@@ -126,35 +126,63 @@ def _display(value: Any, widget: str) -> Any:
 
 
 class _Builder:
-    def __init__(self, t: Translator, values: Mapping[str, Any], raw: Mapping[str, list[str]] | None,
-                 errors: Mapping[str, list[str]]) -> None:
+    def __init__(
+        self,
+        t: Translator,
+        values: Mapping[str, Any],
+        raw: Mapping[str, list[str]] | None,
+        errors: Mapping[str, list[str]],
+    ) -> None:
         self.t = t
         self.values = values
         self.raw = raw
         self.errors = errors
         self.ids = count(1)
 
-    def fields(self, schema: Mapping[str, Any], prefix: str, values: Mapping[str, Any], depth: int,
-               raw_prefix: str | None = None) -> list[FormField]:
+    def fields(
+        self,
+        schema: Mapping[str, Any],
+        prefix: str,
+        values: Mapping[str, Any],
+        depth: int,
+        raw_prefix: str | None = None,
+    ) -> list[FormField]:
         """``raw_prefix``: where the submission holds these fields when it differs from ``prefix`` (rows are
         numbered again without the empty ones)."""
         properties = schema.get("properties")
         if not isinstance(properties, Mapping):
             return []
         required = set(schema.get("required") or [])
-        return [self.field(key, sub, prefix, values, key in required, depth, raw_prefix)
-                for key, sub in properties.items() if isinstance(sub, Mapping) and sub.get("readOnly") is not True]
+        return [
+            self.field(key, sub, prefix, values, key in required, depth, raw_prefix)
+            for key, sub in properties.items()
+            if isinstance(sub, Mapping) and sub.get("readOnly") is not True
+        ]
 
-    def field(self, key: str, schema: Mapping[str, Any], prefix: str, values: Mapping[str, Any], required: bool,
-              depth: int, raw_prefix: str | None = None) -> FormField:
+    def field(
+        self,
+        key: str,
+        schema: Mapping[str, Any],
+        prefix: str,
+        values: Mapping[str, Any],
+        required: bool,
+        depth: int,
+        raw_prefix: str | None = None,
+    ) -> FormField:
         name = f"{prefix}{key}"
         raw_name = f"{raw_prefix}{key}" if raw_prefix is not None else name
         title = schema.get("title")
         description = schema.get("description")
-        made = FormField(name=name, id=f"field-{next(self.ids)}", widget="json",
-                         label=title.strip() if isinstance(title, str) and title.strip() else key,
-                         help=description if isinstance(description, str) else None, required=required,
-                         schema=schema, errors=list(self.errors.get(name, [])))
+        made = FormField(
+            name=name,
+            id=f"field-{next(self.ids)}",
+            widget="json",
+            label=title.strip() if isinstance(title, str) and title.strip() else key,
+            help=description if isinstance(description, str) else None,
+            required=required,
+            schema=schema,
+            errors=list(self.errors.get(name, [])),
+        )
         kind = _type(schema)
         options = _enum_options(schema)
         items = _items(schema)
@@ -167,8 +195,12 @@ class _Builder:
             made.widget = "group"
             made.children = self.fields(schema, f"{name}.", nested, depth + 1, f"{raw_name}.")
             return made
-        elif (kind == "array" and _type(items) == "object" and depth < MAX_DEPTH
-              and self.rows(made, items, values.get(key, schema.get("default")), raw_name, depth)):
+        elif (
+            kind == "array"
+            and _type(items) == "object"
+            and depth < MAX_DEPTH
+            and self.rows(made, items, values.get(key, schema.get("default")), raw_name, depth)
+        ):
             made.required = required and isinstance(schema.get("minItems"), int) and schema["minItems"] > 0
             made.when_empty = [] if required else None
             return made
@@ -220,30 +252,54 @@ class _Builder:
             if raw_name in self.raw:  # posted from the JSON textarea
                 return False
             posted = _posted_rows(self.raw, raw_name)
-            made.children = [self.row(made, items, str(i), {}, f"{raw_name}[{old}].", depth, filled=True)
-                             for i, old in enumerate(posted)]
+            made.children = [
+                self.row(made, items, str(i), {}, f"{raw_name}[{old}].", depth, filled=True)
+                for i, old in enumerate(posted)
+            ]
         else:
             if current is None:
                 current = []
-            if not (isinstance(current, list) and all(
-                    isinstance(item, Mapping) and set(item) <= keys
-                    and not any(isinstance(v, Mapping | list) for v in item.values()) for item in current)):
+            if not (
+                isinstance(current, list)
+                and all(
+                    isinstance(item, Mapping)
+                    and set(item) <= keys
+                    and not any(isinstance(v, Mapping | list) for v in item.values())
+                    for item in current
+                )
+            ):
                 return False
-            made.children = [self.row(made, items, str(i), item, None, depth, filled=True)
-                             for i, item in enumerate(current)]
+            made.children = [
+                self.row(made, items, str(i), item, None, depth, filled=True) for i, item in enumerate(current)
+            ]
         if not made.children:
             made.children = [self.row(made, items, "0", {}, None, depth, filled=False)]
         made.widget, made.template = "rows", template
         made.attrs = {"data-next-index": str(len(made.children))}
         return True
 
-    def row(self, rows: FormField, items: Mapping[str, Any], index: str, item: Mapping[str, Any],
-            raw_prefix: str | None, depth: int, *, filled: bool) -> FormField:
+    def row(
+        self,
+        rows: FormField,
+        items: Mapping[str, Any],
+        index: str,
+        item: Mapping[str, Any],
+        raw_prefix: str | None,
+        depth: int,
+        *,
+        filled: bool,
+    ) -> FormField:
         name = f"{rows.name}[{index}]"
         title = items.get("title")
-        made = FormField(name=name, id=f"{rows.id}-{index}", widget="row", schema=items,
-                         label=title.strip() if isinstance(title, str) and title.strip() else rows.label,
-                         errors=list(self.errors.get(name, [])), row_filled=filled)
+        made = FormField(
+            name=name,
+            id=f"{rows.id}-{index}",
+            widget="row",
+            schema=items,
+            label=title.strip() if isinstance(title, str) and title.strip() else rows.label,
+            errors=list(self.errors.get(name, [])),
+            row_filled=filled,
+        )
         made.children = self.fields(items, f"{name}.", item, depth + 1, raw_prefix)
         for position, child in enumerate(made.children):
             child.id, child.in_row, child.row_filled = f"{made.id}-{position}", True, filled
@@ -264,9 +320,14 @@ def _posted_rows(raw: Mapping[str, list[str]], name: str) -> list[int]:
     return [index for index in sorted(filled) if filled[index]]
 
 
-def build_fields(schema: Mapping[str, Any] | None, t: Translator, *, values: Mapping[str, Any] | None = None,
-                 raw: Mapping[str, list[str]] | None = None,
-                 errors: Mapping[str, list[str]] | None = None) -> list[FormField]:
+def build_fields(
+    schema: Mapping[str, Any] | None,
+    t: Translator,
+    *,
+    values: Mapping[str, Any] | None = None,
+    raw: Mapping[str, list[str]] | None = None,
+    errors: Mapping[str, list[str]] | None = None,
+) -> list[FormField]:
     """The fields of a form. ``values``: variables to show (else each property's ``default``); ``raw``: a
     submission to show again as typed; ``errors``: messages by field name (see errors_by_field)."""
     if not schema:
@@ -350,8 +411,9 @@ def _collect(fields: Sequence[FormField], t: Translator, local: dict[str, list[s
     return data
 
 
-def parse_submission(schema: Mapping[str, Any] | None, form: Mapping[str, list[str]],
-                     t: Translator) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def parse_submission(
+    schema: Mapping[str, Any] | None, form: Mapping[str, list[str]], t: Translator
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """``(variables, local errors)`` of a submitted HTML form (name → values). Empty fields and empty rows are left
     out (the server then reports a missing required one; a required array with no rows is ``[]``); the rows are
     numbered again as the page shows them again (build_fields with ``raw``), so the server's ``kpis[1].target`` is
@@ -364,8 +426,9 @@ def parse_submission(schema: Mapping[str, Any] | None, form: Mapping[str, list[s
 _STEP = re.compile(r"\[\d+\]|\.?[^.\[]+")  # documents[0].name → documents, [0], .name
 
 
-def errors_by_field(errors: Iterable[Mapping[str, Any]], fields: Sequence[FormField],
-                    lang: str) -> tuple[dict[str, list[str]], list[str]]:
+def errors_by_field(
+    errors: Iterable[Mapping[str, Any]], fields: Sequence[FormField], lang: str
+) -> tuple[dict[str, list[str]], list[str]]:
     """The server's form errors (``{field, message_vi, message_en}``; field like ``applicant.name`` or
     ``kpis[1].target``) at the deepest rendered field they belong to (the field of a row, the row, the rows, or
     the JSON field of an array); the rest (root errors) apart."""

@@ -20,8 +20,10 @@ DEFAULT_LANG: Lang = "vi"
 CATALOG: Mapping[str, tuple[str, str]] = {
     # --- layout
     "app.name": ("Phối hợp liên ngành", "Inter-agency coordination"),
-    "app.tagline": ("Quyết định 5921/QĐ-UBND của UBND Thành phố Hà Nội",
-                    "Decision 5921/QĐ-UBND of the Hanoi People's Committee"),
+    "app.tagline": (
+        "Quyết định 5921/QĐ-UBND của UBND Thành phố Hà Nội",
+        "Decision 5921/QĐ-UBND of the Hanoi People's Committee",
+    ),
     "nav.inbox": ("Hộp thư công việc", "Task inbox"),
     "nav.start": ("Khởi tạo hồ sơ", "Start a case"),
     "nav.signout": ("Đăng xuất", "Sign out"),
@@ -47,19 +49,27 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "role.admin": ("Quản trị", "Administrator"),
     # --- sign-in
     "signin.title": ("Đăng nhập", "Sign in"),
-    "signin.intro": ("Đăng nhập để xem và xử lý công việc của đơn vị.",
-                     "Sign in to see and handle your agency's work."),
+    "signin.intro": (
+        "Đăng nhập để xem và xử lý công việc của đơn vị.",
+        "Sign in to see and handle your agency's work.",
+    ),
     "signin.oidc": ("Đăng nhập bằng tài khoản của cơ quan", "Sign in with your organisation account"),
     "signin.dev_title": ("Người dùng thử (chế độ phát triển)", "Demo users (development mode)"),
-    "signin.dev_note": ("Chỉ có ở chế độ PHOIHOP_ENV=dev: chọn một cán bộ để đăng nhập, không cần mật khẩu.",
-                        "Only with PHOIHOP_ENV=dev: choose an officer to sign in as, no password needed."),
+    "signin.dev_note": (
+        "Chỉ có ở chế độ PHOIHOP_ENV=dev: chọn một cán bộ để đăng nhập, không cần mật khẩu.",
+        "Only with PHOIHOP_ENV=dev: choose an officer to sign in as, no password needed.",
+    ),
     "signin.as": ("Đăng nhập", "Sign in"),
-    "signin.unavailable": ("Chưa cấu hình đăng nhập: quản trị viên cần khai báo hệ thống định danh (OIDC).",
-                           "Sign-in is not configured: an administrator must set up the identity provider (OIDC)."),
+    "signin.unavailable": (
+        "Chưa cấu hình đăng nhập: quản trị viên cần khai báo hệ thống định danh (OIDC).",
+        "Sign-in is not configured: an administrator must set up the identity provider (OIDC).",
+    ),
     "signin.failed": ("Đăng nhập không thành công", "Sign-in failed"),
     "signin.signed_out": ("Bạn đã đăng xuất.", "You have signed out."),
-    "signin.expired": ("Phiên đăng nhập đã hết hạn hoặc không hợp lệ, vui lòng đăng nhập lại.",
-                       "Your session expired or is invalid; please sign in again."),
+    "signin.expired": (
+        "Phiên đăng nhập đã hết hạn hoặc không hợp lệ, vui lòng đăng nhập lại.",
+        "Your session expired or is invalid; please sign in again.",
+    ),
     # --- deadline states
     "deadline.on_time": ("trong hạn", "on time"),
     "deadline.warning": ("sắp đến hạn", "due soon"),
@@ -120,13 +130,17 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task.assignee": ("Người xử lý", "Assignee"),
     "task.case": ("Hồ sơ", "Case"),
     "task.form": ("Kết quả xử lý", "Outcome"),
-    "task.no_form": ("Công việc này không có biểu mẫu: bấm Hoàn thành khi đã làm xong.",
-                     "This task has no form: press Complete when it is done."),
+    "task.no_form": (
+        "Công việc này không có biểu mẫu: bấm Hoàn thành khi đã làm xong.",
+        "This task has no form: press Complete when it is done.",
+    ),
     "task.complete": ("Hoàn thành", "Complete"),
     "task.done_by": ("Hoàn thành bởi {who} lúc {at}.", "Completed by {who} at {at}."),
     "task.not_open": ("Công việc không còn mở.", "The task is no longer open."),
-    "task.form_errors": ("Dữ liệu chưa hợp lệ, vui lòng sửa các trường được đánh dấu.",
-                         "Some fields are not valid; please correct the marked fields."),
+    "task.form_errors": (
+        "Dữ liệu chưa hợp lệ, vui lòng sửa các trường được đánh dấu.",
+        "Some fields are not valid; please correct the marked fields.",
+    ),
     "task.claimed_by_other": ("Công việc đang do {who} xử lý.", "{who} is working on this task."),
     # --- forms
     "form.choose": ("— Chọn —", "— Choose —"),
@@ -188,24 +202,31 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "event.other": ("Sự kiện {kind}", "Event {kind}"),
     # --- start
     "start.title": ("Khởi tạo hồ sơ", "Start a case"),
-    "start.intro": ("Chọn quy trình cần khởi tạo. Hồ sơ từ Cổng dịch vụ công do hệ thống tích hợp gửi sang.",
-                    "Choose the process to start. Dossiers from the public-service portal arrive through the "
-                    "integration."),
+    "start.intro": (
+        "Chọn quy trình cần khởi tạo. Hồ sơ từ Cổng dịch vụ công do hệ thống tích hợp gửi sang.",
+        "Choose the process to start. Dossiers from the public-service portal arrive through the integration.",
+    ),
     "start.none": ("Chưa có quy trình nào được triển khai.", "No process is deployed yet."),
     "start.button": ("Khởi tạo", "Start"),
     "start.business_key": ("Mã nghiệp vụ (không bắt buộc)", "Business key (optional)"),
-    "start.business_key_help": ("Mã do đơn vị đặt để tra cứu, ví dụ số văn bản đến.",
-                                "A reference of your own to find the case, such as an incoming letter number."),
-    "start.not_allowed": ("Chỉ chuyên viên và lãnh đạo được khởi tạo hồ sơ trên trang này.",
-                          "Only officers and leads can start cases on this page."),
+    "start.business_key_help": (
+        "Mã do đơn vị đặt để tra cứu, ví dụ số văn bản đến.",
+        "A reference of your own to find the case, such as an incoming letter number.",
+    ),
+    "start.not_allowed": (
+        "Chỉ chuyên viên và lãnh đạo được khởi tạo hồ sơ trên trang này.",
+        "Only officers and leads can start cases on this page.",
+    ),
     # --- process owners: definitions, versions, the modeler, the diff (web/routes/owner.py)
     "nav.owner": ("Quy trình", "Processes"),
     "owner.title": ("Quản lý quy trình", "Process definitions"),
-    "owner.intro": ("Các quy trình đã triển khai và các phiên bản của chúng: mở một phiên bản trong trình thiết kế "
-                    "để chỉnh sửa, kiểm tra và triển khai phiên bản mới; tạm dừng, kích hoạt hoặc chọn phiên bản "
-                    "mặc định.",
-                    "Deployed processes and their versions: open a version in the modeler to edit, validate and deploy "
-                    "a new version; suspend, activate or choose the default version."),
+    "owner.intro": (
+        "Các quy trình đã triển khai và các phiên bản của chúng: mở một phiên bản trong trình thiết kế "
+        "để chỉnh sửa, kiểm tra và triển khai phiên bản mới; tạm dừng, kích hoạt hoặc chọn phiên bản "
+        "mặc định.",
+        "Deployed processes and their versions: open a version in the modeler to edit, validate and deploy "
+        "a new version; suspend, activate or choose the default version.",
+    ),
     "owner.none": ("Chưa có quy trình nào được triển khai.", "No process is deployed yet."),
     "owner.default": ("mặc định", "default"),
     "owner.default_is": ("Phiên bản mặc định: {n}", "Default version: {n}"),
@@ -227,22 +248,31 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "owner.suspend": ("Tạm dừng", "Suspend"),
     "owner.activate": ("Kích hoạt", "Activate"),
     "owner.make_default": ("Đặt làm mặc định", "Make default"),
-    "owner.done.suspended": ("Đã tạm dừng phiên bản {n} của {process}: không khởi tạo hồ sơ mới trên phiên bản "
-                             "này.", "Version {n} of {process} is suspended: no new cases start on it."),
-    "owner.done.activated": ("Đã kích hoạt lại phiên bản {n} của {process}.",
-                             "Version {n} of {process} is active again."),
-    "owner.done.default_set": ("Phiên bản {n} là phiên bản mặc định của {process}.",
-                               "Version {n} is the default version of {process}."),
-    "owner.done.default_cleared": ("Đã bỏ phiên bản mặc định của {process}: hồ sơ mới dùng phiên bản mới nhất "
-                                   "đang hoạt động.", "The default version of {process} is cleared: new cases use "
-                                   "the latest active version."),
+    "owner.done.suspended": (
+        "Đã tạm dừng phiên bản {n} của {process}: không khởi tạo hồ sơ mới trên phiên bản này.",
+        "Version {n} of {process} is suspended: no new cases start on it.",
+    ),
+    "owner.done.activated": (
+        "Đã kích hoạt lại phiên bản {n} của {process}.",
+        "Version {n} of {process} is active again.",
+    ),
+    "owner.done.default_set": (
+        "Phiên bản {n} là phiên bản mặc định của {process}.",
+        "Version {n} is the default version of {process}.",
+    ),
+    "owner.done.default_cleared": (
+        "Đã bỏ phiên bản mặc định của {process}: hồ sơ mới dùng phiên bản mới nhất đang hoạt động.",
+        "The default version of {process} is cleared: new cases use the latest active version.",
+    ),
     "owner.file": ("Tệp BPMN", "BPMN file"),
     "owner.open_file": ("Mở tệp", "Open the file"),
     "owner.files": ("Các tệp của phiên bản", "Files of this version"),
-    "owner.files_help": ("Kiểm tra và triển khai gửi sơ đồ đang sửa cùng các tệp khác của phiên bản này (bảng quyết "
-                         "định DMN, biểu mẫu) như một lần triển khai.",
-                         "Validate and deploy send the edited diagram with this version's other files (DMN tables, "
-                         "forms) as one deployment."),
+    "owner.files_help": (
+        "Kiểm tra và triển khai gửi sơ đồ đang sửa cùng các tệp khác của phiên bản này (bảng quyết "
+        "định DMN, biểu mẫu) như một lần triển khai.",
+        "Validate and deploy send the edited diagram with this version's other files (DMN tables, "
+        "forms) as one deployment.",
+    ),
     "owner.file_kind.bpmn": ("sơ đồ BPMN", "BPMN diagram"),
     "owner.file_kind.dmn": ("bảng quyết định DMN", "DMN decision table"),
     "owner.file_kind.form": ("biểu mẫu", "form"),
@@ -250,33 +280,49 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "owner.validate": ("Kiểm tra", "Validate"),
     "owner.deploy": ("Triển khai phiên bản mới", "Deploy as a new version"),
     "owner.change_note": ("Ghi chú thay đổi", "Change note"),
-    "owner.change_note_hint": ("Thay đổi gì và vì sao (lưu cùng phiên bản mới)",
-                               "What changed and why (kept with the new version)"),
+    "owner.change_note_hint": (
+        "Thay đổi gì và vì sao (lưu cùng phiên bản mới)",
+        "What changed and why (kept with the new version)",
+    ),
     "owner.findings": ("Kết quả kiểm tra", "Findings"),
-    "owner.findings_none_yet": ("Chưa kiểm tra, hoặc không có lỗi hay cảnh báo nào.",
-                                "Not validated yet, or no error or warning."),
+    "owner.findings_none_yet": (
+        "Chưa kiểm tra, hoặc không có lỗi hay cảnh báo nào.",
+        "Not validated yet, or no error or warning.",
+    ),
     "owner.severity.error": ("Lỗi", "Error"),
     "owner.severity.warning": ("Cảnh báo", "Warning"),
     "owner.modeler.loading": ("Đang tải sơ đồ…", "Loading the diagram…"),
     "owner.modeler.failed": ("Không hiển thị được sơ đồ.", "The diagram could not be shown."),
     "owner.modeler.checking": ("Đang kiểm tra…", "Validating…"),
     "owner.modeler.deploying": ("Đang triển khai…", "Deploying…"),
-    "owner.modeler.valid": ("Hợp lệ: triển khai được ({warnings} cảnh báo).",
-                            "Valid: it can be deployed ({warnings} warnings)."),
-    "owner.modeler.invalid": ("Chưa hợp lệ: {errors} lỗi, {warnings} cảnh báo (đánh dấu trên sơ đồ).",
-                              "Not valid: {errors} errors, {warnings} warnings (marked on the diagram)."),
-    "owner.modeler.deployed": ("Đã triển khai phiên bản {n} ({warnings} cảnh báo).",
-                               "Version {n} is deployed ({warnings} warnings)."),
-    "owner.modeler.unchanged": ("Không có thay đổi so với phiên bản mới nhất ({n}): không tạo phiên bản mới.",
-                                "Nothing differs from the latest version ({n}): no new version."),
-    "owner.modeler.default_kept": ("Hồ sơ mới vẫn dùng phiên bản mặc định {n} cho đến khi đổi phiên bản mặc định.",
-                                   "New cases still use the default version {n} until the default is changed."),
+    "owner.modeler.valid": (
+        "Hợp lệ: triển khai được ({warnings} cảnh báo).",
+        "Valid: it can be deployed ({warnings} warnings).",
+    ),
+    "owner.modeler.invalid": (
+        "Chưa hợp lệ: {errors} lỗi, {warnings} cảnh báo (đánh dấu trên sơ đồ).",
+        "Not valid: {errors} errors, {warnings} warnings (marked on the diagram).",
+    ),
+    "owner.modeler.deployed": (
+        "Đã triển khai phiên bản {n} ({warnings} cảnh báo).",
+        "Version {n} is deployed ({warnings} warnings).",
+    ),
+    "owner.modeler.unchanged": (
+        "Không có thay đổi so với phiên bản mới nhất ({n}): không tạo phiên bản mới.",
+        "Nothing differs from the latest version ({n}): no new version.",
+    ),
+    "owner.modeler.default_kept": (
+        "Hồ sơ mới vẫn dùng phiên bản mặc định {n} cho đến khi đổi phiên bản mặc định.",
+        "New cases still use the default version {n} until the default is changed.",
+    ),
     "owner.modeler.open_new": ("Mở phiên bản {n}", "Open version {n}"),
     "owner.modeler.diff_new": ("Xem thay đổi", "See the changes"),
     "owner.modeler.dirty": ("Có thay đổi chưa triển khai", "Unsaved changes: not deployed yet"),
     "owner.modeler.line": ("dòng {n}", "line {n}"),
-    "owner.modeler.request_failed": ("Không gửi được yêu cầu ({status}). Vui lòng tải lại trang và thử lại.",
-                                     "The request failed ({status}). Please reload the page and try again."),
+    "owner.modeler.request_failed": (
+        "Không gửi được yêu cầu ({status}). Vui lòng tải lại trang và thử lại.",
+        "The request failed ({status}). Please reload the page and try again.",
+    ),
     "owner.diff.title": ("So sánh phiên bản", "Version diff"),
     "owner.diff.heading": ("{process}: phiên bản {a} → {b}", "{process}: version {a} → {b}"),
     "owner.diff.from": ("Từ phiên bản", "From version"),
@@ -287,8 +333,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "owner.diff.added_n": ("{n} thêm mới", "{n} added"),
     "owner.diff.removed_n": ("{n} bị xóa", "{n} removed"),
     "owner.diff.changed_n": ("{n} thay đổi", "{n} changed"),
-    "owner.diff.none": ("Hai phiên bản không khác nhau về nội dung quy trình.",
-                        "The two versions do not differ in their process content."),
+    "owner.diff.none": (
+        "Hai phiên bản không khác nhau về nội dung quy trình.",
+        "The two versions do not differ in their process content.",
+    ),
     "owner.diff.element": ("Phần tử", "Element"),
     "owner.diff.field": ("Thuộc tính", "Field"),
     "owner.diff.before": ("Trước", "Before"),
@@ -330,14 +378,17 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     # --- dashboard, Điều 23.4 (web/routes/dashboard.py)
     "nav.dashboard": ("Bảng điều khiển", "Dashboard"),
     "dashboard.title": ("Bảng điều khiển điện tử", "Electronic dashboard"),
-    "dashboard.intro": ("Tiến độ xử lý công việc của các cơ quan, đơn vị và báo cáo định kỳ hằng tháng (Điều 23.4); "
-                        "kết quả được công khai (Điều 5.4, 5.7).",
-                        "Progress of the agencies' work and the monthly reports (Điều 23.4); results are public "
-                        "(Điều 5.4, 5.7)."),
+    "dashboard.intro": (
+        "Tiến độ xử lý công việc của các cơ quan, đơn vị và báo cáo định kỳ hằng tháng (Điều 23.4); "
+        "kết quả được công khai (Điều 5.4, 5.7).",
+        "Progress of the agencies' work and the monthly reports (Điều 23.4); results are public (Điều 5.4, 5.7).",
+    ),
     "dashboard.month": ("Tháng", "Month"),
     "dashboard.show": ("Xem", "Show"),
-    "dashboard.as_of": ("Tháng {month}; số việc đang xử lý và quá hạn tính đến {at} (giờ Hà Nội).",
-                        "Month {month}; open and overdue counted at {at} (Hanoi time)."),
+    "dashboard.as_of": (
+        "Tháng {month}; số việc đang xử lý và quá hạn tính đến {at} (giờ Hà Nội).",
+        "Month {month}; open and overdue counted at {at} (Hanoi time).",
+    ),
     "dashboard.download_csv": ("Tải về CSV", "Download CSV"),
     "dashboard.download_xlsx": ("Tải về Excel (XLSX)", "Download Excel (XLSX)"),
     "dashboard.totals": ("Tổng hợp toàn Thành phố", "City-wide totals"),
@@ -350,8 +401,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "dashboard.late": ("Hoàn thành trễ hạn", "Completed late"),
     "dashboard.no_deadline": ("Hoàn thành, không có thời hạn", "Completed, no due time"),
     "dashboard.median_cycle": ("Thời gian xử lý trung vị", "Median cycle time"),
-    "dashboard.median_cycle_n": ("Thời gian xử lý trung vị ({n} hồ sơ kết thúc)",
-                                 "Median cycle time ({n} cases ended)"),
+    "dashboard.median_cycle_n": (
+        "Thời gian xử lý trung vị ({n} hồ sơ kết thúc)",
+        "Median cycle time ({n} cases ended)",
+    ),
     "dashboard.instances_completed": ("Hồ sơ kết thúc", "Cases ended"),
     "dashboard.by_agency": ("Theo cơ quan, đơn vị", "By agency"),
     "dashboard.by_process": ("Theo quy trình", "By process"),
@@ -361,12 +414,16 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "dashboard.chart.done_text": ("{n} hoàn thành, {late} trễ", "{n} done, {late} late"),
     "dashboard.chart.open_text": ("{n} đang xử lý, {overdue} quá hạn", "{n} open, {overdue} overdue"),
     "dashboard.reports_on_time": ("Báo cáo kỳ {period} đúng hạn", "Reports of {period} on time"),
-    "dashboard.reports.title": ("Báo cáo định kỳ kỳ {period} (nộp trước ngày 05)", "Monthly reports of {period} "
-                                "(due before the 5th)"),
+    "dashboard.reports.title": (
+        "Báo cáo định kỳ kỳ {period} (nộp trước ngày 05)",
+        "Monthly reports of {period} (due before the 5th)",
+    ),
     "dashboard.reports.due": ("Hạn nộp: {at}", "Due: {at}"),
     "dashboard.reports.passed": ("đã hết hạn", "the deadline has passed"),
-    "dashboard.reports.none": ("Chưa mở kỳ báo cáo này (quy trình báo cáo định kỳ tháng).",
-                               "This reporting cycle is not open (monthly report process)."),
+    "dashboard.reports.none": (
+        "Chưa mở kỳ báo cáo này (quy trình báo cáo định kỳ tháng).",
+        "This reporting cycle is not open (monthly report process).",
+    ),
     "dashboard.reports.status": ("Tình trạng", "Status"),
     "dashboard.reports.submitted_at": ("Thời điểm nộp", "Submitted at"),
     "dashboard.reports.period": ("Kỳ {period}", "Period {period}"),
@@ -382,12 +439,16 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "error.status": ("Mã lỗi {status}", "Error {status}"),
     "error.not_found": ("Không tìm thấy trang", "Page not found"),
     "error.not_found_detail": ("Địa chỉ này không tồn tại.", "This address does not exist."),
-    "error.csrf": ("Yêu cầu không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). Vui lòng tải lại trang và thử lại.",
-                   "Invalid request (missing or wrong CSRF token). Please reload the page and try again."),
+    "error.csrf": (
+        "Yêu cầu không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). Vui lòng tải lại trang và thử lại.",
+        "Invalid request (missing or wrong CSRF token). Please reload the page and try again.",
+    ),
     "error.csrf_title": ("Yêu cầu bị từ chối", "Request refused"),
     "error.invalid_request": ("Yêu cầu không hợp lệ", "Invalid request"),
-    "error.unexpected": ("Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại.",
-                         "An unexpected error occurred; it was logged."),
+    "error.unexpected": (
+        "Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại.",
+        "An unexpected error occurred; it was logged.",
+    ),
 }
 
 
@@ -427,4 +488,3 @@ def agency_name(code_or_name: str, lang: Lang) -> str:
 
 def parse_lang(value: str | None) -> Lang:
     return "en" if value == "en" else DEFAULT_LANG
-

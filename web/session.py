@@ -25,9 +25,23 @@ from starlette.responses import Response
 from api.settings import Settings
 from engine.actors import ROLES, Actor
 
-__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "CSRF_HEADER", "LANG_COOKIE", "OIDC_COOKIE", "SESSION_COOKIE", "CsrfRefused",
-           "SignInRequired", "WebSession", "check_csrf", "issue_session", "read_session", "read_signed",
-           "set_cookie", "sign"]
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "LANG_COOKIE",
+    "OIDC_COOKIE",
+    "SESSION_COOKIE",
+    "CsrfRefused",
+    "SignInRequired",
+    "WebSession",
+    "check_csrf",
+    "issue_session",
+    "read_session",
+    "read_signed",
+    "set_cookie",
+    "sign",
+]
 
 SESSION_COOKIE = "phoihop_session"
 CSRF_COOKIE = "phoihop_csrf"
@@ -61,8 +75,11 @@ class WebSession:
 
 def sign(secret: str, claims: dict[str, Any], *, audience: str, ttl: timedelta, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
-    return jwt.encode({**claims, "aud": audience, "iat": int(now.timestamp()),
-                       "exp": int((now + ttl).timestamp())}, secret, algorithm=ALGORITHM)
+    return jwt.encode(
+        {**claims, "aud": audience, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())},
+        secret,
+        algorithm=ALGORITHM,
+    )
 
 
 def read_signed(secret: str, token: str | None, *, audience: str) -> dict[str, Any] | None:
@@ -70,18 +87,25 @@ def read_signed(secret: str, token: str | None, *, audience: str) -> dict[str, A
     if not token:
         return None
     try:
-        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience,
-                                            options={"require": ["exp", "aud"]})
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], audience=audience, options={"require": ["exp", "aud"]}
+        )
     except jwt.InvalidTokenError:
         return None
     return claims
 
 
 def issue_session(settings: Settings, actor: Actor, *, now: datetime | None = None) -> str:
-    claims = {"sub": actor.id, "name": actor.name, "groups": sorted(actor.groups), "roles": sorted(actor.roles),
-              "csrf": secrets.token_urlsafe(32)}
-    return sign(settings.secret, claims, audience=SESSION_AUDIENCE,
-                ttl=timedelta(minutes=settings.session_ttl_minutes), now=now)
+    claims = {
+        "sub": actor.id,
+        "name": actor.name,
+        "groups": sorted(actor.groups),
+        "roles": sorted(actor.roles),
+        "csrf": secrets.token_urlsafe(32),
+    }
+    return sign(
+        settings.secret, claims, audience=SESSION_AUDIENCE, ttl=timedelta(minutes=settings.session_ttl_minutes), now=now
+    )
 
 
 def read_session(settings: Settings, token: str | None) -> WebSession | None:
@@ -90,18 +114,37 @@ def read_session(settings: Settings, token: str | None) -> WebSession | None:
         return None
     sub, csrf = claims.get("sub"), claims.get("csrf")
     groups, roles = claims.get("groups"), claims.get("roles")
-    if not (isinstance(sub, str) and sub and isinstance(csrf, str) and csrf and isinstance(groups, list)
-            and isinstance(roles, list)):
+    if not (
+        isinstance(sub, str)
+        and sub
+        and isinstance(csrf, str)
+        and csrf
+        and isinstance(groups, list)
+        and isinstance(roles, list)
+    ):
         return None
-    actor = Actor.of(sub, name=str(claims.get("name") or sub), groups=[str(g) for g in groups],
-                     roles=[str(r) for r in roles if r in ROLES])
+    actor = Actor.of(
+        sub,
+        name=str(claims.get("name") or sub),
+        groups=[str(g) for g in groups],
+        roles=[str(r) for r in roles if r in ROLES],
+    )
     return WebSession(actor, csrf, datetime.fromtimestamp(int(claims["exp"]), UTC))
 
 
-def set_cookie(response: Response, settings: Settings, name: str, value: str, *, max_age: int,
-               path: str = "/", http_only: bool = True) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=path, httponly=http_only, samesite="lax",
-                        secure=settings.secure_cookies)
+def set_cookie(
+    response: Response,
+    settings: Settings,
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    path: str = "/",
+    http_only: bool = True,
+) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path=path, httponly=http_only, samesite="lax", secure=settings.secure_cookies
+    )
 
 
 async def check_csrf(request: Request, settings: Settings) -> None:

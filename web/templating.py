@@ -32,15 +32,23 @@ STATIC = HERE / "static"
 ASSETS_URL = "/assets"
 # No inline script anywhere (htmx's eval features are off): scripts only from this server. bpmn-js sets style
 # attributes on SVG elements, hence 'unsafe-inline' for styles only.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 HTMX_CONFIG = {
-    "allowEval": False, "allowScriptTags": False, "includeIndicatorStyles": False, "selfRequestsOnly": True,
+    "allowEval": False,
+    "allowScriptTags": False,
+    "includeIndicatorStyles": False,
+    "selfRequestsOnly": True,
     "historyCacheSize": 0,  # pages hold case data: never kept in localStorage
     # error fragments are swapped too (into #flash: the server sends HX-Retarget), redirects are followed
-    "responseHandling": [{"code": "204", "swap": False}, {"code": "[23]..", "swap": True},
-                         {"code": "[45]..", "swap": True, "error": True}],
+    "responseHandling": [
+        {"code": "204", "swap": False},
+        {"code": "[23]..", "swap": True},
+        {"code": "[45]..", "swap": True, "error": True},
+    ],
 }
 
 
@@ -58,8 +66,11 @@ def may_start(actor: Actor) -> bool:
 NAV: list[NavItem] = [
     NavItem("/", "nav.inbox", lambda actor: True),
     NavItem("/khoi-tao", "nav.start", may_start),
-    NavItem("/bang-dieu-khien", "nav.dashboard", lambda actor: bool(actor.roles & {"officer", "lead", "process-owner",
-                                                                                  "admin"})),
+    NavItem(
+        "/bang-dieu-khien",
+        "nav.dashboard",
+        lambda actor: bool(actor.roles & {"officer", "lead", "process-owner", "admin"}),
+    ),
     NavItem("/quy-trinh", "nav.owner", lambda actor: bool(actor.roles & {"process-owner", "admin"})),
 ]
 
@@ -87,8 +98,13 @@ def _vendor(path: str) -> str:
     return f"{ASSETS_URL}/vendor/{path}"
 
 
-ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
-                         trim_blocks=True, lstrip_blocks=True)
+ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 ENV.globals.update(asset=_asset, vendor=_vendor, htmx_config=HTMX_CONFIG)
 ENV.filters["hanoi"] = hanoi_time
 ENV.filters["pretty_json"] = pretty_json
@@ -118,11 +134,19 @@ class PageContext:
         t = self.t
         actor = self.session.actor if self.session else None
         other = next(code for code in LANGUAGES if code != self.lang)
-        return {"t": t, "lang": self.lang, "other_lang": other, "user": actor, "csrf": self.csrf,
-                "nav": [item for item in NAV if actor is not None and item.visible(actor)],
-                "current_path": self.request.url.path, "full_path": _full_path(self.request),
-                "agency": lambda code: agency_name(code, self.lang),
-                "role_name": lambda role: t.maybe(f"role.{role}", role), "is_dev": self.settings.env == "dev"}
+        return {
+            "t": t,
+            "lang": self.lang,
+            "other_lang": other,
+            "user": actor,
+            "csrf": self.csrf,
+            "nav": [item for item in NAV if actor is not None and item.visible(actor)],
+            "current_path": self.request.url.path,
+            "full_path": _full_path(self.request),
+            "agency": lambda code: agency_name(code, self.lang),
+            "role_name": lambda role: t.maybe(f"role.{role}", role),
+            "is_dev": self.settings.env == "dev",
+        }
 
 
 def _full_path(request: Request) -> str:
@@ -135,12 +159,23 @@ def language(request: Request) -> Lang:
 
 
 def security_headers() -> dict[str, str]:
-    return {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
+    return {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",
+    }
 
 
-def render(context: PageContext, template: str, values: Mapping[str, Any] | None = None, *, status: int = 200,
-           headers: Mapping[str, str] | None = None) -> HTMLResponse:
+def render(
+    context: PageContext,
+    template: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
     html = ENV.get_template(template).render({**context.values(), **(values or {})})
     response = HTMLResponse(html, status_code=status, headers={**security_headers(), **(headers or {})})
     if context.new_csrf:

@@ -18,13 +18,26 @@ NO_NUL = r"^[^\x00]*$"
 
 
 @router.get("", response_model=AuditPage, summary="Audit events of no instance, newest first (process-owner, admin)")
-async def audit(actor: CurrentActor, queries: QueriesDep,
-                kind: Annotated[str | None, Query(max_length=50, pattern=NO_NUL, description="deployed, "
-                                                  "version_suspended, version_activated, default_version_set, "
-                                                  "default_version_cleared, calendar_changed")] = None,
-                process_key: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-                since: Annotated[AwareDatetime | None, Query(description="ISO 8601 with an offset, e.g. "
-                                                                         "2026-11-28T00:00:00+07:00")] = None,
-                limit: Limit = 50, offset: Offset = 0) -> Any:
-    return await run_in_threadpool(lambda: queries.audit_trail(actor, kind=kind, process_key=process_key,
-                                                                    since=since, limit=limit, offset=offset))
+async def audit(
+    actor: CurrentActor,
+    queries: QueriesDep,
+    kind: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            pattern=NO_NUL,
+            description="deployed, "
+            "version_suspended, version_activated, default_version_set, "
+            "default_version_cleared, calendar_changed",
+        ),
+    ] = None,
+    process_key: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="ISO 8601 with an offset, e.g. 2026-11-28T00:00:00+07:00")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    return await run_in_threadpool(
+        lambda: queries.audit_trail(actor, kind=kind, process_key=process_key, since=since, limit=limit, offset=offset)
+    )

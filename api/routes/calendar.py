@@ -34,48 +34,71 @@ def _override(row: dict[str, Any]) -> dict[str, Any]:
     return {"date": row["day"], **{k: v for k, v in row.items() if k != "day"}}
 
 
-@router.get("/working-days", response_model=WorkingDaysOut,
-            summary="Deadline: `add` working days after a receipt at `start` (any authenticated caller)")
+@router.get(
+    "/working-days",
+    response_model=WorkingDaysOut,
+    summary="Deadline: `add` working days after a receipt at `start` (any authenticated caller)",
+)
 async def working_days(
-        actor: CurrentActor, calendar: CalendarDep,
-        start: Annotated[str, Query(max_length=64, description="YYYY-MM-DD, or an ISO 8601 datetime (Hanoi time "
-                                                               "when it has no offset)")],
-        add: Annotated[int, Query(description="working days to add (0 = end of the day of receipt)")],
-        cutoff: Annotated[str | None, Query(max_length=16, description="HH:MM: receipts at or after it count from "
-                                                                       "the next working day; empty = none; "
-                                                                       "omitted = the server's setting")] = None,
+    actor: CurrentActor,
+    calendar: CalendarDep,
+    start: Annotated[
+        str, Query(max_length=64, description="YYYY-MM-DD, or an ISO 8601 datetime (Hanoi time when it has no offset)")
+    ],
+    add: Annotated[int, Query(description="working days to add (0 = end of the day of receipt)")],
+    cutoff: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="HH:MM: receipts at or after it count from "
+            "the next working day; empty = none; "
+            "omitted = the server's setting",
+        ),
+    ] = None,
 ) -> Any:
     moment = parse_start(start)
     limit = parse_cutoff(cutoff) if cutoff is not None else ...
     result = await run_in_threadpool(lambda: calendar.working_days(moment, add, cutoff=limit))
-    return {"start": result.start, "add": add, "received_on": result.received_on, "due_date": result.due_date,
-            "due_at": result.due_at, "skipped": [_day(d) for d in result.skipped]}
+    return {
+        "start": result.start,
+        "add": add,
+        "received_on": result.received_on,
+        "due_date": result.due_date,
+        "due_at": result.due_at,
+        "skipped": [_day(d) for d in result.skipped],
+    }
 
 
 @router.get("/days", response_model=CalendarYearOut, summary="Holidays and days off by override of a year")
-async def days_of_year(actor: CurrentActor, calendar: CalendarDep,
-                       year: Annotated[int, Query(ge=1, le=9999)]) -> Any:
+async def days_of_year(actor: CurrentActor, calendar: CalendarDep, year: Annotated[int, Query(ge=1, le=9999)]) -> Any:
     days_off, worked = await run_in_threadpool(calendar.days_off, year)
     return {"year": year, "days_off": [_day(d) for d in days_off], "working_weekend_days": [_day(d) for d in worked]}
 
 
 @router.get("/overrides", response_model=list[CalendarOverrideOut], summary="Calendar overrides (role admin)")
-async def list_overrides(actor: CurrentActor, calendar: CalendarDep,
-                         year: Annotated[int | None, Query(ge=1, le=9999)] = None) -> Any:
+async def list_overrides(
+    actor: CurrentActor, calendar: CalendarDep, year: Annotated[int | None, Query(ge=1, le=9999)] = None
+) -> Any:
     rows = await run_in_threadpool(calendar.list_overrides, actor, year)
     return [_override(r) for r in rows]
 
 
-@router.put("/overrides/{day}", response_model=CalendarOverrideOut,
-            summary="Make a day a working day or a day off (role admin)")
+@router.put(
+    "/overrides/{day}", response_model=CalendarOverrideOut, summary="Make a day a working day or a day off (role admin)"
+)
 async def set_override(day: date, body: CalendarOverrideIn, actor: CurrentActor, calendar: CalendarDep) -> Any:
-    row = await run_in_threadpool(lambda: calendar.set_override(actor, day, working=body.working,
-                                                                name_vi=body.name_vi, name_en=body.name_en))
+    row = await run_in_threadpool(
+        lambda: calendar.set_override(actor, day, working=body.working, name_vi=body.name_vi, name_en=body.name_en)
+    )
     return _override(row)
 
 
-@router.delete("/overrides/{day}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
-               summary="Remove a day's override (role admin)")
+@router.delete(
+    "/overrides/{day}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Remove a day's override (role admin)",
+)
 async def delete_override(day: date, actor: CurrentActor, calendar: CalendarDep) -> Response:
     await run_in_threadpool(calendar.delete_override, actor, day)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,8 +17,10 @@ from ..schemas import DashboardOut
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
-MonthQuery = Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$",
-                                         description="YYYY-MM in Hanoi time; the current month when omitted")]
+MonthQuery = Annotated[
+    str | None,
+    Query(max_length=7, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM in Hanoi time; the current month when omitted"),
+]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -31,12 +33,19 @@ async def dashboard(actor: CurrentActor, container: ContainerDep, month: MonthQu
     return await run_in_threadpool(dashboard_of(container).figures, actor, month)
 
 
-@router.get("/export", response_class=Response, summary="The dashboard as CSV (UTF-8 with BOM) or XLSX",
-            responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
-async def export(actor: CurrentActor, container: ContainerDep, month: MonthQuery = None,
-                 format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
-                 lang: Annotated[Literal["vi", "en"], Query(description="column titles' language")] = "vi",
-                 ) -> Response:
+@router.get(
+    "/export",
+    response_class=Response,
+    summary="The dashboard as CSV (UTF-8 with BOM) or XLSX",
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+)
+async def export(
+    actor: CurrentActor,
+    container: ContainerDep,
+    month: MonthQuery = None,
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
+    lang: Annotated[Literal["vi", "en"], Query(description="column titles' language")] = "vi",
+) -> Response:
     figures = await run_in_threadpool(dashboard_of(container).figures, actor, month)
     return export_response(figures, format, lang)
 
@@ -44,8 +53,11 @@ async def export(actor: CurrentActor, container: ContainerDep, month: MonthQuery
 def export_response(figures: dict[str, Any], format: Literal["csv", "xlsx"], lang: Literal["vi", "en"]) -> Response:
     """The file as a download named ``bang-dieu-khien-YYYY-MM.csv`` / ``.xlsx``."""
     name = f"bang-dieu-khien-{figures['month']}.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "no-store"}
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
     if format == "xlsx":
         return Response(to_xlsx(figures, lang), media_type=XLSX, headers=headers)
     return Response(to_csv(figures, lang), media_type="text/csv; charset=utf-8", headers=headers)

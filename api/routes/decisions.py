@@ -28,8 +28,11 @@ Key = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$", d
 Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Decision version; the latest when omitted")]
 
 
-@router.get("", response_model=list[DecisionOut],
-            summary="Deployed decisions, the latest version of each (roles process-owner, integrator)")
+@router.get(
+    "",
+    response_model=list[DecisionOut],
+    summary="Deployed decisions, the latest version of each (roles process-owner, integrator)",
+)
 async def list_decisions(actor: CurrentActor, decisions: DecisionsDep) -> Any:
     return await run_in_threadpool(decisions.list, actor)
 
@@ -39,10 +42,14 @@ async def get_decision(key: Key, actor: CurrentActor, decisions: DecisionsDep, v
     return await run_in_threadpool(decisions.get, actor, key, version)
 
 
-@router.post("/{key}/evaluate", response_model=DecisionEvaluationOut,
-             summary="Evaluate a decision on input values, as a business rule task would (Python, not FEEL)")
-async def evaluate_decision(key: Key, body: EvaluateDecision, actor: CurrentActor, decisions: DecisionsDep,
-                            version: Version = None) -> Any:
+@router.post(
+    "/{key}/evaluate",
+    response_model=DecisionEvaluationOut,
+    summary="Evaluate a decision on input values, as a business rule task would (Python, not FEEL)",
+)
+async def evaluate_decision(
+    key: Key, body: EvaluateDecision, actor: CurrentActor, decisions: DecisionsDep, version: Version = None
+) -> Any:
     """The matched rules and the outputs a business rule task would get. Missing inputs the table reads: 422
     ``decision-inputs-missing``; a cell that fails: 422 ``decision-evaluation-failed`` naming the rule and the
     expression; no rule matching: 200 with ``matched`` empty and a ``no-match`` note."""

@@ -16,32 +16,48 @@ from ..deps import CurrentActor, QueriesDep, ServiceDep, SettingsDep
 from ..schemas import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
 
 router = APIRouter(prefix="/api/v1/process-definitions", tags=["process definitions"])
-STRICT = "refuse the deployment on any \"6 rõ\" finding, not only on errors (always so with PHOIHOP_STRICT_LINT)"
+STRICT = 'refuse the deployment on any "6 rõ" finding, not only on errors (always so with PHOIHOP_STRICT_LINT)'
 CHANGE_NOTE = "what changed and why (ghi chú thay đổi), kept with each new version and in the audit trail"
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=list[DeployedOut],
-             summary="Deploy BPMN/DMN files (role process-owner)")
-async def deploy(actor: CurrentActor, service: ServiceDep, settings: SettingsDep, files: list[UploadFile] = File(...),
-                 strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
-                 strict_form: Annotated[bool, Form(alias="strict", description=STRICT)] = False,
-                 change_note: Annotated[str | None, Form(max_length=2000, pattern=r"^[^\x00]*$",
-                                                         description=CHANGE_NOTE)] = None) -> Any:
-    """"6 rõ" gaps come back as ``warnings``; in strict mode (PHOIHOP_STRICT_LINT, or ``strict=true`` as a query
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=list[DeployedOut],
+    summary="Deploy BPMN/DMN files (role process-owner)",
+)
+async def deploy(
+    actor: CurrentActor,
+    service: ServiceDep,
+    settings: SettingsDep,
+    files: list[UploadFile] = File(...),
+    strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
+    strict_form: Annotated[bool, Form(alias="strict", description=STRICT)] = False,
+    change_note: Annotated[str | None, Form(max_length=2000, pattern=r"^[^\x00]*$", description=CHANGE_NOTE)] = None,
+) -> Any:
+    """ "6 rõ" gaps come back as ``warnings``; in strict mode (PHOIHOP_STRICT_LINT, or ``strict=true`` as a query
     parameter or form field) they refuse the deployment with 422 like any other error."""
     sources = [SourceFile(f.filename or f"file{i}", await f.read()) for i, f in enumerate(files)]
     strict = settings.strict_lint or strict_query or strict_form
-    deployed = await run_in_threadpool(lambda: service.deploy(actor, sources, strict=strict,
-                                                              change_note=change_note or None))
+    deployed = await run_in_threadpool(
+        lambda: service.deploy(actor, sources, strict=strict, change_note=change_note or None)
+    )
     return [vars(d) for d in deployed]
 
 
-@router.post("/validate", response_model=ValidationOut,
-             summary="Check BPMN/DMN files as deploying would, storing nothing (role process-owner)")
-async def validate(actor: CurrentActor, service: ServiceDep, settings: SettingsDep,
-                   files: list[UploadFile] = File(...),
-                   strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
-                   strict_form: Annotated[bool, Form(alias="strict", description=STRICT)] = False) -> Any:
+@router.post(
+    "/validate",
+    response_model=ValidationOut,
+    summary="Check BPMN/DMN files as deploying would, storing nothing (role process-owner)",
+)
+async def validate(
+    actor: CurrentActor,
+    service: ServiceDep,
+    settings: SettingsDep,
+    files: list[UploadFile] = File(...),
+    strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
+    strict_form: Annotated[bool, Form(alias="strict", description=STRICT)] = False,
+) -> Any:
     """The same upload as deploying. 200 with every error and warning (XML and schema errors with their lines,
     references, expressions, Camunda constructs that cannot run, the "6 rõ" lint) for files that could be read; 422
     ``unsafe-xml`` for a hostile or oversized file, 413 for a body over the upload limit. ``phoihop lint`` prints
@@ -49,11 +65,15 @@ async def validate(actor: CurrentActor, service: ServiceDep, settings: SettingsD
     actor.require_role("process-owner")
     sources = [SourceFile(f.filename or f"file{i}", await f.read()) for i, f in enumerate(files)]
     strict = settings.strict_lint or strict_query or strict_form
-    findings = await run_in_threadpool(lambda: lint_files(sources, compile_files=service.compile_files, strict=strict,
-                                                          refuse_unsafe=True))
+    findings = await run_in_threadpool(
+        lambda: lint_files(sources, compile_files=service.compile_files, strict=strict, refuse_unsafe=True)
+    )
     errors = [finding for finding in findings if finding["severity"] == "error"]
-    return {"valid": not errors, "errors": errors,
-            "warnings": [finding for finding in findings if finding["severity"] != "error"]}
+    return {
+        "valid": not errors,
+        "errors": errors,
+        "warnings": [finding for finding in findings if finding["severity"] != "error"],
+    }
 
 
 @router.get("", response_model=list[DefinitionOut], summary="Process keys with their versions")
@@ -62,13 +82,18 @@ async def list_definitions(actor: CurrentActor, queries: QueriesDep) -> Any:
     out = []
     for key, group in groupby(rows, key=lambda r: r["key"]):
         versions = list(group)
-        out.append({"key": key, "name": versions[-1]["name"], "latest_version": versions[-1]["version"],
-                    "versions": versions})
+        out.append(
+            {"key": key, "name": versions[-1]["name"], "latest_version": versions[-1]["version"], "versions": versions}
+        )
     return out
 
 
-@router.get("/{key}/start-form", response_model=StartFormOut,
-            summary="The start form (JSON Schema of the start variables) of the latest active version or ?version=N")
-async def start_form(key: str, actor: CurrentActor, queries: QueriesDep,
-                     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Any:
+@router.get(
+    "/{key}/start-form",
+    response_model=StartFormOut,
+    summary="The start form (JSON Schema of the start variables) of the latest active version or ?version=N",
+)
+async def start_form(
+    key: str, actor: CurrentActor, queries: QueriesDep, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
+) -> Any:
     return await run_in_threadpool(queries.start_form, key, version)

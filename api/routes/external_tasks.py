@@ -37,26 +37,47 @@ ExternalTasksDep = Annotated[ExternalTaskService, Depends(get_external_tasks)]
 Status = Literal["open", "locked", "completed", "incident", "cancelled"]
 
 
-@router.post("/fetch-and-lock", response_model=list[LockedExternalTaskOut],
-             summary="Lock up to max_tasks tasks of the topics for this worker (Camunda fetchAndLock)")
+@router.post(
+    "/fetch-and-lock",
+    response_model=list[LockedExternalTaskOut],
+    summary="Lock up to max_tasks tasks of the topics for this worker (Camunda fetchAndLock)",
+)
 async def fetch_and_lock(body: FetchAndLockIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
-    topics = [FetchTopic(t.topic, t.lock_duration, tuple(t.variables) if t.variables is not None else None)
-              for t in body.topics]
-    return await run_in_threadpool(lambda: service.fetch_and_lock(
-        actor, body.worker_id, topics, max_tasks=body.max_tasks, use_priority=body.use_priority))
+    topics = [
+        FetchTopic(t.topic, t.lock_duration, tuple(t.variables) if t.variables is not None else None)
+        for t in body.topics
+    ]
+    return await run_in_threadpool(
+        lambda: service.fetch_and_lock(
+            actor, body.worker_id, topics, max_tasks=body.max_tasks, use_priority=body.use_priority
+        )
+    )
 
 
 @router.get("", response_model=ExternalTaskPage, summary="External tasks, oldest first")
-async def list_external_tasks(actor: CurrentActor, service: ExternalTasksDep,
-                              topic: Annotated[str | None, Query(max_length=200)] = None,
-                              status: Status | None = None,
-                              instance_id: Annotated[str | None, Query(max_length=36)] = None,
-                              process_key: Annotated[str | None, Query(max_length=200)] = None,
-                              worker_id: Annotated[str | None, Query(max_length=200)] = None,
-                              limit: Limit = 50, offset: Offset = 0) -> Any:
-    return await run_in_threadpool(lambda: service.list_tasks(
-        actor, topic=topic, status=status, instance_id=instance_id, process_key=process_key, worker_id=worker_id,
-        limit=limit, offset=offset))
+async def list_external_tasks(
+    actor: CurrentActor,
+    service: ExternalTasksDep,
+    topic: Annotated[str | None, Query(max_length=200)] = None,
+    status: Status | None = None,
+    instance_id: Annotated[str | None, Query(max_length=36)] = None,
+    process_key: Annotated[str | None, Query(max_length=200)] = None,
+    worker_id: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    return await run_in_threadpool(
+        lambda: service.list_tasks(
+            actor,
+            topic=topic,
+            status=status,
+            instance_id=instance_id,
+            process_key=process_key,
+            worker_id=worker_id,
+            limit=limit,
+            offset=offset,
+        )
+    )
 
 
 @router.get("/{task_id}", response_model=ExternalTaskDetailOut, summary="One external task, with error details")
@@ -64,32 +85,54 @@ async def get_external_task(task_id: str, actor: CurrentActor, service: External
     return await run_in_threadpool(service.get_task, actor, task_id)
 
 
-@router.post("/{task_id}/complete", response_model=ExternalTaskOut,
-             summary="The locking worker completes the task; the instance moves on")
-async def complete(task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor,
-                   service: ExternalTasksDep) -> Any:
+@router.post(
+    "/{task_id}/complete",
+    response_model=ExternalTaskOut,
+    summary="The locking worker completes the task; the instance moves on",
+)
+async def complete(task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
     return await run_in_threadpool(service.complete, actor, task_id, body.worker_id, body.variables)
 
 
-@router.post("/{task_id}/failure", response_model=ExternalTaskOut,
-             summary="The locking worker failed: retries left (0: incident) and a retry timeout")
+@router.post(
+    "/{task_id}/failure",
+    response_model=ExternalTaskOut,
+    summary="The locking worker failed: retries left (0: incident) and a retry timeout",
+)
 async def failure(task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(lambda: service.handle_failure(
-        actor, task_id, body.worker_id, error_message=body.error_message, error_details=body.error_details,
-        retries=body.retries, retry_timeout=body.retry_timeout))
+    return await run_in_threadpool(
+        lambda: service.handle_failure(
+            actor,
+            task_id,
+            body.worker_id,
+            error_message=body.error_message,
+            error_details=body.error_details,
+            retries=body.retries,
+            retry_timeout=body.retry_timeout,
+        )
+    )
 
 
-@router.post("/{task_id}/bpmn-error", response_model=ExternalTaskOut,
-             summary="The locking worker reports a business error, caught by an error boundary event")
-async def bpmn_error(task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor,
-                     service: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(lambda: service.handle_bpmn_error(
-        actor, task_id, body.worker_id, body.error_code, error_message=body.error_message,
-        variables=body.variables))
+@router.post(
+    "/{task_id}/bpmn-error",
+    response_model=ExternalTaskOut,
+    summary="The locking worker reports a business error, caught by an error boundary event",
+)
+async def bpmn_error(
+    task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor, service: ExternalTasksDep
+) -> Any:
+    return await run_in_threadpool(
+        lambda: service.handle_bpmn_error(
+            actor, task_id, body.worker_id, body.error_code, error_message=body.error_message, variables=body.variables
+        )
+    )
 
 
-@router.post("/{task_id}/extend-lock", response_model=ExternalTaskOut,
-             summary="The locking worker keeps the task new_duration ms from now")
+@router.post(
+    "/{task_id}/extend-lock",
+    response_model=ExternalTaskOut,
+    summary="The locking worker keeps the task new_duration ms from now",
+)
 async def extend_lock(task_id: str, body: ExtendLockIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
     return await run_in_threadpool(service.extend_lock, actor, task_id, body.worker_id, body.new_duration)
 
@@ -99,7 +142,10 @@ async def unlock(task_id: str, actor: CurrentActor, service: ExternalTasksDep) -
     return await run_in_threadpool(service.unlock, actor, task_id)
 
 
-@router.put("/{task_id}/retries", response_model=ExternalTaskOut,
-            summary="Set the retries left: > 0 resolves an incident, 0 makes one")
+@router.put(
+    "/{task_id}/retries",
+    response_model=ExternalTaskOut,
+    summary="Set the retries left: > 0 resolves an incident, 0 makes one",
+)
 async def set_retries(task_id: str, body: SetRetriesIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
     return await run_in_threadpool(service.set_retries, actor, task_id, body.retries)

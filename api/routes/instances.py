@@ -13,15 +13,29 @@ from ..schemas import CancelInstance, HistoryEventOut, InstanceOut, InstancePage
 router = APIRouter(prefix="/api/v1/process-instances", tags=["process instances"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=InstanceOut,
-             summary="Start an instance (roles integrator, officer, lead)")
-async def start_instance(body: StartInstance, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
-                         response: Response,
-                         idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InstanceOut,
+    summary="Start an instance (roles integrator, officer, lead)",
+)
+async def start_instance(
+    body: StartInstance,
+    actor: CurrentActor,
+    service: ServiceDep,
+    queries: QueriesDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Any:
     def start() -> tuple[str, bool, Any]:
-        instance_id, created = service.start_instance(actor, body.process_key, version=body.version,
-                                                      business_key=body.business_key, variables=body.variables,
-                                                      idempotency_key=idempotency_key)
+        instance_id, created = service.start_instance(
+            actor,
+            body.process_key,
+            version=body.version,
+            business_key=body.business_key,
+            variables=body.variables,
+            idempotency_key=idempotency_key,
+        )
         return instance_id, created, queries.get_instance(actor, instance_id)
 
     instance_id, created, instance = await run_in_threadpool(start)
@@ -32,14 +46,27 @@ async def start_instance(body: StartInstance, actor: CurrentActor, service: Serv
 
 
 @router.get("", response_model=InstancePage, summary="Instances the caller may see, paged")
-async def list_instances(actor: CurrentActor, queries: QueriesDep, process_key: str | None = None,
-                         business_key: str | None = None, status: str | None = None,
-                         dossier_code: Annotated[str | None, Query(max_length=100,
-                                                                   description="mã hồ sơ (exact)")] = None,
-                         limit: Limit = 50, offset: Offset = 0) -> Any:
-    page = await run_in_threadpool(lambda: queries.list_instances(
-        actor, process_key=process_key, business_key=business_key, status=status, dossier_code=dossier_code,
-        limit=limit, offset=offset))
+async def list_instances(
+    actor: CurrentActor,
+    queries: QueriesDep,
+    process_key: str | None = None,
+    business_key: str | None = None,
+    status: str | None = None,
+    dossier_code: Annotated[str | None, Query(max_length=100, description="mã hồ sơ (exact)")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    page = await run_in_threadpool(
+        lambda: queries.list_instances(
+            actor,
+            process_key=process_key,
+            business_key=business_key,
+            status=status,
+            dossier_code=dossier_code,
+            limit=limit,
+            offset=offset,
+        )
+    )
     return vars(page)
 
 
@@ -54,8 +81,9 @@ async def history(instance_id: str, actor: CurrentActor, queries: QueriesDep) ->
 
 
 @router.post("/{instance_id}/cancel", response_model=InstanceOut, summary="Cancel (roles lead, admin)")
-async def cancel(instance_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
-                 body: CancelInstance | None = None) -> Any:
+async def cancel(
+    instance_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep, body: CancelInstance | None = None
+) -> Any:
     def cancel_and_read() -> Any:
         service.cancel_instance(actor, instance_id, reason=body.reason if body else None)
         return queries.get_instance(actor, instance_id)

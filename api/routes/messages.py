@@ -15,7 +15,14 @@ router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 
 @router.post("", response_model=MessageOut, summary="Deliver a message to the waiting instance(s) (role integrator)")
 async def send_message(body: SendMessage, actor: CurrentActor, service: ServiceDep) -> Any:
-    delivered = await run_in_threadpool(lambda: service.correlate_message(
-        actor, body.name, business_key=body.business_key, correlation_keys=body.correlation_keys,
-        variables=body.variables, all_instances=body.all))
+    delivered = await run_in_threadpool(
+        lambda: service.correlate_message(
+            actor,
+            body.name,
+            business_key=body.business_key,
+            correlation_keys=body.correlation_keys,
+            variables=body.variables,
+            all_instances=body.all,
+        )
+    )
     return {"delivered": delivered}

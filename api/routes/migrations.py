@@ -20,17 +20,24 @@ def _plan(body: MigrationPlanIn) -> MigrationPlan:
     return MigrationPlan(body.process_key, body.from_version, body.to_version, dict(body.mapping))
 
 
-@router.post("/dry-run", response_model=MigrationDryRunOut,
-             summary="Per instance of from_version: migratable or why not, and what happens to its open tasks and "
-                     "timers. Writes nothing (role process-owner)")
+@router.post(
+    "/dry-run",
+    response_model=MigrationDryRunOut,
+    summary="Per instance of from_version: migratable or why not, and what happens to its open tasks and "
+    "timers. Writes nothing (role process-owner)",
+)
 async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, service: ServiceDep) -> Any:
-    selection = InstanceFilter(tuple(body.filter.statuses), tuple(body.filter.business_keys),
-                               tuple(body.filter.instance_ids))
+    selection = InstanceFilter(
+        tuple(body.filter.statuses), tuple(body.filter.business_keys), tuple(body.filter.instance_ids)
+    )
     return await run_in_threadpool(service.migration_dry_run, actor, _plan(body), selection, limit=body.limit)
 
 
-@router.post("/execute", response_model=MigrationExecuteOut,
-             summary="Move exactly the instances named, each in its own transaction; refused or failing ones are "
-                     "reported and left as they were (role process-owner)")
+@router.post(
+    "/execute",
+    response_model=MigrationExecuteOut,
+    summary="Move exactly the instances named, each in its own transaction; refused or failing ones are "
+    "reported and left as they were (role process-owner)",
+)
 async def execute(body: MigrationExecuteIn, actor: CurrentActor, service: ServiceDep) -> Any:
     return await run_in_threadpool(service.migrate_instances, actor, _plan(body), body.instance_ids)

@@ -22,16 +22,33 @@ TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
 
 
 @router.get("", response_model=TaskPage, summary="Tasks the caller may see (its groups, or assigned to it)")
-async def list_tasks(actor: CurrentActor, queries: QueriesDep, status: TaskStatus | None = None,
-                     assignee: Literal["me"] | None = None, candidate_group: str | None = None,
-                     process_key: str | None = None, instance_id: str | None = None,
-                     deadline: Annotated[DeadlineFilter | None, Query(
-                         description="open tasks on time, in their warning period (sắp đến hạn) or overdue")] = None,
-                     limit: Limit = 50, offset: Offset = 0) -> Any:
+async def list_tasks(
+    actor: CurrentActor,
+    queries: QueriesDep,
+    status: TaskStatus | None = None,
+    assignee: Literal["me"] | None = None,
+    candidate_group: str | None = None,
+    process_key: str | None = None,
+    instance_id: str | None = None,
+    deadline: Annotated[
+        DeadlineFilter | None, Query(description="open tasks on time, in their warning period (sắp đến hạn) or overdue")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
     page = await run_in_threadpool(
-        lambda: queries.list_tasks(actor, status=status, assignee_me=assignee == "me", candidate_group=candidate_group,
-                                   process_key=process_key, instance_id=instance_id, deadline=deadline, limit=limit,
-                                   offset=offset))
+        lambda: queries.list_tasks(
+            actor,
+            status=status,
+            assignee_me=assignee == "me",
+            candidate_group=candidate_group,
+            process_key=process_key,
+            instance_id=instance_id,
+            deadline=deadline,
+            limit=limit,
+            offset=offset,
+        )
+    )
     return vars(page)
 
 
@@ -56,7 +73,8 @@ async def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, querie
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-async def complete(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
-                   body: CompleteTask | None = None) -> Any:
+async def complete(
+    task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep, body: CompleteTask | None = None
+) -> Any:
     result = await run_in_threadpool(service.complete_task, actor, task_id, body.variables if body else {})
     return queries.task_view(result.task)

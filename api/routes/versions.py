@@ -30,8 +30,11 @@ VersionQuery = Annotated[int, Query(ge=1, le=2**31 - 1)]
 FileName = Annotated[str, Path(min_length=1, max_length=500, pattern=NO_NUL)]
 
 
-@router.get("/{key}/versions", response_model=list[VersionOut],
-            summary="Every version: hash, deployer, time, change note, status, default, instance counts")
+@router.get(
+    "/{key}/versions",
+    response_model=list[VersionOut],
+    summary="Every version: hash, deployer, time, change note, status, default, instance counts",
+)
 async def list_versions(key: Key, actor: CurrentActor, queries: QueriesDep) -> Any:
     return await run_in_threadpool(queries.list_versions, key)
 
@@ -41,29 +44,48 @@ async def get_version(key: Key, version: Version, actor: CurrentActor, queries: 
     return await run_in_threadpool(queries.get_version, key, version)
 
 
-@router.get("/{key}/versions/{version}/files", response_model=list[VersionFileOut],
-            summary="The files deployed with a version (BPMN, DMN, forms)")
+@router.get(
+    "/{key}/versions/{version}/files",
+    response_model=list[VersionFileOut],
+    summary="The files deployed with a version (BPMN, DMN, forms)",
+)
 async def version_files(key: Key, version: Version, actor: CurrentActor, queries: QueriesDep) -> Any:
     return await run_in_threadpool(queries.version_files, key, version)
 
 
-@router.get("/{key}/versions/{version}/files/{name:path}", response_class=Response,
-            responses={200: {"content": {"application/xml": {}, "application/json": {}}}},
-            summary="One file of a version, exactly as deployed")
-async def version_file(key: Key, version: Version, name: FileName, actor: CurrentActor,
-                       queries: QueriesDep) -> Response:
+@router.get(
+    "/{key}/versions/{version}/files/{name:path}",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}, "application/json": {}}}},
+    summary="One file of a version, exactly as deployed",
+)
+async def version_file(
+    key: Key, version: Version, name: FileName, actor: CurrentActor, queries: QueriesDep
+) -> Response:
     content, media_type = await run_in_threadpool(queries.version_file, key, version, name)
     # a download, never rendered in place: an uploaded XML file may carry XHTML with scripts
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
-               "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
     charset = "; charset=utf-8" if media_type == "application/xml" else ""
     return Response(content.encode("utf-8"), media_type=media_type + charset, headers=headers)
 
 
-@router.post("/{key}/versions/{version}/suspend", response_model=VersionOut,
-             summary="No new starts on this version; its running instances go on (role process-owner)")
-async def suspend(key: Key, version: Version, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
-                  body: VersionStatusIn | None = None) -> Any:
+@router.post(
+    "/{key}/versions/{version}/suspend",
+    response_model=VersionOut,
+    summary="No new starts on this version; its running instances go on (role process-owner)",
+)
+async def suspend(
+    key: Key,
+    version: Version,
+    actor: CurrentActor,
+    service: ServiceDep,
+    queries: QueriesDep,
+    body: VersionStatusIn | None = None,
+) -> Any:
     def run() -> Any:
         service.suspend_version(actor, key, version, reason=body.reason if body else None)
         return _listed(queries.list_versions(key), version)
@@ -71,10 +93,19 @@ async def suspend(key: Key, version: Version, actor: CurrentActor, service: Serv
     return await run_in_threadpool(run)
 
 
-@router.post("/{key}/versions/{version}/activate", response_model=VersionOut,
-             summary="Allow new starts on a suspended version again (role process-owner)")
-async def activate(key: Key, version: Version, actor: CurrentActor, service: ServiceDep, queries: QueriesDep,
-                   body: VersionStatusIn | None = None) -> Any:
+@router.post(
+    "/{key}/versions/{version}/activate",
+    response_model=VersionOut,
+    summary="Allow new starts on a suspended version again (role process-owner)",
+)
+async def activate(
+    key: Key,
+    version: Version,
+    actor: CurrentActor,
+    service: ServiceDep,
+    queries: QueriesDep,
+    body: VersionStatusIn | None = None,
+) -> Any:
     def run() -> Any:
         service.activate_version(actor, key, version, reason=body.reason if body else None)
         return _listed(queries.list_versions(key), version)
@@ -82,16 +113,23 @@ async def activate(key: Key, version: Version, actor: CurrentActor, service: Ser
     return await run_in_threadpool(run)
 
 
-@router.get("/{key}/default-version", response_model=DefaultVersionOut,
-            summary="The version starts naming none get, and whether it was chosen explicitly")
+@router.get(
+    "/{key}/default-version",
+    response_model=DefaultVersionOut,
+    summary="The version starts naming none get, and whether it was chosen explicitly",
+)
 async def get_default(key: Key, actor: CurrentActor, queries: QueriesDep) -> Any:
     return await run_in_threadpool(queries.default_version, key)
 
 
-@router.put("/{key}/default-version", response_model=DefaultVersionOut,
-            summary="Make a version the default for new starts; it stays until cleared (role process-owner)")
-async def set_default(key: Key, body: DefaultVersionIn, actor: CurrentActor, service: ServiceDep,
-                      queries: QueriesDep) -> Any:
+@router.put(
+    "/{key}/default-version",
+    response_model=DefaultVersionOut,
+    summary="Make a version the default for new starts; it stays until cleared (role process-owner)",
+)
+async def set_default(
+    key: Key, body: DefaultVersionIn, actor: CurrentActor, service: ServiceDep, queries: QueriesDep
+) -> Any:
     def run() -> Any:
         service.set_default_version(actor, key, body.version)
         return queries.default_version(key)
@@ -99,8 +137,11 @@ async def set_default(key: Key, body: DefaultVersionIn, actor: CurrentActor, ser
     return await run_in_threadpool(run)
 
 
-@router.delete("/{key}/default-version", response_model=DefaultVersionOut,
-               summary="Back to the latest active version for new starts (role process-owner)")
+@router.delete(
+    "/{key}/default-version",
+    response_model=DefaultVersionOut,
+    summary="Back to the latest active version for new starts (role process-owner)",
+)
 async def clear_default(key: Key, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
     def run() -> Any:
         service.clear_default_version(actor, key)
@@ -109,11 +150,18 @@ async def clear_default(key: Key, actor: CurrentActor, service: ServiceDep, quer
     return await run_in_threadpool(run)
 
 
-@router.get("/{key}/diff", response_model=DefinitionDiffOut,
-            summary="Elements added, removed and changed (field by field) from version `from` to version `to`")
-async def diff(key: Key, actor: CurrentActor, queries: QueriesDep,
-               from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
-               to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)]) -> Any:
+@router.get(
+    "/{key}/diff",
+    response_model=DefinitionDiffOut,
+    summary="Elements added, removed and changed (field by field) from version `from` to version `to`",
+)
+async def diff(
+    key: Key,
+    actor: CurrentActor,
+    queries: QueriesDep,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)],
+) -> Any:
     return await run_in_threadpool(queries.definition_diff, key, from_version, to_version)
 
 

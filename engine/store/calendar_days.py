@@ -27,17 +27,20 @@ def get_day(conn: Connection, day: date, *, lock: bool = False) -> Row | None:
 def upsert_day(conn: Connection, **values: Any) -> None:
     """Insert or replace the override of ``values["day"]``, whatever its source."""
     stmt = insert_ignore(conn, CD).values(**values)
-    conn.execute(stmt.on_conflict_do_update(index_elements=[CD.c.day],
-                                            set_={k: stmt.excluded[k] for k in COLUMNS if k != "day"}))
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=[CD.c.day], set_={k: stmt.excluded[k] for k in COLUMNS if k != "day"})
+    )
 
 
 def upsert_file_day(conn: Connection, **values: Any) -> bool:
     """Insert or replace an override from the calendar file; a row an admin set (source other than "file") is left
     alone. True when a row was written."""
     stmt = insert_ignore(conn, CD).values(**values, source="file")
-    stmt = stmt.on_conflict_do_update(index_elements=[CD.c.day],
-                                      set_={k: stmt.excluded[k] for k in COLUMNS if k != "day"},
-                                      where=CD.c.source == "file")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[CD.c.day],
+        set_={k: stmt.excluded[k] for k in COLUMNS if k != "day"},
+        where=CD.c.source == "file",
+    )
     return conn.execute(stmt.returning(CD.c.day)).first() is not None
 
 

@@ -10,11 +10,15 @@ from sqlalchemy import Connection, insert, select, update
 from .tables import AK, IK, Row, all_rows, insert_ignore, one
 
 
-def reserve_idempotency_key(conn: Connection, *, caller: str, key: str, request_hash: str, instance_id: str,
-                            at: datetime) -> bool:
-    stmt = (insert_ignore(conn, IK).values(caller=caller, key=key, request_hash=request_hash,
-                                            instance_id=instance_id, created_at=at)
-            .on_conflict_do_nothing().returning(IK.c.key))
+def reserve_idempotency_key(
+    conn: Connection, *, caller: str, key: str, request_hash: str, instance_id: str, at: datetime
+) -> bool:
+    stmt = (
+        insert_ignore(conn, IK)
+        .values(caller=caller, key=key, request_hash=request_hash, instance_id=instance_id, created_at=at)
+        .on_conflict_do_nothing()
+        .returning(IK.c.key)
+    )
     return conn.execute(stmt).first() is not None  # rowcount is not reliable for ON CONFLICT on every driver
 
 

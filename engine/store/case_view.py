@@ -22,8 +22,11 @@ def task_text_clause(text: str) -> Any:
     """Tasks whose name, or whose instance's business key or dossier code, contains ``text`` (case-insensitive;
     LIKE wildcards in ``text`` match literally)."""
     pattern = _contains(text)
-    matching = select(PI.c.id).where(or_(PI.c.business_key.ilike(pattern, escape=_LIKE_ESCAPE),
-                                         PI.c.dossier_code.ilike(pattern, escape=_LIKE_ESCAPE)))
+    matching = select(PI.c.id).where(
+        or_(
+            PI.c.business_key.ilike(pattern, escape=_LIKE_ESCAPE), PI.c.dossier_code.ilike(pattern, escape=_LIKE_ESCAPE)
+        )
+    )
     return or_(HT.c.name.ilike(pattern, escape=_LIKE_ESCAPE), HT.c.instance_id.in_(matching))
 
 
@@ -33,22 +36,38 @@ def instance_labels(conn: Connection, instance_ids: Iterable[str]) -> dict[str, 
     ids = sorted(set(instance_ids))
     if not ids:
         return {}
-    rows = conn.execute(select(PI.c.id, PI.c.business_key, PI.c.dossier_code, PD.c.name)
-                        .join(PD, PD.c.id == PI.c.definition_id).where(PI.c.id.in_(ids)))
-    return {r.id: {"business_key": r.business_key, "dossier_code": r.dossier_code, "process_name": r.name}
-            for r in rows}
+    rows = conn.execute(
+        select(PI.c.id, PI.c.business_key, PI.c.dossier_code, PD.c.name)
+        .join(PD, PD.c.id == PI.c.definition_id)
+        .where(PI.c.id.in_(ids))
+    )
+    return {
+        r.id: {"business_key": r.business_key, "dossier_code": r.dossier_code, "process_name": r.name} for r in rows
+    }
 
 
 def waiting_elements(conn: Connection, instance_id: str) -> tuple[list[str], list[str]]:
     """``(element ids, message names)`` the instance waits on besides its human tasks: timers and external tasks
     not finished, and the messages it is subscribed to."""
     timers = [r[0] for r in conn.execute(select(TM.c.element_id).where(TM.c.instance_id == instance_id))]
-    external = [r[0] for r in conn.execute(select(ET.c.element_id).where(
-        ET.c.instance_id == instance_id, ET.c.status.in_(("open", "locked", "incident"))))]
+    external = [
+        r[0]
+        for r in conn.execute(
+            select(ET.c.element_id).where(
+                ET.c.instance_id == instance_id, ET.c.status.in_(("open", "locked", "incident"))
+            )
+        )
+    ]
     messages = [r[0] for r in conn.execute(select(MS.c.message_name).where(MS.c.instance_id == instance_id))]
     return sorted(set(timers + external)), sorted(set(messages))
 
 
 def open_task_elements(conn: Connection, instance_id: str) -> list[str]:
-    return sorted({r[0] for r in conn.execute(select(HT.c.element_id).where(
-        HT.c.instance_id == instance_id, HT.c.status.in_(("open", "claimed"))))})
+    return sorted(
+        {
+            r[0]
+            for r in conn.execute(
+                select(HT.c.element_id).where(HT.c.instance_id == instance_id, HT.c.status.in_(("open", "claimed")))
+            )
+        }
+    )

@@ -27,8 +27,10 @@ def _count(condition: Any) -> Any:
 
 
 def _task_columns(start: datetime, end: datetime, as_of: datetime) -> list[Any]:
-    open_then = and_(HT.c.created_at <= as_of,
-                     or_(HT.c.completed_at > as_of, and_(HT.c.completed_at.is_(None), HT.c.status.in_(OPEN))))
+    open_then = and_(
+        HT.c.created_at <= as_of,
+        or_(HT.c.completed_at > as_of, and_(HT.c.completed_at.is_(None), HT.c.status.in_(OPEN))),
+    )
     warned = and_(HT.c.warn_at.is_not(None), HT.c.warn_at <= as_of)
     overdue = and_(HT.c.due_at.is_not(None), HT.c.due_at < as_of)
     completed = and_(HT.c.status == "completed", HT.c.completed_at >= start, HT.c.completed_at < end)
@@ -48,8 +50,10 @@ def task_figures(conn: Connection, *, by: GroupBy, start: datetime, end: datetim
     of which ``on_time`` (by the due time), ``late`` and ``no_deadline``. ``by`` "agency": one row per candidate
     group (``agency``; a task of two groups counts for both, a task of candidate users only under None), "process":
     per ``process_key``, "total": one row. Only rows of tasks that were open or finished in the window count."""
-    relevant = or_(and_(HT.c.created_at <= as_of, or_(HT.c.completed_at.is_(None), HT.c.completed_at > as_of)),
-                   and_(HT.c.completed_at >= start, HT.c.completed_at < end))
+    relevant = or_(
+        and_(HT.c.created_at <= as_of, or_(HT.c.completed_at.is_(None), HT.c.completed_at > as_of)),
+        and_(HT.c.completed_at >= start, HT.c.completed_at < end),
+    )
     columns = _task_columns(start, end, as_of)
     if by == "total":
         return all_rows(conn.execute(select(*columns).where(relevant)))
@@ -76,38 +80,62 @@ def cycle_times(conn: Connection, *, start: datetime, end: datetime, per_process
     seconds = cast(_seconds(conn, PI.c.started_at, PI.c.ended_at), Float)
     partition = [PI.c.process_key] if per_process else None
     key = PI.c.process_key if per_process else literal("*")
-    ranked = (select(key.label("process_key"), seconds.label("seconds"),
-                     func.row_number().over(partition_by=partition, order_by=seconds).label("rank"),
-                     func.count().over(partition_by=partition).label("n"))
-              .where(PI.c.status == "completed", PI.c.ended_at >= start, PI.c.ended_at < end)).subquery()
+    ranked = (
+        select(
+            key.label("process_key"),
+            seconds.label("seconds"),
+            func.row_number().over(partition_by=partition, order_by=seconds).label("rank"),
+            func.count().over(partition_by=partition).label("n"),
+        ).where(PI.c.status == "completed", PI.c.ended_at >= start, PI.c.ended_at < end)
+    ).subquery()
     middle = ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
-    stmt = (select(ranked.c.process_key, func.max(ranked.c.n).label("instances"),
-                   func.avg(ranked.c.seconds).label("median_seconds"))
-            .where(middle).group_by(ranked.c.process_key).order_by(ranked.c.process_key))
-    return [{**row, "instances": int(row["instances"]), "median_seconds": float(row["median_seconds"])}
-            for row in all_rows(conn.execute(stmt))]
+    stmt = (
+        select(
+            ranked.c.process_key,
+            func.max(ranked.c.n).label("instances"),
+            func.avg(ranked.c.seconds).label("median_seconds"),
+        )
+        .where(middle)
+        .group_by(ranked.c.process_key)
+        .order_by(ranked.c.process_key)
+    )
+    return [
+        {**row, "instances": int(row["instances"]), "median_seconds": float(row["median_seconds"])}
+        for row in all_rows(conn.execute(stmt))
+    ]
 
 
-def report_figures(conn: Connection, *, process_key: str, element_id: str, period_variable: str, period: str,
-                   as_of: datetime) -> list[Row]:
+def report_figures(
+    conn: Connection, *, process_key: str, element_id: str, period_variable: str, period: str, as_of: datetime
+) -> list[Row]:
     """Per agency (candidate group of the report task ``element_id``), the reports of ``period`` in the instances of
     ``process_key`` whose variable ``period_variable`` equals it (cancelled instances left out), as seen at
     ``as_of``: ``on_time`` (submitted by the task's due time), ``late``, ``missing`` (not submitted by ``as_of``),
     ``submitted_at`` (the latest submission) and ``due_at``."""
     submitted = and_(HT.c.status == "completed", HT.c.completed_at <= as_of)
-    stmt = (select(TC.c.value.label("agency"),
-                   _count(and_(submitted, or_(HT.c.due_at.is_(None), HT.c.completed_at <= HT.c.due_at)))
-                   .label("on_time"),
-                   _count(and_(submitted, HT.c.due_at.is_not(None), HT.c.completed_at > HT.c.due_at)).label("late"),
-                   _count(~submitted).label("missing"),
-                   func.max(case((submitted, HT.c.completed_at), else_=None)).label("submitted_at"),
-                   func.max(HT.c.due_at).label("due_at"))
-            .select_from(HT.join(PI, PI.c.id == HT.c.instance_id)
-                         .join(TC, and_(TC.c.task_id == HT.c.id, TC.c.kind == "group")))
-            .where(PI.c.process_key == process_key, HT.c.element_id == element_id,
-                   PI.c.variables[period_variable].as_string() == period, PI.c.status != "cancelled",
-                   HT.c.status != "cancelled", HT.c.created_at <= as_of)
-            .group_by(TC.c.value).order_by(TC.c.value))
+    stmt = (
+        select(
+            TC.c.value.label("agency"),
+            _count(and_(submitted, or_(HT.c.due_at.is_(None), HT.c.completed_at <= HT.c.due_at))).label("on_time"),
+            _count(and_(submitted, HT.c.due_at.is_not(None), HT.c.completed_at > HT.c.due_at)).label("late"),
+            _count(~submitted).label("missing"),
+            func.max(case((submitted, HT.c.completed_at), else_=None)).label("submitted_at"),
+            func.max(HT.c.due_at).label("due_at"),
+        )
+        .select_from(
+            HT.join(PI, PI.c.id == HT.c.instance_id).join(TC, and_(TC.c.task_id == HT.c.id, TC.c.kind == "group"))
+        )
+        .where(
+            PI.c.process_key == process_key,
+            HT.c.element_id == element_id,
+            PI.c.variables[period_variable].as_string() == period,
+            PI.c.status != "cancelled",
+            HT.c.status != "cancelled",
+            HT.c.created_at <= as_of,
+        )
+        .group_by(TC.c.value)
+        .order_by(TC.c.value)
+    )
     return all_rows(conn.execute(stmt))
 
 

@@ -12,10 +12,26 @@ from . import rawsql
 from .tables import DEP, DV, PD, Row, all_rows, for_update, one
 
 
-def insert_deployment(conn: Connection, *, content_hash: str, files: list[dict[str, str]], deployed_by: str,
-                      deployed_at: datetime, change_note: str | None = None) -> int:
-    result = conn.execute(insert(DEP).values(content_hash=content_hash, files=files, deployed_by=deployed_by,
-                                             deployed_at=deployed_at, change_note=change_note).returning(DEP.c.id))
+def insert_deployment(
+    conn: Connection,
+    *,
+    content_hash: str,
+    files: list[dict[str, str]],
+    deployed_by: str,
+    deployed_at: datetime,
+    change_note: str | None = None,
+) -> int:
+    result = conn.execute(
+        insert(DEP)
+        .values(
+            content_hash=content_hash,
+            files=files,
+            deployed_by=deployed_by,
+            deployed_at=deployed_at,
+            change_note=change_note,
+        )
+        .returning(DEP.c.id)
+    )
     return int(result.scalar_one())
 
 
@@ -31,22 +47,26 @@ def latest_definition(conn: Connection, key: str, *, lock: bool = False) -> Row 
     return one(conn.execute(stmt))
 
 
-_LATEST_ACTIVE = ("SELECT * FROM process_definition WHERE key = :key AND status = 'active'"
-                  " ORDER BY version DESC LIMIT 1")
+_LATEST_ACTIVE = "SELECT * FROM process_definition WHERE key = :key AND status = 'active' ORDER BY version DESC LIMIT 1"
 
 
 def latest_active_definition(conn: Connection, key: str) -> dict[str, Any] | None:
     row = rawsql.run(conn, _LATEST_ACTIVE, {"key": key}).first()
-    return rawsql.row_out(row, times=("deployed_at", "status_changed_at"),
-                          jsons=("start_messages",)) if row is not None else None
+    return (
+        rawsql.row_out(row, times=("deployed_at", "status_changed_at"), jsons=("start_messages",))
+        if row is not None
+        else None
+    )
 
 
 # One statement on the start path: the explicit default version (whatever its status), else the latest active one.
-_FOR_START = ("SELECT pd.*, dv.definition_id AS default_id FROM process_definition pd"
-              " LEFT JOIN process_default_version dv ON dv.process_key = :key"
-              " WHERE pd.key = :key"
-              " AND ((dv.definition_id IS NULL AND pd.status = 'active') OR pd.id = dv.definition_id)"
-              " ORDER BY pd.version DESC LIMIT 1")
+_FOR_START = (
+    "SELECT pd.*, dv.definition_id AS default_id FROM process_definition pd"
+    " LEFT JOIN process_default_version dv ON dv.process_key = :key"
+    " WHERE pd.key = :key"
+    " AND ((dv.definition_id IS NULL AND pd.status = 'active') OR pd.id = dv.definition_id)"
+    " ORDER BY pd.version DESC LIMIT 1"
+)
 
 
 def definition_for_start(conn: Connection, key: str) -> dict[str, Any] | None:
@@ -79,10 +99,18 @@ def list_definitions(conn: Connection) -> Sequence[Row]:
 def definitions_started_by_message(conn: Connection, message_name: str) -> list[Row]:
     """For each key, the version a start naming no version gets (its explicit default when that is active, none
     when it is suspended, else the latest active version), when its start event waits for this message."""
-    latest = (select(PD.c.key, func.max(PD.c.version).label("version")).where(PD.c.status == "active")
-              .group_by(PD.c.key).subquery())
-    rows = all_rows(conn.execute(select(PD).join(latest, and_(PD.c.key == latest.c.key,
-                                                              PD.c.version == latest.c.version))
-                                 .where(PD.c.key.not_in(select(DV.c.process_key)))))
+    latest = (
+        select(PD.c.key, func.max(PD.c.version).label("version"))
+        .where(PD.c.status == "active")
+        .group_by(PD.c.key)
+        .subquery()
+    )
+    rows = all_rows(
+        conn.execute(
+            select(PD)
+            .join(latest, and_(PD.c.key == latest.c.key, PD.c.version == latest.c.version))
+            .where(PD.c.key.not_in(select(DV.c.process_key)))
+        )
+    )
     rows += all_rows(conn.execute(select(PD).join(DV, DV.c.definition_id == PD.c.id).where(PD.c.status == "active")))
     return [row for row in rows if message_name in (row["start_messages"] or [])]

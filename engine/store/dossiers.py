@@ -15,8 +15,10 @@ from . import rawsql
 
 __all__ = ["next_dossier_number"]
 
-_NEXT = ("INSERT INTO dossier_sequence (prefix, day, last) VALUES (:prefix, :day, 1)"
-         " ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequence.last + 1 RETURNING last")
+_NEXT = (
+    "INSERT INTO dossier_sequence (prefix, day, last) VALUES (:prefix, :day, 1)"
+    " ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequence.last + 1 RETURNING last"
+)
 
 
 def next_dossier_number(conn: Connection, prefix: str, day_yymmdd: str) -> int:

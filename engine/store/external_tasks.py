@@ -19,8 +19,18 @@ from .repository import is_id
 from .tables import ET, PI, Row, all_rows
 
 __all__ = [
-    "ACTIVE", "close_instance", "complete", "extend_lock", "fail", "fetch_and_lock", "get", "incidents", "list_tasks",
-    "set_retries", "sync_instance", "unlock",
+    "ACTIVE",
+    "close_instance",
+    "complete",
+    "extend_lock",
+    "fail",
+    "fetch_and_lock",
+    "get",
+    "incidents",
+    "list_tasks",
+    "set_retries",
+    "sync_instance",
+    "unlock",
 ]
 
 ACTIVE = ("open", "locked", "incident")  # the task still waits in its workflow
@@ -32,24 +42,41 @@ _INSERT = (
     " lock_expires_at, retries, error_message, error_details, retry_at, priority, created_at, incident_at, ended_at)"
     " VALUES (:id, :instance_id, :process_key, :element_id, :name, :topic, 'open', NULL, NULL, NULL, NULL, NULL,"
     " NULL, :priority, :created_at, NULL, NULL) ON CONFLICT (id) DO UPDATE SET status = 'open', worker_id = NULL,"
-    " lock_expires_at = NULL, retry_at = NULL, incident_at = NULL, ended_at = NULL")  # a row closed before waits again
-_CLOSE = ("UPDATE external_task SET status = 'cancelled', ended_at = :at, lock_expires_at = NULL WHERE id = :id"
-          " AND status IN ('open', 'locked', 'incident')")
-_CLOSE_INSTANCE = ("UPDATE external_task SET status = 'cancelled', ended_at = :at, lock_expires_at = NULL"
-                   " WHERE instance_id = :id AND status IN ('open', 'locked', 'incident')")
+    " lock_expires_at = NULL, retry_at = NULL, incident_at = NULL, ended_at = NULL"
+)  # a row closed before waits again
+_CLOSE = (
+    "UPDATE external_task SET status = 'cancelled', ended_at = :at, lock_expires_at = NULL WHERE id = :id"
+    " AND status IN ('open', 'locked', 'incident')"
+)
+_CLOSE_INSTANCE = (
+    "UPDATE external_task SET status = 'cancelled', ended_at = :at, lock_expires_at = NULL"
+    " WHERE instance_id = :id AND status IN ('open', 'locked', 'incident')"
+)
 
 
-def sync_instance(conn: Connection, instance_id: str, process_key: str, waiting: Sequence[dict[str, Any]],
-                  now: datetime) -> None:
+def sync_instance(
+    conn: Connection, instance_id: str, process_key: str, waiting: Sequence[dict[str, Any]], now: datetime
+) -> None:
     """Make the instance's active rows the ``waiting`` tasks (dicts: task_id, element_id, name, topic, priority):
     insert new ones as open, cancel the rows of tasks that no longer wait. A row the command itself completed is
     no longer active and stays as it is."""
     active = {r["id"] for r in rawsql.run(conn, _ACTIVE_IDS, {"id": instance_id}).all()}
     wanted = {w["task_id"] for w in waiting}
     at = rawsql.ts(conn, now)
-    new = [{"id": w["task_id"], "instance_id": instance_id, "process_key": process_key,
-            "element_id": w["element_id"], "name": w["name"], "topic": w["topic"], "priority": w["priority"],
-            "created_at": at} for w in waiting if w["task_id"] not in active]
+    new = [
+        {
+            "id": w["task_id"],
+            "instance_id": instance_id,
+            "process_key": process_key,
+            "element_id": w["element_id"],
+            "name": w["name"],
+            "topic": w["topic"],
+            "priority": w["priority"],
+            "created_at": at,
+        }
+        for w in waiting
+        if w["task_id"] not in active
+    ]
     if new:
         rawsql.run(conn, _INSERT, new)
     gone = [{"id": task_id, "at": at} for task_id in active - wanted]
@@ -62,8 +89,10 @@ def close_instance(conn: Connection, instance_id: str, at: datetime) -> None:
     rawsql.run(conn, _CLOSE_INSTANCE, {"id": instance_id, "at": rawsql.ts(conn, at)})
 
 
-_GET = ("SELECT external_task.*, process_instance.business_key FROM external_task JOIN process_instance"
-        " ON process_instance.id = external_task.instance_id WHERE external_task.id = :id")
+_GET = (
+    "SELECT external_task.*, process_instance.business_key FROM external_task JOIN process_instance"
+    " ON process_instance.id = external_task.instance_id WHERE external_task.id = :id"
+)
 
 
 def get(conn: Connection, task_id: str, *, lock: bool = False) -> Row | None:
@@ -77,13 +106,16 @@ def get(conn: Connection, task_id: str, *, lock: bool = False) -> Row | None:
 # --- fetch and lock -------------------------------------------------------------------------------------------------
 def _fetchable(topics: Iterable[str], now: datetime) -> Any:
     """Open, or locked with the lock expired; not waiting out a retry timeout."""
-    return and_(ET.c.topic.in_(list(topics)),
-                or_(ET.c.status == "open", and_(ET.c.status == "locked", ET.c.lock_expires_at <= now)),
-                or_(ET.c.retry_at.is_(None), ET.c.retry_at <= now))
+    return and_(
+        ET.c.topic.in_(list(topics)),
+        or_(ET.c.status == "open", and_(ET.c.status == "locked", ET.c.lock_expires_at <= now)),
+        or_(ET.c.retry_at.is_(None), ET.c.retry_at <= now),
+    )
 
 
-def fetch_and_lock(conn: Connection, worker_id: str, locks: Mapping[str, datetime], now: datetime, limit: int, *,
-                   use_priority: bool) -> list[Row]:
+def fetch_and_lock(
+    conn: Connection, worker_id: str, locks: Mapping[str, datetime], now: datetime, limit: int, *, use_priority: bool
+) -> list[Row]:
     """Lock up to ``limit`` fetchable tasks of the topics in ``locks`` for ``worker_id``, each until its topic's time
     in ``locks``: oldest first, or highest priority first with ``use_priority``. On PostgreSQL the candidate rows
     are taken ``FOR UPDATE SKIP LOCKED`` (a row another worker is taking is passed over, and a row it took is no
@@ -98,11 +130,13 @@ def fetch_and_lock(conn: Connection, worker_id: str, locks: Mapping[str, datetim
     for topic, until in locks.items():
         ids = [row["id"] for row in candidates if row["topic"] == topic]
         if ids:
-            conn.execute(update(ET).where(ET.c.id.in_(ids)).values(
-                status="locked", worker_id=worker_id, lock_expires_at=until, retry_at=None))
+            conn.execute(
+                update(ET)
+                .where(ET.c.id.in_(ids))
+                .values(status="locked", worker_id=worker_id, lock_expires_at=until, retry_at=None)
+            )
     ids = [row["id"] for row in candidates]
-    joined = (select(ET, PI.c.business_key, PI.c.variables).join(PI, PI.c.id == ET.c.instance_id)
-              .where(ET.c.id.in_(ids)))
+    joined = select(ET, PI.c.business_key, PI.c.variables).join(PI, PI.c.id == ET.c.instance_id).where(ET.c.id.in_(ids))
     found = {row["id"]: row for row in all_rows(conn.execute(joined))}
     return [found[task_id] for task_id in ids if task_id in found]
 
@@ -116,11 +150,24 @@ def complete(conn: Connection, task_id: str, at: datetime, *, error_message: str
     conn.execute(update(ET).where(ET.c.id == task_id).values(**values))
 
 
-def fail(conn: Connection, task_id: str, *, retries: int, error_message: str | None, error_details: str | None,
-         retry_at: datetime | None, at: datetime) -> None:
+def fail(
+    conn: Connection,
+    task_id: str,
+    *,
+    retries: int,
+    error_message: str | None,
+    error_details: str | None,
+    retry_at: datetime | None,
+    at: datetime,
+) -> None:
     """A failure: the lock is released; with no retries left the task is an incident (not fetched any more)."""
-    values: dict[str, Any] = {"retries": retries, "error_message": error_message, "error_details": error_details,
-                              "worker_id": None, "lock_expires_at": None}
+    values: dict[str, Any] = {
+        "retries": retries,
+        "error_message": error_message,
+        "error_details": error_details,
+        "worker_id": None,
+        "lock_expires_at": None,
+    }
     if retries == 0:
         values.update(status="incident", incident_at=at, retry_at=None)
     else:
@@ -133,8 +180,11 @@ def extend_lock(conn: Connection, task_id: str, until: datetime) -> None:
 
 
 def unlock(conn: Connection, task_id: str) -> None:
-    conn.execute(update(ET).where(ET.c.id == task_id, ET.c.status == "locked")
-                 .values(status="open", worker_id=None, lock_expires_at=None))
+    conn.execute(
+        update(ET)
+        .where(ET.c.id == task_id, ET.c.status == "locked")
+        .values(status="open", worker_id=None, lock_expires_at=None)
+    )
 
 
 def set_retries(conn: Connection, task_id: str, retries: int, at: datetime) -> None:
@@ -142,11 +192,17 @@ def set_retries(conn: Connection, task_id: str, retries: int, at: datetime) -> N
     active task an incident (unlocked, not fetched any more)."""
     conn.execute(update(ET).where(ET.c.id == task_id).values(retries=retries))
     if retries > 0:
-        conn.execute(update(ET).where(ET.c.id == task_id, ET.c.status == "incident")
-                     .values(status="open", incident_at=None, retry_at=None))
+        conn.execute(
+            update(ET)
+            .where(ET.c.id == task_id, ET.c.status == "incident")
+            .values(status="open", incident_at=None, retry_at=None)
+        )
     else:
-        conn.execute(update(ET).where(ET.c.id == task_id, ET.c.status.in_(("open", "locked")))
-                     .values(status="incident", incident_at=at, worker_id=None, lock_expires_at=None, retry_at=None))
+        conn.execute(
+            update(ET)
+            .where(ET.c.id == task_id, ET.c.status.in_(("open", "locked")))
+            .values(status="incident", incident_at=at, worker_id=None, lock_expires_at=None, retry_at=None)
+        )
 
 
 # --- reading --------------------------------------------------------------------------------------------------------
@@ -159,22 +215,40 @@ def _status(status: str, now: datetime) -> Any:
     return ET.c.status == status
 
 
-def list_tasks(conn: Connection, *, filters: Mapping[str, Any], status: str | None, now: datetime, limit: int,
-               offset: int) -> tuple[list[Row], int]:
+def list_tasks(
+    conn: Connection, *, filters: Mapping[str, Any], status: str | None, now: datetime, limit: int, offset: int
+) -> tuple[list[Row], int]:
     """Rows matching ``filters`` (column → value; None: any) and ``status`` as it reads at ``now``, oldest first."""
     conditions = [getattr(ET.c, name) == value for name, value in filters.items() if value is not None]
     if status is not None:
         conditions.append(_status(status, now))
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(ET).where(where)).scalar_one()
-    rows = all_rows(conn.execute(select(ET, PI.c.business_key).join(PI, PI.c.id == ET.c.instance_id).where(where)
-                                 .order_by(ET.c.created_at, ET.c.id).limit(limit).offset(offset)))
+    rows = all_rows(
+        conn.execute(
+            select(ET, PI.c.business_key)
+            .join(PI, PI.c.id == ET.c.instance_id)
+            .where(where)
+            .order_by(ET.c.created_at, ET.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
     return rows, int(total)
 
 
 def incidents(conn: Connection, instance_id: str) -> list[Row]:
     """The instance's external tasks whose retries ran out, oldest first."""
-    stmt = (select(ET.c.id.label("external_task_id"), ET.c.element_id, ET.c.name, ET.c.topic, ET.c.error_message,
-                   ET.c.incident_at)
-            .where(ET.c.instance_id == instance_id, ET.c.status == "incident").order_by(ET.c.incident_at, ET.c.id))
+    stmt = (
+        select(
+            ET.c.id.label("external_task_id"),
+            ET.c.element_id,
+            ET.c.name,
+            ET.c.topic,
+            ET.c.error_message,
+            ET.c.incident_at,
+        )
+        .where(ET.c.instance_id == instance_id, ET.c.status == "incident")
+        .order_by(ET.c.incident_at, ET.c.id)
+    )
     return all_rows(conn.execute(stmt))

@@ -14,8 +14,15 @@ from .tables import ET, HT, PI, TC, Row, all_rows
 _COLUMNS = (PI.c.id, PI.c.definition_id, PI.c.process_key, PI.c.business_key, PI.c.status, PI.c.version)
 
 
-def select_instances(conn: Connection, definition_id: int, *, statuses: Sequence[str],
-                     business_keys: Sequence[str], instance_ids: Sequence[str], limit: int) -> tuple[list[Row], int]:
+def select_instances(
+    conn: Connection,
+    definition_id: int,
+    *,
+    statuses: Sequence[str],
+    business_keys: Sequence[str],
+    instance_ids: Sequence[str],
+    limit: int,
+) -> tuple[list[Row], int]:
     """Instances of ``definition_id`` matching every filter given (an empty one matches all), oldest first, and how
     many match in all."""
     conditions: list[Any] = [PI.c.definition_id == definition_id]
@@ -26,8 +33,7 @@ def select_instances(conn: Connection, definition_id: int, *, statuses: Sequence
     if instance_ids:
         conditions.append(PI.c.id.in_(list(instance_ids)))
     total = int(conn.execute(select(func.count()).select_from(PI).where(*conditions)).scalar_one())
-    rows = all_rows(conn.execute(select(*_COLUMNS).where(*conditions).order_by(PI.c.started_at, PI.c.id)
-                                 .limit(limit)))
+    rows = all_rows(conn.execute(select(*_COLUMNS).where(*conditions).order_by(PI.c.started_at, PI.c.id).limit(limit)))
     return rows, total
 
 
@@ -42,8 +48,16 @@ def switch_definition(conn: Connection, instance_id: str, definition_id: int) ->
     conn.execute(update(PI).where(PI.c.id == instance_id).values(definition_id=definition_id))
 
 
-_MOVED_FIELDS = ("element_id", "name", "lane", "candidate_groups", "candidate_users", "documentation", "form_key",
-                 "required_role")
+_MOVED_FIELDS = (
+    "element_id",
+    "name",
+    "lane",
+    "candidate_groups",
+    "candidate_users",
+    "documentation",
+    "form_key",
+    "required_role",
+)
 
 
 def move_human_task(conn: Connection, task_id: str, values: dict[str, Any]) -> None:

@@ -64,8 +64,10 @@ class DefaultVersion(SQLModel, table=True):
 
 class ProcessInstance(SQLModel, table=True):
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_key_status", "process_key", "status"),
-                      UniqueConstraint("dossier_code", name="uq_process_instance_dossier_code"))
+    __table_args__ = (
+        Index("ix_process_instance_key_status", "process_key", "status"),
+        UniqueConstraint("dossier_code", name="uq_process_instance_dossier_code"),
+    )
     id: str = Field(primary_key=True, max_length=36)
     definition_id: int = Field(foreign_key="process_definition.id", index=True)
     process_key: str = Field(max_length=200)
@@ -155,8 +157,10 @@ class MessageSubscription(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_instance_id_id", "instance_id", "id"),
-                      Index("ix_audit_event_process_key_id", "process_key", "id"))
+    __table_args__ = (
+        Index("ix_audit_event_instance_id_id", "instance_id", "id"),
+        Index("ix_audit_event_process_key_id", "process_key", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     instance_id: str | None = Field(default=None, max_length=36)
     process_key: str | None = Field(default=None, max_length=200)  # definition events (instance_id NULL)

@@ -156,18 +156,28 @@ _INSERT_INSTANCE = (
     "INSERT INTO process_instance (id, definition_id, process_key, business_key, status, state, serializer_version,"
     " version, variables, error, started_by, started_at, ended_at, dossier_code) VALUES (:id, :definition_id,"
     " :process_key, :business_key, :status, :state, :serializer_version, :version, :variables@json, :error@json,"
-    " :started_by, :started_at, NULL, :dossier_code)")
+    " :started_by, :started_at, NULL, :dossier_code)"
+)
 
 
 def insert_instance(conn: Connection, **values: Any) -> None:
-    rawsql.run(conn, _INSERT_INSTANCE, {**values, "dossier_code": values.get("dossier_code"),
-                                        "variables": rawsql.js(values["variables"]),
-                                        "error": rawsql.js(values["error"]),
-                                        "started_at": rawsql.ts(conn, values["started_at"])})
+    rawsql.run(
+        conn,
+        _INSERT_INSTANCE,
+        {
+            **values,
+            "dossier_code": values.get("dossier_code"),
+            "variables": rawsql.js(values["variables"]),
+            "error": rawsql.js(values["error"]),
+            "started_at": rawsql.ts(conn, values["started_at"]),
+        },
+    )
 
 
-_HEAD = ("SELECT id, definition_id, process_key, business_key, status, version, started_by FROM process_instance"
-         " WHERE id = :id")
+_HEAD = (
+    "SELECT id, definition_id, process_key, business_key, status, version, started_by FROM process_instance"
+    " WHERE id = :id"
+)
 
 
 def lock_instance_head(conn: Connection, instance_id: str, *, skip_locked: bool = False) -> Row | None:
@@ -193,42 +203,74 @@ def instance_state(conn: Connection, instance_id: str) -> tuple[str, str]:
 
 _SAVE_INSTANCE = (
     "UPDATE process_instance SET version = :new_version, state = :state, status = :status, variables ="
-    " :variables@json, error = :error@json, ended_at = :ended_at WHERE id = :id AND version = :version")
+    " :variables@json, error = :error@json, ended_at = :ended_at WHERE id = :id AND version = :version"
+)
 
 
-def save_instance(conn: Connection, instance_id: str, expected_version: int, *, state: str, status: str,
-                  variables: str, error: Any, ended_at: datetime | None) -> bool:
+def save_instance(
+    conn: Connection,
+    instance_id: str,
+    expected_version: int,
+    *,
+    state: str,
+    status: str,
+    variables: str,
+    error: Any,
+    ended_at: datetime | None,
+) -> bool:
     """``variables`` is JSON text (the caller encodes it once)."""
-    result = rawsql.run(conn, _SAVE_INSTANCE, {
-        "id": instance_id, "version": expected_version, "new_version": expected_version + 1, "state": state,
-        "status": status, "variables": variables, "error": rawsql.js(error),
-        "ended_at": rawsql.ts(conn, ended_at)})
+    result = rawsql.run(
+        conn,
+        _SAVE_INSTANCE,
+        {
+            "id": instance_id,
+            "version": expected_version,
+            "new_version": expected_version + 1,
+            "state": state,
+            "status": status,
+            "variables": variables,
+            "error": rawsql.js(error),
+            "ended_at": rawsql.ts(conn, ended_at),
+        },
+    )
     return bool(result.rowcount == 1)
 
 
-def set_instance_status(conn: Connection, instance_id: str, expected_version: int, *, status: str,
-                        ended_at: datetime | None) -> bool:
-    result = conn.execute(update(PI).where(PI.c.id == instance_id, PI.c.version == expected_version)
-                          .values(version=expected_version + 1, status=status, ended_at=ended_at))
+def set_instance_status(
+    conn: Connection, instance_id: str, expected_version: int, *, status: str, ended_at: datetime | None
+) -> bool:
+    result = conn.execute(
+        update(PI)
+        .where(PI.c.id == instance_id, PI.c.version == expected_version)
+        .values(version=expected_version + 1, status=status, ended_at=ended_at)
+    )
     return bool(result.rowcount == 1)
 
 
-_GET_INSTANCE = ("SELECT id, definition_id, process_key, business_key, status, serializer_version, version, variables,"
-                 " error, started_by, started_at, ended_at, dossier_code FROM process_instance WHERE id = :id")
+_GET_INSTANCE = (
+    "SELECT id, definition_id, process_key, business_key, status, serializer_version, version, variables,"
+    " error, started_by, started_at, ended_at, dossier_code FROM process_instance WHERE id = :id"
+)
 
 
-_UPSERT_TASK_RECORD = ("INSERT INTO instance_task (instance_id, seq, task_id, body) VALUES (:instance_id, :seq,"
-                       " :task_id, :body) ON CONFLICT (instance_id, seq) DO UPDATE SET body = excluded.body")
+_UPSERT_TASK_RECORD = (
+    "INSERT INTO instance_task (instance_id, seq, task_id, body) VALUES (:instance_id, :seq,"
+    " :task_id, :body) ON CONFLICT (instance_id, seq) DO UPDATE SET body = excluded.body"
+)
 _DELETE_TASK_RECORD = "DELETE FROM instance_task WHERE instance_id = :instance_id AND seq = :seq"
 _TASK_RECORDS = "SELECT task_id, seq, body FROM instance_task WHERE instance_id = :id ORDER BY seq"
 
 
-def write_task_records(conn: Connection, instance_id: str, records: list[tuple[str, int, str]],
-                       removed: list[int]) -> None:
+def write_task_records(
+    conn: Connection, instance_id: str, records: list[tuple[str, int, str]], removed: list[int]
+) -> None:
     """Upsert (task id, seq, body) records and delete the records of removed tasks (by seq)."""
     if records:
-        rawsql.run(conn, _UPSERT_TASK_RECORD, [{"instance_id": instance_id, "task_id": t, "seq": s, "body": b}
-                                               for t, s, b in records])
+        rawsql.run(
+            conn,
+            _UPSERT_TASK_RECORD,
+            [{"instance_id": instance_id, "task_id": t, "seq": s, "body": b} for t, s, b in records],
+        )
     if removed:
         rawsql.run(conn, _DELETE_TASK_RECORD, [{"instance_id": instance_id, "seq": s} for s in removed])
 
@@ -249,26 +291,37 @@ def get_instance(conn: Connection, instance_id: str) -> dict[str, Any] | None:
 
 def instance_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
     """Instances a person may read: started by them, or holding a task they are (or were) a candidate for."""
-    candidate = select(HT.c.instance_id).join(TC, TC.c.task_id == HT.c.id).where(
-        or_(and_(TC.c.kind == "group", TC.c.value.in_(list(groups))),
-            and_(TC.c.kind == "user", TC.c.value == user_id)))
+    candidate = (
+        select(HT.c.instance_id)
+        .join(TC, TC.c.task_id == HT.c.id)
+        .where(
+            or_(
+                and_(TC.c.kind == "group", TC.c.value.in_(list(groups))),
+                and_(TC.c.kind == "user", TC.c.value == user_id),
+            )
+        )
+    )
     assigned = select(HT.c.instance_id).where(or_(HT.c.assignee == user_id, HT.c.completed_by == user_id))
     return or_(PI.c.started_by == user_id, PI.c.id.in_(candidate), PI.c.id.in_(assigned))
 
 
-def list_instances(conn: Connection, *, filters: dict[str, Any], visibility: Any | None, limit: int,
-                   offset: int) -> tuple[list[Row], int]:
+def list_instances(
+    conn: Connection, *, filters: dict[str, Any], visibility: Any | None, limit: int, offset: int
+) -> tuple[list[Row], int]:
     cols = [c for c in PI.c if c.name not in ("state", "variables")]
     # the two variables the list shows (deadline and dossier status), not the whole document
-    cols += [PI.c.variables["appointment_at"].as_string().label("appointment_at"),
-             PI.c.variables["dossier_status"].as_string().label("dossier_status")]
+    cols += [
+        PI.c.variables["appointment_at"].as_string().label("appointment_at"),
+        PI.c.variables["dossier_status"].as_string().label("dossier_status"),
+    ]
     conditions = [getattr(PI.c, name) == value for name, value in filters.items() if value is not None]
     if visibility is not None:
         conditions.append(visibility)
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(PI).where(where)).scalar_one()
-    rows = all_rows(conn.execute(select(*cols).where(where).order_by(PI.c.started_at.desc(), PI.c.id)
-                                 .limit(limit).offset(offset)))
+    rows = all_rows(
+        conn.execute(select(*cols).where(where).order_by(PI.c.started_at.desc(), PI.c.id).limit(limit).offset(offset))
+    )
     return rows, int(total)
 
 
@@ -279,7 +332,8 @@ _INSERT_TASK = (
     " required_role) VALUES"
     " (:id, :instance_id, :process_key, :element_id, :name, :lane, :candidate_groups@json, :candidate_users@json,"
     " :assignee, :status, :documentation, :form_key, :created_at, :claimed_at, NULL, NULL, :due_at, :warn_at,"
-    " :required_role)")
+    " :required_role)"
+)
 _INSERT_CANDIDATE = "INSERT INTO task_candidate (task_id, kind, value) VALUES (:task_id, :kind, :value)"
 _TASK_TIMES = ("created_at", "claimed_at", "completed_at", "due_at", "warn_at")
 _TASK_JSONS = ("candidate_groups", "candidate_users")
@@ -288,9 +342,15 @@ _TASK_JSONS = ("candidate_groups", "candidate_users")
 def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
     if not tasks:
         return
-    rows = [{**t, **{k: rawsql.ts(conn, t[k]) for k in ("created_at", "claimed_at", "due_at", "warn_at")},
-             "candidate_groups": rawsql.js(t["candidate_groups"]), "candidate_users": rawsql.js(t["candidate_users"])}
-            for t in tasks]
+    rows = [
+        {
+            **t,
+            **{k: rawsql.ts(conn, t[k]) for k in ("created_at", "claimed_at", "due_at", "warn_at")},
+            "candidate_groups": rawsql.js(t["candidate_groups"]),
+            "candidate_users": rawsql.js(t["candidate_users"]),
+        }
+        for t in tasks
+    ]
     rawsql.run(conn, _INSERT_TASK, rows)
     candidates = [{"task_id": t["id"], "kind": "group", "value": g} for t in tasks for g in t["candidate_groups"]]
     candidates += [{"task_id": t["id"], "kind": "user", "value": u} for t in tasks for u in t["candidate_users"]]
@@ -315,19 +375,27 @@ def open_task_ids(conn: Connection, instance_id: str) -> set[str]:
 
 
 def claim_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> bool:
-    result = conn.execute(update(HT).where(HT.c.id == task_id, HT.c.status == "open", HT.c.assignee.is_(None))
-                          .values(assignee=user_id, status="claimed", claimed_at=at))
+    result = conn.execute(
+        update(HT)
+        .where(HT.c.id == task_id, HT.c.status == "open", HT.c.assignee.is_(None))
+        .values(assignee=user_id, status="claimed", claimed_at=at)
+    )
     return bool(result.rowcount == 1)
 
 
 def unclaim_task(conn: Connection, task_id: str) -> bool:
-    result = conn.execute(update(HT).where(HT.c.id == task_id, HT.c.status == "claimed")
-                          .values(assignee=None, status="open", claimed_at=None))
+    result = conn.execute(
+        update(HT)
+        .where(HT.c.id == task_id, HT.c.status == "claimed")
+        .values(assignee=None, status="open", claimed_at=None)
+    )
     return bool(result.rowcount == 1)
 
 
-_COMPLETE_TASK = ("UPDATE human_task SET status = 'completed', completed_at = :at, completed_by = :user,"
-                  " assignee = :user, claimed_at = COALESCE(claimed_at, :at) WHERE id = :id")  # implicit claim
+_COMPLETE_TASK = (
+    "UPDATE human_task SET status = 'completed', completed_at = :at, completed_by = :user,"
+    " assignee = :user, claimed_at = COALESCE(claimed_at, :at) WHERE id = :id"
+)  # implicit claim
 
 
 def complete_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> None:
@@ -337,13 +405,15 @@ def complete_task(conn: Connection, task_id: str, user_id: str, at: datetime) ->
 def close_tasks(conn: Connection, task_ids: Iterable[str], *, status: str, at: datetime) -> None:
     ids = list(task_ids)
     if ids:
-        conn.execute(update(HT).where(HT.c.id.in_(ids), HT.c.status.in_(OPEN_STATUSES))
-                     .values(status=status, completed_at=at))
+        conn.execute(
+            update(HT).where(HT.c.id.in_(ids), HT.c.status.in_(OPEN_STATUSES)).values(status=status, completed_at=at)
+        )
 
 
 def task_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
-    candidate = select(TC.c.task_id).where(or_(and_(TC.c.kind == "group", TC.c.value.in_(list(groups))),
-                                               and_(TC.c.kind == "user", TC.c.value == user_id)))
+    candidate = select(TC.c.task_id).where(
+        or_(and_(TC.c.kind == "group", TC.c.value.in_(list(groups))), and_(TC.c.kind == "user", TC.c.value == user_id))
+    )
     return or_(HT.c.assignee == user_id, HT.c.completed_by == user_id, HT.c.id.in_(candidate))
 
 
@@ -364,8 +434,7 @@ def task_deadline_clause(deadline: str, now: datetime) -> Any:
     if deadline == "warning":
         return and_(HT.c.warn_at <= now, HT.c.due_at >= now)
     if deadline == "on_time":
-        return or_(HT.c.due_at.is_(None),
-                   and_(HT.c.due_at >= now, or_(HT.c.warn_at > now, HT.c.warn_at.is_(None))))
+        return or_(HT.c.due_at.is_(None), and_(HT.c.due_at >= now, or_(HT.c.warn_at > now, HT.c.warn_at.is_(None))))
     raise ValueError(f"unknown deadline state {deadline!r}")
 
 
@@ -422,25 +491,34 @@ def next_timer_due(conn: Connection) -> datetime | None:
 
 
 def subscriptions_for(conn: Connection, message_name: str, business_key: str | None) -> list[Row]:
-    stmt = (select(MS.c.instance_id, MS.c.correlations, PI.c.variables, PI.c.business_key)
-            .join(PI, PI.c.id == MS.c.instance_id)
-            .where(MS.c.message_name == message_name, PI.c.status == "running"))
+    stmt = (
+        select(MS.c.instance_id, MS.c.correlations, PI.c.variables, PI.c.business_key)
+        .join(PI, PI.c.id == MS.c.instance_id)
+        .where(MS.c.message_name == message_name, PI.c.status == "running")
+    )
     if business_key is not None:
         stmt = stmt.where(MS.c.business_key == business_key)
     return all_rows(conn.execute(stmt.order_by(MS.c.id)))
 
 
 # --- audit ------------------------------------------------------------------------------------------------------------
-_INSERT_AUDIT = ("INSERT INTO audit_event (instance_id, at, actor, kind, element_id, task_id, data) VALUES"
-                 " (:instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json)")
+_INSERT_AUDIT = (
+    "INSERT INTO audit_event (instance_id, at, actor, kind, element_id, task_id, data) VALUES"
+    " (:instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json)"
+)
 
 
 def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
     if events:
-        rawsql.run(conn, _INSERT_AUDIT, [{"element_id": None, "task_id": None, **e, "at": rawsql.ts(conn, e["at"]),
-                                          "data": rawsql.js(e["data"])} for e in events])
+        rawsql.run(
+            conn,
+            _INSERT_AUDIT,
+            [
+                {"element_id": None, "task_id": None, **e, "at": rawsql.ts(conn, e["at"]), "data": rawsql.js(e["data"])}
+                for e in events
+            ],
+        )
 
 
 def history(conn: Connection, instance_id: str) -> list[Row]:
     return all_rows(conn.execute(select(AE).where(AE.c.instance_id == instance_id).order_by(AE.c.id)))
-

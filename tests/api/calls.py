@@ -33,8 +33,9 @@ def bpmn(name: str) -> bytes:
 
 
 def upload(client: TestClient, *files: tuple[str, bytes], headers: dict[str, str] = OWNER) -> Response:
-    return client.post(DEFINITIONS, files=[("files", (name, content, "application/xml")) for name, content in files],
-                       headers=headers)
+    return client.post(
+        DEFINITIONS, files=[("files", (name, content, "application/xml")) for name, content in files], headers=headers
+    )
 
 
 def deploy(client: TestClient, name: str) -> list[dict[str, Any]]:
@@ -44,8 +45,9 @@ def deploy(client: TestClient, name: str) -> list[dict[str, Any]]:
     return deployed
 
 
-def start(client: TestClient, process_key: str, *, headers: dict[str, str] = PORTAL, status: int = 201,
-          **body: Any) -> dict[str, Any]:
+def start(
+    client: TestClient, process_key: str, *, headers: dict[str, str] = PORTAL, status: int = 201, **body: Any
+) -> dict[str, Any]:
     response = client.post(INSTANCES, json={"process_key": process_key, **body}, headers=headers)
     assert response.status_code == status, response.text
     instance: dict[str, Any] = response.json()
@@ -71,8 +73,9 @@ def task_list(client: TestClient, headers: dict[str, str], **params: Any) -> dic
     return page
 
 
-def complete(client: TestClient, task_id: str, headers: dict[str, str], *, status: int = 200,
-             **variables: Any) -> Response:
+def complete(
+    client: TestClient, task_id: str, headers: dict[str, str], *, status: int = 200, **variables: Any
+) -> Response:
     response = client.post(f"{TASKS}/{task_id}/complete", json={"variables": variables}, headers=headers)
     assert response.status_code == status, response.text
     return response
@@ -90,4 +93,3 @@ def assert_problem(response: Response, status: int, code: str | None = None) -> 
     assert isinstance(body["title"], str) and body["title"]
     assert isinstance(body["detail"], str) and body["detail"]
     return body
-

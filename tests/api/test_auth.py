@@ -52,9 +52,18 @@ def test_a_valid_token_is_accepted(client: TestClient) -> None:
     assert response.json()["total"] == 0
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", TASKS), ("GET", INSTANCES), ("POST", INSTANCES),
-                                              ("GET", "/api/v1/process-definitions"), ("POST", "/api/v1/messages"),
-                                              ("POST", f"{TASKS}/x/claim"), ("GET", f"{INSTANCES}/x/history")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", TASKS),
+        ("GET", INSTANCES),
+        ("POST", INSTANCES),
+        ("GET", "/api/v1/process-definitions"),
+        ("POST", "/api/v1/messages"),
+        ("POST", f"{TASKS}/x/claim"),
+        ("GET", f"{INSTANCES}/x/history"),
+    ],
+)
 def test_missing_credentials_are_401_with_www_authenticate(client: TestClient, method: str, path: str) -> None:
     body = assert_unauthenticated(client.request(method, path, json={}))
     assert "X-API-Key" in body["detail"]
@@ -71,15 +80,16 @@ def test_expired_token_is_401(client: TestClient) -> None:
 
 
 def test_token_signed_with_another_secret_is_401(client: TestClient) -> None:
-    token = issue_token("another-secret-of-sufficient-length-0123456789", sub="an", groups=["skhcn"],
-                        roles=["admin"])
+    token = issue_token("another-secret-of-sufficient-length-0123456789", sub="an", groups=["skhcn"], roles=["admin"])
     assert_unauthenticated(client.get(TASKS, headers=bearer(token)))
 
 
 def test_unsigned_alg_none_token_is_401(client: TestClient) -> None:
-    for token in (jwt.encode(claims(roles=["admin"]), None, algorithm="none"),
-                  hand_made({"alg": "none", "typ": "JWT"}, claims(roles=["admin"])),
-                  hand_made({"alg": "None"}, claims(roles=["admin"]))):
+    for token in (
+        jwt.encode(claims(roles=["admin"]), None, algorithm="none"),
+        hand_made({"alg": "none", "typ": "JWT"}, claims(roles=["admin"])),
+        hand_made({"alg": "None"}, claims(roles=["admin"])),
+    ):
         assert_unauthenticated(client.get(INSTANCES, headers=bearer(token)))
 
 
@@ -97,8 +107,9 @@ def test_token_without_required_claim_is_401(client: TestClient, missing: str) -
     assert missing in assert_unauthenticated(client.get(TASKS, headers=bearer(token)))["detail"]
 
 
-@pytest.mark.parametrize("bad", [{"groups": "skhcn"}, {"roles": "admin"}, {"sub": 42}, {"nbf": int(time.time()) + 3600},
-                                 {"exp": "tomorrow"}])
+@pytest.mark.parametrize(
+    "bad", [{"groups": "skhcn"}, {"roles": "admin"}, {"sub": 42}, {"nbf": int(time.time()) + 3600}, {"exp": "tomorrow"}]
+)
 def test_token_with_malformed_claims_is_401(client: TestClient, bad: dict[str, Any]) -> None:
     token = jwt.encode(claims(**bad), TEST_SECRET, algorithm="HS256")
     assert_unauthenticated(client.get(TASKS, headers=bearer(token)))
@@ -114,12 +125,12 @@ def test_unknown_roles_in_a_token_grant_nothing(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
     token = jwt.encode(claims(roles=["superuser", "root"]), TEST_SECRET, algorithm="HS256")
 
-    assert_problem(client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=bearer(token)), 403,
-                   "forbidden")
+    assert_problem(client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=bearer(token)), 403, "forbidden")
 
 
-def test_an_invalid_bearer_is_not_rescued_by_a_valid_api_key(client: TestClient,
-                                                              app_container: EngineContainer) -> None:
+def test_an_invalid_bearer_is_not_rescued_by_a_valid_api_key(
+    client: TestClient, app_container: EngineContainer
+) -> None:
     key = ApiKeys(app_container.db, app_container.clock).create("portal", roles=["integrator"])
     assert_unauthenticated(client.get(INSTANCES, headers={"Authorization": "Bearer nonsense", "X-API-Key": key}))
 
@@ -128,8 +139,9 @@ def test_api_key_starts_an_instance(client: TestClient, app_container: EngineCon
     deploy(client, "four_tasks.bpmn")
     key = ApiKeys(app_container.db, app_container.clock).create("portal", roles=["integrator"])
 
-    response = client.post(INSTANCES, json={"process_key": "four_tasks", "business_key": "DVC-1"},
-                           headers={"X-API-Key": key})
+    response = client.post(
+        INSTANCES, json={"process_key": "four_tasks", "business_key": "DVC-1"}, headers={"X-API-Key": key}
+    )
 
     assert response.status_code == 201, response.text
     assert response.json()["started_by"] == "apikey:portal"

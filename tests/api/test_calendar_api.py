@@ -49,14 +49,17 @@ def test_a_datetime_after_the_cutoff_counts_from_the_next_working_day(client: Te
     assert due(client, start="2026-02-12T16:00:00+07:00", add=1, cutoff="")["received_on"] == "2026-02-12"
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"start": "12/02/2026", "add": 1}, "start"),
-    ({"start": "2026-02-30", "add": 1}, "start"),
-    ({"start": "1990-02-12", "add": 1}, "start"),
-    ({"start": "2026-02-12", "add": -1}, "add"),
-    ({"start": "2026-02-12", "add": 100000}, "add"),
-    ({"start": "2026-02-12", "add": 1, "cutoff": "3pm"}, "cutoff"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"start": "12/02/2026", "add": 1}, "start"),
+        ({"start": "2026-02-30", "add": 1}, "start"),
+        ({"start": "1990-02-12", "add": 1}, "start"),
+        ({"start": "2026-02-12", "add": -1}, "add"),
+        ({"start": "2026-02-12", "add": 100000}, "add"),
+        ({"start": "2026-02-12", "add": 1, "cutoff": "3pm"}, "cutoff"),
+    ],
+)
 def test_bad_input_is_a_422_naming_the_field(client: TestClient, params: dict[str, Any], field: str) -> None:
     body = assert_problem(client.get(f"{BASE}/working-days", params=params, headers=SKHCN), 422, "invalid-input")
     assert body["field"] == field and body["detail_vi"]
@@ -83,22 +86,29 @@ def test_days_of_a_year_hold_holidays_and_the_file_overrides(client: TestClient)
     assert days_off["2026-01-02"].startswith("Nghỉ Tết Dương lịch")  # from processes/calendar.toml
     assert "2026-03-07" not in days_off  # a plain Saturday
     assert [d["date"] for d in body["working_weekend_days"]] == ["2026-01-10", "2026-08-22"]
-    assert "2027-02-06" in {d["date"] for d in client.get(f"{BASE}/days", params={"year": 2027},
-                                                          headers=SKHCN).json()["days_off"]}
+    assert "2027-02-06" in {
+        d["date"] for d in client.get(f"{BASE}/days", params={"year": 2027}, headers=SKHCN).json()["days_off"]
+    }
     assert_problem(client.get(f"{BASE}/days", params={"year": 1800}, headers=SKHCN), 422)
 
 
 def test_admins_set_list_and_delete_overrides(client: TestClient) -> None:
     assert due(client, start="2026-03-06", add=1)["due_date"] == "2026-03-09"
-    put = client.put(f"{BASE}/overrides/2026-03-07", headers=ADMIN,
-                     json={"working": True, "name_vi": "Làm bù", "name_en": "Make-up day"})
+    put = client.put(
+        f"{BASE}/overrides/2026-03-07",
+        headers=ADMIN,
+        json={"working": True, "name_vi": "Làm bù", "name_en": "Make-up day"},
+    )
     assert put.status_code == 200, put.text
     assert put.json()["date"] == "2026-03-07" and put.json()["source"] == "api" and put.json()["updated_by"] == "root"
     assert due(client, start="2026-03-06", add=1)["due_date"] == "2026-03-07"
 
     listed = client.get(f"{BASE}/overrides", headers=ADMIN).json()
-    assert [(o["date"], o["source"]) for o in listed] == [("2026-01-02", "file"), ("2026-01-10", "file"),
-                                                          ("2026-03-07", "api")]
+    assert [(o["date"], o["source"]) for o in listed] == [
+        ("2026-01-02", "file"),
+        ("2026-01-10", "file"),
+        ("2026-03-07", "api"),
+    ]
     assert client.get(f"{BASE}/overrides", params={"year": 2027}, headers=ADMIN).json() == []
 
     assert client.delete(f"{BASE}/overrides/2026-03-07", headers=ADMIN).status_code == 204
@@ -117,23 +127,37 @@ def test_overrides_are_for_admins_only(client: TestClient) -> None:
 def test_bad_override_requests_are_422(client: TestClient) -> None:
     for body in ({"working": True, "name_vi": ""}, {"working": True}, {"working": True, "name_vi": "A", "x": 1}):
         assert_problem(client.put(f"{BASE}/overrides/2026-03-07", json=body, headers=ADMIN), 422, "invalid-request")
-    assert_problem(client.put(f"{BASE}/overrides/2026-13-01", json={"working": True, "name_vi": "A"},
-                              headers=ADMIN), 422, "invalid-request")
-    problem = assert_problem(client.put(f"{BASE}/overrides/1999-03-06", json={"working": True, "name_vi": "A"},
-                                        headers=ADMIN), 422, "invalid-calendar-day")
+    assert_problem(
+        client.put(f"{BASE}/overrides/2026-13-01", json={"working": True, "name_vi": "A"}, headers=ADMIN),
+        422,
+        "invalid-request",
+    )
+    problem = assert_problem(
+        client.put(f"{BASE}/overrides/1999-03-06", json={"working": True, "name_vi": "A"}, headers=ADMIN),
+        422,
+        "invalid-calendar-day",
+    )
     assert problem["field"] == "day"
 
 
-def test_cutoff_office_close_and_file_come_from_the_settings(db_url: str, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cutoff_office_close_and_file_come_from_the_settings(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calendar_file = tmp_path / "lich.toml"
-    calendar_file.write_text('[[day]]\ndate = 2026-03-09\nworking = false\nname_vi = "Nghỉ theo thông báo"\n',
-                             encoding="utf-8")
+    calendar_file.write_text(
+        '[[day]]\ndate = 2026-03-09\nworking = false\nname_vi = "Nghỉ theo thông báo"\n', encoding="utf-8"
+    )
     monkeypatch.setenv("PHOIHOP_CALENDAR_CUTOFF", "15:00")
     monkeypatch.setenv("PHOIHOP_CALENDAR_OFFICE_CLOSE", "16:30")
     monkeypatch.setenv("PHOIHOP_CALENDAR_FILE", str(calendar_file))
-    settings = Settings(env="test", database_url=db_url, secret_key=TEST_SECRET, deploy_on_start=False,
-                        run_scheduler=False, processes_dir=Path("processes"))
+    settings = Settings(
+        env="test",
+        database_url=db_url,
+        secret_key=TEST_SECRET,
+        deploy_on_start=False,
+        run_scheduler=False,
+        processes_dir=Path("processes"),
+    )
     assert settings.calendar_path == calendar_file
     with TestClient(create_app(settings, clock=FakeClock(), migrate=False)) as client:
         body = due(client, start="2026-03-06T15:30:00+07:00", add=1)  # Friday after the cut-off

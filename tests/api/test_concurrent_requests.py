@@ -40,8 +40,10 @@ def test_one_of_many_concurrent_completions_wins(client: TestClient) -> None:
     started = start(client, "four_tasks")
     task = started["open_tasks"][0]["id"]
 
-    responses = race(lambda headers: client.post(f"{TASKS}/{task}/complete", json={"variables": {"lan": 1}},
-                                                 headers=headers), OFFICERS)
+    responses = race(
+        lambda headers: client.post(f"{TASKS}/{task}/complete", json={"variables": {"lan": 1}}, headers=headers),
+        OFFICERS,
+    )
 
     codes = Counter(r.status_code for r in responses)
     assert codes[200] == 1 and set(codes) <= {200, 403, 409}, codes
@@ -54,8 +56,9 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_instance(client:
     deploy(client, "four_tasks.bpmn")
     headers = {**PORTAL, "Idempotency-Key": "dvc-2026-000123"}
 
-    responses = race(lambda _: client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=headers),
-                     list(range(8)))
+    responses = race(
+        lambda _: client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=headers), list(range(8))
+    )
 
     assert Counter(r.status_code for r in responses) == {201: 1, 200: 7}
     assert len({r.json()["id"] for r in responses}) == 1

@@ -36,8 +36,9 @@ def _complete(client: TestClient, instance_id: str, element_id: str, headers: di
 def _walk(client: TestClient, clock: FakeClock) -> None:
     """Process "=HYPERLINK(...)" (a formula-like name): one instance done on time in a day, one with a late review
     and its decision open and overdue on 10/3."""
-    xml = two_steps("dash_api").replace('<bpmn:process id="dash_api"',
-                                        '<bpmn:process id="dash_api" name="=HYPERLINK(&quot;http://x&quot;)"', 1)
+    xml = two_steps("dash_api").replace(
+        '<bpmn:process id="dash_api"', '<bpmn:process id="dash_api" name="=HYPERLINK(&quot;http://x&quot;)"', 1
+    )
     response = upload(client, ("dash_api.bpmn", xml.encode()), headers=OWNER)
     assert response.status_code == 201, response.text
     clock.set(hanoi(2, 8))
@@ -67,9 +68,16 @@ def test_figures_as_json(client: TestClient, clock: FakeClock) -> None:
     assert process["process_key"] == "dash_api" and process["instances_completed"] == 1
     assert process["median_cycle_seconds"] == timedelta(days=1).total_seconds()
     assert body["totals"]["overdue"] == 1 and body["totals"]["median_cycle_seconds"] == 86400
-    assert body["monthly_reports"] == {"process_key": "monthly_report", "period": "2026-02", "due_at": None,
-                                       "deadline_passed": False, "on_time": 0, "late": 0, "missing": 0,
-                                       "agencies": []}
+    assert body["monthly_reports"] == {
+        "process_key": "monthly_report",
+        "period": "2026-02",
+        "due_at": None,
+        "deadline_passed": False,
+        "on_time": 0,
+        "late": 0,
+        "missing": 0,
+        "agencies": [],
+    }
     same = client.get(DASHBOARD, headers=STP).json()  # default: the current month (of the injected clock)
     assert same["month"] == "2026-03" and same["totals"] == body["totals"]
 
@@ -83,17 +91,20 @@ def test_csv_export_with_bom_and_escaped_formulas(client: TestClient, clock: Fak
     assert response.content.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads UTF-8 (Vietnamese) right
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["Tổng hợp"] and rows[1] == ["Chỉ tiêu", "Giá trị"]
-    summary = {row[0]: row[1] for row in rows[2:rows.index([])]}
+    summary = {row[0]: row[1] for row in rows[2 : rows.index([])]}
     assert summary["Tháng"] == "2026-03" and summary["Quá hạn"] == "1" and summary["Hoàn thành trễ hạn"] == "1"
     assert summary["Thời gian xử lý trung vị (ngày)"] == "1.0" and summary["Số liệu tính đến"] == "10/03/2026 09:00"
     by_agency = rows.index(["Theo cơ quan"])
     assert rows[by_agency + 1][:3] == ["Mã", "Cơ quan, đơn vị", "Đang xử lý"]
-    skhcn = next(row for row in rows[by_agency + 2:] if row[0] == "skhcn")
+    skhcn = next(row for row in rows[by_agency + 2 :] if row[0] == "skhcn")
     assert skhcn[1] == "Sở Khoa học và Công nghệ" and skhcn[5:8] == ["2", "1", "1"]  # completed, on time, late
     by_process = rows.index(["Theo quy trình"])
-    assert rows[by_process + 2][:2] == ["dash_api", "'=HYPERLINK(\"http://x\")"]  # text, never a formula
-    assert rows[-3:] == [[], ["Báo cáo tháng 2026-02"],  # the reports table: no report cycle in this test
-                         ["Mã", "Cơ quan, đơn vị", "Tình trạng", "Thời điểm nộp", "Hạn nộp"]]
+    assert rows[by_process + 2][:2] == ["dash_api", '\'=HYPERLINK("http://x")']  # text, never a formula
+    assert rows[-3:] == [
+        [],
+        ["Báo cáo tháng 2026-02"],  # the reports table: no report cycle in this test
+        ["Mã", "Cơ quan, đơn vị", "Tình trạng", "Thời điểm nộp", "Hạn nộp"],
+    ]
 
     english = client.get(EXPORT, params={"month": "2026-03", "lang": "en"}, headers=LEAD)
     assert english.content.decode("utf-8-sig").splitlines()[:2] == ["Summary", "Figure,Value"]
@@ -114,7 +125,7 @@ def test_xlsx_export_reads_back(client: TestClient, clock: FakeClock) -> None:
     stp = next(row for row in agencies if row[0] == "stp")
     assert stp[1] == "Sở Tư pháp" and stp[2:5] == (1, 0, 1)  # open, warning, overdue
     [process] = list(book["Theo quy trình"].iter_rows(min_row=2, values_only=True))
-    assert process[1] == "'=HYPERLINK(\"http://x\")"
+    assert process[1] == '\'=HYPERLINK("http://x")'
     assert book["Theo quy trình"]["B2"].data_type == "s"  # a string cell, not a formula
 
 

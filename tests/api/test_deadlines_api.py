@@ -157,8 +157,7 @@ def test_finished_tasks_are_early_on_time_or_late(client: TestClient, clock: Fak
     clock.set(DUE + timedelta(days=30))  # a finished task keeps its state whatever the time
     assert [get_task(client, t)["deadline_state"] for t in (early, on_time, late)] == ["early", "on_time", "late"]
     page = task_list(client, SKHCN, status="completed")
-    assert {i["id"]: i["deadline_state"] for i in page["items"]} == {early: "early", on_time: "on_time",
-                                                                     late: "late"}
+    assert {i["id"]: i["deadline_state"] for i in page["items"]} == {early: "early", on_time: "on_time", late: "late"}
 
 
 def test_early_means_before_the_due_day_in_hanoi_time(client: TestClient, clock: FakeClock) -> None:
@@ -177,8 +176,7 @@ def test_cancelled_tasks_have_no_deadline_state(client: TestClient, clock: FakeC
     task_id = review_task(client)
     instance_id = get_task(client, task_id)["instance_id"]
     clock.set(DUE + timedelta(days=1))
-    response = client.post(f"{INSTANCES}/{instance_id}/cancel", json={"reason": "Công dân rút hồ sơ"},
-                           headers=ADMIN)
+    response = client.post(f"{INSTANCES}/{instance_id}/cancel", json={"reason": "Công dân rút hồ sơ"}, headers=ADMIN)
     assert response.status_code == 200, response.text
     task = get_task(client, task_id, ADMIN)
     assert task["status"] == "cancelled"
@@ -192,8 +190,12 @@ def test_green_lane_instance_shows_its_dossier_and_appointment(client: TestClien
     deploy(client, "dossier_green_lane.bpmn")
     started = start(client, "dossier_green_lane", variables={"appointment": APPOINTMENT})
     code = "000.00.25.H26-260105-0001"
-    assert started["dossier"] == {"code": code, "status": 2, "status_name_vi": "Được tiếp nhận",
-                                  "status_name_en": "Accepted"}
+    assert started["dossier"] == {
+        "code": code,
+        "status": 2,
+        "status_name_vi": "Được tiếp nhận",
+        "status_name_en": "Accepted",
+    }
     assert started["variables"]["dossier_code"] == code
     assert moment(started["due_at"]) == datetime(2026, 1, 9, 10, 0, tzinfo=UTC)
     assert started["deadline_state"] == "on_time"
@@ -220,16 +222,22 @@ def test_green_lane_instance_shows_its_dossier_and_appointment(client: TestClien
     assert instance(client, started["id"])["deadline_state"] == "on_time"
     clock.set(warn)
     assert instance(client, started["id"])["deadline_state"] == "warning"
-    assert client.get(INSTANCES, params={"dossier_code": code}, headers=PORTAL).json()["items"][0][
-        "deadline_state"] == "warning"
+    assert (
+        client.get(INSTANCES, params={"dossier_code": code}, headers=PORTAL).json()["items"][0]["deadline_state"]
+        == "warning"
+    )
 
     # result returned on 8/1 (Hanoi): a day before the appointment → early, status 10
     task_id = open_tasks(client, started["id"])["appraise"]["id"]
     complete(client, task_id, SKHCN)
     finished = instance(client, started["id"])
     assert finished["status"] == "completed"
-    assert finished["dossier"] == {"code": code, "status": 10, "status_name_vi": "Đã trả kết quả",
-                                   "status_name_en": "Result returned"}
+    assert finished["dossier"] == {
+        "code": code,
+        "status": 10,
+        "status_name_vi": "Đã trả kết quả",
+        "status_name_en": "Result returned",
+    }
     assert finished["deadline_state"] == "early"
 
 
@@ -263,8 +271,10 @@ def test_instances_without_appointment_or_dossier(client: TestClient) -> None:
     assert processing["dossier"]["status_name_vi"] == "Đang xử lý"
     assert moment(processing["due_at"]) == datetime(2026, 1, 6, 10, 0, tzinfo=UTC)  # a date: 17:00 in Hanoi
     assert processing["deadline_state"] == "on_time"
-    items = {i["id"]: i for i in client.get(INSTANCES, params={"process_key": "deadline_tasks"},
-                                            headers=PORTAL).json()["items"]}
+    items = {
+        i["id"]: i
+        for i in client.get(INSTANCES, params={"process_key": "deadline_tasks"}, headers=PORTAL).json()["items"]
+    }
     assert items[plain["id"]]["dossier"] is None
     assert items[unknown["id"]]["dossier"]["status"] == 42
     assert items[processing["id"]]["deadline_state"] == "on_time"

@@ -20,12 +20,15 @@ XXE = b"""<?xml version="1.0"?>
   <bpmn:process id="p" isExecutable="true"><bpmn:documentation>&e;</bpmn:documentation></bpmn:process>
 </bpmn:definitions>"""
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
-                  + b"".join(b'<!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                             for i in range(1, 10))
-                  + b']>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D">'
-                    b"<bpmn:process id=\"p\"><bpmn:documentation>&lol9;</bpmn:documentation></bpmn:process>"
-                    b"</bpmn:definitions>")
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10)
+    )
+    + b']>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D">'
+    b'<bpmn:process id="p"><bpmn:documentation>&lol9;</bpmn:documentation></bpmn:process>'
+    b"</bpmn:definitions>"
+)
 
 
 def listed(client: TestClient) -> dict[str, dict[str, Any]]:
@@ -63,15 +66,16 @@ def test_same_content_keeps_the_version_and_changed_content_makes_version_2(clie
     definition = listed(client)["four_tasks"]
     assert definition["latest_version"] == 2
     assert [(v["version"], v["content_hash"], v["status"], v["deployed_by"]) for v in definition["versions"]] == [
-        (1, first["content_hash"], "active", "owner"), (2, v2["content_hash"], "active", "owner")]
+        (1, first["content_hash"], "active", "owner"),
+        (2, v2["content_hash"], "active", "owner"),
+    ]
 
 
 def test_one_file_with_two_processes_deploys_both(client: TestClient) -> None:
     response = upload(client, ("messages.bpmn", bpmn("messages.bpmn")))
 
     assert response.status_code == 201, response.text
-    assert sorted((d["key"], d["version"]) for d in response.json()) == [("report_intake", 1),
-                                                                         ("supplement_flow", 1)]
+    assert sorted((d["key"], d["version"]) for d in response.json()) == [("report_intake", 1), ("supplement_flow", 1)]
     assert set(listed(client)) == {"report_intake", "supplement_flow"}
 
 
@@ -125,11 +129,15 @@ def test_one_bad_file_fails_the_whole_deployment(client: TestClient) -> None:
     assert listed(client) == {}
 
 
-@pytest.mark.parametrize(("files", "reason"), [
-    ([("a.bpmn", "four_tasks.bpmn"), ("a.bpmn", "loop.bpmn")], "same name"),
-    ([("a.bpmn", "four_tasks.bpmn"), ("b.bpmn", "four_tasks.bpmn")], "Duplicate process ID"),
-    ([("ghi_chu.txt", "four_tasks.bpmn")], "unsupported file type"),
-], ids=["same-file-name", "same-process-id", "not-bpmn"])
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ([("a.bpmn", "four_tasks.bpmn"), ("a.bpmn", "loop.bpmn")], "same name"),
+        ([("a.bpmn", "four_tasks.bpmn"), ("b.bpmn", "four_tasks.bpmn")], "Duplicate process ID"),
+        ([("ghi_chu.txt", "four_tasks.bpmn")], "unsupported file type"),
+    ],
+    ids=["same-file-name", "same-process-id", "not-bpmn"],
+)
 def test_conflicting_or_foreign_files_are_422(client: TestClient, files: list[tuple[str, str]], reason: str) -> None:
     response = upload(client, *[(name, bpmn(fixture)) for name, fixture in files])
 
@@ -157,8 +165,12 @@ def test_entity_declarations_are_refused_and_never_echoed(client: TestClient, co
 
 
 def test_non_utf8_upload_is_a_problem(client: TestClient) -> None:
-    latin1 = bpmn("four_tasks.bpmn").decode("utf-8").encode("latin-1", errors="replace").replace(
-        b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
+    latin1 = (
+        bpmn("four_tasks.bpmn")
+        .decode("utf-8")
+        .encode("latin-1", errors="replace")
+        .replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
+    )
 
     response = upload(client, ("latin1.bpmn", latin1))
 
@@ -183,11 +195,13 @@ def test_upload_over_the_limit_is_413(small_upload_client: TestClient) -> None:
 
 
 def test_upload_under_the_limit_still_deploys(small_upload_client: TestClient) -> None:
-    minimal = (b'<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"'
-               b' id="D" targetNamespace="http://x"><bpmn:process id="tiny" isExecutable="true">'
-               b'<bpmn:startEvent id="s"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>'
-               b'<bpmn:endEvent id="e"><bpmn:incoming>f</bpmn:incoming></bpmn:endEvent>'
-               b'<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/></bpmn:process></bpmn:definitions>')
+    minimal = (
+        b'<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"'
+        b' id="D" targetNamespace="http://x"><bpmn:process id="tiny" isExecutable="true">'
+        b'<bpmn:startEvent id="s"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>'
+        b'<bpmn:endEvent id="e"><bpmn:incoming>f</bpmn:incoming></bpmn:endEvent>'
+        b'<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/></bpmn:process></bpmn:definitions>'
+    )
 
     response = upload(small_upload_client, ("tiny.bpmn", minimal))
 

@@ -11,13 +11,20 @@ from .calls import assert_problem
 
 ASSET_URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 EXPECTED_OPERATIONS = {
-    ("/api/v1/process-definitions", "get"), ("/api/v1/process-definitions", "post"),
-    ("/api/v1/process-instances", "get"), ("/api/v1/process-instances", "post"),
-    ("/api/v1/process-instances/{instance_id}", "get"), ("/api/v1/process-instances/{instance_id}/history", "get"),
+    ("/api/v1/process-definitions", "get"),
+    ("/api/v1/process-definitions", "post"),
+    ("/api/v1/process-instances", "get"),
+    ("/api/v1/process-instances", "post"),
+    ("/api/v1/process-instances/{instance_id}", "get"),
+    ("/api/v1/process-instances/{instance_id}/history", "get"),
     ("/api/v1/process-instances/{instance_id}/cancel", "post"),
-    ("/api/v1/tasks", "get"), ("/api/v1/tasks/{task_id}", "get"), ("/api/v1/tasks/{task_id}/claim", "post"),
-    ("/api/v1/tasks/{task_id}/unclaim", "post"), ("/api/v1/tasks/{task_id}/complete", "post"),
-    ("/api/v1/messages", "post"), ("/healthz", "get"),
+    ("/api/v1/tasks", "get"),
+    ("/api/v1/tasks/{task_id}", "get"),
+    ("/api/v1/tasks/{task_id}/claim", "post"),
+    ("/api/v1/tasks/{task_id}/unclaim", "post"),
+    ("/api/v1/tasks/{task_id}/complete", "post"),
+    ("/api/v1/messages", "post"),
+    ("/healthz", "get"),
 }
 
 
@@ -55,8 +62,12 @@ def test_swagger_ui_does_not_call_the_online_validator(client: TestClient) -> No
 
 
 def test_the_static_mount_serves_nothing_else(client: TestClient) -> None:
-    for path in ("/static/docs/../../api/settings.py", "/static/docs/%2e%2e/%2e%2e/api/settings.py",
-                 "/static/docs/khong-co.js", "/static/docs/"):
+    for path in (
+        "/static/docs/../../api/settings.py",
+        "/static/docs/%2e%2e/%2e%2e/api/settings.py",
+        "/static/docs/khong-co.js",
+        "/static/docs/",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "SecretStr" not in response.text

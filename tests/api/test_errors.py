@@ -17,6 +17,7 @@ from .calls import ADMIN, INSTANCES, PORTAL, SKHCN, TASKS, assert_problem, deplo
 
 JSON = {"Content-Type": "application/json"}
 
+
 def fields_of(body: dict[str, Any]) -> set[str]:
     return {e["field"] for e in body["errors"]}
 
@@ -33,8 +34,13 @@ def test_unknown_route_is_a_404_problem(client: TestClient) -> None:
 
 
 def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
-    for method, path in (("DELETE", TASKS), ("PUT", INSTANCES), ("GET", "/api/v1/messages"),
-                         ("GET", f"{TASKS}/x/claim"), ("PATCH", "/api/v1/process-definitions")):
+    for method, path in (
+        ("DELETE", TASKS),
+        ("PUT", INSTANCES),
+        ("GET", "/api/v1/messages"),
+        ("GET", f"{TASKS}/x/claim"),
+        ("PATCH", "/api/v1/process-definitions"),
+    ):
         assert_problem(client.request(method, path, headers=SKHCN), 405, "method-not-allowed")
 
 
@@ -46,22 +52,25 @@ def test_malformed_json_is_422(client: TestClient) -> None:
     assert instance_count(client) == 0
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({}, "process_key"),
-    ({"process_key": 5}, "process_key"),
-    ({"process_key": ""}, "process_key"),
-    ({"process_key": "k" * 201}, "process_key"),
-    ({"process_key": "four_tasks", "version": "mới nhất"}, "version"),
-    ({"process_key": "four_tasks", "version": 0}, "version"),
-    ({"process_key": "four_tasks", "version": -3}, "version"),
-    ({"process_key": "four_tasks", "business_key": ""}, "business_key"),
-    ({"process_key": "four_tasks", "business_key": ["HS-1"]}, "business_key"),
-    ({"process_key": "four_tasks", "variables": [1, 2]}, "variables"),
-    ({"process_key": "four_tasks", "variables": "a=1"}, "variables"),
-    ({"process_key": "four_tasks", "variables": None}, "variables"),
-    ({"process_key": "four_tasks", "owner": "me"}, "owner"),
-    ({"process_key": "four_tasks", "variables": {}, "status": "completed"}, "status"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "process_key"),
+        ({"process_key": 5}, "process_key"),
+        ({"process_key": ""}, "process_key"),
+        ({"process_key": "k" * 201}, "process_key"),
+        ({"process_key": "four_tasks", "version": "mới nhất"}, "version"),
+        ({"process_key": "four_tasks", "version": 0}, "version"),
+        ({"process_key": "four_tasks", "version": -3}, "version"),
+        ({"process_key": "four_tasks", "business_key": ""}, "business_key"),
+        ({"process_key": "four_tasks", "business_key": ["HS-1"]}, "business_key"),
+        ({"process_key": "four_tasks", "variables": [1, 2]}, "variables"),
+        ({"process_key": "four_tasks", "variables": "a=1"}, "variables"),
+        ({"process_key": "four_tasks", "variables": None}, "variables"),
+        ({"process_key": "four_tasks", "owner": "me"}, "owner"),
+        ({"process_key": "four_tasks", "variables": {}, "status": "completed"}, "status"),
+    ],
+)
 def test_start_body_errors_name_the_field(client: TestClient, payload: dict[str, Any], field: str) -> None:
     deploy(client, "four_tasks.bpmn")
 
@@ -76,8 +85,11 @@ def test_start_body_errors_name_the_field(client: TestClient, payload: dict[str,
 def test_variable_names_starting_with_underscore_or_empty_are_422(client: TestClient, name: str) -> None:
     deploy(client, "four_tasks.bpmn")
 
-    body = assert_problem(client.post(INSTANCES, json={"process_key": "four_tasks", "variables": {"ok": 1, name: 2}},
-                                      headers=PORTAL), 422, "invalid-variables")
+    body = assert_problem(
+        client.post(INSTANCES, json={"process_key": "four_tasks", "variables": {"ok": 1, name: 2}}, headers=PORTAL),
+        422,
+        "invalid-variables",
+    )
 
     assert body["field"] == f"variables.{name}"
     assert body["detail_vi"]
@@ -106,9 +118,13 @@ def test_task_completion_checks_variables_too(client: TestClient) -> None:
 
 
 def test_message_body_errors_name_the_field(client: TestClient) -> None:
-    for payload, field in (({}, "name"), ({"name": ""}, "name"), ({"name": "m", "correlation_keys": [1]},
-                                                                  "correlation_keys"),
-                           ({"name": "m", "variables": {"_x": 1}}, None), ({"name": "m", "extra": 1}, "extra")):
+    for payload, field in (
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "m", "correlation_keys": [1]}, "correlation_keys"),
+        ({"name": "m", "variables": {"_x": 1}}, None),
+        ({"name": "m", "extra": 1}, "extra"),
+    ):
         body = assert_problem(client.post("/api/v1/messages", json=payload, headers=PORTAL), 422)
         if field is None:
             assert body["field"] == "variables._x"
@@ -166,10 +182,17 @@ def test_a_lying_content_length_does_not_help(small_json_client: TestClient) -> 
     assert instance_count(small_json_client) == 0
 
 
-def test_create_app_without_settings_honours_the_env_limits(monkeypatch: pytest.MonkeyPatch, db_url: str,
-                                                            clock: FakeClock) -> None:
-    for name, value in {"ENV": "test", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": db_url, "DEPLOY_ON_START": "false",
-                        "RUN_SCHEDULER": "false", "MAX_JSON_BYTES": "2000"}.items():
+def test_create_app_without_settings_honours_the_env_limits(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, clock: FakeClock
+) -> None:
+    for name, value in {
+        "ENV": "test",
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": db_url,
+        "DEPLOY_ON_START": "false",
+        "RUN_SCHEDULER": "false",
+        "MAX_JSON_BYTES": "2000",
+    }.items():
         monkeypatch.setenv(f"PHOIHOP_{name}", value)
     with TestClient(create_app(clock=clock, migrate=False), raise_server_exceptions=False) as client:
         big = {"process_key": "four_tasks", "variables": {"ghi_chu": "x" * 5_000}}

@@ -25,23 +25,27 @@ def deploy_external(client: TestClient, name: str = "gui_van_ban.bpmn") -> None:
     assert response.status_code == 201, response.text
 
 
-def fetch(client: TestClient, worker_id: str, *, headers: dict[str, str] = WORKER, status: int = 200,
-          **extra: Any) -> Any:
+def fetch(
+    client: TestClient, worker_id: str, *, headers: dict[str, str] = WORKER, status: int = 200, **extra: Any
+) -> Any:
     body = {"worker_id": worker_id, "topics": [{"topic": TOPIC, "lock_duration": 60_000}], **extra}
     response = client.post(f"{EXTERNAL}/fetch-and-lock", json=body, headers=headers)
     assert response.status_code == status, response.text
     return response.json()
 
 
-def post(client: TestClient, task_id: str, action: str, headers: dict[str, str] = WORKER,
-         **body: Any) -> Response:
+def post(client: TestClient, task_id: str, action: str, headers: dict[str, str] = WORKER, **body: Any) -> Response:
     return client.post(f"{EXTERNAL}/{task_id}/{action}", json=body, headers=headers)
 
 
 def begin(client: TestClient, business_key: str = "VB-001") -> str:
     deploy_external(client)
-    started = start(client, PROCESS, business_key=business_key,
-                    variables={"trich_yeu": "Xin ý kiến dự thảo", "noi_nhan": "Sở Tư pháp"})
+    started = start(
+        client,
+        PROCESS,
+        business_key=business_key,
+        variables={"trich_yeu": "Xin ý kiến dự thảo", "noi_nhan": "Sở Tư pháp"},
+    )
     assert started["open_tasks"] == [] and started["incidents"] == []
     instance_id: str = started["id"]
     return instance_id
@@ -55,20 +59,28 @@ def test_a_worker_fetches_locks_and_completes_over_http(client: TestClient, cloc
     assert page["total"] == 1
     (row,) = page["items"]
     assert (row["instance_id"], row["business_key"], row["element_id"], row["status"], row["priority"]) == (
-        instance_id, "VB-001", "Task_GuiVanBan", "open", 10)
+        instance_id,
+        "VB-001",
+        "Task_GuiVanBan",
+        "open",
+        10,
+    )
 
-    (task,) = fetch(client, "vb-1", topics=[{"topic": TOPIC, "lock_duration": 30_000, "variables": ["noi_nhan"]}],
-                    max_tasks=5, use_priority=True)
+    (task,) = fetch(
+        client,
+        "vb-1",
+        topics=[{"topic": TOPIC, "lock_duration": 30_000, "variables": ["noi_nhan"]}],
+        max_tasks=5,
+        use_priority=True,
+    )
     assert task["id"] == row["id"] and task["worker_id"] == "vb-1" and task["status"] == "locked"
     assert task["variables"] == {"noi_nhan": "Sở Tư pháp"}
     assert fetch(client, "vb-2") == []
-    assert client.get(EXTERNAL, params={"status": "locked", "worker_id": "vb-1"},
-                      headers=WORKER).json()["total"] == 1
+    assert client.get(EXTERNAL, params={"status": "locked", "worker_id": "vb-1"}, headers=WORKER).json()["total"] == 1
 
     wrong = post(client, task["id"], "complete", worker_id="vb-2", variables={})
     assert_problem(wrong, 409, "external-task-not-locked")
-    body = post(client, task["id"], "complete", worker_id="vb-1",
-                variables={"so_van_ban": "125/SKHCN-VP"})
+    body = post(client, task["id"], "complete", worker_id="vb-1", variables={"so_van_ban": "125/SKHCN-VP"})
     assert body.status_code == 200, body.text
     assert body.json()["status"] == "completed"
     again = post(client, task["id"], "complete", worker_id="vb-1", variables={})
@@ -104,19 +116,27 @@ def test_lock_expiry_extend_and_unlock(client: TestClient, clock: FakeClock) -> 
     assert [t["id"] for t in fetch(client, "vb-3")] == [task["id"]]
 
 
-def test_failures_make_an_incident_shown_on_the_instance_and_retries_resolve_it(client: TestClient,
-                                                                               clock: FakeClock) -> None:
+def test_failures_make_an_incident_shown_on_the_instance_and_retries_resolve_it(
+    client: TestClient, clock: FakeClock
+) -> None:
     instance_id = begin(client)
     (task,) = fetch(client, "vb-1")
-    failed = post(client, task["id"], "failure", worker_id="vb-1", error_message="Trục liên thông không phản hồi",
-                  error_details="Traceback ...\nConnectTimeout", retries=1, retry_timeout=30_000)
+    failed = post(
+        client,
+        task["id"],
+        "failure",
+        worker_id="vb-1",
+        error_message="Trục liên thông không phản hồi",
+        error_details="Traceback ...\nConnectTimeout",
+        retries=1,
+        retry_timeout=30_000,
+    )
     assert failed.status_code == 200, failed.text
     assert (failed.json()["status"], failed.json()["retries"]) == ("open", 1)
     assert fetch(client, "vb-1") == []
     clock.advance(30)
     fetch(client, "vb-1")
-    incident = post(client, task["id"], "failure", worker_id="vb-1", error_message="Nơi nhận không tồn tại",
-                    retries=0)
+    incident = post(client, task["id"], "failure", worker_id="vb-1", error_message="Nơi nhận không tồn tại", retries=0)
     assert incident.json()["status"] == "incident"
     detail = client.get(f"{EXTERNAL}/{task['id']}", headers=WORKER).json()
     assert detail["error_details"] is None and detail["error_message"] == "Nơi nhận không tồn tại"
@@ -124,7 +144,8 @@ def test_failures_make_an_incident_shown_on_the_instance_and_retries_resolve_it(
     shown = instance(client, instance_id)
     assert shown["status"] == "running"
     assert [(i["external_task_id"], i["topic"], i["error_message"]) for i in shown["incidents"]] == [
-        (task["id"], TOPIC, "Nơi nhận không tồn tại")]
+        (task["id"], TOPIC, "Nơi nhận không tồn tại")
+    ]
     kinds = [e["kind"] for e in client.get(f"{INSTANCES}/{instance_id}/history", headers=ADMIN).json()]
     assert kinds.count("external_task_failed") == 2 and "incident_created" in kinds
     assert client.get(EXTERNAL, params={"status": "incident"}, headers=ADMIN).json()["total"] == 1
@@ -144,8 +165,15 @@ def test_a_bpmn_error_follows_the_error_boundary(client: TestClient) -> None:
     (task,) = fetch(client, "vb-1")
     uncaught = post(client, task["id"], "bpmn-error", worker_id="vb-1", error_code="KHONG_CO")
     assert assert_problem(uncaught, 422, "bpmn-error-not-caught")["error_code"] == "KHONG_CO"
-    caught = post(client, task["id"], "bpmn-error", worker_id="vb-1", error_code="VAN_BAN_BI_TU_CHOI",
-                  error_message="Sai thể thức", variables={"ly_do": "Sai thể thức"})
+    caught = post(
+        client,
+        task["id"],
+        "bpmn-error",
+        worker_id="vb-1",
+        error_code="VAN_BAN_BI_TU_CHOI",
+        error_message="Sai thể thức",
+        variables={"ly_do": "Sai thể thức"},
+    )
     assert caught.status_code == 200, caught.text
     moved = instance(client, instance_id)
     assert [t["element_id"] for t in moved["open_tasks"]] == ["Task_XuLyTuChoi"]
@@ -159,8 +187,9 @@ def test_cancelling_the_instance_closes_the_task(client: TestClient) -> None:
     assert cancelled.status_code == 200, cancelled.text
     assert client.get(f"{EXTERNAL}/{task['id']}", headers=WORKER).json()["status"] == "cancelled"
     assert fetch(client, "vb-2") == []
-    assert_problem(post(client, task["id"], "complete", worker_id="vb-1", variables={}), 409,
-                   "external-task-not-active")
+    assert_problem(
+        post(client, task["id"], "complete", worker_id="vb-1", variables={}), 409, "external-task-not-active"
+    )
 
 
 def test_officers_and_leads_are_refused(client: TestClient) -> None:
@@ -170,34 +199,39 @@ def test_officers_and_leads_are_refused(client: TestClient) -> None:
         assert_problem(fetch_response(client, headers), 403, "forbidden")
         assert_problem(client.get(EXTERNAL, headers=headers), 403, "forbidden")
         assert_problem(client.get(f"{EXTERNAL}/{task['id']}", headers=headers), 403, "forbidden")
-        assert_problem(post(client, task["id"], "complete", headers, worker_id="vb-1", variables={}), 403,
-                       "forbidden")
-        assert_problem(client.put(f"{EXTERNAL}/{task['id']}/retries", json={"retries": 1}, headers=headers), 403,
-                       "forbidden")
+        assert_problem(post(client, task["id"], "complete", headers, worker_id="vb-1", variables={}), 403, "forbidden")
+        assert_problem(
+            client.put(f"{EXTERNAL}/{task['id']}/retries", json={"retries": 1}, headers=headers), 403, "forbidden"
+        )
     assert_problem(client.post(f"{EXTERNAL}/fetch-and-lock", json={}), 401, "unauthenticated")
     assert post(client, task["id"], "complete", ADMIN, worker_id="vb-1", variables={}).status_code == 200
 
 
 def fetch_response(client: TestClient, headers: dict[str, str]) -> Response:
-    return client.post(f"{EXTERNAL}/fetch-and-lock",
-                       json={"worker_id": "w", "topics": [{"topic": TOPIC, "lock_duration": 1000}]}, headers=headers)
+    return client.post(
+        f"{EXTERNAL}/fetch-and-lock",
+        json={"worker_id": "w", "topics": [{"topic": TOPIC, "lock_duration": 1000}]},
+        headers=headers,
+    )
 
 
 def test_bad_requests_are_problems_not_errors(client: TestClient) -> None:
     begin(client)
-    for body in ({"worker_id": "w", "topics": []},
-                 {"worker_id": "", "topics": [{"topic": TOPIC, "lock_duration": 1000}]},
-                 {"worker_id": "w", "topics": [{"topic": TOPIC, "lock_duration": 0}]},
-                 {"worker_id": "w", "max_tasks": 1000, "topics": [{"topic": TOPIC, "lock_duration": 1000}]},
-                 {"workerId": "w", "topics": [{"topicName": TOPIC, "lockDuration": 1000}]}):
+    for body in (
+        {"worker_id": "w", "topics": []},
+        {"worker_id": "", "topics": [{"topic": TOPIC, "lock_duration": 1000}]},
+        {"worker_id": "w", "topics": [{"topic": TOPIC, "lock_duration": 0}]},
+        {"worker_id": "w", "max_tasks": 1000, "topics": [{"topic": TOPIC, "lock_duration": 1000}]},
+        {"workerId": "w", "topics": [{"topicName": TOPIC, "lockDuration": 1000}]},
+    ):
         assert_problem(client.post(f"{EXTERNAL}/fetch-and-lock", json=body, headers=WORKER), 422, "invalid-request")
     twice = {"worker_id": "w", "topics": [{"topic": TOPIC, "lock_duration": 1000}] * 2}
     assert_problem(client.post(f"{EXTERNAL}/fetch-and-lock", json=twice, headers=WORKER), 422, "invalid-input")
     for task_id in ("khong-co", "00000000-0000-0000-0000-000000000000", "a" * 300):
         assert_problem(client.get(f"{EXTERNAL}/{task_id}", headers=WORKER), 404, "external-task-not-found")
-        assert_problem(post(client, task_id, "complete", worker_id="w", variables={}), 404,
-                       "external-task-not-found")
+        assert_problem(post(client, task_id, "complete", worker_id="w", variables={}), 404, "external-task-not-found")
     (task,) = fetch(client, "vb-1")
-    assert_problem(post(client, task["id"], "complete", worker_id="vb-1", variables={"_x": 1}), 422,
-                   "invalid-variables")
+    assert_problem(
+        post(client, task["id"], "complete", worker_id="vb-1", variables={"_x": 1}), 422, "invalid-variables"
+    )
     assert_problem(client.get(EXTERNAL, params={"status": "paused"}, headers=WORKER), 422, "invalid-request")

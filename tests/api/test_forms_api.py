@@ -29,9 +29,15 @@ from .calls import (
 
 FORMS = Path(__file__).parent.parent / "fixtures" / "forms"
 KEY = "kien_nghi"
-VALID_START = {"ten_doanh_nghiep": "Công ty TNHH Phần mềm Hòa Lạc", "ma_so_thue": "0101234567",
-               "linh_vuc": "khoa_hoc_cong_nghe", "noi_dung": "Đề nghị hướng dẫn thủ tục thử nghiệm có kiểm soát",
-               "email": "lien.he@hoalac.vn", "ngay_nop": "2026-03-02", "so_lao_dong": 45}
+VALID_START = {
+    "ten_doanh_nghiep": "Công ty TNHH Phần mềm Hòa Lạc",
+    "ma_so_thue": "0101234567",
+    "linh_vuc": "khoa_hoc_cong_nghe",
+    "noi_dung": "Đề nghị hướng dẫn thủ tục thử nghiệm có kiểm soát",
+    "email": "lien.he@hoalac.vn",
+    "ngay_nop": "2026-03-02",
+    "so_lao_dong": 45,
+}
 
 
 def files(**replaced: bytes | None) -> list[tuple[str, tuple[str, bytes, str]]]:
@@ -94,8 +100,7 @@ def test_start_form_of_the_latest_or_a_given_version(client: TestClient) -> None
     assert deploy_forms(client, kien_nghi__form__json=json.dumps(changed).encode()).status_code == 201
     latest = client.get(f"{DEFINITIONS}/{KEY}/start-form", headers=SKHCN).json()
     first = client.get(f"{DEFINITIONS}/{KEY}/start-form", params={"version": 1}, headers=SKHCN).json()
-    assert (latest["version"], latest["form"]["required"]) == (2, [*schema("kien_nghi.form.json")["required"],
-                                                                   "email"])
+    assert (latest["version"], latest["form"]["required"]) == (2, [*schema("kien_nghi.form.json")["required"], "email"])
     assert (first["version"], first["form"]) == (1, schema("kien_nghi.form.json"))
 
 
@@ -111,31 +116,47 @@ def test_start_form_is_null_when_the_process_has_none(client: TestClient) -> Non
 def test_start_form_of_an_unknown_key_or_version_is_404(client: TestClient) -> None:
     deployed(client)
 
-    unknown = assert_problem(client.get(f"{DEFINITIONS}/khong_co/start-form", headers=PORTAL), 404,
-                             "definition-not-found")
+    unknown = assert_problem(
+        client.get(f"{DEFINITIONS}/khong_co/start-form", headers=PORTAL), 404, "definition-not-found"
+    )
     assert unknown["process_key"] == "khong_co"
     assert "khong_co" in unknown["detail_vi"]
-    assert_problem(client.get(f"{DEFINITIONS}/{KEY}/start-form", params={"version": 7}, headers=PORTAL), 404,
-                   "definition-not-found")
+    assert_problem(
+        client.get(f"{DEFINITIONS}/{KEY}/start-form", params={"version": 7}, headers=PORTAL),
+        404,
+        "definition-not-found",
+    )
     assert_problem(client.get(f"{DEFINITIONS}/{KEY}/start-form", params={"version": 0}, headers=PORTAL), 422)
     assert client.get(f"{DEFINITIONS}/{KEY}/start-form").status_code == 401
 
 
 def test_start_with_variables_not_matching_the_start_form_is_422_listing_each_field(client: TestClient) -> None:
     deployed(client)
-    bad = {"ten_doanh_nghiep": "Công ty Hòa Lạc", "ma_so_thue": "01-0123", "linh_vuc": "y_te",
-           "so_lao_dong": "bốn mươi", "ngay_nop": "02/03/2026", "ghi_chu": "thêm"}
+    bad = {
+        "ten_doanh_nghiep": "Công ty Hòa Lạc",
+        "ma_so_thue": "01-0123",
+        "linh_vuc": "y_te",
+        "so_lao_dong": "bốn mươi",
+        "ngay_nop": "02/03/2026",
+        "ghi_chu": "thêm",
+    }
 
-    response = client.post(INSTANCES, json={"process_key": KEY, "variables": bad},
-                           headers={**PORTAL, "Idempotency-Key": "KN-2026-0001"})
+    response = client.post(
+        INSTANCES, json={"process_key": KEY, "variables": bad}, headers={**PORTAL, "Idempotency-Key": "KN-2026-0001"}
+    )
 
     body = assert_problem(response, 422, "form-invalid")
     assert body["form"] == "kien_nghi.form.json"
     assert body["process_key"] == KEY
     by_field = {e["field"]: e for e in body["errors"]}
     assert {f: e["rule"] for f, e in by_field.items()} == {
-        "ma_so_thue": "pattern", "linh_vuc": "enum", "so_lao_dong": "type", "ngay_nop": "format",
-        "noi_dung": "required", "ghi_chu": "additionalProperties"}
+        "ma_so_thue": "pattern",
+        "linh_vuc": "enum",
+        "so_lao_dong": "type",
+        "ngay_nop": "format",
+        "noi_dung": "required",
+        "ghi_chu": "additionalProperties",
+    }
     assert by_field["noi_dung"]["message_vi"] == "Trường 'Nội dung kiến nghị' là bắt buộc"
     assert by_field["noi_dung"]["message_en"] == "Field 'Nội dung kiến nghị' is required"
     assert by_field["so_lao_dong"]["message_vi"] == "Trường 'Số lao động' phải là số nguyên"
@@ -144,8 +165,11 @@ def test_start_with_variables_not_matching_the_start_form_is_422_listing_each_fi
     assert body["title"] == "Dữ liệu không khớp biểu mẫu / Data does not match the form"
     # nothing was written: no instance, and the Idempotency-Key was not taken
     assert client.get(INSTANCES, headers=ADMIN).json()["total"] == 0
-    retried = client.post(INSTANCES, json={"process_key": KEY, "variables": VALID_START},
-                          headers={**PORTAL, "Idempotency-Key": "KN-2026-0001"})
+    retried = client.post(
+        INSTANCES,
+        json={"process_key": KEY, "variables": VALID_START},
+        headers={**PORTAL, "Idempotency-Key": "KN-2026-0001"},
+    )
     assert retried.status_code == 201, retried.text
 
 
@@ -183,9 +207,14 @@ def test_completing_with_a_missing_required_field_is_422_and_changes_nothing(cli
 
     body = assert_problem(response, 422, "form-invalid")
     assert (body["form"], body["task_id"]) == ("tham_dinh.form.json", task_id)
-    assert body["errors"] == [{"field": "y_kien", "rule": "required",
-                               "message_vi": "Trường 'Ý kiến thẩm định' là bắt buộc",
-                               "message_en": "Field 'Ý kiến thẩm định' is required"}]
+    assert body["errors"] == [
+        {
+            "field": "y_kien",
+            "rule": "required",
+            "message_vi": "Trường 'Ý kiến thẩm định' là bắt buộc",
+            "message_en": "Field 'Ý kiến thẩm định' is required",
+        }
+    ]
     task = client.get(f"{TASKS}/{task_id}", headers=SKHCN).json()
     assert (task["status"], task["assignee"], task["completed_at"]) == ("open", None, None)  # not even claimed
     after = instance(client, instance_id)
@@ -199,20 +228,25 @@ def test_a_conditional_requirement_of_the_form_is_checked(client: TestClient) ->
     deployed(client)
     _, task_id = started_task(client)
 
-    response = client.post(f"{TASKS}/{task_id}/complete", headers=SKHCN,
-                           json={"variables": {"ket_luan": "can_bo_sung", "y_kien": "Thiếu giấy phép"}})
+    response = client.post(
+        f"{TASKS}/{task_id}/complete",
+        headers=SKHCN,
+        json={"variables": {"ket_luan": "can_bo_sung", "y_kien": "Thiếu giấy phép"}},
+    )
 
     body = assert_problem(response, 422, "form-invalid")
     assert [(e["field"], e["message_vi"]) for e in body["errors"]] == [
-        ("han_bo_sung", "Trường 'Hạn bổ sung hồ sơ' là bắt buộc")]
+        ("han_bo_sung", "Trường 'Hạn bổ sung hồ sơ' là bắt buộc")
+    ]
 
 
 def test_completing_with_valid_data_finishes_the_instance(client: TestClient) -> None:
     deployed(client)
     instance_id, task_id = started_task(client)
 
-    done = complete(client, task_id, SKHCN, ket_luan="can_bo_sung", y_kien="Bổ sung giấy phép kinh doanh",
-                    han_bo_sung="2026-03-20").json()
+    done = complete(
+        client, task_id, SKHCN, ket_luan="can_bo_sung", y_kien="Bổ sung giấy phép kinh doanh", han_bo_sung="2026-03-20"
+    ).json()
 
     assert (done["status"], done["completed_by"]) == ("completed", "an")
     finished = instance(client, instance_id)
@@ -231,8 +265,9 @@ def test_deploying_a_form_key_that_names_no_file_is_422_with_the_element(client:
 
 
 def test_deploying_an_invalid_form_is_422_naming_the_form_file(client: TestClient) -> None:
-    response = deploy_forms(client, kien_nghi__form__json=b'{"type": "object", "properties": {"a": '
-                                                          b'{"$ref": "https://example.com/a.json"}}}')
+    response = deploy_forms(
+        client, kien_nghi__form__json=b'{"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}}'
+    )
 
     body = assert_problem(response, 422, "invalid-bpmn")
     [found] = body["problems"]

@@ -11,13 +11,53 @@ from httpx2 import Response
 
 from .calls import ADMIN, DEFINITIONS, INSTANCES, MESSAGES, OWNER, PORTAL, SKHCN, SKHCN_LEAD, TASKS, deploy, start
 
-IDS = ["khong-phai-uuid", "0", "-1", "00000000-0000-0000-0000-000000000000", "hồ sơ/../../etc", "' OR '1'='1",
-       "x" * 5_000, "%", "\u202e", "🙂" * 50, "null", "None", " ", "a;b", "a\tb"]
+IDS = [
+    "khong-phai-uuid",
+    "0",
+    "-1",
+    "00000000-0000-0000-0000-000000000000",
+    "hồ sơ/../../etc",
+    "' OR '1'='1",
+    "x" * 5_000,
+    "%",
+    "\u202e",
+    "🙂" * 50,
+    "null",
+    "None",
+    " ",
+    "a;b",
+    "a\tb",
+]
 TEXTS = ["", " ", "x" * 10_000, "hồ sơ số 1", "' OR 1=1 --", "\ud7ff\ue000", "🙂", "%", "_", "\\", "*", "\n"]
-NUMBERS = {"-1": 422, "-100000": 422, "abc": 422, "NaN": 422, "": 422, "2.5": 422, "1e3": 422, "0": None,
-           "7": None, "1000000": None}
-ODD_VALUES: list[Any] = [None, "", "x" * 100_000, "🙂" * 1000, -1, 2**31 - 1, 1.5e308, -0.0, True, [], {}, {"a": None},
-                         [None] * 100, "\u202e", "' OR 1=1 --"]
+NUMBERS = {
+    "-1": 422,
+    "-100000": 422,
+    "abc": 422,
+    "NaN": 422,
+    "": 422,
+    "2.5": 422,
+    "1e3": 422,
+    "0": None,
+    "7": None,
+    "1000000": None,
+}
+ODD_VALUES: list[Any] = [
+    None,
+    "",
+    "x" * 100_000,
+    "🙂" * 1000,
+    -1,
+    2**31 - 1,
+    1.5e308,
+    -0.0,
+    True,
+    [],
+    {},
+    {"a": None},
+    [None] * 100,
+    "\u202e",
+    "' OR 1=1 --",
+]
 
 
 def assert_not_server_error(response: Response) -> None:
@@ -38,10 +78,15 @@ def live(client: TestClient) -> dict[str, str]:
 def test_odd_ids_in_paths(client: TestClient, live: dict[str, str]) -> None:
     for raw in IDS:
         path_id = quote(raw, safe="")
-        for method, path in (("GET", f"{INSTANCES}/{path_id}"), ("GET", f"{INSTANCES}/{path_id}/history"),
-                             ("POST", f"{INSTANCES}/{path_id}/cancel"), ("GET", f"{TASKS}/{path_id}"),
-                             ("POST", f"{TASKS}/{path_id}/claim"), ("POST", f"{TASKS}/{path_id}/unclaim"),
-                             ("POST", f"{TASKS}/{path_id}/complete")):
+        for method, path in (
+            ("GET", f"{INSTANCES}/{path_id}"),
+            ("GET", f"{INSTANCES}/{path_id}/history"),
+            ("POST", f"{INSTANCES}/{path_id}/cancel"),
+            ("GET", f"{TASKS}/{path_id}"),
+            ("POST", f"{TASKS}/{path_id}/claim"),
+            ("POST", f"{TASKS}/{path_id}/unclaim"),
+            ("POST", f"{TASKS}/{path_id}/complete"),
+        ):
             response = client.request(method, path, headers=SKHCN_LEAD)
             assert_not_server_error(response)
             assert response.status_code in (404, 405), (raw, response.text)
@@ -51,8 +96,14 @@ def test_odd_ids_in_paths(client: TestClient, live: dict[str, str]) -> None:
 
 def test_odd_query_values(client: TestClient, live: dict[str, str]) -> None:
     for text in TEXTS:
-        for params in ({"process_key": text}, {"business_key": text}, {"status": text}, {"instance_id": text},
-                       {"candidate_group": text}, {"assignee": text}):
+        for params in (
+            {"process_key": text},
+            {"business_key": text},
+            {"status": text},
+            {"instance_id": text},
+            {"candidate_group": text},
+            {"assignee": text},
+        ):
             for path in (INSTANCES, TASKS):
                 for headers in (SKHCN, ADMIN):
                     assert_not_server_error(client.get(path, params=params, headers=headers))
@@ -69,18 +120,25 @@ def test_odd_query_values(client: TestClient, live: dict[str, str]) -> None:
 
 def test_odd_start_bodies(client: TestClient, live: dict[str, str]) -> None:
     for value in ODD_VALUES:
-        for body in ({"process_key": value}, {"process_key": "four_tasks", "business_key": value},
-                     {"process_key": "four_tasks", "version": value},
-                     {"process_key": "four_tasks", "variables": value},
-                     {"process_key": "four_tasks", "variables": {"v": value, "w": [2**62, -(2**63)]}},
-                     {"process_key": "four_tasks", "variables": {str(value)[:50] or "k": 1}}):
+        for body in (
+            {"process_key": value},
+            {"process_key": "four_tasks", "business_key": value},
+            {"process_key": "four_tasks", "version": value},
+            {"process_key": "four_tasks", "variables": value},
+            {"process_key": "four_tasks", "variables": {"v": value, "w": [2**62, -(2**63)]}},
+            {"process_key": "four_tasks", "variables": {str(value)[:50] or "k": 1}},
+        ):
             assert_not_server_error(client.post(INSTANCES, json=body, headers=PORTAL))
     for raw in (b"", b"{", b"[]", b"\x00", b'{"process_key": "four_tasks"' + b" " * 10_000 + b"}", "🙂".encode()):
-        assert_not_server_error(client.post(INSTANCES, content=raw, headers={**PORTAL,
-                                                                              "Content-Type": "application/json"}))
+        assert_not_server_error(
+            client.post(INSTANCES, content=raw, headers={**PORTAL, "Content-Type": "application/json"})
+        )
     for content_type in ("text/plain", "application/xml", "multipart/form-data; boundary=x", "application/json; x"):
-        assert_not_server_error(client.post(INSTANCES, content=b'{"process_key": "four_tasks"}',
-                                            headers={**PORTAL, "Content-Type": content_type}))
+        assert_not_server_error(
+            client.post(
+                INSTANCES, content=b'{"process_key": "four_tasks"}', headers={**PORTAL, "Content-Type": content_type}
+            )
+        )
 
 
 def test_odd_headers(client: TestClient, live: dict[str, str]) -> None:
@@ -102,21 +160,35 @@ def test_odd_task_completions_and_messages(client: TestClient, live: dict[str, s
     for value in ODD_VALUES:
         for body in ({"variables": {"v": value}}, {"variables": value}, value):
             assert_not_server_error(client.post(f"{TASKS}/{task}/complete", json=body, headers=SKHCN))
-            assert_not_server_error(client.post(MESSAGES, json={"name": "bo_sung_ho_so", "business_key": value,
-                                                                "variables": {"v": value}}, headers=PORTAL))
-            assert_not_server_error(client.post(MESSAGES, json={"name": value, "correlation_keys": {"k": value}},
-                                                headers=PORTAL))
+            assert_not_server_error(
+                client.post(
+                    MESSAGES,
+                    json={"name": "bo_sung_ho_so", "business_key": value, "variables": {"v": value}},
+                    headers=PORTAL,
+                )
+            )
+            assert_not_server_error(
+                client.post(MESSAGES, json={"name": value, "correlation_keys": {"k": value}}, headers=PORTAL)
+            )
     for reason in ("x" * 5_000, None, 5, ["a"]):
-        assert_not_server_error(client.post(f"{INSTANCES}/{live['instance']}/cancel", json={"reason": reason},
-                                            headers=ADMIN))
+        assert_not_server_error(
+            client.post(f"{INSTANCES}/{live['instance']}/cancel", json={"reason": reason}, headers=ADMIN)
+        )
 
 
 def test_odd_uploads(client: TestClient) -> None:
-    for name, content in (("", b""), ("a.bpmn", b""), ("a.bpmn", b"\x00" * 100), ("a.bpmn", "🙂".encode() * 100),
-                          ("../../../etc/passwd", b"<x/>"), ("a.bpmn", b"<?xml version='1.0'?><a>" * 300),
-                          ("a.dmn", b"<definitions xmlns='https://www.omg.org/spec/DMN/20191111/MODEL/'/>"),
-                          ("a.bpmn", b'<?xml version="1.0" encoding="UTF-16"?><a/>'), ("x" * 1000, b"<a/>"),
-                          ("a.bpmn", b"<a>" * 10_000)):
+    for name, content in (
+        ("", b""),
+        ("a.bpmn", b""),
+        ("a.bpmn", b"\x00" * 100),
+        ("a.bpmn", "🙂".encode() * 100),
+        ("../../../etc/passwd", b"<x/>"),
+        ("a.bpmn", b"<?xml version='1.0'?><a>" * 300),
+        ("a.dmn", b"<definitions xmlns='https://www.omg.org/spec/DMN/20191111/MODEL/'/>"),
+        ("a.bpmn", b'<?xml version="1.0" encoding="UTF-16"?><a/>'),
+        ("x" * 1000, b"<a/>"),
+        ("a.bpmn", b"<a>" * 10_000),
+    ):
         response = client.post(DEFINITIONS, files=[("files", (name, content))], headers=OWNER)
         assert_not_server_error(response)
         assert 400 <= response.status_code < 500, (name, response.text)

@@ -40,41 +40,59 @@ from .calls import DEFINITIONS, OWNER, assert_problem
 
 VALIDATE = f"{DEFINITIONS}/validate"
 NO_HANG_SECONDS = 30.0
-HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/'
-        'MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="http://bpmn.io/schema/bpmn">\n')
-LANE = ('<bpmn:laneSet id="ls"><bpmn:lane id="l" name="Sở Tư pháp">{refs}</bpmn:lane></bpmn:laneSet>\n')
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/'
+    'MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="http://bpmn.io/schema/bpmn">\n'
+)
+LANE = '<bpmn:laneSet id="ls"><bpmn:lane id="l" name="Sở Tư pháp">{refs}</bpmn:lane></bpmn:laneSet>\n'
 
 
 def process(body: str, *, lane_refs: str = "") -> bytes:
     lanes = LANE.format(refs=lane_refs) if lane_refs else ""
-    return (HEAD + f'<bpmn:process id="hostile" isExecutable="true">\n{lanes}{body}\n</bpmn:process>\n'
-            "</bpmn:definitions>\n").encode("utf-8")
+    return (
+        HEAD + f'<bpmn:process id="hostile" isExecutable="true">\n{lanes}{body}\n</bpmn:process>\n</bpmn:definitions>\n'
+    ).encode("utf-8")
 
 
 def simple(extra: str = "", *, task: str = '<bpmn:userTask id="a" name="Xem xét"/>') -> bytes:
     """start → a → end, with ``extra`` elements; ``a`` in the Sở Tư pháp lane."""
-    return process('<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="a"/>\n'
-                   f'{task}<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="end"/><bpmn:endEvent id="end"/>\n'
-                   + extra, lane_refs="<bpmn:flowNodeRef>a</bpmn:flowNodeRef>")
+    return process(
+        '<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="a"/>\n'
+        f'{task}<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="end"/><bpmn:endEvent id="end"/>\n' + extra,
+        lane_refs="<bpmn:flowNodeRef>a</bpmn:flowNodeRef>",
+    )
 
 
 def png() -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
-BILLION_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + "".join(f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">' for i in range(1, 10))
-                  + ']>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol9;'
-                    "</bpmn:definitions>").encode()
-EXTERNAL_ENTITY = (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
-                   b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&e;</bpmn:definitions>')
-EXTERNAL_DTD = (b'<?xml version="1.0"?>\n<!DOCTYPE bpmn:definitions SYSTEM "http://127.0.0.1:1/evil.dtd">\n'
-                b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"/>')
-PARAMETER_ENTITY = (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY % p SYSTEM "http://127.0.0.1:1/x"> %p;]>\n'
-                    b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"/>')
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">' for i in range(1, 10))
+    + ']>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol9;'
+    "</bpmn:definitions>"
+).encode()
+EXTERNAL_ENTITY = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
+    b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&e;</bpmn:definitions>'
+)
+EXTERNAL_DTD = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE bpmn:definitions SYSTEM "http://127.0.0.1:1/evil.dtd">\n'
+    b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"/>'
+)
+PARAMETER_ENTITY = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY % p SYSTEM "http://127.0.0.1:1/x"> %p;]>\n'
+    b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"/>'
+)
 FEEL_DMN = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="FEEL" namespace="http://camunda.org">
   <decision id="Decision_Feel" name="Bảng FEEL">
@@ -98,24 +116,38 @@ FEEL_DMN = """<?xml version="1.0" encoding="UTF-8"?>
 def chain(tasks: int) -> bytes:
     """start → t0 → … → t(n-1) → end: 2n + 2 elements, every task in the lane."""
     ids = ["start", *(f"t{n}" for n in range(tasks)), "end"]
-    nodes = ['<bpmn:startEvent id="start"/>', *(f'<bpmn:userTask id="t{n}"/>' for n in range(tasks)),
-             '<bpmn:endEvent id="end"/>']
-    flows = [f'<bpmn:sequenceFlow id="f{n}" sourceRef="{a}" targetRef="{b}"/>' for n, (a, b) in
-             enumerate(itertools.pairwise(ids))]
+    nodes = [
+        '<bpmn:startEvent id="start"/>',
+        *(f'<bpmn:userTask id="t{n}"/>' for n in range(tasks)),
+        '<bpmn:endEvent id="end"/>',
+    ]
+    flows = [
+        f'<bpmn:sequenceFlow id="f{n}" sourceRef="{a}" targetRef="{b}"/>'
+        for n, (a, b) in enumerate(itertools.pairwise(ids))
+    ]
     refs = "".join(f"<bpmn:flowNodeRef>t{n}</bpmn:flowNodeRef>" for n in range(tasks))
     return process("\n".join(nodes + flows), lane_refs=refs)
 
 
 def fan_out(branches: int) -> bytes:
     """start → split → b0 … b(n-1) → join → end: 3n + 6 elements."""
-    parts = ['<bpmn:startEvent id="start"/>', '<bpmn:parallelGateway id="split"/>', '<bpmn:parallelGateway id="join"/>',
-             '<bpmn:endEvent id="end"/>', '<bpmn:sequenceFlow id="fs" sourceRef="start" targetRef="split"/>',
-             '<bpmn:sequenceFlow id="fe" sourceRef="join" targetRef="end"/>']
+    parts = [
+        '<bpmn:startEvent id="start"/>',
+        '<bpmn:parallelGateway id="split"/>',
+        '<bpmn:parallelGateway id="join"/>',
+        '<bpmn:endEvent id="end"/>',
+        '<bpmn:sequenceFlow id="fs" sourceRef="start" targetRef="split"/>',
+        '<bpmn:sequenceFlow id="fe" sourceRef="join" targetRef="end"/>',
+    ]
     for n in range(branches):
-        parts += [f'<bpmn:userTask id="b{n}"/>', f'<bpmn:sequenceFlow id="i{n}" sourceRef="split" targetRef="b{n}"/>',
-                  f'<bpmn:sequenceFlow id="o{n}" sourceRef="b{n}" targetRef="join"/>']
-    return process("\n".join(parts), lane_refs="".join(f"<bpmn:flowNodeRef>b{n}</bpmn:flowNodeRef>"
-                                                       for n in range(branches)))
+        parts += [
+            f'<bpmn:userTask id="b{n}"/>',
+            f'<bpmn:sequenceFlow id="i{n}" sourceRef="split" targetRef="b{n}"/>',
+            f'<bpmn:sequenceFlow id="o{n}" sourceRef="b{n}" targetRef="join"/>',
+        ]
+    return process(
+        "\n".join(parts), lane_refs="".join(f"<bpmn:flowNodeRef>b{n}</bpmn:flowNodeRef>" for n in range(branches))
+    )
 
 
 # name → (files, deploy status, deploy problem code, validate status (200: findings), a text of the answer)
@@ -125,61 +157,168 @@ CASES: dict[str, Callable[[], tuple[Files, int, str, int, str]]] = {
     "external-entity": lambda: ([("xxe.bpmn", EXTERNAL_ENTITY)], 422, "unsafe-xml", 422, "DOCTYPE"),
     "external-dtd": lambda: ([("dtd.bpmn", EXTERNAL_DTD)], 422, "unsafe-xml", 422, "DOCTYPE"),
     "parameter-entity": lambda: ([("pe.bpmn", PARAMETER_ENTITY)], 422, "unsafe-xml", 422, "DOCTYPE"),
-    "file-over-its-limit": lambda: ([("lon.bpmn", simple(f"<bpmn:documentation>{'x' * 6_000_000}"
-                                                         "</bpmn:documentation>"))],
-                                    422, "unsafe-xml", 422, "the limit is 5000000"),
-    "deeply-nested": lambda: ([("sau.bpmn", HEAD.encode() + b"<bpmn:documentation>" * 100_000)], 422, "unsafe-xml",
-                              422, "nested too deeply"),
-    "too-many-siblings": lambda: ([("rong.bpmn", simple("<bpmn:textAnnotation id='t'>" + "<bpmn:text>x</bpmn:text>"
-                                                        * 6_000 + "</bpmn:textAnnotation>"))],
-                                  422, "unsafe-xml", 422, "6000 <text> children, the limit is 5000"),
-    "too-many-elements": lambda: ([("nhieu.bpmn", simple("<bpmn:extensionElements>" + ("<x:g xmlns:x='urn:x'>"
-                                                         + "<x:i/>" * 14 + "</x:g>") * 4_000
-                                                         + "</bpmn:extensionElements>"))],
-                                  422, "unsafe-xml", 422, "more than 50000 elements"),
+    "file-over-its-limit": lambda: (
+        [("lon.bpmn", simple(f"<bpmn:documentation>{'x' * 6_000_000}</bpmn:documentation>"))],
+        422,
+        "unsafe-xml",
+        422,
+        "the limit is 5000000",
+    ),
+    "deeply-nested": lambda: (
+        [("sau.bpmn", HEAD.encode() + b"<bpmn:documentation>" * 100_000)],
+        422,
+        "unsafe-xml",
+        422,
+        "nested too deeply",
+    ),
+    "too-many-siblings": lambda: (
+        [
+            (
+                "rong.bpmn",
+                simple("<bpmn:textAnnotation id='t'>" + "<bpmn:text>x</bpmn:text>" * 6_000 + "</bpmn:textAnnotation>"),
+            )
+        ],
+        422,
+        "unsafe-xml",
+        422,
+        "6000 <text> children, the limit is 5000",
+    ),
+    "too-many-elements": lambda: (
+        [
+            (
+                "nhieu.bpmn",
+                simple(
+                    "<bpmn:extensionElements>"
+                    + ("<x:g xmlns:x='urn:x'>" + "<x:i/>" * 14 + "</x:g>") * 4_000
+                    + "</bpmn:extensionElements>"
+                ),
+            )
+        ],
+        422,
+        "unsafe-xml",
+        422,
+        "more than 50000 elements",
+    ),
     "binary": lambda: ([("rac.bpmn", bytes(range(256)) * 40)], 422, "unsafe-xml", 422, "not valid UTF-8"),
     "png-renamed": lambda: ([("so_do.bpmn", png())], 422, "unsafe-xml", 422, "not valid UTF-8"),
-    "utf-16": lambda: ([("u16.bpmn", simple().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
-                         .encode("utf-16"))], 422, "unsafe-xml", 422, "UTF-16"),
-    "not-xml": lambda: ([("thu.bpmn", "Kính gửi Sở Tư pháp, đây không phải XML.".encode())], 422, "invalid-bpmn", 200,
-                        "malformed XML"),
-    "not-bpmn": lambda: ([("html.bpmn", b"<html><body>hello</body></html>")], 422, "invalid-bpmn", 200,
-                         "not a BPMN 2.0 file"),
+    "utf-16": lambda: (
+        [("u16.bpmn", simple().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))],
+        422,
+        "unsafe-xml",
+        422,
+        "UTF-16",
+    ),
+    "not-xml": lambda: (
+        [("thu.bpmn", "Kính gửi Sở Tư pháp, đây không phải XML.".encode())],
+        422,
+        "invalid-bpmn",
+        200,
+        "malformed XML",
+    ),
+    "not-bpmn": lambda: (
+        [("html.bpmn", b"<html><body>hello</body></html>")],
+        422,
+        "invalid-bpmn",
+        200,
+        "not a BPMN 2.0 file",
+    ),
     "other-extension": lambda: ([("quy_trinh.xml", simple())], 422, "invalid-bpmn", 200, "unsupported file type"),
-    "duplicate-ids": lambda: ([("trung.bpmn", simple('<bpmn:endEvent id="a"/>'))], 422, "invalid-bpmn", 200,
-                              "duplicate id 'a'"),
-    "dangling-source-ref": lambda: ([("treo.bpmn", simple('<bpmn:sequenceFlow id="f9" sourceRef="khong_co" '
-                                                          'targetRef="end"/>'))], 422, "invalid-bpmn", 200,
-                                    "sourceRef='khong_co' names no element"),
-    "dangling-message-ref": lambda: ([("treo.bpmn", simple('<bpmn:intermediateCatchEvent id="cho"><bpmn:'
-                                                           'messageEventDefinition id="m" messageRef="Message_X"/>'
-                                                           '</bpmn:intermediateCatchEvent>'))], 422, "invalid-bpmn",
-                                     200, "messageRef='Message_X' names no message"),
-    "dangling-attached-to-ref": lambda: ([("treo.bpmn", simple('<bpmn:boundaryEvent id="het_han" attachedToRef='
-                                                               '"khong_co"><bpmn:timerEventDefinition><bpmn:'
-                                                               'timeDuration>P1D</bpmn:timeDuration></bpmn:'
-                                                               'timerEventDefinition></bpmn:boundaryEvent>'))],
-                                         422, "invalid-bpmn", 200, "attachedToRef='khong_co' names no element"),
-    "dangling-default-flow": lambda: ([("treo.bpmn", simple(task='<bpmn:userTask id="a" name="Xem xét" '
-                                                                 'default="khong_co"/>'))],
-                                      422, "invalid-bpmn", 200, "default='khong_co' names no sequence flow"),
-    "dangling-called-element": lambda: ([("treo.bpmn", simple(task='<bpmn:callActivity id="a" calledElement='
-                                                                   '"khong_co"/>'))],
-                                        422, "invalid-bpmn", 200, "calls process 'khong_co'"),
+    "duplicate-ids": lambda: (
+        [("trung.bpmn", simple('<bpmn:endEvent id="a"/>'))],
+        422,
+        "invalid-bpmn",
+        200,
+        "duplicate id 'a'",
+    ),
+    "dangling-source-ref": lambda: (
+        [("treo.bpmn", simple('<bpmn:sequenceFlow id="f9" sourceRef="khong_co" targetRef="end"/>'))],
+        422,
+        "invalid-bpmn",
+        200,
+        "sourceRef='khong_co' names no element",
+    ),
+    "dangling-message-ref": lambda: (
+        [
+            (
+                "treo.bpmn",
+                simple(
+                    '<bpmn:intermediateCatchEvent id="cho"><bpmn:'
+                    'messageEventDefinition id="m" messageRef="Message_X"/>'
+                    "</bpmn:intermediateCatchEvent>"
+                ),
+            )
+        ],
+        422,
+        "invalid-bpmn",
+        200,
+        "messageRef='Message_X' names no message",
+    ),
+    "dangling-attached-to-ref": lambda: (
+        [
+            (
+                "treo.bpmn",
+                simple(
+                    '<bpmn:boundaryEvent id="het_han" attachedToRef='
+                    '"khong_co"><bpmn:timerEventDefinition><bpmn:'
+                    "timeDuration>P1D</bpmn:timeDuration></bpmn:"
+                    "timerEventDefinition></bpmn:boundaryEvent>"
+                ),
+            )
+        ],
+        422,
+        "invalid-bpmn",
+        200,
+        "attachedToRef='khong_co' names no element",
+    ),
+    "dangling-default-flow": lambda: (
+        [("treo.bpmn", simple(task='<bpmn:userTask id="a" name="Xem xét" default="khong_co"/>'))],
+        422,
+        "invalid-bpmn",
+        200,
+        "default='khong_co' names no sequence flow",
+    ),
+    "dangling-called-element": lambda: (
+        [("treo.bpmn", simple(task='<bpmn:callActivity id="a" calledElement="khong_co"/>'))],
+        422,
+        "invalid-bpmn",
+        200,
+        "calls process 'khong_co'",
+    ),
     "feel-dmn": lambda: ([("feel.dmn", FEEL_DMN)], 422, "invalid-bpmn", 200, "FEEL"),
     "chain-of-5000-elements": lambda: ([("dai.bpmn", chain(2_500))], 422, "invalid-bpmn", 200, "too long"),
-    "500-files": lambda: ([(f"tep_{n:03}.bpmn", b"<x/>") for n in range(500)], 422, "invalid-bpmn", 200,
-                          "more problems not listed"),
-    "juel-bomb": lambda: ([("juel.bpmn", simple(task='<bpmn:userTask id="a" name="Xem xét" camunda:dueDate="${'
-                                                     + "(" * 100_000 + 'x' + ")" * 100_000 + '}"/>'))],
-                          422, "juel-unsupported", 200, "longer than"),
+    "500-files": lambda: (
+        [(f"tep_{n:03}.bpmn", b"<x/>") for n in range(500)],
+        422,
+        "invalid-bpmn",
+        200,
+        "more problems not listed",
+    ),
+    "juel-bomb": lambda: (
+        [
+            (
+                "juel.bpmn",
+                simple(
+                    task='<bpmn:userTask id="a" name="Xem xét" camunda:dueDate="${'
+                    + "(" * 100_000
+                    + "x"
+                    + ")" * 100_000
+                    + '}"/>'
+                ),
+            )
+        ],
+        422,
+        "juel-unsupported",
+        200,
+        "longer than",
+    ),
 }
 
 
 def send(client: TestClient, url: str, files: Files) -> tuple[Response, float]:
     began = time.monotonic()
-    response = client.post(url, headers=OWNER,
-                           files=[("files", (name, content, "application/octet-stream")) for name, content in files])
+    response = client.post(
+        url, headers=OWNER, files=[("files", (name, content, "application/octet-stream")) for name, content in files]
+    )
     return response, time.monotonic() - began
 
 
@@ -238,15 +377,20 @@ def test_a_50_mb_body_without_content_length_is_cut_while_read(empty: TestClient
     boundary = b"xx-phoihop-xx"
 
     def chunks() -> Iterator[bytes]:
-        yield (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="a.bpmn"\r\n'
-               b"Content-Type: application/xml\r\n\r\n")
+        yield (
+            b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="a.bpmn"\r\n'
+            b"Content-Type: application/xml\r\n\r\n"
+        )
         for _ in range(50):
             yield b"x" * 1_000_000
         yield b"\r\n--" + boundary + b"--\r\n"
 
     began = time.monotonic()
-    response = empty.post(VALIDATE, content=chunks(),
-                          headers={**OWNER, "Content-Type": f"multipart/form-data; boundary={boundary.decode()}"})
+    response = empty.post(
+        VALIDATE,
+        content=chunks(),
+        headers={**OWNER, "Content-Type": f"multipart/form-data; boundary={boundary.decode()}"},
+    )
     assert_problem(response, 413, "payload-too-large")
     assert time.monotonic() - began < NO_HANG_SECONDS
 

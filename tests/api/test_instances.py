@@ -40,9 +40,15 @@ def instance_page(client: TestClient, headers: dict[str, str] = ADMIN, **params:
 def test_start_returns_the_instance_with_its_first_task_and_location(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
 
-    response = client.post(INSTANCES, json={"process_key": "four_tasks", "business_key": "HS-001",
-                                             "variables": {"ho_ten": "Nguyễn Văn A", "so_trang": 12}},
-                           headers=PORTAL)
+    response = client.post(
+        INSTANCES,
+        json={
+            "process_key": "four_tasks",
+            "business_key": "HS-001",
+            "variables": {"ho_ten": "Nguyễn Văn A", "so_trang": 12},
+        },
+        headers=PORTAL,
+    )
 
     assert response.status_code == 201, response.text
     body = response.json()
@@ -84,8 +90,9 @@ def test_a_process_owner_alone_may_not_start(client: TestClient) -> None:
 
 
 def test_unknown_process_is_404(client: TestClient) -> None:
-    body = assert_problem(client.post(INSTANCES, json={"process_key": "khong_co"}, headers=PORTAL), 404,
-                          "definition-not-found")
+    body = assert_problem(
+        client.post(INSTANCES, json={"process_key": "khong_co"}, headers=PORTAL), 404, "definition-not-found"
+    )
     assert body["process_key"] == "khong_co"
     assert body["detail_vi"]
 
@@ -100,14 +107,20 @@ def test_start_a_chosen_version_or_the_latest(client: TestClient) -> None:
 
     assert (latest["process_version"], latest["open_tasks"][0]["name"]) == (2, "Nhận hồ sơ")
     assert (first["process_version"], first["open_tasks"][0]["name"]) == (1, "Tiếp nhận")
-    assert_problem(client.post(INSTANCES, json={"process_key": "four_tasks", "version": 9}, headers=PORTAL), 404,
-                   "definition-not-found")
+    assert_problem(
+        client.post(INSTANCES, json={"process_key": "four_tasks", "version": 9}, headers=PORTAL),
+        404,
+        "definition-not-found",
+    )
 
 
 def test_unknown_instance_is_404(client: TestClient) -> None:
     for path in ("", "/history"):
-        body = assert_problem(client.get(f"{INSTANCES}/00000000-0000-0000-0000-000000000000{path}",
-                                         headers=ADMIN), 404, "instance-not-found")
+        body = assert_problem(
+            client.get(f"{INSTANCES}/00000000-0000-0000-0000-000000000000{path}", headers=ADMIN),
+            404,
+            "instance-not-found",
+        )
         assert body["instance_id"] == "00000000-0000-0000-0000-000000000000"
 
 
@@ -150,8 +163,12 @@ def test_list_pages_with_limit_and_offset(client: TestClient, clock: FakeClock) 
     pages = [instance_page(client, limit=2, offset=offset) for offset in (0, 2, 4, 6)]
 
     assert [(p["total"], p["limit"], p["offset"]) for p in pages] == [(5, 2, 0), (5, 2, 2), (5, 2, 4), (5, 2, 6)]
-    assert [[i["id"] for i in p["items"]] for p in pages] == [newest_first[0:2], newest_first[2:4],
-                                                             newest_first[4:], []]
+    assert [[i["id"] for i in p["items"]] for p in pages] == [
+        newest_first[0:2],
+        newest_first[2:4],
+        newest_first[4:],
+        [],
+    ]
 
 
 def test_history_records_who_did_what_when_in_order(client: TestClient, clock: FakeClock) -> None:
@@ -170,7 +187,8 @@ def test_history_records_who_did_what_when_in_order(client: TestClient, clock: F
     assert [(e["kind"], e["actor"], e["at"]) for e in events] == [
         ("instance_started", "portal", "2026-01-05T08:00:00Z"),
         ("task_claimed", "an", "2026-01-05T09:00:00Z"),
-        ("task_completed", "an", "2026-01-05T10:00:00Z")]
+        ("task_completed", "an", "2026-01-05T10:00:00Z"),
+    ]
     assert events[0]["data"] == {"variables": {"so_trang": 3}, "business_key": "HS-9", "version": 1}
     assert (events[1]["element_id"], events[1]["task_id"]) == ("t1", t1)
     assert events[2]["data"] == {"variables": {"y_kien": "đủ hồ sơ"}, "name": "Tiếp nhận"}
@@ -180,15 +198,17 @@ def test_history_records_who_did_what_when_in_order(client: TestClient, clock: F
 
 
 @pytest.mark.parametrize("headers", [SKHCN_LEAD, ADMIN], ids=["lead", "admin"])
-def test_cancel_closes_the_instance_and_its_open_tasks(client: TestClient, clock: FakeClock,
-                                                       headers: dict[str, str]) -> None:
+def test_cancel_closes_the_instance_and_its_open_tasks(
+    client: TestClient, clock: FakeClock, headers: dict[str, str]
+) -> None:
     deploy(client, "four_tasks.bpmn")
     started = start(client, "four_tasks")
     t1 = started["open_tasks"][0]["id"]
     clock.advance(timedelta(minutes=5))
 
-    response = client.post(f"{INSTANCES}/{started['id']}/cancel", json={"reason": "Công dân rút hồ sơ"},
-                           headers=headers)
+    response = client.post(
+        f"{INSTANCES}/{started['id']}/cancel", json={"reason": "Công dân rút hồ sơ"}, headers=headers
+    )
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -205,11 +225,13 @@ def test_a_cancelled_instance_refuses_a_second_cancel_and_task_completion(client
     started = start(client, "four_tasks")
     client.post(f"{INSTANCES}/{started['id']}/cancel", headers=ADMIN).raise_for_status()
 
-    again = assert_problem(client.post(f"{INSTANCES}/{started['id']}/cancel", headers=ADMIN), 409,
-                           "instance-not-running")
+    again = assert_problem(
+        client.post(f"{INSTANCES}/{started['id']}/cancel", headers=ADMIN), 409, "instance-not-running"
+    )
     assert again["detail_vi"]
-    assert_problem(client.post(f"{TASKS}/{started['open_tasks'][0]['id']}/complete", headers=SKHCN), 409,
-                   "task-not-open")
+    assert_problem(
+        client.post(f"{TASKS}/{started['open_tasks'][0]['id']}/complete", headers=SKHCN), 409, "task-not-open"
+    )
 
 
 @pytest.mark.parametrize("headers", [SKHCN, PORTAL], ids=["officer", "integrator"])
@@ -228,8 +250,11 @@ def test_a_lead_of_an_uninvolved_agency_may_not_cancel(client: TestClient) -> No
     deploy(client, "four_tasks.bpmn")
     started = start(client, "four_tasks")
 
-    assert_problem(client.post(f"{INSTANCES}/{started['id']}/cancel", headers=auth("lan", groups="stp", roles="lead")),
-                   403, "forbidden")
+    assert_problem(
+        client.post(f"{INSTANCES}/{started['id']}/cancel", headers=auth("lan", groups="stp", roles="lead")),
+        403,
+        "forbidden",
+    )
     assert instance(client, started["id"])["status"] == "running"
 
 
@@ -290,8 +315,9 @@ def test_a_failed_start_does_not_burn_the_idempotency_key(client: TestClient) ->
 def test_overlong_idempotency_key_is_422(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
 
-    response = client.post(INSTANCES, json={"process_key": "four_tasks"},
-                           headers={**PORTAL, "Idempotency-Key": "k" * 201})
+    response = client.post(
+        INSTANCES, json={"process_key": "four_tasks"}, headers={**PORTAL, "Idempotency-Key": "k" * 201}
+    )
 
     body = assert_problem(response, 422, "invalid-request")
     assert "idempotency-key" in body["detail"].lower()

@@ -33,8 +33,9 @@ def skhcn_case(client: TestClient) -> tuple[str, str]:
     return started["id"], started["open_tasks"][0]["id"]
 
 
-def test_an_officer_of_another_agency_cannot_see_or_touch_the_task(client: TestClient,
-                                                                    skhcn_case: tuple[str, str]) -> None:
+def test_an_officer_of_another_agency_cannot_see_or_touch_the_task(
+    client: TestClient, skhcn_case: tuple[str, str]
+) -> None:
     instance_id, t1 = skhcn_case
 
     assert task_list(client, STP)["total"] == 0
@@ -43,16 +44,16 @@ def test_an_officer_of_another_agency_cannot_see_or_touch_the_task(client: TestC
     assert task_list(client, STP, process_key="four_tasks")["total"] == 0
     assert_problem(client.get(f"{TASKS}/{t1}", headers=STP), 403, "not-candidate")
     assert_problem(client.post(f"{TASKS}/{t1}/claim", headers=STP), 403, "not-candidate")
-    assert_problem(client.post(f"{TASKS}/{t1}/complete", json={"variables": {"x": 1}}, headers=STP), 403,
-                   "not-candidate")
+    assert_problem(
+        client.post(f"{TASKS}/{t1}/complete", json={"variables": {"x": 1}}, headers=STP), 403, "not-candidate"
+    )
 
     task = client.get(f"{TASKS}/{t1}", headers=SKHCN).json()
     assert (task["status"], task["assignee"]) == ("open", None)
     assert instance(client, instance_id)["variables"] == {}
 
 
-def test_an_officer_of_another_agency_cannot_read_the_instance(client: TestClient,
-                                                               skhcn_case: tuple[str, str]) -> None:
+def test_an_officer_of_another_agency_cannot_read_the_instance(client: TestClient, skhcn_case: tuple[str, str]) -> None:
     instance_id, _ = skhcn_case
 
     body = assert_problem(client.get(f"{INSTANCES}/{instance_id}", headers=STP), 403, "forbidden")

@@ -43,8 +43,12 @@ def test_message_by_business_key_moves_the_waiting_instance(client: TestClient) 
     waiting = waiting_case(client, business_key="HS-1")
     other = waiting_case(client, business_key="HS-2")
 
-    response = send(client, name="bo_sung_ho_so", business_key="HS-1",
-                    variables={"tai_lieu": ["giấy phép", "bản vẽ"], "so_trang": 7})
+    response = send(
+        client,
+        name="bo_sung_ho_so",
+        business_key="HS-1",
+        variables={"tai_lieu": ["giấy phép", "bản vẽ"], "so_trang": 7},
+    )
 
     assert response.status_code == 200, response.text
     assert response.json() == {"delivered": [{"instance_id": waiting, "started": False}]}
@@ -53,8 +57,9 @@ def test_message_by_business_key_moves_the_waiting_instance(client: TestClient) 
     assert moved["variables"] == {"du_ho_so": False, "tai_lieu": ["giấy phép", "bản vẽ"], "so_trang": 7}
     assert [t["instance_id"] for t in task_list(client, MOT_CUA)["items"]] == [waiting]
     assert open_tasks(client, other) == {}
-    received = [e for e in client.get(f"{INSTANCES}/{waiting}/history", headers=ADMIN).json()
-                if e["kind"] == "message_received"]
+    received = [
+        e for e in client.get(f"{INSTANCES}/{waiting}/history", headers=ADMIN).json() if e["kind"] == "message_received"
+    ]
     assert [(e["actor"], e["data"]["message"]) for e in received] == [("portal", "bo_sung_ho_so")]
 
 
@@ -127,15 +132,18 @@ def test_a_message_nobody_waits_for_is_404(client: TestClient) -> None:
 def test_a_start_message_starts_a_report_intake_instance(client: TestClient) -> None:
     deploy(client, "messages.bpmn")
 
-    response = send(client, name="bao_cao_vuong_mac", business_key="VM-1",
-                    variables={"noi_dung": "Vướng mắc thủ tục cấp phép", "muc_do": 2})
+    response = send(
+        client,
+        name="bao_cao_vuong_mac",
+        business_key="VM-1",
+        variables={"noi_dung": "Vướng mắc thủ tục cấp phép", "muc_do": 2},
+    )
 
     assert response.status_code == 200, response.text
     [delivery] = response.json()["delivered"]
     assert delivery["started"] is True
     started = instance(client, delivery["instance_id"])
-    assert (started["process_key"], started["business_key"], started["status"]) == ("report_intake", "VM-1",
-                                                                                    "running")
+    assert (started["process_key"], started["business_key"], started["status"]) == ("report_intake", "VM-1", "running")
     assert started["started_by"] == "portal"
     assert started["variables"] == {"noi_dung": "Vướng mắc thủ tục cấp phép", "muc_do": 2}
     [classify] = started["open_tasks"]
@@ -166,13 +174,15 @@ def test_a_message_several_instances_match_is_refused_unless_all(client: TestCli
     first = waiting_case(client, business_key="HS-A1", nhom="A")
     second = waiting_case(client, business_key="HS-A2", nhom="A")
 
-    problem = assert_problem(send(client, name="bo_sung_ho_so", correlation_keys={"nhom": "A"}), 409,
-                             "message-ambiguous")
+    problem = assert_problem(
+        send(client, name="bo_sung_ho_so", correlation_keys={"nhom": "A"}), 409, "message-ambiguous"
+    )
     assert problem["matches"] == 2 and problem["detail_vi"]
     assert set(open_tasks(client, first)) == set(open_tasks(client, second)) == set()  # nothing moved
 
-    response = send(client, name="bo_sung_ho_so", correlation_keys={"nhom": "A"}, all=True,
-                    variables={"da_bo_sung": True})
+    response = send(
+        client, name="bo_sung_ho_so", correlation_keys={"nhom": "A"}, all=True, variables={"da_bo_sung": True}
+    )
     assert response.status_code == 200, response.text
     assert sorted(d["instance_id"] for d in response.json()["delivered"]) == sorted([first, second])
     assert set(open_tasks(client, first)) == set(open_tasks(client, second)) == {"recheck"}

@@ -32,8 +32,12 @@ from tests.processes.escalation_steps import (
 
 DRY_RUN = "/api/v1/migrations/dry-run"
 EXECUTE = "/api/v1/migrations/execute"
-PLAN: dict[str, Any] = {"process_key": "escalation", "from_version": 1, "to_version": 2,
-                        "mapping": {"legal_review": "legal_appraisal"}}
+PLAN: dict[str, Any] = {
+    "process_key": "escalation",
+    "from_version": 1,
+    "to_version": 2,
+    "mapping": {"legal_review": "legal_appraisal"},
+}
 ONE_STOP = auth("khanh", groups="ttpvhcc", name="Phạm Văn Khánh")
 
 
@@ -43,20 +47,34 @@ def waiting(client: TestClient, clock: FakeClock) -> dict[str, str]:
     clock.set(hanoi(2026, 3, 2, 9))
     deploy_escalation(client)
     claimed, legal, guided = report(client), report(client), report(client)
-    assert client.post(f"/api/v1/tasks/{open_task(client, claimed, 'classify')['id']}/claim",
-                       headers=SKHCN).status_code == 200
-    act(client, legal, "classify", SKHCN, resolution_path="escalate", classification_note="Liên ngành",
-        needs_legal_review=True, needs_htkc_opinion=False, needs_funding=False)
-    assert client.post(f"/api/v1/tasks/{open_task(client, legal, 'legal_review')['id']}/claim",
-                       headers=STP_LEAD).status_code == 200
+    assert (
+        client.post(f"/api/v1/tasks/{open_task(client, claimed, 'classify')['id']}/claim", headers=SKHCN).status_code
+        == 200
+    )
+    act(
+        client,
+        legal,
+        "classify",
+        SKHCN,
+        resolution_path="escalate",
+        classification_note="Liên ngành",
+        needs_legal_review=True,
+        needs_htkc_opinion=False,
+        needs_funding=False,
+    )
+    assert (
+        client.post(
+            f"/api/v1/tasks/{open_task(client, legal, 'legal_review')['id']}/claim", headers=STP_LEAD
+        ).status_code
+        == 200
+    )
     act(client, guided, "classify", SKHCN, resolution_path="guidance", classification_note="Hướng dẫn được")
     response = upload(client, *((f.name, f.content) for f in escalation_v2_files()))
     assert response.status_code == 201 and response.json()[0]["version"] == 2, response.text
     return {"claimed": claimed, "legal": legal, "guided": guided}
 
 
-def test_dry_run_then_execute_then_walk_to_the_end_on_version_2(client: TestClient,
-                                                                waiting: dict[str, str]) -> None:
+def test_dry_run_then_execute_then_walk_to_the_end_on_version_2(client: TestClient, waiting: dict[str, str]) -> None:
     before = {i: (instance(client, i), len(history(client, i))) for i in waiting.values()}
     response = client.post(DRY_RUN, json={**PLAN, "filter": {"statuses": ["running"]}}, headers=OWNER)
     assert response.status_code == 200, response.text
@@ -66,7 +84,10 @@ def test_dry_run_then_execute_then_walk_to_the_end_on_version_2(client: TestClie
     found = {item["instance_id"]: item for item in body["instances"]}
     [task] = found[waiting["claimed"]]["tasks"]
     assert (task["assignee"], task["lane_after"], task["candidate_groups_after"]) == (
-        "an", "Trung tâm Phục vụ hành chính công", ["ttpvhcc"])
+        "an",
+        "Trung tâm Phục vụ hành chính công",
+        ["ttpvhcc"],
+    )
     assert task["due_at_before"] == task["due_at_after"]
     [timer] = found[waiting["legal"]]["timers"]
     assert (timer["outcome"], timer["due_at_before"]) == ("kept", timer["due_at_after"])
@@ -77,9 +98,11 @@ def test_dry_run_then_execute_then_walk_to_the_end_on_version_2(client: TestClie
     response = client.post(EXECUTE, json={**PLAN, "instance_ids": list(waiting.values())}, headers=OWNER)
     assert response.status_code == 200, response.text
     results = {r["instance_id"]: r for r in response.json()["results"]}
-    assert {i: r["status"] for i, r in results.items()} == {waiting["claimed"]: "migrated",
-                                                           waiting["legal"]: "migrated",
-                                                           waiting["guided"]: "refused"}
+    assert {i: r["status"] for i, r in results.items()} == {
+        waiting["claimed"]: "migrated",
+        waiting["legal"]: "migrated",
+        waiting["guided"]: "refused",
+    }
     assert [instance(client, i)["process_version"] for i in waiting.values()] == [2, 2, 1]
     legal = open_task(client, waiting["legal"], "legal_appraisal")
     assert (legal["name"], legal["assignee"], legal["status"]) == ("Thẩm định cơ chế, chính sách", "duc", "claimed")
@@ -87,8 +110,17 @@ def test_dry_run_then_execute_then_walk_to_the_end_on_version_2(client: TestClie
 
     # the claimed instance goes on: its assignee classifies, then the step version 2 added, then to the end
     claimed = waiting["claimed"]
-    act(client, claimed, "classify", SKHCN, resolution_path="escalate", classification_note="Cần UBND quyết định",
-        needs_legal_review=False, needs_htkc_opinion=False, needs_funding=False)
+    act(
+        client,
+        claimed,
+        "classify",
+        SKHCN,
+        resolution_path="escalate",
+        classification_note="Cần UBND quyết định",
+        needs_legal_review=False,
+        needs_htkc_opinion=False,
+        needs_funding=False,
+    )
     act(client, claimed, "check_completeness", SKHCN, dossier_complete=True, completeness_note="Đủ tài liệu")
     propose_to_decision(client, claimed)
     decide(client, claimed, "approve")
@@ -107,8 +139,9 @@ def test_dry_run_then_execute_then_walk_to_the_end_on_version_2(client: TestClie
 
 
 def test_an_unclaimed_task_moves_to_the_new_lane(client: TestClient, waiting: dict[str, str]) -> None:
-    started = client.post(INSTANCES, json={"process_key": "escalation", "version": 1, "variables": REPORT},
-                          headers=REPORTER)
+    started = client.post(
+        INSTANCES, json={"process_key": "escalation", "version": 1, "variables": REPORT}, headers=REPORTER
+    )
     assert started.status_code == 201, started.text
     fresh = started.json()["id"]
     newer = report(client)  # starts on version 2, the latest: not what the plan moves
@@ -123,21 +156,32 @@ def test_an_unclaimed_task_moves_to_the_new_lane(client: TestClient, waiting: di
 
 def test_who_may_migrate_and_what_is_refused(client: TestClient, waiting: dict[str, str]) -> None:
     assert_problem(client.post(DRY_RUN, json=PLAN, headers=SKHCN), 403, "forbidden")
-    assert_problem(client.post(EXECUTE, json={**PLAN, "instance_ids": [waiting["claimed"]]}, headers=SKHCN), 403,
-                   "forbidden")
+    assert_problem(
+        client.post(EXECUTE, json={**PLAN, "instance_ids": [waiting["claimed"]]}, headers=SKHCN), 403, "forbidden"
+    )
     assert_problem(client.post(DRY_RUN, json={**PLAN, "to_version": 7}, headers=OWNER), 404, "definition-not-found")
-    assert_problem(client.post(DRY_RUN, json={**PLAN, "process_key": "khong_co"}, headers=OWNER), 404,
-                   "definition-not-found")
-    body = assert_problem(client.post(DRY_RUN, json={**PLAN, "mapping": {"legal_review": "legal_opinion",
-                                                                          "no_such_step": "classify"}},
-                                      headers=OWNER), 422, "invalid-migration-plan")
-    assert {(p["source_id"], p["target_id"]) for p in body["problems"]} == {("legal_review", "legal_opinion"),
-                                                                             ("no_such_step", "classify")}
+    assert_problem(
+        client.post(DRY_RUN, json={**PLAN, "process_key": "khong_co"}, headers=OWNER), 404, "definition-not-found"
+    )
+    body = assert_problem(
+        client.post(
+            DRY_RUN,
+            json={**PLAN, "mapping": {"legal_review": "legal_opinion", "no_such_step": "classify"}},
+            headers=OWNER,
+        ),
+        422,
+        "invalid-migration-plan",
+    )
+    assert {(p["source_id"], p["target_id"]) for p in body["problems"]} == {
+        ("legal_review", "legal_opinion"),
+        ("no_such_step", "classify"),
+    }
     assert body["detail_vi"].startswith("Kế hoạch chuyển phiên bản")
     assert_problem(client.post(EXECUTE, json=PLAN, headers=OWNER), 422, "invalid-request")  # instance_ids required
     assert_problem(client.post(EXECUTE, json={**PLAN, "instance_ids": []}, headers=OWNER), 422, "invalid-request")
-    assert_problem(client.post(DRY_RUN, json={**PLAN, "filter": {"statuses": ["sleeping"]}}, headers=OWNER), 422,
-                   "invalid-request")
+    assert_problem(
+        client.post(DRY_RUN, json={**PLAN, "filter": {"statuses": ["sleeping"]}}, headers=OWNER), 422, "invalid-request"
+    )
     unknown = client.post(EXECUTE, json={**PLAN, "instance_ids": ["not-an-id"]}, headers=OWNER)
     assert unknown.status_code == 200, unknown.text
     assert unknown.json()["results"][0]["reasons"][0]["code"] == "instance-not-found"

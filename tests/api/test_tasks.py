@@ -99,14 +99,40 @@ def test_task_details(client: TestClient, clock: FakeClock) -> None:
     _, t1 = first_task(client, "four_tasks")
 
     task = client.get(f"{TASKS}/{receive}", headers=SKHCN).json()
-    assert {k: task[k] for k in ("name", "element_id", "lane", "candidate_groups", "candidate_users", "assignee",
-                                 "status", "process_key", "created_at", "due_at", "documentation")} == {
-        "name": "Tiếp nhận và phân loại", "element_id": "receive", "lane": "skhcn", "candidate_groups": ["skhcn"],
-        "candidate_users": [], "assignee": None, "status": "open", "process_key": "parallel_review",
-        "created_at": "2026-01-05T08:00:00Z", "due_at": "2026-01-10T08:00:00Z", "documentation": None}
+    assert {
+        k: task[k]
+        for k in (
+            "name",
+            "element_id",
+            "lane",
+            "candidate_groups",
+            "candidate_users",
+            "assignee",
+            "status",
+            "process_key",
+            "created_at",
+            "due_at",
+            "documentation",
+        )
+    } == {
+        "name": "Tiếp nhận và phân loại",
+        "element_id": "receive",
+        "lane": "skhcn",
+        "candidate_groups": ["skhcn"],
+        "candidate_users": [],
+        "assignee": None,
+        "status": "open",
+        "process_key": "parallel_review",
+        "created_at": "2026-01-05T08:00:00Z",
+        "due_at": "2026-01-10T08:00:00Z",
+        "documentation": None,
+    }
     four = client.get(f"{TASKS}/{t1}", headers=SKHCN).json()
-    assert (four["documentation"], four["lane"], four["due_at"]) == ("Tiếp nhận hồ sơ", "Sở Khoa học và Công nghệ",
-                                                                    None)
+    assert (four["documentation"], four["lane"], four["due_at"]) == (
+        "Tiếp nhận hồ sơ",
+        "Sở Khoa học và Công nghệ",
+        None,
+    )
     assert four["created_at"] == "2026-01-05T08:30:00Z"
 
 
@@ -151,13 +177,19 @@ def test_unclaim_by_the_assignee_or_a_lead(client: TestClient) -> None:
     assert_problem(client.post(f"{TASKS}/{t1}/unclaim", headers=STP), 403, "not-candidate")
     released = client.post(f"{TASKS}/{t1}/unclaim", headers=SKHCN)
     assert released.status_code == 200, released.text
-    assert (released.json()["status"], released.json()["assignee"], released.json()["claimed_at"]) == ("open", None,
-                                                                                                       None)
+    assert (released.json()["status"], released.json()["assignee"], released.json()["claimed_at"]) == (
+        "open",
+        None,
+        None,
+    )
     claim(client, t1, SKHCN_2).raise_for_status()
     by_lead = client.post(f"{TASKS}/{t1}/unclaim", headers=SKHCN_LEAD)
     assert (by_lead.status_code, by_lead.json()["status"]) == (200, "open")
-    kinds = [e["kind"] for e in client.get(f"/api/v1/process-instances/{by_lead.json()['instance_id']}/history",
-                                           headers=ADMIN).json() if e["kind"].startswith("task_")]
+    kinds = [
+        e["kind"]
+        for e in client.get(f"/api/v1/process-instances/{by_lead.json()['instance_id']}/history", headers=ADMIN).json()
+        if e["kind"].startswith("task_")
+    ]
     assert kinds == ["task_claimed", "task_unclaimed", "task_claimed", "task_unclaimed"]
 
 
@@ -197,8 +229,9 @@ def test_walking_every_task_completes_the_instance(client: TestClient, clock: Fa
     done = instance(client, instance_id)
     assert (done["status"], done["ended_at"], done["open_tasks"]) == ("completed", "2026-01-05T08:40:00Z", [])
     assert done["variables"] == {"buoc_t1": True, "buoc_t2": True, "buoc_t3": True, "buoc_t4": True}
-    assert [e["kind"] for e in client.get(f"/api/v1/process-instances/{instance_id}/history",
-                                          headers=ADMIN).json()][-1] == "instance_completed"
+    assert [e["kind"] for e in client.get(f"/api/v1/process-instances/{instance_id}/history", headers=ADMIN).json()][
+        -1
+    ] == "instance_completed"
 
 
 def test_completing_twice_is_409(client: TestClient) -> None:
@@ -219,8 +252,9 @@ def test_completing_a_task_claimed_by_someone_else_is_403(client: TestClient) ->
     instance_id, t1 = first_task(client, "four_tasks")
     claim(client, t1, SKHCN).raise_for_status()
 
-    body = assert_problem(client.post(f"{TASKS}/{t1}/complete", json={"variables": {}}, headers=SKHCN_2), 403,
-                          "not-assignee")
+    body = assert_problem(
+        client.post(f"{TASKS}/{t1}/complete", json={"variables": {}}, headers=SKHCN_2), 403, "not-assignee"
+    )
 
     assert body["assignee"] == "an"
     assert [t["element_id"] for t in instance(client, instance_id)["open_tasks"]] == ["t1"]
@@ -256,8 +290,11 @@ def test_both_opinions_positive_route_to_the_city_committee(client: TestClient) 
     instance_id = walk_to_route(client, legal_ok=True, board_ok=True)
 
     [decide] = instance(client, instance_id)["open_tasks"]
-    assert (decide["element_id"], decide["candidate_groups"], decide["candidate_users"]) == ("decide", ["ubnd"],
-                                                                                            ["chu_tich"])
+    assert (decide["element_id"], decide["candidate_groups"], decide["candidate_users"]) == (
+        "decide",
+        ["ubnd"],
+        ["chu_tich"],
+    )
     assert [t["id"] for t in task_list(client, UBND)["items"]] == [decide["id"]]
     chairman = auth("chu_tich")
     assert [t["id"] for t in task_list(client, chairman)["items"]] == [decide["id"]]

@@ -33,10 +33,15 @@ def files(*names: str, replace: dict[str, str] | None = None) -> list[tuple[str,
     return found
 
 
-def validate(client: TestClient, uploaded: list[tuple[str, bytes]], *, headers: dict[str, str] = OWNER,
-             **params: Any) -> Response:
-    return client.post(VALIDATE, params=params, headers=headers,
-                       files=[("files", (name, content, "application/xml")) for name, content in uploaded])
+def validate(
+    client: TestClient, uploaded: list[tuple[str, bytes]], *, headers: dict[str, str] = OWNER, **params: Any
+) -> Response:
+    return client.post(
+        VALIDATE,
+        params=params,
+        headers=headers,
+        files=[("files", (name, content, "application/xml")) for name, content in uploaded],
+    )
 
 
 def result(response: Response) -> dict[str, Any]:
@@ -70,22 +75,34 @@ def test_a_valid_camunda_deployment_is_valid_and_nothing_is_stored(client: TestC
 
 def test_lint_gaps_are_warnings_and_errors_with_strict(client: TestClient) -> None:
     documentation = "Kiểm tra thành phần và tính hợp lệ của hồ sơ đề xuất. Căn cứ: Điều 7.1."
-    gaps = files(*PROPOSAL, replace={
-        f"<bpmn:documentation>{documentation}</bpmn:documentation>": "", ' camunda:dueDate="P5D"': "",
-        '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">':
-        '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất" camunda:initiator="nguoi_nop">'})
+    gaps = files(
+        *PROPOSAL,
+        replace={
+            f"<bpmn:documentation>{documentation}</bpmn:documentation>": "",
+            ' camunda:dueDate="P5D"': "",
+            '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">': '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất" camunda:initiator="nguoi_nop">',
+        },
+    )
 
     body = result(validate(client, gaps))
     assert body["valid"] is True and body["errors"] == []
     assert [(f["element_id"], f["code"]) for f in body["warnings"]] == [
-        ("StartEvent_NopHoSo", "camunda-ignored"), ("Activity_KiemTra", "no-documentation"),
-        ("Activity_PheDuyet", "no-due-date")]
+        ("StartEvent_NopHoSo", "camunda-ignored"),
+        ("Activity_KiemTra", "no-documentation"),
+        ("Activity_PheDuyet", "no-due-date"),
+    ]
     first = body["warnings"][1]
     assert (first["file"], first["element_name"], first["line"]) == ("de_xuat_nhiem_vu.bpmn", "Kiểm tra hồ sơ", 32)
 
-    for strict in (validate(client, gaps, strict="true"),
-                   client.post(VALIDATE, data={"strict": "true"}, headers=OWNER,
-                               files=[("files", (n, c, "application/xml")) for n, c in gaps])):
+    for strict in (
+        validate(client, gaps, strict="true"),
+        client.post(
+            VALIDATE,
+            data={"strict": "true"},
+            headers=OWNER,
+            files=[("files", (n, c, "application/xml")) for n, c in gaps],
+        ),
+    ):
         strict_body = result(strict)
         assert strict_body["valid"] is False and strict_body["warnings"] == []
         assert [f["code"] for f in strict_body["errors"]] == [f["code"] for f in body["warnings"]]
@@ -93,10 +110,16 @@ def test_lint_gaps_are_warnings_and_errors_with_strict(client: TestClient) -> No
 
 
 def test_xml_schema_and_reference_errors_come_with_lines(client: TestClient) -> None:
-    broken = files("de_xuat_nhiem_vu.bpmn", "gop_y_phap_ly.bpmn", "phan_loai.dmn", replace={
-        '<bpmn:endEvent id="Event_0tuchoi"': '<bpmn:endEvent id="Activity_KiemTra"',  # duplicate id
-        '<bpmn:userTask id="Activity_PheDuyet" name': '<bpmn:userTask id="Activity_PheDuyet" bogus="1" name',
-        'attachedToRef="Activity_PheDuyet"': 'attachedToRef="Activity_KhongCo"'})
+    broken = files(
+        "de_xuat_nhiem_vu.bpmn",
+        "gop_y_phap_ly.bpmn",
+        "phan_loai.dmn",
+        replace={
+            '<bpmn:endEvent id="Event_0tuchoi"': '<bpmn:endEvent id="Activity_KiemTra"',  # duplicate id
+            '<bpmn:userTask id="Activity_PheDuyet" name': '<bpmn:userTask id="Activity_PheDuyet" bogus="1" name',
+            'attachedToRef="Activity_PheDuyet"': 'attachedToRef="Activity_KhongCo"',
+        },
+    )
     malformed = ("hong.bpmn", b'<?xml version="1.0"?>\n<bpmn:definitions xmlns:bpmn="x">\n<a>\n</bpmn:definitions>')
 
     body = result(validate(client, [*broken, malformed]))
@@ -104,8 +127,12 @@ def test_xml_schema_and_reference_errors_come_with_lines(client: TestClient) -> 
     assert body["valid"] is False  # the "6 rõ" gaps of its tasks, read from the XML, come as warnings beside them
     assert {w["code"] for w in body["warnings"]} <= {"no-documentation", "no-due-date", "no-form", "lane-not-agency"}
     found = {(f["file"], f["element_id"], f["line"]) for f in body["errors"]}
-    assert {("de_xuat_nhiem_vu.bpmn", "Activity_KiemTra", 67), ("de_xuat_nhiem_vu.bpmn", "Activity_PheDuyet", 88),
-            ("de_xuat_nhiem_vu.bpmn", "Event_1quahan", 111), ("hong.bpmn", None, 4)} <= found
+    assert {
+        ("de_xuat_nhiem_vu.bpmn", "Activity_KiemTra", 67),
+        ("de_xuat_nhiem_vu.bpmn", "Activity_PheDuyet", 88),
+        ("de_xuat_nhiem_vu.bpmn", "Event_1quahan", 111),
+        ("hong.bpmn", None, 4),
+    } <= found
     messages = " ".join(f["message_en"] for f in body["errors"])
     assert "duplicate id 'Activity_KiemTra'" in messages and "'bogus' is not allowed" in messages
     assert "attachedToRef='Activity_KhongCo'" in messages and "malformed XML" in messages
@@ -118,8 +145,11 @@ def test_foreign_expressions_are_errors_naming_element_and_text(client: TestClie
     assert body["valid"] is False
     by_element = {f["element_id"]: f for f in body["errors"] if f["element_id"].startswith("Flow_")}
     assert {key: f["code"] for key, f in by_element.items()} == {
-        "Flow_Method": "juel-unsupported", "Flow_Execution": "juel-unsupported", "Flow_Feel": "feel-unsupported",
-        "Flow_Composite": "juel-unsupported"}
+        "Flow_Method": "juel-unsupported",
+        "Flow_Execution": "juel-unsupported",
+        "Flow_Feel": "feel-unsupported",
+        "Flow_Composite": "juel-unsupported",
+    }
     assert "${danh_sach.size() > 0}" in by_element["Flow_Method"]["message_en"]
     assert "không hỗ trợ gọi phương thức size" in by_element["Flow_Method"]["message_vi"]
     groovy = next(f for f in body["errors"] if f["element_id"] == "Activity_Groovy")
@@ -131,8 +161,11 @@ def test_validation_agrees_with_deploy(client: TestClient) -> None:
     body = result(validate(client, java))
 
     refused = assert_problem(upload(client, *java), 422, "invalid-bpmn")
-    assert [f["element_id"] for f in body["errors"]] == [p["element_id"] for p in refused["problems"]] == [
-        "Activity_GuiKetQua"]
+    assert (
+        [f["element_id"] for f in body["errors"]]
+        == [p["element_id"] for p in refused["problems"]]
+        == ["Activity_GuiKetQua"]
+    )
 
 
 @pytest.mark.parametrize(("headers", "status"), [(SKHCN, 403), (PORTAL, 403), ({}, 401)])
@@ -143,8 +176,10 @@ def test_only_process_owners_and_admins_validate(client: TestClient, headers: di
 
 def test_an_upload_that_is_not_one_is_a_problem(client: TestClient) -> None:
     assert_problem(client.post(VALIDATE, headers=OWNER), 422)  # no files at all
-    xxe = (b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
-           b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&e;</bpmn:definitions>')
+    xxe = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
+        b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&e;</bpmn:definitions>'
+    )
     body = assert_problem(validate(client, [*files(*PROPOSAL), ("xxe.bpmn", xxe)]), 422, "unsafe-xml")
     assert [(p["file"], p["line"]) for p in body["problems"]] == [("xxe.bpmn", 2)]
     assert "root:" not in str(body)
@@ -152,8 +187,9 @@ def test_an_upload_that_is_not_one_is_a_problem(client: TestClient) -> None:
     assert [f["message_en"] for f in empty["errors"]] == ["the file is empty"]
 
 
-def test_phoihop_lint_prints_the_same_findings(client: TestClient, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_phoihop_lint_prints_the_same_findings(
+    client: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "bieu_thuc_ngoai"
     folder.mkdir()
     for name, content in files("bieu_thuc_ngoai.bpmn"):
@@ -182,10 +218,14 @@ def test_a_file_that_does_not_compile_still_gets_its_6_ro_warnings(client: TestC
     <bpmn:sequenceFlow id="f3" sourceRef="a" targetRef="e"/><bpmn:endEvent id="e"/>
   </bpmn:process>
 </bpmn:definitions>"""
-    response = client.post(f"{DEFINITIONS}/validate", files=[("files", ("gui.bpmn", xml, "application/xml"))],
-                           headers=OWNER)
+    response = client.post(
+        f"{DEFINITIONS}/validate", files=[("files", ("gui.bpmn", xml, "application/xml"))], headers=OWNER
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["valid"] is False and [e["element_id"] for e in body["errors"]] == ["svc"]
     assert sorted(w["code"] for w in body["warnings"] if w["element_id"] == "a") == [
-        "no-documentation", "no-due-date", "no-form"]
+        "no-documentation",
+        "no-due-date",
+        "no-form",
+    ]

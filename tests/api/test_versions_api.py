@@ -37,11 +37,11 @@ FOUR_V2 = FOUR.replace("Phân loại".encode(), "Phân loại hồ sơ".encode()
 FOUR_V3 = FOUR.replace("Đề xuất".encode(), "Đề xuất phương án".encode())
 
 
-def deploy(client: TestClient, name: str, content: bytes, *, note: str | None = None,
-           headers: dict[str, str] = OWNER) -> Response:
+def deploy(
+    client: TestClient, name: str, content: bytes, *, note: str | None = None, headers: dict[str, str] = OWNER
+) -> Response:
     data = {"change_note": note} if note is not None else None
-    return client.post(DEFINITIONS, files=[("files", (name, content, "application/xml"))], data=data,
-                       headers=headers)
+    return client.post(DEFINITIONS, files=[("files", (name, content, "application/xml"))], data=data, headers=headers)
 
 
 def deployed(client: TestClient, name: str, content: bytes, *, note: str | None = None) -> dict[str, Any]:
@@ -76,8 +76,18 @@ def test_versions_list_hash_deployer_time_and_change_note(client: TestClient, cl
 
     listed = versions(client, "four_tasks")
 
-    assert [(v["version"], v["content_hash"], v["deployed_by"], v["change_note"], v["status"], v["is_default"],
-             v["instances"]) for v in listed] == [
+    assert [
+        (
+            v["version"],
+            v["content_hash"],
+            v["deployed_by"],
+            v["change_note"],
+            v["status"],
+            v["is_default"],
+            v["instances"],
+        )
+        for v in listed
+    ] == [
         (1, first["content_hash"], "owner", "Bản đầu tiên theo Quyết định 5921", "active", False, {}),
         (2, second["content_hash"], "owner", "Đổi tên bước phân loại", "active", True, {}),
     ]
@@ -105,7 +115,10 @@ def test_reverting_to_older_content_makes_a_new_version(client: TestClient) -> N
 
     assert (reverted["version"], reverted["created"], reverted["content_hash"]) == (3, True, v1["content_hash"])
     assert [(v["version"], v["is_default"]) for v in versions(client, "four_tasks")] == [
-        (1, False), (2, False), (3, True)]
+        (1, False),
+        (2, False),
+        (3, True),
+    ]
     assert start(client, "four_tasks")["process_version"] == 3
 
 
@@ -119,7 +132,11 @@ def test_version_detail_and_its_files_as_deployed(client: TestClient) -> None:
     expected_file = {"name": "four_tasks.bpmn", "kind": "bpmn", "media_type": "application/xml", "size": len(FOUR)}
     assert files == [expected_file]
     assert (detail["version"], detail["name"], detail["change_note"], detail["files"]) == (
-        1, "Bốn bước", "Bản đầu", [expected_file])
+        1,
+        "Bốn bước",
+        "Bản đầu",
+        [expected_file],
+    )
     assert raw.status_code == 200, raw.text
     assert raw.content == FOUR
     assert raw.headers["content-type"] == "application/xml; charset=utf-8"
@@ -128,26 +145,42 @@ def test_version_detail_and_its_files_as_deployed(client: TestClient) -> None:
 
 
 def test_form_and_dmn_files_are_listed_and_served_with_their_media_type(client: TestClient) -> None:
-    sources = {"kien_nghi.bpmn": "forms/kien_nghi.bpmn", "kien_nghi.form.json": "forms/kien_nghi.form.json",
-               "tham_dinh.form.json": "forms/tham_dinh.form.json"}
-    response = client.post(DEFINITIONS, headers=OWNER, files=[
-        ("files", (name, (FIXTURES / path).read_bytes(), "application/octet-stream"))
-        for name, path in sources.items()])
+    sources = {
+        "kien_nghi.bpmn": "forms/kien_nghi.bpmn",
+        "kien_nghi.form.json": "forms/kien_nghi.form.json",
+        "tham_dinh.form.json": "forms/tham_dinh.form.json",
+    }
+    response = client.post(
+        DEFINITIONS,
+        headers=OWNER,
+        files=[
+            ("files", (name, (FIXTURES / path).read_bytes(), "application/octet-stream"))
+            for name, path in sources.items()
+        ],
+    )
     assert response.status_code == 201, response.text
-    dmn = client.post(DEFINITIONS, headers=OWNER, files=[
-        ("files", (name, (FIXTURES / "bpmn" / name).read_bytes(), "application/xml"))
-        for name in ("business_rule.bpmn", "routing.dmn")])
+    dmn = client.post(
+        DEFINITIONS,
+        headers=OWNER,
+        files=[
+            ("files", (name, (FIXTURES / "bpmn" / name).read_bytes(), "application/xml"))
+            for name in ("business_rule.bpmn", "routing.dmn")
+        ],
+    )
     assert dmn.status_code == 201, dmn.text
 
     forms = {f["name"]: (f["kind"], f["media_type"]) for f in get(client, f"{DEFINITIONS}/kien_nghi/versions/1/files")}
-    rules = {f["name"]: (f["kind"], f["media_type"])
-             for f in get(client, f"{DEFINITIONS}/Process_DieuPhoi/versions/1/files")}
+    rules = {
+        f["name"]: (f["kind"], f["media_type"]) for f in get(client, f"{DEFINITIONS}/Process_DieuPhoi/versions/1/files")
+    }
     form = client.get(f"{DEFINITIONS}/kien_nghi/versions/1/files/kien_nghi.form.json", headers=SKHCN)
     table = client.get(f"{DEFINITIONS}/Process_DieuPhoi/versions/1/files/routing.dmn", headers=SKHCN)
 
-    assert forms == {"kien_nghi.bpmn": ("bpmn", "application/xml"),
-                     "kien_nghi.form.json": ("form", "application/json"),
-                     "tham_dinh.form.json": ("form", "application/json")}
+    assert forms == {
+        "kien_nghi.bpmn": ("bpmn", "application/xml"),
+        "kien_nghi.form.json": ("form", "application/json"),
+        "tham_dinh.form.json": ("form", "application/json"),
+    }
     assert rules == {"business_rule.bpmn": ("bpmn", "application/xml"), "routing.dmn": ("dmn", "application/xml")}
     assert (form.status_code, form.headers["content-type"]) == (200, "application/json")
     assert form.content == (FIXTURES / "forms/kien_nghi.form.json").read_bytes()
@@ -155,16 +188,27 @@ def test_form_and_dmn_files_are_listed_and_served_with_their_media_type(client: 
     assert table.content == (FIXTURES / "bpmn/routing.dmn").read_bytes()
 
 
-@pytest.mark.parametrize(("path", "status", "code"), [
-    ("/nope/versions", 404, "definition-not-found"),
-    ("/four_tasks/versions/9", 404, "definition-not-found"),
-    ("/four_tasks/versions/9/files", 404, "definition-not-found"),
-    ("/four_tasks/versions/1/files/other.bpmn", 404, "definition-not-found"),
-    ("/four_tasks/versions/abc", 422, "invalid-request"),
-    ("/four_tasks/versions/0", 422, "invalid-request"),
-    ("/nope/default-version", 404, "definition-not-found"),
-], ids=["unknown-key", "unknown-version", "unknown-version-files", "unknown-file", "version-not-int",
-        "version-zero", "default-of-unknown-key"])
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/nope/versions", 404, "definition-not-found"),
+        ("/four_tasks/versions/9", 404, "definition-not-found"),
+        ("/four_tasks/versions/9/files", 404, "definition-not-found"),
+        ("/four_tasks/versions/1/files/other.bpmn", 404, "definition-not-found"),
+        ("/four_tasks/versions/abc", 422, "invalid-request"),
+        ("/four_tasks/versions/0", 422, "invalid-request"),
+        ("/nope/default-version", 404, "definition-not-found"),
+    ],
+    ids=[
+        "unknown-key",
+        "unknown-version",
+        "unknown-version-files",
+        "unknown-file",
+        "version-not-int",
+        "version-zero",
+        "default-of-unknown-key",
+    ],
+)
 def test_missing_versions_and_files_are_problems(client: TestClient, path: str, status: int, code: str) -> None:
     deployed(client, "four_tasks.bpmn", FOUR)
 
@@ -178,17 +222,22 @@ def test_suspended_version_refuses_new_starts_while_its_instance_completes(clien
     deployed(client, "messages.bpmn", bpmn("messages.bpmn"))
     running = start(client, "supplement_flow", business_key="HS-1")
 
-    suspended = client.post(f"{DEFINITIONS}/supplement_flow/versions/1/suspend", headers=OWNER,
-                            json={"reason": "Đang sửa quy trình"})
+    suspended = client.post(
+        f"{DEFINITIONS}/supplement_flow/versions/1/suspend", headers=OWNER, json={"reason": "Đang sửa quy trình"}
+    )
 
     assert suspended.status_code == 200, suspended.text
     assert (suspended.json()["status"], suspended.json()["status_changed_by"]) == ("suspended", "owner")
     assert suspended.json()["instances"] == {"running": 1}
-    refused = assert_problem(client.post(INSTANCES, json={"process_key": "supplement_flow"}, headers=PORTAL),
-                             409, "definition-suspended")
+    refused = assert_problem(
+        client.post(INSTANCES, json={"process_key": "supplement_flow"}, headers=PORTAL), 409, "definition-suspended"
+    )
     assert refused["process_key"] == "supplement_flow" and refused["detail_vi"]
-    assert_problem(client.post(INSTANCES, json={"process_key": "supplement_flow", "version": 1}, headers=PORTAL),
-                   409, "definition-suspended")
+    assert_problem(
+        client.post(INSTANCES, json={"process_key": "supplement_flow", "version": 1}, headers=PORTAL),
+        409,
+        "definition-suspended",
+    )
     # the running instance goes on: its task, its message, its last task
     complete(client, open_tasks(client, running["id"])["check"]["id"], MOT_CUA, du_ho_so=False)
     delivered = client.post(MESSAGES, json={"name": "bo_sung_ho_so", "business_key": "HS-1"}, headers=PORTAL)
@@ -198,8 +247,9 @@ def test_suspended_version_refuses_new_starts_while_its_instance_completes(clien
     assert versions(client, "supplement_flow")[0]["instances"] == {"completed": 1}
 
 
-def test_suspended_version_keeps_its_timers_firing(client: TestClient, clock: FakeClock,
-                                                    app_container: EngineContainer) -> None:
+def test_suspended_version_keeps_its_timers_firing(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     deployed(client, "timers.bpmn", bpmn("timers.bpmn"))
     running = start(client, "timed_review")
     assert client.post(f"{DEFINITIONS}/timed_review/versions/1/suspend", headers=OWNER).status_code == 200
@@ -228,8 +278,9 @@ def test_a_newer_active_version_takes_the_starts_and_activate_brings_back_the_ol
     assert start(client, "four_tasks")["process_version"] == 1
     assert [(v["version"], v["is_default"]) for v in versions(client, "four_tasks")] == [(1, True), (2, False)]
 
-    activated = client.post(f"{DEFINITIONS}/four_tasks/versions/2/activate", headers=OWNER,
-                            json={"reason": "Đã sửa xong"})
+    activated = client.post(
+        f"{DEFINITIONS}/four_tasks/versions/2/activate", headers=OWNER, json={"reason": "Đã sửa xong"}
+    )
     assert activated.status_code == 200, activated.text
     assert (activated.json()["status"], activated.json()["is_default"]) == ("active", True)
     assert start(client, "four_tasks")["process_version"] == 2
@@ -252,7 +303,11 @@ def test_an_older_default_version_takes_new_starts_until_cleared(client: TestCli
 
     assert chosen.status_code == 200, chosen.text
     assert {k: chosen.json()[k] for k in ("key", "version", "explicit", "set_by")} == {
-        "key": "four_tasks", "version": 1, "explicit": True, "set_by": "owner"}
+        "key": "four_tasks",
+        "version": 1,
+        "explicit": True,
+        "set_by": "owner",
+    }
     assert start(client, "four_tasks")["process_version"] == 1
     assert start(client, "four_tasks", version=2)["process_version"] == 2
     # a newer deployment does not move an explicit default, and says so
@@ -260,13 +315,19 @@ def test_an_older_default_version_takes_new_starts_until_cleared(client: TestCli
     assert (v3["version"], v3["default_version"]) == (3, 1)
     assert start(client, "four_tasks")["process_version"] == 1
     assert [(v["version"], v["is_default"], v["instances"]) for v in versions(client, "four_tasks")] == [
-        (1, True, {"running": 2}), (2, False, {"running": 1}), (3, False, {})]
+        (1, True, {"running": 2}),
+        (2, False, {"running": 1}),
+        (3, False, {}),
+    ]
 
     cleared = client.delete(f"{DEFINITIONS}/four_tasks/default-version", headers=OWNER)
 
     assert cleared.status_code == 200, cleared.text
     assert {k: cleared.json()[k] for k in ("version", "explicit", "set_by")} == {
-        "version": 3, "explicit": False, "set_by": None}
+        "version": 3,
+        "explicit": False,
+        "set_by": None,
+    }
     assert start(client, "four_tasks")["process_version"] == 3
     assert get(client, f"{DEFINITIONS}/four_tasks/default-version")["version"] == 3
 
@@ -281,8 +342,11 @@ def test_default_start_form_follows_the_default_version(client: TestClient) -> N
 
 def test_a_message_start_event_starts_the_default_version(client: TestClient) -> None:
     deployed(client, "messages.bpmn", bpmn("messages.bpmn"))
-    deployed(client, "messages.bpmn", bpmn("messages.bpmn").replace("Phân loại vướng mắc".encode(),
-                                                                    "Phân loại báo cáo".encode()))
+    deployed(
+        client,
+        "messages.bpmn",
+        bpmn("messages.bpmn").replace("Phân loại vướng mắc".encode(), "Phân loại báo cáo".encode()),
+    )
     client.put(f"{DEFINITIONS}/report_intake/default-version", json={"version": 1}, headers=OWNER)
 
     response = client.post(MESSAGES, json={"name": "bao_cao_vuong_mac"}, headers=PORTAL)
@@ -310,15 +374,19 @@ def test_suspending_the_explicit_default_refuses_starts_instead_of_picking_anoth
     client.put(f"{DEFINITIONS}/four_tasks/default-version", json={"version": 1}, headers=OWNER)
     client.post(f"{DEFINITIONS}/four_tasks/versions/1/suspend", headers=OWNER)
 
-    refused = assert_problem(client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=PORTAL),
-                             409, "definition-suspended")
+    refused = assert_problem(
+        client.post(INSTANCES, json={"process_key": "four_tasks"}, headers=PORTAL), 409, "definition-suspended"
+    )
 
     assert refused["version"] == 1
     assert start(client, "four_tasks", version=2)["process_version"] == 2
 
 
-@pytest.mark.parametrize("body", [{}, {"version": 0}, {"version": "một"}, {"version": 1, "extra": True}],
-                         ids=["missing", "zero", "not-int", "extra-field"])
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"version": 0}, {"version": "một"}, {"version": 1, "extra": True}],
+    ids=["missing", "zero", "not-int", "extra-field"],
+)
 def test_bad_default_version_bodies_are_422(client: TestClient, body: dict[str, Any]) -> None:
     deployed(client, "four_tasks.bpmn", FOUR)
 
@@ -328,8 +396,11 @@ def test_bad_default_version_bodies_are_422(client: TestClient, body: dict[str, 
 def test_default_to_an_unknown_version_is_404(client: TestClient) -> None:
     deployed(client, "four_tasks.bpmn", FOUR)
 
-    assert_problem(client.put(f"{DEFINITIONS}/four_tasks/default-version", json={"version": 5}, headers=OWNER),
-                   404, "definition-not-found")
+    assert_problem(
+        client.put(f"{DEFINITIONS}/four_tasks/default-version", json={"version": 5}, headers=OWNER),
+        404,
+        "definition-not-found",
+    )
 
 
 # --- diff -------------------------------------------------------------------------------------------------------------
@@ -340,23 +411,39 @@ def test_diff_names_the_renamed_task(client: TestClient) -> None:
     diff = get(client, f"{DEFINITIONS}/four_tasks/diff?from=1&to=2")
 
     assert diff == {
-        "key": "four_tasks", "from": 1, "to": 2, "added": [], "removed": [],
-        "changed": [{"element_id": "t2", "type": "userTask", "name": "Phân loại hồ sơ",
-                     "lane": "Sở Khoa học và Công nghệ",
-                     "changes": [{"field": "name", "before": "Phân loại", "after": "Phân loại hồ sơ"}]}],
-        "process": [], "files": {"added": [], "removed": [], "changed": ["four_tasks.bpmn"]},
-        "summary": {"added": 0, "removed": 0, "changed": 1}}
+        "key": "four_tasks",
+        "from": 1,
+        "to": 2,
+        "added": [],
+        "removed": [],
+        "changed": [
+            {
+                "element_id": "t2",
+                "type": "userTask",
+                "name": "Phân loại hồ sơ",
+                "lane": "Sở Khoa học và Công nghệ",
+                "changes": [{"field": "name", "before": "Phân loại", "after": "Phân loại hồ sơ"}],
+            }
+        ],
+        "process": [],
+        "files": {"added": [], "removed": [], "changed": ["four_tasks.bpmn"]},
+        "summary": {"added": 0, "removed": 0, "changed": 1},
+    }
 
 
-@pytest.mark.parametrize(("query", "status", "code"), [
-    ("from=1&to=3", 404, "definition-not-found"),
-    ("from=3&to=1", 404, "definition-not-found"),
-    ("to=2", 422, "invalid-request"),
-    ("from=1", 422, "invalid-request"),
-    ("from=0&to=2", 422, "invalid-request"),
-    ("from=a&to=2", 422, "invalid-request"),
-    ("from=1&to=99999999999", 422, "invalid-request"),
-], ids=["to-missing-version", "from-missing-version", "no-from", "no-to", "zero", "not-int", "too-large"])
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("from=1&to=3", 404, "definition-not-found"),
+        ("from=3&to=1", 404, "definition-not-found"),
+        ("to=2", 422, "invalid-request"),
+        ("from=1", 422, "invalid-request"),
+        ("from=0&to=2", 422, "invalid-request"),
+        ("from=a&to=2", 422, "invalid-request"),
+        ("from=1&to=99999999999", 422, "invalid-request"),
+    ],
+    ids=["to-missing-version", "from-missing-version", "no-from", "no-to", "zero", "not-int", "too-large"],
+)
 def test_diff_errors(client: TestClient, query: str, status: int, code: str) -> None:
     deployed(client, "four_tasks.bpmn", FOUR)
     deployed(client, "four_tasks.bpmn", FOUR_V2)
@@ -388,21 +475,58 @@ def test_audit_trail_has_before_and_after_newest_first(client: TestClient, clock
 
     assert page["total"] == 6
     assert [(e["kind"], e["actor"], e["process_key"], e["data"]) for e in page["items"]] == [
-        ("default_version_cleared", "owner", "four_tasks",
-         {"before": {"version": 1, "explicit": True}, "after": {"version": 2, "explicit": False}}),
-        ("default_version_set", "owner", "four_tasks",
-         {"version": 1, "before": {"version": 2, "explicit": False}, "after": {"version": 1, "explicit": True}}),
-        ("version_activated", "root", "four_tasks",
-         {"version": 2, "reason": None, "before": {"status": "suspended"}, "after": {"status": "active"}}),
-        ("version_suspended", "owner", "four_tasks",
-         {"version": 2, "reason": "Lỗi biểu mẫu", "before": {"status": "active"}, "after": {"status": "suspended"}}),
-        ("deployed", "owner", "four_tasks",
-         {"version": 2, "deployment_id": 2, "change_note": "Đổi tên bước", "files": ["four_tasks.bpmn"],
-          "default_version": None, "before": {"version": 1, "content_hash": v1["content_hash"]},
-          "after": {"version": 2, "content_hash": v2["content_hash"]}}),
-        ("deployed", "owner", "four_tasks",
-         {"version": 1, "deployment_id": 1, "change_note": "Bản đầu", "files": ["four_tasks.bpmn"],
-          "default_version": None, "before": None, "after": {"version": 1, "content_hash": v1["content_hash"]}}),
+        (
+            "default_version_cleared",
+            "owner",
+            "four_tasks",
+            {"before": {"version": 1, "explicit": True}, "after": {"version": 2, "explicit": False}},
+        ),
+        (
+            "default_version_set",
+            "owner",
+            "four_tasks",
+            {"version": 1, "before": {"version": 2, "explicit": False}, "after": {"version": 1, "explicit": True}},
+        ),
+        (
+            "version_activated",
+            "root",
+            "four_tasks",
+            {"version": 2, "reason": None, "before": {"status": "suspended"}, "after": {"status": "active"}},
+        ),
+        (
+            "version_suspended",
+            "owner",
+            "four_tasks",
+            {"version": 2, "reason": "Lỗi biểu mẫu", "before": {"status": "active"}, "after": {"status": "suspended"}},
+        ),
+        (
+            "deployed",
+            "owner",
+            "four_tasks",
+            {
+                "version": 2,
+                "deployment_id": 2,
+                "change_note": "Đổi tên bước",
+                "files": ["four_tasks.bpmn"],
+                "default_version": None,
+                "before": {"version": 1, "content_hash": v1["content_hash"]},
+                "after": {"version": 2, "content_hash": v2["content_hash"]},
+            },
+        ),
+        (
+            "deployed",
+            "owner",
+            "four_tasks",
+            {
+                "version": 1,
+                "deployment_id": 1,
+                "change_note": "Bản đầu",
+                "files": ["four_tasks.bpmn"],
+                "default_version": None,
+                "before": None,
+                "after": {"version": 1, "content_hash": v1["content_hash"]},
+            },
+        ),
     ]
     times = [e["at"] for e in page["items"]]
     assert times == sorted(times, reverse=True)
@@ -423,11 +547,17 @@ def test_audit_filters_by_kind_key_and_time_and_pages(client: TestClient, clock:
     second_page = audit(client, process_key="four_tasks", limit=1, offset=1)
 
     assert [(e["process_key"], e["data"]["version"]) for e in by_kind["items"]] == [
-        ("four_tasks", 2), ("looped", 1), ("four_tasks", 1)]
+        ("four_tasks", 2),
+        ("looped", 1),
+        ("four_tasks", 1),
+    ]
     assert [e["kind"] for e in by_key["items"]] == ["deployed"]
     assert [e["kind"] for e in recent["items"]] == ["version_suspended", "deployed"]
     assert (first_page["total"], first_page["limit"], [e["kind"] for e in first_page["items"]]) == (
-        3, 1, ["version_suspended"])
+        3,
+        1,
+        ["version_suspended"],
+    )
     assert [e["data"]["version"] for e in second_page["items"]] == [2]
     assert audit(client, process_key="nope")["items"] == []
 
@@ -444,21 +574,27 @@ def test_instance_events_are_not_in_the_audit_trail(client: TestClient) -> None:
 
 
 def test_audit_needs_an_aware_since(client: TestClient) -> None:
-    body = assert_problem(client.get(AUDIT, params={"since": "2026-11-28T08:00:00"}, headers=OWNER), 422,
-                          "invalid-request")
+    body = assert_problem(
+        client.get(AUDIT, params={"since": "2026-11-28T08:00:00"}, headers=OWNER), 422, "invalid-request"
+    )
     assert "since" in body["detail"]
 
 
 # --- permissions ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/four_tasks/versions/1/suspend", None),
-    ("POST", "/four_tasks/versions/1/activate", None),
-    ("PUT", "/four_tasks/default-version", {"version": 1}),
-    ("DELETE", "/four_tasks/default-version", None),
-], ids=["suspend", "activate", "set-default", "clear-default"])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/four_tasks/versions/1/suspend", None),
+        ("POST", "/four_tasks/versions/1/activate", None),
+        ("PUT", "/four_tasks/default-version", {"version": 1}),
+        ("DELETE", "/four_tasks/default-version", None),
+    ],
+    ids=["suspend", "activate", "set-default", "clear-default"],
+)
 @pytest.mark.parametrize("headers", [SKHCN, PORTAL], ids=["officer", "integrator"])
-def test_version_changes_need_the_process_owner_role(client: TestClient, method: str, path: str,
-                                                     body: dict[str, Any] | None, headers: dict[str, str]) -> None:
+def test_version_changes_need_the_process_owner_role(
+    client: TestClient, method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]
+) -> None:
     deployed(client, "four_tasks.bpmn", FOUR)
 
     response = client.request(method, DEFINITIONS + path, json=body, headers=headers)

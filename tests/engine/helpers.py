@@ -136,8 +136,9 @@ def load_workflow(container: EngineContainer, instance_id: str) -> Any:
         model = service._model(conn, head["definition_id"])
         state, _ = repo.instance_state(conn, instance_id)
         records = repo.task_records(conn, instance_id)
-    workflow = service.serializer.loads_split(state, [(t, b) for t, _, b in records], model.spec,
-                                              model.subprocess_specs)
+    workflow = service.serializer.loads_split(
+        state, [(t, b) for t, _, b in records], model.spec, model.subprocess_specs
+    )
     service.runtime.attach(workflow, {t: seq for t, seq, _ in records})
     return workflow
 
@@ -153,8 +154,10 @@ def stored_document(container: EngineContainer, instance_id: str) -> dict[str, A
 def redump(container: EngineContainer, workflow: Any) -> dict[str, Any]:
     """``workflow`` serialized again, in the shape of :func:`stored_document`."""
     serializer = container.service.serializer
-    return {"meta": orjson.loads(serializer.dumps_meta(workflow)),
-            "tasks": {str(k): orjson.loads(serializer.dumps_task(t)) for k, t in workflow.tasks.items()}}
+    return {
+        "meta": orjson.loads(serializer.dumps_meta(workflow)),
+        "tasks": {str(k): orjson.loads(serializer.dumps_task(t)) for k, t in workflow.tasks.items()},
+    }
 
 
 def spiff_tasks(workflow: Any, element_id: str) -> list[Any]:

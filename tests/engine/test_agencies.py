@@ -17,8 +17,22 @@ def nfd(text: str) -> str:
 
 def test_default_registry_has_the_sixteen_agencies_of_the_domain_brief() -> None:
     assert REGISTRY.codes == (
-        "skhcn", "stp", "htkc", "vp-ubnd", "ubnd", "stc", "snv", "thue", "sxd", "sct", "snnmt", "syt", "sgddt",
-        "svhtt", "ttpvhcc", "xa-phuong",
+        "skhcn",
+        "stp",
+        "htkc",
+        "vp-ubnd",
+        "ubnd",
+        "stc",
+        "snv",
+        "thue",
+        "sxd",
+        "sct",
+        "snnmt",
+        "syt",
+        "sgddt",
+        "svhtt",
+        "ttpvhcc",
+        "xa-phuong",
     )
     skhcn = REGISTRY.get("skhcn")
     assert skhcn is not None and skhcn.name_vi == "Sở Khoa học và Công nghệ"
@@ -27,24 +41,27 @@ def test_default_registry_has_the_sixteen_agencies_of_the_domain_brief() -> None
         assert unicodedata.is_normalized("NFC", agency.name_vi)
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("skhcn", "skhcn"),
-    ("SKHCN", "skhcn"),
-    ("VP-UBND", "vp-ubnd"),
-    ("Sở Khoa học và Công nghệ", "skhcn"),
-    ("Sở KH&CN", "skhcn"),
-    ("Sở KH & CN", "skhcn"),
-    ("Sở Tư pháp", "stp"),
-    ("  sở   TƯ   PHÁP ", "stp"),
-    ("Ban Quản lý các Khu CNC và KCN", "htkc"),
-    ("Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội", "htkc"),
-    ("Văn phòng UBND", "vp-ubnd"),
-    ("UBND Thành phố", "ubnd"),
-    ("Trung tâm Phục vụ hành chính công", "ttpvhcc"),
-    ("Bộ phận một cửa", "ttpvhcc"),
-    ("UBND xã, phường", "xa-phuong"),
-    ("Department of Health", "syt"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("skhcn", "skhcn"),
+        ("SKHCN", "skhcn"),
+        ("VP-UBND", "vp-ubnd"),
+        ("Sở Khoa học và Công nghệ", "skhcn"),
+        ("Sở KH&CN", "skhcn"),
+        ("Sở KH & CN", "skhcn"),
+        ("Sở Tư pháp", "stp"),
+        ("  sở   TƯ   PHÁP ", "stp"),
+        ("Ban Quản lý các Khu CNC và KCN", "htkc"),
+        ("Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội", "htkc"),
+        ("Văn phòng UBND", "vp-ubnd"),
+        ("UBND Thành phố", "ubnd"),
+        ("Trung tâm Phục vụ hành chính công", "ttpvhcc"),
+        ("Bộ phận một cửa", "ttpvhcc"),
+        ("UBND xã, phường", "xa-phuong"),
+        ("Department of Health", "syt"),
+    ],
+)
 def test_resolve_codes_names_and_aliases(text: str, code: str) -> None:
     agency = REGISTRY.resolve(text)
     assert agency is not None and agency.code == code
@@ -52,11 +69,14 @@ def test_resolve_codes_names_and_aliases(text: str, code: str) -> None:
     assert nfd_agency is not None and nfd_agency.code == code
 
 
-@pytest.mark.parametrize(("old_style", "new_style", "code"), [
-    ("Ban Quản lý Khu công nghệ cao Hoà Lạc", "Ban Quản lý Khu công nghệ cao Hòa Lạc", "htkc"),
-    ("Sở Văn hoá và Thể thao", "Sở Văn hóa và Thể thao", "svhtt"),
-    ("Uỷ ban nhân dân Thành phố", "Ủy ban nhân dân Thành phố", "ubnd"),
-])
+@pytest.mark.parametrize(
+    ("old_style", "new_style", "code"),
+    [
+        ("Ban Quản lý Khu công nghệ cao Hoà Lạc", "Ban Quản lý Khu công nghệ cao Hòa Lạc", "htkc"),
+        ("Sở Văn hoá và Thể thao", "Sở Văn hóa và Thể thao", "svhtt"),
+        ("Uỷ ban nhân dân Thành phố", "Ủy ban nhân dân Thành phố", "ubnd"),
+    ],
+)
 def test_both_tone_mark_placements_in_nfc_and_nfd(old_style: str, new_style: str, code: str) -> None:
     assert old_style != new_style
     spellings = {old_style, new_style, nfd(old_style), nfd(new_style)}

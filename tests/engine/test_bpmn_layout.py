@@ -22,12 +22,33 @@ ROOT = Path(__file__).parent.parent.parent
 LAY_Y_KIEN = ROOT / "tests" / "fixtures" / "bpmn" / "lay_y_kien.bpmn"
 MONTHLY_REPORT = ROOT / "processes" / "monthly_report" / "monthly_report.bpmn"
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bpmn"
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-      "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
-FLOW_NODES = ("task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask",
-              "manualTask", "callActivity", "subProcess", "startEvent", "endEvent", "intermediateCatchEvent",
-              "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
-              "eventBasedGateway")
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+}
+FLOW_NODES = (
+    "task",
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "sendTask",
+    "receiveTask",
+    "manualTask",
+    "callActivity",
+    "subProcess",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+)
 
 # Loops back (supplementation), parallel split and join, a multi-instance task, a business rule task, a call
 # activity, timer and message catch events, interrupting and non-interrupting boundary timers (one looping back to
@@ -195,8 +216,12 @@ def bounds(shape: Any) -> tuple[int, int, int, int]:
 
 
 def inside(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
-    return (outer[0] <= inner[0] and outer[1] <= inner[1] and inner[0] + inner[2] <= outer[0] + outer[2]
-            and inner[1] + inner[3] <= outer[1] + outer[3])
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and inner[0] + inner[2] <= outer[0] + outer[2]
+        and inner[1] + inner[3] <= outer[1] + outer[3]
+    )
 
 
 def overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
@@ -322,8 +347,9 @@ def test_monthly_report_diagram_is_current() -> None:
     assert {"submit_report", "record_report"} <= set(shapes)
 
 
-@pytest.mark.parametrize("name", ["lanes.bpmn", "timers.bpmn", "camunda_modeler.bpmn", "call_parent.bpmn",
-                                  "business_rule.bpmn"])
+@pytest.mark.parametrize(
+    "name", ["lanes.bpmn", "timers.bpmn", "camunda_modeler.bpmn", "call_parent.bpmn", "business_rule.bpmn"]
+)
 def test_fixtures_lay_out(name: str) -> None:
     original = (FIXTURES / name).read_bytes()
     result = layout_bpmn(original)
@@ -338,7 +364,10 @@ def test_collapsed_subprocess_gets_its_own_plane() -> None:
     assert shape.get("isExpanded") == "false" and bounds(shape)[2:] == (100, 80)
     inner = root.find(".//bpmndi:BPMNPlane[@bpmnElement='Sub_HuongDan']", NS)
     assert {s.get("bpmnElement") for s in inner.iterfind("bpmndi:BPMNShape", NS)} == {
-        "Sub_Start", "Task_HuongDan", "Sub_End"}
+        "Sub_Start",
+        "Task_HuongDan",
+        "Sub_End",
+    }
 
 
 def test_refuses_unsafe_or_broken_input() -> None:

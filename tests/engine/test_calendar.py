@@ -81,8 +81,13 @@ def test_received_12_february_2026_plus_10_working_days_is_due_5_march() -> None
     assert result.due_at == datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # 17:00 Hanoi
     assert result.start == hanoi(2026, 2, 12, 0)
     skipped = [d.day for d in result.skipped]
-    assert skipped == [date(2026, 2, 14), date(2026, 2, 15), *[date(2026, 2, d) for d in range(16, 23)],
-                       date(2026, 2, 28), date(2026, 3, 1)]
+    assert skipped == [
+        date(2026, 2, 14),
+        date(2026, 2, 15),
+        *[date(2026, 2, d) for d in range(16, 23)],
+        date(2026, 2, 28),
+        date(2026, 3, 1),
+    ]
     assert result.skipped[2].name_vi == "Giao thừa Tết Nguyên Đán"
 
 
@@ -182,8 +187,15 @@ def test_the_shipped_calendar_file_is_valid() -> None:
 # --- the service, on both databases ---------------------------------------------------------------------------------
 def calendar_events(container: EngineContainer) -> list[dict[str, Any]]:
     with container.db.transaction(write=False) as conn:
-        rows = conn.execute(text("SELECT instance_id, actor, kind, data FROM audit_event "
-                                 "WHERE kind = 'calendar_changed' ORDER BY id")).mappings().all()
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT instance_id, actor, kind, data FROM audit_event WHERE kind = 'calendar_changed' ORDER BY id"
+                )
+            )
+            .mappings()
+            .all()
+        )
     out = []
     for row in rows:
         data = row["data"]
@@ -204,8 +216,13 @@ def test_an_admin_override_changes_the_calendar_at_once_and_is_audited(container
     events = calendar_events(container)
     assert [(e["instance_id"], e["actor"]) for e in events] == [(None, "root"), (None, "root")]
     assert events[0]["data"]["before"] is None
-    assert events[0]["data"]["after"] == {"day": "2026-03-07", "working": True, "name_vi": "Làm bù",
-                                          "name_en": "Make-up day", "source": "api"}
+    assert events[0]["data"]["after"] == {
+        "day": "2026-03-07",
+        "working": True,
+        "name_vi": "Làm bù",
+        "name_en": "Make-up day",
+        "source": "api",
+    }
     assert events[1]["data"]["before"]["working"] is True and events[1]["data"]["after"]["working"] is False
     assert [r["day"] for r in service.list_overrides(ADMIN, 2026)] == [date(2026, 3, 7)]
     assert service.list_overrides(ADMIN, 2027) == []
@@ -234,8 +251,9 @@ def test_only_admins_change_or_list_overrides(container: EngineContainer) -> Non
     assert service.list_overrides(ADMIN) == [] and calendar_events(container) == []
 
 
-@pytest.mark.parametrize(("day", "name", "field"), [(date(1999, 3, 6), "Làm bù", "day"), (date(2026, 3, 7), "  ",
-                                                                                         "name_vi")])
+@pytest.mark.parametrize(
+    ("day", "name", "field"), [(date(1999, 3, 6), "Làm bù", "day"), (date(2026, 3, 7), "  ", "name_vi")]
+)
 def test_bad_overrides_are_refused(container: EngineContainer, day: date, name: str, field: str) -> None:
     with pytest.raises(InvalidCalendarDay) as caught:
         container.calendar.set_override(ADMIN, day, working=True, name_vi=name)
@@ -254,8 +272,12 @@ def test_another_process_sees_a_change_within_the_ttl(container: EngineContainer
 
 
 def test_working_days_errors_name_the_field(container: EngineContainer) -> None:
-    for start, days, field in ((date(2026, 3, 9), -1, "add"), (date(2026, 3, 9), MAX_DAYS + 1, "add"),
-                               (date(1995, 3, 9), 1, "start"), (date(2099, 12, 1), 400, "add")):
+    for start, days, field in (
+        (date(2026, 3, 9), -1, "add"),
+        (date(2026, 3, 9), MAX_DAYS + 1, "add"),
+        (date(1995, 3, 9), 1, "start"),
+        (date(2099, 12, 1), 400, "add"),
+    ):
         with pytest.raises(InvalidInput) as caught:
             container.calendar.working_days(start, days)
         assert caught.value.fields["field"] == field, (start, days)
@@ -288,27 +310,31 @@ def test_the_file_is_loaded_without_overwriting_an_admin_change(container: Engin
     assert not service.current().is_working_day(date(2026, 3, 9))
     assert service.load_file() == 0  # a restart changes nothing
     # the file changes: its day goes, the admin's day stays
-    path.write_text(CALENDAR_FILE.split("[[day]]")[0] + "[[day]]" + CALENDAR_FILE.split("[[day]]")[2],
-                    encoding="utf-8")
+    path.write_text(CALENDAR_FILE.split("[[day]]")[0] + "[[day]]" + CALENDAR_FILE.split("[[day]]")[2], encoding="utf-8")
     assert service.load_file() == 1
     assert [r["day"] for r in service.list_overrides(ADMIN)] == [date(2026, 3, 14)]
     assert service.current().is_working_day(date(2026, 3, 9))
     file_events = [e for e in calendar_events(container) if e["actor"] == "system:calendar-file"]
-    assert [(e["data"]["before"] is None, e["data"]["after"] is None) for e in file_events] == [(True, False),
-                                                                                                (False, True)]
+    assert [(e["data"]["before"] is None, e["data"]["after"] is None) for e in file_events] == [
+        (True, False),
+        (False, True),
+    ]
     assert file_events[0]["data"]["basis"] == "Thông báo thử"
 
 
-@pytest.mark.parametrize("content", [
-    "[[day]]\ndate = 2026-03-09\nworking = false\n",                                  # no name
-    "[[day]]\ndate = 2026-03-09\nworking = 'no'\nname_vi = 'Nghỉ'\n",                  # not a boolean
-    "[[day]]\ndate = '2026-03-09'\nworking = false\nname_vi = 'Nghỉ'\n",               # not a TOML date
-    "[[day]]\ndate = 2026-03-09\nworking = false\nname_vi = 'Nghỉ'\nnote = 'x'\n",     # unknown key
-    "[[day]]\ndate = 2026-03-09\nworking = false\nname_vi = 'A'\n" * 2,                # twice
-    "[[day]]\ndate = 1990-03-09\nworking = false\nname_vi = 'Nghỉ'\n",                 # unsupported year
-    "[[ngay]]\ndate = 2026-03-09\n",                                                   # wrong table
-    "[[day]\n",                                                                        # not TOML
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[[day]]\ndate = 2026-03-09\nworking = false\n",  # no name
+        "[[day]]\ndate = 2026-03-09\nworking = 'no'\nname_vi = 'Nghỉ'\n",  # not a boolean
+        "[[day]]\ndate = '2026-03-09'\nworking = false\nname_vi = 'Nghỉ'\n",  # not a TOML date
+        "[[day]]\ndate = 2026-03-09\nworking = false\nname_vi = 'Nghỉ'\nnote = 'x'\n",  # unknown key
+        "[[day]]\ndate = 2026-03-09\nworking = false\nname_vi = 'A'\n" * 2,  # twice
+        "[[day]]\ndate = 1990-03-09\nworking = false\nname_vi = 'Nghỉ'\n",  # unsupported year
+        "[[ngay]]\ndate = 2026-03-09\n",  # wrong table
+        "[[day]\n",  # not TOML
+    ],
+)
 def test_a_bad_file_is_refused_and_changes_nothing(container: EngineContainer, tmp_path: Path, content: str) -> None:
     path = tmp_path / "calendar.toml"
     path.write_text(content, encoding="utf-8")

@@ -59,8 +59,12 @@ def proposal(replace: dict[str, str] | None = None) -> list[SourceFile]:
 
 def conditions(spec: Any, *gateways: str) -> dict[str, str]:
     """Target → condition text of the gateways' conditional flows."""
-    return {target: condition.args[0] for gateway in gateways
-            for condition, target in spec.task_specs[gateway].cond_task_specs if condition is not None}
+    return {
+        target: condition.args[0]
+        for gateway in gateways
+        for condition, target in spec.task_specs[gateway].cond_task_specs
+        if condition is not None
+    }
 
 
 def compile_files(*files: SourceFile) -> Deployment:
@@ -101,10 +105,11 @@ def test_raw_parsers_build_camunda_files_that_would_fail_at_run_time_the_catalog
     model = deployment.process("Process_DeXuatNhiemVu")
     assert model is not None and list(model.subprocess_specs) == ["Process_GopYPhapLy"]
     assert conditions(model.spec, "Gateway_0dd1x2k", "Gateway_1muc0do", "Gateway_0ketqua") == {
-                          "Activity_PhanLoai": "day_du",
-                          "Activity_XinYKienStp": "((kinh_phi > 1000) and (not khan_cap))",
-                          "Event_1daduyet": "(ket_qua_phe_duyet == True)",
-                          "Event_0khongduyet": "(not ket_qua_phe_duyet)"}
+        "Activity_PhanLoai": "day_du",
+        "Activity_XinYKienStp": "((kinh_phi > 1000) and (not khan_cap))",
+        "Event_1daduyet": "(ket_qua_phe_duyet == True)",
+        "Event_0khongduyet": "(not ket_qua_phe_duyet)",
+    }
 
 
 # --- what Camunda Modeler writes, read ------------------------------------------------------------------------------
@@ -117,27 +122,38 @@ def test_camunda_attributes_become_the_task_model() -> None:
     assert (approve.candidate_groups, approve.candidate_users, approve.due_date) == (("skhcn",), ("giam.doc",), "P5D")
     assert (approve.required_role, approve.form_key) == ("lead", "embedded:app:forms/phe-duyet.html")
     assert model.user_tasks["Activity_GopY"].agency == "stp"  # the called process's task
-    scripts = {name: (model.spec.task_specs[name].prescript, model.spec.task_specs[name].postscript)
-               for name in ("Activity_PhanLoai", "Activity_XinYKienStp", "Activity_PheDuyet")}
+    scripts = {
+        name: (model.spec.task_specs[name].prescript, model.spec.task_specs[name].postscript)
+        for name in ("Activity_PhanLoai", "Activity_XinYKienStp", "Activity_PheDuyet")
+    }
     assert scripts == {
         "Activity_PhanLoai": (None, "muc_do = muc_do_de_xuat"),  # resultVariable + singleEntry
         "Activity_XinYKienStp": ("kinh_phi = kinh_phi\nquan_trong = (muc_do == 'lon')", "y_kien_phap_ly = y_kien_stp"),
-        "Activity_PheDuyet": ("tieu_de = 'Phê duyệt đề xuất nhiệm vụ'\nso_tien = kinh_phi",
-                              "ket_qua_phe_duyet = dong_y"),
+        "Activity_PheDuyet": (
+            "tieu_de = 'Phê duyệt đề xuất nhiệm vụ'\nso_tien = kinh_phi",
+            "ket_qua_phe_duyet = dong_y",
+        ),
     }
     assert model.spec.task_specs["Event_1quahan"].event_definition.expression == "'P3D'"
     assert model.start_message_names == ("ho_so_de_xuat",)
 
 
-@pytest.mark.parametrize(("timer", "expression"), [
-    ("<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">P10D</bpmn:timeDuration>", "'P10D'"),
-    ("<bpmn:timeCycle xsi:type=\"bpmn:tFormalExpression\">R6/P1D</bpmn:timeCycle>", "'R6/P1D'"),
-    ("<bpmn:timeDate xsi:type=\"bpmn:tFormalExpression\">2026-03-01T17:00:00+07:00</bpmn:timeDate>",
-     "'2026-03-01T17:00:00+07:00'"),
-    ("<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">${thoi_han_nhac}</bpmn:timeDuration>", "thoi_han_nhac"),
-    ("<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">${khan ? 'P1D' : 'P3D'}</bpmn:timeDuration>",
-     "('P1D' if khan else 'P3D')"),
-])
+@pytest.mark.parametrize(
+    ("timer", "expression"),
+    [
+        ('<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P10D</bpmn:timeDuration>', "'P10D'"),
+        ('<bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R6/P1D</bpmn:timeCycle>', "'R6/P1D'"),
+        (
+            '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">2026-03-01T17:00:00+07:00</bpmn:timeDate>',
+            "'2026-03-01T17:00:00+07:00'",
+        ),
+        ('<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">${thoi_han_nhac}</bpmn:timeDuration>', "thoi_han_nhac"),
+        (
+            "<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">${khan ? 'P1D' : 'P3D'}</bpmn:timeDuration>",
+            "('P1D' if khan else 'P3D')",
+        ),
+    ],
+)
 def test_iso_and_juel_timers_are_made_runnable(timer: str, expression: str) -> None:
     files = proposal({'<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P3D</bpmn:timeDuration>': timer})
     model = compile_files(*files).process("Process_DeXuatNhiemVu")
@@ -147,16 +163,23 @@ def test_iso_and_juel_timers_are_made_runnable(timer: str, expression: str) -> N
 def test_form_fields_become_a_json_schema_form() -> None:
     forms = compile_files(*proposal()).processes[0].forms
     assert forms["generated:Activity_KiemTra"].schema == {
-        "title": "Kiểm tra hồ sơ", "type": "object", "required": ["day_du"],
+        "title": "Kiểm tra hồ sơ",
+        "type": "object",
+        "required": ["day_du"],
         "properties": {
             "day_du": {"title": "Hồ sơ đầy đủ?", "type": "boolean"},
             "so_trang": {"title": "Số trang", "type": "integer", "minimum": 1, "maximum": 500, "default": 1},
             "ghi_chu": {"title": "Ghi chú", "type": "string", "maxLength": 500},
             "ngay_nhan": {"title": "Ngày nhận", "type": "string", "format": "date"},
-            "loai_ho_so": {"title": "Loại hồ sơ", "type": "string", "enum": ["thuong", "khan"], "default": "thuong",
-                           "oneOf": [{"const": "thuong", "title": "Thông thường"},
-                                     {"const": "khan", "title": "Khẩn"}]},
-        }}
+            "loai_ho_so": {
+                "title": "Loại hồ sơ",
+                "type": "string",
+                "enum": ["thuong", "khan"],
+                "default": "thuong",
+                "oneOf": [{"const": "thuong", "title": "Thông thường"}, {"const": "khan", "title": "Khẩn"}],
+            },
+        },
+    }
     assert forms["embedded:app:forms/phe-duyet.html"].schema["required"] == ["dong_y"]  # an external form key
     assert forms["generated:Activity_GopY"].schema["properties"]["y_kien_stp"]["minLength"] == 5
 
@@ -164,9 +187,11 @@ def test_form_fields_become_a_json_schema_form() -> None:
 def test_the_camunda_deployment_passes_the_strict_lint() -> None:
     """Every task has an agency lane, documentation, a due date (JUEL or ISO) and a form (generated or a key)."""
     assert lint_deployment(compile_files(*proposal()), strict=True) == []
-    form_data = ('<camunda:formData>\n          <camunda:formField id="dong_y" label="Đồng ý" type="boolean">\n'
-                 '            <camunda:validation>\n              <camunda:constraint name="required" />\n'
-                 '            </camunda:validation>\n          </camunda:formField>\n        </camunda:formData>')
+    form_data = (
+        '<camunda:formData>\n          <camunda:formField id="dong_y" label="Đồng ý" type="boolean">\n'
+        '            <camunda:validation>\n              <camunda:constraint name="required" />\n'
+        "            </camunda:validation>\n          </camunda:formField>\n        </camunda:formData>"
+    )
     without_form = proposal({'camunda:formKey="embedded:app:forms/phe-duyet.html" ': "", form_data: ""})
     findings = lint_deployment(compile_files(*without_form), strict=True)
     assert [(f["element_id"], f["code"]) for f in findings] == [("Activity_PheDuyet", "no-form")]
@@ -177,8 +202,9 @@ def start(container: EngineContainer, **variables: Any) -> str:
     for name in PROPOSAL:  # nothing else of the deployment changes, the version stays 1
         assert name in {f.name for f in proposal()}
     container.service.deploy(OWNER, proposal())
-    (started,) = container.service.correlate_message(INTEGRATOR, "ho_so_de_xuat", business_key="HS-01",
-                                                     variables=variables)
+    (started,) = container.service.correlate_message(
+        INTEGRATOR, "ho_so_de_xuat", business_key="HS-01", variables=variables
+    )
     assert started["started"]
     return str(started["instance_id"])
 
@@ -208,7 +234,10 @@ def test_the_camunda_process_runs_from_message_start_to_end(container: EngineCon
     assert view["status"] == "completed"
     variables = view["variables"]
     assert (variables["muc_do"], variables["quan_trong"], variables["y_kien_phap_ly"]) == (
-        "lon", True, "Phù hợp quy định hiện hành")  # decision result, camunda:in expression, camunda:out
+        "lon",
+        True,
+        "Phù hợp quy định hiện hành",
+    )  # decision result, camunda:in expression, camunda:out
     assert (variables["so_tien"], variables["ket_qua_phe_duyet"]) == (1500, True)  # input and output parameters
     assert "Event_1daduyet" in {e["element_id"] for e in history(container, instance_id)}
 
@@ -216,8 +245,9 @@ def test_the_camunda_process_runs_from_message_start_to_end(container: EngineCon
 @pytest.mark.parametrize("variables", [{"kinh_phi": 500, "khan_cap": False}, {"kinh_phi": 5000, "khan_cap": True}])
 def test_the_default_flow_skips_the_legal_opinion(container: EngineContainer, variables: dict[str, Any]) -> None:
     instance_id = start(container, han_kiem_tra="P1D", **variables)
-    container.service.complete_task(ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"],
-                                    {"day_du": True})
+    container.service.complete_task(
+        ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True}
+    )
 
     approve = open_tasks(container, instance_id)["Activity_PheDuyet"]
     container.service.complete_task(DIRECTOR, approve["id"], {"dong_y": False})
@@ -227,11 +257,11 @@ def test_the_default_flow_skips_the_legal_opinion(container: EngineContainer, va
     assert "Event_0khongduyet" in elements and "Activity_XinYKienStp" not in elements
 
 
-def test_the_p3d_boundary_timer_fires_without_closing_the_task(container: EngineContainer,
-                                                                clock: FakeClock) -> None:
+def test_the_p3d_boundary_timer_fires_without_closing_the_task(container: EngineContainer, clock: FakeClock) -> None:
     instance_id = start(container, kinh_phi=10, khan_cap=False, han_kiem_tra="P1D")
-    container.service.complete_task(ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"],
-                                    {"day_du": True})
+    container.service.complete_task(
+        ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True}
+    )
     clock.advance(timedelta(days=3, minutes=1))
 
     assert container.service.fire_due_timers() == 1
@@ -250,32 +280,40 @@ def test_a_missing_due_date_variable_refuses_the_start_naming_the_task(container
 
 
 # --- decisions ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("mapping", "hit_policy", "script"), [
-    ("singleEntry", "FIRST", "muc_do = muc_do_de_xuat"),
-    ("singleResult", "FIRST", "muc_do = {'muc_do_de_xuat': muc_do_de_xuat}"),
-    ("collectEntries", "FIRST", "muc_do = [muc_do_de_xuat]"),
-    ("collectEntries", "COLLECT", "muc_do = muc_do_de_xuat"),
-    ("resultList", "FIRST", "muc_do = [{'muc_do_de_xuat': muc_do_de_xuat}]"),
-    ("resultList", "COLLECT", "muc_do = [{'muc_do_de_xuat': v0} for v0, in zip(muc_do_de_xuat)]"),
-])
+@pytest.mark.parametrize(
+    ("mapping", "hit_policy", "script"),
+    [
+        ("singleEntry", "FIRST", "muc_do = muc_do_de_xuat"),
+        ("singleResult", "FIRST", "muc_do = {'muc_do_de_xuat': muc_do_de_xuat}"),
+        ("collectEntries", "FIRST", "muc_do = [muc_do_de_xuat]"),
+        ("collectEntries", "COLLECT", "muc_do = muc_do_de_xuat"),
+        ("resultList", "FIRST", "muc_do = [{'muc_do_de_xuat': muc_do_de_xuat}]"),
+        ("resultList", "COLLECT", "muc_do = [{'muc_do_de_xuat': v0} for v0, in zip(muc_do_de_xuat)]"),
+    ],
+)
 def test_decision_results_are_mapped_as_camunda_maps_them(mapping: str, hit_policy: str, script: str) -> None:
-    bpmn = source("de_xuat_nhiem_vu.bpmn", {'camunda:mapDecisionResult="singleEntry"':
-                                            f'camunda:mapDecisionResult="{mapping}"'})
+    bpmn = source(
+        "de_xuat_nhiem_vu.bpmn", {'camunda:mapDecisionResult="singleEntry"': f'camunda:mapDecisionResult="{mapping}"'}
+    )
     dmn = source("phan_loai.dmn", {'hitPolicy="FIRST"': f'hitPolicy="{hit_policy}"'})
     model = compile_files(bpmn, source("gop_y_phap_ly.bpmn"), dmn).process("Process_DeXuatNhiemVu")
     assert model is not None and model.spec.task_specs["Activity_PhanLoai"].postscript == script
 
 
 def test_a_collect_decision_result_list_is_built_at_run_time(container: EngineContainer) -> None:
-    bpmn = source("de_xuat_nhiem_vu.bpmn", {'camunda:mapDecisionResult="singleEntry"': "",
-                                            "${muc_do == 'lon'}": "${muc_do[0].muc_do_de_xuat == 'lon'}"})
+    bpmn = source(
+        "de_xuat_nhiem_vu.bpmn",
+        {'camunda:mapDecisionResult="singleEntry"': "", "${muc_do == 'lon'}": "${muc_do[0].muc_do_de_xuat == 'lon'}"},
+    )
     dmn = source("phan_loai.dmn", {'hitPolicy="FIRST"': 'hitPolicy="COLLECT"'})
     container.service.deploy(OWNER, [bpmn, source("gop_y_phap_ly.bpmn"), dmn])
-    (started,) = container.service.correlate_message(INTEGRATOR, "ho_so_de_xuat", variables={
-        "kinh_phi": 2000, "khan_cap": False, "han_kiem_tra": "P1D"})
+    (started,) = container.service.correlate_message(
+        INTEGRATOR, "ho_so_de_xuat", variables={"kinh_phi": 2000, "khan_cap": False, "han_kiem_tra": "P1D"}
+    )
     instance_id = started["instance_id"]
-    container.service.complete_task(ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"],
-                                    {"day_du": True})
+    container.service.complete_task(
+        ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True}
+    )
 
     view = container.queries.get_instance(ADMIN, instance_id)
     assert view["variables"]["muc_do"] == [{"muc_do_de_xuat": "lon"}, {"muc_do_de_xuat": "nho"}]  # both rules match
@@ -283,9 +321,13 @@ def test_a_collect_decision_result_list_is_built_at_run_time(container: EngineCo
 
 
 def test_decision_result_mappings_that_cannot_hold_are_refused() -> None:
-    dmn = source("phan_loai.dmn", {'<output id="Output_1" label="Mức độ" name="muc_do_de_xuat" typeRef="string" />':
-                                   '<output id="Output_1" label="Mức độ" name="muc_do_de_xuat" typeRef="string" />'
-                                   '<output id="Output_2" label="Ghi chú" name="ghi chú" typeRef="string" />'})
+    dmn = source(
+        "phan_loai.dmn",
+        {
+            '<output id="Output_1" label="Mức độ" name="muc_do_de_xuat" typeRef="string" />': '<output id="Output_1" label="Mức độ" name="muc_do_de_xuat" typeRef="string" />'
+            '<output id="Output_2" label="Ghi chú" name="ghi chú" typeRef="string" />'
+        },
+    )
     found = problems_of(source("de_xuat_nhiem_vu.bpmn"), source("gop_y_phap_ly.bpmn"), dmn)
     assert [p["element_id"] for p in found if p.get("code") == "camunda-unsupported"] == ["Activity_PhanLoai"]
     assert "ghi chú" in found[0]["reason"]
@@ -300,23 +342,30 @@ def test_foreign_expressions_and_java_are_refused_naming_each_element_and_text()
         by_element.setdefault(item["element_id"], []).append(item)
     assert {key: sorted(p["code"] for p in items) for key, items in by_element.items()} == {
         "Activity_NhapLieu": ["camunda-unsupported", "camunda-unsupported", "juel-unsupported", "juel-unsupported"],
-        "Activity_Groovy": ["camunda-unsupported"], "Activity_Juel": ["camunda-unsupported"],
-        "Activity_Java": ["camunda-unsupported"], "Activity_Feel": ["camunda-unsupported"],
-        "Flow_Method": ["juel-unsupported"], "Flow_Execution": ["juel-unsupported"], "Flow_Feel": ["feel-unsupported"],
-        "Flow_Composite": ["juel-unsupported"]}
+        "Activity_Groovy": ["camunda-unsupported"],
+        "Activity_Juel": ["camunda-unsupported"],
+        "Activity_Java": ["camunda-unsupported"],
+        "Activity_Feel": ["camunda-unsupported"],
+        "Flow_Method": ["juel-unsupported"],
+        "Flow_Execution": ["juel-unsupported"],
+        "Flow_Feel": ["feel-unsupported"],
+        "Flow_Composite": ["juel-unsupported"],
+    }
     reasons = {p["element_id"] + " " + p["reason"] for p in found}
-    for expected in ("Flow_Method condition '${danh_sach.size() > 0}': method call size",
-                     "Flow_Execution condition '${execution.getVariable(\"duyet\") == true}': 'execution'",
-                     "Flow_Feel condition '=so_tien > 1000' is FEEL (Camunda 8)",
-                     "Flow_Composite condition 'Loại ${loai}': text around ${…}",
-                     "Activity_Groovy script task Activity_Groovy: scriptFormat 'groovy'",
-                     "Activity_Juel script task Activity_Juel: scriptFormat 'juel'",
-                     "Activity_Java camunda:class on a sendTask",
-                     "Activity_Feel camunda:executionListener",
-                     "Activity_NhapLieu camunda:taskListener",
-                     "Activity_NhapLieu camunda:dueDate '${dateTime().plusDays(3).toDate()}': function call dateTime",
-                     "Activity_NhapLieu task Activity_NhapLieu: camunda:assignee '${initiator}' is an expression",
-                     "Activity_NhapLieu inputParameter 'danh_sach': a camunda:list value"):
+    for expected in (
+        "Flow_Method condition '${danh_sach.size() > 0}': method call size",
+        "Flow_Execution condition '${execution.getVariable(\"duyet\") == true}': 'execution'",
+        "Flow_Feel condition '=so_tien > 1000' is FEEL (Camunda 8)",
+        "Flow_Composite condition 'Loại ${loai}': text around ${…}",
+        "Activity_Groovy script task Activity_Groovy: scriptFormat 'groovy'",
+        "Activity_Juel script task Activity_Juel: scriptFormat 'juel'",
+        "Activity_Java camunda:class on a sendTask",
+        "Activity_Feel camunda:executionListener",
+        "Activity_NhapLieu camunda:taskListener",
+        "Activity_NhapLieu camunda:dueDate '${dateTime().plusDays(3).toDate()}': function call dateTime",
+        "Activity_NhapLieu task Activity_NhapLieu: camunda:assignee '${initiator}' is an expression",
+        "Activity_NhapLieu inputParameter 'danh_sach': a camunda:list value",
+    ):
         assert any(reason.startswith(expected) for reason in reasons), expected
     assert all(p["reason_vi"] and p["line"] for p in found)
 
@@ -325,8 +374,10 @@ def test_a_java_service_task_is_refused_and_an_external_one_is_kept() -> None:
     (found,) = problems_of(source("dich_vu_java.bpmn"))
     assert found["element_id"] == "Activity_GuiKetQua" and "camunda:class" in found["reason"]
 
-    external_only = source("dich_vu_java.bpmn", {'camunda:class="vn.gov.hanoi.GuiKetQuaDelegate"':
-                                                 'camunda:type="external" camunda:topic="gui_ket_qua"'})
+    external_only = source(
+        "dich_vu_java.bpmn",
+        {'camunda:class="vn.gov.hanoi.GuiKetQuaDelegate"': 'camunda:type="external" camunda:topic="gui_ket_qua"'},
+    )
     assert compile_files(external_only).processes[0].key == "Process_DichVuJava"
 
 
@@ -339,36 +390,76 @@ def test_a_bpmn_io_diagram_is_refused_saying_why() -> None:
     assert found["element_id"] == "Activity_0v7q2nm" and "no one can act" in found["reason"]
 
 
-@pytest.mark.parametrize(("replace", "code", "text"), [
-    ({"${day_du}": "${day_du.booleanValue()}"}, "juel-unsupported", "method call booleanValue"),
-    ({'camunda:dueDate="P5D"': 'camunda:dueDate="=now() + duration(&quot;P5D&quot;)"'}, "feel-unsupported", "FEEL"),
-    ({'camunda:candidateGroups="Sở KH&amp;CN"': 'camunda:candidateGroups="${co_quan.ma}"'}, "juel-unsupported",
-     "must be one variable"),
-    ({'camunda:candidateUsers="giam.doc"': 'camunda:candidateUsers="${nguoi_duyet}"'}, "juel-unsupported",
-     "camunda:candidateUsers '${nguoi_duyet}' is an expression"),
-    ({"<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">P3D</bpmn:timeDuration>":
-      "<bpmn:timeCycle xsi:type=\"bpmn:tFormalExpression\">0 0 9 * * ?</bpmn:timeCycle>"}, "camunda-unsupported",
-     "cron"),
-    ({'type="long" defaultValue="1"': 'type="long" defaultValue="một"'}, "camunda-unsupported",
-     "defaultValue 'một' is not a long"),
-    ({'type="string">\n            <camunda:validation>\n              <camunda:constraint name="maxlength"':
-      'type="string">\n            <camunda:validation>\n              <camunda:constraint name="validator"'},
-     "camunda-unsupported", "constraint 'validator'"),
-    ({'id="ngay_nhan" label="Ngày nhận" type="date"': 'id="ngay_nhan" label="Ngày nhận" type="file"'},
-     "camunda-unsupported", "type 'file' is not supported"),
-    ({'<camunda:inputParameter name="so_tien">${kinh_phi}</camunda:inputParameter>':
-      '<camunda:inputParameter name="so tien">${kinh_phi}</camunda:inputParameter>'}, "camunda-unsupported",
-     "'so tien' is not a variable name"),
-    ({'<camunda:out source="y_kien_stp" target="y_kien_phap_ly" />':
-      '<camunda:out sourceExpression="${y_kien_stp.trim()}" target="y_kien_phap_ly" />'}, "juel-unsupported",
-     "method call trim"),
-    ({"<bpmn:outgoing>Flow_0a2</bpmn:outgoing>": '<bpmn:outgoing>Flow_0a2</bpmn:outgoing>\n      '
-      '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${danh_sach}" camunda:elementVariable="muc" />'},
-     "camunda-unsupported", "camunda:collection"),
-    ({'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${day_du}':
-      '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="javascript">day_du'},
-     "camunda-unsupported", "language 'javascript'"),
-])
+@pytest.mark.parametrize(
+    ("replace", "code", "text"),
+    [
+        ({"${day_du}": "${day_du.booleanValue()}"}, "juel-unsupported", "method call booleanValue"),
+        ({'camunda:dueDate="P5D"': 'camunda:dueDate="=now() + duration(&quot;P5D&quot;)"'}, "feel-unsupported", "FEEL"),
+        (
+            {'camunda:candidateGroups="Sở KH&amp;CN"': 'camunda:candidateGroups="${co_quan.ma}"'},
+            "juel-unsupported",
+            "must be one variable",
+        ),
+        (
+            {'camunda:candidateUsers="giam.doc"': 'camunda:candidateUsers="${nguoi_duyet}"'},
+            "juel-unsupported",
+            "camunda:candidateUsers '${nguoi_duyet}' is an expression",
+        ),
+        (
+            {
+                '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P3D</bpmn:timeDuration>': '<bpmn:timeCycle xsi:type="bpmn:tFormalExpression">0 0 9 * * ?</bpmn:timeCycle>'
+            },
+            "camunda-unsupported",
+            "cron",
+        ),
+        (
+            {'type="long" defaultValue="1"': 'type="long" defaultValue="một"'},
+            "camunda-unsupported",
+            "defaultValue 'một' is not a long",
+        ),
+        (
+            {
+                'type="string">\n            <camunda:validation>\n              <camunda:constraint name="maxlength"': 'type="string">\n            <camunda:validation>\n              <camunda:constraint name="validator"'
+            },
+            "camunda-unsupported",
+            "constraint 'validator'",
+        ),
+        (
+            {'id="ngay_nhan" label="Ngày nhận" type="date"': 'id="ngay_nhan" label="Ngày nhận" type="file"'},
+            "camunda-unsupported",
+            "type 'file' is not supported",
+        ),
+        (
+            {
+                '<camunda:inputParameter name="so_tien">${kinh_phi}</camunda:inputParameter>': '<camunda:inputParameter name="so tien">${kinh_phi}</camunda:inputParameter>'
+            },
+            "camunda-unsupported",
+            "'so tien' is not a variable name",
+        ),
+        (
+            {
+                '<camunda:out source="y_kien_stp" target="y_kien_phap_ly" />': '<camunda:out sourceExpression="${y_kien_stp.trim()}" target="y_kien_phap_ly" />'
+            },
+            "juel-unsupported",
+            "method call trim",
+        ),
+        (
+            {
+                "<bpmn:outgoing>Flow_0a2</bpmn:outgoing>": "<bpmn:outgoing>Flow_0a2</bpmn:outgoing>\n      "
+                '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${danh_sach}" camunda:elementVariable="muc" />'
+            },
+            "camunda-unsupported",
+            "camunda:collection",
+        ),
+        (
+            {
+                '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${day_du}': '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="javascript">day_du'
+            },
+            "camunda-unsupported",
+            "language 'javascript'",
+        ),
+    ],
+)
 def test_each_unsupported_construct_is_one_named_problem(replace: dict[str, str], code: str, text: str) -> None:
     found = problems_of(*proposal(replace))
     assert [(p["code"], text in p["reason"]) for p in found] == [(code, True)], found
@@ -403,34 +494,43 @@ ZEEBE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_a_camunda_8_file_is_refused_naming_its_zeebe_extensions_and_feel() -> None:
     found = problems_of(SourceFile("c8.bpmn", ZEEBE.encode()))
-    assert [(p["element_id"], p["code"]) for p in found] == [("Activity_Gui", "camunda-unsupported"),
-                                                             ("Flow_3", "feel-unsupported")]
+    assert [(p["element_id"], p["code"]) for p in found] == [
+        ("Activity_Gui", "camunda-unsupported"),
+        ("Flow_3", "feel-unsupported"),
+    ]
     assert "zeebe:taskDefinition" in found[0]["reason"] and "Camunda 7" in found[0]["reason"]
 
 
 def test_form_fields_on_the_start_event_are_the_start_form(container: EngineContainer) -> None:
-    files = proposal({'<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">\n'
-                      '      <bpmn:outgoing>Flow_0a1</bpmn:outgoing>\n'
-                      '      <bpmn:messageEventDefinition id="MessageEventDefinition_0y1n2m3" '
-                      'messageRef="Message_0h5n6ad" />':
-                      '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">\n'
-                      '      <bpmn:extensionElements><camunda:formData>\n'
-                      '        <camunda:formField id="kinh_phi" label="Kinh phí (triệu đồng)" type="long">'
-                      '<camunda:validation><camunda:constraint name="required" /><camunda:constraint name="min" '
-                      'config="0" /></camunda:validation></camunda:formField>\n'
-                      '      </camunda:formData></bpmn:extensionElements>\n'
-                      '      <bpmn:outgoing>Flow_0a1</bpmn:outgoing>'})
+    files = proposal(
+        {
+            '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">\n'
+            "      <bpmn:outgoing>Flow_0a1</bpmn:outgoing>\n"
+            '      <bpmn:messageEventDefinition id="MessageEventDefinition_0y1n2m3" '
+            'messageRef="Message_0h5n6ad" />': '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">\n'
+            "      <bpmn:extensionElements><camunda:formData>\n"
+            '        <camunda:formField id="kinh_phi" label="Kinh phí (triệu đồng)" type="long">'
+            '<camunda:validation><camunda:constraint name="required" /><camunda:constraint name="min" '
+            'config="0" /></camunda:validation></camunda:formField>\n'
+            "      </camunda:formData></bpmn:extensionElements>\n"
+            "      <bpmn:outgoing>Flow_0a1</bpmn:outgoing>"
+        }
+    )
     model = compile_files(*files).process("Process_DeXuatNhiemVu")
     assert model is not None and model.start_form is not None
     assert model.start_form.name == "generated:StartEvent_NopHoSo"
-    assert model.start_form.schema["properties"]["kinh_phi"] == {"title": "Kinh phí (triệu đồng)", "type": "integer",
-                                                                  "minimum": 0}
+    assert model.start_form.schema["properties"]["kinh_phi"] == {
+        "title": "Kinh phí (triệu đồng)",
+        "type": "integer",
+        "minimum": 0,
+    }
 
     container.service.deploy(OWNER, files)
     with pytest.raises(FormInvalid):
         container.service.start_instance(INTEGRATOR, "Process_DeXuatNhiemVu", variables={"kinh_phi": -1})
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "Process_DeXuatNhiemVu", variables={
-        "kinh_phi": 10, "han_kiem_tra": "P1D"})
+    instance_id, _ = container.service.start_instance(
+        INTEGRATOR, "Process_DeXuatNhiemVu", variables={"kinh_phi": 10, "han_kiem_tra": "P1D"}
+    )
     assert set(open_tasks(container, instance_id)) == {"Activity_KiemTra"}
 
 
@@ -442,22 +542,30 @@ def test_candidate_groups_from_a_variable_become_candidate_groups_variable(conta
     assert (approve.candidate_groups_variable, approve.candidate_groups) == ("co_quan_duyet", ())
 
     container.service.deploy(OWNER, files)
-    (started,) = container.service.correlate_message(INTEGRATOR, "ho_so_de_xuat", variables={
-        "kinh_phi": 10, "khan_cap": False, "han_kiem_tra": "P1D", "co_quan_duyet": "stc"})
-    container.service.complete_task(ONE_STOP, open_tasks(container, started["instance_id"])["Activity_KiemTra"]["id"],
-                                    {"day_du": True})
+    (started,) = container.service.correlate_message(
+        INTEGRATOR,
+        "ho_so_de_xuat",
+        variables={"kinh_phi": 10, "khan_cap": False, "han_kiem_tra": "P1D", "co_quan_duyet": "stc"},
+    )
+    container.service.complete_task(
+        ONE_STOP, open_tasks(container, started["instance_id"])["Activity_KiemTra"]["id"], {"day_du": True}
+    )
     assert open_tasks(container, started["instance_id"])["Activity_PheDuyet"]["candidate_groups"] == ["stc"]
 
 
 def test_camunda_attributes_without_effect_are_lint_warnings() -> None:
-    files = proposal({'<bpmn:userTask id="Activity_KiemTra" name="Kiểm tra hồ sơ"':
-                      '<bpmn:userTask id="Activity_KiemTra" name="Kiểm tra hồ sơ" camunda:priority="80"',
-                      '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">':
-                      '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất" '
-                      'camunda:initiator="nguoi_nop">'})
+    files = proposal(
+        {
+            '<bpmn:userTask id="Activity_KiemTra" name="Kiểm tra hồ sơ"': '<bpmn:userTask id="Activity_KiemTra" name="Kiểm tra hồ sơ" camunda:priority="80"',
+            '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">': '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất" '
+            'camunda:initiator="nguoi_nop">',
+        }
+    )
     findings = [f for f in lint_deployment(compile_files(*files)) if f["code"] == "camunda-ignored"]
-    assert [(f["element_id"], f["severity"]) for f in findings] == [("StartEvent_NopHoSo", "warning"),
-                                                                    ("Activity_KiemTra", "warning")]
+    assert [(f["element_id"], f["severity"]) for f in findings] == [
+        ("StartEvent_NopHoSo", "warning"),
+        ("Activity_KiemTra", "warning"),
+    ]
     assert "camunda:initiator" in findings[0]["message_en"] and "không có tác dụng" in findings[0]["message_vi"]
 
 

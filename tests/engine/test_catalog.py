@@ -73,8 +73,11 @@ def test_lanes_named_by_code_name_nfd_alias_and_old_tone_placement() -> None:
 def test_camunda_modeler_file_passes_the_schema_and_keeps_its_attributes() -> None:
     (process,) = deploy(source("camunda_modeler.bpmn")).processes
     check_task = process.user_tasks["Task_KiemTra"]
-    assert (check_task.lane, check_task.agency, check_task.candidate_groups) == ("Bộ phận một cửa", "ttpvhcc",
-                                                                                  ("ttpvhcc",))
+    assert (check_task.lane, check_task.agency, check_task.candidate_groups) == (
+        "Bộ phận một cửa",
+        "ttpvhcc",
+        ("ttpvhcc",),
+    )
     assert check_task.form_key == "form:kiem-tra" and check_task.documentation == "Kiểm tra thành phần hồ sơ."
     review = process.user_tasks["Task_ThamDinh"]
     assert review.agency == "skhcn"
@@ -109,8 +112,10 @@ def test_call_activity_brings_the_called_process_and_its_tasks() -> None:
 # --- timers ---------------------------------------------------------------------------------------------------------
 def test_iso_timer_literals_are_rewritten_and_expressions_kept() -> None:
     (process,) = deploy(source("timers.bpmn")).processes
-    expressions = {name: process.spec.task_specs[name].event_definition.expression
-                   for name in ("Timer_Cho", "Timer_NhacViec", "Timer_HenNgay", "Timer_BieuThuc", "Timer_Quoted")}
+    expressions = {
+        name: process.spec.task_specs[name].event_definition.expression
+        for name in ("Timer_Cho", "Timer_NhacViec", "Timer_HenNgay", "Timer_BieuThuc", "Timer_Quoted")
+    }
     assert expressions == {
         "Timer_Cho": "'PT2S'",
         "Timer_NhacViec": "'R3/PT1H'",
@@ -129,17 +134,23 @@ def test_rewritten_timer_runs_in_spiffworkflow() -> None:
     assert timedelta(seconds=1) < due - datetime.now(UTC) <= timedelta(seconds=2)
 
 
-@pytest.mark.parametrize(("element", "text", "what"), [
-    ("timeDuration", "PT5X", "duration"),
-    ("timeDuration", "2026-03-01T10:00:00+07:00", "duration"),
-    ("timeCycle", "PT1H", "ISO 8601"),
-    ("timeCycle", "R3/PTX", "ISO 8601"),
-    ("timeDuration", "'P1Q'", "ISO 8601"),
-])
+@pytest.mark.parametrize(
+    ("element", "text", "what"),
+    [
+        ("timeDuration", "PT5X", "duration"),
+        ("timeDuration", "2026-03-01T10:00:00+07:00", "duration"),
+        ("timeCycle", "PT1H", "ISO 8601"),
+        ("timeCycle", "R3/PTX", "ISO 8601"),
+        ("timeDuration", "'P1Q'", "ISO 8601"),
+    ],
+)
 def test_invalid_timer_literals_name_the_timer(element: str, text: str, what: str) -> None:
-    replaced = source("timers.bpmn", {
-        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT2S</bpmn:timeDuration>':
-            f'<bpmn:{element} xsi:type="bpmn:tFormalExpression">{text}</bpmn:{element}>'})
+    replaced = source(
+        "timers.bpmn",
+        {
+            '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT2S</bpmn:timeDuration>': f'<bpmn:{element} xsi:type="bpmn:tFormalExpression">{text}</bpmn:{element}>'
+        },
+    )
     (found,) = problems_of(replaced)
     assert (found["element_id"], found["element_name"], found["line"]) == ("Timer_Cho", "Chờ 2 giây", 16)
     assert text in found["reason"] and what in found["reason"]
@@ -178,15 +189,19 @@ def test_script_task_without_script_is_refused() -> None:
     empty = source("bad_expressions.bpmn", {"han = 5\nimport os\nket_qua = os.getcwd()": ""})
     found = problems_of(empty)
     assert ("Script_TinhHan", 13, "script task has no script") in [
-        (p["element_id"], p["line"], p["reason"]) for p in found]
+        (p["element_id"], p["line"], p["reason"]) for p in found
+    ]
 
 
 # --- DMN ------------------------------------------------------------------------------------------------------------
 def test_business_rule_task_with_dmn_decides() -> None:
     (process,) = deploy(source("business_rule.bpmn"), source("routing.dmn")).processes
     results = []
-    for data in ({"trong_khu_cnc": True, "kinh_phi": 1}, {"trong_khu_cnc": False, "kinh_phi": 600},
-                 {"trong_khu_cnc": False, "kinh_phi": 100}):
+    for data in (
+        {"trong_khu_cnc": True, "kinh_phi": 1},
+        {"trong_khu_cnc": False, "kinh_phi": 600},
+        {"trong_khu_cnc": False, "kinh_phi": 100},
+    ):
         workflow = BpmnWorkflow(process.spec, process.subprocess_specs)
         workflow.task_tree.data.update(data)
         workflow.do_engine_steps()
@@ -197,15 +212,22 @@ def test_business_rule_task_with_dmn_decides() -> None:
 
 
 def test_bad_dmn_cells_are_reported_once_each() -> None:
-    dmn = source("routing.dmn", {
-        "<text>&gt; 500</text>": "<text>in [1, 2]</text>",  # glued to the input: "kinh_phiin [1, 2]"
-        '<text>"stc"</text>': '<text>"stc</text>',
-        "<text>trong_khu_cnc</text>": "<text>trong_khu_cnc ==</text>",  # its column's cells are not repeated
-        "<text>0 &lt;= ? &lt;= 500</text>": "<text>0 &lt;= ? &lt;=</text>",
-    })
+    dmn = source(
+        "routing.dmn",
+        {
+            "<text>&gt; 500</text>": "<text>in [1, 2]</text>",  # glued to the input: "kinh_phiin [1, 2]"
+            '<text>"stc"</text>': '<text>"stc</text>',
+            "<text>trong_khu_cnc</text>": "<text>trong_khu_cnc ==</text>",  # its column's cells are not repeated
+            "<text>0 &lt;= ? &lt;= 500</text>": "<text>0 &lt;= ? &lt;=</text>",
+        },
+    )
     found = problems_of(source("business_rule.bpmn"), dmn)
     assert [(p["element_id"], p["line"]) for p in found] == [
-        ("Input_KhuCnc", 7), ("UnaryTests_4", 32), ("LiteralExpression_2", 35), ("UnaryTests_6", 43)]
+        ("Input_KhuCnc", 7),
+        ("UnaryTests_4", 32),
+        ("LiteralExpression_2", 35),
+        ("UnaryTests_6", 43),
+    ]
     assert "'? in [1, 2]'" in found[1]["reason"] and "kinh_phiin [1, 2]" in found[1]["reason"]
     assert all(p["file"] == "routing.dmn" for p in found)
 
@@ -214,7 +236,7 @@ def test_dmn_with_several_decisions_compiles_each_decision() -> None:
     """SpiffWorkflow 3.2's DMN parser crashes on a file with several decisions; the catalog gives each decision its own
     copy of the file (engine/dmn.py), so a businessRuleTask can call any of them by id."""
     text = (FIXTURES / "routing.dmn").read_text(encoding="utf-8")
-    decision = text[text.index("  <decision"):text.index("  <dmndi:DMNDI>")].replace('id="', 'id="B_')
+    decision = text[text.index("  <decision") : text.index("  <dmndi:DMNDI>")].replace('id="', 'id="B_')
     dmn = SourceFile("routing.dmn", text.replace("  <dmndi:DMNDI>", decision + "  <dmndi:DMNDI>").encode())
     assert deploy(source("business_rule.bpmn"), dmn).processes[0].key
     other = source("business_rule.bpmn", {"Decision_DieuPhoi": "B_Decision_DieuPhoi"})
@@ -224,11 +246,15 @@ def test_dmn_with_several_decisions_compiles_each_decision() -> None:
 def test_business_rule_task_must_name_a_known_decision() -> None:
     (found,) = problems_of(source("business_rule.bpmn", {"Decision_DieuPhoi": "Decision_Khac"}), source("routing.dmn"))
     assert (found["element_id"], found["line"]) == ("Rule_DieuPhoi", 15)
-    camunda = source("business_rule.bpmn", {
-        '<bpmn:businessRuleTask id="Rule_DieuPhoi"': '<bpmn:businessRuleTask camunda:decisionRef="Decision_DieuPhoi" '
-                                                     'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
-                                                     'id="Rule_DieuPhoi"',
-        "<spiffworkflow:calledDecisionId>Decision_DieuPhoi</spiffworkflow:calledDecisionId>": ""})
+    camunda = source(
+        "business_rule.bpmn",
+        {
+            '<bpmn:businessRuleTask id="Rule_DieuPhoi"': '<bpmn:businessRuleTask camunda:decisionRef="Decision_DieuPhoi" '
+            'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+            'id="Rule_DieuPhoi"',
+            "<spiffworkflow:calledDecisionId>Decision_DieuPhoi</spiffworkflow:calledDecisionId>": "",
+        },
+    )
     # camunda:decisionRef is read (engine.camunda_dialect rewrites it to spiffworkflow:calledDecisionId)
     (process,) = deploy(camunda, source("routing.dmn")).processes
     assert process.spec.task_specs["Rule_DieuPhoi"].dmnEngine.decision_table.id == "DecisionTable_1"
@@ -247,14 +273,21 @@ def test_malformed_xml_is_invalid_with_its_line() -> None:
 
 
 def test_structure_problems_are_clear_and_complete() -> None:
-    broken = source("camunda_modeler.bpmn", {
-        '<bpmn:endEvent id="Event_TuChoi"': '<bpmn:endEvent id="Task_KiemTra"',  # duplicate id
-        'sourceRef="Task_ThamDinh" targetRef="Task_Ky"': 'sourceRef="Task_ThamDinh" targetRef="Task_Missing"',
-        '<bpmn:userTask id="Task_Ky" name': '<bpmn:userTask id="Task_Ky" bogus="1" name',
-    })
+    broken = source(
+        "camunda_modeler.bpmn",
+        {
+            '<bpmn:endEvent id="Event_TuChoi"': '<bpmn:endEvent id="Task_KiemTra"',  # duplicate id
+            'sourceRef="Task_ThamDinh" targetRef="Task_Ky"': 'sourceRef="Task_ThamDinh" targetRef="Task_Missing"',
+            '<bpmn:userTask id="Task_Ky" name': '<bpmn:userTask id="Task_Ky" bogus="1" name',
+        },
+    )
     found = problems_of(broken)
     assert [(p["element_id"], p["line"]) for p in found] == [
-        ("Task_Ky", 53), ("Task_KiemTra", 60), ("Flow_KhongDayDu", 68), ("Flow_3", 69)]
+        ("Task_Ky", 53),
+        ("Task_KiemTra", 60),
+        ("Flow_KhongDayDu", 68),
+        ("Flow_3", 69),
+    ]
     by_id = {p["element_id"]: p for p in found}
     assert by_id["Task_KiemTra"]["reason"] == "duplicate id 'Task_KiemTra' (first used on line 25)"
     assert "'bogus' is not allowed" in by_id["Task_Ky"]["reason"]
@@ -263,10 +296,14 @@ def test_structure_problems_are_clear_and_complete() -> None:
 
 
 def test_spiffworkflow_errors_are_wrapped_with_the_line_found_by_id() -> None:
-    no_start = source("camunda_modeler.bpmn", {
-        '<bpmn:startEvent id="StartEvent_1" name="Hồ sơ nộp trực tuyến">': '<bpmn:intermediateThrowEvent '
-                                                                          'id="StartEvent_1">',
-        "</bpmn:startEvent>": "</bpmn:intermediateThrowEvent>"})
+    no_start = source(
+        "camunda_modeler.bpmn",
+        {
+            '<bpmn:startEvent id="StartEvent_1" name="Hồ sơ nộp trực tuyến">': "<bpmn:intermediateThrowEvent "
+            'id="StartEvent_1">',
+            "</bpmn:startEvent>": "</bpmn:intermediateThrowEvent>",
+        },
+    )
     (found,) = problems_of(no_start)
     assert (found["element_id"], found["line"], found["reason"]) == ("Process_TiepNhan", 6, "No start event found")
     assert found["reason_vi"].endswith("No start event found")
@@ -277,7 +314,10 @@ def test_file_names_types_and_unsafe_files_are_all_reported() -> None:
     with pytest.raises(UnsafeXml) as caught:
         deploy(source("lanes.bpmn"), xxe, SourceFile("notes.txt", b"hi"), source("timers.bpmn", as_name="xxe.bpmn"))
     assert [(p["file"], p.get("line")) for p in caught.value.problems] == [
-        ("notes.txt", None), ("xxe.bpmn", None), ("xxe.bpmn", 1)]
+        ("notes.txt", None),
+        ("xxe.bpmn", None),
+        ("xxe.bpmn", 1),
+    ]
     assert "same name" in caught.value.problems[1]["reason"]
     assert "DOCTYPE" in caught.value.problems[2]["reason"]
     with pytest.raises(InvalidDefinition):
@@ -316,8 +356,12 @@ def test_cache_is_thread_safe() -> None:
     cache = DeploymentCache()
     files = [source("camunda_modeler.bpmn"), source("lanes.bpmn")]
     results: list[Deployment] = []
-    threads = [threading.Thread(target=lambda: results.append(
-        cache.get_or_compile(files, agencies=AGENCIES, check=check_source))) for _ in range(8)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(cache.get_or_compile(files, agencies=AGENCIES, check=check_source))
+        )
+        for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -327,8 +371,10 @@ def test_cache_is_thread_safe() -> None:
 
 
 # --- hostile volume -------------------------------------------------------------------------------------------------
-HEAD = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/'
-        'schema/1.0/bpmn" id="D" targetNamespace="x"><bpmn:process id="P" isExecutable="true">\n')
+HEAD = (
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/'
+    'schema/1.0/bpmn" id="D" targetNamespace="x"><bpmn:process id="P" isExecutable="true">\n'
+)
 TAIL = "</bpmn:process></bpmn:definitions>"
 
 
@@ -342,17 +388,23 @@ def test_thousands_of_errors_are_reported_quickly_and_bounded() -> None:
 
     conditions = '<bpmn:startEvent id="S"/><bpmn:endEvent id="E"/>' + "".join(
         f'<bpmn:sequenceFlow id="F{i}" sourceRef="S" targetRef="E"><bpmn:conditionExpression>a ==</bpmn:'
-        f"conditionExpression></bpmn:sequenceFlow>" for i in range(1_000))
+        f"conditionExpression></bpmn:sequenceFlow>"
+        for i in range(1_000)
+    )
     found = problems_of(SourceFile("x.bpmn", (HEAD + conditions + TAIL).encode()))
     assert len(found) == 201 and found[-1]["reason"] == "800 more problems not listed"
 
 
 def test_a_chain_too_long_for_spiffworkflow_is_refused_with_a_reason() -> None:
     ids = ["S", *(f"T{i}" for i in range(1_000)), "E"]
-    body = ('<bpmn:startEvent id="S"/><bpmn:endEvent id="E"/>'
-            + "".join(f'<bpmn:userTask id="{i}" camunda:assignee="a"/>' for i in ids[1:-1])
-            + "".join(f'<bpmn:sequenceFlow id="F{n}" sourceRef="{a}" targetRef="{b}"/>'
-                      for n, (a, b) in enumerate(itertools.pairwise(ids))))
+    body = (
+        '<bpmn:startEvent id="S"/><bpmn:endEvent id="E"/>'
+        + "".join(f'<bpmn:userTask id="{i}" camunda:assignee="a"/>' for i in ids[1:-1])
+        + "".join(
+            f'<bpmn:sequenceFlow id="F{n}" sourceRef="{a}" targetRef="{b}"/>'
+            for n, (a, b) in enumerate(itertools.pairwise(ids))
+        )
+    )
     (found,) = problems_of(SourceFile("x.bpmn", (HEAD + body + TAIL).encode()))
     assert "too long" in found["reason"] and found["file"] == "x.bpmn"
 
@@ -390,11 +442,14 @@ def test_a_task_inside_a_subprocess_takes_the_lane_that_lists_it() -> None:
     assert (tasks["legal"].agency, tasks["legal"].candidate_groups) == ("stp", ("stp",))
 
 
-@pytest.mark.parametrize("closing", [
-    '<bpmn:sequenceFlow id="back" sourceRef="b" targetRef="a"/>',
-    '<bpmn:sequenceFlow id="back" sourceRef="b" targetRef="join"/><bpmn:parallelGateway id="join"/>'
-    '<bpmn:sequenceFlow id="again" sourceRef="join" targetRef="a"/>',
-])
+@pytest.mark.parametrize(
+    "closing",
+    [
+        '<bpmn:sequenceFlow id="back" sourceRef="b" targetRef="a"/>',
+        '<bpmn:sequenceFlow id="back" sourceRef="b" targetRef="join"/><bpmn:parallelGateway id="join"/>'
+        '<bpmn:sequenceFlow id="again" sourceRef="join" targetRef="a"/>',
+    ],
+)
 def test_a_loop_without_a_decision_is_refused_at_deploy(closing: str) -> None:
     """SpiffWorkflow 3.2 predicts such a loop without end (RecursionError at every start): refuse it, naming it."""
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>

@@ -40,9 +40,17 @@ def crash() -> None:
 
 
 def table_counts(container: EngineContainer) -> dict[str, int]:
-    return {table: count(container, f"SELECT count(*) FROM {table}")
-            for table in ("process_instance", "human_task", "task_candidate", "timer", "message_subscription",
-                          "audit_event")}
+    return {
+        table: count(container, f"SELECT count(*) FROM {table}")
+        for table in (
+            "process_instance",
+            "human_task",
+            "task_candidate",
+            "timer",
+            "message_subscription",
+            "audit_event",
+        )
+    }
 
 
 @pytest.fixture
@@ -55,8 +63,7 @@ def other(db_url: str, clock: FakeClock) -> Iterator[EngineContainer]:
 
 # --- crash consistency ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("warm_cache", [True, False], ids=["cache-hit", "cache-miss"])
-def test_crash_before_commit_leaves_no_trace_and_a_retry_succeeds(container: EngineContainer,
-                                                                  warm_cache: bool) -> None:
+def test_crash_before_commit_leaves_no_trace_and_a_retry_succeeds(container: EngineContainer, warm_cache: bool) -> None:
     deploy(container, "four_tasks.bpmn")
     instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks", variables={"ho_so": {"so": 1}})
     container.service.complete_task(SKHCN, task_id(container, instance_id, "t1"), {"buoc1": True})
@@ -92,8 +99,9 @@ def test_crash_before_commit_leaves_no_trace_and_a_retry_succeeds(container: Eng
     assert instance(container, instance_id)["status"] == "completed"
 
 
-def test_crash_during_start_claim_timer_and_message_leaves_no_trace(container: EngineContainer,
-                                                                    clock: FakeClock) -> None:
+def test_crash_during_start_claim_timer_and_message_leaves_no_trace(
+    container: EngineContainer, clock: FakeClock
+) -> None:
     deploy(container, "timers.bpmn", "messages.bpmn")
     service = container.service
 
@@ -178,17 +186,21 @@ def _race_branches(first: EngineContainer, second: EngineContainer, rounds: int)
         legal, board = task_id(first, instance_id, "legal"), task_id(first, instance_id, "board")
         a, b = (first, second) if round_no % 2 == 0 else (second, first)
 
-        results = run_threads([
-            partial(a.service.complete_task, STP, legal, {"legal_ok": True, "y_kien_stp": {"so": round_no}}),
-            partial(b.service.complete_task, HTKC, board, {"board_ok": True, "y_kien_htkc": {"so": round_no}}),
-        ])
+        results = run_threads(
+            [
+                partial(a.service.complete_task, STP, legal, {"legal_ok": True, "y_kien_stp": {"so": round_no}}),
+                partial(b.service.complete_task, HTKC, board, {"board_ok": True, "y_kien_htkc": {"so": round_no}}),
+            ]
+        )
 
         assert [kind for kind, _ in results] == ["ok", "ok"], results
         all_tasks = tasks(first, instance_id)
         joined = [t for t in all_tasks if t["element_id"] in ("decide", "propose")]
         assert [t["element_id"] for t in joined] == ["decide"], all_tasks  # the join fired exactly once
         assert {t["element_id"]: t["status"] for t in all_tasks if t["element_id"] in ("legal", "board")} == {
-            "legal": "completed", "board": "completed"}
+            "legal": "completed",
+            "board": "completed",
+        }
         row = instance(first, instance_id)
         assert row["version"] == 4  # start, receive, legal, board
         variables = row["variables"]
@@ -205,13 +217,13 @@ def test_parallel_branches_completed_at_the_same_instant(container: EngineContai
     _race_branches(container, container, rounds=10)
 
 
-def test_parallel_branches_completed_at_the_same_instant_by_two_processes(container: EngineContainer,
-                                                                           other: EngineContainer) -> None:
+def test_parallel_branches_completed_at_the_same_instant_by_two_processes(
+    container: EngineContainer, other: EngineContainer
+) -> None:
     _race_branches(container, other, rounds=10)
 
 
-def test_stale_live_cache_in_another_process_is_not_used(container: EngineContainer,
-                                                         other: EngineContainer) -> None:
+def test_stale_live_cache_in_another_process_is_not_used(container: EngineContainer, other: EngineContainer) -> None:
     deploy(container, "four_tasks.bpmn")
     instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks")
     container.service.complete_task(SKHCN, task_id(container, instance_id, "t1"), {"buoc": 1})  # cached at v2

@@ -42,8 +42,7 @@ def two_steps(process_id: str) -> str:
     <bpmn:userTask id="decide" name="Cho ý kiến pháp lý" camunda:dueDate="P1D"/>
     <bpmn:sequenceFlow id="f3" sourceRef="decide" targetRef="end"/>
     <bpmn:endEvent id="end"/>"""
-    lanes = (lane("L1", "Sở Khoa học và Công nghệ", "start", "review")
-             + lane("L2", "Sở Tư pháp", "decide", "end"))
+    lanes = lane("L1", "Sở Khoa học và Công nghệ", "start", "review") + lane("L2", "Sở Tư pháp", "decide", "end")
     return bpmn(process_id, body, lanes=lanes).replace("<bpmn:definitions ", f"<bpmn:definitions {CAMUNDA} ", 1)
 
 
@@ -90,8 +89,9 @@ def test_months_are_hanoi_calendar_months() -> None:
             Month.parse(bad)
 
 
-def test_tasks_per_agency_and_process_with_cycle_times(container: EngineContainer, clock: FakeClock,
-                                                      dashboard: Dashboard) -> None:
+def test_tasks_per_agency_and_process_with_cycle_times(
+    container: EngineContainer, clock: FakeClock, dashboard: Dashboard
+) -> None:
     deploy_xml(container, "dash_two.bpmn", two_steps("dash_two"))
     deploy_xml(container, "dash_one.bpmn", one_step("dash_one"))
 
@@ -127,10 +127,20 @@ def test_tasks_per_agency_and_process_with_cycle_times(container: EngineContaine
     march = dashboard.figures(SKHCN, "2026-03")
     assert march["month"] == "2026-03" and march["current"] and march["as_of"] == hanoi(2026, 3, 10, 9)
     by_agency = {row["agency"]: row for row in march["agencies"]}
-    assert {k: by_agency["skhcn"][k] for k in ("open", "overdue", "completed", "on_time", "late")} == \
-        {"open": 1, "overdue": 1, "completed": 3, "on_time": 2, "late": 1}
-    assert {k: by_agency["stp"][k] for k in ("open", "overdue", "completed", "on_time", "late")} == \
-        {"open": 1, "overdue": 1, "completed": 3, "on_time": 2, "late": 1}
+    assert {k: by_agency["skhcn"][k] for k in ("open", "overdue", "completed", "on_time", "late")} == {
+        "open": 1,
+        "overdue": 1,
+        "completed": 3,
+        "on_time": 2,
+        "late": 1,
+    }
+    assert {k: by_agency["stp"][k] for k in ("open", "overdue", "completed", "on_time", "late")} == {
+        "open": 1,
+        "overdue": 1,
+        "completed": 3,
+        "on_time": 2,
+        "late": 1,
+    }
     assert by_agency["htkc"]["completed"] == 2 and by_agency["htkc"]["no_deadline"] == 2
     assert by_agency["htkc"]["name_vi"] == "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội"
     assert [row["agency"] for row in march["agencies"]] == ["skhcn", "stp", "htkc"]  # the registry's order
@@ -142,8 +152,13 @@ def test_tasks_per_agency_and_process_with_cycle_times(container: EngineContaine
     assert two["median_cycle_seconds"] == pytest.approx((DAY + 15.5 * HOUR).total_seconds())
     assert one["instances_completed"] == 2 and one["median_cycle_seconds"] == pytest.approx(3 * 3600)
     totals = march["totals"]
-    assert (totals["open"], totals["overdue"], totals["completed"], totals["on_time"], totals["late"]) == \
-        (2, 2, 8, 4, 2)
+    assert (totals["open"], totals["overdue"], totals["completed"], totals["on_time"], totals["late"]) == (
+        2,
+        2,
+        8,
+        4,
+        2,
+    )
     assert totals["instances_completed"] == 5
     assert totals["median_cycle_seconds"] == pytest.approx(DAY.total_seconds())  # 2 h, 4 h, 1 d, 1 d 15.5 h, 5 d
 
@@ -166,8 +181,9 @@ def _report_task(container: EngineContainer, instance_id: str, agency: str) -> s
     return next(str(t["id"]) for t in tasks if t["element_id"] == "submit_report" and agency in t["candidate_groups"])
 
 
-def test_monthly_reports_on_time_late_and_missing(container: EngineContainer, clock: FakeClock,
-                                                 dashboard: Dashboard) -> None:
+def test_monthly_reports_on_time_late_and_missing(
+    container: EngineContainer, clock: FakeClock, dashboard: Dashboard
+) -> None:
     files = [SourceFile(p.name, p.read_bytes()) for p in sorted(REPORTS.iterdir()) if p.is_file()]
     container.service.deploy(OWNER, files)
     clock.set(hanoi(2026, 2, 1, 8))
@@ -188,8 +204,11 @@ def test_monthly_reports_on_time_late_and_missing(container: EngineContainer, cl
     before = dashboard.figures(SKHCN, "2026-03")["monthly_reports"]
     assert before["period"] == "2026-02" and not before["deadline_passed"]
     assert before["due_at"] == datetime(2026, 3, 4, 16, 59, 59, tzinfo=UTC)
-    assert {a["agency"]: a["status"] for a in before["agencies"]} == \
-        {"skhcn": "missing", "stp": "on_time", "htkc": "missing"}
+    assert {a["agency"]: a["status"] for a in before["agencies"]} == {
+        "skhcn": "missing",
+        "stp": "on_time",
+        "htkc": "missing",
+    }
     assert (before["on_time"], before["late"], before["missing"]) == (1, 0, 2)
     stp = next(a for a in before["agencies"] if a["agency"] == "stp")
     assert stp["submitted_at"] == hanoi(2026, 3, 2, 9) and stp["name_vi"] == "Sở Tư pháp"
@@ -198,25 +217,32 @@ def test_monthly_reports_on_time_late_and_missing(container: EngineContainer, cl
     container.service.complete_task(SKHCN, _report_task(container, february, "skhcn"), _report("Tháng 2, muộn"))
     after = dashboard.figures(STP)["monthly_reports"]
     assert after["deadline_passed"]
-    assert {a["agency"]: a["status"] for a in after["agencies"]} == \
-        {"skhcn": "late", "stp": "on_time", "htkc": "missing"}
+    assert {a["agency"]: a["status"] for a in after["agencies"]} == {
+        "skhcn": "late",
+        "stp": "on_time",
+        "htkc": "missing",
+    }
 
     past = dashboard.figures(STP, "2026-02")["monthly_reports"]  # the January cycle, as of the end of February
     assert past["period"] == "2026-01"
-    assert {a["agency"]: a["status"] for a in past["agencies"]} == {"skhcn": "on_time", "stp": "on_time",
-                                                                    "htkc": "late"}
+    assert {a["agency"]: a["status"] for a in past["agencies"]} == {
+        "skhcn": "on_time",
+        "stp": "on_time",
+        "htkc": "late",
+    }
     assert other  # started, but its period is not the one shown
 
 
-def test_tasks_of_named_users_only_count_under_no_agency(container: EngineContainer, clock: FakeClock,
-                                                        dashboard: Dashboard) -> None:
+def test_tasks_of_named_users_only_count_under_no_agency(
+    container: EngineContainer, clock: FakeClock, dashboard: Dashboard
+) -> None:
     body = """
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sign"/>
     <bpmn:userTask id="sign" name="Ký số" camunda:candidateUsers="lanh_dao_a, lanh_dao_b" camunda:dueDate="PT4H"/>
     <bpmn:sequenceFlow id="f2" sourceRef="sign" targetRef="end"/>
     <bpmn:endEvent id="end"/>"""
-    xml = bpmn("dash_users", body, lanes="").replace("<bpmn:laneSet id=\"ls_dash_users\"></bpmn:laneSet>", "")
+    xml = bpmn("dash_users", body, lanes="").replace('<bpmn:laneSet id="ls_dash_users"></bpmn:laneSet>', "")
     deploy_xml(container, "dash_users.bpmn", xml.replace("<bpmn:definitions ", f"<bpmn:definitions {CAMUNDA} ", 1))
     clock.set(hanoi(2026, 3, 2, 8))
     start(container, "dash_users")

@@ -35,23 +35,33 @@ def edit(xml: str, *replacements: tuple[str, str]) -> str:
 
 def add_duplicate_check(xml: str) -> str:
     """A new user task between the registration script and the classification, in the Sở KH&CN lane."""
-    task = ('<bpmn:userTask id="check_duplicates" name="Kiểm tra trùng lặp vướng mắc" '
-            'camunda:dueDate="working_days(1)">\n'
-            '      <bpmn:documentation>Sở KH&amp;CN kiểm tra vướng mắc đã được báo cáo trước đó chưa. '
-            'Giả định: 1 ngày làm việc.</bpmn:documentation>\n'
-            '      <bpmn:incoming>flow_to_classify</bpmn:incoming>\n'
-            '      <bpmn:outgoing>flow_checked</bpmn:outgoing>\n'
-            '    </bpmn:userTask>\n    <bpmn:userTask id="classify" ')
-    return edit(xml,
-                ("<bpmn:flowNodeRef>register</bpmn:flowNodeRef>",
-                 "<bpmn:flowNodeRef>register</bpmn:flowNodeRef>\n"
-                 "        <bpmn:flowNodeRef>check_duplicates</bpmn:flowNodeRef>"),
-                ('<bpmn:userTask id="classify" ', task),
-                ("<bpmn:incoming>flow_to_classify</bpmn:incoming>\n      <bpmn:outgoing>flow_to_route",
-                 "<bpmn:incoming>flow_checked</bpmn:incoming>\n      <bpmn:outgoing>flow_to_route"),
-                ('<bpmn:sequenceFlow id="flow_to_classify" sourceRef="register" targetRef="classify"/>',
-                 '<bpmn:sequenceFlow id="flow_to_classify" sourceRef="register" targetRef="check_duplicates"/>\n'
-                 '    <bpmn:sequenceFlow id="flow_checked" sourceRef="check_duplicates" targetRef="classify"/>'))
+    task = (
+        '<bpmn:userTask id="check_duplicates" name="Kiểm tra trùng lặp vướng mắc" '
+        'camunda:dueDate="working_days(1)">\n'
+        "      <bpmn:documentation>Sở KH&amp;CN kiểm tra vướng mắc đã được báo cáo trước đó chưa. "
+        "Giả định: 1 ngày làm việc.</bpmn:documentation>\n"
+        "      <bpmn:incoming>flow_to_classify</bpmn:incoming>\n"
+        "      <bpmn:outgoing>flow_checked</bpmn:outgoing>\n"
+        '    </bpmn:userTask>\n    <bpmn:userTask id="classify" '
+    )
+    return edit(
+        xml,
+        (
+            "<bpmn:flowNodeRef>register</bpmn:flowNodeRef>",
+            "<bpmn:flowNodeRef>register</bpmn:flowNodeRef>\n"
+            "        <bpmn:flowNodeRef>check_duplicates</bpmn:flowNodeRef>",
+        ),
+        ('<bpmn:userTask id="classify" ', task),
+        (
+            "<bpmn:incoming>flow_to_classify</bpmn:incoming>\n      <bpmn:outgoing>flow_to_route",
+            "<bpmn:incoming>flow_checked</bpmn:incoming>\n      <bpmn:outgoing>flow_to_route",
+        ),
+        (
+            '<bpmn:sequenceFlow id="flow_to_classify" sourceRef="register" targetRef="classify"/>',
+            '<bpmn:sequenceFlow id="flow_to_classify" sourceRef="register" targetRef="check_duplicates"/>\n'
+            '    <bpmn:sequenceFlow id="flow_checked" sourceRef="check_duplicates" targetRef="classify"/>',
+        ),
+    )
 
 
 def remove_record_outcome(xml: str) -> str:
@@ -59,13 +69,17 @@ def remove_record_outcome(xml: str) -> str:
     start = xml.index('    <bpmn:userTask id="record_outcome"')
     end = xml.index("</bpmn:userTask>", start) + len("</bpmn:userTask>\n")
     xml = xml[:start] + xml[end:]
-    return edit(xml,
-                ("        <bpmn:flowNodeRef>record_outcome</bpmn:flowNodeRef>\n", ""),
-                ('sourceRef="decision_made" targetRef="record_outcome"', 'sourceRef="decision_made" '
-                                                                         'targetRef="merge_outcome"'),
-                ("<bpmn:incoming>flow_outcome_recorded</bpmn:incoming>", "<bpmn:incoming>flow_decided</bpmn:incoming>"),
-                ('    <bpmn:sequenceFlow id="flow_outcome_recorded" sourceRef="record_outcome" '
-                 'targetRef="merge_outcome"/>\n', ""))
+    return edit(
+        xml,
+        ("        <bpmn:flowNodeRef>record_outcome</bpmn:flowNodeRef>\n", ""),
+        ('sourceRef="decision_made" targetRef="record_outcome"', 'sourceRef="decision_made" targetRef="merge_outcome"'),
+        ("<bpmn:incoming>flow_outcome_recorded</bpmn:incoming>", "<bpmn:incoming>flow_decided</bpmn:incoming>"),
+        (
+            '    <bpmn:sequenceFlow id="flow_outcome_recorded" sourceRef="record_outcome" '
+            'targetRef="merge_outcome"/>\n',
+            "",
+        ),
+    )
 
 
 def rename_classify(xml: str) -> str:
@@ -74,51 +88,136 @@ def rename_classify(xml: str) -> str:
 
 def move_legal_review_to_skhcn(xml: str) -> str:
     """The legal review moves from the Sở Tư pháp lane to Sở KH&CN (its overdue timer stays with Sở Tư pháp)."""
-    return edit(xml,
-                ("        <bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef>\n", ""),
-                ("<bpmn:flowNodeRef>register</bpmn:flowNodeRef>",
-                 "<bpmn:flowNodeRef>register</bpmn:flowNodeRef>\n"
-                 "        <bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef>"))
+    return edit(
+        xml,
+        ("        <bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef>\n", ""),
+        (
+            "<bpmn:flowNodeRef>register</bpmn:flowNodeRef>",
+            "<bpmn:flowNodeRef>register</bpmn:flowNodeRef>\n        <bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef>",
+        ),
+    )
 
 
 def narrow_legal_condition(xml: str) -> str:
-    return edit(xml, ('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">needs_legal_review'
-                      "</bpmn:conditionExpression>",
-                      '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">needs_legal_review and not '
-                      "urgent</bpmn:conditionExpression>"))
+    return edit(
+        xml,
+        (
+            '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">needs_legal_review</bpmn:conditionExpression>',
+            '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">needs_legal_review and not '
+            "urgent</bpmn:conditionExpression>",
+        ),
+    )
 
 
 CHANGES: dict[str, tuple[Callable[[str], str], dict[str, Any]]] = {
-    "task-added": (add_duplicate_check, {
-        "added": [{"element_id": "check_duplicates", "type": "userTask", "name": "Kiểm tra trùng lặp vướng mắc",
-                   "lane": SKHCN},
-                  {"element_id": "flow_checked", "type": "sequenceFlow", "name": None, "lane": None}],
-        "removed": [],
-        "changed": [{"element_id": "flow_to_classify", "type": "sequenceFlow", "name": None, "lane": None,
-                     "changes": [{"field": "target", "before": "classify", "after": "check_duplicates"}]}]}),
-    "task-removed": (remove_record_outcome, {
-        "added": [],
-        "removed": [{"element_id": "record_outcome", "type": "userTask",
-                     "name": "Cập nhật kết quả, hướng dẫn thực hiện", "lane": SKHCN},
-                    {"element_id": "flow_outcome_recorded", "type": "sequenceFlow", "name": None, "lane": None}],
-        "changed": [{"element_id": "flow_decided", "type": "sequenceFlow", "name": "Chấp thuận / không chấp thuận",
-                     "lane": None,
-                     "changes": [{"field": "target", "before": "record_outcome", "after": "merge_outcome"}]}]}),
-    "task-renamed": (rename_classify, {
-        "added": [], "removed": [],
-        "changed": [{"element_id": "classify", "type": "userTask", "name": "Tiếp nhận, vào sổ và phân loại vướng mắc",
-                     "lane": SKHCN,
-                     "changes": [{"field": "name", "before": "Tiếp nhận, phân loại vướng mắc",
-                                  "after": "Tiếp nhận, vào sổ và phân loại vướng mắc"}]}]}),
-    "task-moved-lane": (move_legal_review_to_skhcn, {
-        "added": [], "removed": [],
-        "changed": [{"element_id": "legal_review", "type": "userTask", "name": "Thẩm định pháp lý", "lane": SKHCN,
-                     "changes": [{"field": "lane", "before": STP, "after": SKHCN}]}]}),
-    "condition-changed": (narrow_legal_condition, {
-        "added": [], "removed": [],
-        "changed": [{"element_id": "flow_to_legal_review", "type": "sequenceFlow", "name": "Cần thẩm định pháp lý",
-                     "lane": None, "changes": [{"field": "condition", "before": "needs_legal_review",
-                                                "after": "needs_legal_review and not urgent"}]}]}),
+    "task-added": (
+        add_duplicate_check,
+        {
+            "added": [
+                {
+                    "element_id": "check_duplicates",
+                    "type": "userTask",
+                    "name": "Kiểm tra trùng lặp vướng mắc",
+                    "lane": SKHCN,
+                },
+                {"element_id": "flow_checked", "type": "sequenceFlow", "name": None, "lane": None},
+            ],
+            "removed": [],
+            "changed": [
+                {
+                    "element_id": "flow_to_classify",
+                    "type": "sequenceFlow",
+                    "name": None,
+                    "lane": None,
+                    "changes": [{"field": "target", "before": "classify", "after": "check_duplicates"}],
+                }
+            ],
+        },
+    ),
+    "task-removed": (
+        remove_record_outcome,
+        {
+            "added": [],
+            "removed": [
+                {
+                    "element_id": "record_outcome",
+                    "type": "userTask",
+                    "name": "Cập nhật kết quả, hướng dẫn thực hiện",
+                    "lane": SKHCN,
+                },
+                {"element_id": "flow_outcome_recorded", "type": "sequenceFlow", "name": None, "lane": None},
+            ],
+            "changed": [
+                {
+                    "element_id": "flow_decided",
+                    "type": "sequenceFlow",
+                    "name": "Chấp thuận / không chấp thuận",
+                    "lane": None,
+                    "changes": [{"field": "target", "before": "record_outcome", "after": "merge_outcome"}],
+                }
+            ],
+        },
+    ),
+    "task-renamed": (
+        rename_classify,
+        {
+            "added": [],
+            "removed": [],
+            "changed": [
+                {
+                    "element_id": "classify",
+                    "type": "userTask",
+                    "name": "Tiếp nhận, vào sổ và phân loại vướng mắc",
+                    "lane": SKHCN,
+                    "changes": [
+                        {
+                            "field": "name",
+                            "before": "Tiếp nhận, phân loại vướng mắc",
+                            "after": "Tiếp nhận, vào sổ và phân loại vướng mắc",
+                        }
+                    ],
+                }
+            ],
+        },
+    ),
+    "task-moved-lane": (
+        move_legal_review_to_skhcn,
+        {
+            "added": [],
+            "removed": [],
+            "changed": [
+                {
+                    "element_id": "legal_review",
+                    "type": "userTask",
+                    "name": "Thẩm định pháp lý",
+                    "lane": SKHCN,
+                    "changes": [{"field": "lane", "before": STP, "after": SKHCN}],
+                }
+            ],
+        },
+    ),
+    "condition-changed": (
+        narrow_legal_condition,
+        {
+            "added": [],
+            "removed": [],
+            "changed": [
+                {
+                    "element_id": "flow_to_legal_review",
+                    "type": "sequenceFlow",
+                    "name": "Cần thẩm định pháp lý",
+                    "lane": None,
+                    "changes": [
+                        {
+                            "field": "condition",
+                            "before": "needs_legal_review",
+                            "after": "needs_legal_review and not urgent",
+                        }
+                    ],
+                }
+            ],
+        },
+    ),
 }
 
 
@@ -157,15 +256,19 @@ def test_all_changes_at_once_and_the_way_back(container: EngineContainer) -> Non
 
     expected = {k: [e for _, change in CHANGES.values() for e in change[k]] for k in ("added", "removed")}
     assert sorted(e["element_id"] for e in forward["added"]) == sorted(e["element_id"] for e in expected["added"])
-    assert sorted(e["element_id"] for e in forward["removed"]) == sorted(e["element_id"]
-                                                                          for e in expected["removed"])
-    assert {c["element_id"] for c in forward["changed"]} == {"flow_to_classify", "flow_decided", "classify",
-                                                             "legal_review", "flow_to_legal_review"}
+    assert sorted(e["element_id"] for e in forward["removed"]) == sorted(e["element_id"] for e in expected["removed"])
+    assert {c["element_id"] for c in forward["changed"]} == {
+        "flow_to_classify",
+        "flow_decided",
+        "classify",
+        "legal_review",
+        "flow_to_legal_review",
+    }
     assert backward["added"] == forward["removed"]
     assert backward["removed"] == forward["added"]
-    assert {c["element_id"]: [(f["field"], f["after"], f["before"]) for f in c["changes"]]
-            for c in backward["changed"]} == {c["element_id"]: [(f["field"], f["before"], f["after"])
-                                                                for f in c["changes"]] for c in forward["changed"]}
+    assert {
+        c["element_id"]: [(f["field"], f["after"], f["before"]) for f in c["changes"]] for c in backward["changed"]
+    } == {c["element_id"]: [(f["field"], f["before"], f["after"]) for f in c["changes"]] for c in forward["changed"]}
 
 
 def test_same_version_and_unknown_versions(container: EngineContainer) -> None:
@@ -195,7 +298,8 @@ def test_a_changed_form_file_shows_in_files_only(container: EngineContainer) -> 
 
 # --- the fields one by one, on a small process (no database) ---------------------------------------------------------
 LANES = lane("Lane_skhcn", "Sở Khoa học và Công nghệ", "start", "review", "gate", "late", "end") + lane(
-    "Lane_stp", "Sở Tư pháp", "wait")
+    "Lane_stp", "Sở Tư pháp", "wait"
+)
 BODY = """
     <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="review" name="Xem xét" camunda:dueDate="P5D" camunda:formKey="review.form.json"
@@ -224,10 +328,15 @@ BODY = """
 
 
 def small(body: str = BODY, lanes: str = LANES) -> dict[str, bytes]:
-    xml = bpmn("small", body, lanes=lanes).replace(
-        'id="Defs_small"', 'id="Defs_small" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"').replace(
-        "<bpmn:collaboration", '<bpmn:message id="Msg_more" name="bo_sung"/><bpmn:message id="Msg_other" '
-                               'name="khac"/>\n  <bpmn:collaboration')
+    xml = (
+        bpmn("small", body, lanes=lanes)
+        .replace('id="Defs_small"', 'id="Defs_small" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"')
+        .replace(
+            "<bpmn:collaboration",
+            '<bpmn:message id="Msg_more" name="bo_sung"/><bpmn:message id="Msg_other" '
+            'name="khac"/>\n  <bpmn:collaboration',
+        )
+    )
     return {"small.bpmn": xml.encode()}
 
 
@@ -237,26 +346,61 @@ def changes_of(after: dict[str, bytes]) -> dict[str, list[tuple[str, Any, Any]]]
     return {c["element_id"]: [(f["field"], f["before"], f["after"]) for f in c["changes"]] for c in diff["changed"]}
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), [
-    ('camunda:dueDate="P5D"', 'camunda:dueDate="working_days(3)"', {"review": [("due_date", "P5D",
-                                                                                 "working_days(3)")]}),
-    ('camunda:formKey="review.form.json"', 'camunda:formKey="review2.form.json"',
-     {"review": [("form", "review.form.json", "review2.form.json")]}),
-    ('camunda:candidateGroups="skhcn"', 'camunda:candidateGroups="skhcn,stp"',
-     {"review": [("candidate_groups", "skhcn", "skhcn,stp")]}),
-    ("<bpmn:userTask id=\"review\"", "<bpmn:manualTask id=\"review\"", {"review": [("type", "userTask",
-                                                                                    "manualTask")]}),
-    ("Xem xét hồ sơ.", "Xem xét kỹ hồ sơ.", {"review": [("documentation", None, None)]}),
-    ('<bpmn:timeDuration>"P5D"</bpmn:timeDuration>', '<bpmn:timeDuration>"P3D"</bpmn:timeDuration>',
-     {"late": [("timer", 'timeDuration: "P5D"', 'timeDuration: "P3D"')]}),
-    ('attachedToRef="review" cancelActivity="false"', 'attachedToRef="review"',
-     {"late": [("cancel_activity", False, True)]}),
-    ('default="f3"', 'default="f2"', {"gate": [("default_flow", "f3", "f2")]}),
-    ('messageRef="Msg_more"', 'messageRef="Msg_other"', {"wait": [("event", "message: bo_sung", "message: khac")]}),
-    ('<bpmn:conditionExpression>need_more</bpmn:conditionExpression>', "",
-     {"f2": [("condition", "need_more", None)]}),
-], ids=["due-date", "form", "candidate-groups", "type", "documentation", "timer", "interrupting", "default-flow",
-        "message", "condition-removed"])
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'camunda:dueDate="P5D"',
+            'camunda:dueDate="working_days(3)"',
+            {"review": [("due_date", "P5D", "working_days(3)")]},
+        ),
+        (
+            'camunda:formKey="review.form.json"',
+            'camunda:formKey="review2.form.json"',
+            {"review": [("form", "review.form.json", "review2.form.json")]},
+        ),
+        (
+            'camunda:candidateGroups="skhcn"',
+            'camunda:candidateGroups="skhcn,stp"',
+            {"review": [("candidate_groups", "skhcn", "skhcn,stp")]},
+        ),
+        (
+            '<bpmn:userTask id="review"',
+            '<bpmn:manualTask id="review"',
+            {"review": [("type", "userTask", "manualTask")]},
+        ),
+        ("Xem xét hồ sơ.", "Xem xét kỹ hồ sơ.", {"review": [("documentation", None, None)]}),
+        (
+            '<bpmn:timeDuration>"P5D"</bpmn:timeDuration>',
+            '<bpmn:timeDuration>"P3D"</bpmn:timeDuration>',
+            {"late": [("timer", 'timeDuration: "P5D"', 'timeDuration: "P3D"')]},
+        ),
+        (
+            'attachedToRef="review" cancelActivity="false"',
+            'attachedToRef="review"',
+            {"late": [("cancel_activity", False, True)]},
+        ),
+        ('default="f3"', 'default="f2"', {"gate": [("default_flow", "f3", "f2")]}),
+        ('messageRef="Msg_more"', 'messageRef="Msg_other"', {"wait": [("event", "message: bo_sung", "message: khac")]}),
+        (
+            "<bpmn:conditionExpression>need_more</bpmn:conditionExpression>",
+            "",
+            {"f2": [("condition", "need_more", None)]},
+        ),
+    ],
+    ids=[
+        "due-date",
+        "form",
+        "candidate-groups",
+        "type",
+        "documentation",
+        "timer",
+        "interrupting",
+        "default-flow",
+        "message",
+        "condition-removed",
+    ],
+)
 def test_field_changes(old: str, new: str, expected: dict[str, list[tuple[str, Any, Any]]]) -> None:
     after = BODY.replace(old, new)
     assert after != BODY
@@ -269,19 +413,25 @@ def test_field_changes(old: str, new: str, expected: dict[str, list[tuple[str, A
 def test_renamed_lane_changes_the_lane_only_and_a_diagram_change_nothing() -> None:
     renamed = LANES.replace('name="Sở Tư pháp"', 'name="Sở Tư pháp Hà Nội"')
     with_diagram = small()["small.bpmn"].replace(
-        b"</bpmn:definitions>", b'<bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
-                                b'id="d"><bpmndi:BPMNPlane id="p" bpmnElement="small"/></bpmndi:BPMNDiagram>'
-                                b"</bpmn:definitions>")
+        b"</bpmn:definitions>",
+        b'<bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+        b'id="d"><bpmndi:BPMNPlane id="p" bpmnElement="small"/></bpmndi:BPMNDiagram>'
+        b"</bpmn:definitions>",
+    )
 
     assert changes_of(small(lanes=renamed)) == {"Lane_stp": [("name", "Sở Tư pháp", "Sở Tư pháp Hà Nội")]}
     assert diff_versions("small", 1, small(), 2, {"small.bpmn": with_diagram})["summary"] == {
-        "added": 0, "removed": 0, "changed": 0}
+        "added": 0,
+        "removed": 0,
+        "changed": 0,
+    }
 
 
 def test_process_level_properties() -> None:
-    after = small()["small.bpmn"].replace(b'<bpmn:process id="small" isExecutable="true">',
-                                          '<bpmn:process id="small" name="Quy trình nhỏ" isExecutable="true">'
-                                          .encode())
+    after = small()["small.bpmn"].replace(
+        b'<bpmn:process id="small" isExecutable="true">',
+        '<bpmn:process id="small" name="Quy trình nhỏ" isExecutable="true">'.encode(),
+    )
 
     diff = diff_versions("small", 1, small(), 2, {"small.bpmn": after})
 

@@ -88,10 +88,18 @@ def test_status_vocabulary_of_the_national_portal() -> None:
 
 def test_dossier_view_names_known_statuses_and_keeps_unknown_ones_unnamed() -> None:
     assert dossier_view(None, None) is None
-    assert dossier_view("A-260105-0001", None) == {"code": "A-260105-0001", "status": None, "status_name_vi": None,
-                                                   "status_name_en": None}
-    assert dossier_view(None, 4) == {"code": None, "status": 4, "status_name_vi": "Đang xử lý",
-                                     "status_name_en": "In processing"}
+    assert dossier_view("A-260105-0001", None) == {
+        "code": "A-260105-0001",
+        "status": None,
+        "status_name_vi": None,
+        "status_name_en": None,
+    }
+    assert dossier_view(None, 4) == {
+        "code": None,
+        "status": 4,
+        "status_name_vi": "Đang xử lý",
+        "status_name_en": "In processing",
+    }
     assert dossier_view(None, "9")["status_name_vi"] == "Đã xử lý xong"  # type: ignore[index]
     assert dossier_view(None, 42) == {"code": None, "status": 42, "status_name_vi": None, "status_name_en": None}
     assert [status_code(v) for v in (True, "x", 2.5, None, [1], 3.0, " 7 ")] == [None, None, None, None, None, 3, 7]
@@ -148,8 +156,13 @@ def test_a_process_without_agency_code_gets_no_dossier(container: EngineContaine
 
 def test_an_idempotent_replay_takes_no_second_number(container: EngineContainer) -> None:
     deploy_fixture(container, "dossier_green_lane.bpmn")
-    start = partial(container.service.start_instance, INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT,
-                    idempotency_key="HS-2026-0001")
+    start = partial(
+        container.service.start_instance,
+        INTEGRATOR,
+        "dossier_green_lane",
+        variables=APPOINTMENT,
+        idempotency_key="HS-2026-0001",
+    )
     first, created = start()
     again, created_again = start()
     assert (created, created_again) == (True, False)
@@ -194,11 +207,14 @@ def engines(db_url: str, clock: FakeClock, container: EngineContainer) -> Iterat
         built.close()
 
 
-def test_concurrent_starts_get_distinct_consecutive_numbers(engines: list[EngineContainer],
-                                                            clock: FakeClock) -> None:
+def test_concurrent_starts_get_distinct_consecutive_numbers(engines: list[EngineContainer], clock: FakeClock) -> None:
     deploy_fixture(engines[0], "dossier_green_lane.bpmn")
-    starts = [partial(engines[i % len(engines)].service.start_instance, INTEGRATOR, "dossier_green_lane",
-                      variables=APPOINTMENT) for i in range(20)]
+    starts = [
+        partial(
+            engines[i % len(engines)].service.start_instance, INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT
+        )
+        for i in range(20)
+    ]
     results = run_threads(starts, timeout=120)
     assert [kind for kind, _ in results] == ["ok"] * 20, [r for r in results if r[0] != "ok"]
     codes = stored_codes(engines[0])

@@ -31,7 +31,8 @@ NODES = ("start", "wait_supplement", "supplemented", "expired", "accepted", "ref
 
 def _deploy(container: EngineContainer) -> None:
     xml = bpmn("event_gateway", BODY, lanes=lane("L1", "Sở Khoa học và Công nghệ", *NODES)).replace(
-        "</bpmn:definitions>", '<bpmn:message id="msg_supplement" name="ho_so_bo_sung"/></bpmn:definitions>')
+        "</bpmn:definitions>", '<bpmn:message id="msg_supplement" name="ho_so_bo_sung"/></bpmn:definitions>'
+    )
     deploy_xml(container, "event_gateway.bpmn", xml)
 
 
@@ -47,8 +48,9 @@ def test_the_message_wins(container: EngineContainer) -> None:
     instance_id, _ = container.service.start_instance(INTEGRATOR, "event_gateway", business_key="HS-1")
     assert _waits(container, instance_id) == (["wait_supplement"], ["ho_so_bo_sung"])
     container.service.cache.clear()  # the wait is restored from the stored records
-    delivered = container.service.correlate_message(INTEGRATOR, "ho_so_bo_sung", business_key="HS-1",
-                                                    variables={"so_trang": 12})
+    delivered = container.service.correlate_message(
+        INTEGRATOR, "ho_so_bo_sung", business_key="HS-1", variables={"so_trang": 12}
+    )
     assert [d["instance_id"] for d in delivered] == [instance_id]
     row = instance(container, instance_id)
     assert row["status"] == "completed" and row["variables"]["so_trang"] == 12

@@ -60,17 +60,31 @@ def external(container: EngineContainer) -> EngineContainer:
 
 def start(container: EngineContainer, business_key: str = "VB-001", **variables: Any) -> str:
     instance_id, _ = container.service.start_instance(
-        INTEGRATOR, PROCESS, business_key=business_key,
-        variables={"trich_yeu": "Xin ý kiến về dự thảo quy chế", "so_trang": 3, **variables})
+        INTEGRATOR,
+        PROCESS,
+        business_key=business_key,
+        variables={"trich_yeu": "Xin ý kiến về dự thảo quy chế", "so_trang": 3, **variables},
+    )
     return instance_id
 
 
-def fetch(container: EngineContainer, worker: str, *, max_tasks: int = 10, lock_ms: int = 60_000,
-          topics: tuple[str, ...] = (TOPIC,), variables: tuple[str, ...] | None = None,
-          use_priority: bool = False) -> list[dict[str, Any]]:
+def fetch(
+    container: EngineContainer,
+    worker: str,
+    *,
+    max_tasks: int = 10,
+    lock_ms: int = 60_000,
+    topics: tuple[str, ...] = (TOPIC,),
+    variables: tuple[str, ...] | None = None,
+    use_priority: bool = False,
+) -> list[dict[str, Any]]:
     return container.external_tasks.fetch_and_lock(
-        INTEGRATOR, worker, [FetchTopic(t, lock_ms, variables) for t in topics], max_tasks=max_tasks,
-        use_priority=use_priority)
+        INTEGRATOR,
+        worker,
+        [FetchTopic(t, lock_ms, variables) for t in topics],
+        max_tasks=max_tasks,
+        use_priority=use_priority,
+    )
 
 
 def rows(container: EngineContainer, instance_id: str) -> list[dict[str, Any]]:
@@ -84,8 +98,9 @@ def only_row(container: EngineContainer, instance_id: str) -> dict[str, Any]:
 
 # --- the happy path --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("warm_cache", [True, False], ids=["cache-hit", "cache-miss"])
-def test_fetch_lock_complete_moves_the_instance_on(external: EngineContainer, clock: FakeClock,
-                                                   warm_cache: bool) -> None:
+def test_fetch_lock_complete_moves_the_instance_on(
+    external: EngineContainer, clock: FakeClock, warm_cache: bool
+) -> None:
     instance_id = start(external)
     row = only_row(external, instance_id)
     assert row["status"] == "open" and row["topic"] == TOPIC and row["element_id"] == "Task_GuiVanBan"
@@ -102,8 +117,9 @@ def test_fetch_lock_complete_moves_the_instance_on(external: EngineContainer, cl
     if not warm_cache:
         external.service.cache.clear()
 
-    done = external.external_tasks.complete(INTEGRATOR, locked["id"], "van-thu-1",
-                                            {"so_van_ban": "125/SKHCN-VP", "da_gui": True})
+    done = external.external_tasks.complete(
+        INTEGRATOR, locked["id"], "van-thu-1", {"so_van_ban": "125/SKHCN-VP", "da_gui": True}
+    )
     assert done["status"] == "completed" and done["ended_at"] == clock.now()
     stored = external.external_tasks.get_task(INTEGRATOR, locked["id"])
     assert stored["status"] == "completed" and stored["lock_expires_at"] is None
@@ -170,8 +186,7 @@ def test_an_expired_lock_lets_another_worker_take_the_task(external: EngineConta
     assert instance(external, instance_id)["variables"]["so_van_ban"] == "moi"
 
 
-def test_only_the_locking_worker_completes_while_the_lock_holds(external: EngineContainer,
-                                                                 clock: FakeClock) -> None:
+def test_only_the_locking_worker_completes_while_the_lock_holds(external: EngineContainer, clock: FakeClock) -> None:
     instance_id = start(external)
     task = only_row(external, instance_id)["id"]
     with pytest.raises(ExternalTaskNotLocked):  # never fetched
@@ -215,8 +230,9 @@ def test_unlock_frees_the_task_for_any_worker(external: EngineContainer) -> None
 
 
 # --- failures and incidents ------------------------------------------------------------------------------------------
-def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(external: EngineContainer,
-                                                                      clock: FakeClock) -> None:
+def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(
+    external: EngineContainer, clock: FakeClock
+) -> None:
     instance_id = start(external)
     tasks = external.external_tasks
     (locked,) = fetch(external, "w1")
@@ -224,8 +240,15 @@ def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(external:
     with pytest.raises(ExternalTaskNotLocked):
         tasks.handle_failure(INTEGRATOR, task, "w2", error_message="không phải của tôi", retries=1)
 
-    failed = tasks.handle_failure(INTEGRATOR, task, "w1", error_message="Trục liên thông không phản hồi",
-                                  error_details="ConnectTimeout: 10.0.0.5:443", retries=2, retry_timeout=60_000)
+    failed = tasks.handle_failure(
+        INTEGRATOR,
+        task,
+        "w1",
+        error_message="Trục liên thông không phản hồi",
+        error_details="ConnectTimeout: 10.0.0.5:443",
+        retries=2,
+        retry_timeout=60_000,
+    )
     assert failed["status"] == "open" and failed["retries"] == 2 and failed["worker_id"] is None
     assert failed["retry_at"] == clock.now() + timedelta(minutes=1)
     assert failed["error_message"] == "Trục liên thông không phản hồi"
@@ -244,9 +267,16 @@ def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(external:
 
     shown = external.queries.get_instance(ADMIN, instance_id)
     assert shown["status"] == "running"
-    assert shown["incidents"] == [{"external_task_id": task, "element_id": "Task_GuiVanBan",
-                                   "name": "Gửi văn bản qua trục liên thông", "topic": TOPIC,
-                                   "error_message": "Nơi nhận không tồn tại", "incident_at": incident["incident_at"]}]
+    assert shown["incidents"] == [
+        {
+            "external_task_id": task,
+            "element_id": "Task_GuiVanBan",
+            "name": "Gửi văn bản qua trục liên thông",
+            "topic": TOPIC,
+            "error_message": "Nơi nhận không tồn tại",
+            "incident_at": incident["incident_at"],
+        }
+    ]
     kinds = audit_kinds(external, instance_id)
     assert kinds.count("external_task_failed") == 3 and kinds.count("incident_created") == 1
     (created,) = [e for e in history(external, instance_id) if e["kind"] == "incident_created"]
@@ -304,9 +334,14 @@ def test_a_bpmn_error_takes_the_error_boundary_path(external: EngineContainer) -
     assert only_row(external, instance_id)["status"] == "locked"  # nothing changed: the worker may still fail it
     assert instance(external, instance_id)["version"] == 1
 
-    done = external.external_tasks.handle_bpmn_error(INTEGRATOR, locked["id"], "w1", "VAN_BAN_BI_TU_CHOI",
-                                                     error_message="Sai thể thức",
-                                                     variables={"ly_do_tu_choi": "Sai thể thức văn bản"})
+    done = external.external_tasks.handle_bpmn_error(
+        INTEGRATOR,
+        locked["id"],
+        "w1",
+        "VAN_BAN_BI_TU_CHOI",
+        error_message="Sai thể thức",
+        variables={"ly_do_tu_choi": "Sai thể thức văn bản"},
+    )
     assert done["status"] == "completed"
     assert set(open_tasks(external, instance_id)) == {"Task_XuLyTuChoi"}
     assert instance(external, instance_id)["variables"]["ly_do_tu_choi"] == "Sai thể thức văn bản"
@@ -329,9 +364,10 @@ def test_cancelling_the_instance_closes_its_external_task(external: EngineContai
         external.external_tasks.set_retries(INTEGRATOR, locked["id"], 3)
 
 
-def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: EngineContainer,
-                                                                clock: FakeClock) -> None:
-    xml = bpmn("gui_co_han", """
+def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: EngineContainer, clock: FakeClock) -> None:
+    xml = bpmn(
+        "gui_co_han",
+        """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:serviceTask id="gui" name="Gửi văn bản" camunda:type="external" camunda:topic="gui_van_ban">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>
@@ -346,8 +382,10 @@ def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: Engin
     <bpmn:sequenceFlow id="f2" sourceRef="gui" targetRef="xong"/>
     <bpmn:sequenceFlow id="f3" sourceRef="qua_han" targetRef="gui_tay"/>
     <bpmn:sequenceFlow id="f4" sourceRef="gui_tay" targetRef="xong_tay"/>
-    """, lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "gui", "qua_han", "xong", "gui_tay", "xong_tay"))
-    xml = xml.replace('<bpmn:definitions ', '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
+    """,
+        lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "gui", "qua_han", "xong", "gui_tay", "xong_tay"),
+    )
+    xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
     container.service.deploy(OWNER, [SourceFile("gui_co_han.bpmn", xml.encode())])
     instance_id, _ = container.service.start_instance(INTEGRATOR, "gui_co_han")
     (locked,) = fetch(container, "w1", lock_ms=2 * 3600 * 1000)
@@ -360,7 +398,9 @@ def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: Engin
 
 
 def test_an_instance_error_closes_the_waiting_external_task(container: EngineContainer) -> None:
-    xml = bpmn("gui_song_song", """
+    xml = bpmn(
+        "gui_song_song",
+        """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:parallelGateway id="tach"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
@@ -380,8 +420,10 @@ def test_an_instance_error_closes_the_waiting_external_task(container: EngineCon
     <bpmn:sequenceFlow id="f5" sourceRef="nhap" targetRef="tinh"/>
     <bpmn:sequenceFlow id="f6" sourceRef="tinh" targetRef="gop"/>
     <bpmn:sequenceFlow id="f7" sourceRef="gop" targetRef="end"/>
-    """, lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "tach", "gui", "nhap", "tinh", "gop", "end"))
-    xml = xml.replace('<bpmn:definitions ', '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
+    """,
+        lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "tach", "gui", "nhap", "tinh", "gop", "end"),
+    )
+    xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
     container.service.deploy(OWNER, [SourceFile("gui_song_song.bpmn", xml.encode())])
     instance_id, _ = container.service.start_instance(INTEGRATOR, "gui_song_song")
     (locked,) = fetch(container, "w1")
@@ -410,7 +452,9 @@ def test_a_crash_before_commit_leaves_the_task_locked_and_a_retry_completes_it(e
 
 
 def test_external_tasks_in_a_subprocess_and_multi_instance(container: EngineContainer) -> None:
-    xml = bpmn("gui_nhieu_noi", """
+    xml = bpmn(
+        "gui_nhieu_noi",
+        """
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:subProcess id="gui_tat_ca"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:startEvent id="bat_dau"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
@@ -429,8 +473,10 @@ def test_external_tasks_in_a_subprocess_and_multi_instance(container: EngineCont
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="gui_tat_ca"/>
     <bpmn:sequenceFlow id="f2" sourceRef="gui_tat_ca" targetRef="xem"/>
     <bpmn:sequenceFlow id="f3" sourceRef="xem" targetRef="end"/>
-    """, lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "gui_tat_ca", "xem", "end"))
-    xml = xml.replace('<bpmn:definitions ', '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
+    """,
+        lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "gui_tat_ca", "xem", "end"),
+    )
+    xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
     container.service.deploy(OWNER, [SourceFile("gui_nhieu_noi.bpmn", xml.encode())])
     instance_id, _ = container.service.start_instance(INTEGRATOR, "gui_nhieu_noi")
     both = fetch(container, "w1")
@@ -448,10 +494,13 @@ def test_only_integrators_and_admins_use_external_tasks(external: EngineContaine
     instance_id = start(external)
     task = only_row(external, instance_id)["id"]
     lead = Actor.of("lanh_dao", groups=("skhcn",), roles=("lead", "officer"))
-    for attempt in (lambda: fetch_as(external, SKHCN), lambda: fetch_as(external, lead),
-                    lambda: external.external_tasks.list_tasks(SKHCN),
-                    lambda: external.external_tasks.set_retries(lead, task, 3),
-                    lambda: external.external_tasks.complete(SKHCN, task, "w1")):
+    for attempt in (
+        lambda: fetch_as(external, SKHCN),
+        lambda: fetch_as(external, lead),
+        lambda: external.external_tasks.list_tasks(SKHCN),
+        lambda: external.external_tasks.set_retries(lead, task, 3),
+        lambda: external.external_tasks.complete(SKHCN, task, "w1"),
+    ):
         with pytest.raises(Forbidden):
             attempt()
     assert len(fetch_as(external, ADMIN)) == 1
@@ -463,28 +512,35 @@ def fetch_as(container: EngineContainer, actor: Actor) -> list[dict[str, Any]]:
 
 # --- deploying -------------------------------------------------------------------------------------------------------
 def _service_task(attributes: str) -> str:
-    return bpmn("dich_vu", f"""
+    return bpmn(
+        "dich_vu",
+        f"""
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:serviceTask id="Task_Java" name="Gọi dịch vụ" {attributes}>
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Task_Java"/>
     <bpmn:sequenceFlow id="f2" sourceRef="Task_Java" targetRef="end"/>
-    """, lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "Task_Java", "end")).replace(
-        '<bpmn:definitions ', '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
+    """,
+        lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "Task_Java", "end"),
+    ).replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
 
 
-@pytest.mark.parametrize(("attributes", "says"), [
-    ('camunda:class="vn.gov.hanoi.GuiVanBan"', "camunda:class"),
-    ('camunda:delegateExpression="${guiVanBan}"', "camunda:delegateExpression"),
-    ('camunda:expression="${svc.gui()}"', "camunda:expression"),
-    ('camunda:type="external"', "camunda:topic"),
-    ('camunda:type="external" camunda:topic="${chu_de}"', "camunda:topic"),
-    ('camunda:type="external" camunda:topic="gui" camunda:taskPriority="cao"', "camunda:taskPriority"),
-    ('camunda:type="connector"', "camunda:type"),
-])
-def test_service_tasks_this_engine_cannot_run_are_refused_naming_the_element(container: EngineContainer,
-                                                                              attributes: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("attributes", "says"),
+    [
+        ('camunda:class="vn.gov.hanoi.GuiVanBan"', "camunda:class"),
+        ('camunda:delegateExpression="${guiVanBan}"', "camunda:delegateExpression"),
+        ('camunda:expression="${svc.gui()}"', "camunda:expression"),
+        ('camunda:type="external"', "camunda:topic"),
+        ('camunda:type="external" camunda:topic="${chu_de}"', "camunda:topic"),
+        ('camunda:type="external" camunda:topic="gui" camunda:taskPriority="cao"', "camunda:taskPriority"),
+        ('camunda:type="connector"', "camunda:type"),
+    ],
+)
+def test_service_tasks_this_engine_cannot_run_are_refused_naming_the_element(
+    container: EngineContainer, attributes: str, says: str
+) -> None:
     with pytest.raises(InvalidDefinition) as refused:
         container.service.deploy(OWNER, [SourceFile("dich_vu.bpmn", _service_task(attributes).encode())])
     (found,) = refused.value.problems
@@ -505,8 +561,7 @@ def other(db_url: str, clock: FakeClock) -> Iterator[EngineContainer]:
 def test_concurrent_workers_never_get_the_same_task(external: EngineContainer, other: EngineContainer) -> None:
     instance_ids = [start(external, business_key=f"VB-{n:03}") for n in range(24)]
     engines = [external, other] * 4
-    results = run_threads([partial(fetch, engine, f"worker-{n}", max_tasks=4)
-                           for n, engine in enumerate(engines)])
+    results = run_threads([partial(fetch, engine, f"worker-{n}", max_tasks=4) for n, engine in enumerate(engines)])
     assert all(kind == "ok" for kind, _ in results), results
     taken = [(f"worker-{n}", task["id"]) for n, (_, fetched) in enumerate(results) for task in fetched]
     ids = [task for _, task in taken]
@@ -518,9 +573,12 @@ def test_concurrent_workers_never_get_the_same_task(external: EngineContainer, o
     rest = fetch(other, "worker-late", max_tasks=100)
     assert len(ids) + len(rest) == 24
     holders = {task: worker for worker, task in taken} | {task["id"]: "worker-late" for task in rest}
-    outcomes = run_threads([partial(engine.external_tasks.complete, INTEGRATOR, task, worker, {"so_van_ban": task})
-                            for (task, worker), engine in zip(holders.items(), [external, other] * 12,
-                                                              strict=True)])
+    outcomes = run_threads(
+        [
+            partial(engine.external_tasks.complete, INTEGRATOR, task, worker, {"so_van_ban": task})
+            for (task, worker), engine in zip(holders.items(), [external, other] * 12, strict=True)
+        ]
+    )
     assert all(kind == "ok" for kind, _ in outcomes), outcomes
     for instance_id in instance_ids:
         assert set(open_tasks(external, instance_id)) == {"Task_XacNhan"}
@@ -530,8 +588,12 @@ def test_concurrent_workers_never_get_the_same_task(external: EngineContainer, o
 def test_completing_twice_at_once_completes_once(external: EngineContainer, other: EngineContainer) -> None:
     instance_id = start(external)
     (locked,) = fetch(external, "w1")
-    results = run_threads([partial(engine.external_tasks.complete, INTEGRATOR, locked["id"], "w1", {"lan": n})
-                           for n, engine in enumerate([external, other, external, other])])
+    results = run_threads(
+        [
+            partial(engine.external_tasks.complete, INTEGRATOR, locked["id"], "w1", {"lan": n})
+            for n, engine in enumerate([external, other, external, other])
+        ]
+    )
     assert [kind for kind, _ in results].count("ok") == 1, results
     assert all(isinstance(value, ExternalTaskNotActive) for kind, value in results if kind == "error")
     assert audit_kinds(external, instance_id).count("external_task_completed") == 1

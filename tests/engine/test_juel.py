@@ -28,29 +28,32 @@ def evaluate(text: str, **data: Any) -> Any:
 
 
 # --- translation ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("juel", "expected"), [
-    ("${approved}", "approved"),
-    ("  ${ han_xu_ly }  ", "han_xu_ly"),
-    ("#{approved}", "approved"),
-    ("${amount > 1000 && !urgent}", "((amount > 1000) and (not urgent))"),
-    ("${a eq b or c ne d}", "((a == b) or (c != d))"),
-    ("${a lt 1 and b gt 2 || c le 3 && d ge 4}", "(((a < 1) and (b > 2)) or ((c <= 3) and (d >= 4)))"),
-    ("${not a}", "(not a)"),
-    ("${ho_so.kinh_phi >= 500}", "(ho_so['kinh_phi'] >= 500)"),
-    ("${ho_so.chu_tri.ten == 'Sở Tư pháp'}", "(ho_so['chu_tri']['ten'] == 'Sở Tư pháp')"),
-    ("${danh_sach[0]['ma']}", "danh_sach[0]['ma']"),
-    ('${loai == "khẩn"}', "(loai == 'khẩn')"),
-    ("${'it\\'s' == ten}", "(\"it's\" == ten)"),
-    ("${true && false || null == x}", "((True and False) or (None == x))"),
-    ("${007 + 1.5e3 - .5}", "((7 + 1500.0) - 0.5)"),
-    ("${a * b / c div d % e mod f}", "(((((a * b) / c) / d) % e) % f)"),
-    ("${-x + - -y}", "((-x) + (-(-y)))"),
-    ("${empty ghi_chu}", "(ghi_chu in (None, '', [], {}))"),
-    ("${not empty ghi_chu && ok}", "((not (ghi_chu in (None, '', [], {}))) and ok)"),
-    ("${a ? 'x' : b ? 1 : 2}", "('x' if a else (1 if b else 2))"),
-    ("${(a || b) && c}", "((a or b) and c)"),
-    ("${a < b == c < d}", "((a < b) == (c < d))"),  # JUEL precedence: relational before equality, never chained
-])
+@pytest.mark.parametrize(
+    ("juel", "expected"),
+    [
+        ("${approved}", "approved"),
+        ("  ${ han_xu_ly }  ", "han_xu_ly"),
+        ("#{approved}", "approved"),
+        ("${amount > 1000 && !urgent}", "((amount > 1000) and (not urgent))"),
+        ("${a eq b or c ne d}", "((a == b) or (c != d))"),
+        ("${a lt 1 and b gt 2 || c le 3 && d ge 4}", "(((a < 1) and (b > 2)) or ((c <= 3) and (d >= 4)))"),
+        ("${not a}", "(not a)"),
+        ("${ho_so.kinh_phi >= 500}", "(ho_so['kinh_phi'] >= 500)"),
+        ("${ho_so.chu_tri.ten == 'Sở Tư pháp'}", "(ho_so['chu_tri']['ten'] == 'Sở Tư pháp')"),
+        ("${danh_sach[0]['ma']}", "danh_sach[0]['ma']"),
+        ('${loai == "khẩn"}', "(loai == 'khẩn')"),
+        ("${'it\\'s' == ten}", '("it\'s" == ten)'),
+        ("${true && false || null == x}", "((True and False) or (None == x))"),
+        ("${007 + 1.5e3 - .5}", "((7 + 1500.0) - 0.5)"),
+        ("${a * b / c div d % e mod f}", "(((((a * b) / c) / d) % e) % f)"),
+        ("${-x + - -y}", "((-x) + (-(-y)))"),
+        ("${empty ghi_chu}", "(ghi_chu in (None, '', [], {}))"),
+        ("${not empty ghi_chu && ok}", "((not (ghi_chu in (None, '', [], {}))) and ok)"),
+        ("${a ? 'x' : b ? 1 : 2}", "('x' if a else (1 if b else 2))"),
+        ("${(a || b) && c}", "((a or b) and c)"),
+        ("${a < b == c < d}", "((a < b) == (c < d))"),  # JUEL precedence: relational before equality, never chained
+    ],
+)
 def test_the_subset_is_translated(juel: str, expected: str) -> None:
     assert python(juel) == expected
     check_source(expected, "eval")  # what the catalog runs the translation through
@@ -63,39 +66,42 @@ def test_a_bare_variable_is_known_as_one() -> None:
     assert translate("${true}").variable is None
 
 
-@pytest.mark.parametrize(("juel", "reason"), [
-    ("${x.size() > 0}", "method call size"),
-    ("${danh_sach.isEmpty()}", "method call isEmpty"),
-    ("${execution.getVariable('a')}", "'execution' is a Camunda Java object"),
-    ("${task.name}", "'task' is a Camunda Java object"),
-    ("${authenticatedUserId}", "Camunda Java object"),
-    ("${nrOfCompletedInstances >= 2}", "multi-instance counter"),
-    ("${fn:contains(a, 'b')}", "function call fn:contains"),
-    ("${dateTime().plusDays(1)}", "function call dateTime"),
-    ("${myBean.compute(x)}", "method call compute"),
-    ("${x instanceof y}", "instanceof"),
-    ("${a = 1}", "assignment '='"),
-    ("${a & b}", "'&' (write '&&')"),
-    ("${a | b}", "'|' (write '||')"),
-    ("${a; b}", "several expressions"),
-    ("${{1, 2}}", "set or map"),
-    ("${x -> x + 1}", "lambda"),
-    ("${'Hồ sơ ' + ma}", "'+' adds numbers"),
-    ("${ma + 'x'}", "'+' adds numbers"),
-    ("Hồ sơ ${ma}", "composite"),
-    ("${a}${b}", "composite"),
-    ("${a} and more", "composite"),
-    ("${}", "empty"),
-    ("${a", "no closing"),
-    ("${a &&}", "expected a value"),
-    ("${(a}", "expected ')'"),
-    ("${a ? b}", "expected ':'"),
-    ("${class == 1}", "Python keyword"),
-    ("${lambda}", "Python keyword"),
-    ("${a.and}", "property name"),
-    ("${1" + "0" * 60 + "}", "too long"),
-    ("approved == True", "must start with ${"),
-])
+@pytest.mark.parametrize(
+    ("juel", "reason"),
+    [
+        ("${x.size() > 0}", "method call size"),
+        ("${danh_sach.isEmpty()}", "method call isEmpty"),
+        ("${execution.getVariable('a')}", "'execution' is a Camunda Java object"),
+        ("${task.name}", "'task' is a Camunda Java object"),
+        ("${authenticatedUserId}", "Camunda Java object"),
+        ("${nrOfCompletedInstances >= 2}", "multi-instance counter"),
+        ("${fn:contains(a, 'b')}", "function call fn:contains"),
+        ("${dateTime().plusDays(1)}", "function call dateTime"),
+        ("${myBean.compute(x)}", "method call compute"),
+        ("${x instanceof y}", "instanceof"),
+        ("${a = 1}", "assignment '='"),
+        ("${a & b}", "'&' (write '&&')"),
+        ("${a | b}", "'|' (write '||')"),
+        ("${a; b}", "several expressions"),
+        ("${{1, 2}}", "set or map"),
+        ("${x -> x + 1}", "lambda"),
+        ("${'Hồ sơ ' + ma}", "'+' adds numbers"),
+        ("${ma + 'x'}", "'+' adds numbers"),
+        ("Hồ sơ ${ma}", "composite"),
+        ("${a}${b}", "composite"),
+        ("${a} and more", "composite"),
+        ("${}", "empty"),
+        ("${a", "no closing"),
+        ("${a &&}", "expected a value"),
+        ("${(a}", "expected ')'"),
+        ("${a ? b}", "expected ':'"),
+        ("${class == 1}", "Python keyword"),
+        ("${lambda}", "Python keyword"),
+        ("${a.and}", "property name"),
+        ("${1" + "0" * 60 + "}", "too long"),
+        ("approved == True", "must start with ${"),
+    ],
+)
 def test_everything_else_is_refused_with_a_reason(juel: str, reason: str) -> None:
     with pytest.raises(JuelRefused) as refused:
         translate(juel)
@@ -121,24 +127,27 @@ def test_recognising_juel() -> None:
 
 
 # --- what the translation means ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("juel", "data", "expected"), [
-    ("${amount > 1000 && !urgent}", {"amount": 1500, "urgent": False}, True),
-    ("${amount > 1000 && !urgent}", {"amount": 1500, "urgent": True}, False),
-    ("${amount > 1000 && !urgent}", {"amount": 900, "urgent": False}, False),
-    ("${approved}", {"approved": True}, True),
-    ("${empty ghi_chu}", {"ghi_chu": ""}, True),
-    ("${empty ghi_chu}", {"ghi_chu": None}, True),
-    ("${empty ghi_chu}", {"ghi_chu": []}, True),
-    ("${empty ghi_chu}", {"ghi_chu": {}}, True),
-    ("${empty ghi_chu}", {"ghi_chu": "x"}, False),
-    ("${empty ghi_chu}", {"ghi_chu": 0}, False),  # JUEL: 0 is not empty (Python's `not 0` would say it is)
-    ("${empty ghi_chu}", {"ghi_chu": False}, False),
-    ("${ho_so.kinh_phi div 4}", {"ho_so": {"kinh_phi": 10}}, 2.5),  # JUEL division is never integer division
-    ("${ho_so.kinh_phi mod 4}", {"ho_so": {"kinh_phi": 10}}, 2),
-    ("${a ? 'có' : 'không'}", {"a": False}, "không"),
-    ("${a < b == c < d}", {"a": 1, "b": 2, "c": 5, "d": 3}, False),
-    ("${loai eq 'khan' or so_ngay lt 3}", {"loai": "thuong", "so_ngay": 2}, True),
-])
+@pytest.mark.parametrize(
+    ("juel", "data", "expected"),
+    [
+        ("${amount > 1000 && !urgent}", {"amount": 1500, "urgent": False}, True),
+        ("${amount > 1000 && !urgent}", {"amount": 1500, "urgent": True}, False),
+        ("${amount > 1000 && !urgent}", {"amount": 900, "urgent": False}, False),
+        ("${approved}", {"approved": True}, True),
+        ("${empty ghi_chu}", {"ghi_chu": ""}, True),
+        ("${empty ghi_chu}", {"ghi_chu": None}, True),
+        ("${empty ghi_chu}", {"ghi_chu": []}, True),
+        ("${empty ghi_chu}", {"ghi_chu": {}}, True),
+        ("${empty ghi_chu}", {"ghi_chu": "x"}, False),
+        ("${empty ghi_chu}", {"ghi_chu": 0}, False),  # JUEL: 0 is not empty (Python's `not 0` would say it is)
+        ("${empty ghi_chu}", {"ghi_chu": False}, False),
+        ("${ho_so.kinh_phi div 4}", {"ho_so": {"kinh_phi": 10}}, 2.5),  # JUEL division is never integer division
+        ("${ho_so.kinh_phi mod 4}", {"ho_so": {"kinh_phi": 10}}, 2),
+        ("${a ? 'có' : 'không'}", {"a": False}, "không"),
+        ("${a < b == c < d}", {"a": 1, "b": 2, "c": 5, "d": 3}, False),
+        ("${loai eq 'khan' or so_ngay lt 3}", {"loai": "thuong", "so_ngay": 2}, True),
+    ],
+)
 def test_translations_evaluate_as_juel_does(juel: str, data: dict[str, Any], expected: Any) -> None:
     assert evaluate(juel, **data) == expected
 
@@ -173,13 +182,15 @@ ROUTING = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@pytest.mark.parametrize(("variables", "task"), [
-    ({"amount": 1500, "urgent": False, "han": "P10D"}, "review_board"),
-    ({"amount": 1500, "urgent": True}, "review_simple"),
-    ({"amount": 1000, "urgent": False}, "review_simple"),
-])
-def test_a_juel_condition_routes_at_run_time(container: EngineContainer, variables: dict[str, Any],
-                                              task: str) -> None:
+@pytest.mark.parametrize(
+    ("variables", "task"),
+    [
+        ({"amount": 1500, "urgent": False, "han": "P10D"}, "review_board"),
+        ({"amount": 1500, "urgent": True}, "review_simple"),
+        ({"amount": 1000, "urgent": False}, "review_simple"),
+    ],
+)
+def test_a_juel_condition_routes_at_run_time(container: EngineContainer, variables: dict[str, Any], task: str) -> None:
     container.service.deploy(OWNER, [SourceFile("juel_routing.bpmn", ROUTING.encode())])
 
     instance_id, _ = container.service.start_instance(INTEGRATOR, "juel_routing", variables=variables)

@@ -85,8 +85,10 @@ def test_candidates_from_a_variable_or_from_candidate_groups_answer_for_a_lane_t
 def test_a_task_outside_every_lane_is_not_an_agency_either() -> None:
     files = folder("gaps", replace={})
     text = files[0].content.decode().replace("<bpmn:flowNodeRef>no_form</bpmn:flowNodeRef>", "")
-    text = text.replace('camunda:dueDate="working_days(5)">', 'camunda:dueDate="working_days(5)" '
-                        'camunda:assignee="nguyen_van_a" camunda:formKey="result.form.json">')
+    text = text.replace(
+        'camunda:dueDate="working_days(5)">',
+        'camunda:dueDate="working_days(5)" camunda:assignee="nguyen_van_a" camunda:formKey="result.form.json">',
+    )
     findings = lint([SourceFile("gaps.bpmn", text.encode()), files[1]])
 
     [outside] = [f for f in findings if f["element_id"] == "no_form"]
@@ -103,8 +105,11 @@ def test_working_day_expressions_iso_literals_and_quoted_literals_are_valid_due_
 def test_a_due_date_that_cannot_give_a_time_is_an_error_even_without_strict() -> None:
     findings = lint(folder("bad_due"))
 
-    assert codes(findings) == [("bad_iso", "due-date-invalid", "error"), ("bad_quoted", "due-date-invalid", "error"),
-                               ("unsafe", "due-date-invalid", "error")]
+    assert codes(findings) == [
+        ("bad_iso", "due-date-invalid", "error"),
+        ("bad_quoted", "due-date-invalid", "error"),
+        ("unsafe", "due-date-invalid", "error"),
+    ]
     by_id = {f["element_id"]: f for f in findings}
     assert "juel" not in by_id  # ${han_xu_ly} is JUEL that engine.juel translates: a valid expression
     assert "ISO 8601" in by_id["bad_iso"]["message_en"]
@@ -113,15 +118,37 @@ def test_a_due_date_that_cannot_give_a_time_is_an_error_even_without_strict() ->
     assert has_errors(findings)
 
 
-@pytest.mark.parametrize(("due_date", "valid"), [
-    ("P3D", True), ("PT4H", True), ("P1W", True), ("2026-03-01", True), ("2026-03-01T17:00:00+07:00", True),
-    ("'P2D'", True), ('"2026-03-01"', True), ("working_days(5)", True), ("add_working_days(received_at, 10)", True),
-    ("deadline_fraction(received_at, appointment_at, 0.75)", True), ("appointment_at", True),
-    ("P", False), ("PT", False), ("P1DT", False), ("R3/PT1H", False), ("2026-13-45", False),
-    ("P99999999999999999999D", False), ("None", False), ("5", False), ("1e999", False), ("[]", False),
-    ("'năm ngày'", False), ("working_days(", False), ("${han}", True),
-    ("${'ba ngày'}", False), ("open('x')", False),
-])
+@pytest.mark.parametrize(
+    ("due_date", "valid"),
+    [
+        ("P3D", True),
+        ("PT4H", True),
+        ("P1W", True),
+        ("2026-03-01", True),
+        ("2026-03-01T17:00:00+07:00", True),
+        ("'P2D'", True),
+        ('"2026-03-01"', True),
+        ("working_days(5)", True),
+        ("add_working_days(received_at, 10)", True),
+        ("deadline_fraction(received_at, appointment_at, 0.75)", True),
+        ("appointment_at", True),
+        ("P", False),
+        ("PT", False),
+        ("P1DT", False),
+        ("R3/PT1H", False),
+        ("2026-13-45", False),
+        ("P99999999999999999999D", False),
+        ("None", False),
+        ("5", False),
+        ("1e999", False),
+        ("[]", False),
+        ("'năm ngày'", False),
+        ("working_days(", False),
+        ("${han}", True),
+        ("${'ba ngày'}", False),
+        ("open('x')", False),
+    ],
+)
 def test_due_date_forms(due_date: str, valid: bool) -> None:
     attribute = escape(due_date, {'"': "&quot;"})
     findings = lint(folder("bad_due", replace={'camunda:dueDate="${han_xu_ly}"': f'camunda:dueDate="{attribute}"'}))
@@ -143,11 +170,16 @@ def decision(variant: str, replace: dict[str, str] | None = None) -> list[Findin
 def test_uncovered_finite_inputs_of_a_table_without_default_are_listed() -> None:
     [finding] = decision("uncovered")
 
-    assert (finding["code"], finding["severity"], finding["file"]) == ("dmn-no-default", "warning",
-                                                                       "route_uncovered.dmn")
+    assert (finding["code"], finding["severity"], finding["file"]) == (
+        "dmn-no-default",
+        "warning",
+        "route_uncovered.dmn",
+    )
     assert (finding["element_id"], finding["element_name"], finding["line"]) == ("route", "Cơ quan xử lý", 4)
-    assert "Loại vướng mắc = 'kinh_phi', Khẩn = False; Loại vướng mắc = 'htkc', Khẩn = True; " \
-           "Loại vướng mắc = 'htkc', Khẩn = False" in finding["message_en"]
+    assert (
+        "Loại vướng mắc = 'kinh_phi', Khẩn = False; Loại vướng mắc = 'htkc', Khẩn = True; "
+        "Loại vướng mắc = 'htkc', Khẩn = False" in finding["message_en"]
+    )
     assert "UNIQUE" in finding["message_vi"] and "không có quy tắc mặc định" in finding["message_vi"]
 
 
@@ -164,12 +196,12 @@ def test_a_table_covering_every_combination_has_no_finding() -> None:
 
 
 def test_removing_one_rule_of_a_covering_table_reports_exactly_what_it_covered() -> None:
-    rule = '''      <rule id="r4">
+    rule = """      <rule id="r4">
         <inputEntry id="r4_in1"><text>? != "phap_ly"</text></inputEntry>
         <inputEntry id="r4_in2"><text>False</text></inputEntry>
         <outputEntry id="r4_out"><text>"stc"</text></outputEntry>
       </rule>
-'''
+"""
     [finding] = decision("covered", {rule: ""})
 
     assert "no rule matches Loại vướng mắc = 'kinh_phi', Khẩn = False: " in finding["message_en"]
@@ -188,10 +220,14 @@ def test_domains_come_from_the_enums_and_booleans_of_the_deployments_forms() -> 
 
 
 def test_a_domain_listed_in_input_values_replaces_what_a_form_says() -> None:
-    findings = decision("form_enum", {'<inputExpression id="input_1_expr" typeRef="string"><text>path</text>'
-                                      '</inputExpression>':
-                                      '<inputExpression id="input_1_expr" typeRef="string"><text>path</text>'
-                                      '</inputExpression><inputValues id="v1"><text>"guidance"</text></inputValues>'})
+    findings = decision(
+        "form_enum",
+        {
+            '<inputExpression id="input_1_expr" typeRef="string"><text>path</text>'
+            "</inputExpression>": '<inputExpression id="input_1_expr" typeRef="string"><text>path</text>'
+            '</inputExpression><inputValues id="v1"><text>"guidance"</text></inputValues>'
+        },
+    )
 
     assert findings == []  # only "guidance" is allowed, and it is covered
 
@@ -218,12 +254,19 @@ def test_compile_problems_come_back_as_error_findings() -> None:
 def test_service_deploys_with_warnings_and_refuses_errors_and_strict_gaps(container: EngineContainer) -> None:
     [deployed] = container.service.deploy(OWNER_ACTOR, folder("gaps"))
     assert deployed.created and [f["code"] for f in deployed.warnings] == [
-        "no-documentation", "no-due-date", "no-form", "lane-not-agency"]
+        "no-documentation",
+        "no-due-date",
+        "no-form",
+        "lane-not-agency",
+    ]
 
     with pytest.raises(InvalidDefinition) as strict:
         container.service.deploy(OWNER_ACTOR, folder("", "plain.bpmn"), strict=True)
     assert [(p["element_id"], p["code"], p["severity"]) for p in strict.value.problems] == [
-        ("review", "no-documentation", "error"), ("review", "no-due-date", "error"), ("review", "no-form", "error")]
+        ("review", "no-documentation", "error"),
+        ("review", "no-due-date", "error"),
+        ("review", "no-form", "error"),
+    ]
     assert all(p["reason"] and p["reason_vi"] and p["file"] == "plain.bpmn" for p in strict.value.problems)
 
     with pytest.raises(InvalidDefinition) as bad:
@@ -233,8 +276,9 @@ def test_service_deploys_with_warnings_and_refuses_errors_and_strict_gaps(contai
 
 
 def upload(client: TestClient, files: Sequence[SourceFile], **kwargs: Any) -> Any:
-    return client.post(DEFINITIONS, files=[("files", (f.name, f.content, "application/xml")) for f in files],
-                       headers=OWNER, **kwargs)
+    return client.post(
+        DEFINITIONS, files=[("files", (f.name, f.content, "application/xml")) for f in files], headers=OWNER, **kwargs
+    )
 
 
 def test_a_plain_bpmn_without_forms_deploys_through_the_api_with_its_warnings(client: TestClient) -> None:
@@ -244,11 +288,21 @@ def test_a_plain_bpmn_without_forms_deploys_through_the_api_with_its_warnings(cl
     [deployed] = response.json()
     assert deployed["key"] == "lint_plain"
     assert [(w["element_id"], w["code"], w["severity"]) for w in deployed["warnings"]] == [
-        ("review", "no-documentation", "warning"), ("review", "no-due-date", "warning"),
-        ("review", "no-form", "warning")]
+        ("review", "no-documentation", "warning"),
+        ("review", "no-due-date", "warning"),
+        ("review", "no-form", "warning"),
+    ]
     warning = deployed["warnings"][0]
-    assert set(warning) == {"code", "severity", "file", "element_id", "element_name", "message_en", "message_vi",
-                            "line"}
+    assert set(warning) == {
+        "code",
+        "severity",
+        "file",
+        "element_id",
+        "element_name",
+        "message_en",
+        "message_vi",
+        "line",
+    }
     assert (warning["file"], warning["element_name"], warning["line"]) == ("plain.bpmn", "Xem xét hồ sơ", 12)
 
 
@@ -259,7 +313,10 @@ def test_strict_flag_refuses_the_plain_bpmn_with_422_listing_findings(client: Te
 
     body = assert_problem(response, 422, "invalid-bpmn")
     assert [(p["element_id"], p["code"], p["severity"]) for p in body["problems"]] == [
-        ("review", "no-documentation", "error"), ("review", "no-due-date", "error"), ("review", "no-form", "error")]
+        ("review", "no-documentation", "error"),
+        ("review", "no-due-date", "error"),
+        ("review", "no-form", "error"),
+    ]
     assert "6 rõ" in body["detail_vi"] and "review" in body["detail"]
     assert client.get(DEFINITIONS, headers=OWNER).json() == []
 
@@ -268,7 +325,10 @@ def test_an_invalid_due_date_is_422_without_strict(client: TestClient) -> None:
     body = assert_problem(upload(client, folder("bad_due")), 422, "invalid-bpmn")
 
     assert {(p["element_id"], p["code"]) for p in body["problems"]} == {
-        ("bad_iso", "due-date-invalid"), ("bad_quoted", "due-date-invalid"), ("unsafe", "due-date-invalid")}
+        ("bad_iso", "due-date-invalid"),
+        ("bad_quoted", "due-date-invalid"),
+        ("unsafe", "due-date-invalid"),
+    }
     assert all("line" in p for p in body["problems"])
 
 
@@ -305,8 +365,9 @@ def test_lint_command_prints_each_finding_and_exits_1_only_on_errors(capsys: pyt
     assert "[error due-date-invalid]" in capsys.readouterr().out
 
 
-def test_lint_command_reports_compile_errors_and_empty_paths(tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_command_reports_compile_errors_and_empty_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "broken.bpmn"
     broken.write_text("<bpmn:definitions", encoding="utf-8")
     assert cli_main(["lint", str(broken), str(tmp_path / "nothing")]) == 1
@@ -320,7 +381,8 @@ def test_format_finding_puts_the_file_under_its_folder() -> None:
 
     assert format_finding(finding, Path("processes/x")) == (
         f"processes/x/gaps.bpmn:{finding['line']} no_form [warning no-form] {finding['message_vi']} / "
-        f"{finding['message_en']}")
+        f"{finding['message_en']}"
+    )
 
 
 def test_candidate_groups_that_name_no_agency_are_a_warning() -> None:
@@ -330,6 +392,7 @@ def test_candidate_groups_that_name_no_agency_are_a_warning() -> None:
     (found,) = [f for f in findings if f["code"] == "unknown-group"]
     assert (found["element_id"], found["severity"]) == ("by_groups", "warning")
     assert "so_tu_phap" in found["message_en"] and "rõ người" in found["message_vi"]
-    strict = lint(folder("gaps", replace={'camunda:candidateGroups="stp"': 'camunda:candidateGroups="so_tu_phap"'}),
-                  strict=True)
+    strict = lint(
+        folder("gaps", replace={'camunda:candidateGroups="stp"': 'camunda:candidateGroups="so_tu_phap"'}), strict=True
+    )
     assert ("by_groups", "unknown-group", "error") in codes(strict)

@@ -32,8 +32,9 @@ MESSAGE = "bo_sung_ho_so"
 
 def waiting_for_supplement(container: EngineContainer, business_key: str, **variables: object) -> str:
     """A supplement_flow instance past its first check, waiting for the bo_sung_ho_so message."""
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "supplement_flow", business_key=business_key,
-                                                      variables=variables)
+    instance_id, _ = container.service.start_instance(
+        INTEGRATOR, "supplement_flow", business_key=business_key, variables=variables
+    )
     assert open_tasks(container, instance_id)["check"]["candidate_groups"] == ["ttpvhcc"]
     container.service.complete_task(MOT_CUA, task_id(container, instance_id, "check"), {"thieu": ["ban_sao_cccd"]})
     assert open_tasks(container, instance_id) == {}
@@ -54,8 +55,11 @@ def test_correlate_by_business_key_delivers_payload_and_removes_the_subscription
     assert subscription["business_key"] == "HS-001"
 
     delivered = messages.service.correlate_message(
-        INTEGRATOR, MESSAGE, business_key="HS-001",
-        variables={"giay_to_bo_sung": ["ban_sao_cccd"], "ho_so": {"chi_tiet": {"trang": 3}}})
+        INTEGRATOR,
+        MESSAGE,
+        business_key="HS-001",
+        variables={"giay_to_bo_sung": ["ban_sao_cccd"], "ho_so": {"chi_tiet": {"trang": 3}}},
+    )
 
     assert delivered == [{"instance_id": target, "started": False}]
     assert subscriptions(messages, target) == []
@@ -78,8 +82,9 @@ def test_correlate_by_correlation_keys_matches_instance_variables(messages: Engi
     first = waiting_for_supplement(messages, "BK-A", ma_ho_so="HS-100", linh_vuc="dat_dai")
     second = waiting_for_supplement(messages, "BK-B", ma_ho_so="HS-200", linh_vuc="dat_dai")
 
-    delivered = messages.service.correlate_message(INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-200"},
-                                                   variables={"so_trang": 12})
+    delivered = messages.service.correlate_message(
+        INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-200"}, variables={"so_trang": 12}
+    )
     assert delivered == [{"instance_id": second, "started": False}]
     assert instance(messages, second)["variables"]["so_trang"] == 12
     assert set(open_tasks(messages, second)) == {"recheck"}
@@ -89,16 +94,18 @@ def test_correlate_by_correlation_keys_matches_instance_variables(messages: Engi
 
     # several keys must all match
     with pytest.raises(MessageNotCorrelated):
-        messages.service.correlate_message(INTEGRATOR, MESSAGE,
-                                           correlation_keys={"ma_ho_so": "HS-100", "linh_vuc": "xay_dung"})
-    delivered = messages.service.correlate_message(INTEGRATOR, MESSAGE,
-                                                   correlation_keys={"ma_ho_so": "HS-100", "linh_vuc": "dat_dai"},
-                                                   business_key="BK-A")
+        messages.service.correlate_message(
+            INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-100", "linh_vuc": "xay_dung"}
+        )
+    delivered = messages.service.correlate_message(
+        INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-100", "linh_vuc": "dat_dai"}, business_key="BK-A"
+    )
     assert delivered == [{"instance_id": first, "started": False}]
 
 
 def test_wrong_correlation_value_or_business_key_is_not_correlated_and_changes_nothing(
-        messages: EngineContainer) -> None:
+    messages: EngineContainer,
+) -> None:
     waiting = waiting_for_supplement(messages, "HS-300", ma_ho_so="HS-300")
     before = instance(messages, waiting)
     audit_before = count(messages, "SELECT count(*) FROM audit_event")
@@ -110,8 +117,9 @@ def test_wrong_correlation_value_or_business_key_is_not_correlated_and_changes_n
     with pytest.raises(MessageNotCorrelated):
         messages.service.correlate_message(INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-999"})
     with pytest.raises(MessageNotCorrelated):  # right key, wrong business key
-        messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-999",
-                                           correlation_keys={"ma_ho_so": "HS-300"})
+        messages.service.correlate_message(
+            INTEGRATOR, MESSAGE, business_key="HS-999", correlation_keys={"ma_ho_so": "HS-300"}
+        )
 
     after = instance(messages, waiting)
     assert after["version"] == before["version"] and after["variables"] == before["variables"]
@@ -134,8 +142,9 @@ def test_message_nobody_waits_for_is_not_correlated(messages: EngineContainer) -
 
 
 def test_message_start_event_starts_report_intake(messages: EngineContainer) -> None:
-    delivered = messages.service.correlate_message(INTEGRATOR, "bao_cao_vuong_mac", business_key="BC-7",
-                                                   variables={"noi_dung": "Vướng mắc thủ tục", "muc_do": 2})
+    delivered = messages.service.correlate_message(
+        INTEGRATOR, "bao_cao_vuong_mac", business_key="BC-7", variables={"noi_dung": "Vướng mắc thủ tục", "muc_do": 2}
+    )
     assert len(delivered) == 1 and delivered[0]["started"] is True
     instance_id = delivered[0]["instance_id"]
     row = instance(messages, instance_id)
@@ -185,7 +194,8 @@ def test_same_message_sent_twice_at_once_is_delivered_once(messages: EngineConta
 
 
 def test_message_consumed_between_lookup_and_lock_is_not_correlated(
-        messages: EngineContainer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    messages: EngineContainer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     """PostgreSQL: correlate_message reads the subscriptions before it locks the instance. When another request
     delivers the same message in between, the late one must answer MessageNotCorrelated (and still deliver to the
     other instances it matched), not fail with a bare EngineError from the runtime."""
@@ -200,13 +210,23 @@ def test_message_consumed_between_lookup_and_lock_is_not_correlated(
         found = original(*args, **kwargs)
         if not interfered:
             interfered.append(True)
-            run_threads([partial(messages.service.correlate_message, INTEGRATOR, MESSAGE, business_key="HS-600",
-                                 variables={"ai": "khac"})])
+            run_threads(
+                [
+                    partial(
+                        messages.service.correlate_message,
+                        INTEGRATOR,
+                        MESSAGE,
+                        business_key="HS-600",
+                        variables={"ai": "khac"},
+                    )
+                ]
+            )
         return found
 
     monkeypatch.setattr(service_repo, "subscriptions_for", lookup_then_someone_else_delivers)
-    delivered = messages.service.correlate_message(INTEGRATOR, MESSAGE, correlation_keys={"nhom": "X"},
-                                                   variables={"ai": "toi"}, all_instances=True)
+    delivered = messages.service.correlate_message(
+        INTEGRATOR, MESSAGE, correlation_keys={"nhom": "X"}, variables={"ai": "toi"}, all_instances=True
+    )
     assert delivered == [{"instance_id": second, "started": False}]
     assert instance(messages, first)["variables"]["ai"] == "khac"
     assert instance(messages, second)["variables"]["ai"] == "toi"

@@ -44,9 +44,14 @@ C = "{http://camunda.org/schema/1.0/bpmn}"
 START = hanoi(2026, 3, 2, 9)
 RENAMED = {"legal_review": "legal_appraisal"}
 PLAN = MigrationPlan("escalation", 1, 2, RENAMED)
-REPORT = {"reporting_agency": "syt", "title": "Vướng mắc khi thử nghiệm nền tảng khám bệnh từ xa",
-          "description": "Quy định hiện hành chưa cho phép kê đơn điện tử sau khám từ xa; đơn vị đã rà soát nhưng "
-                         "chưa tháo gỡ được trong phạm vi thẩm quyền.", "category": "policy", "urgent": False}
+REPORT = {
+    "reporting_agency": "syt",
+    "title": "Vướng mắc khi thử nghiệm nền tảng khám bệnh từ xa",
+    "description": "Quy định hiện hành chưa cho phép kê đơn điện tử sau khám từ xa; đơn vị đã rà soát nhưng "
+    "chưa tháo gỡ được trong phạm vi thẩm quyền.",
+    "category": "policy",
+    "urgent": False,
+}
 REPORTER = officer("lan", "syt")
 SKHCN = officer("an", "skhcn")
 STP_LEAD = officer("duc", "stp", roles=("lead",))
@@ -67,8 +72,9 @@ def _remove(root: Any, ids: set[str]) -> None:
     for element in list(root.iter()):
         if not isinstance(element.tag, str) or element.getparent() is None:
             continue
-        named = element.tag in (f"{B}flowNodeRef", f"{B}incoming", f"{B}outgoing") and \
-            (element.text or "").strip() in ids
+        named = (
+            element.tag in (f"{B}flowNodeRef", f"{B}incoming", f"{B}outgoing") and (element.text or "").strip() in ids
+        )
         if element.get("id") in ids or element.get("bpmnElement") in ids or named:
             element.getparent().remove(element)
 
@@ -93,8 +99,19 @@ def _child(parent: Any, tag: str, value: str | None = None, **attributes: str) -
 def escalation_v2_bpmn() -> bytes:
     root = etree.fromstring((PROCESS_DIR / "escalation.bpmn").read_bytes())
     # a task removed: the guidance step (and its overdue escalation); guidance now goes straight to the outcome
-    _remove(root, {"guide", "guide_overdue", "log_guide_overdue", "urge_guide", "flow_guided", "flow_guide_overdue",
-                   "flow_guide_logged", "flow_guide_urged"})
+    _remove(
+        root,
+        {
+            "guide",
+            "guide_overdue",
+            "log_guide_overdue",
+            "urge_guide",
+            "flow_guided",
+            "flow_guide_overdue",
+            "flow_guide_logged",
+            "flow_guide_urged",
+        },
+    )
     ids = _ids(root)
     ids["flow_guidance"].set("targetRef", "merge_outcome")
     incoming = etree.Element(f"{B}incoming")
@@ -103,17 +120,29 @@ def escalation_v2_bpmn() -> bytes:
     # a task added after the waiting one: the dossier is checked for completeness before it is routed
     ids["flow_to_route"].set("targetRef", "check_completeness")
     ids["route"].find(f"{B}incoming").text = "flow_checked"
-    task = etree.Element(f"{B}userTask", {"id": "check_completeness", "name": "Kiểm tra tính đầy đủ của hồ sơ",
-                                          f"{C}formKey": "check_completeness.form.json",
-                                          f"{C}dueDate": "working_days(2)"})
-    _child(task, f"{B}documentation", "Sở KH&CN kiểm tra hồ sơ báo cáo đủ thông tin và tài liệu kèm theo trước khi "
-           "định hướng xử lý. Căn cứ: Điều 7.1. Giả định: thời hạn 2 ngày làm việc.")
+    task = etree.Element(
+        f"{B}userTask",
+        {
+            "id": "check_completeness",
+            "name": "Kiểm tra tính đầy đủ của hồ sơ",
+            f"{C}formKey": "check_completeness.form.json",
+            f"{C}dueDate": "working_days(2)",
+        },
+    )
+    _child(
+        task,
+        f"{B}documentation",
+        "Sở KH&CN kiểm tra hồ sơ báo cáo đủ thông tin và tài liệu kèm theo trước khi "
+        "định hướng xử lý. Căn cứ: Điều 7.1. Giả định: thời hạn 2 ngày làm việc.",
+    )
     _child(task, f"{B}incoming", "flow_to_route")
     _child(task, f"{B}outgoing", "flow_checked")
     ids["classify"].addnext(task)
-    ids["flow_to_route"].addnext(etree.Element(f"{B}sequenceFlow", {"id": "flow_checked",
-                                                                    "sourceRef": "check_completeness",
-                                                                    "targetRef": "route"}))
+    ids["flow_to_route"].addnext(
+        etree.Element(
+            f"{B}sequenceFlow", {"id": "flow_checked", "sourceRef": "check_completeness", "targetRef": "route"}
+        )
+    )
     _child(ids["Lane_skhcn"], f"{B}flowNodeRef", "check_completeness")
     # a task renamed: the legal review becomes an appraisal of the mechanism
     _rename(root, "legal_review", "legal_appraisal")
@@ -128,8 +157,7 @@ def escalation_v2_bpmn() -> bytes:
     _child(lane, f"{B}flowNodeRef", "classify")
     _child(lane, f"{B}flowNodeRef", "classify_overdue")
     # a gateway condition changed: Sở Tài chính gives an opinion only above 500 million đồng
-    ids["flow_to_finance_opinion"].find(f"{B}conditionExpression").text = \
-        "needs_funding and estimated_cost > 500000000"
+    ids["flow_to_finance_opinion"].find(f"{B}conditionExpression").text = "needs_funding and estimated_cost > 500000000"
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
@@ -169,8 +197,14 @@ def cases(container: EngineContainer, clock: FakeClock) -> dict[str, str]:
     container.service.deploy(OWNER, escalation_v1_files())
     claimed, unclaimed, legal, guided = (start(container) for _ in range(4))
     container.service.claim_task(SKHCN, task_of(container, claimed, "classify")["id"])
-    classify(container, legal, resolution_path="escalate", needs_legal_review=True, needs_htkc_opinion=False,
-             needs_funding=False)
+    classify(
+        container,
+        legal,
+        resolution_path="escalate",
+        needs_legal_review=True,
+        needs_htkc_opinion=False,
+        needs_funding=False,
+    )
     container.service.claim_task(STP_LEAD, task_of(container, legal, "legal_review")["id"])
     classify(container, guided, resolution_path="guidance")
     container.service.deploy(OWNER, escalation_v2_files())
@@ -188,8 +222,9 @@ def fingerprint(container: EngineContainer) -> dict[str, list[Any]]:
         "audit": "SELECT id, kind FROM audit_event",
     }
     with container.db.transaction(write=False) as conn:
-        return {name: sorted(tuple(str(v) for v in row) for row in conn.execute(text(sql)))
-                for name, sql in queries.items()}
+        return {
+            name: sorted(tuple(str(v) for v in row) for row in conn.execute(text(sql))) for name, sql in queries.items()
+        }
 
 
 def by_instance(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -197,8 +232,7 @@ def by_instance(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 # --- dry run ----------------------------------------------------------------------------------------------------------
-def test_dry_run_tells_what_would_happen_and_writes_nothing(container: EngineContainer,
-                                                            cases: dict[str, str]) -> None:
+def test_dry_run_tells_what_would_happen_and_writes_nothing(container: EngineContainer, cases: dict[str, str]) -> None:
     before = fingerprint(container)
     report = container.service.migration_dry_run(OWNER, PLAN, InstanceFilter())
     assert fingerprint(container) == before
@@ -229,14 +263,15 @@ def test_dry_run_tells_what_would_happen_and_writes_nothing(container: EngineCon
 
     guided = found[cases["guided"]]
     assert not guided["migratable"]
-    assert {(r["code"], r["element_id"]) for r in guided["reasons"]} == {("element-removed", "guide"),
-                                                                        ("element-removed", "guide_overdue")}
+    assert {(r["code"], r["element_id"]) for r in guided["reasons"]} == {
+        ("element-removed", "guide"),
+        ("element-removed", "guide_overdue"),
+    }
     assert all(r["message_vi"] and r["message_en"] for r in guided["reasons"])
     assert [t["outcome"] for t in guided["tasks"]] == ["blocked"]
 
 
-def test_dry_run_filters_by_business_key_status_and_instance(container: EngineContainer,
-                                                             cases: dict[str, str]) -> None:
+def test_dry_run_filters_by_business_key_status_and_instance(container: EngineContainer, cases: dict[str, str]) -> None:
     chosen = InstanceFilter(instance_ids=(cases["legal"], cases["guided"], "01a00000-0000-7000-8000-000000000000"))
     report = container.service.migration_dry_run(OWNER, PLAN, chosen)
     found = by_instance(report)
@@ -250,8 +285,9 @@ def test_dry_run_filters_by_business_key_status_and_instance(container: EngineCo
     assert cases["unclaimed"] not in running_only
 
 
-def test_a_variable_the_new_condition_needs_blocks_when_nothing_provides_it(container: EngineContainer,
-                                                                           cases: dict[str, str]) -> None:
+def test_a_variable_the_new_condition_needs_blocks_when_nothing_provides_it(
+    container: EngineContainer, cases: dict[str, str]
+) -> None:
     container.service.deploy(OWNER, escalation_v2_files(estimated_cost_field=False))  # version 3
     report = container.service.migration_dry_run(OWNER, MigrationPlan("escalation", 1, 3, RENAMED), InstanceFilter())
     found = by_instance(report)
@@ -263,12 +299,14 @@ def test_a_variable_the_new_condition_needs_blocks_when_nothing_provides_it(cont
     assert found[cases["legal"]]["migratable"]  # past the gateway: the condition is behind it
     # with version 2, the classification form asks for the amount: nothing is missing
     assert by_instance(container.service.migration_dry_run(OWNER, PLAN, InstanceFilter()))[cases["claimed"]][
-        "migratable"]
+        "migratable"
+    ]
 
 
 # --- execute ----------------------------------------------------------------------------------------------------------
 def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_task(
-        container: EngineContainer, cases: dict[str, str]) -> None:
+    container: EngineContainer, cases: dict[str, str]
+) -> None:
     v1 = instance(container, cases["unclaimed"])["definition_id"]
     untouched = {i: instance(container, i) for i in (cases["unclaimed"], cases["guided"])}
     guided_tasks = open_tasks(container, cases["guided"])
@@ -295,26 +333,33 @@ def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_tas
     assert moved["due_at"] == claimed_task["due_at"] and moved["warn_at"] == claimed_task["warn_at"]
     assert moved["lane"] == "Trung tâm Phục vụ hành chính công" and moved["candidate_groups"] == ["ttpvhcc"]
     with container.db.transaction(write=False) as conn:
-        candidates = conn.execute(text("SELECT kind, value FROM task_candidate WHERE task_id = :id"),
-                                  {"id": moved["id"]}).all()
+        candidates = conn.execute(
+            text("SELECT kind, value FROM task_candidate WHERE task_id = :id"), {"id": moved["id"]}
+        ).all()
     assert [tuple(c) for c in candidates] == [("group", "ttpvhcc")]
 
     renamed = task_of(container, cases["legal"], "legal_appraisal")
     assert renamed["id"] == legal_task["id"] and renamed["assignee"] == "duc"
     assert renamed["name"] == "Thẩm định cơ chế, chính sách" and renamed["due_at"] == legal_task["due_at"]
-    assert [(t["task_id"], t["due_at"]) for t in timers(container, cases["legal"])] == \
-        [(t["task_id"], t["due_at"]) for t in legal_timers]
+    assert [(t["task_id"], t["due_at"]) for t in timers(container, cases["legal"])] == [
+        (t["task_id"], t["due_at"]) for t in legal_timers
+    ]
 
     # audited: on each instance, and once for the batch with no instance
     event = next(e for e in history(container, cases["legal"]) if e["kind"] == "instance_migrated")
     assert event["actor"] == "owner"
-    assert {k: event["data"][k] for k in ("process_key", "from_version", "to_version", "mapping")} == \
-        {"process_key": "escalation", "from_version": 1, "to_version": 2, "mapping": RENAMED}
+    assert {k: event["data"][k] for k in ("process_key", "from_version", "to_version", "mapping")} == {
+        "process_key": "escalation",
+        "from_version": 1,
+        "to_version": 2,
+        "mapping": RENAMED,
+    }
     assert event["data"]["tasks"][0]["element_to"] == "legal_appraisal"
     assert not any(e["kind"] == "instance_migrated" for e in history(container, cases["guided"]))
     with container.db.transaction(write=False) as conn:
-        batch = conn.execute(text("SELECT instance_id, process_key, actor, data FROM audit_event "
-                                  "WHERE kind = 'instances_migrated'")).all()
+        batch = conn.execute(
+            text("SELECT instance_id, process_key, actor, data FROM audit_event WHERE kind = 'instances_migrated'")
+        ).all()
     [(no_instance, key, actor, data)] = batch
     data = json.loads(data) if isinstance(data, str) else data
     assert (no_instance, key, actor) == (None, "escalation", "owner")
@@ -325,8 +370,15 @@ def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_tas
 def test_a_migrated_instance_goes_on_along_version_2(container: EngineContainer, cases: dict[str, str]) -> None:
     container.service.migrate_instances(OWNER, PLAN, [cases["claimed"], cases["unclaimed"]])
     # the assignee completes the claimed task, although the lane moved to the one-stop centre
-    classify(container, cases["claimed"], resolution_path="escalate", needs_legal_review=False,
-             needs_htkc_opinion=False, needs_funding=True, estimated_cost=120_000_000)
+    classify(
+        container,
+        cases["claimed"],
+        resolution_path="escalate",
+        needs_legal_review=False,
+        needs_htkc_opinion=False,
+        needs_funding=True,
+        estimated_cost=120_000_000,
+    )
     added = task_of(container, cases["claimed"], "check_completeness")  # the step version 2 added
     assert added["candidate_groups"] == ["skhcn"] and added["due_at"] == hanoi(2026, 3, 4)
     container.service.complete_task(SKHCN, added["id"], {"dossier_complete": True})
@@ -337,32 +389,53 @@ def test_a_migrated_instance_goes_on_along_version_2(container: EngineContainer,
     task = task_of(container, cases["unclaimed"], "classify")
     with pytest.raises(NotCandidate):
         container.service.claim_task(SKHCN, task["id"])
-    container.service.complete_task(one_stop, task["id"], {
-        "resolution_path": "escalate", "needs_legal_review": False, "needs_htkc_opinion": False,
-        "needs_funding": True, "estimated_cost": 900_000_000})
-    container.service.complete_task(SKHCN, task_of(container, cases["unclaimed"], "check_completeness")["id"],
-                                    {"dossier_complete": True})
+    container.service.complete_task(
+        one_stop,
+        task["id"],
+        {
+            "resolution_path": "escalate",
+            "needs_legal_review": False,
+            "needs_htkc_opinion": False,
+            "needs_funding": True,
+            "estimated_cost": 900_000_000,
+        },
+    )
+    container.service.complete_task(
+        SKHCN, task_of(container, cases["unclaimed"], "check_completeness")["id"], {"dossier_complete": True}
+    )
     assert set(open_tasks(container, cases["unclaimed"])) == {"finance_opinion"}
 
 
-def test_a_pending_boundary_timer_survives_and_fires_on_version_2(container: EngineContainer, clock: FakeClock,
-                                                                 cases: dict[str, str]) -> None:
+def test_a_pending_boundary_timer_survives_and_fires_on_version_2(
+    container: EngineContainer, clock: FakeClock, cases: dict[str, str]
+) -> None:
     container.service.migrate_instances(OWNER, PLAN, [cases["legal"]])
     clock.set(hanoi(2026, 3, 11) + timedelta(seconds=1))  # the legal review's 7 working days have passed
     assert container.service.fire_due_timers() >= 1
     found = open_tasks(container, cases["legal"])
     assert set(found) == {"legal_appraisal", "urge_legal_review"}
     assert found["legal_appraisal"]["assignee"] == "duc"  # non-interrupting: the appraisal goes on
-    assert [e["kind"] for e in history(container, cases["legal"])][-3:] == ["timer_fired", "element_completed",
-                                                                           "element_completed"]
-    container.service.complete_task(STP_LEAD, found["legal_appraisal"]["id"], {
-        "legal_opinion": "Phù hợp Luật Thủ đô 2024", "legal_risk": "low", "recommends_legal_change": False,
-        "legal_document": "45/STP-VBPQ"})
+    assert [e["kind"] for e in history(container, cases["legal"])][-3:] == [
+        "timer_fired",
+        "element_completed",
+        "element_completed",
+    ]
+    container.service.complete_task(
+        STP_LEAD,
+        found["legal_appraisal"]["id"],
+        {
+            "legal_opinion": "Phù hợp Luật Thủ đô 2024",
+            "legal_risk": "low",
+            "recommends_legal_change": False,
+            "legal_document": "45/STP-VBPQ",
+        },
+    )
     assert set(open_tasks(container, cases["legal"])) == {"urge_legal_review", "propose"}
 
 
-def test_a_failing_instance_rolls_back_alone(container: EngineContainer, cases: dict[str, str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_instance_rolls_back_alone(
+    container: EngineContainer, cases: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     switch = migration_rows.switch_definition
     before = instance(container, cases["legal"])
     records_before = fingerprint(container)["records"]
@@ -384,8 +457,11 @@ def test_a_failing_instance_rolls_back_alone(container: EngineContainer, cases: 
     assert task_of(container, cases["legal"], "legal_review")["name"] == "Thẩm định pháp lý"
     assert not any(e["kind"] == "instance_migrated" for e in history(container, cases["legal"]))
     # it still works on version 1
-    container.service.complete_task(STP_LEAD, task_of(container, cases["legal"], "legal_review")["id"], {
-        "legal_opinion": "Phù hợp", "legal_risk": "low", "recommends_legal_change": False, "legal_document": "1/STP"})
+    container.service.complete_task(
+        STP_LEAD,
+        task_of(container, cases["legal"], "legal_review")["id"],
+        {"legal_opinion": "Phù hợp", "legal_risk": "low", "recommends_legal_change": False, "legal_document": "1/STP"},
+    )
     assert set(open_tasks(container, cases["legal"])) == {"propose"}
 
 
@@ -397,10 +473,16 @@ def test_bad_plans_are_refused_before_anything(container: EngineContainer, cases
     with pytest.raises(DefinitionNotFound):
         service.migrate_instances(OWNER, MigrationPlan("khong_co", 1, 2), [cases["claimed"]])
     with pytest.raises(MigrationPlanInvalid) as refused:
-        service.migration_dry_run(OWNER, MigrationPlan("escalation", 1, 2, {"legal_appraisal": "legal_review",
-                                                                            "guide": "nowhere"}), InstanceFilter())
+        service.migration_dry_run(
+            OWNER,
+            MigrationPlan("escalation", 1, 2, {"legal_appraisal": "legal_review", "guide": "nowhere"}),
+            InstanceFilter(),
+        )
     assert [(p["source_id"], p["target_id"]) for p in refused.value.fields["problems"]] == [
-        ("legal_appraisal", "legal_review"), ("legal_appraisal", "legal_review"), ("guide", "nowhere")]
+        ("legal_appraisal", "legal_review"),
+        ("legal_appraisal", "legal_review"),
+        ("guide", "nowhere"),
+    ]
     with pytest.raises(MigrationPlanInvalid):
         service.migration_dry_run(OWNER, MigrationPlan("escalation", 2, 2), InstanceFilter())
     with pytest.raises(Forbidden):
@@ -413,17 +495,28 @@ def index_marker(index: Any) -> Any:
     return lambda task: index.mark(task.id)
 
 
-def test_moving_onto_the_same_spec_keeps_every_task_that_is_not_a_prediction(container: EngineContainer,
-                                                                            cases: dict[str, str]) -> None:
+def test_moving_onto_the_same_spec_keeps_every_task_that_is_not_a_prediction(
+    container: EngineContainer, cases: dict[str, str]
+) -> None:
     """The tree rules on their own, on an identity move: every finished and waiting task stays exactly (id, state,
     place in the tree, data); predictions are made again from the waiting tasks (SpiffWorkflow's own prediction of a
     live task, as its ``reset_branch`` makes it), reaching at least every element predicted before."""
     kept = TaskState.FINISHED_MASK | TaskState.READY | TaskState.WAITING
 
     def tasks(workflow: Any) -> list[tuple[Any, ...]]:
-        return sorted((str(t.id), t.task_spec.name, t.state, str(t.parent.id) if t.parent else None,
-                       sorted(str(c.id) for c in t.children if c.state & kept), repr(t.data), repr(t.internal_data))
-                      for t in workflow.tasks.values() if t.state & kept)
+        return sorted(
+            (
+                str(t.id),
+                t.task_spec.name,
+                t.state,
+                str(t.parent.id) if t.parent else None,
+                sorted(str(c.id) for c in t.children if c.state & kept),
+                repr(t.data),
+                repr(t.internal_data),
+            )
+            for t in workflow.tasks.values()
+            if t.state & kept
+        )
 
     def predicted(workflow: Any) -> set[str]:
         return {t.task_spec.name for t in workflow.tasks.values() if not t.state & kept}
@@ -440,22 +533,30 @@ def test_moving_onto_the_same_spec_keeps_every_task_that_is_not_a_prediction(con
         assert predicted_before <= predicted(workflow)
 
 
-def test_due_dates_given_under_version_1_stay_when_version_2_changes_the_rule(container: EngineContainer,
-                                                                             clock: FakeClock) -> None:
+def test_due_dates_given_under_version_1_stay_when_version_2_changes_the_rule(
+    container: EngineContainer, clock: FakeClock
+) -> None:
     clock.set(START)
     container.service.deploy(OWNER, escalation_v1_files())
     waiting = start(container)
     due = task_of(container, waiting, "classify")["due_at"]
     files = {f.name: f.content for f in escalation_v1_files()}
     files["escalation.bpmn"] = files["escalation.bpmn"].replace(
-        b'camunda:dueDate="working_days(1 if urgent else 5)"', b'camunda:dueDate="working_days(1 if urgent else 3)"')
+        b'camunda:dueDate="working_days(1 if urgent else 5)"', b'camunda:dueDate="working_days(1 if urgent else 3)"'
+    )
     container.service.deploy(OWNER, [SourceFile(n, c) for n, c in files.items()])
     report = container.service.migration_dry_run(OWNER, MigrationPlan("escalation", 1, 2), InstanceFilter())
     [task] = report["instances"][0]["tasks"]
-    assert (task["due_date_rule_before"], task["due_date_rule_after"]) == ("working_days(1 if urgent else 5)",
-                                                                           "working_days(1 if urgent else 3)")
-    assert task["due_at_before"] == task["due_at_after"] == due == START.astimezone(HANOI).replace(
-        day=9, hour=17, minute=0)
+    assert (task["due_date_rule_before"], task["due_date_rule_after"]) == (
+        "working_days(1 if urgent else 5)",
+        "working_days(1 if urgent else 3)",
+    )
+    assert (
+        task["due_at_before"]
+        == task["due_at_after"]
+        == due
+        == START.astimezone(HANOI).replace(day=9, hour=17, minute=0)
+    )
     container.service.migrate_instances(OWNER, MigrationPlan("escalation", 1, 2), [waiting])
     assert task_of(container, waiting, "classify")["due_at"] == due
 
@@ -465,25 +566,38 @@ def green_lane_files(*, renamed: bool) -> list[SourceFile]:
     folder = PROCESS_DIR.parent / "green_lane"
     files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
     if renamed:  # the appraisal step inside the subprocess "processing" gets a new id
-        files["green_lane.bpmn"] = files["green_lane.bpmn"].replace(b'"appraise_skhcn"', b'"appraise_dossier"') \
+        files["green_lane.bpmn"] = (
+            files["green_lane.bpmn"]
+            .replace(b'"appraise_skhcn"', b'"appraise_dossier"')
             .replace(b">appraise_skhcn<", b">appraise_dossier<")
+        )
     return [SourceFile(name, content) for name, content in files.items()]
 
 
-def test_a_task_inside_a_subprocess_in_progress_moves_when_its_id_maps(container: EngineContainer,
-                                                                      clock: FakeClock) -> None:
+def test_a_task_inside_a_subprocess_in_progress_moves_when_its_id_maps(
+    container: EngineContainer, clock: FakeClock
+) -> None:
     clock.set(START)
     container.service.deploy(OWNER, green_lane_files(renamed=False))
     portal = Actor.of("portal", roles=("integrator",))
-    dossier = {"applicant": {"name": "Công ty Cổ phần Công nghệ Sông Hồng", "id_number": "0109876543",
-                             "email": "phaply@songhong.vn", "phone": "0912 345 678"},
-               "procedure_code": "KHCN-01", "in_hitech_park": False, "joint_processing": False,
-               "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
-               "documents": [{"name": "Đơn đề nghị"}]}
+    dossier = {
+        "applicant": {
+            "name": "Công ty Cổ phần Công nghệ Sông Hồng",
+            "id_number": "0109876543",
+            "email": "phaply@songhong.vn",
+            "phone": "0912 345 678",
+        },
+        "procedure_code": "KHCN-01",
+        "in_hitech_park": False,
+        "joint_processing": False,
+        "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
+        "documents": [{"name": "Đơn đề nghị"}],
+    }
     waiting, _ = container.service.start_instance(portal, "green_lane", variables=dossier)
     one_stop = officer("khanh", "ttpvhcc")
-    container.service.complete_task(one_stop, task_of(container, waiting, "check_completeness")["id"],
-                                    {"outcome": "complete"})
+    container.service.complete_task(
+        one_stop, task_of(container, waiting, "check_completeness")["id"], {"outcome": "complete"}
+    )
     appraisal = task_of(container, waiting, "appraise_skhcn")
     assert load_workflow(container, waiting).subprocesses  # it waits inside "processing"
     container.service.deploy(OWNER, green_lane_files(renamed=True))
@@ -496,6 +610,7 @@ def test_a_task_inside_a_subprocess_in_progress_moves_when_its_id_maps(container
     assert container.service.migrate_instances(OWNER, plan, [waiting])["summary"]["migrated"] == 1
     moved = task_of(container, waiting, "appraise_dossier")
     assert moved["id"] == appraisal["id"] and moved["due_at"] == appraisal["due_at"]
-    container.service.complete_task(LEAD, moved["id"], {"appraisal_recommendation": "approve",
-                                                       "appraisal_opinion": "Đủ điều kiện"})
+    container.service.complete_task(
+        LEAD, moved["id"], {"appraisal_recommendation": "approve", "appraisal_opinion": "Đủ điều kiện"}
+    )
     assert set(open_tasks(container, waiting)) == {"decide"}

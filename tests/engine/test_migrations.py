@@ -22,8 +22,17 @@ def test_upgrade_is_idempotent_and_at_head(db_url: str) -> None:
             after = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         assert len(before) == 1 and before == after
         tables = set(inspect(engine).get_table_names())
-        assert {"process_definition", "process_instance", "human_task", "task_candidate", "timer",
-                "message_subscription", "audit_event", "idempotency_key", "api_key"} <= tables
+        assert {
+            "process_definition",
+            "process_instance",
+            "human_task",
+            "task_candidate",
+            "timer",
+            "message_subscription",
+            "audit_event",
+            "idempotency_key",
+            "api_key",
+        } <= tables
     finally:
         engine.dispose()
     assert pending_diff(db_url) == []

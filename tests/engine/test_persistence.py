@@ -45,8 +45,9 @@ def test_instance_continues_on_a_new_container_after_restart(db_url: str, clock:
     first = build_engine(db_url, clock=clock)
     try:
         deploy(first, "four_tasks.bpmn")
-        instance_id, _ = first.service.start_instance(INTEGRATOR, "four_tasks", business_key="HS-R",
-                                                      variables={"ho_so": {"chi_tiet": {"so_trang": 4}}})
+        instance_id, _ = first.service.start_instance(
+            INTEGRATOR, "four_tasks", business_key="HS-R", variables={"ho_so": {"chi_tiet": {"so_trang": 4}}}
+        )
         first.service.complete_task(SKHCN, task_id(first, instance_id, "t1"), {"buoc1": "xong"})
         first.service.complete_task(SKHCN, task_id(first, instance_id, "t2"), {"buoc2": "xong"})
         assert first.service.cache.hits == 2  # t1 and t2 reused the live workflow left by the command before
@@ -65,7 +66,8 @@ def test_instance_continues_on_a_new_container_after_restart(db_url: str, clock:
         assert row["ended_at"] == clock.now()
         assert row["version"] == 5  # start + four completions
         assert {k: row["variables"][k] for k in ("buoc1", "buoc2", "buoc3", "buoc4")} == dict.fromkeys(
-            ("buoc1", "buoc2", "buoc3", "buoc4"), "xong")
+            ("buoc1", "buoc2", "buoc3", "buoc4"), "xong"
+        )
         assert row["variables"]["ho_so"] == {"chi_tiet": {"so_trang": 4}}
         assert [t["status"] for t in tasks(second, instance_id)] == ["completed"] * 4
         assert audit_kinds(second, instance_id)[-1] == "instance_completed"
@@ -93,8 +95,9 @@ def test_stored_state_has_no_spec_and_format_1_5(container: EngineContainer) -> 
 
 
 @pytest.mark.parametrize("bad_version", ["9.9", None])
-def test_wrong_serializer_version_is_refused_clearly_on_load(container: EngineContainer,
-                                                             bad_version: str | None) -> None:
+def test_wrong_serializer_version_is_refused_clearly_on_load(
+    container: EngineContainer, bad_version: str | None
+) -> None:
     deploy(container, "four_tasks.bpmn")
     instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks")
     stored = state_dict(container, instance_id)
@@ -126,23 +129,38 @@ def _complete(element_id: str, actor: Any, variables: dict[str, Any]) -> Command
 
 
 SCENARIOS: dict[str, tuple[str, str, dict[str, Any], list[Command]]] = {
-    "parallel": ("parallel.bpmn", "parallel_review", {"ho_so": {"chi_tiet": {"loai": "du_an"}}}, [
-        _complete("receive", SKHCN, {"phan_loai": "A"}),
-        _complete("board", HTKC, {"board_ok": True, "y_kien_ban": {"noi_dung": "đồng ý"}}),
-        _complete("legal", STP, {"legal_ok": True}),
-        _complete("decide", UBND, {"quyet_dinh": "phê duyệt"}),
-    ]),
-    "parallel_propose": ("parallel.bpmn", "parallel_review", {}, [
-        _complete("receive", SKHCN, {}),
-        _complete("legal", STP, {"legal_ok": False}),
-        _complete("board", HTKC, {"board_ok": True}),
-        _complete("propose", SKHCN, {"huong_dan": "bổ sung"}),
-    ]),
-    "scripts": ("scripts.bpmn", "scripted", {"so_luong": 3, "chia_cho": 4}, [
-        _complete("fill", SKHCN, {"ghi_chu": "đủ", "ho_so": {"chi_tiet": {"so_ban": 2}}}),
-        _complete("b", SKHCN, {"b_xong": True}),
-        _complete("a", SKHCN, {"a_xong": True}),
-    ]),
+    "parallel": (
+        "parallel.bpmn",
+        "parallel_review",
+        {"ho_so": {"chi_tiet": {"loai": "du_an"}}},
+        [
+            _complete("receive", SKHCN, {"phan_loai": "A"}),
+            _complete("board", HTKC, {"board_ok": True, "y_kien_ban": {"noi_dung": "đồng ý"}}),
+            _complete("legal", STP, {"legal_ok": True}),
+            _complete("decide", UBND, {"quyet_dinh": "phê duyệt"}),
+        ],
+    ),
+    "parallel_propose": (
+        "parallel.bpmn",
+        "parallel_review",
+        {},
+        [
+            _complete("receive", SKHCN, {}),
+            _complete("legal", STP, {"legal_ok": False}),
+            _complete("board", HTKC, {"board_ok": True}),
+            _complete("propose", SKHCN, {"huong_dan": "bổ sung"}),
+        ],
+    ),
+    "scripts": (
+        "scripts.bpmn",
+        "scripted",
+        {"so_luong": 3, "chia_cho": 4},
+        [
+            _complete("fill", SKHCN, {"ghi_chu": "đủ", "ho_so": {"chi_tiet": {"so_ban": 2}}}),
+            _complete("b", SKHCN, {"b_xong": True}),
+            _complete("a", SKHCN, {"a_xong": True}),
+        ],
+    ),
 }
 
 
@@ -161,7 +179,10 @@ def _run_scenario(container: EngineContainer, name: str, *, roundtrip: bool) -> 
         snapshots.append((row["status"], row["variables"], sorted(open_tasks(container, instance_id))))
     row = instance(container, instance_id)
     return {
-        "status": row["status"], "variables": row["variables"], "version": row["version"], "steps": snapshots,
+        "status": row["status"],
+        "variables": row["variables"],
+        "version": row["version"],
+        "steps": snapshots,
         "tasks": sorted((t["element_id"], t["status"], t["completed_by"]) for t in tasks(container, instance_id)),
         "audit": [(e["kind"], e["element_id"], e["actor"]) for e in history(container, instance_id)],
         "hits": container.service.cache.hits,
@@ -169,8 +190,9 @@ def _run_scenario(container: EngineContainer, name: str, *, roundtrip: bool) -> 
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_serializer_round_trip_at_every_step_matches_the_cached_run(db_url: str, clock: FakeClock,
-                                                                    scenario: str) -> None:
+def test_serializer_round_trip_at_every_step_matches_the_cached_run(
+    db_url: str, clock: FakeClock, scenario: str
+) -> None:
     outcomes = {}
     for roundtrip in (False, True):
         container = build_engine(f"{db_url}", clock=clock)
@@ -180,6 +202,7 @@ def test_serializer_round_trip_at_every_step_matches_the_cached_run(db_url: str,
             container.close()
         if db_url.startswith("postgresql"):
             from tests.conftest import _truncate_pg
+
             _truncate_pg(db_url)
         else:
             _wipe_sqlite(db_url)
@@ -197,8 +220,17 @@ def _wipe_sqlite(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:
         conn.execute(text("PRAGMA foreign_keys=OFF"))
-        for table in ("task_candidate", "human_task", "timer", "message_subscription", "audit_event",
-                      "idempotency_key", "process_instance", "process_definition", "deployment"):
+        for table in (
+            "task_candidate",
+            "human_task",
+            "timer",
+            "message_subscription",
+            "audit_event",
+            "idempotency_key",
+            "process_instance",
+            "process_definition",
+            "deployment",
+        ):
             conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
 
@@ -217,7 +249,9 @@ def test_scenario_outcomes(container: EngineContainer) -> None:
 
 
 # --- task data isolation --------------------------------------------------------------------------------------------
-ISOLATION = bpmn("tach_du_lieu", """
+ISOLATION = bpmn(
+    "tach_du_lieu",
+    """
     <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="nhap" name="Nhập hồ sơ"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
     </bpmn:userTask>
@@ -250,8 +284,11 @@ ho_so["chi_tiet"]["ds"].append("B")</bpmn:script></bpmn:scriptTask>
     <bpmn:sequenceFlow id="f7" sourceRef="xem_b" targetRef="join"/>
     <bpmn:sequenceFlow id="f8" sourceRef="join" targetRef="tong_hop"/>
     <bpmn:sequenceFlow id="f9" sourceRef="tong_hop" targetRef="end"/>
-""", lanes=lane("Lane_skhcn", "skhcn", "start", "nhap", "split", "sua_a", "sua_b", "xem_a", "xem_b", "join",
-                "tong_hop", "end"))
+""",
+    lanes=lane(
+        "Lane_skhcn", "skhcn", "start", "nhap", "split", "sua_a", "sua_b", "xem_a", "xem_b", "join", "tong_hop", "end"
+    ),
+)
 
 ORIGINAL = {"chi_tiet": {"nguon": "goc", "ds": ["goc"]}, "ma": "HS-ISO"}
 

@@ -16,8 +16,9 @@ from tests.engine.helpers import LEAD, SKHCN, deploy, instance, load_workflow
 from tests.engine.test_messages import waiting_for_supplement
 
 
-def test_a_delivery_that_one_instance_refuses_still_reaches_the_others(container: EngineContainer,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_delivery_that_one_instance_refuses_still_reaches_the_others(
+    container: EngineContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SpiffWorkflow raises WorkflowException when a waiting event's correlation values do not match the payload.
     That instance is skipped (no 500, no rollback of the other deliveries)."""
     deploy(container, "messages.bpmn")
@@ -33,16 +34,22 @@ def test_a_delivery_that_one_instance_refuses_still_reaches_the_others(container
 
     monkeypatch.setattr(MessageEventDefinition, "get_correlations", correlations)
 
-    delivered = container.service.correlate_message(INTEGRATOR, "bo_sung_ho_so", correlation_keys={"nhom": "A"},
-                                                    variables={"ban_sao_cccd": "da_nop"}, all_instances=True)
+    delivered = container.service.correlate_message(
+        INTEGRATOR,
+        "bo_sung_ho_so",
+        correlation_keys={"nhom": "A"},
+        variables={"ban_sao_cccd": "da_nop"},
+        all_instances=True,
+    )
 
     assert delivered == [{"instance_id": accepting, "started": False}]
     assert instance(container, refusing)["status"] == "running"
     assert instance(container, accepting)["variables"]["ban_sao_cccd"] == "da_nop"
 
 
-def test_a_message_every_waiting_instance_refuses_is_not_correlated(container: EngineContainer,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_message_every_waiting_instance_refuses_is_not_correlated(
+    container: EngineContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deploy(container, "messages.bpmn")
     waiting_for_supplement(container, "HS-903")
 

@@ -211,9 +211,14 @@ def test_runaway_scripts_time_out(env: SandboxedEnvironment, source: str) -> Non
         "(1).to_bytes(10**10, 'big')",
         "list(zip(*[range(3)] * 10**5))",
         "sum([[1] * 1000] * 1000, [])",
-        "str(['x' * 1000] * 2000)", "'%((a))20000s' % {'(a)': 'x'}", "'a'.translate(5)",  # %(...) keys nest
-        "('\\x00' * 10**3).translate(['y' * 10**4])", "('\\x00' * 10**3).translate(('y' * 10**4,))",
-        "[*range(10**6), 1]", "{*range(10**6), -1}", "len(*range(600000), *range(600000))",
+        "str(['x' * 1000] * 2000)",
+        "'%((a))20000s' % {'(a)': 'x'}",
+        "'a'.translate(5)",  # %(...) keys nest
+        "('\\x00' * 10**3).translate(['y' * 10**4])",
+        "('\\x00' * 10**3).translate(('y' * 10**4,))",
+        "[*range(10**6), 1]",
+        "{*range(10**6), -1}",
+        "len(*range(600000), *range(600000))",
     ],
 )
 def test_resource_bombs_are_refused_fast(env: SandboxedEnvironment, source: str) -> None:
@@ -232,11 +237,30 @@ DICT, ALIASED = "d = dict.fromkeys(range(10**6))\n", "a = ['x' * 1000] * 2000\n"
     "source",
     [  # 21 doublings are refused past 10**6 items; were a check missing, x would end at 2 * 10**6 references
         *(LOOP + step for step in ("x.extend(x)", "x += reversed(x)", "x[:0] = x", "x = [*x, *x]", "x = (*x, *x)")),
-        LOOP + "s = f'{s}{s}'", LOOP + "s += s", SET + "s |= {-1}", SET + "s.update([-1])", SET + "t = s ^ {-1}",
-        SET + "t = s.union([-1])", DICT + "d.update({-1: 0})", DICT + "d |= zip([-1], [0])", DICT + "e = {**d, -1: 0}",
-        *(ALIASED + step for step in ("s = str(a)", "s = f'{a}'", "s = f'{a!r}'", "s = f'{a!s:>5}'", "s = '%s' % (a,)",
-                                      "s = f'{a[0]}{str(a)}'", "s = b'%r' % [a]", "s = sorted([a, a], key=str)",
-                                      "s = str({1: a}.values())", "i = [1].index(a)")),
+        LOOP + "s = f'{s}{s}'",
+        LOOP + "s += s",
+        SET + "s |= {-1}",
+        SET + "s.update([-1])",
+        SET + "t = s ^ {-1}",
+        SET + "t = s.union([-1])",
+        DICT + "d.update({-1: 0})",
+        DICT + "d |= zip([-1], [0])",
+        DICT + "e = {**d, -1: 0}",
+        *(
+            ALIASED + step
+            for step in (
+                "s = str(a)",
+                "s = f'{a}'",
+                "s = f'{a!r}'",
+                "s = f'{a!s:>5}'",
+                "s = '%s' % (a,)",
+                "s = f'{a[0]}{str(a)}'",
+                "s = b'%r' % [a]",
+                "s = sorted([a, a], key=str)",
+                "s = str({1: a}.values())",
+                "i = [1].index(a)",
+            )
+        ),
     ],
 )
 def test_growth_and_rendering_of_aliased_containers_are_bounded(source: str) -> None:
@@ -247,8 +271,15 @@ def test_growth_and_rendering_of_aliased_containers_are_bounded(source: str) -> 
         roomy.execute(source, {})
 
 
-@pytest.mark.parametrize("source", ["a = ['x' * 1000] * 20000", "a = [['x' * 20] * 1000] * 1000",  # 2 * 10**7 chars
-                                    "a = ['x' * 10**6] * 4\nb = a\nc = a", "a = []\na.append(a)"])  # names; a cycle
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a = ['x' * 1000] * 20000",
+        "a = [['x' * 20] * 1000] * 1000",  # 2 * 10**7 chars
+        "a = ['x' * 10**6] * 4\nb = a\nc = a",
+        "a = []\na.append(a)",
+    ],
+)  # names; a cycle
 def test_aliased_giant_data_never_reaches_the_serializer(env: SandboxedEnvironment, source: str) -> None:
     data: dict[str, Any] = {"giu": 1}
     with pytest.raises(ScriptError, match="too large"):
@@ -264,7 +295,8 @@ def test_aliased_giant_data_never_reaches_the_serializer(env: SandboxedEnvironme
 def test_bounded_operations_keep_their_meaning(env: SandboxedEnvironment) -> None:
     assert env.evaluate("isinstance('x', str) and str.upper('a') == 'A' and str() == '' and str(b'a', 'ascii')", {})
     assert env.evaluate("str([1]) + f'{[1]!r:>4}|' + '%s-%r' % ([1], 'a') + '%(k)3s' % {'k': 2}", {}) == (
-        "[1] [1]|[1]-'a'  2")
+        "[1] [1]|[1]-'a'  2"
+    )
     assert env.evaluate("'\\x00\\x01'.translate(['a', 'bc']) + 'ab'.translate({97: 'xy'})", {}) == "abcxyb"
     data: dict[str, Any] = {"ds": [1, 2]}
     script = "\n".join([

@@ -32,10 +32,12 @@ from tests.engine.helpers import (
 
 
 def test_script_error_puts_the_instance_in_error_and_it_stays_queryable_and_cancellable(
-        container: EngineContainer) -> None:
+    container: EngineContainer,
+) -> None:
     deploy(container, "scripts.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "scripted", business_key="HS-E",
-                                                      variables={"so_luong": 5, "chia_cho": 0})
+    instance_id, _ = container.service.start_instance(
+        INTEGRATOR, "scripted", business_key="HS-E", variables={"so_luong": 5, "chia_cho": 0}
+    )
     fill = task_id(container, instance_id, "fill")
 
     status = container.service.complete_task(SKHCN, fill, {"ghi_chu": "chia cho 0"}).status
@@ -104,7 +106,10 @@ def test_completing_a_task_of_a_cancelled_instance_is_refused(container: EngineC
     container.service.cancel_instance(LEAD, instance_id, reason="rút hồ sơ")
 
     assert {t["element_id"]: t["status"] for t in tasks(container, instance_id)} == {
-        "receive": "completed", "legal": "cancelled", "board": "cancelled"}
+        "receive": "completed",
+        "legal": "cancelled",
+        "board": "cancelled",
+    }
     row = instance(container, instance_id)
     assert row["status"] == "cancelled" and row["version"] == version + 1
     with pytest.raises(TaskNotOpen) as caught:
@@ -112,7 +117,6 @@ def test_completing_a_task_of_a_cancelled_instance_is_refused(container: EngineC
     assert "cancelled" in caught.value.fields.values()  # the task row's status is reported
     assert instance(container, instance_id)["version"] == version + 1
     assert audit_kinds(container, instance_id).count("task_completed") == 1
-
 
 
 def _counted_loop(process_id: str, *, in_subprocess: bool) -> str:
@@ -141,11 +145,15 @@ def _counted_loop(process_id: str, *, in_subprocess: bool) -> str:
     <bpmn:sequenceFlow id="f2" sourceRef="after" targetRef="end"/>"""
         refs: tuple[str, ...] = ("start", "sub", "after", "end", "s_start", "tick", "again", "s_end")
     else:
-        body = loop.replace('id="s_end"', 'id="to_after"').replace(
-            '<bpmn:endEvent id="to_after"><bpmn:incoming>g3</bpmn:incoming></bpmn:endEvent>', "") + """
+        body = (
+            loop.replace('id="s_end"', 'id="to_after"').replace(
+                '<bpmn:endEvent id="to_after"><bpmn:incoming>g3</bpmn:incoming></bpmn:endEvent>', ""
+            )
+            + """
     <bpmn:userTask id="after"><bpmn:incoming>g3</bpmn:incoming><bpmn:outgoing>g4</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="end"><bpmn:incoming>g4</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="g4" sourceRef="after" targetRef="end"/>"""
+        )
         body = body.replace('targetRef="s_end"', 'targetRef="after"')
         refs = ("s_start", "tick", "again", "after", "end")
     return bpmn(process_id, body, lanes=lane("Lane_skhcn", "skhcn", *refs))
@@ -169,8 +177,9 @@ def _guard_against_spinning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BpmnWorkflow, "do_engine_steps", counted)
 
 
-def test_a_long_but_finite_loop_runs_to_the_next_user_task(container: EngineContainer,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_but_finite_loop_runs_to_the_next_user_task(
+    container: EngineContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """700 iterations = 1400 steps (under the 10 000 limit) but a task tree deeper than SpiffWorkflow's
     TaskIterator max_depth (1000), where its own tree walks stop seeing READY tasks."""
     _guard_against_spinning(monkeypatch)
@@ -181,8 +190,9 @@ def test_a_long_but_finite_loop_runs_to_the_next_user_task(container: EngineCont
     assert set(open_tasks(container, instance_id)) == {"after"}
 
 
-def test_a_long_loop_inside_a_subprocess_neither_hangs_nor_sticks(container: EngineContainer,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_loop_inside_a_subprocess_neither_hangs_nor_sticks(
+    container: EngineContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _guard_against_spinning(monkeypatch)
     deploy_xml(container, "deep_sub_loop.bpmn", _counted_loop("vong_lap_con", in_subprocess=True))
     instance_id, _ = container.service.start_instance(INTEGRATOR, "vong_lap_con", variables={"dem": 0, "LIMIT": 520})

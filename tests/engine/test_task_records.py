@@ -30,14 +30,28 @@ def _live_state(container: EngineContainer, instance_id: str) -> dict[str, Any] 
 
 
 def _answers(element_id: str, step: int) -> dict[str, Any]:
-    return {"legal_ok": True, "board_ok": step % 2 == 0, "tiep_tuc": step < 6, "so_luong": step + 1,
-            "chia_cho": 3, "ho_so": {"buoc": step, "noi_dung": {"phan": element_id}}}
+    return {
+        "legal_ok": True,
+        "board_ok": step % 2 == 0,
+        "tiep_tuc": step < 6,
+        "so_luong": step + 1,
+        "chia_cho": 3,
+        "ho_so": {"buoc": step, "noi_dung": {"phan": element_id}},
+    }
 
 
-@pytest.mark.parametrize(("fixture", "key"), [("parallel.bpmn", "parallel_review"), ("loop.bpmn", "looped"),
-                                              ("scripts.bpmn", "scripted"), ("four_tasks.bpmn", "four_tasks")])
-def test_restored_records_equal_the_live_workflow_after_every_command(container: EngineContainer, fixture: str,
-                                                                       key: str) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "key"),
+    [
+        ("parallel.bpmn", "parallel_review"),
+        ("loop.bpmn", "looped"),
+        ("scripts.bpmn", "scripted"),
+        ("four_tasks.bpmn", "four_tasks"),
+    ],
+)
+def test_restored_records_equal_the_live_workflow_after_every_command(
+    container: EngineContainer, fixture: str, key: str
+) -> None:
     deploy(container, fixture)
     instance_id, _ = container.service.start_instance(LEAD, key, variables={"ho_so": {"ma": "HS-01"}})
     step = 0

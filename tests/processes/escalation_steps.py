@@ -34,7 +34,7 @@ REPORT: dict[str, Any] = {
     "reporting_agency": "syt",
     "title": "Vướng mắc khi thử nghiệm nền tảng khám bệnh từ xa",
     "description": "Quy định hiện hành chưa cho phép kê đơn điện tử sau khám từ xa; đơn vị đã rà soát nhưng chưa "
-                   "tháo gỡ được trong phạm vi thẩm quyền.",
+    "tháo gỡ được trong phạm vi thẩm quyền.",
     "category": "policy",
     "urgent": False,
     "related_resolution": "29/2025/NQ-HĐND",
@@ -53,8 +53,11 @@ def moment(value: str | None) -> datetime | None:
 
 def deploy_escalation(client: TestClient) -> list[dict[str, Any]]:
     """Every file of the folder in one request, in strict mode: any "6 rõ" finding would refuse it."""
-    parts = [("files", (path.name, path.read_bytes(), "application/json" if path.suffix == ".json" else
-                        "application/xml")) for path in sorted(PROCESS_DIR.iterdir()) if path.is_file()]
+    parts = [
+        ("files", (path.name, path.read_bytes(), "application/json" if path.suffix == ".json" else "application/xml"))
+        for path in sorted(PROCESS_DIR.iterdir())
+        if path.is_file()
+    ]
     response = client.post(DEFINITIONS, files=parts, params={"strict": "true"}, headers=OWNER)
     assert response.status_code == 201, response.text
     deployed: list[dict[str, Any]] = response.json()
@@ -87,8 +90,9 @@ def main_path(client: TestClient, instance_id: str) -> set[str]:
     return {e for e in open_by_element(client, instance_id) if not e.startswith(("urge_", "direct_"))}
 
 
-def act(client: TestClient, instance_id: str, element_id: str, headers: dict[str, str],
-        **variables: Any) -> dict[str, Any]:
+def act(
+    client: TestClient, instance_id: str, element_id: str, headers: dict[str, str], **variables: Any
+) -> dict[str, Any]:
     """Complete the open task of ``element_id`` as ``headers``; returns the completed task."""
     task = open_task(client, instance_id, element_id)
     completed: dict[str, Any] = complete(client, task["id"], headers, **variables).json()
@@ -126,8 +130,15 @@ def completed_steps(client: TestClient, instance_id: str) -> list[str]:
 
 
 # --- the steps, each by its agency ----------------------------------------------------------------------------------
-def classify(client: TestClient, instance_id: str, path: str = "escalate", *, legal: bool = False,
-             htkc: bool = False, funding: bool = False) -> None:
+def classify(
+    client: TestClient,
+    instance_id: str,
+    path: str = "escalate",
+    *,
+    legal: bool = False,
+    htkc: bool = False,
+    funding: bool = False,
+) -> None:
     fields: dict[str, Any] = {"resolution_path": path, "classification_note": "Vướng mắc liên ngành"}
     if path == "escalate":
         fields.update(needs_legal_review=legal, needs_htkc_opinion=htkc, needs_funding=funding)
@@ -135,24 +146,53 @@ def classify(client: TestClient, instance_id: str, path: str = "escalate", *, le
 
 
 def give_legal_review(client: TestClient, instance_id: str) -> None:
-    act(client, instance_id, "legal_review", STP_LEAD, legal_opinion="Phương án phù hợp Luật Thủ đô 2024",
-        legal_risk="medium", recommends_legal_change=True, legal_document="45/STP-VBPQ")
+    act(
+        client,
+        instance_id,
+        "legal_review",
+        STP_LEAD,
+        legal_opinion="Phương án phù hợp Luật Thủ đô 2024",
+        legal_risk="medium",
+        recommends_legal_change=True,
+        legal_document="45/STP-VBPQ",
+    )
 
 
 def give_htkc_opinion(client: TestClient, instance_id: str) -> None:
-    act(client, instance_id, "htkc_opinion", HTKC_LEAD, htkc_opinion="Bố trí được không gian thử nghiệm tại Hòa Lạc",
-        htkc_agrees=True)
+    act(
+        client,
+        instance_id,
+        "htkc_opinion",
+        HTKC_LEAD,
+        htkc_opinion="Bố trí được không gian thử nghiệm tại Hòa Lạc",
+        htkc_agrees=True,
+    )
 
 
 def give_finance_opinion(client: TestClient, instance_id: str) -> None:
-    act(client, instance_id, "finance_opinion", STC_LEAD, finance_opinion="Bố trí từ ngân sách Thành phố năm 2026",
-        funding_source="city_budget", recommended_amount=1_500_000_000)
+    act(
+        client,
+        instance_id,
+        "finance_opinion",
+        STC_LEAD,
+        finance_opinion="Bố trí từ ngân sách Thành phố năm 2026",
+        funding_source="city_budget",
+        recommended_amount=1_500_000_000,
+    )
 
 
-def propose(client: TestClient, instance_id: str,
-            proposal: str = "Trình UBND cho phép thí điểm kê đơn điện tử") -> None:
-    act(client, instance_id, "propose", SKHCN_LEAD, proposal=proposal, proposal_type="new_mechanism",
-        submission_document="310/TTr-SKHCN")
+def propose(
+    client: TestClient, instance_id: str, proposal: str = "Trình UBND cho phép thí điểm kê đơn điện tử"
+) -> None:
+    act(
+        client,
+        instance_id,
+        "propose",
+        SKHCN_LEAD,
+        proposal=proposal,
+        proposal_type="new_mechanism",
+        submission_document="310/TTr-SKHCN",
+    )
 
 
 def vp_review(client: TestClient, instance_id: str) -> None:
@@ -175,12 +215,25 @@ def propose_to_decision(client: TestClient, instance_id: str) -> None:
 
 def close(client: TestClient, instance_id: str) -> None:
     """After the UBND decision: Sở KH&CN records the outcome, the reporting agency acknowledges it."""
-    act(client, instance_id, "record_outcome", SKHCN, outcome_summary="UBND đã quyết định",
-        implementation_guidance="Sở Y tế triển khai theo văn bản chỉ đạo", dashboard_updated=True)
+    act(
+        client,
+        instance_id,
+        "record_outcome",
+        SKHCN,
+        outcome_summary="UBND đã quyết định",
+        implementation_guidance="Sở Y tế triển khai theo văn bản chỉ đạo",
+        dashboard_updated=True,
+    )
     acknowledge(client, instance_id)
 
 
 def acknowledge(client: TestClient, instance_id: str) -> None:
-    act(client, instance_id, "inform_agency", REPORTER, acknowledged=True,
-        implementation_plan="Triển khai trong quý I/2026")
+    act(
+        client,
+        instance_id,
+        "inform_agency",
+        REPORTER,
+        acknowledged=True,
+        implementation_plan="Triển khai trong quý I/2026",
+    )
     assert status(client, instance_id) == "completed"

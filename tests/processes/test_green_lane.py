@@ -61,14 +61,20 @@ def moment(value: str) -> datetime:
 def applicant_dossier(procedure_code: str = "KHCN-01", **fields: Any) -> dict[str, Any]:
     """What the public-service portal sends (start.form.json)."""
     return {
-        "applicant": {"name": "Công ty Cổ phần Công nghệ Sông Hồng", "id_number": "0109876543",
-                      "email": "phaply@songhong.vn", "phone": "0912 345 678"},
+        "applicant": {
+            "name": "Công ty Cổ phần Công nghệ Sông Hồng",
+            "id_number": "0109876543",
+            "email": "phaply@songhong.vn",
+            "phone": "0912 345 678",
+        },
         "procedure_code": procedure_code,
         "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
         "in_hitech_park": False,
         "joint_processing": False,
-        "documents": [{"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"},
-                      {"name": "Giấy chứng nhận đăng ký doanh nghiệp"}],
+        "documents": [
+            {"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"},
+            {"name": "Giấy chứng nhận đăng ký doanh nghiệp"},
+        ],
         **fields,
     }
 
@@ -83,8 +89,11 @@ class GreenLane:
 
     def submit(self, procedure_code: str = "KHCN-01", **fields: Any) -> str:
         self.container.service.cache.clear()
-        response = self.client.post(INSTANCES, headers=PORTAL, json={
-            "process_key": "green_lane", "variables": applicant_dossier(procedure_code, **fields)})
+        response = self.client.post(
+            INSTANCES,
+            headers=PORTAL,
+            json={"process_key": "green_lane", "variables": applicant_dossier(procedure_code, **fields)},
+        )
         assert response.status_code == 201, response.text
         instance_id: str = response.json()["id"]
         return instance_id
@@ -111,8 +120,9 @@ class GreenLane:
         [found] = [t for t in self.open_tasks(instance_id) if t["element_id"] == element_id]
         return found
 
-    def complete(self, instance_id: str, element_id: str, headers: dict[str, str], *, status: int = 200,
-                 **variables: Any) -> Response:
+    def complete(
+        self, instance_id: str, element_id: str, headers: dict[str, str], *, status: int = 200, **variables: Any
+    ) -> Response:
         task_id = self.task(instance_id, element_id)["id"]
         return self.complete_id(task_id, headers, status=status, **variables)
 
@@ -131,8 +141,15 @@ class GreenLane:
 
     def supplement(self, dossier_code: str, **variables: Any) -> Response:
         self.container.service.cache.clear()
-        return self.client.post(MESSAGES, headers=PORTAL, json={
-            "name": "dossier_supplement", "correlation_keys": {"dossier_code": dossier_code}, "variables": variables})
+        return self.client.post(
+            MESSAGES,
+            headers=PORTAL,
+            json={
+                "name": "dossier_supplement",
+                "correlation_keys": {"dossier_code": dossier_code},
+                "variables": variables,
+            },
+        )
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         response = self.client.get(f"{INSTANCES}/{instance_id}/history", headers=ADMIN)
@@ -142,8 +159,7 @@ class GreenLane:
 
     def working_days(self, start: str, add: int) -> datetime:
         """The calendar API's deadline: ``add`` working days after a receipt at ``start``."""
-        response = self.client.get("/api/v1/calendar/working-days", params={"start": start, "add": add},
-                                   headers=SKHCN)
+        response = self.client.get("/api/v1/calendar/working-days", params={"start": start, "add": add}, headers=SKHCN)
         assert response.status_code == 200, response.text
         return moment(response.json()["due_at"])
 
@@ -152,12 +168,23 @@ class GreenLane:
         self.complete(instance_id, "check_completeness", MOT_CUA, outcome="complete")
 
     def appraise(self, instance_id: str, element_id: str = "appraise_skhcn", headers: dict[str, str] = SKHCN) -> None:
-        self.complete(instance_id, element_id, headers, appraisal_recommendation="approve",
-                      appraisal_opinion="Hồ sơ đáp ứng điều kiện cấp giấy chứng nhận.")
+        self.complete(
+            instance_id,
+            element_id,
+            headers,
+            appraisal_recommendation="approve",
+            appraisal_opinion="Hồ sơ đáp ứng điều kiện cấp giấy chứng nhận.",
+        )
 
     def decide(self, instance_id: str, headers: dict[str, str] = SKHCN_LEAD) -> None:
-        self.complete(instance_id, "decide", headers, decision="approve", result_summary="Cấp Giấy chứng nhận",
-                      result_document_number="125/GCN-SKHCN")
+        self.complete(
+            instance_id,
+            "decide",
+            headers,
+            decision="approve",
+            result_summary="Cấp Giấy chứng nhận",
+            result_document_number="125/GCN-SKHCN",
+        )
 
     def return_result(self, instance_id: str) -> None:
         self.complete(instance_id, "return_result", MOT_CUA, return_channel="online")
@@ -166,8 +193,11 @@ class GreenLane:
 @pytest.fixture
 def lane(client: TestClient, app_container: EngineContainer, clock: FakeClock) -> GreenLane:
     clock.set(RECEIVED)
-    files = [("files", (p.name, p.read_bytes(), "application/octet-stream")) for p in sorted(PROCESS_DIR.iterdir())
-             if p.is_file()]
+    files = [
+        ("files", (p.name, p.read_bytes(), "application/octet-stream"))
+        for p in sorted(PROCESS_DIR.iterdir())
+        if p.is_file()
+    ]
     response = client.post(DEFINITIONS, params={"strict": "true"}, files=files, headers=OWNER)
     assert response.status_code == 201, response.text
     [deployed] = response.json()
@@ -225,11 +255,17 @@ def test_accepted_dossier_is_decided_by_skhcn_and_returned(lane: GreenLane) -> N
     assert view["deadline_state"] == "early"  # returned on 12/2, before the appointment day
     assert view["variables"]["decision"] == "approve"
     assert view["variables"]["apology_issued"] is False and view["variables"]["warned"] is False
-    completed = [e["element_id"] for e in lane.history(instance_id) if e["kind"] in ("element_completed",
-                                                                                     "task_completed")]
-    for before, after in [("eligibility", "register_dossier"), ("check_completeness", "accept_dossier"),
-                          ("accept_dossier", "route_dossier"), ("appraise_skhcn", "decide"),
-                          ("decide", "record_result"), ("return_result", "close_dossier")]:
+    completed = [
+        e["element_id"] for e in lane.history(instance_id) if e["kind"] in ("element_completed", "task_completed")
+    ]
+    for before, after in [
+        ("eligibility", "register_dossier"),
+        ("check_completeness", "accept_dossier"),
+        ("accept_dossier", "route_dossier"),
+        ("appraise_skhcn", "decide"),
+        ("decide", "record_result"),
+        ("return_result", "close_dossier"),
+    ]:
         assert completed.index(before) < completed.index(after)
 
 
@@ -240,14 +276,19 @@ def test_a_project_in_the_hitech_park_goes_to_the_htkc_board(lane: GreenLane) ->
     assert lane.variables(instance_id)["processing_agency"] == "htkc"
     appraisal = lane.task(instance_id, "appraise_htkc")
     assert (appraisal["candidate_groups"], appraisal["lane"]) == (
-        ["htkc"], "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội")
+        ["htkc"],
+        "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội",
+    )
     lane.complete(instance_id, "appraise_htkc", SKHCN, status=403)  # Sở KH&CN does not appraise park projects
     lane.appraise(instance_id, "appraise_htkc", HTKC)
 
     decision = lane.task(instance_id, "decide")
     assert (decision["candidate_groups"], decision["required_role"]) == (["htkc"], "lead")
-    body = assert_problem(lane.complete(instance_id, "decide", SKHCN_LEAD, status=403, decision="approve",
-                                        result_summary="Cấp"), 403, "not-candidate")
+    body = assert_problem(
+        lane.complete(instance_id, "decide", SKHCN_LEAD, status=403, decision="approve", result_summary="Cấp"),
+        403,
+        "not-candidate",
+    )
     assert body["detail_vi"]
     lane.decide(instance_id, HTKC_LEAD)
     lane.return_result(instance_id)
@@ -262,14 +303,22 @@ def test_joint_processing_runs_the_legal_appraisal_of_so_tu_phap_in_parallel(lan
     assert lane.open_elements(instance_id) == ["appraise_skhcn", "legal_appraisal"]
     legal = lane.task(instance_id, "legal_appraisal")
     assert (legal["candidate_groups"], legal["lane"], legal["form_key"]) == (
-        ["stp"], "Sở Tư pháp", "legal_appraisal.form.json")
+        ["stp"],
+        "Sở Tư pháp",
+        "legal_appraisal.form.json",
+    )
     # KHCN-02: 15 days → 6; both branches get ⌈60% × 6⌉ = 4 working days
     appraisal = lane.task(instance_id, "appraise_skhcn")
     assert appraisal["due_at"] == legal["due_at"]
     assert moment(legal["due_at"]) == lane.working_days("2026-02-12T09:00:00+07:00", 4)
 
-    lane.complete(instance_id, "legal_appraisal", STP, legal_compliant=True,
-                  legal_opinion="Phù hợp Luật Thủ đô 2024 và Nghị quyết 29/2025/NQ-HĐND.")
+    lane.complete(
+        instance_id,
+        "legal_appraisal",
+        STP,
+        legal_compliant=True,
+        legal_opinion="Phù hợp Luật Thủ đô 2024 và Nghị quyết 29/2025/NQ-HĐND.",
+    )
     assert lane.open_elements(instance_id) == ["appraise_skhcn"]  # the decision waits for both appraisals
     lane.appraise(instance_id)
     assert lane.open_elements(instance_id) == ["decide"]
@@ -285,11 +334,17 @@ def test_joint_processing_runs_the_legal_appraisal_of_so_tu_phap_in_parallel(lan
 def test_a_supplement_is_requested_once_then_the_dossier_is_accepted(lane: GreenLane) -> None:
     instance_id = lane.submit("KHCN-01")
     code = lane.view(instance_id)["dossier"]["code"]
-    body = assert_problem(lane.complete(instance_id, "check_completeness", MOT_CUA, status=422, outcome="supplement"),
-                          422, "form-invalid")  # which documents are missing must be said
+    body = assert_problem(
+        lane.complete(instance_id, "check_completeness", MOT_CUA, status=422, outcome="supplement"), 422, "form-invalid"
+    )  # which documents are missing must be said
     assert "missing_documents" in str(body)
-    lane.complete(instance_id, "check_completeness", MOT_CUA, outcome="supplement",
-                  missing_documents=["Báo cáo tài chính năm gần nhất"])
+    lane.complete(
+        instance_id,
+        "check_completeness",
+        MOT_CUA,
+        outcome="supplement",
+        missing_documents=["Báo cáo tài chính năm gần nhất"],
+    )
 
     view = lane.view(instance_id)
     assert dossier(view) == (5, "Yêu cầu bổ sung giấy tờ") and view["open_tasks"] == []
@@ -302,8 +357,18 @@ def test_a_supplement_is_requested_once_then_the_dossier_is_accepted(lane: Green
     assert lane.open_elements(instance_id) == ["recheck_completeness"]
     assert lane.variables(instance_id)["supplement_documents"] == ["Báo cáo tài chính 2025"]
     # a second supplement request is not an option any more
-    assert_problem(lane.complete(instance_id, "recheck_completeness", MOT_CUA, status=422, outcome="supplement",
-                                 missing_documents=["Bản sao điều lệ"]), 422, "form-invalid")
+    assert_problem(
+        lane.complete(
+            instance_id,
+            "recheck_completeness",
+            MOT_CUA,
+            status=422,
+            outcome="supplement",
+            missing_documents=["Bản sao điều lệ"],
+        ),
+        422,
+        "form-invalid",
+    )
     assert_problem(lane.supplement(code, supplement_documents=["Bản sao điều lệ"]), 404, "message-not-correlated")
 
     lane.clock.set(hanoi("2026-02-13 10:30"))
@@ -318,13 +383,24 @@ def test_a_supplement_is_requested_once_then_the_dossier_is_accepted(lane: Green
 def test_a_dossier_still_incomplete_after_its_supplement_is_refused(lane: GreenLane) -> None:
     instance_id = lane.submit("KHCN-01")
     code = lane.view(instance_id)["dossier"]["code"]
-    lane.complete(instance_id, "check_completeness", MOT_CUA, outcome="supplement",
-                  missing_documents=["Báo cáo tài chính năm gần nhất"])
+    lane.complete(
+        instance_id,
+        "check_completeness",
+        MOT_CUA,
+        outcome="supplement",
+        missing_documents=["Báo cáo tài chính năm gần nhất"],
+    )
     assert lane.supplement(code, supplement_documents=["Bảng cân đối kế toán"]).status_code == 200
-    assert_problem(lane.complete(instance_id, "recheck_completeness", MOT_CUA, status=422, outcome="refuse"),
-                   422, "form-invalid")  # a refusal states its reason
-    lane.complete(instance_id, "recheck_completeness", MOT_CUA, outcome="refuse",
-                  refusal_reason="Vẫn thiếu báo cáo tài chính năm gần nhất")
+    assert_problem(
+        lane.complete(instance_id, "recheck_completeness", MOT_CUA, status=422, outcome="refuse"), 422, "form-invalid"
+    )  # a refusal states its reason
+    lane.complete(
+        instance_id,
+        "recheck_completeness",
+        MOT_CUA,
+        outcome="refuse",
+        refusal_reason="Vẫn thiếu báo cáo tài chính năm gần nhất",
+    )
 
     view = lane.view(instance_id)
     assert view["status"] == "completed" and view["open_tasks"] == []
@@ -337,8 +413,13 @@ def test_a_dossier_still_incomplete_after_its_supplement_is_refused(lane: GreenL
 
 def test_a_dossier_refused_at_the_first_check(lane: GreenLane) -> None:
     instance_id = lane.submit("KHCN-01")
-    lane.complete(instance_id, "check_completeness", MOT_CUA, outcome="refuse",
-                  refusal_reason="Thủ tục không thuộc thẩm quyền giải quyết của Thành phố")
+    lane.complete(
+        instance_id,
+        "check_completeness",
+        MOT_CUA,
+        outcome="refuse",
+        refusal_reason="Thủ tục không thuộc thẩm quyền giải quyết của Thành phố",
+    )
     view = lane.view(instance_id)
     assert (view["status"], dossier(view)) == ("completed", (3, "Không được tiếp nhận"))
     assert lane.history(instance_id)[-1]["kind"] == "instance_completed"
@@ -347,8 +428,13 @@ def test_a_dossier_refused_at_the_first_check(lane: GreenLane) -> None:
 def test_a_supplement_not_sent_in_time_ends_in_refusal(lane: GreenLane) -> None:
     instance_id = lane.submit("KHCN-01")
     code = lane.view(instance_id)["dossier"]["code"]
-    lane.complete(instance_id, "check_completeness", MOT_CUA, outcome="supplement",
-                  missing_documents=["Báo cáo tài chính năm gần nhất"])
+    lane.complete(
+        instance_id,
+        "check_completeness",
+        MOT_CUA,
+        outcome="supplement",
+        missing_documents=["Báo cáo tài chính năm gần nhất"],
+    )
     due = moment(lane.variables(instance_id)["supplement_due_at"])
     assert due == hanoi("2026-03-05 17:00")  # ten working days across Tết
 
@@ -359,8 +445,9 @@ def test_a_supplement_not_sent_in_time_ends_in_refusal(lane: GreenLane) -> None:
     view = lane.view(instance_id)
     assert (view["status"], dossier(view)) == ("completed", (3, "Không được tiếp nhận"))
     assert view["variables"]["refusal_reason"].startswith("Quá hạn bổ sung hồ sơ")
-    assert_problem(lane.supplement(code, supplement_documents=["Báo cáo tài chính 2025"]), 404,
-                   "message-not-correlated")
+    assert_problem(
+        lane.supplement(code, supplement_documents=["Báo cáo tài chính 2025"]), 404, "message-not-correlated"
+    )
 
 
 # --- time limits ---------------------------------------------------------------------------------------------------
@@ -432,24 +519,40 @@ def near_miss(lane: GreenLane, *, joint: bool = False) -> str:
 def test_before_the_deadline_the_agency_apologises_once_and_the_case_is_escalated(lane: GreenLane) -> None:
     instance_id = near_miss(lane)
     old_appointment = hanoi("2026-03-05 17:00")
-    assert lane.open_elements(instance_id) == ["appraise_skhcn", "escalate_skhcn", "escalate_vpubnd",
-                                               "issue_apology"]
+    assert lane.open_elements(instance_id) == ["appraise_skhcn", "escalate_skhcn", "escalate_vpubnd", "issue_apology"]
     apology = lane.task(instance_id, "issue_apology")
     assert (apology["candidate_groups"], apology["required_role"], apology["lane"]) == (
-        ["skhcn"], "lead", "Cơ quan giải quyết")
+        ["skhcn"],
+        "lead",
+        "Cơ quan giải quyết",
+    )
     assert moment(apology["due_at"]) == old_appointment  # issued before the promised date
     escalations = {t["element_id"]: t for t in lane.open_tasks(instance_id) if t["element_id"].startswith("escalate")}
     assert escalations["escalate_skhcn"]["candidate_groups"] == ["skhcn"]
     assert (escalations["escalate_vpubnd"]["candidate_groups"], escalations["escalate_vpubnd"]["name"]) == (
-        ["vp-ubnd"], "Theo dõi hồ sơ trễ hạn")
+        ["vp-ubnd"],
+        "Theo dõi hồ sơ trễ hạn",
+    )
     assert lane.variables(instance_id)["near_miss_count"] == 1
 
-    assert_problem(lane.complete(instance_id, "issue_apology", SKHCN, status=403, apology_reason="Chậm",
-                                 extension_days=3), 403, "role-required")
-    assert_problem(lane.complete(instance_id, "issue_apology", SKHCN_LEAD, status=422, apology_reason="Chậm",
-                                 extension_days=0), 422, "form-invalid")  # the new date must come after the old
-    lane.complete(instance_id, "issue_apology", SKHCN_LEAD, apology_reason="Cần xác minh thêm thông tin dự án",
-                  extension_days=3, apology_letter_number="12/PXL-SKHCN")
+    assert_problem(
+        lane.complete(instance_id, "issue_apology", SKHCN, status=403, apology_reason="Chậm", extension_days=3),
+        403,
+        "role-required",
+    )
+    assert_problem(
+        lane.complete(instance_id, "issue_apology", SKHCN_LEAD, status=422, apology_reason="Chậm", extension_days=0),
+        422,
+        "form-invalid",
+    )  # the new date must come after the old
+    lane.complete(
+        instance_id,
+        "issue_apology",
+        SKHCN_LEAD,
+        apology_reason="Cần xác minh thêm thông tin dự án",
+        extension_days=3,
+        apology_letter_number="12/PXL-SKHCN",
+    )
 
     new_appointment = lane.working_days("2026-03-05", 3)
     assert new_appointment == hanoi("2026-03-10 17:00")
@@ -459,8 +562,13 @@ def test_before_the_deadline_the_agency_apologises_once_and_the_case_is_escalate
     assert moment(variables["previous_appointment_at"]) == old_appointment
     assert variables["apology_issued"] is True
     # the escalations are done by their agencies; the appointment stays the new one
-    lane.complete(instance_id, "escalate_skhcn", SKHCN, follow_up_action="urged",
-                  follow_up_note="Đã yêu cầu phòng chuyên môn hoàn thành thẩm định trước 9/3")
+    lane.complete(
+        instance_id,
+        "escalate_skhcn",
+        SKHCN,
+        follow_up_action="urged",
+        follow_up_note="Đã yêu cầu phòng chuyên môn hoàn thành thẩm định trước 9/3",
+    )
     lane.complete(instance_id, "escalate_vpubnd", VP_UBND, follow_up_action="noted")
     assert moment(lane.view(instance_id)["due_at"]) == new_appointment
 
@@ -485,8 +593,13 @@ def test_a_second_near_miss_escalates_again_without_a_second_apology(lane: Green
     assert lane.fire_at(second_mark + timedelta(minutes=1)) == 1
 
     opened = [t["element_id"] for t in lane.open_tasks(instance_id)]
-    assert sorted(opened) == ["appraise_skhcn", "escalate_skhcn", "escalate_skhcn", "escalate_vpubnd",
-                              "escalate_vpubnd"]  # the first escalations were not done yet; no second apology
+    assert sorted(opened) == [
+        "appraise_skhcn",
+        "escalate_skhcn",
+        "escalate_skhcn",
+        "escalate_vpubnd",
+        "escalate_vpubnd",
+    ]  # the first escalations were not done yet; no second apology
     variables = lane.variables(instance_id)
     assert (variables["near_miss_count"], variables["apology_issued"]) == (2, True)
     assert moment(variables["appointment_at"]) == hanoi("2026-03-10 17:00")  # not moved again
@@ -500,10 +613,15 @@ def test_a_second_near_miss_escalates_again_without_a_second_apology(lane: Green
     lane.return_result(instance_id)
     view = lane.view(instance_id)
     assert (view["status"], view["deadline_state"], dossier(view)[0]) == ("completed", "late", 10)
-    escalations = lane.client.get(TASKS, params={"instance_id": instance_id, "status": "cancelled"},
-                                  headers=ADMIN).json()["items"]
-    assert sorted(t["element_id"] for t in escalations) == ["escalate_skhcn", "escalate_skhcn", "escalate_vpubnd",
-                                                            "escalate_vpubnd"]
+    escalations = lane.client.get(
+        TASKS, params={"instance_id": instance_id, "status": "cancelled"}, headers=ADMIN
+    ).json()["items"]
+    assert sorted(t["element_id"] for t in escalations) == [
+        "escalate_skhcn",
+        "escalate_skhcn",
+        "escalate_vpubnd",
+        "escalate_vpubnd",
+    ]
 
 
 def test_a_decision_before_the_apology_closes_it_unissued(lane: GreenLane) -> None:
@@ -528,8 +646,13 @@ def test_an_officer_of_so_tu_phap_can_neither_see_nor_act_on_the_task_of_so_khcn
     assert inbox["items"] == []
     assert_problem(lane.client.get(f"{TASKS}/{appraisal['id']}", headers=STP), 403, "not-candidate")
     assert_problem(lane.client.post(f"{TASKS}/{appraisal['id']}/claim", headers=STP), 403, "not-candidate")
-    assert_problem(lane.complete_id(appraisal["id"], STP_LEAD, status=403, appraisal_recommendation="refuse",
-                                    appraisal_opinion="Không"), 403, "not-candidate")
+    assert_problem(
+        lane.complete_id(
+            appraisal["id"], STP_LEAD, status=403, appraisal_recommendation="refuse", appraisal_opinion="Không"
+        ),
+        403,
+        "not-candidate",
+    )
     assert_problem(lane.client.get(f"{INSTANCES}/{instance_id}", headers=STP), 403)
     skhcn_inbox = lane.client.get(TASKS, params={"status": "open"}, headers=SKHCN).json()["items"]
     assert [t["id"] for t in skhcn_inbox] == [appraisal["id"]]
@@ -542,15 +665,29 @@ def test_only_a_lead_of_the_processing_agency_decides(lane: GreenLane) -> None:
     decision = lane.task(instance_id, "decide")
 
     assert_problem(lane.client.post(f"{TASKS}/{decision['id']}/claim", headers=SKHCN), 403, "role-required")
-    body = assert_problem(lane.complete_id(decision["id"], SKHCN, status=403, decision="approve",
-                                           result_summary="Cấp"), 403, "role-required")
+    body = assert_problem(
+        lane.complete_id(decision["id"], SKHCN, status=403, decision="approve", result_summary="Cấp"),
+        403,
+        "role-required",
+    )
     assert body["detail_vi"]
-    assert_problem(lane.complete_id(decision["id"], HTKC_LEAD, status=403, decision="approve",
-                                    result_summary="Cấp"), 403, "not-candidate")
-    assert_problem(lane.complete_id(decision["id"], SKHCN_LEAD, status=422, decision="refuse",
-                                    result_summary="Từ chối"), 422, "form-invalid")  # a refusal gives its reason
-    lane.complete_id(decision["id"], SKHCN_LEAD, decision="refuse", result_summary="Từ chối cấp",
-                     decision_refusal_reason="Doanh nghiệp chưa có kết quả khoa học và công nghệ được ứng dụng")
+    assert_problem(
+        lane.complete_id(decision["id"], HTKC_LEAD, status=403, decision="approve", result_summary="Cấp"),
+        403,
+        "not-candidate",
+    )
+    assert_problem(
+        lane.complete_id(decision["id"], SKHCN_LEAD, status=422, decision="refuse", result_summary="Từ chối"),
+        422,
+        "form-invalid",
+    )  # a refusal gives its reason
+    lane.complete_id(
+        decision["id"],
+        SKHCN_LEAD,
+        decision="refuse",
+        result_summary="Từ chối cấp",
+        decision_refusal_reason="Doanh nghiệp chưa có kết quả khoa học và công nghệ được ứng dụng",
+    )
     lane.return_result(instance_id)
     view = lane.view(instance_id)
     assert (view["variables"]["decision"], dossier(view)[0]) == ("refuse", 10)
@@ -559,13 +696,17 @@ def test_only_a_lead_of_the_processing_agency_decides(lane: GreenLane) -> None:
 def test_the_portal_must_send_a_complete_start_form(lane: GreenLane) -> None:
     dossier_without_applicant = applicant_dossier()
     del dossier_without_applicant["applicant"]
-    response = lane.client.post(INSTANCES, headers=PORTAL, json={"process_key": "green_lane",
-                                                                 "variables": dossier_without_applicant})
+    response = lane.client.post(
+        INSTANCES, headers=PORTAL, json={"process_key": "green_lane", "variables": dossier_without_applicant}
+    )
     body = assert_problem(response, 422, "form-invalid")
     assert "applicant" in str(body)
     bad_id = applicant_dossier(applicant={"name": "A", "id_number": "12", "email": "a@b.vn", "phone": "0912345678"})
-    assert_problem(lane.client.post(INSTANCES, headers=PORTAL, json={"process_key": "green_lane",
-                                                                     "variables": bad_id}), 422, "form-invalid")
+    assert_problem(
+        lane.client.post(INSTANCES, headers=PORTAL, json={"process_key": "green_lane", "variables": bad_id}),
+        422,
+        "form-invalid",
+    )
     listing = lane.client.get(INSTANCES, params={"process_key": "green_lane"}, headers=ADMIN).json()
     assert listing["total"] == 0  # nothing was started, no dossier number was used
     assert lane.view(lane.submit())["dossier"]["code"].endswith("-0001")

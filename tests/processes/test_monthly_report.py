@@ -20,8 +20,23 @@ PROCESS_DIR = Path(__file__).resolve().parents[2] / "processes" / "monthly_repor
 KEY = "monthly_report"
 HANOI = timezone(timedelta(hours=7))
 # The agencies that report by default: every Sở, ban, ngành and the wards (DOMAIN.md's table without UBND).
-DEFAULT_AGENCIES = ["skhcn", "stp", "htkc", "vp-ubnd", "stc", "snv", "thue", "sxd", "sct", "snnmt", "syt", "sgddt",
-                    "svhtt", "ttpvhcc", "xa-phuong"]
+DEFAULT_AGENCIES = [
+    "skhcn",
+    "stp",
+    "htkc",
+    "vp-ubnd",
+    "stc",
+    "snv",
+    "thue",
+    "sxd",
+    "sct",
+    "snnmt",
+    "syt",
+    "sgddt",
+    "svhtt",
+    "ttpvhcc",
+    "xa-phuong",
+]
 AGENCIES = ["stp", "htkc", "syt", "xa-phuong"]
 SKHCN = auth("an", groups="skhcn", name="Trần Văn An")
 VP = auth("khoa", groups="vp-ubnd", name="Bùi Đăng Khoa")
@@ -38,16 +53,28 @@ def hanoi(year: int, month: int, day: int, hour: int = 9, minute: int = 0, secon
 
 
 def report(summary: str, *, escalate: bool = False) -> dict[str, Any]:
-    difficulties = [{"description": "Chưa có hướng dẫn về cơ chế thử nghiệm có kiểm soát", "proposal": "Sở KH&CN "
-                     "hướng dẫn", "needs_escalation": escalate}]
-    return {"progress_summary": summary, "needs_escalation": escalate, "difficulties": difficulties,
-            "kpis": [{"indicator": "Tỷ lệ hồ sơ trực tuyến toàn trình", "unit": "%", "target": 100, "achieved": 92.5}]}
+    difficulties = [
+        {
+            "description": "Chưa có hướng dẫn về cơ chế thử nghiệm có kiểm soát",
+            "proposal": "Sở KH&CN hướng dẫn",
+            "needs_escalation": escalate,
+        }
+    ]
+    return {
+        "progress_summary": summary,
+        "needs_escalation": escalate,
+        "difficulties": difficulties,
+        "kpis": [{"indicator": "Tỷ lệ hồ sơ trực tuyến toàn trình", "unit": "%", "target": 100, "achieved": 92.5}],
+    }
 
 
 def deploy(client: TestClient) -> None:
     """Every file of the folder in one request, strict: any "6 rõ" finding would refuse it."""
-    parts = [("files", (path.name, path.read_bytes(), "application/json" if path.suffix == ".json" else
-                        "application/xml")) for path in sorted(PROCESS_DIR.iterdir()) if path.is_file()]
+    parts = [
+        ("files", (path.name, path.read_bytes(), "application/json" if path.suffix == ".json" else "application/xml"))
+        for path in sorted(PROCESS_DIR.iterdir())
+        if path.is_file()
+    ]
     response = client.post(DEFINITIONS, files=parts, params={"strict": "true"}, headers=OWNER)
     assert response.status_code == 201, response.text
 
@@ -83,16 +110,18 @@ def variables(client: TestClient, instance_id: str) -> dict[str, Any]:
 
 def submit(client: TestClient, instance_id: str, code: str, **form: Any) -> dict[str, Any]:
     task = only_task(client, officer(code), instance_id, "submit_report")
-    completed: dict[str, Any] = complete(client, task["id"], officer(code), **(form or report(f"Báo cáo của {code}"))
-                                         ).json()
+    completed: dict[str, Any] = complete(
+        client, task["id"], officer(code), **(form or report(f"Báo cáo của {code}"))
+    ).json()
     return completed
 
 
 def close_cycle(client: TestClient, instance_id: str) -> None:
     """Sở KH&CN consolidates, Văn phòng UBND reports to UBND Thành phố."""
     task = only_task(client, SKHCN, instance_id, "consolidate")
-    complete(client, task["id"], SKHCN, consolidated_summary="Các đơn vị triển khai đúng tiến độ",
-             dashboard_updated=True)
+    complete(
+        client, task["id"], SKHCN, consolidated_summary="Các đơn vị triển khai đúng tiến độ", dashboard_updated=True
+    )
     task = only_task(client, VP, instance_id, "follow_up")
     complete(client, task["id"], VP, report_to_ubnd="Báo cáo UBND Thành phố kết quả tháng", needs_direction=False)
     assert instance(client, instance_id)["status"] == "completed"
@@ -112,8 +141,11 @@ def test_each_agency_sees_and_completes_only_its_own_report(client: TestClient, 
     assert my_tasks(client, SKHCN, instance_id) == [] and my_tasks(client, UBND, instance_id) == []
 
     # another agency's report is not yours to file
-    assert_problem(client.post(f"{TASKS}/{tasks['syt']['id']}/complete", json={"variables": report("x")},
-                               headers=officer("stp")), 403, "not-candidate")
+    assert_problem(
+        client.post(f"{TASKS}/{tasks['syt']['id']}/complete", json={"variables": report("x")}, headers=officer("stp")),
+        403,
+        "not-candidate",
+    )
     # the form is checked: an escalation flag needs a difficulty marked for escalation
     wrong = {**report("Có vướng mắc"), "needs_escalation": True}
     assert_problem(complete(client, tasks["stp"]["id"], officer("stp"), status=422, **wrong), 422, "form-invalid")
@@ -137,8 +169,9 @@ def test_each_agency_sees_and_completes_only_its_own_report(client: TestClient, 
     assert not any(event["kind"] == "timer_fired" for event in events)  # all on time: nobody was reminded
 
 
-def test_reminder_after_the_4th_lists_the_late_agencies(client: TestClient, clock: FakeClock,
-                                                        app_container: EngineContainer) -> None:
+def test_reminder_after_the_4th_lists_the_late_agencies(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     clock.set(hanoi(2026, 2, 2))
     deploy(client)
     instance_id = start(client, period="2026-01", agencies=AGENCIES)
@@ -157,8 +190,13 @@ def test_reminder_after_the_4th_lists_the_late_agencies(client: TestClient, cloc
     assert variables(client, instance_id)["late_agencies"] == ["htkc", "syt"]
     for code in ("htkc", "syt"):  # the collection goes on, now overdue
         assert only_task(client, officer(code), instance_id, "submit_report")["deadline_state"] == "overdue"
-    complete(client, remind["id"], SKHCN, reminded_agencies=["htkc", "syt"],
-             reminder_note="Công văn đôn đốc, hạn nộp ngày 06/02/2026")
+    complete(
+        client,
+        remind["id"],
+        SKHCN,
+        reminded_agencies=["htkc", "syt"],
+        reminder_note="Công văn đôn đốc, hạn nộp ngày 06/02/2026",
+    )
     assert open_elements(client, instance_id) == ["submit_report", "submit_report"]
 
     clock.set(hanoi(2026, 2, 6, 8))
@@ -186,14 +224,19 @@ def test_december_is_due_in_january(client: TestClient, clock: FakeClock) -> Non
 
 def test_start_form_refuses_a_bad_period_or_agency(client: TestClient) -> None:
     deploy(client)
-    for body in ({"period": "2026-13"}, {"period": "01/2026"}, {"period": "2026-01", "agencies": ["ubnd"]},
-                 {"period": "2026-01", "agencies": []}):
+    for body in (
+        {"period": "2026-13"},
+        {"period": "01/2026"},
+        {"period": "2026-01", "agencies": ["ubnd"]},
+        {"period": "2026-01", "agencies": []},
+    ):
         response = client.post(INSTANCES, json={"process_key": KEY, "variables": body}, headers=PORTAL)
         assert_problem(response, 422, "form-invalid")
 
 
-def test_the_timer_start_opens_one_cycle_a_month_across_the_year(client: TestClient, clock: FakeClock,
-                                                                 app_container: EngineContainer) -> None:
+def test_the_timer_start_opens_one_cycle_a_month_across_the_year(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     """Needs the scheduled start of a timer start event (engine.scheduled_starts) to pass ``period`` (the month
     reported on) and the start form's defaults (``agencies``)."""
     clock.set(hanoi(2025, 12, 20))
@@ -206,8 +249,10 @@ def test_the_timer_start_opens_one_cycle_a_month_across_the_year(client: TestCli
     response = client.get(INSTANCES, params={"process_key": KEY}, headers=ADMIN)
     assert response.status_code == 200, response.text
     cycles = sorted((variables(client, item["id"]) for item in response.json()["items"]), key=lambda v: v["period"])
-    assert [(v["period"], v["report_due_at"]) for v in cycles] == [("2025-12", "2026-01-04T23:59:59+07:00"),
-                                                                   ("2026-01", "2026-02-04T23:59:59+07:00")]
+    assert [(v["period"], v["report_due_at"]) for v in cycles] == [
+        ("2025-12", "2026-01-04T23:59:59+07:00"),
+        ("2026-01", "2026-02-04T23:59:59+07:00"),
+    ]
     assert all(v["agencies"] == DEFAULT_AGENCIES for v in cycles)
     assert cycles[0]["late_agencies"] == DEFAULT_AGENCIES  # nobody reported on December by 4 January
 
@@ -228,9 +273,16 @@ def test_quarter_ends_prepare_the_inter_agency_meeting(client: TestClient, clock
         assert open_elements(client, instance_id) == [element]
         task = only_task(client, SKHCN, instance_id, element)
         assert task["lane"] == "Sở Khoa học và Công nghệ" and task["due_at"] is not None
-        response = client.post(f"{TASKS}/{task['id']}/complete", json={"variables": {"agenda": "Giao ban"}},
-                               headers=SKHCN)
+        response = client.post(
+            f"{TASKS}/{task['id']}/complete", json={"variables": {"agenda": "Giao ban"}}, headers=SKHCN
+        )
         assert_problem(response, 422, "form-invalid")  # the meeting date is required
-        complete(client, task["id"], SKHCN, meeting_date="2026-07-15", agenda="Đánh giá kết quả, tháo gỡ vướng mắc",
-                 participants=["skhcn", "vp-ubnd", "stp", "htkc"])
+        complete(
+            client,
+            task["id"],
+            SKHCN,
+            meeting_date="2026-07-15",
+            agenda="Đánh giá kết quả, tháo gỡ vướng mắc",
+            participants=["skhcn", "vp-ubnd", "stp", "htkc"],
+        )
         assert instance(client, instance_id)["status"] == "completed"

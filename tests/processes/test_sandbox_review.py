@@ -35,8 +35,12 @@ UBND_LEAD = auth("nam", groups="ubnd", roles="lead", name="Trương Hoài Nam")
 SECTOR_LEADS = {code: auth(f"lead-{code}", groups=code, roles="lead") for code in ("syt", "sgddt", "snnmt")}
 
 APPLICATION: dict[str, Any] = {
-    "applicant": {"name": "Công ty Cổ phần Y tế số An Khang", "tax_code": "0109876543",
-                  "representative": "Nguyễn Văn Khang", "email": "lienhe@ankhang.vn"},
+    "applicant": {
+        "name": "Công ty Cổ phần Y tế số An Khang",
+        "tax_code": "0109876543",
+        "representative": "Nguyễn Văn Khang",
+        "email": "lienhe@ankhang.vn",
+    },
     "technology_name": "Nền tảng khám bệnh từ xa có kê đơn điện tử",
     "technology_description": "Khám, tư vấn qua video và kê đơn điện tử liên thông với nhà thuốc.",
     "scope": "Khám từ xa các bệnh mạn tính ổn định cho người bệnh đã khám trực tiếp trước đó.",
@@ -62,16 +66,22 @@ CONDITIONS: dict[str, Any] = {
 # --- calls ----------------------------------------------------------------------------------------------------------
 def deploy(client: TestClient, folder: str = KEY) -> None:
     """Every file of the process folder in one request, strict: any "6 rõ" finding would refuse it."""
-    parts = [("files", (path.name, path.read_bytes(), "application/json" if path.suffix == ".json" else
-                        "application/xml")) for path in sorted((PROCESSES / folder).iterdir()) if path.is_file()]
+    parts = [
+        ("files", (path.name, path.read_bytes(), "application/json" if path.suffix == ".json" else "application/xml"))
+        for path in sorted((PROCESSES / folder).iterdir())
+        if path.is_file()
+    ]
     response = client.post(DEFINITIONS, files=parts, params={"strict": "true"}, headers=OWNER)
     assert response.status_code == 201, response.text
 
 
 def apply(client: TestClient, business_key: str = "SB-2026-0001", **changes: Any) -> str:
     """The portal files an application; ``changes`` replace fields of APPLICATION."""
-    response = client.post(INSTANCES, json={"process_key": KEY, "business_key": business_key,
-                                            "variables": {**APPLICATION, **changes}}, headers=PORTAL)
+    response = client.post(
+        INSTANCES,
+        json={"process_key": KEY, "business_key": business_key, "variables": {**APPLICATION, **changes}},
+        headers=PORTAL,
+    )
     assert response.status_code == 201, response.text
     instance_id: str = response.json()["id"]
     return instance_id
@@ -92,11 +102,13 @@ def act(client: TestClient, instance_id: str, element_id: str, headers: dict[str
     assert (done["status"], done["element_id"]) == ("completed", element_id)
 
 
-def send(client: TestClient, name: str, business_key: str = "SB-2026-0001", *, status: int = 200,
-         **payload: Any) -> None:
+def send(
+    client: TestClient, name: str, business_key: str = "SB-2026-0001", *, status: int = 200, **payload: Any
+) -> None:
     """The applicant's system sends a message through the integration API, correlated by the business key."""
-    response = client.post(MESSAGES, json={"name": name, "business_key": business_key, "variables": payload},
-                           headers=PORTAL)
+    response = client.post(
+        MESSAGES, json={"name": name, "business_key": business_key, "variables": payload}, headers=PORTAL
+    )
     assert response.status_code == status, response.text
 
 
@@ -119,8 +131,11 @@ def history(client: TestClient, instance_id: str) -> list[dict[str, Any]]:
 
 def passed(client: TestClient, instance_id: str) -> list[str]:
     """Element ids the instance went through (engine steps and human tasks), in order."""
-    return [e["element_id"] for e in history(client, instance_id)
-            if e["kind"] in ("element_completed", "task_completed") and e["element_id"]]
+    return [
+        e["element_id"]
+        for e in history(client, instance_id)
+        if e["kind"] in ("element_completed", "task_completed") and e["element_id"]
+    ]
 
 
 def fire(container: EngineContainer, clock: FakeClock, until: datetime) -> int:
@@ -146,19 +161,41 @@ def check(client: TestClient, instance_id: str, *missing: str) -> None:
 
 
 def legal_opinion(client: TestClient, instance_id: str) -> None:
-    act(client, instance_id, "legal_opinion", STP_LEAD, legal_opinion="Có thể miễn trừ trong phạm vi thử nghiệm",
-        waived_rules=["Thông tư 49/2017/TT-BYT, Điều 6"], legal_risk="trung_binh",
-        legal_conditions=["Lưu vết toàn bộ đơn thuốc điện tử"], legal_opinion_document="45/STP-VBPQ")
+    act(
+        client,
+        instance_id,
+        "legal_opinion",
+        STP_LEAD,
+        legal_opinion="Có thể miễn trừ trong phạm vi thử nghiệm",
+        waived_rules=["Thông tư 49/2017/TT-BYT, Điều 6"],
+        legal_risk="trung_binh",
+        legal_conditions=["Lưu vết toàn bộ đơn thuốc điện tử"],
+        legal_opinion_document="45/STP-VBPQ",
+    )
 
 
 def htkc_opinion(client: TestClient, instance_id: str) -> None:
-    act(client, instance_id, "htkc_opinion", HTKC_LEAD, htkc_opinion="Bố trí được phòng thử nghiệm tại Hòa Lạc",
-        space_available=True, infrastructure_notes="Kết nối 10 Gbps, trung tâm dữ liệu đạt chuẩn")
+    act(
+        client,
+        instance_id,
+        "htkc_opinion",
+        HTKC_LEAD,
+        htkc_opinion="Bố trí được phòng thử nghiệm tại Hòa Lạc",
+        space_available=True,
+        infrastructure_notes="Kết nối 10 Gbps, trung tâm dữ liệu đạt chuẩn",
+    )
 
 
 def sector_opinion(client: TestClient, instance_id: str, agency: str) -> None:
-    act(client, instance_id, "sector_opinion", SECTOR_LEADS[agency], sector_opinion="Đồng ý có điều kiện",
-        sector_supports=True, sector_conditions=["Bác sĩ có chứng chỉ hành nghề"])
+    act(
+        client,
+        instance_id,
+        "sector_opinion",
+        SECTOR_LEADS[agency],
+        sector_opinion="Đồng ý có điều kiện",
+        sector_supports=True,
+        sector_conditions=["Bác sĩ có chứng chỉ hành nghề"],
+    )
 
 
 def consult(client: TestClient, instance_id: str, sector_agency: str | None = "syt", in_park: bool = True) -> None:
@@ -170,19 +207,39 @@ def consult(client: TestClient, instance_id: str, sector_agency: str | None = "s
 
 
 def synthesize(client: TestClient, instance_id: str, *, council: bool) -> None:
-    act(client, instance_id, "synthesize", SKHCN, synthesis="Các cơ quan thống nhất cho thử nghiệm có điều kiện",
-        needs_council=council)
+    act(
+        client,
+        instance_id,
+        "synthesize",
+        SKHCN,
+        synthesis="Các cơ quan thống nhất cho thử nghiệm có điều kiện",
+        needs_council=council,
+    )
 
 
 def propose(client: TestClient, instance_id: str) -> None:
-    act(client, instance_id, "draft_proposal", SKHCN_LEAD, recommendation="cho_phep",
-        proposal="Đề nghị cho phép thử nghiệm 7 tháng", proposed_conditions=CONDITIONS,
-        proposal_document="310/TTr-SKHCN")
+    act(
+        client,
+        instance_id,
+        "draft_proposal",
+        SKHCN_LEAD,
+        recommendation="cho_phep",
+        proposal="Đề nghị cho phép thử nghiệm 7 tháng",
+        proposed_conditions=CONDITIONS,
+        proposal_document="310/TTr-SKHCN",
+    )
 
 
 def approve(client: TestClient, instance_id: str, **conditions: Any) -> None:
-    act(client, instance_id, "decide", UBND_LEAD, approved=True, conditions={**CONDITIONS, **conditions},
-        decision_document="1234/QĐ-UBND")
+    act(
+        client,
+        instance_id,
+        "decide",
+        UBND_LEAD,
+        approved=True,
+        conditions={**CONDITIONS, **conditions},
+        decision_document="1234/QĐ-UBND",
+    )
 
 
 def to_decision(client: TestClient, instance_id: str) -> None:
@@ -225,8 +282,14 @@ def test_incomplete_application_is_supplemented_once_then_consulted(client: Test
     assert variables(client, instance_id)["supplement"] == {"documents": ["Phương án bồi thường"], "note": "Đã bổ sung"}
     check(client, instance_id)
     assert set(open_tasks(client, instance_id)) == {"legal_opinion", "htkc_opinion", "sector_opinion"}
-    assert passed(client, instance_id)[:6] == ["application_received", "register_application", "check_completeness",
-                                               "completeness_gateway", "request_supplement", "await_supplement"]
+    assert passed(client, instance_id)[:6] == [
+        "application_received",
+        "register_application",
+        "check_completeness",
+        "completeness_gateway",
+        "request_supplement",
+        "await_supplement",
+    ]
 
 
 def test_second_incompleteness_refuses_the_application(client: TestClient) -> None:
@@ -239,15 +302,21 @@ def test_second_incompleteness_refuses_the_application(client: TestClient) -> No
     assert status(client, instance_id) == "completed"
     found = variables(client, instance_id)
     assert (found["outcome"], found["sandbox_status"], found["supplement_requests"]) == (
-        "tu_choi_tiep_nhan", "tu_choi", 1)
-    assert found["outcome_reasons"] == ["Hồ sơ đã bổ sung nhưng vẫn chưa đầy đủ",
-                                        "Phương án bồi thường chưa có chữ ký người đại diện"]
+        "tu_choi_tiep_nhan",
+        "tu_choi",
+        1,
+    )
+    assert found["outcome_reasons"] == [
+        "Hồ sơ đã bổ sung nhưng vẫn chưa đầy đủ",
+        "Phương án bồi thường chưa có chữ ký người đại diện",
+    ]
     assert passed(client, instance_id)[-2:] == ["reject_incomplete", "rejected_at_intake"]
     send(client, "Bổ sung hồ sơ thử nghiệm", status=404)  # nothing waits any more
 
 
-def test_no_supplement_before_the_deadline_refuses_the_application(client: TestClient, clock: FakeClock,
-                                                                  app_container: EngineContainer) -> None:
+def test_no_supplement_before_the_deadline_refuses_the_application(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     deploy(client)
     instance_id = apply(client)
     check(client, instance_id, "Thiếu phương án kết thúc thử nghiệm")
@@ -259,21 +328,27 @@ def test_no_supplement_before_the_deadline_refuses_the_application(client: TestC
     assert status(client, instance_id) == "completed"
     found = variables(client, instance_id)
     assert found["outcome"] == "tu_choi_tiep_nhan"
-    assert found["outcome_reasons"] == ["Không bổ sung hồ sơ trong thời hạn 2026-01-16",
-                                        "Thiếu phương án kết thúc thử nghiệm"]
+    assert found["outcome_reasons"] == [
+        "Không bổ sung hồ sơ trong thời hạn 2026-01-16",
+        "Thiếu phương án kết thúc thử nghiệm",
+    ]
     assert passed(client, instance_id)[-3:] == ["supplement_overdue", "reject_not_supplemented", "rejected_at_intake"]
 
 
 # --- consultation ---------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("sector", "in_park", "agency", "basis"), [
-    ("y_te", True, "syt", "Điều 17.2"),
-    ("giao_duc", False, "sgddt", "Điều 18.2"),
-    ("nong_nghiep_moi_truong", True, "snnmt", "Điều 16.2"),
-    ("khac", True, None, ""),
-    ("khac", False, None, ""),
-])
+@pytest.mark.parametrize(
+    ("sector", "in_park", "agency", "basis"),
+    [
+        ("y_te", True, "syt", "Điều 17.2"),
+        ("giao_duc", False, "sgddt", "Điều 18.2"),
+        ("nong_nghiep_moi_truong", True, "snnmt", "Điều 16.2"),
+        ("khac", True, None, ""),
+        ("khac", False, None, ""),
+    ],
+)
 def test_consultation_goes_to_the_agencies_the_application_concerns(
-        client: TestClient, sector: str, in_park: bool, agency: str | None, basis: str) -> None:
+    client: TestClient, sector: str, in_park: bool, agency: str | None, basis: str
+) -> None:
     deploy(client)
     instance_id = apply(client, sector=sector, test_space={"in_hitech_park": in_park, "location": "Hòa Lạc"})
     check(client, instance_id)
@@ -309,8 +384,9 @@ def test_consultation_goes_to_the_agencies_the_application_concerns(
 
 
 @pytest.mark.parametrize("in_time", [None, "legal_opinion", "htkc_opinion"])
-def test_late_consultations_are_urged_by_skhcn(client: TestClient, clock: FakeClock, app_container: EngineContainer,
-                                               in_time: str | None) -> None:
+def test_late_consultations_are_urged_by_skhcn(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer, in_time: str | None
+) -> None:
     deploy(client)
     instance_id = apply(client)
     check(client, instance_id)
@@ -319,8 +395,10 @@ def test_late_consultations_are_urged_by_skhcn(client: TestClient, clock: FakeCl
     assert due == hanoi(2026, 1, 16)  # 10 working days
     assert {moment(t["due_at"]) for t in tasks.values()} == {due}
     answer: dict[str, Callable[[TestClient, str], None]] = {
-        "legal_opinion": legal_opinion, "htkc_opinion": htkc_opinion,
-        "sector_opinion": lambda c, i: sector_opinion(c, i, "syt")}
+        "legal_opinion": legal_opinion,
+        "htkc_opinion": htkc_opinion,
+        "sector_opinion": lambda c, i: sector_opinion(c, i, "syt"),
+    }
     if in_time is not None:
         answer.pop(in_time)(client, instance_id)  # answered in time: that agency is not urged
 
@@ -351,18 +429,31 @@ def test_without_council_ubnd_refuses_with_reasons(client: TestClient) -> None:
     synthesize(client, instance_id, council=False)
     proposal = open_tasks(client, instance_id)["draft_proposal"]
     assert proposal["required_role"] == "lead"
-    assert_problem(complete(client, proposal["id"], SKHCN, status=403, recommendation="tu_choi"), 403,
-                   "role-required")
-    act(client, instance_id, "draft_proposal", SKHCN_LEAD, recommendation="tu_choi",
-        proposal="Rủi ro cho người bệnh chưa được kiểm soát", proposed_refusal_reasons=["Chưa có bảo hiểm"],
-        proposal_document="311/TTr-SKHCN")
+    assert_problem(complete(client, proposal["id"], SKHCN, status=403, recommendation="tu_choi"), 403, "role-required")
+    act(
+        client,
+        instance_id,
+        "draft_proposal",
+        SKHCN_LEAD,
+        recommendation="tu_choi",
+        proposal="Rủi ro cho người bệnh chưa được kiểm soát",
+        proposed_refusal_reasons=["Chưa có bảo hiểm"],
+        proposal_document="311/TTr-SKHCN",
+    )
 
     decision = open_tasks(client, instance_id)["decide"]
     assert (decision["candidate_groups"], decision["required_role"]) == (["ubnd"], "lead")
     assert_problem(complete(client, decision["id"], UBND, status=403, approved=False), 403, "role-required")
     reasons = ["Chưa có phương án bảo hiểm trách nhiệm nghề nghiệp", "Chưa có cơ chế xử lý sai sót kê đơn"]
-    act(client, instance_id, "decide", UBND_LEAD, approved=False, refusal_reasons=reasons,
-        decision_document="1235/QĐ-UBND")
+    act(
+        client,
+        instance_id,
+        "decide",
+        UBND_LEAD,
+        approved=False,
+        refusal_reasons=reasons,
+        decision_document="1235/QĐ-UBND",
+    )
 
     assert status(client, instance_id) == "completed"
     found = variables(client, instance_id)
@@ -376,8 +467,11 @@ def test_approval_needs_the_conditions_of_the_test(client: TestClient) -> None:
     instance_id = apply(client)
     to_decision(client, instance_id)
     decision = open_tasks(client, instance_id)["decide"]
-    body = assert_problem(complete(client, decision["id"], UBND_LEAD, status=422, approved=True,
-                                   decision_document="1234/QĐ-UBND"), 422, "form-invalid")
+    body = assert_problem(
+        complete(client, decision["id"], UBND_LEAD, status=422, approved=True, decision_document="1234/QĐ-UBND"),
+        422,
+        "form-invalid",
+    )
     assert "conditions" in str(body)
     assert set(open_tasks(client, instance_id)) == {"decide"}
 
@@ -388,15 +482,29 @@ def test_council_asks_for_an_explanation_then_recommends(client: TestClient) -> 
     check(client, instance_id)
     consult(client, instance_id)
     synthesize(client, instance_id, council=True)
-    act(client, instance_id, "council_review", SKHCN, council_conclusion="Cần làm rõ cơ chế bồi thường",
-        explanation_required=True, explanation_questions=["Mức bồi thường tối đa cho mỗi người bệnh?"])
+    act(
+        client,
+        instance_id,
+        "council_review",
+        SKHCN,
+        council_conclusion="Cần làm rõ cơ chế bồi thường",
+        explanation_required=True,
+        explanation_questions=["Mức bồi thường tối đa cho mỗi người bệnh?"],
+    )
     assert open_tasks(client, instance_id) == {}
 
     send(client, "Giải trình hồ sơ thử nghiệm", answers=["Tối đa 500 triệu đồng mỗi người bệnh"])
     assert set(open_tasks(client, instance_id)) == {"council_review"}
     assert variables(client, instance_id)["explanation"] == {"answers": ["Tối đa 500 triệu đồng mỗi người bệnh"]}
-    act(client, instance_id, "council_review", SKHCN, council_conclusion="Đề nghị cho phép có điều kiện",
-        council_recommendation="cho_phep", explanation_required=False)
+    act(
+        client,
+        instance_id,
+        "council_review",
+        SKHCN,
+        council_conclusion="Đề nghị cho phép có điều kiện",
+        council_recommendation="cho_phep",
+        explanation_required=False,
+    )
     propose(client, instance_id)
     approve(client, instance_id)
     steps = passed(client, instance_id)
@@ -404,34 +512,54 @@ def test_council_asks_for_an_explanation_then_recommends(client: TestClient) -> 
     assert variables(client, instance_id)["sandbox_status"] == "dang_thu_nghiem"
 
 
-def test_council_concludes_on_the_file_when_no_explanation_arrives(client: TestClient, clock: FakeClock,
-                                                                   app_container: EngineContainer) -> None:
+def test_council_concludes_on_the_file_when_no_explanation_arrives(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     deploy(client)
     instance_id = apply(client)
     check(client, instance_id)
     consult(client, instance_id)
     synthesize(client, instance_id, council=True)
-    act(client, instance_id, "council_review", SKHCN, council_conclusion="Cần làm rõ cơ chế bồi thường",
-        explanation_required=True, explanation_questions=["Mức bồi thường?"])
+    act(
+        client,
+        instance_id,
+        "council_review",
+        SKHCN,
+        council_conclusion="Cần làm rõ cơ chế bồi thường",
+        explanation_required=True,
+        explanation_questions=["Mức bồi thường?"],
+    )
     assert fire(app_container, clock, hanoi(2026, 1, 16)) == 1  # 10 working days after Monday 5/1
 
     assert set(open_tasks(client, instance_id)) == {"council_review"}
-    assert variables(client, instance_id)["explanation"] == {"received": False,
-                                                             "note": "Tổ chức không giải trình trong thời hạn"}
-    act(client, instance_id, "council_review", SKHCN, council_conclusion="Hồ sơ không đủ cơ sở",
-        council_recommendation="tu_choi", explanation_required=False)
+    assert variables(client, instance_id)["explanation"] == {
+        "received": False,
+        "note": "Tổ chức không giải trình trong thời hạn",
+    }
+    act(
+        client,
+        instance_id,
+        "council_review",
+        SKHCN,
+        council_conclusion="Hồ sơ không đủ cơ sở",
+        council_recommendation="tu_choi",
+        explanation_required=False,
+    )
     assert set(open_tasks(client, instance_id)) == {"draft_proposal"}
     send(client, "Giải trình hồ sơ thử nghiệm", status=404)  # too late: nothing waits for it
 
 
 # --- monitoring -----------------------------------------------------------------------------------------------------
-def test_periodic_reports_are_reviewed_and_late_reports_reminded(client: TestClient, clock: FakeClock,
-                                                                 app_container: EngineContainer) -> None:
+def test_periodic_reports_are_reviewed_and_late_reports_reminded(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     instance_id = approved_test(client)
     found = variables(client, instance_id)
     assert (found["test_started_on"], found["test_months"], found["reports_received"]) == ("2026-01-05", 7, 0)
-    assert (found["test_end_at"], found["next_report_due"]) == ("2026-08-05T17:00:00+07:00",
-                                                                "2026-04-05T17:00:00+07:00")
+    assert (found["test_end_at"], found["next_report_due"]) == (
+        "2026-08-05T17:00:00+07:00",
+        "2026-04-05T17:00:00+07:00",
+    )
     assert found["report_reminder_at"] == found["next_report_due"]
 
     send(client, "Báo cáo định kỳ thử nghiệm", period="Quý I/2026", active_users=1200, incidents=0)
@@ -449,21 +577,31 @@ def test_periodic_reports_are_reviewed_and_late_reports_reminded(client: TestCli
     assert fire(app_container, clock, hanoi(2026, 7, 5)) == 1
     assert open_tasks(client, instance_id) == {}
     found = variables(client, instance_id)
-    assert found["report_reminders"] == [{"period": 2, "due": "2026-07-05T17:00:00+07:00",
-                                          "reminded_at": "2026-07-05T17:00:01+07:00"}]
+    assert found["report_reminders"] == [
+        {"period": 2, "due": "2026-07-05T17:00:00+07:00", "reminded_at": "2026-07-05T17:00:01+07:00"}
+    ]
     # reminded on Sunday 5/7, deemed Monday 6/7 (not counted): ten working days later
     assert found["report_reminder_at"] == "2026-07-20T17:00:00+07:00"
     clock.set(hanoi(2026, 7, 20) - timedelta(seconds=1))
     assert app_container.scheduler.run_once() == 0
     assert fire(app_container, clock, hanoi(2026, 7, 20)) == 1
     found = variables(client, instance_id)
-    assert [r["reminded_at"] for r in found["report_reminders"]] == ["2026-07-05T17:00:01+07:00",
-                                                                    "2026-07-20T17:00:01+07:00"]
+    assert [r["reminded_at"] for r in found["report_reminders"]] == [
+        "2026-07-05T17:00:01+07:00",
+        "2026-07-20T17:00:01+07:00",
+    ]
     assert found["report_reminder_at"] == "2026-08-03T17:00:00+07:00"
     send(client, "Báo cáo định kỳ thử nghiệm", period="Quý II/2026", active_users=2500, incidents=1)
     assert set(open_tasks(client, instance_id)) == {"review_report"}
-    act(client, instance_id, "review_report", SKHCN, report_compliant=False, report_review="Vượt số người dùng",
-        report_follow_up=["Giảm số người dùng về dưới 3.000"])
+    act(
+        client,
+        instance_id,
+        "review_report",
+        SKHCN,
+        report_compliant=False,
+        report_review="Vượt số người dùng",
+        report_follow_up=["Giảm số người dùng về dưới 3.000"],
+    )
     found = variables(client, instance_id)
     assert (found["reports_received"], found["next_report_due"]) == (2, "2026-10-05T17:00:00+07:00")
     assert found["report_reminder_at"] == found["next_report_due"]
@@ -472,15 +610,37 @@ def test_periodic_reports_are_reviewed_and_late_reports_reminded(client: TestCli
 
 def suspend(client: TestClient, instance_id: str, resolution: str) -> None:
     """Sở KH&CN suspends, Sở Tư pháp gives its opinion, the Sở KH&CN lead decides."""
-    act(client, instance_id, "handle_incident", SKHCN_LEAD, incident_severity="cao", users_affected=12,
-        suspension_measures="Ngừng kê đơn mới, liên hệ từng người bệnh", suspension_document="95/SKHCN-QLKH")
+    act(
+        client,
+        instance_id,
+        "handle_incident",
+        SKHCN_LEAD,
+        incident_severity="cao",
+        users_affected=12,
+        suspension_measures="Ngừng kê đơn mới, liên hệ từng người bệnh",
+        suspension_document="95/SKHCN-QLKH",
+    )
     opinion = open_tasks(client, instance_id)["incident_legal_opinion"]
     assert (opinion["candidate_groups"], opinion["lane"]) == (["stp"], "Sở Tư pháp")
     assert_problem(complete(client, opinion["id"], STP, status=403, incident_legal_opinion="x"), 403, "role-required")
-    act(client, instance_id, "incident_legal_opinion", STP_LEAD, incident_legal_opinion="Chưa có dấu hiệu vi phạm",
-        incident_violation=False, incident_legal_recommendation=resolution)
-    act(client, instance_id, "decide_incident", SKHCN_LEAD, incident_resolution=resolution,
-        incident_decision_reasons="Theo ý kiến Sở Tư pháp", incident_decision_document="96/SKHCN-QLKH")
+    act(
+        client,
+        instance_id,
+        "incident_legal_opinion",
+        STP_LEAD,
+        incident_legal_opinion="Chưa có dấu hiệu vi phạm",
+        incident_violation=False,
+        incident_legal_recommendation=resolution,
+    )
+    act(
+        client,
+        instance_id,
+        "decide_incident",
+        SKHCN_LEAD,
+        incident_resolution=resolution,
+        incident_decision_reasons="Theo ý kiến Sở Tư pháp",
+        incident_decision_document="96/SKHCN-QLKH",
+    )
 
 
 def test_incident_suspends_the_test_until_it_may_resume(client: TestClient) -> None:
@@ -504,7 +664,8 @@ def test_incident_suspends_the_test_until_it_may_resume(client: TestClient) -> N
 
 
 def test_a_test_that_expires_while_suspended_ends_as_soon_as_it_would_resume(
-        client: TestClient, clock: FakeClock, app_container: EngineContainer) -> None:
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     instance_id = approved_test(client, duration_months=2)
     send(client, "Sự cố thử nghiệm", summary="Gián đoạn dịch vụ kê đơn")
     assert fire(app_container, clock, hanoi(2026, 3, 5)) == 0  # suspended: the end date has no timer of its own
@@ -512,8 +673,14 @@ def test_a_test_that_expires_while_suspended_ends_as_soon_as_it_would_resume(
 
     found = variables(client, instance_id)
     assert (found["end_reason"], found["sandbox_status"]) == ("het_han", "da_ket_thuc")
-    assert passed(client, instance_id)[-6:] == ["resume_test", "plan_monitoring", "still_running", "expire_test",
-                                                "close_test", "final_split"]
+    assert passed(client, instance_id)[-6:] == [
+        "resume_test",
+        "plan_monitoring",
+        "still_running",
+        "expire_test",
+        "close_test",
+        "final_split",
+    ]
     assert set(open_tasks(client, instance_id)) == {"evaluate_test", "legal_evaluation"}
 
 
@@ -532,33 +699,68 @@ def test_incident_terminates_the_test_which_ends_without_a_legal_change(client: 
     tasks = open_tasks(client, instance_id)
     assert set(tasks) == {"evaluate_test", "legal_evaluation"}
     assert (tasks["legal_evaluation"]["candidate_groups"], tasks["legal_evaluation"]["required_role"]) == (
-        ["stp"], "lead")
+        ["stp"],
+        "lead",
+    )
 
-    act(client, instance_id, "evaluate_test", SKHCN_LEAD, evaluation="Không đạt do sự cố an toàn dữ liệu",
-        test_effective=False, policy_change_proposed=False)
+    act(
+        client,
+        instance_id,
+        "evaluate_test",
+        SKHCN_LEAD,
+        evaluation="Không đạt do sự cố an toàn dữ liệu",
+        test_effective=False,
+        policy_change_proposed=False,
+    )
     assert set(open_tasks(client, instance_id)) == {"legal_evaluation"}
-    act(client, instance_id, "legal_evaluation", STP_LEAD, legal_evaluation="Quy định hiện hành vẫn phù hợp",
-        legal_change_recommended=False)
+    act(
+        client,
+        instance_id,
+        "legal_evaluation",
+        STP_LEAD,
+        legal_evaluation="Quy định hiện hành vẫn phù hợp",
+        legal_change_recommended=False,
+    )
     assert status(client, instance_id) == "completed"
     assert "escalation_request" not in variables(client, instance_id)
     assert passed(client, instance_id)[-3:] == ["final_join", "legal_change_gateway", "test_completed"]
     send(client, "Sự cố thử nghiệm", status=404)
 
 
-def test_extension_request_is_reappraised_and_moves_the_end_date(client: TestClient, clock: FakeClock,
-                                                                 app_container: EngineContainer) -> None:
+def test_extension_request_is_reappraised_and_moves_the_end_date(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     instance_id = approved_test(client)
     assert variables(client, instance_id)["test_end_at"] == "2026-08-05T17:00:00+07:00"
 
     def request_and_decide(approved: bool, **decision: Any) -> None:
-        send(client, "Đề nghị điều chỉnh, gia hạn thử nghiệm", extension_months=3, max_users=4000,
-             reason="Cần thêm dữ liệu mùa đông")
+        send(
+            client,
+            "Đề nghị điều chỉnh, gia hạn thử nghiệm",
+            extension_months=3,
+            max_users=4000,
+            reason="Cần thêm dữ liệu mùa đông",
+        )
         tasks = open_tasks(client, instance_id)
         assert set(tasks) == {"adjustment_legal_opinion"} and tasks["adjustment_legal_opinion"]["lane"] == "Sở Tư pháp"
-        act(client, instance_id, "adjustment_legal_opinion", STP_LEAD, adjustment_legal_opinion="Rủi ro chấp nhận được",
-            adjustment_legal_risk="thap")
-        act(client, instance_id, "decide_adjustment", SKHCN_LEAD, adjustment_approved=approved,
-            adjustment_reasons="Theo ý kiến Sở Tư pháp", adjustment_document="120/SKHCN-QLKH", **decision)
+        act(
+            client,
+            instance_id,
+            "adjustment_legal_opinion",
+            STP_LEAD,
+            adjustment_legal_opinion="Rủi ro chấp nhận được",
+            adjustment_legal_risk="thap",
+        )
+        act(
+            client,
+            instance_id,
+            "decide_adjustment",
+            SKHCN_LEAD,
+            adjustment_approved=approved,
+            adjustment_reasons="Theo ý kiến Sở Tư pháp",
+            adjustment_document="120/SKHCN-QLKH",
+            **decision,
+        )
 
     request_and_decide(False)
     found = variables(client, instance_id)
@@ -567,7 +769,10 @@ def test_extension_request_is_reappraised_and_moves_the_end_date(client: TestCli
     request_and_decide(True, extension_months=3, adjusted_conditions={"max_users": 4000})
     found = variables(client, instance_id)
     assert (found["test_months"], found["test_end_at"], found["adjustment_count"]) == (
-        10, "2026-11-05T17:00:00+07:00", 2)
+        10,
+        "2026-11-05T17:00:00+07:00",
+        2,
+    )
     assert (found["conditions"]["max_users"], found["conditions"]["duration_months"]) == (4000, 10)
 
     assert fire(app_container, clock, hanoi(2026, 8, 5)) == 1  # the old end passes (a reminder fires): it goes on
@@ -580,8 +785,9 @@ def test_extension_request_is_reappraised_and_moves_the_end_date(client: TestCli
     assert set(open_tasks(client, instance_id)) == {"evaluate_test", "legal_evaluation"}
 
 
-def test_expiry_ends_the_test_and_a_legal_change_starts_an_escalation(client: TestClient, clock: FakeClock,
-                                                                      app_container: EngineContainer) -> None:
+def test_expiry_ends_the_test_and_a_legal_change_starts_an_escalation(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     instance_id = approved_test(client, duration_months=2)
     deploy(client, "escalation")  # its message start event "Kiến nghị xử lý vướng mắc" receives the request
     end = variables(client, instance_id)["test_end_at"]
@@ -593,11 +799,25 @@ def test_expiry_ends_the_test_and_a_legal_change_starts_an_escalation(client: Te
     found = variables(client, instance_id)
     assert (found["end_reason"], found["sandbox_status"]) == ("het_han", "da_ket_thuc")
     assert passed(client, instance_id)[-4:] == ["test_expired", "expire_test", "close_test", "final_split"]
-    act(client, instance_id, "legal_evaluation", STP_LEAD, legal_evaluation="Quy định về kê đơn cần cập nhật",
-        legal_change_recommended=True, legal_change_proposal="Sửa Thông tư 49/2017/TT-BYT cho phép kê đơn sau khám "
-                                                             "từ xa")
-    act(client, instance_id, "evaluate_test", SKHCN_LEAD, evaluation="Đạt mục tiêu, có thể nhân rộng",
-        test_effective=True, policy_change_proposed=True, policy_change_proposal="Cho phép khám từ xa toàn Thành phố")
+    act(
+        client,
+        instance_id,
+        "legal_evaluation",
+        STP_LEAD,
+        legal_evaluation="Quy định về kê đơn cần cập nhật",
+        legal_change_recommended=True,
+        legal_change_proposal="Sửa Thông tư 49/2017/TT-BYT cho phép kê đơn sau khám từ xa",
+    )
+    act(
+        client,
+        instance_id,
+        "evaluate_test",
+        SKHCN_LEAD,
+        evaluation="Đạt mục tiêu, có thể nhân rộng",
+        test_effective=True,
+        policy_change_proposed=True,
+        policy_change_proposal="Cho phép khám từ xa toàn Thành phố",
+    )
 
     assert status(client, instance_id) == "completed"
     found = variables(client, instance_id)
@@ -621,13 +841,28 @@ def test_expiry_ends_the_test_and_a_legal_change_starts_an_escalation(client: Te
 
 
 def test_a_legal_change_without_an_escalation_process_is_recorded_as_undelivered(
-        client: TestClient, clock: FakeClock, app_container: EngineContainer) -> None:
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
     instance_id = approved_test(client, duration_months=2)
     fire(app_container, clock, moment(variables(client, instance_id)["test_end_at"]))
-    act(client, instance_id, "legal_evaluation", STP_LEAD, legal_evaluation="Cần sửa quy định",
-        legal_change_recommended=True, legal_change_proposal="Sửa quy định về kê đơn")
-    act(client, instance_id, "evaluate_test", SKHCN_LEAD, evaluation="Đạt", test_effective=True,
-        policy_change_proposed=False)
+    act(
+        client,
+        instance_id,
+        "legal_evaluation",
+        STP_LEAD,
+        legal_evaluation="Cần sửa quy định",
+        legal_change_recommended=True,
+        legal_change_proposal="Sửa quy định về kê đơn",
+    )
+    act(
+        client,
+        instance_id,
+        "evaluate_test",
+        SKHCN_LEAD,
+        evaluation="Đạt",
+        test_effective=True,
+        policy_change_proposed=False,
+    )
     assert status(client, instance_id) == "completed"
     (sent,) = [e for e in history(client, instance_id) if e["kind"] == "message_sent"]
     assert sent["data"]["delivered"] == [] and "no instance or process" in sent["data"]["note"]

@@ -46,8 +46,15 @@ def free_port() -> int:
 def process_env(database_url: str, **settings: str) -> dict[str, str]:
     """The caller's environment without any PHOIHOP_* of its own, plus test settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOIHOP_")}
-    env.update({"PHOIHOP_ENV": "test", "PHOIHOP_SECRET_KEY": TEST_SECRET, "PHOIHOP_DATABASE_URL": database_url,
-                "PHOIHOP_DEPLOY_ON_START": "false", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "PHOIHOP_ENV": "test",
+            "PHOIHOP_SECRET_KEY": TEST_SECRET,
+            "PHOIHOP_DATABASE_URL": database_url,
+            "PHOIHOP_DEPLOY_ON_START": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update({f"PHOIHOP_{k.upper()}": v for k, v in settings.items()})
     return env
 
@@ -118,8 +125,14 @@ class Processes:
             args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
         log = self.tmp_path / f"{name}-{len(self.started)}.log"
         with log.open("wb") as out:
-            popen = subprocess.Popen([str(PHOIHOP), *args], env=env, cwd=self.tmp_path, stdout=out,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            popen = subprocess.Popen(
+                [str(PHOIHOP), *args],
+                env=env,
+                cwd=self.tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         proc = Proc(name, args, env, popen, log)
         if args[0] == "serve":
             proc.base_url = f"http://127.0.0.1:{args[-1]}"
@@ -158,8 +171,9 @@ class Processes:
         if show_logs:
             for proc in self.started:
                 tail = "\n".join(proc.output().splitlines()[-150:])
-                print(f"\n===== {proc.name} (pid {proc.popen.pid}, exit {proc.popen.returncode}) {proc.log} =====\n"
-                      f"{tail}")
+                print(
+                    f"\n===== {proc.name} (pid {proc.popen.pid}, exit {proc.popen.returncode}) {proc.log} =====\n{tail}"
+                )
 
 
 def wait_until(ready: Callable[[], bool], seconds: float, proc: Proc) -> None:

@@ -114,8 +114,9 @@ def poll(condition: Callable[[], bool], seconds: float, what: str) -> float:
 
 def two_servers(processes: Processes, url: str) -> tuple[Proc, Proc]:
     """Servers A and B on one database, started side by side, timers off (workers or nobody fire them)."""
-    a, b = processes.wait_ready(processes.serve(url, name="server-a", wait=False),
-                                processes.serve(url, name="server-b", wait=False))
+    a, b = processes.wait_ready(
+        processes.serve(url, name="server-a", wait=False), processes.serve(url, name="server-b", wait=False)
+    )
     return a, b
 
 
@@ -146,13 +147,19 @@ def test_parallel_branches_completed_at_once_on_two_servers_lose_nothing(process
         found = get_instance(a if i % 2 else b, instance_id)
         assert found["status"] == "running"
         assert [t["element_id"] for t in found["open_tasks"]] == ["decide"], found["open_tasks"]
-        assert {k: found["variables"].get(k) for k in ("so_ho_so", "phan_loai", "legal_ok", "legal_note",
-                                                         "board_ok", "board_note")} == {
-            "so_ho_so": i, "phan_loai": f"P{i}", "legal_ok": True, "legal_note": f"L{i}", "board_ok": True,
-            "board_note": f"B{i}"}
+        assert {
+            k: found["variables"].get(k)
+            for k in ("so_ho_so", "phan_loai", "legal_ok", "legal_note", "board_ok", "board_note")
+        } == {
+            "so_ho_so": i,
+            "phan_loai": f"P{i}",
+            "legal_ok": True,
+            "legal_note": f"L{i}",
+            "board_ok": True,
+            "board_note": f"B{i}",
+        }
         events = history(a, instance_id)
-        assert sorted(e["element_id"] for e in events if e["kind"] == "task_completed") == ["board", "legal",
-                                                                                            "receive"]
+        assert sorted(e["element_id"] for e in events if e["kind"] == "task_completed") == ["board", "legal", "receive"]
         assert [e["element_id"] for e in events if e["element_id"] == "route"] == ["route"]
         decide = ok(a.get(TASKS, params={"instance_id": instance_id, "status": "open"}, headers=ADMIN))
         assert [t["element_id"] for t in decide["items"]] == ["decide"]
@@ -184,15 +191,18 @@ def test_claim_race_across_two_servers_has_one_winner(processes: Processes, pg_u
 
 def test_two_workers_fire_each_timer_exactly_once_and_on_time(processes: Processes, pg_url: str) -> None:
     server, _, _ = processes.wait_ready(  # the server runs no scheduler: only the workers fire timers
-        processes.serve(pg_url, wait=False), processes.worker(pg_url, name="worker-1", wait=False),
-        processes.worker(pg_url, name="worker-2", wait=False))
+        processes.serve(pg_url, wait=False),
+        processes.worker(pg_url, name="worker-1", wait=False),
+        processes.worker(pg_url, name="worker-2", wait=False),
+    )
     client = server.client()
     deploy(client, "escalation.bpmn", escalation_bpmn("PT1S"))
     ids = [start(client, ESCALATION_KEY, n=n)["id"] for n in range(20)]
 
     def escalated() -> bool:
-        page = ok(client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200},
-                             headers=VP_UBND))
+        page = ok(
+            client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200}, headers=VP_UBND)
+        )
         return int(page["total"]) >= len(ids)
 
     poll(escalated, 15, "20 escalation tasks")
@@ -206,8 +216,9 @@ def test_two_workers_fire_each_timer_exactly_once_and_on_time(processes: Process
         found = get_instance(client, instance_id)
         assert [t["element_id"] for t in found["open_tasks"]] == ["escalate"], found["open_tasks"]
         assert found["open_tasks"][0]["candidate_groups"] == ["vp-ubnd"]
-    escalations = ok(client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200},
-                                headers=VP_UBND))
+    escalations = ok(
+        client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200}, headers=VP_UBND)
+    )
     assert sorted(t["instance_id"] for t in escalations["items"]) == sorted(ids)
     print(f"timer lateness: median {statistics.median(lateness):.2f} s, max {max(lateness):.2f} s")
     assert min(lateness) >= 0 and max(lateness) < 5, lateness  # correctness bound, not a performance target
@@ -230,8 +241,15 @@ def test_servers_started_together_on_a_fresh_database_all_come_up(processes: Pro
 
             def both_waiting() -> bool:
                 with admin.connect() as conn:
-                    return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND "
-                                             "wait_event_type = 'Lock'"), {"db": fresh}).scalar_one() == 2
+                    return (
+                        conn.execute(
+                            text(
+                                "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"
+                            ),
+                            {"db": fresh},
+                        ).scalar_one()
+                        == 2
+                    )
 
             poll(both_waiting, 20, "both servers waiting on the database")
             blocker.rollback()
@@ -261,8 +279,11 @@ def test_timer_due_while_the_server_was_down_fires_after_restart(processes: Proc
     restarted_at = datetime.now(UTC)
     second = processes.serve(sqlite_url, scheduler=True, name="server-after-restart")
     client = second.client()
-    poll(lambda: [t["element_id"] for t in get_instance(client, instance_id)["open_tasks"]] == ["escalate"], 10,
-         "escalation after restart")
+    poll(
+        lambda: [t["element_id"] for t in get_instance(client, instance_id)["open_tasks"]] == ["escalate"],
+        10,
+        "escalation after restart",
+    )
 
     fired = [e for e in history(client, instance_id) if e["kind"] == "timer_fired"]
     assert len(fired) == 1, fired

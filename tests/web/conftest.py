@@ -32,8 +32,15 @@ from tests.system.conftest import PHOIHOP, READY_SECONDS, Proc, free_port, proce
 
 ROOT = Path(__file__).parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 IN_CI = os.environ.get("PHOIHOP_REQUIRE_POSTGRES") == "1" or os.environ.get("CI", "").lower() not in ("", "0", "false")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
@@ -58,8 +65,15 @@ class LiveServer:
 def ensure_vendor() -> None:
     if dev.vendor_ready():  # the files of web/vendor.json, stamped with the current lock
         return
-    done = subprocess.run([sys.executable, str(ROOT / "dev.py"), "vendor"], cwd=ROOT, capture_output=True,
-                          text=True, check=False, stdin=subprocess.DEVNULL, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "dev.py"), "vendor"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
     if done.returncode != 0:
         unavailable(f"the front-end packages could not be fetched (python3 dev.py vendor):\n{done.stderr[-2000:]}")
 
@@ -71,13 +85,24 @@ def start_server(tmp: Path, *, processes: tuple[str, ...] = ("green_lane",), **s
     for name in processes:
         shutil.copytree(ROOT / "processes" / name, folder / name, dirs_exist_ok=True)
     shutil.copy(ROOT / "processes" / "calendar.toml", folder / "calendar.toml")
-    env = process_env(f"sqlite:///{tmp / 'phoihop.db'}", deploy_on_start="true", processes_dir=str(folder),
-                      run_scheduler="false", **settings)
+    env = process_env(
+        f"sqlite:///{tmp / 'phoihop.db'}",
+        deploy_on_start="true",
+        processes_dir=str(folder),
+        run_scheduler="false",
+        **settings,
+    )
     port = free_port()
     log = tmp / "server.log"
     with log.open("wb") as out:
-        popen = subprocess.Popen([str(PHOIHOP), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                 cwd=tmp, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        popen = subprocess.Popen(
+            [str(PHOIHOP), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     proc = Proc("web-server", ["serve"], env, popen, log, base_url=f"http://127.0.0.1:{port}")
     try:
         wait_until(proc.ready, READY_SECONDS * 2, proc)
@@ -115,8 +140,12 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_n
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1360, "height": 900}, "locale": "vi-VN",
-            "timezone_id": "Asia/Ho_Chi_Minh"}
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1360, "height": 900},
+        "locale": "vi-VN",
+        "timezone_id": "Asia/Ho_Chi_Minh",
+    }
 
 
 def bearer(sub: str, *, groups: tuple[str, ...] = (), roles: tuple[str, ...] = ("officer",)) -> dict[str, str]:
@@ -128,19 +157,31 @@ PORTAL = bearer("portal", roles=("integrator",))
 
 def green_lane_dossier(applicant_name: str = "Công ty Cổ phần Công nghệ Sông Hồng", **fields: Any) -> dict[str, Any]:
     """What the public-service portal sends (processes/green_lane/start.form.json)."""
-    return {"applicant": {"name": applicant_name, "id_number": "0109876543", "email": "phaply@songhong.vn",
-                          "phone": "0912 345 678"},
-            "procedure_code": "KHCN-01", "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
-            "in_hitech_park": False, "joint_processing": False,
-            "documents": [{"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"}], **fields}
+    return {
+        "applicant": {
+            "name": applicant_name,
+            "id_number": "0109876543",
+            "email": "phaply@songhong.vn",
+            "phone": "0912 345 678",
+        },
+        "procedure_code": "KHCN-01",
+        "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
+        "in_hitech_park": False,
+        "joint_processing": False,
+        "documents": [{"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"}],
+        **fields,
+    }
 
 
 def submit_dossier(server_url: str, **fields: Any) -> dict[str, Any]:
     """Start a green-lane instance as the portal does (REST API, integrator token); returns the instance."""
     business_key = f"HS-{uuid.uuid4().hex[:10]}"
-    response = httpx.post(f"{server_url}/api/v1/process-instances", headers=PORTAL, timeout=30,
-                          json={"process_key": "green_lane", "business_key": business_key,
-                                "variables": green_lane_dossier(**fields)})
+    response = httpx.post(
+        f"{server_url}/api/v1/process-instances",
+        headers=PORTAL,
+        timeout=30,
+        json={"process_key": "green_lane", "business_key": business_key, "variables": green_lane_dossier(**fields)},
+    )
     assert response.status_code == 201, response.text
     instance: dict[str, Any] = response.json()
     return instance

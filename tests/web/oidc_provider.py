@@ -52,8 +52,15 @@ class Provider:
 
     def token(self, *, audience: str | None = None, nonce: str | None = None, **extra: Any) -> str:
         now = int(time.time())
-        claims = {"iss": self.issuer, "sub": self.user.get("sub", "u"), "aud": audience or self.client_id,
-                  "iat": now, "exp": now + 300, **self.user, **extra}
+        claims = {
+            "iss": self.issuer,
+            "sub": self.user.get("sub", "u"),
+            "aud": audience or self.client_id,
+            "iat": now,
+            "exp": now + 300,
+            **self.user,
+            **extra,
+        }
         if nonce is not None:
             claims["nonce"] = nonce
         if self.tamper == "aud":
@@ -65,8 +72,9 @@ class Provider:
         elif self.tamper == "nonce":
             claims["nonce"] = "not-the-one-sent"
         if self.tamper == "hs256":  # algorithm confusion: HMAC keyed with the public key
-            public = self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+            public = self.key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             return _hs256_with(public, claims)
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KID})
 
@@ -89,19 +97,29 @@ class Provider:
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 if url.path == "/.well-known/openid-configuration":
-                    self._json(200, {"issuer": provider.issuer, "jwks_uri": f"{provider.issuer}/jwks",
-                                     "authorization_endpoint": f"{provider.issuer}/authorize",
-                                     "token_endpoint": f"{provider.issuer}/token",
-                                     "response_types_supported": ["code"],
-                                     "code_challenge_methods_supported": ["S256"],
-                                     "id_token_signing_alg_values_supported": ["RS256"]})
+                    self._json(
+                        200,
+                        {
+                            "issuer": provider.issuer,
+                            "jwks_uri": f"{provider.issuer}/jwks",
+                            "authorization_endpoint": f"{provider.issuer}/authorize",
+                            "token_endpoint": f"{provider.issuer}/token",
+                            "response_types_supported": ["code"],
+                            "code_challenge_methods_supported": ["S256"],
+                            "id_token_signing_alg_values_supported": ["RS256"],
+                        },
+                    )
                 elif url.path == "/jwks":
                     self._json(200, {"keys": [provider.public_jwk()]})
                 elif url.path == "/authorize":
                     query = {k: v[0] for k, v in parse_qs(url.query).items()}
                     provider.authorize_requests.append(query)
-                    if (query.get("response_type") != "code" or query.get("client_id") != provider.client_id
-                            or query.get("code_challenge_method") != "S256" or not query.get("code_challenge")):
+                    if (
+                        query.get("response_type") != "code"
+                        or query.get("client_id") != provider.client_id
+                        or query.get("code_challenge_method") != "S256"
+                        or not query.get("code_challenge")
+                    ):
                         self._json(400, {"error": "invalid_request"})
                         return
                     code = secrets.token_urlsafe(16)
@@ -123,19 +141,31 @@ class Provider:
                 saved = provider.codes.pop(form.get("code", ""), None)  # a code works once
                 verifier = form.get("code_verifier", "")
                 challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                if (saved is None or form.get("grant_type") != "authorization_code"
-                        or form.get("client_id") != saved["client_id"]
-                        or form.get("redirect_uri") != saved["redirect_uri"] or challenge != saved["code_challenge"]):
+                if (
+                    saved is None
+                    or form.get("grant_type") != "authorization_code"
+                    or form.get("client_id") != saved["client_id"]
+                    or form.get("redirect_uri") != saved["redirect_uri"]
+                    or challenge != saved["code_challenge"]
+                ):
                     self._json(400, {"error": "invalid_grant"})
                     return
-                self._json(200, {"token_type": "Bearer", "expires_in": 300,
-                                 "access_token": provider.token(), "id_token": provider.token(nonce=saved["nonce"])})
+                self._json(
+                    200,
+                    {
+                        "token_type": "Bearer",
+                        "expires_in": 300,
+                        "access_token": provider.token(),
+                        "id_token": provider.token(nonce=saved["nonce"]),
+                    },
+                )
 
         return Handler
 
 
 def _hs256_with(key: bytes, claims: dict[str, Any]) -> str:
     """HS256 by hand: pyjwt itself refuses to use a PEM public key as an HMAC secret."""
+
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

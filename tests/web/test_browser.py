@@ -35,7 +35,8 @@ def search_inbox(page: Page, text: str) -> None:
 
 
 def test_one_stop_desk_accepts_a_green_lane_dossier_then_skhcn_claims_and_appraises_it(
-        page: Page, live_server: LiveServer) -> None:
+    page: Page, live_server: LiveServer
+) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     instance = submit_dossier(live_server.url)
@@ -114,7 +115,8 @@ def test_one_stop_desk_accepts_a_green_lane_dossier_then_skhcn_claims_and_apprai
     expect(page.get_by_test_id("waiting")).to_contain_text("Quyết định giải quyết hồ sơ")
     history = page.get_by_test_id("history")
     expect(history.locator('tr[data-kind="task_completed"]', has_text="Kiểm tra tính đầy đủ")).to_contain_text(
-        "Trung tâm Phục vụ hành chính công")
+        "Trung tâm Phục vụ hành chính công"
+    )
     expect(history.locator('tr[data-kind="task_claimed"]')).to_contain_text("skhcn.an")
     assert dialogs == []
 

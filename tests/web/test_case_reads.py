@@ -33,8 +33,9 @@ def green_lane(container: EngineContainer, clock: FakeClock) -> EngineContainer:
 
 
 def submit(container: EngineContainer, business_key: str, **fields: object) -> str:
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "green_lane", business_key=business_key,
-                                                      variables=green_lane_dossier(**fields))
+    instance_id, _ = container.service.start_instance(
+        INTEGRATOR, "green_lane", business_key=business_key, variables=green_lane_dossier(**fields)
+    )
     return instance_id
 
 
@@ -61,11 +62,13 @@ def test_inbox_text_search_matches_task_name_business_key_and_dossier_code(green
     assert queries.list_tasks(SKHCN, text="HS-2026").total == 0  # still only the caller's tasks
     rows = queries.with_instance_labels(queries.list_tasks(DESK, text=code).items)
     assert [(r["business_key"], r["dossier_code"], r["process_name"]) for r in rows] == [
-        ("HS-2026%0002", code, "Giải quyết thủ tục hành chính theo làn xanh")]
+        ("HS-2026%0002", code, "Giải quyết thủ tục hành chính theo làn xanh")
+    ]
 
 
-def test_the_diagram_marks_the_path_the_waiting_steps_and_overdue_tasks(green_lane: EngineContainer,
-                                                                         clock: FakeClock) -> None:
+def test_the_diagram_marks_the_path_the_waiting_steps_and_overdue_tasks(
+    green_lane: EngineContainer, clock: FakeClock
+) -> None:
     instance_id = submit(green_lane, "HS-1")
     diagram = green_lane.queries.instance_diagram(DESK, instance_id)
     assert diagram["file"] == "green_lane.bpmn" and diagram["xml"].startswith("<?xml")

@@ -42,8 +42,13 @@ def call(server: LiveServer, method: str, path: str, headers: dict[str, str], **
 
 def open_task(server: LiveServer, instance_id: str, element_id: str, group: str | None = None) -> str:
     instance = call(server, "GET", f"/api/v1/process-instances/{instance_id}", PORTAL)
-    return str(next(t["id"] for t in instance["open_tasks"]
-                    if t["element_id"] == element_id and (group is None or group in t["candidate_groups"])))
+    return str(
+        next(
+            t["id"]
+            for t in instance["open_tasks"]
+            if t["element_id"] == element_id and (group is None or group in t["candidate_groups"])
+        )
+    )
 
 
 def complete(server: LiveServer, task_id: str, headers: dict[str, str], **variables: Any) -> None:
@@ -55,8 +60,9 @@ def work(server: LiveServer) -> str:
     key = f"dash_{uuid.uuid4().hex[:8]}"
     xml = two_steps(key).replace(f'<bpmn:process id="{key}"', f'<bpmn:process id="{key}" name="Thẩm định thử"', 1)
     call(server, "POST", "/api/v1/process-definitions", OWNER, files=[("files", (f"{key}.bpmn", xml.encode()))])
-    instances = [call(server, "POST", "/api/v1/process-instances", PORTAL, json={"process_key": key})["id"]
-                 for _ in range(3)]
+    instances = [
+        call(server, "POST", "/api/v1/process-instances", PORTAL, json={"process_key": key})["id"] for _ in range(3)
+    ]
     for instance_id in instances:
         complete(server, open_task(server, instance_id, "review"), SKHCN)
     for instance_id in instances[:2]:
@@ -69,11 +75,26 @@ def report_cycle(server: LiveServer) -> str:
     files = [("files", (p.name, p.read_bytes())) for p in sorted((ROOT / "processes" / "monthly_report").iterdir())]
     call(server, "POST", "/api/v1/process-definitions", OWNER, files=files)
     period = str(Month.of(datetime.now(HANOI_TZ)).previous())
-    instance = call(server, "POST", "/api/v1/process-instances", PORTAL, json={
-        "process_key": "monthly_report", "business_key": f"BC-{uuid.uuid4().hex[:8]}",
-        "variables": {"period": period, "agencies": ["skhcn", "stp", "htkc"]}})
-    complete(server, open_task(server, instance["id"], "submit_report", "skhcn"), SKHCN,
-             progress_summary="Đã triển khai", kpis=[], difficulties=[], needs_escalation=False)
+    instance = call(
+        server,
+        "POST",
+        "/api/v1/process-instances",
+        PORTAL,
+        json={
+            "process_key": "monthly_report",
+            "business_key": f"BC-{uuid.uuid4().hex[:8]}",
+            "variables": {"period": period, "agencies": ["skhcn", "stp", "htkc"]},
+        },
+    )
+    complete(
+        server,
+        open_task(server, instance["id"], "submit_report", "skhcn"),
+        SKHCN,
+        progress_summary="Đã triển khai",
+        kpis=[],
+        difficulties=[],
+        needs_escalation=False,
+    )
     return period
 
 
@@ -92,8 +113,14 @@ def test_the_dashboard_shows_the_figures_and_downloads_them(page: Page, isolated
     expect(page.get_by_test_id("as-of")).to_contain_text(f"Tháng {month}")
     row = page.locator(f'[data-testid="process-table"] tr[data-process-key="{key}"]')
     expect(row.locator("th")).to_contain_text("Thẩm định thử")
-    for figure, value in (("open", "1"), ("overdue", "0"), ("completed", "5"), ("on_time", "5"), ("late", "0"),
-                          ("instances_completed", "2")):
+    for figure, value in (
+        ("open", "1"),
+        ("overdue", "0"),
+        ("completed", "5"),
+        ("on_time", "5"),
+        ("late", "0"),
+        ("instances_completed", "2"),
+    ):
         expect(row.locator(f'[data-figure="{figure}"]')).to_have_text(value)
     expect(row.locator('[data-figure="median"]')).to_contain_text("phút")  # two cases done in seconds: 0 phút
     agencies = page.get_by_test_id("agency-table")

@@ -38,9 +38,17 @@ def report_task(server: LiveServer) -> tuple[str, str]:
     """(instance id, submit_report task id) of a new monthly-report cycle for Sở Y tế, started as the portal does."""
     files = [("files", (p.name, p.read_bytes())) for p in sorted((ROOT / "processes" / "monthly_report").iterdir())]
     call(server, "POST", "/api/v1/process-definitions", OWNER, files=files)  # the same content: no new version
-    instance = call(server, "POST", "/api/v1/process-instances", PORTAL, json={
-        "process_key": "monthly_report", "business_key": f"BC-{uuid.uuid4().hex[:8]}",
-        "variables": {"period": PERIOD, "agencies": ["syt"]}})
+    instance = call(
+        server,
+        "POST",
+        "/api/v1/process-instances",
+        PORTAL,
+        json={
+            "process_key": "monthly_report",
+            "business_key": f"BC-{uuid.uuid4().hex[:8]}",
+            "variables": {"period": PERIOD, "agencies": ["syt"]},
+        },
+    )
     [task] = [t for t in instance["open_tasks"] if t["element_id"] == "submit_report"]
     assert task["candidate_groups"] == ["syt"]
     return instance["id"], task["id"]
@@ -51,7 +59,8 @@ def row(page: Page, name: str) -> Locator:
 
 
 def test_an_officer_fills_the_difficulties_row_by_row_and_completes_the_monthly_report(
-        page: Page, isolated_server: LiveServer) -> None:
+    page: Page, isolated_server: LiveServer
+) -> None:
     dialogs: list[str] = []
     errors: list[str] = []
 
@@ -78,7 +87,8 @@ def test_an_officer_fills_the_difficulties_row_by_row_and_completes_the_monthly_
     description.fill("Chưa có hướng dẫn cơ chế thử nghiệm có kiểm soát")
     expect(description).to_have_attribute("required", "")  # ...a row being filled does
     expect(first.locator('input[name="difficulties[0].needs_escalation"][value="true"]')).to_have_attribute(
-        "required", "")
+        "required", ""
+    )
     page.fill('textarea[name="difficulties[0].proposal"]', "Sở KH&CN hướng dẫn")
     first.locator('input[name="difficulties[0].needs_escalation"][value="true"]').check()
 
@@ -126,10 +136,15 @@ def test_an_officer_fills_the_difficulties_row_by_row_and_completes_the_monthly_
     [report] = [r for r in variables["reports"] if r["agency"] == "syt"]
     assert report["progress_summary"] == "Đã triển khai 5/6 nhiệm vụ của tháng."
     assert report["needs_escalation"] is True
-    assert report["kpis"] == [{"indicator": "Tỷ lệ hồ sơ trực tuyến toàn trình", "unit": "%", "target": 100,
-                               "achieved": 92.5}]
+    assert report["kpis"] == [
+        {"indicator": "Tỷ lệ hồ sơ trực tuyến toàn trình", "unit": "%", "target": 100, "achieved": 92.5}
+    ]
     assert report["difficulties"] == [
-        {"description": "Chưa có hướng dẫn cơ chế thử nghiệm có kiểm soát", "proposal": "Sở KH&CN hướng dẫn",
-         "needs_escalation": True},
-        {"description": "Thiếu cán bộ chuyên trách", "needs_escalation": False}]
+        {
+            "description": "Chưa có hướng dẫn cơ chế thử nghiệm có kiểm soát",
+            "proposal": "Sở KH&CN hướng dẫn",
+            "needs_escalation": True,
+        },
+        {"description": "Thiếu cán bộ chuyên trách", "needs_escalation": False},
+    ]
     assert dialogs == [] and errors == []

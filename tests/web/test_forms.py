@@ -77,8 +77,11 @@ def test_the_completeness_check_renders_labels_options_and_validation_attributes
     outcome = fields["outcome"]
     assert (outcome.widget, outcome.label, outcome.required) == ("select", "Kết luận", True)
     # labels read from the description "value: label; ..." because it names every enum value
-    assert outcome.options == [("complete", "hồ sơ đầy đủ, tiếp nhận"),
-                               ("supplement", "yêu cầu bổ sung (chỉ một lần)"), ("refuse", "từ chối tiếp nhận")]
+    assert outcome.options == [
+        ("complete", "hồ sơ đầy đủ, tiếp nhận"),
+        ("supplement", "yêu cầu bổ sung (chỉ một lần)"),
+        ("refuse", "từ chối tiếp nhận"),
+    ]
     missing = fields["missing_documents"]
     assert (missing.widget, missing.required) == ("lines", False)
     assert missing.help == "Mỗi dòng một mục."
@@ -106,9 +109,19 @@ def test_numbers_booleans_patterns_dates_and_nested_objects() -> None:
 
 
 def test_array_of_enum_is_a_group_of_checkboxes() -> None:
-    schema = {"type": "object", "properties": {"channels": {
-        "title": "Kênh", "type": "array", "items": {"type": "string", "oneOf": [
-            {"const": "email", "title": "Thư điện tử"}, {"const": "sms", "title": "Tin nhắn"}]}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "channels": {
+                "title": "Kênh",
+                "type": "array",
+                "items": {
+                    "type": "string",
+                    "oneOf": [{"const": "email", "title": "Thư điện tử"}, {"const": "sms", "title": "Tin nhắn"}],
+                },
+            }
+        },
+    }
     [channels] = build_fields(schema, T)
     assert (channels.widget, channels.options) == ("checkboxes", [("email", "Thư điện tử"), ("sms", "Tin nhắn")])
     data, local = parse_submission(schema, {"channels": ["sms", "email"]}, T)
@@ -118,16 +131,28 @@ def test_array_of_enum_is_a_group_of_checkboxes() -> None:
 def test_a_submission_becomes_typed_variables_and_empty_fields_are_left_out() -> None:
     start = form("green_lane", "start.form.json")
     submitted = {
-        "applicant.name": ["  Công ty A  "], "applicant.id_number": ["0109876543"], "applicant.email": [""],
-        "procedure_code": ["KHCN-01"], "in_hitech_park": ["true"], "joint_processing": ["false"],
-        "documents[0].name": ["Đơn đề nghị"], "documents[0].url": [""], "documents[1].name": [""],
-        "submitted_at": ["2026-02-12T09:00"], "portal_reference": [""],
+        "applicant.name": ["  Công ty A  "],
+        "applicant.id_number": ["0109876543"],
+        "applicant.email": [""],
+        "procedure_code": ["KHCN-01"],
+        "in_hitech_park": ["true"],
+        "joint_processing": ["false"],
+        "documents[0].name": ["Đơn đề nghị"],
+        "documents[0].url": [""],
+        "documents[1].name": [""],
+        "submitted_at": ["2026-02-12T09:00"],
+        "portal_reference": [""],
     }
     data, local = parse_submission(start, submitted, T)
     assert local == {}
-    assert data == {"applicant": {"name": "Công ty A", "id_number": "0109876543"}, "procedure_code": "KHCN-01",
-                    "in_hitech_park": True, "joint_processing": False, "documents": [{"name": "Đơn đề nghị"}],
-                    "submitted_at": "2026-02-12T09:00:00+07:00"}
+    assert data == {
+        "applicant": {"name": "Công ty A", "id_number": "0109876543"},
+        "procedure_code": "KHCN-01",
+        "in_hitech_park": True,
+        "joint_processing": False,
+        "documents": [{"name": "Đơn đề nghị"}],
+        "submitted_at": "2026-02-12T09:00:00+07:00",
+    }
     apology = form("green_lane", "apology.form.json")
     assert parse_submission(apology, {"extension_days": ["3"]}, T)[0] == {"extension_days": 3}
     # not a number: kept as typed, the server names the field
@@ -138,10 +163,23 @@ def test_a_submission_becomes_typed_variables_and_empty_fields_are_left_out() ->
 
 
 # an array of objects with an array inside its items: the JSON fallback
-NESTED = {"type": "object", "required": ["steps"], "properties": {"steps": {
-    "title": "Các bước", "type": "array", "items": {"type": "object", "properties": {
-        "name": {"title": "Tên bước", "type": "string"},
-        "owners": {"title": "Người phụ trách", "type": "array", "items": {"type": "string"}}}}}}}
+NESTED = {
+    "type": "object",
+    "required": ["steps"],
+    "properties": {
+        "steps": {
+            "title": "Các bước",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"title": "Tên bước", "type": "string"},
+                    "owners": {"title": "Người phụ trách", "type": "array", "items": {"type": "string"}},
+                },
+            },
+        }
+    },
+}
 
 
 def test_json_that_does_not_parse_is_refused_at_its_field() -> None:
@@ -156,15 +194,18 @@ def test_json_that_does_not_parse_is_refused_at_its_field() -> None:
 
 def test_server_errors_land_on_the_deepest_rendered_field() -> None:
     fields = build_fields(form("green_lane", "start.form.json"), T)
-    errors = [{"field": "applicant.phone", "message_vi": "Số điện thoại sai", "message_en": "Bad phone"},
-              {"field": "documents[0].name", "message_vi": "Tên giấy tờ bắt buộc", "message_en": "Name required"},
-              {"field": "", "message_vi": "Thừa trường x", "message_en": "Extra field x"}]
+    errors = [
+        {"field": "applicant.phone", "message_vi": "Số điện thoại sai", "message_en": "Bad phone"},
+        {"field": "documents[0].name", "message_vi": "Tên giấy tờ bắt buộc", "message_en": "Name required"},
+        {"field": "", "message_vi": "Thừa trường x", "message_en": "Extra field x"},
+    ]
     placed, general = errors_by_field(errors, fields, "vi")
     assert placed == {"applicant.phone": ["Số điện thoại sai"], "documents[0].name": ["Tên giấy tờ bắt buộc"]}
     assert general == ["Thừa trường x"]
     assert errors_by_field(errors[:1], fields, "en")[0] == {"applicant.phone": ["Bad phone"]}
-    shown = by_name(build_fields(form("green_lane", "start.form.json"), T, raw={"applicant.phone": ["12"]},
-                                 errors=placed))
+    shown = by_name(
+        build_fields(form("green_lane", "start.form.json"), T, raw={"applicant.phone": ["12"]}, errors=placed)
+    )
     assert (shown["applicant.phone"].value, shown["applicant.phone"].errors) == ("12", ["Số điện thoại sai"])
 
 
@@ -179,8 +220,10 @@ def test_every_form_of_every_process_renders() -> None:
 
 # --- arrays of objects as rows ----------------------------------------------------------------------------------------
 REPORT = ("monthly_report", "submit_report.form.json")
-KPIS = [{"indicator": "Số doanh nghiệp KH&CN", "unit": "doanh nghiệp", "target": 12, "achieved": 7.5},
-        {"indicator": "Tỷ lệ hồ sơ trực tuyến", "achieved": 90}]
+KPIS = [
+    {"indicator": "Số doanh nghiệp KH&CN", "unit": "doanh nghiệp", "target": 12, "achieved": 7.5},
+    {"indicator": "Tỷ lệ hồ sơ trực tuyến", "achieved": 90},
+]
 
 
 def test_an_array_of_objects_is_rows_of_fields_with_labels_and_validation_attributes() -> None:
@@ -190,8 +233,12 @@ def test_an_array_of_objects_is_rows_of_fields_with_labels_and_validation_attrib
     assert [row.name for row in kpis.children] == ["kpis[0]", "kpis[1]"]  # the stored items, no empty row added
     assert kpis.attrs == {"data-next-index": "2"}
     first = fields["kpis[0].indicator"]
-    assert (first.widget, first.label, first.required, first.value) == ("text", "Tên chỉ số", True,
-                                                                        "Số doanh nghiệp KH&CN")
+    assert (first.widget, first.label, first.required, first.value) == (
+        "text",
+        "Tên chỉ số",
+        True,
+        "Số doanh nghiệp KH&CN",
+    )
     assert first.attrs == {"minlength": "1", "maxlength": "500"} and first.in_row and first.row_filled
     assert (fields["kpis[0].target"].widget, fields["kpis[0].target"].value) == ("number", "12")
     assert fields["kpis[0].achieved"].attrs == {"step": "any"} and fields["kpis[0].achieved"].value == "7.5"
@@ -202,18 +249,42 @@ def test_an_array_of_objects_is_rows_of_fields_with_labels_and_validation_attrib
     assert [row.name for row in difficulties.children] == ["difficulties[0]"]
     flag = fields["difficulties[0].needs_escalation"]
     assert (flag.widget, flag.label, flag.required, flag.row_filled) == (
-        "boolean", "Cần Sở KH&CN, UBND Thành phố tháo gỡ", True, False)
+        "boolean",
+        "Cần Sở KH&CN, UBND Thành phố tháo gỡ",
+        True,
+        False,
+    )
     # the row the page clones for "Thêm dòng"
     assert difficulties.template is not None
     assert [c.name for c in difficulties.template.children] == [
-        "difficulties[__INDEX__].description", "difficulties[__INDEX__].proposal",
-        "difficulties[__INDEX__].needs_escalation"]
+        "difficulties[__INDEX__].description",
+        "difficulties[__INDEX__].proposal",
+        "difficulties[__INDEX__].needs_escalation",
+    ]
     # enum, date and integer properties of items
-    schema = {"type": "object", "properties": {"visits": {"type": "array", "title": "Đợt kiểm tra", "items": {
-        "type": "object", "required": ["on"], "properties": {
-            "on": {"type": "string", "format": "date", "title": "Ngày"},
-            "kind": {"type": "string", "enum": ["a", "b"], "description": "a: định kỳ; b: đột xuất", "title": "Loại"},
-            "people": {"type": "integer", "minimum": 1, "title": "Số người"}}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "visits": {
+                "type": "array",
+                "title": "Đợt kiểm tra",
+                "items": {
+                    "type": "object",
+                    "required": ["on"],
+                    "properties": {
+                        "on": {"type": "string", "format": "date", "title": "Ngày"},
+                        "kind": {
+                            "type": "string",
+                            "enum": ["a", "b"],
+                            "description": "a: định kỳ; b: đột xuất",
+                            "title": "Loại",
+                        },
+                        "people": {"type": "integer", "minimum": 1, "title": "Số người"},
+                    },
+                },
+            }
+        },
+    }
     visits = by_name(build_fields(schema, T, values={"visits": [{"on": "2026-03-02", "kind": "b", "people": 3}]}))
     assert visits["visits"].required is False and visits["visits"].when_empty is None
     assert (visits["visits[0].on"].widget, visits["visits[0].on"].value) == ("date", "2026-03-02")
@@ -231,22 +302,37 @@ def test_items_that_do_not_fit_rows_stay_json() -> None:
 
 def test_posted_rows_become_typed_items_and_empty_rows_are_left_out() -> None:
     submitted = {
-        "progress_summary": ["Đã triển khai"], "needs_escalation": ["true"],
-        "kpis[0].indicator": ["Số doanh nghiệp KH&CN"], "kpis[0].unit": [""], "kpis[0].target": ["12"],
-        "kpis[0].achieved": ["7.5"], "kpis[0].note": [""],
-        "kpis[1].indicator": ["  "], "kpis[1].achieved": [""],  # an empty row
-        "kpis[4].indicator": ["Tỷ lệ hồ sơ trực tuyến"], "kpis[4].achieved": ["90"],  # rows removed in between
-        "difficulties[0].description": ["Thiếu kinh phí"], "difficulties[0].proposal": [""],
+        "progress_summary": ["Đã triển khai"],
+        "needs_escalation": ["true"],
+        "kpis[0].indicator": ["Số doanh nghiệp KH&CN"],
+        "kpis[0].unit": [""],
+        "kpis[0].target": ["12"],
+        "kpis[0].achieved": ["7.5"],
+        "kpis[0].note": [""],
+        "kpis[1].indicator": ["  "],
+        "kpis[1].achieved": [""],  # an empty row
+        "kpis[4].indicator": ["Tỷ lệ hồ sơ trực tuyến"],
+        "kpis[4].achieved": ["90"],  # rows removed in between
+        "difficulties[0].description": ["Thiếu kinh phí"],
+        "difficulties[0].proposal": [""],
         "difficulties[0].needs_escalation": ["true"],
-        "difficulties[1].description": ["Chậm phê duyệt"], "difficulties[1].needs_escalation": ["false"],
+        "difficulties[1].description": ["Chậm phê duyệt"],
+        "difficulties[1].needs_escalation": ["false"],
     }
     data, local = parse_submission(form(*REPORT), submitted, T)
     assert local == {}
-    assert data == {"progress_summary": "Đã triển khai", "needs_escalation": True,
-                    "kpis": [{"indicator": "Số doanh nghiệp KH&CN", "target": 12, "achieved": 7.5},
-                             {"indicator": "Tỷ lệ hồ sơ trực tuyến", "achieved": 90}],
-                    "difficulties": [{"description": "Thiếu kinh phí", "needs_escalation": True},
-                                     {"description": "Chậm phê duyệt", "needs_escalation": False}]}
+    assert data == {
+        "progress_summary": "Đã triển khai",
+        "needs_escalation": True,
+        "kpis": [
+            {"indicator": "Số doanh nghiệp KH&CN", "target": 12, "achieved": 7.5},
+            {"indicator": "Tỷ lệ hồ sơ trực tuyến", "achieved": 90},
+        ],
+        "difficulties": [
+            {"description": "Thiếu kinh phí", "needs_escalation": True},
+            {"description": "Chậm phê duyệt", "needs_escalation": False},
+        ],
+    }
     # every row empty: a required array is [], an optional one is left out
     data, _ = parse_submission(form(*REPORT), {"progress_summary": ["x"], "kpis[0].indicator": [""]}, T)
     assert data == {"progress_summary": "x", "kpis": [], "difficulties": []}
@@ -254,23 +340,36 @@ def test_posted_rows_become_typed_items_and_empty_rows_are_left_out() -> None:
     assert "attachments" not in parse_submission(escalation, {"attachments[0].name": [""]}, T)[0]
     # the page sent JSON (the array was shown as JSON): read as JSON
     assert parse_submission(form(*REPORT), {"kpis": ['[{"indicator": "A", "achieved": 1}]']}, T)[0]["kpis"] == [
-        {"indicator": "A", "achieved": 1}]
+        {"indicator": "A", "achieved": 1}
+    ]
 
 
 def test_server_errors_of_rows_land_on_the_field_of_their_row_as_shown_again() -> None:
-    submitted = {"kpis[0].indicator": ["A"], "kpis[0].achieved": ["1"], "kpis[2].indicator": [""],
-                 "kpis[3].indicator": ["B"], "kpis[3].target": ["nhiều"], "kpis[3].achieved": ["2"]}
+    submitted = {
+        "kpis[0].indicator": ["A"],
+        "kpis[0].achieved": ["1"],
+        "kpis[2].indicator": [""],
+        "kpis[3].indicator": ["B"],
+        "kpis[3].target": ["nhiều"],
+        "kpis[3].achieved": ["2"],
+    }
     schema = form(*REPORT)
     data, _ = parse_submission(schema, submitted, T)
     assert data["kpis"][1] == {"indicator": "B", "target": "nhiều", "achieved": 2}
-    errors = [{"field": "kpis[1].target", "message_vi": "Chỉ tiêu được giao phải là số", "message_en": "number"},
-              {"field": "kpis[1]", "message_vi": "Thừa trường x", "message_en": "extra x"},
-              {"field": "difficulties", "message_vi": "Phải có một vướng mắc", "message_en": "contains"},
-              {"field": "kpis[9].target", "message_vi": "Dòng không còn", "message_en": "gone"}]
+    errors = [
+        {"field": "kpis[1].target", "message_vi": "Chỉ tiêu được giao phải là số", "message_en": "number"},
+        {"field": "kpis[1]", "message_vi": "Thừa trường x", "message_en": "extra x"},
+        {"field": "difficulties", "message_vi": "Phải có một vướng mắc", "message_en": "contains"},
+        {"field": "kpis[9].target", "message_vi": "Dòng không còn", "message_en": "gone"},
+    ]
     fields = build_fields(schema, T, raw=submitted)
     placed, general = errors_by_field(errors, fields, "vi")
-    assert placed == {"kpis[1].target": ["Chỉ tiêu được giao phải là số"], "kpis[1]": ["Thừa trường x"],
-                      "difficulties": ["Phải có một vướng mắc"], "kpis": ["Dòng không còn"]}
+    assert placed == {
+        "kpis[1].target": ["Chỉ tiêu được giao phải là số"],
+        "kpis[1]": ["Thừa trường x"],
+        "difficulties": ["Phải có một vướng mắc"],
+        "kpis": ["Dòng không còn"],
+    }
     assert general == []
     shown = by_name(build_fields(schema, T, raw=submitted, errors=placed))
     # the empty row is gone and the rows are numbered again: the second row shown is kpis[3] as typed
@@ -288,8 +387,12 @@ def test_the_rows_in_the_page() -> None:
     assert page.template_rows == 2 and page.add_buttons == 2
     controls = {c["name"]: c for c in page.controls}
     indicator = controls["kpis[0].indicator"]
-    assert ("required" in indicator and "data-required" in indicator
-            and indicator["minlength"] == "1" and indicator["maxlength"] == "500")
+    assert (
+        "required" in indicator
+        and "data-required" in indicator
+        and indicator["minlength"] == "1"
+        and indicator["maxlength"] == "500"
+    )
     assert controls["kpis[0].achieved"]["type"] == "number" and controls["kpis[0].achieved"]["value"] == "7.5"
     # the empty row: marked, not yet required (static/app.js requires it once something is typed)
     description = controls["difficulties[0].description"]

@@ -31,9 +31,13 @@ class Setup:
 def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     ensure_vendor()
     with Provider(CLIENT_ID) as provider:
-        proc = start_server(Path(tmp_path_factory.mktemp("oidc-server")), env="test",
-                            oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID,
-                            oidc_roles_claim="realm_access.roles")
+        proc = start_server(
+            Path(tmp_path_factory.mktemp("oidc-server")),
+            env="test",
+            oidc_issuer=provider.issuer,
+            oidc_client_id=CLIENT_ID,
+            oidc_roles_claim="realm_access.roles",
+        )
         try:
             yield Setup(provider, proc.base_url)
         finally:
@@ -42,8 +46,12 @@ def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 
 @pytest.fixture
 def provider(oidc: Setup) -> Iterator[Provider]:
-    oidc.provider.user = {"sub": "skhcn-an", "name": "Nguyễn Văn An", "groups": ["/skhcn"],
-                          "realm_access": {"roles": ["officer", "offline_access"]}}
+    oidc.provider.user = {
+        "sub": "skhcn-an",
+        "name": "Nguyễn Văn An",
+        "groups": ["/skhcn"],
+        "realm_access": {"roles": ["officer", "offline_access"]},
+    }
     oidc.provider.tamper = None
     yield oidc.provider
     oidc.provider.tamper = None
@@ -123,16 +131,16 @@ def test_the_state_must_come_back_to_the_browser_that_started(oidc: Setup, provi
 def test_the_api_takes_the_providers_rs256_tokens_and_its_own_hs256_ones(oidc: Setup, provider: Provider) -> None:
     submit_dossier(oidc.url)
     provider.user = {"sub": "desk-1", "groups": ["ttpvhcc"], "realm_access": {"roles": ["officer"]}}
-    answer = httpx.get(f"{oidc.url}/api/v1/tasks", headers={"Authorization": f"Bearer {provider.token()}"},
-                       timeout=30)
+    answer = httpx.get(f"{oidc.url}/api/v1/tasks", headers={"Authorization": f"Bearer {provider.token()}"}, timeout=30)
     assert answer.status_code == 200, answer.text
     assert answer.json()["total"] >= 1  # the desk's completeness check
     own = httpx.get(f"{oidc.url}/api/v1/tasks", headers=bearer("desk-2", groups=("ttpvhcc",)), timeout=30)
     assert own.status_code == 200 and own.json()["total"] == answer.json()["total"]
     for tamper in ("aud", "iss", "exp", "hs256"):
         provider.tamper = tamper
-        refused = httpx.get(f"{oidc.url}/api/v1/tasks", headers={"Authorization": f"Bearer {provider.token()}"},
-                            timeout=30)
+        refused = httpx.get(
+            f"{oidc.url}/api/v1/tasks", headers={"Authorization": f"Bearer {provider.token()}"}, timeout=30
+        )
         assert refused.status_code == 401, tamper
 
 

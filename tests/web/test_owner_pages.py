@@ -38,8 +38,9 @@ def copy_of(folder: Path, key: str) -> dict[str, bytes]:
     for path in sorted(folder.iterdir()):
         content = path.read_bytes()
         if path.suffix == ".bpmn":
-            content = (content.replace(f'processRef="{folder.name}"'.encode(), f'processRef="{key}"'.encode())
-                       .replace(f'<bpmn:process id="{folder.name}"'.encode(), f'<bpmn:process id="{key}"'.encode()))
+            content = content.replace(f'processRef="{folder.name}"'.encode(), f'processRef="{key}"'.encode()).replace(
+                f'<bpmn:process id="{folder.name}"'.encode(), f'<bpmn:process id="{key}"'.encode()
+            )
         files[path.name] = content
     return files
 
@@ -48,8 +49,13 @@ def deploy_copy(server: LiveServer, folder: Path = REPORT_FOLDER) -> str:
     """A process folder (the monthly report) deployed under a new process key; returns the key."""
     key = f"ban_sao_{uuid.uuid4().hex[:8]}"
     files = [("files", (name, content, "application/octet-stream")) for name, content in copy_of(folder, key).items()]
-    response = httpx.post(f"{server.url}/api/v1/process-definitions", files=files, headers=OWNER,
-                          data={"change_note": "Bản đầu tiên"}, timeout=30)
+    response = httpx.post(
+        f"{server.url}/api/v1/process-definitions",
+        files=files,
+        headers=OWNER,
+        data={"change_note": "Bản đầu tiên"},
+        timeout=30,
+    )
     assert response.status_code == 201, response.text
     assert response.json()[0]["key"] == key
     return key
@@ -68,14 +74,18 @@ def open_modeler(page: Page, key: str, version: int = 1) -> None:
 
 def rename(page: Page, element_id: str, name: str) -> None:
     """What direct editing on the canvas does, through the bpmn-js API (modeling.updateLabel)."""
-    page.evaluate("""([id, name]) => {
+    page.evaluate(
+        """([id, name]) => {
         const modeler = window.phoihopModeler;
         modeler.get("modeling").updateLabel(modeler.get("elementRegistry").get(id), name);
-    }""", [element_id, name])
+    }""",
+        [element_id, name],
+    )
 
 
 def test_a_process_owner_renames_a_task_validates_deploys_version_2_and_sees_the_diff(
-        page: Page, isolated_server: LiveServer) -> None:
+    page: Page, isolated_server: LiveServer
+) -> None:
     key = deploy_copy(isolated_server)
     sign_in(page, "owner.bao", "/quy-trinh")
     expect(page.get_by_role("heading", level=1)).to_have_text("Quản lý quy trình")
@@ -110,8 +120,11 @@ def test_a_process_owner_renames_a_task_validates_deploys_version_2_and_sees_the
     expect(newest.get_by_test_id("change-note")).to_have_text("Đổi tên bước tổng hợp")
     expect(newest).to_contain_text("owner.bao")
     expect(newest.get_by_test_id("version-default")).to_be_visible()  # the latest active version
-    served = httpx.get(f"{isolated_server.url}/api/v1/process-definitions/{key}/versions/2/files/monthly_report.bpmn",
-                       headers=OWNER, timeout=30)
+    served = httpx.get(
+        f"{isolated_server.url}/api/v1/process-definitions/{key}/versions/2/files/monthly_report.bpmn",
+        headers=OWNER,
+        timeout=30,
+    )
     assert f'name="{NEW_NAME}"' in served.text and 'camunda:formKey="consolidate.form.json"' in served.text
 
     newest.get_by_role("link", name="So với phiên bản trước").click()
@@ -218,8 +231,11 @@ def test_an_officer_cannot_open_the_owner_pages(page: Page, isolated_server: Liv
         expect(page.get_by_test_id("error")).to_have_attribute("data-status", "403")
     assert page.request.get(f"/quy-trinh/{key}/phien-ban/1/so-do.bpmn").status == 403
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
-    refused = page.request.post(f"/quy-trinh/{key}/phien-ban/1/trien-khai", headers={"X-CSRF-Token": csrf},
-                                data={"file": "monthly_report.bpmn", "xml": "<x/>"})
+    refused = page.request.post(
+        f"/quy-trinh/{key}/phien-ban/1/trien-khai",
+        headers={"X-CSRF-Token": csrf},
+        data={"file": "monthly_report.bpmn", "xml": "<x/>"},
+    )
     assert refused.status == 403
     without_token = page.request.post(f"/quy-trinh/{key}/phien-ban/1/tam-dung", form={"csrf_token": "sai"})
     assert without_token.status == 403
@@ -231,8 +247,7 @@ def test_owner_and_dashboard_pages_load_only_local_assets_and_speak_english(isol
     key = deploy_copy(isolated_server)
     client = isolated_server.client()
     sign_in_http(client, "owner.bao")
-    paths = ("/quy-trinh", f"/quy-trinh/{key}/phien-ban/1", f"/quy-trinh/{key}/so-sanh?from=1&to=1",
-             "/bang-dieu-khien")
+    paths = ("/quy-trinh", f"/quy-trinh/{key}/phien-ban/1", f"/quy-trinh/{key}/so-sanh?from=1&to=1", "/bang-dieu-khien")
     loaded: set[str] = set()
     for path in paths:
         page = client.get(path)
@@ -242,9 +257,14 @@ def test_owner_and_dashboard_pages_load_only_local_assets_and_speak_english(isol
         assert all(url.startswith("/") and not url.startswith("//") for url in found.loads), path
         assert "<script>" not in page.text  # no inline script: the CSP would block it anyway
         loaded.update(found.loads)
-    assert {"/assets/modeler.js", "/assets/version-diff.js", "/assets/owner.css", "/assets/dashboard.css",
-            "/assets/vendor/bpmn-js/dist/bpmn-modeler.production.min.js",
-            "/assets/vendor/bpmn-js/dist/assets/bpmn-font/css/bpmn.css"} <= loaded
+    assert {
+        "/assets/modeler.js",
+        "/assets/version-diff.js",
+        "/assets/owner.css",
+        "/assets/dashboard.css",
+        "/assets/vendor/bpmn-js/dist/bpmn-modeler.production.min.js",
+        "/assets/vendor/bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
+    } <= loaded
     for url in loaded:
         assert client.get(url).status_code == 200, url
     client.cookies.set("phoihop_lang", "en")

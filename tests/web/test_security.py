@@ -64,11 +64,13 @@ def test_signing_in_needs_the_pre_session_csrf_cookie(client: httpx.Client) -> N
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
-def test_the_session_cookie_is_http_only_lax_and_not_an_api_token(live_server: LiveServer,
-                                                                   client: httpx.Client) -> None:
+def test_the_session_cookie_is_http_only_lax_and_not_an_api_token(
+    live_server: LiveServer, client: httpx.Client
+) -> None:
     page = client.get("/dang-nhap")
-    signed_in = client.post("/dang-nhap/thu", data={"sub": "skhcn.an", "next": "//evil.example/x",
-                                                    "csrf_token": parts(page.text).csrf})
+    signed_in = client.post(
+        "/dang-nhap/thu", data={"sub": "skhcn.an", "next": "//evil.example/x", "csrf_token": parts(page.text).csrf}
+    )
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"  # no open redirect
     cookie = next(c for c in signed_in.headers.get_list("set-cookie") if c.startswith("phoihop_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
@@ -89,10 +91,22 @@ def test_pages_load_nothing_from_outside_the_server(live_server: LiveServer, cli
     urls = ["/dang-nhap", "/ngon-ngu?lang=en&next=/dang-nhap"]
     anonymous = [client.get(url, follow_redirects=True) for url in urls]
     sign_in(client, "ttpvhcc.khanh")
-    pages = [*anonymous, *(client.get(url, headers={"Accept": "text/html"}) for url in (
-        "/", "/?scope=mine&deadline=overdue&q=x", f"/cong-viec/{instance['open_tasks'][0]['id']}",
-        f"/ho-so/{instance['id']}", "/khoi-tao", "/khoi-tao/green_lane", "/khong-co-trang-nay",
-        "/cong-viec/00000000-0000-7000-8000-000000000000"))]
+    pages = [
+        *anonymous,
+        *(
+            client.get(url, headers={"Accept": "text/html"})
+            for url in (
+                "/",
+                "/?scope=mine&deadline=overdue&q=x",
+                f"/cong-viec/{instance['open_tasks'][0]['id']}",
+                f"/ho-so/{instance['id']}",
+                "/khoi-tao",
+                "/khoi-tao/green_lane",
+                "/khong-co-trang-nay",
+                "/cong-viec/00000000-0000-7000-8000-000000000000",
+            )
+        ),
+    ]
     assert [p.status_code for p in pages] == [200] * 8 + [404, 404]
     loaded: set[str] = set()
     for page in pages:
@@ -104,8 +118,12 @@ def test_pages_load_nothing_from_outside_the_server(live_server: LiveServer, cli
             assert not urlsplit(url).netloc
         loaded.update(found.loads)
         assert not re.search(r"https?://(?!127\.0\.0\.1)[^\"'\s]+\.(js|css|woff2?)", page.text), page.url
-    assert {"/assets/app.css", "/assets/app.js", "/assets/vendor/htmx.org/dist/htmx.min.js",
-            "/assets/vendor/bpmn-js/dist/bpmn-navigated-viewer.production.min.js"} <= loaded
+    assert {
+        "/assets/app.css",
+        "/assets/app.js",
+        "/assets/vendor/htmx.org/dist/htmx.min.js",
+        "/assets/vendor/bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
+    } <= loaded
     for url in loaded:  # and every one of them is there
         assert client.get(url).status_code == 200, url
 
@@ -125,10 +143,19 @@ def test_an_officer_starts_a_case_from_the_start_form(live_server: LiveServer, c
     assert 'href="/khoi-tao/green_lane"' in listing.text
     form = client.get("/khoi-tao/green_lane")
     assert 'name="applicant.id_number"' in form.text and 'pattern="^([0-9]{12}|[0-9]{10}(-[0-9]{3})?)$"' in form.text
-    fields = {"csrf_token": token, "_business_key": "VB-den-123", "applicant.name": "Hợp tác xã Ba Vì",
-              "applicant.id_number": "0101234567", "applicant.email": "hoptacxa@bavi.vn",
-              "applicant.phone": "024 3333 4444", "procedure_code": "KHCN-01", "procedure_name": "Thủ tục KHCN-01",
-              "in_hitech_park": "false", "joint_processing": "false", "documents": '[{"name": "Đơn đề nghị"}]'}
+    fields = {
+        "csrf_token": token,
+        "_business_key": "VB-den-123",
+        "applicant.name": "Hợp tác xã Ba Vì",
+        "applicant.id_number": "0101234567",
+        "applicant.email": "hoptacxa@bavi.vn",
+        "applicant.phone": "024 3333 4444",
+        "procedure_code": "KHCN-01",
+        "procedure_name": "Thủ tục KHCN-01",
+        "in_hitech_park": "false",
+        "joint_processing": "false",
+        "documents": '[{"name": "Đơn đề nghị"}]',
+    }
     wrong = client.post("/khoi-tao/green_lane", data={**fields, "applicant.phone": "gọi tôi"})
     assert wrong.status_code == 422
     assert re.search(r'data-field="applicant.phone".*?class="field-error"', wrong.text, re.S)
@@ -147,8 +174,18 @@ def test_an_officer_starts_a_case_from_the_start_form(live_server: LiveServer, c
     assert refused.status_code == 403 and "Thao tác này cần một trong các vai trò" in refused.text
 
 
-@pytest.mark.parametrize(("target", "kept"), [("/khoi-tao?x=1", True), ("/", True), ("//evil.example", False),
-                                               ("/\t/evil.example", False), ("/\\evil.example", False),
-                                               ("https://evil.example/", False), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [
+        ("/khoi-tao?x=1", True),
+        ("/", True),
+        ("//evil.example", False),
+        ("/\t/evil.example", False),
+        ("/\\evil.example", False),
+        ("https://evil.example/", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_only_local_paths_are_returned_to_after_signing_in(target: str | None, kept: bool) -> None:
     assert safe_next(target) == (target if kept else "/")

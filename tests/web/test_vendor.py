@@ -35,7 +35,9 @@ def test_a_tarball_is_checked_against_the_lock_before_use() -> None:
         dev.check_integrity("pkg", data, "sha1-" + base64.b64encode(hashlib.sha1(data).digest()).decode())
     with pytest.raises(SystemExit):
         dev.tarball_url("pkg", {"version": "1.0.0", "resolved": "http://registry.npmjs.org/pkg/-/pkg-1.0.0.tgz"})
-    assert dev.tarball_url("@scope/pkg", {"version": "1.0.0"}) == "https://registry.npmjs.org/@scope/pkg/-/pkg-1.0.0.tgz"
+    assert (
+        dev.tarball_url("@scope/pkg", {"version": "1.0.0"}) == "https://registry.npmjs.org/@scope/pkg/-/pkg-1.0.0.tgz"
+    )
 
 
 def test_the_vendored_files_are_in_place_and_stamped() -> None:

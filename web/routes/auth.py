@@ -34,16 +34,26 @@ NOTICES = {"da-dang-xuat": "signin.signed_out", "het-han": "signin.expired"}
 def safe_next(target: str | None) -> str:
     """A local path to return to after signing in; anything else (another site, //host, \\host, control characters
     a browser would drop) → the inbox."""
-    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
-            or any(ord(c) < 0x21 or c == "\x7f" for c in target)):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 0x21 or c == "\x7f" for c in target)
+    ):
         return "/"
     return target
 
 
 def _signed_in(context: AnyPage, actor: Actor, target: str) -> Response:
     response = RedirectResponse(safe_next(target), status_code=303)
-    set_cookie(response, context.settings, SESSION_COOKIE, issue_session(context.settings, actor),
-               max_age=context.settings.session_ttl_minutes * 60)
+    set_cookie(
+        response,
+        context.settings,
+        SESSION_COOKIE,
+        issue_session(context.settings, actor),
+        max_age=context.settings.session_ttl_minutes * 60,
+    )
     return response
 
 
@@ -53,14 +63,22 @@ async def sign_in_page(context: AnyPage, next: str = "/", thong_bao: str | None 
         return RedirectResponse(safe_next(next), status_code=303)
     context.new_csrf = context.request.cookies.get("phoihop_csrf") or secrets.token_urlsafe(32)
     notice = NOTICES.get(thong_bao or "")
-    return render(context, "signin.html", {
-        "demo_users": DEMO_USERS if context.settings.env == "dev" else (), "next": safe_next(next),
-        "oidc_enabled": context.settings.oidc_enabled, "notice": context.t(notice) if notice else None})
+    return render(
+        context,
+        "signin.html",
+        {
+            "demo_users": DEMO_USERS if context.settings.env == "dev" else (),
+            "next": safe_next(next),
+            "oidc_enabled": context.settings.oidc_enabled,
+            "notice": context.t(notice) if notice else None,
+        },
+    )
 
 
 @router.post("/dang-nhap/thu", dependencies=[CsrfChecked])
-async def sign_in_demo(context: AnyPage, sub: Annotated[str, Form(max_length=100)],
-                       next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+async def sign_in_demo(
+    context: AnyPage, sub: Annotated[str, Form(max_length=100)], next: Annotated[str, Form(max_length=2000)] = "/"
+) -> Response:
     """Development sign-in as a demo user (404 outside PHOIHOP_ENV=dev)."""
     user = demo_user(sub) if context.settings.env == "dev" else None
     if user is None:
@@ -88,15 +106,25 @@ async def sign_in_oidc(context: AnyPage, next: str = "/") -> Response:
         return error_page(context.request, 404, t("error.not_found"), t("signin.unavailable"))
     start = await run_in_threadpool(oidc.begin, context.settings, provider, _redirect_uri(context), safe_next(next))
     response = RedirectResponse(start.url, status_code=303)
-    set_cookie(response, context.settings, OIDC_COOKIE, start.state_cookie,
-               max_age=int(oidc.STATE_TTL.total_seconds()), path="/dang-nhap/oidc")
+    set_cookie(
+        response,
+        context.settings,
+        OIDC_COOKIE,
+        start.state_cookie,
+        max_age=int(oidc.STATE_TTL.total_seconds()),
+        path="/dang-nhap/oidc",
+    )
     return response
 
 
 @router.get(oidc.CALLBACK_PATH)
-async def oidc_callback(context: AnyPage, code: str | None = None, state: str | None = None,
-                        error: str | None = None,
-                        error_description: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+async def oidc_callback(
+    context: AnyPage,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+    error_description: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
     provider = _verifier(context.request).oidc
     t = context.t
     if provider is None:
@@ -109,8 +137,13 @@ async def oidc_callback(context: AnyPage, code: str | None = None, state: str | 
         claims = await run_in_threadpool(oidc.exchange_code, context.settings, provider, code, saved)
         actor = actor_from_claims(claims, provider.claim_names)
     except Unauthenticated as exc:
-        return error_page(context.request, 401, t("signin.failed"), pick(context.lang, exc.detail_vi, exc.detail),
-                          code="unauthenticated")
+        return error_page(
+            context.request,
+            401,
+            t("signin.failed"),
+            pick(context.lang, exc.detail_vi, exc.detail),
+            code="unauthenticated",
+        )
     response = _signed_in(context, actor, str(saved.get("next") or "/"))
     response.delete_cookie(OIDC_COOKIE, path="/dang-nhap/oidc")
     return response
@@ -119,8 +152,9 @@ async def oidc_callback(context: AnyPage, code: str | None = None, state: str | 
 @router.post("/dang-xuat", dependencies=[CsrfChecked])
 async def sign_out(context: AnyPage) -> Response:
     response = RedirectResponse("/dang-nhap?thong_bao=da-dang-xuat", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=context.settings.secure_cookies, httponly=True,
-                           samesite="lax")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=context.settings.secure_cookies, httponly=True, samesite="lax"
+    )
     return response
 
 

@@ -29,18 +29,37 @@ async def case_page(instance_id: str, context: Page, queries: QueriesDep, starte
     diagram = await run_in_threadpool(queries.instance_diagram, context.session.actor, instance_id)
     instance = diagram["instance"]
     names, lanes = diagram["names"], diagram["lanes"]
-    history = [{**event, "agency": _agency_of(event, lanes),
-                "element_name": names.get(event.get("element_id") or "") or (event.get("data") or {}).get("name")}
-               for event in diagram["history"]]
+    history = [
+        {
+            **event,
+            "agency": _agency_of(event, lanes),
+            "element_name": names.get(event.get("element_id") or "") or (event.get("data") or {}).get("name"),
+        }
+        for event in diagram["history"]
+    ]
     marks = {key: diagram[key] for key in ("completed", "active", "overdue", "warning")}
-    process_name = next((r["name"] for r in await run_in_threadpool(queries.list_definitions)
-                         if r["key"] == instance["process_key"] and r["version"] == instance["process_version"]),
-                        None)
-    return render(context, "case.html", {
-        "instance": instance, "marks": marks, "history": history, "names": names,
-        "process_name": process_name or instance["process_key"], "started": started,
-        "steps_taken": [(element, names.get(element, element)) for element in diagram["completed"]],
-        "waiting": [(element, names.get(element, element)) for element in diagram["active"]]})
+    process_name = next(
+        (
+            r["name"]
+            for r in await run_in_threadpool(queries.list_definitions)
+            if r["key"] == instance["process_key"] and r["version"] == instance["process_version"]
+        ),
+        None,
+    )
+    return render(
+        context,
+        "case.html",
+        {
+            "instance": instance,
+            "marks": marks,
+            "history": history,
+            "names": names,
+            "process_name": process_name or instance["process_key"],
+            "started": started,
+            "steps_taken": [(element, names.get(element, element)) for element in diagram["completed"]],
+            "waiting": [(element, names.get(element, element)) for element in diagram["active"]],
+        },
+    )
 
 
 @router.get("/ho-so/{instance_id}/so-do.bpmn")

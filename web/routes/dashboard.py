@@ -62,11 +62,12 @@ class Chart:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1].rstrip() + "…"
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
 
 
-def bar_chart(items: Sequence[tuple[str, list[list[tuple[str, float, str]]], list[str]]],
-              legend: list[tuple[str, str]]) -> Chart:
+def bar_chart(
+    items: Sequence[tuple[str, list[list[tuple[str, float, str]]], list[str]]], legend: list[tuple[str, str]]
+) -> Chart:
     """Rows of stacked horizontal bars. Each item: (label, bars, value texts); a bar is a list of
     ``(kind, value, title)`` segments. One scale for the whole chart."""
     peak = max([sum(value for _kind, value, _title in bar) for _label, bars, _texts in items for bar in bars] + [0])
@@ -106,28 +107,56 @@ def duration_text(seconds: float | None, t: Translator) -> str:
 def _charts(figures: dict[str, Any], t: Translator, name: Callable[[dict[str, Any]], str]) -> dict[str, Chart]:
     def task_bars(row: dict[str, Any]) -> tuple[list[list[tuple[str, float, str]]], list[str]]:
         in_time = row["open"] - row["overdue"]
-        done = [("on-time", row["on_time"], t("dashboard.on_time")), ("late", row["late"], t("dashboard.late")),
-                ("no-deadline", row["no_deadline"], t("dashboard.no_deadline"))]
+        done = [
+            ("on-time", row["on_time"], t("dashboard.on_time")),
+            ("late", row["late"], t("dashboard.late")),
+            ("no-deadline", row["no_deadline"], t("dashboard.no_deadline")),
+        ]
         waiting = [("open", in_time, t("dashboard.open_in_time")), ("overdue", row["overdue"], t("dashboard.overdue"))]
-        return [done, waiting], [t("dashboard.chart.done_text", n=row["completed"], late=row["late"]),
-                                 t("dashboard.chart.open_text", n=row["open"], overdue=row["overdue"])]
+        return [done, waiting], [
+            t("dashboard.chart.done_text", n=row["completed"], late=row["late"]),
+            t("dashboard.chart.open_text", n=row["open"], overdue=row["overdue"]),
+        ]
 
-    legend = [("on-time", t("dashboard.on_time")), ("late", t("dashboard.late")),
-              ("no-deadline", t("dashboard.no_deadline")), ("open", t("dashboard.open_in_time")),
-              ("overdue", t("dashboard.overdue"))]
+    legend = [
+        ("on-time", t("dashboard.on_time")),
+        ("late", t("dashboard.late")),
+        ("no-deadline", t("dashboard.no_deadline")),
+        ("open", t("dashboard.open_in_time")),
+        ("overdue", t("dashboard.overdue")),
+    ]
     agencies = bar_chart([(name(row), *task_bars(row)) for row in figures["agencies"]], legend)
-    cycles = bar_chart([(row["name"], [[("cycle", (row["median_cycle_seconds"] or 0) / 86400,
-                                        t("dashboard.median_cycle"))]],
-                         [duration_text(row["median_cycle_seconds"], t) or t("common.none")])
-                        for row in figures["processes"]], [("cycle", t("dashboard.median_cycle"))])
+    cycles = bar_chart(
+        [
+            (
+                row["name"],
+                [[("cycle", (row["median_cycle_seconds"] or 0) / 86400, t("dashboard.median_cycle"))]],
+                [duration_text(row["median_cycle_seconds"], t) or t("common.none")],
+            )
+            for row in figures["processes"]
+        ],
+        [("cycle", t("dashboard.median_cycle"))],
+    )
     reports = figures["monthly_reports"]
-    report_bar = [("on-time", reports["on_time"], t("dashboard.report.on_time")),
-                  ("late", reports["late"], t("dashboard.report.late")),
-                  ("missing", reports["missing"], t("dashboard.report.missing"))]
-    report_chart = bar_chart([(t("dashboard.reports.period", period=reports["period"]), [report_bar],
-                               [t("dashboard.reports.count", n=len(reports["agencies"]))])],
-                             [("on-time", t("dashboard.report.on_time")), ("late", t("dashboard.report.late")),
-                              ("missing", t("dashboard.report.missing"))])
+    report_bar = [
+        ("on-time", reports["on_time"], t("dashboard.report.on_time")),
+        ("late", reports["late"], t("dashboard.report.late")),
+        ("missing", reports["missing"], t("dashboard.report.missing")),
+    ]
+    report_chart = bar_chart(
+        [
+            (
+                t("dashboard.reports.period", period=reports["period"]),
+                [report_bar],
+                [t("dashboard.reports.count", n=len(reports["agencies"]))],
+            )
+        ],
+        [
+            ("on-time", t("dashboard.report.on_time")),
+            ("late", t("dashboard.report.late")),
+            ("missing", t("dashboard.report.missing")),
+        ],
+    )
     return {"agencies": agencies, "cycles": cycles, "reports": report_chart}
 
 
@@ -147,12 +176,24 @@ async def dashboard_page(context: Page, container: ContainerDep, month: MonthQue
 
     chosen = Month.parse(figures["month"])
     current = Month.of(container.clock.now())
-    return render(context, "dashboard.html", {
-        "figures": figures, "charts": _charts(figures, t, name), "agency_name": name,
-        "duration": lambda seconds: duration_text(seconds, t),
-        "chart_width": CHART_WIDTH, "bar_height": BAR_HEIGHT, "label_width": LABEL_WIDTH, "bar_area": BAR_AREA,
-        "previous_month": str(chosen.previous()), "next_month": str(chosen.next()) if chosen < current else None,
-        "current_month": str(current), "local": _local})
+    return render(
+        context,
+        "dashboard.html",
+        {
+            "figures": figures,
+            "charts": _charts(figures, t, name),
+            "agency_name": name,
+            "duration": lambda seconds: duration_text(seconds, t),
+            "chart_width": CHART_WIDTH,
+            "bar_height": BAR_HEIGHT,
+            "label_width": LABEL_WIDTH,
+            "bar_area": BAR_AREA,
+            "previous_month": str(chosen.previous()),
+            "next_month": str(chosen.next()) if chosen < current else None,
+            "current_month": str(current),
+            "local": _local,
+        },
+    )
 
 
 def _local(moment: datetime | None) -> str:
@@ -160,13 +201,17 @@ def _local(moment: datetime | None) -> str:
 
 
 @router.get("/bang-dieu-khien/tai-ve")
-async def download(context: Page, container: ContainerDep, month: MonthQuery = None,
-                   format: Literal["csv", "xlsx"] = "csv") -> Response:
+async def download(
+    context: Page, container: ContainerDep, month: MonthQuery = None, format: Literal["csv", "xlsx"] = "csv"
+) -> Response:
     """The dashboard of ``month`` as a CSV (UTF-8 with BOM) or XLSX file, column titles in the page's language."""
     figures = await run_in_threadpool(_figures, context, container, month)
     name = f"bang-dieu-khien-{figures['month']}.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "no-store"}
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
     if format == "xlsx":
         return Response(to_xlsx(figures, context.lang), media_type=XLSX, headers=headers)
     return Response(to_csv(figures, context.lang), media_type="text/csv; charset=utf-8", headers=headers)

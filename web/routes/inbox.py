@@ -40,8 +40,13 @@ class InboxFilters:
         """Keyword arguments of Queries.list_tasks for these filters (with some replaced)."""
         values = {"scope": self.scope, "process": self.process, "deadline": self.deadline, "q": self.q, **override}
         scope = values["scope"]
-        return {"status": "open" if scope == "unclaimed" else None, "assignee_me": scope == "mine",
-                "process_key": values["process"], "deadline": values["deadline"], "text": values["q"]}
+        return {
+            "status": "open" if scope == "unclaimed" else None,
+            "assignee_me": scope == "mine",
+            "process_key": values["process"],
+            "deadline": values["deadline"],
+            "text": values["q"],
+        }
 
     def url(self, **override: Any) -> str:
         values = {"scope": self.scope, "process": self.process, "deadline": self.deadline, "q": self.q, **override}
@@ -51,6 +56,7 @@ class InboxFilters:
 
 def read_inbox(queries: Queries, actor: Actor, filters: InboxFilters, offset: int) -> dict[str, Any]:
     """The page of tasks and the count of each filter choice (each count holds the other filters)."""
+
     def total(**override: Any) -> int:
         return queries.list_tasks(actor, **filters.list_args(**override), limit=1).total
 
@@ -59,25 +65,36 @@ def read_inbox(queries: Queries, actor: Actor, filters: InboxFilters, offset: in
     for row in queries.list_definitions():  # oldest first: the latest version's name wins
         processes[row["key"]] = row["name"] or row["key"]
     return {
-        "tasks": queries.with_instance_labels(page.items), "total": page.total, "offset": offset,
+        "tasks": queries.with_instance_labels(page.items),
+        "total": page.total,
+        "offset": offset,
         "scope_counts": {scope: total(scope=scope) for scope in SCOPES},
         "deadline_counts": {state: total(deadline=state) for state in (None, *FILTERS)},
-        "process_counts": {key: total(process=key) for key in processes}, "processes": processes,
+        "process_counts": {key: total(process=key) for key in processes},
+        "processes": processes,
     }
 
 
 @router.get("/")
-async def inbox(context: Page, queries: QueriesDep, scope: Annotated[str, Query(max_length=20)] = "all",
-                process: Annotated[str, Query(max_length=200)] = "",
-                deadline: Annotated[str, Query(max_length=20)] = "",
-                q: Annotated[str, Query(max_length=200)] = "",
-                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-                done: Annotated[str | None, Query(max_length=36)] = None) -> Response:
+async def inbox(
+    context: Page,
+    queries: QueriesDep,
+    scope: Annotated[str, Query(max_length=20)] = "all",
+    process: Annotated[str, Query(max_length=200)] = "",
+    deadline: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    done: Annotated[str | None, Query(max_length=36)] = None,
+) -> Response:
     """Filters come from a plain GET form: an empty choice (or an unknown one) means no filter."""
     assert context.session is not None
     actor = context.session.actor
-    filters = InboxFilters(next((s for s in SCOPES if s == scope), "all"), process.strip() or None,
-                           deadline if deadline in FILTERS else None, q.strip() or None)
+    filters = InboxFilters(
+        next((s for s in SCOPES if s == scope), "all"),
+        process.strip() or None,
+        deadline if deadline in FILTERS else None,
+        q.strip() or None,
+    )
 
     def read() -> dict[str, Any]:
         values = read_inbox(queries, actor, filters, offset)

@@ -61,24 +61,29 @@ def _definitions(queries: Queries) -> list[dict[str, Any]]:
     listed = []
     for key, name in sorted(names.items(), key=lambda item: item[1].casefold()):
         versions = queries.list_versions(key)
-        listed.append({"key": key, "name": name, "versions": list(reversed(versions)),
-                       "default": queries.default_version(key)})
+        listed.append(
+            {"key": key, "name": name, "versions": list(reversed(versions)), "default": queries.default_version(key)}
+        )
     return listed
 
 
 @router.get("/quy-trinh")
-async def definitions_page(context: Page, queries: QueriesDep,
-                           done: Literal["suspended", "activated", "default_set", "default_cleared"] | None = None,
-                           key: Annotated[str | None, Query(max_length=200)] = None,
-                           version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+async def definitions_page(
+    context: Page,
+    queries: QueriesDep,
+    done: Literal["suspended", "activated", "default_set", "default_cleared"] | None = None,
+    key: Annotated[str | None, Query(max_length=200)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
     _owner(context)
     definitions = await run_in_threadpool(_definitions, queries)
     message = context.t(f"owner.done.{done}", process=key or "", n=version or "") if done else None
     return render(context, "owner_list.html", {"definitions": definitions, "message": message})
 
 
-async def _version_command(context: PageContext, service: ServiceDep, key: str, version: int | None,
-                           command: str) -> Response:
+async def _version_command(
+    context: PageContext, service: ServiceDep, key: str, version: int | None, command: str
+) -> Response:
     actor = _owner(context)
 
     def run() -> None:
@@ -131,30 +136,39 @@ def _main_file(queries: Queries, key: str, version: int, wanted: str | None) -> 
         if f'id="{key}"' in content or f"id='{key}'" in content:
             return name, names
     if not names:
-        raise DefinitionNotFound(f"version {version} of {key!r} has no BPMN file",
-                                detail_vi=f"Phiên bản {version} của {key!r} không có tệp BPMN",
-                                process_key=key, version=version)
+        raise DefinitionNotFound(
+            f"version {version} of {key!r} has no BPMN file",
+            detail_vi=f"Phiên bản {version} của {key!r} không có tệp BPMN",
+            process_key=key,
+            version=version,
+        )
     return names[0], names
 
 
 @router.get("/quy-trinh/{key}/phien-ban/{version}")
-async def version_page(key: Key, version: Version, context: Page, queries: QueriesDep,
-                       tep: FileName = None) -> Response:
+async def version_page(
+    key: Key, version: Version, context: Page, queries: QueriesDep, tep: FileName = None
+) -> Response:
     _owner(context)
 
     def read() -> dict[str, Any]:
         detail = queries.get_version(key, version)
         file, bpmn_files = _main_file(queries, key, version, tep)
-        return {"version": detail, "file": file, "bpmn_files": bpmn_files,
-                "versions": [v["version"] for v in queries.list_versions(key)]}
+        return {
+            "version": detail,
+            "file": file,
+            "bpmn_files": bpmn_files,
+            "versions": [v["version"] for v in queries.list_versions(key)],
+        }
 
     values = await run_in_threadpool(read)
     return render(context, "owner_version.html", {"key": key, **values})
 
 
 @router.get("/quy-trinh/{key}/phien-ban/{version}/so-do.bpmn")
-async def version_bpmn(key: Key, version: Version, context: Page, queries: QueriesDep,
-                       tep: FileName = None) -> Response:
+async def version_bpmn(
+    key: Key, version: Version, context: Page, queries: QueriesDep, tep: FileName = None
+) -> Response:
     """The BPMN XML the modeler and the diff viewers load (never rendered as a page: sandboxed, no scripts)."""
     _owner(context)
 
@@ -171,9 +185,13 @@ def _edited_files(queries: Queries, key: str, version: int, edited: EditedBpmn) 
     """The version's deployed files with ``edited.file`` replaced by the edited XML."""
     stored = {f["name"]: f for f in queries.version_files(key, version)}
     if edited.file not in stored or stored[edited.file]["kind"] != "bpmn":
-        raise DefinitionNotFound(f"version {version} of {key!r} has no BPMN file {edited.file!r}",
-                                detail_vi=f"Phiên bản {version} của {key!r} không có tệp BPMN {edited.file!r}",
-                                process_key=key, version=version, file=edited.file)
+        raise DefinitionNotFound(
+            f"version {version} of {key!r} has no BPMN file {edited.file!r}",
+            detail_vi=f"Phiên bản {version} của {key!r} không có tệp BPMN {edited.file!r}",
+            process_key=key,
+            version=version,
+            file=edited.file,
+        )
     files = []
     for name in stored:
         content = edited.xml if name == edited.file else queries.version_file(key, version, name)[0]
@@ -182,9 +200,15 @@ def _edited_files(queries: Queries, key: str, version: int, edited: EditedBpmn) 
 
 
 def _finding_view(finding: Finding, lang: str) -> dict[str, Any]:
-    return {"code": finding["code"], "severity": finding["severity"], "file": finding["file"],
-            "element_id": finding["element_id"], "element_name": finding["element_name"], "line": finding["line"],
-            "message": pick("vi" if lang == "vi" else "en", finding["message_vi"], finding["message_en"])}
+    return {
+        "code": finding["code"],
+        "severity": finding["severity"],
+        "file": finding["file"],
+        "element_id": finding["element_id"],
+        "element_name": finding["element_name"],
+        "line": finding["line"],
+        "message": pick("vi" if lang == "vi" else "en", finding["message_vi"], finding["message_en"]),
+    }
 
 
 def _json_error(context: PageContext, exc: EngineError) -> JSONResponse:
@@ -193,14 +217,24 @@ def _json_error(context: PageContext, exc: EngineError) -> JSONResponse:
     if isinstance(exc, InvalidDefinition):
         findings = [_finding_view(from_problem(found, exc.code), context.lang) for found in exc.problems]
     title = exc.title_vi if context.lang == "vi" else exc.title_en
-    return JSONResponse({"ok": False, "title": title, "detail": pick(context.lang, exc.detail_vi, exc.detail),
-                         "code": exc.code, "errors": findings, "warnings": []},
-                        status_code=status_for(exc), headers=security_headers())
+    return JSONResponse(
+        {
+            "ok": False,
+            "title": title,
+            "detail": pick(context.lang, exc.detail_vi, exc.detail),
+            "code": exc.code,
+            "errors": findings,
+            "warnings": [],
+        },
+        status_code=status_for(exc),
+        headers=security_headers(),
+    )
 
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/kiem-tra", dependencies=[CsrfChecked])
-async def validate(key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep,
-                   service: ServiceDep) -> Response:
+async def validate(
+    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, service: ServiceDep
+) -> Response:
     """Validate the edited file with the version's other files, as deploying would (strict as configured)."""
     _owner(context)
     strict = context.settings.strict_lint
@@ -219,8 +253,9 @@ async def validate(key: Key, version: Version, edited: EditedBpmn, context: Page
 
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/trien-khai", dependencies=[CsrfChecked])
-async def deploy(key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep,
-                 service: ServiceDep) -> Response:
+async def deploy(
+    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, service: ServiceDep
+) -> Response:
     """Deploy the edited file with the version's other files: a new version of ``key`` unless nothing changed."""
     actor = _owner(context)
     strict = context.settings.strict_lint
@@ -229,11 +264,17 @@ async def deploy(key: Key, version: Version, edited: EditedBpmn, context: Page, 
         files = _edited_files(queries, key, version, edited)
         results = service.deploy(actor, files, strict=strict, change_note=(edited.change_note or "").strip() or None)
         result = next((r for r in results if r.key == key), results[0])
-        return {"ok": True, "key": result.key, "version": result.version, "created": result.created,
-                "default_version": result.default_version,
-                "url": f"/quy-trinh/{result.key}/phien-ban/{result.version}",
-                "diff_url": f"/quy-trinh/{result.key}/so-sanh?from={version}&to={result.version}",
-                "errors": [], "warnings": [_finding_view(f, context.lang) for f in result.warnings]}
+        return {
+            "ok": True,
+            "key": result.key,
+            "version": result.version,
+            "created": result.created,
+            "default_version": result.default_version,
+            "url": f"/quy-trinh/{result.key}/phien-ban/{result.version}",
+            "diff_url": f"/quy-trinh/{result.key}/so-sanh?from={version}&to={result.version}",
+            "errors": [],
+            "warnings": [_finding_view(f, context.lang) for f in result.warnings],
+        }
 
     try:
         body = await run_in_threadpool(run)
@@ -244,9 +285,13 @@ async def deploy(key: Key, version: Version, edited: EditedBpmn, context: Page, 
 
 # --- the diff between two versions ----------------------------------------------------------------------------------
 @router.get("/quy-trinh/{key}/so-sanh")
-async def diff_page(key: Key, context: Page, queries: QueriesDep,
-                    from_version: Annotated[int | None, Query(alias="from", ge=1, le=2**31 - 1)] = None,
-                    to_version: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None) -> Response:
+async def diff_page(
+    key: Key,
+    context: Page,
+    queries: QueriesDep,
+    from_version: Annotated[int | None, Query(alias="from", ge=1, le=2**31 - 1)] = None,
+    to_version: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None,
+) -> Response:
     """Elements added, removed and changed (field before/after) from version ``from`` to ``to`` (default: the two
     latest versions), with both diagrams marked."""
     _owner(context)
@@ -257,17 +302,29 @@ async def diff_page(key: Key, context: Page, queries: QueriesDep,
         oldest = from_version or (newest - 1 if newest - 1 in versions else versions[0])
         diff = queries.definition_diff(key, oldest, newest)
         names = {v["version"]: v for v in queries.list_versions(key)}
-        return {"diff": diff, "versions": versions, "from_version": oldest, "to_version": newest,
-                "from_info": names.get(oldest), "to_info": names.get(newest),
-                "from_file": _main_file(queries, key, oldest, None)[0],
-                "to_file": _main_file(queries, key, newest, None)[0]}
+        return {
+            "diff": diff,
+            "versions": versions,
+            "from_version": oldest,
+            "to_version": newest,
+            "from_info": names.get(oldest),
+            "to_info": names.get(newest),
+            "from_file": _main_file(queries, key, oldest, None)[0],
+            "to_file": _main_file(queries, key, newest, None)[0],
+        }
 
     values = await run_in_threadpool(read)
     diff = values["diff"]
-    marks = {"from": {"removed": [e["element_id"] for e in diff["removed"]],
-                      "changed": [e["element_id"] for e in diff["changed"]]},
-             "to": {"added": [e["element_id"] for e in diff["added"]],
-                    "changed": [e["element_id"] for e in diff["changed"]]}}
+    marks = {
+        "from": {
+            "removed": [e["element_id"] for e in diff["removed"]],
+            "changed": [e["element_id"] for e in diff["changed"]],
+        },
+        "to": {
+            "added": [e["element_id"] for e in diff["added"]],
+            "changed": [e["element_id"] for e in diff["changed"]],
+        },
+    }
     return render(context, "owner_diff.html", {"key": key, "marks": marks, **values})
 
 

@@ -29,13 +29,21 @@ async def start_list(context: Page, queries: QueriesDep) -> Response:
     for row in rows:
         latest[row["key"]] = row
     assert context.session is not None
-    return render(context, "start_list.html", {"processes": list(latest.values()),
-                                               "allowed": may_start(context.session.actor)})
+    return render(
+        context, "start_list.html", {"processes": list(latest.values()), "allowed": may_start(context.session.actor)}
+    )
 
 
-def _start_page(context: PageContext, start: dict[str, Any], name: str, *, raw: dict[str, list[str]] | None = None,
-                errors: list[dict[str, Any]] | None = None, local: dict[str, list[str]] | None = None,
-                status: int = 200) -> Response:
+def _start_page(
+    context: PageContext,
+    start: dict[str, Any],
+    name: str,
+    *,
+    raw: dict[str, list[str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    local: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> Response:
     fields = build_fields(start.get("form"), context.t, raw=raw)
     placed, general = errors_by_field(errors or [], fields, context.lang)
     for field_name, messages in (local or {}).items():
@@ -43,15 +51,27 @@ def _start_page(context: PageContext, start: dict[str, Any], name: str, *, raw: 
     if placed:
         fields = build_fields(start.get("form"), context.t, raw=raw, errors=placed)
     business_key = (raw or {}).get(BUSINESS_KEY, [""])[0] if raw else ""
-    return render(context, "start_form.html", {
-        "start": start, "name": name, "fields": fields, "general_errors": general, "business_key": business_key,
-        "business_key_field": BUSINESS_KEY, "has_errors": bool(placed or general),
-        "allowed": context.session is not None and may_start(context.session.actor)}, status=status)
+    return render(
+        context,
+        "start_form.html",
+        {
+            "start": start,
+            "name": name,
+            "fields": fields,
+            "general_errors": general,
+            "business_key": business_key,
+            "business_key_field": BUSINESS_KEY,
+            "has_errors": bool(placed or general),
+            "allowed": context.session is not None and may_start(context.session.actor),
+        },
+        status=status,
+    )
 
 
 def _name(queries: QueriesDep, key: str, version: int) -> str:
-    return next((r["name"] or key for r in queries.list_definitions() if r["key"] == key and r["version"] == version),
-                key)
+    return next(
+        (r["name"] or key for r in queries.list_definitions() if r["key"] == key and r["version"] == version), key
+    )
 
 
 @router.get("/khoi-tao/{key}")
@@ -73,8 +93,11 @@ async def start_instance(key: Key, context: Page, queries: QueriesDep, service: 
         return _start_page(context, start, name, raw=raw, local=local, status=422)
     business_key = (raw.get(BUSINESS_KEY) or [""])[0].strip()[:200] or None
     try:
-        instance_id, _created = await run_in_threadpool(lambda: service.start_instance(
-            actor, key, version=start["version"], business_key=business_key, variables=variables))
+        instance_id, _created = await run_in_threadpool(
+            lambda: service.start_instance(
+                actor, key, version=start["version"], business_key=business_key, variables=variables
+            )
+        )
     except FormInvalid as exc:
         return _start_page(context, start, name, raw=raw, errors=exc.errors, status=422)
     return RedirectResponse(f"/ho-so/{instance_id}?started=true", status_code=303)

@@ -24,9 +24,15 @@ def _form_values(form: Any) -> dict[str, list[str]]:
     return {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
 
 
-def _task_page(context: PageContext, task: dict[str, Any], *, raw: dict[str, list[str]] | None = None,
-               errors: list[dict[str, Any]] | None = None, local: dict[str, list[str]] | None = None,
-               status: int = 200) -> Response:
+def _task_page(
+    context: PageContext,
+    task: dict[str, Any],
+    *,
+    raw: dict[str, list[str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    local: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> Response:
     t = context.t
     fields = build_fields(task.get("form"), t, raw=raw)
     placed, general = errors_by_field(errors or [], fields, context.lang)
@@ -34,8 +40,12 @@ def _task_page(context: PageContext, task: dict[str, Any], *, raw: dict[str, lis
         placed.setdefault(name, []).extend(messages)
     if placed or general:
         fields = build_fields(task.get("form"), t, raw=raw, errors=placed)
-    return render(context, "task.html", {"task": task, "fields": fields, "general_errors": general,
-                                         "has_errors": bool(placed or general)}, status=status)
+    return render(
+        context,
+        "task.html",
+        {"task": task, "fields": fields, "general_errors": general, "has_errors": bool(placed or general)},
+        status=status,
+    )
 
 
 @router.get("/cong-viec/{task_id}")
@@ -50,8 +60,9 @@ async def task_page(task_id: str, context: Page, queries: QueriesDep) -> Respons
     return _task_page(context, await run_in_threadpool(read))
 
 
-async def _claim(task_id: str, context: PageContext, service: ServiceDep, queries: QueriesDep, *,
-                 claim: bool) -> Response:
+async def _claim(
+    task_id: str, context: PageContext, service: ServiceDep, queries: QueriesDep, *, claim: bool
+) -> Response:
     assert context.session is not None
     actor = context.session.actor
 
@@ -82,8 +93,9 @@ async def complete(task_id: str, context: Page, service: ServiceDep, queries: Qu
     assert context.session is not None
     actor = context.session.actor
     raw = _form_values(await context.request.form())
-    task = await run_in_threadpool(lambda: queries.with_instance_labels(
-        [queries.get_task(actor, task_id, with_form=True)])[0])
+    task = await run_in_threadpool(
+        lambda: queries.with_instance_labels([queries.get_task(actor, task_id, with_form=True)])[0]
+    )
     variables, local = parse_submission(task.get("form"), raw, context.t)
     if local:
         return _task_page(context, task, raw=raw, local=local, status=422)
