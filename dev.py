@@ -247,7 +247,7 @@ def cmd_run(argv: list[str]) -> None:
         f'    Try       curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/tasks\n',
         flush=True,
     )
-    from web.demo_users import DEMO_USERS  # stdlib-only data module, shared with the sign-in page
+    from phoihop.web.demo_users import DEMO_USERS  # stdlib-only data module, shared with the sign-in page
 
     print("    Demo users (sign-in page, PHOIHOP_ENV=dev only):")
     for user in DEMO_USERS:

@@ -31,8 +31,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine.actors import Actor  # noqa: E402
-from engine.sandbox import SandboxedScriptEngine  # noqa: E402  (imports no SpiffWorkflow patch)
+from phoihop.engine.execution.sandbox import SandboxedScriptEngine  # noqa: E402  (imports no SpiffWorkflow patch)
+from phoihop.engine.model import Actor  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "engine"
 PROCESS, KEY = FIXTURES / "four_tasks.bpmn", "four_tasks"
@@ -83,10 +83,10 @@ def bench_raw_stock(n: int) -> float:
 
 
 def bench_engine(url: str, n: int) -> float:
-    from engine.catalog import SourceFile
-    from engine.clock import FakeClock
-    from engine.container import build_engine
-    from engine.store.migrate import upgrade
+    from phoihop.engine.clock import FakeClock
+    from phoihop.engine.container import build_engine
+    from phoihop.engine.model import SourceFile
+    from phoihop.engine.store.schema import upgrade
 
     upgrade(url)
     container = build_engine(url, clock=FakeClock())
@@ -107,10 +107,10 @@ def bench_engine(url: str, n: int) -> float:
 
 
 def bench_loop(url: str, iterations: int = 50, repeats: int = 5) -> float:
-    from engine.catalog import SourceFile
-    from engine.clock import FakeClock
-    from engine.container import build_engine
-    from engine.store.migrate import upgrade
+    from phoihop.engine.clock import FakeClock
+    from phoihop.engine.container import build_engine
+    from phoihop.engine.model import SourceFile
+    from phoihop.engine.store.schema import upgrade
 
     upgrade(url)
     container = build_engine(url, clock=FakeClock())

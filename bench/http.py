@@ -44,7 +44,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import httpx  # noqa: E402
 
-from api.security import issue_token  # noqa: E402
+from phoihop.auth import issue_token  # noqa: E402
 
 PHOIHOP = Path(sys.executable).parent / "phoihop"
 PROCESS, KEY = ROOT / "tests" / "fixtures" / "engine" / "four_tasks.bpmn", "four_tasks"

@@ -1,10 +1,13 @@
-"""Injectable clock. The engine reads time only through a Clock; tests pass a FakeClock and move it."""
+"""Injectable clock. The engine reads time only through a Clock; tests pass a FakeClock and move it. Hanoi's time
+zone (``HANOI_TZ``) is here too: every wing that shows or reckons local time takes it from one place."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
+
+HANOI_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no DST; no tzdata needed
 
 
 class Clock(Protocol):

@@ -8,20 +8,21 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from .agencies import AgencyRegistry, default_registry
-from .calendar_service import CalendarService
-from .catalog import DeploymentCache, SourceFile
-from .clock import Clock, SystemClock
-from .due_dates import DEFAULT_WARNING_RATIO
-from .external_tasks import ExternalTaskService
-from .queries import Queries
-from .runtime import Runtime
-from .sandbox import SandboxedScriptEngine, check_source
-from .scheduler import TimerScheduler
-from .script_functions import DEFAULT_GREEN_LANE_CUT
-from .service import WorkflowService
-from .store.database import Database
-from .workflow_cache import WorkflowCache
+from phoihop.engine.agencies import AgencyRegistry, default_registry
+from phoihop.engine.clock import Clock, SystemClock
+from phoihop.engine.commands.calendar import CalendarService
+from phoihop.engine.commands.external_tasks import ExternalTaskService
+from phoihop.engine.commands.scheduler import TimerScheduler
+from phoihop.engine.commands.service import WorkflowService
+from phoihop.engine.definitions.catalog import DeploymentCache
+from phoihop.engine.execution.runtime import Runtime
+from phoihop.engine.execution.sandbox import SandboxedScriptEngine, check_source
+from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
+from phoihop.engine.execution.workflow_cache import WorkflowCache
+from phoihop.engine.model import SourceFile
+from phoihop.engine.reads.queries import Queries
+from phoihop.engine.store.database import Database
+from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
 
 @dataclass

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from .calendar import HANOI_TZ
+from phoihop.engine.clock import HANOI_TZ
 
 __all__ = [
     "AGENCY_CODE_PROPERTY",

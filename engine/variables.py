@@ -9,7 +9,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .errors import InvalidVariables
+from phoihop.engine.errors import InvalidVariables
 
 MAX_DEPTH = 20
 

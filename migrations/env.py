@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from engine.store import models  # noqa: F401  (registers the tables)
-from engine.store.database import make_engine
+from phoihop.engine.store import models  # noqa: F401  (registers the tables)
+from phoihop.engine.store.database import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

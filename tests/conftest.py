@@ -19,13 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.main import create_app
-from api.security import issue_token
-from api.settings import Settings
-from engine.actors import Actor
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
-from engine.store.migrate import upgrade
+from phoihop.app import create_app
+from phoihop.auth import issue_token
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.model import Actor
+from phoihop.engine.store.schema import upgrade
+from phoihop.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("PHOIHOP_REQUIRE_POSTGRES") == "1"

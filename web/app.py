@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .errors import html_not_found
-from .routes import auth, cases, dashboard, inbox, owner, start, tasks
-from .templating import ASSETS_URL, STATIC
+from phoihop.web.errors import html_not_found
+from phoihop.web.routes import auth, cases, dashboard, inbox, owner, start, tasks
+from phoihop.web.templating import ASSETS_URL, STATIC
 
 __all__ = ["ROUTERS", "install"]
 

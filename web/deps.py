@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.deps import get_settings
-from api.settings import Settings
-
-from .session import SESSION_COOKIE, SignInRequired, check_csrf, read_session
-from .templating import PageContext, language
+from phoihop.deps import get_settings
+from phoihop.settings import Settings
+from phoihop.web.session import SESSION_COOKIE, SignInRequired, check_csrf, read_session
+from phoihop.web.templating import PageContext, language
 
 __all__ = ["AnyPage", "CsrfChecked", "Page"]
 

@@ -16,13 +16,12 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse
 
-from api.problems import status_for
-from api.security import Unauthenticated
-from engine.errors import EngineError
-
-from .i18n import pick
-from .session import SESSION_COOKIE, CsrfRefused, SignInRequired, read_session
-from .templating import PageContext, language, render
+from phoihop.auth import Unauthenticated
+from phoihop.engine.errors import EngineError
+from phoihop.problems import status_for
+from phoihop.web.i18n import pick
+from phoihop.web.session import SESSION_COOKIE, CsrfRefused, SignInRequired, read_session
+from phoihop.web.templating import PageContext, language, render
 
 __all__ = ["WebRoute", "error_page", "html_not_found"]
 

@@ -19,9 +19,8 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from engine.calendar import HANOI_TZ
-
-from .i18n import Translator
+from phoihop.engine.clock import HANOI_TZ
+from phoihop.web.i18n import Translator
 
 __all__ = ["FormField", "build_fields", "errors_by_field", "parse_submission"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from engine.agencies import default_registry
+from phoihop.engine.agencies import default_registry
 
 __all__ = ["CATALOG", "LANGUAGES", "Lang", "Translator", "agency_name", "pick"]
 

@@ -15,10 +15,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from api.security import OidcVerifier, Unauthenticated
-from api.settings import Settings
-
-from .session import read_signed, sign
+from phoihop.auth import OidcVerifier, Unauthenticated
+from phoihop.settings import Settings
+from phoihop.web.session import read_signed, sign
 
 __all__ = ["OidcStart", "begin", "exchange_code", "finish_state"]
 

@@ -22,8 +22,8 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.settings import Settings
-from engine.actors import ROLES, Actor
+from phoihop.engine.model import ROLES, Actor
+from phoihop.settings import Settings
 
 __all__ = [
     "CSRF_COOKIE",

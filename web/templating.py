@@ -17,12 +17,11 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from api.settings import Settings
-from engine.actors import Actor
-from engine.calendar import HANOI_TZ
-
-from .i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
-from .session import CSRF_COOKIE, LANG_COOKIE, WebSession, set_cookie
+from phoihop.engine.clock import HANOI_TZ
+from phoihop.engine.model import Actor
+from phoihop.settings import Settings
+from phoihop.web.i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
+from phoihop.web.session import CSRF_COOKIE, LANG_COOKIE, WebSession, set_cookie
 
 __all__ = ["NAV", "NavItem", "PageContext", "render", "security_headers"]
 

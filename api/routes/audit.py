@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import CurrentActor, Limit, Offset, QueriesDep
-from ..schemas import AuditPage
+from phoihop.api.schemas import AuditPage
+from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 NO_NUL = r"^[^\x00]*$"

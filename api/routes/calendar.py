@@ -9,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from engine.calendar import DayOff, Override
-from engine.calendar_service import CalendarService, parse_cutoff, parse_start
-
-from ..deps import CurrentActor
-from ..schemas import CalendarOverrideIn, CalendarOverrideOut, CalendarYearOut, WorkingDaysOut
+from phoihop.api.schemas import CalendarOverrideIn, CalendarOverrideOut, CalendarYearOut, WorkingDaysOut
+from phoihop.deps import CurrentActor
+from phoihop.engine.commands.calendar import CalendarService, parse_cutoff, parse_start
+from phoihop.engine.time.calendar import DayOff, Override
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 

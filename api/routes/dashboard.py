@@ -9,11 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from engine.dashboard import Dashboard
-from engine.dashboard_export import to_csv, to_xlsx
-
-from ..deps import ContainerDep, CurrentActor
-from ..schemas import DashboardOut
+from phoihop.api.schemas import DashboardOut
+from phoihop.deps import ContainerDep, CurrentActor
+from phoihop.engine.reads.dashboard import Dashboard
+from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 

@@ -10,10 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from engine.decisions import Decisions
-
-from ..deps import ContainerDep, CurrentActor
-from ..schemas import DecisionEvaluationOut, DecisionOut, EvaluateDecision
+from phoihop.api.schemas import DecisionEvaluationOut, DecisionOut, EvaluateDecision
+from phoihop.deps import ContainerDep, CurrentActor
+from phoihop.engine.commands.decisions import Decisions
 
 router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"])
 

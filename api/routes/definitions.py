@@ -9,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from engine.catalog import SourceFile
-from engine.lint import lint_files
-
-from ..deps import CurrentActor, QueriesDep, ServiceDep, SettingsDep
-from ..schemas import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
+from phoihop.api.schemas import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
+from phoihop.deps import CurrentActor, QueriesDep, ServiceDep, SettingsDep
+from phoihop.engine.definitions.lint import lint_files
+from phoihop.engine.model import SourceFile
 
 router = APIRouter(prefix="/api/v1/process-definitions", tags=["process definitions"])
 STRICT = 'refuse the deployment on any "6 rõ" finding, not only on errors (always so with PHOIHOP_STRICT_LINT)'

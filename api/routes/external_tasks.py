@@ -9,10 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from engine.external_tasks import ExternalTaskService, FetchTopic
-
-from ..deps import CurrentActor, Limit, Offset
-from ..schemas import (
+from phoihop.api.schemas import (
     CompleteExternalTaskIn,
     ExtendLockIn,
     ExternalTaskBpmnErrorIn,
@@ -24,6 +21,8 @@ from ..schemas import (
     LockedExternalTaskOut,
     SetRetriesIn,
 )
+from phoihop.deps import CurrentActor, Limit, Offset
+from phoihop.engine.commands.external_tasks import ExternalTaskService, FetchTopic
 
 router = APIRouter(prefix="/api/v1/external-tasks", tags=["external tasks"])
 

@@ -5,8 +5,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import ContainerDep
-from ..schemas import HealthOut
+from phoihop.api.schemas import HealthOut
+from phoihop.deps import ContainerDep
 
 router = APIRouter(tags=["health"])
 

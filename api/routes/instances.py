@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
-from ..schemas import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
+from phoihop.api.schemas import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
+from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
 
 router = APIRouter(prefix="/api/v1/process-instances", tags=["process instances"])
 

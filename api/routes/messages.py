@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import CurrentActor, ServiceDep
-from ..schemas import MessageOut, SendMessage
+from phoihop.api.schemas import MessageOut, SendMessage
+from phoihop.deps import CurrentActor, ServiceDep
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 

@@ -8,10 +8,15 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from engine.migration import InstanceFilter, MigrationPlan
-
-from ..deps import CurrentActor, ServiceDep
-from ..schemas import MigrationDryRunIn, MigrationDryRunOut, MigrationExecuteIn, MigrationExecuteOut, MigrationPlanIn
+from phoihop.api.schemas import (
+    MigrationDryRunIn,
+    MigrationDryRunOut,
+    MigrationExecuteIn,
+    MigrationExecuteOut,
+    MigrationPlanIn,
+)
+from phoihop.deps import CurrentActor, ServiceDep
+from phoihop.engine.instance_migration.commands import InstanceFilter, MigrationPlan
 
 router = APIRouter(prefix="/api/v1/migrations", tags=["instance migration"])
 

@@ -8,13 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from engine.actors import Actor
-from engine.deadlines import DeadlineFilter
-from engine.queries import Queries
-from engine.service import WorkflowService
-
-from ..deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
-from ..schemas import CompleteTask, TaskDetailOut, TaskOut, TaskPage
+from phoihop.api.schemas import CompleteTask, TaskDetailOut, TaskOut, TaskPage
+from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
+from phoihop.engine.commands.service import WorkflowService
+from phoihop.engine.model import Actor
+from phoihop.engine.reads.queries import Queries
+from phoihop.engine.time.deadlines import DeadlineFilter
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 

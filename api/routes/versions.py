@@ -10,8 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import CurrentActor, QueriesDep, ServiceDep
-from ..schemas import (
+from phoihop.api.schemas import (
     DefaultVersionIn,
     DefaultVersionOut,
     DefinitionDiffOut,
@@ -20,6 +19,7 @@ from ..schemas import (
     VersionOut,
     VersionStatusIn,
 )
+from phoihop.deps import CurrentActor, QueriesDep, ServiceDep
 
 router = APIRouter(prefix="/api/v1/process-definitions", tags=["process versions"])
 

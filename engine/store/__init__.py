@@ -1,1 +1,3 @@
-"""Persistence: SQLModel tables (models.py), database set-up (database.py) and load/save/lock (repository.py)."""
+"""Store: SQLModel tables (models), the database and its transaction boundary (database, unit_of_work), schema
+upgrades through Alembic (schema), and the statements of each concern. Never commits on its own; imports nothing
+else of the engine."""

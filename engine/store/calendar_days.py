@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from .tables import CD, Row, all_rows, for_update, insert_ignore, one
+from phoihop.engine.store.tables import CD, Row, all_rows, for_update, insert_ignore, one
 
 COLUMNS = ("day", "working", "name_vi", "name_en", "source", "updated_by", "updated_at")
 

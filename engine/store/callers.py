@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from .tables import AK, IK, Row, all_rows, insert_ignore, one
+from phoihop.engine.store.tables import AK, IK, Row, all_rows, insert_ignore, one
 
 
 def reserve_idempotency_key(

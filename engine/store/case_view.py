@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from .tables import ET, HT, MS, PD, PI, TM
+from phoihop.engine.store.tables import ET, HT, MS, PD, PI, TM
 
 _LIKE_ESCAPE = "\\"
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Float, and_, case, cast, func, literal, or_, select
 
-from .tables import HT, PD, PI, TC, Row, all_rows
+from phoihop.engine.store.tables import HT, PD, PI, TC, Row, all_rows
 
 __all__ = ["cycle_times", "process_names", "report_figures", "task_figures"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select
 
-from . import rawsql
-from .tables import DEP, DV, PD, Row, all_rows, for_update, one
+from phoihop.engine.store import rawsql
+from phoihop.engine.store.tables import DEP, DV, PD, Row, all_rows, for_update, one
 
 
 def insert_deployment(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from . import rawsql
+from phoihop.engine.store import rawsql
 
 __all__ = ["next_dossier_number"]
 

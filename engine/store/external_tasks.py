@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from . import rawsql
-from .repository import is_id
-from .tables import ET, PI, Row, all_rows
+from phoihop.engine.store import rawsql
+from phoihop.engine.store.repository import is_id
+from phoihop.engine.store.tables import ET, PI, Row, all_rows
 
 __all__ = [
     "ACTIVE",

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from .types import JsonColumn, UtcDateTime
+from phoihop.engine.store.types import JsonColumn, UtcDateTime
 
 
 def _utc(**kw: Any) -> Any:

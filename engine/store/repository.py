@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from . import rawsql
-from .callers import (
+from phoihop.engine.store import rawsql
+from phoihop.engine.store.callers import (
     api_key_by_hash,
     idempotency_record,
     insert_api_key,
@@ -22,7 +22,7 @@ from .callers import (
     reserve_idempotency_key,
     revoke_api_key,
 )
-from .definitions import (
+from phoihop.engine.store.definitions import (
     definition_by_id,
     definition_by_version,
     definition_for_start,
@@ -34,8 +34,8 @@ from .definitions import (
     latest_definition,
     list_definitions,
 )
-from .dossiers import next_dossier_number
-from .schedules import (
+from phoihop.engine.store.dossiers import next_dossier_number
+from phoihop.engine.store.schedules import (
     advance_schedule,
     delete_schedule,
     due_schedules,
@@ -44,8 +44,8 @@ from .schedules import (
     next_start_due,
     upsert_schedule,
 )
-from .tables import AE, AK, DEP, HT, IK, MS, PD, PI, TC, TM, Row, all_rows
-from .versions import (
+from phoihop.engine.store.tables import AE, AK, DEP, HT, IK, MS, PD, PI, TC, TM, Row, all_rows
+from phoihop.engine.store.versions import (
     audit_trail,
     clear_default_version,
     default_version,

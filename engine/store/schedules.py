@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from .tables import SS, Row, all_rows, for_update, insert_ignore, one
+from phoihop.engine.store.tables import SS, Row, all_rows, for_update, insert_ignore, one
 
 
 def upsert_schedule(conn: Connection, **values: Any) -> None:

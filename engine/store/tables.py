@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .models import (
+from phoihop.engine.store.models import (
     ApiKey,
     AuditEvent,
     CalendarDay,

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from .tables import AE, DEP, DV, PD, PI, Row, all_rows, insert_ignore, one
+from phoihop.engine.store.tables import AE, DEP, DV, PD, PI, Row, all_rows, insert_ignore, one
 
 
 def versions_of_key(conn: Connection, key: str) -> list[Row]:

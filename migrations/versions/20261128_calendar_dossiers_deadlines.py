@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import engine.store.types
+import phoihop.engine.store.types
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('name_en', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('updated_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('day')
     )
     op.create_table('dossier_sequence',
@@ -42,13 +42,13 @@ def upgrade() -> None:
     sa.Column('timer_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('timer_text', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('occurrence', sa.Integer(), nullable=False),
-    sa.Column('next_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('next_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], ),
     sa.PrimaryKeyConstraint('process_key')
     )
     op.create_index(op.f('ix_start_schedule_next_at'), 'start_schedule', ['next_at'], unique=False)
     with op.batch_alter_table('human_task') as batch:
-        batch.add_column(sa.Column('warn_at', engine.store.types.UtcDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('warn_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('required_role', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True))
     with op.batch_alter_table('process_instance') as batch:
         batch.add_column(sa.Column('dossier_code', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True))

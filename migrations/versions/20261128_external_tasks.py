@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import engine.store.types
+import phoihop.engine.store.types
 
 revision: str = '0003'
 down_revision: str | None = '0002'
@@ -28,15 +28,15 @@ def upgrade() -> None:
     sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('worker_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('lock_expires_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('lock_expires_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('retries', sa.Integer(), nullable=True),
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('error_details', sa.Text(), nullable=True),
-    sa.Column('retry_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('retry_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('priority', sa.Integer(), nullable=False),
-    sa.Column('created_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('incident_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('ended_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('incident_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

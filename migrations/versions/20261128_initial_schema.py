@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
-import engine.store.types
+import phoihop.engine.store.types
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('roles', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('groups', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key_hash'),
     sa.UniqueConstraint('name')
@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
-    sa.Column('at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('element_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('files', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('deployed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('deployed_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('deployed_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('deployment', schema=None) as batch_op:
@@ -62,7 +62,7 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('request_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('instance_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-    sa.Column('created_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('caller', 'key')
     )
     op.create_table('process_definition',
@@ -74,7 +74,7 @@ def upgrade() -> None:
     sa.Column('deployment_id', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('deployed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('deployed_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('deployed_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('start_messages', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -97,8 +97,8 @@ def upgrade() -> None:
     sa.Column('variables', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('error', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('started_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('started_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -121,11 +121,11 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('documentation', sa.Text(), nullable=True),
     sa.Column('form_key', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.Column('created_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('due_at', engine.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -161,7 +161,7 @@ def upgrade() -> None:
     sa.Column('instance_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('element_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('due_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import engine.store.types
+import phoihop.engine.store.types
 
 revision: str = '0004'
 down_revision: str | None = '0003'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('process_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('definition_id', sa.Integer(), nullable=False),
     sa.Column('set_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('set_at', engine.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('set_at', phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], ),
     sa.PrimaryKeyConstraint('process_key')
     )
@@ -36,7 +36,7 @@ def upgrade() -> None:
     with op.batch_alter_table('deployment') as batch:
         batch.add_column(sa.Column('change_note', sa.Text(), nullable=True))
     with op.batch_alter_table('process_definition') as batch:
-        batch.add_column(sa.Column('status_changed_at', engine.store.types.UtcDateTime(timezone=True),
+        batch.add_column(sa.Column('status_changed_at', phoihop.engine.store.types.UtcDateTime(timezone=True),
                                    nullable=True))
         batch.add_column(sa.Column('status_changed_by', sqlmodel.sql.sqltypes.AutoString(length=200),
                                    nullable=True))

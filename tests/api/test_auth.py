@@ -12,9 +12,9 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from api.security import issue_token
-from engine.api_keys import ApiKeys
-from engine.container import EngineContainer
+from phoihop.auth import issue_token
+from phoihop.engine.commands.api_keys import ApiKeys
+from phoihop.engine.container import EngineContainer
 from tests.conftest import TEST_SECRET
 
 from .calls import INSTANCES, SKHCN, TASKS, assert_problem, deploy, start

@@ -11,8 +11,7 @@ from typing import Any
 import openpyxl
 from fastapi.testclient import TestClient
 
-from engine.calendar import HANOI_TZ
-from engine.clock import FakeClock
+from phoihop.engine.clock import HANOI_TZ, FakeClock
 from tests.api.calls import ADMIN, PORTAL, SKHCN, STP, open_tasks, start, upload
 from tests.conftest import auth
 from tests.engine.test_dashboard import two_steps

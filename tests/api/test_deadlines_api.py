@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from engine.clock import FakeClock
+from phoihop.engine.clock import FakeClock
 from tests.api.calls import (
     ADMIN,
     INSTANCES,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from api.settings import Settings
-from engine.clock import FakeClock
+from phoihop.app import create_app
+from phoihop.engine.clock import FakeClock
+from phoihop.settings import Settings
 from tests.conftest import TEST_SECRET
 
 from .calls import ADMIN, INSTANCES, PORTAL, SKHCN, TASKS, assert_problem, deploy, start

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from engine.clock import FakeClock
+from phoihop.engine.clock import FakeClock
 from tests.conftest import FIXTURES, auth
 
 from .calls import ADMIN, INSTANCES, OWNER, PORTAL, SKHCN, assert_problem, complete, instance, start, upload

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from engine.clock import FakeClock
+from phoihop.engine.clock import FakeClock
 from tests.conftest import auth
 
 from .calls import (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from engine.clock import FakeClock
+from phoihop.engine.clock import FakeClock
 from tests.api.calls import ADMIN, INSTANCES, OWNER, assert_problem, instance, upload
 from tests.conftest import auth
 from tests.engine.test_migration import escalation_v2_files

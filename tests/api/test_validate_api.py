@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from api.cli import main as cli_main
-from engine.lint import format_finding
+from phoihop.cli import main as cli_main
+from phoihop.engine.definitions.lint import format_finding
 
 from .calls import ADMIN, DEFINITIONS, OWNER, PORTAL, SKHCN, assert_problem, upload
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
 from tests.conftest import FIXTURES
 
 from .calls import (

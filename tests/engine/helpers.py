@@ -14,10 +14,9 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 
-from engine.actors import Actor
-from engine.catalog import SourceFile
-from engine.container import EngineContainer
-from engine.store import repository as repo
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.model import Actor, SourceFile
+from phoihop.engine.store import repository as repo
 from tests.conftest import OWNER, officer
 
 ENGINE_FIXTURES = Path(__file__).parent.parent / "fixtures" / "engine"

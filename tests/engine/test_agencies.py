@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from engine.agencies import AGENCY_TABLE, Agency, AgencyRegistry, canonical_name, default_registry
+from phoihop.engine.agencies import AGENCY_TABLE, Agency, AgencyRegistry, canonical_name, default_registry
 
 REGISTRY = default_registry()
 

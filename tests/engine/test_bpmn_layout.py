@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from api.cli import main as cli_main
-from engine.agencies import default_registry
-from engine.bpmn_layout import layout_bpmn
-from engine.bpmn_layout import main as layout_main
-from engine.catalog import SourceFile, compile_deployment
-from engine.errors import InvalidDefinition, UnsafeXml
-from engine.sandbox import check_source
+from phoihop.cli import main as cli_main
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.definitions.catalog import compile_deployment
+from phoihop.engine.definitions.layout.diagram import layout_bpmn
+from phoihop.engine.definitions.layout.diagram import main as layout_main
+from phoihop.engine.errors import InvalidDefinition, UnsafeXml
+from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.model import SourceFile
 
 ROOT = Path(__file__).parent.parent.parent
 LAY_Y_KIEN = ROOT / "tests" / "fixtures" / "bpmn" / "lay_y_kien.bpmn"

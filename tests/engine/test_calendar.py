@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from engine.calendar import HANOI_TZ, MAX_DAYS, BusinessCalendar, DayOff, Override
-from engine.calendar_service import CalendarService, read_calendar_file
-from engine.clock import FakeClock
-from engine.container import EngineContainer
-from engine.errors import CalendarDayNotFound, Forbidden, InvalidCalendarDay, InvalidInput
+from phoihop.engine.clock import HANOI_TZ, FakeClock
+from phoihop.engine.commands.calendar import CalendarService, read_calendar_file
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import CalendarDayNotFound, Forbidden, InvalidCalendarDay, InvalidInput
+from phoihop.engine.time.calendar import MAX_DAYS, BusinessCalendar, DayOff, Override
 from tests.conftest import officer
 
 PLAIN = BusinessCalendar()

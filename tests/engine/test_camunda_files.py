@@ -26,13 +26,14 @@ import pytest
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.agencies import default_registry
-from engine.catalog import Deployment, SourceFile, compile_deployment
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
-from engine.errors import FormInvalid, InvalidDefinition, ScriptError
-from engine.lint import lint_deployment
-from engine.sandbox import check_source
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.definitions.catalog import Deployment, compile_deployment
+from phoihop.engine.definitions.lint import lint_deployment
+from phoihop.engine.errors import FormInvalid, InvalidDefinition, ScriptError
+from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.model import SourceFile
 from tests.conftest import INTEGRATOR, OWNER, officer
 
 from .helpers import ADMIN, history, instance, open_tasks

@@ -14,10 +14,11 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.agencies import default_registry
-from engine.catalog import Deployment, DeploymentCache, SourceFile, compile_deployment, content_hash
-from engine.errors import InvalidDefinition, UnsafeXml
-from engine.sandbox import check_source
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.definitions.catalog import Deployment, DeploymentCache, compile_deployment, content_hash
+from phoihop.engine.errors import InvalidDefinition, UnsafeXml
+from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.model import SourceFile
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bpmn"
 AGENCIES = default_registry()

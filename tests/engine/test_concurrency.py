@@ -9,9 +9,9 @@ from functools import partial
 
 import pytest
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
-from engine.errors import AlreadyClaimed
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.errors import AlreadyClaimed
 from tests.conftest import INTEGRATOR, officer
 from tests.engine.helpers import (
     HTKC,

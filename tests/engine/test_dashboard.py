@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 
-from engine.calendar import HANOI_TZ
-from engine.catalog import SourceFile
-from engine.clock import FakeClock
-from engine.container import EngineContainer
-from engine.dashboard import Dashboard, Month
-from engine.errors import Forbidden, InvalidInput
-from engine.store import repository as repo
+from phoihop.engine.clock import HANOI_TZ, FakeClock
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import Forbidden, InvalidInput
+from phoihop.engine.model import SourceFile
+from phoihop.engine.reads.dashboard import Dashboard, Month
+from phoihop.engine.store import repository as repo
 from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.engine.helpers import ADMIN, bpmn, deploy_xml, lane
 

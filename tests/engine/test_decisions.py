@@ -11,12 +11,12 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.actors import Actor
-from engine.agencies import default_registry
-from engine.catalog import Deployment, SourceFile, compile_deployment
-from engine.container import EngineContainer
-from engine.decisions import Decisions
-from engine.dmn import (
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.commands.decisions import Decisions
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions.catalog import Deployment, compile_deployment
+from phoihop.engine.definitions.dmn.lint import cell_issue
+from phoihop.engine.definitions.dmn.tables import (
     CompiledDecision,
     DecisionEvaluationFailed,
     DecisionInputsMissing,
@@ -24,11 +24,11 @@ from engine.dmn import (
     compile_file,
     evaluate,
 )
-from engine.dmn_lint import cell_issue
-from engine.errors import Forbidden, InvalidDefinition, InvalidVariables
-from engine.lint import lint_deployment
-from engine.process_files import deployable_sets
-from engine.sandbox import SandboxedScriptEngine, check_source
+from phoihop.engine.definitions.lint import lint_deployment
+from phoihop.engine.definitions.process_files import deployable_sets
+from phoihop.engine.errors import Forbidden, InvalidDefinition, InvalidVariables
+from phoihop.engine.execution.sandbox import SandboxedScriptEngine, check_source
+from phoihop.engine.model import Actor, SourceFile
 from tests.conftest import INTEGRATOR, OWNER, officer
 
 DMN = Path(__file__).parent.parent / "fixtures" / "dmn"

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import SourceFile
-from engine.container import EngineContainer
-from engine.definition_diff import diff_versions
-from engine.errors import DefinitionNotFound
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions.diff import diff_versions
+from phoihop.engine.errors import DefinitionNotFound
+from phoihop.engine.model import SourceFile
 from tests.conftest import OWNER
 
 from .helpers import bpmn, lane

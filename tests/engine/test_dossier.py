@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine.catalog import SourceFile
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
-from engine.dossier import (
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.dossier import (
     DOSSIER_STATUSES,
     check_agency_code,
     dossier_view,
@@ -23,7 +22,8 @@ from engine.dossier import (
     receipt_day,
     status_code,
 )
-from engine.store.dossiers import next_dossier_number
+from phoihop.engine.model import SourceFile
+from phoihop.engine.store.dossiers import next_dossier_number
 from tests.conftest import INTEGRATOR, OWNER
 from tests.engine.helpers import audit_kinds, history, instance, run_threads
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer
-from engine.store import repository as repo
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.store import repository as repo
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import bpmn, deploy_xml, instance, lane
 

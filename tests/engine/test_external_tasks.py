@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from engine.actors import Actor
-from engine.catalog import SourceFile
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
-from engine.errors import (
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.commands.external_tasks import DEFAULT_RETRIES, FetchTopic
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.errors import (
     BpmnErrorNotCaught,
     ExternalTaskLockExpired,
     ExternalTaskNotActive,
@@ -26,7 +25,7 @@ from engine.errors import (
     InvalidDefinition,
     InvalidInput,
 )
-from engine.external_tasks import DEFAULT_RETRIES, FetchTopic
+from phoihop.engine.model import Actor, SourceFile
 from tests.conftest import INTEGRATOR, OWNER
 from tests.engine.helpers import (
     ADMIN,

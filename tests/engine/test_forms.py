@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from referencing.exceptions import Unresolvable
 
-from engine.agencies import default_registry
-from engine.catalog import SourceFile, compile_deployment
-from engine.errors import FormInvalid, InvalidDefinition
-from engine.forms import MAX_ERRORS, Form, compile_forms, parse_form, validate
-from engine.process_files import deployable_sets
-from engine.sandbox import check_source
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.definitions.catalog import compile_deployment
+from phoihop.engine.definitions.forms import MAX_ERRORS, Form, compile_forms, parse_form, validate
+from phoihop.engine.definitions.process_files import deployable_sets
+from phoihop.engine.errors import FormInvalid, InvalidDefinition
+from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.model import SourceFile
 
 FORMS = Path(__file__).parent.parent / "fixtures" / "forms"
 

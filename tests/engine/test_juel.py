@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import SourceFile
-from engine.container import EngineContainer
-from engine.juel import MAX_DEPTH, JuelRefused, is_juel, looks_like_juel, translate
-from engine.sandbox import SandboxedEnvironment, check_source
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions.camunda.juel import MAX_DEPTH, JuelRefused, is_juel, looks_like_juel, translate
+from phoihop.engine.execution.sandbox import SandboxedEnvironment, check_source
+from phoihop.engine.model import SourceFile
 from tests.conftest import INTEGRATOR, OWNER
 
 from .helpers import ADMIN, instance, open_tasks

@@ -11,17 +11,18 @@ from xml.sax.saxutils import escape
 import pytest
 from fastapi.testclient import TestClient
 
-import engine.lint
-from api.cli import main as cli_main
-from api.main import create_app
-from api.settings import Settings
-from engine.agencies import default_registry
-from engine.catalog import Deployment, SourceFile, compile_deployment
-from engine.clock import FakeClock
-from engine.container import EngineContainer
-from engine.errors import InvalidDefinition
-from engine.lint import Finding, format_finding, has_errors, lint_deployment, lint_files
-from engine.sandbox import check_source
+from phoihop.app import create_app
+from phoihop.cli import main as cli_main
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions import lint as definitions_lint
+from phoihop.engine.definitions.catalog import Deployment, compile_deployment
+from phoihop.engine.definitions.lint import format_finding, has_errors, lint_deployment, lint_files
+from phoihop.engine.errors import InvalidDefinition
+from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.model import Finding, SourceFile
+from phoihop.settings import Settings
 from tests.api.calls import DEFINITIONS, OWNER, assert_problem
 from tests.conftest import OWNER as OWNER_ACTOR
 
@@ -184,7 +185,7 @@ def test_uncovered_finite_inputs_of_a_table_without_default_are_listed() -> None
 
 
 def test_beyond_the_combination_limit_each_input_is_checked_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.lint, "MAX_COMBINATIONS", 5)  # 3 kinds x 2 = 6 combinations
+    monkeypatch.setattr(definitions_lint, "MAX_COMBINATIONS", 5)  # 3 kinds x 2 = 6 combinations
 
     [finding] = decision("uncovered")
 

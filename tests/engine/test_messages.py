@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engine.container import EngineContainer
-from engine.errors import EngineError, MessageNotCorrelated
-from engine.store import repository as service_repo
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import EngineError, MessageNotCorrelated
+from phoihop.engine.store import repository as service_repo
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
     LEAD,

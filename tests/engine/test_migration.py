@@ -23,15 +23,14 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import text
 
-from engine.actors import Actor
-from engine.catalog import SourceFile
-from engine.clock import FakeClock
-from engine.container import EngineContainer
-from engine.errors import DefinitionNotFound, Forbidden, MigrationPlanInvalid, NotCandidate
-from engine.migration import InstanceFilter, MigrationPlan
-from engine.migration_tree import plan_tree, rebuild
-from engine.store import migration_rows
-from engine.task_index import index_of
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import DefinitionNotFound, Forbidden, MigrationPlanInvalid, NotCandidate
+from phoihop.engine.execution.task_index import index_of
+from phoihop.engine.instance_migration.commands import InstanceFilter, MigrationPlan
+from phoihop.engine.instance_migration.tree import plan_tree, rebuild
+from phoihop.engine.model import Actor, SourceFile
+from phoihop.engine.store import instance_moves as migration_rows
 from tests.conftest import OWNER, officer
 from tests.processes.escalation_steps import HANOI, hanoi
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect, text
 
-from engine.store.database import normalize_url
-from engine.store.migrate import pending_diff, upgrade
+from phoihop.engine.store.database import normalize_url
+from phoihop.engine.store.schema import pending_diff, upgrade
 
 
 def test_models_and_migrations_agree(db_url: str) -> None:

@@ -10,10 +10,10 @@ import orjson
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
-from engine.errors import EngineError
-from engine.serializer import SERIALIZER_VERSION, StateVersionError
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.errors import EngineError
+from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateVersionError
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
     HTKC,

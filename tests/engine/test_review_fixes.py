@@ -8,9 +8,9 @@ import pytest
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
-from engine.container import EngineContainer
-from engine.errors import InvalidVariables, MessageNotCorrelated, TaskNotOpen
-from engine.variables import check_variables
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import InvalidVariables, MessageNotCorrelated, TaskNotOpen
+from phoihop.engine.variables import check_variables
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import LEAD, SKHCN, deploy, instance, load_workflow
 from tests.engine.test_messages import waiting_for_supplement

@@ -16,8 +16,13 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import SandboxViolation, ScriptError, ScriptTimeout
-from engine.sandbox import SandboxedEnvironment, SandboxedScriptEngine, check_source, unwrap_script_error
+from phoihop.engine.errors import SandboxViolation, ScriptError, ScriptTimeout
+from phoihop.engine.execution.sandbox import (
+    SandboxedEnvironment,
+    SandboxedScriptEngine,
+    check_source,
+    unwrap_script_error,
+)
 
 LIMIT = 0.25
 
@@ -339,7 +344,7 @@ def test_expression_cannot_return_a_function(env: SandboxedEnvironment) -> None:
 
 
 def test_compiled_code_is_cached() -> None:
-    from engine.sandbox import _compile
+    from phoihop.engine.execution.sandbox import _compile
 
     source = "so_tien > 1000 and cache_marker == 1"
     assert _compile(source, "eval") is _compile(source, "eval")

@@ -8,9 +8,9 @@ import time
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
-from engine.errors import InstanceNotRunning, TaskNotOpen
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.errors import InstanceNotRunning, TaskNotOpen
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
     LEAD,

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from engine.container import EngineContainer
-from engine.store import repository as repo
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.store import repository as repo
 from tests.engine.helpers import ADMIN, LEAD, deploy, load_workflow
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer, build_engine
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer, build_engine
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
     LEAD,

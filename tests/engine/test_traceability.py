@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main as cli_main
-from engine.errors import InvalidInput
-from engine.traceability import (
+from phoihop.cli import main as cli_main
+from phoihop.engine.definitions.traceability import (
     build_trace,
     load_articles,
     parse_assumptions,
@@ -19,6 +18,7 @@ from engine.traceability import (
     scan_processes,
     trace_processes,
 )
+from phoihop.engine.errors import InvalidInput
 
 TRACE = Path(__file__).parent.parent / "fixtures" / "lint" / "trace" / "processes"
 

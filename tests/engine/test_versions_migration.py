@@ -12,8 +12,8 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from engine.store.database import make_engine
-from engine.store.migrate import alembic_config, pending_diff, upgrade
+from phoihop.engine.store.database import make_engine
+from phoihop.engine.store.schema import alembic_config, pending_diff, upgrade
 from tests.conftest import PG_ADMIN_URL
 
 ROWS = [

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from engine import script_functions
-from engine.calendar import BusinessCalendar
-from engine.clock import FakeClock
-from engine.container import EngineContainer
-from engine.errors import RoleRequired, ScriptError
-from engine.script_functions import ScriptContext, using_context
-from engine.store import repository as repo
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import RoleRequired, ScriptError
+from phoihop.engine.execution import script_functions
+from phoihop.engine.execution.script_functions import ScriptContext, using_context
+from phoihop.engine.store import repository as repo
+from phoihop.engine.time.calendar import BusinessCalendar
 from tests.conftest import INTEGRATOR, officer
 from tests.engine.helpers import ADMIN, bpmn, deploy_xml, instance, lane
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from engine.errors import InvalidDefinition, UnsafeXml
-from engine.xmlsafe import parse_xml
+from phoihop.engine.definitions.xmlsafe import parse_xml
+from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from engine.agencies import default_registry
-from engine.clock import FakeClock
-from engine.container import EngineContainer
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
 from tests.api.calls import ADMIN, DEFINITIONS, INSTANCES, PORTAL, TASKS, assert_problem, instance, task_list
 
 from .escalation_steps import (

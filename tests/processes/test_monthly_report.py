@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
 from tests.api.calls import ADMIN, DEFINITIONS, INSTANCES, OWNER, PORTAL, TASKS, assert_problem, complete, instance
 from tests.conftest import auth
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main as cli_main
-from engine.agencies import default_registry
-from engine.catalog import Deployment, SourceFile, compile_deployment
-from engine.lint import format_finding, lint_path
-from engine.process_files import deployable_sets
-from engine.sandbox import check_source
-from engine.traceability import render_markdown, trace_processes
+from phoihop.cli import main as cli_main
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.definitions.catalog import Deployment, compile_deployment
+from phoihop.engine.definitions.lint import format_finding, lint_path
+from phoihop.engine.definitions.process_files import deployable_sets
+from phoihop.engine.definitions.traceability import render_markdown, trace_processes
+from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.model import SourceFile
 
 ROOT = Path(__file__).parent.parent.parent
 PROCESSES = ROOT / "processes"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from engine.clock import FakeClock
-from engine.container import EngineContainer
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
 from tests.api.calls import ADMIN, DEFINITIONS, INSTANCES, MESSAGES, OWNER, TASKS, assert_problem, complete, instance
 from tests.conftest import auth
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 import dev
-from api.security import issue_token
+from phoihop.auth import issue_token
 from tests.conftest import TEST_SECRET
 from tests.system.conftest import PHOIHOP, READY_SECONDS, Proc, free_port, process_env, wait_until
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.actors import Actor
-from engine.catalog import SourceFile
-from engine.clock import FakeClock
-from engine.container import EngineContainer
-from engine.errors import Forbidden, InstanceNotFound
+from phoihop.engine.clock import FakeClock
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import Forbidden, InstanceNotFound
+from phoihop.engine.model import Actor, SourceFile
 from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.web.conftest import green_lane_dossier
 

@@ -17,8 +17,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
-from engine.calendar import HANOI_TZ
-from engine.dashboard import Month
+from phoihop.engine.clock import HANOI_TZ
+from phoihop.engine.reads.dashboard import Month
 from tests.engine.test_dashboard import two_steps
 from tests.web.conftest import PORTAL, LiveServer, bearer, screenshot
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from engine.forms import parse_form
-from web.forms import FormField, build_fields, errors_by_field, parse_submission
-from web.i18n import Translator
+from phoihop.engine.definitions.forms import parse_form
+from phoihop.web.forms import FormField, build_fields, errors_by_field, parse_submission
+from phoihop.web.i18n import Translator
 
 PROCESSES = Path(__file__).parents[2] / "processes"
 T = Translator("vi")

@@ -10,12 +10,12 @@ from string import Formatter
 
 import httpx
 
-from engine.actors import ROLES
-from engine.deadlines import FILTERS
+from phoihop.engine.model import ROLES
+from phoihop.engine.time.deadlines import FILTERS
+from phoihop.web.i18n import CATALOG, Translator, agency_name
+from phoihop.web.routes.inbox import SCOPES
 from tests.web.conftest import LiveServer
 from tests.web.pages import sign_in
-from web.i18n import CATALOG, Translator, agency_name
-from web.routes.inbox import SCOPES
 
 WEB = Path(__file__).parents[2] / "web"
 # t("inbox.title"), not the prefix of t("deadline." ~ state)

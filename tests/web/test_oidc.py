@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from api.settings import Settings
+from phoihop.settings import Settings
 from tests.web.conftest import bearer, ensure_vendor, start_server, submit_dossier
 from tests.web.oidc_provider import Provider
 

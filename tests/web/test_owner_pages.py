@@ -14,11 +14,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from engine.definition_diff import diff_versions
+from phoihop.engine.definitions.diff import diff_versions
+from phoihop.web.i18n import CATALOG
 from tests.web.conftest import LiveServer, bearer, screenshot
 from tests.web.pages import parts
 from tests.web.pages import sign_in as sign_in_http
-from web.i18n import CATALOG
 
 ROOT = Path(__file__).parents[2]
 REPORT_FOLDER = ROOT / "processes" / "monthly_report"

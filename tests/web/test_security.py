@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from phoihop.web.routes.auth import safe_next
 from tests.web.conftest import PORTAL, LiveServer, bearer, submit_dossier
 from tests.web.pages import parts, sign_in
-from web.routes.auth import safe_next
 
 DESK = bearer("ttpvhcc.khanh", groups=("ttpvhcc",))
 

@@ -15,16 +15,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.security import TokenVerifier, Unauthenticated, actor_from_claims
-from engine.actors import Actor
-
-from .. import oidc
-from ..demo_users import DEMO_USERS, demo_user
-from ..deps import AnyPage, CsrfChecked
-from ..errors import WebRoute, error_page
-from ..i18n import LANGUAGES, pick
-from ..session import LANG_COOKIE, OIDC_COOKIE, SESSION_COOKIE, issue_session, set_cookie
-from ..templating import render
+from phoihop.auth import TokenVerifier, Unauthenticated, actor_from_claims
+from phoihop.engine.model import Actor
+from phoihop.web import oidc
+from phoihop.web.demo_users import DEMO_USERS, demo_user
+from phoihop.web.deps import AnyPage, CsrfChecked
+from phoihop.web.errors import WebRoute, error_page
+from phoihop.web.i18n import LANGUAGES, pick
+from phoihop.web.session import LANG_COOKIE, OIDC_COOKIE, SESSION_COOKIE, issue_session, set_cookie
+from phoihop.web.templating import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

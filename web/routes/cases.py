@@ -9,11 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import QueriesDep
-
-from ..deps import Page
-from ..errors import WebRoute
-from ..templating import render, security_headers
+from phoihop.deps import QueriesDep
+from phoihop.web.deps import Page
+from phoihop.web.errors import WebRoute
+from phoihop.web.templating import render, security_headers
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

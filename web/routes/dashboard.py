@@ -16,15 +16,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContainerDep
-from engine.calendar import HANOI_TZ
-from engine.dashboard import Dashboard, Month
-from engine.dashboard_export import to_csv, to_xlsx
-
-from ..deps import Page
-from ..errors import WebRoute
-from ..i18n import Translator
-from ..templating import PageContext, render
+from phoihop.deps import ContainerDep
+from phoihop.engine.clock import HANOI_TZ
+from phoihop.engine.reads.dashboard import Dashboard, Month
+from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx
+from phoihop.web.deps import Page
+from phoihop.web.errors import WebRoute
+from phoihop.web.i18n import Translator
+from phoihop.web.templating import PageContext, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

@@ -12,15 +12,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import QueriesDep
-from engine.actors import Actor
-from engine.deadlines import FILTERS
-from engine.errors import EngineError
-from engine.queries import Queries
-
-from ..deps import Page
-from ..errors import WebRoute, is_htmx
-from ..templating import render
+from phoihop.deps import QueriesDep
+from phoihop.engine.errors import EngineError
+from phoihop.engine.model import Actor
+from phoihop.engine.reads.queries import Queries
+from phoihop.engine.time.deadlines import FILTERS
+from phoihop.web.deps import Page
+from phoihop.web.errors import WebRoute, is_htmx
+from phoihop.web.templating import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

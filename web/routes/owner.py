@@ -16,18 +16,16 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import QueriesDep, ServiceDep
-from api.problems import status_for
-from engine.actors import Actor
-from engine.catalog import SourceFile
-from engine.errors import DefinitionNotFound, EngineError, InvalidDefinition
-from engine.lint import Finding, from_problem, lint_files
-from engine.queries import Queries
-
-from ..deps import CsrfChecked, Page
-from ..errors import WebRoute
-from ..i18n import pick
-from ..templating import PageContext, render, security_headers
+from phoihop.deps import QueriesDep, ServiceDep
+from phoihop.engine.definitions.lint import from_problem, lint_files
+from phoihop.engine.errors import DefinitionNotFound, EngineError, InvalidDefinition
+from phoihop.engine.model import Actor, Finding, SourceFile
+from phoihop.engine.reads.queries import Queries
+from phoihop.problems import status_for
+from phoihop.web.deps import CsrfChecked, Page
+from phoihop.web.errors import WebRoute
+from phoihop.web.i18n import pick
+from phoihop.web.templating import PageContext, render, security_headers
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

@@ -9,13 +9,12 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import QueriesDep, ServiceDep
-from engine.errors import FormInvalid
-
-from ..deps import CsrfChecked, Page
-from ..errors import WebRoute, is_htmx
-from ..forms import build_fields, errors_by_field, parse_submission
-from ..templating import PageContext, render
+from phoihop.deps import QueriesDep, ServiceDep
+from phoihop.engine.errors import FormInvalid
+from phoihop.web.deps import CsrfChecked, Page
+from phoihop.web.errors import WebRoute, is_htmx
+from phoihop.web.forms import build_fields, errors_by_field, parse_submission
+from phoihop.web.templating import PageContext, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

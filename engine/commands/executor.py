@@ -1,0 +1,380 @@
+"""The command core under every use case in service.py: a unit of work, the compiled model of a definition, the
+instance lock, and advance → save: load the workflow (free from the live-object cache when the stored version has
+not moved), run one action on it, write back tasks, timers, subscriptions, task records, the instance row and audit
+in the caller's transaction, and hand the live workflow to the cache once that commits.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from phoihop.engine.clock import Clock
+from phoihop.engine.definitions.catalog import DeploymentCache, ProcessModel, UserTaskModel
+from phoihop.engine.dossier import AGENCY_CODE_PROPERTY, check_agency_code, format_dossier_code, receipt_day
+from phoihop.engine.errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound, InvalidDefinition, ScriptError
+from phoihop.engine.execution.external_task_spec import waiting_rows
+from phoihop.engine.execution.runtime import RunOutcome, Runtime, Snapshot, ThrownMessage
+from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateSerializer
+from phoihop.engine.execution.workflow_cache import LiveWorkflow, WorkflowCache
+from phoihop.engine.model import Actor, SourceFile
+from phoihop.engine.store import external_tasks as external_store
+from phoihop.engine.store import repository as repo
+from phoihop.engine.store.database import Database
+from phoihop.engine.store.unit_of_work import UnitOfWork, unit_of_work
+from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO, resolve_due, warning_time
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """Where a command left the instance: its status and the human tasks open now."""
+
+    instance_id: str
+    status: str
+    open_tasks: tuple[str, ...]
+    task: dict[str, Any] | None = None  # the human task the command finished, as its row now reads
+
+
+class CommandCore:
+    """What every command shares; ``WorkflowService`` adds the use cases. Store calls go through ``repo.X`` at call
+    time, so a test that patches ``repository.X`` reaches them."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        runtime: Runtime,
+        deployments: DeploymentCache,
+        compile_files: Callable[[Sequence[SourceFile]], Any],
+        clock: Clock,
+        cache: WorkflowCache | None = None,
+        warning_ratio: float = DEFAULT_WARNING_RATIO,
+    ) -> None:
+        self.db = db
+        self.warning_ratio = warning_ratio
+        self.runtime = runtime
+        self.deployments = deployments
+        self.compile_files = compile_files
+        self.clock = clock
+        self.serializer = StateSerializer()
+        self.cache = cache if cache is not None else WorkflowCache()
+        self._models: dict[int, ProcessModel] = {}
+        self.fail_before_commit: Callable[[], None] | None = None  # test hook (crash consistency)
+
+    def _uow(self, *, write: bool = True) -> Any:
+        return unit_of_work(self.db, self.clock.now, write=write, fail_before_commit=self.fail_before_commit)
+
+    def _model(self, conn: Connection, definition_id: int) -> ProcessModel:
+        model = self._models.get(definition_id)
+        if model is None:
+            definition = repo.definition_by_id(conn, definition_id)
+            if definition is None:
+                raise DefinitionNotFound(
+                    f"definition {definition_id} not found", detail_vi=f"Không tìm thấy định nghĩa {definition_id}"
+                )
+            files = [
+                SourceFile(f["name"], f["content"].encode("utf-8"))
+                for f in repo.deployment_files(conn, definition["deployment_id"])
+            ]
+            deployment = self.compile_files(files)
+            model = next(p for p in deployment.processes if p.key == definition["key"])
+            self._models[definition_id] = model
+        return model
+
+    def _lock(self, conn: Connection, instance_id: str) -> repo.Row:
+        head = repo.lock_instance_head(conn, instance_id)
+        if head is None:
+            raise InstanceNotFound(
+                f"instance {instance_id} not found",
+                detail_vi=f"Không tìm thấy hồ sơ {instance_id}",
+                instance_id=instance_id,
+            )
+        return head
+
+    def _advance(
+        self,
+        uow: UnitOfWork,
+        head: Mapping[str, Any],
+        action: Callable[[Any], RunOutcome],
+        actor: Actor,
+        audit: dict[str, Any],
+        *,
+        completed_task: str | None = None,
+    ) -> CommandResult:
+        instance_id = head["id"]
+        model = self._model(uow.conn, head["definition_id"])
+        entry = self.cache.take(instance_id, head["version"])
+        if entry is None:
+            meta, _ = repo.instance_state(uow.conn, instance_id)
+            records = repo.task_records(uow.conn, instance_id)
+            workflow = self.serializer.loads_split(
+                meta, [(t, b) for t, _, b in records], model.spec, model.subprocess_specs
+            )
+            self.runtime.attach(workflow, {t: seq for t, seq, _ in records})
+            prior = LiveWorkflow(
+                head["version"],
+                workflow,
+                frozenset(repo.open_task_ids(uow.conn, instance_id)),
+                tuple(
+                    (t["element_id"], t["task_id"], t["due_at"]) for t in repo.instance_timers(uow.conn, instance_id)
+                ),
+                tuple(
+                    (m["message_name"], orjson.dumps(m["correlations"]).decode())
+                    for m in repo.instance_subscriptions(uow.conn, instance_id)
+                ),
+                repo.instance_variables(uow.conn, instance_id),
+            )
+        else:
+            prior = entry
+        outcome = action(prior.workflow)
+        return self._save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
+
+    def _new_dossier_code(self, uow: UnitOfWork, model: ProcessModel) -> str | None:
+        """A dossier code for a new instance when the process has ``dossierAgencyCode`` (engine/dossier.py): the
+        next number of the receipt day (Hanoi time), taken in this command's transaction. None otherwise."""
+        agency_code = model.properties.get(AGENCY_CODE_PROPERTY)
+        if not agency_code:
+            return None
+        try:
+            check_agency_code(agency_code)
+        except ValueError as exc:
+            reason_vi = f"mã cơ quan {agency_code!r} (dossierAgencyCode) không hợp lệ, ví dụ đúng: 000.00.25.H26"
+            raise InvalidDefinition(
+                f"process {model.key!r}: {exc}",
+                detail_vi=f"Quy trình {model.key!r}: {reason_vi}",
+                problems=[{"element_id": model.key, "reason": str(exc), "reason_vi": reason_vi}],
+            ) from None
+        day = receipt_day(uow.now)
+        return format_dossier_code(agency_code, day, repo.next_dossier_number(uow.conn, agency_code, f"{day:%y%m%d}"))
+
+    def _save_new(
+        self,
+        uow: UnitOfWork,
+        instance_id: str,
+        definition: Mapping[str, Any],
+        business_key: str | None,
+        model: ProcessModel,
+        workflow: Any,
+        outcome: RunOutcome,
+        actor: Actor,
+        started: dict[str, Any],
+        *,
+        dossier_code: str | None = None,
+    ) -> CommandResult:
+        """Insert a just-started instance's row, then save it like any command (``started``: the audit data)."""
+        repo.insert_instance(
+            uow.conn,
+            id=instance_id,
+            definition_id=definition["id"],
+            process_key=definition["key"],
+            business_key=business_key,
+            status="running",
+            state="{}",
+            serializer_version=SERIALIZER_VERSION,
+            version=0,
+            variables={},
+            error=None,
+            started_by=actor.id,
+            started_at=uow.now,
+            dossier_code=dossier_code,
+        )
+        head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": definition["key"]}
+        if dossier_code is not None:
+            started = {**started, "dossier_code": dossier_code}
+        audit = {"kind": "instance_started", "data": {**started, "version": definition["version"]}}
+        return self._save(uow, head, model, workflow, outcome, None, actor, audit)
+
+    def _save(
+        self,
+        uow: UnitOfWork,
+        head: Mapping[str, Any],
+        model: ProcessModel,
+        workflow: Any,
+        outcome: RunOutcome,
+        prior: LiveWorkflow | None,
+        actor: Actor,
+        audit: dict[str, Any],
+        *,
+        completed_task: str | None = None,
+    ) -> CommandResult:
+        conn, now, instance_id = uow.conn, uow.now, head["id"]
+        snapshot: Snapshot = self.runtime.snapshot(workflow, outcome)
+        prior_tasks = prior.open_tasks if prior is not None else frozenset()
+        new_tasks = [tid for tid in snapshot.open_tasks if tid not in prior_tasks]
+        repo.insert_human_tasks(
+            conn,
+            [
+                self._task_row(
+                    instance_id,
+                    head["process_key"],
+                    tid,
+                    model.user_tasks.get(snapshot.open_tasks[tid]),
+                    snapshot.open_tasks[tid],
+                    now,
+                    workflow,
+                )
+                for tid in new_tasks
+            ],
+        )
+        gone = [tid for tid in prior_tasks if tid not in snapshot.open_tasks and tid != completed_task]
+        repo.close_tasks(conn, gone, status="cancelled", at=now)
+        timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)
+        if timers != (prior.timers if prior is not None else ()):  # a new instance has no rows yet
+            repo.replace_timers(
+                conn,
+                instance_id,
+                [{"task_id": t.task_id, "element_id": t.element_id, "due_at": t.due_at} for t in snapshot.timers],
+            )
+        messages = tuple((m.name, self.serializer.to_json_text(m.correlations)) for m in snapshot.messages)
+        if messages != (prior.messages if prior is not None else ()):
+            repo.replace_subscriptions(
+                conn,
+                instance_id,
+                [
+                    {"message_name": name, "business_key": head["business_key"], "correlations": orjson.loads(c)}
+                    for name, c in messages
+                ],
+            )
+        waiting = waiting_rows(model.spec, model.subprocess_specs, workflow, running=snapshot.status == "running")
+        if waiting is not None:  # a process with external tasks: their rows for workers (engine/external_tasks.py)
+            external_store.sync_instance(conn, instance_id, head["process_key"], waiting, now)
+        finished = snapshot.status in ("completed", "error")
+        # a new instance starts from its start variables (copied: the caller's objects are not ours to keep)
+        previous = prior.variables if prior is not None else copy.deepcopy(dict(workflow.task_tree.data))
+        merged = self.runtime.merge_variables(workflow, previous, snapshot.steps)
+        variables = self.serializer.to_json_text(merged)
+        changed, removed = self.runtime.changes(workflow)
+        repo.write_task_records(
+            conn, instance_id, [(str(t.id), seq, self.serializer.dumps_task(t)) for t, seq in changed], removed
+        )
+        if not repo.save_instance(
+            conn,
+            instance_id,
+            head["version"],
+            state=self.serializer.dumps_meta(workflow),
+            status=snapshot.status,
+            variables=variables,
+            error=snapshot.error,
+            ended_at=now if snapshot.status == "completed" else None,
+        ):
+            raise ConcurrentUpdate(
+                f"instance {instance_id} moved during the command",
+                detail_vi="Hồ sơ vừa được cập nhật bởi yêu cầu khác",
+                instance_id=instance_id,
+            )
+        events = [
+            {"instance_id": instance_id, "at": now, "actor": actor.id, "element_id": None, "task_id": None, **audit}
+        ]
+        events += [
+            {
+                "instance_id": instance_id,
+                "at": now,
+                "actor": "system",
+                "kind": "element_completed",
+                "element_id": s.element_id,
+                "task_id": s.task_id,
+                "data": {"name": s.name, "type": s.kind},
+            }
+            for s in snapshot.steps
+            if s.kind != "human_task"
+        ]
+        if snapshot.status == "error":
+            events.append(
+                {
+                    "instance_id": instance_id,
+                    "at": now,
+                    "actor": "system",
+                    "kind": "instance_error",
+                    "element_id": (snapshot.error or {}).get("element_id"),
+                    "task_id": None,
+                    "data": snapshot.error or {},
+                }
+            )
+        elif snapshot.status == "completed":
+            events.append(
+                {
+                    "instance_id": instance_id,
+                    "at": now,
+                    "actor": "system",
+                    "kind": "instance_completed",
+                    "element_id": None,
+                    "task_id": None,
+                    "data": {},
+                }
+            )
+        repo.insert_audit(conn, events)
+        thrown = self.runtime.thrown_messages(workflow)
+        if thrown:
+            self._publish(uow, head, thrown)
+        if not finished:
+            entry = LiveWorkflow(
+                head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages, merged
+            )
+            uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
+        return CommandResult(instance_id, snapshot.status, tuple(snapshot.open_tasks))
+
+    def _publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None:
+        """Deliver messages an instance threw and did not catch itself (engine/messages.py does)."""
+        raise NotImplementedError
+
+    def _task_row(
+        self,
+        instance_id: str,
+        process_key: str,
+        task_id: str,
+        info: UserTaskModel | None,
+        element_id: str,
+        now: datetime,
+        workflow: Any,
+    ) -> dict[str, Any]:
+        groups = list(info.candidate_groups) if info else []
+        users = list(info.candidate_users) if info else []
+        if info is not None and info.candidate_groups_variable:
+            groups += self._groups_from_data(workflow, task_id, info)
+        due_at = resolve_due(
+            info.due_date if info else None,
+            now,
+            lambda text: self.runtime.evaluate_on_task(workflow, task_id, text),
+            element_id=element_id,
+        )
+        return {
+            "id": task_id,
+            "instance_id": instance_id,
+            "process_key": process_key,
+            "element_id": element_id,
+            "name": info.name if info else element_id,
+            "lane": info.lane if info else None,
+            "candidate_groups": list(dict.fromkeys(groups)),
+            "candidate_users": users,
+            "assignee": info.assignee if info else None,
+            "status": "claimed" if info and info.assignee else "open",
+            "documentation": info.documentation if info else None,
+            "form_key": info.form_key if info else None,
+            "created_at": now,
+            "claimed_at": now if info and info.assignee else None,
+            "due_at": due_at,
+            "warn_at": warning_time(now, due_at, self.warning_ratio),
+            "required_role": info.required_role if info else None,
+        }
+
+    def _groups_from_data(self, workflow: Any, task_id: str, info: UserTaskModel) -> list[str]:
+        """Candidate agencies named at run time by a variable (property ``candidateGroupsVariable``)."""
+        name = info.candidate_groups_variable or ""
+        value = self.runtime.task_data(workflow, task_id).get(name)
+        values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        groups = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+        if not groups:
+            raise ScriptError(
+                f"no one can act on task {info.element_id}: variable {name!r} names no agency ({value!r})",
+                detail_vi=f"không ai có thể xử lý công việc {info.element_id}: biến {name!r} không chỉ ra cơ quan nào "
+                f"({value!r})",
+                element_id=info.element_id,
+                variable=name,
+            )
+        return groups

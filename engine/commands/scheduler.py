@@ -1,0 +1,74 @@
+"""The timer scheduler: sleeps until the earliest due timer (or a short poll bound) and fires what is due.
+
+Runs as a thread inside ``phoihop serve`` and as ``phoihop worker``. With several schedulers on one PostgreSQL each
+due timer fires exactly once: ``fire_due_timers`` locks the instance with SKIP LOCKED and re-checks the timer row.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from phoihop.engine.clock import Clock
+from phoihop.engine.commands.service import WorkflowService
+
+log = logging.getLogger("phoihop.scheduler")
+
+
+class TimerScheduler:
+    def __init__(self, service: WorkflowService, clock: Clock, *, poll_seconds: float = 0.5) -> None:
+        self.service = service
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, *, max_rounds: int = 100) -> int:
+        """Fire all timers and timer start events due now (in rounds of a bounded batch); returns how many fired."""
+        total = 0
+        for _ in range(max_rounds):
+            fired = self.service.fire_due_starts() + self.service.fire_due_timers()
+            total += fired
+            if fired == 0:
+                break
+        return total
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _sleep_seconds(self) -> float:
+        dues = [d for d in (self.service.next_timer_due(), self.service.next_start_due()) if d is not None]
+        due: datetime | None = min(dues) if dues else None
+        if due is None:
+            return self.poll_seconds
+        return max(0.0, min(self.poll_seconds, (due - self.clock.now()).total_seconds()))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+                delay = self._sleep_seconds()
+            except Exception:  # keep the loop alive; the failing command already rolled back
+                log.exception("timer scheduler round failed")
+                delay = self.poll_seconds
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="phoihop-timers", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def run_forever(self) -> None:
+        self._stop.clear()
+        self._loop()

@@ -1,0 +1,101 @@
+"""Timer start events: a deployed process whose start event is a timer (``R/2026-01-01T08:00:00+07:00/P1M``: each
+month) gets an instance at each due time, started by the scheduler exactly once across workers (the schedule row is
+locked with SKIP LOCKED and advanced in the start's own transaction).
+
+Deploying a new version of a key moves its schedule to that version (its timer decides the next due time); a new
+version without a timer start removes it. While the scheduled version is suspended, due times pass without a start.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from phoihop.engine.clock import HANOI_TZ
+from phoihop.engine.commands.executor import CommandCore
+from phoihop.engine.definitions.catalog import ProcessModel
+from phoihop.engine.definitions.forms import with_defaults
+from phoihop.engine.definitions.start_timers import parse_schedule
+from phoihop.engine.dossier import CODE_VARIABLE
+from phoihop.engine.execution.runtime import TIMER_TRIGGER
+from phoihop.engine.ids import uuid7
+from phoihop.engine.model import SYSTEM
+from phoihop.engine.store import repository as repo
+
+
+def schedule_start(conn: Connection, process: ProcessModel, definition_id: int, now: datetime) -> None:
+    """Called when ``definition_id``, a new version of ``process``, is deployed."""
+    timer = process.start_timer
+    if timer is None:
+        repo.delete_schedule(conn, process.key)
+        return
+    try:
+        schedule = parse_schedule(timer.kind, timer.text, now)
+    except ValueError:  # an expression, not a literal: such a process is started by hand only
+        repo.delete_schedule(conn, process.key)
+        return
+    first = schedule.first_after(now)
+    occurrence, next_at = first if first is not None else (0, None)
+    repo.upsert_schedule(
+        conn,
+        process_key=process.key,
+        definition_id=definition_id,
+        element_id=timer.element_id,
+        timer_kind=timer.kind,
+        timer_text=timer.text,
+        occurrence=occurrence,
+        next_at=next_at,
+    )
+
+
+class ScheduledStarts(CommandCore):
+    def fire_due_starts(self, *, limit: int = 20) -> int:
+        """Start an instance for every start timer due now; each in its own transaction. Returns how many."""
+        with self._uow(write=False) as uow:
+            due = repo.due_schedules(uow.conn, uow.now, limit)
+        started = 0
+        for row in due:
+            with self._uow() as uow:
+                current = repo.lock_due_schedule(uow.conn, row["process_key"], uow.now)
+                if current is None:
+                    continue  # another worker has it, or it fired already
+                started += self._start_scheduled(uow, current)
+        return started
+
+    def _start_scheduled(self, uow: Any, schedule_row: repo.Row) -> int:
+        due_at: datetime = schedule_row["next_at"]
+        try:
+            schedule = parse_schedule(schedule_row["timer_kind"], schedule_row["timer_text"], uow.now)
+            following = schedule.occurrence(schedule_row["occurrence"] + 1)
+        except ValueError:
+            following = None
+        repo.advance_schedule(uow.conn, schedule_row["process_key"], schedule_row["occurrence"] + 1, following)
+        definition = repo.definition_by_id(uow.conn, schedule_row["definition_id"])
+        if definition is None or definition["status"] != "active":
+            return 0
+        model = self._model(uow.conn, definition["id"])
+        local = due_at.astimezone(HANOI_TZ)
+        variables = with_defaults(model.start_form, {"scheduled_at": local.isoformat()})
+        dossier_code = self._new_dossier_code(uow, model)
+        start_data = {**variables, CODE_VARIABLE: dossier_code} if dossier_code is not None else variables
+        workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, start_data, trigger=TIMER_TRIGGER)
+        business_key = f"{definition['key']}-{local:%Y%m%d-%H%M}"
+        self._save_new(
+            uow,
+            uuid7(),
+            definition,
+            business_key,
+            model,
+            workflow,
+            outcome,
+            SYSTEM,
+            {"variables": variables, "business_key": business_key, "start_timer": schedule_row["element_id"]},
+            dossier_code=dossier_code,
+        )
+        return 1
+
+    def next_start_due(self) -> datetime | None:
+        with self._uow(write=False) as uow:
+            return repo.next_start_due(uow.conn)

@@ -1,0 +1,140 @@
+"""Camunda 7 generated task forms (``camunda:formData`` / ``camunda:formField``) as JSON Schema forms (engine.forms).
+
+A field becomes a property: ``string`` → string, ``long`` → integer, ``boolean`` → boolean, ``date`` → string of
+format ``date`` (ISO), ``enum`` → string whose ``enum`` lists the ``camunda:value`` ids (and ``oneOf`` const/title
+pairs carry their names); ``label`` is the title, ``defaultValue`` the default. Validation constraints: ``required``
+(the ``required`` list), ``readonly`` (``readOnly``), ``minlength``/``maxlength`` on strings, ``min``/``max`` on longs.
+Anything else (other types, custom validators, expressions as defaults, ids that are not variable names) is refused
+with a reason and the field's line, never dropped silently. Nothing here reads files or the network.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from phoihop.engine.definitions.camunda.juel import looks_like_juel
+from phoihop.engine.definitions.structure import CAMUNDA_NS
+
+__all__ = ["FieldRefused", "form_schema"]
+
+_C = f"{{{CAMUNDA_NS}}}"
+_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "long": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "enum": {"type": "string"},
+}
+_CONSTRAINTS = {
+    "minlength": ("minLength", "string"),
+    "maxlength": ("maxLength", "string"),
+    "min": ("minimum", "long"),
+    "max": ("maximum", "long"),
+}
+
+
+@dataclass(frozen=True)
+class FieldRefused:
+    reason: str
+    reason_vi: str
+    line: int | None
+
+
+def is_variable(name: str | None) -> bool:
+    """A name the sandbox lets a script assign: an identifier, not a keyword, not starting with ``_``."""
+    return name is not None and name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+
+
+def form_schema(title: str, fields: Sequence[Any]) -> tuple[dict[str, Any] | None, list[FieldRefused]]:
+    """The JSON Schema of the form ``fields`` (lxml ``camunda:formField`` elements) make, or None and the reasons."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    refused: list[FieldRefused] = []
+    for field in fields:
+        found = _field(field)
+        if isinstance(found, FieldRefused):
+            refused.append(found)
+            continue
+        name, schema, is_required = found
+        properties[name] = schema
+        if is_required:
+            required.append(name)
+    if refused:
+        return None, refused
+    return {
+        "title": title,
+        "type": "object",
+        "properties": properties,
+        **({"required": required} if required else {}),
+    }, []
+
+
+def _field(field: Any) -> tuple[str, dict[str, Any], bool] | FieldRefused:
+    name, kind = (field.get("id") or "").strip(), (field.get("type") or "string").strip()
+
+    def refuse(en: str, vi: str) -> FieldRefused:
+        return FieldRefused(f"form field {name!r}: {en}", f"trường biểu mẫu {name!r}: {vi}", field.sourceline)
+
+    if not is_variable(name):
+        return refuse("the id must be a variable name (letters, digits, _)", "mã trường phải là tên biến (chữ, số, _)")
+    if kind not in _TYPES:
+        return refuse(
+            f"type {kind!r} is not supported (string, long, boolean, date, enum)",
+            f"không hỗ trợ kiểu {kind!r} (string, long, boolean, date, enum)",
+        )
+    schema: dict[str, Any] = {"title": (field.get("label") or name).strip(), **_TYPES[kind]}
+    if kind == "enum":
+        values = [
+            (v.get("id") or "", (v.get("name") or v.get("id") or "").strip()) for v in field.iterfind(_C + "value")
+        ]
+        if not values:
+            return refuse("an enum needs camunda:value entries", "kiểu enum cần các giá trị camunda:value")
+        schema["enum"] = [value for value, _ in values]
+        schema["oneOf"] = [{"const": value, "title": title} for value, title in values]
+    is_required = False
+    for constraint in field.iterfind(f"{_C}validation/{_C}constraint"):
+        rule, config = (constraint.get("name") or "").strip(), (constraint.get("config") or "").strip()
+        if rule == "required":
+            is_required = True
+        elif rule == "readonly":
+            schema["readOnly"] = True
+        elif (
+            rule in _CONSTRAINTS
+            and _CONSTRAINTS[rule][1] == ("long" if kind == "long" else "string")
+            and re.fullmatch(r"-?\d{1,15}", config)
+            and (kind != "string" or not config.startswith("-"))
+        ):
+            schema[_CONSTRAINTS[rule][0]] = int(config)
+        else:
+            return refuse(
+                f"validation constraint {rule!r} (config {config!r}) is not supported for type {kind}",
+                f"không hỗ trợ ràng buộc {rule!r} (config {config!r}) cho kiểu {kind}",
+            )
+    default = field.get("defaultValue")
+    if default is not None:
+        value = _default(kind, default, schema.get("enum"))
+        if value is None:
+            return refuse(
+                f"defaultValue {default!r} is not a {kind} value",
+                f"defaultValue {default!r} không phải giá trị kiểu {kind}",
+            )
+        schema["default"] = value
+    return name, schema, is_required
+
+
+def _default(kind: str, text: str, choices: list[str] | None) -> Any:
+    if looks_like_juel(text):
+        return None  # an expression: Camunda evaluates it when the form is shown; refused here
+    if kind == "long":
+        return int(text) if re.fullmatch(r"[+-]?\d{1,15}", text.strip()) else None
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text.strip().lower())
+    if kind == "date":
+        return text.strip() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) else None
+    if kind == "enum":
+        return text if choices is not None and text in choices else None
+    return text

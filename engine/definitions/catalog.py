@@ -1,0 +1,545 @@
+"""Parse, validate and compile a deployment (BPMN/DMN and form files) into SpiffWorkflow specs, cached by content hash.
+
+``compile_deployment`` either returns a :class:`Deployment` whose every executable process has a spec, its subprocess
+specs and the model of each human task, or raises one :class:`~engine.errors.InvalidDefinition` (``UnsafeXml`` when a
+file is hostile) listing every problem found. Steps: safe XML parsing (engine.xmlsafe); XSD and reference checks
+(engine.catalog_structure); every expression compiled with the sandbox checker and ISO timers made runnable
+(engine.catalog_expressions); ``*.form.json`` forms compiled (engine.forms) and every camunda:formKey naming one
+checked; Camunda 7 constructs (JUEL, formData, decisionRef, input/output) rewritten for the Spiff parser
+(engine.camunda_dialect); SpiffWorkflow parsing; human-task candidates resolved against the agency registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+
+from phoihop.engine.agencies import AgencyRegistry
+from phoihop.engine.definitions.camunda.dialect import translate_camunda
+from phoihop.engine.definitions.dmn.tables import split_decisions
+from phoihop.engine.definitions.expressions import Check, Mode, check_expressions
+from phoihop.engine.definitions.forms import START_FORM, Form, compile_forms, is_form_file
+from phoihop.engine.definitions.loops import check_loops
+from phoihop.engine.definitions.structure import (
+    CAMUNDA_NS,
+    NSMAP,
+    Document,
+    check_documents,
+    decision_ids,
+    problem,
+    read_documents,
+)
+from phoihop.engine.definitions.xmlsafe import DEFAULT_MAX_BYTES
+from phoihop.engine.errors import InvalidDefinition, UnsafeXml
+from phoihop.engine.execution.external_task_spec import PhoihopBpmnParser
+from phoihop.engine.model import Problem, SourceFile
+
+__all__ = [
+    "Check",
+    "Deployment",
+    "DeploymentCache",
+    "Mode",
+    "ProcessModel",
+    "StartTimer",
+    "UserTaskModel",
+    "camunda_properties",
+    "compile_deployment",
+    "content_hash",
+    "lanes_by_node",
+    "user_task_model",
+]
+
+
+@dataclass(frozen=True)
+class UserTaskModel:
+    """A human task (bpmn:userTask or bpmn:manualTask) and who may act on it."""
+
+    element_id: str
+    name: str
+    lane: str | None
+    agency: str | None  # agency code resolved from the lane
+    candidate_groups: tuple[str, ...]  # camunda:candidateGroups (agency codes where they name one), else (agency,)
+    candidate_users: tuple[str, ...]  # camunda:candidateUsers
+    assignee: str | None  # camunda:assignee (literal)
+    documentation: str | None
+    due_date: str | None  # camunda:dueDate raw text: ISO 8601 literal or a sandboxed expression (working_days(5))
+    form_key: str | None  # camunda:formKey
+    properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # camunda:properties
+    required_role: str | None = None  # property requiredRole: only actors with this role claim and complete
+    candidate_groups_variable: str | None = None  # property candidateGroupsVariable: agency code(s) from task data
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """A none-less start event with a timer: ``kind`` is timeDate, timeDuration or timeCycle, ``text`` its ISO value."""
+
+    element_id: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ProcessModel:
+    key: str  # executable process id
+    name: str | None
+    spec: Any = field(compare=False)  # BpmnProcessSpec
+    subprocess_specs: dict[str, Any] = field(compare=False)
+    user_tasks: Mapping[str, UserTaskModel] = field(compare=False)  # by element id, subprocesses included
+    start_message_names: tuple[str, ...]
+    documentation: str | None
+    properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # process-level camunda:properties
+    start_timer: StartTimer | None = None  # a timer start event: the scheduler starts an instance at each due time
+    start_form: Form | None = field(default=None, compare=False)  # what the integrator sends (engine.forms)
+    forms: Mapping[str, Form] = field(default_factory=dict, compare=False)  # the deployment's forms, by file name
+
+
+@dataclass(frozen=True)
+class Deployment:
+    content_hash: str  # sha256 hex over sorted (name, content) of all files
+    files: tuple[SourceFile, ...]  # sorted by name
+    processes: tuple[ProcessModel, ...]  # every executable process in the BPMN files
+    decisions: tuple[str, ...] = ()  # the decision ids of the DMN files (engine.decisions); alone they deploy too
+
+    def process(self, key: str) -> ProcessModel | None:
+        return next((model for model in self.processes if model.key == key), None)
+
+
+def content_hash(files: Sequence[SourceFile]) -> str:
+    """SHA-256 over the files sorted by name, each name and content length-prefixed: independent of order."""
+    digest = hashlib.sha256()
+    for source in sorted(files, key=lambda f: (f.name, f.content)):
+        name = source.name.encode("utf-8", "surrogatepass")
+        for part in (name, source.content):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.hexdigest()
+
+
+MAX_PROBLEMS = 200  # listed in one error; the rest are counted
+
+
+def _raise(problems: list[Problem], *, unsafe: bool = False) -> None:
+    problems = sorted(problems, key=lambda found: (found["file"], found.get("line") or 0))
+    if len(problems) > MAX_PROBLEMS:
+        hidden = len(problems) - MAX_PROBLEMS
+        problems = [
+            *problems[:MAX_PROBLEMS],
+            problem("", f"{hidden} more problems not listed", f"còn {hidden} lỗi khác không liệt kê"),
+        ]
+    first = problems[0]
+    where = f"{first['file']}" + (f" ({first['element_id']})" if first.get("element_id") else "")
+    others = len(problems) - 1
+    more, more_vi = (f" and {others} more", f" và {others} lỗi khác") if others else ("", "")
+    error = UnsafeXml if unsafe else InvalidDefinition
+    raise error(
+        f"the process definition cannot be deployed: {where}: {first['reason']}{more}",
+        detail_vi=f"không thể triển khai quy trình: {where}: {first['reason_vi']}{more_vi}",
+        problems=problems,
+    )
+
+
+def _executable_process_ids(documents: Sequence[Document]) -> list[tuple[str, Document]]:
+    processes = [
+        (element, document)
+        for document in documents
+        if document.kind == "bpmn"
+        for element in document.root.iterfind("bpmn:process", NSMAP)
+    ]
+    marked = [(p.get("id"), d) for p, d in processes if p.get("isExecutable") == "true"]
+    # None marked: every process, except those marked "false" (SpiffWorkflow cannot build a spec for them).
+    return marked or [(p.get("id"), d) for p, d in processes if p.get("isExecutable") is None]
+
+
+def _spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_file: str) -> Problem:
+    """A SpiffWorkflow failure as a problem; the line is looked up by element id (ValidationException has none)."""
+    spiff = isinstance(exc, ValidationException)
+    named_file = getattr(exc, "file_name", None)
+    file: str = named_file if spiff and isinstance(named_file, str) and named_file in documents else fallback_file
+    element_id = (getattr(exc, "id", "") or None) if spiff else None
+    message = (str(exc.args[0]) if exc.args else str(exc)) if spiff else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, RecursionError) or "RecursionError" in message:  # each outgoing flow is parsed recursively
+        return problem(
+            file,
+            "the process is too long for SpiffWorkflow's recursive parser (a chain of about 480 "
+            "elements or more): split it into call activities",
+            "quy trình quá dài cho bộ phân tích của SpiffWorkflow (chuỗi khoảng 480 phần tử trở lên): "
+            "hãy tách thành các quy trình con (call activity)",
+            element_id=element_id,
+        )
+    if not spiff:  # KeyError, AttributeError, TypeError... from a parser bug
+        return problem(
+            file,
+            f"SpiffWorkflow could not parse this file ({message})",
+            f"SpiffWorkflow không đọc được tệp này ({message})",
+        )
+    element = documents[file].ids.get(element_id) if element_id and file in documents else None
+    line = getattr(exc, "line_number", None)
+    line = line if isinstance(line, int) and line > 0 else None
+    message_vi = getattr(exc, "message_vi", None) or f"lỗi cấu trúc quy trình: {message}"  # ServiceTaskUnsupported
+    return problem(file, message, message_vi, element=element, element_id=element_id, line=line)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
+
+
+def camunda_properties(element: Any) -> dict[str, str]:
+    """``<camunda:properties><camunda:property name= value=/>`` directly under the element's extensionElements."""
+    if element is None:
+        return {}
+    found: dict[str, str] = {}
+    for prop in element.iterfind(f"bpmn:extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property", NSMAP):
+        name, value = prop.get("name"), prop.get("value")
+        if name and value is not None:
+            found[name.strip()] = value.strip()
+    return found
+
+
+def lanes_by_node(root: Any | None) -> dict[str, str]:
+    """Element id → the name of the (innermost) lane whose flowNodeRef lists it, over every laneSet under ``root``."""
+    found: dict[str, str] = {}
+    if root is None:
+        return found
+    for lane in root.iter(f"{{{NSMAP['bpmn']}}}lane"):  # document order: a nested lane comes later
+        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
+            if ref.text and ref.text.strip():
+                found[ref.text.strip()] = (lane.get("name") or lane.get("id") or "").strip()
+    return found
+
+
+def user_task_model(
+    element_id: str,
+    element: Any,
+    agencies: AgencyRegistry,
+    lanes: Mapping[str, str],
+    *,
+    name: str | None = None,
+    documentation: str | None = None,
+    fallback_lane: str | None = None,
+) -> UserTaskModel:
+    """A human task's model from its XML element (camunda attributes and properties) and the lane that lists it
+    (``fallback_lane``: SpiffWorkflow's, for a task no lane lists). Used by the catalog on compiled specs and by the
+    lint on files that do not compile."""
+
+    def camunda(attribute: str) -> str | None:
+        value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") if element is not None else None
+        return (value.strip() or None) if value is not None else None
+
+    # The lane that lists the task itself; SpiffWorkflow gives a task inside a subprocess the subprocess's lane, which
+    # is wrong for a subprocess drawn across lanes (as Camunda Modeler lets one draw it).
+    lane = lanes.get(element_id) or fallback_lane
+    resolved = agencies.resolve(lane)
+    agency = resolved.code if resolved else None
+    groups = []
+    for group in _split(camunda("candidateGroups")):
+        named = agencies.resolve(group)
+        groups.append(named.code if named else group)
+    users, assignee = _split(camunda("candidateUsers")), camunda("assignee")
+    properties = camunda_properties(element)
+    groups_variable = properties.get("candidateGroupsVariable") or None
+    if not groups and not users and assignee is None and agency is not None and groups_variable is None:
+        groups = [agency]
+    return UserTaskModel(
+        element_id=element_id,
+        name=name or element_id,
+        lane=lane,
+        agency=agency,
+        candidate_groups=tuple(dict.fromkeys(groups)),
+        candidate_users=users,
+        assignee=assignee,
+        documentation=documentation,
+        due_date=camunda("dueDate"),
+        form_key=camunda("formKey"),
+        properties=MappingProxyType(properties),
+        required_role=properties.get("requiredRole") or None,
+        candidate_groups_variable=groups_variable,
+    )
+
+
+def _human_tasks(
+    key: str,
+    specs: Sequence[Any],
+    documents: Mapping[str, Document],
+    agencies: AgencyRegistry,
+) -> tuple[dict[str, UserTaskModel], list[Problem]]:
+    tasks: dict[str, UserTaskModel] = {}
+    owners: dict[str, str] = {}
+    problems: list[Problem] = []
+    for spec in specs:
+        document = documents.get(spec.file)
+        lanes = lanes_by_node(document.root if document else None)
+        for task_spec in spec.task_specs.values():
+            if not getattr(task_spec, "manual", False):  # userTask, manualTask, and an untyped bpmn:task
+                continue
+            element = document.ids.get(task_spec.bpmn_id) if document else None
+            file = spec.file or ""
+            model = user_task_model(
+                task_spec.bpmn_id,
+                element,
+                agencies,
+                lanes,
+                name=task_spec.bpmn_name,
+                documentation=task_spec.documentation,
+                fallback_lane=task_spec.lane,
+            )
+            if owners.setdefault(model.element_id, spec.name) != spec.name:
+                problems.append(
+                    problem(
+                        file,
+                        f"human task id {model.element_id!r} is used in both "
+                        f"{owners[model.element_id]!r} and {spec.name!r}, reachable from {key!r}",
+                        f"mã công việc {model.element_id!r} bị dùng ở cả {owners[model.element_id]!r} "
+                        f"và {spec.name!r} trong quy trình {key!r}",
+                        element=element,
+                    )
+                )
+            if (
+                not model.candidate_groups
+                and not model.candidate_users
+                and model.assignee is None
+                and model.candidate_groups_variable is None
+            ):
+                lane_en = f"in lane {model.lane!r}" if model.lane else "outside any lane"
+                lane_vi = f"trong làn {model.lane!r}" if model.lane else "không thuộc làn nào"
+                problems.append(
+                    problem(
+                        file,
+                        f"no one can act on task {model.element_id} {lane_en}: the lane names no known agency "
+                        "and the task has no camunda:candidateGroups, camunda:candidateUsers or camunda:assignee",
+                        f"không ai có thể xử lý công việc {model.element_id} {lane_vi}: tên làn không khớp cơ quan "
+                        "nào và công việc không khai báo camunda:candidateGroups, camunda:candidateUsers hoặc "
+                        "camunda:assignee",
+                        element=element,
+                        element_id=model.element_id,
+                        lane=model.lane,
+                    )
+                )
+            tasks[model.element_id] = model
+    return tasks, problems
+
+
+def _start_messages(spec: Any) -> tuple[str, ...]:
+    names: list[str] = []
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent):
+            definition = task_spec.event_definition
+            nested = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+            names += [d.name for d in nested if isinstance(d, MessageEventDefinition) and d.name]
+    return tuple(dict.fromkeys(names))
+
+
+def _start_timer(spec: Any, document: Document | None) -> StartTimer | None:
+    """The timer of the top-level start event, read from the XML (SpiffWorkflow keeps only the evaluated form)."""
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, StartEvent) or document is None:
+            continue
+        element = document.ids.get(task_spec.bpmn_id)
+        timer = element.find("bpmn:timerEventDefinition", NSMAP) if element is not None else None
+        if timer is None:
+            continue
+        for kind in ("timeCycle", "timeDate", "timeDuration"):
+            text = timer.findtext(f"bpmn:{kind}", None, NSMAP)
+            if text is not None:
+                return StartTimer(task_spec.bpmn_id, kind, text.strip().strip("'\""))
+    return None
+
+
+def _build_processes(
+    documents: Sequence[Document],
+    agencies: AgencyRegistry,
+) -> tuple[list[ProcessModel], list[Problem]]:
+    by_name = {document.name: document for document in documents}
+    # SpiffWorkflow's Spiff dialect plus Camunda external tasks (engine.external_task_spec); validated already,
+    # against VALIDATOR's schema, collecting all errors
+    parser = PhoihopBpmnParser(validator=None)
+    problems: list[Problem] = []
+    for document in documents:
+        try:
+            if document.kind == "bpmn":
+                parser.add_bpmn_xml(document.tree, filename=document.name)
+            else:
+                for _, single in split_decisions(document.root):  # one document per decision (engine.dmn)
+                    parser.add_dmn_xml(single, filename=document.name)
+        except Exception as exc:  # ValidationException, or the KeyError/AttributeError of a 3.2.0 parser bug
+            problems.append(_spiff_problem(exc, by_name, document.name))
+    if problems:
+        return [], problems
+    models: list[ProcessModel] = []
+    for key, document in _executable_process_ids(documents):
+        element = document.ids.get(key)
+        try:
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key)
+        except Exception as exc:
+            found = _spiff_problem(exc, by_name, document.name)
+            if found["element_id"] is None:
+                found.update(element_id=key, line=element.sourceline if element is not None else None)
+            problems.append(found)
+            continue
+        tasks, task_problems = _human_tasks(key, [spec, *subprocess_specs.values()], by_name, agencies)
+        problems += task_problems
+        models.append(
+            ProcessModel(
+                key=key,
+                name=element.get("name") if element is not None else None,
+                spec=spec,
+                subprocess_specs=subprocess_specs,
+                user_tasks=MappingProxyType(tasks),
+                start_message_names=_start_messages(spec),
+                documentation=element.findtext("bpmn:documentation", None, NSMAP) if element is not None else None,
+                properties=MappingProxyType(camunda_properties(element)),
+                start_timer=_start_timer(spec, document),
+            )
+        )
+    if not models and not problems and (not decision_ids(documents) or any(d.kind == "bpmn" for d in documents)):
+        marked = [p for d in documents if d.kind == "bpmn" for p in d.root.iterfind("bpmn:process", NSMAP)]
+        hint, hint_vi = (
+            (
+                ' (isExecutable="false", as bpmn.io saves a new diagram: set isExecutable="true")',
+                ' (isExecutable="false" như bpmn.io lưu sơ đồ mới: hãy đặt isExecutable="true")',
+            )
+            if marked
+            else ("", "")
+        )
+        problems.append(
+            problem(
+                documents[0].name if documents else "",
+                f"the deployment has no executable process{hint}",
+                f"gói triển khai không có quy trình thực thi được (isExecutable){hint_vi}",
+                element=marked[0] if marked else None,
+            )
+        )
+    return models, problems
+
+
+def compile_deployment(
+    files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Deployment:
+    """Parse, validate and compile ``files``; raise one InvalidDefinition (or UnsafeXml) listing every problem."""
+    ordered = tuple(sorted(files, key=lambda f: (f.name, f.content)))
+    documents, problems, unsafe = read_documents(ordered, max_bytes)
+    if unsafe:
+        _raise(problems, unsafe=True)
+    problems += check_documents(documents)  # the files that could be read, even when another one could not
+    if problems:  # SpiffWorkflow's own messages on a schema-invalid file would only mislead
+        _raise(problems)
+    problems = [found for document in documents if document.kind == "bpmn" for found in check_loops(document)]
+    if problems:  # SpiffWorkflow's parser and every instance start would recurse without end
+        _raise(problems)
+    camunda = translate_camunda(documents)  # Camunda 7 constructs rewritten for the Spiff parser (JUEL, formData...)
+    problems = camunda.problems + check_expressions(documents, check)
+    forms, form_problems = compile_forms((f.name, f.content) for f in ordered)
+    problems += form_problems + _form_key_problems(documents, {f.name for f in ordered if is_form_file(f.name)})
+    forms.update(camunda.forms)
+    models, spiff_problems = _build_processes(documents, agencies)
+    reported = {(p["file"], p["element_id"]) for p in problems}
+    problems += [p for p in spiff_problems if p["element_id"] is None or (p["file"], p["element_id"]) not in reported]
+    if problems:
+        _raise(problems)
+    return Deployment(
+        content_hash=content_hash(ordered),
+        files=ordered,
+        decisions=tuple(decision_ids(documents)),
+        processes=_with_forms(models, documents, forms),
+    )
+
+
+# --- forms ----------------------------------------------------------------------------------------------------------
+_FORM_KEY = f"{{{CAMUNDA_NS}}}formKey"
+
+
+def _form_key_problems(documents: Sequence[Document], form_files: set[str]) -> list[Problem]:
+    """A camunda:formKey naming a ``*.form.json`` (user task or start event) must name a file of the deployment."""
+    problems: list[Problem] = []
+    for document in documents:
+        if document.kind != "bpmn":
+            continue
+        for element in document.root.iter():
+            key = (element.get(_FORM_KEY) or "").strip() if isinstance(element.tag, str) else ""
+            if is_form_file(key) and key not in form_files:
+                problems.append(
+                    problem(
+                        document.name,
+                        f"camunda:formKey {key!r} names no form file of the deployment",
+                        f"camunda:formKey {key!r} không trỏ tới tệp biểu mẫu nào trong gói triển khai",
+                        element=element,
+                    )
+                )
+    return problems
+
+
+def _start_form(process: Any, forms: Mapping[str, Form], *, only_process: bool) -> Form | None:
+    """The form named by the process's none start event, else ``start.form.json`` when it is the only process."""
+    for start in process.iterfind("bpmn:startEvent", NSMAP) if process is not None else ():
+        if any(isinstance(child.tag, str) and child.tag.endswith("EventDefinition") for child in start):
+            continue  # a message, timer or signal start event: its data comes with the event
+        key = (start.get(_FORM_KEY) or "").strip()
+        if key:
+            return forms.get(key)  # None for a formKey that is not a JSON form (an external form)
+    return forms.get(START_FORM) if only_process else None
+
+
+def _with_forms(
+    models: Sequence[ProcessModel],
+    documents: Sequence[Document],
+    forms: Mapping[str, Form],
+) -> tuple[ProcessModel, ...]:
+    elements = {key: document.ids.get(key) for key, document in _executable_process_ids(documents)}
+    shared = MappingProxyType(dict(forms))
+    return tuple(
+        replace(
+            model, forms=shared, start_form=_start_form(elements.get(model.key), forms, only_process=len(models) == 1)
+        )
+        for model in models
+    )
+
+
+class DeploymentCache:
+    """A thread-safe LRU of compiled deployments keyed by content hash: every instance of a version shares its specs.
+
+    The key is the content alone, so one cache should serve one (agencies, check) configuration.
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, Deployment] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Deployment | None:
+        with self._lock:
+            deployment = self._entries.get(key)
+            if deployment is not None:
+                self._entries.move_to_end(key)
+            return deployment
+
+    def get_or_compile(
+        self, files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> Deployment:
+        key = content_hash(files)
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        # Compiled outside the lock: two threads may both compile a new version; the first one stored wins.
+        deployment = compile_deployment(files, agencies=agencies, check=check, max_bytes=max_bytes)
+        with self._lock:
+            stored = self._entries.setdefault(key, deployment)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+            return stored
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)

@@ -1,0 +1,65 @@
+"""The two places where SpiffWorkflow 3.2.0 must behave differently, patched once and documented.
+
+1. Task data isolation. 3.2.0 copies task data one level deep when a task inherits from its parent
+   (``DeepMerge.merge`` uses ``copy.copy``), so a script that edits ``ho_so["chi_tiet"]`` also changes completed
+   tasks and the parallel branch. 3.1.2 deep-copied; we restore that (about 6% run time).
+2. Timers read the wall clock through ``datetime.now`` in ``bpmn/specs/event_definitions/timer.py``. We give that
+   module a ``datetime`` whose ``now`` reads the clock of the command being run (a context variable), so tests
+   move time with a FakeClock instead of sleeping, and every engine in the process keeps its own clock.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime as _datetime
+from datetime import tzinfo
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.util import deep_merge as _deep_merge_module
+
+from phoihop.engine.clock import Clock, SystemClock
+
+_SYSTEM_CLOCK = SystemClock()
+_current_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("phoihop_clock", default=None)
+
+
+@contextmanager
+def using_clock(clock: Clock) -> Iterator[None]:
+    token = _current_clock.set(clock)
+    try:
+        yield
+    finally:
+        _current_clock.reset(token)
+
+
+class _ClockDatetimeMeta(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, _datetime)
+
+    def __getattr__(cls, name: str) -> Any:
+        return getattr(_datetime, name)
+
+
+class ClockDatetime(metaclass=_ClockDatetimeMeta):
+    """Stands in for ``datetime`` inside SpiffWorkflow's timer module; only ``now`` differs."""
+
+    @staticmethod
+    def now(tz: tzinfo | None = None) -> _datetime:
+        moment = (_current_clock.get() or _SYSTEM_CLOCK).now()
+        return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _deep_merge_module.copy = copy.deepcopy
+    _timer_module.datetime = ClockDatetime
+    _applied = True

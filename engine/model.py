@@ -1,0 +1,103 @@
+"""The few value types every wing shares, importing nothing of the engine but its errors.
+
+- ``SourceFile``: a file of a deployment, as uploaded (name and bytes).
+- ``Problem``: why a deployment cannot compile (file, element, reason in English and Vietnamese); the list of an
+  ``InvalidDefinition``.
+- ``Finding``: a lint finding of the "6 rõ" rules (engine.definitions.lint), a warning or an error.
+- ``Actor``: who is acting, and the rules of who may do what. Agencies are groups; roles are independent of agency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+from phoihop.engine.errors import Forbidden, NotCandidate, RoleRequired
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    content: bytes
+
+
+Problem = dict[str, Any]
+
+Severity = Literal["warning", "error"]
+
+
+class Finding(TypedDict):
+    code: str
+    severity: Severity
+    file: str
+    element_id: str | None
+    element_name: str | None
+    message_en: str
+    message_vi: str
+    line: int | None
+
+
+ROLES = ("officer", "lead", "process-owner", "integrator", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: str = ""
+    groups: frozenset[str] = field(default_factory=frozenset)
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, id: str, *, name: str = "", groups: Iterable[str] = (), roles: Iterable[str] = ()) -> Actor:
+        return cls(id, name, frozenset(groups), frozenset(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def sees_all_instances(self) -> bool:
+        """Admins and integrated systems follow every case; people see the cases they take part in."""
+        return bool(self.roles & {"admin", "integrator"})
+
+    def require_role(self, *roles: str) -> None:
+        if self.is_admin or self.roles & set(roles):
+            return
+        wanted = ", ".join(roles)
+        raise Forbidden(
+            f"this action needs one of the roles: {wanted}",
+            detail_vi=f"Thao tác này cần một trong các vai trò: {wanted}",
+            required_roles=list(roles),
+        )
+
+    def is_candidate(self, task: Mapping[str, Any]) -> bool:
+        return (
+            self.id in (task["candidate_users"] or [])
+            or bool(self.groups & set(task["candidate_groups"] or []))
+            or task["assignee"] == self.id
+        )
+
+    def may_see_task(self, task: Mapping[str, Any]) -> bool:
+        return self.is_admin or self.is_candidate(task) or task.get("completed_by") == self.id
+
+    def require_candidate(self, task: Mapping[str, Any]) -> None:
+        if not (self.is_admin or self.is_candidate(task)):
+            raise NotCandidate(
+                f"user {self.id} is not a candidate for task {task['id']}",
+                detail_vi=f"Người dùng {self.id} không thuộc nhóm được giao công việc {task['id']}",
+                task_id=task["id"],
+                candidate_groups=list(task["candidate_groups"] or []),
+            )
+        role = task.get("required_role")
+        if role and not self.is_admin and role not in self.roles:
+            names = {"lead": "lãnh đạo", "officer": "chuyên viên"}
+            raise RoleRequired(
+                f"task {task['id']} can only be claimed or completed by a user with the role {role!r}",
+                detail_vi=f"Chỉ người có vai trò {names.get(role, role)} mới được nhận hoặc hoàn thành công việc này",
+                task_id=task["id"],
+                required_role=role,
+            )
+
+
+SYSTEM = Actor.of("system", name="Hệ thống phoihop", roles=("admin",))

@@ -1,0 +1,214 @@
+"""The electronic dashboard of Điều 23.4: per agency and per process, the tasks open and overdue, the tasks completed
+on time or late in a month, the median cycle time of the instances completed in it, and the monthly reports
+(Điều 23.3: due before the 5th) each agency sent on time, late, or not yet.
+
+- A month is a calendar month in Hanoi time (``YYYY-MM``): ``[00:00 on the 1st, 00:00 on the 1st of the next)``.
+- Open, warning and overdue are read "as of" the end of the month, or now for the current month, from the tasks'
+  history (created, finished), so a past month keeps its figures.
+- Completed on time: finished at or before the due time (the portal's trước hạn and đúng hạn), late: after it.
+- The monthly reports shown with month M are those of period M−1, the cycle the ``monthly_report`` process opens on
+  the 1st of M with reports due before the 5th of M (processes/monthly_report). Each agency's figure comes from its
+  ``submit_report`` task: on time when completed by its due time (``report_due_at``), late after it, missing while
+  it is open. The process's own ``reports[].on_time`` says the same once every agency has reported; the tasks also
+  show who is missing while the collection runs.
+
+Results are public within the administration (Điều 5.4, 5.7): every person signed in (officer, lead, process owner,
+admin) sees every agency. Computed by SQL aggregates (engine/store/dashboard.py) on both databases, never by
+loading a workflow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from phoihop.engine.agencies import AgencyRegistry, default_registry
+from phoihop.engine.clock import HANOI_TZ, Clock
+from phoihop.engine.errors import InvalidInput
+from phoihop.engine.model import Actor
+from phoihop.engine.store import dashboard as store
+from phoihop.engine.store.database import Database
+
+__all__ = ["DASHBOARD_ROLES", "REPORT_PROCESS", "Dashboard", "Month"]
+
+DASHBOARD_ROLES = ("officer", "lead", "process-owner", "admin")
+REPORT_PROCESS = "monthly_report"
+REPORT_TASK = "submit_report"
+PERIOD_VARIABLE = "period"
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MIN_YEAR = 2000
+TASK_FIGURES = ("open", "warning", "overdue", "completed", "on_time", "late", "no_deadline")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        found = _MONTH.match(text.strip())
+        if found is None or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < MIN_YEAR:
+            raise InvalidInput(
+                f"month must be YYYY-MM (from {MIN_YEAR}), got {text!r}",
+                detail_vi=f"Tháng phải có dạng YYYY-MM (từ năm {MIN_YEAR}), nhận được {text!r}",
+                field="month",
+            )
+        return cls(int(found.group(1)), int(found.group(2)))
+
+    @classmethod
+    def of(cls, moment: datetime) -> Month:
+        """The Hanoi calendar month ``moment`` falls in."""
+        local = moment.astimezone(HANOI_TZ)
+        return cls(local.year, local.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    def next(self) -> Month:
+        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+
+    @property
+    def start(self) -> datetime:
+        """00:00 Hanoi time on the 1st (an aware datetime)."""
+        return datetime(self.year, self.month, 1, tzinfo=HANOI_TZ)
+
+    @property
+    def end(self) -> datetime:
+        return self.next().start
+
+
+class Dashboard:
+    """The dashboard's figures for one month (``figures``); the same for the API, the page and the exports."""
+
+    def __init__(self, db: Database, clock: Clock, agencies: AgencyRegistry | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.agencies = agencies or default_registry()
+
+    def figures(self, actor: Actor, month: str | None = None) -> dict[str, Any]:
+        """Every figure of ``month`` (``YYYY-MM``, Hanoi time; default the current month). Months after the current
+        one are refused (422 ``invalid-input``): nothing has happened in them yet."""
+        actor.require_role(*DASHBOARD_ROLES)
+        now = self.clock.now()
+        current = Month.of(now)
+        chosen = Month.parse(month) if month else current
+        if chosen > current:
+            raise InvalidInput(
+                f"month {chosen} is in the future (now is {current})",
+                detail_vi=f"Tháng {chosen} chưa tới (hiện là tháng {current})",
+                field="month",
+            )
+        start, end = chosen.start, chosen.end
+        as_of = min(now, end)
+        period = chosen.previous()
+        with self.db.transaction(write=False) as conn:
+            totals = store.task_figures(conn, by="total", start=start, end=end, as_of=as_of)
+            by_agency = store.task_figures(conn, by="agency", start=start, end=end, as_of=as_of)
+            by_process = store.task_figures(conn, by="process", start=start, end=end, as_of=as_of)
+            cycles = store.cycle_times(conn, start=start, end=end, per_process=True)
+            overall = store.cycle_times(conn, start=start, end=end, per_process=False)
+            reports = store.report_figures(
+                conn,
+                process_key=REPORT_PROCESS,
+                element_id=REPORT_TASK,
+                period_variable=PERIOD_VARIABLE,
+                period=str(period),
+                as_of=as_of,
+            )
+            names = store.process_names(conn)
+        total: dict[str, Any] = _figures(totals[0] if totals else {})
+        total["instances_completed"] = overall[0]["instances"] if overall else 0
+        total["median_cycle_seconds"] = overall[0]["median_seconds"] if overall else None
+        return {
+            "month": str(chosen),
+            "start": start,
+            "end": end,
+            "as_of": as_of,
+            "current": chosen == current,
+            "totals": total,
+            "agencies": self._agency_rows(by_agency),
+            "processes": self._process_rows(by_process, cycles, names),
+            "monthly_reports": self._reports(reports, period, as_of),
+        }
+
+    # --- rows -------------------------------------------------------------------------------------------------------
+    def agency(self, code: str | None) -> dict[str, Any]:
+        """``{agency, name_vi, name_en}`` of an agency code (None: tasks offered to named users only)."""
+        if code is None:
+            return {
+                "agency": None,
+                "name_vi": "Không thuộc cơ quan nào (giao đích danh)",
+                "name_en": "No agency (assigned to named users)",
+            }
+        found = self.agencies.get(code)
+        return {
+            "agency": code,
+            "name_vi": found.name_vi if found else code,
+            "name_en": found.name_en if found else code,
+        }
+
+    def _order(self, code: str | None) -> tuple[int, str]:
+        codes = self.agencies.codes
+        if code is None:
+            return (len(codes) + 1, "")
+        return (codes.index(code) if code in codes else len(codes), code)
+
+    def _agency_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        listed = [{**self.agency(row["agency"]), **_figures(row)} for row in rows]
+        return sorted(listed, key=lambda row: self._order(row["agency"]))
+
+    @staticmethod
+    def _process_rows(
+        rows: list[dict[str, Any]], cycles: list[dict[str, Any]], names: dict[str, str | None]
+    ) -> list[dict[str, Any]]:
+        by_key = {row["process_key"]: _figures(row) for row in rows}
+        cycle_of = {row["process_key"]: row for row in cycles}
+        listed = []
+        for key in sorted(set(by_key) | set(cycle_of)):
+            cycle = cycle_of.get(key)
+            listed.append(
+                {
+                    "process_key": key,
+                    "name": names.get(key) or key,
+                    **by_key.get(key, _figures({})),
+                    "instances_completed": cycle["instances"] if cycle else 0,
+                    "median_cycle_seconds": cycle["median_seconds"] if cycle else None,
+                }
+            )
+        return listed
+
+    def _reports(self, rows: list[dict[str, Any]], period: Month, as_of: datetime) -> dict[str, Any]:
+        agencies = []
+        for row in sorted(rows, key=lambda r: self._order(r["agency"])):
+            on_time, late, missing = int(row["on_time"]), int(row["late"]), int(row["missing"])
+            status = "missing" if missing else "late" if late else "on_time"
+            agencies.append(
+                {
+                    **self.agency(row["agency"]),
+                    "status": status,
+                    "on_time": on_time,
+                    "late": late,
+                    "missing": missing,
+                    "submitted_at": row["submitted_at"],
+                    "due_at": row["due_at"],
+                }
+            )
+        due_at = max((row["due_at"] for row in rows if row["due_at"] is not None), default=None)
+        return {
+            "process_key": REPORT_PROCESS,
+            "period": str(period),
+            "due_at": due_at,
+            "deadline_passed": due_at is not None and as_of > due_at,
+            "agencies": agencies,
+            **{status: sum(1 for a in agencies if a["status"] == status) for status in ("on_time", "late", "missing")},
+        }
+
+
+def _figures(row: dict[str, Any]) -> dict[str, int]:
+    return {name: int(row.get(name) or 0) for name in TASK_FIGURES}

@@ -1,0 +1,120 @@
+"""create_app(): routers, problem handlers, body limits, offline docs, and a lifespan that builds the engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from phoihop import problems
+from phoihop.api import docs
+from phoihop.api.limits import BodySizeLimit
+from phoihop.api.routes import (
+    audit,
+    calendar,
+    dashboard,
+    decisions,
+    definitions,
+    external_tasks,
+    health,
+    instances,
+    messages,
+    migrations,
+    tasks,
+    versions,
+)
+from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
+from phoihop.engine.clock import Clock
+from phoihop.engine.commands.api_keys import ApiKeys
+from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.definitions.process_files import deployable_sets
+from phoihop.engine.model import Actor
+from phoihop.engine.store.schema import upgrade
+from phoihop.settings import Settings
+from phoihop.web.app import install as install_web_app
+
+log = logging.getLogger("phoihop")
+DEPLOYER = Actor.of("system:deploy", name="Triển khai tự động", roles=("process-owner",))
+
+
+def deploy_processes(container: EngineContainer, settings: Settings) -> list[str]:
+    deployed = []
+    for label, files in deployable_sets(settings.processes_dir):
+        for result in container.service.deploy(DEPLOYER, files, strict=settings.strict_lint):
+            deployed.append(f"{label}: {result.key} v{result.version}{' (new)' if result.created else ''}")
+    return deployed
+
+
+def oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """The identity provider's token verifier (API bearer tokens and the web app's sign-in), when configured."""
+    if settings.oidc_issuer is None or settings.oidc_client_id is None:
+        return None
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience or settings.oidc_client_id,
+        jwks_url=settings.oidc_jwks_url,
+        claim_names=ClaimNames(settings.oidc_name_claim, settings.oidc_groups_claim, settings.oidc_roles_claim),
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
+    """The application; without ``settings`` they are read from the environment now (PHOIHOP_*)."""
+    resolved = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if resolved.using_dev_secret:
+            log.warning("!!! PHOIHOP_ENV=dev: using the built-in development secret. Tokens are forgeable. !!!")
+        if migrate:
+            upgrade(resolved.database_url)
+        container = build_engine(resolved.database_url, clock=clock, **resolved.engine_options())
+        app.state.settings = resolved
+        app.state.container = container
+        app.state.api_keys = ApiKeys(container.db, container.clock)
+        app.state.token_verifier = TokenVerifier(resolved.secret, oidc=oidc_verifier(resolved))
+        if container.calendar.file is not None:
+            changed = container.calendar.load_file()
+            log.info("calendar overrides from %s: %d day(s) changed", container.calendar.file, changed)
+        if resolved.deploy_on_start:
+            for line in deploy_processes(container, resolved):
+                log.info("deployed %s", line)
+        if resolved.run_scheduler:
+            container.scheduler.start()
+        try:
+            yield
+        finally:
+            container.close()
+
+    app = FastAPI(
+        title="phoihop",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Máy chủ quy trình BPMN phối hợp liên ngành (Quyết định 5921/QĐ-UBND) — "
+        "BPMN workflow engine for Hanoi's inter-agency coordination.",
+    )
+    problems.install(app)
+    docs.install(app)
+    for router in (
+        health.router,
+        definitions.router,
+        instances.router,
+        tasks.router,
+        messages.router,
+        calendar.router,
+        external_tasks.router,
+        versions.router,
+        audit.router,
+        decisions.router,
+        migrations.router,
+        dashboard.router,
+    ):
+        app.include_router(router)
+    install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same services)
+    app.add_middleware(
+        BodySizeLimit, max_json_bytes=resolved.max_json_bytes, max_upload_bytes=resolved.max_upload_bytes
+    )
+    return app

@@ -1,0 +1,261 @@
+"""The ``phoihop`` command: serve, migrate, worker, deploy, layout, lint, trace, token, apikey."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from phoihop.engine.errors import EngineError
+from phoihop.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        sys.exit(f"phoihop: configuration error: {exc}")
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from phoihop.app import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from phoihop.engine.store.schema import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"database at head: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from phoihop.engine.container import build_engine
+    from phoihop.engine.store.schema import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    container = build_engine(settings.database_url, **settings.engine_options())
+    print("phoihop worker: firing timers (Ctrl+C to stop)", flush=True)
+    try:
+        container.scheduler.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from phoihop.app import DEPLOYER
+    from phoihop.engine.container import build_engine
+    from phoihop.engine.definitions.lint import format_finding
+    from phoihop.engine.definitions.process_files import deployable_sets
+    from phoihop.engine.store.schema import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    container = build_engine(settings.database_url, **settings.engine_options())
+    status = 0
+    try:
+        for path in args.paths:
+            for label, files in deployable_sets(Path(path)):
+                try:
+                    results = container.service.deploy(
+                        DEPLOYER, files, strict=args.strict or settings.strict_lint, change_note=args.change_note
+                    )
+                    for result in results:
+                        state = "new version" if result.created else "unchanged"
+                        print(f"{label}: {result.key} v{result.version} ({state}) {result.content_hash[:12]}")
+                    for finding in results[0].warnings if results else ():
+                        print(f"  {format_finding(finding)}")
+                except EngineError as exc:
+                    status = 1
+                    print(f"{label}: {exc.detail}", file=sys.stderr)
+                    for problem in exc.fields.get("problems", []):
+                        print(f"  - {problem}", file=sys.stderr)
+    finally:
+        container.close()
+    return status
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    from phoihop.engine.definitions.layout.diagram import layout_files
+
+    return layout_files(args.files, check=args.check)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from phoihop.engine.agencies import default_registry
+    from phoihop.engine.definitions.catalog import compile_deployment
+    from phoihop.engine.definitions.lint import format_finding, lint_path
+    from phoihop.engine.execution.sandbox import check_source
+    from phoihop.engine.model import SourceFile
+
+    agencies = default_registry()
+
+    def compile_files(files: Sequence[SourceFile]) -> Any:
+        return compile_deployment(files, agencies=agencies, check=check_source)
+
+    totals = {"error": 0, "warning": 0}
+    deployments = 0
+    for path in map(Path, args.paths):
+        results = lint_path(path, compile_files=compile_files, strict=args.strict)
+        if not results:
+            print(f"{path}: không có tệp BPMN/DMN nào / no BPMN or DMN file", file=sys.stderr)
+            totals["error"] += 1
+        for folder, findings in results:
+            deployments += 1
+            for finding in findings:
+                totals[finding["severity"]] += 1
+                print(format_finding(finding, folder))
+    print(
+        f"{deployments} gói triển khai: {totals['error']} lỗi, {totals['warning']} cảnh báo / {deployments} "
+        f"deployment(s): {totals['error']} error(s), {totals['warning']} warning(s)"
+    )
+    return 1 if totals["error"] else 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from phoihop.engine.definitions.traceability import render_markdown, trace_processes
+
+    processes = Path(args.processes)
+    output = Path(args.output)
+    try:
+        trace = trace_processes(processes, Path(args.articles) if args.articles else None)
+    except EngineError as exc:
+        print(f"phoihop trace: {exc.detail_vi} / {exc.detail}", file=sys.stderr)
+        return 1
+    text = render_markdown(trace)
+    for problem in trace.problems:
+        print(f"vấn đề: {problem}", file=sys.stderr)
+    if args.check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else None
+        if current != text:
+            print(
+                f"{output} chưa cập nhật: chạy `phoihop trace` / {output} is out of date: run `phoihop trace`",
+                file=sys.stderr,
+            )
+            return 1
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        print(f"đã ghi / wrote {output}")
+    return 1 if trace.problems else 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from phoihop.auth import issue_token
+
+    settings = _settings()
+    print(
+        issue_token(
+            settings.secret,
+            sub=args.sub,
+            name=args.name,
+            groups=_csv(args.groups),
+            roles=_csv(args.roles),
+            ttl=timedelta(minutes=args.ttl_minutes or settings.token_ttl_minutes),
+        )
+    )
+    return 0
+
+
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from phoihop.engine.clock import SystemClock
+    from phoihop.engine.commands.api_keys import ApiKeys
+    from phoihop.engine.store.database import Database
+    from phoihop.engine.store.schema import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    keys = ApiKeys(db, SystemClock())
+    try:
+        if args.action == "create":
+            print(keys.create(args.name, roles=_csv(args.roles), groups=_csv(args.groups)))
+        elif args.action == "list":
+            for row in keys.list():
+                print(
+                    f"{row['name']}\troles={','.join(row['roles'])}\tgroups={','.join(row['groups'])}"
+                    f"\trevoked={row['revoked_at'] or '-'}"
+                )
+        elif not keys.revoke(args.name):
+            print(f"no active key named {args.name}", file=sys.stderr)
+            return 1
+    except EngineError as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="phoihop", description="BPMN engine for Hanoi inter-agency coordination")
+    sub = root.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API (migrates, deploys processes/, fires timers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="bring the database schema to head").set_defaults(func=cmd_migrate)
+    sub.add_parser("worker", help="fire due timers (several may share PostgreSQL)").set_defaults(func=cmd_worker)
+    deploy = sub.add_parser("deploy", help="deploy BPMN/DMN files or process folders")
+    deploy.add_argument("paths", nargs="+")
+    deploy.add_argument("--strict", action="store_true", help='refuse on any "6 rõ" finding (PHOIHOP_STRICT_LINT)')
+    deploy.add_argument("--change-note", help="what changed (ghi chú thay đổi), kept with each new version")
+    deploy.set_defaults(func=cmd_deploy)
+    lint = sub.add_parser("lint", help='check process folders or files: validity and the "6 rõ" (no database)')
+    lint.add_argument("paths", nargs="+")
+    lint.add_argument("--strict", action="store_true", help='"6 rõ" warnings count as errors')
+    lint.set_defaults(func=cmd_lint)
+    trace = sub.add_parser("trace", help="write docs/traceability.md: articles of Decision 5921 → process elements")
+    trace.add_argument("--check", action="store_true", help="exit 1 if the file is out of date or has problems")
+    trace.add_argument("--processes", default="processes", help="the process folders (default: processes)")
+    trace.add_argument("--articles", default="", help="the article list (default: PROCESSES/articles.toml)")
+    trace.add_argument("--output", default="docs/traceability.md")
+    trace.set_defaults(func=cmd_trace)
+    layout = sub.add_parser("layout", help="regenerate the diagram (BPMN DI) of BPMN files in place")
+    layout.add_argument("files", nargs="+")
+    layout.add_argument("--check", action="store_true", help="exit 1 if a file's diagram is missing or stale")
+    layout.set_defaults(func=cmd_layout)
+    token = sub.add_parser("token", help="print a signed bearer token")
+    token.add_argument("--sub", required=True)
+    token.add_argument("--name", default="")
+    token.add_argument("--groups", default="", help="comma-separated agency codes")
+    token.add_argument("--roles", default="", help="comma-separated: officer, lead, process-owner, integrator, admin")
+    token.add_argument("--ttl-minutes", type=int, default=0)
+    token.set_defaults(func=cmd_token)
+    apikey = sub.add_parser("apikey", help="manage integrator API keys")
+    apikey.add_argument("action", choices=["create", "list", "revoke"])
+    apikey.add_argument("--name", default="")
+    apikey.add_argument("--roles", default="integrator")
+    apikey.add_argument("--groups", default="")
+    apikey.set_defaults(func=cmd_apikey)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Domain errors → RFC 9457 application/problem+json, mapped once, here. Nothing else in api/ builds error bodies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from phoihop.auth import Unauthenticated
+from phoihop.engine import errors
+from phoihop.engine.execution.serializer import StateVersionError
+
+log = logging.getLogger("phoihop.api")
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "/problems/"
+
+STATUS: list[tuple[type[errors.EngineError], int]] = [
+    (errors.InvalidDefinition, 422),
+    (errors.InvalidInput, 422),
+    (errors.IdempotencyConflict, 422),
+    (errors.DefinitionNotFound, 404),
+    (errors.InstanceNotFound, 404),
+    (errors.TaskNotFound, 404),
+    (errors.CalendarDayNotFound, 404),
+    (errors.MessageNotCorrelated, 404),
+    (errors.MessageAmbiguous, 409),
+    (errors.NotCandidate, 403),
+    (errors.Forbidden, 403),
+    (errors.NotAssignee, 403),
+    (errors.AlreadyClaimed, 409),
+    (errors.TaskNotOpen, 409),
+    (errors.InstanceNotRunning, 409),
+    (errors.DefinitionSuspended, 409),
+    (errors.ConcurrentUpdate, 409),
+    (StateVersionError, 500),
+    (errors.ScriptError, 422),
+    (errors.ExternalTaskNotFound, 404),
+    (errors.ExternalTaskNotActive, 409),
+    (errors.ExternalTaskNotLocked, 409),  # and ExternalTaskLockExpired
+    (errors.BpmnErrorNotCaught, 422),
+]
+
+
+def status_for(exc: errors.EngineError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, *, instance: str | None = None, extra: dict[str, Any] | None = None
+) -> JSONResponse:
+    """An RFC 9457 body; extension members never override the standard ones."""
+    body: dict[str, Any] = {k: v for k, v in (extra or {}).items() if v is not None and k not in RESERVED}
+    body.update({"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail})
+    if instance:
+        body["instance"] = instance
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.EngineError)
+    status = status_for(exc)
+    if status >= 500:
+        log.error("server-side engine error: %s", exc)
+    return problem(
+        status,
+        exc.code,
+        f"{exc.title_vi} / {exc.title_en}",
+        exc.detail,
+        instance=request.url.path,
+        extra={"detail_vi": exc.detail_vi, **exc.fields},
+    )
+
+
+async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unauthenticated)
+    return problem(
+        401,
+        "unauthenticated",
+        "Chưa xác thực / Unauthenticated",
+        exc.detail,
+        instance=request.url.path,
+        extra={"detail_vi": exc.detail_vi},
+    )
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body",
+            "message": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+    names = ", ".join(f["field"] for f in fields)
+    return problem(
+        422,
+        "invalid-request",
+        "Yêu cầu không hợp lệ / Invalid request",
+        f"invalid fields: {names}",
+        instance=request.url.path,
+        extra={"detail_vi": f"Các trường không hợp lệ: {names}", "errors": fields},
+    )
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {
+        404: ("not-found", "Không tìm thấy / Not found"),
+        405: ("method-not-allowed", "Phương thức không được hỗ trợ / Method not allowed"),
+        413: ("payload-too-large", "Dữ liệu gửi lên quá lớn / Payload too large"),
+    }
+    code, title = codes.get(exc.status_code, ("http-error", "Lỗi yêu cầu / Request error"))
+    return problem(exc.status_code, code, title, str(exc.detail), instance=request.url.path)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        "internal-error",
+        "Lỗi hệ thống / Internal error",
+        "an unexpected error occurred; it was logged",
+        instance=request.url.path,
+        extra={"detail_vi": "Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại"},
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.EngineError, _engine_error)
+    app.add_exception_handler(Unauthenticated, _unauthenticated)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,155 @@
+"""Settings from the environment (PHOIHOP_*). Built in the app's lifespan or the CLI, never at import."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+from functools import lru_cache
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
+from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
+
+DEV_SECRET = "phoihop-dev-secret-do-not-use-in-production-0123456789"  # noqa: S105  (dev mode only, refused otherwise)
+
+log = logging.getLogger("phoihop")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PHOIHOP_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "prod"
+    database_url: str = "sqlite:///./var/phoihop.db"
+    secret_key: SecretStr | None = None
+    processes_dir: Path = Path("processes")
+    deploy_on_start: bool = True
+    run_scheduler: bool = True
+    token_ttl_minutes: int = 8 * 60
+    max_json_bytes: int = 1_000_000
+    max_upload_bytes: int = 10_000_000
+    script_cpu_seconds: float = 1.0
+    db_pool_size: int = 10
+    strict_lint: bool = False  # deploy refuses "6 rõ" warnings too (engine.lint); per deploy: ?strict=true
+    calendar_file: Path | None = None  # default: <processes_dir>/calendar.toml when it exists
+    calendar_cutoff: time | None = None  # HH:MM Hanoi time: receipts at or after it count from the next working day
+    calendar_office_close: time = time(17, 0)
+    # a task or dossier is "sắp đến hạn" (deadline state warning) from this share of its time limit on
+    warning_ratio: float = Field(default=DEFAULT_WARNING_RATIO, ge=0.0, le=1.0)
+    # green lane: default share cut from a procedure's standard time limit when its DMN row gives none (Giả định)
+    green_lane_cut: float = Field(default=DEFAULT_GREEN_LANE_CUT, ge=0.0, lt=1.0)
+    # --- web app sign-in (web/): OpenID Connect, authorization code flow + PKCE as a public client (no secret) ---
+    oidc_issuer: str | None = None  # enables OIDC; endpoints below default to the issuer's discovery document
+    oidc_client_id: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_authorization_url: str | None = None
+    oidc_token_url: str | None = None
+    oidc_audience: str | None = None  # the aud API bearer tokens of the provider must carry; default: the client id
+    oidc_scopes: str = "openid profile"
+    oidc_name_claim: str = "name"
+    oidc_groups_claim: str = "groups"  # agency codes; a dotted path reaches nested claims (realm_access.roles)
+    oidc_roles_claim: str = "roles"
+    oidc_redirect_url: str | None = None  # default: <this server>/dang-nhap/oidc, as the request reached it
+    session_ttl_minutes: int = Field(default=8 * 60, ge=5, le=24 * 60)  # lifetime of the web app's session cookie
+    cookie_secure: bool | None = None  # Secure cookies; default: on unless PHOIHOP_ENV=dev
+
+    @field_validator(
+        "calendar_file",
+        "calendar_cutoff",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_jwks_url",
+        "oidc_authorization_url",
+        "oidc_token_url",
+        "oidc_audience",
+        "oidc_redirect_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secret(self) -> Settings:
+        if self.secret_key is None or not self.secret_key.get_secret_value():
+            if self.env != "dev":
+                raise ValueError("PHOIHOP_SECRET_KEY is required unless PHOIHOP_ENV=dev")
+            self.secret_key = SecretStr(DEV_SECRET)
+        elif self.env != "dev" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("the development secret may not be used outside PHOIHOP_ENV=dev")
+        elif len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("PHOIHOP_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_issuer is None:
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("PHOIHOP_OIDC_CLIENT_ID is required with PHOIHOP_OIDC_ISSUER")
+        for name in ("oidc_issuer", "oidc_jwks_url", "oidc_authorization_url", "oidc_token_url", "oidc_redirect_url"):
+            url = getattr(self, name)
+            if url is not None and not _https_or_loopback(url):
+                raise ValueError(f"PHOIHOP_{name.upper()} must be an https URL (http only on a loopback address)")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.env != "dev"
+
+    @property
+    def secret(self) -> str:
+        assert self.secret_key is not None
+        return self.secret_key.get_secret_value()
+
+    @property
+    def using_dev_secret(self) -> bool:
+        return self.secret == DEV_SECRET
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``engine.container.build_engine``: the server and the worker build the same engine."""
+        return {
+            "script_cpu_seconds": self.script_cpu_seconds,
+            "pool_size": self.db_pool_size,
+            "calendar_file": self.calendar_path,
+            "calendar_cutoff": self.calendar_cutoff,
+            "office_close": self.calendar_office_close,
+            "warning_ratio": self.warning_ratio,
+            "green_lane_cut": self.green_lane_cut,
+        }
+
+    @property
+    def calendar_path(self) -> Path | None:
+        """The calendar override file to load at start: the configured one, else processes/calendar.toml if any."""
+        if self.calendar_file is not None:
+            return self.calendar_file
+        default = self.processes_dir / "calendar.toml"
+        return default if default.is_file() else None
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
