@@ -1,1 +1,1 @@
-"""phoihop HTTP API (FastAPI): thin handlers over engine.service and engine.queries."""
+"""phoihop HTTP API (FastAPI): thin handlers over engine.commands and engine.reads.queries."""

@@ -43,7 +43,7 @@ class SendMessage(_In):
 
 
 class FindingOut(BaseModel):
-    """A "6 rõ" lint finding (engine.lint) on an element of the deployed files."""
+    """A "6 rõ" lint finding (engine.definitions.lint) on an element of the deployed files."""
 
     code: str = Field(
         description="lane-not-agency, no-documentation, no-due-date, due-date-invalid, no-form, "
@@ -554,7 +554,7 @@ class DecisionEvaluationOut(BaseModel):
     engine: Literal["python"] = Field(description="DMN cells are Python expressions, not FEEL")
 
 
-# --- migrating running instances (engine/migration.py) --------------------------------------------------------------
+# --- migrating running instances (engine/instance_migration/commands.py)-----------------------------------------------
 ElementId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 InstanceStatus = Literal["running", "completed", "cancelled", "error"]
 
@@ -697,7 +697,7 @@ class MigrationExecuteOut(BaseModel):
     summary: MigrationExecuteSummaryOut
 
 
-# --- dashboard (Điều 23.4; engine/dashboard.py) ---------------------------------------------------------------------
+# --- dashboard (Điều 23.4; engine/reads/dashboard.py)------------------------------------------------------------------
 class TaskFiguresOut(BaseModel):
     open: int = Field(description="Human tasks open at `as_of` (the end of the month, or now)")
     warning: int = Field(description="Of those, past 75 % of their time limit but not overdue (sắp đến hạn)")

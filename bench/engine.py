@@ -91,14 +91,14 @@ def bench_engine(url: str, n: int) -> float:
     upgrade(url)
     container = build_engine(url, clock=FakeClock())
     try:
-        container.service.deploy(OWNER, [SourceFile(PROCESS.name, PROCESS.read_bytes())])
-        service, queries = container.service, container.queries
+        container.deployments.deploy(OWNER, [SourceFile(PROCESS.name, PROCESS.read_bytes())])
+        instances, tasks, queries = container.instances, container.tasks, container.queries
 
         def one() -> None:
-            instance_id, _ = service.start_instance(OFFICER, KEY, variables={"ho_so": {"ma": "HS-1"}})
+            instance_id, _ = instances.start(OFFICER, KEY, variables={"ho_so": {"ma": "HS-1"}})
             open_tasks = queries.open_task_ids(OFFICER, instance_id)
             for step in range(4):  # each command reports the tasks it left open
-                open_tasks = list(service.complete_task(OFFICER, open_tasks[0], {"step": step}).open_tasks)
+                open_tasks = list(tasks.complete(OFFICER, open_tasks[0], {"step": step}).open_tasks)
             assert not open_tasks
 
         return _rate(one, n)
@@ -115,15 +115,15 @@ def bench_loop(url: str, iterations: int = 50, repeats: int = 5) -> float:
     upgrade(url)
     container = build_engine(url, clock=FakeClock())
     try:
-        container.service.deploy(OWNER, [SourceFile(LOOP.name, LOOP.read_bytes())])
-        service, queries = container.service, container.queries
+        container.deployments.deploy(OWNER, [SourceFile(LOOP.name, LOOP.read_bytes())])
+        instances, tasks, queries = container.instances, container.tasks, container.queries
         steps: list[list[float]] = [[] for _ in range(iterations)]
         for _ in range(repeats):
-            instance_id, _ = service.start_instance(OFFICER, LOOP_KEY, variables={"tiep_tuc": True})
+            instance_id, _ = instances.start(OFFICER, LOOP_KEY, variables={"tiep_tuc": True})
             for i in range(iterations):
                 task_id = queries.open_task_ids(OFFICER, instance_id)[0]
                 start = time.perf_counter()
-                service.complete_task(OFFICER, task_id, {"tiep_tuc": i < iterations - 1, "lan": i})
+                tasks.complete(OFFICER, task_id, {"tiep_tuc": i < iterations - 1, "lan": i})
                 steps[i].append(time.perf_counter() - start)
         first = statistics.median(t for row in steps[:10] for t in row)
         last = statistics.median(t for row in steps[-10:] for t in row)
@@ -154,7 +154,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.instances
     if args.raw_only:
-        assert "engine.task_index" not in sys.modules, "the stock baseline must not load phoihop's patches"
+        assert "engine.execution.task_index" not in sys.modules, "the stock baseline must not load phoihop's patches"
         print(json.dumps({"raw_per_s": bench_raw(n)}))
         return
     with tempfile.TemporaryDirectory() as tmp:

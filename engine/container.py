@@ -1,4 +1,5 @@
-"""Collaborators wired in one place: database, catalog, sandbox, runtime, service, queries, scheduler."""
+"""The engine's composition root: database, catalog, sandbox, runtime, the command executor and its handlers, the
+reads and the scheduler, wired in one place."""
 
 from __future__ import annotations
 
@@ -6,20 +7,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Any
 
 from phoihop.engine.agencies import AgencyRegistry, default_registry
 from phoihop.engine.clock import Clock, SystemClock
+from phoihop.engine.commands.api_keys import ApiKeys
 from phoihop.engine.commands.calendar import CalendarService
-from phoihop.engine.commands.external_tasks import ExternalTaskService
+from phoihop.engine.commands.decisions import Decisions
+from phoihop.engine.commands.deployments import DeploymentCommands
+from phoihop.engine.commands.executor import CommandExecutor
+from phoihop.engine.commands.external_tasks import ExternalTaskCommands
+from phoihop.engine.commands.instances import InstanceCommands
+from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
 from phoihop.engine.commands.scheduler import TimerScheduler
-from phoihop.engine.commands.service import WorkflowService
-from phoihop.engine.definitions.catalog import DeploymentCache
+from phoihop.engine.commands.tasks import TaskCommands
+from phoihop.engine.commands.timers import TimerCommands
+from phoihop.engine.commands.versions import VersionCommands
+from phoihop.engine.definitions.catalog import Deployment, DeploymentCache
 from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.sandbox import SandboxedScriptEngine, check_source
 from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.execution.workflow_cache import WorkflowCache
+from phoihop.engine.instance_migration.commands import InstanceMigration
 from phoihop.engine.model import SourceFile
+from phoihop.engine.reads.dashboard import Dashboard
 from phoihop.engine.reads.queries import Queries
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
@@ -27,14 +37,27 @@ from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
 @dataclass
 class EngineContainer:
+    """The engine as the API, the web app, the CLI and the tests use it: one command handler per concern around one
+    executor, the reads, the scheduler, and the collaborators they share."""
+
     db: Database
-    service: WorkflowService
-    queries: Queries
-    scheduler: TimerScheduler
-    agencies: AgencyRegistry
     clock: Clock
+    agencies: AgencyRegistry
+    executor: CommandExecutor
+    deployments: DeploymentCommands
+    versions: VersionCommands
+    instances: InstanceCommands
+    tasks: TaskCommands
+    messages: MessageCommands
+    external_tasks: ExternalTaskCommands
+    instance_migration: InstanceMigration
+    timers: TimerCommands
+    decisions: Decisions
     calendar: CalendarService
-    external_tasks: ExternalTaskService
+    api_keys: ApiKeys
+    queries: Queries
+    dashboard: Dashboard
+    scheduler: TimerScheduler
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -54,14 +77,17 @@ def build_engine(
     office_close: time = time(17, 0),
     green_lane_cut: float = DEFAULT_GREEN_LANE_CUT,
     warning_ratio: float = DEFAULT_WARNING_RATIO,
+    deployments: DeploymentCache | None = None,
 ) -> EngineContainer:
+    """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
+    the files) may be shared between engines, as the tests share one per session."""
     clock = clock or SystemClock()
     db = Database(database_url, pool_size=pool_size)
     agencies = default_registry()
-    deployments = DeploymentCache()
+    compiled = deployments if deployments is not None else DeploymentCache()
 
-    def compile_files(files: Sequence[SourceFile]) -> Any:
-        return deployments.get_or_compile(files, agencies=agencies, check=check_source)
+    def compile_files(files: Sequence[SourceFile]) -> Deployment:
+        return compiled.get_or_compile(files, agencies=agencies, check=check_source)
 
     calendar = CalendarService(db, clock, file=calendar_file, cutoff=calendar_cutoff, office_close=office_close)
     runtime = Runtime(
@@ -71,30 +97,36 @@ def build_engine(
         calendar=calendar.current,
         green_lane_cut=green_lane_cut,
     )
-    service = WorkflowService(
+    executor = CommandExecutor(
         db,
         runtime=runtime,
-        deployments=deployments,
         compile_files=compile_files,
         clock=clock,
+        publisher=MessageDelivery,
         cache=WorkflowCache(cache_size),
         warning_ratio=warning_ratio,
     )
-    scheduler = TimerScheduler(service, clock)
-    # the service's cache of compiled definitions: task and start forms are read from the same Form objects
-    queries = Queries(db, clock=clock, warning_ratio=warning_ratio, models=service._model)
-    # external tasks (engine/external_tasks.py): same runtime, and the same live-object cache as the service
-    external_tasks = ExternalTaskService(
-        db,
-        runtime=runtime,
-        deployments=deployments,
-        compile_files=compile_files,
-        clock=clock,
-        cache=service.cache,
-        warning_ratio=warning_ratio,
-    )
+    timers = TimerCommands(executor)
     return EngineContainer(
-        db, service, queries, scheduler, agencies, clock, calendar=calendar, external_tasks=external_tasks
+        db=db,
+        clock=clock,
+        agencies=agencies,
+        executor=executor,
+        deployments=DeploymentCommands(executor),
+        versions=VersionCommands(executor),
+        instances=InstanceCommands(executor),
+        tasks=TaskCommands(executor),
+        messages=MessageCommands(executor),
+        external_tasks=ExternalTaskCommands(executor),
+        instance_migration=InstanceMigration(executor),
+        timers=timers,
+        decisions=Decisions(db, runtime),
+        calendar=calendar,
+        api_keys=ApiKeys(db, clock),
+        # task and start forms are read from the executor's compiled models (the same Form objects)
+        queries=Queries(db, clock=clock, warning_ratio=warning_ratio, models=executor.model),
+        dashboard=Dashboard(db, clock, agencies),
+        scheduler=TimerScheduler(timers, clock),
     )
 
 

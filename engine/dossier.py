@@ -1,7 +1,7 @@
 """Dossiers (hồ sơ) of the national public-service portal: the status vocabulary and the dossier code.
 
 - Statuses 1–10 as the portal (Cổng Dịch vụ công quốc gia) names them. "Quá hạn" (overdue) is not a status but a
-  flag computed from the deadline (engine/deadlines.py).
+  flag computed from the deadline (engine/time/deadlines.py).
 - Dossier code (Thông tư 01/2018/TT-VPCP Điều 19): ``<agency code>-YYMMDD-NNNN``, the agency code from the national
   list (``000.00.25.H26``), YYMMDD the receipt day in Hanoi time, NNNN that day's sequence number (wider past 9999).
   A process opts in with the process-level property ``dossierAgencyCode``; the number comes from

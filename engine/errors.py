@@ -1,4 +1,4 @@
-"""Domain errors. One root, structured keyword-only fields; api/problems.py maps them to HTTP once.
+"""Domain errors. One root, structured keyword-only fields; phoihop/problems.py maps them to HTTP once.
 
 Every error carries a stable ``code`` (used as the problem ``type`` suffix) and a Vietnamese and English message.
 """

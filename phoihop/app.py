@@ -27,7 +27,6 @@ from phoihop.api.routes import (
 )
 from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
 from phoihop.engine.clock import Clock
-from phoihop.engine.commands.api_keys import ApiKeys
 from phoihop.engine.container import EngineContainer, build_engine
 from phoihop.engine.definitions.process_files import deployable_sets
 from phoihop.engine.model import Actor
@@ -42,7 +41,7 @@ DEPLOYER = Actor.of("system:deploy", name="Triển khai tự động", roles=("p
 def deploy_processes(container: EngineContainer, settings: Settings) -> list[str]:
     deployed = []
     for label, files in deployable_sets(settings.processes_dir):
-        for result in container.service.deploy(DEPLOYER, files, strict=settings.strict_lint):
+        for result in container.deployments.deploy(DEPLOYER, files, strict=settings.strict_lint):
             deployed.append(f"{label}: {result.key} v{result.version}{' (new)' if result.created else ''}")
     return deployed
 
@@ -72,7 +71,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         container = build_engine(resolved.database_url, clock=clock, **resolved.engine_options())
         app.state.settings = resolved
         app.state.container = container
-        app.state.api_keys = ApiKeys(container.db, container.clock)
         app.state.token_verifier = TokenVerifier(resolved.secret, oidc=oidc_verifier(resolved))
         if container.calendar.file is not None:
             changed = container.calendar.load_file()

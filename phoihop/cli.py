@@ -76,7 +76,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         for path in args.paths:
             for label, files in deployable_sets(Path(path)):
                 try:
-                    results = container.service.deploy(
+                    results = container.deployments.deploy(
                         DEPLOYER, files, strict=args.strict or settings.strict_lint, change_note=args.change_note
                     )
                     for result in results:

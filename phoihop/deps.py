@@ -1,4 +1,7 @@
-"""Dependency aliases: the container, settings and the authenticated actor."""
+"""Dependency aliases shared by the API and the web app: settings, the engine's handlers and reads, the actor.
+
+Each handler of the engine container has its alias (``TasksDep``, ``InstancesDep``, …), so a route asks for exactly
+the commands it runs."""
 
 from __future__ import annotations
 
@@ -8,10 +11,18 @@ from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import TokenVerifier, Unauthenticated
-from phoihop.engine.commands.api_keys import ApiKeys
-from phoihop.engine.commands.service import WorkflowService
+from phoihop.engine.commands.calendar import CalendarService
+from phoihop.engine.commands.decisions import Decisions
+from phoihop.engine.commands.deployments import DeploymentCommands
+from phoihop.engine.commands.external_tasks import ExternalTaskCommands
+from phoihop.engine.commands.instances import InstanceCommands
+from phoihop.engine.commands.messages import MessageCommands
+from phoihop.engine.commands.tasks import TaskCommands
+from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.container import EngineContainer
+from phoihop.engine.instance_migration.commands import InstanceMigration
 from phoihop.engine.model import Actor
+from phoihop.engine.reads.dashboard import Dashboard
 from phoihop.engine.reads.queries import Queries
 from phoihop.settings import Settings
 
@@ -29,9 +40,49 @@ async def get_container(request: Request) -> EngineContainer:
     return container
 
 
-async def get_service(request: Request) -> WorkflowService:
-    service: WorkflowService = request.app.state.container.service
-    return service
+def _engine(request: Request) -> EngineContainer:
+    container: EngineContainer = request.app.state.container
+    return container
+
+
+async def get_deployments(request: Request) -> DeploymentCommands:
+    return _engine(request).deployments
+
+
+async def get_versions(request: Request) -> VersionCommands:
+    return _engine(request).versions
+
+
+async def get_instances(request: Request) -> InstanceCommands:
+    return _engine(request).instances
+
+
+async def get_tasks(request: Request) -> TaskCommands:
+    return _engine(request).tasks
+
+
+async def get_messages(request: Request) -> MessageCommands:
+    return _engine(request).messages
+
+
+async def get_external_tasks(request: Request) -> ExternalTaskCommands:
+    return _engine(request).external_tasks
+
+
+async def get_instance_migration(request: Request) -> InstanceMigration:
+    return _engine(request).instance_migration
+
+
+async def get_decisions(request: Request) -> Decisions:
+    return _engine(request).decisions
+
+
+async def get_dashboard(request: Request) -> Dashboard:
+    return _engine(request).dashboard
+
+
+async def get_calendar(request: Request) -> CalendarService:
+    return _engine(request).calendar
 
 
 async def get_queries(request: Request) -> Queries:
@@ -56,8 +107,7 @@ async def get_actor(
         cached = verifier.cached(token)
         return cached if cached is not None else await run_in_threadpool(verifier.actor, token)
     if x_api_key:
-        api_keys: ApiKeys = request.app.state.api_keys
-        actor = await run_in_threadpool(api_keys.authenticate, x_api_key)
+        actor = await run_in_threadpool(_engine(request).api_keys.authenticate, x_api_key)
         if actor is None:
             raise Unauthenticated("unknown or revoked API key", "Khóa API không tồn tại hoặc đã bị thu hồi")
         return actor
@@ -68,7 +118,16 @@ async def get_actor(
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ContainerDep = Annotated[EngineContainer, Depends(get_container)]
-ServiceDep = Annotated[WorkflowService, Depends(get_service)]
+DeploymentsDep = Annotated[DeploymentCommands, Depends(get_deployments)]
+VersionsDep = Annotated[VersionCommands, Depends(get_versions)]
+InstancesDep = Annotated[InstanceCommands, Depends(get_instances)]
+TasksDep = Annotated[TaskCommands, Depends(get_tasks)]
+MessagesDep = Annotated[MessageCommands, Depends(get_messages)]
+ExternalTasksDep = Annotated[ExternalTaskCommands, Depends(get_external_tasks)]
+InstanceMigrationDep = Annotated[InstanceMigration, Depends(get_instance_migration)]
+DecisionsDep = Annotated[Decisions, Depends(get_decisions)]
+DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
+CalendarDep = Annotated[CalendarService, Depends(get_calendar)]
 QueriesDep = Annotated[Queries, Depends(get_queries)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]

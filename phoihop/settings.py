@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10_000_000
     script_cpu_seconds: float = 1.0
     db_pool_size: int = 10
-    strict_lint: bool = False  # deploy refuses "6 rõ" warnings too (engine.lint); per deploy: ?strict=true
+    strict_lint: bool = False  # deploy refuses "6 rõ" warnings too (engine.definitions.lint); per deploy: ?strict=true
     calendar_file: Path | None = None  # default: <processes_dir>/calendar.toml when it exists
     calendar_cutoff: time | None = None  # HH:MM Hanoi time: receipts at or after it count from the next working day
     calendar_office_close: time = time(17, 0)

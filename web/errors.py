@@ -1,6 +1,6 @@
 """Errors on pages, in the page's language: the engine's errors (403 not your agency's task, 404, 409 ...) as an HTML
 page, or as a fragment swapped into the page's message area for htmx requests; no session → the sign-in page;
-a refused CSRF token → 403. The API keeps its problem+json (api/problems.py): only routes built with ``WebRoute``
+a refused CSRF token → 403. The API keeps its problem+json (phoihop/problems.py): only routes built with ``WebRoute``
 answer in HTML."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Task and start forms in the page, from the form's JSON Schema (engine.forms): fields to render with HTML5
+"""Task and start forms in the page, from the form's JSON Schema (engine.definitions.forms): fields to render with HTML5
 validation attributes, the submitted HTML form turned back into typed variables, and the server's 422 errors
 placed at their fields.
 

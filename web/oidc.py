@@ -1,6 +1,6 @@
 """Sign-in with OpenID Connect: the authorization code flow with PKCE (S256) as a public client — no client secret
 exists in the app or the page. State, nonce and the PKCE verifier travel in a short-lived signed cookie between the
-redirect and the callback; the ID token is verified against the provider's JWKS (api.security.OidcVerifier: RS256
+redirect and the callback; the ID token is verified against the provider's JWKS (phoihop.auth.OidcVerifier: RS256
 pinned, exp/iss/aud required, nonce checked)."""
 
 from __future__ import annotations

@@ -6,23 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import CalendarOverrideIn, CalendarOverrideOut, CalendarYearOut, WorkingDaysOut
-from phoihop.deps import CurrentActor
-from phoihop.engine.commands.calendar import CalendarService, parse_cutoff, parse_start
+from phoihop.deps import CalendarDep, CurrentActor
+from phoihop.engine.commands.calendar import parse_cutoff, parse_start
 from phoihop.engine.time.calendar import DayOff, Override
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
-
-
-async def get_calendar(request: Request) -> CalendarService:
-    calendar: CalendarService = request.app.state.container.calendar
-    return calendar
-
-
-CalendarDep = Annotated[CalendarService, Depends(get_calendar)]
 
 
 def _day(off: DayOff | Override) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The dashboard of Điều 23.4 (engine/dashboard.py): per agency and per process, tasks open, overdue, completed on
+"""The dashboard of Điều 23.4 (engine/reads/dashboard.py): per agency and per process, tasks open, overdue, completed on
 time or late in a month, median cycle times, and the monthly reports received before the 5th; as JSON, CSV or XLSX.
 Every person signed in reads it (officer, lead, process-owner, admin): results are public (Điều 5.4, 5.7)."""
 
@@ -10,8 +10,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import DashboardOut
-from phoihop.deps import ContainerDep, CurrentActor
-from phoihop.engine.reads.dashboard import Dashboard
+from phoihop.deps import CurrentActor, DashboardDep
 from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
@@ -23,13 +22,9 @@ MonthQuery = Annotated[
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def dashboard_of(container: ContainerDep) -> Dashboard:
-    return Dashboard(container.db, container.clock, container.agencies)
-
-
 @router.get("", response_model=DashboardOut, summary="The dashboard's figures for a month (Điều 23.4)")
-async def dashboard(actor: CurrentActor, container: ContainerDep, month: MonthQuery = None) -> Any:
-    return await run_in_threadpool(dashboard_of(container).figures, actor, month)
+async def dashboard(actor: CurrentActor, board: DashboardDep, month: MonthQuery = None) -> Any:
+    return await run_in_threadpool(board.figures, actor, month)
 
 
 @router.get(
@@ -40,12 +35,12 @@ async def dashboard(actor: CurrentActor, container: ContainerDep, month: MonthQu
 )
 async def export(
     actor: CurrentActor,
-    container: ContainerDep,
+    board: DashboardDep,
     month: MonthQuery = None,
     format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
     lang: Annotated[Literal["vi", "en"], Query(description="column titles' language")] = "vi",
 ) -> Response:
-    figures = await run_in_threadpool(dashboard_of(container).figures, actor, month)
+    figures = await run_in_threadpool(board.figures, actor, month)
     return export_response(figures, format, lang)
 
 

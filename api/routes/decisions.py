@@ -7,22 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import DecisionEvaluationOut, DecisionOut, EvaluateDecision
-from phoihop.deps import ContainerDep, CurrentActor
-from phoihop.engine.commands.decisions import Decisions
+from phoihop.deps import CurrentActor, DecisionsDep
 
 router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"])
 
 
-async def get_decisions(container: ContainerDep) -> Decisions:
-    """Stateless over the container's database and runtime; compiled tables are cached by content (engine.decisions)."""
-    return Decisions(container.db, container.service.runtime)
-
-
-DecisionsDep = Annotated[Decisions, Depends(get_decisions)]
 Key = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$", description="The DMN decision id")]
 Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Decision version; the latest when omitted")]
 

@@ -10,8 +10,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
-from phoihop.deps import CurrentActor, QueriesDep, ServiceDep, SettingsDep
-from phoihop.engine.definitions.lint import lint_files
+from phoihop.deps import CurrentActor, DeploymentsDep, QueriesDep, SettingsDep
 from phoihop.engine.model import SourceFile
 
 router = APIRouter(prefix="/api/v1/process-definitions", tags=["process definitions"])
@@ -27,7 +26,7 @@ CHANGE_NOTE = "what changed and why (ghi chú thay đổi), kept with each new v
 )
 async def deploy(
     actor: CurrentActor,
-    service: ServiceDep,
+    deployments: DeploymentsDep,
     settings: SettingsDep,
     files: list[UploadFile] = File(...),
     strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
@@ -39,7 +38,7 @@ async def deploy(
     sources = [SourceFile(f.filename or f"file{i}", await f.read()) for i, f in enumerate(files)]
     strict = settings.strict_lint or strict_query or strict_form
     deployed = await run_in_threadpool(
-        lambda: service.deploy(actor, sources, strict=strict, change_note=change_note or None)
+        lambda: deployments.deploy(actor, sources, strict=strict, change_note=change_note or None)
     )
     return [vars(d) for d in deployed]
 
@@ -51,7 +50,7 @@ async def deploy(
 )
 async def validate(
     actor: CurrentActor,
-    service: ServiceDep,
+    deployments: DeploymentsDep,
     settings: SettingsDep,
     files: list[UploadFile] = File(...),
     strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
@@ -60,13 +59,10 @@ async def validate(
     """The same upload as deploying. 200 with every error and warning (XML and schema errors with their lines,
     references, expressions, Camunda constructs that cannot run, the "6 rõ" lint) for files that could be read; 422
     ``unsafe-xml`` for a hostile or oversized file, 413 for a body over the upload limit. ``phoihop lint`` prints
-    the same findings (engine.lint.lint_files)."""
-    actor.require_role("process-owner")
+    the same findings (engine.definitions.lint.lint_files)."""
     sources = [SourceFile(f.filename or f"file{i}", await f.read()) for i, f in enumerate(files)]
     strict = settings.strict_lint or strict_query or strict_form
-    findings = await run_in_threadpool(
-        lambda: lint_files(sources, compile_files=service.compile_files, strict=strict, refuse_unsafe=True)
-    )
+    findings = await run_in_threadpool(lambda: deployments.validate(actor, sources, strict=strict))
     errors = [finding for finding in findings if finding["severity"] == "error"]
     return {
         "valid": not errors,

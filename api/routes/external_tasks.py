@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import (
@@ -21,18 +21,12 @@ from phoihop.api.schemas import (
     LockedExternalTaskOut,
     SetRetriesIn,
 )
-from phoihop.deps import CurrentActor, Limit, Offset
-from phoihop.engine.commands.external_tasks import ExternalTaskService, FetchTopic
+from phoihop.deps import CurrentActor, ExternalTasksDep, Limit, Offset
+from phoihop.engine.commands.external_tasks import FetchTopic
 
 router = APIRouter(prefix="/api/v1/external-tasks", tags=["external tasks"])
 
 
-async def get_external_tasks(request: Request) -> ExternalTaskService:
-    service: ExternalTaskService = request.app.state.container.external_tasks
-    return service
-
-
-ExternalTasksDep = Annotated[ExternalTaskService, Depends(get_external_tasks)]
 Status = Literal["open", "locked", "completed", "incident", "cancelled"]
 
 
@@ -41,13 +35,13 @@ Status = Literal["open", "locked", "completed", "incident", "cancelled"]
     response_model=list[LockedExternalTaskOut],
     summary="Lock up to max_tasks tasks of the topics for this worker (Camunda fetchAndLock)",
 )
-async def fetch_and_lock(body: FetchAndLockIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
+async def fetch_and_lock(body: FetchAndLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
     topics = [
         FetchTopic(t.topic, t.lock_duration, tuple(t.variables) if t.variables is not None else None)
         for t in body.topics
     ]
     return await run_in_threadpool(
-        lambda: service.fetch_and_lock(
+        lambda: external_tasks.fetch_and_lock(
             actor, body.worker_id, topics, max_tasks=body.max_tasks, use_priority=body.use_priority
         )
     )
@@ -56,7 +50,7 @@ async def fetch_and_lock(body: FetchAndLockIn, actor: CurrentActor, service: Ext
 @router.get("", response_model=ExternalTaskPage, summary="External tasks, oldest first")
 async def list_external_tasks(
     actor: CurrentActor,
-    service: ExternalTasksDep,
+    external_tasks: ExternalTasksDep,
     topic: Annotated[str | None, Query(max_length=200)] = None,
     status: Status | None = None,
     instance_id: Annotated[str | None, Query(max_length=36)] = None,
@@ -66,7 +60,7 @@ async def list_external_tasks(
     offset: Offset = 0,
 ) -> Any:
     return await run_in_threadpool(
-        lambda: service.list_tasks(
+        lambda: external_tasks.list_tasks(
             actor,
             topic=topic,
             status=status,
@@ -80,8 +74,8 @@ async def list_external_tasks(
 
 
 @router.get("/{task_id}", response_model=ExternalTaskDetailOut, summary="One external task, with error details")
-async def get_external_task(task_id: str, actor: CurrentActor, service: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(service.get_task, actor, task_id)
+async def get_external_task(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+    return await run_in_threadpool(external_tasks.get_task, actor, task_id)
 
 
 @router.post(
@@ -89,8 +83,10 @@ async def get_external_task(task_id: str, actor: CurrentActor, service: External
     response_model=ExternalTaskOut,
     summary="The locking worker completes the task; the instance moves on",
 )
-async def complete(task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(service.complete, actor, task_id, body.worker_id, body.variables)
+async def complete(
+    task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor, external_tasks: ExternalTasksDep
+) -> Any:
+    return await run_in_threadpool(external_tasks.complete, actor, task_id, body.worker_id, body.variables)
 
 
 @router.post(
@@ -98,9 +94,11 @@ async def complete(task_id: str, body: CompleteExternalTaskIn, actor: CurrentAct
     response_model=ExternalTaskOut,
     summary="The locking worker failed: retries left (0: incident) and a retry timeout",
 )
-async def failure(task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
+async def failure(
+    task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor, external_tasks: ExternalTasksDep
+) -> Any:
     return await run_in_threadpool(
-        lambda: service.handle_failure(
+        lambda: external_tasks.handle_failure(
             actor,
             task_id,
             body.worker_id,
@@ -118,10 +116,10 @@ async def failure(task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor
     summary="The locking worker reports a business error, caught by an error boundary event",
 )
 async def bpmn_error(
-    task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor, service: ExternalTasksDep
+    task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> Any:
     return await run_in_threadpool(
-        lambda: service.handle_bpmn_error(
+        lambda: external_tasks.handle_bpmn_error(
             actor, task_id, body.worker_id, body.error_code, error_message=body.error_message, variables=body.variables
         )
     )
@@ -132,13 +130,13 @@ async def bpmn_error(
     response_model=ExternalTaskOut,
     summary="The locking worker keeps the task new_duration ms from now",
 )
-async def extend_lock(task_id: str, body: ExtendLockIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(service.extend_lock, actor, task_id, body.worker_id, body.new_duration)
+async def extend_lock(task_id: str, body: ExtendLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+    return await run_in_threadpool(external_tasks.extend_lock, actor, task_id, body.worker_id, body.new_duration)
 
 
 @router.post("/{task_id}/unlock", response_model=ExternalTaskOut, summary="Release the lock, whoever holds it")
-async def unlock(task_id: str, actor: CurrentActor, service: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(service.unlock, actor, task_id)
+async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+    return await run_in_threadpool(external_tasks.unlock, actor, task_id)
 
 
 @router.put(
@@ -146,5 +144,5 @@ async def unlock(task_id: str, actor: CurrentActor, service: ExternalTasksDep) -
     response_model=ExternalTaskOut,
     summary="Set the retries left: > 0 resolves an incident, 0 makes one",
 )
-async def set_retries(task_id: str, body: SetRetriesIn, actor: CurrentActor, service: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(service.set_retries, actor, task_id, body.retries)
+async def set_retries(task_id: str, body: SetRetriesIn, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+    return await run_in_threadpool(external_tasks.set_retries, actor, task_id, body.retries)

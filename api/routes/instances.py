@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
-from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
+from phoihop.deps import CurrentActor, InstancesDep, Limit, Offset, QueriesDep
 
 router = APIRouter(prefix="/api/v1/process-instances", tags=["process instances"])
 
@@ -22,13 +22,13 @@ router = APIRouter(prefix="/api/v1/process-instances", tags=["process instances"
 async def start_instance(
     body: StartInstance,
     actor: CurrentActor,
-    service: ServiceDep,
+    instances: InstancesDep,
     queries: QueriesDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
     def start() -> tuple[str, bool, Any]:
-        instance_id, created = service.start_instance(
+        instance_id, created = instances.start(
             actor,
             body.process_key,
             version=body.version,
@@ -82,10 +82,14 @@ async def history(instance_id: str, actor: CurrentActor, queries: QueriesDep) ->
 
 @router.post("/{instance_id}/cancel", response_model=InstanceOut, summary="Cancel (roles lead, admin)")
 async def cancel(
-    instance_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep, body: CancelInstance | None = None
+    instance_id: str,
+    actor: CurrentActor,
+    instances: InstancesDep,
+    queries: QueriesDep,
+    body: CancelInstance | None = None,
 ) -> Any:
     def cancel_and_read() -> Any:
-        service.cancel_instance(actor, instance_id, reason=body.reason if body else None)
+        instances.cancel(actor, instance_id, reason=body.reason if body else None)
         return queries.get_instance(actor, instance_id)
 
     return await run_in_threadpool(cancel_and_read)

@@ -8,15 +8,15 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import MessageOut, SendMessage
-from phoihop.deps import CurrentActor, ServiceDep
+from phoihop.deps import CurrentActor, MessagesDep
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 
 
 @router.post("", response_model=MessageOut, summary="Deliver a message to the waiting instance(s) (role integrator)")
-async def send_message(body: SendMessage, actor: CurrentActor, service: ServiceDep) -> Any:
+async def send_message(body: SendMessage, actor: CurrentActor, messages: MessagesDep) -> Any:
     delivered = await run_in_threadpool(
-        lambda: service.correlate_message(
+        lambda: messages.correlate(
             actor,
             body.name,
             business_key=body.business_key,

@@ -1,5 +1,6 @@
 """Moving running instances to another version of their process: a dry run that tells per instance what would
-happen, and the execution for chosen instances. Role process-owner (or admin). Rules in engine/migration.py."""
+happen, and the execution for chosen instances. Role process-owner (or admin). Rules in
+engine/instance_migration/commands.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from phoihop.api.schemas import (
     MigrationExecuteOut,
     MigrationPlanIn,
 )
-from phoihop.deps import CurrentActor, ServiceDep
+from phoihop.deps import CurrentActor, InstanceMigrationDep
 from phoihop.engine.instance_migration.commands import InstanceFilter, MigrationPlan
 
 router = APIRouter(prefix="/api/v1/migrations", tags=["instance migration"])
@@ -31,11 +32,11 @@ def _plan(body: MigrationPlanIn) -> MigrationPlan:
     summary="Per instance of from_version: migratable or why not, and what happens to its open tasks and "
     "timers. Writes nothing (role process-owner)",
 )
-async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, service: ServiceDep) -> Any:
+async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, migration: InstanceMigrationDep) -> Any:
     selection = InstanceFilter(
         tuple(body.filter.statuses), tuple(body.filter.business_keys), tuple(body.filter.instance_ids)
     )
-    return await run_in_threadpool(service.migration_dry_run, actor, _plan(body), selection, limit=body.limit)
+    return await run_in_threadpool(migration.dry_run, actor, _plan(body), selection, limit=body.limit)
 
 
 @router.post(
@@ -44,5 +45,5 @@ async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, service: Service
     summary="Move exactly the instances named, each in its own transaction; refused or failing ones are "
     "reported and left as they were (role process-owner)",
 )
-async def execute(body: MigrationExecuteIn, actor: CurrentActor, service: ServiceDep) -> Any:
-    return await run_in_threadpool(service.migrate_instances, actor, _plan(body), body.instance_ids)
+async def execute(body: MigrationExecuteIn, actor: CurrentActor, migration: InstanceMigrationDep) -> Any:
+    return await run_in_threadpool(migration.migrate, actor, _plan(body), body.instance_ids)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas import CompleteTask, TaskDetailOut, TaskOut, TaskPage
-from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep, ServiceDep
-from phoihop.engine.commands.service import WorkflowService
+from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep, TasksDep
+from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.queries import Queries
 from phoihop.engine.time.deadlines import DeadlineFilter
@@ -56,24 +56,24 @@ async def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> An
     return await run_in_threadpool(lambda: queries.get_task(actor, task_id, with_form=True))
 
 
-def _claim(service: WorkflowService, queries: Queries, actor: Actor, task_id: str, *, claim: bool) -> Any:
-    (service.claim_task if claim else service.unclaim_task)(actor, task_id)
+def _claim(tasks: TaskCommands, queries: Queries, actor: Actor, task_id: str, *, claim: bool) -> Any:
+    (tasks.claim if claim else tasks.unclaim)(actor, task_id)
     return queries.get_task(actor, task_id)
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-async def claim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(lambda: _claim(service, queries, actor, task_id, claim=True))
+async def claim(task_id: str, actor: CurrentActor, tasks: TasksDep, queries: QueriesDep) -> Any:
+    return await run_in_threadpool(lambda: _claim(tasks, queries, actor, task_id, claim=True))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
-async def unclaim(task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(lambda: _claim(service, queries, actor, task_id, claim=False))
+async def unclaim(task_id: str, actor: CurrentActor, tasks: TasksDep, queries: QueriesDep) -> Any:
+    return await run_in_threadpool(lambda: _claim(tasks, queries, actor, task_id, claim=False))
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
 async def complete(
-    task_id: str, actor: CurrentActor, service: ServiceDep, queries: QueriesDep, body: CompleteTask | None = None
+    task_id: str, actor: CurrentActor, tasks: TasksDep, queries: QueriesDep, body: CompleteTask | None = None
 ) -> Any:
-    result = await run_in_threadpool(service.complete_task, actor, task_id, body.variables if body else {})
+    result = await run_in_threadpool(tasks.complete, actor, task_id, body.variables if body else {})
     return queries.task_view(result.task)

@@ -1,6 +1,6 @@
 """Versions of a process definition: list, one version and its files, suspend/activate, the default version, and the
 element diff between two versions. Reads are open to every authenticated caller (as the definition list is);
-changes need the role process-owner (or admin). Rules in engine/versions.py."""
+changes need the role process-owner (or admin). Rules in engine/commands/versions.py."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from phoihop.api.schemas import (
     VersionOut,
     VersionStatusIn,
 )
-from phoihop.deps import CurrentActor, QueriesDep, ServiceDep
+from phoihop.deps import CurrentActor, QueriesDep, VersionsDep
 
 router = APIRouter(prefix="/api/v1/process-definitions", tags=["process versions"])
 
@@ -82,12 +82,12 @@ async def suspend(
     key: Key,
     version: Version,
     actor: CurrentActor,
-    service: ServiceDep,
+    versions: VersionsDep,
     queries: QueriesDep,
     body: VersionStatusIn | None = None,
 ) -> Any:
     def run() -> Any:
-        service.suspend_version(actor, key, version, reason=body.reason if body else None)
+        versions.suspend(actor, key, version, reason=body.reason if body else None)
         return _listed(queries.list_versions(key), version)
 
     return await run_in_threadpool(run)
@@ -102,12 +102,12 @@ async def activate(
     key: Key,
     version: Version,
     actor: CurrentActor,
-    service: ServiceDep,
+    versions: VersionsDep,
     queries: QueriesDep,
     body: VersionStatusIn | None = None,
 ) -> Any:
     def run() -> Any:
-        service.activate_version(actor, key, version, reason=body.reason if body else None)
+        versions.activate(actor, key, version, reason=body.reason if body else None)
         return _listed(queries.list_versions(key), version)
 
     return await run_in_threadpool(run)
@@ -128,10 +128,10 @@ async def get_default(key: Key, actor: CurrentActor, queries: QueriesDep) -> Any
     summary="Make a version the default for new starts; it stays until cleared (role process-owner)",
 )
 async def set_default(
-    key: Key, body: DefaultVersionIn, actor: CurrentActor, service: ServiceDep, queries: QueriesDep
+    key: Key, body: DefaultVersionIn, actor: CurrentActor, versions: VersionsDep, queries: QueriesDep
 ) -> Any:
     def run() -> Any:
-        service.set_default_version(actor, key, body.version)
+        versions.set_default(actor, key, body.version)
         return queries.default_version(key)
 
     return await run_in_threadpool(run)
@@ -142,9 +142,9 @@ async def set_default(
     response_model=DefaultVersionOut,
     summary="Back to the latest active version for new starts (role process-owner)",
 )
-async def clear_default(key: Key, actor: CurrentActor, service: ServiceDep, queries: QueriesDep) -> Any:
+async def clear_default(key: Key, actor: CurrentActor, versions: VersionsDep, queries: QueriesDep) -> Any:
     def run() -> Any:
-        service.clear_default_version(actor, key)
+        versions.clear_default(actor, key)
         return queries.default_version(key)
 
     return await run_in_threadpool(run)

@@ -9,7 +9,7 @@ wins; an older one can be asked for by number.
 
 Compiled decisions are cached by file content (``DecisionCache``), and which decisions a deployment holds by its
 content hash: both are pure functions of content, so one cache may serve every database. Evaluation runs under the
-runtime's scripting context with its sandboxed script engine (engine.dmn).
+runtime's scripting context with its sandboxed script engine (engine.definitions.dmn.tables).
 """
 
 from __future__ import annotations

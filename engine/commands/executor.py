@@ -1,22 +1,30 @@
-"""The command core under every use case in service.py: a unit of work, the compiled model of a definition, the
-instance lock, and advance → save: load the workflow (free from the live-object cache when the stored version has
-not moved), run one action on it, write back tasks, timers, subscriptions, task records, the instance row and audit
-in the caller's transaction, and hand the live workflow to the cache once that commits.
+"""The command executor: what every command runs through, as Camunda 7's ``CommandExecutor`` runs each command
+through the same interceptors.
+
+``transaction()`` is one unit of work (one database transaction, one clock reading). Inside it a handler locks the
+instance (``lock``), and ``advance`` does the rest: load the workflow (free from the live-object cache when the stored
+version has not moved), run one action on it, save tasks, timers, subscriptions, task records, the instance row and
+audit in the same transaction, publish the messages the instance threw and did not catch (the ``Publisher`` given at
+construction: engine.commands.executor.messages), and hand the live workflow to the cache once the transaction commits.
+
+Handlers (deployments, instances, tasks, messages, external tasks, timers, versions, instance migration) hold one
+executor each and never inherit from it: every command, whoever runs it, publishes the same way.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection
 
 from phoihop.engine.clock import Clock
-from phoihop.engine.definitions.catalog import DeploymentCache, ProcessModel, UserTaskModel
+from phoihop.engine.definitions.catalog import Deployment, ProcessModel, UserTaskModel
 from phoihop.engine.dossier import AGENCY_CODE_PROPERTY, check_agency_code, format_dossier_code, receipt_day
 from phoihop.engine.errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound, InvalidDefinition, ScriptError
 from phoihop.engine.execution.external_task_spec import waiting_rows
@@ -41,36 +49,44 @@ class CommandResult:
     task: dict[str, Any] | None = None  # the human task the command finished, as its row now reads
 
 
-class CommandCore:
-    """What every command shares; ``WorkflowService`` adds the use cases. Store calls go through ``repo.X`` at call
-    time, so a test that patches ``repository.X`` reaches them."""
+class Publisher(Protocol):
+    """Delivers, in the command's own transaction, the messages an instance threw that nothing inside it caught."""
+
+    def publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None: ...
+
+
+class CommandExecutor:
+    """Lock → load → run → save → publish, one transaction. Store calls go through ``repo.X`` at call time, so a test
+    that patches ``repository.X`` reaches them."""
 
     def __init__(
         self,
         db: Database,
         *,
         runtime: Runtime,
-        deployments: DeploymentCache,
-        compile_files: Callable[[Sequence[SourceFile]], Any],
+        compile_files: Callable[[Sequence[SourceFile]], Deployment],
         clock: Clock,
+        publisher: Callable[[CommandExecutor], Publisher],
         cache: WorkflowCache | None = None,
         warning_ratio: float = DEFAULT_WARNING_RATIO,
     ) -> None:
+        """``publisher`` builds the message publisher around this executor (it delivers through it)."""
         self.db = db
         self.warning_ratio = warning_ratio
         self.runtime = runtime
-        self.deployments = deployments
         self.compile_files = compile_files
         self.clock = clock
         self.serializer = StateSerializer()
         self.cache = cache if cache is not None else WorkflowCache()
         self._models: dict[int, ProcessModel] = {}
         self.fail_before_commit: Callable[[], None] | None = None  # test hook (crash consistency)
+        self.publisher = publisher(self)
 
-    def _uow(self, *, write: bool = True) -> Any:
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """One command's unit of work: commit once at the end, roll back everything on any exception."""
         return unit_of_work(self.db, self.clock.now, write=write, fail_before_commit=self.fail_before_commit)
 
-    def _model(self, conn: Connection, definition_id: int) -> ProcessModel:
+    def model(self, conn: Connection, definition_id: int) -> ProcessModel:
         model = self._models.get(definition_id)
         if model is None:
             definition = repo.definition_by_id(conn, definition_id)
@@ -87,7 +103,7 @@ class CommandCore:
             self._models[definition_id] = model
         return model
 
-    def _lock(self, conn: Connection, instance_id: str) -> repo.Row:
+    def lock(self, conn: Connection, instance_id: str) -> repo.Row:
         head = repo.lock_instance_head(conn, instance_id)
         if head is None:
             raise InstanceNotFound(
@@ -97,7 +113,7 @@ class CommandCore:
             )
         return head
 
-    def _advance(
+    def advance(
         self,
         uow: UnitOfWork,
         head: Mapping[str, Any],
@@ -108,7 +124,7 @@ class CommandCore:
         completed_task: str | None = None,
     ) -> CommandResult:
         instance_id = head["id"]
-        model = self._model(uow.conn, head["definition_id"])
+        model = self.model(uow.conn, head["definition_id"])
         entry = self.cache.take(instance_id, head["version"])
         if entry is None:
             meta, _ = repo.instance_state(uow.conn, instance_id)
@@ -133,9 +149,9 @@ class CommandCore:
         else:
             prior = entry
         outcome = action(prior.workflow)
-        return self._save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
+        return self.save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
 
-    def _new_dossier_code(self, uow: UnitOfWork, model: ProcessModel) -> str | None:
+    def new_dossier_code(self, uow: UnitOfWork, model: ProcessModel) -> str | None:
         """A dossier code for a new instance when the process has ``dossierAgencyCode`` (engine/dossier.py): the
         next number of the receipt day (Hanoi time), taken in this command's transaction. None otherwise."""
         agency_code = model.properties.get(AGENCY_CODE_PROPERTY)
@@ -153,7 +169,7 @@ class CommandCore:
         day = receipt_day(uow.now)
         return format_dossier_code(agency_code, day, repo.next_dossier_number(uow.conn, agency_code, f"{day:%y%m%d}"))
 
-    def _save_new(
+    def save_new(
         self,
         uow: UnitOfWork,
         instance_id: str,
@@ -188,9 +204,9 @@ class CommandCore:
         if dossier_code is not None:
             started = {**started, "dossier_code": dossier_code}
         audit = {"kind": "instance_started", "data": {**started, "version": definition["version"]}}
-        return self._save(uow, head, model, workflow, outcome, None, actor, audit)
+        return self.save(uow, head, model, workflow, outcome, None, actor, audit)
 
-    def _save(
+    def save(
         self,
         uow: UnitOfWork,
         head: Mapping[str, Any],
@@ -210,7 +226,7 @@ class CommandCore:
         repo.insert_human_tasks(
             conn,
             [
-                self._task_row(
+                self.task_row(
                     instance_id,
                     head["process_key"],
                     tid,
@@ -242,7 +258,8 @@ class CommandCore:
                 ],
             )
         waiting = waiting_rows(model.spec, model.subprocess_specs, workflow, running=snapshot.status == "running")
-        if waiting is not None:  # a process with external tasks: their rows for workers (engine/external_tasks.py)
+        # a process with external tasks: their rows for workers (engine/commands/external_tasks.py)
+        if waiting is not None:
             external_store.sync_instance(conn, instance_id, head["process_key"], waiting, now)
         finished = snapshot.status in ("completed", "error")
         # a new instance starts from its start variables (copied: the caller's objects are not ours to keep)
@@ -311,7 +328,7 @@ class CommandCore:
         repo.insert_audit(conn, events)
         thrown = self.runtime.thrown_messages(workflow)
         if thrown:
-            self._publish(uow, head, thrown)
+            self.publisher.publish(uow, head, thrown)
         if not finished:
             entry = LiveWorkflow(
                 head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages, merged
@@ -319,11 +336,7 @@ class CommandCore:
             uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
         return CommandResult(instance_id, snapshot.status, tuple(snapshot.open_tasks))
 
-    def _publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None:
-        """Deliver messages an instance threw and did not catch itself (engine/messages.py does)."""
-        raise NotImplementedError
-
-    def _task_row(
+    def task_row(
         self,
         instance_id: str,
         process_key: str,
@@ -336,7 +349,7 @@ class CommandCore:
         groups = list(info.candidate_groups) if info else []
         users = list(info.candidate_users) if info else []
         if info is not None and info.candidate_groups_variable:
-            groups += self._groups_from_data(workflow, task_id, info)
+            groups += self.groups_from_data(workflow, task_id, info)
         due_at = resolve_due(
             info.due_date if info else None,
             now,
@@ -363,7 +376,7 @@ class CommandCore:
             "required_role": info.required_role if info else None,
         }
 
-    def _groups_from_data(self, workflow: Any, task_id: str, info: UserTaskModel) -> list[str]:
+    def groups_from_data(self, workflow: Any, task_id: str, info: UserTaskModel) -> list[str]:
         """Candidate agencies named at run time by a variable (property ``candidateGroupsVariable``)."""
         name = info.candidate_groups_variable or ""
         value = self.runtime.task_data(workflow, task_id).get(name)

@@ -1,6 +1,6 @@
 """External tasks, as in Camunda 7's external-task API: a ``camunda:type="external"`` service task waits in its
-workflow (engine.external_task_spec) while an integrator's worker fetches and locks it by topic, then completes it,
-reports a failure (retries, retry timeout; an incident when no retries are left) or a BPMN error.
+workflow (engine.execution.external_task_spec) while an integrator's worker fetches and locks it by topic, then
+completes it, reports a failure (retries, retry timeout; an incident when no retries are left) or a BPMN error.
 
 Each use case is one transaction. Fetching locks rows only (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: several
 workers never get the same task). Completing and BPMN errors move the workflow, so they lock the instance first and
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from phoihop.engine.commands.executor import CommandCore
+from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.errors import (
     BpmnErrorNotCaught,
     ExternalTaskLockExpired,
@@ -35,7 +35,7 @@ from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
 from phoihop.engine.variables import check_variables
 
-__all__ = ["DEFAULT_RETRIES", "MAX_DURATION_MS", "MAX_TASKS", "ExternalTaskService", "FetchTopic"]
+__all__ = ["DEFAULT_RETRIES", "MAX_DURATION_MS", "MAX_TASKS", "ExternalTaskCommands", "FetchTopic"]
 
 DEFAULT_RETRIES = 3  # a failure that names no retries counts down from here (three failures make an incident)
 MAX_TASKS = 100  # per fetch
@@ -94,8 +94,11 @@ def _check_retries(value: int) -> None:
         raise _invalid("retries", "must be a whole number, 0 or more", "phải là số nguyên không âm")
 
 
-class ExternalTaskService(CommandCore):
+class ExternalTaskCommands:
     """The external-task use cases; every one needs the role ``integrator`` (or ``admin``)."""
+
+    def __init__(self, executor: CommandExecutor) -> None:
+        self.executor = executor
 
     # --- fetch and lock ---------------------------------------------------------------------------------------------
     def fetch_and_lock(
@@ -123,7 +126,7 @@ class ExternalTaskService(CommandCore):
             if not topic.topic or len(topic.topic) > 200:
                 raise _invalid("topics.topic", "must be 1 to 200 characters", "phải có từ 1 đến 200 ký tự")
             _check_ms("topics.lock_duration", topic.lock_duration, minimum=1)
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             locks = {t.topic: uow.now + timedelta(milliseconds=t.lock_duration) for t in topics}
             rows = store.fetch_and_lock(uow.conn, worker_id, locks, uow.now, max_tasks, use_priority=use_priority)
         wanted = {t.topic: t.variables for t in topics}
@@ -143,7 +146,7 @@ class ExternalTaskService(CommandCore):
         """The locking worker finished the task: set ``variables`` and move the instance on (one transaction)."""
         actor.require_role("integrator")
         data = check_variables(variables)
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             row, head = self._locked_for_workflow(uow, task_id, worker_id)
             store.complete(uow.conn, task_id, uow.now)
             audit = {
@@ -152,7 +155,7 @@ class ExternalTaskService(CommandCore):
                 "task_id": task_id,
                 "data": {"worker_id": worker_id, "topic": row["topic"], "variables": data},
             }
-            self._advance(uow, head, lambda wf: self._release(wf, task_id, data), actor, audit)
+            self.executor.advance(uow, head, lambda wf: self._release(wf, task_id, data), actor, audit)
         return self._ended(row, uow.now)
 
     def handle_bpmn_error(
@@ -172,7 +175,7 @@ class ExternalTaskService(CommandCore):
         if not isinstance(error_code, str) or not error_code.strip() or len(error_code) > 200:
             raise _invalid("error_code", "must be 1 to 200 characters", "phải có từ 1 đến 200 ký tự")
         data = check_variables(variables)
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             row, head = self._locked_for_workflow(uow, task_id, worker_id)
             store.complete(
                 uow.conn,
@@ -203,17 +206,17 @@ class ExternalTaskService(CommandCore):
                         element_id=row["element_id"],
                         error_code=error_code,
                     )
-                return self.runtime.run(workflow)
+                return self.executor.runtime.run(workflow)
 
-            self._advance(uow, head, throw, actor, audit)
+            self.executor.advance(uow, head, throw, actor, audit)
         return self._ended(row, uow.now)
 
     def _locked_for_workflow(self, uow: UnitOfWork, task_id: str, worker_id: str) -> tuple[dict[str, Any], Any]:
         """Lock the task's instance, then its row (as completing a human task does), and check the lock."""
         _check_worker(worker_id)
         row = self._row(uow.conn, task_id)
-        head = self._lock(uow.conn, row["instance_id"])
-        if not self.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
+        head = self.executor.lock(uow.conn, row["instance_id"])
+        if not self.executor.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
             row = self._row(uow.conn, task_id, lock=True)
         self._require_lock(row, worker_id, uow.now)
         if head["status"] != "running":
@@ -237,7 +240,7 @@ class ExternalTaskService(CommandCore):
 
     def _release(self, workflow: Any, task_id: str, variables: Mapping[str, Any]) -> RunOutcome:
         release(self._waiting(workflow, task_id), variables)
-        return self.runtime.run(workflow)
+        return self.executor.runtime.run(workflow)
 
     @staticmethod
     def _ended(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -263,7 +266,7 @@ class ExternalTaskService(CommandCore):
         if retries is not None:
             _check_retries(retries)
         _check_ms("retry_timeout", retry_timeout, minimum=0)
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             row = self._row(uow.conn, task_id, lock=True)
             self._require_lock(row, worker_id, uow.now)
             left = (
@@ -306,7 +309,7 @@ class ExternalTaskService(CommandCore):
         actor.require_role("integrator")
         _check_worker(worker_id)
         _check_ms("new_duration", new_duration, minimum=1)
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             row = self._row(uow.conn, task_id, lock=True)
             self._require_lock(row, worker_id, uow.now)
             store.extend_lock(uow.conn, task_id, uow.now + timedelta(milliseconds=new_duration))
@@ -315,7 +318,7 @@ class ExternalTaskService(CommandCore):
     def unlock(self, actor: Actor, task_id: str) -> dict[str, Any]:
         """Release the lock whoever holds it (an operator freeing a task of a crashed worker)."""
         actor.require_role("integrator")
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             row = self._row(uow.conn, task_id, lock=True)
             self._require_active(row)
             if row["status"] == "locked":
@@ -339,7 +342,7 @@ class ExternalTaskService(CommandCore):
         or locked task makes it an incident."""
         actor.require_role("integrator")
         _check_retries(retries)
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             row = self._row(uow.conn, task_id, lock=True)
             self._require_active(row)
             store.set_retries(uow.conn, task_id, retries, uow.now)
@@ -359,7 +362,7 @@ class ExternalTaskService(CommandCore):
     def get_task(self, actor: Actor, task_id: str) -> dict[str, Any]:
         """One external task, with the error details of its last failure."""
         actor.require_role("integrator")
-        with self._uow(write=False) as uow:
+        with self.executor.transaction(write=False) as uow:
             row = self._row(uow.conn, task_id)
             return {**self._view(row, now=uow.now), "error_details": row["error_details"]}
 
@@ -383,7 +386,7 @@ class ExternalTaskService(CommandCore):
             )
         limit, offset = max(1, min(limit, 200)), max(0, offset)
         filters = {"topic": topic, "instance_id": instance_id, "process_key": process_key, "worker_id": worker_id}
-        with self._uow(write=False) as uow:
+        with self.executor.transaction(write=False) as uow:
             rows, total = store.list_tasks(
                 uow.conn, filters=filters, status=status, now=uow.now, limit=limit, offset=offset
             )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from phoihop.engine.commands.executor import CommandCore
+from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.definitions.forms import with_defaults
 from phoihop.engine.dossier import CODE_VARIABLE
 from phoihop.engine.errors import MessageAmbiguous, MessageNotCorrelated
@@ -27,38 +27,14 @@ from phoihop.engine.variables import check_variables
 MAX_MESSAGE_HOPS = 8  # a message that makes another instance throw one, and so on: bounded per command
 
 
-class MessageCommands(CommandCore):
-    def correlate_message(
-        self,
-        actor: Actor,
-        name: str,
-        *,
-        business_key: str | None = None,
-        correlation_keys: Mapping[str, Any] | None = None,
-        variables: Mapping[str, Any] | None = None,
-        all_instances: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Deliver a message to the instance waiting for it (matching business key and correlation variables);
-        if none waits, start the processes whose start event catches it. Returns [{instance_id, started}].
+class MessageDelivery:
+    """Delivers a message to the instances waiting for it, or starts the processes it starts; publishes what an
+    instance threw (the executor's ``Publisher``). Stateless apart from its executor: one per handler is fine."""
 
-        As in Camunda, a message that several waiting instances match is refused (MessageAmbiguous) unless
-        ``all_instances`` asks to deliver it to each of them: a forgotten key must not move many cases at once."""
-        actor.require_role("integrator")
-        data = check_variables(variables)
-        with self._uow() as uow:
-            delivered = self._deliver(
-                uow, actor, name, business_key, dict(correlation_keys or {}), data, all_instances=all_instances
-            )
-        if not delivered:
-            raise MessageNotCorrelated(
-                f"no instance waits for message {name!r}",
-                detail_vi=f"Không có hồ sơ nào đang chờ thông điệp {name!r}",
-                message_name=name,
-                business_key=business_key,
-            )
-        return delivered
+    def __init__(self, executor: CommandExecutor) -> None:
+        self.executor = executor
 
-    def _deliver(
+    def deliver(
         self,
         uow: UnitOfWork,
         actor: Actor,
@@ -90,13 +66,15 @@ class MessageCommands(CommandCore):
             )
         delivered: list[dict[str, Any]] = []
         for instance_id in instance_ids:
-            head = self._lock(uow.conn, instance_id)
+            head = self.executor.lock(uow.conn, instance_id)
             still_waiting = [m for m in repo.instance_subscriptions(uow.conn, instance_id) if m["message_name"] == name]
             if head["status"] != "running" or not still_waiting:
                 continue  # another command delivered it between our read and our lock
             audit = {"kind": "message_received", "data": {"message": name, "variables": data}}
             try:
-                self._advance(uow, head, lambda wf: self.runtime.deliver_message(wf, name, data), actor, audit)
+                self.executor.advance(
+                    uow, head, lambda wf: self.executor.runtime.deliver_message(wf, name, data), actor, audit
+                )
             except MessageNotCorrelated:
                 continue  # raised before anything of this instance was written; its cached object was dropped
             delivered.append({"instance_id": instance_id, "started": False})
@@ -119,18 +97,18 @@ class MessageCommands(CommandCore):
         business_key: str | None,
         data: dict[str, Any],
     ) -> str:
-        model = self._model(uow.conn, definition["id"])
-        dossier_code = self._new_dossier_code(uow, model)
-        workflow, outcome = self.runtime.start(
+        model = self.executor.model(uow.conn, definition["id"])
+        dossier_code = self.executor.new_dossier_code(uow, model)
+        workflow, outcome = self.executor.runtime.start(
             model.spec,
             model.subprocess_specs,
             {CODE_VARIABLE: dossier_code} if dossier_code is not None else {},
             trigger=name,
         )
         if outcome.error is None:  # the start form's defaults fill what the message leaves out, as for a start
-            outcome = self.runtime.deliver_message(workflow, name, with_defaults(model.start_form, data))
+            outcome = self.executor.runtime.deliver_message(workflow, name, with_defaults(model.start_form, data))
         instance_id = uuid7()
-        self._save_new(
+        self.executor.save_new(
             uow,
             instance_id,
             definition,
@@ -144,7 +122,7 @@ class MessageCommands(CommandCore):
         )
         return instance_id
 
-    def _publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None:
+    def publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None:
         """Deliver what an instance threw and did not catch itself; recorded in its history either way."""
         hops = uow.message_hops
         for message in thrown:
@@ -158,7 +136,7 @@ class MessageCommands(CommandCore):
                     data = check_variables(
                         message.payload if isinstance(message.payload, dict) else {"payload": message.payload}
                     )
-                    delivered = self._deliver(
+                    delivered = self.deliver(
                         uow,
                         SYSTEM,
                         message.name,
@@ -185,3 +163,41 @@ class MessageCommands(CommandCore):
                     }
                 ],
             )
+
+
+class MessageCommands:
+    """Messages sent by integrators (role integrator)."""
+
+    def __init__(self, executor: CommandExecutor) -> None:
+        self.executor = executor
+        self.delivery = MessageDelivery(executor)
+
+    def correlate(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        business_key: str | None = None,
+        correlation_keys: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        all_instances: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Deliver a message to the instance waiting for it (matching business key and correlation variables);
+        if none waits, start the processes whose start event catches it. Returns [{instance_id, started}].
+
+        As in Camunda, a message that several waiting instances match is refused (MessageAmbiguous) unless
+        ``all_instances`` asks to deliver it to each of them: a forgotten key must not move many cases at once."""
+        actor.require_role("integrator")
+        data = check_variables(variables)
+        with self.executor.transaction() as uow:
+            delivered = self.delivery.deliver(
+                uow, actor, name, business_key, dict(correlation_keys or {}), data, all_instances=all_instances
+            )
+        if not delivered:
+            raise MessageNotCorrelated(
+                f"no instance waits for message {name!r}",
+                detail_vi=f"Không có hồ sơ nào đang chờ thông điệp {name!r}",
+                message_name=name,
+                business_key=business_key,
+            )
+        return delivered

@@ -11,14 +11,14 @@ import threading
 from datetime import datetime
 
 from phoihop.engine.clock import Clock
-from phoihop.engine.commands.service import WorkflowService
+from phoihop.engine.commands.timers import TimerCommands
 
 log = logging.getLogger("phoihop.scheduler")
 
 
 class TimerScheduler:
-    def __init__(self, service: WorkflowService, clock: Clock, *, poll_seconds: float = 0.5) -> None:
-        self.service = service
+    def __init__(self, timers: TimerCommands, clock: Clock, *, poll_seconds: float = 0.5) -> None:
+        self.timers = timers
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -29,7 +29,7 @@ class TimerScheduler:
         """Fire all timers and timer start events due now (in rounds of a bounded batch); returns how many fired."""
         total = 0
         for _ in range(max_rounds):
-            fired = self.service.fire_due_starts() + self.service.fire_due_timers()
+            fired = self.timers.fire_due_starts() + self.timers.fire_due_timers()
             total += fired
             if fired == 0:
                 break
@@ -39,7 +39,7 @@ class TimerScheduler:
         self._wake.set()
 
     def _sleep_seconds(self) -> float:
-        dues = [d for d in (self.service.next_timer_due(), self.service.next_start_due()) if d is not None]
+        dues = [d for d in (self.timers.next_timer_due(), self.timers.next_start_due()) if d is not None]
         due: datetime | None = min(dues) if dues else None
         if due is None:
             return self.poll_seconds

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoihop.engine.commands.executor import CommandCore
+from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.errors import DefinitionSuspended
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.versions import ACTIVE, SUSPENDED, definition_not_found, effective_default
@@ -25,20 +25,24 @@ from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
 
 
-class DefinitionVersions(CommandCore):
-    """The version commands of ``WorkflowService``. Each takes the key's newest definition row as a lock first, so
-    they serialize with each other and with deployments of the key (whose first step takes the same lock)."""
+class VersionCommands:
+    """Suspending, activating and choosing the default version of a process key. Each takes the key's newest
+    definition row as a lock first, so they serialize with each other and with deployments of the key (whose first
+    step takes the same lock)."""
 
-    def suspend_version(self, actor: Actor, key: str, version: int, *, reason: str | None = None) -> None:
+    def __init__(self, executor: CommandExecutor) -> None:
+        self.executor = executor
+
+    def suspend(self, actor: Actor, key: str, version: int, *, reason: str | None = None) -> None:
         """No new starts on this version; its running instances go on. Suspending a suspended version is a no-op."""
         self._set_status(actor, key, version, SUSPENDED, reason)
 
-    def activate_version(self, actor: Actor, key: str, version: int, *, reason: str | None = None) -> None:
+    def activate(self, actor: Actor, key: str, version: int, *, reason: str | None = None) -> None:
         self._set_status(actor, key, version, ACTIVE, reason)
 
     def _set_status(self, actor: Actor, key: str, version: int, status: str, reason: str | None) -> None:
         actor.require_role("process-owner")
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             definition = self._locked_version(uow, key, version)
             if definition["status"] == status:
                 return
@@ -57,10 +61,10 @@ class DefinitionVersions(CommandCore):
                 },
             )
 
-    def set_default_version(self, actor: Actor, key: str, version: int) -> None:
+    def set_default(self, actor: Actor, key: str, version: int) -> None:
         """New starts that name no version run on ``version`` until the default is cleared."""
         actor.require_role("process-owner")
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             definition = self._locked_version(uow, key, version)
             if definition["status"] != ACTIVE:
                 raise DefinitionSuspended(
@@ -82,10 +86,10 @@ class DefinitionVersions(CommandCore):
                 {"version": version, "before": before, "after": {"version": version, "explicit": True}},
             )
 
-    def clear_default_version(self, actor: Actor, key: str) -> None:
+    def clear_default(self, actor: Actor, key: str) -> None:
         """Back to "the latest active version" for starts that name none. A no-op without an explicit default."""
         actor.require_role("process-owner")
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             self._lock_key(uow, key)
             before = effective_default(uow.conn, key)
             if not repo.clear_default_version(uow.conn, key):

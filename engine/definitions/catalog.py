@@ -2,11 +2,11 @@
 
 ``compile_deployment`` either returns a :class:`Deployment` whose every executable process has a spec, its subprocess
 specs and the model of each human task, or raises one :class:`~engine.errors.InvalidDefinition` (``UnsafeXml`` when a
-file is hostile) listing every problem found. Steps: safe XML parsing (engine.xmlsafe); XSD and reference checks
-(engine.catalog_structure); every expression compiled with the sandbox checker and ISO timers made runnable
-(engine.catalog_expressions); ``*.form.json`` forms compiled (engine.forms) and every camunda:formKey naming one
-checked; Camunda 7 constructs (JUEL, formData, decisionRef, input/output) rewritten for the Spiff parser
-(engine.camunda_dialect); SpiffWorkflow parsing; human-task candidates resolved against the agency registry.
+file is hostile) listing every problem found. Steps: safe XML parsing (engine.definitions.xmlsafe); XSD and reference
+checks (engine.definitions.structure); every expression compiled with the sandbox checker and ISO timers made runnable
+(engine.definitions.expressions); ``*.form.json`` forms compiled (engine.definitions.forms) and every camunda:formKey
+naming one checked; Camunda 7 constructs (JUEL, formData, decisionRef, input/output) rewritten for the Spiff parser
+(engine.definitions.camunda.dialect); SpiffWorkflow parsing; human-task candidates resolved against the agency registry.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class ProcessModel:
     documentation: str | None
     properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # process-level camunda:properties
     start_timer: StartTimer | None = None  # a timer start event: the scheduler starts an instance at each due time
-    start_form: Form | None = field(default=None, compare=False)  # what the integrator sends (engine.forms)
+    start_form: Form | None = field(default=None, compare=False)  # what the integrator sends (engine.definitions.forms)
     forms: Mapping[str, Form] = field(default_factory=dict, compare=False)  # the deployment's forms, by file name
 
 
@@ -108,7 +108,8 @@ class Deployment:
     content_hash: str  # sha256 hex over sorted (name, content) of all files
     files: tuple[SourceFile, ...]  # sorted by name
     processes: tuple[ProcessModel, ...]  # every executable process in the BPMN files
-    decisions: tuple[str, ...] = ()  # the decision ids of the DMN files (engine.decisions); alone they deploy too
+    # the decision ids of the DMN files (engine.commands.decisions); alone they deploy too
+    decisions: tuple[str, ...] = ()
 
     def process(self, key: str) -> ProcessModel | None:
         return next((model for model in self.processes if model.key == key), None)
@@ -359,8 +360,8 @@ def _build_processes(
     agencies: AgencyRegistry,
 ) -> tuple[list[ProcessModel], list[Problem]]:
     by_name = {document.name: document for document in documents}
-    # SpiffWorkflow's Spiff dialect plus Camunda external tasks (engine.external_task_spec); validated already,
-    # against VALIDATOR's schema, collecting all errors
+    # SpiffWorkflow's Spiff dialect plus Camunda external tasks (engine.execution.external_task_spec); validated
+    # already against VALIDATOR's schema, collecting all errors
     parser = PhoihopBpmnParser(validator=None)
     problems: list[Problem] = []
     for document in documents:
@@ -368,7 +369,8 @@ def _build_processes(
             if document.kind == "bpmn":
                 parser.add_bpmn_xml(document.tree, filename=document.name)
             else:
-                for _, single in split_decisions(document.root):  # one document per decision (engine.dmn)
+                # one document per decision (engine.definitions.dmn.tables)
+                for _, single in split_decisions(document.root):
                     parser.add_dmn_xml(single, filename=document.name)
         except Exception as exc:  # ValidationException, or the KeyError/AttributeError of a 3.2.0 parser bug
             problems.append(_spiff_problem(exc, by_name, document.name))

@@ -1,6 +1,6 @@
 """What a case view needs to know about a deployed BPMN file: which file holds a process, its element names, the lane
 (agency) of each element, and which elements catch a given message. Pure functions of the file's bytes, parsed with
-the same hardened parser as at deploy (engine.xmlsafe)."""
+the same hardened parser as at deploy (engine.definitions.xmlsafe)."""
 
 from __future__ import annotations
 

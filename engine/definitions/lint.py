@@ -1,15 +1,15 @@
 """The "6 rõ" lint (Điều 5.5 of the Quy chế issued with Decision 5921/QĐ-UBND), run on a compiled deployment.
 
-Compiling (engine.catalog) already refuses what cannot run: invalid XML, schema errors, expressions and timers that do
-not compile, human tasks nobody could act on. The lint adds what makes a process *accountable*. For every human task:
-an agency lane or candidates named by data (rõ trách nhiệm: ``lane-not-agency``), documentation (rõ việc:
-``no-documentation``), a due time (rõ thời gian: ``no-due-date``) that parses (``due-date-invalid``, always an error)
-and a form (rõ sản phẩm: ``no-form``). For every single-hit DMN decision table without a catch-all rule: input values
-of a finite domain that no rule matches (``dmn-no-default``). For every DMN file, engine.dmn_lint: FEEL that runs
-differently as Python (``dmn-feel``), hit policies SpiffWorkflow runs differently (``dmn-hit-policy``) and decision
-requirement graphs (``dmn-required-decision``). For every BPMN file, Camunda 7 attributes that have no effect here
-(``camunda-ignored``, engine.camunda_dialect), and call activities that call their own process back
-(``call-recursive``).
+Compiling (engine.definitions.catalog) already refuses what cannot run: invalid XML, schema errors, expressions and
+timers that do not compile, human tasks nobody could act on. The lint adds what makes a process *accountable*. For
+every human task: an agency lane or candidates named by data (rõ trách nhiệm: ``lane-not-agency``), documentation (rõ
+việc: ``no-documentation``), a due time (rõ thời gian: ``no-due-date``) that parses (``due-date-invalid``, always an
+error) and a form (rõ sản phẩm: ``no-form``). For every single-hit DMN decision table without a catch-all rule: input
+values of a finite domain that no rule matches (``dmn-no-default``). For every DMN file, engine.definitions.dmn.lint:
+FEEL that runs differently as Python (``dmn-feel``), hit policies SpiffWorkflow runs differently (``dmn-hit-policy``)
+and decision requirement graphs (``dmn-required-decision``). For every BPMN file, Camunda 7 attributes that have no
+effect here (``camunda-ignored``, engine.definitions.camunda.dialect), and call activities that call their own process
+back (``call-recursive``).
 
 Gaps are warnings by default, so a plain BPMN file without forms still deploys; ``strict=True`` makes them errors.
 :func:`refuse_errors` raises :class:`~engine.errors.InvalidDefinition` with the errors as problems (the catalog's
@@ -442,7 +442,8 @@ def _recursion_findings(trees: Mapping[str, Any]) -> Iterator[Finding]:
 
 
 def _camunda_findings(file: str, root: Any) -> Iterator[Finding]:
-    """Camunda 7 attributes a file sets that have no effect here (engine.camunda_dialect): ``camunda-ignored``."""
+    """Camunda 7 attributes a file sets that have no effect here (engine.definitions.camunda.dialect):
+    ``camunda-ignored``."""
     for element, attribute, en, vi in ignored_attributes(root):
         yield _finding(
             "camunda-ignored",
@@ -540,7 +541,7 @@ def refuse_errors(findings: Sequence[Finding]) -> None:
 
 
 def from_problem(found: Problem, code: str) -> Finding:
-    """A compile problem (engine.catalog) as an error finding; ``code`` when the problem carries none."""
+    """A compile problem (engine.definitions.catalog) as an error finding; ``code`` when the problem carries none."""
     return Finding(
         code=str(found.get("code") or code),
         severity="error",

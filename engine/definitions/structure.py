@@ -108,7 +108,7 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
             continue
         seen.add(source.name)
         if is_form_file(source.name):
-            continue  # a JSON Schema form: compiled by engine.forms, never parsed as XML
+            continue  # a JSON Schema form: compiled by engine.definitions.forms, never parsed as XML
         if kind is None:
             problems.append(
                 problem(
@@ -314,7 +314,8 @@ def _check_bpmn_references(document: Document, process_ids: set[str], decisions:
                 )
             )
     for task in document.root.iterfind(".//bpmn:businessRuleTask", NSMAP):
-        # camunda:decisionRef (Camunda Modeler) is rewritten to spiffworkflow:calledDecisionId (engine.camunda_dialect)
+        # camunda:decisionRef (Camunda Modeler) is rewritten to spiffworkflow:calledDecisionId
+        # (engine.definitions.camunda.dialect)
         decision = (
             task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", None, NSMAP)
             or task.get(f"{{{CAMUNDA_NS}}}decisionRef")
@@ -349,7 +350,8 @@ def _check_dmn_shape(document: Document) -> list[Problem]:
     if not decisions:
         return [problem(name, "the DMN file defines no decision", "tệp DMN không có bảng quyết định nào")]
     # SpiffWorkflow 3.2.0 crashes (AttributeError) on a file with several decisions: the catalog hands it one copy of
-    # the file per decision (engine.dmn.split_decisions), so each is checked here like a file of its own.
+    # the file per decision (engine.definitions.dmn.tables.split_decisions), so each is checked here like a file of
+    # its own.
     problems: list[Problem] = []
     for decision in decisions:
         table = decision.find("dmn:decisionTable", ns)

@@ -69,7 +69,8 @@ class ExternalServiceTask(ServiceTaskMixin, SpiffBpmnTask):  # type: ignore[misc
 
 
 class ServiceTaskUnsupported(ValidationException):  # type: ignore[misc]
-    """A service task this engine cannot run; ``message_vi`` is the Vietnamese reason (engine.catalog shows it)."""
+    """A service task this engine cannot run; ``message_vi`` is the Vietnamese reason (engine.definitions.catalog shows
+    it)."""
 
     def __init__(self, message: str, message_vi: str, node: Any, file_name: str | None) -> None:
         super().__init__(message, node=node, file_name=file_name)

@@ -57,7 +57,7 @@ class WaitingMessage:
 
 @dataclass(frozen=True)
 class ThrownMessage:
-    """A message a process threw that nothing inside it caught: published by engine/messages.py."""
+    """A message a process threw that nothing inside it caught: published by engine/commands/messages.py."""
 
     name: str
     payload: Any
@@ -207,7 +207,7 @@ class Runtime:
 
     @staticmethod
     def _fire_start_timer(task: Task) -> None:
-        """The scheduler (engine.scheduled_starts) starts an instance when its timer start is due, so that start event
+        """The scheduler (engine.commands.timers) starts an instance when its timer start is due, so that start event
         has fired: it must not wait a second time. (An event subprocess's timer start is not touched.)"""
         spec = task.task_spec
         task._set_internal_data(event_fired=True)

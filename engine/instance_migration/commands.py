@@ -7,7 +7,7 @@ the instance in memory and writing nothing. ``migrate_instances`` moves the chos
 transaction (lock → the same move → run to the next wait state → save like any command → point the instance at the
 target definition), all or nothing per instance; a refused or failing instance is reported and the others go on.
 
-What is kept, and why (engine/migration_tree.py has the tree rules):
+What is kept, and why (engine/instance_migration/tree.py has the tree rules):
 
 - Task ids. An open human task is the same row after the move: its assignee and claim stay, its element, name,
   lane, candidates, documentation, form and required role become the target element's.
@@ -33,7 +33,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Connection
 
-from phoihop.engine.commands.executor import CommandCore
+from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.errors import EngineError, MigrationPlanInvalid
 from phoihop.engine.execution import task_index
@@ -46,7 +46,7 @@ from phoihop.engine.reads.versions import definition_not_found
 from phoihop.engine.store import instance_moves as migration_rows
 from phoihop.engine.store import repository as repo
 
-__all__ = ["InstanceFilter", "MigrationCommands", "MigrationPlan"]
+__all__ = ["InstanceFilter", "InstanceMigration", "MigrationPlan"]
 
 log = logging.getLogger("phoihop.migration")
 MAX_INSTANCES = 1000
@@ -98,17 +98,20 @@ def _elements(model: ProcessModel) -> set[str]:
     }
 
 
-class MigrationCommands(CommandCore):
-    """The migration use cases of ``WorkflowService`` (role process-owner, or admin)."""
+class InstanceMigration:
+    """Dry runs and migrations of running instances between two versions of one key (role process-owner, or admin)."""
+
+    def __init__(self, executor: CommandExecutor) -> None:
+        self.executor = executor
 
     # --- entry points -----------------------------------------------------------------------------------------------
-    def migration_dry_run(
+    def dry_run(
         self, actor: Actor, plan: MigrationPlan, selection: InstanceFilter, *, limit: int = 100
     ) -> dict[str, Any]:
         """Per instance of the source version matching ``selection``: migratable or why not, and what would happen
         to its open tasks and timers. Writes nothing."""
         actor.require_role("process-owner")
-        with self._uow(write=False) as uow:
+        with self.executor.transaction(write=False) as uow:
             versions = self._versions(uow.conn, plan)
             rows, total = migration_rows.select_instances(
                 uow.conn,
@@ -128,16 +131,16 @@ class MigrationCommands(CommandCore):
             "summary": {"listed": len(reports), "migratable": migratable, "not_migratable": len(reports) - migratable},
         }
 
-    def migrate_instances(self, actor: Actor, plan: MigrationPlan, instance_ids: Sequence[str]) -> dict[str, Any]:
+    def migrate(self, actor: Actor, plan: MigrationPlan, instance_ids: Sequence[str]) -> dict[str, Any]:
         """Move ``instance_ids`` (only those) to the target version, each in its own transaction."""
         actor.require_role("process-owner")
-        with self._uow(write=False) as uow:
+        with self.executor.transaction(write=False) as uow:
             versions = self._versions(uow.conn, plan)
         results = [self._migrate_one(actor, versions, instance_id) for instance_id in sorted(set(instance_ids))]
         counts = {
             status: sum(1 for r in results if r["status"] == status) for status in ("migrated", "refused", "failed")
         }
-        with self._uow() as uow:
+        with self.executor.transaction() as uow:
             repo.insert_definition_audit(
                 uow.conn,
                 [
@@ -169,7 +172,7 @@ class MigrationCommands(CommandCore):
     # --- one instance -----------------------------------------------------------------------------------------------
     def _migrate_one(self, actor: Actor, versions: _Versions, instance_id: str) -> dict[str, Any]:
         try:
-            with self._uow() as uow:
+            with self.executor.transaction() as uow:
                 head = repo.lock_instance_head(uow.conn, instance_id)
                 if head is None:
                     return self._result(
@@ -238,7 +241,9 @@ class MigrationCommands(CommandCore):
                 ],
             },
         }
-        self._save(uow, head, versions.target_model, examined.workflow, examined.outcome, examined.prior, actor, audit)
+        self.executor.save(
+            uow, head, versions.target_model, examined.workflow, examined.outcome, examined.prior, actor, audit
+        )
         migration_rows.switch_definition(uow.conn, head["id"], versions.target["id"])
         for moved in examined.moved_tasks:
             migration_rows.move_human_task(uow.conn, moved["id"], moved)
@@ -317,10 +322,10 @@ class MigrationCommands(CommandCore):
         instance_id = row["id"]
         meta, _ = repo.instance_state(conn, instance_id)
         records = repo.task_records(conn, instance_id)
-        workflow = self.serializer.loads_split(
+        workflow = self.executor.serializer.loads_split(
             meta, [(t, b) for t, _, b in records], model.spec, model.subprocess_specs
         )
-        self.runtime.attach(workflow, {t: seq for t, seq, _ in records})
+        self.executor.runtime.attach(workflow, {t: seq for t, seq, _ in records})
         prior = LiveWorkflow(
             row["version"],
             workflow,
@@ -341,7 +346,7 @@ class MigrationCommands(CommandCore):
         assert index is not None
         try:
             rebuild(workflow, tree, versions.target_model.subprocess_specs, lambda task: index.mark(task.id))
-            outcome = self.runtime.run(workflow)
+            outcome = self.executor.runtime.run(workflow)
         except Exception as exc:  # whatever SpiffWorkflow raises on a tree it cannot carry
             examined.report["reasons"].append(
                 _reason(
@@ -377,7 +382,7 @@ class MigrationCommands(CommandCore):
         """Fill the report from the moved copy: each open task kept, closed or opened, each timer before/after."""
         assert examined.outcome is not None and examined.prior is not None
         workflow, report = examined.workflow, examined.report
-        snapshot = self.runtime.snapshot(workflow, examined.outcome)
+        snapshot = self.executor.runtime.snapshot(workflow, examined.outcome)
         target_tasks = versions.target_model.user_tasks
         try:
             for row in open_rows:
@@ -389,7 +394,7 @@ class MigrationCommands(CommandCore):
                     continue
                 groups = list(info.candidate_groups) if info else []
                 if info is not None and info.candidate_groups_variable:
-                    groups += self._groups_from_data(workflow, row["id"], info)
+                    groups += self.executor.groups_from_data(workflow, row["id"], info)
                 moved = {
                     "id": row["id"],
                     "element_id": element,
@@ -420,7 +425,7 @@ class MigrationCommands(CommandCore):
             for task_id, element in snapshot.open_tasks.items():
                 if task_id in examined.prior.open_tasks:
                     continue
-                new = self._task_row(
+                new = self.executor.task_row(
                     report["instance_id"],
                     versions.plan.source_key,
                     task_id,
@@ -525,7 +530,7 @@ class MigrationCommands(CommandCore):
         target = repo.definition_by_version(conn, plan.source_key, plan.target_version)
         if target is None:
             raise definition_not_found(plan.source_key, plan.target_version)
-        source_model, target_model = self._model(conn, source["id"]), self._model(conn, target["id"])
+        source_model, target_model = self.executor.model(conn, source["id"]), self.executor.model(conn, target["id"])
         problems: list[dict[str, Any]] = []
         if plan.source_version == plan.target_version:
             problems.append(

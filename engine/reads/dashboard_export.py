@@ -1,4 +1,4 @@
-"""The dashboard's figures (engine.dashboard) as a spreadsheet: CSV (UTF-8 with a byte-order mark, so Excel reads
+"""The dashboard's figures (engine.reads.dashboard) as a spreadsheet: CSV (UTF-8 with a byte-order mark, so Excel reads
 Vietnamese right) or XLSX (openpyxl, one sheet per table). Same tables, same column titles in Vietnamese or English.
 
 Text from process data (agency and process names) could start with ``=``, ``+``, ``-`` or ``@`` and run as a

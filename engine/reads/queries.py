@@ -67,7 +67,7 @@ class Queries(VersionReads, CaseReads):
 
     def start_form(self, key: str, version: int | None = None) -> dict[str, Any]:
         """``{key, version, form}``: the start form (JSON Schema) of a version, by default of the version a start
-        naming none gets (the explicit default, else the latest active one: engine.versions)."""
+        naming none gets (the explicit default, else the latest active one: engine.commands.versions)."""
         with self._read() as conn:
             if version is not None:
                 definition = repo.definition_by_version(conn, key, version)

@@ -144,7 +144,7 @@ class VersionReads:
         }
 
     def definition_diff(self, key: str, from_version: int, to_version: int) -> dict[str, Any]:
-        """Elements added, removed and changed from one version of ``key`` to another (engine.definition_diff)."""
+        """Elements added, removed and changed from one version of ``key`` to another (engine.definitions.diff)."""
         with self._read() as conn:
             before = self._files(conn, key, from_version)
             after = self._files(conn, key, to_version)

@@ -1,4 +1,4 @@
-"""Statements of the officers' web app reads (engine.case_reads): inbox text search, the dossier labels of listed
+"""Statements of the officers' web app reads (engine.reads.cases): inbox text search, the dossier labels of listed
 tasks, and what an instance is waiting for (timers, external tasks, messages)."""
 
 from __future__ import annotations

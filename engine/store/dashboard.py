@@ -1,5 +1,5 @@
-"""Aggregates of the dashboard (engine/dashboard.py): task counts per agency and per process, median cycle times per
-process, and the monthly reports of one period per agency. Every figure is computed by the database (conditional
+"""Aggregates of the dashboard (engine/reads/dashboard.py): task counts per agency and per process, median cycle times
+per process, and the monthly reports of one period per agency. Every figure is computed by the database (conditional
 sums, window functions); nothing here loads a workflow.
 
 Time windows are half-open, ``[start, end)``, in UTC (the caller turns a Hanoi month into them). "Open at ``as_of``"

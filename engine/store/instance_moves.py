@@ -1,6 +1,6 @@
-"""Statements of instance migration (engine/migration.py): choosing the instances of a version, moving an instance
-to another definition, and carrying its open human tasks and external tasks over to the target's elements. A cold
-path: SQLAlchemy Core. Never commits."""
+"""Statements of instance migration (engine/instance_migration/commands.py): choosing the instances of a version,
+moving an instance to another definition, and carrying its open human tasks and external tasks over to the target's
+elements. A cold path: SQLAlchemy Core. Never commits."""
 
 from __future__ import annotations
 

@@ -426,7 +426,7 @@ def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: i
 
 
 def task_deadline_clause(deadline: str, now: datetime) -> Any:
-    """Open tasks in a deadline state at ``now`` (engine/deadlines.py ``open_state`` in SQL): overdue past due_at;
+    """Open tasks in a deadline state at ``now`` (engine/time/deadlines.py ``open_state`` in SQL): overdue past due_at;
     warning from warn_at to due_at; on_time without a due time or before warn_at (a row without warn_at: before
     due_at)."""
     if deadline == "overdue":

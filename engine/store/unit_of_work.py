@@ -17,7 +17,8 @@ class UnitOfWork:
     conn: Connection
     now: datetime
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    message_hops: int = 0  # depth of process-thrown messages delivered in this transaction (engine/messages.py)
+    # depth of process-thrown messages delivered in this transaction (engine/commands/messages.py)
+    message_hops: int = 0
 
 
 @contextmanager

@@ -51,6 +51,21 @@ def begin(client: TestClient, business_key: str = "VB-001") -> str:
     return instance_id
 
 
+def test_a_completion_followed_by_a_message_end_event_answers_200_and_starts_the_follow_up(client: TestClient) -> None:
+    """Regression: this answered 500 and left the task locked (the external-task commands could not publish)."""
+    deploy_external(client, "theo_doi_ket_qua.bpmn")
+    deploy_external(client, "gui_va_bao_ket_qua.bpmn")
+    started = start(client, "gui_va_bao_ket_qua", business_key="VB-778", variables={})
+    (locked,) = fetch(client, "van-thu-1")
+
+    response = post(client, locked["id"], "complete", worker_id="van-thu-1", variables={"so_van_ban": "78/SKHCN"})
+
+    assert response.status_code == 200, response.text
+    assert instance(client, started["id"])["status"] == "completed"
+    follow_ups = client.get(INSTANCES, params={"process_key": "theo_doi_ket_qua"}, headers=ADMIN).json()["items"]
+    assert [(i["business_key"], i["status"]) for i in follow_ups] == [("VB-778", "running")]
+
+
 def test_a_worker_fetches_locks_and_completes_over_http(client: TestClient, clock: FakeClock) -> None:
     instance_id = begin(client)
     listed = client.get(EXTERNAL, params={"topic": TOPIC, "status": "open"}, headers=WORKER)

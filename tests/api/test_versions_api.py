@@ -256,7 +256,7 @@ def test_suspended_version_keeps_its_timers_firing(
     complete(client, open_tasks(client, running["id"])["review"]["id"], SKHCN)  # now waiting one day
 
     clock.advance(timedelta(days=1, minutes=1))
-    assert app_container.service.fire_due_timers() == 1
+    assert app_container.timers.fire_due_timers() == 1
 
     assert list(open_tasks(client, running["id"])) == ["after_wait"]
 

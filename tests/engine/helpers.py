@@ -37,11 +37,11 @@ def fixture_source(name: str) -> SourceFile:
 
 def deploy(container: EngineContainer, *names: str) -> None:
     for name in names:
-        container.service.deploy(OWNER, [fixture_source(name)])
+        container.deployments.deploy(OWNER, [fixture_source(name)])
 
 
 def deploy_xml(container: EngineContainer, name: str, xml: str) -> None:
-    container.service.deploy(OWNER, [SourceFile(name, xml.encode("utf-8"))])
+    container.deployments.deploy(OWNER, [SourceFile(name, xml.encode("utf-8"))])
 
 
 def bpmn(process_id: str, body: str, *, lanes: str) -> str:
@@ -128,17 +128,17 @@ def subscriptions(container: EngineContainer, instance_id: str) -> list[dict[str
 def load_workflow(container: EngineContainer, instance_id: str) -> Any:
     """Deserialize the stored state (as a restarted server would: the meta document plus one record per task),
     with the sandboxed engine and the task index attached."""
-    service = container.service
+    executor = container.executor
     with container.db.transaction(write=False) as conn:
         head = repo.get_instance(conn, instance_id)
         assert head is not None
-        model = service._model(conn, head["definition_id"])
+        model = executor.model(conn, head["definition_id"])
         state, _ = repo.instance_state(conn, instance_id)
         records = repo.task_records(conn, instance_id)
-    workflow = service.serializer.loads_split(
+    workflow = executor.serializer.loads_split(
         state, [(t, b) for t, _, b in records], model.spec, model.subprocess_specs
     )
-    service.runtime.attach(workflow, {t: seq for t, seq, _ in records})
+    executor.runtime.attach(workflow, {t: seq for t, seq, _ in records})
     return workflow
 
 
@@ -152,7 +152,7 @@ def stored_document(container: EngineContainer, instance_id: str) -> dict[str, A
 
 def redump(container: EngineContainer, workflow: Any) -> dict[str, Any]:
     """``workflow`` serialized again, in the shape of :func:`stored_document`."""
-    serializer = container.service.serializer
+    serializer = container.executor.serializer
     return {
         "meta": orjson.loads(serializer.dumps_meta(workflow)),
         "tasks": {str(k): orjson.loads(serializer.dumps_task(t)) for k, t in workflow.tasks.items()},

@@ -1,4 +1,4 @@
-"""engine.bpmn_layout: generated diagrams cover every element, keep shapes inside their lanes, never overlap, leave
+"""engine.definitions.layout.diagram: generated diagrams cover every element, keep shapes inside their lanes, never overlap, leave
 the semantic model untouched and are deterministic."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Which parser (measured on tests/fixtures/camunda with SpiffWorkflow 3.2.0; processes built of processes declared):
 
-| files                                   | SpiffBpmnParser | CamundaParser | engine.catalog                     |
+| files                                   | SpiffBpmnParser | CamundaParser | engine.definitions.catalog                     |
 |-----------------------------------------|-----------------|---------------|------------------------------------|
 | de_xuat_nhiem_vu + gop_y_phap_ly + DMN  | 1 of 2          | 2 of 2        | 2 of 2, walked to the end below    |
 | bieu_thuc_ngoai (Groovy, listeners...)  | 1 of 1          | 1 of 1        | refused: 12 problems, each named   |
@@ -12,7 +12,7 @@ Which parser (measured on tests/fixtures/camunda with SpiffWorkflow 3.2.0; proce
 The Camunda parser builds more specs, but "built" is not "runs": both parsers keep ``${day_du}`` as the condition
 text and fail at run time (JUEL is not Python), and both build the Groovy script, the listeners and the JUEL method
 calls. The catalog keeps one dialect, the Spiff parser its serializer and sandbox are built on, and rewrites the Camunda
-constructs first (engine.camunda_dialect): everything the table's last column accepts runs, the rest is refused at
+constructs first (engine.definitions.camunda.dialect): everything the table's last column accepts runs, the rest is refused at
 deploy naming the element and the text.
 """
 
@@ -202,10 +202,8 @@ def test_the_camunda_deployment_passes_the_strict_lint() -> None:
 def start(container: EngineContainer, **variables: Any) -> str:
     for name in PROPOSAL:  # nothing else of the deployment changes, the version stays 1
         assert name in {f.name for f in proposal()}
-    container.service.deploy(OWNER, proposal())
-    (started,) = container.service.correlate_message(
-        INTEGRATOR, "ho_so_de_xuat", business_key="HS-01", variables=variables
-    )
+    container.deployments.deploy(OWNER, proposal())
+    (started,) = container.messages.correlate(INTEGRATOR, "ho_so_de_xuat", business_key="HS-01", variables=variables)
     assert started["started"]
     return str(started["instance_id"])
 
@@ -218,18 +216,18 @@ def test_the_camunda_process_runs_from_message_start_to_end(container: EngineCon
     form = container.queries.get_task(ONE_STOP, check["id"], with_form=True)["form"]
     assert form is not None and form["properties"]["loai_ho_so"]["enum"] == ["thuong", "khan"]
     with pytest.raises(FormInvalid) as wrong:
-        container.service.complete_task(ONE_STOP, check["id"], {"so_trang": 0, "loai_ho_so": "khac"})
+        container.tasks.complete(ONE_STOP, check["id"], {"so_trang": 0, "loai_ho_so": "khac"})
     assert {e["field"] for e in wrong.value.fields["errors"]} == {"day_du", "so_trang", "loai_ho_so"}
-    container.service.complete_task(ONE_STOP, check["id"], {"day_du": True, "ngay_nhan": "2026-01-05"})
+    container.tasks.complete(ONE_STOP, check["id"], {"day_du": True, "ngay_nhan": "2026-01-05"})
 
     legal = open_tasks(container, instance_id)["Activity_GopY"]  # kinh_phi > 1000 && !khan_cap: the call activity
     assert legal["candidate_groups"] == ["stp"]
-    container.service.complete_task(JUSTICE, legal["id"], {"y_kien_stp": "Phù hợp quy định hiện hành"})
+    container.tasks.complete(JUSTICE, legal["id"], {"y_kien_stp": "Phù hợp quy định hiện hành"})
 
     approve = open_tasks(container, instance_id)["Activity_PheDuyet"]
     assert (approve["candidate_groups"], approve["candidate_users"]) == (["skhcn"], ["giam.doc"])
     assert approve["required_role"] == "lead" and approve["form_key"] == "embedded:app:forms/phe-duyet.html"
-    container.service.complete_task(DIRECTOR, approve["id"], {"dong_y": True})
+    container.tasks.complete(DIRECTOR, approve["id"], {"dong_y": True})
 
     view = container.queries.get_instance(ADMIN, instance_id)
     assert view["status"] == "completed"
@@ -246,12 +244,10 @@ def test_the_camunda_process_runs_from_message_start_to_end(container: EngineCon
 @pytest.mark.parametrize("variables", [{"kinh_phi": 500, "khan_cap": False}, {"kinh_phi": 5000, "khan_cap": True}])
 def test_the_default_flow_skips_the_legal_opinion(container: EngineContainer, variables: dict[str, Any]) -> None:
     instance_id = start(container, han_kiem_tra="P1D", **variables)
-    container.service.complete_task(
-        ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True}
-    )
+    container.tasks.complete(ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True})
 
     approve = open_tasks(container, instance_id)["Activity_PheDuyet"]
-    container.service.complete_task(DIRECTOR, approve["id"], {"dong_y": False})
+    container.tasks.complete(DIRECTOR, approve["id"], {"dong_y": False})
 
     assert instance(container, instance_id)["status"] == "completed"
     elements = {e["element_id"] for e in history(container, instance_id)}
@@ -260,21 +256,19 @@ def test_the_default_flow_skips_the_legal_opinion(container: EngineContainer, va
 
 def test_the_p3d_boundary_timer_fires_without_closing_the_task(container: EngineContainer, clock: FakeClock) -> None:
     instance_id = start(container, kinh_phi=10, khan_cap=False, han_kiem_tra="P1D")
-    container.service.complete_task(
-        ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True}
-    )
+    container.tasks.complete(ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True})
     clock.advance(timedelta(days=3, minutes=1))
 
-    assert container.service.fire_due_timers() == 1
+    assert container.timers.fire_due_timers() == 1
 
     assert "Event_0canhbao" in {e["element_id"] for e in history(container, instance_id)}
     assert set(open_tasks(container, instance_id)) == {"Activity_PheDuyet"}  # non-interrupting
 
 
 def test_a_missing_due_date_variable_refuses_the_start_naming_the_task(container: EngineContainer) -> None:
-    container.service.deploy(OWNER, proposal())
+    container.deployments.deploy(OWNER, proposal())
     with pytest.raises(ScriptError) as refused:  # han_kiem_tra missing: ${han_kiem_tra} gives no due date
-        container.service.correlate_message(INTEGRATOR, "ho_so_de_xuat", variables={"kinh_phi": 10})
+        container.messages.correlate(INTEGRATOR, "ho_so_de_xuat", variables={"kinh_phi": 10})
 
     assert refused.value.fields["element_id"] == "Activity_KiemTra" and "han_kiem_tra" in refused.value.detail
     assert container.queries.list_instances(ADMIN).total == 0
@@ -307,14 +301,12 @@ def test_a_collect_decision_result_list_is_built_at_run_time(container: EngineCo
         {'camunda:mapDecisionResult="singleEntry"': "", "${muc_do == 'lon'}": "${muc_do[0].muc_do_de_xuat == 'lon'}"},
     )
     dmn = source("phan_loai.dmn", {'hitPolicy="FIRST"': 'hitPolicy="COLLECT"'})
-    container.service.deploy(OWNER, [bpmn, source("gop_y_phap_ly.bpmn"), dmn])
-    (started,) = container.service.correlate_message(
+    container.deployments.deploy(OWNER, [bpmn, source("gop_y_phap_ly.bpmn"), dmn])
+    (started,) = container.messages.correlate(
         INTEGRATOR, "ho_so_de_xuat", variables={"kinh_phi": 2000, "khan_cap": False, "han_kiem_tra": "P1D"}
     )
     instance_id = started["instance_id"]
-    container.service.complete_task(
-        ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True}
-    )
+    container.tasks.complete(ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True})
 
     view = container.queries.get_instance(ADMIN, instance_id)
     assert view["variables"]["muc_do"] == [{"muc_do_de_xuat": "lon"}, {"muc_do_de_xuat": "nho"}]  # both rules match
@@ -526,10 +518,10 @@ def test_form_fields_on_the_start_event_are_the_start_form(container: EngineCont
         "minimum": 0,
     }
 
-    container.service.deploy(OWNER, files)
+    container.deployments.deploy(OWNER, files)
     with pytest.raises(FormInvalid):
-        container.service.start_instance(INTEGRATOR, "Process_DeXuatNhiemVu", variables={"kinh_phi": -1})
-    instance_id, _ = container.service.start_instance(
+        container.instances.start(INTEGRATOR, "Process_DeXuatNhiemVu", variables={"kinh_phi": -1})
+    instance_id, _ = container.instances.start(
         INTEGRATOR, "Process_DeXuatNhiemVu", variables={"kinh_phi": 10, "han_kiem_tra": "P1D"}
     )
     assert set(open_tasks(container, instance_id)) == {"Activity_KiemTra"}
@@ -542,13 +534,13 @@ def test_candidate_groups_from_a_variable_become_candidate_groups_variable(conta
     approve = model.user_tasks["Activity_PheDuyet"]
     assert (approve.candidate_groups_variable, approve.candidate_groups) == ("co_quan_duyet", ())
 
-    container.service.deploy(OWNER, files)
-    (started,) = container.service.correlate_message(
+    container.deployments.deploy(OWNER, files)
+    (started,) = container.messages.correlate(
         INTEGRATOR,
         "ho_so_de_xuat",
         variables={"kinh_phi": 10, "khan_cap": False, "han_kiem_tra": "P1D", "co_quan_duyet": "stc"},
     )
-    container.service.complete_task(
+    container.tasks.complete(
         ONE_STOP, open_tasks(container, started["instance_id"])["Activity_KiemTra"]["id"], {"day_du": True}
     )
     assert open_tasks(container, started["instance_id"])["Activity_PheDuyet"]["candidate_groups"] == ["stc"]
@@ -581,8 +573,8 @@ def test_a_self_calling_process_ends_in_an_instance_error_not_a_stuck_worker(db_
     not held for the 30 s time limit) with a clear instance error."""
     engine = build_engine(db_url, clock=clock)
     try:
-        engine.service.deploy(OWNER, [source("tu_goi.bpmn")])
-        instance_id, _ = engine.service.start_instance(INTEGRATOR, "Process_TuGoi")
+        engine.deployments.deploy(OWNER, [source("tu_goi.bpmn")])
+        instance_id, _ = engine.instances.start(INTEGRATOR, "Process_TuGoi")
         view = engine.queries.get_instance(ADMIN, instance_id)
         assert view["status"] == "error"
         assert view["error"]["code"] == "step-limit-exceeded" and "nested more than 32" in view["error"]["message"]

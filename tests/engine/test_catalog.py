@@ -1,4 +1,4 @@
-"""engine.catalog: deployments are parsed, validated and compiled at once, and every problem is reported together."""
+"""engine.definitions.catalog: deployments are parsed, validated and compiled at once, and every problem is reported together."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_camunda_modeler_file_passes_the_schema_and_keeps_its_attributes() -> No
     assert review.agency == "skhcn"
     assert review.candidate_groups == ("skhcn", "stp", "to-tham-dinh")  # "Sở Tư pháp" resolved, unknown kept
     assert review.candidate_users == ("le.thi.b", "tran.van.c")
-    # JUEL ${han_tham_dinh} is translated to the Python it means (engine.juel)
+    # JUEL ${han_tham_dinh} is translated to the Python it means (engine.definitions.camunda.juel)
     assert (review.due_date, review.form_key, review.assignee) == ("han_tham_dinh", "form:tham-dinh", None)
     sign = process.user_tasks["Task_Ky"]
     assert (sign.assignee, sign.candidate_groups, sign.due_date) == ("nguyen.van.a", (), "2026-03-01T17:00:00+07:00")
@@ -235,7 +235,7 @@ def test_bad_dmn_cells_are_reported_once_each() -> None:
 
 def test_dmn_with_several_decisions_compiles_each_decision() -> None:
     """SpiffWorkflow 3.2's DMN parser crashes on a file with several decisions; the catalog gives each decision its own
-    copy of the file (engine/dmn.py), so a businessRuleTask can call any of them by id."""
+    copy of the file (engine/definitions/dmn/tables.py), so a businessRuleTask can call any of them by id."""
     text = (FIXTURES / "routing.dmn").read_text(encoding="utf-8")
     decision = text[text.index("  <decision") : text.index("  <dmndi:DMNDI>")].replace('id="', 'id="B_')
     dmn = SourceFile("routing.dmn", text.replace("  <dmndi:DMNDI>", decision + "  <dmndi:DMNDI>").encode())
@@ -256,7 +256,7 @@ def test_business_rule_task_must_name_a_known_decision() -> None:
             "<spiffworkflow:calledDecisionId>Decision_DieuPhoi</spiffworkflow:calledDecisionId>": "",
         },
     )
-    # camunda:decisionRef is read (engine.camunda_dialect rewrites it to spiffworkflow:calledDecisionId)
+    # camunda:decisionRef is read (engine.definitions.camunda.dialect rewrites it to spiffworkflow:calledDecisionId)
     (process,) = deploy(camunda, source("routing.dmn")).processes
     assert process.spec.task_specs["Rule_DieuPhoi"].dmnEngine.decision_table.id == "DecisionTable_1"
     unknown = camunda.content.replace(b'"Decision_DieuPhoi"', b'"Decision_Khac"')

@@ -65,18 +65,18 @@ def other(db_url: str, clock: FakeClock) -> Iterator[EngineContainer]:
 @pytest.mark.parametrize("warm_cache", [True, False], ids=["cache-hit", "cache-miss"])
 def test_crash_before_commit_leaves_no_trace_and_a_retry_succeeds(container: EngineContainer, warm_cache: bool) -> None:
     deploy(container, "four_tasks.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks", variables={"ho_so": {"so": 1}})
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "t1"), {"buoc1": True})
+    instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks", variables={"ho_so": {"so": 1}})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "t1"), {"buoc1": True})
     if not warm_cache:
-        container.service.cache.clear()
+        container.executor.cache.clear()
     t2 = task_id(container, instance_id, "t2")
     before_row, before_counts = instance(container, instance_id), table_counts(container)
     before_state = stored_document(container, instance_id)
 
-    container.service.fail_before_commit = crash
+    container.executor.fail_before_commit = crash
     with pytest.raises(Crash):
-        container.service.complete_task(SKHCN, t2, {"buoc2": "nửa chừng"})
-    container.service.fail_before_commit = None
+        container.tasks.complete(SKHCN, t2, {"buoc2": "nửa chừng"})
+    container.executor.fail_before_commit = None
 
     after_row = instance(container, instance_id)
     assert after_row["version"] == before_row["version"] == 2
@@ -89,13 +89,13 @@ def test_crash_before_commit_leaves_no_trace_and_a_retry_succeeds(container: Eng
     assert t2_row["status"] == "open" and t2_row["completed_by"] is None
 
     # the retry must not be served the half-changed workflow (where t2 is already completed)
-    container.service.complete_task(SKHCN, t2, {"buoc2": "xong"})
+    container.tasks.complete(SKHCN, t2, {"buoc2": "xong"})
     row = instance(container, instance_id)
     assert row["version"] == 3 and row["variables"]["buoc2"] == "xong"
     assert set(open_tasks(container, instance_id)) == {"t3"}
     assert audit_kinds(container, instance_id).count("task_completed") == 2
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "t3"), {})
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "t4"), {})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "t3"), {})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "t4"), {})
     assert instance(container, instance_id)["status"] == "completed"
 
 
@@ -103,43 +103,43 @@ def test_crash_during_start_claim_timer_and_message_leaves_no_trace(
     container: EngineContainer, clock: FakeClock
 ) -> None:
     deploy(container, "timers.bpmn", "messages.bpmn")
-    service = container.service
+    executor = container.executor
 
-    service.fail_before_commit = crash
+    executor.fail_before_commit = crash
     with pytest.raises(Crash):
-        service.start_instance(INTEGRATOR, "timed_review", business_key="HS-C")
-    service.fail_before_commit = None
+        container.instances.start(INTEGRATOR, "timed_review", business_key="HS-C")
+    executor.fail_before_commit = None
     assert table_counts(container)["process_instance"] == 0
     assert table_counts(container)["timer"] == 0
 
-    timed, _ = service.start_instance(INTEGRATOR, "timed_review", business_key="HS-C")
+    timed, _ = container.instances.start(INTEGRATOR, "timed_review", business_key="HS-C")
     review = task_id(container, timed, "review")
-    service.fail_before_commit = crash
+    executor.fail_before_commit = crash
     with pytest.raises(Crash):
-        service.claim_task(SKHCN, review)
-    service.fail_before_commit = None
+        container.tasks.claim(SKHCN, review)
+    executor.fail_before_commit = None
     assert open_tasks(container, timed)["review"]["assignee"] is None
 
     clock.advance(timedelta(hours=2, seconds=1))
-    service.fail_before_commit = crash
+    executor.fail_before_commit = crash
     with pytest.raises(Crash):
         container.scheduler.run_once()
-    service.fail_before_commit = None
+    executor.fail_before_commit = None
     assert len(timers(container, timed)) == 1
     assert "timer_fired" not in audit_kinds(container, timed)
     assert container.scheduler.run_once() == 1
     assert set(open_tasks(container, timed)) == {"escalate"}
 
-    waiting, _ = service.start_instance(INTEGRATOR, "supplement_flow", business_key="HS-M")
-    service.complete_task(officer("mc", "ttpvhcc"), task_id(container, waiting, "check"), {})
+    waiting, _ = container.instances.start(INTEGRATOR, "supplement_flow", business_key="HS-M")
+    container.tasks.complete(officer("mc", "ttpvhcc"), task_id(container, waiting, "check"), {})
     before = table_counts(container)
-    service.fail_before_commit = crash
+    executor.fail_before_commit = crash
     with pytest.raises(Crash):
-        service.correlate_message(INTEGRATOR, "bo_sung_ho_so", business_key="HS-M", variables={"x": 1})
-    service.fail_before_commit = None
+        container.messages.correlate(INTEGRATOR, "bo_sung_ho_so", business_key="HS-M", variables={"x": 1})
+    executor.fail_before_commit = None
     assert table_counts(container) == before
     assert len(subscriptions(container, waiting)) == 1
-    service.correlate_message(INTEGRATOR, "bo_sung_ho_so", business_key="HS-M", variables={"x": 1})
+    container.messages.correlate(INTEGRATOR, "bo_sung_ho_so", business_key="HS-M", variables={"x": 1})
     assert set(open_tasks(container, waiting)) == {"recheck"}
     assert instance(container, waiting)["variables"]["x"] == 1
 
@@ -147,11 +147,11 @@ def test_crash_during_start_claim_timer_and_message_leaves_no_trace(
 # --- claim race -----------------------------------------------------------------------------------------------------
 def test_many_threads_claim_the_same_task_exactly_one_wins(container: EngineContainer) -> None:
     deploy(container, "four_tasks.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks")
+    instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")
     t1 = task_id(container, instance_id, "t1")
     officers = [officer(f"can_bo_{i}", "skhcn") for i in range(12)]
 
-    results = run_threads([partial(container.service.claim_task, o, t1) for o in officers])
+    results = run_threads([partial(container.tasks.claim, o, t1) for o in officers])
 
     winners = [o for o, (kind, _) in zip(officers, results, strict=True) if kind == "ok"]
     assert len(winners) == 1, results
@@ -167,11 +167,11 @@ def test_many_threads_claim_the_same_task_exactly_one_wins(container: EngineCont
 
 def test_claim_race_across_two_processes(container: EngineContainer, other: EngineContainer) -> None:
     deploy(container, "four_tasks.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks")
+    instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")
     t1 = task_id(container, instance_id, "t1")
     officers = [officer(f"can_bo_{i}", "skhcn") for i in range(8)]
     engines = [container, other] * 4
-    results = run_threads([partial(e.service.claim_task, o, t1) for o, e in zip(officers, engines, strict=True)])
+    results = run_threads([partial(e.tasks.claim, o, t1) for o, e in zip(officers, engines, strict=True)])
     assert [kind for kind, _ in results].count("ok") == 1, results
     assert all(isinstance(v, AlreadyClaimed) for kind, v in results if kind == "error")
     assert audit_kinds(container, instance_id).count("task_claimed") == 1
@@ -181,15 +181,15 @@ def test_claim_race_across_two_processes(container: EngineContainer, other: Engi
 def _race_branches(first: EngineContainer, second: EngineContainer, rounds: int) -> None:
     deploy(first, "parallel.bpmn")
     for round_no in range(rounds):
-        instance_id, _ = first.service.start_instance(INTEGRATOR, "parallel_review", business_key=f"HS-{round_no}")
-        first.service.complete_task(SKHCN, task_id(first, instance_id, "receive"), {"vong": round_no})
+        instance_id, _ = first.instances.start(INTEGRATOR, "parallel_review", business_key=f"HS-{round_no}")
+        first.tasks.complete(SKHCN, task_id(first, instance_id, "receive"), {"vong": round_no})
         legal, board = task_id(first, instance_id, "legal"), task_id(first, instance_id, "board")
         a, b = (first, second) if round_no % 2 == 0 else (second, first)
 
         results = run_threads(
             [
-                partial(a.service.complete_task, STP, legal, {"legal_ok": True, "y_kien_stp": {"so": round_no}}),
-                partial(b.service.complete_task, HTKC, board, {"board_ok": True, "y_kien_htkc": {"so": round_no}}),
+                partial(a.tasks.complete, STP, legal, {"legal_ok": True, "y_kien_stp": {"so": round_no}}),
+                partial(b.tasks.complete, HTKC, board, {"board_ok": True, "y_kien_htkc": {"so": round_no}}),
             ]
         )
 
@@ -209,7 +209,7 @@ def _race_branches(first: EngineContainer, second: EngineContainer, rounds: int)
         assert audit_kinds(first, instance_id).count("task_completed") == 3
         # either process can carry on from here, whichever cache it has
         decide = task_id(first, instance_id, "decide")
-        (a if round_no % 3 else b).service.complete_task(officer("chu_tich", "ubnd"), decide, {"duyet": True})
+        (a if round_no % 3 else b).tasks.complete(officer("chu_tich", "ubnd"), decide, {"duyet": True})
         assert instance(first, instance_id)["status"] == "completed"
 
 
@@ -225,14 +225,14 @@ def test_parallel_branches_completed_at_the_same_instant_by_two_processes(
 
 def test_stale_live_cache_in_another_process_is_not_used(container: EngineContainer, other: EngineContainer) -> None:
     deploy(container, "four_tasks.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks")
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "t1"), {"buoc": 1})  # cached at v2
-    other.service.complete_task(SKHCN, task_id(container, instance_id, "t2"), {"buoc": 2})  # v3 elsewhere
-    hits = container.service.cache.hits
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "t3"), {"buoc": 3})
-    assert container.service.cache.hits == hits  # version moved: a miss, not the stale object
+    instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "t1"), {"buoc": 1})  # cached at v2
+    other.tasks.complete(SKHCN, task_id(container, instance_id, "t2"), {"buoc": 2})  # v3 elsewhere
+    hits = container.executor.cache.hits
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "t3"), {"buoc": 3})
+    assert container.executor.cache.hits == hits  # version moved: a miss, not the stale object
     assert set(open_tasks(container, instance_id)) == {"t4"}
     assert instance(container, instance_id)["variables"]["buoc"] == 3
-    other.service.complete_task(SKHCN, task_id(container, instance_id, "t4"), {})
+    other.tasks.complete(SKHCN, task_id(container, instance_id, "t4"), {})
     row = instance(container, instance_id)
     assert row["status"] == "completed" and row["version"] == 5

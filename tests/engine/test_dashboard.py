@@ -1,4 +1,4 @@
-"""The dashboard's figures (engine/dashboard.py) on both databases, with the clock moved by the test: tasks open,
+"""The dashboard's figures (engine/reads/dashboard.py) on both databases, with the clock moved by the test: tasks open,
 overdue, completed on time and late per agency and per process, median cycle times, Hanoi month boundaries, and the
 monthly reports of a period per agency (on time, late, missing)."""
 
@@ -64,11 +64,11 @@ def open_task(container: EngineContainer, instance_id: str) -> str:
 
 
 def finish(container: EngineContainer, instance_id: str, actor: Any, **variables: Any) -> None:
-    container.service.complete_task(actor, open_task(container, instance_id), variables)
+    container.tasks.complete(actor, open_task(container, instance_id), variables)
 
 
 def start(container: EngineContainer, key: str, **variables: Any) -> str:
-    instance_id, _ = container.service.start_instance(INTEGRATOR, key, variables=variables)
+    instance_id, _ = container.instances.start(INTEGRATOR, key, variables=variables)
     return instance_id
 
 
@@ -184,20 +184,20 @@ def test_monthly_reports_on_time_late_and_missing(
     container: EngineContainer, clock: FakeClock, dashboard: Dashboard
 ) -> None:
     files = [SourceFile(p.name, p.read_bytes()) for p in sorted(REPORTS.iterdir()) if p.is_file()]
-    container.service.deploy(OWNER, files)
+    container.deployments.deploy(OWNER, files)
     clock.set(hanoi(2026, 2, 1, 8))
     january = start(container, "monthly_report", period="2026-01", agencies=["skhcn", "stp", "htkc"])
     clock.set(hanoi(2026, 2, 3, 10))
-    container.service.complete_task(SKHCN, _report_task(container, january, "skhcn"), _report("Tháng 1: xong"))
+    container.tasks.complete(SKHCN, _report_task(container, january, "skhcn"), _report("Tháng 1: xong"))
     clock.set(hanoi(2026, 2, 4, 23, 30))  # before the 5th: on time
-    container.service.complete_task(STP, _report_task(container, january, "stp"), _report("Tháng 1"))
+    container.tasks.complete(STP, _report_task(container, january, "stp"), _report("Tháng 1"))
     clock.set(hanoi(2026, 2, 6, 9))  # after the 4th: late
-    container.service.complete_task(HTKC, _report_task(container, january, "htkc"), _report("Tháng 1, muộn"))
+    container.tasks.complete(HTKC, _report_task(container, january, "htkc"), _report("Tháng 1, muộn"))
     clock.set(hanoi(2026, 3, 1, 8))
     february = start(container, "monthly_report", period="2026-02", agencies=["skhcn", "stp", "htkc"])
     other = start(container, "monthly_report", period="2025-11", agencies=["skhcn"])  # another period: not counted
     clock.set(hanoi(2026, 3, 2, 9))
-    container.service.complete_task(STP, _report_task(container, february, "stp"), _report("Tháng 2"))
+    container.tasks.complete(STP, _report_task(container, february, "stp"), _report("Tháng 2"))
     clock.set(hanoi(2026, 3, 3, 9))
 
     before = dashboard.figures(SKHCN, "2026-03")["monthly_reports"]
@@ -213,7 +213,7 @@ def test_monthly_reports_on_time_late_and_missing(
     assert stp["submitted_at"] == hanoi(2026, 3, 2, 9) and stp["name_vi"] == "Sở Tư pháp"
 
     clock.set(hanoi(2026, 3, 5, 10))
-    container.service.complete_task(SKHCN, _report_task(container, february, "skhcn"), _report("Tháng 2, muộn"))
+    container.tasks.complete(SKHCN, _report_task(container, february, "skhcn"), _report("Tháng 2, muộn"))
     after = dashboard.figures(STP)["monthly_reports"]
     assert after["deadline_passed"]
     assert {a["agency"]: a["status"] for a in after["agencies"]} == {

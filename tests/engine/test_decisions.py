@@ -1,4 +1,4 @@
-"""engine.dmn, engine.dmn_lint, engine.decisions: DMN tables evaluated as SpiffWorkflow runs them (Python, not FEEL),
+"""engine.definitions.dmn.tables, engine.definitions.dmn.lint, engine.commands.decisions: DMN tables evaluated as SpiffWorkflow runs them (Python, not FEEL),
 several decisions per file, FEEL linted, and decisions deployed alone, versioned and found in the store."""
 
 from __future__ import annotations
@@ -357,18 +357,18 @@ def test_a_non_executable_process_with_decisions_is_still_refused() -> None:
 # --- stored decisions (both databases) -----------------------------------------------------------------------------
 @pytest.fixture
 def decisions(container: EngineContainer) -> Iterator[Decisions]:
-    yield Decisions(container.db, container.service.runtime)
+    yield Decisions(container.db, container.executor.runtime)
 
 
 def test_dmn_files_deploy_alone_and_get_versions_per_decision(container: EngineContainer, decisions: Decisions) -> None:
-    first = container.service.deploy(OWNER, [source("multi.dmn")])
+    first = container.deployments.deploy(OWNER, [source("multi.dmn")])
     assert [(d.key, d.version, d.created, d.kind) for d in first] == [
         ("delay_level", 1, True, "decision"),
         ("handling_level", 1, True, "decision"),
     ]
-    again = container.service.deploy(OWNER, [source("multi.dmn")])
+    again = container.deployments.deploy(OWNER, [source("multi.dmn")])
     assert [(d.key, d.version, d.created) for d in again] == [("delay_level", 1, False), ("handling_level", 1, False)]
-    changed = container.service.deploy(OWNER, [source("multi.dmn", {'"ubnd"': '"vp-ubnd"'})], change_note="VP")
+    changed = container.deployments.deploy(OWNER, [source("multi.dmn", {'"ubnd"': '"vp-ubnd"'})], change_note="VP")
     assert [(d.key, d.version, d.created) for d in changed] == [("delay_level", 1, False), ("handling_level", 2, True)]
     listed = {d["id"]: d for d in decisions.list(OWNER)}
     assert {key: d["version"] for key, d in listed.items()} == {"delay_level": 1, "handling_level": 2}
@@ -391,7 +391,7 @@ def test_decisions_of_a_process_folder_name_the_process_version(
     container: EngineContainer, decisions: Decisions
 ) -> None:
     ((_, files),) = deployable_sets(PROCESSES / "green_lane")
-    (deployed,) = container.service.deploy(OWNER, files)
+    (deployed,) = container.deployments.deploy(OWNER, files)
     found = decisions.get(OWNER, "green_lane_eligibility")
     assert found["processes"] == [{"key": "green_lane", "version": deployed.version}]
     assert [r["id"] for r in found["rules"]][-1] == "rule_default"
@@ -404,14 +404,14 @@ def test_decisions_of_a_process_folder_name_the_process_version(
 
 
 def test_a_business_rule_task_calls_each_decision_of_a_multi_decision_file(container: EngineContainer) -> None:
-    container.service.deploy(OWNER, [source("multi.dmn"), source("escalation_level.bpmn")])
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "escalation_level", variables={"so_ngay_tre": 4})
+    container.deployments.deploy(OWNER, [source("multi.dmn"), source("escalation_level.bpmn")])
+    instance_id, _ = container.instances.start(INTEGRATOR, "escalation_level", variables={"so_ngay_tre": 4})
     found = container.queries.get_instance(ADMIN, instance_id)
     assert (found["variables"]["muc_do"], found["variables"]["cap_xu_ly"]) == ("tre_han", "skhcn")
 
 
 def test_only_owners_integrators_and_admins_use_decisions(container: EngineContainer, decisions: Decisions) -> None:
-    container.service.deploy(OWNER, [source("sector_routing.dmn")])
+    container.deployments.deploy(OWNER, [source("sector_routing.dmn")])
     clerk = officer("can_bo", "skhcn")
     for call in (
         lambda: decisions.list(clerk),
@@ -421,4 +421,4 @@ def test_only_owners_integrators_and_admins_use_decisions(container: EngineConta
             call()
     assert decisions.evaluate(ADMIN, "sector_routing", {"sector": "y_te"})["outputs"]["sector_agency"] == "syt"
     with pytest.raises(Forbidden):
-        container.service.deploy(clerk, [source("sector_routing.dmn")])
+        container.deployments.deploy(clerk, [source("sector_routing.dmn")])

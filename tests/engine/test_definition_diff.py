@@ -222,7 +222,7 @@ CHANGES: dict[str, tuple[Callable[[str], str], dict[str, Any]]] = {
 
 
 def deploy_files(container: EngineContainer, files: dict[str, bytes], note: str) -> int:
-    [result] = container.service.deploy(OWNER, [SourceFile(n, c) for n, c in files.items()], change_note=note)
+    [result] = container.deployments.deploy(OWNER, [SourceFile(n, c) for n, c in files.items()], change_note=note)
     assert result.created
     return result.version
 

@@ -33,7 +33,7 @@ APPOINTMENT = {"appointment": "2026-01-09T17:00:00+07:00"}
 
 
 def deploy_fixture(container: EngineContainer, name: str) -> None:
-    container.service.deploy(OWNER, [SourceFile(name, (FIXTURES / name).read_bytes())])
+    container.deployments.deploy(OWNER, [SourceFile(name, (FIXTURES / name).read_bytes())])
 
 
 def stored_codes(container: EngineContainer) -> list[str]:
@@ -127,8 +127,8 @@ def test_a_number_taken_in_a_rolled_back_transaction_is_given_again(container: E
 # --- allocation at start ----------------------------------------------------------------------------------------------
 def test_start_gives_a_dossier_code_before_the_first_step(container: EngineContainer, clock: FakeClock) -> None:
     deploy_fixture(container, "dossier_green_lane.bpmn")
-    first, _ = container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
-    second, _ = container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+    first, _ = container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+    second, _ = container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
     row = instance(container, first)
     assert row["dossier_code"] == "000.00.25.H26-260105-0001"  # 08:00 UTC = 15:00 in Hanoi, 5/1/2026
     assert row["variables"]["dossier_code"] == row["dossier_code"]
@@ -141,13 +141,13 @@ def test_start_gives_a_dossier_code_before_the_first_step(container: EngineConta
     assert "dossier_code" not in started["data"]["variables"]  # what the caller sent, as sent
 
     clock.set(datetime(2026, 1, 5, 17, 30, tzinfo=UTC))  # 00:30 on 6/1 in Hanoi: a new receipt day
-    third, _ = container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+    third, _ = container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
     assert instance(container, third)["dossier_code"] == "000.00.25.H26-260106-0001"
 
 
 def test_a_process_without_agency_code_gets_no_dossier(container: EngineContainer) -> None:
     deploy_fixture(container, "deadline_tasks.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "deadline_tasks")
+    instance_id, _ = container.instances.start(INTEGRATOR, "deadline_tasks")
     row = instance(container, instance_id)
     assert row["dossier_code"] is None
     assert "dossier_code" not in row["variables"]
@@ -157,7 +157,7 @@ def test_a_process_without_agency_code_gets_no_dossier(container: EngineContaine
 def test_an_idempotent_replay_takes_no_second_number(container: EngineContainer) -> None:
     deploy_fixture(container, "dossier_green_lane.bpmn")
     start = partial(
-        container.service.start_instance,
+        container.instances.start,
         INTEGRATOR,
         "dossier_green_lane",
         variables=APPOINTMENT,
@@ -167,7 +167,7 @@ def test_an_idempotent_replay_takes_no_second_number(container: EngineContainer)
     again, created_again = start()
     assert (created, created_again) == (True, False)
     assert again == first
-    other, _ = container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+    other, _ = container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
     assert instance(container, other)["dossier_code"] == "000.00.25.H26-260105-0002"
     assert stored_codes(container) == ["000.00.25.H26-260105-0001", "000.00.25.H26-260105-0002"]
 
@@ -178,22 +178,22 @@ def test_a_start_that_fails_before_commit_gives_its_number_back(container: Engin
     def crash() -> None:
         raise RuntimeError("simulated crash before commit")
 
-    container.service.fail_before_commit = crash
+    container.executor.fail_before_commit = crash
     with pytest.raises(RuntimeError):
-        container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
-    container.service.fail_before_commit = None
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+        container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+    container.executor.fail_before_commit = None
+    instance_id, _ = container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
     assert instance(container, instance_id)["dossier_code"] == "000.00.25.H26-260105-0001"
     assert audit_kinds(container, instance_id)[0] == "instance_started"
 
 
 def test_the_dossier_code_is_unique_in_the_database(container: EngineContainer) -> None:
     deploy_fixture(container, "dossier_green_lane.bpmn")
-    container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+    container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
     with container.db.transaction() as conn:  # a sequence reset by hand would hand out the same code again
         conn.execute(text("DELETE FROM dossier_sequence"))
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
-        container.service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+        container.instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
     assert stored_codes(container) == ["000.00.25.H26-260105-0001"]
 
 
@@ -210,9 +210,7 @@ def engines(db_url: str, clock: FakeClock, container: EngineContainer) -> Iterat
 def test_concurrent_starts_get_distinct_consecutive_numbers(engines: list[EngineContainer], clock: FakeClock) -> None:
     deploy_fixture(engines[0], "dossier_green_lane.bpmn")
     starts = [
-        partial(
-            engines[i % len(engines)].service.start_instance, INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT
-        )
+        partial(engines[i % len(engines)].instances.start, INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
         for i in range(20)
     ]
     results = run_threads(starts, timeout=120)
@@ -228,5 +226,5 @@ def test_concurrent_starts_get_distinct_consecutive_numbers(engines: list[Engine
     with engines[0].db.transaction(write=False) as conn:
         assert conn.execute(text("SELECT last FROM dossier_sequence")).scalar_one() == 20
     clock.advance(timedelta(days=1))
-    instance_id, _ = engines[1].service.start_instance(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
+    instance_id, _ = engines[1].instances.start(INTEGRATOR, "dossier_green_lane", variables=APPOINTMENT)
     assert instance(engines[0], instance_id)["dossier_code"] == "000.00.25.H26-260106-0001"

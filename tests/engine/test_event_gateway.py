@@ -45,10 +45,10 @@ def _waits(container: EngineContainer, instance_id: str) -> tuple[list[str], lis
 
 def test_the_message_wins(container: EngineContainer) -> None:
     _deploy(container)
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "event_gateway", business_key="HS-1")
+    instance_id, _ = container.instances.start(INTEGRATOR, "event_gateway", business_key="HS-1")
     assert _waits(container, instance_id) == (["wait_supplement"], ["ho_so_bo_sung"])
-    container.service.cache.clear()  # the wait is restored from the stored records
-    delivered = container.service.correlate_message(
+    container.executor.cache.clear()  # the wait is restored from the stored records
+    delivered = container.messages.correlate(
         INTEGRATOR, "ho_so_bo_sung", business_key="HS-1", variables={"so_trang": 12}
     )
     assert [d["instance_id"] for d in delivered] == [instance_id]
@@ -59,8 +59,8 @@ def test_the_message_wins(container: EngineContainer) -> None:
 
 def test_the_timer_wins(container: EngineContainer, clock: FakeClock) -> None:
     _deploy(container)
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "event_gateway", business_key="HS-2")
-    container.service.cache.clear()
+    instance_id, _ = container.instances.start(INTEGRATOR, "event_gateway", business_key="HS-2")
+    container.executor.cache.clear()
     clock.advance(timedelta(days=10, seconds=1))
     assert container.scheduler.run_once() == 1
     assert instance(container, instance_id)["status"] == "completed"

@@ -48,7 +48,7 @@ PROCESS = "gui_van_ban_lien_thong"
 
 def deploy_fixture(container: EngineContainer, *names: str) -> None:
     for name in names:
-        container.service.deploy(OWNER, [SourceFile(name, (FIXTURES / name).read_bytes())])
+        container.deployments.deploy(OWNER, [SourceFile(name, (FIXTURES / name).read_bytes())])
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def external(container: EngineContainer) -> EngineContainer:
 
 
 def start(container: EngineContainer, business_key: str = "VB-001", **variables: Any) -> str:
-    instance_id, _ = container.service.start_instance(
+    instance_id, _ = container.instances.start(
         INTEGRATOR,
         PROCESS,
         business_key=business_key,
@@ -114,7 +114,7 @@ def test_fetch_lock_complete_moves_the_instance_on(
     assert locked["variables"] == {"trich_yeu": "Xin ý kiến về dự thảo quy chế", "so_trang": 3}
     assert fetch(external, "van-thu-2") == []  # locked: nobody else gets it
     if not warm_cache:
-        external.service.cache.clear()
+        external.executor.cache.clear()
 
     done = external.external_tasks.complete(
         INTEGRATOR, locked["id"], "van-thu-1", {"so_van_ban": "125/SKHCN-VP", "da_gui": True}
@@ -131,9 +131,30 @@ def test_fetch_lock_complete_moves_the_instance_on(
     assert event["actor"] == INTEGRATOR.id and event["task_id"] == locked["id"]
     assert event["data"]["worker_id"] == "van-thu-1" and event["data"]["variables"]["so_van_ban"] == "125/SKHCN-VP"
 
-    external.service.complete_task(SKHCN, task_id(external, instance_id, "Task_XacNhan"), {})
+    external.tasks.complete(SKHCN, task_id(external, instance_id, "Task_XacNhan"), {})
     assert instance(external, instance_id)["status"] == "completed"
     assert only_row(external, instance_id)["status"] == "completed"
+
+
+def test_completing_an_external_task_publishes_the_message_its_instance_then_throws(container: EngineContainer) -> None:
+    """Regression: the external-task commands once inherited a command core whose publish step raised
+    NotImplementedError, so this completion answered 500, rolled back and left the task locked for ever."""
+    deploy_fixture(container, "theo_doi_ket_qua.bpmn", "gui_va_bao_ket_qua.bpmn")
+    instance_id, _ = container.instances.start(INTEGRATOR, "gui_va_bao_ket_qua", business_key="VB-777")
+    (locked,) = fetch(container, "van-thu-1")
+
+    done = container.external_tasks.complete(INTEGRATOR, locked["id"], "van-thu-1", {"so_van_ban": "77/SKHCN-VP"})
+
+    assert done["status"] == "completed"
+    assert instance(container, instance_id)["status"] == "completed"
+    (sent,) = [e for e in history(container, instance_id) if e["kind"] == "message_sent"]
+    assert sent["data"]["message"] == "Kết quả gửi văn bản"
+    ((delivered,),) = [sent["data"]["delivered"]]
+    assert delivered["started"] is True
+    follow_up = instance(container, delivered["instance_id"])
+    assert follow_up["process_key"] == "theo_doi_ket_qua" and follow_up["business_key"] == "VB-777"
+    assert follow_up["variables"]["so_van_ban"] == "77/SKHCN-VP"
+    assert set(open_tasks(container, delivered["instance_id"])) == {"confirm"}
 
 
 def test_fetch_returns_only_the_named_variables(external: EngineContainer) -> None:
@@ -144,7 +165,7 @@ def test_fetch_returns_only_the_named_variables(external: EngineContainer) -> No
 
 def test_priority_order_topics_and_max_tasks(external: EngineContainer, clock: FakeClock) -> None:
     deploy_fixture(external, "thong_bao_ket_qua.bpmn")
-    low, _ = external.service.start_instance(INTEGRATOR, "thong_bao_ket_qua", business_key="TB-1")
+    low, _ = external.instances.start(INTEGRATOR, "thong_bao_ket_qua", business_key="TB-1")
     clock.advance(1)
     high = start(external)
     assert [r["priority"] for r in rows(external, low)] == [0]
@@ -353,7 +374,7 @@ def test_a_bpmn_error_takes_the_error_boundary_path(external: EngineContainer) -
 def test_cancelling_the_instance_closes_its_external_task(external: EngineContainer) -> None:
     instance_id = start(external)
     (locked,) = fetch(external, "w1")
-    external.service.cancel_instance(ADMIN, instance_id, reason="Rút hồ sơ")
+    external.instances.cancel(ADMIN, instance_id, reason="Rút hồ sơ")
     row = only_row(external, instance_id)
     assert row["status"] == "cancelled" and row["ended_at"] is not None
     assert fetch(external, "w2") == []
@@ -385,11 +406,11 @@ def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: Engin
         lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "gui", "qua_han", "xong", "gui_tay", "xong_tay"),
     )
     xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
-    container.service.deploy(OWNER, [SourceFile("gui_co_han.bpmn", xml.encode())])
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "gui_co_han")
+    container.deployments.deploy(OWNER, [SourceFile("gui_co_han.bpmn", xml.encode())])
+    instance_id, _ = container.instances.start(INTEGRATOR, "gui_co_han")
     (locked,) = fetch(container, "w1", lock_ms=2 * 3600 * 1000)
     clock.advance(timedelta(hours=1, seconds=1))
-    assert container.service.fire_due_timers() == 1
+    assert container.timers.fire_due_timers() == 1
     assert set(open_tasks(container, instance_id)) == {"gui_tay"}
     assert only_row(container, instance_id)["status"] == "cancelled"
     with pytest.raises(ExternalTaskNotActive):
@@ -423,10 +444,10 @@ def test_an_instance_error_closes_the_waiting_external_task(container: EngineCon
         lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "tach", "gui", "nhap", "tinh", "gop", "end"),
     )
     xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
-    container.service.deploy(OWNER, [SourceFile("gui_song_song.bpmn", xml.encode())])
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "gui_song_song")
+    container.deployments.deploy(OWNER, [SourceFile("gui_song_song.bpmn", xml.encode())])
+    instance_id, _ = container.instances.start(INTEGRATOR, "gui_song_song")
     (locked,) = fetch(container, "w1")
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 0})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 0})
     assert instance(container, instance_id)["status"] == "error"
     assert only_row(container, instance_id)["status"] == "cancelled"
     with pytest.raises(ExternalTaskNotActive):
@@ -440,10 +461,10 @@ def test_a_crash_before_commit_leaves_the_task_locked_and_a_retry_completes_it(e
     def crash() -> None:
         raise RuntimeError("simulated crash before commit")
 
-    external.external_tasks.fail_before_commit = crash
+    external.executor.fail_before_commit = crash
     with pytest.raises(RuntimeError):
         external.external_tasks.complete(INTEGRATOR, locked["id"], "w1", {"so_van_ban": "1"})
-    external.external_tasks.fail_before_commit = None
+    external.executor.fail_before_commit = None
     assert only_row(external, instance_id)["status"] == "locked"
     assert instance(external, instance_id)["version"] == 1 and open_tasks(external, instance_id) == {}
     external.external_tasks.complete(INTEGRATOR, locked["id"], "w1", {"so_van_ban": "1"})
@@ -476,13 +497,13 @@ def test_external_tasks_in_a_subprocess_and_multi_instance(container: EngineCont
         lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "gui_tat_ca", "xem", "end"),
     )
     xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
-    container.service.deploy(OWNER, [SourceFile("gui_nhieu_noi.bpmn", xml.encode())])
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "gui_nhieu_noi")
+    container.deployments.deploy(OWNER, [SourceFile("gui_nhieu_noi.bpmn", xml.encode())])
+    instance_id, _ = container.instances.start(INTEGRATOR, "gui_nhieu_noi")
     both = fetch(container, "w1")
     assert [t["element_id"] for t in both] == ["gui", "gui"] and len({t["id"] for t in both}) == 2
     container.external_tasks.complete(INTEGRATOR, both[0]["id"], "w1", {"noi_1": "đã gửi"})
     assert open_tasks(container, instance_id) == {}  # the other instance of the task still waits
-    container.service.cache.clear()  # the second from the stored state
+    container.executor.cache.clear()  # the second from the stored state
     container.external_tasks.complete(INTEGRATOR, both[1]["id"], "w1", {"noi_2": "đã gửi"})
     assert set(open_tasks(container, instance_id)) == {"xem"}
     assert [r["status"] for r in rows(container, instance_id)] == ["completed", "completed"]
@@ -541,7 +562,7 @@ def test_service_tasks_this_engine_cannot_run_are_refused_naming_the_element(
     container: EngineContainer, attributes: str, says: str
 ) -> None:
     with pytest.raises(InvalidDefinition) as refused:
-        container.service.deploy(OWNER, [SourceFile("dich_vu.bpmn", _service_task(attributes).encode())])
+        container.deployments.deploy(OWNER, [SourceFile("dich_vu.bpmn", _service_task(attributes).encode())])
     (found,) = refused.value.problems
     assert found["element_id"] == "Task_Java" and found["line"]
     assert says in found["reason"] and says in found["reason_vi"]

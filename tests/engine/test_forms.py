@@ -1,4 +1,4 @@
-"""engine.forms: JSON Schema forms parsed as untrusted input, and one Vietnamese + English message per wrong field."""
+"""engine.definitions.forms: JSON Schema forms parsed as untrusted input, and one Vietnamese + English message per wrong field."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""engine.juel: the JUEL subset Camunda 7 users write is translated to Python that means the same; the rest is refused
+"""engine.definitions.camunda.juel: the JUEL subset Camunda 7 users write is translated to Python that means the same; the rest is refused
 with a reason, at deploy, and what is translated routes instances at run time."""
 
 from __future__ import annotations
@@ -191,9 +191,9 @@ ROUTING = """<?xml version="1.0" encoding="UTF-8"?>
     ],
 )
 def test_a_juel_condition_routes_at_run_time(container: EngineContainer, variables: dict[str, Any], task: str) -> None:
-    container.service.deploy(OWNER, [SourceFile("juel_routing.bpmn", ROUTING.encode())])
+    container.deployments.deploy(OWNER, [SourceFile("juel_routing.bpmn", ROUTING.encode())])
 
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "juel_routing", variables=variables)
+    instance_id, _ = container.instances.start(INTEGRATOR, "juel_routing", variables=variables)
 
     (opened,) = open_tasks(container, instance_id).values()
     assert opened["element_id"] == task
@@ -203,9 +203,9 @@ def test_a_juel_condition_routes_at_run_time(container: EngineContainer, variabl
 
 
 def test_a_juel_condition_on_missing_data_is_an_instance_error_not_a_crash(container: EngineContainer) -> None:
-    container.service.deploy(OWNER, [SourceFile("juel_routing.bpmn", ROUTING.encode())])
+    container.deployments.deploy(OWNER, [SourceFile("juel_routing.bpmn", ROUTING.encode())])
 
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "juel_routing", variables={"amount": 5000})
+    instance_id, _ = container.instances.start(INTEGRATOR, "juel_routing", variables={"amount": 5000})
 
     row = container.queries.get_instance(ADMIN, instance_id)
     assert row["status"] == "error"

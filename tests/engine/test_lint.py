@@ -1,4 +1,4 @@
-"""engine.lint: the "6 rõ" findings of a deployment, strict mode, deploy through the service and the API, and
+"""engine.definitions.lint: the "6 rõ" findings of a deployment, strict mode, deploy through the service and the API, and
 ``phoihop lint``."""
 
 from __future__ import annotations
@@ -112,7 +112,9 @@ def test_a_due_date_that_cannot_give_a_time_is_an_error_even_without_strict() ->
         ("unsafe", "due-date-invalid", "error"),
     ]
     by_id = {f["element_id"]: f for f in findings}
-    assert "juel" not in by_id  # ${han_xu_ly} is JUEL that engine.juel translates: a valid expression
+    assert (
+        "juel" not in by_id
+    )  # ${han_xu_ly} is JUEL that engine.definitions.camunda.juel translates: a valid expression
     assert "ISO 8601" in by_id["bad_iso"]["message_en"]
     assert "ba ngày" in by_id["bad_quoted"]["message_vi"]
     assert "_" in by_id["unsafe"]["message_vi"]  # the sandbox's own refusal of names starting with "_"
@@ -253,7 +255,7 @@ def test_compile_problems_come_back_as_error_findings() -> None:
 
 # --- deploying --------------------------------------------------------------------------------------------------------
 def test_service_deploys_with_warnings_and_refuses_errors_and_strict_gaps(container: EngineContainer) -> None:
-    [deployed] = container.service.deploy(OWNER_ACTOR, folder("gaps"))
+    [deployed] = container.deployments.deploy(OWNER_ACTOR, folder("gaps"))
     assert deployed.created and [f["code"] for f in deployed.warnings] == [
         "no-documentation",
         "no-due-date",
@@ -262,7 +264,7 @@ def test_service_deploys_with_warnings_and_refuses_errors_and_strict_gaps(contai
     ]
 
     with pytest.raises(InvalidDefinition) as strict:
-        container.service.deploy(OWNER_ACTOR, folder("", "plain.bpmn"), strict=True)
+        container.deployments.deploy(OWNER_ACTOR, folder("", "plain.bpmn"), strict=True)
     assert [(p["element_id"], p["code"], p["severity"]) for p in strict.value.problems] == [
         ("review", "no-documentation", "error"),
         ("review", "no-due-date", "error"),
@@ -271,7 +273,7 @@ def test_service_deploys_with_warnings_and_refuses_errors_and_strict_gaps(contai
     assert all(p["reason"] and p["reason_vi"] and p["file"] == "plain.bpmn" for p in strict.value.problems)
 
     with pytest.raises(InvalidDefinition) as bad:
-        container.service.deploy(OWNER_ACTOR, folder("bad_due"))
+        container.deployments.deploy(OWNER_ACTOR, folder("bad_due"))
     assert {p["element_id"] for p in bad.value.problems} == {"bad_iso", "bad_quoted", "unsafe"}  # JUEL translated
     assert {row["key"] for row in container.queries.list_definitions()} == {"lint_gaps"}  # nothing else stored
 

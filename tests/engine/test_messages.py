@@ -32,11 +32,11 @@ MESSAGE = "bo_sung_ho_so"
 
 def waiting_for_supplement(container: EngineContainer, business_key: str, **variables: object) -> str:
     """A supplement_flow instance past its first check, waiting for the bo_sung_ho_so message."""
-    instance_id, _ = container.service.start_instance(
+    instance_id, _ = container.instances.start(
         INTEGRATOR, "supplement_flow", business_key=business_key, variables=variables
     )
     assert open_tasks(container, instance_id)["check"]["candidate_groups"] == ["ttpvhcc"]
-    container.service.complete_task(MOT_CUA, task_id(container, instance_id, "check"), {"thieu": ["ban_sao_cccd"]})
+    container.tasks.complete(MOT_CUA, task_id(container, instance_id, "check"), {"thieu": ["ban_sao_cccd"]})
     assert open_tasks(container, instance_id) == {}
     return instance_id
 
@@ -54,7 +54,7 @@ def test_correlate_by_business_key_delivers_payload_and_removes_the_subscription
     assert subscription["message_name"] == MESSAGE
     assert subscription["business_key"] == "HS-001"
 
-    delivered = messages.service.correlate_message(
+    delivered = messages.messages.correlate(
         INTEGRATOR,
         MESSAGE,
         business_key="HS-001",
@@ -74,7 +74,7 @@ def test_correlate_by_business_key_delivers_payload_and_removes_the_subscription
     assert len(subscriptions(messages, bystander)) == 1
     assert "message_received" not in audit_kinds(messages, bystander)
 
-    messages.service.complete_task(MOT_CUA, task_id(messages, target, "recheck"), {"dat": True})
+    messages.tasks.complete(MOT_CUA, task_id(messages, target, "recheck"), {"dat": True})
     assert instance(messages, target)["status"] == "completed"
 
 
@@ -82,7 +82,7 @@ def test_correlate_by_correlation_keys_matches_instance_variables(messages: Engi
     first = waiting_for_supplement(messages, "BK-A", ma_ho_so="HS-100", linh_vuc="dat_dai")
     second = waiting_for_supplement(messages, "BK-B", ma_ho_so="HS-200", linh_vuc="dat_dai")
 
-    delivered = messages.service.correlate_message(
+    delivered = messages.messages.correlate(
         INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-200"}, variables={"so_trang": 12}
     )
     assert delivered == [{"instance_id": second, "started": False}]
@@ -94,10 +94,10 @@ def test_correlate_by_correlation_keys_matches_instance_variables(messages: Engi
 
     # several keys must all match
     with pytest.raises(MessageNotCorrelated):
-        messages.service.correlate_message(
+        messages.messages.correlate(
             INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-100", "linh_vuc": "xay_dung"}
         )
-    delivered = messages.service.correlate_message(
+    delivered = messages.messages.correlate(
         INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-100", "linh_vuc": "dat_dai"}, business_key="BK-A"
     )
     assert delivered == [{"instance_id": first, "started": False}]
@@ -111,15 +111,13 @@ def test_wrong_correlation_value_or_business_key_is_not_correlated_and_changes_n
     audit_before = count(messages, "SELECT count(*) FROM audit_event")
 
     with pytest.raises(MessageNotCorrelated) as caught:
-        messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-999", variables={"x": 1})
+        messages.messages.correlate(INTEGRATOR, MESSAGE, business_key="HS-999", variables={"x": 1})
     assert caught.value.fields["message_name"] == MESSAGE
     assert caught.value.fields["business_key"] == "HS-999"
     with pytest.raises(MessageNotCorrelated):
-        messages.service.correlate_message(INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-999"})
+        messages.messages.correlate(INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-999"})
     with pytest.raises(MessageNotCorrelated):  # right key, wrong business key
-        messages.service.correlate_message(
-            INTEGRATOR, MESSAGE, business_key="HS-999", correlation_keys={"ma_ho_so": "HS-300"}
-        )
+        messages.messages.correlate(INTEGRATOR, MESSAGE, business_key="HS-999", correlation_keys={"ma_ho_so": "HS-300"})
 
     after = instance(messages, waiting)
     assert after["version"] == before["version"] and after["variables"] == before["variables"]
@@ -130,19 +128,19 @@ def test_wrong_correlation_value_or_business_key_is_not_correlated_and_changes_n
 
 def test_message_nobody_waits_for_is_not_correlated(messages: EngineContainer) -> None:
     with pytest.raises(MessageNotCorrelated):
-        messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-1")
+        messages.messages.correlate(INTEGRATOR, MESSAGE, business_key="HS-1")
     with pytest.raises(MessageNotCorrelated):
-        messages.service.correlate_message(INTEGRATOR, "thong_diep_khong_ai_cho")
+        messages.messages.correlate(INTEGRATOR, "thong_diep_khong_ai_cho")
     # an instance that has not reached the catch event yet does not wait either
-    instance_id, _ = messages.service.start_instance(INTEGRATOR, "supplement_flow", business_key="HS-2")
+    instance_id, _ = messages.instances.start(INTEGRATOR, "supplement_flow", business_key="HS-2")
     with pytest.raises(MessageNotCorrelated):
-        messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-2")
+        messages.messages.correlate(INTEGRATOR, MESSAGE, business_key="HS-2")
     assert set(open_tasks(messages, instance_id)) == {"check"}
     assert count(messages, "SELECT count(*) FROM process_instance") == 1
 
 
 def test_message_start_event_starts_report_intake(messages: EngineContainer) -> None:
-    delivered = messages.service.correlate_message(
+    delivered = messages.messages.correlate(
         INTEGRATOR, "bao_cao_vuong_mac", business_key="BC-7", variables={"noi_dung": "Vướng mắc thủ tục", "muc_do": 2}
     )
     assert len(delivered) == 1 and delivered[0]["started"] is True
@@ -157,19 +155,19 @@ def test_message_start_event_starts_report_intake(messages: EngineContainer) -> 
     assert audit_kinds(messages, instance_id)[0] == "instance_started"
     assert subscriptions(messages, instance_id) == []
 
-    messages.service.complete_task(SKHCN, str(classify["id"]), {"loai": "thu_tuc"})
+    messages.tasks.complete(SKHCN, str(classify["id"]), {"loai": "thu_tuc"})
     assert instance(messages, instance_id)["status"] == "completed"
 
     # every further report starts another instance
-    again = messages.service.correlate_message(INTEGRATOR, "bao_cao_vuong_mac", business_key="BC-8")
+    again = messages.messages.correlate(INTEGRATOR, "bao_cao_vuong_mac", business_key="BC-8")
     assert again[0]["started"] is True and again[0]["instance_id"] != instance_id
     assert count(messages, "SELECT count(*) FROM process_instance WHERE process_key = 'report_intake'") == 2
 
 
 def test_subscription_survives_restart_and_delivery_after_cache_loss(messages: EngineContainer) -> None:
     waiting = waiting_for_supplement(messages, "HS-400", ma_ho_so="HS-400")
-    messages.service.cache.clear()  # as after a restart: the workflow comes from the stored state
-    messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-400", variables={"ok": True})
+    messages.executor.cache.clear()  # as after a restart: the workflow comes from the stored state
+    messages.messages.correlate(INTEGRATOR, MESSAGE, business_key="HS-400", variables={"ok": True})
     assert set(open_tasks(messages, waiting)) == {"recheck"}
     assert subscriptions(messages, waiting) == []
     assert count(messages, "SELECT count(*) FROM message_subscription") == 0
@@ -179,7 +177,7 @@ def test_same_message_sent_twice_at_once_is_delivered_once(messages: EngineConta
     waiting = waiting_for_supplement(messages, "HS-500", ma_ho_so="HS-500")
 
     def send(n: int) -> object:
-        return messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-500", variables={"lan": n})
+        return messages.messages.correlate(INTEGRATOR, MESSAGE, business_key="HS-500", variables={"lan": n})
 
     results = run_threads([partial(send, n) for n in range(4)])
 
@@ -213,7 +211,7 @@ def test_message_consumed_between_lookup_and_lock_is_not_correlated(
             run_threads(
                 [
                     partial(
-                        messages.service.correlate_message,
+                        messages.messages.correlate,
                         INTEGRATOR,
                         MESSAGE,
                         business_key="HS-600",
@@ -224,7 +222,7 @@ def test_message_consumed_between_lookup_and_lock_is_not_correlated(
         return found
 
     monkeypatch.setattr(service_repo, "subscriptions_for", lookup_then_someone_else_delivers)
-    delivered = messages.service.correlate_message(
+    delivered = messages.messages.correlate(
         INTEGRATOR, MESSAGE, correlation_keys={"nhom": "X"}, variables={"ai": "toi"}, all_instances=True
     )
     assert delivered == [{"instance_id": second, "started": False}]
@@ -235,8 +233,8 @@ def test_message_consumed_between_lookup_and_lock_is_not_correlated(
 
 def test_cancelled_instance_no_longer_receives_its_message(messages: EngineContainer) -> None:
     waiting = waiting_for_supplement(messages, "HS-700", ma_ho_so="HS-700")
-    messages.service.cancel_instance(LEAD, waiting)
+    messages.instances.cancel(LEAD, waiting)
     assert subscriptions(messages, waiting) == []
     with pytest.raises(MessageNotCorrelated):
-        messages.service.correlate_message(INTEGRATOR, MESSAGE, business_key="HS-700")
+        messages.messages.correlate(INTEGRATOR, MESSAGE, business_key="HS-700")
     assert instance(messages, waiting)["status"] == "cancelled"

@@ -175,7 +175,7 @@ def escalation_v2_files(*, estimated_cost_field: bool = True) -> list[SourceFile
 
 # --- instances on version 1 -------------------------------------------------------------------------------------------
 def start(container: EngineContainer) -> str:
-    instance_id, _ = container.service.start_instance(REPORTER, "escalation", variables=REPORT)
+    instance_id, _ = container.instances.start(REPORTER, "escalation", variables=REPORT)
     return instance_id
 
 
@@ -186,16 +186,16 @@ def task_of(container: EngineContainer, instance_id: str, element_id: str) -> di
 
 
 def classify(container: EngineContainer, instance_id: str, **fields: Any) -> None:
-    container.service.complete_task(SKHCN, task_of(container, instance_id, "classify")["id"], fields)
+    container.tasks.complete(SKHCN, task_of(container, instance_id, "classify")["id"], fields)
 
 
 @pytest.fixture
 def cases(container: EngineContainer, clock: FakeClock) -> dict[str, str]:
     """Version 1 deployed, four instances waiting, then version 2 deployed."""
     clock.set(START)
-    container.service.deploy(OWNER, escalation_v1_files())
+    container.deployments.deploy(OWNER, escalation_v1_files())
     claimed, unclaimed, legal, guided = (start(container) for _ in range(4))
-    container.service.claim_task(SKHCN, task_of(container, claimed, "classify")["id"])
+    container.tasks.claim(SKHCN, task_of(container, claimed, "classify")["id"])
     classify(
         container,
         legal,
@@ -204,9 +204,9 @@ def cases(container: EngineContainer, clock: FakeClock) -> dict[str, str]:
         needs_htkc_opinion=False,
         needs_funding=False,
     )
-    container.service.claim_task(STP_LEAD, task_of(container, legal, "legal_review")["id"])
+    container.tasks.claim(STP_LEAD, task_of(container, legal, "legal_review")["id"])
     classify(container, guided, resolution_path="guidance")
-    container.service.deploy(OWNER, escalation_v2_files())
+    container.deployments.deploy(OWNER, escalation_v2_files())
     return {"claimed": claimed, "unclaimed": unclaimed, "legal": legal, "guided": guided}
 
 
@@ -233,7 +233,7 @@ def by_instance(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # --- dry run ----------------------------------------------------------------------------------------------------------
 def test_dry_run_tells_what_would_happen_and_writes_nothing(container: EngineContainer, cases: dict[str, str]) -> None:
     before = fingerprint(container)
-    report = container.service.migration_dry_run(OWNER, PLAN, InstanceFilter())
+    report = container.instance_migration.dry_run(OWNER, PLAN, InstanceFilter())
     assert fingerprint(container) == before
     assert report["total"] == 4 and report["summary"] == {"listed": 4, "migratable": 3, "not_migratable": 1}
     found = by_instance(report)
@@ -272,23 +272,23 @@ def test_dry_run_tells_what_would_happen_and_writes_nothing(container: EngineCon
 
 def test_dry_run_filters_by_business_key_status_and_instance(container: EngineContainer, cases: dict[str, str]) -> None:
     chosen = InstanceFilter(instance_ids=(cases["legal"], cases["guided"], "01a00000-0000-7000-8000-000000000000"))
-    report = container.service.migration_dry_run(OWNER, PLAN, chosen)
+    report = container.instance_migration.dry_run(OWNER, PLAN, chosen)
     found = by_instance(report)
     assert set(found) == {cases["legal"], cases["guided"], "01a00000-0000-7000-8000-000000000000"}
     assert [r["code"] for r in found["01a00000-0000-7000-8000-000000000000"]["reasons"]] == ["instance-not-found"]
-    container.service.cancel_instance(LEAD, cases["unclaimed"], reason="Trùng hồ sơ")
+    container.instances.cancel(LEAD, cases["unclaimed"], reason="Trùng hồ sơ")
     everyone = InstanceFilter(statuses=("running", "cancelled"))
-    cancelled = by_instance(container.service.migration_dry_run(OWNER, PLAN, everyone))[cases["unclaimed"]]
+    cancelled = by_instance(container.instance_migration.dry_run(OWNER, PLAN, everyone))[cases["unclaimed"]]
     assert [r["code"] for r in cancelled["reasons"]] == ["instance-not-running"]
-    running_only = by_instance(container.service.migration_dry_run(OWNER, PLAN, InstanceFilter()))
+    running_only = by_instance(container.instance_migration.dry_run(OWNER, PLAN, InstanceFilter()))
     assert cases["unclaimed"] not in running_only
 
 
 def test_a_variable_the_new_condition_needs_blocks_when_nothing_provides_it(
     container: EngineContainer, cases: dict[str, str]
 ) -> None:
-    container.service.deploy(OWNER, escalation_v2_files(estimated_cost_field=False))  # version 3
-    report = container.service.migration_dry_run(OWNER, MigrationPlan("escalation", 1, 3, RENAMED), InstanceFilter())
+    container.deployments.deploy(OWNER, escalation_v2_files(estimated_cost_field=False))  # version 3
+    report = container.instance_migration.dry_run(OWNER, MigrationPlan("escalation", 1, 3, RENAMED), InstanceFilter())
     found = by_instance(report)
     claimed = found[cases["claimed"]]
     assert not claimed["migratable"]
@@ -297,7 +297,7 @@ def test_a_variable_the_new_condition_needs_blocks_when_nothing_provides_it(
     assert "estimated_cost" in reason["message_en"] and "estimated_cost" in reason["message_vi"]
     assert found[cases["legal"]]["migratable"]  # past the gateway: the condition is behind it
     # with version 2, the classification form asks for the amount: nothing is missing
-    assert by_instance(container.service.migration_dry_run(OWNER, PLAN, InstanceFilter()))[cases["claimed"]][
+    assert by_instance(container.instance_migration.dry_run(OWNER, PLAN, InstanceFilter()))[cases["claimed"]][
         "migratable"
     ]
 
@@ -313,7 +313,7 @@ def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_tas
     legal_task = task_of(container, cases["legal"], "legal_review")
     legal_timers = timers(container, cases["legal"])
 
-    result = container.service.migrate_instances(OWNER, PLAN, [cases["claimed"], cases["legal"], cases["guided"]])
+    result = container.instance_migration.migrate(OWNER, PLAN, [cases["claimed"], cases["legal"], cases["guided"]])
     assert result["summary"] == {"migrated": 2, "refused": 1, "failed": 0}
     outcome = by_instance(result)
     assert outcome[cases["guided"]]["status"] == "refused"
@@ -367,7 +367,7 @@ def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_tas
 
 
 def test_a_migrated_instance_goes_on_along_version_2(container: EngineContainer, cases: dict[str, str]) -> None:
-    container.service.migrate_instances(OWNER, PLAN, [cases["claimed"], cases["unclaimed"]])
+    container.instance_migration.migrate(OWNER, PLAN, [cases["claimed"], cases["unclaimed"]])
     # the assignee completes the claimed task, although the lane moved to the one-stop centre
     classify(
         container,
@@ -380,15 +380,15 @@ def test_a_migrated_instance_goes_on_along_version_2(container: EngineContainer,
     )
     added = task_of(container, cases["claimed"], "check_completeness")  # the step version 2 added
     assert added["candidate_groups"] == ["skhcn"] and added["due_at"] == hanoi(2026, 3, 4)
-    container.service.complete_task(SKHCN, added["id"], {"dossier_complete": True})
+    container.tasks.complete(SKHCN, added["id"], {"dossier_complete": True})
     # version 2's condition: 120 million đồng needs no opinion of Sở Tài chính (version 1 would have asked it)
     assert set(open_tasks(container, cases["claimed"])) == {"propose"}
     # the unclaimed one is now the one-stop centre's: Sở KH&CN's officer no longer is a candidate
     one_stop = officer("khanh", "ttpvhcc")
     task = task_of(container, cases["unclaimed"], "classify")
     with pytest.raises(NotCandidate):
-        container.service.claim_task(SKHCN, task["id"])
-    container.service.complete_task(
+        container.tasks.claim(SKHCN, task["id"])
+    container.tasks.complete(
         one_stop,
         task["id"],
         {
@@ -399,7 +399,7 @@ def test_a_migrated_instance_goes_on_along_version_2(container: EngineContainer,
             "estimated_cost": 900_000_000,
         },
     )
-    container.service.complete_task(
+    container.tasks.complete(
         SKHCN, task_of(container, cases["unclaimed"], "check_completeness")["id"], {"dossier_complete": True}
     )
     assert set(open_tasks(container, cases["unclaimed"])) == {"finance_opinion"}
@@ -408,9 +408,9 @@ def test_a_migrated_instance_goes_on_along_version_2(container: EngineContainer,
 def test_a_pending_boundary_timer_survives_and_fires_on_version_2(
     container: EngineContainer, clock: FakeClock, cases: dict[str, str]
 ) -> None:
-    container.service.migrate_instances(OWNER, PLAN, [cases["legal"]])
+    container.instance_migration.migrate(OWNER, PLAN, [cases["legal"]])
     clock.set(hanoi(2026, 3, 11) + timedelta(seconds=1))  # the legal review's 7 working days have passed
-    assert container.service.fire_due_timers() >= 1
+    assert container.timers.fire_due_timers() >= 1
     found = open_tasks(container, cases["legal"])
     assert set(found) == {"legal_appraisal", "urge_legal_review"}
     assert found["legal_appraisal"]["assignee"] == "duc"  # non-interrupting: the appraisal goes on
@@ -419,7 +419,7 @@ def test_a_pending_boundary_timer_survives_and_fires_on_version_2(
         "element_completed",
         "element_completed",
     ]
-    container.service.complete_task(
+    container.tasks.complete(
         STP_LEAD,
         found["legal_appraisal"]["id"],
         {
@@ -445,7 +445,7 @@ def test_a_failing_instance_rolls_back_alone(
         switch(conn, instance_id, definition_id)
 
     monkeypatch.setattr(migration_rows, "switch_definition", failing)
-    result = container.service.migrate_instances(OWNER, PLAN, [cases["claimed"], cases["legal"]])
+    result = container.instance_migration.migrate(OWNER, PLAN, [cases["claimed"], cases["legal"]])
     outcome = by_instance(result)
     assert outcome[cases["legal"]]["status"] == "failed"
     assert outcome[cases["legal"]]["reasons"][0]["code"] == "migration-failed"
@@ -456,7 +456,7 @@ def test_a_failing_instance_rolls_back_alone(
     assert task_of(container, cases["legal"], "legal_review")["name"] == "Thẩm định pháp lý"
     assert not any(e["kind"] == "instance_migrated" for e in history(container, cases["legal"]))
     # it still works on version 1
-    container.service.complete_task(
+    container.tasks.complete(
         STP_LEAD,
         task_of(container, cases["legal"], "legal_review")["id"],
         {"legal_opinion": "Phù hợp", "legal_risk": "low", "recommends_legal_change": False, "legal_document": "1/STP"},
@@ -466,13 +466,13 @@ def test_a_failing_instance_rolls_back_alone(
 
 # --- plans and permissions --------------------------------------------------------------------------------------------
 def test_bad_plans_are_refused_before_anything(container: EngineContainer, cases: dict[str, str]) -> None:
-    service = container.service
+    migration = container.instance_migration
     with pytest.raises(DefinitionNotFound):
-        service.migration_dry_run(OWNER, MigrationPlan("escalation", 1, 9), InstanceFilter())
+        migration.dry_run(OWNER, MigrationPlan("escalation", 1, 9), InstanceFilter())
     with pytest.raises(DefinitionNotFound):
-        service.migrate_instances(OWNER, MigrationPlan("khong_co", 1, 2), [cases["claimed"]])
+        migration.migrate(OWNER, MigrationPlan("khong_co", 1, 2), [cases["claimed"]])
     with pytest.raises(MigrationPlanInvalid) as refused:
-        service.migration_dry_run(
+        migration.dry_run(
             OWNER,
             MigrationPlan("escalation", 1, 2, {"legal_appraisal": "legal_review", "guide": "nowhere"}),
             InstanceFilter(),
@@ -483,11 +483,11 @@ def test_bad_plans_are_refused_before_anything(container: EngineContainer, cases
         ("guide", "nowhere"),
     ]
     with pytest.raises(MigrationPlanInvalid):
-        service.migration_dry_run(OWNER, MigrationPlan("escalation", 2, 2), InstanceFilter())
+        migration.dry_run(OWNER, MigrationPlan("escalation", 2, 2), InstanceFilter())
     with pytest.raises(Forbidden):
-        service.migrate_instances(SKHCN, PLAN, [cases["claimed"]])
+        migration.migrate(SKHCN, PLAN, [cases["claimed"]])
     admin = Actor.of("root", roles=("admin",))
-    assert service.migration_dry_run(admin, PLAN, InstanceFilter())["summary"]["listed"] == 4
+    assert migration.dry_run(admin, PLAN, InstanceFilter())["summary"]["listed"] == 4
 
 
 def index_marker(index: Any) -> Any:
@@ -536,15 +536,15 @@ def test_due_dates_given_under_version_1_stay_when_version_2_changes_the_rule(
     container: EngineContainer, clock: FakeClock
 ) -> None:
     clock.set(START)
-    container.service.deploy(OWNER, escalation_v1_files())
+    container.deployments.deploy(OWNER, escalation_v1_files())
     waiting = start(container)
     due = task_of(container, waiting, "classify")["due_at"]
     files = {f.name: f.content for f in escalation_v1_files()}
     files["escalation.bpmn"] = files["escalation.bpmn"].replace(
         b'camunda:dueDate="working_days(1 if urgent else 5)"', b'camunda:dueDate="working_days(1 if urgent else 3)"'
     )
-    container.service.deploy(OWNER, [SourceFile(n, c) for n, c in files.items()])
-    report = container.service.migration_dry_run(OWNER, MigrationPlan("escalation", 1, 2), InstanceFilter())
+    container.deployments.deploy(OWNER, [SourceFile(n, c) for n, c in files.items()])
+    report = container.instance_migration.dry_run(OWNER, MigrationPlan("escalation", 1, 2), InstanceFilter())
     [task] = report["instances"][0]["tasks"]
     assert (task["due_date_rule_before"], task["due_date_rule_after"]) == (
         "working_days(1 if urgent else 5)",
@@ -556,7 +556,7 @@ def test_due_dates_given_under_version_1_stay_when_version_2_changes_the_rule(
         == due
         == START.astimezone(HANOI).replace(day=9, hour=17, minute=0)
     )
-    container.service.migrate_instances(OWNER, MigrationPlan("escalation", 1, 2), [waiting])
+    container.instance_migration.migrate(OWNER, MigrationPlan("escalation", 1, 2), [waiting])
     assert task_of(container, waiting, "classify")["due_at"] == due
 
 
@@ -577,7 +577,7 @@ def test_a_task_inside_a_subprocess_in_progress_moves_when_its_id_maps(
     container: EngineContainer, clock: FakeClock
 ) -> None:
     clock.set(START)
-    container.service.deploy(OWNER, green_lane_files(renamed=False))
+    container.deployments.deploy(OWNER, green_lane_files(renamed=False))
     portal = Actor.of("portal", roles=("integrator",))
     dossier = {
         "applicant": {
@@ -592,24 +592,22 @@ def test_a_task_inside_a_subprocess_in_progress_moves_when_its_id_maps(
         "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
         "documents": [{"name": "Đơn đề nghị"}],
     }
-    waiting, _ = container.service.start_instance(portal, "green_lane", variables=dossier)
+    waiting, _ = container.instances.start(portal, "green_lane", variables=dossier)
     one_stop = officer("khanh", "ttpvhcc")
-    container.service.complete_task(
-        one_stop, task_of(container, waiting, "check_completeness")["id"], {"outcome": "complete"}
-    )
+    container.tasks.complete(one_stop, task_of(container, waiting, "check_completeness")["id"], {"outcome": "complete"})
     appraisal = task_of(container, waiting, "appraise_skhcn")
     assert load_workflow(container, waiting).subprocesses  # it waits inside "processing"
-    container.service.deploy(OWNER, green_lane_files(renamed=True))
+    container.deployments.deploy(OWNER, green_lane_files(renamed=True))
 
-    unmapped = container.service.migration_dry_run(OWNER, MigrationPlan("green_lane", 1, 2), InstanceFilter())
+    unmapped = container.instance_migration.dry_run(OWNER, MigrationPlan("green_lane", 1, 2), InstanceFilter())
     [item] = unmapped["instances"]
     assert [(r["code"], r["element_id"]) for r in item["reasons"]] == [("subprocess-not-mappable", "appraise_skhcn")]
 
     plan = MigrationPlan("green_lane", 1, 2, {"appraise_skhcn": "appraise_dossier"})
-    assert container.service.migrate_instances(OWNER, plan, [waiting])["summary"]["migrated"] == 1
+    assert container.instance_migration.migrate(OWNER, plan, [waiting])["summary"]["migrated"] == 1
     moved = task_of(container, waiting, "appraise_dossier")
     assert moved["id"] == appraisal["id"] and moved["due_at"] == appraisal["due_at"]
-    container.service.complete_task(
+    container.tasks.complete(
         LEAD, moved["id"], {"appraisal_recommendation": "approve", "appraisal_opinion": "Đủ điều kiện"}
     )
     assert set(open_tasks(container, waiting)) == {"decide"}

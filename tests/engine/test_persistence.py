@@ -45,22 +45,22 @@ def test_instance_continues_on_a_new_container_after_restart(db_url: str, clock:
     first = build_engine(db_url, clock=clock)
     try:
         deploy(first, "four_tasks.bpmn")
-        instance_id, _ = first.service.start_instance(
+        instance_id, _ = first.instances.start(
             INTEGRATOR, "four_tasks", business_key="HS-R", variables={"ho_so": {"chi_tiet": {"so_trang": 4}}}
         )
-        first.service.complete_task(SKHCN, task_id(first, instance_id, "t1"), {"buoc1": "xong"})
-        first.service.complete_task(SKHCN, task_id(first, instance_id, "t2"), {"buoc2": "xong"})
-        assert first.service.cache.hits == 2  # t1 and t2 reused the live workflow left by the command before
+        first.tasks.complete(SKHCN, task_id(first, instance_id, "t1"), {"buoc1": "xong"})
+        first.tasks.complete(SKHCN, task_id(first, instance_id, "t2"), {"buoc2": "xong"})
+        assert first.executor.cache.hits == 2  # t1 and t2 reused the live workflow left by the command before
     finally:
         first.close()
 
     second = build_engine(db_url, clock=clock)  # empty live cache, specs compiled again from stored sources
     try:
         assert set(open_tasks(second, instance_id)) == {"t3"}
-        second.service.complete_task(SKHCN, task_id(second, instance_id, "t3"), {"buoc3": "xong"})
-        assert second.service.cache.misses == 1 and second.service.cache.hits == 0
-        second.service.complete_task(SKHCN, task_id(second, instance_id, "t4"), {"buoc4": "xong"})
-        assert second.service.cache.hits == 1
+        second.tasks.complete(SKHCN, task_id(second, instance_id, "t3"), {"buoc3": "xong"})
+        assert second.executor.cache.misses == 1 and second.executor.cache.hits == 0
+        second.tasks.complete(SKHCN, task_id(second, instance_id, "t4"), {"buoc4": "xong"})
+        assert second.executor.cache.hits == 1
         row = instance(second, instance_id)
         assert row["status"] == "completed"
         assert row["ended_at"] == clock.now()
@@ -77,8 +77,8 @@ def test_instance_continues_on_a_new_container_after_restart(db_url: str, clock:
 
 def test_stored_state_has_no_spec_and_format_1_5(container: EngineContainer) -> None:
     deploy(container, "parallel.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "parallel_review")
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "receive"), {})
+    instance_id, _ = container.instances.start(INTEGRATOR, "parallel_review")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
     state, column_version = raw_state(container, instance_id)
     stored = orjson.loads(state)
     assert SERIALIZER_VERSION == "1.5"
@@ -99,18 +99,18 @@ def test_wrong_serializer_version_is_refused_clearly_on_load(
     container: EngineContainer, bad_version: str | None
 ) -> None:
     deploy(container, "four_tasks.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks")
+    instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")
     stored = state_dict(container, instance_id)
     if bad_version is None:
         del stored["serializer_version"]
     else:
         stored["serializer_version"] = bad_version
     set_raw_state(container, instance_id, orjson.dumps(stored).decode())
-    container.service.cache.clear()
+    container.executor.cache.clear()
     t1 = task_id(container, instance_id, "t1")
 
     with pytest.raises(StateVersionError) as caught:
-        container.service.complete_task(SKHCN, t1, {})
+        container.tasks.complete(SKHCN, t1, {})
     assert isinstance(caught.value, EngineError)
     assert caught.value.code == "state-version"
     assert repr(bad_version) in caught.value.detail and "1.5" in caught.value.detail
@@ -125,7 +125,7 @@ Command = Callable[[EngineContainer, str], Any]
 
 
 def _complete(element_id: str, actor: Any, variables: dict[str, Any]) -> Command:
-    return lambda c, iid: c.service.complete_task(actor, task_id(c, iid, element_id), variables)
+    return lambda c, iid: c.tasks.complete(actor, task_id(c, iid, element_id), variables)
 
 
 SCENARIOS: dict[str, tuple[str, str, dict[str, Any], list[Command]]] = {
@@ -167,11 +167,11 @@ SCENARIOS: dict[str, tuple[str, str, dict[str, Any], list[Command]]] = {
 def _run_scenario(container: EngineContainer, name: str, *, roundtrip: bool) -> dict[str, Any]:
     file, key, variables, commands = SCENARIOS[name]
     deploy(container, file)
-    instance_id, _ = container.service.start_instance(INTEGRATOR, key, variables=variables)
+    instance_id, _ = container.instances.start(INTEGRATOR, key, variables=variables)
     snapshots = []
     for command in commands:
         if roundtrip:
-            container.service.cache.clear()
+            container.executor.cache.clear()
             # the stored state survives a loads→dumps cycle unchanged
             assert redump(container, load_workflow(container, instance_id)) == stored_document(container, instance_id)
         command(container, instance_id)
@@ -185,7 +185,7 @@ def _run_scenario(container: EngineContainer, name: str, *, roundtrip: bool) -> 
         "steps": snapshots,
         "tasks": sorted((t["element_id"], t["status"], t["completed_by"]) for t in tasks(container, instance_id)),
         "audit": [(e["kind"], e["element_id"], e["actor"]) for e in history(container, instance_id)],
-        "hits": container.service.cache.hits,
+        "hits": container.executor.cache.hits,
     }
 
 
@@ -310,39 +310,39 @@ def _check_branches(workflow: Any) -> None:
 
 def test_branch_scripts_editing_nested_data_do_not_leak(container: EngineContainer) -> None:
     deploy_xml(container, "isolation.bpmn", ISOLATION)
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "tach_du_lieu")
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "nhap"), {"ho_so": ORIGINAL})
+    instance_id, _ = container.instances.start(INTEGRATOR, "tach_du_lieu")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"ho_so": ORIGINAL})
     assert set(open_tasks(container, instance_id)) == {"xem_a", "xem_b"}
 
-    live = container.service.cache._entries[instance_id].workflow  # the object the next command will reuse
+    live = container.executor.cache._entries[instance_id].workflow  # the object the next command will reuse
     _check_branches(live)
     _check_branches(load_workflow(container, instance_id))  # and what was stored
 
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "xem_a"), {})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "xem_a"), {})
     stored = load_workflow(container, instance_id)
     _check_branches(stored)
     assert _data(stored, "xem_b")["chi_tiet"]["nguon"] == "B"  # still open, untouched by A's completion
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "xem_b"), {})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "xem_b"), {})
     merged = load_workflow(container, instance_id)
     _check_branches(merged)
     (final,) = spiff_tasks(merged, "tong_hop")
     assert final.state == TaskState.READY
     detail = final.data["ho_so"]["chi_tiet"]
     assert detail["a"] == 1 and detail["b"] == 2  # both branches' edits reach the join
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "tong_hop"), {})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "tong_hop"), {})
     assert instance(container, instance_id)["status"] == "completed"
 
 
 def test_caller_mutating_its_form_afterwards_does_not_change_the_instance(container: EngineContainer) -> None:
     deploy(container, "four_tasks.bpmn")
     start_vars = {"ho_so": {"chi_tiet": {"so_trang": 1}}}
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks", variables=start_vars)
+    instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks", variables=start_vars)
     form = {"ket_qua": {"chi_tiet": {"dat": True}}}
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "t1"), form)
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "t1"), form)
     start_vars["ho_so"]["chi_tiet"]["so_trang"] = 999  # e.g. a caller reusing its request objects
     form["ket_qua"]["chi_tiet"]["dat"] = False
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "t2"), {})  # reuses the live workflow
-    assert container.service.cache.hits == 2
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "t2"), {})  # reuses the live workflow
+    assert container.executor.cache.hits == 2
     stored = load_workflow(container, instance_id)
     (t1,) = spiff_tasks(stored, "t1")
     assert t1.data["ket_qua"] == {"chi_tiet": {"dat": True}}

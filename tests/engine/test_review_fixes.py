@@ -34,7 +34,7 @@ def test_a_delivery_that_one_instance_refuses_still_reaches_the_others(
 
     monkeypatch.setattr(MessageEventDefinition, "get_correlations", correlations)
 
-    delivered = container.service.correlate_message(
+    delivered = container.messages.correlate(
         INTEGRATOR,
         "bo_sung_ho_so",
         correlation_keys={"nhom": "A"},
@@ -58,16 +58,16 @@ def test_a_message_every_waiting_instance_refuses_is_not_correlated(
 
     monkeypatch.setattr(MessageEventDefinition, "get_correlations", refuse)
     with pytest.raises(MessageNotCorrelated):
-        container.service.correlate_message(INTEGRATOR, "bo_sung_ho_so", business_key="HS-903")
+        container.messages.correlate(INTEGRATOR, "bo_sung_ho_so", business_key="HS-903")
 
 
 def test_claiming_a_task_cancelled_meanwhile_is_task_not_open(container: EngineContainer) -> None:
     deploy(container, "four_tasks.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "four_tasks")
+    instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")
     task_id = container.queries.open_task_ids(SKHCN, instance_id)[0]
-    container.service.cancel_instance(LEAD, instance_id)
+    container.instances.cancel(LEAD, instance_id)
     with pytest.raises(TaskNotOpen):
-        container.service.claim_task(SKHCN, task_id)
+        container.tasks.claim(SKHCN, task_id)
 
 
 @pytest.mark.parametrize("variables", [{"a": "\ud800"}, {"\udc00": 1}, {"a": {"b": ["ok", "\udfff"]}}])

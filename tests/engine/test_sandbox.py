@@ -1,4 +1,4 @@
-"""engine.sandbox: what scripts may do, what they may not, and that the limits hold inside a real workflow."""
+"""engine.execution.sandbox: what scripts may do, what they may not, and that the limits hold inside a real workflow."""
 
 from __future__ import annotations
 

@@ -35,12 +35,12 @@ def test_script_error_puts_the_instance_in_error_and_it_stays_queryable_and_canc
     container: EngineContainer,
 ) -> None:
     deploy(container, "scripts.bpmn")
-    instance_id, _ = container.service.start_instance(
+    instance_id, _ = container.instances.start(
         INTEGRATOR, "scripted", business_key="HS-E", variables={"so_luong": 5, "chia_cho": 0}
     )
     fill = task_id(container, instance_id, "fill")
 
-    status = container.service.complete_task(SKHCN, fill, {"ghi_chu": "chia cho 0"}).status
+    status = container.tasks.complete(SKHCN, fill, {"ghi_chu": "chia cho 0"}).status
 
     assert status == "error"
     row = instance(container, instance_id)
@@ -60,18 +60,18 @@ def test_script_error_puts_the_instance_in_error_and_it_stays_queryable_and_canc
     page = container.queries.list_instances(INTEGRATOR, status="error")
     assert [i["id"] for i in page.items] == [instance_id]
 
-    container.service.cancel_instance(LEAD, instance_id, reason="dữ liệu sai")
+    container.instances.cancel(LEAD, instance_id, reason="dữ liệu sai")
     row = instance(container, instance_id)
     assert row["status"] == "cancelled" and row["ended_at"] is not None
     assert audit_kinds(container, instance_id)[-1] == "instance_cancelled"
     with pytest.raises(InstanceNotRunning):
-        container.service.cancel_instance(LEAD, instance_id)
+        container.instances.cancel(LEAD, instance_id)
 
 
 def test_runaway_loop_ends_in_a_step_limit_error_promptly(container: EngineContainer) -> None:
     deploy(container, "runaway.bpmn")
     began = time.monotonic()
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "runaway", variables={"dem": 0})
+    instance_id, _ = container.instances.start(INTEGRATOR, "runaway", variables={"dem": 0})
     elapsed = time.monotonic() - began
     row = instance(container, instance_id)
     assert row["status"] == "error", row
@@ -87,7 +87,7 @@ def test_runaway_with_a_small_step_limit(db_url: str) -> None:
     try:
         deploy(small, "runaway.bpmn")
         began = time.monotonic()
-        instance_id, _ = small.service.start_instance(INTEGRATOR, "runaway", variables={"dem": 0})
+        instance_id, _ = small.instances.start(INTEGRATOR, "runaway", variables={"dem": 0})
         assert time.monotonic() - began < 5
         row = instance(small, instance_id)
         assert row["status"] == "error" and row["error"]["code"] == "step-limit-exceeded"
@@ -98,12 +98,12 @@ def test_runaway_with_a_small_step_limit(db_url: str) -> None:
 
 def test_completing_a_task_of_a_cancelled_instance_is_refused(container: EngineContainer) -> None:
     deploy(container, "parallel.bpmn")
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "parallel_review")
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "receive"), {})
+    instance_id, _ = container.instances.start(INTEGRATOR, "parallel_review")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
     legal = task_id(container, instance_id, "legal")
     version = instance(container, instance_id)["version"]
 
-    container.service.cancel_instance(LEAD, instance_id, reason="rút hồ sơ")
+    container.instances.cancel(LEAD, instance_id, reason="rút hồ sơ")
 
     assert {t["element_id"]: t["status"] for t in tasks(container, instance_id)} == {
         "receive": "completed",
@@ -113,7 +113,7 @@ def test_completing_a_task_of_a_cancelled_instance_is_refused(container: EngineC
     row = instance(container, instance_id)
     assert row["status"] == "cancelled" and row["version"] == version + 1
     with pytest.raises(TaskNotOpen) as caught:
-        container.service.complete_task(STP, legal, {"legal_ok": True})
+        container.tasks.complete(STP, legal, {"legal_ok": True})
     assert "cancelled" in caught.value.fields.values()  # the task row's status is reported
     assert instance(container, instance_id)["version"] == version + 1
     assert audit_kinds(container, instance_id).count("task_completed") == 1
@@ -184,7 +184,7 @@ def test_a_long_but_finite_loop_runs_to_the_next_user_task(
     TaskIterator max_depth (1000), where its own tree walks stop seeing READY tasks."""
     _guard_against_spinning(monkeypatch)
     deploy_xml(container, "deep_loop.bpmn", _counted_loop("vong_lap_dai", in_subprocess=False))
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "vong_lap_dai", variables={"dem": 0, "LIMIT": 700})
+    instance_id, _ = container.instances.start(INTEGRATOR, "vong_lap_dai", variables={"dem": 0, "LIMIT": 700})
     row = instance(container, instance_id)
     assert row["status"] == "running" and row["variables"]["dem"] == 700
     assert set(open_tasks(container, instance_id)) == {"after"}
@@ -195,7 +195,7 @@ def test_a_long_loop_inside_a_subprocess_neither_hangs_nor_sticks(
 ) -> None:
     _guard_against_spinning(monkeypatch)
     deploy_xml(container, "deep_sub_loop.bpmn", _counted_loop("vong_lap_con", in_subprocess=True))
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "vong_lap_con", variables={"dem": 0, "LIMIT": 520})
+    instance_id, _ = container.instances.start(INTEGRATOR, "vong_lap_con", variables={"dem": 0, "LIMIT": 520})
     row = instance(container, instance_id)
     # either it works (the user task after the subprocess is open) or it fails clearly; never silently stuck
     if row["status"] == "running":

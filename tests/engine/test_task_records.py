@@ -17,15 +17,15 @@ from tests.engine.helpers import ADMIN, LEAD, deploy, load_workflow
 
 
 def _restored_state(container: EngineContainer, instance_id: str) -> dict[str, Any]:
-    state: dict[str, Any] = orjson.loads(container.service.serializer.dumps(load_workflow(container, instance_id)))
+    state: dict[str, Any] = orjson.loads(container.executor.serializer.dumps(load_workflow(container, instance_id)))
     return state
 
 
 def _live_state(container: EngineContainer, instance_id: str) -> dict[str, Any] | None:
-    entry = container.service.cache._entries.get(instance_id)
+    entry = container.executor.cache._entries.get(instance_id)
     if entry is None:
         return None
-    state: dict[str, Any] = orjson.loads(container.service.serializer.dumps(entry.workflow))
+    state: dict[str, Any] = orjson.loads(container.executor.serializer.dumps(entry.workflow))
     return state
 
 
@@ -53,7 +53,7 @@ def test_restored_records_equal_the_live_workflow_after_every_command(
     container: EngineContainer, fixture: str, key: str
 ) -> None:
     deploy(container, fixture)
-    instance_id, _ = container.service.start_instance(LEAD, key, variables={"ho_so": {"ma": "HS-01"}})
+    instance_id, _ = container.instances.start(LEAD, key, variables={"ho_so": {"ma": "HS-01"}})
     step = 0
     while True:
         live = _live_state(container, instance_id)
@@ -63,7 +63,7 @@ def test_restored_records_equal_the_live_workflow_after_every_command(
         if instance["status"] != "running":
             break
         task = instance["open_tasks"][0]
-        container.service.complete_task(LEAD, task["id"], _answers(task["element_id"], step))
+        container.tasks.complete(LEAD, task["id"], _answers(task["element_id"], step))
         step += 1
     assert instance["status"] == "completed"
     assert step >= 3
@@ -71,7 +71,7 @@ def test_restored_records_equal_the_live_workflow_after_every_command(
 
 def test_a_loop_step_rewrites_a_bounded_number_of_records(container: EngineContainer) -> None:
     deploy(container, "loop.bpmn")
-    instance_id, _ = container.service.start_instance(LEAD, "looped", variables={"tiep_tuc": True})
+    instance_id, _ = container.instances.start(LEAD, "looped", variables={"tiep_tuc": True})
     written: list[int] = []
     original = repo.write_task_records
 
@@ -83,7 +83,7 @@ def test_a_loop_step_rewrites_a_bounded_number_of_records(container: EngineConta
     try:
         for i in range(30):
             task_id = container.queries.open_task_ids(LEAD, instance_id)[0]
-            container.service.complete_task(LEAD, task_id, {"tiep_tuc": i < 29})
+            container.tasks.complete(LEAD, task_id, {"tiep_tuc": i < 29})
     finally:
         repo.write_task_records = original  # type: ignore[assignment]
     with container.db.transaction(write=False) as conn:

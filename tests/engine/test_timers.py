@@ -33,7 +33,7 @@ SECOND = timedelta(seconds=1)
 
 
 def start_timed(container: EngineContainer) -> str:
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "timed_review", business_key="HS-T")
+    instance_id, _ = container.instances.start(INTEGRATOR, "timed_review", business_key="HS-T")
     return instance_id
 
 
@@ -67,7 +67,7 @@ def test_boundary_timer_fires_only_after_its_due_time(container: EngineContainer
     assert len(fired) == 1 and fired[0]["actor"] == "system"
     assert instance(container, instance_id)["status"] == "running"
 
-    container.service.complete_task(VP_UBND, str(escalate["id"]), {"da_don_doc": True})
+    container.tasks.complete(VP_UBND, str(escalate["id"]), {"da_don_doc": True})
     assert instance(container, instance_id)["status"] == "completed"
     assert container.scheduler.run_once() == 0
 
@@ -81,9 +81,9 @@ def test_timer_due_exactly_now_does_not_spin(container: EngineContainer, clock: 
     try:
         call_with_timeout(container.scheduler.run_once, 3.0)
     except TimeoutError:
-        container.service.fail_before_commit = _stop  # end the spinning thread before failing
+        container.executor.fail_before_commit = _stop  # end the spinning thread before failing
         time.sleep(0.2)
-        container.service.fail_before_commit = None
+        container.executor.fail_before_commit = None
         raise
     assert audit_kinds(container, instance_id).count("timer_fired") <= 1
     clock.advance(SECOND)
@@ -102,7 +102,7 @@ def test_completing_review_in_time_removes_the_boundary_timer_and_starts_the_one
     deploy(container, "timers.bpmn")
     instance_id = start_timed(container)
     clock.advance(timedelta(hours=1))
-    container.service.complete_task(SKHCN, task_id(container, instance_id, "review"), {"ket_luan": "đạt"})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "review"), {"ket_luan": "đạt"})
 
     (wait,) = timers(container, instance_id)
     assert wait["element_id"] == "wait"
@@ -191,7 +191,7 @@ CYCLE = bpmn(
 def test_iso_cycle_r3_fires_three_times_as_the_clock_advances(container: EngineContainer, clock: FakeClock) -> None:
     deploy_xml(container, "cycle.bpmn", CYCLE)
     started = clock.now()
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "nhac_viec")
+    instance_id, _ = container.instances.start(INTEGRATOR, "nhac_viec")
     (timer,) = timers(container, instance_id)
     assert timer["due_at"] == started + timedelta(hours=1)
 
@@ -213,9 +213,9 @@ def test_iso_cycle_r3_fires_three_times_as_the_clock_advances(container: EngineC
     assert nudges() == 3
     # the task the timer is attached to is still open and finishes the instance's main path
     (work,) = [t for t in tasks(container, instance_id, open_only=True) if t["element_id"] == "work"]
-    container.service.complete_task(SKHCN, str(work["id"]), {})
+    container.tasks.complete(SKHCN, str(work["id"]), {})
     for task in tasks(container, instance_id, open_only=True):
-        container.service.complete_task(SKHCN, str(task["id"]), {})
+        container.tasks.complete(SKHCN, str(task["id"]), {})
     assert instance(container, instance_id)["status"] == "completed"
 
 
@@ -243,7 +243,7 @@ def test_scheduler_thread_fires_a_one_second_timer_in_real_time(db_url: str) -> 
     try:
         deploy_xml(real, "realtime.bpmn", REALTIME)
         began = time.monotonic()
-        instance_id, _ = real.service.start_instance(INTEGRATOR, "cho_mot_giay")
+        instance_id, _ = real.instances.start(INTEGRATOR, "cho_mot_giay")
         assert open_tasks(real, instance_id) == {}
         real.scheduler.start()
         while not open_tasks(real, instance_id) and time.monotonic() - began < 5:
@@ -260,7 +260,7 @@ def test_cancelled_instance_loses_its_timers(container: EngineContainer, clock: 
     deploy(container, "timers.bpmn")
     instance_id = start_timed(container)
     assert len(timers(container, instance_id)) == 1
-    container.service.cancel_instance(LEAD, instance_id, reason="rút hồ sơ")
+    container.instances.cancel(LEAD, instance_id, reason="rút hồ sơ")
     assert timers(container, instance_id) == []
     clock.advance(TWO_HOURS + SECOND)
     assert container.scheduler.run_once() == 0

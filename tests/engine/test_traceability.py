@@ -1,4 +1,4 @@
-"""engine.traceability: citations and assumptions read from documentation, articles.toml, and docs/traceability.md."""
+"""engine.definitions.traceability: citations and assumptions read from documentation, articles.toml, and docs/traceability.md."""
 
 from __future__ import annotations
 

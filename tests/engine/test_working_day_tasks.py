@@ -83,8 +83,8 @@ def test_script_functions_follow_the_calendar_and_the_clock() -> None:
 def test_due_date_in_working_days_sets_due_and_warning_times(container: EngineContainer, clock: FakeClock) -> None:
     clock.set(RECEIVED)
     deploy_xml(container, "wd.bpmn", _one_task("wd", 'camunda:dueDate="working_days(1 if urgent else 10)"'))
-    normal, _ = container.service.start_instance(INTEGRATOR, "wd", variables={"urgent": False})
-    urgent, _ = container.service.start_instance(INTEGRATOR, "wd", variables={"urgent": True})
+    normal, _ = container.instances.start(INTEGRATOR, "wd", variables={"urgent": False})
+    urgent, _ = container.instances.start(INTEGRATOR, "wd", variables={"urgent": True})
     task = _open_task(container, normal)
     assert task["due_at"] == datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # 17:00 Hanoi on 5/3/2026
     assert task["warn_at"] == RECEIVED + (task["due_at"] - RECEIVED) * 0.75
@@ -94,7 +94,7 @@ def test_due_date_in_working_days_sets_due_and_warning_times(container: EngineCo
 def test_a_due_date_that_cannot_be_computed_refuses_the_command(container: EngineContainer) -> None:
     deploy_xml(container, "bad_due.bpmn", _one_task("bad_due", 'camunda:dueDate="working_days(days)"'))
     with pytest.raises(ScriptError) as caught:
-        container.service.start_instance(INTEGRATOR, "bad_due", variables={})
+        container.instances.start(INTEGRATOR, "bad_due", variables={})
     assert caught.value.fields["element_id"] == "work"
     assert _started(container, "bad_due") == []  # one transaction: nothing was written
 
@@ -117,9 +117,9 @@ def test_working_day_boundary_timer_fires_at_the_end_of_the_deadline(
         "<bpmn:flowNodeRef>urge</bpmn:flowNodeRef><bpmn:flowNodeRef>end2</bpmn:flowNodeRef>",
     )
     deploy_xml(container, "wd_timer.bpmn", xml)
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "wd_timer")
+    instance_id, _ = container.instances.start(INTEGRATOR, "wd_timer")
     due = datetime(2026, 2, 23, 10, 0, tzinfo=UTC)  # 13/2 (Fri) and 23/2 (Mon, after Tết): 17:00 Hanoi
-    assert container.service.next_timer_due() == due
+    assert container.timers.next_timer_due() == due
     clock.set(due - timedelta(minutes=1))
     assert container.scheduler.run_once() == 0
     clock.set(due + timedelta(seconds=1))
@@ -140,15 +140,15 @@ def test_candidates_from_a_variable(container: EngineContainer) -> None:
             properties='<camunda:property name="candidateGroupsVariable" value="reporting_agency"/>',
         ),
     )
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "by_var", variables={"reporting_agency": "stp"})
+    instance_id, _ = container.instances.start(INTEGRATOR, "by_var", variables={"reporting_agency": "stp"})
     task = _open_task(container, instance_id)
     assert task["candidate_groups"] == ["stp"]
     with pytest.raises(Exception) as caught:
-        container.service.complete_task(SKHCN, task["id"], {})
+        container.tasks.complete(SKHCN, task["id"], {})
     assert caught.value.code == "not-candidate"  # type: ignore[attr-defined]
-    assert container.service.complete_task(STP, task["id"], {}).status == "completed"
+    assert container.tasks.complete(STP, task["id"], {}).status == "completed"
     with pytest.raises(ScriptError) as missing:
-        container.service.start_instance(INTEGRATOR, "by_var", variables={})
+        container.instances.start(INTEGRATOR, "by_var", variables={})
     assert missing.value.fields["variable"] == "reporting_agency"
 
 
@@ -158,16 +158,16 @@ def test_required_role_keeps_decisions_for_leads(container: EngineContainer) -> 
         "lead_only.bpmn",
         _one_task("lead_only", "", properties='<camunda:property name="requiredRole" value="lead"/>'),
     )
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "lead_only")
+    instance_id, _ = container.instances.start(INTEGRATOR, "lead_only")
     task = _open_task(container, instance_id)
     assert task["required_role"] == "lead"
     for action in (
-        lambda: container.service.claim_task(SKHCN, task["id"]),
-        lambda: container.service.complete_task(SKHCN, task["id"], {}),
+        lambda: container.tasks.claim(SKHCN, task["id"]),
+        lambda: container.tasks.complete(SKHCN, task["id"], {}),
     ):
         with pytest.raises(RoleRequired):
             action()
-    assert container.service.complete_task(LEAD_SKHCN, task["id"], {"approved": True}).status == "completed"
+    assert container.tasks.complete(LEAD_SKHCN, task["id"], {"approved": True}).status == "completed"
 
 
 TIMER_START = """
@@ -197,7 +197,7 @@ def test_timer_start_event_starts_one_instance_per_cycle(container: EngineContai
         bpmn("cycle", TIMER_START, lanes=lane("L1", "Sở Khoa học và Công nghệ", "monthly", "work", "end")),
     )
     december = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 08:00 Hanoi on 1/12
-    assert container.service.next_start_due() == december
+    assert container.timers.next_start_due() == december
     clock.set(december - timedelta(seconds=1))
     assert container.scheduler.run_once() == 0
     clock.set(december + timedelta(seconds=1))
@@ -209,7 +209,7 @@ def test_timer_start_event_starts_one_instance_per_cycle(container: EngineContai
     assert row["business_key"] == "cycle-20261201-0800"
     assert row["variables"]["scheduled_at"] == "2026-12-01T08:00:00+07:00"
     assert _open_task(container, started[0]["id"])["name"] == "Báo cáo"  # the start event did not wait again
-    assert container.service.next_start_due() == datetime(2027, 1, 1, 1, 0, tzinfo=UTC)  # across the year
+    assert container.timers.next_start_due() == datetime(2027, 1, 1, 1, 0, tzinfo=UTC)  # across the year
     clock.set(datetime(2027, 1, 1, 1, 0, 1, tzinfo=UTC))
     assert container.scheduler.run_once() == 1
     assert len(_started(container, "cycle")) == 2
@@ -221,13 +221,13 @@ def test_a_timer_start_process_started_by_hand_runs_at_once(container: EngineCon
         "cycle.bpmn",
         bpmn("cycle", TIMER_START, lanes=lane("L1", "Sở Khoa học và Công nghệ", "monthly", "work", "end")),
     )
-    instance_id, _ = container.service.start_instance(ADMIN, "cycle", variables={"period": "2026-11"})
+    instance_id, _ = container.instances.start(ADMIN, "cycle", variables={"period": "2026-11"})
     task = _open_task(container, instance_id)
     assert task["name"] == "Báo cáo"
-    assert container.service.complete_task(ADMIN, task["id"], {}).status == "completed"  # the whole path exists
+    assert container.tasks.complete(ADMIN, task["id"], {}).status == "completed"  # the whole path exists
 
 
 def test_a_due_date_time_without_an_offset_is_hanoi_time(container: EngineContainer) -> None:
     deploy_xml(container, "naive.bpmn", _one_task("naive", 'camunda:dueDate="2026-03-02T17:00:00"'))
-    instance_id, _ = container.service.start_instance(INTEGRATOR, "naive")
+    instance_id, _ = container.instances.start(INTEGRATOR, "naive")
     assert _open_task(container, instance_id)["due_at"] == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""engine.xmlsafe: hostile XML is refused quickly, before it can touch files, the network or memory."""
+"""engine.definitions.xmlsafe: hostile XML is refused quickly, before it can touch files, the network or memory."""
 
 from __future__ import annotations
 

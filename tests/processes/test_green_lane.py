@@ -88,7 +88,7 @@ class GreenLane:
     clock: FakeClock
 
     def submit(self, procedure_code: str = "KHCN-01", **fields: Any) -> str:
-        self.container.service.cache.clear()
+        self.container.executor.cache.clear()
         response = self.client.post(
             INSTANCES,
             headers=PORTAL,
@@ -127,7 +127,7 @@ class GreenLane:
         return self.complete_id(task_id, headers, status=status, **variables)
 
     def complete_id(self, task_id: str, headers: dict[str, str], *, status: int = 200, **variables: Any) -> Response:
-        self.container.service.cache.clear()
+        self.container.executor.cache.clear()
         response = self.client.post(f"{TASKS}/{task_id}/complete", json={"variables": variables}, headers=headers)
         assert response.status_code == status, response.text
         return response
@@ -135,12 +135,12 @@ class GreenLane:
     def fire_at(self, at: datetime) -> int:
         """Move the clock to ``at`` and fire every timer due by then."""
         self.clock.set(at)
-        self.container.service.cache.clear()
-        fired: int = self.container.service.fire_due_timers()
+        self.container.executor.cache.clear()
+        fired: int = self.container.timers.fire_due_timers()
         return fired
 
     def supplement(self, dossier_code: str, **variables: Any) -> Response:
-        self.container.service.cache.clear()
+        self.container.executor.cache.clear()
         return self.client.post(
             MESSAGES,
             headers=PORTAL,

@@ -180,10 +180,10 @@ def test_reminder_after_the_4th_lists_the_late_agencies(
     submit(client, instance_id, "xa-phuong")
 
     clock.set(hanoi(2026, 2, 4, 23, 59, 58))  # still the 4th: the reports are not late yet
-    assert app_container.service.fire_due_timers() == 0
+    assert app_container.timers.fire_due_timers() == 0
     assert my_tasks(client, SKHCN, instance_id) == []
     clock.set(hanoi(2026, 2, 5, 0, 0, 1))
-    assert app_container.service.fire_due_timers() == 1
+    assert app_container.timers.fire_due_timers() == 1
 
     remind = only_task(client, SKHCN, instance_id, "remind_late_agencies")
     assert remind["name"] == "Nhắc nhở và lập danh sách đơn vị chậm báo cáo"
@@ -210,7 +210,7 @@ def test_reminder_after_the_4th_lists_the_late_agencies(
     # five working days after the due date (Wed 4/2 + 5: Thu 5, Fri 6, Mon 9, Tue 10, Wed 11), end of office hours
     assert datetime.fromisoformat(consolidate["due_at"]) == hanoi(2026, 2, 11, 17)
     close_cycle(client, instance_id)
-    assert app_container.service.fire_due_timers() == 0
+    assert app_container.timers.fire_due_timers() == 0
 
 
 def test_december_is_due_in_january(client: TestClient, clock: FakeClock) -> None:
@@ -237,11 +237,11 @@ def test_start_form_refuses_a_bad_period_or_agency(client: TestClient) -> None:
 def test_the_timer_start_opens_one_cycle_a_month_across_the_year(
     client: TestClient, clock: FakeClock, app_container: EngineContainer
 ) -> None:
-    """Needs the scheduled start of a timer start event (engine.scheduled_starts) to pass ``period`` (the month
+    """Needs the scheduled start of a timer start event (engine.commands.timers) to pass ``period`` (the month
     reported on) and the start form's defaults (``agencies``)."""
     clock.set(hanoi(2025, 12, 20))
     deploy(client)
-    assert app_container.service.next_start_due() == hanoi(2026, 1, 1, 8)
+    assert app_container.timers.next_start_due() == hanoi(2026, 1, 1, 8)
     clock.set(hanoi(2026, 1, 1, 8, 0, 1))
     assert app_container.scheduler.run_once() == 1
     clock.set(hanoi(2026, 2, 1, 8, 0, 1))

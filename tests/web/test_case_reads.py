@@ -1,4 +1,4 @@
-"""The engine reads the web app added (engine/case_reads.py, engine/store/case_view.py), on SQLite and PostgreSQL:
+"""The engine reads the web app added (engine/reads/cases.py, engine/store/case_view.py), on SQLite and PostgreSQL:
 inbox text search, the dossier labels of task rows, and an instance's diagram with the path taken, what it waits on
 and what is overdue, under the instance API's visibility rule."""
 
@@ -27,12 +27,12 @@ RECEIVED = datetime(2026, 2, 12, 2, 0, tzinfo=UTC)  # Thursday 12/2/2026 09:00 i
 def green_lane(container: EngineContainer, clock: FakeClock) -> EngineContainer:
     clock.set(RECEIVED)
     files = [SourceFile(p.name, p.read_bytes()) for p in sorted(GREEN_LANE.iterdir()) if p.is_file()]
-    container.service.deploy(OWNER, files)
+    container.deployments.deploy(OWNER, files)
     return container
 
 
 def submit(container: EngineContainer, business_key: str, **fields: object) -> str:
-    instance_id, _ = container.service.start_instance(
+    instance_id, _ = container.instances.start(
         INTEGRATOR, "green_lane", business_key=business_key, variables=green_lane_dossier(**fields)
     )
     return instance_id
@@ -77,7 +77,7 @@ def test_the_diagram_marks_the_path_the_waiting_steps_and_overdue_tasks(
     assert diagram["names"]["check_completeness"] == "Kiểm tra tính đầy đủ của hồ sơ"
     assert diagram["history"][0]["kind"] == "instance_started"
 
-    green_lane.service.complete_task(DESK, open_task(green_lane, instance_id, DESK), {"outcome": "complete"})
+    green_lane.tasks.complete(DESK, open_task(green_lane, instance_id, DESK), {"outcome": "complete"})
     diagram = green_lane.queries.instance_diagram(SKHCN, instance_id)
     assert {"check_completeness", "accept_dossier", "assign_appraisal"} <= set(diagram["completed"])
     # the appraisal runs inside the collapsed sub-process "processing": both are active

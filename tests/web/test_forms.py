@@ -1,6 +1,6 @@
 """web/forms.py: the JSON Schema of a form as page fields (widgets, labels, HTML5 validation attributes), a submitted
 HTML form back into typed variables, and the server's errors placed at their fields. The schemas are the real forms of
-processes/ and what engine.forms accepts."""
+processes/ and what engine.definitions.forms accepts."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The dashboard page of Điều 23.4 (every person signed in; engine/dashboard.py has the rules and the figures) and its
-CSV/XLSX download, with the same files as GET /api/v1/dashboard/export.
+"""The dashboard page of Điều 23.4 (every person signed in; engine/reads/dashboard.py has the rules and the figures)
+and its CSV/XLSX download, with the same files as GET /api/v1/dashboard/export.
 
 Charts are inline SVG drawn by the server: horizontal bars need no chart library, no script and nothing else
 vendored, print and scale with the page, fit the page's Content-Security-Policy (no inline script), and their
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import ContainerDep
+from phoihop.deps import DashboardDep
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.reads.dashboard import Dashboard, Month
 from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx
@@ -159,14 +159,14 @@ def _charts(figures: dict[str, Any], t: Translator, name: Callable[[dict[str, An
     return {"agencies": agencies, "cycles": cycles, "reports": report_chart}
 
 
-def _figures(context: PageContext, container: ContainerDep, month: str | None) -> dict[str, Any]:
+def _figures(context: PageContext, board: Dashboard, month: str | None) -> dict[str, Any]:
     assert context.session is not None
-    return Dashboard(container.db, container.clock, container.agencies).figures(context.session.actor, month or None)
+    return board.figures(context.session.actor, month or None)
 
 
 @router.get("/bang-dieu-khien")
-async def dashboard_page(context: Page, container: ContainerDep, month: MonthQuery = None) -> Response:
-    figures = await run_in_threadpool(_figures, context, container, month)
+async def dashboard_page(context: Page, board: DashboardDep, month: MonthQuery = None) -> Response:
+    figures = await run_in_threadpool(_figures, context, board, month)
     t = context.t
     lang = context.lang
 
@@ -174,7 +174,7 @@ async def dashboard_page(context: Page, container: ContainerDep, month: MonthQue
         return str(row["name_vi"] if lang == "vi" else row["name_en"])
 
     chosen = Month.parse(figures["month"])
-    current = Month.of(container.clock.now())
+    current = Month.of(board.clock.now())
     return render(
         context,
         "dashboard.html",
@@ -201,10 +201,10 @@ def _local(moment: datetime | None) -> str:
 
 @router.get("/bang-dieu-khien/tai-ve")
 async def download(
-    context: Page, container: ContainerDep, month: MonthQuery = None, format: Literal["csv", "xlsx"] = "csv"
+    context: Page, board: DashboardDep, month: MonthQuery = None, format: Literal["csv", "xlsx"] = "csv"
 ) -> Response:
     """The dashboard of ``month`` as a CSV (UTF-8 with BOM) or XLSX file, column titles in the page's language."""
-    figures = await run_in_threadpool(_figures, context, container, month)
+    figures = await run_in_threadpool(_figures, context, board, month)
     name = f"bang-dieu-khien-{figures['month']}.{format}"
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',

@@ -4,8 +4,8 @@ versions and the version commands (suspend, activate, default version), a versio
 
 The same engine calls and rules as the API (api/routes/versions.py, api/routes/definitions.py): the modeler sends the
 edited BPMN of one file; the server puts it in place of that file among the version's deployed files (DMN tables,
-forms, other BPMN files) and validates (engine.lint.lint_files) or deploys (WorkflowService.deploy) that set. The
-modeler's calls answer JSON (static/modeler.js draws it with textContent and diagram markers)."""
+forms, other BPMN files) and validates (DeploymentCommands.validate) or deploys (DeploymentCommands.deploy) that
+set. The modeler's calls answer JSON (static/modeler.js draws it with textContent and diagram markers)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import QueriesDep, ServiceDep
-from phoihop.engine.definitions.lint import from_problem, lint_files
+from phoihop.deps import DeploymentsDep, QueriesDep, VersionsDep
+from phoihop.engine.definitions.lint import from_problem
 from phoihop.engine.errors import DefinitionNotFound, EngineError, InvalidDefinition
 from phoihop.engine.model import Actor, Finding, SourceFile
 from phoihop.engine.reads.queries import Queries
@@ -80,19 +80,19 @@ async def definitions_page(
 
 
 async def _version_command(
-    context: PageContext, service: ServiceDep, key: str, version: int | None, command: str
+    context: PageContext, versions: VersionsDep, key: str, version: int | None, command: str
 ) -> Response:
     actor = _owner(context)
 
     def run() -> None:
         if command == "suspended":
-            service.suspend_version(actor, key, version or 0)
+            versions.suspend(actor, key, version or 0)
         elif command == "activated":
-            service.activate_version(actor, key, version or 0)
+            versions.activate(actor, key, version or 0)
         elif command == "default_set":
-            service.set_default_version(actor, key, version or 0)
+            versions.set_default(actor, key, version or 0)
         else:
-            service.clear_default_version(actor, key)
+            versions.clear_default(actor, key)
 
     await run_in_threadpool(run)
     query = f"done={command}&key={key}" + (f"&version={version}" if version else "")
@@ -100,23 +100,23 @@ async def _version_command(
 
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/tam-dung", dependencies=[CsrfChecked])
-async def suspend(key: Key, version: Version, context: Page, service: ServiceDep) -> Response:
-    return await _version_command(context, service, key, version, "suspended")
+async def suspend(key: Key, version: Version, context: Page, versions: VersionsDep) -> Response:
+    return await _version_command(context, versions, key, version, "suspended")
 
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/kich-hoat", dependencies=[CsrfChecked])
-async def activate(key: Key, version: Version, context: Page, service: ServiceDep) -> Response:
-    return await _version_command(context, service, key, version, "activated")
+async def activate(key: Key, version: Version, context: Page, versions: VersionsDep) -> Response:
+    return await _version_command(context, versions, key, version, "activated")
 
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/mac-dinh", dependencies=[CsrfChecked])
-async def make_default(key: Key, version: Version, context: Page, service: ServiceDep) -> Response:
-    return await _version_command(context, service, key, version, "default_set")
+async def make_default(key: Key, version: Version, context: Page, versions: VersionsDep) -> Response:
+    return await _version_command(context, versions, key, version, "default_set")
 
 
 @router.post("/quy-trinh/{key}/bo-mac-dinh", dependencies=[CsrfChecked])
-async def clear_default(key: Key, context: Page, service: ServiceDep) -> Response:
-    return await _version_command(context, service, key, None, "default_cleared")
+async def clear_default(key: Key, context: Page, versions: VersionsDep) -> Response:
+    return await _version_command(context, versions, key, None, "default_cleared")
 
 
 # --- one version in the modeler -------------------------------------------------------------------------------------
@@ -231,15 +231,15 @@ def _json_error(context: PageContext, exc: EngineError) -> JSONResponse:
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/kiem-tra", dependencies=[CsrfChecked])
 async def validate(
-    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, service: ServiceDep
+    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, deployments: DeploymentsDep
 ) -> Response:
     """Validate the edited file with the version's other files, as deploying would (strict as configured)."""
-    _owner(context)
+    actor = _owner(context)
     strict = context.settings.strict_lint
 
     def run() -> list[Finding]:
         files = _edited_files(queries, key, version, edited)
-        return lint_files(files, compile_files=service.compile_files, strict=strict, refuse_unsafe=True)
+        return deployments.validate(actor, files, strict=strict)
 
     try:
         findings = await run_in_threadpool(run)
@@ -252,7 +252,7 @@ async def validate(
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/trien-khai", dependencies=[CsrfChecked])
 async def deploy(
-    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, service: ServiceDep
+    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, deployments: DeploymentsDep
 ) -> Response:
     """Deploy the edited file with the version's other files: a new version of ``key`` unless nothing changed."""
     actor = _owner(context)
@@ -260,7 +260,9 @@ async def deploy(
 
     def run() -> dict[str, Any]:
         files = _edited_files(queries, key, version, edited)
-        results = service.deploy(actor, files, strict=strict, change_note=(edited.change_note or "").strip() or None)
+        results = deployments.deploy(
+            actor, files, strict=strict, change_note=(edited.change_note or "").strip() or None
+        )
         result = next((r for r in results if r.key == key), results[0])
         return {
             "ok": True,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import QueriesDep, ServiceDep
+from phoihop.deps import InstancesDep, QueriesDep
 from phoihop.engine.errors import FormInvalid
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute
@@ -80,7 +80,7 @@ async def start_form(key: Key, context: Page, queries: QueriesDep) -> Response:
 
 
 @router.post("/khoi-tao/{key}", dependencies=[CsrfChecked])
-async def start_instance(key: Key, context: Page, queries: QueriesDep, service: ServiceDep) -> Response:
+async def start_instance(key: Key, context: Page, queries: QueriesDep, instances: InstancesDep) -> Response:
     assert context.session is not None
     actor = context.session.actor
     form = await context.request.form()
@@ -93,7 +93,7 @@ async def start_instance(key: Key, context: Page, queries: QueriesDep, service: 
     business_key = (raw.get(BUSINESS_KEY) or [""])[0].strip()[:200] or None
     try:
         instance_id, _created = await run_in_threadpool(
-            lambda: service.start_instance(
+            lambda: instances.start(
                 actor, key, version=start["version"], business_key=business_key, variables=variables
             )
         )

@@ -1,5 +1,5 @@
 """One task: its page with the form rendered from the task's JSON Schema, and claim, unclaim and complete. The
-same service calls and rules as POST /api/v1/tasks/{id}/claim, /unclaim and /complete."""
+same commands and rules as POST /api/v1/tasks/{id}/claim, /unclaim and /complete."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import QueriesDep, ServiceDep
+from phoihop.deps import QueriesDep, TasksDep
 from phoihop.engine.errors import FormInvalid
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute, is_htmx
@@ -59,14 +59,12 @@ async def task_page(task_id: str, context: Page, queries: QueriesDep) -> Respons
     return _task_page(context, await run_in_threadpool(read))
 
 
-async def _claim(
-    task_id: str, context: PageContext, service: ServiceDep, queries: QueriesDep, *, claim: bool
-) -> Response:
+async def _claim(task_id: str, context: PageContext, tasks: TasksDep, queries: QueriesDep, *, claim: bool) -> Response:
     assert context.session is not None
     actor = context.session.actor
 
     def run() -> dict[str, Any]:
-        (service.claim_task if claim else service.unclaim_task)(actor, task_id)
+        (tasks.claim if claim else tasks.unclaim)(actor, task_id)
         return queries.with_instance_labels([queries.get_task(actor, task_id)])[0]
 
     task = await run_in_threadpool(run)
@@ -77,17 +75,17 @@ async def _claim(
 
 
 @router.post("/cong-viec/{task_id}/nhan", dependencies=[CsrfChecked])
-async def claim(task_id: str, context: Page, service: ServiceDep, queries: QueriesDep) -> Response:
-    return await _claim(task_id, context, service, queries, claim=True)
+async def claim(task_id: str, context: Page, tasks: TasksDep, queries: QueriesDep) -> Response:
+    return await _claim(task_id, context, tasks, queries, claim=True)
 
 
 @router.post("/cong-viec/{task_id}/tra-lai", dependencies=[CsrfChecked])
-async def unclaim(task_id: str, context: Page, service: ServiceDep, queries: QueriesDep) -> Response:
-    return await _claim(task_id, context, service, queries, claim=False)
+async def unclaim(task_id: str, context: Page, tasks: TasksDep, queries: QueriesDep) -> Response:
+    return await _claim(task_id, context, tasks, queries, claim=False)
 
 
 @router.post("/cong-viec/{task_id}/hoan-thanh", dependencies=[CsrfChecked])
-async def complete(task_id: str, context: Page, service: ServiceDep, queries: QueriesDep) -> Response:
+async def complete(task_id: str, context: Page, tasks: TasksDep, queries: QueriesDep) -> Response:
     """Complete with the submitted form; a 422 shows the page again with each error at its field."""
     assert context.session is not None
     actor = context.session.actor
@@ -99,7 +97,7 @@ async def complete(task_id: str, context: Page, service: ServiceDep, queries: Qu
     if local:
         return _task_page(context, task, raw=raw, local=local, status=422)
     try:
-        await run_in_threadpool(service.complete_task, actor, task_id, variables)
+        await run_in_threadpool(tasks.complete, actor, task_id, variables)
     except FormInvalid as exc:
         return _task_page(context, task, raw=raw, errors=exc.errors, status=422)
     return RedirectResponse(f"/?done={task_id}", status_code=303)

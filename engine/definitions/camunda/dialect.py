@@ -1,14 +1,15 @@
 """Camunda 7 files (as Camunda Modeler saves them) rewritten, at deploy, into what SpiffWorkflow's Spiff parser runs.
 
-One dialect runs: the Spiff parser (``engine.external_task_spec.PhoihopBpmnParser``), whose specs the serializer, the
-sandbox and the external tasks are built on. SpiffWorkflow's own ``CamundaParser`` builds more specs from Camunda
-files, but it cannot be mixed with the Spiff serializer, drops ``camunda:assignee``/``candidateGroups``/``dueDate``,
-raises ``KeyError`` on a business rule task without ``camunda:decisionRef`` and runs JUEL as Python just the same.
-So :func:`translate_camunda` rewrites the parsed trees before the catalog compiles them (after the XSD and reference
-checks, before every expression is compiled by the sandbox checker):
+One dialect runs: the Spiff parser (``engine.execution.external_task_spec.PhoihopBpmnParser``), whose specs the
+serializer, the sandbox and the external tasks are built on. SpiffWorkflow's own ``CamundaParser`` builds more specs
+from Camunda files, but it cannot be mixed with the Spiff serializer, drops
+``camunda:assignee``/``candidateGroups``/``dueDate``, raises ``KeyError`` on a business rule task without
+``camunda:decisionRef`` and runs JUEL as Python just the same. So :func:`translate_camunda` rewrites the parsed trees
+before the catalog compiles them (after the XSD and reference checks, before every expression is compiled by the
+sandbox checker):
 
-- JUEL (``${…}``, ``#{…}``, engine.juel) in sequence-flow and event conditions, loop expressions, timers,
-  ``camunda:dueDate``, ``camunda:in sourceExpression`` and input/output parameters becomes the Python it means;
+- JUEL (``${…}``, ``#{…}``, engine.definitions.camunda.juel) in sequence-flow and event conditions, loop expressions,
+  timers, ``camunda:dueDate``, ``camunda:in sourceExpression`` and input/output parameters becomes the Python it means;
 - ``camunda:candidateGroups="${var}"`` becomes the property ``candidateGroupsVariable`` (the agency code(s) read from
   ``var`` when the task is created); an expression in ``camunda:assignee`` or ``camunda:candidateUsers`` is refused;
 - ``camunda:decisionRef`` becomes ``spiffworkflow:calledDecisionId``; ``camunda:resultVariable`` with
@@ -16,12 +17,12 @@ checks, before every expression is compiled by the sandbox checker):
   that variable from the decision's outputs;
 - ``camunda:inputOutput`` parameters (a literal text, or one ``${…}``) become pre-/post-script assignments, and
   ``camunda:in``/``camunda:out`` (``source``, ``sourceExpression``, ``target``) of a call activity likewise;
-- ``camunda:formData`` becomes a JSON Schema form (engine.camunda_forms, engine.forms) named by the element's
-  ``camunda:formKey``, or ``generated:<element id>`` when it has none;
+- ``camunda:formData`` becomes a JSON Schema form (engine.definitions.camunda.forms, engine.definitions.forms) named by
+  the element's ``camunda:formKey``, or ``generated:<element id>`` when it has none;
 - refused, each a problem naming the element and the text: JUEL outside the subset, FEEL (``=…``) and other
   Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``), execution and task listeners, Java
   implementations (``camunda:class``, ``delegateExpression``, ``expression``, ``type``) on anything but a service task
-  (engine.external_task_spec judges those), cron timers, ``camunda:collection`` multi-instance.
+  (engine.execution.external_task_spec judges those), cron timers, ``camunda:collection`` multi-instance.
 
 Refused texts are replaced by a neutral one so the later checks do not report them twice (the deployment is refused
 anyway). :func:`ignored_attributes` lists what is read but has no effect here, for the lint to warn about.

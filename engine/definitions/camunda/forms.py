@@ -1,4 +1,5 @@
-"""Camunda 7 generated task forms (``camunda:formData`` / ``camunda:formField``) as JSON Schema forms (engine.forms).
+"""Camunda 7 generated task forms (``camunda:formData`` / ``camunda:formField``) as JSON Schema forms
+(engine.definitions.forms).
 
 A field becomes a property: ``string`` → string, ``long`` → integer, ``boolean`` → boolean, ``date`` → string of
 format ``date`` (ISO), ``enum`` → string whose ``enum`` lists the ``camunda:value`` ids (and ``oneOf`` const/title

@@ -14,9 +14,9 @@ fails (the instance stops in error) or, worse, compiles and silently never match
   and never match what FEEL would;
 - a bare word (``Y``) is a variable, not the text ``"Y"``; ``[5, 6]`` matches only an input that is that very list.
 
-:func:`cell_issue` and :func:`syntax_hint` judge one cell; :func:`dmn_findings` lints whole DMN files for engine.lint
-(codes ``dmn-feel``, ``dmn-hit-policy``, ``dmn-required-decision``). This module imports nothing of the catalog, so
-the catalog can use it for the cells it refuses.
+:func:`cell_issue` and :func:`syntax_hint` judge one cell; :func:`dmn_findings` lints whole DMN files for
+engine.definitions.lint (codes ``dmn-feel``, ``dmn-hit-policy``, ``dmn-required-decision``). This module imports
+nothing of the catalog, so the catalog can use it for the cells it refuses.
 """
 
 from __future__ import annotations

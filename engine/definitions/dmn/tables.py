@@ -2,11 +2,11 @@
 
 SpiffWorkflow's DMN parser reads one decision per document and crashes (``AttributeError``) on a file with several:
 :func:`split_decisions` gives each decision its own copy of the document, so every decision of a file can be called by
-id (engine.catalog hands the copies to the parser). :func:`compile_file` parses a DMN file into
+id (engine.definitions.catalog hands the copies to the parser). :func:`compile_file` parses a DMN file into
 :class:`CompiledDecision` objects, and :func:`evaluate` runs one on input values exactly as a business rule task
 would: SpiffWorkflow's own ``DMNEngine.evaluate`` on each cell and ``Rule.output_as_dict`` for the outputs, through the
 sandboxed script engine the caller passes (never plain ``eval``). DMN expressions are Python, not FEEL
-(engine.dmn_lint).
+(engine.definitions.dmn.lint).
 
 Hit policies as SpiffWorkflow implements them: UNIQUE stops at the first matching rule (it does not check that only one
 matches); COLLECT gathers every match, each output becoming a list; every other policy (FIRST, ANY, PRIORITY, ...)

@@ -8,7 +8,7 @@ pool shapes; collapsed sub-processes get a shape with ``isExpanded="false"`` and
 drill-down). Semantic elements, attributes, namespaces and comments are left untouched, and the output depends on
 the input alone, so ``--check`` can regenerate and compare.
 
-Run as ``python -m engine.bpmn_layout FILE... [--check]`` or ``phoihop layout FILE... [--check]``.
+Run as ``phoihop layout FILE... [--check]``.
 """
 
 from __future__ import annotations
@@ -294,7 +294,7 @@ def layout_files(paths: Iterable[str | Path], *, check: bool = False) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.bpmn_layout", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="phoihop layout", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+")
     parser.add_argument("--check", action="store_true", help="exit 1 if a file's diagram is missing or stale")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""Layered left-to-right layout of the flow nodes of one BPMN process or sub-process (used by engine.bpmn_layout).
+"""Layered left-to-right layout of the flow nodes of one BPMN process or sub-process (used by
+engine.definitions.layout.diagram).
 
 A node's column is its longest-path rank over the sequence flows, back edges excluded (found by a depth-first search
 from the start events); its band is given by the caller (a lane); nodes sharing a band and a column are stacked in

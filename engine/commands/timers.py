@@ -1,4 +1,7 @@
-"""Timer start events: a deployed process whose start event is a timer (``R/2026-01-01T08:00:00+07:00/P1M``: each
+"""Timers: timer events of running instances fire when due, each in its own transaction (exactly once across
+schedulers: the instance row is locked with SKIP LOCKED).
+
+Timer start events: a deployed process whose start event is a timer (``R/2026-01-01T08:00:00+07:00/P1M``: each
 month) gets an instance at each due time, started by the scheduler exactly once across workers (the schedule row is
 locked with SKIP LOCKED and advanced in the start's own transaction).
 
@@ -14,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from phoihop.engine.clock import HANOI_TZ
-from phoihop.engine.commands.executor import CommandCore
+from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.definitions.forms import with_defaults
 from phoihop.engine.definitions.start_timers import parse_schedule
@@ -50,14 +53,38 @@ def schedule_start(conn: Connection, process: ProcessModel, definition_id: int, 
     )
 
 
-class ScheduledStarts(CommandCore):
+class TimerCommands:
+    """What the scheduler runs: due timer events of running instances, and due timer start events."""
+
+    def __init__(self, executor: CommandExecutor) -> None:
+        self.executor = executor
+
+    def fire_due_timers(self, *, limit: int = 50) -> int:
+        """Fire every timer due now; each in its own transaction. Safe with several schedulers (exactly once)."""
+        with self.executor.transaction(write=False) as uow:
+            due = repo.due_timers(uow.conn, uow.now, limit)
+        fired = 0
+        for timer in due:
+            with self.executor.transaction() as uow:
+                head = repo.lock_instance_head(uow.conn, timer["instance_id"], skip_locked=True)
+                if head is None or head["status"] != "running" or not repo.timer_exists(uow.conn, timer["id"]):
+                    continue  # another scheduler has it, or it already fired
+                audit = {"kind": "timer_fired", "data": {"due_at": timer["due_at"].isoformat()}}
+                self.executor.advance(uow, head, self.executor.runtime.fire_timers, SYSTEM, audit)
+                fired += 1
+        return fired
+
+    def next_timer_due(self) -> datetime | None:
+        with self.executor.transaction(write=False) as uow:
+            return repo.next_timer_due(uow.conn)
+
     def fire_due_starts(self, *, limit: int = 20) -> int:
         """Start an instance for every start timer due now; each in its own transaction. Returns how many."""
-        with self._uow(write=False) as uow:
+        with self.executor.transaction(write=False) as uow:
             due = repo.due_schedules(uow.conn, uow.now, limit)
         started = 0
         for row in due:
-            with self._uow() as uow:
+            with self.executor.transaction() as uow:
                 current = repo.lock_due_schedule(uow.conn, row["process_key"], uow.now)
                 if current is None:
                     continue  # another worker has it, or it fired already
@@ -75,14 +102,16 @@ class ScheduledStarts(CommandCore):
         definition = repo.definition_by_id(uow.conn, schedule_row["definition_id"])
         if definition is None or definition["status"] != "active":
             return 0
-        model = self._model(uow.conn, definition["id"])
+        model = self.executor.model(uow.conn, definition["id"])
         local = due_at.astimezone(HANOI_TZ)
         variables = with_defaults(model.start_form, {"scheduled_at": local.isoformat()})
-        dossier_code = self._new_dossier_code(uow, model)
+        dossier_code = self.executor.new_dossier_code(uow, model)
         start_data = {**variables, CODE_VARIABLE: dossier_code} if dossier_code is not None else variables
-        workflow, outcome = self.runtime.start(model.spec, model.subprocess_specs, start_data, trigger=TIMER_TRIGGER)
+        workflow, outcome = self.executor.runtime.start(
+            model.spec, model.subprocess_specs, start_data, trigger=TIMER_TRIGGER
+        )
         business_key = f"{definition['key']}-{local:%Y%m%d-%H%M}"
-        self._save_new(
+        self.executor.save_new(
             uow,
             uuid7(),
             definition,
@@ -97,5 +126,5 @@ class ScheduledStarts(CommandCore):
         return 1
 
     def next_start_due(self) -> datetime | None:
-        with self._uow(write=False) as uow:
+        with self.executor.transaction(write=False) as uow:
             return repo.next_start_due(uow.conn)

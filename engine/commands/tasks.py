@@ -1,0 +1,151 @@
+"""Human tasks: claim, release (unclaim) and complete. Completing locks the instance, then the task's row, checks the
+form, and moves the workflow on in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection
+
+from phoihop.engine.commands.executor import CommandExecutor, CommandResult
+from phoihop.engine.definitions.forms import validate as validate_form
+from phoihop.engine.errors import (
+    AlreadyClaimed,
+    InstanceNotRunning,
+    NotAssignee,
+    TaskNotFound,
+    TaskNotOpen,
+)
+from phoihop.engine.model import Actor
+from phoihop.engine.store import repository as repo
+from phoihop.engine.store.unit_of_work import UnitOfWork
+from phoihop.engine.variables import check_variables
+
+
+class TaskCommands:
+    """Claiming, releasing and completing human tasks: the officer's daily work."""
+
+    def __init__(self, executor: CommandExecutor) -> None:
+        self.executor = executor
+
+    def claim(self, actor: Actor, task_id: str) -> None:
+        with self.executor.transaction() as uow:
+            task = self._task(uow.conn, task_id)
+            actor.require_candidate(task)
+            if task["status"] == "claimed" and task["assignee"] == actor.id:
+                return
+            self._require_open(task)
+            if not repo.claim_task(uow.conn, task_id, actor.id, uow.now):
+                current = repo.get_task(uow.conn, task_id)
+                if current is not None and current["status"] not in repo.OPEN_STATUSES:
+                    self._require_open(current)  # completed or cancelled meanwhile: TaskNotOpen
+                raise AlreadyClaimed(
+                    f"task {task_id} is already claimed",
+                    detail_vi=f"Công việc {task_id} đã được người khác nhận",
+                    task_id=task_id,
+                    assignee=current["assignee"] if current else None,
+                )
+            repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_claimed")])
+
+    def unclaim(self, actor: Actor, task_id: str) -> None:
+        with self.executor.transaction() as uow:
+            task = self._task(uow.conn, task_id)
+            actor.require_candidate(task)
+            self._require_open(task)
+            if task["assignee"] != actor.id and not (
+                actor.is_admin or ("lead" in actor.roles and actor.is_candidate(task))
+            ):
+                raise NotAssignee(
+                    f"task {task_id} is assigned to {task['assignee']}",
+                    detail_vi="Chỉ người đang nhận hoặc lãnh đạo đơn vị mới được trả lại công việc",
+                    task_id=task_id,
+                    assignee=task["assignee"],
+                )
+            if repo.unclaim_task(uow.conn, task_id):
+                repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_unclaimed")])
+
+    def complete(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> CommandResult:
+        """Complete a human task (claiming it implicitly if unassigned); returns where the instance stands."""
+        data = check_variables(variables)
+        with self.executor.transaction() as uow:
+            task = self._task(uow.conn, task_id)
+            actor.require_candidate(task)
+            head = self.executor.lock(uow.conn, task["instance_id"])
+            if not self.executor.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
+                # re-read and lock the row: a claim takes only the task row, never the instance lock
+                task = self._task(uow.conn, task_id, lock=True)
+            self._require_open(task)
+            if task["assignee"] is not None and task["assignee"] != actor.id:
+                raise NotAssignee(
+                    f"task {task_id} is claimed by {task['assignee']}",
+                    detail_vi=f"Công việc {task_id} đã được {task['assignee']} nhận xử lý",
+                    task_id=task_id,
+                    assignee=task["assignee"],
+                )
+            if head["status"] != "running":
+                raise InstanceNotRunning(
+                    f"instance is {head['status']}",
+                    detail_vi="Hồ sơ không còn đang xử lý",
+                    instance_id=head["id"],
+                    instance_status=head["status"],
+                )
+            form = self.executor.model(uow.conn, head["definition_id"]).forms.get(task["form_key"] or "")
+            if form is not None:  # before anything is written: a failure leaves the task open
+                validate_form(form, data, task_id=task_id)
+            repo.complete_task(uow.conn, task_id, actor.id, uow.now)
+            audit = {
+                "kind": "task_completed",
+                "element_id": task["element_id"],
+                "task_id": task_id,
+                "data": {"variables": data, "name": task["name"]},
+            }
+            result = self.executor.advance(
+                uow,
+                head,
+                lambda wf: self.executor.runtime.complete_task(wf, task_id, data),
+                actor,
+                audit,
+                completed_task=task_id,
+            )
+        completed = {
+            **task,
+            "status": "completed",
+            "completed_at": uow.now,
+            "completed_by": actor.id,
+            "assignee": actor.id,
+            "claimed_at": task["claimed_at"] or uow.now,
+        }  # what repo.complete_task set
+        return replace(result, task=completed)
+
+    @staticmethod
+    def _task(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:
+        task = repo.get_task(conn, task_id, lock=lock)
+        if task is None:
+            raise TaskNotFound(
+                f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
+            )
+        return task
+
+    @staticmethod
+    def _require_open(task: Mapping[str, Any]) -> None:
+        if task["status"] not in repo.OPEN_STATUSES:
+            raise TaskNotOpen(
+                f"task {task['id']} is {task['status']}",
+                detail_vi=f"Công việc {task['id']} đã ở trạng thái {task['status']}",
+                task_id=task["id"],
+                task_status=task["status"],
+            )
+
+    @staticmethod
+    def _task_event(uow: UnitOfWork, actor: Actor, task: Mapping[str, Any], kind: str) -> dict[str, Any]:
+        return {
+            "instance_id": task["instance_id"],
+            "at": uow.now,
+            "actor": actor.id,
+            "kind": kind,
+            "element_id": task["element_id"],
+            "task_id": task["id"],
+            "data": {"name": task["name"]},
+        }
