@@ -19,9 +19,9 @@ from phoihop.api.routes import (
     definitions,
     external_tasks,
     health,
+    instance_migration,
     instances,
     messages,
-    migrations,
     tasks,
     versions,
 )
@@ -58,7 +58,7 @@ def oidc_verifier(settings: Settings) -> OidcVerifier | None:
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, upgrade_schema: bool = True) -> FastAPI:
     """The application; without ``settings`` they are read from the environment now (PHOIHOP_*)."""
     resolved = settings or Settings()
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if resolved.using_dev_secret:
             log.warning("!!! PHOIHOP_ENV=dev: using the built-in development secret. Tokens are forgeable. !!!")
-        if migrate:
+        if upgrade_schema:
             upgrade(resolved.database_url)
         container = build_engine(resolved.database_url, clock=clock, **resolved.engine_options())
         app.state.settings = resolved
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         versions.router,
         audit.router,
         decisions.router,
-        migrations.router,
+        instance_migration.router,
         dashboard.router,
     ):
         app.include_router(router)

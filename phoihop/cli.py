@@ -1,4 +1,4 @@
-"""The ``phoihop`` command: serve, migrate, worker, deploy, layout, lint, trace, token, apikey."""
+"""The ``phoihop`` command: serve, upgrade-schema, worker, deploy, layout, lint, trace, token, apikey."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def cmd_upgrade_schema(args: argparse.Namespace) -> int:
     from phoihop.engine.store.schema import upgrade
 
     settings = _settings()
@@ -209,12 +209,14 @@ def cmd_apikey(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="phoihop", description="BPMN engine for Hanoi inter-agency coordination")
     sub = root.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP API (migrates, deploys processes/, fires timers)")
+    serve = sub.add_parser("serve", help="run the HTTP API (upgrades the schema, deploys processes/, fires timers)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)
-    sub.add_parser("migrate", help="bring the database schema to head").set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "upgrade-schema", aliases=["migrate"], help="bring the database schema to head (Alembic; `migrate` is an alias)"
+    ).set_defaults(func=cmd_upgrade_schema)
     sub.add_parser("worker", help="fire due timers (several may share PostgreSQL)").set_defaults(func=cmd_worker)
     deploy = sub.add_parser("deploy", help="deploy BPMN/DMN files or process folders")
     deploy.add_argument("paths", nargs="+")

@@ -122,7 +122,7 @@ def settings(db_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
-    app = create_app(settings, clock=clock, migrate=False)
+    app = create_app(settings, clock=clock, upgrade_schema=False)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

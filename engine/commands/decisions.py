@@ -36,7 +36,7 @@ from phoihop.engine.definitions.structure import DMN_SUFFIXES
 from phoihop.engine.errors import EngineError
 from phoihop.engine.model import Actor
 from phoihop.engine.store import repository as repo
-from phoihop.engine.store.tables import DEP, PD
+from phoihop.engine.store.tables import definition_table, deployment_table
 
 if TYPE_CHECKING:
     from phoihop.engine.definitions.catalog import Deployment
@@ -99,7 +99,9 @@ class DecisionCache:
     def deployment(self, conn: Connection, deployment_id: int, content_hash: str) -> tuple[CompiledDecision, ...]:
         files: tuple[tuple[str, bytes], ...] | None = self._deployments.get(content_hash)
         if files is None:
-            stored = conn.execute(select(DEP.c.files).where(DEP.c.id == deployment_id)).scalar_one()
+            stored = conn.execute(
+                select(deployment_table.c.files).where(deployment_table.c.id == deployment_id)
+            ).scalar_one()
             files = self._deployments.put(
                 content_hash, tuple((f["name"], f["content"].encode("utf-8")) for f in stored if _is_dmn(f["name"]))
             )
@@ -123,12 +125,21 @@ def _history(conn: Connection, cache: DecisionCache) -> dict[str, list[DecisionV
     """Every version of every deployed decision, oldest first."""
     processes: dict[int, list[tuple[str, int]]] = {}
     for key, version, deployment_id in conn.execute(
-        select(PD.c.key, PD.c.version, PD.c.deployment_id).order_by(PD.c.key, PD.c.version)
+        select(definition_table.c.key, definition_table.c.version, definition_table.c.deployment_id).order_by(
+            definition_table.c.key, definition_table.c.version
+        )
     ):
         processes.setdefault(deployment_id, []).append((key, version))
     history: dict[str, list[DecisionVersion]] = {}
     for row in (
-        conn.execute(select(DEP.c.id, DEP.c.content_hash, DEP.c.deployed_at, DEP.c.deployed_by).order_by(DEP.c.id))
+        conn.execute(
+            select(
+                deployment_table.c.id,
+                deployment_table.c.content_hash,
+                deployment_table.c.deployed_at,
+                deployment_table.c.deployed_by,
+            ).order_by(deployment_table.c.id)
+        )
         .mappings()
         .all()
     ):

@@ -14,10 +14,10 @@ from phoihop.engine.dossier import STATUS_VARIABLE, dossier_view
 from phoihop.engine.errors import Forbidden, InstanceNotFound, InvalidInput, NotCandidate, TaskNotFound
 from phoihop.engine.execution.external_task_spec import has_external_tasks
 from phoihop.engine.model import Actor
-from phoihop.engine.reads.cases import CaseReads
+from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.versions import VersionReads, definition_not_found, start_definition
-from phoihop.engine.store import case_view
 from phoihop.engine.store import external_tasks as external_store
+from phoihop.engine.store import instance_views
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.deadlines import (
@@ -43,7 +43,7 @@ class Page:
     offset: int
 
 
-class Queries(VersionReads, CaseReads):
+class Queries(VersionReads, InstanceViews):
     def __init__(
         self,
         db: Database,
@@ -239,7 +239,7 @@ class Queries(VersionReads, CaseReads):
                 field="deadline",
             )
         now = self.clock.now()
-        ht = repo.HT
+        ht = repo.human_task_table
         conditions: list[Any] = []
         if not actor.is_admin:
             conditions.append(repo.task_visibility_clause(actor.id, actor.groups))
@@ -258,7 +258,7 @@ class Queries(VersionReads, CaseReads):
         if deadline is not None:
             conditions += [ht.c.status.in_(repo.OPEN_STATUSES), repo.task_deadline_clause(deadline, now)]
         if text is not None and text.strip():
-            conditions.append(case_view.task_text_clause(text.strip()))
+            conditions.append(instance_views.task_text_clause(text.strip()))
         with self._read() as conn:
             rows, total = repo.list_tasks(conn, conditions=conditions, limit=limit, offset=max(0, offset))
         return Page([self._with_deadline(dict(r), now) for r in rows], total, limit, offset)

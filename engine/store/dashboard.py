@@ -14,7 +14,14 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Float, and_, case, cast, func, literal, or_, select
 
-from phoihop.engine.store.tables import HT, PD, PI, TC, Row, all_rows
+from phoihop.engine.store.tables import (
+    Row,
+    all_rows,
+    definition_table,
+    human_task_table,
+    instance_table,
+    task_candidate_table,
+)
 
 __all__ = ["cycle_times", "process_names", "report_figures", "task_figures"]
 
@@ -28,20 +35,39 @@ def _count(condition: Any) -> Any:
 
 def _task_columns(start: datetime, end: datetime, as_of: datetime) -> list[Any]:
     open_then = and_(
-        HT.c.created_at <= as_of,
-        or_(HT.c.completed_at > as_of, and_(HT.c.completed_at.is_(None), HT.c.status.in_(OPEN))),
+        human_task_table.c.created_at <= as_of,
+        or_(
+            human_task_table.c.completed_at > as_of,
+            and_(human_task_table.c.completed_at.is_(None), human_task_table.c.status.in_(OPEN)),
+        ),
     )
-    warned = and_(HT.c.warn_at.is_not(None), HT.c.warn_at <= as_of)
-    overdue = and_(HT.c.due_at.is_not(None), HT.c.due_at < as_of)
-    completed = and_(HT.c.status == "completed", HT.c.completed_at >= start, HT.c.completed_at < end)
+    warned = and_(human_task_table.c.warn_at.is_not(None), human_task_table.c.warn_at <= as_of)
+    overdue = and_(human_task_table.c.due_at.is_not(None), human_task_table.c.due_at < as_of)
+    completed = and_(
+        human_task_table.c.status == "completed",
+        human_task_table.c.completed_at >= start,
+        human_task_table.c.completed_at < end,
+    )
     return [
         _count(open_then).label("open"),
         _count(and_(open_then, warned, ~overdue)).label("warning"),
         _count(and_(open_then, overdue)).label("overdue"),
         _count(completed).label("completed"),
-        _count(and_(completed, HT.c.due_at.is_not(None), HT.c.completed_at <= HT.c.due_at)).label("on_time"),
-        _count(and_(completed, HT.c.due_at.is_not(None), HT.c.completed_at > HT.c.due_at)).label("late"),
-        _count(and_(completed, HT.c.due_at.is_(None))).label("no_deadline"),
+        _count(
+            and_(
+                completed,
+                human_task_table.c.due_at.is_not(None),
+                human_task_table.c.completed_at <= human_task_table.c.due_at,
+            )
+        ).label("on_time"),
+        _count(
+            and_(
+                completed,
+                human_task_table.c.due_at.is_not(None),
+                human_task_table.c.completed_at > human_task_table.c.due_at,
+            )
+        ).label("late"),
+        _count(and_(completed, human_task_table.c.due_at.is_(None))).label("no_deadline"),
     ]
 
 
@@ -51,19 +77,25 @@ def task_figures(conn: Connection, *, by: GroupBy, start: datetime, end: datetim
     group (``agency``; a task of two groups counts for both, a task of candidate users only under None), "process":
     per ``process_key``, "total": one row. Only rows of tasks that were open or finished in the window count."""
     relevant = or_(
-        and_(HT.c.created_at <= as_of, or_(HT.c.completed_at.is_(None), HT.c.completed_at > as_of)),
-        and_(HT.c.completed_at >= start, HT.c.completed_at < end),
+        and_(
+            human_task_table.c.created_at <= as_of,
+            or_(human_task_table.c.completed_at.is_(None), human_task_table.c.completed_at > as_of),
+        ),
+        and_(human_task_table.c.completed_at >= start, human_task_table.c.completed_at < end),
     )
     columns = _task_columns(start, end, as_of)
     if by == "total":
         return all_rows(conn.execute(select(*columns).where(relevant)))
     if by == "process":
-        stmt = select(HT.c.process_key, *columns).where(relevant).group_by(HT.c.process_key)
-        return all_rows(conn.execute(stmt.order_by(HT.c.process_key)))
-    group = TC.c.value.label("agency")
-    joined = HT.outerjoin(TC, and_(TC.c.task_id == HT.c.id, TC.c.kind == "group"))
-    stmt = select(group, *columns).select_from(joined).where(relevant).group_by(TC.c.value)
-    return all_rows(conn.execute(stmt.order_by(TC.c.value)))
+        stmt = select(human_task_table.c.process_key, *columns).where(relevant).group_by(human_task_table.c.process_key)
+        return all_rows(conn.execute(stmt.order_by(human_task_table.c.process_key)))
+    group = task_candidate_table.c.value.label("agency")
+    joined = human_task_table.outerjoin(
+        task_candidate_table,
+        and_(task_candidate_table.c.task_id == human_task_table.c.id, task_candidate_table.c.kind == "group"),
+    )
+    stmt = select(group, *columns).select_from(joined).where(relevant).group_by(task_candidate_table.c.value)
+    return all_rows(conn.execute(stmt.order_by(task_candidate_table.c.value)))
 
 
 def _seconds(conn: Connection, start_column: Any, end_column: Any) -> Any:
@@ -77,16 +109,18 @@ def cycle_times(conn: Connection, *, start: datetime, end: datetime, per_process
     """The instances completed in ``[start, end)``, per process key (``process_key``) or all together (one row, or
     none without instances): ``instances`` and ``median_seconds`` of ``ended_at − started_at`` (the mean of the two
     middle values for an even count), ranked by window functions."""
-    seconds = cast(_seconds(conn, PI.c.started_at, PI.c.ended_at), Float)
-    partition = [PI.c.process_key] if per_process else None
-    key = PI.c.process_key if per_process else literal("*")
+    seconds = cast(_seconds(conn, instance_table.c.started_at, instance_table.c.ended_at), Float)
+    partition = [instance_table.c.process_key] if per_process else None
+    key = instance_table.c.process_key if per_process else literal("*")
     ranked = (
         select(
             key.label("process_key"),
             seconds.label("seconds"),
             func.row_number().over(partition_by=partition, order_by=seconds).label("rank"),
             func.count().over(partition_by=partition).label("n"),
-        ).where(PI.c.status == "completed", PI.c.ended_at >= start, PI.c.ended_at < end)
+        ).where(
+            instance_table.c.status == "completed", instance_table.c.ended_at >= start, instance_table.c.ended_at < end
+        )
     ).subquery()
     middle = ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
     stmt = (
@@ -112,35 +146,58 @@ def report_figures(
     ``process_key`` whose variable ``period_variable`` equals it (cancelled instances left out), as seen at
     ``as_of``: ``on_time`` (submitted by the task's due time), ``late``, ``missing`` (not submitted by ``as_of``),
     ``submitted_at`` (the latest submission) and ``due_at``."""
-    submitted = and_(HT.c.status == "completed", HT.c.completed_at <= as_of)
+    submitted = and_(human_task_table.c.status == "completed", human_task_table.c.completed_at <= as_of)
     stmt = (
         select(
-            TC.c.value.label("agency"),
-            _count(and_(submitted, or_(HT.c.due_at.is_(None), HT.c.completed_at <= HT.c.due_at))).label("on_time"),
-            _count(and_(submitted, HT.c.due_at.is_not(None), HT.c.completed_at > HT.c.due_at)).label("late"),
+            task_candidate_table.c.value.label("agency"),
+            _count(
+                and_(
+                    submitted,
+                    or_(
+                        human_task_table.c.due_at.is_(None),
+                        human_task_table.c.completed_at <= human_task_table.c.due_at,
+                    ),
+                )
+            ).label("on_time"),
+            _count(
+                and_(
+                    submitted,
+                    human_task_table.c.due_at.is_not(None),
+                    human_task_table.c.completed_at > human_task_table.c.due_at,
+                )
+            ).label("late"),
             _count(~submitted).label("missing"),
-            func.max(case((submitted, HT.c.completed_at), else_=None)).label("submitted_at"),
-            func.max(HT.c.due_at).label("due_at"),
+            func.max(case((submitted, human_task_table.c.completed_at), else_=None)).label("submitted_at"),
+            func.max(human_task_table.c.due_at).label("due_at"),
         )
         .select_from(
-            HT.join(PI, PI.c.id == HT.c.instance_id).join(TC, and_(TC.c.task_id == HT.c.id, TC.c.kind == "group"))
+            human_task_table.join(instance_table, instance_table.c.id == human_task_table.c.instance_id).join(
+                task_candidate_table,
+                and_(task_candidate_table.c.task_id == human_task_table.c.id, task_candidate_table.c.kind == "group"),
+            )
         )
         .where(
-            PI.c.process_key == process_key,
-            HT.c.element_id == element_id,
-            PI.c.variables[period_variable].as_string() == period,
-            PI.c.status != "cancelled",
-            HT.c.status != "cancelled",
-            HT.c.created_at <= as_of,
+            instance_table.c.process_key == process_key,
+            human_task_table.c.element_id == element_id,
+            instance_table.c.variables[period_variable].as_string() == period,
+            instance_table.c.status != "cancelled",
+            human_task_table.c.status != "cancelled",
+            human_task_table.c.created_at <= as_of,
         )
-        .group_by(TC.c.value)
-        .order_by(TC.c.value)
+        .group_by(task_candidate_table.c.value)
+        .order_by(task_candidate_table.c.value)
     )
     return all_rows(conn.execute(stmt))
 
 
 def process_names(conn: Connection) -> dict[str, str | None]:
     """Process key → the name of its latest version."""
-    latest = select(PD.c.key, func.max(PD.c.version).label("version")).group_by(PD.c.key).subquery()
-    stmt = select(PD.c.key, PD.c.name).join(latest, and_(PD.c.key == latest.c.key, PD.c.version == latest.c.version))
+    latest = (
+        select(definition_table.c.key, func.max(definition_table.c.version).label("version"))
+        .group_by(definition_table.c.key)
+        .subquery()
+    )
+    stmt = select(definition_table.c.key, definition_table.c.name).join(
+        latest, and_(definition_table.c.key == latest.c.key, definition_table.c.version == latest.c.version)
+    )
     return {row["key"]: row["name"] for row in all_rows(conn.execute(stmt))}

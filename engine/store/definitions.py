@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select
 
 from phoihop.engine.store import rawsql
-from phoihop.engine.store.tables import DEP, DV, PD, Row, all_rows, for_update, one
+from phoihop.engine.store.tables import (
+    Row,
+    all_rows,
+    default_version_table,
+    definition_table,
+    deployment_table,
+    for_update,
+    one,
+)
 
 
 def insert_deployment(
@@ -22,7 +30,7 @@ def insert_deployment(
     change_note: str | None = None,
 ) -> int:
     result = conn.execute(
-        insert(DEP)
+        insert(deployment_table)
         .values(
             content_hash=content_hash,
             files=files,
@@ -30,18 +38,25 @@ def insert_deployment(
             deployed_at=deployed_at,
             change_note=change_note,
         )
-        .returning(DEP.c.id)
+        .returning(deployment_table.c.id)
     )
     return int(result.scalar_one())
 
 
 def deployment_files(conn: Connection, deployment_id: int) -> list[dict[str, str]]:
-    files: list[dict[str, str]] = conn.execute(select(DEP.c.files).where(DEP.c.id == deployment_id)).scalar_one()
+    files: list[dict[str, str]] = conn.execute(
+        select(deployment_table.c.files).where(deployment_table.c.id == deployment_id)
+    ).scalar_one()
     return files
 
 
 def latest_definition(conn: Connection, key: str, *, lock: bool = False) -> Row | None:
-    stmt = select(PD).where(PD.c.key == key).order_by(PD.c.version.desc()).limit(1)
+    stmt = (
+        select(definition_table)
+        .where(definition_table.c.key == key)
+        .order_by(definition_table.c.version.desc())
+        .limit(1)
+    )
     if lock:
         stmt = for_update(conn, stmt)
     return one(conn.execute(stmt))
@@ -81,36 +96,46 @@ def definition_for_start(conn: Connection, key: str) -> dict[str, Any] | None:
 
 
 def definition_by_version(conn: Connection, key: str, version: int) -> Row | None:
-    return one(conn.execute(select(PD).where(PD.c.key == key, PD.c.version == version)))
+    return one(
+        conn.execute(
+            select(definition_table).where(definition_table.c.key == key, definition_table.c.version == version)
+        )
+    )
 
 
 def definition_by_id(conn: Connection, definition_id: int) -> Row | None:
-    return one(conn.execute(select(PD).where(PD.c.id == definition_id)))
+    return one(conn.execute(select(definition_table).where(definition_table.c.id == definition_id)))
 
 
 def insert_definition(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(insert(PD).values(**values).returning(PD.c.id)).scalar_one())
+    return int(conn.execute(insert(definition_table).values(**values).returning(definition_table.c.id)).scalar_one())
 
 
 def list_definitions(conn: Connection) -> Sequence[Row]:
-    return all_rows(conn.execute(select(PD).order_by(PD.c.key, PD.c.version)))
+    return all_rows(conn.execute(select(definition_table).order_by(definition_table.c.key, definition_table.c.version)))
 
 
 def definitions_started_by_message(conn: Connection, message_name: str) -> list[Row]:
     """For each key, the version a start naming no version gets (its explicit default when that is active, none
     when it is suspended, else the latest active version), when its start event waits for this message."""
     latest = (
-        select(PD.c.key, func.max(PD.c.version).label("version"))
-        .where(PD.c.status == "active")
-        .group_by(PD.c.key)
+        select(definition_table.c.key, func.max(definition_table.c.version).label("version"))
+        .where(definition_table.c.status == "active")
+        .group_by(definition_table.c.key)
         .subquery()
     )
     rows = all_rows(
         conn.execute(
-            select(PD)
-            .join(latest, and_(PD.c.key == latest.c.key, PD.c.version == latest.c.version))
-            .where(PD.c.key.not_in(select(DV.c.process_key)))
+            select(definition_table)
+            .join(latest, and_(definition_table.c.key == latest.c.key, definition_table.c.version == latest.c.version))
+            .where(definition_table.c.key.not_in(select(default_version_table.c.process_key)))
         )
     )
-    rows += all_rows(conn.execute(select(PD).join(DV, DV.c.definition_id == PD.c.id).where(PD.c.status == "active")))
+    rows += all_rows(
+        conn.execute(
+            select(definition_table)
+            .join(default_version_table, default_version_table.c.definition_id == definition_table.c.id)
+            .where(definition_table.c.status == "active")
+        )
+    )
     return [row for row in rows if message_name in (row["start_messages"] or [])]

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 
 from phoihop.engine.store import rawsql
 from phoihop.engine.store.repository import is_id
-from phoihop.engine.store.tables import ET, PI, Row, all_rows
+from phoihop.engine.store.tables import Row, all_rows, external_task_table, instance_table
 
 __all__ = [
     "ACTIVE",
@@ -107,9 +107,12 @@ def get(conn: Connection, task_id: str, *, lock: bool = False) -> Row | None:
 def _fetchable(topics: Iterable[str], now: datetime) -> Any:
     """Open, or locked with the lock expired; not waiting out a retry timeout."""
     return and_(
-        ET.c.topic.in_(list(topics)),
-        or_(ET.c.status == "open", and_(ET.c.status == "locked", ET.c.lock_expires_at <= now)),
-        or_(ET.c.retry_at.is_(None), ET.c.retry_at <= now),
+        external_task_table.c.topic.in_(list(topics)),
+        or_(
+            external_task_table.c.status == "open",
+            and_(external_task_table.c.status == "locked", external_task_table.c.lock_expires_at <= now),
+        ),
+        or_(external_task_table.c.retry_at.is_(None), external_task_table.c.retry_at <= now),
     )
 
 
@@ -120,8 +123,16 @@ def fetch_and_lock(
     in ``locks``: oldest first, or highest priority first with ``use_priority``. On PostgreSQL the candidate rows
     are taken ``FOR UPDATE SKIP LOCKED`` (a row another worker is taking is passed over, and a row it took is no
     longer fetchable when re-checked). Returns the locked rows with their instance's business key and variables."""
-    order = ([ET.c.priority.desc()] if use_priority else []) + [ET.c.created_at, ET.c.id]
-    stmt = select(ET.c.id, ET.c.topic).where(_fetchable(locks, now)).order_by(*order).limit(limit)
+    order = ([external_task_table.c.priority.desc()] if use_priority else []) + [
+        external_task_table.c.created_at,
+        external_task_table.c.id,
+    ]
+    stmt = (
+        select(external_task_table.c.id, external_task_table.c.topic)
+        .where(_fetchable(locks, now))
+        .order_by(*order)
+        .limit(limit)
+    )
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     candidates = all_rows(conn.execute(stmt))
@@ -131,12 +142,16 @@ def fetch_and_lock(
         ids = [row["id"] for row in candidates if row["topic"] == topic]
         if ids:
             conn.execute(
-                update(ET)
-                .where(ET.c.id.in_(ids))
+                update(external_task_table)
+                .where(external_task_table.c.id.in_(ids))
                 .values(status="locked", worker_id=worker_id, lock_expires_at=until, retry_at=None)
             )
     ids = [row["id"] for row in candidates]
-    joined = select(ET, PI.c.business_key, PI.c.variables).join(PI, PI.c.id == ET.c.instance_id).where(ET.c.id.in_(ids))
+    joined = (
+        select(external_task_table, instance_table.c.business_key, instance_table.c.variables)
+        .join(instance_table, instance_table.c.id == external_task_table.c.instance_id)
+        .where(external_task_table.c.id.in_(ids))
+    )
     found = {row["id"]: row for row in all_rows(conn.execute(joined))}
     return [found[task_id] for task_id in ids if task_id in found]
 
@@ -147,7 +162,7 @@ def complete(conn: Connection, task_id: str, at: datetime, *, error_message: str
     values: dict[str, Any] = {"status": "completed", "ended_at": at, "lock_expires_at": None}
     if error_message is not None:
         values["error_message"] = error_message
-    conn.execute(update(ET).where(ET.c.id == task_id).values(**values))
+    conn.execute(update(external_task_table).where(external_task_table.c.id == task_id).values(**values))
 
 
 def fail(
@@ -172,17 +187,17 @@ def fail(
         values.update(status="incident", incident_at=at, retry_at=None)
     else:
         values.update(status="open", retry_at=retry_at)
-    conn.execute(update(ET).where(ET.c.id == task_id).values(**values))
+    conn.execute(update(external_task_table).where(external_task_table.c.id == task_id).values(**values))
 
 
 def extend_lock(conn: Connection, task_id: str, until: datetime) -> None:
-    conn.execute(update(ET).where(ET.c.id == task_id).values(lock_expires_at=until))
+    conn.execute(update(external_task_table).where(external_task_table.c.id == task_id).values(lock_expires_at=until))
 
 
 def unlock(conn: Connection, task_id: str) -> None:
     conn.execute(
-        update(ET)
-        .where(ET.c.id == task_id, ET.c.status == "locked")
+        update(external_task_table)
+        .where(external_task_table.c.id == task_id, external_task_table.c.status == "locked")
         .values(status="open", worker_id=None, lock_expires_at=None)
     )
 
@@ -190,17 +205,17 @@ def unlock(conn: Connection, task_id: str) -> None:
 def set_retries(conn: Connection, task_id: str, retries: int, at: datetime) -> None:
     """Set the retries (as Camunda): an incident given retries is open again (resolved); 0 retries make an
     active task an incident (unlocked, not fetched any more)."""
-    conn.execute(update(ET).where(ET.c.id == task_id).values(retries=retries))
+    conn.execute(update(external_task_table).where(external_task_table.c.id == task_id).values(retries=retries))
     if retries > 0:
         conn.execute(
-            update(ET)
-            .where(ET.c.id == task_id, ET.c.status == "incident")
+            update(external_task_table)
+            .where(external_task_table.c.id == task_id, external_task_table.c.status == "incident")
             .values(status="open", incident_at=None, retry_at=None)
         )
     else:
         conn.execute(
-            update(ET)
-            .where(ET.c.id == task_id, ET.c.status.in_(("open", "locked")))
+            update(external_task_table)
+            .where(external_task_table.c.id == task_id, external_task_table.c.status.in_(("open", "locked")))
             .values(status="incident", incident_at=at, worker_id=None, lock_expires_at=None, retry_at=None)
         )
 
@@ -209,27 +224,30 @@ def set_retries(conn: Connection, task_id: str, retries: int, at: datetime) -> N
 def _status(status: str, now: datetime) -> Any:
     """Rows in ``status`` as it reads at ``now``: a lock that has expired counts as open, not locked."""
     if status == "open":
-        return or_(ET.c.status == "open", and_(ET.c.status == "locked", ET.c.lock_expires_at <= now))
+        return or_(
+            external_task_table.c.status == "open",
+            and_(external_task_table.c.status == "locked", external_task_table.c.lock_expires_at <= now),
+        )
     if status == "locked":
-        return and_(ET.c.status == "locked", ET.c.lock_expires_at > now)
-    return ET.c.status == status
+        return and_(external_task_table.c.status == "locked", external_task_table.c.lock_expires_at > now)
+    return external_task_table.c.status == status
 
 
 def list_tasks(
     conn: Connection, *, filters: Mapping[str, Any], status: str | None, now: datetime, limit: int, offset: int
 ) -> tuple[list[Row], int]:
     """Rows matching ``filters`` (column → value; None: any) and ``status`` as it reads at ``now``, oldest first."""
-    conditions = [getattr(ET.c, name) == value for name, value in filters.items() if value is not None]
+    conditions = [getattr(external_task_table.c, name) == value for name, value in filters.items() if value is not None]
     if status is not None:
         conditions.append(_status(status, now))
     where = and_(True, *conditions)
-    total = conn.execute(select(func.count()).select_from(ET).where(where)).scalar_one()
+    total = conn.execute(select(func.count()).select_from(external_task_table).where(where)).scalar_one()
     rows = all_rows(
         conn.execute(
-            select(ET, PI.c.business_key)
-            .join(PI, PI.c.id == ET.c.instance_id)
+            select(external_task_table, instance_table.c.business_key)
+            .join(instance_table, instance_table.c.id == external_task_table.c.instance_id)
             .where(where)
-            .order_by(ET.c.created_at, ET.c.id)
+            .order_by(external_task_table.c.created_at, external_task_table.c.id)
             .limit(limit)
             .offset(offset)
         )
@@ -241,14 +259,14 @@ def incidents(conn: Connection, instance_id: str) -> list[Row]:
     """The instance's external tasks whose retries ran out, oldest first."""
     stmt = (
         select(
-            ET.c.id.label("external_task_id"),
-            ET.c.element_id,
-            ET.c.name,
-            ET.c.topic,
-            ET.c.error_message,
-            ET.c.incident_at,
+            external_task_table.c.id.label("external_task_id"),
+            external_task_table.c.element_id,
+            external_task_table.c.name,
+            external_task_table.c.topic,
+            external_task_table.c.error_message,
+            external_task_table.c.incident_at,
         )
-        .where(ET.c.instance_id == instance_id, ET.c.status == "incident")
-        .order_by(ET.c.incident_at, ET.c.id)
+        .where(external_task_table.c.instance_id == instance_id, external_task_table.c.status == "incident")
+        .order_by(external_task_table.c.incident_at, external_task_table.c.id)
     )
     return all_rows(conn.execute(stmt))

@@ -9,9 +9,23 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from phoihop.engine.store.tables import ET, HT, PI, TC, Row, all_rows
+from phoihop.engine.store.tables import (
+    Row,
+    all_rows,
+    external_task_table,
+    human_task_table,
+    instance_table,
+    task_candidate_table,
+)
 
-_COLUMNS = (PI.c.id, PI.c.definition_id, PI.c.process_key, PI.c.business_key, PI.c.status, PI.c.version)
+_COLUMNS = (
+    instance_table.c.id,
+    instance_table.c.definition_id,
+    instance_table.c.process_key,
+    instance_table.c.business_key,
+    instance_table.c.status,
+    instance_table.c.version,
+)
 
 
 def select_instances(
@@ -25,27 +39,31 @@ def select_instances(
 ) -> tuple[list[Row], int]:
     """Instances of ``definition_id`` matching every filter given (an empty one matches all), oldest first, and how
     many match in all."""
-    conditions: list[Any] = [PI.c.definition_id == definition_id]
+    conditions: list[Any] = [instance_table.c.definition_id == definition_id]
     if statuses:
-        conditions.append(PI.c.status.in_(list(statuses)))
+        conditions.append(instance_table.c.status.in_(list(statuses)))
     if business_keys:
-        conditions.append(PI.c.business_key.in_(list(business_keys)))
+        conditions.append(instance_table.c.business_key.in_(list(business_keys)))
     if instance_ids:
-        conditions.append(PI.c.id.in_(list(instance_ids)))
-    total = int(conn.execute(select(func.count()).select_from(PI).where(*conditions)).scalar_one())
-    rows = all_rows(conn.execute(select(*_COLUMNS).where(*conditions).order_by(PI.c.started_at, PI.c.id).limit(limit)))
+        conditions.append(instance_table.c.id.in_(list(instance_ids)))
+    total = int(conn.execute(select(func.count()).select_from(instance_table).where(*conditions)).scalar_one())
+    rows = all_rows(
+        conn.execute(
+            select(*_COLUMNS).where(*conditions).order_by(instance_table.c.started_at, instance_table.c.id).limit(limit)
+        )
+    )
     return rows, total
 
 
 def instances_by_id(conn: Connection, instance_ids: Sequence[str]) -> dict[str, Row]:
     if not instance_ids:
         return {}
-    rows = all_rows(conn.execute(select(*_COLUMNS).where(PI.c.id.in_(list(instance_ids)))))
+    rows = all_rows(conn.execute(select(*_COLUMNS).where(instance_table.c.id.in_(list(instance_ids)))))
     return {r["id"]: r for r in rows}
 
 
 def switch_definition(conn: Connection, instance_id: str, definition_id: int) -> None:
-    conn.execute(update(PI).where(PI.c.id == instance_id).values(definition_id=definition_id))
+    conn.execute(update(instance_table).where(instance_table.c.id == instance_id).values(definition_id=definition_id))
 
 
 _MOVED_FIELDS = (
@@ -63,13 +81,17 @@ _MOVED_FIELDS = (
 def move_human_task(conn: Connection, task_id: str, values: dict[str, Any]) -> None:
     """Point an open human task at its target element (``values``: the ``_MOVED_FIELDS``); its assignee, status,
     times and due dates stay. Its candidate rows are replaced."""
-    conn.execute(update(HT).where(HT.c.id == task_id).values(**{k: values[k] for k in _MOVED_FIELDS}))
-    conn.execute(delete(TC).where(TC.c.task_id == task_id))
+    conn.execute(
+        update(human_task_table).where(human_task_table.c.id == task_id).values(**{k: values[k] for k in _MOVED_FIELDS})
+    )
+    conn.execute(delete(task_candidate_table).where(task_candidate_table.c.task_id == task_id))
     candidates = [{"task_id": task_id, "kind": "group", "value": g} for g in values["candidate_groups"]]
     candidates += [{"task_id": task_id, "kind": "user", "value": u} for u in values["candidate_users"]]
     if candidates:
-        conn.execute(insert(TC), candidates)
+        conn.execute(insert(task_candidate_table), candidates)
 
 
 def move_external_task(conn: Connection, task_id: str, element_id: str, name: str | None) -> None:
-    conn.execute(update(ET).where(ET.c.id == task_id).values(element_id=element_id, name=name))
+    conn.execute(
+        update(external_task_table).where(external_task_table.c.id == task_id).values(element_id=element_id, name=name)
+    )

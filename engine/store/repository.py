@@ -44,7 +44,20 @@ from phoihop.engine.store.schedules import (
     next_start_due,
     upsert_schedule,
 )
-from phoihop.engine.store.tables import AE, AK, DEP, HT, IK, MS, PD, PI, TC, TM, Row, all_rows
+from phoihop.engine.store.tables import (
+    Row,
+    all_rows,
+    api_key_table,
+    audit_table,
+    definition_table,
+    deployment_table,
+    human_task_table,
+    idempotency_table,
+    instance_table,
+    subscription_table,
+    task_candidate_table,
+    timer_table,
+)
 from phoihop.engine.store.versions import (
     audit_trail,
     clear_default_version,
@@ -57,20 +70,12 @@ from phoihop.engine.store.versions import (
 )
 
 __all__ = [  # callers use every name through this module (``repo.X``), so tests can patch it here
-    "AE",
-    "AK",
-    "DEP",
-    "HT",
-    "IK",
-    "MS",
     "OPEN_STATUSES",
-    "PD",
-    "PI",
-    "TC",
-    "TM",
     "Row",
     "advance_schedule",
     "api_key_by_hash",
+    "api_key_table",
+    "audit_table",
     "audit_trail",
     "candidate_group_clause",
     "claim_task",
@@ -81,15 +86,19 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "definition_by_id",
     "definition_by_version",
     "definition_for_start",
+    "definition_table",
     "definitions_started_by_message",
     "delete_schedule",
     "deployment_files",
+    "deployment_table",
     "due_schedules",
     "due_timers",
     "get_instance",
     "get_task",
     "history",
+    "human_task_table",
     "idempotency_record",
+    "idempotency_table",
     "insert_api_key",
     "insert_audit",
     "insert_definition",
@@ -100,6 +109,7 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "instance_counts",
     "instance_state",
     "instance_subscriptions",
+    "instance_table",
     "instance_timers",
     "instance_variables",
     "instance_visibility_clause",
@@ -125,12 +135,15 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "set_default_version",
     "set_definition_status",
     "set_instance_status",
+    "subscription_table",
     "subscriptions_for",
+    "task_candidate_table",
     "task_deadline_clause",
     "task_records",
     "task_visibility_clause",
     "tasks_of_instance",
     "timer_exists",
+    "timer_table",
     "unclaim_task",
     "upsert_schedule",
     "versions_of_key",
@@ -192,12 +205,14 @@ def lock_instance_head(conn: Connection, instance_id: str, *, skip_locked: bool 
 
 
 def instance_variables(conn: Connection, instance_id: str) -> dict[str, Any]:
-    value = conn.execute(select(PI.c.variables).where(PI.c.id == instance_id)).scalar_one()
+    value = conn.execute(select(instance_table.c.variables).where(instance_table.c.id == instance_id)).scalar_one()
     return dict(value or {})
 
 
 def instance_state(conn: Connection, instance_id: str) -> tuple[str, str]:
-    row = conn.execute(select(PI.c.state, PI.c.serializer_version).where(PI.c.id == instance_id)).one()
+    row = conn.execute(
+        select(instance_table.c.state, instance_table.c.serializer_version).where(instance_table.c.id == instance_id)
+    ).one()
     return str(row[0]), str(row[1])
 
 
@@ -240,8 +255,8 @@ def set_instance_status(
     conn: Connection, instance_id: str, expected_version: int, *, status: str, ended_at: datetime | None
 ) -> bool:
     result = conn.execute(
-        update(PI)
-        .where(PI.c.id == instance_id, PI.c.version == expected_version)
+        update(instance_table)
+        .where(instance_table.c.id == instance_id, instance_table.c.version == expected_version)
         .values(version=expected_version + 1, status=status, ended_at=ended_at)
     )
     return bool(result.rowcount == 1)
@@ -292,35 +307,45 @@ def get_instance(conn: Connection, instance_id: str) -> dict[str, Any] | None:
 def instance_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
     """Instances a person may read: started by them, or holding a task they are (or were) a candidate for."""
     candidate = (
-        select(HT.c.instance_id)
-        .join(TC, TC.c.task_id == HT.c.id)
+        select(human_task_table.c.instance_id)
+        .join(task_candidate_table, task_candidate_table.c.task_id == human_task_table.c.id)
         .where(
             or_(
-                and_(TC.c.kind == "group", TC.c.value.in_(list(groups))),
-                and_(TC.c.kind == "user", TC.c.value == user_id),
+                and_(task_candidate_table.c.kind == "group", task_candidate_table.c.value.in_(list(groups))),
+                and_(task_candidate_table.c.kind == "user", task_candidate_table.c.value == user_id),
             )
         )
     )
-    assigned = select(HT.c.instance_id).where(or_(HT.c.assignee == user_id, HT.c.completed_by == user_id))
-    return or_(PI.c.started_by == user_id, PI.c.id.in_(candidate), PI.c.id.in_(assigned))
+    assigned = select(human_task_table.c.instance_id).where(
+        or_(human_task_table.c.assignee == user_id, human_task_table.c.completed_by == user_id)
+    )
+    return or_(
+        instance_table.c.started_by == user_id, instance_table.c.id.in_(candidate), instance_table.c.id.in_(assigned)
+    )
 
 
 def list_instances(
     conn: Connection, *, filters: dict[str, Any], visibility: Any | None, limit: int, offset: int
 ) -> tuple[list[Row], int]:
-    cols = [c for c in PI.c if c.name not in ("state", "variables")]
+    cols = [c for c in instance_table.c if c.name not in ("state", "variables")]
     # the two variables the list shows (deadline and dossier status), not the whole document
     cols += [
-        PI.c.variables["appointment_at"].as_string().label("appointment_at"),
-        PI.c.variables["dossier_status"].as_string().label("dossier_status"),
+        instance_table.c.variables["appointment_at"].as_string().label("appointment_at"),
+        instance_table.c.variables["dossier_status"].as_string().label("dossier_status"),
     ]
-    conditions = [getattr(PI.c, name) == value for name, value in filters.items() if value is not None]
+    conditions = [getattr(instance_table.c, name) == value for name, value in filters.items() if value is not None]
     if visibility is not None:
         conditions.append(visibility)
     where = and_(True, *conditions)
-    total = conn.execute(select(func.count()).select_from(PI).where(where)).scalar_one()
+    total = conn.execute(select(func.count()).select_from(instance_table).where(where)).scalar_one()
     rows = all_rows(
-        conn.execute(select(*cols).where(where).order_by(PI.c.started_at.desc(), PI.c.id).limit(limit).offset(offset))
+        conn.execute(
+            select(*cols)
+            .where(where)
+            .order_by(instance_table.c.started_at.desc(), instance_table.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
     )
     return rows, int(total)
 
@@ -370,14 +395,20 @@ def get_task(conn: Connection, task_id: str, *, lock: bool = False) -> dict[str,
 
 
 def open_task_ids(conn: Connection, instance_id: str) -> set[str]:
-    rows = conn.execute(select(HT.c.id).where(HT.c.instance_id == instance_id, HT.c.status.in_(OPEN_STATUSES)))
+    rows = conn.execute(
+        select(human_task_table.c.id).where(
+            human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(OPEN_STATUSES)
+        )
+    )
     return {r[0] for r in rows}
 
 
 def claim_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> bool:
     result = conn.execute(
-        update(HT)
-        .where(HT.c.id == task_id, HT.c.status == "open", HT.c.assignee.is_(None))
+        update(human_task_table)
+        .where(
+            human_task_table.c.id == task_id, human_task_table.c.status == "open", human_task_table.c.assignee.is_(None)
+        )
         .values(assignee=user_id, status="claimed", claimed_at=at)
     )
     return bool(result.rowcount == 1)
@@ -385,8 +416,8 @@ def claim_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> bo
 
 def unclaim_task(conn: Connection, task_id: str) -> bool:
     result = conn.execute(
-        update(HT)
-        .where(HT.c.id == task_id, HT.c.status == "claimed")
+        update(human_task_table)
+        .where(human_task_table.c.id == task_id, human_task_table.c.status == "claimed")
         .values(assignee=None, status="open", claimed_at=None)
     )
     return bool(result.rowcount == 1)
@@ -406,22 +437,36 @@ def close_tasks(conn: Connection, task_ids: Iterable[str], *, status: str, at: d
     ids = list(task_ids)
     if ids:
         conn.execute(
-            update(HT).where(HT.c.id.in_(ids), HT.c.status.in_(OPEN_STATUSES)).values(status=status, completed_at=at)
+            update(human_task_table)
+            .where(human_task_table.c.id.in_(ids), human_task_table.c.status.in_(OPEN_STATUSES))
+            .values(status=status, completed_at=at)
         )
 
 
 def task_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
-    candidate = select(TC.c.task_id).where(
-        or_(and_(TC.c.kind == "group", TC.c.value.in_(list(groups))), and_(TC.c.kind == "user", TC.c.value == user_id))
+    candidate = select(task_candidate_table.c.task_id).where(
+        or_(
+            and_(task_candidate_table.c.kind == "group", task_candidate_table.c.value.in_(list(groups))),
+            and_(task_candidate_table.c.kind == "user", task_candidate_table.c.value == user_id),
+        )
     )
-    return or_(HT.c.assignee == user_id, HT.c.completed_by == user_id, HT.c.id.in_(candidate))
+    return or_(
+        human_task_table.c.assignee == user_id,
+        human_task_table.c.completed_by == user_id,
+        human_task_table.c.id.in_(candidate),
+    )
 
 
 def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: int) -> tuple[list[Row], int]:
     where = and_(True, *conditions)
-    total = conn.execute(select(func.count()).select_from(HT).where(where)).scalar_one()
-    order = (HT.c.due_at.is_(None), HT.c.due_at, HT.c.created_at, HT.c.id)
-    rows = all_rows(conn.execute(select(HT).where(where).order_by(*order).limit(limit).offset(offset)))
+    total = conn.execute(select(func.count()).select_from(human_task_table).where(where)).scalar_one()
+    order = (
+        human_task_table.c.due_at.is_(None),
+        human_task_table.c.due_at,
+        human_task_table.c.created_at,
+        human_task_table.c.id,
+    )
+    rows = all_rows(conn.execute(select(human_task_table).where(where).order_by(*order).limit(limit).offset(offset)))
     return rows, int(total)
 
 
@@ -430,16 +475,26 @@ def task_deadline_clause(deadline: str, now: datetime) -> Any:
     warning from warn_at to due_at; on_time without a due time or before warn_at (a row without warn_at: before
     due_at)."""
     if deadline == "overdue":
-        return HT.c.due_at < now
+        return human_task_table.c.due_at < now
     if deadline == "warning":
-        return and_(HT.c.warn_at <= now, HT.c.due_at >= now)
+        return and_(human_task_table.c.warn_at <= now, human_task_table.c.due_at >= now)
     if deadline == "on_time":
-        return or_(HT.c.due_at.is_(None), and_(HT.c.due_at >= now, or_(HT.c.warn_at > now, HT.c.warn_at.is_(None))))
+        return or_(
+            human_task_table.c.due_at.is_(None),
+            and_(
+                human_task_table.c.due_at >= now,
+                or_(human_task_table.c.warn_at > now, human_task_table.c.warn_at.is_(None)),
+            ),
+        )
     raise ValueError(f"unknown deadline state {deadline!r}")
 
 
 def candidate_group_clause(group: str) -> Any:
-    return HT.c.id.in_(select(TC.c.task_id).where(TC.c.kind == "group", TC.c.value == group))
+    return human_task_table.c.id.in_(
+        select(task_candidate_table.c.task_id).where(
+            task_candidate_table.c.kind == "group", task_candidate_table.c.value == group
+        )
+    )
 
 
 _INSTANCE_TASKS = "SELECT * FROM human_task WHERE instance_id = :id"
@@ -454,37 +509,42 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 # --- timers and message subscriptions ---------------------------------------------------------------------------------
 def replace_timers(conn: Connection, instance_id: str, timers: list[dict[str, Any]]) -> None:
-    conn.execute(delete(TM).where(TM.c.instance_id == instance_id))
+    conn.execute(delete(timer_table).where(timer_table.c.instance_id == instance_id))
     if timers:
-        conn.execute(insert(TM), [{"instance_id": instance_id, **t} for t in timers])
+        conn.execute(insert(timer_table), [{"instance_id": instance_id, **t} for t in timers])
 
 
 def replace_subscriptions(conn: Connection, instance_id: str, subscriptions: list[dict[str, Any]]) -> None:
-    conn.execute(delete(MS).where(MS.c.instance_id == instance_id))
+    conn.execute(delete(subscription_table).where(subscription_table.c.instance_id == instance_id))
     if subscriptions:
-        conn.execute(insert(MS), [{"instance_id": instance_id, **s} for s in subscriptions])
+        conn.execute(insert(subscription_table), [{"instance_id": instance_id, **s} for s in subscriptions])
 
 
 def instance_timers(conn: Connection, instance_id: str) -> list[Row]:
-    return all_rows(conn.execute(select(TM).where(TM.c.instance_id == instance_id)))
+    return all_rows(conn.execute(select(timer_table).where(timer_table.c.instance_id == instance_id)))
 
 
 def instance_subscriptions(conn: Connection, instance_id: str) -> list[Row]:
-    return all_rows(conn.execute(select(MS).where(MS.c.instance_id == instance_id)))
+    return all_rows(conn.execute(select(subscription_table).where(subscription_table.c.instance_id == instance_id)))
 
 
 def due_timers(conn: Connection, now: datetime, limit: int) -> list[Row]:
     # strictly before now: SpiffWorkflow fires a timer only once its due time has passed (due < now)
-    stmt = select(TM.c.id, TM.c.instance_id, TM.c.due_at).where(TM.c.due_at < now).order_by(TM.c.due_at).limit(limit)
+    stmt = (
+        select(timer_table.c.id, timer_table.c.instance_id, timer_table.c.due_at)
+        .where(timer_table.c.due_at < now)
+        .order_by(timer_table.c.due_at)
+        .limit(limit)
+    )
     return all_rows(conn.execute(stmt))
 
 
 def timer_exists(conn: Connection, timer_id: int) -> bool:
-    return conn.execute(select(TM.c.id).where(TM.c.id == timer_id)).first() is not None
+    return conn.execute(select(timer_table.c.id).where(timer_table.c.id == timer_id)).first() is not None
 
 
 def next_timer_due(conn: Connection) -> datetime | None:
-    value: datetime | None = conn.execute(select(func.min(TM.c.due_at))).scalar()
+    value: datetime | None = conn.execute(select(func.min(timer_table.c.due_at))).scalar()
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
@@ -492,13 +552,18 @@ def next_timer_due(conn: Connection) -> datetime | None:
 
 def subscriptions_for(conn: Connection, message_name: str, business_key: str | None) -> list[Row]:
     stmt = (
-        select(MS.c.instance_id, MS.c.correlations, PI.c.variables, PI.c.business_key)
-        .join(PI, PI.c.id == MS.c.instance_id)
-        .where(MS.c.message_name == message_name, PI.c.status == "running")
+        select(
+            subscription_table.c.instance_id,
+            subscription_table.c.correlations,
+            instance_table.c.variables,
+            instance_table.c.business_key,
+        )
+        .join(instance_table, instance_table.c.id == subscription_table.c.instance_id)
+        .where(subscription_table.c.message_name == message_name, instance_table.c.status == "running")
     )
     if business_key is not None:
-        stmt = stmt.where(MS.c.business_key == business_key)
-    return all_rows(conn.execute(stmt.order_by(MS.c.id)))
+        stmt = stmt.where(subscription_table.c.business_key == business_key)
+    return all_rows(conn.execute(stmt.order_by(subscription_table.c.id)))
 
 
 # --- audit ------------------------------------------------------------------------------------------------------------
@@ -521,4 +586,6 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
 
 
 def history(conn: Connection, instance_id: str) -> list[Row]:
-    return all_rows(conn.execute(select(AE).where(AE.c.instance_id == instance_id).order_by(AE.c.id)))
+    return all_rows(
+        conn.execute(select(audit_table).where(audit_table.c.instance_id == instance_id).order_by(audit_table.c.id))
+    )

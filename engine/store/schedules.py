@@ -7,38 +7,49 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from phoihop.engine.store.tables import SS, Row, all_rows, for_update, insert_ignore, one
+from phoihop.engine.store.tables import Row, all_rows, for_update, insert_ignore, one, start_schedule_table
 
 
 def upsert_schedule(conn: Connection, **values: Any) -> None:
-    stmt = insert_ignore(conn, SS).values(**values)
+    stmt = insert_ignore(conn, start_schedule_table).values(**values)
     fields = {k: v for k, v in values.items() if k != "process_key"}
     conn.execute(stmt.on_conflict_do_update(index_elements=["process_key"], set_=fields))
 
 
 def delete_schedule(conn: Connection, process_key: str) -> None:
-    conn.execute(delete(SS).where(SS.c.process_key == process_key))
+    conn.execute(delete(start_schedule_table).where(start_schedule_table.c.process_key == process_key))
 
 
 def due_schedules(conn: Connection, now: datetime, limit: int) -> list[Row]:
-    stmt = select(SS).where(SS.c.next_at < now).order_by(SS.c.next_at).limit(limit)
+    stmt = (
+        select(start_schedule_table)
+        .where(start_schedule_table.c.next_at < now)
+        .order_by(start_schedule_table.c.next_at)
+        .limit(limit)
+    )
     return all_rows(conn.execute(stmt))
 
 
 def lock_due_schedule(conn: Connection, process_key: str, now: datetime) -> Row | None:
     """The schedule row, locked (skipped when another worker holds it), if it is still due."""
-    stmt = select(SS).where(SS.c.process_key == process_key, SS.c.next_at < now)
+    stmt = select(start_schedule_table).where(
+        start_schedule_table.c.process_key == process_key, start_schedule_table.c.next_at < now
+    )
     return one(conn.execute(for_update(conn, stmt, skip_locked=True)))
 
 
 def advance_schedule(conn: Connection, process_key: str, occurrence: int, next_at: datetime | None) -> None:
-    conn.execute(update(SS).where(SS.c.process_key == process_key).values(occurrence=occurrence, next_at=next_at))
+    conn.execute(
+        update(start_schedule_table)
+        .where(start_schedule_table.c.process_key == process_key)
+        .values(occurrence=occurrence, next_at=next_at)
+    )
 
 
 def next_start_due(conn: Connection) -> datetime | None:
-    value: datetime | None = conn.execute(select(func.min(SS.c.next_at))).scalar()
+    value: datetime | None = conn.execute(select(func.min(start_schedule_table.c.next_at))).scalar()
     return value
 
 
 def list_schedules(conn: Connection) -> list[Row]:
-    return all_rows(conn.execute(select(SS).order_by(SS.c.process_key)))
+    return all_rows(conn.execute(select(start_schedule_table).order_by(start_schedule_table.c.process_key)))

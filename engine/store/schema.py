@@ -15,18 +15,18 @@ from sqlmodel import SQLModel
 from phoihop.engine.store import models  # noqa: F401
 from phoihop.engine.store.database import make_engine, normalize_url
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(slug)s")
     return config
 
 
-MIGRATION_LOCK = 0x70686F69686F70  # "phoihop": the advisory lock id that serializes migrations on PostgreSQL
+SCHEMA_LOCK = 0x70686F69686F70  # "phoihop": the advisory lock id that serializes schema upgrades on PostgreSQL
 
 
 def upgrade(url: str) -> None:
@@ -37,20 +37,20 @@ def upgrade(url: str) -> None:
         with engine.connect() as conn:
             sqlite = conn.dialect.name == "sqlite"
             if sqlite:
-                # Batch migrations rebuild a table (copy, drop, rename) that other tables reference; its DROP would
-                # fail on their rows. Foreign keys are off for the migration (the pragma is ignored inside a
+                # Batch operations rebuild a table (copy, drop, rename) that other tables reference; its DROP would
+                # fail on their rows. Foreign keys are off for the upgrade (the pragma is ignored inside a
                 # transaction, so before BEGIN) and checked once before the commit instead (Alembic's own advice).
                 conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
             with conn.begin():
                 if conn.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SCHEMA_LOCK})
                 config = alembic_config(url)
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if broken:
-                        raise RuntimeError(f"the migration left rows with dangling foreign keys: {broken[:10]}")
+                        raise RuntimeError(f"the schema upgrade left rows with dangling foreign keys: {broken[:10]}")
     finally:
         engine.dispose()
 

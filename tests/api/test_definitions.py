@@ -181,7 +181,7 @@ def test_non_utf8_upload_is_a_problem(client: TestClient) -> None:
 @pytest.fixture
 def small_upload_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
     limited = settings.model_copy(update={"max_upload_bytes": 2_000})
-    with TestClient(create_app(limited, clock=clock, migrate=False), raise_server_exceptions=False) as client:
+    with TestClient(create_app(limited, clock=clock, upgrade_schema=False), raise_server_exceptions=False) as client:
         yield client
 
 

@@ -135,7 +135,7 @@ def test_message_body_errors_name_the_field(client: TestClient) -> None:
 @pytest.fixture
 def small_json_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
     limited = settings.model_copy(update={"max_json_bytes": 2_000})
-    with TestClient(create_app(limited, clock=clock, migrate=False), raise_server_exceptions=False) as client:
+    with TestClient(create_app(limited, clock=clock, upgrade_schema=False), raise_server_exceptions=False) as client:
         yield client
 
 
@@ -194,6 +194,6 @@ def test_create_app_without_settings_honours_the_env_limits(
         "MAX_JSON_BYTES": "2000",
     }.items():
         monkeypatch.setenv(f"PHOIHOP_{name}", value)
-    with TestClient(create_app(clock=clock, migrate=False), raise_server_exceptions=False) as client:
+    with TestClient(create_app(clock=clock, upgrade_schema=False), raise_server_exceptions=False) as client:
         big = {"process_key": "four_tasks", "variables": {"ghi_chu": "x" * 5_000}}
         assert_problem(client.post(INSTANCES, json=big, headers=PORTAL), 413, "payload-too-large")

@@ -337,7 +337,7 @@ def test_an_invalid_due_date_is_422_without_strict(client: TestClient) -> None:
 
 @pytest.fixture
 def strict_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
-    app = create_app(settings.model_copy(update={"strict_lint": True}), clock=clock, migrate=False)
+    app = create_app(settings.model_copy(update={"strict_lint": True}), clock=clock, upgrade_schema=False)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

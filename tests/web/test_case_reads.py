@@ -1,4 +1,4 @@
-"""The engine reads the web app added (engine/reads/cases.py, engine/store/case_view.py), on SQLite and PostgreSQL:
+"""The engine reads the web app added (engine/reads/instance_views.py, engine/store/instance_views.py), on SQLite and PostgreSQL:
 inbox text search, the dossier labels of task rows, and an instance's diagram with the path taken, what it waits on
 and what is overdue, under the instance API's visibility rule."""
 

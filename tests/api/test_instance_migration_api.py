@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from phoihop.engine.clock import FakeClock
 from tests.api.calls import ADMIN, INSTANCES, OWNER, assert_problem, instance, upload
 from tests.conftest import auth
-from tests.engine.test_migration import escalation_v2_files
+from tests.engine.test_instance_migration import escalation_v2_files
 from tests.processes.escalation_steps import (
     REPORT,
     REPORTER,

@@ -37,7 +37,7 @@ from tests.processes.escalation_steps import HANOI, hanoi
 from .helpers import history, instance, load_workflow, open_tasks, timers
 
 PROCESS_DIR = Path(__file__).resolve().parents[2] / "processes" / "escalation"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "migration"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "instance_migration"
 B = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 C = "{http://camunda.org/schema/1.0/bpmn}"
 START = hanoi(2026, 3, 2, 9)

@@ -10,16 +10,16 @@ from typing import Any
 from phoihop.engine.definitions.diagram_facts import diagram_facts, find_process_file
 from phoihop.engine.errors import DefinitionNotFound
 from phoihop.engine.model import Actor
-from phoihop.engine.store import case_view
+from phoihop.engine.store import instance_views
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 
-__all__ = ["CaseReads"]
+__all__ = ["InstanceViews"]
 
 COMPLETED_KINDS = ("element_completed", "task_completed")
 
 
-class CaseReads:
+class InstanceViews:
     db: Database
 
     def _read(self) -> Any:
@@ -58,7 +58,7 @@ class CaseReads:
         name, content = self._bpmn_file(instance)
         with self._read() as conn:
             history = [dict(r) for r in repo.history(conn, instance_id)]
-            waiting, messages = case_view.waiting_elements(conn, instance_id)
+            waiting, messages = instance_views.waiting_elements(conn, instance_id)
         facts = diagram_facts(content, instance["process_key"], filename=name)
         completed: dict[str, None] = {}
         for event in history:
@@ -89,7 +89,7 @@ class CaseReads:
         ``process_name``."""
         rows = list(tasks)
         with self._read() as conn:
-            labels = case_view.instance_labels(conn, (t["instance_id"] for t in rows))
+            labels = instance_views.instance_labels(conn, (t["instance_id"] for t in rows))
         for task in rows:
             label = labels.get(task["instance_id"], {})
             task["business_key"] = label.get("business_key")

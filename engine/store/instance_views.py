@@ -1,0 +1,95 @@
+"""Statements of the officers' web app reads (engine.reads.instance_views): inbox text search, the dossier labels of
+listed tasks, and what an instance is waiting for (timers, external tasks, messages)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from phoihop.engine.store.tables import (
+    definition_table,
+    external_task_table,
+    human_task_table,
+    instance_table,
+    subscription_table,
+    timer_table,
+)
+
+_LIKE_ESCAPE = "\\"
+
+
+def _contains(text: str) -> str:
+    escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def task_text_clause(text: str) -> Any:
+    """Tasks whose name, or whose instance's business key or dossier code, contains ``text`` (case-insensitive;
+    LIKE wildcards in ``text`` match literally)."""
+    pattern = _contains(text)
+    matching = select(instance_table.c.id).where(
+        or_(
+            instance_table.c.business_key.ilike(pattern, escape=_LIKE_ESCAPE),
+            instance_table.c.dossier_code.ilike(pattern, escape=_LIKE_ESCAPE),
+        )
+    )
+    return or_(
+        human_task_table.c.name.ilike(pattern, escape=_LIKE_ESCAPE), human_task_table.c.instance_id.in_(matching)
+    )
+
+
+def instance_labels(conn: Connection, instance_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``{instance id: {business_key, dossier_code, process_name}}`` of the given instances (the name of the version
+    each runs on)."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(
+            instance_table.c.id, instance_table.c.business_key, instance_table.c.dossier_code, definition_table.c.name
+        )
+        .join(definition_table, definition_table.c.id == instance_table.c.definition_id)
+        .where(instance_table.c.id.in_(ids))
+    )
+    return {
+        r.id: {"business_key": r.business_key, "dossier_code": r.dossier_code, "process_name": r.name} for r in rows
+    }
+
+
+def waiting_elements(conn: Connection, instance_id: str) -> tuple[list[str], list[str]]:
+    """``(element ids, message names)`` the instance waits on besides its human tasks: timers and external tasks
+    not finished, and the messages it is subscribed to."""
+    timers = [
+        r[0] for r in conn.execute(select(timer_table.c.element_id).where(timer_table.c.instance_id == instance_id))
+    ]
+    external = [
+        r[0]
+        for r in conn.execute(
+            select(external_task_table.c.element_id).where(
+                external_task_table.c.instance_id == instance_id,
+                external_task_table.c.status.in_(("open", "locked", "incident")),
+            )
+        )
+    ]
+    messages = [
+        r[0]
+        for r in conn.execute(
+            select(subscription_table.c.message_name).where(subscription_table.c.instance_id == instance_id)
+        )
+    ]
+    return sorted(set(timers + external)), sorted(set(messages))
+
+
+def open_task_elements(conn: Connection, instance_id: str) -> list[str]:
+    return sorted(
+        {
+            r[0]
+            for r in conn.execute(
+                select(human_task_table.c.element_id).where(
+                    human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(("open", "claimed"))
+                )
+            )
+        }
+    )
