@@ -64,7 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     from phoihop.app import DEPLOYER
     from phoihop.engine.container import build_engine
-    from phoihop.engine.definitions.lint import format_finding
+    from phoihop.engine.definitions.lint.findings import format_finding
     from phoihop.engine.definitions.process_files import deployable_sets
     from phoihop.engine.store.schema import upgrade
 
@@ -103,7 +103,8 @@ def cmd_layout(args: argparse.Namespace) -> int:
 def cmd_lint(args: argparse.Namespace) -> int:
     from phoihop.engine.agencies import default_registry
     from phoihop.engine.definitions.catalog import compile_deployment
-    from phoihop.engine.definitions.lint import format_finding, lint_path
+    from phoihop.engine.definitions.lint.deployment import lint_path
+    from phoihop.engine.definitions.lint.findings import format_finding
     from phoihop.engine.execution.sandbox import check_source
     from phoihop.engine.model import SourceFile
 

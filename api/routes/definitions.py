@@ -59,7 +59,7 @@ async def validate(
     """The same upload as deploying. 200 with every error and warning (XML and schema errors with their lines,
     references, expressions, Camunda constructs that cannot run, the "6 rõ" lint) for files that could be read; 422
     ``unsafe-xml`` for a hostile or oversized file, 413 for a body over the upload limit. ``phoihop lint`` prints
-    the same findings (engine.definitions.lint.lint_files)."""
+    the same findings (engine.definitions.lint.deployment.lint_files)."""
     sources = [SourceFile(f.filename or f"file{i}", await f.read()) for i, f in enumerate(files)]
     strict = settings.strict_lint or strict_query or strict_form
     findings = await run_in_threadpool(lambda: deployments.validate(actor, sources, strict=strict))

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from phoihop.engine.commands.decisions import store_decisions
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.timers import schedule_start
-from phoihop.engine.definitions.lint import lint_deployment, lint_files, refuse_errors
+from phoihop.engine.definitions.lint.deployment import lint_deployment, lint_files
+from phoihop.engine.definitions.lint.findings import refuse_errors
 from phoihop.engine.errors import (
     ConcurrentUpdate,
 )

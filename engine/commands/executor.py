@@ -24,7 +24,8 @@ import orjson
 from sqlalchemy import Connection
 
 from phoihop.engine.clock import Clock
-from phoihop.engine.definitions.catalog import Deployment, ProcessModel, UserTaskModel
+from phoihop.engine.definitions.catalog import Deployment, ProcessModel
+from phoihop.engine.definitions.human_tasks import UserTaskModel
 from phoihop.engine.dossier import AGENCY_CODE_PROPERTY, check_agency_code, format_dossier_code, receipt_day
 from phoihop.engine.errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound, InvalidDefinition, ScriptError
 from phoihop.engine.execution.external_task_spec import waiting_rows

@@ -10,8 +10,8 @@ import orjson
 from sqlalchemy import Connection
 
 from phoihop.engine.commands.executor import CommandExecutor
-from phoihop.engine.definitions.forms import validate as validate_form
-from phoihop.engine.definitions.forms import with_defaults
+from phoihop.engine.definitions.forms.validation import validate as validate_form
+from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.dossier import CODE_VARIABLE
 from phoihop.engine.errors import (
     ConcurrentUpdate,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from phoihop.engine.commands.executor import CommandExecutor
-from phoihop.engine.definitions.forms import with_defaults
+from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.dossier import CODE_VARIABLE
 from phoihop.engine.errors import MessageAmbiguous, MessageNotCorrelated
 from phoihop.engine.execution.runtime import ThrownMessage

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from phoihop.engine.commands.executor import CommandExecutor, CommandResult
-from phoihop.engine.definitions.forms import validate as validate_form
+from phoihop.engine.definitions.forms.validation import validate as validate_form
 from phoihop.engine.errors import (
     AlreadyClaimed,
     InstanceNotRunning,

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.definitions.catalog import ProcessModel
-from phoihop.engine.definitions.forms import with_defaults
+from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.definitions.start_timers import parse_schedule
 from phoihop.engine.dossier import CODE_VARIABLE
 from phoihop.engine.execution.runtime import TIMER_TRIGGER

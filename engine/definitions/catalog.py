@@ -6,7 +6,8 @@ file is hostile) listing every problem found. Steps: safe XML parsing (engine.de
 checks (engine.definitions.structure); every expression compiled with the sandbox checker and ISO timers made runnable
 (engine.definitions.expressions); ``*.form.json`` forms compiled (engine.definitions.forms) and every camunda:formKey
 naming one checked; Camunda 7 constructs (JUEL, formData, decisionRef, input/output) rewritten for the Spiff parser
-(engine.definitions.camunda.dialect); SpiffWorkflow parsing; human-task candidates resolved against the agency registry.
+(engine.definitions.camunda.dialect); SpiffWorkflow parsing; human-task candidates resolved against the agency registry
+(engine.definitions.human_tasks).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
 from phoihop.engine.agencies import AgencyRegistry
+from phoihop.engine.definitions.camunda.attributes import camunda_properties
 from phoihop.engine.definitions.camunda.dialect import translate_camunda
 from phoihop.engine.definitions.dmn.tables import split_decisions
-from phoihop.engine.definitions.expressions import Check, Mode, check_expressions
-from phoihop.engine.definitions.forms import START_FORM, Form, compile_forms, is_form_file
+from phoihop.engine.definitions.expressions import Check, check_expressions
+from phoihop.engine.definitions.forms.files import START_FORM, Form, compile_forms, is_form_file
+from phoihop.engine.definitions.human_tasks import UserTaskModel, human_task_models
 from phoihop.engine.definitions.loops import check_loops
 from phoihop.engine.definitions.structure import (
     CAMUNDA_NS,
@@ -45,38 +48,13 @@ from phoihop.engine.execution.external_task_spec import PhoihopBpmnParser
 from phoihop.engine.model import Problem, SourceFile
 
 __all__ = [
-    "Check",
     "Deployment",
     "DeploymentCache",
-    "Mode",
     "ProcessModel",
     "StartTimer",
-    "UserTaskModel",
-    "camunda_properties",
     "compile_deployment",
     "content_hash",
-    "lanes_by_node",
-    "user_task_model",
 ]
-
-
-@dataclass(frozen=True)
-class UserTaskModel:
-    """A human task (bpmn:userTask or bpmn:manualTask) and who may act on it."""
-
-    element_id: str
-    name: str
-    lane: str | None
-    agency: str | None  # agency code resolved from the lane
-    candidate_groups: tuple[str, ...]  # camunda:candidateGroups (agency codes where they name one), else (agency,)
-    candidate_users: tuple[str, ...]  # camunda:candidateUsers
-    assignee: str | None  # camunda:assignee (literal)
-    documentation: str | None
-    due_date: str | None  # camunda:dueDate raw text: ISO 8601 literal or a sandboxed expression (working_days(5))
-    form_key: str | None  # camunda:formKey
-    properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # camunda:properties
-    required_role: str | None = None  # property requiredRole: only actors with this role claim and complete
-    candidate_groups_variable: str | None = None  # property candidateGroupsVariable: agency code(s) from task data
 
 
 @dataclass(frozen=True)
@@ -190,145 +168,6 @@ def _spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_f
     return problem(file, message, message_vi, element=element, element_id=element_id, line=line)
 
 
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
-
-
-def camunda_properties(element: Any) -> dict[str, str]:
-    """``<camunda:properties><camunda:property name= value=/>`` directly under the element's extensionElements."""
-    if element is None:
-        return {}
-    found: dict[str, str] = {}
-    for prop in element.iterfind(f"bpmn:extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property", NSMAP):
-        name, value = prop.get("name"), prop.get("value")
-        if name and value is not None:
-            found[name.strip()] = value.strip()
-    return found
-
-
-def lanes_by_node(root: Any | None) -> dict[str, str]:
-    """Element id → the name of the (innermost) lane whose flowNodeRef lists it, over every laneSet under ``root``."""
-    found: dict[str, str] = {}
-    if root is None:
-        return found
-    for lane in root.iter(f"{{{NSMAP['bpmn']}}}lane"):  # document order: a nested lane comes later
-        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
-            if ref.text and ref.text.strip():
-                found[ref.text.strip()] = (lane.get("name") or lane.get("id") or "").strip()
-    return found
-
-
-def user_task_model(
-    element_id: str,
-    element: Any,
-    agencies: AgencyRegistry,
-    lanes: Mapping[str, str],
-    *,
-    name: str | None = None,
-    documentation: str | None = None,
-    fallback_lane: str | None = None,
-) -> UserTaskModel:
-    """A human task's model from its XML element (camunda attributes and properties) and the lane that lists it
-    (``fallback_lane``: SpiffWorkflow's, for a task no lane lists). Used by the catalog on compiled specs and by the
-    lint on files that do not compile."""
-
-    def camunda(attribute: str) -> str | None:
-        value = element.get(f"{{{CAMUNDA_NS}}}{attribute}") if element is not None else None
-        return (value.strip() or None) if value is not None else None
-
-    # The lane that lists the task itself; SpiffWorkflow gives a task inside a subprocess the subprocess's lane, which
-    # is wrong for a subprocess drawn across lanes (as Camunda Modeler lets one draw it).
-    lane = lanes.get(element_id) or fallback_lane
-    resolved = agencies.resolve(lane)
-    agency = resolved.code if resolved else None
-    groups = []
-    for group in _split(camunda("candidateGroups")):
-        named = agencies.resolve(group)
-        groups.append(named.code if named else group)
-    users, assignee = _split(camunda("candidateUsers")), camunda("assignee")
-    properties = camunda_properties(element)
-    groups_variable = properties.get("candidateGroupsVariable") or None
-    if not groups and not users and assignee is None and agency is not None and groups_variable is None:
-        groups = [agency]
-    return UserTaskModel(
-        element_id=element_id,
-        name=name or element_id,
-        lane=lane,
-        agency=agency,
-        candidate_groups=tuple(dict.fromkeys(groups)),
-        candidate_users=users,
-        assignee=assignee,
-        documentation=documentation,
-        due_date=camunda("dueDate"),
-        form_key=camunda("formKey"),
-        properties=MappingProxyType(properties),
-        required_role=properties.get("requiredRole") or None,
-        candidate_groups_variable=groups_variable,
-    )
-
-
-def _human_tasks(
-    key: str,
-    specs: Sequence[Any],
-    documents: Mapping[str, Document],
-    agencies: AgencyRegistry,
-) -> tuple[dict[str, UserTaskModel], list[Problem]]:
-    tasks: dict[str, UserTaskModel] = {}
-    owners: dict[str, str] = {}
-    problems: list[Problem] = []
-    for spec in specs:
-        document = documents.get(spec.file)
-        lanes = lanes_by_node(document.root if document else None)
-        for task_spec in spec.task_specs.values():
-            if not getattr(task_spec, "manual", False):  # userTask, manualTask, and an untyped bpmn:task
-                continue
-            element = document.ids.get(task_spec.bpmn_id) if document else None
-            file = spec.file or ""
-            model = user_task_model(
-                task_spec.bpmn_id,
-                element,
-                agencies,
-                lanes,
-                name=task_spec.bpmn_name,
-                documentation=task_spec.documentation,
-                fallback_lane=task_spec.lane,
-            )
-            if owners.setdefault(model.element_id, spec.name) != spec.name:
-                problems.append(
-                    problem(
-                        file,
-                        f"human task id {model.element_id!r} is used in both "
-                        f"{owners[model.element_id]!r} and {spec.name!r}, reachable from {key!r}",
-                        f"mã công việc {model.element_id!r} bị dùng ở cả {owners[model.element_id]!r} "
-                        f"và {spec.name!r} trong quy trình {key!r}",
-                        element=element,
-                    )
-                )
-            if (
-                not model.candidate_groups
-                and not model.candidate_users
-                and model.assignee is None
-                and model.candidate_groups_variable is None
-            ):
-                lane_en = f"in lane {model.lane!r}" if model.lane else "outside any lane"
-                lane_vi = f"trong làn {model.lane!r}" if model.lane else "không thuộc làn nào"
-                problems.append(
-                    problem(
-                        file,
-                        f"no one can act on task {model.element_id} {lane_en}: the lane names no known agency "
-                        "and the task has no camunda:candidateGroups, camunda:candidateUsers or camunda:assignee",
-                        f"không ai có thể xử lý công việc {model.element_id} {lane_vi}: tên làn không khớp cơ quan "
-                        "nào và công việc không khai báo camunda:candidateGroups, camunda:candidateUsers hoặc "
-                        "camunda:assignee",
-                        element=element,
-                        element_id=model.element_id,
-                        lane=model.lane,
-                    )
-                )
-            tasks[model.element_id] = model
-    return tasks, problems
-
-
 def _start_messages(spec: Any) -> tuple[str, ...]:
     names: list[str] = []
     for task_spec in spec.task_specs.values():
@@ -388,7 +227,7 @@ def _build_processes(
                 found.update(element_id=key, line=element.sourceline if element is not None else None)
             problems.append(found)
             continue
-        tasks, task_problems = _human_tasks(key, [spec, *subprocess_specs.values()], by_name, agencies)
+        tasks, task_problems = human_task_models(key, [spec, *subprocess_specs.values()], by_name, agencies)
         problems += task_problems
         models.append(
             ProcessModel(

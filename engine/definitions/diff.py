@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from phoihop.engine.definitions.catalog import camunda_properties
+from phoihop.engine.definitions.camunda.attributes import camunda_properties
 from phoihop.engine.definitions.structure import BPMN_NS, BPMN_SUFFIXES, CAMUNDA_NS, NSMAP, local_name
 from phoihop.engine.definitions.xmlsafe import parse_xml
 

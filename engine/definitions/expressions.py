@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from phoihop.engine.definitions.dmn.lint import FEEL_CODE, dmn_entry_source, syntax_hint
+from phoihop.engine.definitions.dmn.cells import dmn_entry_source
+from phoihop.engine.definitions.dmn.feel import FEEL_CODE, syntax_hint
 from phoihop.engine.definitions.structure import NSMAP, Document, local_name, problem
 from phoihop.engine.errors import ScriptError
 from phoihop.engine.model import Problem

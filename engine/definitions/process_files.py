@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phoihop.engine.definitions.forms import is_form_file
+from phoihop.engine.definitions.forms.files import is_form_file
 from phoihop.engine.model import SourceFile
 
 SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml")

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from phoihop.engine.definitions.forms import is_form_file
+from phoihop.engine.definitions.forms.files import is_form_file
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 from phoihop.engine.model import Problem, SourceFile

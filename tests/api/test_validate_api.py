@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from phoihop.cli import main as cli_main
-from phoihop.engine.definitions.lint import format_finding
+from phoihop.engine.definitions.lint.findings import format_finding
 
 from .calls import ADMIN, DEFINITIONS, OWNER, PORTAL, SKHCN, assert_problem, upload
 

@@ -1,4 +1,4 @@
-"""engine.definitions.dmn.tables, engine.definitions.dmn.lint, engine.commands.decisions: DMN tables evaluated as SpiffWorkflow runs them (Python, not FEEL),
+"""engine.definitions.dmn.tables, engine.definitions.dmn.feel, engine.definitions.lint.dmn_tables, engine.commands.decisions: DMN tables evaluated as SpiffWorkflow runs them (Python, not FEEL),
 several decisions per file, FEEL linted, and decisions deployed alone, versioned and found in the store."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from phoihop.engine.agencies import default_registry
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
-from phoihop.engine.definitions.dmn.lint import cell_issue
+from phoihop.engine.definitions.dmn.feel import cell_issue
 from phoihop.engine.definitions.dmn.tables import (
     CompiledDecision,
     DecisionEvaluationFailed,
@@ -24,7 +24,7 @@ from phoihop.engine.definitions.dmn.tables import (
     compile_file,
     evaluate,
 )
-from phoihop.engine.definitions.lint import lint_deployment
+from phoihop.engine.definitions.lint.deployment import lint_deployment
 from phoihop.engine.definitions.process_files import deployable_sets
 from phoihop.engine.errors import Forbidden, InvalidDefinition, InvalidVariables
 from phoihop.engine.execution.sandbox import SandboxedScriptEngine, check_source

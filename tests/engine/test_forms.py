@@ -12,7 +12,8 @@ from referencing.exceptions import Unresolvable
 
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.definitions.catalog import compile_deployment
-from phoihop.engine.definitions.forms import MAX_ERRORS, Form, compile_forms, parse_form, validate
+from phoihop.engine.definitions.forms.files import Form, compile_forms, parse_form
+from phoihop.engine.definitions.forms.validation import MAX_ERRORS, validate
 from phoihop.engine.definitions.process_files import deployable_sets
 from phoihop.engine.errors import FormInvalid, InvalidDefinition
 from phoihop.engine.execution.sandbox import check_source

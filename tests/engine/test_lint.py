@@ -16,9 +16,10 @@ from phoihop.cli import main as cli_main
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
-from phoihop.engine.definitions import lint as definitions_lint
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
-from phoihop.engine.definitions.lint import format_finding, has_errors, lint_deployment, lint_files
+from phoihop.engine.definitions.lint import dmn_coverage
+from phoihop.engine.definitions.lint.deployment import lint_deployment, lint_files
+from phoihop.engine.definitions.lint.findings import format_finding, has_errors
 from phoihop.engine.errors import InvalidDefinition
 from phoihop.engine.execution.sandbox import check_source
 from phoihop.engine.model import Finding, SourceFile
@@ -187,7 +188,7 @@ def test_uncovered_finite_inputs_of_a_table_without_default_are_listed() -> None
 
 
 def test_beyond_the_combination_limit_each_input_is_checked_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(definitions_lint, "MAX_COMBINATIONS", 5)  # 3 kinds x 2 = 6 combinations
+    monkeypatch.setattr(dmn_coverage, "MAX_COMBINATIONS", 5)  # 3 kinds x 2 = 6 combinations
 
     [finding] = decision("uncovered")
 

@@ -11,7 +11,8 @@ import pytest
 from phoihop.cli import main as cli_main
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
-from phoihop.engine.definitions.lint import format_finding, lint_path
+from phoihop.engine.definitions.lint.deployment import lint_path
+from phoihop.engine.definitions.lint.findings import format_finding
 from phoihop.engine.definitions.process_files import deployable_sets
 from phoihop.engine.definitions.traceability import render_markdown, trace_processes
 from phoihop.engine.execution.sandbox import check_source

@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from phoihop.engine.definitions.forms import parse_form
+from phoihop.engine.definitions.forms.files import parse_form
 from phoihop.web.forms import FormField, build_fields, errors_by_field, parse_submission
 from phoihop.web.i18n import Translator
 

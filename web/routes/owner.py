@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.deps import DeploymentsDep, QueriesDep, VersionsDep
-from phoihop.engine.definitions.lint import from_problem
+from phoihop.engine.definitions.lint.findings import from_problem
 from phoihop.engine.errors import DefinitionNotFound, EngineError, InvalidDefinition
 from phoihop.engine.model import Actor, Finding, SourceFile
 from phoihop.engine.reads.queries import Queries

@@ -7,20 +7,30 @@ pairs carry their names); ``label`` is the title, ``defaultValue`` the default. 
 (the ``required`` list), ``readonly`` (``readOnly``), ``minlength``/``maxlength`` on strings, ``min``/``max`` on longs.
 Anything else (other types, custom validators, expressions as defaults, ids that are not variable names) is refused
 with a reason and the field's line, never dropped silently. Nothing here reads files or the network.
+
+:func:`generate_forms` adds the forms to the deployment, each named by the element's ``camunda:formKey``, or
+``generated:<element id>`` when it has none.
 """
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from phoihop.engine.definitions.camunda.attributes import camunda_attribute
 from phoihop.engine.definitions.camunda.juel import looks_like_juel
-from phoihop.engine.definitions.structure import CAMUNDA_NS
+from phoihop.engine.definitions.camunda.rewrite import Rewrite
+from phoihop.engine.definitions.forms.files import is_form_file, parse_form
+from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS, NSMAP
+from phoihop.engine.errors import InvalidDefinition
 
-__all__ = ["FieldRefused", "form_schema"]
+__all__ = ["GENERATED_FORM_PREFIX", "FieldRefused", "form_schema", "generate_forms", "is_variable"]
+
+GENERATED_FORM_PREFIX = "generated:"
 
 _C = f"{{{CAMUNDA_NS}}}"
 _TYPES: dict[str, dict[str, Any]] = {
@@ -139,3 +149,34 @@ def _default(kind: str, text: str, choices: list[str] | None) -> Any:
     if kind == "enum":
         return text if choices is not None and text in choices else None
     return text
+
+
+def generate_forms(rewrite: Rewrite) -> None:
+    """Each user task's or start event's form fields as a form of the deployment (``rewrite.forms``), named by its
+    ``camunda:formKey``, or ``generated:<element id>`` when it has none; a JSON form file named by the key wins."""
+    schemas: dict[str, tuple[str, dict[str, Any]]] = {}  # form name → (first element id, schema)
+    for element in rewrite.document.root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}startEvent"):
+        fields = element.findall(f"bpmn:extensionElements/{_C}formData/{_C}formField", NSMAP)
+        key = camunda_attribute(element, "formKey")
+        if not fields or (key is not None and is_form_file(key)):
+            continue  # a JSON form file wins, as a form key wins over form fields in Camunda
+        schema, refused = form_schema((element.get("name") or element.get("id") or "").strip(), fields)
+        for reason in refused:
+            rewrite.refuse(element, reason.reason, reason.reason_vi, line=reason.line)
+        if schema is None:
+            continue
+        name = key or GENERATED_FORM_PREFIX + element.get("id")
+        first = schemas.setdefault(name, (element.get("id"), schema))
+        if first[1] != schema:
+            rewrite.refuse(
+                element,
+                f"camunda:formKey {name!r} is also used by {first[0]} with other form fields",
+                f"camunda:formKey {name!r} cũng được {first[0]} dùng với các trường khác",
+            )
+            continue
+        element.set(_C + "formKey", name)
+        try:
+            rewrite.forms[name] = parse_form(name, json.dumps(schema, ensure_ascii=False).encode())
+        except InvalidDefinition as exc:
+            for found in exc.problems:
+                rewrite.refuse(element, found["reason"], found["reason_vi"])

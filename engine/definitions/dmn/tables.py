@@ -6,7 +6,7 @@ id (engine.definitions.catalog hands the copies to the parser). :func:`compile_f
 :class:`CompiledDecision` objects, and :func:`evaluate` runs one on input values exactly as a business rule task
 would: SpiffWorkflow's own ``DMNEngine.evaluate`` on each cell and ``Rule.output_as_dict`` for the outputs, through the
 sandboxed script engine the caller passes (never plain ``eval``). DMN expressions are Python, not FEEL
-(engine.definitions.dmn.lint).
+(engine.definitions.dmn.feel).
 
 Hit policies as SpiffWorkflow implements them: UNIQUE stops at the first matching rule (it does not check that only one
 matches); COLLECT gathers every match, each output becoming a list; every other policy (FIRST, ANY, PRIORITY, ...)
@@ -25,13 +25,8 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
-from phoihop.engine.definitions.dmn.lint import (
-    PYTHON_NOT_FEEL,
-    FeelIssue,
-    cell_issue,
-    dmn_entry_source,
-    expression_names,
-)
+from phoihop.engine.definitions.dmn.cells import dmn_entry_source, expression_names
+from phoihop.engine.definitions.dmn.feel import PYTHON_NOT_FEEL, FeelIssue, cell_issue
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import DefinitionNotFound, InvalidDefinition, InvalidInput
 from phoihop.engine.execution.sandbox import unwrap_script_error

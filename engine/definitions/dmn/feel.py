@@ -1,10 +1,8 @@
-"""DMN cells SpiffWorkflow 3.2.0 reads as Python although they were written as FEEL, and table features it ignores.
+"""FEEL written in a DMN cell where SpiffWorkflow 3.2.0 runs Python (engine.definitions.dmn.cells): what the cell does
+differently from its FEEL reading, and how to write it in Python.
 
-SpiffWorkflow evaluates a DMN input entry as Python: ``-`` or an empty cell matches anything; a cell holding ``?``
-becomes an expression of the input value (``0 <= ? <= 500``); a cell that only parses after a left operand is glued to
-the input expression (``> 500`` → ``kinh_phi> 500``); any other cell is compared for equality
-(``(kinh_phi) == (500)``). Output entries and input expressions are plain Python expressions. FEEL written there either
-fails (the instance stops in error) or, worse, compiles and silently never matches. Measured under the sandbox:
+FEEL written there either fails (the instance stops in error) or, worse, compiles and silently never matches. Measured
+under the sandbox:
 
 - ``[1..10]``, ``]1..10[``, ``> 1 and < 10``, ``> 3, < 1``, ``= 5``, ``starts with("a")`` do not compile: the catalog
   refuses them at deploy (``syntax_hint`` explains the FEEL);
@@ -14,24 +12,21 @@ fails (the instance stops in error) or, worse, compiles and silently never match
   and never match what FEEL would;
 - a bare word (``Y``) is a variable, not the text ``"Y"``; ``[5, 6]`` matches only an input that is that very list.
 
-:func:`cell_issue` and :func:`syntax_hint` judge one cell; :func:`dmn_findings` lints whole DMN files for
-engine.definitions.lint (codes ``dmn-feel``, ``dmn-hit-policy``, ``dmn-required-decision``). This module imports
-nothing of the catalog, so the catalog can use it for the cells it refuses.
+:func:`cell_issue` and :func:`syntax_hint` judge one cell; the lint (engine.definitions.lint.dmn_tables) reports them
+for whole DMN files. This module imports nothing of the catalog, so the catalog can use it for the cells it refuses.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
-from phoihop.engine.execution.sandbox_limits import HOOKS
+from phoihop.engine.definitions.dmn.cells import CALLABLE_NAMES, PLACEHOLDER, QUESTION, parse_entry, parse_expression
 from phoihop.engine.execution.script_functions import FUNCTIONS
-
-if TYPE_CHECKING:
-    from phoihop.engine.model import Finding
+from phoihop.engine.model import Severity
 
 __all__ = [
     "FEEL_CODE",
@@ -39,25 +34,12 @@ __all__ = [
     "CellKind",
     "FeelIssue",
     "cell_issue",
-    "dmn_findings",
-    "expression_names",
     "syntax_hint",
 ]
 
 FEEL_CODE = "dmn-feel"
 PYTHON_NOT_FEEL = ("DMN expressions here are Python, not FEEL", "biểu thức DMN ở đây là Python, không phải FEEL")
 CellKind = Literal["input entry", "output entry", "input expression"]
-_KIND_VI: dict[str, str] = {
-    "input entry": "ô đầu vào",
-    "output entry": "ô đầu ra",
-    "input expression": "biểu thức đầu vào",
-}
-Severity = Literal["warning", "error"]
-
-PLACEHOLDER = "dmninputexpr"  # what SpiffWorkflow binds the input value to for a cell with "?"
-# SpiffWorkflow's DMNEngine replaces a "?" outside quotes by the input value (same pattern).
-_QUESTION = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
-CALLABLE_NAMES = frozenset(HOOKS["__builtins__"]) | frozenset(FUNCTIONS)
 _FEEL_CONSTANTS = {"true": "True", "false": "False", "null": "None"}
 # FEEL built-in functions (DMN 1.3, 10.3.4) that the sandbox does not have under the same name
 FEEL_FUNCTIONS = frozenset(
@@ -107,23 +89,6 @@ _OPERATOR = r"(?:<=|>=|<|>|!=|==|=)"
 _JOINED_TESTS = re.compile(rf"^\s*{_OPERATOR}.*(?:,|\band\b|\bor\b)\s*{_OPERATOR}")
 _FEEL_EQUALS = re.compile(r"^\s*=[^=]|[^=!<>]=[^=]")
 _BETWEEN = re.compile(r"\bbetween\b(.+)\band\b(.+)$")
-
-
-# SpiffWorkflow 3.2.0 turns a cell holding ? outside quotes into an expression of the input value
-_DMN_QUESTION = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
-
-
-def dmn_entry_source(input_expression: str, entry: str) -> tuple[str, bool]:
-    """The Python SpiffWorkflow 3.2.0's DMNEngine.evaluate builds from an input entry, and whether it glued the entry
-    onto the input expression (``> 500`` → ``kinh_phi> 500``). SyntaxError when the engine could not build it."""
-    if _DMN_QUESTION.search(entry):
-        return _DMN_QUESTION.sub("dmninputexpr", entry), False
-    try:
-        ast.parse(entry)
-    except SyntaxError:
-        ast.parse(f"v {entry}")  # a comparison fragment such as "> 500"; SyntaxError propagates
-        return input_expression + entry, True
-    return f"({input_expression}) == ({entry})", False
 
 
 @dataclass(frozen=True)
@@ -187,39 +152,6 @@ def syntax_hint(text: str) -> FeelIssue | None:
 
 
 # --- cells that compile ---------------------------------------------------------------------------------------------
-def _parse(text: str) -> tuple[ast.expr, bool] | None:
-    """The expression of a cell as SpiffWorkflow builds it (``?`` → the placeholder) and whether it is a fragment to be
-    glued after the input expression (``> 5``); None when it is no Python at all."""
-    source = _QUESTION.sub(PLACEHOLDER, text)
-    try:
-        return ast.parse(source.strip(), mode="eval").body, False
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        pass
-    try:
-        glued = ast.parse(f"v {source.strip()}", mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    return glued, True
-
-
-def expression_names(text: str | None) -> set[str]:
-    """Variables an expression reads (free names that are not sandbox functions); empty for what does not parse."""
-    if not text or not text.strip():
-        return set()
-    try:
-        tree = ast.parse(_QUESTION.sub(PLACEHOLDER, text).strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    loaded: set[str] = set()
-    bound: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-    return loaded - bound - CALLABLE_NAMES - {PLACEHOLDER}
-
-
 def _is_literal(node: ast.AST) -> bool:
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return all(_is_literal(element) for element in node.elts)
@@ -330,7 +262,7 @@ def _shape(tree: ast.expr, text: str, input_expression: str | None, known: froze
 
 
 def _is_tuple_expression(text: str | None) -> bool:
-    parsed = _parse_plain(text) if text else None
+    parsed = parse_expression(text) if text else None
     return parsed is not None and isinstance(parsed[0], ast.Tuple)
 
 
@@ -368,197 +300,15 @@ def cell_issue(
     names = frozenset(known)
     if _FEEL_SPACED.search(text):  # "date and time(...)" parses as Python's "date and time(...)": name FEEL first
         return syntax_hint(text)
-    parsed = _parse(text) if kind == "input entry" else _parse_plain(text)
+    parsed = parse_entry(text) if kind == "input entry" else parse_expression(text)
     if parsed is None:
         return syntax_hint(text)
     tree, glued = parsed
     found = _names_and_calls(tree, names)
     if found is not None:
         return found
-    if kind == "input entry" and not glued and not _QUESTION.search(text):
+    if kind == "input entry" and not glued and not QUESTION.search(text):
         return _shape(tree, text, input_expression, names)
     if kind == "output entry" and isinstance(tree, ast.Name) and tree.id not in names:
         return _bare_name(tree.id)
     return None
-
-
-def _parse_plain(text: str) -> tuple[ast.expr, bool] | None:
-    try:
-        return ast.parse(text.strip(), mode="eval").body, False
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-# --- whole files ----------------------------------------------------------------------------------------------------
-_UNSUPPORTED_POLICIES = {
-    "RULE ORDER": (
-        "returns only the first matching rule's outputs, not the list of every match DMN defines; use "
-        "COLLECT for a list",
-        "chỉ trả về kết quả của quy tắc khớp đầu tiên, không phải danh sách mọi quy tắc khớp như DMN quy "
-        "định; dùng COLLECT nếu cần danh sách",
-    ),
-    "OUTPUT ORDER": (
-        "returns only the first matching rule in table order, not every match sorted by output "
-        "priority; use COLLECT for a list",
-        "chỉ trả về quy tắc khớp đầu tiên theo thứ tự bảng, không sắp theo độ ưu tiên đầu ra; dùng "
-        "COLLECT nếu cần danh sách",
-    ),
-    "PRIORITY": (
-        "takes the first matching rule in table order, not the one with the highest output priority: order "
-        "the rules by priority (or use FIRST)",
-        "lấy quy tắc khớp đầu tiên theo thứ tự bảng, không theo độ ưu tiên của đầu ra: hãy sắp các quy tắc "
-        "theo độ ưu tiên (hoặc dùng FIRST)",
-    ),
-}
-
-
-def _finding(
-    code: str,
-    severity: Severity,
-    file: str,
-    element: Any,
-    element_id: str | None,
-    en: str,
-    vi: str,
-) -> Finding:
-    return {
-        "code": code,
-        "severity": severity,
-        "file": file,
-        "element_id": element_id,
-        "element_name": (element.get("name") or None) if element is not None else None,
-        "message_en": en,
-        "message_vi": vi,
-        "line": element.sourceline if element is not None else None,
-    }
-
-
-def _column(input_element: Any, index: int, ns: dict[str, str]) -> str:
-    return (
-        (
-            input_element.get("label")
-            or input_element.findtext("dmn:inputExpression/dmn:text", "", ns).strip()
-            or input_element.get("id")
-            or str(index + 1)
-        )
-        if input_element is not None
-        else str(index + 1)
-    )
-
-
-def _table_findings(file: str, decision: Any, table: Any, ns: dict[str, str]) -> Iterator[Finding]:
-    decision_id = decision.get("id")
-    inputs = table.findall("dmn:input", ns)
-    expressions = [element.findtext("dmn:inputExpression/dmn:text", None, ns) for element in inputs]
-    known = frozenset(name for text in expressions for name in expression_names(text))
-    for index, (element, expression) in enumerate(zip(inputs, expressions, strict=True)):
-        issue = cell_issue(expression, "input expression", known=known - expression_names(expression))
-        if issue is not None:
-            column = _column(element, index, ns)
-            yield _finding(
-                FEEL_CODE,
-                issue.severity,
-                file,
-                element,
-                element.get("id"),
-                f"decision {decision_id}, column {column!r}: input expression {expression!r}: {issue.en}",
-                f"bảng quyết định {decision_id}, cột {column!r}: biểu thức đầu vào {expression!r}: {issue.vi}",
-            )
-    outputs = table.findall("dmn:output", ns)
-    for rule in table.iterfind("dmn:rule", ns):
-        cells: list[tuple[Any, CellKind, int]] = [
-            (entry, "input entry", index) for index, entry in enumerate(rule.findall("dmn:inputEntry", ns))
-        ]
-        cells += [(entry, "output entry", index) for index, entry in enumerate(rule.findall("dmn:outputEntry", ns))]
-        for entry, kind, index in cells:
-            text_element = entry.find("dmn:text", ns)
-            text = text_element.text if text_element is not None else None
-            is_input = kind == "input entry"
-            issue = cell_issue(
-                text,
-                kind,
-                input_expression=expressions[index] if is_input and index < len(expressions) else None,
-                known=known,
-            )
-            if issue is None:
-                continue
-            columns = inputs if is_input else outputs
-            element = columns[index] if index < len(columns) else None
-            column = (
-                _column(element, index, ns)
-                if is_input
-                else (
-                    (element.get("name") or element.get("label") or element.get("id"))
-                    if element is not None
-                    else str(index + 1)
-                )
-            )
-            yield {
-                **_finding(
-                    FEEL_CODE,
-                    issue.severity,
-                    file,
-                    text_element if text_element is not None else entry,
-                    rule.get("id"),
-                    f"decision {decision_id}, rule {rule.get('id')}, column {column!r}: {kind} {text!r}: {issue.en}",
-                    f"bảng quyết định {decision_id}, quy tắc {rule.get('id')}, cột {column!r}: "
-                    f"{_KIND_VI[kind]} {text!r}: {issue.vi}",
-                ),
-                "element_name": rule.get("name") or None,
-            }
-    policy = " ".join((table.get("hitPolicy") or "UNIQUE").upper().replace("_", " ").split())
-    if policy in _UNSUPPORTED_POLICIES:
-        en, vi = _UNSUPPORTED_POLICIES[policy]
-        yield _finding(
-            "dmn-hit-policy",
-            "warning",
-            file,
-            table,
-            decision_id,
-            f"decision {decision_id}: hit policy {policy}: SpiffWorkflow {en}",
-            f"bảng quyết định {decision_id}: hit policy {policy}: SpiffWorkflow {vi}",
-        )
-    if policy == "COLLECT" and table.get("aggregation"):
-        aggregation = table.get("aggregation")
-        yield _finding(
-            "dmn-hit-policy",
-            "warning",
-            file,
-            table,
-            decision_id,
-            f"decision {decision_id}: COLLECT aggregation {aggregation} is ignored by SpiffWorkflow: each "
-            "output is the list of the matching rules' values",
-            f"bảng quyết định {decision_id}: phép gộp {aggregation} của COLLECT bị SpiffWorkflow bỏ qua: "
-            "mỗi đầu ra là danh sách giá trị của các quy tắc khớp",
-        )
-
-
-def dmn_findings(file: str, root: Any) -> Iterator[Finding]:
-    """``dmn-feel`` (cells whose FEEL reading differs from what runs), ``dmn-hit-policy`` (policies SpiffWorkflow runs
-    differently) and ``dmn-required-decision`` (decision requirement graphs: not supported) findings of a DMN file."""
-    tag = root.tag if isinstance(root.tag, str) else ""
-    ns = {"dmn": tag[1:].split("}", 1)[0] if tag.startswith("{") else ""}
-    for decision in root.iterfind(".//dmn:decision", ns):
-        decision_id = decision.get("id")
-        required = [
-            (requirement.get("href") or "").lstrip("#")
-            for requirement in decision.iterfind("dmn:informationRequirement/dmn:requiredDecision", ns)
-        ]
-        if required:
-            listed = ", ".join(required)
-            yield _finding(
-                "dmn-required-decision",
-                "error",
-                file,
-                decision,
-                decision_id,
-                f"decision {decision_id} requires decision(s) {listed} (a decision requirement graph), "
-                "which this engine does not evaluate: only the table of the called decision runs. Call "
-                f"{listed} from its own business rule task before this one",
-                f"bảng quyết định {decision_id} cần kết quả của {listed} (đồ thị yêu cầu quyết định), "
-                "máy quy trình này không tự đánh giá: chỉ bảng được gọi mới chạy. Hãy gọi "
-                f"{listed} bằng một công việc quy tắc nghiệp vụ riêng trước đó",
-            )
-        table = decision.find("dmn:decisionTable", ns)
-        if table is not None:
-            yield from _table_findings(file, decision, table, ns)

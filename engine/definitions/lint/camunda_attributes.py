@@ -1,0 +1,57 @@
+"""The lint of Camunda 7 attributes that are read but have no effect in this engine (``camunda-ignored``): a starter
+variable, follow-up dates, priorities, starter groups and users, Camunda Forms. What has no place here at all is
+refused at deploy instead (engine.definitions.camunda)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from phoihop.engine.definitions.lint.findings import finding_at
+from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS
+from phoihop.engine.model import Finding
+
+__all__ = ["camunda_findings"]
+
+_C = f"{{{CAMUNDA_NS}}}"
+_IGNORED: dict[str, tuple[str, str]] = {
+    "initiator": ("the starter's id is not stored in a variable", "mã người khởi tạo không được lưu vào biến"),
+    "followUpDate": ("there is no follow-up date", "không có ngày theo dõi"),
+    "priority": ("tasks have no priority", "công việc không có độ ưu tiên"),
+    "candidateStarterGroups": (
+        "starts are allowed by role (integrator, officer, lead)",
+        "quyền khởi tạo theo vai trò (integrator, officer, lead)",
+    ),
+    "candidateStarterUsers": (
+        "starts are allowed by role (integrator, officer, lead)",
+        "quyền khởi tạo theo vai trò (integrator, officer, lead)",
+    ),
+    "formRef": (
+        "Camunda Forms are not rendered: use camunda:formField or a *.form.json form",
+        "không hiển thị Camunda Forms: hãy dùng camunda:formField hoặc biểu mẫu *.form.json",
+    ),
+}
+
+
+def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
+    """(element, attribute, why it has no effect in English, in Vietnamese) for Camunda attributes read nowhere."""
+    for element in root.iter():
+        if not isinstance(element.tag, str) or not element.tag.startswith(f"{{{BPMN_NS}}}"):
+            continue
+        for attribute, (en, vi) in _IGNORED.items():
+            if element.get(_C + attribute) is not None:
+                yield element, f"camunda:{attribute}", en, vi
+
+
+def camunda_findings(file: str, root: Any) -> Iterator[Finding]:
+    """``camunda-ignored``: the Camunda 7 attributes a BPMN file sets that have no effect here."""
+    for element, attribute, en, vi in _ignored_attributes(root):
+        yield finding_at(
+            "camunda-ignored",
+            "warning",
+            file,
+            element,
+            element.get("id"),
+            f"{attribute} has no effect in this engine: {en}",
+            f"{attribute} không có tác dụng trong máy chủ này: {vi}",
+        )

@@ -1,0 +1,125 @@
+"""The lint's entry points: a compiled deployment (:func:`lint_deployment`, every rule family of this package), files
+that may not compile (:func:`lint_files`: compile problems first, then what the XML alone tells), and a folder of
+them (:func:`lint_path`, as ``phoihop lint`` and the processes/ tests read it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from phoihop.engine.definitions.catalog import Deployment
+from phoihop.engine.definitions.expressions import Check
+from phoihop.engine.definitions.forms.files import is_form_file
+from phoihop.engine.definitions.lint.calls import recursion_findings
+from phoihop.engine.definitions.lint.camunda_attributes import camunda_findings
+from phoihop.engine.definitions.lint.dmn_coverage import coverage_findings, form_domains
+from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
+from phoihop.engine.definitions.lint.findings import from_problem, settled
+from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
+from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
+from phoihop.engine.definitions.structure import BPMN_SUFFIXES, DMN_SUFFIXES, local_name
+from phoihop.engine.definitions.xmlsafe import parse_xml
+from phoihop.engine.errors import InvalidDefinition, UnsafeXml
+from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.model import Finding, SourceFile
+
+__all__ = ["lint_deployment", "lint_files", "lint_path"]
+
+
+def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Check = check_source) -> list[Finding]:
+    """Every "6 rõ" finding of a compiled deployment, sorted by file and line; ``strict`` makes warnings errors."""
+    trees = {
+        source.name: parse_xml(source.content, filename=source.name)
+        for source in deployment.files
+        if source.name.lower().endswith(BPMN_SUFFIXES + DMN_SUFFIXES)
+    }
+    elements: dict[str, dict[str, Any]] = {
+        name: {
+            element.get("id"): element
+            for element in tree.getroot().iter()
+            if isinstance(element.tag, str) and element.get("id") is not None and local_name(element) != "formField"
+        }
+        for name, tree in trees.items()
+        if name.lower().endswith(BPMN_SUFFIXES)
+    }
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for process in deployment.processes:
+        files = task_files(process)
+        for element_id, task in process.user_tasks.items():
+            file = files.get(element_id, "")
+            if (file, element_id) in seen:
+                continue
+            seen.add((file, element_id))
+            findings += task_findings(task, file, elements.get(file, {}).get(element_id), check)
+    variables = form_domains(
+        {name: form for process in deployment.processes for name, form in process.forms.items()}.values()
+    )
+    for name, tree in trees.items():
+        if name.lower().endswith(DMN_SUFFIXES):
+            findings += coverage_findings(name, tree.getroot(), variables)
+            findings += dmn_findings(name, tree.getroot())  # FEEL read as Python, hit policies, requirement graphs
+        else:
+            findings += camunda_findings(name, tree.getroot())
+    findings += recursion_findings(trees)
+    return settled(findings, strict=strict)
+
+
+def lint_files(
+    files: Sequence[SourceFile],
+    *,
+    compile_files: Callable[[Sequence[SourceFile]], Deployment],
+    strict: bool = False,
+    check: Check = check_source,
+    refuse_unsafe: bool = False,
+) -> list[Finding]:
+    """Compile ``files`` and lint them: compile problems come back as error findings (code ``invalid-bpmn`` or the
+    problem's own), so one list tells everything wrong with a process folder. ``refuse_unsafe``: a hostile or
+    oversized file (UnsafeXml) is raised instead, as ``POST /process-definitions/validate`` answers it with 422."""
+    try:
+        deployment = compile_files(files)
+    except InvalidDefinition as exc:
+        if refuse_unsafe and isinstance(exc, UnsafeXml):
+            raise
+        errors = [from_problem(found, exc.code) for found in exc.problems]
+        if isinstance(exc, UnsafeXml):
+            return errors
+        reported = {found["element_id"] for found in errors}  # an element with an error already is not listed twice
+        return errors + [
+            found
+            for found in xml_task_findings(files, strict=strict, check=check)
+            if found["element_id"] not in reported
+        ]
+    return lint_deployment(deployment, strict=strict, check=check)
+
+
+def _process_folder(path: Path) -> list[SourceFile] | None:
+    """The files of ``path`` when it is itself a process folder (BPMN/DMN files directly in it, no process folders
+    below it): one deployment with its forms, as it is a sub-folder of processes/."""
+    if not path.is_dir():
+        return None
+    files = [p for p in sorted(path.iterdir()) if p.is_file()]
+    if not any(p.name.endswith(SUFFIXES) for p in files) or any(
+        q.name.endswith(SUFFIXES) for sub in path.iterdir() if sub.is_dir() for q in sub.iterdir()
+    ):
+        return None
+    return [SourceFile(p.name, p.read_bytes()) for p in files if p.name.endswith(SUFFIXES) or is_form_file(p.name)]
+
+
+def lint_path(
+    path: Path,
+    *,
+    compile_files: Callable[[Sequence[SourceFile]], Deployment],
+    strict: bool = False,
+) -> list[tuple[Path, list[Finding]]]:
+    """Lint what ``path`` holds: a process folder is one deployment, a folder of process folders one per sub-folder
+    (as ``deployable_sets`` reads processes/), a file alone its own. Returns [(the folder of the files, findings)]."""
+    own = _process_folder(path)
+    if own is not None:
+        return [(path, lint_files(own, compile_files=compile_files, strict=strict))]
+    results = []
+    for label, files in deployable_sets(path):
+        folder = path.parent if path.is_file() else path / label if (path / label).is_dir() else path
+        results.append((folder, lint_files(files, compile_files=compile_files, strict=strict)))
+    return results
