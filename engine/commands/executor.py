@@ -29,7 +29,8 @@ from phoihop.engine.definitions.human_tasks import UserTaskModel
 from phoihop.engine.dossier import AGENCY_CODE_PROPERTY, check_agency_code, format_dossier_code, receipt_day
 from phoihop.engine.errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound, InvalidDefinition, ScriptError
 from phoihop.engine.execution.external_task_spec import waiting_rows
-from phoihop.engine.execution.runtime import RunOutcome, Runtime, Snapshot, ThrownMessage
+from phoihop.engine.execution.outcomes import RunOutcome, Snapshot, ThrownMessage
+from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateSerializer
 from phoihop.engine.execution.workflow_cache import LiveWorkflow, WorkflowCache
 from phoihop.engine.model import Actor, SourceFile

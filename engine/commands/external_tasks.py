@@ -28,7 +28,7 @@ from phoihop.engine.errors import (
     InvalidInput,
 )
 from phoihop.engine.execution.external_task_spec import release, throw_error, waiting_task
-from phoihop.engine.execution.runtime import RunOutcome
+from phoihop.engine.execution.outcomes import RunOutcome
 from phoihop.engine.model import Actor
 from phoihop.engine.store import external_tasks as store
 from phoihop.engine.store import repository as repo

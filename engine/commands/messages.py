@@ -17,7 +17,7 @@ from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.dossier import CODE_VARIABLE
 from phoihop.engine.errors import MessageAmbiguous, MessageNotCorrelated
-from phoihop.engine.execution.runtime import ThrownMessage
+from phoihop.engine.execution.outcomes import ThrownMessage
 from phoihop.engine.ids import uuid7
 from phoihop.engine.model import SYSTEM, Actor
 from phoihop.engine.store import repository as repo

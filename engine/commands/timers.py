@@ -22,7 +22,7 @@ from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.definitions.start_timers import parse_schedule
 from phoihop.engine.dossier import CODE_VARIABLE
-from phoihop.engine.execution.runtime import TIMER_TRIGGER
+from phoihop.engine.execution.start_events import TIMER_TRIGGER
 from phoihop.engine.ids import uuid7
 from phoihop.engine.model import SYSTEM
 from phoihop.engine.store import repository as repo

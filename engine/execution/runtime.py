@@ -1,8 +1,9 @@
 """Pure SpiffWorkflow driving: start, run to the next wait state, complete, fire timers, deliver messages.
 
-Nothing here touches the database; commands.py (under service.py) persists what ``snapshot`` reports. Every run
-is bounded by a step and a time limit, so a process that loops forever ends in an instance error, never a stuck
-worker.
+Nothing here touches the database; the command executor (engine.commands.executor) persists what ``snapshot``
+reports (engine.execution.outcomes). Every run is bounded by a step and a time limit, so a process that loops forever
+ends in an instance error, never a stuck worker. Which start event a new instance begins at is
+engine.execution.start_events'.
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ import copy
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
@@ -29,67 +27,21 @@ from SpiffWorkflow.util.task import TaskState
 from phoihop.engine.clock import Clock
 from phoihop.engine.errors import EngineError, MessageNotCorrelated, StepLimitExceeded, TaskNotFound, TaskNotOpen
 from phoihop.engine.execution import script_functions, spiff_patches, task_index
+from phoihop.engine.execution.outcomes import (
+    RunOutcome,
+    Snapshot,
+    StepRecord,
+    ThrownMessage,
+    WaitingMessage,
+    WaitingTimer,
+)
 from phoihop.engine.execution.sandbox import unwrap_script_error
 from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT, ScriptContext
+from phoihop.engine.execution.start_events import choose_start
 from phoihop.engine.time.calendar import BusinessCalendar
 
 spiff_patches.apply()
 task_index.install()
-
-
-TIMER_TRIGGER = "timer"  # Runtime.start(trigger=...): the scheduler starts the instance at its timer start event
-
-
-@dataclass(frozen=True)
-class WaitingTimer:
-    task_id: str
-    element_id: str
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class WaitingMessage:
-    task_id: str
-    element_id: str
-    name: str
-    correlations: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ThrownMessage:
-    """A message a process threw that nothing inside it caught: published by engine/commands/messages.py."""
-
-    name: str
-    payload: Any
-    element_id: str | None
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """A BPMN element the engine finished during a command (for the audit trail)."""
-
-    task_id: str
-    element_id: str
-    name: str | None
-    kind: str
-
-
-@dataclass
-class Snapshot:
-    """What the store must reflect after a command: the instance's wait states and outcome."""
-
-    status: str  # running | completed | error
-    open_tasks: dict[str, str]  # READY manual task id -> element id
-    timers: list[WaitingTimer]
-    messages: list[WaitingMessage]
-    error: dict[str, Any] | None = None
-    steps: list[StepRecord] = field(default_factory=list)
-
-
-@dataclass
-class RunOutcome:
-    steps: list[StepRecord]
-    error: dict[str, Any] | None
 
 
 def _element_id(task: Task) -> str | None:
@@ -168,54 +120,8 @@ class Runtime:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update(variables)
         task_index.attach_new(workflow)
-        self._choose_start(workflow, trigger)
+        choose_start(workflow, trigger)
         return workflow, self.run(workflow)
-
-    @staticmethod
-    def _top_start_events(workflow: BpmnWorkflow) -> list[Task]:
-        """The process's own start events (one, or the branches of SpiffWorkflow's StartEventSplit for several)."""
-        found: list[Task] = []
-        for task in list(workflow.task_tree.children):
-            if isinstance(task.task_spec, StartEvent):
-                found.append(task)
-            else:  # StartEventSplit
-                found += [child for child in task.children if isinstance(child.task_spec, StartEvent)]
-        return found
-
-    def _choose_start(self, workflow: BpmnWorkflow, trigger: str | None) -> None:
-        starts = self._top_start_events(workflow)
-
-        def kind(task: Task) -> str:
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, TimerEventDefinition):
-                return TIMER_TRIGGER
-            if isinstance(definition, MessageEventDefinition):
-                return f"message:{definition.name}"
-            return "none"
-
-        if trigger is None:
-            wanted = "none" if any(kind(t) == "none" for t in starts) else TIMER_TRIGGER
-        else:
-            wanted = TIMER_TRIGGER if trigger == TIMER_TRIGGER else f"message:{trigger}"
-        if len(starts) > 1:
-            for task in starts:
-                if kind(task) != wanted and wanted in {kind(t) for t in starts}:
-                    task.cancel()
-        for task in starts:
-            if kind(task) == TIMER_TRIGGER and wanted == TIMER_TRIGGER:
-                self._fire_start_timer(task)
-
-    @staticmethod
-    def _fire_start_timer(task: Task) -> None:
-        """The scheduler (engine.commands.timers) starts an instance when its timer start is due, so that start event
-        has fired: it must not wait a second time. (An event subprocess's timer start is not touched.)"""
-        spec = task.task_spec
-        task._set_internal_data(event_fired=True)
-        if isinstance(spec.event_definition, CycleTimerEventDefinition):
-            # SpiffWorkflow predicts no children for a cycle (it adds one per cycle): add the one path now.
-            super(CatchingEvent, spec)._predict_hook(task)  # type: ignore[misc]
-            for child in task.children:
-                child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
 
     def attach(self, workflow: BpmnWorkflow, seqs: dict[str, int]) -> None:
         """After a deserialize: re-attach the sandboxed engine (SpiffWorkflow resets it to plain eval/exec) and

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.errors import EngineError
-from phoihop.engine.execution.runtime import RunOutcome
+from phoihop.engine.execution.outcomes import RunOutcome
 from phoihop.engine.execution.workflow_cache import LiveWorkflow
 from phoihop.engine.instance_migration.plan import Versions
 from phoihop.engine.instance_migration.tree import TreePlan, element_of
