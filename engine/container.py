@@ -24,7 +24,8 @@ from phoihop.engine.commands.timers import TimerCommands
 from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache
 from phoihop.engine.execution.runtime import Runtime
-from phoihop.engine.execution.sandbox import SandboxedScriptEngine, check_source
+from phoihop.engine.execution.sandbox import SandboxedScriptEngine
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.execution.workflow_cache import WorkflowCache
 from phoihop.engine.instance_migration.commands import InstanceMigration

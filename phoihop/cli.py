@@ -105,7 +105,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from phoihop.engine.definitions.catalog import compile_deployment
     from phoihop.engine.definitions.lint.deployment import lint_path
     from phoihop.engine.definitions.lint.findings import format_finding
-    from phoihop.engine.execution.sandbox import check_source
+    from phoihop.engine.execution.sandbox_policy import check_source
     from phoihop.engine.model import SourceFile
 
     agencies = default_registry()

@@ -1,6 +1,6 @@
-"""Run-time limits of the script sandbox: what the code ``sandbox._Policy`` transforms calls instead of the native
-operation, so that no single step builds a result too large, and the CPU budget that loops, comprehensions and calls
-tick.
+"""Run-time limits of the script sandbox: what the code ``sandbox_policy._Policy`` transforms calls instead of the
+native operation, so that no single step builds a result too large, and the CPU budget that loops, comprehensions and
+calls tick.
 
 Sizes: ``_check`` refuses ``+ * ** << % | ^`` (and their in-place forms) whose result would pass ``MAX_ITEMS`` items,
 ``MAX_INT_BITS`` bits or ``MAX_FORMAT_WIDTH``; ``_sized_getattr`` does the same for the ``SIZED_METHODS`` of

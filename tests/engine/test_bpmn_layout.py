@@ -16,7 +16,7 @@ from phoihop.engine.definitions.catalog import compile_deployment
 from phoihop.engine.definitions.layout.diagram import layout_bpmn
 from phoihop.engine.definitions.layout.diagram import main as layout_main
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
-from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
 
 ROOT = Path(__file__).parent.parent.parent

@@ -32,7 +32,7 @@ from phoihop.engine.container import EngineContainer, build_engine
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
 from phoihop.engine.definitions.lint.deployment import lint_deployment
 from phoihop.engine.errors import FormInvalid, InvalidDefinition, ScriptError
-from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
 from tests.conftest import INTEGRATOR, OWNER, officer
 

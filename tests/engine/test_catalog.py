@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache, compile_deployment, content_hash
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
-from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bpmn"

@@ -27,7 +27,8 @@ from phoihop.engine.definitions.dmn.tables import (
 from phoihop.engine.definitions.lint.deployment import lint_deployment
 from phoihop.engine.definitions.process_files import deployable_sets
 from phoihop.engine.errors import Forbidden, InvalidDefinition, InvalidVariables
-from phoihop.engine.execution.sandbox import SandboxedScriptEngine, check_source
+from phoihop.engine.execution.sandbox import SandboxedScriptEngine
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import Actor, SourceFile
 from tests.conftest import INTEGRATOR, OWNER, officer
 

@@ -16,7 +16,7 @@ from phoihop.engine.definitions.forms.files import Form, compile_forms, parse_fo
 from phoihop.engine.definitions.forms.validation import MAX_ERRORS, validate
 from phoihop.engine.definitions.process_files import deployable_sets
 from phoihop.engine.errors import FormInvalid, InvalidDefinition
-from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
 
 FORMS = Path(__file__).parent.parent / "fixtures" / "forms"

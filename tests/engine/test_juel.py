@@ -9,7 +9,8 @@ import pytest
 
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.camunda.juel import MAX_DEPTH, JuelRefused, is_juel, looks_like_juel, translate
-from phoihop.engine.execution.sandbox import SandboxedEnvironment, check_source
+from phoihop.engine.execution.sandbox import SandboxedEnvironment
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
 from tests.conftest import INTEGRATOR, OWNER
 

@@ -21,7 +21,7 @@ from phoihop.engine.definitions.lint import dmn_coverage
 from phoihop.engine.definitions.lint.deployment import lint_deployment, lint_files
 from phoihop.engine.definitions.lint.findings import format_finding, has_errors
 from phoihop.engine.errors import InvalidDefinition
-from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import Finding, SourceFile
 from phoihop.settings import Settings
 from tests.api.calls import DEFINITIONS, OWNER, assert_problem

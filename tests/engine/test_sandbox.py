@@ -1,4 +1,4 @@
-"""engine.execution.sandbox: what scripts may do, what they may not, and that the limits hold inside a real workflow."""
+"""engine.execution.sandbox and sandbox_policy: what scripts may do, what they may not, and that the limits hold inside a real workflow."""
 
 from __future__ import annotations
 
@@ -17,12 +17,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from phoihop.engine.errors import SandboxViolation, ScriptError, ScriptTimeout
-from phoihop.engine.execution.sandbox import (
-    SandboxedEnvironment,
-    SandboxedScriptEngine,
-    check_source,
-    unwrap_script_error,
-)
+from phoihop.engine.execution.sandbox import SandboxedEnvironment, SandboxedScriptEngine, unwrap_script_error
+from phoihop.engine.execution.sandbox_policy import check_source, compile_source
 
 LIMIT = 0.25
 
@@ -344,10 +340,8 @@ def test_expression_cannot_return_a_function(env: SandboxedEnvironment) -> None:
 
 
 def test_compiled_code_is_cached() -> None:
-    from phoihop.engine.execution.sandbox import _compile
-
     source = "so_tien > 1000 and cache_marker == 1"
-    assert _compile(source, "eval") is _compile(source, "eval")
+    assert compile_source(source, "eval") is compile_source(source, "eval")
 
 
 def test_unwrap_script_error_walks_cause_and_context() -> None:

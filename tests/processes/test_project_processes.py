@@ -15,7 +15,7 @@ from phoihop.engine.definitions.lint.deployment import lint_path
 from phoihop.engine.definitions.lint.findings import format_finding
 from phoihop.engine.definitions.process_files import deployable_sets
 from phoihop.engine.definitions.traceability import render_markdown, trace_processes
-from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
 
 ROOT = Path(__file__).parent.parent.parent

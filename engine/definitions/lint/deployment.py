@@ -21,7 +21,7 @@ from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
 from phoihop.engine.definitions.structure import BPMN_SUFFIXES, DMN_SUFFIXES, local_name
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
-from phoihop.engine.execution.sandbox import check_source
+from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import Finding, SourceFile
 
 __all__ = ["lint_deployment", "lint_files", "lint_path"]
