@@ -1,7 +1,9 @@
-"""Request and response models (what travels), never table models."""
+"""Request and response models (what travels), never table models. Response models read the engine's result
+dataclasses by attribute (``from_attributes``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,6 +17,10 @@ Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
 
 
 class StartInstance(_In):
@@ -42,7 +48,7 @@ class SendMessage(_In):
     all: bool = Field(default=False, description="deliver to every matching waiting instance (else exactly one)")
 
 
-class FindingOut(BaseModel):
+class FindingOut(_Out):
     """A "6 rõ" lint finding (engine.definitions.lint) on an element of the deployed files."""
 
     code: str = Field(
@@ -60,7 +66,7 @@ class FindingOut(BaseModel):
     line: int | None
 
 
-class ValidationOut(BaseModel):
+class ValidationOut(_Out):
     """What deploying the files would say, without storing anything (``POST /process-definitions/validate``)."""
 
     valid: bool = Field(description="true when there is no error: deploying these files would succeed")
@@ -71,7 +77,7 @@ class ValidationOut(BaseModel):
     warnings: list[FindingOut] = Field(description='"6 rõ" gaps and ignored Camunda attributes: deployed anyway')
 
 
-class DeployedOut(BaseModel):
+class DeployedOut(_Out):
     key: str
     version: int
     content_hash: str
@@ -90,7 +96,7 @@ class DeployedOut(BaseModel):
     )
 
 
-class DefinitionVersionOut(BaseModel):
+class DefinitionVersionOut(_Out):
     version: int
     name: str | None
     content_hash: str
@@ -99,20 +105,20 @@ class DefinitionVersionOut(BaseModel):
     deployed_at: datetime
 
 
-class DefinitionOut(BaseModel):
+class DefinitionOut(_Out):
     key: str
     name: str | None
     latest_version: int
     versions: list[DefinitionVersionOut]
 
 
-class StartFormOut(BaseModel):
+class StartFormOut(_Out):
     key: str
     version: int
     form: dict[str, Any] | None = Field(description="JSON Schema (2020-12) of the start variables; null: none")
 
 
-class TaskOut(BaseModel):
+class TaskOut(_Out):
     id: str
     instance_id: str
     process_key: str
@@ -144,14 +150,14 @@ class TaskDetailOut(TaskOut):
     )
 
 
-class DossierOut(BaseModel):
+class DossierOut(_Out):
     code: str | None = Field(description="Mã hồ sơ <agency>-YYMMDD-NNNN (Thông tư 01/2018/TT-VPCP Điều 19)")
     status: int | None = Field(description="Trạng thái hồ sơ, 1–10 (national public-service portal)")
     status_name_vi: str | None
     status_name_en: str | None
 
 
-class InstanceSummaryOut(BaseModel):
+class InstanceSummaryOut(_Out):
     id: str
     process_key: str
     business_key: str | None
@@ -165,7 +171,7 @@ class InstanceSummaryOut(BaseModel):
     dossier: DossierOut | None = None
 
 
-class IncidentOut(BaseModel):
+class IncidentOut(_Out):
     """An external task whose retries ran out: nobody fetches it until its retries are set again."""
 
     external_task_id: str
@@ -185,7 +191,7 @@ class InstanceOut(InstanceSummaryOut):
     )
 
 
-class HistoryEventOut(BaseModel):
+class HistoryEventOut(_Out):
     id: int
     at: datetime
     actor: str
@@ -195,7 +201,7 @@ class HistoryEventOut(BaseModel):
     data: dict[str, Any]
 
 
-class PageOut(BaseModel):
+class PageOut(_Out):
     total: int
     limit: int
     offset: int
@@ -209,28 +215,28 @@ class InstancePage(PageOut):
     items: list[InstanceSummaryOut]
 
 
-class MessageDelivery(BaseModel):
+class MessageDelivery(_Out):
     instance_id: str
     started: bool
 
 
-class MessageOut(BaseModel):
+class MessageOut(_Out):
     delivered: list[MessageDelivery]
 
 
-class HealthOut(BaseModel):
+class HealthOut(_Out):
     status: str
     database: str
 
 
 # --- business calendar -----------------------------------------------------------------------------------------------
-class CalendarDayOut(BaseModel):
-    date: date
+class CalendarDayOut(_Out):
+    date: dt.date = Field(validation_alias="day")  # engine.time.calendar's DayOff and Override name it day
     name_vi: str
     name_en: str | None
 
 
-class WorkingDaysOut(BaseModel):
+class WorkingDaysOut(_Out):
     start: datetime = Field(description="The receipt moment, Hanoi time (a date is taken as 00:00 that day)")
     add: int = Field(description="Working days added")
     received_on: date = Field(description="The day deemed the day of receipt (after the cut-off and days off)")
@@ -239,7 +245,7 @@ class WorkingDaysOut(BaseModel):
     skipped: list[CalendarDayOut] = Field(description="Non-working days passed over, weekends included")
 
 
-class CalendarYearOut(BaseModel):
+class CalendarYearOut(_Out):
     year: int
     days_off: list[CalendarDayOut] = Field(description="Holidays and days off by override (not plain weekends)")
     working_weekend_days: list[CalendarDayOut] = Field(description="Saturdays/Sundays worked (announced swaps)")
@@ -251,8 +257,8 @@ class CalendarOverrideIn(_In):
     name_en: Text | None = Field(default=None, max_length=300)
 
 
-class CalendarOverrideOut(BaseModel):
-    date: date
+class CalendarOverrideOut(_Out):
+    date: dt.date = Field(validation_alias="day")  # engine.commands.calendar's CalendarOverride names it day
     working: bool
     name_vi: str
     name_en: str | None
@@ -321,7 +327,7 @@ class SetRetriesIn(_In):
     retries: int = Field(ge=0, le=2**31 - 1, description="> 0 resolves an incident; 0 makes one")
 
 
-class ExternalTaskOut(BaseModel):
+class ExternalTaskOut(_Out):
     id: str
     instance_id: str
     process_key: str
@@ -356,7 +362,7 @@ class ExternalTaskPage(PageOut):
 
 
 # --- process definition versions and their audit trail ---------------------------------------------------------------
-class VersionOut(BaseModel):
+class VersionOut(_Out):
     key: str
     version: int
     name: str | None
@@ -374,7 +380,7 @@ class VersionOut(BaseModel):
     instances: dict[str, int] = Field(description="Instances of this version by status (running, completed, ...)")
 
 
-class VersionFileOut(BaseModel):
+class VersionFileOut(_Out):
     name: str
     kind: Literal["bpmn", "dmn", "form", "other"]
     media_type: str
@@ -393,7 +399,7 @@ class DefaultVersionIn(_In):
     version: int = Field(ge=1, le=2**31 - 1)
 
 
-class DefaultVersionOut(BaseModel):
+class DefaultVersionOut(_Out):
     key: str
     version: int | None = Field(description="The version starts naming none get; null: every version is suspended")
     explicit: bool = Field(
@@ -403,14 +409,14 @@ class DefaultVersionOut(BaseModel):
     set_at: datetime | None
 
 
-class DiffElementOut(BaseModel):
+class DiffElementOut(_Out):
     element_id: str
     type: str = Field(description="BPMN element: userTask, sequenceFlow, lane, boundaryEvent, exclusiveGateway, ...")
     name: str | None
     lane: str | None = Field(description="The lane's name (an agency) of a flow node")
 
 
-class FieldChangeOut(BaseModel):
+class FieldChangeOut(_Out):
     field: str = Field(
         description="type, name, lane, parent, attached_to, cancel_activity, source, target, "
         "condition, default_flow, due_date, form, candidate_groups, candidate_users, "
@@ -427,19 +433,19 @@ class ChangedElementOut(DiffElementOut):
     changes: list[FieldChangeOut]
 
 
-class FileChangesOut(BaseModel):
+class FileChangesOut(_Out):
     added: list[str]
     removed: list[str]
     changed: list[str]
 
 
-class DiffSummaryOut(BaseModel):
+class DiffSummaryOut(_Out):
     added: int
     removed: int
     changed: int
 
 
-class DefinitionDiffOut(BaseModel):
+class DefinitionDiffOut(_Out):
     model_config = ConfigDict(populate_by_name=True)
 
     key: str
@@ -453,7 +459,7 @@ class DefinitionDiffOut(BaseModel):
     summary: DiffSummaryOut
 
 
-class AuditEventOut(BaseModel):
+class AuditEventOut(_Out):
     id: int
     at: datetime
     actor: str
@@ -474,21 +480,21 @@ class EvaluateDecision(_In):
     inputs: Variables = Field(default_factory=dict, description="Values of the variables the table reads")
 
 
-class DecisionInputOut(BaseModel):
+class DecisionInputOut(_Out):
     id: str
     label: str | None
     expression: str | None = Field(description="Python expression of the input (None: the variable named by label)")
     type_ref: str | None
 
 
-class DecisionOutputOut(BaseModel):
+class DecisionOutputOut(_Out):
     id: str
     name: str = Field(description="The variable a business rule task sets")
     label: str | None
     type_ref: str | None
 
 
-class DecisionRuleOut(BaseModel):
+class DecisionRuleOut(_Out):
     id: str
     index: int = Field(description="Row number, from 1")
     annotation: str | None
@@ -496,12 +502,12 @@ class DecisionRuleOut(BaseModel):
     output_entries: list[str | None]
 
 
-class ProcessVersionRef(BaseModel):
+class ProcessVersionRef(_Out):
     key: str
     version: int
 
 
-class DecisionOut(BaseModel):
+class DecisionOut(_Out):
     id: str = Field(description="The DMN decision id: the key of the decision")
     name: str | None
     file: str
@@ -519,7 +525,7 @@ class DecisionOut(BaseModel):
     rules: list[DecisionRuleOut] | None = None
 
 
-class DecisionRefOut(BaseModel):
+class DecisionRefOut(_Out):
     id: str
     name: str | None
     hit_policy: str
@@ -527,7 +533,7 @@ class DecisionRefOut(BaseModel):
     file: str
 
 
-class DecisionMatchOut(BaseModel):
+class DecisionMatchOut(_Out):
     rule_id: str
     index: int = Field(description="Row number, from 1")
     annotation: str | None = Field(description="The rule's description")
@@ -537,13 +543,13 @@ class DecisionMatchOut(BaseModel):
     )
 
 
-class DecisionNoteOut(BaseModel):
+class DecisionNoteOut(_Out):
     code: str = Field(description="no-match, unique-overlap, unused-inputs, unreached-cell-fails")
     detail: str
     detail_vi: str
 
 
-class DecisionEvaluationOut(BaseModel):
+class DecisionEvaluationOut(_Out):
     decision: DecisionRefOut
     matched: list[DecisionMatchOut]
     outputs: dict[str, Any] = Field(
@@ -594,7 +600,7 @@ class MigrationExecuteIn(MigrationPlanIn):
     instance_ids: list[Text] = Field(min_length=1, max_length=500, description="Exactly the instances to move")
 
 
-class MigrationReasonOut(BaseModel):
+class MigrationReasonOut(_Out):
     code: str = Field(
         description="element-removed, element-kind-changed, variable-missing, history-not-mappable, "
         "boundary-events-added, boundary-events-removed, subprocess-not-mappable, "
@@ -608,7 +614,7 @@ class MigrationReasonOut(BaseModel):
     blocking: bool = Field(description="False for a note: told, but the instance still moves")
 
 
-class MigrationTaskOut(BaseModel):
+class MigrationTaskOut(_Out):
     task_id: str
     outcome: Literal["kept", "closed", "opened", "blocked"] = Field(
         description="kept: the same task on its target element; closed: cancelled by the move; opened: a task the "
@@ -635,7 +641,7 @@ class MigrationTaskOut(BaseModel):
     due_date_rule_after: str | None = Field(description="camunda:dueDate of the target: for steps reached later")
 
 
-class MigrationTimerOut(BaseModel):
+class MigrationTimerOut(_Out):
     task_id: str
     outcome: Literal["kept", "cancelled", "started", "blocked"]
     element_from: str | None
@@ -644,7 +650,7 @@ class MigrationTimerOut(BaseModel):
     due_at_after: datetime | None
 
 
-class MigrationInstanceOut(BaseModel):
+class MigrationInstanceOut(_Out):
     instance_id: str
     business_key: str | None
     status: str | None
@@ -655,13 +661,13 @@ class MigrationInstanceOut(BaseModel):
     timers: list[MigrationTimerOut]
 
 
-class MigrationDryRunSummaryOut(BaseModel):
+class MigrationDryRunSummaryOut(_Out):
     listed: int
     migratable: int
     not_migratable: int
 
 
-class MigrationDryRunOut(BaseModel):
+class MigrationDryRunOut(_Out):
     process_key: str
     from_version: int
     to_version: int
@@ -671,7 +677,7 @@ class MigrationDryRunOut(BaseModel):
     summary: MigrationDryRunSummaryOut
 
 
-class MigrationResultOut(BaseModel):
+class MigrationResultOut(_Out):
     instance_id: str
     business_key: str | None
     status: Literal["migrated", "refused", "failed"]
@@ -682,13 +688,13 @@ class MigrationResultOut(BaseModel):
     timers: list[MigrationTimerOut]
 
 
-class MigrationExecuteSummaryOut(BaseModel):
+class MigrationExecuteSummaryOut(_Out):
     migrated: int
     refused: int
     failed: int
 
 
-class MigrationExecuteOut(BaseModel):
+class MigrationExecuteOut(_Out):
     process_key: str
     from_version: int
     to_version: int
@@ -698,7 +704,7 @@ class MigrationExecuteOut(BaseModel):
 
 
 # --- dashboard (Điều 23.4; engine/reads/dashboard.py)------------------------------------------------------------------
-class TaskFiguresOut(BaseModel):
+class TaskFiguresOut(_Out):
     open: int = Field(description="Human tasks open at `as_of` (the end of the month, or now)")
     warning: int = Field(description="Of those, past 75 % of their time limit but not overdue (sắp đến hạn)")
     overdue: int = Field(description="Of those, past their due time (quá hạn)")
@@ -728,7 +734,7 @@ class DashboardProcessOut(TaskFiguresOut):
     )
 
 
-class ReportAgencyOut(BaseModel):
+class ReportAgencyOut(_Out):
     agency: str | None
     name_vi: str
     name_en: str
@@ -740,7 +746,7 @@ class ReportAgencyOut(BaseModel):
     due_at: datetime | None
 
 
-class MonthlyReportsOut(BaseModel):
+class MonthlyReportsOut(_Out):
     process_key: str
     period: str = Field(
         description="The reported month (YYYY-MM): the month before the dashboard's month, whose "
@@ -754,7 +760,7 @@ class MonthlyReportsOut(BaseModel):
     agencies: list[ReportAgencyOut]
 
 
-class DashboardOut(BaseModel):
+class DashboardOut(_Out):
     month: str = Field(description="YYYY-MM, a calendar month in Hanoi time")
     start: datetime
     end: datetime

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
@@ -12,6 +10,6 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthOut)
-async def healthz(container: ContainerDep) -> Any:
+async def healthz(container: ContainerDep) -> HealthOut:
     await run_in_threadpool(container.db.ping)
-    return {"status": "ok", "database": container.db.dialect}
+    return HealthOut(status="ok", database=container.db.dialect)

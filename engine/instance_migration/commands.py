@@ -39,6 +39,7 @@ from phoihop.engine.errors import EngineError, MigrationPlanInvalid
 from phoihop.engine.execution import task_index
 from phoihop.engine.execution.runtime import RunOutcome
 from phoihop.engine.execution.workflow_cache import LiveWorkflow
+from phoihop.engine.instance_migration.results import MigrationDryRun, MigrationExecution
 from phoihop.engine.instance_migration.tree import TreePlan, element_of, is_live, live_tasks, plan_tree, rebuild
 from phoihop.engine.instance_migration.variables import missing_variables
 from phoihop.engine.model import Actor
@@ -107,7 +108,7 @@ class InstanceMigration:
     # --- entry points -----------------------------------------------------------------------------------------------
     def dry_run(
         self, actor: Actor, plan: MigrationPlan, selection: InstanceFilter, *, limit: int = 100
-    ) -> dict[str, Any]:
+    ) -> MigrationDryRun:
         """Per instance of the source version matching ``selection``: migratable or why not, and what would happen
         to its open tasks and timers. Writes nothing."""
         actor.require_role("process-owner")
@@ -124,14 +125,20 @@ class InstanceMigration:
             reports = [self._examine(uow.conn, row, versions, uow.now).report for row in rows]
             reports += self._unselected(uow.conn, versions, selection, {r["id"] for r in rows})
         migratable = sum(1 for r in reports if r["migratable"])
-        return {
-            **self._plan_out(versions),
-            "instances": reports,
-            "total": total,
-            "summary": {"listed": len(reports), "migratable": migratable, "not_migratable": len(reports) - migratable},
-        }
+        return MigrationDryRun.of(
+            {
+                **self._plan_out(versions),
+                "instances": reports,
+                "total": total,
+                "summary": {
+                    "listed": len(reports),
+                    "migratable": migratable,
+                    "not_migratable": len(reports) - migratable,
+                },
+            }
+        )
 
-    def migrate(self, actor: Actor, plan: MigrationPlan, instance_ids: Sequence[str]) -> dict[str, Any]:
+    def migrate(self, actor: Actor, plan: MigrationPlan, instance_ids: Sequence[str]) -> MigrationExecution:
         """Move ``instance_ids`` (only those) to the target version, each in its own transaction."""
         actor.require_role("process-owner")
         with self.executor.transaction(write=False) as uow:
@@ -167,7 +174,7 @@ class InstanceMigration:
                     }
                 ],
             )
-        return {**self._plan_out(versions), "results": results, "summary": counts}
+        return MigrationExecution.of({**self._plan_out(versions), "results": results, "summary": counts})
 
     # --- one instance -----------------------------------------------------------------------------------------------
     def _migrate_one(self, actor: Actor, versions: _Versions, instance_id: str) -> dict[str, Any]:
