@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import AuditPage
+from phoihop.api.schemas.audit import AuditPage
 from phoihop.deps import AuditReadsDep, CurrentActor, Limit, Offset
 from phoihop.engine.reads.audit import AuditEvent
 from phoihop.engine.reads.views import Page

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import CalendarOverrideIn, CalendarOverrideOut, CalendarYearOut, WorkingDaysOut
+from phoihop.api.schemas.calendar import CalendarOverrideIn, CalendarOverrideOut, CalendarYearOut, WorkingDaysOut
 from phoihop.deps import CalendarDep, CurrentActor
 from phoihop.engine.commands.calendar import CalendarOverride, parse_cutoff, parse_start
 

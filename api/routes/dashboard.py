@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import DashboardOut
+from phoihop.api.schemas.dashboard import DashboardOut
 from phoihop.deps import CurrentActor, DashboardDep
 from phoihop.engine.reads.dashboard import DashboardFigures
 from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx

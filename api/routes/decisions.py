@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import DecisionEvaluationOut, DecisionOut, EvaluateDecision
+from phoihop.api.schemas.decisions import DecisionEvaluationOut, DecisionOut, EvaluateDecision
 from phoihop.deps import CurrentActor, DecisionsDep
 from phoihop.engine.commands.decisions import DecisionEvaluation, DecisionView
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
+from phoihop.api.schemas.definitions import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
 from phoihop.deps import CurrentActor, DefinitionReadsDep, DeploymentsDep, SettingsDep
 from phoihop.engine.commands.deployments import DeployedProcess
 from phoihop.engine.model import SourceFile

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import (
+from phoihop.api.schemas.external_tasks import (
     CompleteExternalTaskIn,
     ExtendLockIn,
     ExternalTaskBpmnErrorIn,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import HealthOut
+from phoihop.api.schemas.health import HealthOut
 from phoihop.deps import ContainerDep
 
 router = APIRouter(tags=["health"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import (
+from phoihop.api.schemas.instance_migration import (
     MigrationDryRunIn,
     MigrationDryRunOut,
     MigrationExecuteIn,

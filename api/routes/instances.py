@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
+from phoihop.api.schemas.instances import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
 from phoihop.deps import CurrentActor, InstanceReadsDep, InstancesDep, Limit, Offset
 from phoihop.engine.reads.instances import HistoryEvent, InstanceSummary, InstanceView
 from phoihop.engine.reads.views import Page

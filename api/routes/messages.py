@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import MessageOut, SendMessage
+from phoihop.api.schemas.messages import MessageOut, SendMessage
 from phoihop.deps import CurrentActor, MessagesDep
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import CompleteTask, TaskDetailOut, TaskOut, TaskPage
+from phoihop.api.schemas.tasks import CompleteTask, TaskDetailOut, TaskOut, TaskPage
 from phoihop.deps import CurrentActor, Limit, Offset, TaskReadsDep, TasksDep
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.model import Actor

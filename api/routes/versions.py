@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import (
+from phoihop.api.schemas.versions import (
     DefaultVersionIn,
     DefaultVersionOut,
     DefinitionDiffOut,
