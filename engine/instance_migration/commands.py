@@ -125,18 +125,13 @@ class InstanceMigration:
             reports = [self._examine(uow.conn, row, versions, uow.now).report for row in rows]
             reports += self._unselected(uow.conn, versions, selection, {r["id"] for r in rows})
         migratable = sum(1 for r in reports if r["migratable"])
-        return MigrationDryRun.of(
-            {
-                **self._plan_out(versions),
-                "instances": reports,
-                "total": total,
-                "summary": {
-                    "listed": len(reports),
-                    "migratable": migratable,
-                    "not_migratable": len(reports) - migratable,
-                },
-            }
-        )
+        report = {
+            **self._plan_out(versions),
+            "instances": reports,
+            "total": total,
+            "summary": {"listed": len(reports), "migratable": migratable, "not_migratable": len(reports) - migratable},
+        }
+        return MigrationDryRun.of(report)
 
     def migrate(self, actor: Actor, plan: MigrationPlan, instance_ids: Sequence[str]) -> MigrationExecution:
         """Move ``instance_ids`` (only those) to the target version, each in its own transaction."""
