@@ -2,8 +2,8 @@
 sets of statuses and deadline states, and ``JsonObject`` for what is free-form by nature (process variables, form
 JSON Schemas, audit event data).
 
-Results are frozen dataclasses built from the store's rows here, in engine/reads; nothing above the store passes a
-row dict on. The API's schemas (api/schemas/) and the web app's templates read their attributes."""
+Results are frozen dataclasses built from the store's rows here, in engine/reads: no read answers a row dict. The API's
+schemas (api/schemas/) and the web app's templates read their attributes."""
 
 from __future__ import annotations
 
