@@ -92,11 +92,11 @@ def bench_engine(url: str, n: int) -> float:
     container = build_engine(url, clock=FakeClock())
     try:
         container.deployments.deploy(OWNER, [SourceFile(PROCESS.name, PROCESS.read_bytes())])
-        instances, tasks, queries = container.instances, container.tasks, container.queries
+        instances, tasks, task_reads = container.instances, container.tasks, container.task_reads
 
         def one() -> None:
             instance_id, _ = instances.start(OFFICER, KEY, variables={"ho_so": {"ma": "HS-1"}})
-            open_tasks = queries.open_task_ids(OFFICER, instance_id)
+            open_tasks = task_reads.open_task_ids(OFFICER, instance_id)
             for step in range(4):  # each command reports the tasks it left open
                 open_tasks = list(tasks.complete(OFFICER, open_tasks[0], {"step": step}).open_tasks)
             assert not open_tasks
@@ -116,12 +116,12 @@ def bench_loop(url: str, iterations: int = 50, repeats: int = 5) -> float:
     container = build_engine(url, clock=FakeClock())
     try:
         container.deployments.deploy(OWNER, [SourceFile(LOOP.name, LOOP.read_bytes())])
-        instances, tasks, queries = container.instances, container.tasks, container.queries
+        instances, tasks, task_reads = container.instances, container.tasks, container.task_reads
         steps: list[list[float]] = [[] for _ in range(iterations)]
         for _ in range(repeats):
             instance_id, _ = instances.start(OFFICER, LOOP_KEY, variables={"tiep_tuc": True})
             for i in range(iterations):
-                task_id = queries.open_task_ids(OFFICER, instance_id)[0]
+                task_id = task_reads.open_task_ids(OFFICER, instance_id)[0]
                 start = time.perf_counter()
                 tasks.complete(OFFICER, task_id, {"tiep_tuc": i < iterations - 1, "lan": i})
                 steps[i].append(time.perf_counter() - start)

@@ -30,8 +30,14 @@ from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.execution.workflow_cache import WorkflowCache
 from phoihop.engine.instance_migration.commands import InstanceMigration
 from phoihop.engine.model import SourceFile
+from phoihop.engine.reads.audit import AuditReads
 from phoihop.engine.reads.dashboard import Dashboard
-from phoihop.engine.reads.queries import Queries
+from phoihop.engine.reads.definitions import DefinitionReads
+from phoihop.engine.reads.external_tasks import ExternalTaskReads
+from phoihop.engine.reads.instance_views import InstanceViews
+from phoihop.engine.reads.instances import InstanceReads
+from phoihop.engine.reads.tasks import TaskReads
+from phoihop.engine.reads.versions import VersionReads
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
@@ -39,7 +45,7 @@ from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 @dataclass
 class EngineContainer:
     """The engine as the API, the web app, the CLI and the tests use it: one command handler per concern around one
-    executor, the reads, the scheduler, and the collaborators they share."""
+    executor, one read class per concern, the scheduler, and the collaborators they share."""
 
     db: Database
     clock: Clock
@@ -56,7 +62,13 @@ class EngineContainer:
     decisions: Decisions
     calendar: CalendarService
     api_keys: ApiKeys
-    queries: Queries
+    task_reads: TaskReads
+    instance_reads: InstanceReads
+    instance_views: InstanceViews
+    definition_reads: DefinitionReads
+    version_reads: VersionReads
+    audit_reads: AuditReads
+    external_task_reads: ExternalTaskReads
     dashboard: Dashboard
     scheduler: TimerScheduler
 
@@ -108,6 +120,8 @@ def build_engine(
         warning_ratio=warning_ratio,
     )
     timers = TimerCommands(executor)
+    # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
+    instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
     return EngineContainer(
         db=db,
         clock=clock,
@@ -124,8 +138,13 @@ def build_engine(
         decisions=Decisions(db, runtime),
         calendar=calendar,
         api_keys=ApiKeys(db, clock),
-        # task and start forms are read from the executor's compiled models (the same Form objects)
-        queries=Queries(db, clock=clock, warning_ratio=warning_ratio, models=executor.model),
+        task_reads=TaskReads(db, clock, models=executor.model),
+        instance_reads=instance_reads,
+        instance_views=InstanceViews(db, instance_reads),
+        definition_reads=DefinitionReads(db, models=executor.model),
+        version_reads=VersionReads(db),
+        audit_reads=AuditReads(db),
+        external_task_reads=ExternalTaskReads(db, clock),
         dashboard=Dashboard(db, clock, agencies),
         scheduler=TimerScheduler(timers, clock),
     )

@@ -191,10 +191,10 @@ def cmd_apikey(args: argparse.Namespace) -> int:
         if args.action == "create":
             print(keys.create(args.name, roles=_csv(args.roles), groups=_csv(args.groups)))
         elif args.action == "list":
-            for row in keys.list():
+            for api_key in keys.list():
                 print(
-                    f"{row['name']}\troles={','.join(row['roles'])}\tgroups={','.join(row['groups'])}"
-                    f"\trevoked={row['revoked_at'] or '-'}"
+                    f"{api_key.name}\troles={','.join(api_key.roles)}\tgroups={','.join(api_key.groups)}"
+                    f"\trevoked={api_key.revoked_at or '-'}"
                 )
         elif not keys.revoke(args.name):
             print(f"no active key named {args.name}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Dependency aliases shared by the API and the web app: settings, the engine's handlers and reads, the actor.
 
-Each handler of the engine container has its alias (``TasksDep``, ``InstancesDep``, …), so a route asks for exactly
-the commands it runs."""
+Each handler and each read of the engine container has its alias (``TasksDep``, ``InstancesDep``, …,
+``TaskReadsDep``, ``InstanceReadsDep``, …), so a route asks for exactly the commands it runs and the reads it
+makes."""
 
 from __future__ import annotations
 
@@ -22,8 +23,14 @@ from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.instance_migration.commands import InstanceMigration
 from phoihop.engine.model import Actor
+from phoihop.engine.reads.audit import AuditReads
 from phoihop.engine.reads.dashboard import Dashboard
-from phoihop.engine.reads.queries import Queries
+from phoihop.engine.reads.definitions import DefinitionReads
+from phoihop.engine.reads.external_tasks import ExternalTaskReads
+from phoihop.engine.reads.instance_views import InstanceViews
+from phoihop.engine.reads.instances import InstanceReads
+from phoihop.engine.reads.tasks import TaskReads
+from phoihop.engine.reads.versions import VersionReads
 from phoihop.settings import Settings
 
 # The dependencies below are ``async def`` on purpose: they do no blocking work, and a plain ``def`` dependency
@@ -85,9 +92,32 @@ async def get_calendar(request: Request) -> CalendarService:
     return _engine(request).calendar
 
 
-async def get_queries(request: Request) -> Queries:
-    queries: Queries = request.app.state.container.queries
-    return queries
+async def get_task_reads(request: Request) -> TaskReads:
+    return _engine(request).task_reads
+
+
+async def get_instance_reads(request: Request) -> InstanceReads:
+    return _engine(request).instance_reads
+
+
+async def get_instance_views(request: Request) -> InstanceViews:
+    return _engine(request).instance_views
+
+
+async def get_definition_reads(request: Request) -> DefinitionReads:
+    return _engine(request).definition_reads
+
+
+async def get_version_reads(request: Request) -> VersionReads:
+    return _engine(request).version_reads
+
+
+async def get_audit_reads(request: Request) -> AuditReads:
+    return _engine(request).audit_reads
+
+
+async def get_external_task_reads(request: Request) -> ExternalTaskReads:
+    return _engine(request).external_task_reads
 
 
 async def get_actor(
@@ -128,7 +158,13 @@ InstanceMigrationDep = Annotated[InstanceMigration, Depends(get_instance_migrati
 DecisionsDep = Annotated[Decisions, Depends(get_decisions)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
 CalendarDep = Annotated[CalendarService, Depends(get_calendar)]
-QueriesDep = Annotated[Queries, Depends(get_queries)]
+TaskReadsDep = Annotated[TaskReads, Depends(get_task_reads)]
+InstanceReadsDep = Annotated[InstanceReads, Depends(get_instance_reads)]
+InstanceViewsDep = Annotated[InstanceViews, Depends(get_instance_views)]
+DefinitionReadsDep = Annotated[DefinitionReads, Depends(get_definition_reads)]
+VersionReadsDep = Annotated[VersionReads, Depends(get_version_reads)]
+AuditReadsDep = Annotated[AuditReads, Depends(get_audit_reads)]
+ExternalTaskReadsDep = Annotated[ExternalTaskReads, Depends(get_external_task_reads)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]

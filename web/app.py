@@ -3,7 +3,7 @@ the pages at /, and HTML 404 pages for browsers outside the API's paths.
 
 Adding a page: a router in web/routes/ built with ``APIRouter(route_class=WebRoute, include_in_schema=False)``
 (errors become pages), ``context: Page`` for signed-in pages (``AnyPage`` otherwise), ``dependencies=[CsrfChecked]`` on
-every POST, engine calls through ``phoihop.deps`` (QueriesDep, ServiceDep) in ``run_in_threadpool``, ``render(context,
+every POST, engine calls through ``phoihop.deps`` (TasksDep, TaskReadsDep) in ``run_in_threadpool``, ``render(context,
 "x.html", {...})`` with a template extending base.html and every string from i18n.CATALOG; then add the router to
 ROUTERS below and, for a section, a NavItem to templating.NAV."""
 

@@ -4,14 +4,16 @@ owners and admins only. (An instance's own events are its history.)"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import AuditPage
-from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep
+from phoihop.api.schemas.audit import AuditPage
+from phoihop.deps import AuditReadsDep, CurrentActor, Limit, Offset
+from phoihop.engine.reads.audit import AuditEvent
+from phoihop.engine.reads.views import Page
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 NO_NUL = r"^[^\x00]*$"
@@ -20,7 +22,7 @@ NO_NUL = r"^[^\x00]*$"
 @router.get("", response_model=AuditPage, summary="Audit events of no instance, newest first (process-owner, admin)")
 async def audit(
     actor: CurrentActor,
-    queries: QueriesDep,
+    audit_reads: AuditReadsDep,
     kind: Annotated[
         str | None,
         Query(
@@ -37,7 +39,9 @@ async def audit(
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Any:
+) -> Page[AuditEvent]:
     return await run_in_threadpool(
-        lambda: queries.audit_trail(actor, kind=kind, process_key=process_key, since=since, limit=limit, offset=offset)
+        lambda: audit_reads.audit_trail(
+            actor, kind=kind, process_key=process_key, since=since, limit=limit, offset=offset
+        )
     )

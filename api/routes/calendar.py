@@ -4,25 +4,16 @@ engine work in the thread pool in one hop."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import CalendarOverrideIn, CalendarOverrideOut, CalendarYearOut, WorkingDaysOut
+from phoihop.api.schemas.calendar import CalendarOverrideIn, CalendarOverrideOut, CalendarYearOut, WorkingDaysOut
 from phoihop.deps import CalendarDep, CurrentActor
-from phoihop.engine.commands.calendar import parse_cutoff, parse_start
-from phoihop.engine.time.calendar import DayOff, Override
+from phoihop.engine.commands.calendar import CalendarOverride, parse_cutoff, parse_start
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
-
-
-def _day(off: DayOff | Override) -> dict[str, Any]:
-    return {"date": off.day, "name_vi": off.name_vi, "name_en": off.name_en}
-
-
-def _override(row: dict[str, Any]) -> dict[str, Any]:
-    return {"date": row["day"], **{k: v for k, v in row.items() if k != "day"}}
 
 
 @router.get(
@@ -46,42 +37,46 @@ async def working_days(
             "omitted = the server's setting",
         ),
     ] = None,
-) -> Any:
+) -> WorkingDaysOut:
     moment = parse_start(start)
     limit = parse_cutoff(cutoff) if cutoff is not None else ...
     result = await run_in_threadpool(lambda: calendar.working_days(moment, add, cutoff=limit))
-    return {
-        "start": result.start,
-        "add": add,
-        "received_on": result.received_on,
-        "due_date": result.due_date,
-        "due_at": result.due_at,
-        "skipped": [_day(d) for d in result.skipped],
-    }
+    return WorkingDaysOut.model_validate(
+        {
+            "start": result.start,
+            "add": add,
+            "received_on": result.received_on,
+            "due_date": result.due_date,
+            "due_at": result.due_at,
+            "skipped": result.skipped,
+        }
+    )
 
 
 @router.get("/days", response_model=CalendarYearOut, summary="Holidays and days off by override of a year")
-async def days_of_year(actor: CurrentActor, calendar: CalendarDep, year: Annotated[int, Query(ge=1, le=9999)]) -> Any:
+async def days_of_year(
+    actor: CurrentActor, calendar: CalendarDep, year: Annotated[int, Query(ge=1, le=9999)]
+) -> CalendarYearOut:
     days_off, worked = await run_in_threadpool(calendar.days_off, year)
-    return {"year": year, "days_off": [_day(d) for d in days_off], "working_weekend_days": [_day(d) for d in worked]}
+    return CalendarYearOut.model_validate({"year": year, "days_off": days_off, "working_weekend_days": worked})
 
 
 @router.get("/overrides", response_model=list[CalendarOverrideOut], summary="Calendar overrides (role admin)")
 async def list_overrides(
     actor: CurrentActor, calendar: CalendarDep, year: Annotated[int | None, Query(ge=1, le=9999)] = None
-) -> Any:
-    rows = await run_in_threadpool(calendar.list_overrides, actor, year)
-    return [_override(r) for r in rows]
+) -> list[CalendarOverride]:
+    return await run_in_threadpool(calendar.list_overrides, actor, year)
 
 
 @router.put(
     "/overrides/{day}", response_model=CalendarOverrideOut, summary="Make a day a working day or a day off (role admin)"
 )
-async def set_override(day: date, body: CalendarOverrideIn, actor: CurrentActor, calendar: CalendarDep) -> Any:
-    row = await run_in_threadpool(
+async def set_override(
+    day: date, body: CalendarOverrideIn, actor: CurrentActor, calendar: CalendarDep
+) -> CalendarOverride:
+    return await run_in_threadpool(
         lambda: calendar.set_override(actor, day, working=body.working, name_vi=body.name_vi, name_en=body.name_en)
     )
-    return _override(row)
 
 
 @router.delete(

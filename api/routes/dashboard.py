@@ -4,13 +4,14 @@ Every person signed in reads it (officer, lead, process-owner, admin): results a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import DashboardOut
+from phoihop.api.schemas.dashboard import DashboardOut
 from phoihop.deps import CurrentActor, DashboardDep
+from phoihop.engine.reads.dashboard import DashboardFigures
 from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
@@ -23,7 +24,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("", response_model=DashboardOut, summary="The dashboard's figures for a month (Điều 23.4)")
-async def dashboard(actor: CurrentActor, board: DashboardDep, month: MonthQuery = None) -> Any:
+async def dashboard(actor: CurrentActor, board: DashboardDep, month: MonthQuery = None) -> DashboardFigures:
     return await run_in_threadpool(board.figures, actor, month)
 
 
@@ -44,9 +45,9 @@ async def export(
     return export_response(figures, format, lang)
 
 
-def export_response(figures: dict[str, Any], format: Literal["csv", "xlsx"], lang: Literal["vi", "en"]) -> Response:
+def export_response(figures: DashboardFigures, format: Literal["csv", "xlsx"], lang: Literal["vi", "en"]) -> Response:
     """The file as a download named ``bang-dieu-khien-YYYY-MM.csv`` / ``.xlsx``."""
-    name = f"bang-dieu-khien-{figures['month']}.{format}"
+    name = f"bang-dieu-khien-{figures.month}.{format}"
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "X-Content-Type-Options": "nosniff",

@@ -5,13 +5,14 @@ Roles process-owner, integrator (and admin). DMN cells here are Python expressio
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import DecisionEvaluationOut, DecisionOut, EvaluateDecision
+from phoihop.api.schemas.decisions import DecisionEvaluationOut, DecisionOut, EvaluateDecision
 from phoihop.deps import CurrentActor, DecisionsDep
+from phoihop.engine.commands.decisions import DecisionEvaluation, DecisionView
 
 router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"])
 
@@ -25,12 +26,12 @@ Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Decision 
     response_model=list[DecisionOut],
     summary="Deployed decisions, the latest version of each (roles process-owner, integrator)",
 )
-async def list_decisions(actor: CurrentActor, decisions: DecisionsDep) -> Any:
+async def list_decisions(actor: CurrentActor, decisions: DecisionsDep) -> list[DecisionView]:
     return await run_in_threadpool(decisions.list, actor)
 
 
 @router.get("/{key}", response_model=DecisionOut, summary="One decision with its rules (latest version or ?version=N)")
-async def get_decision(key: Key, actor: CurrentActor, decisions: DecisionsDep, version: Version = None) -> Any:
+async def get_decision(key: Key, actor: CurrentActor, decisions: DecisionsDep, version: Version = None) -> DecisionView:
     return await run_in_threadpool(decisions.get, actor, key, version)
 
 
@@ -41,7 +42,7 @@ async def get_decision(key: Key, actor: CurrentActor, decisions: DecisionsDep, v
 )
 async def evaluate_decision(
     key: Key, body: EvaluateDecision, actor: CurrentActor, decisions: DecisionsDep, version: Version = None
-) -> Any:
+) -> DecisionEvaluation:
     """The matched rules and the outputs a business rule task would get. Missing inputs the table reads: 422
     ``decision-inputs-missing``; a cell that fails: 422 ``decision-evaluation-failed`` naming the rule and the
     expression; no rule matching: 200 with ``matched`` empty and a ``no-match`` note."""

@@ -3,15 +3,16 @@ hop."""
 
 from __future__ import annotations
 
-from itertools import groupby
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
-from phoihop.deps import CurrentActor, DeploymentsDep, QueriesDep, SettingsDep
+from phoihop.api.schemas.definitions import DefinitionOut, DeployedOut, StartFormOut, ValidationOut
+from phoihop.deps import CurrentActor, DefinitionReadsDep, DeploymentsDep, SettingsDep
+from phoihop.engine.commands.deployments import DeployedProcess
 from phoihop.engine.model import SourceFile
+from phoihop.engine.reads.definitions import ProcessDefinition, StartForm
 
 router = APIRouter(prefix="/api/v1/process-definitions", tags=["process definitions"])
 STRICT = 'refuse the deployment on any "6 rõ" finding, not only on errors (always so with PHOIHOP_STRICT_LINT)'
@@ -32,15 +33,14 @@ async def deploy(
     strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
     strict_form: Annotated[bool, Form(alias="strict", description=STRICT)] = False,
     change_note: Annotated[str | None, Form(max_length=2000, pattern=r"^[^\x00]*$", description=CHANGE_NOTE)] = None,
-) -> Any:
+) -> list[DeployedProcess]:
     """ "6 rõ" gaps come back as ``warnings``; in strict mode (PHOIHOP_STRICT_LINT, or ``strict=true`` as a query
     parameter or form field) they refuse the deployment with 422 like any other error."""
     sources = [SourceFile(f.filename or f"file{i}", await f.read()) for i, f in enumerate(files)]
     strict = settings.strict_lint or strict_query or strict_form
-    deployed = await run_in_threadpool(
+    return await run_in_threadpool(
         lambda: deployments.deploy(actor, sources, strict=strict, change_note=change_note or None)
     )
-    return [vars(d) for d in deployed]
 
 
 @router.post(
@@ -55,7 +55,7 @@ async def validate(
     files: list[UploadFile] = File(...),
     strict_query: Annotated[bool, Query(alias="strict", description=STRICT)] = False,
     strict_form: Annotated[bool, Form(alias="strict", description=STRICT)] = False,
-) -> Any:
+) -> ValidationOut:
     """The same upload as deploying. 200 with every error and warning (XML and schema errors with their lines,
     references, expressions, Camunda constructs that cannot run, the "6 rõ" lint) for files that could be read; 422
     ``unsafe-xml`` for a hostile or oversized file, 413 for a body over the upload limit. ``phoihop lint`` prints
@@ -64,23 +64,13 @@ async def validate(
     strict = settings.strict_lint or strict_query or strict_form
     findings = await run_in_threadpool(lambda: deployments.validate(actor, sources, strict=strict))
     errors = [finding for finding in findings if finding["severity"] == "error"]
-    return {
-        "valid": not errors,
-        "errors": errors,
-        "warnings": [finding for finding in findings if finding["severity"] != "error"],
-    }
+    warnings = [finding for finding in findings if finding["severity"] != "error"]
+    return ValidationOut.model_validate({"valid": not errors, "errors": errors, "warnings": warnings})
 
 
 @router.get("", response_model=list[DefinitionOut], summary="Process keys with their versions")
-async def list_definitions(actor: CurrentActor, queries: QueriesDep) -> Any:
-    rows = await run_in_threadpool(queries.list_definitions)
-    out = []
-    for key, group in groupby(rows, key=lambda r: r["key"]):
-        versions = list(group)
-        out.append(
-            {"key": key, "name": versions[-1]["name"], "latest_version": versions[-1]["version"], "versions": versions}
-        )
-    return out
+async def list_definitions(actor: CurrentActor, definitions: DefinitionReadsDep) -> list[ProcessDefinition]:
+    return await run_in_threadpool(definitions.list_definitions)
 
 
 @router.get(
@@ -89,6 +79,9 @@ async def list_definitions(actor: CurrentActor, queries: QueriesDep) -> Any:
     summary="The start form (JSON Schema of the start variables) of the latest active version or ?version=N",
 )
 async def start_form(
-    key: str, actor: CurrentActor, queries: QueriesDep, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
-) -> Any:
-    return await run_in_threadpool(queries.start_form, key, version)
+    key: str,
+    actor: CurrentActor,
+    definitions: DefinitionReadsDep,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> StartForm:
+    return await run_in_threadpool(definitions.start_form, key, version)

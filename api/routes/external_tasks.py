@@ -4,12 +4,12 @@ then complete them, report a failure or a BPMN error, extend or release the lock
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import (
+from phoihop.api.schemas.external_tasks import (
     CompleteExternalTaskIn,
     ExtendLockIn,
     ExternalTaskBpmnErrorIn,
@@ -21,8 +21,10 @@ from phoihop.api.schemas import (
     LockedExternalTaskOut,
     SetRetriesIn,
 )
-from phoihop.deps import CurrentActor, ExternalTasksDep, Limit, Offset
+from phoihop.deps import CurrentActor, ExternalTaskReadsDep, ExternalTasksDep, Limit, Offset
 from phoihop.engine.commands.external_tasks import FetchTopic
+from phoihop.engine.reads.external_tasks import ExternalTaskDetail, ExternalTaskView, LockedExternalTask
+from phoihop.engine.reads.views import Page
 
 router = APIRouter(prefix="/api/v1/external-tasks", tags=["external tasks"])
 
@@ -35,7 +37,9 @@ Status = Literal["open", "locked", "completed", "incident", "cancelled"]
     response_model=list[LockedExternalTaskOut],
     summary="Lock up to max_tasks tasks of the topics for this worker (Camunda fetchAndLock)",
 )
-async def fetch_and_lock(body: FetchAndLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+async def fetch_and_lock(
+    body: FetchAndLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep
+) -> list[LockedExternalTask]:
     topics = [
         FetchTopic(t.topic, t.lock_duration, tuple(t.variables) if t.variables is not None else None)
         for t in body.topics
@@ -50,7 +54,7 @@ async def fetch_and_lock(body: FetchAndLockIn, actor: CurrentActor, external_tas
 @router.get("", response_model=ExternalTaskPage, summary="External tasks, oldest first")
 async def list_external_tasks(
     actor: CurrentActor,
-    external_tasks: ExternalTasksDep,
+    external_task_reads: ExternalTaskReadsDep,
     topic: Annotated[str | None, Query(max_length=200)] = None,
     status: Status | None = None,
     instance_id: Annotated[str | None, Query(max_length=36)] = None,
@@ -58,9 +62,9 @@ async def list_external_tasks(
     worker_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Any:
+) -> Page[ExternalTaskView]:
     return await run_in_threadpool(
-        lambda: external_tasks.list_tasks(
+        lambda: external_task_reads.list_tasks(
             actor,
             topic=topic,
             status=status,
@@ -74,8 +78,10 @@ async def list_external_tasks(
 
 
 @router.get("/{task_id}", response_model=ExternalTaskDetailOut, summary="One external task, with error details")
-async def get_external_task(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
-    return await run_in_threadpool(external_tasks.get_task, actor, task_id)
+async def get_external_task(
+    task_id: str, actor: CurrentActor, external_task_reads: ExternalTaskReadsDep
+) -> ExternalTaskDetail:
+    return await run_in_threadpool(external_task_reads.get_task, actor, task_id)
 
 
 @router.post(
@@ -85,7 +91,7 @@ async def get_external_task(task_id: str, actor: CurrentActor, external_tasks: E
 )
 async def complete(
     task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor, external_tasks: ExternalTasksDep
-) -> Any:
+) -> ExternalTaskView:
     return await run_in_threadpool(external_tasks.complete, actor, task_id, body.worker_id, body.variables)
 
 
@@ -96,7 +102,7 @@ async def complete(
 )
 async def failure(
     task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor, external_tasks: ExternalTasksDep
-) -> Any:
+) -> ExternalTaskView:
     return await run_in_threadpool(
         lambda: external_tasks.handle_failure(
             actor,
@@ -117,7 +123,7 @@ async def failure(
 )
 async def bpmn_error(
     task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor, external_tasks: ExternalTasksDep
-) -> Any:
+) -> ExternalTaskView:
     return await run_in_threadpool(
         lambda: external_tasks.handle_bpmn_error(
             actor, task_id, body.worker_id, body.error_code, error_message=body.error_message, variables=body.variables
@@ -130,12 +136,14 @@ async def bpmn_error(
     response_model=ExternalTaskOut,
     summary="The locking worker keeps the task new_duration ms from now",
 )
-async def extend_lock(task_id: str, body: ExtendLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+async def extend_lock(
+    task_id: str, body: ExtendLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep
+) -> ExternalTaskView:
     return await run_in_threadpool(external_tasks.extend_lock, actor, task_id, body.worker_id, body.new_duration)
 
 
 @router.post("/{task_id}/unlock", response_model=ExternalTaskOut, summary="Release the lock, whoever holds it")
-async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> ExternalTaskView:
     return await run_in_threadpool(external_tasks.unlock, actor, task_id)
 
 
@@ -144,5 +152,7 @@ async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTask
     response_model=ExternalTaskOut,
     summary="Set the retries left: > 0 resolves an incident, 0 makes one",
 )
-async def set_retries(task_id: str, body: SetRetriesIn, actor: CurrentActor, external_tasks: ExternalTasksDep) -> Any:
+async def set_retries(
+    task_id: str, body: SetRetriesIn, actor: CurrentActor, external_tasks: ExternalTasksDep
+) -> ExternalTaskView:
     return await run_in_threadpool(external_tasks.set_retries, actor, task_id, body.retries)

@@ -4,12 +4,10 @@ engine/instance_migration/commands.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import (
+from phoihop.api.schemas.instance_migration import (
     MigrationDryRunIn,
     MigrationDryRunOut,
     MigrationExecuteIn,
@@ -18,6 +16,7 @@ from phoihop.api.schemas import (
 )
 from phoihop.deps import CurrentActor, InstanceMigrationDep
 from phoihop.engine.instance_migration.commands import InstanceFilter, MigrationPlan
+from phoihop.engine.instance_migration.results import MigrationDryRun, MigrationExecution
 
 router = APIRouter(prefix="/api/v1/migrations", tags=["instance migration"])
 
@@ -32,7 +31,7 @@ def _plan(body: MigrationPlanIn) -> MigrationPlan:
     summary="Per instance of from_version: migratable or why not, and what happens to its open tasks and "
     "timers. Writes nothing (role process-owner)",
 )
-async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, migration: InstanceMigrationDep) -> Any:
+async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, migration: InstanceMigrationDep) -> MigrationDryRun:
     selection = InstanceFilter(
         tuple(body.filter.statuses), tuple(body.filter.business_keys), tuple(body.filter.instance_ids)
     )
@@ -45,5 +44,5 @@ async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, migration: Insta
     summary="Move exactly the instances named, each in its own transaction; refused or failing ones are "
     "reported and left as they were (role process-owner)",
 )
-async def execute(body: MigrationExecuteIn, actor: CurrentActor, migration: InstanceMigrationDep) -> Any:
+async def execute(body: MigrationExecuteIn, actor: CurrentActor, migration: InstanceMigrationDep) -> MigrationExecution:
     return await run_in_threadpool(migration.migrate, actor, _plan(body), body.instance_ids)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
-from phoihop.deps import CurrentActor, InstancesDep, Limit, Offset, QueriesDep
+from phoihop.api.schemas.instances import CancelInstance, HistoryEventOut, InstanceOut, InstancePage, StartInstance
+from phoihop.deps import CurrentActor, InstanceReadsDep, InstancesDep, Limit, Offset
+from phoihop.engine.reads.instances import HistoryEvent, InstanceSummary, InstanceView
+from phoihop.engine.reads.views import Page
 
 router = APIRouter(prefix="/api/v1/process-instances", tags=["process instances"])
 
@@ -23,11 +25,11 @@ async def start_instance(
     body: StartInstance,
     actor: CurrentActor,
     instances: InstancesDep,
-    queries: QueriesDep,
+    instance_reads: InstanceReadsDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> Any:
-    def start() -> tuple[str, bool, Any]:
+) -> InstanceView:
+    def start() -> tuple[bool, InstanceView]:
         instance_id, created = instances.start(
             actor,
             body.process_key,
@@ -36,28 +38,28 @@ async def start_instance(
             variables=body.variables,
             idempotency_key=idempotency_key,
         )
-        return instance_id, created, queries.get_instance(actor, instance_id)
+        return created, instance_reads.get_instance(actor, instance_id)
 
-    instance_id, created, instance = await run_in_threadpool(start)
+    created, instance = await run_in_threadpool(start)
     if not created:
         response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/api/v1/process-instances/{instance_id}"
+    response.headers["Location"] = f"/api/v1/process-instances/{instance.id}"
     return instance
 
 
 @router.get("", response_model=InstancePage, summary="Instances the caller may see, paged")
 async def list_instances(
     actor: CurrentActor,
-    queries: QueriesDep,
+    instance_reads: InstanceReadsDep,
     process_key: str | None = None,
     business_key: str | None = None,
     status: str | None = None,
     dossier_code: Annotated[str | None, Query(max_length=100, description="mã hồ sơ (exact)")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Any:
-    page = await run_in_threadpool(
-        lambda: queries.list_instances(
+) -> Page[InstanceSummary]:
+    return await run_in_threadpool(
+        lambda: instance_reads.list_instances(
             actor,
             process_key=process_key,
             business_key=business_key,
@@ -67,17 +69,16 @@ async def list_instances(
             offset=offset,
         )
     )
-    return vars(page)
 
 
 @router.get("/{instance_id}", response_model=InstanceOut)
-async def get_instance(instance_id: str, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(queries.get_instance, actor, instance_id)
+async def get_instance(instance_id: str, actor: CurrentActor, instance_reads: InstanceReadsDep) -> InstanceView:
+    return await run_in_threadpool(instance_reads.get_instance, actor, instance_id)
 
 
 @router.get("/{instance_id}/history", response_model=list[HistoryEventOut], summary="Ordered audit events")
-async def history(instance_id: str, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(queries.history, actor, instance_id)
+async def history(instance_id: str, actor: CurrentActor, instance_reads: InstanceReadsDep) -> list[HistoryEvent]:
+    return await run_in_threadpool(instance_reads.history, actor, instance_id)
 
 
 @router.post("/{instance_id}/cancel", response_model=InstanceOut, summary="Cancel (roles lead, admin)")
@@ -85,11 +86,11 @@ async def cancel(
     instance_id: str,
     actor: CurrentActor,
     instances: InstancesDep,
-    queries: QueriesDep,
+    instance_reads: InstanceReadsDep,
     body: CancelInstance | None = None,
-) -> Any:
-    def cancel_and_read() -> Any:
+) -> InstanceView:
+    def cancel_and_read() -> InstanceView:
         instances.cancel(actor, instance_id, reason=body.reason if body else None)
-        return queries.get_instance(actor, instance_id)
+        return instance_reads.get_instance(actor, instance_id)
 
     return await run_in_threadpool(cancel_and_read)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import MessageOut, SendMessage
+from phoihop.api.schemas.messages import MessageOut, SendMessage
 from phoihop.deps import CurrentActor, MessagesDep
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 
 
 @router.post("", response_model=MessageOut, summary="Deliver a message to the waiting instance(s) (role integrator)")
-async def send_message(body: SendMessage, actor: CurrentActor, messages: MessagesDep) -> Any:
+async def send_message(body: SendMessage, actor: CurrentActor, messages: MessagesDep) -> MessageOut:
     delivered = await run_in_threadpool(
         lambda: messages.correlate(
             actor,
@@ -25,4 +23,4 @@ async def send_message(body: SendMessage, actor: CurrentActor, messages: Message
             all_instances=body.all,
         )
     )
-    return {"delivered": delivered}
+    return MessageOut.model_validate({"delivered": delivered})

@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import CompleteTask, TaskDetailOut, TaskOut, TaskPage
-from phoihop.deps import CurrentActor, Limit, Offset, QueriesDep, TasksDep
+from phoihop.api.schemas.tasks import CompleteTask, TaskDetailOut, TaskOut, TaskPage
+from phoihop.deps import CurrentActor, Limit, Offset, TaskReadsDep, TasksDep
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.model import Actor
-from phoihop.engine.reads.queries import Queries
+from phoihop.engine.reads.tasks import TaskReads
+from phoihop.engine.reads.views import Page, TaskDetail, TaskView
 from phoihop.engine.time.deadlines import DeadlineFilter
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -23,7 +24,7 @@ TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
 @router.get("", response_model=TaskPage, summary="Tasks the caller may see (its groups, or assigned to it)")
 async def list_tasks(
     actor: CurrentActor,
-    queries: QueriesDep,
+    task_reads: TaskReadsDep,
     status: TaskStatus | None = None,
     assignee: Literal["me"] | None = None,
     candidate_group: str | None = None,
@@ -34,9 +35,9 @@ async def list_tasks(
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Any:
-    page = await run_in_threadpool(
-        lambda: queries.list_tasks(
+) -> Page[TaskView]:
+    return await run_in_threadpool(
+        lambda: task_reads.list_tasks(
             actor,
             status=status,
             assignee_me=assignee == "me",
@@ -48,32 +49,30 @@ async def list_tasks(
             offset=offset,
         )
     )
-    return vars(page)
 
 
 @router.get("/{task_id}", response_model=TaskDetailOut, summary="One task, with its form (JSON Schema)")
-async def get_task(task_id: str, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(lambda: queries.get_task(actor, task_id, with_form=True))
+async def get_task(task_id: str, actor: CurrentActor, task_reads: TaskReadsDep) -> TaskDetail:
+    return await run_in_threadpool(task_reads.get_task_detail, actor, task_id)
 
 
-def _claim(tasks: TaskCommands, queries: Queries, actor: Actor, task_id: str, *, claim: bool) -> Any:
+def _claim(tasks: TaskCommands, task_reads: TaskReads, actor: Actor, task_id: str, *, claim: bool) -> TaskView:
     (tasks.claim if claim else tasks.unclaim)(actor, task_id)
-    return queries.get_task(actor, task_id)
+    return task_reads.get_task(actor, task_id)
 
 
 @router.post("/{task_id}/claim", response_model=TaskOut)
-async def claim(task_id: str, actor: CurrentActor, tasks: TasksDep, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(lambda: _claim(tasks, queries, actor, task_id, claim=True))
+async def claim(task_id: str, actor: CurrentActor, tasks: TasksDep, task_reads: TaskReadsDep) -> TaskView:
+    return await run_in_threadpool(lambda: _claim(tasks, task_reads, actor, task_id, claim=True))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskOut)
-async def unclaim(task_id: str, actor: CurrentActor, tasks: TasksDep, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(lambda: _claim(tasks, queries, actor, task_id, claim=False))
+async def unclaim(task_id: str, actor: CurrentActor, tasks: TasksDep, task_reads: TaskReadsDep) -> TaskView:
+    return await run_in_threadpool(lambda: _claim(tasks, task_reads, actor, task_id, claim=False))
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-async def complete(
-    task_id: str, actor: CurrentActor, tasks: TasksDep, queries: QueriesDep, body: CompleteTask | None = None
-) -> Any:
+async def complete(task_id: str, actor: CurrentActor, tasks: TasksDep, body: CompleteTask | None = None) -> TaskView:
     result = await run_in_threadpool(tasks.complete, actor, task_id, body.variables if body else {})
-    return queries.task_view(result.task)
+    assert result.task is not None  # completing answers the task as the UPDATE … RETURNING left its row
+    return result.task

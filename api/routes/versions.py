@@ -4,13 +4,13 @@ changes need the role process-owner (or admin). Rules in engine/commands/version
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas import (
+from phoihop.api.schemas.versions import (
     DefaultVersionIn,
     DefaultVersionOut,
     DefinitionDiffOut,
@@ -19,7 +19,8 @@ from phoihop.api.schemas import (
     VersionOut,
     VersionStatusIn,
 )
-from phoihop.deps import CurrentActor, QueriesDep, VersionsDep
+from phoihop.deps import CurrentActor, VersionReadsDep, VersionsDep
+from phoihop.engine.reads.versions import DefaultVersion, DefinitionDiff, VersionDetail, VersionFile, VersionView
 
 router = APIRouter(prefix="/api/v1/process-definitions", tags=["process versions"])
 
@@ -35,13 +36,13 @@ FileName = Annotated[str, Path(min_length=1, max_length=500, pattern=NO_NUL)]
     response_model=list[VersionOut],
     summary="Every version: hash, deployer, time, change note, status, default, instance counts",
 )
-async def list_versions(key: Key, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(queries.list_versions, key)
+async def list_versions(key: Key, actor: CurrentActor, version_reads: VersionReadsDep) -> list[VersionView]:
+    return await run_in_threadpool(version_reads.list_versions, key)
 
 
 @router.get("/{key}/versions/{version}", response_model=VersionDetailOut, summary="One version and its files")
-async def get_version(key: Key, version: Version, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(queries.get_version, key, version)
+async def get_version(key: Key, version: Version, actor: CurrentActor, version_reads: VersionReadsDep) -> VersionDetail:
+    return await run_in_threadpool(version_reads.get_version, key, version)
 
 
 @router.get(
@@ -49,8 +50,10 @@ async def get_version(key: Key, version: Version, actor: CurrentActor, queries: 
     response_model=list[VersionFileOut],
     summary="The files deployed with a version (BPMN, DMN, forms)",
 )
-async def version_files(key: Key, version: Version, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(queries.version_files, key, version)
+async def version_files(
+    key: Key, version: Version, actor: CurrentActor, version_reads: VersionReadsDep
+) -> list[VersionFile]:
+    return await run_in_threadpool(version_reads.version_files, key, version)
 
 
 @router.get(
@@ -60,9 +63,9 @@ async def version_files(key: Key, version: Version, actor: CurrentActor, queries
     summary="One file of a version, exactly as deployed",
 )
 async def version_file(
-    key: Key, version: Version, name: FileName, actor: CurrentActor, queries: QueriesDep
+    key: Key, version: Version, name: FileName, actor: CurrentActor, version_reads: VersionReadsDep
 ) -> Response:
-    content, media_type = await run_in_threadpool(queries.version_file, key, version, name)
+    content, media_type = await run_in_threadpool(version_reads.version_file, key, version, name)
     # a download, never rendered in place: an uploaded XML file may carry XHTML with scripts
     headers = {
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
@@ -83,12 +86,12 @@ async def suspend(
     version: Version,
     actor: CurrentActor,
     versions: VersionsDep,
-    queries: QueriesDep,
+    version_reads: VersionReadsDep,
     body: VersionStatusIn | None = None,
-) -> Any:
-    def run() -> Any:
+) -> VersionView:
+    def run() -> VersionView:
         versions.suspend(actor, key, version, reason=body.reason if body else None)
-        return _listed(queries.list_versions(key), version)
+        return _listed(version_reads.list_versions(key), version)
 
     return await run_in_threadpool(run)
 
@@ -103,12 +106,12 @@ async def activate(
     version: Version,
     actor: CurrentActor,
     versions: VersionsDep,
-    queries: QueriesDep,
+    version_reads: VersionReadsDep,
     body: VersionStatusIn | None = None,
-) -> Any:
-    def run() -> Any:
+) -> VersionView:
+    def run() -> VersionView:
         versions.activate(actor, key, version, reason=body.reason if body else None)
-        return _listed(queries.list_versions(key), version)
+        return _listed(version_reads.list_versions(key), version)
 
     return await run_in_threadpool(run)
 
@@ -118,8 +121,8 @@ async def activate(
     response_model=DefaultVersionOut,
     summary="The version starts naming none get, and whether it was chosen explicitly",
 )
-async def get_default(key: Key, actor: CurrentActor, queries: QueriesDep) -> Any:
-    return await run_in_threadpool(queries.default_version, key)
+async def get_default(key: Key, actor: CurrentActor, version_reads: VersionReadsDep) -> DefaultVersion:
+    return await run_in_threadpool(version_reads.default_version, key)
 
 
 @router.put(
@@ -128,11 +131,11 @@ async def get_default(key: Key, actor: CurrentActor, queries: QueriesDep) -> Any
     summary="Make a version the default for new starts; it stays until cleared (role process-owner)",
 )
 async def set_default(
-    key: Key, body: DefaultVersionIn, actor: CurrentActor, versions: VersionsDep, queries: QueriesDep
-) -> Any:
-    def run() -> Any:
+    key: Key, body: DefaultVersionIn, actor: CurrentActor, versions: VersionsDep, version_reads: VersionReadsDep
+) -> DefaultVersion:
+    def run() -> DefaultVersion:
         versions.set_default(actor, key, body.version)
-        return queries.default_version(key)
+        return version_reads.default_version(key)
 
     return await run_in_threadpool(run)
 
@@ -142,10 +145,12 @@ async def set_default(
     response_model=DefaultVersionOut,
     summary="Back to the latest active version for new starts (role process-owner)",
 )
-async def clear_default(key: Key, actor: CurrentActor, versions: VersionsDep, queries: QueriesDep) -> Any:
-    def run() -> Any:
+async def clear_default(
+    key: Key, actor: CurrentActor, versions: VersionsDep, version_reads: VersionReadsDep
+) -> DefaultVersion:
+    def run() -> DefaultVersion:
         versions.clear_default(actor, key)
-        return queries.default_version(key)
+        return version_reads.default_version(key)
 
     return await run_in_threadpool(run)
 
@@ -158,12 +163,12 @@ async def clear_default(key: Key, actor: CurrentActor, versions: VersionsDep, qu
 async def diff(
     key: Key,
     actor: CurrentActor,
-    queries: QueriesDep,
+    version_reads: VersionReadsDep,
     from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
     to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)],
-) -> Any:
-    return await run_in_threadpool(queries.definition_diff, key, from_version, to_version)
+) -> DefinitionDiff:
+    return await run_in_threadpool(version_reads.definition_diff, key, from_version, to_version)
 
 
-def _listed(versions: list[dict[str, Any]], version: int) -> dict[str, Any]:
-    return next(v for v in versions if v["version"] == version)
+def _listed(versions: list[VersionView], version: int) -> VersionView:
+    return next(v for v in versions if v.version == version)

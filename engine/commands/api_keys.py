@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from phoihop.engine.clock import Clock
 from phoihop.engine.errors import InvalidInput
@@ -15,6 +16,18 @@ from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 
 PREFIX = "phk_"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyView:
+    """An API key as listed: never the key itself (only its hash is stored), nor the hash."""
+
+    id: int
+    name: str
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 def hash_key(key: str) -> str:
@@ -49,9 +62,13 @@ class ApiKeys:
             return None
         return Actor.of(f"apikey:{row['name']}", name=row["name"], roles=row["roles"], groups=row["groups"])
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[ApiKeyView]:
         with self.db.transaction(write=False) as conn:
-            return [{k: v for k, v in r.items() if k != "key_hash"} for r in repo.list_api_keys(conn)]
+            rows = repo.list_api_keys(conn)
+        return [
+            ApiKeyView(r["id"], r["name"], tuple(r["roles"]), tuple(r["groups"]), r["created_at"], r["revoked_at"])
+            for r in rows
+        ]
 
     def revoke(self, name: str) -> bool:
         with self.db.transaction() as conn:

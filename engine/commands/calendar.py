@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from types import EllipsisType
-from typing import Any
+from typing import Any, Literal
 
 from phoihop.engine.clock import Clock
 from phoihop.engine.errors import CalendarDayNotFound, InvalidCalendarDay, InvalidInput
@@ -31,7 +31,33 @@ MAX_NAME = 300
 _FILE_KEYS = frozenset({"date", "working", "name_vi", "name_en", "source"})
 _SPACED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")  # "+07:00" that arrived unencoded in a query string
 
-__all__ = ["CalendarService", "parse_cutoff", "parse_start"]
+__all__ = ["CalendarOverride", "CalendarService", "parse_cutoff", "parse_start"]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarOverride:
+    """An override of the calendar for one day: a working day (a swapped Saturday) or a day off; ``source`` api (set
+    by an admin) or file (processes/calendar.toml)."""
+
+    day: date
+    working: bool
+    name_vi: str
+    name_en: str | None
+    source: Literal["api", "file"]
+    updated_by: str
+    updated_at: datetime
+
+
+def _override(row: Mapping[str, Any]) -> CalendarOverride:
+    return CalendarOverride(
+        day=row["day"],
+        working=bool(row["working"]),
+        name_vi=row["name_vi"],
+        name_en=row["name_en"],
+        source=row["source"],
+        updated_by=row["updated_by"],
+        updated_at=row["updated_at"],
+    )
 
 
 @dataclass(frozen=True)
@@ -207,14 +233,14 @@ class CalendarService:
         )
         uow.after_commit.append(self.invalidate)
 
-    def list_overrides(self, actor: Actor, year: int | None = None) -> list[dict[str, Any]]:
+    def list_overrides(self, actor: Actor, year: int | None = None) -> list[CalendarOverride]:
         actor.require_role("admin")
         with self.db.transaction(write=False) as conn:
-            return sql.list_days(conn, year)
+            return [_override(row) for row in sql.list_days(conn, year)]
 
     def set_override(
         self, actor: Actor, day: date, *, working: bool, name_vi: str, name_en: str | None = None
-    ) -> dict[str, Any]:
+    ) -> CalendarOverride:
         actor.require_role("admin")
         _check_day(day)
         if not isinstance(working, bool):
@@ -234,9 +260,9 @@ class CalendarService:
             after = sql.get_day(uow.conn, day)
             self._audit(uow, actor.id, before, after, day, origin="api")
         assert after is not None
-        return after
+        return _override(after)
 
-    def delete_override(self, actor: Actor, day: date) -> dict[str, Any]:
+    def delete_override(self, actor: Actor, day: date) -> CalendarOverride:
         """Remove the override of ``day``; returns the removed row. A day from the calendar file comes back at the
         next start unless the file is changed too."""
         actor.require_role("admin")
@@ -249,7 +275,7 @@ class CalendarService:
                     day=day.isoformat(),
                 )
             self._audit(uow, actor.id, before, None, day, origin="api")
-        return before
+        return _override(before)
 
     # --- the calendar file ------------------------------------------------------------------------------------------
     def load_file(self, path: Path | None = None) -> int:

@@ -21,20 +21,24 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, select
 
 from phoihop.engine.definitions.dmn.tables import (
     CompiledDecision,
+    DecisionInput,
     DecisionNotFound,
+    DecisionOutput,
     DecisionResult,
+    DecisionRule,
     compile_file,
     evaluate,
 )
 from phoihop.engine.definitions.structure import DMN_SUFFIXES
 from phoihop.engine.errors import EngineError
 from phoihop.engine.model import Actor
+from phoihop.engine.reads.views import JsonObject
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.tables import definition_table, deployment_table
 
@@ -43,11 +47,23 @@ if TYPE_CHECKING:
     from phoihop.engine.execution.runtime import Runtime
     from phoihop.engine.store.database import Database
 
-__all__ = ["DecisionCache", "DecisionVersion", "Decisions", "StoredDecision", "store_decisions"]
+__all__ = [
+    "DecisionCache",
+    "DecisionEvaluation",
+    "DecisionMatch",
+    "DecisionNote",
+    "DecisionRef",
+    "DecisionVersion",
+    "DecisionView",
+    "Decisions",
+    "ProcessVersionRef",
+    "StoredDecision",
+    "store_decisions",
+]
 
 log = logging.getLogger("phoihop.decisions")
 ROLES = ("process-owner", "integrator")  # and admin, who holds every role
-ENGINE = "python"  # what DMN cells are written in here (not FEEL)
+ENGINE: Literal["python"] = "python"  # what DMN cells are written in here (not FEEL)
 
 
 @dataclass(frozen=True)
@@ -218,66 +234,106 @@ def _not_found(key: str, version: int | None) -> DecisionNotFound:
     )
 
 
-def describe(found: DecisionVersion, *, rules: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ProcessVersionRef:
+    key: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """A decision version as the API shows it: its table's columns, hit policy and where it was deployed; ``rules``
+    only for one decision (None in the listing)."""
+
+    id: str
+    name: str | None
+    file: str
+    hit_policy: str
+    inputs: tuple[DecisionInput, ...]
+    outputs: tuple[DecisionOutput, ...]
+    variables: tuple[str, ...]  # what the input expressions read: the inputs to give
+    rule_count: int
+    version: int
+    deployment_id: int
+    deployed_at: datetime
+    deployed_by: str
+    processes: tuple[ProcessVersionRef, ...]  # the process versions deployed together with this version
+    engine: Literal["python"]
+    rules: tuple[DecisionRule, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRef:
+    id: str
+    name: str | None
+    hit_policy: str
+    version: int
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionMatch:
+    rule_id: str
+    index: int  # row number, from 1
+    annotation: str | None
+    outputs: JsonObject | None  # None: computing them failed in a rule outside the result
+    in_result: bool  # every match for COLLECT, else the first
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionNote:
+    code: str  # no-match, unique-overlap, unused-inputs, unreached-cell-fails
+    detail: str
+    detail_vi: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEvaluation:
+    """What evaluating a decision matched, and ``outputs``: what a business rule task calling it would merge into its
+    data (the first match's outputs, or for COLLECT each output as a list)."""
+
+    decision: DecisionRef
+    matched: tuple[DecisionMatch, ...]
+    outputs: JsonObject
+    notes: tuple[DecisionNote, ...]
+    engine: Literal["python"]
+
+
+def describe(found: DecisionVersion, *, rules: bool = False) -> DecisionView:
     """A decision version as the API shows it: its table's columns, hit policy and where it was deployed."""
     decision = found.decision
-    out: dict[str, Any] = {
-        "id": decision.id,
-        "name": decision.name,
-        "file": decision.file,
-        "hit_policy": decision.hit_policy,
-        "inputs": [
-            {"id": i.id, "label": i.label, "expression": i.expression, "type_ref": i.type_ref} for i in decision.inputs
-        ],
-        "outputs": [{"id": o.id, "name": o.name, "label": o.label, "type_ref": o.type_ref} for o in decision.outputs],
-        "variables": list(decision.variables),
-        "rule_count": len(decision.rules),
-        "version": found.version,
-        "deployment_id": found.deployment_id,
-        "deployed_at": found.deployed_at,
-        "deployed_by": found.deployed_by,
-        "processes": [{"key": key, "version": version} for key, version in found.processes],
-        "engine": ENGINE,
-    }
-    if rules:
-        out["rules"] = [
-            {
-                "id": r.id,
-                "index": r.index,
-                "annotation": r.annotation,
-                "input_entries": list(r.input_entries),
-                "output_entries": list(r.output_entries),
-            }
-            for r in decision.rules
-        ]
-    return out
+    return DecisionView(
+        id=decision.id,
+        name=decision.name,
+        file=decision.file,
+        hit_policy=decision.hit_policy,
+        inputs=decision.inputs,
+        outputs=decision.outputs,
+        variables=decision.variables,
+        rule_count=len(decision.rules),
+        version=found.version,
+        deployment_id=found.deployment_id,
+        deployed_at=found.deployed_at,
+        deployed_by=found.deployed_by,
+        processes=tuple(ProcessVersionRef(key, version) for key, version in found.processes),
+        engine=ENGINE,
+        rules=decision.rules if rules else None,
+    )
 
 
-def result_out(found: DecisionVersion, result: DecisionResult) -> dict[str, Any]:
+def result_out(found: DecisionVersion, result: DecisionResult) -> DecisionEvaluation:
     decision = found.decision
     first_only = decision.hit_policy != "COLLECT"
-    return {
-        "decision": {
-            "id": decision.id,
-            "name": decision.name,
-            "hit_policy": decision.hit_policy,
-            "version": found.version,
-            "file": decision.file,
-        },
-        "matched": [
-            {
-                "rule_id": m.rule.id,
-                "index": m.rule.index,
-                "annotation": m.rule.annotation,
-                "outputs": m.outputs,
-                "in_result": not first_only or position == 0,
-            }
+    return DecisionEvaluation(
+        decision=DecisionRef(decision.id, decision.name, decision.hit_policy, found.version, decision.file),
+        matched=tuple(
+            DecisionMatch(m.rule.id, m.rule.index, m.rule.annotation, m.outputs, not first_only or position == 0)
             for position, m in enumerate(result.matched)
-        ],
-        "outputs": result.outputs,
-        "notes": list(result.notes),
-        "engine": ENGINE,
-    }
+        ),
+        outputs=result.outputs,
+        notes=tuple(DecisionNote(n["code"], n["detail"], n["detail_vi"]) for n in result.notes),
+        engine=ENGINE,
+    )
 
 
 class Decisions:
@@ -302,19 +358,19 @@ class Decisions:
             return versions[version - 1]
         raise _not_found(key, version)
 
-    def list(self, actor: Actor) -> list[dict[str, Any]]:
+    def list(self, actor: Actor) -> list[DecisionView]:
         """The latest version of every deployed decision, by id."""
         actor.require_role(*ROLES)
         return [describe(versions[-1]) for _, versions in sorted(self._versions().items())]
 
-    def get(self, actor: Actor, key: str, version: int | None = None) -> dict[str, Any]:
+    def get(self, actor: Actor, key: str, version: int | None = None) -> DecisionView:
         return describe(self.find(actor, key, version), rules=True)
 
     def evaluate(
         self, actor: Actor, key: str, inputs: Mapping[str, Any] | None, version: int | None = None
-    ) -> dict[str, Any]:
-        """``{decision, matched, outputs, notes, engine}``: ``outputs`` is what a business rule task calling the
-        decision would merge into its data."""
+    ) -> DecisionEvaluation:
+        """The matched rules and ``outputs``, what a business rule task calling the decision would merge into its
+        data."""
         found = self.find(actor, key, version)
         with self.runtime.scripting():
             result = evaluate(found.decision, inputs, self.runtime.script_engine)

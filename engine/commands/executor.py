@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
 from sqlalchemy import Connection
@@ -34,6 +34,7 @@ from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateSerializer
 from phoihop.engine.execution.workflow_cache import LiveWorkflow, WorkflowCache
 from phoihop.engine.model import Actor, SourceFile
+from phoihop.engine.reads.views import InstanceStatus, TaskView
 from phoihop.engine.store import external_tasks as external_store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
@@ -46,9 +47,9 @@ class CommandResult:
     """Where a command left the instance: its status and the human tasks open now."""
 
     instance_id: str
-    status: str
+    status: InstanceStatus
     open_tasks: tuple[str, ...]
-    task: dict[str, Any] | None = None  # the human task the command finished, as its row now reads
+    task: TaskView | None = None  # the human task the command finished, as its row now reads
 
 
 class Publisher(Protocol):
@@ -336,7 +337,8 @@ class CommandExecutor:
                 head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages, merged
             )
             uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
-        return CommandResult(instance_id, snapshot.status, tuple(snapshot.open_tasks))
+        status = cast(InstanceStatus, snapshot.status)  # the runtime answers running, completed or error
+        return CommandResult(instance_id, status, tuple(snapshot.open_tasks))
 
     def task_row(
         self,

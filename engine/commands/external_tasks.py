@@ -6,12 +6,13 @@ Each use case is one transaction. Fetching locks rows only (``FOR UPDATE SKIP LO
 workers never get the same task). Completing and BPMN errors move the workflow, so they lock the instance first and
 then the task's row, as completing a human task does; failures, lock changes and retries touch only the row.
 Rows appear and close with the commands that move the workflow (the command core's save), never separately.
+Reading one task or the listing is engine.reads.external_tasks; every command here answers with the task's view.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,6 @@ from phoihop.engine.errors import (
     BpmnErrorNotCaught,
     ExternalTaskLockExpired,
     ExternalTaskNotActive,
-    ExternalTaskNotFound,
     ExternalTaskNotLocked,
     InstanceNotRunning,
     InvalidInput,
@@ -30,6 +30,13 @@ from phoihop.engine.errors import (
 from phoihop.engine.execution.external_task_spec import release, throw_error, waiting_task
 from phoihop.engine.execution.outcomes import RunOutcome
 from phoihop.engine.model import Actor
+from phoihop.engine.reads.external_tasks import (
+    ExternalTaskView,
+    LockedExternalTask,
+    external_task_row,
+    external_task_view,
+)
+from phoihop.engine.reads.views import extended
 from phoihop.engine.store import external_tasks as store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
@@ -40,26 +47,6 @@ __all__ = ["DEFAULT_RETRIES", "MAX_DURATION_MS", "MAX_TASKS", "ExternalTaskComma
 DEFAULT_RETRIES = 3  # a failure that names no retries counts down from here (three failures make an incident)
 MAX_TASKS = 100  # per fetch
 MAX_DURATION_MS = 30 * 24 * 3600 * 1000  # lock durations and retry timeouts: at most 30 days
-STATUSES = ("open", "locked", "completed", "incident", "cancelled")
-_PUBLIC = (
-    "id",
-    "instance_id",
-    "process_key",
-    "business_key",
-    "element_id",
-    "name",
-    "topic",
-    "status",
-    "worker_id",
-    "lock_expires_at",
-    "retries",
-    "error_message",
-    "retry_at",
-    "priority",
-    "created_at",
-    "incident_at",
-    "ended_at",
-)
 
 
 @dataclass(frozen=True)
@@ -109,7 +96,7 @@ class ExternalTaskCommands:
         *,
         max_tasks: int = 10,
         use_priority: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[LockedExternalTask]:
         """Lock up to ``max_tasks`` tasks of ``topics`` for ``worker_id``: open ones, or ones whose lock expired,
         past any retry timeout; oldest first (highest ``camunda:taskPriority`` first with ``use_priority``).
         Each comes with its instance's variables (only the topic's ``variables`` when it names some)."""
@@ -133,16 +120,16 @@ class ExternalTaskCommands:
         return [self._locked_view(row, wanted[row["topic"]]) for row in rows]
 
     @staticmethod
-    def _locked_view(row: Mapping[str, Any], names: tuple[str, ...] | None) -> dict[str, Any]:
+    def _locked_view(row: repo.Row, names: tuple[str, ...] | None) -> LockedExternalTask:
         variables = row["variables"] if isinstance(row["variables"], dict) else {}
         if names is not None:
             variables = {name: variables[name] for name in names if name in variables}
-        return {**{k: row.get(k) for k in _PUBLIC}, "variables": variables}
+        return extended(external_task_view(row), LockedExternalTask, variables=variables)
 
     # --- completing: the workflow moves on --------------------------------------------------------------------------
     def complete(
         self, actor: Actor, task_id: str, worker_id: str, variables: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> ExternalTaskView:
         """The locking worker finished the task: set ``variables`` and move the instance on (one transaction)."""
         actor.require_role("integrator")
         data = check_variables(variables)
@@ -167,7 +154,7 @@ class ExternalTaskCommands:
         *,
         error_message: str | None = None,
         variables: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExternalTaskView:
         """The locking worker reports a business error: the error boundary event on the task that catches
         ``error_code`` fires (with ``variables``) and the instance takes that path. BpmnErrorNotCaught when none
         catches it; the task then stays locked, and the worker may report a failure instead."""
@@ -211,7 +198,7 @@ class ExternalTaskCommands:
             self.executor.advance(uow, head, throw, actor, audit)
         return self._ended(row, uow.now)
 
-    def _locked_for_workflow(self, uow: UnitOfWork, task_id: str, worker_id: str) -> tuple[dict[str, Any], Any]:
+    def _locked_for_workflow(self, uow: UnitOfWork, task_id: str, worker_id: str) -> tuple[repo.Row, repo.Row]:
         """Lock the task's instance, then its row (as completing a human task does), and check the lock."""
         _check_worker(worker_id)
         row = self._row(uow.conn, task_id)
@@ -243,8 +230,8 @@ class ExternalTaskCommands:
         return self.executor.runtime.run(workflow)
 
     @staticmethod
-    def _ended(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-        return {**{k: row.get(k) for k in _PUBLIC}, "status": "completed", "ended_at": now, "lock_expires_at": None}
+    def _ended(row: repo.Row, now: datetime) -> ExternalTaskView:
+        return replace(external_task_view(row), status="completed", ended_at=now, lock_expires_at=None)
 
     # --- the row alone: failure, lock, retries ----------------------------------------------------------------------
     def handle_failure(
@@ -257,7 +244,7 @@ class ExternalTaskCommands:
         error_details: str | None = None,
         retries: int | None = None,
         retry_timeout: int = 0,
-    ) -> dict[str, Any]:
+    ) -> ExternalTaskView:
         """The locking worker could not do the task: it is unlocked with ``retries`` left (omitted: one fewer than
         before, counting from DEFAULT_RETRIES) and not fetched for ``retry_timeout`` ms. No retries left: an
         incident, on the instance and in its history, until someone sets retries again."""
@@ -302,9 +289,9 @@ class ExternalTaskCommands:
             if left == 0:
                 events.append(self._incident_event(uow, row, error_message))
             repo.insert_audit(uow.conn, events)
-            return self._view(store.get(uow.conn, task_id))
+            return external_task_view(external_task_row(uow.conn, task_id))
 
-    def extend_lock(self, actor: Actor, task_id: str, worker_id: str, new_duration: int) -> dict[str, Any]:
+    def extend_lock(self, actor: Actor, task_id: str, worker_id: str, new_duration: int) -> ExternalTaskView:
         """The locking worker needs longer: the lock now ends ``new_duration`` ms from now."""
         actor.require_role("integrator")
         _check_worker(worker_id)
@@ -313,9 +300,9 @@ class ExternalTaskCommands:
             row = self._row(uow.conn, task_id, lock=True)
             self._require_lock(row, worker_id, uow.now)
             store.extend_lock(uow.conn, task_id, uow.now + timedelta(milliseconds=new_duration))
-            return self._view(store.get(uow.conn, task_id))
+            return external_task_view(external_task_row(uow.conn, task_id))
 
-    def unlock(self, actor: Actor, task_id: str) -> dict[str, Any]:
+    def unlock(self, actor: Actor, task_id: str) -> ExternalTaskView:
         """Release the lock whoever holds it (an operator freeing a task of a crashed worker)."""
         actor.require_role("integrator")
         with self.executor.transaction() as uow:
@@ -335,9 +322,9 @@ class ExternalTaskCommands:
                         )
                     ],
                 )
-            return self._view(store.get(uow.conn, task_id))
+            return external_task_view(external_task_row(uow.conn, task_id))
 
-    def set_retries(self, actor: Actor, task_id: str, retries: int) -> dict[str, Any]:
+    def set_retries(self, actor: Actor, task_id: str, retries: int) -> ExternalTaskView:
         """Set the retries left. On an incident, retries > 0 resolve it (the task is fetched again); 0 on an open
         or locked task makes it an incident."""
         actor.require_role("integrator")
@@ -356,54 +343,12 @@ class ExternalTaskCommands:
             elif row["status"] != "incident" and retries == 0:
                 events.append(self._incident_event(uow, row, row["error_message"]))
             repo.insert_audit(uow.conn, events)
-            return self._view(store.get(uow.conn, task_id))
-
-    # --- reading ----------------------------------------------------------------------------------------------------
-    def get_task(self, actor: Actor, task_id: str) -> dict[str, Any]:
-        """One external task, with the error details of its last failure."""
-        actor.require_role("integrator")
-        with self.executor.transaction(write=False) as uow:
-            row = self._row(uow.conn, task_id)
-            return {**self._view(row, now=uow.now), "error_details": row["error_details"]}
-
-    def list_tasks(
-        self,
-        actor: Actor,
-        *,
-        topic: str | None = None,
-        status: str | None = None,
-        instance_id: str | None = None,
-        process_key: str | None = None,
-        worker_id: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> dict[str, Any]:
-        """External tasks, oldest first; ``status`` as it reads now (an expired lock reads ``open``)."""
-        actor.require_role("integrator")
-        if status is not None and status not in STATUSES:
-            raise _invalid(
-                "status", f"must be one of {', '.join(STATUSES)}", f"phải là một trong {', '.join(STATUSES)}"
-            )
-        limit, offset = max(1, min(limit, 200)), max(0, offset)
-        filters = {"topic": topic, "instance_id": instance_id, "process_key": process_key, "worker_id": worker_id}
-        with self.executor.transaction(write=False) as uow:
-            rows, total = store.list_tasks(
-                uow.conn, filters=filters, status=status, now=uow.now, limit=limit, offset=offset
-            )
-            items = [self._view(row, now=uow.now) for row in rows]
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+            return external_task_view(external_task_row(uow.conn, task_id))
 
     # --- shared -----------------------------------------------------------------------------------------------------
     @staticmethod
-    def _row(conn: Connection, task_id: str, *, lock: bool = False) -> dict[str, Any]:
-        row = store.get(conn, task_id, lock=lock)
-        if row is None:
-            raise ExternalTaskNotFound(
-                f"external task {task_id} not found",
-                detail_vi=f"Không tìm thấy công việc bên ngoài {task_id}",
-                task_id=task_id,
-            )
-        return row
+    def _row(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:
+        return external_task_row(conn, task_id, lock=lock)
 
     @staticmethod
     def _require_active(row: Mapping[str, Any]) -> None:
@@ -438,16 +383,6 @@ class ExternalTaskCommands:
                 worker_id=worker_id,
                 lock_expires_at=row["lock_expires_at"].isoformat(),
             )
-
-    @staticmethod
-    def _view(row: Mapping[str, Any] | None, *, now: datetime | None = None) -> dict[str, Any]:
-        """A row as the API shows it; read at ``now``, an expired lock reads as open."""
-        assert row is not None
-        view = {k: row.get(k) for k in _PUBLIC}
-        expires = view["lock_expires_at"]
-        if now is not None and view["status"] == "locked" and expires is not None and expires <= now:
-            view.update(status="open", worker_id=None, lock_expires_at=None)
-        return view
 
     @staticmethod
     def _event(

@@ -11,6 +11,7 @@ either both are saved or neither is. Every published message is in the thrower's
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from phoihop.engine.commands.executor import CommandExecutor
@@ -25,6 +26,14 @@ from phoihop.engine.store.unit_of_work import UnitOfWork
 from phoihop.engine.variables import check_variables
 
 MAX_MESSAGE_HOPS = 8  # a message that makes another instance throw one, and so on: bounded per command
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a message went: an instance that waited for it, or one it started (``started``)."""
+
+    instance_id: str
+    started: bool
 
 
 class MessageDelivery:
@@ -45,7 +54,7 @@ class MessageDelivery:
         *,
         all_instances: bool,
         exclude: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Delivery]:
         waiting = repo.subscriptions_for(uow.conn, name, business_key)
         # locked in id order: two deliveries that match the same instances can never lock them crosswise
         instance_ids = sorted(
@@ -64,7 +73,7 @@ class MessageDelivery:
                 message_name=name,
                 matches=len(instance_ids),
             )
-        delivered: list[dict[str, Any]] = []
+        delivered: list[Delivery] = []
         for instance_id in instance_ids:
             head = self.executor.lock(uow.conn, instance_id)
             still_waiting = [m for m in repo.instance_subscriptions(uow.conn, instance_id) if m["message_name"] == name]
@@ -77,15 +86,11 @@ class MessageDelivery:
                 )
             except MessageNotCorrelated:
                 continue  # raised before anything of this instance was written; its cached object was dropped
-            delivered.append({"instance_id": instance_id, "started": False})
+            delivered.append(Delivery(instance_id, started=False))
         if not delivered and not keys:
             for definition in repo.definitions_started_by_message(uow.conn, name):
-                delivered.append(
-                    {
-                        "instance_id": self._start_by_message(uow, actor, definition, name, business_key, data),
-                        "started": True,
-                    }
-                )
+                started = self._start_by_message(uow, actor, definition, name, business_key, data)
+                delivered.append(Delivery(started, started=True))
         return delivered
 
     def _start_by_message(
@@ -128,7 +133,7 @@ class MessageDelivery:
         for message in thrown:
             note: str | None
             if hops >= MAX_MESSAGE_HOPS:
-                delivered: list[dict[str, Any]] = []
+                delivered: list[Delivery] = []
                 note = f"not delivered: more than {MAX_MESSAGE_HOPS} messages in a chain"
             else:
                 uow.message_hops = hops + 1
@@ -159,7 +164,11 @@ class MessageDelivery:
                         "kind": "message_sent",
                         "element_id": message.element_id,
                         "task_id": None,
-                        "data": {"message": message.name, "delivered": delivered, **({"note": note} if note else {})},
+                        "data": {
+                            "message": message.name,
+                            "delivered": [{"instance_id": d.instance_id, "started": d.started} for d in delivered],
+                            **({"note": note} if note else {}),
+                        },
                     }
                 ],
             )
@@ -181,9 +190,9 @@ class MessageCommands:
         correlation_keys: Mapping[str, Any] | None = None,
         variables: Mapping[str, Any] | None = None,
         all_instances: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Delivery]:
         """Deliver a message to the instance waiting for it (matching business key and correlation variables);
-        if none waits, start the processes whose start event catches it. Returns [{instance_id, started}].
+        if none waits, start the processes whose start event catches it. Returns where it went.
 
         As in Camunda, a message that several waiting instances match is refused (MessageAmbiguous) unless
         ``all_instances`` asks to deliver it to each of them: a forgotten key must not move many cases at once."""

@@ -19,6 +19,7 @@ from phoihop.engine.errors import (
     TaskNotOpen,
 )
 from phoihop.engine.model import Actor
+from phoihop.engine.reads.views import task_view
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
 from phoihop.engine.variables import check_variables
@@ -67,7 +68,8 @@ class TaskCommands:
                 repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_unclaimed")])
 
     def complete(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> CommandResult:
-        """Complete a human task (claiming it implicitly if unassigned); returns where the instance stands."""
+        """Complete a human task (claiming it implicitly if unassigned); returns where the instance stands, with the
+        completed task as the database now holds it (``CommandResult.task``)."""
         data = check_variables(variables)
         with self.executor.transaction() as uow:
             task = self._task(uow.conn, task_id)
@@ -94,7 +96,11 @@ class TaskCommands:
             form = self.executor.model(uow.conn, head["definition_id"]).forms.get(task["form_key"] or "")
             if form is not None:  # before anything is written: a failure leaves the task open
                 validate_form(form, data, task_id=task_id)
-            repo.complete_task(uow.conn, task_id, actor.id, uow.now)
+            completed = repo.complete_task(uow.conn, task_id, actor.id, uow.now)
+            if completed is None:  # the row was read (and, on PostgreSQL, locked) in this transaction
+                raise TaskNotFound(
+                    f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
+                )
             audit = {
                 "kind": "task_completed",
                 "element_id": task["element_id"],
@@ -109,15 +115,7 @@ class TaskCommands:
                 audit,
                 completed_task=task_id,
             )
-        completed = {
-            **task,
-            "status": "completed",
-            "completed_at": uow.now,
-            "completed_by": actor.id,
-            "assignee": actor.id,
-            "claimed_at": task["claimed_at"] or uow.now,
-        }  # what repo.complete_task set
-        return replace(result, task=completed)
+        return replace(result, task=task_view(completed, uow.now))  # as the UPDATE … RETURNING left the row
 
     @staticmethod
     def _task(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:

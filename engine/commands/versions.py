@@ -15,12 +15,19 @@ The rules, as in Camunda where Camunda has one:
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.errors import DefinitionSuspended
 from phoihop.engine.model import Actor
-from phoihop.engine.reads.versions import ACTIVE, SUSPENDED, definition_not_found, effective_default
+from phoihop.engine.reads.versions import (
+    ACTIVE,
+    SUSPENDED,
+    EffectiveDefault,
+    definition_not_found,
+    effective_default,
+)
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
 
@@ -75,7 +82,8 @@ class VersionCommands:
                     version=version,
                 )
             before = effective_default(uow.conn, key)
-            if before == {"version": version, "explicit": True}:
+            after = EffectiveDefault(version, explicit=True)
+            if before == after:
                 return
             repo.set_default_version(uow.conn, key, definition["id"], set_by=actor.id, set_at=uow.now)
             self._audit(
@@ -83,7 +91,7 @@ class VersionCommands:
                 actor,
                 key,
                 "default_version_set",
-                {"version": version, "before": before, "after": {"version": version, "explicit": True}},
+                {"version": version, "before": asdict(before), "after": asdict(after)},
             )
 
     def clear_default(self, actor: Actor, key: str) -> None:
@@ -99,7 +107,7 @@ class VersionCommands:
                 actor,
                 key,
                 "default_version_cleared",
-                {"before": before, "after": effective_default(uow.conn, key)},
+                {"before": asdict(before), "after": asdict(effective_default(uow.conn, key))},
             )
 
     @staticmethod

@@ -37,6 +37,7 @@ from phoihop.engine.errors import EngineError
 from phoihop.engine.instance_migration.description import reason, result, unselected
 from phoihop.engine.instance_migration.move import examine, save_moved
 from phoihop.engine.instance_migration.plan import Versions, load_versions, plan_out
+from phoihop.engine.instance_migration.results import MigrationDryRun, MigrationExecution
 from phoihop.engine.model import Actor
 from phoihop.engine.store import instance_moves as migration_rows
 from phoihop.engine.store import repository as repo
@@ -71,7 +72,7 @@ class InstanceMigration:
     # --- entry points -----------------------------------------------------------------------------------------------
     def dry_run(
         self, actor: Actor, plan: MigrationPlan, selection: InstanceFilter, *, limit: int = 100
-    ) -> dict[str, Any]:
+    ) -> MigrationDryRun:
         """Per instance of the source version matching ``selection``: migratable or why not, and what would happen
         to its open tasks and timers. Writes nothing."""
         actor.require_role("process-owner")
@@ -88,14 +89,15 @@ class InstanceMigration:
             reports = [examine(self.executor, uow.conn, row, versions, uow.now).report for row in rows]
             reports += unselected(uow.conn, versions, selection.instance_ids, {r["id"] for r in rows})
         migratable = sum(1 for r in reports if r["migratable"])
-        return {
+        report = {
             **plan_out(versions),
             "instances": reports,
             "total": total,
             "summary": {"listed": len(reports), "migratable": migratable, "not_migratable": len(reports) - migratable},
         }
+        return MigrationDryRun.of(report)
 
-    def migrate(self, actor: Actor, plan: MigrationPlan, instance_ids: Sequence[str]) -> dict[str, Any]:
+    def migrate(self, actor: Actor, plan: MigrationPlan, instance_ids: Sequence[str]) -> MigrationExecution:
         """Move ``instance_ids`` (only those) to the target version, each in its own transaction."""
         actor.require_role("process-owner")
         with self.executor.transaction(write=False) as uow:
@@ -131,7 +133,7 @@ class InstanceMigration:
                     }
                 ],
             )
-        return {**plan_out(versions), "results": results, "summary": counts}
+        return MigrationExecution.of({**plan_out(versions), "results": results, "summary": counts})
 
     # --- one instance -----------------------------------------------------------------------------------------------
     def _migrate_one(self, actor: Actor, versions: Versions, instance_id: str) -> dict[str, Any]:

@@ -20,18 +20,33 @@ loading a workflow.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from phoihop.engine.agencies import AgencyRegistry, default_registry
 from phoihop.engine.clock import HANOI_TZ, Clock
 from phoihop.engine.errors import InvalidInput
 from phoihop.engine.model import Actor
+from phoihop.engine.reads.views import extended
 from phoihop.engine.store import dashboard as store
 from phoihop.engine.store.database import Database
 
-__all__ = ["DASHBOARD_ROLES", "REPORT_PROCESS", "Dashboard", "Month"]
+__all__ = [
+    "DASHBOARD_ROLES",
+    "REPORT_PROCESS",
+    "AgencyFigures",
+    "AgencyName",
+    "Dashboard",
+    "DashboardFigures",
+    "DashboardTotals",
+    "Month",
+    "MonthlyReports",
+    "ProcessFigures",
+    "ReportAgency",
+    "TaskFigures",
+]
 
 DASHBOARD_ROLES = ("officer", "lead", "process-owner", "admin")
 REPORT_PROCESS = "monthly_report"
@@ -83,6 +98,95 @@ class Month:
         return self.next().start
 
 
+@dataclass(frozen=True, slots=True)
+class TaskFigures:
+    """Human tasks open at ``as_of`` (of those: in their warning period, overdue), and completed in the month (of
+    those: on time, late, without a due time)."""
+
+    open: int
+    warning: int
+    overdue: int
+    completed: int
+    on_time: int
+    late: int
+    no_deadline: int
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardTotals(TaskFigures):
+    instances_completed: int
+    median_cycle_seconds: float | None  # of ended_at − started_at of the instances completed in the month
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyName:
+    """An agency code (a candidate group; None: tasks offered to named users only) with its names."""
+
+    agency: str | None
+    name_vi: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyFigures(TaskFigures):
+    agency: str | None
+    name_vi: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessFigures(TaskFigures):
+    process_key: str
+    name: str
+    instances_completed: int
+    median_cycle_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportAgency:
+    """One agency's monthly report of the period: on time, late, or missing (not submitted yet)."""
+
+    agency: str | None
+    name_vi: str
+    name_en: str
+    status: Literal["on_time", "late", "missing"]
+    on_time: int
+    late: int
+    missing: int
+    submitted_at: datetime | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyReports:
+    """The monthly reports of ``period`` (the month before the dashboard's), due before the 5th (Điều 23.3)."""
+
+    process_key: str
+    period: str
+    due_at: datetime | None
+    deadline_passed: bool
+    on_time: int
+    late: int
+    missing: int
+    agencies: tuple[ReportAgency, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardFigures:
+    """Every figure of one month (``YYYY-MM``, Hanoi time): open and overdue counted ``as_of`` the month's end, or
+    now for the current month."""
+
+    month: str
+    start: datetime
+    end: datetime
+    as_of: datetime
+    current: bool
+    totals: DashboardTotals
+    agencies: tuple[AgencyFigures, ...]
+    processes: tuple[ProcessFigures, ...]
+    monthly_reports: MonthlyReports
+
+
 class Dashboard:
     """The dashboard's figures for one month (``figures``); the same for the API, the page and the exports."""
 
@@ -91,7 +195,7 @@ class Dashboard:
         self.clock = clock
         self.agencies = agencies or default_registry()
 
-    def figures(self, actor: Actor, month: str | None = None) -> dict[str, Any]:
+    def figures(self, actor: Actor, month: str | None = None) -> DashboardFigures:
         """Every figure of ``month`` (``YYYY-MM``, Hanoi time; default the current month). Months after the current
         one are refused (422 ``invalid-input``): nothing has happened in them yet."""
         actor.require_role(*DASHBOARD_ROLES)
@@ -122,36 +226,30 @@ class Dashboard:
                 as_of=as_of,
             )
             names = store.process_names(conn)
-        total: dict[str, Any] = _figures(totals[0] if totals else {})
-        total["instances_completed"] = overall[0]["instances"] if overall else 0
-        total["median_cycle_seconds"] = overall[0]["median_seconds"] if overall else None
-        return {
-            "month": str(chosen),
-            "start": start,
-            "end": end,
-            "as_of": as_of,
-            "current": chosen == current,
-            "totals": total,
-            "agencies": self._agency_rows(by_agency),
-            "processes": self._process_rows(by_process, cycles, names),
-            "monthly_reports": self._reports(reports, period, as_of),
-        }
+        return DashboardFigures(
+            month=str(chosen),
+            start=start,
+            end=end,
+            as_of=as_of,
+            current=chosen == current,
+            totals=extended(
+                _figures(totals[0] if totals else {}),
+                DashboardTotals,
+                instances_completed=overall[0]["instances"] if overall else 0,
+                median_cycle_seconds=overall[0]["median_seconds"] if overall else None,
+            ),
+            agencies=self._agency_rows(by_agency),
+            processes=self._process_rows(by_process, cycles, names),
+            monthly_reports=self._reports(reports, period, as_of),
+        )
 
     # --- rows -------------------------------------------------------------------------------------------------------
-    def agency(self, code: str | None) -> dict[str, Any]:
-        """``{agency, name_vi, name_en}`` of an agency code (None: tasks offered to named users only)."""
+    def agency(self, code: str | None) -> AgencyName:
+        """The names of an agency code (None: tasks offered to named users only)."""
         if code is None:
-            return {
-                "agency": None,
-                "name_vi": "Không thuộc cơ quan nào (giao đích danh)",
-                "name_en": "No agency (assigned to named users)",
-            }
+            return AgencyName(None, "Không thuộc cơ quan nào (giao đích danh)", "No agency (assigned to named users)")
         found = self.agencies.get(code)
-        return {
-            "agency": code,
-            "name_vi": found.name_vi if found else code,
-            "name_en": found.name_en if found else code,
-        }
+        return AgencyName(code, found.name_vi if found else code, found.name_en if found else code)
 
     def _order(self, code: str | None) -> tuple[int, str]:
         codes = self.agencies.codes
@@ -159,56 +257,67 @@ class Dashboard:
             return (len(codes) + 1, "")
         return (codes.index(code) if code in codes else len(codes), code)
 
-    def _agency_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        listed = [{**self.agency(row["agency"]), **_figures(row)} for row in rows]
-        return sorted(listed, key=lambda row: self._order(row["agency"]))
+    def _agency_rows(self, rows: list[dict[str, Any]]) -> tuple[AgencyFigures, ...]:
+        listed = []
+        for row in rows:
+            name = self.agency(row["agency"])
+            listed.append(
+                extended(_figures(row), AgencyFigures, agency=name.agency, name_vi=name.name_vi, name_en=name.name_en)
+            )
+        return tuple(sorted(listed, key=lambda figures: self._order(figures.agency)))
 
     @staticmethod
     def _process_rows(
-        rows: list[dict[str, Any]], cycles: list[dict[str, Any]], names: dict[str, str | None]
-    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]], cycles: list[dict[str, Any]], names: Mapping[str, str | None]
+    ) -> tuple[ProcessFigures, ...]:
         by_key = {row["process_key"]: _figures(row) for row in rows}
         cycle_of = {row["process_key"]: row for row in cycles}
         listed = []
         for key in sorted(set(by_key) | set(cycle_of)):
             cycle = cycle_of.get(key)
             listed.append(
-                {
-                    "process_key": key,
-                    "name": names.get(key) or key,
-                    **by_key.get(key, _figures({})),
-                    "instances_completed": cycle["instances"] if cycle else 0,
-                    "median_cycle_seconds": cycle["median_seconds"] if cycle else None,
-                }
+                extended(
+                    by_key.get(key, _figures({})),
+                    ProcessFigures,
+                    process_key=key,
+                    name=names.get(key) or key,
+                    instances_completed=cycle["instances"] if cycle else 0,
+                    median_cycle_seconds=cycle["median_seconds"] if cycle else None,
+                )
             )
-        return listed
+        return tuple(listed)
 
-    def _reports(self, rows: list[dict[str, Any]], period: Month, as_of: datetime) -> dict[str, Any]:
+    def _reports(self, rows: list[dict[str, Any]], period: Month, as_of: datetime) -> MonthlyReports:
         agencies = []
         for row in sorted(rows, key=lambda r: self._order(r["agency"])):
             on_time, late, missing = int(row["on_time"]), int(row["late"]), int(row["missing"])
-            status = "missing" if missing else "late" if late else "on_time"
+            name = self.agency(row["agency"])
             agencies.append(
-                {
-                    **self.agency(row["agency"]),
-                    "status": status,
-                    "on_time": on_time,
-                    "late": late,
-                    "missing": missing,
-                    "submitted_at": row["submitted_at"],
-                    "due_at": row["due_at"],
-                }
+                ReportAgency(
+                    agency=name.agency,
+                    name_vi=name.name_vi,
+                    name_en=name.name_en,
+                    status="missing" if missing else "late" if late else "on_time",
+                    on_time=on_time,
+                    late=late,
+                    missing=missing,
+                    submitted_at=row["submitted_at"],
+                    due_at=row["due_at"],
+                )
             )
         due_at = max((row["due_at"] for row in rows if row["due_at"] is not None), default=None)
-        return {
-            "process_key": REPORT_PROCESS,
-            "period": str(period),
-            "due_at": due_at,
-            "deadline_passed": due_at is not None and as_of > due_at,
-            "agencies": agencies,
-            **{status: sum(1 for a in agencies if a["status"] == status) for status in ("on_time", "late", "missing")},
-        }
+        return MonthlyReports(
+            process_key=REPORT_PROCESS,
+            period=str(period),
+            due_at=due_at,
+            deadline_passed=due_at is not None and as_of > due_at,
+            on_time=sum(1 for a in agencies if a.status == "on_time"),
+            late=sum(1 for a in agencies if a.status == "late"),
+            missing=sum(1 for a in agencies if a.status == "missing"),
+            agencies=tuple(agencies),
+        )
 
 
-def _figures(row: dict[str, Any]) -> dict[str, int]:
-    return {name: int(row.get(name) or 0) for name in TASK_FIGURES}
+def _figures(row: Mapping[str, Any]) -> TaskFigures:
+    """The seven task figures of a row (absent: 0)."""
+    return TaskFigures(*(int(row.get(name) or 0) for name in TASK_FIGURES))

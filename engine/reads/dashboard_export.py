@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from phoihop.engine.clock import HANOI_TZ
+from phoihop.engine.reads.dashboard import AgencyFigures, DashboardFigures, ReportAgency
 
 __all__ = ["Lang", "Table", "tables", "to_csv", "to_xlsx"]
 
@@ -81,23 +82,26 @@ def _local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(HANOI_TZ).replace(tzinfo=None) if moment is not None else None
 
 
-def tables(figures: dict[str, Any], lang: Lang = "vi") -> list[Table]:
+def tables(figures: DashboardFigures, lang: Lang = "vi") -> list[Table]:
     """The four tables of the export: summary, by agency, by process, monthly reports of the period."""
-    name = "name_vi" if lang == "vi" else "name_en"
-    totals, reports = figures["totals"], figures["monthly_reports"]
+
+    def name(row: AgencyFigures | ReportAgency) -> str:
+        return row.name_vi if lang == "vi" else row.name_en
+
+    totals, reports = figures.totals, figures.monthly_reports
     summary: list[tuple[Cell, ...]] = [
-        (_t(lang, "month"), figures["month"]),
-        (_t(lang, "as_of"), _local(figures["as_of"])),
+        (_t(lang, "month"), figures.month),
+        (_t(lang, "as_of"), _local(figures.as_of)),
     ]
-    summary += [(_t(lang, column), totals[column]) for column in TASK_COLUMNS]
+    summary += [(_t(lang, column), getattr(totals, column)) for column in TASK_COLUMNS]
     summary += [
-        (_t(lang, "instances_completed"), totals["instances_completed"]),
-        (_t(lang, "median_days"), _days(totals["median_cycle_seconds"])),
-        (_t(lang, "period"), reports["period"]),
-        (_t(lang, "due_at"), _local(reports["due_at"])),
-        (_t(lang, "reports_on_time"), reports["on_time"]),
-        (_t(lang, "reports_late"), reports["late"]),
-        (_t(lang, "reports_missing"), reports["missing"]),
+        (_t(lang, "instances_completed"), totals.instances_completed),
+        (_t(lang, "median_days"), _days(totals.median_cycle_seconds)),
+        (_t(lang, "period"), reports.period),
+        (_t(lang, "due_at"), _local(reports.due_at)),
+        (_t(lang, "reports_on_time"), reports.on_time),
+        (_t(lang, "reports_late"), reports.late),
+        (_t(lang, "reports_missing"), reports.missing),
     ]
     task_header = tuple(_t(lang, column) for column in TASK_COLUMNS)
     return [
@@ -106,7 +110,7 @@ def tables(figures: dict[str, Any], lang: Lang = "vi") -> list[Table]:
             "agencies",
             _t(lang, "agencies"),
             (_t(lang, "code"), _t(lang, "agency"), *task_header),
-            [(row["agency"] or "", row[name], *(row[c] for c in TASK_COLUMNS)) for row in figures["agencies"]],
+            [(row.agency or "", name(row), *(getattr(row, c) for c in TASK_COLUMNS)) for row in figures.agencies],
         ),
         Table(
             "processes",
@@ -120,28 +124,28 @@ def tables(figures: dict[str, Any], lang: Lang = "vi") -> list[Table]:
             ),
             [
                 (
-                    row["process_key"],
-                    row["name"],
-                    *(row[c] for c in TASK_COLUMNS),
-                    row["instances_completed"],
-                    _days(row["median_cycle_seconds"]),
+                    row.process_key,
+                    row.name,
+                    *(getattr(row, c) for c in TASK_COLUMNS),
+                    row.instances_completed,
+                    _days(row.median_cycle_seconds),
                 )
-                for row in figures["processes"]
+                for row in figures.processes
             ],
         ),
         Table(
             "reports",
-            f"{_t(lang, 'reports')} {reports['period']}",
+            f"{_t(lang, 'reports')} {reports.period}",
             (_t(lang, "code"), _t(lang, "agency"), _t(lang, "status"), _t(lang, "submitted_at"), _t(lang, "due_at")),
             [
                 (
-                    row["agency"] or "",
-                    row[name],
-                    _t(lang, f"report.{row['status']}"),
-                    _local(row["submitted_at"]),
-                    _local(row["due_at"]),
+                    row.agency or "",
+                    name(row),
+                    _t(lang, f"report.{row.status}"),
+                    _local(row.submitted_at),
+                    _local(row.due_at),
                 )
-                for row in reports["agencies"]
+                for row in reports.agencies
             ],
         ),
     ]
@@ -161,7 +165,7 @@ def _csv_cell(value: Cell) -> str:
     return str(_safe(value))
 
 
-def to_csv(figures: dict[str, Any], lang: Lang = "vi") -> bytes:
+def to_csv(figures: DashboardFigures, lang: Lang = "vi") -> bytes:
     """One CSV file: each table under its title, a blank line between tables; UTF-8 with BOM, CRLF line ends."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -178,7 +182,7 @@ def _sheet_title(title: str) -> str:
     return "".join(ch for ch in title if ch not in "[]:*?/\\")[:31]
 
 
-def to_xlsx(figures: dict[str, Any], lang: Lang = "vi") -> bytes:
+def to_xlsx(figures: DashboardFigures, lang: Lang = "vi") -> bytes:
     """One workbook, one sheet per table (bold header row, dates as Excel dates in Hanoi time)."""
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]

@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from phoihop.engine.store import rawsql
-from phoihop.engine.store.repository import is_id
-from phoihop.engine.store.tables import Row, all_rows, external_task_table, instance_table
+from phoihop.engine.store.tables import Row, all_rows, external_task_table, instance_table, is_id
 
 __all__ = [
     "ACTIVE",

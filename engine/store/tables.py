@@ -1,8 +1,9 @@
 """SQLAlchemy Core handles on the SQLModel tables, and what every statement module shares: ``Row``, results as
-plain dicts, the row lock and the dialect's INSERT … ON CONFLICT."""
+plain dicts, the id check, the row lock and the dialect's INSERT … ON CONFLICT."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Connection
@@ -44,6 +45,17 @@ start_schedule_table = StartSchedule.__table__  # type: ignore[attr-defined]
 external_task_table = ExternalTask.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
+
+
+def is_id(value: str) -> bool:
+    """Instance and task ids are canonical UUID strings; anything else cannot name a row (and, with a NUL byte,
+    would not even reach PostgreSQL)."""
+    if len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def one(result: Any) -> Row | None:

@@ -219,6 +219,21 @@ def test_an_implicit_claim_is_recorded_like_a_claim(client: TestClient, clock: F
     assert done["claimed_at"] == done["completed_at"] == "2026-01-05T09:00:00Z"
 
 
+def test_the_completed_task_is_the_row_the_database_holds(client: TestClient, clock: FakeClock) -> None:
+    """The completion answers the row as its UPDATE … RETURNING left it: the same as reading the task afterwards,
+    with the claim time of an earlier claim kept."""
+    deploy(client, "four_tasks.bpmn")
+    _, t1 = first_task(client, "four_tasks")
+    assert claim(client, t1, SKHCN).status_code == 200
+    clock.advance(timedelta(hours=1))
+
+    done = complete(client, t1, SKHCN, ket_luan="đủ").json()
+
+    read = client.get(f"{TASKS}/{t1}", headers=SKHCN).json()
+    assert done == {k: v for k, v in read.items() if k != "form"}
+    assert (done["claimed_at"], done["completed_at"]) == ("2026-01-05T08:00:00Z", "2026-01-05T09:00:00Z")
+
+
 def test_walking_every_task_completes_the_instance(client: TestClient, clock: FakeClock) -> None:
     deploy(client, "four_tasks.bpmn")
     instance_id, _ = first_task(client, "four_tasks")

@@ -208,7 +208,7 @@ def test_an_admin_override_changes_the_calendar_at_once_and_is_audited(container
     before = service.current()
     assert not before.is_working_day(date(2026, 3, 7))
     row = service.set_override(ADMIN, date(2026, 3, 7), working=True, name_vi="  Làm bù  ", name_en="Make-up day")
-    assert row["source"] == "api" and row["updated_by"] == "root" and row["name_vi"] == "Làm bù"
+    assert row.source == "api" and row.updated_by == "root" and row.name_vi == "Làm bù"
     assert service.current().is_working_day(date(2026, 3, 7))
     assert service.working_days(date(2026, 3, 6), 1).due_date == date(2026, 3, 7)
     service.set_override(ADMIN, date(2026, 3, 7), working=False, name_vi="Nghỉ")
@@ -224,7 +224,7 @@ def test_an_admin_override_changes_the_calendar_at_once_and_is_audited(container
         "source": "api",
     }
     assert events[1]["data"]["before"]["working"] is True and events[1]["data"]["after"]["working"] is False
-    assert [r["day"] for r in service.list_overrides(ADMIN, 2026)] == [date(2026, 3, 7)]
+    assert [r.day for r in service.list_overrides(ADMIN, 2026)] == [date(2026, 3, 7)]
     assert service.list_overrides(ADMIN, 2027) == []
 
 
@@ -233,7 +233,7 @@ def test_delete_restores_the_national_calendar(container: EngineContainer) -> No
     service.set_override(ADMIN, date(2026, 9, 2), working=True, name_vi="Thử")
     assert service.current().is_working_day(date(2026, 9, 2))
     removed = service.delete_override(ADMIN, date(2026, 9, 2))
-    assert removed["working"] is True
+    assert removed.working is True
     assert not service.current().is_working_day(date(2026, 9, 2))
     assert calendar_events(container)[-1]["data"]["after"] is None
     with pytest.raises(CalendarDayNotFound):
@@ -304,15 +304,15 @@ def test_the_file_is_loaded_without_overwriting_an_admin_change(container: Engin
     service = CalendarService(container.db, container.clock, file=path)
     service.set_override(ADMIN, date(2026, 3, 14), working=False, name_vi="Quyết định của quản trị")
     assert service.load_file() == 1
-    rows = {r["day"]: r for r in service.list_overrides(ADMIN)}
-    assert rows[date(2026, 3, 9)]["source"] == "file" and rows[date(2026, 3, 9)]["updated_by"] == "system:calendar-file"
-    assert rows[date(2026, 3, 14)]["source"] == "api" and rows[date(2026, 3, 14)]["working"] is False
+    rows = {r.day: r for r in service.list_overrides(ADMIN)}
+    assert rows[date(2026, 3, 9)].source == "file" and rows[date(2026, 3, 9)].updated_by == "system:calendar-file"
+    assert rows[date(2026, 3, 14)].source == "api" and rows[date(2026, 3, 14)].working is False
     assert not service.current().is_working_day(date(2026, 3, 9))
     assert service.load_file() == 0  # a restart changes nothing
     # the file changes: its day goes, the admin's day stays
     path.write_text(CALENDAR_FILE.split("[[day]]")[0] + "[[day]]" + CALENDAR_FILE.split("[[day]]")[2], encoding="utf-8")
     assert service.load_file() == 1
-    assert [r["day"] for r in service.list_overrides(ADMIN)] == [date(2026, 3, 14)]
+    assert [r.day for r in service.list_overrides(ADMIN)] == [date(2026, 3, 14)]
     assert service.current().is_working_day(date(2026, 3, 9))
     file_events = [e for e in calendar_events(container) if e["actor"] == "system:calendar-file"]
     assert [(e["data"]["before"] is None, e["data"]["after"] is None) for e in file_events] == [

@@ -204,8 +204,8 @@ def start(container: EngineContainer, **variables: Any) -> str:
         assert name in {f.name for f in proposal()}
     container.deployments.deploy(OWNER, proposal())
     (started,) = container.messages.correlate(INTEGRATOR, "ho_so_de_xuat", business_key="HS-01", variables=variables)
-    assert started["started"]
-    return str(started["instance_id"])
+    assert started.started
+    return started.instance_id
 
 
 def test_the_camunda_process_runs_from_message_start_to_end(container: EngineContainer) -> None:
@@ -213,7 +213,7 @@ def test_the_camunda_process_runs_from_message_start_to_end(container: EngineCon
 
     check = open_tasks(container, instance_id)["Activity_KiemTra"]
     assert check["candidate_groups"] == ["ttpvhcc"] and check["due_at"] - check["created_at"] == timedelta(days=2)
-    form = container.queries.get_task(ONE_STOP, check["id"], with_form=True)["form"]
+    form = container.task_reads.get_task_detail(ONE_STOP, check["id"]).form
     assert form is not None and form["properties"]["loai_ho_so"]["enum"] == ["thuong", "khan"]
     with pytest.raises(FormInvalid) as wrong:
         container.tasks.complete(ONE_STOP, check["id"], {"so_trang": 0, "loai_ho_so": "khac"})
@@ -229,9 +229,9 @@ def test_the_camunda_process_runs_from_message_start_to_end(container: EngineCon
     assert approve["required_role"] == "lead" and approve["form_key"] == "embedded:app:forms/phe-duyet.html"
     container.tasks.complete(DIRECTOR, approve["id"], {"dong_y": True})
 
-    view = container.queries.get_instance(ADMIN, instance_id)
-    assert view["status"] == "completed"
-    variables = view["variables"]
+    view = container.instance_reads.get_instance(ADMIN, instance_id)
+    assert view.status == "completed"
+    variables = view.variables
     assert (variables["muc_do"], variables["quan_trong"], variables["y_kien_phap_ly"]) == (
         "lon",
         True,
@@ -271,7 +271,7 @@ def test_a_missing_due_date_variable_refuses_the_start_naming_the_task(container
         container.messages.correlate(INTEGRATOR, "ho_so_de_xuat", variables={"kinh_phi": 10})
 
     assert refused.value.fields["element_id"] == "Activity_KiemTra" and "han_kiem_tra" in refused.value.detail
-    assert container.queries.list_instances(ADMIN).total == 0
+    assert container.instance_reads.list_instances(ADMIN).total == 0
 
 
 # --- decisions ------------------------------------------------------------------------------------------------------
@@ -305,12 +305,12 @@ def test_a_collect_decision_result_list_is_built_at_run_time(container: EngineCo
     (started,) = container.messages.correlate(
         INTEGRATOR, "ho_so_de_xuat", variables={"kinh_phi": 2000, "khan_cap": False, "han_kiem_tra": "P1D"}
     )
-    instance_id = started["instance_id"]
+    instance_id = started.instance_id
     container.tasks.complete(ONE_STOP, open_tasks(container, instance_id)["Activity_KiemTra"]["id"], {"day_du": True})
 
-    view = container.queries.get_instance(ADMIN, instance_id)
-    assert view["variables"]["muc_do"] == [{"muc_do_de_xuat": "lon"}, {"muc_do_de_xuat": "nho"}]  # both rules match
-    assert view["status"] == "running" and set(open_tasks(container, instance_id)) == {"Activity_GopY"}
+    view = container.instance_reads.get_instance(ADMIN, instance_id)
+    assert view.variables["muc_do"] == [{"muc_do_de_xuat": "lon"}, {"muc_do_de_xuat": "nho"}]  # both rules match
+    assert view.status == "running" and set(open_tasks(container, instance_id)) == {"Activity_GopY"}
 
 
 def test_decision_result_mappings_that_cannot_hold_are_refused() -> None:
@@ -541,9 +541,9 @@ def test_candidate_groups_from_a_variable_become_candidate_groups_variable(conta
         variables={"kinh_phi": 10, "khan_cap": False, "han_kiem_tra": "P1D", "co_quan_duyet": "stc"},
     )
     container.tasks.complete(
-        ONE_STOP, open_tasks(container, started["instance_id"])["Activity_KiemTra"]["id"], {"day_du": True}
+        ONE_STOP, open_tasks(container, started.instance_id)["Activity_KiemTra"]["id"], {"day_du": True}
     )
-    assert open_tasks(container, started["instance_id"])["Activity_PheDuyet"]["candidate_groups"] == ["stc"]
+    assert open_tasks(container, started.instance_id)["Activity_PheDuyet"]["candidate_groups"] == ["stc"]
 
 
 def test_camunda_attributes_without_effect_are_lint_warnings() -> None:
@@ -575,8 +575,8 @@ def test_a_self_calling_process_ends_in_an_instance_error_not_a_stuck_worker(db_
     try:
         engine.deployments.deploy(OWNER, [source("tu_goi.bpmn")])
         instance_id, _ = engine.instances.start(INTEGRATOR, "Process_TuGoi")
-        view = engine.queries.get_instance(ADMIN, instance_id)
-        assert view["status"] == "error"
-        assert view["error"]["code"] == "step-limit-exceeded" and "nested more than 32" in view["error"]["message"]
+        view = engine.instance_reads.get_instance(ADMIN, instance_id)
+        assert view.status == "error" and view.error is not None
+        assert view.error["code"] == "step-limit-exceeded" and "nested more than 32" in view.error["message"]
     finally:
         engine.close()

@@ -124,50 +124,50 @@ def test_tasks_per_agency_and_process_with_cycle_times(
     clock.set(hanoi(2026, 3, 10, 9))
 
     march = dashboard.figures(SKHCN, "2026-03")
-    assert march["month"] == "2026-03" and march["current"] and march["as_of"] == hanoi(2026, 3, 10, 9)
-    by_agency = {row["agency"]: row for row in march["agencies"]}
-    assert {k: by_agency["skhcn"][k] for k in ("open", "overdue", "completed", "on_time", "late")} == {
+    assert march.month == "2026-03" and march.current and march.as_of == hanoi(2026, 3, 10, 9)
+    by_agency = {row.agency: row for row in march.agencies}
+    assert {k: getattr(by_agency["skhcn"], k) for k in ("open", "overdue", "completed", "on_time", "late")} == {
         "open": 1,
         "overdue": 1,
         "completed": 3,
         "on_time": 2,
         "late": 1,
     }
-    assert {k: by_agency["stp"][k] for k in ("open", "overdue", "completed", "on_time", "late")} == {
+    assert {k: getattr(by_agency["stp"], k) for k in ("open", "overdue", "completed", "on_time", "late")} == {
         "open": 1,
         "overdue": 1,
         "completed": 3,
         "on_time": 2,
         "late": 1,
     }
-    assert by_agency["htkc"]["completed"] == 2 and by_agency["htkc"]["no_deadline"] == 2
-    assert by_agency["htkc"]["name_vi"] == "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội"
-    assert [row["agency"] for row in march["agencies"]] == ["skhcn", "stp", "htkc"]  # the registry's order
-    by_process = {row["process_key"]: row for row in march["processes"]}
+    assert by_agency["htkc"].completed == 2 and by_agency["htkc"].no_deadline == 2
+    assert by_agency["htkc"].name_vi == "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội"
+    assert [row.agency for row in march.agencies] == ["skhcn", "stp", "htkc"]  # the registry's order
+    by_process = {row.process_key: row for row in march.processes}
     two, one = by_process["dash_two"], by_process["dash_one"]
-    assert (two["open"], two["overdue"], two["completed"], two["on_time"], two["late"]) == (2, 2, 6, 4, 2)
-    assert two["instances_completed"] == 3  # feb (ended 1/3 Hanoi), quick, slow
+    assert (two.open, two.overdue, two.completed, two.on_time, two.late) == (2, 2, 6, 4, 2)
+    assert two.instances_completed == 3  # feb (ended 1/3 Hanoi), quick, slow
     # cycles: feb 27/2 09:00 → 1/3 00:30 = 1 d 15.5 h; quick 1 d; slow 5 d → median 1 d 15.5 h
-    assert two["median_cycle_seconds"] == pytest.approx((DAY + 15.5 * HOUR).total_seconds())
-    assert one["instances_completed"] == 2 and one["median_cycle_seconds"] == pytest.approx(3 * 3600)
-    totals = march["totals"]
-    assert (totals["open"], totals["overdue"], totals["completed"], totals["on_time"], totals["late"]) == (
+    assert two.median_cycle_seconds == pytest.approx((DAY + 15.5 * HOUR).total_seconds())
+    assert one.instances_completed == 2 and one.median_cycle_seconds == pytest.approx(3 * 3600)
+    totals = march.totals
+    assert (totals.open, totals.overdue, totals.completed, totals.on_time, totals.late) == (
         2,
         2,
         8,
         4,
         2,
     )
-    assert totals["instances_completed"] == 5
-    assert totals["median_cycle_seconds"] == pytest.approx(DAY.total_seconds())  # 2 h, 4 h, 1 d, 1 d 15.5 h, 5 d
+    assert totals.instances_completed == 5
+    assert totals.median_cycle_seconds == pytest.approx(DAY.total_seconds())  # 2 h, 4 h, 1 d, 1 d 15.5 h, 5 d
 
     february = dashboard.figures(OWNER, "2026-02")  # read as of its end: feb's decision was open then
-    assert not february["current"] and february["as_of"] == Month.parse("2026-02").end
-    feb_agency = {row["agency"]: row for row in february["agencies"]}
-    assert feb_agency["skhcn"]["completed"] == 1 and feb_agency["skhcn"]["on_time"] == 1
-    assert feb_agency["stp"]["open"] == 1 and feb_agency["stp"]["completed"] == 0
-    assert february["totals"]["instances_completed"] == 0 and february["totals"]["median_cycle_seconds"] is None
-    assert dashboard.figures(ADMIN)["month"] == "2026-03"  # default: the current month
+    assert not february.current and february.as_of == Month.parse("2026-02").end
+    feb_agency = {row.agency: row for row in february.agencies}
+    assert feb_agency["skhcn"].completed == 1 and feb_agency["skhcn"].on_time == 1
+    assert feb_agency["stp"].open == 1 and feb_agency["stp"].completed == 0
+    assert february.totals.instances_completed == 0 and february.totals.median_cycle_seconds is None
+    assert dashboard.figures(ADMIN).month == "2026-03"  # default: the current month
 
 
 def _report(summary: str) -> dict[str, Any]:
@@ -200,31 +200,31 @@ def test_monthly_reports_on_time_late_and_missing(
     container.tasks.complete(STP, _report_task(container, february, "stp"), _report("Tháng 2"))
     clock.set(hanoi(2026, 3, 3, 9))
 
-    before = dashboard.figures(SKHCN, "2026-03")["monthly_reports"]
-    assert before["period"] == "2026-02" and not before["deadline_passed"]
-    assert before["due_at"] == datetime(2026, 3, 4, 16, 59, 59, tzinfo=UTC)
-    assert {a["agency"]: a["status"] for a in before["agencies"]} == {
+    before = dashboard.figures(SKHCN, "2026-03").monthly_reports
+    assert before.period == "2026-02" and not before.deadline_passed
+    assert before.due_at == datetime(2026, 3, 4, 16, 59, 59, tzinfo=UTC)
+    assert {a.agency: a.status for a in before.agencies} == {
         "skhcn": "missing",
         "stp": "on_time",
         "htkc": "missing",
     }
-    assert (before["on_time"], before["late"], before["missing"]) == (1, 0, 2)
-    stp = next(a for a in before["agencies"] if a["agency"] == "stp")
-    assert stp["submitted_at"] == hanoi(2026, 3, 2, 9) and stp["name_vi"] == "Sở Tư pháp"
+    assert (before.on_time, before.late, before.missing) == (1, 0, 2)
+    stp = next(a for a in before.agencies if a.agency == "stp")
+    assert stp.submitted_at == hanoi(2026, 3, 2, 9) and stp.name_vi == "Sở Tư pháp"
 
     clock.set(hanoi(2026, 3, 5, 10))
     container.tasks.complete(SKHCN, _report_task(container, february, "skhcn"), _report("Tháng 2, muộn"))
-    after = dashboard.figures(STP)["monthly_reports"]
-    assert after["deadline_passed"]
-    assert {a["agency"]: a["status"] for a in after["agencies"]} == {
+    after = dashboard.figures(STP).monthly_reports
+    assert after.deadline_passed
+    assert {a.agency: a.status for a in after.agencies} == {
         "skhcn": "late",
         "stp": "on_time",
         "htkc": "missing",
     }
 
-    past = dashboard.figures(STP, "2026-02")["monthly_reports"]  # the January cycle, as of the end of February
-    assert past["period"] == "2026-01"
-    assert {a["agency"]: a["status"] for a in past["agencies"]} == {
+    past = dashboard.figures(STP, "2026-02").monthly_reports  # the January cycle, as of the end of February
+    assert past.period == "2026-01"
+    assert {a.agency: a.status for a in past.agencies} == {
         "skhcn": "on_time",
         "stp": "on_time",
         "htkc": "late",
@@ -247,17 +247,17 @@ def test_tasks_of_named_users_only_count_under_no_agency(
     start(container, "dash_users")
     clock.set(hanoi(2026, 3, 2, 13))
     figures = dashboard.figures(SKHCN)
-    [row] = figures["agencies"]
-    assert row["agency"] is None and row["name_vi"] == "Không thuộc cơ quan nào (giao đích danh)"
-    assert (row["open"], row["overdue"]) == (1, 1)
-    assert [p["process_key"] for p in figures["processes"]] == ["dash_users"]
+    [row] = figures.agencies
+    assert row.agency is None and row.name_vi == "Không thuộc cơ quan nào (giao đích danh)"
+    assert (row.open, row.overdue) == (1, 1)
+    assert [p.process_key for p in figures.processes] == ["dash_users"]
 
 
 def test_who_may_read_and_which_months(container: EngineContainer, clock: FakeClock, dashboard: Dashboard) -> None:
     clock.set(hanoi(2026, 3, 10))
     empty = dashboard.figures(officer("ai_do", "syt"), "2026-03")
-    assert empty["agencies"] == [] and empty["processes"] == [] and empty["monthly_reports"]["agencies"] == []
-    assert empty["totals"]["open"] == 0 and empty["monthly_reports"]["due_at"] is None
+    assert empty.agencies == () and empty.processes == () and empty.monthly_reports.agencies == ()
+    assert empty.totals.open == 0 and empty.monthly_reports.due_at is None
     with pytest.raises(Forbidden):
         dashboard.figures(INTEGRATOR)
     with pytest.raises(InvalidInput) as future:

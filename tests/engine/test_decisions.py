@@ -12,13 +12,14 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from phoihop.engine.agencies import default_registry
-from phoihop.engine.commands.decisions import Decisions
+from phoihop.engine.commands.decisions import Decisions, ProcessVersionRef
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
 from phoihop.engine.definitions.dmn.feel import cell_issue
 from phoihop.engine.definitions.dmn.tables import (
     CompiledDecision,
     DecisionEvaluationFailed,
+    DecisionInput,
     DecisionInputsMissing,
     DecisionNotFound,
     compile_file,
@@ -371,21 +372,21 @@ def test_dmn_files_deploy_alone_and_get_versions_per_decision(container: EngineC
     assert [(d.key, d.version, d.created) for d in again] == [("delay_level", 1, False), ("handling_level", 1, False)]
     changed = container.deployments.deploy(OWNER, [source("multi.dmn", {'"ubnd"': '"vp-ubnd"'})], change_note="VP")
     assert [(d.key, d.version, d.created) for d in changed] == [("delay_level", 1, False), ("handling_level", 2, True)]
-    listed = {d["id"]: d for d in decisions.list(OWNER)}
-    assert {key: d["version"] for key, d in listed.items()} == {"delay_level": 1, "handling_level": 2}
-    assert listed["handling_level"]["inputs"] == [
-        {"id": "input_level", "label": "Mức độ", "expression": "muc_do", "type_ref": "string"}
-    ]
-    assert (listed["handling_level"]["rule_count"], listed["handling_level"]["engine"]) == (2, "python")
+    listed = {d.id: d for d in decisions.list(OWNER)}
+    assert {key: d.version for key, d in listed.items()} == {"delay_level": 1, "handling_level": 2}
+    assert listed["handling_level"].inputs == (
+        DecisionInput(id="input_level", label="Mức độ", expression="muc_do", type_ref="string"),
+    )
+    assert (listed["handling_level"].rule_count, listed["handling_level"].engine) == (2, "python")
     latest = decisions.evaluate(OWNER, "handling_level", {"muc_do": "tre_nghiem_trong"})
     older = decisions.evaluate(OWNER, "handling_level", {"muc_do": "tre_nghiem_trong"}, version=1)
-    assert (latest["outputs"], older["outputs"]) == ({"cap_xu_ly": "vp-ubnd"}, {"cap_xu_ly": "ubnd"})
-    assert (latest["decision"]["version"], older["decision"]["version"]) == (2, 1)
+    assert (latest.outputs, older.outputs) == ({"cap_xu_ly": "vp-ubnd"}, {"cap_xu_ly": "ubnd"})
+    assert (latest.decision.version, older.decision.version) == (2, 1)
     with pytest.raises(DecisionNotFound):
         decisions.find(OWNER, "handling_level", 3)
     with pytest.raises(DecisionNotFound):
         decisions.find(OWNER, "khong_co")
-    assert container.queries.list_definitions() == []  # decisions are no process definitions
+    assert container.definition_reads.list_definitions() == []  # decisions are no process definitions
 
 
 def test_decisions_of_a_process_folder_name_the_process_version(
@@ -394,21 +395,21 @@ def test_decisions_of_a_process_folder_name_the_process_version(
     ((_, files),) = deployable_sets(PROCESSES / "green_lane")
     (deployed,) = container.deployments.deploy(OWNER, files)
     found = decisions.get(OWNER, "green_lane_eligibility")
-    assert found["processes"] == [{"key": "green_lane", "version": deployed.version}]
-    assert [r["id"] for r in found["rules"]][-1] == "rule_default"
+    assert found.processes == (ProcessVersionRef(key="green_lane", version=deployed.version),)
+    assert found.rules is not None and [r.id for r in found.rules][-1] == "rule_default"
     result = decisions.evaluate(INTEGRATOR, "green_lane_eligibility", {"procedure_code": "KHCN-04"})
-    assert [(m["rule_id"], m["in_result"]) for m in result["matched"]] == [
+    assert [(m.rule_id, m.in_result) for m in result.matched] == [
         ("rule_khcn_04", True),
         ("rule_default", False),
     ]
-    assert result["outputs"] == {"green_lane": True, "standard_days": 5, "cut_rate": 0.4}
+    assert result.outputs == {"green_lane": True, "standard_days": 5, "cut_rate": 0.4}
 
 
 def test_a_business_rule_task_calls_each_decision_of_a_multi_decision_file(container: EngineContainer) -> None:
     container.deployments.deploy(OWNER, [source("multi.dmn"), source("escalation_level.bpmn")])
     instance_id, _ = container.instances.start(INTEGRATOR, "escalation_level", variables={"so_ngay_tre": 4})
-    found = container.queries.get_instance(ADMIN, instance_id)
-    assert (found["variables"]["muc_do"], found["variables"]["cap_xu_ly"]) == ("tre_han", "skhcn")
+    found = container.instance_reads.get_instance(ADMIN, instance_id)
+    assert (found.variables["muc_do"], found.variables["cap_xu_ly"]) == ("tre_han", "skhcn")
 
 
 def test_only_owners_integrators_and_admins_use_decisions(container: EngineContainer, decisions: Decisions) -> None:
@@ -420,6 +421,6 @@ def test_only_owners_integrators_and_admins_use_decisions(container: EngineConta
     ):
         with pytest.raises(Forbidden):
             call()
-    assert decisions.evaluate(ADMIN, "sector_routing", {"sector": "y_te"})["outputs"]["sector_agency"] == "syt"
+    assert decisions.evaluate(ADMIN, "sector_routing", {"sector": "y_te"}).outputs["sector_agency"] == "syt"
     with pytest.raises(Forbidden):
         container.deployments.deploy(clerk, [source("sector_routing.dmn")])

@@ -14,6 +14,7 @@ from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.diff import diff_versions
 from phoihop.engine.errors import DefinitionNotFound
 from phoihop.engine.model import SourceFile
+from phoihop.engine.reads.versions import ChangedElement, DiffElement, DiffSummary, FieldChange, FileChanges
 from tests.conftest import OWNER
 
 from .helpers import bpmn, lane
@@ -221,6 +222,22 @@ CHANGES: dict[str, tuple[Callable[[str], str], dict[str, Any]]] = {
 }
 
 
+def elements(expected: list[dict[str, Any]]) -> tuple[DiffElement, ...]:
+    """The typed elements of an expectation written as the API's JSON."""
+    return tuple(
+        ChangedElement(
+            e["element_id"],
+            e["type"],
+            e["name"],
+            e["lane"],
+            tuple(FieldChange(c["field"], c["before"], c["after"]) for c in e["changes"]),
+        )
+        if "changes" in e
+        else DiffElement(e["element_id"], e["type"], e["name"], e["lane"])
+        for e in expected
+    )
+
+
 def deploy_files(container: EngineContainer, files: dict[str, bytes], note: str) -> int:
     [result] = container.deployments.deploy(OWNER, [SourceFile(n, c) for n, c in files.items()], change_note=note)
     assert result.created
@@ -235,12 +252,14 @@ def test_each_realistic_change_is_reported_exactly(container: EngineContainer, c
     v1 = deploy_files(container, original, "Bản gốc")
     v2 = deploy_files(container, changed, change)
 
-    diff = container.queries.definition_diff("escalation", v1, v2)
+    diff = container.version_reads.definition_diff("escalation", v1, v2)
 
-    assert {k: diff[k] for k in ("added", "removed", "changed")} == expected
-    assert diff["summary"] == {k: len(expected[k]) for k in ("added", "removed", "changed")}
-    assert (diff["key"], diff["from"], diff["to"], diff["process"]) == ("escalation", 1, 2, [])
-    assert diff["files"] == {"added": [], "removed": [], "changed": ["escalation.bpmn"]}
+    assert (diff.added, diff.removed, diff.changed) == tuple(
+        elements(expected[k]) for k in ("added", "removed", "changed")
+    )
+    assert diff.summary == DiffSummary(**{k: len(expected[k]) for k in ("added", "removed", "changed")})
+    assert (diff.key, diff.from_version, diff.to, diff.process) == ("escalation", 1, 2, ())
+    assert diff.files == FileChanges(added=(), removed=(), changed=("escalation.bpmn",))
 
 
 def test_all_changes_at_once_and_the_way_back(container: EngineContainer) -> None:
@@ -251,37 +270,37 @@ def test_all_changes_at_once_and_the_way_back(container: EngineContainer) -> Non
     deploy_files(container, original, "Bản gốc")
     deploy_files(container, {**original, "escalation.bpmn": xml.encode()}, "Năm thay đổi")
 
-    forward = container.queries.definition_diff("escalation", 1, 2)
-    backward = container.queries.definition_diff("escalation", 2, 1)
+    forward = container.version_reads.definition_diff("escalation", 1, 2)
+    backward = container.version_reads.definition_diff("escalation", 2, 1)
 
     expected = {k: [e for _, change in CHANGES.values() for e in change[k]] for k in ("added", "removed")}
-    assert sorted(e["element_id"] for e in forward["added"]) == sorted(e["element_id"] for e in expected["added"])
-    assert sorted(e["element_id"] for e in forward["removed"]) == sorted(e["element_id"] for e in expected["removed"])
-    assert {c["element_id"] for c in forward["changed"]} == {
+    assert sorted(e.element_id for e in forward.added) == sorted(e["element_id"] for e in expected["added"])
+    assert sorted(e.element_id for e in forward.removed) == sorted(e["element_id"] for e in expected["removed"])
+    assert {c.element_id for c in forward.changed} == {
         "flow_to_classify",
         "flow_decided",
         "classify",
         "legal_review",
         "flow_to_legal_review",
     }
-    assert backward["added"] == forward["removed"]
-    assert backward["removed"] == forward["added"]
-    assert {
-        c["element_id"]: [(f["field"], f["after"], f["before"]) for f in c["changes"]] for c in backward["changed"]
-    } == {c["element_id"]: [(f["field"], f["before"], f["after"]) for f in c["changes"]] for c in forward["changed"]}
+    assert backward.added == forward.removed
+    assert backward.removed == forward.added
+    assert {c.element_id: [(f.field, f.after, f.before) for f in c.changes] for c in backward.changed} == {
+        c.element_id: [(f.field, f.before, f.after) for f in c.changes] for c in forward.changed
+    }
 
 
 def test_same_version_and_unknown_versions(container: EngineContainer) -> None:
     deploy_files(container, escalation_files(), "Bản gốc")
 
-    same = container.queries.definition_diff("escalation", 1, 1)
+    same = container.version_reads.definition_diff("escalation", 1, 1)
 
-    assert same["summary"] == {"added": 0, "removed": 0, "changed": 0}
-    assert same["files"] == {"added": [], "removed": [], "changed": []}
+    assert same.summary == DiffSummary(added=0, removed=0, changed=0)
+    assert same.files == FileChanges(added=(), removed=(), changed=())
     with pytest.raises(DefinitionNotFound):
-        container.queries.definition_diff("escalation", 1, 2)
+        container.version_reads.definition_diff("escalation", 1, 2)
     with pytest.raises(DefinitionNotFound):
-        container.queries.definition_diff("khong_co", 1, 1)
+        container.version_reads.definition_diff("khong_co", 1, 1)
 
 
 def test_a_changed_form_file_shows_in_files_only(container: EngineContainer) -> None:
@@ -290,10 +309,10 @@ def test_a_changed_form_file_shows_in_files_only(container: EngineContainer) -> 
     deploy_files(container, original, "Bản gốc")
     deploy_files(container, {**original, "classify.form.json": form}, "Sửa biểu mẫu phân loại")
 
-    diff = container.queries.definition_diff("escalation", 1, 2)
+    diff = container.version_reads.definition_diff("escalation", 1, 2)
 
-    assert diff["summary"] == {"added": 0, "removed": 0, "changed": 0}
-    assert diff["files"] == {"added": [], "removed": [], "changed": ["classify.form.json"]}
+    assert diff.summary == DiffSummary(added=0, removed=0, changed=0)
+    assert diff.files == FileChanges(added=(), removed=(), changed=("classify.form.json",))
 
 
 # --- the fields one by one, on a small process (no database) ---------------------------------------------------------

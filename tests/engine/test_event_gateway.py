@@ -51,7 +51,7 @@ def test_the_message_wins(container: EngineContainer) -> None:
     delivered = container.messages.correlate(
         INTEGRATOR, "ho_so_bo_sung", business_key="HS-1", variables={"so_trang": 12}
     )
-    assert [d["instance_id"] for d in delivered] == [instance_id]
+    assert [d.instance_id for d in delivered] == [instance_id]
     row = instance(container, instance_id)
     assert row["status"] == "completed" and row["variables"]["so_trang"] == 12
     assert _waits(container, instance_id) == ([], [])

@@ -26,6 +26,8 @@ from phoihop.engine.errors import (
     InvalidInput,
 )
 from phoihop.engine.model import Actor, SourceFile
+from phoihop.engine.reads.external_tasks import ExternalTaskView, LockedExternalTask
+from phoihop.engine.reads.instances import Incident
 from tests.conftest import INTEGRATOR, OWNER
 from tests.engine.helpers import (
     ADMIN,
@@ -76,7 +78,7 @@ def fetch(
     topics: tuple[str, ...] = (TOPIC,),
     variables: tuple[str, ...] | None = None,
     use_priority: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[LockedExternalTask]:
     return container.external_tasks.fetch_and_lock(
         INTEGRATOR,
         worker,
@@ -86,11 +88,11 @@ def fetch(
     )
 
 
-def rows(container: EngineContainer, instance_id: str) -> list[dict[str, Any]]:
-    return list(container.external_tasks.list_tasks(INTEGRATOR, instance_id=instance_id)["items"])
+def rows(container: EngineContainer, instance_id: str) -> list[ExternalTaskView]:
+    return list(container.external_task_reads.list_tasks(INTEGRATOR, instance_id=instance_id).items)
 
 
-def only_row(container: EngineContainer, instance_id: str) -> dict[str, Any]:
+def only_row(container: EngineContainer, instance_id: str) -> ExternalTaskView:
     (row,) = rows(container, instance_id)
     return row
 
@@ -102,38 +104,38 @@ def test_fetch_lock_complete_moves_the_instance_on(
 ) -> None:
     instance_id = start(external)
     row = only_row(external, instance_id)
-    assert row["status"] == "open" and row["topic"] == TOPIC and row["element_id"] == "Task_GuiVanBan"
-    assert row["name"] == "Gửi văn bản qua trục liên thông" and row["priority"] == 10
-    assert row["retries"] is None and row["worker_id"] is None and row["business_key"] == "VB-001"
+    assert row.status == "open" and row.topic == TOPIC and row.element_id == "Task_GuiVanBan"
+    assert row.name == "Gửi văn bản qua trục liên thông" and row.priority == 10
+    assert row.retries is None and row.worker_id is None and row.business_key == "VB-001"
     assert open_tasks(external, instance_id) == {}  # not a human task
     assert instance(external, instance_id)["status"] == "running"
 
     (locked,) = fetch(external, "van-thu-1", lock_ms=30_000)
-    assert locked["id"] == row["id"] and locked["worker_id"] == "van-thu-1" and locked["status"] == "locked"
-    assert locked["lock_expires_at"] == clock.now() + timedelta(seconds=30)
-    assert locked["variables"] == {"trich_yeu": "Xin ý kiến về dự thảo quy chế", "so_trang": 3}
+    assert locked.id == row.id and locked.worker_id == "van-thu-1" and locked.status == "locked"
+    assert locked.lock_expires_at == clock.now() + timedelta(seconds=30)
+    assert locked.variables == {"trich_yeu": "Xin ý kiến về dự thảo quy chế", "so_trang": 3}
     assert fetch(external, "van-thu-2") == []  # locked: nobody else gets it
     if not warm_cache:
         external.executor.cache.clear()
 
     done = external.external_tasks.complete(
-        INTEGRATOR, locked["id"], "van-thu-1", {"so_van_ban": "125/SKHCN-VP", "da_gui": True}
+        INTEGRATOR, locked.id, "van-thu-1", {"so_van_ban": "125/SKHCN-VP", "da_gui": True}
     )
-    assert done["status"] == "completed" and done["ended_at"] == clock.now()
-    stored = external.external_tasks.get_task(INTEGRATOR, locked["id"])
-    assert stored["status"] == "completed" and stored["lock_expires_at"] is None
+    assert done.status == "completed" and done.ended_at == clock.now()
+    stored = external.external_task_reads.get_task(INTEGRATOR, locked.id)
+    assert stored.status == "completed" and stored.lock_expires_at is None
     variables = instance(external, instance_id)["variables"]
     assert variables["so_van_ban"] == "125/SKHCN-VP" and variables["da_gui"] is True
     assert set(open_tasks(external, instance_id)) == {"Task_XacNhan"}
     kinds = audit_kinds(external, instance_id)
     assert kinds.count("external_task_completed") == 1
     (event,) = [e for e in history(external, instance_id) if e["kind"] == "external_task_completed"]
-    assert event["actor"] == INTEGRATOR.id and event["task_id"] == locked["id"]
+    assert event["actor"] == INTEGRATOR.id and event["task_id"] == locked.id
     assert event["data"]["worker_id"] == "van-thu-1" and event["data"]["variables"]["so_van_ban"] == "125/SKHCN-VP"
 
     external.tasks.complete(SKHCN, task_id(external, instance_id, "Task_XacNhan"), {})
     assert instance(external, instance_id)["status"] == "completed"
-    assert only_row(external, instance_id)["status"] == "completed"
+    assert only_row(external, instance_id).status == "completed"
 
 
 def test_completing_an_external_task_publishes_the_message_its_instance_then_throws(container: EngineContainer) -> None:
@@ -143,9 +145,9 @@ def test_completing_an_external_task_publishes_the_message_its_instance_then_thr
     instance_id, _ = container.instances.start(INTEGRATOR, "gui_va_bao_ket_qua", business_key="VB-777")
     (locked,) = fetch(container, "van-thu-1")
 
-    done = container.external_tasks.complete(INTEGRATOR, locked["id"], "van-thu-1", {"so_van_ban": "77/SKHCN-VP"})
+    done = container.external_tasks.complete(INTEGRATOR, locked.id, "van-thu-1", {"so_van_ban": "77/SKHCN-VP"})
 
-    assert done["status"] == "completed"
+    assert done.status == "completed"
     assert instance(container, instance_id)["status"] == "completed"
     (sent,) = [e for e in history(container, instance_id) if e["kind"] == "message_sent"]
     assert sent["data"]["message"] == "Kết quả gửi văn bản"
@@ -160,7 +162,7 @@ def test_completing_an_external_task_publishes_the_message_its_instance_then_thr
 def test_fetch_returns_only_the_named_variables(external: EngineContainer) -> None:
     start(external, ho_so={"so": "HS-1", "co_quan": "Sở Tư pháp"})
     (locked,) = fetch(external, "w", variables=("ho_so", "khong_co"))
-    assert locked["variables"] == {"ho_so": {"so": "HS-1", "co_quan": "Sở Tư pháp"}}
+    assert locked.variables == {"ho_so": {"so": "HS-1", "co_quan": "Sở Tư pháp"}}
 
 
 def test_priority_order_topics_and_max_tasks(external: EngineContainer, clock: FakeClock) -> None:
@@ -168,21 +170,21 @@ def test_priority_order_topics_and_max_tasks(external: EngineContainer, clock: F
     low, _ = external.instances.start(INTEGRATOR, "thong_bao_ket_qua", business_key="TB-1")
     clock.advance(1)
     high = start(external)
-    assert [r["priority"] for r in rows(external, low)] == [0]
+    assert [r.priority for r in rows(external, low)] == [0]
 
     (first,) = fetch(external, "w1", max_tasks=1, use_priority=True)
-    assert first["instance_id"] == high  # priority 10 before 0
-    external.external_tasks.unlock(INTEGRATOR, first["id"])
+    assert first.instance_id == high  # priority 10 before 0
+    external.external_tasks.unlock(INTEGRATOR, first.id)
     (oldest,) = fetch(external, "w1", max_tasks=1)
-    assert oldest["instance_id"] == low  # without use_priority: the oldest
+    assert oldest.instance_id == low  # without use_priority: the oldest
     assert fetch(external, "w1", topics=("dong_bo_dvc",)) == []  # not there yet
 
-    external.external_tasks.complete(INTEGRATOR, oldest["id"], "w1", {"so_thong_bao": 7})
+    external.external_tasks.complete(INTEGRATOR, oldest.id, "w1", {"so_thong_bao": 7})
     both = fetch(external, "w2", topics=(TOPIC, "dong_bo_dvc"))
-    assert {(t["topic"], t["instance_id"]) for t in both} == {(TOPIC, high), ("dong_bo_dvc", low)}
-    sync = next(t for t in both if t["topic"] == "dong_bo_dvc")
-    assert sync["variables"]["so_thong_bao"] == 7
-    external.external_tasks.complete(INTEGRATOR, sync["id"], "w2")
+    assert {(t.topic, t.instance_id) for t in both} == {(TOPIC, high), ("dong_bo_dvc", low)}
+    sync = next(t for t in both if t.topic == "dong_bo_dvc")
+    assert sync.variables["so_thong_bao"] == 7
+    external.external_tasks.complete(INTEGRATOR, sync.id, "w2")
     assert instance(external, low)["status"] == "completed"
 
 
@@ -195,20 +197,20 @@ def test_an_expired_lock_lets_another_worker_take_the_task(external: EngineConta
     assert fetch(external, "w2") == []
     clock.advance(timedelta(milliseconds=1))
     listed = only_row(external, instance_id)
-    assert listed["status"] == "open" and listed["worker_id"] is None  # an expired lock reads as open
+    assert listed.status == "open" and listed.worker_id is None  # an expired lock reads as open
     (second,) = fetch(external, "w2", lock_ms=5_000)
-    assert second["id"] == first["id"] and second["worker_id"] == "w2"
+    assert second.id == first.id and second.worker_id == "w2"
 
     with pytest.raises(ExternalTaskNotLocked) as refused:
-        external.external_tasks.complete(INTEGRATOR, first["id"], "w1", {"so_van_ban": "cu"})
+        external.external_tasks.complete(INTEGRATOR, first.id, "w1", {"so_van_ban": "cu"})
     assert refused.value.fields["locked_by"] == "w2"
-    external.external_tasks.complete(INTEGRATOR, second["id"], "w2", {"so_van_ban": "moi"})
+    external.external_tasks.complete(INTEGRATOR, second.id, "w2", {"so_van_ban": "moi"})
     assert instance(external, instance_id)["variables"]["so_van_ban"] == "moi"
 
 
 def test_only_the_locking_worker_completes_while_the_lock_holds(external: EngineContainer, clock: FakeClock) -> None:
     instance_id = start(external)
-    task = only_row(external, instance_id)["id"]
+    task = only_row(external, instance_id).id
     with pytest.raises(ExternalTaskNotLocked):  # never fetched
         external.external_tasks.complete(INTEGRATOR, task, "w1")
     fetch(external, "w1", lock_ms=10_000)
@@ -219,7 +221,7 @@ def test_only_the_locking_worker_completes_while_the_lock_holds(external: Engine
 
     clock.advance(9)
     extended = external.external_tasks.extend_lock(INTEGRATOR, task, "w1", 60_000)
-    assert extended["lock_expires_at"] == clock.now() + timedelta(minutes=1)
+    assert extended.lock_expires_at == clock.now() + timedelta(minutes=1)
     clock.advance(30)  # past the first lock, within the extended one
     assert fetch(external, "w2") == []
     clock.advance(31)
@@ -240,13 +242,13 @@ def test_only_the_locking_worker_completes_while_the_lock_holds(external: Engine
 def test_unlock_frees_the_task_for_any_worker(external: EngineContainer) -> None:
     instance_id = start(external)
     (locked,) = fetch(external, "w1")
-    freed = external.external_tasks.unlock(INTEGRATOR, locked["id"])
-    assert freed["status"] == "open" and freed["worker_id"] is None and freed["lock_expires_at"] is None
+    freed = external.external_tasks.unlock(INTEGRATOR, locked.id)
+    assert freed.status == "open" and freed.worker_id is None and freed.lock_expires_at is None
     assert "external_task_unlocked" in audit_kinds(external, instance_id)
     (again,) = fetch(external, "w2")
-    assert again["id"] == locked["id"]
+    assert again.id == locked.id
     with pytest.raises(ExternalTaskNotLocked):
-        external.external_tasks.complete(INTEGRATOR, locked["id"], "w1")
+        external.external_tasks.complete(INTEGRATOR, locked.id, "w1")
 
 
 # --- failures and incidents ------------------------------------------------------------------------------------------
@@ -256,7 +258,7 @@ def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(
     instance_id = start(external)
     tasks = external.external_tasks
     (locked,) = fetch(external, "w1")
-    task = locked["id"]
+    task = locked.id
     with pytest.raises(ExternalTaskNotLocked):
         tasks.handle_failure(INTEGRATOR, task, "w2", error_message="không phải của tôi", retries=1)
 
@@ -269,65 +271,65 @@ def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(
         retries=2,
         retry_timeout=60_000,
     )
-    assert failed["status"] == "open" and failed["retries"] == 2 and failed["worker_id"] is None
-    assert failed["retry_at"] == clock.now() + timedelta(minutes=1)
-    assert failed["error_message"] == "Trục liên thông không phản hồi"
-    assert tasks.get_task(INTEGRATOR, task)["error_details"] == "ConnectTimeout: 10.0.0.5:443"
+    assert failed.status == "open" and failed.retries == 2 and failed.worker_id is None
+    assert failed.retry_at == clock.now() + timedelta(minutes=1)
+    assert failed.error_message == "Trục liên thông không phản hồi"
+    assert external.external_task_reads.get_task(INTEGRATOR, task).error_details == "ConnectTimeout: 10.0.0.5:443"
     assert fetch(external, "w1") == []  # waiting out the retry timeout
     clock.advance(60)
-    assert [t["retries"] for t in fetch(external, "w1")] == [2]
+    assert [t.retries for t in fetch(external, "w1")] == [2]
 
-    assert tasks.handle_failure(INTEGRATOR, task, "w1", error_message="lần 2")["retries"] == 1  # counts down
+    assert tasks.handle_failure(INTEGRATOR, task, "w1", error_message="lần 2").retries == 1  # counts down
     fetch(external, "w1")
     incident = tasks.handle_failure(INTEGRATOR, task, "w1", error_message="Nơi nhận không tồn tại")
-    assert incident["status"] == "incident" and incident["retries"] == 0 and incident["incident_at"] == clock.now()
+    assert incident.status == "incident" and incident.retries == 0 and incident.incident_at == clock.now()
     assert fetch(external, "w1") == []
     clock.advance(3600)
     assert fetch(external, "w1") == []  # an incident is never fetched
 
-    shown = external.queries.get_instance(ADMIN, instance_id)
-    assert shown["status"] == "running"
-    assert shown["incidents"] == [
-        {
-            "external_task_id": task,
-            "element_id": "Task_GuiVanBan",
-            "name": "Gửi văn bản qua trục liên thông",
-            "topic": TOPIC,
-            "error_message": "Nơi nhận không tồn tại",
-            "incident_at": incident["incident_at"],
-        }
-    ]
+    shown = external.instance_reads.get_instance(ADMIN, instance_id)
+    assert shown.status == "running"
+    assert shown.incidents == (
+        Incident(
+            external_task_id=task,
+            element_id="Task_GuiVanBan",
+            name="Gửi văn bản qua trục liên thông",
+            topic=TOPIC,
+            error_message="Nơi nhận không tồn tại",
+            incident_at=incident.incident_at,
+        ),
+    )
     kinds = audit_kinds(external, instance_id)
     assert kinds.count("external_task_failed") == 3 and kinds.count("incident_created") == 1
     (created,) = [e for e in history(external, instance_id) if e["kind"] == "incident_created"]
     assert created["element_id"] == "Task_GuiVanBan" and created["data"]["error_message"] == "Nơi nhận không tồn tại"
 
     resolved = tasks.set_retries(ADMIN, task, 1)
-    assert resolved["status"] == "open" and resolved["retries"] == 1 and resolved["incident_at"] is None
-    assert external.queries.get_instance(ADMIN, instance_id)["incidents"] == []
+    assert resolved.status == "open" and resolved.retries == 1 and resolved.incident_at is None
+    assert external.instance_reads.get_instance(ADMIN, instance_id).incidents == ()
     assert "incident_resolved" in audit_kinds(external, instance_id)
     (again,) = fetch(external, "w3")
-    tasks.complete(INTEGRATOR, again["id"], "w3", {"so_van_ban": "9/SKHCN"})
+    tasks.complete(INTEGRATOR, again.id, "w3", {"so_van_ban": "9/SKHCN"})
     assert set(open_tasks(external, instance_id)) == {"Task_XacNhan"}
 
 
 def test_failures_without_retries_start_from_the_default(external: EngineContainer) -> None:
     instance_id = start(external)
-    task = only_row(external, instance_id)["id"]
+    task = only_row(external, instance_id).id
     left = []
     for _ in range(DEFAULT_RETRIES):
         fetch(external, "w1")
-        left.append(external.external_tasks.handle_failure(INTEGRATOR, task, "w1")["retries"])
+        left.append(external.external_tasks.handle_failure(INTEGRATOR, task, "w1").retries)
     assert left == [DEFAULT_RETRIES - 1 - i for i in range(DEFAULT_RETRIES)]
-    assert only_row(external, instance_id)["status"] == "incident"
+    assert only_row(external, instance_id).status == "incident"
 
 
 def test_zero_retries_make_an_incident_and_bad_values_are_refused(external: EngineContainer) -> None:
     instance_id = start(external)
-    task = only_row(external, instance_id)["id"]
+    task = only_row(external, instance_id).id
     made = external.external_tasks.set_retries(INTEGRATOR, task, 0)
-    assert made["status"] == "incident"
-    assert [i["external_task_id"] for i in external.queries.get_instance(ADMIN, instance_id)["incidents"]] == [task]
+    assert made.status == "incident"
+    assert [i.external_task_id for i in external.instance_reads.get_instance(ADMIN, instance_id).incidents] == [task]
     with pytest.raises(InvalidInput):
         external.external_tasks.set_retries(INTEGRATOR, task, -1)
     fetch_args = [FetchTopic(TOPIC, 0)]
@@ -340,7 +342,7 @@ def test_zero_retries_make_an_incident_and_bad_values_are_refused(external: Engi
     with pytest.raises(InvalidInput):
         external.external_tasks.fetch_and_lock(INTEGRATOR, "w", [FetchTopic(TOPIC, 1)], max_tasks=0)
     with pytest.raises(ExternalTaskNotFound):
-        external.external_tasks.get_task(INTEGRATOR, "khong-phai-uuid")
+        external.external_task_reads.get_task(INTEGRATOR, "khong-phai-uuid")
     with pytest.raises(ExternalTaskNotFound):
         external.external_tasks.complete(INTEGRATOR, "00000000-0000-0000-0000-000000000000", "w")
 
@@ -350,23 +352,23 @@ def test_a_bpmn_error_takes_the_error_boundary_path(external: EngineContainer) -
     instance_id = start(external)
     (locked,) = fetch(external, "w1")
     with pytest.raises(BpmnErrorNotCaught):
-        external.external_tasks.handle_bpmn_error(INTEGRATOR, locked["id"], "w1", "MA_KHAC")
-    assert only_row(external, instance_id)["status"] == "locked"  # nothing changed: the worker may still fail it
+        external.external_tasks.handle_bpmn_error(INTEGRATOR, locked.id, "w1", "MA_KHAC")
+    assert only_row(external, instance_id).status == "locked"  # nothing changed: the worker may still fail it
     assert instance(external, instance_id)["version"] == 1
 
     done = external.external_tasks.handle_bpmn_error(
         INTEGRATOR,
-        locked["id"],
+        locked.id,
         "w1",
         "VAN_BAN_BI_TU_CHOI",
         error_message="Sai thể thức",
         variables={"ly_do_tu_choi": "Sai thể thức văn bản"},
     )
-    assert done["status"] == "completed"
+    assert done.status == "completed"
     assert set(open_tasks(external, instance_id)) == {"Task_XuLyTuChoi"}
     assert instance(external, instance_id)["variables"]["ly_do_tu_choi"] == "Sai thể thức văn bản"
     stored = only_row(external, instance_id)
-    assert stored["status"] == "completed" and stored["error_message"] == "VAN_BAN_BI_TU_CHOI: Sai thể thức"
+    assert stored.status == "completed" and stored.error_message == "VAN_BAN_BI_TU_CHOI: Sai thể thức"
     assert "external_task_bpmn_error" in audit_kinds(external, instance_id)
 
 
@@ -376,12 +378,12 @@ def test_cancelling_the_instance_closes_its_external_task(external: EngineContai
     (locked,) = fetch(external, "w1")
     external.instances.cancel(ADMIN, instance_id, reason="Rút hồ sơ")
     row = only_row(external, instance_id)
-    assert row["status"] == "cancelled" and row["ended_at"] is not None
+    assert row.status == "cancelled" and row.ended_at is not None
     assert fetch(external, "w2") == []
     with pytest.raises(ExternalTaskNotActive):
-        external.external_tasks.complete(INTEGRATOR, locked["id"], "w1")
+        external.external_tasks.complete(INTEGRATOR, locked.id, "w1")
     with pytest.raises(ExternalTaskNotActive):
-        external.external_tasks.set_retries(INTEGRATOR, locked["id"], 3)
+        external.external_tasks.set_retries(INTEGRATOR, locked.id, 3)
 
 
 def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: EngineContainer, clock: FakeClock) -> None:
@@ -412,9 +414,9 @@ def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: Engin
     clock.advance(timedelta(hours=1, seconds=1))
     assert container.timers.fire_due_timers() == 1
     assert set(open_tasks(container, instance_id)) == {"gui_tay"}
-    assert only_row(container, instance_id)["status"] == "cancelled"
+    assert only_row(container, instance_id).status == "cancelled"
     with pytest.raises(ExternalTaskNotActive):
-        container.external_tasks.complete(INTEGRATOR, locked["id"], "w1")
+        container.external_tasks.complete(INTEGRATOR, locked.id, "w1")
 
 
 def test_an_instance_error_closes_the_waiting_external_task(container: EngineContainer) -> None:
@@ -449,9 +451,9 @@ def test_an_instance_error_closes_the_waiting_external_task(container: EngineCon
     (locked,) = fetch(container, "w1")
     container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 0})
     assert instance(container, instance_id)["status"] == "error"
-    assert only_row(container, instance_id)["status"] == "cancelled"
+    assert only_row(container, instance_id).status == "cancelled"
     with pytest.raises(ExternalTaskNotActive):
-        container.external_tasks.complete(INTEGRATOR, locked["id"], "w1")
+        container.external_tasks.complete(INTEGRATOR, locked.id, "w1")
 
 
 def test_a_crash_before_commit_leaves_the_task_locked_and_a_retry_completes_it(external: EngineContainer) -> None:
@@ -463,11 +465,11 @@ def test_a_crash_before_commit_leaves_the_task_locked_and_a_retry_completes_it(e
 
     external.executor.fail_before_commit = crash
     with pytest.raises(RuntimeError):
-        external.external_tasks.complete(INTEGRATOR, locked["id"], "w1", {"so_van_ban": "1"})
+        external.external_tasks.complete(INTEGRATOR, locked.id, "w1", {"so_van_ban": "1"})
     external.executor.fail_before_commit = None
-    assert only_row(external, instance_id)["status"] == "locked"
+    assert only_row(external, instance_id).status == "locked"
     assert instance(external, instance_id)["version"] == 1 and open_tasks(external, instance_id) == {}
-    external.external_tasks.complete(INTEGRATOR, locked["id"], "w1", {"so_van_ban": "1"})
+    external.external_tasks.complete(INTEGRATOR, locked.id, "w1", {"so_van_ban": "1"})
     assert set(open_tasks(external, instance_id)) == {"Task_XacNhan"}
 
 
@@ -500,24 +502,24 @@ def test_external_tasks_in_a_subprocess_and_multi_instance(container: EngineCont
     container.deployments.deploy(OWNER, [SourceFile("gui_nhieu_noi.bpmn", xml.encode())])
     instance_id, _ = container.instances.start(INTEGRATOR, "gui_nhieu_noi")
     both = fetch(container, "w1")
-    assert [t["element_id"] for t in both] == ["gui", "gui"] and len({t["id"] for t in both}) == 2
-    container.external_tasks.complete(INTEGRATOR, both[0]["id"], "w1", {"noi_1": "đã gửi"})
+    assert [t.element_id for t in both] == ["gui", "gui"] and len({t.id for t in both}) == 2
+    container.external_tasks.complete(INTEGRATOR, both[0].id, "w1", {"noi_1": "đã gửi"})
     assert open_tasks(container, instance_id) == {}  # the other instance of the task still waits
     container.executor.cache.clear()  # the second from the stored state
-    container.external_tasks.complete(INTEGRATOR, both[1]["id"], "w1", {"noi_2": "đã gửi"})
+    container.external_tasks.complete(INTEGRATOR, both[1].id, "w1", {"noi_2": "đã gửi"})
     assert set(open_tasks(container, instance_id)) == {"xem"}
-    assert [r["status"] for r in rows(container, instance_id)] == ["completed", "completed"]
+    assert [r.status for r in rows(container, instance_id)] == ["completed", "completed"]
 
 
 # --- who may ---------------------------------------------------------------------------------------------------------
 def test_only_integrators_and_admins_use_external_tasks(external: EngineContainer) -> None:
     instance_id = start(external)
-    task = only_row(external, instance_id)["id"]
+    task = only_row(external, instance_id).id
     lead = Actor.of("lanh_dao", groups=("skhcn",), roles=("lead", "officer"))
     for attempt in (
         lambda: fetch_as(external, SKHCN),
         lambda: fetch_as(external, lead),
-        lambda: external.external_tasks.list_tasks(SKHCN),
+        lambda: external.external_task_reads.list_tasks(SKHCN),
         lambda: external.external_tasks.set_retries(lead, task, 3),
         lambda: external.external_tasks.complete(SKHCN, task, "w1"),
     ):
@@ -526,7 +528,7 @@ def test_only_integrators_and_admins_use_external_tasks(external: EngineContaine
     assert len(fetch_as(external, ADMIN)) == 1
 
 
-def fetch_as(container: EngineContainer, actor: Actor) -> list[dict[str, Any]]:
+def fetch_as(container: EngineContainer, actor: Actor) -> list[LockedExternalTask]:
     return container.external_tasks.fetch_and_lock(actor, "w", [FetchTopic(TOPIC, 1000)])
 
 
@@ -583,16 +585,16 @@ def test_concurrent_workers_never_get_the_same_task(external: EngineContainer, o
     engines = [external, other] * 4
     results = run_threads([partial(fetch, engine, f"worker-{n}", max_tasks=4) for n, engine in enumerate(engines)])
     assert all(kind == "ok" for kind, _ in results), results
-    taken = [(f"worker-{n}", task["id"]) for n, (_, fetched) in enumerate(results) for task in fetched]
+    taken = [(f"worker-{n}", task.id) for n, (_, fetched) in enumerate(results) for task in fetched]
     ids = [task for _, task in taken]
     assert len(ids) == len(set(ids))  # no task went to two workers
     assert count(external, "SELECT count(*) FROM external_task WHERE status = 'locked'") == len(ids)
     for worker, task in taken:  # each is locked by the worker that got it
-        assert external.external_tasks.get_task(INTEGRATOR, task)["worker_id"] == worker
+        assert external.external_task_reads.get_task(INTEGRATOR, task).worker_id == worker
     # whatever a busy round skipped is there for the next fetch, and every task completes exactly once
     rest = fetch(other, "worker-late", max_tasks=100)
     assert len(ids) + len(rest) == 24
-    holders = {task: worker for worker, task in taken} | {task["id"]: "worker-late" for task in rest}
+    holders = {task: worker for worker, task in taken} | {task.id: "worker-late" for task in rest}
     outcomes = run_threads(
         [
             partial(engine.external_tasks.complete, INTEGRATOR, task, worker, {"so_van_ban": task})
@@ -610,7 +612,7 @@ def test_completing_twice_at_once_completes_once(external: EngineContainer, othe
     (locked,) = fetch(external, "w1")
     results = run_threads(
         [
-            partial(engine.external_tasks.complete, INTEGRATOR, locked["id"], "w1", {"lan": n})
+            partial(engine.external_tasks.complete, INTEGRATOR, locked.id, "w1", {"lan": n})
             for n, engine in enumerate([external, other, external, other])
         ]
     )

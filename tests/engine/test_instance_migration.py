@@ -28,6 +28,12 @@ from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import DefinitionNotFound, Forbidden, MigrationPlanInvalid, NotCandidate
 from phoihop.engine.execution.task_index import index_of
 from phoihop.engine.instance_migration.commands import InstanceFilter, MigrationPlan
+from phoihop.engine.instance_migration.results import (
+    DryRunSummary,
+    ExecutionSummary,
+    MigrationDryRun,
+    MigrationExecution,
+)
 from phoihop.engine.instance_migration.tree import plan_tree, rebuild
 from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.store import instance_moves as migration_rows
@@ -226,8 +232,9 @@ def fingerprint(container: EngineContainer) -> dict[str, list[Any]]:
         }
 
 
-def by_instance(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {item["instance_id"]: item for item in report.get("instances", report.get("results", []))}
+def by_instance(report: MigrationDryRun | MigrationExecution) -> dict[str, Any]:
+    items = report.instances if isinstance(report, MigrationDryRun) else report.results
+    return {item.instance_id: item for item in items}
 
 
 # --- dry run ----------------------------------------------------------------------------------------------------------
@@ -235,39 +242,39 @@ def test_dry_run_tells_what_would_happen_and_writes_nothing(container: EngineCon
     before = fingerprint(container)
     report = container.instance_migration.dry_run(OWNER, PLAN, InstanceFilter())
     assert fingerprint(container) == before
-    assert report["total"] == 4 and report["summary"] == {"listed": 4, "migratable": 3, "not_migratable": 1}
+    assert report.total == 4 and report.summary == DryRunSummary(listed=4, migratable=3, not_migratable=1)
     found = by_instance(report)
 
     claimed = found[cases["claimed"]]
-    assert claimed["migratable"] and claimed["reasons"] == []
-    [task] = claimed["tasks"]
-    assert task["outcome"] == "kept" and task["element_from"] == task["element_to"] == "classify"
-    assert task["assignee"] == "an" and task["assignee_kept"] and task["status"] == "claimed"
-    assert task["lane_before"] == "Sở Khoa học và Công nghệ"
-    assert task["lane_after"] == "Trung tâm Phục vụ hành chính công"
-    assert (task["candidate_groups_before"], task["candidate_groups_after"]) == (["skhcn"], ["ttpvhcc"])
-    assert task["due_at_after"] == task["due_at_before"] == hanoi(2026, 3, 9)
-    [timer] = claimed["timers"]
-    assert timer["outcome"] == "kept" and timer["element_to"] == "classify_overdue"
-    assert timer["due_at_after"] == timer["due_at_before"] == hanoi(2026, 3, 9)
+    assert claimed.migratable and claimed.reasons == ()
+    [task] = claimed.tasks
+    assert task.outcome == "kept" and task.element_from == task.element_to == "classify"
+    assert task.assignee == "an" and task.assignee_kept and task.status == "claimed"
+    assert task.lane_before == "Sở Khoa học và Công nghệ"
+    assert task.lane_after == "Trung tâm Phục vụ hành chính công"
+    assert (task.candidate_groups_before, task.candidate_groups_after) == (("skhcn",), ("ttpvhcc",))
+    assert task.due_at_after == task.due_at_before == hanoi(2026, 3, 9)
+    [timer] = claimed.timers
+    assert timer.outcome == "kept" and timer.element_to == "classify_overdue"
+    assert timer.due_at_after == timer.due_at_before == hanoi(2026, 3, 9)
 
     legal = found[cases["legal"]]
-    assert legal["migratable"]
-    [task] = legal["tasks"]
-    assert (task["element_from"], task["element_to"]) == ("legal_review", "legal_appraisal")
-    assert (task["name_before"], task["name_after"]) == ("Thẩm định pháp lý", "Thẩm định cơ chế, chính sách")
-    assert task["assignee"] == "duc" and task["candidate_groups_after"] == ["stp"]
-    [timer] = legal["timers"]
-    assert timer["element_to"] == "legal_review_overdue" and timer["due_at_after"] == hanoi(2026, 3, 11)
+    assert legal.migratable
+    [task] = legal.tasks
+    assert (task.element_from, task.element_to) == ("legal_review", "legal_appraisal")
+    assert (task.name_before, task.name_after) == ("Thẩm định pháp lý", "Thẩm định cơ chế, chính sách")
+    assert task.assignee == "duc" and task.candidate_groups_after == ("stp",)
+    [timer] = legal.timers
+    assert timer.element_to == "legal_review_overdue" and timer.due_at_after == hanoi(2026, 3, 11)
 
     guided = found[cases["guided"]]
-    assert not guided["migratable"]
-    assert {(r["code"], r["element_id"]) for r in guided["reasons"]} == {
+    assert not guided.migratable
+    assert {(r.code, r.element_id) for r in guided.reasons} == {
         ("element-removed", "guide"),
         ("element-removed", "guide_overdue"),
     }
-    assert all(r["message_vi"] and r["message_en"] for r in guided["reasons"])
-    assert [t["outcome"] for t in guided["tasks"]] == ["blocked"]
+    assert all(r.message_vi and r.message_en for r in guided.reasons)
+    assert [t.outcome for t in guided.tasks] == ["blocked"]
 
 
 def test_dry_run_filters_by_business_key_status_and_instance(container: EngineContainer, cases: dict[str, str]) -> None:
@@ -275,11 +282,11 @@ def test_dry_run_filters_by_business_key_status_and_instance(container: EngineCo
     report = container.instance_migration.dry_run(OWNER, PLAN, chosen)
     found = by_instance(report)
     assert set(found) == {cases["legal"], cases["guided"], "01a00000-0000-7000-8000-000000000000"}
-    assert [r["code"] for r in found["01a00000-0000-7000-8000-000000000000"]["reasons"]] == ["instance-not-found"]
+    assert [r.code for r in found["01a00000-0000-7000-8000-000000000000"].reasons] == ["instance-not-found"]
     container.instances.cancel(LEAD, cases["unclaimed"], reason="Trùng hồ sơ")
     everyone = InstanceFilter(statuses=("running", "cancelled"))
     cancelled = by_instance(container.instance_migration.dry_run(OWNER, PLAN, everyone))[cases["unclaimed"]]
-    assert [r["code"] for r in cancelled["reasons"]] == ["instance-not-running"]
+    assert [r.code for r in cancelled.reasons] == ["instance-not-running"]
     running_only = by_instance(container.instance_migration.dry_run(OWNER, PLAN, InstanceFilter()))
     assert cases["unclaimed"] not in running_only
 
@@ -291,15 +298,13 @@ def test_a_variable_the_new_condition_needs_blocks_when_nothing_provides_it(
     report = container.instance_migration.dry_run(OWNER, MigrationPlan("escalation", 1, 3, RENAMED), InstanceFilter())
     found = by_instance(report)
     claimed = found[cases["claimed"]]
-    assert not claimed["migratable"]
-    [reason] = claimed["reasons"]
-    assert reason["code"] == "variable-missing" and reason["element_id"] == "consult_split"
-    assert "estimated_cost" in reason["message_en"] and "estimated_cost" in reason["message_vi"]
-    assert found[cases["legal"]]["migratable"]  # past the gateway: the condition is behind it
+    assert not claimed.migratable
+    [reason] = claimed.reasons
+    assert reason.code == "variable-missing" and reason.element_id == "consult_split"
+    assert "estimated_cost" in reason.message_en and "estimated_cost" in reason.message_vi
+    assert found[cases["legal"]].migratable  # past the gateway: the condition is behind it
     # with version 2, the classification form asks for the amount: nothing is missing
-    assert by_instance(container.instance_migration.dry_run(OWNER, PLAN, InstanceFilter()))[cases["claimed"]][
-        "migratable"
-    ]
+    assert by_instance(container.instance_migration.dry_run(OWNER, PLAN, InstanceFilter()))[cases["claimed"]].migratable
 
 
 # --- execute ----------------------------------------------------------------------------------------------------------
@@ -314,10 +319,10 @@ def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_tas
     legal_timers = timers(container, cases["legal"])
 
     result = container.instance_migration.migrate(OWNER, PLAN, [cases["claimed"], cases["legal"], cases["guided"]])
-    assert result["summary"] == {"migrated": 2, "refused": 1, "failed": 0}
+    assert result.summary == ExecutionSummary(migrated=2, refused=1, failed=0)
     outcome = by_instance(result)
-    assert outcome[cases["guided"]]["status"] == "refused"
-    assert {r["code"] for r in outcome[cases["guided"]]["reasons"]} == {"element-removed"}
+    assert outcome[cases["guided"]].status == "refused"
+    assert {r.code for r in outcome[cases["guided"]].reasons} == {"element-removed"}
 
     # the refused and the unchosen instances are exactly as they were
     for instance_id, row in untouched.items():
@@ -447,9 +452,9 @@ def test_a_failing_instance_rolls_back_alone(
     monkeypatch.setattr(migration_rows, "switch_definition", failing)
     result = container.instance_migration.migrate(OWNER, PLAN, [cases["claimed"], cases["legal"]])
     outcome = by_instance(result)
-    assert outcome[cases["legal"]]["status"] == "failed"
-    assert outcome[cases["legal"]]["reasons"][0]["code"] == "migration-failed"
-    assert outcome[cases["claimed"]]["status"] == "migrated"
+    assert outcome[cases["legal"]].status == "failed"
+    assert outcome[cases["legal"]].reasons[0].code == "migration-failed"
+    assert outcome[cases["claimed"]].status == "migrated"
     assert instance(container, cases["legal"]) == before  # its state, version and variables: as they were
     legal_records = [r for r in fingerprint(container)["records"] if r[0] == cases["legal"]]
     assert legal_records == [r for r in records_before if r[0] == cases["legal"]]
@@ -487,7 +492,7 @@ def test_bad_plans_are_refused_before_anything(container: EngineContainer, cases
     with pytest.raises(Forbidden):
         migration.migrate(SKHCN, PLAN, [cases["claimed"]])
     admin = Actor.of("root", roles=("admin",))
-    assert migration.dry_run(admin, PLAN, InstanceFilter())["summary"]["listed"] == 4
+    assert migration.dry_run(admin, PLAN, InstanceFilter()).summary.listed == 4
 
 
 def index_marker(index: Any) -> Any:
@@ -545,17 +550,12 @@ def test_due_dates_given_under_version_1_stay_when_version_2_changes_the_rule(
     )
     container.deployments.deploy(OWNER, [SourceFile(n, c) for n, c in files.items()])
     report = container.instance_migration.dry_run(OWNER, MigrationPlan("escalation", 1, 2), InstanceFilter())
-    [task] = report["instances"][0]["tasks"]
-    assert (task["due_date_rule_before"], task["due_date_rule_after"]) == (
+    [task] = report.instances[0].tasks
+    assert (task.due_date_rule_before, task.due_date_rule_after) == (
         "working_days(1 if urgent else 5)",
         "working_days(1 if urgent else 3)",
     )
-    assert (
-        task["due_at_before"]
-        == task["due_at_after"]
-        == due
-        == START.astimezone(HANOI).replace(day=9, hour=17, minute=0)
-    )
+    assert task.due_at_before == task.due_at_after == due == START.astimezone(HANOI).replace(day=9, hour=17, minute=0)
     container.instance_migration.migrate(OWNER, MigrationPlan("escalation", 1, 2), [waiting])
     assert task_of(container, waiting, "classify")["due_at"] == due
 
@@ -600,11 +600,11 @@ def test_a_task_inside_a_subprocess_in_progress_moves_when_its_id_maps(
     container.deployments.deploy(OWNER, green_lane_files(renamed=True))
 
     unmapped = container.instance_migration.dry_run(OWNER, MigrationPlan("green_lane", 1, 2), InstanceFilter())
-    [item] = unmapped["instances"]
-    assert [(r["code"], r["element_id"]) for r in item["reasons"]] == [("subprocess-not-mappable", "appraise_skhcn")]
+    [item] = unmapped.instances
+    assert [(r.code, r.element_id) for r in item.reasons] == [("subprocess-not-mappable", "appraise_skhcn")]
 
     plan = MigrationPlan("green_lane", 1, 2, {"appraise_skhcn": "appraise_dossier"})
-    assert container.instance_migration.migrate(OWNER, plan, [waiting])["summary"]["migrated"] == 1
+    assert container.instance_migration.migrate(OWNER, plan, [waiting]).summary.migrated == 1
     moved = task_of(container, waiting, "appraise_dossier")
     assert moved["id"] == appraisal["id"] and moved["due_at"] == appraisal["due_at"]
     container.tasks.complete(

@@ -276,7 +276,7 @@ def test_service_deploys_with_warnings_and_refuses_errors_and_strict_gaps(contai
     with pytest.raises(InvalidDefinition) as bad:
         container.deployments.deploy(OWNER_ACTOR, folder("bad_due"))
     assert {p["element_id"] for p in bad.value.problems} == {"bad_iso", "bad_quoted", "unsafe"}  # JUEL translated
-    assert {row["key"] for row in container.queries.list_definitions()} == {"lint_gaps"}  # nothing else stored
+    assert {row.key for row in container.definition_reads.list_definitions()} == {"lint_gaps"}  # nothing else stored
 
 
 def upload(client: TestClient, files: Sequence[SourceFile], **kwargs: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from phoihop.engine.commands.messages import Delivery
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import EngineError, MessageNotCorrelated
 from phoihop.engine.store import repository as service_repo
@@ -61,7 +62,7 @@ def test_correlate_by_business_key_delivers_payload_and_removes_the_subscription
         variables={"giay_to_bo_sung": ["ban_sao_cccd"], "ho_so": {"chi_tiet": {"trang": 3}}},
     )
 
-    assert delivered == [{"instance_id": target, "started": False}]
+    assert delivered == [Delivery(instance_id=target, started=False)]
     assert subscriptions(messages, target) == []
     assert set(open_tasks(messages, target)) == {"recheck"}
     variables = instance(messages, target)["variables"]
@@ -85,7 +86,7 @@ def test_correlate_by_correlation_keys_matches_instance_variables(messages: Engi
     delivered = messages.messages.correlate(
         INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-200"}, variables={"so_trang": 12}
     )
-    assert delivered == [{"instance_id": second, "started": False}]
+    assert delivered == [Delivery(instance_id=second, started=False)]
     assert instance(messages, second)["variables"]["so_trang"] == 12
     assert set(open_tasks(messages, second)) == {"recheck"}
     assert subscriptions(messages, second) == []
@@ -100,7 +101,7 @@ def test_correlate_by_correlation_keys_matches_instance_variables(messages: Engi
     delivered = messages.messages.correlate(
         INTEGRATOR, MESSAGE, correlation_keys={"ma_ho_so": "HS-100", "linh_vuc": "dat_dai"}, business_key="BK-A"
     )
-    assert delivered == [{"instance_id": first, "started": False}]
+    assert delivered == [Delivery(instance_id=first, started=False)]
 
 
 def test_wrong_correlation_value_or_business_key_is_not_correlated_and_changes_nothing(
@@ -143,8 +144,8 @@ def test_message_start_event_starts_report_intake(messages: EngineContainer) -> 
     delivered = messages.messages.correlate(
         INTEGRATOR, "bao_cao_vuong_mac", business_key="BC-7", variables={"noi_dung": "Vướng mắc thủ tục", "muc_do": 2}
     )
-    assert len(delivered) == 1 and delivered[0]["started"] is True
-    instance_id = delivered[0]["instance_id"]
+    assert len(delivered) == 1 and delivered[0].started is True
+    instance_id = delivered[0].instance_id
     row = instance(messages, instance_id)
     assert row["process_key"] == "report_intake"
     assert row["business_key"] == "BC-7"
@@ -160,7 +161,7 @@ def test_message_start_event_starts_report_intake(messages: EngineContainer) -> 
 
     # every further report starts another instance
     again = messages.messages.correlate(INTEGRATOR, "bao_cao_vuong_mac", business_key="BC-8")
-    assert again[0]["started"] is True and again[0]["instance_id"] != instance_id
+    assert again[0].started is True and again[0].instance_id != instance_id
     assert count(messages, "SELECT count(*) FROM process_instance WHERE process_key = 'report_intake'") == 2
 
 
@@ -225,7 +226,7 @@ def test_message_consumed_between_lookup_and_lock_is_not_correlated(
     delivered = messages.messages.correlate(
         INTEGRATOR, MESSAGE, correlation_keys={"nhom": "X"}, variables={"ai": "toi"}, all_instances=True
     )
-    assert delivered == [{"instance_id": second, "started": False}]
+    assert delivered == [Delivery(instance_id=second, started=False)]
     assert instance(messages, first)["variables"]["ai"] == "khac"
     assert instance(messages, second)["variables"]["ai"] == "toi"
     assert audit_kinds(messages, first).count("message_received") == 1

@@ -8,6 +8,7 @@ import pytest
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
+from phoihop.engine.commands.messages import Delivery
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import InvalidVariables, MessageNotCorrelated, TaskNotOpen
 from phoihop.engine.variables import check_variables
@@ -42,7 +43,7 @@ def test_a_delivery_that_one_instance_refuses_still_reaches_the_others(
         all_instances=True,
     )
 
-    assert delivered == [{"instance_id": accepting, "started": False}]
+    assert delivered == [Delivery(instance_id=accepting, started=False)]
     assert instance(container, refusing)["status"] == "running"
     assert instance(container, accepting)["variables"]["ban_sao_cccd"] == "da_nop"
 
@@ -64,7 +65,7 @@ def test_a_message_every_waiting_instance_refuses_is_not_correlated(
 def test_claiming_a_task_cancelled_meanwhile_is_task_not_open(container: EngineContainer) -> None:
     deploy(container, "four_tasks.bpmn")
     instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")
-    task_id = container.queries.open_task_ids(SKHCN, instance_id)[0]
+    task_id = container.task_reads.open_task_ids(SKHCN, instance_id)[0]
     container.instances.cancel(LEAD, instance_id)
     with pytest.raises(TaskNotOpen):
         container.tasks.claim(SKHCN, task_id)

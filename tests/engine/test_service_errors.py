@@ -55,10 +55,10 @@ def test_script_error_puts_the_instance_in_error_and_it_stays_queryable_and_canc
     assert error_event["element_id"] == "compute"
 
     # queryable through the read side
-    seen = container.queries.get_instance(INTEGRATOR, instance_id)
-    assert seen["status"] == "error" and seen["error"]["element_id"] == "compute"
-    page = container.queries.list_instances(INTEGRATOR, status="error")
-    assert [i["id"] for i in page.items] == [instance_id]
+    seen = container.instance_reads.get_instance(INTEGRATOR, instance_id)
+    assert seen.status == "error" and seen.error is not None and seen.error["element_id"] == "compute"
+    page = container.instance_reads.list_instances(INTEGRATOR, status="error")
+    assert [i.id for i in page.items] == [instance_id]
 
     container.instances.cancel(LEAD, instance_id, reason="dữ liệu sai")
     row = instance(container, instance_id)

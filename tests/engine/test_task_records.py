@@ -59,13 +59,13 @@ def test_restored_records_equal_the_live_workflow_after_every_command(
         live = _live_state(container, instance_id)
         if live is not None:
             assert _restored_state(container, instance_id) == live, f"records diverge after step {step}"
-        instance = container.queries.get_instance(ADMIN, instance_id)
-        if instance["status"] != "running":
+        instance = container.instance_reads.get_instance(ADMIN, instance_id)
+        if instance.status != "running":
             break
-        task = instance["open_tasks"][0]
-        container.tasks.complete(LEAD, task["id"], _answers(task["element_id"], step))
+        task = instance.open_tasks[0]
+        container.tasks.complete(LEAD, task.id, _answers(task.element_id, step))
         step += 1
-    assert instance["status"] == "completed"
+    assert instance.status == "completed"
     assert step >= 3
 
 
@@ -82,7 +82,7 @@ def test_a_loop_step_rewrites_a_bounded_number_of_records(container: EngineConta
     repo.write_task_records = counting  # type: ignore[assignment]
     try:
         for i in range(30):
-            task_id = container.queries.open_task_ids(LEAD, instance_id)[0]
+            task_id = container.task_reads.open_task_ids(LEAD, instance_id)[0]
             container.tasks.complete(LEAD, task_id, {"tiep_tuc": i < 29})
     finally:
         repo.write_task_records = original  # type: ignore[assignment]

@@ -13,6 +13,7 @@ from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import Forbidden, InstanceNotFound
 from phoihop.engine.model import Actor, SourceFile
+from phoihop.engine.reads.instance_views import InstanceLabels
 from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.web.conftest import green_lane_dossier
 
@@ -39,18 +40,20 @@ def submit(container: EngineContainer, business_key: str, **fields: object) -> s
 
 
 def open_task(container: EngineContainer, instance_id: str, actor: Actor) -> str:
-    task_id: str = container.queries.open_task_ids(actor, instance_id)[0]
+    task_id: str = container.task_reads.open_task_ids(actor, instance_id)[0]
     return task_id
 
 
 def test_inbox_text_search_matches_task_name_business_key_and_dossier_code(green_lane: EngineContainer) -> None:
-    queries = green_lane.queries
+    task_reads = green_lane.task_reads
     first = submit(green_lane, "HS-2026_0001")
     second = submit(green_lane, "HS-2026%0002")
-    code = queries.get_instance(INTEGRATOR, second)["dossier"]["code"]
+    dossier = green_lane.instance_reads.get_instance(INTEGRATOR, second).dossier
+    assert dossier is not None and dossier.code is not None
+    code = dossier.code
 
     def found(text: str) -> list[str]:
-        return sorted(t["instance_id"] for t in queries.list_tasks(DESK, text=text).items)
+        return sorted(t.instance_id for t in task_reads.list_tasks(DESK, text=text).items)
 
     assert found("HS-2026_0001") == [first]
     assert found("hs-2026%0002") == [second]  # case-insensitive; % and _ match themselves
@@ -58,10 +61,11 @@ def test_inbox_text_search_matches_task_name_business_key_and_dossier_code(green
     assert found(code) == [second]
     assert found("kiểm tra tính đầy đủ") == sorted([first, second])  # the task name
     assert found("không có") == []
-    assert queries.list_tasks(SKHCN, text="HS-2026").total == 0  # still only the caller's tasks
-    rows = queries.with_instance_labels(queries.list_tasks(DESK, text=code).items)
-    assert [(r["business_key"], r["dossier_code"], r["process_name"]) for r in rows] == [
-        ("HS-2026%0002", code, "Giải quyết thủ tục hành chính theo làn xanh")
+    assert task_reads.list_tasks(SKHCN, text="HS-2026").total == 0  # still only the caller's tasks
+    rows = task_reads.list_tasks(DESK, text=code).items
+    labels = green_lane.instance_views.instance_labels(rows)
+    assert [labels[r.instance_id] for r in rows] == [
+        InstanceLabels("HS-2026%0002", code, "Giải quyết thủ tục hành chính theo làn xanh")
     ]
 
 
@@ -69,33 +73,33 @@ def test_the_diagram_marks_the_path_the_waiting_steps_and_overdue_tasks(
     green_lane: EngineContainer, clock: FakeClock
 ) -> None:
     instance_id = submit(green_lane, "HS-1")
-    diagram = green_lane.queries.instance_diagram(DESK, instance_id)
-    assert diagram["file"] == "green_lane.bpmn" and diagram["xml"].startswith("<?xml")
-    assert diagram["completed"][:3] == ["dossier_submitted", "eligibility", "register_dossier"]
-    assert "check_completeness" in diagram["active"] and diagram["overdue"] == []
-    assert diagram["lanes"]["check_completeness"] == "Trung tâm Phục vụ hành chính công"
-    assert diagram["names"]["check_completeness"] == "Kiểm tra tính đầy đủ của hồ sơ"
-    assert diagram["history"][0]["kind"] == "instance_started"
+    diagram = green_lane.instance_views.instance_diagram(DESK, instance_id)
+    assert diagram.file == "green_lane.bpmn" and diagram.xml.startswith("<?xml")
+    assert diagram.completed[:3] == ("dossier_submitted", "eligibility", "register_dossier")
+    assert "check_completeness" in diagram.active and diagram.overdue == ()
+    assert diagram.lanes["check_completeness"] == "Trung tâm Phục vụ hành chính công"
+    assert diagram.names["check_completeness"] == "Kiểm tra tính đầy đủ của hồ sơ"
+    assert diagram.history[0].kind == "instance_started"
 
     green_lane.tasks.complete(DESK, open_task(green_lane, instance_id, DESK), {"outcome": "complete"})
-    diagram = green_lane.queries.instance_diagram(SKHCN, instance_id)
-    assert {"check_completeness", "accept_dossier", "assign_appraisal"} <= set(diagram["completed"])
+    diagram = green_lane.instance_views.instance_diagram(SKHCN, instance_id)
+    assert {"check_completeness", "accept_dossier", "assign_appraisal"} <= set(diagram.completed)
     # the appraisal runs inside the collapsed sub-process "processing": both are active
-    assert {"appraise_skhcn", "processing"} <= set(diagram["active"])
-    assert "check_completeness" not in diagram["active"]
+    assert {"appraise_skhcn", "processing"} <= set(diagram.active)
+    assert "check_completeness" not in diagram.active
 
     clock.set(RECEIVED + timedelta(days=30))  # long past the appraisal's due time
-    diagram = green_lane.queries.instance_diagram(SKHCN, instance_id)
-    assert {"appraise_skhcn", "processing"} <= set(diagram["overdue"])
+    diagram = green_lane.instance_views.instance_diagram(SKHCN, instance_id)
+    assert {"appraise_skhcn", "processing"} <= set(diagram.overdue)
 
 
 def test_the_diagram_follows_the_instance_visibility_rule(green_lane: EngineContainer) -> None:
     instance_id = submit(green_lane, "HS-2")
     with pytest.raises(Forbidden):
-        green_lane.queries.instance_diagram(STP, instance_id)
+        green_lane.instance_views.instance_diagram(STP, instance_id)
     with pytest.raises(Forbidden):
-        green_lane.queries.instance_bpmn(STP, instance_id)
+        green_lane.instance_views.instance_bpmn(STP, instance_id)
     with pytest.raises(InstanceNotFound):
-        green_lane.queries.instance_bpmn(DESK, "01234567-89ab-7def-8123-456789abcdef")
-    name, content = green_lane.queries.instance_bpmn(DESK, instance_id)
+        green_lane.instance_views.instance_bpmn(DESK, "01234567-89ab-7def-8123-456789abcdef")
+    name, content = green_lane.instance_views.instance_bpmn(DESK, instance_id)
     assert name == "green_lane.bpmn" and 'id="green_lane"' in content

@@ -3,13 +3,16 @@ GET /api/v1/process-instances/{id} (who may see the instance sees all of it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import QueriesDep
+from phoihop.deps import DefinitionReadsDep, InstanceViewsDep
+from phoihop.engine.reads.instances import HistoryEvent
 from phoihop.web.deps import Page
 from phoihop.web.errors import WebRoute
 from phoihop.web.templating import render, security_headers
@@ -17,54 +20,70 @@ from phoihop.web.templating import render, security_headers
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
-def _agency_of(event: dict[str, Any], lanes: dict[str, str]) -> str | None:
-    element = event.get("element_id")
-    return lanes.get(element) if element else None
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """An audit event as the case page lists it: when, who, what, the agency (lane) and the name of its element."""
+
+    at: datetime
+    actor: str
+    kind: str
+    agency: str | None
+    element_name: str | None
+
+
+def _history_row(event: HistoryEvent, names: Mapping[str, str], lanes: Mapping[str, str]) -> HistoryRow:
+    element = event.element_id
+    return HistoryRow(
+        event.at,
+        event.actor,
+        event.kind,
+        lanes.get(element) if element else None,
+        names.get(element or "") or event.data.get("name"),
+    )
 
 
 @router.get("/ho-so/{instance_id}")
-async def case_page(instance_id: str, context: Page, queries: QueriesDep, started: bool = False) -> Response:
+async def case_page(
+    instance_id: str,
+    context: Page,
+    instance_views: InstanceViewsDep,
+    definitions: DefinitionReadsDep,
+    started: bool = False,
+) -> Response:
     assert context.session is not None
-    diagram = await run_in_threadpool(queries.instance_diagram, context.session.actor, instance_id)
-    instance = diagram["instance"]
-    names, lanes = diagram["names"], diagram["lanes"]
-    history = [
-        {
-            **event,
-            "agency": _agency_of(event, lanes),
-            "element_name": names.get(event.get("element_id") or "") or (event.get("data") or {}).get("name"),
-        }
-        for event in diagram["history"]
-    ]
-    marks = {key: diagram[key] for key in ("completed", "active", "overdue", "warning")}
-    process_name = next(
-        (
-            r["name"]
-            for r in await run_in_threadpool(queries.list_definitions)
-            if r["key"] == instance["process_key"] and r["version"] == instance["process_version"]
-        ),
-        None,
+    diagram = await run_in_threadpool(instance_views.instance_diagram, context.session.actor, instance_id)
+    instance = diagram.instance
+    names, lanes = diagram.names, diagram.lanes
+    process = next(
+        (p for p in await run_in_threadpool(definitions.list_definitions) if p.key == instance.process_key), None
     )
+    version = process.version(instance.process_version) if process is not None else None
+    marks = {
+        "completed": list(diagram.completed),
+        "active": list(diagram.active),
+        "overdue": list(diagram.overdue),
+        "warning": list(diagram.warning),
+    }
     return render(
         context,
         "case.html",
         {
             "instance": instance,
             "marks": marks,
-            "history": history,
+            "history": [_history_row(event, names, lanes) for event in diagram.history],
             "names": names,
-            "process_name": process_name or instance["process_key"],
+            "process_name": (version.name if version is not None else None) or instance.process_key,
             "started": started,
-            "steps_taken": [(element, names.get(element, element)) for element in diagram["completed"]],
-            "waiting": [(element, names.get(element, element)) for element in diagram["active"]],
+            "steps_taken": [(element, names.get(element, element)) for element in diagram.completed],
+            "waiting": [(element, names.get(element, element)) for element in diagram.active],
         },
     )
 
 
 @router.get("/ho-so/{instance_id}/so-do.bpmn")
-async def case_bpmn(instance_id: str, context: Page, queries: QueriesDep) -> Response:
+async def case_bpmn(instance_id: str, context: Page, instance_views: InstanceViewsDep) -> Response:
     """The BPMN XML the case view's diagram draws (fetched by static/case-view.js)."""
     assert context.session is not None
-    _name, content = await run_in_threadpool(queries.instance_bpmn, context.session.actor, instance_id)
+    _name, content = await run_in_threadpool(instance_views.instance_bpmn, context.session.actor, instance_id)
     headers = {**security_headers(), "Content-Security-Policy": "default-src 'none'; sandbox"}
     return Response(content.encode("utf-8"), media_type="application/xml; charset=utf-8", headers=headers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -18,7 +18,14 @@ from starlette.concurrency import run_in_threadpool
 
 from phoihop.deps import DashboardDep
 from phoihop.engine.clock import HANOI_TZ
-from phoihop.engine.reads.dashboard import Dashboard, Month
+from phoihop.engine.reads.dashboard import (
+    AgencyFigures,
+    Dashboard,
+    DashboardFigures,
+    Month,
+    ReportAgency,
+    TaskFigures,
+)
 from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx
 from phoihop.web.deps import Page
 from phoihop.web.errors import WebRoute
@@ -103,18 +110,21 @@ def duration_text(seconds: float | None, t: Translator) -> str:
     return t("dashboard.duration.minutes", m=minutes)
 
 
-def _charts(figures: dict[str, Any], t: Translator, name: Callable[[dict[str, Any]], str]) -> dict[str, Chart]:
-    def task_bars(row: dict[str, Any]) -> tuple[list[list[tuple[str, float, str]]], list[str]]:
-        in_time = row["open"] - row["overdue"]
-        done = [
-            ("on-time", row["on_time"], t("dashboard.on_time")),
-            ("late", row["late"], t("dashboard.late")),
-            ("no-deadline", row["no_deadline"], t("dashboard.no_deadline")),
+def _charts(figures: DashboardFigures, t: Translator, name: Callable[[AgencyFigures], str]) -> dict[str, Chart]:
+    def task_bars(row: TaskFigures) -> tuple[list[list[tuple[str, float, str]]], list[str]]:
+        in_time = row.open - row.overdue
+        done: list[tuple[str, float, str]] = [
+            ("on-time", row.on_time, t("dashboard.on_time")),
+            ("late", row.late, t("dashboard.late")),
+            ("no-deadline", row.no_deadline, t("dashboard.no_deadline")),
         ]
-        waiting = [("open", in_time, t("dashboard.open_in_time")), ("overdue", row["overdue"], t("dashboard.overdue"))]
+        waiting: list[tuple[str, float, str]] = [
+            ("open", in_time, t("dashboard.open_in_time")),
+            ("overdue", row.overdue, t("dashboard.overdue")),
+        ]
         return [done, waiting], [
-            t("dashboard.chart.done_text", n=row["completed"], late=row["late"]),
-            t("dashboard.chart.open_text", n=row["open"], overdue=row["overdue"]),
+            t("dashboard.chart.done_text", n=row.completed, late=row.late),
+            t("dashboard.chart.open_text", n=row.open, overdue=row.overdue),
         ]
 
     legend = [
@@ -124,30 +134,30 @@ def _charts(figures: dict[str, Any], t: Translator, name: Callable[[dict[str, An
         ("open", t("dashboard.open_in_time")),
         ("overdue", t("dashboard.overdue")),
     ]
-    agencies = bar_chart([(name(row), *task_bars(row)) for row in figures["agencies"]], legend)
+    agencies = bar_chart([(name(row), *task_bars(row)) for row in figures.agencies], legend)
     cycles = bar_chart(
         [
             (
-                row["name"],
-                [[("cycle", (row["median_cycle_seconds"] or 0) / 86400, t("dashboard.median_cycle"))]],
-                [duration_text(row["median_cycle_seconds"], t) or t("common.none")],
+                row.name,
+                [[("cycle", (row.median_cycle_seconds or 0) / 86400, t("dashboard.median_cycle"))]],
+                [duration_text(row.median_cycle_seconds, t) or t("common.none")],
             )
-            for row in figures["processes"]
+            for row in figures.processes
         ],
         [("cycle", t("dashboard.median_cycle"))],
     )
-    reports = figures["monthly_reports"]
-    report_bar = [
-        ("on-time", reports["on_time"], t("dashboard.report.on_time")),
-        ("late", reports["late"], t("dashboard.report.late")),
-        ("missing", reports["missing"], t("dashboard.report.missing")),
+    reports = figures.monthly_reports
+    report_bar: list[tuple[str, float, str]] = [
+        ("on-time", reports.on_time, t("dashboard.report.on_time")),
+        ("late", reports.late, t("dashboard.report.late")),
+        ("missing", reports.missing, t("dashboard.report.missing")),
     ]
     report_chart = bar_chart(
         [
             (
-                t("dashboard.reports.period", period=reports["period"]),
+                t("dashboard.reports.period", period=reports.period),
                 [report_bar],
-                [t("dashboard.reports.count", n=len(reports["agencies"]))],
+                [t("dashboard.reports.count", n=len(reports.agencies))],
             )
         ],
         [
@@ -159,7 +169,7 @@ def _charts(figures: dict[str, Any], t: Translator, name: Callable[[dict[str, An
     return {"agencies": agencies, "cycles": cycles, "reports": report_chart}
 
 
-def _figures(context: PageContext, board: Dashboard, month: str | None) -> dict[str, Any]:
+def _figures(context: PageContext, board: Dashboard, month: str | None) -> DashboardFigures:
     assert context.session is not None
     return board.figures(context.session.actor, month or None)
 
@@ -170,10 +180,10 @@ async def dashboard_page(context: Page, board: DashboardDep, month: MonthQuery =
     t = context.t
     lang = context.lang
 
-    def name(row: dict[str, Any]) -> str:
-        return str(row["name_vi"] if lang == "vi" else row["name_en"])
+    def name(row: AgencyFigures | ReportAgency) -> str:
+        return row.name_vi if lang == "vi" else row.name_en
 
-    chosen = Month.parse(figures["month"])
+    chosen = Month.parse(figures.month)
     current = Month.of(board.clock.now())
     return render(
         context,
@@ -205,7 +215,7 @@ async def download(
 ) -> Response:
     """The dashboard of ``month`` as a CSV (UTF-8 with BOM) or XLSX file, column titles in the page's language."""
     figures = await run_in_threadpool(_figures, context, board, month)
-    name = f"bang-dieu-khien-{figures['month']}.{format}"
+    name = f"bang-dieu-khien-{figures.month}.{format}"
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "X-Content-Type-Options": "nosniff",

@@ -12,10 +12,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import QueriesDep
+from phoihop.deps import DefinitionReadsDep, InstanceViewsDep, TaskReadsDep
 from phoihop.engine.errors import EngineError
 from phoihop.engine.model import Actor
-from phoihop.engine.reads.queries import Queries
+from phoihop.engine.reads.definitions import DefinitionReads
+from phoihop.engine.reads.instance_views import InstanceViews
+from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.time.deadlines import FILTERS
 from phoihop.web.deps import Page
 from phoihop.web.errors import WebRoute, is_htmx
@@ -36,7 +38,7 @@ class InboxFilters:
     q: str | None = None
 
     def list_args(self, **override: Any) -> dict[str, Any]:
-        """Keyword arguments of Queries.list_tasks for these filters (with some replaced)."""
+        """Keyword arguments of TaskReads.list_tasks for these filters (with some replaced)."""
         values = {"scope": self.scope, "process": self.process, "deadline": self.deadline, "q": self.q, **override}
         scope = values["scope"]
         return {
@@ -53,18 +55,27 @@ class InboxFilters:
         return "/" + (f"?{query}" if query else "")
 
 
-def read_inbox(queries: Queries, actor: Actor, filters: InboxFilters, offset: int) -> dict[str, Any]:
-    """The page of tasks and the count of each filter choice (each count holds the other filters)."""
+@dataclass(frozen=True)
+class InboxReads:
+    """What the inbox reads: tasks, process names, and the labels of the tasks' instances."""
+
+    tasks: TaskReads
+    definitions: DefinitionReads
+    instance_views: InstanceViews
+
+
+def read_inbox(reads: InboxReads, actor: Actor, filters: InboxFilters, offset: int) -> dict[str, Any]:
+    """The page of tasks (with their instances' labels) and the count of each filter choice (each count holds the
+    other filters)."""
 
     def total(**override: Any) -> int:
-        return queries.list_tasks(actor, **filters.list_args(**override), limit=1).total
+        return reads.tasks.list_tasks(actor, **filters.list_args(**override), limit=1).total
 
-    page = queries.list_tasks(actor, **filters.list_args(), limit=PAGE_SIZE, offset=offset)
-    processes: dict[str, str] = {}
-    for row in queries.list_definitions():  # oldest first: the latest version's name wins
-        processes[row["key"]] = row["name"] or row["key"]
+    page = reads.tasks.list_tasks(actor, **filters.list_args(), limit=PAGE_SIZE, offset=offset)
+    processes = {p.key: p.name or p.key for p in reads.definitions.list_definitions()}
     return {
-        "tasks": queries.with_instance_labels(page.items),
+        "tasks": page.items,
+        "labels": reads.instance_views.instance_labels(page.items),
         "total": page.total,
         "offset": offset,
         "scope_counts": {scope: total(scope=scope) for scope in SCOPES},
@@ -77,7 +88,9 @@ def read_inbox(queries: Queries, actor: Actor, filters: InboxFilters, offset: in
 @router.get("/")
 async def inbox(
     context: Page,
-    queries: QueriesDep,
+    task_reads: TaskReadsDep,
+    definitions: DefinitionReadsDep,
+    instance_views: InstanceViewsDep,
     scope: Annotated[str, Query(max_length=20)] = "all",
     process: Annotated[str, Query(max_length=200)] = "",
     deadline: Annotated[str, Query(max_length=20)] = "",
@@ -96,10 +109,10 @@ async def inbox(
     )
 
     def read() -> dict[str, Any]:
-        values = read_inbox(queries, actor, filters, offset)
+        values = read_inbox(InboxReads(task_reads, definitions, instance_views), actor, filters, offset)
         if done:  # the task just completed: its name for the message (the caller completed it, so may see it)
             try:
-                values["done_task"] = queries.get_task(actor, done)
+                values["done_task"] = task_reads.get_task(actor, done)
             except EngineError:
                 values["done_task"] = None
         return values

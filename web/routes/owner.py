@@ -9,6 +9,7 @@ set. The modeler's calls answer JSON (static/modeler.js draws it with textConten
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -16,11 +17,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import DeploymentsDep, QueriesDep, VersionsDep
+from phoihop.deps import DefinitionReadsDep, DeploymentsDep, VersionReadsDep, VersionsDep
 from phoihop.engine.definitions.lint.findings import from_problem
 from phoihop.engine.errors import DefinitionNotFound, EngineError, InvalidDefinition
 from phoihop.engine.model import Actor, Finding, SourceFile
-from phoihop.engine.reads.queries import Queries
+from phoihop.engine.reads.definitions import DefinitionReads
+from phoihop.engine.reads.versions import DefaultVersion, VersionReads, VersionView
 from phoihop.problems import status_for
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute
@@ -51,30 +53,36 @@ def _owner(context: PageContext) -> Actor:
 
 
 # --- definitions and versions ---------------------------------------------------------------------------------------
-def _definitions(queries: Queries) -> list[dict[str, Any]]:
-    """Every process key with its versions (newest first) and its default version."""
-    names: dict[str, str] = {}
-    for row in queries.list_definitions():  # oldest first: the latest version's name wins
-        names[row["key"]] = row["name"] or row["key"]
-    listed = []
-    for key, name in sorted(names.items(), key=lambda item: item[1].casefold()):
-        versions = queries.list_versions(key)
-        listed.append(
-            {"key": key, "name": name, "versions": list(reversed(versions)), "default": queries.default_version(key)}
-        )
-    return listed
+@dataclass(frozen=True, slots=True)
+class OwnedProcess:
+    """A process key as the owner's list shows it: its name, its versions (newest first), its default version."""
+
+    key: str
+    name: str
+    versions: tuple[VersionView, ...]
+    default: DefaultVersion
+
+
+def _definitions(definitions: DefinitionReads, versions: VersionReads) -> list[OwnedProcess]:
+    """Every process key with its versions (newest first) and its default version, by name."""
+    names = {p.key: p.name or p.key for p in definitions.list_definitions()}  # the latest version's name
+    return [
+        OwnedProcess(key, name, tuple(reversed(versions.list_versions(key))), versions.default_version(key))
+        for key, name in sorted(names.items(), key=lambda item: item[1].casefold())
+    ]
 
 
 @router.get("/quy-trinh")
 async def definitions_page(
     context: Page,
-    queries: QueriesDep,
+    definition_reads: DefinitionReadsDep,
+    version_reads: VersionReadsDep,
     done: Literal["suspended", "activated", "default_set", "default_cleared"] | None = None,
     key: Annotated[str | None, Query(max_length=200)] = None,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     _owner(context)
-    definitions = await run_in_threadpool(_definitions, queries)
+    definitions = await run_in_threadpool(_definitions, definition_reads, version_reads)
     message = context.t(f"owner.done.{done}", process=key or "", n=version or "") if done else None
     return render(context, "owner_list.html", {"definitions": definitions, "message": message})
 
@@ -120,17 +128,17 @@ async def clear_default(key: Key, context: Page, versions: VersionsDep) -> Respo
 
 
 # --- one version in the modeler -------------------------------------------------------------------------------------
-def _bpmn_files(queries: Queries, key: str, version: int) -> list[str]:
-    return [f["name"] for f in queries.version_files(key, version) if f["kind"] == "bpmn"]
+def _bpmn_files(versions: VersionReads, key: str, version: int) -> list[str]:
+    return [f.name for f in versions.version_files(key, version) if f.kind == "bpmn"]
 
 
-def _main_file(queries: Queries, key: str, version: int, wanted: str | None) -> tuple[str, list[str]]:
+def _main_file(versions: VersionReads, key: str, version: int, wanted: str | None) -> tuple[str, list[str]]:
     """The BPMN file to open (``wanted``, else the one that holds the process ``key``) and every BPMN file."""
-    names = _bpmn_files(queries, key, version)
+    names = _bpmn_files(versions, key, version)
     if wanted is not None and wanted in names:
         return wanted, names
     for name in names:
-        content, _media = queries.version_file(key, version, name)
+        content, _media = versions.version_file(key, version, name)
         if f'id="{key}"' in content or f"id='{key}'" in content:
             return name, names
     if not names:
@@ -145,18 +153,18 @@ def _main_file(queries: Queries, key: str, version: int, wanted: str | None) -> 
 
 @router.get("/quy-trinh/{key}/phien-ban/{version}")
 async def version_page(
-    key: Key, version: Version, context: Page, queries: QueriesDep, tep: FileName = None
+    key: Key, version: Version, context: Page, version_reads: VersionReadsDep, tep: FileName = None
 ) -> Response:
     _owner(context)
 
     def read() -> dict[str, Any]:
-        detail = queries.get_version(key, version)
-        file, bpmn_files = _main_file(queries, key, version, tep)
+        detail = version_reads.get_version(key, version)
+        file, bpmn_files = _main_file(version_reads, key, version, tep)
         return {
             "version": detail,
             "file": file,
             "bpmn_files": bpmn_files,
-            "versions": [v["version"] for v in queries.list_versions(key)],
+            "versions": [v.version for v in version_reads.list_versions(key)],
         }
 
     values = await run_in_threadpool(read)
@@ -165,24 +173,24 @@ async def version_page(
 
 @router.get("/quy-trinh/{key}/phien-ban/{version}/so-do.bpmn")
 async def version_bpmn(
-    key: Key, version: Version, context: Page, queries: QueriesDep, tep: FileName = None
+    key: Key, version: Version, context: Page, version_reads: VersionReadsDep, tep: FileName = None
 ) -> Response:
     """The BPMN XML the modeler and the diff viewers load (never rendered as a page: sandboxed, no scripts)."""
     _owner(context)
 
     def read() -> str:
-        file, _names = _main_file(queries, key, version, tep)
-        return queries.version_file(key, version, file)[0]
+        file, _names = _main_file(version_reads, key, version, tep)
+        return version_reads.version_file(key, version, file)[0]
 
     content = await run_in_threadpool(read)
     headers = {**security_headers(), "Content-Security-Policy": "default-src 'none'; sandbox"}
     return Response(content.encode("utf-8"), media_type="application/xml; charset=utf-8", headers=headers)
 
 
-def _edited_files(queries: Queries, key: str, version: int, edited: EditedBpmn) -> list[SourceFile]:
+def _edited_files(versions: VersionReads, key: str, version: int, edited: EditedBpmn) -> list[SourceFile]:
     """The version's deployed files with ``edited.file`` replaced by the edited XML."""
-    stored = {f["name"]: f for f in queries.version_files(key, version)}
-    if edited.file not in stored or stored[edited.file]["kind"] != "bpmn":
+    stored = {f.name: f for f in versions.version_files(key, version)}
+    if edited.file not in stored or stored[edited.file].kind != "bpmn":
         raise DefinitionNotFound(
             f"version {version} of {key!r} has no BPMN file {edited.file!r}",
             detail_vi=f"Phiên bản {version} của {key!r} không có tệp BPMN {edited.file!r}",
@@ -192,7 +200,7 @@ def _edited_files(queries: Queries, key: str, version: int, edited: EditedBpmn) 
         )
     files = []
     for name in stored:
-        content = edited.xml if name == edited.file else queries.version_file(key, version, name)[0]
+        content = edited.xml if name == edited.file else versions.version_file(key, version, name)[0]
         files.append(SourceFile(name, content.encode("utf-8")))
     return files
 
@@ -231,14 +239,19 @@ def _json_error(context: PageContext, exc: EngineError) -> JSONResponse:
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/kiem-tra", dependencies=[CsrfChecked])
 async def validate(
-    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, deployments: DeploymentsDep
+    key: Key,
+    version: Version,
+    edited: EditedBpmn,
+    context: Page,
+    version_reads: VersionReadsDep,
+    deployments: DeploymentsDep,
 ) -> Response:
     """Validate the edited file with the version's other files, as deploying would (strict as configured)."""
     actor = _owner(context)
     strict = context.settings.strict_lint
 
     def run() -> list[Finding]:
-        files = _edited_files(queries, key, version, edited)
+        files = _edited_files(version_reads, key, version, edited)
         return deployments.validate(actor, files, strict=strict)
 
     try:
@@ -252,14 +265,19 @@ async def validate(
 
 @router.post("/quy-trinh/{key}/phien-ban/{version}/trien-khai", dependencies=[CsrfChecked])
 async def deploy(
-    key: Key, version: Version, edited: EditedBpmn, context: Page, queries: QueriesDep, deployments: DeploymentsDep
+    key: Key,
+    version: Version,
+    edited: EditedBpmn,
+    context: Page,
+    version_reads: VersionReadsDep,
+    deployments: DeploymentsDep,
 ) -> Response:
     """Deploy the edited file with the version's other files: a new version of ``key`` unless nothing changed."""
     actor = _owner(context)
     strict = context.settings.strict_lint
 
     def run() -> dict[str, Any]:
-        files = _edited_files(queries, key, version, edited)
+        files = _edited_files(version_reads, key, version, edited)
         results = deployments.deploy(
             actor, files, strict=strict, change_note=(edited.change_note or "").strip() or None
         )
@@ -288,7 +306,7 @@ async def deploy(
 async def diff_page(
     key: Key,
     context: Page,
-    queries: QueriesDep,
+    version_reads: VersionReadsDep,
     from_version: Annotated[int | None, Query(alias="from", ge=1, le=2**31 - 1)] = None,
     to_version: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None,
 ) -> Response:
@@ -297,11 +315,12 @@ async def diff_page(
     _owner(context)
 
     def read() -> dict[str, Any]:
-        versions = [v["version"] for v in queries.list_versions(key)]
+        listed = version_reads.list_versions(key)
+        versions = [v.version for v in listed]
         newest = to_version or versions[-1]
         oldest = from_version or (newest - 1 if newest - 1 in versions else versions[0])
-        diff = queries.definition_diff(key, oldest, newest)
-        names = {v["version"]: v for v in queries.list_versions(key)}
+        diff = version_reads.definition_diff(key, oldest, newest)
+        names = {v.version: v for v in listed}
         return {
             "diff": diff,
             "versions": versions,
@@ -309,20 +328,20 @@ async def diff_page(
             "to_version": newest,
             "from_info": names.get(oldest),
             "to_info": names.get(newest),
-            "from_file": _main_file(queries, key, oldest, None)[0],
-            "to_file": _main_file(queries, key, newest, None)[0],
+            "from_file": _main_file(version_reads, key, oldest, None)[0],
+            "to_file": _main_file(version_reads, key, newest, None)[0],
         }
 
     values = await run_in_threadpool(read)
     diff = values["diff"]
     marks = {
         "from": {
-            "removed": [e["element_id"] for e in diff["removed"]],
-            "changed": [e["element_id"] for e in diff["changed"]],
+            "removed": [e.element_id for e in diff.removed],
+            "changed": [e.element_id for e in diff.changed],
         },
         "to": {
-            "added": [e["element_id"] for e in diff["added"]],
-            "changed": [e["element_id"] for e in diff["changed"]],
+            "added": [e.element_id for e in diff.added],
+            "changed": [e.element_id for e in diff.changed],
         },
     }
     return render(context, "owner_diff.html", {"key": key, "marks": marks, **values})

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import InstancesDep, QueriesDep
+from phoihop.deps import DefinitionReadsDep, InstancesDep
 from phoihop.engine.errors import FormInvalid
+from phoihop.engine.reads.definitions import DefinitionReads, StartForm
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute
 from phoihop.web.forms import build_fields, errors_by_field, parse_submission
@@ -22,20 +23,16 @@ BUSINESS_KEY = "_business_key"  # the form field of the optional business key (n
 
 
 @router.get("/khoi-tao")
-async def start_list(context: Page, queries: QueriesDep) -> Response:
-    rows = await run_in_threadpool(queries.list_definitions)
-    latest: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        latest[row["key"]] = row
+async def start_list(context: Page, definitions: DefinitionReadsDep) -> Response:
+    processes = await run_in_threadpool(definitions.list_definitions)
     assert context.session is not None
-    return render(
-        context, "start_list.html", {"processes": list(latest.values()), "allowed": may_start(context.session.actor)}
-    )
+    latest = [p.latest for p in processes]  # the latest version of each key, whatever its status
+    return render(context, "start_list.html", {"processes": latest, "allowed": may_start(context.session.actor)})
 
 
 def _start_page(
     context: PageContext,
-    start: dict[str, Any],
+    start: StartForm,
     name: str,
     *,
     raw: dict[str, list[str]] | None = None,
@@ -43,12 +40,12 @@ def _start_page(
     local: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> Response:
-    fields = build_fields(start.get("form"), context.t, raw=raw)
+    fields = build_fields(start.form, context.t, raw=raw)
     placed, general = errors_by_field(errors or [], fields, context.lang)
     for field_name, messages in (local or {}).items():
         placed.setdefault(field_name, []).extend(messages)
     if placed:
-        fields = build_fields(start.get("form"), context.t, raw=raw, errors=placed)
+        fields = build_fields(start.form, context.t, raw=raw, errors=placed)
     business_key = (raw or {}).get(BUSINESS_KEY, [""])[0] if raw else ""
     return render(
         context,
@@ -67,35 +64,33 @@ def _start_page(
     )
 
 
-def _name(queries: QueriesDep, key: str, version: int) -> str:
-    return next(
-        (r["name"] or key for r in queries.list_definitions() if r["key"] == key and r["version"] == version), key
-    )
+def _name(definitions: DefinitionReads, key: str, version: int) -> str:
+    process = next((p for p in definitions.list_definitions() if p.key == key), None)
+    found = process.version(version) if process is not None else None
+    return (found.name or key) if found is not None else key
 
 
 @router.get("/khoi-tao/{key}")
-async def start_form(key: Key, context: Page, queries: QueriesDep) -> Response:
-    start = await run_in_threadpool(queries.start_form, key)
-    return _start_page(context, start, await run_in_threadpool(_name, queries, key, start["version"]))
+async def start_form(key: Key, context: Page, definitions: DefinitionReadsDep) -> Response:
+    start = await run_in_threadpool(definitions.start_form, key)
+    return _start_page(context, start, await run_in_threadpool(_name, definitions, key, start.version))
 
 
 @router.post("/khoi-tao/{key}", dependencies=[CsrfChecked])
-async def start_instance(key: Key, context: Page, queries: QueriesDep, instances: InstancesDep) -> Response:
+async def start_instance(key: Key, context: Page, definitions: DefinitionReadsDep, instances: InstancesDep) -> Response:
     assert context.session is not None
     actor = context.session.actor
     form = await context.request.form()
     raw = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
-    start = await run_in_threadpool(queries.start_form, key)
-    name = await run_in_threadpool(_name, queries, key, start["version"])
-    variables, local = parse_submission(start.get("form"), raw, context.t)
+    start = await run_in_threadpool(definitions.start_form, key)
+    name = await run_in_threadpool(_name, definitions, key, start.version)
+    variables, local = parse_submission(start.form, raw, context.t)
     if local:
         return _start_page(context, start, name, raw=raw, local=local, status=422)
     business_key = (raw.get(BUSINESS_KEY) or [""])[0].strip()[:200] or None
     try:
         instance_id, _created = await run_in_threadpool(
-            lambda: instances.start(
-                actor, key, version=start["version"], business_key=business_key, variables=variables
-            )
+            lambda: instances.start(actor, key, version=start.version, business_key=business_key, variables=variables)
         )
     except FormInvalid as exc:
         return _start_page(context, start, name, raw=raw, errors=exc.errors, status=422)

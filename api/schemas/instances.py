@@ -1,0 +1,80 @@
+"""Process instances: starting and cancelling one, and how an instance, its history and the listing travel
+(engine.reads.instances)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from phoihop.api.schemas.common import DeadlineState, In, Out, PageOut, Text, Variables
+from phoihop.api.schemas.tasks import TaskOut
+
+
+class StartInstance(In):
+    process_key: Text = Field(min_length=1, max_length=200, description="Executable process id (khóa quy trình)")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Exact version; latest active when omitted"
+    )
+    business_key: Text | None = Field(default=None, min_length=1, max_length=200)
+    variables: Variables = Field(default_factory=dict)
+
+
+class CancelInstance(In):
+    reason: Text | None = Field(default=None, max_length=2000)
+
+
+class DossierOut(Out):
+    code: str | None = Field(description="Mã hồ sơ <agency>-YYMMDD-NNNN (Thông tư 01/2018/TT-VPCP Điều 19)")
+    status: int | None = Field(description="Trạng thái hồ sơ, 1–10 (national public-service portal)")
+    status_name_vi: str | None
+    status_name_en: str | None
+
+
+class InstanceSummaryOut(Out):
+    id: str
+    process_key: str
+    business_key: str | None
+    status: str
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    error: dict[str, Any] | None
+    due_at: datetime | None = Field(default=None, description="The appointment date (variable appointment_at)")
+    deadline_state: DeadlineState | None = None
+    dossier: DossierOut | None = None
+
+
+class IncidentOut(Out):
+    """An external task whose retries ran out: nobody fetches it until its retries are set again."""
+
+    external_task_id: str
+    element_id: str
+    name: str | None
+    topic: str
+    error_message: str | None
+    incident_at: datetime | None
+
+
+class InstanceOut(InstanceSummaryOut):
+    process_version: int | None
+    variables: Variables
+    open_tasks: list[TaskOut]
+    incidents: list[IncidentOut] = Field(
+        default_factory=list, description="External tasks out of retries (PUT .../retries resolves)"
+    )
+
+
+class HistoryEventOut(Out):
+    id: int
+    at: datetime
+    actor: str
+    kind: str
+    element_id: str | None
+    task_id: str | None
+    data: dict[str, Any]
+
+
+class InstancePage(PageOut):
+    items: list[InstanceSummaryOut]

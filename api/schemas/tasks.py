@@ -1,0 +1,50 @@
+"""Human tasks: completing one, and how a task and the inbox listing travel (engine.reads.views, engine.reads.tasks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from phoihop.api.schemas.common import DeadlineState, In, Out, PageOut, Variables
+
+
+class CompleteTask(In):
+    variables: Variables = Field(default_factory=dict)
+
+
+class TaskOut(Out):
+    id: str
+    instance_id: str
+    process_key: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    assignee: str | None
+    status: str
+    documentation: str | None
+    form_key: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
+    due_at: datetime | None
+    warn_at: datetime | None = Field(default=None, description="From here the task is 'warning' (sắp đến hạn)")
+    deadline_state: DeadlineState | None = Field(
+        default=None, description="Open: on_time, warning, overdue; completed: early, on_time, late; else null"
+    )
+    required_role: str | None = Field(default=None, description="Only actors with this role claim and complete")
+
+
+class TaskDetailOut(TaskOut):
+    form: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema (2020-12) of the variables that complete the task, labels in Vietnamese; null: none",
+    )
+
+
+class TaskPage(PageOut):
+    items: list[TaskOut]

@@ -1,0 +1,128 @@
+"""Reading human tasks: one task (with its form), the inbox listing, and the ids of an instance's open tasks. Who
+may see a task: its candidates (groups, users), its assignee, who completed it, and admins (``Actor.may_see_task``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from phoihop.engine.clock import Clock
+from phoihop.engine.errors import InvalidInput, NotCandidate, TaskNotFound
+from phoihop.engine.model import Actor
+from phoihop.engine.reads.views import (
+    JsonObject,
+    Models,
+    Page,
+    TaskDetail,
+    TaskView,
+    page_bounds,
+    task_detail,
+    task_view,
+)
+from phoihop.engine.store import instance_views
+from phoihop.engine.store import repository as repo
+from phoihop.engine.store.database import Database
+from phoihop.engine.time.deadlines import FILTERS
+
+__all__ = ["TaskReads"]
+
+
+class TaskReads:
+    """One read-only transaction per call; deadline states are read against ``clock``."""
+
+    def __init__(self, db: Database, clock: Clock, *, models: Models | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self._models = models  # the compiled model of a stored definition (its forms); None: no form is shown
+
+    def get_task(self, actor: Actor, task_id: str) -> TaskView:
+        """One task the caller may see (TaskNotFound, NotCandidate otherwise)."""
+        with self.db.transaction(write=False) as conn:
+            return task_view(self._visible_row(conn, actor, task_id), self.clock.now())
+
+    def get_task_detail(self, actor: Actor, task_id: str) -> TaskDetail:
+        """One task with ``form``, the JSON Schema of its form (None when it has none)."""
+        with self.db.transaction(write=False) as conn:
+            row = self._visible_row(conn, actor, task_id)
+            task = task_view(row, self.clock.now())
+            return task_detail(task, self._task_form(conn, task))
+
+    def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
+        """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
+        with self.db.transaction(write=False) as conn:
+            return [t["id"] for t in repo.tasks_of_instance(conn, instance_id, open_only=True) if actor.may_see_task(t)]
+
+    def list_tasks(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        assignee_me: bool = False,
+        candidate_group: str | None = None,
+        process_key: str | None = None,
+        instance_id: str | None = None,
+        deadline: str | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[TaskView]:
+        """Tasks the caller may see, soonest due first; open and claimed ones unless ``status`` says otherwise.
+        ``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
+        name, business key or dossier code contains it (case-insensitive)."""
+        limit, offset = page_bounds(limit, offset)
+        if deadline is not None and deadline not in FILTERS:
+            raise InvalidInput(
+                f"deadline must be one of {', '.join(FILTERS)}, got {deadline!r}",
+                detail_vi=f"deadline phải là một trong {', '.join(FILTERS)}, nhận được {deadline!r}",
+                field="deadline",
+            )
+        now = self.clock.now()
+        ht = repo.human_task_table
+        conditions: list[Any] = []
+        if not actor.is_admin:
+            conditions.append(repo.task_visibility_clause(actor.id, actor.groups))
+        if status is not None:
+            conditions.append(ht.c.status == status)
+        else:
+            conditions.append(ht.c.status.in_(repo.OPEN_STATUSES))
+        if assignee_me:
+            conditions.append(ht.c.assignee == actor.id)
+        if candidate_group is not None:
+            conditions.append(repo.candidate_group_clause(candidate_group))
+        if process_key is not None:
+            conditions.append(ht.c.process_key == process_key)
+        if instance_id is not None:
+            conditions.append(ht.c.instance_id == instance_id)
+        if deadline is not None:
+            conditions += [ht.c.status.in_(repo.OPEN_STATUSES), repo.task_deadline_clause(deadline, now)]
+        if text is not None and text.strip():
+            conditions.append(instance_views.task_text_clause(text.strip()))
+        with self.db.transaction(write=False) as conn:
+            rows, total = repo.list_tasks(conn, conditions=conditions, limit=limit, offset=offset)
+        return Page(tuple(task_view(r, now) for r in rows), total, limit, offset)
+
+    # --- rows ---------------------------------------------------------------------------------------------------------
+    def _task_form(self, conn: Connection, task: TaskView) -> JsonObject | None:
+        if not task.form_key or self._models is None:
+            return None
+        instance = repo.get_instance(conn, task.instance_id)
+        if instance is None:
+            return None
+        form = self._models(conn, instance["definition_id"]).forms.get(task.form_key)
+        return form.schema if form is not None else None
+
+    @staticmethod
+    def _visible_row(conn: Connection, actor: Actor, task_id: str) -> repo.Row:
+        row = repo.get_task(conn, task_id)
+        if row is None:
+            raise TaskNotFound(
+                f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
+            )
+        if not actor.may_see_task(row):
+            raise NotCandidate(
+                f"task {task_id} belongs to other agencies",
+                detail_vi=f"Công việc {task_id} thuộc đơn vị khác",
+                task_id=task_id,
+            )
+        return row

@@ -1,0 +1,139 @@
+"""The result types every read shares: a page of results, the task as officers and integrators see it, the closed
+sets of statuses and deadline states, and ``JsonObject`` for what is free-form by nature (process variables, form
+JSON Schemas, audit event data).
+
+Results are frozen dataclasses built from the store's rows here, in engine/reads: no read answers a row dict. The API's
+schemas (api/schemas/) and the web app's templates read their attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+
+from sqlalchemy import Connection
+
+from phoihop.engine.store.tables import Row
+from phoihop.engine.time.deadlines import task_deadline_state
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from phoihop.engine.definitions.catalog import ProcessModel
+
+__all__ = [
+    "MAX_PAGE",
+    "DeadlineState",
+    "InstanceStatus",
+    "JsonObject",
+    "Models",
+    "Page",
+    "TaskDetail",
+    "TaskStatus",
+    "TaskView",
+    "deadline_state",
+    "extended",
+    "page_bounds",
+    "task_detail",
+    "task_view",
+]
+
+JsonObject = Mapping[str, Any]  # free-form JSON: process variables, form JSON Schemas, audit event data
+TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
+InstanceStatus = Literal["running", "completed", "cancelled", "error"]
+DeadlineState = Literal["on_time", "warning", "overdue", "early", "late"]  # engine.time.deadlines
+
+MAX_PAGE = 200
+T = TypeVar("T")
+E = TypeVar("E")
+Models = Callable[[Connection, int], "ProcessModel"]  # the compiled model of a stored definition, by its id
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing: ``items`` from ``offset`` on (at most ``limit``), of ``total`` matching."""
+
+    items: tuple[T, ...]
+    total: int
+    limit: int
+    offset: int
+
+
+def page_bounds(limit: int, offset: int, maximum: int = MAX_PAGE) -> tuple[int, int]:
+    """``(limit, offset)`` clamped: 1 ≤ limit ≤ ``maximum``, offset ≥ 0."""
+    return max(1, min(limit, maximum)), max(0, offset)
+
+
+def deadline_state(value: str | None) -> DeadlineState | None:
+    """engine.time.deadlines answers one of ``DeadlineState`` (or None) as a plain ``str``."""
+    return cast(DeadlineState | None, value)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A human task as GET /api/v1/tasks shows it: its row, and its deadline state when it was read."""
+
+    id: str
+    instance_id: str
+    process_key: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    assignee: str | None
+    status: TaskStatus
+    documentation: str | None
+    form_key: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
+    due_at: datetime | None
+    warn_at: datetime | None
+    required_role: str | None
+    deadline_state: DeadlineState | None  # open: on_time, warning, overdue; completed: early, on_time, late
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDetail(TaskView):
+    """One task with ``form``, the JSON Schema of the variables that complete it (None: it has no form)."""
+
+    form: JsonObject | None
+
+
+def task_view(row: Row, now: datetime) -> TaskView:
+    """A ``human_task`` row as a TaskView, its deadline state read at ``now``."""
+    return TaskView(
+        id=row["id"],
+        instance_id=row["instance_id"],
+        process_key=row["process_key"],
+        element_id=row["element_id"],
+        name=row["name"],
+        lane=row["lane"],
+        candidate_groups=tuple(row["candidate_groups"] or ()),
+        candidate_users=tuple(row["candidate_users"] or ()),
+        assignee=row["assignee"],
+        status=row["status"],
+        documentation=row["documentation"],
+        form_key=row["form_key"],
+        created_at=row["created_at"],
+        claimed_at=row["claimed_at"],
+        completed_at=row["completed_at"],
+        completed_by=row["completed_by"],
+        due_at=row["due_at"],
+        warn_at=row.get("warn_at"),
+        required_role=row.get("required_role"),
+        deadline_state=deadline_state(task_deadline_state(row, now)),
+    )
+
+
+def task_detail(task: TaskView, form: JsonObject | None) -> TaskDetail:
+    """``task`` with its form."""
+    return extended(task, TaskDetail, form=form)
+
+
+def extended(view: DataclassInstance, kind: type[E], **more: Any) -> E:
+    """A ``kind`` (a result type that extends ``view``'s) with every field of ``view`` and ``more``."""
+    return kind(**{f.name: getattr(view, f.name) for f in fields(view)}, **more)

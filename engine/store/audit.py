@@ -1,0 +1,35 @@
+"""The audit events of instances (``audit_event`` rows with an ``instance_id``): written by every command, read as an
+instance's history. Events of no instance (deployments, version changes, calendar overrides) are in versions.py.
+Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from phoihop.engine.store import rawsql
+from phoihop.engine.store.tables import Row, all_rows, audit_table
+
+_INSERT_AUDIT = (
+    "INSERT INTO audit_event (instance_id, at, actor, kind, element_id, task_id, data) VALUES"
+    " (:instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json)"
+)
+
+
+def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
+    if events:
+        rawsql.run(
+            conn,
+            _INSERT_AUDIT,
+            [
+                {"element_id": None, "task_id": None, **e, "at": rawsql.ts(conn, e["at"]), "data": rawsql.js(e["data"])}
+                for e in events
+            ],
+        )
+
+
+def history(conn: Connection, instance_id: str) -> list[Row]:
+    return all_rows(
+        conn.execute(select(audit_table).where(audit_table.c.instance_id == instance_id).order_by(audit_table.c.id))
+    )

@@ -1,0 +1,174 @@
+"""Statements on ``human_task`` and its candidates (``task_candidate``): insert, read, claim, release, complete,
+close, and the inbox's conditions. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from phoihop.engine.store import rawsql
+from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
+
+OPEN_STATUSES = ("open", "claimed")
+
+_INSERT_TASK = (
+    "INSERT INTO human_task (id, instance_id, process_key, element_id, name, lane, candidate_groups, candidate_users,"
+    " assignee, status, documentation, form_key, created_at, claimed_at, completed_at, completed_by, due_at, warn_at,"
+    " required_role) VALUES"
+    " (:id, :instance_id, :process_key, :element_id, :name, :lane, :candidate_groups@json, :candidate_users@json,"
+    " :assignee, :status, :documentation, :form_key, :created_at, :claimed_at, NULL, NULL, :due_at, :warn_at,"
+    " :required_role)"
+)
+_INSERT_CANDIDATE = "INSERT INTO task_candidate (task_id, kind, value) VALUES (:task_id, :kind, :value)"
+_TASK_TIMES = ("created_at", "claimed_at", "completed_at", "due_at", "warn_at")
+_TASK_JSONS = ("candidate_groups", "candidate_users")
+
+
+def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
+    if not tasks:
+        return
+    rows = [
+        {
+            **t,
+            **{k: rawsql.ts(conn, t[k]) for k in ("created_at", "claimed_at", "due_at", "warn_at")},
+            "candidate_groups": rawsql.js(t["candidate_groups"]),
+            "candidate_users": rawsql.js(t["candidate_users"]),
+        }
+        for t in tasks
+    ]
+    rawsql.run(conn, _INSERT_TASK, rows)
+    candidates = [{"task_id": t["id"], "kind": "group", "value": g} for t in tasks for g in t["candidate_groups"]]
+    candidates += [{"task_id": t["id"], "kind": "user", "value": u} for t in tasks for u in t["candidate_users"]]
+    if candidates:
+        rawsql.run(conn, _INSERT_CANDIDATE, candidates)
+
+
+_GET_TASK = "SELECT * FROM human_task WHERE id = :id"
+
+
+def get_task(conn: Connection, task_id: str, *, lock: bool = False) -> Row | None:
+    if not is_id(task_id):
+        return None
+    sql = _GET_TASK + (" FOR UPDATE" if lock and conn.dialect.name == "postgresql" else "")
+    row = rawsql.run(conn, sql, {"id": task_id}).first()
+    return rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS) if row is not None else None
+
+
+def open_task_ids(conn: Connection, instance_id: str) -> set[str]:
+    rows = conn.execute(
+        select(human_task_table.c.id).where(
+            human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(OPEN_STATUSES)
+        )
+    )
+    return {r[0] for r in rows}
+
+
+def claim_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> bool:
+    result = conn.execute(
+        update(human_task_table)
+        .where(
+            human_task_table.c.id == task_id, human_task_table.c.status == "open", human_task_table.c.assignee.is_(None)
+        )
+        .values(assignee=user_id, status="claimed", claimed_at=at)
+    )
+    return bool(result.rowcount == 1)
+
+
+def unclaim_task(conn: Connection, task_id: str) -> bool:
+    result = conn.execute(
+        update(human_task_table)
+        .where(human_task_table.c.id == task_id, human_task_table.c.status == "claimed")
+        .values(assignee=None, status="open", claimed_at=None)
+    )
+    return bool(result.rowcount == 1)
+
+
+_COMPLETE_TASK = (
+    "UPDATE human_task SET status = 'completed', completed_at = :at, completed_by = :user,"
+    " assignee = :user, claimed_at = COALESCE(claimed_at, :at) WHERE id = :id RETURNING *"
+)  # implicit claim; RETURNING (SQLite >= 3.35, PostgreSQL): the row as the update left it, no second read
+
+
+def complete_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> Row | None:
+    """Mark the task completed by ``user_id`` at ``at`` (claiming it if nobody had); returns the row as the update
+    left it (None: no such task)."""
+    row = rawsql.run(conn, _COMPLETE_TASK, {"id": task_id, "user": user_id, "at": rawsql.ts(conn, at)}).first()
+    return rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS) if row is not None else None
+
+
+def close_tasks(conn: Connection, task_ids: Iterable[str], *, status: str, at: datetime) -> None:
+    ids = list(task_ids)
+    if ids:
+        conn.execute(
+            update(human_task_table)
+            .where(human_task_table.c.id.in_(ids), human_task_table.c.status.in_(OPEN_STATUSES))
+            .values(status=status, completed_at=at)
+        )
+
+
+_INSTANCE_TASKS = "SELECT * FROM human_task WHERE instance_id = :id"
+_INSTANCE_OPEN_TASKS = _INSTANCE_TASKS + " AND status IN ('open', 'claimed')"
+
+
+def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) -> list[Row]:
+    sql = (_INSTANCE_OPEN_TASKS if open_only else _INSTANCE_TASKS) + " ORDER BY created_at, id"
+    rows = rawsql.run(conn, sql, {"id": instance_id}).all()
+    return [rawsql.row_out(r, times=_TASK_TIMES, jsons=_TASK_JSONS) for r in rows]
+
+
+# --- the inbox --------------------------------------------------------------------------------------------------------
+def task_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
+    candidate = select(task_candidate_table.c.task_id).where(
+        or_(
+            and_(task_candidate_table.c.kind == "group", task_candidate_table.c.value.in_(list(groups))),
+            and_(task_candidate_table.c.kind == "user", task_candidate_table.c.value == user_id),
+        )
+    )
+    return or_(
+        human_task_table.c.assignee == user_id,
+        human_task_table.c.completed_by == user_id,
+        human_task_table.c.id.in_(candidate),
+    )
+
+
+def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: int) -> tuple[list[Row], int]:
+    where = and_(True, *conditions)
+    total = conn.execute(select(func.count()).select_from(human_task_table).where(where)).scalar_one()
+    order = (
+        human_task_table.c.due_at.is_(None),
+        human_task_table.c.due_at,
+        human_task_table.c.created_at,
+        human_task_table.c.id,
+    )
+    rows = all_rows(conn.execute(select(human_task_table).where(where).order_by(*order).limit(limit).offset(offset)))
+    return rows, int(total)
+
+
+def task_deadline_clause(deadline: str, now: datetime) -> Any:
+    """Open tasks in a deadline state at ``now`` (engine/time/deadlines.py ``open_state`` in SQL): overdue past due_at;
+    warning from warn_at to due_at; on_time without a due time or before warn_at (a row without warn_at: before
+    due_at)."""
+    if deadline == "overdue":
+        return human_task_table.c.due_at < now
+    if deadline == "warning":
+        return and_(human_task_table.c.warn_at <= now, human_task_table.c.due_at >= now)
+    if deadline == "on_time":
+        return or_(
+            human_task_table.c.due_at.is_(None),
+            and_(
+                human_task_table.c.due_at >= now,
+                or_(human_task_table.c.warn_at > now, human_task_table.c.warn_at.is_(None)),
+            ),
+        )
+    raise ValueError(f"unknown deadline state {deadline!r}")
+
+
+def candidate_group_clause(group: str) -> Any:
+    return human_task_table.c.id.in_(
+        select(task_candidate_table.c.task_id).where(
+            task_candidate_table.c.kind == "group", task_candidate_table.c.value == group
+        )
+    )
