@@ -42,7 +42,7 @@ STAMP = VENV / "phoihop-install.sha256"
 PG_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WEB = ROOT / "web"
 VENDOR = WEB / "static" / "vendor"
-VENDOR_STAMP = VENDOR / ".phoihop-vendor.sha256"
+VENDOR_MANIFEST = "SHA256SUMS"  # below VENDOR: the packages' versions and integrity, each file's SHA-256
 NPM_REGISTRY = "https://registry.npmjs.org"
 MAX_TARBALL_BYTES = 100_000_000
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -105,24 +105,82 @@ def setup() -> None:
     ensure_installed()
 
 
-# --- front-end packages (web/package-lock.json → web/static/vendor/) -------------------------------------------------
-def vendor_digest() -> str:
-    digest = hashlib.sha256()
-    for name in ("package-lock.json", "vendor.json"):
-        digest.update((WEB / name).read_bytes())
-    return digest.hexdigest()
-
-
+# --- front-end packages (web/package-lock.json → web/static/vendor/, committed with its SHA256SUMS) -----------------
 def vendor_map() -> dict[str, list[str]]:
     """package → files to copy (web/vendor.json; keys starting with "_" are comments)."""
     wanted = json.loads((WEB / "vendor.json").read_text(encoding="utf-8"))
     return {name: list(paths) for name, paths in wanted.items() if not name.startswith("_")}
 
 
+def locked_packages() -> dict[str, dict[str, str]]:
+    """package → its entry in web/package-lock.json (version, resolved, integrity), for every package of vendor.json."""
+    lock = json.loads((WEB / "package-lock.json").read_text(encoding="utf-8"))
+    packages = lock.get("packages", {})
+    entries = {}
+    for name in vendor_map():
+        entry = packages.get(f"node_modules/{name}")
+        if entry is None:
+            fail(
+                f"{name} is in web/vendor.json but not in web/package-lock.json: add it to web/package.json and "
+                "run `npm install --package-lock-only` in web/"
+            )
+        entries[name] = entry
+    return entries
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_vendor_manifest(folder: Path = VENDOR) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """SHA256SUMS of ``folder``: packages (name → (version, integrity)) from its ``# package`` lines, and files
+    (path below the folder → SHA-256). Missing: both empty."""
+    manifest = folder / VENDOR_MANIFEST
+    packages: dict[str, tuple[str, str]] = {}
+    files: dict[str, str] = {}
+    if not manifest.is_file():
+        return packages, files
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# package "):
+            name, version, integrity = line.removeprefix("# package ").split()
+            packages[name] = (version, integrity)
+        elif line and not line.startswith("#"):
+            digest, path = line.split("  ", 1)
+            files[path] = digest
+    return packages, files
+
+
+def vendor_problems(folder: Path = VENDOR) -> list[str]:
+    """What is wrong with the vendored files in ``folder`` (empty: nothing), with no network: SHA256SUMS must name
+    each package of web/vendor.json at the version and integrity web/package-lock.json pins, list exactly the files
+    web/vendor.json names, and every file must have its listed SHA-256; no other file may be there."""
+    packages, files = read_vendor_manifest(folder)
+    if not packages and not files:
+        return [f"{folder / VENDOR_MANIFEST} is missing: run `python3 dev.py vendor`"]
+    problems = []
+    locked = locked_packages()
+    for name, entry in locked.items():
+        if packages.get(name) != (entry["version"], entry.get("integrity", "")):
+            problems.append(
+                f"{name}: {VENDOR_MANIFEST} has {packages.get(name)}, the lock {entry['version']} "
+                f"{entry.get('integrity', '')}: run `python3 dev.py vendor`"
+            )
+    problems += [f"{name}: in {VENDOR_MANIFEST} but not in web/vendor.json" for name in packages.keys() - locked.keys()]
+    wanted = {f"{name}/{path}" for name, paths in vendor_map().items() for path in paths}
+    problems += [f"{path}: in web/vendor.json but not in {VENDOR_MANIFEST}" for path in sorted(wanted - files.keys())]
+    problems += [f"{path}: in {VENDOR_MANIFEST} but not in web/vendor.json" for path in sorted(files.keys() - wanted)]
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {VENDOR_MANIFEST}
+    for path, digest in sorted(files.items()):
+        if path not in present:
+            problems.append(f"{path}: missing")
+        elif sha256_file(folder / path) != digest:
+            problems.append(f"{path}: its SHA-256 is not the one in {VENDOR_MANIFEST} (changed after `dev.py vendor`)")
+    problems += [f"{path}: not listed in {VENDOR_MANIFEST}" for path in sorted(present - files.keys())]
+    return problems
+
+
 def vendor_ready() -> bool:
-    if not VENDOR_STAMP.exists() or VENDOR_STAMP.read_text().strip() != vendor_digest():
-        return False
-    return all((VENDOR / name / path).is_file() for name, paths in vendor_map().items() for path in paths)
+    return not vendor_problems()
 
 
 def tarball_url(name: str, entry: dict[str, str]) -> str:
@@ -171,34 +229,57 @@ def fetch_package(name: str, entry: dict[str, str], paths: list[str], into: Path
             target.write_bytes(source.read())
 
 
-def ensure_vendor() -> None:
-    """Copy the front-end files the app serves into web/static/vendor/, unless the stamp says they are current."""
-    if vendor_ready():
-        print("    front-end packages up to date (web/static/vendor/)")
-        return
-    lock = json.loads((WEB / "package-lock.json").read_text(encoding="utf-8"))
-    packages = lock.get("packages", {})
+def write_vendor_manifest(folder: Path, locked: dict[str, dict[str, str]]) -> None:
+    lines = [
+        "# The web app's front-end files, copied by `python3 dev.py vendor` from the npm tarballs that",
+        "# web/package-lock.json pins (each checked against its integrity hash first), as web/vendor.json lists them.",
+        "# Do not edit: change web/package.json (then `npm install --package-lock-only` in web/) or web/vendor.json,",
+        "# and run `python3 dev.py vendor`. Check the files here with `sha256sum -c SHA256SUMS`.",
+    ]
+    lines += [f"# package {name} {entry['version']} {entry['integrity']}" for name, entry in sorted(locked.items())]
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    lines += [f"{sha256_file(folder / path)}  {path}" for path in files]
+    (folder / VENDOR_MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def fetch_vendor() -> None:
+    """Download the packages, check them, and replace web/static/vendor/ with the listed files and their SHA256SUMS."""
+    locked = locked_packages()
     staging = VENDOR.with_name("vendor.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for name, paths in vendor_map().items():
-        entry = packages.get(f"node_modules/{name}")
-        if entry is None:
-            fail(
-                f"{name} is in web/vendor.json but not in web/package-lock.json: add it to web/package.json and "
-                "run `npm install --package-lock-only` in web/"
-            )
-        fetch_package(name, entry, paths, staging)
-    (staging / VENDOR_STAMP.name).write_text(vendor_digest() + "\n")
+        fetch_package(name, locked[name], paths, staging)
+    write_vendor_manifest(staging, locked)
     shutil.rmtree(VENDOR, ignore_errors=True)
     staging.rename(VENDOR)
-    print(f"    copied into {VENDOR.relative_to(ROOT)}/", flush=True)
+    print(
+        f"    copied into {VENDOR.relative_to(ROOT)}/ with its {VENDOR_MANIFEST}; commit them "
+        f"(`git status {VENDOR.relative_to(ROOT)}` shows what changed)",
+        flush=True,
+    )
 
 
 def cmd_vendor(argv: list[str]) -> None:
-    argparse.ArgumentParser(prog="dev.py vendor", description="fetch the web app's front-end packages").parse_args(argv)
-    say("front-end packages (web/package-lock.json)")
-    ensure_vendor()
+    argparse.ArgumentParser(
+        prog="dev.py vendor",
+        description="download the web app's front-end packages pinned in web/package-lock.json and copy the files "
+        "web/vendor.json lists into web/static/vendor/ (committed) with their SHA256SUMS",
+    ).parse_args(argv)
+    say("front-end packages (web/package-lock.json → web/static/vendor/)")
+    fetch_vendor()
+    problems = vendor_problems()
+    if problems:
+        fail("the vendored files do not check out:\n    " + "\n    ".join(problems))
+
+
+def warn_if_vendor_stale() -> None:
+    """The committed front-end files must match the lock; say so (no download: `dev.py vendor` does that)."""
+    problems = vendor_problems()
+    if problems:
+        print("    web/static/vendor/ does not match web/package-lock.json / web/vendor.json:", flush=True)
+        for problem in problems[:10]:
+            print(f"      {problem}", flush=True)
 
 
 def ensure_chromium() -> None:
@@ -233,8 +314,7 @@ def cmd_run(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     setup()
-    say("front-end packages (web/package-lock.json)")
-    ensure_vendor()
+    warn_if_vendor_stale()
     env = {**os.environ, "PHOIHOP_ENV": "dev"}
     env.setdefault("PHOIHOP_DATABASE_URL", "sqlite:///./var/phoihop.db")
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104  (only for display)
@@ -318,8 +398,7 @@ def cmd_test(argv: list[str]) -> None:
     step(3, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
     say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
     ensure_postgres()
-    say("front-end packages and Chromium for the browser tests (tests/web)")
-    ensure_vendor()
+    say("Chromium for the browser tests (tests/web)")
     ensure_chromium()
     env = dict(os.environ)
     if require_pg:
