@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Set everything up and run phoihop, on a machine that has only python3. Standard library only.
 
-    python3 dev.py run [--host H] [--port P]   the API on SQLite (var/phoihop.db), processes/ deployed
+    python3 dev.py run [--host H] [--port P]   the service on SQLite (var/phoihop.db), the processes deployed
     python3 dev.py test [--require-postgres] [pytest args...]
                                                ruff, mypy, import-linter, then pytest on SQLite and PostgreSQL
                                                (and the browser tests: Debian's chromium is installed if missing)
-    python3 dev.py vendor                      fetch the web app's front-end packages into web/static/vendor/
+    python3 dev.py lock [--upgrade | --upgrade-package NAME]
+                                               pin every Python dependency with its hashes into requirements.lock
+    python3 dev.py vendor                      download the web app's front-end packages into web/static/vendor/
 
-Both create .venv when missing and reinstall the project (``pip install -e .[dev]``) only when pyproject.toml
-changed since the last install (its SHA-256 is kept in .venv/phoihop-install.sha256). Both also run ``vendor``: the
-npm packages pinned in web/package-lock.json are downloaded from their ``resolved`` URL, checked against their
-``integrity`` hash, and only the files web/vendor.json names are copied (no node needed); skipped while the stamp
-in web/static/vendor/ matches the lock file.
+run and test create .venv when missing and install into it the locked dependencies (``pip install --require-hashes
+-r requirements.lock``), then phoihop itself (``pip install --no-deps -e .``), again only when requirements.lock or
+pyproject.toml changed since the last install (their SHA-256 is kept in .venv/phoihop-install.sha256). ``lock``
+runs pip-compile (a locked dev tool) on pyproject.toml's ranges; ``pip install .`` still uses those ranges.
+
+The front-end files are committed (web/static/vendor/ with its SHA256SUMS), so run and test download nothing for
+them. ``vendor`` updates them: the npm packages pinned in web/package-lock.json are downloaded from their
+``resolved`` URL, checked against their ``integrity`` hash, and only the files web/vendor.json names are copied (no
+node needed), with SHA256SUMS naming each package's version and integrity and each file's SHA-256.
 """
 
 # ruff: noqa: S603, S606, S607  (this script's whole job is running fixed local commands, never a shell)
@@ -39,6 +45,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / "phoihop-install.sha256"
+LOCK = ROOT / "requirements.lock"  # the Python dependencies pinned with hashes: `python3 dev.py lock` writes it
 PG_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WEB = ROOT / "web"
 VENDOR = WEB / "static" / "vendor"
@@ -79,24 +86,99 @@ def ensure_venv() -> None:
         fail("could not create the virtualenv (on Debian/Ubuntu: apt-get install python3-venv)")
 
 
+def pip(*args: str, quiet: bool = True) -> None:
+    """``.venv/bin/python -m pip ARGS`` in the checkout; a failure ends dev.py with pip's exit code."""
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_ROOT_USER_ACTION": "ignore"}
+    command = [str(BIN / "python"), "-m", "pip", *args[:1], *(["-qq"] if quiet else []), *args[1:]]
+    done = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        fail(f"{' '.join(['pip', *args])} failed (exit {done.returncode}); see the errors above", done.returncode)
+
+
+def install_digest() -> str:
+    digest = hashlib.sha256()
+    for path in (LOCK, ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
 def ensure_installed() -> None:
-    """pip install -e .[dev], skipped when pyproject.toml has not changed since the last successful install."""
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """The locked dependencies (requirements.lock, every file checked against its hash), then phoihop itself in
+    editable mode; skipped when neither the lock nor pyproject.toml changed since the last successful install."""
+    digest = install_digest()
     if STAMP.exists() and STAMP.read_text().strip() == digest and (BIN / "phoihop").exists():
         return
-    say("installing phoihop and its dev tools into .venv (pip install -e .[dev]; the first run takes a minute)")
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_ROOT_USER_ACTION": "ignore"}
     STAMP.unlink(missing_ok=True)
-    installed = subprocess.run(
-        [str(BIN / "python"), "-m", "pip", "install", "-qq", "-e", ".[dev]"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    if installed.returncode != 0:
-        fail(f"pip install failed (exit {installed.returncode}); see the errors above", installed.returncode)
+    if LOCK.exists():
+        say(f"installing the locked dependencies ({LOCK.name}) and phoihop into .venv (the first run takes a minute)")
+        pip("install", "--require-hashes", "-r", str(LOCK))
+        # no dependency of its own (they are all locked above) and no build environment to download: the locked
+        # setuptools builds the editable install
+        pip("install", "--no-deps", "--no-build-isolation", "-e", ".")
+        check_lock_covers_pyproject()
+    else:
+        say(f"no {LOCK.name}: installing phoihop and its dev tools unlocked (pip install -e .[dev])")
+        pip("install", "-e", ".[dev]")
     STAMP.write_text(digest + "\n")
+
+
+def check_lock_covers_pyproject() -> None:
+    """pip check: every dependency pyproject.toml asks for is installed at a version it accepts (a dependency added
+    to pyproject.toml but not to the lock shows here)."""
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    done = subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        fail(f"{done.stdout.strip()}\n{LOCK.name} does not satisfy pyproject.toml: run `python3 dev.py lock`")
+
+
+def cmd_lock(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="dev.py lock",
+        description=f"write {LOCK.name}: every Python dependency of phoihop and its dev tools pinned, with hashes "
+        "(pip-compile); versions already locked stay unless pyproject.toml excludes them or --upgrade is given",
+    )
+    parser.add_argument("--upgrade", action="store_true", help="take the newest versions pyproject.toml allows")
+    parser.add_argument("--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade NAME only")
+    args = parser.parse_args(argv)
+    setup()  # pip-compile is a locked dev tool: .venv from the current lock (or unlocked without one)
+    target = subprocess.run(
+        [
+            str(BIN / "python"),
+            "-c",
+            "import platform, sys; print(sys.implementation.name, sys.version_info[:2], "
+            "platform.system(), platform.machine())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if target != "cpython (3, 11) Linux x86_64":
+        print(f"    note: {LOCK.name} is made for CPython 3.11 on Linux x86_64 (CI); this is {target}", flush=True)
+    say(f"locking the Python dependencies into {LOCK.name} (pip-compile --generate-hashes --extra dev)")
+    command = [
+        str(BIN / "pip-compile"),
+        "--quiet",
+        "--generate-hashes",
+        "--extra=dev",
+        "--strip-extras",
+        "--allow-unsafe",  # pip and setuptools are locked too: pip-tools needs a recent pip, setuptools builds phoihop
+        "--no-build-isolation",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--no-emit-trusted-host",
+        f"--output-file={LOCK.name}",
+        *(["--upgrade"] if args.upgrade else []),
+        *[f"--upgrade-package={name}" for name in args.upgrade_package],
+        "pyproject.toml",
+    ]
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "CUSTOM_COMPILE_COMMAND": "python3 dev.py lock"}
+    code = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, check=False).returncode
+    if code != 0:
+        fail(f"pip-compile failed (exit {code})", code)
+    ensure_installed()  # the new lock, into .venv
+    print(f"    wrote {LOCK.name}; commit it with pyproject.toml", flush=True)
 
 
 def setup() -> None:
@@ -413,7 +495,7 @@ def cmd_test(argv: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    commands = {"run": cmd_run, "test": cmd_test, "vendor": cmd_vendor}
+    commands = {"run": cmd_run, "test": cmd_test, "vendor": cmd_vendor, "lock": cmd_lock}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         sys.exit(0 if argv[:1] in (["-h"], ["--help"]) else 2)
