@@ -3,8 +3,9 @@
 
     python3 dev.py run [--host H] [--port P]   the service on SQLite (var/phoihop.db), the processes deployed
     python3 dev.py test [--require-postgres] [pytest args...]
-                                               ruff, mypy, import-linter, then pytest on SQLite and PostgreSQL
-                                               (and the browser tests: Debian's chromium is installed if missing)
+                                               ruff check, ruff format --check, mypy, import-linter, then pytest on
+                                               SQLite and PostgreSQL (and the browser tests: Debian's chromium is
+                                               installed if missing)
     python3 dev.py lock [--upgrade | --upgrade-package NAME]
                                                pin every Python dependency with its hashes into requirements.lock
     python3 dev.py vendor                      download the web app's front-end packages into web/static/vendor/
@@ -460,7 +461,7 @@ def ensure_postgres() -> None:
 
 
 def step(number: int, title: str, command: list[str], env: dict[str, str] | None = None) -> None:
-    say(f"[{number}/4] {title}")
+    say(f"[{number}/5] {title}")
     started = time.monotonic()
     code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     if code == 5 and command[1:3] == ["-m", "pytest"]:
@@ -476,8 +477,9 @@ def cmd_test(argv: list[str]) -> None:
     setup()
     bin_ = str(BIN)
     step(1, "ruff check .", [f"{bin_}/ruff", "check", "."])
-    step(2, "mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy"])
-    step(3, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
+    step(2, "ruff format --check . (the formatter owns the layout)", [f"{bin_}/ruff", "format", "--check", "."])
+    step(3, "mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy"])
+    step(4, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
     say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
     ensure_postgres()
     say("Chromium for the browser tests (tests/web)")
@@ -486,7 +488,7 @@ def cmd_test(argv: list[str]) -> None:
     if require_pg:
         env["PHOIHOP_REQUIRE_POSTGRES"] = "1"
     step(
-        4,
+        5,
         "pytest on SQLite and PostgreSQL",
         [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *pytest_args],
         env,
