@@ -103,9 +103,11 @@ def install_digest() -> str:
     return digest.hexdigest()
 
 
-def ensure_installed() -> None:
+def ensure_installed(*, check_lock: bool = True) -> None:
     """The locked dependencies (requirements.lock, every file checked against its hash), then phoihop itself in
-    editable mode; skipped when neither the lock nor pyproject.toml changed since the last successful install."""
+    editable mode; skipped when neither the lock nor pyproject.toml changed since the last successful install.
+    Without ``check_lock`` (``dev.py lock``, about to rewrite it) a lock that lacks what pyproject.toml asks for is
+    let through, and the install is not stamped as done."""
     digest = install_digest()
     if STAMP.exists() and STAMP.read_text().strip() == digest and (BIN / "phoihop").exists():
         return
@@ -116,6 +118,8 @@ def ensure_installed() -> None:
         # no dependency of its own (they are all locked above) and no build environment to download: the locked
         # setuptools builds the editable install
         pip("install", "--no-deps", "--no-build-isolation", "-e", ".")
+        if not check_lock:
+            return
         check_lock_covers_pyproject()
     else:
         say(f"no {LOCK.name}: installing phoihop and its dev tools unlocked (pip install -e .[dev])")
@@ -143,7 +147,9 @@ def cmd_lock(argv: list[str]) -> None:
     parser.add_argument("--upgrade", action="store_true", help="take the newest versions pyproject.toml allows")
     parser.add_argument("--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade NAME only")
     args = parser.parse_args(argv)
-    setup()  # pip-compile is a locked dev tool: .venv from the current lock (or unlocked without one)
+    os.chdir(ROOT)
+    ensure_venv()
+    ensure_installed(check_lock=False)  # pip-compile is a locked dev tool: .venv from the current lock
     target = subprocess.run(
         [
             str(BIN / "python"),
