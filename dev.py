@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """Set everything up and run phoihop, on a machine that has only python3. Standard library only.
 
-    python3 dev.py run [--host H] [--port P]   the API on SQLite (var/phoihop.db), processes/ deployed
+    python3 dev.py run [--host H] [--port P]   the service on SQLite (var/phoihop.db), the processes deployed
     python3 dev.py test [--require-postgres] [pytest args...]
-                                               ruff, mypy, import-linter, then pytest on SQLite and PostgreSQL
-                                               (and the browser tests: Debian's chromium is installed if missing)
-    python3 dev.py vendor                      fetch the web app's front-end packages into web/static/vendor/
+                                               ruff check, ruff format --check, mypy, import-linter, then pytest on
+                                               SQLite and PostgreSQL (and the browser tests: Debian's chromium is
+                                               installed if missing)
+    python3 dev.py lock [--upgrade | --upgrade-package NAME]
+                                               pin every Python dependency with its hashes into requirements.lock
+    python3 dev.py vendor                      download the web app's front-end packages into web/static/vendor/
 
-Both create .venv when missing and reinstall the project (``pip install -e .[dev]``) only when pyproject.toml
-changed since the last install (its SHA-256 is kept in .venv/phoihop-install.sha256). Both also run ``vendor``: the
-npm packages pinned in web/package-lock.json are downloaded from their ``resolved`` URL, checked against their
-``integrity`` hash, and only the files web/vendor.json names are copied (no node needed); skipped while the stamp
-in web/static/vendor/ matches the lock file.
+run and test create .venv when missing and install into it the locked dependencies (``pip install --require-hashes
+-r requirements.lock``), then phoihop itself (``pip install --no-deps -e .``), again only when requirements.lock or
+pyproject.toml changed since the last install (their SHA-256 is kept in .venv/phoihop-install.sha256). ``lock``
+runs pip-compile (a locked dev tool) on pyproject.toml's ranges; ``pip install .`` still uses those ranges.
+
+The front-end files are committed (web/static/vendor/ with its SHA256SUMS), so run and test download nothing for
+them. ``vendor`` updates them: the npm packages pinned in web/package-lock.json are downloaded from their
+``resolved`` URL, checked against their ``integrity`` hash, and only the files web/vendor.json names are copied (no
+node needed), with SHA256SUMS naming each package's version and integrity and each file's SHA-256.
 """
 
 # ruff: noqa: S603, S606, S607  (this script's whole job is running fixed local commands, never a shell)
@@ -39,10 +46,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / "phoihop-install.sha256"
+LOCK = ROOT / "requirements.lock"  # the Python dependencies pinned with hashes: `python3 dev.py lock` writes it
 PG_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WEB = ROOT / "web"
 VENDOR = WEB / "static" / "vendor"
-VENDOR_STAMP = VENDOR / ".phoihop-vendor.sha256"
+VENDOR_MANIFEST = "SHA256SUMS"  # below VENDOR: the packages' versions and integrity, each file's SHA-256
 NPM_REGISTRY = "https://registry.npmjs.org"
 MAX_TARBALL_BYTES = 100_000_000
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -79,24 +87,105 @@ def ensure_venv() -> None:
         fail("could not create the virtualenv (on Debian/Ubuntu: apt-get install python3-venv)")
 
 
-def ensure_installed() -> None:
-    """pip install -e .[dev], skipped when pyproject.toml has not changed since the last successful install."""
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+def pip(*args: str, quiet: bool = True) -> None:
+    """``.venv/bin/python -m pip ARGS`` in the checkout; a failure ends dev.py with pip's exit code."""
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_ROOT_USER_ACTION": "ignore"}
+    command = [str(BIN / "python"), "-m", "pip", *args[:1], *(["-qq"] if quiet else []), *args[1:]]
+    done = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        fail(f"{' '.join(['pip', *args])} failed (exit {done.returncode}); see the errors above", done.returncode)
+
+
+def install_digest() -> str:
+    digest = hashlib.sha256()
+    for path in (LOCK, ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
+def ensure_installed(*, check_lock: bool = True) -> None:
+    """The locked dependencies (requirements.lock, every file checked against its hash), then phoihop itself in
+    editable mode; skipped when neither the lock nor pyproject.toml changed since the last successful install.
+    Without ``check_lock`` (``dev.py lock``, about to rewrite it) a lock that lacks what pyproject.toml asks for is
+    let through, and the install is not stamped as done."""
+    digest = install_digest()
     if STAMP.exists() and STAMP.read_text().strip() == digest and (BIN / "phoihop").exists():
         return
-    say("installing phoihop and its dev tools into .venv (pip install -e .[dev]; the first run takes a minute)")
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_ROOT_USER_ACTION": "ignore"}
     STAMP.unlink(missing_ok=True)
-    installed = subprocess.run(
-        [str(BIN / "python"), "-m", "pip", "install", "-qq", "-e", ".[dev]"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    if installed.returncode != 0:
-        fail(f"pip install failed (exit {installed.returncode}); see the errors above", installed.returncode)
+    if LOCK.exists():
+        say(f"installing the locked dependencies ({LOCK.name}) and phoihop into .venv (the first run takes a minute)")
+        pip("install", "--require-hashes", "-r", str(LOCK))
+        # no dependency of its own (they are all locked above) and no build environment to download: the locked
+        # setuptools builds the editable install
+        pip("install", "--no-deps", "--no-build-isolation", "-e", ".")
+        if not check_lock:
+            return
+        check_lock_covers_pyproject()
+    else:
+        say(f"no {LOCK.name}: installing phoihop and its dev tools unlocked (pip install -e .[dev])")
+        pip("install", "-e", ".[dev]")
     STAMP.write_text(digest + "\n")
+
+
+def check_lock_covers_pyproject() -> None:
+    """pip check: every dependency pyproject.toml asks for is installed at a version it accepts (a dependency added
+    to pyproject.toml but not to the lock shows here)."""
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    done = subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        fail(f"{done.stdout.strip()}\n{LOCK.name} does not satisfy pyproject.toml: run `python3 dev.py lock`")
+
+
+def cmd_lock(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="dev.py lock",
+        description=f"write {LOCK.name}: every Python dependency of phoihop and its dev tools pinned, with hashes "
+        "(pip-compile); versions already locked stay unless pyproject.toml excludes them or --upgrade is given",
+    )
+    parser.add_argument("--upgrade", action="store_true", help="take the newest versions pyproject.toml allows")
+    parser.add_argument("--upgrade-package", action="append", default=[], metavar="NAME", help="upgrade NAME only")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    ensure_venv()
+    ensure_installed(check_lock=False)  # pip-compile is a locked dev tool: .venv from the current lock
+    target = subprocess.run(
+        [
+            str(BIN / "python"),
+            "-c",
+            "import platform, sys; print(sys.implementation.name, sys.version_info[:2], "
+            "platform.system(), platform.machine())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if target != "cpython (3, 11) Linux x86_64":
+        print(f"    note: {LOCK.name} is made for CPython 3.11 on Linux x86_64 (CI); this is {target}", flush=True)
+    say(f"locking the Python dependencies into {LOCK.name} (pip-compile --generate-hashes --extra dev)")
+    command = [
+        str(BIN / "pip-compile"),
+        "--quiet",
+        "--generate-hashes",
+        "--extra=dev",
+        "--strip-extras",
+        "--allow-unsafe",  # pip and setuptools are locked too: pip-tools needs a recent pip, setuptools builds phoihop
+        "--no-build-isolation",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--no-emit-trusted-host",
+        f"--output-file={LOCK.name}",
+        *(["--upgrade"] if args.upgrade else []),
+        *[f"--upgrade-package={name}" for name in args.upgrade_package],
+        "pyproject.toml",
+    ]
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "CUSTOM_COMPILE_COMMAND": "python3 dev.py lock"}
+    code = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, check=False).returncode
+    if code != 0:
+        fail(f"pip-compile failed (exit {code})", code)
+    ensure_installed()  # the new lock, into .venv
+    print(f"    wrote {LOCK.name}; commit it with pyproject.toml", flush=True)
 
 
 def setup() -> None:
@@ -105,24 +194,82 @@ def setup() -> None:
     ensure_installed()
 
 
-# --- front-end packages (web/package-lock.json → web/static/vendor/) -------------------------------------------------
-def vendor_digest() -> str:
-    digest = hashlib.sha256()
-    for name in ("package-lock.json", "vendor.json"):
-        digest.update((WEB / name).read_bytes())
-    return digest.hexdigest()
-
-
+# --- front-end packages (web/package-lock.json → web/static/vendor/, committed with its SHA256SUMS) -----------------
 def vendor_map() -> dict[str, list[str]]:
     """package → files to copy (web/vendor.json; keys starting with "_" are comments)."""
     wanted = json.loads((WEB / "vendor.json").read_text(encoding="utf-8"))
     return {name: list(paths) for name, paths in wanted.items() if not name.startswith("_")}
 
 
+def locked_packages() -> dict[str, dict[str, str]]:
+    """package → its entry in web/package-lock.json (version, resolved, integrity), for every package of vendor.json."""
+    lock = json.loads((WEB / "package-lock.json").read_text(encoding="utf-8"))
+    packages = lock.get("packages", {})
+    entries = {}
+    for name in vendor_map():
+        entry = packages.get(f"node_modules/{name}")
+        if entry is None:
+            fail(
+                f"{name} is in web/vendor.json but not in web/package-lock.json: add it to web/package.json and "
+                "run `npm install --package-lock-only` in web/"
+            )
+        entries[name] = entry
+    return entries
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_vendor_manifest(folder: Path = VENDOR) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """SHA256SUMS of ``folder``: packages (name → (version, integrity)) from its ``# package`` lines, and files
+    (path below the folder → SHA-256). Missing: both empty."""
+    manifest = folder / VENDOR_MANIFEST
+    packages: dict[str, tuple[str, str]] = {}
+    files: dict[str, str] = {}
+    if not manifest.is_file():
+        return packages, files
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# package "):
+            name, version, integrity = line.removeprefix("# package ").split()
+            packages[name] = (version, integrity)
+        elif line and not line.startswith("#"):
+            digest, path = line.split("  ", 1)
+            files[path] = digest
+    return packages, files
+
+
+def vendor_problems(folder: Path = VENDOR) -> list[str]:
+    """What is wrong with the vendored files in ``folder`` (empty: nothing), with no network: SHA256SUMS must name
+    each package of web/vendor.json at the version and integrity web/package-lock.json pins, list exactly the files
+    web/vendor.json names, and every file must have its listed SHA-256; no other file may be there."""
+    packages, files = read_vendor_manifest(folder)
+    if not packages and not files:
+        return [f"{folder / VENDOR_MANIFEST} is missing: run `python3 dev.py vendor`"]
+    problems = []
+    locked = locked_packages()
+    for name, entry in locked.items():
+        if packages.get(name) != (entry["version"], entry.get("integrity", "")):
+            problems.append(
+                f"{name}: {VENDOR_MANIFEST} has {packages.get(name)}, the lock {entry['version']} "
+                f"{entry.get('integrity', '')}: run `python3 dev.py vendor`"
+            )
+    problems += [f"{name}: in {VENDOR_MANIFEST} but not in web/vendor.json" for name in packages.keys() - locked.keys()]
+    wanted = {f"{name}/{path}" for name, paths in vendor_map().items() for path in paths}
+    problems += [f"{path}: in web/vendor.json but not in {VENDOR_MANIFEST}" for path in sorted(wanted - files.keys())]
+    problems += [f"{path}: in {VENDOR_MANIFEST} but not in web/vendor.json" for path in sorted(files.keys() - wanted)]
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {VENDOR_MANIFEST}
+    for path, digest in sorted(files.items()):
+        if path not in present:
+            problems.append(f"{path}: missing")
+        elif sha256_file(folder / path) != digest:
+            problems.append(f"{path}: its SHA-256 is not the one in {VENDOR_MANIFEST} (changed after `dev.py vendor`)")
+    problems += [f"{path}: not listed in {VENDOR_MANIFEST}" for path in sorted(present - files.keys())]
+    return problems
+
+
 def vendor_ready() -> bool:
-    if not VENDOR_STAMP.exists() or VENDOR_STAMP.read_text().strip() != vendor_digest():
-        return False
-    return all((VENDOR / name / path).is_file() for name, paths in vendor_map().items() for path in paths)
+    return not vendor_problems()
 
 
 def tarball_url(name: str, entry: dict[str, str]) -> str:
@@ -171,34 +318,57 @@ def fetch_package(name: str, entry: dict[str, str], paths: list[str], into: Path
             target.write_bytes(source.read())
 
 
-def ensure_vendor() -> None:
-    """Copy the front-end files the app serves into web/static/vendor/, unless the stamp says they are current."""
-    if vendor_ready():
-        print("    front-end packages up to date (web/static/vendor/)")
-        return
-    lock = json.loads((WEB / "package-lock.json").read_text(encoding="utf-8"))
-    packages = lock.get("packages", {})
+def write_vendor_manifest(folder: Path, locked: dict[str, dict[str, str]]) -> None:
+    lines = [
+        "# The web app's front-end files, copied by `python3 dev.py vendor` from the npm tarballs that",
+        "# web/package-lock.json pins (each checked against its integrity hash first), as web/vendor.json lists them.",
+        "# Do not edit: change web/package.json (then `npm install --package-lock-only` in web/) or web/vendor.json,",
+        "# and run `python3 dev.py vendor`. Check the files here with `sha256sum -c SHA256SUMS`.",
+    ]
+    lines += [f"# package {name} {entry['version']} {entry['integrity']}" for name, entry in sorted(locked.items())]
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    lines += [f"{sha256_file(folder / path)}  {path}" for path in files]
+    (folder / VENDOR_MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def fetch_vendor() -> None:
+    """Download the packages, check them, and replace web/static/vendor/ with the listed files and their SHA256SUMS."""
+    locked = locked_packages()
     staging = VENDOR.with_name("vendor.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for name, paths in vendor_map().items():
-        entry = packages.get(f"node_modules/{name}")
-        if entry is None:
-            fail(
-                f"{name} is in web/vendor.json but not in web/package-lock.json: add it to web/package.json and "
-                "run `npm install --package-lock-only` in web/"
-            )
-        fetch_package(name, entry, paths, staging)
-    (staging / VENDOR_STAMP.name).write_text(vendor_digest() + "\n")
+        fetch_package(name, locked[name], paths, staging)
+    write_vendor_manifest(staging, locked)
     shutil.rmtree(VENDOR, ignore_errors=True)
     staging.rename(VENDOR)
-    print(f"    copied into {VENDOR.relative_to(ROOT)}/", flush=True)
+    print(
+        f"    copied into {VENDOR.relative_to(ROOT)}/ with its {VENDOR_MANIFEST}; commit them "
+        f"(`git status {VENDOR.relative_to(ROOT)}` shows what changed)",
+        flush=True,
+    )
 
 
 def cmd_vendor(argv: list[str]) -> None:
-    argparse.ArgumentParser(prog="dev.py vendor", description="fetch the web app's front-end packages").parse_args(argv)
-    say("front-end packages (web/package-lock.json)")
-    ensure_vendor()
+    argparse.ArgumentParser(
+        prog="dev.py vendor",
+        description="download the web app's front-end packages pinned in web/package-lock.json and copy the files "
+        "web/vendor.json lists into web/static/vendor/ (committed) with their SHA256SUMS",
+    ).parse_args(argv)
+    say("front-end packages (web/package-lock.json → web/static/vendor/)")
+    fetch_vendor()
+    problems = vendor_problems()
+    if problems:
+        fail("the vendored files do not check out:\n    " + "\n    ".join(problems))
+
+
+def warn_if_vendor_stale() -> None:
+    """The committed front-end files must match the lock; say so (no download: `dev.py vendor` does that)."""
+    problems = vendor_problems()
+    if problems:
+        print("    web/static/vendor/ does not match web/package-lock.json / web/vendor.json:", flush=True)
+        for problem in problems[:10]:
+            print(f"      {problem}", flush=True)
 
 
 def ensure_chromium() -> None:
@@ -233,8 +403,7 @@ def cmd_run(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     setup()
-    say("front-end packages (web/package-lock.json)")
-    ensure_vendor()
+    warn_if_vendor_stale()
     env = {**os.environ, "PHOIHOP_ENV": "dev"}
     env.setdefault("PHOIHOP_DATABASE_URL", "sqlite:///./var/phoihop.db")
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104  (only for display)
@@ -298,7 +467,7 @@ def ensure_postgres() -> None:
 
 
 def step(number: int, title: str, command: list[str], env: dict[str, str] | None = None) -> None:
-    say(f"[{number}/4] {title}")
+    say(f"[{number}/5] {title}")
     started = time.monotonic()
     code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     if code == 5 and command[1:3] == ["-m", "pytest"]:
@@ -314,18 +483,18 @@ def cmd_test(argv: list[str]) -> None:
     setup()
     bin_ = str(BIN)
     step(1, "ruff check .", [f"{bin_}/ruff", "check", "."])
-    step(2, "mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy"])
-    step(3, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
+    step(2, "ruff format --check . (the formatter owns the layout)", [f"{bin_}/ruff", "format", "--check", "."])
+    step(3, "mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy"])
+    step(4, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
     say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
     ensure_postgres()
-    say("front-end packages and Chromium for the browser tests (tests/web)")
-    ensure_vendor()
+    say("Chromium for the browser tests (tests/web)")
     ensure_chromium()
     env = dict(os.environ)
     if require_pg:
         env["PHOIHOP_REQUIRE_POSTGRES"] = "1"
     step(
-        4,
+        5,
         "pytest on SQLite and PostgreSQL",
         [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *pytest_args],
         env,
@@ -334,7 +503,7 @@ def cmd_test(argv: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    commands = {"run": cmd_run, "test": cmd_test, "vendor": cmd_vendor}
+    commands = {"run": cmd_run, "test": cmd_test, "vendor": cmd_vendor, "lock": cmd_lock}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         sys.exit(0 if argv[:1] in (["-h"], ["--help"]) else 2)

@@ -1,4 +1,4 @@
-"""Alembic environment: targets SQLModel.metadata; the URL comes from the caller (engine.store.migrate)."""
+"""Alembic environment: targets SQLModel.metadata; the URL comes from the caller (engine.store.schema.upgrade)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
+# The Decision 5921 processes shipped in the package (package data of the wheel; in a checkout, the link to processes/):
+# what `phoihop serve` deploys when PHOIHOP_PROCESSES_DIR is not set, so an empty folder is enough to run it.
+SHIPPED_PROCESSES = Path(__file__).parent / "processes"
 DEV_SECRET = "phoihop-dev-secret-do-not-use-in-production-0123456789"  # noqa: S105  (dev mode only, refused otherwise)
 
 log = logging.getLogger("phoihop")
@@ -25,9 +28,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PHOIHOP_", extra="ignore")
 
     env: Literal["dev", "test", "prod"] = "prod"
-    database_url: str = "sqlite:///./var/phoihop.db"
+    database_url: str = "sqlite:///./var/phoihop.db"  # relative to the current folder; var/ is created if missing
     secret_key: SecretStr | None = None
-    processes_dir: Path = Path("processes")
+    processes_dir: Path = SHIPPED_PROCESSES
     deploy_on_start: bool = True
     run_scheduler: bool = True
     token_ttl_minutes: int = 8 * 60
@@ -129,7 +132,8 @@ class Settings(BaseSettings):
 
     @property
     def calendar_path(self) -> Path | None:
-        """The calendar override file to load at start: the configured one, else processes/calendar.toml if any."""
+        """The calendar override file to load at start: the configured one, else calendar.toml beside the processes
+        (``<processes_dir>/calendar.toml``, shipped with the package's processes) if there is one."""
         if self.calendar_file is not None:
             return self.calendar_file
         default = self.processes_dir / "calendar.toml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from sqlmodel import SQLModel
 from phoihop.engine.store import models  # noqa: F401
 from phoihop.engine.store.database import make_engine, normalize_url
 
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# The Alembic scripts are package data of phoihop (phoihop/migrations: in a checkout, the link to migrations/; in an
+# installed wheel, the folder itself), found through the package, wherever it is installed.
+ALEMBIC_DIR = Path(str(files("phoihop").joinpath("migrations")))
 
 
 def alembic_config(url: str) -> Config:

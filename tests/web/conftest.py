@@ -4,7 +4,7 @@ deployed at start, in dev mode (the demo sign-in page); Playwright driving Debia
 Recipe (../shared/notes/browser-tests.md): Playwright's own browser download cannot work here, so Chromium is
 ``/usr/bin/chromium`` (or CHROMIUM_PATH) passed as ``executable_path``; ``python3 dev.py test`` installs it when it is
 missing. Without it the browser tests skip, except under CI (CI=true or PHOIHOP_REQUIRE_POSTGRES=1), where they
-fail. The front-end packages (web/static/vendor/) are fetched by ``python3 dev.py vendor`` when missing.
+fail. The front-end packages (web/static/vendor/) are committed, checked against their SHA256SUMS.
 
 One server serves the whole session (starting one costs ~2 s). Tests never share data: each starts its own
 dossiers and finds them by their own dossier code or business key.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,19 +62,11 @@ class LiveServer:
 
 
 def ensure_vendor() -> None:
-    if dev.vendor_ready():  # the files of web/vendor.json, stamped with the current lock
-        return
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "dev.py"), "vendor"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        unavailable(f"the front-end packages could not be fetched (python3 dev.py vendor):\n{done.stderr[-2000:]}")
+    """The committed front-end files (web/static/vendor/) must match their SHA256SUMS and the lock: nothing is
+    downloaded here (``python3 dev.py vendor`` does that, and its result is committed)."""
+    problems = dev.vendor_problems()
+    if problems:
+        pytest.fail("web/static/vendor/ does not check out (run `python3 dev.py vendor`):\n" + "\n".join(problems))
 
 
 def start_server(tmp: Path, *, processes: tuple[str, ...] = ("green_lane",), **settings: str) -> Proc:
