@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, _truncate_pg
+from tests.conftest import TEST_SECRET, empty_database
 
 PHOIHOP = Path(sys.executable).parent / "phoihop"
 READY_SECONDS = 90.0  # a bound against a hang, not a timing: a loaded 2-core CI machine starts 3 servers slowly
@@ -199,7 +199,7 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
 @pytest.fixture
 def pg_url(pg_database: str) -> str:
     """The session's migrated PostgreSQL database, emptied for this test (skipped without PostgreSQL)."""
-    _truncate_pg(pg_database)
+    empty_database(pg_database)
     return pg_database
 
 
