@@ -7,6 +7,18 @@
   sync; the DELETE takes milliseconds). Ids are not restarted: tests never rely on an id's value.
   Without a reachable server the PostgreSQL variants are skipped, unless ``PHOIHOP_REQUIRE_POSTGRES=1`` (CI),
   where they fail.
+
+Markers, applied here by directory and fixture (registered in pyproject.toml, ``--strict-markers``):
+
+- ``system``: the test talks to real ``phoihop`` server processes (tests/system, and the web tests on a live server);
+- ``browser``: the test drives Chromium through Playwright (tests/web).
+
+``python3 dev.py test --fast`` leaves both out (``-m "not system and not browser"``).
+
+Under pytest-xdist (``dev.py test`` runs ``-n``), ``pytest_xdist_make_scheduler`` hands out work by ``xdist_scope``: the
+tests of tests/web and every Chromium test go to one worker together (one session server, one browser for the run),
+the system tests to one worker together, and every other test alone, the two big units first. (``--dist loadgroup``
+cannot do this here: pytest 9 derives ``nodeid`` from the item's id, so the group suffix xdist 3.8 writes is lost.)
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, create_engine, text
+from xdist.scheduler import LoadScopeScheduling
 
 from phoihop.app import create_app
 from phoihop.auth import issue_token
@@ -35,6 +48,45 @@ PG_ADMIN_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postg
 REQUIRE_PG = os.environ.get("PHOIHOP_REQUIRE_POSTGRES") == "1"
 TEST_SECRET = secrets.token_urlsafe(48)
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+SYSTEM_DIR = Path(__file__).parent / "system"
+BROWSER_FIXTURES = frozenset({"page", "context", "browser"})  # pytest-playwright's
+SERVER_FIXTURES = frozenset({"live_server", "isolated_server", "oidc", "processes"})  # real server processes
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if item.path.is_relative_to(SYSTEM_DIR) or fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.system)
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work of an xdist worker that ``nodeid`` belongs to."""
+    path, _, rest = nodeid.partition("::")
+    if path.startswith("tests/web/") or "chromium" in rest.rpartition("[")[2]:
+        return "tests/web and Chromium"
+    if path.startswith("tests/system/"):
+        return "tests/system"
+    return nodeid
+
+
+class ScopedScheduling(LoadScopeScheduling):
+    """xdist's load-by-scope scheduling over ``xdist_scope``; the largest units go out first."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return xdist_scope(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown without it (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    if config.getvalue("dist") != "load":  # another --dist asked for explicitly: xdist's own
+        return None
+    return ScopedScheduling(config, log)
 
 
 def _pg_available() -> bool:
