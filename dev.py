@@ -14,15 +14,19 @@ npm packages pinned in web/package-lock.json are downloaded from their ``resolve
 in web/static/vendor/ matches the lock file.
 
 Tests. pytest runs on one worker per CPU (pytest-xdist ``-n``; PHOIHOP_TEST_WORKERS=N to choose, or pass ``-n N`` or
-``-p no:xdist`` yourself). Every database test runs on SQLite and on PostgreSQL (one database per worker, emptied
-before each test). Two markers set the slow tests apart: ``system`` (real ``phoihop`` server processes: tests/system,
-and the web tests on a live server) and ``browser`` (Chromium driven by Playwright). The loop to run while working:
+``-p no:xdist`` yourself; a test id alone runs without workers). Every database test runs on SQLite and on PostgreSQL
+(one database per worker, emptied before each test). Markers set the slow parts apart: ``system`` (real ``phoihop``
+server processes: tests/system, and the web tests on a live server), ``browser`` (Chromium driven by Playwright) and
+``postgresql`` (the PostgreSQL variant of each database test). The loop to run while working:
 
-    python3 dev.py test --fast                 the same checks, pytest -m "not system and not browser"
+    python3 dev.py test --fast                 the same checks, then pytest -m "not system and not browser and not
+                                               postgresql": every test on SQLite (about 35 s on two cores)
     python3 dev.py test --fast tests/api       pytest arguments narrow it further (-k, a file, a test id)
+    python3 dev.py test -m "not system and not browser"
+                                               both databases, no server processes (about 75 s on two cores)
     python3 dev.py test -m browser             only the browser tests
 
-Before pushing, ``python3 dev.py test`` (what CI runs: ``.ci/run``).
+Before pushing, ``python3 dev.py test``: everything, what CI runs (``.ci/run``).
 """
 
 # ruff: noqa: S603, S606, S607  (this script's whole job is running fixed local commands, never a shell)
@@ -319,7 +323,7 @@ def step(number: int, title: str, command: list[str], env: dict[str, str] | None
     print(f"    ok ({time.monotonic() - started:.1f} s)", flush=True)
 
 
-FAST_TESTS = "not system and not browser"  # the markers of tests/conftest.py
+FAST_TESTS = "not system and not browser and not postgresql"  # the markers of tests/conftest.py
 
 
 def pytest_workers(pytest_args: list[str]) -> list[str]:
@@ -346,8 +350,9 @@ def cmd_test(argv: list[str]) -> None:
     step(1, "ruff check .", [f"{bin_}/ruff", "check", "."])
     step(2, "mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy"])
     step(3, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
-    say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
-    ensure_postgres()
+    if not fast:  # the fast loop runs on SQLite alone, without a browser
+        say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
+        ensure_postgres()
     say("front-end packages" + ("" if fast else " and Chromium for the browser tests (tests/web)"))
     ensure_vendor()
     if not fast:
@@ -358,9 +363,8 @@ def cmd_test(argv: list[str]) -> None:
     workers = pytest_workers(pytest_args)
     step(
         4,
-        "pytest on SQLite and PostgreSQL"
-        + (f" ({workers[1]} workers)" if workers else "")
-        + (f' (-m "{FAST_TESTS}")' if fast else ""),
+        (f'pytest -m "{FAST_TESTS}" (SQLite)' if fast else "pytest on SQLite and PostgreSQL")
+        + (f", {workers[1]} workers" if workers else ""),
         [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *workers, *pytest_args],
         env,
     )

@@ -11,9 +11,11 @@
 Markers, applied here by directory and fixture (registered in pyproject.toml, ``--strict-markers``):
 
 - ``system``: the test talks to real ``phoihop`` server processes (tests/system, and the web tests on a live server);
-- ``browser``: the test drives Chromium through Playwright (tests/web).
+- ``browser``: the test drives Chromium through Playwright (tests/web);
+- ``postgresql``: the test uses the PostgreSQL server (the PostgreSQL variant of a database test, or the session's
+  PostgreSQL database).
 
-``python3 dev.py test --fast`` leaves both out (``-m "not system and not browser"``).
+``python3 dev.py test --fast`` leaves all three out: every test on SQLite, in about half a minute on two cores.
 
 Under pytest-xdist (``dev.py test`` runs ``-n``), ``pytest_xdist_make_scheduler`` hands out work by ``xdist_scope``: the
 tests of tests/web and every Chromium test go to one worker together (one session server, one browser for the run),
@@ -63,6 +65,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if item.path.is_relative_to(SYSTEM_DIR) or fixtures & SERVER_FIXTURES:
             item.add_marker(pytest.mark.system)
+        params = getattr(item, "callspec", None)
+        if "pg_database" in fixtures or (params is not None and "postgresql" in params.params.values()):
+            item.add_marker(pytest.mark.postgresql)
 
 
 def xdist_scope(nodeid: str) -> str:
