@@ -3,8 +3,8 @@
 - SQLite: one file migrated by Alembic per session, copied per test (fresh state, no shared rows).
 - PostgreSQL: one database per session and xdist worker (``phoihop_test_<pid>``) migrated by Alembic, emptied
   before each test by ``empty_database``: a DELETE of every table, child tables first, in one transaction (a
-  TRUNCATE per test cost ~0.5 s on a loaded machine and left thousands of new files for the next checkpoint to
-  sync; the DELETE takes milliseconds). Ids are not restarted: tests never rely on an id's value.
+  TRUNCATE per test cost 0.2-0.5 s on a loaded machine and left new files for the next checkpoint to sync; the
+  DELETE takes ~4 ms). Ids are not restarted: tests never rely on an id's value.
   Without a reachable server the PostgreSQL variants are skipped, unless ``PHOIHOP_REQUIRE_POSTGRES=1`` (CI),
   where they fail.
 
@@ -50,8 +50,6 @@ PG_ADMIN_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postg
 REQUIRE_PG = os.environ.get("PHOIHOP_REQUIRE_POSTGRES") == "1"
 TEST_SECRET = secrets.token_urlsafe(48)
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
 SYSTEM_DIR = Path(__file__).parent / "system"
 BROWSER_FIXTURES = frozenset({"page", "context", "browser"})  # pytest-playwright's
 SERVER_FIXTURES = frozenset({"live_server", "isolated_server", "oidc", "processes"})  # real server processes
