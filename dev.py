@@ -2,7 +2,7 @@
 """Set everything up and run phoihop, on a machine that has only python3. Standard library only.
 
     python3 dev.py run [--host H] [--port P]   the service on SQLite (var/phoihop.db), the processes deployed
-    python3 dev.py test [--require-postgres] [pytest args...]
+    python3 dev.py test [--require-postgres] [--fast] [pytest args...]
                                                ruff check, ruff format --check, mypy, import-linter, then pytest on
                                                SQLite and PostgreSQL (and the browser tests: Debian's chromium is
                                                installed if missing)
@@ -19,6 +19,21 @@ The front-end files are committed (web/static/vendor/ with its SHA256SUMS), so r
 them. ``vendor`` updates them: the npm packages pinned in web/package-lock.json are downloaded from their
 ``resolved`` URL, checked against their ``integrity`` hash, and only the files web/vendor.json names are copied (no
 node needed), with SHA256SUMS naming each package's version and integrity and each file's SHA-256.
+
+Tests. pytest runs on one worker per CPU (pytest-xdist ``-n``; PHOIHOP_TEST_WORKERS=N to choose, or pass ``-n N`` or
+``-p no:xdist`` yourself; a test id alone runs without workers). Every database test runs on SQLite and on PostgreSQL
+(one database per worker, emptied before each test). Markers set the slow parts apart: ``system`` (real ``phoihop``
+server processes: tests/system, and the web tests on a live server), ``browser`` (Chromium driven by Playwright) and
+``postgresql`` (the PostgreSQL variant of each database test). The loop to run while working:
+
+    python3 dev.py test --fast                 the same checks, then pytest -m "not system and not browser and not
+                                               postgresql": every test on SQLite (about 35 s on two cores)
+    python3 dev.py test --fast tests/api       pytest arguments narrow it further (-k, a file, a test id)
+    python3 dev.py test -m "not system and not browser"
+                                               both databases, no server processes (about 75 s on two cores)
+    python3 dev.py test -m browser             only the browser tests
+
+Before pushing, ``python3 dev.py test``: everything, what CI runs (``.ci/run``).
 """
 
 # ruff: noqa: S603, S606, S607  (this script's whole job is running fixed local commands, never a shell)
@@ -477,26 +492,48 @@ def step(number: int, title: str, command: list[str], env: dict[str, str] | None
     print(f"    ok ({time.monotonic() - started:.1f} s)", flush=True)
 
 
+FAST_TESTS = "not system and not browser and not postgresql"  # the markers of tests/conftest.py
+
+
+def pytest_workers(pytest_args: list[str]) -> list[str]:
+    """``-n <workers>``, unless the pytest arguments choose already (-n, --numprocesses, -p no:xdist, --pdb) or name
+    single tests (``file.py::test``: starting workers would take longer than running them here)."""
+    chosen = ("-n", "--numprocesses", "--dist", "--pdb", "--trace", "no:xdist", "-pno:xdist")
+    if any(arg.startswith(chosen) or "::" in arg for arg in pytest_args):
+        return []
+    workers = os.environ.get("PHOIHOP_TEST_WORKERS", "")
+    if not workers:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        workers = str(cpus or 1)
+    return ["-n", workers]
+
+
 def cmd_test(argv: list[str]) -> None:
     require_pg = "--require-postgres" in argv or os.environ.get("CI", "").lower() not in ("", "0", "false")
-    pytest_args = [arg for arg in argv if arg != "--require-postgres"]
+    fast = "--fast" in argv
+    pytest_args = [arg for arg in argv if arg not in ("--require-postgres", "--fast")]
+    if fast:
+        pytest_args = ["-m", FAST_TESTS, *pytest_args]
     setup()
     bin_ = str(BIN)
     step(1, "ruff check .", [f"{bin_}/ruff", "check", "."])
     step(2, "ruff format --check . (the formatter owns the layout)", [f"{bin_}/ruff", "format", "--check", "."])
     step(3, "mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy"])
     step(4, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
-    say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
-    ensure_postgres()
-    say("Chromium for the browser tests (tests/web)")
-    ensure_chromium()
+    if not fast:  # the fast loop runs on SQLite alone, without a browser
+        say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
+        ensure_postgres()
+        say("Chromium for the browser tests (tests/web)")
+        ensure_chromium()
     env = dict(os.environ)
     if require_pg:
         env["PHOIHOP_REQUIRE_POSTGRES"] = "1"
+    workers = pytest_workers(pytest_args)
     step(
         5,
-        "pytest on SQLite and PostgreSQL",
-        [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *pytest_args],
+        (f'pytest -m "{FAST_TESTS}" (SQLite)' if fast else "pytest on SQLite and PostgreSQL")
+        + (f", {workers[1]} workers" if workers else ""),
+        [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *workers, *pytest_args],
         env,
     )
     say("all checks passed")

@@ -41,6 +41,12 @@ from phoihop.engine.reads.versions import VersionReads
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
+# Compiled deployments by content hash, shared by every engine of the process. A deployment is a pure function of its
+# files here: build_engine always compiles with the default agency registry, the sandbox's checker and the default size
+# bound, the one configuration a content-keyed cache may serve. One server builds one engine, so this changes nothing
+# there; the tests build hundreds of engines over the same files and compile each set once.
+COMPILED_DEPLOYMENTS = DeploymentCache()
+
 
 @dataclass
 class EngineContainer:
@@ -93,11 +99,11 @@ def build_engine(
     deployments: DeploymentCache | None = None,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
-    the files) may be shared between engines, as the tests share one per session."""
+    the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own."""
     clock = clock or SystemClock()
     db = Database(database_url, pool_size=pool_size)
     agencies = default_registry()
-    compiled = deployments if deployments is not None else DeploymentCache()
+    compiled = deployments if deployments is not None else COMPILED_DEPLOYMENTS
 
     def compile_files(files: Sequence[SourceFile]) -> Deployment:
         return compiled.get_or_compile(files, agencies=agencies, check=check_source)
@@ -150,4 +156,4 @@ def build_engine(
     )
 
 
-__all__ = ["EngineContainer", "build_engine"]
+__all__ = ["COMPILED_DEPLOYMENTS", "EngineContainer", "build_engine"]

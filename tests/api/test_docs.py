@@ -28,9 +28,9 @@ EXPECTED_OPERATIONS = {
 }
 
 
-@pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_docs_pages_reference_only_local_assets(client: TestClient, page: str) -> None:
-    response = client.get(page)
+@pytest.mark.parametrize("docs_page", ["/docs", "/redoc"])  # not "page": pytest-playwright's fixture
+def test_docs_pages_reference_only_local_assets(client: TestClient, docs_page: str) -> None:
+    response = client.get(docs_page)
 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
@@ -44,9 +44,9 @@ def test_docs_pages_reference_only_local_assets(client: TestClient, page: str) -
     assert "/openapi.json" in html
 
 
-@pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_every_referenced_asset_is_served(client: TestClient, page: str) -> None:
-    for url in ASSET_URL.findall(client.get(page).text):
+@pytest.mark.parametrize("docs_page", ["/docs", "/redoc"])
+def test_every_referenced_asset_is_served(client: TestClient, docs_page: str) -> None:
+    for url in ASSET_URL.findall(client.get(docs_page).text):
         response = client.get(url)
         assert response.status_code == 200, url
         assert len(response.content) > 100, url

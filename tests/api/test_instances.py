@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
@@ -197,17 +196,14 @@ def test_history_records_who_did_what_when_in_order(client: TestClient, clock: F
     assert "start" in [e["element_id"] for e in response.json() if e["kind"] == "element_completed"]
 
 
-@pytest.mark.parametrize("headers", [SKHCN_LEAD, ADMIN], ids=["lead", "admin"])
-def test_cancel_closes_the_instance_and_its_open_tasks(
-    client: TestClient, clock: FakeClock, headers: dict[str, str]
-) -> None:
+def test_cancel_closes_the_instance_and_its_open_tasks(client: TestClient, clock: FakeClock) -> None:
     deploy(client, "four_tasks.bpmn")
     started = start(client, "four_tasks")
     t1 = started["open_tasks"][0]["id"]
     clock.advance(timedelta(minutes=5))
 
     response = client.post(
-        f"{INSTANCES}/{started['id']}/cancel", json={"reason": "Công dân rút hồ sơ"}, headers=headers
+        f"{INSTANCES}/{started['id']}/cancel", json={"reason": "Công dân rút hồ sơ"}, headers=SKHCN_LEAD
     )
 
     assert response.status_code == 200, response.text
@@ -234,12 +230,11 @@ def test_a_cancelled_instance_refuses_a_second_cancel_and_task_completion(client
     )
 
 
-@pytest.mark.parametrize("headers", [SKHCN, PORTAL], ids=["officer", "integrator"])
-def test_cancel_needs_lead_or_admin(client: TestClient, headers: dict[str, str]) -> None:
+def test_cancel_needs_lead_or_admin(client: TestClient) -> None:
     deploy(client, "four_tasks.bpmn")
     started = start(client, "four_tasks")
 
-    body = assert_problem(client.post(f"{INSTANCES}/{started['id']}/cancel", headers=headers), 403, "forbidden")
+    body = assert_problem(client.post(f"{INSTANCES}/{started['id']}/cancel", headers=SKHCN), 403, "forbidden")
 
     assert "lead" in body["required_roles"]
     after = instance(client, started["id"])

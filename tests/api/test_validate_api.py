@@ -13,7 +13,7 @@ from httpx2 import Response
 from phoihop.cli import main as cli_main
 from phoihop.engine.definitions.lint.findings import format_finding
 
-from .calls import ADMIN, DEFINITIONS, OWNER, PORTAL, SKHCN, assert_problem, upload
+from .calls import ADMIN, DEFINITIONS, OWNER, SKHCN, assert_problem, upload
 
 VALIDATE = f"{DEFINITIONS}/validate"
 CAMUNDA = Path(__file__).parent.parent / "fixtures" / "camunda"
@@ -168,7 +168,7 @@ def test_validation_agrees_with_deploy(client: TestClient) -> None:
     )
 
 
-@pytest.mark.parametrize(("headers", "status"), [(SKHCN, 403), (PORTAL, 403), ({}, 401)])
+@pytest.mark.parametrize(("headers", "status"), [(SKHCN, 403), ({}, 401)], ids=["officer", "anonymous"])
 def test_only_process_owners_and_admins_validate(client: TestClient, headers: dict[str, str], status: int) -> None:
     assert_problem(validate(client, files(*PROPOSAL), headers=headers), status)
     assert result(validate(client, files(*PROPOSAL), headers=ADMIN))["valid"] is True

@@ -14,7 +14,7 @@ from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer, build_engine
 from phoihop.engine.errors import EngineError
 from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateVersionError
-from tests.conftest import INTEGRATOR
+from tests.conftest import INTEGRATOR, empty_database
 from tests.engine.helpers import (
     HTKC,
     SKHCN,
@@ -200,39 +200,13 @@ def test_serializer_round_trip_at_every_step_matches_the_cached_run(
             outcomes[roundtrip] = _run_scenario(container, scenario, roundtrip=roundtrip)
         finally:
             container.close()
-        if db_url.startswith("postgresql"):
-            from tests.conftest import _truncate_pg
-
-            _truncate_pg(db_url)
-        else:
-            _wipe_sqlite(db_url)
+        empty_database(db_url)
     cached, roundtripped = outcomes[False], outcomes[True]
     assert cached["hits"] == len(SCENARIOS[scenario][3])  # every command reused the live workflow
     assert roundtripped["hits"] == 0
     for key in ("status", "variables", "version", "steps", "tasks", "audit"):
         assert roundtripped[key] == cached[key], key
     assert cached["status"] == "completed"
-
-
-def _wipe_sqlite(db_url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(text("PRAGMA foreign_keys=OFF"))
-        for table in (
-            "task_candidate",
-            "human_task",
-            "timer",
-            "message_subscription",
-            "audit_event",
-            "idempotency_key",
-            "process_instance",
-            "process_definition",
-            "deployment",
-        ):
-            conn.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
 
 
 def test_scenario_outcomes(container: EngineContainer) -> None:

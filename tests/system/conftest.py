@@ -2,7 +2,8 @@
 
 ``processes`` is a factory fixture: ``processes.serve(url, scheduler=...)`` starts a server on a free port and waits
 for ``/healthz``; ``processes.worker(url)`` starts a timer worker. Every process started is stopped in the
-fixture's finalizer (SIGTERM, then SIGKILL), and when the test failed its log is printed.
+fixture's finalizer (SIGTERM, then SIGKILL), and when the test failed its log is printed. ``pg_servers`` is a pair of
+servers on PostgreSQL shared by the tests of a module.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, _truncate_pg
+from tests.conftest import TEST_SECRET, empty_database
 
 PHOIHOP = Path(sys.executable).parent / "phoihop"
 READY_SECONDS = 90.0  # a bound against a hang, not a timing: a loaded 2-core CI machine starts 3 servers slowly
@@ -31,8 +32,10 @@ FAILED = pytest.StashKey[bool]()
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    if report.failed:  # the process logs are printed when the test's processes are stopped
+    if report.failed:  # the process logs are printed when the test's (or its module's) processes are stopped
         item.stash[FAILED] = True
+        if item.parent is not None:
+            item.parent.stash[FAILED] = True
     return report
 
 
@@ -196,11 +199,27 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
         started.stop_all(show_logs=request.node.stash.get(FAILED, False))
 
 
-@pytest.fixture
-def pg_url(pg_database: str) -> str:
-    """The session's migrated PostgreSQL database, emptied for this test (skipped without PostgreSQL)."""
-    _truncate_pg(pg_database)
-    return pg_database
+def two_servers(processes: Processes, url: str) -> tuple[Proc, Proc]:
+    """Servers A and B on one database, started side by side, timers off (workers or nobody fire them)."""
+    a, b = processes.wait_ready(
+        processes.serve(url, name="server-a", wait=False), processes.serve(url, name="server-b", wait=False)
+    )
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def pg_servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_database: str
+) -> Iterator[tuple[Proc, Proc]]:
+    """Servers A and B on the session's PostgreSQL database, emptied once, timers off; shared by the tests of a
+    module (starting a pair costs seconds of both cores). Each test deploys and starts data of its own and looks at
+    nothing else."""
+    empty_database(pg_database)
+    started = Processes(tmp_path_factory.mktemp("pg-servers"))
+    try:
+        yield two_servers(started, pg_database)
+    finally:
+        started.stop_all(show_logs=request.node.stash.get(FAILED, False))
 
 
 @pytest.fixture

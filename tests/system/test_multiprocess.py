@@ -1,7 +1,8 @@
 """Real processes over HTTP: two servers on one PostgreSQL, two timer workers, crash and restart, offline docs.
 
-Nothing is mocked: each test starts ``phoihop serve`` / ``phoihop worker`` subprocesses (see conftest.py) and talks
-to them with httpx, signing bearer tokens with the secret the processes were given.
+Nothing is mocked: the tests start ``phoihop serve`` / ``phoihop worker`` subprocesses (see conftest.py; the two
+servers on PostgreSQL are shared by the tests that need them, each working on data of its own) and talk to them with
+httpx, signing bearer tokens with the secret the processes were given.
 """
 
 from __future__ import annotations
@@ -112,17 +113,9 @@ def poll(condition: Callable[[], bool], seconds: float, what: str) -> float:
     return time.monotonic() - began
 
 
-def two_servers(processes: Processes, url: str) -> tuple[Proc, Proc]:
-    """Servers A and B on one database, started side by side, timers off (workers or nobody fire them)."""
-    a, b = processes.wait_ready(
-        processes.serve(url, name="server-a", wait=False), processes.serve(url, name="server-b", wait=False)
-    )
-    return a, b
-
-
 # --- two servers, one PostgreSQL ------------------------------------------------------------------------------------
-def test_parallel_branches_completed_at_once_on_two_servers_lose_nothing(processes: Processes, pg_url: str) -> None:
-    server_a, server_b = two_servers(processes, pg_url)
+def test_parallel_branches_completed_at_once_on_two_servers_lose_nothing(pg_servers: tuple[Proc, Proc]) -> None:
+    server_a, server_b = pg_servers
     a, b = server_a.client(), server_b.client()
     deploy(a, "parallel.bpmn", bpmn("parallel.bpmn"))
     ids = [start(b, "parallel_review", so_ho_so=i)["id"] for i in range(10)]
@@ -165,8 +158,8 @@ def test_parallel_branches_completed_at_once_on_two_servers_lose_nothing(process
         assert [t["element_id"] for t in decide["items"]] == ["decide"]
 
 
-def test_claim_race_across_two_servers_has_one_winner(processes: Processes, pg_url: str) -> None:
-    server_a, server_b = two_servers(processes, pg_url)
+def test_claim_race_across_two_servers_has_one_winner(pg_servers: tuple[Proc, Proc]) -> None:
+    server_a, server_b = pg_servers
     clients = (server_a.client(), server_b.client())
     deploy(clients[0], "four_tasks.bpmn", bpmn("four_tasks.bpmn"))
     officers = [auth(f"officer{n}", groups="skhcn") for n in range(10)]
@@ -189,11 +182,13 @@ def test_claim_race_across_two_servers_has_one_winner(processes: Processes, pg_u
         assert (task["status"], task["assignee"]) == ("claimed", f"officer{winner}")
 
 
-def test_two_workers_fire_each_timer_exactly_once_and_on_time(processes: Processes, pg_url: str) -> None:
-    server, _, _ = processes.wait_ready(  # the server runs no scheduler: only the workers fire timers
-        processes.serve(pg_url, wait=False),
-        processes.worker(pg_url, name="worker-1", wait=False),
-        processes.worker(pg_url, name="worker-2", wait=False),
+def test_two_workers_fire_each_timer_exactly_once_and_on_time(
+    processes: Processes, pg_servers: tuple[Proc, Proc], pg_database: str
+) -> None:
+    server = pg_servers[0]  # it runs no scheduler: only the workers fire timers
+    processes.wait_ready(
+        processes.worker(pg_database, name="worker-1", wait=False),
+        processes.worker(pg_database, name="worker-2", wait=False),
     )
     client = server.client()
     deploy(client, "escalation.bpmn", escalation_bpmn("PT1S"))

@@ -83,24 +83,28 @@ def start_server(tmp: Path, *, processes: tuple[str, ...] = ("green_lane",), **s
         run_scheduler="false",
         **settings,
     )
-    port = free_port()
-    log = tmp / "server.log"
-    with log.open("wb") as out:
-        popen = subprocess.Popen(
-            [str(PHOIHOP), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    proc = Proc("web-server", ["serve"], env, popen, log, base_url=f"http://127.0.0.1:{port}")
-    try:
-        wait_until(proc.ready, READY_SECONDS * 2, proc)
-    except RuntimeError:
-        proc.stop()
-        raise
-    return proc
+    for attempt in range(3):  # a port found free may be taken before the server binds it (other xdist workers)
+        port = free_port()
+        log = tmp / f"server-{attempt}.log"
+        with log.open("wb") as out:
+            popen = subprocess.Popen(
+                [str(PHOIHOP), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                cwd=tmp,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        proc = Proc("web-server", ["serve"], env, popen, log, base_url=f"http://127.0.0.1:{port}")
+        try:
+            wait_until(proc.ready, READY_SECONDS * 2, proc)
+        except RuntimeError:
+            proc.stop()
+            if attempt < 2 and "address already in use" in proc.output().lower():
+                continue
+            raise
+        return proc
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")
