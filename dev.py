@@ -129,7 +129,9 @@ def ensure_installed(*, check_lock: bool = True) -> None:
     STAMP.unlink(missing_ok=True)
     if LOCK.exists():
         say(f"installing the locked dependencies ({LOCK.name}) and phoihop into .venv (the first run takes a minute)")
-        pip("install", "--require-hashes", "-r", str(LOCK))
+        # --no-compile: byte-compiling every installed file up front cost ~11 of ~28 s here; Python compiles what it
+        # imports on first use instead (measured on a fresh venv from pip's cache)
+        pip("install", "--no-compile", "--require-hashes", "-r", str(LOCK))
         # no dependency of its own (they are all locked above) and no build environment to download: the locked
         # setuptools builds the editable install
         pip("install", "--no-deps", "--no-build-isolation", "-e", ".")
