@@ -176,3 +176,41 @@ def test_inbox_counts_and_deadline_filter_and_the_english_switch(page: Page, liv
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.get_by_test_id("language-switch").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hộp thư công việc")
+
+
+def test_every_page_loads_all_its_resources_without_a_console_error(page: Page, live_server: LiveServer) -> None:
+    """What an officer and a process owner open, from the server alone (closed networks): no script, style, font or
+    icon answers an error, none comes from another host, and the console stays clean (a missing /favicon.ico was
+    the last 404 there)."""
+    problems: list[str] = []
+    requested: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text} {m.location}") if m.type == "error" else None
+    )
+    page.on("request", lambda r: requested.append(r.url))
+    instance = submit_dossier(live_server.url)
+    task_id = instance["open_tasks"][0]["id"]
+
+    sign_in(page, "ttpvhcc.khanh")
+    for path in (
+        "/",
+        "/khoi-tao",
+        "/khoi-tao/green_lane",
+        f"/ho-so/{instance['id']}",
+        f"/cong-viec/{task_id}",
+        "/bang-dieu-khien",
+    ):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    sign_out(page)
+    sign_in(page, "owner.bao", "/quy-trinh")
+    page.goto("/quy-trinh/green_lane/phien-ban/1")
+    page.wait_for_load_state("networkidle")
+    page.goto("/docs")  # the API's documentation, served offline
+    expect(page.locator("#swagger-ui")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+    assert problems == []
+    assert requested and all(url.startswith(live_server.url) for url in requested), [
+        url for url in requested if not url.startswith(live_server.url)
+    ]
