@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         dashboard.router,
     ):
         app.include_router(router)
-    install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same services)
+    install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)
     app.add_middleware(
         BodySizeLimit, max_json_bytes=resolved.max_json_bytes, max_upload_bytes=resolved.max_upload_bytes
     )

@@ -210,7 +210,9 @@ def cmd_apikey(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="phoihop", description="BPMN engine for Hanoi inter-agency coordination")
     sub = root.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP API (upgrades the schema, deploys processes/, fires timers)")
+    serve = sub.add_parser(
+        "serve", help="run the HTTP API and the web app (upgrades the schema, deploys the processes, fires timers)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--access-log", action="store_true")

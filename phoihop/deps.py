@@ -42,14 +42,13 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_container(request: Request) -> EngineContainer:
-    container: EngineContainer = request.app.state.container
-    return container
-
-
 def _engine(request: Request) -> EngineContainer:
     container: EngineContainer = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> EngineContainer:
+    return _engine(request)
 
 
 async def get_deployments(request: Request) -> DeploymentCommands:

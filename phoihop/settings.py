@@ -17,8 +17,18 @@ from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
 # The Decision 5921 processes shipped in the package (package data of the wheel; in a checkout, the link to processes/):
-# what `phoihop serve` deploys when PHOIHOP_PROCESSES_DIR is not set, so an empty folder is enough to run it.
+# what `phoihop serve` deploys when PHOIHOP_PROCESSES_DIR is not set and the current folder has no processes/ of its
+# own, so an empty folder is enough to run it.
 SHIPPED_PROCESSES = Path(__file__).parent / "processes"
+
+
+def default_processes_dir() -> Path:
+    """``./processes`` when the folder the server starts in has one (as before the package shipped its own), else
+    the processes shipped in the package."""
+    local = Path("processes")
+    return local if local.is_dir() else SHIPPED_PROCESSES
+
+
 DEV_SECRET = "phoihop-dev-secret-do-not-use-in-production-0123456789"  # noqa: S105  (dev mode only, refused otherwise)
 
 log = logging.getLogger("phoihop")
@@ -30,7 +40,7 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "prod"
     database_url: str = "sqlite:///./var/phoihop.db"  # relative to the current folder; var/ is created if missing
     secret_key: SecretStr | None = None
-    processes_dir: Path = SHIPPED_PROCESSES
+    processes_dir: Path = Field(default_factory=default_processes_dir)
     deploy_on_start: bool = True
     run_scheduler: bool = True
     token_ttl_minutes: int = 8 * 60

@@ -15,7 +15,7 @@ Markers, applied here by directory and fixture (registered in pyproject.toml, ``
 - ``postgresql``: the test uses the PostgreSQL server (the PostgreSQL variant of a database test, or the session's
   PostgreSQL database).
 
-``python3 dev.py test --fast`` leaves all three out: every test on SQLite, in about half a minute on two cores.
+``python3 dev.py test --fast`` leaves all three out: every test on SQLite, in about 40 s on two cores.
 
 Under pytest-xdist (``dev.py test`` runs ``-n``), ``pytest_xdist_make_scheduler`` hands out work by ``xdist_scope``: the
 tests of tests/web and every Chromium test go to one worker together (one session server, one browser for the run),

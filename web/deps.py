@@ -1,5 +1,5 @@
 """Dependencies of the pages: the page context (language, session), sign-in required, CSRF on every POST. The
-engine's services and queries come from phoihop.deps, as for the API."""
+engine's handlers and reads come from phoihop.deps, as for the API."""
 
 from __future__ import annotations
 

@@ -73,6 +73,5 @@ async def unclaim(task_id: str, actor: CurrentActor, tasks: TasksDep, task_reads
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
 async def complete(task_id: str, actor: CurrentActor, tasks: TasksDep, body: CompleteTask | None = None) -> TaskView:
-    result = await run_in_threadpool(tasks.complete, actor, task_id, body.variables if body else {})
-    assert result.task is not None  # completing answers the task as the UPDATE … RETURNING left its row
-    return result.task
+    completed = await run_in_threadpool(tasks.complete, actor, task_id, body.variables if body else {})
+    return completed.task  # as the UPDATE … RETURNING left its row

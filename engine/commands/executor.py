@@ -5,10 +5,13 @@ through the same interceptors.
 instance (``lock``), and ``advance`` does the rest: load the workflow (free from the live-object cache when the stored
 version has not moved), run one action on it, save tasks, timers, subscriptions, task records, the instance row and
 audit in the same transaction, publish the messages the instance threw and did not catch (the ``Publisher`` given at
-construction: engine.commands.executor.messages), and hand the live workflow to the cache once the transaction commits.
+construction: engine.commands.messages.MessageDelivery), and hand the live workflow to the cache once the
+transaction commits.
 
 Handlers (deployments, instances, tasks, messages, external tasks, timers, versions, instance migration) hold one
-executor each and never inherit from it: every command, whoever runs it, publishes the same way.
+executor each and never inherit from it: every command that moves an instance, whoever runs it, publishes the same
+way. The calendar and API-key commands touch no instance and open the same unit of work (store/unit_of_work.py)
+directly.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateSerializer
 from phoihop.engine.execution.workflow_cache import LiveWorkflow, WorkflowCache
 from phoihop.engine.model import Actor, SourceFile
-from phoihop.engine.reads.views import InstanceStatus, TaskView
+from phoihop.engine.reads.views import InstanceStatus
 from phoihop.engine.store import external_tasks as external_store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
@@ -49,7 +52,6 @@ class CommandResult:
     instance_id: str
     status: InstanceStatus
     open_tasks: tuple[str, ...]
-    task: TaskView | None = None  # the human task the command finished, as its row now reads
 
 
 class Publisher(Protocol):
@@ -126,33 +128,32 @@ class CommandExecutor:
         *,
         completed_task: str | None = None,
     ) -> CommandResult:
-        instance_id = head["id"]
         model = self.model(uow.conn, head["definition_id"])
-        entry = self.cache.take(instance_id, head["version"])
-        if entry is None:
-            meta, _ = repo.instance_state(uow.conn, instance_id)
-            records = repo.task_records(uow.conn, instance_id)
-            workflow = self.serializer.loads_split(
-                meta, [(t, b) for t, _, b in records], model.spec, model.subprocess_specs
-            )
-            self.runtime.attach(workflow, {t: seq for t, seq, _ in records})
-            prior = LiveWorkflow(
-                head["version"],
-                workflow,
-                frozenset(repo.open_task_ids(uow.conn, instance_id)),
-                tuple(
-                    (t["element_id"], t["task_id"], t["due_at"]) for t in repo.instance_timers(uow.conn, instance_id)
-                ),
-                tuple(
-                    (m["message_name"], orjson.dumps(m["correlations"]).decode())
-                    for m in repo.instance_subscriptions(uow.conn, instance_id)
-                ),
-                repo.instance_variables(uow.conn, instance_id),
-            )
-        else:
-            prior = entry
+        prior = self.cache.take(head["id"], head["version"]) or self.load(uow.conn, head, model)
         outcome = action(prior.workflow)
         return self.save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
+
+    def load(self, conn: Connection, head: Mapping[str, Any], model: ProcessModel) -> LiveWorkflow:
+        """The instance as stored (never the cached object): its workflow on ``model``'s spec, and the rows a save
+        compares with to write only what changed."""
+        instance_id = head["id"]
+        meta, _ = repo.instance_state(conn, instance_id)
+        records = repo.task_records(conn, instance_id)
+        workflow = self.serializer.loads_split(
+            meta, [(t, b) for t, _, b in records], model.spec, model.subprocess_specs
+        )
+        self.runtime.attach(workflow, {t: seq for t, seq, _ in records})
+        return LiveWorkflow(
+            head["version"],
+            workflow,
+            frozenset(repo.open_task_ids(conn, instance_id)),
+            tuple((t["element_id"], t["task_id"], t["due_at"]) for t in repo.instance_timers(conn, instance_id)),
+            tuple(
+                (m["message_name"], orjson.dumps(m["correlations"]).decode())
+                for m in repo.instance_subscriptions(conn, instance_id)
+            ),
+            repo.instance_variables(conn, instance_id),
+        )
 
     def new_dossier_code(self, uow: UnitOfWork, model: ProcessModel) -> str | None:
         """A dossier code for a new instance when the process has ``dossierAgencyCode`` (engine/dossier.py): the

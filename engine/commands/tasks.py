@@ -4,7 +4,7 @@ form, and moves the workflow on in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -19,10 +19,17 @@ from phoihop.engine.errors import (
     TaskNotOpen,
 )
 from phoihop.engine.model import Actor
-from phoihop.engine.reads.views import task_view
+from phoihop.engine.reads.views import TaskView, task_view
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
 from phoihop.engine.variables import check_variables
+
+
+@dataclass(frozen=True)
+class TaskCompleted(CommandResult):
+    """Where completing a task left the instance, and the task as the database now holds it."""
+
+    task: TaskView
 
 
 class TaskCommands:
@@ -67,9 +74,9 @@ class TaskCommands:
             if repo.unclaim_task(uow.conn, task_id):
                 repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_unclaimed")])
 
-    def complete(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> CommandResult:
+    def complete(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> TaskCompleted:
         """Complete a human task (claiming it implicitly if unassigned); returns where the instance stands, with the
-        completed task as the database now holds it (``CommandResult.task``)."""
+        completed task as the database now holds it (``TaskCompleted.task``)."""
         data = check_variables(variables)
         with self.executor.transaction() as uow:
             task = self._task(uow.conn, task_id)
@@ -115,7 +122,8 @@ class TaskCommands:
                 audit,
                 completed_task=task_id,
             )
-        return replace(result, task=task_view(completed, uow.now))  # as the UPDATE … RETURNING left the row
+        # the task as the UPDATE … RETURNING left its row
+        return TaskCompleted(result.instance_id, result.status, result.open_tasks, task_view(completed, uow.now))
 
     @staticmethod
     def _task(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:

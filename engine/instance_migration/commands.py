@@ -1,9 +1,9 @@
 """Moving running instances from one version of a process to another, safely and visibly.
 
 A :class:`MigrationPlan` maps element ids of the source version to the target's: identity by default, explicit
-pairs where ids changed. ``migration_dry_run`` tells, per instance chosen by a filter, whether it can move and why
+pairs where ids changed. ``dry_run`` tells, per instance chosen by a filter, whether it can move and why
 not (``reasons``), and what would happen to its open tasks and pending timers - computed by moving a fresh copy of
-the instance in memory and writing nothing. ``migrate_instances`` moves the chosen instances only, each in its own
+the instance in memory and writing nothing. ``migrate`` moves the chosen instances only, each in its own
 transaction (lock → the same move → run to the next wait state → save like any command → point the instance at the
 target definition), all or nothing per instance; a refused or failing instance is reported and the others go on.
 
@@ -39,7 +39,7 @@ from phoihop.engine.instance_migration.move import examine, save_moved
 from phoihop.engine.instance_migration.plan import Versions, load_versions, plan_out
 from phoihop.engine.instance_migration.results import MigrationDryRun, MigrationExecution
 from phoihop.engine.model import Actor
-from phoihop.engine.store import instance_moves as migration_rows
+from phoihop.engine.store import instance_moves
 from phoihop.engine.store import repository as repo
 
 __all__ = ["InstanceFilter", "InstanceMigration", "MigrationPlan"]
@@ -78,7 +78,7 @@ class InstanceMigration:
         actor.require_role("process-owner")
         with self.executor.transaction(write=False) as uow:
             versions = self._versions(uow.conn, plan)
-            rows, total = migration_rows.select_instances(
+            rows, total = instance_moves.select_instances(
                 uow.conn,
                 versions.source["id"],
                 statuses=selection.statuses,

@@ -19,7 +19,7 @@ from phoihop.engine.execution.outcomes import RunOutcome
 from phoihop.engine.execution.workflow_cache import LiveWorkflow
 from phoihop.engine.instance_migration.plan import Versions
 from phoihop.engine.instance_migration.tree import TreePlan, element_of
-from phoihop.engine.store import instance_moves as migration_rows
+from phoihop.engine.store import instance_moves
 from phoihop.engine.store import repository as repo
 
 __all__ = ["Examined", "describe", "reason", "result", "task_before", "timer_item", "unselected"]
@@ -194,7 +194,7 @@ def unselected(
 ) -> list[dict[str, Any]]:
     """Instances named in the filter that it did not select, each with the reason."""
     wanted = [i for i in dict.fromkeys(instance_ids) if i not in selected]
-    found = migration_rows.instances_by_id(conn, [i for i in wanted if repo.is_id(i)])
+    found = instance_moves.instances_by_id(conn, [i for i in wanted if repo.is_id(i)])
     reports = []
     for instance_id in wanted:
         row = found.get(instance_id)

@@ -11,11 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from phoihop.engine.commands.executor import CommandExecutor
-from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.execution import task_index
 from phoihop.engine.execution.workflow_cache import LiveWorkflow
 from phoihop.engine.instance_migration.description import Examined, describe, reason, task_before, timer_item
@@ -23,7 +21,7 @@ from phoihop.engine.instance_migration.plan import Versions, plan_out
 from phoihop.engine.instance_migration.tree import TreePlan, element_of, is_live, live_tasks, plan_tree, rebuild
 from phoihop.engine.instance_migration.variables import missing_variables
 from phoihop.engine.model import Actor
-from phoihop.engine.store import instance_moves as migration_rows
+from phoihop.engine.store import instance_moves
 from phoihop.engine.store import repository as repo
 
 __all__ = ["examine", "save_moved"]
@@ -67,7 +65,8 @@ def examine(
             )
         )
         return examined
-    workflow, prior = _load_fresh(executor, conn, row, versions.source_model)
+    prior = executor.load(conn, row, versions.source_model)  # as stored: never the cached object others may take
+    workflow = prior.workflow
     open_rows = repo.tasks_of_instance(conn, instance_id, open_only=True)
     timer_rows = repo.instance_timers(conn, instance_id)
     target = versions.target_model
@@ -89,31 +88,6 @@ def examine(
         describe(executor, examined, open_rows, timer_rows, versions, now)
     report["migratable"] = not report["reasons"]
     return examined
-
-
-def _load_fresh(
-    executor: CommandExecutor, conn: Connection, row: Mapping[str, Any], model: ProcessModel
-) -> tuple[Any, LiveWorkflow]:
-    """The instance as stored, never the cached object (which other commands may take)."""
-    instance_id = row["id"]
-    meta, _ = repo.instance_state(conn, instance_id)
-    records = repo.task_records(conn, instance_id)
-    workflow = executor.serializer.loads_split(
-        meta, [(t, b) for t, _, b in records], model.spec, model.subprocess_specs
-    )
-    executor.runtime.attach(workflow, {t: seq for t, seq, _ in records})
-    prior = LiveWorkflow(
-        row["version"],
-        workflow,
-        frozenset(repo.open_task_ids(conn, instance_id)),
-        tuple((t["element_id"], t["task_id"], t["due_at"]) for t in repo.instance_timers(conn, instance_id)),
-        tuple(
-            (m["message_name"], orjson.dumps(m["correlations"]).decode())
-            for m in repo.instance_subscriptions(conn, instance_id)
-        ),
-        repo.instance_variables(conn, instance_id),
-    )
-    return workflow, prior
 
 
 def _move_copy(
@@ -173,12 +147,12 @@ def save_moved(
         },
     }
     executor.save(uow, head, versions.target_model, examined.workflow, examined.outcome, examined.prior, actor, audit)
-    migration_rows.switch_definition(uow.conn, head["id"], versions.target["id"])
+    instance_moves.switch_definition(uow.conn, head["id"], versions.target["id"])
     for moved in examined.moved_tasks:
-        migration_rows.move_human_task(uow.conn, moved["id"], moved)
+        instance_moves.move_human_task(uow.conn, moved["id"], moved)
     for task in live_tasks(examined.workflow):  # an external task's row follows its element (no-op otherwise)
         if not getattr(task.task_spec, "manual", False):
-            migration_rows.move_external_task(
+            instance_moves.move_external_task(
                 uow.conn, str(task.id), element_of(task.task_spec), getattr(task.task_spec, "bpmn_name", None)
             )
     log.info(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from phoihop.app import create_app
 from phoihop.engine.clock import FakeClock
-from phoihop.settings import Settings
+from phoihop.settings import SHIPPED_PROCESSES, Settings
 from tests.conftest import TEST_SECRET
 
 from .calls import ADMIN, PORTAL, SKHCN, assert_problem
@@ -167,3 +167,16 @@ def test_cutoff_office_close_and_file_come_from_the_settings(
     monkeypatch.setenv("PHOIHOP_CALENDAR_FILE", "")
     plain = Settings(env="test", secret_key=TEST_SECRET, processes_dir=tmp_path)
     assert plain.calendar_cutoff is None and plain.calendar_path is None
+
+
+def test_the_processes_deployed_by_default_are_the_folders_own_else_the_shipped_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PHOIHOP_PROCESSES_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # an empty folder: the processes shipped in the package, with their calendar
+    shipped = Settings(env="test", secret_key=TEST_SECRET)
+    assert shipped.processes_dir == SHIPPED_PROCESSES
+    assert {p.name for p in shipped.processes_dir.iterdir() if p.is_dir()} >= {"escalation", "green_lane"}
+    assert shipped.calendar_path == SHIPPED_PROCESSES / "calendar.toml"
+    (tmp_path / "processes").mkdir()  # a folder of its own, as before the package shipped processes
+    assert Settings(env="test", secret_key=TEST_SECRET).processes_dir == Path("processes")

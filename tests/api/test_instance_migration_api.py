@@ -1,6 +1,6 @@
 """Migrating running ``escalation`` instances over the REST API (``/api/v1/migrations``), on SQLite and PostgreSQL:
 a dry run that writes nothing, an execution for the chosen instances, and a migrated instance walked to its end along
-version 2 by the agencies that own each step. Version 2 is the one tests/engine/test_migration.py makes from the
+version 2 by the agencies that own each step. Version 2 is the one tests/engine/test_instance_migration.py makes from the
 project's own process (a task added, one removed, one renamed, one moved to another lane, a condition changed)."""
 
 from __future__ import annotations

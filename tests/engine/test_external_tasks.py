@@ -138,14 +138,25 @@ def test_fetch_lock_complete_moves_the_instance_on(
     assert only_row(external, instance_id).status == "completed"
 
 
-def test_completing_an_external_task_publishes_the_message_its_instance_then_throws(container: EngineContainer) -> None:
+@pytest.mark.parametrize("outcome", ["completed", "bpmn-error"])
+def test_a_worker_ending_the_task_publishes_the_message_its_instance_then_throws(
+    container: EngineContainer, outcome: str
+) -> None:
     """Regression: the external-task commands once inherited a command core whose publish step raised
-    NotImplementedError, so this completion answered 500, rolled back and left the task locked for ever."""
+    NotImplementedError, so a completion (or a BPMN error) followed by a message end event answered 500, rolled back
+    and left the task locked for ever."""
     deploy_fixture(container, "theo_doi_ket_qua.bpmn", "gui_va_bao_ket_qua.bpmn")
     instance_id, _ = container.instances.start(INTEGRATOR, "gui_va_bao_ket_qua", business_key="VB-777")
     (locked,) = fetch(container, "van-thu-1")
 
-    done = container.external_tasks.complete(INTEGRATOR, locked.id, "van-thu-1", {"so_van_ban": "77/SKHCN-VP"})
+    if outcome == "completed":
+        done = container.external_tasks.complete(INTEGRATOR, locked.id, "van-thu-1", {"so_van_ban": "77/SKHCN-VP"})
+        expected = {"so_van_ban": "77/SKHCN-VP"}
+    else:
+        done = container.external_tasks.handle_bpmn_error(
+            INTEGRATOR, locked.id, "van-thu-1", "VAN_BAN_BI_TU_CHOI", variables={"ly_do_tu_choi": "Sai thể thức"}
+        )
+        expected = {"so_van_ban": None, "ly_do_tu_choi": "Sai thể thức"}
 
     assert done.status == "completed"
     assert instance(container, instance_id)["status"] == "completed"
@@ -155,7 +166,7 @@ def test_completing_an_external_task_publishes_the_message_its_instance_then_thr
     assert delivered["started"] is True
     follow_up = instance(container, delivered["instance_id"])
     assert follow_up["process_key"] == "theo_doi_ket_qua" and follow_up["business_key"] == "VB-777"
-    assert follow_up["variables"]["so_van_ban"] == "77/SKHCN-VP"
+    assert {k: follow_up["variables"].get(k) for k in expected} == expected
     assert set(open_tasks(container, delivered["instance_id"])) == {"confirm"}
 
 

@@ -36,7 +36,7 @@ from phoihop.engine.instance_migration.results import (
 )
 from phoihop.engine.instance_migration.tree import plan_tree, rebuild
 from phoihop.engine.model import Actor, SourceFile
-from phoihop.engine.store import instance_moves as migration_rows
+from phoihop.engine.store import instance_moves
 from tests.conftest import OWNER, officer
 from tests.processes.escalation_steps import HANOI, hanoi
 
@@ -440,7 +440,7 @@ def test_a_pending_boundary_timer_survives_and_fires_on_version_2(
 def test_a_failing_instance_rolls_back_alone(
     container: EngineContainer, cases: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    switch = migration_rows.switch_definition
+    switch = instance_moves.switch_definition
     before = instance(container, cases["legal"])
     records_before = fingerprint(container)["records"]
 
@@ -449,7 +449,7 @@ def test_a_failing_instance_rolls_back_alone(
             raise RuntimeError("disk full")
         switch(conn, instance_id, definition_id)
 
-    monkeypatch.setattr(migration_rows, "switch_definition", failing)
+    monkeypatch.setattr(instance_moves, "switch_definition", failing)
     result = container.instance_migration.migrate(OWNER, PLAN, [cases["claimed"], cases["legal"]])
     outcome = by_instance(result)
     assert outcome[cases["legal"]].status == "failed"
