@@ -58,7 +58,7 @@ def unavailable_reason(error: BaseException, dialect: Dialect) -> str | None:
     dbapi = dialect.loaded_dbapi
     if not isinstance(error, dbapi.Error):
         return None
-    if dialect.is_disconnect(error, None, None):  # type: ignore[arg-type]  # the dialects accept no connection
+    if dialect.is_disconnect(error, None, None):  # no connection at hand: the dialect judges the message
         return "connection-lost"
     busy = dialect.name == "sqlite" and isinstance(error, dbapi.OperationalError)
     return "busy" if busy and ("database is locked" in str(error) or "database is busy" in str(error)) else None
