@@ -8,14 +8,17 @@ that wait, so commands that finally got a connection put their instances in ``er
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.commands.external_tasks import FetchTopic
@@ -23,6 +26,7 @@ from phoihop.engine.container import EngineContainer, build_engine
 from phoihop.engine.errors import StoreUnavailable
 from phoihop.engine.execution import runtime as runtime_module
 from phoihop.engine.model import SourceFile
+from phoihop.engine.store.database import Database
 from tests.conftest import FIXTURES, INTEGRATOR, OWNER
 from tests.engine.helpers import SKHCN, deploy, instance, open_tasks, task_id
 
@@ -249,3 +253,42 @@ def test_a_connection_lost_mid_command_is_store_unavailable_and_leaves_the_insta
     run()  # the client retries
     after = instance(container, target)
     assert after["status"] == "running" and after["version"] == before["version"] + 1
+
+
+# --- what counts as unavailable -------------------------------------------------------------------------------------
+def test_sqlite_busy_past_its_timeout_is_store_unavailable(tmp_path: Path) -> None:
+    """Another process holds the write lock longer than the busy timeout: ``busy`` (here a timeout of 0)."""
+    path = tmp_path / "busy.db"
+    db = Database(f"sqlite:///{path}", unavailable=StoreUnavailable.because)
+    with db.transaction() as conn:  # this thread's write connection: WAL, no waiting for the lock
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable) as raised, db.transaction():
+            pass
+        assert raised.value.fields["reason"] == "busy"
+        with db.transaction(write=False) as conn:  # readers are not blocked (WAL)
+            conn.exec_driver_sql("SELECT count(*) FROM t")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        db.dispose()
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_store_unavailable() -> None:
+    db = Database("postgresql://postgres@127.0.0.1:1/none", unavailable=StoreUnavailable.because)
+    try:
+        with pytest.raises(StoreUnavailable) as raised:
+            db.ping()
+        assert raised.value.fields["reason"] == "connection-lost"
+    finally:
+        db.dispose()
+
+
+def test_other_database_errors_are_not_store_unavailable(container: EngineContainer) -> None:
+    """A bug or a constraint is not the caller's to retry: it goes up as it is (a 500)."""
+    with pytest.raises(DBAPIError) as raised, container.db.transaction() as conn:
+        conn.exec_driver_sql("SELECT * FROM no_such_table")
+    assert not isinstance(raised.value, StoreUnavailable)
