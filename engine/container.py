@@ -23,6 +23,7 @@ from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.timers import TimerCommands
 from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache
+from phoihop.engine.errors import StoreUnavailable
 from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.sandbox import SandboxedScriptEngine
 from phoihop.engine.execution.sandbox_policy import check_source
@@ -38,7 +39,7 @@ from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
-from phoihop.engine.store.database import Database
+from phoihop.engine.store.database import DEFAULT_POOL_TIMEOUT, Database
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
 # Compiled deployments by content hash, shared by every engine of the process. A deployment is a pure function of its
@@ -91,6 +92,8 @@ def build_engine(
     cache_size: int = 2000,
     max_steps: int = 10_000,
     pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
     calendar_file: Path | None = None,
     calendar_cutoff: time | None = None,
     office_close: time = time(17, 0),
@@ -101,7 +104,13 @@ def build_engine(
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own."""
     clock = clock or SystemClock()
-    db = Database(database_url, pool_size=pool_size)
+    db = Database(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        unavailable=StoreUnavailable.because,
+    )
     agencies = default_registry()
     compiled = deployments if deployments is not None else COMPILED_DEPLOYMENTS
 

@@ -5,7 +5,7 @@ Every error carries a stable ``code`` (used as the problem ``type`` suffix) and 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class EngineError(Exception):
@@ -248,3 +248,34 @@ class BpmnErrorNotCaught(EngineError):
     code = "bpmn-error-not-caught"
     title_vi = "Không có sự kiện biên lỗi nào bắt mã lỗi này"
     title_en = "No error boundary event catches this error code"
+
+
+# --- the database ---------------------------------------------------------------------------------------------------
+class StoreUnavailable(EngineError):
+    """The database could not serve the command: no pooled connection within the pool timeout (``pool-timeout``),
+    SQLite's write lock not free within its busy timeout (``busy``), the connection lost mid-command or the server
+    unreachable (``connection-lost``). The transaction rolled back and no instance was touched: the caller may retry
+    after ``retry_after`` seconds. Never instance state (engine.execution.runtime lets it through)."""
+
+    code = "database-unavailable"
+    title_vi = "Hệ thống đang bận, vui lòng thử lại"
+    title_en = "Service busy, please retry"
+    RETRY_AFTER: ClassVar[dict[str, int]] = {"pool-timeout": 2, "busy": 2, "connection-lost": 5}
+
+    def __init__(self, detail: str, *, reason: str, detail_vi: str | None = None, **fields: Any) -> None:
+        self.retry_after = self.RETRY_AFTER.get(reason, 5)
+        super().__init__(detail, detail_vi=detail_vi, reason=reason, retry_after=self.retry_after, **fields)
+        self.reason = reason
+
+    @classmethod
+    def because(cls, reason: str) -> StoreUnavailable:
+        """The error for ``reason`` (engine.store.database.unavailable_reason); the driver's error is its cause."""
+        english = {
+            "pool-timeout": "no database connection was free in time",
+            "busy": "the database was busy with other commands",
+        }.get(reason, "the connection to the database was lost")
+        return cls(
+            f"{english}; nothing was changed, retry the request",
+            detail_vi="Hệ thống đang bận, vui lòng thử lại sau ít giây. Chưa có thay đổi nào được lưu.",
+            reason=reason,
+        )

@@ -42,6 +42,7 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.ExternalTaskNotActive, 409),
     (errors.ExternalTaskNotLocked, 409),  # and ExternalTaskLockExpired
     (errors.BpmnErrorNotCaught, 422),
+    (errors.StoreUnavailable, 503),  # with Retry-After: nothing was written, the same request may be sent again
 ]
 
 
@@ -56,21 +57,39 @@ RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, *, instance: str | None = None, extra: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """An RFC 9457 body; extension members never override the standard ones."""
     body: dict[str, Any] = {k: v for k, v in (extra or {}).items() if v is not None and k not in RESERVED}
     body.update({"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail})
     if instance:
         body["instance"] = instance
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
+
+
+def headers_for(exc: errors.EngineError) -> dict[str, str]:
+    """``Retry-After`` (seconds) when the request may simply be sent again: the database was unavailable."""
+    if isinstance(exc, errors.StoreUnavailable):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
 
 
 async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.EngineError)
     status = status_for(exc)
-    if status >= 500:
+    if isinstance(exc, errors.StoreUnavailable):  # the driver's error (its cause) for the operator, not the caller
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__cause__ or exc)
+    elif status >= 500:
         log.error("server-side engine error: %s", exc)
     return problem(
         status,
@@ -79,6 +98,7 @@ async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
         exc.detail,
         instance=request.url.path,
         extra={"detail_vi": exc.detail_vi, **exc.fields},
+        headers=headers_for(exc),
     )
 
 

@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     max_json_bytes: int = 1_000_000
     max_upload_bytes: int = 10_000_000
     script_cpu_seconds: float = 1.0
-    db_pool_size: int = 10
+    db_pool_size: int = 10  # PostgreSQL: pooled connections per process (SQLite has no pool)
+    db_max_overflow: int | None = Field(default=None, ge=0)  # more connections under load; default: db_pool_size
+    db_pool_timeout: float = Field(default=30.0, gt=0)  # seconds a request waits for a connection, then 503
     strict_lint: bool = False  # deploy refuses "6 rõ" warnings too (engine.definitions.lint); per deploy: ?strict=true
     calendar_file: Path | None = None  # default: <processes_dir>/calendar.toml when it exists
     calendar_cutoff: time | None = None  # HH:MM Hanoi time: receipts at or after it count from the next working day
@@ -133,6 +135,8 @@ class Settings(BaseSettings):
         return {
             "script_cpu_seconds": self.script_cpu_seconds,
             "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout,
             "calendar_file": self.calendar_path,
             "calendar_cutoff": self.calendar_cutoff,
             "office_close": self.calendar_office_close,

@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse
 
 from phoihop.auth import Unauthenticated
-from phoihop.engine.errors import EngineError
-from phoihop.problems import status_for
+from phoihop.engine.errors import EngineError, StoreUnavailable
+from phoihop.problems import headers_for, status_for
 from phoihop.web.i18n import pick
 from phoihop.web.session import SESSION_COOKIE, CsrfRefused, SignInRequired, read_session
 from phoihop.web.templating import PageContext, language, render
@@ -40,7 +40,15 @@ def _context(request: Request) -> PageContext:
     )
 
 
-def error_page(request: Request, status: int, title: str, detail: str, *, code: str = "") -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str = "",
+    headers: dict[str, str] | None = None,
+) -> Response:
     """The error as a page, or (htmx) as a message fragment the page shows in its #flash area."""
     context = _context(request)
     values: dict[str, Any] = {"status": status, "title": title, "detail": detail, "code": code}
@@ -50,9 +58,9 @@ def error_page(request: Request, status: int, title: str, detail: str, *, code: 
             "_flash.html",
             {"kind": "error", "message": f"{title}: {detail}"},
             status=status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML", **(headers or {})},
         )
-    return render(context, "error.html", values, status=status)
+    return render(context, "error.html", values, status=status, headers=headers)
 
 
 def sign_in_redirect(request: Request, *, expired: bool) -> Response:
@@ -77,7 +85,9 @@ async def _handle(request: Request, exc: Exception) -> Response:
         return error_page(request, 403, t("error.csrf_title"), t("error.csrf"), code="csrf")
     if isinstance(exc, EngineError):
         status = status_for(exc)
-        if status >= 500:
+        if isinstance(exc, StoreUnavailable):
+            log.warning("database unavailable on %s: %s", request.url.path, exc.__cause__ or exc)
+        elif status >= 500:
             log.error("server-side engine error on %s: %s", request.url.path, exc)
         return error_page(
             request,
@@ -85,6 +95,7 @@ async def _handle(request: Request, exc: Exception) -> Response:
             exc.title_vi if lang == "vi" else exc.title_en,
             pick(lang, exc.detail_vi, exc.detail),
             code=exc.code,
+            headers=headers_for(exc),
         )
     if isinstance(exc, Unauthenticated):
         return error_page(

@@ -2,7 +2,9 @@
 or loaded from ``processes/calendar.toml`` at start), one cached ``BusinessCalendar`` per process.
 
 The cache is rebuilt ``ttl_seconds`` after it was built, so a change made by another server process is seen within
-the ttl; a change made through this object is seen at once (the cache is dropped after its commit).
+the ttl; a change made through this object is seen at once (the cache is dropped after its commit). A rebuild inside
+a command reads on the command's own connection (``Database.active``): a command never holds one pooled connection
+while it waits for another (issue 13: with a small pool that wait deadlocked until the pool timeout).
 """
 
 from __future__ import annotations
@@ -158,8 +160,12 @@ class CalendarService:
             age = (now - cached.built_at).total_seconds()
             if 0 <= age < self.ttl_seconds:
                 return cached.calendar
-        with self.db.transaction(write=False) as conn:
-            rows = sql.list_days(conn)
+        command = self.db.active()
+        if command is not None:  # inside a command: its own connection, never a second one from the pool
+            rows = sql.list_days(command)
+        else:
+            with self.db.transaction(write=False) as conn:
+                rows = sql.list_days(conn)
         calendar = BusinessCalendar(
             [Override(r["day"], bool(r["working"]), r["name_vi"], r["name_en"]) for r in rows],
             cutoff=self.cutoff,

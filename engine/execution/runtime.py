@@ -2,8 +2,9 @@
 
 Nothing here touches the database; the command executor (engine.commands.executor) persists what ``snapshot``
 reports (engine.execution.outcomes). Every run is bounded by a step and a time limit, so a process that loops forever
-ends in an instance error, never a stuck worker. Which start event a new instance begins at is
-engine.execution.start_events'.
+ends in an instance error, never a stuck worker; the time limit counts the engine steps only (it starts once the
+command's calendar is read), and the database being unavailable (StoreUnavailable) is never instance state. Which
+start event a new instance begins at is engine.execution.start_events'.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from phoihop.engine.clock import Clock
-from phoihop.engine.errors import EngineError, MessageNotCorrelated, StepLimitExceeded, TaskNotFound, TaskNotOpen
+from phoihop.engine.errors import (
+    EngineError,
+    MessageNotCorrelated,
+    StepLimitExceeded,
+    StoreUnavailable,
+    TaskNotFound,
+    TaskNotOpen,
+)
 from phoihop.engine.execution import script_functions, spiff_patches, task_index
 from phoihop.engine.execution.outcomes import (
     RunOutcome,
@@ -174,6 +182,8 @@ class Runtime:
             correlations = definition.get_correlations(waiting[0][0], dict(variables))
             with self.scripting():
                 workflow.send_event(BpmnEvent(definition, dict(variables), correlations))
+        except StoreUnavailable:
+            raise
         except (WorkflowException, EngineError) as exc:  # its correlation values do not match this instance
             raise MessageNotCorrelated(
                 f"instance does not accept message {name!r}: {exc}",
@@ -190,7 +200,7 @@ class Runtime:
     def run(self, workflow: BpmnWorkflow, first: list[StepRecord] | None = None) -> RunOutcome:
         steps: list[StepRecord] = list(first or [])
         count = 0
-        deadline = time.monotonic() + self.max_seconds
+        deadline = 0.0  # set when the steps start: a wait before them (the calendar, a lock) is not the process's
         current: list[Task | None] = [None]
 
         def will_complete(task: Task) -> None:
@@ -217,11 +227,14 @@ class Runtime:
                     StepRecord(str(task.id), element_id, task.task_spec.bpmn_name, type(task.task_spec).__name__)
                 )
 
-        try:
-            with self.scripting():
+        with self.scripting():
+            deadline = time.monotonic() + self.max_seconds
+            try:
                 self._engine_steps(workflow, will_complete, did_complete)
-        except (WorkflowException, EngineError, RecursionError) as exc:  # RecursionError: SpiffWorkflow's prediction
-            return RunOutcome(steps, _error_details(exc, current[0]))
+            except StoreUnavailable:  # the database, not the process: the command fails and rolls back
+                raise
+            except (WorkflowException, EngineError, RecursionError) as exc:  # RecursionError: SpiffWorkflow's
+                return RunOutcome(steps, _error_details(exc, current[0]))  # prediction
         return RunOutcome(steps, None)
 
     def _engine_steps(self, workflow: BpmnWorkflow, will: Any, did: Any) -> None:

@@ -3,21 +3,31 @@
 SQLite (the embedded default) runs in WAL mode; a write command takes the database write lock up front with
 ``BEGIN IMMEDIATE`` so two commands never interleave (the lock the design calls "lock the instance"). PostgreSQL
 (production) locks instance rows with ``SELECT ... FOR UPDATE``; several server and worker processes share it.
+
+One command, one connection: the transaction open in the current context (thread or task) is ``active()``, so a
+collaborator that reads inside a command (the business calendar) uses the command's connection instead of waiting
+for a second one from the pool. A database that cannot serve the transaction (``unavailable_reason``: a pool timeout,
+a lost connection, SQLite's lock busy past its timeout) raises what the ``unavailable`` hook given at construction
+makes of the reason (the engine's StoreUnavailable: the store imports nothing else of the engine).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+DEFAULT_POOL_TIMEOUT = 30.0  # seconds a command waits for a pooled connection (PostgreSQL) before StoreUnavailable
 
 
 def normalize_url(url: str) -> str:
@@ -32,7 +42,32 @@ def _json_serializer(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def unavailable_reason(error: BaseException, dialect: Dialect) -> str | None:
+    """Why the database could not serve a transaction, when ``error`` says it could not: ``pool-timeout`` (no pooled
+    connection free within the pool timeout), ``connection-lost`` (the server ended or dropped the connection, or
+    cannot be reached), ``busy`` (SQLite: the write lock stayed taken past the busy timeout). None for every other
+    error (a constraint, a bug): those are not the caller's to retry."""
+    if isinstance(error, sa_exc.TimeoutError):
+        return "pool-timeout"
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return "connection-lost"
+        if isinstance(error, sa_exc.OperationalError) and error.statement is None and dialect.name != "sqlite":
+            return "connection-lost"  # outside any statement: connecting failed (the server is down or refuses)
+        error = error.orig if isinstance(error.orig, BaseException) else error
+    dbapi = dialect.loaded_dbapi
+    if not isinstance(error, dbapi.Error):
+        return None
+    if dialect.is_disconnect(error, None, None):  # no connection at hand: the dialect judges the message
+        return "connection-lost"
+    busy = dialect.name == "sqlite" and isinstance(error, dbapi.OperationalError)
+    return "busy" if busy and ("database is locked" in str(error) or "database is busy" in str(error)) else None
+
+
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int | None = None, pool_timeout: float = DEFAULT_POOL_TIMEOUT
+) -> Engine:
+    """``max_overflow`` (connections beyond ``pool_size`` under load) defaults to ``pool_size``. SQLite has no pool."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -55,7 +90,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         json_serializer=_json_serializer,
         json_deserializer=orjson.loads,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
     )
 
@@ -84,9 +120,21 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """Owns the SQLAlchemy engine; hands out one transaction per command."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+        unavailable: Callable[[str], Exception] | None = None,
+    ) -> None:
+        """``unavailable``: the error to raise, from the driver's, when ``unavailable_reason`` names one (without it
+        the driver's error goes up as it is)."""
         self.url = normalize_url(url)
-        self.engine = make_engine(self.url, pool_size=pool_size)
+        self.engine = make_engine(self.url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+        self.unavailable = unavailable
+        self._active: ContextVar[Connection | None] = ContextVar(f"phoihop_transaction_{id(self)}", default=None)
         self._read_engine = self.engine.execution_options(phoihop_write=False)  # same pool, BEGIN (deferred)
         self.dialect = self.engine.dialect.name
         # SQLite: each thread keeps its own two connections (read, write) instead of a pool round trip per
@@ -99,9 +147,34 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    def active(self) -> Connection | None:
+        """The connection of the transaction open in this context (thread or task), if one is."""
+        return self._active.get()
+
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """One database transaction: commit on success, roll back on any exception."""
+        """One database transaction: commit on success, roll back on any exception; a database that cannot serve it
+        raises the ``unavailable`` error (see the module docstring)."""
+        try:
+            with self._transaction(write) as conn:
+                token = self._active.set(conn)
+                try:
+                    yield conn
+                finally:
+                    self._active.reset(token)
+        except sa_exc.SQLAlchemyError as error:
+            reason = unavailable_reason(error, self.engine.dialect)
+            if reason is None or self.unavailable is None:
+                raise
+            raise self.unavailable(reason) from error
+        except Exception as error:  # SQLite's own BEGIN and COMMIT go to the driver straight
+            reason = unavailable_reason(error, self.engine.dialect) if self.is_sqlite else None
+            if reason is None or self.unavailable is None:
+                raise
+            raise self.unavailable(reason) from error
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[Connection]:
         if not self.is_sqlite:
             with (self.engine if write else self._read_engine).connect() as conn, conn.begin():
                 yield conn
@@ -124,6 +197,8 @@ class Database:
                     conn.rollback()
                 elif dbapi.in_transaction:
                     dbapi.rollback()
+            except Exception:  # the connection is gone (closed underneath, lost): the error that ended the body counts
+                conn.invalidate()
             finally:
                 if conn.invalidated or conn.closed:
                     self._drop_thread_connection(write)
