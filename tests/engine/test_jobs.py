@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer, build_engine
+from tests.api.calls import ADMIN, INSTANCES
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
     SKHCN,
@@ -209,3 +211,19 @@ def test_two_schedulers_count_a_failure_once_and_fire_each_healthy_timer_once(
     assert _timer_row(container, poisoned)["attempts"] == 1
     assert "timer_fired" not in audit_kinds(container, poisoned)  # no empty firing of the held timer either
     assert instance(container, poisoned)["version"] == 1
+
+
+def test_the_instance_read_lists_the_timer_incident(client: TestClient, app_container: EngineContainer) -> None:
+    clock: FakeClock = app_container.clock  # type: ignore[assignment]
+    deploy_xml(app_container, "poison_due.bpmn", MISSING_DUE)
+    poisoned, _ = app_container.instances.start(INTEGRATOR, "poison_due")
+    clock.advance(HOUR + SECOND)
+    for wait in (timedelta(0), timedelta(seconds=11), timedelta(minutes=1, seconds=1)):
+        clock.advance(wait)
+        assert app_container.scheduler.run_once() == 0
+    response = client.get(f"{INSTANCES}/{poisoned}", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    (incident,) = response.json()["incidents"]
+    assert incident["kind"] == "timer" and incident["element_id"] == "bad" and incident["attempts"] == 3
+    assert "han_xu_ly" in incident["error_message"] and incident["external_task_id"] is None
+    assert response.json()["status"] == "running"
