@@ -131,7 +131,8 @@ class CommandExecutor:
     ) -> CommandResult:
         model = self.model(uow.conn, head["definition_id"])
         prior = self.cache.take(head["id"], head["version"]) or self.load(uow.conn, head, model)
-        held = frozenset(repo.held_timers(uow.conn, head["id"], uow.now))  # failed timers wait (commands/jobs.py)
+        # a timer that failed is fired by its own job only (engine/commands/jobs.py)
+        held = frozenset(repo.held_timers(uow.conn, head["id"])) if prior.timers else frozenset()
         with self.runtime.holding_timers(held):
             outcome = action(prior.workflow)
         return self.save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)

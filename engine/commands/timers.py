@@ -12,7 +12,6 @@ version without a timer start removes it. While the scheduled version is suspend
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.definitions.start_timers import parse_schedule
 from phoihop.engine.dossier import CODE_VARIABLE
+from phoihop.engine.execution.outcomes import RunOutcome
 from phoihop.engine.execution.start_events import TIMER_TRIGGER
 from phoihop.engine.ids import uuid7
 from phoihop.engine.model import SYSTEM
@@ -81,9 +81,13 @@ class TimerCommands:
             except Exception as exc:  # the job fails alone: one attempt, and the round goes on
                 if not seen:
                     raise
-                row = seen[0]
-                job = FailedJob("timer", row["id"], row["attempts"], seen[1]["process_key"], row["element_id"])
-                self.failures.record(replace(job, instance_id=row["instance_id"]), exc)
+                row, head = seen
+                self.failures.record(
+                    FailedJob(
+                        "timer", row["id"], row["attempts"], head["process_key"], row["element_id"], row["instance_id"]
+                    ),
+                    exc,
+                )
         return fired
 
     def _fire(self, timer: repo.Row, seen: list[repo.Row]) -> int:
@@ -95,8 +99,15 @@ class TimerCommands:
             if row is None:
                 return 0  # it fired already, or waits out a retry
             seen.extend((row, head))
+            runtime = self.executor.runtime
+            held = frozenset(repo.held_timers(uow.conn, head["id"], firing=row["task_id"]))
+
+            def fire(workflow: Any) -> RunOutcome:
+                with runtime.holding_timers(held):  # this job fires its own timer even if it failed before
+                    return runtime.fire_timers(workflow)
+
             audit = {"kind": "timer_fired", "data": {"due_at": timer["due_at"].isoformat()}}
-            self.executor.advance(uow, head, self.executor.runtime.fire_timers, SYSTEM, audit)
+            self.executor.advance(uow, head, fire, SYSTEM, audit)
             return 1
 
     def next_timer_due(self) -> datetime | None:
@@ -116,7 +127,8 @@ class TimerCommands:
                     if current is None:
                         continue  # another worker has it, or it fired already
                     seen.append(current)
-                    started += self._start_scheduled(uow, current)
+                    count = self._start_scheduled(uow, current)
+                started += count  # once committed
             except OperationalError:
                 log.exception("timer start of %s: database error", row["process_key"])
             except Exception as exc:

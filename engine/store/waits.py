@@ -61,13 +61,14 @@ def ready_timer(conn: Connection, timer_id: int, now: datetime) -> Row | None:
     return one(conn.execute(select(timer_table).where(timer_table.c.id == timer_id, _ready(now))))
 
 
-def held_timers(conn: Connection, instance_id: str, now: datetime) -> list[str]:
-    """Task ids of the instance's timers that must not fire now: in a retry backoff or parked on an incident."""
+def held_timers(conn: Connection, instance_id: str, *, firing: str | None = None) -> list[str]:
+    """Task ids of the instance's timers that only their own job may fire: any that failed before (in a retry
+    backoff, due for a retry, or parked on an incident), but ``firing`` (the task id the calling job fires)."""
     stmt = select(timer_table.c.task_id).where(
         timer_table.c.instance_id == instance_id,
-        or_(timer_table.c.incident_id.is_not(None), timer_table.c.retry_at > now),
+        or_(timer_table.c.incident_id.is_not(None), timer_table.c.attempts > 0),
     )
-    return [r[0] for r in conn.execute(stmt)]
+    return [r[0] for r in conn.execute(stmt) if r[0] != firing]
 
 
 def next_timer_due(conn: Connection) -> datetime | None:

@@ -123,6 +123,13 @@ def test_a_script_failing_after_a_timer_does_not_stop_the_other_timers(
     assert instance(container, poisoned)["version"] == 1  # rolled back: the instance did not move
     assert container.scheduler.run_once() == 0  # not retried before its backoff
 
+    # due for its retry: a command on the other branch still does not fire it (only its own job does)
+    clock.advance(timedelta(seconds=11))
+    assert container.tasks.complete(SKHCN, task_id(container, poisoned, "other"), {}).status == "running"
+    assert _timer_row(container, poisoned)["attempts"] == 1
+    assert container.scheduler.run_once() == 0
+    assert _timer_row(container, poisoned)["attempts"] == 2
+
 
 def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
     container: EngineContainer, clock: FakeClock
