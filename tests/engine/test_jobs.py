@@ -206,7 +206,7 @@ def test_a_failing_timer_start_event_does_not_stop_the_timers(container: EngineC
 def test_two_schedulers_count_a_failure_once_and_fire_each_healthy_timer_once(
     container: EngineContainer, clock: FakeClock, db_url: str
 ) -> None:
-    poisoned, healthy = _poison_first(container, clock, BIG_INT, "poison_int")
+    poisoned, healthy = _poison_first(container, clock, MISSING_DUE, "poison_due")
     other = build_engine(db_url, clock=clock)
     try:
         results = run_threads([container.scheduler.run_once, other.scheduler.run_once] * 2)
