@@ -5,6 +5,7 @@ instance keeps its other branches."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -86,12 +87,12 @@ def _healthy(container: EngineContainer) -> list[str]:
     return [container.instances.start(INTEGRATOR, "timed_review")[0] for _ in range(HEALTHY)]
 
 
-def _timer_row(container: EngineContainer, instance_id: str) -> dict:
+def _timer_row(container: EngineContainer, instance_id: str) -> dict[str, Any]:
     (row,) = timers(container, instance_id)
     return row
 
 
-def _incidents(container: EngineContainer) -> list[dict]:
+def _incidents(container: EngineContainer) -> list[dict[str, Any]]:
     with container.db.transaction(write=False) as conn:
         return [dict(r._mapping) for r in conn.execute(text("SELECT * FROM incident ORDER BY id"))]
 
