@@ -17,6 +17,7 @@ from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
+from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
 from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
 from phoihop.engine.commands.scheduler import TimerScheduler
 from phoihop.engine.commands.tasks import TaskCommands
@@ -99,6 +100,7 @@ def build_engine(
     office_close: time = time(17, 0),
     green_lane_cut: float = DEFAULT_GREEN_LANE_CUT,
     warning_ratio: float = DEFAULT_WARNING_RATIO,
+    job_retries: int = DEFAULT_JOB_RETRIES,
     deployments: DeploymentCache | None = None,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
@@ -134,7 +136,7 @@ def build_engine(
         cache=WorkflowCache(cache_size),
         warning_ratio=warning_ratio,
     )
-    timers = TimerCommands(executor)
+    timers = TimerCommands(executor, RetryPolicy(job_retries))
     # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
     instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
     return EngineContainer(

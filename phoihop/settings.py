@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES
 from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
     calendar_office_close: time = time(17, 0)
     # a task or dossier is "sắp đến hạn" (deadline state warning) from this share of its time limit on
     warning_ratio: float = Field(default=DEFAULT_WARNING_RATIO, ge=0.0, le=1.0)
+    # how many times a job (a timer, a timer start) runs before it becomes an incident (engine/commands/jobs.py)
+    job_retries: int = Field(default=DEFAULT_JOB_RETRIES, ge=1, le=20)
     # green lane: default share cut from a procedure's standard time limit when its DMN row gives none (Giả định)
     green_lane_cut: float = Field(default=DEFAULT_GREEN_LANE_CUT, ge=0.0, lt=1.0)
     # --- web app sign-in (web/): OpenID Connect, authorization code flow + PKCE as a public client (no secret) ---
@@ -141,6 +144,7 @@ class Settings(BaseSettings):
             "calendar_cutoff": self.calendar_cutoff,
             "office_close": self.calendar_office_close,
             "warning_ratio": self.warning_ratio,
+            "job_retries": self.job_retries,
             "green_lane_cut": self.green_lane_cut,
         }
 

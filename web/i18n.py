@@ -182,7 +182,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "case.variable": ("Trường", "Field"),
     "case.value": ("Giá trị", "Value"),
     "case.error": ("Lỗi xử lý", "Processing error"),
-    "case.incidents": ("Sự cố tích hợp", "Integration incidents"),
+    "case.incidents": ("Sự cố cần xử lý", "Incidents"),  # external tasks and timers out of retries
     "case.system": ("Hệ thống", "System"),
     # --- history event kinds
     "event.instance_started": ("Khởi tạo hồ sơ", "Case started"),

@@ -47,14 +47,19 @@ class InstanceSummaryOut(Out):
 
 
 class IncidentOut(Out):
-    """An external task whose retries ran out: nobody fetches it until its retries are set again."""
+    """Work of the instance stopped until someone acts: an external task whose retries ran out (kind
+    ``external_task``: nobody fetches it until its retries are set again), or a timer whose firing failed every retry
+    (kind ``timer``: parked, neither fired nor retried, until resolved)."""
 
-    external_task_id: str
-    element_id: str
+    kind: str = Field(default="external_task", description="external_task | timer")
+    external_task_id: str | None
+    element_id: str | None
     name: str | None
-    topic: str
+    topic: str | None
     error_message: str | None
     incident_at: datetime | None
+    incident_id: int | None = Field(default=None, description="The incident row of a timer (kind timer)")
+    attempts: int | None = Field(default=None, description="How many times the timer's firing failed")
 
 
 class InstanceOut(InstanceSummaryOut):
@@ -62,7 +67,9 @@ class InstanceOut(InstanceSummaryOut):
     variables: Variables
     open_tasks: list[TaskOut]
     incidents: list[IncidentOut] = Field(
-        default_factory=list, description="External tasks out of retries (PUT .../retries resolves)"
+        default_factory=list,
+        description="Open incidents: external tasks out of retries (PUT .../retries resolves) and timers out of"
+        " retries (parked until resolved)",
     )
 
 

@@ -39,6 +39,7 @@ from phoihop.engine.execution.workflow_cache import LiveWorkflow, WorkflowCache
 from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.reads.views import InstanceStatus
 from phoihop.engine.store import external_tasks as external_store
+from phoihop.engine.store import jobs as job_store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 from phoihop.engine.store.unit_of_work import UnitOfWork, unit_of_work
@@ -130,7 +131,10 @@ class CommandExecutor:
     ) -> CommandResult:
         model = self.model(uow.conn, head["definition_id"])
         prior = self.cache.take(head["id"], head["version"]) or self.load(uow.conn, head, model)
-        outcome = action(prior.workflow)
+        # a timer that failed is fired by its own job only (engine/commands/jobs.py)
+        held = frozenset(repo.held_timers(uow.conn, head["id"])) if prior.timers else frozenset()
+        with self.runtime.holding_timers(held):
+            outcome = action(prior.workflow)
         return self.save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
 
     def load(self, conn: Connection, head: Mapping[str, Any], model: ProcessModel) -> LiveWorkflow:
@@ -246,11 +250,12 @@ class CommandExecutor:
         repo.close_tasks(conn, gone, status="cancelled", at=now)
         timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)
         if timers != (prior.timers if prior is not None else ()):  # a new instance has no rows yet
-            repo.replace_timers(
+            parked_gone = repo.replace_timers(
                 conn,
                 instance_id,
                 [{"task_id": t.task_id, "element_id": t.element_id, "due_at": t.due_at} for t in snapshot.timers],
             )
+            job_store.resolve_incidents(conn, parked_gone, now)  # their timers are gone: nothing left to retry
         messages = tuple((m.name, self.serializer.to_json_text(m.correlations)) for m in snapshot.messages)
         if messages != (prior.messages if prior is not None else ()):
             repo.replace_subscriptions(

@@ -23,6 +23,7 @@ from phoihop.engine.ids import uuid7
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.versions import start_definition
 from phoihop.engine.store import external_tasks as external_store
+from phoihop.engine.store import jobs as job_store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.variables import check_variables
 
@@ -112,7 +113,7 @@ class InstanceCommands:
                 )
             self.executor.cache.discard(instance_id)
             repo.close_tasks(uow.conn, repo.open_task_ids(uow.conn, instance_id), status="cancelled", at=uow.now)
-            repo.replace_timers(uow.conn, instance_id, [])
+            job_store.resolve_incidents(uow.conn, repo.replace_timers(uow.conn, instance_id, []), uow.now)
             repo.replace_subscriptions(uow.conn, instance_id, [])
             external_store.close_instance(uow.conn, instance_id, uow.now)  # its external tasks (external_tasks.py)
             if not repo.set_instance_status(

@@ -1,5 +1,5 @@
 """Timers: timer events of running instances fire when due, each in its own transaction (exactly once across
-schedulers: the instance row is locked with SKIP LOCKED).
+schedulers: the instance row is locked with SKIP LOCKED). A firing that fails is a failed job (commands/jobs.py).
 
 Timer start events: a deployed process whose start event is a timer (``R/2026-01-01T08:00:00+07:00/P1M``: each
 month) gets an instance at each due time, started by the scheduler exactly once across workers (the schedule row is
@@ -11,21 +11,27 @@ version without a timer start removes it. While the scheduled version is suspend
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.commands.executor import CommandExecutor
+from phoihop.engine.commands.jobs import FailedJob, JobFailures, RetryPolicy
 from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.definitions.start_timers import parse_schedule
 from phoihop.engine.dossier import CODE_VARIABLE
+from phoihop.engine.execution.outcomes import RunOutcome
 from phoihop.engine.execution.start_events import TIMER_TRIGGER
 from phoihop.engine.ids import uuid7
 from phoihop.engine.model import SYSTEM
 from phoihop.engine.store import repository as repo
+
+log = logging.getLogger("phoihop.scheduler")
 
 
 def schedule_start(conn: Connection, process: ProcessModel, definition_id: int, now: datetime) -> None:
@@ -54,10 +60,12 @@ def schedule_start(conn: Connection, process: ProcessModel, definition_id: int, 
 
 
 class TimerCommands:
-    """What the scheduler runs: due timer events of running instances, and due timer start events."""
+    """What the scheduler runs: due timer events of running instances, and due timer start events. Each is a job
+    that fails alone (engine/commands/jobs.py): its failure is rolled back and recorded, and the round goes on."""
 
-    def __init__(self, executor: CommandExecutor) -> None:
+    def __init__(self, executor: CommandExecutor, policy: RetryPolicy | None = None) -> None:
         self.executor = executor
+        self.failures = JobFailures(executor, policy or RetryPolicy())
 
     def fire_due_timers(self, *, limit: int = 50) -> int:
         """Fire every timer due now; each in its own transaction. Safe with several schedulers (exactly once)."""
@@ -65,14 +73,42 @@ class TimerCommands:
             due = repo.due_timers(uow.conn, uow.now, limit)
         fired = 0
         for timer in due:
-            with self.executor.transaction() as uow:
-                head = repo.lock_instance_head(uow.conn, timer["instance_id"], skip_locked=True)
-                if head is None or head["status"] != "running" or not repo.timer_exists(uow.conn, timer["id"]):
-                    continue  # another scheduler has it, or it already fired
-                audit = {"kind": "timer_fired", "data": {"due_at": timer["due_at"].isoformat()}}
-                self.executor.advance(uow, head, self.executor.runtime.fire_timers, SYSTEM, audit)
-                fired += 1
+            seen: list[repo.Row] = []  # the timer row as read under the instance's lock
+            try:
+                fired += self._fire(timer, seen)
+            except OperationalError:  # the database, not the job: not counted against it
+                log.exception("timer %s of instance %s: database error", timer["id"], timer["instance_id"])
+            except Exception as exc:  # the job fails alone: one attempt, and the round goes on
+                if not seen:
+                    raise
+                row, head = seen
+                self.failures.record(
+                    FailedJob(
+                        "timer", row["id"], row["attempts"], head["process_key"], row["element_id"], row["instance_id"]
+                    ),
+                    exc,
+                )
         return fired
+
+    def _fire(self, timer: repo.Row, seen: list[repo.Row]) -> int:
+        with self.executor.transaction() as uow:
+            head = repo.lock_instance_head(uow.conn, timer["instance_id"], skip_locked=True)
+            if head is None or head["status"] != "running":
+                return 0  # another scheduler has it
+            row = repo.ready_timer(uow.conn, timer["id"], uow.now)
+            if row is None:
+                return 0  # it fired already, or waits out a retry
+            seen.extend((row, head))
+            runtime = self.executor.runtime
+            held = frozenset(repo.held_timers(uow.conn, head["id"], firing=row["task_id"]))
+
+            def fire(workflow: Any) -> RunOutcome:
+                with runtime.holding_timers(held):  # this job fires its own timer even if it failed before
+                    return runtime.fire_timers(workflow)
+
+            audit = {"kind": "timer_fired", "data": {"due_at": timer["due_at"].isoformat()}}
+            self.executor.advance(uow, head, fire, SYSTEM, audit)
+            return 1
 
     def next_timer_due(self) -> datetime | None:
         with self.executor.transaction(write=False) as uow:
@@ -84,11 +120,25 @@ class TimerCommands:
             due = repo.due_schedules(uow.conn, uow.now, limit)
         started = 0
         for row in due:
-            with self.executor.transaction() as uow:
-                current = repo.lock_due_schedule(uow.conn, row["process_key"], uow.now)
-                if current is None:
-                    continue  # another worker has it, or it fired already
-                started += self._start_scheduled(uow, current)
+            seen: list[repo.Row] = []
+            try:
+                with self.executor.transaction() as uow:
+                    current = repo.lock_due_schedule(uow.conn, row["process_key"], uow.now)
+                    if current is None:
+                        continue  # another worker has it, or it fired already
+                    seen.append(current)
+                    count = self._start_scheduled(uow, current)
+                started += count  # once committed
+            except OperationalError:
+                log.exception("timer start of %s: database error", row["process_key"])
+            except Exception as exc:
+                if not seen:
+                    raise
+                current = seen[0]
+                key = current["process_key"]
+                self.failures.record(
+                    FailedJob("timer_start", key, current["attempts"], key, current["element_id"]), exc
+                )
         return started
 
     def _start_scheduled(self, uow: Any, schedule_row: repo.Row) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -116,6 +116,11 @@ class Runtime:
         context = ScriptContext(self.clock, self.calendar(), self.green_lane_cut)
         with spiff_patches.using_clock(self.clock), script_functions.using_context(context):
             yield
+
+    @staticmethod
+    def holding_timers(task_ids: frozenset[str]) -> AbstractContextManager[None]:
+        """Timers of these task ids do not fire inside (a retry backoff or an incident holds them)."""
+        return spiff_patches.holding(task_ids)
 
     # --- commands ---------------------------------------------------------------------------------------------------
     def start(

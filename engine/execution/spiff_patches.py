@@ -1,4 +1,4 @@
-"""The two places where SpiffWorkflow 3.2.0 must behave differently, patched once and documented.
+"""The places where SpiffWorkflow 3.2.0 must behave differently, patched once and documented.
 
 1. Task data isolation. 3.2.0 copies task data one level deep when a task inherits from its parent
    (``DeepMerge.merge`` uses ``copy.copy``), so a script that edits ``ho_so["chi_tiet"]`` also changes completed
@@ -6,13 +6,17 @@
 2. Timers read the wall clock through ``datetime.now`` in ``bpmn/specs/event_definitions/timer.py``. We give that
    module a ``datetime`` whose ``now`` reads the clock of the command being run (a context variable), so tests
    move time with a FakeClock instead of sleeping, and every engine in the process keeps its own clock.
+3. Held timers. A timer whose firing failed waits out a retry backoff, or is parked on an incident
+   (engine/commands/jobs.py), while the rest of its instance goes on: ``holding(task_ids)`` makes those timers read
+   as not yet due for the command being run, whoever runs it (SpiffWorkflow refreshes every timer of an instance in
+   each engine loop).
 """
 
 from __future__ import annotations
 
 import contextvars
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime as _datetime
 from datetime import tzinfo
@@ -25,6 +29,7 @@ from phoihop.engine.clock import Clock, SystemClock
 
 _SYSTEM_CLOCK = SystemClock()
 _current_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("phoihop_clock", default=None)
+_held: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("phoihop_held_timers", default=frozenset())
 
 
 @contextmanager
@@ -34,6 +39,26 @@ def using_clock(clock: Clock) -> Iterator[None]:
         yield
     finally:
         _current_clock.reset(token)
+
+
+@contextmanager
+def holding(task_ids: frozenset[str]) -> Iterator[None]:
+    """While inside, the timers of these task ids do not fire."""
+    token = _held.set(task_ids)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
+def _unless_held(method: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def checked(self: Any, my_task: Any) -> bool:
+        held = _held.get()
+        if held and str(my_task.id) in held:
+            return False
+        return method(self, my_task)
+
+    return checked
 
 
 class _ClockDatetimeMeta(type):
@@ -62,4 +87,8 @@ def apply() -> None:
         return
     _deep_merge_module.copy = copy.deepcopy
     _timer_module.datetime = ClockDatetime
+    for cls in (_timer_module.TimeDateEventDefinition, _timer_module.DurationTimerEventDefinition):
+        cls.has_fired = _unless_held(cls.has_fired)
+    cycle = _timer_module.CycleTimerEventDefinition
+    cycle.cycle_complete = _unless_held(cycle.cycle_complete)
     _applied = True

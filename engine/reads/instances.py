@@ -26,6 +26,7 @@ from phoihop.engine.reads.views import (
     task_view,
 )
 from phoihop.engine.store import external_tasks as external_store
+from phoihop.engine.store import jobs as job_store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.deadlines import APPOINTMENT_VARIABLE, DEFAULT_WARNING_RATIO, check_ratio, instance_deadline
@@ -54,14 +55,19 @@ class Dossier:
 
 @dataclass(frozen=True, slots=True)
 class Incident:
-    """An external task whose retries ran out: nobody fetches it until its retries are set again."""
+    """Work of the instance that stopped until someone acts. ``kind`` "external_task": an external task whose
+    retries ran out (nobody fetches it until its retries are set again); "timer": a timer whose firing failed every
+    retry (parked, neither fired nor retried, until resolved; ``incident_id``: the incident row)."""
 
-    external_task_id: str
-    element_id: str
+    external_task_id: str | None
+    element_id: str | None
     name: str | None
-    topic: str
+    topic: str | None
     error_message: str | None
     incident_at: datetime | None
+    kind: str = "external_task"
+    incident_id: int | None = None
+    attempts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,7 @@ class InstanceReads:
             model = self._models(conn, definition_id) if self._models is not None else None
             has_external = model is None or has_external_tasks(model.spec, model.subprocess_specs)
             incidents = external_store.incidents(conn, instance_id) if has_external else []
+            job_incidents = job_store.open_incidents(conn, instance_id)  # timers out of retries (commands/jobs.py)
         now = self.clock.now()
         variables: JsonObject = row["variables"] if isinstance(row["variables"], dict) else {}
         due_at, state = instance_deadline(row, variables.get(APPOINTMENT_VARIABLE), now, self.warning_ratio)
@@ -190,6 +197,20 @@ class InstanceReads:
                     incident_at=i["incident_at"],
                 )
                 for i in incidents
+            )
+            + tuple(
+                Incident(
+                    external_task_id=None,
+                    element_id=i["element_id"],
+                    name=None,
+                    topic=None,
+                    error_message=i["message"],
+                    incident_at=i["created_at"],
+                    kind=i["job_kind"],
+                    incident_id=i["id"],
+                    attempts=i["attempts"],
+                )
+                for i in job_incidents
             ),
         )
 

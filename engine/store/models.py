@@ -135,7 +135,8 @@ class TaskCandidate(SQLModel, table=True):
 
 
 class Timer(SQLModel, table=True):
-    """A waiting timer event; the scheduler's only query is on due_at."""
+    """A waiting timer event; the scheduler's only query is on due_at. A firing that failed counts ``attempts`` and
+    waits until ``retry_at`` (backoff); when the retries run out it is parked on an incident (``incident_id``)."""
 
     __tablename__ = "timer"
     id: int | None = Field(default=None, primary_key=True)
@@ -143,6 +144,10 @@ class Timer(SQLModel, table=True):
     task_id: str = Field(max_length=36)
     element_id: str = Field(max_length=200)
     due_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # failed firings so far
+    retry_at: datetime | None = _utc(nullable=True)  # not fired again before (backoff after a failure)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    incident_id: int | None = Field(default=None)  # parked: neither fired nor retried until resolved
 
 
 class MessageSubscription(SQLModel, table=True):
@@ -227,6 +232,26 @@ class StartSchedule(SQLModel, table=True):
     timer_text: str = Field(max_length=500)
     occurrence: int  # how many instances it started so far
     next_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True, index=True))
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # failed starts of this occurrence
+    retry_at: datetime | None = _utc(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    incident_id: int | None = Field(default=None)  # parked until resolved (or a new version is deployed)
+
+
+class Incident(SQLModel, table=True):
+    """A job (a timer of an instance, a timer start event) whose retries ran out, as Camunda's incidents: its job is
+    parked until a lead or admin resolves it. ``instance_id`` is NULL for a timer start (no instance exists)."""
+
+    __tablename__ = "incident"
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str | None = Field(default=None, index=True, max_length=36)
+    process_key: str = Field(max_length=200)
+    element_id: str | None = Field(default=None, max_length=200)
+    job_kind: str = Field(max_length=20)  # timer | timer_start
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int
+    created_at: datetime = _utc(nullable=False)
+    resolved_at: datetime | None = _utc(nullable=True)
 
 
 class ExternalTask(SQLModel, table=True):

@@ -94,13 +94,14 @@ from phoihop.engine.store.versions import (
 )
 from phoihop.engine.store.waits import (
     due_timers,
+    held_timers,
     instance_subscriptions,
     instance_timers,
     next_timer_due,
+    ready_timer,
     replace_subscriptions,
     replace_timers,
     subscriptions_for,
-    timer_exists,
 )
 
 __all__ = [  # callers use every name through this module (``repo.X``), so tests can patch it here
@@ -129,6 +130,7 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "due_timers",
     "get_instance",
     "get_task",
+    "held_timers",
     "history",
     "human_task_table",
     "idempotency_record",
@@ -161,6 +163,7 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "next_start_due",
     "next_timer_due",
     "open_task_ids",
+    "ready_timer",
     "replace_subscriptions",
     "replace_timers",
     "reserve_idempotency_key",
@@ -176,7 +179,6 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "task_records",
     "task_visibility_clause",
     "tasks_of_instance",
-    "timer_exists",
     "timer_table",
     "unclaim_task",
     "upsert_schedule",

@@ -20,6 +20,7 @@ from phoihop.engine.store.models import (
     ExternalTask,
     HumanTask,
     IdempotencyKey,
+    Incident,
     MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
@@ -43,6 +44,7 @@ calendar_day_table = CalendarDay.__table__  # type: ignore[attr-defined]
 dossier_sequence_table = DossierSequence.__table__  # type: ignore[attr-defined]
 start_schedule_table = StartSchedule.__table__  # type: ignore[attr-defined]
 external_task_table = ExternalTask.__table__  # type: ignore[attr-defined]
+incident_table = Incident.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 

@@ -17,6 +17,7 @@ from phoihop.engine.definitions.lint.dmn_coverage import coverage_findings, form
 from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
 from phoihop.engine.definitions.lint.findings import from_problem, settled
 from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
+from phoihop.engine.definitions.lint.variables import unset_variable_findings
 from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
 from phoihop.engine.definitions.structure import BPMN_SUFFIXES, DMN_SUFFIXES, local_name
 from phoihop.engine.definitions.xmlsafe import parse_xml
@@ -63,6 +64,7 @@ def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Chec
         else:
             findings += camunda_findings(name, tree.getroot())
     findings += recursion_findings(trees)
+    findings += unset_variable_findings(deployment, trees, elements)  # due dates and timers naming unset variables
     return settled(findings, strict=strict)
 
 

@@ -1,0 +1,71 @@
+"""Retry bookkeeping of jobs (timer rows, start-schedule rows) and the ``incident`` table. Never commits.
+
+A failed job is written in its own short transaction after the job's rollback. Several schedulers may fail the
+same job at about the same time; ``record_failure`` only counts a failure against the attempts the failing scheduler
+saw (compare-and-set), so a failure is counted once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+from phoihop.engine.store.tables import Row, all_rows, incident_table, start_schedule_table, timer_table
+
+JOB_TABLES: dict[str, Table] = {"timer": timer_table, "timer_start": start_schedule_table}
+
+
+def _key(table: Table) -> Any:
+    return table.c.id if table is timer_table else table.c.process_key
+
+
+def record_failure(
+    conn: Connection,
+    kind: str,
+    key: int | str,
+    *,
+    seen_attempts: int,
+    retry_at: datetime | None,
+    error: str,
+    incident_id: int | None = None,
+) -> bool:
+    """Count one failure of job ``key`` seen with ``seen_attempts``; False when another scheduler counted it."""
+    table = JOB_TABLES[kind]
+    result = conn.execute(
+        update(table)
+        .where(_key(table) == key, table.c.attempts == seen_attempts, table.c.incident_id.is_(None))
+        .values(attempts=seen_attempts + 1, retry_at=retry_at, last_error=error, incident_id=incident_id)
+    )
+    return bool(result.rowcount)
+
+
+def insert_incident(conn: Connection, **values: Any) -> int:
+    incident_id: int = conn.execute(insert(incident_table).values(**values).returning(incident_table.c.id)).scalar_one()
+    return incident_id
+
+
+def delete_incident(conn: Connection, incident_id: int) -> None:
+    conn.execute(incident_table.delete().where(incident_table.c.id == incident_id))
+
+
+def open_incidents(conn: Connection, instance_id: str) -> list[Row]:
+    """The instance's unresolved job incidents, oldest first."""
+    stmt = (
+        select(incident_table)
+        .where(incident_table.c.instance_id == instance_id, incident_table.c.resolved_at.is_(None))
+        .order_by(incident_table.c.id)
+    )
+    return all_rows(conn.execute(stmt))
+
+
+def resolve_incidents(conn: Connection, incident_ids: list[int], at: datetime) -> None:
+    """Incidents whose job is gone (the timer was cancelled with its task or instance, a new version replaced the
+    schedule): nothing is left to retry."""
+    if incident_ids:
+        conn.execute(
+            update(incident_table)
+            .where(incident_table.c.id.in_(incident_ids), incident_table.c.resolved_at.is_(None))
+            .values(resolved_at=at)
+        )
