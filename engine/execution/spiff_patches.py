@@ -1,4 +1,4 @@
-"""The two places where SpiffWorkflow 3.2.0 must behave differently, patched once and documented.
+"""The three places where SpiffWorkflow 3.2.0 must behave differently, patched once and documented.
 
 1. Task data isolation. 3.2.0 copies task data one level deep when a task inherits from its parent
    (``DeepMerge.merge`` uses ``copy.copy``), so a script that edits ``ho_so["chi_tiet"]`` also changes completed
@@ -6,6 +6,10 @@
 2. Timers read the wall clock through ``datetime.now`` in ``bpmn/specs/event_definitions/timer.py``. We give that
    module a ``datetime`` whose ``now`` reads the clock of the command being run (a context variable), so tests
    move time with a FakeClock instead of sleeping, and every engine in the process keeps its own clock.
+3. Decision results. A business rule task merges ``DMNEngine.result`` into its data unchecked; an output such as
+   ``n * 4`` could leave an integer no column stores, and the command failed as a whole (a 500). The result is
+   checked like a script's (engine.variables.check_results) before it is merged: the task fails alone, naming the
+   output, and its data stays as it was.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from datetime import tzinfo
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.util import deep_merge as _deep_merge_module
 
 from phoihop.engine.clock import Clock, SystemClock
+from phoihop.engine.variables import check_results
 
 _SYSTEM_CLOCK = SystemClock()
 _current_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("phoihop_clock", default=None)
@@ -53,6 +59,15 @@ class ClockDatetime(metaclass=_ClockDatetimeMeta):
         return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
 
 
+_dmn_result = DMNEngine.result
+
+
+def _checked_result(self: Any, task: Any) -> Any:
+    result = _dmn_result(self, task)
+    check_results(result)
+    return result
+
+
 _applied = False
 
 
@@ -62,4 +77,5 @@ def apply() -> None:
         return
     _deep_merge_module.copy = copy.deepcopy
     _timer_module.datetime = ClockDatetime
+    DMNEngine.result = _checked_result
     _applied = True
