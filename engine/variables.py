@@ -3,6 +3,7 @@ rules: both end up in the same columns), and due-time expressions of human tasks
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -73,48 +74,70 @@ _RESULT_SCALARS = (datetime, date, UUID)  # stored by the serializer and the var
 def _problem(value: Any, depth: int, path: str, *, results: bool = False) -> Problem | None:
     """The first value under ``value`` (at ``path``) that cannot be stored, or None. ``results``: what a script left,
     which may also hold dates, tuples and sets, but nothing a JSON body cannot carry beyond those."""
-    if depth > MAX_DEPTH:
-        return path, f"variables nest deeper than {MAX_DEPTH} levels", f"Biến lồng nhau quá {MAX_DEPTH} cấp"
-    if value is None or isinstance(value, bool):
+    found = _find(value, depth, results)
+    if found is None:
         return None
-    if isinstance(value, int):
-        if not -(2**63) <= value < 2**63:
-            return (
-                path,
-                f"{path} is outside the 64-bit integer range",
-                f"{path} vượt quá phạm vi số nguyên 64 bit",
-            )
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return path, f"{path} is not a finite number", f"{path} không phải số hữu hạn"
-    elif isinstance(value, str):
-        if "\x00" in value or not _is_utf8(value):
-            return (
-                path,
-                f"{path} contains a NUL character or a lone surrogate (not storable text)",
-                f"{path} chứa ký tự NUL hoặc ký tự thay thế đơn lẻ (không lưu được)",
-            )
-    elif isinstance(value, Mapping):
+    parts, kind = found
+    for part in reversed(parts):  # the path is built only for the value refused, not for every value checked
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return _message(kind, path)
+
+
+def _find(value: Any, depth: int, results: bool) -> tuple[list[str | int], str] | None:
+    """(the path below ``value``, innermost first, and what is wrong) of the first value that cannot be stored."""
+    if depth > MAX_DEPTH:
+        return [], "depth"
+    kind = type(value)
+    if kind is str:
+        return None if "\x00" not in value and (value.isascii() or _is_utf8(value)) else ([], "text")
+    if value is None or kind is bool:
+        return None
+    if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
+        return None if -(2**63) <= value < 2**63 else ([], "int")
+    if isinstance(value, float):
+        return None if math.isfinite(value) else ([], "float")
+    if isinstance(value, str):
+        return None if "\x00" not in value and _is_utf8(value) else ([], "text")
+    if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str) or "\x00" in key or not _is_utf8(key):
-                return path, f"invalid key in {path}", f"Khóa không hợp lệ trong {path}"
-            found = _problem(item, depth + 1, f"{path}.{key}", results=results)
+                return [], "key"
+            found = _find(item, depth + 1, results)
             if found is not None:
+                found[0].append(key)
                 return found
     elif isinstance(value, list) or (results and isinstance(value, tuple | set | frozenset)):
         for index, item in enumerate(value):
-            found = _problem(item, depth + 1, f"{path}[{index}]", results=results)
+            found = _find(item, depth + 1, results)
             if found is not None:
+                found[0].append(index)
                 return found
     elif results and not isinstance(value, _RESULT_SCALARS):
-        kind = type(value).__name__
+        return [], f"type:{type(value).__name__}"
+    return None
+
+
+def _message(kind: str, path: str) -> Problem:
+    if kind == "depth":
+        return path, f"variables nest deeper than {MAX_DEPTH} levels", f"Biến lồng nhau quá {MAX_DEPTH} cấp"
+    if kind == "int":
+        return path, f"{path} is outside the 64-bit integer range", f"{path} vượt quá phạm vi số nguyên 64 bit"
+    if kind == "float":
+        return path, f"{path} is not a finite number", f"{path} không phải số hữu hạn"
+    if kind == "text":
         return (
             path,
-            f"{path} is a {kind}, which cannot be stored (text, numbers, true/false, lists, objects and dates can)",
-            f"{path} có kiểu {kind}, không lưu được (chỉ lưu được văn bản, số, đúng/sai, danh sách, đối tượng và "
-            "ngày giờ)",
+            f"{path} contains a NUL character or a lone surrogate (not storable text)",
+            f"{path} chứa ký tự NUL hoặc ký tự thay thế đơn lẻ (không lưu được)",
         )
-    return None
+    if kind == "key":
+        return path, f"invalid key in {path}", f"Khóa không hợp lệ trong {path}"
+    name = kind.removeprefix("type:")
+    return (
+        path,
+        f"{path} is a {name}, which cannot be stored (text, numbers, true/false, lists, objects and dates can)",
+        f"{path} có kiểu {name}, không lưu được (chỉ lưu được văn bản, số, đúng/sai, danh sách, đối tượng và ngày giờ)",
+    )
 
 
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
