@@ -207,6 +207,15 @@ class ScriptTimeout(ScriptError):
     title_en = "Script exceeded its time limit"
 
 
+class InvalidScriptResult(ScriptError):
+    """A script or decision left a value in task data that cannot be stored: checked like API input
+    (engine.variables.check_results). Fields: ``variable`` (the top-level name), ``path`` (where in it)."""
+
+    code = "invalid-script-result"
+    title_vi = "Kết quả kịch bản không lưu được"
+    title_en = "Script result cannot be stored"
+
+
 class StepLimitExceeded(EngineError):
     code = "step-limit-exceeded"
     title_vi = "Quy trình vượt quá số bước cho phép trong một lệnh"

@@ -41,6 +41,9 @@ class Finding(TypedDict):
 ROLES = ("officer", "lead", "process-owner", "integrator", "admin")
 
 
+TASK_ROLES = ("officer", "lead")  # the roles that work on human tasks (claim, release, complete)
+
+
 @dataclass(frozen=True)
 class Actor:
     id: str
@@ -82,12 +85,23 @@ class Actor:
         return self.is_admin or self.is_candidate(task) or task.get("completed_by") == self.id
 
     def require_candidate(self, task: Mapping[str, Any]) -> None:
+        """May claim, release or complete ``task``: a candidate holding ``officer`` or ``lead`` (and the task's
+        ``required_role``, if any), or an admin. Seeing a task (``may_see_task``) needs no role: an integrator's key
+        or a token without roles reads its agency's tasks but does not work on them."""
         if not (self.is_admin or self.is_candidate(task)):
             raise NotCandidate(
                 f"user {self.id} is not a candidate for task {task['id']}",
                 detail_vi=f"Người dùng {self.id} không thuộc nhóm được giao công việc {task['id']}",
                 task_id=task["id"],
                 candidate_groups=list(task["candidate_groups"] or []),
+            )
+        if not (self.is_admin or self.roles & set(TASK_ROLES)):
+            raise RoleRequired(
+                f"claiming, releasing or completing task {task['id']} needs one of the roles: {', '.join(TASK_ROLES)}",
+                detail_vi="Chỉ chuyên viên (officer) hoặc lãnh đạo (lead) mới được nhận, trả lại hoặc hoàn thành "
+                f"công việc {task['id']}",
+                task_id=task["id"],
+                required_roles=list(TASK_ROLES),
             )
         role = task.get("required_role")
         if role and not self.is_admin and role not in self.roles:

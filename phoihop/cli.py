@@ -107,6 +107,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from phoihop.engine.definitions.lint.findings import format_finding
     from phoihop.engine.execution.sandbox_policy import check_source
     from phoihop.engine.model import SourceFile
+    from phoihop.engine.store.tables import NAME_LIMITS
 
     agencies = default_registry()
 
@@ -116,7 +117,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     totals = {"error": 0, "warning": 0}
     deployments = 0
     for path in map(Path, args.paths):
-        results = lint_path(path, compile_files=compile_files, strict=args.strict)
+        results = lint_path(path, compile_files=compile_files, strict=args.strict, limits=NAME_LIMITS)
         if not results:
             print(f"{path}: không có tệp BPMN/DMN nào / no BPMN or DMN file", file=sys.stderr)
             totals["error"] += 1

@@ -19,6 +19,7 @@ from phoihop.engine.errors import (
 )
 from phoihop.engine.model import Actor, Finding, SourceFile
 from phoihop.engine.store import repository as repo
+from phoihop.engine.store.tables import NAME_LIMITS
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class DeploymentCommands:
         kept with the deployment and in each new version's ``deployed`` audit event."""
         actor.require_role("process-owner")
         deployment = self.executor.compile_files(files)
-        findings = lint_deployment(deployment, strict=strict)
+        findings = lint_deployment(deployment, strict=strict, limits=NAME_LIMITS)
         refuse_errors(findings)
         for attempt in range(3):
             try:
@@ -68,7 +69,9 @@ class DeploymentCommands:
     def validate(self, actor: Actor, files: Sequence[SourceFile], *, strict: bool = False) -> list[Finding]:
         """Every error and warning deploying ``files`` would give, storing nothing (UnsafeXml for a hostile file)."""
         actor.require_role("process-owner")
-        return lint_files(files, compile_files=self.executor.compile_files, strict=strict, refuse_unsafe=True)
+        return lint_files(
+            files, compile_files=self.executor.compile_files, strict=strict, refuse_unsafe=True, limits=NAME_LIMITS
+        )
 
     def _store_deployment(self, actor: Actor, deployment: Any, change_note: str | None) -> list[DeployedProcess]:
         if not deployment.processes:  # DMN files alone (the catalog accepts them when they hold a decision)

@@ -30,7 +30,7 @@ from phoihop.engine.definitions.camunda.attributes import camunda_properties
 from phoihop.engine.definitions.camunda.dialect import translate_camunda
 from phoihop.engine.definitions.dmn.tables import split_decisions
 from phoihop.engine.definitions.expressions import Check, check_expressions
-from phoihop.engine.definitions.forms.files import START_FORM, Form, compile_forms, is_form_file
+from phoihop.engine.definitions.forms.files import PATTERN_CODE, START_FORM, Form, compile_forms, is_form_file
 from phoihop.engine.definitions.human_tasks import UserTaskModel, human_task_models
 from phoihop.engine.definitions.loops import check_loops
 from phoihop.engine.definitions.structure import (
@@ -280,7 +280,8 @@ def compile_deployment(
     camunda = translate_camunda(documents)  # Camunda 7 constructs rewritten for the Spiff parser (JUEL, formData...)
     problems = camunda.problems + check_expressions(documents, check)
     forms, form_problems = compile_forms((f.name, f.content) for f in ordered)
-    problems += form_problems + _form_key_problems(documents, {f.name for f in ordered if is_form_file(f.name)})
+    problems += _named_by_users(form_problems, documents)
+    problems += _form_key_problems(documents, {f.name for f in ordered if is_form_file(f.name)})
     forms.update(camunda.forms)
     models, spiff_problems = _build_processes(documents, agencies)
     reported = {(p["file"], p["element_id"]) for p in problems}
@@ -316,6 +317,31 @@ def _form_key_problems(documents: Sequence[Document], form_files: set[str]) -> l
                         element=element,
                     )
                 )
+    return problems
+
+
+def _named_by_users(problems: list[Problem], documents: Sequence[Document]) -> list[Problem]:
+    """A form's pattern problems (PATTERN_CODE) name the BPMN elements whose camunda:formKey uses the form (the
+    executable processes for a ``start.form.json`` no element names): the owner sees where the field is filled in."""
+    users: dict[str, list[str]] = {}
+    for document in documents:
+        for element in document.root.iter() if document.kind == "bpmn" else ():
+            key = (element.get(_FORM_KEY) or "").strip() if isinstance(element.tag, str) else ""
+            if key and element.get("id"):
+                users.setdefault(key, []).append(element.get("id"))
+    for found in problems:
+        if found.get("code") != PATTERN_CODE:
+            continue
+        elements = users.get(found["file"]) or (
+            [key for key, _ in _executable_process_ids(documents)] if found["file"] == START_FORM else []
+        )
+        if elements:
+            listed = ", ".join(elements)
+            found.update(
+                element_id=elements[0],
+                reason=f"{found['reason']} (used by {listed})",
+                reason_vi=f"{found['reason_vi']} (dùng ở {listed})",
+            )
     return problems
 
 

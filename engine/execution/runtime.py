@@ -28,6 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 from phoihop.engine.clock import Clock
 from phoihop.engine.errors import (
     EngineError,
+    InvalidScriptResult,
     MessageNotCorrelated,
     StepLimitExceeded,
     StoreUnavailable,
@@ -86,10 +87,23 @@ def _error_details(exc: BaseException, task: Task | None) -> dict[str, Any]:
     if spiff_task is not None:
         details.setdefault("element_id", _element_id(spiff_task))
         details.setdefault("task_id", str(spiff_task.id))
+    if isinstance(inner, InvalidScriptResult) and details.get("element_id"):  # say which element left it
+        element = details["element_id"]
+        details.update(message=f"{element}: {inner.detail}", message_vi=f"{element}: {inner.detail_vi}")
     line = getattr(exc, "line_number", None)
     if line:
         details.setdefault("line", line)
     return details
+
+
+def _forget_bad_result(exc: BaseException, task: Task | None) -> None:
+    """A task that left an unstorable result (InvalidScriptResult) keeps the data it received, not the result: the
+    instance's error state must itself be storable, even when the script changed a container in place."""
+    spiff_task = getattr(exc, "task", None) or task
+    if spiff_task is None or not isinstance(unwrap_script_error(exc), InvalidScriptResult):
+        return
+    parent = spiff_task.parent
+    spiff_task.data = copy.deepcopy(parent.data) if parent is not None else {}
 
 
 class Runtime:
@@ -239,7 +253,8 @@ class Runtime:
             except StoreUnavailable:  # the database, not the process: the command fails and rolls back
                 raise
             except (WorkflowException, EngineError, RecursionError) as exc:  # RecursionError: SpiffWorkflow's
-                return RunOutcome(steps, _error_details(exc, current[0]))  # prediction
+                _forget_bad_result(exc, current[0])  # prediction
+                return RunOutcome(steps, _error_details(exc, current[0]))
         return RunOutcome(steps, None)
 
     def _engine_steps(self, workflow: BpmnWorkflow, will: Any, did: Any) -> None:

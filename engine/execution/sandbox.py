@@ -25,6 +25,7 @@ from phoihop.engine.errors import SandboxViolation, ScriptError
 from phoihop.engine.execution.sandbox_limits import HOOKS, MAX_DATA_SIZE, MAX_ITEMS, Budget, flat_size
 from phoihop.engine.execution.sandbox_policy import SCRIPT_FILENAME, Mode, compile_source, source_line
 from phoihop.engine.execution.script_functions import FUNCTIONS
+from phoihop.engine.variables import check_results
 
 __all__ = ["SandboxedEnvironment", "SandboxedScriptEngine", "unwrap_script_error"]
 
@@ -145,6 +146,8 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         except Exception as exc:
             _raise_located(exc, script)
         updates = _task_data(scope, context, external)
+        # checked like API input before anything is written back: the task fails, its data stays as it was
+        check_results({k: v for k, v in updates.items() if context.get(k) is not v or isinstance(v, _CONTAINERS)})
         for key in [key for key in context if key not in updates]:  # deleted by the script, private, or not data
             del context[key]
         context.update(updates)

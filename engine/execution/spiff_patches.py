@@ -10,6 +10,10 @@
    (engine/commands/jobs.py), while the rest of its instance goes on: ``holding(task_ids)`` makes those timers read
    as not yet due for the command being run, whoever runs it (SpiffWorkflow refreshes every timer of an instance in
    each engine loop).
+4. Decision results. A business rule task merges ``DMNEngine.result`` into its data unchecked; an output such as
+   ``n * 4`` could leave an integer no column stores, and the command failed as a whole (a 500). The result is
+   checked like a script's (engine.variables.check_results) before it is merged: the task fails alone, naming the
+   output, and its data stays as it was.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from datetime import tzinfo
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.util import deep_merge as _deep_merge_module
 
 from phoihop.engine.clock import Clock, SystemClock
+from phoihop.engine.variables import check_results
 
 _SYSTEM_CLOCK = SystemClock()
 _current_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("phoihop_clock", default=None)
@@ -78,6 +84,15 @@ class ClockDatetime(metaclass=_ClockDatetimeMeta):
         return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
 
 
+_dmn_result = DMNEngine.result
+
+
+def _checked_result(self: Any, task: Any) -> Any:
+    result = _dmn_result(self, task)
+    check_results(result)
+    return result
+
+
 _applied = False
 
 
@@ -91,4 +106,5 @@ def apply() -> None:
         cls.has_fired = _unless_held(cls.has_fired)
     cycle = _timer_module.CycleTimerEventDefinition
     cycle.cycle_complete = _unless_held(cycle.cycle_complete)
+    DMNEngine.result = _checked_result
     _applied = True

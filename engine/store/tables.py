@@ -49,6 +49,29 @@ incident_table = Incident.__table__  # type: ignore[attr-defined]
 Row = dict[str, Any]
 
 
+def _length(column: Any) -> int:
+    length: int = column.type.length
+    return length
+
+
+# How long each name a deployment brings may be: the size of the narrowest column that stores it (checked at deploy,
+# engine.definitions.lint.lengths; SQLite would store a longer text, PostgreSQL refuses it at the first start).
+NAME_LIMITS: dict[str, int] = {
+    "process_key": min(_length(definition_table.c.key), _length(instance_table.c.process_key)),
+    "process_name": _length(definition_table.c.name),
+    "element_id": min(
+        _length(human_task_table.c.element_id), _length(audit_table.c.element_id), _length(timer_table.c.element_id)
+    ),
+    "task_name": _length(human_task_table.c.name),
+    "lane": _length(human_task_table.c.lane),
+    "candidate": _length(task_candidate_table.c.value),
+    "assignee": _length(human_task_table.c.assignee),
+    "form_key": _length(human_task_table.c.form_key),
+    "message_name": _length(subscription_table.c.message_name),
+    "topic": _length(external_task_table.c.topic),
+}
+
+
 def is_id(value: str) -> bool:
     """Instance and task ids are canonical UUID strings; anything else cannot name a row (and, with a NUL byte,
     would not even reach PostgreSQL)."""

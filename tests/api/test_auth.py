@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from phoihop.auth import issue_token
 from phoihop.engine.commands.api_keys import ApiKeys
 from phoihop.engine.container import EngineContainer
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, auth
 
-from .calls import INSTANCES, SKHCN, TASKS, assert_problem, deploy, start
+from .calls import INSTANCES, SKHCN, TASKS, assert_problem, complete, deploy, instance, start
 
 
 def b64(data: bytes) -> str:
@@ -169,3 +169,26 @@ def test_api_key_roles_are_enforced(client: TestClient, app_container: EngineCon
 
     assert_problem(client.post("/api/v1/messages", json={"name": "x"}, headers={"X-API-Key": key}), 403, "forbidden")
     assert_problem(client.get(f"{INSTANCES}/{started['id']}", headers={"X-API-Key": key}), 403, "forbidden")
+
+
+def test_task_work_needs_officer_or_lead_not_just_the_agency(
+    client: TestClient, app_container: EngineContainer
+) -> None:
+    deploy(client, "four_tasks.bpmn")
+    key = ApiKeys(app_container.db, app_container.clock).create("cong", roles=["integrator"], groups=["skhcn"])
+    no_roles = auth("khach", groups="skhcn", roles="")
+    started = start(client, "four_tasks", headers={"X-API-Key": key})  # integrators start processes
+    [task] = started["open_tasks"]
+
+    for headers in ({"X-API-Key": key}, no_roles):
+        assert client.get(f"{TASKS}/{task['id']}", headers=headers).status_code == 200  # the agency reads its task
+        for action in ("claim", "unclaim", "complete"):
+            body = assert_problem(
+                client.post(f"{TASKS}/{task['id']}/{action}", json={"variables": {}}, headers=headers),
+                403,
+                "role-required",
+            )
+            assert body["required_roles"] == ["officer", "lead"]
+            assert "chuyên viên" in body["detail_vi"]
+    assert instance(client, started["id"])["open_tasks"][0]["status"] == "open"
+    complete(client, task["id"], SKHCN)  # an officer's token (roles: officer) still completes it

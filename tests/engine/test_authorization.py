@@ -142,6 +142,43 @@ def test_a_task_that_needs_a_role_is_for_candidates_holding_it() -> None:
     assert role_refused == {"an (skhcn)", "binh (skhcn)"}  # they see it: their agency's, but a lead decides
 
 
+WITHOUT_A_TASK_ROLE: dict[str, Actor] = {
+    "no role": Actor.of("khach", groups=("skhcn",)),
+    "integrator": Actor.of("portal", groups=("skhcn",), roles=("integrator",)),
+    "process owner": Actor.of("owner", groups=("skhcn",), roles=("process-owner",)),
+    "unknown role": Actor.of("x", groups=("skhcn",), roles=("superuser",)),
+}
+
+
+@pytest.mark.parametrize("name", list(WITHOUT_A_TASK_ROLE))
+def test_task_work_needs_the_role_officer_or_lead_even_in_the_agency(name: str) -> None:
+    actor = WITHOUT_A_TASK_ROLE[name]
+    assert actor.may_see_task(task())  # reading a task of one's agency needs no role
+    with pytest.raises(RoleRequired) as refused:
+        actor.require_candidate(task())
+    assert refused.value.fields["required_roles"] == ["officer", "lead"]
+    assert "chuyên viên" in refused.value.detail_vi and "lãnh đạo" in refused.value.detail_vi
+    with pytest.raises(NotCandidate):  # another agency's task: not a candidate, whatever the roles
+        actor.require_candidate(task(candidate_groups=["stp"]))
+
+
+def test_claiming_releasing_and_completing_without_a_task_role_is_refused_and_nothing_moves(
+    container: EngineContainer, cases: dict[str, str]
+) -> None:
+    for actor in WITHOUT_A_TASK_ROLE.values():
+        assert container.task_reads.get_task(actor, cases["t1"]).status == "open"
+        for act in (container.tasks.claim, container.tasks.unclaim):
+            with pytest.raises(RoleRequired):
+                act(actor, cases["t1"])
+        with pytest.raises(RoleRequired):
+            container.tasks.complete(actor, cases["t1"], {"x": 1})
+    row = container.task_reads.get_task(BY_ROLE["admin"], cases["t1"])
+    assert (row.status, row.assignee) == ("open", None)
+    assert set(open_tasks(container, cases["four"])) == {"t1"}
+    container.tasks.complete(officer("an", "skhcn"), cases["t1"], {})  # an officer of the agency still may
+    assert set(open_tasks(container, cases["four"])) == {"t2"}
+
+
 # --- every handler's role check, on the real engine ------------------------------------------------------------------------
 def started(container: EngineContainer) -> str:
     instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")

@@ -23,6 +23,7 @@ from phoihop.engine.definitions.lint.findings import format_finding, has_errors
 from phoihop.engine.errors import InvalidDefinition
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import Finding, SourceFile
+from phoihop.engine.store.tables import NAME_LIMITS
 from phoihop.settings import Settings
 from tests.api.calls import DEFINITIONS, OWNER, assert_problem
 from tests.conftest import OWNER as OWNER_ACTOR
@@ -401,3 +402,17 @@ def test_candidate_groups_that_name_no_agency_are_a_warning() -> None:
         folder("gaps", replace={'camunda:candidateGroups="stp"': 'camunda:candidateGroups="so_tu_phap"'}), strict=True
     )
     assert ("by_groups", "unknown-group", "error") in codes(strict)
+
+
+# --- name lengths ---------------------------------------------------------------------------------------------------
+def test_message_names_and_lanes_longer_than_their_columns_are_errors() -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "engine" / "messages.bpmn"
+    text = fixture.read_text(encoding="utf-8").replace('name="bo_sung_ho_so"', f'name="{"m" * 201}"')
+    deployment = compile_files([SourceFile("messages.bpmn", text.encode("utf-8"))])
+
+    [long_message] = [f for f in lint_deployment(deployment, limits=NAME_LIMITS) if f["code"] == "name-too-long"]
+    assert (long_message["element_id"], long_message["severity"]) == ("wait_supplement", "error")
+    assert "tên thông điệp" in long_message["message_vi"] and "201" in long_message["message_en"]
+    assert not [f for f in lint_deployment(deployment) if f["code"] == "name-too-long"]  # no limits given, no check
+    narrow = [f for f in lint_deployment(deployment, limits={"lane": 3}) if f["code"] == "name-too-long"]
+    assert narrow and all(f["message_en"].startswith("the lane name") for f in narrow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -16,7 +16,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from phoihop.engine.errors import SandboxViolation, ScriptError, ScriptTimeout
+from phoihop.engine.errors import InvalidScriptResult, SandboxViolation, ScriptError, ScriptTimeout
 from phoihop.engine.execution.sandbox import SandboxedEnvironment, SandboxedScriptEngine, unwrap_script_error
 from phoihop.engine.execution.sandbox_policy import check_source, compile_source
 
@@ -58,7 +58,7 @@ def test_ordinary_script_runs_and_writes_plain_data_back(env: SandboxedEnvironme
         "tam = 1",
         "del tam",
         "ok = isinstance(so_tien, int) and all(x > 0 for x in ho_so['items']) and divmod(7, 2) == (3, 1)",
-        "thoi_gian = sum([timedelta(hours=2), timedelta(hours=3)], timedelta())",
+        "thoi_gian = sum([timedelta(hours=2), timedelta(hours=3)], timedelta()).total_seconds()",
     ])  # fmt: skip
     assert env.execute(script, data) is True
     assert data["ho_so"]["chi_tiet"] == {"x": 6, "tags": ["a", "AN"]}
@@ -69,7 +69,27 @@ def test_ordinary_script_runs_and_writes_plain_data_back(env: SandboxedEnvironme
     assert data["han"] == datetime(2024, 2, 3) and data["so_ngay"] == 29
     assert data["dong"] == [{"a": 1}, {"a": 2}]
     assert (data["n"], data["i"], data["ma"], data["ok"]) == (5, 1, "HS-0007", True)
-    assert "tam" not in data and data["thoi_gian"] == timedelta(hours=5)
+    assert "tam" not in data and data["thoi_gian"] == 5 * 3600  # a timedelta is no storable result
+
+
+@pytest.mark.parametrize(
+    ("script", "path"),
+    [
+        ("x = 2 ** 64", "x"),
+        ("x = b'ab'", "x"),
+        ("x = {1: 2}", "x"),
+        ("x = [1, (2, float('nan'))]", "x[1][1]"),
+        ("ho_so['chi_tiet']['x'] = 'a\\x00b'", "ho_so.chi_tiet.x"),
+    ],
+)
+def test_a_result_that_cannot_be_stored_is_refused_before_anything_is_written_back(
+    env: SandboxedEnvironment, script: str, path: str
+) -> None:
+    data = _data()
+    with pytest.raises(InvalidScriptResult) as refused:
+        env.execute(f"y = 1\n{script}", data)
+    assert (refused.value.fields["variable"], refused.value.fields["path"]) == (path.split(".")[0].split("[")[0], path)
+    assert "y" not in data and "x" not in data  # nothing of the script's result reached the task data
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ NaN or infinite numbers; it must be a JSON object that passes the 2020-12 meta-s
 ``$dynamicRef`` must point inside the document (``#...``) and resolve there, ``$id`` and ``$schema`` are allowed at
 the root only, and the validator's registry cannot retrieve anything: no reference is ever fetched from the network
 or the file system. Formats are checked by our own checker (engine.definitions.forms.formats), which does no I/O.
+Patterns run on RE2 in linear time; a pattern RE2 cannot run is refused (engine.definitions.forms.patterns).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from phoihop.engine.definitions.forms import patterns
 from phoihop.engine.definitions.forms.formats import FORMATS
+from phoihop.engine.definitions.forms.patterns import refusal
 from phoihop.engine.errors import InvalidDefinition
 
 __all__ = [
     "FORM_SUFFIX",
     "MAX_FORM_BYTES",
+    "PATTERN_CODE",
     "START_FORM",
     "Form",
     "compile_forms",
@@ -37,12 +41,14 @@ __all__ = [
 FORM_SUFFIX = ".form.json"
 START_FORM = "start.form.json"  # the start form of a deployment with one executable process, when none is named
 MAX_FORM_BYTES = 256_000
+PATTERN_CODE = "form-pattern"  # the problem code of a pattern RE2 cannot run (engine.definitions.forms.patterns)
 MAX_FORM_DEPTH = 40  # nesting of the JSON document (the meta-schema check recurses once per level)
 _SCHEMA_URIS = frozenset(
     {"https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2020-12/schema#"}
 )
 _DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})  # their values are data, not schemas
 _UTF8_BOM = "\ufeff"
+patterns.install()  # every keyword of every form validator matches on RE2
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,11 @@ def is_form_file(name: str) -> bool:
 
 # --- parsing --------------------------------------------------------------------------------------------------------
 class _Refused(ValueError):
-    def __init__(self, reason: str, reason_vi: str, *, line: int | None = None, path: str | None = None) -> None:
+    def __init__(
+        self, reason: str, reason_vi: str, *, line: int | None = None, path: str | None = None, code: str | None = None
+    ) -> None:
         super().__init__(reason)
-        self.reason, self.reason_vi, self.line, self.path = reason, reason_vi, line, path
+        self.reason, self.reason_vi, self.line, self.path, self.code = reason, reason_vi, line, path, code
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -149,6 +157,40 @@ def _check_shape(schema: dict[str, Any]) -> None:
             stack.append((item, (*path, key), in_schema and key not in _DATA_KEYWORDS))
 
 
+def _patterns(schema: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(pattern, field, JSON pointer) of every ``pattern`` and ``patternProperties`` name in a schema position; the
+    field is the property the pattern checks (a ``patternProperties`` name is its own field)."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(schema, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, list):
+            stack += [(item, (*path, index)) for index, item in enumerate(value)]
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "pattern" and isinstance(item, str):
+                    names = [path[i + 1] for i in range(len(path) - 1) if path[i] == "properties"]
+                    yield item, str(names[-1]) if names else "(gốc / root)", _pointer((*path, key))
+                elif key == "patternProperties" and isinstance(item, dict):
+                    yield from ((name, name, _pointer((*path, key, name))) for name in item)
+                if key not in _DATA_KEYWORDS:
+                    stack.append((item, (*path, key)))
+
+
+def _check_patterns(schema: Mapping[str, Any]) -> None:
+    for pattern, name, where in _patterns(schema):
+        why = refusal(pattern)
+        if why is not None:
+            raise _Refused(
+                f"the pattern {pattern!r} of field {name!r} cannot run on RE2, the linear-time engine that checks "
+                f"form data ({why}): backreferences (\\1) and lookarounds ((?=, (?!, (?<=, (?<!) are not supported",
+                f"mẫu {pattern!r} của trường {name!r} không chạy được trên RE2, bộ so khớp thời gian tuyến tính dùng "
+                f"để kiểm tra dữ liệu biểu mẫu ({why}): không hỗ trợ tham chiếu ngược (\\1) và nhìn trước/nhìn sau "
+                "((?=, (?!, (?<=, (?<!)",
+                path=where,
+                code=PATTERN_CODE,
+            )
+
+
 def _local_refs(schema: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
     """(keyword, reference, JSON pointer) of every reference in a schema position."""
     stack: list[tuple[Any, tuple[Any, ...]]] = [(schema, ())]
@@ -222,6 +264,7 @@ def _compile(schema: dict[str, Any]) -> Validator:
             f"không phải JSON Schema 2020-12 hợp lệ: {exc.message}",
             path=_pointer(list(exc.absolute_path)),
         ) from None
+    _check_patterns(schema)
     resource = DRAFT202012.create_resource(schema)
     base = resource.id() or ""
     resolver = Registry().with_resource(base, resource).crawl().resolver(base_uri=base)
@@ -249,6 +292,8 @@ def parse_form(name: str, content: bytes, *, max_bytes: int = MAX_FORM_BYTES) ->
             found["line"] = exc.line
         if exc.path:
             found["path"] = exc.path
+        if exc.code:
+            found["code"] = exc.code
         at = f" at {exc.path}" if exc.path else ""
         at_vi = f" tại {exc.path}" if exc.path else ""
         found.update(

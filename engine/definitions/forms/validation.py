@@ -5,7 +5,6 @@ submission completed with the form's defaults, as a browser would send it."""
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from typing import Any
@@ -17,6 +16,7 @@ from referencing.jsonschema import DRAFT202012
 
 from phoihop.engine.definitions.forms.files import Form
 from phoihop.engine.definitions.forms.messages import keyword_message
+from phoihop.engine.definitions.forms.patterns import search
 from phoihop.engine.errors import FormInvalid
 
 __all__ = ["MAX_ERRORS", "FormError", "validate", "with_defaults"]
@@ -114,7 +114,7 @@ def _extras(labels: _Labels, schema: Any, instance: Any, *, nested: bool) -> lis
         names |= set(properties) if isinstance(properties, Mapping) else set()
         pattern_properties = variant.get("patternProperties")
         patterns += list(pattern_properties) if isinstance(pattern_properties, Mapping) else []
-    return [key for key in instance if key not in names and not any(re.search(p, key) for p in patterns)]
+    return [key for key in instance if key not in names and not any(search(p, key) for p in patterns)]
 
 
 def _missing(

@@ -13,6 +13,8 @@ module per rule family:
   runs differently (``dmn-hit-policy``) and decision requirement graphs (``dmn-required-decision``);
 - ``camunda_attributes``: for every BPMN file, Camunda 7 attributes that have no effect here (``camunda-ignored``);
 - ``calls``: call activities that call their own process back (``call-recursive``);
+- ``lengths``: names longer than the store's columns (``name-too-long``, always an error; the limits are handed in
+  by the deploy and validate commands and ``phoihop lint``);
 - ``deployment``: the entry points, a compiled deployment (``lint_deployment``), files that may not compile
   (``lint_files``) and folders (``lint_path``);
 - ``findings``: a finding built, settled (strict, sorted), shown as a problem or a line, and refused.

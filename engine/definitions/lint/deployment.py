@@ -4,7 +4,7 @@ them (:func:`lint_path`, as ``phoihop lint`` and the processes/ tests read it)."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
 from phoihop.engine.definitions.lint.findings import from_problem, settled
 from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
 from phoihop.engine.definitions.lint.variables import unset_variable_findings
+from phoihop.engine.definitions.lint.lengths import length_findings
 from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
 from phoihop.engine.definitions.structure import BPMN_SUFFIXES, DMN_SUFFIXES, local_name
 from phoihop.engine.definitions.xmlsafe import parse_xml
@@ -28,8 +29,15 @@ from phoihop.engine.model import Finding, SourceFile
 __all__ = ["lint_deployment", "lint_files", "lint_path"]
 
 
-def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Check = check_source) -> list[Finding]:
-    """Every "6 rõ" finding of a compiled deployment, sorted by file and line; ``strict`` makes warnings errors."""
+def lint_deployment(
+    deployment: Deployment,
+    *,
+    strict: bool = False,
+    check: Check = check_source,
+    limits: Mapping[str, int] | None = None,
+) -> list[Finding]:
+    """Every "6 rõ" finding of a compiled deployment, sorted by file and line; ``strict`` makes warnings errors.
+    ``limits``: the longest name the store keeps of each kind (engine.store.tables.NAME_LIMITS), checked when given."""
     trees = {
         source.name: parse_xml(source.content, filename=source.name)
         for source in deployment.files
@@ -65,6 +73,8 @@ def lint_deployment(deployment: Deployment, *, strict: bool = False, check: Chec
             findings += camunda_findings(name, tree.getroot())
     findings += recursion_findings(trees)
     findings += unset_variable_findings(deployment, trees, elements)  # due dates and timers naming unset variables
+    if limits is not None:
+        findings += length_findings(deployment.processes, elements, limits)
     return settled(findings, strict=strict)
 
 
@@ -75,6 +85,7 @@ def lint_files(
     strict: bool = False,
     check: Check = check_source,
     refuse_unsafe: bool = False,
+    limits: Mapping[str, int] | None = None,
 ) -> list[Finding]:
     """Compile ``files`` and lint them: compile problems come back as error findings (code ``invalid-bpmn`` or the
     problem's own), so one list tells everything wrong with a process folder. ``refuse_unsafe``: a hostile or
@@ -93,7 +104,7 @@ def lint_files(
             for found in xml_task_findings(files, strict=strict, check=check)
             if found["element_id"] not in reported
         ]
-    return lint_deployment(deployment, strict=strict, check=check)
+    return lint_deployment(deployment, strict=strict, check=check, limits=limits)
 
 
 def _process_folder(path: Path) -> list[SourceFile] | None:
@@ -114,14 +125,15 @@ def lint_path(
     *,
     compile_files: Callable[[Sequence[SourceFile]], Deployment],
     strict: bool = False,
+    limits: Mapping[str, int] | None = None,
 ) -> list[tuple[Path, list[Finding]]]:
     """Lint what ``path`` holds: a process folder is one deployment, a folder of process folders one per sub-folder
     (as ``deployable_sets`` reads processes/), a file alone its own. Returns [(the folder of the files, findings)]."""
     own = _process_folder(path)
     if own is not None:
-        return [(path, lint_files(own, compile_files=compile_files, strict=strict))]
+        return [(path, lint_files(own, compile_files=compile_files, strict=strict, limits=limits))]
     results = []
     for label, files in deployable_sets(path):
         folder = path.parent if path.is_file() else path / label if (path / label).is_dir() else path
-        results.append((folder, lint_files(files, compile_files=compile_files, strict=strict)))
+        results.append((folder, lint_files(files, compile_files=compile_files, strict=strict, limits=limits)))
     return results
