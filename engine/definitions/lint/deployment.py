@@ -17,8 +17,8 @@ from phoihop.engine.definitions.lint.dmn_coverage import coverage_findings, form
 from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
 from phoihop.engine.definitions.lint.findings import from_problem, settled
 from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
-from phoihop.engine.definitions.lint.variables import unset_variable_findings
 from phoihop.engine.definitions.lint.lengths import length_findings
+from phoihop.engine.definitions.lint.variables import unset_variable_findings
 from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
 from phoihop.engine.definitions.structure import BPMN_SUFFIXES, DMN_SUFFIXES, local_name
 from phoihop.engine.definitions.xmlsafe import parse_xml
