@@ -111,10 +111,24 @@ def _poison_first(container: EngineContainer, clock: FakeClock, xml: str, key: s
     return poisoned, healthy
 
 
-def test_a_script_failing_after_a_timer_does_not_stop_the_other_timers(
+def test_a_script_leaving_an_unstorable_value_after_a_timer_errors_its_instance_alone(
     container: EngineContainer, clock: FakeClock
 ) -> None:
+    """``amount = 2**64`` made the save raise and abort the whole round before results were checked like API input
+    (item 5): now the script task fails alone, naming the element and the variable, and every timer fires."""
     poisoned, healthy = _poison_first(container, clock, BIG_INT, "poison_int")
+    assert container.scheduler.run_once() == HEALTHY + 1  # the unchanged code raised here, and fired none
+    _assert_healthy_fired(container, healthy)
+    errored = instance(container, poisoned)
+    assert errored["status"] == "error"
+    assert "bad" in str(errored["error"]) and "amount" in str(errored["error"])
+    assert _incidents(container) == []
+
+
+def test_a_timer_whose_firing_fails_to_save_does_not_stop_the_other_timers(
+    container: EngineContainer, clock: FakeClock
+) -> None:
+    poisoned, healthy = _poison_first(container, clock, MISSING_DUE, "poison_due")
     assert container.scheduler.run_once() == HEALTHY  # the unchanged code raised here, and fired none
     _assert_healthy_fired(container, healthy)
     row = _timer_row(container, poisoned)
