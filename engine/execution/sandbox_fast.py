@@ -60,6 +60,7 @@ def bounded_names(expression: str) -> frozenset[str] | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     names: set[str] = set()
+    callees: set[int] = set()  # the Name nodes called: a function of the short list, never handed on as a value
     for node in ast.walk(tree):
         if not isinstance(node, _NODES):
             return None
@@ -68,7 +69,8 @@ def bounded_names(expression: str) -> frozenset[str] | None:
                 return None
             if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
                 return None
-        elif isinstance(node, ast.Name):
+            callees.add(id(node.func))
+        elif isinstance(node, ast.Name) and id(node) not in callees:
             names.add(node.id)
     return frozenset(names)
 
@@ -137,8 +139,6 @@ def run_fast(
             value = context[name]
         elif name in outer:
             value = outer[name]
-        elif name in _CALLABLE:
-            continue
         else:
             return NOT_FAST  # an unknown name: the pool raises the NameError, or finds a builtin the fast path lacks
         if not _small(value):

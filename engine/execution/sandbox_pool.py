@@ -63,6 +63,10 @@ class _Answers(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not data")
 
 
+class _Unused(Exception):
+    """The worker had died before it was sent the job."""
+
+
 def _worker_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
     env = {"PYTHONPATH": path, "PYTHONHASHSEED": "random", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -101,17 +105,24 @@ class _Worker:
         os.close(job_read)
         os.close(reply_write)
         self.jobs, self.replies = Connection(job_write, readable=False), Connection(reply_read, writable=False)
-        self.calendar: bytes | None = None
+        self.retiring = False
         if not self.replies.poll(START_SECONDS) or self.replies.recv_bytes() != b"ready":
             self.kill()
             raise ScriptError("The script worker did not start", detail_vi="Không khởi động được tiến trình kịch bản")
 
     def call(self, job: bytes, wall_seconds: float) -> bytes | None:
-        """The answer, or None when the worker did not answer in time or died (it is then killed)."""
+        """The answer, or None when the worker did not answer in time or died (it is then killed). ``retiring`` is
+        set when the worker said it ends after this answer."""
         try:
             self.jobs.send_bytes(job)
+        except OSError:  # it died while idle: the job never started
+            self.kill()
+            raise _Unused from None
+        try:
             if self.replies.poll(wall_seconds):
-                return self.replies.recv_bytes()
+                answer = self.replies.recv_bytes()
+                self.retiring = answer[:1] == b"1"
+                return answer[1:]
         except (OSError, EOFError):
             pass
         self.kill()
@@ -145,9 +156,19 @@ class ScriptPool:
         """What ``sandbox_run.evaluate_here`` (op "eval") or ``execute_here`` (op "exec") would return, computed in a
         worker; a ``ScriptError`` (``ScriptTimeout`` past the wall clock) as they would raise it."""
         job = _job(op, source, context, external, cpu_seconds)
-        worker = self._acquire()
-        answer = worker.call(job, 2 * cpu_seconds + self.grace_seconds)
-        self._release(worker, answer is not None)
+        for attempt in (1, 2):
+            worker = self._acquire()
+            try:
+                answer = worker.call(job, 2 * cpu_seconds + self.grace_seconds)
+                break
+            except _Unused:
+                self._release(worker, False)
+                if attempt == 2:
+                    raise ScriptError(
+                        "The script worker ended before it could run the script",
+                        detail_vi="Tiến trình chạy kịch bản đã dừng trước khi chạy",
+                    ) from None
+        self._release(worker, answer is not None and not worker.retiring)
         if answer is None:
             code = worker.process.returncode
             if code in (-9, -24):  # SIGKILL (our wall clock), SIGXCPU (its CPU limit)

@@ -7,8 +7,8 @@ ends it with SIGXCPU even inside one long native call). The pool's wall clock ki
 
 Protocol, one message each way per job over its standard input and output (``multiprocessing.connection`` frames,
 pickle protocol 5): ``(op, source, context, external, cpu_seconds, clock_now, calendar, green_lane_cut)`` in;
-``("ok", value)`` or ``("error", kind, detail, detail_vi, fields, cause_kind, cause_args)`` out, then one word:
-``b"ready"`` once at start, after which it waits for the next job. After a MemoryError it answers and exits: what
+``b"0"`` (``b"1"`` when the worker ends after this answer) then ``("ok", value)`` or ``("error", kind, detail,
+detail_vi, fields, cause_kind, cause_args)`` out; ``b"ready"`` once at start. After a MemoryError it answers and exits: what
 such a script left behind is not trusted. It exits when its input closes.
 """
 
@@ -126,7 +126,7 @@ def main() -> None:
             what = f"{type(exc).__name__}: {exc}"[:1000]
             reply = _error(ScriptError(f"Script failed: {what}", detail_vi=f"Kịch bản lỗi: {what}"))
         job = None
-        replies.send_bytes(_answer(reply, memory_mb))
+        replies.send_bytes((b"1" if retire else b"0") + _answer(reply, memory_mb))
         if retire:
             return
 
