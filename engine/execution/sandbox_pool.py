@@ -2,8 +2,8 @@
 (engine.execution.sandbox_fast) cannot prove bounded to a worker process (engine.execution.sandbox_worker) and waits
 for the answer, so that it never runs such code itself.
 
-- Workers are plain interpreters (``python -m phoihop.engine.execution.sandbox_worker``) started with a minimal
-  environment (no secret, no database URL), in ``/``, with no inherited file descriptors; they start lazily (the first
+- Workers are plain interpreters (``python -P -m phoihop.engine.execution.sandbox_worker``) started with a minimal
+  environment (no secret, no database URL), in ``/``, with no inherited file descriptors but their pipes; they start lazily (the first
   script), up to ``workers`` of them, and stay: one pipe message each way per job, compiled code cached in the
   worker. A job waits for a free worker when all are busy. Any thread may call ``run``.
 - Limits: the worker's own ``RLIMIT_AS`` (``memory_mb``) and per-job ``RLIMIT_CPU``; here a wall clock of
@@ -91,7 +91,7 @@ class _Worker:
         reply_read, reply_write = os.pipe()
         try:
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this package's module
-                [sys.executable, "-m", "phoihop.engine.execution.sandbox_worker", str(memory_mb)],
+                [sys.executable, "-P", "-m", "phoihop.engine.execution.sandbox_worker", str(memory_mb)],
                 stdin=job_read,
                 stdout=reply_write,
                 env=_worker_env(),
