@@ -8,8 +8,8 @@ ends it with SIGXCPU even inside one long native call). The pool's wall clock ki
 Protocol, one message each way per job over its standard input and output (``multiprocessing.connection`` frames,
 pickle protocol 5): ``(op, source, context, external, cpu_seconds, clock_now, calendar, green_lane_cut)`` in;
 ``b"0"`` (``b"1"`` when the worker ends after this answer) then ``("ok", value)`` or ``("error", kind, detail,
-detail_vi, fields, cause_kind, cause_args)`` out; ``b"ready"`` once at start. After a MemoryError it answers and exits: what
-such a script left behind is not trusted. It exits when its input closes.
+detail_vi, fields, cause_kind, cause_args)`` out; ``b"ready"`` once at start. After a MemoryError it answers and
+exits: what such a script left behind is not trusted. It exits when its input closes.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def _in_thread(work: Any, clock: FakeClock) -> tuple[threading.Thread, threading
         with script_functions.using_context(ScriptContext(clock, BusinessCalendar())):
             try:
                 work()
-            except BaseException as exc:  # noqa: BLE001 - reported to the test
+            except BaseException as exc:
                 outcome.append(exc)
             finally:
                 outcome.append(time.thread_time() - cpu)
