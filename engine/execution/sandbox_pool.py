@@ -4,8 +4,8 @@ for the answer, so that it never runs such code itself.
 
 - Workers are plain interpreters (``python -P -m phoihop.engine.execution.sandbox_worker``) started with a minimal
   environment (no secret, no database URL), in ``/``, with no inherited file descriptor but their pipes; they start
-  lazily (the first script), up to ``workers`` of them, and stay: one pipe message each way per job, compiled code cached in the
-  worker. A job waits for a free worker when all are busy. Any thread may call ``run``.
+  lazily (the first script), up to ``workers`` of them, and stay: one pipe message each way per job, compiled code
+  cached in the worker. A job waits for a free worker when all are busy. Any thread may call ``run``.
 - Limits: the worker's own ``RLIMIT_AS`` (``memory_mb``) and per-job ``RLIMIT_CPU``; here a wall clock of
   ``2 × cpu_seconds + grace_seconds``: past it the worker is killed (SIGKILL) and the job fails with the same
   ``ScriptTimeout`` as the sandbox's CPU budget. A killed or dead worker is replaced by the next job that needs one.
