@@ -97,6 +97,7 @@ class _Worker:
                 env=_worker_env(),
                 cwd="/",
                 close_fds=True,
+                start_new_session=True,  # Ctrl+C in the server's terminal is the server's to handle
             )
         except BaseException:
             for fd in (job_read, job_write, reply_read, reply_write):
@@ -192,15 +193,16 @@ class ScriptPool:
             if self._idle:
                 return self._idle.pop()
             self._starting += 1
+        worker = None
         try:
             worker = _Worker(self.memory_mb)
+            return worker
         finally:
             with self._changed:
                 self._starting -= 1
+                if worker is not None:
+                    self._all.add(worker)
                 self._changed.notify()
-        with self._changed:
-            self._all.add(worker)
-        return worker
 
     def _release(self, worker: _Worker, alive: bool) -> None:
         with self._changed:

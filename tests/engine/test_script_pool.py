@@ -277,3 +277,21 @@ def test_fast_path_and_worker_agree(pool: ScriptPool, expression: str, data: dic
     fast = outcome(lambda: run_fast(expression, data, None, 1.0))
     assert fast is not NOT_FAST
     assert fast == outcome(lambda: pool.run("eval", expression, data, None, 1.0))
+
+
+def test_bounded_expressions_never_start_a_worker(pool: ScriptPool) -> None:
+    env = SandboxedEnvironment(pool=pool)
+    with script_functions.using_context(ScriptContext(FakeClock(), BusinessCalendar())):
+        assert env.evaluate("working_days(1 if urgent else 5) > ''", {"urgent": True}) is True
+    assert env.evaluate('period[5:7] in ("06", "12")', {"period": "2026-12"}) is True
+    assert pool.pids == []
+    assert env.evaluate("sorted(x)[0]", {"x": [2, 1]}) == 1  # not provably bounded: a worker
+    assert len(pool.pids) == 1
+
+
+def test_workers_are_started_without_the_servers_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from phoihop.engine.execution import sandbox_pool
+
+    monkeypatch.setenv("PHOIHOP_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PHOIHOP_DATABASE_URL", "postgresql://u:p@h/db")
+    assert not [name for name in sandbox_pool._worker_env() if name.startswith("PHOIHOP_")]
