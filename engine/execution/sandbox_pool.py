@@ -161,7 +161,6 @@ class ScriptPool:
             worker = self._acquire()
             try:
                 answer = worker.call(job, 2 * cpu_seconds + self.grace_seconds)
-                break
             except _Unused:
                 self._release(worker, False)
                 if attempt == 2:
@@ -169,6 +168,11 @@ class ScriptPool:
                         "The script worker ended before it could run the script",
                         detail_vi="Tiến trình chạy kịch bản đã dừng trước khi chạy",
                     ) from None
+                continue
+            except BaseException:  # this thread was interrupted: the worker's state is unknown, it goes
+                self._release(worker, False)
+                raise
+            break
         self._release(worker, answer is not None and not worker.retiring)
         if answer is None:
             code = worker.process.returncode
