@@ -28,6 +28,7 @@ from phoihop.engine.errors import StoreUnavailable
 from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.sandbox import SandboxedScriptEngine
 from phoihop.engine.execution.sandbox_policy import check_source
+from phoihop.engine.execution.sandbox_pool import ScriptPool, close_all, shared_pool
 from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.execution.workflow_cache import WorkflowCache
 from phoihop.engine.instance_migration.commands import InstanceMigration
@@ -79,10 +80,17 @@ class EngineContainer:
     external_task_reads: ExternalTaskReads
     dashboard: Dashboard
     scheduler: TimerScheduler
+    scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
 
     def close(self) -> None:
         self.scheduler.stop()
         self.db.dispose()
+
+
+def stop_script_workers() -> None:
+    """End every script worker of this process (server stop; they also end at interpreter exit or when this process
+    dies, as their input closes)."""
+    close_all()
 
 
 def build_engine(
@@ -90,6 +98,8 @@ def build_engine(
     *,
     clock: Clock | None = None,
     script_cpu_seconds: float = 1.0,
+    script_workers: int = 2,
+    script_memory_mb: int = 512,
     cache_size: int = 2000,
     max_steps: int = 10_000,
     pool_size: int = 10,
@@ -104,7 +114,8 @@ def build_engine(
     deployments: DeploymentCache | None = None,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
-    the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own."""
+    the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
+    the process's shared pool of ``script_workers`` worker processes of ``script_memory_mb`` each."""
     clock = clock or SystemClock()
     db = Database(
         database_url,
@@ -120,8 +131,9 @@ def build_engine(
         return compiled.get_or_compile(files, agencies=agencies, check=check_source)
 
     calendar = CalendarService(db, clock, file=calendar_file, cutoff=calendar_cutoff, office_close=office_close)
+    scripts = shared_pool(script_workers, script_memory_mb)
     runtime = Runtime(
-        SandboxedScriptEngine(cpu_seconds=script_cpu_seconds),
+        SandboxedScriptEngine(cpu_seconds=script_cpu_seconds, pool=scripts),
         clock,
         max_steps=max_steps,
         calendar=calendar.current,
@@ -164,7 +176,8 @@ def build_engine(
         external_task_reads=ExternalTaskReads(db, clock),
         dashboard=Dashboard(db, clock, agencies),
         scheduler=TimerScheduler(timers, clock),
+        scripts=scripts,
     )
 
 
-__all__ = ["COMPILED_DEPLOYMENTS", "EngineContainer", "build_engine"]
+__all__ = ["COMPILED_DEPLOYMENTS", "EngineContainer", "build_engine", "stop_script_workers"]

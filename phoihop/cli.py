@@ -29,9 +29,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from phoihop.app import create_app
+    from phoihop.engine.container import stop_script_workers
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+    finally:
+        stop_script_workers()
     return 0
 
 
@@ -45,7 +49,7 @@ def cmd_upgrade_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from phoihop.engine.container import build_engine
+    from phoihop.engine.container import build_engine, stop_script_workers
     from phoihop.engine.store.schema import upgrade
 
     settings = _settings()
@@ -58,6 +62,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         pass
     finally:
         container.close()
+        stop_script_workers()
     return 0
 
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_json_bytes: int = 1_000_000
     max_upload_bytes: int = 10_000_000
     script_cpu_seconds: float = 1.0
+    # scripts and non-trivial expressions run in worker processes (engine.execution.sandbox_pool), never in the server
+    script_workers: int = Field(default=2, ge=1, le=64)
+    script_memory_mb: int = Field(default=512, ge=128)
     db_pool_size: int = 10  # PostgreSQL: pooled connections per process (SQLite has no pool)
     db_max_overflow: int | None = Field(default=None, ge=0)  # more connections under load; default: db_pool_size
     db_pool_timeout: float = Field(default=30.0, gt=0)  # seconds a request waits for a connection, then 503
@@ -137,6 +140,8 @@ class Settings(BaseSettings):
         """Keyword arguments of ``engine.container.build_engine``: the server and the worker build the same engine."""
         return {
             "script_cpu_seconds": self.script_cpu_seconds,
+            "script_workers": self.script_workers,
+            "script_memory_mb": self.script_memory_mb,
             "pool_size": self.db_pool_size,
             "max_overflow": self.db_max_overflow,
             "pool_timeout": self.db_pool_timeout,

@@ -41,7 +41,7 @@ from xdist.scheduler import LoadScopeScheduling
 from phoihop.app import create_app
 from phoihop.auth import issue_token
 from phoihop.engine.clock import Clock, FakeClock
-from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.container import EngineContainer, build_engine, stop_script_workers
 from phoihop.engine.model import Actor
 from phoihop.engine.store.schema import upgrade
 from phoihop.settings import Settings
@@ -180,6 +180,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_database")
     empty_database(url)
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def script_workers() -> Iterator[None]:
+    """The engines of a test process share one pool of script workers; they end with the session (each xdist worker
+    ends its own), not with each test's engine."""
+    yield
+    stop_script_workers()
 
 
 @pytest.fixture

@@ -44,8 +44,12 @@ def using_context(context: ScriptContext) -> Iterator[None]:
         _current.reset(token)
 
 
-def _context() -> ScriptContext:
+def current_context() -> ScriptContext:
+    """The clock, calendar and green-lane cut of the command being run (a script worker is sent them with each job)."""
     return _current.get() or _DEFAULT
+
+
+_context = current_context
 
 
 def _refuse(en: str, vi: str) -> ScriptError:
