@@ -23,6 +23,7 @@ from phoihop.api.routes import (
     instances,
     messages,
     tasks,
+    users,
     versions,
 )
 from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         decisions.router,
         instance_migration.router,
         dashboard.router,
+        users.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)
