@@ -4,12 +4,13 @@ everywhere, a session past its expiry stops. In-process app (dev sign-in page) o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from phoihop import cli
 from phoihop.engine.clock import FakeClock
 from phoihop.settings import Settings
 from tests.conftest import TEST_SECRET, auth, reused_app
@@ -108,3 +109,32 @@ def test_the_cookie_carries_only_a_random_session_id(app: TestClient) -> None:
     cookie, _ = sign_in(app, "skhcn.an")
     assert "." not in cookie and "skhcn" not in cookie  # no JWT, no claims: an opaque random id
     assert inbox_with(app, cookie[:-2] + "xx") == SIGN_IN_PAGE
+
+
+def test_the_cli_signs_a_person_out_everywhere(
+    app: TestClient,
+    dev_settings: Settings,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clock.set(datetime.now(UTC))  # the CLI runs on the system clock
+    first, _ = sign_in(browser(app), "skhcn.an")
+    other, _ = sign_in(browser(app), "ttpvhcc.khanh")
+    monkeypatch.setenv("PHOIHOP_DATABASE_URL", dev_settings.database_url)
+    monkeypatch.setenv("PHOIHOP_SECRET_KEY", TEST_SECRET)
+    assert cli.main(["sessions", "revoke", "--user", "skhcn.an"]) == 0
+    assert "skhcn.an: 1 session(s) revoked" in capsys.readouterr().out
+    assert inbox_with(app, first) == SIGN_IN_PAGE
+    assert inbox_with(app, other) == 200
+
+
+def test_expired_sessions_are_purged_on_sign_in(app: TestClient, dev_settings: Settings, clock: FakeClock) -> None:
+    sign_in(browser(app), "skhcn.an")
+    sign_in(browser(app), "ttpvhcc.khanh")
+    sessions = app.app.state.container.web_sessions  # type: ignore[attr-defined]
+    clock.advance(timedelta(minutes=dev_settings.session_ttl_minutes + 1))
+    sign_in(browser(app), "skhcn.an")  # the two expired rows go on the way
+    assert sessions.purge_expired() == 0
+    clock.advance(timedelta(minutes=dev_settings.session_ttl_minutes + 1))
+    assert sessions.purge_expired() == 1
