@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import TokenVerifier, Unauthenticated, actor_from_claims
+from phoihop.engine.commands.web_sessions import OpenedSession
 from phoihop.engine.model import Actor
 from phoihop.web import oidc
 from phoihop.web.demo_users import DEMO_USERS, demo_user
@@ -46,9 +47,16 @@ def safe_next(target: str | None) -> str:
 
 
 async def _signed_in(context: AnyPage, actor: Actor, target: str) -> Response:
-    """Open a server-side session of ``actor`` (engine.commands.web_sessions) and give the browser its cookie."""
+    """Open a server-side session of ``actor`` (engine.commands.web_sessions) and give the browser its cookie; a
+    session this browser held before is revoked."""
     ttl = timedelta(minutes=context.settings.session_ttl_minutes)
-    opened = await run_in_threadpool(lambda: web_sessions(context.request).open(actor, ttl=ttl))
+    sessions, previous = web_sessions(context.request), context.request.cookies.get(SESSION_COOKIE)
+
+    def open_session() -> OpenedSession:
+        sessions.revoke(previous)
+        return sessions.open(actor, ttl=ttl)
+
+    opened = await run_in_threadpool(open_session)
     response = RedirectResponse(safe_next(target), status_code=303)
     set_cookie(response, context.settings, SESSION_COOKIE, opened.token, max_age=int(ttl.total_seconds()))
     return response
