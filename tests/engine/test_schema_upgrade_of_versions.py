@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from phoihop.engine.store.database import make_engine
-from phoihop.engine.store.schema import alembic_config, pending_diff, upgrade
+from phoihop.engine.store.schema import alembic_config, head_revision, pending_diff, upgrade
 from tests.conftest import PG_ADMIN_URL
 
 ROWS = [
@@ -63,7 +63,7 @@ def test_upgrading_a_database_with_instances_keeps_every_row(fresh_url: str) -> 
         upgrade(fresh_url)
 
         with engine.begin() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
             assert conn.execute(
                 text("SELECT id, key, version, status, status_changed_at FROM process_definition")
             ).all() == [(1, "k", 1, "active", None)]
