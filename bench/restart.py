@@ -12,7 +12,10 @@ writes it.
 ``--before-tree PATH`` measures another checkout the same way, its runs interleaved with this tree's (run from this
 venv with PYTHONPATH=PATH, e.g. a worktree of the commit before the change), and prints the ratios before/after.
 
-Usage: python bench/restart.py [--runs 5] [--before-tree /path/to/old/checkout]
+``--busy-seconds N``: another writer holds the database's write lock for N seconds from each spawn (a long write
+transaction on a busy database): a start that writes before it listens waits for it.
+
+Usage: python bench/restart.py [--runs 5] [--before-tree /path/to/old/checkout] [--busy-seconds 5]
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -65,8 +70,24 @@ def ready(base: str) -> bool:
         return False
 
 
-def start(tree: Path, database: Path, workdir: Path, secret: str) -> tuple[float, float]:
-    """Spawn ``phoihop serve`` of ``tree`` on ``database``; (seconds to accept, seconds to ready). Always stopped."""
+def hold_write_lock(database: Path, seconds: float) -> threading.Thread:
+    """Another writer holding SQLite's write lock for ``seconds`` (a long write transaction on a busy database)."""
+    conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=release, daemon=True)
+    holder.start()
+    return holder
+
+
+def start(tree: Path, database: Path, workdir: Path, secret: str, *, busy: float = 0.0) -> tuple[float, float]:
+    """Spawn ``phoihop serve`` of ``tree`` on ``database``; (seconds to accept, seconds to ready). Always stopped.
+    ``busy``: another writer holds the database's write lock that many seconds from the spawn."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOIHOP_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(
@@ -84,6 +105,7 @@ def start(tree: Path, database: Path, workdir: Path, secret: str) -> tuple[float
     )
     command = [sys.executable, "-c", "import sys; from phoihop.cli import main; sys.exit(main())"]
     log = workdir / "server.log"
+    holder = hold_write_lock(database, busy) if busy else None
     began = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -106,6 +128,8 @@ def start(tree: Path, database: Path, workdir: Path, secret: str) -> tuple[float
             time.sleep(0.01)
         return accepted, readied
     finally:
+        if holder is not None:
+            holder.join()
         proc.terminate()
         try:
             proc.wait(timeout=30)
@@ -123,10 +147,10 @@ def template(tree: Path, workdir: Path, secret: str) -> Path:
     return made
 
 
-def restart(tree: Path, made: Path, run: int, secret: str) -> tuple[float, float]:
+def restart(tree: Path, made: Path, run: int, secret: str, busy: float) -> tuple[float, float]:
     copy = made.parent / f"run-{run}.db"
     shutil.copy(made, copy)
-    return start(tree, copy, made.parent, secret)
+    return start(tree, copy, made.parent, secret, busy=busy)
 
 
 def medians(times: list[tuple[float, float]]) -> dict[str, float]:
@@ -142,6 +166,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before-tree", type=Path, help="another checkout to measure the same way (the baseline)")
+    parser.add_argument(
+        "--busy-seconds", type=float, default=0.0, help="another writer holds the write lock this long from the spawn"
+    )
     args = parser.parse_args()
     secret = secrets.token_urlsafe(48)
     with tempfile.TemporaryDirectory(prefix="phoihop-restart-") as tmp:
@@ -151,10 +178,10 @@ def main() -> int:
         times: list[list[tuple[float, float]]] = [[] for _ in trees]
         for run in range(args.runs):  # interleaved: a load that changes meanwhile weighs on both trees alike
             for index, tree in enumerate(trees):
-                times[index].append(restart(tree, made[index], run, secret))
+                times[index].append(restart(tree, made[index], run, secret, args.busy_seconds))
         after = medians(times[0])
         print(f"this tree:   accept {after['accept_s']:.2f} s, ready {after['ready_s']:.2f} s (medians of {args.runs})")
-        result: dict[str, object] = {"after": after, "runs": args.runs}
+        result: dict[str, object] = {"after": after, "runs": args.runs, "busy_seconds": args.busy_seconds}
         if args.before_tree is not None:
             before = medians(times[1])
             print(f"before tree: accept {before['accept_s']:.2f} s, ready {before['ready_s']:.2f} s")

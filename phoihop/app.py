@@ -64,11 +64,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.settings = resolved
         app.state.container = container
         app.state.token_verifier = TokenVerifier(resolved.secret, oidc=oidc_verifier(resolved))
-        if container.calendar.file is not None:
-            changed = container.calendar.load_file()
-            log.info("calendar overrides from %s: %d day(s) changed", container.calendar.file, changed)
         app.state.startup = startup = StartupWork()
-        startup.start(container, resolved)  # deploy-on-start and warming, after the port listens (phoihop.startup)
+        startup.start(container, resolved)  # calendar file, deploy-on-start, warming: after the port listens
         if resolved.run_scheduler:
             container.scheduler.start()
         try:

@@ -1,6 +1,7 @@
-"""What a server does once it listens: deploy-on-start (only the folders that changed on disk since its own last
-deploy, engine.commands.startup_deploys) and warming the compiled models of the versions new starts use, in one
-background thread, so the port accepts connections right after the schema check. ``GET /readyz`` answers 503 until
+"""What a server does once it listens: loading the calendar file, deploy-on-start (only the folders that changed on
+disk since its own last deploy, engine.commands.startup_deploys) and warming the compiled models of the versions new
+starts use, in one background thread, so the port accepts connections right after the schema check (a read: nothing
+before it listens waits for another writer). ``GET /readyz`` answers 503 until
 this work is done (or with its error), then 200; ``GET /healthz`` stays the liveness check."""
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class StartupWork:
     def run(self, container: EngineContainer, settings: Settings) -> None:
         started = time.perf_counter()
         try:
+            if container.calendar.file is not None:  # a write: never before the port listens
+                changed = container.calendar.load_file()
+                log.info("calendar overrides from %s: %d day(s) changed", container.calendar.file, changed)
             work = StartupDeploys(container.deployments)
             if settings.deploy_on_start:
                 for outcome in work.run(DEPLOYER, deployable_sets(settings.processes_dir), strict=settings.strict_lint):
@@ -90,7 +94,7 @@ def not_ready(container: EngineContainer, work: StartupWork) -> NotReady | None:
     if not work.done.is_set():
         return NotReady(
             "starting",
-            "start-up work is running (deploy-on-start, compiling the processes)",
+            "start-up work is running (calendar file, deploy-on-start, compiling the processes)",
             "Máy chủ đang khởi động (triển khai và biên dịch quy trình)",
         )
     return None

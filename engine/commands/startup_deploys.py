@@ -69,11 +69,13 @@ class StartupDeploys:
 
     def _folder(self, actor: Actor, folder: str, files: Sequence[SourceFile], *, strict: bool) -> FolderDeploy:
         digest = content_hash(files)
-        with self.executor.transaction() as uow:
+        with self.executor.transaction(write=False) as uow:  # the usual case reads only: no write lock taken
             recorded = store.recorded_hash(uow.conn, folder)
             if recorded == digest:
                 return FolderDeploy(folder, digest, "unchanged", newer=self._newer(uow.conn, digest))
-            if recorded is None and store.deployment_exists(uow.conn, digest):
+            adopt = recorded is None and store.deployment_exists(uow.conn, digest)
+        if adopt:
+            with self.executor.transaction() as uow:
                 store.record(uow.conn, folder, digest, uow.now)
                 return FolderDeploy(folder, digest, "adopted", newer=self._newer(uow.conn, digest))
         deployed = self.deployments.deploy(actor, files, strict=strict, change_note=change_note(folder))

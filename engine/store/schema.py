@@ -77,8 +77,8 @@ def current_revision(conn: Connection) -> str | None:
 def at_head(url: str) -> bool:
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            return current_revision(conn) == head_revision()
+        with engine.connect() as conn:  # a read: on SQLite a plain BEGIN, never the write lock
+            return current_revision(conn.execution_options(phoihop_write=False)) == head_revision()
     finally:
         engine.dispose()
 

@@ -35,6 +35,7 @@ def dev_settings(db_url: str) -> Settings:
 def app(dev_settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
     """The app of the test; ``browser`` below makes each browser (cookie jar) a client of it."""
     with TestClient(reused_app(dev_settings, clock), raise_server_exceptions=False) as started:
+        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
         yield started
 
 
