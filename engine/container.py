@@ -23,6 +23,7 @@ from phoihop.engine.commands.scheduler import TimerScheduler
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.timers import TimerCommands
 from phoihop.engine.commands.versions import VersionCommands
+from phoihop.engine.commands.web_sessions import WebSessions
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache
 from phoihop.engine.errors import StoreUnavailable
 from phoihop.engine.execution.runtime import Runtime
@@ -71,6 +72,7 @@ class EngineContainer:
     decisions: Decisions
     calendar: CalendarService
     api_keys: ApiKeys
+    web_sessions: WebSessions
     task_reads: TaskReads
     instance_reads: InstanceReads
     instance_views: InstanceViews
@@ -167,6 +169,7 @@ def build_engine(
         decisions=Decisions(db, runtime),
         calendar=calendar,
         api_keys=ApiKeys(db, clock),
+        web_sessions=WebSessions(db, clock),
         task_reads=TaskReads(db, clock, models=executor.model),
         instance_reads=instance_reads,
         instance_views=InstanceViews(db, instance_reads),

@@ -23,27 +23,19 @@ from phoihop.api.routes import (
     instances,
     messages,
     tasks,
+    users,
     versions,
 )
 from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
 from phoihop.engine.clock import Clock
-from phoihop.engine.container import EngineContainer, build_engine
-from phoihop.engine.definitions.process_files import deployable_sets
-from phoihop.engine.model import Actor
-from phoihop.engine.store.schema import upgrade
+from phoihop.engine.container import build_engine
+from phoihop.engine.store.schema import upgrade_if_needed
 from phoihop.settings import Settings
+from phoihop.startup import DEPLOYER, StartupWork
 from phoihop.web.app import install as install_web_app
 
 log = logging.getLogger("phoihop")
-DEPLOYER = Actor.of("system:deploy", name="Triển khai tự động", roles=("process-owner",))
-
-
-def deploy_processes(container: EngineContainer, settings: Settings) -> list[str]:
-    deployed = []
-    for label, files in deployable_sets(settings.processes_dir):
-        for result in container.deployments.deploy(DEPLOYER, files, strict=settings.strict_lint):
-            deployed.append(f"{label}: {result.key} v{result.version}{' (new)' if result.created else ''}")
-    return deployed
+__all__ = ["DEPLOYER", "create_app", "oidc_verifier"]
 
 
 def oidc_verifier(settings: Settings) -> OidcVerifier | None:
@@ -66,23 +58,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if resolved.using_dev_secret:
             log.warning("!!! PHOIHOP_ENV=dev: using the built-in development secret. Tokens are forgeable. !!!")
-        if upgrade_schema:
-            upgrade(resolved.database_url)
+        if upgrade_schema and upgrade_if_needed(resolved.database_url):
+            log.info("database schema upgraded to head")
         container = build_engine(resolved.database_url, clock=clock, **resolved.engine_options())
         app.state.settings = resolved
         app.state.container = container
         app.state.token_verifier = TokenVerifier(resolved.secret, oidc=oidc_verifier(resolved))
-        if container.calendar.file is not None:
-            changed = container.calendar.load_file()
-            log.info("calendar overrides from %s: %d day(s) changed", container.calendar.file, changed)
-        if resolved.deploy_on_start:
-            for line in deploy_processes(container, resolved):
-                log.info("deployed %s", line)
+        app.state.startup = startup = StartupWork()
+        startup.start(container, resolved)  # calendar file, deploy-on-start, warming: after the port listens
         if resolved.run_scheduler:
             container.scheduler.start()
         try:
             yield
         finally:
+            startup.join()
             container.close()
 
     app = FastAPI(
@@ -109,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         decisions.router,
         instance_migration.router,
         dashboard.router,
+        users.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

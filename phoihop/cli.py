@@ -1,4 +1,4 @@
-"""The ``phoihop`` command: serve, upgrade-schema, worker, deploy, layout, lint, trace, token, apikey."""
+"""The ``phoihop`` command: serve, upgrade-schema, worker, deploy, layout, lint, trace, token, apikey, sessions."""
 
 from __future__ import annotations
 
@@ -213,6 +213,36 @@ def cmd_apikey(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sessions(args: argparse.Namespace) -> int:
+    """Web-app sessions: ``revoke --user ID`` signs a person out everywhere; ``purge`` deletes expired rows."""
+    from phoihop.engine.clock import SystemClock
+    from phoihop.engine.commands.web_sessions import WebSessions
+    from phoihop.engine.model import Actor
+    from phoihop.engine.store.database import Database
+    from phoihop.engine.store.schema import upgrade_if_needed
+
+    settings = _settings()
+    upgrade_if_needed(settings.database_url)
+    db = Database(settings.database_url)
+    sessions = WebSessions(db, SystemClock())
+    try:
+        if args.action == "revoke":
+            if not args.user:
+                print("--user is required", file=sys.stderr)
+                return 2
+            operator = Actor.of("system:cli", name="phoihop sessions", roles=("admin",))
+            revoked = sessions.revoke_user(operator, args.user)
+            print(f"{revoked.user_id}: {revoked.sessions_revoked} session(s) revoked")
+        else:
+            print(f"{sessions.purge_expired()} expired session(s) deleted")
+    except EngineError as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="phoihop", description="BPMN engine for Hanoi inter-agency coordination")
     sub = root.add_subparsers(dest="command", required=True)
@@ -259,6 +289,10 @@ def parser() -> argparse.ArgumentParser:
     apikey.add_argument("--roles", default="integrator")
     apikey.add_argument("--groups", default="")
     apikey.set_defaults(func=cmd_apikey)
+    sessions = sub.add_parser("sessions", help="web-app sessions: sign a person out everywhere, purge expired ones")
+    sessions.add_argument("action", choices=["revoke", "purge"])
+    sessions.add_argument("--user", default="", help="revoke: the person's id (the sub they sign in with)")
+    sessions.set_defaults(func=cmd_sessions)
     return root
 
 

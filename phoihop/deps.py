@@ -20,6 +20,7 @@ from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.messages import MessageCommands
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.versions import VersionCommands
+from phoihop.engine.commands.web_sessions import WebSessions
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.instance_migration.commands import InstanceMigration
 from phoihop.engine.model import Actor
@@ -91,6 +92,10 @@ async def get_calendar(request: Request) -> CalendarService:
     return _engine(request).calendar
 
 
+async def get_web_sessions(request: Request) -> WebSessions:
+    return _engine(request).web_sessions
+
+
 async def get_task_reads(request: Request) -> TaskReads:
     return _engine(request).task_reads
 
@@ -157,6 +162,7 @@ InstanceMigrationDep = Annotated[InstanceMigration, Depends(get_instance_migrati
 DecisionsDep = Annotated[Decisions, Depends(get_decisions)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
 CalendarDep = Annotated[CalendarService, Depends(get_calendar)]
+WebSessionsDep = Annotated[WebSessions, Depends(get_web_sessions)]
 TaskReadsDep = Annotated[TaskReads, Depends(get_task_reads)]
 InstanceReadsDep = Annotated[InstanceReads, Depends(get_instance_reads)]
 InstanceViewsDep = Annotated[InstanceViews, Depends(get_instance_views)]

@@ -235,6 +235,8 @@ def reused_app(settings: Settings, clock: Clock) -> FastAPI:
 @pytest.fixture
 def client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
     with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as test_client:
+        # the start-up work (calendar file, deploy-on-start, warming) runs after the app listens: tests begin after it
+        assert test_client.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
         yield test_client
 
 

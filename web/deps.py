@@ -9,15 +9,14 @@ from fastapi import Depends, Request
 
 from phoihop.deps import get_settings
 from phoihop.settings import Settings
-from phoihop.web.session import SESSION_COOKIE, SignInRequired, check_csrf, read_session
+from phoihop.web.session import SESSION_COOKIE, SignInRequired, check_csrf, current_session
 from phoihop.web.templating import PageContext, language
 
 __all__ = ["AnyPage", "CsrfChecked", "Page"]
 
 
 async def page_context(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> PageContext:
-    session = read_session(settings, request.cookies.get(SESSION_COOKIE))
-    return PageContext(request, settings, session, language(request))
+    return PageContext(request, settings, await current_session(request), language(request))
 
 
 async def signed_in(context: Annotated[PageContext, Depends(page_context)]) -> PageContext:
@@ -26,8 +25,8 @@ async def signed_in(context: Annotated[PageContext, Depends(page_context)]) -> P
     return context
 
 
-async def csrf_protected(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
-    await check_csrf(request, settings)
+async def csrf_protected(request: Request) -> None:
+    await check_csrf(request)
 
 
 AnyPage = Annotated[PageContext, Depends(page_context)]  # signed in or not (the sign-in page)

@@ -20,7 +20,7 @@ from phoihop.auth import Unauthenticated
 from phoihop.engine.errors import EngineError, StoreUnavailable
 from phoihop.problems import headers_for, status_for
 from phoihop.web.i18n import pick
-from phoihop.web.session import SESSION_COOKIE, CsrfRefused, SignInRequired, read_session
+from phoihop.web.session import SESSION_COOKIE, CsrfRefused, SignInRequired, session_of
 from phoihop.web.templating import PageContext, language, render
 
 __all__ = ["WebRoute", "error_page", "html_not_found"]
@@ -35,9 +35,7 @@ def is_htmx(request: Request) -> bool:
 
 def _context(request: Request) -> PageContext:
     settings = request.app.state.settings
-    return PageContext(
-        request, settings, read_session(settings, request.cookies.get(SESSION_COOKIE)), language(request)
-    )
+    return PageContext(request, settings, session_of(request), language(request))
 
 
 def error_page(

@@ -1,10 +1,10 @@
-"""The web app's cookies: the signed session (who is signed in), the CSRF tokens, the OIDC sign-in state and the
-language.
+"""The web app's cookies: the session (who is signed in), the CSRF tokens, the OIDC sign-in state and the language.
 
-- Session: a JWT signed with the app secret (HS256 pinned), audience ``phoihop-web``, expiring after
-  PHOIHOP_SESSION_TTL_MINUTES, holding the identity (sub, name, groups, roles) and the session's CSRF token. The
-  audience keeps it from being accepted as an API bearer token (the API's decoder refuses any ``aud``). Cookie:
-  HttpOnly, SameSite=Lax, Secure unless PHOIHOP_ENV=dev (PHOIHOP_COOKIE_SECURE overrides).
+- Session: kept server-side (engine.commands.web_sessions: the ``web_session`` table); the cookie carries only a
+  random value (256 bits) whose SHA-256 names the row, which holds the identity (sub, name, groups, roles), the
+  session's CSRF token and its expiry (PHOIHOP_SESSION_TTL_MINUTES after signing in). Signing out and an admin's
+  "sign out everywhere" revoke the row: the cookie stops working at once. Cookie: HttpOnly, SameSite=Lax, Secure
+  unless PHOIHOP_ENV=dev (PHOIHOP_COOKIE_SECURE overrides). The value is no JWT, so it is never an API bearer token.
 - CSRF: every POST carries a token, in the form field ``csrf_token`` or the header ``X-CSRF-Token`` (htmx, set by
   static/app.js). Signed in, it must equal the session's own token (bound to the session); before signing in (the
   sign-in form), it must equal the ``phoihop_csrf`` cookie (double submit).
@@ -13,16 +13,15 @@ language.
 from __future__ import annotations
 
 import hmac
-import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from phoihop.engine.model import ROLES, Actor
+from phoihop.engine.commands.web_sessions import ActiveSession, WebSessions
 from phoihop.settings import Settings
 
 __all__ = [
@@ -36,11 +35,12 @@ __all__ = [
     "SignInRequired",
     "WebSession",
     "check_csrf",
-    "issue_session",
-    "read_session",
+    "current_session",
     "read_signed",
+    "session_of",
     "set_cookie",
     "sign",
+    "web_sessions",
 ]
 
 SESSION_COOKIE = "phoihop_session"
@@ -50,7 +50,6 @@ LANG_COOKIE = "phoihop_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 ALGORITHM = "HS256"
-SESSION_AUDIENCE = "phoihop-web"
 
 
 class SignInRequired(Exception):
@@ -66,11 +65,7 @@ class CsrfRefused(Exception):
     """A state-changing request without the right CSRF token: 403."""
 
 
-@dataclass(frozen=True)
-class WebSession:
-    actor: Actor
-    csrf: str
-    expires_at: datetime
+WebSession = ActiveSession  # who is signed in, the session's CSRF token, when it ends
 
 
 def sign(secret: str, claims: dict[str, Any], *, audience: str, ttl: timedelta, now: datetime | None = None) -> str:
@@ -95,41 +90,36 @@ def read_signed(secret: str, token: str | None, *, audience: str) -> dict[str, A
     return claims
 
 
-def issue_session(settings: Settings, actor: Actor, *, now: datetime | None = None) -> str:
-    claims = {
-        "sub": actor.id,
-        "name": actor.name,
-        "groups": sorted(actor.groups),
-        "roles": sorted(actor.roles),
-        "csrf": secrets.token_urlsafe(32),
-    }
-    return sign(
-        settings.secret, claims, audience=SESSION_AUDIENCE, ttl=timedelta(minutes=settings.session_ttl_minutes), now=now
-    )
+def web_sessions(request: Request) -> WebSessions:
+    sessions: WebSessions = request.app.state.container.web_sessions
+    return sessions
 
 
-def read_session(settings: Settings, token: str | None) -> WebSession | None:
-    claims = read_signed(settings.secret, token, audience=SESSION_AUDIENCE)
-    if claims is None:
-        return None
-    sub, csrf = claims.get("sub"), claims.get("csrf")
-    groups, roles = claims.get("groups"), claims.get("roles")
-    if not (
-        isinstance(sub, str)
-        and sub
-        and isinstance(csrf, str)
-        and csrf
-        and isinstance(groups, list)
-        and isinstance(roles, list)
-    ):
-        return None
-    actor = Actor.of(
-        sub,
-        name=str(claims.get("name") or sub),
-        groups=[str(g) for g in groups],
-        roles=[str(r) for r in roles if r in ROLES],
-    )
-    return WebSession(actor, csrf, datetime.fromtimestamp(int(claims["exp"]), UTC))
+_LOOKED_UP = "phoihop_web_session"  # request.state attribute: the session, looked up once per request
+
+
+async def current_session(request: Request) -> WebSession | None:
+    """The live session of the request's cookie (one primary-key read, in the thread pool), looked up once per
+    request."""
+    if hasattr(request.state, _LOOKED_UP):
+        found: WebSession | None = getattr(request.state, _LOOKED_UP)
+        return found
+    token = request.cookies.get(SESSION_COOKIE)
+    found = await run_in_threadpool(web_sessions(request).find, token) if token else None
+    setattr(request.state, _LOOKED_UP, found)
+    return found
+
+
+def session_of(request: Request) -> WebSession | None:
+    """The session as ``current_session`` found it; looked up here (blocking) only when nothing did before (an
+    error page drawn before any dependency ran)."""
+    if hasattr(request.state, _LOOKED_UP):
+        found: WebSession | None = getattr(request.state, _LOOKED_UP)
+        return found
+    token = request.cookies.get(SESSION_COOKIE)
+    found = web_sessions(request).find(token) if token else None
+    setattr(request.state, _LOOKED_UP, found)
+    return found
 
 
 def set_cookie(
@@ -147,7 +137,7 @@ def set_cookie(
     )
 
 
-async def check_csrf(request: Request, settings: Settings) -> None:
+async def check_csrf(request: Request) -> None:
     """Refuse (CsrfRefused) a POST whose token does not match: the session's when signed in, else the
     ``phoihop_csrf`` cookie's."""
     submitted = request.headers.get(CSRF_HEADER)
@@ -156,7 +146,7 @@ async def check_csrf(request: Request, settings: Settings) -> None:
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             value = (await request.form()).get(CSRF_FIELD)
             submitted = value if isinstance(value, str) else None
-    session = read_session(settings, request.cookies.get(SESSION_COOKIE))
+    session = await current_session(request)
     expected = session.csrf if session is not None else request.cookies.get(CSRF_COOKIE)
     if not submitted or not expected or not hmac.compare_digest(submitted.encode(), expected.encode()):
         raise CsrfRefused("missing or wrong CSRF token")

@@ -1,10 +1,15 @@
+"""Liveness (``/healthz``: the process answers and reaches its database) and readiness (``/readyz``: also the schema
+at head and the start-up work done: deploy-on-start and compiling, phoihop.startup)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.schemas.health import HealthOut
+from phoihop import problems
+from phoihop.api.schemas.health import HealthOut, ReadyOut
 from phoihop.deps import ContainerDep
+from phoihop.startup import StartupWork, not_ready
 
 router = APIRouter(tags=["health"])
 
@@ -13,3 +18,24 @@ router = APIRouter(tags=["health"])
 async def healthz(container: ContainerDep) -> HealthOut:
     await run_in_threadpool(container.db.ping)
     return HealthOut(status="ok", database=container.db.dialect)
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    summary="Readiness: 200 once the database answers, its schema is at head and the start-up work is done",
+    responses={503: {"description": "not ready: problem+json whose detail says why"}},
+)
+async def readyz(request: Request, container: ContainerDep) -> ReadyOut | Response:
+    work: StartupWork = request.app.state.startup
+    reason = await run_in_threadpool(not_ready, container, work)
+    if reason is not None:
+        return problems.problem(
+            503,
+            reason.code,
+            "Chưa sẵn sàng / Not ready",
+            reason.detail,
+            instance=request.url.path,
+            extra={"detail_vi": reason.detail_vi},
+        )
+    return ReadyOut(status="ready")

@@ -8,3 +8,7 @@ from phoihop.api.schemas.common import Out
 class HealthOut(Out):
     status: str
     database: str
+
+
+class ReadyOut(Out):
+    status: str  # "ready"

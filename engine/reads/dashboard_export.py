@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.reads.dashboard import AgencyFigures, DashboardFigures, ReportAgency
 
@@ -184,6 +181,10 @@ def _sheet_title(title: str) -> str:
 
 def to_xlsx(figures: DashboardFigures, lang: Lang = "vi") -> bytes:
     """One workbook, one sheet per table (bold header row, dates as Excel dates in Hanoi time)."""
+    # imported here, not at the top: openpyxl is a tenth of a server's start-up imports, and few servers export
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     for table in tables(figures, lang):

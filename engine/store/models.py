@@ -279,3 +279,31 @@ class ExternalTask(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     incident_at: datetime | None = _utc(nullable=True)
     ended_at: datetime | None = _utc(nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser of the web app. ``id``: SHA-256 of the random value its cookie carries (the value itself
+    is never stored). Valid while ``revoked_at`` is NULL and ``expires_at`` is ahead; expired rows are purged on
+    sign-in."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=200, index=True)
+    name: str = Field(max_length=300)
+    groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    csrf: str = Field(max_length=64)
+    created_at: datetime = _utc(nullable=False)
+    last_seen_at: datetime = _utc(nullable=False)
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    revoked_at: datetime | None = _utc(nullable=True)
+
+
+class StartupDeploy(SQLModel, table=True):
+    """What deploy-on-start last deployed (or found deployed) from each folder of the processes folder: a folder whose
+    files hash the same is skipped at the next start without being compiled."""
+
+    __tablename__ = "startup_deploy"
+    folder: str = Field(primary_key=True, max_length=300)
+    content_hash: str = Field(max_length=64)
+    deployed_at: datetime = _utc(nullable=False)

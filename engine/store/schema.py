@@ -1,7 +1,9 @@
-"""Schema only through Alembic: ``upgrade(url)`` brings a database to head; ``pending_diff`` compares models."""
+"""Schema only through Alembic: ``upgrade(url)`` brings a database to head (``upgrade_if_needed`` first compares the
+database's revision with the scripts' head, one query); ``pending_diff`` compares models."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from phoihop.engine.store import models  # noqa: F401
@@ -56,6 +59,37 @@ def upgrade(url: str) -> None:
                         raise RuntimeError(f"the schema upgrade left rows with dangling foreign keys: {broken[:10]}")
     finally:
         engine.dispose()
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest revision of the Alembic scripts shipped with this code (read once per process)."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def at_head(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:  # a read: on SQLite a plain BEGIN, never the write lock
+            return current_revision(conn.execution_options(phoihop_write=False)) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade_if_needed(url: str) -> bool:
+    """Bring the database to head unless it is there already (one query, no migration environment); True when an
+    upgrade ran."""
+    if at_head(url):
+        return False
+    upgrade(url)
+    return True
 
 
 def pending_diff(url: str) -> list[Any]:

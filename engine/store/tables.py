@@ -25,8 +25,10 @@ from phoihop.engine.store.models import (
     ProcessDefinition,
     ProcessInstance,
     StartSchedule,
+    StartupDeploy,
     TaskCandidate,
     Timer,
+    WebSession,
 )
 
 instance_table = ProcessInstance.__table__  # type: ignore[attr-defined]
@@ -45,6 +47,8 @@ dossier_sequence_table = DossierSequence.__table__  # type: ignore[attr-defined]
 start_schedule_table = StartSchedule.__table__  # type: ignore[attr-defined]
 external_task_table = ExternalTask.__table__  # type: ignore[attr-defined]
 incident_table = Incident.__table__  # type: ignore[attr-defined]
+web_session_table = WebSession.__table__  # type: ignore[attr-defined]
+startup_deploy_table = StartupDeploy.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 

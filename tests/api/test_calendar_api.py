@@ -160,6 +160,8 @@ def test_cutoff_office_close_and_file_come_from_the_settings(
     )
     assert settings.calendar_path == calendar_file
     with TestClient(create_app(settings, clock=FakeClock(), upgrade_schema=False)) as client:
+        assert client.get("/readyz").status_code in (200, 503)
+        assert client.app.state.startup.done.wait(60)  # type: ignore[attr-defined]  (the file loads after listening)
         body = due(client, start="2026-03-06T15:30:00+07:00", add=1)  # Friday after the cut-off
         assert (body["received_on"], body["due_date"]) == ("2026-03-10", "2026-03-11")  # 9/3 is off by the file
         assert body["due_at"] in ("2026-03-11T09:30:00Z", "2026-03-11T09:30:00+00:00")

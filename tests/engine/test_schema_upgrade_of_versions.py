@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from phoihop.engine.store.database import make_engine
-from phoihop.engine.store.schema import alembic_config, pending_diff, upgrade
+from phoihop.engine.store.schema import alembic_config, head_revision, pending_diff, upgrade
 from tests.conftest import PG_ADMIN_URL
 
 

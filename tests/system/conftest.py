@@ -88,7 +88,7 @@ class Proc:
         if not self.is_server:
             return "firing timers" in self.output()
         try:
-            return httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
+            return httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -16,13 +17,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import TokenVerifier, Unauthenticated, actor_from_claims
+from phoihop.engine.commands.web_sessions import OpenedSession
 from phoihop.engine.model import Actor
 from phoihop.web import oidc
 from phoihop.web.demo_users import DEMO_USERS, demo_user
 from phoihop.web.deps import AnyPage, CsrfChecked
 from phoihop.web.errors import WebRoute, error_page
 from phoihop.web.i18n import LANGUAGES, pick
-from phoihop.web.session import LANG_COOKIE, OIDC_COOKIE, SESSION_COOKIE, issue_session, set_cookie
+from phoihop.web.session import LANG_COOKIE, OIDC_COOKIE, SESSION_COOKIE, set_cookie, web_sessions
 from phoihop.web.templating import render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -44,15 +46,19 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _signed_in(context: AnyPage, actor: Actor, target: str) -> Response:
+async def _signed_in(context: AnyPage, actor: Actor, target: str) -> Response:
+    """Open a server-side session of ``actor`` (engine.commands.web_sessions) and give the browser its cookie; a
+    session this browser held before is revoked."""
+    ttl = timedelta(minutes=context.settings.session_ttl_minutes)
+    sessions, previous = web_sessions(context.request), context.request.cookies.get(SESSION_COOKIE)
+
+    def open_session() -> OpenedSession:
+        sessions.revoke(previous)
+        return sessions.open(actor, ttl=ttl)
+
+    opened = await run_in_threadpool(open_session)
     response = RedirectResponse(safe_next(target), status_code=303)
-    set_cookie(
-        response,
-        context.settings,
-        SESSION_COOKIE,
-        issue_session(context.settings, actor),
-        max_age=context.settings.session_ttl_minutes * 60,
-    )
+    set_cookie(response, context.settings, SESSION_COOKIE, opened.token, max_age=int(ttl.total_seconds()))
     return response
 
 
@@ -84,7 +90,7 @@ async def sign_in_demo(
         t = context.t
         return error_page(context.request, 404, t("error.not_found"), t("error.not_found_detail"))
     actor = Actor.of(user.sub, name=user.name, groups=user.groups, roles=user.roles)
-    return _signed_in(context, actor, next)
+    return await _signed_in(context, actor, next)
 
 
 def _verifier(request: Request) -> TokenVerifier:
@@ -143,13 +149,15 @@ async def oidc_callback(
             pick(context.lang, exc.detail_vi, exc.detail),
             code="unauthenticated",
         )
-    response = _signed_in(context, actor, str(saved.get("next") or "/"))
+    response = await _signed_in(context, actor, str(saved.get("next") or "/"))
     response.delete_cookie(OIDC_COOKIE, path="/dang-nhap/oidc")
     return response
 
 
 @router.post("/dang-xuat", dependencies=[CsrfChecked])
 async def sign_out(context: AnyPage) -> Response:
+    """Revoke the session server-side (a copy of the cookie stops working too), then drop the cookie."""
+    await run_in_threadpool(web_sessions(context.request).revoke, context.request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/dang-nhap?thong_bao=da-dang-xuat", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=context.settings.secure_cookies, httponly=True, samesite="lax"
