@@ -10,18 +10,11 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from phoihop.engine.store.database import make_engine
 from phoihop.engine.store.schema import alembic_config, head_revision, pending_diff, upgrade
 from tests.conftest import PG_ADMIN_URL
-
-
-def head_revision() -> str | None:
-    """The newest revision (later migrations add their own on top of 0004)."""
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-
 
 ROWS = [
     "INSERT INTO deployment (id, content_hash, files, deployed_by, deployed_at)"
