@@ -55,6 +55,15 @@ def _limit_cpu(cpu_seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
 
 
+def _address_space_bytes() -> int:
+    """What RLIMIT_AS counts now (VmSize); the peak resident size where /proc is not there."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _error(err: ScriptError) -> tuple[Any, ...]:
     kind = next(k.__name__ for k in _KINDS if isinstance(err, k))
     cause = err.__cause__
@@ -126,6 +135,9 @@ def main() -> None:
             what = f"{type(exc).__name__}: {exc}"[:1000]
             reply = _error(ScriptError(f"Script failed: {what}", detail_vi=f"Kịch bản lỗi: {what}"))
         job = None
+        # a worker whose heap kept half its allowance after a big script (freed memory is not always given back)
+        # retires: the next script gets a fresh worker with its whole allowance, never the leftovers of another's
+        retire = retire or _address_space_bytes() > memory_mb * 1024 * 1024 // 2
         replies.send_bytes((b"1" if retire else b"0") + _answer(reply, memory_mb))
         if retire:
             return

@@ -4,13 +4,15 @@ pool."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
 from phoihop.settings import Settings
-from phoihop.web.session import SESSION_COOKIE, issue_session
+from phoihop.web.session import SESSION_COOKIE
 from tests.conftest import officer, reused_app
 
 
@@ -19,7 +21,8 @@ def test_a_page_while_the_database_is_busy_is_a_503_page_in_vietnamese(settings:
     small = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.3})
     with TestClient(reused_app(small, clock), raise_server_exceptions=False) as client:
         container: EngineContainer = client.app.state.container  # type: ignore[attr-defined]
-        client.cookies.set(SESSION_COOKIE, issue_session(small, officer("an", "skhcn")))
+        opened = container.web_sessions.open(officer("an", "skhcn"), ttl=timedelta(hours=1))
+        client.cookies.set(SESSION_COOKIE, opened.token)
         assert client.get("/").status_code == 200
         with container.db.transaction(write=False):  # someone holds the only connection
             page = client.get("/", headers={"Accept": "text/html"})
