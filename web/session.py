@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from phoihop.engine.commands.web_sessions import ActiveSession, WebSessions
+from phoihop.engine.errors import StoreUnavailable
 from phoihop.settings import Settings
 
 __all__ = [
@@ -117,7 +118,10 @@ def session_of(request: Request) -> WebSession | None:
         found: WebSession | None = getattr(request.state, _LOOKED_UP)
         return found
     token = request.cookies.get(SESSION_COOKIE)
-    found = web_sessions(request).find(token) if token else None
+    try:
+        found = web_sessions(request).find(token) if token else None
+    except StoreUnavailable:  # the page says the database is busy: drawn without the person's name, not as a 500
+        return None
     setattr(request.state, _LOOKED_UP, found)
     return found
 
