@@ -70,8 +70,9 @@ class _Unused(Exception):
 def _worker_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
     env = {"PYTHONPATH": path, "PYTHONHASHSEED": "random", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
-    if "PATH" in os.environ:
-        env["PATH"] = os.environ["PATH"]
+    for name in ("PATH", "PYTHONPYCACHEPREFIX"):  # the cache prefix: the worker reads the bytecode its server wrote
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 
