@@ -16,6 +16,7 @@ from phoihop.engine.definitions.lint.camunda_attributes import camunda_findings
 from phoihop.engine.definitions.lint.dmn_coverage import coverage_findings, form_domains
 from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
 from phoihop.engine.definitions.lint.findings import from_problem, settled
+from phoihop.engine.definitions.lint.graph import tree_graph_findings
 from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
 from phoihop.engine.definitions.lint.lengths import length_findings
 from phoihop.engine.definitions.lint.variables import unset_variable_findings
@@ -72,6 +73,7 @@ def lint_deployment(
         else:
             findings += camunda_findings(name, tree.getroot())
     findings += recursion_findings(trees)
+    findings += tree_graph_findings(trees)  # dead ends, unreachable elements, flows into nothing, stuck gateways
     findings += unset_variable_findings(deployment, trees, elements)  # due dates and timers naming unset variables
     if limits is not None:
         findings += length_findings(deployment.processes, elements, limits)
