@@ -75,7 +75,7 @@ def _walk(scope: Scope, split: str, first: str, budget: list[int]) -> _Branch:
 
 def open_branch_findings(scope: Scope, reached: set[str]) -> Iterator[Finding]:
     budget = [_BUDGET_PER_NODE * len(scope.nodes) + 64]
-    sources = {flow.get("targetRef"): [] for flow in scope.flows}  # join → the nodes its flows come from
+    sources: dict[str, list[str]] = {}  # join → the nodes its flows come from
     for source, flows in scope.outgoing.items():
         for flow in flows:
             sources.setdefault(flow.get("targetRef"), []).append(source)
