@@ -88,26 +88,33 @@ def open_branch_findings(scope: Scope, reached: set[str]) -> Iterator[Finding]:
             if budget[0] < 0:
                 return
             continue
-        inside = set().union(*(branch.visited for branch in branches)) | {split_id}
-        ended = [branch for branch in branches if not branch.joins and branch.ends]
-        for join in sorted(set().union(*(branch.joins for branch in branches))):
+        joins = set().union(*(branch.joins for branch in branches))
+        inside = set().union(*(branch.visited for branch in branches)) - joins
+        if sum(len(branch.visited - joins) for branch in branches) != len(inside):
+            continue  # branches that merge before a join: how many tokens reach it is not read here
+        for join in sorted(joins):
+            if not set(sources.get(join, [])) <= inside:
+                continue  # fed from outside the split as well
             tokens = sum(join in branch.joins for branch in branches)
-            if not ended or scope.incoming[join] <= tokens or not set(sources.get(join, [])) <= inside:
-                continue
-            for branch in ended:
-                for end_id in branch.ends:
-                    end = scope.nodes[end_id]
-                    yield finding_at(
-                        "end-with-open-branches",
-                        "error",
-                        scope.file,
-                        end,
-                        end_id,
-                        f"{local_name(end)} {end_id} ends a branch that parallel gateway {split_id} forks before it "
-                        f"reaches the parallel join {join}: the join waits for this branch forever and the process "
-                        "cannot finish",
-                        f"{end_id} ({local_name(end)}) kết thúc một nhánh do cổng song song {split_id} tách ra "
-                        f"trước khi tới cổng hợp song song {join}: cổng hợp chờ nhánh này mãi, quy trình không thể "
-                        "kết thúc",
-                    )
-            break  # one join named per split is enough
+            short = scope.incoming[join] > tokens  # the join cannot fire even when every branch reaches it
+            for branch in branches:
+                if not branch.ends or (join not in branch.joins and not (short and not branch.joins)):
+                    continue
+                yield from _premature(scope, split_id, join, branch.ends)
+            break  # one join per split is enough
+
+
+def _premature(scope: Scope, split_id: str, join: str, ends: list[str]) -> Iterator[Finding]:
+    for end_id in ends:
+        end = scope.nodes[end_id]
+        yield finding_at(
+            "end-with-open-branches",
+            "error",
+            scope.file,
+            end,
+            end_id,
+            f"{local_name(end)} {end_id} ends a branch that parallel gateway {split_id} forks before it reaches the "
+            f"parallel join {join}: the join waits for this branch forever and the process cannot finish",
+            f"{end_id} ({local_name(end)}) kết thúc một nhánh do cổng song song {split_id} tách ra trước khi tới cổng "
+            f"hợp song song {join}: cổng hợp chờ nhánh này mãi, quy trình không thể kết thúc",
+        )
