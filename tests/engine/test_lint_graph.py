@@ -218,6 +218,12 @@ def test_a_link_throw_without_its_catch_is_a_dead_end() -> None:
         flows("start>jump"),
     )
     assert graph(text) == [("jump", "dead-end", "error")]
+    text = process(
+        '<bpmn:startEvent id="start"/><bpmn:endEvent id="end"/>',
+        '<bpmn:intermediateCatchEvent id="land"><bpmn:linkEventDefinition name="y"/></bpmn:intermediateCatchEvent>',
+        flows("start>end", "land>end"),
+    )
+    assert graph(text) == [("land", "unreachable", "error")]  # a catch no throw names: nothing leads to it
 
 
 # --- flows into nothing ---------------------------------------------------------------------------------------------

@@ -72,7 +72,11 @@ def _end_findings(scope: Scope, reached: set[str]) -> Iterator[Finding]:
             node.get("cancelActivity") == "false" or definition(node, "compensateEventDefinition") is not None
         ):
             continue  # a non-interrupting event that only marks a moment; a compensation handler's association
-        if kind in GATEWAYS or kind == "startEvent" or (kind == "intermediateThrowEvent" and link_name(node)):
+        if (
+            kind in GATEWAYS
+            or kind == "startEvent"
+            or (kind == "intermediateThrowEvent" and link_name(node) is not None)
+        ):
             yield finding_at(
                 "dead-end",
                 "error",

@@ -97,7 +97,8 @@ class Scope:
             self.edges[key] = catches.get(link, [])
             for source in sources:
                 self.edges[source].append(key)
-        self.linked = {node for nodes in catches.values() for node in nodes}  # reached by a link, not a flow
+        # catch events a link throw leads to, not a flow
+        self.linked = {node for link, nodes in catches.items() if link in throws for node in nodes}
 
     def is_entry(self, node: Any) -> bool:
         kind = local_name(node)
