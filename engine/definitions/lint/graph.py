@@ -53,8 +53,10 @@ def _flow_findings(scope: Scope) -> Iterator[Finding]:
             scope.file,
             flow,
             flow_id,
-            f"sequence flow {flow_id}: {en} names no element of this process: the flow leads nowhere",
-            f"luồng {flow_id}: {vi} không trỏ tới phần tử nào của quy trình này: luồng không dẫn tới đâu",
+            f"sequence flow {flow_id}: {en} names no task, event or gateway of this process or subprocess: the "
+            "flow leads nowhere",
+            f"luồng {flow_id}: {vi} không trỏ tới công việc, sự kiện hay cổng nào của quy trình (con) này: luồng "
+            "không dẫn tới đâu",
         )
 
 
