@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from phoihop.engine.definitions.lint.deployment import lint_files
 from phoihop.engine.definitions.lint.graph import graph_findings
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.model import Finding, SourceFile
@@ -292,3 +293,20 @@ def test_branches_that_each_end_or_end_by_terminating_are_no_finding() -> None:
     )
     assert graph(separate) == []
     assert graph(process(FORK, TERMINATED, REJECT_INSIDE)) == []
+
+
+def test_strict_makes_a_one_way_gateway_an_error_and_files_that_do_not_compile_still_get_graph_findings() -> None:
+    plain = (Path(__file__).parent.parent / "fixtures" / "lint" / "plain.bpmn").read_text(encoding="utf-8")
+    one_way = plain.replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />',
+        '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="ok" /><bpmn:exclusiveGateway id="ok" />'
+        '<bpmn:sequenceFlow id="f3" sourceRef="ok" targetRef="end"><bpmn:conditionExpression>approved'
+        "</bpmn:conditionExpression></bpmn:sequenceFlow>",
+    )
+    files = [SourceFile("plain.bpmn", one_way.encode("utf-8"))]
+    assert codes(lint(files), *GRAPH_CODES) == [("ok", "gateway-one-way", "warning")]
+    assert codes(lint(files, strict=True), *GRAPH_CODES) == [("ok", "gateway-one-way", "error")]
+    broken = one_way.replace("approved", "approved ==")  # a condition that does not compile
+    found = lint_files([SourceFile("plain.bpmn", broken.encode("utf-8"))], compile_files=compile_files)
+    assert ("ok", "gateway-one-way", "warning") in codes(found, *GRAPH_CODES)
+    assert any(f["code"] == "invalid-bpmn" for f in found)
