@@ -13,6 +13,11 @@ module per rule family:
   runs differently (``dmn-hit-policy``) and decision requirement graphs (``dmn-required-decision``);
 - ``camunda_attributes``: for every BPMN file, Camunda 7 attributes that have no effect here (``camunda-ignored``);
 - ``calls``: call activities that call their own process back (``call-recursive``);
+- ``graph`` (over ``scopes``, with ``branches``): the shape of each process and subprocess: elements no start
+  reaches (``unreachable``), paths that stop or loop without an end (``dead-end``; ``implicit-end``, a warning),
+  flows that name no step (``flow-into-nothing``), a gateway whose only way out is conditional without a default
+  (``gateway-one-way``, a warning) and parallel branches that can end before the join waiting for them
+  (``end-with-open-branches``);
 - ``lengths``: names longer than the store's columns (``name-too-long``, always an error; the limits are handed in
   by the deploy and validate commands and ``phoihop lint``);
 - ``deployment``: the entry points, a compiled deployment (``lint_deployment``), files that may not compile

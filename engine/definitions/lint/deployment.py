@@ -16,6 +16,7 @@ from phoihop.engine.definitions.lint.camunda_attributes import camunda_findings
 from phoihop.engine.definitions.lint.dmn_coverage import coverage_findings, form_domains
 from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
 from phoihop.engine.definitions.lint.findings import from_problem, settled
+from phoihop.engine.definitions.lint.graph import graph_findings, tree_graph_findings
 from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
 from phoihop.engine.definitions.lint.lengths import length_findings
 from phoihop.engine.definitions.lint.variables import unset_variable_findings
@@ -72,6 +73,7 @@ def lint_deployment(
         else:
             findings += camunda_findings(name, tree.getroot())
     findings += recursion_findings(trees)
+    findings += tree_graph_findings(trees)  # dead ends, unreachable elements, flows into nothing, stuck gateways
     findings += unset_variable_findings(deployment, trees, elements)  # due dates and timers naming unset variables
     if limits is not None:
         findings += length_findings(deployment.processes, elements, limits)
@@ -101,10 +103,26 @@ def lint_files(
         reported = {found["element_id"] for found in errors}  # an element with an error already is not listed twice
         return errors + [
             found
-            for found in xml_task_findings(files, strict=strict, check=check)
+            for found in [
+                *xml_task_findings(files, strict=strict, check=check),
+                *settled(_xml_graph_findings(files), strict=strict),
+            ]
             if found["element_id"] not in reported
         ]
     return lint_deployment(deployment, strict=strict, check=check, limits=limits)
+
+
+def _xml_graph_findings(files: Sequence[SourceFile]) -> list[Finding]:
+    """The graph findings of the BPMN files that parse, for a deployment that does not compile."""
+    findings: list[Finding] = []
+    for source in files:
+        if source.name.lower().endswith(BPMN_SUFFIXES):
+            try:
+                root = parse_xml(source.content, filename=source.name).getroot()
+            except InvalidDefinition:
+                continue
+            findings += graph_findings(source.name, root)
+    return findings
 
 
 def _process_folder(path: Path) -> list[SourceFile] | None:
