@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _RELEASED = "external_completed"  # internal data flag: the worker completed it, the next run finishes the task
 _CAMUNDA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression")  # attributes; a connector is an element
 
@@ -96,7 +97,18 @@ class PhoihopServiceTaskParser(ServiceTaskParser):  # type: ignore[misc]
                     'không chạy được; hãy chuyển thành công việc bên ngoài (camunda:type="external" '
                     'camunda:topic="...") để hệ thống tích hợp nhận và hoàn thành qua API',
                 )
-            return super().create_task()  # spiffworkflow:serviceTaskOperator, or SpiffWorkflow's own error
+            operator = node.find(f"{{*}}extensionElements/{{{SPIFF_NS}}}serviceTaskOperator")
+            if operator is not None:  # SpiffWorkflow would build it, and every start would fail (NotImplementedError)
+                name = operator.get("id") or operator.get("name") or ""
+                self._refuse(
+                    f"service task {element_id!r} calls the SpiffWorkflow service operator {name!r}, but no service "
+                    'operators are configured on this server; make it an external task (camunda:type="external" '
+                    'camunda:topic="...") that a worker fetches and completes over the external-task API',
+                    f"công việc tự động {element_id!r} gọi service operator {name!r} của SpiffWorkflow, nhưng máy chủ "
+                    "này chưa cấu hình service operator nào; hãy chuyển thành công việc bên ngoài "
+                    '(camunda:type="external" camunda:topic="...") để hệ thống tích hợp nhận và hoàn thành qua API',
+                )
+            return super().create_task()  # SpiffWorkflow's own error: a service task without an operator
         if kind != "external":
             self._refuse(
                 f'service task {element_id!r}: camunda:type={kind!r} is not supported, only "external"',

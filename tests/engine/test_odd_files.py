@@ -1,0 +1,73 @@
+"""Files from other tools that validated clean and then answered 500 at every start (issue 12, section 2): each is
+refused at validate and deploy with a finding naming the element, or runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions.catalog import Deployment, compile_deployment
+from phoihop.engine.definitions.lint.deployment import lint_files
+from phoihop.engine.errors import InvalidDefinition, ScriptError
+from phoihop.engine.execution.sandbox import SandboxedEnvironment
+from phoihop.engine.execution.sandbox_policy import check_source
+from phoihop.engine.model import Finding, SourceFile
+from tests.conftest import OWNER
+
+ODD = Path(__file__).parent.parent / "fixtures" / "odd"
+
+
+def compile_files(files: Sequence[SourceFile]) -> Deployment:
+    return compile_deployment(files, agencies=default_registry(), check=check_source)
+
+
+def odd(name: str, replace: dict[str, str] | None = None) -> list[SourceFile]:
+    text = (ODD / name).read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return [SourceFile(name, text.encode("utf-8"))]
+
+
+def errors(files: Sequence[SourceFile]) -> list[Finding]:
+    return [f for f in lint_files(files, compile_files=compile_files) if f["severity"] == "error"]
+
+
+def test_a_spiffworkflow_service_operator_is_refused_naming_the_task() -> None:
+    found = errors(odd("service_operator.bpmn"))
+    assert [f["element_id"] for f in found] == ["goi_api"]
+    assert "no service operators are configured" in found[0]["message_en"]
+    assert "http/GetRequest" in found[0]["message_en"]
+    assert "chưa cấu hình" in found[0]["message_vi"]
+
+
+EMPTY = '<bpmn:condition xsi:type="bpmn:tFormalExpression"/>'
+
+
+@pytest.mark.parametrize("condition", [EMPTY, EMPTY.replace("/>", "> </bpmn:condition>")])
+def test_a_conditional_start_event_with_an_empty_condition_is_refused_naming_it(condition: str) -> None:
+    found = errors(odd("empty_condition.bpmn", {EMPTY: condition}))
+    assert [f["element_id"] for f in found] == ["khi_du_dieu_kien"]
+    assert "has no condition" in found[0]["message_en"]
+    assert "chưa có điều kiện" in found[0]["message_vi"]
+
+
+def test_a_conditional_event_without_a_condition_element_is_a_schema_error() -> None:
+    assert [f["element_id"] for f in errors(odd("empty_condition.bpmn", {EMPTY: ""}))] == ["dieu_kien"]
+
+
+def test_the_sandbox_refuses_an_empty_expression_as_a_script_error() -> None:
+    environment = SandboxedEnvironment()
+    for expression in (None, "", "  "):
+        with pytest.raises(ScriptError, match="empty"):
+            environment.evaluate(expression, {})
+
+
+@pytest.mark.parametrize("name", ["service_operator.bpmn", "empty_condition.bpmn"])
+def test_deploying_them_is_refused_before_any_start(container: EngineContainer, name: str) -> None:
+    with pytest.raises(InvalidDefinition):
+        container.deployments.deploy(OWNER, odd(name))
