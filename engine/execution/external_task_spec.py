@@ -30,8 +30,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask as ServiceTaskMixin
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, SpiffTaskParser
+from SpiffWorkflow.spiff.specs.defaults import NoneTask, ServiceTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -40,6 +40,7 @@ from phoihop.engine.execution import task_index
 __all__ = [
     "ExternalServiceTask",
     "ExternalWait",
+    "PassThroughTask",
     "PhoihopBpmnParser",
     "ServiceTaskUnsupported",
     "external_waits",
@@ -141,11 +142,21 @@ class PhoihopServiceTaskParser(ServiceTaskParser):  # type: ignore[misc]
         )
 
 
+class PassThroughTask(NoneTask):  # type: ignore[misc]
+    """The abstract ``bpmn:task`` (no type): it runs straight through, as Camunda runs it. SpiffWorkflow 3.2 makes it a
+    manual task that someone must complete, which no one here is named for."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
 class PhoihopBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
-    """SpiffWorkflow's Spiff-dialect parser, with Camunda external tasks."""
+    """SpiffWorkflow's Spiff-dialect parser, with Camunda external tasks and the abstract task passing through."""
 
     OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[Any, Any]]] = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("task"): (SpiffTaskParser, PassThroughTask),
         full_tag("serviceTask"): (PhoihopServiceTaskParser, ServiceTask),
     }
 

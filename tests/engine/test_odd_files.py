@@ -12,13 +12,15 @@ from phoihop.engine.agencies import default_registry
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
 from phoihop.engine.definitions.lint.deployment import lint_files
-from phoihop.engine.errors import InvalidDefinition, ScriptError
+from phoihop.engine.errors import InvalidDefinition, NotCandidate, ScriptError
 from phoihop.engine.execution.sandbox import SandboxedEnvironment
 from phoihop.engine.execution.sandbox_policy import check_source
-from phoihop.engine.model import Finding, SourceFile
-from tests.conftest import OWNER
+from phoihop.engine.model import Actor, Finding, SourceFile
+from tests.conftest import INTEGRATOR, OWNER, officer
+from tests.engine.helpers import ADMIN, SKHCN, instance, open_tasks
 
 ODD = Path(__file__).parent.parent / "fixtures" / "odd"
+LEAD_OF_NONE = officer("lanh_dao_khac", "stp", roles=("lead",))  # a lead of an agency the task does not name
 
 
 def compile_files(files: Sequence[SourceFile]) -> Deployment:
@@ -71,3 +73,36 @@ def test_the_sandbox_refuses_an_empty_expression_as_a_script_error() -> None:
 def test_deploying_them_is_refused_before_any_start(container: EngineContainer, name: str) -> None:
     with pytest.raises(InvalidDefinition):
         container.deployments.deploy(OWNER, odd(name))
+
+
+# --- accepted: a human task no one is named for, the abstract bpmn:task (issue 12.1) -------------------------------
+def test_a_user_task_no_one_is_named_for_is_a_warning_and_an_error_only_when_strict() -> None:
+    files = odd("no_candidates.bpmn")
+    found = lint_files(files, compile_files=compile_files)
+    assert [(f["element_id"], f["code"], f["severity"]) for f in found if f["code"] == "no-one-can-act"] == [
+        ("xu_ly", "no-one-can-act", "warning")
+    ]
+    assert not [f for f in found if f["severity"] == "error"]
+    assert "lead" in found[0]["message_en"] or any("lãnh đạo" in f["message_vi"] for f in found)
+    strict = lint_files(files, compile_files=compile_files, strict=True)
+    assert ("xu_ly", "error") in [(f["element_id"], f["severity"]) for f in strict if f["code"] == "no-one-can-act"]
+
+
+def test_the_abstract_task_runs_straight_through_and_is_no_human_task() -> None:
+    (process,) = compile_files(odd("no_candidates.bpmn")).processes
+    assert set(process.user_tasks) == {"xu_ly"}
+
+
+@pytest.mark.parametrize("actor", [ADMIN, LEAD_OF_NONE], ids=["admin", "lead"])
+def test_an_admin_or_any_lead_claims_and_completes_a_task_no_one_is_named_for(
+    container: EngineContainer, actor: Actor
+) -> None:
+    container.deployments.deploy(OWNER, odd("no_candidates.bpmn"))
+    instance_id, _ = container.instances.start(INTEGRATOR, "khong_ai_nhan")
+    task = open_tasks(container, instance_id)
+    assert set(task) == {"xu_ly"}  # ghi_nhan ran straight through
+    with pytest.raises(NotCandidate):
+        container.tasks.claim(SKHCN, str(task["xu_ly"]["id"]))  # an officer of an agency is no candidate
+    container.tasks.claim(actor, str(task["xu_ly"]["id"]))
+    container.tasks.complete(actor, str(task["xu_ly"]["id"]), {})
+    assert instance(container, instance_id)["status"] == "completed"
