@@ -34,7 +34,9 @@ from phoihop.engine.definitions.forms.files import PATTERN_CODE, START_FORM, For
 from phoihop.engine.definitions.human_tasks import UserTaskModel, human_task_models
 from phoihop.engine.definitions.loops import check_loops
 from phoihop.engine.definitions.structure import (
+    BPMN_SUFFIXES,
     CAMUNDA_NS,
+    DMN_SUFFIXES,
     NSMAP,
     Document,
     check_documents,
@@ -42,7 +44,7 @@ from phoihop.engine.definitions.structure import (
     problem,
     read_documents,
 )
-from phoihop.engine.definitions.xmlsafe import DEFAULT_MAX_BYTES
+from phoihop.engine.definitions.xmlsafe import DEFAULT_MAX_BYTES, to_utf8
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 from phoihop.engine.execution.external_task_spec import PhoihopBpmnParser
 from phoihop.engine.model import Problem, SourceFile
@@ -266,8 +268,9 @@ def _build_processes(
 def compile_deployment(
     files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Deployment:
-    """Parse, validate and compile ``files``; raise one InvalidDefinition (or UnsafeXml) listing every problem."""
-    ordered = tuple(sorted(files, key=lambda f: (f.name, f.content)))
+    """Parse, validate and compile ``files``; raise one InvalidDefinition (or UnsafeXml) listing every problem.
+    BPMN and DMN files in another encoding than UTF-8 are kept (``Deployment.files``) converted to UTF-8."""
+    ordered = tuple(sorted((_in_utf8(f, max_bytes) for f in files), key=lambda f: (f.name, f.content)))
     documents, problems, unsafe = read_documents(ordered, max_bytes)
     if unsafe:
         _raise(problems, unsafe=True)
@@ -294,6 +297,18 @@ def compile_deployment(
         decisions=tuple(decision_ids(documents)),
         processes=_with_forms(models, documents, forms),
     )
+
+
+def _in_utf8(source: SourceFile, max_bytes: int) -> SourceFile:
+    """A BPMN/DMN file declaring another encoding (ISO-8859-1, UTF-16...) as UTF-8, as the store keeps files; one that
+    is not text in its encoding stays as it is, for read_documents to report."""
+    if not source.name.lower().endswith(BPMN_SUFFIXES + DMN_SUFFIXES) or len(source.content) > max_bytes:
+        return source
+    try:
+        content = to_utf8(source.content, filename=source.name)
+    except UnsafeXml:
+        return source
+    return source if content is source.content else replace(source, content=content)
 
 
 # --- forms ----------------------------------------------------------------------------------------------------------

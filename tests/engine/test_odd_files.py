@@ -106,3 +106,21 @@ def test_an_admin_or_any_lead_claims_and_completes_a_task_no_one_is_named_for(
     container.tasks.claim(actor, str(task["xu_ly"]["id"]))
     container.tasks.complete(actor, str(task["xu_ly"]["id"]), {})
     assert instance(container, instance_id)["status"] == "completed"
+
+
+# --- accepted: XML in another declared encoding (issue 12.1) --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "key", "text"), [("latin1.bpmn", "ma_latin1", "Café crème"), ("utf16.bpmn", "ma_utf16", "Tiếp nhận hồ sơ")]
+)
+def test_a_file_in_another_encoding_deploys_runs_and_is_kept_as_utf8(
+    container: EngineContainer, name: str, key: str, text: str
+) -> None:
+    files = [SourceFile(name, (ODD / name).read_bytes())]
+    assert not errors(files)
+    (deployed,) = container.deployments.deploy(OWNER, files)
+    assert deployed.name == text
+    instance_id, _ = container.instances.start(INTEGRATOR, key)
+    assert instance(container, instance_id)["status"] == "completed"
+    (kept,) = compile_files(files).files
+    assert kept.content.decode("utf-8").startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    assert text in kept.content.decode("utf-8")

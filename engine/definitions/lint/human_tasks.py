@@ -1,6 +1,6 @@
 """The "6 rõ" rules for human tasks (user and manual tasks): who acts on it (rõ trách nhiệm: ``no-one-can-act``,
-``lane-not-agency``, ``unknown-group``), what is to be done (rõ việc: ``no-documentation``), by when (rõ thời gian: ``no-due-date``, and
-``due-date-invalid``, always an error), and with what result (rõ sản phẩm: ``no-form``).
+``lane-not-agency``, ``unknown-group``), what is to be done (rõ việc: ``no-documentation``), by when (rõ thời gian:
+``no-due-date``, and ``due-date-invalid``, always an error), and with what result (rõ sản phẩm: ``no-form``).
 
 Read from a compiled deployment's task models, or from the XML alone for files that do not compile
 (:func:`xml_task_findings`), so an owner fixing a file sees every error and warning at once.
