@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -33,6 +32,7 @@ from phoihop.engine.definitions.expressions import Check, check_expressions
 from phoihop.engine.definitions.forms.files import PATTERN_CODE, START_FORM, Form, compile_forms, is_form_file
 from phoihop.engine.definitions.human_tasks import UserTaskModel, human_task_models
 from phoihop.engine.definitions.loops import check_loops
+from phoihop.engine.definitions.spiff_messages import spiff_problem
 from phoihop.engine.definitions.structure import (
     BPMN_SUFFIXES,
     CAMUNDA_NS,
@@ -141,35 +141,6 @@ def _executable_process_ids(documents: Sequence[Document]) -> list[tuple[str, Do
     return marked or [(p.get("id"), d) for p, d in processes if p.get("isExecutable") is None]
 
 
-def _spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_file: str) -> Problem:
-    """A SpiffWorkflow failure as a problem; the line is looked up by element id (ValidationException has none)."""
-    spiff = isinstance(exc, ValidationException)
-    named_file = getattr(exc, "file_name", None)
-    file: str = named_file if spiff and isinstance(named_file, str) and named_file in documents else fallback_file
-    element_id = (getattr(exc, "id", "") or None) if spiff else None
-    message = (str(exc.args[0]) if exc.args else str(exc)) if spiff else f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, RecursionError) or "RecursionError" in message:  # each outgoing flow is parsed recursively
-        return problem(
-            file,
-            "the process is too long for SpiffWorkflow's recursive parser (a chain of about 480 "
-            "elements or more): split it into call activities",
-            "quy trình quá dài cho bộ phân tích của SpiffWorkflow (chuỗi khoảng 480 phần tử trở lên): "
-            "hãy tách thành các quy trình con (call activity)",
-            element_id=element_id,
-        )
-    if not spiff:  # KeyError, AttributeError, TypeError... from a parser bug
-        return problem(
-            file,
-            f"SpiffWorkflow could not parse this file ({message})",
-            f"SpiffWorkflow không đọc được tệp này ({message})",
-        )
-    element = documents[file].ids.get(element_id) if element_id and file in documents else None
-    line = getattr(exc, "line_number", None)
-    line = line if isinstance(line, int) and line > 0 else None
-    message_vi = getattr(exc, "message_vi", None) or f"lỗi cấu trúc quy trình: {message}"  # ServiceTaskUnsupported
-    return problem(file, message, message_vi, element=element, element_id=element_id, line=line)
-
-
 def _start_messages(spec: Any) -> tuple[str, ...]:
     names: list[str] = []
     for task_spec in spec.task_specs.values():
@@ -214,7 +185,7 @@ def _build_processes(
                 for _, single in split_decisions(document.root):
                     parser.add_dmn_xml(single, filename=document.name)
         except Exception as exc:  # ValidationException, or the KeyError/AttributeError of a 3.2.0 parser bug
-            problems.append(_spiff_problem(exc, by_name, document.name))
+            problems.append(spiff_problem(exc, by_name, document.name))
     if problems:
         return [], problems
     models: list[ProcessModel] = []
@@ -224,7 +195,7 @@ def _build_processes(
             spec = parser.get_spec(key)
             subprocess_specs = parser.get_subprocess_specs(key)
         except Exception as exc:
-            found = _spiff_problem(exc, by_name, document.name)
+            found = spiff_problem(exc, by_name, document.name)
             if found["element_id"] is None:
                 found.update(element_id=key, line=element.sourceline if element is not None else None)
             problems.append(found)

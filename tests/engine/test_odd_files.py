@@ -124,3 +124,18 @@ def test_a_file_in_another_encoding_deploys_runs_and_is_kept_as_utf8(
     (kept,) = compile_files(files).files
     assert kept.content.decode("utf-8").startswith('<?xml version="1.0" encoding="UTF-8"?>')
     assert text in kept.content.decode("utf-8")
+
+
+# --- SpiffWorkflow's messages in our words, naming the element (issue 12.1) -----------------------------------------
+def test_spiffworkflow_parser_messages_become_ours_naming_the_element() -> None:
+    found = {f["element_id"]: f for f in errors(odd("spiff_messages.bpmn"))}
+    assert set(found) == {"tiep_nhan", "doc"}
+    flows = found["tiep_nhan"]
+    assert flows["message_en"].startswith("task tiep_nhan has 2 outgoing sequence flows (a2, a3)")
+    assert "gateway" in flows["message_en"] and "cổng" in flows["message_vi"]
+    data = found["doc"]
+    assert data["message_en"].startswith("a data input association of doc reads 'start_b'")
+    assert data["message_vi"].startswith("liên kết dữ liệu vào của doc đọc 'start_b'")
+    for finding in found.values():
+        assert "<Element" not in finding["message_en"] and "0x" not in finding["message_en"]
+        assert not finding["message_vi"].startswith("lỗi cấu trúc quy trình")  # no English passed through
