@@ -81,6 +81,7 @@ class ProcessModel:
     start_timer: StartTimer | None = None  # a timer start event: the scheduler starts an instance at each due time
     start_form: Form | None = field(default=None, compare=False)  # what the integrator sends (engine.definitions.forms)
     forms: Mapping[str, Form] = field(default_factory=dict, compare=False)  # the deployment's forms, by file name
+    initiator_variable: str | None = None  # camunda:initiator of the start event: the starter's id is stored in it
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,15 @@ def _start_messages(spec: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _initiator(process: Any) -> str | None:
+    """The variable camunda:initiator of a start event of ``process`` names (Camunda stores the starter's id in it)."""
+    for start in process.iterfind("bpmn:startEvent", NSMAP) if process is not None else ():
+        name = (start.get(f"{{{CAMUNDA_NS}}}initiator") or "").strip()
+        if name:
+            return name
+    return None
+
+
 def _start_timer(spec: Any, document: Document | None) -> StartTimer | None:
     """The timer of the top-level start event, read from the XML (SpiffWorkflow keeps only the evaluated form)."""
     for task_spec in spec.task_specs.values():
@@ -213,6 +223,7 @@ def _build_processes(
                 documentation=element.findtext("bpmn:documentation", None, NSMAP) if element is not None else None,
                 properties=MappingProxyType(camunda_properties(element)),
                 start_timer=_start_timer(spec, document),
+                initiator_variable=_initiator(element),
             )
         )
     if not models and not problems and (not decision_ids(documents) or any(d.kind == "bpmn" for d in documents)):

@@ -35,6 +35,7 @@ class UserTaskModel:
     properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # camunda:properties
     required_role: str | None = None  # property requiredRole: only actors with this role claim and complete
     candidate_groups_variable: str | None = None  # property candidateGroupsVariable: agency code(s) from task data
+    assignee_variable: str | None = None  # property assigneeVariable (camunda:assignee="${initiator}"): a user id
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -98,6 +99,7 @@ def user_task_model(
         properties=MappingProxyType(properties),
         required_role=properties.get("requiredRole") or None,
         candidate_groups_variable=groups_variable,
+        assignee_variable=properties.get("assigneeVariable") or None,
     )
 
 

@@ -139,3 +139,29 @@ def test_spiffworkflow_parser_messages_become_ours_naming_the_element() -> None:
     for finding in found.values():
         assert "<Element" not in finding["message_en"] and "0x" not in finding["message_en"]
         assert not finding["message_vi"].startswith("lỗi cấu trúc quy trình")  # no English passed through
+
+
+# --- camunda:initiator and ${initiator} (issue 12.1) ----------------------------------------------------------------
+def test_the_initiator_is_stored_at_start_and_an_assignee_variable_assigns_the_task_to_them(
+    container: EngineContainer,
+) -> None:
+    files = odd("initiator.bpmn")
+    found = lint_files(files, compile_files=compile_files)
+    assert not [f for f in found if f["severity"] == "error" or f["code"] in ("camunda-ignored", "no-one-can-act")]
+    container.deployments.deploy(OWNER, files)
+    instance_id, _ = container.instances.start(SKHCN, "nguoi_khoi_tao_xu_ly", variables={"nguoi_khoi_tao": "ke_khac"})
+    task = open_tasks(container, instance_id)["bo_sung"]
+    assert (task["assignee"], task["status"]) == (SKHCN.id, "claimed")  # the starter, not what the caller sent
+    with pytest.raises(NotCandidate):  # the task names its assignee alone
+        container.tasks.complete(officer("khac", "skhcn"), str(task["id"]), {})
+    container.tasks.complete(SKHCN, str(task["id"]), {})
+    assert instance(container, instance_id)["status"] == "completed"
+
+
+def test_an_assignee_variable_that_is_unset_leaves_the_task_to_admins_and_leads(container: EngineContainer) -> None:
+    files = odd("initiator.bpmn", {' camunda:initiator="nguoi_khoi_tao"': ""})
+    container.deployments.deploy(OWNER, files)
+    instance_id, _ = container.instances.start(INTEGRATOR, "nguoi_khoi_tao_xu_ly")
+    task = open_tasks(container, instance_id)["bo_sung"]
+    assert (task["assignee"], task["status"]) == (None, "open")
+    container.tasks.complete(LEAD_OF_NONE, str(task["id"]), {})

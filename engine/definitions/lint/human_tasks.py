@@ -80,8 +80,9 @@ def task_findings(task: UserTaskModel, file: str, element: Any, check: Check) ->
         return finding_at(code, severity, file, element, tid, en, vi)
 
     explicit_groups = task.agency is None and bool(task.candidate_groups)
-    if not (task.candidate_groups or task.candidate_users or task.assignee or task.candidate_groups_variable):
-        where_en = f"in lane {task.lane!r}, which names no known agency," if task.lane else "outside any lane"
+    named = task.candidate_groups or task.candidate_users or task.assignee or task.assignee_variable
+    if not (named or task.candidate_groups_variable):
+        where_en = f"in lane {task.lane!r} (no known agency)" if task.lane else "outside any lane"
         where_vi = f"trong làn {task.lane!r} (không khớp cơ quan nào)" if task.lane else "không thuộc làn nào"
         yield gap(
             "no-one-can-act",
