@@ -75,6 +75,10 @@ class Actor:
         )
 
     def is_candidate(self, task: Mapping[str, Any]) -> bool:
+        """Named by the task (user, group or assignee); or, for a task that names no one at all (the lint's
+        ``no-one-can-act`` warning), any lead, whatever their agency (admins act on every task anyway)."""
+        if not (task["candidate_users"] or task["candidate_groups"] or task["assignee"]):
+            return "lead" in self.roles
         return (
             self.id in (task["candidate_users"] or [])
             or bool(self.groups & set(task["candidate_groups"] or []))

@@ -105,4 +105,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(
         BodySizeLimit, max_json_bytes=resolved.max_json_bytes, max_upload_bytes=resolved.max_upload_bytes
     )
+    app.add_middleware(problems.UnexpectedErrors)  # last added, outermost: no exception reaches the server
     return app

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phoihop.auth import Unauthenticated
 from phoihop.engine import errors
@@ -146,21 +147,48 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, title, str(exc.detail), instance=request.url.path)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+def _internal_error(path: str) -> JSONResponse:
     return problem(
         500,
         "internal-error",
         "Lỗi hệ thống / Internal error",
         "an unexpected error occurred; it was logged",
-        instance=request.url.path,
+        instance=path,
         extra={"detail_vi": "Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại"},
     )
 
 
+class UnexpectedErrors:
+    """The outermost middleware of the app: an exception no handler expects is logged and answered as a 500
+    ``internal-error`` problem, and goes no further. (Starlette's ``Exception`` handler answers too, but then raises the
+    exception again to the server, which logs "Exception in ASGI application" and drops the keep-alive connection.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            path = scope.get("path", "")
+            log.exception("unexpected error on %s %s", scope.get("method"), path, exc_info=exc)
+            if not started:  # else the body is cut short; the server closes that response as it must
+                await _internal_error(path)(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    """The problem handlers; ``UnexpectedErrors`` is added by create_app last, so that it wraps every middleware."""
     app.add_exception_handler(errors.EngineError, _engine_error)
     app.add_exception_handler(Unauthenticated, _unauthenticated)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)

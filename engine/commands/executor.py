@@ -360,6 +360,10 @@ class CommandExecutor:
         users = list(info.candidate_users) if info else []
         if info is not None and info.candidate_groups_variable:
             groups += self.groups_from_data(workflow, task_id, info)
+        assignee = info.assignee if info else None
+        if info is not None and info.assignee_variable and assignee is None:  # ${initiator}: a user id, or no one
+            value = self.runtime.task_data(workflow, task_id).get(info.assignee_variable)
+            assignee = value.strip() if isinstance(value, str) and value.strip() else None
         due_at = resolve_due(
             info.due_date if info else None,
             now,
@@ -375,12 +379,12 @@ class CommandExecutor:
             "lane": info.lane if info else None,
             "candidate_groups": list(dict.fromkeys(groups)),
             "candidate_users": users,
-            "assignee": info.assignee if info else None,
-            "status": "claimed" if info and info.assignee else "open",
+            "assignee": assignee,
+            "status": "claimed" if assignee else "open",
             "documentation": info.documentation if info else None,
             "form_key": info.form_key if info else None,
             "created_at": now,
-            "claimed_at": now if info and info.assignee else None,
+            "claimed_at": now if assignee else None,
             "due_at": due_at,
             "warn_at": warning_time(now, due_at, self.warning_ratio),
             "required_role": info.required_role if info else None,

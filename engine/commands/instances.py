@@ -79,6 +79,8 @@ class InstanceCommands:
                 uow, model
             )  # after the idempotency check: a replay takes none
             start_data = {**data, CODE_VARIABLE: dossier_code} if dossier_code is not None else data
+            if model.initiator_variable:  # camunda:initiator: the starter's id, whatever the caller sent
+                start_data = {**start_data, model.initiator_variable: actor.id}
             workflow, outcome = self.executor.runtime.start(model.spec, model.subprocess_specs, start_data)
             self.executor.save_new(
                 uow,

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -33,8 +32,11 @@ from phoihop.engine.definitions.expressions import Check, check_expressions
 from phoihop.engine.definitions.forms.files import PATTERN_CODE, START_FORM, Form, compile_forms, is_form_file
 from phoihop.engine.definitions.human_tasks import UserTaskModel, human_task_models
 from phoihop.engine.definitions.loops import check_loops
+from phoihop.engine.definitions.spiff_messages import spiff_problem
 from phoihop.engine.definitions.structure import (
+    BPMN_SUFFIXES,
     CAMUNDA_NS,
+    DMN_SUFFIXES,
     NSMAP,
     Document,
     check_documents,
@@ -42,7 +44,7 @@ from phoihop.engine.definitions.structure import (
     problem,
     read_documents,
 )
-from phoihop.engine.definitions.xmlsafe import DEFAULT_MAX_BYTES
+from phoihop.engine.definitions.xmlsafe import DEFAULT_MAX_BYTES, to_utf8
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 from phoihop.engine.execution.external_task_spec import PhoihopBpmnParser
 from phoihop.engine.model import Problem, SourceFile
@@ -79,6 +81,7 @@ class ProcessModel:
     start_timer: StartTimer | None = None  # a timer start event: the scheduler starts an instance at each due time
     start_form: Form | None = field(default=None, compare=False)  # what the integrator sends (engine.definitions.forms)
     forms: Mapping[str, Form] = field(default_factory=dict, compare=False)  # the deployment's forms, by file name
+    initiator_variable: str | None = None  # camunda:initiator of the start event: the starter's id is stored in it
 
 
 @dataclass(frozen=True)
@@ -139,35 +142,6 @@ def _executable_process_ids(documents: Sequence[Document]) -> list[tuple[str, Do
     return marked or [(p.get("id"), d) for p, d in processes if p.get("isExecutable") is None]
 
 
-def _spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_file: str) -> Problem:
-    """A SpiffWorkflow failure as a problem; the line is looked up by element id (ValidationException has none)."""
-    spiff = isinstance(exc, ValidationException)
-    named_file = getattr(exc, "file_name", None)
-    file: str = named_file if spiff and isinstance(named_file, str) and named_file in documents else fallback_file
-    element_id = (getattr(exc, "id", "") or None) if spiff else None
-    message = (str(exc.args[0]) if exc.args else str(exc)) if spiff else f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, RecursionError) or "RecursionError" in message:  # each outgoing flow is parsed recursively
-        return problem(
-            file,
-            "the process is too long for SpiffWorkflow's recursive parser (a chain of about 480 "
-            "elements or more): split it into call activities",
-            "quy trình quá dài cho bộ phân tích của SpiffWorkflow (chuỗi khoảng 480 phần tử trở lên): "
-            "hãy tách thành các quy trình con (call activity)",
-            element_id=element_id,
-        )
-    if not spiff:  # KeyError, AttributeError, TypeError... from a parser bug
-        return problem(
-            file,
-            f"SpiffWorkflow could not parse this file ({message})",
-            f"SpiffWorkflow không đọc được tệp này ({message})",
-        )
-    element = documents[file].ids.get(element_id) if element_id and file in documents else None
-    line = getattr(exc, "line_number", None)
-    line = line if isinstance(line, int) and line > 0 else None
-    message_vi = getattr(exc, "message_vi", None) or f"lỗi cấu trúc quy trình: {message}"  # ServiceTaskUnsupported
-    return problem(file, message, message_vi, element=element, element_id=element_id, line=line)
-
-
 def _start_messages(spec: Any) -> tuple[str, ...]:
     names: list[str] = []
     for task_spec in spec.task_specs.values():
@@ -176,6 +150,15 @@ def _start_messages(spec: Any) -> tuple[str, ...]:
             nested = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
             names += [d.name for d in nested if isinstance(d, MessageEventDefinition) and d.name]
     return tuple(dict.fromkeys(names))
+
+
+def _initiator(process: Any) -> str | None:
+    """The variable camunda:initiator of a start event of ``process`` names (Camunda stores the starter's id in it)."""
+    for start in process.iterfind("bpmn:startEvent", NSMAP) if process is not None else ():
+        name = (start.get(f"{{{CAMUNDA_NS}}}initiator") or "").strip()
+        if name:
+            return name
+    return None
 
 
 def _start_timer(spec: Any, document: Document | None) -> StartTimer | None:
@@ -212,7 +195,7 @@ def _build_processes(
                 for _, single in split_decisions(document.root):
                     parser.add_dmn_xml(single, filename=document.name)
         except Exception as exc:  # ValidationException, or the KeyError/AttributeError of a 3.2.0 parser bug
-            problems.append(_spiff_problem(exc, by_name, document.name))
+            problems.append(spiff_problem(exc, by_name, document.name))
     if problems:
         return [], problems
     models: list[ProcessModel] = []
@@ -222,7 +205,7 @@ def _build_processes(
             spec = parser.get_spec(key)
             subprocess_specs = parser.get_subprocess_specs(key)
         except Exception as exc:
-            found = _spiff_problem(exc, by_name, document.name)
+            found = spiff_problem(exc, by_name, document.name)
             if found["element_id"] is None:
                 found.update(element_id=key, line=element.sourceline if element is not None else None)
             problems.append(found)
@@ -240,6 +223,7 @@ def _build_processes(
                 documentation=element.findtext("bpmn:documentation", None, NSMAP) if element is not None else None,
                 properties=MappingProxyType(camunda_properties(element)),
                 start_timer=_start_timer(spec, document),
+                initiator_variable=_initiator(element),
             )
         )
     if not models and not problems and (not decision_ids(documents) or any(d.kind == "bpmn" for d in documents)):
@@ -266,8 +250,9 @@ def _build_processes(
 def compile_deployment(
     files: Sequence[SourceFile], *, agencies: AgencyRegistry, check: Check, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Deployment:
-    """Parse, validate and compile ``files``; raise one InvalidDefinition (or UnsafeXml) listing every problem."""
-    ordered = tuple(sorted(files, key=lambda f: (f.name, f.content)))
+    """Parse, validate and compile ``files``; raise one InvalidDefinition (or UnsafeXml) listing every problem.
+    BPMN and DMN files in another encoding than UTF-8 are kept (``Deployment.files``) converted to UTF-8."""
+    ordered = tuple(sorted((_in_utf8(f, max_bytes) for f in files), key=lambda f: (f.name, f.content)))
     documents, problems, unsafe = read_documents(ordered, max_bytes)
     if unsafe:
         _raise(problems, unsafe=True)
@@ -294,6 +279,18 @@ def compile_deployment(
         decisions=tuple(decision_ids(documents)),
         processes=_with_forms(models, documents, forms),
     )
+
+
+def _in_utf8(source: SourceFile, max_bytes: int) -> SourceFile:
+    """A BPMN/DMN file declaring another encoding (ISO-8859-1, UTF-16...) as UTF-8, as the store keeps files; one that
+    is not text in its encoding stays as it is, for read_documents to report."""
+    if not source.name.lower().endswith(BPMN_SUFFIXES + DMN_SUFFIXES) or len(source.content) > max_bytes:
+        return source
+    try:
+        content = to_utf8(source.content, filename=source.name)
+    except UnsafeXml:
+        return source
+    return source if content is source.content else replace(source, content=content)
 
 
 # --- forms ----------------------------------------------------------------------------------------------------------

@@ -156,6 +156,19 @@ def check_bpmn_expressions(document: Document, check: Check) -> list[Problem]:
             problems.append(
                 problem(document.name, "script task has no script", "công việc kịch bản không có mã", element=task)
             )
+    for definition in root.iterfind(".//bpmn:conditionalEventDefinition", NSMAP):  # SpiffWorkflow evaluates None
+        if not (definition.findtext("bpmn:condition", "", NSMAP) or "").strip():
+            event = owner(definition)
+            problems.append(
+                problem(
+                    document.name,
+                    f"conditional event {event.get('id')} has no condition: write the expression in its "
+                    "<bpmn:condition> (for example so_ngay_tre > 0)",
+                    f"sự kiện điều kiện {event.get('id')} chưa có điều kiện: hãy viết biểu thức trong "
+                    "<bpmn:condition> (ví dụ so_ngay_tre > 0)",
+                    element=event,
+                )
+            )
     for parameter in root.iterfind(".//spiffworkflow:serviceTaskOperator//spiffworkflow:parameter[@value]", NSMAP):
         problems += _checked(
             document, check, parameter.get("value"), "eval", parameter, ("service parameter", "tham số dịch vụ")

@@ -35,6 +35,7 @@ class UserTaskModel:
     properties: Mapping[str, str] = field(default_factory=dict, compare=False)  # camunda:properties
     required_role: str | None = None  # property requiredRole: only actors with this role claim and complete
     candidate_groups_variable: str | None = None  # property candidateGroupsVariable: agency code(s) from task data
+    assignee_variable: str | None = None  # property assigneeVariable (camunda:assignee="${initiator}"): a user id
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -98,6 +99,7 @@ def user_task_model(
         properties=MappingProxyType(properties),
         required_role=properties.get("requiredRole") or None,
         candidate_groups_variable=groups_variable,
+        assignee_variable=properties.get("assigneeVariable") or None,
     )
 
 
@@ -108,7 +110,7 @@ def human_task_models(
     agencies: AgencyRegistry,
 ) -> tuple[dict[str, UserTaskModel], list[Problem]]:
     """The model of every human task of process ``key`` and its subprocesses (``specs``), by element id, and the
-    problems: a task id used in two of them, a task no one could act on."""
+    problems: a task id used in two of them. (A task no one is named for is the lint's ``no-one-can-act`` warning.)"""
     tasks: dict[str, UserTaskModel] = {}
     owners: dict[str, str] = {}
     problems: list[Problem] = []
@@ -116,7 +118,7 @@ def human_task_models(
         document = documents.get(spec.file)
         lanes = lanes_by_node(document.root if document else None)
         for task_spec in spec.task_specs.values():
-            if not getattr(task_spec, "manual", False):  # userTask, manualTask, and an untyped bpmn:task
+            if not getattr(task_spec, "manual", False):  # userTask, manualTask (bpmn:task passes through)
                 continue
             element = document.ids.get(task_spec.bpmn_id) if document else None
             file = spec.file or ""
@@ -138,27 +140,6 @@ def human_task_models(
                         f"mã công việc {model.element_id!r} bị dùng ở cả {owners[model.element_id]!r} "
                         f"và {spec.name!r} trong quy trình {key!r}",
                         element=element,
-                    )
-                )
-            if (
-                not model.candidate_groups
-                and not model.candidate_users
-                and model.assignee is None
-                and model.candidate_groups_variable is None
-            ):
-                lane_en = f"in lane {model.lane!r}" if model.lane else "outside any lane"
-                lane_vi = f"trong làn {model.lane!r}" if model.lane else "không thuộc làn nào"
-                problems.append(
-                    problem(
-                        file,
-                        f"no one can act on task {model.element_id} {lane_en}: the lane names no known agency "
-                        "and the task has no camunda:candidateGroups, camunda:candidateUsers or camunda:assignee",
-                        f"không ai có thể xử lý công việc {model.element_id} {lane_vi}: tên làn không khớp cơ quan "
-                        "nào và công việc không khai báo camunda:candidateGroups, camunda:candidateUsers hoặc "
-                        "camunda:assignee",
-                        element=element,
-                        element_id=model.element_id,
-                        lane=model.lane,
                     )
                 )
             tasks[model.element_id] = model

@@ -1,14 +1,18 @@
 """Parse untrusted BPMN/DMN bytes without letting the document reach the file system, the network or our memory.
 
+Text in the encoding a byte-order mark or the XML declaration names (ISO-8859-1, US-ASCII, UTF-16 with or without a
+mark...) is read as such and handed to libxml2 as UTF-8 (:func:`to_utf8` gives the bytes a deployment stores).
 Refused as :class:`~engine.errors.UnsafeXml`: files over ``max_bytes`` (checked before parsing), bytes that are not
-UTF-8, any DOCTYPE (and so every ENTITY declaration: external entities, billion laughs, quadratic blow-up, external
-DTDs), documents nested deeper than libxml2's limit of 256 levels (``huge_tree=False``), and documents with more than
-``max_elements`` elements or ``max_siblings`` same-tag children under one element. Well-formedness errors
-are :class:`~engine.errors.InvalidDefinition` with the line libxml2 reports.
+text in the encoding they declare (UTF-8 when they declare none) or name an unknown encoding, any DOCTYPE (and so
+every ENTITY declaration: external entities, billion laughs, quadratic blow-up, external DTDs), documents nested
+deeper than libxml2's limit of 256 levels (``huge_tree=False``), and documents with more than ``max_elements``
+elements or ``max_siblings`` same-tag children under one element. Well-formedness errors are
+:class:`~engine.errors.InvalidDefinition` with the line libxml2 reports.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import Counter
 from typing import Any
@@ -17,7 +21,7 @@ from lxml import etree
 
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_ELEMENTS", "DEFAULT_MAX_SIBLINGS", "parse_xml"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_ELEMENTS", "DEFAULT_MAX_SIBLINGS", "parse_xml", "to_utf8"]
 
 DEFAULT_MAX_BYTES = 5_000_000
 # libxml2's schema validator spends time proportional to the same-tag siblings of every element it reports an error
@@ -26,7 +30,6 @@ DEFAULT_MAX_ELEMENTS = 50_000
 DEFAULT_MAX_SIBLINGS = 5_000
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # What may precede the root element: whitespace, the XML declaration / processing instructions, comments.
 _PROLOG = re.compile(r"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
@@ -62,30 +65,76 @@ def _new_parser() -> etree.XMLParser:
     )
 
 
-def _decode(content: bytes, filename: str) -> str:
-    if content.startswith(_UTF16_BOMS):
-        raise _unsafe(
-            filename,
-            "only UTF-8 files are accepted (this one is UTF-16)",
-            "chỉ chấp nhận tệp mã hóa UTF-8 (tệp này là UTF-16)",
-        )
-    body = content[len(_UTF8_BOM) :] if content.startswith(_UTF8_BOM) else content
+def _encoding_of(content: bytes) -> tuple[str | None, int]:
+    """The encoding a byte-order mark or the first bytes show (None: ASCII-compatible, read the declaration), and the
+    length of the mark."""
+    if content.startswith(_UTF8_BOM):
+        return "utf-8", len(_UTF8_BOM)
+    if content.startswith(b"\xff\xfe"):
+        return "utf-16-le", 2
+    if content.startswith(b"\xfe\xff"):
+        return "utf-16-be", 2
+    if content.startswith(b"<\x00"):  # UTF-16 without a mark, as XML 1.0 Appendix F detects it
+        return "utf-16-le", 0
+    if content.startswith(b"\x00<"):
+        return "utf-16-be", 0
+    return None, 0
+
+
+def _codec(name: str, filename: str) -> str:
+    """Python's name of the declared encoding ``name``: a text encoding Python knows, else refused."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = body[: exc.start].count(b"\n") + 1
-        raise _unsafe(
-            filename, "the file is not valid UTF-8 text", "tệp không phải văn bản UTF-8 hợp lệ", line
-        ) from None
-    declared = _DECLARED_ENCODING.match(text)
-    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        info = codecs.lookup(name)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
         raise _unsafe(
             filename,
-            f"declared encoding {declared.group(1)!r} is not UTF-8",
-            f"khai báo mã hóa {declared.group(1)!r} không phải UTF-8",
+            f"declared encoding {name!r} is not a known text encoding",
+            f"khai báo mã hóa {name!r} không phải bảng mã văn bản đã biết",
             1,
         )
+    return info.name
+
+
+def _decode(content: bytes, filename: str) -> str:
+    """The document as text: UTF-8 unless a byte-order mark or the XML declaration says otherwise (ISO-8859-1,
+    US-ASCII, UTF-16 with or without a mark, windows-1258...)."""
+    detected, mark = _encoding_of(content)
+    if detected is not None and detected != "utf-8":
+        encoding = detected
+    else:
+        head = content[mark : mark + 200].decode("latin-1")  # the declaration is ASCII in every such encoding
+        declared = _DECLARED_ENCODING.match(head)
+        encoding = _codec(declared.group(1), filename) if declared else "utf-8"
+        if detected == "utf-8" and encoding != "utf-8":
+            encoding = "utf-8"  # the mark wins over the declaration, as libxml2 reads it
+    body = content[mark:]
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count("\n".encode(encoding)) + 1
+        what = "UTF-8" if encoding == "utf-8" else encoding
+        raise _unsafe(
+            filename, f"the file is not valid {what} text", f"tệp không phải văn bản {what} hợp lệ", line
+        ) from None
     return text
+
+
+def _as_utf8_text(text: str) -> str:
+    """``text`` with its XML declaration (if any) naming UTF-8, the encoding it is about to be written in."""
+    declared = _DECLARED_ENCODING.match(text)
+    if declared is None:
+        return text
+    return text[: declared.start(1)] + "UTF-8" + text[declared.end(1) :]
+
+
+def to_utf8(content: bytes, *, filename: str) -> bytes:
+    """``content`` as UTF-8 bytes without a byte-order mark, its declaration saying UTF-8 (UnsafeXml when it is not
+    text in the encoding it declares). The same bytes when they are already so: the deployment stores UTF-8."""
+    text = _decode(content, filename)
+    converted = _as_utf8_text(text).encode("utf-8")
+    return content if converted == content else converted
 
 
 def _refuse_doctype(text: str, filename: str) -> None:
@@ -143,9 +192,10 @@ def parse_xml(
             detail_vi=f"{filename}: tệp rỗng",
             problems=[_problem(filename, "the file is empty", "tệp rỗng")],
         )
-    _refuse_doctype(_decode(content, filename), filename)
+    text = _as_utf8_text(_decode(content, filename))
+    _refuse_doctype(text, filename)
     try:
-        root = etree.fromstring(content, _new_parser())
+        root = etree.fromstring(text.encode("utf-8"), _new_parser())
     except etree.XMLSyntaxError as exc:
         message = _LXML_POSITION.sub("", str(exc.msg or exc))
         line = exc.lineno if isinstance(exc.lineno, int) and exc.lineno > 0 else None

@@ -30,8 +30,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask as ServiceTaskMixin
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, SpiffTaskParser
+from SpiffWorkflow.spiff.specs.defaults import NoneTask, ServiceTask
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -40,6 +40,7 @@ from phoihop.engine.execution import task_index
 __all__ = [
     "ExternalServiceTask",
     "ExternalWait",
+    "PassThroughTask",
     "PhoihopBpmnParser",
     "ServiceTaskUnsupported",
     "external_waits",
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _RELEASED = "external_completed"  # internal data flag: the worker completed it, the next run finishes the task
 _CAMUNDA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression")  # attributes; a connector is an element
 
@@ -96,7 +98,18 @@ class PhoihopServiceTaskParser(ServiceTaskParser):  # type: ignore[misc]
                     'không chạy được; hãy chuyển thành công việc bên ngoài (camunda:type="external" '
                     'camunda:topic="...") để hệ thống tích hợp nhận và hoàn thành qua API',
                 )
-            return super().create_task()  # spiffworkflow:serviceTaskOperator, or SpiffWorkflow's own error
+            operator = node.find(f"{{*}}extensionElements/{{{SPIFF_NS}}}serviceTaskOperator")
+            if operator is not None:  # SpiffWorkflow would build it, and every start would fail (NotImplementedError)
+                name = operator.get("id") or operator.get("name") or ""
+                self._refuse(
+                    f"service task {element_id!r} calls the SpiffWorkflow service operator {name!r}, but no service "
+                    'operators are configured on this server; make it an external task (camunda:type="external" '
+                    'camunda:topic="...") that a worker fetches and completes over the external-task API',
+                    f"công việc tự động {element_id!r} gọi service operator {name!r} của SpiffWorkflow, nhưng máy chủ "
+                    "này chưa cấu hình service operator nào; hãy chuyển thành công việc bên ngoài "
+                    '(camunda:type="external" camunda:topic="...") để hệ thống tích hợp nhận và hoàn thành qua API',
+                )
+            return super().create_task()  # SpiffWorkflow's own error: a service task without an operator
         if kind != "external":
             self._refuse(
                 f'service task {element_id!r}: camunda:type={kind!r} is not supported, only "external"',
@@ -129,11 +142,21 @@ class PhoihopServiceTaskParser(ServiceTaskParser):  # type: ignore[misc]
         )
 
 
+class PassThroughTask(NoneTask):  # type: ignore[misc]
+    """The abstract ``bpmn:task`` (no type): it runs straight through, as Camunda runs it. SpiffWorkflow 3.2 makes it a
+    manual task that someone must complete, which no one here is named for."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
 class PhoihopBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
-    """SpiffWorkflow's Spiff-dialect parser, with Camunda external tasks."""
+    """SpiffWorkflow's Spiff-dialect parser, with Camunda external tasks and the abstract task passing through."""
 
     OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[Any, Any]]] = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("task"): (SpiffTaskParser, PassThroughTask),
         full_tag("serviceTask"): (PhoihopServiceTaskParser, ServiceTask),
     }
 

@@ -58,8 +58,10 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         return self._pool
 
     def evaluate(
-        self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None
+        self, expression: str | None, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None
     ) -> Any:
+        if expression is None or not expression.strip():  # an empty <bpmn:condition/> reaches here as None
+            raise ScriptError("the expression is empty", detail_vi="biểu thức trống")
         result = run_fast(expression, context, external_context, self.cpu_seconds)
         if result is NOT_FAST:
             result = self.pool.run("eval", expression, context, external_context, self.cpu_seconds)
@@ -84,7 +86,7 @@ class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     def __init__(self, *, cpu_seconds: float = 1.0, pool: ScriptPool | None = None) -> None:
         super().__init__(environment=SandboxedEnvironment(cpu_seconds=cpu_seconds, pool=pool))
 
-    def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(self, task: Any, expression: str | None, external_context: Mapping[str, Any] | None = None) -> Any:
         try:
             return self.environment.evaluate(expression, task.data, external_context)
         except ScriptError as err:

@@ -201,12 +201,13 @@ CASES: dict[str, Callable[[], tuple[Files, int, str, int, str]]] = {
     ),
     "binary": lambda: ([("rac.bpmn", bytes(range(256)) * 40)], 422, "unsafe-xml", 422, "not valid UTF-8"),
     "png-renamed": lambda: ([("so_do.bpmn", png())], 422, "unsafe-xml", 422, "not valid UTF-8"),
-    "utf-16": lambda: (
-        [("u16.bpmn", simple().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))],
+    # UTF-16 and other declared encodings are read (issue 12); text that is not what it declares is refused
+    "not-what-it-declares": lambda: (
+        [("ascii.bpmn", simple().replace(b'encoding="UTF-8"', b'encoding="US-ASCII"'))],
         422,
         "unsafe-xml",
         422,
-        "UTF-16",
+        "not valid ascii",
     ),
     "not-xml": lambda: (
         [("thu.bpmn", "Kính gửi Sở Tư pháp, đây không phải XML.".encode())],

@@ -80,7 +80,7 @@ def test_lint_gaps_are_warnings_and_errors_with_strict(client: TestClient) -> No
         replace={
             f"<bpmn:documentation>{documentation}</bpmn:documentation>": "",
             ' camunda:dueDate="P5D"': "",
-            '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">': '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất" camunda:initiator="nguoi_nop">',
+            '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất">': '<bpmn:startEvent id="StartEvent_NopHoSo" name="Nhận hồ sơ đề xuất" camunda:formRef="mau_nop">',
         },
     )
 

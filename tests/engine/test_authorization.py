@@ -108,7 +108,12 @@ SKHCN = {"an (skhcn)", "binh (skhcn)", "cuong (skhcn, lead)"}
         (task(assignee="an"), SKHCN | {"an, moved to sxd", "root (admin)"}, None),
         # whoever completed a task still sees it, and acts on it only as a candidate
         (task(completed_by="an"), SKHCN | {"an, moved to sxd", "root (admin)"}, SKHCN | {"root (admin)"}),
-        (task(candidate_groups=None, candidate_users=None), {"root (admin)"}, None),
+        # a task no one is named for (the lint's no-one-can-act warning): admins and any lead (issue 12)
+        (
+            task(candidate_groups=None, candidate_users=None),
+            {"root (admin)", "lan (stp, lead)", "cuong (skhcn, lead)"},
+            None,
+        ),
     ],
     ids=["agency", "other-agency", "two-agencies", "user", "assignee", "completed-by", "no-candidates"],
 )

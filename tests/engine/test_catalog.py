@@ -16,6 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache, compile_deployment, content_hash
+from phoihop.engine.definitions.lint.deployment import lint_deployment
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
@@ -91,12 +92,15 @@ def test_camunda_modeler_file_passes_the_schema_and_keeps_its_attributes() -> No
     assert process.spec.task_specs["Event_HetHan"].event_definition.expression == "'P10D'"
 
 
-def test_task_in_unknown_lane_without_candidates_is_refused() -> None:
-    (found,) = problems_of(source("unknown_lane.bpmn"))
-    assert found["file"] == "unknown_lane.bpmn"
-    assert (found["element_id"], found["line"], found["lane"]) == ("Task_KhongAi", 15, "Phòng Kế hoạch Nội bộ")
-    assert found["reason"].startswith("no one can act on task Task_KhongAi in lane 'Phòng Kế hoạch Nội bộ'")
-    assert found["reason_vi"].startswith("không ai có thể xử lý công việc Task_KhongAi")
+def test_task_in_unknown_lane_without_candidates_compiles_and_is_a_lint_warning() -> None:
+    # issue 12: "no one can act" was a compile error; it is the lint's no-one-can-act warning (admins and leads act)
+    deployment = deploy(source("unknown_lane.bpmn"))
+    found = [f for f in lint_deployment(deployment) if f["code"] == "no-one-can-act"]
+    assert [(f["file"], f["element_id"], f["line"], f["severity"]) for f in found] == [
+        ("unknown_lane.bpmn", "Task_KhongAi", 15, "warning")
+    ]
+    assert "in lane 'Phòng Kế hoạch Nội bộ'" in found[0]["message_en"]
+    assert found[0]["message_vi"].startswith("công việc Task_KhongAi trong làn 'Phòng Kế hoạch Nội bộ'")
 
 
 def test_call_activity_brings_the_called_process_and_its_tasks() -> None:
@@ -349,7 +353,7 @@ def test_cache_reuses_compiled_deployments() -> None:
     other = cache.get_or_compile([source("timers.bpmn")], agencies=AGENCIES, check=check_source)
     assert cache.get(first.content_hash) is None and cache.get(other.content_hash) is other  # evicted
     with pytest.raises(InvalidDefinition):
-        cache.get_or_compile([source("unknown_lane.bpmn")], agencies=AGENCIES, check=check_source)
+        cache.get_or_compile([source("malformed.bpmn")], agencies=AGENCIES, check=check_source)
     assert len(cache) == 1
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from phoihop.engine.definitions.xmlsafe import parse_xml
+from phoihop.engine.definitions.xmlsafe import parse_xml, to_utf8
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -80,14 +80,43 @@ def test_deep_nesting_is_refused_not_crashing() -> None:
 @pytest.mark.parametrize(
     "content",
     [
-        b"\xff\xfe<\x00a\x00/\x00>\x00",  # UTF-16
         b"<a>\xc3\x28</a>",  # invalid UTF-8
-        b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>',
+        b'<?xml version="1.0" encoding="US-ASCII"?><a>caf\xe9</a>',  # not what it declares
+        b'<?xml version="1.0" encoding="no-such-encoding"?><a/>',
+        b'<?xml version="1.0" encoding="rot13"?><a/>',  # a Python codec, not a text encoding
         bytes(range(256)) * 4,  # garbage
     ],
 )
-def test_non_utf8_and_garbage_are_refused(content: bytes) -> None:
+def test_invalid_text_unknown_encodings_and_garbage_are_refused(content: bytes) -> None:
     _refused(content)
+
+
+NAMED = f'<definitions xmlns="{BPMN_NS}" name="Café Hòa Lạc">\n  <x/>\n</definitions>'
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n' + NAMED.replace(" Hòa Lạc", "").encode("latin-1"), "Café"),
+        (b"<?xml version='1.0' encoding='us-ascii'?>\n" + NAMED.replace("Café Hòa Lạc", "Cafe").encode(), "Cafe"),
+        (('<?xml version="1.0" encoding="UTF-16"?>\n' + NAMED).encode("utf-16"), "Café Hòa Lạc"),  # with a BOM
+        (('<?xml version="1.0" encoding="UTF-16LE"?>\n' + NAMED).encode("utf-16-le"), "Café Hòa Lạc"),  # none
+        (('<?xml version="1.0" encoding="UTF-16BE"?>\n' + NAMED).encode("utf-16-be"), "Café Hòa Lạc"),
+        (("\n" + NAMED).encode("utf-16"), "Café Hòa Lạc"),  # a BOM and no declaration
+        (b'<?xml version="1.0" encoding="windows-1258"?>\n' + NAMED.replace(" Hòa Lạc", "").encode("cp1258"), "Café"),
+    ],
+    ids=["iso-8859-1", "us-ascii", "utf-16-bom", "utf-16le", "utf-16be", "utf-16-no-declaration", "windows-1258"],
+)
+def test_xml_in_another_declared_encoding_is_read_with_its_lines(content: bytes, name: str) -> None:
+    root = parse_xml(content, filename="x.bpmn").getroot()
+    assert root.get("name") == name
+    assert root.sourceline == 2 and root[0].sourceline == 3
+    assert to_utf8(content, filename="x.bpmn").decode("utf-8").startswith(("<?xml", "\n"))
+
+
+def test_an_entity_in_another_encoding_is_still_refused() -> None:
+    doctype = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'
+    assert "DOCTYPE" in _refused(doctype.encode("utf-16")).problems[0]["reason"]
 
 
 def test_malformed_xml_reports_the_line() -> None:

@@ -1,6 +1,7 @@
 """User tasks in Camunda: a JUEL ``camunda:dueDate`` becomes Python; ``camunda:candidateGroups="${var}"`` becomes
-the property ``candidateGroupsVariable`` (the agency code(s) read from ``var`` when the task is created); an
-expression in ``camunda:assignee`` or ``camunda:candidateUsers`` is refused (name the user literally)."""
+the property ``candidateGroupsVariable`` (the agency code(s) read from ``var`` when the task is created);
+``camunda:assignee="${var}"`` (``${initiator}``) the property ``assigneeVariable`` (the user id read from ``var``); any
+other expression in ``camunda:assignee`` or ``camunda:candidateUsers`` is refused (name the user literally)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def rewrite_user_tasks(rewrite: Rewrite) -> None:
         if due is not None and (due.startswith("=") or looks_like_juel(due)):
             python = python_of(rewrite, due, task, ("camunda:dueDate", "thời hạn camunda:dueDate"))
             task.set(_C + "dueDate", python if python is not None else "P1D")
+        assignee = camunda_attribute(task, "assignee")
+        if assignee is not None and looks_like_juel(assignee) and _variable_of(assignee) is not None:
+            del task.attrib[_C + "assignee"]  # ${initiator}: the user id held by one variable, read at creation
+            _set_property(task, "assigneeVariable", str(_variable_of(assignee)))
         for attribute in ("assignee", "candidateUsers"):
             value = camunda_attribute(task, attribute)
             if value is not None and looks_like_juel(value):
@@ -82,6 +87,19 @@ def _groups_variable(rewrite: Rewrite, task: Any, groups: str) -> None:
         )
         return
     if not existing:
-        if properties is None:
-            properties = sub_element(extension_elements(task), _C + "properties", task)
-        sub_element(properties, _C + "property", task, name="candidateGroupsVariable", value=variable)
+        _set_property(task, "candidateGroupsVariable", variable)
+
+
+def _variable_of(text: str) -> str | None:
+    """The one variable ``text`` (``${name}``) names, else None."""
+    try:
+        return translate(text).variable
+    except JuelRefused:
+        return None
+
+
+def _set_property(task: Any, name: str, value: str) -> None:
+    properties = task.find(f"bpmn:extensionElements/{_C}properties", NSMAP)
+    if properties is None:
+        properties = sub_element(extension_elements(task), _C + "properties", task)
+    sub_element(properties, _C + "property", task, name=name, value=value)

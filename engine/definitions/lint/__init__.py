@@ -1,12 +1,12 @@
 """The "6 rõ" lint (Điều 5.5 of the Quy chế issued with Decision 5921/QĐ-UBND), run on a compiled deployment.
 
 Compiling (engine.definitions.catalog) already refuses what cannot run: invalid XML, schema errors, expressions and
-timers that do not compile, human tasks nobody could act on. The lint adds what makes a process *accountable*, one
-module per rule family:
+timers that do not compile. The lint adds what makes a process *accountable*, one module per rule family:
 
-- ``human_tasks``: for every human task, an agency lane or candidates named by data (rõ trách nhiệm:
-  ``lane-not-agency``, ``unknown-group``), documentation (rõ việc: ``no-documentation``), a due time (rõ thời gian:
-  ``no-due-date``) that parses (``due-date-invalid``, always an error) and a form (rõ sản phẩm: ``no-form``);
+- ``human_tasks``: for every human task, someone named to act on it (``no-one-can-act``: only admins and leads can),
+  an agency lane or candidates named by data (rõ trách nhiệm: ``lane-not-agency``, ``unknown-group``),
+  documentation (rõ việc: ``no-documentation``), a due time (rõ thời gian: ``no-due-date``) that parses
+  (``due-date-invalid``, always an error) and a form (rõ sản phẩm: ``no-form``);
 - ``dmn_coverage``: for every single-hit DMN decision table without a catch-all rule, input values of a finite domain
   that no rule matches (``dmn-no-default``);
 - ``dmn_tables``: for every DMN file, FEEL that runs differently as Python (``dmn-feel``), hit policies SpiffWorkflow

@@ -1,6 +1,6 @@
 """The lint of Camunda 7 attributes that are read but have no effect in this engine (``camunda-ignored``): a starter
-variable, follow-up dates, priorities, starter groups and users, Camunda Forms. What has no place here at all is
-refused at deploy instead (engine.definitions.camunda)."""
+variable anywhere but on a start event, follow-up dates, priorities, starter groups and users, Camunda Forms. What
+has no place here at all is refused at deploy instead (engine.definitions.camunda)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ __all__ = ["camunda_findings"]
 
 _C = f"{{{CAMUNDA_NS}}}"
 _IGNORED: dict[str, tuple[str, str]] = {
-    "initiator": ("the starter's id is not stored in a variable", "mã người khởi tạo không được lưu vào biến"),
+    "initiator": (
+        "only a start event stores the starter's id in a variable",
+        "chỉ sự kiện bắt đầu mới lưu mã người khởi tạo vào biến",
+    ),
     "followUpDate": ("there is no follow-up date", "không có ngày theo dõi"),
     "priority": ("tasks have no priority", "công việc không có độ ưu tiên"),
     "candidateStarterGroups": (
@@ -39,6 +42,8 @@ def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
         if not isinstance(element.tag, str) or not element.tag.startswith(f"{{{BPMN_NS}}}"):
             continue
         for attribute, (en, vi) in _IGNORED.items():
+            if attribute == "initiator" and element.tag == f"{{{BPMN_NS}}}startEvent":
+                continue  # stored at start (engine.commands.instances)
             if element.get(_C + attribute) is not None:
                 yield element, f"camunda:{attribute}", en, vi
 

@@ -1,6 +1,6 @@
-"""The "6 rõ" rules for human tasks (user and manual tasks): who acts on it (rõ trách nhiệm: ``lane-not-agency``,
-``unknown-group``), what is to be done (rõ việc: ``no-documentation``), by when (rõ thời gian: ``no-due-date``, and
-``due-date-invalid``, always an error), and with what result (rõ sản phẩm: ``no-form``).
+"""The "6 rõ" rules for human tasks (user and manual tasks): who acts on it (rõ trách nhiệm: ``no-one-can-act``,
+``lane-not-agency``, ``unknown-group``), what is to be done (rõ việc: ``no-documentation``), by when (rõ thời gian:
+``no-due-date``, and ``due-date-invalid``, always an error), and with what result (rõ sản phẩm: ``no-form``).
 
 Read from a compiled deployment's task models, or from the XML alone for files that do not compile
 (:func:`xml_task_findings`), so an owner fixing a file sees every error and warning at once.
@@ -80,7 +80,20 @@ def task_findings(task: UserTaskModel, file: str, element: Any, check: Check) ->
         return finding_at(code, severity, file, element, tid, en, vi)
 
     explicit_groups = task.agency is None and bool(task.candidate_groups)
-    if task.agency is None and task.candidate_groups_variable is None and not explicit_groups:
+    named = task.candidate_groups or task.candidate_users or task.assignee or task.assignee_variable
+    if not (named or task.candidate_groups_variable):
+        where_en = f"in lane {task.lane!r} (no known agency)" if task.lane else "outside any lane"
+        where_vi = f"trong làn {task.lane!r} (không khớp cơ quan nào)" if task.lane else "không thuộc làn nào"
+        yield gap(
+            "no-one-can-act",
+            f"no one is named to act on task {tid} {where_en}: only an admin or a lead (any agency's) can claim and "
+            "complete it; put it in an agency's lane or add camunda:candidateGroups, camunda:candidateUsers or "
+            "camunda:assignee (rõ trách nhiệm)",
+            f"công việc {tid} {where_vi} chưa giao cho ai: chỉ quản trị viên hoặc lãnh đạo (của bất kỳ cơ quan nào) "
+            "mới nhận và hoàn thành được; hãy đặt vào làn của cơ quan hoặc khai báo camunda:candidateGroups, "
+            "camunda:candidateUsers hay camunda:assignee (rõ trách nhiệm)",
+        )
+    elif task.agency is None and task.candidate_groups_variable is None and not explicit_groups:
         where_en = f"lane {task.lane!r} names no agency" if task.lane else "it is in no lane"
         where_vi = f"làn {task.lane!r} không phải tên cơ quan" if task.lane else "công việc không thuộc làn nào"
         yield gap(

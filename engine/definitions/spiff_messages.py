@@ -1,0 +1,98 @@
+"""SpiffWorkflow's parser failures as the catalog's problems, in our own words (Vietnamese and English) naming the
+element: its messages are English, some cut short ("... for tasks of type") or carrying an lxml object's repr
+("<Element ... at 0x7f...>"), so those it is known to give are rewritten here, and any other is kept without a repr."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+from phoihop.engine.definitions.structure import NSMAP, Document, local_name, problem
+from phoihop.engine.model import Problem
+
+__all__ = ["spiff_problem"]
+
+_REPR = re.compile(r"<Element \S+ at 0x[0-9a-f]+>|<[\w.]+ object at 0x[0-9a-f]+>")
+
+
+def _refs(element: Any, path: str) -> str:
+    found = [ref.text.strip() for ref in element.iterfind(path, NSMAP) if ref.text and ref.text.strip()]
+    return ", ".join(repr(ref) for ref in found) or "nothing"
+
+
+def _in_our_words(message: str, element_id: str | None, element: Any) -> tuple[str, str]:
+    """(English, Vietnamese) for a message of SpiffWorkflow's parser about ``element`` (None when unknown)."""
+    what = element_id or "?"
+    if element is not None and message.startswith("Multiple outgoing flows are not supported"):
+        flows = [flow.text.strip() for flow in element.iterfind("bpmn:outgoing", NSMAP) if flow.text]
+        listed = f" ({', '.join(flows)})" if flows else ""
+        kind = local_name(element)
+        return (
+            f"task {what} has {len(flows) or 'several'} outgoing sequence flows{listed}, and a {kind} may have only "
+            "one here: put a parallel gateway after it to run them all, or an exclusive gateway with conditions to "
+            "choose one",
+            f"công việc {what} có {len(flows) or 'nhiều'} luồng đi ra{listed}, nhưng ở đây {kind} chỉ được có một: "
+            "hãy đặt cổng song song (parallel gateway) sau nó để chạy tất cả, hoặc cổng loại trừ (exclusive gateway) "
+            "có điều kiện để chọn một",
+        )
+    data = re.match(r"Cannot resolve data(Input|Output)Association", message)
+    if element is not None and data:
+        reads = data.group(1) == "Input"
+        refs = _refs(
+            element,
+            "bpmn:dataInputAssociation/bpmn:sourceRef" if reads else "bpmn:dataOutputAssociation/bpmn:targetRef",
+        )
+        if reads:
+            return (
+                f"a data input association of {what} reads {refs}, which is no data object or data store "
+                "reference of its process",
+                f"liên kết dữ liệu vào của {what} đọc {refs}, không phải tham chiếu đối tượng dữ liệu hay kho dữ "
+                "liệu nào của quy trình",
+            )
+        return (
+            f"a data output association of {what} writes {refs}, which is no data object or data store "
+            "reference of its process",
+            f"liên kết dữ liệu ra của {what} ghi vào {refs}, không phải tham chiếu đối tượng dữ liệu hay kho dữ "
+            "liệu nào của quy trình",
+        )
+    if message.startswith("When looking for a task spec, we found two items"):
+        return (
+            f"a sequence flow leaving {what} leads to an element that is not a flow node of this process",
+            f"một luồng đi ra từ {what} dẫn tới phần tử không phải nút của quy trình này",
+        )
+    cleaned = _REPR.sub("(element)", message)
+    return cleaned, f"lỗi cấu trúc quy trình tại {what}: {cleaned}"
+
+
+def spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_file: str) -> Problem:
+    """A SpiffWorkflow failure as a problem; the line is looked up by element id (ValidationException has none)."""
+    spiff = isinstance(exc, ValidationException)
+    named_file = getattr(exc, "file_name", None)
+    file: str = named_file if spiff and isinstance(named_file, str) and named_file in documents else fallback_file
+    element_id = (getattr(exc, "id", "") or None) if spiff else None
+    message = (str(exc.args[0]) if exc.args else str(exc)) if spiff else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, RecursionError) or "RecursionError" in message:  # each outgoing flow is parsed recursively
+        return problem(
+            file,
+            "the process is too long for SpiffWorkflow's recursive parser (a chain of about 480 "
+            "elements or more): split it into call activities",
+            "quy trình quá dài cho bộ phân tích của SpiffWorkflow (chuỗi khoảng 480 phần tử trở lên): "
+            "hãy tách thành các quy trình con (call activity)",
+            element_id=element_id,
+        )
+    if not spiff:  # KeyError, AttributeError, TypeError... from a parser bug
+        return problem(
+            file,
+            f"SpiffWorkflow could not parse this file ({message})",
+            f"SpiffWorkflow không đọc được tệp này ({message})",
+        )
+    element = documents[file].ids.get(element_id) if element_id and file in documents else None
+    line = getattr(exc, "line_number", None)
+    line = line if isinstance(line, int) and line > 0 else None
+    message_vi = getattr(exc, "message_vi", None)  # ServiceTaskUnsupported: our own words already
+    if message_vi is None:
+        message, message_vi = _in_our_words(message, element_id, element)
+    return problem(file, message, message_vi, element=element, element_id=element_id, line=line)
