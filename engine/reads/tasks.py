@@ -20,6 +20,7 @@ from phoihop.engine.reads.views import (
     task_detail,
     task_view,
 )
+from phoihop.engine.search_text import fold
 from phoihop.engine.store import instance_views
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
@@ -69,7 +70,8 @@ class TaskReads:
     ) -> Page[TaskView]:
         """Tasks the caller may see, soonest due first; open and claimed ones unless ``status`` says otherwise.
         ``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
-        name, business key or dossier code contains it (case-insensitive)."""
+        name, business key, dossier code, case title or applicant contains it, ignoring case and diacritics
+        (engine/search_text.py)."""
         limit, offset = page_bounds(limit, offset)
         if deadline is not None and deadline not in FILTERS:
             raise InvalidInput(
@@ -96,8 +98,8 @@ class TaskReads:
             conditions.append(ht.c.instance_id == instance_id)
         if deadline is not None:
             conditions += [ht.c.status.in_(repo.OPEN_STATUSES), repo.task_deadline_clause(deadline, now)]
-        if text is not None and text.strip():
-            conditions.append(instance_views.task_text_clause(text.strip()))
+        if text is not None and fold(text):
+            conditions.append(instance_views.task_text_clause(fold(text)))
         with self.db.transaction(write=False) as conn:
             rows, total = repo.list_tasks(conn, conditions=conditions, limit=limit, offset=offset)
         return Page(tuple(task_view(r, now) for r in rows), total, limit, offset)
