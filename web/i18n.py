@@ -124,6 +124,12 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task.lane": ("Đơn vị thực hiện", "Agency"),
     "task.candidates": ("Nhóm được giao", "Candidate groups"),
     "task.required_role": ("Vai trò yêu cầu", "Required role"),
+    "task.lead_only": ("Chỉ lãnh đạo", "Lead only"),
+    "task.role_only": ("Chỉ {role}", "{role} only"),
+    "task.lead_completes": (
+        "Công việc này do lãnh đạo của {agency} hoàn thành. Bạn xem được nội dung nhưng không nhận và gửi được.",
+        "A lead of {agency} completes this task. You can read it but not claim or submit it.",
+    ),
     "task.created": ("Giao lúc", "Created"),
     "task.due": ("Hạn xử lý", "Due"),
     "task.status": ("Trạng thái", "Status"),

@@ -144,8 +144,16 @@ class PageContext:
             "full_path": _full_path(self.request),
             "agency": lambda code: agency_name(code, self.lang),
             "role_name": lambda role: t.maybe(f"role.{role}", role),
+            "may_act": lambda task: _may_act(actor, task),
             "is_dev": self.settings.env == "dev",
         }
+
+
+def _may_act(actor: Actor | None, task: Any) -> bool:
+    """Whether ``actor`` holds the role ``task`` requires (``required_role``; an admin holds every one): else the
+    page shows the task marked and read-only, with no claim or submit button (the engine would refuse them)."""
+    role = getattr(task, "required_role", None)
+    return actor is not None and (not role or actor.is_admin or role in actor.roles)
 
 
 def _full_path(request: Request) -> str:

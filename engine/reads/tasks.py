@@ -3,6 +3,7 @@ may see a task: its candidates (groups, users), its assignee, who completed it, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
@@ -47,7 +48,7 @@ class TaskReads:
         with self.db.transaction(write=False) as conn:
             row = self._visible_row(conn, actor, task_id)
             task = task_view(row, self.clock.now())
-            return task_detail(task, self._task_form(conn, task))
+            return task_detail(task, *self._task_form(conn, task))
 
     def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
         """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
@@ -105,14 +106,20 @@ class TaskReads:
         return Page(tuple(task_view(r, now) for r in rows), total, limit, offset)
 
     # --- rows ---------------------------------------------------------------------------------------------------------
-    def _task_form(self, conn: Connection, task: TaskView) -> JsonObject | None:
+    def _task_form(self, conn: Connection, task: TaskView) -> tuple[JsonObject | None, JsonObject]:
+        """The task's form and the case's current values of its top-level fields (earlier answers)."""
         if not task.form_key or self._models is None:
-            return None
+            return None, {}
         instance = repo.get_instance(conn, task.instance_id)
         if instance is None:
-            return None
+            return None, {}
         form = self._models(conn, instance["definition_id"]).forms.get(task.form_key)
-        return form.schema if form is not None else None
+        if form is None:
+            return None, {}
+        variables = instance.get("variables") or {}
+        properties = form.schema.get("properties")
+        names = properties if isinstance(properties, Mapping) else {}
+        return form.schema, {name: variables[name] for name in names if variables.get(name) is not None}
 
     @staticmethod
     def _visible_row(conn: Connection, actor: Actor, task_id: str) -> repo.Row:
