@@ -153,6 +153,19 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "form.lines_help": ("Mỗi dòng một mục.", "One item per line."),
     "form.json_help": ("Nhập dữ liệu dạng JSON.", "Enter the data as JSON."),
     "form.json_invalid": ("Không phải JSON hợp lệ: {error}", "Not valid JSON: {error}"),
+    "form.number_unclear": (
+        "Không đọc được “{value}” thành một số duy nhất: dấu chấm ngăn cách hàng nghìn, dấu phẩy đứng trước phần thập "
+        "phân (ví dụ 600.000.000 hoặc 1.234,5).",
+        "“{value}” cannot be read as one number: a dot separates thousands, a comma comes before the decimals (for "
+        "example 600.000.000 or 1.234,5).",
+    ),
+    "form.whole_unclear": (
+        "“{value}” phải là số nguyên, viết liền hoặc có dấu chấm ngăn cách hàng nghìn (ví dụ 600.000.000 hoặc "
+        "600000000).",
+        "“{value}” must be a whole number, with or without dots between thousands (for example 600.000.000 or "
+        "600000000).",
+    ),
+    "form.money_unit": ("đồng", "đồng"),
     "form.required_mark": ("(bắt buộc)", "(required)"),
     "form.add_row": ("Thêm dòng", "Add a row"),
     "form.remove_row": ("Xóa dòng", "Remove the row"),

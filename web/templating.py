@@ -21,6 +21,7 @@ from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.model import Actor
 from phoihop.settings import Settings
 from phoihop.web.i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
+from phoihop.web.numbers import format_money
 from phoihop.web.session import CSRF_COOKIE, LANG_COOKIE, WebSession, set_cookie
 
 __all__ = ["NAV", "NavItem", "PageContext", "render", "security_headers"]
@@ -107,6 +108,7 @@ ENV = jinja2.Environment(
 ENV.globals.update(asset=_asset, vendor=_vendor, htmx_config=HTMX_CONFIG)
 ENV.filters["hanoi"] = hanoi_time
 ENV.filters["pretty_json"] = pretty_json
+ENV.filters["money"] = format_money  # 600000000 → 600.000.000 (the page adds "đồng")
 
 
 @dataclass

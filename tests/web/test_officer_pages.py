@@ -130,3 +130,10 @@ def test_a_form_starts_from_the_earlier_answer_and_keeps_it_when_submitted_untou
     assert variables(app, instance_id)["needs_funding"] is True
     detail = app.get(f"/api/v1/tasks/{task['id']}", headers=SKHCN_HEADERS).json()
     assert detail["values"]["needs_funding"] is True and detail["values"]["resolution_path"] == "escalate"
+
+
+def test_money_is_shown_with_separators_and_dong_on_the_case_page(app: TestClient) -> None:
+    instance_id = report(app, needs_funding=True, funding_amount=600_000_000)
+    officer, _ = signed_in(app, "skhcn.an")  # classify is in Sở KH&CN's inbox: its officers see the case
+    page = officer.get(f"/ho-so/{instance_id}")
+    assert page.status_code == 200 and "<span data-money>600.000.000 đồng</span>" in page.text
