@@ -165,7 +165,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
         "“{value}” must be a whole number, with or without dots between thousands (for example 600.000.000 or "
         "600000000).",
     ),
-    "form.money_unit": ("đồng", "đồng"),
+    "form.money_unit": ("đồng", "VND"),
     "form.required_mark": ("(bắt buộc)", "(required)"),
     "form.add_row": ("Thêm dòng", "Add a row"),
     "form.remove_row": ("Xóa dòng", "Remove the row"),
