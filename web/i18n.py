@@ -98,7 +98,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "inbox.filter.deadline": ("Thời hạn", "Deadline"),
     "inbox.filter.any_deadline": ("Mọi thời hạn", "Any deadline"),
     "inbox.filter.text": ("Tìm kiếm", "Search"),
-    "inbox.filter.text_hint": ("Tên công việc, mã hồ sơ hoặc mã nghiệp vụ", "Task name, dossier code or business key"),
+    "inbox.filter.text_hint": (
+        "Tên công việc, tiêu đề hồ sơ, người nộp, mã hồ sơ (không cần dấu)",
+        "Task, case title, applicant, dossier code (accents optional)",
+    ),
     "inbox.filter.apply": ("Lọc", "Filter"),
     "inbox.filter.clear": ("Bỏ lọc", "Clear filters"),
     "inbox.col.due": ("Hạn xử lý", "Due"),
