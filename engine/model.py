@@ -102,7 +102,7 @@ class Actor:
         if not (self.is_admin or self.roles & set(TASK_ROLES)):
             raise RoleRequired(
                 f"claiming, releasing or completing task {task['id']} needs one of the roles: {', '.join(TASK_ROLES)}",
-                detail_vi="Chỉ chuyên viên (officer) hoặc lãnh đạo (lead) mới được nhận, trả lại hoặc hoàn thành "
+                detail_vi="Chỉ chuyên viên (officer) hoặc lãnh đạo (lead) mới được nhận, bỏ nhận hoặc hoàn thành "
                 f"công việc {task['id']}",
                 task_id=task["id"],
                 required_roles=list(TASK_ROLES),

@@ -1,5 +1,6 @@
-"""Demo users of the development sign-in page (PHOIHOP_ENV=dev only): one officer per main agency, leads, a process
-owner and an administrator. Standard library only: ``dev.py run`` prints this list too."""
+"""Demo users of the development sign-in page (PHOIHOP_ENV=dev only): an officer of every agency a process lane
+names, a lead of every agency that has a lead-only task (tests/web/test_demo_users.py checks both against
+processes/), a process owner and an administrator. Standard library only: ``dev.py run`` prints this list too."""
 
 from __future__ import annotations
 
@@ -74,6 +75,14 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         "Officer, Office of the City People's Committee",
     ),
     DemoUser(
+        "vpubnd.tuan",
+        "Phan Anh Tuấn",
+        ("vp-ubnd",),
+        ("officer", "lead"),
+        "Lãnh đạo Văn phòng UBND Thành phố",
+        "Lead, Office of the City People's Committee",
+    ),
+    DemoUser(
         "ubnd.hoa",
         "Ngô Văn Hòa",
         ("ubnd",),
@@ -90,7 +99,50 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         "Officer, Department of Finance",
     ),
     DemoUser(
+        "stc.thanh",
+        "Nguyễn Đức Thành",
+        ("stc",),
+        ("officer", "lead"),
+        "Lãnh đạo Sở Tài chính",
+        "Lead, Department of Finance",
+    ),
+    DemoUser(
         "syt.quang", "Lý Văn Quang", ("syt",), ("officer",), "Chuyên viên Sở Y tế", "Officer, Department of Health"
+    ),
+    DemoUser(
+        "syt.hanh", "Trương Thị Hạnh", ("syt",), ("officer", "lead"), "Lãnh đạo Sở Y tế", "Lead, Department of Health"
+    ),
+    DemoUser(
+        "sgddt.linh",
+        "Đinh Thùy Linh",
+        ("sgddt",),
+        ("officer",),
+        "Chuyên viên Sở Giáo dục và Đào tạo",
+        "Officer, Department of Education and Training",
+    ),
+    DemoUser(
+        "sgddt.hieu",
+        "Lương Trung Hiếu",
+        ("sgddt",),
+        ("officer", "lead"),
+        "Lãnh đạo Sở Giáo dục và Đào tạo",
+        "Lead, Department of Education and Training",
+    ),
+    DemoUser(
+        "snnmt.thao",
+        "Kiều Phương Thảo",
+        ("snnmt",),
+        ("officer",),
+        "Chuyên viên Sở Nông nghiệp và Môi trường",
+        "Officer, Department of Agriculture and Environment",
+    ),
+    DemoUser(
+        "snnmt.vinh",
+        "Tạ Quang Vinh",
+        ("snnmt",),
+        ("officer", "lead"),
+        "Lãnh đạo Sở Nông nghiệp và Môi trường",
+        "Lead, Department of Agriculture and Environment",
     ),
     DemoUser(
         "owner.bao",

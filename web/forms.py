@@ -21,6 +21,7 @@ from typing import Any
 
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.web.i18n import Translator
+from phoihop.web.numbers import NumberUnclear, format_money, is_money, read_number
 
 __all__ = ["FormField", "build_fields", "errors_by_field", "parse_submission"]
 
@@ -114,6 +115,8 @@ def _display(value: Any, widget: str) -> Any:
         return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
     if widget == "json":
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+    if widget == "money":
+        return format_money(value)
     if widget == "boolean":
         return "true" if value is True else "false" if value is False else str(value)
     if widget == "datetime" and isinstance(value, str):
@@ -216,6 +219,9 @@ class _Builder:
                 made.widget = "text"
                 if fmt == "email":
                     made.attrs["type"] = "email"
+        elif kind in ("integer", "number") and is_money(schema):  # typed "600.000.000" in a text input
+            made.widget = "money"
+            made.attrs = {"inputmode": "numeric" if kind == "integer" else "decimal", "autocomplete": "off"}
         elif kind in ("integer", "number"):
             made.widget = "number"
             made.attrs = {"step": "1" if kind == "integer" else "any"}
@@ -339,11 +345,16 @@ def _typed(value: str, options: Sequence[tuple[Any, str]]) -> Any:
     return next((v for v, _label in options if str(v) == value), value)
 
 
-def _number_value(text: str, kind: str | None) -> Any:
+def _number_value(made: FormField, text: str, t: Translator, local: dict[str, list[str]]) -> Any:
+    """The number typed (web/numbers.py); a field error when it could be read two ways; the text itself when it is
+    no number at all (the server names the field and says it must be a number)."""
     try:
-        return int(text) if kind == "integer" or re.fullmatch(r"[+-]?\d+", text) else float(text)
-    except ValueError:
-        return text  # the server names the field and says it must be a number
+        return read_number(text, integer=_type(made.schema) == "integer", money=made.widget == "money")
+    except NumberUnclear as unclear:
+        local.setdefault(made.name, []).append(
+            t("form.whole_unclear" if unclear.whole else "form.number_unclear", value=text)
+        )
+        return None
 
 
 def _scalar(made: FormField, submitted: list[str], t: Translator, local: dict[str, list[str]]) -> Any:
@@ -360,8 +371,8 @@ def _scalar(made: FormField, submitted: list[str], t: Translator, local: dict[st
         return None
     if made.widget == "select":
         return _typed(text, _enum_options(schema) or [])
-    if made.widget == "number":
-        return _number_value(text, _type(schema))
+    if made.widget in ("number", "money"):
+        return _number_value(made, text, t, local)
     if made.widget == "boolean":
         return {"true": True, "false": False}.get(text, text)
     if made.widget == "lines":

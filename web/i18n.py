@@ -98,7 +98,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "inbox.filter.deadline": ("Thời hạn", "Deadline"),
     "inbox.filter.any_deadline": ("Mọi thời hạn", "Any deadline"),
     "inbox.filter.text": ("Tìm kiếm", "Search"),
-    "inbox.filter.text_hint": ("Tên công việc, mã hồ sơ hoặc mã nghiệp vụ", "Task name, dossier code or business key"),
+    "inbox.filter.text_hint": (
+        "Tên công việc, tiêu đề hồ sơ, người nộp, mã hồ sơ (không cần dấu)",
+        "Task, case title, applicant, dossier code (accents optional)",
+    ),
     "inbox.filter.apply": ("Lọc", "Filter"),
     "inbox.filter.clear": ("Bỏ lọc", "Clear filters"),
     "inbox.col.due": ("Hạn xử lý", "Due"),
@@ -115,15 +118,21 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "inbox.me": ("Tôi", "Me"),
     # --- task actions and page
     "task.claim": ("Nhận việc", "Claim"),
-    "task.unclaim": ("Trả lại", "Unclaim"),
+    "task.unclaim": ("Bỏ nhận việc", "Unclaim"),
     "task.open": ("Xử lý", "Open"),
     "task.claimed": ("Bạn đã nhận công việc này.", "You claimed this task."),
-    "task.unclaimed": ("Đã trả lại công việc.", "The task was unclaimed."),
+    "task.unclaimed": ("Đã bỏ nhận công việc.", "The task was unclaimed."),
     "task.details": ("Thông tin công việc", "Task details"),
     "task.documentation": ("Nội dung công việc", "What to do"),
     "task.lane": ("Đơn vị thực hiện", "Agency"),
     "task.candidates": ("Nhóm được giao", "Candidate groups"),
     "task.required_role": ("Vai trò yêu cầu", "Required role"),
+    "task.lead_only": ("Chỉ lãnh đạo", "Lead only"),
+    "task.role_only": ("Chỉ {role}", "{role} only"),
+    "task.lead_completes": (
+        "Công việc này do lãnh đạo của {agency} hoàn thành. Bạn xem được nội dung nhưng không nhận và gửi được.",
+        "A lead of {agency} completes this task. You can read it but not claim or submit it.",
+    ),
     "task.created": ("Giao lúc", "Created"),
     "task.due": ("Hạn xử lý", "Due"),
     "task.status": ("Trạng thái", "Status"),
@@ -147,6 +156,19 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "form.lines_help": ("Mỗi dòng một mục.", "One item per line."),
     "form.json_help": ("Nhập dữ liệu dạng JSON.", "Enter the data as JSON."),
     "form.json_invalid": ("Không phải JSON hợp lệ: {error}", "Not valid JSON: {error}"),
+    "form.number_unclear": (
+        "Không đọc được “{value}” thành một số duy nhất: dấu chấm ngăn cách hàng nghìn, dấu phẩy đứng trước phần thập "
+        "phân (ví dụ 600.000.000 hoặc 1.234,5).",
+        "“{value}” cannot be read as one number: a dot separates thousands, a comma comes before the decimals (for "
+        "example 600.000.000 or 1.234,5).",
+    ),
+    "form.whole_unclear": (
+        "“{value}” phải là số nguyên, viết liền hoặc có dấu chấm ngăn cách hàng nghìn (ví dụ 600.000.000 hoặc "
+        "600000000).",
+        "“{value}” must be a whole number, with or without dots between thousands (for example 600.000.000 or "
+        "600000000).",
+    ),
+    "form.money_unit": ("đồng", "VND"),
     "form.required_mark": ("(bắt buộc)", "(required)"),
     "form.add_row": ("Thêm dòng", "Add a row"),
     "form.remove_row": ("Xóa dòng", "Remove the row"),
@@ -188,7 +210,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "event.instance_started": ("Khởi tạo hồ sơ", "Case started"),
     "event.element_completed": ("Hoàn thành bước", "Step done"),
     "event.task_claimed": ("Nhận việc", "Task claimed"),
-    "event.task_unclaimed": ("Trả lại việc", "Task unclaimed"),
+    "event.task_unclaimed": ("Bỏ nhận việc", "Task unclaimed"),
     "event.task_completed": ("Hoàn thành công việc", "Task completed"),
     "event.message_received": ("Nhận thông điệp", "Message received"),
     "event.timer_fired": ("Đến hạn hẹn giờ", "Timer fired"),

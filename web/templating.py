@@ -21,6 +21,7 @@ from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.model import Actor
 from phoihop.settings import Settings
 from phoihop.web.i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
+from phoihop.web.numbers import format_money
 from phoihop.web.session import CSRF_COOKIE, LANG_COOKIE, WebSession, set_cookie
 
 __all__ = ["NAV", "NavItem", "PageContext", "render", "security_headers"]
@@ -107,6 +108,7 @@ ENV = jinja2.Environment(
 ENV.globals.update(asset=_asset, vendor=_vendor, htmx_config=HTMX_CONFIG)
 ENV.filters["hanoi"] = hanoi_time
 ENV.filters["pretty_json"] = pretty_json
+ENV.filters["money"] = format_money  # 600000000 → 600.000.000 (the page adds "đồng")
 
 
 @dataclass
@@ -144,8 +146,16 @@ class PageContext:
             "full_path": _full_path(self.request),
             "agency": lambda code: agency_name(code, self.lang),
             "role_name": lambda role: t.maybe(f"role.{role}", role),
+            "may_act": lambda task: _may_act(actor, task),
             "is_dev": self.settings.env == "dev",
         }
+
+
+def _may_act(actor: Actor | None, task: Any) -> bool:
+    """Whether ``actor`` holds the role ``task`` requires (``required_role``; an admin holds every one): else the
+    page shows the task marked and read-only, with no claim or submit button (the engine would refuse them)."""
+    role = getattr(task, "required_role", None)
+    return actor is not None and (not role or actor.is_admin or role in actor.roles)
 
 
 def _full_path(request: Request) -> str:

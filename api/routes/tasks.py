@@ -33,6 +33,14 @@ async def list_tasks(
     deadline: Annotated[
         DeadlineFilter | None, Query(description="open tasks on time, in their warning period (sắp đến hạn) or overdue")
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="text in the task's name, business key, dossier code, case title or applicant, ignoring case "
+            "and diacritics",
+        ),
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[TaskView]:
@@ -45,6 +53,7 @@ async def list_tasks(
             process_key=process_key,
             instance_id=instance_id,
             deadline=deadline,
+            text=q,
             limit=limit,
             offset=offset,
         )

@@ -44,6 +44,11 @@ class TaskDetailOut(TaskOut):
         default=None,
         description="JSON Schema (2020-12) of the variables that complete the task, labels in Vietnamese; null: none",
     )
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The case's current value of each top-level field of the form it has already (earlier answers): "
+        "a form starts from these, before the schema's defaults",
+    )
 
 
 class TaskPage(PageOut):

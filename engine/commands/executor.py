@@ -38,6 +38,7 @@ from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateSeriali
 from phoihop.engine.execution.workflow_cache import LiveWorkflow, WorkflowCache
 from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.reads.views import InstanceStatus
+from phoihop.engine.search_text import task_search_text
 from phoihop.engine.store import external_tasks as external_store
 from phoihop.engine.store import jobs as job_store
 from phoihop.engine.store import repository as repo
@@ -231,21 +232,23 @@ class CommandExecutor:
         snapshot: Snapshot = self.runtime.snapshot(workflow, outcome)
         prior_tasks = prior.open_tasks if prior is not None else frozenset()
         new_tasks = [tid for tid in snapshot.open_tasks if tid not in prior_tasks]
-        repo.insert_human_tasks(
-            conn,
-            [
-                self.task_row(
-                    instance_id,
-                    head["process_key"],
-                    tid,
-                    model.user_tasks.get(snapshot.open_tasks[tid]),
-                    snapshot.open_tasks[tid],
-                    now,
-                    workflow,
-                )
-                for tid in new_tasks
-            ],
-        )
+        rows = [
+            self.task_row(
+                instance_id,
+                head["process_key"],
+                tid,
+                model.user_tasks.get(snapshot.open_tasks[tid]),
+                snapshot.open_tasks[tid],
+                now,
+                workflow,
+            )
+            for tid in new_tasks
+        ]
+        for row in rows:  # what the inbox search finds it by (engine/search_text.py)
+            row["search_text"] = task_search_text(
+                row["name"], head["business_key"], self.runtime.task_data(workflow, row["id"])
+            )
+        repo.insert_human_tasks(conn, rows)
         gone = [tid for tid in prior_tasks if tid not in snapshot.open_tasks and tid != completed_task]
         repo.close_tasks(conn, gone, status="cancelled", at=now)
         timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)

@@ -67,7 +67,7 @@ class TaskCommands:
             ):
                 raise NotAssignee(
                     f"task {task_id} is assigned to {task['assignee']}",
-                    detail_vi="Chỉ người đang nhận hoặc lãnh đạo đơn vị mới được trả lại công việc",
+                    detail_vi="Chỉ người đang nhận hoặc lãnh đạo đơn vị mới được bỏ nhận công việc",
                     task_id=task_id,
                     assignee=task["assignee"],
                 )

@@ -21,6 +21,7 @@ from phoihop.engine.instance_migration.plan import Versions, plan_out
 from phoihop.engine.instance_migration.tree import TreePlan, element_of, is_live, live_tasks, plan_tree, rebuild
 from phoihop.engine.instance_migration.variables import missing_variables
 from phoihop.engine.model import Actor
+from phoihop.engine.search_text import task_search_text
 from phoihop.engine.store import instance_moves
 from phoihop.engine.store import repository as repo
 
@@ -148,8 +149,10 @@ def save_moved(
     }
     executor.save(uow, head, versions.target_model, examined.workflow, examined.outcome, examined.prior, actor, audit)
     instance_moves.switch_definition(uow.conn, head["id"], versions.target["id"])
-    for moved in examined.moved_tasks:
-        instance_moves.move_human_task(uow.conn, moved["id"], moved)
+    for moved in examined.moved_tasks:  # its search text follows its new name (engine/search_text.py)
+        data = executor.runtime.task_data(examined.workflow, moved["id"])
+        search_text = task_search_text(moved["name"], head["business_key"], data)
+        instance_moves.move_human_task(uow.conn, moved["id"], {**moved, "search_text": search_text})
     for task in live_tasks(examined.workflow):  # an external task's row follows its element (no-op otherwise)
         if not getattr(task.task_spec, "manual", False):
             instance_moves.move_external_task(

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from phoihop.engine.definitions.diagram_facts import diagram_facts, find_process_file
+from phoihop.engine.definitions.forms.formats import money_fields
 from phoihop.engine.errors import DefinitionNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.instances import HistoryEvent, InstanceReads, InstanceView, history_event
@@ -38,6 +39,7 @@ class InstanceDiagram:
     names: Mapping[str, str]
     lanes: Mapping[str, str]
     history: tuple[HistoryEvent, ...]
+    money: frozenset[str] = frozenset()  # variables a form of the version marks as money (đồng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +62,16 @@ class InstanceViews:
         return self._bpmn_file(self.instances.get_instance(actor, instance_id))
 
     def _bpmn_file(self, instance: InstanceView) -> tuple[str, str]:
+        return self._bpmn_and_money(instance)[0]
+
+    def _bpmn_and_money(self, instance: InstanceView) -> tuple[tuple[str, str], frozenset[str]]:
+        """The BPMN file of the instance's version and the variables its forms mark as money."""
         key, version = instance.process_key, instance.process_version
         with self.db.transaction(write=False) as conn:
             definition = repo.definition_by_version(conn, key, version) if version is not None else None
             files = repo.deployment_files(conn, definition["deployment_id"]) if definition is not None else []
-        found = find_process_file([(f["name"], f["content"]) for f in files], key)
+        named = [(f["name"], f["content"]) for f in files]
+        found = find_process_file(named, key)
         if found is None:
             raise DefinitionNotFound(
                 f"no BPMN file of {key!r} version {version} defines the process",
@@ -72,12 +79,12 @@ class InstanceViews:
                 process_key=key,
                 version=version,
             )
-        return found
+        return found, money_fields(named)
 
     def instance_diagram(self, actor: Actor, instance_id: str) -> InstanceDiagram:
         """The instance (as GET /api/v1/process-instances/{id} shows it) with its diagram and history."""
         instance = self.instances.get_instance(actor, instance_id)
-        name, content = self._bpmn_file(instance)
+        (name, content), money = self._bpmn_and_money(instance)
         with self.db.transaction(write=False) as conn:
             history = [history_event(r) for r in repo.history(conn, instance_id)]
             waiting, messages = instance_views.waiting_elements(conn, instance_id)
@@ -104,6 +111,7 @@ class InstanceViews:
             names=dict(facts.names),
             lanes=dict(facts.lanes),
             history=tuple(history),
+            money=money,
         )
 
     def instance_labels(self, tasks: Iterable[TaskView]) -> dict[str, InstanceLabels]:

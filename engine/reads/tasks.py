@@ -3,6 +3,7 @@ may see a task: its candidates (groups, users), its assignee, who completed it, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,6 +21,7 @@ from phoihop.engine.reads.views import (
     task_detail,
     task_view,
 )
+from phoihop.engine.search_text import fold
 from phoihop.engine.store import instance_views
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
@@ -46,7 +48,7 @@ class TaskReads:
         with self.db.transaction(write=False) as conn:
             row = self._visible_row(conn, actor, task_id)
             task = task_view(row, self.clock.now())
-            return task_detail(task, self._task_form(conn, task))
+            return task_detail(task, *self._task_form(conn, task))
 
     def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
         """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
@@ -69,7 +71,8 @@ class TaskReads:
     ) -> Page[TaskView]:
         """Tasks the caller may see, soonest due first; open and claimed ones unless ``status`` says otherwise.
         ``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
-        name, business key or dossier code contains it (case-insensitive)."""
+        name, business key, dossier code, case title or applicant contains it, ignoring case and diacritics
+        (engine/search_text.py)."""
         limit, offset = page_bounds(limit, offset)
         if deadline is not None and deadline not in FILTERS:
             raise InvalidInput(
@@ -96,21 +99,27 @@ class TaskReads:
             conditions.append(ht.c.instance_id == instance_id)
         if deadline is not None:
             conditions += [ht.c.status.in_(repo.OPEN_STATUSES), repo.task_deadline_clause(deadline, now)]
-        if text is not None and text.strip():
-            conditions.append(instance_views.task_text_clause(text.strip()))
+        if text is not None and fold(text):
+            conditions.append(instance_views.task_text_clause(fold(text)))
         with self.db.transaction(write=False) as conn:
             rows, total = repo.list_tasks(conn, conditions=conditions, limit=limit, offset=offset)
         return Page(tuple(task_view(r, now) for r in rows), total, limit, offset)
 
     # --- rows ---------------------------------------------------------------------------------------------------------
-    def _task_form(self, conn: Connection, task: TaskView) -> JsonObject | None:
+    def _task_form(self, conn: Connection, task: TaskView) -> tuple[JsonObject | None, JsonObject]:
+        """The task's form and the case's current values of its top-level fields (earlier answers)."""
         if not task.form_key or self._models is None:
-            return None
+            return None, {}
         instance = repo.get_instance(conn, task.instance_id)
         if instance is None:
-            return None
+            return None, {}
         form = self._models(conn, instance["definition_id"]).forms.get(task.form_key)
-        return form.schema if form is not None else None
+        if form is None:
+            return None, {}
+        variables = instance.get("variables") or {}
+        properties = form.schema.get("properties")
+        names = properties if isinstance(properties, Mapping) else {}
+        return form.schema, {name: variables[name] for name in names if variables.get(name) is not None}
 
     @staticmethod
     def _visible_row(conn: Connection, actor: Actor, task_id: str) -> repo.Row:

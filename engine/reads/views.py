@@ -98,9 +98,12 @@ class TaskView:
 
 @dataclass(frozen=True, slots=True)
 class TaskDetail(TaskView):
-    """One task with ``form``, the JSON Schema of the variables that complete it (None: it has no form)."""
+    """One task with ``form``, the JSON Schema of the variables that complete it (None: it has no form), and
+    ``values``: the case's current value of each of the form's top-level fields that the case has already (an earlier
+    answer the form starts from, so that sending it untouched never overwrites it with a default)."""
 
     form: JsonObject | None
+    values: JsonObject
 
 
 def task_view(row: Row, now: datetime) -> TaskView:
@@ -129,9 +132,9 @@ def task_view(row: Row, now: datetime) -> TaskView:
     )
 
 
-def task_detail(task: TaskView, form: JsonObject | None) -> TaskDetail:
-    """``task`` with its form."""
-    return extended(task, TaskDetail, form=form)
+def task_detail(task: TaskView, form: JsonObject | None, values: JsonObject) -> TaskDetail:
+    """``task`` with its form and the earlier answers its form starts from."""
+    return extended(task, TaskDetail, form=form, values=values)
 
 
 def extended(view: DataclassInstance, kind: type[E], **more: Any) -> E:

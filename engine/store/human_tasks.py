@@ -17,10 +17,10 @@ OPEN_STATUSES = ("open", "claimed")
 _INSERT_TASK = (
     "INSERT INTO human_task (id, instance_id, process_key, element_id, name, lane, candidate_groups, candidate_users,"
     " assignee, status, documentation, form_key, created_at, claimed_at, completed_at, completed_by, due_at, warn_at,"
-    " required_role) VALUES"
+    " required_role, search_text) VALUES"
     " (:id, :instance_id, :process_key, :element_id, :name, :lane, :candidate_groups@json, :candidate_users@json,"
     " :assignee, :status, :documentation, :form_key, :created_at, :claimed_at, NULL, NULL, :due_at, :warn_at,"
-    " :required_role)"
+    " :required_role, :search_text)"
 )
 _INSERT_CANDIDATE = "INSERT INTO task_candidate (task_id, kind, value) VALUES (:task_id, :kind, :value)"
 _TASK_TIMES = ("created_at", "claimed_at", "completed_at", "due_at", "warn_at")
@@ -36,6 +36,7 @@ def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
             **{k: rawsql.ts(conn, t[k]) for k in ("created_at", "claimed_at", "due_at", "warn_at")},
             "candidate_groups": rawsql.js(t["candidate_groups"]),
             "candidate_users": rawsql.js(t["candidate_users"]),
+            "search_text": t.get("search_text"),
         }
         for t in tasks
     ]

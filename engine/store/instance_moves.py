@@ -75,6 +75,7 @@ _MOVED_FIELDS = (
     "documentation",
     "form_key",
     "required_role",
+    "search_text",
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from phoihop.engine.store.tables import (
     definition_table,
@@ -25,19 +25,10 @@ def _contains(text: str) -> str:
     return f"%{escaped}%"
 
 
-def task_text_clause(text: str) -> Any:
-    """Tasks whose name, or whose instance's business key or dossier code, contains ``text`` (case-insensitive;
-    LIKE wildcards in ``text`` match literally)."""
-    pattern = _contains(text)
-    matching = select(instance_table.c.id).where(
-        or_(
-            instance_table.c.business_key.ilike(pattern, escape=_LIKE_ESCAPE),
-            instance_table.c.dossier_code.ilike(pattern, escape=_LIKE_ESCAPE),
-        )
-    )
-    return or_(
-        human_task_table.c.name.ilike(pattern, escape=_LIKE_ESCAPE), human_task_table.c.instance_id.in_(matching)
-    )
+def task_text_clause(folded: str) -> Any:
+    """Tasks whose search text (engine/search_text.py: name, business key, dossier code, case title, applicant, all
+    folded) contains ``folded``, the query folded the same way (LIKE wildcards in it match literally)."""
+    return human_task_table.c.search_text.like(_contains(folded), escape=_LIKE_ESCAPE)
 
 
 def instance_labels(conn: Connection, instance_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

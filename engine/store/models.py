@@ -122,6 +122,8 @@ class HumanTask(SQLModel, table=True):
     due_at: datetime | None = _utc(nullable=True)
     warn_at: datetime | None = _utc(nullable=True)  # "sắp đến hạn" from here: created + ratio x (due - created)
     required_role: str | None = Field(default=None, max_length=50)  # e.g. "lead": only leads claim and complete
+    # folded (no case, no diacritics) name, business key, dossier code, case title, applicant: engine/search_text.py
+    search_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class TaskCandidate(SQLModel, table=True):

@@ -278,3 +278,17 @@ def test_instances_without_appointment_or_dossier(client: TestClient) -> None:
     assert items[plain["id"]]["dossier"] is None
     assert items[unknown["id"]]["dossier"]["status"] == 42
     assert items[processing["id"]]["deadline_state"] == "on_time"
+
+
+def test_the_task_list_searches_text_without_case_or_diacritics(client: TestClient) -> None:
+    """``GET /api/v1/tasks?q=`` (issue 10.3): the web inbox's search over REST."""
+    deploy(client, "deadline_tasks.bpmn")
+    task_id = review_task(client)
+    name = get_task(client, task_id)["name"]
+    import unicodedata
+
+    from phoihop.engine.search_text import fold
+
+    assert ids(task_list(client, SKHCN, q=fold(name).upper())) == {task_id}
+    assert ids(task_list(client, SKHCN, q=unicodedata.normalize("NFD", name))) == {task_id}
+    assert ids(task_list(client, SKHCN, q="không có việc này")) == set()

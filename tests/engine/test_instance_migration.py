@@ -345,6 +345,7 @@ def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_tas
     renamed = task_of(container, cases["legal"], "legal_appraisal")
     assert renamed["id"] == legal_task["id"] and renamed["assignee"] == "duc"
     assert renamed["name"] == "Thẩm định cơ chế, chính sách" and renamed["due_at"] == legal_task["due_at"]
+    assert renamed["search_text"].startswith("tham dinh co che, chinh sach")  # the inbox search finds the new name
     assert [(t["task_id"], t["due_at"]) for t in timers(container, cases["legal"])] == [
         (t["task_id"], t["due_at"]) for t in legal_timers
     ]

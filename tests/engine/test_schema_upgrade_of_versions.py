@@ -1,4 +1,4 @@
-"""Migration 0004 on a database that already holds instances: SQLite rebuilds process_definition (to drop the
+"""Migration 0004 on a database that already holds instances (and 0009, which fills the search text of its tasks): SQLite rebuilds process_definition (to drop the
 (key, content_hash) constraint) while instances and schedules reference it; every row and reference survives, and a
 revert (an older content as a new version) is then allowed. On SQLite and PostgreSQL."""
 
@@ -30,6 +30,14 @@ ROWS = [
     "INSERT INTO start_schedule (process_key, definition_id, element_id, timer_kind, timer_text, occurrence)"
     " VALUES ('k', 1, 'start', 'timeCycle', 'R/P1D', 0)",
 ]
+# a task written before migration 0009: its search text (folded name, case title, applicant) is filled by it
+TASK = [
+    'UPDATE process_instance SET business_key = \'HS-7\', variables = \'{"title": "Vướng mắc ở Đông Anh",'
+    ' "applicant": {"name": "Công ty Ánh Dương"}}\'',
+    "INSERT INTO human_task (id, instance_id, process_key, element_id, name, candidate_groups, candidate_users,"
+    " status, created_at) VALUES ('00000000-0000-7000-8000-0000000000aa', '00000000-0000-7000-8000-000000000001',"
+    " 'k', 'classify', 'Phân loại vướng mắc', '[\"skhcn\"]', '[]', 'open', '2026-11-01 02:00:00')",
+]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -57,7 +65,7 @@ def test_upgrading_a_database_with_instances_keeps_every_row(fresh_url: str) -> 
             config.attributes["connection"] = conn
             command.upgrade(config, "0003")
         with engine.begin() as conn:
-            for statement in ROWS:
+            for statement in ROWS + TASK:
                 conn.execute(text(statement))
 
         upgrade(fresh_url)
@@ -70,6 +78,9 @@ def test_upgrading_a_database_with_instances_keeps_every_row(fresh_url: str) -> 
             assert conn.execute(text("SELECT definition_id FROM process_instance")).scalar_one() == 1
             assert conn.execute(text("SELECT definition_id FROM start_schedule")).scalar_one() == 1
             assert conn.execute(text("SELECT count(*) FROM instance_task")).scalar_one() == 1
+            assert conn.execute(text("SELECT search_text FROM human_task")).scalar_one() == (
+                "phan loai vuong mac | hs-7 | vuong mac o dong anh | cong ty anh duong"
+            )
             if conn.dialect.name == "sqlite":
                 assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
             # a revert: version 2 repeats the content of version 1

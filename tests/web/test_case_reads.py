@@ -103,3 +103,30 @@ def test_the_diagram_follows_the_instance_visibility_rule(green_lane: EngineCont
         green_lane.instance_views.instance_bpmn(DESK, "01234567-89ab-7def-8123-456789abcdef")
     name, content = green_lane.instance_views.instance_bpmn(DESK, instance_id)
     assert name == "green_lane.bpmn" and 'id="green_lane"' in content
+
+
+def test_inbox_search_ignores_case_and_diacritics_and_finds_applicants_and_case_titles(
+    green_lane: EngineContainer,
+) -> None:
+    """Issue 10.3: 'KIỂM', 'kiem tra', NFD input, 'đ' typed as 'd' (and the other way), the applicant's name and the
+    procedure (the case's title) are found."""
+    import unicodedata
+
+    task_reads = green_lane.task_reads
+    first = submit(green_lane, "HS-A1", applicant_name="Hợp tác xã Đông Anh")
+    second = submit(
+        green_lane, "HS-B2", applicant_name="Công ty TNHH Ánh Dương", procedure_name="Thẩm định công nghệ dự án đầu tư"
+    )
+
+    def found(text: str) -> list[str]:
+        return sorted(t.instance_id for t in task_reads.list_tasks(DESK, text=text).items)
+
+    both = sorted([first, second])
+    assert found("KIỂM") == both and found("kiem tra tinh") == both and found("KIEM TRA") == both
+    assert found(unicodedata.normalize("NFD", "Kiểm tra tính đầy đủ")) == both
+    assert found("dong anh") == [first] and found("ĐÔNG ANH") == [first] and found("hop tac xa") == [first]
+    assert found(unicodedata.normalize("NFD", "Ánh Dương")) == [second] and found("anh duong") == [second]
+    assert found("tham dinh cong nghe") == [second]  # the procedure, the case's title
+    assert found("doanh nghiep khoa hoc") == [first]
+    assert found("hs-a1") == [first]
+    assert found("đong") == [first]  # đ and d are one letter to the search

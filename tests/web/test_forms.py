@@ -401,3 +401,32 @@ def test_the_rows_in_the_page() -> None:
     assert [c["value"] for c in page.controls if c["name"] == "difficulties[0].needs_escalation"] == ["true", "false"]
     assert "difficulties[__INDEX__].description" in page.template_names  # the row to clone
     assert not any(name.startswith("difficulties[__INDEX__]") for name in controls)  # inert in its <template>
+
+
+def test_money_is_typed_and_read_the_vietnamese_way_never_silently_another_amount() -> None:
+    """Issue 10.3: "600.000.000" is 600 million đồng; what cannot be read one way only is a field error."""
+    start = form("escalation", "start.form.json")
+    amount = by_name(build_fields(start, T, values={"funding_amount": 600_000_000}))["funding_amount"]
+    assert (amount.widget, amount.value, amount.attrs.get("inputmode")) == ("money", "600.000.000", "numeric")
+
+    def read(text: str) -> tuple[object, list[str]]:
+        data, local = parse_submission(start, {"funding_amount": [text]}, T)
+        return data.get("funding_amount"), local.get("funding_amount", [])
+
+    for typed in ("600.000.000", "600 000 000", "600000000", " 600.000.000 ", "600\u00a0000\u00a0000"):
+        assert read(typed) == (600_000_000, []), typed
+    for ambiguous in ("600.000.000,5", "600,5", "6.00", "600.00.000", "1.234.5"):
+        value, errors = read(ambiguous)
+        assert value is None and errors and "600.000.000" in errors[0], ambiguous
+    assert read("sáu trăm")[0] == "sáu trăm"  # not a number at all: the server names the field
+
+
+def test_number_fields_read_thousands_dots_and_decimal_commas() -> None:
+    apology = form("green_lane", "apology.form.json")  # extension_days: an integer
+    assert parse_submission(apology, {"extension_days": ["1.000"]}, T)[0] == {"extension_days": 1000}
+    data, local = parse_submission(apology, {"extension_days": ["2,5"]}, T)
+    assert "extension_days" not in data and local["extension_days"]
+    decimal = {"type": "object", "properties": {"rate": {"type": "number", "title": "Tỷ lệ"}}}
+    assert parse_submission(decimal, {"rate": ["1.234,5"]}, T)[0] == {"rate": 1234.5}
+    assert parse_submission(decimal, {"rate": ["7.5"]}, T)[0] == {"rate": 7.5}  # what a browser's number input sends
+    assert parse_submission(decimal, {"rate": ["12,75"]}, T)[0] == {"rate": 12.75}

@@ -59,3 +59,11 @@ def test_an_english_page_has_no_vietnamese_ui_text(live_server: LiveServer) -> N
         assert leftovers == [], path
     vietnamese = httpx.get(f"{live_server.url}/dang-nhap", timeout=30)
     assert '<html lang="vi">' in vietnamese.text and "Đăng nhập" in vietnamese.text
+
+
+def test_unclaiming_is_bo_nhan_viec_never_tra_lai() -> None:
+    """Issue 10.3: "Trả lại" is sending a file back; giving a task up is "Bỏ nhận việc" (button, message, history)."""
+    vi = Translator("vi")
+    assert vi("task.unclaim") == "Bỏ nhận việc"
+    assert "bỏ nhận" in vi("task.unclaimed").lower() and "bỏ nhận" in vi("event.task_unclaimed").lower()
+    assert [key for key, (text, _) in CATALOG.items() if "trả lại" in text.lower()] == []

@@ -69,6 +69,7 @@ async def case_page(
         "case.html",
         {
             "instance": instance,
+            "money": diagram.money,
             "marks": marks,
             "history": [_history_row(event, names, lanes) for event in diagram.history],
             "names": names,

@@ -49,12 +49,12 @@ def _task_page(
     status: int = 200,
 ) -> Response:
     t = context.t
-    fields = build_fields(task.form, t, raw=raw)
+    fields = build_fields(task.form, t, values=task.values, raw=raw)
     placed, general = errors_by_field(errors or [], fields, context.lang)
     for name, messages in (local or {}).items():
         placed.setdefault(name, []).extend(messages)
     if placed or general:
-        fields = build_fields(task.form, t, raw=raw, errors=placed)
+        fields = build_fields(task.form, t, values=task.values, raw=raw, errors=placed)
     return render(
         context,
         "task.html",

@@ -1,15 +1,18 @@
-"""The formats a form may name (``date``, ``date-time``, ``time``, ``email``, ``uuid``), checked by our own checker:
+"""The formats a form may name (``date``, ``date-time``, ``time``, ``email``, ``uuid``, ``money`` on an integer or
+number field: an amount in đồng), checked by our own checker:
 no I/O, and nothing the default checker would fetch or import."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime, time
 
 from jsonschema import FormatChecker
 
-__all__ = ["FORMATS"]
+__all__ = ["FORMATS", "money_fields"]
 
 FORMATS = FormatChecker(formats=())
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -53,3 +56,27 @@ def _is_email(value: object) -> bool:
 @FORMATS.checks("uuid", raises=ValueError)
 def _is_uuid(value: object) -> bool:
     return not isinstance(value, str) or (len(value) == 36 and bool(uuid.UUID(value)))
+
+
+@FORMATS.checks("money")
+def _is_money(value: object) -> bool:
+    """An amount in đồng: the field's type (integer, number) says what is stored; the format marks it as money, read
+    and shown the Vietnamese way ("600.000.000 đồng") by the web app. A text is no amount."""
+    return not isinstance(value, str)
+
+
+def money_fields(files: Iterable[tuple[str, str | bytes]]) -> frozenset[str]:
+    """The variables that some form among ``files`` (name, content) marks as money: top-level properties with
+    ``"format": "money"`` of every ``*.form.json`` (a file that does not parse names none)."""
+    found: set[str] = set()
+    for name, content in files:
+        if not name.endswith(".form.json"):
+            continue
+        try:
+            schema = json.loads(content)
+        except ValueError:
+            continue
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(properties, dict):
+            found |= {k for k, v in properties.items() if isinstance(v, dict) and v.get("format") == "money"}
+    return frozenset(found)

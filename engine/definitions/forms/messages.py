@@ -26,6 +26,7 @@ _FORMATS = {
     "time": ("giờ hợp lệ theo định dạng hh:mm:ss+07:00", "a valid time (hh:mm:ss+07:00)"),
     "email": ("địa chỉ thư điện tử hợp lệ", "a valid email address"),
     "uuid": ("mã UUID hợp lệ", "a valid UUID"),
+    "money": ("số tiền (đồng) viết bằng số", "an amount (đồng) as a number"),
 }
 _SHOWN_VALUES = 20
 

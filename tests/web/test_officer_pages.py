@@ -1,0 +1,139 @@
+"""What an officer sees on the task page and in the inbox (issue 10.3), as HTML from the in-process app (dev sign-in
+page, the demo users) on SQLite and PostgreSQL: lead-only tasks marked and shown read-only to an officer; a form
+starts from the case's earlier answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from phoihop.engine.clock import FakeClock
+from phoihop.settings import Settings
+from tests.conftest import TEST_SECRET, reused_app
+from tests.processes.escalation_steps import SKHCN as SKHCN_HEADERS
+from tests.processes.escalation_steps import classify, deploy_escalation, open_task, report, variables
+from tests.web.pages import parts
+
+
+@pytest.fixture
+def app(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
+    settings = Settings(
+        env="dev",
+        database_url=db_url,
+        secret_key=TEST_SECRET,
+        deploy_on_start=False,
+        run_scheduler=False,
+        processes_dir=Path("processes"),
+    )
+    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
+        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+        deploy_escalation(started)
+        yield started
+
+
+def signed_in(app: TestClient, sub: str) -> tuple[TestClient, str]:
+    """A browser of ``app`` signed in as the demo user ``sub``, and its CSRF token."""
+    browser = TestClient(app.app, raise_server_exceptions=False)
+    page = browser.get("/dang-nhap")
+    answer = browser.post(
+        "/dang-nhap/thu", data={"sub": sub, "next": "/", "csrf_token": parts(page.text).csrf}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    return browser, parts(browser.get("/").text).csrf
+
+
+class TaskForm(HTMLParser):
+    """The task form's controls: what a browser would submit untouched, which are disabled, the submit button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.submitted: list[tuple[str, str]] = []
+        self.controls: list[dict[str, str]] = []
+        self.in_form = self.disabled_set = self.has_submit = False
+        self.textarea: str | None = None
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("data-testid") == "task-form":
+            self.in_form = True
+        if not self.in_form:
+            return
+        if tag == "fieldset" and "disabled" in a and a.get("data-testid") == "task-fields":
+            self.disabled_set = True
+        if tag == "button" and a.get("data-testid") == "complete":
+            self.has_submit = True
+        if tag in ("input", "select", "textarea") and a.get("name") and a["name"] != "csrf_token":
+            self.controls.append({**a, "tag": tag})
+            if tag == "input" and (a.get("type") not in ("radio", "checkbox") or "checked" in a):
+                self.submitted.append((a["name"], a.get("value", "")))
+            self.textarea = a["name"] if tag == "textarea" else None
+            self.select = a["name"] if tag == "select" else None
+        if tag == "option" and self.select and "selected" in a:
+            self.submitted.append((self.select, a.get("value", "")))
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.submitted.append((self.textarea, data))
+            self.textarea = None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.in_form = False
+        if tag == "textarea" and self.textarea:
+            self.submitted.append((self.textarea, ""))
+            self.textarea = None
+
+
+def task_form(html: str) -> TaskForm:
+    found = TaskForm()
+    found.feed(html)
+    return found
+
+
+def test_a_lead_only_task_is_marked_and_read_only_for_an_officer(app: TestClient) -> None:
+    instance_id = report(app)
+    classify(app, instance_id, "guidance")
+    guide = open_task(app, instance_id, "guide")  # Sở KH&CN, lead only
+    officer, _ = signed_in(app, "skhcn.an")
+    row = officer.get("/", params={"q": "khám bệnh từ xa"}).text
+    assert f'data-task-id="{guide["id"]}"' in row and 'data-testid="lead-only"' in row and "Chỉ lãnh đạo" in row
+    assert f"/cong-viec/{guide['id']}/nhan" not in row  # no claim button the officer could not use
+    page = officer.get(f"/cong-viec/{guide['id']}").text
+    assert 'data-testid="lead-only"' in page and "Chỉ lãnh đạo" in page
+    assert "lãnh đạo của Sở Khoa học và Công nghệ hoàn thành" in page
+    form = task_form(page)
+    assert form.controls and form.disabled_set and not form.has_submit
+    assert f"/cong-viec/{guide['id']}/nhan" not in page
+    lead, _ = signed_in(app, "skhcn.cuong")
+    page = lead.get(f"/cong-viec/{guide['id']}").text
+    form = task_form(page)
+    assert 'data-testid="lead-only"' in page and not form.disabled_set and form.has_submit
+
+
+def test_a_form_starts_from_the_earlier_answer_and_keeps_it_when_submitted_untouched(app: TestClient) -> None:
+    """The reporter said "Cần kinh phí: Có"; classify shows it checked and, sent back as shown, keeps it."""
+    instance_id = report(app, needs_funding=True, funding_amount=600_000_000)
+    task = open_task(app, instance_id, "classify")
+    officer, csrf = signed_in(app, "skhcn.an")
+    page = officer.get(f"/cong-viec/{task['id']}").text
+    checked = {(c["name"], c["value"]) for c in task_form(page).controls if "checked" in c}
+    assert ("needs_funding", "true") in checked and ("needs_funding", "false") not in checked
+    assert ("needs_legal_review", "false") in checked  # no earlier answer: the schema's default
+    form = [*task_form(page).submitted, ("resolution_path", "escalate"), ("csrf_token", csrf)]
+    answer = officer.post(f"/cong-viec/{task['id']}/hoan-thanh", data=dict(form), follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    assert variables(app, instance_id)["needs_funding"] is True
+    detail = app.get(f"/api/v1/tasks/{task['id']}", headers=SKHCN_HEADERS).json()
+    assert detail["values"]["needs_funding"] is True and detail["values"]["resolution_path"] == "escalate"
+
+
+def test_money_is_shown_with_separators_and_dong_on_the_case_page(app: TestClient) -> None:
+    instance_id = report(app, needs_funding=True, funding_amount=600_000_000)
+    officer, _ = signed_in(app, "skhcn.an")  # classify is in Sở KH&CN's inbox: its officers see the case
+    page = officer.get(f"/ho-so/{instance_id}")
+    assert page.status_code == 200 and "<span data-money>600.000.000 đồng</span>" in page.text
