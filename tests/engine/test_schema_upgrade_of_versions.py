@@ -1,4 +1,4 @@
-"""Migration 0004 on a database that already holds instances (and 0009, which fills the search text of its tasks): SQLite rebuilds process_definition (to drop the
+"""Migration 0004 on a database that already holds instances (and 0007, which fills the search text of its tasks): SQLite rebuilds process_definition (to drop the
 (key, content_hash) constraint) while instances and schedules reference it; every row and reference survives, and a
 revert (an older content as a new version) is then allowed. On SQLite and PostgreSQL."""
 
@@ -30,7 +30,7 @@ ROWS = [
     "INSERT INTO start_schedule (process_key, definition_id, element_id, timer_kind, timer_text, occurrence)"
     " VALUES ('k', 1, 'start', 'timeCycle', 'R/P1D', 0)",
 ]
-# a task written before migration 0009: its search text (folded name, case title, applicant) is filled by it
+# a task written before migration 0007: its search text (folded name, case title, applicant) is filled by it
 TASK = [
     'UPDATE process_instance SET business_key = \'HS-7\', variables = \'{"title": "Vướng mắc ở Đông Anh",'
     ' "applicant": {"name": "Công ty Ánh Dương"}}\'',
