@@ -83,6 +83,17 @@ def rename(page: Page, element_id: str, name: str) -> None:
     )
 
 
+def remove(page: Page, element_id: str) -> None:
+    """What selecting an element and pressing Delete does, through the bpmn-js API (modeling.removeElements)."""
+    page.evaluate(
+        """(id) => {
+        const modeler = window.phoihopModeler;
+        modeler.get("modeling").removeElements([modeler.get("elementRegistry").get(id)]);
+    }""",
+        element_id,
+    )
+
+
 def test_a_process_owner_renames_a_task_validates_deploys_version_2_and_sees_the_diff(
     page: Page, isolated_server: LiveServer
 ) -> None:
@@ -165,27 +176,27 @@ def test_an_invalid_edit_is_marked_on_the_diagram_and_refused(page: Page, isolat
     key = deploy_copy(isolated_server)
     sign_in(page, "owner.bao", f"/quy-trinh/{key}/phien-ban/1")
     expect(page.locator("#modeler-app")).to_have_attribute("data-ready", "true")
-    rename(page, "Lane_vpubnd", "Phòng không có thật")  # the lane no longer names an agency: nobody can act
+    remove(page, "flow_to_meeting_check")  # the flow out of follow_up deleted: everything after it is cut off
     page.get_by_test_id("validate").click()
     expect(page.locator("#modeler-app")).to_have_attribute("data-result", "invalid")
-    finding = page.locator('#findings li[data-element-id="follow_up"][data-severity="error"]')
+    finding = page.locator('#findings li[data-element-id="meeting_due"][data-severity="error"]')
     expect(finding).to_have_count(1)
-    expect(finding).to_contain_text("Phòng không có thật")
-    expect(page.locator('g.djs-element.ph-finding-error[data-element-id="follow_up"]')).to_have_count(1)
-    expect(page.locator('.djs-overlays[data-container-id="follow_up"] .ph-finding-badge')).to_have_count(1)
+    expect(page.locator('#findings li[data-element-id="follow_up"][data-severity="warning"]')).to_have_count(1)
+    expect(page.locator('g.djs-element.ph-finding-error[data-element-id="meeting_due"]')).to_have_count(1)
+    expect(page.locator('.djs-overlays[data-container-id="meeting_due"] .ph-finding-badge')).to_have_count(1)
     expect(page.locator("#modeler-status")).to_contain_text("Chưa hợp lệ: 1 lỗi")
     finding.click()  # selects the element on the diagram
-    expect(page.locator('g.djs-element.selected[data-element-id="follow_up"]')).to_have_count(1)
+    expect(page.locator('g.djs-element.selected[data-element-id="meeting_due"]')).to_have_count(1)
     screenshot(page, "modeler")
 
     page.get_by_test_id("deploy").click()  # deploying refuses the same error, and marks it again
     expect(page.locator("#modeler-app")).to_have_attribute("data-result", "refused")
     expect(page.locator("#modeler-status")).to_contain_text("Tệp BPMN/DMN không hợp lệ")
-    expect(page.locator('g.djs-element.ph-finding-error[data-element-id="follow_up"]')).to_have_count(1)
+    expect(page.locator('g.djs-element.ph-finding-error[data-element-id="meeting_due"]')).to_have_count(1)
     versions = httpx.get(f"{isolated_server.url}/api/v1/process-definitions/{key}/versions", headers=OWNER, timeout=30)
     assert [v["version"] for v in versions.json()] == [1]
 
-    rename(page, "Lane_vpubnd", "Văn phòng UBND Thành phố")  # fixed: the finding goes away
+    page.evaluate("() => window.phoihopModeler.get('commandStack').undo()")  # the flow back: the finding goes away
     page.get_by_test_id("validate").click()
     expect(page.locator("#modeler-app")).to_have_attribute("data-result", "valid")
     expect(page.locator("g.djs-element.ph-finding-error")).to_have_count(0)
