@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from phoihop.engine.definitions.dmn.feel_python import translate_root
 from phoihop.engine.definitions.forms.files import is_form_file
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
@@ -126,6 +127,8 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
         except InvalidDefinition as exc:
             problems.extend(exc.problems)
         else:
+            if kind == "dmn":
+                translate_root(tree.getroot())  # FEEL cells → Python (engine.definitions.dmn.feel_python)
             documents.append(Document(source.name, kind, tree))
     return documents, problems, unsafe
 

@@ -1,0 +1,119 @@
+"""engine.definitions.dmn.feel_python: a FEEL decision table written as Camunda Modeler writes it, translated at deploy
+into the Python the sandbox evaluates (every unary test form, simple expressions, date(...), an input named like a
+Python builtin or keyword), an unsupported FEEL cell linted, and the project's Python tables unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.definitions.catalog import compile_deployment
+from phoihop.engine.definitions.dmn.feel_python import FeelUnsupported, simple_expression, unary_tests
+from phoihop.engine.definitions.dmn.tables import compile_file, evaluate
+from phoihop.engine.definitions.lint.deployment import lint_deployment
+from phoihop.engine.execution.sandbox import SandboxedScriptEngine
+from phoihop.engine.execution.sandbox_policy import check_source
+from phoihop.engine.model import SourceFile
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "dmn" / "feel_camunda.dmn"
+ENGINE = SandboxedScriptEngine(cpu_seconds=0.5)
+
+
+def content(replace: dict[str, str] | None = None) -> bytes:
+    text = FIXTURE.read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text.encode("utf-8")
+
+
+def run(amount: Any, kind: str = "z", go: bool = True, received: str = "2026-06-01") -> tuple[str, dict[str, Any]]:
+    decision = compile_file("feel_camunda.dmn", content())[0]
+    result = evaluate(decision, {"amount": amount, "input": kind, "continue": go, "received": received}, ENGINE)
+    return result.matched[0].rule.id, result.outputs
+
+
+@pytest.mark.parametrize(
+    ("inputs", "rule_id", "outputs"),
+    [
+        ((5,), "Rule_range", {"route": "closed range", "days": 1}),  # [5..8] includes 5 and 8
+        ((8,), "Rule_range", {"route": "closed range", "days": 1}),
+        ((10,), "Rule_default", {"route": "other", "days": 0}),  # ]10..20[ excludes 10 and 20
+        ((20,), "Rule_default", {"route": "other", "days": 0}),
+        ((15,), "Rule_open_range", {"route": "open range", "days": 2}),
+        ((1000, "a", True), "Rule_big", {"route": "big a/b", "days": 10}),  # >= 1000, "a","b", true; amount / 100
+        ((2000, "b", True), "Rule_big", {"route": "big a/b", "days": 20}),
+        ((1000, "c", True, "2025-12-31"), "Rule_not", {"route": "big old", "days": None}),  # not("x"), < date(...)
+        ((1000, "a", False, "2025-12-31"), "Rule_not", {"route": "big old", "days": None}),  # continue is false
+        ((1000, "x", True, "2025-12-31"), "Rule_default", {"route": "other", "days": 0}),
+        ((1000, "c", True, "2026-01-01"), "Rule_default", {"route": "other", "days": 0}),
+        ((30, "x", False, "2026-03-01"), "Rule_not_list", {"route": "x on 1 March", "days": 5}),  # not(1, 2)
+        ((3,), "Rule_equal", {"route": "three", "days": 3}),  # 3: equality
+        ((4,), "Rule_paren_range", {"route": "small", "days": "2026-12-31"}),  # (0..5); date(...) output
+        ((0,), "Rule_less", {"route": "below five", "days": -1}),  # < 5
+    ],
+)
+def test_each_feel_unary_test_form_evaluates_as_feel_reads_it(
+    inputs: tuple[Any, ...], rule_id: str, outputs: dict[str, Any]
+) -> None:
+    assert run(*inputs) == (rule_id, outputs)
+
+
+def test_not_list_excludes_its_values() -> None:
+    # not(1, 2) excludes 1 and 2: the later rules answer ((0..5), then < 5)
+    assert run(2, "x", False, "2026-03-01")[0] == "Rule_paren_range"
+    assert run(-2, "x", False, "2026-03-01")[0] == "Rule_not_list"
+    assert run(1, "x", True, "2026-03-01")[0] == "Rule_paren_range"
+
+
+def test_the_feel_file_deploys_and_lints_clean() -> None:
+    files = [SourceFile("feel_camunda.dmn", content())]
+    deployment = compile_deployment(files, agencies=default_registry(), check=check_source)
+    findings = [f for f in lint_deployment(deployment) if f["code"] == "dmn-feel"]
+    assert findings == []
+
+
+def test_an_unsupported_feel_cell_is_a_lint_error_naming_rule_and_column() -> None:
+    changed = content({"<text>amount / 100</text>": "<text>substring(received, 1, 2)</text>"})
+    deployment = compile_deployment(
+        [SourceFile("feel_camunda.dmn", changed)], agencies=default_registry(), check=check_source
+    )
+    findings = [f for f in lint_deployment(deployment) if f["code"] == "dmn-feel"]
+    assert len(findings) == 1, findings
+    assert findings[0]["severity"] == "error"
+    assert "rule Rule_big, column 'Số ngày'" in findings[0]["message_en"]
+    assert "substring()" in findings[0]["message_en"]
+    assert "quy tắc Rule_big, cột 'Số ngày'" in findings[0]["message_vi"]
+    assert "không phải FEEL" not in findings[0]["message_vi"]
+
+
+@pytest.mark.parametrize(
+    ("feel", "python"),
+    [
+        ("-", None),
+        ("", None),
+        (">= 10", "(? >= 10)"),
+        ("= 5", "(? == 5)"),
+        ("[5..8]", "(5 <= ? <= 8)"),
+        ("]5..8[", "(5 < ? < 8)"),
+        ("(5..8]", "(5 < ? <= 8)"),
+        ('"a","b"', "(? == ('a')) or (? == ('b'))"),
+        ('not("x")', "not ((? == ('x')))"),
+        ('date("2026-01-01")', "(? == ('2026-01-01'))"),
+        ("true", "(? == (True))"),
+        ("null", "(? == (None))"),
+    ],
+)
+def test_unary_tests_translate(feel: str, python: str | None) -> None:
+    assert unary_tests(feel) == python
+
+
+@pytest.mark.parametrize(
+    "feel", ["substring(x, 1, 2)", "[1, 2]", 'date("2026-13-01")', "x between 1 and 2", "a..b", "not"]
+)
+def test_unsupported_feel_raises(feel: str) -> None:
+    with pytest.raises(FeelUnsupported):
+        simple_expression(feel) if feel in ("not",) else unary_tests(feel)
