@@ -62,6 +62,30 @@ def test_each_feel_unary_test_form_evaluates_as_feel_reads_it(
     assert run(*inputs) == (rule_id, outputs)
 
 
+UNSET = {' expressionLanguage="https://www.omg.org/spec/DMN/20191111/FEEL/"': ""}
+
+
+def test_a_camunda_modeler_file_without_expression_language_is_feel() -> None:
+    # Camunda Modeler writes no expressionLanguage (FEEL is DMN's default): every cell translating, the file is FEEL
+    decision = compile_file("feel_camunda.dmn", content(UNSET))[0]
+    inputs = {"amount": 6, "input": "z", "continue": True, "received": "2026-06-01"}
+    assert evaluate(decision, inputs, ENGINE).matched[0].rule.id == "Rule_range"
+
+
+def test_a_camunda_modeler_file_with_a_python_only_cell_stays_python() -> None:
+    # "0 <= ? <= 500" is no FEEL: the whole file keeps its Python reading, as before this translator
+    changed = content(
+        {
+            **UNSET,
+            "<text>[5..8]</text>": "<text>5 &lt;= ? &lt;= 8</text>",
+            "<text>]10..20[</text>": ("<text>10 &lt; ? &lt; 20</text>"),
+        }
+    )
+    decision = compile_file("feel_camunda.dmn", changed)[0]
+    assert decision.rules[0].input_entries[0] == "5 <= ? <= 8"
+    assert decision.rules[2].input_entries[1] == '"a","b"'  # not translated
+
+
 def test_not_list_excludes_its_values() -> None:
     # not(1, 2) excludes 1 and 2: the later rules answer ((0..5), then < 5)
     assert run(2, "x", False, "2026-03-01")[0] == "Rule_paren_range"

@@ -1,9 +1,11 @@
 """FEEL decision tables (as Camunda Modeler writes them) translated at deploy into the Python SpiffWorkflow 3.2.0 runs.
 
 A DMN file is FEEL when its ``<definitions expressionLanguage>`` (or a cell's own ``expressionLanguage``) names FEEL
-(``https://www.omg.org/spec/DMN/20191111/FEEL/``, ``feel``, ...). Files without it keep Python cells, unchanged: ours
-(processes/*/*.dmn) and Camunda Modeler files already written in Python. :func:`translate_root` rewrites the cells of a
-FEEL document in place into Python, so the sandbox (and its worker pool) stays the only evaluator:
+(``https://www.omg.org/spec/DMN/20191111/FEEL/``, ``feel``, ...), or when Camunda Modeler wrote it (``exporter``)
+without any ``expressionLanguage`` and every cell translates (:func:`is_feel`). Other files keep Python cells,
+unchanged: ours (processes/*/*.dmn, ``exporter="phoihop"``) and Camunda Modeler files written in Python.
+:func:`translate_root` rewrites the cells of a FEEL document in place into Python, so the sandbox (and its worker
+pool) stays the only evaluator:
 
 - input entries (unary tests): ``-`` or empty → anything; ``< 5``, ``>= 10``, ``= 5``, ``!= 5`` → ``? < 5``...;
   ``[5..8]``, ``]5..8[``, ``(5..8)`` → ``5 <= ? <= 8`` (open ends ``<``); ``"a","b"`` → either; ``not("x")``,
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import json
 import keyword
 import re
@@ -210,11 +213,24 @@ def _is_feel_language(value: str | None) -> bool:
     return value is not None and "feel" in value
 
 
-def is_feel(root: Any) -> bool:
-    """Whether a DMN document holds FEEL cells to translate (its definitions, or any cell, says FEEL)."""
+def _said_feel(root: Any) -> bool:
     return _is_feel_language(_language(root)) or any(
         _is_feel_language(_language(element)) for element in root.iter() if isinstance(element.tag, str)
     )
+
+
+def is_feel(root: Any) -> bool:
+    """Whether a DMN document holds FEEL cells to translate: its definitions (or a cell) say FEEL, or Camunda Modeler
+    wrote it without ``expressionLanguage`` (FEEL is DMN's default) and every cell of it translates; a Camunda Modeler
+    file with a cell that is Python only (``True``, ``0 <= ? <= 500``) stays Python, as before."""
+    if _said_feel(root):
+        return True
+    if _language(root) is not None or not (root.get("exporter") or "").startswith("Camunda Modeler"):
+        return False
+    if any(_language(element) is not None for element in root.iter() if isinstance(element.tag, str)):
+        return False
+    trial = copy.deepcopy(root)
+    return not _translate_all(trial, default=True)
 
 
 def _cell_is_feel(element: Any, default: bool) -> bool:
@@ -226,9 +242,13 @@ def translate_root(root: Any) -> list[Untranslated]:
     """Rewrite the FEEL cells of a DMN document in place into Python; the cells left as written. No-op on Python."""
     if not is_feel(root):
         return []
+    said = _said_feel(root)  # else Camunda Modeler wrote it without expressionLanguage: every cell is FEEL
+    return _translate_all(root, default=_is_feel_language(_language(root)) or not said)
+
+
+def _translate_all(root: Any, *, default: bool) -> list[Untranslated]:
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     ns = {"dmn": namespace}
-    default = _is_feel_language(_language(root))
     left: list[Untranslated] = []
     for table in root.iterfind(".//dmn:decisionTable", ns):
         inputs = table.findall("dmn:input", ns)
