@@ -8,10 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.definitions.catalog import compile_deployment
-from phoihop.engine.definitions.dmn.feel_python import FeelUnsupported, simple_expression, unary_tests
+from phoihop.engine.definitions.dmn.feel_python import (
+    FeelUnsupported,
+    is_feel,
+    simple_expression,
+    translate_root,
+    unary_tests,
+)
 from phoihop.engine.definitions.dmn.tables import compile_file, evaluate
 from phoihop.engine.definitions.lint.deployment import lint_deployment
 from phoihop.engine.execution.sandbox import SandboxedScriptEngine
@@ -141,3 +148,13 @@ def test_unary_tests_translate(feel: str, python: str | None) -> None:
 def test_unsupported_feel_raises(feel: str) -> None:
     with pytest.raises(FeelUnsupported):
         simple_expression(feel) if feel in ("not",) else unary_tests(feel)
+
+
+@pytest.mark.parametrize("path", ["green_lane/eligibility.dmn", "sandbox_review/sector_routing.dmn"])
+def test_the_projects_python_tables_are_not_translated(path: str) -> None:
+    raw = (Path(__file__).parent.parent.parent / "processes" / path).read_bytes()
+    root = etree.fromstring(raw)
+    before = etree.tostring(root)
+    assert not is_feel(root)
+    assert translate_root(root) == []
+    assert etree.tostring(root) == before
