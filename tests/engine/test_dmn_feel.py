@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.definitions.catalog import compile_deployment
@@ -158,3 +160,33 @@ def test_the_projects_python_tables_are_not_translated(path: str) -> None:
     assert not is_feel(root)
     assert translate_root(root) == []
     assert etree.tostring(root) == before
+
+
+def test_a_business_rule_task_runs_a_feel_table() -> None:
+    fixtures = Path(__file__).parent.parent / "fixtures" / "bpmn"
+    dmn = (fixtures / "routing.dmn").read_text(encoding="utf-8")
+    for old, new in {
+        "<text>True</text>": "<text>true</text>",
+        "<text>False</text>": "<text>false</text>",
+        "<text>0 &lt;= ? &lt;= 500</text>": "<text>[0..500]</text>",
+        "<text>trong_khu_cnc</text>": "<text>continue</text>",
+    }.items():
+        assert old in dmn
+        dmn = dmn.replace(old, new)
+    files = [
+        SourceFile("business_rule.bpmn", (fixtures / "business_rule.bpmn").read_bytes()),
+        SourceFile("routing.dmn", dmn.encode("utf-8")),
+    ]
+    (process,) = compile_deployment(files, agencies=default_registry(), check=check_source).processes
+    results = []
+    for data in (
+        {"continue": True, "kinh_phi": 1},
+        {"continue": False, "kinh_phi": 600},
+        {"continue": False, "kinh_phi": 100},
+    ):
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs)
+        workflow.task_tree.data.update(data)
+        workflow.do_engine_steps()
+        (task,) = workflow.get_tasks(state=TaskState.READY, manual=True)
+        results.append(task.data["co_quan"])
+    assert results == ["htkc", "stc", "skhcn"]
