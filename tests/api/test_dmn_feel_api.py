@@ -31,3 +31,16 @@ def test_an_unsupported_feel_cell_is_refused_naming_rule_and_column(client: Test
     (found,) = [p for p in response.json()["problems"] if p["code"] == "dmn-feel"]
     assert found["element_id"] == "Rule_big"
     assert "count()" in found["reason"] and "quy tắc Rule_big, cột 'Số ngày'" in found["reason_vi"]
+
+
+def test_a_feel_cell_that_is_not_python_either_is_refused_as_feel(client: TestClient) -> None:
+    content = FIXTURE.read_text(encoding="utf-8").replace(
+        '<inputEntry id="UnaryTests_r3a"><text>&gt;= 1000</text>',
+        '<inputEntry id="UnaryTests_r3a"><text>&gt;= 1000 and &lt; 2000</text>',
+    )
+    response = upload(client, ("feel_camunda.dmn", content.encode("utf-8")))
+    assert response.status_code == 422, response.text
+    (found,) = response.json()["problems"]
+    assert found["code"] == "dmn-feel" and found["element_id"] == "Rule_big"
+    assert "FEEL input entry '>= 1000 and < 2000' is not supported" in found["reason"]
+    assert "không phải FEEL" not in found["reason_vi"]

@@ -22,7 +22,8 @@ from phoihop.engine.definitions.dmn.feel_python import (
     unary_tests,
 )
 from phoihop.engine.definitions.dmn.tables import compile_file, evaluate
-from phoihop.engine.definitions.lint.deployment import lint_deployment
+from phoihop.engine.definitions.lint.deployment import lint_deployment, lint_files
+from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
 from phoihop.engine.execution.sandbox import SandboxedScriptEngine
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
@@ -111,16 +112,20 @@ def test_the_feel_file_deploys_and_lints_clean() -> None:
 
 def test_an_unsupported_feel_cell_is_a_lint_error_naming_rule_and_column() -> None:
     changed = content({"<text>amount / 100</text>": "<text>substring(received, 1, 2)</text>"})
-    deployment = compile_deployment(
-        [SourceFile("feel_camunda.dmn", changed)], agencies=default_registry(), check=check_source
+    findings = lint_files(
+        [SourceFile("feel_camunda.dmn", changed)],
+        compile_files=lambda files: compile_deployment(files, agencies=default_registry(), check=check_source),
     )
-    findings = [f for f in lint_deployment(deployment) if f["code"] == "dmn-feel"]
-    assert len(findings) == 1, findings
-    assert findings[0]["severity"] == "error"
-    assert "rule Rule_big, column 'Số ngày'" in findings[0]["message_en"]
-    assert "substring()" in findings[0]["message_en"]
-    assert "quy tắc Rule_big, cột 'Số ngày'" in findings[0]["message_vi"]
-    assert "không phải FEEL" not in findings[0]["message_vi"]
+    (found,) = [f for f in findings if f["code"] == "dmn-feel"]
+    assert found["severity"] == "error" and found["element_id"] == "Rule_big"
+    assert "rule Rule_big, column 'Số ngày': FEEL output entry 'substring(received, 1, 2)'" in found["message_en"]
+    assert "substring()" in found["message_en"]
+    assert "quy tắc Rule_big, cột 'Số ngày'" in found["message_vi"]
+    assert "không phải FEEL" not in found["message_vi"]
+    # the lint of a compiled deployment names it too (engine.definitions.lint.dmn_tables)
+    root = etree.fromstring(changed)
+    (linted,) = [f for f in dmn_findings("feel_camunda.dmn", root) if f["code"] == "dmn-feel"]
+    assert linted["message_en"] == found["message_en"]
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,18 @@ class Untranslated:
     reason_en: str
     reason_vi: str
 
+    def message(self) -> tuple[str, str]:
+        """(English, Vietnamese): the cell, where it is and why it is not translated."""
+        kind_vi = {"input entry": "ô đầu vào", "output entry": "ô đầu ra"}.get(self.kind, "biểu thức đầu vào")
+        where_en = f"rule {self.rule_id}, " if self.rule_id else ""
+        where_vi = f"quy tắc {self.rule_id}, " if self.rule_id else ""
+        return (
+            f"{where_en}column {self.column!r}: FEEL {self.kind} {self.text!r} is not supported: {self.reason_en} "
+            '(supported: unary tests, simple expressions, date("..."); see docs/camunda-and-dmn.md)',
+            f"{where_vi}cột {self.column!r}: {kind_vi} FEEL {self.text!r} chưa được hỗ trợ: {self.reason_vi} "
+            '(hỗ trợ: phép thử đơn, biểu thức đơn giản, date("..."); xem docs/camunda-and-dmn.md)',
+        )
+
 
 Token = tuple[str, str]
 

@@ -187,16 +187,5 @@ def dmn_findings(file: str, root: Any) -> Iterator[Finding]:
 def _untranslated_findings(file: str, left: list[Untranslated]) -> Iterator[Finding]:
     """``dmn-feel`` errors: FEEL cells of a FEEL file that engine.definitions.dmn.feel_python does not translate."""
     for cell in left:
-        where_en = f"rule {cell.rule_id}, " if cell.rule_id else ""
-        where_vi = f"quy tắc {cell.rule_id}, " if cell.rule_id else ""
-        yield finding_at(
-            FEEL_CODE,
-            "error",
-            file,
-            cell.element,
-            cell.rule_id or cell.element.get("id"),
-            f"{where_en}column {cell.column!r}: FEEL {cell.kind} {cell.text!r} is not supported: {cell.reason_en} "
-            '(supported: unary tests, simple expressions, date("..."); see docs/camunda-and-dmn.md)',
-            f"{where_vi}cột {cell.column!r}: {_KIND_VI[cell.kind]} FEEL {cell.text!r} chưa được hỗ trợ: "
-            f'{cell.reason_vi} (hỗ trợ: phép thử đơn, biểu thức đơn giản, date("..."); xem docs/camunda-and-dmn.md)',
-        )
+        en, vi = cell.message()
+        yield finding_at(FEEL_CODE, "error", file, cell.element, cell.rule_id or cell.element.get("id"), en, vi)
