@@ -308,17 +308,26 @@ def check_dmn_expressions(document: Document, check: Check) -> list[Problem]:
     """Every input expression, input entry and output entry of every decision table of a DMN file."""
     ns = {"dmn": document.root.tag[1:].split("}", 1)[0]}
     problems: list[Problem] = []
+    for cell in document.untranslated:  # FEEL not translated: said as FEEL, its Python reading not checked
+        en, vi = cell.message()
+        problems.append(problem(document.name, en, vi, element=cell.element, element_id=cell.rule_id, code=FEEL_CODE))
+    skip = frozenset(cell.element for cell in document.untranslated)
     for table in document.root.iterfind(".//dmn:decisionTable", ns):
-        problems += _check_dmn_table(document, check, table, ns)
+        problems += _check_dmn_table(document, check, table, ns, skip)
     return problems
 
 
-def _check_dmn_table(document: Document, check: Check, table: Any, ns: dict[str, str]) -> list[Problem]:
+def _check_dmn_table(
+    document: Document, check: Check, table: Any, ns: dict[str, str], skip: frozenset[Any]
+) -> list[Problem]:
     problems: list[Problem] = []
     inputs: list[str | None] = []  # None: the column's expression failed, its entries would only repeat that
     for input_element in table.iterfind("dmn:input", ns):
         text_element = input_element.find("dmn:inputExpression/dmn:text", ns)
         expression = text_element.text if text_element is not None else None
+        if input_element.find("dmn:inputExpression", ns) in skip:
+            inputs.append(None)
+            continue
         found = (
             _checked(
                 document,
@@ -338,11 +347,11 @@ def _check_dmn_table(document: Document, check: Check, table: Any, ns: dict[str,
     for rule in table.iterfind("dmn:rule", ns):
         for index, entry in enumerate(rule.iterfind("dmn:inputEntry", ns)):
             expression = inputs[index] if index < len(inputs) else None
-            if expression is not None:
+            if expression is not None and entry not in skip:
                 problems += _dmn_entry_problems(document, check, expression, entry, rule)
         for entry in rule.iterfind("dmn:outputEntry", ns):
             text_element = entry.find("dmn:text", ns)
-            if text_element is not None and text_element.text:
+            if text_element is not None and text_element.text and entry not in skip:
                 problems += _checked(
                     document, check, text_element.text, "eval", text_element, ("output entry", "ô đầu ra"), entry
                 )

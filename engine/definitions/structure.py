@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from phoihop.engine.definitions.dmn.feel_python import translate_root
 from phoihop.engine.definitions.forms.files import is_form_file
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
@@ -52,6 +53,7 @@ class Document:
     kind: str  # "bpmn" or "dmn"
     tree: Any  # lxml.etree._ElementTree
     ids: dict[str, Any] = field(default_factory=dict)  # id -> first element carrying it
+    untranslated: list[Any] = field(default_factory=list)  # FEEL cells left as written (dmn.feel_python.Untranslated)
 
     @property
     def root(self) -> Any:
@@ -126,7 +128,9 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
         except InvalidDefinition as exc:
             problems.extend(exc.problems)
         else:
-            documents.append(Document(source.name, kind, tree))
+            # a FEEL file's cells → Python (engine.definitions.dmn.feel_python)
+            left = translate_root(tree.getroot()) if kind == "dmn" else []
+            documents.append(Document(source.name, kind, tree, untranslated=left))
     return documents, problems, unsafe
 
 

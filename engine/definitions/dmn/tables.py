@@ -27,6 +27,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from phoihop.engine.definitions.dmn.cells import dmn_entry_source, expression_names
 from phoihop.engine.definitions.dmn.feel import PYTHON_NOT_FEEL, FeelIssue, cell_issue
+from phoihop.engine.definitions.dmn.feel_python import translate_root
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import DefinitionNotFound, InvalidDefinition, InvalidInput
 from phoihop.engine.execution.sandbox import unwrap_script_error
@@ -180,6 +181,7 @@ def compile_file(file: str, content: bytes) -> list[CompiledDecision]:
     """Every decision of a deployed DMN file (safe XML parsing, each decision in its own document for SpiffWorkflow);
     InvalidDefinition when SpiffWorkflow cannot parse one (deployment refuses such files)."""
     root = parse_xml(content, filename=file).getroot()
+    translate_root(root)  # a FEEL file's cells as Python (engine.definitions.dmn.feel_python)
     compiled = []
     for (decision_id, single), element in zip(split_decisions(root), decision_elements(root), strict=True):
         try:

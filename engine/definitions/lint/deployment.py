@@ -68,8 +68,9 @@ def lint_deployment(
     )
     for name, tree in trees.items():
         if name.lower().endswith(DMN_SUFFIXES):
-            findings += coverage_findings(name, tree.getroot(), variables)
+            # first: it translates a FEEL file's cells into Python in place (engine.definitions.dmn.feel_python)
             findings += dmn_findings(name, tree.getroot())  # FEEL read as Python, hit policies, requirement graphs
+            findings += coverage_findings(name, tree.getroot(), variables)
         else:
             findings += camunda_findings(name, tree.getroot())
     findings += recursion_findings(trees)

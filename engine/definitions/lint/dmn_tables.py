@@ -9,6 +9,7 @@ from typing import Any
 
 from phoihop.engine.definitions.dmn.cells import expression_names
 from phoihop.engine.definitions.dmn.feel import FEEL_CODE, CellKind, cell_issue
+from phoihop.engine.definitions.dmn.feel_python import Untranslated, translate_root
 from phoihop.engine.definitions.lint.findings import finding_at
 from phoihop.engine.model import Finding
 
@@ -56,12 +57,16 @@ def _column(input_element: Any, index: int, ns: dict[str, str]) -> str:
     )
 
 
-def _table_findings(file: str, decision: Any, table: Any, ns: dict[str, str]) -> Iterator[Finding]:
+def _table_findings(
+    file: str, decision: Any, table: Any, ns: dict[str, str], skip: frozenset[Any] = frozenset()
+) -> Iterator[Finding]:
     decision_id = decision.get("id")
     inputs = table.findall("dmn:input", ns)
     expressions = [element.findtext("dmn:inputExpression/dmn:text", None, ns) for element in inputs]
     known = frozenset(name for text in expressions for name in expression_names(text))
     for index, (element, expression) in enumerate(zip(inputs, expressions, strict=True)):
+        if element.find("dmn:inputExpression", ns) in skip:
+            continue
         issue = cell_issue(expression, "input expression", known=known - expression_names(expression))
         if issue is not None:
             column = _column(element, index, ns)
@@ -81,6 +86,8 @@ def _table_findings(file: str, decision: Any, table: Any, ns: dict[str, str]) ->
         ]
         cells += [(entry, "output entry", index) for index, entry in enumerate(rule.findall("dmn:outputEntry", ns))]
         for entry, kind, index in cells:
+            if entry in skip:
+                continue
             text_element = entry.find("dmn:text", ns)
             text = text_element.text if text_element is not None else None
             is_input = kind == "input entry"
@@ -148,6 +155,9 @@ def dmn_findings(file: str, root: Any) -> Iterator[Finding]:
     differently) and ``dmn-required-decision`` (decision requirement graphs: not supported) findings of a DMN file."""
     tag = root.tag if isinstance(root.tag, str) else ""
     ns = {"dmn": tag[1:].split("}", 1)[0] if tag.startswith("{") else ""}
+    left = translate_root(root)  # a FEEL file's cells as Python, in place: the lint then sees what runs
+    yield from _untranslated_findings(file, left)
+    skip = frozenset(cell.element for cell in left)
     for decision in root.iterfind(".//dmn:decision", ns):
         decision_id = decision.get("id")
         required = [
@@ -171,4 +181,11 @@ def dmn_findings(file: str, root: Any) -> Iterator[Finding]:
             )
         table = decision.find("dmn:decisionTable", ns)
         if table is not None:
-            yield from _table_findings(file, decision, table, ns)
+            yield from _table_findings(file, decision, table, ns, skip)
+
+
+def _untranslated_findings(file: str, left: list[Untranslated]) -> Iterator[Finding]:
+    """``dmn-feel`` errors: FEEL cells of a FEEL file that engine.definitions.dmn.feel_python does not translate."""
+    for cell in left:
+        en, vi = cell.message()
+        yield finding_at(FEEL_CODE, "error", file, cell.element, cell.rule_id or cell.element.get("id"), en, vi)
