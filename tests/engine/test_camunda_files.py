@@ -439,7 +439,7 @@ def test_a_bpmn_io_diagram_is_refused_saying_why_and_runs_once_executable() -> N
         (
             {
                 "<bpmn:outgoing>Flow_0a2</bpmn:outgoing>": "<bpmn:outgoing>Flow_0a2</bpmn:outgoing>\n      "
-                '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${danh_sach}" camunda:elementVariable="muc" />'
+                '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${ho_so.danh_sach}" camunda:elementVariable="muc" />'
             },
             "camunda-unsupported",
             "camunda:collection",

@@ -20,13 +20,14 @@ sandbox checker):
 - ``data_mappings``: ``camunda:inputOutput`` parameters (a literal text, or one ``${…}``) become pre-/post-script
   assignments, and ``camunda:in``/``camunda:out`` (``source``, ``sourceExpression``, ``target``) of a call activity
   likewise;
+- ``multi_instance``: ``camunda:collection`` (one variable, ``items`` or ``${items}``) with
+  ``camunda:elementVariable`` becomes ``bpmn:loopDataInputRef`` and ``bpmn:inputDataItem``;
 - ``forms``: ``camunda:formData`` becomes a JSON Schema form (engine.definitions.forms) named by the element's
   ``camunda:formKey``, or ``generated:<element id>`` when it has none;
 - refused, each a problem naming the element and the text (``rewrite``): JUEL outside the subset, FEEL (``=…``) and
   cron timers (``expressions``); Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``),
   execution and task listeners, Java implementations (``camunda:class``, ``delegateExpression``, ``expression``,
-  ``type``) on anything but a service task (engine.execution.external_task_spec judges those), ``camunda:collection``
-  multi-instance (``refused``).
+  ``type``) on anything but a service task (engine.execution.external_task_spec judges those) (``refused``).
 
 
 Refused texts are replaced by a neutral one so the later checks do not report them twice (the deployment is refused
@@ -43,6 +44,7 @@ from phoihop.engine.definitions.camunda.business_rules import rewrite_business_r
 from phoihop.engine.definitions.camunda.data_mappings import rewrite_call_mappings, rewrite_input_output
 from phoihop.engine.definitions.camunda.expressions import rewrite_expressions
 from phoihop.engine.definitions.camunda.forms import generate_forms
+from phoihop.engine.definitions.camunda.multi_instance import rewrite_collections
 from phoihop.engine.definitions.camunda.refused import refuse_extensions, refuse_script_languages
 from phoihop.engine.definitions.camunda.rewrite import Rewrite
 from phoihop.engine.definitions.camunda.user_tasks import rewrite_user_tasks
@@ -80,6 +82,7 @@ def translate_camunda(documents: Sequence[Document]) -> Dialect:
             continue
         rewrite = Rewrite(document)
         refuse_extensions(rewrite)
+        rewrite_collections(rewrite)
         rewrite_expressions(rewrite)
         refuse_script_languages(rewrite)
         rewrite_user_tasks(rewrite)
