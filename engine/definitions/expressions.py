@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from phoihop.engine.definitions.dmn.cells import dmn_entry_source
 from phoihop.engine.definitions.dmn.feel import FEEL_CODE, syntax_hint
+from phoihop.engine.definitions.start_timers import cron_error, is_cron
 from phoihop.engine.definitions.structure import NSMAP, Document, local_name, problem
 from phoihop.engine.errors import ScriptError
 from phoihop.engine.model import Problem
@@ -177,6 +178,22 @@ def check_bpmn_expressions(document: Document, check: Check) -> list[Problem]:
 
 
 # --- timers ---------------------------------------------------------------------------------------------------------
+def cron_start_error(text: str, event: Any) -> tuple[str, str] | None:
+    """Why the cron ``timeCycle`` ``text`` of ``event`` cannot run (English, Vietnamese), or None: cron cycles are
+    scheduled for the timer start event of a process only (engine.definitions.start_timers)."""
+    if local_name(event) != "startEvent" or local_name(event.getparent()) != "process":
+        return (
+            "a cron cycle runs only on the timer start event of a process: write an ISO 8601 repetition such "
+            "as R3/PT1H here",
+            "biểu thức cron chỉ dùng cho sự kiện bắt đầu hẹn giờ của quy trình: ở đây hãy viết chu kỳ ISO 8601 "
+            "như R3/PT1H",
+        )
+    error = cron_error(text)
+    if error is not None:
+        return f"unsupported cron expression: {error}", f"biểu thức cron không được hỗ trợ: {error}"
+    return None
+
+
 def _timer_literal_error(kind: str, text: str) -> str | None:
     """Why SpiffWorkflow would fail on the ISO 8601 ``text`` of a ``kind`` timer, or None if it is fine."""
     try:
@@ -220,8 +237,15 @@ def check_timers(document: Document, check: Check) -> list[Problem]:
             kind, text = local_name(spec), (spec.text or "").strip()
             iso = bool(_ISO_LIKE.fullmatch(text))
             literal = text if iso else _string_literal(text)  # a quoted literal is checked like an ISO one
+            cron = kind == "timeCycle" and literal is not None and is_cron(literal)
             error = (
-                "is empty" if not text else _timer_literal_error(kind, literal.strip()) if literal is not None else None
+                "is empty"
+                if not text
+                else (cron_start_error(literal.strip(), event) or (None,))[0]
+                if cron and literal is not None
+                else _timer_literal_error(kind, literal.strip())
+                if literal is not None
+                else None
             )
             if error:
                 problems.append(

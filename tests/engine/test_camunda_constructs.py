@@ -3,17 +3,20 @@ multi-instance, cron ``timeCycle`` start timers and the ``dateTime()`` / ``now()
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
 from phoihop.engine.agencies import default_registry
+from phoihop.engine.clock import HANOI_TZ, FakeClock
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
 from phoihop.engine.errors import InvalidDefinition
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
+from phoihop.engine.store.schedules import schedule_of
 from tests.conftest import INTEGRATOR, OWNER, officer
 
 from .helpers import ADMIN, load_workflow, tasks
@@ -80,8 +83,82 @@ def test_a_collection_multi_instance_creates_one_task_per_item(container: Engine
             "camunda:collection",
         ),
         ('<bpmn:multiInstanceLoopCharacteristics camunda:collection="${danh_sach}" />', "camunda:elementVariable"),
+        (
+            '<bpmn:multiInstanceLoopCharacteristics isSequential="true" camunda:collection="${danh_sach}" '
+            'camunda:elementVariable="muc" />',
+            "sequential",
+        ),
     ],
 )
 def test_a_collection_that_is_not_a_variable_is_refused_naming_the_task(loop: str, text: str) -> None:
     found = problems_of(collection_file(loop))
     assert [(p["element_id"], text in p["reason"]) for p in found] == [("Activity_KiemTra", True)], found
+
+
+# --- cron timeCycle on a timer start event ---------------------------------------------------------------------------
+def cron_file(cycle: str, where: str = "start") -> SourceFile:
+    timer = f'<bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">{cycle}</bpmn:timeCycle></bpmn:timerEventDefinition>'
+    start = timer if where == "start" else ""
+    boundary = (
+        '<bpmn:boundaryEvent id="Event_Nhac" attachedToRef="Activity_BaoCao" cancelActivity="false">'
+        f"<bpmn:outgoing>Flow_3</bpmn:outgoing>{timer}</bpmn:boundaryEvent>"
+        '<bpmn:endEvent id="Event_DaNhac"><bpmn:incoming>Flow_3</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="Flow_3" sourceRef="Event_Nhac" targetRef="Event_DaNhac" />'
+        if where == "boundary"
+        else ""
+    )
+    text = HEAD.replace("Process_NhieuMuc", "Process_HangNgay").replace(
+        "<bpmn:definitions ", '<bpmn:definitions xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    ) + (
+        f"""    <bpmn:startEvent id="StartEvent_9h" name="9 giờ mỗi ngày"><bpmn:outgoing>Flow_1</bpmn:outgoing>{start}
+    </bpmn:startEvent>
+    <bpmn:userTask id="Activity_BaoCao" name="Báo cáo ngày" camunda:candidateGroups="ttpvhcc">
+      <bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
+    </bpmn:userTask>{boundary}
+    <bpmn:endEvent id="Event_Xong"><bpmn:incoming>Flow_2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_9h" targetRef="Activity_BaoCao" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_BaoCao" targetRef="Event_Xong" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    )
+    return SourceFile("hang_ngay.bpmn", text.encode())
+
+
+def next_start(container: EngineContainer) -> datetime:
+    with container.db.transaction(write=False) as conn:
+        row = schedule_of(conn, "Process_HangNgay")
+    assert row is not None and row["next_at"] is not None
+    due: datetime = row["next_at"]
+    return due if due.tzinfo else due.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("cycle", ["0 0 9 * * ?", "0 9 * * *", "0 0 9 ? * MON-SUN"])
+def test_a_cron_start_fires_at_nine_hanoi_time_each_day(
+    container: EngineContainer, clock: FakeClock, cycle: str
+) -> None:
+    container.deployments.deploy(OWNER, [cron_file(cycle)])  # 2026-01-05 15:00 in Hanoi
+    assert next_start(container) == datetime(2026, 1, 6, 9, 0, tzinfo=HANOI_TZ)
+
+    clock.advance(next_start(container) - clock.now() - timedelta(seconds=1))
+    assert container.scheduler.run_once() == 0
+    clock.advance(timedelta(seconds=2))
+    assert container.scheduler.run_once() == 1
+    assert next_start(container) == datetime(2026, 1, 7, 9, 0, tzinfo=HANOI_TZ)
+    clock.advance(timedelta(days=1))
+    assert container.scheduler.run_once() == 1
+    assert next_start(container) == datetime(2026, 1, 8, 9, 0, tzinfo=HANOI_TZ)
+
+
+@pytest.mark.parametrize(
+    ("cycle", "where", "text"),
+    [
+        ("0 0 9 L * ?", "start", "cron"),
+        ("0 0 25 * * ?", "start", "cron"),
+        ("0 0 9 * * ?", "boundary", "start event"),
+    ],
+)
+def test_a_cron_cycle_that_cannot_run_is_refused_naming_the_event(cycle: str, where: str, text: str) -> None:
+    found = problems_of(cron_file(cycle, where))
+    element = "StartEvent_9h" if where == "start" else "Event_Nhac"
+    assert [(p["element_id"], text in p["reason"]) for p in found] == [(element, True)], found

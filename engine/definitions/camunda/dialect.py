@@ -82,13 +82,13 @@ def translate_camunda(documents: Sequence[Document]) -> Dialect:
             continue
         rewrite = Rewrite(document)
         refuse_extensions(rewrite)
-        rewrite_collections(rewrite)
         rewrite_expressions(rewrite)
         refuse_script_languages(rewrite)
         rewrite_user_tasks(rewrite)
         rewrite_business_rules(rewrite, decisions)
         rewrite_input_output(rewrite)
         rewrite_call_mappings(rewrite)
+        rewrite_collections(rewrite)
         generate_forms(rewrite)
         result.problems += rewrite.problems
         result.forms.update(rewrite.forms)

@@ -1,9 +1,11 @@
 """``camunda:collection`` and ``camunda:elementVariable`` on a multi-instance loop become the BPMN standard
 ``bpmn:loopDataInputRef`` (the collection variable) and ``bpmn:inputDataItem`` (each instance's own item variable),
 which SpiffWorkflow's Spiff parser runs: one instance per item of the list (or per value of a mapping), each with
-its item. The collection must name one variable (``items`` or ``${items}``); anything else, a missing
-``camunda:elementVariable`` or a loop that also gives a cardinality or a ``bpmn:loopDataInputRef`` is refused,
-naming the element."""
+its item. Unlike Camunda, SpiffWorkflow merges each instance's data back, its item included: the item outlives the
+loop (holding one of the items). For that reason a sequential loop is refused: SpiffWorkflow would find the first
+item already there when it creates the second instance. The collection must name one variable (``items`` or
+``${items}``); anything else, a missing ``camunda:elementVariable``, a sequential loop or a loop that also gives a
+cardinality or a ``bpmn:loopDataInputRef`` is refused, naming the element."""
 
 from __future__ import annotations
 
@@ -62,6 +64,13 @@ def _refusal(loop: Any, collection: str, variable: str | None, element: str) -> 
         return (
             "camunda:collection needs camunda:elementVariable naming the variable each instance gets its item in",
             "camunda:collection cần camunda:elementVariable là tên biến chứa phần tử của từng thực thể",
+        )
+    if loop.get("isSequential") == "true":
+        return (
+            "a sequential camunda:collection is not supported yet (SpiffWorkflow 3.2 keeps each item in the "
+            "instance's data, so the second item stops the instance): make the loop parallel",
+            "chưa hỗ trợ camunda:collection tuần tự (SpiffWorkflow 3.2 giữ phần tử trong dữ liệu của hồ sơ nên "
+            "phần tử thứ hai làm dừng hồ sơ): hãy để vòng lặp song song",
         )
     if loop.find("bpmn:loopCardinality", NSMAP) is not None or loop.find("bpmn:loopDataInputRef", NSMAP) is not None:
         return (
