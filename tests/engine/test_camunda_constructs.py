@@ -12,6 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.clock import HANOI_TZ, FakeClock
 from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions.camunda.juel import JuelRefused, translate
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
 from phoihop.engine.errors import InvalidDefinition
 from phoihop.engine.execution.sandbox_policy import check_source
@@ -162,3 +163,52 @@ def test_a_cron_cycle_that_cannot_run_is_refused_naming_the_event(cycle: str, wh
     found = problems_of(cron_file(cycle, where))
     element = "StartEvent_9h" if where == "start" else "Event_Nhac"
     assert [(p["element_id"], text in p["reason"]) for p in found] == [(element, True)], found
+
+
+# --- dateTime(), now() and their calendar arithmetic ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("juel", "python"),
+    [
+        ("${now()}", "now()"),
+        ("${dateTime()}", "now()"),
+        ("${dateTime().toDate()}", "now()"),
+        ("${dateTime().plusDays(3).toDate()}", "(datetime.fromisoformat(now()) + timedelta(days=3)).isoformat()"),
+        (
+            "${dateTime().plusWeeks(1).minusHours(han)}",
+            "((datetime.fromisoformat(now()) + timedelta(weeks=1)) - timedelta(hours=han)).isoformat()",
+        ),
+    ],
+)
+def test_date_time_idioms_become_the_sandbox_now(juel: str, python: str) -> None:
+    assert translate(juel).python == python
+
+
+@pytest.mark.parametrize(
+    ("juel", "text"),
+    [
+        ("${dateTime().plusMonths(1)}", "plusMonths"),
+        ("${dateTime().withDayOfMonth(1)}", "withDayOfMonth"),
+        ("${dateTime() > han}", "dateTime()"),
+        ("${dateTime(han)}", "dateTime()"),
+        ("${dateTime().plusDays(dateTime())}", "dateTime()"),
+    ],
+)
+def test_date_time_idioms_without_a_clear_meaning_are_refused(juel: str, text: str) -> None:
+    with pytest.raises(JuelRefused) as refused:
+        translate(juel)
+    assert text in refused.value.reason and refused.value.reason_vi
+
+
+def test_a_due_date_three_days_from_now_is_set_on_the_task(container: EngineContainer) -> None:
+    file = (
+        collection_file("")
+        .content.decode()
+        .replace(
+            'camunda:candidateGroups="ttpvhcc"',
+            'camunda:candidateGroups="ttpvhcc" camunda:dueDate="${dateTime().plusDays(3).toDate()}"',
+        )
+    )
+    container.deployments.deploy(OWNER, [SourceFile("nhieu_muc.bpmn", file.encode())])
+    instance_id, _ = container.instances.start(INTEGRATOR, "Process_NhieuMuc", variables={})
+    (task,) = tasks(container, instance_id, open_only=True)
+    assert task["due_at"] - task["created_at"] == timedelta(days=3)
