@@ -10,7 +10,8 @@ sandbox checker):
 
 - ``expressions``: JUEL (``${…}``, ``#{…}``, engine.definitions.camunda.juel) in sequence-flow and event conditions,
   loop expressions, timers, ``camunda:dueDate``, ``camunda:in sourceExpression`` and input/output parameters becomes
-  the Python it means;
+  the Python it means (``now()``/``dateTime()`` with ``plusDays(n)``… included); a cron ``timeCycle`` on the timer
+  start event of a process is kept for the scheduler (engine.definitions.start_timers);
 - ``user_tasks``: ``camunda:candidateGroups="${var}"`` becomes the property ``candidateGroupsVariable`` (the agency
   code(s) read from ``var`` when the task is created); an expression in ``camunda:assignee`` or
   ``camunda:candidateUsers`` is refused;
@@ -21,11 +22,12 @@ sandbox checker):
   assignments, and ``camunda:in``/``camunda:out`` (``source``, ``sourceExpression``, ``target``) of a call activity
   likewise;
 - ``multi_instance``: ``camunda:collection`` (one variable, ``items`` or ``${items}``) with
-  ``camunda:elementVariable`` becomes ``bpmn:loopDataInputRef`` and ``bpmn:inputDataItem``;
+  ``camunda:elementVariable`` on a parallel loop becomes ``bpmn:loopDataInputRef`` and ``bpmn:inputDataItem``;
 - ``forms``: ``camunda:formData`` becomes a JSON Schema form (engine.definitions.forms) named by the element's
   ``camunda:formKey``, or ``generated:<element id>`` when it has none;
 - refused, each a problem naming the element and the text (``rewrite``): JUEL outside the subset, FEEL (``=…``) and
-  cron timers (``expressions``); Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``),
+  cron timers that cannot run (``expressions``); ``camunda:collection`` that is not one variable or is sequential
+  (``multi_instance``); Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``),
   execution and task listeners, Java implementations (``camunda:class``, ``delegateExpression``, ``expression``,
   ``type``) on anything but a service task (engine.execution.external_task_spec judges those) (``refused``).
 
