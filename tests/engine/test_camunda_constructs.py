@@ -14,6 +14,7 @@ from phoihop.engine.clock import HANOI_TZ, FakeClock
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.camunda.juel import JuelRefused, translate
 from phoihop.engine.definitions.catalog import Deployment, compile_deployment
+from phoihop.engine.definitions.start_timers import cron_of, parse_schedule
 from phoihop.engine.errors import InvalidDefinition
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
@@ -212,3 +213,56 @@ def test_a_due_date_three_days_from_now_is_set_on_the_task(container: EngineCont
     instance_id, _ = container.instances.start(INTEGRATOR, "Process_NhieuMuc", variables={})
     (task,) = tasks(container, instance_id, open_only=True)
     assert task["due_at"] - task["created_at"] == timedelta(days=3)
+
+
+@pytest.mark.parametrize(
+    ("cycle", "croniter_form"),
+    [
+        ("0 0 9 ? * 2-6", "0 0 9 * * 1-5"),  # Quartz numbers the days from Sunday = 1
+        ("0 0 9 ? * 1/2 *", "0 0 9 * * 0/2"),  # a step is not a day; the year * is dropped
+        ("0 9 * * 1-5", "0 0 9 * * 1-5"),  # classic cron: seconds 0, days as they are
+    ],
+)
+def test_quartz_cron_is_read_as_croniter_reads_cron(cycle: str, croniter_form: str) -> None:
+    assert cron_of(cycle) == croniter_form
+
+
+def test_a_working_week_cron_skips_the_weekend() -> None:
+    friday = datetime(2026, 1, 9, 10, 0, tzinfo=HANOI_TZ)
+    schedule = parse_schedule("timeCycle", "0 0 9 ? * MON-FRI", friday)
+    assert schedule.first_after(friday) == (0, datetime(2026, 1, 12, 9, 0, tzinfo=HANOI_TZ))
+    assert schedule.following(1, datetime(2026, 1, 12, 9, 0, tzinfo=HANOI_TZ)) == datetime(
+        2026, 1, 13, 9, 0, tzinfo=HANOI_TZ
+    )
+
+
+def test_a_collection_multi_instance_subprocess_runs_once_per_item(container: EngineContainer) -> None:
+    loop = '<bpmn:multiInstanceLoopCharacteristics camunda:collection="danh_sach" camunda:elementVariable="muc" />'
+    inner = (
+        '<bpmn:startEvent id="Event_VaoCon"><bpmn:outgoing>Flow_C1</bpmn:outgoing></bpmn:startEvent>'
+        '<bpmn:userTask id="Activity_XuLyMuc" name="Xử lý mục" camunda:candidateGroups="ttpvhcc">'
+        "<bpmn:incoming>Flow_C1</bpmn:incoming><bpmn:outgoing>Flow_C2</bpmn:outgoing></bpmn:userTask>"
+        '<bpmn:endEvent id="Event_RaCon"><bpmn:incoming>Flow_C2</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="Flow_C1" sourceRef="Event_VaoCon" targetRef="Activity_XuLyMuc" />'
+        '<bpmn:sequenceFlow id="Flow_C2" sourceRef="Activity_XuLyMuc" targetRef="Event_RaCon" />'
+    )
+    file = collection_file(loop + inner, task="subProcess")
+    container.deployments.deploy(
+        OWNER,
+        [
+            SourceFile(
+                file.name,
+                file.content.replace(
+                    b' camunda:candidateGroups="ttpvhcc">\n      <bpmn:incoming>Flow_1',
+                    b">\n      <bpmn:incoming>Flow_1",
+                    1,
+                ),
+            )
+        ],
+    )
+    instance_id, _ = container.instances.start(INTEGRATOR, "Process_NhieuMuc", variables={"danh_sach": ["a", "b"]})
+    opened = tasks(container, instance_id, open_only=True)
+    assert [t["element_id"] for t in opened] == ["Activity_XuLyMuc"] * 2
+    for task in opened:
+        container.tasks.complete(ONE_STOP, task["id"], {})
+    assert container.instance_reads.get_instance(ADMIN, instance_id).status == "completed"
