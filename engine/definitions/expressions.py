@@ -218,6 +218,13 @@ def _string_literal(text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _literal_error(kind: str, literal: str, event: Any) -> str | None:
+    """Why a literal timer text cannot run: a cron cycle (the timer start event of a process only) or ISO 8601."""
+    if kind == "timeCycle" and is_cron(literal):
+        return (cron_start_error(literal, event) or (None, None))[0]
+    return _timer_literal_error(kind, literal)
+
+
 def check_timers(document: Document, check: Check) -> list[Problem]:
     """Validate every timer; rewrite plain ISO 8601 texts in the tree to quoted Python string literals."""
     problems: list[Problem] = []
@@ -237,13 +244,10 @@ def check_timers(document: Document, check: Check) -> list[Problem]:
             kind, text = local_name(spec), (spec.text or "").strip()
             iso = bool(_ISO_LIKE.fullmatch(text))
             literal = text if iso else _string_literal(text)  # a quoted literal is checked like an ISO one
-            cron = kind == "timeCycle" and literal is not None and is_cron(literal)
             error = (
                 "is empty"
                 if not text
-                else (cron_start_error(literal.strip(), event) or (None,))[0]
-                if cron and literal is not None
-                else _timer_literal_error(kind, literal.strip())
+                else _literal_error(kind, literal.strip(), event)
                 if literal is not None
                 else None
             )
