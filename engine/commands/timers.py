@@ -145,7 +145,7 @@ class TimerCommands:
         due_at: datetime = schedule_row["next_at"]
         try:
             schedule = parse_schedule(schedule_row["timer_kind"], schedule_row["timer_text"], uow.now)
-            following = schedule.occurrence(schedule_row["occurrence"] + 1)
+            following = schedule.following(schedule_row["occurrence"] + 1, due_at)
         except ValueError:
             following = None
         repo.advance_schedule(uow.conn, schedule_row["process_key"], schedule_row["occurrence"] + 1, following)

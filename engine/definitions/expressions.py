@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from phoihop.engine.definitions.dmn.cells import dmn_entry_source
 from phoihop.engine.definitions.dmn.feel import FEEL_CODE, syntax_hint
+from phoihop.engine.definitions.start_timers import cron_error, is_cron
 from phoihop.engine.definitions.structure import NSMAP, Document, local_name, problem
 from phoihop.engine.errors import ScriptError
 from phoihop.engine.model import Problem
@@ -177,6 +178,22 @@ def check_bpmn_expressions(document: Document, check: Check) -> list[Problem]:
 
 
 # --- timers ---------------------------------------------------------------------------------------------------------
+def cron_start_error(text: str, event: Any) -> tuple[str, str] | None:
+    """Why the cron ``timeCycle`` ``text`` of ``event`` cannot run (English, Vietnamese), or None: cron cycles are
+    scheduled for the timer start event of a process only (engine.definitions.start_timers)."""
+    if local_name(event) != "startEvent" or local_name(event.getparent()) != "process":
+        return (
+            "a cron cycle runs only on the timer start event of a process: write an ISO 8601 repetition such "
+            "as R3/PT1H here",
+            "biểu thức cron chỉ dùng cho sự kiện bắt đầu hẹn giờ của quy trình: ở đây hãy viết chu kỳ ISO 8601 "
+            "như R3/PT1H",
+        )
+    error = cron_error(text)
+    if error is not None:
+        return f"unsupported cron expression: {error}", f"biểu thức cron không được hỗ trợ: {error}"
+    return None
+
+
 def _timer_literal_error(kind: str, text: str) -> str | None:
     """Why SpiffWorkflow would fail on the ISO 8601 ``text`` of a ``kind`` timer, or None if it is fine."""
     try:
@@ -201,6 +218,13 @@ def _string_literal(text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _literal_error(kind: str, literal: str, event: Any) -> str | None:
+    """Why a literal timer text cannot run: a cron cycle (the timer start event of a process only) or ISO 8601."""
+    if kind == "timeCycle" and is_cron(literal):
+        return (cron_start_error(literal, event) or (None, None))[0]
+    return _timer_literal_error(kind, literal)
+
+
 def check_timers(document: Document, check: Check) -> list[Problem]:
     """Validate every timer; rewrite plain ISO 8601 texts in the tree to quoted Python string literals."""
     problems: list[Problem] = []
@@ -221,7 +245,11 @@ def check_timers(document: Document, check: Check) -> list[Problem]:
             iso = bool(_ISO_LIKE.fullmatch(text))
             literal = text if iso else _string_literal(text)  # a quoted literal is checked like an ISO one
             error = (
-                "is empty" if not text else _timer_literal_error(kind, literal.strip()) if literal is not None else None
+                "is empty"
+                if not text
+                else _literal_error(kind, literal.strip(), event)
+                if literal is not None
+                else None
             )
             if error:
                 problems.append(

@@ -77,7 +77,7 @@ def test_a_bare_variable_is_known_as_one() -> None:
         ("${authenticatedUserId}", "Camunda Java object"),
         ("${nrOfCompletedInstances >= 2}", "multi-instance counter"),
         ("${fn:contains(a, 'b')}", "function call fn:contains"),
-        ("${dateTime().plusDays(1)}", "function call dateTime"),
+        ("${dateTime().plusMonths(1)}", "plusMonths"),
         ("${myBean.compute(x)}", "method call compute"),
         ("${x instanceof y}", "instanceof"),
         ("${a = 1}", "assignment '='"),

@@ -10,7 +10,8 @@ sandbox checker):
 
 - ``expressions``: JUEL (``${…}``, ``#{…}``, engine.definitions.camunda.juel) in sequence-flow and event conditions,
   loop expressions, timers, ``camunda:dueDate``, ``camunda:in sourceExpression`` and input/output parameters becomes
-  the Python it means;
+  the Python it means (``now()``/``dateTime()`` with ``plusDays(n)``… included); a cron ``timeCycle`` on the timer
+  start event of a process is kept for the scheduler (engine.definitions.start_timers);
 - ``user_tasks``: ``camunda:candidateGroups="${var}"`` becomes the property ``candidateGroupsVariable`` (the agency
   code(s) read from ``var`` when the task is created); an expression in ``camunda:assignee`` or
   ``camunda:candidateUsers`` is refused;
@@ -20,13 +21,15 @@ sandbox checker):
 - ``data_mappings``: ``camunda:inputOutput`` parameters (a literal text, or one ``${…}``) become pre-/post-script
   assignments, and ``camunda:in``/``camunda:out`` (``source``, ``sourceExpression``, ``target``) of a call activity
   likewise;
+- ``multi_instance``: ``camunda:collection`` (one variable, ``items`` or ``${items}``) with
+  ``camunda:elementVariable`` on a parallel loop becomes ``bpmn:loopDataInputRef`` and ``bpmn:inputDataItem``;
 - ``forms``: ``camunda:formData`` becomes a JSON Schema form (engine.definitions.forms) named by the element's
   ``camunda:formKey``, or ``generated:<element id>`` when it has none;
 - refused, each a problem naming the element and the text (``rewrite``): JUEL outside the subset, FEEL (``=…``) and
-  cron timers (``expressions``); Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``),
+  cron timers that cannot run (``expressions``); ``camunda:collection`` that is not one variable or is sequential
+  (``multi_instance``); Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``),
   execution and task listeners, Java implementations (``camunda:class``, ``delegateExpression``, ``expression``,
-  ``type``) on anything but a service task (engine.execution.external_task_spec judges those), ``camunda:collection``
-  multi-instance (``refused``).
+  ``type``) on anything but a service task (engine.execution.external_task_spec judges those) (``refused``).
 
 
 Refused texts are replaced by a neutral one so the later checks do not report them twice (the deployment is refused
@@ -43,6 +46,7 @@ from phoihop.engine.definitions.camunda.business_rules import rewrite_business_r
 from phoihop.engine.definitions.camunda.data_mappings import rewrite_call_mappings, rewrite_input_output
 from phoihop.engine.definitions.camunda.expressions import rewrite_expressions
 from phoihop.engine.definitions.camunda.forms import generate_forms
+from phoihop.engine.definitions.camunda.multi_instance import rewrite_collections
 from phoihop.engine.definitions.camunda.refused import refuse_extensions, refuse_script_languages
 from phoihop.engine.definitions.camunda.rewrite import Rewrite
 from phoihop.engine.definitions.camunda.user_tasks import rewrite_user_tasks
@@ -86,6 +90,7 @@ def translate_camunda(documents: Sequence[Document]) -> Dialect:
         rewrite_business_rules(rewrite, decisions)
         rewrite_input_output(rewrite)
         rewrite_call_mappings(rewrite)
+        rewrite_collections(rewrite)
         generate_forms(rewrite)
         result.problems += rewrite.problems
         result.forms.update(rewrite.forms)

@@ -1,6 +1,8 @@
 """Expressions written in Camunda rewritten to the Python SpiffWorkflow runs: JUEL (``${…}``, ``#{…}``,
 engine.definitions.camunda.juel) becomes the Python it means, FEEL (``=…``, Camunda 8) and JUEL outside the subset are
-refused, and so are other expression languages, ``camunda:resource`` and cron timers. This covers sequence-flow and
+refused, and so are other expression languages and ``camunda:resource``; a cron ``timeCycle`` is kept (as a
+Python string) on the timer start event of a process, where engine.definitions.start_timers schedules it, and refused
+elsewhere. This covers sequence-flow and
 event conditions, loop expressions and timers here; the other steps of the dialect call :func:`python_of` for
 ``camunda:dueDate``, ``camunda:in sourceExpression`` and input/output parameters. A refused text is replaced by a
 neutral one, so the later checks do not report it twice."""
@@ -8,12 +10,12 @@ neutral one, so the later checks do not report it twice."""
 from __future__ import annotations
 
 import ast
-import re
 from typing import Any
 
 from phoihop.engine.definitions.camunda.juel import JuelRefused, is_juel, looks_like_juel, translate
 from phoihop.engine.definitions.camunda.rewrite import CODE_FEEL, CODE_JUEL, Rewrite
-from phoihop.engine.definitions.expressions import owner
+from phoihop.engine.definitions.expressions import cron_start_error, owner
+from phoihop.engine.definitions.start_timers import is_cron
 from phoihop.engine.definitions.structure import CAMUNDA_NS, NSMAP, local_name
 
 __all__ = ["python_of", "rewrite_expressions"]
@@ -26,7 +28,6 @@ _NEUTRAL = {
     "timeCycle": "'R1/PT1H'",
     "timeDate": "'2026-01-01T00:00:00+07:00'",
 }
-_CRON = re.compile(r"\S+(?:\s+\S+){4,6}")
 # (path, kind, English, Vietnamese): the BPMN elements whose text is an expression
 _EXPRESSIONS: tuple[tuple[str, str, str, str], ...] = (
     (".//bpmn:sequenceFlow/bpmn:conditionExpression", "condition", "condition", "điều kiện"),
@@ -99,12 +100,15 @@ def rewrite_expressions(rewrite: Rewrite) -> None:
                 continue
             if not text.strip():
                 continue
-            if kind == "timer" and local_name(element) == "timeCycle" and _CRON.fullmatch(text.strip()):
+            if kind == "timer" and local_name(element) == "timeCycle" and is_cron(text):
+                error = cron_start_error(text.strip(), target)
+                if error is None:
+                    element.text = repr(text.strip())  # scheduled by engine.definitions.start_timers
+                    continue
                 rewrite.refuse(
                     target,
-                    f"{what_en} {text.strip()!r}: cron expressions are not supported, write an ISO "
-                    "8601 repetition such as R3/PT1H",
-                    f"{what_vi} {text.strip()!r}: không hỗ trợ biểu thức cron, hãy viết chu kỳ ISO 8601 như R3/PT1H",
+                    f"{what_en} {text.strip()!r}: {error[0]}",
+                    f"{what_vi} {text.strip()!r}: {error[1]}",
                     line=element.sourceline,
                 )
                 element.text = _neutral(kind, element)

@@ -11,8 +11,9 @@ Python is what SpiffWorkflow evaluates, through the sandbox. The subset:
   null, ``''``, an empty list or object); arithmetic ``+ - * / % div mod`` and unary minus; parentheses;
   the conditional ``a ? b : c``.
 
-Everything else is refused with :class:`JuelRefused` (an English and a Vietnamese reason): method calls
-(``x.size()``), functions (``fn:contains(…)``, ``dateTime()``), Camunda's context objects (``execution``, ``task``,
+``now()`` and ``dateTime()`` with ``plusDays(n)``… and ``toDate()`` are the current time (engine.definitions.camunda.
+juel_dates). Everything else is refused with :class:`JuelRefused` (an English and a Vietnamese reason): method calls
+(``x.size()``), functions (``fn:contains(…)``), Camunda's context objects (``execution``, ``task``,
 ``authenticatedUserId``) and multi-instance counters, ``instanceof``, EL 3.0 assignment, lambdas and collection
 literals, ``+`` on a string literal (JUEL's ``+`` adds numbers), and composite texts (literal text around
 ``${…}``). ``#{…}`` is read as ``${…}``.
@@ -28,6 +29,8 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from phoihop.engine.definitions.camunda import juel_dates as dates
+
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "JuelRefused", "Translation", "is_juel", "looks_like_juel", "translate"]
 
 MAX_LENGTH = 4000  # characters of one expression
@@ -40,24 +43,8 @@ _CONTEXT_OBJECTS = frozenset(
 )
 _MI_COUNTERS = frozenset({"nrOfInstances", "nrOfActiveInstances", "nrOfCompletedInstances", "loopCounter"})
 _RESERVED = frozenset(
-    {
-        "and",
-        "or",
-        "not",
-        "eq",
-        "ne",
-        "lt",
-        "gt",
-        "le",
-        "ge",
-        "true",
-        "false",
-        "null",
-        "empty",
-        "div",
-        "mod",
-        "instanceof",
-    }
+    {"and", "or", "not", "eq", "ne", "lt", "gt", "le", "ge", "true", "false", "null", "empty", "div", "mod"}
+    | {"instanceof"}
 )
 _EMPTY_VALUES = "(None, '', [], {})"
 _TOKEN = re.compile(
@@ -242,13 +229,16 @@ class _Parser:
                         f"cần tên thuộc tính sau '.' ở vị trí {token.position + 1}",
                     )
                 self.index += 1
-                if self.current.text == "(":
+                if self.current.text == "(" and value.startswith(dates.MARK):
+                    value = dates.method(value, token.text, self.arguments())
+                elif self.current.text == "(":
                     raise JuelRefused(
                         f"method call {token.text}(…) is not supported (only variables, properties, "
                         "literals and operators)",
                         f"không hỗ trợ gọi phương thức {token.text}(…) (chỉ dùng biến, thuộc tính, hằng và phép toán)",
                     )
-                value = f"{value}[{token.text!r}]"
+                else:
+                    value = f"{value}[{token.text!r}]"
             elif self.accept("[") is not None:
                 index = self.expression()
                 self.expect("]")
@@ -260,6 +250,15 @@ class _Parser:
                 )
             else:
                 return value
+
+    def arguments(self) -> str | None:
+        """The one argument of a call (None: none), its parentheses consumed."""
+        self.expect("(")
+        if self.accept(")") is not None:
+            return None
+        argument = self.expression()
+        self.expect(")")
+        return argument
 
     def primary(self) -> str:
         token = self.current
@@ -295,6 +294,8 @@ class _Parser:
                 f"{text!r} là toán tử, không phải giá trị (vị trí {token.position + 1})",
             )
         following = self.current.text
+        if following == "(" and text in dates.FUNCTIONS:
+            return dates.call(text, self.arguments() is not None)
         if following == "(" or (
             following == ":"
             and (after := self.peek()) is not None
@@ -382,7 +383,12 @@ def translate(text: str) -> Translation:
     if len(tokens) == 1:
         raise JuelRefused("the expression is empty", "biểu thức rỗng")
     parser = _Parser(tokens)
-    python = parser.expression()
+    try:
+        python = parser.expression()
+        if parser.current.text == "}":
+            python = dates.finish(python)
+    except dates.DateRefused as exc:
+        raise JuelRefused(exc.reason, exc.reason_vi) from exc
     if parser.current.text != "}":
         token = parser.current
         if token.text == "instanceof":

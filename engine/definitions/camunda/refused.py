@@ -1,7 +1,7 @@
 """Camunda constructs this engine cannot run, refused at deploy with the element and the reason: Camunda 8 (Zeebe)
 extensions, execution and task listeners, Java implementations (``camunda:class``, ``delegateExpression``,
-``expression``, ``type``) on anything but a service task (engine.execution.external_task_spec judges those),
-``camunda:collection`` multi-instance, and scripts not in Python (``scriptFormat``) or not written in the task."""
+``expression``, ``type``) on anything but a service task (engine.execution.external_task_spec judges those), and
+scripts not in Python (``scriptFormat``) or not written in the task."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ _C = f"{{{CAMUNDA_NS}}}"
 
 
 def refuse_extensions(rewrite: Rewrite) -> None:
-    """Zeebe extensions, listeners, Java implementations and camunda:collection anywhere in the document."""
+    """Zeebe extensions, listeners and Java implementations anywhere in the document."""
     root = rewrite.document.root
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -59,15 +59,6 @@ def refuse_extensions(rewrite: Rewrite) -> None:
                     "không chạy được: chỉ công việc tự động (service task) mới là công việc bên ngoài "
                     '(camunda:type="external")',
                 )
-        if name == "multiInstanceLoopCharacteristics" and element.get(_C + "collection") is not None:
-            rewrite.refuse(
-                owner(element),
-                "camunda:collection is not supported: give the collection with "
-                "bpmn:loopDataInputRef and the element with bpmn:inputDataItem",
-                "không hỗ trợ camunda:collection: hãy khai báo tập dữ liệu bằng bpmn:loopDataInputRef và "
-                "phần tử bằng bpmn:inputDataItem",
-                line=element.sourceline,
-            )
 
 
 def refuse_script_languages(rewrite: Rewrite) -> None:
