@@ -42,6 +42,7 @@ ROLES = ("officer", "lead", "process-owner", "integrator", "admin")
 
 
 TASK_ROLES = ("officer", "lead")  # the roles that work on human tasks (claim, release, complete)
+ADMIN_ONLY = "admin"  # required_role of a task whose run-time assignment named no one: admins act on it
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Actor:
         """Named by the task (user, group or assignee); or, for a task that names no one at all (the lint's
         ``no-one-can-act`` warning), any lead, whatever their agency (admins act on every task anyway)."""
         if not (task["candidate_users"] or task["candidate_groups"] or task["assignee"]):
-            return "lead" in self.roles
+            return "lead" in self.roles and task.get("required_role") != ADMIN_ONLY
         return (
             self.id in (task["candidate_users"] or [])
             or bool(self.groups & set(task["candidate_groups"] or []))

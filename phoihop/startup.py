@@ -79,10 +79,9 @@ def not_ready(container: EngineContainer, work: StartupWork) -> NotReady | None:
     try:
         with container.db.transaction(write=False) as conn:
             revision = current_revision(conn)
-    except Exception as exc:
-        return NotReady(
-            "database-unavailable", f"the database is unreachable: {exc}", "Không kết nối được cơ sở dữ liệu"
-        )
+    except Exception:
+        log.warning("readiness: the database is unreachable", exc_info=True)  # the driver's words for the operator
+        return NotReady("database-unavailable", "the database is unreachable", "Không kết nối được cơ sở dữ liệu")
     if revision != head_revision():
         return NotReady(
             "schema-not-at-head",
@@ -90,7 +89,9 @@ def not_ready(container: EngineContainer, work: StartupWork) -> NotReady | None:
             f"Lược đồ cơ sở dữ liệu ở phiên bản {revision}, máy chủ cần {head_revision()}",
         )
     if work.error is not None:
-        return NotReady("startup-failed", f"start-up work failed: {work.error}", "Công việc khởi động bị lỗi")
+        return NotReady(  # what failed is in the server's log (paths and compile messages are not for the public)
+            "startup-failed", "start-up work failed (see the server log)", "Các bước khởi động máy chủ bị lỗi"
+        )
     if not work.done.is_set():
         return NotReady(
             "starting",

@@ -130,7 +130,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task.lead_only": ("Chỉ lãnh đạo", "Lead only"),
     "task.role_only": ("Chỉ {role}", "{role} only"),
     "task.lead_completes": (
-        "Công việc này do lãnh đạo của {agency} hoàn thành. Bạn xem được nội dung nhưng không nhận và gửi được.",
+        "Công việc này do lãnh đạo của {agency} hoàn thành. Bạn chỉ xem được nội dung, không thể nhận hay gửi.",
         "A lead of {agency} completes this task. You can read it but not claim or submit it.",
     ),
     "task.created": ("Giao lúc", "Created"),

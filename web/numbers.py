@@ -40,6 +40,8 @@ def read_number(text: str, *, integer: bool, money: bool) -> int | float | str:
     """The number ``text`` means; ``text`` itself when it is no number at all (the form's validation names the field);
     NumberUnclear when it looks like one but could be read two ways, or is not whole where a whole number is asked."""
     typed = _SPACE_GROUPS.sub(".", text.strip())
+    if len(typed) > 40:  # no amount has that many digits (and int() refuses more than 4,300): not a number
+        return text
     if _PLAIN.fullmatch(typed):
         return int(typed)
     if _GROUPED.fullmatch(typed):

@@ -36,7 +36,7 @@ from phoihop.engine.execution.outcomes import RunOutcome, Snapshot, ThrownMessag
 from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.serializer import SERIALIZER_VERSION, StateSerializer
 from phoihop.engine.execution.workflow_cache import LiveWorkflow, WorkflowCache
-from phoihop.engine.model import Actor, SourceFile
+from phoihop.engine.model import ADMIN_ONLY, Actor, SourceFile
 from phoihop.engine.reads.views import InstanceStatus
 from phoihop.engine.search_text import task_search_text
 from phoihop.engine.store import external_tasks as external_store
@@ -367,6 +367,10 @@ class CommandExecutor:
         if info is not None and info.assignee_variable and assignee is None:  # ${initiator}: a user id, or no one
             value = self.runtime.task_data(workflow, task_id).get(info.assignee_variable)
             assignee = value.strip() if isinstance(value, str) and value.strip() else None
+        if assignee and assignee not in users:  # still a candidate once the task is unclaimed
+            users.append(assignee)
+        named_at_run_time = info is not None and bool(info.assignee_variable or info.candidate_groups_variable)
+        nobody = named_at_run_time and not (groups or users or assignee)
         due_at = resolve_due(
             info.due_date if info else None,
             now,
@@ -390,7 +394,8 @@ class CommandExecutor:
             "claimed_at": now if assignee else None,
             "due_at": due_at,
             "warn_at": warning_time(now, due_at, self.warning_ratio),
-            "required_role": info.required_role if info else None,
+            # a run-time assignment that named no one fails closed: admins act, not every lead (ADMIN_ONLY)
+            "required_role": ADMIN_ONLY if nobody else info.required_role if info else None,
         }
 
     def groups_from_data(self, workflow: Any, task_id: str, info: UserTaskModel) -> list[str]:

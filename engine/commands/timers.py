@@ -25,6 +25,7 @@ from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.definitions.forms.validation import with_defaults
 from phoihop.engine.definitions.start_timers import parse_schedule
 from phoihop.engine.dossier import CODE_VARIABLE
+from phoihop.engine.errors import StoreUnavailable
 from phoihop.engine.execution.outcomes import RunOutcome
 from phoihop.engine.execution.start_events import TIMER_TRIGGER
 from phoihop.engine.ids import uuid7
@@ -76,7 +77,7 @@ class TimerCommands:
             seen: list[repo.Row] = []  # the timer row as read under the instance's lock
             try:
                 fired += self._fire(timer, seen)
-            except OperationalError:  # the database, not the job: not counted against it
+            except (OperationalError, StoreUnavailable):  # the database, not the job: not counted against it
                 log.exception("timer %s of instance %s: database error", timer["id"], timer["instance_id"])
             except Exception as exc:  # the job fails alone: one attempt, and the round goes on
                 if not seen:
@@ -129,7 +130,7 @@ class TimerCommands:
                     seen.append(current)
                     count = self._start_scheduled(uow, current)
                 started += count  # once committed
-            except OperationalError:
+            except (OperationalError, StoreUnavailable):  # the database, not the job
                 log.exception("timer start of %s: database error", row["process_key"])
             except Exception as exc:
                 if not seen:

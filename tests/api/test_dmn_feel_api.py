@@ -44,3 +44,11 @@ def test_a_feel_cell_that_is_not_python_either_is_refused_as_feel(client: TestCl
     assert found["code"] == "dmn-feel" and found["element_id"] == "Rule_big"
     assert "FEEL input entry '>= 1000 and < 2000' is not supported" in found["reason"]
     assert "không phải FEEL" not in found["reason_vi"]
+
+
+def test_a_feel_string_with_an_escape_json_does_not_know_is_refused_not_a_500(client: TestClient) -> None:
+    content = FIXTURE.read_text(encoding="utf-8").replace("<text>amount / 100</text>", '<text>"a\\q"</text>')
+    response = upload(client, ("feel_camunda.dmn", content.encode("utf-8")))
+    assert response.status_code == 422, response.text  # was 500: JSONDecodeError escaped the translator
+    (found,) = [p for p in response.json()["problems"] if p["code"] == "dmn-feel"]
+    assert found["element_id"] == "Rule_big"

@@ -158,10 +158,30 @@ def test_the_initiator_is_stored_at_start_and_an_assignee_variable_assigns_the_t
     assert instance(container, instance_id)["status"] == "completed"
 
 
-def test_an_assignee_variable_that_is_unset_leaves_the_task_to_admins_and_leads(container: EngineContainer) -> None:
+def test_an_assignee_variable_that_is_unset_leaves_the_task_to_admins_only(container: EngineContainer) -> None:
+    """A run-time assignment that names no one fails closed (review of the merge): not every lead of every agency
+    may read the case and complete it, as for a task whose definition names no one (the lint's warning)."""
     files = odd("initiator.bpmn", {' camunda:initiator="nguoi_khoi_tao"': ""})
     container.deployments.deploy(OWNER, files)
     instance_id, _ = container.instances.start(INTEGRATOR, "nguoi_khoi_tao_xu_ly")
     task = open_tasks(container, instance_id)["bo_sung"]
     assert (task["assignee"], task["status"]) == (None, "open")
-    container.tasks.complete(LEAD_OF_NONE, str(task["id"]), {})
+    assert not LEAD_OF_NONE.may_see_task(task)
+    with pytest.raises(NotCandidate):
+        container.tasks.complete(LEAD_OF_NONE, str(task["id"]), {})
+    container.tasks.complete(ADMIN, str(task["id"]), {})
+    assert instance(container, instance_id)["status"] == "completed"
+
+
+def test_an_assignee_who_unclaims_stays_the_candidate_and_the_task_is_not_opened_to_leads(
+    container: EngineContainer,
+) -> None:
+    container.deployments.deploy(OWNER, odd("initiator.bpmn"))
+    instance_id, _ = container.instances.start(SKHCN, "nguoi_khoi_tao_xu_ly")
+    task_id = str(open_tasks(container, instance_id)["bo_sung"]["id"])
+    container.tasks.unclaim(SKHCN, task_id)
+    task = open_tasks(container, instance_id)["bo_sung"]
+    assert task["assignee"] is None and SKHCN.id in task["candidate_users"]
+    assert not LEAD_OF_NONE.may_see_task(task)
+    container.tasks.claim(SKHCN, task_id)
+    container.tasks.complete(SKHCN, task_id, {})

@@ -120,12 +120,22 @@ def _date(tokens: list[Token], index: int) -> tuple[str, int]:
         raise FeelUnsupported(
             'date() takes one ISO text: date("2026-01-31")', 'date() nhận một chuỗi ISO: date("2026-01-31")'
         )
-    value = json.loads(tokens[index + 2][1])
+    value = _text(tokens[index + 2][1])
     try:
         date.fromisoformat(value)
     except ValueError:
         raise FeelUnsupported(f"{value!r} is not an ISO date", f"{value!r} không phải ngày dạng ISO") from None
     return repr(value), index + 4
+
+
+def _text(token: str) -> Any:
+    """A FEEL string token's value; an escape JSON does not know is unsupported, not a crash."""
+    try:
+        return json.loads(token)
+    except ValueError:
+        raise FeelUnsupported(
+            f"{token} is not a valid string (unknown escape)", f"{token} không phải chuỗi hợp lệ (ký tự thoát lạ)"
+        ) from None
 
 
 def _expression(tokens: list[Token]) -> str:
@@ -138,7 +148,7 @@ def _expression(tokens: list[Token]) -> str:
         kind, value = tokens[index]
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         if kind == "str":
-            parts.append(repr(json.loads(value)))
+            parts.append(repr(_text(value)))
         elif kind == "num":
             parts.append(value)
         elif kind == "name" and value == "date" and following == ("punct", "("):

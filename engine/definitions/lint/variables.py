@@ -205,6 +205,6 @@ def _finding(file: str, element: Any, element_id: str, variable: str, what: str)
         element_id,
         f"{element_id}: {en_what} names the variable {variable!r}, which no form field, script, decision or message "
         "of the process sets; it fails when reached (a timer becomes an incident)",
-        f"{element_id}: {vi_what} dùng biến {variable!r} nhưng không trường biểu mẫu, kịch bản, bảng quyết định hay "
+        f"{element_id}: {vi_what} dùng biến {variable!r} nhưng không có trường biểu mẫu, kịch bản, bảng quyết định hay "
         "thông điệp nào của quy trình gán giá trị cho biến này; khi đến bước này sẽ lỗi (hẹn giờ thành sự cố)",
     )
