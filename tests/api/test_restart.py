@@ -161,7 +161,7 @@ def test_readyz_says_why_until_the_start_up_work_is_done(db_url: str, processes:
         app.state.startup = failed
         answer = client.get("/readyz")
         assert answer.status_code == 503 and answer.json()["type"] == "/problems/startup-failed"
-        assert "broken.bpmn" in answer.json()["detail"]
+        assert "broken.bpmn" not in answer.text  # /readyz is public: what failed is in the server's log only
 
         app.state.startup = done
         assert client.get("/readyz").json() == {"status": "ready"}
