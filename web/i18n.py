@@ -129,6 +129,16 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task.required_role": ("Vai trò yêu cầu", "Required role"),
     "task.lead_only": ("Chỉ lãnh đạo", "Lead only"),
     "task.role_only": ("Chỉ {role}", "{role} only"),
+    "task.role_completes": (
+        "Công việc này do người giữ vai trò {role} của {agency} hoàn thành. Bạn chỉ xem được nội dung, không thể nhận "
+        "hay gửi.",
+        "A person with the role {role} at {agency} completes this task. You can read it but not claim or submit it.",
+    ),
+    "task.needs_task_role": (
+        "Bạn chỉ xem được công việc này: nhận và xử lý công việc cần vai trò chuyên viên hoặc lãnh đạo.",
+        "You can only read this task: claiming and completing tasks needs the officer or lead role.",
+    ),
+    "task.assigned_agency": ("cơ quan được giao", "the assigned agency"),
     "task.lead_completes": (
         "Công việc này do lãnh đạo của {agency} hoàn thành. Bạn chỉ xem được nội dung, không thể nhận hay gửi.",
         "A lead of {agency} completes this task. You can read it but not claim or submit it.",

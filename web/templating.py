@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from phoihop.engine.clock import HANOI_TZ
-from phoihop.engine.model import Actor
+from phoihop.engine.model import TASK_ROLES, Actor
 from phoihop.settings import Settings
 from phoihop.web.i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
 from phoihop.web.numbers import format_money
@@ -147,15 +147,30 @@ class PageContext:
             "agency": lambda code: agency_name(code, self.lang),
             "role_name": lambda role: t.maybe(f"role.{role}", role),
             "may_act": lambda task: _may_act(actor, task),
+            "read_only_note": lambda task: _read_only_note(actor, task),
             "is_dev": self.settings.env == "dev",
         }
 
 
 def _may_act(actor: Actor | None, task: Any) -> bool:
-    """Whether ``actor`` holds the role ``task`` requires (``required_role``; an admin holds every one): else the
-    page shows the task marked and read-only, with no claim or submit button (the engine would refuse them)."""
+    """Whether ``actor`` works on tasks (``officer`` or ``lead``) and holds the role ``task`` requires
+    (``required_role``; an admin holds every one): else the page shows the task marked and read-only, with no claim
+    or submit button (the engine would refuse them)."""
+    return _read_only_note(actor, task) is None
+
+
+def _read_only_note(actor: Actor | None, task: Any) -> str | None:
+    """Why ``actor`` only reads ``task`` (a text key of web/i18n.py), or None when they may work on it."""
+    if actor is None:
+        return "task.needs_task_role"
+    if actor.is_admin:
+        return None
+    if not set(TASK_ROLES) & set(actor.roles):
+        return "task.needs_task_role"
     role = getattr(task, "required_role", None)
-    return actor is not None and (not role or actor.is_admin or role in actor.roles)
+    if role and role not in actor.roles:
+        return "task.lead_completes" if role == "lead" else "task.role_completes"
+    return None
 
 
 def _full_path(request: Request) -> str:

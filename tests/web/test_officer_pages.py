@@ -5,6 +5,7 @@ starts from the case's earlier answers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,11 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
+from phoihop.engine.model import Actor
 from phoihop.settings import Settings
+from phoihop.web.session import SESSION_COOKIE
 from tests.conftest import TEST_SECRET, reused_app
 from tests.processes.escalation_steps import SKHCN as SKHCN_HEADERS
 from tests.processes.escalation_steps import classify, deploy_escalation, open_task, report, variables
 from tests.web.pages import parts
+
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -137,3 +142,19 @@ def test_money_is_shown_with_separators_and_dong_on_the_case_page(app: TestClien
     officer, _ = signed_in(app, "skhcn.an")  # classify is in Sở KH&CN's inbox: its officers see the case
     page = officer.get(f"/ho-so/{instance_id}")
     assert page.status_code == 200 and "<span data-money>600.000.000 đồng</span>" in page.text
+
+
+def test_a_person_without_a_task_role_reads_the_task_without_buttons_they_could_not_use(app: TestClient) -> None:
+    """An integrator's or role-less sign-in of Sở KH&CN sees the agency's task (as the API lets them) but no claim
+    button and a read-only form saying why: the engine refuses claim and complete without officer or lead."""
+    instance_id = report(app)
+    task = open_task(app, instance_id, "classify")
+    container = app.app.state.container  # type: ignore[attr-defined]
+    opened = container.web_sessions.open(Actor.of("tich_hop", name="Cổng dịch vụ công", groups=("skhcn",)), ttl=HOUR)
+    browser = TestClient(app.app, raise_server_exceptions=False)
+    browser.cookies.set(SESSION_COOKIE, opened.token)
+    page = browser.get(f"/cong-viec/{task['id']}").text
+    assert "nhận và xử lý công việc cần vai trò chuyên viên hoặc lãnh đạo" in page
+    form = task_form(page)
+    assert form.controls and form.disabled_set and not form.has_submit
+    assert f"/cong-viec/{task['id']}/nhan" not in page
