@@ -179,6 +179,12 @@ class Processes:
                 )
 
 
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON of ``response``, which must have ``status`` (the request and body in the message otherwise)."""
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    return response.json()
+
+
 def wait_until(ready: Callable[[], bool], seconds: float, proc: Proc) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from tests.api.calls import ADMIN, DEFINITIONS, INSTANCES, OWNER, PORTAL
 
-from .conftest import Processes, wait_until
+from .conftest import Processes, ok, wait_until
 
 FORMS = Path(__file__).parent.parent / "fixtures" / "forms"
 HEALTHY = 5
@@ -70,11 +70,6 @@ m = max(y)</bpmn:script></bpmn:scriptTask>
     "hold",
     "end",
 )
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
-    return response.json()
 
 
 def deploy(client: httpx.Client, *files: tuple[str, bytes]) -> None:

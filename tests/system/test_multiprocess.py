@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from tests.api.calls import ADMIN, DEFINITIONS, HTKC, INSTANCES, OWNER, PORTAL, SKHCN, STP, TASKS, bpmn
 from tests.conftest import PG_ADMIN_URL, auth
 
-from .conftest import Proc, Processes
+from .conftest import Proc, Processes, ok
 
 VP_UBND = auth("lan", groups="vp-ubnd")
 ESCALATION_KEY = "escalation"
@@ -64,11 +64,6 @@ def escalation_bpmn(duration: str) -> bytes:
 
 
 # --- HTTP calls ---------------------------------------------------------------------------------------------------
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
-    return response.json()
-
-
 def deploy(client: httpx.Client, name: str, content: bytes) -> None:
     ok(client.post(DEFINITIONS, files=[("files", (name, content, "application/xml"))], headers=OWNER), 201)
 
