@@ -89,6 +89,17 @@ class Actor:
     def may_see_task(self, task: Mapping[str, Any]) -> bool:
         return self.is_admin or self.is_candidate(task) or task.get("completed_by") == self.id
 
+    def missing_roles(self, required_role: str | None) -> tuple[str, ...] | None:
+        """What this person lacks to work on a task whose definition requires ``required_role``: ``TASK_ROLES`` (one
+        of them is needed for any task work), ``(required_role,)``, or None (an admin holds every role)."""
+        if self.is_admin:
+            return None
+        if not self.roles & set(TASK_ROLES):
+            return TASK_ROLES
+        if required_role and required_role not in self.roles:
+            return (required_role,)
+        return None
+
     def require_candidate(self, task: Mapping[str, Any]) -> None:
         """May claim, release or complete ``task``: a candidate holding ``officer`` or ``lead`` (and the task's
         ``required_role``, if any), or an admin. Seeing a task (``may_see_task``) needs no role: an integrator's key
@@ -100,7 +111,8 @@ class Actor:
                 task_id=task["id"],
                 candidate_groups=list(task["candidate_groups"] or []),
             )
-        if not (self.is_admin or self.roles & set(TASK_ROLES)):
+        missing = self.missing_roles(task.get("required_role"))
+        if missing == TASK_ROLES:
             raise RoleRequired(
                 f"claiming, releasing or completing task {task['id']} needs one of the roles: {', '.join(TASK_ROLES)}",
                 detail_vi="Chỉ chuyên viên (officer) hoặc lãnh đạo (lead) mới được nhận, bỏ nhận hoặc hoàn thành "
@@ -108,8 +120,8 @@ class Actor:
                 task_id=task["id"],
                 required_roles=list(TASK_ROLES),
             )
-        role = task.get("required_role")
-        if role and not self.is_admin and role not in self.roles:
+        if missing:
+            (role,) = missing
             names = {"lead": "lãnh đạo", "officer": "chuyên viên"}
             raise RoleRequired(
                 f"task {task['id']} can only be claimed or completed by a user with the role {role!r}",

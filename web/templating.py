@@ -161,16 +161,12 @@ def _may_act(actor: Actor | None, task: Any) -> bool:
 
 def _read_only_note(actor: Actor | None, task: Any) -> str | None:
     """Why ``actor`` only reads ``task`` (a text key of web/i18n.py), or None when they may work on it."""
-    if actor is None:
-        return "task.needs_task_role"
-    if actor.is_admin:
+    missing = actor.missing_roles(getattr(task, "required_role", None)) if actor is not None else TASK_ROLES
+    if missing is None:
         return None
-    if not set(TASK_ROLES) & set(actor.roles):
+    if missing == TASK_ROLES:
         return "task.needs_task_role"
-    role = getattr(task, "required_role", None)
-    if role and role not in actor.roles:
-        return "task.lead_completes" if role == "lead" else "task.role_completes"
-    return None
+    return "task.lead_completes" if missing == ("lead",) else "task.role_completes"
 
 
 def _full_path(request: Request) -> str:
