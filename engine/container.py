@@ -30,7 +30,7 @@ from phoihop.engine.execution.runtime import Runtime
 from phoihop.engine.execution.sandbox import SandboxedScriptEngine
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.execution.sandbox_pool import ScriptPool, close_all, shared_pool
-from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
+from phoihop.engine.execution.script_functions import DEFAULT_CONSULTATION_DAYS, DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.execution.workflow_cache import WorkflowCache
 from phoihop.engine.instance_migration.commands import InstanceMigration
 from phoihop.engine.model import SourceFile
@@ -111,6 +111,7 @@ def build_engine(
     calendar_cutoff: time | None = None,
     office_close: time = time(17, 0),
     green_lane_cut: float = DEFAULT_GREEN_LANE_CUT,
+    consultation_days: int = DEFAULT_CONSULTATION_DAYS,
     warning_ratio: float = DEFAULT_WARNING_RATIO,
     job_retries: int = DEFAULT_JOB_RETRIES,
     deployments: DeploymentCache | None = None,
@@ -140,6 +141,7 @@ def build_engine(
         max_steps=max_steps,
         calendar=calendar.current,
         green_lane_cut=green_lane_cut,
+        consultation_days=consultation_days,
     )
     executor = CommandExecutor(
         db,

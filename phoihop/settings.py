@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES
-from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT
+from phoihop.engine.execution.script_functions import DEFAULT_CONSULTATION_DAYS, DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
 # The Decision 5921 processes shipped in the package (package data of the wheel; in a checkout, the link to processes/):
@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     job_retries: int = Field(default=DEFAULT_JOB_RETRIES, ge=1, le=20)
     # green lane: default share cut from a procedure's standard time limit when its DMN row gives none (Giả định)
     green_lane_cut: float = Field(default=DEFAULT_GREEN_LANE_CUT, ge=0.0, lt=1.0)
+    # working days a consulted agency has for its opinion; silence past them counts as consent (Giả định)
+    consultation_days: int = Field(default=DEFAULT_CONSULTATION_DAYS, ge=1, le=60)
     # --- web app sign-in (web/): OpenID Connect, authorization code flow + PKCE as a public client (no secret) ---
     oidc_issuer: str | None = None  # enables OIDC; endpoints below default to the issuer's discovery document
     oidc_client_id: str | None = None
@@ -151,6 +153,7 @@ class Settings(BaseSettings):
             "warning_ratio": self.warning_ratio,
             "job_retries": self.job_retries,
             "green_lane_cut": self.green_lane_cut,
+            "consultation_days": self.consultation_days,
         }
 
     @property

@@ -45,7 +45,7 @@ from phoihop.engine.execution.outcomes import (
     WaitingTimer,
 )
 from phoihop.engine.execution.sandbox import unwrap_script_error
-from phoihop.engine.execution.script_functions import DEFAULT_GREEN_LANE_CUT, ScriptContext
+from phoihop.engine.execution.script_functions import DEFAULT_CONSULTATION_DAYS, DEFAULT_GREEN_LANE_CUT, ScriptContext
 from phoihop.engine.execution.start_events import choose_start
 from phoihop.engine.time.calendar import BusinessCalendar
 
@@ -116,6 +116,7 @@ class Runtime:
         max_seconds: float = 30.0,
         calendar: Callable[[], BusinessCalendar] | None = None,
         green_lane_cut: float = DEFAULT_GREEN_LANE_CUT,
+        consultation_days: int = DEFAULT_CONSULTATION_DAYS,
     ) -> None:
         self.script_engine = script_engine
         self.clock = clock
@@ -123,11 +124,12 @@ class Runtime:
         self.max_seconds = max_seconds
         self.calendar = calendar or BusinessCalendar
         self.green_lane_cut = green_lane_cut
+        self.consultation_days = consultation_days
 
     @contextmanager
     def scripting(self) -> Iterator[None]:
         """Timers and script functions read this command's clock and the current business calendar."""
-        context = ScriptContext(self.clock, self.calendar(), self.green_lane_cut)
+        context = ScriptContext(self.clock, self.calendar(), self.green_lane_cut, self.consultation_days)
         with spiff_patches.using_clock(self.clock), script_functions.using_context(context):
             yield
 

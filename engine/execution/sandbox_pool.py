@@ -241,7 +241,7 @@ def _job(op: Op, source: str, context: Mapping[str, Any], external: Mapping[str,
     try:
         return pickle.dumps(
             (op, source, data, dict(external or {}), cpu, now, _calendar_blob(scripting.calendar),
-             scripting.green_lane_cut),
+             (scripting.green_lane_cut, scripting.consultation_days)),
             protocol=5,
         )  # fmt: skip
     except Exception as exc:  # a task data value that cannot leave the process

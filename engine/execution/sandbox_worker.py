@@ -6,10 +6,10 @@ each job a CPU-time limit (``RLIMIT_CPU``, the job's budget and a little more on
 ends it with SIGXCPU even inside one long native call). The pool's wall clock kills it past that.
 
 Protocol, one message each way per job over its standard input and output (``multiprocessing.connection`` frames,
-pickle protocol 5): ``(op, source, context, external, cpu_seconds, clock_now, calendar, green_lane_cut)`` in;
-``b"0"`` (``b"1"`` when the worker ends after this answer) then ``("ok", value)`` or ``("error", kind, detail,
-detail_vi, fields, cause_kind, cause_args)`` out; ``b"ready"`` once at start. After a MemoryError it answers and
-exits: what such a script left behind is not trusted. It exits when its input closes.
+pickle protocol 5): ``(op, source, context, external, cpu_seconds, clock_now, calendar, (green_lane_cut,
+consultation_days))`` in; ``b"0"`` (``b"1"`` when the worker ends after this answer) then ``("ok", value)`` or
+``("error", kind, detail, detail_vi, fields, cause_kind, cause_args)`` out; ``b"ready"`` once at start. After a
+MemoryError it answers and exits: what such a script left behind is not trusted. It exits when its input closes.
 """
 
 from __future__ import annotations
@@ -81,14 +81,14 @@ def _too_large(memory_mb: int) -> ScriptError:
 
 
 def _run(job: tuple[Any, ...], calendars: dict[bytes, Any]) -> Any:
-    op, source, context, external, cpu_seconds, clock_now, calendar_blob, green_lane_cut = job
+    op, source, context, external, cpu_seconds, clock_now, calendar_blob, (green_lane_cut, consultation_days) = job
     calendar = calendars.get(calendar_blob)
     if calendar is None:
         calendars.clear()  # one calendar at a time: it changes when an officer edits the override table
         calendar = calendars[calendar_blob] = pickle.loads(calendar_blob)  # noqa: S301 - from the parent
     clock = SystemClock() if clock_now is None else _FrozenClock(clock_now)
     _limit_cpu(cpu_seconds)
-    with script_functions.using_context(ScriptContext(clock, calendar, green_lane_cut)):
+    with script_functions.using_context(ScriptContext(clock, calendar, green_lane_cut, consultation_days)):
         if op == "eval":
             return sandbox_run.evaluate_here(source, context, external, cpu_seconds)
         return sandbox_run.execute_here(source, context, external, cpu_seconds)

@@ -21,6 +21,8 @@ from phoihop.engine.errors import ScriptError
 from phoihop.engine.time.calendar import BusinessCalendar
 
 DEFAULT_GREEN_LANE_CUT = 0.6  # Văn bản 991/UBND-TH (2025): processing times cut by at least 60% [2nd]
+# working days an agency consulted for its opinion ("cho ý kiến") has before its silence counts as consent (Giả định)
+DEFAULT_CONSULTATION_DAYS = 5
 MAX_DAYS = 3650
 
 
@@ -29,6 +31,7 @@ class ScriptContext:
     clock: Clock
     calendar: BusinessCalendar
     green_lane_cut: float = DEFAULT_GREEN_LANE_CUT
+    consultation_days: int = DEFAULT_CONSULTATION_DAYS
 
 
 _DEFAULT = ScriptContext(SystemClock(), BusinessCalendar())
@@ -154,6 +157,12 @@ def green_lane_days(standard_days: Any, cut_rate: Any = None) -> int:
     return math.ceil(round(days * (1 - cut), 9))
 
 
+def consultation_days() -> int:
+    """The working days a consulted agency has to give its opinion before its silence counts as consent ("quá thời hạn
+    không có ý kiến được coi là đồng ý"): the setting PHOIHOP_CONSULTATION_DAYS (Giả định: 5)."""
+    return _context().consultation_days
+
+
 def now() -> str:
     """The command's current time, ISO 8601 in Hanoi time."""
     return _iso(_context().clock.now())
@@ -175,6 +184,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "add_working_days": add_working_days,
     "deadline_fraction": deadline_fraction,
     "green_lane_days": green_lane_days,
+    "consultation_days": consultation_days,
     "now": now,
     "today": today,
     "is_working_day": is_working_day,

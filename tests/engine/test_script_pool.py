@@ -165,11 +165,14 @@ def test_a_worker_cannot_hand_back_anything_but_data(pool: ScriptPool) -> None:
 def test_script_functions_use_the_commands_clock_and_calendar_in_the_worker(pool: ScriptPool) -> None:
     env, clock = SandboxedEnvironment(pool=pool), FakeClock(datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
     calendar = BusinessCalendar()
-    with script_functions.using_context(ScriptContext(clock, calendar)):
+    with script_functions.using_context(ScriptContext(clock, calendar, consultation_days=3)):
         data: dict[str, Any] = {}
-        env.execute("luc = now()\nhan = working_days(2)\nhom_nay = today()", data)
+        env.execute(
+            "luc = now()\nhan = working_days(2)\nhom_nay = today()\ny_kien = working_days(consultation_days())", data
+        )
         assert data["luc"] == script_functions.now() and data["han"] == script_functions.working_days(2)
         assert data["hom_nay"] == "2026-01-05"
+        assert data["y_kien"] == script_functions.working_days(3)  # the setting reaches the worker
 
 
 def test_several_threads_share_the_workers(pool: ScriptPool) -> None:
