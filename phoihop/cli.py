@@ -40,11 +40,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade_schema(args: argparse.Namespace) -> int:
-    from phoihop.engine.store.schema import upgrade
+    from phoihop.engine.store.schema import head_revision, upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
-    print(f"database at head: {settings.database_url.split('@')[-1]}")
+    where = settings.database_url.split("@")[-1]
+    before = upgrade(settings.database_url)
+    head = head_revision()
+    if before == head:
+        print(f"database schema already at revision {head}: {where}")
+    else:
+        print(f"database schema upgraded from {before or '(empty database)'} to revision {head}: {where}")
     return 0
 
 
@@ -298,6 +303,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic's INFO lines ("Context impl SQLiteImpl", "Will assume transactional DDL", one per revision) are set-up
+    # noise for an operator: the commands say in one line what they did to the schema.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     return int(args.func(args))
 

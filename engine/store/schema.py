@@ -35,9 +35,10 @@ def alembic_config(url: str) -> Config:
 SCHEMA_LOCK = 0x70686F69686F70  # "phoihop": the advisory lock id that serializes schema upgrades on PostgreSQL
 
 
-def upgrade(url: str) -> None:
-    """Bring the database to head. Servers and workers started together on a fresh database take turns:
-    PostgreSQL through an advisory lock, SQLite through the write lock its BEGIN IMMEDIATE takes."""
+def upgrade(url: str) -> str | None:
+    """Bring the database to head and return the revision it was at before (None: an empty database). Servers and
+    workers started together on a fresh database take turns: PostgreSQL through an advisory lock, SQLite through the
+    write lock its BEGIN IMMEDIATE takes."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -50,6 +51,7 @@ def upgrade(url: str) -> None:
             with conn.begin():
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SCHEMA_LOCK})
+                before = current_revision(conn)
                 config = alembic_config(url)
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
@@ -57,6 +59,7 @@ def upgrade(url: str) -> None:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if broken:
                         raise RuntimeError(f"the schema upgrade left rows with dangling foreign keys: {broken[:10]}")
+        return before
     finally:
         engine.dispose()
 
