@@ -248,6 +248,13 @@ def test_an_officer_cannot_open_the_owner_pages(page: Page, isolated_server: Liv
         data={"file": "monthly_report.bpmn", "xml": "<x/>"},
     )
     assert refused.status == 403
+    assert page.request.get(f"/quy-trinh/{key}/phien-ban/1/bieu-mau.json").status == 403
+    preview = page.request.post(
+        "/quy-trinh/xem-truoc-bieu-mau",
+        headers={"X-CSRF-Token": csrf},
+        data={"name": "a.form.json", "text": "{}"},
+    )
+    assert preview.status == 403
     without_token = page.request.post(f"/quy-trinh/{key}/phien-ban/1/tam-dung", form={"csrf_token": "sai"})
     assert without_token.status == 403
     versions = httpx.get(f"{isolated_server.url}/api/v1/process-definitions/{key}/versions", headers=OWNER, timeout=30)
@@ -275,6 +282,9 @@ def test_owner_and_dashboard_pages_load_only_local_assets_and_speak_english(isol
         "/assets/dashboard.css",
         "/assets/vendor/bpmn-js/dist/bpmn-modeler.production.min.js",
         "/assets/vendor/bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
+        "/assets/vendor/bpmn-js-properties-panel/dist/bpmn-js-properties-panel.umd.js",
+        "/assets/vendor/@bpmn-io/properties-panel/dist/assets/properties-panel.css",
+        "/assets/properties-panel-vi.js",
     } <= loaded
     for url in loaded:
         assert client.get(url).status_code == 200, url
@@ -283,3 +293,149 @@ def test_owner_and_dashboard_pages_load_only_local_assets_and_speak_english(isol
         text = re.sub(r"<[^>]+>", " ", client.get(path).text)
         leftovers = [vi for vi, en in CATALOG.values() if vi != en and len(vi) > 3 and vi in text]
         assert leftovers == [], (path, leftovers)
+
+
+PANEL_FIXTURE = ROOT / "tests" / "fixtures" / "modeler" / "xem_xet"
+ADMIN = bearer("admin.api", roles=("admin",))
+
+
+def started_task(server: LiveServer, key: str) -> dict[str, Any]:
+    """A new instance of ``key``'s default version and its one open task, as the task API shows it."""
+    started = httpx.post(f"{server.url}/api/v1/process-instances", json={"process_key": key}, headers=ADMIN, timeout=30)
+    assert started.status_code == 201, started.text
+    listed = httpx.get(
+        f"{server.url}/api/v1/tasks", params={"instance_id": started.json()["id"]}, headers=ADMIN, timeout=30
+    )
+    assert listed.status_code == 200, listed.text
+    [task] = listed.json()["items"]
+    detail = httpx.get(f"{server.url}/api/v1/tasks/{task['id']}", headers=ADMIN, timeout=30)
+    assert detail.status_code == 200, detail.text
+    return dict(detail.json())
+
+
+def working_days_after(server: LiveServer, start: str, days: int) -> str:
+    answer = httpx.get(
+        f"{server.url}/api/v1/calendar/working-days", params={"start": start, "add": days}, headers=ADMIN, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["due_at"])
+
+
+def test_the_properties_panel_edits_a_due_date_a_candidate_group_and_a_form_field(
+    page: Page, isolated_server: LiveServer
+) -> None:
+    """Issue 12.4: the bpmn-js properties panel (Camunda 7 provider, in Vietnamese) and the step settings above it
+    edit the Camunda attributes the engine reads; the form editor edits the step's JSON Schema form with the officer's
+    view beside it; validate and deploy send both, and a new instance runs the change."""
+    key = deploy_copy(isolated_server, PANEL_FIXTURE)
+    before = started_task(isolated_server, key)
+    assert before["candidate_groups"] == ["skhcn"]
+    assert before["due_at"] == working_days_after(isolated_server, before["created_at"], 5)
+
+    sign_in(page, "owner.bao", f"/quy-trinh/{key}/phien-ban/1")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-ready", "true")
+    page.locator('g.djs-element[data-element-id="xem_xet_de_nghi"]').click()
+    expect(page.get_by_test_id("step-settings-element")).to_have_text("Xem xét đề nghị")
+    panel = page.get_by_test_id("properties-panel")
+    expect(panel.locator(".bio-properties-panel-header-label")).to_have_text("Xem xét đề nghị")
+    expect(panel.get_by_text("Thông tin chung")).to_be_visible()  # the panel speaks Vietnamese
+
+    days = page.get_by_test_id("setting-days")
+    expect(days).to_have_value("5")  # read from camunda:dueDate="working_days(5)"
+    days.fill("7")
+    days.press("Tab")
+
+    panel.get_by_text("Người thực hiện", exact=True).click()  # the panel's "User assignment" group
+    due_in_panel = panel.locator("#bio-properties-panel-dueDate")
+    expect(due_in_panel).to_have_value("working_days(7)")  # the step setting wrote the attribute the panel edits
+    groups = panel.locator("#bio-properties-panel-candidateGroups")
+    expect(groups).to_have_value("skhcn")
+    groups.fill("stp")
+    groups.press("Tab")
+
+    expect(page.get_by_test_id("setting-form")).to_have_value("xem_xet.form.json")
+    page.get_by_test_id("edit-form").click()
+    editor = page.get_by_test_id("form-editor")
+    expect(editor).to_be_visible()
+    expect(page.get_by_test_id("form-preview").locator("label", has_text="Ý kiến")).to_be_visible()
+    source = page.get_by_test_id("form-editor-text")
+    source.fill(source.input_value().replace('"title": "Ý kiến"', '"title": "Ý kiến thẩm tra của Sở"'))
+    expect(page.get_by_test_id("form-preview")).to_contain_text("Ý kiến thẩm tra của Sở")
+    source.fill('{"type": "object", "properties": {"x": {"type": "strin"}}}')  # a mistake: shown, not drawn
+    expect(page.get_by_test_id("form-preview-error")).to_be_visible()
+    source.fill(source.input_value().replace('"strin"', '"string", "title": "Tạm"'))
+    expect(page.get_by_test_id("form-preview-error")).to_be_hidden()
+    source.fill(
+        '{"title": "Xem xét đề nghị", "type": "object", "properties": {"y_kien": {"type": "string", '
+        '"title": "Ý kiến thẩm tra của Sở", "maxLength": 500}}, "required": ["y_kien"]}'
+    )
+    expect(page.get_by_test_id("form-preview")).to_contain_text("Ý kiến thẩm tra của Sở")
+    screenshot(page, "modeler-properties")
+
+    page.get_by_test_id("validate").click()
+    expect(page.locator("#modeler-app")).to_have_attribute("data-result", "valid")
+    page.get_by_test_id("change-note-input").fill("Giao Sở Tư pháp, thời hạn 7 ngày làm việc")
+    page.get_by_test_id("deploy").click()
+    expect(page.locator("#modeler-app")).to_have_attribute("data-new-version", "2")
+
+    after = started_task(isolated_server, key)
+    assert after["candidate_groups"] == ["stp"]
+    assert after["due_at"] == working_days_after(isolated_server, after["created_at"], 7)
+    assert after["form"]["properties"]["y_kien"]["title"] == "Ý kiến thẩm tra của Sở"
+
+
+def test_the_form_editor_calls_preview_and_send_edited_forms_with_the_diagram(isolated_server: LiveServer) -> None:
+    """Without a browser: the version's forms as the editor loads them, a preview drawn with the task page's form
+    template (and a broken form answered with its finding), an edited form validated and deployed with the diagram."""
+    key = deploy_copy(isolated_server, PANEL_FIXTURE)
+    client = isolated_server.client()
+    csrf = sign_in_http(client, "owner.bao")
+    headers = {"X-CSRF-Token": csrf}
+    forms = client.get(f"/quy-trinh/{key}/phien-ban/1/bieu-mau.json").json()["forms"]
+    assert list(forms) == ["xem_xet.form.json"]
+    assert forms["xem_xet.form.json"] == (PANEL_FIXTURE / "xem_xet.form.json").read_text(encoding="utf-8")
+
+    drawn = client.post(
+        "/quy-trinh/xem-truoc-bieu-mau",
+        headers=headers,
+        json={
+            "name": "xem_xet.form.json",
+            "text": '{"type": "object", "properties": {"so_tien": {"type": "integer", '
+            '"title": "Số tiền <đề nghị>", "x-unit": "đồng"}}}',
+        },
+    )
+    assert drawn.status_code == 200, drawn.text
+    assert "Số tiền &lt;đề nghị&gt;" in drawn.json()["html"]  # escaped by the template, as on the task page
+    broken = client.post(
+        "/quy-trinh/xem-truoc-bieu-mau",
+        headers=headers,
+        json={"name": "xem_xet.form.json", "text": '{"type": "object", "properties": {"x": {"type": "strin"}}}'},
+    )
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["file"] == "xem_xet.form.json"
+    assert client.post("/quy-trinh/xem-truoc-bieu-mau", json={"name": "a.form.json", "text": "{}"}).status_code == 403
+
+    xml = (PANEL_FIXTURE / "xem_xet.bpmn").read_text(encoding="utf-8").replace('id="xem_xet"', f'id="{key}"')
+    xml = xml.replace('bpmnElement="xem_xet"', f'bpmnElement="{key}"')
+    body = {
+        "file": "xem_xet.bpmn",
+        "xml": xml,
+        "forms": {"xem_xet.form.json": '{"type": "object", "properties": {"y_kien": {"type": "strin"}}}'},
+    }
+    refused = client.post(f"/quy-trinh/{key}/phien-ban/1/kiem-tra", headers=headers, json=body)
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["ok"] is False
+    assert [e["file"] for e in refused.json()["errors"]] == ["xem_xet.form.json"]
+    body["forms"] = {
+        "xem_xet.form.json": '{"type": "object", "properties": {"y_kien": {"type": "string", '
+        '"title": "Ý kiến của Sở"}}}'
+    }
+    assert client.post(f"/quy-trinh/{key}/phien-ban/1/kiem-tra", headers=headers, json=body).json()["ok"] is True
+    deployed = client.post(f"/quy-trinh/{key}/phien-ban/1/trien-khai", headers=headers, json=body)
+    assert deployed.status_code == 201, deployed.text
+    served = httpx.get(
+        f"{isolated_server.url}/api/v1/process-definitions/{key}/versions/2/files/xem_xet.form.json",
+        headers=OWNER,
+        timeout=30,
+    )
+    assert "Ý kiến của Sở" in served.text

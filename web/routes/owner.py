@@ -3,9 +3,10 @@ versions and the version commands (suspend, activate, default version), a versio
 "validate" and "deploy as a new version", and the diff between two versions.
 
 The same engine calls and rules as the API (api/routes/versions.py, api/routes/definitions.py): the modeler sends the
-edited BPMN of one file; the server puts it in place of that file among the version's deployed files (DMN tables,
-forms, other BPMN files) and validates (DeploymentCommands.validate) or deploys (DeploymentCommands.deploy) that
-set. The modeler's calls answer JSON (static/modeler.js draws it with textContent and diagram markers)."""
+edited BPMN of one file and the form files edited in its form editor; the server puts them in place of those files
+among the version's deployed files (DMN tables, forms, other BPMN files) and validates (DeploymentCommands.validate)
+or deploys (DeploymentCommands.deploy) that set. The modeler's calls answer JSON (static/modeler.js draws it with
+textContent and diagram markers; the form preview's HTML is this app's own escaped form template)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.deps import DefinitionReadsDep, DeploymentsDep, VersionReadsDep, VersionsDep
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.definitions.forms.files import MAX_FORM_BYTES, parse_form
 from phoihop.engine.definitions.lint.findings import from_problem
 from phoihop.engine.errors import DefinitionNotFound, EngineError, InvalidDefinition
 from phoihop.engine.model import Actor, Finding, SourceFile
@@ -26,8 +29,9 @@ from phoihop.engine.reads.versions import DefaultVersion, VersionReads, VersionV
 from phoihop.problems import status_for
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute
+from phoihop.web.forms import build_fields
 from phoihop.web.i18n import pick
-from phoihop.web.templating import PageContext, render, security_headers
+from phoihop.web.templating import ENV, PageContext, render, security_headers
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -37,12 +41,25 @@ FileName = Annotated[str | None, Query(max_length=500, pattern=r"^[^\x00/\\]*$")
 OWNER_ROLE = "process-owner"
 
 
+FormName = Annotated[str, Field(min_length=11, max_length=500, pattern=r"^[^\x00/\\]+\.form\.json$")]
+FormText = Annotated[str, Field(min_length=1, max_length=MAX_FORM_BYTES, pattern=r"^[^\x00]*$")]
+
+
 class EditedBpmn(BaseModel):
-    """What the modeler sends: the edited BPMN file and, to deploy, the change note."""
+    """What the modeler sends: the edited BPMN file, the form files edited (or added) in its form editor, and, to
+    deploy, the change note."""
 
     file: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00/\\]*$")
     xml: str = Field(min_length=1, max_length=5_000_000, pattern=r"^[^\x00]*$")
+    forms: dict[FormName, FormText] = Field(default_factory=dict, max_length=100)
     change_note: str | None = Field(default=None, max_length=2000, pattern=r"^[^\x00]*$")
+
+
+class FormPreview(BaseModel):
+    """A form file as the form editor holds it, to be drawn as the officer will see it."""
+
+    name: FormName
+    text: FormText
 
 
 def _owner(context: PageContext) -> Actor:
@@ -163,6 +180,7 @@ async def version_page(
         return {
             "version": detail,
             "file": file,
+            "agencies": [{"code": a.code, "name": a.name_vi} for a in default_registry()],
             "bpmn_files": bpmn_files,
             "versions": [v.version for v in version_reads.list_versions(key)],
         }
@@ -200,8 +218,14 @@ def _edited_files(versions: VersionReads, key: str, version: int, edited: Edited
         )
     files = []
     for name in stored:
-        content = edited.xml if name == edited.file else versions.version_file(key, version, name)[0]
+        if name == edited.file:
+            content = edited.xml
+        elif name in edited.forms:
+            content = edited.forms[name]
+        else:
+            content = versions.version_file(key, version, name)[0]
         files.append(SourceFile(name, content.encode("utf-8")))
+    files += [SourceFile(name, text.encode("utf-8")) for name, text in edited.forms.items() if name not in stored]
     return files
 
 
@@ -299,6 +323,40 @@ async def deploy(
     except EngineError as exc:
         return _json_error(context, exc)
     return JSONResponse(body, status_code=201 if body["created"] else 200, headers=security_headers())
+
+
+@router.get("/quy-trinh/{key}/phien-ban/{version}/bieu-mau.json")
+async def version_forms(key: Key, version: Version, context: Page, version_reads: VersionReadsDep) -> Response:
+    """The version's form files by name, as deployed (the modeler's form editor starts from them)."""
+    _owner(context)
+
+    def read() -> dict[str, str]:
+        names = [f.name for f in version_reads.version_files(key, version) if f.kind == "form"]
+        return {name: version_reads.version_file(key, version, name)[0] for name in names}
+
+    return JSONResponse({"forms": await run_in_threadpool(read)}, headers=security_headers())
+
+
+@router.post("/quy-trinh/xem-truoc-bieu-mau", dependencies=[CsrfChecked])
+async def preview_form(preview: FormPreview, context: Page) -> Response:
+    """A form file drawn with the task page's own form template, as the officer will see it (nothing is stored); a
+    file that is no valid form answers its problem, as validate would."""
+    _owner(context)
+    try:
+        form = parse_form(preview.name, preview.text.encode("utf-8"))
+    except EngineError as exc:
+        return _json_error(context, exc)
+    fields = build_fields(form.schema, context.t)
+    description = form.schema.get("description")
+    html = ENV.get_template("_form_preview.html").render(
+        {
+            **context.values(),
+            "fields": fields,
+            "title": form.title or "",
+            "description": description if isinstance(description, str) else "",
+        }
+    )
+    return JSONResponse({"ok": True, "html": html}, headers=security_headers())
 
 
 # --- the diff between two versions ----------------------------------------------------------------------------------
