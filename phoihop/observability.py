@@ -94,7 +94,7 @@ class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is when a record comes (as logging's last-resort handler does), not the
     stream it was when set up: a redirected or replaced standard error keeps receiving the lines."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
