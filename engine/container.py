@@ -40,6 +40,7 @@ from phoihop.engine.reads.definitions import DefinitionReads
 from phoihop.engine.reads.external_tasks import ExternalTaskReads
 from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
+from phoihop.engine.reads.metrics import MetricsReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
 from phoihop.engine.store.database import DEFAULT_POOL_TIMEOUT, Database
@@ -81,6 +82,7 @@ class EngineContainer:
     audit_reads: AuditReads
     external_task_reads: ExternalTaskReads
     dashboard: Dashboard
+    metrics: MetricsReads
     scheduler: TimerScheduler
     scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
 
@@ -180,6 +182,7 @@ def build_engine(
         audit_reads=AuditReads(db),
         external_task_reads=ExternalTaskReads(db, clock),
         dashboard=Dashboard(db, clock, agencies),
+        metrics=MetricsReads(db, clock),
         scheduler=TimerScheduler(timers, clock),
         scripts=scripts,
     )

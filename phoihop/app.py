@@ -22,6 +22,7 @@ from phoihop.api.routes import (
     instance_migration,
     instances,
     messages,
+    metrics,
     tasks,
     users,
     versions,
@@ -30,6 +31,7 @@ from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
 from phoihop.engine.clock import Clock
 from phoihop.engine.container import build_engine
 from phoihop.engine.store.schema import upgrade_if_needed
+from phoihop.observability import RequestContext, observe_command
 from phoihop.settings import Settings
 from phoihop.startup import DEPLOYER, StartupWork
 from phoihop.web.app import install as install_web_app
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         if upgrade_schema and upgrade_if_needed(resolved.database_url):
             log.info("database schema upgraded to head")
         container = build_engine(resolved.database_url, clock=clock, **resolved.engine_options())
+        container.executor.observer = observe_command
         app.state.settings = resolved
         app.state.container = container
         app.state.token_verifier = TokenVerifier(resolved.secret, oidc=oidc_verifier(resolved))
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     docs.install(app)
     for router in (
         health.router,
+        metrics.router,
         definitions.router,
         instances.router,
         tasks.router,
@@ -105,5 +109,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(
         BodySizeLimit, max_json_bytes=resolved.max_json_bytes, max_upload_bytes=resolved.max_upload_bytes
     )
-    app.add_middleware(problems.UnexpectedErrors)  # last added, outermost: no exception reaches the server
+    app.add_middleware(problems.UnexpectedErrors)  # no exception reaches the server
+    app.add_middleware(RequestContext)  # outermost: a request id and one log line for every answer, a 500 included
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -33,7 +34,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+        # log_config=None: uvicorn keeps the logging main() set up (JSON lines); phoihop.request logs each request once,
+        # so uvicorn's own access log is off unless asked for
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=None,
+            access_log=args.access_log,
+            timeout_graceful_shutdown=30,
+        )
     finally:
         stop_script_workers()
     return 0
@@ -302,7 +313,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from phoihop.observability import configure_logging
+
+    configure_logging(os.environ.get("PHOIHOP_LOG_FORMAT", "json"))
     # Alembic's INFO lines ("Context impl SQLiteImpl", "Will assume transactional DDL", one per revision) are set-up
     # noise for an operator: the commands say in one line what they did to the schema.
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     green_lane_cut: float = Field(default=DEFAULT_GREEN_LANE_CUT, ge=0.0, lt=1.0)
     # working days a consulted agency has for its opinion; silence past them counts as consent (Giả định)
     consultation_days: int = Field(default=DEFAULT_CONSULTATION_DAYS, ge=1, le=60)
+    # --- operations (phoihop/observability.py) ---
+    # GET /metrics answers only "Authorization: Bearer <this>"; unset: /metrics is off (404)
+    metrics_token: SecretStr | None = None
+    log_format: Literal["json", "text"] = "json"  # one JSON object per line (request, command, anything logged)
     # --- web app sign-in (web/): OpenID Connect, authorization code flow + PKCE as a public client (no secret) ---
     oidc_issuer: str | None = None  # enables OIDC; endpoints below default to the issuer's discovery document
     oidc_client_id: str | None = None

@@ -17,8 +17,11 @@ directly.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -45,6 +48,8 @@ from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 from phoihop.engine.store.unit_of_work import UnitOfWork, unit_of_work
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO, resolve_due, warning_time
+
+log = logging.getLogger("phoihop.command")
 
 
 @dataclass(frozen=True)
@@ -87,11 +92,37 @@ class CommandExecutor:
         self.cache = cache if cache is not None else WorkflowCache()
         self._models: dict[int, ProcessModel] = {}
         self.fail_before_commit: Callable[[], None] | None = None  # test hook (crash consistency)
+        # told each command's name, outcome ("ok" | "error") and seconds (the app's metrics); None: nobody
+        self.observer: Callable[[str, str, float], None] | None = None
         self.publisher = publisher(self)
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[UnitOfWork]:
-        """One command's unit of work: commit once at the end, roll back everything on any exception."""
-        return unit_of_work(self.db, self.clock.now, write=write, fail_before_commit=self.fail_before_commit)
+        """One command's unit of work: commit once at the end, roll back everything on any exception. The command is
+        named after the handler method that opened it (``TaskCommands.complete``): its duration and outcome go to one
+        log line and to ``observer`` (the app's latency histogram, phoihop/observability.py)."""
+        name = sys._getframe(1).f_code.co_qualname
+        work = unit_of_work(self.db, self.clock.now, write=write, fail_before_commit=self.fail_before_commit)
+        return self._observed(name, work)
+
+    @contextmanager
+    def _observed(self, name: str, work: AbstractContextManager[UnitOfWork]) -> Iterator[UnitOfWork]:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with work as uow:
+                yield uow
+            outcome = "ok"
+        finally:
+            seconds = time.perf_counter() - started
+            log.info(
+                "command %s %s in %.1f ms",
+                name,
+                outcome,
+                seconds * 1000,
+                extra={"command": name, "outcome": outcome, "duration_ms": round(seconds * 1000, 2)},
+            )
+            if self.observer is not None:
+                self.observer(name, outcome, seconds)
 
     def model(self, conn: Connection, definition_id: int) -> ProcessModel:
         model = self._models.get(definition_id)

@@ -8,22 +8,32 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from phoihop.engine import correlation
 from phoihop.engine.store import rawsql
 from phoihop.engine.store.tables import Row, all_rows, audit_table
 
 _INSERT_AUDIT = (
-    "INSERT INTO audit_event (instance_id, at, actor, kind, element_id, task_id, data) VALUES"
-    " (:instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json)"
+    "INSERT INTO audit_event (instance_id, at, actor, kind, element_id, task_id, data, request_id) VALUES"
+    " (:instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json, :request_id)"
 )
 
 
 def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
+    """Each event carries the id of the request that caused it (engine/correlation.py), when there is one."""
     if events:
+        request_id = correlation.request_id.get()
         rawsql.run(
             conn,
             _INSERT_AUDIT,
             [
-                {"element_id": None, "task_id": None, **e, "at": rawsql.ts(conn, e["at"]), "data": rawsql.js(e["data"])}
+                {
+                    "element_id": None,
+                    "task_id": None,
+                    "request_id": request_id,
+                    **e,
+                    "at": rawsql.ts(conn, e["at"]),
+                    "data": rawsql.js(e["data"]),
+                }
                 for e in events
             ],
         )

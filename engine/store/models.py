@@ -177,6 +177,7 @@ class AuditEvent(SQLModel, table=True):
     element_id: str | None = Field(default=None, max_length=200)
     task_id: str | None = Field(default=None, max_length=36)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+    request_id: str | None = Field(default=None, max_length=64)  # the HTTP request that did it (X-Request-Id)
 
 
 class IdempotencyKey(SQLModel, table=True):

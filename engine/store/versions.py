@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from phoihop.engine import correlation
 from phoihop.engine.store.tables import (
     Row,
     all_rows,
@@ -82,9 +83,11 @@ def set_definition_status(conn: Connection, definition_id: int, status: str, *, 
 def insert_definition_audit(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
     """Audit events of a process key rather than an instance: ``{process_key, at, actor, kind, data}``."""
     if events:
-        conn.execute(
-            insert(audit_table), [{"instance_id": None, "element_id": None, "task_id": None, **e} for e in events]
-        )
+        request_id = correlation.request_id.get()
+        rows = [
+            {"instance_id": None, "element_id": None, "task_id": None, "request_id": request_id, **e} for e in events
+        ]
+        conn.execute(insert(audit_table), rows)
 
 
 def audit_trail(
