@@ -17,6 +17,7 @@ from phoihop.api.routes import (
     dashboard,
     decisions,
     definitions,
+    documents,
     external_tasks,
     health,
     instance_migration,
@@ -99,11 +100,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         instance_migration.router,
         dashboard.router,
         users.router,
+        documents.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)
     app.add_middleware(
-        BodySizeLimit, max_json_bytes=resolved.max_json_bytes, max_upload_bytes=resolved.max_upload_bytes
+        BodySizeLimit,
+        max_json_bytes=resolved.max_json_bytes,
+        # a document upload's body: the file (PHOIHOP_DOCUMENT_MAX_MB) and its multipart framing and form fields
+        max_upload_bytes=max(resolved.max_upload_bytes, resolved.document_max_bytes + 64 * 1024),
     )
     app.add_middleware(problems.UnexpectedErrors)  # last added, outermost: no exception reaches the server
     return app
