@@ -74,10 +74,12 @@ class FolderStore:
             raise
 
     def chunks(self, conn: Connection, sha256: str) -> Iterator[bytes]:
-        f = self.path(sha256).open("rb")  # now: a missing file fails here, not halfway through a response
+        path = self.path(sha256)
+        if not path.is_file():  # now: a missing file fails here, not halfway through a response
+            raise FileNotFoundError(f"document content {sha256} is missing from {self.root}")
 
         def read() -> Iterator[bytes]:
-            with f:
+            with path.open("rb") as f:
                 while chunk := f.read(CHUNK):
                     yield chunk
 
