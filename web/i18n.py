@@ -276,6 +276,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
         "The signature is intact but its certificate does not chain to a configured trusted authority.",
     ),
     "documents.back_to_case": ("Về hồ sơ", "Back to the case"),
+    "form.document_kept": (
+        "Đã có tài liệu (bấm để tải về); chọn tệp khác để thay.",
+        "A document is attached (click to download); choose another file to replace it.",
+    ),
     # --- start
     "start.title": ("Khởi tạo hồ sơ", "Start a case"),
     "start.intro": (

@@ -5,15 +5,19 @@ download, delete with a reason) and a document's digital signatures. The same co
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from phoihop.deps import DocumentReadsDep, DocumentsDep, attachment_headers
-from phoihop.engine.errors import InvalidInput
+from phoihop.engine.commands.documents import DocumentCommands
+from phoihop.engine.errors import DocumentTooLarge, InvalidInput, UnsupportedDocument
+from phoihop.engine.model import Actor
 from phoihop.engine.reads.documents import DocumentView
+from phoihop.engine.reads.views import TaskView
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute, is_htmx
 from phoihop.web.templating import PageContext, render
@@ -77,22 +81,25 @@ async def upload(instance_id: str, context: Page, documents: DocumentsDep) -> Re
     assert context.session is not None
     actor = context.session.actor
     form = await context.request.form()
-    file = form.get("file")
-    task_id = _task_param(form.get("cong_viec"))
-    title = form.get("title")
-    if not isinstance(file, UploadFile) or not file.filename:
-        raise InvalidInput("choose a file to upload", detail_vi="Hãy chọn một tệp để tải lên", field="file")
-    attach_to = task_id if form.get("gan_cong_viec") == "1" else None
-    await run_in_threadpool(
-        lambda: documents.add(
-            actor,
-            instance_id,
-            file.file,
-            name=file.filename,
-            title=title if isinstance(title, str) else None,
-            task_id=attach_to,
+    try:
+        file = form.get("file")
+        task_id = _task_param(form.get("cong_viec"))
+        title = form.get("title")
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise InvalidInput("choose a file to upload", detail_vi="Hãy chọn một tệp để tải lên", field="file")
+        attach_to = task_id if form.get("gan_cong_viec") == "1" else None
+        await run_in_threadpool(
+            lambda: documents.add(
+                actor,
+                instance_id,
+                file.file,
+                name=file.filename,
+                title=title if isinstance(title, str) else None,
+                task_id=attach_to,
+            )
         )
-    )
+    finally:
+        await form.close()
     return RedirectResponse(_back(instance_id, task_id), status_code=303)
 
 
@@ -125,3 +132,27 @@ async def signatures(document_id: str, context: Page, reads: DocumentReadsDep) -
     document = await run_in_threadpool(reads.get, actor, document_id)
     found = await run_in_threadpool(reads.signatures, actor, document_id)
     return render(context, "document_signatures.html", {"document": document, "signatures": found})
+
+
+def attach_form_files(
+    documents: DocumentCommands, actor: Actor, task: TaskView, form: FormData, raw: Mapping[str, list[str]]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The files of a task form's document fields (``"format": "document"``), attached to the task's case: ``raw``
+    with each field's value replaced by its new document's id, and a refused file's reason at its field."""
+    values = dict(raw)
+    errors: dict[str, list[str]] = {}
+    uploads = [(name, value) for name, value in form.multi_items() if isinstance(value, UploadFile)]
+    try:
+        for name, upload in uploads:
+            if not upload.filename:
+                continue
+            try:
+                document = documents.add(actor, task.instance_id, upload.file, name=upload.filename, task_id=task.id)
+            except (UnsupportedDocument, DocumentTooLarge, InvalidInput) as exc:
+                errors.setdefault(name, []).append(exc.detail_vi)
+                continue
+            values[name] = [document.id]
+    finally:
+        for _, upload in uploads:
+            upload.file.close()
+    return values, errors
