@@ -107,8 +107,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(
         BodySizeLimit,
         max_json_bytes=resolved.max_json_bytes,
-        # a document upload's body: the file (PHOIHOP_DOCUMENT_MAX_MB) and its multipart framing and form fields
-        max_upload_bytes=max(resolved.max_upload_bytes, resolved.document_max_bytes + 64 * 1024),
+        max_upload_bytes=resolved.max_upload_bytes,
+        max_document_bytes=resolved.document_max_bytes,
     )
     app.add_middleware(problems.UnexpectedErrors)  # last added, outermost: no exception reaches the server
     return app
