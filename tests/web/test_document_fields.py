@@ -119,3 +119,27 @@ def test_a_file_field_attaches_the_document_and_keeps_its_id(app: TestClient) ->
     other, _ = signed_in(app, "stp.dung")
     assert other.get(f"/ho-so/{instance['id']}/tai-lieu").status_code == 403
     assert other.get(f"/tai-lieu/{document['id']}/tai-ve").status_code == 403
+
+
+def test_the_documents_section_uploads_shows_a_signed_pdf_and_refuses_a_page(app: TestClient) -> None:
+    instance = start(app)
+    officer, csrf = signed_in(app, "skhcn.an")
+    section = f"/ho-so/{instance['id']}/tai-lieu"
+    refused = officer.post(
+        section, data={"csrf_token": csrf}, files={"file": ("don.pdf", files.SVG, "application/pdf")}
+    )
+    assert refused.status_code == 415 and "Loại tệp này không được chấp nhận" in refused.text
+    signed = files.signed_pdf(files.authority())
+    sent = officer.post(
+        section,
+        data={"csrf_token": csrf, "title": "Quyết định đã ký"},
+        files={"file": ("quyet-dinh.pdf", signed, "application/pdf")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and sent.headers["location"] == f"/ho-so/{instance['id']}#tai-lieu"
+    page = officer.get(section).text  # without htmx: a page of its own
+    assert "Quyết định đã ký" in page and "Có chữ ký số (1)" in page
+    [document] = app.get(f"/api/v1/process-instances/{instance['id']}/documents", headers=ADMIN).json()
+    signatures = officer.get(f"/tai-lieu/{document['id']}/chu-ky").text
+    assert "Nguyen Van An" in signatures
+    assert "Chữ ký còn nguyên vẹn nhưng chứng thư số không thuộc tổ chức chứng thực" in signatures  # no roots set
