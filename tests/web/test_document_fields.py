@@ -137,6 +137,8 @@ def test_the_documents_section_uploads_shows_a_signed_pdf_and_refuses_a_page(app
         follow_redirects=False,
     )
     assert sent.status_code == 303 and sent.headers["location"] == f"/ho-so/{instance['id']}#tai-lieu"
+    case_page = officer.get(f"/ho-so/{instance['id']}").text  # the case page loads the same section
+    assert f'hx-get="{section}"' in case_page and 'id="tai-lieu"' in case_page
     page = officer.get(section).text  # without htmx: a page of its own
     assert "Quyết định đã ký" in page and "Có chữ ký số (1)" in page
     [document] = app.get(f"/api/v1/process-instances/{instance['id']}/documents", headers=ADMIN).json()
