@@ -7,12 +7,20 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Multipart bodies that carry a document (the API's upload, the web app's upload and task form): their limit is the
+# document size limit (PHOIHOP_DOCUMENT_MAX_MB) and room for the form around it, when that is more than the default.
+DOCUMENT_PATH_ENDINGS = (b"/documents", b"/tai-lieu", b"/hoan-thanh")
+DOCUMENT_FORM_ROOM = 64 * 1024
+
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int, max_document_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_json = max_json_bytes
         self.max_upload = max_upload_bytes
+        self.max_document_upload = max(max_upload_bytes, (max_document_bytes or 0) + DOCUMENT_FORM_ROOM)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -35,7 +43,12 @@ class BodySizeLimit:
             return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        limit = self.max_upload if content_type.startswith("multipart/") else self.max_json
+        if not content_type.startswith("multipart/"):
+            limit = self.max_json
+        elif (scope.get("raw_path") or scope.get("path", "").encode()).rstrip(b"/").endswith(DOCUMENT_PATH_ENDINGS):
+            limit = self.max_document_upload
+        else:
+            limit = self.max_upload
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, limit)

@@ -14,6 +14,7 @@ from phoihop.engine.commands.api_keys import ApiKeys
 from phoihop.engine.commands.calendar import CalendarService
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.commands.deployments import DeploymentCommands
+from phoihop.engine.commands.documents import DEFAULT_MAX_BYTES, DocumentCommands
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
@@ -37,6 +38,7 @@ from phoihop.engine.model import SourceFile
 from phoihop.engine.reads.audit import AuditReads
 from phoihop.engine.reads.dashboard import Dashboard
 from phoihop.engine.reads.definitions import DefinitionReads
+from phoihop.engine.reads.documents import DocumentReads
 from phoihop.engine.reads.external_tasks import ExternalTaskReads
 from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
@@ -44,6 +46,7 @@ from phoihop.engine.reads.metrics import MetricsReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
 from phoihop.engine.store.database import DEFAULT_POOL_TIMEOUT, Database
+from phoihop.engine.store.documents import ContentStore, DatabaseStore, FolderStore
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
 # Compiled deployments by content hash, shared by every engine of the process. A deployment is a pure function of its
@@ -74,6 +77,8 @@ class EngineContainer:
     calendar: CalendarService
     api_keys: ApiKeys
     web_sessions: WebSessions
+    documents: DocumentCommands
+    document_reads: DocumentReads
     task_reads: TaskReads
     instance_reads: InstanceReads
     instance_views: InstanceViews
@@ -117,10 +122,17 @@ def build_engine(
     warning_ratio: float = DEFAULT_WARNING_RATIO,
     job_retries: int = DEFAULT_JOB_RETRIES,
     deployments: DeploymentCache | None = None,
+    document_storage: str | None = None,
+    document_dir: Path | None = None,
+    document_max_bytes: int = DEFAULT_MAX_BYTES,
+    signature_trust_roots: Path | None = None,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
-    the process's shared pool of ``script_workers`` worker processes of ``script_memory_mb`` each."""
+    the process's shared pool of ``script_workers`` worker processes of ``script_memory_mb`` each. Documents' bytes go
+    to ``document_storage`` ("folder": under ``document_dir``; "database": the document_content table); the default
+    is the database on PostgreSQL (servers share it) and the folder on SQLite (``var/documents`` beside the
+    database file when ``document_dir`` is not given)."""
     clock = clock or SystemClock()
     db = Database(
         database_url,
@@ -155,6 +167,7 @@ def build_engine(
         warning_ratio=warning_ratio,
     )
     timers = TimerCommands(executor, RetryPolicy(job_retries))
+    content = _content_store(db, document_storage, document_dir)
     # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
     instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
     return EngineContainer(
@@ -174,6 +187,8 @@ def build_engine(
         calendar=calendar,
         api_keys=ApiKeys(db, clock),
         web_sessions=WebSessions(db, clock),
+        documents=DocumentCommands(executor, content, max_bytes=document_max_bytes),
+        document_reads=DocumentReads(db, content, trust_roots=signature_trust_roots),
         task_reads=TaskReads(db, clock, models=executor.model),
         instance_reads=instance_reads,
         instance_views=InstanceViews(db, instance_reads),
@@ -186,6 +201,19 @@ def build_engine(
         scheduler=TimerScheduler(timers, clock),
         scripts=scripts,
     )
+
+
+def _content_store(db: Database, storage: str | None, folder: Path | None) -> ContentStore:
+    kind = storage or ("database" if db.engine.dialect.name == "postgresql" else "folder")
+    if kind == "database":
+        return DatabaseStore()
+    if kind != "folder":
+        raise ValueError(f"document storage must be 'folder' or 'database', not {kind!r}")
+    if folder is None:
+        database_file = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+        base = Path(database_file).parent if database_file and database_file != ":memory:" else Path("var")
+        folder = base / "documents"
+    return FolderStore(folder)
 
 
 __all__ = ["COMPILED_DEPLOYMENTS", "EngineContainer", "build_engine", "stop_script_workers"]

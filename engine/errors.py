@@ -103,6 +103,45 @@ class DefinitionSuspended(EngineError):
     title_en = "Process definition version is suspended"
 
 
+# --- documents --------------------------------------------------------------------------------------------------------
+class DocumentNotFound(EngineError):
+    code = "document-not-found"
+    title_vi = "Không tìm thấy tài liệu"
+    title_en = "Document not found"
+
+
+class DocumentTooLarge(EngineError):
+    """An upload past the size limit (``limit``: bytes); nothing was stored."""
+
+    code = "document-too-large"
+    title_vi = "Tệp tài liệu quá lớn"
+    title_en = "Document too large"
+
+
+class UnsupportedDocument(EngineError):
+    """A file whose bytes are not of an accepted kind (``accepted``), whatever its name says; nothing was stored."""
+
+    code = "unsupported-document"
+    title_vi = "Loại tệp không được chấp nhận"
+    title_en = "Unsupported document type"
+
+
+class DocumentDeleted(EngineError):
+    """The document was deleted already (by ``deleted_by``); its record and bytes stay in the case history."""
+
+    code = "document-deleted"
+    title_vi = "Tài liệu đã bị xóa"
+    title_en = "Document already deleted"
+
+
+class DocumentRejected(InvalidInput):
+    """A file of an accepted kind that cannot be kept: empty, a damaged archive, a ZIP bomb (``reason``)."""
+
+    code = "document-rejected"
+    title_vi = "Tệp tài liệu bị từ chối"
+    title_en = "Document rejected"
+
+
 # --- instances and tasks --------------------------------------------------------------------------------------------
 class InstanceNotFound(EngineError):
     code = "instance-not-found"

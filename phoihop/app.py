@@ -17,6 +17,7 @@ from phoihop.api.routes import (
     dashboard,
     decisions,
     definitions,
+    documents,
     external_tasks,
     health,
     instance_migration,
@@ -103,11 +104,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         instance_migration.router,
         dashboard.router,
         users.router,
+        documents.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)
     app.add_middleware(
-        BodySizeLimit, max_json_bytes=resolved.max_json_bytes, max_upload_bytes=resolved.max_upload_bytes
+        BodySizeLimit,
+        max_json_bytes=resolved.max_json_bytes,
+        max_upload_bytes=resolved.max_upload_bytes,
+        max_document_bytes=resolved.document_max_bytes,
     )
     app.add_middleware(problems.UnexpectedErrors)  # no exception reaches the server
     app.add_middleware(RequestContext)  # outermost: a request id and one log line for every answer, a 500 included

@@ -6,7 +6,9 @@ makes."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +17,7 @@ from phoihop.auth import TokenVerifier, Unauthenticated
 from phoihop.engine.commands.calendar import CalendarService
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.commands.deployments import DeploymentCommands
+from phoihop.engine.commands.documents import DocumentCommands
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.messages import MessageCommands
@@ -27,6 +30,7 @@ from phoihop.engine.model import Actor
 from phoihop.engine.reads.audit import AuditReads
 from phoihop.engine.reads.dashboard import Dashboard
 from phoihop.engine.reads.definitions import DefinitionReads
+from phoihop.engine.reads.documents import DocumentReads
 from phoihop.engine.reads.external_tasks import ExternalTaskReads
 from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
@@ -96,6 +100,14 @@ async def get_web_sessions(request: Request) -> WebSessions:
     return _engine(request).web_sessions
 
 
+async def get_documents(request: Request) -> DocumentCommands:
+    return _engine(request).documents
+
+
+async def get_document_reads(request: Request) -> DocumentReads:
+    return _engine(request).document_reads
+
+
 async def get_task_reads(request: Request) -> TaskReads:
     return _engine(request).task_reads
 
@@ -163,6 +175,8 @@ DecisionsDep = Annotated[Decisions, Depends(get_decisions)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
 CalendarDep = Annotated[CalendarService, Depends(get_calendar)]
 WebSessionsDep = Annotated[WebSessions, Depends(get_web_sessions)]
+DocumentsDep = Annotated[DocumentCommands, Depends(get_documents)]
+DocumentReadsDep = Annotated[DocumentReads, Depends(get_document_reads)]
 TaskReadsDep = Annotated[TaskReads, Depends(get_task_reads)]
 InstanceReadsDep = Annotated[InstanceReads, Depends(get_instance_reads)]
 InstanceViewsDep = Annotated[InstanceViews, Depends(get_instance_views)]
@@ -173,3 +187,17 @@ ExternalTaskReadsDep = Annotated[ExternalTaskReads, Depends(get_external_task_re
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]
+
+
+def attachment_headers(name: str, size: int) -> dict[str, str]:
+    """The headers of a document download, for the API and the web app alike: always an attachment (RFC 6266, the
+    name in UTF-8 per RFC 5987 and an ASCII fallback), never sniffed, never run as a page."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = "".join(c if c.isprintable() and c not in '"\\;' else "_" for c in ascii_name).strip() or "tai-lieu"
+    return {
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}",
+        "Content-Length": str(size),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, no-store",
+    }

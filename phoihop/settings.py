@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     # GET /metrics answers only "Authorization: Bearer <this>"; unset: /metrics is off (404)
     metrics_token: SecretStr | None = None
     log_format: Literal["json", "text"] = "json"  # one JSON object per line (request, command, anything logged)
+    # --- documents attached to cases and tasks (engine/commands/documents.py) ---
+    document_max_mb: int = Field(default=20, ge=1, le=1024)  # the largest file accepted; past it: 413
+    # where the bytes go: "folder" (document_dir) or "database" (document_content table, shared by servers);
+    # default: database on PostgreSQL, folder on SQLite
+    document_storage: Literal["folder", "database"] | None = None
+    document_dir: Path | None = None  # default: documents/ beside the SQLite file (var/documents)
+    signature_trust_roots: Path | None = None  # PEM file or folder of CA certificates signatures must chain to
     # --- web app sign-in (web/): OpenID Connect, authorization code flow + PKCE as a public client (no secret) ---
     oidc_issuer: str | None = None  # enables OIDC; endpoints below default to the issuer's discovery document
     oidc_client_id: str | None = None
@@ -88,6 +95,9 @@ class Settings(BaseSettings):
     @field_validator(
         "calendar_file",
         "calendar_cutoff",
+        "document_storage",
+        "document_dir",
+        "signature_trust_roots",
         "oidc_issuer",
         "oidc_client_id",
         "oidc_jwks_url",
@@ -158,7 +168,15 @@ class Settings(BaseSettings):
             "job_retries": self.job_retries,
             "green_lane_cut": self.green_lane_cut,
             "consultation_days": self.consultation_days,
+            "document_storage": self.document_storage,
+            "document_dir": self.document_dir,
+            "document_max_bytes": self.document_max_bytes,
+            "signature_trust_roots": self.signature_trust_roots,
         }
+
+    @property
+    def document_max_bytes(self) -> int:
+        return self.document_max_mb * 1024 * 1024
 
     @property
     def calendar_path(self) -> Path | None:

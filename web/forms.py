@@ -36,7 +36,8 @@ _ENUM_LABELS = re.compile(r"(\S+)\s*:\s*(.+?)\s*$")  # "... value: label" (the w
 class FormField:
     name: str  # the submitted name: the property path joined with "." (applicant.name)
     id: str  # the element id in the page
-    widget: str  # text, textarea, date, datetime, number, boolean, select, checkboxes, lines, json, group, rows, row
+    widget: str  # text, textarea, date, datetime, number, boolean, select, checkboxes, lines, json, group, rows, row,
+    # document (a file input: web/routes/documents.py attaches the file and puts its id in the value)
     label: str
     help: str | None = None
     required: bool = False
@@ -211,6 +212,8 @@ class _Builder:
             fmt = schema.get("format")
             if fmt == "date":
                 made.widget, made.attrs = "date", {}
+            elif fmt == "document":  # a file input; the uploaded document's id becomes the value
+                made.widget, made.attrs = "document", {}
             elif fmt == "date-time":
                 made.widget, made.attrs = "datetime", {}
             elif isinstance(schema.get("maxLength"), int) and schema["maxLength"] >= TEXTAREA_FROM:

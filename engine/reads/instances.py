@@ -39,6 +39,7 @@ __all__ = [
     "InstanceSummary",
     "InstanceView",
     "history_event",
+    "require_access",
 ]
 
 
@@ -270,10 +271,15 @@ class InstanceReads:
 
     @staticmethod
     def _require_access(actor: Actor, instance: repo.Row, tasks: list[repo.Row]) -> None:
-        if actor.sees_all_instances or instance["started_by"] == actor.id:
-            return
-        if any(actor.may_see_task(t) for t in tasks):
-            return
-        raise Forbidden(
-            "you take no part in this instance", detail_vi="Bạn không tham gia hồ sơ này", instance_id=instance["id"]
-        )
+        require_access(actor, instance, tasks)
+
+
+def require_access(actor: Actor, instance: repo.Row, tasks: list[repo.Row]) -> None:
+    """Who may see an instance (the module's rule): Forbidden for anyone else. ``tasks``: all its human tasks."""
+    if actor.sees_all_instances or instance["started_by"] == actor.id:
+        return
+    if any(actor.may_see_task(t) for t in tasks):
+        return
+    raise Forbidden(
+        "you take no part in this instance", detail_vi="Bạn không tham gia hồ sơ này", instance_id=instance["id"]
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from phoihop.engine.store.types import JsonColumn, UtcDateTime
@@ -310,3 +310,38 @@ class StartupDeploy(SQLModel, table=True):
     folder: str = Field(primary_key=True, max_length=300)
     content_hash: str = Field(max_length=64)
     deployed_at: datetime = _utc(nullable=False)
+
+
+class Document(SQLModel, table=True):
+    """A file attached to a case (``instance_id``) or to one of its tasks (``task_id``). The bytes are kept by the
+    content store (engine/store/documents.py), addressed by ``sha256``. Deleting never removes anything: it sets
+    ``deleted_*`` with the reason, and the bytes stay downloadable for the case history."""
+
+    __tablename__ = "document"
+    id: str = Field(primary_key=True, max_length=36)
+    instance_id: str = Field(max_length=36, index=True)
+    task_id: str | None = Field(default=None, max_length=36)
+    name: str = Field(max_length=255)  # the uploaded file name, as sent (shown and used for the download)
+    title: str = Field(max_length=500)
+    content_type: str = Field(max_length=100)  # sniffed from the bytes, never the sender's claim
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)
+    signature_count: int = 0  # digital signatures a PDF carries (read at upload; checked on request)
+    added_by: str = Field(max_length=200)
+    added_by_name: str = Field(default="", max_length=300)
+    added_by_agencies: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    added_at: datetime = _utc(nullable=False)
+    deleted_at: datetime | None = _utc(nullable=True)
+    deleted_by: str | None = Field(default=None, max_length=200)
+    deleted_by_name: str | None = Field(default=None, max_length=300)
+    delete_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class DocumentContent(SQLModel, table=True):
+    """Document bytes by SHA-256, for the database content store (PHOIHOP_DOCUMENT_STORAGE=database): several
+    servers share the files without a shared disk. The folder store leaves this table empty."""
+
+    __tablename__ = "document_content"
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

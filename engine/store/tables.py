@@ -16,6 +16,8 @@ from phoihop.engine.store.models import (
     CalendarDay,
     DefaultVersion,
     Deployment,
+    Document,
+    DocumentContent,
     DossierSequence,
     ExternalTask,
     HumanTask,
@@ -49,6 +51,8 @@ external_task_table = ExternalTask.__table__  # type: ignore[attr-defined]
 incident_table = Incident.__table__  # type: ignore[attr-defined]
 web_session_table = WebSession.__table__  # type: ignore[attr-defined]
 startup_deploy_table = StartupDeploy.__table__  # type: ignore[attr-defined]
+document_table = Document.__table__  # type: ignore[attr-defined]
+document_content_table = DocumentContent.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 

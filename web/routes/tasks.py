@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import InstanceViewsDep, TaskReadsDep, TasksDep
+from phoihop.deps import DocumentsDep, InstanceViewsDep, TaskReadsDep, TasksDep
 from phoihop.engine.errors import FormInvalid
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.instance_views import InstanceLabels, InstanceViews
@@ -18,6 +18,7 @@ from phoihop.engine.reads.views import TaskDetail, TaskView
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute, is_htmx
 from phoihop.web.forms import build_fields, errors_by_field, parse_submission
+from phoihop.web.routes.documents import attach_form_files
 from phoihop.web.templating import PageContext, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -118,14 +119,22 @@ async def unclaim(
 
 @router.post("/cong-viec/{task_id}/hoan-thanh", dependencies=[CsrfChecked])
 async def complete(
-    task_id: str, context: Page, tasks: TasksDep, task_reads: TaskReadsDep, instance_views: InstanceViewsDep
+    task_id: str,
+    context: Page,
+    tasks: TasksDep,
+    task_reads: TaskReadsDep,
+    instance_views: InstanceViewsDep,
+    documents: DocumentsDep,
 ) -> Response:
     """Complete with the submitted form; a 422 shows the page again with each error at its field."""
     assert context.session is not None
     actor = context.session.actor
-    raw = _form_values(await context.request.form())
+    form = await context.request.form()
+    raw = _form_values(form)
     task, labels = await run_in_threadpool(_read_task, task_reads, instance_views, actor, task_id)
+    raw, refused = await run_in_threadpool(attach_form_files, documents, actor, task, form, raw)  # document fields
     variables, local = parse_submission(task.form, raw, context.t)
+    local = {**refused, **local}
     if local:
         return _task_page(context, task, labels, raw=raw, local=local, status=422)
     try:

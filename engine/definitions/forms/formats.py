@@ -1,5 +1,5 @@
-"""The formats a form may name (``date``, ``date-time``, ``time``, ``email``, ``uuid``, ``money`` on an integer or
-number field: an amount in đồng), checked by our own checker:
+"""The formats a form may name (``date``, ``date-time``, ``time``, ``email``, ``uuid``, ``document`` (the id of a
+document attached to the case), ``money`` on an integer or number field: an amount in đồng), checked by our own checker:
 no I/O, and nothing the default checker would fetch or import."""
 
 from __future__ import annotations
@@ -55,6 +55,13 @@ def _is_email(value: object) -> bool:
 
 @FORMATS.checks("uuid", raises=ValueError)
 def _is_uuid(value: object) -> bool:
+    return not isinstance(value, str) or (len(value) == 36 and bool(uuid.UUID(value)))
+
+
+@FORMATS.checks("document", raises=ValueError)
+def _is_document(value: object) -> bool:
+    """A document attached to the case (its id, a UUID): the web app renders the field as a file input and puts the
+    uploaded document's id in the variable (docs/process-authoring.md)."""
     return not isinstance(value, str) or (len(value) == 36 and bool(uuid.UUID(value)))
 
 
