@@ -791,9 +791,9 @@ def test_only_a_lead_of_the_processing_agency_decides(lane: GreenLane) -> None:
 
 def test_the_portal_sends_a_catalogue_procedure_and_no_routing_of_its_own(lane: GreenLane) -> None:
     start_form = lane.client.get(f"{DEFINITIONS}/green_lane/start-form", headers=PORTAL)
-    if start_form.status_code == 200:  # the catalogue's codes are the start form's options, with their names
-        options = str(start_form.json())
-        assert "KHCN-03 – Cấp Giấy chứng nhận dự án ứng dụng công nghệ cao" in options
+    assert start_form.status_code == 200, start_form.text
+    # the catalogue's codes are the start form's options, with their names
+    assert "KHCN-03 – Cấp Giấy chứng nhận dự án ứng dụng công nghệ cao" in str(start_form.json())
     refused = [
         applicant_dossier("KHCN-99"),  # not in the catalogue
         applicant_dossier(in_hitech_park=True),  # the applicant does not route the dossier
