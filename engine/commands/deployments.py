@@ -137,9 +137,7 @@ class DeploymentCommands:
                 )
             )
             before = (
-                {"version": latest["version"], "content_hash": latest["content_hash"]}
-                if latest is not None
-                else None
+                {"version": latest["version"], "content_hash": latest["content_hash"]} if latest is not None else None
             )
             repo.insert_definition_audit(
                 uow.conn,

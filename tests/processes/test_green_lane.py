@@ -167,7 +167,9 @@ class GreenLane:
 
     # --- the usual steps ------------------------------------------------------------------------------------------
     def accept(self, instance_id: str, **routing: Any) -> None:
-        self.complete(instance_id, "check_completeness", MOT_CUA, outcome="complete", **(routing or {"routing": "confirm"}))
+        self.complete(
+            instance_id, "check_completeness", MOT_CUA, outcome="complete", **(routing or {"routing": "confirm"})
+        )
 
     def consult_all(self, instance_id: str) -> None:
         """Every open consultation answered by its agency."""
@@ -251,7 +253,10 @@ def test_accepted_dossier_goes_through_the_three_agencies_and_is_decided_before_
     appraisal = lane.task(instance_id, "appraise_skhcn")
     assert (appraisal["candidate_groups"], appraisal["lane"]) == (["skhcn"], "Sở Khoa học và Công nghệ")
     assert moment(appraisal["due_at"]) == hanoi("2026-02-23 17:00")  # ⌈60% × 3⌉ = 2 working days
-    for agency, lane_name in (("htkc", "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội"), ("stp", "Sở Tư pháp")):
+    for agency, lane_name in (
+        ("htkc", "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội"),
+        ("stp", "Sở Tư pháp"),
+    ):
         consultation = lane.task(instance_id, f"consult_{agency}")
         assert (consultation["candidate_groups"], consultation["lane"]) == ([agency], lane_name)
         assert moment(consultation["due_at"]) == moment(appraisal["due_at"])  # min(5 days, the appraisal's 2)

@@ -277,7 +277,9 @@ def refresh_form_options(content: bytes, decision_id: str, rows: Sequence[KeyedR
                 node["oneOf"] = [
                     {
                         "const": row.key,
-                        "title": f"{row.key} – {row.outputs.get(title)}" if title and row.outputs.get(title) else row.key,
+                        "title": f"{row.key} – {row.outputs.get(title)}"
+                        if title and row.outputs.get(title)
+                        else row.key,
                     }
                     for row in rows
                 ]
