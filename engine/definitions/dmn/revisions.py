@@ -4,9 +4,10 @@ fields whose options are the table's codes regenerated.
 
 A keyed table here: one input column, each rule's input entry a string literal (``"KHCN-01"``) except a catch-all
 ``-`` rule, which stays last. Output cells are Python literals (engine.definitions.dmn.feel: DMN cells are Python).
-A form field lists the codes when it carries ``"x-options-from-decision": {"decision": <id>, "label_column": <output>}``:
-its ``oneOf`` becomes one ``{"const": code, "title": "code – <title output>"}`` per keyed rule, in table order, so the
-start form and the table cannot drift apart. Pure functions over bytes: the end-event command that publishes a
+A form field lists the codes when it carries
+``"x-options-from-decision": {"decision": <id>, "label_column": <output>}``: its ``oneOf`` becomes one
+``{"const": code, "title": "code – <label output>"}`` per keyed rule, in table order, so the start form and the table
+cannot drift apart. Pure functions over bytes: the end-event command that publishes a
 revision (engine.commands.decision_revisions) stores the result as a new deployment.
 """
 
