@@ -142,7 +142,7 @@ def test_a_script_in_process_data_shows_as_text(page: Page, live_server: LiveSer
     payload = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     dialogs: list[Any] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    instance = submit_dossier(live_server.url, applicant_name=payload, procedure_name=payload)
+    instance = submit_dossier(live_server.url, applicant_name=payload)
     sign_in(page, "ttpvhcc.khanh")
     page.goto(f"/ho-so/{instance['id']}")
     variables = page.get_by_test_id("variables")
