@@ -606,7 +606,10 @@ def test_before_the_deadline_the_agency_apologises_once_and_skhcn_and_the_centre
     assert (apology["candidate_groups"], apology["required_role"]) == (["htkc"], "lead")
     assert moment(apology["due_at"]) == old_appointment  # issued before the promised date
     followers = {t["element_id"]: t for t in lane.open_tasks(instance_id) if t["element_id"] != "issue_apology"}
-    assert followers["escalate_skhcn"]["candidate_groups"] == ["skhcn"]
+    assert (followers["escalate_skhcn"]["candidate_groups"], followers["escalate_skhcn"]["required_role"]) == (
+        ["skhcn"],
+        "lead",
+    )
     assert (followers["monitor_ttpvhcc"]["candidate_groups"], followers["monitor_ttpvhcc"]["name"]) == (
         ["ttpvhcc"],
         "Theo dõi hồ sơ có nguy cơ trễ hạn",
@@ -641,10 +644,13 @@ def test_before_the_deadline_the_agency_apologises_once_and_skhcn_and_the_centre
     assert moment(view["due_at"]) == moment(variables["appointment_at"]) == new_appointment
     assert moment(variables["previous_appointment_at"]) == old_appointment
     assert (variables["apology_issued"], variables["apology_capped"]) == (True, False)
+    assert_problem(
+        lane.complete(instance_id, "escalate_skhcn", SKHCN, status=403, follow_up_action="urged"), 403, "role-required"
+    )  # a letter urging the agency is signed by a lead
     lane.complete(
         instance_id,
         "escalate_skhcn",
-        SKHCN,
+        SKHCN_LEAD,
         follow_up_action="urged",
         follow_up_note="Đã đề nghị Ban Quản lý hoàn thành thẩm định trước 5/3",
     )
