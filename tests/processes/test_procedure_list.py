@@ -196,6 +196,10 @@ def test_an_approved_change_becomes_the_next_green_lane_catalogue(walk: Walk) ->
         1,
     )
     assert revised["data"]["codes"] == ["KHCN-01", "KHCN-02", "KHCN-03", "KHCN-04", "KHCN-06"]
+    table = walk.client.get("/api/v1/decisions/green_lane_eligibility", headers=OWNER).json()
+    assert table["version"] == 2 and table["processes"] == [{"key": "green_lane", "version": 2}]
+    [added] = [r for r in table["rules"] if r["id"] == "rule_khcn_06"]
+    assert added["annotation"].startswith("KHCN-06 Thẩm định công nghệ dự án đầu tư tại Khu công nghệ cao: 10 ngày")
     deployed = walk.client.get("/api/v1/audit", params={"process_key": "green_lane"}, headers=ADMIN).json()
     assert any(instance_id in str(e["data"].get("change_note")) for e in deployed["items"] if e["kind"] == "deployed")
 
