@@ -12,6 +12,7 @@ from phoihop.engine.agencies import AgencyRegistry, default_registry
 from phoihop.engine.clock import Clock, SystemClock
 from phoihop.engine.commands.api_keys import ApiKeys
 from phoihop.engine.commands.calendar import CalendarService
+from phoihop.engine.commands.decision_revisions import DecisionRevisions
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.documents import DEFAULT_MAX_BYTES, DocumentCommands
@@ -165,6 +166,7 @@ def build_engine(
         publisher=MessageDelivery,
         cache=WorkflowCache(cache_size),
         warning_ratio=warning_ratio,
+        end_commands=DecisionRevisions,
     )
     timers = TimerCommands(executor, RetryPolicy(job_retries))
     content = _content_store(db, document_storage, document_dir)

@@ -231,6 +231,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "event.incident_resolved": ("Xử lý xong sự cố tích hợp", "Incident resolved"),
     "event.external_task_completed": ("Hệ thống tích hợp hoàn thành bước", "External task completed"),
     "event.external_task_bpmn_error": ("Hệ thống tích hợp báo lỗi nghiệp vụ", "External task raised a BPMN error"),
+    "event.decision_revised": (
+        "Áp dụng danh mục được phê duyệt: triển khai phiên bản quy trình mới",
+        "Approved table applied: a new process version deployed",
+    ),
     "event.other": ("Sự kiện {kind}", "Event {kind}"),
     "event.document_added": ("Thêm tài liệu", "Document added"),
     "event.document_deleted": ("Xóa tài liệu", "Document deleted"),

@@ -20,6 +20,7 @@ from phoihop.engine.errors import (
 from phoihop.engine.model import Actor, Finding, SourceFile
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.tables import NAME_LIMITS
+from phoihop.engine.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -76,83 +77,88 @@ class DeploymentCommands:
     def _store_deployment(self, actor: Actor, deployment: Any, change_note: str | None) -> list[DeployedProcess]:
         if not deployment.processes:  # DMN files alone (the catalog accepts them when they hold a decision)
             return self._store_decisions(actor, deployment, change_note)
-        results: list[DeployedProcess] = []
         with self.executor.transaction() as uow:
-            deployment_id: int | None = None
-            for process in deployment.processes:
-                latest = repo.latest_definition(uow.conn, process.key, lock=True)
-                pointer = repo.default_version(uow.conn, process.key) if latest is not None else None
-                default_version = pointer["version"] if pointer is not None else None
-                if latest is not None and latest["content_hash"] == deployment.content_hash:
-                    results.append(
-                        DeployedProcess(
-                            process.key,
-                            latest["version"],
-                            deployment.content_hash,
-                            latest["name"],
-                            False,
-                            default_version=default_version,
-                        )
-                    )
-                    continue
-                if deployment_id is None:
-                    deployment_id = repo.insert_deployment(
-                        uow.conn,
-                        content_hash=deployment.content_hash,
-                        deployed_by=actor.id,
-                        deployed_at=uow.now,
-                        files=[{"name": f.name, "content": f.content.decode("utf-8")} for f in deployment.files],
-                        change_note=change_note,
-                    )
-                version = (latest["version"] if latest is not None else 0) + 1
-                definition_id = repo.insert_definition(
-                    uow.conn,
-                    key=process.key,
-                    version=version,
-                    name=process.name,
-                    content_hash=deployment.content_hash,
-                    deployment_id=deployment_id,
-                    status="active",
-                    deployed_by=actor.id,
-                    deployed_at=uow.now,
-                    start_messages=list(process.start_message_names),
-                )
-                schedule_start(uow.conn, process, definition_id, uow.now)
+            return self.store_in(uow, actor, deployment, change_note)
+
+    @staticmethod
+    def store_in(uow: UnitOfWork, actor: Actor, deployment: Any, change_note: str | None) -> list[DeployedProcess]:
+        """Store a compiled deployment with processes in ``uow`` (a command's own transaction: an end event's engine
+        command deploys in the transaction of the step that reached it, engine.commands.decision_revisions). No role
+        check here: ``deploy`` checks the caller's, an engine command runs for the process that names it."""
+        results: list[DeployedProcess] = []
+        deployment_id: int | None = None
+        for process in deployment.processes:
+            latest = repo.latest_definition(uow.conn, process.key, lock=True)
+            pointer = repo.default_version(uow.conn, process.key) if latest is not None else None
+            default_version = pointer["version"] if pointer is not None else None
+            if latest is not None and latest["content_hash"] == deployment.content_hash:
                 results.append(
                     DeployedProcess(
                         process.key,
-                        version,
+                        latest["version"],
                         deployment.content_hash,
-                        process.name,
-                        True,
+                        latest["name"],
+                        False,
                         default_version=default_version,
                     )
                 )
-                before = (
-                    {"version": latest["version"], "content_hash": latest["content_hash"]}
-                    if latest is not None
-                    else None
-                )
-                repo.insert_definition_audit(
+                continue
+            if deployment_id is None:
+                deployment_id = repo.insert_deployment(
                     uow.conn,
-                    [
-                        {
-                            "process_key": process.key,
-                            "at": uow.now,
-                            "actor": actor.id,
-                            "kind": "deployed",
-                            "data": {
-                                "version": version,
-                                "deployment_id": deployment_id,
-                                "change_note": change_note,
-                                "files": [f.name for f in deployment.files],
-                                "default_version": default_version,
-                                "before": before,
-                                "after": {"version": version, "content_hash": deployment.content_hash},
-                            },
-                        }
-                    ],
+                    content_hash=deployment.content_hash,
+                    deployed_by=actor.id,
+                    deployed_at=uow.now,
+                    files=[{"name": f.name, "content": f.content.decode("utf-8")} for f in deployment.files],
+                    change_note=change_note,
                 )
+            version = (latest["version"] if latest is not None else 0) + 1
+            definition_id = repo.insert_definition(
+                uow.conn,
+                key=process.key,
+                version=version,
+                name=process.name,
+                content_hash=deployment.content_hash,
+                deployment_id=deployment_id,
+                status="active",
+                deployed_by=actor.id,
+                deployed_at=uow.now,
+                start_messages=list(process.start_message_names),
+            )
+            schedule_start(uow.conn, process, definition_id, uow.now)
+            results.append(
+                DeployedProcess(
+                    process.key,
+                    version,
+                    deployment.content_hash,
+                    process.name,
+                    True,
+                    default_version=default_version,
+                )
+            )
+            before = (
+                {"version": latest["version"], "content_hash": latest["content_hash"]} if latest is not None else None
+            )
+            repo.insert_definition_audit(
+                uow.conn,
+                [
+                    {
+                        "process_key": process.key,
+                        "at": uow.now,
+                        "actor": actor.id,
+                        "kind": "deployed",
+                        "data": {
+                            "version": version,
+                            "deployment_id": deployment_id,
+                            "change_note": change_note,
+                            "files": [f.name for f in deployment.files],
+                            "default_version": default_version,
+                            "before": before,
+                            "after": {"version": version, "content_hash": deployment.content_hash},
+                        },
+                    }
+                ],
+            )
         return results
 
     def _store_decisions(self, actor: Actor, deployment: Any, change_note: str | None) -> list[DeployedProcess]:

@@ -31,6 +31,7 @@ from sqlalchemy import Connection
 
 from phoihop.engine.clock import Clock
 from phoihop.engine.definitions.catalog import Deployment, ProcessModel
+from phoihop.engine.definitions.end_commands import EndCommand
 from phoihop.engine.definitions.human_tasks import UserTaskModel
 from phoihop.engine.dossier import AGENCY_CODE_PROPERTY, check_agency_code, format_dossier_code, receipt_day
 from phoihop.engine.errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound, InvalidDefinition, ScriptError
@@ -67,6 +68,20 @@ class Publisher(Protocol):
     def publish(self, uow: UnitOfWork, head: Mapping[str, Any], thrown: list[ThrownMessage]) -> None: ...
 
 
+class EndCommandRunner(Protocol):
+    """Runs the engine command of an end event (engine.definitions.end_commands) in the command's own transaction;
+    returns the kind and data of the audit event recorded on the instance."""
+
+    def run(
+        self,
+        uow: UnitOfWork,
+        head: Mapping[str, Any],
+        command: EndCommand,
+        variables: Mapping[str, Any],
+        actor: Actor,
+    ) -> tuple[str, dict[str, Any]]: ...
+
+
 class CommandExecutor:
     """Lock → load → run → save → publish, one transaction. Store calls go through ``repo.X`` at call time, so a test
     that patches ``repository.X`` reaches them."""
@@ -81,8 +96,10 @@ class CommandExecutor:
         publisher: Callable[[CommandExecutor], Publisher],
         cache: WorkflowCache | None = None,
         warning_ratio: float = DEFAULT_WARNING_RATIO,
+        end_commands: Callable[[CommandExecutor], EndCommandRunner] | None = None,
     ) -> None:
-        """``publisher`` builds the message publisher around this executor (it delivers through it)."""
+        """``publisher`` builds the message publisher around this executor (it delivers through it); ``end_commands``
+        the runner of the end events' engine commands (engine.commands.decision_revisions), built the same way."""
         self.db = db
         self.warning_ratio = warning_ratio
         self.runtime = runtime
@@ -95,6 +112,7 @@ class CommandExecutor:
         # told each command's name, outcome ("ok" | "error") and seconds (the app's metrics); None: nobody
         self.observer: Callable[[str, str, float], None] | None = None
         self.publisher = publisher(self)
+        self.end_commands = end_commands(self) if end_commands is not None else None
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[UnitOfWork]:
         """One command's unit of work: commit once at the end, roll back everything on any exception. The command is
@@ -368,6 +386,8 @@ class CommandExecutor:
                     "data": {},
                 }
             )
+        if snapshot.status != "error":
+            events += self.run_end_commands(uow, head, model, snapshot.steps, merged, actor)
         repo.insert_audit(conn, events)
         thrown = self.runtime.thrown_messages(workflow)
         if thrown:
@@ -379,6 +399,42 @@ class CommandExecutor:
             uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
         status = cast(InstanceStatus, snapshot.status)  # the runtime answers running, completed or error
         return CommandResult(instance_id, status, tuple(snapshot.open_tasks))
+
+    def run_end_commands(
+        self,
+        uow: UnitOfWork,
+        head: Mapping[str, Any],
+        model: ProcessModel,
+        steps: Sequence[Any],
+        variables: Mapping[str, Any],
+        actor: Actor,
+    ) -> list[dict[str, Any]]:
+        """The engine commands of the end events reached in this command, each with its audit event; a command that
+        fails fails the whole command (nothing of it is kept)."""
+        events: list[dict[str, Any]] = []
+        for step in steps:
+            command = model.end_commands.get(step.element_id)
+            if command is None:
+                continue
+            if self.end_commands is None:
+                raise ScriptError(
+                    f"end event {step.element_id}: this engine runs no engine command ({command.name})",
+                    detail_vi=f"sự kiện kết thúc {step.element_id}: máy chủ này không chạy lệnh {command.name}",
+                    element_id=step.element_id,
+                )
+            kind, data = self.end_commands.run(uow, head, command, variables, actor)
+            events.append(
+                {
+                    "instance_id": head["id"],
+                    "at": uow.now,
+                    "actor": actor.id,
+                    "kind": kind,
+                    "element_id": step.element_id,
+                    "task_id": step.task_id,
+                    "data": data,
+                }
+            )
+        return events
 
     def task_row(
         self,

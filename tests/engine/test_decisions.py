@@ -402,7 +402,14 @@ def test_decisions_of_a_process_folder_name_the_process_version(
         ("rule_khcn_04", True),
         ("rule_default", False),
     ]
-    assert result.outputs == {"green_lane": True, "standard_days": 5, "cut_rate": 0.4}
+    assert result.outputs == {
+        "procedure_name": "Cấp Giấy chứng nhận đăng ký chuyển giao công nghệ",
+        "green_lane": True,
+        "standard_days": 5,
+        "cut_rate": None,  # the setting's 60% (Văn bản 991/UBND-TH), no longer a lower cut of its own
+        "in_hitech_park": False,
+        "joint_processing": False,
+    }
 
 
 def test_a_business_rule_task_calls_each_decision_of_a_multi_decision_file(container: EngineContainer) -> None:

@@ -31,7 +31,7 @@ from tests.system.conftest import free_port
 from tests.web.pages import parts, sign_in
 
 ROOT = Path(__file__).parents[2]
-PROCESS_KEYS = {"escalation", "green_lane", "monthly_report", "sandbox_review"}
+PROCESS_KEYS = {"escalation", "green_lane", "monthly_report", "procedure_list", "sandbox_review"}
 READY_SECONDS = 90.0  # a bound against a hang, not a timing
 
 
@@ -261,8 +261,5 @@ GREEN_LANE_DOSSIER = {
         "phone": "0912 345 678",
     },
     "procedure_code": "KHCN-01",
-    "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
-    "in_hitech_park": False,
-    "joint_processing": False,
     "documents": [{"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"}],
 }

@@ -161,9 +161,6 @@ def green_lane_dossier(applicant_name: str = "Công ty Cổ phần Công nghệ 
             "phone": "0912 345 678",
         },
         "procedure_code": "KHCN-01",
-        "procedure_name": "Cấp Giấy chứng nhận doanh nghiệp khoa học và công nghệ",
-        "in_hitech_park": False,
-        "joint_processing": False,
         "documents": [{"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"}],
         **fields,
     }

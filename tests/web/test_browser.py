@@ -61,7 +61,7 @@ def test_one_stop_desk_accepts_a_green_lane_dossier_then_skhcn_claims_and_apprai
     expect(page.get_by_test_id("task-name")).to_have_text("Kiểm tra tính đầy đủ của hồ sơ")
     outcome = page.locator('select[name="outcome"]')
     expect(outcome).to_have_attribute("required", "")
-    expect(outcome.locator('option[value="supplement"]')).to_have_text("yêu cầu bổ sung (chỉ một lần)")
+    expect(outcome.locator('option[value="supplement"]')).to_have_text("Yêu cầu bổ sung hồ sơ (chỉ một lần)")
     expect(page.locator('textarea[name="note"]')).to_have_attribute("maxlength", "2000")
     # a wrong value first: a supplement request must say which documents are missing (the server's rule)
     outcome.select_option("supplement")
@@ -74,6 +74,7 @@ def test_one_stop_desk_accepts_a_green_lane_dossier_then_skhcn_claims_and_apprai
     screenshot(page, "task-form")
 
     page.locator('select[name="outcome"]').select_option("complete")
+    page.locator('select[name="routing"]').select_option("confirm")  # the catalogue's routing, confirmed
     page.get_by_test_id("complete").click()
     expect(page).to_have_url(re.compile(r"/\?done="))
     expect(page.locator("#flash")).to_contain_text("Đã hoàn thành công việc “Kiểm tra tính đầy đủ của hồ sơ”")
@@ -106,13 +107,15 @@ def test_one_stop_desk_accepts_a_green_lane_dossier_then_skhcn_claims_and_apprai
     page.locator('.bjs-drilldown[title*="Giải quyết hồ sơ"]').click()
     for element in ("assign_appraisal", "appraise_skhcn"):
         expect(page.locator(f'g.djs-element.ph-completed[data-element-id="{element}"]')).to_have_count(1)
-    expect(page.locator('g.djs-element.ph-active[data-element-id="decide"]')).to_have_count(1)
+    # the HTKC board and Sở Tư pháp still give their opinion before the decision
+    for element in ("consult_htkc", "consult_stp"):
+        expect(page.locator(f'g.djs-element.ph-active[data-element-id="{element}"]')).to_have_count(1)
     expect(page.locator('g.djs-element.ph-completed[data-element-id="decide"]')).to_have_count(0)
     expect(page.locator('g.djs-element.ph-completed[data-element-id="appraise_htkc"]')).to_have_count(0)
     path = page.get_by_test_id("path")
     expect(path).to_contain_text("Kiểm tra tính đầy đủ của hồ sơ")
     expect(path).to_contain_text("Thẩm định hồ sơ")
-    expect(page.get_by_test_id("waiting")).to_contain_text("Quyết định giải quyết hồ sơ")
+    expect(page.get_by_test_id("waiting")).to_contain_text("Sở Tư pháp cho ý kiến về hồ sơ")
     history = page.get_by_test_id("history")
     expect(history.locator('tr[data-kind="task_completed"]', has_text="Kiểm tra tính đầy đủ")).to_contain_text(
         "Trung tâm Phục vụ hành chính công"
@@ -139,7 +142,7 @@ def test_a_script_in_process_data_shows_as_text(page: Page, live_server: LiveSer
     payload = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     dialogs: list[Any] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    instance = submit_dossier(live_server.url, applicant_name=payload, procedure_name=payload)
+    instance = submit_dossier(live_server.url, applicant_name=payload)
     sign_in(page, "ttpvhcc.khanh")
     page.goto(f"/ho-so/{instance['id']}")
     variables = page.get_by_test_id("variables")

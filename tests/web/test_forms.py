@@ -76,11 +76,11 @@ def test_the_completeness_check_renders_labels_options_and_validation_attributes
     fields = by_name(build_fields(form("green_lane", "check_completeness.form.json"), T))
     outcome = fields["outcome"]
     assert (outcome.widget, outcome.label, outcome.required) == ("select", "Kết luận", True)
-    # labels read from the description "value: label; ..." because it names every enum value
+    # labels read from the options' titles (oneOf of const and title)
     assert outcome.options == [
-        ("complete", "hồ sơ đầy đủ, tiếp nhận"),
-        ("supplement", "yêu cầu bổ sung (chỉ một lần)"),
-        ("refuse", "từ chối tiếp nhận"),
+        ("complete", "Hồ sơ đầy đủ: tiếp nhận, hẹn ngày trả kết quả"),
+        ("supplement", "Yêu cầu bổ sung hồ sơ (chỉ một lần)"),
+        ("refuse", "Từ chối tiếp nhận"),
     ]
     missing = fields["missing_documents"]
     assert (missing.widget, missing.required) == ("lines", False)
@@ -95,7 +95,7 @@ def test_numbers_booleans_patterns_dates_and_nested_objects() -> None:
     assert apology["extension_days"].widget == "number"
     assert apology["extension_days"].attrs == {"step": "1", "min": "1", "max": "30"}
     assert apology["apology_letter_number"].widget == "text"
-    legal = by_name(build_fields(form("green_lane", "legal_appraisal.form.json"), T))
+    legal = by_name(build_fields(form("green_lane", "legal_risk_opinion.form.json"), T))
     assert (legal["legal_compliant"].widget, legal["legal_compliant"].required) == ("boolean", True)
     start = by_name(build_fields(form("green_lane", "start.form.json"), T))
     assert start["applicant"].widget == "group" and start["applicant"].required
@@ -135,8 +135,6 @@ def test_a_submission_becomes_typed_variables_and_empty_fields_are_left_out() ->
         "applicant.id_number": ["0109876543"],
         "applicant.email": [""],
         "procedure_code": ["KHCN-01"],
-        "in_hitech_park": ["true"],
-        "joint_processing": ["false"],
         "documents[0].name": ["Đơn đề nghị"],
         "documents[0].url": [""],
         "documents[1].name": [""],
@@ -148,8 +146,6 @@ def test_a_submission_becomes_typed_variables_and_empty_fields_are_left_out() ->
     assert data == {
         "applicant": {"name": "Công ty A", "id_number": "0109876543"},
         "procedure_code": "KHCN-01",
-        "in_hitech_park": True,
-        "joint_processing": False,
         "documents": [{"name": "Đơn đề nghị"}],
         "submitted_at": "2026-02-12T09:00:00+07:00",
     }

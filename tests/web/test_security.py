@@ -143,6 +143,7 @@ def test_an_officer_starts_a_case_from_the_start_form(live_server: LiveServer, c
     assert 'href="/khoi-tao/green_lane"' in listing.text
     form = client.get("/khoi-tao/green_lane")
     assert 'name="applicant.id_number"' in form.text and 'pattern="^([0-9]{12}|[0-9]{10}(-[0-9]{3})?)$"' in form.text
+    assert "KHCN-03 – Cấp Giấy chứng nhận dự án ứng dụng công nghệ cao" in form.text  # chosen from the catalogue
     fields = {
         "csrf_token": token,
         "_business_key": "VB-den-123",
@@ -151,9 +152,6 @@ def test_an_officer_starts_a_case_from_the_start_form(live_server: LiveServer, c
         "applicant.email": "hoptacxa@bavi.vn",
         "applicant.phone": "024 3333 4444",
         "procedure_code": "KHCN-01",
-        "procedure_name": "Thủ tục KHCN-01",
-        "in_hitech_park": "false",
-        "joint_processing": "false",
         "documents": '[{"name": "Đơn đề nghị"}]',
     }
     wrong = client.post("/khoi-tao/green_lane", data={**fields, "applicant.phone": "gọi tôi"})
