@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from phoihop.engine.agencies import AgencyRegistry
 from phoihop.engine.definitions.camunda.attributes import camunda_properties
 from phoihop.engine.definitions.camunda.dialect import translate_camunda
+from phoihop.engine.definitions.consultations import TacitConsent, tacit_consents
 from phoihop.engine.definitions.dmn.tables import split_decisions
 from phoihop.engine.definitions.expressions import Check, check_expressions
 from phoihop.engine.definitions.forms.files import PATTERN_CODE, START_FORM, Form, compile_forms, is_form_file
@@ -82,6 +83,8 @@ class ProcessModel:
     start_form: Form | None = field(default=None, compare=False)  # what the integrator sends (engine.definitions.forms)
     forms: Mapping[str, Form] = field(default_factory=dict, compare=False)  # the deployment's forms, by file name
     initiator_variable: str | None = None  # camunda:initiator of the start event: the starter's id is stored in it
+    # interrupting boundary timers "<task>_tacit_consent", by element id (engine.definitions.consultations)
+    tacit_consents: Mapping[str, TacitConsent] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,7 @@ def _build_processes(
             continue
         tasks, task_problems = human_task_models(key, [spec, *subprocess_specs.values()], by_name, agencies)
         problems += task_problems
+        consents = tacit_consents([spec, *subprocess_specs.values()], by_name, tasks, agencies)
         models.append(
             ProcessModel(
                 key=key,
@@ -224,6 +228,7 @@ def _build_processes(
                 properties=MappingProxyType(camunda_properties(element)),
                 start_timer=_start_timer(spec, document),
                 initiator_variable=_initiator(element),
+                tacit_consents=MappingProxyType(consents),
             )
         )
     if not models and not problems and (not decision_ids(documents) or any(d.kind == "bpmn" for d in documents)):
