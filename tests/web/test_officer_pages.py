@@ -20,6 +20,7 @@ from tests.conftest import TEST_SECRET, reused_app
 from tests.processes.escalation_steps import SKHCN_LEAD as SKHCN_LEAD_HEADERS
 from tests.processes.escalation_steps import (
     classify,
+    consult_htkc,
     decide,
     deploy_escalation,
     give_opinions,
@@ -178,3 +179,19 @@ def test_a_person_without_a_task_role_reads_the_task_without_buttons_they_could_
     form = task_form(page)
     assert form.controls and form.disabled_set and not form.has_submit
     assert f"/cong-viec/{task['id']}/nhan" not in page
+
+
+def test_the_case_history_says_in_vietnamese_that_a_silent_agency_is_deemed_to_agree(
+    app: TestClient, clock: FakeClock
+) -> None:
+    instance_id = report(app)
+    classify(app, instance_id)
+    consult_htkc(app, instance_id)  # Sở Tư pháp stays silent past its consultation limit
+    clock.advance(timedelta(days=10))
+    assert app.app.state.container.scheduler.run_once() == 1  # type: ignore[attr-defined]
+    officer, _ = signed_in(app, "skhcn.an")
+    page = officer.get(f"/ho-so/{instance_id}").text
+    rows = [row for row in page.split("<tr") if 'data-kind="consultation_tacit_consent"' in row]
+    assert len(rows) == 1
+    assert "Quá thời hạn không có ý kiến: coi như đồng ý" in rows[0] and "Sở Tư pháp" in rows[0]
+    assert "consultation_tacit_consent</td>" not in page and "consult_stp" not in rows[0]
