@@ -96,7 +96,11 @@ def test_deleting_the_flow_out_of_a_task_fails_validate_and_deploy_naming_the_el
     assert [(f["element_id"], f["code"]) for f in body["errors"]] == [("settle_routing", "unreachable")]
     assert ("classify", "implicit-end") in [(f["element_id"], f["code"]) for f in body["warnings"]]
     [error] = body["errors"]
-    assert error["file"] == "escalation.bpmn" and error["element_name"] == "Chốt phân công cơ quan cho ý kiến" and error["line"]
+    assert (
+        error["file"] == "escalation.bpmn"
+        and error["element_name"] == "Chốt phân công cơ quan cho ý kiến"
+        and error["line"]
+    )
     assert "không thể tới được" in error["message_vi"] and "unreachable" in error["message_en"]
     deployed = client.post(DEFINITIONS, headers=OWNER, files=upload)
     problem = assert_problem(deployed, 422, "invalid-bpmn")
