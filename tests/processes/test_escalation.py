@@ -435,7 +435,10 @@ def test_a_policy_proposal_is_appraised_by_so_tu_phap_before_it_goes_up(deployed
     assert (data["outcome"], data["appraisal_conclusion"]) == ("approved", "pass")
 
 
-def test_an_amendment_of_an_hdnd_resolution_goes_to_hdnd_and_waits_for_its_resolution(deployed: TestClient) -> None:
+@pytest.mark.parametrize(("hdnd_outcome", "outcome"), [("passed", "hdnd_passed"), ("rejected", "hdnd_rejected")])
+def test_an_amendment_of_an_hdnd_resolution_goes_to_hdnd_and_waits_for_its_resolution(
+    deployed: TestClient, hdnd_outcome: str, outcome: str
+) -> None:
     client = deployed
     instance_id = report(client, legal_conflict=True)
     classify(client, instance_id)
@@ -469,7 +472,7 @@ def test_an_amendment_of_an_hdnd_resolution_goes_to_hdnd_and_waits_for_its_resol
         "name": "hdnd_resolution",
         "correlation_keys": {"hdnd_submission_number": "95/TTr-UBND"},
         "variables": {
-            "hdnd_outcome": "passed",
+            "hdnd_outcome": hdnd_outcome,
             "hdnd_resolution_number": "12/2026/NQ-HĐND",
             "hdnd_resolution_date": "2026-03-20",
         },
@@ -483,10 +486,10 @@ def test_an_amendment_of_an_hdnd_resolution_goes_to_hdnd_and_waits_for_its_resol
     assert main_path(client, instance_id) == {"record_outcome"}
     close(client, instance_id)
     data = variables(client, instance_id)
-    assert data["outcome"] == "hdnd_passed"
+    assert data["outcome"] == outcome
     resolution = data["hdnd_resolution"]
     assert (resolution["outcome"], resolution["number"], resolution["date"]) == (
-        "passed",
+        hdnd_outcome,
         "12/2026/NQ-HĐND",
         "2026-03-20",
     )
