@@ -22,6 +22,7 @@ from lxml import etree
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
+from phoihop.web.demo_users import DEMO_USERS
 from tests.api.calls import (
     ADMIN,
     DEFINITIONS,
@@ -33,6 +34,7 @@ from tests.api.calls import (
     instance,
     task_list,
 )
+from tests.conftest import auth
 
 from .escalation_steps import (
     HTKC_LEAD,
@@ -820,3 +822,66 @@ def test_form_files_are_plain_json_schema_with_vietnamese_labels() -> None:
             assert all(o["title"] for o in field.get("oneOf", [])), (path.name, name)
         for earlier in schema.get("x-show-earlier", []):
             assert isinstance(earlier, str) and earlier.isascii(), (path.name, earlier)
+
+
+def test_a_policy_escalation_finishes_with_the_demo_users_alone(deployed: TestClient) -> None:
+    """Every lead-only step has a demo lead of its agency (web/demo_users.py): no admin is needed to the end, along
+    the longest common path (all three substantive opinions, appraisal, UBND)."""
+    client = deployed
+    demo = {
+        user.sub: auth(user.sub, groups=",".join(user.groups), roles=",".join(user.roles), name=user.name)
+        for user in DEMO_USERS
+    }
+    started = client.post(
+        INSTANCES,
+        json={
+            "process_key": KEY,
+            "variables": dict(
+                REPORT, legal_conflict=True, involves_hitech_park=True, needs_funding=True, funding_amount=600_000_000
+            ),
+        },
+        headers=demo["syt.quang"],
+    )
+    assert started.status_code == 201, started.text
+    instance_id = started.json()["id"]
+    act(client, instance_id, "classify", demo["skhcn.cuong"], resolution_path="escalate", routing_decision="confirm")
+    act(client, instance_id, "legal_opinion", demo["stp.minh"], legal_opinion="Có cơ sở pháp lý", legal_risk="low")
+    act(client, instance_id, "htkc_opinion", demo["htkc.lan"], htkc_opinion="Bố trí được mặt bằng", htkc_agrees=True)
+    act(
+        client,
+        instance_id,
+        "finance_opinion",
+        demo["stc.thanh"],
+        finance_opinion="Bố trí từ ngân sách Thành phố",
+        funding_source="city_budget",
+    )
+    act(
+        client,
+        instance_id,
+        "propose",
+        demo["skhcn.cuong"],
+        proposal="Bổ sung cơ chế hỗ trợ thử nghiệm",
+        proposal_type="new_mechanism",
+        needs_hdnd_resolution=False,
+    )
+    act(
+        client,
+        instance_id,
+        "legal_appraisal",
+        demo["stp.minh"],
+        appraisal_opinion="Hợp hiến, hợp pháp",
+        appraisal_conclusion="pass",
+    )
+    act(client, instance_id, "vp_review", demo["vpubnd.tuan"], vp_opinion="Đủ điều kiện", vp_recommendation="approve")
+    act(client, instance_id, "ubnd_decide", demo["ubnd.hoa"], decision="approve")
+    act(
+        client,
+        instance_id,
+        "record_outcome",
+        demo["skhcn.cuong"],
+        outcome_summary="UBND chấp thuận",
+        implementation_guidance="Triển khai từ quý II/2026",
+        dashboard_updated=True,
+    )
+    act(client, instance_id, "inform_agency", demo["syt.quang"], acknowledged=True)
+    assert (status(client, instance_id), variables(client, instance_id)["outcome"]) == ("completed", "approved")
