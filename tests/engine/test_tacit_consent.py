@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
+from phoihop.engine.model import SourceFile
 from tests.conftest import INTEGRATOR
-from tests.engine.helpers import HTKC, SKHCN, deploy, history, instance, open_tasks, task_id, timers
+from tests.engine.helpers import ENGINE_FIXTURES, HTKC, SKHCN, deploy, history, instance, open_tasks, task_id, timers
+from tests.engine.test_lint import compile_files, lint
 
 SECOND = timedelta(seconds=1)
 
@@ -90,3 +92,38 @@ def test_a_firing_rolled_back_writes_no_consent(container: EngineContainer, cloc
         container.executor.fail_before_commit = None
     assert consents(container, instance_id) == []
     assert set(open_tasks(container, instance_id)) == {"consult_stp", "consult_htkc"}
+
+
+# --- the lint: a timer named as a tacit consent that the engine would not record ------------------------------------
+FIXTURE = ENGINE_FIXTURES / "tacit_consent.bpmn"
+
+
+def lint_variant(**replacements: str) -> list[tuple[str | None, str, str]]:
+    text = FIXTURE.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    found = lint([SourceFile("tacit_consent.bpmn", text.encode("utf-8"))], strict=True)
+    return [(f["element_id"], f["code"], f["severity"]) for f in found if f["code"] == "tacit-consent"]
+
+
+def test_the_fixture_follows_the_convention_and_the_catalog_finds_both_consents() -> None:
+    assert lint_variant() == []
+    (model,) = compile_files([SourceFile("tacit_consent.bpmn", FIXTURE.read_bytes())]).processes
+    assert {k: (v.task_element_id, v.agency) for k, v in model.tacit_consents.items()} == {
+        "consult_stp_tacit_consent": ("consult_stp", "stp"),
+        "consult_htkc_tacit_consent": ("consult_htkc", "htkc"),
+    }
+
+
+def test_a_non_interrupting_tacit_consent_timer_is_a_finding() -> None:
+    non_interrupting = 'id="consult_stp_tacit_consent" name="Quá thời hạn không có ý kiến: coi như đồng ý" '
+    assert lint_variant(**{non_interrupting: non_interrupting + 'cancelActivity="false" '}) == [
+        ("consult_stp_tacit_consent", "tacit-consent", "error")  # strict: warnings count as errors
+    ]
+
+
+def test_a_tacit_consent_in_a_lane_naming_no_agency_is_a_finding() -> None:
+    assert lint_variant(**{'name="Sở Tư pháp"': 'name="Tổ giúp việc"'}) == [
+        ("consult_stp_tacit_consent", "tacit-consent", "error")
+    ]
