@@ -224,6 +224,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "event.task_completed": ("Hoàn thành công việc", "Task completed"),
     "event.message_received": ("Nhận thông điệp", "Message received"),
     "event.timer_fired": ("Đến hạn hẹn giờ", "Timer fired"),
+    "event.consultation_tacit_consent": (
+        "Quá thời hạn không có ý kiến: coi như đồng ý",
+        "No opinion within the time limit: deemed to agree",
+    ),
     "event.instance_completed": ("Kết thúc hồ sơ", "Case completed"),
     "event.instance_cancelled": ("Hủy hồ sơ", "Case cancelled"),
     "event.instance_error": ("Lỗi xử lý", "Processing error"),

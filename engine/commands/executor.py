@@ -30,6 +30,7 @@ import orjson
 from sqlalchemy import Connection
 
 from phoihop.engine.clock import Clock
+from phoihop.engine.commands.consultations import tacit_consent_events
 from phoihop.engine.definitions.catalog import Deployment, ProcessModel
 from phoihop.engine.definitions.end_commands import EndCommand
 from phoihop.engine.definitions.human_tasks import UserTaskModel
@@ -362,6 +363,7 @@ class CommandExecutor:
             for s in snapshot.steps
             if s.kind != "human_task"
         ]
+        events += tacit_consent_events(model, snapshot.steps, instance_id, now)  # "cho ý kiến" ended by silence
         if snapshot.status == "error":
             events.append(
                 {

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from phoihop.engine.agencies import AgencyRegistry
 from phoihop.engine.definitions.camunda.attributes import camunda_properties
 from phoihop.engine.definitions.camunda.dialect import translate_camunda
+from phoihop.engine.definitions.consultations import TacitConsent, tacit_consents
 from phoihop.engine.definitions.dmn.tables import split_decisions
 from phoihop.engine.definitions.end_commands import EndCommand, end_commands
 from phoihop.engine.definitions.expressions import Check, check_expressions
@@ -85,6 +86,8 @@ class ProcessModel:
     initiator_variable: str | None = None  # camunda:initiator of the start event: the starter's id is stored in it
     # engine commands run when an end event is reached, by element id (engine.definitions.end_commands)
     end_commands: Mapping[str, EndCommand] = field(default_factory=dict, compare=False)
+    # interrupting boundary timers "<task>_tacit_consent", by element id (engine.definitions.consultations)
+    tacit_consents: Mapping[str, TacitConsent] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,7 @@ def _build_processes(
         problems += task_problems
         commands, command_problems = end_commands(element, document.name)
         problems += command_problems
+        consents = tacit_consents([spec, *subprocess_specs.values()], by_name, tasks, agencies)
         models.append(
             ProcessModel(
                 key=key,
@@ -230,6 +234,7 @@ def _build_processes(
                 start_timer=_start_timer(spec, document),
                 initiator_variable=_initiator(element),
                 end_commands=MappingProxyType(commands),
+                tacit_consents=MappingProxyType(consents),
             )
         )
     if not models and not problems and (not decision_ids(documents) or any(d.kind == "bpmn" for d in documents)):

@@ -1,7 +1,8 @@
 """Migrating running ``escalation`` instances over the REST API (``/api/v1/migrations``), on SQLite and PostgreSQL:
 a dry run that writes nothing, an execution for the chosen instances, and a migrated instance walked to its end along
-version 2 by the agencies that own each step. Version 2 is the one tests/engine/test_instance_migration.py makes from the
-project's own process (a task added, one removed, one renamed, one moved to another lane, a condition changed)."""
+version 2 by the agencies that own each step. Versions 1 and 2 are those tests/engine/test_instance_migration.py uses:
+the project's process as it stood before issue 10, and a version 2 made from it (a task added, one removed, one
+renamed, one moved to another lane, a condition changed)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from phoihop.engine.clock import FakeClock
 from tests.api.calls import ADMIN, INSTANCES, OWNER, assert_problem, instance, upload
 from tests.conftest import auth
-from tests.engine.test_instance_migration import escalation_v2_files
+from tests.engine.test_instance_migration import escalation_v1_files, escalation_v2_files
 from tests.processes.escalation_steps import (
     REPORT,
     REPORTER,
@@ -22,7 +23,6 @@ from tests.processes.escalation_steps import (
     act,
     close,
     decide,
-    deploy_escalation,
     hanoi,
     history,
     open_task,
@@ -45,7 +45,8 @@ ONE_STOP = auth("khanh", groups="ttpvhcc", name="Phạm Văn Khánh")
 def waiting(client: TestClient, clock: FakeClock) -> dict[str, str]:
     """Version 1 (deployed strictly, as the project deploys it) with three instances waiting, then version 2."""
     clock.set(hanoi(2026, 3, 2, 9))
-    deploy_escalation(client)
+    response = upload(client, *((f.name, f.content) for f in escalation_v1_files()))
+    assert response.status_code == 201, response.text
     claimed, legal, guided = report(client), report(client), report(client)
     assert (
         client.post(f"/api/v1/tasks/{open_task(client, claimed, 'classify')['id']}/claim", headers=SKHCN).status_code

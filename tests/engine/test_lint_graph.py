@@ -85,7 +85,7 @@ def escalation_without(flow_id: str) -> list[SourceFile]:
 
 
 def test_deleting_the_flow_out_of_a_task_fails_validate_and_deploy_naming_the_elements(client: TestClient) -> None:
-    files = escalation_without("flow_to_route")  # classify → route: everything after classify is cut off
+    files = escalation_without("flow_to_settle")  # classify → settle_routing: everything after classify is cut off
     upload = [("files", (f.name, f.content, "application/xml")) for f in files]
 
     validated = client.post(f"{DEFINITIONS}/validate", headers=OWNER, files=upload)
@@ -93,14 +93,18 @@ def test_deleting_the_flow_out_of_a_task_fails_validate_and_deploy_naming_the_el
     assert validated.status_code == 200, validated.text
     body = validated.json()
     assert body["valid"] is False
-    assert [(f["element_id"], f["code"]) for f in body["errors"]] == [("route", "unreachable")]
+    assert [(f["element_id"], f["code"]) for f in body["errors"]] == [("settle_routing", "unreachable")]
     assert ("classify", "implicit-end") in [(f["element_id"], f["code"]) for f in body["warnings"]]
     [error] = body["errors"]
-    assert error["file"] == "escalation.bpmn" and error["element_name"] == "Hướng xử lý?" and error["line"]
+    assert (
+        error["file"] == "escalation.bpmn"
+        and error["element_name"] == "Chốt phân công cơ quan cho ý kiến"
+        and error["line"]
+    )
     assert "không thể tới được" in error["message_vi"] and "unreachable" in error["message_en"]
     deployed = client.post(DEFINITIONS, headers=OWNER, files=upload)
     problem = assert_problem(deployed, 422, "invalid-bpmn")
-    assert [(p["element_id"], p["code"]) for p in problem["problems"]] == [("route", "unreachable")]
+    assert [(p["element_id"], p["code"]) for p in problem["problems"]] == [("settle_routing", "unreachable")]
     assert client.get(DEFINITIONS, headers=OWNER).json() == []
 
 

@@ -135,21 +135,46 @@ def classify(
     instance_id: str,
     path: str = "escalate",
     *,
-    legal: bool = False,
-    htkc: bool = False,
-    funding: bool = False,
+    override: dict[str, bool] | None = None,
+    reason: str = "Vướng mắc có nội dung pháp lý chưa được quy tắc nhận ra",
 ) -> None:
+    """The Sở KH&CN lead classifies and keeps the routing the rules propose, or overrides it (``override``: the
+    agencies giving a substantive opinion, stp/htkc/stc) with a reason."""
     fields: dict[str, Any] = {"resolution_path": path, "classification_note": "Vướng mắc liên ngành"}
-    if path == "escalate":
-        fields.update(needs_legal_review=legal, needs_htkc_opinion=htkc, needs_funding=funding)
-    act(client, instance_id, "classify", SKHCN, **fields)
+    if override is None:
+        fields["routing_decision"] = "confirm"
+    else:
+        fields.update(
+            routing_decision="override",
+            stp_substantive=override.get("stp", False),
+            htkc_substantive=override.get("htkc", False),
+            stc_substantive=override.get("stc", False),
+            routing_override_reason=reason,
+        )
+    act(client, instance_id, "classify", SKHCN_LEAD, **fields)
 
 
-def give_legal_review(client: TestClient, instance_id: str) -> None:
+def consult_stp(client: TestClient, instance_id: str) -> None:
     act(
         client,
         instance_id,
-        "legal_review",
+        "consult_stp",
+        STP_LEAD,
+        stp_agrees=True,
+        stp_consultation_opinion="Không có ý kiến khác",
+        stp_consultation_document="46/STP-VBPQ",
+    )
+
+
+def consult_htkc(client: TestClient, instance_id: str) -> None:
+    act(client, instance_id, "consult_htkc", HTKC_LEAD, htkc_agrees=True, htkc_consultation_opinion="Thống nhất")
+
+
+def give_legal_opinion(client: TestClient, instance_id: str) -> None:
+    act(
+        client,
+        instance_id,
+        "legal_opinion",
         STP_LEAD,
         legal_opinion="Phương án phù hợp Luật Thủ đô 2024",
         legal_risk="medium",
@@ -181,17 +206,52 @@ def give_finance_opinion(client: TestClient, instance_id: str) -> None:
     )
 
 
+GIVE = {
+    "consult_stp": consult_stp,
+    "consult_htkc": consult_htkc,
+    "legal_opinion": give_legal_opinion,
+    "htkc_opinion": give_htkc_opinion,
+    "finance_opinion": give_finance_opinion,
+}
+
+
+def give_opinions(client: TestClient, instance_id: str) -> list[str]:
+    """Every open consultation and opinion answered by its agency's lead; returns their element ids, sorted."""
+    opened = sorted(e for e in open_by_element(client, instance_id) if e in GIVE)
+    for element_id in opened:
+        GIVE[element_id](client, instance_id)
+    return opened
+
+
 def propose(
-    client: TestClient, instance_id: str, proposal: str = "Trình UBND cho phép thí điểm kê đơn điện tử"
+    client: TestClient,
+    instance_id: str,
+    proposal: str = "Trình UBND cho phép thí điểm kê đơn điện tử",
+    proposal_type: str = "apply_current_rules",
+    *,
+    hdnd: bool = False,
 ) -> None:
+    fields: dict[str, Any] = {
+        "proposal": proposal,
+        "proposal_type": proposal_type,
+        "submission_document": "310/TTr-SKHCN",
+    }
+    if proposal_type in ("amend_policy", "new_mechanism"):
+        fields["needs_hdnd_resolution"] = hdnd
+    act(client, instance_id, "propose", SKHCN_LEAD, **fields)
+
+
+def appraise(client: TestClient, instance_id: str, conclusion: str = "pass") -> None:
     act(
         client,
         instance_id,
-        "propose",
-        SKHCN_LEAD,
-        proposal=proposal,
-        proposal_type="new_mechanism",
-        submission_document="310/TTr-SKHCN",
+        "legal_appraisal",
+        STP_LEAD,
+        appraisal_opinion="Đề xuất bảo đảm tính hợp hiến, hợp pháp, thống nhất"
+        if conclusion == "pass"
+        else "Cần làm rõ phạm vi áp dụng cơ chế",
+        appraisal_conclusion=conclusion,
+        appraisal_document="52/BC-STP",
     )
 
 
@@ -207,23 +267,28 @@ def decide(client: TestClient, instance_id: str, decision: str, note: str | None
 
 
 def propose_to_decision(client: TestClient, instance_id: str) -> None:
-    """Sở KH&CN proposes and Văn phòng UBND reviews: the UBND decision is the main path's open step afterwards."""
+    """Sở KH&CN proposes a measure under the current rules (no appraisal) and Văn phòng UBND reviews: the UBND
+    decision is the main path's open step afterwards."""
     propose(client, instance_id)
     vp_review(client, instance_id)
     assert main_path(client, instance_id) == {"ubnd_decide"}
 
 
-def close(client: TestClient, instance_id: str) -> None:
-    """After the UBND decision: Sở KH&CN records the outcome, the reporting agency acknowledges it."""
+def record_outcome(client: TestClient, instance_id: str) -> None:
     act(
         client,
         instance_id,
         "record_outcome",
-        SKHCN,
+        SKHCN_LEAD,
         outcome_summary="UBND đã quyết định",
         implementation_guidance="Sở Y tế triển khai theo văn bản chỉ đạo",
         dashboard_updated=True,
     )
+
+
+def close(client: TestClient, instance_id: str) -> None:
+    """After the decision: the Sở KH&CN lead records the outcome, the reporting agency acknowledges it."""
+    record_outcome(client, instance_id)
     acknowledge(client, instance_id)
 
 

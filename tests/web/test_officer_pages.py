@@ -17,8 +17,19 @@ from phoihop.engine.model import Actor
 from phoihop.settings import Settings
 from phoihop.web.session import SESSION_COOKIE
 from tests.conftest import TEST_SECRET, reused_app
-from tests.processes.escalation_steps import SKHCN as SKHCN_HEADERS
-from tests.processes.escalation_steps import classify, deploy_escalation, open_task, report, variables
+from tests.processes.escalation_steps import SKHCN_LEAD as SKHCN_LEAD_HEADERS
+from tests.processes.escalation_steps import (
+    classify,
+    consult_htkc,
+    decide,
+    deploy_escalation,
+    give_opinions,
+    open_task,
+    propose,
+    report,
+    variables,
+    vp_review,
+)
 from tests.web.pages import parts
 
 HOUR = timedelta(hours=1)
@@ -103,6 +114,7 @@ def task_form(html: str) -> TaskForm:
 def test_a_lead_only_task_is_marked_and_read_only_for_an_officer(app: TestClient) -> None:
     instance_id = report(app)
     classify(app, instance_id, "guidance")
+    give_opinions(app, instance_id)  # Sở Tư pháp and Ban HTKC first
     guide = open_task(app, instance_id, "guide")  # Sở KH&CN, lead only
     officer, _ = signed_in(app, "skhcn.an")
     row = officer.get("/", params={"q": "khám bệnh từ xa"}).text
@@ -121,20 +133,29 @@ def test_a_lead_only_task_is_marked_and_read_only_for_an_officer(app: TestClient
 
 
 def test_a_form_starts_from_the_earlier_answer_and_keeps_it_when_submitted_untouched(app: TestClient) -> None:
-    """The reporter said "Cần kinh phí: Có"; classify shows it checked and, sent back as shown, keeps it."""
-    instance_id = report(app, needs_funding=True, funding_amount=600_000_000)
-    task = open_task(app, instance_id, "classify")
-    officer, csrf = signed_in(app, "skhcn.an")
-    page = officer.get(f"/cong-viec/{task['id']}").text
-    checked = {(c["name"], c["value"]) for c in task_form(page).controls if "checked" in c}
-    assert ("needs_funding", "true") in checked and ("needs_funding", "false") not in checked
-    assert ("needs_legal_review", "false") in checked  # no earlier answer: the schema's default
-    form = [*task_form(page).submitted, ("resolution_path", "escalate"), ("csrf_token", csrf)]
-    answer = officer.post(f"/cong-viec/{task['id']}/hoan-thanh", data=dict(form), follow_redirects=False)
+    """UBND returned the proposal for more information: the proposal form starts from Sở KH&CN's earlier answers
+    and, sent back as shown, keeps them."""
+    instance_id = report(app)
+    classify(app, instance_id)
+    give_opinions(app, instance_id)
+    propose(app, instance_id, proposal_type="allocate_funding")
+    vp_review(app, instance_id)
+    decide(app, instance_id, "more_info", "Bổ sung nguồn kinh phí")
+    task = open_task(app, instance_id, "propose")
+    lead, csrf = signed_in(app, "skhcn.cuong")
+    page = lead.get(f"/cong-viec/{task['id']}").text
+    shown = dict(task_form(page).submitted)
+    assert (shown["proposal_type"], shown["proposal"]) == (
+        "allocate_funding",
+        "Trình UBND cho phép thí điểm kê đơn điện tử",
+    )
+    answer = lead.post(
+        f"/cong-viec/{task['id']}/hoan-thanh", data={**shown, "csrf_token": csrf}, follow_redirects=False
+    )
     assert answer.status_code == 303, answer.text
-    assert variables(app, instance_id)["needs_funding"] is True
-    detail = app.get(f"/api/v1/tasks/{task['id']}", headers=SKHCN_HEADERS).json()
-    assert detail["values"]["needs_funding"] is True and detail["values"]["resolution_path"] == "escalate"
+    assert variables(app, instance_id)["proposal_type"] == "allocate_funding"
+    detail = app.get(f"/api/v1/tasks/{task['id']}", headers=SKHCN_LEAD_HEADERS).json()
+    assert detail["values"]["proposal_type"] == "allocate_funding"
 
 
 def test_money_is_shown_with_separators_and_dong_on_the_case_page(app: TestClient) -> None:
@@ -158,3 +179,19 @@ def test_a_person_without_a_task_role_reads_the_task_without_buttons_they_could_
     form = task_form(page)
     assert form.controls and form.disabled_set and not form.has_submit
     assert f"/cong-viec/{task['id']}/nhan" not in page
+
+
+def test_the_case_history_says_in_vietnamese_that_a_silent_agency_is_deemed_to_agree(
+    app: TestClient, clock: FakeClock
+) -> None:
+    instance_id = report(app)
+    classify(app, instance_id)
+    consult_htkc(app, instance_id)  # Sở Tư pháp stays silent past its consultation limit
+    clock.advance(timedelta(days=10))
+    assert app.app.state.container.scheduler.run_once() == 1  # type: ignore[attr-defined]
+    officer, _ = signed_in(app, "skhcn.an")
+    page = officer.get(f"/ho-so/{instance_id}").text
+    rows = [row for row in page.split("<tr") if 'data-kind="consultation_tacit_consent"' in row]
+    assert len(rows) == 1
+    assert "Quá thời hạn không có ý kiến: coi như đồng ý" in rows[0] and "Sở Tư pháp" in rows[0]
+    assert "consultation_tacit_consent</td>" not in page and "consult_stp" not in rows[0]

@@ -13,6 +13,7 @@ from phoihop.engine.definitions.expressions import Check
 from phoihop.engine.definitions.forms.files import is_form_file
 from phoihop.engine.definitions.lint.calls import recursion_findings
 from phoihop.engine.definitions.lint.camunda_attributes import camunda_findings
+from phoihop.engine.definitions.lint.consultations import tacit_consent_findings
 from phoihop.engine.definitions.lint.dmn_coverage import coverage_findings, form_domains
 from phoihop.engine.definitions.lint.dmn_tables import dmn_findings
 from phoihop.engine.definitions.lint.findings import from_problem, settled
@@ -76,6 +77,7 @@ def lint_deployment(
     findings += recursion_findings(trees)
     findings += tree_graph_findings(trees)  # dead ends, unreachable elements, flows into nothing, stuck gateways
     findings += unset_variable_findings(deployment, trees, elements)  # due dates and timers naming unset variables
+    findings += tacit_consent_findings(deployment, trees)  # "<task>_tacit_consent" timers the engine would not record
     if limits is not None:
         findings += length_findings(deployment.processes, elements, limits)
     return settled(findings, strict=strict)
