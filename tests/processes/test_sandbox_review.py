@@ -451,7 +451,7 @@ def test_the_lead_confirms_or_overrides_the_routing_the_rules_propose(client: Te
     assert (found["sector_agency"], found["htkc_role"], found["htkc_basis"]) == (
         "none",
         "cho_y_kien",
-        "Điều 9.3, Điều 9.4",
+        "Điều 5.3, Điều 9.3",
     )
     task = open_tasks(client, instance_id)["check_completeness"]
     assert task["required_role"] == "lead"
