@@ -604,6 +604,33 @@ def test_without_council_ubnd_refuses_with_reasons(client: TestClient) -> None:
     assert steps.index("draft_proposal") < steps.index("vp_review") < steps.index("decide")
 
 
+def test_a_late_review_by_van_phong_ubnd_is_directed_by_the_ubnd_lead(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
+    """As in escalation (Điều 10.1): Văn phòng UBND's review past its 3 working days goes to the UBND lead, who
+    directs; the review itself goes on and UBND still decides only on its report."""
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id)
+    consult(client, instance_id)
+    synthesize(client, instance_id, council=False)
+    propose(client, instance_id)
+    review = open_tasks(client, instance_id)["vp_review"]
+    due = moment(review["due_at"])
+    clock.set(due - timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 0
+    assert fire(app_container, clock, due) == 1
+    tasks = open_tasks(client, instance_id)
+    assert set(tasks) == {"vp_review", "direct_vp_review"}
+    direct = tasks["direct_vp_review"]
+    assert (direct["candidate_groups"], direct["required_role"]) == (["ubnd"], "lead")
+    assert_problem(complete(client, direct["id"], UBND, status=403, direction="x"), 403, "role-required")
+    act(client, instance_id, "direct_vp_review", UBND_LEAD, direction="Văn phòng hoàn thành phiếu trình trong ngày")
+    assert set(open_tasks(client, instance_id)) == {"vp_review"}
+    vp_review(client, instance_id)
+    assert set(open_tasks(client, instance_id)) == {"decide"}
+
+
 def test_approval_needs_the_conditions_of_the_test(client: TestClient) -> None:
     deploy(client)
     instance_id = apply(client)
