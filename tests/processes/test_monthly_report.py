@@ -339,7 +339,7 @@ def submit_all(client: TestClient, instance_id: str, *codes: str) -> None:
 
 
 def test_every_month_has_a_meeting_whose_conclusions_are_followed_to_completion(
-    client: TestClient, clock: FakeClock
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
 ) -> None:
     """Điều 10.2: a monthly inter-agency meeting; Văn phòng UBND's thông báo kết luận assigns instructions, each
     carried out by the assigned agency's lead and reported until the Sở KH&CN lead closes it."""
@@ -376,7 +376,17 @@ def test_every_month_has_a_meeting_whose_conclusions_are_followed_to_completion(
     )
     task = only_task(client, lead("stp"), instance_id, "carry_out_instruction")  # the loop: back to Sở Tư pháp
     assert datetime.fromisoformat(task["due_at"]) == hanoi(2026, 3, 20, 17)
-    clock.set(hanoi(2026, 3, 16, 9))
+    # past the new time limit: Sở KH&CN's lead urges Sở Tư pháp, whose task stays open
+    clock.set(hanoi(2026, 3, 20, 17) - timedelta(seconds=1))
+    app_container.scheduler.run_once()  # (the timer start has opened the March cycle meanwhile: another instance)
+    assert open_elements(client, instance_id) == ["carry_out_instruction"]
+    clock.set(hanoi(2026, 3, 20, 17) + timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 1
+    assert open_elements(client, instance_id) == ["carry_out_instruction", "urge_instruction"]
+    urge = only_task(client, SKHCN, instance_id, "urge_instruction")
+    assert urge["required_role"] == "lead"
+    complete(client, urge["id"], SKHCN_LEAD, urge_note="Đề nghị ban hành hướng dẫn ngay", urge_document="512/SKHCN-VP")
+    clock.set(hanoi(2026, 3, 23, 9))
     complete(
         client,
         task["id"],
