@@ -24,6 +24,8 @@ REPORTS = Path(__file__).resolve().parents[2] / "processes" / "monthly_report"
 SKHCN = officer("can_bo_skhcn", "skhcn")
 STP = officer("can_bo_stp", "stp")
 HTKC = officer("can_bo_htkc", "htkc")
+# a monthly report is signed by the head of the agency (requiredRole lead, issue 10)
+SIGNERS = {code: officer(f"lanh_dao_{code}", code, roles=("officer", "lead")) for code in ("skhcn", "stp", "htkc")}
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 
@@ -188,16 +190,16 @@ def test_monthly_reports_on_time_late_and_missing(
     clock.set(hanoi(2026, 2, 1, 8))
     january = start(container, "monthly_report", period="2026-01", agencies=["skhcn", "stp", "htkc"])
     clock.set(hanoi(2026, 2, 3, 10))
-    container.tasks.complete(SKHCN, _report_task(container, january, "skhcn"), _report("Tháng 1: xong"))
+    container.tasks.complete(SIGNERS["skhcn"], _report_task(container, january, "skhcn"), _report("Tháng 1: xong"))
     clock.set(hanoi(2026, 2, 4, 23, 30))  # before the 5th: on time
-    container.tasks.complete(STP, _report_task(container, january, "stp"), _report("Tháng 1"))
+    container.tasks.complete(SIGNERS["stp"], _report_task(container, january, "stp"), _report("Tháng 1"))
     clock.set(hanoi(2026, 2, 6, 9))  # after the 4th: late
-    container.tasks.complete(HTKC, _report_task(container, january, "htkc"), _report("Tháng 1, muộn"))
+    container.tasks.complete(SIGNERS["htkc"], _report_task(container, january, "htkc"), _report("Tháng 1, muộn"))
     clock.set(hanoi(2026, 3, 1, 8))
     february = start(container, "monthly_report", period="2026-02", agencies=["skhcn", "stp", "htkc"])
     other = start(container, "monthly_report", period="2025-11", agencies=["skhcn"])  # another period: not counted
     clock.set(hanoi(2026, 3, 2, 9))
-    container.tasks.complete(STP, _report_task(container, february, "stp"), _report("Tháng 2"))
+    container.tasks.complete(SIGNERS["stp"], _report_task(container, february, "stp"), _report("Tháng 2"))
     clock.set(hanoi(2026, 3, 3, 9))
 
     before = dashboard.figures(SKHCN, "2026-03").monthly_reports
@@ -213,7 +215,7 @@ def test_monthly_reports_on_time_late_and_missing(
     assert stp.submitted_at == hanoi(2026, 3, 2, 9) and stp.name_vi == "Sở Tư pháp"
 
     clock.set(hanoi(2026, 3, 5, 10))
-    container.tasks.complete(SKHCN, _report_task(container, february, "skhcn"), _report("Tháng 2, muộn"))
+    container.tasks.complete(SIGNERS["skhcn"], _report_task(container, february, "skhcn"), _report("Tháng 2, muộn"))
     after = dashboard.figures(STP).monthly_reports
     assert after.deadline_passed
     assert {a.agency: a.status for a in after.agencies} == {

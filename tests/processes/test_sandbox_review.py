@@ -1,9 +1,12 @@
 """The ``sandbox_review`` process (thẩm định hồ sơ thử nghiệm có kiểm soát) walked over the REST API on SQLite and
-PostgreSQL: intake with one supplementation, parallel consultation routed by the sector DMN, timeouts that make Sở
-KH&CN urge the late agency, the optional council with the applicant's explanation, the UBND decision, and the
-monitoring of an approved test (periodic reports, incidents, adjustments, expiry) up to the final evaluation that
-may start an ``escalation``. Every step is taken by the agency and role that own it; timers fire through the
-scheduler on the injected clock."""
+PostgreSQL: intake at the public-service centre (Điều 20.1), the Sở KH&CN lead's completeness check with one
+supplementation and the confirmation (or override) of the routing two DMNs propose, parallel consultation (Sở Tư
+pháp always; the HTKC board appraising in the hi-tech park, else giving an opinion that its silence turns into tacit
+consent; the sector Sở), timeouts that make Sở KH&CN urge the late agency, the optional council with the applicant's
+explanation, Văn phòng UBND's review and the UBND decision, and the monitoring of an approved test (periodic
+reports, incidents and adjustments decided by UBND, expiry) up to the final evaluation that may start an
+``escalation``. Every step is taken by the agency and role that own it; timers fire through the scheduler on the
+injected clock."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ KEY = "sandbox_review"
 HANOI = timezone(timedelta(hours=7))
 
 PORTAL = auth("cong-dvc", roles="integrator", name="Cổng dịch vụ công Hà Nội")
+DESK = auth("khanh", groups="ttpvhcc", name="Lê Minh Khánh")
 SKHCN = auth("an", groups="skhcn", name="Trần Văn An")
 SKHCN_LEAD = auth("cuong", groups="skhcn", roles="lead", name="Lê Mạnh Cường")
 STP = auth("dung", groups="stp", name="Phạm Thị Dung")
@@ -32,6 +36,7 @@ STP_LEAD = auth("duc", groups="stp", roles="lead", name="Hoàng Minh Đức")
 HTKC_LEAD = auth("giang", groups="htkc", roles="lead", name="Vũ Hương Giang")
 UBND = auth("minh", groups="ubnd", name="Đặng Nhật Minh")
 UBND_LEAD = auth("nam", groups="ubnd", roles="lead", name="Trương Hoài Nam")
+VP_LEAD = auth("tuan", groups="vp-ubnd", roles="lead", name="Phan Anh Tuấn")
 SECTOR_LEADS = {code: auth(f"lead-{code}", groups=code, roles="lead") for code in ("syt", "sgddt", "snnmt")}
 
 APPLICATION: dict[str, Any] = {
@@ -84,7 +89,16 @@ def apply(client: TestClient, business_key: str = "SB-2026-0001", **changes: Any
     )
     assert response.status_code == 201, response.text
     instance_id: str = response.json()["id"]
+    receive(client, instance_id)
     return instance_id
+
+
+def receive(client: TestClient, instance_id: str) -> None:
+    """The public-service centre receives the dossier filed online and forwards it to Sở KH&CN (Điều 20.1)."""
+    task = open_tasks(client, instance_id)["receive_application"]
+    assert (task["candidate_groups"], task["lane"]) == (["ttpvhcc"], "Trung tâm Phục vụ hành chính công")
+    done = complete(client, task["id"], DESK, receipt_number="000.20.01.H26-260105-0001").json()
+    assert done["status"] == "completed"
 
 
 def open_tasks(client: TestClient, instance_id: str) -> dict[str, dict[str, Any]]:
@@ -138,6 +152,16 @@ def passed(client: TestClient, instance_id: str) -> list[str]:
     ]
 
 
+def agencies_reached(client: TestClient, instance_id: str) -> set[str]:
+    """The agencies whose lanes had a task of the instance, whatever became of it (issue 10 §1)."""
+    found: set[str] = set()
+    for state in ("open", "claimed", "completed", "cancelled"):
+        response = client.get(TASKS, params={"instance_id": instance_id, "status": state, "limit": 100}, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        found |= {group for task in response.json()["items"] for group in task["candidate_groups"]}
+    return found
+
+
 def fire(container: EngineContainer, clock: FakeClock, until: datetime) -> int:
     """Move the clock to ``until`` (plus a second: a timer fires once its due time is past) and run the scheduler."""
     clock.set(until + timedelta(seconds=1))
@@ -155,9 +179,9 @@ def hanoi(year: int, month: int, day: int, hour: int = 17) -> datetime:
 # --- the steps, each by the agency and role that own it ---------------------------------------------------------------
 def check(client: TestClient, instance_id: str, *missing: str) -> None:
     if missing:
-        act(client, instance_id, "check_completeness", SKHCN, dossier_complete=False, missing_items=list(missing))
+        act(client, instance_id, "check_completeness", SKHCN_LEAD, dossier_complete=False, missing_items=list(missing))
     else:
-        act(client, instance_id, "check_completeness", SKHCN, dossier_complete=True)
+        act(client, instance_id, "check_completeness", SKHCN_LEAD, dossier_complete=True, routing_confirmed=True)
 
 
 def legal_opinion(client: TestClient, instance_id: str) -> None:
@@ -186,6 +210,17 @@ def htkc_opinion(client: TestClient, instance_id: str) -> None:
     )
 
 
+def consult_htkc(client: TestClient, instance_id: str) -> None:
+    act(
+        client,
+        instance_id,
+        "consult_htkc",
+        HTKC_LEAD,
+        htkc_consult_agrees=True,
+        htkc_consult_opinion="Thống nhất; sẵn sàng kết nối với Trung tâm Đổi mới sáng tạo",
+    )
+
+
 def sector_opinion(client: TestClient, instance_id: str, agency: str) -> None:
     act(
         client,
@@ -211,7 +246,7 @@ def synthesize(client: TestClient, instance_id: str, *, council: bool) -> None:
         client,
         instance_id,
         "synthesize",
-        SKHCN,
+        SKHCN_LEAD,
         synthesis="Các cơ quan thống nhất cho thử nghiệm có điều kiện",
         needs_council=council,
     )
@@ -227,6 +262,19 @@ def propose(client: TestClient, instance_id: str) -> None:
         proposal="Đề nghị cho phép thử nghiệm 7 tháng",
         proposed_conditions=CONDITIONS,
         proposal_document="310/TTr-SKHCN",
+    )
+
+
+def vp_review(client: TestClient, instance_id: str, recommendation: str = "cho_phep") -> None:
+    """Văn phòng UBND reviews Sở KH&CN's submission and reports to UBND (Điều 10.1)."""
+    act(
+        client,
+        instance_id,
+        "vp_review",
+        VP_LEAD,
+        vp_opinion="Hồ sơ đủ cơ sở trình",
+        vp_recommendation=recommendation,
+        vp_document="215/PT-VP",
     )
 
 
@@ -248,6 +296,7 @@ def to_decision(client: TestClient, instance_id: str) -> None:
     consult(client, instance_id)
     synthesize(client, instance_id, council=False)
     propose(client, instance_id)
+    vp_review(client, instance_id)
     assert set(open_tasks(client, instance_id)) == {"decide"}
 
 
@@ -282,9 +331,12 @@ def test_incomplete_application_is_supplemented_once_then_consulted(client: Test
     assert variables(client, instance_id)["supplement"] == {"documents": ["Phương án bồi thường"], "note": "Đã bổ sung"}
     check(client, instance_id)
     assert set(open_tasks(client, instance_id)) == {"legal_opinion", "htkc_opinion", "sector_opinion"}
-    assert passed(client, instance_id)[:6] == [
+    assert passed(client, instance_id)[:9] == [
         "application_received",
+        "receive_application",
         "register_application",
+        "route_sector",
+        "route_htkc",
         "check_completeness",
         "completeness_gateway",
         "request_supplement",
@@ -355,12 +407,16 @@ def test_consultation_goes_to_the_agencies_the_application_concerns(
     found = variables(client, instance_id)
     assert (found["sector_agency"], found["sector_basis"]) == (agency or "none", basis)
 
-    expected = {"legal_opinion"} | ({"htkc_opinion"} if in_park else set()) | ({"sector_opinion"} if agency else set())
+    assert (found["htkc_role"], found.get("htkc_consent")) == (
+        "tham_dinh" if in_park else "cho_y_kien",
+        None,
+    )
+    htkc_task = "htkc_opinion" if in_park else "consult_htkc"
+    expected = {"legal_opinion", htkc_task} | ({"sector_opinion"} if agency else set())
     tasks = open_tasks(client, instance_id)
     assert set(tasks) == expected
     assert tasks["legal_opinion"]["candidate_groups"] == ["stp"]
-    if in_park:
-        assert tasks["htkc_opinion"]["candidate_groups"] == ["htkc"]
+    assert (tasks[htkc_task]["candidate_groups"], tasks[htkc_task]["required_role"]) == (["htkc"], "lead")
     if agency is not None:
         sector_task = tasks["sector_opinion"]
         assert (sector_task["candidate_groups"], sector_task["lane"]) == ([agency], "Sở chuyên ngành")
@@ -373,14 +429,91 @@ def test_consultation_goes_to_the_agencies_the_application_concerns(
     if agency is not None:
         assert "synthesize" not in open_tasks(client, instance_id)
         sector_opinion(client, instance_id, agency)
+    assert "synthesize" not in open_tasks(client, instance_id)
     if in_park:
-        assert "synthesize" not in open_tasks(client, instance_id)
         htkc_opinion(client, instance_id)
+    else:
+        consult_htkc(client, instance_id)
     assert set(open_tasks(client, instance_id)) == {"synthesize"}
     found = variables(client, instance_id)
     assert found["waived_rules"] == ["Thông tư 49/2017/TT-BYT, Điều 6"]
     assert found.get("space_available") is (True if in_park else None)
+    assert found.get("htkc_consent") == (None if in_park else "given")
     assert found.get("sector_supports") is (True if agency else None)
+
+
+def test_the_lead_confirms_or_overrides_the_routing_the_rules_propose(client: TestClient) -> None:
+    """The DMNs propose (sector_routing: the sector Sở; htkc_routing: the HTKC board's role); only a Sở KH&CN lead
+    checks the dossier, and an override needs a reason (issue 10 §1: rules confirmed by a lead, not a checkbox)."""
+    deploy(client)
+    instance_id = apply(client, sector="khac", test_space={"in_hitech_park": False, "location": "Quận Cầu Giấy"})
+    found = variables(client, instance_id)
+    assert (found["sector_agency"], found["htkc_role"], found["htkc_basis"]) == (
+        "none",
+        "cho_y_kien",
+        "Điều 5.3, Điều 9.3",
+    )
+    task = open_tasks(client, instance_id)["check_completeness"]
+    assert task["required_role"] == "lead"
+    assert_problem(
+        complete(client, task["id"], SKHCN, status=403, dossier_complete=True, routing_confirmed=True),
+        403,
+        "role-required",
+    )
+    body = assert_problem(
+        complete(client, task["id"], SKHCN_LEAD, status=422, dossier_complete=True, routing_confirmed=False),
+        422,
+        "form-invalid",
+    )
+    assert "routing_override_reason" in str(body)
+    assert_problem(complete(client, task["id"], SKHCN_LEAD, status=422, dossier_complete=True), 422, "form-invalid")
+    act(
+        client,
+        instance_id,
+        "check_completeness",
+        SKHCN_LEAD,
+        dossier_complete=True,
+        routing_confirmed=False,
+        sector_agency_decided="syt",
+        htkc_role_decided="tham_dinh",
+        routing_override_reason="Dịch vụ khám bệnh từ xa; máy chủ đặt tại Khu công nghệ cao Hòa Lạc",
+    )
+    found = variables(client, instance_id)
+    assert found["routing"] == {
+        "proposed": {"sector_agency": "none", "htkc_role": "cho_y_kien"},
+        "sector_agency": "syt",
+        "htkc_role": "tham_dinh",
+        "confirmed": False,
+    }
+    assert found["sector_basis"].startswith("Điều chỉnh của lãnh đạo Sở KH&CN: Dịch vụ khám bệnh từ xa")
+    assert set(open_tasks(client, instance_id)) == {"legal_opinion", "htkc_opinion", "sector_opinion"}
+
+
+def test_silence_of_the_htkc_board_outside_the_park_is_tacit_consent(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
+    """Outside the hi-tech park the HTKC board has no substantive role: it is consulted ("cho ý kiến") and, when the
+    consultation days (PHOIHOP_CONSULTATION_DAYS, 5) pass without an opinion, deemed to agree; the case goes on."""
+    deploy(client)
+    instance_id = apply(client, test_space={"in_hitech_park": False, "location": "Quận Hoàn Kiếm"})
+    check(client, instance_id)
+    consult = open_tasks(client, instance_id)["consult_htkc"]
+    assert consult["name"] == "Ban Quản lý các Khu CNC và KCN cho ý kiến về hồ sơ thử nghiệm"
+    due = moment(consult["due_at"])
+    assert due == hanoi(2026, 1, 10)  # 5 working days after Monday 5/1 (Saturday 10/1 is a swapped working day)
+    legal_opinion(client, instance_id)
+    sector_opinion(client, instance_id, "syt")
+    assert "synthesize" not in open_tasks(client, instance_id)
+
+    clock.set(due - timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 0
+    assert fire(app_container, clock, due) == 1
+    assert set(open_tasks(client, instance_id)) == {"synthesize"}
+    assert client.get(f"{TASKS}/{consult['id']}", headers=ADMIN).json()["status"] == "cancelled"
+    assert variables(client, instance_id)["htkc_consent"] == "tacit"
+    steps = passed(client, instance_id)
+    assert steps[-3:] == ["consult_htkc_tacit_consent", "record_htkc_tacit_consent", "consult_join"]
+    assert {"skhcn", "stp", "htkc"} <= agencies_reached(client, instance_id)
 
 
 @pytest.mark.parametrize("in_time", [None, "legal_opinion", "htkc_opinion"])
@@ -412,7 +545,7 @@ def test_late_consultations_are_urged_by_skhcn(
     assert moment(tasks[urges[next(iter(answer))]]["due_at"]) == hanoi(2026, 1, 19)  # one working day
 
     for late, give in answer.items():
-        act(client, instance_id, urges[late], SKHCN, urge_note="Đã gửi công văn đôn đốc", urge_document="88/SKHCN")
+        act(client, instance_id, urges[late], SKHCN_LEAD, urge_note="Đã gửi công văn đôn đốc", urge_document="88/SKHCN")
         assert "synthesize" not in open_tasks(client, instance_id)
         give(client, instance_id)
     assert set(open_tasks(client, instance_id)) == {"synthesize"}
@@ -440,6 +573,14 @@ def test_without_council_ubnd_refuses_with_reasons(client: TestClient) -> None:
         proposed_refusal_reasons=["Chưa có bảo hiểm"],
         proposal_document="311/TTr-SKHCN",
     )
+    review = open_tasks(client, instance_id)["vp_review"]
+    assert (review["candidate_groups"], review["required_role"], review["lane"]) == (
+        ["vp-ubnd"],
+        "lead",
+        "Văn phòng UBND Thành phố",
+    )
+    assert "decide" not in open_tasks(client, instance_id)  # UBND decides only on Văn phòng UBND's report
+    vp_review(client, instance_id, "tu_choi")
 
     decision = open_tasks(client, instance_id)["decide"]
     assert (decision["candidate_groups"], decision["required_role"]) == (["ubnd"], "lead")
@@ -460,6 +601,34 @@ def test_without_council_ubnd_refuses_with_reasons(client: TestClient) -> None:
     assert (found["outcome"], found["outcome_reasons"], found["sandbox_status"]) == ("tu_choi", reasons, "tu_choi")
     steps = passed(client, instance_id)
     assert "council_review" not in steps and steps[-2:] == ["record_refusal", "refused"]
+    assert steps.index("draft_proposal") < steps.index("vp_review") < steps.index("decide")
+
+
+def test_a_late_review_by_van_phong_ubnd_is_directed_by_the_ubnd_lead(
+    client: TestClient, clock: FakeClock, app_container: EngineContainer
+) -> None:
+    """As in escalation (Điều 10.1): Văn phòng UBND's review past its 3 working days goes to the UBND lead, who
+    directs; the review itself goes on and UBND still decides only on its report."""
+    deploy(client)
+    instance_id = apply(client)
+    check(client, instance_id)
+    consult(client, instance_id)
+    synthesize(client, instance_id, council=False)
+    propose(client, instance_id)
+    review = open_tasks(client, instance_id)["vp_review"]
+    due = moment(review["due_at"])
+    clock.set(due - timedelta(seconds=1))
+    assert app_container.scheduler.run_once() == 0
+    assert fire(app_container, clock, due) == 1
+    tasks = open_tasks(client, instance_id)
+    assert set(tasks) == {"vp_review", "direct_vp_review"}
+    direct = tasks["direct_vp_review"]
+    assert (direct["candidate_groups"], direct["required_role"]) == (["ubnd"], "lead")
+    assert_problem(complete(client, direct["id"], UBND, status=403, direction="x"), 403, "role-required")
+    act(client, instance_id, "direct_vp_review", UBND_LEAD, direction="Văn phòng hoàn thành phiếu trình trong ngày")
+    assert set(open_tasks(client, instance_id)) == {"vp_review"}
+    vp_review(client, instance_id)
+    assert set(open_tasks(client, instance_id)) == {"decide"}
 
 
 def test_approval_needs_the_conditions_of_the_test(client: TestClient) -> None:
@@ -486,7 +655,7 @@ def test_council_asks_for_an_explanation_then_recommends(client: TestClient) -> 
         client,
         instance_id,
         "council_review",
-        SKHCN,
+        SKHCN_LEAD,
         council_conclusion="Cần làm rõ cơ chế bồi thường",
         explanation_required=True,
         explanation_questions=["Mức bồi thường tối đa cho mỗi người bệnh?"],
@@ -500,12 +669,13 @@ def test_council_asks_for_an_explanation_then_recommends(client: TestClient) -> 
         client,
         instance_id,
         "council_review",
-        SKHCN,
+        SKHCN_LEAD,
         council_conclusion="Đề nghị cho phép có điều kiện",
         council_recommendation="cho_phep",
         explanation_required=False,
     )
     propose(client, instance_id)
+    vp_review(client, instance_id)
     approve(client, instance_id)
     steps = passed(client, instance_id)
     assert steps.count("council_review") == 2 and "await_explanation" in steps
@@ -524,7 +694,7 @@ def test_council_concludes_on_the_file_when_no_explanation_arrives(
         client,
         instance_id,
         "council_review",
-        SKHCN,
+        SKHCN_LEAD,
         council_conclusion="Cần làm rõ cơ chế bồi thường",
         explanation_required=True,
         explanation_questions=["Mức bồi thường?"],
@@ -540,7 +710,7 @@ def test_council_concludes_on_the_file_when_no_explanation_arrives(
         client,
         instance_id,
         "council_review",
-        SKHCN,
+        SKHCN_LEAD,
         council_conclusion="Hồ sơ không đủ cơ sở",
         council_recommendation="tu_choi",
         explanation_required=False,
@@ -609,7 +779,7 @@ def test_periodic_reports_are_reviewed_and_late_reports_reminded(
 
 
 def suspend(client: TestClient, instance_id: str, resolution: str) -> None:
-    """Sở KH&CN suspends, Sở Tư pháp gives its opinion, the Sở KH&CN lead decides."""
+    """Sở KH&CN suspends, Sở Tư pháp gives its opinion, Sở KH&CN proposes, the UBND lead decides."""
     act(
         client,
         instance_id,
@@ -635,11 +805,28 @@ def suspend(client: TestClient, instance_id: str, resolution: str) -> None:
     act(
         client,
         instance_id,
-        "decide_incident",
+        "propose_incident",
         SKHCN_LEAD,
+        incident_recommendation=resolution,
+        incident_proposal="Đề xuất theo ý kiến Sở Tư pháp",
+        incident_proposal_document="97/TTr-SKHCN",
+    )
+    decision = open_tasks(client, instance_id)["decide_incident"]
+    assert (decision["candidate_groups"], decision["required_role"], decision["lane"]) == (
+        ["ubnd"],
+        "lead",
+        "UBND Thành phố",
+    )  # not Sở KH&CN's: no article delegates it (Điều 7.3 only runs the mechanism)
+    assert_problem(complete(client, decision["id"], SKHCN_LEAD, status=403), 403, "not-candidate")
+    assert_problem(complete(client, decision["id"], UBND, status=403), 403, "role-required")
+    act(
+        client,
+        instance_id,
+        "decide_incident",
+        UBND_LEAD,
         incident_resolution=resolution,
-        incident_decision_reasons="Theo ý kiến Sở Tư pháp",
-        incident_decision_document="96/SKHCN-QLKH",
+        incident_decision_reasons="Theo tờ trình của Sở KH&CN và ý kiến Sở Tư pháp",
+        incident_decision_document="1301/QĐ-UBND",
     )
 
 
@@ -754,11 +941,22 @@ def test_extension_request_is_reappraised_and_moves_the_end_date(
         act(
             client,
             instance_id,
-            "decide_adjustment",
+            "propose_adjustment",
             SKHCN_LEAD,
+            adjustment_recommended=approved,
+            adjustment_proposal="Thẩm định lại theo ý kiến Sở Tư pháp",
+            adjustment_proposal_document="121/TTr-SKHCN",
+        )
+        decision_task = open_tasks(client, instance_id)["decide_adjustment"]
+        assert (decision_task["candidate_groups"], decision_task["required_role"]) == (["ubnd"], "lead")
+        act(
+            client,
+            instance_id,
+            "decide_adjustment",
+            UBND_LEAD,
             adjustment_approved=approved,
-            adjustment_reasons="Theo ý kiến Sở Tư pháp",
-            adjustment_document="120/SKHCN-QLKH",
+            adjustment_reasons="Theo tờ trình của Sở KH&CN",
+            adjustment_document="1302/QĐ-UBND",
             **decision,
         )
 
@@ -873,6 +1071,9 @@ def test_other_agencies_cannot_see_or_act_on_the_tasks_of_skhcn(client: TestClie
     deploy(client)
     instance_id = apply(client)
     task_id = open_tasks(client, instance_id)["check_completeness"]["id"]
+    # the public-service centre took part (it received the dossier) and sees the case, but not Sở KH&CN's task
+    assert_problem(complete(client, task_id, DESK, status=403, dossier_complete=True), 403, "not-candidate")
+    assert instance(client, instance_id, DESK)["id"] == instance_id
     for outsider in (STP, STP_LEAD, HTKC_LEAD, UBND_LEAD):
         assert_problem(client.get(f"{TASKS}/{task_id}", headers=outsider), 403, "not-candidate")
         assert_problem(client.post(f"{TASKS}/{task_id}/claim", headers=outsider), 403, "not-candidate")

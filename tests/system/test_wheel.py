@@ -31,7 +31,7 @@ from tests.system.conftest import free_port
 from tests.web.pages import parts, sign_in
 
 ROOT = Path(__file__).parents[2]
-PROCESS_KEYS = {"escalation", "green_lane", "monthly_report", "procedure_list", "sandbox_review"}
+PROCESS_KEYS = {"annual_review", "escalation", "green_lane", "monthly_report", "procedure_list", "sandbox_review"}
 READY_SECONDS = 90.0  # a bound against a hang, not a timing
 
 

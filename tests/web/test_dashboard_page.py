@@ -26,6 +26,7 @@ ROOT = Path(__file__).parents[2]
 OWNER = bearer("owner.api", roles=("process-owner",))
 SKHCN = bearer("skhcn.an", groups=("skhcn",))
 STP = bearer("stp.dung", groups=("stp",))
+SKHCN_LEAD = bearer("skhcn.cuong", groups=("skhcn",), roles=("officer", "lead"))  # signs the monthly report
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def report_cycle(server: LiveServer) -> str:
     complete(
         server,
         open_task(server, instance["id"], "submit_report", "skhcn"),
-        SKHCN,
+        SKHCN_LEAD,
         progress_summary="Đã triển khai",
         kpis=[],
         difficulties=[],

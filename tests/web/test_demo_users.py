@@ -4,6 +4,7 @@ be walked to its end without an admin."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,18 @@ PROCESSES = Path(__file__).parents[2] / "processes"
 FOLDERS = sorted(p for p in PROCESSES.iterdir() if p.is_dir())
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 # lead-only tasks whose agency a variable names at run time: the agencies the variable can name
+# monthly_report: every agency of its start form reports (agency) and may be assigned a meeting conclusion
+MONTHLY_AGENCIES = {
+    option["const"]
+    for option in json.loads((PROCESSES / "monthly_report" / "start.form.json").read_text())["properties"]["agencies"][
+        "items"
+    ]["oneOf"]
+}
 NAMED_AT_RUN_TIME = {
     "processing_agency": {"skhcn", "htkc"},  # green_lane: eligibility.dmn
     "sector_agency": {"syt", "sgddt", "snnmt"},  # sandbox_review: sector_routing.dmn
+    "agency": MONTHLY_AGENCIES,  # monthly_report: submit_report
+    "instruction_agency": MONTHLY_AGENCIES,  # monthly_report: carry_out_instruction
 }
 
 

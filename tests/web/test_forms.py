@@ -217,7 +217,13 @@ def test_every_form_of_every_process_renders() -> None:
 # --- arrays of objects as rows ----------------------------------------------------------------------------------------
 REPORT = ("monthly_report", "submit_report.form.json")
 KPIS = [
-    {"indicator": "Số doanh nghiệp KH&CN", "unit": "doanh nghiệp", "target": 12, "achieved": 7.5},
+    {
+        "indicator": "Số doanh nghiệp KH&CN",
+        "unit": "doanh nghiệp",
+        "target": 12,
+        "assigned_by": "1520/KH-SKHCN",
+        "achieved": 7.5,
+    },
     {"indicator": "Tỷ lệ hồ sơ trực tuyến", "achieved": 90},
 ]
 
@@ -225,13 +231,18 @@ KPIS = [
 def test_an_array_of_objects_is_rows_of_fields_with_labels_and_validation_attributes() -> None:
     fields = by_name(build_fields(form(*REPORT), T, values={"kpis": KPIS}))
     kpis = fields["kpis"]
-    assert (kpis.widget, kpis.label, kpis.required, kpis.when_empty) == ("rows", "Chỉ số đánh giá (KPI)", False, [])
+    assert (kpis.widget, kpis.label, kpis.required, kpis.when_empty) == (
+        "rows",
+        "Kết quả thực hiện chỉ tiêu được giao",
+        False,
+        [],
+    )
     assert [row.name for row in kpis.children] == ["kpis[0]", "kpis[1]"]  # the stored items, no empty row added
     assert kpis.attrs == {"data-next-index": "2"}
     first = fields["kpis[0].indicator"]
     assert (first.widget, first.label, first.required, first.value) == (
         "text",
-        "Tên chỉ số",
+        "Chỉ tiêu được giao",
         True,
         "Số doanh nghiệp KH&CN",
     )
