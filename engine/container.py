@@ -11,8 +11,10 @@ from pathlib import Path
 from phoihop.engine.agencies import AgencyRegistry, default_registry
 from phoihop.engine.clock import Clock, SystemClock
 from phoihop.engine.commands.api_keys import ApiKeys
+from phoihop.engine.commands.assignments import Assignments
 from phoihop.engine.commands.calendar import CalendarService
 from phoihop.engine.commands.decisions import Decisions
+from phoihop.engine.commands.delegations import Delegations
 from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
@@ -42,6 +44,7 @@ from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
+from phoihop.engine.reads.workload import WorkloadReads
 from phoihop.engine.store.database import DEFAULT_POOL_TIMEOUT, Database
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
@@ -83,6 +86,9 @@ class EngineContainer:
     dashboard: Dashboard
     scheduler: TimerScheduler
     scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
+    assignments: Assignments
+    delegations: Delegations  # ủy quyền, and the directory of people
+    workload_reads: WorkloadReads
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -182,6 +188,9 @@ def build_engine(
         dashboard=Dashboard(db, clock, agencies),
         scheduler=TimerScheduler(timers, clock),
         scripts=scripts,
+        assignments=Assignments(executor),
+        delegations=Delegations(db, clock),
+        workload_reads=WorkloadReads(db, clock, agencies),
     )
 
 

@@ -17,6 +17,7 @@ from phoihop.api.routes import (
     dashboard,
     decisions,
     definitions,
+    desk,
     external_tasks,
     health,
     instance_migration,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         instance_migration.router,
         dashboard.router,
         users.router,
+        desk.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

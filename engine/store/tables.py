@@ -15,6 +15,7 @@ from phoihop.engine.store.models import (
     AuditEvent,
     CalendarDay,
     DefaultVersion,
+    Delegation,
     Deployment,
     DossierSequence,
     ExternalTask,
@@ -22,6 +23,7 @@ from phoihop.engine.store.models import (
     IdempotencyKey,
     Incident,
     MessageSubscription,
+    Person,
     ProcessDefinition,
     ProcessInstance,
     StartSchedule,
@@ -49,6 +51,8 @@ external_task_table = ExternalTask.__table__  # type: ignore[attr-defined]
 incident_table = Incident.__table__  # type: ignore[attr-defined]
 web_session_table = WebSession.__table__  # type: ignore[attr-defined]
 startup_deploy_table = StartupDeploy.__table__  # type: ignore[attr-defined]
+person_table = Person.__table__  # type: ignore[attr-defined]
+delegation_table = Delegation.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 
