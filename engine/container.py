@@ -42,6 +42,7 @@ from phoihop.engine.reads.definitions import DefinitionReads
 from phoihop.engine.reads.external_tasks import ExternalTaskReads
 from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
+from phoihop.engine.reads.slips import SlipReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
 from phoihop.engine.reads.workload import WorkloadReads
@@ -53,6 +54,7 @@ from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 # bound, the one configuration a content-keyed cache may serve. One server builds one engine, so this changes nothing
 # there; the tests build hundreds of engines over the same files and compile each set once.
 COMPILED_DEPLOYMENTS = DeploymentCache()
+SHIPPED_SLIP_FOLDER = Path(__file__).resolve().parent.parent / "processes"  # the package's processes (their slips)
 
 
 @dataclass
@@ -89,6 +91,7 @@ class EngineContainer:
     assignments: Assignments
     delegations: Delegations  # ủy quyền, and the directory of people
     workload_reads: WorkloadReads
+    slip_reads: SlipReads
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -121,6 +124,7 @@ def build_engine(
     warning_ratio: float = DEFAULT_WARNING_RATIO,
     job_retries: int = DEFAULT_JOB_RETRIES,
     deployments: DeploymentCache | None = None,
+    slip_folders: Sequence[Path] = (),
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
@@ -191,6 +195,8 @@ def build_engine(
         assignments=Assignments(executor),
         delegations=Delegations(db, clock),
         workload_reads=WorkloadReads(db, clock, agencies),
+        # slip templates: <folder>/<process key>/slips/<kind>.docx, the configured processes first, then the shipped
+        slip_reads=SlipReads(db, clock, agencies, instance_reads, (*slip_folders, SHIPPED_SLIP_FOLDER)),
     )
 
 

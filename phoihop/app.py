@@ -23,6 +23,7 @@ from phoihop.api.routes import (
     instance_migration,
     instances,
     messages,
+    slips,
     tasks,
     users,
     versions,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         dashboard.router,
         users.router,
         desk.router,
+        slips.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

@@ -32,6 +32,7 @@ from phoihop.engine.reads.definitions import DefinitionReads
 from phoihop.engine.reads.external_tasks import ExternalTaskReads
 from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
+from phoihop.engine.reads.slips import SlipReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
 from phoihop.engine.reads.workload import WorkloadReads
@@ -139,6 +140,10 @@ async def get_workload_reads(request: Request) -> WorkloadReads:
     return _engine(request).workload_reads
 
 
+async def get_slip_reads(request: Request) -> SlipReads:
+    return _engine(request).slip_reads
+
+
 async def get_actor(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
@@ -202,6 +207,7 @@ ExternalTaskReadsDep = Annotated[ExternalTaskReads, Depends(get_external_task_re
 AssignmentsDep = Annotated[Assignments, Depends(get_assignments)]
 DelegationsDep = Annotated[Delegations, Depends(get_delegations)]
 WorkloadReadsDep = Annotated[WorkloadReads, Depends(get_workload_reads)]
+SlipReadsDep = Annotated[SlipReads, Depends(get_slip_reads)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]

@@ -154,6 +154,7 @@ class Settings(BaseSettings):
             "job_retries": self.job_retries,
             "green_lane_cut": self.green_lane_cut,
             "consultation_days": self.consultation_days,
+            "slip_folders": (self.processes_dir,),
         }
 
     @property
