@@ -5,30 +5,16 @@ the lead's authority came from a delegation)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.errors import AssigneeNotEligible, Forbidden, InvalidInput, TaskNotFound, TaskNotOpen
-from phoihop.engine.model import TASK_ROLES, Actor
+from phoihop.engine.model import Actor
 from phoihop.engine.reads.views import TaskView, task_view
+from phoihop.engine.reads.workload import leads_task_agency, may_take
 from phoihop.engine.store import assignments as store
 from phoihop.engine.store import people
 from phoihop.engine.store import repository as repo
-
-
-def leads_task_agency(actor: Actor, task: Mapping[str, Any]) -> bool:
-    """An admin, or a lead of one of the task's candidate agencies."""
-    return actor.is_admin or ("lead" in actor.roles and bool(actor.groups & set(task["candidate_groups"] or [])))
-
-
-def may_take(person: Mapping[str, Any], task: Mapping[str, Any]) -> bool:
-    """A person of one of the task's agencies holding a task role (and the task's required role, if any)."""
-    roles = set(person["roles"] or [])
-    if not set(person["groups"] or []) & set(task["candidate_groups"] or []) or not roles & set(TASK_ROLES):
-        return False
-    required = task.get("required_role")
-    return not required or required in roles
 
 
 class Assignments:

@@ -142,6 +142,20 @@ class SlipReads:
         fields["slip_title"] = found.title_vi
         return Slip(instance_id, kind, found.title_vi, found.form_vi, fields, steps)
 
+    def applicable(self, actor: Actor, instance_id: str) -> list[str]:
+        """The kinds of slip the case has now (none for a case without a dossier code)."""
+        instance = self.instances.get_instance(actor, instance_id)  # existence and access
+        if instance.dossier is None or not instance.dossier.code:
+            return []
+        kinds = []
+        for kind in SLIP_KINDS:
+            try:
+                self._require_applicable(kind, dict(instance.variables), instance_id)
+            except SlipNotApplicable:
+                continue
+            kinds.append(kind)
+        return kinds
+
     def docx(self, actor: Actor, instance_id: str, kind: str) -> SlipDocument:
         slip = self.slip(actor, instance_id, kind)
         instance = self.instances.get_instance(actor, instance_id)
