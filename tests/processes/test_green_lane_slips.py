@@ -95,13 +95,22 @@ def test_receipt_and_control_slips_of_an_accepted_dossier(lane: GreenLane) -> No
     assert_problem(lane.client.get(f"{INSTANCES}/{instance_id}/slips/receipt", headers=STP), 403, "forbidden")
 
 
-def test_refusal_slip_states_the_reason(lane: GreenLane) -> None:
+def test_refusal_and_supplement_slips(lane: GreenLane) -> None:
     instance_id = lane.submit("KHCN-01")
     lane.complete(instance_id, "check_completeness", MOT_CUA, outcome="refuse", refusal_reason="Đơn không có chữ ký")
     lines = texts(slip(lane, instance_id, "refusal"))
     assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in lines and "Đơn không có chữ ký" in lines
     assert vn_date_line(RECEIVED) in lines and "NGƯỜI TIẾP NHẬN HỒ SƠ" in lines
     assert_problem(lane.client.get(f"{INSTANCES}/{instance_id}/slips/receipt", headers=MOT_CUA), 409)
+
+    incomplete = lane.submit("KHCN-01")
+    lane.complete(
+        incomplete, "check_completeness", MOT_CUA, outcome="supplement", missing_documents=["Báo cáo tài chính 2025"]
+    )
+    supplement = texts(slip(lane, incomplete, "supplement"))
+    assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in supplement and "- Báo cáo tài chính 2025" in supplement
+    # ten working days from 12/2/2026, Tết 16–20/2 skipped
+    assert "Thời hạn bổ sung, hoàn thiện hồ sơ: trước 17 giờ 00 phút, ngày 05 tháng 3 năm 2026." in supplement
 
 
 def test_an_unknown_template_field_is_a_lint_finding(tmp_path: Path) -> None:
