@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import HANOI_TZ, FakeClock
 from phoihop.settings import Settings
+from tests.api.calls import OWNER, PORTAL, bpmn
 from tests.conftest import TEST_SECRET, reused_app
 from tests.web.test_officer_pages import signed_in
 
@@ -53,9 +54,25 @@ def test_a_lead_delegates_on_the_uy_quyen_page_and_revokes(app: TestClient, cloc
     assert "Trần Thị Dung" in listed and "ký thay" in listed and "Đang hiệu lực" in listed
     assert f"{(today + timedelta(days=3)).strftime('%d/%m/%Y')} 17:00" in listed  # Hanoi time, as officers read it
 
-    delegate, _ = signed_in(app, "stp.dung")
+    delegate, delegate_csrf = signed_in(app, "stp.dung")
     received = delegate.get("/uy-quyen").text
     assert "Phạm Quốc Cường" in received and "Đi công tác nước ngoài" in received
+
+    # the delegate (Sở Tư pháp) works a task of Sở KH&CN: the task page says so, the case history records it
+    deployed = app.post(
+        "/api/v1/process-definitions", files=[("files", ("f.bpmn", bpmn("four_tasks.bpmn")))], headers=OWNER
+    )
+    assert deployed.status_code == 201, deployed.text
+    started = app.post("/api/v1/process-instances", json={"process_key": "four_tasks"}, headers=PORTAL).json()
+    task_id = started["open_tasks"][0]["id"]
+    section = delegate.get(f"/cong-viec/{task_id}/phan-cong").text
+    assert "Bạn xử lý công việc này theo ủy quyền: Trần Thị Dung ký thay Phạm Quốc Cường." in section
+    assert 'data-testid="task-assign"' in section  # for the period she holds the lead's role: she assigns too
+    done = delegate.post(f"/cong-viec/{task_id}/hoan-thanh", data={"csrf_token": delegate_csrf}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    case = lead.get(f"/ho-so/{started['id']}").text
+    assert "Trần Thị Dung ký thay Phạm Quốc Cường" in case
+    assert "ký thay" in lead.get(f"/cong-viec/{task_id}/phan-cong").text  # the act, on the task page too
 
     bad = lead.post("/uy-quyen", data={**form, "ends_on": "2020-01-01"}, follow_redirects=False)
     assert bad.status_code == 422 and "Thời điểm kết thúc ủy quyền" in bad.text
