@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import docx
@@ -21,8 +22,9 @@ from phoihop.engine.definitions.catalog import compile_deployment
 from phoihop.engine.definitions.lint.deployment import lint_path
 from phoihop.engine.definitions.slips import lint_slip_folder, vn_date_line
 from phoihop.engine.execution.sandbox_policy import check_source
-from tests.api.calls import DEFINITIONS, INSTANCES, MOT_CUA, OWNER, STP, assert_problem
-from tests.processes.test_green_lane import PROCESS_DIR, RECEIVED, GreenLane
+from tests.api.calls import DEFINITIONS, INSTANCES, MOT_CUA, OWNER, STP, TASKS, assert_problem
+from tests.conftest import auth
+from tests.processes.test_green_lane import PROCESS_DIR, RECEIVED, GreenLane, near_miss
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -111,6 +113,31 @@ def test_refusal_and_supplement_slips(lane: GreenLane) -> None:
     assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in supplement and "- Báo cáo tài chính 2025" in supplement
     # ten working days from 12/2/2026, Tết 16–20/2 skipped
     assert "Thời hạn bổ sung, hoàn thiện hồ sơ: trước 17 giờ 00 phút, ngày 05 tháng 3 năm 2026." in supplement
+
+
+def test_apology_slip_signed_ky_thay_by_an_officer_the_lead_delegated(lane: GreenLane) -> None:
+    instance_id = near_miss(lane)  # the 90% mark passed on 3/3/2026; the appointment was 5/3
+    lead = auth("cuong", groups="skhcn", roles="lead", name="Phạm Quốc Cường")
+    officer = auth("an", groups="skhcn", name="Nguyễn Văn An")
+    assert lane.client.get(TASKS, headers=officer).status_code == 200  # in the directory of people
+    now = lane.clock.now()
+    body = {"to_user_id": "an", "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
+    assert lane.client.post("/api/v1/delegations", json={**body, "reason": "Họp"}, headers=lead).status_code == 201
+    lane.complete(
+        instance_id,
+        "issue_apology",  # a lead's task: the officer signs it for the lead
+        officer,
+        apology_reason="Cần xác minh thêm thông tin dự án",
+        extension_days=3,
+        apology_letter_number="12/PXL-SKHCN",
+    )
+    lines = texts(slip(lane, instance_id, "apology"))
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in lines and "Số: 12/PXL-SKHCN" in lines
+    assert "SỞ KHOA HỌC VÀ CÔNG NGHỆ" in lines and "Hà Nội, ngày 03 tháng 3 năm 2026" in lines
+    assert "KT. LÃNH ĐẠO CƠ QUAN GIẢI QUYẾT" in lines and "Nguyễn Văn An" in lines
+    [promise] = [line for line in lines if "hẹn lại" in line]
+    assert promise.endswith("(3 ngày làm việc) vào: 17 giờ 00 phút, ngày 10 tháng 3 năm 2026.")
+    assert any("thời gian hẹn trả kết quả: 17 giờ 00 phút, ngày 05 tháng 3 năm 2026." in line for line in lines)
 
 
 def test_an_unknown_template_field_is_a_lint_finding(tmp_path: Path) -> None:
