@@ -113,7 +113,8 @@ class Delegations:
         return person_view(row) if row is not None else None
 
     def people(self, actor: Actor, agency: str | None = None) -> list[PersonView]:
-        """The directory (signed-in people see names and agencies to delegate or assign to), or one agency's."""
+        """The directory (officers and leads see names and agencies to delegate or assign to), or one agency's."""
+        actor.require_role(*TASK_ROLES)
         with self.db.transaction(write=False) as conn:
             rows = people.people_of_agency(conn, agency) if agency else people.people(conn)
         return [person_view(r) for r in rows]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from phoihop.engine.clock import FakeClock
 from tests.conftest import auth
 
-from .calls import ADMIN, INSTANCES, SKHCN, SKHCN_2, SKHCN_LEAD, STP, TASKS, assert_problem, deploy, start
+from .calls import ADMIN, INSTANCES, PORTAL, SKHCN, SKHCN_2, SKHCN_LEAD, STP, TASKS, assert_problem, deploy, start
 
 STP_LEAD = auth("minh", groups="stp", roles="lead")
 DELEGATIONS = "/api/v1/delegations"
@@ -76,6 +76,11 @@ def test_a_lead_assigns_and_reassigns_within_the_agency(client: TestClient) -> N
     assert by_id["binh"]["tasks"][0]["id"] == task_id and load.json()["agency_name"] == "Sở Khoa học và Công nghệ"
     assert_problem(client.get("/api/v1/agencies/skhcn/workload", headers=SKHCN), 403, "forbidden")
     assert_problem(client.get("/api/v1/agencies/skhcn/workload", headers=STP_LEAD), 403, "forbidden")
+
+    people = client.get("/api/v1/people", params={"agency": "skhcn"}, headers=SKHCN)
+    assert people.status_code == 200, people.text
+    assert {p["id"]: p["groups"] for p in people.json()} == {"an": ["skhcn"], "binh": ["skhcn"], "cuong": ["skhcn"]}
+    assert_problem(client.get("/api/v1/people", headers=PORTAL), 403, "forbidden")  # an integrated system
 
 
 def test_a_delegate_acts_for_the_delegators_agency_until_the_delegation_ends(
