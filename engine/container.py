@@ -11,9 +11,11 @@ from pathlib import Path
 from phoihop.engine.agencies import AgencyRegistry, default_registry
 from phoihop.engine.clock import Clock, SystemClock
 from phoihop.engine.commands.api_keys import ApiKeys
+from phoihop.engine.commands.assignments import Assignments
 from phoihop.engine.commands.calendar import CalendarService
 from phoihop.engine.commands.decision_revisions import DecisionRevisions
 from phoihop.engine.commands.decisions import Decisions
+from phoihop.engine.commands.delegations import Delegations
 from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.documents import DEFAULT_MAX_BYTES, DocumentCommands
 from phoihop.engine.commands.executor import CommandExecutor
@@ -44,8 +46,10 @@ from phoihop.engine.reads.external_tasks import ExternalTaskReads
 from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
 from phoihop.engine.reads.metrics import MetricsReads
+from phoihop.engine.reads.slips import SlipReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
+from phoihop.engine.reads.workload import WorkloadReads
 from phoihop.engine.store.database import DEFAULT_POOL_TIMEOUT, Database
 from phoihop.engine.store.documents import ContentStore, DatabaseStore, FolderStore
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
@@ -55,6 +59,7 @@ from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 # bound, the one configuration a content-keyed cache may serve. One server builds one engine, so this changes nothing
 # there; the tests build hundreds of engines over the same files and compile each set once.
 COMPILED_DEPLOYMENTS = DeploymentCache()
+SHIPPED_SLIP_FOLDER = Path(__file__).resolve().parent.parent / "processes"  # the package's processes (their slips)
 
 
 @dataclass
@@ -91,6 +96,10 @@ class EngineContainer:
     metrics: MetricsReads
     scheduler: TimerScheduler
     scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
+    assignments: Assignments
+    delegations: Delegations  # ủy quyền, and the directory of people
+    workload_reads: WorkloadReads
+    slip_reads: SlipReads
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -127,6 +136,7 @@ def build_engine(
     document_dir: Path | None = None,
     document_max_bytes: int = DEFAULT_MAX_BYTES,
     signature_trust_roots: Path | None = None,
+    slip_folders: Sequence[Path] = (),
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
@@ -202,6 +212,11 @@ def build_engine(
         metrics=MetricsReads(db, clock),
         scheduler=TimerScheduler(timers, clock),
         scripts=scripts,
+        assignments=Assignments(executor),
+        delegations=Delegations(db, clock),
+        workload_reads=WorkloadReads(db, clock, agencies),
+        # slip templates: <folder>/<process key>/slips/<kind>.docx, the configured processes first, then the shipped
+        slip_reads=SlipReads(db, clock, agencies, instance_reads, (*slip_folders, SHIPPED_SLIP_FOLDER)),
     )
 
 

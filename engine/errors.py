@@ -327,3 +327,34 @@ class StoreUnavailable(EngineError):
             detail_vi="Hệ thống đang bận, vui lòng thử lại sau ít giây. Chưa có thay đổi nào được lưu.",
             reason=reason,
         )
+
+
+# --- assignment, delegation, slips ----------------------------------------------------------------------------------
+class AssigneeNotEligible(InvalidInput):
+    """The person named to take a task is no officer or lead of the task's agency (``user_id``, ``agencies``)."""
+
+    code = "assignee-not-eligible"
+    title_vi = "Người được phân công không thuộc đơn vị xử lý"
+    title_en = "The person cannot be assigned this task"
+
+
+class DelegationNotFound(EngineError):
+    code = "delegation-not-found"
+    title_vi = "Không tìm thấy ủy quyền"
+    title_en = "Delegation not found"
+
+
+class SlipNotFound(EngineError):
+    """No slip of that kind (``kind``), or no template for it in the process folder."""
+
+    code = "slip-not-found"
+    title_vi = "Không có phiếu này"
+    title_en = "No such slip"
+
+
+class SlipNotApplicable(EngineError):
+    """The case is not in a state the slip records (a refusal slip for a case not refused): ``kind``, ``reason``."""
+
+    code = "slip-not-applicable"
+    title_vi = "Phiếu không áp dụng cho hồ sơ này"
+    title_en = "The slip does not apply to this case"

@@ -18,12 +18,14 @@ from phoihop.api.routes import (
     decisions,
     definitions,
     documents,
+    desk,
     external_tasks,
     health,
     instance_migration,
     instances,
     messages,
     metrics,
+    slips,
     tasks,
     users,
     versions,
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         dashboard.router,
         users.router,
         documents.router,
+        desk.router,
+        slips.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

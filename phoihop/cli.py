@@ -87,6 +87,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from phoihop.engine.container import build_engine
     from phoihop.engine.definitions.lint.findings import format_finding
     from phoihop.engine.definitions.process_files import deployable_sets
+    from phoihop.engine.definitions.slips import lint_slip_folder
     from phoihop.engine.store.schema import upgrade
 
     settings = _settings()
@@ -96,6 +97,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     try:
         for path in args.paths:
             for label, files in deployable_sets(Path(path)):
+                folder = Path(path) / label if (Path(path) / label).is_dir() else Path(path)
+                slip_findings = lint_slip_folder(folder / "slips")  # the slip templates: unknown fields refuse
+                for finding in slip_findings:
+                    print(f"{label}: {format_finding(finding, folder)}", file=sys.stderr)
+                if slip_findings:
+                    status = 1
+                    continue
                 try:
                     results = container.deployments.deploy(
                         DEPLOYER, files, strict=args.strict or settings.strict_lint, change_note=args.change_note

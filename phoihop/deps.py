@@ -14,8 +14,10 @@ from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import TokenVerifier, Unauthenticated
+from phoihop.engine.commands.assignments import Assignments
 from phoihop.engine.commands.calendar import CalendarService
 from phoihop.engine.commands.decisions import Decisions
+from phoihop.engine.commands.delegations import Delegations
 from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.documents import DocumentCommands
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
@@ -34,8 +36,10 @@ from phoihop.engine.reads.documents import DocumentReads
 from phoihop.engine.reads.external_tasks import ExternalTaskReads
 from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
+from phoihop.engine.reads.slips import SlipReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
+from phoihop.engine.reads.workload import WorkloadReads
 from phoihop.settings import Settings
 
 # The dependencies below are ``async def`` on purpose: they do no blocking work, and a plain ``def`` dependency
@@ -136,6 +140,22 @@ async def get_external_task_reads(request: Request) -> ExternalTaskReads:
     return _engine(request).external_task_reads
 
 
+async def get_assignments(request: Request) -> Assignments:
+    return _engine(request).assignments
+
+
+async def get_delegations(request: Request) -> Delegations:
+    return _engine(request).delegations
+
+
+async def get_workload_reads(request: Request) -> WorkloadReads:
+    return _engine(request).workload_reads
+
+
+async def get_slip_reads(request: Request) -> SlipReads:
+    return _engine(request).slip_reads
+
+
 async def get_actor(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
@@ -151,15 +171,29 @@ async def get_actor(
         token = token.strip()
         # a token verified before costs nothing; a new one may fetch the OIDC provider's keys: off the event loop
         cached = verifier.cached(token)
-        return cached if cached is not None else await run_in_threadpool(verifier.actor, token)
+        actor = cached if cached is not None else await run_in_threadpool(_first_use, request, verifier, token)
+        return await _with_delegations(request, actor)
     if x_api_key:
-        actor = await run_in_threadpool(_engine(request).api_keys.authenticate, x_api_key)
-        if actor is None:
+        keyed = await run_in_threadpool(_engine(request).api_keys.authenticate, x_api_key)
+        if keyed is None:
             raise Unauthenticated("unknown or revoked API key", "Khóa API không tồn tại hoặc đã bị thu hồi")
-        return actor
+        return keyed
     raise Unauthenticated(
         "authentication required: Bearer token or X-API-Key", "Cần xác thực: mã Bearer hoặc X-API-Key"
     )
+
+
+def _first_use(request: Request, verifier: TokenVerifier, token: str) -> Actor:
+    """Verify a token not seen before, and keep its person in the directory of people (phân công, ủy quyền)."""
+    actor = verifier.actor(token)
+    _engine(request).delegations.record_person(actor)
+    return actor
+
+
+async def _with_delegations(request: Request, actor: Actor) -> Actor:
+    """``actor`` acting also with the delegations in force for them now (from memory; a query when stale)."""
+    delegations = _engine(request).delegations
+    return delegations.extend(actor) if delegations.fresh() else await run_in_threadpool(delegations.extend, actor)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -184,6 +218,10 @@ DefinitionReadsDep = Annotated[DefinitionReads, Depends(get_definition_reads)]
 VersionReadsDep = Annotated[VersionReads, Depends(get_version_reads)]
 AuditReadsDep = Annotated[AuditReads, Depends(get_audit_reads)]
 ExternalTaskReadsDep = Annotated[ExternalTaskReads, Depends(get_external_task_reads)]
+AssignmentsDep = Annotated[Assignments, Depends(get_assignments)]
+DelegationsDep = Annotated[Delegations, Depends(get_delegations)]
+WorkloadReadsDep = Annotated[WorkloadReads, Depends(get_workload_reads)]
+SlipReadsDep = Annotated[SlipReads, Depends(get_slip_reads)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")]

@@ -172,6 +172,7 @@ class Settings(BaseSettings):
             "document_dir": self.document_dir,
             "document_max_bytes": self.document_max_bytes,
             "signature_trust_roots": self.signature_trust_roots,
+            "slip_folders": (self.processes_dir,),
         }
 
     @property

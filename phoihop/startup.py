@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from phoihop.engine.commands.startup_deploys import StartupDeploys
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.definitions.process_files import deployable_sets
+from phoihop.engine.definitions.slips import lint_slip_folder
 from phoihop.engine.model import Actor
 from phoihop.engine.store.schema import current_revision, head_revision
 from phoihop.settings import Settings
@@ -46,7 +47,11 @@ class StartupWork:
                 log.info("calendar overrides from %s: %d day(s) changed", container.calendar.file, changed)
             work = StartupDeploys(container.deployments)
             if settings.deploy_on_start:
-                for outcome in work.run(DEPLOYER, deployable_sets(settings.processes_dir), strict=settings.strict_lint):
+                folders = deployable_sets(settings.processes_dir)
+                for label, _ in folders:  # the slip templates beside each process: a field they do not have
+                    for finding in lint_slip_folder(settings.processes_dir / label / "slips"):
+                        log.error("slip template %s/%s: %s", label, finding["file"], finding["message_en"])
+                for outcome in work.run(DEPLOYER, folders, strict=settings.strict_lint):
                     line = outcome.describe()
                     self.summary.append(line)
                     if outcome.newer:

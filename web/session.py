@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -106,9 +107,17 @@ async def current_session(request: Request) -> WebSession | None:
         found: WebSession | None = getattr(request.state, _LOOKED_UP)
         return found
     token = request.cookies.get(SESSION_COOKIE)
-    found = await run_in_threadpool(web_sessions(request).find, token) if token else None
+    found = await run_in_threadpool(_find, request, token) if token else None
     setattr(request.state, _LOOKED_UP, found)
     return found
+
+
+def _find(request: Request, token: str | None) -> WebSession | None:
+    """The session of ``token``, its person acting also with the delegations in force for them now (ủy quyền)."""
+    found = web_sessions(request).find(token)
+    if found is None:
+        return None
+    return dataclasses.replace(found, actor=request.app.state.container.delegations.extend(found.actor))
 
 
 def session_of(request: Request) -> WebSession | None:
@@ -119,7 +128,7 @@ def session_of(request: Request) -> WebSession | None:
         return found
     token = request.cookies.get(SESSION_COOKIE)
     try:
-        found = web_sessions(request).find(token) if token else None
+        found = _find(request, token) if token else None
     except StoreUnavailable:  # the page says the database is busy: drawn without the person's name, not as a 500
         return None
     setattr(request.state, _LOOKED_UP, found)

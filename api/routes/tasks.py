@@ -26,7 +26,9 @@ async def list_tasks(
     actor: CurrentActor,
     task_reads: TaskReadsDep,
     status: TaskStatus | None = None,
-    assignee: Literal["me"] | None = None,
+    assignee: Annotated[
+        str | None, Query(max_length=200, description='"me", or a person\'s id: the tasks that person holds')
+    ] = None,
     candidate_group: str | None = None,
     process_key: str | None = None,
     instance_id: str | None = None,
@@ -48,7 +50,7 @@ async def list_tasks(
         lambda: task_reads.list_tasks(
             actor,
             status=status,
-            assignee_me=assignee == "me",
+            assignee=assignee,
             candidate_group=candidate_group,
             process_key=process_key,
             instance_id=instance_id,

@@ -62,7 +62,7 @@ class TaskCommands:
             task = self._task(uow.conn, task_id)
             actor.require_candidate(task)
             self._require_open(task)
-            if task["assignee"] != actor.id and not (
+            if task["assignee"] not in actor.user_ids and not (
                 actor.is_admin or ("lead" in actor.roles and actor.is_candidate(task))
             ):
                 raise NotAssignee(
@@ -86,7 +86,7 @@ class TaskCommands:
                 # re-read and lock the row: a claim takes only the task row, never the instance lock
                 task = self._task(uow.conn, task_id, lock=True)
             self._require_open(task)
-            if task["assignee"] is not None and task["assignee"] != actor.id:
+            if task["assignee"] is not None and task["assignee"] not in actor.user_ids:
                 raise NotAssignee(
                     f"task {task_id} is claimed by {task['assignee']}",
                     detail_vi=f"Công việc {task_id} đã được {task['assignee']} nhận xử lý",
@@ -112,7 +112,7 @@ class TaskCommands:
                 "kind": "task_completed",
                 "element_id": task["element_id"],
                 "task_id": task_id,
-                "data": {"variables": data, "name": task["name"]},
+                "data": {"variables": data, "name": task["name"], **actor.marks_for_task(task)},
             }
             result = self.executor.advance(
                 uow,
@@ -153,5 +153,5 @@ class TaskCommands:
             "kind": kind,
             "element_id": task["element_id"],
             "task_id": task["id"],
-            "data": {"name": task["name"]},
+            "data": {"name": task["name"], **actor.marks_for_task(task)},
         }

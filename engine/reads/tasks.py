@@ -61,6 +61,7 @@ class TaskReads:
         *,
         status: str | None = None,
         assignee_me: bool = False,
+        assignee: str | None = None,
         candidate_group: str | None = None,
         process_key: str | None = None,
         instance_id: str | None = None,
@@ -72,7 +73,7 @@ class TaskReads:
         """Tasks the caller may see, soonest due first; open and claimed ones unless ``status`` says otherwise.
         ``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
         name, business key, dossier code, case title or applicant contains it, ignoring case and diacritics
-        (engine/search_text.py)."""
+        (engine/search_text.py); ``assignee`` the tasks held by that person ("me": the caller)."""
         limit, offset = page_bounds(limit, offset)
         if deadline is not None and deadline not in FILTERS:
             raise InvalidInput(
@@ -84,13 +85,15 @@ class TaskReads:
         ht = repo.human_task_table
         conditions: list[Any] = []
         if not actor.is_admin:
-            conditions.append(repo.task_visibility_clause(actor.id, actor.groups))
+            conditions.append(repo.task_visibility_clause(actor.id, actor.groups, also=actor.user_ids))
         if status is not None:
             conditions.append(ht.c.status == status)
         else:
             conditions.append(ht.c.status.in_(repo.OPEN_STATUSES))
-        if assignee_me:
+        if assignee_me or assignee == "me":
             conditions.append(ht.c.assignee == actor.id)
+        elif assignee is not None:
+            conditions.append(ht.c.assignee == assignee)
         if candidate_group is not None:
             conditions.append(repo.candidate_group_clause(candidate_group))
         if process_key is not None:

@@ -121,16 +121,19 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------------
-def task_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
+def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterable[str] = ()) -> Any:
+    """Tasks of ``groups``, or naming, held or completed by ``user_id`` (or by the people of ``also``: those whose
+    delegations are in force for the caller)."""
+    ids = sorted({user_id, *also})
     candidate = select(task_candidate_table.c.task_id).where(
         or_(
             and_(task_candidate_table.c.kind == "group", task_candidate_table.c.value.in_(list(groups))),
-            and_(task_candidate_table.c.kind == "user", task_candidate_table.c.value == user_id),
+            and_(task_candidate_table.c.kind == "user", task_candidate_table.c.value.in_(ids)),
         )
     )
     return or_(
-        human_task_table.c.assignee == user_id,
-        human_task_table.c.completed_by == user_id,
+        human_task_table.c.assignee.in_(ids),
+        human_task_table.c.completed_by.in_(ids),
         human_task_table.c.id.in_(candidate),
     )
 

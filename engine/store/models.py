@@ -345,3 +345,34 @@ class DocumentContent(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+class Person(SQLModel, table=True):
+    """Someone who signed in or used a token: the directory of people a lead assigns tasks to and a person delegates
+    to. Filled on web sign-in, on a bearer token's first use and for the demo users; ``groups`` are agency codes."""
+
+    __tablename__ = "person"
+    id: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=300)
+    email: str | None = Field(default=None, max_length=254)
+    groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    last_seen_at: datetime = _utc(nullable=False)
+
+
+class Delegation(SQLModel, table=True):
+    """Ủy quyền: ``from_user_id`` lets ``to_user_id`` act with their agencies and roles from ``starts_at`` until
+    ``ends_at`` (exclusive), unless revoked. ``from_groups``/``from_roles``: the delegator's at creation time."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (Index("ix_delegation_to_user_ends", "to_user_id", "ends_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    from_user_id: str = Field(max_length=200, index=True)
+    from_name: str = Field(max_length=300)
+    from_groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    from_roles: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    to_user_id: str = Field(max_length=200)
+    starts_at: datetime = _utc(nullable=False)
+    ends_at: datetime = _utc(nullable=False)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _utc(nullable=False)
+    revoked_at: datetime | None = _utc(nullable=True)
+    revoked_by: str | None = Field(default=None, max_length=200)

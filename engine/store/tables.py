@@ -15,6 +15,7 @@ from phoihop.engine.store.models import (
     AuditEvent,
     CalendarDay,
     DefaultVersion,
+    Delegation,
     Deployment,
     Document,
     DocumentContent,
@@ -24,6 +25,7 @@ from phoihop.engine.store.models import (
     IdempotencyKey,
     Incident,
     MessageSubscription,
+    Person,
     ProcessDefinition,
     ProcessInstance,
     StartSchedule,
@@ -53,6 +55,8 @@ web_session_table = WebSession.__table__  # type: ignore[attr-defined]
 startup_deploy_table = StartupDeploy.__table__  # type: ignore[attr-defined]
 document_table = Document.__table__  # type: ignore[attr-defined]
 document_content_table = DocumentContent.__table__  # type: ignore[attr-defined]
+person_table = Person.__table__  # type: ignore[attr-defined]
+delegation_table = Delegation.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 

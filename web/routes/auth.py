@@ -52,8 +52,17 @@ async def _signed_in(context: AnyPage, actor: Actor, target: str) -> Response:
     ttl = timedelta(minutes=context.settings.session_ttl_minutes)
     sessions, previous = web_sessions(context.request), context.request.cookies.get(SESSION_COOKIE)
 
+    container = context.request.app.state.container
+
     def open_session() -> OpenedSession:
         sessions.revoke(previous)
+        # the directory of people (phân công, ủy quyền): the person signing in; in dev, every demo user at once
+        demo = context.settings.env == "dev" and demo_user(actor.id) is not None
+        for person in DEMO_USERS if demo else ():
+            container.delegations.record_person(
+                Actor.of(person.sub, name=person.name, groups=person.groups, roles=person.roles)
+            )
+        container.delegations.record_person(actor)
         return sessions.open(actor, ttl=ttl)
 
     opened = await run_in_threadpool(open_session)

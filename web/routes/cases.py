@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.deps import DefinitionReadsDep, InstanceViewsDep
+from phoihop.deps import DefinitionReadsDep, InstanceViewsDep, WorkloadReadsDep
 from phoihop.engine.reads.instances import HistoryEvent
 from phoihop.web.deps import Page
 from phoihop.web.errors import WebRoute
@@ -29,16 +29,23 @@ class HistoryRow:
     kind: str
     agency: str | None
     element_name: str | None
+    actor_name: str = ""  # the person's display name (the directory of people), else their id
+    signing: str | None = None  # "ký thay Phạm Quốc Cường": an act done through a delegation
 
 
-def _history_row(event: HistoryEvent, names: Mapping[str, str], lanes: Mapping[str, str]) -> HistoryRow:
+def _history_row(
+    event: HistoryEvent, names: Mapping[str, str], lanes: Mapping[str, str], people: Mapping[str, str]
+) -> HistoryRow:
     element = event.element_id
+    signing, whom = event.data.get("signing"), event.data.get("on_behalf_of")
     return HistoryRow(
         event.at,
         event.actor,
         event.kind,
         lanes.get(element) if element else None,
         names.get(element or "") or event.data.get("name"),
+        people.get(event.actor, event.actor),
+        f"{signing} {event.data.get('on_behalf_of_name') or people.get(whom, whom)}" if signing and whom else None,
     )
 
 
@@ -48,10 +55,12 @@ async def case_page(
     context: Page,
     instance_views: InstanceViewsDep,
     definitions: DefinitionReadsDep,
+    workload: WorkloadReadsDep,
     started: bool = False,
 ) -> Response:
     assert context.session is not None
     diagram = await run_in_threadpool(instance_views.instance_diagram, context.session.actor, instance_id)
+    people = await run_in_threadpool(workload.people_names, {event.actor for event in diagram.history})
     instance = diagram.instance
     names, lanes = diagram.names, diagram.lanes
     process = next(
@@ -71,7 +80,7 @@ async def case_page(
             "instance": instance,
             "money": diagram.money,
             "marks": marks,
-            "history": [_history_row(event, names, lanes) for event in diagram.history],
+            "history": [_history_row(event, names, lanes, people) for event in diagram.history],
             "names": names,
             "process_name": (version.name if version is not None else None) or instance.process_key,
             "started": started,

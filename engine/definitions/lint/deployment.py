@@ -22,6 +22,7 @@ from phoihop.engine.definitions.lint.human_tasks import task_files, task_finding
 from phoihop.engine.definitions.lint.lengths import length_findings
 from phoihop.engine.definitions.lint.variables import unset_variable_findings
 from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
+from phoihop.engine.definitions.slips import lint_slip_folder
 from phoihop.engine.definitions.structure import BPMN_SUFFIXES, DMN_SUFFIXES, local_name
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
@@ -152,9 +153,12 @@ def lint_path(
     (as ``deployable_sets`` reads processes/), a file alone its own. Returns [(the folder of the files, findings)]."""
     own = _process_folder(path)
     if own is not None:
-        return [(path, lint_files(own, compile_files=compile_files, strict=strict, limits=limits))]
+        found = lint_files(own, compile_files=compile_files, strict=strict, limits=limits)
+        return [(path, found + lint_slip_folder(path / "slips"))]
     results = []
     for label, files in deployable_sets(path):
         folder = path.parent if path.is_file() else path / label if (path / label).is_dir() else path
-        results.append((folder, lint_files(files, compile_files=compile_files, strict=strict, limits=limits)))
+        found = lint_files(files, compile_files=compile_files, strict=strict, limits=limits)
+        slips = lint_slip_folder(folder / "slips") if not path.is_file() else []  # the slip templates' fields
+        results.append((folder, found + slips))
     return results

@@ -1,0 +1,74 @@
+"""Phân công and ủy quyền: a lead assigns a task to an officer of the agency and sees the agency's workload; a
+person delegates their tasks and role for a period (engine.commands.assignments, engine.commands.delegations)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from phoihop.api.schemas.desk import AssignTask, CreateDelegation, DelegationOut, PersonOut, WorkloadOut
+from phoihop.api.schemas.tasks import TaskOut
+from phoihop.deps import AssignmentsDep, CurrentActor, DelegationsDep, WorkloadReadsDep
+from phoihop.engine.commands.delegations import DelegationView, PersonView
+from phoihop.engine.reads.views import TaskView
+from phoihop.engine.reads.workload import Workload
+
+router = APIRouter(prefix="/api/v1", tags=["assignment and delegation"])
+
+
+@router.post(
+    "/tasks/{task_id}/assign",
+    response_model=TaskOut,
+    summary="Assign (or reassign) a task to an officer of its agency (lead of the agency, or admin)",
+)
+async def assign(task_id: str, body: AssignTask, actor: CurrentActor, assignments: AssignmentsDep) -> TaskView:
+    return await run_in_threadpool(assignments.assign, actor, task_id, body.user_id)
+
+
+@router.get(
+    "/agencies/{code}/workload",
+    response_model=WorkloadOut,
+    summary="An agency's officers with their open, overdue and due-soon tasks (lead of the agency, or admin)",
+)
+async def workload(
+    code: Annotated[str, Path(min_length=1, max_length=200)], actor: CurrentActor, reads: WorkloadReadsDep
+) -> Workload:
+    return await run_in_threadpool(reads.workload, actor, code)
+
+
+@router.get("/people", response_model=list[PersonOut], summary="People who signed in, optionally of one agency")
+async def people(
+    actor: CurrentActor,
+    delegations: DelegationsDep,
+    agency: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[PersonView]:
+    return await run_in_threadpool(delegations.people, actor, agency)
+
+
+@router.post(
+    "/delegations",
+    response_model=DelegationOut,
+    status_code=201,
+    summary="Delegate the caller's tasks and role to another person for a period (ủy quyền)",
+)
+async def create_delegation(body: CreateDelegation, actor: CurrentActor, delegations: DelegationsDep) -> DelegationView:
+    return await run_in_threadpool(
+        lambda: delegations.create(
+            actor, to_user_id=body.to_user_id, starts_at=body.starts_at, ends_at=body.ends_at, reason=body.reason
+        )
+    )
+
+
+@router.get("/delegations", response_model=list[DelegationOut], summary="The delegations the caller gave or received")
+async def list_delegations(actor: CurrentActor, delegations: DelegationsDep) -> list[DelegationView]:
+    return await run_in_threadpool(delegations.mine, actor)
+
+
+@router.delete("/delegations/{delegation_id}", status_code=204, summary="Revoke a delegation now")
+async def revoke_delegation(
+    delegation_id: Annotated[int, Path(ge=1, le=2**31 - 1)], actor: CurrentActor, delegations: DelegationsDep
+) -> Response:
+    await run_in_threadpool(delegations.revoke, actor, delegation_id)
+    return Response(status_code=204)
