@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 JsonObject = Mapping[str, Any]  # free-form JSON: process variables, form JSON Schemas, audit event data
-TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
+TaskStatus = Literal["open", "claimed", "awaiting_approval", "completed", "cancelled", "returned"]
 InstanceStatus = Literal["running", "completed", "cancelled", "error"]
 DeadlineState = Literal["on_time", "warning", "overdue", "early", "late"]  # engine.time.deadlines
 

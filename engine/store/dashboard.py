@@ -26,7 +26,7 @@ from phoihop.engine.store.tables import (
 __all__ = ["cycle_times", "process_names", "report_figures", "task_figures"]
 
 GroupBy = Literal["agency", "process", "total"]
-OPEN = ("open", "claimed")
+OPEN = ("open", "claimed", "awaiting_approval")  # a draft awaiting approval is unfinished work
 
 
 def _count(condition: Any) -> Any:
