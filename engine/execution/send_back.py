@@ -179,6 +179,8 @@ def rekey(task: Task, new_id: UUID) -> None:
             index.dirty.pop(old, None)
             index.removed.add(old)
             index.mark(new_id)
+            if parent is not None:  # its record lists its children's ids
+                index.mark(parent.id)
 
 
 def reset_to(workflow: BpmnWorkflow, target: ReturnTarget, new_id: UUID) -> None:
