@@ -53,8 +53,9 @@ class TaskReads:
             task = task_view(row, self.clock.now())
             form, values = self._task_form(conn, task)
             returned, draft = self._flow(conn, task)
-            if draft is not None and task.status in repo.OPEN_STATUSES and form is not None:
-                values = {**values, **{k: v for k, v in draft.data.items() if k in (form.get("properties") or {})}}
+            if draft is not None and task.status in repo.OPEN_STATUSES:  # a draft sent back: the form starts from it
+                fields = form.get("properties") if form is not None else None
+                values = {**values, **{k: v for k, v in draft.data.items() if fields is None or k in fields}}
             return task_detail(task, form, values, returned=returned, draft=draft)
 
     def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:

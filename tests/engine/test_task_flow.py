@@ -10,7 +10,6 @@ import pytest
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import NotAssignee, NotCandidate, ReturnTargetInvalid, RoleRequired, TaskNotOpen
-from phoihop.engine.model import SourceFile
 from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.engine.helpers import (
     SKHCN,
@@ -28,40 +27,6 @@ SKHCN_LEAD = officer("lanh_dao_skhcn", "skhcn", roles=("lead", "officer"))
 STP_LEAD = officer("lanh_dao_stp", "stp", roles=("lead", "officer"))
 HTKC_OFFICER = officer("can_bo_htkc", "htkc")
 UBND_LEAD = officer("lanh_dao_ubnd", "ubnd", roles=("lead", "officer"))
-
-DRAFTED = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_drafted" targetNamespace="http://phoihop/test">
-  <bpmn:collaboration id="Collab_drafted"><bpmn:participant id="P_drafted" processRef="drafted_reply"/>
-  </bpmn:collaboration>
-  <bpmn:process id="drafted_reply" name="Trả lời có phê duyệt" isExecutable="true">
-    <bpmn:laneSet id="ls_drafted">
-      <bpmn:lane id="Lane_skhcn" name="skhcn"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>
-        <bpmn:flowNodeRef>receive</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>
-      <bpmn:lane id="Lane_stp" name="stp"><bpmn:flowNodeRef>reply</bpmn:flowNodeRef>
-        <bpmn:flowNodeRef>check</bpmn:flowNodeRef></bpmn:lane>
-    </bpmn:laneSet>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="receive" name="Tiếp nhận" camunda:dueDate="P5D">
-      <bpmn:extensionElements><camunda:properties>
-        <camunda:property name="onReturn" value="continue"/>
-      </camunda:properties></bpmn:extensionElements>
-      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>
-    <bpmn:userTask id="reply" name="Dự thảo văn bản trả lời" camunda:dueDate="P3D">
-      <bpmn:extensionElements><camunda:properties>
-        <camunda:property name="approval" value="lead"/>
-      </camunda:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:userTask id="check" name="Kiểm tra" camunda:dueDate="P2D">
-      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="receive"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="receive" targetRef="reply"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="reply" targetRef="check"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
 
 
 def _parallel_at_decide(container: EngineContainer, clock: FakeClock) -> str:
@@ -176,7 +141,7 @@ def test_only_a_lead_of_the_tasks_agency_sends_it_back(container: EngineContaine
 def test_on_return_continue_keeps_the_time_left_and_restart_counts_again(
     container: EngineContainer, clock: FakeClock
 ) -> None:
-    container.deployments.deploy(OWNER, [SourceFile("drafted.bpmn", DRAFTED.encode())])
+    container.deployments.deploy(OWNER, [fixture_source("drafted_reply.bpmn")])
     instance_id, _ = container.instances.start(INTEGRATOR, "drafted_reply")
     receive = open_tasks(container, instance_id)["receive"]
     clock.advance(timedelta(days=2))
@@ -200,7 +165,7 @@ def test_on_return_continue_keeps_the_time_left_and_restart_counts_again(
 
 
 def test_an_officers_draft_waits_for_a_lead_who_approves_it_with_the_drafts_data(container: EngineContainer) -> None:
-    container.deployments.deploy(OWNER, [SourceFile("drafted.bpmn", DRAFTED.encode())])
+    container.deployments.deploy(OWNER, [fixture_source("drafted_reply.bpmn")])
     instance_id, _ = container.instances.start(INTEGRATOR, "drafted_reply")
     container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
     reply = task_id(container, instance_id, "reply")
@@ -232,7 +197,7 @@ def test_an_officers_draft_waits_for_a_lead_who_approves_it_with_the_drafts_data
 
 
 def test_a_returned_draft_goes_back_to_its_drafter_who_submits_it_again(container: EngineContainer) -> None:
-    container.deployments.deploy(OWNER, [SourceFile("drafted.bpmn", DRAFTED.encode())])
+    container.deployments.deploy(OWNER, [fixture_source("drafted_reply.bpmn")])
     instance_id, _ = container.instances.start(INTEGRATOR, "drafted_reply")
     container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
     reply = task_id(container, instance_id, "reply")
@@ -258,7 +223,7 @@ def test_a_returned_draft_goes_back_to_its_drafter_who_submits_it_again(containe
 
 
 def test_a_leads_own_complete_of_a_task_needing_approval_is_final(container: EngineContainer) -> None:
-    container.deployments.deploy(OWNER, [SourceFile("drafted.bpmn", DRAFTED.encode())])
+    container.deployments.deploy(OWNER, [fixture_source("drafted_reply.bpmn")])
     instance_id, _ = container.instances.start(INTEGRATOR, "drafted_reply")
     container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
     reply = task_id(container, instance_id, "reply")
