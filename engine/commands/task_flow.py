@@ -25,6 +25,7 @@ from uuid import uuid4
 
 from phoihop.engine.commands.executor import CommandExecutor, CommandResult
 from phoihop.engine.definitions.human_tasks import UserTaskModel
+from phoihop.engine.definitions.task_flow import APPROVAL_PROPERTY, ON_RETURN_PROPERTY
 from phoihop.engine.errors import (
     InstanceNotRunning,
     InvalidInput,
@@ -41,21 +42,13 @@ from phoihop.engine.store.unit_of_work import UnitOfWork
 from phoihop.engine.time.due_dates import warning_time
 
 __all__ = [
-    "APPROVAL_PROPERTY",
-    "APPROVAL_VALUES",
     "MAX_REASON",
-    "ON_RETURN_PROPERTY",
-    "ON_RETURN_VALUES",
     "TaskFlowCommands",
     "TaskReturned",
     "needs_approval",
     "submit_draft",
 ]
 
-APPROVAL_PROPERTY = "approval"
-APPROVAL_VALUES = ("lead",)
-ON_RETURN_PROPERTY = "onReturn"
-ON_RETURN_VALUES = ("restart", "continue")
 MAX_REASON = 2000
 
 

@@ -7,9 +7,14 @@ from datetime import timedelta
 
 import pytest
 
+from phoihop.engine.agencies import default_registry
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions.catalog import compile_deployment
+from phoihop.engine.definitions.lint.deployment import lint_deployment
 from phoihop.engine.errors import NotAssignee, NotCandidate, ReturnTargetInvalid, RoleRequired, TaskNotOpen
+from phoihop.engine.execution.sandbox_policy import check_source
+from phoihop.engine.model import SourceFile
 from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.engine.helpers import (
     SKHCN,
@@ -233,3 +238,20 @@ def test_a_leads_own_complete_of_a_task_needing_approval_is_final(container: Eng
     assert done.task.status == "completed"
     assert set(open_tasks(container, instance_id)) == {"check"}
     assert "task_draft_submitted" not in [e["kind"] for e in history(container, instance_id)]
+
+
+def test_the_lint_refuses_an_unknown_approval_or_on_return_value() -> None:
+    text = fixture_source("drafted_reply.bpmn").content.decode()
+    good = lint_deployment(
+        compile_deployment([SourceFile("d.bpmn", text.encode())], agencies=default_registry(), check=check_source)
+    )
+    assert not [f for f in good if f["code"] in ("approval-invalid", "on-return-invalid")]
+    bad = text.replace('value="lead"', 'value="chief"').replace('value="continue"', 'value="later"')
+
+    findings = lint_deployment(
+        compile_deployment([SourceFile("d.bpmn", bad.encode())], agencies=default_registry(), check=check_source)
+    )
+
+    found = {(f["element_id"], f["code"], f["severity"]) for f in findings if f["code"].endswith("-invalid")}
+    assert found == {("reply", "approval-invalid", "error"), ("receive", "on-return-invalid", "error")}
+    assert any("chief" in f["message_vi"] and "lead" in f["message_vi"] for f in findings)
