@@ -83,6 +83,8 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task_status.claimed": ("Đang xử lý", "In progress"),
     "task_status.completed": ("Đã hoàn thành", "Completed"),
     "task_status.cancelled": ("Đã hủy", "Cancelled"),
+    "task_status.awaiting_approval": ("Chờ phê duyệt", "Awaiting approval"),
+    "task_status.returned": ("Đã trả lại", "Sent back"),
     # --- instance statuses
     "instance_status.running": ("Đang xử lý", "Running"),
     "instance_status.completed": ("Đã kết thúc", "Completed"),
@@ -232,6 +234,9 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "event.external_task_completed": ("Hệ thống tích hợp hoàn thành bước", "External task completed"),
     "event.external_task_bpmn_error": ("Hệ thống tích hợp báo lỗi nghiệp vụ", "External task raised a BPMN error"),
     "event.other": ("Sự kiện {kind}", "Event {kind}"),
+    "event.task_returned": ("Trả lại", "Sent back"),
+    "event.task_draft_submitted": ("Trình dự thảo", "Draft submitted"),
+    "event.task_approved": ("Phê duyệt dự thảo", "Draft approved"),
     # --- start
     "start.title": ("Khởi tạo hồ sơ", "Start a case"),
     "start.intro": (
@@ -466,6 +471,27 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "dashboard.duration.days_hours": ("{d} ngày {h} giờ", "{d} d {h} h"),
     "dashboard.duration.hours_minutes": ("{h} giờ {m} phút", "{h} h {m} min"),
     "dashboard.duration.minutes": ("{m} phút", "{m} min"),
+    # --- send-back and a lead's approval (web/templates/_task_flow.html)
+    "flow.returned": ("Bị trả lại:", "Sent back:"),
+    "flow.send_back": ("Trả lại", "Send back"),
+    "flow.send_back_help": (
+        "Hồ sơ được chuyển về bước xử lý trước để làm lại; bước đó thấy lý do trả lại.",
+        "The case goes back to an earlier step to be done again; that step sees the reason.",
+    ),
+    "flow.to_step": ("Trả lại về bước", "Send back to the step"),
+    "flow.previous_step": ("Bước xử lý liền trước", "The step just before"),
+    "flow.reason": ("Lý do trả lại", "Reason"),
+    "flow.draft_title": ("Dự thảo chờ phê duyệt", "Draft awaiting approval"),
+    "flow.draft_by": ("Dự thảo của {who}, trình lúc {at}.", "Drafted by {who}, submitted at {at}."),
+    "flow.draft_empty": ("Dự thảo không có nội dung nhập.", "The draft has no entries."),
+    "flow.comment": ("Ý kiến phê duyệt (không bắt buộc)", "Comment (optional)"),
+    "flow.approve": ("Phê duyệt", "Approve"),
+    "flow.draft_reason": ("Nội dung cần sửa", "What to correct"),
+    "flow.return_draft": ("Trả lại để sửa", "Return for correction"),
+    "flow.awaiting": (
+        "Dự thảo đã được trình, đang chờ lãnh đạo đơn vị phê duyệt.",
+        "The draft was submitted and awaits the approval of the agency's lead.",
+    ),
     # --- errors
     "error.title": ("Không thực hiện được", "Could not be done"),
     "error.status": ("Mã lỗi {status}", "Error {status}"),
