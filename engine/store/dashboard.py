@@ -181,7 +181,7 @@ def report_figures(
             human_task_table.c.element_id == element_id,
             instance_table.c.variables[period_variable].as_string() == period,
             instance_table.c.status != "cancelled",
-            human_task_table.c.status != "cancelled",
+            human_task_table.c.status.not_in(("cancelled", "returned")),
             human_task_table.c.created_at <= as_of,
         )
         .group_by(task_candidate_table.c.value)
