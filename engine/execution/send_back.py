@@ -191,3 +191,25 @@ def reset_to(workflow: BpmnWorkflow, target: ReturnTarget, new_id: UUID) -> None
     for join in target.joins:
         if join.id in join.workflow.tasks:  # not dropped by an earlier reset
             workflow.reset_from_task_id(join.id)
+    _forget_dropped(workflow)
+
+
+def _forget_dropped(workflow: BpmnWorkflow) -> None:
+    """Forget the tasks a reset dropped without telling: SpiffWorkflow 3.2 deletes a subprocess under the reset task
+    from ``subprocesses`` only, and leaves the waiting events of removed tasks (a timer of the subprocess, a boundary
+    event) in its event manager, whose next timer refresh then fails on a task without a parent. The task index
+    (the engine's own list of live tasks) is cleared of them the same way."""
+    alive = {id(workflow), *(id(sp) for sp in workflow.subprocesses.values())}
+
+    def dropped(task: Task) -> bool:
+        return id(task.workflow) not in alive or task.workflow.tasks.get(task.id) is not task
+
+    events = workflow.event_manager.tasks
+    for task_id, task in list(events.items()):
+        if dropped(task):
+            del events[task_id]
+    index = task_index.index_of(workflow)
+    if index is not None:
+        for task_id, task in list(index.live.items()):
+            if dropped(task):
+                del index.live[task_id]
