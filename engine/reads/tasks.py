@@ -113,7 +113,7 @@ class TaskReads:
         if instance_id is not None:
             conditions.append(ht.c.instance_id == instance_id)
         if deadline is not None:
-            conditions += [ht.c.status.in_(repo.OPEN_STATUSES), repo.task_deadline_clause(deadline, now)]
+            conditions += [ht.c.status.in_(repo.LIVE_STATUSES), repo.task_deadline_clause(deadline, now)]
         if text is not None and fold(text):
             conditions.append(instance_views.task_text_clause(fold(text)))
         with self.db.transaction(write=False) as conn:
