@@ -488,6 +488,14 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "flow.approve": ("Phê duyệt", "Approve"),
     "flow.draft_reason": ("Nội dung cần sửa", "What to correct"),
     "flow.return_draft": ("Trả lại để sửa", "Return for correction"),
+    "flow.drafted": (
+        "Đã trình dự thảo “{name}” để lãnh đạo đơn vị phê duyệt.",
+        "Submitted the draft “{name}” for the approval of the agency's lead.",
+    ),
+    "flow.needs_approval": (
+        "Kết quả của chuyên viên là dự thảo: khi hoàn thành, dự thảo được trình lãnh đạo đơn vị phê duyệt.",
+        "An officer's result is a draft: once completed, it goes to the agency's lead for approval.",
+    ),
     "flow.awaiting": (
         "Dự thảo đã được trình, đang chờ lãnh đạo đơn vị phê duyệt.",
         "The draft was submitted and awaits the approval of the agency's lead.",

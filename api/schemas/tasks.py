@@ -55,6 +55,9 @@ class TaskDetailOut(TaskOut):
     returned: ReturnedOut | None = Field(
         default=None, description="Why this task is open again: the latest send-back (trả lại) that opened it"
     )
+    approval: str | None = Field(
+        default=None, description="lead: an officer's complete is a draft that a lead of the agency approves"
+    )
     draft: DraftOut | None = Field(
         default=None, description="The officer's draft of a task that needs a lead's approval (approval=\"lead\")"
     )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_
 
 from phoihop.engine.clock import Clock
+from phoihop.engine.definitions.task_flow import APPROVAL_PROPERTY
 from phoihop.engine.errors import InvalidInput, NotCandidate, TaskNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.views import (
@@ -56,7 +57,7 @@ class TaskReads:
             if draft is not None and task.status in repo.OPEN_STATUSES:  # a draft sent back: the form starts from it
                 fields = form.get("properties") if form is not None else None
                 values = {**values, **{k: v for k, v in draft.data.items() if fields is None or k in fields}}
-            return task_detail(task, form, values, returned=returned, draft=draft)
+            return task_detail(task, form, values, returned=returned, draft=draft, approval=self._approval(conn, task))
 
     def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
         """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
@@ -135,6 +136,14 @@ class TaskReads:
         properties = form.schema.get("properties")
         names = properties if isinstance(properties, Mapping) else {}
         return form.schema, {name: variables[name] for name in names if variables.get(name) is not None}
+
+    def _approval(self, conn: Connection, task: TaskView) -> str | None:
+        """The task's property ``approval`` (engine/definitions/task_flow.py), from its compiled definition."""
+        instance = repo.get_instance(conn, task.instance_id) if self._models is not None else None
+        if instance is None or self._models is None:
+            return None
+        info = self._models(conn, instance["definition_id"]).user_tasks.get(task.element_id)
+        return info.properties.get(APPROVAL_PROPERTY) if info is not None else None
 
     @staticmethod
     def _flow(conn: Connection, task: TaskView) -> tuple[TaskReturnView | None, TaskDraftView | None]:

@@ -131,6 +131,7 @@ class TaskDetail(TaskView):
     values: JsonObject
     returned: TaskReturnView | None = None
     draft: TaskDraftView | None = None
+    approval: str | None = None  # the task's property approval ("lead": an officer's complete is a draft)
 
 
 def task_view(row: Row, now: datetime) -> TaskView:
@@ -166,9 +167,10 @@ def task_detail(
     *,
     returned: TaskReturnView | None = None,
     draft: TaskDraftView | None = None,
+    approval: str | None = None,
 ) -> TaskDetail:
     """``task`` with its form and the earlier answers its form starts from."""
-    return extended(task, TaskDetail, form=form, values=values, returned=returned, draft=draft)
+    return extended(task, TaskDetail, form=form, values=values, returned=returned, draft=draft, approval=approval)
 
 
 def extended(view: DataclassInstance, kind: type[E], **more: Any) -> E:

@@ -78,6 +78,7 @@ def test_a_draft_is_returned_corrected_and_approved_with_its_data(client: TestCl
     instance_id = start(client, "drafted_reply")["id"]
     complete(client, open_tasks(client, instance_id)["receive"]["id"], SKHCN)
     reply = open_tasks(client, instance_id)["reply"]["id"]
+    assert client.get(f"{TASKS}/{reply}", headers=STP).json()["approval"] == "lead"
 
     drafted = complete(client, reply, STP, answer="Bản 1").json()
     assert drafted["status"] == "awaiting_approval" and drafted["assignee"] == "dung"
