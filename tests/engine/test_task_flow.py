@@ -26,6 +26,7 @@ from tests.engine.helpers import (
     open_tasks,
     task_id,
     tasks,
+    timers,
 )
 
 SKHCN_LEAD = officer("lanh_dao_skhcn", "skhcn", roles=("lead", "officer"))
@@ -255,3 +256,26 @@ def test_the_lint_refuses_an_unknown_approval_or_on_return_value() -> None:
     found = {(f["element_id"], f["code"], f["severity"]) for f in findings if f["code"].endswith("-invalid")}
     assert found == {("reply", "approval-invalid", "error"), ("receive", "on-return-invalid", "error")}
     assert any("chief" in f["message_vi"] and "lead" in f["message_vi"] for f in findings)
+
+
+def test_send_back_to_a_task_with_a_boundary_timer_sets_its_timer_again(
+    container: EngineContainer, clock: FakeClock
+) -> None:
+    container.deployments.deploy(OWNER, [fixture_source("timers.bpmn")])
+    instance_id, _ = container.instances.start(INTEGRATOR, "timed_review")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "review"), {})
+    clock.advance(timedelta(days=1, seconds=1))
+    container.scheduler.run_once()  # the one-day wait ends
+    after_wait = task_id(container, instance_id, "after_wait")
+    assert [t["element_id"] for t in timers(container, instance_id)] == []
+
+    back = container.task_flow.send_back(SKHCN_LEAD, after_wait, "Xem xét lại")
+
+    assert back.task.element_id == "review"
+    assert [(t["element_id"], t["due_at"]) for t in timers(container, instance_id)] == [
+        ("deadline", clock.now() + timedelta(hours=2))
+    ]
+    clock.advance(timedelta(hours=2, seconds=1))
+    container.scheduler.run_once()  # the boundary timer of the reopened review fires
+    assert set(open_tasks(container, instance_id)) == {"escalate"}
+    assert [t["status"] for t in tasks(container, instance_id) if t["id"] == back.task.id] == ["cancelled"]
