@@ -496,6 +496,12 @@ CATALOG: Mapping[str, tuple[str, str]] = {
         "Kết quả của chuyên viên là dự thảo: khi hoàn thành, dự thảo được trình lãnh đạo đơn vị phê duyệt.",
         "An officer's result is a draft: once completed, it goes to the agency's lead for approval.",
     ),
+    "flow.case_title": ("Trả lại và phê duyệt", "Sent back and approved"),
+    "flow.case_from": ("Từ bước", "From the step"),
+    "flow.case_to": ("Về bước", "To the step"),
+    "flow.case_reason": ("Lý do, ý kiến", "Reason, comment"),
+    "flow.case_draft_returned": ("Trả lại dự thảo để sửa", "Draft returned for correction"),
+    "flow.case_approved": ("Phê duyệt dự thảo", "Draft approved"),
     "flow.awaiting": (
         "Dự thảo đã được trình, đang chờ lãnh đạo đơn vị phê duyệt.",
         "The draft was submitted and awaits the approval of the agency's lead.",

@@ -108,6 +108,9 @@ def test_a_lead_returns_a_draft_approves_it_then_sends_the_case_back(page: Page,
     screenshot(page, "send-back")
     page.get_by_test_id("send-back-submit").click()
     expect(page).to_have_url(re.compile(f"/ho-so/{instance_id}$"))
+    send_backs = page.get_by_test_id("send-backs")  # the case page lists them, loaded by htmx
+    expect(send_backs.locator('tr[data-kind="task_returned"]').last).to_contain_text("Văn bản chưa ghi số hiệu")
+    expect(send_backs.locator('tr[data-kind="task_approved"]')).to_contain_text("Đồng ý ban hành")
     sign_out(page)
 
     reopened = open_task(isolated_server, instance_id, "reply")

@@ -58,6 +58,12 @@ def test_only_a_lead_sends_back_from_the_page_and_the_reopened_step_shows_why(ap
     )
     assert sent.status_code == 303 and sent.headers["location"] == f"/ho-so/{instance_id}"
 
+    case = lead.get(f"/ho-so/{instance_id}").text
+    assert f'hx-get="/ho-so/{instance_id}/tra-lai"' in case
+    rows = lead.get(f"/ho-so/{instance_id}/tra-lai").text
+    assert 'data-kind="task_returned"' in rows and "Đỗ Văn Minh" in rows
+    assert "<td>Dự thảo văn bản trả lời</td>" in rows and "<td>Tiếp nhận</td>" in rows
+    assert "Thiếu bản sao &lt;b&gt;giấy phép&lt;/b&gt;" in rows
     receive = open_tasks(app, instance_id)["receive"]["id"]
     desk, _ = signed_in(app, "skhcn.an")
     note = desk.get(f"/cong-viec/{receive}").text

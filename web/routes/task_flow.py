@@ -5,10 +5,14 @@ and rules as POST /api/v1/tasks/{id}/return and /approve (engine/commands/task_f
   ``<option>`` elements (loaded by htmx into the send-back form; without it the form sends the task back to the step
   just before);
 - ``POST /cong-viec/{id}/tra-lai-ho-so``: send back (a reason; a step), or a draft back to its drafter;
-- ``POST /cong-viec/{id}/phe-duyet``: approve a draft (a comment)."""
+- ``POST /cong-viec/{id}/phe-duyet``: approve a draft (a comment);
+- ``GET /ho-so/{id}/tra-lai``: the case's send-backs and approvals with their reasons (a card of the case page, loaded
+  by htmx; empty for a case without any)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -16,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.deps import InstanceReadsDep, TaskFlowDep, TaskReadsDep
+from phoihop.engine.reads.instances import HistoryEvent
 from phoihop.web.demo_users import demo_user
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute
@@ -52,6 +57,51 @@ async def earlier_steps(
         return list(found.items())
 
     return render(context, "_task_flow_steps.html", {"steps": await run_in_threadpool(steps)})
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """A send-back or an approval as the case page lists it."""
+
+    at: datetime
+    actor: str
+    kind: str
+    label: str  # a text key of web/i18n.py
+    from_step: str
+    to_step: str
+    text: str
+
+
+def _flow_row(event: HistoryEvent) -> FlowRow | None:
+    data = event.data
+
+    def text(key: str) -> str:
+        value = data.get(key)
+        return value if isinstance(value, str) else ""
+
+    name = text("name") or (event.element_id or "")
+    if event.kind == "task_returned":
+        draft = data.get("kind") == "draft_returned"
+        return FlowRow(
+            event.at,
+            event.actor,
+            event.kind,
+            "flow.case_draft_returned" if draft else "event.task_returned",
+            name,
+            name if draft else text("reopened_name") or text("reopened_element_id"),
+            text("reason"),
+        )
+    if event.kind == "task_approved":
+        return FlowRow(event.at, event.actor, event.kind, "flow.case_approved", name, "", text("comment"))
+    return None
+
+
+@router.get("/ho-so/{instance_id}/tra-lai")
+async def case_send_backs(instance_id: str, context: Page, instance_reads: InstanceReadsDep) -> Response:
+    assert context.session is not None
+    events = await run_in_threadpool(instance_reads.history, context.session.actor, instance_id)
+    rows = [row for row in map(_flow_row, events) if row is not None]
+    return render(context, "_task_flow_case_rows.html", {"rows": rows})
 
 
 @router.post("/cong-viec/{task_id}/tra-lai-ho-so", dependencies=[CsrfChecked])
