@@ -69,6 +69,7 @@ def test_a_lead_returns_a_draft_approves_it_then_sends_the_case_back(page: Page,
     page.get_by_label("Nội dung trả lời").fill("Đồng ý về nguyên tắc")
     page.get_by_test_id("complete").click()
     expect(page.locator("#flash")).to_contain_text("Đã trình dự thảo “Dự thảo văn bản trả lời”")
+    expect(page.locator(f'tr[data-task-id="{reply}"] [data-testid="awaiting-approval"]')).to_have_text("Chờ phê duyệt")
     page.goto(f"/cong-viec/{reply}")
     expect(page.locator(".task-head .status-awaiting_approval")).to_have_text("Chờ phê duyệt")
     expect(page.get_by_test_id("awaiting-note")).to_contain_text("đang chờ lãnh đạo đơn vị phê duyệt")
