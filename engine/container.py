@@ -24,6 +24,7 @@ from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
 from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
 from phoihop.engine.commands.scheduler import TimerScheduler
+from phoihop.engine.commands.task_flow import TaskFlowCommands
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.timers import TimerCommands
 from phoihop.engine.commands.versions import VersionCommands
@@ -75,6 +76,7 @@ class EngineContainer:
     versions: VersionCommands
     instances: InstanceCommands
     tasks: TaskCommands
+    task_flow: TaskFlowCommands  # send-back, drafts and a lead's approval
     messages: MessageCommands
     external_tasks: ExternalTaskCommands
     instance_migration: InstanceMigration
@@ -191,6 +193,7 @@ def build_engine(
         versions=VersionCommands(executor),
         instances=InstanceCommands(executor),
         tasks=TaskCommands(executor),
+        task_flow=TaskFlowCommands(executor),
         messages=MessageCommands(executor),
         external_tasks=ExternalTaskCommands(executor),
         instance_migration=InstanceMigration(executor),

@@ -193,6 +193,15 @@ class TaskNotOpen(EngineError):
     title_en = "Task is not open"
 
 
+class ReturnTargetInvalid(EngineError):
+    """A send-back names a step that is not an earlier completed human step on the returned task's path (or the task
+    has none): ``element_id`` the step asked for, ``targets`` the steps it could go back to."""
+
+    code = "return-target-invalid"
+    title_vi = "Không trả lại được về bước này"
+    title_en = "Cannot send the task back to this step"
+
+
 class NotAssignee(EngineError):
     code = "not-assignee"
     title_vi = "Chỉ người được giao mới được hoàn thành công việc"

@@ -23,6 +23,7 @@ from phoihop.engine.commands.documents import DocumentCommands
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.messages import MessageCommands
+from phoihop.engine.commands.task_flow import TaskFlowCommands
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.commands.web_sessions import WebSessions
@@ -74,6 +75,10 @@ async def get_instances(request: Request) -> InstanceCommands:
 
 async def get_tasks(request: Request) -> TaskCommands:
     return _engine(request).tasks
+
+
+async def get_task_flow(request: Request) -> TaskFlowCommands:
+    return _engine(request).task_flow
 
 
 async def get_messages(request: Request) -> MessageCommands:
@@ -202,6 +207,7 @@ DeploymentsDep = Annotated[DeploymentCommands, Depends(get_deployments)]
 VersionsDep = Annotated[VersionCommands, Depends(get_versions)]
 InstancesDep = Annotated[InstanceCommands, Depends(get_instances)]
 TasksDep = Annotated[TaskCommands, Depends(get_tasks)]
+TaskFlowDep = Annotated[TaskFlowCommands, Depends(get_task_flow)]
 MessagesDep = Annotated[MessageCommands, Depends(get_messages)]
 ExternalTasksDep = Annotated[ExternalTaskCommands, Depends(get_external_tasks)]
 InstanceMigrationDep = Annotated[InstanceMigration, Depends(get_instance_migration)]

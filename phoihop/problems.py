@@ -41,6 +41,7 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.NotAssignee, 403),
     (errors.AlreadyClaimed, 409),
     (errors.TaskNotOpen, 409),
+    (errors.ReturnTargetInvalid, 409),
     (errors.InstanceNotRunning, 409),
     (errors.DefinitionSuspended, 409),
     (errors.ConcurrentUpdate, 409),

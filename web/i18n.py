@@ -83,6 +83,8 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task_status.claimed": ("Đang xử lý", "In progress"),
     "task_status.completed": ("Đã hoàn thành", "Completed"),
     "task_status.cancelled": ("Đã hủy", "Cancelled"),
+    "task_status.awaiting_approval": ("Chờ phê duyệt", "Awaiting approval"),
+    "task_status.returned": ("Đã trả lại", "Sent back"),
     # --- instance statuses
     "instance_status.running": ("Đang xử lý", "Running"),
     "instance_status.completed": ("Đã kết thúc", "Completed"),
@@ -288,6 +290,9 @@ CATALOG: Mapping[str, tuple[str, str]] = {
         "Đã có tài liệu (bấm để tải về); chọn tệp khác để thay.",
         "A document is attached (click to download); choose another file to replace it.",
     ),
+    "event.task_returned": ("Trả lại", "Sent back"),
+    "event.task_draft_submitted": ("Trình dự thảo", "Draft submitted"),
+    "event.task_approved": ("Phê duyệt dự thảo", "Draft approved"),
     # --- start
     "start.title": ("Khởi tạo hồ sơ", "Start a case"),
     "start.intro": (
@@ -555,6 +560,41 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "dashboard.duration.days_hours": ("{d} ngày {h} giờ", "{d} d {h} h"),
     "dashboard.duration.hours_minutes": ("{h} giờ {m} phút", "{h} h {m} min"),
     "dashboard.duration.minutes": ("{m} phút", "{m} min"),
+    # --- send-back and a lead's approval (web/templates/_task_flow.html)
+    "flow.returned": ("Bị trả lại:", "Sent back:"),
+    "flow.send_back": ("Trả lại", "Send back"),
+    "flow.send_back_help": (
+        "Hồ sơ được chuyển về bước xử lý trước để làm lại; bước đó thấy lý do trả lại.",
+        "The case goes back to an earlier step to be done again; that step sees the reason.",
+    ),
+    "flow.to_step": ("Trả lại về bước", "Send back to the step"),
+    "flow.previous_step": ("Bước xử lý liền trước", "The step just before"),
+    "flow.reason": ("Lý do trả lại", "Reason"),
+    "flow.draft_title": ("Dự thảo chờ phê duyệt", "Draft awaiting approval"),
+    "flow.draft_by": ("Dự thảo của {who}, trình lúc {at}.", "Drafted by {who}, submitted at {at}."),
+    "flow.draft_empty": ("Dự thảo không có nội dung nhập.", "The draft has no entries."),
+    "flow.comment": ("Ý kiến phê duyệt (không bắt buộc)", "Comment (optional)"),
+    "flow.approve": ("Phê duyệt", "Approve"),
+    "flow.draft_reason": ("Nội dung cần sửa", "What to correct"),
+    "flow.return_draft": ("Trả lại để sửa", "Return for correction"),
+    "flow.drafted": (
+        "Đã trình dự thảo “{name}” để lãnh đạo đơn vị phê duyệt.",
+        "Submitted the draft “{name}” for the approval of the agency's lead.",
+    ),
+    "flow.needs_approval": (
+        "Kết quả của chuyên viên là dự thảo: khi hoàn thành, dự thảo được trình lãnh đạo đơn vị phê duyệt.",
+        "An officer's result is a draft: once completed, it goes to the agency's lead for approval.",
+    ),
+    "flow.case_title": ("Trả lại và phê duyệt", "Sent back and approved"),
+    "flow.case_from": ("Từ bước", "From the step"),
+    "flow.case_to": ("Về bước", "To the step"),
+    "flow.case_reason": ("Lý do, ý kiến", "Reason, comment"),
+    "flow.case_draft_returned": ("Trả lại dự thảo để sửa", "Draft returned for correction"),
+    "flow.case_approved": ("Phê duyệt dự thảo", "Draft approved"),
+    "flow.awaiting": (
+        "Dự thảo đã được trình, đang chờ lãnh đạo đơn vị phê duyệt.",
+        "The draft was submitted and awaits the approval of the agency's lead.",
+    ),
     # --- errors
     "error.title": ("Không thực hiện được", "Could not be done"),
     "error.status": ("Mã lỗi {status}", "Error {status}"),

@@ -18,7 +18,7 @@ from phoihop.engine.time.deadlines import DeadlineFilter
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
+TaskStatus = Literal["open", "claimed", "awaiting_approval", "completed", "cancelled", "returned"]
 
 
 @router.get("", response_model=TaskPage, summary="Tasks the caller may see (its groups, or assigned to it)")

@@ -15,7 +15,8 @@ class FindingOut(Out):
     """A "6 rõ" lint finding (engine.definitions.lint) on an element of the deployed files."""
 
     code: str = Field(
-        description="lane-not-agency, no-documentation, no-due-date, due-date-invalid, no-form, "
+        description="lane-not-agency, no-documentation, no-due-date, due-date-invalid, no-form, approval-invalid, "
+        "on-return-invalid, "
         "dmn-no-default, dmn-feel, dmn-hit-policy, dmn-required-decision, camunda-ignored, unreachable, dead-end, "
         "implicit-end, flow-into-nothing, gateway-one-way, end-with-open-branches; "
         "from validation also invalid-bpmn (XML, schema, references, expressions), "

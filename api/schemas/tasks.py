@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from phoihop.api.schemas.common import DeadlineState, In, Out, PageOut, Variables
+from phoihop.api.schemas.task_flow import DraftOut, ReturnedOut
 
 
 class CompleteTask(In):
@@ -24,7 +25,9 @@ class TaskOut(Out):
     candidate_groups: list[str]
     candidate_users: list[str]
     assignee: str | None
-    status: str
+    status: str = Field(
+        description="open, claimed, awaiting_approval (a draft for the leads), completed, cancelled, returned"
+    )
     documentation: str | None
     form_key: str | None
     created_at: datetime
@@ -48,6 +51,15 @@ class TaskDetailOut(TaskOut):
         default_factory=dict,
         description="The case's current value of each top-level field of the form it has already (earlier answers): "
         "a form starts from these, before the schema's defaults",
+    )
+    returned: ReturnedOut | None = Field(
+        default=None, description="Why this task is open again: the latest send-back (trả lại) that opened it"
+    )
+    approval: str | None = Field(
+        default=None, description="lead: an officer's complete is a draft that a lead of the agency approves"
+    )
+    draft: DraftOut | None = Field(
+        default=None, description="The officer's draft of a task that needs a lead's approval (approval=\"lead\")"
     )
 
 

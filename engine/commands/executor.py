@@ -179,14 +179,31 @@ class CommandExecutor:
         audit: dict[str, Any],
         *,
         completed_task: str | None = None,
+        gone_status: str = "cancelled",
+        opened: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> CommandResult:
+        """Load, run ``action``, save. ``gone_status``: how the human tasks the action removed are closed (a send-back
+        closes them as "returned"); ``opened``: fields of the new human tasks' rows to set, by task id (a send-back's
+        remaining time)."""
         model = self.model(uow.conn, head["definition_id"])
         prior = self.cache.take(head["id"], head["version"]) or self.load(uow.conn, head, model)
         # a timer that failed is fired by its own job only (engine/commands/jobs.py)
         held = frozenset(repo.held_timers(uow.conn, head["id"])) if prior.timers else frozenset()
         with self.runtime.holding_timers(held):
             outcome = action(prior.workflow)
-        return self.save(uow, head, model, prior.workflow, outcome, prior, actor, audit, completed_task=completed_task)
+        return self.save(
+            uow,
+            head,
+            model,
+            prior.workflow,
+            outcome,
+            prior,
+            actor,
+            audit,
+            completed_task=completed_task,
+            gone_status=gone_status,
+            opened=opened,
+        )
 
     def load(self, conn: Connection, head: Mapping[str, Any], model: ProcessModel) -> LiveWorkflow:
         """The instance as stored (never the cached object): its workflow on ``model``'s spec, and the rows a save
@@ -277,6 +294,8 @@ class CommandExecutor:
         audit: dict[str, Any],
         *,
         completed_task: str | None = None,
+        gone_status: str = "cancelled",
+        opened: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> CommandResult:
         conn, now, instance_id = uow.conn, uow.now, head["id"]
         snapshot: Snapshot = self.runtime.snapshot(workflow, outcome)
@@ -295,12 +314,13 @@ class CommandExecutor:
             for tid in new_tasks
         ]
         for row in rows:  # what the inbox search finds it by (engine/search_text.py)
+            row.update((opened or {}).get(row["id"], {}))
             row["search_text"] = task_search_text(
                 row["name"], head["business_key"], self.runtime.task_data(workflow, row["id"])
             )
         repo.insert_human_tasks(conn, rows)
         gone = [tid for tid in prior_tasks if tid not in snapshot.open_tasks and tid != completed_task]
-        repo.close_tasks(conn, gone, status="cancelled", at=now)
+        repo.close_tasks(conn, gone, status=gone_status, at=now)
         timers = tuple((t.element_id, t.task_id, t.due_at) for t in snapshot.timers)
         if timers != (prior.timers if prior is not None else ()):  # a new instance has no rows yet
             parked_gone = repo.replace_timers(

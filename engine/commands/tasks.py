@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from phoihop.engine.commands.executor import CommandExecutor, CommandResult
+from phoihop.engine.commands.task_flow import needs_approval, submit_draft
 from phoihop.engine.definitions.forms.validation import validate as validate_form
 from phoihop.engine.errors import (
     AlreadyClaimed,
@@ -76,7 +77,8 @@ class TaskCommands:
 
     def complete(self, actor: Actor, task_id: str, variables: Mapping[str, Any] | None) -> TaskCompleted:
         """Complete a human task (claiming it implicitly if unassigned); returns where the instance stands, with the
-        completed task as the database now holds it (``TaskCompleted.task``)."""
+        completed task as the database now holds it (``TaskCompleted.task``). An officer's complete of a task that
+        needs a lead's approval is a draft instead (engine/commands/task_flow.py): the task awaits approval."""
         data = check_variables(variables)
         with self.executor.transaction() as uow:
             task = self._task(uow.conn, task_id)
@@ -100,9 +102,15 @@ class TaskCommands:
                     instance_id=head["id"],
                     instance_status=head["status"],
                 )
-            form = self.executor.model(uow.conn, head["definition_id"]).forms.get(task["form_key"] or "")
+            model = self.executor.model(uow.conn, head["definition_id"])
+            form = model.forms.get(task["form_key"] or "")
             if form is not None:  # before anything is written: a failure leaves the task open
                 validate_form(form, data, task_id=task_id)
+            if needs_approval(model.user_tasks.get(task["element_id"]), actor):  # an officer's draft for the leads
+                drafted = submit_draft(uow, actor, task, head, data)
+                row = repo.get_task(uow.conn, task_id)
+                assert row is not None
+                return TaskCompleted(drafted.instance_id, drafted.status, drafted.open_tasks, task_view(row, uow.now))
             completed = repo.complete_task(uow.conn, task_id, actor.id, uow.now)
             if completed is None:  # the row was read (and, on PostgreSQL, locked) in this transaction
                 raise TaskNotFound(

@@ -35,7 +35,7 @@ from phoihop.engine.errors import (
     TaskNotFound,
     TaskNotOpen,
 )
-from phoihop.engine.execution import script_functions, spiff_patches, task_index
+from phoihop.engine.execution import script_functions, send_back, spiff_patches, task_index
 from phoihop.engine.execution.outcomes import (
     RunOutcome,
     Snapshot,
@@ -46,6 +46,7 @@ from phoihop.engine.execution.outcomes import (
 )
 from phoihop.engine.execution.sandbox import unwrap_script_error
 from phoihop.engine.execution.script_functions import DEFAULT_CONSULTATION_DAYS, DEFAULT_GREEN_LANE_CUT, ScriptContext
+from phoihop.engine.execution.send_back import ReturnTarget
 from phoihop.engine.execution.start_events import choose_start
 from phoihop.engine.time.calendar import BusinessCalendar
 
@@ -179,6 +180,17 @@ class Runtime:
         return self.run(
             workflow, first=[StepRecord(task_id, _element_id(task) or "", task.task_spec.bpmn_name, "human_task")]
         )
+
+    def send_back(
+        self, workflow: BpmnWorkflow, task_id: str, element_id: str | None, new_id: UUID
+    ) -> tuple[RunOutcome, ReturnTarget]:
+        """Send READY human task ``task_id`` back to an earlier completed human step (the most recent one, or the most
+        recent of ``element_id``), which opens again as task ``new_id``; run on to the next wait state
+        (engine.execution.send_back)."""
+        target = send_back.choose_target(workflow, self.find_task(workflow, task_id), element_id)
+        with self.scripting():
+            send_back.reset_to(workflow, target, new_id)
+        return self.run(workflow), target
 
     def fire_timers(self, workflow: BpmnWorkflow) -> RunOutcome:
         with self.scripting():

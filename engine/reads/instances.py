@@ -187,7 +187,7 @@ class InstanceReads:
             dossier=_dossier(row["dossier_code"], variables.get(STATUS_VARIABLE)),
             process_version=version,
             variables=variables,
-            open_tasks=tuple(task_view(t, now) for t in tasks if t["status"] in repo.OPEN_STATUSES),
+            open_tasks=tuple(task_view(t, now) for t in tasks if t["status"] in repo.LIVE_STATUSES),
             incidents=tuple(
                 Incident(
                     external_task_id=i["external_task_id"],

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, and_, or_
 
 from phoihop.engine.clock import Clock
+from phoihop.engine.definitions.task_flow import APPROVAL_PROPERTY
 from phoihop.engine.errors import InvalidInput, NotCandidate, TaskNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.views import (
@@ -16,6 +17,8 @@ from phoihop.engine.reads.views import (
     Models,
     Page,
     TaskDetail,
+    TaskDraftView,
+    TaskReturnView,
     TaskView,
     page_bounds,
     task_detail,
@@ -24,6 +27,7 @@ from phoihop.engine.reads.views import (
 from phoihop.engine.search_text import fold
 from phoihop.engine.store import instance_views
 from phoihop.engine.store import repository as repo
+from phoihop.engine.store import task_flow as flow_store
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.deadlines import FILTERS
 
@@ -48,7 +52,12 @@ class TaskReads:
         with self.db.transaction(write=False) as conn:
             row = self._visible_row(conn, actor, task_id)
             task = task_view(row, self.clock.now())
-            return task_detail(task, *self._task_form(conn, task))
+            form, values = self._task_form(conn, task)
+            returned, draft = self._flow(conn, task)
+            if draft is not None and task.status in repo.OPEN_STATUSES:  # a draft sent back: the form starts from it
+                fields = form.get("properties") if form is not None else None
+                values = {**values, **{k: v for k, v in draft.data.items() if fields is None or k in fields}}
+            return task_detail(task, form, values, returned=returned, draft=draft, approval=self._approval(conn, task))
 
     def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
         """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
@@ -88,8 +97,15 @@ class TaskReads:
             conditions.append(repo.task_visibility_clause(actor.id, actor.groups, also=actor.user_ids))
         if status is not None:
             conditions.append(ht.c.status == status)
-        else:
-            conditions.append(ht.c.status.in_(repo.OPEN_STATUSES))
+        elif actor.is_admin or "lead" in actor.roles:  # and the drafts awaiting their approval
+            conditions.append(ht.c.status.in_(repo.LIVE_STATUSES))
+        else:  # and their own drafts awaiting a lead's approval
+            conditions.append(
+                or_(
+                    ht.c.status.in_(repo.OPEN_STATUSES),
+                    and_(ht.c.status == flow_store.AWAITING_APPROVAL, ht.c.assignee == actor.id),
+                )
+            )
         if assignee_me or assignee == "me":
             conditions.append(ht.c.assignee == actor.id)
         elif assignee is not None:
@@ -101,7 +117,7 @@ class TaskReads:
         if instance_id is not None:
             conditions.append(ht.c.instance_id == instance_id)
         if deadline is not None:
-            conditions += [ht.c.status.in_(repo.OPEN_STATUSES), repo.task_deadline_clause(deadline, now)]
+            conditions += [ht.c.status.in_(repo.LIVE_STATUSES), repo.task_deadline_clause(deadline, now)]
         if text is not None and fold(text):
             conditions.append(instance_views.task_text_clause(fold(text)))
         with self.db.transaction(write=False) as conn:
@@ -123,6 +139,34 @@ class TaskReads:
         properties = form.schema.get("properties")
         names = properties if isinstance(properties, Mapping) else {}
         return form.schema, {name: variables[name] for name in names if variables.get(name) is not None}
+
+    def _approval(self, conn: Connection, task: TaskView) -> str | None:
+        """The task's property ``approval`` (engine/definitions/task_flow.py), from its compiled definition."""
+        instance = repo.get_instance(conn, task.instance_id) if self._models is not None else None
+        if instance is None or self._models is None:
+            return None
+        info = self._models(conn, instance["definition_id"]).user_tasks.get(task.element_id)
+        return info.properties.get(APPROVAL_PROPERTY) if info is not None else None
+
+    @staticmethod
+    def _flow(conn: Connection, task: TaskView) -> tuple[TaskReturnView | None, TaskDraftView | None]:
+        """The latest send-back that opened ``task`` again, and its officer's draft (engine/commands/task_flow.py)."""
+        back = flow_store.latest_returns(conn, [task.id]).get(task.id)
+        returned = (
+            TaskReturnView(
+                reason=back["reason"],
+                by=back["returned_by"],
+                at=back["returned_at"],
+                kind=back["kind"],
+                from_task_id=back["task_id"],
+                from_element_id=back["element_id"],
+            )
+            if back is not None
+            else None
+        )
+        row = flow_store.get_draft(conn, task.id)
+        draft = TaskDraftView(data=row["data"], by=row["drafted_by"], at=row["drafted_at"]) if row else None
+        return returned, draft
 
     @staticmethod
     def _visible_row(conn: Connection, actor: Actor, task_id: str) -> repo.Row:

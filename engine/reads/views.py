@@ -30,6 +30,8 @@ __all__ = [
     "Models",
     "Page",
     "TaskDetail",
+    "TaskDraftView",
+    "TaskReturnView",
     "TaskStatus",
     "TaskView",
     "deadline_state",
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 JsonObject = Mapping[str, Any]  # free-form JSON: process variables, form JSON Schemas, audit event data
-TaskStatus = Literal["open", "claimed", "completed", "cancelled"]
+TaskStatus = Literal["open", "claimed", "awaiting_approval", "completed", "cancelled", "returned"]
 InstanceStatus = Literal["running", "completed", "cancelled", "error"]
 DeadlineState = Literal["on_time", "warning", "overdue", "early", "late"]  # engine.time.deadlines
 
@@ -97,13 +99,39 @@ class TaskView:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskReturnView:
+    """Why a task is open again (engine/commands/task_flow.py): a lead sent the case back to this step
+    (``kind`` "send_back", from ``from_element_id``) or sent a draft back to its drafter ("draft_returned")."""
+
+    reason: str
+    by: str
+    at: datetime
+    kind: str
+    from_task_id: str
+    from_element_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDraftView:
+    """An officer's draft of a task that needs a lead's approval: the form data it was completed with."""
+
+    data: JsonObject
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class TaskDetail(TaskView):
     """One task with ``form``, the JSON Schema of the variables that complete it (None: it has no form), and
     ``values``: the case's current value of each of the form's top-level fields that the case has already (an earlier
-    answer the form starts from, so that sending it untouched never overwrites it with a default)."""
+    answer the form starts from, so that sending it untouched never overwrites it with a default). ``returned``: the
+    latest send-back that (re)opened it; ``draft``: its officer's draft, when it needs a lead's approval."""
 
     form: JsonObject | None
     values: JsonObject
+    returned: TaskReturnView | None = None
+    draft: TaskDraftView | None = None
+    approval: str | None = None  # the task's property approval ("lead": an officer's complete is a draft)
 
 
 def task_view(row: Row, now: datetime) -> TaskView:
@@ -132,9 +160,17 @@ def task_view(row: Row, now: datetime) -> TaskView:
     )
 
 
-def task_detail(task: TaskView, form: JsonObject | None, values: JsonObject) -> TaskDetail:
+def task_detail(
+    task: TaskView,
+    form: JsonObject | None,
+    values: JsonObject,
+    *,
+    returned: TaskReturnView | None = None,
+    draft: TaskDraftView | None = None,
+    approval: str | None = None,
+) -> TaskDetail:
     """``task`` with its form and the earlier answers its form starts from."""
-    return extended(task, TaskDetail, form=form, values=values)
+    return extended(task, TaskDetail, form=form, values=values, returned=returned, draft=draft, approval=approval)
 
 
 def extended(view: DataclassInstance, kind: type[E], **more: Any) -> E:

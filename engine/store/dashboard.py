@@ -26,7 +26,7 @@ from phoihop.engine.store.tables import (
 __all__ = ["cycle_times", "process_names", "report_figures", "task_figures"]
 
 GroupBy = Literal["agency", "process", "total"]
-OPEN = ("open", "claimed")
+OPEN = ("open", "claimed", "awaiting_approval")  # a draft awaiting approval is unfinished work
 
 
 def _count(condition: Any) -> Any:
@@ -181,7 +181,7 @@ def report_figures(
             human_task_table.c.element_id == element_id,
             instance_table.c.variables[period_variable].as_string() == period,
             instance_table.c.status != "cancelled",
-            human_task_table.c.status != "cancelled",
+            human_task_table.c.status.not_in(("cancelled", "returned")),
             human_task_table.c.created_at <= as_of,
         )
         .group_by(task_candidate_table.c.value)

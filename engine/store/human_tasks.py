@@ -12,7 +12,10 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from phoihop.engine.store import rawsql
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
 
-OPEN_STATUSES = ("open", "claimed")
+OPEN_STATUSES = ("open", "claimed")  # a person may claim, release or complete the task
+# not finished: the open ones, and a draft awaiting a lead's approval (engine/commands/task_flow.py), whose workflow
+# task is still waiting
+LIVE_STATUSES = (*OPEN_STATUSES, "awaiting_approval")
 
 _INSERT_TASK = (
     "INSERT INTO human_task (id, instance_id, process_key, element_id, name, lane, candidate_groups, candidate_users,"
@@ -61,7 +64,7 @@ def get_task(conn: Connection, task_id: str, *, lock: bool = False) -> Row | Non
 def open_task_ids(conn: Connection, instance_id: str) -> set[str]:
     rows = conn.execute(
         select(human_task_table.c.id).where(
-            human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(OPEN_STATUSES)
+            human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(LIVE_STATUSES)
         )
     )
     return {r[0] for r in rows}
@@ -105,13 +108,13 @@ def close_tasks(conn: Connection, task_ids: Iterable[str], *, status: str, at: d
     if ids:
         conn.execute(
             update(human_task_table)
-            .where(human_task_table.c.id.in_(ids), human_task_table.c.status.in_(OPEN_STATUSES))
+            .where(human_task_table.c.id.in_(ids), human_task_table.c.status.in_(LIVE_STATUSES))
             .values(status=status, completed_at=at)
         )
 
 
 _INSTANCE_TASKS = "SELECT * FROM human_task WHERE instance_id = :id"
-_INSTANCE_OPEN_TASKS = _INSTANCE_TASKS + " AND status IN ('open', 'claimed')"
+_INSTANCE_OPEN_TASKS = _INSTANCE_TASKS + " AND status IN ('open', 'claimed', 'awaiting_approval')"
 
 
 def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) -> list[Row]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from phoihop.engine.store.human_tasks import LIVE_STATUSES
 from phoihop.engine.store.tables import (
     definition_table,
     external_task_table,
@@ -79,7 +80,8 @@ def open_task_elements(conn: Connection, instance_id: str) -> list[str]:
             r[0]
             for r in conn.execute(
                 select(human_task_table.c.element_id).where(
-                    human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(("open", "claimed"))
+                    human_task_table.c.instance_id == instance_id,
+                    human_task_table.c.status.in_(LIVE_STATUSES),
                 )
             )
         }

@@ -376,3 +376,31 @@ class Delegation(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     revoked_at: datetime | None = _utc(nullable=True)
     revoked_by: str | None = Field(default=None, max_length=200)
+class TaskReturn(SQLModel, table=True):
+    """A send-back (trả lại): ``task_id`` (the task returned: cancelled by a send-back, or a draft sent back to its
+    drafter) reopened as ``reopened_task_id`` (a new task on an earlier human step, or the draft's own task), with the
+    lead's reason. The reopened task shows the latest row naming it."""
+
+    __tablename__ = "task_return"
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
+    task_id: str = Field(max_length=36)
+    element_id: str = Field(max_length=200)
+    reopened_task_id: str = Field(max_length=36, index=True)
+    reopened_element_id: str = Field(max_length=200)
+    kind: str = Field(max_length=20)  # send_back | draft_returned
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    returned_by: str = Field(max_length=200)
+    returned_at: datetime = _utc(nullable=False)
+
+
+class TaskDraft(SQLModel, table=True):
+    """An officer's draft of a task that needs a lead's approval (property ``approval="lead"``): the form data it
+    was completed with, kept while the task is ``awaiting_approval`` and after (what was approved or sent back)."""
+
+    __tablename__ = "task_draft"
+    task_id: str = Field(foreign_key="human_task.id", primary_key=True, max_length=36)
+    instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+    drafted_by: str = Field(max_length=200)
+    drafted_at: datetime = _utc(nullable=False)

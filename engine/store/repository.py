@@ -32,6 +32,7 @@ from phoihop.engine.store.definitions import (
 )
 from phoihop.engine.store.dossiers import next_dossier_number
 from phoihop.engine.store.human_tasks import (
+    LIVE_STATUSES,
     OPEN_STATUSES,
     candidate_group_clause,
     claim_task,
@@ -105,6 +106,7 @@ from phoihop.engine.store.waits import (
 )
 
 __all__ = [  # callers use every name through this module (``repo.X``), so tests can patch it here
+    "LIVE_STATUSES",
     "OPEN_STATUSES",
     "Row",
     "advance_schedule",

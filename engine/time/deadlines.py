@@ -41,7 +41,7 @@ APPOINTMENT_VARIABLE = "appointment_at"
 
 DeadlineFilter = Literal["on_time", "warning", "overdue"]
 FILTERS: tuple[DeadlineFilter, ...] = ("on_time", "warning", "overdue")
-_OPEN = ("open", "claimed")
+_OPEN = ("open", "claimed", "awaiting_approval")  # a draft awaiting approval keeps its deadline
 
 
 def check_ratio(ratio: float) -> float:

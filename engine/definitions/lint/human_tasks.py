@@ -1,6 +1,7 @@
 """The "6 rõ" rules for human tasks (user and manual tasks): who acts on it (rõ trách nhiệm: ``no-one-can-act``,
 ``lane-not-agency``, ``unknown-group``), what is to be done (rõ việc: ``no-documentation``), by when (rõ thời gian:
-``no-due-date``, and ``due-date-invalid``, always an error), and with what result (rõ sản phẩm: ``no-form``).
+``no-due-date``, and ``due-date-invalid``, always an error), and with what result (rõ sản phẩm: ``no-form``); the
+properties of a lead's control are known values (``approval-invalid``, ``on-return-invalid``: errors).
 
 Read from a compiled deployment's task models, or from the XML alone for files that do not compile
 (:func:`xml_task_findings`), so an owner fixing a file sees every error and warning at once.
@@ -20,6 +21,12 @@ from phoihop.engine.definitions.expressions import Check
 from phoihop.engine.definitions.human_tasks import UserTaskModel, lanes_by_node, user_task_model
 from phoihop.engine.definitions.lint.findings import finding_at, settled
 from phoihop.engine.definitions.structure import BPMN_NS, BPMN_SUFFIXES
+from phoihop.engine.definitions.task_flow import (
+    APPROVAL_PROPERTY,
+    APPROVAL_VALUES,
+    ON_RETURN_PROPERTY,
+    ON_RETURN_VALUES,
+)
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition
 from phoihop.engine.model import Finding, Severity, SourceFile
@@ -134,12 +141,32 @@ def task_findings(task: UserTaskModel, file: str, element: Any, check: Check) ->
                 f"công việc {tid}: thời hạn camunda:dueDate {error[1]}",
                 severity="error",
             )
+    yield from _flow_findings(task, gap)
     if task.form_key is None:
         yield gap(
             "no-form",
             f"task {tid} has no camunda:formKey naming the form of its result (rõ sản phẩm)",
             f"công việc {tid} chưa có biểu mẫu kết quả camunda:formKey (rõ sản phẩm)",
         )
+
+
+def _flow_findings(task: UserTaskModel, gap: Any) -> Iterator[Finding]:
+    """``approval`` and ``onReturn`` (engine/definitions/task_flow.py): an unknown value is an error, never a task
+    that silently skips the lead's approval or counts its deadline some other way."""
+    rules = (
+        ("approval-invalid", APPROVAL_PROPERTY, APPROVAL_VALUES),
+        ("on-return-invalid", ON_RETURN_PROPERTY, ON_RETURN_VALUES),
+    )
+    for code, name, allowed in rules:
+        value = task.properties.get(name)
+        if value is not None and value not in allowed:
+            listed = ", ".join(f'"{v}"' for v in allowed)
+            yield gap(
+                code,
+                f"task {task.element_id}: camunda:property {name} is {value!r}; it must be one of {listed}",
+                f"công việc {task.element_id}: thuộc tính {name} là {value!r}; giá trị hợp lệ: {listed}",
+                severity="error",
+            )
 
 
 def task_files(process: ProcessModel) -> dict[str, str]:
