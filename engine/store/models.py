@@ -345,6 +345,8 @@ class DocumentContent(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class Person(SQLModel, table=True):
     """Someone who signed in or used a token: the directory of people a lead assigns tasks to and a person delegates
     to. Filled on web sign-in, on a bearer token's first use and for the demo users; ``groups`` are agency codes."""
@@ -376,6 +378,8 @@ class Delegation(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     revoked_at: datetime | None = _utc(nullable=True)
     revoked_by: str | None = Field(default=None, max_length=200)
+
+
 class TaskReturn(SQLModel, table=True):
     """A send-back (trả lại): ``task_id`` (the task returned: cancelled by a send-back, or a draft sent back to its
     drafter) reopened as ``reopened_task_id`` (a new task on an earlier human step, or the draft's own task), with the
