@@ -1,5 +1,5 @@
 """Send-back on a project process (processes/green_lane): inside the sub-process "Giải quyết hồ sơ" across its
-parallel legal appraisal, and out of it to the one-stop desk's check, each step loaded from the database; the case
+parallel legal opinion of Sở Tư pháp (a joint procedure), and out of it to the one-stop desk's check, each step loaded from the database; the case
 then runs to its end."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
-from tests.api.calls import DEFINITIONS, STP, TASKS
+from tests.api.calls import DEFINITIONS, TASKS
 from tests.conftest import auth
-from tests.processes.test_green_lane import OWNER, PROCESS_DIR, RECEIVED, GreenLane
+from tests.processes.test_green_lane import OWNER, PROCESS_DIR, RECEIVED, STP_LEAD, GreenLane
 
 SKHCN_LEAD = auth("lanh_dao_skhcn", groups="skhcn", roles="lead,officer")
 
@@ -34,28 +34,32 @@ def send_back(lane: GreenLane, instance_id: str, element_id: str, **body: Any) -
     return reopened
 
 
-def test_a_decision_goes_back_to_the_legal_appraisal_then_to_the_one_stop_desk(lane: GreenLane) -> None:
-    instance_id = lane.submit("KHCN-02", joint_processing=True)
+def test_a_decision_goes_back_to_the_legal_opinion_then_to_the_one_stop_desk(lane: GreenLane) -> None:
+    instance_id = lane.submit("KHCN-02")  # a joint procedure: Sở Tư pháp's lead gives a legal opinion
     lane.accept(instance_id)
-    lane.complete(instance_id, "legal_appraisal", STP, legal_compliant=True, legal_opinion="Phù hợp.")
+    lane.complete(instance_id, "legal_risk_opinion", STP_LEAD, legal_compliant=True, legal_opinion="Phù hợp.")
+    lane.consult_all(instance_id)
     lane.appraise(instance_id)
 
     reopened = send_back(
-        lane, instance_id, "decide", reason="Cần ý kiến pháp lý đầy đủ", to_element_id="legal_appraisal"
+        lane, instance_id, "decide", reason="Cần ý kiến pháp lý đầy đủ", to_element_id="legal_risk_opinion"
     )
 
-    assert (reopened["element_id"], reopened["candidate_groups"]) == ("legal_appraisal", ["stp"])
-    assert lane.open_elements(instance_id) == ["legal_appraisal"]
-    lane.complete(instance_id, "legal_appraisal", STP, legal_compliant=True, legal_opinion="Phù hợp, đã bổ sung.")
-    assert lane.open_elements(instance_id) == ["decide"]  # the joined appraisal of Sở KH&CN was kept
+    assert (reopened["element_id"], reopened["candidate_groups"]) == ("legal_risk_opinion", ["stp"])
+    assert lane.open_elements(instance_id) == ["legal_risk_opinion"]
+    lane.complete(
+        instance_id, "legal_risk_opinion", STP_LEAD, legal_compliant=True, legal_opinion="Phù hợp, đã bổ sung."
+    )
+    assert lane.open_elements(instance_id) == ["decide"]  # the joined appraisal and consultation were kept
 
     back = send_back(lane, instance_id, "decide", reason="Hồ sơ thiếu bản gốc", to_element_id="check_completeness")
 
     assert back["element_id"] == "check_completeness"
     assert lane.open_elements(instance_id) == ["check_completeness"]  # the sub-process and its timers are gone
     lane.accept(instance_id)
-    assert lane.open_elements(instance_id) == ["appraise_skhcn", "legal_appraisal"]
-    lane.complete(instance_id, "legal_appraisal", STP, legal_compliant=True, legal_opinion="Phù hợp.")
+    assert lane.open_elements(instance_id) == ["appraise_skhcn", "consult_htkc", "legal_risk_opinion"]
+    lane.complete(instance_id, "legal_risk_opinion", STP_LEAD, legal_compliant=True, legal_opinion="Phù hợp.")
+    lane.consult_all(instance_id)
     lane.appraise(instance_id)
     lane.decide(instance_id)
     lane.return_result(instance_id)

@@ -22,9 +22,12 @@ from phoihop.engine.definitions.catalog import compile_deployment
 from phoihop.engine.definitions.lint.deployment import lint_path
 from phoihop.engine.definitions.slips import lint_slip_folder, vn_date_line
 from phoihop.engine.execution.sandbox_policy import check_source
-from tests.api.calls import DEFINITIONS, INSTANCES, MOT_CUA, OWNER, STP, TASKS, assert_problem
+from tests.api.calls import DEFINITIONS, INSTANCES, MOT_CUA, OWNER, TASKS, assert_problem
 from tests.conftest import auth
 from tests.processes.test_green_lane import PROCESS_DIR, RECEIVED, GreenLane, near_miss
+
+# an agency that takes no part in a green-lane dossier (Sở Tư pháp does: every accepted dossier consults it)
+STC = auth("stc.ha", groups="stc", roles="officer")
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -94,7 +97,7 @@ def test_receipt_and_control_slips_of_an_accepted_dossier(lane: GreenLane) -> No
             lane.client.get(f"{INSTANCES}/{instance_id}/slips/{kind}", headers=MOT_CUA), 409, "slip-not-applicable"
         )
     assert_problem(lane.client.get(f"{INSTANCES}/{instance_id}/slips/invoice", headers=MOT_CUA), 404, "slip-not-found")
-    assert_problem(lane.client.get(f"{INSTANCES}/{instance_id}/slips/receipt", headers=STP), 403, "forbidden")
+    assert_problem(lane.client.get(f"{INSTANCES}/{instance_id}/slips/receipt", headers=STC), 403, "forbidden")
 
 
 def test_refusal_and_supplement_slips(lane: GreenLane) -> None:
@@ -116,12 +119,12 @@ def test_refusal_and_supplement_slips(lane: GreenLane) -> None:
 
 
 def test_apology_slip_signed_ky_thay_by_an_officer_the_lead_delegated(lane: GreenLane) -> None:
-    instance_id = near_miss(lane)  # the 90% mark passed on 3/3/2026; the appointment was 5/3
-    lead = auth("cuong", groups="skhcn", roles="lead", name="Phạm Quốc Cường")
-    officer = auth("an", groups="skhcn", name="Nguyễn Văn An")
+    instance_id = near_miss(lane)  # KHCN-03 is Ban HTKC's: its lead issues the apology
+    lead = auth("hung", groups="htkc", roles="lead", name="Lê Văn Hùng")
+    officer = auth("giang", groups="htkc", name="Vũ Thu Giang")
     assert lane.client.get(TASKS, headers=officer).status_code == 200  # in the directory of people
     now = lane.clock.now()
-    body = {"to_user_id": "an", "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
+    body = {"to_user_id": "giang", "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
     assert lane.client.post("/api/v1/delegations", json={**body, "reason": "Họp"}, headers=lead).status_code == 201
     lane.complete(
         instance_id,
@@ -129,15 +132,16 @@ def test_apology_slip_signed_ky_thay_by_an_officer_the_lead_delegated(lane: Gree
         officer,
         apology_reason="Cần xác minh thêm thông tin dự án",
         extension_days=3,
-        apology_letter_number="12/PXL-SKHCN",
+        apology_letter_number="12/PXL-BQL",
     )
     lines = texts(slip(lane, instance_id, "apology"))
-    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in lines and "Số: 12/PXL-SKHCN" in lines
-    assert "SỞ KHOA HỌC VÀ CÔNG NGHỆ" in lines and "Hà Nội, ngày 03 tháng 3 năm 2026" in lines
-    assert "KT. LÃNH ĐẠO CƠ QUAN GIẢI QUYẾT" in lines and "Nguyễn Văn An" in lines
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in lines and "Số: 12/PXL-BQL" in lines
+    assert "BAN QUẢN LÝ CÁC KHU CÔNG NGHỆ CAO VÀ KHU CÔNG NGHIỆP HÀ NỘI" in lines
+    assert "Hà Nội, ngày 01 tháng 3 năm 2026" in lines  # the day the apology was issued (the 90% mark)
+    assert "KT. LÃNH ĐẠO CƠ QUAN GIẢI QUYẾT" in lines and "Vũ Thu Giang" in lines
     [promise] = [line for line in lines if "hẹn lại" in line]
-    assert promise.endswith("(3 ngày làm việc) vào: 17 giờ 00 phút, ngày 10 tháng 3 năm 2026.")
-    assert any("thời gian hẹn trả kết quả: 17 giờ 00 phút, ngày 05 tháng 3 năm 2026." in line for line in lines)
+    assert promise.endswith("(3 ngày làm việc) vào: 17 giờ 00 phút, ngày 06 tháng 3 năm 2026.")
+    assert any("thời gian hẹn trả kết quả: 17 giờ 00 phút, ngày 03 tháng 3 năm 2026." in line for line in lines)
 
 
 def test_an_unknown_template_field_is_a_lint_finding(tmp_path: Path) -> None:
