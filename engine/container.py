@@ -12,13 +12,17 @@ from phoihop.engine.agencies import AgencyRegistry, default_registry
 from phoihop.engine.clock import Clock, SystemClock
 from phoihop.engine.commands.api_keys import ApiKeys
 from phoihop.engine.commands.calendar import CalendarService
+from phoihop.engine.commands.comments import CommentCommands
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
+from phoihop.engine.commands.mail import MailDelivery, SmtpSettings
 from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
+from phoihop.engine.commands.notifications import NotificationCommands, NotificationJobs, Notifier
+from phoihop.engine.commands.people import People
 from phoihop.engine.commands.scheduler import TimerScheduler
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.timers import TimerCommands
@@ -42,6 +46,7 @@ from phoihop.engine.reads.instance_views import InstanceViews
 from phoihop.engine.reads.instances import InstanceReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
+from phoihop.engine.store import write_hooks
 from phoihop.engine.store.database import DEFAULT_POOL_TIMEOUT, Database
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
@@ -82,6 +87,11 @@ class EngineContainer:
     external_task_reads: ExternalTaskReads
     dashboard: Dashboard
     scheduler: TimerScheduler
+    comments: CommentCommands
+    notifications: NotificationCommands
+    notification_jobs: NotificationJobs
+    mail: MailDelivery
+    people: People
     scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
 
     def close(self) -> None:
@@ -115,6 +125,8 @@ def build_engine(
     warning_ratio: float = DEFAULT_WARNING_RATIO,
     job_retries: int = DEFAULT_JOB_RETRIES,
     deployments: DeploymentCache | None = None,
+    smtp: SmtpSettings | None = None,
+    public_url: str | None = None,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
@@ -155,6 +167,11 @@ def build_engine(
     timers = TimerCommands(executor, RetryPolicy(job_retries))
     # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
     instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
+    # notifications: one hook on what commands write, in their transaction; email from the outbox (smtp None: none)
+    notifier = Notifier(agencies, email_enabled=smtp is not None, public_url=public_url)
+    write_hooks.install(db.engine, notifier.on_write)
+    mail = MailDelivery(db, clock, notifier, smtp)
+    notification_jobs = NotificationJobs(db, clock, notifier, mail)
     return EngineContainer(
         db=db,
         clock=clock,
@@ -180,7 +197,12 @@ def build_engine(
         audit_reads=AuditReads(db),
         external_task_reads=ExternalTaskReads(db, clock),
         dashboard=Dashboard(db, clock, agencies),
-        scheduler=TimerScheduler(timers, clock),
+        scheduler=TimerScheduler(timers, clock, jobs=(notification_jobs.run_due,)),
+        comments=CommentCommands(db, clock, agencies),
+        notifications=NotificationCommands(db, clock),
+        notification_jobs=notification_jobs,
+        mail=mail,
+        people=People(db, clock),
         scripts=scripts,
     )
 

@@ -26,6 +26,7 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.DefinitionNotFound, 404),
     (errors.InstanceNotFound, 404),
     (errors.TaskNotFound, 404),
+    (errors.NotificationNotFound, 404),
     (errors.CalendarDayNotFound, 404),
     (errors.MessageNotCorrelated, 404),
     (errors.MessageAmbiguous, 409),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from phoihop.engine.clock import Clock
@@ -17,8 +18,18 @@ log = logging.getLogger("phoihop.scheduler")
 
 
 class TimerScheduler:
-    def __init__(self, timers: TimerCommands, clock: Clock, *, poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        timers: TimerCommands,
+        clock: Clock,
+        *,
+        poll_seconds: float = 0.5,
+        jobs: Sequence[Callable[[], int]] = (),
+    ) -> None:
+        """``jobs``: more work of each round, each throttling itself (the notifications' deadlines, digests and
+        email delivery: engine/commands/notifications.py)."""
         self.timers = timers
+        self.jobs = tuple(jobs)
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -33,6 +44,8 @@ class TimerScheduler:
             total += fired
             if fired == 0:
                 break
+        for job in self.jobs:
+            total += job()
         return total
 
     def wake(self) -> None:

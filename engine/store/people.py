@@ -1,0 +1,58 @@
+"""Statements on ``person``: the people the system knows (written at sign-in and at a bearer token's first use).
+Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from phoihop.engine.store.models import Person
+from phoihop.engine.store.tables import Row, all_rows, one
+
+person_table = Person.__table__  # type: ignore[attr-defined]
+T = person_table
+
+
+def get_person(conn: Connection, person_id: str) -> Row | None:
+    return one(conn.execute(select(T).where(T.c.id == person_id)))
+
+
+def upsert_person(
+    conn: Connection,
+    person_id: str,
+    *,
+    name: str,
+    groups: list[str],
+    roles: list[str],
+    now: datetime,
+    email: str | None = None,
+) -> None:
+    """Who ``person_id`` is as of now (name, agencies, roles; the email only when one is given)."""
+    values: dict[str, Any] = {"name": name[:300], "groups": groups, "roles": roles, "last_seen_at": now}
+    if email:
+        values["email"] = email[:320]
+    if get_person(conn, person_id) is None:
+        conn.execute(insert(T).values(id=person_id, first_seen_at=now, email_mode="immediate", **values))
+    else:
+        conn.execute(update(T).where(T.c.id == person_id).values(**values))
+
+
+def set_preferences(conn: Connection, person_id: str, *, email_mode: str, email: str | None) -> None:
+    conn.execute(update(T).where(T.c.id == person_id).values(email_mode=email_mode, email=email))
+
+
+def people(conn: Connection, ids: Iterable[str]) -> list[Row]:
+    wanted = sorted(set(ids))
+    return all_rows(conn.execute(select(T).where(T.c.id.in_(wanted)))) if wanted else []
+
+
+def members_of(conn: Connection, agencies: Iterable[str]) -> list[Row]:
+    """The people whose agencies include one of ``agencies`` (filtered here: the directory is small, and JSON
+    containment differs between SQLite and PostgreSQL)."""
+    wanted = set(agencies)
+    if not wanted:
+        return []
+    return [p for p in all_rows(conn.execute(select(T))) if wanted & set(p["groups"] or [])]
