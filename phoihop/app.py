@@ -14,6 +14,7 @@ from phoihop.api.limits import BodySizeLimit
 from phoihop.api.routes import (
     audit,
     calendar,
+    comments,
     dashboard,
     decisions,
     definitions,
@@ -22,6 +23,7 @@ from phoihop.api.routes import (
     instance_migration,
     instances,
     messages,
+    notifications,
     tasks,
     users,
     versions,
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         instance_migration.router,
         dashboard.router,
         users.router,
+        comments.router,
+        notifications.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

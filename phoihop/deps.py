@@ -13,11 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import TokenVerifier, Unauthenticated
 from phoihop.engine.commands.calendar import CalendarService
+from phoihop.engine.commands.comments import CommentCommands
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.messages import MessageCommands
+from phoihop.engine.commands.notifications import NotificationCommands
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.commands.web_sessions import WebSessions
@@ -96,6 +98,14 @@ async def get_web_sessions(request: Request) -> WebSessions:
     return _engine(request).web_sessions
 
 
+async def get_comments(request: Request) -> CommentCommands:
+    return _engine(request).comments
+
+
+async def get_notifications(request: Request) -> NotificationCommands:
+    return _engine(request).notifications
+
+
 async def get_task_reads(request: Request) -> TaskReads:
     return _engine(request).task_reads
 
@@ -124,6 +134,13 @@ async def get_external_task_reads(request: Request) -> ExternalTaskReads:
     return _engine(request).external_task_reads
 
 
+def _first_use(container: EngineContainer, verifier: TokenVerifier, token: str) -> Actor:
+    """A token not verified before: verify it and record who it names (the person directory notifications use)."""
+    actor = verifier.actor(token)
+    container.people.seen(actor)
+    return actor
+
+
 async def get_actor(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
@@ -139,7 +156,9 @@ async def get_actor(
         token = token.strip()
         # a token verified before costs nothing; a new one may fetch the OIDC provider's keys: off the event loop
         cached = verifier.cached(token)
-        return cached if cached is not None else await run_in_threadpool(verifier.actor, token)
+        if cached is not None:
+            return cached
+        return await run_in_threadpool(_first_use, _engine(request), verifier, token)
     if x_api_key:
         actor = await run_in_threadpool(_engine(request).api_keys.authenticate, x_api_key)
         if actor is None:
@@ -163,6 +182,8 @@ DecisionsDep = Annotated[Decisions, Depends(get_decisions)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
 CalendarDep = Annotated[CalendarService, Depends(get_calendar)]
 WebSessionsDep = Annotated[WebSessions, Depends(get_web_sessions)]
+CommentsDep = Annotated[CommentCommands, Depends(get_comments)]
+NotificationsDep = Annotated[NotificationCommands, Depends(get_notifications)]
 TaskReadsDep = Annotated[TaskReads, Depends(get_task_reads)]
 InstanceReadsDep = Annotated[InstanceReads, Depends(get_instance_reads)]
 InstanceViewsDep = Annotated[InstanceViews, Depends(get_instance_views)]
