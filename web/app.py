@@ -14,12 +14,21 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phoihop.web.errors import html_not_found
-from phoihop.web.routes import auth, cases, dashboard, inbox, owner, start, tasks
+from phoihop.web.routes import auth, cases, collaboration, dashboard, inbox, owner, start, tasks
 from phoihop.web.templating import ASSETS_URL, STATIC
 
 __all__ = ["ROUTERS", "install"]
 
-ROUTERS = (auth.router, inbox.router, tasks.router, cases.router, start.router, owner.router, dashboard.router)
+ROUTERS = (
+    auth.router,
+    inbox.router,
+    tasks.router,
+    cases.router,
+    start.router,
+    owner.router,
+    dashboard.router,
+    collaboration.router,
+)
 
 
 def install(app: FastAPI) -> None:
