@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, String, cast, insert, or_, select, update
 
 from phoihop.engine.store.models import Person
 from phoihop.engine.store.tables import Row, all_rows, one
@@ -50,9 +50,11 @@ def people(conn: Connection, ids: Iterable[str]) -> list[Row]:
 
 
 def members_of(conn: Connection, agencies: Iterable[str]) -> list[Row]:
-    """The people whose agencies include one of ``agencies`` (filtered here: the directory is small, and JSON
-    containment differs between SQLite and PostgreSQL)."""
+    """The people whose agencies include one of ``agencies``: the JSON text narrowed with LIKE (the same on SQLite
+    and PostgreSQL, where JSON containment differs), then checked exactly here."""
     wanted = set(agencies)
     if not wanted:
         return []
-    return [p for p in all_rows(conn.execute(select(T))) if wanted & set(p["groups"] or [])]
+    text = cast(T.c.groups, String)
+    narrowed = select(T).where(or_(*(text.like(f'%"{code}"%') for code in sorted(wanted))))
+    return [p for p in all_rows(conn.execute(narrowed)) if wanted & set(p["groups"] or [])]

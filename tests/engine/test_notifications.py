@@ -6,6 +6,7 @@ retries (a server that is down loses nothing) and a daily digest is one email pe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -258,3 +259,23 @@ def test_comments_instructions_and_who_may_write_or_read_them(mailing: EngineCon
     assert listed[0].mentions.users == () and listed[0].mentions.agencies == ()
     latest = mailing.comments.latest_instruction(AN, instance_id)
     assert latest is not None and latest.author_name == "Phạm Quốc Cường"
+
+
+def test_two_workers_never_send_one_email_twice(
+    mailing: EngineContainer, sink: SmtpSink, db_url: str, clock: FakeClock
+) -> None:
+    """Two delivery loops on one database (two servers) drain the outbox together: each email arrives once."""
+    deploy(mailing, "four_tasks.bpmn")
+    for n in range(6):
+        mailing.instances.start(INTEGRATOR, "four_tasks", business_key=f"HS-{n}")
+    assert len(outbox(mailing)) == 12
+    sink.start()
+    other = build_engine(db_url, clock=clock, smtp=mailing.mail.settings)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            sent = sum(pool.map(lambda c: c.mail.deliver_due(limit=3) + c.mail.deliver_due(limit=20), (mailing, other)))
+    finally:
+        other.close()
+    assert sent == 12 and len(sink.messages) == 12
+    assert len({m["Subject"] + m.get_content() + str(m["To"]) for m in sink.messages}) == 12
+    assert {r["status"] for r in outbox(mailing)} == {"sent"}
