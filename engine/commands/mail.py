@@ -43,17 +43,20 @@ class SmtpSettings:
     digest_hour: int = 17  # Hanoi time
 
 
-def build_message(settings: SmtpSettings, *, to_name: str, to_address: str, subject: str, body: str) -> EmailMessage:
-    """A UTF-8 text email: the Vietnamese subject and names encoded as RFC 2047 words, the body as UTF-8."""
+def build_message(
+    settings: SmtpSettings, *, to_name: str, to_address: str, subject: str, body: str, at: datetime
+) -> EmailMessage:
+    """A UTF-8 text email: the Vietnamese subject and names encoded as RFC 2047 words, the body UTF-8 in
+    quoted-printable (7-bit: no relay needs 8BITMIME)."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.sender
     local, _, domain = to_address.rpartition("@")
     message["To"] = Address(display_name=to_name, username=local, domain=domain)
-    message["Date"] = format_datetime(datetime.now(HANOI_TZ))
+    message["Date"] = format_datetime(at.astimezone(HANOI_TZ))
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2].strip("> ") or None)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body, charset="utf-8")
+    message.set_content(body, charset="utf-8", cte="quoted-printable")  # 7-bit safe for any relay
     return message
 
 
@@ -81,6 +84,7 @@ class MailDelivery:
                 to_address=row["to_address"],
                 subject=row["subject"],
                 body=row["body"],
+                at=self.clock.now(),
             )
             error = self.send(settings, message)
             with unit_of_work(self.db, self.clock.now) as uow:
