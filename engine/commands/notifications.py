@@ -130,7 +130,7 @@ class Notifier:
         case = self.case_label(conn, task["instance_id"])
         groups = ", ".join(self.agency_name(g) for g in task["candidate_groups"] or [])
         where = f" cho {groups}" if groups else ""
-        text = f"Công việc mới{where}: «{task['name']}» — {case}."
+        text = f"Công việc mới{where}: «{task['name'] or task['element_id']}» — {case}."
         self.notify(conn, recipients, "task_new", text, task["instance_id"], task["id"], task["created_at"])
 
     def task_assigned(self, conn: Connection, event: Mapping[str, Any]) -> None:
@@ -139,7 +139,7 @@ class Notifier:
         if not isinstance(user_id, str) or user_id == event["actor"]:
             return
         task = repo.get_task(conn, str(data.get("task_id") or event.get("task_id") or ""))
-        name = task["name"] if task is not None else data.get("element_id", "")
+        name = (task["name"] or task["element_id"]) if task is not None else data.get("element_id", "")
         text = f"{self.person_name(conn, event['actor'])} đã giao cho bạn công việc «{name}» — "
         text += f"{self.case_label(conn, event['instance_id'])}."
         self.notify(conn, [user_id], "task_assigned", text, event["instance_id"], data.get("task_id"), event["at"])
@@ -156,7 +156,7 @@ class Notifier:
         if not person or person == event["actor"]:
             return
         reopened = repo.get_task(conn, reopened_id) if isinstance(reopened_id, str) else None
-        name = reopened["name"] if reopened is not None else element_id
+        name = (reopened["name"] or reopened["element_id"]) if reopened is not None else element_id
         if isinstance(reopened_id, str):
             store.drop_unread(conn, person, reopened_id, "task_new", event["at"])
         reason = str(data.get("reason") or "").strip()
@@ -387,17 +387,20 @@ class NotificationJobs:
             for task in store.tasks_past(conn, "due_at", "overdue", now, self.batch):
                 store.claim_deadline_notice(conn, task["id"], "due_soon", now)  # no "due soon" after "overdue"
                 if store.claim_deadline_notice(conn, task["id"], "overdue", now):
-                    text = f"Công việc «{task['name']}» — {self.notifier.case_label(conn, task['instance_id'])} đã "
-                    text += f"quá hạn xử lý (hạn {hanoi(task['due_at'])})."
+                    text = f"{self.task_label(conn, task)} đã quá hạn xử lý (hạn {hanoi(task['due_at'])})."
                     self.notify_task(conn, task, "overdue", text, now)
                     count += 1
             for task in store.tasks_past(conn, "warn_at", "due_soon", now, self.batch):
                 if store.claim_deadline_notice(conn, task["id"], "due_soon", now):
-                    text = f"Công việc «{task['name']}» — {self.notifier.case_label(conn, task['instance_id'])} sắp "
-                    text += f"đến hạn xử lý (hạn {hanoi(task['due_at'])})."
+                    text = f"{self.task_label(conn, task)} sắp đến hạn xử lý (hạn {hanoi(task['due_at'])})."
                     self.notify_task(conn, task, "due_soon", text, now)
                     count += 1
         return count
+
+    def task_label(self, conn: Connection, task: Row) -> str:
+        return (
+            f"Công việc «{task['name'] or task['element_id']}» — {self.notifier.case_label(conn, task['instance_id'])}"
+        )
 
     def notify_task(self, conn: Connection, task: Row, kind: str, text: str, now: datetime) -> None:
         recipients = self.notifier.task_people(conn, task)

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, cast, insert, or_, select, update
+from sqlalchemy import Connection, String, cast, or_, select, update
 
 from phoihop.engine.store.models import Person
-from phoihop.engine.store.tables import Row, all_rows, one
+from phoihop.engine.store.tables import Row, all_rows, insert_ignore, one
 
 person_table = Person.__table__  # type: ignore[attr-defined]
 T = person_table
@@ -30,14 +30,13 @@ def upsert_person(
     now: datetime,
     email: str | None = None,
 ) -> None:
-    """Who ``person_id`` is as of now (name, agencies, roles; the email only when one is given)."""
+    """Who ``person_id`` is as of now (name, agencies, roles; the email only when one is given). One statement (INSERT
+    … ON CONFLICT DO UPDATE), so two first requests of one person at once cannot collide."""
     values: dict[str, Any] = {"name": name[:300], "groups": groups, "roles": roles, "last_seen_at": now}
     if email:
         values["email"] = email[:320]
-    if get_person(conn, person_id) is None:
-        conn.execute(insert(T).values(id=person_id, first_seen_at=now, email_mode="immediate", **values))
-    else:
-        conn.execute(update(T).where(T.c.id == person_id).values(**values))
+    stmt = insert_ignore(conn, T).values(id=person_id, first_seen_at=now, email_mode="immediate", **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[T.c.id], set_=values))
 
 
 def set_preferences(conn: Connection, person_id: str, *, email_mode: str, email: str | None) -> None:

@@ -18,6 +18,7 @@ from phoihop.engine.container import EngineContainer, build_engine
 from phoihop.engine.errors import Forbidden, InvalidInput, NotificationNotFound, RoleRequired
 from phoihop.engine.model import Actor
 from phoihop.engine.store import notifications as notification_store
+from phoihop.engine.store import people as people_store
 from phoihop.engine.store import repository as repo
 from tests.conftest import INTEGRATOR, officer
 from tests.engine.helpers import bpmn, deploy, deploy_xml, lane, task_id
@@ -280,3 +281,15 @@ def test_two_workers_never_send_one_email_twice(
     assert sent == 12 and len(sink.messages) == 12
     assert len({m["Subject"] + m.get_content() + str(m["To"]) for m in sink.messages}) == 12
     assert {r["status"] for r in outbox(mailing)} == {"sent"}
+
+
+def test_a_person_seen_twice_at_once_is_one_person(mailing: EngineContainer) -> None:
+    """Two first requests of one person at once (two new tokens): one row, the latest name, no unique-key error."""
+    newcomer = Actor.of("syt.quang", name="Lý Văn Quang", groups=("syt",), roles=("officer",))
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: mailing.people.seen(newcomer), range(8)))
+    mailing.people.seen(Actor.of("syt.quang", name="Lý Văn Quang (Sở Y tế)", groups=("syt",), roles=("officer",)))
+    with mailing.db.transaction(write=False) as conn:
+        (person,) = people_store.people(conn, ["syt.quang"])
+    assert person["name"] == "Lý Văn Quang (Sở Y tế)" and person["groups"] == ["syt"]
+    assert mailing.notifications.preferences(newcomer).email_mode == "immediate"
