@@ -21,7 +21,7 @@ from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
 from phoihop.engine.commands.mail import MailDelivery, SmtpSettings
 from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
-from phoihop.engine.commands.notifications import NotificationCommands, NotificationJobs, Notifier
+from phoihop.engine.commands.notifications import OFFICE_OPEN, NotificationCommands, NotificationJobs, Notifier
 from phoihop.engine.commands.people import People
 from phoihop.engine.commands.scheduler import TimerScheduler
 from phoihop.engine.commands.tasks import TaskCommands
@@ -171,7 +171,9 @@ def build_engine(
     notifier = Notifier(agencies, email_enabled=smtp is not None, public_url=public_url)
     write_hooks.install(db.engine, notifier.on_write)
     mail = MailDelivery(db, clock, notifier, smtp)
-    notification_jobs = NotificationJobs(db, clock, notifier, mail)
+    notification_jobs = NotificationJobs(
+        db, clock, notifier, mail, calendar=calendar.current, office_hours=(OFFICE_OPEN, office_close)
+    )
     return EngineContainer(
         db=db,
         clock=clock,

@@ -10,8 +10,9 @@ What makes a notification, and for whom:
 - ``task_returned``: whoever last completed (or held) the step that opens again — ``task_returned`` (it replaces the
   ``task_new`` the same command wrote for them);
 - ``comment_added``: the people and the known people of the agencies it mentions, not its author — ``mention``;
-- the deadline job: a task past its warning time (``warn_at``, in working time) — ``due_soon``; past ``due_at`` —
-  ``overdue``: its assignee, else its candidates.
+- the deadline job: a task past its warning time (``warn_at``, the inbox's "sắp đến hạn" threshold) — ``due_soon``;
+  past ``due_at`` — ``overdue``: its assignee, else its candidates; told in working time only (a working day of the
+  business calendar, 08:00 to the office's closing time, Hanoi time).
 
 In-app notifications are always on; each person chooses email: ``immediate`` (an ``email_outbox`` row in the same
 transaction, engine/commands/mail.py delivers it), ``digest`` (one email a day) or ``off``. People are those of the
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 import logging
 import time as monotonic_time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
 from sqlalchemy import Connection
@@ -39,6 +40,7 @@ from phoihop.engine.store.database import Database
 from phoihop.engine.store.tables import Row
 from phoihop.engine.store.unit_of_work import unit_of_work
 from phoihop.engine.store.write_hooks import Written
+from phoihop.engine.time.calendar import BusinessCalendar
 
 log = logging.getLogger("phoihop.notifications")
 
@@ -53,6 +55,7 @@ KIND_TITLES_VI = {
     "overdue": "Công việc quá hạn",
 }
 MAX_EMAIL_LENGTH = 320
+OFFICE_OPEN = time(8, 0)  # Hanoi time: deadline notifications wait for office hours
 
 
 @dataclass(frozen=True)
@@ -355,9 +358,15 @@ class NotificationJobs:
         notifier: Notifier,
         delivery: Any,
         *,
+        calendar: Callable[[], BusinessCalendar] | None = None,
+        office_hours: tuple[time, time] = (OFFICE_OPEN, time(17, 0)),
         every_seconds: float = 5.0,
         batch: int = 100,
     ) -> None:
+        """``calendar`` (the business calendar now) and ``office_hours`` (Hanoi time): due-soon and overdue are told
+        in working time only; None: at any time."""
+        self.calendar = calendar
+        self.office_hours = office_hours
         self.db = db
         self.clock = clock
         self.notifier = notifier
@@ -379,8 +388,17 @@ class NotificationJobs:
                 log.exception("notification job %s failed", getattr(step, "__name__", step))
         return done
 
+    def in_working_time(self, now: datetime) -> bool:
+        local = now.astimezone(HANOI_TZ)
+        opens, closes = self.office_hours
+        working_day = self.calendar is None or self.calendar().is_working_day(local.date())
+        return working_day and opens <= local.time().replace(tzinfo=None) < closes
+
     def deadlines(self) -> int:
-        """Due-soon and overdue notifications of the open tasks that reached them, once per task and kind."""
+        """Due-soon and overdue notifications of the open tasks that reached them, once per task and kind, in
+        working time (a task that turns overdue at 17:00 on Friday is told on Monday at 08:00, when someone can act)."""
+        if not self.in_working_time(self.clock.now()):
+            return 0
         count = 0
         with unit_of_work(self.db, self.clock.now) as uow:
             conn, now = uow.conn, uow.now

@@ -180,24 +180,33 @@ DEADLINES = bpmn(
 ).replace("xmlns:bpmn=", 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:bpmn=')
 
 
-def test_due_soon_and_overdue_are_told_once_per_task(mailing: EngineContainer, clock: FakeClock) -> None:
+def test_due_soon_and_overdue_are_told_once_per_task_in_working_time(
+    mailing: EngineContainer, clock: FakeClock
+) -> None:
     deploy_xml(mailing, "han.bpmn", DEADLINES)
-    instance_id, _ = mailing.instances.start(INTEGRATOR, "han_xu_ly")
+    instance_id, _ = mailing.instances.start(INTEGRATOR, "han_xu_ly")  # Monday 05/01/2026 15:00 in Hanoi
     task = mailing.task_reads.list_tasks(DUNG).items[0]
-    assert task.due_at is not None
-    assert mailing.notification_jobs.deadlines() == 0
     with mailing.db.transaction(write=False) as conn:
         row = repo.get_task(conn, task.id)
-    assert row is not None
-    clock.set(row["warn_at"] + timedelta(minutes=1))
-    assert mailing.notification_jobs.deadlines() == 1
-    assert mailing.notification_jobs.deadlines() == 0
+    assert row is not None and row["due_at"] == datetime(2026, 1, 7, 8, 0, tzinfo=UTC)  # Wednesday 15:00
+    assert row["warn_at"] == datetime(2026, 1, 6, 20, 0, tzinfo=UTC)  # Wednesday 03:00: 75 % of the time
+    jobs = mailing.notification_jobs
+    assert jobs.deadlines() == 0
+    clock.set(row["warn_at"] + timedelta(minutes=1))  # in the night: told when the office opens
+    assert not jobs.in_working_time(clock.now()) and jobs.deadlines() == 0
+    clock.set(datetime(2026, 1, 7, 0, 59, tzinfo=UTC))  # 07:59
+    assert jobs.deadlines() == 0
+    clock.set(datetime(2026, 1, 7, 1, 0, tzinfo=UTC))  # 08:00
+    assert jobs.deadlines() == 1
+    assert jobs.deadlines() == 0
     clock.set(row["due_at"] + timedelta(minutes=1))
-    assert mailing.notification_jobs.deadlines() == 1
-    assert mailing.notification_jobs.deadlines() == 0
+    assert jobs.deadlines() == 1
+    assert jobs.deadlines() == 0
     assert [k for k, _ in kinds(mailing, DUNG)] == ["overdue", "due_soon", "task_new"]
     overdue = mailing.notifications.list(DUNG).items[0]
-    assert "quá hạn" in overdue.text_vi and overdue.instance_id == instance_id
+    assert "quá hạn xử lý (hạn 07/01/2026 15:00)" in overdue.text_vi and overdue.instance_id == instance_id
+    assert not jobs.in_working_time(datetime(2026, 1, 10, 3, 0, tzinfo=UTC))  # Saturday 10:00
+    assert not jobs.in_working_time(datetime(2026, 1, 7, 10, 0, tzinfo=UTC))  # 17:00, the office has closed
 
 
 def test_a_daily_digest_is_one_email_per_person_and_day(
