@@ -189,4 +189,6 @@ class CommentCommands:
                 instance_id=instance_id,
             )
         tasks = repo.tasks_of_instance(conn, instance_id, open_only=False)
-        InstanceReads.require_access(actor, instance, tasks)
+        InstanceReads._require_access(
+            actor, instance, tasks
+        )  # the one rule of who sees a case (a module function on main)

@@ -157,7 +157,7 @@ class InstanceReads:
                     instance_id=instance_id,
                 )
             tasks = repo.tasks_of_instance(conn, instance_id, open_only=False)
-            self.require_access(actor, row, tasks)
+            self._require_access(actor, row, tasks)
             definition_id = row["definition_id"]
             version = self._versions.get(definition_id)
             if version is None:
@@ -269,8 +269,7 @@ class InstanceReads:
             return [history_event(r) for r in repo.history(conn, instance_id)]
 
     @staticmethod
-    def require_access(actor: Actor, instance: repo.Row, tasks: list[repo.Row]) -> None:
-        """May ``actor`` see ``instance`` (whose tasks are ``tasks``): Forbidden otherwise."""
+    def _require_access(actor: Actor, instance: repo.Row, tasks: list[repo.Row]) -> None:
         if actor.sees_all_instances or instance["started_by"] == actor.id:
             return
         if any(actor.may_see_task(t) for t in tasks):
