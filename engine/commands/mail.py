@@ -22,7 +22,7 @@ from phoihop.engine.store import notifications as store
 from phoihop.engine.store import people as people_store
 from phoihop.engine.store.database import Database
 from phoihop.engine.store.tables import Row
-from phoihop.engine.store.unit_of_work import unit_of_work
+from phoihop.engine.store.unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger("phoihop.mail")
 
@@ -77,7 +77,7 @@ class MailDelivery:
             claimed = store.claim_due_emails(uow.conn, uow.now, lease_until, limit)
             names = {p["id"]: p["name"] for p in people_store.people(uow.conn, [r["recipient"] for r in claimed])}
         sent = 0
-        for row in claimed:
+        for index, row in enumerate(claimed):
             message = build_message(
                 settings,
                 to_name=names.get(row["recipient"], ""),
@@ -86,23 +86,34 @@ class MailDelivery:
                 body=row["body"],
                 at=self.clock.now(),
             )
-            error = self.send(settings, message)
+            error, server_down = self.send(settings, message)
+            # a server that cannot be reached fails the rest of the batch too, without trying each (a silent server
+            # would otherwise hold the scheduler's loop for a timeout per email)
+            failed = [row] if not server_down else claimed[index:]
             with unit_of_work(self.db, self.clock.now) as uow:
                 if error is None:
                     store.record_sent(uow.conn, row["id"], lease_until, uow.now)
                     sent += 1
                     continue
-                attempts = row["attempts"] + 1
-                retry_at = None
-                if attempts < settings.max_attempts:
-                    retry_at = uow.now + min(settings.retry_cap, settings.retry_base * (2 ** (attempts - 1)))
-                log.warning("email %s to %s failed (attempt %s): %s", row["id"], row["recipient"], attempts, error)
-                store.record_failure(uow.conn, row["id"], lease_until, error=error, retry_at=retry_at)
+                for each in failed:
+                    self.record_failure(uow, settings, each, lease_until, error)
+            if server_down:
+                break
         return sent
 
     @staticmethod
-    def send(settings: SmtpSettings, message: EmailMessage) -> str | None:
-        """None when the server took it, else why not."""
+    def record_failure(uow: UnitOfWork, settings: SmtpSettings, row: Row, lease_until: datetime, error: str) -> None:
+        attempts = row["attempts"] + 1
+        retry_at = None
+        if attempts < settings.max_attempts:
+            retry_at = uow.now + min(settings.retry_cap, settings.retry_base * (2 ** (attempts - 1)))
+        log.warning("email %s to %s failed (attempt %s): %s", row["id"], row["recipient"], attempts, error)
+        store.record_failure(uow.conn, row["id"], lease_until, error=error, retry_at=retry_at)
+
+    @staticmethod
+    def send(settings: SmtpSettings, message: EmailMessage) -> tuple[str | None, bool]:
+        """(None, False) when the server took it; else why not, and whether the server itself failed (unreachable,
+        hung up, refused the login or TLS) rather than this one email."""
         try:
             with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
                 if settings.starttls:
@@ -110,9 +121,11 @@ class MailDelivery:
                 if settings.user:
                     smtp.login(settings.user, settings.password or "")
                 smtp.send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            return f"{type(exc).__name__}: {exc}", False
         except (OSError, smtplib.SMTPException) as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return None
+            return f"{type(exc).__name__}: {exc}", True
+        return None, False
 
     def queue_digests(self) -> int:
         """At or after the digest hour (Hanoi time): one outbox row per person with waiting digest notifications,

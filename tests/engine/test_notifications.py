@@ -122,6 +122,19 @@ def test_a_mail_server_that_is_down_loses_nothing_and_gets_it_later(
     assert [r["attempts"] for r in outbox(mailing)] == [2, 2]
 
 
+def test_a_refused_address_fails_alone(mailing: EngineContainer, sink: SmtpSink) -> None:
+    deploy(mailing, "four_tasks.bpmn")
+    instance_id, _ = mailing.instances.start(INTEGRATOR, "four_tasks")
+    mailing.comments.add(AN, instance_id, "Kính gửi @stp")
+    sink.refused.add("dung@stp.test")
+    sink.start()
+    assert mailing.mail.deliver_due() == 2  # the others go on
+    rows = {r["to_address"]: r for r in outbox(mailing)}
+    assert rows["dung@stp.test"]["status"] == "pending" and rows["dung@stp.test"]["attempts"] == 1
+    assert "SMTPRecipientsRefused" in rows["dung@stp.test"]["last_error"]
+    assert {rows[a]["status"] for a in ("an@skhcn.test", "cuong@skhcn.test")} == {"sent"}
+
+
 def test_retries_back_off_exponentially_then_fail(mailing: EngineContainer, clock: FakeClock) -> None:
     mailing.mail.settings = SmtpSettings(host="127.0.0.1", port=mailing.mail.settings.port, max_attempts=3, timeout=5)  # type: ignore[union-attr]
     mailing.notifications.set_preferences(CUONG, email_mode="off", email="cuong@skhcn.test")
