@@ -28,6 +28,7 @@ class SmtpSink:
         self.raw: list[str] = []  # as received (latin-1: every byte kept)
         self.envelopes: list[tuple[str, list[str]]] = []
         self._lock = threading.Lock()
+        self.received = threading.Event()  # set at each message
         self._controller: Controller | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
@@ -42,6 +43,7 @@ class SmtpSink:
             self.messages.append(message)  # type: ignore[arg-type]
             self.raw.append(envelope.original_content.decode("latin-1"))
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.received.set()
         return "250 OK"
 
     def start(self) -> SmtpSink:

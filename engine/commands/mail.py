@@ -67,6 +67,17 @@ class MailDelivery:
         self.notifier = notifier
         self.settings = settings
 
+    def deliver_if_due(self) -> int:
+        """``deliver_due`` when an email is due: a read-only look first, so an idle outbox costs the scheduler's
+        rounds one indexed read, never a write transaction."""
+        if self.settings is None:
+            return 0
+        with unit_of_work(self.db, self.clock.now, write=False) as uow:
+            due = store.next_email_due(uow.conn)
+            if due is None or due > uow.now:
+                return 0
+        return self.deliver_due()
+
     def deliver_due(self, *, limit: int = 50) -> int:
         """Send the due rows of the outbox; how many were sent."""
         settings = self.settings

@@ -348,8 +348,9 @@ def _looks_like_address(text: str) -> bool:
 
 
 class NotificationJobs:
-    """The scheduler's share: due-soon and overdue notifications, the daily digests and the outbox's delivery, at
-    most every ``every_seconds`` (``run_due``; tests call the steps directly)."""
+    """The scheduler's share: due-soon and overdue notifications and the daily digests at most every
+    ``every_seconds``, the outbox's delivery as soon as an email is due (``run_due``; tests call the steps
+    directly)."""
 
     def __init__(
         self,
@@ -376,12 +377,15 @@ class NotificationJobs:
         self._last = -every_seconds
 
     def run_due(self) -> int:
+        """One round of the scheduler: the outbox whenever an email is due (a read-only look first), the deadlines
+        and the digests at most every ``every_seconds``."""
+        steps = [self.delivery.deliver_if_due]
         now = monotonic_time.monotonic()
-        if now - self._last < self.every_seconds:
-            return 0
-        self._last = now
+        if now - self._last >= self.every_seconds:
+            self._last = now
+            steps = [self.deadlines, self.delivery.queue_digests, *steps]
         done = 0
-        for step in (self.deadlines, self.delivery.queue_digests, self.delivery.deliver_due):
+        for step in steps:
             try:
                 done += step()
             except Exception:  # one failing step does not stop the others; its transaction rolled back

@@ -3,9 +3,16 @@ per call, with its refusals (another agency, a missing role, bad input as proble
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from fastapi.testclient import TestClient
 
+from phoihop.engine.clock import FakeClock
+from phoihop.settings import Settings
 from tests.api.calls import ADMIN, INSTANCES, PORTAL, SKHCN, SKHCN_LEAD, STP, deploy, start
+from tests.conftest import reused_app
+from tests.smtp_sink import SmtpSink
 
 COMMENTS = INSTANCES + "/{}/comments"
 
@@ -84,3 +91,30 @@ def test_notification_preferences_get_and_put(client: TestClient) -> None:
         client.put("/api/v1/notification-preferences", json={"email_mode": "hourly"}, headers=SKHCN).status_code == 422
     )
     assert client.get("/api/v1/notification-preferences", headers=PORTAL).json()["user_id"] == "portal"
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+def test_the_server_s_scheduler_emails_a_new_task(settings: Settings, clock: FakeClock, sink: SmtpSink) -> None:
+    """PHOIHOP_SMTP_* → the engine's outbox → the scheduler thread of the server → a real SMTP server."""
+    mailing = settings.model_copy(
+        update={"run_scheduler": True, "smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_from": "phoihop@test.vn"}
+    )
+    with TestClient(reused_app(mailing, clock), raise_server_exceptions=False) as client:
+        assert client.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+        saved = client.put(
+            "/api/v1/notification-preferences",
+            json={"email_mode": "immediate", "email": "an@skhcn.test"},
+            headers=SKHCN,
+        )
+        assert saved.status_code == 200, saved.text
+        case(client)
+        assert sink.received.wait(30), "no email arrived"
+    (message,) = sink.messages
+    assert message["To"].addresses[0].addr_spec == "an@skhcn.test" and message["From"] == "phoihop@test.vn"
+    assert message["Subject"] == "[phoihop] Công việc mới" and "HS-API" in message.get_content()
