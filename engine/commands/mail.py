@@ -148,6 +148,9 @@ class MailDelivery:
         local = now.astimezone(HANOI_TZ)
         if local.hour < settings.digest_hour:
             return 0
+        with unit_of_work(self.db, self.clock.now, write=False) as uow:  # none waiting: no write transaction
+            if not store.digest_waiting(uow.conn, limit=1):
+                return 0
         queued = 0
         with unit_of_work(self.db, self.clock.now) as uow:
             waiting = store.digest_waiting(uow.conn)

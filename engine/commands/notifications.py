@@ -403,6 +403,12 @@ class NotificationJobs:
         working time (a task that turns overdue at 17:00 on Friday is told on Monday at 08:00, when someone can act)."""
         if not self.in_working_time(self.clock.now()):
             return 0
+        with unit_of_work(self.db, self.clock.now, write=False) as uow:  # nothing due: no write transaction
+            if not (
+                store.tasks_past(uow.conn, "due_at", "overdue", uow.now, 1)
+                or store.tasks_past(uow.conn, "warn_at", "due_soon", uow.now, 1)
+            ):
+                return 0
         count = 0
         with unit_of_work(self.db, self.clock.now) as uow:
             conn, now = uow.conn, uow.now

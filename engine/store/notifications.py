@@ -73,8 +73,9 @@ def drop_unread(conn: Connection, recipient: str, task_id: str, kind: str, at: d
         conn.execute(N.delete().where(N.c.id.in_(ids)))
 
 
-def digest_waiting(conn: Connection) -> list[Row]:
-    return all_rows(conn.execute(select(N).where(N.c.email_state == "digest").order_by(N.c.recipient, N.c.id)))
+def digest_waiting(conn: Connection, *, limit: int | None = None) -> list[Row]:
+    stmt = select(N).where(N.c.email_state == "digest").order_by(N.c.recipient, N.c.id)
+    return all_rows(conn.execute(stmt.limit(limit) if limit is not None else stmt))
 
 
 def mark_digested(conn: Connection, ids: list[int]) -> None:
