@@ -505,7 +505,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "notify.new": ("Mới", "New"),
     "notify.kind.task_new": ("Công việc mới", "New task"),
     "notify.kind.task_assigned": ("Được phân công", "Assigned to you"),
-    "notify.kind.task_returned": ("Công việc bị trả lại", "Task sent back"),
+    "notify.kind.task_returned": ("Công việc cần xử lý lại", "Task sent back"),
     "notify.kind.mention": ("Được nhắc đến trong ý kiến", "Mentioned in a comment"),
     "notify.kind.due_soon": ("Công việc sắp đến hạn", "Task due soon"),
     "notify.kind.overdue": ("Công việc quá hạn", "Task overdue"),

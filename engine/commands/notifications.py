@@ -49,7 +49,7 @@ EMAIL_MODES: tuple[EmailMode, ...] = ("immediate", "digest", "off")
 KIND_TITLES_VI = {
     "task_new": "Công việc mới",
     "task_assigned": "Được phân công",
-    "task_returned": "Công việc bị trả lại",
+    "task_returned": "Công việc cần xử lý lại",
     "mention": "Được nhắc đến trong ý kiến",
     "due_soon": "Công việc sắp đến hạn",
     "overdue": "Công việc quá hạn",
