@@ -33,6 +33,7 @@ from phoihop.engine.agencies import AgencyRegistry
 from phoihop.engine.clock import HANOI_TZ, Clock
 from phoihop.engine.errors import InvalidInput, NotificationNotFound
 from phoihop.engine.model import ADMIN_ONLY, TASK_ROLES, Actor
+from phoihop.engine.store import comments as comment_store
 from phoihop.engine.store import notifications as store
 from phoihop.engine.store import people as people_store
 from phoihop.engine.store import repository as repo
@@ -55,6 +56,7 @@ KIND_TITLES_VI = {
     "overdue": "Công việc quá hạn",
 }
 MAX_EMAIL_LENGTH = 320
+EXCERPT = 200  # characters of a comment quoted in the notification of a mention
 OFFICE_OPEN = time(8, 0)  # Hanoi time: deadline notifications wait for office hours
 
 
@@ -175,10 +177,18 @@ class Notifier:
         recipients.discard(event["actor"])
         if not recipients:
             return
-        comment = (event.get("data") or {}).get("kind")
-        what = "ý kiến chỉ đạo" if comment == "instruction" else "ý kiến"
+        data = event.get("data") or {}
+        what = "ý kiến chỉ đạo" if data.get("kind") == "instruction" else "ý kiến"
         text = f"{self.person_name(conn, event['actor'])} nhắc đến bạn trong {what} về "
-        text += f"{self.case_label(conn, event['instance_id'])}."
+        text += f"{self.case_label(conn, event['instance_id'])}"
+        comment = (
+            comment_store.get_comment(conn, data["comment_id"]) if isinstance(data.get("comment_id"), int) else None
+        )
+        if comment is not None:  # what was said: the mentioned may not see the case itself
+            words = " ".join(comment["text"].split())
+            text += f": «{words if len(words) <= EXCERPT else words[: EXCERPT - 1].rstrip() + '…'}»"
+        else:
+            text += "."
         self.notify(conn, sorted(recipients), "mention", text, event["instance_id"], event.get("task_id"), event["at"])
 
     # --- who and how ----------------------------------------------------------------------------------------------

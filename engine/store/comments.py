@@ -20,6 +20,10 @@ def insert_comment(conn: Connection, **values: Any) -> Row:
     return row
 
 
+def get_comment(conn: Connection, comment_id: int) -> Row | None:
+    return one(conn.execute(select(T).where(T.c.id == comment_id)))
+
+
 def comments_of_instance(conn: Connection, instance_id: str) -> list[Row]:
     """Oldest first."""
     return all_rows(conn.execute(select(T).where(T.c.instance_id == instance_id).order_by(T.c.id)))

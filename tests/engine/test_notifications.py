@@ -73,6 +73,11 @@ def test_a_new_task_tells_its_agency_and_a_mention_tells_who_it_names_by_email(
     comment = mailing.comments.add(CUONG, instance_id, "Đề nghị @stp cho ý kiến,\nanh @skhcn.an theo dõi.", task_id=t1)
     assert comment.mentions.agencies == ("stp",) and comment.mentions.users == ("skhcn.an",)
     assert kinds(mailing, DUNG) == [("mention", t1)]
+    told = mailing.notifications.list(DUNG).items[0].text_vi
+    assert (
+        told
+        == "Phạm Quốc Cường nhắc đến bạn trong ý kiến về hồ sơ HS-001: «Đề nghị @stp cho ý kiến, anh @skhcn.an theo dõi.»"
+    )
     assert kinds(mailing, AN)[0] == ("mention", t1)
     assert [k for k, _ in kinds(mailing, CUONG)] == ["task_new"]  # the author is not told of their own words
     event = next(e for e in repo_history(mailing, instance_id) if e["kind"] == "comment_added")
