@@ -13,6 +13,7 @@ from phoihop.engine.clock import Clock, SystemClock
 from phoihop.engine.commands.api_keys import ApiKeys
 from phoihop.engine.commands.assignments import Assignments
 from phoihop.engine.commands.calendar import CalendarService
+from phoihop.engine.commands.comments import CommentCommands
 from phoihop.engine.commands.decision_revisions import DecisionRevisions
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.commands.delegations import Delegations
@@ -22,7 +23,10 @@ from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
+from phoihop.engine.commands.mail import MailDelivery, SmtpSettings
 from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
+from phoihop.engine.commands.notifications import OFFICE_OPEN, NotificationCommands, NotificationJobs, Notifier
+from phoihop.engine.commands.people import People
 from phoihop.engine.commands.scheduler import TimerScheduler
 from phoihop.engine.commands.task_flow import TaskFlowCommands
 from phoihop.engine.commands.tasks import TaskCommands
@@ -51,6 +55,7 @@ from phoihop.engine.reads.slips import SlipReads
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.versions import VersionReads
 from phoihop.engine.reads.workload import WorkloadReads
+from phoihop.engine.store import write_hooks
 from phoihop.engine.store.database import DEFAULT_POOL_TIMEOUT, Database
 from phoihop.engine.store.documents import ContentStore, DatabaseStore, FolderStore
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
@@ -97,6 +102,11 @@ class EngineContainer:
     dashboard: Dashboard
     metrics: MetricsReads
     scheduler: TimerScheduler
+    comments: CommentCommands
+    notifications: NotificationCommands
+    notification_jobs: NotificationJobs
+    mail: MailDelivery
+    people: People
     scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
     assignments: Assignments
     delegations: Delegations  # ủy quyền, and the directory of people
@@ -139,6 +149,8 @@ def build_engine(
     document_max_bytes: int = DEFAULT_MAX_BYTES,
     signature_trust_roots: Path | None = None,
     slip_folders: Sequence[Path] = (),
+    smtp: SmtpSettings | None = None,
+    public_url: str | None = None,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
@@ -184,6 +196,13 @@ def build_engine(
     content = _content_store(db, document_storage, document_dir)
     # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
     instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
+    # notifications: one hook on what commands write, in their transaction; email from the outbox (smtp None: none)
+    notifier = Notifier(agencies, email_enabled=smtp is not None, public_url=public_url)
+    write_hooks.install(db.engine, notifier.on_write)
+    mail = MailDelivery(db, clock, notifier, smtp)
+    notification_jobs = NotificationJobs(
+        db, clock, notifier, mail, calendar=calendar.current, office_hours=(OFFICE_OPEN, office_close)
+    )
     return EngineContainer(
         db=db,
         clock=clock,
@@ -213,7 +232,12 @@ def build_engine(
         external_task_reads=ExternalTaskReads(db, clock),
         dashboard=Dashboard(db, clock, agencies),
         metrics=MetricsReads(db, clock),
-        scheduler=TimerScheduler(timers, clock),
+        scheduler=TimerScheduler(timers, clock, jobs=(notification_jobs.run_due,)),
+        comments=CommentCommands(db, clock, agencies),
+        notifications=NotificationCommands(db, clock),
+        notification_jobs=notification_jobs,
+        mail=mail,
+        people=People(db, clock),
         scripts=scripts,
         assignments=Assignments(executor),
         delegations=Delegations(db, clock),

@@ -161,6 +161,14 @@ class TaskNotFound(EngineError):
     title_en = "Task not found"
 
 
+class NotificationNotFound(EngineError):
+    """A notification of someone else is not found either: its existence is not told."""
+
+    code = "notification-not-found"
+    title_vi = "Không tìm thấy thông báo"
+    title_en = "Notification not found"
+
+
 class NotCandidate(EngineError):
     code = "not-candidate"
     title_vi = "Không có quyền xử lý công việc này"

@@ -14,6 +14,7 @@ from phoihop.api.limits import BodySizeLimit
 from phoihop.api.routes import (
     audit,
     calendar,
+    comments,
     dashboard,
     decisions,
     definitions,
@@ -25,6 +26,7 @@ from phoihop.api.routes import (
     instances,
     messages,
     metrics,
+    notifications,
     slips,
     task_flow,
     tasks,
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         documents.router,
         desk.router,
         slips.router,
+        comments.router,
+        notifications.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

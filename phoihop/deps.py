@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from phoihop.auth import TokenVerifier, Unauthenticated
 from phoihop.engine.commands.assignments import Assignments
 from phoihop.engine.commands.calendar import CalendarService
+from phoihop.engine.commands.comments import CommentCommands
 from phoihop.engine.commands.decisions import Decisions
 from phoihop.engine.commands.delegations import Delegations
 from phoihop.engine.commands.deployments import DeploymentCommands
@@ -23,6 +24,7 @@ from phoihop.engine.commands.documents import DocumentCommands
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.messages import MessageCommands
+from phoihop.engine.commands.notifications import NotificationCommands
 from phoihop.engine.commands.task_flow import TaskFlowCommands
 from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.versions import VersionCommands
@@ -115,6 +117,14 @@ async def get_documents(request: Request) -> DocumentCommands:
 
 async def get_document_reads(request: Request) -> DocumentReads:
     return _engine(request).document_reads
+
+
+async def get_comments(request: Request) -> CommentCommands:
+    return _engine(request).comments
+
+
+async def get_notifications(request: Request) -> NotificationCommands:
+    return _engine(request).notifications
 
 
 async def get_task_reads(request: Request) -> TaskReads:
@@ -217,6 +227,8 @@ CalendarDep = Annotated[CalendarService, Depends(get_calendar)]
 WebSessionsDep = Annotated[WebSessions, Depends(get_web_sessions)]
 DocumentsDep = Annotated[DocumentCommands, Depends(get_documents)]
 DocumentReadsDep = Annotated[DocumentReads, Depends(get_document_reads)]
+CommentsDep = Annotated[CommentCommands, Depends(get_comments)]
+NotificationsDep = Annotated[NotificationCommands, Depends(get_notifications)]
 TaskReadsDep = Annotated[TaskReads, Depends(get_task_reads)]
 InstanceReadsDep = Annotated[InstanceReads, Depends(get_instance_reads)]
 InstanceViewsDep = Annotated[InstanceViews, Depends(get_instance_views)]

@@ -30,6 +30,7 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.DocumentTooLarge, 413),
     (errors.UnsupportedDocument, 415),
     (errors.DocumentDeleted, 409),
+    (errors.NotificationNotFound, 404),
     (errors.CalendarDayNotFound, 404),
     (errors.DelegationNotFound, 404),
     (errors.SlipNotFound, 404),

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES
+from phoihop.engine.commands.mail import SmtpSettings
 from phoihop.engine.execution.script_functions import DEFAULT_CONSULTATION_DAYS, DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
@@ -91,6 +92,16 @@ class Settings(BaseSettings):
     oidc_redirect_url: str | None = None  # default: <this server>/dang-nhap/oidc, as the request reached it
     session_ttl_minutes: int = Field(default=8 * 60, ge=5, le=24 * 60)  # lifetime of the web app's session cookie
     cookie_secure: bool | None = None  # Secure cookies; default: on unless PHOIHOP_ENV=dev
+    # --- email notifications from the outbox (engine/commands/mail.py); no host: no email, in-app only ---
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "phoihop@localhost"
+    smtp_starttls: bool = False
+    smtp_max_attempts: int = Field(default=8, ge=1, le=50)  # then the email is marked failed
+    digest_hour: int = Field(default=17, ge=0, le=23)  # Hanoi time from which the daily digests go out
+    public_url: str | None = None  # this server as officers reach it: links in emails (https://phoihop.example.vn)
 
     @field_validator(
         "calendar_file",
@@ -105,6 +116,9 @@ class Settings(BaseSettings):
         "oidc_token_url",
         "oidc_audience",
         "oidc_redirect_url",
+        "smtp_host",
+        "smtp_user",
+        "public_url",
         mode="before",
     )
     @classmethod
@@ -173,11 +187,29 @@ class Settings(BaseSettings):
             "document_max_bytes": self.document_max_bytes,
             "signature_trust_roots": self.signature_trust_roots,
             "slip_folders": (self.processes_dir,),
+            "smtp": self.smtp,
+            "public_url": self.public_url,
         }
 
     @property
     def document_max_bytes(self) -> int:
         return self.document_max_mb * 1024 * 1024
+
+    @property
+    def smtp(self) -> SmtpSettings | None:
+        """Where emails go (None: no email is written to the outbox; notifications stay in-app)."""
+        if self.smtp_host is None:
+            return None
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            user=self.smtp_user,
+            password=self.smtp_password.get_secret_value() if self.smtp_password is not None else None,
+            sender=self.smtp_from,
+            starttls=self.smtp_starttls,
+            max_attempts=self.smtp_max_attempts,
+            digest_hour=self.digest_hour,
+        )
 
     @property
     def calendar_path(self) -> Path | None:

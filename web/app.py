@@ -14,7 +14,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phoihop.web.errors import html_not_found
-from phoihop.web.routes import auth, cases, dashboard, desk, documents, inbox, owner, start, task_flow, tasks
+from phoihop.web.routes import (
+    auth,
+    cases,
+    collaboration,
+    dashboard,
+    desk,
+    documents,
+    inbox,
+    owner,
+    start,
+    task_flow,
+    tasks,
+)
 from phoihop.web.templating import ASSETS_URL, STATIC
 
 __all__ = ["ROUTERS", "install"]
@@ -30,6 +42,7 @@ ROUTERS = (
     documents.router,
     desk.router,
     task_flow.router,
+    collaboration.router,
 )
 
 

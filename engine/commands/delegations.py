@@ -99,11 +99,11 @@ class Delegations:
         with self.db.transaction() as conn:
             people.upsert_person(
                 conn,
-                id=own.id,
+                own.id,
                 name=own.name or own.id,
                 groups=own.groups,
                 roles=own.roles,
-                at=self.clock.now(),
+                now=self.clock.now(),
                 email=email,
             )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from phoihop.engine.clock import Clock
@@ -17,8 +18,18 @@ log = logging.getLogger("phoihop.scheduler")
 
 
 class TimerScheduler:
-    def __init__(self, timers: TimerCommands, clock: Clock, *, poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        timers: TimerCommands,
+        clock: Clock,
+        *,
+        poll_seconds: float = 0.5,
+        jobs: Sequence[Callable[[], int]] = (),
+    ) -> None:
+        """``jobs``: more work of each round, each throttling itself (the notifications' deadlines, digests and
+        email delivery: engine/commands/notifications.py)."""
         self.timers = timers
+        self.jobs = tuple(jobs)
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -26,13 +37,16 @@ class TimerScheduler:
         self._thread: threading.Thread | None = None
 
     def run_once(self, *, max_rounds: int = 100) -> int:
-        """Fire all timers and timer start events due now (in rounds of a bounded batch); returns how many fired."""
+        """Fire all timers and timer start events due now (in rounds of a bounded batch), then run ``jobs``; returns how
+        many timers and starts fired."""
         total = 0
         for _ in range(max_rounds):
             fired = self.timers.fire_due_starts() + self.timers.fire_due_timers()
             total += fired
             if fired == 0:
                 break
+        for job in self.jobs:  # their own counts are theirs: this answers how many timers fired
+            job()
         return total
 
     def wake(self) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from phoihop.engine.clock import Clock
 from phoihop.engine.errors import InvalidInput
 from phoihop.engine.model import ROLES, Actor
+from phoihop.engine.store import people as people_store
 from phoihop.engine.store import web_sessions as store
 from phoihop.engine.store.database import Database
 
@@ -50,9 +51,10 @@ class WebSessions:
         self.db = db
         self.clock = clock
 
-    def open(self, actor: Actor, *, ttl: timedelta) -> OpenedSession:
+    def open(self, actor: Actor, *, ttl: timedelta, email: str | None = None) -> OpenedSession:
         """A new session of ``actor`` for ``ttl``; expired sessions of everyone are purged on the way (one indexed
-        DELETE per sign-in keeps the table at the live sessions)."""
+        DELETE per sign-in keeps the table at the live sessions). The person is recorded as they signed in (the
+        ``person`` directory notifications are addressed from; ``email`` from the identity provider, if any)."""
         now = self.clock.now()
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         session = ActiveSession(actor, csrf, now + ttl)
@@ -70,6 +72,15 @@ class WebSessions:
                 last_seen_at=now,
                 expires_at=session.expires_at,
                 revoked_at=None,
+            )
+            people_store.upsert_person(
+                conn,
+                actor.id,
+                name=actor.name or actor.id,
+                groups=sorted(actor.groups),
+                roles=sorted(actor.roles),
+                now=now,
+                email=email if isinstance(email, str) and "@" in email else None,
             )
         return OpenedSession(token, session)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from phoihop.engine.store import rawsql
+from phoihop.engine.store import rawsql, write_hooks
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
 
 OPEN_STATUSES = ("open", "claimed")  # a person may claim, release or complete the task
@@ -48,6 +48,7 @@ def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
     candidates += [{"task_id": t["id"], "kind": "user", "value": u} for t in tasks for u in t["candidate_users"]]
     if candidates:
         rawsql.run(conn, _INSERT_CANDIDATE, candidates)
+    write_hooks.emit(conn, "human_task", tasks)
 
 
 _GET_TASK = "SELECT * FROM human_task WHERE id = :id"

@@ -348,16 +348,38 @@ class DocumentContent(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
-    """Someone who signed in or used a token: the directory of people a lead assigns tasks to and a person delegates
-    to. Filled on web sign-in, on a bearer token's first use and for the demo users; ``groups`` are agency codes."""
+    """Someone the system knows: written when they sign in to the web app or first use a bearer token (who they were
+    then: name, agencies, roles), and for the demo users. The directory a lead assigns tasks to, a person delegates to
+    and notifications are addressed from; ``groups`` are agency codes. ``email``: from the identity provider's
+    ``email`` claim or set by the person on the preferences page."""
 
     __tablename__ = "person"
     id: str = Field(primary_key=True, max_length=200)
     name: str = Field(max_length=300)
-    email: str | None = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=320)
     groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
     roles: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    email_mode: str = Field(default="immediate", max_length=20)  # immediate | digest | off (in-app is always on)
+    first_seen_at: datetime = _utc(nullable=False)
     last_seen_at: datetime = _utc(nullable=False)
+
+
+class Comment(SQLModel, table=True):
+    """A comment on a case or one of its tasks, or a lead's instruction (ý kiến chỉ đạo / bút phê): plain text, never
+    HTML. ``mentions``: the ``@user`` and ``@agency`` names found in it that the system knows, {"users", "agencies"}."""
+
+    __tablename__ = "comment"
+    __table_args__ = (Index("ix_comment_instance_id_id", "instance_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: str = Field(foreign_key="process_instance.id", max_length=36)
+    task_id: str | None = Field(default=None, max_length=36)
+    kind: str = Field(max_length=20)  # comment | instruction
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(max_length=200)
+    author_name: str = Field(max_length=300)
+    author_groups: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    mentions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+    created_at: datetime = _utc(nullable=False)
 
 
 class Delegation(SQLModel, table=True):
@@ -408,3 +430,56 @@ class TaskDraft(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
     drafted_by: str = Field(max_length=200)
     drafted_at: datetime = _utc(nullable=False)
+
+
+class Notification(SQLModel, table=True):
+    """An in-app notification of one person, derived from an audit event (engine/commands/notifications.py).
+    ``email_state``: None (no email), "queued" (an outbox row was written), "digest" (waits for the daily digest),
+    "digested" (it went out in one)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_recipient_id", "recipient", "id"),
+        Index("ix_notification_email_state", "email_state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=200)
+    kind: str = Field(max_length=30)  # task_new | task_assigned | task_returned | mention | due_soon | overdue
+    instance_id: str | None = Field(default=None, max_length=36)
+    task_id: str | None = Field(default=None, max_length=36)
+    text_vi: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _utc(nullable=False)
+    read_at: datetime | None = _utc(nullable=True)
+    email_state: str | None = Field(default=None, max_length=20)
+
+
+class DeadlineNotice(SQLModel, table=True):
+    """A task's due-soon or overdue notifications were sent: once per task and kind, across workers."""
+
+    __tablename__ = "deadline_notice"
+    task_id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(primary_key=True, max_length=20)  # due_soon | overdue
+    created_at: datetime = _utc(nullable=False)
+
+
+class EmailOutbox(SQLModel, table=True):
+    """An email to send, written in the transaction of the event it tells of; the delivery job claims rows (SKIP
+    LOCKED on PostgreSQL, then a compare-and-set to "sending"), sends over SMTP outside any transaction and marks
+    them sent, or pending again with an exponential backoff, or failed when the attempts run out. ``dedupe_key``:
+    one daily digest per person and day."""
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (Index("ix_email_outbox_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=200)
+    to_address: str = Field(max_length=320)
+    subject: str = Field(max_length=500)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    notification_id: int | None = Field(default=None)
+    status: str = Field(max_length=20)  # pending | sending | sent | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _utc(nullable=False)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _utc(nullable=False)
+    sent_at: datetime | None = _utc(nullable=True)
+    dedupe_key: str | None = Field(default=None, max_length=300, unique=True)

@@ -1,5 +1,7 @@
-"""The directory of people (``person``): who signed in or used a token, with their agencies and roles, kept current
-on each sign-in. Never commits: the caller owns the transaction."""
+"""The directory of people (``person``): who signed in or used a token, with their agencies and roles kept current,
+and their notification preferences. Written at web sign-in, at a bearer token's first use and for the demo users;
+read by assignment (an agency's officers), delegation and notifications. Never commits: the caller owns the
+transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, String, cast, or_, select, update
 
 from phoihop.engine.store.tables import Row, all_rows, insert_ignore, one, person_table
 
@@ -16,46 +18,62 @@ T = person_table
 
 def upsert_person(
     conn: Connection,
+    person_id: str,
     *,
-    id: str,
     name: str,
     groups: Iterable[str],
     roles: Iterable[str],
-    at: datetime,
+    now: datetime,
     email: str | None = None,
 ) -> None:
-    """Insert the person or bring their name, agencies and roles up to date (email kept when none is given)."""
+    """Who ``person_id`` is as of now (name, agencies, roles; the email only when one is given, else kept). One
+    statement (INSERT … ON CONFLICT DO UPDATE), so two first requests of one person at once cannot collide."""
     values: dict[str, Any] = {
-        "id": id,
-        "name": name[:300] or id,
+        "name": name[:300] or person_id,
         "groups": sorted(set(groups)),
         "roles": sorted(set(roles)),
-        "last_seen_at": at,
+        "last_seen_at": now,
     }
-    changes = {k: v for k, v in values.items() if k != "id"}
     if email:
-        values["email"] = changes["email"] = email[:254]
-    stmt = insert_ignore(conn, T).values(**values).on_conflict_do_update(index_elements=[T.c.id], set_=changes)
-    conn.execute(stmt)
+        values["email"] = email[:320]
+    stmt = insert_ignore(conn, T).values(id=person_id, first_seen_at=now, email_mode="immediate", **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[T.c.id], set_=values))
 
 
 def get_person(conn: Connection, person_id: str) -> Row | None:
     return one(conn.execute(select(T).where(T.c.id == person_id)))
 
 
-def people(conn: Connection, ids: Iterable[str] | None = None) -> list[Row]:
-    """Everyone (ordered by name), or the people of ``ids``."""
-    stmt = select(T).order_by(T.c.name, T.c.id)
-    if ids is not None:
-        stmt = stmt.where(T.c.id.in_(sorted(set(ids))))
-    return all_rows(conn.execute(stmt))
-
-
-def people_of_agency(conn: Connection, agency: str) -> list[Row]:
-    """The people whose agencies include ``agency``, by name (filtered here: JSON containment differs by dialect,
-    and an agency's people are tens)."""
-    return [p for p in people(conn) if agency in (p["groups"] or [])]
+def set_preferences(conn: Connection, person_id: str, *, email_mode: str, email: str | None) -> None:
+    conn.execute(update(T).where(T.c.id == person_id).values(email_mode=email_mode, email=email))
 
 
 def touch_person(conn: Connection, person_id: str, at: datetime) -> None:
     conn.execute(update(T).where(T.c.id == person_id).values(last_seen_at=at))
+
+
+def people(conn: Connection, ids: Iterable[str] | None = None) -> list[Row]:
+    """Everyone (ordered by name), or the people of ``ids``."""
+    stmt = select(T).order_by(T.c.name, T.c.id)
+    if ids is not None:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        stmt = stmt.where(T.c.id.in_(wanted))
+    return all_rows(conn.execute(stmt))
+
+
+def members_of(conn: Connection, agencies: Iterable[str]) -> list[Row]:
+    """The people whose agencies include one of ``agencies``: the JSON text narrowed with LIKE (the same on SQLite
+    and PostgreSQL, where JSON containment differs), then checked exactly here."""
+    wanted = set(agencies)
+    if not wanted:
+        return []
+    text = cast(T.c.groups, String)
+    narrowed = select(T).where(or_(*(text.like(f'%"{code}"%') for code in sorted(wanted)))).order_by(T.c.name, T.c.id)
+    return [p for p in all_rows(conn.execute(narrowed)) if wanted & set(p["groups"] or [])]
+
+
+def people_of_agency(conn: Connection, agency: str) -> list[Row]:
+    """The people of one agency, by name."""
+    return members_of(conn, [agency])

@@ -46,7 +46,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-async def _signed_in(context: AnyPage, actor: Actor, target: str) -> Response:
+async def _signed_in(context: AnyPage, actor: Actor, target: str, *, email: str | None = None) -> Response:
     """Open a server-side session of ``actor`` (engine.commands.web_sessions) and give the browser its cookie; a
     session this browser held before is revoked."""
     ttl = timedelta(minutes=context.settings.session_ttl_minutes)
@@ -63,7 +63,7 @@ async def _signed_in(context: AnyPage, actor: Actor, target: str) -> Response:
                 Actor.of(person.sub, name=person.name, groups=person.groups, roles=person.roles)
             )
         container.delegations.record_person(actor)
-        return sessions.open(actor, ttl=ttl)
+        return sessions.open(actor, ttl=ttl, email=email)
 
     opened = await run_in_threadpool(open_session)
     response = RedirectResponse(safe_next(target), status_code=303)
@@ -158,7 +158,8 @@ async def oidc_callback(
             pick(context.lang, exc.detail_vi, exc.detail),
             code="unauthenticated",
         )
-    response = await _signed_in(context, actor, str(saved.get("next") or "/"))
+    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    response = await _signed_in(context, actor, str(saved.get("next") or "/"), email=email)
     response.delete_cookie(OIDC_COOKIE, path="/dang-nhap/oidc")
     return response
 
