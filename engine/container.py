@@ -154,7 +154,9 @@ def build_engine(
     )
     timers = TimerCommands(executor, RetryPolicy(job_retries))
     # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
-    instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
+    instance_reads = InstanceReads(
+        db, clock, warning_ratio=warning_ratio, models=executor.model, calendar=calendar.current
+    )
     return EngineContainer(
         db=db,
         clock=clock,
