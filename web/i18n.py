@@ -124,6 +124,8 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task.unclaimed": ("Đã bỏ nhận công việc.", "The task was unclaimed."),
     "task.details": ("Thông tin công việc", "Task details"),
     "task.documentation": ("Nội dung công việc", "What to do"),
+    "task.earlier": ("Ý kiến, kết quả các bước trước", "Earlier answers"),
+    "task.summary": ("Thông tin hồ sơ, đề nghị", "The case: applicant and request"),
     "task.lane": ("Đơn vị thực hiện", "Agency"),
     "task.candidates": ("Nhóm được giao", "Candidate groups"),
     "task.required_role": ("Vai trò yêu cầu", "Required role"),

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PAGE",
     "DeadlineState",
+    "EarlierAnswer",
     "InstanceStatus",
     "JsonObject",
     "Models",
@@ -97,6 +98,19 @@ class TaskView:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierAnswer:
+    """A value the case has from an earlier step, shown read-only with a task (issue 10.3): ``field`` (the variable),
+    ``label`` (its title in the form that asked for it), ``form_title`` (that form's title), ``value`` as stored and
+    ``text`` as an officer reads it (engine.definitions.forms.display)."""
+
+    field: str
+    label: str
+    form_title: str | None
+    value: Any
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class TaskDetail(TaskView):
     """One task with ``form``, the JSON Schema of the variables that complete it (None: it has no form), and
     ``values``: the case's current value of each of the form's top-level fields that the case has already (an earlier
@@ -104,6 +118,8 @@ class TaskDetail(TaskView):
 
     form: JsonObject | None
     values: JsonObject
+    earlier: tuple[EarlierAnswer, ...] = ()  # the fields the form's "x-show-earlier" names, in its order
+    summary: tuple[EarlierAnswer, ...] = ()  # the case's start-form answers: the applicant and the request
 
 
 def task_view(row: Row, now: datetime) -> TaskView:
@@ -132,9 +148,15 @@ def task_view(row: Row, now: datetime) -> TaskView:
     )
 
 
-def task_detail(task: TaskView, form: JsonObject | None, values: JsonObject) -> TaskDetail:
-    """``task`` with its form and the earlier answers its form starts from."""
-    return extended(task, TaskDetail, form=form, values=values)
+def task_detail(
+    task: TaskView,
+    form: JsonObject | None,
+    values: JsonObject,
+    earlier: tuple[EarlierAnswer, ...] = (),
+    summary: tuple[EarlierAnswer, ...] = (),
+) -> TaskDetail:
+    """``task`` with its form, the earlier answers its form starts from, those it shows and the case's summary."""
+    return extended(task, TaskDetail, form=form, values=values, earlier=earlier, summary=summary)
 
 
 def extended(view: DataclassInstance, kind: type[E], **more: Any) -> E:

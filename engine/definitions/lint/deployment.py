@@ -19,6 +19,7 @@ from phoihop.engine.definitions.lint.findings import from_problem, settled
 from phoihop.engine.definitions.lint.graph import graph_findings, tree_graph_findings
 from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
 from phoihop.engine.definitions.lint.lengths import length_findings
+from phoihop.engine.definitions.lint.show_earlier import show_earlier_findings
 from phoihop.engine.definitions.lint.variables import unset_variable_findings
 from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
 from phoihop.engine.definitions.structure import BPMN_SUFFIXES, DMN_SUFFIXES, local_name
@@ -76,6 +77,7 @@ def lint_deployment(
     findings += recursion_findings(trees)
     findings += tree_graph_findings(trees)  # dead ends, unreachable elements, flows into nothing, stuck gateways
     findings += unset_variable_findings(deployment, trees, elements)  # due dates and timers naming unset variables
+    findings += show_earlier_findings(deployment.processes, elements)  # "x-show-earlier" fields no earlier form asks
     if limits is not None:
         findings += length_findings(deployment.processes, elements, limits)
     return settled(findings, strict=strict)

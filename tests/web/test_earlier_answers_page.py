@@ -1,0 +1,50 @@
+"""The task page shows the earlier answers its form names ("x-show-earlier") and the case's applicant and request,
+read-only, labelled and formatted, above the form (issue 10.3); HTML from the in-process app on SQLite and
+PostgreSQL, signed in as a demo user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from phoihop.engine.clock import FakeClock
+from phoihop.settings import Settings
+from tests.api.calls import STP, complete, open_tasks, start, upload
+from tests.conftest import TEST_SECRET, reused_app
+from tests.web.test_officer_pages import signed_in
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "show_earlier"
+
+
+@pytest.fixture
+def app(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
+    settings = Settings(
+        env="dev", database_url=db_url, secret_key=TEST_SECRET, deploy_on_start=False, run_scheduler=False
+    )
+    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
+        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+        assert upload(started, *((p.name, p.read_bytes()) for p in sorted(FIXTURES.iterdir()))).status_code == 201
+        yield started
+
+
+def test_the_task_page_shows_earlier_answers_and_the_case_summary(app: TestClient) -> None:
+    case = start(
+        app, "de_xuat", variables={"title": "Đề xuất thử nghiệm", "amount": 600_000_000, "needs_funding": True}
+    )
+    complete(app, open_tasks(app, case["id"])["y_kien"]["id"], STP, legal_opinion="Phù hợp", legal_result="disagree")
+    task_id = open_tasks(app, case["id"])["quyet_dinh"]["id"]
+    browser, _csrf = signed_in(app, "skhcn.an")
+
+    html = browser.get(f"/cong-viec/{task_id}").text
+    earlier = html[html.index('data-testid="earlier"') : html.index('data-testid="case-summary"')]
+    assert "Ý kiến, kết quả các bước trước" in earlier
+    assert "Kết luận" in earlier and "Không đồng ý" in earlier and "disagree" not in earlier
+    assert "600.000.000 đồng" in earlier and "(Ý kiến pháp lý của Sở Tư pháp)" in earlier
+    assert ">Có<" in earlier  # needs_funding, and the form's radio starts from it too
+    assert 'name="needs_funding" value="true" checked' in html
+    summary = html[html.index('data-testid="case-summary"') : html.index('data-testid="task-form"')]
+    assert "Trích yếu đề xuất" in summary and "Đề xuất thử nghiệm" in summary
+    assert html.index('data-testid="earlier"') < html.index('data-testid="task-form"')  # at the top of the page
