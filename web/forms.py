@@ -23,7 +23,7 @@ from phoihop.engine.clock import HANOI_TZ
 from phoihop.web.i18n import Translator
 from phoihop.web.numbers import NumberUnclear, format_money, is_money, read_number
 
-__all__ = ["FormField", "build_fields", "errors_by_field", "parse_submission"]
+__all__ = ["FormField", "agency_defaults", "build_fields", "errors_by_field", "parse_submission"]
 
 TEXTAREA_FROM = 1000  # maxLength at or above which a string gets a textarea
 MAX_DEPTH = 3  # nested objects rendered as fieldsets; deeper ones are edited as JSON
@@ -338,6 +338,23 @@ def build_fields(
     if not schema:
         return []
     return _Builder(t, values or {}, raw, errors or {}).fields(schema, "", values or {}, 0)
+
+
+def agency_defaults(schema: Mapping[str, Any] | None, agencies: Sequence[str]) -> dict[str, Any]:
+    """A start form's agency fields pre-filled with the signed-in officer's agency (issue 10.3): each top-level
+    property named ``agency`` or ``…_agency`` whose options include one of ``agencies`` (the first such)."""
+    properties = schema.get("properties") if schema else None
+    if not isinstance(properties, Mapping):
+        return {}
+    found: dict[str, Any] = {}
+    for name, sub in properties.items():
+        if not isinstance(sub, Mapping) or not (name == "agency" or name.endswith("_agency")):
+            continue
+        options = [str(value) for value, _label in _enum_options(sub) or []]
+        mine = next((agency for agency in agencies if agency in options), None)
+        if mine is not None:
+            found[name] = mine
+    return found
 
 
 # --- submission ------------------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
 from phoihop.settings import Settings
-from tests.api.calls import STP, complete, open_tasks, start, upload
+from phoihop.web.forms import agency_defaults
+from tests.api.calls import OWNER, STP, complete, open_tasks, start, upload
 from tests.conftest import TEST_SECRET, reused_app
 from tests.web.test_officer_pages import signed_in
 
@@ -48,3 +49,20 @@ def test_the_task_page_shows_earlier_answers_and_the_case_summary(app: TestClien
     summary = html[html.index('data-testid="case-summary"') : html.index('data-testid="task-form"')]
     assert "Trích yếu đề xuất" in summary and "Đề xuất thử nghiệm" in summary
     assert html.index('data-testid="earlier"') < html.index('data-testid="task-form"')  # at the top of the page
+
+
+def test_a_start_form_starts_with_the_officers_agency_as_the_reporting_agency(app: TestClient) -> None:
+    app.post(
+        "/api/v1/process-definitions",
+        files=[
+            ("files", (p.name, p.read_bytes(), "application/octet-stream"))
+            for p in sorted(Path("processes/escalation").iterdir())
+        ],
+        headers=OWNER,
+    )
+    browser, _csrf = signed_in(app, "skhcn.an")
+    html = browser.get("/khoi-tao/escalation").text
+    select = html[html.index('name="reporting_agency"') :]
+    select = select[: select.index("</select>")]
+    assert '<option value="skhcn" selected>' in select
+    assert agency_defaults({"properties": {"agency": {"enum": ["stp", "htkc"]}}}, ["skhcn"]) == {}
