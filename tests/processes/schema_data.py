@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from phoihop.engine.definitions.forms.files import Form
 
-__all__ = ["DataNotDrawn", "form_data", "value_for"]
+__all__ = ["DataNotDrawn", "form_data", "schema_data", "value_for"]
 
 _PATTERN_CANDIDATES = (
     "0123456789",
@@ -116,35 +118,38 @@ def _number(schema: Mapping[str, Any], rng: random.Random, *, integer: bool) -> 
     return round(rng.uniform(float(low), float(high)), 2)
 
 
-def value_for(schema: Mapping[str, Any], rng: random.Random, depth: int = 0) -> Any:
-    """A random value of ``schema`` (None: none could be made, leave the property out)."""
+def value_for(schema: Mapping[str, Any], rng: random.Random, depth: int = 0, *, first: bool = False) -> Any:
+    """A random value of ``schema`` (None: none could be made, leave the property out); ``first``: an enumeration's
+    first option and yes, not a random one (the way forward, as forms list it first)."""
     choices = _choices(schema)
     if choices is not None:
-        return rng.choice(choices)
+        return choices[0] if first else rng.choice(choices)
     kind = _type(schema)
     if kind == "string":
         return _text(schema, rng)
     if kind == "boolean":
-        return rng.choice([True, False])
+        return True if first else rng.choice([True, False])
     if kind in ("integer", "number"):
         return _number(schema, rng, integer=kind == "integer")
     if kind == "object" or isinstance(schema.get("properties"), Mapping):
-        return _object(schema, rng, depth + 1) if depth < 5 else {}
+        return _object(schema, rng, depth + 1, first=first) if depth < 5 else {}
     if kind == "array":
         items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {"type": "string"}
         assert isinstance(items, Mapping)
         item_choices = _choices(items)
         low = schema.get("minItems") if isinstance(schema.get("minItems"), int) else 1
         count = max(low, rng.randint(1, 2))
+        if item_choices is not None and first:
+            return item_choices[:count]
         if item_choices is not None:
             picked = rng.sample(item_choices, min(count, len(item_choices)))
             return picked  # distinct values: a set of options
-        made = [value_for(items, rng, depth + 1) for _ in range(count)]
+        made = [value_for(items, rng, depth + 1, first=first) for _ in range(count)]
         return [item for item in made if item is not None]
     return None
 
 
-def _object(schema: Mapping[str, Any], rng: random.Random, depth: int) -> dict[str, Any]:
+def _object(schema: Mapping[str, Any], rng: random.Random, depth: int, *, first: bool = False) -> dict[str, Any]:
     properties = schema.get("properties")
     out: dict[str, Any] = {}
     if isinstance(properties, Mapping):
@@ -154,7 +159,7 @@ def _object(schema: Mapping[str, Any], rng: random.Random, depth: int) -> dict[s
             if "default" in sub and depth == 0:  # what a form starts from (a field the system fills, as a rule)
                 out[key] = sub["default"]
                 continue
-            made = value_for(sub, rng, depth)
+            made = value_for(sub, rng, depth, first=first)
             if made is not None:
                 out[key] = made
     return out
@@ -164,9 +169,26 @@ def form_data(form: Form | None, rng: random.Random, *, attempts: int = 200) -> 
     """Data ``form`` accepts (its validator's judgement), drawn again until it does; {} without a form."""
     if form is None:
         return {}
-    for _ in range(attempts):
-        data = _object(form.schema, rng, 0)
-        if not any(True for _error in form.validator.iter_errors(data)):
+    return schema_data(form.schema, rng, form.validator, name=form.name, attempts=attempts)
+
+
+def schema_data(
+    schema: Mapping[str, Any],
+    rng: random.Random,
+    validator: Any = None,
+    *,
+    name: str = "form",
+    attempts: int = 200,
+    forward: bool = False,
+) -> dict[str, Any]:
+    """Data ``schema`` accepts (``validator``: a jsonschema validator; else a 2020-12 one of ``schema``).
+    ``forward``: the first draw takes each enumeration's first option and yes (the way forward), later ones are
+    random."""
+    check = validator or Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    data: dict[str, Any] = {}
+    for attempt in range(attempts):
+        data = _object(schema, rng, 0, first=forward and attempt == 0)
+        if not any(True for _error in check.iter_errors(data)):
             return data
-    errors = [e.message for e in form.validator.iter_errors(data)]
-    raise DataNotDrawn(f"no valid data drawn for {form.name} in {attempts} attempts: {errors[:3]}")
+    errors = [e.message for e in check.iter_errors(data)]
+    raise DataNotDrawn(f"no valid data drawn for {name} in {attempts} attempts: {errors[:3]}")
