@@ -5,6 +5,7 @@ processes/ and what engine.definitions.forms accepts."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -413,12 +414,23 @@ def test_money_is_typed_and_read_the_vietnamese_way_never_silently_another_amoun
         data, local = parse_submission(start, {"funding_amount": [text]}, T)
         return data.get("funding_amount"), local.get("funding_amount", [])
 
-    for typed in ("600.000.000", "600 000 000", "600000000", " 600.000.000 ", "600\u00a0000\u00a0000"):
+    for typed in (
+        "600.000.000",
+        "600 000 000",
+        "600000000",
+        " 600.000.000 ",
+        "600\u00a0000\u00a0000",
+        "600.000.000 đồng",
+        "600.000.000đ",
+        "600 000 000 VNĐ",
+        unicodedata.normalize("NFD", "600.000.000 Đồng"),
+    ):
         assert read(typed) == (600_000_000, []), typed
     for ambiguous in ("600.000.000,5", "600,5", "6.00", "600.00.000", "1.234.5"):
         value, errors = read(ambiguous)
         assert value is None and errors and "600.000.000" in errors[0], ambiguous
     assert read("sáu trăm")[0] == "sáu trăm"  # not a number at all: the server names the field
+    assert read("600 đồng") == (600, [])  # what was typed, with its unit: never 600 million by guess
 
 
 def test_number_fields_read_thousands_dots_and_decimal_commas() -> None:
