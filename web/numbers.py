@@ -4,7 +4,8 @@ only one way is read; what could mean two amounts is refused with a field error,
 
 A money field is an ``integer`` or ``number`` with ``"format": "money"`` in its form (đồng): typed in a text input,
 shown with separators ("600.000.000") and the unit; the unit may be typed too ("600.000.000 đồng", "600.000.000đ").
-Any other number field is a browser number input, which sends the value with a dot before the decimals ("7.5"): there a single dot followed by three digits is a decimal point."""
+Any other number field is a browser number input, which sends the value with a dot before the decimals ("7.5"):
+there a single dot followed by three digits is a decimal point."""
 
 from __future__ import annotations
 
