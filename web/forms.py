@@ -23,13 +23,16 @@ from phoihop.engine.clock import HANOI_TZ
 from phoihop.web.i18n import Translator
 from phoihop.web.numbers import NumberUnclear, format_money, is_money, read_number
 
-__all__ = ["FormField", "agency_defaults", "build_fields", "errors_by_field", "parse_submission"]
+__all__ = ["FormField", "agency_defaults", "build_fields", "errors_by_field", "officer_text", "parse_submission"]
 
 TEXTAREA_FROM = 1000  # maxLength at or above which a string gets a textarea
 MAX_DEPTH = 3  # nested objects rendered as fieldsets; deeper ones are edited as JSON
 ROW_WIDGETS = frozenset({"text", "textarea", "date", "datetime", "number", "boolean", "select"})  # inside a row
 INDEX = "__INDEX__"  # the row index in the names and ids of the <template> row, replaced by static/app.js
 _ENUM_LABELS = re.compile(r"(\S+)\s*:\s*(.+?)\s*$")  # "... value: label" (the word before the colon)
+_ASSUMPTION = re.compile(r"\s*Giả định\b[^.]*(?:\.|$)")  # "Giả định: thời hạn 5 ngày." (the modeller's note)
+_FILE_REFERENCE = re.compile(r"\s*\((?:[^()]*\s)?[\w-]+\.(?:dmn|bpmn|json|toml)\)")  # "(eligibility.dmn)"
+_CODE_IN_PARENS = re.compile(r"\s*\((?:ví dụ\s+)?[a-z0-9]+(?:_[a-z0-9]+)+\)")  # "(dossier_code)"
 
 
 @dataclass
@@ -93,6 +96,29 @@ def _enum_options(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
     if all(str(v) in labels for v in values):
         return [(v, labels[str(v)]) for v in values]
     return [(v, str(v)) for v in values]
+
+
+def officer_text(text: str | None, codes: Iterable[Any] = ()) -> str | None:
+    """A help text or a step's note as an officer reads it (issue 10.3): without the "code: label" list of an
+    enumeration whose options already carry the labels (``codes``: its values), file names ("(eligibility.dmn)"),
+    identifiers in parentheses and the modeller's "Giả định" notes; None when nothing is left."""
+    if not text:
+        return None
+    values = {str(code) for code in codes}
+    if values:
+        kept = []
+        for part in re.split(r"(?<=[;.])\s+", text):
+            match = re.match(r"\(?\s*(\S+?)\s*:", part)
+            if match and match.group(1) in values:
+                continue
+            kept.append(part)
+        text = " ".join(kept)
+    text = _ASSUMPTION.sub("", text)
+    text = _FILE_REFERENCE.sub("", text)
+    text = _CODE_IN_PARENS.sub("", text)
+    text = re.sub(r"\s*\(\s*\)", "", text).strip()
+    text = re.sub(r"[;,:]\s*$", ".", text).strip()
+    return text or None
 
 
 def _text_attrs(schema: Mapping[str, Any]) -> dict[str, str]:
@@ -180,7 +206,7 @@ class _Builder:
             id=f"field-{next(self.ids)}",
             widget="json",
             label=title.strip() if isinstance(title, str) and title.strip() else key,
-            help=description if isinstance(description, str) else None,
+            help=officer_text(description) if isinstance(description, str) else None,
             required=required,
             schema=schema,
             errors=list(self.errors.get(name, [])),
@@ -191,6 +217,7 @@ class _Builder:
         item_options = _enum_options(items) if kind == "array" else None
         if options is not None:
             made.widget, made.options = "select", [(str(v), label) for v, label in options]
+            made.help = officer_text(made.help, [v for v, _label in options])
         elif kind == "object" and isinstance(schema.get("properties"), Mapping) and depth < MAX_DEPTH:
             found = values.get(key)
             nested: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
@@ -233,6 +260,7 @@ class _Builder:
             made.widget = "boolean"
         elif kind == "array" and item_options is not None:
             made.widget, made.options = "checkboxes", [(str(v), label) for v, label in item_options]
+            made.help = officer_text(made.help, [v for v, _label in item_options])
         elif kind == "array" and _type(items) == "string" and not items.get("format"):
             made.widget = "lines"
             made.help = " ".join(filter(None, [made.help, self.t("form.lines_help")]))

@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.model import TASK_ROLES, Actor
 from phoihop.settings import Settings
+from phoihop.web.forms import officer_text
 from phoihop.web.i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
 from phoihop.web.numbers import format_money
 from phoihop.web.session import CSRF_COOKIE, LANG_COOKIE, WebSession, set_cookie
@@ -108,6 +109,7 @@ ENV = jinja2.Environment(
 ENV.globals.update(asset=_asset, vendor=_vendor, htmx_config=HTMX_CONFIG)
 ENV.filters["hanoi"] = hanoi_time
 ENV.filters["pretty_json"] = pretty_json
+ENV.filters["officer_text"] = lambda text: officer_text(text) or ""  # no "Giả định" note, file or code
 ENV.filters["money"] = format_money  # 600000000 → 600.000.000 (the page adds "đồng")
 
 

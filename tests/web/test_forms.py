@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from phoihop.engine.definitions.forms.files import parse_form
-from phoihop.web.forms import FormField, build_fields, errors_by_field, parse_submission
+from phoihop.web.forms import FormField, build_fields, errors_by_field, officer_text, parse_submission
 from phoihop.web.i18n import Translator
 
 PROCESSES = Path(__file__).parents[2] / "processes"
@@ -442,3 +442,16 @@ def test_number_fields_read_thousands_dots_and_decimal_commas() -> None:
     assert parse_submission(decimal, {"rate": ["1.234,5"]}, T)[0] == {"rate": 1234.5}
     assert parse_submission(decimal, {"rate": ["7.5"]}, T)[0] == {"rate": 7.5}  # what a browser's number input sends
     assert parse_submission(decimal, {"rate": ["12,75"]}, T)[0] == {"rate": 12.75}
+
+
+def test_help_texts_leave_out_codes_files_and_the_modellers_assumptions() -> None:
+    """Issue 10.3: nothing internal reaches an officer; an enumeration's "code: label" list becomes its options."""
+    outcome = by_name(build_fields(form("green_lane", "check_completeness.form.json"), T))["outcome"]
+    assert outcome.help is None and ("complete", "hồ sơ đầy đủ, tiếp nhận") in outcome.options
+    code = by_name(build_fields(form("green_lane", "start.form.json"), T))["procedure_code"]
+    assert code.help is not None and ".dmn" not in code.help
+    assert officer_text("Tính từ ngày hẹn cũ. Giả định: tối đa 30 ngày làm việc.") == "Tính từ ngày hẹn cũ."
+    assert officer_text("Mã quy trình (ví dụ sandbox_review), nếu có.") == "Mã quy trình, nếu có."
+    assert officer_text("Giả định: tối đa 24 tháng.") is None
+    agency = "Cơ quan báo cáo. skhcn: Sở Khoa học và Công nghệ; stp: Sở Tư pháp."
+    assert officer_text(agency, ["skhcn", "stp"]) == "Cơ quan báo cáo."
