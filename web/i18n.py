@@ -213,6 +213,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "case.history.what": ("Nội dung", "What"),
     "case.history.agency": ("Đơn vị", "Agency"),
     "case.variables": ("Dữ liệu hồ sơ", "Case data"),
+    "case.technical_variables": ("Dữ liệu kỹ thuật (quản trị)", "Technical data (administrators)"),
     "case.variable": ("Trường", "Field"),
     "case.value": ("Giá trị", "Value"),
     "case.error": ("Lỗi xử lý", "Processing error"),

@@ -4,6 +4,7 @@ PostgreSQL, signed in as a demo user."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,23 @@ def test_a_start_form_starts_with_the_officers_agency_as_the_reporting_agency(ap
     select = select[: select.index("</select>")]
     assert '<option value="skhcn" selected>' in select
     assert agency_defaults({"properties": {"agency": {"enum": ["stp", "htkc"]}}}, ["skhcn"]) == {}
+
+
+def test_the_case_page_shows_labelled_formatted_data_and_no_codes(app: TestClient) -> None:
+    case = start(
+        app,
+        "de_xuat",
+        variables={"title": "Đề xuất", "amount": 600_000_000, "received_on": "2026-12-07", "sector": "other"},
+    )
+    complete(app, open_tasks(app, case["id"])["y_kien"]["id"], STP, legal_opinion="Phù hợp", legal_result="agree")
+    browser, _csrf = signed_in(app, "stp.dung")
+    html = browser.get(f"/ho-so/{case['id']}").text
+    table = html[html.index('data-testid="variables"') :]
+    table = re.sub(r"<[^>]+>", "|", table[: table.index("</table>")])  # what the officer reads
+    for shown in ("Kinh phí đề nghị", "600.000.000 đồng", "Ngày nhận", "07/12/2026", "Lĩnh vực khác", "Đồng ý"):
+        assert shown in table, shown
+    for hidden in ("legal_result", "received_on", "2026-12-07", "|agree|", "|other|", "600000000"):
+        assert hidden not in table, hidden
+    assert 'data-testid="technical-variables"' not in html  # the engine's own data: administrators only
+    admin, _csrf = signed_in(app, "admin.son")
+    assert 'data-testid="technical-variables"' in admin.get(f"/ho-so/{case['id']}").text

@@ -70,6 +70,7 @@ async def case_page(
         {
             "instance": instance,
             "money": diagram.money,
+            "data": diagram.data,
             "marks": marks,
             "history": [_history_row(event, names, lanes) for event in diagram.history],
             "names": names,
