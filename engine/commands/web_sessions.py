@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from phoihop.engine.clock import Clock
 from phoihop.engine.errors import InvalidInput
 from phoihop.engine.model import ROLES, Actor
+from phoihop.engine.store import people
 from phoihop.engine.store import web_sessions as store
 from phoihop.engine.store.database import Database
 
@@ -71,6 +72,8 @@ class WebSessions:
                 expires_at=session.expires_at,
                 revoked_at=None,
             )
+            if actor.name.strip() and actor.name != actor.id:  # pages name people by it, not by their login id
+                people.remember_person(conn, actor.id, actor.name.strip()[:300], now)
         return OpenedSession(token, session)
 
     def find(self, token: str | None) -> ActiveSession | None:

@@ -16,7 +16,7 @@ from phoihop.engine.errors import DefinitionNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.instances import HistoryEvent, InstanceReads, InstanceView, history_event
 from phoihop.engine.reads.views import EarlierAnswer, TaskView
-from phoihop.engine.store import instance_views
+from phoihop.engine.store import instance_views, people
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 
@@ -147,6 +147,11 @@ class InstanceViews:
                 if instance.variables.get(n) not in (None, "", [])
             ),
         )
+
+    def display_names(self, user_ids: Iterable[str | None]) -> dict[str, str]:
+        """``{user id: display name}`` of the people among ``user_ids`` who signed in once (pages name people by it)."""
+        with self.db.transaction(write=False) as conn:
+            return people.names_of(conn, (u for u in user_ids if u))
 
     def instance_labels(self, tasks: Iterable[TaskView]) -> dict[str, InstanceLabels]:
         """``{instance id: labels}`` for the instances of ``tasks`` (tasks the caller may already see): business key,

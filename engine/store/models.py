@@ -309,3 +309,13 @@ class StartupDeploy(SQLModel, table=True):
     folder: str = Field(primary_key=True, max_length=300)
     content_hash: str = Field(max_length=64)
     deployed_at: datetime = _utc(nullable=False)
+
+
+class Person(SQLModel, table=True):
+    """The display name of a person who signed in (issue 10.3: officers are shown by name, not login id): written at
+    each sign-in, read where a page names who claimed, completed or started something."""
+
+    __tablename__ = "person"
+    user_id: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=300)
+    updated_at: datetime = _utc(nullable=False)

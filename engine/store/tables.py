@@ -22,6 +22,7 @@ from phoihop.engine.store.models import (
     IdempotencyKey,
     Incident,
     MessageSubscription,
+    Person,
     ProcessDefinition,
     ProcessInstance,
     StartSchedule,
@@ -49,6 +50,7 @@ external_task_table = ExternalTask.__table__  # type: ignore[attr-defined]
 incident_table = Incident.__table__  # type: ignore[attr-defined]
 web_session_table = WebSession.__table__  # type: ignore[attr-defined]
 startup_deploy_table = StartupDeploy.__table__  # type: ignore[attr-defined]
+person_table = Person.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 

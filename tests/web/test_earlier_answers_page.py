@@ -87,3 +87,16 @@ def test_the_case_page_shows_labelled_formatted_data_and_no_codes(app: TestClien
     assert 'data-testid="technical-variables"' not in html  # the engine's own data: administrators only
     admin, _csrf = signed_in(app, "admin.son")
     assert 'data-testid="technical-variables"' in admin.get(f"/ho-so/{case['id']}").text
+
+
+def test_people_are_named_by_their_display_name_not_their_login_id(app: TestClient) -> None:
+    case = start(app, "de_xuat", variables={"title": "Đề xuất"})
+    task_id = open_tasks(app, case["id"])["y_kien"]["id"]
+    officer, csrf = signed_in(app, "stp.dung")
+    assert officer.post(f"/cong-viec/{task_id}/nhan", data={"csrf_token": csrf}).status_code == 200
+    colleague, _csrf = signed_in(app, "stp.minh")
+    page = colleague.get(f"/cong-viec/{task_id}").text
+    assignee = page[page.index('data-testid="assignee"') :]
+    assert assignee.split("</dd>")[0].endswith("Trần Thị Dung") and "stp.dung" not in page
+    history = colleague.get(f"/ho-so/{case['id']}").text
+    assert "Trần Thị Dung" in history and ">stp.dung<" not in history
