@@ -513,12 +513,15 @@ def pick(lang: Lang, vi: str | None, en: str | None) -> str:
 _AGENCIES = default_registry()
 
 
-def agency_name(code_or_name: str, lang: Lang) -> str:
-    """An agency code or name as people read it in ``lang``; unknown text is returned as it is."""
+def agency_name(code_or_name: str, lang: Lang, *, short: bool = False) -> str:
+    """An agency code or name as people read it in ``lang`` (``short``: its one short Vietnamese form); unknown text
+    is returned as it is."""
     agency = _AGENCIES.resolve(code_or_name)
     if agency is None:
         return code_or_name
-    return agency.name_vi if lang == "vi" else agency.name_en
+    if lang != "vi":
+        return agency.name_en
+    return agency.short_vi if short else agency.name_vi
 
 
 def parse_lang(value: str | None) -> Lang:

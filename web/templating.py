@@ -147,11 +147,22 @@ class PageContext:
             "current_path": self.request.url.path,
             "full_path": _full_path(self.request),
             "agency": lambda code: agency_name(code, self.lang),
+            "task_agency": lambda task, short=False: _task_agency(task, self.lang, short=short),
             "role_name": lambda role: t.maybe(f"role.{role}", role),
             "may_act": lambda task: _may_act(actor, task),
             "read_only_note": lambda task: _read_only_note(actor, task),
             "is_dev": self.settings.env == "dev",
         }
+
+
+def _task_agency(task: Any, lang: Lang, *, short: bool = False) -> str:
+    """The agency that does ``task``, by name: its candidate agencies (the lane's real agency, also where the lane is
+    a generic "Cơ quan giải quyết" and the agency is chosen at run time), else the lane's name. ``short``: the
+    agencies' one short form (engine/agencies.py SHORT_NAMES_VI), for narrow columns."""
+    groups = [str(g) for g in getattr(task, "candidate_groups", ()) or ()]
+    if groups:
+        return ", ".join(agency_name(g, lang, short=short) for g in groups)
+    return str(getattr(task, "lane", None) or "")
 
 
 def _may_act(actor: Actor | None, task: Any) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,8 @@ from fastapi.testclient import TestClient
 from phoihop.engine.clock import FakeClock
 from phoihop.settings import Settings
 from phoihop.web.forms import agency_defaults
+from phoihop.web.i18n import agency_name
+from phoihop.web.templating import _task_agency
 from tests.api.calls import OWNER, STP, complete, open_tasks, start, upload
 from tests.conftest import TEST_SECRET, reused_app
 from tests.web.test_officer_pages import signed_in
@@ -100,3 +103,12 @@ def test_people_are_named_by_their_display_name_not_their_login_id(app: TestClie
     assert assignee.split("</dd>")[0].endswith("Trần Thị Dung") and "stp.dung" not in page
     history = colleague.get(f"/ho-so/{case['id']}").text
     assert "Trần Thị Dung" in history and ">stp.dung<" not in history
+
+
+def test_a_task_names_its_real_agency_not_a_generic_lane() -> None:
+    """The green lane's "Cơ quan giải quyết" lane is whichever agency the dossier was sent to (issue 10.3)."""
+    task = SimpleNamespace(lane="Cơ quan giải quyết", candidate_groups=("htkc",))
+    assert _task_agency(task, "vi") == "Ban Quản lý các Khu công nghệ cao và Khu công nghiệp Hà Nội"
+    assert _task_agency(task, "vi", short=True) == "Ban Quản lý các Khu CNC và KCN"
+    assert _task_agency(SimpleNamespace(lane="Sở Tư pháp", candidate_groups=()), "vi") == "Sở Tư pháp"
+    assert agency_name("ttpvhcc", "vi") == "Trung tâm Phục vụ hành chính công thành phố Hà Nội"
