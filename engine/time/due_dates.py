@@ -95,7 +95,10 @@ def in_working_time(moment: datetime, limit: datetime | None, calendar: Business
     ``moment``'s awareness (a naive moment is Hanoi time and comes back naive)."""
     if calendar is None:
         return moment
-    moved = calendar.in_working_hours(moment)
+    try:
+        moved = calendar.in_working_hours(moment)
+    except (ValueError, OverflowError):  # a year outside the calendar's range: the moment as it is
+        return moment
     if moment.tzinfo is None:
         moved = moved.astimezone(HANOI_TZ).replace(tzinfo=None)
         return min(moved, limit) if limit is not None and limit.tzinfo is None else moved

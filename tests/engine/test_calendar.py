@@ -15,6 +15,7 @@ from phoihop.engine.commands.calendar import CalendarService, read_calendar_file
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import CalendarDayNotFound, Forbidden, InvalidCalendarDay, InvalidInput
 from phoihop.engine.time.calendar import MAX_DAYS, BusinessCalendar, DayOff, Override
+from phoihop.engine.time.due_dates import warning_time
 from tests.conftest import officer
 
 PLAIN = BusinessCalendar()
@@ -192,6 +193,11 @@ def test_the_project_calendar_file_keeps_24_november_a_working_day() -> None:
 )
 def test_a_moment_outside_working_hours_moves_to_the_next_opening(moment: datetime, expected: datetime) -> None:
     assert PLAIN.in_working_hours(moment) == expected.astimezone(UTC)
+
+
+def test_a_warning_beyond_the_calendars_years_stays_where_it_falls() -> None:
+    far = datetime(9000, 1, 1, 2, 0, tzinfo=UTC)
+    assert warning_time(far - timedelta(days=4), far, calendar=PLAIN) == far - timedelta(days=1)
 
 
 @pytest.mark.parametrize("days", [-1, MAX_DAYS + 1])
