@@ -78,7 +78,7 @@ def _number(value: Any) -> str | None:
 
 def _enum_options(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
     """(value, label) of an enumeration: ``oneOf``/``anyOf`` of ``{const, title}``; ``enum`` with labels read from a
-    description written "value: label; value: label" when it names every value; else the values themselves."""
+    description written "value: label; value: label" for the values it names; else the values themselves."""
     for keyword in ("oneOf", "anyOf"):
         members = schema.get(keyword)
         if isinstance(members, list) and members and all(isinstance(m, Mapping) and "const" in m for m in members):
@@ -90,12 +90,13 @@ def _enum_options(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
     description = schema.get("description")
     if isinstance(description, str):
         for part in description.rstrip(". ").split(";"):
+            inner = part.rsplit("(", 1)[-1]
+            if part.rstrip().endswith(")") and ":" in inner:  # "... (other: nghị quyết khác)"
+                part = inner.rstrip(") ")
             match = _ENUM_LABELS.search(part)
             if match:
                 labels[match.group(1)] = match.group(2)
-    if all(str(v) in labels for v in values):
-        return [(v, labels[str(v)]) for v in values]
-    return [(v, str(v)) for v in values]
+    return [(v, labels.get(str(v), str(v))) for v in values]  # "(other: nghị quyết khác)" labels "other" alone
 
 
 def officer_text(text: str | None, codes: Iterable[Any] = ()) -> str | None:
@@ -104,15 +105,9 @@ def officer_text(text: str | None, codes: Iterable[Any] = ()) -> str | None:
     identifiers in parentheses and the modeller's "Giả định" notes; None when nothing is left."""
     if not text:
         return None
-    values = {str(code) for code in codes}
-    if values:
-        kept = []
-        for part in re.split(r"(?<=[;.])\s+", text):
-            match = re.match(r"\(?\s*(\S+?)\s*:", part)
-            if match and match.group(1) in values:
-                continue
-            kept.append(part)
-        text = " ".join(kept)
+    for code in sorted({str(code) for code in codes}, key=len, reverse=True):
+        label = r"(?:[^;()]|\([^()]*\))*"  # a label may hold a remark in parentheses: "(chỉ một lần)"
+        text = re.sub(rf"\s*\(?(?<![\w-]){re.escape(code)}\s*:\s*{label}\)?\s*(?:;|(?=\.)|$)", "", text)
     text = _ASSUMPTION.sub("", text)
     text = _FILE_REFERENCE.sub("", text)
     text = _CODE_IN_PARENS.sub("", text)
@@ -214,7 +209,8 @@ class _Builder:
         kind = _type(schema)
         options = _enum_options(schema)
         items = _items(schema)
-        item_options = _enum_options(items) if kind == "array" else None
+        described = items if "description" in items else {**items, "description": schema.get("description")}
+        item_options = _enum_options(described) if kind == "array" else None  # the array's "code: label" list
         if options is not None:
             made.widget, made.options = "select", [(str(v), label) for v, label in options]
             made.help = officer_text(made.help, [v for v, _label in options])

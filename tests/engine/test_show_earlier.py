@@ -103,3 +103,12 @@ def test_values_read_as_an_officer_reads_them() -> None:
     assert display_value(False) == "Không" and display_value(None) == "Chưa có"
     assert display_value(2026) == "2026" and display_value(1234567.5) == "1.234.567,5"
     assert display_value(["a", "b"]) == "a; b"
+
+
+def test_an_enumeration_labelled_in_its_description_shows_its_labels() -> None:
+    outcome = {"enum": ["complete", "supplement"], "description": "complete: đầy đủ; supplement: bổ sung (một lần)."}
+    assert display_value("supplement", outcome) == "bổ sung (một lần)"
+    agencies = {"type": "array", "items": {"enum": ["skhcn", "stp"]}, "description": "Mã. skhcn: Sở KH&CN; stp: STP."}
+    assert display_value(["skhcn", "stp"], agencies) == "Sở KH&CN; STP"
+    resolution = {"enum": ["29/2025/NQ-HĐND", "other"], "description": "Nghị quyết (other: nghị quyết khác)."}
+    assert display_value("other", resolution) == "nghị quyết khác"

@@ -117,7 +117,7 @@ def test_one_stop_desk_accepts_a_green_lane_dossier_then_skhcn_claims_and_apprai
     expect(history.locator('tr[data-kind="task_completed"]', has_text="Kiểm tra tính đầy đủ")).to_contain_text(
         "Trung tâm Phục vụ hành chính công"
     )
-    expect(history.locator('tr[data-kind="task_claimed"]')).to_contain_text("skhcn.an")
+    expect(history.locator('tr[data-kind="task_claimed"]')).to_contain_text("Nguyễn Văn An")  # by name, not login id
     assert dialogs == []
 
 

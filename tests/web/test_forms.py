@@ -455,3 +455,13 @@ def test_help_texts_leave_out_codes_files_and_the_modellers_assumptions() -> Non
     assert officer_text("Giả định: tối đa 24 tháng.") is None
     agency = "Cơ quan báo cáo. skhcn: Sở Khoa học và Công nghệ; stp: Sở Tư pháp."
     assert officer_text(agency, ["skhcn", "stp"]) == "Cơ quan báo cáo."
+
+
+def test_an_option_labelled_in_parentheses_or_on_its_array_reads_as_its_label() -> None:
+    start = by_name(build_fields(form("escalation", "start.form.json"), T))
+    assert start["related_resolution"].options[-1] == ("other", "nghị quyết khác")
+    assert "other" not in (start["related_resolution"].help or "")
+    reminded = by_name(build_fields(form("monthly_report", "remind.form.json"), T))["reminded_agencies"]
+    assert ("skhcn", "Sở Khoa học và Công nghệ") in reminded.options and "skhcn:" not in (reminded.help or "")
+    outcome = by_name(build_fields(form("green_lane", "check_completeness.form.json"), T))["outcome"]
+    assert ("supplement", "yêu cầu bổ sung (chỉ một lần)") in outcome.options and outcome.help is None

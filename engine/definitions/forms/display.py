@@ -24,6 +24,7 @@ YES, NO = "Có", "Không"
 MONEY_UNIT = "đồng"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+_LABELLED = re.compile(r"(\S+)\s*:\s*(.+?)\s*$")  # "... value: label" in a description
 _GROUP_FROM = 10_000  # 2026 stays 2026 (a year, a count); 600000 is 600.000
 
 
@@ -61,12 +62,25 @@ def field_labels(forms: Iterable[tuple[str, Mapping[str, Any]]], *, start: str |
 
 
 def enum_titles(schema: Mapping[str, Any]) -> dict[str, str] | None:
-    """Value (as text) → title of an enumeration written as ``oneOf``/``anyOf`` of ``{const, title}``."""
+    """Value (as text) → title of an enumeration: ``oneOf``/``anyOf`` of ``{const, title}``, or an ``enum`` whose
+    description labels its values "value: label; value: label" (as the web form's options read it)."""
     for keyword in ("oneOf", "anyOf"):
         members = schema.get(keyword)
         if isinstance(members, list) and members and all(isinstance(m, Mapping) and "const" in m for m in members):
             return {str(m["const"]): str(m.get("title") or m["const"]) for m in members}
-    return None
+    values = schema.get("enum")
+    if not isinstance(values, list) or not values:
+        return None
+    labels: dict[str, str] = {}
+    description = schema.get("description")
+    for part in description.rstrip(". ").split(";") if isinstance(description, str) else ():
+        inner = part.rsplit("(", 1)[-1]
+        if part.rstrip().endswith(")") and ":" in inner:
+            part = inner.rstrip(") ")
+        match = _LABELLED.search(part)
+        if match:
+            labels[match.group(1)] = match.group(2)
+    return {str(v): labels.get(str(v), str(v)) for v in values}
 
 
 def _number(value: int | float, *, money: bool) -> str:
@@ -117,6 +131,8 @@ def display_value(value: Any, schema: Mapping[str, Any] | None = None) -> str:
         return value
     listed = schema.get("items")
     items: Mapping[str, Any] = listed if isinstance(listed, Mapping) else {}
+    if "description" not in items and "description" in schema:  # the array's "code: label" list names its items
+        items = {**items, "description": schema["description"]}
     if isinstance(value, list):
         return "; ".join(display_value(item, items) for item in value)
     if isinstance(value, Mapping):
