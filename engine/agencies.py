@@ -13,7 +13,15 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["AGENCY_TABLE", "Agency", "AgencyRegistry", "canonical_name", "default_registry"]
+__all__ = ["AGENCY_TABLE", "SHORT_NAMES_VI", "Agency", "AgencyRegistry", "canonical_name", "default_registry"]
+
+# One short form per agency with a long name, everywhere (issue 10.3): the HTKC board is "Ban Quản lý các Khu CNC và
+# KCN" in task names, documentation and narrow columns, never "Ban HTKC" or "BQL". The others keep their name.
+SHORT_NAMES_VI = {
+    "htkc": "Ban Quản lý các Khu CNC và KCN",
+    "skhcn": "Sở KH&CN",
+    "ttpvhcc": "Trung tâm Phục vụ hành chính công",
+}
 
 # The five Vietnamese tone marks as combining characters: grave, acute, tilde, hook above, dot below.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -36,6 +44,11 @@ class Agency:
     name_vi: str
     name_en: str
     aliases: tuple[str, ...] = ()
+
+    @property
+    def short_vi(self) -> str:
+        """The one short Vietnamese form used where space is short (inbox columns, task names): SHORT_NAMES_VI."""
+        return SHORT_NAMES_VI.get(self.code, self.name_vi)
 
     def names(self) -> tuple[str, ...]:
         """Every spelling that resolves to this agency."""
@@ -98,13 +111,13 @@ AGENCY_TABLE: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("svhtt", "Sở Văn hóa và Thể thao", "Department of Culture and Sports", ("Sở VH&TT", "Sở VHTT", "SVHTT")),
     (
         "ttpvhcc",
-        "Trung tâm Phục vụ hành chính công",
-        "Public Administrative Service Centre",
+        "Trung tâm Phục vụ hành chính công thành phố Hà Nội",  # its full name (Điều 20)
+        "Hanoi Public Administrative Service Centre",
         (
             "Bộ phận một cửa",
             "Một cửa",
             "Bộ phận tiếp nhận và trả kết quả",
-            "Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
+            "Trung tâm Phục vụ hành chính công",
             "TTPVHCC",
         ),
     ),

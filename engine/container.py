@@ -195,7 +195,9 @@ def build_engine(
     timers = TimerCommands(executor, RetryPolicy(job_retries))
     content = _content_store(db, document_storage, document_dir)
     # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
-    instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
+    instance_reads = InstanceReads(
+        db, clock, warning_ratio=warning_ratio, models=executor.model, calendar=calendar.current
+    )
     # notifications: one hook on what commands write, in their transaction; email from the outbox (smtp None: none)
     notifier = Notifier(agencies, email_enabled=smtp is not None, public_url=public_url)
     write_hooks.install(db.engine, notifier.on_write)

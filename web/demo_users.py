@@ -25,7 +25,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         "Lê Minh Khánh",
         ("ttpvhcc",),
         ("officer",),
-        "Chuyên viên Trung tâm Phục vụ hành chính công (một cửa)",
+        "Chuyên viên Trung tâm Phục vụ hành chính công thành phố Hà Nội (một cửa)",
         "Officer, Public Administrative Service Centre",
     ),
     DemoUser(

@@ -23,13 +23,16 @@ from phoihop.engine.clock import HANOI_TZ
 from phoihop.web.i18n import Translator
 from phoihop.web.numbers import NumberUnclear, format_money, is_money, read_number
 
-__all__ = ["FormField", "build_fields", "errors_by_field", "parse_submission"]
+__all__ = ["FormField", "agency_defaults", "build_fields", "errors_by_field", "officer_text", "parse_submission"]
 
 TEXTAREA_FROM = 1000  # maxLength at or above which a string gets a textarea
 MAX_DEPTH = 3  # nested objects rendered as fieldsets; deeper ones are edited as JSON
 ROW_WIDGETS = frozenset({"text", "textarea", "date", "datetime", "number", "boolean", "select"})  # inside a row
 INDEX = "__INDEX__"  # the row index in the names and ids of the <template> row, replaced by static/app.js
 _ENUM_LABELS = re.compile(r"(\S+)\s*:\s*(.+?)\s*$")  # "... value: label" (the word before the colon)
+_ASSUMPTION = re.compile(r"\s*Giả định\b[^.]*(?:\.|$)")  # "Giả định: thời hạn 5 ngày." (the modeller's note)
+_FILE_REFERENCE = re.compile(r"\s*\((?:[^()]*\s)?[\w-]+\.(?:dmn|bpmn|json|toml)\)")  # "(eligibility.dmn)"
+_CODE_IN_PARENS = re.compile(r"\s*\((?:ví dụ\s+)?[a-z0-9]+(?:_[a-z0-9]+)+\)")  # "(dossier_code)"
 
 
 @dataclass
@@ -76,7 +79,7 @@ def _number(value: Any) -> str | None:
 
 def _enum_options(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
     """(value, label) of an enumeration: ``oneOf``/``anyOf`` of ``{const, title}``; ``enum`` with labels read from a
-    description written "value: label; value: label" when it names every value; else the values themselves."""
+    description written "value: label; value: label" for the values it names; else the values themselves."""
     for keyword in ("oneOf", "anyOf"):
         members = schema.get(keyword)
         if isinstance(members, list) and members and all(isinstance(m, Mapping) and "const" in m for m in members):
@@ -88,12 +91,30 @@ def _enum_options(schema: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
     description = schema.get("description")
     if isinstance(description, str):
         for part in description.rstrip(". ").split(";"):
+            inner = part.rsplit("(", 1)[-1]
+            if part.rstrip().endswith(")") and ":" in inner:  # "... (other: nghị quyết khác)"
+                part = inner.rstrip(") ")
             match = _ENUM_LABELS.search(part)
             if match:
                 labels[match.group(1)] = match.group(2)
-    if all(str(v) in labels for v in values):
-        return [(v, labels[str(v)]) for v in values]
-    return [(v, str(v)) for v in values]
+    return [(v, labels.get(str(v), str(v))) for v in values]  # "(other: nghị quyết khác)" labels "other" alone
+
+
+def officer_text(text: str | None, codes: Iterable[Any] = ()) -> str | None:
+    """A help text or a step's note as an officer reads it (issue 10.3): without the "code: label" list of an
+    enumeration whose options already carry the labels (``codes``: its values), file names ("(eligibility.dmn)"),
+    identifiers in parentheses and the modeller's "Giả định" notes; None when nothing is left."""
+    if not text:
+        return None
+    for code in sorted({str(code) for code in codes}, key=len, reverse=True):
+        label = r"(?:[^;()]|\([^()]*\))*"  # a label may hold a remark in parentheses: "(chỉ một lần)"
+        text = re.sub(rf"\s*\(?(?<![\w-]){re.escape(code)}\s*:\s*{label}\)?\s*(?:;|(?=\.)|$)", "", text)
+    text = _ASSUMPTION.sub("", text)
+    text = _FILE_REFERENCE.sub("", text)
+    text = _CODE_IN_PARENS.sub("", text)
+    text = re.sub(r"\s*\(\s*\)", "", text).strip()
+    text = re.sub(r"[;,:]\s*$", ".", text).strip()
+    return text or None
 
 
 def _text_attrs(schema: Mapping[str, Any]) -> dict[str, str]:
@@ -181,7 +202,7 @@ class _Builder:
             id=f"field-{next(self.ids)}",
             widget="json",
             label=title.strip() if isinstance(title, str) and title.strip() else key,
-            help=description if isinstance(description, str) else None,
+            help=officer_text(description) if isinstance(description, str) else None,
             required=required,
             schema=schema,
             errors=list(self.errors.get(name, [])),
@@ -189,9 +210,11 @@ class _Builder:
         kind = _type(schema)
         options = _enum_options(schema)
         items = _items(schema)
-        item_options = _enum_options(items) if kind == "array" else None
+        described = items if "description" in items else {**items, "description": schema.get("description")}
+        item_options = _enum_options(described) if kind == "array" else None  # the array's "code: label" list
         if options is not None:
             made.widget, made.options = "select", [(str(v), label) for v, label in options]
+            made.help = officer_text(made.help, [v for v, _label in options])
         elif kind == "object" and isinstance(schema.get("properties"), Mapping) and depth < MAX_DEPTH:
             found = values.get(key)
             nested: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
@@ -236,6 +259,7 @@ class _Builder:
             made.widget = "boolean"
         elif kind == "array" and item_options is not None:
             made.widget, made.options = "checkboxes", [(str(v), label) for v, label in item_options]
+            made.help = officer_text(made.help, [v for v, _label in item_options])
         elif kind == "array" and _type(items) == "string" and not items.get("format"):
             made.widget = "lines"
             made.help = " ".join(filter(None, [made.help, self.t("form.lines_help")]))
@@ -341,6 +365,23 @@ def build_fields(
     if not schema:
         return []
     return _Builder(t, values or {}, raw, errors or {}).fields(schema, "", values or {}, 0)
+
+
+def agency_defaults(schema: Mapping[str, Any] | None, agencies: Sequence[str]) -> dict[str, Any]:
+    """A start form's agency fields pre-filled with the signed-in officer's agency (issue 10.3): each top-level
+    property named ``agency`` or ``…_agency`` whose options include one of ``agencies`` (the first such)."""
+    properties = schema.get("properties") if schema else None
+    if not isinstance(properties, Mapping):
+        return {}
+    found: dict[str, Any] = {}
+    for name, sub in properties.items():
+        if not isinstance(sub, Mapping) or not (name == "agency" or name.endswith("_agency")):
+            continue
+        options = [str(value) for value, _label in _enum_options(sub) or []]
+        mine = next((agency for agency in agencies if agency in options), None)
+        if mine is not None:
+            found[name] = mine
+    return found
 
 
 # --- submission ------------------------------------------------------------------------------------------------------

@@ -126,6 +126,8 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "task.unclaimed": ("Đã bỏ nhận công việc.", "The task was unclaimed."),
     "task.details": ("Thông tin công việc", "Task details"),
     "task.documentation": ("Nội dung công việc", "What to do"),
+    "task.earlier": ("Ý kiến, kết quả các bước trước", "Earlier answers"),
+    "task.summary": ("Thông tin hồ sơ, đề nghị", "The case: applicant and request"),
     "task.lane": ("Đơn vị thực hiện", "Agency"),
     "task.candidates": ("Nhóm được giao", "Candidate groups"),
     "task.required_role": ("Vai trò yêu cầu", "Required role"),
@@ -213,6 +215,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "case.history.what": ("Nội dung", "What"),
     "case.history.agency": ("Đơn vị", "Agency"),
     "case.variables": ("Dữ liệu hồ sơ", "Case data"),
+    "case.technical_variables": ("Dữ liệu kỹ thuật (quản trị)", "Technical data (administrators)"),
     "case.variable": ("Trường", "Field"),
     "case.value": ("Giá trị", "Value"),
     "case.error": ("Lỗi xử lý", "Processing error"),
@@ -765,12 +768,15 @@ def pick(lang: Lang, vi: str | None, en: str | None) -> str:
 _AGENCIES = default_registry()
 
 
-def agency_name(code_or_name: str, lang: Lang) -> str:
-    """An agency code or name as people read it in ``lang``; unknown text is returned as it is."""
+def agency_name(code_or_name: str, lang: Lang, *, short: bool = False) -> str:
+    """An agency code or name as people read it in ``lang`` (``short``: its one short Vietnamese form); unknown text
+    is returned as it is."""
     agency = _AGENCIES.resolve(code_or_name)
     if agency is None:
         return code_or_name
-    return agency.name_vi if lang == "vi" else agency.name_en
+    if lang != "vi":
+        return agency.name_en
+    return agency.short_vi if short else agency.name_vi
 
 
 def parse_lang(value: str | None) -> Lang:

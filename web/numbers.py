@@ -3,12 +3,14 @@
 only one way is read; what could mean two amounts is refused with a field error, never taken as another amount.
 
 A money field is an ``integer`` or ``number`` with ``"format": "money"`` in its form (đồng): typed in a text input,
-shown with separators ("600.000.000") and the unit. Any other number field is a browser number input, which sends
-the value with a dot before the decimals ("7.5"): there a single dot followed by three digits is a decimal point."""
+shown with separators ("600.000.000") and the unit; the unit may be typed too ("600.000.000 đồng", "600.000.000đ").
+Any other number field is a browser number input, which sends the value with a dot before the decimals ("7.5"):
+there a single dot followed by three digits is a decimal point."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +23,8 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
 _DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
 _DECIMAL_DOT = re.compile(r"[+-]?\d*\.\d+")
 _NUMERIC_LOOKING = re.compile(r"[+-]?[\d.,]*\d[\d.,]*")
+# the unit typed after an amount: "600.000.000 đồng", "600.000.000đ", "600.000.000 VND" (any case, NFC or NFD)
+_MONEY_UNIT = re.compile(r"\s*(?:đồng|đ|vnđ|vnd)\s*$", re.IGNORECASE)
 
 
 class NumberUnclear(ValueError):
@@ -39,7 +43,10 @@ def is_money(schema: Mapping[str, Any]) -> bool:
 def read_number(text: str, *, integer: bool, money: bool) -> int | float | str:
     """The number ``text`` means; ``text`` itself when it is no number at all (the form's validation names the field);
     NumberUnclear when it looks like one but could be read two ways, or is not whole where a whole number is asked."""
-    typed = _SPACE_GROUPS.sub(".", text.strip())
+    typed = text.strip()
+    if money:
+        typed = _MONEY_UNIT.sub("", unicodedata.normalize("NFC", typed))
+    typed = _SPACE_GROUPS.sub(".", typed)
     if len(typed) > 40:  # no amount has that many digits (and int() refuses more than 4,300): not a number
         return text
     if _PLAIN.fullmatch(typed):

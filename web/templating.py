@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.model import TASK_ROLES, Actor
 from phoihop.settings import Settings
+from phoihop.web.forms import officer_text
 from phoihop.web.i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
 from phoihop.web.numbers import format_money
 from phoihop.web.session import CSRF_COOKIE, LANG_COOKIE, WebSession, set_cookie
@@ -108,6 +109,7 @@ ENV = jinja2.Environment(
 ENV.globals.update(asset=_asset, vendor=_vendor, htmx_config=HTMX_CONFIG)
 ENV.filters["hanoi"] = hanoi_time
 ENV.filters["pretty_json"] = pretty_json
+ENV.filters["officer_text"] = lambda text: officer_text(text) or ""  # no "Giả định" note, file or code
 ENV.filters["money"] = format_money  # 600000000 → 600.000.000 (the page adds "đồng")
 
 
@@ -145,11 +147,22 @@ class PageContext:
             "current_path": self.request.url.path,
             "full_path": _full_path(self.request),
             "agency": lambda code: agency_name(code, self.lang),
+            "task_agency": lambda task, short=False: _task_agency(task, self.lang, short=short),
             "role_name": lambda role: t.maybe(f"role.{role}", role),
             "may_act": lambda task: _may_act(actor, task),
             "read_only_note": lambda task: _read_only_note(actor, task),
             "is_dev": self.settings.env == "dev",
         }
+
+
+def _task_agency(task: Any, lang: Lang, *, short: bool = False) -> str:
+    """The agency that does ``task``, by name: its candidate agencies (the lane's real agency, also where the lane is
+    a generic "Cơ quan giải quyết" and the agency is chosen at run time), else the lane's name. ``short``: the
+    agencies' one short form (engine/agencies.py SHORT_NAMES_VI), for narrow columns."""
+    groups = [str(g) for g in getattr(task, "candidate_groups", ()) or ()]
+    if groups:
+        return ", ".join(agency_name(g, lang, short=short) for g in groups)
+    return str(getattr(task, "lane", None) or "")
 
 
 def _may_act(actor: Actor | None, task: Any) -> bool:

@@ -42,6 +42,14 @@ class TaskOut(Out):
     required_role: str | None = Field(default=None, description="Only actors with this role claim and complete")
 
 
+class EarlierAnswerOut(Out):
+    field: str = Field(description="The variable")
+    label: str = Field(description="Its title in the form that asked for it (Vietnamese)")
+    form_title: str | None = Field(default=None, description="The title of that earlier form")
+    value: Any = Field(default=None, description="The value as stored (null: the case has none yet)")
+    text: str = Field(description="The value as an officer reads it: option titles, dd/mm/yyyy, đồng, Có/Không")
+
+
 class TaskDetailOut(TaskOut):
     form: dict[str, Any] | None = Field(
         default=None,
@@ -60,6 +68,14 @@ class TaskDetailOut(TaskOut):
     )
     draft: DraftOut | None = Field(
         default=None, description="The officer's draft of a task that needs a lead's approval (approval=\"lead\")"
+    )
+    earlier: list[EarlierAnswerOut] = Field(
+        default_factory=list,
+        description='The earlier fields the form lists in "x-show-earlier", read-only, labelled and formatted',
+    )
+    summary: list[EarlierAnswerOut] = Field(
+        default_factory=list,
+        description="The case's start-form answers (the applicant and the request), labelled and formatted",
     )
 
 

@@ -502,7 +502,9 @@ class CommandExecutor:
             "created_at": now,
             "claimed_at": now if assignee else None,
             "due_at": due_at,
-            "warn_at": warning_time(now, due_at, self.warning_ratio),
+            "warn_at": warning_time(
+                now, due_at, self.warning_ratio, calendar=self.runtime.calendar() if due_at is not None else None
+            ),
             # a run-time assignment that named no one fails closed: admins act, not every lead (ADMIN_ONLY)
             "required_role": ADMIN_ONLY if nobody else info.required_role if info else None,
         }

@@ -19,6 +19,7 @@ from typing import Any
 from phoihop.engine.clock import HANOI_TZ, Clock, SystemClock
 from phoihop.engine.errors import ScriptError
 from phoihop.engine.time.calendar import BusinessCalendar
+from phoihop.engine.time.due_dates import in_working_time
 
 DEFAULT_GREEN_LANE_CUT = 0.6  # Văn bản 991/UBND-TH (2025): processing times cut by at least 60% [2nd]
 # working days an agency consulted for its opinion ("cho ý kiến") has before its silence counts as consent (Giả định)
@@ -131,7 +132,9 @@ def working_days(n: Any, cutoff: Any = None) -> str:
 
 
 def deadline_fraction(start: Any, end: Any, ratio: Any) -> str:
-    """The moment at ``ratio`` (0–1) of the way from ``start`` to ``end``: the 75% warning of a time limit."""
+    """The moment at ``ratio`` (0–1) of the way from ``start`` to ``end``: the 75 % warning of a time limit. A moment
+    outside working hours (02:23, a Sunday) is moved to the next opening of the calendar's working hours (never past
+    ``end``): a warning is for officers at work."""
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
         raise _refuse(
             f"ratio must be a number between 0 and 1, not {ratio!r}",
@@ -142,7 +145,7 @@ def deadline_fraction(start: Any, end: Any, ratio: Any) -> str:
         first = datetime.combine(first, time(0), HANOI_TZ)
     if not isinstance(last, datetime):
         last = datetime.combine(last, time(0), HANOI_TZ)
-    return _iso(first + (last - first) * ratio)
+    return _iso(in_working_time(first + (last - first) * ratio, last, _context().calendar))
 
 
 def green_lane_days(standard_days: Any, cut_rate: Any = None) -> int:

@@ -4,22 +4,41 @@ GET /api/v1/process-instances/{id} first (``InstanceReads.get_instance``, compos
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from phoihop.engine.definitions.diagram_facts import diagram_facts, find_process_file
+from phoihop.engine.definitions.forms.display import FieldLabel, display_value, field_labels
 from phoihop.engine.definitions.forms.formats import money_fields
 from phoihop.engine.errors import DefinitionNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.instances import HistoryEvent, InstanceReads, InstanceView, history_event
-from phoihop.engine.reads.views import TaskView
-from phoihop.engine.store import instance_views
+from phoihop.engine.reads.views import EarlierAnswer, TaskView
+from phoihop.engine.store import instance_views, people
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 
 __all__ = ["InstanceDiagram", "InstanceLabels", "InstanceViews"]
 
 COMPLETED_KINDS = ("element_completed", "task_completed")
+START_FORM = "start.form.json"  # the project's start forms are named so; its labels come first
+
+
+def _schemas(files: Iterable[tuple[str, str]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(name, JSON Schema) of the form files among ``files`` (one that does not parse is left out)."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for name, content in files:
+        if not name.endswith(".form.json"):
+            continue
+        try:
+            schema = json.loads(content)
+        except ValueError:
+            continue
+        if isinstance(schema, dict):
+            found.append((name, schema))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +59,7 @@ class InstanceDiagram:
     lanes: Mapping[str, str]
     history: tuple[HistoryEvent, ...]
     money: frozenset[str] = frozenset()  # variables a form of the version marks as money (đồng)
+    data: tuple[EarlierAnswer, ...] = ()  # the variables a form of the version asks for, labelled and formatted
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +82,13 @@ class InstanceViews:
         return self._bpmn_file(self.instances.get_instance(actor, instance_id))
 
     def _bpmn_file(self, instance: InstanceView) -> tuple[str, str]:
-        return self._bpmn_and_money(instance)[0]
+        return self._bpmn_money_labels(instance)[0]
 
-    def _bpmn_and_money(self, instance: InstanceView) -> tuple[tuple[str, str], frozenset[str]]:
-        """The BPMN file of the instance's version and the variables its forms mark as money."""
+    def _bpmn_money_labels(
+        self, instance: InstanceView
+    ) -> tuple[tuple[str, str], frozenset[str], dict[str, FieldLabel]]:
+        """The BPMN file of the instance's version, the variables its forms mark as money and the labels its forms
+        give the variables (the start form's first)."""
         key, version = instance.process_key, instance.process_version
         with self.db.transaction(write=False) as conn:
             definition = repo.definition_by_version(conn, key, version) if version is not None else None
@@ -79,12 +102,12 @@ class InstanceViews:
                 process_key=key,
                 version=version,
             )
-        return found, money_fields(named)
+        return found, money_fields(named), field_labels(_schemas(named), start=START_FORM)
 
     def instance_diagram(self, actor: Actor, instance_id: str) -> InstanceDiagram:
         """The instance (as GET /api/v1/process-instances/{id} shows it) with its diagram and history."""
         instance = self.instances.get_instance(actor, instance_id)
-        (name, content), money = self._bpmn_and_money(instance)
+        (name, content), money, labels = self._bpmn_money_labels(instance)
         with self.db.transaction(write=False) as conn:
             history = [history_event(r) for r in repo.history(conn, instance_id)]
             waiting, messages = instance_views.waiting_elements(conn, instance_id)
@@ -112,7 +135,23 @@ class InstanceViews:
             lanes=dict(facts.lanes),
             history=tuple(history),
             money=money,
+            data=tuple(
+                EarlierAnswer(
+                    n,
+                    label.label,
+                    label.form_title,
+                    instance.variables[n],
+                    display_value(instance.variables[n], label.schema),
+                )
+                for n, label in labels.items()
+                if instance.variables.get(n) not in (None, "", [])
+            ),
         )
+
+    def display_names(self, user_ids: Iterable[str | None]) -> dict[str, str]:
+        """``{user id: display name}`` of the people among ``user_ids`` who signed in once (pages name people by it)."""
+        with self.db.transaction(write=False) as conn:
+            return people.names_of(conn, (u for u in user_ids if u))
 
     def instance_labels(self, tasks: Iterable[TaskView]) -> dict[str, InstanceLabels]:
         """``{instance id: labels}`` for the instances of ``tasks`` (tasks the caller may already see): business key,

@@ -5,6 +5,7 @@ tasks, open or finished (a candidate, the assignee, who completed it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from phoihop.engine.store import external_tasks as external_store
 from phoihop.engine.store import jobs as job_store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
+from phoihop.engine.time.calendar import BusinessCalendar
 from phoihop.engine.time.deadlines import APPOINTMENT_VARIABLE, DEFAULT_WARNING_RATIO, check_ratio, instance_deadline
 
 __all__ = [
@@ -140,12 +142,17 @@ class InstanceReads:
         *,
         warning_ratio: float = DEFAULT_WARNING_RATIO,
         models: Models | None = None,
+        calendar: Callable[[], BusinessCalendar] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.warning_ratio = check_ratio(warning_ratio)  # an instance's warning time (tasks store theirs: warn_at)
+        self.calendar = calendar  # the warning time moved into working hours, as a task's warn_at is
         self._models = models  # the compiled model of a stored definition; None: external tasks are looked up
         self._versions: dict[int, int] = {}  # definition id → version number (never changes once deployed)
+
+    def _calendar(self) -> BusinessCalendar | None:
+        return self.calendar() if self.calendar is not None else None
 
     def get_instance(self, actor: Actor, instance_id: str) -> InstanceView:
         """One instance the caller may see (InstanceNotFound, Forbidden otherwise)."""
@@ -172,7 +179,9 @@ class InstanceReads:
             job_incidents = job_store.open_incidents(conn, instance_id)  # timers out of retries (commands/jobs.py)
         now = self.clock.now()
         variables: JsonObject = row["variables"] if isinstance(row["variables"], dict) else {}
-        due_at, state = instance_deadline(row, variables.get(APPOINTMENT_VARIABLE), now, self.warning_ratio)
+        due_at, state = instance_deadline(
+            row, variables.get(APPOINTMENT_VARIABLE), now, self.warning_ratio, self._calendar()
+        )
         return InstanceView(
             id=row["id"],
             process_key=row["process_key"],
@@ -245,7 +254,7 @@ class InstanceReads:
         now = self.clock.now()
         items = []
         for row in rows:
-            due_at, state = instance_deadline(row, row.get("appointment_at"), now, self.warning_ratio)
+            due_at, state = instance_deadline(row, row.get("appointment_at"), now, self.warning_ratio, self._calendar())
             items.append(
                 InstanceSummary(
                     id=row["id"],

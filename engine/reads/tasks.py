@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_
 
 from phoihop.engine.clock import Clock
+from phoihop.engine.definitions.forms.display import SHOW_EARLIER, FieldLabel, display_value, field_labels
 from phoihop.engine.definitions.task_flow import APPROVAL_PROPERTY
 from phoihop.engine.errors import InvalidInput, NotCandidate, TaskNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.views import (
+    EarlierAnswer,
     JsonObject,
     Models,
     Page,
@@ -34,6 +36,10 @@ from phoihop.engine.time.deadlines import FILTERS
 __all__ = ["TaskReads"]
 
 
+def _answer(label: FieldLabel, value: Any) -> EarlierAnswer:
+    return EarlierAnswer(label.name, label.label, label.form_title, value, display_value(value, label.schema))
+
+
 class TaskReads:
     """One read-only transaction per call; deadline states are read against ``clock``."""
 
@@ -52,12 +58,21 @@ class TaskReads:
         with self.db.transaction(write=False) as conn:
             row = self._visible_row(conn, actor, task_id)
             task = task_view(row, self.clock.now())
-            form, values = self._task_form(conn, task)
+            form, values, earlier, summary = self._task_form(conn, task)
             returned, draft = self._flow(conn, task)
             if draft is not None and task.status in repo.OPEN_STATUSES:  # a draft sent back: the form starts from it
                 fields = form.get("properties") if form is not None else None
                 values = {**values, **{k: v for k, v in draft.data.items() if fields is None or k in fields}}
-            return task_detail(task, form, values, returned=returned, draft=draft, approval=self._approval(conn, task))
+            return task_detail(
+                task,
+                form,
+                values,
+                returned=returned,
+                draft=draft,
+                approval=self._approval(conn, task),
+                earlier=earlier,
+                summary=summary,
+            )
 
     def open_task_ids(self, actor: Actor, instance_id: str) -> list[str]:
         """Ids of the instance's open human tasks that the caller may see, oldest first (one indexed query)."""
@@ -125,20 +140,39 @@ class TaskReads:
         return Page(tuple(task_view(r, now) for r in rows), total, limit, offset)
 
     # --- rows ---------------------------------------------------------------------------------------------------------
-    def _task_form(self, conn: Connection, task: TaskView) -> tuple[JsonObject | None, JsonObject]:
-        """The task's form and the case's current values of its top-level fields (earlier answers)."""
-        if not task.form_key or self._models is None:
-            return None, {}
+    def _task_form(
+        self, conn: Connection, task: TaskView
+    ) -> tuple[JsonObject | None, JsonObject, tuple[EarlierAnswer, ...], tuple[EarlierAnswer, ...]]:
+        """The task's form, the case's current values of its top-level fields (earlier answers), the earlier fields
+        its ``x-show-earlier`` names and the case's start-form answers (labelled and formatted)."""
+        if self._models is None:
+            return None, {}, (), ()
         instance = repo.get_instance(conn, task.instance_id)
         if instance is None:
-            return None, {}
-        form = self._models(conn, instance["definition_id"]).forms.get(task.form_key)
-        if form is None:
-            return None, {}
+            return None, {}, (), ()
+        model = self._models(conn, instance["definition_id"])
         variables = instance.get("variables") or {}
+        start = model.start_form.name if model.start_form is not None else None
+        forms = [(name, form.schema) for name, form in model.forms.items()]
+        if model.start_form is not None and start not in model.forms:
+            forms.append((model.start_form.name, model.start_form.schema))
+        labels = field_labels(forms, start=start)
+        summary = tuple(
+            _answer(labels[name], variables.get(name))
+            for name in labels
+            if labels[name].form == start and variables.get(name) not in (None, "", [])
+        )
+        form = model.forms.get(task.form_key) if task.form_key else None
+        if form is None:
+            return None, {}, (), summary
         properties = form.schema.get("properties")
         names = properties if isinstance(properties, Mapping) else {}
-        return form.schema, {name: variables[name] for name in names if variables.get(name) is not None}
+        values = {name: variables[name] for name in names if variables.get(name) is not None}
+        shown = [name for name in form.schema.get(SHOW_EARLIER) or () if isinstance(name, str)]
+        earlier = tuple(
+            _answer(labels.get(name) or FieldLabel(name, name, "", None), variables.get(name)) for name in shown
+        )
+        return form.schema, values, earlier, tuple(a for a in summary if a.field not in shown)
 
     def _approval(self, conn: Connection, task: TaskView) -> str | None:
         """The task's property ``approval`` (engine/definitions/task_flow.py), from its compiled definition."""

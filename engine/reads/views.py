@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PAGE",
     "DeadlineState",
+    "EarlierAnswer",
     "InstanceStatus",
     "JsonObject",
     "Models",
@@ -121,6 +122,19 @@ class TaskDraftView:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierAnswer:
+    """A value the case has from an earlier step, shown read-only with a task (issue 10.3): ``field`` (the variable),
+    ``label`` (its title in the form that asked for it), ``form_title`` (that form's title), ``value`` as stored and
+    ``text`` as an officer reads it (engine.definitions.forms.display)."""
+
+    field: str
+    label: str
+    form_title: str | None
+    value: Any
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class TaskDetail(TaskView):
     """One task with ``form``, the JSON Schema of the variables that complete it (None: it has no form), and
     ``values``: the case's current value of each of the form's top-level fields that the case has already (an earlier
@@ -132,6 +146,8 @@ class TaskDetail(TaskView):
     returned: TaskReturnView | None = None
     draft: TaskDraftView | None = None
     approval: str | None = None  # the task's property approval ("lead": an officer's complete is a draft)
+    earlier: tuple[EarlierAnswer, ...] = ()  # the fields the form's "x-show-earlier" names, in its order
+    summary: tuple[EarlierAnswer, ...] = ()  # the case's start-form answers: the applicant and the request
 
 
 def task_view(row: Row, now: datetime) -> TaskView:
@@ -168,9 +184,22 @@ def task_detail(
     returned: TaskReturnView | None = None,
     draft: TaskDraftView | None = None,
     approval: str | None = None,
+    earlier: tuple[EarlierAnswer, ...] = (),
+    summary: tuple[EarlierAnswer, ...] = (),
 ) -> TaskDetail:
-    """``task`` with its form and the earlier answers its form starts from."""
-    return extended(task, TaskDetail, form=form, values=values, returned=returned, draft=draft, approval=approval)
+    """``task`` with its form, the earlier answers its form starts from, those it shows, the case's summary, and
+    the send-back and draft state of its approval."""
+    return extended(
+        task,
+        TaskDetail,
+        form=form,
+        values=values,
+        returned=returned,
+        draft=draft,
+        approval=approval,
+        earlier=earlier,
+        summary=summary,
+    )
 
 
 def extended(view: DataclassInstance, kind: type[E], **more: Any) -> E:

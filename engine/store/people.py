@@ -77,3 +77,25 @@ def members_of(conn: Connection, agencies: Iterable[str]) -> list[Row]:
 def people_of_agency(conn: Connection, agency: str) -> list[Row]:
     """The people of one agency, by name."""
     return members_of(conn, [agency])
+
+
+def remember_person(conn: Connection, user_id: str, name: str, now: datetime) -> None:
+    """Keep ``name`` as ``user_id``'s display name (the latest sign-in wins); agencies and roles are kept."""
+    stmt = insert_ignore(conn, T).values(
+        id=user_id,
+        name=name[:300] or user_id,
+        groups=[],
+        roles=[],
+        email_mode="immediate",
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    conn.execute(stmt.on_conflict_do_update(index_elements=[T.c.id], set_={"name": name[:300], "last_seen_at": now}))
+
+
+def names_of(conn: Connection, user_ids: Iterable[str]) -> dict[str, str]:
+    """``{user id: display name}`` of those among ``user_ids`` the system knows (officers are shown by name)."""
+    wanted = sorted({u for u in user_ids if u})
+    if not wanted:
+        return {}
+    return {row.id: row.name for row in conn.execute(select(T.c.id, T.c.name).where(T.c.id.in_(wanted)))}

@@ -6,6 +6,13 @@ Rules:
 - Public holidays are those of the Labour Code 2019, Điều 112 (1/1, five Tết days by the Vietnamese lunar calendar,
   Giỗ Tổ Hùng Vương, 30/4, 1/5, 2/9 and an adjacent day), with the compensation days and the Government's announced
   swaps that the ``holidays`` package knows (``country_holidays("VN")``): a swapped Saturday is a working day.
+- 24/11, Ngày Văn hóa Việt Nam, is a working day: Nghị quyết 80-NQ/TW of the Politburo chose it as a paid holiday and
+  Nghị quyết 30/NQ-CP (2026) tasks the Government with amending Điều 112 khoản 1 of the Labour Code, but until that
+  amendment is in force the Code lists eleven holiday days and 24/11 is not one of them. The ``holidays`` package
+  (0.109 here) already counts it from 2026, so it is taken out here (with its compensation day); the day it becomes law,
+  ``processes/calendar.toml`` makes it a day off (``working = false``) citing the amending law.
+- Working hours: 08:00 to office close (17:00) of a working day (Giả định: the usual hours of Hanoi's agencies). A
+  moment meant for an officer (the 75 %/90 % deadline warnings) falling outside them is moved to the next opening.
 - Overrides (the ``calendar_day`` table and ``processes/calendar.toml``) win over everything: ``working=True`` makes a
   day worked, ``working=False`` makes it a day off. Future Tết and swap days are estimates until announced.
 - Counting (Bộ luật Dân sự 2015, Điều 147–148): the day of receipt is not counted; the deadline is the end (office
@@ -27,6 +34,8 @@ from holidays.countries.vietnam import Vietnam
 from phoihop.engine.clock import HANOI_TZ
 
 MAX_DAYS = 3650
+OFFICE_OPEN = time(8, 0)  # Giả định: opening of office hours, Hanoi time
+CULTURE_DAY = (11, 24)  # Ngày Văn hóa Việt Nam: not a holiday until Điều 112.1 of the Labour Code is amended
 MIN_YEAR = 2000  # the five-day week of Quyết định 188/1999/QĐ-TTg
 MAX_YEAR = min(int(Vietnam.end_year), 2100)  # the package's lunar tables end there
 WEEKEND_NAMES = {5: ("Thứ Bảy", "Saturday"), 6: ("Chủ nhật", "Sunday")}
@@ -80,9 +89,18 @@ def _national(year: int) -> _National:
     years = [y for y in (year - 1, year, year + 1) if MIN_YEAR - 1 <= y <= MAX_YEAR]
     vi = holidays.country_holidays("VN", years=years, language="vi")
     en = holidays.country_holidays("VN", years=years, language="en_US")
-    days_off = {d: (str(name), str(en.get(d) or name)) for d, name in vi.items() if d.year == year}
+    days_off = {
+        d: (str(name), str(en.get(d) or name))
+        for d, name in vi.items()
+        if d.year == year and not _culture_day(d, str(en.get(d) or ""))
+    }
     workdays = frozenset(d for d in vi.weekend_workdays if d.year == year and d not in days_off)
     return _National(days_off, workdays)
+
+
+def _culture_day(day: date, name_en: str) -> bool:
+    """24/11 (or its compensation day) as the ``holidays`` package names it: not yet a legal holiday."""
+    return (day.month, day.day) == CULTURE_DAY or "cultural day" in name_en.lower()
 
 
 def _naive(value: time | None) -> time | None:
@@ -93,11 +111,17 @@ class BusinessCalendar:
     """Working days of Hanoi's state agencies. Immutable once built; safe to share between threads."""
 
     def __init__(
-        self, overrides: Iterable[Override] = (), *, cutoff: time | None = None, office_close: time = time(17, 0)
+        self,
+        overrides: Iterable[Override] = (),
+        *,
+        cutoff: time | None = None,
+        office_close: time = time(17, 0),
+        office_open: time = OFFICE_OPEN,
     ) -> None:
         self._overrides = {o.day: o for o in overrides}
         self.cutoff = _naive(cutoff)
         self.office_close = office_close.replace(tzinfo=None)
+        self.office_open = min(office_open.replace(tzinfo=None), self.office_close)
 
     @property
     def overrides(self) -> tuple[Override, ...]:
@@ -132,6 +156,18 @@ class BusinessCalendar:
         while not self.is_working_day(day):
             day = _next(day)
         return day
+
+    def in_working_hours(self, moment: datetime) -> datetime:
+        """``moment`` itself when it falls in the working hours of a working day (from ``office_open`` up to and
+        including ``office_close``), else the opening of the next working hours, as an aware UTC datetime. A naive
+        ``moment`` is Hanoi time."""
+        local = (moment.replace(tzinfo=HANOI_TZ) if moment.tzinfo is None else moment).astimezone(HANOI_TZ)
+        day, clock = local.date(), local.time().replace(tzinfo=None)
+        if self.is_working_day(day) and self.office_open <= clock <= self.office_close:
+            return local.astimezone(UTC)
+        if self.is_working_day(day) and clock < self.office_open:
+            return datetime.combine(day, self.office_open, HANOI_TZ).astimezone(UTC)
+        return datetime.combine(self.next_working_day(_next(day)), self.office_open, HANOI_TZ).astimezone(UTC)
 
     def add_working_days(
         self, start: date | datetime, days: int, *, cutoff: time | EllipsisType | None = ...

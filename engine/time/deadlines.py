@@ -1,6 +1,7 @@
 """Deadline states of tasks and instances ("rõ thời gian"): on time, warning, overdue; finished early, on time, late.
 
-- Warning: from ``created + ratio × (due − created)`` (``due_dates.warning_time``; never after the due time), ratio
+- Warning: from ``created + ratio × (due − created)`` moved into working hours (``due_dates.warning_time``: 02:23 or
+  a Sunday becomes the next opening; never after the due time), ratio
   0.75 by default (a warning at 75% of the time limit), stored per task as ``human_task.warn_at`` when the task is
   created, so the inbox filters in SQL.
 - Open: ``overdue`` once now is past ``due_at``; ``warning`` from ``warn_at`` on; else ``on_time``; no ``due_at``
@@ -20,6 +21,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from phoihop.engine.clock import HANOI_TZ
+from phoihop.engine.time.calendar import BusinessCalendar
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO, warning_time
 from phoihop.engine.time.due_dates import parse_moment as parse_appointment
 
@@ -85,7 +87,11 @@ def task_deadline_state(task: Mapping[str, Any], now: datetime) -> str | None:
 
 
 def instance_deadline(
-    instance: Mapping[str, Any], appointment: Any, now: datetime, ratio: float = DEFAULT_WARNING_RATIO
+    instance: Mapping[str, Any],
+    appointment: Any,
+    now: datetime,
+    ratio: float = DEFAULT_WARNING_RATIO,
+    calendar: BusinessCalendar | None = None,
 ) -> tuple[datetime | None, str | None]:
     """``(due_at, deadline_state)`` of an instance row (status, started_at, ended_at) whose ``appointment_at``
     variable is ``appointment``. Running (or stuck in error): open state with the warning reckoned from the start;
@@ -97,4 +103,4 @@ def instance_deadline(
     if status == "completed":
         ended_at = instance.get("ended_at")
         return due_at, finished_state(due_at, ended_at) if ended_at is not None else None
-    return due_at, open_state(due_at, warning_time(instance["started_at"], due_at, ratio), now)
+    return due_at, open_state(due_at, warning_time(instance["started_at"], due_at, ratio, calendar=calendar), now)

@@ -9,6 +9,7 @@ from typing import Any
 
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.errors import ScriptError
+from phoihop.engine.time.calendar import BusinessCalendar
 from phoihop.engine.variables import due_at_for
 
 DEFAULT_WARNING_RATIO = 0.75  # "sắp đến hạn" at 75% of the time limit (issue 3; Giả định)
@@ -77,9 +78,30 @@ def warning_time(
     created_at: datetime,
     due_at: datetime | None,
     ratio: float = DEFAULT_WARNING_RATIO,
+    *,
+    calendar: BusinessCalendar | None = None,
 ) -> datetime | None:
-    """When a task becomes "sắp đến hạn": ``ratio`` of the way from creation to its due time."""
+    """When a task becomes "sắp đến hạn": ``ratio`` of the way from creation to its due time; with a ``calendar``, a
+    moment outside working hours (02:23, a Sunday) moves to the next opening, never past the due time."""
     if due_at is None:
         return None
     span = due_at - created_at
-    return created_at + span * ratio if span > timedelta(0) else due_at
+    moment = created_at + span * ratio if span > timedelta(0) else due_at
+    return in_working_time(moment, due_at, calendar)
+
+
+def in_working_time(moment: datetime, limit: datetime | None, calendar: BusinessCalendar | None) -> datetime:
+    """``moment`` moved into working hours by ``calendar`` (None: as it is), never past ``limit``; the result keeps
+    ``moment``'s awareness (a naive moment is Hanoi time and comes back naive)."""
+    if calendar is None:
+        return moment
+    try:
+        moved = calendar.in_working_hours(moment)
+    except (ValueError, OverflowError):  # a year outside the calendar's range: the moment as it is
+        return moment
+    if moment.tzinfo is None:
+        moved = moved.astimezone(HANOI_TZ).replace(tzinfo=None)
+        return min(moved, limit) if limit is not None and limit.tzinfo is None else moved
+    if limit is not None and limit.tzinfo is not None and moved > limit:
+        return max(moment, limit)
+    return moved

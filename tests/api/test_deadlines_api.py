@@ -2,8 +2,9 @@
 the ``deadline`` filter of the inbox, finished early / on_time / late, and green-lane instances with their dossier
 block (code, portal status) and the appointment date as the instance's deadline.
 
-The clock starts at 2026-01-05 08:00 UTC (15:00 in Hanoi). Tasks are due two days after creation (P2D): warn_at at
-75% of that (36 h), due at 2026-01-07 08:00 UTC, which is 15:00 on 7/1 in Hanoi.
+The clock starts at 2026-01-05 08:00 UTC (15:00 in Hanoi). Tasks are due two days after creation (P2D): due at
+2026-01-07 08:00 UTC, which is 15:00 on 7/1 in Hanoi; 75% of that (36 h) is 03:00 on 7/1 in Hanoi, outside working
+hours, so warn_at is the opening that morning, 08:00 Hanoi (01:00 UTC).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.api.calls import (
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "deadlines"
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 DUE = T0 + timedelta(days=2)
-WARN = T0 + timedelta(hours=36)
+WARN = datetime(2026, 1, 7, 1, 0, tzinfo=UTC)  # 08:00 Hanoi: the 75% moment (03:00) moved into working hours
 APPOINTMENT = "2026-01-09T17:00:00+07:00"  # 10:00 UTC on 9/1
 
 
@@ -91,7 +92,7 @@ def test_deadline_filter_of_the_inbox(client: TestClient, clock: FakeClock) -> N
     deploy(client, "deadline_tasks.bpmn")
     early = review_task(client)  # created at T0
     clock.set(T0 + timedelta(hours=24))
-    late = review_task(client)  # created a day later: due 9/1 08:00 UTC, warning from 8/1 20:00 UTC
+    late = review_task(client)  # created a day later: due 8/1 08:00 UTC, warning from 8/1 08:00 Hanoi (01:00 UTC)
     done = review_task(client)
     complete(client, done, SKHCN)  # its next task (archive) has no due time
     no_due = str(open_tasks(client, get_task(client, done)["instance_id"])["archive"]["id"])
@@ -119,7 +120,7 @@ def test_deadline_filter_of_the_inbox(client: TestClient, clock: FakeClock) -> N
     assert by_state("warning") == set()
     assert by_state("on_time") == {late, no_due}
 
-    clock.set(T0 + timedelta(hours=24 + 36))  # the second review's warning time
+    clock.set(WARN + timedelta(days=1))  # the second review's warning time
     assert by_state("warning") == {late}
     assert by_state("overdue") == {early}
     assert by_state("on_time") == {no_due}

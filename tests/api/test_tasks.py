@@ -231,7 +231,11 @@ def test_the_completed_task_is_the_row_the_database_holds(client: TestClient, cl
     done = complete(client, t1, SKHCN, ket_luan="đủ").json()
 
     read = client.get(f"{TASKS}/{t1}", headers=SKHCN).json()
-    assert done == {k: v for k, v in read.items() if k not in ("form", "values", "returned", "draft", "approval")}
+    assert done == {
+        k: v
+        for k, v in read.items()
+        if k not in ("form", "values", "returned", "draft", "approval", "earlier", "summary")
+    }
     assert (done["claimed_at"], done["completed_at"]) == ("2026-01-05T08:00:00Z", "2026-01-05T09:00:00Z")
 
 

@@ -15,6 +15,7 @@ from phoihop.engine.commands.calendar import CalendarService, read_calendar_file
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import CalendarDayNotFound, Forbidden, InvalidCalendarDay, InvalidInput
 from phoihop.engine.time.calendar import MAX_DAYS, BusinessCalendar, DayOff, Override
+from phoihop.engine.time.due_dates import warning_time
 from tests.conftest import officer
 
 PLAIN = BusinessCalendar()
@@ -153,12 +154,50 @@ def test_a_day_made_off_by_override_is_skipped_and_named() -> None:
 
 
 def test_an_override_wins_over_a_national_holiday() -> None:
-    calendar = BusinessCalendar([Override(date(2026, 11, 24), True, "Làm việc", "Working day")])
-    assert not PLAIN.is_working_day(date(2026, 11, 24))
-    assert calendar.is_working_day(date(2026, 11, 24))
-    assert date(2026, 11, 24) not in {d.day for d in calendar.non_working_days(2026)}
+    calendar = BusinessCalendar([Override(date(2026, 4, 30), True, "Làm việc", "Working day")])
+    assert not PLAIN.is_working_day(date(2026, 4, 30))
+    assert calendar.is_working_day(date(2026, 4, 30))
+    assert date(2026, 4, 30) not in {d.day for d in calendar.non_working_days(2026)}
     renamed = BusinessCalendar([Override(date(2026, 9, 2), False, "Quốc khánh 2/9")])
     assert renamed.day_off(date(2026, 9, 2)) == DayOff(date(2026, 9, 2), "Quốc khánh 2/9", "National Day")
+
+
+@pytest.mark.parametrize("year", [2026, 2027, 2029])
+def test_24_november_is_worked_until_the_labour_code_makes_it_a_holiday(year: int) -> None:
+    # Nghị quyết 80-NQ/TW and 30/NQ-CP only ask for Điều 112.1 of the Labour Code to be amended; the package counts it
+    culture_day = date(year, 11, 24)
+    assert PLAIN.is_working_day(culture_day) is (culture_day.weekday() < 5)
+    assert not [off for off in PLAIN.non_working_days(year) if off.day.month == 11]  # nor a compensation day for it
+    in_force = BusinessCalendar([Override(culture_day, False, "Ngày Văn hóa Việt Nam", "Vietnam Culture Day")])
+    assert not in_force.is_working_day(culture_day)
+    assert DayOff(culture_day, "Ngày Văn hóa Việt Nam", "Vietnam Culture Day") in in_force.non_working_days(year)
+
+
+def test_the_project_calendar_file_keeps_24_november_a_working_day() -> None:
+    days = {o.day: o for o, _basis in read_calendar_file(ROOT / "processes" / "calendar.toml")}
+    calendar = BusinessCalendar(days.values())
+    assert date(2026, 11, 24) not in days
+    assert calendar.add_working_days(hanoi(2026, 11, 23), 1).due_date == date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (hanoi(2026, 3, 10, 10, 30), hanoi(2026, 3, 10, 10, 30)),  # Tuesday morning: as it is
+        (hanoi(2026, 3, 10, 2, 23), hanoi(2026, 3, 10, 8, 0)),  # 02:23 → the opening that day
+        (hanoi(2026, 3, 10, 17, 0), hanoi(2026, 3, 10, 17, 0)),  # office close itself is still working time
+        (hanoi(2026, 3, 10, 19, 45), hanoi(2026, 3, 11, 8, 0)),  # evening → next morning
+        (hanoi(2026, 3, 8, 11, 0), hanoi(2026, 3, 9, 8, 0)),  # a Sunday → Monday's opening
+        (hanoi(2026, 4, 29, 18, 0), hanoi(2026, 5, 4, 8, 0)),  # before 30/4 and 1/5 and a weekend
+    ],
+)
+def test_a_moment_outside_working_hours_moves_to_the_next_opening(moment: datetime, expected: datetime) -> None:
+    assert PLAIN.in_working_hours(moment) == expected.astimezone(UTC)
+
+
+def test_a_warning_beyond_the_calendars_years_stays_where_it_falls() -> None:
+    far = datetime(9000, 1, 1, 2, 0, tzinfo=UTC)
+    assert warning_time(far - timedelta(days=4), far, calendar=PLAIN) == far - timedelta(days=1)
 
 
 @pytest.mark.parametrize("days", [-1, MAX_DAYS + 1])

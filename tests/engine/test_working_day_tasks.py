@@ -67,8 +67,18 @@ def test_script_functions_follow_the_calendar_and_the_clock() -> None:
         assert script_functions.green_lane_days(7, 0.3) == 5  # ⌈4.9⌉
         assert script_functions.green_lane_days(5, 0.6) == 2
         assert (
-            script_functions.deadline_fraction("2026-03-01T00:00:00+07:00", "2026-03-05T00:00:00+07:00", 0.75)
-            == "2026-03-04T00:00:00+07:00"
+            script_functions.deadline_fraction("2026-03-02T08:00:00+07:00", "2026-03-06T08:00:00+07:00", 0.25)
+            == "2026-03-03T08:00:00+07:00"
+        )
+        # 75 % of Mon 9/3 08:00 → Wed 11/3 17:00 is Wed 03:15: an officer is warned at the opening that morning
+        assert (
+            script_functions.deadline_fraction("2026-03-09T08:00:00+07:00", "2026-03-11T17:00:00+07:00", 0.75)
+            == "2026-03-11T08:00:00+07:00"
+        )
+        # 90 % of Thu 12/2 09:00 → Mon 23/2 09:00 (Tết in between) is Sun 22/2 09:00: Monday's opening
+        assert (
+            script_functions.deadline_fraction("2026-02-12T09:00:00+07:00", "2026-02-23T09:00:00+07:00", 0.9)
+            == "2026-02-23T08:00:00+07:00"
         )
         assert script_functions.today() == "2026-02-12"
         assert script_functions.is_working_day("2026-02-17") is False
@@ -87,7 +97,9 @@ def test_due_date_in_working_days_sets_due_and_warning_times(container: EngineCo
     urgent, _ = container.instances.start(INTEGRATOR, "wd", variables={"urgent": True})
     task = _open_task(container, normal)
     assert task["due_at"] == datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # 17:00 Hanoi on 5/3/2026
-    assert task["warn_at"] == RECEIVED + (task["due_at"] - RECEIVED) * 0.75
+    # 75 % of 12/2 09:00 → 5/3 17:00 falls on Saturday 28/2: the warning waits for Monday 2/3 08:00 (Hanoi)
+    assert RECEIVED + (task["due_at"] - RECEIVED) * 0.75 == datetime(2026, 2, 28, 2, 0, tzinfo=UTC)
+    assert task["warn_at"] == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     assert _open_task(container, urgent)["due_at"] == datetime(2026, 2, 13, 10, 0, tzinfo=UTC)
 
 

@@ -5,6 +5,7 @@ processes/ and what engine.definitions.forms accepts."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from phoihop.engine.definitions.forms.files import parse_form
-from phoihop.web.forms import FormField, build_fields, errors_by_field, parse_submission
+from phoihop.web.forms import FormField, build_fields, errors_by_field, officer_text, parse_submission
 from phoihop.web.i18n import Translator
 
 PROCESSES = Path(__file__).parents[2] / "processes"
@@ -420,12 +421,23 @@ def test_money_is_typed_and_read_the_vietnamese_way_never_silently_another_amoun
         data, local = parse_submission(start, {"funding_amount": [text]}, T)
         return data.get("funding_amount"), local.get("funding_amount", [])
 
-    for typed in ("600.000.000", "600 000 000", "600000000", " 600.000.000 ", "600\u00a0000\u00a0000"):
+    for typed in (
+        "600.000.000",
+        "600 000 000",
+        "600000000",
+        " 600.000.000 ",
+        "600\u00a0000\u00a0000",
+        "600.000.000 đồng",
+        "600.000.000đ",
+        "600 000 000 VNĐ",
+        unicodedata.normalize("NFD", "600.000.000 Đồng"),
+    ):
         assert read(typed) == (600_000_000, []), typed
     for ambiguous in ("600.000.000,5", "600,5", "6.00", "600.00.000", "1.234.5"):
         value, errors = read(ambiguous)
         assert value is None and errors and "600.000.000" in errors[0], ambiguous
     assert read("sáu trăm")[0] == "sáu trăm"  # not a number at all: the server names the field
+    assert read("600 đồng") == (600, [])  # what was typed, with its unit: never 600 million by guess
 
 
 def test_number_fields_read_thousands_dots_and_decimal_commas() -> None:
@@ -437,3 +449,26 @@ def test_number_fields_read_thousands_dots_and_decimal_commas() -> None:
     assert parse_submission(decimal, {"rate": ["1.234,5"]}, T)[0] == {"rate": 1234.5}
     assert parse_submission(decimal, {"rate": ["7.5"]}, T)[0] == {"rate": 7.5}  # what a browser's number input sends
     assert parse_submission(decimal, {"rate": ["12,75"]}, T)[0] == {"rate": 12.75}
+
+
+def test_help_texts_leave_out_codes_files_and_the_modellers_assumptions() -> None:
+    """Issue 10.3: nothing internal reaches an officer; an enumeration's "code: label" list becomes its options."""
+    outcome = by_name(build_fields(form("green_lane", "check_completeness.form.json"), T))["outcome"]
+    assert outcome.help is None and ("complete", "hồ sơ đầy đủ, tiếp nhận") in outcome.options
+    code = by_name(build_fields(form("green_lane", "start.form.json"), T))["procedure_code"]
+    assert code.help is not None and ".dmn" not in code.help
+    assert officer_text("Tính từ ngày hẹn cũ. Giả định: tối đa 30 ngày làm việc.") == "Tính từ ngày hẹn cũ."
+    assert officer_text("Mã quy trình (ví dụ sandbox_review), nếu có.") == "Mã quy trình, nếu có."
+    assert officer_text("Giả định: tối đa 24 tháng.") is None
+    agency = "Cơ quan báo cáo. skhcn: Sở Khoa học và Công nghệ; stp: Sở Tư pháp."
+    assert officer_text(agency, ["skhcn", "stp"]) == "Cơ quan báo cáo."
+
+
+def test_an_option_labelled_in_parentheses_or_on_its_array_reads_as_its_label() -> None:
+    start = by_name(build_fields(form("escalation", "start.form.json"), T))
+    assert start["related_resolution"].options[-1] == ("other", "nghị quyết khác")
+    assert "other" not in (start["related_resolution"].help or "")
+    reminded = by_name(build_fields(form("monthly_report", "remind.form.json"), T))["reminded_agencies"]
+    assert ("skhcn", "Sở Khoa học và Công nghệ") in reminded.options and "skhcn:" not in (reminded.help or "")
+    outcome = by_name(build_fields(form("green_lane", "check_completeness.form.json"), T))["outcome"]
+    assert ("supplement", "yêu cầu bổ sung (chỉ một lần)") in outcome.options and outcome.help is None

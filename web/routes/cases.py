@@ -67,6 +67,9 @@ async def case_page(
         (p for p in await run_in_threadpool(definitions.list_definitions) if p.key == instance.process_key), None
     )
     version = process.version(instance.process_version) if process is not None else None
+    people = await run_in_threadpool(
+        instance_views.display_names, [instance.started_by, *(event.actor for event in diagram.history)]
+    )
     marks = {
         "completed": list(diagram.completed),
         "active": list(diagram.active),
@@ -79,6 +82,8 @@ async def case_page(
         {
             "instance": instance,
             "money": diagram.money,
+            "data": diagram.data,
+            "people": people,
             "marks": marks,
             "history": [_history_row(event, names, lanes, people) for event in diagram.history],
             "names": names,

@@ -14,7 +14,7 @@ from phoihop.engine.errors import FormInvalid
 from phoihop.engine.reads.definitions import DefinitionReads, StartForm
 from phoihop.web.deps import CsrfChecked, Page
 from phoihop.web.errors import WebRoute
-from phoihop.web.forms import build_fields, errors_by_field, parse_submission
+from phoihop.web.forms import agency_defaults, build_fields, errors_by_field, parse_submission
 from phoihop.web.templating import PageContext, may_start, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -40,12 +40,14 @@ def _start_page(
     local: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> Response:
-    fields = build_fields(start.form, context.t, raw=raw)
+    actor = context.session.actor if context.session is not None else None
+    prefilled = agency_defaults(start.form, sorted(actor.groups) if actor is not None else [])
+    fields = build_fields(start.form, context.t, values=prefilled, raw=raw)
     placed, general = errors_by_field(errors or [], fields, context.lang)
     for field_name, messages in (local or {}).items():
         placed.setdefault(field_name, []).extend(messages)
     if placed:
-        fields = build_fields(start.form, context.t, raw=raw, errors=placed)
+        fields = build_fields(start.form, context.t, values=prefilled, raw=raw, errors=placed)
     business_key = (raw or {}).get(BUSINESS_KEY, [""])[0] if raw else ""
     return render(
         context,

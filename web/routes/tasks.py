@@ -3,6 +3,7 @@ same commands and rules as POST /api/v1/tasks/{id}/claim, /unclaim and /complete
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
@@ -32,17 +33,26 @@ def _labels(instance_views: InstanceViews, task: TaskView) -> InstanceLabels:
     return instance_views.instance_labels([task])[task.instance_id]
 
 
+@dataclass(frozen=True)
+class _Labels:
+    """What a task page shows of the task's case and of the people named on it (by display name, not login id)."""
+
+    case: InstanceLabels
+    names: dict[str, str]
+
+
 def _read_task(
     task_reads: TaskReads, instance_views: InstanceViews, actor: Actor, task_id: str
-) -> tuple[TaskDetail, InstanceLabels]:
+) -> tuple[TaskDetail, _Labels]:
     task = task_reads.get_task_detail(actor, task_id)
-    return task, _labels(instance_views, task)
+    names = instance_views.display_names([task.assignee, task.completed_by])
+    return task, _Labels(_labels(instance_views, task), names)
 
 
 def _task_page(
     context: PageContext,
     task: TaskDetail,
-    labels: InstanceLabels,
+    labels: _Labels,
     *,
     raw: dict[str, list[str]] | None = None,
     errors: list[dict[str, Any]] | None = None,
@@ -61,7 +71,8 @@ def _task_page(
         "task.html",
         {
             "task": task,
-            "labels": labels,
+            "labels": labels.case,
+            "names": labels.names,
             "fields": fields,
             "general_errors": general,
             "has_errors": bool(placed or general),

@@ -20,6 +20,7 @@ from phoihop.engine.definitions.lint.findings import from_problem, settled
 from phoihop.engine.definitions.lint.graph import graph_findings, tree_graph_findings
 from phoihop.engine.definitions.lint.human_tasks import task_files, task_findings, xml_task_findings
 from phoihop.engine.definitions.lint.lengths import length_findings
+from phoihop.engine.definitions.lint.show_earlier import show_earlier_findings
 from phoihop.engine.definitions.lint.variables import unset_variable_findings
 from phoihop.engine.definitions.process_files import SUFFIXES, deployable_sets
 from phoihop.engine.definitions.slips import lint_slip_folder
@@ -79,6 +80,9 @@ def lint_deployment(
     findings += tree_graph_findings(trees)  # dead ends, unreachable elements, flows into nothing, stuck gateways
     findings += unset_variable_findings(deployment, trees, elements)  # due dates and timers naming unset variables
     findings += tacit_consent_findings(deployment, trees)  # "<task>_tacit_consent" timers the engine would not record
+    findings += show_earlier_findings(
+        deployment.processes, elements, trees
+    )  # "x-show-earlier" fields no earlier form asks
     if limits is not None:
         findings += length_findings(deployment.processes, elements, limits)
     return settled(findings, strict=strict)

@@ -150,6 +150,19 @@ def _timer_expressions(process: ProcessModel) -> Iterator[tuple[str, str, str]]:
                 yield spec.file or "", task_spec.bpmn_id, expression
 
 
+LintUnsure = _Unsure  # raised by variables_set_in when data may come from where lint cannot see
+
+
+def variables_set_in(trees: Mapping[str, Any]) -> set[str]:
+    """Every variable the BPMN and DMN files of ``trees`` set outside forms, and the engine's own; ``LintUnsure``
+    when data may come from where lint cannot see."""
+    known = set(ENGINE_VARIABLES)
+    for name, tree in trees.items():
+        if name.lower().endswith(BPMN_SUFFIXES + DMN_SUFFIXES):
+            known |= _set_in_xml(tree.getroot())
+    return known
+
+
 def unset_variable_findings(
     deployment: Deployment, trees: Mapping[str, Any], elements: Mapping[str, Mapping[str, Any]]
 ) -> list[Finding]:
