@@ -555,8 +555,9 @@ def test_the_appointment_date_skips_tet_and_dossier_codes_count_per_day(lane: Gr
     assert moment(view["due_at"]) == hanoi("2026-03-03 17:00")
     assert moment(view["due_at"]) == lane.working_days("2026-02-12T09:00:00+07:00", 8)
     variables = view["variables"]
-    assert moment(variables["warn_at_case"]) == hanoi("2026-02-26 21:00")  # 75% of 12/2 09:00 → 3/3 17:00
-    assert moment(variables["near_miss_at"]) == hanoi("2026-03-01 18:36")  # 90%
+    # 75% of 12/2 09:00 → 3/3 17:00 is Thursday 26/2 21:00: the warning waits for Friday's opening
+    assert moment(variables["warn_at_case"]) == hanoi("2026-02-27 08:00")
+    assert moment(variables["near_miss_at"]) == hanoi("2026-03-02 08:00")  # 90%: Sunday 1/3 18:36 → Monday 08:00
     assert moment(variables["standard_appointment_at"]) == lane.working_days("2026-02-12T09:00:00+07:00", 20)
     lane.clock.set(hanoi("2026-02-16 08:00"))  # a dossier received during Tết is numbered on its own day
     assert lane.view(lane.submit("KHCN-01"))["dossier"]["code"] == "000.00.25.H26-260216-0001"

@@ -71,7 +71,7 @@ def test_receipt_and_control_slips_of_an_accepted_dossier(lane: GreenLane) -> No
     receipt = slip(lane, instance_id, "receipt")
     lines = texts(receipt)
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in lines and "Độc lập - Tự do - Hạnh phúc" in lines
-    assert "UBND THÀNH PHỐ HÀ NỘI" in lines and "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG" in lines
+    assert "UBND THÀNH PHỐ HÀ NỘI" in lines and "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG THÀNH PHỐ HÀ NỘI" in lines
     assert "Hà Nội, ngày 12 tháng 02 năm 2026" in lines  # the day of receipt; months 1 and 2 with a leading 0
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in lines and f"Mã hồ sơ: {code}" in lines
     assert "Số: 0001/TNHS" in lines
@@ -86,7 +86,7 @@ def test_receipt_and_control_slips_of_an_accepted_dossier(lane: GreenLane) -> No
 
     control = texts(slip(lane, instance_id, "control"))
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in control
-    row = control.index("Kiểm tra tính đầy đủ của hồ sơ — Trung tâm Phục vụ hành chính công")
+    row = control.index("Kiểm tra tính đầy đủ của hồ sơ — Trung tâm Phục vụ hành chính công thành phố Hà Nội")
     assert control[row + 1] == "09 giờ 00 phút, ngày 12 tháng 02 năm 2026"  # received
     assert control[row + 2] == "09 giờ 00 phút, ngày 12 tháng 02 năm 2026"  # done (the clock stood still)
     assert control[row + 4] == "Trước hạn"  # due 13/2 17:00
@@ -137,7 +137,7 @@ def test_apology_slip_signed_ky_thay_by_an_officer_the_lead_delegated(lane: Gree
     lines = texts(slip(lane, instance_id, "apology"))
     assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in lines and "Số: 12/PXL-BQL" in lines
     assert "BAN QUẢN LÝ CÁC KHU CÔNG NGHỆ CAO VÀ KHU CÔNG NGHIỆP HÀ NỘI" in lines
-    assert "Hà Nội, ngày 01 tháng 3 năm 2026" in lines  # the day the apology was issued (the 90% mark)
+    assert "Hà Nội, ngày 02 tháng 3 năm 2026" in lines  # the 90% mark (Sunday 1/3) moved to Monday's opening
     assert "KT. LÃNH ĐẠO CƠ QUAN GIẢI QUYẾT" in lines and "Vũ Thu Giang" in lines
     [promise] = [line for line in lines if "hẹn lại" in line]
     assert promise.endswith("(3 ngày làm việc) vào: 17 giờ 00 phút, ngày 06 tháng 3 năm 2026.")

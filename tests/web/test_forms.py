@@ -454,7 +454,7 @@ def test_number_fields_read_thousands_dots_and_decimal_commas() -> None:
 def test_help_texts_leave_out_codes_files_and_the_modellers_assumptions() -> None:
     """Issue 10.3: nothing internal reaches an officer; an enumeration's "code: label" list becomes its options."""
     outcome = by_name(build_fields(form("green_lane", "check_completeness.form.json"), T))["outcome"]
-    assert outcome.help is None and ("complete", "hồ sơ đầy đủ, tiếp nhận") in outcome.options
+    assert outcome.help is None and ("complete", "Hồ sơ đầy đủ: tiếp nhận, hẹn ngày trả kết quả") in outcome.options
     code = by_name(build_fields(form("green_lane", "start.form.json"), T))["procedure_code"]
     assert code.help is not None and ".dmn" not in code.help
     assert officer_text("Tính từ ngày hẹn cũ. Giả định: tối đa 30 ngày làm việc.") == "Tính từ ngày hẹn cũ."
@@ -466,9 +466,9 @@ def test_help_texts_leave_out_codes_files_and_the_modellers_assumptions() -> Non
 
 def test_an_option_labelled_in_parentheses_or_on_its_array_reads_as_its_label() -> None:
     start = by_name(build_fields(form("escalation", "start.form.json"), T))
-    assert start["related_resolution"].options[-1] == ("other", "nghị quyết khác")
+    assert start["related_resolution"].options[-1] == ("other", "Nghị quyết khác")
     assert "other" not in (start["related_resolution"].help or "")
     reminded = by_name(build_fields(form("monthly_report", "remind.form.json"), T))["reminded_agencies"]
     assert ("skhcn", "Sở Khoa học và Công nghệ") in reminded.options and "skhcn:" not in (reminded.help or "")
     outcome = by_name(build_fields(form("green_lane", "check_completeness.form.json"), T))["outcome"]
-    assert ("supplement", "yêu cầu bổ sung (chỉ một lần)") in outcome.options and outcome.help is None
+    assert ("supplement", "Yêu cầu bổ sung hồ sơ (chỉ một lần)") in outcome.options and outcome.help is None
