@@ -69,3 +69,30 @@ def resolve_incidents(conn: Connection, incident_ids: list[int], at: datetime) -
             .where(incident_table.c.id.in_(incident_ids), incident_table.c.resolved_at.is_(None))
             .values(resolved_at=at)
         )
+
+
+def open_task_incidents(conn: Connection, instance_id: str) -> list[Row]:
+    """The instance's unresolved incidents of failed steps (``job_kind`` "task"), oldest first."""
+    stmt = (
+        select(incident_table)
+        .where(
+            incident_table.c.instance_id == instance_id,
+            incident_table.c.job_kind == "task",
+            incident_table.c.resolved_at.is_(None),
+        )
+        .order_by(incident_table.c.id)
+    )
+    return all_rows(conn.execute(stmt))
+
+
+def failed_again(conn: Connection, incident_id: int, message: str) -> None:
+    """A retried step failed again: the incident stays, with the new message."""
+    conn.execute(
+        update(incident_table)
+        .where(incident_table.c.id == incident_id)
+        .values(message=message, attempts=incident_table.c.attempts + 1)
+    )
+
+
+def incident(conn: Connection, incident_id: int) -> Row | None:
+    return next(iter(all_rows(conn.execute(select(incident_table).where(incident_table.c.id == incident_id)))), None)

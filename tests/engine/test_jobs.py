@@ -122,7 +122,7 @@ def test_a_script_leaving_an_unstorable_value_after_a_timer_errors_its_instance_
     errored = instance(container, poisoned)
     assert errored["status"] == "error"
     assert "bad" in str(errored["error"]) and "amount" in str(errored["error"])
-    assert _incidents(container) == []
+    assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
 
 def test_a_timer_whose_firing_fails_to_save_does_not_stop_the_other_timers(
@@ -184,12 +184,12 @@ def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
 
 def test_a_script_error_after_a_timer_still_errors_the_instance(container: EngineContainer, clock: FakeClock) -> None:
     """An error the engine catches (NameError in a script) keeps today's behaviour: the instance is in error, the
-    timer fired once; no retry, no incident."""
+    timer fired once; no retry of the job, and the failed step is an incident of its own (item 14.7)."""
     poisoned, healthy = _poison_first(container, clock, NAME_ERROR, "poison_name")
     assert container.scheduler.run_once() == HEALTHY + 1
     _assert_healthy_fired(container, healthy)
     assert instance(container, poisoned)["status"] == "error"
-    assert _incidents(container) == []
+    assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
 
 def test_a_failing_timer_start_event_does_not_stop_the_timers(container: EngineContainer, clock: FakeClock) -> None:
