@@ -18,6 +18,7 @@ from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.documents import DEFAULT_MAX_BYTES, DocumentCommands
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
+from phoihop.engine.commands.incidents import IncidentCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
 from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
@@ -69,6 +70,7 @@ class EngineContainer:
     deployments: DeploymentCommands
     versions: VersionCommands
     instances: InstanceCommands
+    incidents: IncidentCommands
     tasks: TaskCommands
     messages: MessageCommands
     external_tasks: ExternalTaskCommands
@@ -180,6 +182,7 @@ def build_engine(
         deployments=DeploymentCommands(executor),
         versions=VersionCommands(executor),
         instances=InstanceCommands(executor),
+        incidents=IncidentCommands(executor),
         tasks=TaskCommands(executor),
         messages=MessageCommands(executor),
         external_tasks=ExternalTaskCommands(executor),
