@@ -20,6 +20,7 @@ from phoihop.api.routes import (
     documents,
     external_tasks,
     health,
+    incidents,
     instance_migration,
     instances,
     messages,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         dashboard.router,
         users.router,
         documents.router,
+        incidents.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)
