@@ -165,7 +165,9 @@ class Database:
                     if conn.info.pop(audit_chain.PENDING, False):  # seal this transaction's audit events last
                         audit_chain.seal(conn)
                 finally:
-                    conn.info.pop(audit_chain.PENDING, None)
+                    # a lost connection refuses even this; a stale mark would only seal nothing (harmless)
+                    with contextlib.suppress(sa_exc.SQLAlchemyError):
+                        conn.info.pop(audit_chain.PENDING, None)
                     self._active.reset(token)
         except sa_exc.SQLAlchemyError as error:
             reason = unavailable_reason(error, self.engine.dialect)
