@@ -15,6 +15,7 @@ from phoihop.engine.container import EngineContainer, build_engine
 from tests.api.calls import ADMIN, INSTANCES
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import (
+    ADMIN,
     SKHCN,
     audit_kinds,
     bpmn,
@@ -180,6 +181,14 @@ def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
     assert container.tasks.complete(SKHCN, other, {}).status == "running"
     assert _timer_row(container, poisoned)["incident_id"] == incident["id"]
     assert container.scheduler.run_once() == 0
+
+    # an admin retries it (issue 14, item 7): the timer runs again at the next round with fresh attempts
+    retried = container.incidents.retry(ADMIN, incident["id"])
+    assert retried.instance is None and retried.incident.resolved_at is not None
+    assert (_timer_row(container, poisoned)["incident_id"], _timer_row(container, poisoned)["attempts"]) == (None, 0)
+    assert "incident_retried" in audit_kinds(container, poisoned)
+    assert container.scheduler.run_once() == 0  # it fails again (the variable is still missing): one attempt
+    assert _timer_row(container, poisoned)["attempts"] == 1
 
 
 def test_a_script_error_after_a_timer_still_errors_the_instance(container: EngineContainer, clock: FakeClock) -> None:
