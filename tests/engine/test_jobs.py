@@ -14,8 +14,8 @@ from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer, build_engine
 from tests.api.calls import ADMIN, INSTANCES
 from tests.conftest import INTEGRATOR
+from tests.engine.helpers import ADMIN as ADMIN_ACTOR
 from tests.engine.helpers import (
-    ADMIN,
     SKHCN,
     audit_kinds,
     bpmn,
@@ -183,7 +183,7 @@ def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
     assert container.scheduler.run_once() == 0
 
     # an admin retries it (issue 14, item 7): the timer runs again at the next round with fresh attempts
-    retried = container.incidents.retry(ADMIN, incident["id"])
+    retried = container.incidents.retry(ADMIN_ACTOR, incident["id"])
     assert retried.instance is None and retried.incident.resolved_at is not None
     assert (_timer_row(container, poisoned)["incident_id"], _timer_row(container, poisoned)["attempts"]) == (None, 0)
     assert "incident_retried" in audit_kinds(container, poisoned)
