@@ -84,10 +84,12 @@ def test_skip_completes_the_step_without_running_it_with_the_reason(container: E
 
 
 def test_only_leads_of_the_instance_and_admins_resolve(container: EngineContainer) -> None:
-    _, incident_id = _failed(container)
+    instance_id, incident_id = _failed(container)
     assert container.incidents.open_incidents(LEAD_STP).total == 0
     with pytest.raises(Forbidden):
         container.incidents.retry(LEAD_STP, incident_id, {"so_trang": 1})
     with pytest.raises(Forbidden, match="roles"):
         container.incidents.skip(SKHCN, incident_id, "không")
     assert container.incidents.open_incidents(ADMIN).total == 1
+    container.instances.cancel(ADMIN, instance_id, reason="hồ sơ rút")  # a cancelled case leaves no open incident
+    assert container.incidents.open_incidents(ADMIN).total == 0
