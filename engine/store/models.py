@@ -168,6 +168,7 @@ class AuditEvent(SQLModel, table=True):
         Index("ix_audit_event_instance_id_id", "instance_id", "id"),
         Index("ix_audit_event_process_key_id", "process_key", "id"),
         Index("ix_audit_event_chain_seq", "chain_seq", unique=True),
+        Index("ix_audit_event_instance_id_chain_seq", "instance_id", "chain_seq"),  # an instance's last sealed
     )
     id: int | None = Field(default=None, primary_key=True)
     instance_id: str | None = Field(default=None, max_length=36)

@@ -31,6 +31,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("instance_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch.add_column(sa.Column("chain_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch.create_index("ix_audit_event_chain_seq", ["chain_seq"], unique=True)
+        batch.create_index("ix_audit_event_instance_id_chain_seq", ["instance_id", "chain_seq"], unique=False)
     op.create_table(
         "audit_chain",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -45,6 +46,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("audit_chain")
     with op.batch_alter_table("audit_event", schema=None) as batch:
+        batch.drop_index("ix_audit_event_instance_id_chain_seq")
         batch.drop_index("ix_audit_event_chain_seq")
         batch.drop_column("chain_hash")
         batch.drop_column("instance_hash")
