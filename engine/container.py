@@ -21,6 +21,7 @@ from phoihop.engine.commands.deployments import DeploymentCommands
 from phoihop.engine.commands.documents import DEFAULT_MAX_BYTES, DocumentCommands
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.external_tasks import ExternalTaskCommands
+from phoihop.engine.commands.incidents import IncidentCommands
 from phoihop.engine.commands.instances import InstanceCommands
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
 from phoihop.engine.commands.mail import MailDelivery, SmtpSettings
@@ -80,6 +81,7 @@ class EngineContainer:
     deployments: DeploymentCommands
     versions: VersionCommands
     instances: InstanceCommands
+    incidents: IncidentCommands
     tasks: TaskCommands
     task_flow: TaskFlowCommands  # send-back, drafts and a lead's approval
     messages: MessageCommands
@@ -213,6 +215,7 @@ def build_engine(
         deployments=DeploymentCommands(executor),
         versions=VersionCommands(executor),
         instances=InstanceCommands(executor),
+        incidents=IncidentCommands(executor),
         tasks=TaskCommands(executor),
         task_flow=TaskFlowCommands(executor),
         messages=MessageCommands(executor),

@@ -149,6 +149,20 @@ class InstanceNotFound(EngineError):
     title_en = "Process instance not found"
 
 
+class IncidentNotFound(EngineError):
+    code = "incident-not-found"
+    title_vi = "Không tìm thấy sự cố"
+    title_en = "Incident not found"
+
+
+class IncidentNotOpen(EngineError):
+    """Resolved already, or an incident that cannot be resolved this way (skipping a timer's or a gateway's)."""
+
+    code = "incident-not-open"
+    title_vi = "Sự cố không thể xử lý theo cách này"
+    title_en = "Incident cannot be resolved this way"
+
+
 class InstanceNotRunning(EngineError):
     code = "instance-not-running"
     title_vi = "Quy trình không còn đang chạy"

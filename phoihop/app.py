@@ -22,6 +22,7 @@ from phoihop.api.routes import (
     documents,
     external_tasks,
     health,
+    incidents,
     instance_migration,
     instances,
     messages,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         slips.router,
         comments.router,
         notifications.router,
+        incidents.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

@@ -1,4 +1,5 @@
-"""The ``phoihop`` command: serve, upgrade-schema, worker, deploy, layout, lint, trace, token, apikey, sessions."""
+"""The ``phoihop`` command: serve, upgrade-schema, worker, deploy, layout, lint, trace, token, apikey, sessions,
+audit."""
 
 from __future__ import annotations
 
@@ -267,6 +268,29 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``verify``: walk the audit chains (engine/store/audit_chain.py); exit 0 when intact, 1 naming the first broken
+    event."""
+    from phoihop.engine.store import audit_chain
+    from phoihop.engine.store.database import Database
+
+    settings = _settings()
+    db = Database(settings.database_url)
+    try:
+        with db.transaction(write=False) as conn:
+            broken = audit_chain.verify(conn)
+            count = conn.execute(audit_chain.count_statement()).scalar_one()
+    finally:
+        db.dispose()
+    if broken is None:
+        print(f"audit chain intact: {count} event(s)")
+        return 0
+    where = f"event {broken.event_id}" if broken.event_id is not None else "the end of the chain"
+    position = f" (position {broken.chain_seq})" if broken.chain_seq is not None else ""
+    print(f"audit chain broken at {where}{position}: {broken.reason}")
+    return 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="phoihop", description="BPMN engine for Hanoi inter-agency coordination")
     sub = root.add_subparsers(dest="command", required=True)
@@ -317,6 +341,9 @@ def parser() -> argparse.ArgumentParser:
     sessions.add_argument("action", choices=["revoke", "purge"])
     sessions.add_argument("--user", default="", help="revoke: the person's id (the sub they sign in with)")
     sessions.set_defaults(func=cmd_sessions)
+    audit = sub.add_parser("audit", help="the tamper-evident audit trail: verify its hash chains")
+    audit.add_argument("action", choices=["verify"])
+    audit.set_defaults(func=cmd_audit)
     return root
 
 

@@ -44,6 +44,8 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.TaskNotOpen, 409),
     (errors.ReturnTargetInvalid, 409),
     (errors.InstanceNotRunning, 409),
+    (errors.IncidentNotFound, 404),
+    (errors.IncidentNotOpen, 409),
     (errors.DefinitionSuspended, 409),
     (errors.ConcurrentUpdate, 409),
     (StateVersionError, 500),

@@ -219,7 +219,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "case.variable": ("Trường", "Field"),
     "case.value": ("Giá trị", "Value"),
     "case.error": ("Lỗi xử lý", "Processing error"),
-    "case.incidents": ("Sự cố cần xử lý", "Incidents"),  # external tasks and timers out of retries
+    "case.incidents": ("Sự cố cần xử lý", "Incidents"),  # external tasks and timers out of retries, failed steps
     "case.system": ("Hệ thống", "System"),
     # --- history event kinds
     "event.instance_started": ("Khởi tạo hồ sơ", "Case started"),
@@ -236,8 +236,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "event.instance_completed": ("Kết thúc hồ sơ", "Case completed"),
     "event.instance_cancelled": ("Hủy hồ sơ", "Case cancelled"),
     "event.instance_error": ("Lỗi xử lý", "Processing error"),
-    "event.incident_created": ("Phát sinh sự cố tích hợp", "Incident raised"),
+    "event.incident_created": ("Phát sinh sự cố", "Incident raised"),
     "event.incident_resolved": ("Xử lý xong sự cố tích hợp", "Incident resolved"),
+    "event.incident_retried": ("Chạy lại bước bị lỗi", "Failed step retried"),
+    "event.incident_skipped": ("Bỏ qua bước bị lỗi", "Failed step skipped"),
     "event.external_task_completed": ("Hệ thống tích hợp hoàn thành bước", "External task completed"),
     "event.external_task_bpmn_error": ("Hệ thống tích hợp báo lỗi nghiệp vụ", "External task raised a BPMN error"),
     "event.decision_revised": (

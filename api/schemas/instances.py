@@ -51,14 +51,18 @@ class IncidentOut(Out):
     ``external_task``: nobody fetches it until its retries are set again), or a timer whose firing failed every retry
     (kind ``timer``: parked, neither fired nor retried, until resolved)."""
 
-    kind: str = Field(default="external_task", description="external_task | timer")
+    kind: str = Field(
+        default="external_task",
+        description="external_task | timer | task (a failed script or expression step); resolve a timer or a task "
+        "with POST /api/v1/incidents/{incident_id}/retry or /skip",
+    )
     external_task_id: str | None
     element_id: str | None
     name: str | None
     topic: str | None
     error_message: str | None
     incident_at: datetime | None
-    incident_id: int | None = Field(default=None, description="The incident row of a timer (kind timer)")
+    incident_id: int | None = Field(default=None, description="The incident row (kind timer or task)")
     attempts: int | None = Field(default=None, description="How many times the timer's firing failed")
 
 

@@ -343,7 +343,8 @@ class CommandExecutor:
         # a process with external tasks: their rows for workers (engine/commands/external_tasks.py)
         if waiting is not None:
             external_store.sync_instance(conn, instance_id, head["process_key"], waiting, now)
-        finished = snapshot.status in ("completed", "error")
+        status, error, incident_events = self.record_incidents(uow, head, workflow, snapshot)
+        finished = status in ("completed", "error")
         # a new instance starts from its start variables (copied: the caller's objects are not ours to keep)
         previous = prior.variables if prior is not None else copy.deepcopy(dict(workflow.task_tree.data))
         merged = self.runtime.merge_variables(workflow, previous, snapshot.steps)
@@ -357,9 +358,9 @@ class CommandExecutor:
             instance_id,
             head["version"],
             state=self.serializer.dumps_meta(workflow),
-            status=snapshot.status,
+            status=status,
             variables=variables,
-            error=snapshot.error,
+            error=error,
             ended_at=now if snapshot.status == "completed" else None,
         ):
             raise ConcurrentUpdate(
@@ -384,7 +385,8 @@ class CommandExecutor:
             if s.kind != "human_task"
         ]
         events += tacit_consent_events(model, snapshot.steps, instance_id, now)  # "cho ý kiến" ended by silence
-        if snapshot.status == "error":
+        events += incident_events
+        if snapshot.error is not None:  # a failure in this command (a fatal one, or a new incident)
             events.append(
                 {
                     "instance_id": instance_id,
@@ -408,7 +410,7 @@ class CommandExecutor:
                     "data": {},
                 }
             )
-        if snapshot.status != "error":
+        if snapshot.status != "error" or snapshot.incidents:  # a fatal failure keeps nothing of the end events
             events += self.run_end_commands(uow, head, model, snapshot.steps, merged, actor)
         repo.insert_audit(conn, events)
         thrown = self.runtime.thrown_messages(workflow)
@@ -419,8 +421,63 @@ class CommandExecutor:
                 head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages, merged
             )
             uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
-        status = cast(InstanceStatus, snapshot.status)  # the runtime answers running, completed or error
-        return CommandResult(instance_id, status, tuple(snapshot.open_tasks))
+        return CommandResult(instance_id, cast(InstanceStatus, status), tuple(snapshot.open_tasks))
+
+    def record_incidents(
+        self, uow: UnitOfWork, head: Mapping[str, Any], workflow: Any, snapshot: Snapshot
+    ) -> tuple[str, dict[str, Any] | None, list[dict[str, Any]]]:
+        """Steps that failed become incidents (table ``incident``, ``job_kind`` "task"), as Camunda's: the step waits
+        in ERROR for a lead or admin to retry or skip it (engine/commands/incidents.py) while the other branches go
+        on. A step that fails again keeps its incident with the new message; an incident whose step no longer waits
+        in ERROR (retried, skipped, cancelled with its branch) is resolved. While one is open the instance's status
+        is ``error`` (its ``error``: the incident). Returns the status, the error and the audit events."""
+        conn, now, instance_id = uow.conn, uow.now, head["id"]
+        status, error = snapshot.status, snapshot.error
+        if head.get("status") != "error" and not snapshot.incidents:
+            return status, error, []  # the hot path: nothing failed, nothing was open
+        open_rows = {row["task_id"]: row for row in job_store.open_task_incidents(conn, instance_id)}
+        gone = [row for task, row in open_rows.items() if not self.runtime.has_failed(workflow, task)]
+        job_store.resolve_incidents(conn, [row["id"] for row in gone], now)
+        for row in gone:
+            del open_rows[row["task_id"]]
+        events: list[dict[str, Any]] = []
+        for failure in snapshot.incidents:
+            message = str(failure.get("message") or "")[:2000]
+            known = open_rows.get(failure.get("task_id"))
+            if known is not None:
+                job_store.failed_again(conn, known["id"], message)
+                failure["incident_id"] = known["id"]
+                continue
+            incident_id = job_store.insert_incident(
+                conn,
+                instance_id=instance_id,
+                process_key=head["process_key"],
+                element_id=failure.get("element_id"),
+                task_id=failure.get("task_id"),
+                job_kind="task",
+                message=message,
+                attempts=1,
+                created_at=now,
+            )
+            failure["incident_id"] = incident_id
+            open_rows[failure.get("task_id")] = {"id": incident_id, **failure}
+            events.append(
+                {
+                    "instance_id": instance_id,
+                    "at": now,
+                    "actor": "system",
+                    "kind": "incident_created",
+                    "element_id": failure.get("element_id"),
+                    "task_id": None,
+                    "data": {"incident_id": incident_id, "job_kind": "task", "message": message, "attempts": 1},
+                }
+            )
+        if status == "running" and open_rows:
+            status = "error"
+            last = list(open_rows.values())[-1]
+            error = {"element_id": last["element_id"], "task_id": last["task_id"], "message": last["message"]}
+            error["incident_id"] = last["id"]
+        return status, error, events
 
     def run_end_commands(
         self,

@@ -116,6 +116,8 @@ class InstanceCommands:
             self.executor.cache.discard(instance_id)
             repo.close_tasks(uow.conn, repo.open_task_ids(uow.conn, instance_id), status="cancelled", at=uow.now)
             job_store.resolve_incidents(uow.conn, repo.replace_timers(uow.conn, instance_id, []), uow.now)
+            failed_steps = job_store.open_task_incidents(uow.conn, instance_id)  # nothing left to retry or skip
+            job_store.resolve_incidents(uow.conn, [row["id"] for row in failed_steps], uow.now)
             repo.replace_subscriptions(uow.conn, instance_id, [])
             external_store.close_instance(uow.conn, instance_id, uow.now)  # its external tasks (external_tasks.py)
             if not repo.set_instance_status(

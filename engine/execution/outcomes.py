@@ -55,9 +55,15 @@ class Snapshot:
     messages: list[WaitingMessage]
     error: dict[str, Any] | None = None
     steps: list[StepRecord] = field(default_factory=list)
+    incidents: list[dict[str, Any]] = field(default_factory=list)  # steps that failed this command (RunOutcome)
 
 
 @dataclass
 class RunOutcome:
+    """``error``: a failure that stops the instance (the step limit); ``incidents``: the steps (script tasks,
+    expressions) that failed and wait in state ERROR for a retry or a skip while the other branches went on, each
+    with ``element_id``, ``task_id`` and ``message``."""
+
     steps: list[StepRecord]
     error: dict[str, Any] | None
+    incidents: list[dict[str, Any]] = field(default_factory=list)

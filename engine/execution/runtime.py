@@ -54,6 +54,9 @@ spiff_patches.apply()
 task_index.install()
 
 
+ERROR = TaskState.ERROR
+
+
 def _element_id(task: Task) -> str | None:
     return getattr(task.task_spec, "bpmn_id", None)
 
@@ -260,16 +263,60 @@ class Runtime:
                     StepRecord(str(task.id), element_id, task.task_spec.bpmn_name, type(task.task_spec).__name__)
                 )
 
+        incidents: list[dict[str, Any]] = []
         with self.scripting():
             deadline = time.monotonic() + self.max_seconds
-            try:
-                self._engine_steps(workflow, will_complete, did_complete)
-            except StoreUnavailable:  # the database, not the process: the command fails and rolls back
-                raise
-            except (WorkflowException, EngineError, RecursionError) as exc:  # RecursionError: SpiffWorkflow's
-                _forget_bad_result(exc, current[0])  # prediction
-                return RunOutcome(steps, _error_details(exc, current[0]))
-        return RunOutcome(steps, None)
+            while True:
+                try:
+                    self._engine_steps(workflow, will_complete, did_complete)
+                    break
+                except StoreUnavailable:  # the database, not the process: the command fails and rolls back
+                    raise
+                except (WorkflowException, EngineError, RecursionError) as exc:  # RecursionError: SpiffWorkflow's
+                    _forget_bad_result(exc, current[0])  # prediction
+                    failed = getattr(exc, "task", None) or current[0]
+                    if isinstance(exc, (StepLimitExceeded, RecursionError)) or failed is None or failed.state != ERROR:
+                        return RunOutcome(steps, _error_details(exc, current[0]), incidents)
+                    # an incident: the step waits in ERROR for a retry or a skip; the other branches go on (the
+                    # ERROR task is never READY again by itself, so this loop ends within the step limit)
+                    incidents.append(_error_details(exc, failed))
+        return RunOutcome(steps, None, incidents)
+
+    def retry_task(self, workflow: BpmnWorkflow, task_id: str, variables: Mapping[str, Any]) -> RunOutcome:
+        """Run a failed step (an incident) again, from the data it received plus ``variables``."""
+        task = self._failed(workflow, task_id)
+        task.data = copy.deepcopy(task.parent.data) if task.parent is not None else {}
+        task.set_data(**copy.deepcopy(dict(variables)))
+        task._set_state(TaskState.READY)
+        return self.run(workflow)
+
+    def skip_task(self, workflow: BpmnWorkflow, task_id: str) -> RunOutcome:
+        """Complete a failed step without running it (with the data it received) and go on."""
+        task = self._failed(workflow, task_id)
+        task.data = copy.deepcopy(task.parent.data) if task.parent is not None else {}
+        task._set_state(TaskState.READY)
+        with self.scripting():
+            task.complete()
+        return self.run(workflow)
+
+    def has_failed(self, workflow: BpmnWorkflow, task_id: str) -> bool:
+        """Whether a step still waits in ERROR (an open incident's)."""
+        try:
+            return bool(self.find_task(workflow, task_id).state == ERROR)
+        except TaskNotFound:
+            return False
+
+    def failed_kind(self, workflow: BpmnWorkflow, task_id: str) -> str:
+        """The SpiffWorkflow spec class of a failed step (a gateway cannot be skipped: it has no path to take)."""
+        return type(self._failed(workflow, task_id).task_spec).__name__
+
+    def _failed(self, workflow: BpmnWorkflow, task_id: str) -> Task:
+        task = self.find_task(workflow, task_id)
+        if task.state != ERROR:
+            raise TaskNotOpen(
+                f"step {task_id} has not failed", detail_vi=f"Bước {task_id} không ở trạng thái lỗi", task_id=task_id
+            )
+        return task
 
     def _engine_steps(self, workflow: BpmnWorkflow, will: Any, did: Any) -> None:
         """Run READY engine tasks until only human tasks and waits remain.
@@ -352,13 +399,14 @@ class Runtime:
                         messages.append(
                             WaitingMessage(str(task.id), spec.bpmn_id, definition.name, dict(workflow.correlations))
                         )
-        if outcome.error is not None:
+        if outcome.error is not None or outcome.incidents:
             status = "error"
         elif workflow.completed:
             status = "completed"
         else:
             status = "running"
-        return Snapshot(status, open_tasks, timers, messages, outcome.error, outcome.steps)
+        error = outcome.error if outcome.error is not None else outcome.incidents[0] if outcome.incidents else None
+        return Snapshot(status, open_tasks, timers, messages, error, outcome.steps, list(outcome.incidents))
 
     @staticmethod
     def _timer_due(task: Task) -> datetime | None:

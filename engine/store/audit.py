@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from phoihop.engine import correlation
-from phoihop.engine.store import rawsql, write_hooks
+from phoihop.engine.store import audit_chain, rawsql, write_hooks
 from phoihop.engine.store.tables import Row, all_rows, audit_table
 
 _INSERT_AUDIT = (
@@ -19,7 +19,8 @@ _INSERT_AUDIT = (
 
 
 def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
-    """Each event carries the id of the request that caused it (engine/correlation.py), when there is one."""
+    """Each event carries the id of the request that caused it (engine/correlation.py), when there is one; the
+    transaction seals them into the audit chain before it commits (store/audit_chain.py)."""
     if events:
         request_id = correlation.request_id.get()
         rawsql.run(
@@ -37,6 +38,7 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
                 for e in events
             ],
         )
+        audit_chain.mark(conn)
         write_hooks.emit(conn, "audit", events)
 
 

@@ -27,6 +27,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from phoihop.engine.store import audit_chain
+
 DEFAULT_POOL_TIMEOUT = 30.0  # seconds a command waits for a pooled connection (PostgreSQL) before StoreUnavailable
 
 
@@ -160,7 +162,12 @@ class Database:
                 token = self._active.set(conn)
                 try:
                     yield conn
+                    if conn.info.pop(audit_chain.PENDING, False):  # seal this transaction's audit events last
+                        audit_chain.seal(conn)
                 finally:
+                    # a lost connection refuses even this; a stale mark would only seal nothing (harmless)
+                    with contextlib.suppress(sa_exc.SQLAlchemyError):
+                        conn.info.pop(audit_chain.PENDING, None)
                     self._active.reset(token)
         except sa_exc.SQLAlchemyError as error:
             reason = unavailable_reason(error, self.engine.dialect)

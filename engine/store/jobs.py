@@ -12,7 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
 
-from phoihop.engine.store.tables import Row, all_rows, incident_table, start_schedule_table, timer_table
+from phoihop.engine.store.tables import (
+    Row,
+    all_rows,
+    human_task_table,
+    incident_table,
+    start_schedule_table,
+    timer_table,
+)
 
 JOB_TABLES: dict[str, Table] = {"timer": timer_table, "timer_start": start_schedule_table}
 
@@ -69,3 +76,58 @@ def resolve_incidents(conn: Connection, incident_ids: list[int], at: datetime) -
             .where(incident_table.c.id.in_(incident_ids), incident_table.c.resolved_at.is_(None))
             .values(resolved_at=at)
         )
+
+
+def open_task_incidents(conn: Connection, instance_id: str) -> list[Row]:
+    """The instance's unresolved incidents of failed steps (``job_kind`` "task"), oldest first."""
+    stmt = (
+        select(incident_table)
+        .where(
+            incident_table.c.instance_id == instance_id,
+            incident_table.c.job_kind == "task",
+            incident_table.c.resolved_at.is_(None),
+        )
+        .order_by(incident_table.c.id)
+    )
+    return all_rows(conn.execute(stmt))
+
+
+def failed_again(conn: Connection, incident_id: int, message: str) -> None:
+    """A retried step failed again: the incident stays, with the new message."""
+    conn.execute(
+        update(incident_table)
+        .where(incident_table.c.id == incident_id)
+        .values(message=message, attempts=incident_table.c.attempts + 1)
+    )
+
+
+def incident(conn: Connection, incident_id: int) -> Row | None:
+    return next(iter(all_rows(conn.execute(select(incident_table).where(incident_table.c.id == incident_id)))), None)
+
+
+def list_open_incidents(conn: Connection, process_key: str | None) -> list[Row]:
+    """Unresolved incidents (of a process key when given), oldest first."""
+    stmt = select(incident_table).where(incident_table.c.resolved_at.is_(None)).order_by(incident_table.c.id)
+    if process_key is not None:
+        stmt = stmt.where(incident_table.c.process_key == process_key)
+    return all_rows(conn.execute(stmt))
+
+
+def tasks_of_instances(conn: Connection, instance_ids: list[str]) -> list[Row]:
+    """The human tasks (any status) of these instances: who takes part in them."""
+    if not instance_ids:
+        return []
+    columns = ("instance_id", "candidate_groups", "candidate_users", "assignee", "required_role", "completed_by")
+    stmt = select(*[human_task_table.c[c] for c in columns]).where(human_task_table.c.instance_id.in_(instance_ids))
+    return all_rows(conn.execute(stmt))
+
+
+def unpark(conn: Connection, incident_id: int, at: datetime) -> None:
+    """A job incident retried: its job row runs again at once with fresh attempts; the incident is resolved."""
+    for table in JOB_TABLES.values():
+        conn.execute(
+            update(table)
+            .where(table.c.incident_id == incident_id)
+            .values(incident_id=None, attempts=0, retry_at=None, last_error=None)
+        )
+    resolve_incidents(conn, [incident_id], at)

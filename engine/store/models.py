@@ -167,6 +167,8 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_event_instance_id_id", "instance_id", "id"),
         Index("ix_audit_event_process_key_id", "process_key", "id"),
+        Index("ix_audit_event_chain_seq", "chain_seq", unique=True),
+        Index("ix_audit_event_instance_id_chain_seq", "instance_id", "chain_seq"),  # an instance's last sealed
     )
     id: int | None = Field(default=None, primary_key=True)
     instance_id: str | None = Field(default=None, max_length=36)
@@ -178,6 +180,21 @@ class AuditEvent(SQLModel, table=True):
     task_id: str | None = Field(default=None, max_length=36)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
     request_id: str | None = Field(default=None, max_length=64)  # the HTTP request that did it (X-Request-Id)
+    # the tamper-evident chain (engine/store/audit_chain.py): position in the global chain, then SHA-256 hex of the
+    # event chained to the previous event of its instance and to the previous event of all; NULL until sealed
+    chain_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    instance_hash: str | None = Field(default=None, max_length=64)
+    chain_hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditChain(SQLModel, table=True):
+    """The head of the global audit chain (one row, id 1): the last sealed position and its hash. Sealing locks this
+    row (engine/store/audit_chain.py)."""
+
+    __tablename__ = "audit_chain"
+    id: int = Field(primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    head_hash: str = Field(max_length=64)
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -242,19 +259,22 @@ class StartSchedule(SQLModel, table=True):
 
 
 class Incident(SQLModel, table=True):
-    """A job (a timer of an instance, a timer start event) whose retries ran out, as Camunda's incidents: its job is
-    parked until a lead or admin resolves it. ``instance_id`` is NULL for a timer start (no instance exists)."""
+    """A job (a timer of an instance, a timer start event) whose retries ran out, or a script or expression step that
+    failed (``job_kind`` "task", ``task_id`` its SpiffWorkflow task, left in state ERROR), as Camunda's incidents:
+    parked until a lead or admin retries or skips it (engine/commands/incidents.py). ``instance_id`` is NULL for a
+    timer start (no instance exists)."""
 
     __tablename__ = "incident"
     id: int | None = Field(default=None, primary_key=True)
     instance_id: str | None = Field(default=None, index=True, max_length=36)
     process_key: str = Field(max_length=200)
     element_id: str | None = Field(default=None, max_length=200)
-    job_kind: str = Field(max_length=20)  # timer | timer_start
+    job_kind: str = Field(max_length=20)  # timer | timer_start | task
     message: str = Field(sa_column=Column(Text, nullable=False))
     attempts: int
     created_at: datetime = _utc(nullable=False)
     resolved_at: datetime | None = _utc(nullable=True)
+    task_id: str | None = Field(default=None, max_length=36)  # job_kind "task": the failed step
 
 
 class ExternalTask(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from phoihop.engine.store.models import (
     ApiKey,
+    AuditChain,
     AuditEvent,
     CalendarDay,
     DefaultVersion,
@@ -51,6 +52,7 @@ dossier_sequence_table = DossierSequence.__table__  # type: ignore[attr-defined]
 start_schedule_table = StartSchedule.__table__  # type: ignore[attr-defined]
 external_task_table = ExternalTask.__table__  # type: ignore[attr-defined]
 incident_table = Incident.__table__  # type: ignore[attr-defined]
+audit_chain_table = AuditChain.__table__  # type: ignore[attr-defined]
 web_session_table = WebSession.__table__  # type: ignore[attr-defined]
 startup_deploy_table = StartupDeploy.__table__  # type: ignore[attr-defined]
 document_table = Document.__table__  # type: ignore[attr-defined]

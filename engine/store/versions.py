@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from phoihop.engine import correlation
+from phoihop.engine.store import audit_chain
 from phoihop.engine.store.tables import (
     Row,
     all_rows,
@@ -88,6 +89,7 @@ def insert_definition_audit(conn: Connection, events: Sequence[dict[str, Any]]) 
             {"instance_id": None, "element_id": None, "task_id": None, "request_id": request_id, **e} for e in events
         ]
         conn.execute(insert(audit_table), rows)
+        audit_chain.mark(conn)  # sealed before the transaction commits
 
 
 def audit_trail(

@@ -14,6 +14,7 @@ from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer, build_engine
 from tests.api.calls import ADMIN, INSTANCES
 from tests.conftest import INTEGRATOR
+from tests.engine.helpers import ADMIN as ADMIN_ACTOR
 from tests.engine.helpers import (
     SKHCN,
     audit_kinds,
@@ -122,7 +123,7 @@ def test_a_script_leaving_an_unstorable_value_after_a_timer_errors_its_instance_
     errored = instance(container, poisoned)
     assert errored["status"] == "error"
     assert "bad" in str(errored["error"]) and "amount" in str(errored["error"])
-    assert _incidents(container) == []
+    assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
 
 def test_a_timer_whose_firing_fails_to_save_does_not_stop_the_other_timers(
@@ -181,15 +182,23 @@ def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
     assert _timer_row(container, poisoned)["incident_id"] == incident["id"]
     assert container.scheduler.run_once() == 0
 
+    # an admin retries it (issue 14, item 7): the timer runs again at the next round with fresh attempts
+    retried = container.incidents.retry(ADMIN_ACTOR, incident["id"])
+    assert retried.instance is None and retried.incident.resolved_at is not None
+    assert (_timer_row(container, poisoned)["incident_id"], _timer_row(container, poisoned)["attempts"]) == (None, 0)
+    assert "incident_retried" in audit_kinds(container, poisoned)
+    assert container.scheduler.run_once() == 0  # it fails again (the variable is still missing): one attempt
+    assert _timer_row(container, poisoned)["attempts"] == 1
+
 
 def test_a_script_error_after_a_timer_still_errors_the_instance(container: EngineContainer, clock: FakeClock) -> None:
     """An error the engine catches (NameError in a script) keeps today's behaviour: the instance is in error, the
-    timer fired once; no retry, no incident."""
+    timer fired once; no retry of the job, and the failed step is an incident of its own (item 14.7)."""
     poisoned, healthy = _poison_first(container, clock, NAME_ERROR, "poison_name")
     assert container.scheduler.run_once() == HEALTHY + 1
     _assert_healthy_fired(container, healthy)
     assert instance(container, poisoned)["status"] == "error"
-    assert _incidents(container) == []
+    assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
 
 def test_a_failing_timer_start_event_does_not_stop_the_timers(container: EngineContainer, clock: FakeClock) -> None:

@@ -1,4 +1,5 @@
-"""Migration 0004 on a database that already holds instances (and 0007, which fills the search text of its tasks): SQLite rebuilds process_definition (to drop the
+"""Migration 0004 on a database that already holds instances (and 0007, which fills the search text of its tasks, and
+0110, which seals its audit events into the hash chain): SQLite rebuilds process_definition (to drop the
 (key, content_hash) constraint) while instances and schedules reference it; every row and reference survives, and a
 revert (an older content as a new version) is then allowed. On SQLite and PostgreSQL."""
 
@@ -12,6 +13,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
+from phoihop.engine.store import audit_chain
 from phoihop.engine.store.database import make_engine
 from phoihop.engine.store.schema import alembic_config, head_revision, pending_diff, upgrade
 from tests.conftest import PG_ADMIN_URL
@@ -29,6 +31,11 @@ ROWS = [
     " VALUES ('00000000-0000-7000-8000-000000000001', 1, 't1', '{}')",
     "INSERT INTO start_schedule (process_key, definition_id, element_id, timer_kind, timer_text, occurrence)"
     " VALUES ('k', 1, 'start', 'timeCycle', 'R/P1D', 0)",
+    # events older than the audit chain (0110 seals them: verify passes right after the upgrade)
+    "INSERT INTO audit_event (instance_id, at, actor, kind, data) VALUES ('00000000-0000-7000-8000-000000000001',"
+    " '2026-11-01 02:00:00', 'portal', 'instance_started', '{\"variables\": {}}')",
+    "INSERT INTO audit_event (instance_id, at, actor, kind, data) VALUES (NULL, '2026-11-01 03:00:00', 'owner',"
+    " 'deployed', '{}')",
 ]
 # a task written before migration 0007: its search text (folded name, case title, applicant) is filled by it
 TASK = [
@@ -81,6 +88,8 @@ def test_upgrading_a_database_with_instances_keeps_every_row(fresh_url: str) -> 
             assert conn.execute(text("SELECT search_text FROM human_task")).scalar_one() == (
                 "phan loai vuong mac | hs-7 | vuong mac o dong anh | cong ty anh duong"
             )
+            assert audit_chain.verify(conn) is None
+            assert conn.execute(text("SELECT seq FROM audit_chain")).scalar_one() == 2
             if conn.dialect.name == "sqlite":
                 assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
             # a revert: version 2 repeats the content of version 1

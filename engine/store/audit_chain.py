@@ -1,0 +1,188 @@
+"""The tamper-evident audit trail: every ``audit_event`` is chained by SHA-256 to the previous event of its instance
+and to the previous event of all, so an edited, inserted or deleted row breaks a chain that ``verify`` walks
+(``phoihop audit verify``). Never commits: the caller owns the transaction.
+
+How an event gets its place: writers insert events with NULL chain fields (``insert_audit`` and
+``insert_definition_audit`` stay plain inserts) and mark the connection; just before the transaction commits
+(store/database.py) ``seal`` locks the one ``audit_chain`` row (``SELECT ... FOR UPDATE``), reads the head (position
+and hash), and gives every unsealed event it can see, oldest id first, the next position (``chain_seq``), its
+``instance_hash`` (over the event and the ``instance_hash`` of its instance's last sealed event) and its
+``chain_hash`` (over the event and the head's hash), then moves the head.
+
+Why this never falsely accuses on PostgreSQL: ids come from a sequence when a row is inserted, so transactions can
+commit in another order than their ids (T1 takes id 10, T2 id 11, T2 commits first). A chain ordered by id would
+then be sealed with a gap that 10 fills later, and a later walk by id would see a chain that was never written.
+Here the order of the chain is the order of sealing, not of ids: sealing holds the head's row lock until the
+transaction commits, so the next sealer waits, then reads the committed head (READ COMMITTED re-reads a row locked
+FOR UPDATE after the wait) and the committed previous events: positions are handed out one transaction after the
+other, and each transaction chains onto what has committed before it. Rows another transaction has not committed
+are invisible and are sealed by that transaction itself before its commit. On SQLite writers are serialized by
+``BEGIN IMMEDIATE`` anyway.
+
+Cost: the lock is taken at the very end of a transaction that wrote audit events (after every instance lock it
+took, so it adds no lock-order cycle) and held only for its commit: the unsealed events of the transaction and one
+indexed read per instance they touch.
+
+The hashed form is a canonical JSON (sorted keys, no spaces, UTC ISO times) of the event's id, instance, process
+key, time, actor, kind, element, task, data and request id, followed by the previous hash: changing any of them,
+removing an event (its successor's hash no longer matches, and a position is missing) or adding one (unsealed, or
+with a hash that does not match) is found. Someone who can rewrite the whole table and recompute every hash after
+the change is not stopped by any in-database chain: copy the head (``audit_chain``) elsewhere regularly to pin it
+(docs/production.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, func, select, text, update
+
+from phoihop.engine.store.tables import audit_chain_table, audit_table
+
+PENDING = "phoihop_audit_pending"  # Connection.info key: this transaction wrote audit events
+_HASHED = ("id", "instance_id", "process_key", "at", "actor", "kind", "element_id", "task_id", "data", "request_id")
+_COLUMNS = [audit_table.c[name] for name in _HASHED]
+_ENSURE_HEAD = "INSERT INTO audit_chain (id, seq, head_hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING"
+BATCH = 1000
+_SEAL = (
+    update(audit_table)
+    .where(audit_table.c.id == bindparam("event_id"))
+    .values(chain_seq=bindparam("seq"), instance_hash=bindparam("instance_hash"), chain_hash=bindparam("chain_hash"))
+)
+
+
+def mark(conn: Connection) -> None:
+    """Audit events were written on ``conn``: seal them before the transaction commits."""
+    conn.info[PENDING] = True
+
+
+def _iso(value: datetime) -> str:
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(event: Mapping[str, Any]) -> bytes:
+    """The event's hashed fields as canonical JSON (sorted keys, UTC times)."""
+    fields = {name: event[name] for name in _HASHED}
+    fields["at"] = _iso(fields["at"])
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+
+
+def link(event: Mapping[str, Any], previous: str) -> str:
+    return hashlib.sha256(canonical(event) + b"|" + previous.encode()).hexdigest()
+
+
+def seal(conn: Connection) -> int:
+    """Seal every event this transaction can see that has no place in the chain yet; returns how many."""
+    conn.execute(text(_ENSURE_HEAD))
+    head = conn.execute(
+        select(audit_chain_table.c.seq, audit_chain_table.c.head_hash)
+        .where(audit_chain_table.c.id == 1)
+        .with_for_update()
+    ).one()
+    seq, head_hash = int(head.seq), str(head.head_hash)
+    rows = conn.execute(select(*_COLUMNS).where(audit_table.c.chain_seq.is_(None)).order_by(audit_table.c.id)).all()
+    last_of: dict[str, str] = {}
+    sealed: list[dict[str, Any]] = []
+    for row in rows:
+        event = row._asdict()
+        instance = event["instance_id"]
+        instance_hash = None
+        if instance is not None:
+            previous = last_of.get(instance)
+            if previous is None:
+                previous = (
+                    conn.execute(
+                        select(audit_table.c.instance_hash)
+                        .where(audit_table.c.instance_id == instance, audit_table.c.chain_seq.is_not(None))
+                        .order_by(audit_table.c.chain_seq.desc())
+                        .limit(1)
+                    ).scalar()
+                    or ""
+                )
+            instance_hash = link(event, previous)
+            last_of[instance] = instance_hash
+        seq += 1
+        head_hash = link(event, head_hash)
+        sealed.append({"event_id": event["id"], "seq": seq, "instance_hash": instance_hash, "chain_hash": head_hash})
+    if rows:
+        conn.execute(_SEAL, sealed)  # one executemany: a command that ran 10 000 steps seals them in one round trip
+        conn.execute(update(audit_chain_table).where(audit_chain_table.c.id == 1).values(seq=seq, head_hash=head_hash))
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The first event where a chain breaks: its id (None when the break is at the end: the last event deleted),
+    position, and what is wrong."""
+
+    event_id: int | None
+    chain_seq: int | None
+    reason: str
+
+
+def _sealed(conn: Connection, upto: int) -> Iterator[dict[str, Any]]:
+    after = -1
+    columns = [*_COLUMNS, audit_table.c.chain_seq, audit_table.c.instance_hash, audit_table.c.chain_hash]
+    while True:
+        batch = conn.execute(
+            select(*columns)
+            .where(audit_table.c.chain_seq > after, audit_table.c.chain_seq <= upto)
+            .order_by(audit_table.c.chain_seq)
+            .limit(BATCH)
+        ).all()
+        if not batch:
+            return
+        for row in batch:
+            yield row._asdict()
+        after = int(batch[-1].chain_seq)
+
+
+def verify(conn: Connection) -> Broken | None:
+    """Walk both chains in sealing order; the first broken event, or None when the trail is intact.
+
+    An event not sealed yet is only possible inside a transaction that has not committed (it seals before it
+    commits), so a committed unsealed row was put there by hand: that is a break too."""
+    head = conn.execute(select(audit_chain_table.c.seq, audit_chain_table.c.head_hash)).first()
+    head_seq, head_hash = (int(head.seq), str(head.head_hash)) if head is not None else (0, "")
+    unsealed = conn.execute(
+        select(audit_table.c.id).where(audit_table.c.chain_seq.is_(None)).order_by(audit_table.c.id).limit(1)
+    ).scalar()
+    if unsealed is not None:
+        return Broken(int(unsealed), None, "not in the chain: inserted outside the engine")
+    expected_seq, chain = 0, ""
+    last_of: dict[str, str] = {}
+    for event in _sealed(conn, head_seq):  # events sealed while this walk runs are past the head read first
+        expected_seq += 1
+        if event["chain_seq"] != expected_seq:
+            return Broken(
+                event["id"], event["chain_seq"], f"position {expected_seq} is missing: an event before it was deleted"
+            )
+        chain = link(event, chain)
+        if event["chain_hash"] != chain:
+            return Broken(event["id"], event["chain_seq"], "hash does not match: this event or one before was changed")
+        instance = event["instance_id"]
+        if instance is not None:
+            instance_hash = link(event, last_of.get(instance, ""))
+            if event["instance_hash"] != instance_hash:
+                return Broken(
+                    event["id"],
+                    event["chain_seq"],
+                    f"instance chain of {instance} does not match: an event of the instance before it was changed",
+                )
+            last_of[instance] = instance_hash
+    if head_seq != expected_seq or head_hash != chain:
+        return Broken(
+            None, head_seq, f"the chain head is at position {head_seq}, the last event found is at {expected_seq}"
+        )
+    return None
+
+
+def count_statement() -> Any:
+    """How many audit events there are (for the verify report)."""
+    return select(func.count()).select_from(audit_table)
