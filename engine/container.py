@@ -26,6 +26,13 @@ from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.timers import TimerCommands
 from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.commands.web_sessions import WebSessions
+from phoihop.engine.commands.webhooks import (
+    DEFAULT_BACKOFF_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_TIMEOUT_SECONDS,
+    WebhookDelivery,
+    Webhooks,
+)
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache
 from phoihop.engine.errors import StoreUnavailable
 from phoihop.engine.execution.runtime import Runtime
@@ -89,11 +96,14 @@ class EngineContainer:
     external_task_reads: ExternalTaskReads
     dashboard: Dashboard
     metrics: MetricsReads
+    webhooks: Webhooks
+    webhook_delivery: WebhookDelivery  # run by the scheduler's loop
     scheduler: TimerScheduler
     scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
 
     def close(self) -> None:
         self.scheduler.stop()
+        self.webhook_delivery.close()
         self.db.dispose()
 
 
@@ -127,6 +137,9 @@ def build_engine(
     document_dir: Path | None = None,
     document_max_bytes: int = DEFAULT_MAX_BYTES,
     signature_trust_roots: Path | None = None,
+    webhook_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    webhook_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    webhook_backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
@@ -172,6 +185,13 @@ def build_engine(
     content = _content_store(db, document_storage, document_dir)
     # task, start forms and external tasks are read from the executor's compiled models (the same Form objects)
     instance_reads = InstanceReads(db, clock, warning_ratio=warning_ratio, models=executor.model)
+    webhook_delivery = WebhookDelivery(
+        db,
+        clock,
+        max_attempts=webhook_max_attempts,
+        timeout_seconds=webhook_timeout_seconds,
+        backoff_seconds=webhook_backoff_seconds,
+    )
     return EngineContainer(
         db=db,
         clock=clock,
@@ -200,7 +220,9 @@ def build_engine(
         external_task_reads=ExternalTaskReads(db, clock),
         dashboard=Dashboard(db, clock, agencies),
         metrics=MetricsReads(db, clock),
-        scheduler=TimerScheduler(timers, clock),
+        webhooks=Webhooks(db, clock),
+        webhook_delivery=webhook_delivery,
+        scheduler=TimerScheduler(timers, clock, webhooks=webhook_delivery),
         scripts=scripts,
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from phoihop.engine import correlation
-from phoihop.engine.store import rawsql
+from phoihop.engine.store import outbox, rawsql
 from phoihop.engine.store.tables import Row, all_rows, audit_table
 
 _INSERT_AUDIT = (
@@ -37,6 +37,7 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
                 for e in events
             ],
         )
+        outbox.from_audit(conn, events)  # the webhook events they carry, in the command's own transaction
 
 
 def history(conn: Connection, instance_id: str) -> list[Row]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from phoihop.engine.store import rawsql
+from phoihop.engine.store import outbox, rawsql
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
 
 OPEN_STATUSES = ("open", "claimed")
@@ -45,6 +45,25 @@ def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
     candidates += [{"task_id": t["id"], "kind": "user", "value": u} for t in tasks for u in t["candidate_users"]]
     if candidates:
         rawsql.run(conn, _INSERT_CANDIDATE, candidates)
+    outbox.publish(conn, [_created_event(t) for t in tasks])  # webhooks' task.created, in the same transaction
+
+
+def _created_event(task: dict[str, Any]) -> dict[str, Any]:
+    due_at = task.get("due_at")
+    return {
+        "type": "task.created",
+        "occurred_at": task["created_at"],
+        "instance_id": task["instance_id"],
+        "process_key": task.get("process_key"),
+        "data": {
+            "task_id": task["id"],
+            "element_id": task["element_id"],
+            "name": task["name"],
+            "candidate_groups": list(task["candidate_groups"]),
+            "assignee": task.get("assignee"),
+            "due_at": due_at.isoformat() if due_at is not None else None,
+        },
+    }
 
 
 _GET_TASK = "SELECT * FROM human_task WHERE id = :id"
