@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 
 from phoihop.engine.clock import Clock
 from phoihop.engine.commands.consultations import tacit_consent_events
-from phoihop.engine.commands.portal_status import dossier_status_events
+from phoihop.engine.commands.portal_status import dossier_status_events, task_created_event
 from phoihop.engine.definitions.catalog import Deployment, ProcessModel
 from phoihop.engine.definitions.end_commands import EndCommand
 from phoihop.engine.definitions.human_tasks import UserTaskModel
@@ -393,7 +393,12 @@ class CommandExecutor:
         if snapshot.status != "error":
             events += self.run_end_commands(uow, head, model, snapshot.steps, merged, actor)
         repo.insert_audit(conn, events)
-        outbox.publish(conn, dossier_status_events(instance_id, head["process_key"], previous, merged, now))
+        # webhook events beside the audit's (engine/store/outbox.py): tasks created, dossier status, in this transaction
+        outbox.publish(
+            conn,
+            [task_created_event(row) for row in rows]
+            + dossier_status_events(instance_id, head["process_key"], previous, merged, now),
+        )
         thrown = self.runtime.thrown_messages(workflow)
         if thrown:
             self.publisher.publish(uow, head, thrown)

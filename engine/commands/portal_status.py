@@ -1,4 +1,5 @@
-"""Dossier status changes for the national public-service portal (issue 14.2): the webhook event
+"""Webhook events the executor derives from its own state rather than from audit events: ``task.created`` (a new
+human task row) and dossier status changes for the national public-service portal (issue 14.2): the webhook event
 ``dossier.status_changed`` a command emits when it changes a dossier's ``dossier_status`` (1–10, engine/dossier.py)
 or issues an apology letter (``apology_issued`` turns true: "phiếu xin lỗi và hẹn lại").
 
@@ -83,3 +84,22 @@ def dossier_status_events(
             "data": data,
         }
     ]
+
+
+def task_created_event(task: Mapping[str, Any]) -> dict[str, Any]:
+    """``task.created`` of a new human task row (engine/commands/executor.py ``task_row``)."""
+    due_at = task.get("due_at")
+    return {
+        "type": "task.created",
+        "occurred_at": task["created_at"],
+        "instance_id": task["instance_id"],
+        "process_key": task.get("process_key"),
+        "data": {
+            "task_id": task["id"],
+            "element_id": task["element_id"],
+            "name": task["name"],
+            "candidate_groups": list(task["candidate_groups"]),
+            "assignee": task.get("assignee"),
+            "due_at": due_at.isoformat() if due_at is not None else None,
+        },
+    }

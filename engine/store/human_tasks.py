@@ -9,10 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from phoihop.engine.store import outbox, rawsql
+from phoihop.engine.store import rawsql
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
 
-OPEN_STATUSES = ("open", "claimed")
+OPEN_STATUSES = ("open", "claimed")  # a person may claim, release or complete the task
+# not finished: the open ones, and a draft awaiting a lead's approval (engine/commands/task_flow.py), whose workflow
+# task is still waiting
+LIVE_STATUSES = (*OPEN_STATUSES, "awaiting_approval")
 
 _INSERT_TASK = (
     "INSERT INTO human_task (id, instance_id, process_key, element_id, name, lane, candidate_groups, candidate_users,"
@@ -45,25 +48,6 @@ def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
     candidates += [{"task_id": t["id"], "kind": "user", "value": u} for t in tasks for u in t["candidate_users"]]
     if candidates:
         rawsql.run(conn, _INSERT_CANDIDATE, candidates)
-    outbox.publish(conn, [_created_event(t) for t in tasks])  # webhooks' task.created, in the same transaction
-
-
-def _created_event(task: dict[str, Any]) -> dict[str, Any]:
-    due_at = task.get("due_at")
-    return {
-        "type": "task.created",
-        "occurred_at": task["created_at"],
-        "instance_id": task["instance_id"],
-        "process_key": task.get("process_key"),
-        "data": {
-            "task_id": task["id"],
-            "element_id": task["element_id"],
-            "name": task["name"],
-            "candidate_groups": list(task["candidate_groups"]),
-            "assignee": task.get("assignee"),
-            "due_at": due_at.isoformat() if due_at is not None else None,
-        },
-    }
 
 
 _GET_TASK = "SELECT * FROM human_task WHERE id = :id"
@@ -80,7 +64,7 @@ def get_task(conn: Connection, task_id: str, *, lock: bool = False) -> Row | Non
 def open_task_ids(conn: Connection, instance_id: str) -> set[str]:
     rows = conn.execute(
         select(human_task_table.c.id).where(
-            human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(OPEN_STATUSES)
+            human_task_table.c.instance_id == instance_id, human_task_table.c.status.in_(LIVE_STATUSES)
         )
     )
     return {r[0] for r in rows}
@@ -124,13 +108,13 @@ def close_tasks(conn: Connection, task_ids: Iterable[str], *, status: str, at: d
     if ids:
         conn.execute(
             update(human_task_table)
-            .where(human_task_table.c.id.in_(ids), human_task_table.c.status.in_(OPEN_STATUSES))
+            .where(human_task_table.c.id.in_(ids), human_task_table.c.status.in_(LIVE_STATUSES))
             .values(status=status, completed_at=at)
         )
 
 
 _INSTANCE_TASKS = "SELECT * FROM human_task WHERE instance_id = :id"
-_INSTANCE_OPEN_TASKS = _INSTANCE_TASKS + " AND status IN ('open', 'claimed')"
+_INSTANCE_OPEN_TASKS = _INSTANCE_TASKS + " AND status IN ('open', 'claimed', 'awaiting_approval')"
 
 
 def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) -> list[Row]:
@@ -140,16 +124,19 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------------
-def task_visibility_clause(user_id: str, groups: Iterable[str]) -> Any:
+def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterable[str] = ()) -> Any:
+    """Tasks of ``groups``, or naming, held or completed by ``user_id`` (or by the people of ``also``: those whose
+    delegations are in force for the caller)."""
+    ids = sorted({user_id, *also})
     candidate = select(task_candidate_table.c.task_id).where(
         or_(
             and_(task_candidate_table.c.kind == "group", task_candidate_table.c.value.in_(list(groups))),
-            and_(task_candidate_table.c.kind == "user", task_candidate_table.c.value == user_id),
+            and_(task_candidate_table.c.kind == "user", task_candidate_table.c.value.in_(ids)),
         )
     )
     return or_(
-        human_task_table.c.assignee == user_id,
-        human_task_table.c.completed_by == user_id,
+        human_task_table.c.assignee.in_(ids),
+        human_task_table.c.completed_by.in_(ids),
         human_task_table.c.id.in_(candidate),
     )
 
