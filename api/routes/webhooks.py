@@ -32,7 +32,7 @@ async def create_webhook(
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="The live webhook subscriptions (admin)")
 async def list_webhooks(actor: CurrentActor, engine: ContainerDep) -> list[WebhookView]:
-    return await run_in_threadpool(engine.webhooks.list, actor)
+    return await run_in_threadpool(engine.webhooks.live, actor)
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut, summary="One webhook subscription (admin)")

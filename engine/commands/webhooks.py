@@ -148,12 +148,13 @@ class Webhooks:
         self, actor: Actor, url: str, *, events: Sequence[str] | None = None, process_key: str | None = None
     ) -> CreatedWebhook:
         actor.require_role("admin")
+        secret = "whsec_" + secrets.token_urlsafe(32)
         row = {
             "id": str(uuid.uuid4()),
             "url": _check_url(url),
             "events": _check_events(events),
             "process_key": process_key or None,
-            "secret": "whsec_" + secrets.token_urlsafe(32),
+            "secret": secret,
             "key_id": "whk_" + secrets.token_hex(8),
             "created_by": actor.id,
             "created_at": self.clock.now(),
@@ -167,7 +168,7 @@ class Webhooks:
             )
         with self.db.transaction() as conn:
             conn.execute(webhook_table.insert().values(**row))
-        return CreatedWebhook(_view(row), row["secret"])
+        return CreatedWebhook(_view(row), secret)
 
     def _get(self, conn: Any, webhook_id: str) -> dict[str, Any]:
         row = None
@@ -187,7 +188,8 @@ class Webhooks:
         with self.db.transaction(write=False) as conn:
             return _view(self._get(conn, webhook_id))
 
-    def list(self, actor: Actor) -> list[WebhookView]:
+    def live(self, actor: Actor) -> list[WebhookView]:
+        """The webhooks not deleted, oldest first."""
         actor.require_role("admin")
         with self.db.transaction(write=False) as conn:
             rows = all_rows(

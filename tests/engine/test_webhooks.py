@@ -5,7 +5,6 @@ delivered once; a worker that dies holding a delivery loses it to another after 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
