@@ -5,7 +5,8 @@ delivery worker (run by the scheduler loop, engine/commands/scheduler.py) leases
 short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), POSTs it outside any transaction, and records the
 attempt only while its lease holds: a 2xx answer delivers it; anything else (an error status, a refused connection,
 a timeout) schedules the next try after an exponential backoff (``backoff × 2^(attempts-1)``, at most an hour),
-and the ``max_attempts``-th failure makes it ``dead``. ``replay`` sends a delivered or dead one again.
+and the ``max_attempts``-th failure makes it ``dead``. ``replay`` sends a delivered or dead one again. The same
+worker scans open tasks for crossed deadlines (``deadline.warning``, ``deadline.overdue``; once per task).
 
 Each request is signed: ``X-Phoihop-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``,
 with ``X-Phoihop-Key-Id`` naming the secret and ``X-Phoihop-Event-Id`` the event. A delivery may arrive more than
@@ -48,6 +49,7 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_BACKOFF_SECONDS = 30.0
 MAX_BACKOFF = timedelta(hours=1)
 USER_AGENT = "phoihop-webhooks/1"
+DEADLINE_SCAN = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +315,7 @@ class WebhookDelivery:
         # a lease outlives the longest send (timeout) by a wide margin: another worker takes over only after a death
         self.lease = timedelta(seconds=timeout_seconds * 4 + 30)
         self._client: httpx.Client | None = None
+        self._scanned_at: datetime | None = None
 
     def _http(self) -> httpx.Client:
         if self._client is None:
@@ -330,8 +333,20 @@ class WebhookDelivery:
         with self.db.transaction(write=False) as conn:
             return outbox.next_due(conn)
 
+    def announce_deadlines(self) -> int:
+        """Write the deadline events of tasks that crossed their warning time or due time since the last scan (at
+        most every ``DEADLINE_SCAN`` by this worker's clock)."""
+        now = self.clock.now()
+        if self._scanned_at is not None and now - self._scanned_at < DEADLINE_SCAN:
+            return 0
+        self._scanned_at = now
+        with self.db.transaction() as conn:
+            return outbox.announce_deadlines(conn, now)
+
     def deliver_due(self) -> int:
-        """Send due deliveries one by one (up to ``batch``); returns how many were attempted."""
+        """Announce crossed deadlines, then send due deliveries one by one (up to ``batch``); returns how many were
+        attempted."""
+        self.announce_deadlines()
         sent = 0
         for _ in range(self.batch):
             with self.db.transaction() as conn:

@@ -409,3 +409,13 @@ class WebhookAttempt(SQLModel, table=True):
     status_code: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     duration_ms: int = 0
+
+
+class DeadlineAnnouncement(SQLModel, table=True):
+    """A task deadline event already written to the webhook outbox (``kind``: "warning" or "overdue"): each is sent
+    once per task, whichever worker finds it first (engine/store/outbox.py ``announce_deadlines``)."""
+
+    __tablename__ = "deadline_announcement"
+    task_id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(primary_key=True, max_length=10)
+    at: datetime = _utc(nullable=False)

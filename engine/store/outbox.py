@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from phoihop.engine.store import rawsql
-from phoihop.engine.store.models import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
+from phoihop.engine.store.models import DeadlineAnnouncement, OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 webhook_table = Webhook.__table__  # type: ignore[attr-defined]
 outbox_event_table = OutboxEvent.__table__  # type: ignore[attr-defined]
 webhook_delivery_table = WebhookDelivery.__table__  # type: ignore[attr-defined]
 webhook_attempt_table = WebhookAttempt.__table__  # type: ignore[attr-defined]
+deadline_announcement_table = DeadlineAnnouncement.__table__  # type: ignore[attr-defined]
 
 EVENT_TYPES = (
     "instance.started",
@@ -132,6 +133,56 @@ def from_audit(conn: Connection, audit_events: Sequence[Mapping[str, Any]]) -> i
             {"type": event_type, "occurred_at": audit["at"], "instance_id": audit.get("instance_id"), "data": data}
         )
     return publish(conn, events)
+
+
+# ---- task deadlines: found by the delivery worker's scan, announced once per task and kind ------------------------
+
+_DEADLINE_COLUMNS = {"warning": "warn_at", "overdue": "due_at"}
+_CROSSED = (
+    "SELECT t.id, t.instance_id, t.process_key, t.element_id, t.name, t.due_at, t.assignee, t.candidate_groups"
+    " FROM human_task t WHERE t.status IN ('open', 'claimed') AND t.{column} IS NOT NULL AND t.{column} <= :now"
+    " AND NOT EXISTS (SELECT 1 FROM deadline_announcement a WHERE a.task_id = t.id AND a.kind = :kind)"
+    " ORDER BY t.{column} LIMIT :limit"
+)
+_ANNOUNCE = (
+    "INSERT INTO deadline_announcement (task_id, kind, at) VALUES (:task_id, :kind, :at)"
+    " ON CONFLICT (task_id, kind) DO NOTHING"
+)
+
+
+def announce_deadlines(conn: Connection, now: datetime, *, limit: int = 200) -> int:
+    """``deadline.warning`` (past ``warn_at``) and ``deadline.overdue`` (past ``due_at``) of open tasks, each once per
+    task: the announcement row's primary key decides between workers (a concurrent insert of the same key waits for
+    the first transaction, then inserts nothing). Nothing is scanned while no webhook is live."""
+    if not rawsql.run(conn, _LIVE_WEBHOOKS).all():
+        return 0
+    events: list[dict[str, Any]] = []
+    t_now = rawsql.ts(conn, now)
+    for kind, column in _DEADLINE_COLUMNS.items():
+        rows = rawsql.run(conn, _CROSSED.format(column=column), {"now": t_now, "kind": kind, "limit": limit}).all()
+        for row in rows:
+            inserted = rawsql.run(conn, _ANNOUNCE, {"task_id": row["id"], "kind": kind, "at": t_now}).rowcount
+            if inserted != 1:
+                continue
+            due_at = rawsql.ts_out(row["due_at"])
+            events.append(
+                {
+                    "type": f"deadline.{kind}",
+                    "occurred_at": now,
+                    "instance_id": row["instance_id"],
+                    "process_key": row["process_key"],
+                    "data": {
+                        "task_id": row["id"],
+                        "element_id": row["element_id"],
+                        "name": row["name"],
+                        "due_at": due_at.isoformat() if due_at is not None else None,
+                        "assignee": row["assignee"],
+                        "candidate_groups": rawsql.js_out(row["candidate_groups"]),
+                    },
+                }
+            )
+    publish(conn, events)
+    return len(events)
 
 
 # ---- the delivery side: short transactions of the delivery worker -------------------------------------------------

@@ -22,6 +22,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "deadline_announcement",
+        sa.Column("task_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("at", phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("task_id", "kind"),
+    )
+    op.create_table(
         "outbox_event",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -102,3 +109,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_event_instance_id"))
 
     op.drop_table("outbox_event")
+    op.drop_table("deadline_announcement")

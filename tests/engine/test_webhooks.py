@@ -12,12 +12,12 @@ import pytest
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.commands.portal_status import dossier_status_events
-from phoihop.engine.commands.webhooks import WebhookDelivery
+from phoihop.engine.commands.webhooks import DEADLINE_SCAN, WebhookDelivery
 from phoihop.engine.container import EngineContainer, build_engine
 from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.store import outbox
 from tests.conftest import INTEGRATOR, OWNER
-from tests.engine.helpers import count, deploy, run_threads, task_id
+from tests.engine.helpers import count, deploy, open_tasks, run_threads, task_id
 from tests.webhook_receiver import Receiver, receiver
 
 ADMIN = Actor.of("root", name="Quản trị", roles=("admin",))
@@ -146,3 +146,29 @@ def test_a_worker_that_dies_mid_delivery_loses_it_after_its_lease(
         )
     assert len(set(hook_receiver.ok_events())) == 2
     assert count(container, "SELECT COUNT(*) FROM webhook_delivery WHERE status = 'delivered'") == 2
+
+
+def test_task_deadlines_are_announced_once(
+    container: EngineContainer, clock: FakeClock, hook_receiver: Receiver
+) -> None:
+    container.webhooks.create(ADMIN, hook_receiver.url, events=["deadline.warning", "deadline.overdue"])
+    container.deployments.deploy(
+        OWNER, [SourceFile("dossier_green_lane.bpmn", (DEADLINES / "dossier_green_lane.bpmn").read_bytes())]
+    )
+    instance_id, _ = container.instances.start(
+        INTEGRATOR, "dossier_green_lane", variables={"appointment": "2026-01-09T17:00:00+07:00"}
+    )
+    task = open_tasks(container, instance_id)["appraise"]
+    worker = container.webhook_delivery
+    assert worker.deliver_due() == 0  # nothing crossed yet
+    clock.set(task["warn_at"])
+    assert worker.deliver_due() == 1
+    assert worker.deliver_due() == 0  # not again within the scan interval
+    clock.set(task["due_at"] + DEADLINE_SCAN)
+    assert worker.deliver_due() == 1
+    clock.advance(DEADLINE_SCAN * 2)
+    assert worker.deliver_due() == 0  # each once per task
+    warning, overdue = received_events(hook_receiver)
+    assert (warning["type"], overdue["type"]) == ("deadline.warning", "deadline.overdue")
+    assert overdue["data"]["task_id"] == task["id"] and overdue["data"]["element_id"] == "appraise"
+    assert overdue["data"]["due_at"] == task["due_at"].isoformat()
