@@ -14,6 +14,7 @@ from phoihop.engine.clock import FakeClock
 from phoihop.engine.commands.portal_status import dossier_status_events
 from phoihop.engine.commands.webhooks import DEADLINE_SCAN, WebhookDelivery
 from phoihop.engine.container import EngineContainer, build_engine
+from phoihop.engine.errors import WebhookDeliveryInFlight
 from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.store import outbox
 from tests.conftest import INTEGRATOR, OWNER
@@ -105,11 +106,12 @@ def test_two_workers_never_send_one_delivery_at_once(
         container.instances.start(INTEGRATOR, "four_tasks")  # instance.started and task.created each
     other = build_engine(db_url, clock=clock, script_cpu_seconds=0.5)  # a second server or worker process
     try:
-        hook_receiver.hold_seconds = 0.01  # sends overlap in time
+        hook_receiver.hold_seconds = 0.02  # sends overlap in time
         workers = [container.webhook_delivery, other.webhook_delivery]
         results = run_threads([lambda w=w: w.deliver_due() for w in workers])  # type: ignore[misc]
         assert all(kind == "ok" for kind, _ in results), results
         assert sum(n for _, n in results) == 16
+        assert all(n > 0 for _, n in results)  # both worked, at the same time
     finally:
         other.close()
     ids = hook_receiver.ok_events()
@@ -129,6 +131,8 @@ def test_a_worker_that_dies_mid_delivery_loses_it_after_its_lease(
     with container.db.transaction() as conn:  # it leased one delivery, then the process was killed
         (held,) = outbox.claim_due(conn, clock.now(), limit=1, lease=dying.lease)
     assert container.webhook_delivery.deliver_due() == 1  # the other one; the held one is leased
+    with pytest.raises(WebhookDeliveryInFlight):
+        container.webhooks.replay(ADMIN, held["id"])
     clock.advance(dying.lease)
     assert container.webhook_delivery.deliver_due() == 1
     with container.db.transaction() as conn:  # the dead worker's late answer changes nothing
