@@ -3,7 +3,9 @@ a delivery. Delivery, signing and retries: engine/commands/webhooks.py; docs/api
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.schemas.webhooks import CreatedWebhookOut, DeliveryOut, WebhookIn, WebhookOut
@@ -69,6 +71,10 @@ async def webhook_deliveries(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send a delivery again now with a fresh count of tries, the same event id (admin); 409 while in flight",
 )
-async def replay_delivery(delivery_id: int, actor: CurrentActor, engine: ContainerDep) -> Response:
+async def replay_delivery(
+    delivery_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="id from the delivery log")],
+    actor: CurrentActor,
+    engine: ContainerDep,
+) -> Response:
     await run_in_threadpool(engine.webhooks.replay, actor, delivery_id)
     return Response(status_code=status.HTTP_202_ACCEPTED)

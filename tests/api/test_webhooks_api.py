@@ -160,3 +160,22 @@ def test_dead_letter_after_the_last_try_then_replay(
     assert client.get(WEBHOOKS, headers=ADMIN).json() == []
     body = orjson.loads(hook_receiver.requests[-1].body)
     assert body["type"] == "instance.started"
+
+
+@pytest.mark.parametrize("odd", ["khong-phai-uuid", "x" * 5_000, "%00", "' OR '1'='1", "🙂"])
+def test_odd_ids_are_problems_never_500(client: TestClient, odd: str) -> None:
+    for method, path in (
+        ("GET", f"{WEBHOOKS}/{odd}"),
+        ("DELETE", f"{WEBHOOKS}/{odd}"),
+        ("GET", f"{WEBHOOKS}/{odd}/deliveries"),
+        ("POST", f"/api/v1/webhook-deliveries/{odd}/replay"),
+    ):
+        response = client.request(method, path, headers=ADMIN)
+        assert response.status_code in (404, 422), (method, path, response.text)
+
+
+def test_out_of_range_and_nul_input_is_refused(client: TestClient) -> None:
+    huge = client.post("/api/v1/webhook-deliveries/99999999999999999999999/replay", headers=ADMIN)
+    assert huge.status_code in (404, 422), huge.text
+    nul = client.post(WEBHOOKS, json={"url": "http://127.0.0.1/\x00", "process_key": "a\x00"}, headers=ADMIN)
+    assert nul.status_code == 422, nul.text
