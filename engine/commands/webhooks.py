@@ -340,6 +340,9 @@ class WebhookDelivery:
         if self._scanned_at is not None and now - self._scanned_at < DEADLINE_SCAN:
             return 0
         self._scanned_at = now
+        with self.db.transaction(write=False) as conn:  # no write lock taken while no webhook is live
+            if not outbox.any_live_webhook(conn):
+                return 0
         with self.db.transaction() as conn:
             return outbox.announce_deadlines(conn, now)
 
@@ -347,6 +350,9 @@ class WebhookDelivery:
         """Announce crossed deadlines, then send due deliveries one by one (up to ``batch``); returns how many were
         attempted."""
         self.announce_deadlines()
+        due = self.next_due()  # a read: the claim's write transaction only when something is due
+        if due is None or due > self.clock.now():
+            return 0
         sent = 0
         for _ in range(self.batch):
             with self.db.transaction() as conn:

@@ -150,6 +150,10 @@ _ANNOUNCE = (
 )
 
 
+def any_live_webhook(conn: Connection) -> bool:
+    return rawsql.run(conn, _LIVE_WEBHOOKS + " LIMIT 1").first() is not None
+
+
 def announce_deadlines(conn: Connection, now: datetime, *, limit: int = 200) -> int:
     """``deadline.warning`` (past ``warn_at``) and ``deadline.overdue`` (past ``due_at``) of open tasks, each once per
     task: the announcement row's primary key decides between workers (a concurrent insert of the same key waits for
