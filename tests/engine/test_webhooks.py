@@ -50,7 +50,7 @@ def test_a_command_that_rolls_back_leaves_no_event(container: EngineContainer, h
     assert count(container, "SELECT COUNT(*) FROM webhook_delivery") == 0
     instance_id, _ = container.instances.start(INTEGRATOR, "four_tasks")
     container.tasks.claim(ADMIN, task_id(container, instance_id, "t1"))
-    assert container.webhook_delivery.deliver_due() == 3
+    container.scheduler.run_once()  # the scheduler loop of `serve` and `phoihop worker` sends them
     assert [e["type"] for e in received_events(hook_receiver)] == ["instance.started", "task.created", "task.claimed"]
 
 
