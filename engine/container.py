@@ -34,6 +34,13 @@ from phoihop.engine.commands.tasks import TaskCommands
 from phoihop.engine.commands.timers import TimerCommands
 from phoihop.engine.commands.versions import VersionCommands
 from phoihop.engine.commands.web_sessions import WebSessions
+from phoihop.engine.commands.webhooks import (
+    DEFAULT_BACKOFF_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_TIMEOUT_SECONDS,
+    WebhookDelivery,
+    Webhooks,
+)
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache
 from phoihop.engine.errors import StoreUnavailable
 from phoihop.engine.execution.runtime import Runtime
@@ -103,6 +110,8 @@ class EngineContainer:
     external_task_reads: ExternalTaskReads
     dashboard: Dashboard
     metrics: MetricsReads
+    webhooks: Webhooks
+    webhook_delivery: WebhookDelivery  # run by the scheduler's loop
     scheduler: TimerScheduler
     comments: CommentCommands
     notifications: NotificationCommands
@@ -117,6 +126,7 @@ class EngineContainer:
 
     def close(self) -> None:
         self.scheduler.stop()
+        self.webhook_delivery.close()
         self.db.dispose()
 
 
@@ -153,6 +163,9 @@ def build_engine(
     slip_folders: Sequence[Path] = (),
     smtp: SmtpSettings | None = None,
     public_url: str | None = None,
+    webhook_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    webhook_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    webhook_backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
@@ -207,6 +220,13 @@ def build_engine(
     notification_jobs = NotificationJobs(
         db, clock, notifier, mail, calendar=calendar.current, office_hours=(OFFICE_OPEN, office_close)
     )
+    webhook_delivery = WebhookDelivery(
+        db,
+        clock,
+        max_attempts=webhook_max_attempts,
+        timeout_seconds=webhook_timeout_seconds,
+        backoff_seconds=webhook_backoff_seconds,
+    )
     return EngineContainer(
         db=db,
         clock=clock,
@@ -237,12 +257,14 @@ def build_engine(
         external_task_reads=ExternalTaskReads(db, clock),
         dashboard=Dashboard(db, clock, agencies),
         metrics=MetricsReads(db, clock),
-        scheduler=TimerScheduler(timers, clock, jobs=(notification_jobs.run_due,)),
+        scheduler=TimerScheduler(timers, clock, jobs=(notification_jobs.run_due,), webhooks=webhook_delivery),
         comments=CommentCommands(db, clock, agencies),
         notifications=NotificationCommands(db, clock),
         notification_jobs=notification_jobs,
         mail=mail,
         people=People(db, clock),
+        webhooks=Webhooks(db, clock),
+        webhook_delivery=webhook_delivery,
         scripts=scripts,
         assignments=Assignments(executor),
         delegations=Delegations(db, clock),

@@ -142,6 +142,27 @@ class DocumentRejected(InvalidInput):
     title_en = "Document rejected"
 
 
+# --- webhooks -------------------------------------------------------------------------------------------------------
+class WebhookNotFound(EngineError):
+    code = "webhook-not-found"
+    title_vi = "Không tìm thấy đăng ký webhook"
+    title_en = "Webhook not found"
+
+
+class WebhookDeliveryNotFound(EngineError):
+    code = "webhook-delivery-not-found"
+    title_vi = "Không tìm thấy lần gửi webhook"
+    title_en = "Webhook delivery not found"
+
+
+class WebhookDeliveryInFlight(EngineError):
+    """A worker is sending the delivery right now (its lease holds until ``lease_until``): replay it afterwards."""
+
+    code = "webhook-delivery-in-flight"
+    title_vi = "Lần gửi webhook đang được thực hiện"
+    title_en = "Webhook delivery in flight"
+
+
 # --- instances and tasks --------------------------------------------------------------------------------------------
 class InstanceNotFound(EngineError):
     code = "instance-not-found"

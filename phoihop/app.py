@@ -33,6 +33,7 @@ from phoihop.api.routes import (
     tasks,
     users,
     versions,
+    webhooks,
 )
 from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
 from phoihop.engine.clock import Clock
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         comments.router,
         notifications.router,
         incidents.router,
+        webhooks.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

@@ -72,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
     container = build_engine(settings.database_url, **settings.engine_options())
-    print("phoihop worker: firing timers (Ctrl+C to stop)", flush=True)
+    print("phoihop worker: firing timers, sending webhooks (Ctrl+C to stop)", flush=True)
     try:
         container.scheduler.run_forever()
     except KeyboardInterrupt:
@@ -304,7 +304,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "upgrade-schema", aliases=["migrate"], help="bring the database schema to head (Alembic; `migrate` is an alias)"
     ).set_defaults(func=cmd_upgrade_schema)
-    sub.add_parser("worker", help="fire due timers (several may share PostgreSQL)").set_defaults(func=cmd_worker)
+    sub.add_parser("worker", help="fire due timers and send webhooks (several may share PostgreSQL)").set_defaults(
+        func=cmd_worker
+    )
     deploy = sub.add_parser("deploy", help="deploy BPMN/DMN files or process folders")
     deploy.add_argument("paths", nargs="+")
     deploy.add_argument("--strict", action="store_true", help='refuse on any "6 rõ" finding (PHOIHOP_STRICT_LINT)')

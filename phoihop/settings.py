@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES
 from phoihop.engine.commands.mail import SmtpSettings
+from phoihop.engine.commands.webhooks import DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_SECONDS
 from phoihop.engine.execution.script_functions import DEFAULT_CONSULTATION_DAYS, DEFAULT_GREEN_LANE_CUT
 from phoihop.engine.time.due_dates import DEFAULT_WARNING_RATIO
 
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
     document_storage: Literal["folder", "database"] | None = None
     document_dir: Path | None = None  # default: documents/ beside the SQLite file (var/documents)
     signature_trust_roots: Path | None = None  # PEM file or folder of CA certificates signatures must chain to
+    # --- webhooks (engine/commands/webhooks.py): sent by the scheduler loop of `serve` and of `phoihop worker` ---
+    webhook_max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=50)  # the last failure makes it dead
+    webhook_timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=60)  # per POST
+    webhook_backoff_seconds: float = Field(default=DEFAULT_BACKOFF_SECONDS, gt=0)  # first retry; doubles, ≤ 1 h
     # --- web app sign-in (web/): OpenID Connect, authorization code flow + PKCE as a public client (no secret) ---
     oidc_issuer: str | None = None  # enables OIDC; endpoints below default to the issuer's discovery document
     oidc_client_id: str | None = None
@@ -189,6 +194,9 @@ class Settings(BaseSettings):
             "slip_folders": (self.processes_dir,),
             "smtp": self.smtp,
             "public_url": self.public_url,
+            "webhook_max_attempts": self.webhook_max_attempts,
+            "webhook_timeout_seconds": self.webhook_timeout_seconds,
+            "webhook_backoff_seconds": self.webhook_backoff_seconds,
         }
 
     @property

@@ -31,6 +31,7 @@ from sqlalchemy import Connection
 
 from phoihop.engine.clock import Clock
 from phoihop.engine.commands.consultations import tacit_consent_events
+from phoihop.engine.commands.portal_status import dossier_status_events, task_created_event
 from phoihop.engine.definitions.catalog import Deployment, ProcessModel
 from phoihop.engine.definitions.end_commands import EndCommand
 from phoihop.engine.definitions.human_tasks import UserTaskModel
@@ -46,6 +47,7 @@ from phoihop.engine.reads.views import InstanceStatus
 from phoihop.engine.search_text import task_search_text
 from phoihop.engine.store import external_tasks as external_store
 from phoihop.engine.store import jobs as job_store
+from phoihop.engine.store import outbox
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 from phoihop.engine.store.unit_of_work import UnitOfWork, unit_of_work
@@ -413,6 +415,12 @@ class CommandExecutor:
         if snapshot.status != "error" or snapshot.incidents:  # a fatal failure keeps nothing of the end events
             events += self.run_end_commands(uow, head, model, snapshot.steps, merged, actor)
         repo.insert_audit(conn, events)
+        # webhook events beside the audit's (engine/store/outbox.py): tasks created, dossier status, in this transaction
+        outbox.publish(
+            conn,
+            [task_created_event(row) for row in rows]
+            + dossier_status_events(instance_id, head["process_key"], previous, merged, now),
+        )
         thrown = self.runtime.thrown_messages(workflow)
         if thrown:
             self.publisher.publish(uow, head, thrown)

@@ -1,4 +1,5 @@
-"""The timer scheduler: sleeps until the earliest due timer (or a short poll bound) and fires what is due.
+"""The timer scheduler: sleeps until the earliest due timer (or a short poll bound) and fires what is due, then sends
+the due webhook deliveries (engine/commands/webhooks.py; each leased by one worker at a time).
 
 Runs as a thread inside ``phoihop serve`` and as ``phoihop worker``. With several schedulers on one PostgreSQL each
 due timer fires exactly once: ``fire_due_timers`` locks the instance with SKIP LOCKED and re-checks the timer row.
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from phoihop.engine.clock import Clock
 from phoihop.engine.commands.timers import TimerCommands
+from phoihop.engine.commands.webhooks import WebhookDelivery
 
 log = logging.getLogger("phoihop.scheduler")
 
@@ -25,11 +27,14 @@ class TimerScheduler:
         *,
         poll_seconds: float = 0.5,
         jobs: Sequence[Callable[[], int]] = (),
+        webhooks: WebhookDelivery | None = None,
     ) -> None:
         """``jobs``: more work of each round, each throttling itself (the notifications' deadlines, digests and
-        email delivery: engine/commands/notifications.py)."""
+        email delivery: engine/commands/notifications.py); ``webhooks``: the webhook outbox's delivery, whose next
+        due time also bounds the loop's sleep."""
         self.timers = timers
         self.jobs = tuple(jobs)
+        self.webhooks = webhooks
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -47,13 +52,19 @@ class TimerScheduler:
                 break
         for job in self.jobs:  # their own counts are theirs: this answers how many timers fired
             job()
+        if self.webhooks is not None:
+            try:
+                self.webhooks.deliver_due()
+            except Exception:  # a database hiccup: the leases expire, the next round sends them
+                log.exception("webhook delivery round failed")
         return total
 
     def wake(self) -> None:
         self._wake.set()
 
     def _sleep_seconds(self) -> float:
-        dues = [d for d in (self.timers.next_timer_due(), self.timers.next_start_due()) if d is not None]
+        webhook_due = self.webhooks.next_due() if self.webhooks is not None else None
+        dues = [d for d in (self.timers.next_timer_due(), self.timers.next_start_due(), webhook_due) if d is not None]
         due: datetime | None = min(dues) if dues else None
         if due is None:
             return self.poll_seconds

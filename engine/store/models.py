@@ -503,3 +503,77 @@ class EmailOutbox(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     sent_at: datetime | None = _utc(nullable=True)
     dedupe_key: str | None = Field(default=None, max_length=300, unique=True)
+
+
+class Webhook(SQLModel, table=True):
+    """A subscription of an integrator's URL to engine events (engine/commands/webhooks.py). ``events``: the event
+    types wanted (empty: all); ``process_key``: only that process's events (NULL: every process). ``secret`` signs
+    each delivery (HMAC-SHA256), named by ``key_id`` in the request so a receiver can rotate keys. Deleting sets
+    ``deleted_at``: its delivery log stays readable, its pending deliveries are no longer sent."""
+
+    __tablename__ = "webhook"
+    id: str = Field(primary_key=True, max_length=36)
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    process_key: str | None = Field(default=None, max_length=200)
+    secret: str = Field(max_length=100)
+    key_id: str = Field(max_length=40)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = _utc(nullable=False)
+    deleted_at: datetime | None = _utc(nullable=True)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An engine event for webhooks, written in the transaction of the command that caused it (the outbox): it exists
+    exactly when the command committed. Written only when a webhook wants it; its deliveries are webhook_delivery."""
+
+    __tablename__ = "outbox_event"
+    id: str = Field(primary_key=True, max_length=36)
+    type: str = Field(max_length=40)
+    occurred_at: datetime = _utc(nullable=False)
+    instance_id: str | None = Field(default=None, max_length=36, index=True)
+    process_key: str | None = Field(default=None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one webhook: ``pending`` (due at ``next_attempt_at``), ``delivered`` or ``dead`` (after the
+    last try). A worker holds it while sending by a lease (``lease_until``, ``lease_token``); a worker that dies
+    mid-delivery loses the lease and another sends it again (receivers de-duplicate by event id)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=36, index=True)
+    webhook_id: str = Field(max_length=36, index=True)
+    status: str = Field(max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc(nullable=False)
+    lease_until: datetime | None = _utc(nullable=True)
+    lease_token: str | None = Field(default=None, max_length=36)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _utc(nullable=False)
+    delivered_at: datetime | None = _utc(nullable=True)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """The delivery log: one row per POST of a delivery (its answer's status code, or the error), and per replay."""
+
+    __tablename__ = "webhook_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(index=True)
+    at: datetime = _utc(nullable=False)
+    status_code: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    duration_ms: int = 0
+
+
+class DeadlineAnnouncement(SQLModel, table=True):
+    """A task deadline event already written to the webhook outbox (``kind``: "warning" or "overdue"): each is sent
+    once per task, whichever worker finds it first (engine/store/outbox.py ``announce_deadlines``)."""
+
+    __tablename__ = "deadline_announcement"
+    task_id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(primary_key=True, max_length=10)
+    at: datetime = _utc(nullable=False)
