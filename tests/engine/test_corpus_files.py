@@ -1,0 +1,78 @@
+"""Constructs that refused or misread public BPMN files measured by bench/corpus.py (issue 12, "Done when"), each on a
+small fixture written for these tests (tests/fixtures/corpus), modelled on the construct, not copied."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from phoihop.engine.agencies import default_registry
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.definitions.catalog import Deployment, compile_deployment
+from phoihop.engine.definitions.lint.deployment import lint_files
+from phoihop.engine.errors import FormInvalid, NotCandidate
+from phoihop.engine.execution.sandbox_policy import check_source
+from phoihop.engine.model import Finding, SourceFile
+from tests.conftest import INTEGRATOR, OWNER
+from tests.engine.helpers import SKHCN, STP, open_tasks
+
+CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
+
+
+def compile_files(files: Sequence[SourceFile]) -> Deployment:
+    return compile_deployment(files, agencies=default_registry(), check=check_source)
+
+
+def corpus(name: str, replace: dict[str, str] | None = None) -> list[SourceFile]:
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return [SourceFile(name, text.encode("utf-8"))]
+
+
+def findings(files: Sequence[SourceFile]) -> list[Finding]:
+    return lint_files(files, compile_files=compile_files)
+
+
+# --- Camunda's legacy extension namespace http://activiti.org/bpmn --------------------------------------------------
+def test_the_legacy_camunda_namespace_is_read_as_camunda() -> None:
+    files = corpus("legacy_namespace.bpmn")
+    assert not [f for f in findings(files) if f["severity"] == "error"]
+    (process,) = compile_files(files).processes
+    task = process.user_tasks["kiem_tra"]
+    assert (task.candidate_groups, task.due_date) == (("skhcn",), "P2D")
+    assert process.start_form is not None
+    assert process.start_form.schema["properties"]["so_trang"] == {"title": "Số trang", "type": "integer", "minimum": 1}
+    # the stored file is the one uploaded
+    assert b'xmlns:camunda="http://activiti.org/bpmn"' in compile_files(files).files[0].content
+
+
+@pytest.mark.parametrize(
+    ("attribute", "named"),
+    [
+        ('camunda:type="external" camunda:topic="luu-tru"', "camunda:delegateExpression"),
+        ('camunda:type="external" camunda:topic="luu-tru"', "camunda:class"),
+    ],
+)
+def test_java_in_the_legacy_namespace_is_refused_naming_the_task(attribute: str, named: str) -> None:
+    value = "${luuTruDelegate}" if named.endswith("Expression") else "vn.hanoi.LuuTru"
+    files = corpus("legacy_namespace.bpmn", {attribute: f'{named}="{value}"'})
+    errors = [f for f in findings(files) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["luu_tru"]
+    assert named in errors[0]["message_en"] and "Java" in errors[0]["message_en"]
+    assert "Service Task must have an operator" not in errors[0]["message_en"]  # SpiffWorkflow's words, before
+
+
+def test_a_legacy_namespace_process_runs_with_its_candidates_and_start_form(container: EngineContainer) -> None:
+    files = corpus("legacy_namespace.bpmn")
+    container.deployments.deploy(OWNER, files)
+    with pytest.raises(FormInvalid):
+        container.instances.start(INTEGRATOR, "tiep_nhan_cu", variables={"so_trang": 0})
+    instance_id, _ = container.instances.start(INTEGRATOR, "tiep_nhan_cu", variables={"so_trang": 3})
+    task = open_tasks(container, instance_id)["kiem_tra"]
+    with pytest.raises(NotCandidate):
+        container.tasks.claim(STP, str(task["id"]))
+    container.tasks.claim(SKHCN, str(task["id"]))
