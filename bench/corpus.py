@@ -83,6 +83,7 @@ class Case:
     deployed_keys: list[str] = field(default_factory=list)
     started: int = 0
     start_statuses: list[int] = field(default_factory=list)
+    start_form_needed: bool = False
     error_codes: list[str] = field(default_factory=list)
     first_error: str = ""
     server_errors: list[str] = field(default_factory=list)
@@ -198,6 +199,36 @@ def body_of(response: Any) -> Any:
         return response.text
 
 
+def least_values(schema: Any) -> dict[str, Any]:
+    """The least value each required field of a JSON Schema start form takes (its first enum value, its minimum...)."""
+    if not isinstance(schema, dict):
+        return {}
+    schema = schema.get("form") or schema
+    values: dict[str, Any] = {}
+    for name in schema.get("required", []):
+        field_schema = schema.get("properties", {}).get(name, {})
+        kind = field_schema.get("type")
+        if "enum" in field_schema:
+            values[name] = field_schema["enum"][0]
+        elif "const" in field_schema:
+            values[name] = field_schema["const"]
+        elif kind in ("integer", "number"):
+            values[name] = field_schema.get("minimum", 1)
+        elif kind == "boolean":
+            values[name] = False
+        elif field_schema.get("format") == "date":
+            values[name] = "2026-12-07"
+        else:
+            values[name] = "x" * max(1, int(field_schema.get("minLength", 1)))
+    return values
+
+
+def reason_of(message: str) -> str:
+    """A refusal's message with its names taken out, so the same reason groups across files."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"|<[^>]*>|\b\w*_\w+\b|\b\w*\d\w*\b", "…", message)
+    return re.sub(r"\s+", " ", text).strip()[:100]
+
+
 def run_phoihop(client: TestClient, headers: dict[str, str], case: Case) -> None:
     uploads = [("files", (p.name, p.read_bytes(), "application/xml")) for p in case.files]
 
@@ -233,6 +264,15 @@ def run_phoihop(client: TestClient, headers: dict[str, str], case: Case) -> None
             for key in keys:
                 started = client.post(INSTANCES, json={"process_key": key}, headers=headers)
                 note_5xx(f"start {key}", started)
+                if started.status_code == 422 and isinstance(body_of(started), dict) and "form" in body_of(started):
+                    # the start form requires fields (Camunda checks them only when its form is submitted): start
+                    # again with the least each required field takes, and count it apart
+                    form = client.get(f"{DEFINITIONS}/{key}/start-form", headers=headers)
+                    note_5xx(f"start-form {key}", form)
+                    variables = least_values(body_of(form)) if form.status_code == 200 else {}
+                    started = client.post(INSTANCES, json={"process_key": key, "variables": variables}, headers=headers)
+                    note_5xx(f"start {key} with its start form", started)
+                    case.start_form_needed = True
                 case.start_statuses.append(started.status_code)
                 if started.status_code in (200, 201):
                     case.started += 1
@@ -292,6 +332,7 @@ def main() -> int:
     refused = [c for c in cases if c.deploy_status != 201]
     reasons = Counter(code for c in refused for code in c.error_codes)
     sole = Counter(c.error_codes[0] for c in refused if len(c.error_codes) == 1)
+    messages = Counter(f"{c.error_codes[0] if c.error_codes else '?'}: {reason_of(c.first_error)}" for c in refused)
     not_started = Counter(
         (c.first_error or "?")[:90] for c in cases if c.deploy_status == 201 and c.started == 0 and c.deployed_keys
     )
@@ -317,6 +358,12 @@ def main() -> int:
     print(f"\nrefused ({len(refused)} files), by finding code (files; alone = the file's only code):")
     for code, count in reasons.most_common():
         print(f"  {code:34}{count:>5}  alone {sole.get(code, 0)}")
+    print("\nrefused, by first reason (names taken out):")
+    for text, count in messages.most_common():
+        print(f"  {count:>3}  {text}")
+    with_form = sum(c.start_form_needed and c.started > 0 for c in cases)
+    if with_form:
+        print(f"\nstarted only with their start form's required fields filled: {with_form}")
     if not_started:
         print("\ndeployed but no process started:")
         for text, count in not_started.most_common():
@@ -345,6 +392,7 @@ def main() -> int:
         "phoihop_validates": valid,
         "phoihop_deploys": deployed,
         "phoihop_starts": started,
+        "phoihop_starts_needing_start_form": sum(c.start_form_needed and c.started > 0 for c in cases),
         "server_errors": len(server_errors),
         "refusals": dict(reasons.most_common()),
         "camunda_without_java": len(without_java),
