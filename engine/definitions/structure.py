@@ -20,7 +20,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from phoihop.engine.definitions.dmn.feel_python import translate_root
-from phoihop.engine.definitions.forms.files import is_form_file
+from phoihop.engine.definitions.forms.files import is_camunda_form_file, is_form_file
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 from phoihop.engine.model import Problem, SourceFile
@@ -109,14 +109,14 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
             problems.append(problem(source.name, "two files have the same name", "hai tệp trùng tên"))
             continue
         seen.add(source.name)
-        if is_form_file(source.name):
-            continue  # a JSON Schema form: compiled by engine.definitions.forms, never parsed as XML
+        if is_form_file(source.name) or is_camunda_form_file(source.name):
+            continue  # a JSON Schema form or a Camunda Form (engine.definitions.forms, .camunda.camunda_forms): no XML
         if kind is None:
             problems.append(
                 problem(
                     source.name,
-                    "unsupported file type: only .bpmn, .bpmn20.xml, .dmn and .form.json files can be deployed",
-                    "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml, .dmn và .form.json",
+                    "unsupported file type: only .bpmn, .bpmn20.xml, .dmn, .form.json and .form files can be deployed",
+                    "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml, .dmn, .form.json và .form",
                 )
             )
             continue

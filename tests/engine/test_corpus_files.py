@@ -76,3 +76,61 @@ def test_a_legacy_namespace_process_runs_with_its_candidates_and_start_form(cont
     with pytest.raises(NotCandidate):
         container.tasks.claim(STP, str(task["id"]))
     container.tasks.claim(SKHCN, str(task["id"]))
+
+
+# --- Camunda Forms (*.form, form-js) named by camunda:formKey="camunda-forms:…" ----------------------------------
+def camunda_forms(replace_task_form: dict[str, str] | None = None) -> list[SourceFile]:
+    task_form = corpus("duyet_bao_cao.form", replace_task_form)[0]
+    return [*corpus("camunda_form.bpmn"), *corpus("nhan_bao_cao.form"), task_form]
+
+
+def test_camunda_forms_become_the_start_and_task_forms() -> None:
+    (process,) = compile_files(camunda_forms()).processes
+    assert process.start_form is not None
+    assert process.start_form.name == "camunda-forms:deployment:nhan_bao_cao.form"
+    assert process.start_form.schema == {
+        "title": "Nhận báo cáo",
+        "type": "object",
+        "properties": {
+            "don_vi": {"title": "Đơn vị", "type": "string", "maxLength": 50},
+            "so_trang": {"title": "Số trang", "type": "integer", "minimum": 1},
+            "ma_so": {"title": "Mã số", "type": "string", "pattern": "^BC-[0-9]+$"},
+        },
+        "required": ["don_vi"],
+    }
+    key = process.user_tasks["duyet"].form_key
+    assert key == "camunda-forms:app:forms/duyet_bao_cao.form"
+    assert process.forms[key].schema["properties"]["muc_do"] == {"title": "Mức độ", "enum": ["thuong", "khan"]}
+    assert process.forms[key].schema["properties"]["han"] == {"type": "string", "format": "date"}
+
+
+@pytest.mark.parametrize(
+    ("replace", "text"),
+    [
+        ({'"label": "Đồng ý" }': '"label": "Đồng ý", "conditional": { "hide": "=muc_do = \\"khan\\"" } }'}, "FEEL"),
+        (
+            {
+                '"values": [{ "label": "Thường", "value": "thuong" }, { "label": "Khẩn", "value": "khan" }]': '"valuesKey": "ds"'
+            },
+            "valuesKey",
+        ),
+        ({'"key": "dong_y"': '"key": "dong.y"'}, "not a variable name"),
+        ({'"type": "checkbox"': '"type": "filepicker"'}, "'filepicker' is not supported"),
+    ],
+)
+def test_what_a_camunda_form_cannot_mean_here_is_refused_naming_the_task(replace: dict[str, str], text: str) -> None:
+    errors = [f for f in findings(camunda_forms(replace)) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["duyet"]
+    assert text in errors[0]["message_en"] and "duyet_bao_cao.form" in errors[0]["message_en"]
+
+
+def test_a_process_with_camunda_forms_enforces_them(container: EngineContainer) -> None:
+    container.deployments.deploy(OWNER, camunda_forms())
+    with pytest.raises(FormInvalid):
+        container.instances.start(INTEGRATOR, "nop_bao_cao", variables={"ma_so": "sai"})
+    instance_id, _ = container.instances.start(INTEGRATOR, "nop_bao_cao", variables={"don_vi": "Sở KH&CN"})
+    task = open_tasks(container, instance_id)["duyet"]
+    container.tasks.claim(SKHCN, str(task["id"]))
+    with pytest.raises(FormInvalid):
+        container.tasks.complete(SKHCN, str(task["id"]), {"muc_do": "rat_khan"})
+    container.tasks.complete(SKHCN, str(task["id"]), {"muc_do": "khan", "dong_y": True})
