@@ -219,7 +219,9 @@ def least_values(schema: Any) -> dict[str, Any]:
         elif field_schema.get("format") == "date":
             values[name] = "2026-12-07"
         else:
-            values[name] = "x" * max(1, int(field_schema.get("minLength", 1)))
+            candidates = ["x" * max(1, int(field_schema.get("minLength", 1))), "1", "C-1", "true", "a@b.vn"]
+            pattern = field_schema.get("pattern")
+            values[name] = next((c for c in candidates if not pattern or re.search(pattern, c)), candidates[0])
     return values
 
 
