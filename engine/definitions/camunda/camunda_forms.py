@@ -79,7 +79,8 @@ def _choices(component: Mapping[str, Any], label: str) -> list[Any]:
 
 def _field(component: Mapping[str, Any], label: str) -> dict[str, Any]:
     kind = component.get("type")
-    validate = component.get("validate") if isinstance(component.get("validate"), Mapping) else {}
+    given = component.get("validate")
+    validate: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     schema: dict[str, Any]
     if kind in ("textfield", "textarea"):
         schema = {"type": "string"}
