@@ -58,6 +58,7 @@ JAVA_PATTERNS = {
     "delegateExpression": re.compile(r"\bcamunda:delegateExpression\s*="),
     "expression calling a method": re.compile(r"\b(?:camunda:)?expression\s*=\s*\"[^\"]*\w\s*\.\s*\w+\s*\("),
     "bean expression": re.compile(r"\bcamunda:expression\s*=\s*\"\$\{\w+\.\w+"),
+    "bean method in an attribute": re.compile(r"\bcamunda:\w+\s*=\s*\"[$#]\{\s*\w+\s*\.\s*\w+\s*\("),
     "Java listener": re.compile(r"<camunda:(?:execution|task)Listener\b[^>]*\b(?:class|delegateExpression)\s*="),
     "connector": re.compile(r"<camunda:connector\b"),
     "camunda:resource script": re.compile(r"\bcamunda:resource\s*="),

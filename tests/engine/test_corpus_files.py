@@ -134,3 +134,17 @@ def test_a_process_with_camunda_forms_enforces_them(container: EngineContainer) 
     with pytest.raises(FormInvalid):
         container.tasks.complete(SKHCN, str(task["id"]), {"muc_do": "rat_khan"})
     container.tasks.complete(SKHCN, str(task["id"]), {"muc_do": "khan", "dong_y": True})
+
+
+# --- Camunda's multi-tenancy attributes: no effect here, said so -------------------------------------------------
+def test_a_tenant_id_on_a_call_activity_is_a_camunda_ignored_warning() -> None:
+    files = corpus(
+        "legacy_namespace.bpmn",
+        {
+            '<bpmn2:endEvent id="xong">': '<bpmn2:callActivity id="goi" calledElement="tiep_nhan_cu" '
+            'camunda:calledElementTenantId="${tenantProvider.resolve(execution)}"/>\n    <bpmn2:endEvent id="xong">'
+        },
+    )
+    ignored = [f for f in findings(files) if f["code"] == "camunda-ignored"]
+    assert [(f["element_id"], f["severity"]) for f in ignored] == [("goi", "warning")]
+    assert "camunda:calledElementTenantId" in ignored[0]["message_en"] and "tenant" in ignored[0]["message_vi"]

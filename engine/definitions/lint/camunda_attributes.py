@@ -30,10 +30,17 @@ _IGNORED: dict[str, tuple[str, str]] = {
         "quyền khởi tạo theo vai trò (integrator, officer, lead)",
     ),
     "formRef": (
-        "Camunda Forms are not rendered: use camunda:formField or a *.form.json form",
-        "không hiển thị Camunda Forms: hãy dùng camunda:formField hoặc biểu mẫu *.form.json",
+        "a Camunda Form is read only when camunda:formKey names its file (camunda-forms:deployment:NAME.form, "
+        "deployed beside the BPMN), or use camunda:formField or a *.form.json form",
+        "biểu mẫu Camunda chỉ được đọc khi camunda:formKey nêu tên tệp của nó (camunda-forms:deployment:TEN.form, "
+        "triển khai cùng tệp BPMN), hoặc hãy dùng camunda:formField hay *.form.json",
     ),
 }
+_ONE_TENANT = (
+    "this server has no tenants: every call and decision is looked up in the deployment's own versions",
+    "máy chủ này không phân tách tenant: lời gọi và quyết định được tìm trong chính các phiên bản đã triển khai",
+)
+_IGNORED.update({name: _ONE_TENANT for name in ("calledElementTenantId", "decisionRefTenantId", "caseTenantId")})
 
 
 def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
