@@ -148,3 +148,32 @@ def test_a_tenant_id_on_a_call_activity_is_a_camunda_ignored_warning() -> None:
     ignored = [f for f in findings(files) if f["code"] == "camunda-ignored"]
     assert [(f["element_id"], f["severity"]) for f in ignored] == [("goi", "warning")]
     assert "camunda:calledElementTenantId" in ignored[0]["message_en"] and "tenant" in ignored[0]["message_vi"]
+
+
+# --- SpiffWorkflow's messages on diagrams never configured, in our words -----------------------------------------
+EVENT_SUBPROCESS = '<bpmn:subProcess id="khi_huy" triggeredByEvent="true"/>\n  </bpmn:process>'
+
+
+@pytest.mark.parametrize(
+    ("replace", "element", "en", "vi"),
+    [
+        ({}, "gui_thong_bao", "names no implementation", "chưa nêu cách thực hiện"),
+        (
+            {
+                '<bpmn:serviceTask id="gui_thong_bao" name="Gửi thông báo">': '<bpmn:task id="gui_thong_bao">',
+                "</bpmn:serviceTask>": "</bpmn:task>",
+                "</bpmn:process>": EVENT_SUBPROCESS,
+            },
+            "khi_huy",
+            "has 0 start events inside it",
+            "cần đúng một",
+        ),
+    ],
+)
+def test_spiffworkflow_messages_on_unconfigured_diagrams_become_ours(
+    replace: dict[str, str], element: str, en: str, vi: str
+) -> None:
+    errors = [f for f in findings(corpus("bare_elements.bpmn", replace)) if f["element_id"] == element]
+    assert [f["severity"] for f in errors] == ["error"]
+    assert en in errors[0]["message_en"] and vi in errors[0]["message_vi"]
+    assert "SubWorkflow" not in errors[0]["message_en"] and "operator" not in errors[0]["message_en"]
