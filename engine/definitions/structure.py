@@ -130,8 +130,20 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
         else:
             # a FEEL file's cells → Python (engine.definitions.dmn.feel_python)
             left = translate_root(tree.getroot()) if kind == "dmn" else []
+            if kind == "bpmn":
+                _drop_empty_io_specifications(tree.getroot())
             documents.append(Document(source.name, kind, tree, untranslated=left))
     return documents, problems, unsafe
+
+
+def _drop_empty_io_specifications(root: Any) -> None:
+    """An empty ``<bpmn:ioSpecification/>`` (Camunda Modeler writes one) declares no data input or output: it means
+    what its absence means, but the BPMN schema wants an inputSet and an outputSet in it. Dropped from the parsed tree
+    (the stored file is left as uploaded); one with any content is checked as written."""
+    for element in list(root.iter(f"{{{BPMN_NS}}}ioSpecification")):
+        parent = element.getparent()
+        if parent is not None and len(element) == 0 and not (element.text or "").strip():
+            parent.remove(element)
 
 
 # --- per-file checks ------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from phoihop.engine.errors import FormInvalid, NotCandidate
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import Finding, SourceFile
 from tests.conftest import INTEGRATOR, OWNER
-from tests.engine.helpers import SKHCN, STP, open_tasks
+from tests.engine.helpers import SKHCN, STP, instance, open_tasks
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
 
@@ -177,3 +177,22 @@ def test_spiffworkflow_messages_on_unconfigured_diagrams_become_ours(
     assert [f["severity"] for f in errors] == ["error"]
     assert en in errors[0]["message_en"] and vi in errors[0]["message_vi"]
     assert "SubWorkflow" not in errors[0]["message_en"] and "operator" not in errors[0]["message_en"]
+
+
+# --- an empty ioSpecification, as Camunda Modeler saves it --------------------------------------------------------
+def test_an_empty_io_specification_is_no_schema_error_and_the_process_runs(container: EngineContainer) -> None:
+    files = corpus("empty_io_specification.bpmn")
+    assert not [f for f in findings(files) if f["severity"] == "error"]
+    assert b"<bpmn:ioSpecification />" in compile_files(files).files[0].content  # stored as uploaded
+    container.deployments.deploy(OWNER, files)
+    instance_id, _ = container.instances.start(INTEGRATOR, "ghi_ho_so")
+    assert instance(container, instance_id)["status"] == "completed"
+
+
+def test_an_io_specification_with_content_is_still_checked_against_the_schema() -> None:
+    files = corpus(
+        "empty_io_specification.bpmn",
+        {"<bpmn:ioSpecification />": '<bpmn:ioSpecification><bpmn:dataInput id="vao"/></bpmn:ioSpecification>'},
+    )
+    errors = [f for f in findings(files) if f["severity"] == "error"]
+    assert errors and "schema" in errors[0]["message_en"] and "ioSpecification" in errors[0]["message_en"]
