@@ -196,3 +196,29 @@ def test_an_io_specification_with_content_is_still_checked_against_the_schema() 
     )
     errors = [f for f in findings(files) if f["severity"] == "error"]
     assert errors and "schema" in errors[0]["message_en"] and "ioSpecification" in errors[0]["message_en"]
+
+
+# --- Java attributes where Camunda ignores them: a warning, not a refusal --------------------------------------------
+USER_TASK = '<bpmn2:userTask id="kiem_tra" name="Kiểm tra hồ sơ" camunda:candidateGroups="skhcn" camunda:dueDate="P2D">'
+
+
+def test_camunda_expression_on_a_user_task_is_ignored_as_camunda_ignores_it() -> None:
+    files = corpus("legacy_namespace.bpmn", {USER_TASK: USER_TASK.replace(">", ' camunda:expression="${true}">')})
+    found = findings(files)
+    assert not [f for f in found if f["severity"] == "error"]
+    ignored = [f for f in found if f["code"] == "camunda-ignored"]
+    assert [(f["element_id"], f["severity"]) for f in ignored] == [("kiem_tra", "warning")]
+    assert "camunda:expression" in ignored[0]["message_en"] and "userTask" in ignored[0]["message_en"]
+
+
+def test_camunda_class_on_a_send_task_is_still_refused_as_java() -> None:
+    service = '<bpmn2:serviceTask id="luu_tru" name="Lưu trữ" camunda:type="external" camunda:topic="luu-tru">'
+    files = corpus(
+        "legacy_namespace.bpmn",
+        {
+            service: '<bpmn2:sendTask id="luu_tru" name="Lưu trữ" camunda:class="vn.hanoi.GuiThu">',
+            "</bpmn2:serviceTask>": "</bpmn2:sendTask>",
+        },
+    )
+    errors = [f for f in findings(files) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["luu_tru"] and "Java" in errors[0]["message_en"]
