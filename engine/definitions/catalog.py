@@ -31,7 +31,14 @@ from phoihop.engine.definitions.consultations import TacitConsent, tacit_consent
 from phoihop.engine.definitions.dmn.tables import split_decisions
 from phoihop.engine.definitions.end_commands import EndCommand, end_commands
 from phoihop.engine.definitions.expressions import Check, check_expressions
-from phoihop.engine.definitions.forms.files import PATTERN_CODE, START_FORM, Form, compile_forms, is_form_file
+from phoihop.engine.definitions.forms.files import (
+    PATTERN_CODE,
+    START_FORM,
+    Form,
+    compile_forms,
+    is_camunda_form_file,
+    is_form_file,
+)
 from phoihop.engine.definitions.human_tasks import UserTaskModel, human_task_models
 from phoihop.engine.definitions.loops import check_loops
 from phoihop.engine.definitions.spiff_messages import spiff_problem
@@ -273,7 +280,8 @@ def compile_deployment(
     problems = [found for document in documents if document.kind == "bpmn" for found in check_loops(document)]
     if problems:  # SpiffWorkflow's parser and every instance start would recurse without end
         _raise(problems)
-    camunda = translate_camunda(documents)  # Camunda 7 constructs rewritten for the Spiff parser (JUEL, formData...)
+    camunda_forms = {f.name: f.content for f in ordered if is_camunda_form_file(f.name)}
+    camunda = translate_camunda(documents, camunda_forms)  # Camunda 7 constructs rewritten (JUEL, formData, forms...)
     problems = camunda.problems + check_expressions(documents, check)
     forms, form_problems = compile_forms((f.name, f.content) for f in ordered)
     problems += _named_by_users(form_problems, documents)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phoihop.engine.definitions.forms.files import is_form_file
+from phoihop.engine.definitions.forms.files import is_camunda_form_file, is_form_file
 from phoihop.engine.model import SourceFile
 
 SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml")
@@ -15,7 +15,11 @@ def _folder_set(folder: Path) -> list[SourceFile] | None:
     paths = [p for p in sorted(folder.iterdir()) if p.is_file()]
     if not any(p.name.endswith(SUFFIXES) for p in paths):  # forms alone are no deployment
         return None
-    return [SourceFile(p.name, p.read_bytes()) for p in paths if p.name.endswith(SUFFIXES) or is_form_file(p.name)]
+    return [
+        SourceFile(p.name, p.read_bytes())
+        for p in paths
+        if p.name.endswith(SUFFIXES) or is_form_file(p.name) or is_camunda_form_file(p.name)
+    ]
 
 
 def deployable_sets(root: Path) -> list[tuple[str, list[SourceFile]]]:

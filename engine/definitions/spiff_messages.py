@@ -63,6 +63,23 @@ def _in_our_words(message: str, element_id: str | None, element: Any) -> tuple[s
             f"a sequence flow leaving {what} leads to an element that is not a flow node of this process",
             f"một luồng đi ra từ {what} dẫn tới phần tử không phải nút của quy trình này",
         )
+    starts = re.match(r"Exactly one start event is required in a SubWorkflow Task; found (\d+)", message)
+    if starts:
+        count = starts.group(1)
+        return (
+            f"subprocess {what} has {count} start events inside it: an embedded or event subprocess needs exactly one",
+            f"quy trình con {what} có {count} sự kiện bắt đầu bên trong: quy trình con nhúng hoặc quy trình con sự "
+            "kiện cần đúng một",
+        )
+    if message.startswith("A Service Task must have an operator"):
+        return (
+            f'service task {what} names no implementation: make it an external task (camunda:type="external" '
+            'camunda:topic="...") that a worker fetches and completes over the external-task API, or a script or '
+            "user task",
+            f"công việc tự động {what} chưa nêu cách thực hiện: hãy chuyển thành công việc bên ngoài "
+            '(camunda:type="external" camunda:topic="...") để hệ thống tích hợp nhận và hoàn thành qua API, hoặc '
+            "công việc kịch bản hay công việc của người dùng",
+        )
     cleaned = _REPR.sub("(element)", message)
     return cleaned, f"lỗi cấu trúc quy trình tại {what}: {cleaned}"
 

@@ -20,7 +20,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from phoihop.engine.definitions.dmn.feel_python import translate_root
-from phoihop.engine.definitions.forms.files import is_form_file
+from phoihop.engine.definitions.forms.files import is_camunda_form_file, is_form_file
 from phoihop.engine.definitions.xmlsafe import parse_xml
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 from phoihop.engine.model import Problem, SourceFile
@@ -109,14 +109,14 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
             problems.append(problem(source.name, "two files have the same name", "hai tệp trùng tên"))
             continue
         seen.add(source.name)
-        if is_form_file(source.name):
-            continue  # a JSON Schema form: compiled by engine.definitions.forms, never parsed as XML
+        if is_form_file(source.name) or is_camunda_form_file(source.name):
+            continue  # a JSON Schema form or a Camunda Form (engine.definitions.forms, .camunda.camunda_forms): no XML
         if kind is None:
             problems.append(
                 problem(
                     source.name,
-                    "unsupported file type: only .bpmn, .bpmn20.xml, .dmn and .form.json files can be deployed",
-                    "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml, .dmn và .form.json",
+                    "unsupported file type: only .bpmn, .bpmn20.xml, .dmn, .form.json and .form files can be deployed",
+                    "loại tệp không được hỗ trợ: chỉ triển khai được tệp .bpmn, .bpmn20.xml, .dmn, .form.json và .form",
                 )
             )
             continue
@@ -130,8 +130,20 @@ def read_documents(files: Sequence[SourceFile], max_bytes: int) -> tuple[list[Do
         else:
             # a FEEL file's cells → Python (engine.definitions.dmn.feel_python)
             left = translate_root(tree.getroot()) if kind == "dmn" else []
+            if kind == "bpmn":
+                _drop_empty_io_specifications(tree.getroot())
             documents.append(Document(source.name, kind, tree, untranslated=left))
     return documents, problems, unsafe
+
+
+def _drop_empty_io_specifications(root: Any) -> None:
+    """An empty ``<bpmn:ioSpecification/>`` (Camunda Modeler writes one) declares no data input or output: it means
+    what its absence means, but the BPMN schema wants an inputSet and an outputSet in it. Dropped from the parsed tree
+    (the stored file is left as uploaded); one with any content is checked as written."""
+    for element in list(root.iter(f"{{{BPMN_NS}}}ioSpecification")):
+        parent = element.getparent()
+        if parent is not None and len(element) == 0 and not (element.text or "").strip():
+            parent.remove(element)
 
 
 # --- per-file checks ------------------------------------------------------------------------------------------------

@@ -8,6 +8,11 @@ every ENTITY declaration: external entities, billion laughs, quadratic blow-up, 
 deeper than libxml2's limit of 256 levels (``huge_tree=False``), and documents with more than ``max_elements``
 elements or ``max_siblings`` same-tag children under one element. Well-formedness errors are
 :class:`~engine.errors.InvalidDefinition` with the line libxml2 reports.
+
+Camunda 7 reads the extension namespace ``http://activiti.org/bpmn`` (what Camunda Modeler before 1.0 and Activiti
+wrote, as in most of Camunda's own example projects) as its own ``http://camunda.org/schema/1.0/bpmn``: so does every
+reader here, the parsed tree's elements and attributes in it being renamed into the Camunda namespace (the bytes a
+deployment stores are left as uploaded).
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ _PROLOG = re.compile(r"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _DECLARED_ENCODING = re.compile(r"""\A\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _LXML_POSITION = re.compile(r", line \d+, column \d+$")
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+LEGACY_CAMUNDA_NS = "http://activiti.org/bpmn"
+_LEGACY = f"{{{LEGACY_CAMUNDA_NS}}}"
 
 
 def _problem(filename: str, reason: str, reason_vi: str, line: int | None = None) -> dict[str, Any]:
@@ -171,6 +179,20 @@ def _refuse_size(root: Any, filename: str, max_elements: int, max_siblings: int)
                 )
 
 
+def _rename_legacy_camunda(root: Any) -> None:
+    """Elements and attributes in Camunda's legacy namespace moved into its own (see the module's docstring)."""
+    if LEGACY_CAMUNDA_NS not in {uri for element in root.iter() for uri in element.nsmap.values()}:
+        return
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag.startswith(_LEGACY):
+            element.tag = f"{{{CAMUNDA_NS}}}{element.tag[len(_LEGACY) :]}"
+        for key in [key for key in element.attrib if key.startswith(_LEGACY)]:
+            value = element.attrib.pop(key)
+            element.set(f"{{{CAMUNDA_NS}}}{key[len(_LEGACY) :]}", value)
+
+
 def parse_xml(
     content: bytes,
     *,
@@ -212,6 +234,7 @@ def parse_xml(
             problems=[_problem(filename, f"malformed XML: {message}", f"XML sai cú pháp: {message}", line)],
         ) from None
     _refuse_size(root, filename, max_elements, max_siblings)
+    _rename_legacy_camunda(root)
     tree = root.getroottree()
     # Defence in depth: the prolog check above should make these unreachable.
     if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None or tree.docinfo.doctype:

@@ -25,6 +25,8 @@ sandbox checker):
   ``camunda:elementVariable`` on a parallel loop becomes ``bpmn:loopDataInputRef`` and ``bpmn:inputDataItem``;
 - ``forms``: ``camunda:formData`` becomes a JSON Schema form (engine.definitions.forms) named by the element's
   ``camunda:formKey``, or ``generated:<element id>`` when it has none;
+- ``camunda_forms``: a Camunda Form file (``*.form``, form-js) of the deployment named by ``camunda:formKey=
+  "camunda-forms:app:NAME.form"`` becomes a JSON Schema form named by the key;
 - refused, each a problem naming the element and the text (``rewrite``): JUEL outside the subset, FEEL (``=…``) and
   cron timers that cannot run (``expressions``); ``camunda:collection`` that is not one variable or is sequential
   (``multi_instance``); Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``),
@@ -38,11 +40,12 @@ anyway). Attributes that are read but have no effect here are the lint's (engine
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from phoihop.engine.definitions.camunda.business_rules import rewrite_business_rules
+from phoihop.engine.definitions.camunda.camunda_forms import rewrite_camunda_forms
 from phoihop.engine.definitions.camunda.data_mappings import rewrite_call_mappings, rewrite_input_output
 from phoihop.engine.definitions.camunda.expressions import rewrite_expressions
 from phoihop.engine.definitions.camunda.forms import generate_forms
@@ -75,8 +78,9 @@ def _decision_elements(documents: Sequence[Document]) -> dict[str, Any]:
     return found
 
 
-def translate_camunda(documents: Sequence[Document]) -> Dialect:
-    """Rewrite the Camunda 7 constructs of every BPMN document in place; return the problems and generated forms."""
+def translate_camunda(documents: Sequence[Document], camunda_forms: Mapping[str, bytes] | None = None) -> Dialect:
+    """Rewrite the Camunda 7 constructs of every BPMN document in place; return the problems and generated forms.
+    ``camunda_forms``: the deployment's Camunda Form files (``*.form``) by name."""
     decisions = _decision_elements(documents)
     result = Dialect()
     for document in documents:
@@ -92,6 +96,7 @@ def translate_camunda(documents: Sequence[Document]) -> Dialect:
         rewrite_call_mappings(rewrite)
         rewrite_collections(rewrite)
         generate_forms(rewrite)
+        rewrite_camunda_forms(rewrite, camunda_forms or {})
         result.problems += rewrite.problems
         result.forms.update(rewrite.forms)
     return result

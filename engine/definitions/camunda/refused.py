@@ -1,7 +1,8 @@
 """Camunda constructs this engine cannot run, refused at deploy with the element and the reason: Camunda 8 (Zeebe)
 extensions, execution and task listeners, Java implementations (``camunda:class``, ``delegateExpression``,
-``expression``, ``type``) on anything but a service task (engine.execution.external_task_spec judges those), and
-scripts not in Python (``scriptFormat``) or not written in the task."""
+``expression``, ``type``) on a send task, business rule task or message event (where Camunda runs them; a service
+task's are judged by engine.execution.external_task_spec, and Camunda ignores them anywhere else), and scripts not
+in Python (``scriptFormat``) or not written in the task."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from phoihop.engine.definitions.camunda.rewrite import Rewrite
 from phoihop.engine.definitions.expressions import owner
 from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS, NSMAP, local_name
 
-__all__ = ["refuse_extensions", "refuse_script_languages"]
+__all__ = ["IMPLEMENTED_ON", "refuse_extensions", "refuse_script_languages"]
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+# Where Camunda 7 runs camunda:class/delegateExpression/expression/type (besides the service task, judged by
+# engine.execution.external_task_spec); on any other element it ignores them (a lint warning here, camunda-ignored).
+IMPLEMENTED_ON = frozenset({"sendTask", "businessRuleTask", "messageEventDefinition"})
 _C = f"{{{CAMUNDA_NS}}}"
 
 
@@ -44,7 +48,7 @@ def refuse_extensions(rewrite: Rewrite) -> None:
                 "hãy bỏ đi, hoặc mô hình hóa bằng công việc kịch bản hay công việc bên ngoài",
                 line=element.sourceline,
             )
-        elif element.tag.startswith(f"{{{BPMN_NS}}}") and name != "serviceTask":
+        elif element.tag.startswith(f"{{{BPMN_NS}}}") and name in IMPLEMENTED_ON:
             implemented = [
                 a for a in ("class", "delegateExpression", "expression", "type") if element.get(_C + a) is not None
             ]

@@ -34,8 +34,10 @@ __all__ = [
     "START_FORM",
     "Form",
     "compile_forms",
+    "is_camunda_form_file",
     "is_form_file",
     "parse_form",
+    "read_json_object",
 ]
 
 FORM_SUFFIX = ".form.json"
@@ -67,6 +69,13 @@ class Form:
 
 def is_form_file(name: str) -> bool:
     return name.lower().endswith(FORM_SUFFIX)
+
+
+CAMUNDA_FORM_SUFFIX = ".form"  # a Camunda Form (form-js JSON), translated by engine.definitions.camunda.camunda_forms
+
+
+def is_camunda_form_file(name: str) -> bool:
+    return name.lower().endswith(CAMUNDA_FORM_SUFFIX)
 
 
 # --- parsing --------------------------------------------------------------------------------------------------------
@@ -287,22 +296,31 @@ def parse_form(name: str, content: bytes, *, max_bytes: int = MAX_FORM_BYTES) ->
         schema = _load(content, max_bytes)
         validator = _compile(schema)
     except _Refused as exc:
-        found: dict[str, Any] = {"file": name, "element_id": None}
-        if exc.line is not None:
-            found["line"] = exc.line
-        if exc.path:
-            found["path"] = exc.path
-        if exc.code:
-            found["code"] = exc.code
-        at = f" at {exc.path}" if exc.path else ""
-        at_vi = f" tại {exc.path}" if exc.path else ""
-        found.update(
-            reason=f"invalid form{at}: {exc.reason}", reason_vi=f"biểu mẫu không hợp lệ{at_vi}: {exc.reason_vi}"
-        )
-        raise InvalidDefinition(
-            f"{name}: {found['reason']}", detail_vi=f"{name}: {found['reason_vi']}", problems=[found]
-        ) from None
+        raise _invalid(name, exc) from None
     return Form(name, schema, validator)
+
+
+def read_json_object(name: str, content: bytes, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, Any]:
+    """A JSON object read as untrusted as a form file is (size, UTF-8, no duplicate keys, no NaN), or InvalidDefinition
+    naming the file; its content is not checked as a JSON Schema (a Camunda Form is read with it)."""
+    try:
+        return _load(content, max_bytes)
+    except _Refused as exc:
+        raise _invalid(name, exc) from None
+
+
+def _invalid(name: str, exc: _Refused) -> InvalidDefinition:
+    found: dict[str, Any] = {"file": name, "element_id": None}
+    if exc.line is not None:
+        found["line"] = exc.line
+    if exc.path:
+        found["path"] = exc.path
+    if exc.code:
+        found["code"] = exc.code
+    at = f" at {exc.path}" if exc.path else ""
+    at_vi = f" tại {exc.path}" if exc.path else ""
+    found.update(reason=f"invalid form{at}: {exc.reason}", reason_vi=f"biểu mẫu không hợp lệ{at_vi}: {exc.reason_vi}")
+    return InvalidDefinition(f"{name}: {found['reason']}", detail_vi=f"{name}: {found['reason_vi']}", problems=[found])
 
 
 def compile_forms(files: Iterable[tuple[str, bytes]]) -> tuple[dict[str, Form], list[dict[str, Any]]]:

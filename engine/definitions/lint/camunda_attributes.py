@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from phoihop.engine.definitions.camunda.refused import IMPLEMENTED_ON
 from phoihop.engine.definitions.lint.findings import finding_at
 from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS
 from phoihop.engine.model import Finding
@@ -30,10 +31,21 @@ _IGNORED: dict[str, tuple[str, str]] = {
         "quyền khởi tạo theo vai trò (integrator, officer, lead)",
     ),
     "formRef": (
-        "Camunda Forms are not rendered: use camunda:formField or a *.form.json form",
-        "không hiển thị Camunda Forms: hãy dùng camunda:formField hoặc biểu mẫu *.form.json",
+        "a Camunda Form is read only when camunda:formKey names its file (camunda-forms:deployment:NAME.form, "
+        "deployed beside the BPMN), or use camunda:formField or a *.form.json form",
+        "biểu mẫu Camunda chỉ được đọc khi camunda:formKey nêu tên tệp của nó (camunda-forms:deployment:TEN.form, "
+        "triển khai cùng tệp BPMN), hoặc hãy dùng camunda:formField hay *.form.json",
     ),
 }
+_ONE_TENANT = (
+    "this server has no tenants: every call and decision is looked up in the deployment's own versions",
+    "máy chủ này không phân tách tenant: lời gọi và quyết định được tìm trong chính các phiên bản đã triển khai",
+)
+_IGNORED.update({name: _ONE_TENANT for name in ("calledElementTenantId", "decisionRefTenantId", "caseTenantId")})
+
+
+_IMPLEMENTATIONS = ("class", "delegateExpression", "expression", "type")
+_RUN_ON = IMPLEMENTED_ON | {"serviceTask"}
 
 
 def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
@@ -41,6 +53,18 @@ def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
     for element in root.iter():
         if not isinstance(element.tag, str) or not element.tag.startswith(f"{{{BPMN_NS}}}"):
             continue
+        kind = element.tag.rsplit("}", 1)[-1]
+        if kind not in _RUN_ON:
+            for attribute in _IMPLEMENTATIONS:
+                if element.get(_C + attribute) is not None:
+                    yield (
+                        element,
+                        f"camunda:{attribute}",
+                        f"Camunda runs it on service and send tasks, business rule tasks and message events only, "
+                        f"and ignores it on a {kind}",
+                        f"Camunda chỉ chạy nó trên công việc tự động, công việc gửi, công việc quy tắc nghiệp vụ và "
+                        f"sự kiện thông điệp, và bỏ qua nó trên {kind}",
+                    )
         for attribute, (en, vi) in _IGNORED.items():
             if attribute == "initiator" and element.tag == f"{{{BPMN_NS}}}startEvent":
                 continue  # stored at start (engine.commands.instances)

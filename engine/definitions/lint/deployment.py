@@ -10,7 +10,7 @@ from typing import Any
 
 from phoihop.engine.definitions.catalog import Deployment
 from phoihop.engine.definitions.expressions import Check
-from phoihop.engine.definitions.forms.files import is_form_file
+from phoihop.engine.definitions.forms.files import is_camunda_form_file, is_form_file
 from phoihop.engine.definitions.lint.calls import recursion_findings
 from phoihop.engine.definitions.lint.camunda_attributes import camunda_findings
 from phoihop.engine.definitions.lint.consultations import tacit_consent_findings
@@ -143,7 +143,11 @@ def _process_folder(path: Path) -> list[SourceFile] | None:
         q.name.endswith(SUFFIXES) for sub in path.iterdir() if sub.is_dir() for q in sub.iterdir()
     ):
         return None
-    return [SourceFile(p.name, p.read_bytes()) for p in files if p.name.endswith(SUFFIXES) or is_form_file(p.name)]
+    return [
+        SourceFile(p.name, p.read_bytes())
+        for p in files
+        if p.name.endswith(SUFFIXES) or is_form_file(p.name) or is_camunda_form_file(p.name)
+    ]
 
 
 def lint_path(

@@ -1,0 +1,32 @@
+"""Files made by other tools over HTTP (issue 12): a Camunda Form (*.form) uploaded beside the BPMN that names it is the
+start form a start is checked against (422 naming the field, nothing written), and its start form is served."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from .calls import DEFINITIONS, INSTANCES, OWNER, PORTAL, assert_problem, open_tasks, start, upload
+
+CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
+FILES = ("camunda_form.bpmn", "nhan_bao_cao.form", "duyet_bao_cao.form")
+
+
+def test_a_camunda_form_uploaded_beside_the_bpmn_is_its_start_form(client: TestClient) -> None:
+    validated = client.post(
+        f"{DEFINITIONS}/validate",
+        files=[("files", (name, (CORPUS / name).read_bytes(), "application/json")) for name in FILES],
+        headers=OWNER,
+    )
+    assert validated.status_code == 200 and validated.json()["valid"], validated.text
+    assert upload(client, *((name, (CORPUS / name).read_bytes()) for name in FILES)).status_code == 201
+
+    form = client.get(f"{DEFINITIONS}/nop_bao_cao/start-form", headers=OWNER)
+    assert form.status_code == 200 and form.json()["form"]["required"] == ["don_vi"], form.text
+    refused = client.post(INSTANCES, json={"process_key": "nop_bao_cao", "variables": {}}, headers=PORTAL)
+    assert "don_vi" in str(assert_problem(refused, 422))
+    assert client.get(INSTANCES, params={"process_key": "nop_bao_cao"}, headers=OWNER).json()["total"] == 0
+
+    created = start(client, "nop_bao_cao", variables={"don_vi": "Sở Tư pháp", "so_trang": 2})
+    assert set(open_tasks(client, created["id"])) == {"duyet"}
