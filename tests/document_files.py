@@ -7,6 +7,7 @@ import io
 import struct
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -154,7 +155,13 @@ def authority(ca_name: str = "CA Thu nghiem", signer_name: str = "Nguyen Van An"
 
 def signed_pdf(by: Authority, content: bytes | None = None) -> bytes:
     """``content`` (default: ``pdf()``) signed by ``by``'s signer with pyHanko, the signature covering the whole
-    file."""
+    file. Signed in a thread of its own: pyHanko's synchronous API runs asyncio.run, which refuses a thread whose
+    event loop runs (a Playwright test earlier in the same worker leaves one running in the main thread)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_signed_pdf, by, content).result()
+
+
+def _signed_pdf(by: Authority, content: bytes | None) -> bytes:
     from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers

@@ -18,7 +18,9 @@ def test_a_lead_assigns_on_the_workload_page_and_prints_the_receipt(page: Page, 
     check = instance["open_tasks"][0]["id"]
     desk = bearer("ttpvhcc.khanh", groups=("ttpvhcc",))
     done = httpx.post(
-        f"{live_server.url}/api/v1/tasks/{check}/complete", json={"variables": {"outcome": "complete"}}, headers=desk
+        f"{live_server.url}/api/v1/tasks/{check}/complete",
+        json={"variables": {"outcome": "complete", "routing": "confirm"}},
+        headers=desk,
     )
     assert done.status_code == 200, done.text
     view = httpx.get(

@@ -35,7 +35,7 @@ def browser_context_args(browser_context_args: dict[str, Any], isolated_server: 
 def copy_of(folder: Path, key: str) -> dict[str, bytes]:
     """The files of a process folder with the process id (= the folder's name) changed to ``key``."""
     files = {}
-    for path in sorted(folder.iterdir()):
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
         content = path.read_bytes()
         if path.suffix == ".bpmn":
             content = content.replace(f'processRef="{folder.name}"'.encode(), f'processRef="{key}"'.encode()).replace(

@@ -83,7 +83,7 @@ def test_a_lead_returns_a_draft_approves_it_then_sends_the_case_back(page: Page,
     screenshot(page, "draft-approval")
     page.fill("#return-draft-reason", "Bổ sung căn cứ pháp lý")
     page.get_by_test_id("return-draft").click()
-    expect(page.get_by_test_id("assignee")).to_have_text("stp.dung")
+    expect(page.get_by_test_id("assignee")).to_have_text("Trần Thị Dung")  # people by name, not login id
     sign_out(page)
 
     sign_in(page, "stp.dung", f"/cong-viec/{reply}")
