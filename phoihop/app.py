@@ -24,6 +24,7 @@ from phoihop.api.routes import (
     instances,
     messages,
     metrics,
+    public,
     tasks,
     users,
     versions,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         dashboard.router,
         users.router,
         documents.router,
+        public.router,
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)
