@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phoihop.web.errors import html_not_found
-from phoihop.web.routes import auth, cases, dashboard, documents, inbox, owner, start, tasks
+from phoihop.web.routes import auth, cases, dashboard, documents, inbox, lookup, owner, start, tasks
 from phoihop.web.templating import ASSETS_URL, STATIC
 
 __all__ = ["ROUTERS", "install"]
@@ -28,6 +28,7 @@ ROUTERS = (
     owner.router,
     dashboard.router,
     documents.router,
+    lookup.router,
 )
 
 

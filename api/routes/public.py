@@ -1,26 +1,19 @@
 """The public dossier lookup (tra cứu hồ sơ): no sign-in, the dossier code and the secret printed on the receipt.
 A wrong code and a wrong secret get the same 404 after the same work; each client address is limited
-(api/rate_limit.py, per server process: 429 with Retry-After)."""
+(phoihop/public_lookup.py, per server process: 429 with Retry-After)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from phoihop.api.rate_limit import take_lookup_token
 from phoihop.api.schemas.public import PublicDossierOut
-from phoihop.engine.reads.public_dossiers import PublicDossier, PublicDossierReads
+from phoihop.engine.reads.public_dossiers import PublicDossier
+from phoihop.public_lookup import PublicReadsDep, take_lookup_token
 
 router = APIRouter(prefix="/api/v1/public", tags=["public lookup"])
-
-
-def public_dossier_reads(request: Request) -> PublicDossierReads:
-    return PublicDossierReads(request.app.state.container.db)
-
-
-PublicReadsDep = Annotated[PublicDossierReads, Depends(public_dossier_reads)]
 
 
 @router.get(

@@ -1,6 +1,6 @@
-"""A token bucket per client address, in this server process (each process of a cluster counts on its own: behind
-N processes a client gets up to N times the rate). Used by the public dossier lookup (api/routes/public.py and the
-page web/routes/lookup.py), which anyone may call without signing in.
+"""What the public dossier lookup's two doors share (the API, api/routes/public.py, and the page, web/routes/lookup.py):
+its reads, and a token bucket per client address, in this server process (each process of a cluster counts on its
+own: behind N processes a client gets up to N times the rate), since anyone may call it without signing in.
 
 A bucket holds ``per_minute`` tokens and refills continuously at ``per_minute`` per minute; a request takes one, and
 with none left is refused with the seconds until the next token (TooManyRequests → 429 with Retry-After). Full
@@ -13,12 +13,15 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.requests import Request
 
 from phoihop.engine.errors import TooManyRequests
+from phoihop.engine.reads.public_dossiers import PublicDossierReads
 
-__all__ = ["TokenBuckets", "lookup_limiter"]
+__all__ = ["PublicReadsDep", "TokenBuckets", "lookup_limiter", "take_lookup_token"]
 
 
 class TokenBuckets:
@@ -71,3 +74,10 @@ def lookup_limiter(request: Request) -> TokenBuckets:
 
 def take_lookup_token(request: Request) -> None:
     lookup_limiter(request).take(client_address(request))
+
+
+def public_dossier_reads(request: Request) -> PublicDossierReads:
+    return PublicDossierReads(request.app.state.container.db)
+
+
+PublicReadsDep = Annotated[PublicDossierReads, Depends(public_dossier_reads)]
