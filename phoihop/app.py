@@ -33,6 +33,7 @@ from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
 from phoihop.engine.clock import Clock
 from phoihop.engine.container import build_engine
 from phoihop.engine.store.schema import upgrade_if_needed
+from phoihop.event_stream import router as event_stream_router
 from phoihop.observability import RequestContext, observe_command
 from phoihop.settings import Settings
 from phoihop.startup import DEPLOYER, StartupWork
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         users.router,
         documents.router,
         public.router,
+        event_stream_router,  # the inbox's live events: bearer token or web session (phoihop/event_stream.py)
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from phoihop.engine import correlation
 from phoihop.engine.store import rawsql
+from phoihop.engine.store.inbox_events import notify_inbox
 from phoihop.engine.store.tables import Row, all_rows, audit_table
 
 _INSERT_AUDIT = (
@@ -37,6 +38,7 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
                 for e in events
             ],
         )
+        notify_inbox(conn)  # the live streams (store/inbox_events.py)
 
 
 def history(conn: Connection, instance_id: str) -> list[Row]:
