@@ -42,7 +42,7 @@ __all__ = ["KEEP_ALIVE_SECONDS", "SHUTTING_DOWN", "Wakeups", "router"]
 
 log = logging.getLogger("phoihop.events")
 KEEP_ALIVE_SECONDS = 15.0
-SQLITE_POLL_SECONDS = 1.0
+SQLITE_POLL_SECONDS = 0.5
 PG_POLL_SECONDS = 5.0
 _STEP = 0.1  # how often a stream looks at its wake-up counter and the shutdown flag
 SHUTTING_DOWN = threading.Event()  # set when uvicorn is told to exit (see _watch_uvicorn_exit)
