@@ -4,7 +4,8 @@ the audit trail after a cursor (engine/store/inbox_events.py).
 
 The cursor is an audit event id. On PostgreSQL ids are taken at insert but become visible at commit, so an event
 with a lower id may appear after a higher one: each read looks ``LOOKBACK`` ids behind the cursor and ``InboxCursor``
-remembers what it already sent there, so nothing is lost and nothing is sent twice."""
+remembers what it already sent there, so nothing is lost and nothing is sent twice. SQLite has one writer at a time,
+so ids become visible in order: no look-back, and nothing read while the newest id has not moved."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ def _concerns(actor: Actor, row: dict[str, Any]) -> bool:
 class InboxEventReads:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.lookback = LOOKBACK if db.dialect == "postgresql" else 0
 
     def cursor(self) -> InboxCursor:
         """A cursor at the newest audit event: the stream sends what happens from now on."""
@@ -78,7 +80,9 @@ class InboxEventReads:
         """The events for ``actor`` since ``cursor`` (which moves on), oldest first."""
         with self.db.transaction(write=False) as conn:
             upto = store.last_event_id(conn)
-            rows = store.inbox_changes(conn, max(cursor.start, cursor.position - LOOKBACK), upto)
+            if upto <= cursor.position and not self.lookback:
+                return []
+            rows = store.inbox_changes(conn, max(cursor.start, cursor.position - self.lookback), upto)
         events = []
         for row in rows:
             key = (row["event_id"], row["task_id"])
@@ -105,6 +109,6 @@ class InboxEventReads:
                 )
             )
         cursor.position = max(cursor.position, upto)
-        floor = cursor.position - LOOKBACK
+        floor = cursor.position - self.lookback
         cursor.sent = {key for key in cursor.sent if key[0] > floor}
         return events

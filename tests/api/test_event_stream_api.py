@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,9 +70,11 @@ class Subscription:
 
     def next_event(self) -> dict[str, Any]:
         fields: dict[str, str] = {}
+        deadline = time.monotonic() + WAIT
         for line in self.lines:
             if line.startswith(":"):
                 self.comments.append(line)
+                assert time.monotonic() < deadline, "no event within WAIT seconds (keep-alives only)"
             elif line == "" and "event" in fields:
                 return {"type": fields["event"], "id": fields.get("id"), **json.loads(fields["data"])}
             elif line:
@@ -100,7 +103,9 @@ def subscribed(base: str, headers: dict[str, str]) -> Iterator[Subscription]:
         yield subscription
 
 
-def test_the_stream_sends_the_callers_inbox_events_as_they_happen(server: str) -> None:
+def test_the_stream_sends_the_callers_inbox_events_as_they_happen(server: str, clock: FakeClock) -> None:
+    """The clock moves between commands, as a real one does: a task is created by the command whose audit event has
+    the task's creation time (engine/store/inbox_events.py)."""
     with httpx.Client(base_url=server) as api:
         deployed = api.post(
             "/api/v1/process-definitions",
@@ -115,6 +120,7 @@ def test_the_stream_sends_the_callers_inbox_events_as_they_happen(server: str) -
         assert before.status_code == 201, before.text
 
         with subscribed(server, MOT_CUA) as mot_cua, subscribed(server, SKHCN) as skhcn:
+            clock.advance(1)
             started = api.post(
                 "/api/v1/process-instances", json={"process_key": "dossier_lookup", "variables": {"appointment": "x"}},
                 headers=PORTAL,
@@ -128,9 +134,11 @@ def test_the_stream_sends_the_callers_inbox_events_as_they_happen(server: str) -
             task_id = created["task_id"]
             assert created["id"].endswith(f"-{task_id}")
 
+            clock.advance(1)
             assert api.post(f"/api/v1/tasks/{task_id}/claim", headers=MOT_CUA).status_code in (200, 204)
             claimed = mot_cua.next_event()
             assert (claimed["type"], claimed["task_id"], claimed["assignee"]) == ("task.claimed", task_id, "le.motcua")
+            clock.advance(1)
             done = api.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {}}, headers=MOT_CUA)
             assert done.status_code == 200, done.text
             completed = mot_cua.next_event()
@@ -145,6 +153,7 @@ def test_the_stream_sends_the_callers_inbox_events_as_they_happen(server: str) -
             assert apology["type"] == "task.created" and apology["candidate_groups"] == ["skhcn"]
             assert apology["name"] == "Phát hành phiếu xin lỗi và hẹn lại ngày trả kết quả"
             # the first agency's next event is its next dossier's task: it was never sent skhcn's task
+            clock.advance(1)
             another = api.post(
                 "/api/v1/process-instances", json={"process_key": "dossier_lookup", "variables": {"appointment": "x"}},
                 headers=PORTAL,
