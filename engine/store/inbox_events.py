@@ -3,10 +3,9 @@
 Every command that creates, claims or completes a human task writes an audit event in the same transaction with the
 same clock reading: a task is *created* by the (first) event of its instance whose ``at`` equals the task's
 ``created_at`` (commands on one instance run one after another, under its lock, each reading the clock: their
-times differ);
-it is *claimed*, *unclaimed* or *completed* by the event of that kind naming it. On PostgreSQL the same transaction
-also sends ``NOTIFY phoihop_inbox`` (delivered on commit), which wakes the streams of every server process at once
-(phoihop/event_stream.py). Never commits: the caller owns the transaction."""
+times differ); it is *claimed*, *unclaimed* or *completed* by the event of that kind naming it. On PostgreSQL the
+same transaction also sends ``NOTIFY phoihop_inbox`` (delivered on commit), which wakes the streams of every server
+process at once (phoihop/event_stream.py). Never commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
