@@ -6,11 +6,16 @@
   list (``000.00.25.H26``), YYMMDD the receipt day in Hanoi time, NNNN that day's sequence number (wider past 9999).
   A process opts in with the process-level property ``dossierAgencyCode``; the number comes from
   engine/store/dossiers.py inside the start's transaction.
+- Lookup secret: every instance with a dossier code gets one at start (``LOOKUP_SECRET_LENGTH`` characters of an
+  alphabet without look-alikes: no 0/O, 1/I/L). It is printed on the receipt and asked, with the code, by the public
+  lookup (tra cứu hồ sơ, engine/reads/public_dossiers.py); staff and integrators read it in the instance's dossier
+  block. Stored as is (the receipt slip must be printable again), compared in constant time.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,11 +28,15 @@ __all__ = [
     "AGENCY_CODE_PROPERTY",
     "CODE_VARIABLE",
     "DOSSIER_STATUSES",
+    "LOOKUP_SECRET_ALPHABET",
+    "LOOKUP_SECRET_LENGTH",
     "STATUS_VARIABLE",
     "DossierStatus",
     "check_agency_code",
     "dossier_view",
     "format_dossier_code",
+    "new_lookup_secret",
+    "normalize_lookup_secret",
     "receipt_day",
     "status_code",
 ]
@@ -37,6 +46,19 @@ CODE_VARIABLE = "dossier_code"  # set by the engine before the first step runs
 STATUS_VARIABLE = "dossier_status"  # set by the process's scripts, 1–10
 # codes of the national agency list look like 000.00.25.H26 or G22.99; the sequence table holds at most 60 characters
 _AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._]{0,59}")
+
+LOOKUP_SECRET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # noqa: S105 (symbols, not a secret): ~49.5 bits in 10
+LOOKUP_SECRET_LENGTH = 10
+
+
+def new_lookup_secret() -> str:
+    """A fresh receipt secret: ``LOOKUP_SECRET_LENGTH`` characters drawn with ``secrets`` from the alphabet above."""
+    return "".join(secrets.choice(LOOKUP_SECRET_ALPHABET) for _ in range(LOOKUP_SECRET_LENGTH))
+
+
+def normalize_lookup_secret(typed: str) -> str:
+    """What an applicant typed, as stored: spaces and dashes dropped, upper case (receipts may group the characters)."""
+    return "".join(ch for ch in typed if ch not in " -\t").upper()
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,26 @@ class InstanceNotRunning(EngineError):
     title_en = "Process instance is not running"
 
 
+class DossierLookupFailed(EngineError):
+    """The public lookup found no dossier for this code and secret: one answer for a wrong code and a wrong secret."""
+
+    code = "dossier-not-found"
+    title_vi = "Không tìm thấy hồ sơ"
+    title_en = "Dossier not found"
+
+
+class TooManyRequests(EngineError):
+    """Too many requests from one client address; ``retry_after``: seconds until the next one is accepted."""
+
+    code = "too-many-requests"
+    title_vi = "Quá nhiều yêu cầu"
+    title_en = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, detail_vi: str | None = None, **fields: Any) -> None:
+        super().__init__(detail, detail_vi=detail_vi, retry_after=retry_after, **fields)
+        self.retry_after = retry_after
+
+
 class TaskNotFound(EngineError):
     code = "task-not-found"
     title_vi = "Không tìm thấy công việc"

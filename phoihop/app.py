@@ -28,6 +28,7 @@ from phoihop.api.routes import (
     messages,
     metrics,
     notifications,
+    public,
     slips,
     task_flow,
     tasks,
@@ -39,6 +40,7 @@ from phoihop.auth import ClaimNames, OidcVerifier, TokenVerifier
 from phoihop.engine.clock import Clock
 from phoihop.engine.container import build_engine
 from phoihop.engine.store.schema import upgrade_if_needed
+from phoihop.event_stream import router as event_stream_router
 from phoihop.observability import RequestContext, observe_command
 from phoihop.settings import Settings
 from phoihop.startup import DEPLOYER, StartupWork
@@ -119,6 +121,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         notifications.router,
         incidents.router,
         webhooks.router,
+        public.router,
+        event_stream_router,  # the inbox's live events: bearer token or web session (phoihop/event_stream.py)
     ):
         app.include_router(router)
     install_web_app(app)  # the officers' web app at / (web/; server-rendered pages on the same handlers and reads)

@@ -26,6 +26,8 @@ STATUS: list[tuple[type[errors.EngineError], int]] = [
     (errors.DefinitionNotFound, 404),
     (errors.InstanceNotFound, 404),
     (errors.TaskNotFound, 404),
+    (errors.DossierLookupFailed, 404),
+    (errors.TooManyRequests, 429),
     (errors.DocumentNotFound, 404),
     (errors.DocumentTooLarge, 413),
     (errors.UnsupportedDocument, 415),
@@ -94,7 +96,7 @@ def problem(
 
 def headers_for(exc: errors.EngineError) -> dict[str, str]:
     """``Retry-After`` (seconds) when the request may simply be sent again: the database was unavailable."""
-    if isinstance(exc, errors.StoreUnavailable):
+    if isinstance(exc, errors.StoreUnavailable | errors.TooManyRequests):
         return {"Retry-After": str(exc.retry_after)}
     return {}
 

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = "roles"
     oidc_redirect_url: str | None = None  # default: <this server>/dang-nhap/oidc, as the request reached it
     session_ttl_minutes: int = Field(default=8 * 60, ge=5, le=24 * 60)  # lifetime of the web app's session cookie
+    # the public dossier lookup (tra cứu hồ sơ): requests per minute and client address, per server process
+    public_lookup_per_minute: int = Field(default=10, ge=1, le=10_000)
     cookie_secure: bool | None = None  # Secure cookies; default: on unless PHOIHOP_ENV=dev
     # --- email notifications from the outbox (engine/commands/mail.py); no host: no email, in-app only ---
     smtp_host: str | None = None

@@ -22,6 +22,7 @@ from phoihop.web.routes import (
     desk,
     documents,
     inbox,
+    lookup,
     owner,
     start,
     task_flow,
@@ -43,6 +44,7 @@ ROUTERS = (
     desk.router,
     task_flow.router,
     collaboration.router,
+    lookup.router,
 )
 
 

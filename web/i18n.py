@@ -741,6 +741,42 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "notify.email": ("Địa chỉ thư điện tử", "Email address"),
     "notify.save": ("Lưu cài đặt", "Save settings"),
     "notify.saved": ("Đã lưu cài đặt nhận thông báo.", "Notification settings saved."),
+    # --- public dossier lookup (tra cứu hồ sơ, no sign-in: web/routes/lookup.py)
+    "lookup.title": ("Tra cứu hồ sơ", "Look up a dossier"),
+    "lookup.intro": (
+        "Nhập mã hồ sơ và mã tra cứu in trên phiếu tiếp nhận hồ sơ để xem tình trạng giải quyết. Không cần đăng nhập.",
+        "Enter the dossier code and the lookup code printed on your receipt to see how your dossier stands. "
+        "No sign-in needed.",
+    ),
+    "lookup.code": ("Mã hồ sơ", "Dossier code"),
+    "lookup.code_hint": ("Ví dụ: 000.00.25.H26-260105-0001", "For example: 000.00.25.H26-260105-0001"),
+    "lookup.secret": ("Mã tra cứu", "Lookup code"),
+    "lookup.secret_hint": ("10 ký tự in trên phiếu tiếp nhận", "The 10 characters printed on the receipt"),
+    "lookup.submit": ("Tra cứu", "Look up"),
+    "lookup.not_found": (
+        "Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này. Vui lòng kiểm tra lại hai mã in trên phiếu tiếp nhận.",
+        "No dossier with this code and lookup code. Please check both codes printed on the receipt.",
+    ),
+    "lookup.too_many": (
+        "Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau {seconds} giây.",
+        "Too many lookups. Please try again in {seconds} seconds.",
+    ),
+    "lookup.result": ("Hồ sơ {code}", "Dossier {code}"),
+    "lookup.status": ("Tình trạng", "Status"),
+    "lookup.received": ("Ngày tiếp nhận", "Received on"),
+    "lookup.appointment": ("Ngày hẹn trả kết quả", "Appointment date"),
+    "lookup.finished": ("Ngày kết thúc", "Finished on"),
+    "lookup.apologies": ("Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Apology letters and new appointment dates"),
+    "lookup.apology_new_date": ("Ngày hẹn mới", "New appointment date"),
+    "lookup.apology_old_date": ("Ngày hẹn trước đó", "Previous appointment date"),
+    "lookup.apology_reason": ("Lý do", "Reason"),
+    "lookup.apology_issued": ("Ngày phát hành", "Issued on"),
+    "lookup.steps": ("Các bước đã thực hiện", "Steps done"),
+    "lookup.step": ("Bước", "Step"),
+    "lookup.step_agency": ("Cơ quan thực hiện", "Agency"),
+    "lookup.step_date": ("Ngày hoàn thành", "Completed on"),
+    "lookup.no_steps": ("Chưa có bước nào hoàn thành.", "No step has been completed yet."),
+    "lookup.again": ("Tra cứu hồ sơ khác", "Look up another dossier"),
 }
 
 

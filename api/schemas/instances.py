@@ -30,6 +30,12 @@ class DossierOut(Out):
     status: int | None = Field(description="Trạng thái hồ sơ, 1–10 (national public-service portal)")
     status_name_vi: str | None
     status_name_en: str | None
+    lookup_secret: str | None = Field(
+        default=None,
+        description="Secret printed on the receipt slip; with the code it opens the public lookup "
+        "(GET /api/v1/public/dossiers/{code}?secret=…)",
+        examples=["7KQ4MZR2XH"],
+    )
 
 
 class InstanceSummaryOut(Out):

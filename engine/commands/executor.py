@@ -35,7 +35,13 @@ from phoihop.engine.commands.portal_status import dossier_status_events, task_cr
 from phoihop.engine.definitions.catalog import Deployment, ProcessModel
 from phoihop.engine.definitions.end_commands import EndCommand
 from phoihop.engine.definitions.human_tasks import UserTaskModel
-from phoihop.engine.dossier import AGENCY_CODE_PROPERTY, check_agency_code, format_dossier_code, receipt_day
+from phoihop.engine.dossier import (
+    AGENCY_CODE_PROPERTY,
+    check_agency_code,
+    format_dossier_code,
+    new_lookup_secret,
+    receipt_day,
+)
 from phoihop.engine.errors import ConcurrentUpdate, DefinitionNotFound, InstanceNotFound, InvalidDefinition, ScriptError
 from phoihop.engine.execution.external_task_spec import waiting_rows
 from phoihop.engine.execution.outcomes import RunOutcome, Snapshot, ThrownMessage
@@ -277,6 +283,7 @@ class CommandExecutor:
             started_by=actor.id,
             started_at=uow.now,
             dossier_code=dossier_code,
+            lookup_secret=new_lookup_secret() if dossier_code is not None else None,  # printed on the receipt
         )
         head = {"id": instance_id, "version": 0, "business_key": business_key, "process_key": definition["key"]}
         if dossier_code is not None:

@@ -82,7 +82,7 @@ COMMON_FIELDS = frozenset(
     }
 )
 FIELDS: dict[str, frozenset[str]] = {
-    "receipt": COMMON_FIELDS | {"accepted_at", "appointment_at", "deadline_days", "return_place"},
+    "receipt": COMMON_FIELDS | {"accepted_at", "appointment_at", "deadline_days", "return_place", "lookup_secret"},
     "supplement": COMMON_FIELDS | {"missing_documents", "supplement_note", "supplement_due_at", "requested_at"},
     "refusal": COMMON_FIELDS | {"refusal_reason", "refused_at"},
     "apology": COMMON_FIELDS

@@ -54,6 +54,7 @@ class Dossier:
     status: int | None
     status_name_vi: str | None
     status_name_en: str | None
+    lookup_secret: str | None = None  # printed on the receipt; the public lookup asks for it (engine/dossier.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +126,11 @@ def history_event(row: repo.Row) -> HistoryEvent:
     )
 
 
-def _dossier(code: str | None, status: Any) -> Dossier | None:
+def _dossier(code: str | None, status: Any, lookup_secret: str | None) -> Dossier | None:
     found = dossier_view(code, status)
     if found is None:
         return None
-    return Dossier(found["code"], found["status"], found["status_name_vi"], found["status_name_en"])
+    return Dossier(found["code"], found["status"], found["status_name_vi"], found["status_name_en"], lookup_secret)
 
 
 class InstanceReads:
@@ -193,7 +194,7 @@ class InstanceReads:
             error=row["error"],
             due_at=due_at,
             deadline_state=deadline_state(state),
-            dossier=_dossier(row["dossier_code"], variables.get(STATUS_VARIABLE)),
+            dossier=_dossier(row["dossier_code"], variables.get(STATUS_VARIABLE), row["lookup_secret"]),
             process_version=version,
             variables=variables,
             open_tasks=tuple(task_view(t, now) for t in tasks if t["status"] in repo.LIVE_STATUSES),
@@ -267,7 +268,7 @@ class InstanceReads:
                     error=row["error"],
                     due_at=due_at,
                     deadline_state=deadline_state(state),
-                    dossier=_dossier(row["dossier_code"], row.get("dossier_status")),
+                    dossier=_dossier(row["dossier_code"], row.get("dossier_status"), row.get("lookup_secret")),
                 )
             )
         return Page(tuple(items), total, limit, offset)

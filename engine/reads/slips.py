@@ -126,6 +126,8 @@ class SlipReads:
                 p["id"]: p["name"] for p in people.people(conn, {t["completed_by"] for t in tasks if t["completed_by"]})
             }
         fields = self._fields(kind, variables, code, tasks, events, names)
+        if kind == "receipt":  # the applicant looks the dossier up with it, without signing in (/tra-cuu)
+            fields["lookup_secret"] = (instance.dossier.lookup_secret if instance.dossier is not None else None) or ""
         steps = tuple(self._steps(tasks, names))
         if kind == "control":
             fields["steps"] = [

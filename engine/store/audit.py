@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from phoihop.engine import correlation
 from phoihop.engine.store import audit_chain, outbox, rawsql, write_hooks
+from phoihop.engine.store.inbox_events import notify_inbox
 from phoihop.engine.store.tables import Row, all_rows, audit_table
 
 _INSERT_AUDIT = (
@@ -41,6 +42,7 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
         audit_chain.mark(conn)
         write_hooks.emit(conn, "audit", events)
         outbox.from_audit(conn, events)  # the webhook events they carry, in the command's own transaction
+        notify_inbox(conn)  # the live streams (store/inbox_events.py)
 
 
 def history(conn: Connection, instance_id: str) -> list[Row]:

@@ -21,9 +21,9 @@ from phoihop.engine.store.tables import (
 
 _INSERT_INSTANCE = (
     "INSERT INTO process_instance (id, definition_id, process_key, business_key, status, state, serializer_version,"
-    " version, variables, error, started_by, started_at, ended_at, dossier_code) VALUES (:id, :definition_id,"
-    " :process_key, :business_key, :status, :state, :serializer_version, :version, :variables@json, :error@json,"
-    " :started_by, :started_at, NULL, :dossier_code)"
+    " version, variables, error, started_by, started_at, ended_at, dossier_code, lookup_secret) VALUES"
+    " (:id, :definition_id, :process_key, :business_key, :status, :state, :serializer_version, :version,"
+    " :variables@json, :error@json, :started_by, :started_at, NULL, :dossier_code, :lookup_secret)"
 )
 
 
@@ -34,6 +34,7 @@ def insert_instance(conn: Connection, **values: Any) -> None:
         {
             **values,
             "dossier_code": values.get("dossier_code"),
+            "lookup_secret": values.get("lookup_secret"),
             "variables": rawsql.js(values["variables"]),
             "error": rawsql.js(values["error"]),
             "started_at": rawsql.ts(conn, values["started_at"]),
@@ -118,7 +119,7 @@ def set_instance_status(
 
 _GET_INSTANCE = (
     "SELECT id, definition_id, process_key, business_key, status, serializer_version, version, variables,"
-    " error, started_by, started_at, ended_at, dossier_code FROM process_instance WHERE id = :id"
+    " error, started_by, started_at, ended_at, dossier_code, lookup_secret FROM process_instance WHERE id = :id"
 )
 
 
@@ -129,6 +130,20 @@ def get_instance(conn: Connection, instance_id: str) -> Row | None:
     if row is None:
         return None
     return rawsql.row_out(row, times=("started_at", "ended_at"), jsons=("variables", "error"))
+
+
+_BY_DOSSIER_CODE = (
+    "SELECT id, status, variables, started_at, ended_at, dossier_code, lookup_secret FROM process_instance"
+    " WHERE dossier_code = :code"
+)
+
+
+def instance_by_dossier_code(conn: Connection, code: str) -> Row | None:
+    """The instance of dossier ``code`` (unique), for the public lookup; None when no instance has it."""
+    row = rawsql.run(conn, _BY_DOSSIER_CODE, {"code": code}).first()
+    if row is None:
+        return None
+    return rawsql.row_out(row, times=("started_at", "ended_at"), jsons=("variables",))
 
 
 # --- task records: one serialized SpiffWorkflow task per row ----------------------------------------------------------

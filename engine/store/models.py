@@ -82,6 +82,8 @@ class ProcessInstance(SQLModel, table=True):
     started_at: datetime = _utc(nullable=False)
     ended_at: datetime | None = _utc(nullable=True)
     dossier_code: str | None = Field(default=None, max_length=100)  # mã hồ sơ, Thông tư 01/2018/TT-VPCP Điều 19
+    # printed on the receipt with the code; the public lookup (tra cứu hồ sơ) asks for both: engine/dossier.py
+    lookup_secret: str | None = Field(default=None, max_length=20)
 
 
 class InstanceTask(SQLModel, table=True):

@@ -50,6 +50,7 @@ from phoihop.engine.store.human_tasks import (
 from phoihop.engine.store.instances import (
     get_instance,
     insert_instance,
+    instance_by_dossier_code,
     instance_state,
     instance_variables,
     instance_visibility_clause,
@@ -144,6 +145,7 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "insert_deployment",
     "insert_human_tasks",
     "insert_instance",
+    "instance_by_dossier_code",
     "instance_counts",
     "instance_state",
     "instance_subscriptions",

@@ -191,11 +191,13 @@ def test_green_lane_instance_shows_its_dossier_and_appointment(client: TestClien
     deploy(client, "dossier_green_lane.bpmn")
     started = start(client, "dossier_green_lane", variables={"appointment": APPOINTMENT})
     code = "000.00.25.H26-260105-0001"
+    secret = started["dossier"]["lookup_secret"]  # the receipt's (tests/api/test_public_lookup_api.py)
     assert started["dossier"] == {
         "code": code,
         "status": 2,
         "status_name_vi": "Được tiếp nhận",
         "status_name_en": "Accepted",
+        "lookup_secret": secret,
     }
     assert started["variables"]["dossier_code"] == code
     assert moment(started["due_at"]) == datetime(2026, 1, 9, 10, 0, tzinfo=UTC)
@@ -238,6 +240,7 @@ def test_green_lane_instance_shows_its_dossier_and_appointment(client: TestClien
         "status": 10,
         "status_name_vi": "Đã trả kết quả",
         "status_name_en": "Result returned",
+        "lookup_secret": secret,
     }
     assert finished["deadline_state"] == "early"
 
@@ -265,7 +268,13 @@ def test_instances_without_appointment_or_dossier(client: TestClient) -> None:
     assert plain["dossier"] is None
     # a dossier_status alone (no code) still shows; a value outside 1–10 has no name
     unknown = start(client, "deadline_tasks", variables={"dossier_status": 42, "appointment_at": "not a date"})
-    assert unknown["dossier"] == {"code": None, "status": 42, "status_name_vi": None, "status_name_en": None}
+    assert unknown["dossier"] == {
+        "code": None,
+        "status": 42,
+        "status_name_vi": None,
+        "status_name_en": None,
+        "lookup_secret": None,  # a secret comes with a code only
+    }
     assert unknown["due_at"] is None
     assert unknown["deadline_state"] is None
     processing = start(client, "deadline_tasks", variables={"dossier_status": 4, "appointment_at": "2026-01-06"})

@@ -77,6 +77,8 @@ def test_receipt_and_control_slips_of_an_accepted_dossier(lane: GreenLane) -> No
     assert "Số: 0001/TNHS" in lines
     assert "5. Thời gian trả kết quả giải quyết hồ sơ: 17 giờ 00 phút, ngày 24 tháng 02 năm 2026." in lines
     assert "3. Thời gian giải quyết hồ sơ theo quy định: 3 ngày làm việc." in lines
+    secret = lane.view(instance_id)["dossier"]["lookup_secret"]  # the public lookup's secret (tra cứu hồ sơ)
+    assert len(secret) == 10 and any(line.startswith(f"7. Mã tra cứu hồ sơ: {secret} ") for line in lines)
     assert "- Đơn đề nghị" in lines and "- Giấy chứng nhận đăng ký doanh nghiệp" in lines
     assert (
         "Trung tâm Phục vụ hành chính công Thành phố tiếp nhận hồ sơ của: Công ty Cổ phần Công nghệ Sông Hồng" in lines
