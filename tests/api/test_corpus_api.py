@@ -30,3 +30,10 @@ def test_a_camunda_form_uploaded_beside_the_bpmn_is_its_start_form(client: TestC
 
     created = start(client, "nop_bao_cao", variables={"don_vi": "Sở Tư pháp", "so_trang": 2})
     assert set(open_tasks(client, created["id"])) == {"duyet"}
+
+
+def test_a_start_event_with_the_id_start_is_refused_at_deploy_not_a_500_at_start(client: TestClient) -> None:
+    refused = upload(client, ("start_id.bpmn", (CORPUS / "start_id.bpmn").read_bytes()))
+    assert "'Start'" in str(assert_problem(refused, 422)), refused.text
+    listed = client.get(DEFINITIONS, headers=OWNER)
+    assert listed.status_code == 200 and "ma_khoi_dau" not in [d["key"] for d in listed.json()], listed.text
