@@ -240,3 +240,13 @@ def test_the_same_process_with_its_start_event_renamed_runs_and_an_end_event_nam
     container.deployments.deploy(OWNER, files)
     instance_id, _ = container.instances.start(INTEGRATOR, "ma_khoi_dau")
     assert instance(container, instance_id)["status"] == "completed"
+
+
+# --- SpiffWorkflow's NotImplementedError('Unsupported Catch Event: %r', <XML>) ---------------------------------------
+def test_an_event_spiffworkflow_cannot_run_is_refused_in_our_words_naming_it() -> None:
+    errors = [f for f in findings(corpus("compensation_boundary.bpmn")) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["hoan_tac_ghi_so"]
+    en, vi = errors[0]["message_en"], errors[0]["message_vi"]
+    assert en.startswith("boundaryEvent hoan_tac_ghi_so: SpiffWorkflow 3.2 cannot run this catch event")
+    assert "compensateEventDefinition" in en and "không chạy được sự kiện bắt" in vi
+    assert "NotImplementedError" not in en + vi and "<bpmn:" not in en + vi
