@@ -53,15 +53,17 @@ DEFINITIONS = "/api/v1/process-definitions"
 INSTANCES = "/api/v1/process-instances"
 SECONDS_PER_CASE = 60
 
+# Camunda 7 reads its attributes under either namespace prefix: files from its Activiti days write activiti:class.
+NS = r"(?:camunda|activiti):"
 JAVA_PATTERNS = {
-    "camunda:class": re.compile(r"\bcamunda:class\s*="),
-    "delegateExpression": re.compile(r"\bcamunda:delegateExpression\s*="),
-    "expression calling a method": re.compile(r"\b(?:camunda:)?expression\s*=\s*\"[^\"]*\w\s*\.\s*\w+\s*\("),
-    "bean expression": re.compile(r"\bcamunda:expression\s*=\s*\"\$\{\w+\.\w+"),
-    "bean method in an attribute": re.compile(r"\bcamunda:\w+\s*=\s*\"[$#]\{\s*\w+\s*\.\s*\w+\s*\("),
-    "Java listener": re.compile(r"<camunda:(?:execution|task)Listener\b[^>]*\b(?:class|delegateExpression)\s*="),
-    "connector": re.compile(r"<camunda:connector\b"),
-    "camunda:resource script": re.compile(r"\bcamunda:resource\s*="),
+    "camunda:class": re.compile(rf"\b{NS}class\s*="),
+    "delegateExpression": re.compile(rf"\b{NS}delegateExpression\s*="),
+    "expression calling a method": re.compile(rf"\b(?:{NS})?expression\s*=\s*\"[^\"]*\w\s*\.\s*\w+\s*\("),
+    "bean expression": re.compile(rf"\b{NS}expression\s*=\s*\"\$\{{\w+\.\w+"),
+    "bean method in an attribute": re.compile(rf"\b{NS}\w+\s*=\s*\"[$#]\{{\s*\w+\s*\.\s*\w+\s*\("),
+    "Java listener": re.compile(rf"<{NS}(?:execution|task)Listener\b[^>]*\b(?:class|delegateExpression)\s*="),
+    "connector": re.compile(rf"<{NS}connector\b"),
+    "camunda:resource script": re.compile(rf"\b{NS}resource\s*="),
     "JVM script": re.compile(
         r"\bscriptFormat\s*=\s*\"(?:groovy|javascript|js|ecmascript|nashorn|graal\.js|xquery|xslt|java)\"", re.I
     ),
@@ -342,6 +344,9 @@ def main() -> int:
     examples = [c for c in cases if c.camunda_example and c.executable]
     without_java = [c for c in examples if not c.java]
     java_ok = sum(c.deploy_status == 201 and c.started > 0 for c in without_java)
+    spiff_only = [c for c in cases if c.spiff == "built" and not (c.deploy_status == 201 and c.started > 0)]
+    spiff_only_java = sum(bool(c.java) for c in spiff_only)
+    phoihop_only = sum(c.spiff != "built" and c.deploy_status == 201 and c.started > 0 for c in cases)
 
     print(f"corpus: {args.folder} ({total} BPMN files, {seconds:.0f} s)")
     print(f"{'':34}{'files':>7}{'share':>8}")
@@ -379,6 +384,14 @@ def main() -> int:
     for case in without_java:
         if not (case.deploy_status == 201 and case.started > 0):
             print(f"  - {case.bpmn.name}: {', '.join(case.error_codes) or case.first_error}")
+    print(
+        f"\nSpiffBpmnParser builds, phoihop does not start: {len(spiff_only)} ({spiff_only_java} of them run Java or"
+        f" JVM scripts, which SpiffWorkflow builds but cannot run); phoihop starts, SpiffBpmnParser does not build:"
+        f" {phoihop_only}"
+    )
+    for case in spiff_only:
+        why = ", ".join(case.java) or ", ".join(case.error_codes)
+        print(f"  - {case.bpmn.name}: {why}: {reason_of(case.first_error)}")
     for code in args.show:
         print(f"\nfiles refused with {code}:")
         for case in refused:
@@ -398,6 +411,9 @@ def main() -> int:
         "phoihop_starts_needing_start_form": sum(c.start_form_needed and c.started > 0 for c in cases),
         "server_errors": len(server_errors),
         "refusals": dict(reasons.most_common()),
+        "spiff_builds_phoihop_refuses": len(spiff_only),
+        "spiff_builds_phoihop_refuses_java": spiff_only_java,
+        "phoihop_starts_spiff_fails": phoihop_only,
         "camunda_without_java": len(without_java),
         "camunda_without_java_deploy_start": java_ok,
         "camunda_without_java_percent": round(100 * java_ok / len(without_java), 1) if without_java else None,

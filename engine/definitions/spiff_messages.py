@@ -15,6 +15,10 @@ from phoihop.engine.model import Problem
 
 __all__ = ["spiff_problem"]
 
+_UNSUPPORTED_EVENT = re.compile(r"Unsupported (Catch|Throw) Event")
+_FIRST_TAG = re.compile(r"\s*<(?:[\w.-]+:)?([\w.-]+)")
+_FIRST_ID = re.compile(r"""\sid=["']([^"']+)["']""")
+_EVENT_DEFINITION = re.compile(r"<(?:[\w.-]+:)?(\w+EventDefinition)\b")
 _REPR = re.compile(r"<Element \S+ at 0x[0-9a-f]+>|<[\w.]+ object at 0x[0-9a-f]+>")
 
 
@@ -100,6 +104,32 @@ def spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_fi
             "hãy tách thành các quy trình con (call activity)",
             element_id=element_id,
         )
+    unsupported = _unsupported_event(exc) or _unsupported_event(exc.__cause__) or _unsupported_event(exc.__context__)
+    wrapped = _UNSUPPORTED_EVENT.search(message) if spiff and message.startswith("NotImplementedError(") else None
+    if unsupported is None and wrapped is not None:  # ValidationException(repr(the NotImplementedError)), with the id
+        known = documents[file].ids.get(element_id) if element_id and file in documents else None
+        definitions = (
+            [local_name(child) for child in known if local_name(child).endswith("EventDefinition")]
+            if (known is not None)
+            else []
+        )
+        tag = local_name(known) if known is not None else "event"
+        unsupported = (wrapped.group(1), tag, element_id, definitions[0] if definitions else None)
+    if unsupported is not None:
+        kind, tag, unsupported_id, event = unsupported
+        element = documents[file].ids.get(unsupported_id) if unsupported_id and file in documents else None
+        what = f"{tag} {unsupported_id}" if unsupported_id else tag
+        with_en = f" with a {event}" if event else ""
+        with_vi = f" có {event}" if event else ""
+        return problem(
+            file,
+            f"{what}: SpiffWorkflow 3.2 cannot run this {kind.lower()} event{with_en}; model the step another way"
+            " (for example a user task or a sequence flow)",
+            f"{what}: SpiffWorkflow 3.2 không chạy được sự kiện {'bắt' if kind == 'Catch' else 'phát'} này{with_vi};"
+            " hãy mô hình hóa bước này theo cách khác (ví dụ một công việc người dùng hoặc một luồng tuần tự)",
+            element=element,
+            element_id=unsupported_id,
+        )
     if not spiff:  # KeyError, AttributeError, TypeError... from a parser bug
         return problem(
             file,
@@ -113,3 +143,26 @@ def spiff_problem(exc: Exception, documents: Mapping[str, Document], fallback_fi
     if message_vi is None:
         message, message_vi = _in_our_words(message, element_id, element)
     return problem(file, message, message_vi, element=element, element_id=element_id, line=line)
+
+
+def _unsupported_event(exc: BaseException | None) -> tuple[str, str, str | None, str | None] | None:
+    """SpiffWorkflow 3.2's ``NotImplementedError('Unsupported Catch Event: %r', <the element's XML>)``, read as
+    (Catch or Throw, the element's tag, its id, its event definition), so the finding names the element instead of
+    passing the exception and a page of XML through."""
+    if not isinstance(exc, NotImplementedError) or len(exc.args) < 2:
+        return None
+    head, xml = exc.args[0], exc.args[1]
+    matched = _UNSUPPORTED_EVENT.match(head) if isinstance(head, str) else None
+    if matched is None or not isinstance(xml, (bytes, str)):
+        return None
+    text = xml.decode("utf-8", "replace") if isinstance(xml, bytes) else xml
+    tag = _FIRST_TAG.match(text)
+    first_tag_end = text.find(">")
+    element_id = _FIRST_ID.search(text, 0, first_tag_end if first_tag_end > 0 else len(text))
+    event = _EVENT_DEFINITION.search(text)
+    return (
+        matched.group(1),
+        tag.group(1) if tag else "event",
+        element_id.group(1) if element_id else None,
+        event.group(1) if event else None,
+    )

@@ -42,6 +42,11 @@ BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
 DMN_SUFFIXES = (".dmn",)
 MAX_SCHEMA_PROBLEMS = 50  # per file: a hostile file must not produce a megabyte of problems
 
+# Ids SpiffWorkflow 3.2 uses for its own task specs in every process and subprocess spec: a flow node with such an id
+# replaces the spec's start step, and every start fails ("No output task connected"). Its "End" step may be replaced
+# harmlessly (the end event then is the end step).
+_SPIFF_RESERVED_IDS = frozenset({"Start"})
+_FLOW_NODE = re.compile(r"(?:Event|[tT]ask|Gateway|[sS]ubProcess|transaction|callActivity)$")
 _SCHEMA_LOCK = threading.Lock()  # lxml XMLSchema objects keep their error log on the object: one validation at a time
 _DMN_VALIDATORS: dict[str, Any] = {}
 _XSD_ELEMENT = re.compile(r"Element '([^']+)'")
@@ -196,6 +201,19 @@ def _index_ids(document: Document) -> list[Problem]:
         namespace = element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
         if document.kind == "bpmn" and namespace not in _ID_NAMESPACES:
             continue
+        if element_id in _SPIFF_RESERVED_IDS and namespace == BPMN_NS and _FLOW_NODE.search(local_name(element)):
+            problems.append(
+                problem(
+                    document.name,
+                    f"id {element_id!r} is the name SpiffWorkflow gives the start step of every process and subprocess:"
+                    f" a process with an element so named cannot start; rename the element (for example"
+                    f" {element_id + '_1'!r})",
+                    f"mã phần tử {element_id!r} trùng với tên mà SpiffWorkflow dành cho bước khởi đầu của mọi quy trình"
+                    f" và quy trình con: quy trình có phần tử mang mã này không thể khởi động; hãy đổi mã phần tử (ví"
+                    f" dụ {element_id + '_1'!r})",
+                    element=element,
+                )
+            )
         first = document.ids.setdefault(element_id, element)
         if first is not element:
             problems.append(

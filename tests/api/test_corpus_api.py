@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from .calls import DEFINITIONS, INSTANCES, OWNER, PORTAL, assert_problem, open_tasks, start, upload
+from .calls import ADMIN, DEFINITIONS, INSTANCES, OWNER, PORTAL, assert_problem, open_tasks, start, upload
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
 FILES = ("camunda_form.bpmn", "nhan_bao_cao.form", "duyet_bao_cao.form")
@@ -30,3 +30,26 @@ def test_a_camunda_form_uploaded_beside_the_bpmn_is_its_start_form(client: TestC
 
     created = start(client, "nop_bao_cao", variables={"don_vi": "Sở Tư pháp", "so_trang": 2})
     assert set(open_tasks(client, created["id"])) == {"duyet"}
+
+
+def test_a_start_event_with_the_id_start_is_refused_at_deploy_not_a_500_at_start(client: TestClient) -> None:
+    refused = upload(client, ("start_id.bpmn", (CORPUS / "start_id.bpmn").read_bytes()))
+    assert "'Start'" in str(assert_problem(refused, 422)), refused.text
+    listed = client.get(DEFINITIONS, headers=OWNER)
+    assert listed.status_code == 200 and "ma_khoi_dau" not in [d["key"] for d in listed.json()], listed.text
+
+
+def test_link_events_run_as_the_sequence_flow_they_stand_for(client: TestClient) -> None:
+    """SpiffWorkflow 3.2 has no link events: a process using them deployed and then waited for ever at the throw. The
+    throw and the catch of one name are joined by a sequence flow at deploy; the case goes on to the step after the
+    catch and ends."""
+    assert upload(client, ("link_events.bpmn", (CORPUS / "link_events.bpmn").read_bytes())).status_code == 201
+    created = start(client, "chuyen_tiep")
+    [first] = open_tasks(client, created["id"]).values()
+    done = client.post(f"/api/v1/tasks/{first['id']}/complete", json={"variables": {}}, headers=ADMIN)
+    assert done.status_code == 200, done.text
+    tasks = open_tasks(client, created["id"])
+    assert set(tasks) == {"xu_ly"}  # past the link, not stuck at the throw
+    finished = client.post(f"/api/v1/tasks/{tasks['xu_ly']['id']}/complete", json={"variables": {}}, headers=ADMIN)
+    assert finished.status_code == 200, finished.text
+    assert client.get(f"{INSTANCES}/{created['id']}", headers=ADMIN).json()["status"] == "completed"

@@ -67,7 +67,7 @@ STRESS = """<?xml version="1.0" encoding="UTF-8"?>
   <bpmn:process id="Process_Stress" name="Kiểm thử bố cục" isExecutable="true">
     <bpmn:laneSet id="LaneSet_1">
       <bpmn:lane id="Lane_Skhcn" name="Sở Khoa học và Công nghệ">
-        <bpmn:flowNodeRef>Start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Bat_dau</bpmn:flowNodeRef>
         <bpmn:flowNodeRef>Receive</bpmn:flowNodeRef>
         <bpmn:flowNodeRef>Complete</bpmn:flowNodeRef>
         <bpmn:flowNodeRef>Supplement</bpmn:flowNodeRef>
@@ -91,7 +91,7 @@ STRESS = """<?xml version="1.0" encoding="UTF-8"?>
         <bpmn:flowNodeRef>End</bpmn:flowNodeRef>
       </bpmn:lane>
     </bpmn:laneSet>
-    <bpmn:startEvent id="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:startEvent id="Bat_dau"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="Receive" name="Tiếp nhận">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f_back</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
     </bpmn:userTask>
@@ -155,7 +155,7 @@ STRESS = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:boundaryEvent>
     <bpmn:endEvent id="EndReminded" name="Đã nhắc"><bpmn:incoming>f_remind</bpmn:incoming></bpmn:endEvent>
     <bpmn:endEvent id="End" name="Xong"><bpmn:incoming>f11</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Receive" />
+    <bpmn:sequenceFlow id="f1" sourceRef="Bat_dau" targetRef="Receive" />
     <bpmn:sequenceFlow id="f2" sourceRef="Receive" targetRef="Complete" />
     <bpmn:sequenceFlow id="f_ok" sourceRef="Complete" targetRef="Split" />
     <bpmn:sequenceFlow id="f_more" sourceRef="Complete" targetRef="Supplement">

@@ -222,3 +222,31 @@ def test_camunda_class_on_a_send_task_is_still_refused_as_java() -> None:
     )
     errors = [f for f in findings(files) if f["severity"] == "error"]
     assert [f["element_id"] for f in errors] == ["luu_tru"] and "Java" in errors[0]["message_en"]
+
+
+# --- an element whose id is SpiffWorkflow's own name for a process's start step --------------------------------------
+def test_an_element_with_the_id_start_is_refused_naming_it() -> None:
+    errors = [f for f in findings(corpus("start_id.bpmn")) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["Start"]
+    assert "rename the element" in errors[0]["message_en"] and "'Start_1'" in errors[0]["message_en"]
+    assert "hãy đổi mã phần tử" in errors[0]["message_vi"]
+
+
+def test_the_same_process_with_its_start_event_renamed_runs_and_an_end_event_named_end_is_harmless(
+    container: EngineContainer,
+) -> None:
+    files = corpus("start_id.bpmn", {'id="Start"': 'id="Bat_dau"', 'sourceRef="Start"': 'sourceRef="Bat_dau"'})
+    assert not [f for f in findings(files) if f["severity"] == "error"]
+    container.deployments.deploy(OWNER, files)
+    instance_id, _ = container.instances.start(INTEGRATOR, "ma_khoi_dau")
+    assert instance(container, instance_id)["status"] == "completed"
+
+
+# --- SpiffWorkflow's NotImplementedError('Unsupported Catch Event: %r', <XML>) ---------------------------------------
+def test_an_event_spiffworkflow_cannot_run_is_refused_in_our_words_naming_it() -> None:
+    errors = [f for f in findings(corpus("compensation_boundary.bpmn")) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["hoan_tac_ghi_so"]
+    en, vi = errors[0]["message_en"], errors[0]["message_vi"]
+    assert en.startswith("boundaryEvent hoan_tac_ghi_so: SpiffWorkflow 3.2 cannot run this catch event")
+    assert "compensateEventDefinition" in en and "không chạy được sự kiện bắt" in vi
+    assert "NotImplementedError" not in en + vi and "<bpmn:" not in en + vi

@@ -27,6 +27,8 @@ sandbox checker):
   ``camunda:formKey``, or ``generated:<element id>`` when it has none;
 - ``camunda_forms``: a Camunda Form file (``*.form``, form-js) of the deployment named by ``camunda:formKey=
   "camunda-forms:app:NAME.form"`` becomes a JSON Schema form named by the key;
+- ``links``: a link throw event and the link catch event of its name in the same process level become none events
+  joined by a sequence flow (SpiffWorkflow 3.2 has no link events);
 - refused, each a problem naming the element and the text (``rewrite``): JUEL outside the subset, FEEL (``=…``) and
   cron timers that cannot run (``expressions``); ``camunda:collection`` that is not one variable or is sequential
   (``multi_instance``); Camunda 8 (``zeebe:``) extensions, scripts not in Python (``scriptFormat``),
@@ -49,6 +51,7 @@ from phoihop.engine.definitions.camunda.camunda_forms import rewrite_camunda_for
 from phoihop.engine.definitions.camunda.data_mappings import rewrite_call_mappings, rewrite_input_output
 from phoihop.engine.definitions.camunda.expressions import rewrite_expressions
 from phoihop.engine.definitions.camunda.forms import generate_forms
+from phoihop.engine.definitions.camunda.links import rewrite_links
 from phoihop.engine.definitions.camunda.multi_instance import rewrite_collections
 from phoihop.engine.definitions.camunda.refused import refuse_extensions, refuse_script_languages
 from phoihop.engine.definitions.camunda.rewrite import Rewrite
@@ -87,6 +90,7 @@ def translate_camunda(documents: Sequence[Document], camunda_forms: Mapping[str,
         if document.kind != "bpmn":
             continue
         rewrite = Rewrite(document)
+        rewrite_links(rewrite)
         refuse_extensions(rewrite)
         rewrite_expressions(rewrite)
         refuse_script_languages(rewrite)
