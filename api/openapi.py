@@ -165,6 +165,9 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
                 current = responses.get(str(status))
                 if current is None or "HTTPValidationError" in str(current):
                     responses[str(status)] = problem_response(status)
+            for code, answer in responses.items():  # an error declared by its description only: the body it has
+                if code[0] in "45" and "content" not in answer:
+                    responses[code] = problem_response(int(code), answer.get("description"))
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     _strip_nul_guard(schema)

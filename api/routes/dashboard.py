@@ -18,7 +18,12 @@ router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
 MonthQuery = Annotated[
     str | None,
-    Query(max_length=7, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM in Hanoi time; the current month when omitted"),
+    Query(
+        max_length=7,
+        pattern=r"^\d{4}-\d{2}$",
+        description="YYYY-MM in Hanoi time; the current month when omitted",
+        examples=["2026-11"],
+    ),
 ]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -6,13 +6,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from phoihop.api.schemas.common import DeadlineState, In, Out, PageOut, Text, Variables
 from phoihop.api.schemas.tasks import TaskOut
 
 
 class StartInstance(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "process_key": "green_lane",
+                "business_key": "DVC-2026-000123",
+                "variables": {
+                    "applicant": {
+                        "name": "Công ty Cổ phần Công nghệ Sông Hồng",
+                        "id_number": "0109876543",
+                        "email": "phaply@songhong.vn",
+                        "phone": "0912 345 678",
+                    },
+                    "procedure_code": "KHCN-01",
+                    "documents": [{"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"}],
+                },
+            }
+        },
+    )
     process_key: Text = Field(min_length=1, max_length=200, description="Executable process id (khóa quy trình)")
     version: int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="Exact version; latest active when omitted"
