@@ -40,6 +40,8 @@ Status = Literal["open", "locked", "completed", "incident", "cancelled"]
 async def fetch_and_lock(
     body: FetchAndLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> list[LockedExternalTask]:
+    """An external worker (a connector to another system) fetches up to `max_tasks` tasks of its `topics` and locks
+    them for `lock_duration` ms; a task is handed to one worker at a time."""
     topics = [
         FetchTopic(t.topic, t.lock_duration, tuple(t.variables) if t.variables is not None else None)
         for t in body.topics
@@ -63,6 +65,7 @@ async def list_external_tasks(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ExternalTaskView]:
+    """External tasks waiting, locked or in an incident, oldest first, optionally of a topic or instance."""
     return await run_in_threadpool(
         lambda: external_task_reads.list_tasks(
             actor,
@@ -81,6 +84,7 @@ async def list_external_tasks(
 async def get_external_task(
     task_id: str, actor: CurrentActor, external_task_reads: ExternalTaskReadsDep
 ) -> ExternalTaskDetail:
+    """One external task: its topic, variables, lock, retries left and its last error."""
     return await run_in_threadpool(external_task_reads.get_task, actor, task_id)
 
 
@@ -92,6 +96,7 @@ async def get_external_task(
 async def complete(
     task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock completes the task with `variables`; the instance moves on."""
     return await run_in_threadpool(external_tasks.complete, actor, task_id, body.worker_id, body.variables)
 
 
@@ -103,6 +108,8 @@ async def complete(
 async def failure(
     task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock reports a failure: with retries left the task is offered again after `retry_timeout`
+    ms, with none it becomes an incident."""
     return await run_in_threadpool(
         lambda: external_tasks.handle_failure(
             actor,
@@ -124,6 +131,8 @@ async def failure(
 async def bpmn_error(
     task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock reports a business error (`error_code`), which an error boundary event of the task
+    catches; uncaught, the call is refused."""
     return await run_in_threadpool(
         lambda: external_tasks.handle_bpmn_error(
             actor, task_id, body.worker_id, body.error_code, error_message=body.error_message, variables=body.variables
@@ -139,11 +148,13 @@ async def bpmn_error(
 async def extend_lock(
     task_id: str, body: ExtendLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock keeps it `new_duration` ms from now."""
     return await run_in_threadpool(external_tasks.extend_lock, actor, task_id, body.worker_id, body.new_duration)
 
 
 @router.post("/{task_id}/unlock", response_model=ExternalTaskOut, summary="Release the lock, whoever holds it")
 async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> ExternalTaskView:
+    """Releases the task's lock so that another worker may fetch it."""
     return await run_in_threadpool(external_tasks.unlock, actor, task_id)
 
 
@@ -155,4 +166,6 @@ async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTask
 async def set_retries(
     task_id: str, body: SetRetriesIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """Sets the retries left of an external task: more than 0 resolves its incident (it is offered again), 0
+    makes one."""
     return await run_in_threadpool(external_tasks.set_retries, actor, task_id, body.retries)

@@ -30,6 +30,8 @@ async def list_incidents(
     incidents: IncidentsDep,
     process_key: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
 ) -> IncidentPage:
+    """Open incidents (a failed script or expression step, a timer or an external task out of retries) with their
+    element, message, time and retries, and a count per process."""
     return await run_in_threadpool(lambda: incidents.open_incidents(actor, process_key=process_key))
 
 
@@ -41,6 +43,8 @@ async def list_incidents(
 async def retry(
     incident_id: int, actor: CurrentActor, incidents: IncidentsDep, body: RetryIncident | None = None
 ) -> IncidentResolution:
+    """Runs the failed step again, after setting `variables` to fix what made it fail; the instance goes on. An audit
+    event records who resolved it."""
     return await run_in_threadpool(incidents.retry, actor, incident_id, body.variables if body else None)
 
 
@@ -52,4 +56,6 @@ async def retry(
 async def skip(
     incident_id: int, actor: CurrentActor, incidents: IncidentsDep, body: SkipIncident
 ) -> IncidentResolution:
+    """Completes the failed step without running it, with a `reason`; the instance goes on. An audit event records who
+    skipped it and why."""
     return await run_in_threadpool(incidents.skip, actor, incident_id, body.reason)

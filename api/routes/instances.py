@@ -89,6 +89,8 @@ async def list_instances(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[InstanceSummary]:
+    """The instances the caller may see (those its agencies work on; all for an integrator's own starts and an admin),
+    newest first, filtered by process, business key, status or dossier code."""
     return await run_in_threadpool(
         lambda: instance_reads.list_instances(
             actor,
@@ -102,13 +104,21 @@ async def list_instances(
     )
 
 
-@router.get("/{instance_id}", response_model=InstanceOut)
+@router.get(
+    "/{instance_id}",
+    response_model=InstanceOut,
+    summary="One instance: variables, open tasks, incidents, dossier, what it waits for",
+)
 async def get_instance(instance_id: str, actor: CurrentActor, instance_reads: InstanceReadsDep) -> InstanceView:
+    """The instance: status, variables, open tasks, incidents, its dossier (code and status) and, while it waits for a
+    message or a timer, `waiting_for`: the message name and correlation keys to send, or the timer's due time."""
     return await run_in_threadpool(instance_reads.get_instance, actor, instance_id)
 
 
 @router.get("/{instance_id}/history", response_model=list[HistoryEventOut], summary="Ordered audit events")
 async def history(instance_id: str, actor: CurrentActor, instance_reads: InstanceReadsDep) -> list[HistoryEvent]:
+    """The instance's audit events, oldest first: who did what, when and on which element (starts, claims, completions,
+    returns, messages, timers, documents, comments)."""
     return await run_in_threadpool(instance_reads.history, actor, instance_id)
 
 
@@ -120,6 +130,9 @@ async def cancel(
     instance_reads: InstanceReadsDep,
     body: CancelInstance | None = None,
 ) -> InstanceView:
+    """Cancels a running instance with an optional `reason`: its open tasks and timers are withdrawn. An audit event
+    records who cancelled it."""
+
     def cancel_and_read() -> InstanceView:
         instances.cancel(actor, instance_id, reason=body.reason if body else None)
         return instance_reads.get_instance(actor, instance_id)

@@ -25,6 +25,8 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
     "named is not an earlier completed human step of the task's path.",
 )
 async def return_task(task_id: str, body: ReturnTask, actor: CurrentActor, flow: TaskFlowDep) -> TaskView:
+    """A lead sends the task back to an earlier human step with a reason (that step is opened again), or an officer's
+    draft back to its drafter. An audit event `task_returned` records it."""
     returned = await run_in_threadpool(flow.send_back, actor, task_id, body.reason, body.to_element_id)
     return returned.task
 
@@ -35,5 +37,7 @@ async def return_task(task_id: str, body: ReturnTask, actor: CurrentActor, flow:
     summary="Approve an officer's draft: the task completes with the draft's data (a lead of its agency)",
 )
 async def approve(task_id: str, actor: CurrentActor, flow: TaskFlowDep, body: ApproveTask | None = None) -> TaskView:
+    """A lead approves the draft an officer submitted: the task completes with the draft's data. An audit event
+    `task_approved` records it."""
     approved = await run_in_threadpool(flow.approve, actor, task_id, body.comment if body else None)
     return approved.task

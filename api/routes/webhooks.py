@@ -24,6 +24,9 @@ router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 async def create_webhook(
     body: WebhookIn, actor: CurrentActor, engine: ContainerDep, response: Response
 ) -> CreatedWebhookOut:
+    """Subscribes `url` to engine events (`events`, all when omitted; `process_key`, every process when omitted). The
+    answer carries the signing `secret` and `key_id`, shown only here: each delivery is signed with HMAC-SHA256
+    (`X-Phoihop-Signature`)."""
     created = await run_in_threadpool(
         lambda: engine.webhooks.create(actor, body.url, events=body.events, process_key=body.process_key)
     )
@@ -34,11 +37,13 @@ async def create_webhook(
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="The live webhook subscriptions (admin)")
 async def list_webhooks(actor: CurrentActor, engine: ContainerDep) -> list[WebhookView]:
+    """The webhook subscriptions not deleted, without their secrets."""
     return await run_in_threadpool(engine.webhooks.live, actor)
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut, summary="One webhook subscription (admin)")
 async def get_webhook(webhook_id: str, actor: CurrentActor, engine: ContainerDep) -> WebhookView:
+    """One webhook subscription, without its secret."""
     return await run_in_threadpool(engine.webhooks.get, actor, webhook_id)
 
 
@@ -48,6 +53,7 @@ async def get_webhook(webhook_id: str, actor: CurrentActor, engine: ContainerDep
     summary="Stop sending to this webhook (admin): pending deliveries are cancelled, the log stays readable",
 )
 async def delete_webhook(webhook_id: str, actor: CurrentActor, engine: ContainerDep) -> Response:
+    """Deletes the subscription: its pending deliveries are cancelled, its delivery log stays readable."""
     await run_in_threadpool(engine.webhooks.delete, actor, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -63,6 +69,8 @@ async def webhook_deliveries(
     engine: ContainerDep,
     limit: int = Query(default=100, ge=1, le=500),
 ) -> list[DeliveryView]:
+    """The webhook's delivery log, newest first: event, status (pending, delivered, dead), tries, and each try's HTTP
+    status or error."""
     return await run_in_threadpool(lambda: engine.webhooks.deliveries(actor, webhook_id, limit=limit))
 
 
@@ -76,5 +84,7 @@ async def replay_delivery(
     actor: CurrentActor,
     engine: ContainerDep,
 ) -> Response:
+    """Sends a delivery again now, with the same event id (the receiver de-duplicates by it) and a fresh count of
+    tries; 409 while a try is in flight."""
     await run_in_threadpool(engine.webhooks.replay, actor, delivery_id)
     return Response(status_code=status.HTTP_202_ACCEPTED)
