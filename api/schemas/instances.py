@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -85,6 +85,25 @@ class IncidentOut(Out):
     attempts: int | None = Field(default=None, description="How many times the timer's firing failed")
 
 
+class WaitOut(Out):
+    kind: Literal["message", "timer"] = Field(
+        description="message: send it with POST /api/v1/messages; timer: it fires by itself"
+    )
+    name: str | None = Field(
+        default=None, description="The message's name (kind message)", examples=["dossier_supplement"]
+    )
+    element_id: str | None = Field(
+        default=None, description="The timer event's id in the BPMN (kind timer)", examples=["supplement_expired"]
+    )
+    correlation: dict[str, Any] | None = Field(
+        default=None,
+        description="What a message must carry to reach this instance (kind message): `business_key` and the "
+        "`correlation_keys` of POST /api/v1/messages",
+        examples=[{"dossier_code": "000.00.25.H26-260212-0001"}],
+    )
+    due_at: datetime | None = Field(default=None, description="When the timer fires (kind timer)")
+
+
 class InstanceOut(InstanceSummaryOut):
     process_version: int | None
     variables: Variables
@@ -93,6 +112,11 @@ class InstanceOut(InstanceSummaryOut):
         default_factory=list,
         description="Open incidents: external tasks out of retries (PUT .../retries resolves) and timers out of"
         " retries (parked until resolved)",
+    )
+    waiting_for: list[WaitOut] = Field(
+        default_factory=list,
+        description="While the instance runs: the messages it waits for (name and correlation keys) and its timers "
+        "(due time), besides its open human tasks",
     )
 
 
