@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.desk import AssignTask, CreateDelegation, DelegationOut, PersonOut, WorkloadOut
 from phoihop.api.schemas.tasks import TaskOut
 from phoihop.deps import AssignmentsDep, CurrentActor, DelegationsDep, WorkloadReadsDep
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["assignment and delegation"])
     "/tasks/{task_id}/assign",
     response_model=TaskOut,
     summary="Assign (or reassign) a task to an officer of its agency (lead of the agency, or admin)",
+    responses=problem_responses(409),
 )
 async def assign(task_id: str, body: AssignTask, actor: CurrentActor, assignments: AssignmentsDep) -> TaskView:
     """Assigns the task to an officer of the task's agency (or reassigns it), with an optional note; the officer is

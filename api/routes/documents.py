@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.documents import DeleteDocument, DocumentOut, SignatureOut
 from phoihop.deps import CurrentActor, DocumentReadsDep, DocumentsDep, attachment_headers
 from phoihop.engine.reads.documents import DocumentView, SignatureView
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["documents"])
     status_code=status.HTTP_201_CREATED,
     response_model=DocumentOut,
     summary="Attach a file to the case or one of its tasks (roles integrator, officer, lead; who sees the case)",
+    responses=problem_responses(409, 413, 415),
 )
 async def add_document(
     instance_id: str,
@@ -89,6 +91,7 @@ async def document_signatures(document_id: str, actor: CurrentActor, reads: Docu
     "/documents/{document_id}",
     response_model=DocumentOut,
     summary="Delete with a reason: the record and bytes stay in the case history (who added it, a lead, an admin)",
+    responses=problem_responses(409),
 )
 async def delete_document(
     document_id: str, body: DeleteDocument, actor: CurrentActor, documents: DocumentsDep
@@ -102,6 +105,7 @@ async def delete_document(
     "/documents/{document_id}/delete",
     response_model=DocumentOut,
     summary="The same as DELETE /documents/{id}, for clients that cannot send a DELETE with a body",
+    responses=problem_responses(409),
 )
 async def delete_document_by_post(
     document_id: str, body: DeleteDocument, actor: CurrentActor, documents: DocumentsDep

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.external_tasks import (
     CompleteExternalTaskIn,
     ExtendLockIn,
@@ -92,6 +93,7 @@ async def get_external_task(
     "/{task_id}/complete",
     response_model=ExternalTaskOut,
     summary="The locking worker completes the task; the instance moves on",
+    responses=problem_responses(409),
 )
 async def complete(
     task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor, external_tasks: ExternalTasksDep
@@ -104,6 +106,7 @@ async def complete(
     "/{task_id}/failure",
     response_model=ExternalTaskOut,
     summary="The locking worker failed: retries left (0: incident) and a retry timeout",
+    responses=problem_responses(409),
 )
 async def failure(
     task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor, external_tasks: ExternalTasksDep
@@ -127,6 +130,7 @@ async def failure(
     "/{task_id}/bpmn-error",
     response_model=ExternalTaskOut,
     summary="The locking worker reports a business error, caught by an error boundary event",
+    responses=problem_responses(409),
 )
 async def bpmn_error(
     task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor, external_tasks: ExternalTasksDep
@@ -144,6 +148,7 @@ async def bpmn_error(
     "/{task_id}/extend-lock",
     response_model=ExternalTaskOut,
     summary="The locking worker keeps the task new_duration ms from now",
+    responses=problem_responses(409),
 )
 async def extend_lock(
     task_id: str, body: ExtendLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep
@@ -152,7 +157,12 @@ async def extend_lock(
     return await run_in_threadpool(external_tasks.extend_lock, actor, task_id, body.worker_id, body.new_duration)
 
 
-@router.post("/{task_id}/unlock", response_model=ExternalTaskOut, summary="Release the lock, whoever holds it")
+@router.post(
+    "/{task_id}/unlock",
+    response_model=ExternalTaskOut,
+    summary="Release the lock, whoever holds it",
+    responses=problem_responses(409),
+)
 async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> ExternalTaskView:
     """Releases the task's lock so that another worker may fetch it."""
     return await run_in_threadpool(external_tasks.unlock, actor, task_id)
@@ -162,6 +172,7 @@ async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTask
     "/{task_id}/retries",
     response_model=ExternalTaskOut,
     summary="Set the retries left: > 0 resolves an incident, 0 makes one",
+    responses=problem_responses(409),
 )
 async def set_retries(
     task_id: str, body: SetRetriesIn, actor: CurrentActor, external_tasks: ExternalTasksDep

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.incidents import IncidentPageOut, IncidentResolutionOut, RetryIncident, SkipIncident
 from phoihop.deps import CurrentActor
 from phoihop.engine.commands.incidents import IncidentCommands, IncidentPage, IncidentResolution
@@ -39,6 +40,7 @@ async def list_incidents(
     "/{incident_id}/retry",
     response_model=IncidentResolutionOut,
     summary="Run the failed step again, after setting variables (lead, admin)",
+    responses=problem_responses(409),
 )
 async def retry(
     incident_id: int, actor: CurrentActor, incidents: IncidentsDep, body: RetryIncident | None = None
@@ -52,6 +54,7 @@ async def retry(
     "/{incident_id}/skip",
     response_model=IncidentResolutionOut,
     summary="Complete the failed step without running it, with a reason (lead, admin)",
+    responses=problem_responses(409),
 )
 async def skip(
     incident_id: int, actor: CurrentActor, incidents: IncidentsDep, body: SkipIncident

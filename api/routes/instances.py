@@ -122,7 +122,12 @@ async def history(instance_id: str, actor: CurrentActor, instance_reads: Instanc
     return await run_in_threadpool(instance_reads.history, actor, instance_id)
 
 
-@router.post("/{instance_id}/cancel", response_model=InstanceOut, summary="Cancel (roles lead, admin)")
+@router.post(
+    "/{instance_id}/cancel",
+    response_model=InstanceOut,
+    summary="Cancel (roles lead, admin)",
+    responses=problem_responses(409),
+)
 async def cancel(
     instance_id: str,
     actor: CurrentActor,

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.versions import (
     DefaultVersionIn,
     DefaultVersionOut,
@@ -85,6 +86,7 @@ async def version_file(
     "/{key}/versions/{version}/suspend",
     response_model=VersionOut,
     summary="No new starts on this version; its running instances go on (role process-owner)",
+    responses=problem_responses(409),
 )
 async def suspend(
     key: Key,
@@ -108,6 +110,7 @@ async def suspend(
     "/{key}/versions/{version}/activate",
     response_model=VersionOut,
     summary="Allow new starts on a suspended version again (role process-owner)",
+    responses=problem_responses(409),
 )
 async def activate(
     key: Key,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.webhooks import CreatedWebhookOut, DeliveryOut, WebhookIn, WebhookOut
 from phoihop.deps import ContainerDep, CurrentActor
 from phoihop.engine.commands.webhooks import DeliveryView, WebhookView
@@ -78,6 +79,7 @@ async def webhook_deliveries(
     "/webhook-deliveries/{delivery_id}/replay",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send a delivery again now with a fresh count of tries, the same event id (admin); 409 while in flight",
+    responses=problem_responses(409),
 )
 async def replay_delivery(
     delivery_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="id from the delivery log")],

@@ -123,3 +123,17 @@ def test_the_answers_sent_match_the_declared_problem_schema(client: TestClient, 
         assert response.headers["content-type"] == "application/problem+json"
         schema.validate(response.json())  # type: ignore[attr-defined]
     assert invalid.json()["errors"][0]["field"] == "process_key"
+
+
+def test_state_conflicts_are_declared_where_they_happen(spec: dict[str, Any]) -> None:
+    paths = spec["paths"]
+    for path, method in (
+        ("/api/v1/tasks/{task_id}/claim", "post"),
+        ("/api/v1/tasks/{task_id}/complete", "post"),
+        ("/api/v1/process-instances/{instance_id}/cancel", "post"),
+        ("/api/v1/messages", "post"),
+        ("/api/v1/incidents/{incident_id}/retry", "post"),
+        ("/api/v1/webhook-deliveries/{delivery_id}/replay", "post"),
+    ):
+        assert "409" in paths[path][method]["responses"], (path, method)
+    assert {"413", "415"} <= set(paths["/api/v1/process-instances/{instance_id}/documents"]["post"]["responses"])
