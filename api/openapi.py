@@ -147,7 +147,19 @@ def _strip_nul_guard(node: Any) -> None:
             _strip_nul_guard(value)
 
 
+CONVENTIONS = """
+
+**Authentication**: a bearer JWT (`Authorization: Bearer …`) or an integrator's API key (`X-API-Key: …`), on every
+operation but `/healthz`, `/readyz` and `/metrics` (its own token); "Authorize" above takes either.
+**Errors**: `application/problem+json` (RFC 9457), the `Problem` schema: branch on `type`; `detail` is English,
+`detail_vi` Vietnamese; extension members name the field, task or element.
+**Times**: RFC 3339 `date-time` with an offset (UTC `Z`; a dossier's appointment in Hanoi time, `+07:00`).
+**Retries**: `POST /api/v1/process-instances` with an `Idempotency-Key` answers a repeat with 200 and the same
+instance. A worked example of a portal's calls: docs/integration-example.md."""
+
+
 def _document(schema: dict[str, Any]) -> dict[str, Any]:
+    schema["info"]["description"] = schema["info"].get("description", "") + CONVENTIONS
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -37,6 +37,7 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_security_schemes_are_declared_and_applied_where_a_caller_is_authenticated(spec: dict[str, Any]) -> None:
+    assert "Authorize" in spec["info"]["description"] and "problem+json" in spec["info"]["description"]
     schemes = spec["components"]["securitySchemes"]
     assert schemes["bearer"] == {**schemes["bearer"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     assert schemes["apiKey"] == {**schemes["apiKey"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
