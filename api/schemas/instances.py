@@ -41,7 +41,7 @@ class StartInstance(In):
 
 
 class CancelInstance(In):
-    reason: Text | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000, examples=["Công dân rút hồ sơ theo đơn ngày 05/3/2026"])
 
 
 class DossierOut(Out):
