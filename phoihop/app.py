@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from phoihop import problems
-from phoihop.api import docs
+from phoihop.api import docs, openapi
 from phoihop.api.limits import BodySizeLimit
 from phoihop.api.routes import (
     audit,
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     )
     problems.install(app)
     docs.install(app)
+    openapi.install(app)
     for router in (
         health.router,
         metrics.router,

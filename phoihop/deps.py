@@ -10,7 +10,8 @@ import unicodedata
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import TokenVerifier, Unauthenticated
@@ -171,11 +172,30 @@ async def get_slip_reads(request: Request) -> SlipReads:
     return _engine(request).slip_reads
 
 
+# The two ways in, declared as OpenAPI security schemes (``/docs`` then offers "Authorize"). Neither refuses by
+# itself (auto_error=False): get_actor reads the raw headers and answers a problem+json 401 of its own.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="A JWT: this server's own (HS256, `phoihop token`) or, when OIDC is configured, the identity "
+    "provider's access token. Header `Authorization: Bearer <token>`.",
+    auto_error=False,
+)
+API_KEY = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="apiKey",
+    description="An integrator's API key (`phoihop apikey create`), header `X-API-Key: <key>`.",
+    auto_error=False,
+)
+
+
 async def get_actor(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    _api_key: Annotated[str | None, Security(API_KEY)] = None,
 ) -> Actor:
+    authorization = request.headers.get("authorization")
+    x_api_key = request.headers.get("x-api-key")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:

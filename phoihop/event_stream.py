@@ -27,12 +27,13 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import Unauthenticated
-from phoihop.deps import get_actor
+from phoihop.deps import API_KEY, BEARER, get_actor
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.inbox_events import InboxEvent, InboxEventReads
 from phoihop.engine.store.inbox_events import listen_inbox
@@ -103,12 +104,13 @@ def wakeups(request: Request) -> Wakeups:
 
 async def stream_actor(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    _api_key: Annotated[str | None, Security(API_KEY)] = None,
 ) -> Actor:
-    """The bearer token's or API key's actor, else the web session's (cookie); 401 problem otherwise."""
-    if authorization or x_api_key:
-        return await get_actor(request, authorization, x_api_key)
+    """The bearer token's or API key's actor (declared as the API's security schemes), else the web session's
+    (cookie); 401 problem otherwise."""
+    if request.headers.get("authorization") or request.headers.get("x-api-key"):
+        return await get_actor(request)
     session = await current_session(request)
     if session is None:
         raise Unauthenticated(

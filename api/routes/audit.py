@@ -40,6 +40,8 @@ async def audit(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AuditEvent]:
+    """Events that belong to no instance: deployments, version suspensions, default-version changes, calendar
+    overrides, API keys. Paged with `limit`/`offset`; each event says who, what, when and from which request."""
     return await run_in_threadpool(
         lambda: audit_reads.audit_trail(
             actor, kind=kind, process_key=process_key, since=since, limit=limit, offset=offset

@@ -38,6 +38,9 @@ async def working_days(
         ),
     ] = None,
 ) -> WorkingDaysOut:
+    """The due date of a time limit counted in working days (Saturdays, Sundays, public holidays and the city's
+    overrides skipped), as the engine counts `working_days(n)` in a process: a receipt after office hours counts
+    from the next working day."""
     moment = parse_start(start)
     limit = parse_cutoff(cutoff) if cutoff is not None else ...
     result = await run_in_threadpool(lambda: calendar.working_days(moment, add, cutoff=limit))
@@ -57,6 +60,8 @@ async def working_days(
 async def days_of_year(
     actor: CurrentActor, calendar: CalendarDep, year: Annotated[int, Query(ge=1, le=9999)]
 ) -> CalendarYearOut:
+    """Every day of the year that is not an ordinary working day or ordinary weekend: public holidays and the days an
+    override made working or off, with their names."""
     days_off, worked = await run_in_threadpool(calendar.days_off, year)
     return CalendarYearOut.model_validate({"year": year, "days_off": days_off, "working_weekend_days": worked})
 
@@ -65,6 +70,7 @@ async def days_of_year(
 async def list_overrides(
     actor: CurrentActor, calendar: CalendarDep, year: Annotated[int | None, Query(ge=1, le=9999)] = None
 ) -> list[CalendarOverride]:
+    """The calendar's overrides (a Saturday made a working day, a bridge day off), with who set them and why."""
     return await run_in_threadpool(calendar.list_overrides, actor, year)
 
 
@@ -74,6 +80,8 @@ async def list_overrides(
 async def set_override(
     day: date, body: CalendarOverrideIn, actor: CurrentActor, calendar: CalendarDep
 ) -> CalendarOverride:
+    """Sets `day` as a working day or a day off, with a reason. Deadlines computed from now on count it; deadlines
+    already set stay as they were. An audit event records it."""
     return await run_in_threadpool(
         lambda: calendar.set_override(actor, day, working=body.working, name_vi=body.name_vi, name_en=body.name_en)
     )
@@ -86,5 +94,6 @@ async def set_override(
     summary="Remove a day's override (role admin)",
 )
 async def delete_override(day: date, actor: CurrentActor, calendar: CalendarDep) -> Response:
+    """Removes the override of `day`: it is again what the national calendar says. 404 when the day has none."""
     await run_in_threadpool(calendar.delete_override, actor, day)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -22,6 +22,8 @@ router = APIRouter(prefix="/api/v1/process-instances", tags=["comments"])
     "comment; only a lead writes an instruction (403 role-required otherwise). An audit event `comment_added`.",
 )
 async def add_comment(instance_id: str, body: AddComment, actor: CurrentActor, comments: CommentsDep) -> CommentView:
+    """Adds a comment to the case (or to one of its tasks with `task_id`), seen by every agency that works on the case.
+    A lead's instruction has `kind=instruction`. An audit event `comment_added` records it."""
     return await run_in_threadpool(
         lambda: comments.add(actor, instance_id, body.text, kind=body.kind, task_id=body.task_id)
     )
@@ -29,4 +31,6 @@ async def add_comment(instance_id: str, body: AddComment, actor: CurrentActor, c
 
 @router.get("/{instance_id}/comments", response_model=CommentList, summary="The case's comments, oldest first")
 async def list_comments(instance_id: str, actor: CurrentActor, comments: CommentsDep) -> dict[str, list[CommentView]]:
+    """The case's comments and instructions, oldest first, with their author and agency. The caller must be allowed to
+    see the case."""
     return {"items": await run_in_threadpool(comments.list, actor, instance_id)}

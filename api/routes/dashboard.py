@@ -18,13 +18,20 @@ router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
 MonthQuery = Annotated[
     str | None,
-    Query(max_length=7, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM in Hanoi time; the current month when omitted"),
+    Query(
+        max_length=7,
+        pattern=r"^\d{4}-\d{2}$",
+        description="YYYY-MM in Hanoi time; the current month when omitted",
+        examples=["2026-11"],
+    ),
 ]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("", response_model=DashboardOut, summary="The dashboard's figures for a month (Điều 23.4)")
 async def dashboard(actor: CurrentActor, board: DashboardDep, month: MonthQuery = None) -> DashboardFigures:
+    """The monthly figures of Điều 23.4 for the month `month` (Hanoi time): dossiers received, settled on time, early
+    and late, per procedure and agency, and the open ones at the month's end."""
     return await run_in_threadpool(board.figures, actor, month)
 
 
@@ -41,6 +48,8 @@ async def export(
     format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
     lang: Annotated[Literal["vi", "en"], Query(description="column titles' language")] = "vi",
 ) -> Response:
+    """The same figures as the dashboard for `month`, as a file: CSV (UTF-8 with BOM so that Excel reads Vietnamese) or
+    XLSX (`format`)."""
     figures = await run_in_threadpool(board.figures, actor, month)
     return export_response(figures, format, lang)
 

@@ -27,11 +27,15 @@ Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Decision 
     summary="Deployed decisions, the latest version of each (roles process-owner, integrator)",
 )
 async def list_decisions(actor: CurrentActor, decisions: DecisionsDep) -> list[DecisionView]:
+    """The DMN decisions deployed with the processes (the green-lane procedure catalogue, the escalation routing), the
+    latest version of each, with their inputs and outputs."""
     return await run_in_threadpool(decisions.list, actor)
 
 
 @router.get("/{key}", response_model=DecisionOut, summary="One decision with its rules (latest version or ?version=N)")
 async def get_decision(key: Key, actor: CurrentActor, decisions: DecisionsDep, version: Version = None) -> DecisionView:
+    """One DMN decision table: its hit policy, inputs, outputs and every rule, as deployed; `?version=N` for an older
+    version."""
     return await run_in_threadpool(decisions.get, actor, key, version)
 
 

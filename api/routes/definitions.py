@@ -70,6 +70,8 @@ async def validate(
 
 @router.get("", response_model=list[DefinitionOut], summary="Process keys with their versions")
 async def list_definitions(actor: CurrentActor, definitions: DefinitionReadsDep) -> list[ProcessDefinition]:
+    """Every deployed process key with its versions, which are active or suspended, and which one a start naming no
+    version gets."""
     return await run_in_threadpool(definitions.list_definitions)
 
 
@@ -84,4 +86,6 @@ async def start_form(
     definitions: DefinitionReadsDep,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> StartForm:
+    """The JSON Schema that the `variables` of a start of this process must satisfy (the process folder's
+    start.form.json), as the engine checks it. A portal can build its form from it."""
     return await run_in_threadpool(definitions.start_form, key, version)

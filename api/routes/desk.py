@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.desk import AssignTask, CreateDelegation, DelegationOut, PersonOut, WorkloadOut
 from phoihop.api.schemas.tasks import TaskOut
 from phoihop.deps import AssignmentsDep, CurrentActor, DelegationsDep, WorkloadReadsDep
@@ -22,8 +23,11 @@ router = APIRouter(prefix="/api/v1", tags=["assignment and delegation"])
     "/tasks/{task_id}/assign",
     response_model=TaskOut,
     summary="Assign (or reassign) a task to an officer of its agency (lead of the agency, or admin)",
+    responses=problem_responses(409),
 )
 async def assign(task_id: str, body: AssignTask, actor: CurrentActor, assignments: AssignmentsDep) -> TaskView:
+    """Assigns the task to an officer of the task's agency (or reassigns it), with an optional note; the officer is
+    notified. An audit event `task_assigned` records it."""
     return await run_in_threadpool(assignments.assign, actor, task_id, body.user_id)
 
 
@@ -35,6 +39,7 @@ async def assign(task_id: str, body: AssignTask, actor: CurrentActor, assignment
 async def workload(
     code: Annotated[str, Path(min_length=1, max_length=200)], actor: CurrentActor, reads: WorkloadReadsDep
 ) -> Workload:
+    """The officers of an agency, each with their open, overdue and soon-due tasks, for a lead sharing out work."""
     return await run_in_threadpool(reads.workload, actor, code)
 
 
@@ -44,6 +49,8 @@ async def people(
     delegations: DelegationsDep,
     agency: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[PersonView]:
+    """The people who signed in at least once (the directory used for assignment and delegation), optionally only those
+    of the agency `agency`."""
     return await run_in_threadpool(delegations.people, actor, agency)
 
 
@@ -54,6 +61,9 @@ async def people(
     summary="Delegate the caller's tasks and role to another person for a period (ủy quyền)",
 )
 async def create_delegation(body: CreateDelegation, actor: CurrentActor, delegations: DelegationsDep) -> DelegationView:
+    """The caller delegates their tasks (and their role, for a lead) to another person of their agency from `starts_at`
+    to `ends_at`; the delegate's acts carry `on_behalf_of` and the signing form (ký thay, thừa ủy quyền). An audit
+    event `delegation_created` records it."""
     return await run_in_threadpool(
         lambda: delegations.create(
             actor, to_user_id=body.to_user_id, starts_at=body.starts_at, ends_at=body.ends_at, reason=body.reason
@@ -63,6 +73,7 @@ async def create_delegation(body: CreateDelegation, actor: CurrentActor, delegat
 
 @router.get("/delegations", response_model=list[DelegationOut], summary="The delegations the caller gave or received")
 async def list_delegations(actor: CurrentActor, delegations: DelegationsDep) -> list[DelegationView]:
+    """The delegations the caller gave and those they received, current and past."""
     return await run_in_threadpool(delegations.mine, actor)
 
 
@@ -70,5 +81,6 @@ async def list_delegations(actor: CurrentActor, delegations: DelegationsDep) -> 
 async def revoke_delegation(
     delegation_id: Annotated[int, Path(ge=1, le=2**31 - 1)], actor: CurrentActor, delegations: DelegationsDep
 ) -> Response:
+    """Ends the delegation now; acts already done under it stay. An audit event `delegation_revoked` records it."""
     await run_in_threadpool(delegations.revoke, actor, delegation_id)
     return Response(status_code=204)

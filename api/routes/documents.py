@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.documents import DeleteDocument, DocumentOut, SignatureOut
 from phoihop.deps import CurrentActor, DocumentReadsDep, DocumentsDep, attachment_headers
 from phoihop.engine.reads.documents import DocumentView, SignatureView
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["documents"])
     status_code=status.HTTP_201_CREATED,
     response_model=DocumentOut,
     summary="Attach a file to the case or one of its tasks (roles integrator, officer, lead; who sees the case)",
+    responses=problem_responses(409, 413, 415),
 )
 async def add_document(
     instance_id: str,
@@ -32,6 +34,9 @@ async def add_document(
     title: Annotated[str | None, Form(max_length=500)] = None,
     task_id: Annotated[str | None, Form(max_length=36)] = None,
 ) -> DocumentView:
+    """Uploads a file (multipart `file`) to the case, or to one of its tasks with `task_id`: its type is sniffed from
+    its bytes, its SHA-256 kept, its size bounded. An audit event `document_added` records it."""
+
     def add() -> DocumentView:
         return documents.add(actor, instance_id, file.file, name=file.filename, title=title, task_id=task_id or None)
 
@@ -46,11 +51,13 @@ async def add_document(
     summary="The case's documents, newest first (deleted ones too, with who, when and why)",
 )
 async def list_documents(instance_id: str, actor: CurrentActor, reads: DocumentReadsDep) -> list[DocumentView]:
+    """The case's documents, newest first; deleted ones stay listed with who deleted them, when and why."""
     return await run_in_threadpool(reads.of_instance, actor, instance_id)
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document's record")
 async def get_document(document_id: str, actor: CurrentActor, reads: DocumentReadsDep) -> DocumentView:
+    """One document's record: name, type, size, SHA-256, who added it, when, to which task, deleted or not."""
     return await run_in_threadpool(reads.get, actor, document_id)
 
 
@@ -60,6 +67,7 @@ async def get_document(document_id: str, actor: CurrentActor, reads: DocumentRea
     summary="The bytes, as an attachment with the sniffed type and X-Content-Type-Options: nosniff",
 )
 async def document_content(document_id: str, actor: CurrentActor, reads: DocumentReadsDep) -> StreamingResponse:
+    """The document's bytes, always as an attachment (never shown inline), with its sniffed type."""
     document, chunks = await run_in_threadpool(reads.content_of, actor, document_id)
     return StreamingResponse(
         chunks,
@@ -74,6 +82,8 @@ async def document_content(document_id: str, actor: CurrentActor, reads: Documen
     summary="Each digital signature of a PDF: signer, time, valid, unchanged since, trusted",
 )
 async def document_signatures(document_id: str, actor: CurrentActor, reads: DocumentReadsDep) -> list[SignatureView]:
+    """Each digital signature of a PDF document: the signer's certificate, the signing time, whether the signature is
+    valid, whether the file is unchanged since, and whether the signer is trusted."""
     return await run_in_threadpool(reads.signatures, actor, document_id)
 
 
@@ -81,10 +91,13 @@ async def document_signatures(document_id: str, actor: CurrentActor, reads: Docu
     "/documents/{document_id}",
     response_model=DocumentOut,
     summary="Delete with a reason: the record and bytes stay in the case history (who added it, a lead, an admin)",
+    responses=problem_responses(409),
 )
 async def delete_document(
     document_id: str, body: DeleteDocument, actor: CurrentActor, documents: DocumentsDep
 ) -> DocumentView:
+    """Deletes a document with a `reason`: it is no longer offered, but its record and bytes stay in the case history.
+    An audit event `document_deleted` records it."""
     return await run_in_threadpool(lambda: documents.delete(actor, document_id, reason=body.reason))
 
 
@@ -92,8 +105,11 @@ async def delete_document(
     "/documents/{document_id}/delete",
     response_model=DocumentOut,
     summary="The same as DELETE /documents/{id}, for clients that cannot send a DELETE with a body",
+    responses=problem_responses(409),
 )
 async def delete_document_by_post(
     document_id: str, body: DeleteDocument, actor: CurrentActor, documents: DocumentsDep
 ) -> DocumentView:
+    """Deletes a document with a `reason`, as `DELETE /api/v1/documents/{document_id}` does, for clients that cannot
+    send a body with DELETE."""
     return await run_in_threadpool(lambda: documents.delete(actor, document_id, reason=body.reason))

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.external_tasks import (
     CompleteExternalTaskIn,
     ExtendLockIn,
@@ -40,6 +41,8 @@ Status = Literal["open", "locked", "completed", "incident", "cancelled"]
 async def fetch_and_lock(
     body: FetchAndLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> list[LockedExternalTask]:
+    """An external worker (a connector to another system) fetches up to `max_tasks` tasks of its `topics` and locks
+    them for `lock_duration` ms; a task is handed to one worker at a time."""
     topics = [
         FetchTopic(t.topic, t.lock_duration, tuple(t.variables) if t.variables is not None else None)
         for t in body.topics
@@ -63,6 +66,7 @@ async def list_external_tasks(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ExternalTaskView]:
+    """External tasks waiting, locked or in an incident, oldest first, optionally of a topic or instance."""
     return await run_in_threadpool(
         lambda: external_task_reads.list_tasks(
             actor,
@@ -81,6 +85,7 @@ async def list_external_tasks(
 async def get_external_task(
     task_id: str, actor: CurrentActor, external_task_reads: ExternalTaskReadsDep
 ) -> ExternalTaskDetail:
+    """One external task: its topic, variables, lock, retries left and its last error."""
     return await run_in_threadpool(external_task_reads.get_task, actor, task_id)
 
 
@@ -88,10 +93,12 @@ async def get_external_task(
     "/{task_id}/complete",
     response_model=ExternalTaskOut,
     summary="The locking worker completes the task; the instance moves on",
+    responses=problem_responses(409),
 )
 async def complete(
     task_id: str, body: CompleteExternalTaskIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock completes the task with `variables`; the instance moves on."""
     return await run_in_threadpool(external_tasks.complete, actor, task_id, body.worker_id, body.variables)
 
 
@@ -99,10 +106,13 @@ async def complete(
     "/{task_id}/failure",
     response_model=ExternalTaskOut,
     summary="The locking worker failed: retries left (0: incident) and a retry timeout",
+    responses=problem_responses(409),
 )
 async def failure(
     task_id: str, body: ExternalTaskFailureIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock reports a failure: with retries left the task is offered again after `retry_timeout`
+    ms, with none it becomes an incident."""
     return await run_in_threadpool(
         lambda: external_tasks.handle_failure(
             actor,
@@ -120,10 +130,13 @@ async def failure(
     "/{task_id}/bpmn-error",
     response_model=ExternalTaskOut,
     summary="The locking worker reports a business error, caught by an error boundary event",
+    responses=problem_responses(409),
 )
 async def bpmn_error(
     task_id: str, body: ExternalTaskBpmnErrorIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock reports a business error (`error_code`), which an error boundary event of the task
+    catches; uncaught, the call is refused."""
     return await run_in_threadpool(
         lambda: external_tasks.handle_bpmn_error(
             actor, task_id, body.worker_id, body.error_code, error_message=body.error_message, variables=body.variables
@@ -135,15 +148,23 @@ async def bpmn_error(
     "/{task_id}/extend-lock",
     response_model=ExternalTaskOut,
     summary="The locking worker keeps the task new_duration ms from now",
+    responses=problem_responses(409),
 )
 async def extend_lock(
     task_id: str, body: ExtendLockIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """The worker holding the lock keeps it `new_duration` ms from now."""
     return await run_in_threadpool(external_tasks.extend_lock, actor, task_id, body.worker_id, body.new_duration)
 
 
-@router.post("/{task_id}/unlock", response_model=ExternalTaskOut, summary="Release the lock, whoever holds it")
+@router.post(
+    "/{task_id}/unlock",
+    response_model=ExternalTaskOut,
+    summary="Release the lock, whoever holds it",
+    responses=problem_responses(409),
+)
 async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTasksDep) -> ExternalTaskView:
+    """Releases the task's lock so that another worker may fetch it."""
     return await run_in_threadpool(external_tasks.unlock, actor, task_id)
 
 
@@ -151,8 +172,11 @@ async def unlock(task_id: str, actor: CurrentActor, external_tasks: ExternalTask
     "/{task_id}/retries",
     response_model=ExternalTaskOut,
     summary="Set the retries left: > 0 resolves an incident, 0 makes one",
+    responses=problem_responses(409),
 )
 async def set_retries(
     task_id: str, body: SetRetriesIn, actor: CurrentActor, external_tasks: ExternalTasksDep
 ) -> ExternalTaskView:
+    """Sets the retries left of an external task: more than 0 resolves its incident (it is offered again), 0
+    makes one."""
     return await run_in_threadpool(external_tasks.set_retries, actor, task_id, body.retries)

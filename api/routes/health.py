@@ -14,8 +14,12 @@ from phoihop.startup import StartupWork, not_ready
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=HealthOut)
+@router.get(
+    "/healthz", response_model=HealthOut, summary="Liveness: 200 while the process answers and reaches its database"
+)
 async def healthz(container: ContainerDep) -> HealthOut:
+    """Liveness: 200 while the process answers and reaches its database. No authentication; for a load balancer or an
+    orchestrator."""
     await run_in_threadpool(container.db.ping)
     return HealthOut(status="ok", database=container.db.dialect)
 
@@ -27,6 +31,8 @@ async def healthz(container: ContainerDep) -> HealthOut:
     responses={503: {"description": "not ready: problem+json whose detail says why"}},
 )
 async def readyz(request: Request, container: ContainerDep) -> ReadyOut | Response:
+    """Readiness: 503 (problem+json, naming the reason) until the database answers, its schema is at head and deploy-
+    on-start is done. No authentication."""
     work: StartupWork = request.app.state.startup
     reason = await run_in_threadpool(not_ready, container, work)
     if reason is not None:

@@ -32,6 +32,8 @@ def _plan(body: MigrationPlanIn) -> MigrationPlan:
     "timers. Writes nothing (role process-owner)",
 )
 async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, migration: InstanceMigrationDep) -> MigrationDryRun:
+    """For each running instance of `from_version`: whether it can move to `to_version`, and if not why; which of its
+    open tasks and timers carry over. Writes nothing."""
     selection = InstanceFilter(
         tuple(body.filter.statuses), tuple(body.filter.business_keys), tuple(body.filter.instance_ids)
     )
@@ -45,4 +47,6 @@ async def dry_run(body: MigrationDryRunIn, actor: CurrentActor, migration: Insta
     "reported and left as they were (role process-owner)",
 )
 async def execute(body: MigrationExecuteIn, actor: CurrentActor, migration: InstanceMigrationDep) -> MigrationExecution:
+    """Moves the instances named to `to_version`, each in its own transaction; refused or failing ones are reported and
+    left as they were. An audit event on each moved instance records it."""
     return await run_in_threadpool(migration.migrate, actor, _plan(body), body.instance_ids)

@@ -28,6 +28,8 @@ SlipKind = Annotated[
     },
 )
 async def slip(instance_id: str, kind: SlipKind, actor: CurrentActor, slips: SlipReadsDep) -> Response:
+    """A one-stop slip of the case as a DOCX file: the receipt (giấy tiếp nhận và hẹn trả kết quả), the supplement
+    request, the refusal or the apology letter, filled from the case, per the forms of Thông tư 01/2018/TT-VPCP."""
     document = await run_in_threadpool(slips.docx, actor, instance_id, kind)
     return Response(
         document.content,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.tasks import CompleteTask, TaskDetailOut, TaskOut, TaskPage
 from phoihop.deps import CurrentActor, Limit, Offset, TaskReadsDep, TasksDep
 from phoihop.engine.commands.tasks import TaskCommands
@@ -46,6 +47,8 @@ async def list_tasks(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[TaskView]:
+    """The human tasks the caller may see (of its agencies' groups, or assigned to it), paged, filtered by assignee,
+    candidate group, process, instance or deadline state (on time, warning, overdue)."""
     return await run_in_threadpool(
         lambda: task_reads.list_tasks(
             actor,
@@ -64,6 +67,7 @@ async def list_tasks(
 
 @router.get("/{task_id}", response_model=TaskDetailOut, summary="One task, with its form (JSON Schema)")
 async def get_task(task_id: str, actor: CurrentActor, task_reads: TaskReadsDep) -> TaskDetail:
+    """One task with its form (JSON Schema), its current data, its due date and deadline state."""
     return await run_in_threadpool(task_reads.get_task_detail, actor, task_id)
 
 
@@ -72,17 +76,35 @@ def _claim(tasks: TaskCommands, task_reads: TaskReads, actor: Actor, task_id: st
     return task_reads.get_task(actor, task_id)
 
 
-@router.post("/{task_id}/claim", response_model=TaskOut)
+@router.post(
+    "/{task_id}/claim",
+    response_model=TaskOut,
+    summary="Claim a task for the caller (an officer of its agency)",
+    responses=problem_responses(409),
+)
 async def claim(task_id: str, actor: CurrentActor, tasks: TasksDep, task_reads: TaskReadsDep) -> TaskView:
+    """The caller takes the task: it is theirs until they complete or release it. Another officer's claim is a 409."""
     return await run_in_threadpool(lambda: _claim(tasks, task_reads, actor, task_id, claim=True))
 
 
-@router.post("/{task_id}/unclaim", response_model=TaskOut)
+@router.post(
+    "/{task_id}/unclaim",
+    response_model=TaskOut,
+    summary="Release a claimed task back to the agency's queue",
+    responses=problem_responses(409),
+)
 async def unclaim(task_id: str, actor: CurrentActor, tasks: TasksDep, task_reads: TaskReadsDep) -> TaskView:
+    """The caller releases the task they claimed, back to their agency's queue."""
     return await run_in_threadpool(lambda: _claim(tasks, task_reads, actor, task_id, claim=False))
 
 
-@router.post("/{task_id}/complete", response_model=TaskOut)
+@router.post(
+    "/{task_id}/complete",
+    response_model=TaskOut,
+    summary="Complete a task with its form's variables",
+    responses=problem_responses(409),
+)
 async def complete(task_id: str, actor: CurrentActor, tasks: TasksDep, body: CompleteTask | None = None) -> TaskView:
+    """Completes the task with `variables`, checked against its form; the instance moves on to its next steps."""
     completed = await run_in_threadpool(tasks.complete, actor, task_id, body.variables if body else {})
     return completed.task  # as the UPDATE … RETURNING left its row

@@ -25,4 +25,6 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 async def sign_out_everywhere(
     user_id: Annotated[str, Path(min_length=1, max_length=200)], actor: CurrentActor, sessions: WebSessionsDep
 ) -> SessionsRevoked:
+    """Ends every web-app session of the person `user_id` (a lost laptop, a person who left); their next request must
+    sign in again."""
     return await run_in_threadpool(sessions.revoke_user, actor, user_id)

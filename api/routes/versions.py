@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from phoihop.api.openapi import problem_responses
 from phoihop.api.schemas.versions import (
     DefaultVersionIn,
     DefaultVersionOut,
@@ -37,11 +38,14 @@ FileName = Annotated[str, Path(min_length=1, max_length=500, pattern=NO_NUL)]
     summary="Every version: hash, deployer, time, change note, status, default, instance counts",
 )
 async def list_versions(key: Key, actor: CurrentActor, version_reads: VersionReadsDep) -> list[VersionView]:
+    """Every deployed version of the process: content hash, who deployed it and when, change note, active or suspended,
+    default or not, and its running and finished instances."""
     return await run_in_threadpool(version_reads.list_versions, key)
 
 
 @router.get("/{key}/versions/{version}", response_model=VersionDetailOut, summary="One version and its files")
 async def get_version(key: Key, version: Version, actor: CurrentActor, version_reads: VersionReadsDep) -> VersionDetail:
+    """One version: its deployment record and the files deployed with it."""
     return await run_in_threadpool(version_reads.get_version, key, version)
 
 
@@ -53,6 +57,7 @@ async def get_version(key: Key, version: Version, actor: CurrentActor, version_r
 async def version_files(
     key: Key, version: Version, actor: CurrentActor, version_reads: VersionReadsDep
 ) -> list[VersionFile]:
+    """The names, kinds and hashes of the files deployed with the version (BPMN, DMN, forms, slips)."""
     return await run_in_threadpool(version_reads.version_files, key, version)
 
 
@@ -65,6 +70,7 @@ async def version_files(
 async def version_file(
     key: Key, version: Version, name: FileName, actor: CurrentActor, version_reads: VersionReadsDep
 ) -> Response:
+    """One file of the version, byte for byte as deployed."""
     content, media_type = await run_in_threadpool(version_reads.version_file, key, version, name)
     # a download, never rendered in place: an uploaded XML file may carry XHTML with scripts
     headers = {
@@ -80,6 +86,7 @@ async def version_file(
     "/{key}/versions/{version}/suspend",
     response_model=VersionOut,
     summary="No new starts on this version; its running instances go on (role process-owner)",
+    responses=problem_responses(409),
 )
 async def suspend(
     key: Key,
@@ -89,6 +96,9 @@ async def suspend(
     version_reads: VersionReadsDep,
     body: VersionStatusIn | None = None,
 ) -> VersionView:
+    """Suspends the version: new starts naming it are refused (409), its running instances go on. An audit event
+    records it."""
+
     def run() -> VersionView:
         versions.suspend(actor, key, version, reason=body.reason if body else None)
         return _listed(version_reads.list_versions(key), version)
@@ -100,6 +110,7 @@ async def suspend(
     "/{key}/versions/{version}/activate",
     response_model=VersionOut,
     summary="Allow new starts on a suspended version again (role process-owner)",
+    responses=problem_responses(409),
 )
 async def activate(
     key: Key,
@@ -109,6 +120,8 @@ async def activate(
     version_reads: VersionReadsDep,
     body: VersionStatusIn | None = None,
 ) -> VersionView:
+    """Allows new starts on a suspended version again. An audit event records it."""
+
     def run() -> VersionView:
         versions.activate(actor, key, version, reason=body.reason if body else None)
         return _listed(version_reads.list_versions(key), version)
@@ -122,6 +135,7 @@ async def activate(
     summary="The version starts naming none get, and whether it was chosen explicitly",
 )
 async def get_default(key: Key, actor: CurrentActor, version_reads: VersionReadsDep) -> DefaultVersion:
+    """Which version a start naming none gets: the explicit default, or the latest active version."""
     return await run_in_threadpool(version_reads.default_version, key)
 
 
@@ -133,6 +147,9 @@ async def get_default(key: Key, actor: CurrentActor, version_reads: VersionReads
 async def set_default(
     key: Key, body: DefaultVersionIn, actor: CurrentActor, versions: VersionsDep, version_reads: VersionReadsDep
 ) -> DefaultVersion:
+    """Makes `version` the default for starts naming none, until cleared (even when newer versions are deployed). An
+    audit event records it."""
+
     def run() -> DefaultVersion:
         versions.set_default(actor, key, body.version)
         return version_reads.default_version(key)
@@ -148,6 +165,8 @@ async def set_default(
 async def clear_default(
     key: Key, actor: CurrentActor, versions: VersionsDep, version_reads: VersionReadsDep
 ) -> DefaultVersion:
+    """Clears the explicit default: starts naming no version get the latest active one again."""
+
     def run() -> DefaultVersion:
         versions.clear_default(actor, key)
         return version_reads.default_version(key)
@@ -167,6 +186,8 @@ async def diff(
     from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
     to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)],
 ) -> DefinitionDiff:
+    """Elements added, removed and changed (field by field: name, assignment, due date, form, script) between version
+    `from` and version `to`, to review before migrating instances."""
     return await run_in_threadpool(version_reads.definition_diff, key, from_version, to_version)
 
 

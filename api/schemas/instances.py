@@ -4,15 +4,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from phoihop.api.schemas.common import DeadlineState, In, Out, PageOut, Text, Variables
 from phoihop.api.schemas.tasks import TaskOut
 
 
 class StartInstance(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "process_key": "green_lane",
+                "business_key": "DVC-2026-000123",
+                "variables": {
+                    "applicant": {
+                        "name": "Công ty Cổ phần Công nghệ Sông Hồng",
+                        "id_number": "0109876543",
+                        "email": "phaply@songhong.vn",
+                        "phone": "0912 345 678",
+                    },
+                    "procedure_code": "KHCN-01",
+                    "documents": [{"name": "Đơn đề nghị", "url": "https://dichvucong.hanoi.gov.vn/tep/1"}],
+                },
+            }
+        },
+    )
     process_key: Text = Field(min_length=1, max_length=200, description="Executable process id (khóa quy trình)")
     version: int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="Exact version; latest active when omitted"
@@ -22,7 +41,7 @@ class StartInstance(In):
 
 
 class CancelInstance(In):
-    reason: Text | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000, examples=["Công dân rút hồ sơ theo đơn ngày 05/3/2026"])
 
 
 class DossierOut(Out):
@@ -72,6 +91,25 @@ class IncidentOut(Out):
     attempts: int | None = Field(default=None, description="How many times the timer's firing failed")
 
 
+class WaitOut(Out):
+    kind: Literal["message", "timer"] = Field(
+        description="message: send it with POST /api/v1/messages; timer: it fires by itself"
+    )
+    name: str | None = Field(
+        default=None, description="The message's name (kind message)", examples=["dossier_supplement"]
+    )
+    element_id: str | None = Field(
+        default=None, description="The timer event's id in the BPMN (kind timer)", examples=["supplement_expired"]
+    )
+    correlation: dict[str, Any] | None = Field(
+        default=None,
+        description="What a message must carry to reach this instance (kind message): `business_key` and the "
+        "`correlation_keys` of POST /api/v1/messages",
+        examples=[{"dossier_code": "000.00.25.H26-260212-0001"}],
+    )
+    due_at: datetime | None = Field(default=None, description="When the timer fires (kind timer)")
+
+
 class InstanceOut(InstanceSummaryOut):
     process_version: int | None
     variables: Variables
@@ -80,6 +118,11 @@ class InstanceOut(InstanceSummaryOut):
         default_factory=list,
         description="Open incidents: external tasks out of retries (PUT .../retries resolves) and timers out of"
         " retries (parked until resolved)",
+    )
+    waiting_for: list[WaitOut] = Field(
+        default_factory=list,
+        description="While the instance runs: the messages it waits for (name and correlation keys) and its timers "
+        "(due time), besides its open human tasks",
     )
 
 

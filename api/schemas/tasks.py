@@ -12,7 +12,16 @@ from phoihop.api.schemas.task_flow import DraftOut, ReturnedOut
 
 
 class CompleteTask(In):
-    variables: Variables = Field(default_factory=dict)
+    variables: Variables = Field(
+        default_factory=dict,
+        description="The task form's fields (GET /api/v1/tasks/{task_id} gives its JSON Schema)",
+        examples=[
+            {
+                "appraisal_recommendation": "approve",
+                "appraisal_opinion": "Hồ sơ đáp ứng điều kiện cấp giấy chứng nhận.",
+            }
+        ],
+    )
 
 
 class TaskOut(Out):

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from phoihop.engine.clock import Clock
+from phoihop.engine.dossier import CODE_VARIABLE as DOSSIER_CODE_VARIABLE
 from phoihop.engine.dossier import STATUS_VARIABLE, dossier_view
 from phoihop.engine.errors import Forbidden, InstanceNotFound
 from phoihop.engine.execution.external_task_spec import has_external_tasks
@@ -92,13 +93,54 @@ class InstanceSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Wait:
+    """What a running instance waits for besides its human tasks: a message (``kind`` "message": its ``name``, and the
+    ``correlation`` keys a sender must match, ``business_key`` included when the instance has one) or a timer (``kind``
+    "timer": the timer event's ``element_id`` and its ``due_at``)."""
+
+    kind: str
+    name: str | None = None
+    element_id: str | None = None
+    correlation: JsonObject | None = None
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceView(InstanceSummary):
-    """One instance: the version it runs on, its variables, its open human tasks (oldest first) and its incidents."""
+    """One instance: the version it runs on, its variables, its open human tasks (oldest first), its incidents and,
+    while it runs, the messages and timers it waits for (``waiting_for``: messages by name, then timers by due time)."""
 
     process_version: int | None
     variables: JsonObject
     open_tasks: tuple[TaskView, ...]
     incidents: tuple[Incident, ...]
+    waiting_for: tuple[Wait, ...] = ()
+
+
+def waits(variables: JsonObject, subscriptions: list[repo.Row], timers: list[repo.Row]) -> tuple[Wait, ...]:
+    """``correlation``: what identifies this instance to a sender: the subscription's business key, the BPMN
+    correlation properties' values, and the dossier code (``correlation_keys`` match instance variables)."""
+    code = variables.get(DOSSIER_CODE_VARIABLE)
+    messages = sorted(
+        (
+            Wait(
+                kind="message",
+                name=s["message_name"],
+                correlation={
+                    **({"business_key": s["business_key"]} if s["business_key"] else {}),
+                    **(s["correlations"] or {}),
+                    **({DOSSIER_CODE_VARIABLE: code} if isinstance(code, str) else {}),
+                },
+            )
+            for s in subscriptions
+        ),
+        key=lambda w: w.name or "",
+    )
+    due = sorted(
+        (Wait(kind="timer", element_id=t["element_id"], due_at=t["due_at"]) for t in timers),
+        key=lambda w: (w.due_at, w.element_id or ""),
+    )
+    return tuple(messages) + tuple(due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +220,9 @@ class InstanceReads:
             has_external = model is None or has_external_tasks(model.spec, model.subprocess_specs)
             incidents = external_store.incidents(conn, instance_id) if has_external else []
             job_incidents = job_store.open_incidents(conn, instance_id)  # timers out of retries (commands/jobs.py)
+            running = row["status"] == "running"
+            subscriptions = repo.instance_subscriptions(conn, instance_id) if running else []
+            timers = repo.instance_timers(conn, instance_id) if running else []
         now = self.clock.now()
         variables: JsonObject = row["variables"] if isinstance(row["variables"], dict) else {}
         due_at, state = instance_deadline(
@@ -223,6 +268,7 @@ class InstanceReads:
                 )
                 for i in job_incidents
             ),
+            waiting_for=waits(variables, subscriptions, timers),
         )
 
     def list_instances(
