@@ -160,7 +160,9 @@ def verify(conn: Connection) -> Broken | None:
     ).scalar()
     if unsealed is not None:
         return Broken(int(unsealed), None, "not in the chain: inserted outside the engine")
-    gaps = {int(row.first_seq): (int(row.last_seq), str(row.last_hash)) for row in conn.execute(select(audit_gap_table))}
+    gaps = {
+        int(row.first_seq): (int(row.last_seq), str(row.last_hash)) for row in conn.execute(select(audit_gap_table))
+    }
     expected_seq, chain = 0, ""
     last_of: dict[str, str] = {}
     stepped: list[tuple[int, int]] = []  # gaps stepped over
