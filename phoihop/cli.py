@@ -72,6 +72,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
     container = build_engine(settings.database_url, **settings.engine_options())
+    if settings.retention_in_worker:
+        retention = _retention(settings, container)
+        if retention is not None:
+            container.scheduler.jobs = (*container.scheduler.jobs, retention.job)
     print("phoihop worker: firing timers, sending webhooks (Ctrl+C to stop)", flush=True)
     try:
         container.scheduler.run_forever()
@@ -291,9 +295,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1
 
 
+def _retention(settings: Settings, container: Any) -> Any:
+    """The retention of ``settings`` on ``container`` (None: retention is off); exits when no archive folder is set."""
+    from phoihop.engine.commands.retention import Retention
+
+    if settings.retention_days is None:
+        return None
+    if settings.retention_archive_dir is None:
+        sys.exit("phoihop: configuration error: PHOIHOP_RETENTION_ARCHIVE_DIR is required when retention is on")
+    return Retention(
+        container.db,
+        container.clock,
+        container.dashboard,
+        days=settings.retention_days,
+        archive_dir=settings.retention_archive_dir,
+        batch=settings.retention_batch,
+        contents=container.documents.content,
+    )
+
+
 def cmd_retention(args: argparse.Namespace) -> int:
     """``run``: archive and purge the instances finished before the retention cutoff (engine/commands/retention.py)."""
-    from phoihop.engine.commands.retention import Retention
     from phoihop.engine.container import build_engine, stop_script_workers
     from phoihop.engine.store.schema import upgrade
 
@@ -301,20 +323,10 @@ def cmd_retention(args: argparse.Namespace) -> int:
     if settings.retention_days is None:
         print("retention is off: set PHOIHOP_RETENTION_DAYS (and PHOIHOP_RETENTION_ARCHIVE_DIR) to turn it on")
         return 0
-    if settings.retention_archive_dir is None:
-        sys.exit("phoihop: configuration error: PHOIHOP_RETENTION_ARCHIVE_DIR is required when retention is on")
     upgrade(settings.database_url)
     container = build_engine(settings.database_url, **settings.engine_options())
     try:
-        retention = Retention(
-            container.db,
-            container.clock,
-            container.dashboard,
-            days=settings.retention_days,
-            archive_dir=settings.retention_archive_dir,
-            batch=settings.retention_batch,
-            contents=container.documents.content,
-        )
+        retention = _retention(settings, container)
         report = retention.run(dry_run=args.dry_run)
     except EngineError as exc:
         print(f"retention: {exc.detail}")

@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(default=None, ge=1)  # instances finished before the month this many days ago
     retention_archive_dir: Path | None = None  # where each purged instance is archived as JSON first (required)
     retention_batch: int = Field(default=50, ge=1, le=1000)  # instances purged per transaction
+    retention_in_worker: bool = False  # `phoihop worker` also runs retention (a few batches per round, hourly)
 
     @field_validator(
         "calendar_file",

@@ -17,6 +17,9 @@ A run:
 4. deletes document contents no document names any more (content is shared by SHA-256): ``document_content`` rows
    in the batch's transaction, files of the folder store after it commits.
 
+``phoihop worker`` runs it too when ``PHOIHOP_RETENTION_IN_WORKER`` is on (``job``: a few batches per round, once an
+hour; several workers share it safely: batches are locked with SKIP LOCKED and months kept once).
+
 The cutoff is the first day of the month ``days`` before now (Hanoi time): whole months are purged, so every month
 from the cutoff on still counts from its rows, and every month before it has been kept.
 """
@@ -89,6 +92,23 @@ class Retention:
         self.archive_dir = archive_dir
         self.batch = batch
         self.contents = contents
+        self._next_job: datetime | None = None
+
+    def job(self, *, every: timedelta = timedelta(hours=1), max_batches: int = 20) -> int:
+        """One bounded step for the worker's loop (``PHOIHOP_RETENTION_IN_WORKER``): at most ``max_batches`` batches,
+        at most once per ``every`` (the rest waits for the next step); never raises. Returns how many were purged."""
+        now = self.clock.now()
+        if self._next_job is not None and now < self._next_job:
+            return 0
+        try:
+            report = self.run(max_batches=max_batches)
+        except Exception:  # a broken chain or a database hiccup: said in the log, tried again next time
+            log.exception("retention step failed")
+            self._next_job = now + every
+            return 0
+        # a step that filled its batches leaves more to do: go on in the next round
+        self._next_job = now if report.batches >= max_batches else now + every
+        return len(report.purged)
 
     def cutoff(self, now: datetime) -> datetime:
         return Month.of(now - timedelta(days=self.days)).start

@@ -164,3 +164,21 @@ def test_the_command_is_off_by_default_and_says_what_a_dry_run_would_do(
     assert main(["retention", "run", "--dry-run"]) == 0
     assert "dry run: 0 instance(s)" in capsys.readouterr().out
     assert not (tmp_path / "archive").exists()
+
+
+def test_the_worker_step_purges_a_few_batches_then_waits(
+    container: EngineContainer, clock: FakeClock, tmp_path: Path
+) -> None:
+    finished, _, _ = _history(container, clock)
+    clock.advance(timedelta(days=40))
+    retention = _retention(container, tmp_path, batch=1)
+    assert retention.job(max_batches=1) == 1  # a full step: more may be left, the next round goes on
+    assert retention.job(max_batches=1) == 1
+    assert retention.job(max_batches=1) == 0  # nothing left: the next step is in an hour
+    container.instances.start(INTEGRATOR, "kept_two_steps")
+    assert retention.job(max_batches=1) == 0
+    assert (
+        _count(container, "SELECT COUNT(*) FROM process_instance WHERE id IN (:a, :b)", a=finished[0], b=finished[1])
+        == 0
+    )
+    assert _verify(container) is None
