@@ -88,6 +88,12 @@ def test_finished_instances_are_archived_and_purged_and_the_trail_and_dashboard_
     assert _count(container, "SELECT COUNT(*) FROM dashboard_month") == 0
     assert _count(container, "SELECT COUNT(*) FROM process_instance") == 3
 
+    store = container.documents.content
+    sha = hashlib.sha256(content).hexdigest()
+    if store.kind == "folder":
+        assert store.path(sha).exists()  # type: ignore[attr-defined]
+    else:
+        assert _count(container, "SELECT COUNT(*) FROM document_content WHERE sha256 = :s", s=sha) == 1
     report = retention.run()
     assert sorted(report.purged) == sorted(finished) and report.batches == 2  # one instance per transaction
     assert report.months_kept == ["2026-01", "2026-02"]
@@ -107,6 +113,10 @@ def test_finished_instances_are_archived_and_purged_and_the_trail_and_dashboard_
         ("to-trinh.pdf", hashlib.sha256(content).hexdigest())
     ]
 
+    assert report.contents_deleted == 1  # the bytes nobody names any more are gone from either store
+    assert _count(container, "SELECT COUNT(*) FROM document_content WHERE sha256 = :s", s=sha) == 0
+    if store.kind == "folder":
+        assert not store.path(sha).exists()  # type: ignore[attr-defined]
     # the dashboard's January still shows what it showed, though its rows are gone
     assert container.dashboard.figures(ADMIN, "2026-01") == january
     # the chain verifies over the purged positions; the purge itself is an event of the chain
