@@ -50,6 +50,7 @@ _HASHED = ("id", "instance_id", "process_key", "at", "actor", "kind", "element_i
 _COLUMNS = [audit_table.c[name] for name in _HASHED]
 _ENSURE_HEAD = "INSERT INTO audit_chain (id, seq, head_hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING"
 BATCH = 1000
+_GAP_LOCK = 0x70686F6967617073  # advisory lock key of audit_gap writers ("phoigaps")
 PURGED_KIND = "instances_purged"  # written by retention; its data.gaps declare the positions it purged
 _SEAL = (
     update(audit_table)
@@ -160,17 +161,18 @@ def verify(conn: Connection) -> Broken | None:
     ).scalar()
     if unsealed is not None:
         return Broken(int(unsealed), None, "not in the chain: inserted outside the engine")
-    gaps = {
-        int(row.first_seq): (int(row.last_seq), str(row.last_hash)) for row in conn.execute(select(audit_gap_table))
-    }
+    gaps = _Gaps(conn)
     expected_seq, chain = 0, ""
     last_of: dict[str, str] = {}
-    stepped: list[tuple[int, int]] = []  # gaps stepped over
+    stepped: list[tuple[int, int, bool]] = []  # gaps stepped over (first, last, recorded while this walk ran)
     declared: list[tuple[int, int]] = []  # positions purged, as retention's sealed events declare them
     for event in _sealed(conn, head_seq):  # events sealed while this walk runs are past the head read first
-        while event["chain_seq"] != expected_seq + 1 and expected_seq + 1 in gaps:  # purged by retention
-            stepped.append((expected_seq + 1, gaps[expected_seq + 1][0]))
-            expected_seq, chain = gaps[expected_seq + 1]
+        while event["chain_seq"] != expected_seq + 1:  # purged by retention, or a break
+            gap = gaps.over(expected_seq + 1)
+            if gap is None:
+                break
+            stepped.append((expected_seq + 1, gap[0], gap[2]))
+            expected_seq, chain = gap[0], gap[1]
         expected_seq += 1
         if event["chain_seq"] != expected_seq:
             return Broken(
@@ -191,9 +193,12 @@ def verify(conn: Connection) -> Broken | None:
             last_of[instance] = instance_hash
         elif event["kind"] == PURGED_KIND and isinstance(event["data"], dict):
             declared.extend((int(run[0]), int(run[1])) for run in event["data"].get("gaps", ()))
-    while expected_seq < head_seq and expected_seq + 1 in gaps:
-        stepped.append((expected_seq + 1, gaps[expected_seq + 1][0]))
-        expected_seq, chain = gaps[expected_seq + 1]
+    while expected_seq < head_seq:
+        gap = gaps.over(expected_seq + 1)
+        if gap is None:
+            break
+        stepped.append((expected_seq + 1, gap[0], gap[2]))
+        expected_seq, chain = gap[0], gap[1]
     undeclared = _undeclared(stepped, declared)
     if undeclared is not None:
         return Broken(
@@ -217,8 +222,44 @@ def runs(positions: Mapping[int, str]) -> list[list[int]]:
     return found
 
 
-def _undeclared(stepped: list[tuple[int, int]], declared: list[tuple[int, int]]) -> tuple[int, int] | None:
-    """The first gap stepped over that the declared runs do not cover (a deletion dressed up as a purge)."""
+class _Gaps:
+    """The gaps retention left (``audit_gap``), read when the walk starts and read again when a position is missing:
+    on PostgreSQL each statement of a read-committed walk sees what committed before it, so a purge that commits
+    while the walk runs deletes events the walk has not reached yet; they are then in a gap recorded meanwhile."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.fresh = False
+        self._read()
+
+    def _read(self) -> None:
+        rows = self.conn.execute(select(audit_gap_table).order_by(audit_gap_table.c.first_seq)).all()
+        self.firsts = [int(row.first_seq) for row in rows]
+        self.rows = [(int(row.last_seq), str(row.last_hash)) for row in rows]
+
+    def _find(self, position: int) -> tuple[int, str] | None:
+        index = bisect.bisect_right(self.firsts, position) - 1
+        if index >= 0 and self.rows[index][0] >= position:
+            return self.rows[index]
+        return None
+
+    def over(self, position: int) -> tuple[int, str, bool] | None:
+        """The gap ``position`` lies in: (its last position, that position's chain hash, recorded during the walk)."""
+        found = self._find(position)
+        if found is not None:
+            return (*found, self.fresh)
+        if not self.fresh:
+            self.fresh = True
+            self._read()
+            found = self._find(position)
+            if found is not None:
+                return (*found, True)
+        return None
+
+
+def _undeclared(stepped: list[tuple[int, int, bool]], declared: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The first gap stepped over that the declared runs do not cover (a deletion dressed up as a purge). A gap
+    recorded while the walk ran is declared by an event past the head the walk read first: it is not checked."""
     merged: list[list[int]] = []
     for first, last in sorted(declared):
         if merged and first <= merged[-1][1] + 1:
@@ -226,7 +267,9 @@ def _undeclared(stepped: list[tuple[int, int]], declared: list[tuple[int, int]])
         else:
             merged.append([first, last])
     starts = [run[0] for run in merged]
-    for first, last in stepped:
+    for first, last, during in stepped:
+        if during:
+            continue
         index = bisect.bisect_right(starts, first) - 1
         if index < 0 or merged[index][1] < last:
             return first, last
@@ -237,6 +280,8 @@ def record_gaps(conn: Connection, purged: Mapping[int, str]) -> None:
     """Positions (``chain_seq`` → ``chain_hash``) of events deleted by retention: record them as gaps of the chain,
     merged with the gaps next to them, so ``verify`` steps over them. Called in the purging transaction, before or
     after the delete."""
+    if conn.dialect.name == "postgresql":  # two purges never merge with one neighbour at once (SQLite: one writer)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _GAP_LOCK})
     runs: list[list[Any]] = []
     for seq in sorted(purged):
         if runs and runs[-1][1] == seq - 1:

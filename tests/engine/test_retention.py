@@ -122,6 +122,8 @@ def test_finished_instances_are_archived_and_purged_and_the_trail_and_dashboard_
     # the chain verifies over the purged positions; the purge itself is an event of the chain
     assert _verify(container) is None
     assert _count(container, "SELECT COUNT(*) FROM audit_event WHERE kind = 'instances_purged'") == 2
+    # the two instances' events were next to each other in the chain: the second batch's gap joined the first's
+    assert _count(container, "SELECT COUNT(*) FROM audit_gap") == 1
     # a second run finds nothing more
     again = retention.run()
     assert again.purged == [] and again.months_kept == []
