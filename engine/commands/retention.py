@@ -148,8 +148,7 @@ class Retention:
                 if not dry_run:
                     figures = figures_to_json(self.dashboard.count(month, now))
                     with self.db.transaction() as conn:
-                        if store.kept_month(conn, str(month)) is None:  # another run kept it meanwhile
-                            store.keep_month(conn, str(month), figures, now)
+                        store.keep_month(conn, str(month), figures, now)
                 months.append(str(month))
             month = month.next()
         return months

@@ -17,6 +17,7 @@ from phoihop.engine.store.tables import (
     document_content_table,
     document_table,
     human_task_table,
+    insert_ignore,
     instance_table,
 )
 
@@ -177,7 +178,9 @@ def kept_months(conn: Connection) -> set[str]:
 
 
 def keep_month(conn: Connection, month: str, figures: str, at: datetime) -> None:
-    conn.execute(dashboard_month_table.insert().values(month=month, figures=figures, taken_at=at))
+    """Keep ``month``'s figures unless another run kept them first (the figures of a past month are the same)."""
+    statement = insert_ignore(conn, dashboard_month_table).values(month=month, figures=figures, taken_at=at)
+    conn.execute(statement.on_conflict_do_nothing(index_elements=["month"]))
 
 
 def kept_month(conn: Connection, month: str) -> str | None:

@@ -21,7 +21,7 @@ from phoihop.engine.container import EngineContainer
 from phoihop.engine.store import audit_chain
 from tests.conftest import INTEGRATOR
 from tests.document_files import pdf
-from tests.engine.helpers import ADMIN, SKHCN, bpmn, deploy_xml, lane, task_id
+from tests.engine.helpers import ADMIN, SKHCN, bpmn, deploy_xml, lane, run_threads, task_id
 
 TWO_STEPS = bpmn(
     "kept_two_steps",
@@ -193,4 +193,18 @@ def test_the_worker_step_purges_a_few_batches_then_waits(
         _count(container, "SELECT COUNT(*) FROM process_instance WHERE id IN (:a, :b)", a=finished[0], b=finished[1])
         == 0
     )
+    assert _verify(container) is None
+
+
+def test_two_runs_at_once_purge_each_instance_once_and_the_chain_verifies(
+    container: EngineContainer, clock: FakeClock, tmp_path: Path
+) -> None:
+    finished, _, _ = _history(container, clock)
+    clock.advance(timedelta(days=40))
+    runs = [_retention(container, tmp_path, batch=1), _retention(container, tmp_path, batch=1)]
+    results = run_threads([runs[0].run, runs[1].run])
+    assert all(outcome == "ok" for outcome, _ in results), results
+    purged = [instance for _, report in results for instance in report.purged]
+    assert sorted(purged) == sorted(finished)  # each once
+    assert _count(container, "SELECT COUNT(*) FROM dashboard_month WHERE month = '2026-01'") == 1
     assert _verify(container) is None
