@@ -1,5 +1,5 @@
 """The ``phoihop`` command: serve, upgrade-schema, worker, deploy, layout, lint, trace, token, apikey, sessions,
-audit."""
+audit, retention."""
 
 from __future__ import annotations
 
@@ -72,6 +72,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
     container = build_engine(settings.database_url, **settings.engine_options())
+    if settings.retention_in_worker:
+        retention = _retention(settings, container)
+        if retention is not None:
+            container.scheduler.jobs = (*container.scheduler.jobs, retention.job)
     print("phoihop worker: firing timers, sending webhooks (Ctrl+C to stop)", flush=True)
     try:
         container.scheduler.run_forever()
@@ -291,6 +295,60 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1
 
 
+def _retention(settings: Settings, container: Any) -> Any:
+    """The retention of ``settings`` on ``container`` (None: retention is off); exits when no archive folder is set."""
+    from phoihop.engine.commands.retention import Retention
+
+    if settings.retention_days is None:
+        return None
+    if settings.retention_archive_dir is None:
+        sys.exit("phoihop: configuration error: PHOIHOP_RETENTION_ARCHIVE_DIR is required when retention is on")
+    return Retention(
+        container.db,
+        container.clock,
+        container.dashboard,
+        days=settings.retention_days,
+        archive_dir=settings.retention_archive_dir,
+        batch=settings.retention_batch,
+        contents=container.documents.content,
+    )
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    """``run``: archive and purge the instances finished before the retention cutoff (engine/commands/retention.py)."""
+    from phoihop.engine.container import build_engine, stop_script_workers
+    from phoihop.engine.store.schema import upgrade
+
+    settings = _settings()
+    if settings.retention_days is None:
+        print("retention is off: set PHOIHOP_RETENTION_DAYS (and PHOIHOP_RETENTION_ARCHIVE_DIR) to turn it on")
+        return 0
+    upgrade(settings.database_url)
+    container = build_engine(settings.database_url, **settings.engine_options())
+    try:
+        retention = _retention(settings, container)
+        report = retention.run(dry_run=args.dry_run)
+    except EngineError as exc:
+        print(f"retention: {exc.detail}")
+        return 1
+    finally:
+        container.close()
+        stop_script_workers()
+    cutoff = report.cutoff.date().isoformat()
+    if report.dry_run:
+        print(
+            f"dry run: {len(report.purged)} instance(s) finished before {cutoff} would be archived and purged; "
+            f"dashboard months to keep first: {', '.join(report.months_kept) or 'none'}"
+        )
+    else:
+        print(
+            f"retention: {len(report.purged)} instance(s) finished before {cutoff} archived under "
+            f"{settings.retention_archive_dir} and purged in {report.batches} batch(es); "
+            f"dashboard months kept: {', '.join(report.months_kept) or 'none'}"
+        )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="phoihop", description="BPMN engine for Hanoi inter-agency coordination")
     sub = root.add_subparsers(dest="command", required=True)
@@ -346,6 +404,10 @@ def parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the tamper-evident audit trail: verify its hash chains")
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(func=cmd_audit)
+    retention = sub.add_parser("retention", help="archive (JSON) and purge instances finished long ago")
+    retention.add_argument("action", choices=["run"])
+    retention.add_argument("--dry-run", action="store_true", help="say what would be purged; change nothing")
+    retention.set_defaults(func=cmd_retention)
     return root
 
 

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     smtp_max_attempts: int = Field(default=8, ge=1, le=50)  # then the email is marked failed
     digest_hour: int = Field(default=17, ge=0, le=23)  # Hanoi time from which the daily digests go out
     public_url: str | None = None  # this server as officers reach it: links in emails (https://phoihop.example.vn)
+    # --- retention (engine/commands/retention.py, `phoihop retention run`): off unless retention_days is set ---
+    retention_days: int | None = Field(default=None, ge=1)  # instances finished before the month this many days ago
+    retention_archive_dir: Path | None = None  # where each purged instance is archived as JSON first (required)
+    retention_batch: int = Field(default=50, ge=1, le=1000)  # instances purged per transaction
+    retention_in_worker: bool = False  # `phoihop worker` also runs retention (a few batches per round, hourly)
 
     @field_validator(
         "calendar_file",
@@ -126,6 +131,8 @@ class Settings(BaseSettings):
         "smtp_host",
         "smtp_user",
         "public_url",
+        "retention_days",
+        "retention_archive_dir",
         mode="before",
     )
     @classmethod

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+import orjson
 
 from phoihop.engine.agencies import AgencyRegistry, default_registry
 from phoihop.engine.clock import HANOI_TZ, Clock
@@ -31,6 +33,7 @@ from phoihop.engine.errors import InvalidInput
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.views import extended
 from phoihop.engine.store import dashboard as store
+from phoihop.engine.store import retention as retention_store
 from phoihop.engine.store.database import Database
 
 __all__ = [
@@ -46,6 +49,8 @@ __all__ = [
     "ProcessFigures",
     "ReportAgency",
     "TaskFigures",
+    "figures_from_json",
+    "figures_to_json",
 ]
 
 DASHBOARD_ROLES = ("officer", "lead", "process-owner", "admin")
@@ -208,6 +213,17 @@ class Dashboard:
                 detail_vi=f"Tháng {chosen} chưa tới (hiện là tháng {current})",
                 field="month",
             )
+        if chosen < current:
+            with self.db.transaction(write=False) as conn:
+                kept = retention_store.kept_month(conn, str(chosen))
+            if kept is not None:  # counted before retention purged its rows (engine/commands/retention.py)
+                return figures_from_json(kept)
+        return self.count(chosen, now)
+
+    def count(self, chosen: Month, now: datetime) -> DashboardFigures:
+        """The figures of ``chosen`` counted from the tasks and instances (no role check: ``figures`` checks it,
+        retention calls it to keep a month before purging)."""
+        current = Month.of(now)
         start, end = chosen.start, chosen.end
         as_of = min(now, end)
         period = chosen.previous()
@@ -321,3 +337,38 @@ class Dashboard:
 def _figures(row: Mapping[str, Any]) -> TaskFigures:
     """The seven task figures of a row (absent: 0)."""
     return TaskFigures(*(int(row.get(name) or 0) for name in TASK_FIGURES))
+
+
+def figures_to_json(figures: DashboardFigures) -> str:
+    """A month's figures as JSON (kept by retention in ``dashboard_month``; times with their offset)."""
+    return orjson.dumps(asdict(figures)).decode()
+
+
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def figures_from_json(text: str) -> DashboardFigures:
+    """The figures ``figures_to_json`` wrote."""
+    data = orjson.loads(text)
+    reports = data["monthly_reports"]
+    return DashboardFigures(
+        month=data["month"],
+        start=datetime.fromisoformat(data["start"]),
+        end=datetime.fromisoformat(data["end"]),
+        as_of=datetime.fromisoformat(data["as_of"]),
+        current=bool(data["current"]),
+        totals=DashboardTotals(**data["totals"]),
+        agencies=tuple(AgencyFigures(**row) for row in data["agencies"]),
+        processes=tuple(ProcessFigures(**row) for row in data["processes"]),
+        monthly_reports=MonthlyReports(
+            **{
+                **reports,
+                "due_at": _when(reports["due_at"]),
+                "agencies": tuple(
+                    ReportAgency(**{**row, "submitted_at": _when(row["submitted_at"]), "due_at": _when(row["due_at"])})
+                    for row in reports["agencies"]
+                ),
+            }
+        ),
+    )

@@ -33,6 +33,7 @@ the change is not stopped by any in-database chain: copy the head (``audit_chain
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -42,13 +43,15 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
-from phoihop.engine.store.tables import audit_chain_table, audit_table
+from phoihop.engine.store.tables import audit_chain_table, audit_gap_table, audit_table
 
 PENDING = "phoihop_audit_pending"  # Connection.info key: this transaction wrote audit events
 _HASHED = ("id", "instance_id", "process_key", "at", "actor", "kind", "element_id", "task_id", "data", "request_id")
 _COLUMNS = [audit_table.c[name] for name in _HASHED]
 _ENSURE_HEAD = "INSERT INTO audit_chain (id, seq, head_hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING"
 BATCH = 1000
+_GAP_LOCK = 0x70686F6967617073  # advisory lock key of audit_gap writers ("phoigaps")
+PURGED_KIND = "instances_purged"  # written by retention; its data.gaps declare the positions it purged
 _SEAL = (
     update(audit_table)
     .where(audit_table.c.id == bindparam("event_id"))
@@ -146,6 +149,9 @@ def _sealed(conn: Connection, upto: int) -> Iterator[dict[str, Any]]:
 def verify(conn: Connection) -> Broken | None:
     """Walk both chains in sealing order; the first broken event, or None when the trail is intact.
 
+    Positions purged by retention (``audit_gap``) are stepped over: the walk goes on from the chain hash of the last
+    purged event of the gap, so the event after a gap still proves its link to everything before it.
+
     An event not sealed yet is only possible inside a transaction that has not committed (it seals before it
     commits), so a committed unsealed row was put there by hand: that is a break too."""
     head = conn.execute(select(audit_chain_table.c.seq, audit_chain_table.c.head_hash)).first()
@@ -155,9 +161,18 @@ def verify(conn: Connection) -> Broken | None:
     ).scalar()
     if unsealed is not None:
         return Broken(int(unsealed), None, "not in the chain: inserted outside the engine")
+    gaps = _Gaps(conn)
     expected_seq, chain = 0, ""
     last_of: dict[str, str] = {}
+    stepped: list[tuple[int, int, bool]] = []  # gaps stepped over (first, last, recorded while this walk ran)
+    declared: list[tuple[int, int]] = []  # positions purged, as retention's sealed events declare them
     for event in _sealed(conn, head_seq):  # events sealed while this walk runs are past the head read first
+        while event["chain_seq"] != expected_seq + 1:  # purged by retention, or a break
+            gap = gaps.over(expected_seq + 1)
+            if gap is None:
+                break
+            stepped.append((expected_seq + 1, gap[0], gap[2]))
+            expected_seq, chain = gap[0], gap[1]
         expected_seq += 1
         if event["chain_seq"] != expected_seq:
             return Broken(
@@ -176,11 +191,113 @@ def verify(conn: Connection) -> Broken | None:
                     f"instance chain of {instance} does not match: an event of the instance before it was changed",
                 )
             last_of[instance] = instance_hash
+        elif event["kind"] == PURGED_KIND and isinstance(event["data"], dict):
+            declared.extend((int(run[0]), int(run[1])) for run in event["data"].get("gaps", ()))
+    while expected_seq < head_seq:
+        gap = gaps.over(expected_seq + 1)
+        if gap is None:
+            break
+        stepped.append((expected_seq + 1, gap[0], gap[2]))
+        expected_seq, chain = gap[0], gap[1]
+    undeclared = _undeclared(stepped, declared)
+    if undeclared is not None:
+        return Broken(
+            None, undeclared[0], f"positions {undeclared[0]}-{undeclared[1]} are a gap no retention run declared"
+        )
     if head_seq != expected_seq or head_hash != chain:
         return Broken(
             None, head_seq, f"the chain head is at position {head_seq}, the last event found is at {expected_seq}"
         )
     return None
+
+
+def runs(positions: Mapping[int, str]) -> list[list[int]]:
+    """Positions as runs of consecutive ones: ``[[first, last], ...]``."""
+    found: list[list[int]] = []
+    for seq in sorted(positions):
+        if found and found[-1][1] == seq - 1:
+            found[-1][1] = seq
+        else:
+            found.append([seq, seq])
+    return found
+
+
+class _Gaps:
+    """The gaps retention left (``audit_gap``), read when the walk starts and read again when a position is missing:
+    on PostgreSQL each statement of a read-committed walk sees what committed before it, so a purge that commits
+    while the walk runs deletes events the walk has not reached yet; they are then in a gap recorded meanwhile."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.fresh = False
+        self._read()
+
+    def _read(self) -> None:
+        rows = self.conn.execute(select(audit_gap_table).order_by(audit_gap_table.c.first_seq)).all()
+        self.firsts = [int(row.first_seq) for row in rows]
+        self.rows = [(int(row.last_seq), str(row.last_hash)) for row in rows]
+
+    def _find(self, position: int) -> tuple[int, str] | None:
+        index = bisect.bisect_right(self.firsts, position) - 1
+        if index >= 0 and self.rows[index][0] >= position:
+            return self.rows[index]
+        return None
+
+    def over(self, position: int) -> tuple[int, str, bool] | None:
+        """The gap ``position`` lies in: (its last position, that position's chain hash, recorded during the walk)."""
+        found = self._find(position)
+        if found is not None:
+            return (*found, self.fresh)
+        if not self.fresh:
+            self.fresh = True
+            self._read()
+            found = self._find(position)
+            if found is not None:
+                return (*found, True)
+        return None
+
+
+def _undeclared(stepped: list[tuple[int, int, bool]], declared: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The first gap stepped over that the declared runs do not cover (a deletion dressed up as a purge). A gap
+    recorded while the walk ran is declared by an event past the head the walk read first: it is not checked."""
+    merged: list[list[int]] = []
+    for first, last in sorted(declared):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    starts = [run[0] for run in merged]
+    for first, last, during in stepped:
+        if during:
+            continue
+        index = bisect.bisect_right(starts, first) - 1
+        if index < 0 or merged[index][1] < last:
+            return first, last
+    return None
+
+
+def record_gaps(conn: Connection, purged: Mapping[int, str]) -> None:
+    """Positions (``chain_seq`` → ``chain_hash``) of events deleted by retention: record them as gaps of the chain,
+    merged with the gaps next to them, so ``verify`` steps over them. Called in the purging transaction, before or
+    after the delete."""
+    if conn.dialect.name == "postgresql":  # two purges never merge with one neighbour at once (SQLite: one writer)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _GAP_LOCK})
+    runs: list[list[Any]] = []
+    for seq in sorted(purged):
+        if runs and runs[-1][1] == seq - 1:
+            runs[-1][1], runs[-1][2] = seq, purged[seq]
+        else:
+            runs.append([seq, seq, purged[seq]])
+    for first, last, last_hash in runs:
+        before = conn.execute(select(audit_gap_table).where(audit_gap_table.c.last_seq == first - 1)).first()
+        if before is not None:
+            conn.execute(audit_gap_table.delete().where(audit_gap_table.c.first_seq == before.first_seq))
+            first = int(before.first_seq)
+        after = conn.execute(select(audit_gap_table).where(audit_gap_table.c.first_seq == last + 1)).first()
+        if after is not None:
+            conn.execute(audit_gap_table.delete().where(audit_gap_table.c.first_seq == after.first_seq))
+            last, last_hash = int(after.last_seq), str(after.last_hash)
+        conn.execute(audit_gap_table.insert().values(first_seq=first, last_seq=last, last_hash=last_hash))
 
 
 def count_statement() -> Any:

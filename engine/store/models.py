@@ -579,3 +579,24 @@ class DeadlineAnnouncement(SQLModel, table=True):
     task_id: str = Field(primary_key=True, max_length=36)
     kind: str = Field(primary_key=True, max_length=10)
     at: datetime = _utc(nullable=False)
+
+
+class AuditGap(SQLModel, table=True):
+    """Positions ``first_seq``..``last_seq`` of the global audit chain that retention purged (their instances were
+    archived, engine/commands/retention.py), and the chain hash of the last of them: ``verify`` goes on from it
+    (engine/store/audit_chain.py). Adjacent gaps are merged into one row."""
+
+    __tablename__ = "audit_gap"
+    first_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    last_seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    last_hash: str = Field(max_length=64)
+
+
+class DashboardMonth(SQLModel, table=True):
+    """The dashboard's figures of a past month (``YYYY-MM``, Hanoi time) kept before retention purges the rows they
+    are counted from (engine/reads/dashboard.py reads them instead of counting)."""
+
+    __tablename__ = "dashboard_month"
+    month: str = Field(primary_key=True, max_length=7)
+    figures: str = Field(sa_column=Column(Text, nullable=False))  # DashboardFigures as JSON
+    taken_at: datetime = _utc(nullable=False)

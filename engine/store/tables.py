@@ -14,7 +14,9 @@ from phoihop.engine.store.models import (
     ApiKey,
     AuditChain,
     AuditEvent,
+    AuditGap,
     CalendarDay,
+    DashboardMonth,
     DefaultVersion,
     Delegation,
     Deployment,
@@ -59,6 +61,8 @@ document_table = Document.__table__  # type: ignore[attr-defined]
 document_content_table = DocumentContent.__table__  # type: ignore[attr-defined]
 person_table = Person.__table__  # type: ignore[attr-defined]
 delegation_table = Delegation.__table__  # type: ignore[attr-defined]
+audit_gap_table = AuditGap.__table__  # type: ignore[attr-defined]
+dashboard_month_table = DashboardMonth.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 
