@@ -25,6 +25,7 @@ cannot do this here: pytest 9 derives ``nodeid`` from the item's id, so the grou
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -278,3 +279,17 @@ def officer(sub: str, *groups: str, roles: tuple[str, ...] = ("officer",)) -> Ac
 
 def payload(**kw: Any) -> dict[str, Any]:
     return kw
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A test that runs the ``phoihop`` command in-process (phoihop.cli.main) sets up the root logger as the command
+    does (JSON lines on standard error, INFO): put it back, so later tests of the worker neither print every INFO
+    line nor capture records they did not ask for."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    alembic = logging.getLogger("alembic").level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("alembic").setLevel(alembic)
