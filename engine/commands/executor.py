@@ -129,10 +129,12 @@ class CommandExecutor:
         log line and to ``observer`` (the app's latency histogram, phoihop/observability.py)."""
         name = sys._getframe(1).f_code.co_qualname
         work = unit_of_work(self.db, self.clock.now, write=write, fail_before_commit=self.fail_before_commit)
-        return self._observed(name, work)
+        return self._observed(name, work, logging.INFO if write else logging.DEBUG)
 
     @contextmanager
-    def _observed(self, name: str, work: AbstractContextManager[UnitOfWork]) -> Iterator[UnitOfWork]:
+    def _observed(self, name: str, work: AbstractContextManager[UnitOfWork], level: int) -> Iterator[UnitOfWork]:
+        """Time the command; its log line is INFO for a write, DEBUG for a read-only look (the scheduler asks what is
+        due twice a second) unless it failed."""
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -141,7 +143,8 @@ class CommandExecutor:
             outcome = "ok"
         finally:
             seconds = time.perf_counter() - started
-            log.info(
+            log.log(
+                level if outcome == "ok" else logging.INFO,
                 "command %s %s in %.1f ms",
                 name,
                 outcome,
