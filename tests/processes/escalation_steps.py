@@ -36,7 +36,7 @@ REPORT: dict[str, Any] = {
     "description": "Quy định hiện hành chưa cho phép kê đơn điện tử sau khám từ xa; đơn vị đã rà soát nhưng chưa "
     "tháo gỡ được trong phạm vi thẩm quyền.",
     "category": "policy",
-    "urgent": False,
+    "urgent": 0,
     "related_resolution": "29/2025/NQ-HĐND",
     "attachments": [{"name": "Báo cáo vướng mắc", "document_number": "120/BC-SYT"}],
 }

@@ -190,11 +190,11 @@ def test_deploys_in_strict_mode_with_every_element_traceable_to_the_decision(cli
 
 def test_start_form_is_enforced(deployed: TestClient) -> None:
     client = deployed
-    without_urgent = {k: v for k, v in REPORT.items() if k != "urgent"}  # the form's default (false) fills it in
+    without_urgent = {k: v for k, v in REPORT.items() if k != "urgent"}  # the form's default (Thường) fills it in
     response = client.post(INSTANCES, json={"process_key": KEY, "variables": without_urgent}, headers=REPORTER)
     assert response.status_code == 201, response.text
     started = response.json()["id"]
-    assert client.get(f"{INSTANCES}/{started}", headers=ADMIN).json()["variables"]["urgent"] is False
+    assert client.get(f"{INSTANCES}/{started}", headers=ADMIN).json()["variables"]["urgent"] == 0
     client.post(f"{INSTANCES}/{started}/cancel", json={"reason": "kiểm thử"}, headers=ADMIN)
     bad = dict(REPORT, reporting_agency="so-khong-co", funding_amount=-5, ghi_chu="x", urgent="có")
     response = client.post(INSTANCES, json={"process_key": KEY, "variables": bad}, headers=REPORTER)
@@ -363,7 +363,7 @@ def test_a_recommendation_from_sandbox_review_starts_an_escalation(deployed: Tes
         "title": "Kiến nghị sửa đổi quy định sau thử nghiệm có kiểm soát: AI",
         "description": "Thử nghiệm đã kết thúc. Kiến nghị: bổ sung quy định về dữ liệu huấn luyện.",
         "category": "policy",
-        "urgent": False,
+        "urgent": 0,
         "related_resolution": "29/2025/NQ-HĐND",
         "legal_conflict": True,
         "source_process": "sandbox_review",
@@ -716,7 +716,7 @@ def test_late_so_khcn_and_van_phong_steps_go_up_to_van_phong_and_ubnd(
     deployed: TestClient, clock: FakeClock, app_container: EngineContainer
 ) -> None:
     client = deployed
-    instance_id = report(client, urgent=True)  # urgent: shorter limits
+    instance_id = report(client, urgent=1)  # Khẩn: shorter limits
     assert moment(open_task(client, instance_id, "classify")["due_at"]) == hanoi(2026, 3, 3)  # 1 working day
 
     clock.set(hanoi(2026, 3, 3) + SECOND)

@@ -106,7 +106,7 @@ def test_numbers_booleans_patterns_dates_and_nested_objects() -> None:
     assert start["submitted_at"].widget == "datetime"
     escalation = by_name(build_fields(form("escalation", "start.form.json"), T))
     assert escalation["reporting_agency"].options[1] == ("stp", "Sở Tư pháp")
-    assert escalation["urgent"].value == "false"  # the property's default
+    assert escalation["urgent"].value == "0"  # the property's default: Thường
 
 
 def test_array_of_enum_is_a_group_of_checkboxes() -> None:
