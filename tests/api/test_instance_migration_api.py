@@ -47,7 +47,8 @@ def waiting(client: TestClient, clock: FakeClock) -> dict[str, str]:
     clock.set(hanoi(2026, 3, 2, 9))
     response = upload(client, *((f.name, f.content) for f in escalation_v1_files()))
     assert response.status_code == 201, response.text
-    claimed, legal, guided = report(client), report(client), report(client)
+    # version 1's start form has urgency as a yes/no (the levels came later)
+    claimed, legal, guided = (report(client, urgent=False) for _ in range(3))
     assert (
         client.post(f"/api/v1/tasks/{open_task(client, claimed, 'classify')['id']}/claim", headers=SKHCN).status_code
         == 200
@@ -141,11 +142,13 @@ def test_dry_run_then_execute_then_walk_to_the_end_on_version_2(client: TestClie
 
 def test_an_unclaimed_task_moves_to_the_new_lane(client: TestClient, waiting: dict[str, str]) -> None:
     started = client.post(
-        INSTANCES, json={"process_key": "escalation", "version": 1, "variables": REPORT}, headers=REPORTER
+        INSTANCES,
+        json={"process_key": "escalation", "version": 1, "variables": {**REPORT, "urgent": False}},
+        headers=REPORTER,
     )
     assert started.status_code == 201, started.text
     fresh = started.json()["id"]
-    newer = report(client)  # starts on version 2, the latest: not what the plan moves
+    newer = report(client, urgent=False)  # starts on version 2, the latest: not what the plan moves
     response = client.post(EXECUTE, json={**PLAN, "instance_ids": [fresh, newer]}, headers=ADMIN)
     assert response.status_code == 200 and response.json()["summary"] == {"migrated": 1, "refused": 1, "failed": 0}
     refused = next(r for r in response.json()["results"] if r["status"] == "refused")
