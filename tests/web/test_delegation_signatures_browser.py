@@ -9,7 +9,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests import document_files as files
-from tests.web.conftest import LiveServer, bearer, submit_dossier
+from tests.web.conftest import LiveServer, bearer, screenshot, submit_dossier
 from tests.web.test_browser import sign_in
 
 
@@ -26,6 +26,7 @@ def test_a_lead_delegates_to_an_officer_and_revokes_it(page: Page, live_server: 
     expect(row).to_contain_text("Nguyễn Văn An")
     expect(row).to_contain_text("ký thay")  # the delegator is a lead
     expect(row).to_contain_text("Đang hiệu lực")
+    screenshot(page, "delegation")
     row.get_by_test_id("revoke").click()
     row = page.locator('[data-testid="delegations"] tr', has_text="Đi công tác, ủy quyền xử lý công việc của Sở")
     expect(row).to_have_attribute("data-status", "revoked")
@@ -53,3 +54,4 @@ def test_an_officer_reads_the_signatures_of_a_signed_pdf(page: Page, live_server
     expect(signature).to_have_count(1)
     expect(signature.get_by_test_id("signer")).to_contain_text("Nguyen Van An")
     expect(signature.get_by_test_id("sig-valid")).to_have_text("Có")  # intact; not trusted: no roots configured
+    screenshot(page, "signatures")
