@@ -27,7 +27,6 @@ from phoihop.engine.commands.jobs import DEFAULT_JOB_RETRIES, RetryPolicy
 from phoihop.engine.commands.mail import MailDelivery, SmtpSettings
 from phoihop.engine.commands.messages import MessageCommands, MessageDelivery
 from phoihop.engine.commands.notifications import OFFICE_OPEN, NotificationCommands, NotificationJobs, Notifier
-from phoihop.engine.commands.people import People
 from phoihop.engine.commands.scheduler import TimerScheduler
 from phoihop.engine.commands.task_flow import TaskFlowCommands
 from phoihop.engine.commands.tasks import TaskCommands
@@ -117,7 +116,6 @@ class EngineContainer:
     notifications: NotificationCommands
     notification_jobs: NotificationJobs
     mail: MailDelivery
-    people: People
     scripts: ScriptPool  # the script workers; shared by the engines of a process, ended by stop_script_workers()
     assignments: Assignments
     delegations: Delegations  # ủy quyền, and the directory of people
@@ -262,7 +260,6 @@ def build_engine(
         notifications=NotificationCommands(db, clock),
         notification_jobs=notification_jobs,
         mail=mail,
-        people=People(db, clock),
         webhooks=Webhooks(db, clock),
         webhook_delivery=webhook_delivery,
         scripts=scripts,

@@ -16,7 +16,7 @@ What makes a notification, and for whom:
 
 In-app notifications are always on; each person chooses email: ``immediate`` (an ``email_outbox`` row in the same
 transaction, engine/commands/mail.py delivers it), ``digest`` (one email a day) or ``off``. People are those of the
-``person`` table (written at sign-in and at a token's first use: engine/commands/people.py)."""
+``person`` table (written at sign-in and at a token's first use: engine/store/people.py)."""
 
 from __future__ import annotations
 

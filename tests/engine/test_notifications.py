@@ -42,7 +42,7 @@ def mailing(db_url: str, clock: FakeClock, sink: SmtpSink) -> Iterator[EngineCon
     smtp = SmtpSettings(host="127.0.0.1", port=sink.port, sender="phoihop@so.hanoi.gov.vn", timeout=5)
     built = build_engine(db_url, clock=clock, script_cpu_seconds=0.5, smtp=smtp, public_url="https://phoihop.test")
     for person, email in ((AN, "an@skhcn.test"), (CUONG, "cuong@skhcn.test"), (DUNG, "dung@stp.test")):
-        built.people.seen(person, email=email)
+        built.delegations.record_person(person, email=email)
     yield built
     built.close()
 
@@ -315,8 +315,10 @@ def test_a_person_seen_twice_at_once_is_one_person(mailing: EngineContainer) -> 
     """Two first requests of one person at once (two new tokens): one row, the latest name, no unique-key error."""
     newcomer = Actor.of("syt.quang", name="Lý Văn Quang", groups=("syt",), roles=("officer",))
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda _: mailing.people.seen(newcomer), range(8)))
-    mailing.people.seen(Actor.of("syt.quang", name="Lý Văn Quang (Sở Y tế)", groups=("syt",), roles=("officer",)))
+        list(pool.map(lambda _: mailing.delegations.record_person(newcomer), range(8)))
+    mailing.delegations.record_person(
+        Actor.of("syt.quang", name="Lý Văn Quang (Sở Y tế)", groups=("syt",), roles=("officer",))
+    )
     with mailing.db.transaction(write=False) as conn:
         (person,) = people_store.people(conn, ["syt.quang"])
     assert person["name"] == "Lý Văn Quang (Sở Y tế)" and person["groups"] == ["syt"]

@@ -56,13 +56,13 @@ async def _signed_in(context: AnyPage, actor: Actor, target: str, *, email: str 
 
     def open_session() -> OpenedSession:
         sessions.revoke(previous)
-        # the directory of people (phân công, ủy quyền): the person signing in; in dev, every demo user at once
+        # the directory of people (phân công, ủy quyền): in dev, every demo user at once; the person signing in is
+        # recorded by the session they open (engine/commands/web_sessions.py)
         demo = context.settings.env == "dev" and demo_user(actor.id) is not None
         for person in DEMO_USERS if demo else ():
             container.delegations.record_person(
                 Actor.of(person.sub, name=person.name, groups=person.groups, roles=person.roles)
             )
-        container.delegations.record_person(actor)
         return sessions.open(actor, ttl=ttl, email=email)
 
     opened = await run_in_threadpool(open_session)
