@@ -3,9 +3,17 @@ the URLs it loads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
+
+from phoihop.engine.clock import Clock
+from phoihop.settings import Settings
+from tests.conftest import TEST_SECRET, reused_app
 
 
 class PageParts(HTMLParser):
@@ -41,3 +49,30 @@ def sign_in(client: httpx.Client, sub: str) -> str:
     inbox = client.get("/")
     assert inbox.status_code == 200, inbox.text
     return parts(inbox.text).csrf
+
+
+@contextmanager
+def dev_app(db_url: str, clock: Clock, *, processes_dir: Path | None = Path("processes")) -> Iterator[TestClient]:
+    """The app in dev mode (the demo sign-in page) on ``db_url``, started in-process: nothing deployed, no scheduler."""
+    settings = Settings(
+        env="dev",
+        database_url=db_url,
+        secret_key=TEST_SECRET,
+        deploy_on_start=False,
+        run_scheduler=False,
+        **({"processes_dir": processes_dir} if processes_dir is not None else {}),
+    )
+    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
+        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+        yield started
+
+
+def signed_in(app: TestClient, sub: str) -> tuple[TestClient, str]:
+    """A browser of ``app`` signed in as the demo user ``sub``, and its CSRF token."""
+    browser = TestClient(app.app, raise_server_exceptions=False)
+    page = browser.get("/dang-nhap")
+    answer = browser.post(
+        "/dang-nhap/thu", data={"sub": sub, "next": "/", "csrf_token": parts(page.text).csrf}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    return browser, parts(browser.get("/").text).csrf

@@ -6,41 +6,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
-from phoihop.settings import Settings
 from tests.api.calls import PORTAL, deploy, start
-from tests.conftest import TEST_SECRET, reused_app
-from tests.web.pages import parts
+from tests.web.pages import dev_app, parts, signed_in
 
 
 @pytest.fixture
 def app(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
-    settings = Settings(
-        env="dev",
-        database_url=db_url,
-        secret_key=TEST_SECRET,
-        deploy_on_start=False,
-        run_scheduler=False,
-        processes_dir=Path("processes"),
-    )
-    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
-        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+    with dev_app(db_url, clock) as started:
         yield started
-
-
-def signed_in(app: TestClient, sub: str) -> tuple[TestClient, str]:
-    browser = TestClient(app.app, raise_server_exceptions=False)
-    page = browser.get("/dang-nhap")
-    answer = browser.post(
-        "/dang-nhap/thu", data={"sub": sub, "next": "/", "csrf_token": parts(page.text).csrf}, follow_redirects=False
-    )
-    assert answer.status_code == 303, answer.text
-    return browser, parts(browser.get("/").text).csrf
 
 
 HTMX = {"HX-Request": "true"}

@@ -15,10 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
-from phoihop.settings import Settings
 from tests import document_files as files
-from tests.conftest import TEST_SECRET, auth, reused_app
-from tests.web.test_officer_pages import signed_in
+from tests.conftest import auth
+from tests.web.pages import dev_app, signed_in
 
 FORMS = Path(__file__).parents[1] / "fixtures" / "forms"
 ADMIN = auth("root", roles="admin")
@@ -35,16 +34,7 @@ TASK_FORM = {
 
 @pytest.fixture
 def app(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
-    settings = Settings(
-        env="dev",
-        database_url=db_url,
-        secret_key=TEST_SECRET,
-        deploy_on_start=False,
-        run_scheduler=False,
-        processes_dir=Path("processes"),
-    )
-    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
-        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+    with dev_app(db_url, clock) as started:
         deployed = started.post(
             "/api/v1/process-definitions",
             files=[

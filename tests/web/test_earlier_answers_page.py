@@ -13,24 +13,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
-from phoihop.settings import Settings
 from phoihop.web.forms import agency_defaults
 from phoihop.web.i18n import agency_name
 from phoihop.web.templating import _task_agency
 from tests.api.calls import OWNER, STP, complete, open_tasks, start, upload
-from tests.conftest import TEST_SECRET, reused_app
-from tests.web.test_officer_pages import signed_in
+from tests.web.pages import dev_app, signed_in
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "show_earlier"
 
 
 @pytest.fixture
 def app(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
-    settings = Settings(
-        env="dev", database_url=db_url, secret_key=TEST_SECRET, deploy_on_start=False, run_scheduler=False
-    )
-    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
-        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+    with dev_app(db_url, clock, processes_dir=None) as started:
         assert upload(started, *((p.name, p.read_bytes()) for p in sorted(FIXTURES.iterdir()))).status_code == 201
         yield started
 

@@ -7,16 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.model import Actor
-from phoihop.settings import Settings
 from phoihop.web.session import SESSION_COOKIE
-from tests.conftest import TEST_SECRET, reused_app
 from tests.processes.escalation_steps import SKHCN_LEAD as SKHCN_LEAD_HEADERS
 from tests.processes.escalation_steps import (
     classify,
@@ -30,36 +27,16 @@ from tests.processes.escalation_steps import (
     variables,
     vp_review,
 )
-from tests.web.pages import parts
+from tests.web.pages import dev_app, signed_in
 
 HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
 def app(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
-    settings = Settings(
-        env="dev",
-        database_url=db_url,
-        secret_key=TEST_SECRET,
-        deploy_on_start=False,
-        run_scheduler=False,
-        processes_dir=Path("processes"),
-    )
-    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
-        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+    with dev_app(db_url, clock) as started:
         deploy_escalation(started)
         yield started
-
-
-def signed_in(app: TestClient, sub: str) -> tuple[TestClient, str]:
-    """A browser of ``app`` signed in as the demo user ``sub``, and its CSRF token."""
-    browser = TestClient(app.app, raise_server_exceptions=False)
-    page = browser.get("/dang-nhap")
-    answer = browser.post(
-        "/dang-nhap/thu", data={"sub": sub, "next": "/", "csrf_token": parts(page.text).csrf}, follow_redirects=False
-    )
-    assert answer.status_code == 303, answer.text
-    return browser, parts(browser.get("/").text).csrf
 
 
 class TaskForm(HTMLParser):

@@ -6,30 +6,18 @@ test_task_flow_page.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from phoihop.engine.clock import FakeClock
-from phoihop.settings import Settings
 from tests.api.calls import OWNER, PORTAL, SKHCN, bpmn, complete, open_tasks, start
-from tests.conftest import TEST_SECRET, reused_app
-from tests.web.test_officer_pages import signed_in
+from tests.web.pages import dev_app, signed_in
 
 
 @pytest.fixture
 def app(db_url: str, clock: FakeClock) -> Iterator[TestClient]:
-    settings = Settings(
-        env="dev",
-        database_url=db_url,
-        secret_key=TEST_SECRET,
-        deploy_on_start=False,
-        run_scheduler=False,
-        processes_dir=Path("processes"),
-    )
-    with TestClient(reused_app(settings, clock), raise_server_exceptions=False) as started:
-        assert started.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
+    with dev_app(db_url, clock) as started:
         files = [("files", ("drafted_reply.bpmn", bpmn("drafted_reply.bpmn"), "application/xml"))]
         assert started.post("/api/v1/process-definitions", files=files, headers=OWNER).status_code == 201
         yield started
