@@ -48,10 +48,6 @@ def set_preferences(conn: Connection, person_id: str, *, email_mode: str, email:
     conn.execute(update(T).where(T.c.id == person_id).values(email_mode=email_mode, email=email))
 
 
-def touch_person(conn: Connection, person_id: str, at: datetime) -> None:
-    conn.execute(update(T).where(T.c.id == person_id).values(last_seen_at=at))
-
-
 def people(conn: Connection, ids: Iterable[str] | None = None) -> list[Row]:
     """Everyone (ordered by name), or the people of ``ids``."""
     stmt = select(T).order_by(T.c.name, T.c.id)
@@ -77,20 +73,6 @@ def members_of(conn: Connection, agencies: Iterable[str]) -> list[Row]:
 def people_of_agency(conn: Connection, agency: str) -> list[Row]:
     """The people of one agency, by name."""
     return members_of(conn, [agency])
-
-
-def remember_person(conn: Connection, user_id: str, name: str, now: datetime) -> None:
-    """Keep ``name`` as ``user_id``'s display name (the latest sign-in wins); agencies and roles are kept."""
-    stmt = insert_ignore(conn, T).values(
-        id=user_id,
-        name=name[:300] or user_id,
-        groups=[],
-        roles=[],
-        email_mode="immediate",
-        first_seen_at=now,
-        last_seen_at=now,
-    )
-    conn.execute(stmt.on_conflict_do_update(index_elements=[T.c.id], set_={"name": name[:300], "last_seen_at": now}))
 
 
 def names_of(conn: Connection, user_ids: Iterable[str]) -> dict[str, str]:
