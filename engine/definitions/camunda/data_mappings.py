@@ -50,45 +50,63 @@ def is_dotted_name(name: str | None) -> bool:
     return name is not None and _DOTTED.fullmatch(name) is not None
 
 
+def _refuse_kind(rewrite: Rewrite, element: Any, what: str, child: Any) -> None:
+    kind = local_name(child)
+    rewrite.refuse(
+        element,
+        f"{what}: a camunda:{kind} value is not supported, only a literal text, one ${{…}} expression, or a "
+        "camunda:map or camunda:list of those",
+        f"{what}: không hỗ trợ giá trị camunda:{kind}, chỉ dùng văn bản cố định, một biểu thức ${{…}}, hoặc "
+        "camunda:map, camunda:list của chúng",
+        line=child.sourceline,
+    )
+
+
+def _children(holder: Any) -> list[Any]:
+    return [child for child in holder if isinstance(child.tag, str)]
+
+
 def _value(rewrite: Rewrite, holder: Any, element: Any, what: str, depth: int = 0) -> str | None:
     """The Python of the value ``holder`` (a parameter, a map entry or a list value) carries: its text (a literal, or
-    one ``${…}``), or its one child camunda:map (a dict) or camunda:list (a list); None after reporting a refusal."""
-    children = [child for child in holder if isinstance(child.tag, str)]
-    if children:
-        kind = local_name(children[0])
-        if len(children) == 1 and kind in ("map", "list") and depth < _MAX_DEPTH:
-            if kind == "map":
-                items = [
-                    (entry.get("key"), _value(rewrite, entry, element, what, depth + 1))
-                    for entry in children[0].iterfind(_C + "entry")
-                ]
-                if any(key is None or python is None for key, python in items):
-                    if any(key is None for key, _ in items):
-                        rewrite.refuse(
-                            element,
-                            f"{what}: a camunda:entry has no key",
-                            f"{what}: một camunda:entry không có key",
-                            line=children[0].sourceline,
-                        )
-                    return None
-                return "{" + ", ".join(f"{key!r}: {python}" for key, python in items) + "}"
-            values = [_value(rewrite, value, element, what, depth + 1) for value in children[0].iterfind(_C + "value")]
-            return None if None in values else "[" + ", ".join(str(value) for value in values) + "]"
-        rewrite.refuse(
-            element,
-            f"{what}: a camunda:{kind} value is not supported, only a literal text, one ${{…}} expression, or a "
-            "camunda:map or camunda:list of those",
-            f"{what}: không hỗ trợ giá trị camunda:{kind}, chỉ dùng văn bản cố định, một biểu thức ${{…}}, hoặc "
-            "camunda:map, camunda:list của chúng",
-            line=children[0].sourceline,
-        )
+    one ``${…}``), or its one child camunda:map (a dict of its camunda:entry keys) or camunda:list (a list of its
+    camunda:value items); None after reporting a refusal. Nothing in it is skipped unread."""
+    children = _children(holder)
+    if not children:
+        text = holder.text
+        if text is None or not text.strip():
+            return "None"
+        if looks_like_juel(text):
+            return python_of(rewrite, text, element, (what, what), holder.sourceline)
+        return repr(text)
+    kind = local_name(children[0])
+    if len(children) > 1 or kind not in ("map", "list") or depth >= _MAX_DEPTH:
+        _refuse_kind(rewrite, element, what, children[0] if kind not in ("map", "list") else children[-1])
         return None
-    text = holder.text
-    if text is None or not text.strip():
-        return "None"
-    if looks_like_juel(text):
-        return python_of(rewrite, text, element, (what, what), holder.sourceline)
-    return repr(text)
+    item_kind = "entry" if kind == "map" else "value"
+    items = _children(children[0])
+    for item in items:
+        if local_name(item) != item_kind:
+            _refuse_kind(rewrite, element, what, item)
+            return None
+    if kind == "list":
+        values = [_value(rewrite, item, element, what, depth + 1) for item in items]
+        return None if None in values else "[" + ", ".join(str(value) for value in values) + "]"
+    pairs: list[str] = []
+    for entry in items:
+        key = entry.get("key")
+        if key is None:
+            rewrite.refuse(
+                element,
+                f"{what}: a camunda:entry has no key",
+                f"{what}: một camunda:entry không có key",
+                line=entry.sourceline,
+            )
+            return None
+        python = _value(rewrite, entry, element, what, depth + 1)
+        if python is None:
+            return None
+        pairs.append(f"{key!r}: {python}")
+    return "{" + ", ".join(pairs) + "}"
 
 
 def _parameter_value(rewrite: Rewrite, parameter: Any, element: Any) -> str | None:

@@ -134,8 +134,8 @@ def camunda_findings(file: str, root: Any) -> Iterator[Finding]:
                 element,
                 element.get("id") if element is not None else None,
                 f"form field {field.get('id')!r}: defaultValue {default!r} is read as {str(value).lower()} "
-                "(Camunda reads every text but \"true\" as false); write true or false",
+                '(Camunda reads every text but "true" as false); write true or false',
                 f"trường biểu mẫu {field.get('id')!r}: defaultValue {default!r} được hiểu là "
-                f"{'đúng (true)' if value else 'sai (false)'} (Camunda hiểu mọi văn bản khác \"true\" là false); "
+                f'{"đúng (true)" if value else "sai (false)"} (Camunda hiểu mọi văn bản khác "true" là false); '
                 "hãy viết true hoặc false",
             )
