@@ -30,12 +30,12 @@ from datetime import datetime as _datetime
 from datetime import tzinfo
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
 )
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.util import deep_merge as _deep_merge_module
 
