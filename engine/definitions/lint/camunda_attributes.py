@@ -12,7 +12,7 @@ from typing import Any
 
 from phoihop.engine.definitions.camunda.data_mappings import is_dotted_name
 from phoihop.engine.definitions.camunda.forms import boolean_default
-from phoihop.engine.definitions.camunda.refused import IMPLEMENTED_ON
+from phoihop.engine.definitions.camunda.refused import IMPLEMENTED_ON, is_literal_expression
 from phoihop.engine.definitions.lint.findings import finding_at
 from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS
 from phoihop.engine.model import Finding
@@ -70,6 +70,13 @@ def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
                         f"Camunda chỉ chạy nó trên công việc tự động, công việc gửi, công việc quy tắc nghiệp vụ và "
                         f"sự kiện thông điệp, và bỏ qua nó trên {kind}",
                     )
+        elif kind in IMPLEMENTED_ON and is_literal_expression(element):
+            yield (
+                _owner(element) if kind.endswith("EventDefinition") else element,
+                "camunda:expression",
+                f"{element.get(_C + 'expression')!r} is literal text (no ${{…}}), which Camunda evaluates to itself",
+                f"{element.get(_C + 'expression')!r} là văn bản cố định (không có ${{…}}), Camunda tính ra chính nó",
+            )
         for attribute, (en, vi) in _IGNORED.items():
             if attribute == "initiator" and element.tag == f"{{{BPMN_NS}}}startEvent":
                 continue  # stored at start (engine.commands.instances)
