@@ -1,7 +1,8 @@
 """Corpus benchmark: how many BPMN files made by other tools phoihop accepts, against SpiffWorkflow's own parsers.
 
 Given a folder, every ``*.bpmn`` (and ``*.bpmn20.xml``) file under it is one case, sent with what it references
-beside it: the ``*.dmn`` files of its folder when it has a ``decisionRef``, the ``*.form``/``*.form.json`` files when
+beside it: the ``*.dmn`` files of its folder (and of a ``dmn`` folder in it) when it has a ``decisionRef`` or
+``spiffworkflow:calledDecisionId``, the ``*.form``/``*.form.json`` files when
 it names a form, and the sibling BPMN files that declare a process it calls. For each case:
 
 - SpiffWorkflow 3.2 alone: ``SpiffBpmnParser()`` and ``CamundaParser()`` (default constructors, no XSD validator)
@@ -133,14 +134,14 @@ def called_processes(text: str) -> set[str]:
 
 
 def cases_of(folder: Path) -> list[Case]:
-    bpmns = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".bpmn", ".bpmn20.xml")))
+    bpmns = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.lower().endswith((".bpmn", ".bpmn20.xml")))
     declared = {p: declared_processes(read_text(p)) for p in bpmns}
     cases = []
     for bpmn in bpmns:
         text = read_text(bpmn)
         files = [bpmn]
-        if "decisionRef" in text:
-            files += sorted(bpmn.parent.glob("*.dmn"))
+        if re.search(r"decisionRef|calledDecisionId", text):  # Camunda's attribute, SpiffWorkflow's extension
+            files += sorted(bpmn.parent.glob("*.dmn")) + sorted(bpmn.parent.glob("dmn/*.dmn"))
         if re.search(r"formKey|formRef|formId", text):
             files += sorted(p for p in bpmn.parent.iterdir() if p.name.endswith((".form", ".form.json")))
         for called in called_processes(text) - declared[bpmn]:

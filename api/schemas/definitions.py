@@ -17,7 +17,8 @@ class FindingOut(Out):
     code: str = Field(
         description="lane-not-agency, no-documentation, no-due-date, due-date-invalid, no-form, approval-invalid, "
         "on-return-invalid, "
-        "dmn-no-default, dmn-feel, dmn-hit-policy, dmn-required-decision, camunda-ignored, unreachable, dead-end, "
+        "dmn-no-default, dmn-feel, dmn-hit-policy, dmn-required-decision, camunda-ignored, camunda-coerced, "
+        "unreachable, dead-end, "
         "implicit-end, flow-into-nothing, gateway-one-way, end-with-open-branches; "
         "from validation also invalid-bpmn (XML, schema, references, expressions), "
         "juel-unsupported, feel-unsupported, camunda-unsupported"

@@ -14,6 +14,10 @@
    ``n * 4`` could leave an integer no column stores, and the command failed as a whole (a 500). The result is
    checked like a script's (engine.variables.check_results) before it is merged: the task fails alone, naming the
    output, and its data stays as it was.
+5. Multi-instance input collections. A loop whose ``loopDataInputRef`` (or ``camunda:collection``) names a variable
+   the instance does not have, or one that is no collection, made SpiffWorkflow iterate ``None`` (a ``TypeError``, so
+   a 500 on start). It fails as the loop's task instead, naming the variable: a ``WorkflowTaskException`` the runtime
+   handles like a failing script.
 """
 
 from __future__ import annotations
@@ -26,11 +30,17 @@ from datetime import datetime as _datetime
 from datetime import tzinfo
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.util import deep_merge as _deep_merge_module
 
 from phoihop.engine.clock import Clock, SystemClock
+from phoihop.engine.errors import ScriptError
 from phoihop.engine.variables import check_results
 
 _SYSTEM_CLOCK = SystemClock()
@@ -93,6 +103,29 @@ def _checked_result(self: Any, task: Any) -> Any:
     return result
 
 
+def _check_collection(self: Any, my_task: Any) -> None:
+    if self.data_input is not None:
+        collection = self.data_input.get(my_task)
+        if isinstance(collection, (str, bytes)) or not hasattr(collection, "__iter__"):
+            name = self.data_input.bpmn_id
+            missing = collection is None
+            error = ScriptError(
+                f"the multi-instance collection {name!r} is {'missing' if missing else 'not a list'}: set it to a "
+                "list before this step",
+                detail_vi=f"tập dữ liệu đa thực thể {name!r} {'chưa có' if missing else 'không phải danh sách'}: "
+                "hãy gán một danh sách cho biến này trước bước này",
+            )
+            raise WorkflowTaskException(error.detail, task=my_task, exception=error) from error
+
+
+def _checking_collection(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def checked(self: Any, my_task: Any) -> Any:
+        _check_collection(self, my_task)
+        return method(self, my_task)
+
+    return checked
+
+
 _applied = False
 
 
@@ -107,4 +140,6 @@ def apply() -> None:
     cycle = _timer_module.CycleTimerEventDefinition
     cycle.cycle_complete = _unless_held(cycle.cycle_complete)
     DMNEngine.result = _checked_result
+    ParallelMultiInstanceTask.create_children = _checking_collection(ParallelMultiInstanceTask.create_children)
+    SequentialMultiInstanceTask._update_hook = _checking_collection(SequentialMultiInstanceTask._update_hook)
     _applied = True

@@ -53,3 +53,27 @@ def test_link_events_run_as_the_sequence_flow_they_stand_for(client: TestClient)
     finished = client.post(f"/api/v1/tasks/{tasks['xu_ly']['id']}/complete", json={"variables": {}}, headers=ADMIN)
     assert finished.status_code == 200, finished.text
     assert client.get(f"{INSTANCES}/{created['id']}", headers=ADMIN).json()["status"] == "completed"
+
+
+def test_a_loop_over_a_missing_collection_answers_the_start_without_a_500(client: TestClient) -> None:
+    """SpiffWorkflow iterated the missing collection of a camunda:collection loop (TypeError): every start of such a
+    process answered 500. The loop's step fails instead, naming the variable, and the start is answered."""
+    assert upload(client, ("collection_loop.bpmn", (CORPUS / "collection_loop.bpmn").read_bytes())).status_code == 201
+    answered = client.post(INSTANCES, json={"process_key": "xem_xet_tung_ho_so", "variables": {}}, headers=PORTAL)
+    assert answered.status_code < 500, answered.text
+    assert "danh_sach" in answered.text, answered.text
+    created = start(client, "xem_xet_tung_ho_so", variables={"danh_sach": [1, 2, 3]})
+    assert client.get(f"{INSTANCES}/{created['id']}", headers=ADMIN).json()["status"] == "completed"
+
+
+def test_camunda_map_parameters_and_yes_no_defaults_deploy_and_start(client: TestClient) -> None:
+    content = (CORPUS / "camunda_mappings.bpmn").read_bytes()
+    validated = client.post(
+        f"{DEFINITIONS}/validate", files=[("files", ("camunda_mappings.bpmn", content, "text/xml"))], headers=OWNER
+    )
+    assert validated.status_code == 200 and validated.json()["valid"], validated.text
+    codes = {finding["code"] for finding in validated.json()["warnings"]}
+    assert {"camunda-coerced", "camunda-ignored"} <= codes, validated.text
+    assert upload(client, ("camunda_mappings.bpmn", content)).status_code == 201
+    created = start(client, "chuan_bi_ho_so", variables={"so_ban": 1})
+    assert set(open_tasks(client, created["id"])) == {"hoi_bo_sung"}

@@ -250,3 +250,71 @@ def test_an_event_spiffworkflow_cannot_run_is_refused_in_our_words_naming_it() -
     assert en.startswith("boundaryEvent hoan_tac_ghi_so: SpiffWorkflow 3.2 cannot run this catch event")
     assert "compensateEventDefinition" in en and "không chạy được sự kiện bắt" in vi
     assert "NotImplementedError" not in en + vi and "<bpmn:" not in en + vi
+
+
+# --- Camunda data mappings and form fields seen in public files (issue 12, corpus) ----------------------------------
+def test_a_camunda_map_with_a_nested_list_is_assigned_as_a_dict_and_a_dotted_name_is_left_out(
+    container: EngineContainer,
+) -> None:
+    files = corpus("camunda_mappings.bpmn")
+    found = findings(files)
+    assert not [f for f in found if f["severity"] == "error"]
+    (dotted,) = [f for f in found if "HoSo.loai" in f["message_en"]]
+    assert (dotted["code"], dotted["severity"], dotted["element_id"]) == ("camunda-ignored", "warning", "lap_danh_muc")
+    assert "cannot be read by any expression" in dotted["message_en"] and "dấu chấm" in dotted["message_vi"]
+    container.deployments.deploy(OWNER, files)
+    instance_id, _ = container.instances.start(INTEGRATOR, "chuan_bi_ho_so", variables={"so_ban": 2})
+    variables = instance(container, instance_id)["variables"]
+    assert variables["ho_so"] == {"loai": "cap_moi", "giay_to": ["don_de_nghi", 2]}
+    assert not [name for name in variables if "." in name or name == "HoSo"]
+    assert set(open_tasks(container, instance_id)) == {"hoi_bo_sung"}
+
+
+def test_a_boolean_field_defaulting_to_no_is_false_with_a_warning_and_a_shared_form_key_keeps_each_tasks_fields() -> (
+    None
+):
+    files = corpus("camunda_mappings.bpmn")
+    (coerced,) = [f for f in findings(files) if f["code"] == "camunda-coerced"]
+    assert (coerced["severity"], coerced["element_id"]) == ("warning", "hoi_bo_sung")
+    assert "'No' is read as false" in coerced["message_en"] and "được hiểu là sai" in coerced["message_vi"]
+    (process,) = compile_files(files).processes
+    ask, write = process.user_tasks["hoi_bo_sung"], process.user_tasks["ghi_bo_sung"]
+    assert ask.form_key == "BoSung" and write.form_key == "generated:ghi_bo_sung"
+    assert process.forms["BoSung"].schema["properties"] == {
+        "can_bo_sung": {"title": "Cần bổ sung?", "type": "boolean", "default": False}
+    }
+    assert process.forms["generated:ghi_bo_sung"].schema["properties"] == {
+        "noi_dung": {"title": "Nội dung", "type": "string"}
+    }
+    yes = corpus("camunda_mappings.bpmn", {'defaultValue="No"': 'defaultValue="Yes"'})
+    (process,) = compile_files(yes).processes
+    assert process.forms["BoSung"].schema["properties"]["can_bo_sung"]["default"] is True
+    maybe = corpus("camunda_mappings.bpmn", {'defaultValue="No"': 'defaultValue="Maybe"'})
+    errors = [f for f in findings(maybe) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["hoi_bo_sung"] and "'Maybe' is not a boolean" in errors[0][
+        "message_en"
+    ]
+
+
+def test_a_camunda_script_value_in_a_map_is_still_refused_naming_the_parameter() -> None:
+    files = corpus(
+        "camunda_mappings.bpmn",
+        {"<camunda:value>${so_ban}</camunda:value>": '<camunda:script scriptFormat="groovy">so_ban</camunda:script>'},
+    )
+    errors = [f for f in findings(files) if f["severity"] == "error"]
+    assert [f["element_id"] for f in errors] == ["lap_danh_muc"]
+    assert "inputParameter 'ho_so': a camunda:script value is not supported" in errors[0]["message_en"]
+
+
+def test_a_loop_over_a_collection_the_instance_lacks_fails_as_that_step_not_the_server(
+    container: EngineContainer,
+) -> None:
+    files = corpus("collection_loop.bpmn")
+    container.deployments.deploy(OWNER, files)
+    instance_id, _ = container.instances.start(INTEGRATOR, "xem_xet_tung_ho_so")  # no TypeError out of SpiffWorkflow
+    row = instance(container, instance_id)
+    assert row["status"] != "completed"
+    error = str(row.get("error") or row)
+    assert "danh_sach" in error and "missing" in error
+    done, _ = container.instances.start(INTEGRATOR, "xem_xet_tung_ho_so", variables={"danh_sach": ["a", "b"]})
+    assert instance(container, done)["status"] == "completed"

@@ -28,7 +28,14 @@ from phoihop.engine.definitions.forms.files import is_form_file, parse_form
 from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS, NSMAP
 from phoihop.engine.errors import InvalidDefinition
 
-__all__ = ["GENERATED_FORM_PREFIX", "FieldRefused", "form_schema", "generate_forms", "is_variable"]
+__all__ = [
+    "GENERATED_FORM_PREFIX",
+    "FieldRefused",
+    "boolean_default",
+    "form_schema",
+    "generate_forms",
+    "is_variable",
+]
 
 GENERATED_FORM_PREFIX = "generated:"
 
@@ -46,6 +53,21 @@ _CONSTRAINTS = {
     "min": ("minimum", "long"),
     "max": ("maximum", "long"),
 }
+
+
+# Camunda Modeler writes any text into a boolean field's defaultValue; Camunda reads "true" and everything else as
+# false. The yes/no words public files use (SpiffWorkflow's own test data writes "No") are read for what they say, with
+# a warning (engine.definitions.lint.camunda_attributes, ``camunda-coerced``); other texts stay refused.
+_BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "yes", "y", "on", "1"), True),
+    **dict.fromkeys(("false", "no", "n", "off", "0"), False),
+}
+
+
+def boolean_default(text: str) -> bool | None:
+    """The value of a boolean form field's ``defaultValue`` (``true``/``false``, or yes/no, y/n, on/off, 1/0 in any
+    case), or None when it is none of these."""
+    return _BOOLEAN_WORDS.get(text.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -143,7 +165,7 @@ def _default(kind: str, text: str, choices: list[str] | None) -> Any:
     if kind == "long":
         return int(text) if re.fullmatch(r"[+-]?\d{1,15}", text.strip()) else None
     if kind == "boolean":
-        return {"true": True, "false": False}.get(text.strip().lower())
+        return boolean_default(text)
     if kind == "date":
         return text.strip() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) else None
     if kind == "enum":
@@ -153,7 +175,8 @@ def _default(kind: str, text: str, choices: list[str] | None) -> Any:
 
 def generate_forms(rewrite: Rewrite) -> None:
     """Each user task's or start event's form fields as a form of the deployment (``rewrite.forms``), named by its
-    ``camunda:formKey``, or ``generated:<element id>`` when it has none; a JSON form file named by the key wins."""
+    ``camunda:formKey``, or ``generated:<element id>`` when it has none or when an earlier element's fields under the
+    same key differ; a JSON form file named by the key wins."""
     schemas: dict[str, tuple[str, dict[str, Any]]] = {}  # form name → (first element id, schema)
     for element in rewrite.document.root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}startEvent"):
         fields = element.findall(f"bpmn:extensionElements/{_C}formData/{_C}formField", NSMAP)
@@ -168,12 +191,10 @@ def generate_forms(rewrite: Rewrite) -> None:
         name = key or GENERATED_FORM_PREFIX + element.get("id")
         first = schemas.setdefault(name, (element.get("id"), schema))
         if first[1] != schema:
-            rewrite.refuse(
-                element,
-                f"camunda:formKey {name!r} is also used by {first[0]} with other form fields",
-                f"camunda:formKey {name!r} cũng được {first[0]} dùng với các trường khác",
-            )
-            continue
+            # One key, other fields (SpiffWorkflow's test data does this): Camunda shows each task its own fields
+            # when the key names no form it knows, so each gets its own form.
+            name = GENERATED_FORM_PREFIX + element.get("id")
+            schemas[name] = (element.get("id"), schema)
         element.set(_C + "formKey", name)
         try:
             rewrite.forms[name] = parse_form(name, json.dumps(schema, ensure_ascii=False).encode())

@@ -2,22 +2,31 @@
 extensions, execution and task listeners, Java implementations (``camunda:class``, ``delegateExpression``,
 ``expression``, ``type``) on a send task, business rule task or message event (where Camunda runs them; a service
 task's are judged by engine.execution.external_task_spec, and Camunda ignores them anywhere else), and scripts not
-in Python (``scriptFormat``) or not written in the task."""
+in Python (``scriptFormat``) or not written in the task. A ``camunda:expression`` that is literal text (no ``${…}`` or
+``#{…}``) runs no code in Camunda (the text is its own value) and is not refused: the lint warns that it has no
+effect (engine.definitions.lint.camunda_attributes)."""
 
 from __future__ import annotations
 
 from phoihop.engine.definitions.camunda.edits import replace_script
+from phoihop.engine.definitions.camunda.juel import looks_like_juel
 from phoihop.engine.definitions.camunda.rewrite import Rewrite
 from phoihop.engine.definitions.expressions import owner
 from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS, NSMAP, local_name
 
-__all__ = ["IMPLEMENTED_ON", "refuse_extensions", "refuse_script_languages"]
+__all__ = ["IMPLEMENTED_ON", "is_literal_expression", "refuse_extensions", "refuse_script_languages"]
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 # Where Camunda 7 runs camunda:class/delegateExpression/expression/type (besides the service task, judged by
 # engine.execution.external_task_spec); on any other element it ignores them (a lint warning here, camunda-ignored).
 IMPLEMENTED_ON = frozenset({"sendTask", "businessRuleTask", "messageEventDefinition"})
 _C = f"{{{CAMUNDA_NS}}}"
+
+
+def is_literal_expression(element: object) -> bool:
+    """The element's camunda:expression is literal text, which Camunda evaluates to itself: it runs nothing."""
+    value = element.get(_C + "expression")  # type: ignore[attr-defined]
+    return value is not None and not looks_like_juel(value)
 
 
 def refuse_extensions(rewrite: Rewrite) -> None:
@@ -50,7 +59,9 @@ def refuse_extensions(rewrite: Rewrite) -> None:
             )
         elif element.tag.startswith(f"{{{BPMN_NS}}}") and name in IMPLEMENTED_ON:
             implemented = [
-                a for a in ("class", "delegateExpression", "expression", "type") if element.get(_C + a) is not None
+                a
+                for a in ("class", "delegateExpression", "expression", "type")
+                if element.get(_C + a) is not None and not (a == "expression" and is_literal_expression(element))
             ]
             if implemented:
                 target = owner(element) if name.endswith("EventDefinition") else element

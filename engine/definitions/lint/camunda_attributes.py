@@ -1,13 +1,18 @@
 """The lint of Camunda 7 attributes that are read but have no effect in this engine (``camunda-ignored``): a starter
-variable anywhere but on a start event, follow-up dates, priorities, starter groups and users, Camunda Forms. What
-has no place here at all is refused at deploy instead (engine.definitions.camunda)."""
+variable anywhere but on a start event, follow-up dates, priorities, starter groups and users, Camunda Forms, and
+input/output parameters or call mappings to a dotted variable name (``Fact.type``, which no expression can read).
+Values read other than Camunda reads them are ``camunda-coerced``: a boolean form field's ``defaultValue`` written
+as yes/no (Camunda takes every text but ``true`` as false). What has no place here at all is refused at deploy
+instead (engine.definitions.camunda)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from phoihop.engine.definitions.camunda.refused import IMPLEMENTED_ON
+from phoihop.engine.definitions.camunda.data_mappings import is_dotted_name
+from phoihop.engine.definitions.camunda.forms import boolean_default
+from phoihop.engine.definitions.camunda.refused import IMPLEMENTED_ON, is_literal_expression
 from phoihop.engine.definitions.lint.findings import finding_at
 from phoihop.engine.definitions.structure import BPMN_NS, CAMUNDA_NS
 from phoihop.engine.model import Finding
@@ -65,6 +70,13 @@ def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
                         f"Camunda chỉ chạy nó trên công việc tự động, công việc gửi, công việc quy tắc nghiệp vụ và "
                         f"sự kiện thông điệp, và bỏ qua nó trên {kind}",
                     )
+        elif kind in IMPLEMENTED_ON and is_literal_expression(element):
+            yield (
+                _owner(element) if kind.endswith("EventDefinition") else element,
+                "camunda:expression",
+                f"{element.get(_C + 'expression')!r} is literal text (no ${{…}}), which Camunda evaluates to itself",
+                f"{element.get(_C + 'expression')!r} là văn bản cố định (không có ${{…}}), Camunda tính ra chính nó",
+            )
         for attribute, (en, vi) in _IGNORED.items():
             if attribute == "initiator" and element.tag == f"{{{BPMN_NS}}}startEvent":
                 continue  # stored at start (engine.commands.instances)
@@ -72,8 +84,27 @@ def _ignored_attributes(root: Any) -> Iterator[tuple[Any, str, str, str]]:
                 yield element, f"camunda:{attribute}", en, vi
 
 
+def _owner(extension: Any) -> Any:
+    """The element (with an id) whose extensionElements hold ``extension``."""
+    current = extension.getparent()
+    while current is not None and current.get("id") is None:
+        current = current.getparent()
+    return current
+
+
+def _dotted_targets(root: Any) -> Iterator[tuple[Any, str, str]]:
+    """(owner, what, the dotted name) for each parameter or call mapping that assigns a dotted variable name."""
+    for parameter in root.iter(_C + "inputParameter", _C + "outputParameter"):
+        if is_dotted_name(parameter.get("name")):
+            yield _owner(parameter), f"camunda:{parameter.tag.rsplit('}', 1)[-1]}", parameter.get("name")
+    for mapping in root.iter(_C + "in", _C + "out"):
+        if is_dotted_name(mapping.get("target")):
+            yield _owner(mapping), f"camunda:{mapping.tag.rsplit('}', 1)[-1]} target", mapping.get("target")
+
+
 def camunda_findings(file: str, root: Any) -> Iterator[Finding]:
-    """``camunda-ignored``: the Camunda 7 attributes a BPMN file sets that have no effect here."""
+    """``camunda-ignored``: the Camunda 7 attributes a BPMN file sets that have no effect here; ``camunda-coerced``:
+    the values read other than Camunda reads them."""
     for element, attribute, en, vi in _ignored_attributes(root):
         yield finding_at(
             "camunda-ignored",
@@ -84,3 +115,34 @@ def camunda_findings(file: str, root: Any) -> Iterator[Finding]:
             f"{attribute} has no effect in this engine: {en}",
             f"{attribute} không có tác dụng trong máy chủ này: {vi}",
         )
+    for element, what, name in _dotted_targets(root):
+        yield finding_at(
+            "camunda-ignored",
+            "warning",
+            file,
+            element,
+            element.get("id") if element is not None else None,
+            f"{what} {name!r} has no effect in this engine: a variable named with a dot cannot be read by any "
+            f"expression (${{{name}}} reads a property of {name.split('.')[0]!r}); the assignment is left out",
+            f"{what} {name!r} không có tác dụng trong máy chủ này: không biểu thức nào đọc được biến có dấu chấm "
+            f"trong tên (${{{name}}} đọc thuộc tính của {name.split('.')[0]!r}); phép gán được bỏ qua",
+        )
+    for field in root.iter(_C + "formField"):
+        default = field.get("defaultValue")
+        if (field.get("type") or "").strip() != "boolean" or default is None:
+            continue
+        value = boolean_default(default)
+        if value is not None and default.strip().lower() not in ("true", "false"):
+            element = _owner(field)
+            yield finding_at(
+                "camunda-coerced",
+                "warning",
+                file,
+                element,
+                element.get("id") if element is not None else None,
+                f"form field {field.get('id')!r}: defaultValue {default!r} is read as {str(value).lower()} "
+                '(Camunda reads every text but "true" as false); write true or false',
+                f"trường biểu mẫu {field.get('id')!r}: defaultValue {default!r} được hiểu là "
+                f'{"đúng (true)" if value else "sai (false)"} (Camunda hiểu mọi văn bản khác "true" là false); '
+                "hãy viết true hoặc false",
+            )
