@@ -128,7 +128,7 @@ def server(database_url: str, workdir: Path, secret: str, prefix: list[str]) -> 
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
