@@ -356,6 +356,10 @@ def run_level(
         "p95_ms": round(percentile(ordered, 0.95) * 1000, 2),
         "server_cpu_ms_per_request": round(server_seconds / requests * 1000, 3) if server_seconds is not None else None,
         "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 3),
+        # what a busy machine moves least: the servers' CPU per instance (a core to itself would do 1000 / this)
+        "server_cpu_ms_per_instance": round(server_seconds / done * 1000, 2)
+        if server_seconds is not None and done
+        else None,
     }
 
 
@@ -418,6 +422,7 @@ def bench(
         "p50_ms": first["p50_ms"],
         "p95_ms": first["p95_ms"],
         "server_cpu_ms_per_request": per_request,
+        "server_cpu_ms_per_instance": first["server_cpu_ms_per_instance"],
         "client_cpu_ms_per_request": first["client_cpu_ms_per_request"],
         "healthz_p50_ms": round(healthz_ms, 2),
         "healthz_server_cpu_ms": round(healthz_cpu, 3) if healthz_cpu is not None else None,
@@ -550,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  {level['clients']} client(s): {level['instances_per_s']} instances/s ({level['instances']} instances), "
             f"{level['requests_per_s']} requests/s, per request p50 {level['p50_ms']} ms p95 {level['p95_ms']} ms, "
             f"CPU per request: servers {level['server_cpu_ms_per_request']} ms, clients "
-            f"{level['client_cpu_ms_per_request']} ms"
+            f"{level['client_cpu_ms_per_request']} ms; servers' CPU per instance "
+            f"{level['server_cpu_ms_per_instance']} ms"
         )
     if result["ratios"]:
         print("scaling: " + ", ".join(f"{k} = ×{v}" for k, v in result["ratios"].items()))
