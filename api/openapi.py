@@ -11,9 +11,13 @@ import re
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
+from phoihop.deps import API_KEY, BEARER, get_actor
 from phoihop.problems import MEDIA_TYPE
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -186,16 +190,43 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _authenticates(dependant: Dependant) -> bool:
+    return any(d.call is get_actor or _authenticates(d) for d in dependant.dependencies)
+
+
+def _apply_security(schema: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
+    """The bearer and API-key schemes on every operation whose caller get_actor authenticates (phoihop/deps.py: it
+    reads the headers itself, so that FastAPI does not run the two scheme objects on every request to document them)."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    for scheme in (BEARER, API_KEY):
+        schemes[scheme.scheme_name] = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+    paths = schema.get("paths", {})
+    for route in iter_route_contexts(routes):  # every route, those of the included routers too
+        dependant = getattr(route, "dependant", None)
+        if not (isinstance(dependant, Dependant) and getattr(route, "include_in_schema", False)):
+            continue
+        if not _authenticates(dependant):
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is not None and not operation.get("security"):
+                operation["security"] = [{BEARER.scheme_name: []}, {API_KEY.scheme_name: []}]
+    return schema
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = _document(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                    tags=app.openapi_tags,
+                _apply_security(
+                    get_openapi(
+                        title=app.title,
+                        version=app.version,
+                        description=app.description,
+                        routes=app.routes,
+                        tags=app.openapi_tags,
+                    ),
+                    app.routes,
                 )
             )
         return app.openapi_schema

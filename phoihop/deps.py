@@ -10,8 +10,8 @@ import unicodedata
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, Query, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.auth import TokenVerifier, Unauthenticated
@@ -173,7 +173,9 @@ async def get_slip_reads(request: Request) -> SlipReads:
 
 
 # The two ways in, declared as OpenAPI security schemes (``/docs`` then offers "Authorize"). Neither refuses by
-# itself (auto_error=False): get_actor reads the raw headers and answers a problem+json 401 of its own.
+# itself (auto_error=False): get_actor reads the raw headers and answers a problem+json 401 of its own. get_actor does
+# not list them as sub-dependencies (FastAPI would run both on every request only to document them): api/openapi.py
+# applies the schemes to every operation that depends on get_actor.
 BEARER = HTTPBearer(
     scheme_name="bearer",
     bearerFormat="JWT",
@@ -189,11 +191,7 @@ API_KEY = APIKeyHeader(
 )
 
 
-async def get_actor(
-    request: Request,
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
-    _api_key: Annotated[str | None, Security(API_KEY)] = None,
-) -> Actor:
+async def get_actor(request: Request) -> Actor:
     authorization = request.headers.get("authorization")
     x_api_key = request.headers.get("x-api-key")
     if authorization:

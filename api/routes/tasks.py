@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from phoihop.api.openapi import problem_responses
-from phoihop.api.schemas.tasks import CompleteTask, TaskDetailOut, TaskOut, TaskPage
+from phoihop.api.schemas.tasks import CompletedTaskOut, CompleteTask, TaskDetailOut, TaskOut, TaskPage
 from phoihop.deps import CurrentActor, Limit, Offset, TaskReadsDep, TasksDep
-from phoihop.engine.commands.tasks import TaskCommands
+from phoihop.engine.commands.tasks import CompletedTaskView, TaskCommands
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.reads.views import Page, TaskDetail, TaskView
@@ -100,11 +100,15 @@ async def unclaim(task_id: str, actor: CurrentActor, tasks: TasksDep, task_reads
 
 @router.post(
     "/{task_id}/complete",
-    response_model=TaskOut,
-    summary="Complete a task with its form's variables",
+    response_model=CompletedTaskOut,
+    summary="Complete a task with its form's variables; answers the task and the instance's next tasks",
     responses=problem_responses(409),
 )
-async def complete(task_id: str, actor: CurrentActor, tasks: TasksDep, body: CompleteTask | None = None) -> TaskView:
-    """Completes the task with `variables`, checked against its form; the instance moves on to its next steps."""
+async def complete(
+    task_id: str, actor: CurrentActor, tasks: TasksDep, body: CompleteTask | None = None
+) -> CompletedTaskView:
+    """Completes the task with `variables`, checked against its form; the instance moves on to its next steps. The
+    answer is the task as it is now, and in `next_tasks` the instance's open tasks that are in the caller's inbox
+    (same rows as GET /api/v1/tasks): a client goes on to the next step without another request."""
     completed = await run_in_threadpool(tasks.complete, actor, task_id, body.variables if body else {})
-    return completed.task  # as the UPDATE … RETURNING left its row
+    return CompletedTaskView.of(completed)  # the task as the UPDATE … RETURNING left its row

@@ -51,6 +51,15 @@ class TaskOut(Out):
     required_role: str | None = Field(default=None, description="Only actors with this role claim and complete")
 
 
+class CompletedTaskOut(TaskOut):
+    next_tasks: list[TaskOut] = Field(
+        default_factory=list,
+        description="The instance's open tasks now, those in the caller's inbox (rows as GET /api/v1/tasks lists "
+        "them), oldest first: what to work on next without another request; empty when the instance ended, waits "
+        "for a message or timer, or moved on to another agency's step",
+    )
+
+
 class EarlierAnswerOut(Out):
     field: str = Field(description="The variable")
     label: str = Field(description="Its title in the form that asked for it (Vietnamese)")

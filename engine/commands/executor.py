@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -69,6 +69,9 @@ class CommandResult:
     instance_id: str
     status: InstanceStatus
     open_tasks: tuple[str, ...]
+    # the ``human_task`` rows this command inserted, as written (no read-back): a caller answering with the next
+    # tasks (POST /api/v1/tasks/{id}/complete) needs no further query when they are all the open ones
+    opened: tuple[Mapping[str, Any], ...] = field(default=(), kw_only=True, compare=False, repr=False)
 
 
 class Publisher(Protocol):
@@ -439,7 +442,7 @@ class CommandExecutor:
                 head["version"] + 1, workflow, frozenset(snapshot.open_tasks), timers, messages, merged
             )
             uow.after_commit.append(lambda: self.cache.put(instance_id, entry))
-        return CommandResult(instance_id, cast(InstanceStatus, status), tuple(snapshot.open_tasks))
+        return CommandResult(instance_id, cast(InstanceStatus, status), tuple(snapshot.open_tasks), opened=tuple(rows))
 
     def record_incidents(
         self, uow: UnitOfWork, head: Mapping[str, Any], workflow: Any, snapshot: Snapshot

@@ -20,7 +20,7 @@ from phoihop.engine.errors import (
     TaskNotOpen,
 )
 from phoihop.engine.model import Actor
-from phoihop.engine.reads.views import TaskView, task_view
+from phoihop.engine.reads.views import TaskView, extended, task_view
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
 from phoihop.engine.variables import check_variables
@@ -28,9 +28,53 @@ from phoihop.engine.variables import check_variables
 
 @dataclass(frozen=True)
 class TaskCompleted(CommandResult):
-    """Where completing a task left the instance, and the task as the database now holds it."""
+    """Where completing a task left the instance, the task as the database now holds it, and the instance's open
+    tasks the actor sees in their inbox (``next_tasks``, oldest first): what a client works on next without asking."""
 
     task: TaskView
+    next_tasks: tuple[TaskView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedTaskView(TaskView):
+    """The answer to completing a task: the task as the database now holds it, and ``next_tasks``."""
+
+    next_tasks: tuple[TaskView, ...] = ()
+
+    @classmethod
+    def of(cls, completed: TaskCompleted) -> CompletedTaskView:
+        return extended(completed.task, cls, next_tasks=completed.next_tasks)
+
+
+def sees_in_inbox(actor: Actor, task: Mapping[str, Any]) -> bool:
+    """The task is in ``actor``'s inbox (GET /api/v1/tasks): an admin sees every task; anyone else those of their
+    agencies (candidate groups), naming them, or held or completed by them (or by whoever delegated to them), as
+    ``repo.task_visibility_clause`` says in SQL."""
+    if actor.is_admin:
+        return True
+    ids = actor.user_ids
+    return (
+        task["assignee"] in ids
+        or task.get("completed_by") in ids
+        or bool(actor.groups.intersection(task["candidate_groups"] or ()))
+        or bool(ids.intersection(task["candidate_users"] or ()))
+    )
+
+
+def next_tasks(uow: UnitOfWork, actor: Actor, result: CommandResult) -> tuple[TaskView, ...]:
+    """The instance's open tasks after ``result``, those ``actor`` sees: from the rows the command inserted when they
+    are all the open ones (a sequence of steps: no query), else read in the command's transaction (parallel branches
+    still open from before, a draft)."""
+    opened = {row["id"]: row for row in result.opened}
+    if all(tid in opened for tid in result.open_tasks):  # created together: ordered by id, as the query orders them
+        rows: list[dict[str, Any]] = [
+            {"completed_at": None, "completed_by": None, **opened[tid]} for tid in sorted(result.open_tasks)
+        ]
+    elif result.open_tasks:
+        rows = list(repo.tasks_of_instance(uow.conn, result.instance_id, open_only=True))
+    else:
+        rows = []
+    return tuple(task_view(row, uow.now) for row in rows if sees_in_inbox(actor, row))
 
 
 class TaskCommands:
@@ -110,7 +154,13 @@ class TaskCommands:
                 drafted = submit_draft(uow, actor, task, head, data)
                 row = repo.get_task(uow.conn, task_id)
                 assert row is not None
-                return TaskCompleted(drafted.instance_id, drafted.status, drafted.open_tasks, task_view(row, uow.now))
+                return TaskCompleted(
+                    drafted.instance_id,
+                    drafted.status,
+                    drafted.open_tasks,
+                    task_view(row, uow.now),
+                    next_tasks(uow, actor, drafted),
+                )
             completed = repo.complete_task(uow.conn, task_id, actor.id, uow.now)
             if completed is None:  # the row was read (and, on PostgreSQL, locked) in this transaction
                 raise TaskNotFound(
@@ -130,8 +180,11 @@ class TaskCommands:
                 audit,
                 completed_task=task_id,
             )
+            following = next_tasks(uow, actor, result)
         # the task as the UPDATE … RETURNING left its row
-        return TaskCompleted(result.instance_id, result.status, result.open_tasks, task_view(completed, uow.now))
+        return TaskCompleted(
+            result.instance_id, result.status, result.open_tasks, task_view(completed, uow.now), following
+        )
 
     @staticmethod
     def _task(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:

@@ -82,6 +82,9 @@ def test_a_draft_is_returned_corrected_and_approved_with_its_data(client: TestCl
 
     drafted = complete(client, reply, STP, answer="Bản 1").json()
     assert drafted["status"] == "awaiting_approval" and drafted["assignee"] == "dung"
+    # the instance's open task in the officer's inbox is the draft itself, awaiting the leads, as the inbox lists it
+    assert drafted["next_tasks"] == task_list(client, STP, instance_id=instance_id)["items"]
+    assert [(t["id"], t["status"]) for t in drafted["next_tasks"]] == [(reply, "awaiting_approval")]
     assert [t["id"] for t in task_list(client, STP_LEAD)["items"]] == [reply]
     assert client.get(f"{TASKS}/{reply}", headers=STP_LEAD).json()["draft"]["data"] == {"answer": "Bản 1"}
     assert_problem(client.post(f"{TASKS}/{reply}/approve", json={}, headers=STP), 403, "role-required")

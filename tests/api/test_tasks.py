@@ -229,6 +229,7 @@ def test_the_completed_task_is_the_row_the_database_holds(client: TestClient, cl
     clock.advance(timedelta(hours=1))
 
     done = complete(client, t1, SKHCN, ket_luan="đủ").json()
+    done.pop("next_tasks")
 
     read = client.get(f"{TASKS}/{t1}", headers=SKHCN).json()
     assert done == {
@@ -237,6 +238,64 @@ def test_the_completed_task_is_the_row_the_database_holds(client: TestClient, cl
         if k not in ("form", "values", "returned", "draft", "approval", "earlier", "summary")
     }
     assert (done["claimed_at"], done["completed_at"]) == ("2026-01-05T08:00:00Z", "2026-01-05T09:00:00Z")
+
+
+def test_complete_answers_the_next_tasks_as_the_inbox_lists_them(client: TestClient, clock: FakeClock) -> None:
+    """A client walks an instance with one request per step: each complete answers the next task, the very row the
+    inbox lists (same fields, same values), until the end answers none."""
+    deploy(client, "four_tasks.bpmn")
+    instance_id, task_id = first_task(client, "four_tasks")
+    walked = []
+    for step in ("t1", "t2", "t3", "t4"):
+        clock.advance(timedelta(minutes=10))
+        done = complete(client, task_id, SKHCN, **{f"buoc_{step}": True}).json()
+        walked.append(done["element_id"])
+        if step == "t4":
+            assert done["next_tasks"] == []
+            break
+        inbox = task_list(client, SKHCN, instance_id=instance_id)["items"]
+        assert done["next_tasks"] == inbox
+        assert [t["status"] for t in inbox] == ["open"]
+        task_id = done["next_tasks"][0]["id"]
+
+    assert walked == ["t1", "t2", "t3", "t4"]
+    assert instance(client, instance_id)["status"] == "completed"
+
+
+def test_next_tasks_leave_out_the_tasks_of_other_agencies(client: TestClient) -> None:
+    """The next tasks are those in the caller's inbox: the receiving officer does not see the two agencies' branches
+    that its complete opened; an officer of one branch does not see the other branch, still open from before, nor the
+    city's decision (next test); one who works for both agencies sees the other branch."""
+    deploy(client, "parallel.bpmn")
+    _, receive = first_task(client, "parallel_review")
+    opened = complete(client, receive, SKHCN).json()
+    assert opened["next_tasks"] == []
+
+    _, receive_2 = first_task(client, "parallel_review")
+    as_admin = complete(client, receive_2, ADMIN).json()["next_tasks"]
+    assert sorted((t["element_id"], t["candidate_groups"]) for t in as_admin) == [
+        ("board", ["htkc"]),
+        ("legal", ["stp"]),
+    ]
+    legal = next(t for t in as_admin if t["element_id"] == "legal")
+    board = next(t for t in as_admin if t["element_id"] == "board")
+    both = auth("lan", groups="stp,htkc")
+    after_legal = complete(client, legal["id"], both, legal_ok=True).json()["next_tasks"]
+    assert after_legal == task_list(client, both, instance_id=legal["instance_id"])["items"]
+    assert [t["id"] for t in after_legal] == [board["id"]]  # opened by an earlier command: read in this one
+
+
+def test_each_branch_officer_is_answered_no_task_of_the_other_agency(client: TestClient) -> None:
+    deploy(client, "parallel.bpmn")
+    instance_id, receive = first_task(client, "parallel_review")
+    complete(client, receive, SKHCN)
+    branches = open_tasks(client, instance_id)
+
+    after_legal = complete(client, branches["legal"]["id"], STP, legal_ok=True).json()
+    assert after_legal["next_tasks"] == []  # the board's task (htkc) is still open, not STP's
+    after_board = complete(client, branches["board"]["id"], HTKC, board_ok=True).json()
+    assert after_board["next_tasks"] == []  # the decision is the city's (ubnd)
+    assert [t["element_id"] for t in instance(client, instance_id)["open_tasks"]] == ["decide"]
 
 
 def test_walking_every_task_completes_the_instance(client: TestClient, clock: FakeClock) -> None:
