@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-
 log = logging.getLogger("phoihop.documents")
 __all__ = ["SignatureView", "count_signatures", "read_signatures"]
 
