@@ -137,6 +137,7 @@ def start(tree: Path, database: Path, workdir: Path, secret: str, *, busy: float
                 readied = time.perf_counter() - began
                 cpu = cpu_seconds(proc.pid)
             time.sleep(0.01)
+        assert accepted is not None  # ready is only asked once it accepts
         return accepted, readied, cpu
     finally:
         if holder is not None:
