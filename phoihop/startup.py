@@ -33,6 +33,7 @@ class StartupWork:
 
     deployed: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
     error: str | None = None
     summary: list[str] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -69,7 +70,7 @@ class StartupWork:
             for label, _ in folders:  # the slip templates beside each process: a field they do not have
                 for finding in lint_slip_folder(settings.processes_dir / label / "slips"):
                     log.error("slip template %s/%s: %s", label, finding["file"], finding["message_en"])
-            warmed = work.warm()
+            warmed = work.warm(self.stopping)
             log.info("%d process version(s) compiled in %.2f s from the start", warmed, time.perf_counter() - started)
         except Exception:  # a stored version that does not compile fails its own requests; the server stays ready
             log.exception("warming the compiled process versions failed")
@@ -77,6 +78,7 @@ class StartupWork:
             self.done.set()
 
     def join(self) -> None:
+        self.stopping.set()  # the warming begins no further version; deploying, which readiness waits for, finishes
         if self._thread is not None:
             self._thread.join(JOIN_SECONDS)
 
