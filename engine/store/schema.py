@@ -4,7 +4,7 @@ database's revision with the scripts' head, one query); ``pending_diff`` compare
 A server that finds its database at head never imports Alembic (a tenth of its start-up CPU): the database's
 revision is read from ``alembic_version`` with plain SQL, and the scripts' head from the ``revision`` and
 ``down_revision`` lines of the migration files (Alembic's ScriptDirectory, which imports each script, is the fallback
-when those lines are not plain strings, and the test that checks they agree)."""
+when those lines are not plain strings; tests/api/test_restart.py checks that both readings agree)."""
 
 from __future__ import annotations
 
