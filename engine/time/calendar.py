@@ -28,15 +28,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import EllipsisType
 
+import holidays
+from holidays.countries.vietnam import Vietnam
+
 from phoihop.engine.clock import HANOI_TZ
 
 MAX_DAYS = 3650
 OFFICE_OPEN = time(8, 0)  # Giả định: opening of office hours, Hanoi time
 CULTURE_DAY = (11, 24)  # Ngày Văn hóa Việt Nam: not a holiday until Điều 112.1 of the Labour Code is amended
 MIN_YEAR = 2000  # the five-day week of Quyết định 188/1999/QĐ-TTg
-# the ``holidays`` package's lunar tables end there (its Vietnam.end_year; tests/engine/test_calendar.py checks it):
-# a constant, so that the package (~0.15 s of CPU) is imported with the first year's holidays, not at a server's start
-MAX_YEAR = 2100
+MAX_YEAR = min(int(Vietnam.end_year), 2100)  # the package's lunar tables end there
 WEEKEND_NAMES = {5: ("Thứ Bảy", "Saturday"), 6: ("Chủ nhật", "Sunday")}
 
 __all__ = ["MAX_DAYS", "MAX_YEAR", "MIN_YEAR", "BusinessCalendar", "DayOff", "Override", "WorkingDays"]
@@ -85,8 +86,6 @@ def _check_year(year: int) -> None:
 def _national(year: int) -> _National:
     """Holidays and swapped Saturdays of one year from the ``holidays`` package. A swap announced for one year may
     move a working day into the year before (31/12/2018 ↔ 5/1/2019), so the neighbouring years are populated too."""
-    import holidays
-
     years = [y for y in (year - 1, year, year + 1) if MIN_YEAR - 1 <= y <= MAX_YEAR]
     vi = holidays.country_holidays("VN", years=years, language="vi")
     en = holidays.country_holidays("VN", years=years, language="en_US")

@@ -14,7 +14,7 @@ from phoihop.engine.clock import HANOI_TZ, FakeClock
 from phoihop.engine.commands.calendar import CalendarService, read_calendar_file
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import CalendarDayNotFound, Forbidden, InvalidCalendarDay, InvalidInput
-from phoihop.engine.time.calendar import MAX_DAYS, MAX_YEAR, BusinessCalendar, DayOff, Override
+from phoihop.engine.time.calendar import MAX_DAYS, BusinessCalendar, DayOff, Override
 from phoihop.engine.time.due_dates import warning_time
 from tests.conftest import officer
 
@@ -29,12 +29,6 @@ def hanoi(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
 
 
 # --- national holidays ----------------------------------------------------------------------------------------------
-def test_the_last_supported_year_is_where_the_holidays_packages_lunar_tables_end() -> None:
-    from holidays.countries.vietnam import Vietnam  # imported by the calendar only with the first year it reads
-
-    assert min(int(Vietnam.end_year), 2100) == MAX_YEAR
-
-
 def test_tet_2026_days_off_are_monday_16_to_friday_20_february() -> None:
     tet = [date(2026, 2, d) for d in range(16, 21)]
     assert [d.weekday() for d in tet] == [0, 1, 2, 3, 4]
