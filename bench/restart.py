@@ -1,13 +1,15 @@
 """Restart benchmark: seconds from starting ``phoihop serve`` to the port accepting connections, and to ready.
 
-A template SQLite database is made first by one ``phoihop serve`` of the tree that deploys the four shipped processes
+A template SQLite database is made first by one ``phoihop serve`` of the tree that deploys the shipped processes
 (``processes/``) on start. Each measured run starts ``phoihop serve`` on a fresh copy of it (deploy-on-start on, the
 scheduler off, the same processes folder, so nothing changed on disk), and measures, from the moment the process is
 spawned: when a TCP connect to its port first succeeds ("accept"), and when ``GET /readyz`` first answers 200
 ("ready"; a tree without /readyz deploys before it listens, so for it ready = ``GET /healthz`` 200). Idle machine
-figures are the meaningful ones; medians of ``--runs``. Bytecode is cached (PYTHONPYCACHEPREFIX in the work folder,
-PYTHONDONTWRITEBYTECODE dropped) as for an installed wheel: the first start of each tree, which makes the template,
-writes it.
+figures are the meaningful ones; medians of ``--runs``. On a loaded machine the wall times measure the load as much
+as the start: ``cpu_s``, the server process's own CPU time (user + system, from /proc) when it first answered ready,
+is the figure load moves least (some: caches are shared), and an idle machine's ready time is close to it. Bytecode
+is cached (PYTHONPYCACHEPREFIX in the work folder, PYTHONDONTWRITEBYTECODE dropped) as for an installed wheel: the
+first start of each tree, which makes the template, writes it.
 
 ``--before-tree PATH`` measures another checkout the same way, its runs interleaved with this tree's (run from this
 venv with PYTHONPATH=PATH, e.g. a worktree of the commit before the change), and prints the ratios before/after.
@@ -85,8 +87,15 @@ def hold_write_lock(database: Path, seconds: float) -> threading.Thread:
     return holder
 
 
-def start(tree: Path, database: Path, workdir: Path, secret: str, *, busy: float = 0.0) -> tuple[float, float]:
-    """Spawn ``phoihop serve`` of ``tree`` on ``database``; (seconds to accept, seconds to ready). Always stopped.
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start(tree: Path, database: Path, workdir: Path, secret: str, *, busy: float = 0.0) -> tuple[float, float, float]:
+    """Spawn ``phoihop serve`` of ``tree`` on ``database``; (seconds to accept, seconds to ready, its CPU seconds at
+    ready). Always stopped.
     ``busy``: another writer holds the database's write lock that many seconds from the spawn."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOIHOP_") and k != "PYTHONDONTWRITEBYTECODE"}
@@ -118,6 +127,7 @@ def start(tree: Path, database: Path, workdir: Path, secret: str, *, busy: float
         )
     try:
         accepted = readied = None
+        cpu = 0.0
         while readied is None:
             if proc.poll() is not None or time.perf_counter() - began > LIMIT_SECONDS:
                 raise RuntimeError(f"server did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
@@ -125,8 +135,10 @@ def start(tree: Path, database: Path, workdir: Path, secret: str, *, busy: float
                 accepted = time.perf_counter() - began
             if accepted is not None and ready(f"http://127.0.0.1:{port}"):
                 readied = time.perf_counter() - began
+                cpu = cpu_seconds(proc.pid)
             time.sleep(0.01)
-        return accepted, readied
+        assert accepted is not None  # ready is only asked once it accepts
+        return accepted, readied, cpu
     finally:
         if holder is not None:
             holder.join()
@@ -139,7 +151,7 @@ def start(tree: Path, database: Path, workdir: Path, secret: str, *, busy: float
 
 
 def template(tree: Path, workdir: Path, secret: str) -> Path:
-    """A database of ``tree`` with the four processes deployed (its first start migrates and deploys them)."""
+    """A database of ``tree`` with the shipped processes deployed (its first start migrates and deploys them)."""
     folder = workdir / tree.name
     folder.mkdir()
     made = folder / "template.db"
@@ -147,16 +159,17 @@ def template(tree: Path, workdir: Path, secret: str) -> Path:
     return made
 
 
-def restart(tree: Path, made: Path, run: int, secret: str, busy: float) -> tuple[float, float]:
+def restart(tree: Path, made: Path, run: int, secret: str, busy: float) -> tuple[float, float, float]:
     copy = made.parent / f"run-{run}.db"
     shutil.copy(made, copy)
     return start(tree, copy, made.parent, secret, busy=busy)
 
 
-def medians(times: list[tuple[float, float]]) -> dict[str, float]:
+def medians(times: list[tuple[float, float, float]]) -> dict[str, float]:
     return {
         "accept_s": round(statistics.median(t[0] for t in times), 3),
         "ready_s": round(statistics.median(t[1] for t in times), 3),
+        "cpu_s": round(statistics.median(t[2] for t in times), 3),
         "accept_min_s": round(min(t[0] for t in times), 3),
         "ready_min_s": round(min(t[1] for t in times), 3),
     }
@@ -175,21 +188,34 @@ def main() -> int:
         workdir = Path(tmp)
         trees = [ROOT] + ([args.before_tree.resolve()] if args.before_tree is not None else [])
         made = [template(tree, workdir, secret) for tree in trees]
-        times: list[list[tuple[float, float]]] = [[] for _ in trees]
+        times: list[list[tuple[float, float, float]]] = [[] for _ in trees]
         for run in range(args.runs):  # interleaved: a load that changes meanwhile weighs on both trees alike
             for index, tree in enumerate(trees):
                 times[index].append(restart(tree, made[index], run, secret, args.busy_seconds))
         after = medians(times[0])
-        print(f"this tree:   accept {after['accept_s']:.2f} s, ready {after['ready_s']:.2f} s (medians of {args.runs})")
-        result: dict[str, object] = {"after": after, "runs": args.runs, "busy_seconds": args.busy_seconds}
+        load = Path("/proc/loadavg").read_text().split()[:3]
+        print(
+            f"this tree:   accept {after['accept_s']:.2f} s, ready {after['ready_s']:.2f} s, CPU to ready "
+            f"{after['cpu_s']:.2f} s (medians of {args.runs}; load average {' '.join(load)})"
+        )
+        result: dict[str, object] = {
+            "after": after,
+            "runs": args.runs,
+            "busy_seconds": args.busy_seconds,
+            "loadavg": " ".join(load),
+        }
         if args.before_tree is not None:
             before = medians(times[1])
-            print(f"before tree: accept {before['accept_s']:.2f} s, ready {before['ready_s']:.2f} s")
+            print(
+                f"before tree: accept {before['accept_s']:.2f} s, ready {before['ready_s']:.2f} s, "
+                f"CPU to ready {before['cpu_s']:.2f} s"
+            )
             ratios = {
                 "accept": round(before["accept_s"] / after["accept_s"], 2),
                 "ready": round(before["ready_s"] / after["ready_s"], 2),
+                "cpu": round(before["cpu_s"] / after["cpu_s"], 2),
             }
-            print(f"ratio before/after: accept ×{ratios['accept']}, ready ×{ratios['ready']}")
+            print(f"ratio before/after: accept ×{ratios['accept']}, ready ×{ratios['ready']}, CPU ×{ratios['cpu']}")
             result.update(before=before, ratio=ratios)
         print(json.dumps(result))
     return 0

@@ -1,8 +1,10 @@
 """What a server does once it listens: loading the calendar file, deploy-on-start (only the folders that changed on
-disk since its own last deploy, engine.commands.startup_deploys) and warming the compiled models of the versions new
-starts use, in one background thread, so the port accepts connections right after the schema check (a read: nothing
-before it listens waits for another writer). ``GET /readyz`` answers 503 until
-this work is done (or with its error), then 200; ``GET /healthz`` stays the liveness check."""
+disk since its own last deploy, engine.commands.startup_deploys), then linting the slip templates and warming the
+compiled models of the versions new starts use, in one background thread, so the port accepts connections right after
+the schema check (a read: nothing before it listens waits for another writer). ``GET /readyz`` answers 503 until the
+calendar and the deployments are in place (``deployed``; or with the error that stopped them), then 200: the slip
+lint and the warming only log, and a request that needs a model before it is warm compiles it itself, so neither
+holds readiness (on an unchanged restart they were most of its CPU). ``GET /healthz`` stays the liveness check."""
 
 from __future__ import annotations
 
@@ -26,9 +28,12 @@ JOIN_SECONDS = 30.0  # how long shutdown waits for start-up work still running
 
 @dataclass
 class StartupWork:
-    """The start-up work's state, read by /readyz: ``done`` once it ended, ``error`` when it failed."""
+    """The start-up work's state, read by /readyz: ``deployed`` once the calendar file and deploy-on-start are done
+    (ready), ``done`` once all of it ended (warming included), ``error`` when what readiness waits for failed."""
 
+    deployed: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
     error: str | None = None
     summary: list[str] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -46,27 +51,34 @@ class StartupWork:
                 changed = container.calendar.load_file()
                 log.info("calendar overrides from %s: %d day(s) changed", container.calendar.file, changed)
             work = StartupDeploys(container.deployments)
-            if settings.deploy_on_start:
-                folders = deployable_sets(settings.processes_dir)
-                for label, _ in folders:  # the slip templates beside each process: a field they do not have
-                    for finding in lint_slip_folder(settings.processes_dir / label / "slips"):
-                        log.error("slip template %s/%s: %s", label, finding["file"], finding["message_en"])
-                for outcome in work.run(DEPLOYER, folders, strict=settings.strict_lint):
-                    line = outcome.describe()
-                    self.summary.append(line)
-                    if outcome.newer:
-                        log.warning("deploy on start: %s", line)
-                    else:
-                        log.info("deploy on start: %s", line)
-            warmed = work.warm()
-            log.info("ready: %d process version(s) compiled in %.2f s", warmed, time.perf_counter() - started)
+            folders = deployable_sets(settings.processes_dir) if settings.deploy_on_start else []
+            for outcome in work.run(DEPLOYER, folders, strict=settings.strict_lint):
+                line = outcome.describe()
+                self.summary.append(line)
+                if outcome.newer:
+                    log.warning("deploy on start: %s", line)
+                else:
+                    log.info("deploy on start: %s", line)
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("start-up work failed: the server stays not ready (GET /readyz answers 503)")
+            self.done.set()
+            return
+        self.deployed.set()
+        log.info("ready: deploy on start done in %.2f s", time.perf_counter() - started)
+        try:
+            for label, _ in folders:  # the slip templates beside each process: a field they do not have
+                for finding in lint_slip_folder(settings.processes_dir / label / "slips"):
+                    log.error("slip template %s/%s: %s", label, finding["file"], finding["message_en"])
+            warmed = work.warm(self.stopping)
+            log.info("%d process version(s) compiled in %.2f s from the start", warmed, time.perf_counter() - started)
+        except Exception:  # a stored version that does not compile fails its own requests; the server stays ready
+            log.exception("warming the compiled process versions failed")
         finally:
             self.done.set()
 
     def join(self) -> None:
+        self.stopping.set()  # the warming begins no further version; deploying, which readiness waits for, finishes
         if self._thread is not None:
             self._thread.join(JOIN_SECONDS)
 
@@ -97,10 +109,10 @@ def not_ready(container: EngineContainer, work: StartupWork) -> NotReady | None:
         return NotReady(  # what failed is in the server's log (paths and compile messages are not for the public)
             "startup-failed", "start-up work failed (see the server log)", "Các bước khởi động máy chủ bị lỗi"
         )
-    if not work.done.is_set():
+    if not work.deployed.is_set():
         return NotReady(
             "starting",
-            "start-up work is running (calendar file, deploy-on-start, compiling the processes)",
-            "Máy chủ đang khởi động (triển khai và biên dịch quy trình)",
+            "start-up work is running (calendar file, deploy-on-start)",
+            "Máy chủ đang khởi động (tải lịch làm việc, triển khai quy trình)",
         )
     return None

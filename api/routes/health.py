@@ -1,5 +1,5 @@
 """Liveness (``/healthz``: the process answers and reaches its database) and readiness (``/readyz``: also the schema
-at head and the start-up work done: deploy-on-start and compiling, phoihop.startup)."""
+at head and deploy-on-start done; compiling goes on after it, phoihop.startup)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ Compiled models are built on first use (the executor's model cache and the proce
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -92,9 +93,10 @@ class StartupDeploys:
                 newer.append(f"{row['key']} v{latest['version']} ({latest['deployed_by']})")
         return tuple(dict.fromkeys(newer))
 
-    def warm(self) -> int:
+    def warm(self, stop: threading.Event | None = None) -> int:
         """Compile the version new starts use of every key (its default, else its latest), ahead of the first
-        request; how many. Each lands in the executor's model cache."""
+        request; how many. Each lands in the executor's model cache. ``stop`` set: no further version is begun (a
+        server shutting down does not wait for the rest)."""
         with self.executor.transaction(write=False) as uow:
             keys = sorted({row["key"] for row in repo.list_definitions(uow.conn)})
             ids = []
@@ -104,6 +106,10 @@ class StartupDeploys:
                 chosen = pointer["definition_id"] if pointer is not None else (latest["id"] if latest else None)
                 if chosen is not None:
                     ids.append(int(chosen))
+            warmed = 0
             for definition_id in ids:
+                if stop is not None and stop.is_set():
+                    break
                 self.executor.model(uow.conn, definition_id)
-        return len(ids)
+                warmed += 1
+        return warmed

@@ -2,7 +2,10 @@
 the signer's software reported), whether each signature is cryptographically intact and valid, whether the document
 is unchanged since (the signature covers the whole file, or later revisions change nothing that matters), and whether
 the signer's certificate chains to a configured root (PHOIHOP_SIGNATURE_TRUST_ROOTS). Nothing is fetched from the
-network (no revocation lookups): a city network may be closed, and a check must not hang on it."""
+network (no revocation lookups): a city network may be closed, and a check must not hang on it.
+
+pyHanko (with asn1crypto, aiohttp and its certificate validator) is imported on the first PDF, not with the module:
+it was a seventh of a server's start-up CPU for a path only document uploads take."""
 
 from __future__ import annotations
 
@@ -12,13 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
-
-from pyhanko.keys import load_certs_from_pemder
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 
 log = logging.getLogger("phoihop.documents")
 __all__ = ["SignatureView", "count_signatures", "read_signatures"]
@@ -47,6 +43,8 @@ class SignatureView:
 
 def count_signatures(content: IO[bytes]) -> int:
     """How many signature fields with a signature the PDF has (0 for a PDF pyHanko cannot read)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
     content.seek(0)
     try:
         return len(PdfFileReader(content, strict=False).embedded_signatures)
@@ -55,6 +53,8 @@ def count_signatures(content: IO[bytes]) -> int:
 
 
 def _roots(trust_roots: Path | None) -> list[Any]:
+    from pyhanko.keys import load_certs_from_pemder
+
     if trust_roots is None:
         return []
     if trust_roots.is_dir():
@@ -65,6 +65,8 @@ def _roots(trust_roots: Path | None) -> list[Any]:
 
 
 def _coverage(level: Any) -> str:
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
     if level == SignatureCoverageLevel.ENTIRE_FILE:
         return "entire_file"
     if level == SignatureCoverageLevel.ENTIRE_REVISION:
@@ -74,6 +76,11 @@ def _coverage(level: Any) -> str:
 
 def read_signatures(pdf: bytes, *, trust_roots: Path | None = None) -> list[SignatureView]:
     """Every signature of ``pdf``, in the order of the file; [] for a PDF without any (or one pyHanko cannot read)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_signatures)

@@ -1,23 +1,27 @@
 """Schema only through Alembic: ``upgrade(url)`` brings a database to head (``upgrade_if_needed`` first compares the
-database's revision with the scripts' head, one query); ``pending_diff`` compares models."""
+database's revision with the scripts' head, one query); ``pending_diff`` compares models.
+
+A server that finds its database at head never imports Alembic (a tenth of its start-up CPU): the database's
+revision is read from ``alembic_version`` with plain SQL, and the scripts' head from the ``revision`` and
+``down_revision`` lines of the migration files (Alembic's ScriptDirectory, which imports each script, is the fallback
+when those lines are not plain strings; tests/api/test_restart.py checks that both readings agree)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 from phoihop.engine.store import models  # noqa: F401
 from phoihop.engine.store.database import make_engine, normalize_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # The Alembic scripts are package data of phoihop (phoihop/migrations: in a checkout, the link to migrations/; in an
 # installed wheel, the folder itself), found through the package, wherever it is installed.
@@ -25,6 +29,8 @@ ALEMBIC_DIR = Path(str(files("phoihop").joinpath("migrations")))
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
@@ -52,6 +58,8 @@ def upgrade(url: str) -> str | None:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SCHEMA_LOCK})
                 before = current_revision(conn)
+                from alembic import command
+
                 config = alembic_config(url)
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
@@ -64,16 +72,46 @@ def upgrade(url: str) -> str | None:
         engine.dispose()
 
 
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\b[^=\n]*=\s*(?:(None)|['"]([^'"]+)['"])\s*$""", re.M)
+
+
+def declared_head() -> str | None:
+    """The head as the migration files' own ``revision``/``down_revision`` lines name it: the one revision no other
+    revises. None when a file does not say it in plain strings (a merge's tuple) or the lines name no single head."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in (ALEMBIC_DIR / "versions").glob("*.py"):
+        found = {name: none or value for name, none, value in _REVISION_LINE.findall(script.read_text("utf-8"))}
+        if set(found) != {"revision", "down_revision"}:
+            return None
+        revisions.add(found["revision"])
+        if found["down_revision"] != "None":
+            revised.add(found["down_revision"])
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 and revised <= revisions else None
+
+
 @lru_cache(maxsize=1)
 def head_revision() -> str:
     """The newest revision of the Alembic scripts shipped with this code (read once per process)."""
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    head = declared_head()
+    if head is None:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(conn: Connection) -> str | None:
-    """The revision the database is at (None: never migrated)."""
+    """The revision the database is at (None: never migrated); Alembic's own reading when it holds several."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) <= 1:
+        return str(rows[0]) if rows else None
+    from alembic.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -97,6 +135,9 @@ def upgrade_if_needed(url: str) -> bool:
 
 def pending_diff(url: str) -> list[Any]:
     """Differences between the SQLModel tables and the migrated database (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

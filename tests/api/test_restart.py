@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 
 from phoihop.app import create_app
@@ -20,7 +22,8 @@ from phoihop.engine.commands.startup_deploys import StartupDeploys
 from phoihop.engine.container import build_engine
 from phoihop.engine.definitions.catalog import DeploymentCache
 from phoihop.engine.definitions.process_files import deployable_sets
-from phoihop.engine.store.schema import alembic_config
+from phoihop.engine.store.database import make_engine
+from phoihop.engine.store.schema import alembic_config, current_revision, declared_head, head_revision
 from phoihop.settings import Settings
 from phoihop.startup import DEPLOYER, StartupWork
 from tests.conftest import FIXTURES, TEST_SECRET
@@ -93,6 +96,45 @@ def test_a_restart_keeps_the_version_an_owner_deployed_later(
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("deploy on start")]
     assert len(said) == 1 and "four_tasks: unchanged since the last start" in said[0]
     assert "not compiled" in said[0] and "kept the newer four_tasks v2 (owner)" in said[0]
+
+
+def test_a_restart_with_nothing_changed_deploys_nothing_and_is_ready_before_warming(
+    db_url: str, processes: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The skip is said in the log, no ``deployed`` audit event is added, and readiness comes before the warming of
+    the compiled models (which only logs), in the start-up thread's own order."""
+    with server(db_url, processes, clock) as first:
+        assert [e["actor"] for e in deploy_events(first)] == ["system:deploy"]
+    caplog.set_level(logging.INFO, logger="phoihop")
+    caplog.clear()
+    with server(db_url, processes, clock) as restarted:
+        assert [v["version"] for v in versions(restarted, "four_tasks")] == [1]
+        assert [e["actor"] for e in deploy_events(restarted)] == ["system:deploy"]  # still the first start's only
+        work: StartupWork = restarted.app.state.startup  # type: ignore[attr-defined]
+        assert work.summary == [line for line in work.summary if "unchanged since the last start" in line]
+        assert len(work.summary) == 1 and "not compiled" in work.summary[0]
+    said = [r.getMessage() for r in caplog.records if r.name == "phoihop"]
+    ready = next(i for i, line in enumerate(said) if line.startswith("ready: deploy on start done"))
+    warmed = next(i for i, line in enumerate(said) if "process version(s) compiled" in line)
+    skipped = next(i for i, line in enumerate(said) if line.startswith("deploy on start: four_tasks: unchanged"))
+    assert skipped < ready < warmed
+
+
+def test_the_schema_check_reads_what_alembic_reads(db_url: str, tmp_path: Path) -> None:
+    """A server at head does not import Alembic: the head comes from the migration files' revision lines and the
+    database's revision from alembic_version; both agree with Alembic's own reading (at head, behind, empty)."""
+    assert declared_head() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head_revision() == declared_head()
+    behind = f"sqlite:///{tmp_path / 'behind.db'}"
+    command.upgrade(alembic_config(behind), "0004")
+    for url, expected in ((db_url, head_revision()), (behind, "0004"), (f"sqlite:///{tmp_path / 'empty.db'}", None)):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert current_revision(conn) == expected
+                assert MigrationContext.configure(conn).get_current_revision() == expected
+        finally:
+            engine.dispose()
 
 
 def test_a_folder_changed_on_disk_is_deployed_and_says_so(db_url: str, processes: Path, clock: FakeClock) -> None:
