@@ -279,6 +279,14 @@ def finish(
     return True
 
 
+_NEXT_DUE = (
+    "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END) AS due"
+    " FROM webhook_delivery WHERE status = 'pending'"
+)
+
+
 def next_due(conn: Connection) -> datetime | None:
-    row = rawsql.run(conn, "SELECT MIN(next_attempt_at) AS due FROM webhook_delivery WHERE status = 'pending'").first()
+    """When a pending delivery can next be claimed: its next attempt, or the end of the lease another worker holds on
+    it (a leased delivery is not due to anyone else, so waiting workers sleep until the lease ends, not spin)."""
+    row = rawsql.run(conn, _NEXT_DUE).first()
     return rawsql.ts_out(row["due"]) if row else None
