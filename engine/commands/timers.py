@@ -94,7 +94,7 @@ class TimerCommands:
     def _fire(self, timer: repo.Row, seen: list[repo.Row]) -> int:
         with self.executor.transaction() as uow:
             head = repo.lock_instance_head(uow.conn, timer["instance_id"], skip_locked=True)
-            if head is None or head["status"] not in ("running", "error"):  # error: an incident elsewhere
+            if head is None or head["status"] not in ("running", "incident", "error"):  # an incident elsewhere
                 return 0  # another scheduler has it
             row = repo.ready_timer(uow.conn, timer["id"], uow.now)
             if row is None:

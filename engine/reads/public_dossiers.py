@@ -41,11 +41,18 @@ _MAX_TYPED = 100  # longer input is cut before the comparison (the answer is the
 # what the instance's own state says when the process sets no portal status
 _STATE_VI = {
     "running": "Đang xử lý",
+    "incident": "Đang xử lý",
     "error": "Đang xử lý",
     "completed": "Đã giải quyết xong",
     "cancelled": "Dừng xử lý",
 }
-_STATE_EN = {"running": "In processing", "error": "In processing", "completed": "Processed", "cancelled": "Stopped"}
+_STATE_EN = {
+    "running": "In processing",
+    "incident": "In processing",
+    "error": "In processing",
+    "completed": "Processed",
+    "cancelled": "Stopped",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,7 +121,7 @@ def test_a_script_leaving_an_unstorable_value_after_a_timer_errors_its_instance_
     assert container.scheduler.run_once() == HEALTHY + 1  # the unchanged code raised here, and fired none
     _assert_healthy_fired(container, healthy)
     errored = instance(container, poisoned)
-    assert errored["status"] == "error"
+    assert errored["status"] == "incident"
     assert "bad" in str(errored["error"]) and "amount" in str(errored["error"])
     assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
@@ -197,7 +197,7 @@ def test_a_script_error_after_a_timer_still_errors_the_instance(container: Engin
     poisoned, healthy = _poison_first(container, clock, NAME_ERROR, "poison_name")
     assert container.scheduler.run_once() == HEALTHY + 1
     _assert_healthy_fired(container, healthy)
-    assert instance(container, poisoned)["status"] == "error"
+    assert instance(container, poisoned)["status"] == "incident"
     assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
 
