@@ -30,7 +30,7 @@ import httpx
 import orjson
 from sqlalchemy import select
 
-from phoihop.engine.clock import Clock
+from phoihop.engine.clock import Clock, utc_text
 from phoihop.engine.errors import InvalidInput, WebhookDeliveryInFlight, WebhookDeliveryNotFound, WebhookNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.store import outbox
@@ -288,7 +288,7 @@ class Webhooks:
                 )
             if row["lease_until"] is not None and row["lease_until"] > now:
                 raise WebhookDeliveryInFlight(
-                    f"webhook delivery {delivery_id} is being sent until {row['lease_until'].isoformat()}",
+                    f"webhook delivery {delivery_id} is being sent until {utc_text(row['lease_until'])}",
                     detail_vi=f"Lần gửi webhook {delivery_id} đang được thực hiện, hãy thử lại sau",
                     delivery_id=delivery_id,
                 )
@@ -379,7 +379,7 @@ class WebhookDelivery:
             {
                 "id": delivery["event_id"],
                 "type": delivery["type"],
-                "occurred_at": occurred.isoformat(),
+                "occurred_at": utc_text(occurred),
                 "instance_id": delivery["instance_id"],
                 "process_key": delivery["process_key"],
                 "data": delivery["data"],

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from phoihop.engine.clock import utc_text
 from phoihop.engine.store import rawsql
 from phoihop.engine.store.models import DeadlineAnnouncement, OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
@@ -179,7 +180,7 @@ def announce_deadlines(conn: Connection, now: datetime, *, limit: int = 200) -> 
                         "task_id": row["id"],
                         "element_id": row["element_id"],
                         "name": row["name"],
-                        "due_at": due_at.isoformat() if due_at is not None else None,
+                        "due_at": utc_text(due_at) if due_at is not None else None,
                         "assignee": row["assignee"],
                         "candidate_groups": rawsql.js_out(row["candidate_groups"]),
                     },
