@@ -157,7 +157,7 @@ CONVENTIONS = """
 operation but `/healthz`, `/readyz` and `/metrics` (its own token); "Authorize" above takes either.
 **Errors**: `application/problem+json` (RFC 9457), the `Problem` schema: branch on `type`; `detail` is English,
 `detail_vi` Vietnamese; extension members name the field, task or element.
-**Times**: RFC 3339 `date-time` with an offset (UTC `Z`; a dossier's appointment in Hanoi time, `+07:00`).
+**Times**: RFC 3339 `date-time`, always UTC with `Z` (`2026-01-09T10:00:00Z`; a dossier's appointment too).
 **Retries**: `POST /api/v1/process-instances` with an `Idempotency-Key` answers a repeat with 200 and the same
 instance. A worked example of a portal's calls: docs/integration-example.md."""
 

@@ -10,6 +10,15 @@ from typing import Protocol
 HANOI_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no DST; no tzdata needed
 
 
+def utc_text(moment: datetime) -> str:
+    """The one spelling of a time the API, the webhooks and the live stream emit (docs/api.md, "Times"): RFC 3339 in
+    UTC with ``Z``, ``2026-01-05T08:00:00Z`` (6 digits of microseconds when they are not zero), as pydantic writes
+    an aware UTC datetime."""
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime has no one instant to spell")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """An aware UTC datetime."""

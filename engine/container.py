@@ -164,6 +164,7 @@ def build_engine(
     webhook_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     webhook_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     webhook_backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+    webhook_lease_seconds: float | None = None,
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
@@ -224,6 +225,7 @@ def build_engine(
         max_attempts=webhook_max_attempts,
         timeout_seconds=webhook_timeout_seconds,
         backoff_seconds=webhook_backoff_seconds,
+        lease_seconds=webhook_lease_seconds,
     )
     return EngineContainer(
         db=db,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -27,6 +28,10 @@ def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -34,6 +39,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from phoihop.engine.container import stop_script_workers
 
     settings = _settings()
+    # SIGTERM is how systemd and Kubernetes stop a server: uvicorn stops taking connections, lets the requests in
+    # flight finish (at most timeout_graceful_shutdown), runs the lifespan's shutdown, then raises the signal again;
+    # this handler makes that a clean exit (status 0) instead of a death by signal (a SIGTERM before uvicorn took
+    # over, while the app is built, exits at once the same way)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         # log_config=None: uvicorn keeps the logging main() set up (JSON lines); phoihop.request logs each request once,
         # so uvicorn's own access log is off unless asked for

@@ -121,7 +121,7 @@ async def stream_actor(
 
 
 def sse_event(event: InboxEvent) -> str:
-    data = orjson.dumps(asdict(event)).decode()
+    data = orjson.dumps(asdict(event), option=orjson.OPT_UTC_Z).decode()  # times in UTC with Z, as the API's
     return f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n"
 
 

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=50)  # the last failure makes it dead
     webhook_timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=60)  # per POST
     webhook_backoff_seconds: float = Field(default=DEFAULT_BACKOFF_SECONDS, gt=0)  # first retry; doubles, ≤ 1 h
+    # how long a worker holds a delivery it sends before another may take it over (a worker that died mid-send);
+    # must exceed webhook_timeout_seconds; default: 4 × the timeout + 30 s
+    webhook_lease_seconds: float | None = Field(default=None, gt=0, le=3600)
     # --- web app sign-in (web/): OpenID Connect, authorization code flow + PKCE as a public client (no secret) ---
     oidc_issuer: str | None = None  # enables OIDC; endpoints below default to the issuer's discovery document
     oidc_client_id: str | None = None
@@ -152,6 +155,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> Settings:
+        if self.webhook_lease_seconds is not None and self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "PHOIHOP_WEBHOOK_LEASE_SECONDS must exceed PHOIHOP_WEBHOOK_TIMEOUT_SECONDS: a lease shorter than a "
+                "send lets a second worker send the same delivery while the first one still waits for its answer"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if self.oidc_issuer is None:
             return self
@@ -206,6 +218,7 @@ class Settings(BaseSettings):
             "webhook_max_attempts": self.webhook_max_attempts,
             "webhook_timeout_seconds": self.webhook_timeout_seconds,
             "webhook_backoff_seconds": self.webhook_backoff_seconds,
+            "webhook_lease_seconds": self.webhook_lease_seconds,
         }
 
     @property

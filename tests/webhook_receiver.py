@@ -1,6 +1,7 @@
 """A real HTTP receiver for webhook tests, on loopback: a threaded http.server that records every request and answers
 as the test says (``mode``: "ok" → 200, "fail" → 500, "slow" → answers after ``slow_seconds``, past the sender's
-timeout). It also records how many requests of one event id were in flight at once."""
+timeout). It also records how many requests of one event id were in flight at once, and when each arrived. A test may
+close ``gate`` to hold every request open until it opens it again (a sender killed meanwhile)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int | None  # the status the receiver answered (None: too slow, the sender gave up)
+    arrived_at: float = 0.0  # time.time() when the request arrived
 
     @property
     def event(self) -> dict[str, Any]:
@@ -34,6 +36,7 @@ class Receiver:
     mode: str = "ok"
     slow_seconds: float = 0.6
     hold_seconds: float = 0.0  # how long an "ok" answer takes (to make concurrent sends overlap)
+    gate: threading.Event = field(default_factory=threading.Event)  # cleared: requests wait (at most 60 s) for it
     requests: list[Received] = field(default_factory=list)
     in_flight: Counter[str] = field(default_factory=Counter)
     max_in_flight: Counter[str] = field(default_factory=Counter)
@@ -46,12 +49,14 @@ class Receiver:
 @contextmanager
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
+    state.gate.set()
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
 
         def do_POST(self) -> None:
+            arrived_at = time.time()
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             event_id = self.headers.get("X-Phoihop-Event-Id", "")
             with state.lock:
@@ -64,12 +69,14 @@ def receiver() -> Iterator[Receiver]:
                     answered: int | None = None
                     status = 200
                 else:
+                    if not state.gate.is_set():
+                        state.gate.wait(60)
                     if state.hold_seconds:
                         time.sleep(state.hold_seconds)
                     status = 200 if mode == "ok" else 500
                     answered = status
                 with state.lock:
-                    state.requests.append(Received(dict(self.headers.items()), body, answered))
+                    state.requests.append(Received(dict(self.headers.items()), body, answered, arrived_at))
                 try:
                     self.send_response(status)
                     self.send_header("Content-Length", "0")

@@ -89,6 +89,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "instance_status.running": ("Đang xử lý", "Running"),
     "instance_status.completed": ("Đã kết thúc", "Completed"),
     "instance_status.cancelled": ("Đã hủy", "Cancelled"),
+    "instance_status.incident": ("Có sự cố", "Incident"),
     "instance_status.error": ("Gặp lỗi", "Error"),
     # --- inbox
     "inbox.title": ("Hộp thư công việc", "Task inbox"),
@@ -219,6 +220,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "case.variable": ("Trường", "Field"),
     "case.value": ("Giá trị", "Value"),
     "case.error": ("Lỗi xử lý", "Processing error"),
+    "case.incident": ("Sự cố cần xử lý (thử lại hoặc bỏ qua bước)", "Incident to resolve (retry or skip the step)"),
     "case.incidents": ("Sự cố cần xử lý", "Incidents"),  # external tasks and timers out of retries, failed steps
     "case.system": ("Hệ thống", "System"),
     # --- history event kinds

@@ -17,7 +17,7 @@ class CalendarDayOut(Out):
 
 
 class WorkingDaysOut(Out):
-    start: dt.datetime = Field(description="The receipt moment, Hanoi time (a date is taken as 00:00 that day)")
+    start: dt.datetime = Field(description="The receipt moment (given in Hanoi time: a date is 00:00 that day), in UTC")
     add: int = Field(description="Working days added")
     received_on: dt.date = Field(description="The day deemed the day of receipt (after the cut-off and days off)")
     due_date: dt.date

@@ -11,7 +11,7 @@ from phoihop.api.schemas.common import In, Out, Text
 
 ElementId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 
-InstanceStatus = Literal["running", "completed", "cancelled", "error"]
+InstanceStatus = Literal["running", "incident", "completed", "cancelled", "error"]
 
 
 class MigrationPlanIn(In):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from phoihop.engine.clock import Clock
+from phoihop.engine.clock import Clock, utc_text
 from phoihop.engine.errors import DelegationNotFound, InvalidInput
 from phoihop.engine.model import ROLES, TASK_ROLES, Actor, Delegated
 from phoihop.engine.store import delegations as store
@@ -197,8 +197,8 @@ class Delegations:
                         "data": {
                             "delegation_id": delegation_id,
                             "to_user_id": to_user_id,
-                            "starts_at": starts_at.isoformat(),
-                            "ends_at": ends_at.isoformat(),
+                            "starts_at": utc_text(starts_at),
+                            "ends_at": utc_text(ends_at),
                         },
                     }
                 ],

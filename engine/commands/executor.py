@@ -359,7 +359,7 @@ class CommandExecutor:
         if waiting is not None:
             external_store.sync_instance(conn, instance_id, head["process_key"], waiting, now)
         status, error, incident_events = self.record_incidents(uow, head, workflow, snapshot)
-        finished = status in ("completed", "error")
+        finished = status in ("completed", "error", "incident")  # not kept in the cache: the next command reloads
         # a new instance starts from its start variables (copied: the caller's objects are not ours to keep)
         previous = prior.variables if prior is not None else copy.deepcopy(dict(workflow.task_tree.data))
         merged = self.runtime.merge_variables(workflow, previous, snapshot.steps)
@@ -451,10 +451,12 @@ class CommandExecutor:
         in ERROR for a lead or admin to retry or skip it (engine/commands/incidents.py) while the other branches go
         on. A step that fails again keeps its incident with the new message; an incident whose step no longer waits
         in ERROR (retried, skipped, cancelled with its branch) is resolved. While one is open the instance's status
-        is ``error`` (its ``error``: the incident). Returns the status, the error and the audit events."""
+        is ``incident`` (its ``error``: the last incident) and goes back to ``running`` when none is left; ``error``
+        stays for a failure that is no incident (nothing to retry). Returns the status, the error and the audit
+        events."""
         conn, now, instance_id = uow.conn, uow.now, head["id"]
         status, error = snapshot.status, snapshot.error
-        if head.get("status") != "error" and not snapshot.incidents:
+        if head.get("status") not in ("error", "incident") and not snapshot.incidents:
             return status, error, []  # the hot path: nothing failed, nothing was open
         open_rows = {row["task_id"]: row for row in job_store.open_task_incidents(conn, instance_id)}
         gone = [row for task, row in open_rows.items() if not self.runtime.has_failed(workflow, task)]
@@ -493,11 +495,17 @@ class CommandExecutor:
                     "data": {"incident_id": incident_id, "job_kind": "task", "message": message, "attempts": 1},
                 }
             )
+        # the runtime says "error" for a new incident too; a failure that became no incident (no incident_id) is fatal
+        fatal = status == "error" and (error is None or "incident_id" not in error)
         if status == "running" and open_rows:
-            status = "error"
+            status = "incident"
             last = list(open_rows.values())[-1]
             error = {"element_id": last["element_id"], "task_id": last["task_id"], "message": last["message"]}
             error["incident_id"] = last["id"]
+        elif status == "error" and not fatal and open_rows:
+            status = "incident"
+        elif status == "running" and any(r["job_kind"] != "task" for r in job_store.open_incidents(conn, instance_id)):
+            status = "incident"  # a timer whose firing ran out of retries is parked: still an incident
         return status, error, events
 
     def run_end_commands(

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from phoihop.engine.clock import utc_text
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.errors import (
     BpmnErrorNotCaught,
@@ -282,7 +283,7 @@ class ExternalTaskCommands:
                         "topic": row["topic"],
                         "error_message": error_message,
                         "retries": left,
-                        "retry_at": retry_at.isoformat() if retry_at else None,
+                        "retry_at": utc_text(retry_at) if retry_at else None,
                     },
                 )
             ]
@@ -376,12 +377,12 @@ class ExternalTaskCommands:
         if row["lock_expires_at"] <= now:
             raise ExternalTaskLockExpired(
                 f"the lock of worker {worker_id!r} on external task {row['id']} expired at "
-                f"{row['lock_expires_at'].isoformat()}",
+                f"{utc_text(row['lock_expires_at'])}",
                 detail_vi=f"Khóa của hệ thống {worker_id!r} trên công việc bên ngoài {row['id']} đã hết hạn lúc "
-                f"{row['lock_expires_at'].isoformat()}; hãy nhận lại công việc (fetch-and-lock)",
+                f"{utc_text(row['lock_expires_at'])}; hãy nhận lại công việc (fetch-and-lock)",
                 task_id=row["id"],
                 worker_id=worker_id,
-                lock_expires_at=row["lock_expires_at"].isoformat(),
+                lock_expires_at=utc_text(row["lock_expires_at"]),
             )
 
     @staticmethod

@@ -122,6 +122,8 @@ class IncidentCommands:
             }
             if row["job_kind"] != "task":  # a job: it runs again at the scheduler's next round
                 job_store.unpark(uow.conn, incident_id, uow.now)
+                if row["instance_id"] is not None:
+                    job_store.set_incident_status(uow.conn, row["instance_id"])  # running again, unless another is open
                 self._audit_only(uow, row, actor, audit)
                 return IncidentResolution(_view(self._row(uow.conn, incident_id)), None)
             runtime = self.executor.runtime

@@ -100,7 +100,7 @@ class InstanceCommands:
         actor.require_role("lead")
         with self.executor.transaction() as uow:
             head = self.executor.lock(uow.conn, instance_id)
-            if head["status"] != "running" and head["status"] != "error":
+            if head["status"] not in ("running", "incident", "error"):
                 raise InstanceNotRunning(
                     f"instance {instance_id} is {head['status']}",
                     detail_vi=f"Hồ sơ {instance_id} đang ở trạng thái {head['status']}",

@@ -140,5 +140,6 @@ class JobFailures:
             }
             if job.instance_id is not None:
                 repo.insert_audit(uow.conn, [{**event, "instance_id": job.instance_id}])
+                job_store.set_incident_status(uow.conn, job.instance_id)  # it reads "incident" until resolved
             else:  # a timer start: an event of the process key (the audit trail)
                 repo.insert_definition_audit(uow.conn, [{**event, "process_key": job.process_key}])

@@ -77,7 +77,7 @@ class MessageDelivery:
         for instance_id in instance_ids:
             head = self.executor.lock(uow.conn, instance_id)
             still_waiting = [m for m in repo.instance_subscriptions(uow.conn, instance_id) if m["message_name"] == name]
-            if head["status"] not in ("running", "error") or not still_waiting:
+            if head["status"] not in ("running", "incident", "error") or not still_waiting:
                 continue  # another command delivered it between our read and our lock
             audit = {"kind": "message_received", "data": {"message": name, "variables": data}}
             try:

@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from phoihop.engine.clock import utc_text
 from phoihop.engine.dossier import CODE_VARIABLE, DOSSIER_STATUSES, STATUS_VARIABLE, status_code
+from phoihop.engine.time.deadlines import parse_appointment
 
 PORTAL_STATUSES: Mapping[int, str] = {
     1: "Mới tiếp nhận",
@@ -72,7 +74,7 @@ def dossier_status_events(
         "status_name": known.name_vi if known else None,
         "previous_status": old,
         "portal_status": APOLOGY_STATUS if apologized else PORTAL_STATUSES.get(new),
-        "appointment_at": appointment if isinstance(appointment, str) else None,
+        "appointment_at": _instant(appointment),
         "apology": _apology(after),
     }
     return [
@@ -84,6 +86,12 @@ def dossier_status_events(
             "data": data,
         }
     ]
+
+
+def _instant(value: Any) -> str | None:
+    """A moment the process keeps as text (``appointment_at``, Hanoi time), spelled as every time of a webhook is."""
+    moment = parse_appointment(value)
+    return utc_text(moment) if moment is not None else None
 
 
 def task_created_event(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,6 +108,6 @@ def task_created_event(task: Mapping[str, Any]) -> dict[str, Any]:
             "name": task["name"],
             "candidate_groups": list(task["candidate_groups"]),
             "assignee": task.get("assignee"),
-            "due_at": due_at.isoformat() if due_at is not None else None,
+            "due_at": utc_text(due_at) if due_at is not None else None,
         },
     }

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from phoihop.engine.clock import Clock
+from phoihop.engine.clock import Clock, utc_text
 from phoihop.engine.errors import EngineError
 from phoihop.engine.reads.dashboard import Dashboard, Month, figures_to_json
 from phoihop.engine.store import audit_chain
@@ -176,7 +176,7 @@ class Retention:
                         "data": {
                             "instances": ids,
                             "gaps": audit_chain.runs(positions),
-                            "cutoff": cutoff.isoformat(),
+                            "cutoff": utc_text(cutoff),
                             "archive_dir": str(self.archive_dir),
                         },
                     }

@@ -139,7 +139,7 @@ class TaskCommands:
                     task_id=task_id,
                     assignee=task["assignee"],
                 )
-            if head["status"] not in ("running", "error"):  # error: an incident; the other branches go on
+            if head["status"] not in ("running", "incident", "error"):  # an incident: the other branches go on
                 raise InstanceNotRunning(
                     f"instance is {head['status']}",
                     detail_vi="Hồ sơ không còn đang xử lý",

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from phoihop.engine.clock import HANOI_TZ
+from phoihop.engine.clock import HANOI_TZ, utc_text
 from phoihop.engine.commands.executor import CommandExecutor
 from phoihop.engine.commands.jobs import FailedJob, JobFailures, RetryPolicy
 from phoihop.engine.definitions.catalog import ProcessModel
@@ -94,7 +94,7 @@ class TimerCommands:
     def _fire(self, timer: repo.Row, seen: list[repo.Row]) -> int:
         with self.executor.transaction() as uow:
             head = repo.lock_instance_head(uow.conn, timer["instance_id"], skip_locked=True)
-            if head is None or head["status"] not in ("running", "error"):  # error: an incident elsewhere
+            if head is None or head["status"] not in ("running", "incident", "error"):  # an incident elsewhere
                 return 0  # another scheduler has it
             row = repo.ready_timer(uow.conn, timer["id"], uow.now)
             if row is None:
@@ -107,7 +107,7 @@ class TimerCommands:
                 with runtime.holding_timers(held):  # this job fires its own timer even if it failed before
                     return runtime.fire_timers(workflow)
 
-            audit = {"kind": "timer_fired", "data": {"due_at": timer["due_at"].isoformat()}}
+            audit = {"kind": "timer_fired", "data": {"due_at": utc_text(timer["due_at"])}}
             self.executor.advance(uow, head, fire, SYSTEM, audit)
             return 1
 

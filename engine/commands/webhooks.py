@@ -30,7 +30,7 @@ import httpx
 import orjson
 from sqlalchemy import select
 
-from phoihop.engine.clock import Clock
+from phoihop.engine.clock import Clock, utc_text
 from phoihop.engine.errors import InvalidInput, WebhookDeliveryInFlight, WebhookDeliveryNotFound, WebhookNotFound
 from phoihop.engine.model import Actor
 from phoihop.engine.store import outbox
@@ -50,6 +50,12 @@ DEFAULT_BACKOFF_SECONDS = 30.0
 MAX_BACKOFF = timedelta(hours=1)
 USER_AGENT = "phoihop-webhooks/1"
 DEADLINE_SCAN = timedelta(seconds=30)
+
+
+def default_lease(timeout_seconds: float) -> float:
+    """How long a worker holds a delivery it sends (seconds) when no lease is configured: well past one send's
+    timeout, so another worker takes a delivery over only after the first one died."""
+    return timeout_seconds * 4 + 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +288,7 @@ class Webhooks:
                 )
             if row["lease_until"] is not None and row["lease_until"] > now:
                 raise WebhookDeliveryInFlight(
-                    f"webhook delivery {delivery_id} is being sent until {row['lease_until'].isoformat()}",
+                    f"webhook delivery {delivery_id} is being sent until {utc_text(row['lease_until'])}",
                     detail_vi=f"Lần gửi webhook {delivery_id} đang được thực hiện, hãy thử lại sau",
                     delivery_id=delivery_id,
                 )
@@ -304,6 +310,7 @@ class WebhookDelivery:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        lease_seconds: float | None = None,
         batch: int = 20,
     ) -> None:
         self.db = db
@@ -313,7 +320,10 @@ class WebhookDelivery:
         self.backoff = timedelta(seconds=backoff_seconds)
         self.batch = batch
         # a lease outlives the longest send (timeout) by a wide margin: another worker takes over only after a death
-        self.lease = timedelta(seconds=timeout_seconds * 4 + 30)
+        self.lease = timedelta(seconds=lease_seconds if lease_seconds is not None else default_lease(timeout_seconds))
+        if self.lease.total_seconds() <= timeout_seconds:
+            lease = self.lease.total_seconds()
+            raise ValueError(f"a webhook lease ({lease:g} s) must outlive a send (timeout {timeout_seconds:g} s)")
         self._client: httpx.Client | None = None
         self._scanned_at: datetime | None = None
 
@@ -369,7 +379,7 @@ class WebhookDelivery:
             {
                 "id": delivery["event_id"],
                 "type": delivery["type"],
-                "occurred_at": occurred.isoformat(),
+                "occurred_at": utc_text(occurred),
                 "instance_id": delivery["instance_id"],
                 "process_key": delivery["process_key"],
                 "data": delivery["data"],
@@ -445,5 +455,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookView",
     "Webhooks",
+    "default_lease",
     "sign",
 ]

@@ -5,15 +5,17 @@ What it shows: the portal status in plain Vietnamese, the receipt and appointmen
 date, reason) and the steps done with the agency that did each. What it never shows: officers (names, ids), the
 applicant's own data, the variables, the tasks still open inside an agency.
 
-A wrong code and a wrong secret are one answer (DossierLookupFailed) after the same work: one read of the row by
-code, then one constant-time comparison, against a stand-in secret when no row matched.
+A wrong code and a wrong secret are one answer (DossierLookupFailed) after the same work: one read of the id and
+secret by code (the same statement either way), then one constant-time comparison (``compare_digest``) of inputs of
+the same length, against a stand-in secret when no row matched; the dossier itself is read only after a match
+(tests/engine/test_public_lookup_work.py counts the statements and comparisons of both paths).
 """
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from hmac import compare_digest
 from typing import Any
 
 from phoihop.engine.agencies import AgencyRegistry, default_registry
@@ -39,11 +41,18 @@ _MAX_TYPED = 100  # longer input is cut before the comparison (the answer is the
 # what the instance's own state says when the process sets no portal status
 _STATE_VI = {
     "running": "Đang xử lý",
+    "incident": "Đang xử lý",
     "error": "Đang xử lý",
     "completed": "Đã giải quyết xong",
     "cancelled": "Dừng xử lý",
 }
-_STATE_EN = {"running": "In processing", "error": "In processing", "completed": "Processed", "cancelled": "Stopped"}
+_STATE_EN = {
+    "running": "In processing",
+    "incident": "In processing",
+    "error": "In processing",
+    "completed": "Processed",
+    "cancelled": "Stopped",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +92,7 @@ class PublicDossier:
 def secrets_match(typed: str, stored: str | None) -> bool:
     """Constant-time comparison of what was typed with the stored secret (or the stand-in when none is stored)."""
     candidate = normalize_lookup_secret(typed[:_MAX_TYPED]).encode()
-    return hmac.compare_digest(candidate, (stored or _STAND_IN_SECRET).encode()) and stored is not None
+    return compare_digest(candidate, (stored or _STAND_IN_SECRET).encode()) and stored is not None
 
 
 def _text(value: Any) -> str | None:
@@ -121,8 +130,11 @@ class PublicDossierReads:
     def lookup(self, code: str, secret: str) -> PublicDossier:
         """The public view of dossier ``code`` when ``secret`` is its receipt secret; DossierLookupFailed otherwise."""
         with self.db.transaction(write=False) as conn:
-            row = repo.instance_by_dossier_code(conn, code[:_MAX_TYPED])
-            if not secrets_match(secret, row["lookup_secret"] if row is not None else None) or row is None:
+            key = repo.dossier_lookup_secret(conn, code[:_MAX_TYPED])
+            row = None
+            if secrets_match(secret, key[1] if key is not None else None):
+                row = repo.instance_by_dossier_code(conn, code[:_MAX_TYPED])
+            if row is None:
                 raise DossierLookupFailed(
                     "no dossier with this code and secret",
                     detail_vi="Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này. "

@@ -44,7 +44,7 @@ __all__ = [
 
 JsonObject = Mapping[str, Any]  # free-form JSON: process variables, form JSON Schemas, audit event data
 TaskStatus = Literal["open", "claimed", "awaiting_approval", "completed", "cancelled", "returned"]
-InstanceStatus = Literal["running", "completed", "cancelled", "error"]
+InstanceStatus = Literal["running", "incident", "completed", "cancelled", "error"]
 DeadlineState = Literal["on_time", "warning", "overdue", "early", "late"]  # engine.time.deadlines
 
 MAX_PAGE = 200

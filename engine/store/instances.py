@@ -138,6 +138,16 @@ _BY_DOSSIER_CODE = (
 )
 
 
+_DOSSIER_SECRET = "SELECT id, lookup_secret FROM process_instance WHERE dossier_code = :code"  # noqa: S105 (SQL)
+
+
+def dossier_lookup_secret(conn: Connection, code: str) -> tuple[str, str | None] | None:
+    """The instance id and receipt secret of dossier ``code`` (None when no instance has it): all the public lookup
+    reads before it compares the secret, so a wrong code and a wrong secret cost the same."""
+    row = rawsql.run(conn, _DOSSIER_SECRET, {"code": code}).first()
+    return (row["id"], row["lookup_secret"]) if row is not None else None
+
+
 def instance_by_dossier_code(conn: Connection, code: str) -> Row | None:
     """The instance of dossier ``code`` (unique), for the public lookup; None when no instance has it."""
     row = rawsql.run(conn, _BY_DOSSIER_CODE, {"code": code}).first()

@@ -17,6 +17,7 @@ from phoihop.engine.store.tables import (
     all_rows,
     human_task_table,
     incident_table,
+    instance_table,
     start_schedule_table,
     timer_table,
 )
@@ -58,7 +59,7 @@ def delete_incident(conn: Connection, incident_id: int) -> None:
 
 
 def open_incidents(conn: Connection, instance_id: str) -> list[Row]:
-    """The instance's unresolved job incidents, oldest first."""
+    """The instance's unresolved incidents (jobs' and failed steps'), oldest first."""
     stmt = (
         select(incident_table)
         .where(incident_table.c.instance_id == instance_id, incident_table.c.resolved_at.is_(None))
@@ -120,6 +121,18 @@ def tasks_of_instances(conn: Connection, instance_ids: list[str]) -> list[Row]:
     columns = ("instance_id", "candidate_groups", "candidate_users", "assignee", "required_role", "completed_by")
     stmt = select(*[human_task_table.c[c] for c in columns]).where(human_task_table.c.instance_id.in_(instance_ids))
     return all_rows(conn.execute(stmt))
+
+
+def set_incident_status(conn: Connection, instance_id: str) -> None:
+    """The instance reads ``incident`` while any incident of it is open, ``running`` again when none is (only between
+    these two: a finished or failed instance keeps its status). Its version is left alone: its state did not move."""
+    still_open = bool(open_incidents(conn, instance_id))
+    before, after = ("running", "incident") if still_open else ("incident", "running")
+    conn.execute(
+        update(instance_table)
+        .where(instance_table.c.id == instance_id, instance_table.c.status == before)
+        .values(status=after)
+    )
 
 
 def unpark(conn: Connection, incident_id: int, at: datetime) -> None:

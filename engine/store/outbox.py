@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from phoihop.engine.clock import utc_text
 from phoihop.engine.store import rawsql
 from phoihop.engine.store.models import DeadlineAnnouncement, OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
@@ -179,7 +180,7 @@ def announce_deadlines(conn: Connection, now: datetime, *, limit: int = 200) -> 
                         "task_id": row["id"],
                         "element_id": row["element_id"],
                         "name": row["name"],
-                        "due_at": due_at.isoformat() if due_at is not None else None,
+                        "due_at": utc_text(due_at) if due_at is not None else None,
                         "assignee": row["assignee"],
                         "candidate_groups": rawsql.js_out(row["candidate_groups"]),
                     },
@@ -279,6 +280,14 @@ def finish(
     return True
 
 
+_NEXT_DUE = (
+    "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END) AS due"
+    " FROM webhook_delivery WHERE status = 'pending'"
+)
+
+
 def next_due(conn: Connection) -> datetime | None:
-    row = rawsql.run(conn, "SELECT MIN(next_attempt_at) AS due FROM webhook_delivery WHERE status = 'pending'").first()
+    """When a pending delivery can next be claimed: its next attempt, or the end of the lease another worker holds on
+    it (a leased delivery is not due to anyone else, so waiting workers sleep until the lease ends, not spin)."""
+    row = rawsql.run(conn, _NEXT_DUE).first()
     return rawsql.ts_out(row["due"]) if row else None

@@ -48,6 +48,7 @@ from phoihop.engine.store.human_tasks import (
     unclaim_task,
 )
 from phoihop.engine.store.instances import (
+    dossier_lookup_secret,
     get_instance,
     insert_instance,
     instance_by_dossier_code,
@@ -129,6 +130,7 @@ __all__ = [  # callers use every name through this module (``repo.X``), so tests
     "delete_schedule",
     "deployment_files",
     "deployment_table",
+    "dossier_lookup_secret",
     "due_schedules",
     "due_timers",
     "get_instance",

@@ -99,7 +99,10 @@ def subscriptions_for(conn: Connection, message_name: str, business_key: str | N
             instance_table.c.business_key,
         )
         .join(instance_table, instance_table.c.id == subscription_table.c.instance_id)
-        .where(subscription_table.c.message_name == message_name, instance_table.c.status.in_(("running", "error")))
+        .where(
+            subscription_table.c.message_name == message_name,
+            instance_table.c.status.in_(("running", "incident", "error")),
+        )
     )
     if business_key is not None:
         stmt = stmt.where(subscription_table.c.business_key == business_key)

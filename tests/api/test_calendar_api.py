@@ -28,9 +28,9 @@ def due(client: TestClient, headers: dict[str, str] = SKHCN, **params: Any) -> d
 
 def test_received_12_february_2026_plus_10_working_days(client: TestClient) -> None:
     body = due(client, start="2026-02-12", add=10)
-    assert body["start"] == "2026-02-12T00:00:00+07:00"
+    assert body["start"] == "2026-02-11T17:00:00Z"  # 00:00 in Hanoi: every time out is UTC with Z (docs/api.md)
     assert (body["add"], body["received_on"], body["due_date"]) == (10, "2026-02-12", "2026-03-05")
-    assert body["due_at"] in ("2026-03-05T10:00:00Z", "2026-03-05T10:00:00+00:00")
+    assert body["due_at"] == "2026-03-05T10:00:00Z"
     skipped = {d["date"]: d for d in body["skipped"]}
     assert skipped["2026-02-17"] == {"date": "2026-02-17", "name_vi": "Tết Nguyên Đán", "name_en": "Lunar New Year"}
     assert skipped["2026-02-14"]["name_vi"] == "Thứ Bảy" and len(skipped) == 11

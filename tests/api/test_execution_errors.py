@@ -64,7 +64,7 @@ def test_a_failing_script_puts_the_instance_in_error(client: TestClient) -> None
     instance_id = fill(client, so_luong=3, chia_cho=0)
 
     failed = instance(client, instance_id)
-    assert failed["status"] == "error"
+    assert failed["status"] == "incident"
     assert failed["ended_at"] is None
     assert failed["open_tasks"] == []
     error = failed["error"]
@@ -74,7 +74,7 @@ def test_a_failing_script_puts_the_instance_in_error(client: TestClient) -> None
     assert failed["variables"] == {"so_luong": 3, "chia_cho": 0}
     events = client.get(f"{INSTANCES}/{instance_id}/history", headers=ADMIN).json()
     assert (events[-1]["kind"], events[-1]["element_id"]) == ("instance_error", "compute")
-    assert client.get(INSTANCES, params={"status": "error"}, headers=ADMIN).json()["items"][0]["id"] == instance_id
+    assert client.get(INSTANCES, params={"status": "incident"}, headers=ADMIN).json()["items"][0]["id"] == instance_id
     assert task_list(client, SKHCN)["total"] == 0
 
 
@@ -92,7 +92,7 @@ def test_the_rest_of_the_system_keeps_working(client: TestClient) -> None:
     complete(client, branches["a"]["id"], SKHCN)
     complete(client, branches["b"]["id"], SKHCN)
     assert instance(client, healthy)["status"] == "completed"
-    assert instance(client, broken)["status"] == "error"
+    assert instance(client, broken)["status"] == "incident"
 
 
 def test_an_error_in_one_branch_keeps_the_open_tasks_of_the_others(client: TestClient) -> None:
@@ -105,11 +105,11 @@ def test_an_error_in_one_branch_keeps_the_open_tasks_of_the_others(client: TestC
     complete(client, tasks["w"], SKHCN)
 
     failed = instance(client, started["id"])
-    assert (failed["status"], failed["error"]["element_id"]) == ("error", "bad")
+    assert (failed["status"], failed["error"]["element_id"]) == ("incident", "bad")
     assert [t["element_id"] for t in failed["open_tasks"]] == ["a"]
     assert client.get(f"{TASKS}/{tasks['a']}", headers=SKHCN).json()["status"] == "open"
     assert client.post(f"{TASKS}/{tasks['a']}/complete", headers=SKHCN).status_code == 200
-    assert instance(client, started["id"])["status"] == "error"  # the incident is still open
+    assert instance(client, started["id"])["status"] == "incident"  # the incident is still open
 
 
 def test_an_instance_in_error_can_be_cancelled(client: TestClient) -> None:
@@ -127,7 +127,7 @@ def test_a_script_error_at_start_is_recorded_not_raised(client: TestClient) -> N
 
     started = start(client, "runaway")  # `dem` is undefined: the first script fails
 
-    assert started["status"] == "error"
+    assert started["status"] == "incident"
     assert started["error"]["element_id"] == "tick"
     assert "dem" in started["error"]["message"]
 

@@ -62,6 +62,6 @@ def test_healthz_answers_while_a_script_holds_the_gil(client: TestClient, app_co
     [started] = responses
     assert started.status_code == 201, started.text
     body = started.json()
-    assert body["status"] == "error"
+    assert body["status"] == "incident"
     assert body["error"]["element_id"] == "hold" and body["error"]["code"] == "script-timeout"
     assert "time limit" in body["error"]["message"]

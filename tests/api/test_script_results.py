@@ -44,7 +44,7 @@ def test_a_bad_script_result_is_an_instance_error_naming_the_element_and_the_var
 ) -> None:
     instance_id, failed = run(client, kind)
 
-    assert failed["status"] == "error"
+    assert failed["status"] == "incident"
     error = failed["error"]
     assert error["element_id"] == "compute"
     assert error["code"] == "invalid-script-result"
@@ -111,7 +111,7 @@ def test_a_decision_result_is_checked_like_a_script_result(client: TestClient, n
     if stored is not None:
         assert (after["status"], after["variables"]) == ("running", {"n": n, "muc": stored})
         return
-    assert after["status"] == "error"
+    assert after["status"] == "incident"
     error = after["error"]
     assert (error["element_id"], error["code"], error["variable"]) == ("decide", "invalid-script-result", "muc")
     assert error["message"].startswith("decide: ") and "'muc'" in error["message_vi"]

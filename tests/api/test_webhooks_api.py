@@ -119,7 +119,7 @@ def test_events_survive_a_failing_and_slow_receiver(
         event = received.event
         assert event["id"] == received.headers["X-Phoihop-Event-Id"]
         assert event["instance_id"] == instance["id"] and event["process_key"] == "four_tasks"
-        assert event["occurred_at"].endswith("+00:00")
+        assert event["occurred_at"].endswith("Z")
     created = next(r.event for r in hook_receiver.requests if r.answered == 200 and r.event["type"] == "task.created")
     assert created["data"]["element_id"] == "t1"
     tampered = dict(hook_receiver.requests[-1].headers)
@@ -179,3 +179,12 @@ def test_out_of_range_and_nul_input_is_refused(client: TestClient) -> None:
     assert huge.status_code in (404, 422), huge.text
     nul = client.post(WEBHOOKS, json={"url": "http://127.0.0.1/\x00", "process_key": "a\x00"}, headers=ADMIN)
     assert nul.status_code == 422, nul.text
+
+
+def test_a_webhook_lease_shorter_than_a_send_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHOIHOP_WEBHOOK_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("PHOIHOP_WEBHOOK_LEASE_SECONDS", "5")
+    with pytest.raises(ValueError, match="PHOIHOP_WEBHOOK_LEASE_SECONDS must exceed"):
+        Settings(env="dev")
+    monkeypatch.setenv("PHOIHOP_WEBHOOK_LEASE_SECONDS", "6")
+    assert Settings(env="dev").engine_options()["webhook_lease_seconds"] == 6

@@ -461,7 +461,7 @@ def test_an_instance_error_closes_the_waiting_external_task(container: EngineCon
     instance_id, _ = container.instances.start(INTEGRATOR, "gui_song_song")
     (locked,) = fetch(container, "w1")
     container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 0})
-    assert instance(container, instance_id)["status"] == "error"
+    assert instance(container, instance_id)["status"] == "incident"
     assert only_row(container, instance_id).status == "cancelled"
     with pytest.raises(ExternalTaskNotActive):
         container.external_tasks.complete(INTEGRATOR, locked.id, "w1")

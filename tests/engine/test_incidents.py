@@ -50,11 +50,11 @@ def test_a_failing_branch_is_an_incident_and_the_other_branch_goes_on(container:
     assert (page.total, page.counts) == (1, {"le_phi": 1})
     assert (incident.element_id, incident.kind, incident.retries_left) == ("tinh_phi", "task", 0)
     assert "so_trang" in incident.message
-    assert instance(container, instance_id)["status"] == "error"
+    assert instance(container, instance_id)["status"] == "incident"
     assert "incident_created" in audit_kinds(container, instance_id)
 
     done = container.tasks.complete(SKHCN, task_id(container, instance_id, "tham_dinh"), {})
-    assert done.status == "error"  # the incident is still open; the instance waits at the join
+    assert done.status == "incident"  # the incident is still open; the instance waits at the join
     assert container.incidents.open_incidents(LEAD_SKHCN).total == 1
 
     again = container.incidents.retry(LEAD_SKHCN, incident_id, {"ghi_chu": "chưa sửa"})

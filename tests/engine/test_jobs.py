@@ -121,7 +121,7 @@ def test_a_script_leaving_an_unstorable_value_after_a_timer_errors_its_instance_
     assert container.scheduler.run_once() == HEALTHY + 1  # the unchanged code raised here, and fired none
     _assert_healthy_fired(container, healthy)
     errored = instance(container, poisoned)
-    assert errored["status"] == "error"
+    assert errored["status"] == "incident"
     assert "bad" in str(errored["error"]) and "amount" in str(errored["error"])
     assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
@@ -170,6 +170,7 @@ def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
     assert "han_xu_ly" in incident["message"]
     assert incident["attempts"] == 3 and incident["resolved_at"] is None
     assert "incident_created" in audit_kinds(container, poisoned)
+    assert instance(container, poisoned)["status"] == "incident"  # while the parked timer's incident is open
     view = container.instance_reads.get_instance(INTEGRATOR, poisoned)
     assert [(i.kind, i.element_id) for i in view.incidents] == [("timer", "bad")]
     clock.advance(timedelta(days=1))
@@ -178,7 +179,7 @@ def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
 
     # the other branch goes on; completing it neither fires the parked timer nor loses its incident
     other = task_id(container, poisoned, "other")
-    assert container.tasks.complete(SKHCN, other, {}).status == "running"
+    assert container.tasks.complete(SKHCN, other, {}).status == "incident"
     assert _timer_row(container, poisoned)["incident_id"] == incident["id"]
     assert container.scheduler.run_once() == 0
 
@@ -187,8 +188,10 @@ def test_retries_run_out_into_an_incident_and_the_other_branch_stays_usable(
     assert retried.instance is None and retried.incident.resolved_at is not None
     assert (_timer_row(container, poisoned)["incident_id"], _timer_row(container, poisoned)["attempts"]) == (None, 0)
     assert "incident_retried" in audit_kinds(container, poisoned)
+    assert instance(container, poisoned)["status"] == "running"
     assert container.scheduler.run_once() == 0  # it fails again (the variable is still missing): one attempt
     assert _timer_row(container, poisoned)["attempts"] == 1
+    assert instance(container, poisoned)["status"] == "running"  # not an incident again before its retries ran out
 
 
 def test_a_script_error_after_a_timer_still_errors_the_instance(container: EngineContainer, clock: FakeClock) -> None:
@@ -197,7 +200,7 @@ def test_a_script_error_after_a_timer_still_errors_the_instance(container: Engin
     poisoned, healthy = _poison_first(container, clock, NAME_ERROR, "poison_name")
     assert container.scheduler.run_once() == HEALTHY + 1
     _assert_healthy_fired(container, healthy)
-    assert instance(container, poisoned)["status"] == "error"
+    assert instance(container, poisoned)["status"] == "incident"
     assert [i["job_kind"] for i in _incidents(container)] == ["task"]  # the failed step's, not the job's
 
 
@@ -257,4 +260,4 @@ def test_the_instance_read_lists_the_timer_incident(client: TestClient, app_cont
     (incident,) = response.json()["incidents"]
     assert incident["kind"] == "timer" and incident["element_id"] == "bad" and incident["attempts"] == 3
     assert "han_xu_ly" in incident["error_message"] and incident["external_task_id"] is None
-    assert response.json()["status"] == "running"
+    assert response.json()["status"] == "incident"

@@ -209,5 +209,5 @@ def test_a_juel_condition_on_missing_data_is_an_instance_error_not_a_crash(conta
     instance_id, _ = container.instances.start(INTEGRATOR, "juel_routing", variables={"amount": 5000})
 
     row = container.instance_reads.get_instance(ADMIN, instance_id)
-    assert row.status == "error" and row.error is not None
+    assert row.status == "incident" and row.error is not None
     assert "urgent" in row.error["message"]

@@ -42,9 +42,9 @@ def test_script_error_puts_the_instance_in_error_and_it_stays_queryable_and_canc
 
     status = container.tasks.complete(SKHCN, fill, {"ghi_chu": "chia cho 0"}).status
 
-    assert status == "error"
+    assert status == "incident"
     row = instance(container, instance_id)
-    assert row["status"] == "error"
+    assert row["status"] == "incident"
     assert row["error"]["element_id"] == "compute"
     assert row["error"]["message"]
     assert row["ended_at"] is None
@@ -56,8 +56,8 @@ def test_script_error_puts_the_instance_in_error_and_it_stays_queryable_and_canc
 
     # queryable through the read side
     seen = container.instance_reads.get_instance(INTEGRATOR, instance_id)
-    assert seen.status == "error" and seen.error is not None and seen.error["element_id"] == "compute"
-    page = container.instance_reads.list_instances(INTEGRATOR, status="error")
+    assert seen.status == "incident" and seen.error is not None and seen.error["element_id"] == "compute"
+    page = container.instance_reads.list_instances(INTEGRATOR, status="incident")
     assert [i.id for i in page.items] == [instance_id]
 
     container.instances.cancel(LEAD, instance_id, reason="dữ liệu sai")

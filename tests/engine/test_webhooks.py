@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from phoihop.engine.clock import FakeClock
+from phoihop.engine.clock import FakeClock, utc_text
 from phoihop.engine.commands.portal_status import dossier_status_events
 from phoihop.engine.commands.webhooks import DEADLINE_SCAN, WebhookDelivery
 from phoihop.engine.container import EngineContainer, build_engine
@@ -71,7 +71,7 @@ def test_dossier_status_changes_in_the_portal_vocabulary(container: EngineContai
         "status_name": "Được tiếp nhận",
         "previous_status": None,
         "portal_status": "Mới tiếp nhận",
-        "appointment_at": "2026-01-09T17:00:00+07:00",
+        "appointment_at": "2026-01-09T10:00:00Z",  # 17:00 in Hanoi, spelled as every time out (docs/api.md)
         "apology": None,
     }
     assert (returned["previous_status"], returned["status"], returned["portal_status"]) == (2, 10, "Đã có kết quả")
@@ -175,4 +175,29 @@ def test_task_deadlines_are_announced_once(
     warning, overdue = received_events(hook_receiver)
     assert (warning["type"], overdue["type"]) == ("deadline.warning", "deadline.overdue")
     assert overdue["data"]["task_id"] == task["id"] and overdue["data"]["element_id"] == "appraise"
-    assert overdue["data"]["due_at"] == task["due_at"].isoformat()
+    assert overdue["data"]["due_at"] == utc_text(task["due_at"])
+
+
+def test_a_leased_delivery_is_due_to_other_workers_only_when_its_lease_ends(
+    container: EngineContainer, clock: FakeClock, hook_receiver: Receiver
+) -> None:
+    container.webhooks.create(ADMIN, hook_receiver.url, events=["instance.started"])
+    deploy(container, "four_tasks.bpmn")
+    container.instances.start(INTEGRATOR, "four_tasks")
+    worker = container.webhook_delivery
+    assert worker.next_due() == clock.now()
+    dying = WebhookDelivery(container.db, clock, timeout_seconds=1, lease_seconds=3)
+    with container.db.transaction() as conn:
+        outbox.claim_due(conn, clock.now(), limit=1, lease=dying.lease)
+    # the others sleep until the lease ends instead of waking at once for a delivery they may not take
+    assert worker.next_due() == clock.now() + dying.lease
+    assert worker.deliver_due() == 0
+    clock.advance(dying.lease)
+    assert worker.deliver_due() == 1
+    assert worker.next_due() is None
+
+
+def test_a_lease_shorter_than_a_send_is_refused(container: EngineContainer, clock: FakeClock) -> None:
+    with pytest.raises(ValueError, match="must outlive a send"):
+        WebhookDelivery(container.db, clock, timeout_seconds=5, lease_seconds=5)
+    assert WebhookDelivery(container.db, clock, timeout_seconds=5).lease.total_seconds() == 50

@@ -106,7 +106,7 @@ def _walk(container: EngineContainer, clock: FakeClock, model: ProcessModel, see
             walk.elements.add(task["element_id"])
         if tasks and not walk.intake:
             walk.intake.update(tasks[0].get("candidate_groups") or ())
-        if row["status"] == "error":
+        if row["status"] in ("error", "incident"):
             raise WalkBroken(f"{model.key} seed {seed}: the instance is in error after {walk.steps}: {row['error']}")
         if row["status"] != "running":
             return walk

@@ -147,9 +147,10 @@ class Processes:
         proc = self._spawn(name, ["serve"], process_env(database_url, run_scheduler=str(scheduler).lower()))
         return self.wait_ready(proc)[0] if wait else proc
 
-    def worker(self, database_url: str, *, name: str = "worker", wait: bool = True) -> Proc:
-        """``phoihop worker``; with ``wait``, returns once it announced itself (after migrating)."""
-        proc = self._spawn(name, ["worker"], process_env(database_url))
+    def worker(self, database_url: str, *, name: str = "worker", wait: bool = True, **settings: str) -> Proc:
+        """``phoihop worker`` (``settings``: more PHOIHOP_* of its own, by lower-case name); with ``wait``, returns once
+        it announced itself (after migrating)."""
+        proc = self._spawn(name, ["worker"], process_env(database_url, **settings))
         return self.wait_ready(proc)[0] if wait else proc
 
     def wait_ready(self, *procs: Proc, seconds: float = READY_SECONDS) -> list[Proc]:

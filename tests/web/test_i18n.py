@@ -33,7 +33,7 @@ def test_every_key_used_exists_and_every_entry_has_both_languages() -> None:
     assert sorted(used - set(CATALOG)) == []
     families = [f"deadline.{s}" for s in (*FILTERS, "early", "late", "none", "finished_on_time")]
     families += [f"task_status.{s}" for s in ("open", "claimed", "completed", "cancelled")]
-    families += [f"instance_status.{s}" for s in ("running", "completed", "cancelled", "error")]
+    families += [f"instance_status.{s}" for s in ("running", "incident", "completed", "cancelled", "error")]
     families += [f"inbox.scope.{s}" for s in SCOPES] + [f"role.{r}" for r in ROLES]
     assert sorted(set(families) - set(CATALOG)) == []
     for key, (vi, en) in CATALOG.items():
