@@ -7,7 +7,14 @@ For one process (start → 4 user tasks → end, one lane) and the same sandboxe
 - sqlite:   the engine's commands (start, read the open task, 4 × complete it — each command reports the tasks it
             leaves open), each one committed transaction;
 - postgres: the same on PostgreSQL when reachable;
-- loop:     one task looped 50 times, persisted on SQLite: median step time of the last 10 over the first 10.
+- loop:     one task looped 50 times, persisted on SQLite: median step time of the last 10 over the first 10;
+- floor:    what a persisted instance cannot cost less than: raw SpiffWorkflow (as in ``raw``, with phoihop's patches)
+            plus, around each of its steps, the bare SQL writes of exactly the rows the engine wrote for that command
+            (BEGIN IMMEDIATE … COMMIT, on a plain ``sqlite3`` connection with the engine's pragmas, no Python layer).
+            The writes are captured from one instance run by the engine (the sqlite3 trace callback: every INSERT,
+            UPDATE and DELETE with its values), then replayed for each instance with fresh ids (every UUID replaced,
+            audit event ids and chain positions moved past the last); the rewriting is done before the clock starts.
+            ``floor_ratio`` = engine time / floor time (goal <= 1.25).
 Prints ratios to raw, then one JSON line. Usage: python bench/engine.py [--instances N]
 """
 
@@ -16,13 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]  # bench/http.py is not the stdlib's
 sys.path.insert(0, str(ROOT))
 
 import subprocess  # noqa: E402
@@ -132,6 +143,116 @@ def bench_loop(url: str, iterations: int = 50, repeats: int = 5) -> float:
         container.close()
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CHAIN_SEQ = re.compile(r"(chain_seq=|UPDATE audit_chain SET seq=)(\d+)")
+_EVENT_ID = re.compile(r"(WHERE audit_event\.id = )(\d+)")
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def capture_writes(url: str) -> list[list[str]]:
+    """The write statements (values inlined) of each command of one engine-run instance: start, then 4 completes."""
+    from sqlalchemy import event
+
+    from phoihop.engine.clock import FakeClock
+    from phoihop.engine.container import build_engine
+    from phoihop.engine.model import SourceFile
+    from phoihop.engine.store.schema import upgrade
+
+    upgrade(url)
+    container = build_engine(url, clock=FakeClock())
+    commands: list[list[str]] = []
+    recording = False
+
+    def traced(sql: str) -> None:
+        if not recording:
+            return
+        verb = sql.lstrip().split(None, 1)[0].upper()
+        if verb == "BEGIN":
+            commands.append([])
+        elif verb in _WRITES:
+            commands[-1].append(sql)
+
+    event.listen(container.db.engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(traced))
+    container.db.dispose()
+    try:
+        container.deployments.deploy(OWNER, [SourceFile(PROCESS.name, PROCESS.read_bytes())])
+        instances, tasks, task_reads = container.instances, container.tasks, container.task_reads
+        for warm in (True, False):  # the second instance is the one recorded (caches warm, as in the timed runs)
+            recording = not warm
+            instance_id, _ = instances.start(OFFICER, KEY, variables={"ho_so": {"ma": "HS-1"}})
+            recording = False
+            open_tasks = task_reads.open_task_ids(OFFICER, instance_id)
+            for step in range(4):
+                recording = not warm
+                open_tasks = list(tasks.complete(OFFICER, open_tasks[0], {"step": step}).open_tasks)
+                recording = False
+    finally:
+        container.close()
+    return [c for c in commands if c]
+
+
+def bench_floor(url: str, n: int) -> float:
+    """Raw SpiffWorkflow plus the engine's writes of each command, replayed on plain sqlite3 (see the docstring)."""
+    commands = capture_writes(url)
+    assert len(commands) == 5, f"captured {len(commands)} commands"
+    database = url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=60000"):
+        conn.execute(f"PRAGMA {pragma}")
+    next_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit_event").fetchone()[0]) + 1
+    next_seq = int(conn.execute("SELECT seq FROM audit_chain WHERE id = 1").fetchone()[0]) + 1
+    flat = "\n".join(sql for command in commands for sql in command)
+    first_id = min((int(m.group(2)) for m in _EVENT_ID.finditer(flat)), default=0)
+    first_seq = min((int(m.group(2)) for m in _CHAIN_SEQ.finditer(flat)), default=0)
+    per_instance = flat.count("INSERT INTO audit_event")
+
+    def replay(k: int) -> list[list[str]]:
+        ids: dict[str, str] = {}
+        shift_id, shift_seq = next_id + k * per_instance - first_id, next_seq + k * per_instance - first_seq
+
+        def fresh(m: re.Match[str]) -> str:
+            return ids.setdefault(m.group(0), str(uuid.uuid4()))
+
+        def one(sql: str) -> str:
+            sql = _UUID.sub(fresh, sql)
+            sql = _CHAIN_SEQ.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + shift_seq}", sql)
+            return _EVENT_ID.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + shift_id}", sql)
+
+        return [[one(sql) for sql in command] for command in commands]
+
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_files([str(PROCESS)])
+    spec, subprocesses = parser.get_spec(KEY), parser.get_subprocess_specs(KEY)
+    script_engine = SandboxedScriptEngine()
+    total = max(5, n // 10) + 3 * n
+    scripts = [replay(k) for k in range(total)]  # rewritten before the clock starts
+    runs = iter(scripts)
+
+    def write(statements: list[str]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        for sql in statements:
+            conn.execute(sql)
+        conn.execute("COMMIT")
+
+    def one() -> None:
+        script = next(runs)
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=script_engine)
+        workflow.do_engine_steps()
+        write(script[0])
+        for step in range(4):
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.set_data(step=step)
+            task.run()
+            workflow.do_engine_steps()
+            write(script[step + 1])
+        assert workflow.completed
+
+    try:
+        return _rate(one, n)
+    finally:
+        conn.close()
+
+
 def pg_database() -> str | None:
     from sqlalchemy import create_engine, text
 
@@ -164,6 +285,7 @@ def main() -> None:
         pg_url = pg_database()
         postgres = bench_engine(pg_url, n) if pg_url else None
         loop = bench_loop(f"sqlite:///{tmp}/loop.db")
+        floor = bench_floor(f"sqlite:///{tmp}/floor.db", n)
     result = {
         "raw_per_s": round(raw, 1),
         "raw_patched_per_s": round(raw_patched, 1),
@@ -172,6 +294,9 @@ def main() -> None:
         "sqlite_ratio": round(sqlite / raw, 3),
         "postgres_ratio": round(postgres / raw, 3) if postgres else None,
         "loop_last10_over_first10": round(loop, 2),
+        "floor_per_s": round(floor, 1),
+        "floor_ratio": round(floor / sqlite, 3),  # engine time / floor time
+        "postgres_over_sqlite": round(postgres / sqlite, 3) if postgres else None,
     }
     print(f"raw SpiffWorkflow in memory : {raw:8.1f} instances/s  (3.2.0 as shipped)")
     print(f"  … with phoihop's patches  : {raw_patched:8.1f} instances/s")
@@ -179,6 +304,9 @@ def main() -> None:
     if postgres:
         print(f"engine on PostgreSQL        : {postgres:8.1f} instances/s  ratio {result['postgres_ratio']}")
     print(f"loop of 50, last10/first10  : {loop:.2f}")
+    print(f"floor (raw + bare writes)   : {floor:8.1f} instances/s  floor_ratio {result['floor_ratio']} (goal <= 1.25)")
+    if postgres:
+        print(f"PostgreSQL / SQLite         : {result['postgres_over_sqlite']} (goal >= 0.5)")
     print(json.dumps(result))
 
 
