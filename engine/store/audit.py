@@ -28,8 +28,8 @@ _EXPONENT = re.compile(r"\d[eE][+-]?\d")
 
 def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
     """Each event carries the id of the request that caused it (engine/correlation.py), when there is one; the
-    transaction seals them into the audit chain before it commits (store/audit_chain.py). On PostgreSQL they are
-    inserted then too, already sealed, in the commit's trip; with them, in the same trip, the webhook events they
+    transaction seals them into the audit chain before it commits (store/audit_chain.py), and inserts them then,
+    already sealed (on PostgreSQL in the commit's trip); with them, in the same trip, the webhook events they
     carry (store/outbox.py) and the ``NOTIFY`` of the live streams (store/inbox_events.py)."""
     if not events:
         return
@@ -44,7 +44,7 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
         }
         for e in events
     ]
-    if conn.dialect.name == "postgresql" and not any(_EXPONENT.search(row["data"]) for row in rows):
+    if not any(_EXPONENT.search(row["data"]) for row in rows):
         audit_chain.buffer(conn, [{name: row[name] for name in _COLUMNS} for row in rows])
     else:
         rawsql.run(conn, _INSERT_AUDIT, [{**row, "at": rawsql.ts(conn, row["at"])} for row in rows])

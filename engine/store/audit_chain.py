@@ -19,13 +19,14 @@ other, and each transaction chains onto what has committed before it. Rows anoth
 are invisible and are sealed by that transaction itself before its commit. On SQLite writers are serialized by
 ``BEGIN IMMEDIATE`` anyway.
 
-PostgreSQL, in one trip: ``insert_audit`` (store/audit.py) does not insert its events at once but keeps them on the
-connection (``buffer``); ``seal`` then takes the head's lock, draws their ids from the table's sequence and reads the
-last ``instance_hash`` of each instance they touch in one statement, hashes them, and defers (store/rawsql.py) their
-INSERT, already sealed, and the head's UPDATE: both leave with the ``COMMIT``. The lock is held for that one trip and
-the commit. An event whose data would not read back as written (a float written with an exponent, which ``jsonb``
-gives back as an integer) is inserted plain and sealed the general way, as is every buffered event when a statement
-of the transaction reads ``audit_event`` before the commit (``spill``).
+In one trip (both databases): ``insert_audit`` (store/audit.py) does not insert its events at once but keeps them
+on the connection (``buffer``); ``seal`` then takes the head's lock, draws their ids (PostgreSQL: from the table's
+sequence) and reads the last ``instance_hash`` of each instance they touch in one statement, hashes them, and
+inserts them already sealed, with the head's UPDATE (on PostgreSQL deferred, store/rawsql.py: both leave with the
+``COMMIT``, and the lock is held for that one trip and the commit). An event whose data would not read back as
+written (a float written with an exponent, which ``jsonb`` gives back as an integer) is inserted plain and sealed
+the general way, as is every buffered event when a statement of the transaction reads ``audit_event`` before the
+commit (``spill``).
 
 Cost: the lock is taken at the very end of a transaction that wrote audit events (after every instance lock it
 took, so it adds no lock-order cycle) and held only for its commit: the unsealed events of the transaction and one
@@ -129,9 +130,29 @@ def seal_pending(conn: Connection) -> None:
         _seal_buffered(conn, rows)
 
 
+def _sqlite_head(conn: Connection, n: int, instances: list[str]) -> dict[str, Any] | None:
+    """SQLite: the same reading in one statement. The one writer (``BEGIN IMMEDIATE``) takes the next ids itself:
+    ``audit_event.id`` is a rowid without AUTOINCREMENT, so SQLite would have given the same ones."""
+    previous = "".join(
+        f", COALESCE((SELECT e.instance_hash FROM audit_event e WHERE e.instance_id = :i{k}"  # noqa: S608
+        f" AND e.chain_seq IS NOT NULL ORDER BY e.chain_seq DESC LIMIT 1), '') AS p{k}"  # (numbered names only)
+        for k in range(len(instances))
+    )
+    sql = f"SELECT c.seq, c.head_hash, (SELECT COALESCE(MAX(id), 0) FROM audit_event) AS last_id{previous}"  # noqa: S608
+    row = rawsql.run(conn, sql + " FROM audit_chain c WHERE c.id = 1", {f"i{k}": i for k, i in enumerate(instances)})
+    head = row.first()
+    if head is None:
+        return None
+    last = int(head["last_id"])
+    return {**head, "ids": range(last + 1, last + 1 + n), "previous": [head[f"p{k}"] for k in range(len(instances))]}
+
+
 def _seal_buffered(conn: Connection, rows: list[dict[str, Any]]) -> None:
     instances = list(dict.fromkeys(row["instance_id"] for row in rows if row["instance_id"] is not None))
-    head = rawsql.run(conn, _LOCK_HEAD, {"n": len(rows), "instances": instances}).first()
+    if conn.dialect.name == "sqlite":
+        head = _sqlite_head(conn, len(rows), instances)
+    else:
+        head = rawsql.run(conn, _LOCK_HEAD, {"n": len(rows), "instances": instances}).first()
     if head is None:  # an emptied table (tests): these events inserted plain, then sealed the general way
         conn.info[BUFFERED] = rows
         spill(conn)
