@@ -71,11 +71,22 @@ def run(conn: Connection, sql: str, params: Params = None) -> Result:
             with dbapi.pipeline():
                 _send_deferred(conn, dbapi)
                 _execute(cursor, native, params)
+        elif conn.dialect.name == "postgresql" and _opens_transaction(
+            dbapi
+        ):  # PostgreSQL: the BEGIN rides with the statement
+            with dbapi.pipeline():
+                _execute(cursor, native, params)
         else:
             _execute(cursor, native, params)
         return Result(cursor)
     finally:
         cursor.close()
+
+
+def _opens_transaction(dbapi: Any) -> bool:
+    """psycopg sends ``BEGIN`` as a query of its own (a trip) before the first statement of a transaction, unless the
+    statement goes in a pipeline: then the two leave together."""
+    return not dbapi.autocommit and dbapi.pgconn.transaction_status == 0  # TransactionStatus.IDLE
 
 
 def _execute(cursor: Any, native: str, params: Params) -> None:
