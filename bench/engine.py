@@ -144,8 +144,12 @@ def bench_loop(url: str, iterations: int = 50, repeats: int = 5) -> float:
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CHAIN_SEQ = re.compile(r"(chain_seq=|UPDATE audit_chain SET seq=)(\d+)")
-_EVENT_ID = re.compile(r"(WHERE audit_event\.id = )(\d+)")
+# positions and ids in the captured SQL: the seal's UPDATEs (``chain_seq=N``, ``WHERE audit_event.id = N``), the
+# head's, and an INSERT of an event already sealed (its id first, its position before its two hashes)
+_CHAIN_SEQ = re.compile(
+    r"(chain_seq=|UPDATE audit_chain SET seq ?= ?)(\d+)|(, )(\d+)(?=, (?:'[0-9a-f]{64}'|NULL), '[0-9a-f]{64}'\)\s*$)"
+)
+_EVENT_ID = re.compile(r"(WHERE audit_event\.id = |INSERT INTO audit_event \(id, [^)]*\) VALUES \()(\d+)")
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
@@ -201,10 +205,10 @@ def bench_floor(url: str, n: int) -> float:
         conn.execute(f"PRAGMA {pragma}")
     next_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit_event").fetchone()[0]) + 1
     next_seq = int(conn.execute("SELECT seq FROM audit_chain WHERE id = 1").fetchone()[0]) + 1
-    flat = "\n".join(sql for command in commands for sql in command)
-    first_id = min((int(m.group(2)) for m in _EVENT_ID.finditer(flat)), default=0)
-    first_seq = min((int(m.group(2)) for m in _CHAIN_SEQ.finditer(flat)), default=0)
-    per_instance = flat.count("INSERT INTO audit_event")
+    flat = [sql for command in commands for sql in command]
+    first_id = min((int(m.group(2)) for sql in flat for m in _EVENT_ID.finditer(sql)), default=0)
+    first_seq = min((int(m.group(2) or m.group(4)) for sql in flat for m in _CHAIN_SEQ.finditer(sql)), default=0)
+    per_instance = sum(sql.startswith("INSERT INTO audit_event") for sql in flat)
 
     def replay(k: int) -> list[list[str]]:
         ids: dict[str, str] = {}
@@ -215,7 +219,9 @@ def bench_floor(url: str, n: int) -> float:
 
         def one(sql: str) -> str:
             sql = _UUID.sub(fresh, sql)
-            sql = _CHAIN_SEQ.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + shift_seq}", sql)
+            sql = _CHAIN_SEQ.sub(
+                lambda m: f"{m.group(1) or m.group(3)}{int(m.group(2) or m.group(4)) + shift_seq}", sql
+            )
             return _EVENT_ID.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + shift_id}", sql)
 
         return [[one(sql) for sql in command] for command in commands]
