@@ -108,9 +108,9 @@ def _configure_postgresql(engine: Engine) -> None:
     while it sits idle in the pool (the server's FATAL message, then end of file): the checkout looks at the socket
     without waiting (``select`` with a zero timeout) and hands the pool a ``DisconnectionError``, so the pool throws
     that connection away and checks out another — the command never sees it, and nothing was sent on it. A
-    connection that dies without a word (a cut network) fails its first statement instead: SQLAlchemy's
-    ``is_disconnect`` invalidates it and every connection of the pool older than it, and the command ends with
-    StoreUnavailable ("connection-lost"), a 503 the client retries."""
+    connection that dies without a word (a cut network) fails its first statement instead: it is invalidated
+    (``is_disconnect``; for SQLAlchemy's own statements the pool's older connections with it, the others are found at
+    their checkout) and the command ends with StoreUnavailable ("connection-lost"), a 503 the client retries."""
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -265,9 +265,10 @@ class Database:
             transaction.commit()
         except BaseException as error:
             rawsql.discard(conn)
-            lost = isinstance(error, self.engine.dialect.loaded_dbapi.Error) and self.engine.dialect.is_disconnect(
-                error, conn.connection.dbapi_connection, None
-            )
+            lost = False
+            if isinstance(error, self.engine.dialect.loaded_dbapi.Error) and not conn.invalidated:
+                with contextlib.suppress(sa_exc.SQLAlchemyError):
+                    lost = self.engine.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
             if lost:
                 conn.invalidate(error)
             elif transaction.is_active:
