@@ -429,7 +429,7 @@ class CommandExecutor:
             events += self.run_end_commands(uow, head, model, snapshot.steps, merged, actor)
         repo.insert_audit(conn, events)
         # webhook events beside the audit's (engine/store/outbox.py): tasks created, dossier status, in this transaction
-        outbox.publish(
+        outbox.publish_deferred(
             conn,
             [task_created_event(row) for row in rows]
             + dossier_status_events(instance_id, head["process_key"], previous, merged, now),

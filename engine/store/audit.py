@@ -4,6 +4,7 @@ Never commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -19,33 +20,42 @@ _INSERT_AUDIT = (
 )
 
 
+_COLUMNS = ("instance_id", "at", "actor", "kind", "element_id", "task_id", "data", "request_id")
+# a number written with an exponent: jsonb gives 1e20 back as 100000000000000000000, an integer, so the hash of the
+# event as written would not be the hash of the event read back (such events are sealed after reading them back)
+_EXPONENT = re.compile(r"\d[eE][+-]?\d")
+
+
 def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
     """Each event carries the id of the request that caused it (engine/correlation.py), when there is one; the
-    transaction seals them into the audit chain before it commits (store/audit_chain.py)."""
-    if events:
-        request_id = correlation.request_id.get()
-        rawsql.run(
-            conn,
-            _INSERT_AUDIT,
-            [
-                {
-                    "element_id": None,
-                    "task_id": None,
-                    "request_id": request_id,
-                    **e,
-                    "at": rawsql.ts(conn, e["at"]),
-                    "data": rawsql.js(e["data"]),
-                }
-                for e in events
-            ],
-        )
+    transaction seals them into the audit chain before it commits (store/audit_chain.py), and inserts them then,
+    already sealed (on PostgreSQL in the commit's trip); with them, in the same trip, the webhook events they
+    carry (store/outbox.py) and the ``NOTIFY`` of the live streams (store/inbox_events.py)."""
+    if not events:
+        return
+    request_id = correlation.request_id.get()
+    rows = [
+        {
+            "element_id": None,
+            "task_id": None,
+            "request_id": request_id,
+            **e,
+            "data": rawsql.js(e["data"]),
+        }
+        for e in events
+    ]
+    if not any(_EXPONENT.search(row["data"]) for row in rows):
+        audit_chain.buffer(conn, [{name: row[name] for name in _COLUMNS} for row in rows])
+    else:
+        rawsql.run(conn, _INSERT_AUDIT, [{**row, "at": rawsql.ts(conn, row["at"])} for row in rows])
         audit_chain.mark(conn)
-        write_hooks.emit(conn, "audit", events)
-        outbox.from_audit(conn, events)  # the webhook events they carry, in the command's own transaction
-        notify_inbox(conn)  # the live streams (store/inbox_events.py)
+    write_hooks.emit(conn, "audit", events)
+    outbox.from_audit(conn, events)  # the webhook events they carry, in the command's own transaction
+    notify_inbox(conn)  # the live streams (store/inbox_events.py)
 
 
 def history(conn: Connection, instance_id: str) -> list[Row]:
+    audit_chain.spill(conn)  # this transaction's own events too
     return all_rows(
         conn.execute(select(audit_table).where(audit_table.c.instance_id == instance_id).order_by(audit_table.c.id))
     )

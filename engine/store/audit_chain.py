@@ -19,6 +19,15 @@ other, and each transaction chains onto what has committed before it. Rows anoth
 are invisible and are sealed by that transaction itself before its commit. On SQLite writers are serialized by
 ``BEGIN IMMEDIATE`` anyway.
 
+In one trip (both databases): ``insert_audit`` (store/audit.py) does not insert its events at once but keeps them
+on the connection (``buffer``); ``seal`` then takes the head's lock, draws their ids (PostgreSQL: from the table's
+sequence) and reads the last ``instance_hash`` of each instance they touch in one statement, hashes them, and
+inserts them already sealed, with the head's UPDATE (on PostgreSQL deferred, store/rawsql.py: both leave with the
+``COMMIT``, and the lock is held for that one trip and the commit). An event whose data would not read back as
+written (a float written with an exponent, which ``jsonb`` gives back as an integer) is inserted plain and sealed
+the general way, as is every buffered event when a statement of the transaction reads ``audit_event`` before the
+commit (``spill``).
+
 Cost: the lock is taken at the very end of a transaction that wrote audit events (after every instance lock it
 took, so it adds no lock-order cycle) and held only for its commit: the unsealed events of the transaction and one
 indexed read per instance they touch.
@@ -43,9 +52,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
+from phoihop.engine.store import rawsql
 from phoihop.engine.store.tables import audit_chain_table, audit_gap_table, audit_table
 
 PENDING = "phoihop_audit_pending"  # Connection.info key: this transaction wrote audit events
+BUFFERED = "phoihop_audit_buffered"  # Connection.info key: events not inserted yet, sealed in one trip (PostgreSQL)
+PLAIN = "phoihop_audit_plain"  # Connection.info key: events inserted unsealed in this transaction
 _HASHED = ("id", "instance_id", "process_key", "at", "actor", "kind", "element_id", "task_id", "data", "request_id")
 _COLUMNS = [audit_table.c[name] for name in _HASHED]
 _ENSURE_HEAD = "INSERT INTO audit_chain (id, seq, head_hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING"
@@ -60,8 +72,117 @@ _SEAL = (
 
 
 def mark(conn: Connection) -> None:
-    """Audit events were written on ``conn``: seal them before the transaction commits."""
+    """Audit events were inserted on ``conn`` (unsealed): seal them before the transaction commits."""
     conn.info[PENDING] = True
+    conn.info[PLAIN] = True
+
+
+def buffer(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: audit events (the parameters of ``insert_audit``'s INSERT, ``at`` a datetime, ``data`` JSON text)
+    inserted and sealed by ``seal`` in one trip before the commit."""
+    conn.info.setdefault(BUFFERED, []).extend(rows)
+    conn.info[PENDING] = True
+
+
+def forget(conn: Connection) -> None:
+    """The transaction ended: nothing of it is left to seal."""
+    for key in (PENDING, BUFFERED, PLAIN):
+        conn.info.pop(key, None)
+
+
+_INSERT_PLAIN = (
+    "INSERT INTO audit_event (instance_id, at, actor, kind, element_id, task_id, data, request_id) VALUES"
+    " (:instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json, :request_id)"
+)
+_INSERT_SEALED = (
+    "INSERT INTO audit_event (id, instance_id, at, actor, kind, element_id, task_id, data, request_id, chain_seq,"
+    " instance_hash, chain_hash) VALUES (:id, :instance_id, :at, :actor, :kind, :element_id, :task_id, :data@json,"
+    " :request_id, :chain_seq, :instance_hash, :chain_hash)"
+)
+_LOCK_HEAD = (
+    "SELECT c.seq, c.head_hash,"
+    " ARRAY(SELECT nextval(pg_get_serial_sequence('audit_event', 'id')) FROM generate_series(1, CAST(:n AS integer)))"
+    " AS ids,"
+    " ARRAY(SELECT COALESCE((SELECT e.instance_hash FROM audit_event e WHERE e.instance_id = u.i"
+    " AND e.chain_seq IS NOT NULL ORDER BY e.chain_seq DESC LIMIT 1), '')"
+    " FROM unnest(CAST(:instances AS varchar[])) WITH ORDINALITY AS u(i, o) ORDER BY u.o) AS previous"
+    " FROM audit_chain c WHERE c.id = 1 FOR UPDATE OF c"
+)
+_MOVE_HEAD = "UPDATE audit_chain SET seq = :seq, head_hash = :head_hash WHERE id = 1"
+
+
+def spill(conn: Connection) -> None:
+    """Insert the buffered events now, unsealed (a statement is about to read ``audit_event``)."""
+    rows = conn.info.pop(BUFFERED, None)
+    if rows:
+        rawsql.run(conn, _INSERT_PLAIN, [{**row, "at": rawsql.ts(conn, row["at"])} for row in rows])
+        mark(conn)
+
+
+def seal_pending(conn: Connection) -> None:
+    """Seal what this transaction wrote (called by store/database.py just before the commit)."""
+    if not conn.info.pop(PENDING, False):
+        return
+    if conn.info.pop(PLAIN, False):
+        seal(conn)
+    rows = conn.info.pop(BUFFERED, None)
+    if rows:
+        _seal_buffered(conn, rows)
+
+
+def _sqlite_head(conn: Connection, n: int, instances: list[str]) -> dict[str, Any] | None:
+    """SQLite: the same reading in one statement. The one writer (``BEGIN IMMEDIATE``) takes the next ids itself:
+    ``audit_event.id`` is a rowid without AUTOINCREMENT, so SQLite would have given the same ones."""
+    previous = "".join(
+        f", COALESCE((SELECT e.instance_hash FROM audit_event e WHERE e.instance_id = :i{k}"  # noqa: S608
+        f" AND e.chain_seq IS NOT NULL ORDER BY e.chain_seq DESC LIMIT 1), '') AS p{k}"  # (numbered names only)
+        for k in range(len(instances))
+    )
+    sql = f"SELECT c.seq, c.head_hash, (SELECT COALESCE(MAX(id), 0) FROM audit_event) AS last_id{previous}"  # noqa: S608
+    row = rawsql.run(conn, sql + " FROM audit_chain c WHERE c.id = 1", {f"i{k}": i for k, i in enumerate(instances)})
+    head = row.first()
+    if head is None:
+        return None
+    last = int(head["last_id"])
+    return {**head, "ids": range(last + 1, last + 1 + n), "previous": [head[f"p{k}"] for k in range(len(instances))]}
+
+
+def _seal_buffered(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    instances = list(dict.fromkeys(row["instance_id"] for row in rows if row["instance_id"] is not None))
+    if conn.dialect.name == "sqlite":
+        head = _sqlite_head(conn, len(rows), instances)
+    else:
+        head = rawsql.run(conn, _LOCK_HEAD, {"n": len(rows), "instances": instances}).first()
+    if head is None:  # an emptied table (tests): these events inserted plain, then sealed the general way
+        conn.info[BUFFERED] = rows
+        spill(conn)
+        forget(conn)
+        seal(conn)
+        return
+    seq, head_hash = int(head["seq"]), str(head["head_hash"])
+    last_of = dict(zip(instances, head["previous"], strict=True))
+    sealed = []
+    for event_id, row in zip(head["ids"], rows, strict=True):
+        event = {**row, "id": int(event_id), "process_key": None, "data": orjson.loads(row["data"])}
+        instance = row["instance_id"]
+        instance_hash = None
+        if instance is not None:
+            instance_hash = link(event, last_of[instance])
+            last_of[instance] = instance_hash
+        seq += 1
+        head_hash = link(event, head_hash)
+        sealed.append(
+            {
+                **row,
+                "id": event["id"],
+                "at": rawsql.ts(conn, row["at"]),
+                "chain_seq": seq,
+                "instance_hash": instance_hash,
+                "chain_hash": head_hash,
+            }
+        )
+    rawsql.defer(conn, _INSERT_SEALED, sealed)
+    rawsql.defer(conn, _MOVE_HEAD, {"seq": seq, "head_hash": head_hash})
 
 
 def _iso(value: datetime) -> str:

@@ -14,6 +14,7 @@ makes of the reason (the engine's StoreUnavailable: the store imports nothing el
 from __future__ import annotations
 
 import contextlib
+import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from phoihop.engine.store import audit_chain
+from phoihop.engine.store import audit_chain, rawsql
 
 DEFAULT_POOL_TIMEOUT = 30.0  # seconds a command waits for a pooled connection (PostgreSQL) before StoreUnavailable
 
@@ -87,15 +88,47 @@ def make_engine(
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         json_serializer=_json_serializer,
         json_deserializer=orjson.loads,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        # no pre-ping (a round trip per checkout): a dead connection is found without one (_configure_postgresql)
     )
+    _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Dead pooled connections found for free, and the deferred writes (store/rawsql.py) kept in order.
+
+    A connection the server ended (restart, ``pg_terminate_backend``, idle timeout) has data waiting on its socket
+    while it sits idle in the pool (the server's FATAL message, then end of file): the checkout looks at the socket
+    without waiting (``select`` with a zero timeout) and hands the pool a ``DisconnectionError``, so the pool throws
+    that connection away and checks out another — the command never sees it, and nothing was sent on it. A
+    connection that dies without a word (a cut network) fails its first statement instead: it is invalidated
+    (``is_disconnect``; for SQLAlchemy's own statements the pool's older connections with it, the others are found at
+    their checkout) and the command ends with StoreUnavailable ("connection-lost"), a 503 the client retries."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise sa_exc.DisconnectionError("connection closed")
+        try:
+            readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        except (OSError, ValueError) as error:
+            raise sa_exc.DisconnectionError(str(error)) from error
+        if readable:  # nothing is in flight on an idle connection: the server said goodbye
+            raise sa_exc.DisconnectionError("the server ended the connection")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_cursor_execute(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(audit_chain.BUFFERED) and "audit_event" in statement:  # it reads this command's events
+            audit_chain.spill(conn)
+        if conn.info.get(rawsql.DEFERRED):  # a Core statement: the deferred writes go first
+            rawsql.flush(conn)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -162,12 +195,11 @@ class Database:
                 token = self._active.set(conn)
                 try:
                     yield conn
-                    if conn.info.pop(audit_chain.PENDING, False):  # seal this transaction's audit events last
-                        audit_chain.seal(conn)
+                    audit_chain.seal_pending(conn)  # seal this transaction's audit events last
                 finally:
                     # a lost connection refuses even this; a stale mark would only seal nothing (harmless)
                     with contextlib.suppress(sa_exc.SQLAlchemyError):
-                        conn.info.pop(audit_chain.PENDING, None)
+                        audit_chain.forget(conn)
                     self._active.reset(token)
         except sa_exc.SQLAlchemyError as error:
             reason = unavailable_reason(error, self.engine.dialect)
@@ -183,8 +215,8 @@ class Database:
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Connection]:
         if not self.is_sqlite:
-            with (self.engine if write else self._read_engine).connect() as conn, conn.begin():
-                yield conn
+            with (self.engine if write else self._read_engine).connect() as conn:
+                yield from self._postgresql_transaction(conn)
             return
         conn = self._thread_connection(write)
         dbapi: Any = conn.connection.dbapi_connection
@@ -220,6 +252,30 @@ class Database:
                 dbapi.rollback()
             conn.invalidate()
             self._drop_thread_connection(write)
+            raise
+
+    def _postgresql_transaction(self, conn: Connection) -> Iterator[Connection]:
+        """The writes deferred by the command and its ``COMMIT`` leave in one trip (store/rawsql.py); a driver error
+        that says the connection is gone invalidates it (the hand-written SQL goes to the driver straight, past
+        SQLAlchemy's own check) and goes up as SQLAlchemy's error, for ``unavailable_reason``."""
+        transaction = conn.begin()
+        try:
+            yield conn
+            rawsql.commit(conn)
+            transaction.commit()
+        except BaseException as error:
+            rawsql.discard(conn)
+            lost = False
+            if isinstance(error, self.engine.dialect.loaded_dbapi.Error) and not conn.invalidated:
+                with contextlib.suppress(sa_exc.SQLAlchemyError):
+                    lost = self.engine.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
+            if lost:
+                conn.invalidate(error)
+            elif transaction.is_active:
+                with contextlib.suppress(sa_exc.SQLAlchemyError):
+                    transaction.rollback()
+            if lost:
+                raise sa_exc.OperationalError(None, None, error, connection_invalidated=True) from error
             raise
 
     def _thread_connection(self, write: bool) -> Connection:

@@ -43,11 +43,11 @@ def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
         }
         for t in tasks
     ]
-    rawsql.run(conn, _INSERT_TASK, rows)
+    rawsql.defer(conn, _INSERT_TASK, rows)
     candidates = [{"task_id": t["id"], "kind": "group", "value": g} for t in tasks for g in t["candidate_groups"]]
     candidates += [{"task_id": t["id"], "kind": "user", "value": u} for t in tasks for u in t["candidate_users"]]
     if candidates:
-        rawsql.run(conn, _INSERT_CANDIDATE, candidates)
+        rawsql.defer(conn, _INSERT_CANDIDATE, candidates)
     write_hooks.emit(conn, "human_task", tasks)
 
 

@@ -51,7 +51,7 @@ def notify_inbox(conn: Connection) -> None:
     """On PostgreSQL, wake the live streams when this transaction commits (NOTIFY is transactional; one per
     transaction is enough, PostgreSQL folds equal notifications). Nothing on SQLite: its streams poll."""
     if conn.dialect.name == "postgresql":
-        rawsql.run(conn, f"NOTIFY {NOTIFY_CHANNEL}")
+        rawsql.defer(conn, f"NOTIFY {NOTIFY_CHANNEL}")  # with the commit's trip (store/rawsql.py)
 
 
 def listen_inbox(url: str, woken: Callable[[], None], keep_going: Callable[[], bool], *, tick: float = 1.0) -> None:

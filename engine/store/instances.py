@@ -28,7 +28,7 @@ _INSERT_INSTANCE = (
 
 
 def insert_instance(conn: Connection, **values: Any) -> None:
-    rawsql.run(
+    rawsql.defer(
         conn,
         _INSERT_INSTANCE,
         {
@@ -170,13 +170,13 @@ def write_task_records(
 ) -> None:
     """Upsert (task id, seq, body) records and delete the records of removed tasks (by seq)."""
     if records:
-        rawsql.run(
+        rawsql.defer(
             conn,
             _UPSERT_TASK_RECORD,
             [{"instance_id": instance_id, "task_id": t, "seq": s, "body": b} for t, s, b in records],
         )
     if removed:
-        rawsql.run(conn, _DELETE_TASK_RECORD, [{"instance_id": instance_id, "seq": s} for s in removed])
+        rawsql.defer(conn, _DELETE_TASK_RECORD, [{"instance_id": instance_id, "seq": s} for s in removed])
 
 
 def task_records(conn: Connection, instance_id: str) -> list[tuple[str, int, str]]:

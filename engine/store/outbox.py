@@ -73,6 +73,49 @@ def _wants(webhook: Mapping[str, Any], event_type: str, process_key: str | None)
     return webhook["process_key"] is None or webhook["process_key"] == process_key
 
 
+# PostgreSQL: one statement per event, deferred (store/rawsql.py): it leaves with the command's commit, costs no trip
+# of its own, and reads the webhooks (and the instance's process key) on the server, in the same transaction
+_PUBLISH_DEFERRED = (
+    "WITH pk AS (SELECT COALESCE(CAST(:process_key AS varchar),"
+    " (SELECT process_key FROM process_instance WHERE id = :instance_id)) AS process_key),"
+    " wanting AS (SELECT w.id FROM webhook w, pk WHERE w.deleted_at IS NULL"
+    " AND CASE jsonb_typeof(w.events) WHEN 'array' THEN jsonb_array_length(w.events) = 0"
+    " OR w.events ? CAST(:type AS text) WHEN 'object' THEN w.events = '{}' OR w.events ? CAST(:type AS text)"
+    " ELSE true END"
+    " AND (w.process_key IS NULL OR w.process_key = pk.process_key)),"
+    " event AS (INSERT INTO outbox_event (id, type, occurred_at, instance_id, process_key, data)"
+    " SELECT :id, :type, :occurred_at, :instance_id, pk.process_key, :data@json FROM pk"
+    " WHERE EXISTS (SELECT 1 FROM wanting) RETURNING id)"
+    " INSERT INTO webhook_delivery (event_id, webhook_id, status, attempts, next_attempt_at, created_at)"
+    " SELECT event.id, wanting.id, 'pending', 0, :occurred_at, :occurred_at FROM event, wanting"
+)
+
+
+def publish_deferred(conn: Connection, events: Sequence[Mapping[str, Any]]) -> None:
+    """``publish`` without waiting: on PostgreSQL the events leave with the command's commit (the webhooks that want
+    them are chosen there, by the same rules as ``_wants``); on SQLite, ``publish``."""
+    if not events:
+        return
+    if conn.dialect.name != "postgresql":
+        publish(conn, events)
+        return
+    rawsql.defer(
+        conn,
+        _PUBLISH_DEFERRED,
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "type": event["type"],
+                "occurred_at": rawsql.ts(conn, event["occurred_at"]),
+                "instance_id": event.get("instance_id"),
+                "process_key": event.get("process_key"),
+                "data": rawsql.js(event.get("data") or {}),
+            }
+            for event in events
+        ],
+    )
+
+
 def publish(conn: Connection, events: Sequence[Mapping[str, Any]]) -> int:
     """Write ``events`` (``type``, ``occurred_at``, ``instance_id``, ``data`` and, when known, ``process_key``) to
     the outbox for the webhooks that want them; returns how many deliveries were queued."""
@@ -114,8 +157,8 @@ def publish(conn: Connection, events: Sequence[Mapping[str, Any]]) -> int:
     return len(deliveries)
 
 
-def from_audit(conn: Connection, audit_events: Sequence[Mapping[str, Any]]) -> int:
-    """The webhook events of the audit events a command writes (kinds in ``AUDIT_KINDS``)."""
+def from_audit(conn: Connection, audit_events: Sequence[Mapping[str, Any]]) -> None:
+    """The webhook events of the audit events a command writes (kinds in ``AUDIT_KINDS``), deferred."""
     events = []
     for audit in audit_events:
         mapped = AUDIT_KINDS.get(audit["kind"])
@@ -133,7 +176,7 @@ def from_audit(conn: Connection, audit_events: Sequence[Mapping[str, Any]]) -> i
         events.append(
             {"type": event_type, "occurred_at": audit["at"], "instance_id": audit.get("instance_id"), "data": data}
         )
-    return publish(conn, events)
+    publish_deferred(conn, events)
 
 
 # ---- task deadlines: found by the delivery worker's scan, announced once per task and kind ------------------------

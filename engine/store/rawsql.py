@@ -5,6 +5,12 @@ SQLite itself. The few statements every command runs are written once with ``:na
 dialect (sqlite3 takes ``:name``; psycopg takes ``%(name)s``), and their values adapted by hand: datetimes as
 SQLAlchemy stores them (naive UTC text on SQLite, timestamptz on PostgreSQL), JSON as text (cast to jsonb on
 PostgreSQL). Cold paths (deploy, listings) stay on SQLAlchemy Core.
+
+Round trips on PostgreSQL: a write whose result the command does not need at once is ``defer``-red: kept on the
+connection and sent, in one psycopg pipeline, with the next statement that must answer (a read, ``run``) or with the
+``COMMIT`` (``commit``), so a command's writes cost no trip of their own. A statement of SQLAlchemy Core sends them
+first too (store/database.py flushes them before any cursor runs), so every statement sees the writes before it.
+SQLite has no network: ``defer`` runs the write at once.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from sqlalchemy import Connection
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)(@json)?")
 _converted: dict[tuple[str, str], str] = {}
+DEFERRED = "phoihop_deferred"  # Connection.info key: the writes waiting for the next trip (PostgreSQL)
+Params = Mapping[str, Any] | list[dict[str, Any]] | None
 
 
 def _convert(dialect: str, sql: str) -> str:
@@ -52,18 +60,83 @@ class Result:
         return dict(zip(self._names, self._rows[0], strict=True)) if self._rows else None
 
 
-def run(conn: Connection, sql: str, params: Mapping[str, Any] | list[dict[str, Any]] | None = None) -> Result:
-    """Run on the DBAPI cursor of ``conn``, inside the transaction SQLAlchemy began on it."""
+def run(conn: Connection, sql: str, params: Params = None) -> Result:
+    """Run on the DBAPI cursor of ``conn``, inside the transaction SQLAlchemy began on it (with the deferred writes
+    before it, in the same trip)."""
     native = _convert(conn.dialect.name, sql)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi: Any = conn.connection.dbapi_connection
+    cursor = dbapi.cursor()
     try:
-        if isinstance(params, list):
-            cursor.executemany(native, params)
+        if conn.info.get(DEFERRED):
+            with dbapi.pipeline():
+                _send_deferred(conn, dbapi)
+                _execute(cursor, native, params)
+        elif conn.dialect.name == "postgresql" and _opens_transaction(
+            dbapi
+        ):  # PostgreSQL: the BEGIN rides with the statement
+            with dbapi.pipeline():
+                _execute(cursor, native, params)
         else:
-            cursor.execute(native, dict(params or {}))
+            _execute(cursor, native, params)
         return Result(cursor)
     finally:
         cursor.close()
+
+
+def _opens_transaction(dbapi: Any) -> bool:
+    """psycopg sends ``BEGIN`` as a query of its own (a trip) before the first statement of a transaction, unless the
+    statement goes in a pipeline: then the two leave together."""
+    return not dbapi.autocommit and dbapi.pgconn.transaction_status == 0  # TransactionStatus.IDLE
+
+
+def _execute(cursor: Any, native: str, params: Params) -> None:
+    if isinstance(params, list):
+        cursor.executemany(native, params)
+    else:
+        cursor.execute(native, dict(params or {}))
+
+
+def defer(conn: Connection, sql: str, params: Params = None) -> None:
+    """A write whose result nobody reads: on PostgreSQL sent with the next trip (see the module docstring), on
+    SQLite run at once. An empty list of parameters writes nothing."""
+    if isinstance(params, list) and not params:
+        return
+    if conn.dialect.name != "postgresql":
+        run(conn, sql, params)
+        return
+    conn.info.setdefault(DEFERRED, []).append((_convert("postgresql", sql), params))
+
+
+def flush(conn: Connection) -> None:
+    """Send the deferred writes now, in one trip (before a statement that does not go through ``run``)."""
+    if conn.info.get(DEFERRED):
+        dbapi: Any = conn.connection.dbapi_connection
+        with dbapi.pipeline():
+            _send_deferred(conn, dbapi)
+
+
+def commit(conn: Connection) -> None:
+    """PostgreSQL: the deferred writes and the ``COMMIT`` in one trip. SQLAlchemy's commit after it finds the
+    driver's transaction ended and sends nothing."""
+    dbapi: Any = conn.connection.dbapi_connection
+    if conn.info.get(DEFERRED):
+        with dbapi.pipeline():
+            _send_deferred(conn, dbapi)
+            dbapi.commit()
+    else:
+        dbapi.commit()
+
+
+def discard(conn: Connection) -> None:
+    """The transaction ends without committing: its deferred writes go nowhere."""
+    conn.info.pop(DEFERRED, None)
+
+
+def _send_deferred(conn: Connection, dbapi: Any) -> None:
+    """Queue the deferred writes on the pipeline open on ``dbapi`` (called inside ``with dbapi.pipeline()``)."""
+    cursor = dbapi.cursor()
+    for native, params in conn.info.pop(DEFERRED):
+        _execute(cursor, native, params)
 
 
 def ts(conn: Connection, value: datetime | None) -> Any:

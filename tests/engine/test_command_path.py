@@ -1,0 +1,121 @@
+"""The PostgreSQL command path (issue 15, goal 2): writes deferred to the next trip or the commit, audit events sealed
+in one trip, no pool pre-ping. What it must not change: a pooled connection the server ended is never handed to a
+command, the audit chain stays intact (also for data that reads back differently than written), and a command that
+fails leaves none of its deferred writes behind for the next command on the same connection."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from phoihop.engine.container import EngineContainer
+from phoihop.engine.errors import TaskNotFound
+from phoihop.engine.store import audit, audit_chain, rawsql
+from tests.conftest import INTEGRATOR
+from tests.engine.helpers import SKHCN, bpmn, deploy_xml, lane, task_id
+
+TWO_STEPS = bpmn(
+    "two_steps",
+    """
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:userTask id="review" name="Thẩm định"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="approve"/>
+    <bpmn:userTask id="approve" name="Phê duyệt"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="approve" targetRef="end"/>
+    <bpmn:endEvent id="end"/>""",
+    lanes=lane("L1", "Sở Khoa học và Công nghệ", "start", "review", "approve", "end"),
+)
+
+
+def _verify(container: EngineContainer) -> audit_chain.Broken | None:
+    with container.db.transaction(write=False) as conn:
+        return audit_chain.verify(conn)
+
+
+def _pooled_backends(container: EngineContainer) -> set[int]:
+    """Backend pids of the connections idle in the engine's pool."""
+    pool = container.db.engine.pool
+    pids: set[int] = set()
+    held = [pool.connect() for _ in range(pool.checkedin())]
+    try:
+        for proxy in held:
+            pids.add(int(proxy.dbapi_connection.info.backend_pid))  # type: ignore[union-attr]
+    finally:
+        for proxy in held:
+            proxy.close()
+    return pids
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_pooled_connection_the_server_ended_is_replaced_before_a_command_uses_it(
+    container: EngineContainer,
+) -> None:
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    instance_id, _ = container.instances.start(INTEGRATOR, "two_steps")
+    pids = _pooled_backends(container)
+    assert pids
+    admin = create_engine(container.db.url)
+    try:
+        with admin.connect() as other:
+            for pid in pids:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            while other.exec_driver_sql(  # the backends are gone (their goodbye is on the pooled sockets)
+                f"SELECT COUNT(*) FROM pg_stat_activity WHERE pid IN ({','.join(map(str, pids))})"
+            ).scalar_one():
+                other.rollback()
+    finally:
+        admin.dispose()
+
+    result = container.tasks.complete(SKHCN, task_id(container, instance_id, "review"), {"ket_qua": "đạt"})
+
+    assert [t for t in result.open_tasks] == [task_id(container, instance_id, "approve")]
+    assert not pids & _pooled_backends(container)  # none of the ended connections went back to the pool
+
+
+def test_events_whose_data_reads_back_otherwise_keep_the_chain_intact(container: EngineContainer) -> None:
+    """1e20 is written by orjson with an exponent; jsonb gives it back as an integer. The event is sealed after it is
+    read back, beside events sealed in one trip, in the same transaction and in later ones."""
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    first, _ = container.instances.start(INTEGRATOR, "two_steps")
+    second, _ = container.instances.start(INTEGRATOR, "two_steps")
+    container.tasks.complete(SKHCN, task_id(container, first, "review"), {"so_tien": 1e20, "ty_le": 2.5})
+    container.tasks.complete(SKHCN, task_id(container, second, "review"), {"ket_qua": "đạt"})
+    container.tasks.complete(SKHCN, task_id(container, first, "approve"), {"ket_qua": "đạt"})
+
+    assert _verify(container) is None
+    with container.db.transaction(write=False) as conn:
+        unsealed = conn.execute(text("SELECT COUNT(*) FROM audit_event WHERE chain_hash IS NULL")).scalar_one()
+        kinds = [
+            r[0]
+            for r in conn.execute(text("SELECT kind FROM audit_event WHERE instance_id = :i ORDER BY id"), {"i": first})
+        ]
+    assert unsealed == 0
+    assert kinds.count("task_completed") == 2 and kinds[-1] == "instance_completed"
+
+
+def test_a_read_of_the_trail_inside_a_command_sees_the_command_s_own_events(container: EngineContainer) -> None:
+    """Events buffered for the one-trip seal are inserted before a statement of the same command reads them."""
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    instance_id, _ = container.instances.start(INTEGRATOR, "two_steps")
+    with container.executor.transaction() as uow:
+        event = {"instance_id": instance_id, "at": uow.now, "actor": "root", "kind": "comment_added", "data": {}}
+        audit.insert_audit(uow.conn, [event])
+        kinds = [e["kind"] for e in audit.history(uow.conn, instance_id)]
+    assert kinds[0] == "instance_started" and kinds[-1] == "comment_added"
+    assert _verify(container) is None
+
+
+def test_a_failed_command_leaves_no_deferred_write_for_the_next_one(container: EngineContainer) -> None:
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    instance_id, _ = container.instances.start(INTEGRATOR, "two_steps")
+    with pytest.raises(TaskNotFound), container.executor.transaction() as uow:
+        rawsql.defer(uow.conn, "UPDATE process_instance SET business_key = 'lost' WHERE id = :id", {"id": instance_id})
+        raise TaskNotFound("gone", detail_vi="không còn", task_id="x")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "review"), {"ket_qua": "đạt"})
+
+    with container.db.transaction(write=False) as conn:
+        key = conn.execute(text("SELECT business_key FROM process_instance WHERE id = :i"), {"i": instance_id})
+        assert key.scalar_one() is None
+        assert not conn.info.get(rawsql.DEFERRED)
+    assert _verify(container) is None
