@@ -108,8 +108,6 @@ class TaskReads:
         now = self.clock.now()
         ht = repo.human_task_table
         conditions: list[Any] = []
-        if not actor.is_admin:
-            conditions.append(repo.task_visibility_clause(actor.id, actor.groups, also=actor.user_ids))
         if status is not None:
             conditions.append(ht.c.status == status)
         elif actor.is_admin or "lead" in actor.roles:  # and the drafts awaiting their approval
@@ -121,12 +119,18 @@ class TaskReads:
                     and_(ht.c.status == flow_store.AWAITING_APPROVAL, ht.c.assignee == actor.id),
                 )
             )
+        # every status the conditions above keep: the visibility reads only those rows of the candidates' index
+        statuses = (status,) if status is not None else repo.LIVE_STATUSES
+        if not actor.is_admin:
+            conditions.append(
+                repo.task_visibility_clause(actor.id, actor.groups, also=actor.user_ids, statuses=statuses)
+            )
         if assignee_me or assignee == "me":
             conditions.append(ht.c.assignee == actor.id)
         elif assignee is not None:
             conditions.append(ht.c.assignee == assignee)
         if candidate_group is not None:
-            conditions.append(repo.candidate_group_clause(candidate_group))
+            conditions.append(repo.candidate_group_clause(candidate_group, statuses=statuses))
         if process_key is not None:
             conditions.append(ht.c.process_key == process_key)
         if instance_id is not None:

@@ -104,6 +104,7 @@ class HumanTask(SQLModel, table=True):
     __table_args__ = (
         Index("ix_human_task_assignee_status", "assignee", "status"),
         Index("ix_human_task_status_due", "status", "due_at"),
+        Index("ix_human_task_completed_by", "completed_by", "status"),
     )
     id: str = Field(primary_key=True, max_length=36)
     instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
@@ -132,10 +133,13 @@ class TaskCandidate(SQLModel, table=True):
     """Who may act on a human task: one row per candidate group or user, so the inbox query stays on an index."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_kind_value", "kind", "value"),)
+    # the inbox reads an agency's tasks in a status from this index alone (engine/store/human_tasks.py)
+    __table_args__ = (Index("ix_task_candidate_inbox", "kind", "value", "status", "task_id"),)
     task_id: str = Field(foreign_key="human_task.id", primary_key=True, max_length=36)
     kind: str = Field(primary_key=True, max_length=10)  # "group" | "user"
     value: str = Field(primary_key=True, max_length=200)
+    # the task's status, copied when written and kept by triggers when the task's status changes (migration 0201)
+    status: str | None = Field(default=None, max_length=20)
 
 
 class Timer(SQLModel, table=True):
