@@ -4,6 +4,7 @@ close, and the inbox's conditions. Never commits: the caller owns the transactio
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -137,24 +138,49 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------------
-def task_visibility_clause(
-    user_id: str, groups: Iterable[str], *, also: Iterable[str] = (), statuses: Sequence[str] | None = None
-) -> Any:
-    """Tasks of ``groups``, or naming, held or completed by ``user_id`` (or by the people of ``also``: those whose
-    delegations are in force for the caller). With ``statuses`` (a superset of the statuses the caller's query keeps)
-    the clause is one ``id IN (union of four indexed reads)``: the candidate rows of the groups and people in those
-    statuses (``ix_task_candidate_inbox``), and the tasks they hold (``ix_human_task_assignee_status``) or completed
-    (``ix_human_task_completed_by``) in them, so an agency's history is never visited for its open work."""
-    ids = sorted({user_id, *also})
-    if statuses is not None:
-        tc, ht, kept = task_candidate_table.c, human_task_table.c, list(statuses)
-        visible = union(
-            select(tc.task_id).where(tc.kind == "group", tc.value.in_(sorted(groups)), tc.status.in_(kept)),
-            select(tc.task_id).where(tc.kind == "user", tc.value.in_(ids), tc.status.in_(kept)),
-            select(ht.id).where(ht.assignee.in_(ids), ht.status.in_(kept)),
-            select(ht.id).where(ht.completed_by.in_(ids), ht.status.in_(kept)),
+@dataclass(frozen=True)
+class Visibility:
+    """Who reads the inbox: tasks naming ``groups`` or ``user_ids`` as candidates, or held or completed by one of
+    ``user_ids``, in one of ``statuses`` (a superset of the statuses the query keeps: candidate rows carry their
+    task's status, so only the live rows of an agency are read, never its history)."""
+
+    user_ids: tuple[str, ...]
+    groups: tuple[str, ...]
+    statuses: tuple[str, ...]
+
+    def candidates(self) -> Any:
+        tc = task_candidate_table.c
+        return select(tc.task_id).where(
+            or_(
+                and_(tc.kind == "group", tc.value.in_(self.groups)),
+                and_(tc.kind == "user", tc.value.in_(self.user_ids)),
+            ),
+            tc.status.in_(self.statuses),
         )
-        return human_task_table.c.id.in_(visible.scalar_subquery())
+
+    def filter_clause(self) -> Any:
+        """As a filter of rows read in another order: the candidates' task ids are hashed once (PostgreSQL's hashed
+        SubPlan), each row read in the order of ``ix_human_task_live_order`` is probed until the page is full."""
+        ht = human_task_table.c
+        return or_(ht.assignee.in_(self.user_ids), ht.completed_by.in_(self.user_ids), ht.id.in_(self.candidates()))
+
+    def ids_clause(self) -> Any:
+        """As a set of ids: a union of four index reads (candidate rows by group and by person, tasks held, tasks
+        completed), each only of rows in ``statuses``; what counting and sorting a small set need."""
+        tc, ht = task_candidate_table.c, human_task_table.c
+        visible = union(
+            select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
+            select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
+            select(ht.id).where(ht.assignee.in_(self.user_ids), ht.status.in_(self.statuses)),
+            select(ht.id).where(ht.completed_by.in_(self.user_ids), ht.status.in_(self.statuses)),
+        )
+        return ht.id.in_(visible.scalar_subquery())
+
+
+def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterable[str] = ()) -> Any:
+    """Tasks of ``groups``, or naming, held or completed by ``user_id`` (or by the people of ``also``: those whose
+    delegations are in force for the caller), in any status."""
+    ids = sorted({user_id, *also})
     candidate = select(task_candidate_table.c.task_id).where(
         or_(
             and_(task_candidate_table.c.kind == "group", task_candidate_table.c.value.in_(list(groups))),
@@ -171,14 +197,41 @@ def task_visibility_clause(
 def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: int) -> tuple[list[Row], int]:
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(human_task_table).where(where)).scalar_one()
-    order = (
-        human_task_table.c.due_at.is_(None),
-        human_task_table.c.due_at,
-        human_task_table.c.created_at,
-        human_task_table.c.id,
+    rows = all_rows(
+        conn.execute(select(human_task_table).where(where).order_by(*_order(conn)).limit(limit).offset(offset))
     )
-    rows = all_rows(conn.execute(select(human_task_table).where(where).order_by(*order).limit(limit).offset(offset)))
     return rows, int(total)
+
+
+def _order(conn: Connection) -> tuple[Any, ...]:
+    """Soonest due first, tasks without a due time last. On PostgreSQL ``due_at`` (ascending: NULLS LAST by default),
+    which ``ix_human_task_live_order`` serves; on SQLite (NULLs first) ``due_at IS NULL`` first."""
+    ht = human_task_table.c
+    if conn.dialect.name == "postgresql":
+        return ht.due_at.asc().nulls_last(), ht.created_at, ht.id
+    return ht.due_at.is_(None), ht.due_at, ht.created_at, ht.id
+
+
+def inbox_page(
+    conn: Connection, *, visible: Visibility | None, conditions: list[Any], limit: int, offset: int
+) -> list[Row]:
+    """A page of the inbox, soonest due first. ``visible`` None: every task (an admin). The statuses of ``visible``
+    are also a condition, so ``ix_human_task_live_order`` (partial: live statuses) can serve the order."""
+    where = list(conditions)
+    if visible is not None:
+        where += [human_task_table.c.status.in_(visible.statuses), visible.filter_clause()]
+    stmt = select(human_task_table).where(*where).order_by(*_order(conn)).limit(limit).offset(offset)
+    return all_rows(conn.execute(stmt))
+
+
+def count_inbox(conn: Connection, *, visible: Visibility | None, conditions: list[Any], cap: int) -> tuple[int, bool]:
+    """How many tasks match, counted up to ``cap`` (True when there are more): at most ``cap + 1`` rows are read."""
+    where = list(conditions)
+    if visible is not None:
+        where += [human_task_table.c.status.in_(visible.statuses), visible.ids_clause()]
+    matching = select(human_task_table.c.id).where(*where).limit(cap + 1).subquery()
+    found = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+    return min(found, cap), found > cap
 
 
 def task_deadline_clause(deadline: str, now: datetime) -> Any:

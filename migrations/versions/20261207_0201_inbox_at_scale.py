@@ -16,6 +16,8 @@ down_revision: str | None = "0113"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_LIVE = "status IN ('open', 'claimed', 'awaiting_approval')"  # the live statuses: the inbox's partial index
+
 # A task's status changes in many places (claim, release, complete, close, send back, move, cancel): one trigger per
 # database copies it to the task's candidate rows, whichever statement changed it. A candidate row written without a
 # status (by a writer that does not know the column) takes its task's status.
@@ -56,6 +58,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("human_task", schema=None) as batch:
         batch.create_index("ix_human_task_completed_by", ["completed_by", "status"], unique=False)
+        batch.create_index(
+            "ix_human_task_live_order",
+            ["due_at", "created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text(_LIVE),
+            sqlite_where=sa.text(_LIVE),
+        )
     for statement in _PG if op.get_bind().dialect.name == "postgresql" else _SQLITE:
         op.execute(statement)
 
@@ -70,6 +79,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER task_candidate_status_default")
         op.execute("DROP TRIGGER human_task_status_to_candidates")
     with op.batch_alter_table("human_task", schema=None) as batch:
+        batch.drop_index("ix_human_task_live_order")
         batch.drop_index("ix_human_task_completed_by")
     with op.batch_alter_table("task_candidate", schema=None) as batch:
         batch.drop_index("ix_task_candidate_inbox")
