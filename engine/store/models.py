@@ -108,6 +108,7 @@ class HumanTask(SQLModel, table=True):
         Index("ix_human_task_assignee_status", "assignee", "status"),
         Index("ix_human_task_status_due", "status", "due_at"),
         Index("ix_human_task_completed_by", "completed_by", "status"),
+        Index("ix_human_task_completed_at", "completed_at"),  # the dashboard's month (engine/store/dashboard.py)
         # the inbox's order over live tasks only (engine/store/human_tasks.py): history never enters it
         Index(
             "ix_human_task_live_order",

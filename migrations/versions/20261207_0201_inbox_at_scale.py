@@ -1,5 +1,6 @@
 """inbox at scale: candidate rows carry their task's status (kept by triggers), an index serving an agency's tasks in a
-status, and one for the tasks a person completed (issue 15.1)
+status, one for the tasks a person completed, the live tasks in the inbox's order, and completion times for the
+dashboard (issue 15.1)
 
 Revision ID: 0201
 Revises: 0113
@@ -58,6 +59,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("human_task", schema=None) as batch:
         batch.create_index("ix_human_task_completed_by", ["completed_by", "status"], unique=False)
+        batch.create_index("ix_human_task_completed_at", ["completed_at"], unique=False)
         batch.create_index(
             "ix_human_task_live_order",
             ["due_at", "created_at", "id"],
@@ -80,6 +82,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER human_task_status_to_candidates")
     with op.batch_alter_table("human_task", schema=None) as batch:
         batch.drop_index("ix_human_task_live_order")
+        batch.drop_index("ix_human_task_completed_at")
         batch.drop_index("ix_human_task_completed_by")
     with op.batch_alter_table("task_candidate", schema=None) as batch:
         batch.drop_index("ix_task_candidate_inbox")
