@@ -116,7 +116,14 @@ class TaskReads:
             text=text,
         )
         with self.db.transaction(write=False) as conn:
-            rows = task_store.inbox_page(conn, visible=visible, conditions=conditions, limit=limit + 1, offset=offset)
+            rows = task_store.inbox_page(
+                conn,
+                visible=visible,
+                conditions=conditions,
+                limit=limit + 1,
+                offset=offset,
+                selective=bool(text and fold(text)),
+            )
             total, capped = task_store.count_inbox(
                 conn, visible=visible, conditions=conditions, cap=max(COUNT_CAP, offset + limit)
             )

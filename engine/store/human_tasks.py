@@ -213,13 +213,22 @@ def _order(conn: Connection) -> tuple[Any, ...]:
 
 
 def inbox_page(
-    conn: Connection, *, visible: Visibility | None, conditions: list[Any], limit: int, offset: int
+    conn: Connection,
+    *,
+    visible: Visibility | None,
+    conditions: list[Any],
+    limit: int,
+    offset: int,
+    selective: bool = False,
 ) -> list[Row]:
     """A page of the inbox, soonest due first. ``visible`` None: every task (an admin). The statuses of ``visible``
-    are also a condition, so ``ix_human_task_live_order`` (partial: live statuses) can serve the order."""
+    are also a condition, so ``ix_human_task_live_order`` (partial: live statuses) can serve the order: the rows are
+    read in it and probed until the page is full. ``selective``: the conditions keep few rows (a text search, found
+    by its trigram index on PostgreSQL), so the visible set is joined as ids and the few rows left are sorted."""
     where = list(conditions)
     if visible is not None:
-        where += [human_task_table.c.status.in_(visible.statuses), visible.filter_clause()]
+        shape = visible.ids_clause() if selective else visible.filter_clause()
+        where += [human_task_table.c.status.in_(visible.statuses), shape]
     stmt = select(human_task_table).where(*where).order_by(*_order(conn)).limit(limit).offset(offset)
     return all_rows(conn.execute(stmt))
 
