@@ -274,7 +274,7 @@ def history_rows(
                 "search_text": task_search_text(task["name"], business_key, variables),
             }
         )
-        candidates.append({"task_id": task_id, "kind": "group", "value": agency})
+        candidates.append({"task_id": task_id, "kind": "group", "value": agency, "status": task["status"]})
     return instance, human, candidates
 
 
@@ -345,19 +345,22 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     from phoihop.engine.model import Actor, SourceFile
     from phoihop.engine.store.schema import upgrade
 
-    url = fresh_database(args)
+    cases = args.open_tasks // TASKS_PER_CASE
+    url = database_url(args) if args.resume_history else fresh_database(args)
     upgrade(url)
     now = datetime.now(UTC)
     container = build_engine(url)
+    open_seconds = 0.0
     try:
-        owner = Actor.of("bench-owner", roles=("process-owner",))
-        container.deployments.deploy(owner, [SourceFile("scale_case.bpmn", process_xml().encode())])
-        cases = args.open_tasks // TASKS_PER_CASE
-        print(
-            f"building {args.database}: {cases * TASKS_PER_CASE:,} open tasks ({cases:,} cases, {args.workers} workers)"
-        )
-        open_seconds = build_open(url, cases, args.workers, now)
-        print(f"  open: {open_seconds:.0f} s ({cases / open_seconds:.1f} cases/s)   load {loadavg()}")
+        if args.resume_history:  # the open tasks are there (a build stopped in its history): clone the history only
+            print(f"resuming {args.database}: the history of {cases * TASKS_PER_CASE:,} open tasks")
+        else:
+            owner = Actor.of("bench-owner", roles=("process-owner",))
+            container.deployments.deploy(owner, [SourceFile("scale_case.bpmn", process_xml().encode())])
+            size = f"{cases * TASKS_PER_CASE:,} open tasks ({cases:,} cases, {args.workers} workers)"
+            print(f"building {args.database}: {size}")
+            open_seconds = build_open(url, cases, args.workers, now)
+            print(f"  open: {open_seconds:.0f} s ({cases / open_seconds:.1f} cases/s)   load {loadavg()}")
         history_seconds = build_history(url, container, args.finished_tasks // TASKS_PER_CASE, now)
         print(f"  history: {history_seconds:.0f} s   load {loadavg()}")
     finally:
@@ -473,6 +476,7 @@ def main() -> None:
     parser.add_argument("--sqlite-path", type=Path, default=Path(tempfile.gettempdir()) / "phoihop_scale.db")
     parser.add_argument("--reuse", action="store_true", help="keep a database built before with the same sizes")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--resume-history", action="store_true", help="open tasks built: clone the history only")
     parser.add_argument("--measure-only", action="store_true", help="measure whatever database is there")
     args = parser.parse_args()
     url = database_url(args)
@@ -483,7 +487,11 @@ def main() -> None:
     )
     if args.measure_only and marker is None:
         sys.exit("no database built: run without --measure-only first")
-    if marker is None or (not args.measure_only and (marker["open_tasks"], marker["finished_tasks"]) != wanted):
+    if (
+        args.resume_history
+        or marker is None
+        or (not args.measure_only and (marker["open_tasks"], marker["finished_tasks"]) != wanted)
+    ):
         marker = build(args)
     else:
         print(f"reusing {args.database}: {marker['open_tasks']:,} open, {marker['finished_tasks']:,} finished")
