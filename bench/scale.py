@@ -16,9 +16,9 @@ Build (once; ``--reuse`` keeps a database built before with the same sizes):
   ``--finished-tasks`` ÷ 8 times with new ids, agencies, texts and times spread over the two years before: the
   ``process_instance`` row (status completed, the engine's own state text), its 8 ``human_task`` rows (status
   completed, ``search_text`` folded as the engine folds it) and their ``task_candidate`` rows, exactly the columns
-  and value shapes the engine writes. PostgreSQL: ``COPY … FROM STDIN`` (psycopg, binary-safe text rows); SQLite:
+  and value shapes the engine writes. PostgreSQL: ``COPY … FROM STDIN`` (psycopg's ``write_row``); SQLite:
   ``executemany`` of the tables' own INSERTs through SQLAlchemy. The template's ``instance_task`` records and audit
-  rows are not cloned (no inbox or dashboard read touches them); ANALYZE runs at the end.
+  rows are not cloned (no inbox or dashboard read touches them); ANALYZE (VACUUM ANALYZE on PostgreSQL) runs at the end.
 
 Measure (``--requests`` each, after 10 not counted), in-process through the whole ASGI app (Starlette TestClient:
 routing, auth, handlers, SQL, JSON or HTML), signed in as ``skhcn.an`` (an officer of one of the 16 agencies):
