@@ -99,3 +99,8 @@ class TaskDetailOut(TaskOut):
 
 class TaskPage(PageOut):
     items: list[TaskOut]
+    has_more: bool = Field(description="a next page exists (offset + limit)")
+    total_capped: bool = Field(
+        description="the count stopped at its cap (1000, or offset + limit when larger): `total` is the cap and more "
+        "tasks match; page on with `has_more`"
+    )

@@ -228,9 +228,7 @@ class Dashboard:
         as_of = min(now, end)
         period = chosen.previous()
         with self.db.transaction(write=False) as conn:
-            totals = store.task_figures(conn, by="total", start=start, end=end, as_of=as_of)
-            by_agency = store.task_figures(conn, by="agency", start=start, end=end, as_of=as_of)
-            by_process = store.task_figures(conn, by="process", start=start, end=end, as_of=as_of)
+            total, by_agency, by_process = store.task_figures_by_all(conn, start=start, end=end, as_of=as_of)
             cycles = store.cycle_times(conn, start=start, end=end, per_process=True)
             overall = store.cycle_times(conn, start=start, end=end, per_process=False)
             reports = store.report_figures(
@@ -249,7 +247,7 @@ class Dashboard:
             as_of=as_of,
             current=chosen == current,
             totals=extended(
-                _figures(totals[0] if totals else {}),
+                _figures(total),
                 DashboardTotals,
                 instances_completed=overall[0]["instances"] if overall else 0,
                 median_cycle_seconds=overall[0]["median_seconds"] if overall else None,

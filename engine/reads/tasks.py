@@ -27,13 +27,17 @@ from phoihop.engine.reads.views import (
     task_view,
 )
 from phoihop.engine.search_text import fold
+from phoihop.engine.store import human_tasks as task_store
 from phoihop.engine.store import instance_views
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store import task_flow as flow_store
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.deadlines import FILTERS
 
-__all__ = ["TaskReads"]
+__all__ = ["COUNT_CAP", "TaskReads"]
+
+# the inbox counts its matching tasks up to here, reading at most this many rows more (``total_capped`` past it)
+COUNT_CAP = 1000
 
 
 def _answer(label: FieldLabel, value: Any) -> EarlierAnswer:
@@ -97,8 +101,63 @@ class TaskReads:
         """Tasks the caller may see, soonest due first; open and claimed ones unless ``status`` says otherwise.
         ``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
         name, business key, dossier code, case title or applicant contains it, ignoring case and diacritics
-        (engine/search_text.py); ``assignee`` the tasks held by that person ("me": the caller)."""
+        (engine/search_text.py); ``assignee`` the tasks held by that person ("me": the caller). ``total`` counts the
+        matching tasks up to ``COUNT_CAP`` (``total_capped``: there are more); ``has_more``: a next page exists."""
         limit, offset = page_bounds(limit, offset)
+        visible, conditions = self._inbox_query(
+            actor,
+            status=status,
+            assignee_me=assignee_me,
+            assignee=assignee,
+            candidate_group=candidate_group,
+            process_key=process_key,
+            instance_id=instance_id,
+            deadline=deadline,
+            text=text,
+        )
+        with self.db.transaction(write=False) as conn:
+            rows = task_store.inbox_page(
+                conn,
+                visible=visible,
+                conditions=conditions,
+                limit=limit + 1,
+                offset=offset,
+                selective=bool(text and fold(text)),
+            )
+            total, capped = task_store.count_inbox(
+                conn, visible=visible, conditions=conditions, cap=max(COUNT_CAP, offset + limit)
+            )
+        now = self.clock.now()
+        return Page(
+            tuple(task_view(r, now) for r in rows[:limit]),
+            total,
+            limit,
+            offset,
+            has_more=len(rows) > limit,
+            total_capped=capped,
+        )
+
+    def count_tasks(self, actor: Actor, *, cap: int = COUNT_CAP, **filters: Any) -> tuple[int, bool]:
+        """How many tasks ``list_tasks(actor, **filters)`` would find, counted up to ``cap`` (True: there are more);
+        reads at most ``cap + 1`` of them."""
+        visible, conditions = self._inbox_query(actor, **filters)
+        with self.db.transaction(write=False) as conn:
+            return task_store.count_inbox(conn, visible=visible, conditions=conditions, cap=cap)
+
+    def _inbox_query(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        assignee_me: bool = False,
+        assignee: str | None = None,
+        candidate_group: str | None = None,
+        process_key: str | None = None,
+        instance_id: str | None = None,
+        deadline: str | None = None,
+        text: str | None = None,
+    ) -> tuple[task_store.Visibility | None, list[Any]]:
+        """Who the caller sees (None: an admin sees every task) and the other conditions of the inbox."""
         if deadline is not None and deadline not in FILTERS:
             raise InvalidInput(
                 f"deadline must be one of {', '.join(FILTERS)}, got {deadline!r}",
@@ -108,8 +167,6 @@ class TaskReads:
         now = self.clock.now()
         ht = repo.human_task_table
         conditions: list[Any] = []
-        if not actor.is_admin:
-            conditions.append(repo.task_visibility_clause(actor.id, actor.groups, also=actor.user_ids))
         if status is not None:
             conditions.append(ht.c.status == status)
         elif actor.is_admin or "lead" in actor.roles:  # and the drafts awaiting their approval
@@ -121,12 +178,19 @@ class TaskReads:
                     and_(ht.c.status == flow_store.AWAITING_APPROVAL, ht.c.assignee == actor.id),
                 )
             )
+        # every status the conditions above keep: visibility reads only those rows of the candidates' index
+        statuses = (status,) if status is not None else repo.LIVE_STATUSES
+        visible = (
+            None
+            if actor.is_admin
+            else task_store.Visibility(tuple(sorted(actor.user_ids)), tuple(sorted(actor.groups)), statuses)
+        )
         if assignee_me or assignee == "me":
             conditions.append(ht.c.assignee == actor.id)
         elif assignee is not None:
             conditions.append(ht.c.assignee == assignee)
         if candidate_group is not None:
-            conditions.append(repo.candidate_group_clause(candidate_group))
+            conditions.append(repo.candidate_group_clause(candidate_group, statuses=statuses))
         if process_key is not None:
             conditions.append(ht.c.process_key == process_key)
         if instance_id is not None:
@@ -135,9 +199,7 @@ class TaskReads:
             conditions += [ht.c.status.in_(repo.LIVE_STATUSES), repo.task_deadline_clause(deadline, now)]
         if text is not None and fold(text):
             conditions.append(instance_views.task_text_clause(fold(text)))
-        with self.db.transaction(write=False) as conn:
-            rows, total = repo.list_tasks(conn, conditions=conditions, limit=limit, offset=offset)
-        return Page(tuple(task_view(r, now) for r in rows), total, limit, offset)
+        return visible, conditions
 
     # --- rows ---------------------------------------------------------------------------------------------------------
     def _task_form(

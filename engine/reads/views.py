@@ -55,12 +55,16 @@ Models = Callable[[Connection, int], "ProcessModel"]  # the compiled model of a 
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a listing: ``items`` from ``offset`` on (at most ``limit``), of ``total`` matching."""
+    """One page of a listing: ``items`` from ``offset`` on (at most ``limit``), of ``total`` matching. A listing
+    that caps its count (the inbox) says so with ``total_capped`` (``total`` is then the cap) and tells whether a
+    next page exists with ``has_more``."""
 
     items: tuple[T, ...]
     total: int
     limit: int
     offset: int
+    has_more: bool = False
+    total_capped: bool = False
 
 
 def page_bounds(limit: int, offset: int, maximum: int = MAX_PAGE) -> tuple[int, int]:

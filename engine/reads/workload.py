@@ -73,7 +73,10 @@ class WorkloadReads:
             )
         now = self.clock.now()
         ht = repo.human_task_table
-        conditions: list[Any] = [ht.c.status.in_(repo.OPEN_STATUSES), repo.candidate_group_clause(agency)]
+        conditions: list[Any] = [
+            ht.c.status.in_(repo.OPEN_STATUSES),
+            repo.candidate_group_clause(agency, statuses=repo.OPEN_STATUSES),
+        ]
         with self.db.transaction(write=False) as conn:
             staff = [p for p in people.people_of_agency(conn, agency) if set(p["roles"] or ()) & set(TASK_ROLES)]
             rows, _ = repo.list_tasks(conn, conditions=conditions, limit=10_000, offset=0)

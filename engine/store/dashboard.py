@@ -10,7 +10,7 @@ reads the history, not today's status, so a past month shows what was open at it
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, Float, and_, case, cast, func, literal, or_, select
 
@@ -23,9 +23,8 @@ from phoihop.engine.store.tables import (
     task_candidate_table,
 )
 
-__all__ = ["cycle_times", "process_names", "report_figures", "task_figures"]
+__all__ = ["FIGURES", "cycle_times", "process_names", "report_figures", "task_figures_by_all"]
 
-GroupBy = Literal["agency", "process", "total"]
 OPEN = ("open", "claimed", "awaiting_approval")  # a draft awaiting approval is unfinished work
 
 
@@ -71,31 +70,51 @@ def _task_columns(start: datetime, end: datetime, as_of: datetime) -> list[Any]:
     ]
 
 
-def task_figures(conn: Connection, *, by: GroupBy, start: datetime, end: datetime, as_of: datetime) -> list[Row]:
+FIGURES = ("open", "warning", "overdue", "completed", "on_time", "late", "no_deadline")
+
+
+def _relevant(start: datetime, end: datetime, as_of: datetime) -> Any:
+    """Rows of tasks open at ``as_of`` or finished in ``[start, end)``, as three arms each on ``completed_at`` (its
+    index, ``ix_human_task_completed_at``, serves each: unfinished, finished after ``as_of``, finished in the month)."""
+    ht = human_task_table.c
+    return or_(
+        and_(ht.completed_at.is_(None), ht.created_at <= as_of),
+        and_(ht.completed_at > as_of, ht.created_at <= as_of),
+        and_(ht.completed_at >= start, ht.completed_at < end),
+    )
+
+
+def task_figures_by_all(
+    conn: Connection, *, start: datetime, end: datetime, as_of: datetime
+) -> tuple[Row, list[Row], list[Row]]:
     """Human-task counts: ``open``, ``warning`` and ``overdue`` at ``as_of``; ``completed`` in ``[start, end)``,
-    of which ``on_time`` (by the due time), ``late`` and ``no_deadline``. ``by`` "agency": one row per candidate
-    group (``agency``; a task of two groups counts for both, a task of candidate users only under None), "process":
-    per ``process_key``, "total": one row. Only rows of tasks that were open or finished in the window count."""
-    relevant = or_(
-        and_(
-            human_task_table.c.created_at <= as_of,
-            or_(human_task_table.c.completed_at.is_(None), human_task_table.c.completed_at > as_of),
-        ),
-        and_(human_task_table.c.completed_at >= start, human_task_table.c.completed_at < end),
+    of which ``on_time`` (by the due time), ``late`` and ``no_deadline``; in total (one row), per agency (``agency``)
+    and per process (``process_key``). Only rows of tasks that were open or finished in the window count. ONE read of
+    those rows, counted per process and candidate groups (the task's ``candidate_groups``: the same agencies as its
+    group rows in ``task_candidate``) and summed here: a task of two groups counts for both, a task of candidate users
+    only under None."""
+    ht = human_task_table.c
+    stmt = (
+        select(ht.process_key, ht.candidate_groups, *_task_columns(start, end, as_of))
+        .where(_relevant(start, end, as_of))
+        .group_by(ht.process_key, ht.candidate_groups)
     )
-    columns = _task_columns(start, end, as_of)
-    if by == "total":
-        return all_rows(conn.execute(select(*columns).where(relevant)))
-    if by == "process":
-        stmt = select(human_task_table.c.process_key, *columns).where(relevant).group_by(human_task_table.c.process_key)
-        return all_rows(conn.execute(stmt.order_by(human_task_table.c.process_key)))
-    group = task_candidate_table.c.value.label("agency")
-    joined = human_task_table.outerjoin(
-        task_candidate_table,
-        and_(task_candidate_table.c.task_id == human_task_table.c.id, task_candidate_table.c.kind == "group"),
-    )
-    stmt = select(group, *columns).select_from(joined).where(relevant).group_by(task_candidate_table.c.value)
-    return all_rows(conn.execute(stmt.order_by(task_candidate_table.c.value)))
+    total: dict[str, int] = dict.fromkeys(FIGURES, 0)
+    agencies: dict[str | None, dict[str, int]] = {}
+    processes: dict[str, dict[str, int]] = {}
+    for row in all_rows(conn.execute(stmt)):
+        figures = {name: int(row[name]) for name in FIGURES}
+        groups = list(dict.fromkeys(row["candidate_groups"] or [])) or [None]
+        for into in (total, processes.setdefault(row["process_key"], dict.fromkeys(FIGURES, 0))):
+            for name in FIGURES:
+                into[name] += figures[name]
+        for group in groups:
+            into = agencies.setdefault(group, dict.fromkeys(FIGURES, 0))
+            for name in FIGURES:
+                into[name] += figures[name]
+    by_agency = [{"agency": a, **agencies[a]} for a in sorted(agencies, key=lambda a: (a is None, a or ""))]
+    by_process = [{"process_key": k, **processes[k]} for k in sorted(processes)]
+    return total, by_agency, by_process
 
 
 def _seconds(conn: Connection, start_column: Any, end_column: Any) -> Any:

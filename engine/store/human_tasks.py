@@ -3,11 +3,12 @@ close, and the inbox's conditions. Never commits: the caller owns the transactio
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, union, update
 
 from phoihop.engine.store import rawsql, write_hooks
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
@@ -25,7 +26,11 @@ _INSERT_TASK = (
     " :assignee, :status, :documentation, :form_key, :created_at, :claimed_at, NULL, NULL, :due_at, :warn_at,"
     " :required_role, :search_text)"
 )
-_INSERT_CANDIDATE = "INSERT INTO task_candidate (task_id, kind, value) VALUES (:task_id, :kind, :value)"
+# a candidate row carries its task's status (kept by the triggers of migration 0201 when the task's status changes), so
+# the inbox reads an agency's live tasks from one index without visiting its history
+_INSERT_CANDIDATE = (
+    "INSERT INTO task_candidate (task_id, kind, value, status) VALUES (:task_id, :kind, :value, :status)"
+)
 _TASK_TIMES = ("created_at", "claimed_at", "completed_at", "due_at", "warn_at")
 _TASK_JSONS = ("candidate_groups", "candidate_users")
 
@@ -44,8 +49,16 @@ def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
         for t in tasks
     ]
     rawsql.defer(conn, _INSERT_TASK, rows)
-    candidates = [{"task_id": t["id"], "kind": "group", "value": g} for t in tasks for g in t["candidate_groups"]]
-    candidates += [{"task_id": t["id"], "kind": "user", "value": u} for t in tasks for u in t["candidate_users"]]
+    candidates = [
+        {"task_id": t["id"], "kind": "group", "value": g, "status": t["status"]}
+        for t in tasks
+        for g in t["candidate_groups"]
+    ]
+    candidates += [
+        {"task_id": t["id"], "kind": "user", "value": u, "status": t["status"]}
+        for t in tasks
+        for u in t["candidate_users"]
+    ]
     if candidates:
         rawsql.defer(conn, _INSERT_CANDIDATE, candidates)
     write_hooks.emit(conn, "human_task", tasks)
@@ -125,9 +138,50 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Visibility:
+    """Who reads the inbox: tasks naming ``groups`` or ``user_ids`` as candidates, or held or completed by one of
+    ``user_ids``, in one of ``statuses`` (a superset of the statuses the query keeps: candidate rows carry their
+    task's status, so only the live rows of an agency are read, never its history)."""
+
+    user_ids: tuple[str, ...]
+    groups: tuple[str, ...]
+    statuses: tuple[str, ...]
+
+    def candidates(self) -> Any:
+        """Task ids of the candidate rows, as two index-only reads (by group, by person) rather than one OR."""
+        tc = task_candidate_table.c
+        return union(
+            select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
+            select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
+        )
+
+    def filter_clause(self) -> Any:
+        """As a filter of rows read in another order: the candidates' task ids are hashed once (PostgreSQL's hashed
+        SubPlan), each row read in the order of ``ix_human_task_live_order`` is probed until the page is full."""
+        ht = human_task_table.c
+        return or_(
+            ht.assignee.in_(self.user_ids),
+            ht.completed_by.in_(self.user_ids),
+            ht.id.in_(self.candidates().scalar_subquery()),
+        )
+
+    def ids_clause(self) -> Any:
+        """As a set of ids: a union of four index reads (candidate rows by group and by person, tasks held, tasks
+        completed), each only of rows in ``statuses``; what counting and sorting a small set need."""
+        tc, ht = task_candidate_table.c, human_task_table.c
+        visible = union(
+            select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
+            select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
+            select(ht.id).where(ht.assignee.in_(self.user_ids), ht.status.in_(self.statuses)),
+            select(ht.id).where(ht.completed_by.in_(self.user_ids), ht.status.in_(self.statuses)),
+        )
+        return ht.id.in_(visible.scalar_subquery())
+
+
 def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterable[str] = ()) -> Any:
     """Tasks of ``groups``, or naming, held or completed by ``user_id`` (or by the people of ``also``: those whose
-    delegations are in force for the caller)."""
+    delegations are in force for the caller), in any status."""
     ids = sorted({user_id, *also})
     candidate = select(task_candidate_table.c.task_id).where(
         or_(
@@ -145,14 +199,50 @@ def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterabl
 def list_tasks(conn: Connection, *, conditions: list[Any], limit: int, offset: int) -> tuple[list[Row], int]:
     where = and_(True, *conditions)
     total = conn.execute(select(func.count()).select_from(human_task_table).where(where)).scalar_one()
-    order = (
-        human_task_table.c.due_at.is_(None),
-        human_task_table.c.due_at,
-        human_task_table.c.created_at,
-        human_task_table.c.id,
+    rows = all_rows(
+        conn.execute(select(human_task_table).where(where).order_by(*_order(conn)).limit(limit).offset(offset))
     )
-    rows = all_rows(conn.execute(select(human_task_table).where(where).order_by(*order).limit(limit).offset(offset)))
     return rows, int(total)
+
+
+def _order(conn: Connection) -> tuple[Any, ...]:
+    """Soonest due first, tasks without a due time last. On PostgreSQL ``due_at`` (ascending: NULLS LAST by default),
+    which ``ix_human_task_live_order`` serves; on SQLite (NULLs first) ``due_at IS NULL`` first."""
+    ht = human_task_table.c
+    if conn.dialect.name == "postgresql":
+        return ht.due_at.asc().nulls_last(), ht.created_at, ht.id
+    return ht.due_at.is_(None), ht.due_at, ht.created_at, ht.id
+
+
+def inbox_page(
+    conn: Connection,
+    *,
+    visible: Visibility | None,
+    conditions: list[Any],
+    limit: int,
+    offset: int,
+    selective: bool = False,
+) -> list[Row]:
+    """A page of the inbox, soonest due first. ``visible`` None: every task (an admin). The statuses of ``visible``
+    are also a condition, so ``ix_human_task_live_order`` (partial: live statuses) can serve the order: the rows are
+    read in it and probed until the page is full. ``selective``: the conditions keep few rows (a text search, found
+    by its trigram index on PostgreSQL), so the visible set is joined as ids and the few rows left are sorted."""
+    where = list(conditions)
+    if visible is not None:
+        shape = visible.ids_clause() if selective else visible.filter_clause()
+        where += [human_task_table.c.status.in_(visible.statuses), shape]
+    stmt = select(human_task_table).where(*where).order_by(*_order(conn)).limit(limit).offset(offset)
+    return all_rows(conn.execute(stmt))
+
+
+def count_inbox(conn: Connection, *, visible: Visibility | None, conditions: list[Any], cap: int) -> tuple[int, bool]:
+    """How many tasks match, counted up to ``cap`` (True when there are more): at most ``cap + 1`` rows are read."""
+    where = list(conditions)
+    if visible is not None:
+        where += [human_task_table.c.status.in_(visible.statuses), visible.ids_clause()]
+    matching = select(human_task_table.c.id).where(*where).limit(cap + 1).subquery()
+    found = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+    return min(found, cap), found > cap
 
 
 def task_deadline_clause(deadline: str, now: datetime) -> Any:
@@ -174,9 +264,10 @@ def task_deadline_clause(deadline: str, now: datetime) -> Any:
     raise ValueError(f"unknown deadline state {deadline!r}")
 
 
-def candidate_group_clause(group: str) -> Any:
-    return human_task_table.c.id.in_(
-        select(task_candidate_table.c.task_id).where(
-            task_candidate_table.c.kind == "group", task_candidate_table.c.value == group
-        )
-    )
+def candidate_group_clause(group: str, *, statuses: Sequence[str] | None = None) -> Any:
+    """Tasks naming ``group`` as a candidate (in ``statuses``, when given: read from the candidate rows' index)."""
+    tc = task_candidate_table.c
+    chosen = select(tc.task_id).where(tc.kind == "group", tc.value == group)
+    if statuses is not None:
+        chosen = chosen.where(tc.status.in_(list(statuses)))
+    return human_task_table.c.id.in_(chosen)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from phoihop.engine.store.types import JsonColumn, UtcDateTime
@@ -97,6 +97,9 @@ class InstanceTask(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
 
 
+_LIVE_PREDICATE = "status IN ('open', 'claimed', 'awaiting_approval')"  # engine/store/human_tasks.py LIVE_STATUSES
+
+
 class HumanTask(SQLModel, table=True):
     """A user or manual task waiting for (or done by) a person. id = SpiffWorkflow's task id."""
 
@@ -104,6 +107,17 @@ class HumanTask(SQLModel, table=True):
     __table_args__ = (
         Index("ix_human_task_assignee_status", "assignee", "status"),
         Index("ix_human_task_status_due", "status", "due_at"),
+        Index("ix_human_task_completed_by", "completed_by", "status"),
+        Index("ix_human_task_completed_at", "completed_at"),  # the dashboard's month (engine/store/dashboard.py)
+        # the inbox's order over live tasks only (engine/store/human_tasks.py): history never enters it
+        Index(
+            "ix_human_task_live_order",
+            "due_at",
+            "created_at",
+            "id",
+            postgresql_where=text(_LIVE_PREDICATE),
+            sqlite_where=text(_LIVE_PREDICATE),
+        ),
     )
     id: str = Field(primary_key=True, max_length=36)
     instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
@@ -132,10 +146,13 @@ class TaskCandidate(SQLModel, table=True):
     """Who may act on a human task: one row per candidate group or user, so the inbox query stays on an index."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_kind_value", "kind", "value"),)
+    # the inbox reads an agency's tasks in a status from this index alone (engine/store/human_tasks.py)
+    __table_args__ = (Index("ix_task_candidate_inbox", "kind", "value", "status", "task_id"),)
     task_id: str = Field(foreign_key="human_task.id", primary_key=True, max_length=36)
     kind: str = Field(primary_key=True, max_length=10)  # "group" | "user"
     value: str = Field(primary_key=True, max_length=200)
+    # the task's status, copied when written and kept by triggers when the task's status changes (migration 0201)
+    status: str | None = Field(default=None, max_length=20)
 
 
 class Timer(SQLModel, table=True):

@@ -133,6 +133,15 @@ def upgrade_if_needed(url: str) -> bool:
     return True
 
 
+# indexes a migration creates only where the database allows them (migration 0201: PostgreSQL with pg_trgm), so the
+# models do not declare them
+DATABASE_DEPENDENT_INDEXES = frozenset({"ix_human_task_search_trgm"})
+
+
+def _declared_in_models(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "index" and name in DATABASE_DEPENDENT_INDEXES)
+
+
 def pending_diff(url: str) -> list[Any]:
     """Differences between the SQLModel tables and the migrated database (empty when they agree)."""
     from alembic.autogenerate import compare_metadata
@@ -141,7 +150,9 @@ def pending_diff(url: str) -> list[Any]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": _declared_in_models}
+            )
             return list(compare_metadata(context, SQLModel.metadata))
     finally:
         engine.dispose()

@@ -52,9 +52,18 @@ def test_list_shows_the_callers_open_tasks_with_paging(client: TestClient, clock
     assert page["total"] == 4
     assert [t["id"] for t in page["items"]] == [receive, *ids]  # due date first, then oldest first
     assert {t["status"] for t in page["items"]} == {"open"}
-    assert task_list(client, STP) == {"total": 0, "limit": 50, "offset": 0, "items": []}
+    assert task_list(client, STP) == {
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "items": [],
+        "has_more": False,
+        "total_capped": False,
+    }
+    first = task_list(client, SKHCN, limit=2)
+    assert (first["total"], first["has_more"], [t["id"] for t in first["items"]]) == (4, True, [receive, ids[0]])
     second = task_list(client, SKHCN, limit=2, offset=2)
-    assert (second["total"], [t["id"] for t in second["items"]]) == (4, ids[1:])
+    assert (second["total"], second["has_more"], [t["id"] for t in second["items"]]) == (4, False, ids[1:])
 
 
 def test_filters_process_instance_group_status_and_assignee(client: TestClient) -> None:

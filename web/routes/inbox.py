@@ -28,6 +28,7 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 Scope = Literal["all", "mine", "unclaimed"]
 SCOPES: tuple[Scope, ...] = ("all", "mine", "unclaimed")
 PAGE_SIZE = 50
+CHOICE_COUNT_CAP = 1000  # the count beside a filter choice stops here: no count reads more rows than this
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,10 @@ def read_inbox(reads: InboxReads, actor: Actor, filters: InboxFilters, offset: i
     """The page of tasks (with their instances' labels) and the count of each filter choice (each count holds the
     other filters)."""
 
-    def total(**override: Any) -> int:
-        return reads.tasks.list_tasks(actor, **filters.list_args(**override), limit=1).total
+    def total(**override: Any) -> str:
+        """The count of a filter choice, read up to CHOICE_COUNT_CAP ("1000+" past it)."""
+        found, more = reads.tasks.count_tasks(actor, cap=CHOICE_COUNT_CAP, **filters.list_args(**override))
+        return f"{found}+" if more else str(found)
 
     page = reads.tasks.list_tasks(actor, **filters.list_args(), limit=PAGE_SIZE, offset=offset)
     processes = {p.key: p.name or p.key for p in reads.definitions.list_definitions()}
@@ -77,6 +80,8 @@ def read_inbox(reads: InboxReads, actor: Actor, filters: InboxFilters, offset: i
         "tasks": page.items,
         "labels": reads.instance_views.instance_labels(page.items),
         "total": page.total,
+        "total_capped": page.total_capped,
+        "has_more": page.has_more,
         "offset": offset,
         "scope_counts": {scope: total(scope=scope) for scope in SCOPES},
         "deadline_counts": {state: total(deadline=state) for state in (None, *FILTERS)},
