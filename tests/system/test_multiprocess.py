@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from tests.api.calls import ADMIN, DEFINITIONS, HTKC, INSTANCES, OWNER, PORTAL, SKHCN, STP, TASKS, bpmn
 from tests.conftest import PG_ADMIN_URL, auth
 
-from .conftest import Proc, Processes, ok
+from .conftest import READY_SECONDS, Proc, Processes, ok
 
 VP_UBND = auth("lan", groups="vp-ubnd")
 ESCALATION_KEY = "escalation"
@@ -225,25 +225,31 @@ def test_servers_started_together_on_a_fresh_database_all_come_up(processes: Pro
             conn.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{fresh}"'))
         blocker_engine = create_engine(url)
-        with blocker_engine.connect() as blocker:
-            blocker.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
-            servers = [processes.serve(url, name=f"server-{n}", wait=False) for n in range(2)]
+        try:
+            with blocker_engine.connect() as blocker:
+                blocker.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+                servers = [processes.serve(url, name=f"server-{n}", wait=False) for n in range(2)]
 
-            def both_waiting() -> bool:
-                with admin.connect() as conn:
-                    return (
-                        conn.execute(
-                            text(
-                                "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"
-                            ),
-                            {"db": fresh},
-                        ).scalar_one()
-                        == 2
-                    )
+                def both_waiting() -> bool:
+                    for server in servers:  # a server that exited is a failure now, not at the bound
+                        assert server.alive(), f"{server.name} exited:\n{server.output()[-4000:]}"
+                    with admin.connect() as conn:
+                        return (
+                            conn.execute(
+                                text(
+                                    "SELECT count(*) FROM pg_stat_activity"
+                                    " WHERE datname = :db AND wait_event_type = 'Lock'"
+                                ),
+                                {"db": fresh},
+                            ).scalar_one()
+                            == 2
+                        )
 
-            poll(both_waiting, 20, "both servers waiting on the database")
-            blocker.rollback()
-        blocker_engine.dispose()
+                # a bound against a hang, as for any server start: two servers import and connect slowly under load
+                poll(both_waiting, READY_SECONDS, "both servers waiting on the database")
+                blocker.rollback()
+        finally:  # closed even when the test fails: a connection left open warns (ResourceWarning) in a later test
+            blocker_engine.dispose()
         processes.wait_ready(*servers)
         for server in servers:
             assert server.client().get("/healthz").status_code == 200
