@@ -260,6 +260,22 @@ def test_servers_started_together_on_a_fresh_database_all_come_up(processes: Pro
         admin.dispose()
 
 
+def test_docs_are_served_with_local_assets_only(pg_servers: tuple[Proc, Proc]) -> None:
+    server = pg_servers[0]  # the module's running server: the docs depend on no data, a fresh server proves no more
+    client = server.client()
+    own_host = urlsplit(server.base_url).netloc
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200, response.text
+        html = response.text
+        foreign = [u for u in re.findall(r"https?://[^\s\"'<>()]+", html) if urlsplit(u).netloc != own_host]
+        assert foreign == [], f"{page} refers to other hosts: {foreign}"
+        assets = re.findall(r"""(?:src|href)\s*=\s*["'](/[^"']+)["']""", html)
+        assert assets, html
+        for asset in [*assets, "/openapi.json"]:
+            assert client.get(asset).status_code == 200, asset
+
+
 # --- one server on SQLite ------------------------------------------------------------------------------------------
 def test_timer_due_while_the_server_was_down_fires_after_restart(processes: Processes, sqlite_url: str) -> None:
     first = processes.serve(sqlite_url, scheduler=True, name="server-before-crash")
@@ -285,19 +301,3 @@ def test_timer_due_while_the_server_was_down_fires_after_restart(processes: Proc
     assert len(fired) == 1, fired
     assert at(fired[0]["at"]) >= restarted_at > killed_at
     assert at(fired[0]["data"]["due_at"]) < restarted_at
-
-
-def test_docs_are_served_with_local_assets_only(processes: Processes, sqlite_url: str) -> None:
-    server = processes.serve(sqlite_url)
-    client = server.client()
-    own_host = urlsplit(server.base_url).netloc
-    for page in ("/docs", "/redoc"):
-        response = client.get(page)
-        assert response.status_code == 200, response.text
-        html = response.text
-        foreign = [u for u in re.findall(r"https?://[^\s\"'<>()]+", html) if urlsplit(u).netloc != own_host]
-        assert foreign == [], f"{page} refers to other hosts: {foreign}"
-        assets = re.findall(r"""(?:src|href)\s*=\s*["'](/[^"']+)["']""", html)
-        assert assets, html
-        for asset in [*assets, "/openapi.json"]:
-            assert client.get(asset).status_code == 200, asset
