@@ -21,8 +21,8 @@ import pytest
 
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.clock import FakeClock
-from phoihop.engine.container import EngineContainer
-from phoihop.engine.definitions.catalog import ProcessModel, compile_deployment
+from phoihop.engine.container import COMPILED_DEPLOYMENTS, EngineContainer
+from phoihop.engine.definitions.catalog import ProcessModel
 from phoihop.engine.errors import EngineError
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import ADMIN_ONLY, Actor, SourceFile
@@ -76,7 +76,8 @@ def _deploy(container: EngineContainer) -> dict[str, ProcessModel]:
     for folder in sorted(p for p in PROCESSES.iterdir() if p.is_dir()):
         files = [SourceFile(p.name, p.read_bytes()) for p in sorted(folder.iterdir()) if p.is_file()]
         container.deployments.deploy(OWNER, files)
-        compiled = compile_deployment(files, agencies=default_registry(), check=check_source)
+        # the deployment the engine compiled (and cached) just now, not a second compilation of every test
+        compiled = COMPILED_DEPLOYMENTS.get_or_compile(files, agencies=default_registry(), check=check_source)
         models.update({model.key: model for model in compiled.processes})
     return models
 
