@@ -22,11 +22,12 @@ them. ``vendor`` updates them: the npm packages pinned in web/package-lock.json 
 ``resolved`` URL, checked against their ``integrity`` hash, and only the files web/vendor.json names are copied (no
 node needed), with SHA256SUMS naming each package's version and integrity and each file's SHA-256.
 
-Tests. pytest runs on one worker per CPU (pytest-xdist ``-n``; PHOIHOP_TEST_WORKERS=N to choose, or pass ``-n N`` or
-``-p no:xdist`` yourself; a test id alone runs without workers). Every database test runs on SQLite and on PostgreSQL
-(one database per worker, emptied before each test). Markers set the slow parts apart: ``system`` (real ``phoihop``
-server processes: tests/system, and the web tests on a live server), ``browser`` (Chromium driven by Playwright) and
-``postgresql`` (the PostgreSQL variant of each database test). The loop to run while working:
+Tests. pytest runs on one worker per CPU, one more for the whole suite (pytest-xdist ``-n``; PHOIHOP_TEST_WORKERS=N to
+choose, or pass ``-n N`` or ``-p no:xdist`` yourself; a test id alone runs without workers). Every database test runs
+on SQLite and on PostgreSQL (one database per worker, emptied before each test). Markers set the slow parts apart:
+``system`` (real ``phoihop`` server processes: tests/system, and the web tests on a live server), ``browser``
+(Chromium driven by Playwright) and ``postgresql`` (the PostgreSQL variant of each database test). The loop to run
+while working:
 
     python3 dev.py test --fast                 the same checks, then pytest -m "not system and not browser and not
                                                postgresql": every test on SQLite (about 35 s on two cores)
@@ -562,16 +563,19 @@ def mypy_cache() -> Path:
 FAST_TESTS = "not system and not browser and not postgresql"  # the markers of tests/conftest.py
 
 
-def pytest_workers(pytest_args: list[str]) -> list[str]:
+def pytest_workers(pytest_args: list[str], *, fast: bool) -> list[str]:
     """``-n <workers>``, unless the pytest arguments choose already (-n, --numprocesses, -p no:xdist, --pdb) or name
-    single tests (``file.py::test``: starting workers would take longer than running them here)."""
+    single tests (``file.py::test``: starting workers would take longer than running them here). One worker per CPU
+    for the fast loop (CPU-bound); one more for the whole suite, whose server and browser tests spend much of their
+    time waiting: on the 2-core machine a fresh clone's whole suite took 215 s on 3 workers against 242-250 s on 2
+    and 227 s on 4 (7/12/2026, idle machine)."""
     chosen = ("-n", "--numprocesses", "--dist", "--pdb", "--trace", "no:xdist", "-pno:xdist")
     if any(arg.startswith(chosen) or "::" in arg for arg in pytest_args):
         return []
     workers = os.environ.get("PHOIHOP_TEST_WORKERS", "")
     if not workers:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        workers = str(cpus or 1)
+        workers = str((cpus or 1) + (0 if fast else 1))
     return ["-n", workers]
 
 
@@ -597,7 +601,7 @@ def cmd_test(argv: list[str]) -> None:
     env = bytecode_cached(dict(os.environ))
     if require_pg:
         env["PHOIHOP_REQUIRE_POSTGRES"] = "1"
-    workers = pytest_workers(pytest_args)
+    workers = pytest_workers(pytest_args, fast=fast)
     step(
         5,
         (f'pytest -m "{FAST_TESTS}" (SQLite)' if fast else "pytest on SQLite and PostgreSQL")
