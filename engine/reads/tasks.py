@@ -55,12 +55,12 @@ class TaskReads:
     def get_task(self, actor: Actor, task_id: str) -> TaskView:
         """One task the caller may see (TaskNotFound, NotCandidate otherwise)."""
         with self.db.transaction(write=False) as conn:
-            return task_view(self._visible_row(conn, actor, task_id), self.clock.now())
+            return task_view(visible_task_row(conn, actor, task_id), self.clock.now())
 
     def get_task_detail(self, actor: Actor, task_id: str) -> TaskDetail:
         """One task with ``form``, the JSON Schema of its form (None when it has none)."""
         with self.db.transaction(write=False) as conn:
-            row = self._visible_row(conn, actor, task_id)
+            row = visible_task_row(conn, actor, task_id)
             task = task_view(row, self.clock.now())
             form, values, earlier, summary = self._task_form(conn, task)
             returned, draft = self._flow(conn, task)
@@ -264,17 +264,18 @@ class TaskReads:
         draft = TaskDraftView(data=row["data"], by=row["drafted_by"], at=row["drafted_at"]) if row else None
         return returned, draft
 
-    @staticmethod
-    def _visible_row(conn: Connection, actor: Actor, task_id: str) -> repo.Row:
-        row = repo.get_task(conn, task_id)
-        if row is None:
-            raise TaskNotFound(
-                f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
-            )
-        if not actor.may_see_task(row):
-            raise NotCandidate(
-                f"task {task_id} belongs to other agencies",
-                detail_vi=f"Công việc {task_id} thuộc đơn vị khác",
-                task_id=task_id,
-            )
-        return row
+
+def visible_task_row(conn: Connection, actor: Actor, task_id: str) -> repo.Row:
+    """The task's row, when the caller may see it (TaskNotFound, NotCandidate otherwise)."""
+    row = repo.get_task(conn, task_id)
+    if row is None:
+        raise TaskNotFound(
+            f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
+        )
+    if not actor.may_see_task(row):
+        raise NotCandidate(
+            f"task {task_id} belongs to other agencies",
+            detail_vi=f"Công việc {task_id} thuộc đơn vị khác",
+            task_id=task_id,
+        )
+    return row

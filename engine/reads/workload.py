@@ -11,8 +11,9 @@ from typing import Any
 
 from phoihop.engine.agencies import AgencyRegistry
 from phoihop.engine.clock import Clock
-from phoihop.engine.errors import Forbidden, NotCandidate, TaskNotFound
+from phoihop.engine.errors import Forbidden
 from phoihop.engine.model import TASK_ROLES, Actor, Delegated
+from phoihop.engine.reads.tasks import visible_task_row
 from phoihop.engine.reads.views import TaskView, task_view
 from phoihop.engine.store import people
 from phoihop.engine.store import repository as repo
@@ -155,17 +156,7 @@ def task_assignment(db: Database, clock: Clock, actor: Actor, task_id: str) -> T
     """The assignment section of a task the caller may see (TaskNotFound, NotCandidate otherwise)."""
     now = clock.now()
     with db.transaction(write=False) as conn:
-        row = repo.get_task(conn, task_id)
-        if row is None:
-            raise TaskNotFound(
-                f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
-            )
-        if not actor.may_see_task(row):
-            raise NotCandidate(
-                f"task {task_id} belongs to other agencies",
-                detail_vi=f"Công việc {task_id} thuộc đơn vị khác",
-                task_id=task_id,
-            )
+        row = visible_task_row(conn, actor, task_id)
         everyone = {p["id"]: p for p in people.people(conn)}
         events = [
             e
