@@ -8,19 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from phoihop.api.schemas.common import In, Out, Text
-
-EventType = Literal[
-    "instance.started",
-    "instance.ended",
-    "task.created",
-    "task.claimed",
-    "task.completed",
-    "task.returned",
-    "dossier.status_changed",
-    "deadline.warning",
-    "deadline.overdue",
-    "incident",
-]
+from phoihop.engine.commands.webhooks import EventType
 
 
 class WebhookIn(In):

@@ -42,6 +42,9 @@ from phoihop.engine.store.outbox import (
     webhook_delivery_table,
     webhook_table,
 )
+from phoihop.engine.store.outbox import (  # re-exported: the API schema names the event types from here
+    EventType as EventType,
+)
 from phoihop.engine.store.tables import all_rows, is_id
 
 DEFAULT_MAX_ATTEMPTS = 8

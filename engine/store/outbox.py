@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection
 
@@ -29,7 +29,7 @@ webhook_delivery_table = WebhookDelivery.__table__  # type: ignore[attr-defined]
 webhook_attempt_table = WebhookAttempt.__table__  # type: ignore[attr-defined]
 deadline_announcement_table = DeadlineAnnouncement.__table__  # type: ignore[attr-defined]
 
-EVENT_TYPES = (
+EventType = Literal[
     "instance.started",
     "instance.ended",
     "task.created",
@@ -40,7 +40,8 @@ EVENT_TYPES = (
     "deadline.warning",
     "deadline.overdue",
     "incident",
-)
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 # audit event kind → (event type, what data the event adds)
 AUDIT_KINDS: Mapping[str, tuple[str, Mapping[str, Any]]] = {
