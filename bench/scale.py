@@ -56,7 +56,8 @@ CODE = Path(os.environ.get("PHOIHOP_BENCH_CODE") or ROOT).resolve()
 sys.path[:] = [str(CODE)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 PG_URL = os.environ.get("PHOIHOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-PG_DATABASE = "phoihop_scale"
+# PHOIHOP_BENCH_PG_DATABASE: another name, say a copy made with CREATE DATABASE … TEMPLATE phoihop_scale
+PG_DATABASE = os.environ.get("PHOIHOP_BENCH_PG_DATABASE", "phoihop_scale")
 KEY = "scale_case"
 TASKS_PER_CASE = 8
 AGENCIES = ("skhcn", "htkc", "ubnd", "snnmt", "ttpvhcc", *(f"quan{i:02d}" for i in range(1, 12)))  # 16
