@@ -504,8 +504,8 @@ class CommandExecutor:
             error["incident_id"] = last["id"]
         elif status == "error" and not fatal and open_rows:
             status = "incident"
-        elif status == "running" and any(r["job_kind"] != "task" for r in job_store.open_incidents(conn, instance_id)):
-            status = "incident"  # a timer whose firing ran out of retries is parked: still an incident
+        elif status == "running" and job_store.parked_incident_open(conn, instance_id):
+            status = "incident"  # a timer parked after its retries, an external task out of retries: still incidents
         return status, error, events
 
     def run_end_commands(

@@ -4,7 +4,9 @@ completes it, reports a failure (retries, retry timeout; an incident when no ret
 
 Each use case is one transaction. Fetching locks rows only (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: several
 workers never get the same task). Completing and BPMN errors move the workflow, so they lock the instance first and
-then the task's row, as completing a human task does; failures, lock changes and retries touch only the row.
+then the task's row, as completing a human task does; so do failures and retries, which may change the instance's
+status: a task out of retries is an incident and its instance reads ``incident`` (as a failed step's does) until its
+retries are set again and no other incident is open. Lock changes touch only the row.
 Rows appear and close with the commands that move the workflow (the command core's save), never separately.
 Reading one task or the listing is engine.reads.external_tasks; every command here answers with the task's view.
 """
@@ -39,6 +41,7 @@ from phoihop.engine.reads.external_tasks import (
 )
 from phoihop.engine.reads.views import extended
 from phoihop.engine.store import external_tasks as store
+from phoihop.engine.store import jobs as job_store
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.unit_of_work import UnitOfWork
 from phoihop.engine.variables import check_variables
@@ -200,14 +203,12 @@ class ExternalTaskCommands:
         return self._ended(row, uow.now)
 
     def _locked_for_workflow(self, uow: UnitOfWork, task_id: str, worker_id: str) -> tuple[repo.Row, repo.Row]:
-        """Lock the task's instance, then its row (as completing a human task does), and check the lock."""
+        """Lock the task's instance, then its row (as completing a human task does), and check the lock. An instance
+        with an incident elsewhere (another branch) goes on, as its human tasks do."""
         _check_worker(worker_id)
-        row = self._row(uow.conn, task_id)
-        head = self.executor.lock(uow.conn, row["instance_id"])
-        if not self.executor.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
-            row = self._row(uow.conn, task_id, lock=True)
+        row, head = self._lock_with_instance(uow, task_id)
         self._require_lock(row, worker_id, uow.now)
-        if head["status"] != "running":
+        if head["status"] not in ("running", "incident"):
             raise InstanceNotRunning(
                 f"instance is {head['status']}",
                 detail_vi="Hồ sơ không còn đang xử lý",
@@ -255,7 +256,7 @@ class ExternalTaskCommands:
             _check_retries(retries)
         _check_ms("retry_timeout", retry_timeout, minimum=0)
         with self.executor.transaction() as uow:
-            row = self._row(uow.conn, task_id, lock=True)
+            row, _ = self._lock_with_instance(uow, task_id)
             self._require_lock(row, worker_id, uow.now)
             left = (
                 retries
@@ -289,6 +290,7 @@ class ExternalTaskCommands:
             ]
             if left == 0:
                 events.append(self._incident_event(uow, row, error_message))
+                job_store.set_incident_status(uow.conn, row["instance_id"])  # the instance reads incident
             repo.insert_audit(uow.conn, events)
             return external_task_view(external_task_row(uow.conn, task_id))
 
@@ -326,14 +328,15 @@ class ExternalTaskCommands:
             return external_task_view(external_task_row(uow.conn, task_id))
 
     def set_retries(self, actor: Actor, task_id: str, retries: int) -> ExternalTaskView:
-        """Set the retries left. On an incident, retries > 0 resolve it (the task is fetched again); 0 on an open
-        or locked task makes it an incident."""
+        """Set the retries left. On an incident, retries > 0 resolve it (the task is fetched again; the instance
+        reads running again unless another incident is open); 0 on an open or locked task makes it an incident."""
         actor.require_role("integrator")
         _check_retries(retries)
         with self.executor.transaction() as uow:
-            row = self._row(uow.conn, task_id, lock=True)
+            row, _ = self._lock_with_instance(uow, task_id)
             self._require_active(row)
             store.set_retries(uow.conn, task_id, retries, uow.now)
+            job_store.set_incident_status(uow.conn, row["instance_id"])
             events = [
                 self._event(uow, actor, row, "external_task_retries_set", {"retries": retries, "topic": row["topic"]})
             ]
@@ -350,6 +353,15 @@ class ExternalTaskCommands:
     @staticmethod
     def _row(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:
         return external_task_row(conn, task_id, lock=lock)
+
+    def _lock_with_instance(self, uow: UnitOfWork, task_id: str) -> tuple[repo.Row, repo.Row]:
+        """The task's row and its instance's head, the instance locked first (the order of every command that moves
+        the workflow and closes rows: no deadlock with them on PostgreSQL)."""
+        row = self._row(uow.conn, task_id)
+        head = self.executor.lock(uow.conn, row["instance_id"])
+        if not self.executor.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
+            row = self._row(uow.conn, task_id, lock=True)
+        return row, head
 
     @staticmethod
     def _require_active(row: Mapping[str, Any]) -> None:

@@ -2,7 +2,9 @@
 
 An incident is a job whose retries ran out (a timer, a timer start event: engine/commands/jobs.py) or a step whose
 script or expression failed (``job_kind`` "task": the step waits in SpiffWorkflow's ERROR state while the other
-branches go on; engine/commands/executor.py ``record_incidents``). Each resolution is one command through the
+branches go on; engine/commands/executor.py ``record_incidents``). An external task out of retries is an incident on
+its own row, resolved by setting its retries (engine/commands/external_tasks.py); its instance reads ``incident`` all
+the same (store/jobs.set_incident_status). Each resolution is one command through the
 executor, in one transaction under the instance's lock:
 
 - **retry** ``{variables?}``: the variables are set on the failed step (fixing what it read), then the step runs

@@ -75,13 +75,19 @@ _IOPS: dict[str, Callable[[Any, Any], Any]] = dict(
 )
 _SEQUENCES = (str, bytes, list, tuple)
 _PERCENT_SPEC = re.compile(r"%(?:%|(\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?)")  # %% is a literal %
-_TOO_MANY_ITEMS = (f"more than {MAX_ITEMS} items", f"hơn {MAX_ITEMS} phần tử")
-_TOO_MANY_BITS = (f"integer over {MAX_INT_BITS} bits", f"số nguyên hơn {MAX_INT_BITS} bit")
-TOO_WIDE = (f"format width over {MAX_FORMAT_WIDTH}", f"độ rộng định dạng hơn {MAX_FORMAT_WIDTH}")
+# (English, Vietnamese, the limit's name: the refusal's field ``exceeded``)
+_TOO_MANY_ITEMS = (f"more than {MAX_ITEMS} items", f"hơn {MAX_ITEMS} phần tử", "max_items")
+_TOO_MANY_BITS = (f"integer over {MAX_INT_BITS} bits", f"số nguyên hơn {MAX_INT_BITS} bit", "max_int_bits")
+TOO_WIDE = (
+    f"format width over {MAX_FORMAT_WIDTH}",
+    f"độ rộng định dạng hơn {MAX_FORMAT_WIDTH}",
+    "max_format_width",
+)
 
 
-def _too_large(en: str, vi: str) -> ScriptError:
-    return ScriptError(f"Result too large: {en}", detail_vi=f"Kết quả quá lớn: {vi}")
+def _too_large(en: str, vi: str, exceeded: str) -> ScriptError:
+    """A size check refused the step before it ran; ``exceeded`` names the check (a field of the error)."""
+    return ScriptError(f"Result too large: {en}", detail_vi=f"Kết quả quá lớn: {vi}", exceeded=exceeded)
 
 
 def is_wide(digits: str | None) -> bool:
@@ -255,7 +261,9 @@ def _display(kind: str, *parts: Any) -> Any:
 
 def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     if len(args) > MAX_STAR_ARGS:
-        raise _too_large(f"more than {MAX_STAR_ARGS} unpacked arguments", f"hơn {MAX_STAR_ARGS} đối số")
+        raise _too_large(
+            f"more than {MAX_STAR_ARGS} unpacked arguments", f"hơn {MAX_STAR_ARGS} đối số", "max_star_args"
+        )
     return func(*args, **kwargs)
 
 
@@ -329,7 +337,9 @@ def _sized_getattr(obj: Any, name: str) -> Any:
 
 class Budget:
     """Loop and comprehension iterations, calls and lambda calls tick. Every tick reads the clock (some 30 ns more
-    than counting ticks): a tick may follow a long native call, such as a sort of a million items."""
+    than counting ticks): a tick may follow a long native call, such as a sort of a million items. The timeout says
+    why it stopped the script (fields ``exceeded`` "cpu_seconds", ``limit_seconds``: the budget, ``stopped_by``
+    "budget", ``used_seconds``: how long the script had run, past the budget by construction)."""
 
     __slots__ = ("deadline", "seconds")
 
@@ -337,10 +347,15 @@ class Budget:
         self.seconds, self.deadline = seconds, time.monotonic() + seconds
 
     def tick(self) -> bool:
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now > self.deadline:
             raise ScriptTimeout(
                 f"Script exceeded its time limit of {self.seconds:g} s",
                 detail_vi=f"Kịch bản chạy quá thời gian cho phép ({self.seconds:g} giây)",
+                exceeded="cpu_seconds",
+                limit_seconds=self.seconds,
+                stopped_by="budget",
+                used_seconds=round(now - self.deadline + self.seconds, 6),
             )
         return True
 

@@ -76,13 +76,17 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _timeout(cpu_seconds: float, source: str) -> ScriptTimeout:
+def _timeout(cpu_seconds: float, source: str, stopped_by: str) -> ScriptTimeout:
     """``Budget``'s error; the line is unknown (the worker was stopped from outside), the expression is the source's
-    start."""
+    start. ``stopped_by``: "cpu_rlimit" (the kernel's CPU-time limit ended the worker inside a long native call) or
+    "wall_clock" (this pool's wall clock killed it)."""
     return ScriptTimeout(
         f"Script exceeded its time limit of {cpu_seconds:g} s",
         detail_vi=f"Kịch bản chạy quá thời gian cho phép ({cpu_seconds:g} giây)",
         expression=source_line(source, None),
+        exceeded="cpu_seconds",
+        limit_seconds=cpu_seconds,
+        stopped_by=stopped_by,
     )
 
 
@@ -178,7 +182,7 @@ class ScriptPool:
         if answer is None:
             code = worker.process.returncode
             if code in (-9, -24):  # SIGKILL (our wall clock), SIGXCPU (its CPU limit)
-                raise _timeout(cpu_seconds, source)
+                raise _timeout(cpu_seconds, source, "wall_clock" if code == -9 else "cpu_rlimit")
             raise ScriptError(
                 f"Script stopped: its worker process ended (exit code {code})",
                 detail_vi=f"Kịch bản bị dừng: tiến trình chạy kịch bản đã kết thúc (mã {code})",

@@ -83,7 +83,7 @@ def _task_data(scope: dict[str, Any], context: Mapping[str, Any], external: Mapp
         else:
             left -= flat_size(value, left, functools.partial(_refuse_nested, key))
         if left < 0:
-            raise ScriptError(DATA_TOO_LARGE[0], detail_vi=DATA_TOO_LARGE[1])
+            raise ScriptError(DATA_TOO_LARGE[0], detail_vi=DATA_TOO_LARGE[1], exceeded="max_data_size")
         data[key] = value
     return data
 
@@ -114,7 +114,7 @@ def check_value(result: Any) -> Any:
             detail_vi=f"Biểu thức trả về một {type(result).__name__}, không phải giá trị",
         )
     if isinstance(result, _CONTAINERS) and flat_size(result, MAX_DATA_SIZE) > MAX_DATA_SIZE:
-        raise ScriptError(DATA_TOO_LARGE[0], detail_vi=DATA_TOO_LARGE[1])
+        raise ScriptError(DATA_TOO_LARGE[0], detail_vi=DATA_TOO_LARGE[1], exceeded="max_data_size")
     return result
 
 

@@ -67,7 +67,7 @@ def _address_space_bytes() -> int:
 def _error(err: ScriptError) -> tuple[Any, ...]:
     kind = next(k.__name__ for k in _KINDS if isinstance(err, k))
     cause = err.__cause__
-    fields = {k: v for k, v in err.fields.items() if isinstance(v, (str, int))}
+    fields = {k: v for k, v in err.fields.items() if isinstance(v, (str, int, float))}
     cause_kind = type(cause).__name__ if cause is not None else None
     cause_args = tuple(a if isinstance(a, (int, float)) else str(a)[:1000] for a in cause.args[:4]) if cause else ()
     return ("error", kind, err.detail, err.detail_vi, fields, cause_kind, cause_args)
@@ -77,6 +77,8 @@ def _too_large(memory_mb: int) -> ScriptError:
     return ScriptError(
         f"Result too large: the script needed more than {memory_mb} MB of memory",
         detail_vi=f"Kết quả quá lớn: kịch bản cần hơn {memory_mb} MB bộ nhớ",
+        exceeded="memory_mb",
+        limit_mb=memory_mb,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 from phoihop.engine.store.tables import (
     Row,
     all_rows,
+    external_task_table,
     human_task_table,
     incident_table,
     instance_table,
@@ -123,10 +124,25 @@ def tasks_of_instances(conn: Connection, instance_ids: list[str]) -> list[Row]:
     return all_rows(conn.execute(stmt))
 
 
+def parked_incident_open(conn: Connection, instance_id: str) -> bool:
+    """Whether the instance has an open incident that is no failed step: a job (timer) parked after its retries, or
+    an external task out of retries (its row reads ``incident`` until its retries are set again)."""
+    job = select(incident_table.c.id).where(
+        incident_table.c.instance_id == instance_id,
+        incident_table.c.job_kind != "task",
+        incident_table.c.resolved_at.is_(None),
+    )
+    external = select(external_task_table.c.id).where(
+        external_task_table.c.instance_id == instance_id, external_task_table.c.status == "incident"
+    )
+    return any(conn.execute(stmt.limit(1)).first() is not None for stmt in (job, external))
+
+
 def set_incident_status(conn: Connection, instance_id: str) -> None:
-    """The instance reads ``incident`` while any incident of it is open, ``running`` again when none is (only between
-    these two: a finished or failed instance keeps its status). Its version is left alone: its state did not move."""
-    still_open = bool(open_incidents(conn, instance_id))
+    """The instance reads ``incident`` while any incident of it is open (a failed step's, a parked job's, an external
+    task's out of retries), ``running`` again when none is (only between these two: a finished or failed instance
+    keeps its status). Its version is left alone: its state did not move."""
+    still_open = bool(open_incidents(conn, instance_id)) or parked_incident_open(conn, instance_id)
     before, after = ("running", "incident") if still_open else ("incident", "running")
     conn.execute(
         update(instance_table)

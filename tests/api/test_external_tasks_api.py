@@ -157,7 +157,9 @@ def test_failures_make_an_incident_shown_on_the_instance_and_retries_resolve_it(
     assert detail["error_details"] is None and detail["error_message"] == "Nơi nhận không tồn tại"
 
     shown = instance(client, instance_id)
-    assert shown["status"] == "running"
+    assert shown["status"] == "incident"  # as an instance with a failed step reads, until the retries are set
+    listed = client.get(INSTANCES, params={"status": "incident"}, headers=ADMIN).json()["items"]
+    assert [i["id"] for i in listed] == [instance_id]
     assert [(i["external_task_id"], i["topic"], i["error_message"]) for i in shown["incidents"]] == [
         (task["id"], TOPIC, "Nơi nhận không tồn tại")
     ]
@@ -170,7 +172,7 @@ def test_failures_make_an_incident_shown_on_the_instance_and_retries_resolve_it(
     resolved = client.put(f"{EXTERNAL}/{task['id']}/retries", json={"retries": 2}, headers=ADMIN)
     assert resolved.status_code == 200, resolved.text
     assert (resolved.json()["status"], resolved.json()["retries"]) == ("open", 2)
-    assert instance(client, instance_id)["incidents"] == []
+    assert (instance(client, instance_id)["status"], instance(client, instance_id)["incidents"]) == ("running", [])
     (again,) = fetch(client, "vb-2")
     assert post(client, again["id"], "complete", worker_id="vb-2", variables={}).status_code == 200
 

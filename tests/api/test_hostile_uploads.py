@@ -1,8 +1,9 @@
 """Hostile, huge, malformed and non-BPMN uploads, to deploy and to validate: always a 4xx problem (or, from validate,
-findings in a 200) within a bounded time and memory; never a 500, never a hang.
+findings in a 200) that names the limit or rule the upload breaks (the body size limit in ``limit``, the file size,
+nesting, sibling and element limits, DOCTYPE, encoding, parser length in the text); never a 500, nothing stored.
 
-The files are generated here, none is committed. Times measured on the project's 2-core machine, SQLite, both
-endpoints (the bound asserted, 30 s, only proves "no hang"):
+The files are generated here, none is committed. The tests assert the refusal and the limit it names, never a
+duration. For reference, times measured on the project's 2-core machine, SQLite, both endpoints:
 
 | upload                                                  | answer (deploy / validate)            | time       |
 |---------------------------------------------------------|---------------------------------------|------------|
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import struct
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -39,7 +39,7 @@ from httpx2 import Response
 from .calls import DEFINITIONS, OWNER, assert_problem
 
 VALIDATE = f"{DEFINITIONS}/validate"
-NO_HANG_SECONDS = 30.0
+BODY_LIMIT = 10_000_000  # PHOIHOP's default upload body limit (api/limits.py), named by every 413
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/'
     'MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="http://bpmn.io/schema/bpmn">\n'
@@ -315,12 +315,10 @@ CASES: dict[str, Callable[[], tuple[Files, int, str, int, str]]] = {
 }
 
 
-def send(client: TestClient, url: str, files: Files) -> tuple[Response, float]:
-    began = time.monotonic()
-    response = client.post(
+def send(client: TestClient, url: str, files: Files) -> Response:
+    return client.post(
         url, headers=OWNER, files=[("files", (name, content, "application/octet-stream")) for name, content in files]
     )
-    return response, time.monotonic() - began
 
 
 def text_of(body: dict[str, Any]) -> str:
@@ -334,23 +332,24 @@ def empty(client: TestClient) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_hostile_upload_to_deploy_is_a_4xx_problem_in_bounded_time(empty: TestClient, case: str) -> None:
+def test_hostile_upload_to_deploy_is_a_4xx_problem_naming_what_it_breaks(empty: TestClient, case: str) -> None:
     files, status, code, _, text = CASES[case]()
 
-    response, seconds = send(empty, DEFINITIONS, files)
+    response = send(empty, DEFINITIONS, files)
 
     body = assert_problem(response, status)
     assert body["type"] == f"/problems/{code}" or any(p.get("code") == code for p in body["problems"]), body
     assert text in text_of(body), (text, body)
     assert all(p["reason_vi"] for p in body["problems"])
-    assert seconds < NO_HANG_SECONDS
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_hostile_upload_to_validate_is_a_problem_or_findings_in_bounded_time(empty: TestClient, case: str) -> None:
+def test_hostile_upload_to_validate_is_a_problem_or_findings_naming_what_it_breaks(
+    empty: TestClient, case: str
+) -> None:
     files, _, code, status, text = CASES[case]()
 
-    response, seconds = send(empty, VALIDATE, files)
+    response = send(empty, VALIDATE, files)
 
     if status == 200:
         assert response.status_code == 200, response.text
@@ -360,18 +359,17 @@ def test_hostile_upload_to_validate_is_a_problem_or_findings_in_bounded_time(emp
     else:
         body = assert_problem(response, status, code)
     assert text in text_of(body), (text, body)
-    assert seconds < NO_HANG_SECONDS
 
 
 @pytest.mark.parametrize("url", [DEFINITIONS, VALIDATE])
-def test_a_50_mb_file_is_refused_before_it_is_read(empty: TestClient, url: str) -> None:
+def test_a_50_mb_file_is_refused_by_the_body_limit(empty: TestClient, url: str) -> None:
     big = HEAD.encode() + b"<bpmn:documentation>" + b"x" * 50_000_000 + b"</bpmn:documentation></bpmn:definitions>"
 
-    response, seconds = send(empty, url, [("nam_muoi_mb.bpmn", big)])
+    response = send(empty, url, [("nam_muoi_mb.bpmn", big)])
 
     body = assert_problem(response, 413, "payload-too-large")
-    assert body["limit"] == 10_000_000
-    assert seconds < NO_HANG_SECONDS
+    assert body["limit"] == BODY_LIMIT  # refused by the body limit, not by the XML checks after reading it
+    assert int(response.request.headers["content-length"]) > BODY_LIMIT  # what the limit went by
 
 
 def test_a_50_mb_body_without_content_length_is_cut_while_read(empty: TestClient) -> None:
@@ -386,19 +384,19 @@ def test_a_50_mb_body_without_content_length_is_cut_while_read(empty: TestClient
             yield b"x" * 1_000_000
         yield b"\r\n--" + boundary + b"--\r\n"
 
-    began = time.monotonic()
     response = empty.post(
         VALIDATE,
         content=chunks(),
         headers={**OWNER, "Content-Type": f"multipart/form-data; boundary={boundary.decode()}"},
     )
-    assert_problem(response, 413, "payload-too-large")
-    assert time.monotonic() - began < NO_HANG_SECONDS
+    assert "content-length" not in response.request.headers  # no declared size: the limit counted the bytes read
+    body = assert_problem(response, 413, "payload-too-large")
+    assert body["limit"] == BODY_LIMIT
 
 
 @pytest.mark.parametrize("url", [DEFINITIONS, VALIDATE])
-def test_a_wide_process_of_5000_elements_compiles_in_bounded_time(client: TestClient, url: str) -> None:
-    response, seconds = send(client, url, [("rong.bpmn", fan_out(1_000))])
+def test_a_wide_process_of_1000_parallel_tasks_is_under_every_limit_and_compiles(client: TestClient, url: str) -> None:
+    response = send(client, url, [("rong.bpmn", fan_out(1_000))])
 
     if url == VALIDATE:
         assert response.status_code == 200, response.text[:500]
@@ -406,4 +404,3 @@ def test_a_wide_process_of_5000_elements_compiles_in_bounded_time(client: TestCl
     else:
         assert response.status_code == 201, response.text[:500]
         assert [d["key"] for d in response.json()] == ["hostile"]
-    assert seconds < NO_HANG_SECONDS

@@ -299,7 +299,7 @@ def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(
     assert fetch(external, "w1") == []  # an incident is never fetched
 
     shown = external.instance_reads.get_instance(ADMIN, instance_id)
-    assert shown.status == "running"
+    assert shown.status == "incident"  # as an instance with a failed step reads, until the retries are set
     assert shown.incidents == (
         Incident(
             external_task_id=task,
@@ -318,6 +318,7 @@ def test_failures_count_down_to_an_incident_and_new_retries_resolve_it(
     resolved = tasks.set_retries(ADMIN, task, 1)
     assert resolved.status == "open" and resolved.retries == 1 and resolved.incident_at is None
     assert external.instance_reads.get_instance(ADMIN, instance_id).incidents == ()
+    assert instance(external, instance_id)["status"] == "running"
     assert "incident_resolved" in audit_kinds(external, instance_id)
     (again,) = fetch(external, "w3")
     tasks.complete(INTEGRATOR, again.id, "w3", {"so_van_ban": "9/SKHCN"})
@@ -339,7 +340,7 @@ def test_zero_retries_make_an_incident_and_bad_values_are_refused(external: Engi
     instance_id = start(external)
     task = only_row(external, instance_id).id
     made = external.external_tasks.set_retries(INTEGRATOR, task, 0)
-    assert made.status == "incident"
+    assert made.status == "incident" and instance(external, instance_id)["status"] == "incident"
     assert [i.external_task_id for i in external.instance_reads.get_instance(ADMIN, instance_id).incidents] == [task]
     with pytest.raises(InvalidInput):
         external.external_tasks.set_retries(INTEGRATOR, task, -1)
@@ -356,6 +357,72 @@ def test_zero_retries_make_an_incident_and_bad_values_are_refused(external: Engi
         external.external_task_reads.get_task(INTEGRATOR, "khong-phai-uuid")
     with pytest.raises(ExternalTaskNotFound):
         external.external_tasks.complete(INTEGRATOR, "00000000-0000-0000-0000-000000000000", "w")
+
+
+BRANCHES = bpmn(
+    "gui_hai_noi",
+    """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="tach"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:serviceTask id="gui" name="Gửi văn bản" camunda:type="external" camunda:topic="gui_van_ban">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:serviceTask id="bao" name="Báo cáo Bộ" camunda:type="external" camunda:topic="bao_cao_bo">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:userTask id="nhap" name="Nhập số liệu"><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f7</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:parallelGateway id="gop"><bpmn:incoming>f5</bpmn:incoming><bpmn:incoming>f6</bpmn:incoming>
+      <bpmn:incoming>f7</bpmn:incoming><bpmn:outgoing>f8</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f8</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tach"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="tach" targetRef="gui"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="tach" targetRef="bao"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="tach" targetRef="nhap"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="gui" targetRef="gop"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="bao" targetRef="gop"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="nhap" targetRef="gop"/>
+    <bpmn:sequenceFlow id="f8" sourceRef="gop" targetRef="end"/>
+    """,
+    lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "tach", "gui", "bao", "nhap", "gop", "end"),
+).replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
+
+
+def test_an_instance_reads_incident_while_any_external_task_is_out_of_retries(container: EngineContainer) -> None:
+    """Two external tasks and a human task in parallel: each task out of retries is an incident; the instance reads
+    ``incident`` while one is left, its other branches go on meanwhile (the human task, the other external task),
+    and it reads ``running`` again once the last one's retries are set."""
+    container.deployments.deploy(OWNER, [SourceFile("gui_hai_noi.bpmn", BRANCHES.encode())])
+    instance_id, _ = container.instances.start(INTEGRATOR, "gui_hai_noi")
+    tasks = container.external_tasks
+    status = partial(lambda iid: instance(container, iid)["status"], instance_id)
+    gui, bao = (fetch(container, "w1", topics=(topic,))[0].id for topic in ("gui_van_ban", "bao_cao_bo"))
+
+    tasks.handle_failure(INTEGRATOR, gui, "w1", error_message="Trục liên thông không phản hồi", retries=1)
+    assert status() == "running"  # a failure with retries left is no incident
+    fetch(container, "w1", topics=("gui_van_ban",))
+    tasks.handle_failure(INTEGRATOR, gui, "w1", error_message="Nơi nhận không tồn tại", retries=0)
+    assert status() == "incident"
+    tasks.handle_failure(INTEGRATOR, bao, "w1", error_message="Bộ chưa mở cổng", retries=0)
+    assert status() == "incident"
+    shown = container.instance_reads.get_instance(ADMIN, instance_id)
+    assert sorted(i.element_id for i in shown.incidents) == ["bao", "gui"]  # at the same moment: in id order
+
+    done = container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 4})
+    assert done.status == "incident" and status() == "incident"  # the other branch went on; the incidents stay
+
+    tasks.set_retries(ADMIN, gui, 2)
+    assert status() == "incident"  # bao is still out of retries
+    (again,) = fetch(container, "w2", topics=("gui_van_ban",))
+    tasks.complete(INTEGRATOR, again.id, "w2")  # a branch completes while the instance reads incident
+    assert status() == "incident"
+
+    tasks.set_retries(ADMIN, bao, 1)
+    assert status() == "running" and container.instance_reads.get_instance(ADMIN, instance_id).incidents == ()
+    (last,) = fetch(container, "w2", topics=("bao_cao_bo",))
+    tasks.complete(INTEGRATOR, last.id, "w2")
+    assert status() == "completed"
+    kinds = audit_kinds(container, instance_id)
+    assert kinds.count("incident_created") == 2 and kinds.count("incident_resolved") == 2
 
 
 # --- BPMN errors -----------------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ LIMIT = 0.25
 @pytest.fixture
 def env() -> SandboxedEnvironment:
     sandboxed = SandboxedEnvironment(cpu_seconds=LIMIT)
-    sandboxed.pool.warm()  # scripts run in the worker pool: started before the tests that time a script
+    sandboxed.pool.warm()  # scripts run in the worker pool: started before the tests
     return sandboxed
 
 
@@ -206,50 +205,69 @@ def test_only_dict_and_list_items_can_be_assigned(env: SandboxedEnvironment) -> 
         "\n".join(["n = len(sorted(range(10**5)))"] * 300),  # straight-line code: calls tick too
     ],
 )
-def test_runaway_scripts_time_out(env: SandboxedEnvironment, source: str) -> None:
-    check_source(source, "exec")  # compiled and cached: the clock below measures the run only
-    started = time.monotonic()
+def test_runaway_scripts_are_stopped_by_their_configured_cpu_budget(env: SandboxedEnvironment, source: str) -> None:
+    check_source(source, "exec")
     with pytest.raises(ScriptTimeout) as caught:
         env.execute(source, {})
-    # stopped by the budget, not run to the end: the slack above LIMIT absorbs a loaded CI machine
-    assert LIMIT <= time.monotonic() - started < LIMIT + 1.0
-    assert caught.value.fields["line"] >= 1
+    # the engine says why it stopped the script: its own budget (not the pool's wall clock, 2 x LIMIT + 1 s, nor the
+    # kernel's CPU limit, the backstops), at the limit this environment was configured with (not the 1 s default),
+    # after running at least that long; and where in the script it was
+    fields = caught.value.fields
+    assert (fields["exceeded"], fields["limit_seconds"], fields["stopped_by"]) == ("cpu_seconds", LIMIT, "budget")
+    assert fields["used_seconds"] >= LIMIT
+    assert fields["line"] >= 1
+
+
+def refused_by(err: ScriptError) -> str:
+    """Which check refused a step: a size limit of the sandbox (its ``exceeded`` field), a sandbox rule, or Python's own
+    limit on int/str conversions (4300 digits)."""
+    if "exceeded" in err.fields:
+        return str(err.fields["exceeded"])
+    if isinstance(err, SandboxViolation):
+        return "sandbox-rule"
+    if isinstance(err.__cause__, ValueError) and "Exceeds the limit" in str(err.__cause__):
+        return "int-max-str-digits"
+    return f"nothing named: {err.detail}"
 
 
 @pytest.mark.parametrize(
-    "source",
+    ("source", "check"),
     [
-        "'a' * 10**10",
-        "[0] * 10**10",
-        "10**10**10",
-        "2 << 10**9",
-        "range(10**12)",
-        "str(10**5000)",
-        "int('9' * 5000)",
-        "'%0999999999d' % 1",
-        "'a'.ljust(10**10)",
-        "str.zfill('1', 10**10)",
-        "''.join(['a' * 10**5] * 100)",
-        "('a' * 10**5).replace('a', 'b' * 100)",
-        "(1).to_bytes(10**10, 'big')",
-        "list(zip(*[range(3)] * 10**5))",
-        "sum([[1] * 1000] * 1000, [])",
-        "str(['x' * 1000] * 2000)",
-        "'%((a))20000s' % {'(a)': 'x'}",
-        "'a'.translate(5)",  # %(...) keys nest
-        "('\\x00' * 10**3).translate(['y' * 10**4])",
-        "('\\x00' * 10**3).translate(('y' * 10**4,))",
-        "[*range(10**6), 1]",
-        "{*range(10**6), -1}",
-        "len(*range(600000), *range(600000))",
+        ("'a' * 10**10", "max_items"),
+        ("[0] * 10**10", "max_items"),
+        ("10**10**10", "max_int_bits"),
+        ("2 << 10**9", "max_int_bits"),
+        ("range(10**12)", "max_items"),
+        ("str(10**5000)", "int-max-str-digits"),
+        ("int('9' * 5000)", "int-max-str-digits"),
+        ("'%0999999999d' % 1", "max_format_width"),
+        ("'a'.ljust(10**10)", "max_items"),
+        ("str.zfill('1', 10**10)", "max_items"),
+        ("''.join(['a' * 10**5] * 100)", "max_items"),
+        ("('a' * 10**5).replace('a', 'b' * 100)", "max_items"),
+        ("(1).to_bytes(10**10, 'big')", "max_items"),
+        ("list(zip(*[range(3)] * 10**5))", "max_star_args"),
+        ("sum([[1] * 1000] * 1000, [])", "sandbox-rule"),
+        ("str(['x' * 1000] * 2000)", "max_items"),
+        ("'%((a))20000s' % {'(a)': 'x'}", "sandbox-rule"),  # %(...) keys nest
+        ("'a'.translate(5)", "sandbox-rule"),
+        ("('\\x00' * 10**3).translate(['y' * 10**4])", "max_items"),
+        ("('\\x00' * 10**3).translate(('y' * 10**4,))", "max_items"),
+        ("[*range(10**6), 1]", "max_items"),
+        ("{*range(10**6), -1}", "max_items"),
+        ("len(*range(600000), *range(600000))", "max_items"),
     ],
 )
-def test_resource_bombs_are_refused_fast(env: SandboxedEnvironment, source: str) -> None:
+def test_resource_bombs_are_refused_by_a_size_check_before_they_run(
+    env: SandboxedEnvironment, source: str, check: str
+) -> None:
     check_source(source, "eval")
-    started = time.monotonic()
-    with pytest.raises(ScriptError):
+    with pytest.raises(ScriptError) as caught:
         env.evaluate(source, {})
-    assert time.monotonic() - started < 1.0  # a real allocation of 10**10 items would take far longer or fail
+    # refused by the named check before the allocation (not stopped by the time budget after building it, not a
+    # worker that ran out of memory)
+    assert not isinstance(caught.value, ScriptTimeout), caught.value.fields
+    assert refused_by(caught.value) == check
 
 
 LOOP, SET = "x = [1]\ns = 'a'\nfor i in range(21):\n    ", "s = set(range(10**6))\n"

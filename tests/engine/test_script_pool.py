@@ -96,6 +96,7 @@ def test_a_worker_past_its_wall_clock_is_killed_and_replaced(pool: ScriptPool) -
         env.execute(GIL_HOLDER, {})
 
     assert caught.value.fields["expression"].startswith("x = [0] * 1000000")
+    assert (caught.value.fields["stopped_by"], caught.value.fields["limit_seconds"]) == ("wall_clock", 0.5)
     assert pool.pids == []  # killed
     data: dict[str, Any] = {"a": 1}
     env.execute("b = a + 1", data)  # the next script works, in a new worker
@@ -106,8 +107,9 @@ def test_an_endless_loop_stops_at_the_budget_and_keeps_its_worker(pool: ScriptPo
     env = SandboxedEnvironment(cpu_seconds=0.25, pool=pool)
     env.execute("n = 1", {})
     before = pool.pids
-    with pytest.raises(ScriptTimeout):
+    with pytest.raises(ScriptTimeout) as caught:
         env.execute("while True:\n    pass", {})
+    assert (caught.value.fields["stopped_by"], caught.value.fields["limit_seconds"]) == ("budget", 0.25)
     assert pool.pids == before
 
 
@@ -121,7 +123,7 @@ def test_memory_built_fast_is_stopped_outside_this_process(pool: ScriptPool) -> 
 
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
     assert grown_mib < 64, f"this process grew by {grown_mib:.0f} MiB"
-    assert caught.value.fields["line"] == 3
+    assert caught.value.fields["line"] == 3 and caught.value.fields["exceeded"] == "memory_mb"
     env.execute("n = 1", {})  # the worker that ran out of memory was replaced
 
 
