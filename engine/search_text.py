@@ -5,6 +5,7 @@ key and dossier code, the case's title and the applicant's name). The text is wr
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,7 @@ CASE_TEXT_VARIABLES = ("dossier_code", "title", "procedure_name", "technology_na
 _D = str.maketrans({"đ": "d", "Đ": "d"})
 
 
+@functools.lru_cache(maxsize=4096)  # a process folds the same task names and case titles over and over
 def fold(text: str) -> str:
     """``text`` without case, diacritics (NFD, combining marks dropped) and runs of white space; đ/Đ read as d."""
     decomposed = unicodedata.normalize("NFD", text.translate(_D))

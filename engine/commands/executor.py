@@ -53,7 +53,6 @@ from phoihop.engine.reads.views import InstanceStatus
 from phoihop.engine.search_text import task_search_text
 from phoihop.engine.store import external_tasks as external_store
 from phoihop.engine.store import jobs as job_store
-from phoihop.engine.store import outbox
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store.database import Database
 from phoihop.engine.store.unit_of_work import UnitOfWork, unit_of_work
@@ -427,11 +426,11 @@ class CommandExecutor:
             )
         if snapshot.status != "error" or snapshot.incidents:  # a fatal failure keeps nothing of the end events
             events += self.run_end_commands(uow, head, model, snapshot.steps, merged, actor)
-        repo.insert_audit(conn, events)
         # webhook events beside the audit's (engine/store/outbox.py): tasks created, dossier status, in this transaction
-        outbox.publish_deferred(
+        repo.insert_audit(
             conn,
-            [task_created_event(row) for row in rows]
+            events,
+            webhook_events=[task_created_event(row) for row in rows]
             + dossier_status_events(instance_id, head["process_key"], previous, merged, now),
         )
         thrown = self.runtime.thrown_messages(workflow)

@@ -34,26 +34,42 @@ class StateVersionError(EngineError):
 class SelfContainedEmptyTaskConverter(TaskConverter):  # type: ignore[misc]
     """SpiffWorkflow's task converter, except that a task with no data (every predicted task) is stored as exactly
     that, not as a delta against its parent's data. Its record then stays valid when the parent's data changes,
-    so a command need not rewrite it. Restoring reads it unchanged: an empty delta means "use ``data``"."""
+    so a command need not rewrite it. Restoring reads it unchanged: an empty delta means "use ``data``".
+
+    Written out in one function (the same dictionary, key for key, as ``TaskConverter.to_dict`` gives for a task
+    with data): every command writes the records of the tasks it moved, ~20 an instance of the engine benchmark."""
 
     def to_dict(self, task: Task) -> dict[str, Any]:
-        dct: dict[str, Any] = (
-            super().to_dict(task)
-            if task.data
-            else {
-                "id": str(task.id),
-                "parent": str(task._parent) if task._parent is not None else None,
-                "children": [str(child) for child in task._children],
-                "last_state_change": task.last_state_change,
-                "state": task.state,
-                "task_spec": task.task_spec.name,
-                "triggered": task.triggered,
-                "internal_data": self.registry.convert(task.internal_data),
-                "data": {},
-                "delta": {},
-            }
-        )
-        return dct
+        data = task.data
+        internal = task.internal_data
+        if not data:
+            has_parent = task._parent is not None
+            data_out: dict[str, Any] = {}
+            delta: dict[str, Any] = {}
+        else:
+            parent = task.workflow.tasks.get(task._parent)  # Task.parent
+            has_parent = parent is not None
+            if parent is None:
+                data_out, delta = data, {}
+            else:
+                above = parent.data
+                data_out = {}
+                delta = {
+                    "updates": {key: value for key, value in data.items() if key not in above or value != above[key]},
+                    "deletions": [key for key in above if key not in data],
+                }
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent) if has_parent else None,
+            "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(internal) if internal else {},
+            "data": data_out,
+            "delta": delta,
+        }
 
 
 def _json_default(value: Any) -> Any:
@@ -71,6 +87,8 @@ class StateSerializer:
         self._registry = registry
         # register() wraps converters as partial(_obj_to_dict, typename, converter.to_dict)
         self._workflow_converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
+        self._task_typename = registry.typenames[Task]
+        self._task_converter = registry.convert_to_dict[self._task_typename].args[1].__self__
 
     def _meta(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         reg, conv = self._registry, self._workflow_converter
@@ -101,7 +119,10 @@ class StateSerializer:
         return self._encode(self._meta(workflow))
 
     def dumps_task(self, task: Any) -> str:
-        return self._encode(self._registry.convert(task))
+        """One task's record: what ``registry.convert(task)`` gives, the converter called straight."""
+        dct = self._task_converter.to_dict(task)
+        dct["typename"] = self._task_typename
+        return self._encode(dct)
 
     def loads(self, state: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
         dct = orjson.loads(state)

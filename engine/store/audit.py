@@ -5,6 +5,7 @@ Never commits: the caller owns the transaction."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -26,12 +27,17 @@ _COLUMNS = ("instance_id", "at", "actor", "kind", "element_id", "task_id", "data
 _EXPONENT = re.compile(r"\d[eE][+-]?\d")
 
 
-def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
+def insert_audit(
+    conn: Connection, events: list[dict[str, Any]], *, webhook_events: Sequence[Mapping[str, Any]] = ()
+) -> None:
     """Each event carries the id of the request that caused it (engine/correlation.py), when there is one; the
     transaction seals them into the audit chain before it commits (store/audit_chain.py), and inserts them then,
     already sealed (on PostgreSQL in the commit's trip); with them, in the same trip, the webhook events they
-    carry (store/outbox.py) and the ``NOTIFY`` of the live streams (store/inbox_events.py)."""
+    carry (store/outbox.py) and the ``NOTIFY`` of the live streams (store/inbox_events.py). ``webhook_events``: the
+    command's other webhook events (tasks created, dossier status), published with the audit's in one go (on SQLite
+    one read of the live webhooks for the command, not two)."""
     if not events:
+        outbox.publish_deferred(conn, webhook_events)
         return
     request_id = correlation.request_id.get()
     rows = [
@@ -50,7 +56,7 @@ def insert_audit(conn: Connection, events: list[dict[str, Any]]) -> None:
         rawsql.run(conn, _INSERT_AUDIT, [{**row, "at": rawsql.ts(conn, row["at"])} for row in rows])
         audit_chain.mark(conn)
     write_hooks.emit(conn, "audit", events)
-    outbox.from_audit(conn, events)  # the webhook events they carry, in the command's own transaction
+    outbox.from_audit(conn, events, webhook_events)  # the webhook events, in the command's own transaction
     notify_inbox(conn)  # the live streams (store/inbox_events.py)
 
 

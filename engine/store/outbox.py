@@ -158,9 +158,11 @@ def publish(conn: Connection, events: Sequence[Mapping[str, Any]]) -> int:
     return len(deliveries)
 
 
-def from_audit(conn: Connection, audit_events: Sequence[Mapping[str, Any]]) -> None:
-    """The webhook events of the audit events a command writes (kinds in ``AUDIT_KINDS``), deferred."""
-    events = []
+def from_audit(
+    conn: Connection, audit_events: Sequence[Mapping[str, Any]], also: Sequence[Mapping[str, Any]] = ()
+) -> None:
+    """The webhook events of the audit events a command writes (kinds in ``AUDIT_KINDS``), then ``also``, deferred."""
+    events: list[Mapping[str, Any]] = []
     for audit in audit_events:
         mapped = AUDIT_KINDS.get(audit["kind"])
         if mapped is None:
@@ -177,7 +179,7 @@ def from_audit(conn: Connection, audit_events: Sequence[Mapping[str, Any]]) -> N
         events.append(
             {"type": event_type, "occurred_at": audit["at"], "instance_id": audit.get("instance_id"), "data": data}
         )
-    publish_deferred(conn, events)
+    publish_deferred(conn, [*events, *also])
 
 
 # ---- task deadlines: found by the delivery worker's scan, announced once per task and kind ------------------------
