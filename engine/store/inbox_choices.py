@@ -20,8 +20,8 @@ def count_choices(
 ) -> list[int] | None:
     """For each choice (the conditions on ``human_task`` of one count), how many of the rows ``visible`` names (None:
     every row, an admin) it keeps, all read by one statement: the visible rows (in ``visible.statuses``, which holds
-    every status a choice keeps), each choice a ``SUM(CASE …)``. At most ``scan_cap + 1`` rows are read; None when more than ``scan_cap`` rows are kept
-    (the caller then counts each choice apart, with its own cap)."""
+    every status a choice keeps), each choice a ``SUM(CASE …)``. At most ``scan_cap + 1`` rows are read; None when
+    more than ``scan_cap`` rows are kept (the caller then counts each choice apart, with its own cap)."""
     if not choices:
         return []
     kept = [and_(true(), *conditions) for conditions in choices]

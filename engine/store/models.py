@@ -66,6 +66,7 @@ class ProcessInstance(SQLModel, table=True):
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_process_instance_key_status", "process_key", "status"),
+        Index("ix_process_instance_status_ended_at", "status", "ended_at"),  # the dashboard's month (cycle times)
         UniqueConstraint("dossier_code", name="uq_process_instance_dossier_code"),
     )
     id: str = Field(primary_key=True, max_length=36)
