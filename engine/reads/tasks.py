@@ -164,9 +164,12 @@ class TaskReads:
             else kept
             for visible, kept in queries.values()
         ]
+        # the conditions every choice holds (the text searched, say) are tested once per row, not once per choice
+        shared = [c for c in conditions[0] if all(any(c.compare(o) for o in other) for other in conditions[1:])]
+        own = [[c for c in kept if not any(c.compare(s) for s in shared)] for kept in conditions]
         with self.db.transaction(write=False) as conn:
             found = inbox_choices.count_choices(
-                conn, visible=every, choices=conditions, scan_cap=len(choices) * (cap + 1)
+                conn, visible=every, shared=shared, choices=own, scan_cap=len(choices) * (cap + 1)
             )
             if found is None:
                 return {

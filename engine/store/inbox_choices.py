@@ -16,12 +16,18 @@ __all__ = ["count_choices"]
 
 
 def count_choices(
-    conn: Connection, *, visible: Visibility | None, choices: Sequence[Sequence[Any]], scan_cap: int
+    conn: Connection,
+    *,
+    visible: Visibility | None,
+    shared: Sequence[Any] = (),
+    choices: Sequence[Sequence[Any]],
+    scan_cap: int,
 ) -> list[int] | None:
-    """For each choice (the conditions on ``human_task`` of one count), how many of the rows ``visible`` names (None:
-    every row, an admin) it keeps, all read by one statement: the visible rows (in ``visible.statuses``, which holds
-    every status a choice keeps), each choice a ``SUM(CASE …)``. At most ``scan_cap + 1`` rows are read; None when
-    more than ``scan_cap`` rows are kept (the caller then counts each choice apart, with its own cap)."""
+    """For each choice (the conditions on ``human_task`` of one count, besides the ``shared`` ones every choice
+    holds), how many of the rows ``visible`` names (None: every row, an admin) it keeps, all read by one statement:
+    the visible rows (in ``visible.statuses``, which holds every status a choice keeps) that hold ``shared``, each
+    choice a ``SUM(CASE …)``. At most ``scan_cap + 1`` rows are read; None when more than ``scan_cap`` rows are kept
+    (the caller then counts each choice apart, with its own cap)."""
     if not choices:
         return []
     kept = [and_(true(), *conditions) for conditions in choices]
@@ -29,7 +35,7 @@ def count_choices(
     # rows any choice keeps
     where: list[Any] = (
         [or_(*kept)] if visible is None else [human_task_table.c.status.in_(visible.statuses), visible.ids_clause()]
-    )
+    ) + list(shared)
     flags = [case((condition, 1), else_=0).label(f"choice_{i}") for i, condition in enumerate(kept)]
     rows = select(*flags).where(*where).limit(scan_cap + 1).subquery()
     stmt = select(func.count(), *(func.coalesce(func.sum(rows.c[flag.name]), 0) for flag in flags))
