@@ -156,7 +156,7 @@ class TaskReads:
         queries = {key: self._inbox_query(actor, **filters) for key, filters in choices.items()}
         views = [visible for visible, _ in queries.values() if visible is not None]
         every = (
-            replace(views[0], statuses=tuple(sorted({s for v in views for s in v.statuses}))) if views else None
+            replace(views[0], statuses=tuple(dict.fromkeys(s for v in views for s in v.statuses))) if views else None
         )  # the same people and groups in each choice; the statuses of all of them
         conditions = [  # a choice reading fewer statuses than all of them (unclaimed: open) keeps only those
             [repo.human_task_table.c.status.in_(visible.statuses), *kept]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select, true
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, true
 
 from phoihop.engine.store.human_tasks import Visibility
 from phoihop.engine.store.tables import human_task_table
@@ -34,10 +34,16 @@ def count_choices(
     # the caller's visible rows (their ids from the candidates' index, then each row by its key), or for an admin the
     # rows any choice keeps
     where: list[Any] = (
-        [or_(*kept)] if visible is None else [human_task_table.c.status.in_(visible.statuses), visible.ids_clause()]
+        [or_(*kept)] if visible is None else [_status_in(visible.statuses), visible.ids_clause()]
     ) + list(shared)
     flags = [case((condition, 1), else_=0).label(f"choice_{i}") for i, condition in enumerate(kept)]
     rows = select(*flags).where(*where).limit(scan_cap + 1).subquery()
     stmt = select(func.count(), *(func.coalesce(func.sum(rows.c[flag.name]), 0) for flag in flags))
     found, *counts = conn.execute(stmt).one()
     return None if int(found) > scan_cap else [int(c) for c in counts]
+
+
+def _status_in(statuses: Sequence[str]) -> Any:
+    """``status IN ('open', …)`` written with its values, not parameters: SQLite uses a partial index only when the
+    query holds its very condition (``ix_human_task_live_counts``: the live statuses in that order)."""
+    return human_task_table.c.status.in_(bindparam("statuses", list(statuses), expanding=True, literal_execute=True))

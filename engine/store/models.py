@@ -119,6 +119,19 @@ class HumanTask(SQLModel, table=True):
             postgresql_where=text(_LIVE_PREDICATE),
             sqlite_where=text(_LIVE_PREDICATE),
         ),
+        # the web inbox's filter counts (engine/store/inbox_choices.py): each visible live task's id probes it and
+        # finds every column the counts test, without reading the row
+        Index(
+            "ix_human_task_live_counts",
+            "id",
+            "status",
+            "assignee",
+            "process_key",
+            "due_at",
+            "warn_at",
+            postgresql_where=text(_LIVE_PREDICATE),
+            sqlite_where=text(_LIVE_PREDICATE),
+        ),
     )
     id: str = Field(primary_key=True, max_length=36)
     instance_id: str = Field(foreign_key="process_instance.id", index=True, max_length=36)
