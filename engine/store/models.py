@@ -121,6 +121,20 @@ class HumanTask(SQLModel, table=True):
         ),
         # the web inbox's filter counts (engine/store/inbox_choices.py): each visible live task's id probes it and
         # finds every column the counts test, without reading the row
+        # the dashboard's open tasks (engine/store/dashboard.py): every column its figures read, in its GROUP BY's
+        # order, over unfinished tasks only
+        Index(
+            "ix_human_task_open_figures",
+            "completed_at",
+            "process_key",
+            "candidate_groups",
+            "created_at",
+            "status",
+            "due_at",
+            "warn_at",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
         Index(
             "ix_human_task_live_counts",
             "id",
