@@ -153,6 +153,8 @@ class TaskReads:
         by ONE statement (engine/store/inbox_choices.py): the caller's visible tasks kept by any choice, each choice a
         conditional sum. Reads at most ``len(choices) * (cap + 1)`` rows, no more than the separate counts could; past
         that (an admin, an agency with more live tasks) each choice is counted apart, in the same transaction."""
+        if not choices:
+            return {}
         queries = {key: self._inbox_query(actor, **filters) for key, filters in choices.items()}
         views = [visible for visible, _ in queries.values() if visible is not None]
         every = (
