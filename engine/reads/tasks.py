@@ -3,8 +3,9 @@ may see a task: its candidates (groups, users), its assignee, who completed it, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Hashable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, or_
 
@@ -28,7 +29,7 @@ from phoihop.engine.reads.views import (
 )
 from phoihop.engine.search_text import fold
 from phoihop.engine.store import human_tasks as task_store
-from phoihop.engine.store import instance_views
+from phoihop.engine.store import inbox_choices, instance_views
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store import task_flow as flow_store
 from phoihop.engine.store.database import Database
@@ -38,6 +39,7 @@ __all__ = ["COUNT_CAP", "TaskReads"]
 
 # the inbox counts its matching tasks up to here, reading at most this many rows more (``total_capped`` past it)
 COUNT_CAP = 1000
+Choice = TypeVar("Choice", bound=Hashable)
 
 
 def _answer(label: FieldLabel, value: Any) -> EarlierAnswer:
@@ -143,6 +145,40 @@ class TaskReads:
         visible, conditions = self._inbox_query(actor, **filters)
         with self.db.transaction(write=False) as conn:
             return task_store.count_inbox(conn, visible=visible, conditions=conditions, cap=cap)
+
+    def count_choices(
+        self, actor: Actor, choices: Mapping[Choice, Mapping[str, Any]], *, cap: int = COUNT_CAP
+    ) -> dict[Choice, tuple[int, bool]]:
+        """For each choice (the filters of ``list_tasks``), what ``count_tasks(actor, cap=cap, **filters)`` gives, read
+        by ONE statement (engine/store/inbox_choices.py): the caller's visible tasks kept by any choice, each choice a
+        conditional sum. Reads at most ``len(choices) * (cap + 1)`` rows, no more than the separate counts could; past
+        that (an admin, an agency with more live tasks) each choice is counted apart, in the same transaction."""
+        if not choices:
+            return {}
+        queries = {key: self._inbox_query(actor, **filters) for key, filters in choices.items()}
+        views = [visible for visible, _ in queries.values() if visible is not None]
+        every = (
+            replace(views[0], statuses=tuple(dict.fromkeys(s for v in views for s in v.statuses))) if views else None
+        )  # the same people and groups in each choice; the statuses of all of them
+        conditions = [  # a choice reading fewer statuses than all of them (unclaimed: open) keeps only those
+            [repo.human_task_table.c.status.in_(visible.statuses), *kept]
+            if visible is not None and every is not None and set(visible.statuses) != set(every.statuses)
+            else kept
+            for visible, kept in queries.values()
+        ]
+        # the conditions every choice holds (the text searched, say) are tested once per row, not once per choice
+        shared = [c for c in conditions[0] if all(any(c.compare(o) for o in other) for other in conditions[1:])]
+        own = [[c for c in kept if not any(c.compare(s) for s in shared)] for kept in conditions]
+        with self.db.transaction(write=False) as conn:
+            found = inbox_choices.count_choices(
+                conn, visible=every, shared=shared, choices=own, scan_cap=len(choices) * (cap + 1)
+            )
+            if found is None:
+                return {
+                    key: task_store.count_inbox(conn, visible=visible, conditions=kept, cap=cap)
+                    for key, (visible, kept) in queries.items()
+                }
+        return {key: (min(n, cap), n > cap) for key, n in zip(queries, found, strict=True)}
 
     def _inbox_query(
         self,

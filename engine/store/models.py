@@ -66,6 +66,7 @@ class ProcessInstance(SQLModel, table=True):
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_process_instance_key_status", "process_key", "status"),
+        Index("ix_process_instance_status_ended_at", "status", "ended_at"),  # the dashboard's month (cycle times)
         UniqueConstraint("dossier_code", name="uq_process_instance_dossier_code"),
     )
     id: str = Field(primary_key=True, max_length=36)
@@ -115,6 +116,33 @@ class HumanTask(SQLModel, table=True):
             "due_at",
             "created_at",
             "id",
+            postgresql_where=text(_LIVE_PREDICATE),
+            sqlite_where=text(_LIVE_PREDICATE),
+        ),
+        # the web inbox's filter counts (engine/store/inbox_choices.py): each visible live task's id probes it and
+        # finds every column the counts test, without reading the row
+        # the dashboard's open tasks (engine/store/dashboard.py): every column its figures read, in its GROUP BY's
+        # order, over unfinished tasks only
+        Index(
+            "ix_human_task_open_figures",
+            "completed_at",
+            "process_key",
+            "candidate_groups",
+            "created_at",
+            "status",
+            "due_at",
+            "warn_at",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
+        Index(
+            "ix_human_task_live_counts",
+            "id",
+            "status",
+            "assignee",
+            "process_key",
+            "due_at",
+            "warn_at",
             postgresql_where=text(_LIVE_PREDICATE),
             sqlite_where=text(_LIVE_PREDICATE),
         ),

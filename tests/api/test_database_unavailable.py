@@ -38,6 +38,8 @@ def small_pool(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
     """A server whose pool has one connection and waits 0.3 s for it."""
     small = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.3})
     with TestClient(reused_app(small, clock), raise_server_exceptions=False) as test_client:
+        # the start-up work (deploy-on-start, warming) holds the only connection for a while: the test begins after it
+        assert test_client.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
         yield test_client
 
 

@@ -20,6 +20,8 @@ from tests.conftest import officer, reused_app
 def test_a_page_while_the_database_is_busy_is_a_503_page_in_vietnamese(settings: Settings, clock: FakeClock) -> None:
     small = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.3})
     with TestClient(reused_app(small, clock), raise_server_exceptions=False) as client:
+        # the start-up work (deploy-on-start, warming) holds the only connection for a while: the test begins after it
+        assert client.app.state.startup.done.wait(60)  # type: ignore[attr-defined]
         container: EngineContainer = client.app.state.container  # type: ignore[attr-defined]
         opened = container.web_sessions.open(officer("an", "skhcn"), ttl=timedelta(hours=1))
         client.cookies.set(SESSION_COOKIE, opened.token)

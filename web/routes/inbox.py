@@ -69,13 +69,18 @@ def read_inbox(reads: InboxReads, actor: Actor, filters: InboxFilters, offset: i
     """The page of tasks (with their instances' labels) and the count of each filter choice (each count holds the
     other filters)."""
 
-    def total(**override: Any) -> str:
-        """The count of a filter choice, read up to CHOICE_COUNT_CAP ("1000+" past it)."""
-        found, more = reads.tasks.count_tasks(actor, cap=CHOICE_COUNT_CAP, **filters.list_args(**override))
-        return f"{found}+" if more else str(found)
-
     page = reads.tasks.list_tasks(actor, **filters.list_args(), limit=PAGE_SIZE, offset=offset)
     processes = {p.key: p.name or p.key for p in reads.definitions.list_definitions()}
+    choices: dict[tuple[str, str | None], dict[str, Any]] = {
+        **{("scope", scope): filters.list_args(scope=scope) for scope in SCOPES},
+        **{("deadline", state): filters.list_args(deadline=state) for state in (None, *FILTERS)},
+        **{("process", key): filters.list_args(process=key) for key in processes},
+    }
+    # every count in one read, each up to CHOICE_COUNT_CAP ("1000+" past it)
+    counts = {
+        key: f"{found}+" if more else str(found)
+        for key, (found, more) in reads.tasks.count_choices(actor, choices, cap=CHOICE_COUNT_CAP).items()
+    }
     return {
         "tasks": page.items,
         "labels": reads.instance_views.instance_labels(page.items),
@@ -83,9 +88,9 @@ def read_inbox(reads: InboxReads, actor: Actor, filters: InboxFilters, offset: i
         "total_capped": page.total_capped,
         "has_more": page.has_more,
         "offset": offset,
-        "scope_counts": {scope: total(scope=scope) for scope in SCOPES},
-        "deadline_counts": {state: total(deadline=state) for state in (None, *FILTERS)},
-        "process_counts": {key: total(process=key) for key in processes},
+        "scope_counts": {scope: counts["scope", scope] for scope in SCOPES},
+        "deadline_counts": {state: counts["deadline", state] for state in (None, *FILTERS)},
+        "process_counts": {key: counts["process", key] for key in processes},
         "processes": processes,
     }
 
