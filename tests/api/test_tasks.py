@@ -59,6 +59,7 @@ def test_list_shows_the_callers_open_tasks_with_paging(client: TestClient, clock
         "items": [],
         "has_more": False,
         "total_capped": False,
+        "next_cursor": None,
     }
     first = task_list(client, SKHCN, limit=2)
     assert (first["total"], first["has_more"], [t["id"] for t in first["items"]]) == (4, True, [receive, ids[0]])
