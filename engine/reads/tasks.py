@@ -190,6 +190,8 @@ class TaskReads:
         now = self.clock.now()
         ht = repo.human_task_table
         conditions: list[Any] = []
+        statuses: tuple[str, ...]
+        held: tuple[str, ...]
         if status is not None:
             statuses, held = (status,), ()
         elif actor.is_admin or "lead" in actor.roles:  # and the drafts awaiting their approval

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, and_, func, literal, or_, select, tuple_, union, update
-from sqlalchemy.sql.visitors import iterate, replacement_traverse
+from sqlalchemy import Column, Connection, and_, func, literal, or_, select, text, tuple_, union, update
+from sqlalchemy.sql.visitors import ExternallyTraversible, iterate, replacement_traverse
 
 from phoihop.engine.store import rawsql, write_hooks
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
@@ -163,39 +163,24 @@ class Visibility:
             return ht.status.in_(self.statuses)
         return or_(ht.status.in_(self.statuses), and_(ht.status.in_(self.held), ht.assignee == self.holder))
 
-    def candidates(self) -> Any:
-        """Task ids of the candidate rows, as two index-only reads (by group, by person) rather than one OR."""
-        tc = task_candidate_table.c
-        return union(
-            select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
-            select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
-        )
-
-    def filter_clause(self) -> Any:
-        """As a filter of rows read in another order: the candidates' task ids are hashed once (PostgreSQL's hashed
-        SubPlan), each row read in the order of ``ix_human_task_live_order`` is probed until the page is full."""
-        ht = human_task_table.c
-        return and_(
-            self.status_clause(),
-            or_(
-                ht.assignee.in_(self.user_ids),
-                ht.completed_by.in_(self.user_ids),
-                ht.id.in_(self.candidates().scalar_subquery()),
-            ),
-        )
-
-    def ids_clause(self) -> Any:
-        """As a set of ids: a union of four index reads (candidate rows by group and by person, tasks held, tasks
-        completed), each only of rows in ``statuses``; what counting and sorting a small set need."""
+    def named_clause(self) -> Any:
+        """As a condition of each row read (few: a text search found by its trigram index): its candidate rows probed
+        by their key, ``(task_id, kind, value)``."""
         tc, ht = task_candidate_table.c, human_task_table.c
-        visible = union(
-            select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
-            select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
-            select(ht.id).where(ht.assignee.in_(self.user_ids), ht.status.in_(self.statuses)),
-            select(ht.id).where(ht.assignee == self.holder, ht.status.in_(self.held)),
-            select(ht.id).where(ht.completed_by.in_(self.user_ids), ht.status.in_(self.statuses)),
+        named = (
+            select(tc.task_id)
+            .where(
+                tc.task_id == ht.id,
+                or_(
+                    and_(tc.kind == "group", tc.value.in_(self.groups)),
+                    and_(tc.kind == "user", tc.value.in_(self.user_ids)),
+                ),
+            )
+            .exists()
         )
-        return and_(self.status_clause(), ht.id.in_(visible.scalar_subquery()))
+        return and_(
+            self.status_clause(), or_(ht.assignee.in_(self.user_ids), ht.completed_by.in_(self.user_ids), named)
+        )
 
 
 def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterable[str] = ()) -> Any:
@@ -272,9 +257,10 @@ def _on_candidates(clause: Any) -> Any:
     that a live candidate row's task is live: a status condition on ``human_task``, where history makes live rows
     rare, looks selective enough to read every live task by another index and join them)."""
 
-    def swap(element: Any) -> Any:
+    def swap(element: ExternallyTraversible, **_: Any) -> ExternallyTraversible | None:
         if isinstance(element, Column) and element.table is human_task_table and element.name in _COPIED:
-            return task_candidate_table.c[element.name]
+            copied: ExternallyTraversible = task_candidate_table.c[element.name]
+            return copied
         return None
 
     return replacement_traverse(clause, {}, swap)
@@ -330,6 +316,23 @@ def _places(due: Any, created: Any, task_id: Any) -> tuple[Any, Any, Any]:
     return due.label(_SORT[0]), created.label(_SORT[1]), task_id.label(_SORT[2])
 
 
+def _by_trigrams(conn: Connection, visible: Visibility, selective: bool) -> bool:
+    """A text search of a caller's tasks is found by its trigram index on PostgreSQL (of the live tasks when the
+    caller reads those: migration 0202), each row found then checked; on SQLite, which has no such index, the ways of
+    seeing the tasks are read in order and each row's text tested."""
+    return selective and conn.dialect.name == "postgresql"
+
+
+def _searched(visible: Visibility) -> list[Any]:
+    """The conditions of a caller's text search by trigrams: visible, and live when the caller reads live tasks only
+    (said with literal values, so that the partial trigram index of migration 0202 serves it)."""
+    live = text("human_task.status IN ('open', 'claimed', 'awaiting_approval')")
+    return [
+        visible.named_clause(),
+        *([live] if all(s in LIVE_STATUSES for s in visible.statuses + visible.held) else []),
+    ]
+
+
 def inbox_page(
     conn: Connection,
     *,
@@ -346,10 +349,10 @@ def inbox_page(
     A caller (not an admin): each way of seeing the tasks (a group or a person, in one status) is read in the inbox's
     order from ``ix_task_candidate_inbox``, at most ``offset + limit`` places each, the ways merged (UNION: a task
     seen two ways counts once) and the page's rows read by id: an agency's first page reads about ``limit`` index
-    entries and rows, whatever the size of the agency or of its history. ``selective`` (a text search, found by its
-    trigram index on PostgreSQL): the visible set is joined as ids and the few rows left are sorted."""
+    entries and rows, whatever the size of the agency or of its history. ``selective`` (a text search) on PostgreSQL:
+    the rows are found by the trigram index, each checked against ``visible`` and the few left sorted."""
     ht = human_task_table.c
-    if visible is not None and not selective:
+    if visible is not None and not _by_trigrams(conn, visible, selective):
         firsts = [
             select(way.order_by(_due_order(conn, due), created, task_id).limit(offset + limit).subquery())
             for way, (due, created, task_id) in _ways(visible, conditions=conditions, after=after)
@@ -368,7 +371,7 @@ def inbox_page(
     if after is not None:
         where.append(_after(after, ht.due_at, ht.created_at, ht.id))
     if visible is not None:
-        where.append(visible.ids_clause() if selective else visible.filter_clause())
+        where += _searched(visible)
     stmt = select(human_task_table).where(*where).order_by(*_order(conn)).limit(limit).offset(offset)
     return all_rows(conn.execute(stmt))
 
@@ -384,13 +387,13 @@ def count_inbox(
     """How many tasks match, counted up to ``cap`` (True when there are more): at most ``cap + 1`` rows are read (of
     each way of seeing them, for a caller: a way that reaches ``cap + 1`` is past the cap; the inbox and its deadline
     filters from the candidates' index alone)."""
-    if visible is not None and not selective:
+    if visible is not None and not _by_trigrams(conn, visible, selective):
         ways = [select(way.limit(cap + 1).subquery()) for way, _ in _ways(visible, conditions=conditions, after=None)]
         matching = union(*ways).subquery()
     else:
         where = list(conditions)
         if visible is not None:
-            where.append(visible.ids_clause())
+            where += _searched(visible)
         matching = select(human_task_table.c.id).where(*where).limit(cap + 1).subquery()
     found = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
     return min(found, cap), found > cap

@@ -1,6 +1,7 @@
 """inbox list order: candidate rows carry their task's due and creation times (written with the task, kept by the
 triggers of migration 0201, now also on a change of ``due_at``), and the candidates' index ends with the inbox's order,
-``(kind, value, status, due_at, created_at, task_id)``, so an agency's first page is read in order from it (issue 15.1)
+``(kind, value, status, due_at, created_at, task_id)``, so an agency's first page is read in order from it; on
+PostgreSQL a trigram index of the live tasks' search text (issue 15.1)
 
 Revision ID: 0202
 Revises: 0201
@@ -18,6 +19,9 @@ revision: str = "0202"
 down_revision: str | None = "0201"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+LIVE_TRIGRAM_INDEX = "ix_human_task_live_search_trgm"  # PostgreSQL with pg_trgm only: outside the models
+_LIVE = "status IN ('open', 'claimed', 'awaiting_approval')"  # the live statuses, as the partial indexes say them
 
 # migration 0201's triggers, written again: the sync copies due_at with the status (a change of either), the fill
 # gives a candidate row written without them (an instance move) its task's status and times
@@ -115,9 +119,23 @@ def upgrade() -> None:
         op.execute(statement)
     if _postgresql():
         op.execute("ANALYZE task_candidate")  # the planner's figures for the new columns, before the first inbox read
+        _live_trigram_index()
+
+
+def _live_trigram_index() -> None:
+    """The inbox search over live tasks through a trigram index of those alone (a tenth of the rows when history is
+    nine tenths), where migration 0201 could create pg_trgm."""
+    bind = op.get_bind()
+    if bind.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").first() is None:
+        return
+    op.execute(
+        f"CREATE INDEX {LIVE_TRIGRAM_INDEX} ON human_task USING gin (search_text gin_trgm_ops) WHERE {_LIVE}"
+    )
 
 
 def downgrade() -> None:
+    if _postgresql():
+        op.execute(f"DROP INDEX IF EXISTS {LIVE_TRIGRAM_INDEX}")
     for statement in _PG_DROP if _postgresql() else _SQLITE_DROP:
         op.execute(statement)
     op.drop_index("ix_task_candidate_inbox", table_name="task_candidate")
