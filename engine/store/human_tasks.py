@@ -333,6 +333,12 @@ def _searched(visible: Visibility) -> list[Any]:
     ]
 
 
+def _member(conn: Connection, stmt: Any) -> Any:
+    """A SELECT with its own ORDER BY or LIMIT as a member of a UNION: in parentheses on PostgreSQL (as it is), in a
+    subquery on SQLite (which takes no parentheses there)."""
+    return stmt if conn.dialect.name == "postgresql" else select(stmt.subquery())
+
+
 def inbox_page(
     conn: Connection,
     *,
@@ -354,7 +360,7 @@ def inbox_page(
     ht = human_task_table.c
     if visible is not None and not _by_trigrams(conn, visible, selective):
         firsts = [
-            select(way.order_by(_due_order(conn, due), created, task_id).limit(offset + limit).subquery())
+            _member(conn, way.order_by(_due_order(conn, due), created, task_id).limit(offset + limit))
             for way, (due, created, task_id) in _ways(visible, conditions=conditions, after=after)
         ]
         merged = union(*firsts).subquery()
@@ -388,7 +394,7 @@ def count_inbox(
     each way of seeing them, for a caller: a way that reaches ``cap + 1`` is past the cap; the inbox and its deadline
     filters from the candidates' index alone)."""
     if visible is not None and not _by_trigrams(conn, visible, selective):
-        ways = [select(way.limit(cap + 1).subquery()) for way, _ in _ways(visible, conditions=conditions, after=None)]
+        ways = [_member(conn, way.limit(cap + 1)) for way, _ in _ways(visible, conditions=conditions, after=None)]
         matching = union(*ways).subquery()
     else:
         where = list(conditions)
