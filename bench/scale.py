@@ -15,7 +15,8 @@ Build (once; ``--reuse`` keeps a database built before with the same sizes):
 - the HISTORY: one template case run to its end by the engine (8 tasks completed), then its rows cloned
   ``--finished-tasks`` ÷ 8 times with new ids, agencies, texts and times spread over the two years before: the
   ``process_instance`` row (status completed, the engine's own state text), its 8 ``human_task`` rows (status
-  completed, ``search_text`` folded as the engine folds it) and their ``task_candidate`` rows, exactly the columns
+  completed, ``search_text`` folded as the engine folds it) and their ``task_candidate`` rows (with the task's status,
+  due and creation times), exactly the columns
   and value shapes the engine writes. PostgreSQL: ``COPY … FROM STDIN`` (psycopg's ``write_row``); SQLite:
   ``executemany`` of the tables' own INSERTs through SQLAlchemy. The template's ``instance_task`` records and audit
   rows are not cloned (no inbox or dashboard read touches them); ANALYZE (VACUUM ANALYZE on PostgreSQL) runs at the end.
@@ -275,7 +276,16 @@ def history_rows(
                 "search_text": task_search_text(task["name"], business_key, variables),
             }
         )
-        candidates.append({"task_id": task_id, "kind": "group", "value": agency, "status": task["status"]})
+        candidates.append(
+            {
+                "task_id": task_id,
+                "kind": "group",
+                "value": agency,
+                "status": task["status"],
+                "due_at": due,
+                "created_at": created,
+            }
+        )
     return instance, human, candidates
 
 

@@ -46,6 +46,14 @@ async def list_tasks(
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="`next_cursor` of the page before: the tasks after its last one (a keyset page; the same "
+            "filters must be given again)",
+        ),
+    ] = None,
 ) -> Page[TaskView]:
     """The human tasks the caller may see (of its agencies' groups, or assigned to it), paged, filtered by assignee,
     candidate group, process, instance or deadline state (on time, warning, overdue)."""
@@ -61,6 +69,7 @@ async def list_tasks(
             text=q,
             limit=limit,
             offset=offset,
+            after=after,
         )
     )
 

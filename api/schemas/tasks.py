@@ -104,3 +104,8 @@ class TaskPage(PageOut):
         description="the count stopped at its cap (1000, or offset + limit when larger): `total` is the cap and more "
         "tasks match; page on with `has_more`"
     )
+    next_cursor: str | None = Field(
+        default=None,
+        description="when `has_more`: give it as `after` (with the same filters) for the next page, read from where "
+        "this one ended whatever the size of the inbox (offset paging reads the rows it skips)",
+    )

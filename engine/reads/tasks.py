@@ -3,11 +3,14 @@ may see a task: its candidates (groups, users), its assignee, who completed it, 
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Hashable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, or_
+from sqlalchemy import Connection
 
 from phoihop.engine.clock import Clock
 from phoihop.engine.definitions.forms.display import SHOW_EARLIER, FieldLabel, display_value, field_labels
@@ -35,7 +38,7 @@ from phoihop.engine.store import task_flow as flow_store
 from phoihop.engine.store.database import Database
 from phoihop.engine.time.deadlines import FILTERS
 
-__all__ = ["COUNT_CAP", "TaskReads"]
+__all__ = ["COUNT_CAP", "TaskReads", "inbox_cursor", "inbox_cursor_key"]
 
 # the inbox counts its matching tasks up to here, reading at most this many rows more (``total_capped`` past it)
 COUNT_CAP = 1000
@@ -99,13 +102,17 @@ class TaskReads:
         text: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        after: str | None = None,
     ) -> Page[TaskView]:
         """Tasks the caller may see, soonest due first; open and claimed ones unless ``status`` says otherwise.
         ``deadline`` (on_time, warning, overdue) keeps the open tasks in that state now; ``text`` the tasks whose
         name, business key, dossier code, case title or applicant contains it, ignoring case and diacritics
         (engine/search_text.py); ``assignee`` the tasks held by that person ("me": the caller). ``total`` counts the
-        matching tasks up to ``COUNT_CAP`` (``total_capped``: there are more); ``has_more``: a next page exists."""
+        matching tasks up to ``COUNT_CAP`` (``total_capped``: there are more); ``has_more``: a next page exists,
+        read with ``next_cursor`` given back as ``after`` (the tasks after that one in this order: a keyset page, no
+        rows read again to skip them) or with ``offset``."""
         limit, offset = page_bounds(limit, offset)
+        key = inbox_cursor_key(after) if after is not None else None
         visible, conditions = self._inbox_query(
             actor,
             status=status,
@@ -117,6 +124,7 @@ class TaskReads:
             deadline=deadline,
             text=text,
         )
+        selective = bool(text and fold(text))
         with self.db.transaction(write=False) as conn:
             rows = task_store.inbox_page(
                 conn,
@@ -124,27 +132,42 @@ class TaskReads:
                 conditions=conditions,
                 limit=limit + 1,
                 offset=offset,
-                selective=bool(text and fold(text)),
+                selective=selective,
+                after=key,
             )
             total, capped = task_store.count_inbox(
-                conn, visible=visible, conditions=conditions, cap=max(COUNT_CAP, offset + limit)
+                conn,
+                visible=visible,
+                conditions=conditions,
+                cap=max(COUNT_CAP, offset + limit),
+                selective=selective,
             )
         now = self.clock.now()
+        items = tuple(task_view(r, now) for r in rows[:limit])
+        more = len(rows) > limit
         return Page(
-            tuple(task_view(r, now) for r in rows[:limit]),
+            items,
             total,
             limit,
             offset,
-            has_more=len(rows) > limit,
+            has_more=more,
             total_capped=capped,
+            next_cursor=inbox_cursor(items[-1]) if more and items else None,
         )
 
     def count_tasks(self, actor: Actor, *, cap: int = COUNT_CAP, **filters: Any) -> tuple[int, bool]:
         """How many tasks ``list_tasks(actor, **filters)`` would find, counted up to ``cap`` (True: there are more);
         reads at most ``cap + 1`` of them."""
         visible, conditions = self._inbox_query(actor, **filters)
+        text = filters.get("text")
         with self.db.transaction(write=False) as conn:
-            return task_store.count_inbox(conn, visible=visible, conditions=conditions, cap=cap)
+            return task_store.count_inbox(
+                conn,
+                visible=visible,
+                conditions=conditions,
+                cap=cap,
+                selective=bool(text and fold(text)),
+            )
 
     def count_choices(
         self, actor: Actor, choices: Mapping[Choice, Mapping[str, Any]], *, cap: int = COUNT_CAP
@@ -158,11 +181,19 @@ class TaskReads:
         queries = {key: self._inbox_query(actor, **filters) for key, filters in choices.items()}
         views = [visible for visible, _ in queries.values() if visible is not None]
         every = (
-            replace(views[0], statuses=tuple(dict.fromkeys(s for v in views for s in v.statuses))) if views else None
-        )  # the same people and groups in each choice; the statuses of all of them
+            replace(
+                views[0],
+                statuses=tuple(dict.fromkeys(s for v in views for s in v.statuses)),
+                held=tuple(dict.fromkeys(s for v in views for s in v.held)),
+            )
+            if views
+            else None
+        )  # the same people and groups in each choice; the statuses (and the held drafts' statuses) of all of them
         conditions = [  # a choice reading fewer statuses than all of them (unclaimed: open) keeps only those
-            [repo.human_task_table.c.status.in_(visible.statuses), *kept]
-            if visible is not None and every is not None and set(visible.statuses) != set(every.statuses)
+            [visible.status_clause(), *kept]
+            if visible is not None
+            and every is not None
+            and (set(visible.statuses), set(visible.held)) != (set(every.statuses), set(every.held))
             else kept
             for visible, kept in queries.values()
         ]
@@ -203,30 +234,29 @@ class TaskReads:
         now = self.clock.now()
         ht = repo.human_task_table
         conditions: list[Any] = []
+        statuses: tuple[str, ...]
+        held: tuple[str, ...]
         if status is not None:
-            conditions.append(ht.c.status == status)
+            statuses, held = (status,), ()
         elif actor.is_admin or "lead" in actor.roles:  # and the drafts awaiting their approval
-            conditions.append(ht.c.status.in_(repo.LIVE_STATUSES))
+            statuses, held = repo.LIVE_STATUSES, ()
         else:  # and their own drafts awaiting a lead's approval
-            conditions.append(
-                or_(
-                    ht.c.status.in_(repo.OPEN_STATUSES),
-                    and_(ht.c.status == flow_store.AWAITING_APPROVAL, ht.c.assignee == actor.id),
-                )
-            )
-        # every status the conditions above keep: visibility reads only those rows of the candidates' index
-        statuses = (status,) if status is not None else repo.LIVE_STATUSES
+            statuses, held = repo.OPEN_STATUSES, (flow_store.AWAITING_APPROVAL,)
         visible = (
             None
             if actor.is_admin
-            else task_store.Visibility(tuple(sorted(actor.user_ids)), tuple(sorted(actor.groups)), statuses)
+            else task_store.Visibility(
+                tuple(sorted(actor.user_ids)), tuple(sorted(actor.groups)), statuses, held, holder=actor.id
+            )
         )
+        if visible is None:
+            conditions.append(ht.c.status.in_(statuses))
         if assignee_me or assignee == "me":
             conditions.append(ht.c.assignee == actor.id)
         elif assignee is not None:
             conditions.append(ht.c.assignee == assignee)
         if candidate_group is not None:
-            conditions.append(repo.candidate_group_clause(candidate_group, statuses=statuses))
+            conditions.append(repo.candidate_group_clause(candidate_group, statuses=statuses + held))
         if process_key is not None:
             conditions.append(ht.c.process_key == process_key)
         if instance_id is not None:
@@ -315,3 +345,27 @@ def visible_task_row(conn: Connection, actor: Actor, task_id: str) -> repo.Row:
             task_id=task_id,
         )
     return row
+
+
+def inbox_cursor(task: TaskView) -> str:
+    """The opaque keyset cursor of the inbox rows after ``task``: its place in the order (due, created, id)."""
+    key = [task.due_at.isoformat() if task.due_at else None, task.created_at.isoformat(), task.id]
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def inbox_cursor_key(cursor: str) -> task_store.InboxKey:
+    """The place an ``after`` cursor names (InvalidInput when it is not one ``inbox_cursor`` wrote)."""
+    try:
+        due, created, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        key = task_store.InboxKey(
+            datetime.fromisoformat(due) if due is not None else None, datetime.fromisoformat(created), str(task_id)
+        )
+        if any(t is not None and t.tzinfo is None for t in (key.due_at, key.created_at)):
+            raise ValueError("naive time")
+    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        raise InvalidInput(
+            f"after is not a cursor of this listing: {error}",
+            detail_vi="Tham số after không phải con trỏ trang của danh sách này",
+            field="after",
+        ) from error
+    return key

@@ -65,6 +65,7 @@ class Page(Generic[T]):
     offset: int
     has_more: bool = False
     total_capped: bool = False
+    next_cursor: str | None = None  # a listing with keyset pages (the inbox): ``after`` of the next page
 
 
 def page_bounds(limit: int, offset: int, maximum: int = MAX_PAGE) -> tuple[int, int]:

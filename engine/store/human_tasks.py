@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, union, update
+from sqlalchemy import Column, Connection, and_, func, literal, or_, select, text, tuple_, union, update
+from sqlalchemy.sql.visitors import ExternallyTraversible, iterate, replacement_traverse
 
 from phoihop.engine.store import rawsql, write_hooks
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
@@ -26,10 +27,11 @@ _INSERT_TASK = (
     " :assignee, :status, :documentation, :form_key, :created_at, :claimed_at, NULL, NULL, :due_at, :warn_at,"
     " :required_role, :search_text)"
 )
-# a candidate row carries its task's status (kept by the triggers of migration 0201 when the task's status changes), so
-# the inbox reads an agency's live tasks from one index without visiting its history
+# a candidate row carries its task's status, due and creation times (kept by the triggers of migrations 0201 and 0202
+# when they change), so the inbox reads an agency's live tasks in its order from one index, never its history
 _INSERT_CANDIDATE = (
-    "INSERT INTO task_candidate (task_id, kind, value, status) VALUES (:task_id, :kind, :value, :status)"
+    "INSERT INTO task_candidate (task_id, kind, value, status, due_at, created_at)"
+    " VALUES (:task_id, :kind, :value, :status, :due_at, :created_at)"
 )
 _TASK_TIMES = ("created_at", "claimed_at", "completed_at", "due_at", "warn_at")
 _TASK_JSONS = ("candidate_groups", "candidate_users")
@@ -50,14 +52,17 @@ def insert_human_tasks(conn: Connection, tasks: list[dict[str, Any]]) -> None:
     ]
     rawsql.defer(conn, _INSERT_TASK, rows)
     candidates = [
-        {"task_id": t["id"], "kind": "group", "value": g, "status": t["status"]}
-        for t in tasks
-        for g in t["candidate_groups"]
-    ]
-    candidates += [
-        {"task_id": t["id"], "kind": "user", "value": u, "status": t["status"]}
-        for t in tasks
-        for u in t["candidate_users"]
+        {
+            "task_id": r["id"],
+            "kind": kind,
+            "value": value,
+            "status": r["status"],
+            "due_at": r["due_at"],
+            "created_at": r["created_at"],
+        }
+        for t, r in zip(tasks, rows, strict=True)
+        for kind, values in (("group", t["candidate_groups"]), ("user", t["candidate_users"]))
+        for value in values
     ]
     if candidates:
         rawsql.defer(conn, _INSERT_CANDIDATE, candidates)
@@ -141,42 +146,56 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 @dataclass(frozen=True)
 class Visibility:
     """Who reads the inbox: tasks naming ``groups`` or ``user_ids`` as candidates, or held or completed by one of
-    ``user_ids``, in one of ``statuses`` (a superset of the statuses the query keeps: candidate rows carry their
-    task's status, so only the live rows of an agency are read, never its history)."""
+    ``user_ids``, in one of ``statuses``; and the tasks in one of ``held`` that ``holder`` holds (the caller's own
+    drafts awaiting a lead's approval). Candidate rows carry their task's status, so only the rows of an agency in
+    those statuses are read, never its history."""
 
     user_ids: tuple[str, ...]
     groups: tuple[str, ...]
     statuses: tuple[str, ...]
+    held: tuple[str, ...] = ()
+    holder: str | None = None
 
-    def candidates(self) -> Any:
-        """Task ids of the candidate rows, as two index-only reads (by group, by person) rather than one OR."""
-        tc = task_candidate_table.c
-        return union(
-            select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
-            select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
-        )
-
-    def filter_clause(self) -> Any:
-        """As a filter of rows read in another order: the candidates' task ids are hashed once (PostgreSQL's hashed
-        SubPlan), each row read in the order of ``ix_human_task_live_order`` is probed until the page is full."""
+    def status_clause(self) -> Any:
+        """The statuses as a condition of the task's row."""
         ht = human_task_table.c
-        return or_(
-            ht.assignee.in_(self.user_ids),
-            ht.completed_by.in_(self.user_ids),
-            ht.id.in_(self.candidates().scalar_subquery()),
-        )
+        if not self.held:
+            return ht.status.in_(self.statuses)
+        return or_(ht.status.in_(self.statuses), and_(ht.status.in_(self.held), ht.assignee == self.holder))
 
     def ids_clause(self) -> Any:
-        """As a set of ids: a union of four index reads (candidate rows by group and by person, tasks held, tasks
-        completed), each only of rows in ``statuses``; what counting and sorting a small set need."""
+        """As a set of ids: a union of index reads (candidate rows by group and by person, tasks held, tasks
+        completed, each only of rows in ``statuses``; the caller's drafts in ``held``); what counting a small set
+        needs (engine/store/inbox_choices.py)."""
         tc, ht = task_candidate_table.c, human_task_table.c
-        visible = union(
+        ways = [
             select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
             select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
             select(ht.id).where(ht.assignee.in_(self.user_ids), ht.status.in_(self.statuses)),
             select(ht.id).where(ht.completed_by.in_(self.user_ids), ht.status.in_(self.statuses)),
+        ]
+        if self.held and self.holder is not None:
+            ways.append(select(ht.id).where(ht.assignee == self.holder, ht.status.in_(self.held)))
+        return ht.id.in_(union(*ways).scalar_subquery())
+
+    def named_clause(self) -> Any:
+        """As a condition of each row read (few: a text search found by its trigram index): its candidate rows probed
+        by their key, ``(task_id, kind, value)``."""
+        tc, ht = task_candidate_table.c, human_task_table.c
+        named = (
+            select(tc.task_id)
+            .where(
+                tc.task_id == ht.id,
+                or_(
+                    and_(tc.kind == "group", tc.value.in_(self.groups)),
+                    and_(tc.kind == "user", tc.value.in_(self.user_ids)),
+                ),
+            )
+            .exists()
         )
-        return ht.id.in_(visible.scalar_subquery())
+        return and_(
+            self.status_clause(), or_(ht.assignee.in_(self.user_ids), ht.completed_by.in_(self.user_ids), named)
+        )
 
 
 def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterable[str] = ()) -> Any:
@@ -214,6 +233,127 @@ def _order(conn: Connection) -> tuple[Any, ...]:
     return ht.due_at.is_(None), ht.due_at, ht.created_at, ht.id
 
 
+@dataclass(frozen=True)
+class InboxKey:
+    """Where a row stands in the inbox's order (soonest due first, no due time last, then created, then id): the
+    keyset cursor of a next page reads the rows after it."""
+
+    due_at: datetime | None
+    created_at: datetime
+    id: str
+
+
+def _after(key: InboxKey, due: Any, created: Any, task_id: Any) -> Any:
+    """Rows after ``key`` in the inbox's order (``due`` ascending with NULLs last, ``created``, ``task_id``)."""
+    if key.due_at is None:
+        return and_(due.is_(None), tuple_(created, task_id) > tuple_(literal(key.created_at, created.type), key.id))
+    return or_(
+        due.is_(None),
+        tuple_(due, created, task_id)
+        > tuple_(literal(key.due_at, due.type), literal(key.created_at, created.type), key.id),
+    )
+
+
+def _due_order(conn: Connection, due: Any) -> Any:
+    """``due`` ascending, NULLs last: PostgreSQL's default (its indexes serve it), SQLite's when asked (an index still
+    serves it: SQLite reads the non-NULL entries first)."""
+    return due.asc() if conn.dialect.name == "postgresql" else due.asc().nulls_last()
+
+
+_SORT = ("inbox_due", "inbox_created", "inbox_id")  # the order's columns in the merged branches (dropped from the rows)
+
+
+_COPIED = ("status", "due_at", "created_at")  # the task's columns its candidate rows carry (migrations 0201, 0202)
+
+
+def _on_candidates(clause: Any) -> Any:
+    """``clause`` with the task's status, due and creation times read from its candidate row: a condition the
+    candidates' index answers (a range of ``due_at``) and a plan that starts from that index (the planner cannot know
+    that a live candidate row's task is live: a status condition on ``human_task``, where history makes live rows
+    rare, looks selective enough to read every live task by another index and join them)."""
+
+    def swap(element: ExternallyTraversible, **_: Any) -> ExternallyTraversible | None:
+        if isinstance(element, Column) and element.table is human_task_table and element.name in _COPIED:
+            copied: ExternallyTraversible = task_candidate_table.c[element.name]
+            return copied
+        return None
+
+    return replacement_traverse(clause, {}, swap)
+
+
+def _reads_task(clause: Any) -> bool:
+    """Whether ``clause`` reads a column of ``human_task``."""
+    return any(isinstance(e, Column) and e.table is human_task_table for e in iterate(clause))
+
+
+def _ways(visible: Visibility, *, conditions: list[Any], after: InboxKey | None) -> list[tuple[Any, tuple[Any, ...]]]:
+    """The caller's visible tasks as one SELECT of their places in the inbox's order (due, created, id) per way of
+    seeing them, with the columns of that order: a candidate group or person in one status (read from
+    ``ix_task_candidate_inbox``, ``(kind, value, status, due_at, created_at, task_id)``: an agency's tasks in a status
+    in the inbox's order, the conditions on status and times answered by the index, alone when no condition reads
+    another column of the task), the tasks a person holds, those a person completed, the caller's drafts awaiting
+    approval (few). Each keeps the tasks that match ``conditions`` and come ``after`` the keyset cursor."""
+    tc, ht = task_candidate_table.c, human_task_table.c
+    on_candidates = [_on_candidates(c) for c in conditions]
+    candidates: Any = task_candidate_table
+    if any(_reads_task(c) for c in on_candidates):
+        candidates = task_candidate_table.join(human_task_table, ht.id == tc.task_id)
+    ways: list[tuple[Any, tuple[Any, ...]]] = [
+        (
+            select(*_places(tc.due_at, tc.created_at, tc.task_id))
+            .select_from(candidates)
+            .where(tc.kind == kind, tc.value == value, tc.status == status, *on_candidates),
+            (tc.due_at, tc.created_at, tc.task_id),
+        )
+        for kind, values in (("group", visible.groups), ("user", visible.user_ids))
+        for value in values
+        for status in visible.statuses
+    ]
+    people = [
+        (ht.assignee.in_(visible.user_ids), visible.statuses),
+        (ht.completed_by.in_(visible.user_ids), visible.statuses),
+    ]
+    if visible.held:
+        people.append((ht.assignee == visible.holder, visible.held))
+    ways += [
+        (
+            select(*_places(ht.due_at, ht.created_at, ht.id)).where(person, ht.status.in_(statuses), *conditions),
+            (ht.due_at, ht.created_at, ht.id),
+        )
+        for person, statuses in people
+    ]
+    if after is None:
+        return ways
+    return [(way.where(_after(after, *order)), order) for way, order in ways]
+
+
+def _places(due: Any, created: Any, task_id: Any) -> tuple[Any, Any, Any]:
+    return due.label(_SORT[0]), created.label(_SORT[1]), task_id.label(_SORT[2])
+
+
+def _by_trigrams(conn: Connection, visible: Visibility, selective: bool) -> bool:
+    """A text search of a caller's tasks is found by its trigram index on PostgreSQL (of the live tasks when the
+    caller reads those: migration 0202), each row found then checked; on SQLite, which has no such index, the ways of
+    seeing the tasks are read in order and each row's text tested."""
+    return selective and conn.dialect.name == "postgresql"
+
+
+def _searched(visible: Visibility) -> list[Any]:
+    """The conditions of a caller's text search by trigrams: visible, and live when the caller reads live tasks only
+    (said with literal values, so that the partial trigram index of migration 0202 serves it)."""
+    live = text("human_task.status IN ('open', 'claimed', 'awaiting_approval')")
+    return [
+        visible.named_clause(),
+        *([live] if all(s in LIVE_STATUSES for s in visible.statuses + visible.held) else []),
+    ]
+
+
+def _member(conn: Connection, stmt: Any) -> Any:
+    """A SELECT with its own ORDER BY or LIMIT as a member of a UNION: in parentheses on PostgreSQL (as it is), in a
+    subquery on SQLite (which takes no parentheses there)."""
+    return stmt if conn.dialect.name == "postgresql" else select(stmt.subquery())
+
+
 def inbox_page(
     conn: Connection,
     *,
@@ -222,25 +362,60 @@ def inbox_page(
     limit: int,
     offset: int,
     selective: bool = False,
+    after: InboxKey | None = None,
 ) -> list[Row]:
-    """A page of the inbox, soonest due first. ``visible`` None: every task (an admin). The statuses of ``visible``
-    are also a condition, so ``ix_human_task_live_order`` (partial: live statuses) can serve the order: the rows are
-    read in it and probed until the page is full. ``selective``: the conditions keep few rows (a text search, found
-    by its trigram index on PostgreSQL), so the visible set is joined as ids and the few rows left are sorted."""
+    """A page of the inbox in its order (soonest due first, no due time last, then created, then id), after the
+    keyset cursor ``after`` when given, then from ``offset``. ``visible`` None: every task (an admin).
+
+    A caller (not an admin): each way of seeing the tasks (a group or a person, in one status) is read in the inbox's
+    order from ``ix_task_candidate_inbox``, at most ``offset + limit`` places each, the ways merged (UNION: a task
+    seen two ways counts once) and the page's rows read by id: an agency's first page reads about ``limit`` index
+    entries and rows, whatever the size of the agency or of its history. ``selective`` (a text search) on PostgreSQL:
+    the rows are found by the trigram index, each checked against ``visible`` and the few left sorted."""
+    ht = human_task_table.c
+    if visible is not None and not _by_trigrams(conn, visible, selective):
+        firsts = [
+            _member(conn, way.order_by(_due_order(conn, due), created, task_id).limit(offset + limit))
+            for way, (due, created, task_id) in _ways(visible, conditions=conditions, after=after)
+        ]
+        merged = union(*firsts).subquery()
+        place = [merged.c[name] for name in _SORT]
+        stmt = (
+            select(human_task_table)
+            .join(merged, ht.id == place[2])
+            .order_by(_due_order(conn, place[0]), *place[1:])
+            .limit(limit)
+            .offset(offset)
+        )
+        return all_rows(conn.execute(stmt))
     where = list(conditions)
+    if after is not None:
+        where.append(_after(after, ht.due_at, ht.created_at, ht.id))
     if visible is not None:
-        shape = visible.ids_clause() if selective else visible.filter_clause()
-        where += [human_task_table.c.status.in_(visible.statuses), shape]
+        where += _searched(visible)
     stmt = select(human_task_table).where(*where).order_by(*_order(conn)).limit(limit).offset(offset)
     return all_rows(conn.execute(stmt))
 
 
-def count_inbox(conn: Connection, *, visible: Visibility | None, conditions: list[Any], cap: int) -> tuple[int, bool]:
-    """How many tasks match, counted up to ``cap`` (True when there are more): at most ``cap + 1`` rows are read."""
-    where = list(conditions)
-    if visible is not None:
-        where += [human_task_table.c.status.in_(visible.statuses), visible.ids_clause()]
-    matching = select(human_task_table.c.id).where(*where).limit(cap + 1).subquery()
+def count_inbox(
+    conn: Connection,
+    *,
+    visible: Visibility | None,
+    conditions: list[Any],
+    cap: int,
+    selective: bool = False,
+) -> tuple[int, bool]:
+    """How many tasks match, counted up to ``cap`` (True when there are more): at most ``cap + 1`` rows are read (of
+    each way of seeing them, for a caller: a way that reaches ``cap + 1`` is past the cap; the inbox and its deadline
+    filters from the candidates' index alone)."""
+    if visible is not None and not _by_trigrams(conn, visible, selective):
+        ways = [_member(conn, way.limit(cap + 1)) for way, _ in _ways(visible, conditions=conditions, after=None)]
+        matching = union(*ways).subquery()
+    else:
+        where = list(conditions)
+        if visible is not None:
+            where += _searched(visible)
+        matching = select(human_task_table.c.id).where(*where).limit(cap + 1).subquery()
     found = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
     return min(found, cap), found > cap
 
@@ -270,4 +445,4 @@ def candidate_group_clause(group: str, *, statuses: Sequence[str] | None = None)
     chosen = select(tc.task_id).where(tc.kind == "group", tc.value == group)
     if statuses is not None:
         chosen = chosen.where(tc.status.in_(list(statuses)))
-    return human_task_table.c.id.in_(chosen)
+    return human_task_table.c.id.in_(chosen.correlate(None))  # its own candidate rows, not a query's outer ones

@@ -25,16 +25,18 @@ def count_choices(
 ) -> list[int] | None:
     """For each choice (the conditions on ``human_task`` of one count, besides the ``shared`` ones every choice
     holds), how many of the rows ``visible`` names (None: every row, an admin) it keeps, all read by one statement:
-    the visible rows (in ``visible.statuses``, which holds every status a choice keeps) that hold ``shared``, each
-    choice a ``SUM(CASE …)``. At most ``scan_cap + 1`` rows are read; None when more than ``scan_cap`` rows are kept
-    (the caller then counts each choice apart, with its own cap)."""
+    the visible rows (in ``visible.statuses`` or ``visible.held``, which hold every status a choice keeps) that hold
+    ``shared``, each choice a ``SUM(CASE …)``. At most ``scan_cap + 1`` rows are read; None when more than
+    ``scan_cap`` rows are kept (the caller then counts each choice apart, with its own cap)."""
     if not choices:
         return []
     kept = [and_(true(), *conditions) for conditions in choices]
     # the caller's visible rows (their ids from the candidates' index, then each row by its key), or for an admin the
     # rows any choice keeps
     where: list[Any] = (
-        [or_(*kept)] if visible is None else [_status_in(visible.statuses), visible.ids_clause()]
+        [or_(*kept)]
+        if visible is None
+        else [_status_in(tuple(dict.fromkeys(visible.statuses + visible.held))), visible.ids_clause()]
     ) + list(shared)
     flags = [case((condition, 1), else_=0).label(f"choice_{i}") for i, condition in enumerate(kept)]
     rows = select(*flags).where(*where).limit(scan_cap + 1).subquery()

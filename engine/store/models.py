@@ -174,13 +174,16 @@ class TaskCandidate(SQLModel, table=True):
     """Who may act on a human task: one row per candidate group or user, so the inbox query stays on an index."""
 
     __tablename__ = "task_candidate"
-    # the inbox reads an agency's tasks in a status from this index alone (engine/store/human_tasks.py)
-    __table_args__ = (Index("ix_task_candidate_inbox", "kind", "value", "status", "task_id"),)
+    # an agency's tasks in a status from this index alone, in the inbox's order (engine/store/human_tasks.py)
+    __table_args__ = (Index("ix_task_candidate_inbox", "kind", "value", "status", "due_at", "created_at", "task_id"),)
     task_id: str = Field(foreign_key="human_task.id", primary_key=True, max_length=36)
     kind: str = Field(primary_key=True, max_length=10)  # "group" | "user"
     value: str = Field(primary_key=True, max_length=200)
-    # the task's status, copied when written and kept by triggers when the task's status changes (migration 0201)
+    # the task's status, due and creation times, copied when written and kept by triggers when the task's status or
+    # due time changes (migrations 0201, 0202)
     status: str | None = Field(default=None, max_length=20)
+    due_at: datetime | None = _utc(nullable=True)
+    created_at: datetime | None = _utc(nullable=True)
 
 
 class Timer(SQLModel, table=True):

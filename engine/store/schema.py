@@ -133,9 +133,9 @@ def upgrade_if_needed(url: str) -> bool:
     return True
 
 
-# indexes a migration creates only where the database allows them (migration 0201: PostgreSQL with pg_trgm), so the
-# models do not declare them
-DATABASE_DEPENDENT_INDEXES = frozenset({"ix_human_task_search_trgm"})
+# indexes a migration creates only where the database allows them (migrations 0201, 0202: PostgreSQL with pg_trgm), so
+# the models do not declare them
+DATABASE_DEPENDENT_INDEXES = frozenset({"ix_human_task_search_trgm", "ix_human_task_live_search_trgm"})
 
 
 def _declared_in_models(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

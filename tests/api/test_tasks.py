@@ -59,11 +59,18 @@ def test_list_shows_the_callers_open_tasks_with_paging(client: TestClient, clock
         "items": [],
         "has_more": False,
         "total_capped": False,
+        "next_cursor": None,
     }
     first = task_list(client, SKHCN, limit=2)
     assert (first["total"], first["has_more"], [t["id"] for t in first["items"]]) == (4, True, [receive, ids[0]])
     second = task_list(client, SKHCN, limit=2, offset=2)
     assert (second["total"], second["has_more"], [t["id"] for t in second["items"]]) == (4, False, ids[1:])
+    assert second["next_cursor"] is None
+    # the keyset page: the tasks after the first page's last one, the same as the offset page
+    after = task_list(client, SKHCN, limit=2, after=first["next_cursor"])
+    assert (after["has_more"], after["next_cursor"], after["items"]) == (False, None, second["items"])
+    body = assert_problem(client.get(TASKS, params={"after": "bm90IGEgY3Vyc29y"}, headers=SKHCN), 422, "invalid-input")
+    assert body["field"] == "after"
 
 
 def test_filters_process_instance_group_status_and_assignee(client: TestClient) -> None:
