@@ -165,7 +165,10 @@ def test_a_claim_beside_a_complete_of_the_same_instance_keeps_its_chain_intact(c
         instance_id, _ = container.instances.start(INTEGRATOR, "parallel_steps")
         left, right = task_id(container, instance_id, "left"), task_id(container, instance_id, "right")
         results = run_threads(
-            [lambda: container.tasks.claim(SKHCN, left), lambda: container.tasks.complete(SKHCN, right, {})]
+            [
+                lambda t=left: container.tasks.claim(SKHCN, t),  # type: ignore[misc]
+                lambda t=right: container.tasks.complete(SKHCN, t, {}),  # type: ignore[misc]
+            ]
         )
         assert all(outcome == "ok" for outcome, _ in results), results
     assert _verify(container) is None
