@@ -258,6 +258,7 @@ class Database:
         """The writes deferred by the command and its ``COMMIT`` leave in one trip (store/rawsql.py); a driver error
         that says the connection is gone invalidates it (the hand-written SQL goes to the driver straight, past
         SQLAlchemy's own check) and goes up as SQLAlchemy's error, for ``unavailable_reason``."""
+        conn.info.pop(rawsql.LOCKED, None)  # what a transaction outside this method (a test's) may have left
         transaction = conn.begin()
         try:
             yield conn
