@@ -23,7 +23,12 @@ In one trip (both databases): ``insert_audit`` (store/audit.py) does not insert 
 on the connection (``buffer``); ``seal`` then takes the head's lock, draws their ids (PostgreSQL: from the table's
 sequence) and reads the last ``instance_hash`` of each instance they touch in one statement, hashes them, and
 inserts them already sealed, with the head's UPDATE (on PostgreSQL deferred, store/rawsql.py: both leave with the
-``COMMIT``, and the lock is held for that one trip and the commit). An event whose data would not read back as
+``COMMIT``, and the lock is held for that one trip and the commit). On PostgreSQL the events of one instance (every
+command's case) cost no trip of their own: the lock, then one statement in which the server draws the ids, hashes
+the chain (``sha256`` over each event's canonical form, sent as the bytes before and after its id: ``around_id``)
+and inserts the events and moves the head, all deferred to the ``COMMIT``'s pipeline; the lock is a statement of its
+own so that the sealing statement's snapshot, taken after the lock is granted, sees the instance's last event even
+when a command that does not lock the instance (a claim) committed it meanwhile. An event whose data would not read back as
 written (a float written with an exponent, which ``jsonb`` gives back as an integer) is inserted plain and sealed
 the general way, as is every buffered event when a statement of the transaction reads ``audit_event`` before the
 commit (``spill``).
@@ -232,7 +237,8 @@ def _seal_buffered(conn: Connection, rows: list[dict[str, Any]]) -> None:
         return
     if conn.dialect.name == "sqlite":
         head = _sqlite_head(conn, len(rows), instances)
-    else:
+    else:  # the lock first, by a statement of its own (same trip): the reading's snapshot is taken after it
+        rawsql.defer(conn, _LOCK_HEAD_ONLY)
         head = rawsql.run(conn, _LOCK_HEAD, {"n": len(rows), "instances": instances}).first()
     if head is None:  # an emptied table (tests): these events inserted plain, then sealed the general way
         conn.info[BUFFERED] = rows
