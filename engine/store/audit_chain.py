@@ -28,10 +28,11 @@ command's case) cost no trip of their own: the lock, then one statement in which
 the chain (``sha256`` over each event's canonical form, sent as the bytes before and after its id: ``around_id``)
 and inserts the events and moves the head, all deferred to the ``COMMIT``'s pipeline; the lock is a statement of its
 own so that the sealing statement's snapshot, taken after the lock is granted, sees the instance's last event even
-when a command that does not lock the instance (a claim) committed it meanwhile. An event whose data would not read back as
-written (a float written with an exponent, which ``jsonb`` gives back as an integer) is inserted plain and sealed
-the general way, as is every buffered event when a statement of the transaction reads ``audit_event`` before the
-commit (``spill``).
+when a command that does not lock the instance (a claim) committed it meanwhile.
+
+An event whose data would not read back as written (a float written with an exponent, which ``jsonb`` gives back as
+an integer) is inserted plain and sealed the general way, as is every buffered event when a statement of the
+transaction reads ``audit_event`` before the commit (``spill``).
 
 Cost: the lock is taken at the very end of a transaction that wrote audit events (after every instance lock it
 took, so it adds no lock-order cycle) and held only for its commit: the unsealed events of the transaction and one
