@@ -52,6 +52,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "engine"
 PROCESS, KEY = FIXTURES / "four_tasks.bpmn", "four_tasks"
 LOOP, LOOP_KEY = FIXTURES / "loop.bpmn", "looped"
 PG_ADMIN = os.environ.get("PHOIHOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# PHOIHOP_BENCH_PG_DATABASE: the database dropped and made again for the run (another name: runs side by side)
+PG_DATABASE = os.environ.get("PHOIHOP_BENCH_PG_DATABASE", "phoihop_bench")
 OWNER = Actor.of("bench-owner", roles=("process-owner",))
 OFFICER = Actor.of("bench-officer", groups=("skhcn",), roles=("officer",))
 
@@ -279,13 +281,13 @@ def pg_database() -> str | None:
     try:
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
         with admin.connect() as conn:
-            conn.execute(text('DROP DATABASE IF EXISTS "phoihop_bench" WITH (FORCE)'))
-            conn.execute(text('CREATE DATABASE "phoihop_bench"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
         admin.dispose()
     except Exception as exc:
         print(f"postgres: not reachable ({type(exc).__name__}); skipped")
         return None
-    return PG_ADMIN.rsplit("/", 1)[0] + "/phoihop_bench"
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
 
 
 def main() -> None:

@@ -69,7 +69,8 @@ from phoihop.auth import issue_token  # noqa: E402
 PHOIHOP = Path(sys.executable).parent / "phoihop"
 PROCESS, KEY = ROOT / "tests" / "fixtures" / "engine" / "four_tasks.bpmn", "four_tasks"
 PG_ADMIN = os.environ.get("PHOIHOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-PG_DATABASE = "phoihop_bench_http"
+# PHOIHOP_BENCH_PG_DATABASE: the database dropped and made again for the run (another name: runs side by side)
+PG_DATABASE = os.environ.get("PHOIHOP_BENCH_PG_DATABASE", "phoihop_bench_http")
 # SpiffArena (spiff-arena's backend) on the same four-task model, one client, measured in issue 15's sitting on this
 # machine: 1.8–2.3 instances/s. Without --spiffarena-url the ratio is against the upper end (the conservative one).
 SPIFFARENA_SITTING_PER_S = 2.3

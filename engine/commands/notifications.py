@@ -129,14 +129,21 @@ class Notifier:
     # --- the events ---------------------------------------------------------------------------------------------
 
     def task_created(self, conn: Connection, task: Mapping[str, Any]) -> None:
-        recipients = self.task_people(conn, task)
+        """The people ``task_people`` names, read with the case's label in one statement (the hot path: every
+        command that opens a task), their notifications written without waiting for an answer."""
+        users, agencies = self.task_audience(task)
+        if not users and not agencies:
+            return
+        instance, found = people_store.audience(conn, task["instance_id"], users, agencies)
+        recipients = users + [person["id"] for person in found if self.works_on(person, agencies, task)]
         if not recipients:
             return
-        case = self.case_label(conn, task["instance_id"])
+        case = label_of(instance, task["instance_id"])
         groups = ", ".join(self.agency_name(g) for g in task["candidate_groups"] or [])
         where = f" cho {groups}" if groups else ""
         text = f"Công việc mới{where}: «{task['name'] or task['element_id']}» — {case}."
-        self.notify(conn, recipients, "task_new", text, task["instance_id"], task["id"], task["created_at"])
+        known = {person["id"]: person for person in found}
+        self.notify(conn, recipients, "task_new", text, task["instance_id"], task["id"], task["created_at"], known)
 
     def task_assigned(self, conn: Connection, event: Mapping[str, Any]) -> None:
         data = event.get("data") or {}
@@ -196,16 +203,30 @@ class Notifier:
     def task_people(self, conn: Connection, task: Mapping[str, Any]) -> list[str]:
         """Who a task concerns: its assignee if it has one, else its candidate users and the known people of its
         candidate agencies who may work on it."""
+        users, agencies = self.task_audience(task)
+        members = people_store.members_of(conn, agencies)
+        return list(dict.fromkeys(users + [p["id"] for p in members if self.works_on(p, agencies, task)]))
+
+    @staticmethod
+    def task_audience(task: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        """The people a task names (its assignee, else its candidate users) and the agencies whose people it concerns
+        (its candidate groups, none when it has an assignee or is for admins only)."""
         if task.get("assignee"):
-            return [task["assignee"]]
-        people = list(task["candidate_users"] or [])
+            return [task["assignee"]], []
+        if task.get("required_role") == ADMIN_ONLY:
+            return list(task["candidate_users"] or []), []
+        return list(task["candidate_users"] or []), list(task["candidate_groups"] or [])
+
+    @staticmethod
+    def works_on(person: Mapping[str, Any], agencies: list[str], task: Mapping[str, Any]) -> bool:
+        """A person of one of ``agencies`` who may work on ``task`` (officer or lead, and its required role)."""
+        roles = set(person["roles"] or [])
         required = task.get("required_role")
-        if required != ADMIN_ONLY:
-            for person in people_store.members_of(conn, task["candidate_groups"] or []):
-                roles = set(person["roles"] or [])
-                if roles & set(TASK_ROLES) and (required is None or required in roles):
-                    people.append(person["id"])
-        return list(dict.fromkeys(people))
+        return (
+            bool(set(agencies) & set(person["groups"] or []))
+            and bool(roles & set(TASK_ROLES))
+            and (required is None or required in roles)
+        )
 
     def notify(
         self,
@@ -216,34 +237,33 @@ class Notifier:
         instance_id: str | None,
         task_id: str | None,
         at: datetime,
+        known: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
+        """``known``: the ``person`` rows of the recipients, when the caller read them already (one missing there is
+        no known person)."""
         wanted = list(dict.fromkeys(recipients))
-        known = {p["id"]: p for p in people_store.people(conn, wanted)}
+        if known is None:
+            known = {p["id"]: p for p in people_store.people(conn, wanted)}
         for recipient in wanted:
             person = known.get(recipient)
             mode = person["email_mode"] if person is not None and person["email"] and self.email_enabled else "off"
-            notification_id = store.insert_notification(
-                conn,
-                recipient=recipient,
-                kind=kind,
-                instance_id=instance_id,
-                task_id=task_id,
-                text_vi=text,
-                created_at=at,
-                read_at=None,
-                email_state={"immediate": "queued", "digest": "digest"}.get(mode),
-            )
+            email = None
             if mode == "immediate" and person is not None:
-                store.enqueue_email(
-                    conn,
-                    recipient=recipient,
-                    to_address=person["email"],
-                    subject=f"[phoihop] {KIND_TITLES_VI.get(kind, kind)}",
-                    body=self.email_body(person["name"], [(kind, text, task_id, instance_id, at)]),
-                    notification_id=notification_id,
-                    next_attempt_at=at,
-                    created_at=at,
-                )
+                email = {
+                    "to_address": person["email"],
+                    "subject": f"[phoihop] {KIND_TITLES_VI.get(kind, kind)}",
+                    "body": self.email_body(person["name"], [(kind, text, task_id, instance_id, at)]),
+                }
+            notification = {
+                "recipient": recipient,
+                "kind": kind,
+                "instance_id": instance_id,
+                "task_id": task_id,
+                "text_vi": text,
+                "created_at": at,
+                "email_state": {"immediate": "queued", "digest": "digest"}.get(mode),
+            }
+            store.add_notification(conn, notification, email)
 
     def email_body(self, name: str, items: list[tuple[str, str, str | None, str | None, datetime]]) -> str:
         lines = [f"Kính gửi {name},", ""]
@@ -258,14 +278,7 @@ class Notifier:
         return "\n".join(lines) + "\n"
 
     def case_label(self, conn: Connection, instance_id: str) -> str:
-        instance = repo.get_instance(conn, instance_id)
-        if instance is None:
-            return "hồ sơ"
-        if instance["dossier_code"]:
-            return f"hồ sơ {instance['dossier_code']}"
-        if instance["business_key"]:
-            return f"hồ sơ {instance['business_key']}"
-        return f"hồ sơ {instance_id[:8]}"
+        return label_of(repo.get_instance(conn, instance_id), instance_id)
 
     def agency_name(self, code: str) -> str:
         agency = self.agencies.get(code)
@@ -277,6 +290,17 @@ class Notifier:
             return "Hệ thống"
         person = people_store.get_person(conn, person_id)
         return str(person["name"]) if person is not None and person["name"] else person_id
+
+
+def label_of(instance: Mapping[str, Any] | None, instance_id: str) -> str:
+    """How a notification names the case: its dossier code, else its business key, else the start of its id."""
+    if instance is None:
+        return "hồ sơ"
+    if instance["dossier_code"]:
+        return f"hồ sơ {instance['dossier_code']}"
+    if instance["business_key"]:
+        return f"hồ sơ {instance['business_key']}"
+    return f"hồ sơ {instance_id[:8]}"
 
 
 class NotificationCommands:

@@ -14,6 +14,7 @@ from phoihop.engine.commands.task_flow import needs_approval, submit_draft
 from phoihop.engine.definitions.forms.validation import validate as validate_form
 from phoihop.engine.errors import (
     AlreadyClaimed,
+    InstanceNotFound,
     InstanceNotRunning,
     NotAssignee,
     TaskNotFound,
@@ -85,21 +86,21 @@ class TaskCommands:
 
     def claim(self, actor: Actor, task_id: str) -> None:
         with self.executor.transaction() as uow:
-            task = self._task(uow.conn, task_id)
+            # locked (PostgreSQL; SQLite's BEGIN IMMEDIATE holds it anyway): a claim that raced this one committed
+            # first is seen here, so the claim below needs no answer
+            task = self._task(uow.conn, task_id, lock=True)
             actor.require_candidate(task)
             if task["status"] == "claimed" and task["assignee"] == actor.id:
                 return
             self._require_open(task)
-            if not repo.claim_task(uow.conn, task_id, actor.id, uow.now):
-                current = repo.get_task(uow.conn, task_id)
-                if current is not None and current["status"] not in repo.OPEN_STATUSES:
-                    self._require_open(current)  # completed or cancelled meanwhile: TaskNotOpen
+            if task["status"] != "open" or task["assignee"] is not None:
                 raise AlreadyClaimed(
                     f"task {task_id} is already claimed",
                     detail_vi=f"Công việc {task_id} đã được người khác nhận",
                     task_id=task_id,
-                    assignee=current["assignee"] if current else None,
+                    assignee=task["assignee"],
                 )
+            repo.claim_task(uow.conn, task_id, actor.id, uow.now)
             repo.insert_audit(uow.conn, [self._task_event(uow, actor, task, "task_claimed")])
 
     def unclaim(self, actor: Actor, task_id: str) -> None:
@@ -125,12 +126,16 @@ class TaskCommands:
         needs a lead's approval is a draft instead (engine/commands/task_flow.py): the task awaits approval."""
         data = check_variables(variables)
         with self.executor.transaction() as uow:
-            task = self._task(uow.conn, task_id)
+            # the instance locked, then the task's row (a claim takes only the task's row), in one trip
+            head, found = repo.lock_task_and_instance(uow.conn, task_id)
+            task = self._found(found, task_id)
             actor.require_candidate(task)
-            head = self.executor.lock(uow.conn, task["instance_id"])
-            if not self.executor.db.is_sqlite:  # SQLite's BEGIN IMMEDIATE already excluded every other writer
-                # re-read and lock the row: a claim takes only the task row, never the instance lock
-                task = self._task(uow.conn, task_id, lock=True)
+            if head is None:
+                raise InstanceNotFound(
+                    f"instance {task['instance_id']} not found",
+                    detail_vi=f"Không tìm thấy hồ sơ {task['instance_id']}",
+                    instance_id=task["instance_id"],
+                )
             self._require_open(task)
             if task["assignee"] is not None and task["assignee"] not in actor.user_ids:
                 raise NotAssignee(
@@ -161,11 +166,7 @@ class TaskCommands:
                     task_view(row, uow.now),
                     next_tasks(uow, actor, drafted),
                 )
-            completed = repo.complete_task(uow.conn, task_id, actor.id, uow.now)
-            if completed is None:  # the row was read (and, on PostgreSQL, locked) in this transaction
-                raise TaskNotFound(
-                    f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
-                )
+            completed = repo.complete_task(uow.conn, task, actor.id, uow.now)  # the row read locked above
             audit = {
                 "kind": "task_completed",
                 "element_id": task["element_id"],
@@ -181,14 +182,17 @@ class TaskCommands:
                 completed_task=task_id,
             )
             following = next_tasks(uow, actor, result)
-        # the task as the UPDATE … RETURNING left its row
+        # the task as the UPDATE left its row
         return TaskCompleted(
             result.instance_id, result.status, result.open_tasks, task_view(completed, uow.now), following
         )
 
+    @classmethod
+    def _task(cls, conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:
+        return cls._found(repo.get_task(conn, task_id, lock=lock), task_id)
+
     @staticmethod
-    def _task(conn: Connection, task_id: str, *, lock: bool = False) -> repo.Row:
-        task = repo.get_task(conn, task_id, lock=lock)
+    def _found(task: repo.Row | None, task_id: str) -> repo.Row:
         if task is None:
             raise TaskNotFound(
                 f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id

@@ -23,10 +23,16 @@ In one trip (both databases): ``insert_audit`` (store/audit.py) does not insert 
 on the connection (``buffer``); ``seal`` then takes the head's lock, draws their ids (PostgreSQL: from the table's
 sequence) and reads the last ``instance_hash`` of each instance they touch in one statement, hashes them, and
 inserts them already sealed, with the head's UPDATE (on PostgreSQL deferred, store/rawsql.py: both leave with the
-``COMMIT``, and the lock is held for that one trip and the commit). An event whose data would not read back as
-written (a float written with an exponent, which ``jsonb`` gives back as an integer) is inserted plain and sealed
-the general way, as is every buffered event when a statement of the transaction reads ``audit_event`` before the
-commit (``spill``).
+``COMMIT``, and the lock is held for that one trip and the commit). On PostgreSQL the events of one instance (every
+command's case) cost no trip of their own: the lock, then one statement in which the server draws the ids, hashes
+the chain (``sha256`` over each event's canonical form, sent as the bytes before and after its id: ``around_id``)
+and inserts the events and moves the head, all deferred to the ``COMMIT``'s pipeline; the lock is a statement of its
+own so that the sealing statement's snapshot, taken after the lock is granted, sees the instance's last event even
+when a command that does not lock the instance (a claim) committed it meanwhile.
+
+An event whose data would not read back as written (a float written with an exponent, which ``jsonb`` gives back as
+an integer) is inserted plain and sealed the general way, as is every buffered event when a statement of the
+transaction reads ``audit_event`` before the commit (``spill``).
 
 Cost: the lock is taken at the very end of a transaction that wrote audit events (after every instance lock it
 took, so it adds no lock-order cycle) and held only for its commit: the unsealed events of the transaction and one
@@ -109,6 +115,49 @@ _LOCK_HEAD = (
     " FROM audit_chain c WHERE c.id = 1 FOR UPDATE OF c"
 )
 _MOVE_HEAD = "UPDATE audit_chain SET seq = :seq, head_hash = :head_hash WHERE id = 1"
+# PostgreSQL, the events of at most one instance: sealed by the server in the commit's trip. The head's lock is taken
+# by a statement of its own first, so the sealing statement's snapshot (READ COMMITTED: taken when it starts) sees
+# every event committed before the lock was granted, an event of the same instance written by a claim included.
+_LOCK_HEAD_ONLY = "SELECT 1 FROM audit_chain WHERE id = 1 FOR UPDATE"
+# Each event's hashed form is its canonical JSON with the id left out (``left`` ends with '"id":', ``right`` starts
+# with the comma after it): the server puts the id it draws between them, then '|' and the previous hash, exactly
+# the bytes ``link`` hashes. The chain is walked in the events' order by a recursive CTE carrying the head's hash
+# and the instance's last hash.
+_SEAL_ON_SERVER = (
+    "WITH RECURSIVE ev AS MATERIALIZED ("
+    " SELECT u.o, nextval(pg_get_serial_sequence('audit_event', 'id')) AS id, u.instance_id, u.at, u.actor, u.kind,"
+    " u.element_id, u.task_id, u.data, u.request_id, u.lft, u.rgt"
+    " FROM unnest(CAST(:instance_ids AS varchar[]), CAST(:ats AS timestamptz[]), CAST(:actors AS varchar[]),"
+    " CAST(:kinds AS varchar[]), CAST(:element_ids AS varchar[]), CAST(:task_ids AS varchar[]),"
+    " CAST(:datas AS text[]), CAST(:request_ids AS varchar[]), CAST(:lefts AS bytea[]), CAST(:rights AS bytea[]))"
+    " WITH ORDINALITY AS u(instance_id, at, actor, kind, element_id, task_id, data, request_id, lft, rgt, o)),"
+    " body AS (SELECT ev.o, ev.instance_id, ev.lft || convert_to(ev.id::text, 'UTF8') || ev.rgt || '\\x7c'::bytea AS b"
+    " FROM ev),"
+    " head AS (SELECT c.seq, CAST(c.head_hash AS text) AS head_hash, CAST(COALESCE((SELECT e.instance_hash"
+    " FROM audit_event e WHERE e.instance_id = CAST(:instance AS varchar) AND e.chain_seq IS NOT NULL"
+    " ORDER BY e.chain_seq DESC LIMIT 1), '') AS text) AS previous FROM audit_chain c WHERE c.id = 1),"
+    " chain(o, seq, chain_hash, instance_hash, last_instance_hash) AS ("
+    " SELECT b.o, h.seq + 1, encode(sha256(b.b || convert_to(h.head_hash, 'UTF8')), 'hex'),"
+    " CASE WHEN b.instance_id IS NULL THEN NULL ELSE encode(sha256(b.b || convert_to(h.previous, 'UTF8')), 'hex') END,"
+    " CASE WHEN b.instance_id IS NULL THEN h.previous"
+    " ELSE encode(sha256(b.b || convert_to(h.previous, 'UTF8')), 'hex') END"
+    " FROM body b, head h WHERE b.o = 1"
+    " UNION ALL"
+    " SELECT b.o, c.seq + 1, encode(sha256(b.b || convert_to(c.chain_hash, 'UTF8')), 'hex'),"
+    " CASE WHEN b.instance_id IS NULL THEN NULL"
+    " ELSE encode(sha256(b.b || convert_to(c.last_instance_hash, 'UTF8')), 'hex') END,"
+    " CASE WHEN b.instance_id IS NULL THEN c.last_instance_hash"
+    " ELSE encode(sha256(b.b || convert_to(c.last_instance_hash, 'UTF8')), 'hex') END"
+    " FROM chain c JOIN body b ON b.o = c.o + 1),"
+    " inserted AS (INSERT INTO audit_event (id, instance_id, at, actor, kind, element_id, task_id, data, request_id,"
+    " chain_seq, instance_hash, chain_hash) SELECT ev.id, ev.instance_id, ev.at, ev.actor, ev.kind, ev.element_id,"
+    " ev.task_id, CAST(ev.data AS jsonb), ev.request_id, c.seq, c.instance_hash, c.chain_hash"
+    " FROM ev JOIN chain c ON c.o = ev.o)"
+    " UPDATE audit_chain SET seq = last.seq, head_hash = last.chain_hash"
+    " FROM (SELECT seq, chain_hash FROM chain ORDER BY o DESC LIMIT 1) AS last WHERE audit_chain.id = 1"
+)
+_LEFT = ("actor", "at", "data", "element_id")  # the hashed fields before "id" in sorted order; the others after it
+_RIGHT = ("instance_id", "kind", "process_key", "request_id", "task_id")
 
 
 def spill(conn: Connection) -> None:
@@ -147,11 +196,50 @@ def _sqlite_head(conn: Connection, n: int, instances: list[str]) -> dict[str, An
     return {**head, "ids": range(last + 1, last + 1 + n), "previous": [head[f"p{k}"] for k in range(len(instances))]}
 
 
+def around_id(event: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """The canonical form of ``event`` (its ``id`` aside) as the bytes before the id and those after it:
+    ``left + str(id).encode() + right == canonical(event)``."""
+    fields = {name: event[name] for name in _LEFT}
+    fields["at"] = _iso(fields["at"])
+    left = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)[:-1] + b',"id":'
+    right = b"," + orjson.dumps({name: event[name] for name in _RIGHT}, option=orjson.OPT_SORT_KEYS)[1:]
+    return left, right
+
+
+def _seal_on_server(conn: Connection, rows: list[dict[str, Any]], instance: str | None) -> None:
+    """PostgreSQL: the head's lock and the events sealed and inserted by the server, both deferred to the commit's
+    trip (the lock is then held for the commit only, and the command pays no trip for the seal)."""
+    around = [around_id({**row, "process_key": None, "data": orjson.loads(row["data"])}) for row in rows]
+    rawsql.defer(conn, _ENSURE_HEAD)  # an emptied table (tests): the head row is made again, as ``seal`` does
+    rawsql.defer(conn, _LOCK_HEAD_ONLY)
+    rawsql.defer(
+        conn,
+        _SEAL_ON_SERVER,
+        {
+            "instance": instance,
+            "instance_ids": [row["instance_id"] for row in rows],
+            "ats": [row["at"] for row in rows],
+            "actors": [row["actor"] for row in rows],
+            "kinds": [row["kind"] for row in rows],
+            "element_ids": [row["element_id"] for row in rows],
+            "task_ids": [row["task_id"] for row in rows],
+            "datas": [row["data"] for row in rows],
+            "request_ids": [row["request_id"] for row in rows],
+            "lefts": [left for left, _ in around],
+            "rights": [right for _, right in around],
+        },
+    )
+
+
 def _seal_buffered(conn: Connection, rows: list[dict[str, Any]]) -> None:
     instances = list(dict.fromkeys(row["instance_id"] for row in rows if row["instance_id"] is not None))
+    if conn.dialect.name == "postgresql" and len(instances) <= 1:
+        _seal_on_server(conn, rows, instances[0] if instances else None)
+        return
     if conn.dialect.name == "sqlite":
         head = _sqlite_head(conn, len(rows), instances)
-    else:
+    else:  # the lock first, by a statement of its own (same trip): the reading's snapshot is taken after it
+        rawsql.defer(conn, _LOCK_HEAD_ONLY)
         head = rawsql.run(conn, _LOCK_HEAD, {"n": len(rows), "instances": instances}).first()
     if head is None:  # an emptied table (tests): these events inserted plain, then sealed the general way
         conn.info[BUFFERED] = rows

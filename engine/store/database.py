@@ -28,7 +28,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from phoihop.engine.store import audit_chain, rawsql
+from phoihop.engine.store import audit_chain, rawsql, write_hooks
 
 DEFAULT_POOL_TIMEOUT = 30.0  # seconds a command waits for a pooled connection (PostgreSQL) before StoreUnavailable
 
@@ -258,6 +258,7 @@ class Database:
         """The writes deferred by the command and its ``COMMIT`` leave in one trip (store/rawsql.py); a driver error
         that says the connection is gone invalidates it (the hand-written SQL goes to the driver straight, past
         SQLAlchemy's own check) and goes up as SQLAlchemy's error, for ``unavailable_reason``."""
+        conn.info.pop(rawsql.LOCKED, None)  # what a transaction outside this method (a test's) may have left
         transaction = conn.begin()
         try:
             yield conn
@@ -302,4 +303,6 @@ class Database:
         for conn in held:
             with contextlib.suppress(Exception):  # closing at shutdown, maybe from another thread: best effort
                 conn.close()
-        self.engine.dispose()
+        hook = write_hooks.installed(self.engine)
+        self.engine.dispose()  # a new pool: the write hook (keyed by the pool) moves to it
+        write_hooks.install(self.engine, hook)

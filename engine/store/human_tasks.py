@@ -89,15 +89,13 @@ def open_task_ids(conn: Connection, instance_id: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def claim_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> bool:
-    result = conn.execute(
-        update(human_task_table)
-        .where(
-            human_task_table.c.id == task_id, human_task_table.c.status == "open", human_task_table.c.assignee.is_(None)
-        )
-        .values(assignee=user_id, status="claimed", claimed_at=at)
-    )
-    return bool(result.rowcount == 1)
+_CLAIM_TASK = "UPDATE human_task SET assignee = :user, status = 'claimed', claimed_at = :at WHERE id = :id"
+
+
+def claim_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> None:
+    """Claim an open, unassigned task whose row the caller read locked in this transaction (``get_task(lock=True)``;
+    SQLite: ``BEGIN IMMEDIATE``): nothing can have changed it since, so the write waits for the next trip."""
+    rawsql.defer(conn, _CLAIM_TASK, {"id": task_id, "user": user_id, "at": rawsql.ts(conn, at)})
 
 
 def unclaim_task(conn: Connection, task_id: str) -> bool:
@@ -111,15 +109,53 @@ def unclaim_task(conn: Connection, task_id: str) -> bool:
 
 _COMPLETE_TASK = (
     "UPDATE human_task SET status = 'completed', completed_at = :at, completed_by = :user,"
-    " assignee = :user, claimed_at = COALESCE(claimed_at, :at) WHERE id = :id RETURNING *"
-)  # implicit claim; RETURNING (SQLite >= 3.35, PostgreSQL): the row as the update left it, no second read
+    " assignee = :user, claimed_at = COALESCE(claimed_at, :at) WHERE id = :id"
+)  # implicit claim
 
 
-def complete_task(conn: Connection, task_id: str, user_id: str, at: datetime) -> Row | None:
-    """Mark the task completed by ``user_id`` at ``at`` (claiming it if nobody had); returns the row as the update
-    left it (None: no such task)."""
-    row = rawsql.run(conn, _COMPLETE_TASK, {"id": task_id, "user": user_id, "at": rawsql.ts(conn, at)}).first()
-    return rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS) if row is not None else None
+def complete_task(conn: Connection, task: Row, user_id: str, at: datetime) -> Row:
+    """Mark ``task`` (its row as read locked in this transaction: ``lock_task_and_instance``) completed by ``user_id``
+    at ``at``, claiming it if nobody had; returns the row as the update leaves it. The write waits for the next trip."""
+    rawsql.defer(conn, _COMPLETE_TASK, {"id": task["id"], "user": user_id, "at": rawsql.ts(conn, at)})
+    return {
+        **task,
+        "status": "completed",
+        "completed_at": at,
+        "completed_by": user_id,
+        "assignee": user_id,
+        "claimed_at": task["claimed_at"] or at,
+    }
+
+
+# the instance's row first, then the task's: the order every command that locks both takes (engine/commands), so two
+# of them never wait on each other crosswise; a claim locks the task's row alone
+_LOCK_INSTANCE_OF_TASK = (
+    "SELECT id, definition_id, process_key, business_key, status, version, started_by FROM process_instance"
+    " WHERE id = (SELECT instance_id FROM human_task WHERE id = :id) FOR UPDATE"
+)
+
+
+def lock_task_and_instance(conn: Connection, task_id: str) -> tuple[Row | None, Row | None]:
+    """The head of the task's instance (as ``lock_instance_head`` reads it) and the task's row, both locked, in one
+    trip (PostgreSQL: two statements in one pipeline, run in this order; SQLite: ``BEGIN IMMEDIATE`` holds every
+    row already). (None, None): no such task."""
+    if not is_id(task_id):
+        return None, None
+    if conn.dialect.name != "postgresql":
+        task = get_task(conn, task_id)
+        if task is None:
+            return None, None
+        head = rawsql.run(conn, _LOCK_INSTANCE_OF_TASK.removesuffix(" FOR UPDATE"), {"id": task_id}).first()
+        return head, task
+    head, task = (
+        result.first()
+        for result in rawsql.run_together(
+            conn, [(_LOCK_INSTANCE_OF_TASK, {"id": task_id}), (_GET_TASK + " FOR UPDATE", {"id": task_id})]
+        )
+    )
+    if head is not None:
+        rawsql.locked(conn, head["id"], head["version"])
+    return head, rawsql.row_out(task, times=_TASK_TIMES, jsons=_TASK_JSONS) if task is not None else None
 
 
 def close_tasks(conn: Connection, task_ids: Iterable[str], *, status: str, at: datetime) -> None:

@@ -28,6 +28,7 @@ _INSERT_INSTANCE = (
 
 
 def insert_instance(conn: Connection, **values: Any) -> None:
+    rawsql.locked(conn, values["id"], values["version"])  # no one sees the row before this transaction commits
     rawsql.defer(
         conn,
         _INSERT_INSTANCE,
@@ -56,6 +57,8 @@ def lock_instance_head(conn: Connection, instance_id: str, *, skip_locked: bool 
     if conn.dialect.name == "postgresql":
         sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
     row = rawsql.run(conn, sql, {"id": instance_id}).first()
+    if row is not None:
+        rawsql.locked(conn, instance_id, row["version"])
     return row
 
 
@@ -88,22 +91,27 @@ def save_instance(
     error: Any,
     ended_at: datetime | None,
 ) -> bool:
-    """``variables`` is JSON text (the caller encodes it once)."""
-    result = rawsql.run(
-        conn,
-        _SAVE_INSTANCE,
-        {
-            "id": instance_id,
-            "version": expected_version,
-            "new_version": expected_version + 1,
-            "state": state,
-            "status": status,
-            "variables": variables,
-            "error": rawsql.js(error),
-            "ended_at": rawsql.ts(conn, ended_at),
-        },
-    )
-    return bool(result.rowcount == 1)
+    """``variables`` is JSON text (the caller encodes it once). False: the row is not at ``expected_version`` (another
+    command moved it). A row this transaction locked or inserted (PostgreSQL: ``rawsql.locked``) cannot be moved by
+    another: its version is known here, and its write waits for the next trip (the commit's) without a question."""
+    params = {
+        "id": instance_id,
+        "version": expected_version,
+        "new_version": expected_version + 1,
+        "state": state,
+        "status": status,
+        "variables": variables,
+        "error": rawsql.js(error),
+        "ended_at": rawsql.ts(conn, ended_at),
+    }
+    held = rawsql.held_version(conn, instance_id)
+    if held is not None:  # the check the UPDATE's WHERE would make, on the version this transaction holds
+        if held != expected_version:
+            return False
+        rawsql.defer(conn, _SAVE_INSTANCE, params)
+        rawsql.locked(conn, instance_id, expected_version + 1)
+        return True
+    return bool(rawsql.run(conn, _SAVE_INSTANCE, params).rowcount == 1)
 
 
 def set_instance_status(
@@ -114,7 +122,10 @@ def set_instance_status(
         .where(instance_table.c.id == instance_id, instance_table.c.version == expected_version)
         .values(version=expected_version + 1, status=status, ended_at=ended_at)
     )
-    return bool(result.rowcount == 1)
+    moved = bool(result.rowcount == 1)
+    if moved and rawsql.held_version(conn, instance_id) is not None:
+        rawsql.locked(conn, instance_id, expected_version + 1)
+    return moved
 
 
 _GET_INSTANCE = (

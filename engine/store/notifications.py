@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from phoihop.engine.store import rawsql
 from phoihop.engine.store.models import DeadlineNotice, EmailOutbox, Notification
 from phoihop.engine.store.tables import Row, all_rows, for_update, human_task_table, insert_ignore, one
 
@@ -24,6 +25,39 @@ OPEN = ("open", "claimed")
 
 def insert_notification(conn: Connection, **values: Any) -> int:
     return int(conn.execute(insert(N).values(**values).returning(N.c.id)).scalar_one())
+
+
+_INSERT_NOTIFICATION = (
+    "INSERT INTO notification (recipient, kind, instance_id, task_id, text_vi, created_at, read_at, email_state)"
+    " VALUES (:recipient, :kind, :instance_id, :task_id, :text_vi, :created_at, NULL, :email_state)"
+)
+# PostgreSQL: the email row takes the notification's id in the same statement
+_INSERT_NOTIFICATION_AND_EMAIL = (
+    "WITH n AS (" + _INSERT_NOTIFICATION + " RETURNING id) INSERT INTO email_outbox (recipient, to_address, subject,"  # noqa: S608
+    " body, notification_id, status, attempts, next_attempt_at, created_at) SELECT :recipient, :to_address,"
+    " :subject, :body, n.id, 'pending', 0, :created_at, :created_at FROM n"
+)
+
+
+def add_notification(conn: Connection, notification: dict[str, Any], email: dict[str, Any] | None) -> None:
+    """A notification unread (and ``email``: its outbox row, to_address, subject and body, sent from its
+    ``created_at``), written without waiting for an answer: on PostgreSQL with the command's next trip
+    (store/rawsql.py), on SQLite at once."""
+    values = {**notification, "created_at": rawsql.ts(conn, notification["created_at"])}
+    if email is None:
+        rawsql.defer(conn, _INSERT_NOTIFICATION, values)
+    elif conn.dialect.name == "postgresql":
+        rawsql.defer(conn, _INSERT_NOTIFICATION_AND_EMAIL, {**values, **email})
+    else:
+        notification_id = insert_notification(conn, **{**notification, "read_at": None})
+        enqueue_email(
+            conn,
+            recipient=notification["recipient"],
+            notification_id=notification_id,
+            next_attempt_at=notification["created_at"],
+            created_at=notification["created_at"],
+            **email,
+        )
 
 
 def notifications_of(conn: Connection, recipient: str, *, unread: bool, limit: int, offset: int) -> list[Row]:

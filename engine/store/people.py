@@ -100,3 +100,43 @@ def names_of(conn: Connection, user_ids: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     return {row.id: row.name for row in conn.execute(select(T.c.id, T.c.name).where(T.c.id.in_(wanted)))}
+
+
+def audience(
+    conn: Connection, instance_id: str, user_ids: Iterable[str], agencies: Iterable[str]
+) -> tuple[Row | None, list[Row]]:
+    """What a notification of a new task needs, in one statement (with the command's deferred writes, one trip on
+    PostgreSQL): the instance's dossier code and business key (None: no such instance), and the people who are
+    ``user_ids`` or whose agencies may include one of ``agencies`` (narrowed with LIKE as ``members_of`` does; the
+    caller checks their agencies exactly), by name."""
+    users, codes = sorted(set(user_ids)), sorted(set(agencies))
+    params: dict[str, Any] = {"instance": instance_id}
+    matches = []
+    if users:
+        matches.append("p.id IN (" + ", ".join(f":u{k}" for k in range(len(users))) + ")")
+        params.update({f"u{k}": user for k, user in enumerate(users)})
+    for k, code in enumerate(codes):
+        matches.append(f"CAST(p.groups AS TEXT) LIKE :g{k}")
+        params[f"g{k}"] = f'%"{code}"%'
+    # numbered parameters only: no value is written into the text
+    sql = (
+        "SELECT i.id AS instance_id, i.dossier_code, i.business_key, p.id, p.name, p.email, p.email_mode, p.groups,"  # noqa: S608
+        " p.roles FROM (SELECT 1 AS one) AS one LEFT JOIN process_instance i ON i.id = :instance"
+        " LEFT JOIN person p ON " + (" OR ".join(matches) or "1 = 0") + " ORDER BY p.name, p.id"
+    )
+    rows = rawsql.run(conn, sql, params).all()
+    first = rows[0]
+    instance = (
+        {"id": first["instance_id"], "dossier_code": first["dossier_code"], "business_key": first["business_key"]}
+        if first["instance_id"] is not None
+        else None
+    )
+    found = [
+        rawsql.row_out(
+            {name: row[name] for name in ("id", "name", "email", "email_mode", "groups", "roles")},
+            jsons=("groups", "roles"),
+        )
+        for row in rows
+        if row["id"] is not None
+    ]
+    return instance, found

@@ -26,6 +26,10 @@ from sqlalchemy import Connection
 _PARAM = re.compile(r"(?<![:\w]):(\w+)(@json)?")
 _converted: dict[tuple[str, str], str] = {}
 DEFERRED = "phoihop_deferred"  # Connection.info key: the writes waiting for the next trip (PostgreSQL)
+# Connection.info key: the instances whose row this transaction locked (FOR UPDATE) or inserted, with the version it
+# left them at (PostgreSQL): no one else can move them before it ends, so their save needs no answer
+# (store/instances.py: save_instance)
+LOCKED = "phoihop_locked_instances"
 Params = Mapping[str, Any] | list[dict[str, Any]] | None
 
 
@@ -96,6 +100,38 @@ def _sqlite(dbapi: Any, sql: str, params: Params) -> Any:
     return dbapi.execute(native, params if type(params) is dict else dict(params or {}))
 
 
+def run_together(conn: Connection, statements: list[tuple[str, Params]]) -> list[Result]:
+    """Several statements in one trip, run by the server in this order (PostgreSQL: one pipeline, with the deferred
+    writes before them and, first in a transaction, its ``BEGIN``); SQLite runs them one after the other."""
+    if conn.dialect.name != "postgresql":
+        return [run(conn, sql, params) for sql, params in statements]
+    dbapi: Any = conn.connection.dbapi_connection
+    cursors = [dbapi.cursor() for _ in statements]
+    try:
+        with dbapi.pipeline():
+            if conn.info.get(DEFERRED):
+                _send_deferred(conn, dbapi)
+            for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                _execute(cursor, _convert("postgresql", sql), params)
+        return [Result(cursor) for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def locked(conn: Connection, instance_id: str, version: int) -> None:
+    """PostgreSQL: this transaction holds the instance's row (locked FOR UPDATE, or inserted) until it ends, and the
+    row is at ``version`` now."""
+    if conn.dialect.name == "postgresql":
+        conn.info.setdefault(LOCKED, {})[instance_id] = version
+
+
+def held_version(conn: Connection, instance_id: str) -> int | None:
+    """The version of an instance row this transaction holds (``locked``), None for any other row."""
+    held: dict[str, int] = conn.info.get(LOCKED, {})
+    return held.get(instance_id)
+
+
 def _opens_transaction(dbapi: Any) -> bool:
     """psycopg sends ``BEGIN`` as a query of its own (a trip) before the first statement of a transaction, unless the
     statement goes in a pipeline: then the two leave together."""
@@ -132,6 +168,7 @@ def commit(conn: Connection) -> None:
     """PostgreSQL: the deferred writes and the ``COMMIT`` in one trip. SQLAlchemy's commit after it finds the
     driver's transaction ended and sends nothing."""
     dbapi: Any = conn.connection.dbapi_connection
+    conn.info.pop(LOCKED, None)
     if conn.info.get(DEFERRED):
         with dbapi.pipeline():
             _send_deferred(conn, dbapi)
@@ -141,8 +178,9 @@ def commit(conn: Connection) -> None:
 
 
 def discard(conn: Connection) -> None:
-    """The transaction ends without committing: its deferred writes go nowhere."""
+    """The transaction ends without committing: its deferred writes go nowhere, its locks are gone."""
     conn.info.pop(DEFERRED, None)
+    conn.info.pop(LOCKED, None)
 
 
 def _send_deferred(conn: Connection, dbapi: Any) -> None:

@@ -25,6 +25,11 @@ def install(engine: Any, hook: WriteHook | None) -> None:
         _hooks[engine.pool] = hook
 
 
+def installed(engine: Any) -> WriteHook | None:
+    """The hook of the SQLAlchemy ``engine``'s database, if one is installed."""
+    return _hooks.get(engine.pool)
+
+
 def emit(conn: Connection, what: Written, rows: list[dict[str, Any]]) -> None:
     hook = _hooks.get(conn.engine.pool)
     if hook is not None and rows:

@@ -115,3 +115,60 @@ def test_concurrent_commands_never_make_a_false_accusation(container: EngineCont
     results = run_threads([lambda: container.instances.start(INTEGRATOR, "two_steps") for _ in range(8)])
     assert all(outcome == "ok" for outcome, _ in results), results
     assert _verify(container) is None
+
+
+PARALLEL = bpmn(
+    "parallel_steps",
+    """
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:parallelGateway id="split"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="left"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="right"/>
+    <bpmn:userTask id="left" name="Thẩm định hồ sơ"/>
+    <bpmn:userTask id="right" name="Xác minh thực địa"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="left" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="right" targetRef="join"/>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="end"/>
+    <bpmn:endEvent id="end"/>""",
+    lanes=lane("L1", "Sở Khoa học và Công nghệ", "start", "split", "left", "right", "join", "end"),
+)
+
+
+def test_the_canonical_form_split_around_the_id_is_the_canonical_form() -> None:
+    """The server seals an event (PostgreSQL) from its canonical form with the id left out: the bytes around the id
+    it draws must be exactly those ``link`` hashes, keys sorted, non-ASCII text and nested data included."""
+    from datetime import UTC, datetime
+
+    event = {
+        "id": 1234,
+        "instance_id": "7c1f",
+        "process_key": None,
+        "at": datetime(2026, 12, 7, 19, 5, 1, 250, tzinfo=UTC),
+        "actor": "can-bo-1",
+        "kind": "task_completed",
+        "element_id": "review",
+        "task_id": None,
+        "data": {"z": [1, 2.5], "ket_qua": "đạt", "a": {"y": None, "b": True}},
+        "request_id": "req-1",
+    }
+    left, right = audit_chain.around_id(event)
+    assert left + b"1234" + right == audit_chain.canonical(event)
+
+
+def test_a_claim_beside_a_complete_of_the_same_instance_keeps_its_chain_intact(container: EngineContainer) -> None:
+    """A claim writes an event of the instance without the instance's lock: a complete on the same instance that
+    seals after it must chain onto it (the seal reads the instance's last hash after the head's lock is granted)."""
+    deploy_xml(container, "parallel_steps.bpmn", PARALLEL)
+    for _ in range(4):
+        instance_id, _ = container.instances.start(INTEGRATOR, "parallel_steps")
+        left, right = task_id(container, instance_id, "left"), task_id(container, instance_id, "right")
+        results = run_threads(
+            [
+                lambda t=left: container.tasks.claim(SKHCN, t),  # type: ignore[misc]
+                lambda t=right: container.tasks.complete(SKHCN, t, {}),  # type: ignore[misc]
+            ]
+        )
+        assert all(outcome == "ok" for outcome, _ in results), results
+    assert _verify(container) is None

@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from phoihop.engine.container import EngineContainer
-from phoihop.engine.errors import TaskNotFound
+from phoihop.engine.errors import AlreadyClaimed, TaskNotFound
+from phoihop.engine.model import Actor
 from phoihop.engine.store import audit, audit_chain, rawsql
+from phoihop.engine.store import repository as repo
 from tests.conftest import INTEGRATOR
-from tests.engine.helpers import SKHCN, bpmn, deploy_xml, lane, task_id
+from tests.engine.helpers import SKHCN, bpmn, deploy_xml, lane, run_threads, task_id
 
 TWO_STEPS = bpmn(
     "two_steps",
@@ -118,4 +120,47 @@ def test_a_failed_command_leaves_no_deferred_write_for_the_next_one(container: E
         key = conn.execute(text("SELECT business_key FROM process_instance WHERE id = :i"), {"i": instance_id})
         assert key.scalar_one() is None
         assert not conn.info.get(rawsql.DEFERRED)
+    assert _verify(container) is None
+
+
+def test_a_held_instance_row_is_saved_only_at_the_version_the_transaction_holds(container: EngineContainer) -> None:
+    """An instance row the command locked is saved without asking the database (PostgreSQL): the version check its
+    UPDATE would make is made on the version the transaction holds, a second save of the same version included."""
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    instance_id, _ = container.instances.start(INTEGRATOR, "two_steps")
+    values = {"state": "{}", "status": "running", "variables": "{}", "error": None, "ended_at": None}
+    with pytest.raises(TaskNotFound), container.executor.transaction() as uow:
+        head = repo.lock_instance_head(uow.conn, instance_id)
+        assert head is not None
+        version = int(head["version"])
+        assert not repo.save_instance(uow.conn, instance_id, version + 1, **values)
+        assert repo.save_instance(uow.conn, instance_id, version, **values)
+        assert not repo.save_instance(uow.conn, instance_id, version, **values)  # moved by the save before
+        assert repo.save_instance(uow.conn, instance_id, version + 1, **values)
+        raise TaskNotFound("undo", detail_vi="hoàn tác", task_id="x")  # the instance stays as it was
+    with container.db.transaction(write=False) as conn:
+        assert not conn.info.get(rawsql.LOCKED)
+        row = conn.execute(text("SELECT version FROM process_instance WHERE id = :i"), {"i": instance_id})
+        assert row.scalar_one() == version
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "review"), {"ket_qua": "đạt"})
+    assert _verify(container) is None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_claims_that_race_for_one_task_give_it_to_one_person(container: EngineContainer) -> None:
+    """A claim reads the task's row locked and writes without asking: of claims at once, one wins, the others see
+    the task claimed (AlreadyClaimed), and the trail has one claim."""
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    instance_id, _ = container.instances.start(INTEGRATOR, "two_steps")
+    review = task_id(container, instance_id, "review")
+    people = [Actor.of(f"can-bo-{k}", groups=("skhcn",), roles=("officer",)) for k in range(4)]
+    results = run_threads([lambda person=person: container.tasks.claim(person, review) for person in people])
+    assert sorted(outcome for outcome, _ in results) == ["error", "error", "error", "ok"], results
+    assert all(isinstance(error, AlreadyClaimed) for outcome, error in results if outcome == "error")
+    with container.db.transaction(write=False) as conn:
+        claims = conn.execute(
+            text("SELECT COUNT(*) FROM audit_event WHERE instance_id = :i AND kind = 'task_claimed'"),
+            {"i": instance_id},
+        )
+        assert claims.scalar_one() == 1
     assert _verify(container) is None
