@@ -205,8 +205,14 @@ class TaskReads:
                 conn, visible=every, shared=shared, choices=own, scan_cap=len(choices) * (cap + 1)
             )
             if found is None:
-                return {
-                    key: task_store.count_inbox(conn, visible=visible, conditions=kept, cap=cap)
+                return {  # as count_tasks counts each one (a searched text: by its trigram index)
+                    key: task_store.count_inbox(
+                        conn,
+                        visible=visible,
+                        conditions=kept,
+                        cap=cap,
+                        selective=bool(choices[key].get("text") and fold(choices[key]["text"])),
+                    )
                     for key, (visible, kept) in queries.items()
                 }
         return {key: (min(n, cap), n > cap) for key, n in zip(queries, found, strict=True)}
