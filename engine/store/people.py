@@ -107,8 +107,8 @@ def audience(
 ) -> tuple[Row | None, list[Row]]:
     """What a notification of a new task needs, in one statement (with the command's deferred writes, one trip on
     PostgreSQL): the instance's dossier code and business key (None: no such instance), and the people who are
-    ``user_ids`` or whose agencies may include one of ``agencies`` (narrowed by the quoted code as ``members_of`` does; the
-    caller checks their agencies exactly), by name."""
+    ``user_ids`` or whose agencies may include one of ``agencies`` (narrowed by the quoted code as ``members_of``
+    does; the caller checks their agencies exactly), by name."""
     users, codes = sorted(set(user_ids)), sorted(set(agencies))
     params: dict[str, Any] = {"instance": instance_id}
     matches = []
