@@ -152,9 +152,9 @@ def lock_task_and_instance(conn: Connection, task_id: str) -> tuple[Row | None, 
         row = rawsql.run(conn, _TASK_AND_HEAD, {"id": task_id}).first()
         if row is None:
             return None, None
-        head = {name: row.pop(f"head_{name}") for name in _HEAD_COLUMNS}
-        task = rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS)
-        return (head if head["id"] is not None else None), task
+        instance = {name: row.pop(f"head_{name}") for name in _HEAD_COLUMNS}
+        found = rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS)
+        return (instance if instance["id"] is not None else None), found
     head, task = (
         result.first()
         for result in rawsql.run_together(
