@@ -250,20 +250,25 @@ def _seal_buffered(conn: Connection, rows: list[dict[str, Any]]) -> None:
     seq, head_hash = int(head["seq"]), str(head["head_hash"])
     last_of = dict(zip(instances, head["previous"], strict=True))
     sealed = []
+    stored_at: dict[datetime, Any] = {}  # a command's events share one time: converted once
     for event_id, row in zip(head["ids"], rows, strict=True):
         event = {**row, "id": int(event_id), "process_key": None, "data": orjson.loads(row["data"])}
+        body = canonical(event) + b"|"  # both links hash the same form: made once
         instance = row["instance_id"]
         instance_hash = None
         if instance is not None:
-            instance_hash = link(event, last_of[instance])
+            instance_hash = hashlib.sha256(body + last_of[instance].encode()).hexdigest()
             last_of[instance] = instance_hash
         seq += 1
-        head_hash = link(event, head_hash)
+        head_hash = hashlib.sha256(body + head_hash.encode()).hexdigest()
+        at = row["at"]
+        if at not in stored_at:
+            stored_at[at] = rawsql.ts(conn, at)
         sealed.append(
             {
                 **row,
                 "id": event["id"],
-                "at": rawsql.ts(conn, row["at"]),
+                "at": stored_at[at],
                 "chain_seq": seq,
                 "instance_hash": instance_hash,
                 "chain_hash": head_hash,
@@ -286,6 +291,7 @@ def canonical(event: Mapping[str, Any]) -> bytes:
 
 
 def link(event: Mapping[str, Any], previous: str) -> str:
+    """The hash of ``event`` chained to ``previous`` (``_seal_buffered`` makes the same bytes inline)."""
     return hashlib.sha256(canonical(event) + b"|" + previous.encode()).hexdigest()
 
 

@@ -134,6 +134,13 @@ _LOCK_INSTANCE_OF_TASK = (
     " WHERE id = (SELECT instance_id FROM human_task WHERE id = :id) FOR UPDATE"
 )
 
+_HEAD_COLUMNS = ("id", "definition_id", "process_key", "business_key", "status", "version", "started_by")
+_TASK_AND_HEAD = (
+    "SELECT t.*, "  # noqa: S608  (column names only)
+    + ", ".join(f"i.{name} AS head_{name}" for name in _HEAD_COLUMNS)
+    + " FROM human_task t LEFT JOIN process_instance i ON i.id = t.instance_id WHERE t.id = :id"
+)
+
 
 def lock_task_and_instance(conn: Connection, task_id: str) -> tuple[Row | None, Row | None]:
     """The head of the task's instance (as ``lock_instance_head`` reads it) and the task's row, both locked, in one
@@ -141,12 +148,13 @@ def lock_task_and_instance(conn: Connection, task_id: str) -> tuple[Row | None, 
     row already). (None, None): no such task."""
     if not is_id(task_id):
         return None, None
-    if conn.dialect.name != "postgresql":
-        task = get_task(conn, task_id)
-        if task is None:
+    if conn.dialect.name != "postgresql":  # BEGIN IMMEDIATE holds every row: both read by one statement
+        row = rawsql.run(conn, _TASK_AND_HEAD, {"id": task_id}).first()
+        if row is None:
             return None, None
-        head = rawsql.run(conn, _LOCK_INSTANCE_OF_TASK.removesuffix(" FOR UPDATE"), {"id": task_id}).first()
-        return head, task
+        instance = {name: row.pop(f"head_{name}") for name in _HEAD_COLUMNS}
+        found = rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS)
+        return (instance if instance["id"] is not None else None), found
     head, task = (
         result.first()
         for result in rawsql.run_together(

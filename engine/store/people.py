@@ -66,7 +66,7 @@ _MEMBERS = (
 )
 # the JSON text holds the quoted code: a plain substring search (a LIKE whose pattern is a parameter makes SQLite
 # prepare the statement again at every run, ~35 µs here, more than the scan)
-_CONTAINS = {"sqlite": "instr(groups, :g{i}) > 0", "postgresql": "strpos(CAST(groups AS text), :g{i}) > 0"}
+_CONTAINS = {"sqlite": "instr({col}, :g{i}) > 0", "postgresql": "strpos(CAST({col} AS text), :g{i}) > 0"}
 
 
 def members_of(conn: Connection, agencies: Iterable[str]) -> list[Row]:
@@ -78,7 +78,7 @@ def members_of(conn: Connection, agencies: Iterable[str]) -> list[Row]:
     if not wanted:
         return []
     contains = _CONTAINS[conn.dialect.name]
-    narrowed = " OR ".join(contains.format(i=i) for i in range(len(wanted)))
+    narrowed = " OR ".join(contains.format(col="groups", i=i) for i in range(len(wanted)))
     params = {f"g{i}": f'"{code}"' for i, code in enumerate(wanted)}
     rows = rawsql.run(conn, _MEMBERS.format(narrowed=narrowed), params).all()
     found = set(wanted)
@@ -107,17 +107,17 @@ def audience(
 ) -> tuple[Row | None, list[Row]]:
     """What a notification of a new task needs, in one statement (with the command's deferred writes, one trip on
     PostgreSQL): the instance's dossier code and business key (None: no such instance), and the people who are
-    ``user_ids`` or whose agencies may include one of ``agencies`` (narrowed with LIKE as ``members_of`` does; the
-    caller checks their agencies exactly), by name."""
+    ``user_ids`` or whose agencies may include one of ``agencies`` (narrowed by the quoted code as ``members_of``
+    does; the caller checks their agencies exactly), by name."""
     users, codes = sorted(set(user_ids)), sorted(set(agencies))
     params: dict[str, Any] = {"instance": instance_id}
     matches = []
     if users:
         matches.append("p.id IN (" + ", ".join(f":u{k}" for k in range(len(users))) + ")")
         params.update({f"u{k}": user for k, user in enumerate(users)})
-    for k, code in enumerate(codes):
-        matches.append(f"CAST(p.groups AS TEXT) LIKE :g{k}")
-        params[f"g{k}"] = f'%"{code}"%'
+    for k, code in enumerate(codes):  # not LIKE: see _CONTAINS
+        matches.append(_CONTAINS[conn.dialect.name].format(col="p.groups", i=k))
+        params[f"g{k}"] = f'"{code}"'
     # numbered parameters only: no value is written into the text
     sql = (
         "SELECT i.id AS instance_id, i.dossier_code, i.business_key, p.id, p.name, p.email, p.email_mode, p.groups,"  # noqa: S608
