@@ -126,11 +126,11 @@ _LOCK_HEAD_ONLY = "SELECT 1 FROM audit_chain WHERE id = 1 FOR UPDATE"
 _SEAL_ON_SERVER = (
     "WITH RECURSIVE ev AS MATERIALIZED ("
     " SELECT u.o, nextval(pg_get_serial_sequence('audit_event', 'id')) AS id, u.instance_id, u.at, u.actor, u.kind,"
-    " u.element_id, u.task_id, u.data, u.request_id, u.lft, u.rgt"
-    " FROM unnest(CAST(:instance_ids AS varchar[]), CAST(:ats AS timestamptz[]), CAST(:actors AS varchar[]),"
-    " CAST(:kinds AS varchar[]), CAST(:element_ids AS varchar[]), CAST(:task_ids AS varchar[]),"
-    " CAST(:datas AS text[]), CAST(:request_ids AS varchar[]), CAST(:lefts AS bytea[]), CAST(:rights AS bytea[]))"
-    " WITH ORDINALITY AS u(instance_id, at, actor, kind, element_id, task_id, data, request_id, lft, rgt, o)),"
+    " u.element_id, u.task_id, u.data, u.request_id, convert_to(u.lft, 'UTF8') AS lft, convert_to(u.rgt, 'UTF8') AS rgt"
+    " FROM ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb)) AS (instance_id varchar, at timestamptz,"
+    " actor varchar, kind varchar, element_id varchar, task_id varchar, data text, request_id varchar, lft text,"
+    " rgt text)) WITH ORDINALITY AS u(instance_id, at, actor, kind, element_id, task_id, data, request_id, lft, rgt,"
+    " o)),"
     " body AS (SELECT ev.o, ev.instance_id, ev.lft || convert_to(ev.id::text, 'UTF8') || ev.rgt || '\\x7c'::bytea AS b"
     " FROM ev),"
     " head AS (SELECT c.seq, CAST(c.head_hash AS text) AS head_hash, CAST(COALESCE((SELECT e.instance_hash"
@@ -212,23 +212,24 @@ def _seal_on_server(conn: Connection, rows: list[dict[str, Any]], instance: str 
     around = [around_id({**row, "process_key": None, "data": orjson.loads(row["data"])}) for row in rows]
     rawsql.defer(conn, _ENSURE_HEAD)  # an emptied table (tests): the head row is made again, as ``seal`` does
     rawsql.defer(conn, _LOCK_HEAD_ONLY)
-    rawsql.defer(
-        conn,
-        _SEAL_ON_SERVER,
+    # the events as one JSON array (the server makes them rows again): ten arrays cost psycopg ~35 µs to adapt, one
+    # text ~3 µs; the canonical bytes around each id travel as the UTF-8 text they are (orjson writes UTF-8)
+    events = [
         {
-            "instance": instance,
-            "instance_ids": [row["instance_id"] for row in rows],
-            "ats": [row["at"] for row in rows],
-            "actors": [row["actor"] for row in rows],
-            "kinds": [row["kind"] for row in rows],
-            "element_ids": [row["element_id"] for row in rows],
-            "task_ids": [row["task_id"] for row in rows],
-            "datas": [row["data"] for row in rows],
-            "request_ids": [row["request_id"] for row in rows],
-            "lefts": [left for left, _ in around],
-            "rights": [right for _, right in around],
-        },
-    )
+            "instance_id": row["instance_id"],
+            "at": row["at"].isoformat(),  # an offset-less time is read in the session's zone, as timestamp[] was
+            "actor": row["actor"],
+            "kind": row["kind"],
+            "element_id": row["element_id"],
+            "task_id": row["task_id"],
+            "data": row["data"],
+            "request_id": row["request_id"],
+            "lft": left.decode(),
+            "rgt": right.decode(),
+        }
+        for row, (left, right) in zip(rows, around, strict=True)
+    ]
+    rawsql.defer(conn, _SEAL_ON_SERVER, {"instance": instance, "events": orjson.dumps(events).decode()})
 
 
 def _seal_buffered(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -56,6 +56,21 @@ class Result:
         self._names = [d[0] for d in description] if description else []
         self._rows = cursor.fetchall() if description else []
 
+    @classmethod
+    def of_psycopg(cls, cursor: Any) -> Result:
+        """psycopg: the column names read from the result itself. ``cursor.description`` builds a Column object per
+        column (type lookups included) on every call: ~15 µs for a task row, against ~1 µs for the names alone."""
+        result = cls.__new__(cls)
+        result.rowcount = cursor.rowcount
+        pgresult = cursor.pgresult
+        if pgresult is None or not pgresult.nfields:
+            result._names, result._rows = [], []
+            return result
+        fname = pgresult.fname
+        result._names = [fname(i).decode() for i in range(pgresult.nfields)]
+        result._rows = cursor.fetchall()
+        return result
+
     def all(self) -> list[dict[str, Any]]:
         names = self._names
         return [dict(zip(names, row, strict=True)) for row in self._rows]
@@ -86,7 +101,7 @@ def run(conn: Connection, sql: str, params: Params = None) -> Result:
                 _execute(cursor, native, params)
         else:
             _execute(cursor, native, params)
-        return Result(cursor)
+        return Result.of_psycopg(cursor)
     finally:
         cursor.close()
 
@@ -113,7 +128,7 @@ def run_together(conn: Connection, statements: list[tuple[str, Params]]) -> list
                 _send_deferred(conn, dbapi)
             for cursor, (sql, params) in zip(cursors, statements, strict=True):
                 _execute(cursor, _convert("postgresql", sql), params)
-        return [Result(cursor) for cursor in cursors]
+        return [Result.of_psycopg(cursor) for cursor in cursors]
     finally:
         for cursor in cursors:
             cursor.close()
