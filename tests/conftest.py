@@ -27,6 +27,7 @@ cannot do this here: pytest 9 derives ``nodeid`` from the item's id, so the grou
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -330,3 +331,15 @@ def logging_as_it_was() -> Iterator[None]:
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(alembic)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Once the modules are imported and the tests collected, the objects alive now (modules, classes, SQLAlchemy
+    and SpiffWorkflow's tables, the collected items) live until the end: ``gc.freeze`` keeps every later collection
+    from walking them again, and a larger first generation runs collections less often. Measured on SQLite over
+    tests/api/test_tasks.py, tests/processes/test_escalation.py and tests/engine/test_external_tasks.py: the
+    collector's CPU time fell from 2.2 s (1,380 collections) to 0.9 s (576) of 7.5-11 s. Each xdist worker runs this
+    hook itself; the servers the system tests start are left as production runs them."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
