@@ -1,4 +1,5 @@
-"""Round trips per command: start, claim, complete of the four-task process, on SQLite and PostgreSQL.
+"""Round trips per command: start, claim, complete of the four-task process, and send_back, approve of the drafted
+reply (an officer's draft a lead approves), on SQLite and PostgreSQL.
 
 Counted at the driver, so every path is seen (SQLAlchemy Core and the hand-written SQL of engine/store/rawsql.py,
 which goes to the DBAPI cursor straight):
@@ -24,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from phoihop.engine.model import Actor
+
 ROOT = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]  # bench/http.py is not the stdlib's http
 _spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "engine.py")
@@ -32,6 +35,9 @@ bench_engine = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_engine)  # bench/engine.py: the same process, actors and PostgreSQL database
 KEY, OFFICER, OWNER, PROCESS = bench_engine.KEY, bench_engine.OFFICER, bench_engine.OWNER, bench_engine.PROCESS
 pg_database = bench_engine.pg_database
+DRAFTED = bench_engine.FIXTURES / "drafted_reply.bpmn"  # receive (skhcn), reply (stp, approval="lead"), check
+DRAFTER = Actor.of("bench-drafter", groups=("stp",), roles=("officer",))
+LEAD = Actor.of("bench-lead", groups=("stp",), roles=("lead", "officer"))
 
 
 class Counter:
@@ -174,6 +180,20 @@ def measure(url: str, n: int) -> dict[str, dict[str, float]]:
                     lambda t=task_id, s=step: tasks.complete(OFFICER, t, {"step": s}),  # type: ignore[misc]
                 )
                 open_tasks = list(result.open_tasks)
+        container.deployments.deploy(OWNER, [SourceFile(DRAFTED.name, DRAFTED.read_bytes())])
+        flow = container.task_flow
+        for i in range(n + 3):  # the drafted reply: send the reply back once, then approve the officer's draft
+            if i == 3:
+                for name in ("send_back", "approve"):
+                    totals.pop(name, None)
+            instance_id, _ = instances.start(OFFICER, "drafted_reply")
+            tasks.complete(OFFICER, reads.open_task_ids(OFFICER, instance_id)[0], {})
+            (reply,) = reads.open_task_ids(LEAD, instance_id)
+            counted("send_back", lambda t=reply: flow.send_back(LEAD, t, "Bổ sung"))  # type: ignore[misc]
+            tasks.complete(OFFICER, reads.open_task_ids(OFFICER, instance_id)[0], {})
+            (reply,) = reads.open_task_ids(DRAFTER, instance_id)
+            tasks.complete(DRAFTER, reply, {"answer": "Đồng ý"})  # a draft awaiting the lead
+            counted("approve", lambda t=reply: flow.approve(LEAD, t))  # type: ignore[misc]
     finally:
         container.close()
     return {

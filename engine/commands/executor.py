@@ -353,8 +353,10 @@ class CommandExecutor:
                     for name, c in messages
                 ],
             )
-        waiting = waiting_rows(model.spec, model.subprocess_specs, workflow, running=snapshot.status == "running")
-        # a process with external tasks: their rows for workers (engine/commands/external_tasks.py)
+        # a process with external tasks: their rows for workers (engine/commands/external_tasks.py). A step that
+        # failed as an incident holds only its own branch: the others' external tasks stay fetchable, and their rows
+        # (an external task's own incident, retries 0, among them) stay as they are
+        waiting = waiting_rows(model.spec, model.subprocess_specs, workflow, waits=snapshot.waits)
         if waiting is not None:
             external_store.sync_instance(conn, instance_id, head["process_key"], waiting, now)
         status, error, incident_events = self.record_incidents(uow, head, workflow, snapshot)

@@ -27,6 +27,7 @@ from phoihop.engine.commands.executor import CommandExecutor, CommandResult
 from phoihop.engine.definitions.human_tasks import UserTaskModel
 from phoihop.engine.definitions.task_flow import APPROVAL_PROPERTY, ON_RETURN_PROPERTY
 from phoihop.engine.errors import (
+    InstanceNotFound,
     InstanceNotRunning,
     InvalidInput,
     NotCandidate,
@@ -105,11 +106,8 @@ class TaskFlowCommands:
         text = _reason(reason, "reason")
         target_element = (to_element_id or "").strip() or None
         with self.executor.transaction() as uow:
-            task = self._task(uow, task_id)
+            head, task = self._lock(uow, task_id)
             self.require_lead(actor, task)
-            head = self.executor.lock(uow.conn, task["instance_id"])
-            if not self.executor.db.is_sqlite:
-                task = self._task(uow, task_id, lock=True)
             self._require_running(head)
             if task["status"] == flow_store.AWAITING_APPROVAL:
                 return self._return_draft(uow, actor, task, head, text)
@@ -235,11 +233,8 @@ class TaskFlowCommands:
         if note is not None:
             note = _reason(note, "comment")
         with self.executor.transaction() as uow:
-            task = self._task(uow, task_id)
+            head, task = self._lock(uow, task_id)
             self.require_lead(actor, task)
-            head = self.executor.lock(uow.conn, task["instance_id"])
-            if not self.executor.db.is_sqlite:
-                task = self._task(uow, task_id, lock=True)
             self._require_open(task, (flow_store.AWAITING_APPROVAL,))
             self._require_running(head)
             draft = flow_store.get_draft(uow.conn, task_id)
@@ -295,13 +290,22 @@ class TaskFlowCommands:
                 required_role="lead",
             )
 
-    def _task(self, uow: UnitOfWork, task_id: str, *, lock: bool = False) -> repo.Row:
-        task = repo.get_task(uow.conn, task_id, lock=lock)
+    @staticmethod
+    def _lock(uow: UnitOfWork, task_id: str) -> tuple[repo.Row, repo.Row]:
+        """The task's instance locked, then the task's row, in one trip on PostgreSQL: the order and the pipeline a
+        complete takes (engine/commands/tasks.py), so neither waits on the other crosswise."""
+        head, task = repo.lock_task_and_instance(uow.conn, task_id)
         if task is None:
             raise TaskNotFound(
                 f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
             )
-        return task
+        if head is None:
+            raise InstanceNotFound(
+                f"instance {task['instance_id']} not found",
+                detail_vi=f"Không tìm thấy hồ sơ {task['instance_id']}",
+                instance_id=task["instance_id"],
+            )
+        return head, task
 
     @staticmethod
     def _require_open(task: Mapping[str, Any], statuses: tuple[str, ...]) -> None:

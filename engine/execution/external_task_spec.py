@@ -193,13 +193,14 @@ def waiting_rows(
     subprocess_specs: Mapping[str, Any],
     workflow: Any,
     *,
-    running: bool,
+    waits: bool,
 ) -> list[dict[str, Any]] | None:
     """What the store's ``external_task`` rows of the instance must be after a command: one dict per waiting
-    external task (none unless the instance is ``running``); None for a process without external tasks."""
+    external task (none unless ``waits``: the instance's branches still wait, ``Snapshot.waits``); None for a process
+    without external tasks."""
     if not has_external_tasks(spec, subprocess_specs):
         return None
-    return [vars(wait) for wait in external_waits(workflow).values()] if running else []
+    return [vars(wait) for wait in external_waits(workflow).values()] if waits else []
 
 
 def _started(workflow: Any) -> list[Any]:

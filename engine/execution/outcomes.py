@@ -56,6 +56,13 @@ class Snapshot:
     error: dict[str, Any] | None = None
     steps: list[StepRecord] = field(default_factory=list)
     incidents: list[dict[str, Any]] = field(default_factory=list)  # steps that failed this command (RunOutcome)
+    fatal: bool = False  # stopped by a failure that is no incident (RunOutcome.error): nothing waits any more
+
+    @property
+    def waits(self) -> bool:
+        """Whether the instance's branches still wait: running, or with steps that failed as incidents (status
+        "error" here too, but the other branches go on, as in Camunda); not completed, not stopped by a fatal error."""
+        return self.status != "completed" and not self.fatal
 
 
 @dataclass

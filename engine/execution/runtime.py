@@ -406,7 +406,16 @@ class Runtime:
         else:
             status = "running"
         error = outcome.error if outcome.error is not None else outcome.incidents[0] if outcome.incidents else None
-        return Snapshot(status, open_tasks, timers, messages, error, outcome.steps, list(outcome.incidents))
+        return Snapshot(
+            status,
+            open_tasks,
+            timers,
+            messages,
+            error,
+            outcome.steps,
+            list(outcome.incidents),
+            fatal=outcome.error is not None,
+        )
 
     @staticmethod
     def _timer_due(task: Task) -> datetime | None:

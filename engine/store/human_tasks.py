@@ -199,17 +199,27 @@ class Visibility:
             return ht.status.in_(self.statuses)
         return or_(ht.status.in_(self.statuses), and_(ht.status.in_(self.held), ht.assignee == self.holder))
 
+    def names(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The one spelling of the candidate rows that name the caller, ``(kind, values)``: its groups, then its
+        people. Each reader of the candidates builds its condition from it (``ids_clause``, ``named_clause``, the
+        inbox's ways in ``inbox_page``)."""
+        return (("group", self.groups), ("user", self.user_ids))
+
+    def people(self) -> tuple[Any, Any]:
+        """The caller's people as conditions of the task's row: holding it, having completed it."""
+        ht = human_task_table.c
+        return ht.assignee.in_(self.user_ids), ht.completed_by.in_(self.user_ids)
+
     def ids_clause(self) -> Any:
         """As a set of ids: a union of index reads (candidate rows by group and by person, tasks held, tasks
         completed, each only of rows in ``statuses``; the caller's drafts in ``held``); what counting a small set
         needs (engine/store/inbox_choices.py)."""
         tc, ht = task_candidate_table.c, human_task_table.c
         ways = [
-            select(tc.task_id).where(tc.kind == "group", tc.value.in_(self.groups), tc.status.in_(self.statuses)),
-            select(tc.task_id).where(tc.kind == "user", tc.value.in_(self.user_ids), tc.status.in_(self.statuses)),
-            select(ht.id).where(ht.assignee.in_(self.user_ids), ht.status.in_(self.statuses)),
-            select(ht.id).where(ht.completed_by.in_(self.user_ids), ht.status.in_(self.statuses)),
+            select(tc.task_id).where(tc.kind == kind, tc.value.in_(values), tc.status.in_(self.statuses))
+            for kind, values in self.names()
         ]
+        ways += [select(ht.id).where(person, ht.status.in_(self.statuses)) for person in self.people()]
         if self.held and self.holder is not None:
             ways.append(select(ht.id).where(ht.assignee == self.holder, ht.status.in_(self.held)))
         return ht.id.in_(union(*ways).scalar_subquery())
@@ -218,20 +228,9 @@ class Visibility:
         """As a condition of each row read (few: a text search found by its trigram index): its candidate rows probed
         by their key, ``(task_id, kind, value)``."""
         tc, ht = task_candidate_table.c, human_task_table.c
-        named = (
-            select(tc.task_id)
-            .where(
-                tc.task_id == ht.id,
-                or_(
-                    and_(tc.kind == "group", tc.value.in_(self.groups)),
-                    and_(tc.kind == "user", tc.value.in_(self.user_ids)),
-                ),
-            )
-            .exists()
-        )
-        return and_(
-            self.status_clause(), or_(ht.assignee.in_(self.user_ids), ht.completed_by.in_(self.user_ids), named)
-        )
+        named_by = or_(*(and_(tc.kind == kind, tc.value.in_(values)) for kind, values in self.names()))
+        named = select(tc.task_id).where(tc.task_id == ht.id, named_by).exists()
+        return and_(self.status_clause(), or_(*self.people(), named))
 
 
 def task_visibility_clause(user_id: str, groups: Iterable[str], *, also: Iterable[str] = ()) -> Any:
@@ -341,14 +340,11 @@ def _ways(visible: Visibility, *, conditions: list[Any], after: InboxKey | None)
             .where(tc.kind == kind, tc.value == value, tc.status == status, *on_candidates),
             (tc.due_at, tc.created_at, tc.task_id),
         )
-        for kind, values in (("group", visible.groups), ("user", visible.user_ids))
+        for kind, values in visible.names()
         for value in values
         for status in visible.statuses
     ]
-    people = [
-        (ht.assignee.in_(visible.user_ids), visible.statuses),
-        (ht.completed_by.in_(visible.user_ids), visible.statuses),
-    ]
+    people = [(person, visible.statuses) for person in visible.people()]
     if visible.held:
         people.append((ht.assignee == visible.holder, visible.held))
     ways += [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from phoihop.engine.agencies import default_registry
 from phoihop.engine.definitions.catalog import Deployment, DeploymentCache, compile_deployment, content_hash
 from phoihop.engine.definitions.lint.deployment import lint_deployment
+from phoihop.engine.definitions.xmlsafe import DEFAULT_MAX_SIBLINGS
 from phoihop.engine.errors import InvalidDefinition, UnsafeXml
 from phoihop.engine.execution.sandbox_policy import check_source
 from phoihop.engine.model import SourceFile
@@ -133,10 +133,13 @@ def test_iso_timer_literals_are_rewritten_and_expressions_kept() -> None:
 def test_rewritten_timer_runs_in_spiffworkflow() -> None:
     (process,) = deploy(source("timers.bpmn")).processes
     workflow = BpmnWorkflow(process.spec, process.subprocess_specs)
+    before = datetime.now(UTC)
     workflow.do_engine_steps()
+    after = datetime.now(UTC)
     (waiting,) = workflow.waiting_events()
     due = datetime.fromisoformat(waiting.value)
-    assert timedelta(seconds=1) < due - datetime.now(UTC) <= timedelta(seconds=2)
+    # PT2S from the moment the timer was entered, somewhere between the two readings (however long the steps took)
+    assert before + timedelta(seconds=2) <= due <= after + timedelta(seconds=2)
 
 
 @pytest.mark.parametrize(
@@ -383,13 +386,22 @@ HEAD = (
 TAIL = "</bpmn:process></bpmn:definitions>"
 
 
-def test_thousands_of_errors_are_reported_quickly_and_bounded() -> None:
-    bogus = "".join(f'<bpmn:task id="T{i}" bogus="1"/>\n' for i in range(5_000))
-    started = time.perf_counter()
+def test_thousands_of_errors_are_reported_bounded_and_past_the_sibling_cap_never_validated() -> None:
+    # libxml2's schema validator spends time proportional to the same-tag siblings of each element it reports an
+    # error on: what keeps a hostile file's errors quick is the cap on siblings (xmlsafe.DEFAULT_MAX_SIBLINGS), which
+    # refuses the file before validation. Asserted as the engine reports it, not with a clock (a loaded machine).
+    assert DEFAULT_MAX_SIBLINGS == 5_000
+    bogus = "".join(f'<bpmn:task id="T{i}" bogus="1"/>\n' for i in range(DEFAULT_MAX_SIBLINGS))
     found = problems_of(SourceFile("x.bpmn", (HEAD + bogus + TAIL).encode()))
-    assert time.perf_counter() - started < 5
     assert len(found) == 51 and found[0]["reason"] == "4950 more schema errors not listed"
     assert (found[1]["element_id"], found[1]["line"]) == ("T0", 2)
+
+    one_more = bogus + f'<bpmn:task id="T{DEFAULT_MAX_SIBLINGS}" bogus="1"/>\n'
+    with pytest.raises(UnsafeXml) as caught:
+        deploy(SourceFile("x.bpmn", (HEAD + one_more + TAIL).encode()))
+    assert [(p["reason"], p["line"]) for p in caught.value.problems] == [
+        ("an element has 5001 <task> children, the limit is 5000", 1)  # the line of their parent, the process
+    ]  # one problem, not a schema error: the file never reached the validator
 
     conditions = '<bpmn:startEvent id="S"/><bpmn:endEvent id="E"/>' + "".join(
         f'<bpmn:sequenceFlow id="F{i}" sourceRef="S" targetRef="E"><bpmn:conditionExpression>a ==</bpmn:'

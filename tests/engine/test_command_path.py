@@ -5,15 +5,21 @@ fails leaves none of its deferred writes behind for the next command on the same
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 import pytest
-from sqlalchemy import create_engine, text
+from psycopg.pq import Trace
+from sqlalchemy import create_engine, event, text
 
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.errors import AlreadyClaimed, TaskNotFound
-from phoihop.engine.model import Actor
+from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.store import audit, audit_chain, rawsql
 from phoihop.engine.store import repository as repo
-from tests.conftest import INTEGRATOR
+from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.engine.helpers import SKHCN, bpmn, deploy_xml, lane, run_threads, task_id
 
 TWO_STEPS = bpmn(
@@ -164,3 +170,72 @@ def test_claims_that_race_for_one_task_give_it_to_one_person(container: EngineCo
         )
         assert claims.scalar_one() == 1
     assert _verify(container) is None
+
+
+@contextmanager
+def sent_to_postgresql(container: EngineContainer, path: Path) -> Iterator[list[str]]:
+    """The protocol messages the engine's connections send to PostgreSQL (``Parse "" "SELECT ..."``, ``Sync``...),
+    as libpq's own trace (PQtrace) records them; the list is filled when the block ends. Statements between two
+    ``Sync`` go together: one round trip."""
+    sent: list[str] = []
+    with path.open("wb") as trace:
+
+        def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            dbapi_connection.pgconn.trace(trace.fileno())
+            dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+
+        def on_checkin(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.pgconn.untrace()
+
+        event.listen(container.db.engine, "checkout", on_checkout)
+        event.listen(container.db.engine, "checkin", on_checkin)
+        try:
+            yield sent
+        finally:
+            event.remove(container.db.engine, "checkout", on_checkout)
+            event.remove(container.db.engine, "checkin", on_checkin)
+    for line in path.read_text(errors="replace").splitlines():
+        direction, _length, message = [*line.split("\t", 2), "", ""][:3]
+        if direction == "F":
+            sent.append(message)
+
+
+DRAFTED = Path(__file__).parent.parent / "fixtures" / "engine" / "drafted_reply.bpmn"
+STP_OFFICER = officer("can_bo_stp", "stp")
+STP_LEAD = officer("lanh_dao_stp", "stp", roles=("lead", "officer"))
+
+
+def _locks_instance_then_task_first_and_together(sent: list[str]) -> None:
+    statements = [k for k, message in enumerate(sent) if message.startswith("Parse") and '"BEGIN"' not in message]
+    first, second = statements[0], statements[1]
+    assert "FROM process_instance WHERE id = (SELECT instance_id FROM human_task" in sent[first], sent[first]
+    assert sent[first].rstrip('" 0123456789').endswith("FOR UPDATE"), sent[first]
+    assert "FROM human_task WHERE id = $1 FOR UPDATE" in sent[second], sent[second]
+    assert "Sync" not in sent[first:second]  # sent together: one trip
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_send_back_and_approve_lock_the_instance_then_the_task_in_one_trip_as_complete_does(
+    container: EngineContainer, tmp_path: Path
+) -> None:
+    """As a complete: the first statements lock the instance's row, then the task's, sent together (formerly the
+    task read, then the instance locked, then the task locked: three trips)."""
+    container.deployments.deploy(OWNER, [SourceFile(DRAFTED.name, DRAFTED.read_bytes())])
+    instance_id, _ = container.instances.start(INTEGRATOR, "drafted_reply")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
+    reply = task_id(container, instance_id, "reply")
+    with sent_to_postgresql(container, tmp_path / "send_back.trace") as sent:
+        container.task_flow.send_back(STP_LEAD, reply, "Bổ sung hồ sơ")
+    _locks_instance_then_task_first_and_together(sent)
+
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
+    reply = task_id(container, instance_id, "reply")
+    assert container.tasks.complete(STP_OFFICER, reply, {"answer": "Đồng ý"}).task.status == "awaiting_approval"
+    with sent_to_postgresql(container, tmp_path / "approve.trace") as sent:
+        container.task_flow.approve(STP_LEAD, reply)
+    _locks_instance_then_task_first_and_together(sent)
+
+    check = task_id(container, instance_id, "check")
+    with sent_to_postgresql(container, tmp_path / "complete.trace") as sent:  # the path they now share
+        container.tasks.complete(STP_OFFICER, check, {})
+    _locks_instance_then_task_first_and_together(sent)

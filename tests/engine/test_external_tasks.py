@@ -22,13 +22,14 @@ from phoihop.engine.errors import (
     ExternalTaskNotFound,
     ExternalTaskNotLocked,
     Forbidden,
+    InstanceNotRunning,
     InvalidDefinition,
     InvalidInput,
 )
 from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.reads.external_tasks import ExternalTaskView, LockedExternalTask
 from phoihop.engine.reads.instances import Incident
-from tests.conftest import INTEGRATOR, OWNER
+from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.engine.helpers import (
     ADMIN,
     SKHCN,
@@ -46,6 +47,7 @@ from tests.engine.helpers import (
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "external"
 TOPIC = "gui_van_ban"
 PROCESS = "gui_van_ban_lien_thong"
+LEAD_SKHCN = officer("lanh_dao_skhcn", "skhcn", roles=("lead", "officer"))
 
 
 def deploy_fixture(container: EngineContainer, *names: str) -> None:
@@ -497,7 +499,9 @@ def test_a_timer_boundary_moving_the_instance_on_closes_the_row(container: Engin
         container.external_tasks.complete(INTEGRATOR, locked.id, "w1")
 
 
-def test_an_instance_error_closes_the_waiting_external_task(container: EngineContainer) -> None:
+def _deploy_parallel_send(container: EngineContainer, *, approval: bool = False) -> None:
+    """An external task (gui) on one branch; a human step (``approval``: an officer's completion is a draft for a
+    lead), then a script dividing by ``so_luong``, on the other."""
     xml = bpmn(
         "gui_song_song",
         """
@@ -524,11 +528,86 @@ def test_an_instance_error_closes_the_waiting_external_task(container: EngineCon
         lanes=lane("Lane_skhcn", "Sở KH&amp;CN", "start", "tach", "gui", "nhap", "tinh", "gop", "end"),
     )
     xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ')
+    if approval:
+        xml = xml.replace(
+            '<bpmn:userTask id="nhap" name="Nhập số liệu">',
+            '<bpmn:userTask id="nhap" name="Nhập số liệu"><bpmn:extensionElements><camunda:properties>'
+            '<camunda:property name="approval" value="lead"/></camunda:properties></bpmn:extensionElements>',
+        )
     container.deployments.deploy(OWNER, [SourceFile("gui_song_song.bpmn", xml.encode())])
+
+
+def _step_incident(container: EngineContainer, instance_id: str) -> int:
+    (incident,) = [i for i in container.incidents.open_incidents(ADMIN).items if i.element_id == "tinh"]
+    return incident.id
+
+
+def test_a_step_incident_on_one_branch_leaves_the_other_branchs_external_task_and_its_own_incident(
+    container: EngineContainer,
+) -> None:
+    # As in Camunda: an incident holds its own activity only. The other branch's external task stays locked by its
+    # worker and fetchable; an incident of its own (no retries left) stays one through the instance's next commands
+    # until someone sets retries (formerly the step incident cancelled the row and the next command reopened it as
+    # open, silently clearing the external task's incident)
+    _deploy_parallel_send(container)
     instance_id, _ = container.instances.start(INTEGRATOR, "gui_song_song")
     (locked,) = fetch(container, "w1")
-    container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 0})
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 0})  # tinh fails
     assert instance(container, instance_id)["status"] == "incident"
+    row = only_row(container, instance_id)
+    assert (row.status, row.worker_id) == ("locked", "w1")
+
+    container.external_tasks.handle_failure(INTEGRATOR, locked.id, "w1", error_message="Trục từ chối", retries=0)
+    assert (only_row(container, instance_id).status, only_row(container, instance_id).retries) == ("incident", 0)
+    step = _step_incident(container, instance_id)
+    again = container.incidents.retry(ADMIN, step)  # the next command: the step fails again (so_luong is still 0)
+    assert again.incident.resolved_at is None
+    row = only_row(container, instance_id)
+    assert (row.status, row.retries, row.error_message) == ("incident", 0, "Trục từ chối")
+    assert fetch(container, "w2") == []
+
+    container.external_tasks.set_retries(INTEGRATOR, locked.id, 1)
+    (fetched,) = fetch(container, "w2")
+    assert fetched.id == locked.id
+    assert container.external_tasks.complete(INTEGRATOR, fetched.id, "w2").status == "completed"
+    assert instance(container, instance_id)["status"] == "incident"  # the step's incident is still open
+    fixed = container.incidents.retry(ADMIN, step, {"so_luong": 4})
+    assert fixed.incident.resolved_at is not None
+    assert instance(container, instance_id)["status"] == "completed"
+
+
+def test_send_back_and_approval_refuse_an_instance_whose_external_task_is_an_incident_as_a_step_incident(
+    container: EngineContainer,
+) -> None:
+    # Still refused, and rightly: the instance reads "incident" whichever kind opened it, and a lead's send-back or
+    # approval waits until someone has decided on it (set retries, or cancelled). A send-back resets the workflow to
+    # an earlier step and could cancel the very branch holding the incident, closing it without anyone's decision
+    _deploy_parallel_send(container, approval=True)
+    instance_id, _ = container.instances.start(INTEGRATOR, "gui_song_song")
+    nhap = task_id(container, instance_id, "nhap")
+    assert container.tasks.complete(SKHCN, nhap, {"so_luong": 2}).task.status == "awaiting_approval"
+    (locked,) = fetch(container, "w1")
+    container.external_tasks.handle_failure(INTEGRATOR, locked.id, "w1", error_message="Trục từ chối", retries=0)
+    assert instance(container, instance_id)["status"] == "incident"
+
+    with pytest.raises(InstanceNotRunning):
+        container.task_flow.approve(LEAD_SKHCN, nhap)
+    with pytest.raises(InstanceNotRunning):
+        container.task_flow.send_back(LEAD_SKHCN, nhap, "Bổ sung số liệu")
+    assert only_row(container, instance_id).status == "incident"  # nothing moved
+
+    container.external_tasks.set_retries(INTEGRATOR, locked.id, 1)  # decided: running again
+    assert container.task_flow.approve(LEAD_SKHCN, nhap).task.status == "completed"
+
+
+def test_a_fatal_instance_error_closes_the_waiting_external_task(container: EngineContainer) -> None:
+    # a failure that is no incident (the step limit) stops every branch: nothing waits, the row is cancelled
+    _deploy_parallel_send(container)
+    instance_id, _ = container.instances.start(INTEGRATOR, "gui_song_song")
+    (locked,) = fetch(container, "w1")
+    container.executor.runtime.max_steps = 0  # the script step is one too many
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "nhap"), {"so_luong": 2})
+    assert instance(container, instance_id)["status"] == "error"
     assert only_row(container, instance_id).status == "cancelled"
     with pytest.raises(ExternalTaskNotActive):
         container.external_tasks.complete(INTEGRATOR, locked.id, "w1")

@@ -8,12 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.tasks import TaskReads
+from phoihop.engine.store.human_tasks import LIVE_STATUSES, OPEN_STATUSES, Visibility
+from phoihop.engine.store.tables import human_task_table
+from phoihop.engine.store.task_flow import AWAITING_APPROVAL
 from phoihop.engine.time.deadlines import FILTERS
 from phoihop.web.routes.inbox import SCOPES, InboxFilters
 from tests.conftest import officer
@@ -130,3 +133,28 @@ def test_the_counts_are_one_statement_and_say_what_the_page_shows(container: Eng
     assert counts["deadline", "overdue"] == (3, False)
     assert counts["process", "bon_buoc_khac"][0] + counts["process", "four_tasks"][0] == 11
     assert inbox.count_choices(SKHCN, choices(InboxFilters(q="tran thi thu")))["scope", "all"] == (3, False)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "held"),
+    [(OPEN_STATUSES, (AWAITING_APPROVAL,)), (LIVE_STATUSES, ()), (("open",), ()), (("completed",), ())],
+    ids=["officer", "lead", "unclaimed", "history"],
+)
+def test_the_set_of_ids_and_the_per_row_condition_keep_the_same_tasks(
+    container: EngineContainer, inbox: TaskReads, statuses: tuple[str, ...], held: tuple[str, ...]
+) -> None:
+    """Visibility spells once who a candidate row names and which people see a task (``names``, ``people``); the
+    set of ids the grouped counts read and the condition each row a searched text finds is checked against keep the
+    same tasks, for each caller and each way the inbox reads statuses."""
+    ht = human_task_table.c
+    seen_any = False
+    for actor in (SKHCN, COLLEAGUE, LEAD, STP):
+        visible = Visibility(
+            tuple(sorted(actor.user_ids)), tuple(sorted(actor.groups)), statuses, held, holder=actor.id
+        )
+        with container.db.transaction(write=False) as conn:
+            by_ids = set(conn.execute(select(ht.id).where(visible.ids_clause())).scalars())
+            by_row = set(conn.execute(select(ht.id).where(visible.named_clause())).scalars())
+        assert by_ids == by_row, (actor.id, statuses)
+        seen_any = seen_any or bool(by_ids)
+    assert seen_any

@@ -114,7 +114,13 @@ def test_an_endless_loop_stops_at_the_budget_and_keeps_its_worker(pool: ScriptPo
 
 
 def test_memory_built_fast_is_stopped_outside_this_process(pool: ScriptPool) -> None:
-    env = SandboxedEnvironment(cpu_seconds=5.0, pool=pool)
+    # The memory limit must trip first however loaded the machine. The script cannot start bigger (the sandbox
+    # refuses a product past MAX_ITEMS), so it needs its eight doublings, about 1 s of CPU. Both time limits are wall
+    # time (the worker's Budget reads time.monotonic; the pool kills at 2 × budget + grace): a budget of 60 s leaves
+    # a worker given a twelfth of a core (load ~25 on two cores: ~12 s for the script) five times what it needs.
+    # With the former 5 s the budget stopped it first (a SIGSTOP/SIGCONT duty cycle of 1/12 on the worker: stopped
+    # by "budget" after 6.8 s; with 60 s, "memory_mb" after 11.7 s). The stop reason asserted below is the worker's.
+    env = SandboxedEnvironment(cpu_seconds=60.0, pool=pool)
     script = "s = b'a' * 1000000\nfor i in range(12):\n    s = s.hex().encode()"  # 4 GB if nothing stopped it
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
 

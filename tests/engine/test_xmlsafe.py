@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from phoihop.engine.definitions.xmlsafe import parse_xml, to_utf8
@@ -29,12 +27,15 @@ def test_xxe_file_entity_is_refused() -> None:
     assert "root:" not in error.detail
 
 
-def test_billion_laughs_is_refused_fast() -> None:
+def test_billion_laughs_is_refused_before_any_expansion() -> None:
     entities = '<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     content = f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]><lolz>&l9;</lolz>'.encode()
-    started = time.perf_counter()
-    _refused(content)
-    assert time.perf_counter() - started < 1
+    error = _refused(content)
+    # refused at the prolog, before libxml2 read a declaration: nothing was expanded (no clock: a loaded machine)
+    assert [(p["reason"], p["line"]) for p in error.problems] == [
+        ("DOCTYPE and ENTITY declarations are not allowed", 1)
+    ]
+    assert "lol" not in error.detail
 
 
 def test_quadratic_blowup_is_refused() -> None:
@@ -71,10 +72,10 @@ def test_oversized_file_is_refused_before_parsing() -> None:
 
 def test_deep_nesting_is_refused_not_crashing() -> None:
     content = b"<a>" * 100_000 + b"</a>" * 100_000
-    started = time.perf_counter()
     error = _refused(content)
-    assert "deeply" in error.problems[0]["reason"]
-    assert time.perf_counter() - started < 2
+    # libxml2 stopped at its depth limit (huge_tree=False), not after reading 100 000 levels
+    assert "nested too deeply" in error.problems[0]["reason"]
+    assert "Excessive depth in document: 256" in error.problems[0]["reason"]
 
 
 @pytest.mark.parametrize(

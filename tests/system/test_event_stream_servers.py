@@ -5,7 +5,6 @@ SIGTERM the server ends its open stream (``event: shutdown``) and exits without 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from phoihop.engine.container import build_engine
 from tests.api.calls import DEFINITIONS, OWNER
 from tests.conftest import INTEGRATOR, auth
 
-from .conftest import Processes, ok
+from .conftest import READY_SECONDS, Processes, ok
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "public" / "dossier_lookup.bpmn"
 MOT_CUA = auth("le.motcua", groups="ttpvhcc")
@@ -51,11 +50,14 @@ def test_a_stream_hears_another_processs_commands_and_ends_on_shutdown(processes
             assert event["event"] == "task.created"
             assert json.loads(event["data"])["instance_id"] == instance_id
 
-            asked = time.monotonic()
             server.popen.terminate()  # SIGTERM, as systemd or Kubernetes stop a server
-            rest = list(lines)  # the stream ends: the server closed it
+            rest = list(lines)  # the stream ends: the server closed it, this client still connected
             assert "event: shutdown" in rest
-            assert server.popen.wait(timeout=10) in (0, -15)  # uvicorn re-raises SIGTERM once it has shut down
-            assert time.monotonic() - asked < 10  # not the graceful-shutdown wait of a stuck client
+            # uvicorn re-raises SIGTERM once it has shut down; the bound is against a hang, not a timing
+            assert server.popen.wait(timeout=READY_SECONDS) in (0, -15)
+            # it did not wait for this client to leave: uvicorn says when its graceful-shutdown timeout (30 s) ran out
+            # and it cancelled the responses still open; a clock here would fail on a loaded machine
+            log = server.output()
+            assert "Shutting down" in log and "timeout graceful shutdown exceeded" not in log, log[-3000:]
     finally:
         elsewhere.close()

@@ -195,7 +195,7 @@ def test_two_workers_fire_each_timer_exactly_once_and_on_time(
         )
         return int(page["total"]) >= len(ids)
 
-    poll(escalated, 15, "20 escalation tasks")
+    poll(escalated, READY_SECONDS, "20 escalation tasks")  # a bound against a hang: the proof is the record below
     time.sleep(1.0)  # a second firing, if any, has had time to happen
 
     lateness = []
