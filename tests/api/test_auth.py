@@ -19,6 +19,9 @@ from tests.conftest import TEST_SECRET, auth
 
 from .calls import INSTANCES, SKHCN, TASKS, assert_problem, complete, deploy, instance, start
 
+# refused before the engine is asked: no person recorded, no SQL (checked by the client fixture)
+SQLITE_ONLY = pytest.mark.sqlite_only("the token is refused before any SQL runs")
+
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -52,6 +55,7 @@ def test_a_valid_token_is_accepted(client: TestClient) -> None:
     assert response.json()["total"] == 0
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -69,21 +73,25 @@ def test_missing_credentials_are_401_with_www_authenticate(client: TestClient, m
     assert "X-API-Key" in body["detail"]
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("value", ["Basic YW46cGFzcw==", "Bearer", "Bearer ", "Token abc", "bearer", "Bearer a.b.c"])
 def test_malformed_authorization_is_401(client: TestClient, value: str) -> None:
     assert_unauthenticated(client.get(TASKS, headers={"Authorization": value}))
 
 
+@SQLITE_ONLY
 def test_expired_token_is_401(client: TestClient) -> None:
     token = issue_token(TEST_SECRET, sub="an", groups=["skhcn"], roles=["officer"], ttl=timedelta(seconds=-10))
     assert "expired" in assert_unauthenticated(client.get(TASKS, headers=bearer(token)))["detail"]
 
 
+@SQLITE_ONLY
 def test_token_signed_with_another_secret_is_401(client: TestClient) -> None:
     token = issue_token("another-secret-of-sufficient-length-0123456789", sub="an", groups=["skhcn"], roles=["admin"])
     assert_unauthenticated(client.get(TASKS, headers=bearer(token)))
 
 
+@SQLITE_ONLY
 def test_unsigned_alg_none_token_is_401(client: TestClient) -> None:
     for token in (
         jwt.encode(claims(roles=["admin"]), None, algorithm="none"),
@@ -93,6 +101,7 @@ def test_unsigned_alg_none_token_is_401(client: TestClient) -> None:
         assert_unauthenticated(client.get(INSTANCES, headers=bearer(token)))
 
 
+@SQLITE_ONLY
 def test_other_algorithms_are_refused_even_with_the_right_secret(client: TestClient) -> None:
     hs512 = jwt.encode(claims(), TEST_SECRET, algorithm="HS512")
     hs384 = jwt.encode(claims(), TEST_SECRET, algorithm="HS384")
@@ -101,12 +110,14 @@ def test_other_algorithms_are_refused_even_with_the_right_secret(client: TestCli
         assert_unauthenticated(client.get(TASKS, headers=bearer(token)))
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("missing", ["exp", "sub"])
 def test_token_without_required_claim_is_401(client: TestClient, missing: str) -> None:
     token = jwt.encode(claims(**{missing: None}), TEST_SECRET, algorithm="HS256")
     assert missing in assert_unauthenticated(client.get(TASKS, headers=bearer(token)))["detail"]
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     "bad", [{"groups": "skhcn"}, {"roles": "admin"}, {"sub": 42}, {"nbf": int(time.time()) + 3600}, {"exp": "tomorrow"}]
 )
@@ -115,6 +126,7 @@ def test_token_with_malformed_claims_is_401(client: TestClient, bad: dict[str, A
     assert_unauthenticated(client.get(TASKS, headers=bearer(token)))
 
 
+@SQLITE_ONLY
 def test_tampered_payload_is_401(client: TestClient) -> None:
     header, _, signature = jwt.encode(claims(), TEST_SECRET, algorithm="HS256").split(".")
     forged = ".".join((header, b64(json.dumps(claims(roles=["admin"])).encode()), signature))

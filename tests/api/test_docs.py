@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from .calls import assert_problem
 
+SQLITE_ONLY = pytest.mark.sqlite_only("static pages and the OpenAPI document: no SQL runs")
 ASSET_URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 EXPECTED_OPERATIONS = {
     ("/api/v1/process-definitions", "get"),
@@ -28,6 +29,7 @@ EXPECTED_OPERATIONS = {
 }
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("docs_page", ["/docs", "/redoc"])  # not "page": pytest-playwright's fixture
 def test_docs_pages_reference_only_local_assets(client: TestClient, docs_page: str) -> None:
     response = client.get(docs_page)
@@ -44,6 +46,7 @@ def test_docs_pages_reference_only_local_assets(client: TestClient, docs_page: s
     assert "/openapi.json" in html
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("docs_page", ["/docs", "/redoc"])
 def test_every_referenced_asset_is_served(client: TestClient, docs_page: str) -> None:
     for url in ASSET_URL.findall(client.get(docs_page).text):
@@ -56,11 +59,13 @@ def test_every_referenced_asset_is_served(client: TestClient, docs_page: str) ->
             assert response.headers["content-type"].startswith("text/css"), url
 
 
+@SQLITE_ONLY
 def test_swagger_ui_does_not_call_the_online_validator(client: TestClient) -> None:
     html = client.get("/docs").text
     assert re.search(r"""["']?validatorUrl["']?\s*:\s*(null|["']none["'])""", html), html
 
 
+@SQLITE_ONLY
 def test_the_static_mount_serves_nothing_else(client: TestClient) -> None:
     for path in (
         "/static/docs/../../phoihop/settings.py",
@@ -73,11 +78,13 @@ def test_the_static_mount_serves_nothing_else(client: TestClient) -> None:
         assert "SecretStr" not in response.text
 
 
+@SQLITE_ONLY
 def test_docs_and_openapi_need_no_credentials(client: TestClient) -> None:
     for path in ("/docs", "/redoc", "/openapi.json", "/static/docs/favicon.png"):
         assert client.get(path).status_code == 200, path
 
 
+@SQLITE_ONLY
 def test_openapi_lists_every_endpoint(client: TestClient) -> None:
     response = client.get("/openapi.json")
 

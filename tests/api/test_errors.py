@@ -15,6 +15,7 @@ from tests.conftest import TEST_SECRET
 
 from .calls import ADMIN, INSTANCES, PORTAL, SKHCN, TASKS, assert_problem, deploy, start
 
+SQLITE_ONLY = pytest.mark.sqlite_only("routing answers before any dependency or SQL runs")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -27,12 +28,14 @@ def instance_count(client: TestClient) -> int:
     return total
 
 
+@SQLITE_ONLY
 def test_unknown_route_is_a_404_problem(client: TestClient) -> None:
     for path in ("/khong-co", "/api/v1/khong-co", "/api/v2/tasks"):
         body = assert_problem(client.get(path, headers=SKHCN), 404, "not-found")
         assert body["instance"] == path
 
 
+@SQLITE_ONLY
 def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
     for method, path in (
         ("DELETE", TASKS),

@@ -16,6 +16,7 @@ from .calls import INSTANCES, PORTAL
 # no token/API key (metrics: its own token; the public dossier lookup: the receipt's secret)
 PUBLIC = {("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get"), ("/api/v1/public/dossiers/{code}", "get")}
 PROBLEM_REF = "#/components/schemas/Problem"
+SQLITE_ONLY = pytest.mark.sqlite_only("reads the OpenAPI document only: no SQL runs")
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
+@SQLITE_ONLY
 def test_security_schemes_are_declared_and_applied_where_a_caller_is_authenticated(spec: dict[str, Any]) -> None:
     assert "Authorize" in spec["info"]["description"] and "problem+json" in spec["info"]["description"]
     schemes = spec["components"]["securitySchemes"]
@@ -53,6 +55,7 @@ def test_security_schemes_are_declared_and_applied_where_a_caller_is_authenticat
         assert not names & {"authorization", "x-api-key"}, (path, method)
 
 
+@SQLITE_ONLY
 def test_every_operation_has_a_summary_and_a_description(spec: dict[str, Any]) -> None:
     missing = [
         f"{method.upper()} {path}: {what}"
@@ -63,6 +66,7 @@ def test_every_operation_has_a_summary_and_a_description(spec: dict[str, Any]) -
     assert not missing, "\n".join(missing)
 
 
+@SQLITE_ONLY
 def test_every_error_answer_is_a_problem(spec: dict[str, Any]) -> None:
     problem = spec["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"type", "title", "status", "detail"}
@@ -83,6 +87,7 @@ def test_every_error_answer_is_a_problem(spec: dict[str, Any]) -> None:
             assert content["application/problem+json"]["schema"] == {"$ref": PROBLEM_REF}, (path, method, status)
 
 
+@SQLITE_ONLY
 def test_the_start_call_documents_the_idempotent_retry_and_its_conflicts(spec: dict[str, Any]) -> None:
     start = spec["paths"]["/api/v1/process-instances"]["post"]
     assert {"200", "201", "404", "409", "422"} <= set(start["responses"])
@@ -106,6 +111,7 @@ def _pattern_without_example(node: Any, path: str, covered: bool, found: list[st
             _pattern_without_example(value, f"{path}[{index}]", covered, found)
 
 
+@SQLITE_ONLY
 def test_no_string_is_left_for_swagger_ui_to_generate_from_a_pattern(spec: dict[str, Any]) -> None:
     """Swagger UI fills "Try it out" and the example bodies from ``pattern`` (random-looking strings) when a field has
     no example: every patterned field has one, or the pattern (the NUL guard of Text fields) is not published."""
@@ -127,6 +133,7 @@ def test_the_answers_sent_match_the_declared_problem_schema(client: TestClient, 
     assert invalid.json()["errors"][0]["field"] == "process_key"
 
 
+@SQLITE_ONLY
 def test_state_conflicts_are_declared_where_they_happen(spec: dict[str, Any]) -> None:
     paths = spec["paths"]
     for path, method in (
