@@ -8,8 +8,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, and_, func, literal, or_, select, text, tuple_, union, update
-from sqlalchemy.sql.visitors import ExternallyTraversible, iterate, replacement_traverse
+from sqlalchemy import (
+    Column,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    union,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import ExternallyTraversible, InternalTraversal, iterate, replacement_traverse
 
 from phoihop.engine.store import rawsql, write_hooks
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
@@ -187,6 +203,44 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------------
+LIVE_SEARCH_TABLE = "human_task_live_search"  # SQLite: FTS5, trigram tokenizer, the live tasks' search text (0204)
+TRIGRAM = 3  # the shortest text a trigram index finds (a shorter one yields no trigram: every row is read)
+
+
+class LiveTextMatch(ColumnElement[Any]):
+    """Live tasks whose folded search text may contain ``folded`` (at least ``TRIGRAM`` characters), as the index
+    answers it: on SQLite the task's id among the rows of the FTS5 table of migration 0204 matching the text as one
+    phrase of trigrams (every row whose text contains it, and maybe a few more: the search's LIKE, beside it, decides);
+    on PostgreSQL ``true`` (its partial trigram index serves the LIKE itself). Untyped, so SQLite gets no "= 1"."""
+
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own declaration: a plain list attribute)
+        ("task_id", InternalTraversal.dp_clauseelement),
+        ("phrase", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, folded: str) -> None:
+        self.task_id = human_task_table.c.id
+        self.phrase = bindparam(None, '"' + folded.replace('"', '""') + '"', type_=String())
+
+
+@compiles(LiveTextMatch, "sqlite")
+def _live_text_match_sqlite(element: LiveTextMatch, compiler: Any, **kw: Any) -> str:
+    # a constant table name; the text a bound parameter
+    task_id, phrase = compiler.process(element.task_id, **kw), compiler.process(element.phrase, **kw)
+    return f"{task_id} IN (SELECT task_id FROM {LIVE_SEARCH_TABLE} WHERE {LIVE_SEARCH_TABLE} MATCH {phrase})"  # noqa: S608
+
+
+@compiles(LiveTextMatch)
+def _live_text_match(element: LiveTextMatch, compiler: Any, **kw: Any) -> str:
+    return "true"
+
+
+def matches_live_text(conditions: Iterable[Any]) -> bool:
+    """Whether ``conditions`` hold a search of the live tasks' text that an index answers on SQLite."""
+    return any(isinstance(e, LiveTextMatch) for c in conditions for e in iterate(c))
+
+
 @dataclass(frozen=True)
 class Visibility:
     """Who reads the inbox: tasks naming ``groups`` or ``user_ids`` as candidates, or held or completed by one of
@@ -371,11 +425,14 @@ def _places(due: Any, created: Any, task_id: Any) -> tuple[Any, Any, Any]:
     return due.label(_SORT[0]), created.label(_SORT[1]), task_id.label(_SORT[2])
 
 
-def _by_trigrams(conn: Connection, visible: Visibility, selective: bool) -> bool:
-    """A text search of a caller's tasks is found by its trigram index on PostgreSQL (of the live tasks when the
-    caller reads those: migration 0202), each row found then checked; on SQLite, which has no such index, the ways of
+def _by_trigrams(conn: Connection, selective: bool, conditions: list[Any]) -> bool:
+    """A text search of a caller's tasks is found by its trigram index, each row found then checked: on PostgreSQL
+    (of the live tasks when the caller reads those: migration 0202), on SQLite when the search is of live tasks by a
+    text of at least ``TRIGRAM`` characters (``LiveTextMatch``: the FTS5 table of migration 0204); else the ways of
     seeing the tasks are read in order and each row's text tested."""
-    return selective and conn.dialect.name == "postgresql"
+    if conn.dialect.name == "postgresql":
+        return selective
+    return selective and matches_live_text(conditions)
 
 
 def _searched(visible: Visibility) -> list[Any]:
@@ -413,7 +470,7 @@ def inbox_page(
     entries and rows, whatever the size of the agency or of its history. ``selective`` (a text search) on PostgreSQL:
     the rows are found by the trigram index, each checked against ``visible`` and the few left sorted."""
     ht = human_task_table.c
-    if visible is not None and not _by_trigrams(conn, visible, selective):
+    if visible is not None and not _by_trigrams(conn, selective, conditions):
         firsts = [
             _member(conn, way.order_by(_due_order(conn, due), created, task_id).limit(offset + limit))
             for way, (due, created, task_id) in _ways(visible, conditions=conditions, after=after)
@@ -448,7 +505,7 @@ def count_inbox(
     """How many tasks match, counted up to ``cap`` (True when there are more): at most ``cap + 1`` rows are read (of
     each way of seeing them, for a caller: a way that reaches ``cap + 1`` is past the cap; the inbox and its deadline
     filters from the candidates' index alone)."""
-    if visible is not None and not _by_trigrams(conn, visible, selective):
+    if visible is not None and not _by_trigrams(conn, selective, conditions):
         ways = [_member(conn, way.limit(cap + 1)) for way, _ in _ways(visible, conditions=conditions, after=None)]
         matching = union(*ways).subquery()
     else:
