@@ -26,7 +26,8 @@ routing, auth, handlers, SQL, JSON or HTML), signed in as ``skhcn.an`` (an offic
 ``GET /api/v1/tasks`` (first page, default sort), ``?deadline=overdue``, the web inbox ``/``, its text search
 ``/?q=<name without diacritics>``, and ``GET /api/v1/dashboard``. Prints a table of p50/p95/max and a last line of
 JSON with ``database``, ``open_tasks``, ``finished_tasks``, ``inbox_p95_ms``, ``overdue_p95_ms``, ``search_p95_ms``,
-``web_inbox_p95_ms``, ``dashboard_ms`` (the dashboard's p95).
+``web_inbox_p95_ms``, ``dashboard_ms`` (the dashboard's p95), and each read's mean CPU per request (``<read>_cpu_ms``:
+this process's CPU, the client's and the in-process server's together, which a loaded machine's wall times hide).
 
 Usage: python bench/scale.py [--database postgresql|sqlite] [--open-tasks 100000] [--finished-tasks 900000]
                              [--workers 2] [--requests 200] [--reuse] [--build-only] [--measure-only]
@@ -426,15 +427,20 @@ def web_browser(client: Any) -> Any:
     return browser
 
 
-def timed(get: Callable[[], Any], requests: int, check: Callable[[Any], None]) -> list[float]:
+CPU: dict[str, float] = {}  # a read's mean CPU per request (ms): this process's, client and server threads together
+
+
+def timed(get: Callable[[], Any], requests: int, check: Callable[[Any], None], name: str = "") -> list[float]:
     for _ in range(10):
         check(get())
     times = []
+    cpu = time.process_time()
     for _ in range(requests):
         start = time.perf_counter()
         response = get()
         times.append((time.perf_counter() - start) * 1000)
         check(response)
+    CPU[name] = (time.process_time() - cpu) * 1000 / requests
     return times
 
 
@@ -510,11 +516,11 @@ def measure(url: str, requests: int) -> dict[str, list[float]]:
         )
         assert api_search["items"] or not expected, "the search found none of the tasks plain SQL finds"
         for name, (get, check) in reads.items():
-            results[name] = timed(get, requests, check)
+            results[name] = timed(get, requests, check, name)
             t = results[name]
             print(
                 f"{name:10s} p50 {statistics.median(t):8.1f} ms  p95 {p95(t):8.1f} ms  max {max(t):8.1f} ms"
-                f"   load {loadavg()}"
+                f"  CPU {CPU[name]:6.1f} ms/request   load {loadavg()}"
             )
     return results
 
@@ -565,6 +571,8 @@ def main() -> None:
         "search_p95_ms": round(p95(times["search"]), 1),
         "web_inbox_p95_ms": round(p95(times["web_inbox"]), 1),
         "dashboard_ms": round(p95(times["dashboard"]), 1),
+        # CPU per request (client and in-process server): what a loaded machine's wall times hide
+        **{f"{name}_cpu_ms": round(CPU[name], 1) for name in times},
         "loadavg": loadavg(),
     }
     print(json.dumps(result))
