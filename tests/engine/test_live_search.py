@@ -15,6 +15,7 @@ from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.search_text import fold
+from phoihop.engine.store import human_tasks
 from phoihop.engine.store.database import make_engine
 from phoihop.engine.store.schema import alembic_config, pending_diff, upgrade
 
@@ -62,7 +63,12 @@ def test_the_live_text_index_follows_its_tasks(container: EngineContainer, clock
         assert conn.execute(text("SELECT count(*) FROM human_task_live_search")).scalar_one() == 0
 
 
-def test_a_search_finds_what_the_plain_like_finds(container: EngineContainer, clock: FakeClock) -> None:
+@pytest.mark.parametrize("common", [human_tasks.COMMON_TEXT, 1], ids=["rare", "common"])
+def test_a_search_finds_what_the_plain_like_finds(
+    container: EngineContainer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, common: int
+) -> None:
+    """``common`` 1: on SQLite every text the index finds reads the caller's tasks in order instead."""
+    monkeypatch.setattr(human_tasks, "COMMON_TEXT", common)
     deploy(container, "four_tasks.bpmn")
     cases = {
         name: container.instances.start(SKHCN, "four_tasks", variables={"applicant_name": name})[0]
