@@ -47,7 +47,7 @@ from phoihop.auth import issue_token
 from phoihop.engine.clock import Clock, FakeClock
 from phoihop.engine.container import EngineContainer, build_engine, stop_script_workers
 from phoihop.engine.model import Actor
-from phoihop.engine.store.schema import upgrade
+from phoihop.engine.store.schema import DATABASE_DEPENDENT_TABLE, upgrade
 from phoihop.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("PHOIHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -165,7 +165,9 @@ class _Emptier:
         with self.engine.connect() as conn:
             metadata.reflect(conn)
         self.statements = [
-            f'DELETE FROM "{table.name}"' for table in reversed(metadata.sorted_tables) if table.name != KEPT_TABLE
+            f'DELETE FROM "{table.name}"'
+            for table in reversed(metadata.sorted_tables)
+            if table.name != KEPT_TABLE and not table.name.startswith(FTS_SHADOW_TABLES)
         ]
 
     def run(self) -> None:
@@ -178,6 +180,9 @@ class _Emptier:
 
 
 KEPT_TABLE = "alembic_version"
+# SQLite's FTS5 table of migration 0204 keeps its index and configuration in shadow tables: emptied through the table
+# itself (its rows deleted), never directly (an FTS5 table without its configuration row no longer opens)
+FTS_SHADOW_TABLES = f"{DATABASE_DEPENDENT_TABLE}_"
 _session_emptiers: dict[str, _Emptier] = {}  # the session's PostgreSQL database(s), kept until the session ends
 
 

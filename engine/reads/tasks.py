@@ -270,7 +270,8 @@ class TaskReads:
         if deadline is not None:
             conditions += [ht.c.status.in_(repo.LIVE_STATUSES), repo.task_deadline_clause(deadline, now)]
         if text is not None and fold(text):
-            conditions.append(instance_views.task_text_clause(fold(text)))
+            live = all(s in repo.LIVE_STATUSES for s in statuses + held)  # what the live tasks' text index holds
+            conditions.append(instance_views.task_text_clause(fold(text), live=live))
         return visible, conditions
 
     # --- rows ---------------------------------------------------------------------------------------------------------

@@ -3,13 +3,31 @@ close, and the inbox's conditions. Never commits: the caller owns the transactio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, and_, func, literal, or_, select, text, tuple_, union, update
-from sqlalchemy.sql.visitors import ExternallyTraversible, iterate, replacement_traverse
+from sqlalchemy import (
+    Column,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import ExternallyTraversible, InternalTraversal, iterate, replacement_traverse
 
 from phoihop.engine.store import rawsql, write_hooks
 from phoihop.engine.store.tables import Row, all_rows, human_task_table, is_id, task_candidate_table
@@ -187,6 +205,79 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------------
+LIVE_SEARCH_TABLE = "human_task_live_search"  # SQLite: FTS5, trigram tokenizer, the live tasks' search text (0204)
+TRIGRAM = 3  # the shortest text a trigram index finds (a shorter one yields no trigram: every row is read)
+
+
+class LiveTextMatch(ColumnElement[Any]):
+    """Live tasks whose folded search text may contain ``folded`` (at least ``TRIGRAM`` characters), as the index
+    answers it: on SQLite the task's id among the rows of the FTS5 table of migration 0204 matching the text as one
+    phrase of trigrams (every row whose text contains it, and maybe a few more: the search's LIKE, beside it, decides);
+    on PostgreSQL ``true`` (its partial trigram index serves the LIKE itself). Untyped, so SQLite gets no "= 1"."""
+
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own declaration: a plain list attribute)
+        ("task_id", InternalTraversal.dp_clauseelement),
+        ("phrase", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, folded: str) -> None:
+        self.task_id = human_task_table.c.id
+        self.phrase = bindparam(None, '"' + folded.replace('"', '""') + '"', type_=String())
+
+
+@compiles(LiveTextMatch, "sqlite")
+def _live_text_match_sqlite(element: LiveTextMatch, compiler: Any, **kw: Any) -> str:
+    # a constant table name; the text a bound parameter
+    task_id, phrase = compiler.process(element.task_id, **kw), compiler.process(element.phrase, **kw)
+    return f"{task_id} IN (SELECT task_id FROM {LIVE_SEARCH_TABLE} WHERE {LIVE_SEARCH_TABLE} MATCH {phrase})"  # noqa: S608
+
+
+@compiles(LiveTextMatch)
+def _live_text_match(element: LiveTextMatch, compiler: Any, **kw: Any) -> str:
+    return "true"
+
+
+def matches_live_text(conditions: Iterable[Any]) -> bool:
+    """Whether ``conditions`` hold a search of the live tasks' text that an index answers on SQLite."""
+    return any(isinstance(e, LiveTextMatch) for c in conditions for e in iterate(c))
+
+
+COMMON_TEXT = 1000  # a text the live tasks' index finds this often is read the ordered ways, not by the index
+_COMMON_KEY = "phoihop_common_texts"  # conn.info: phrase -> common (a plan's choice only: never a result)
+
+
+def live_text_is_selective(conn: Connection, conditions: Iterable[Any]) -> bool:
+    """Whether the live text searched in ``conditions`` (SQLite's FTS5 index) finds fewer than ``COMMON_TEXT`` live
+    tasks: then checking each against the caller beats reading the caller's tasks in order; a common text (a
+    surname, "nguyen": 7,376 live tasks of 100,000) is found sooner in order, each way stopping at a page. Counted
+    at most ``COMMON_TEXT`` rows deep, once per phrase and pooled connection (a stale answer costs time, never rows)."""
+    phrases = [str(e.phrase.value) for c in conditions for e in iterate(c) if isinstance(e, LiveTextMatch)]
+    if not phrases:
+        return False
+    known: dict[str, bool] = conn.info.setdefault(_COMMON_KEY, {})
+    for phrase in phrases:
+        if phrase not in known:
+            if len(known) > 256:
+                known.clear()
+            found = conn.exec_driver_sql(
+                f"SELECT count(*) FROM (SELECT 1 FROM {LIVE_SEARCH_TABLE} WHERE {LIVE_SEARCH_TABLE} MATCH ?"  # noqa: S608
+                f" LIMIT {COMMON_TEXT})",
+                (phrase,),
+            ).scalar_one()
+            known[phrase] = int(found) >= COMMON_TEXT
+    return not all(known[phrase] for phrase in phrases)
+
+
+def without_live_text(conditions: list[Any]) -> list[Any]:
+    """``conditions`` with the live text index's part dropped (the LIKE beside it stays and decides)."""
+
+    def drop(element: ExternallyTraversible, **_: Any) -> ExternallyTraversible | None:
+        return true() if isinstance(element, LiveTextMatch) else None
+
+    return [replacement_traverse(c, {}, drop) for c in conditions]
+
+
 @dataclass(frozen=True)
 class Visibility:
     """Who reads the inbox: tasks naming ``groups`` or ``user_ids`` as candidates, or held or completed by one of
@@ -297,12 +388,6 @@ def _after(key: InboxKey, due: Any, created: Any, task_id: Any) -> Any:
     )
 
 
-def _due_order(conn: Connection, due: Any) -> Any:
-    """``due`` ascending, NULLs last: PostgreSQL's default (its indexes serve it), SQLite's when asked (an index still
-    serves it: SQLite reads the non-NULL entries first)."""
-    return due.asc() if conn.dialect.name == "postgresql" else due.asc().nulls_last()
-
-
 _SORT = ("inbox_due", "inbox_created", "inbox_id")  # the order's columns in the merged branches (dropped from the rows)
 
 
@@ -371,11 +456,14 @@ def _places(due: Any, created: Any, task_id: Any) -> tuple[Any, Any, Any]:
     return due.label(_SORT[0]), created.label(_SORT[1]), task_id.label(_SORT[2])
 
 
-def _by_trigrams(conn: Connection, visible: Visibility, selective: bool) -> bool:
-    """A text search of a caller's tasks is found by its trigram index on PostgreSQL (of the live tasks when the
-    caller reads those: migration 0202), each row found then checked; on SQLite, which has no such index, the ways of
+def _by_trigrams(conn: Connection, selective: bool, conditions: list[Any]) -> bool:
+    """A text search of a caller's tasks is found by its trigram index, each row found then checked: on PostgreSQL
+    (of the live tasks when the caller reads those: migration 0202), on SQLite when the search is of live tasks by a
+    text of at least ``TRIGRAM`` characters (``LiveTextMatch``: the FTS5 table of migration 0204); else the ways of
     seeing the tasks are read in order and each row's text tested."""
-    return selective and conn.dialect.name == "postgresql"
+    if conn.dialect.name == "postgresql":
+        return selective
+    return selective and live_text_is_selective(conn, conditions)
 
 
 def _searched(visible: Visibility) -> list[Any]:
@@ -388,10 +476,56 @@ def _searched(visible: Visibility) -> list[Any]:
     ]
 
 
-def _member(conn: Connection, stmt: Any) -> Any:
+def _member(dialect: str, stmt: Any) -> Any:
     """A SELECT with its own ORDER BY or LIMIT as a member of a UNION: in parentheses on PostgreSQL (as it is), in a
     subquery on SQLite (which takes no parentheses there)."""
-    return stmt if conn.dialect.name == "postgresql" else select(stmt.subquery())
+    return stmt if dialect == "postgresql" else select(stmt.subquery())
+
+
+def _due_order(dialect: str, due: Any) -> Any:
+    """``due`` ascending, NULLs last: PostgreSQL's default (its indexes serve it), SQLite's when asked (an index still
+    serves it: SQLite reads the non-NULL entries first)."""
+    return due.asc() if dialect == "postgresql" else due.asc().nulls_last()
+
+
+def _merged_page(
+    dialect: str, visible: Visibility, conditions: list[Any], limit: int, offset: int, after: InboxKey | None
+) -> Any:
+    """The page's statement for a caller: each way's first ``offset + limit`` places, merged, the page's rows."""
+    ht = human_task_table.c
+    firsts = [
+        _member(dialect, way.order_by(_due_order(dialect, due), created, task_id).limit(offset + limit))
+        for way, (due, created, task_id) in _ways(visible, conditions=conditions, after=after)
+    ]
+    merged = union(*firsts).subquery()
+    place = [merged.c[name] for name in _SORT]
+    return (
+        select(human_task_table)
+        .join(merged, ht.id == place[2])
+        .order_by(_due_order(dialect, place[0]), *place[1:])
+        .limit(limit)
+        .offset(offset)
+    )
+
+
+def _merged_count(dialect: str, visible: Visibility, conditions: list[Any], cap: int) -> Any:
+    """The count's statement for a caller: each way's first ``cap + 1`` places, merged, counted."""
+    ways = [_member(dialect, way.limit(cap + 1)) for way, _ in _ways(visible, conditions=conditions, after=None)]
+    return select(func.count()).select_from(union(*ways).subquery())
+
+
+# The inbox without a filter (the page most read, by every officer all day) as built statements, one per caller's
+# visibility and page: building one (a SELECT per way, their UNION, its column proxies) took longer than SQLite ran
+# it (an agency's first page: ~3 ms of Python per read); the statements hold no moment, only the caller's groups,
+# people and statuses, so they are reused as they are
+@functools.lru_cache(maxsize=1024)
+def _plain_page(dialect: str, visible: Visibility, limit: int, offset: int) -> Any:
+    return _merged_page(dialect, visible, [], limit, offset, None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_count(dialect: str, visible: Visibility, cap: int) -> Any:
+    return _merged_count(dialect, visible, [], cap)
 
 
 def inbox_page(
@@ -413,19 +547,12 @@ def inbox_page(
     entries and rows, whatever the size of the agency or of its history. ``selective`` (a text search) on PostgreSQL:
     the rows are found by the trigram index, each checked against ``visible`` and the few left sorted."""
     ht = human_task_table.c
-    if visible is not None and not _by_trigrams(conn, visible, selective):
-        firsts = [
-            _member(conn, way.order_by(_due_order(conn, due), created, task_id).limit(offset + limit))
-            for way, (due, created, task_id) in _ways(visible, conditions=conditions, after=after)
-        ]
-        merged = union(*firsts).subquery()
-        place = [merged.c[name] for name in _SORT]
+    if visible is not None and not _by_trigrams(conn, selective, conditions):
+        dialect, conditions = conn.dialect.name, without_live_text(conditions)
         stmt = (
-            select(human_task_table)
-            .join(merged, ht.id == place[2])
-            .order_by(_due_order(conn, place[0]), *place[1:])
-            .limit(limit)
-            .offset(offset)
+            _plain_page(dialect, visible, limit, offset)
+            if not conditions and after is None
+            else _merged_page(dialect, visible, conditions, limit, offset, after)
         )
         return all_rows(conn.execute(stmt))
     where = list(conditions)
@@ -448,15 +575,17 @@ def count_inbox(
     """How many tasks match, counted up to ``cap`` (True when there are more): at most ``cap + 1`` rows are read (of
     each way of seeing them, for a caller: a way that reaches ``cap + 1`` is past the cap; the inbox and its deadline
     filters from the candidates' index alone)."""
-    if visible is not None and not _by_trigrams(conn, visible, selective):
-        ways = [_member(conn, way.limit(cap + 1)) for way, _ in _ways(visible, conditions=conditions, after=None)]
-        matching = union(*ways).subquery()
+    if visible is not None and not _by_trigrams(conn, selective, conditions):
+        dialect, conditions = conn.dialect.name, without_live_text(conditions)
+        stmt = (
+            _plain_count(dialect, visible, cap) if not conditions else _merged_count(dialect, visible, conditions, cap)
+        )
     else:
         where = list(conditions)
         if visible is not None:
             where += _searched(visible)
-        matching = select(human_task_table.c.id).where(*where).limit(cap + 1).subquery()
-    found = int(conn.execute(select(func.count()).select_from(matching)).scalar_one())
+        stmt = select(func.count()).select_from(select(human_task_table.c.id).where(*where).limit(cap + 1).subquery())
+    found = int(conn.execute(stmt).scalar_one())
     return min(found, cap), found > cap
 
 

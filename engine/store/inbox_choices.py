@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, true
 
-from phoihop.engine.store.human_tasks import Visibility
+from phoihop.engine.store.human_tasks import Visibility, live_text_is_selective, without_live_text
 from phoihop.engine.store.tables import human_task_table
 
 __all__ = ["count_choices"]
@@ -33,11 +33,18 @@ def count_choices(
     kept = [and_(true(), *conditions) for conditions in choices]
     # the caller's visible rows (their ids from the candidates' index, then each row by its key), or for an admin the
     # rows any choice keeps
-    where: list[Any] = (
-        [or_(*kept)]
-        if visible is None
-        else [_status_in(tuple(dict.fromkeys(visible.statuses + visible.held))), visible.ids_clause()]
-    ) + list(shared)
+    where: list[Any]
+    if visible is None:
+        where = [or_(*kept)]
+    elif conn.dialect.name == "sqlite" and live_text_is_selective(conn, shared):
+        # a text every choice searches, found by the live tasks' text index: the few rows it finds, each checked
+        # against the caller's candidate rows (not the caller's every visible row, each text tested)
+        where = [visible.named_clause()]
+    else:
+        where = [_status_in(tuple(dict.fromkeys(visible.statuses + visible.held))), visible.ids_clause()]
+        if conn.dialect.name == "sqlite":  # a common text: each visible row's text tested, no index list built
+            shared, kept = without_live_text(list(shared)), without_live_text(kept)
+    where += list(shared)
     flags = [case((condition, 1), else_=0).label(f"choice_{i}") for i, condition in enumerate(kept)]
     rows = select(*flags).where(*where).limit(scan_cap + 1).subquery()
     stmt = select(func.count(), *(func.coalesce(func.sum(rows.c[flag.name]), 0) for flag in flags))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
-from phoihop.engine.store.human_tasks import LIVE_STATUSES
+from phoihop.engine.store.human_tasks import LIVE_STATUSES, TRIGRAM, LiveTextMatch
 from phoihop.engine.store.tables import (
     definition_table,
     external_task_table,
@@ -26,10 +26,15 @@ def _contains(text: str) -> str:
     return f"%{escaped}%"
 
 
-def task_text_clause(folded: str) -> Any:
+def task_text_clause(folded: str, *, live: bool = False) -> Any:
     """Tasks whose search text (engine/search_text.py: name, business key, dossier code, case title, applicant, all
-    folded) contains ``folded``, the query folded the same way (LIKE wildcards in it match literally)."""
-    return human_task_table.c.search_text.like(_contains(folded), escape=_LIKE_ESCAPE)
+    folded) contains ``folded``, the query folded the same way (LIKE wildcards in it match literally). ``live``: the
+    tasks searched are live ones only, so on SQLite the FTS5 index of the live tasks' text (migration 0204) may find
+    them first (a text of at least 3 characters)."""
+    contains = human_task_table.c.search_text.like(_contains(folded), escape=_LIKE_ESCAPE)
+    if not live or len(folded) < TRIGRAM:
+        return contains
+    return and_(LiveTextMatch(folded), contains)
 
 
 def instance_labels(conn: Connection, instance_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

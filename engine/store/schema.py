@@ -138,7 +138,13 @@ def upgrade_if_needed(url: str) -> bool:
 DATABASE_DEPENDENT_INDEXES = frozenset({"ix_human_task_search_trgm", "ix_human_task_live_search_trgm"})
 
 
+# SQLite's FTS5 table of migration 0204 (and the shadow tables FTS5 keeps beside it), outside the models
+DATABASE_DEPENDENT_TABLE = "human_task_live_search"
+
+
 def _declared_in_models(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    if type_ == "table" and (name or "").startswith(DATABASE_DEPENDENT_TABLE):
+        return False
     return not (type_ == "index" and name in DATABASE_DEPENDENT_INDEXES)
 
 
