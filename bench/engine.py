@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,8 +254,10 @@ def capture_writes(url: str) -> list[list[str]]:
     return [c for c in commands if c]
 
 
-def bench_floor(url: str, n: int) -> float:
-    """Raw SpiffWorkflow plus the engine's writes of each command, replayed on plain sqlite3 (see the docstring)."""
+def floor_instance(url: str, total: int) -> tuple[Callable[[], None], Callable[[], None]]:
+    """One floor instance per call (raw SpiffWorkflow plus the engine's writes of each command, replayed on plain
+    sqlite3; ``total`` of them rewritten before any is timed), and the connection's close. bench/floor_pairs.py
+    alternates these with engine instances."""
     commands = capture_writes(url)
     assert len(commands) == 5, f"captured {len(commands)} commands"
     database = url.removeprefix("sqlite:///")
@@ -288,9 +291,7 @@ def bench_floor(url: str, n: int) -> float:
     parser.add_bpmn_files([str(PROCESS)])
     spec, subprocesses = parser.get_spec(KEY), parser.get_subprocess_specs(KEY)
     script_engine = SandboxedScriptEngine()
-    total = max(5, n // 10) + 3 * n
-    scripts = [replay(k) for k in range(total)]  # rewritten before the clock starts
-    runs = iter(scripts)
+    runs = iter([replay(k) for k in range(total)])  # rewritten before the clock starts
 
     def write(statements: list[str]) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -311,10 +312,16 @@ def bench_floor(url: str, n: int) -> float:
             write(script[step + 1])
         assert workflow.completed
 
+    return one, conn.close
+
+
+def bench_floor(url: str, n: int) -> float:
+    """Raw SpiffWorkflow plus the engine's writes of each command, replayed on plain sqlite3 (see the docstring)."""
+    one, close = floor_instance(url, max(5, n // 10) + 3 * n)
     try:
         return _rate(one, n)
     finally:
-        conn.close()
+        close()
 
 
 def pg_database() -> str | None:
@@ -353,7 +360,7 @@ def main() -> None:
         postgres_server_cpu = SERVER_CPU_MS.get("bench_engine.<locals>.one") if pg_url else None
         loop = bench_loop(f"sqlite:///{tmp}/loop.db")
         floor = bench_floor(f"sqlite:///{tmp}/floor.db", n)
-        floor_cpu = CPU_MS["bench_floor.<locals>.one"]
+        floor_cpu = CPU_MS["floor_instance.<locals>.one"]
     result = {
         "raw_per_s": round(raw, 1),
         "raw_patched_per_s": round(raw_patched, 1),

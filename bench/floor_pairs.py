@@ -7,7 +7,8 @@ engine's captured writes replayed on plain ``sqlite3``, built by ``bench/engine.
 rewriting) — run in chunks of ``--chunk`` instances, one engine chunk then one floor chunk, ``--rounds`` times: each
 pair is timed in the same seconds. Prints, for the wall clock and for this process's CPU, the median of the pairs'
 ratios (engine ÷ floor) and the ratio of the best chunks, then one JSON line. Usage:
-[PHOIHOP_BENCH_CODE=/path/to/checkout] python bench/floor_pairs.py [--rounds N] [--chunk N]
+[PHOIHOP_BENCH_CODE=/path/to/checkout] python bench/floor_pairs.py [--rounds N] [--chunk N]   (the other checkout:
+one whose bench/engine.py has ``floor_instance``, main from 8/12/2026)
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ import argparse
 import importlib.util
 import json
 import os
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,13 +31,8 @@ CODE = Path(os.environ.get("PHOIHOP_BENCH_CODE") or Path(__file__).resolve().par
 _spec = importlib.util.spec_from_file_location("bench_engine", CODE / "bench" / "engine.py")
 assert _spec is not None and _spec.loader is not None
 bench_engine = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_engine)  # its bench/engine.py: the process, actors, capture and rewriting rules
+_spec.loader.exec_module(bench_engine)  # its bench/engine.py: the process, actors and the floor (floor_instance)
 
-from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
-
-from phoihop.engine.execution.sandbox import SandboxedScriptEngine  # noqa: E402
 
 KEY, OFFICER, OWNER, PROCESS = bench_engine.KEY, bench_engine.OFFICER, bench_engine.OWNER, bench_engine.PROCESS
 
@@ -64,63 +58,6 @@ def engine_instance(url: str) -> tuple[Callable[[], None], Callable[[], None]]:
     return one, container.close
 
 
-def floor_instance(url: str, total: int) -> tuple[Callable[[], None], Callable[[], None]]:
-    """One floor instance per call (``total`` of them prepared before any is timed), as ``bench_floor`` makes them."""
-    commands = bench_engine.capture_writes(url)
-    assert len(commands) == 5, f"captured {len(commands)} commands"
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=60000"):
-        conn.execute(f"PRAGMA {pragma}")
-    next_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit_event").fetchone()[0]) + 1
-    next_seq = int(conn.execute("SELECT seq FROM audit_chain WHERE id = 1").fetchone()[0]) + 1
-    flat = [sql for command in commands for sql in command]
-    first_id = min((int(m.group(2)) for sql in flat for m in bench_engine._EVENT_ID.finditer(sql)), default=0)
-    first_seq = min(
-        (int(m.group(2) or m.group(4)) for sql in flat for m in bench_engine._CHAIN_SEQ.finditer(sql)), default=0
-    )
-    per_instance = sum(sql.startswith("INSERT INTO audit_event") for sql in flat)
-
-    def replay(k: int) -> list[list[str]]:
-        ids: dict[str, str] = {}
-        shift_id, shift_seq = next_id + k * per_instance - first_id, next_seq + k * per_instance - first_seq
-
-        def one(sql: str) -> str:
-            sql = bench_engine._UUID.sub(lambda m: ids.setdefault(m.group(0), str(uuid.uuid4())), sql)
-            sql = bench_engine._CHAIN_SEQ.sub(
-                lambda m: f"{m.group(1) or m.group(3)}{int(m.group(2) or m.group(4)) + shift_seq}", sql
-            )
-            return bench_engine._EVENT_ID.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + shift_id}", sql)
-
-        return [[one(sql) for sql in command] for command in commands]
-
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_files([str(PROCESS)])
-    spec, subprocesses = parser.get_spec(KEY), parser.get_subprocess_specs(KEY)
-    script_engine = SandboxedScriptEngine()
-    runs = iter([replay(k) for k in range(total)])
-
-    def write(statements: list[str]) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        for sql in statements:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-
-    def one() -> None:
-        script = next(runs)
-        workflow = BpmnWorkflow(spec, subprocesses, script_engine=script_engine)
-        workflow.do_engine_steps()
-        write(script[0])
-        for step in range(4):
-            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
-            task.set_data(step=step)
-            task.run()
-            workflow.do_engine_steps()
-            write(script[step + 1])
-        assert workflow.completed
-
-    return one, conn.close
-
-
 def chunk(one: Callable[[], None], n: int) -> tuple[float, float]:
     """Wall and CPU milliseconds per instance over ``n`` instances."""
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -136,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine, close_engine = engine_instance(f"sqlite:///{tmp}/engine.db")
-        floor, close_floor = floor_instance(f"sqlite:///{tmp}/floor.db", args.chunk * (args.rounds + 1))
+        floor, close_floor = bench_engine.floor_instance(f"sqlite:///{tmp}/floor.db", args.chunk * (args.rounds + 1))
         try:
             chunk(engine, args.chunk)  # warm-up, one chunk each
             chunk(floor, args.chunk)
