@@ -254,14 +254,14 @@ def _seal_buffered(conn: Connection, rows: list[dict[str, Any]]) -> None:
     stored_at: dict[datetime, Any] = {}  # a command's events share one time: converted once
     for event_id, row in zip(head["ids"], rows, strict=True):
         event = {**row, "id": int(event_id), "process_key": None, "data": orjson.loads(row["data"])}
-        body = canonical(event) + b"|"  # both links hash the same form: made once
+        body = canonical(event)  # both links hash the same form: made once
         instance = row["instance_id"]
         instance_hash = None
         if instance is not None:
-            instance_hash = hashlib.sha256(body + last_of[instance].encode()).hexdigest()
+            instance_hash = _chained(body, last_of[instance])
             last_of[instance] = instance_hash
         seq += 1
-        head_hash = hashlib.sha256(body + head_hash.encode()).hexdigest()
+        head_hash = _chained(body, head_hash)
         at = row["at"]
         if at not in stored_at:
             stored_at[at] = rawsql.ts(conn, at)
@@ -292,8 +292,13 @@ def canonical(event: Mapping[str, Any]) -> bytes:
 
 
 def link(event: Mapping[str, Any], previous: str) -> str:
-    """The hash of ``event`` chained to ``previous`` (``_seal_buffered`` makes the same bytes inline)."""
-    return hashlib.sha256(canonical(event) + b"|" + previous.encode()).hexdigest()
+    """The hash of ``event`` chained to ``previous``."""
+    return _chained(canonical(event), previous)
+
+
+def _chained(body: bytes, previous: str) -> str:
+    """The hash of an event's canonical form ``body`` chained to ``previous`` (``link``, for a form made once)."""
+    return hashlib.sha256(body + b"|" + previous.encode()).hexdigest()
 
 
 def seal(conn: Connection) -> int:
