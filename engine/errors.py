@@ -169,6 +169,15 @@ class InstanceNotFound(EngineError):
     title_vi = "Không tìm thấy hồ sơ quy trình"
     title_en = "Process instance not found"
 
+    @classmethod
+    def of(cls, instance_id: str) -> InstanceNotFound:
+        """The one wording of a missing instance, for every command and read that looks one up."""
+        return cls(
+            f"instance {instance_id} not found",
+            detail_vi=f"Không tìm thấy hồ sơ {instance_id}",
+            instance_id=instance_id,
+        )
+
 
 class IncidentNotFound(EngineError):
     code = "incident-not-found"

@@ -183,11 +183,7 @@ class CommentCommands:
     def _require_access(conn: Connection, actor: Actor, instance_id: str) -> None:
         instance = repo.get_instance(conn, instance_id)
         if instance is None:
-            raise InstanceNotFound(
-                f"instance {instance_id} not found",
-                detail_vi=f"Không tìm thấy hồ sơ {instance_id}",
-                instance_id=instance_id,
-            )
+            raise InstanceNotFound.of(instance_id)
         tasks = repo.tasks_of_instance(conn, instance_id, open_only=False)
         InstanceReads._require_access(
             actor, instance, tasks

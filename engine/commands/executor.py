@@ -176,11 +176,7 @@ class CommandExecutor:
     def lock(self, conn: Connection, instance_id: str) -> repo.Row:
         head = repo.lock_instance_head(conn, instance_id)
         if head is None:
-            raise InstanceNotFound(
-                f"instance {instance_id} not found",
-                detail_vi=f"Không tìm thấy hồ sơ {instance_id}",
-                instance_id=instance_id,
-            )
+            raise InstanceNotFound.of(instance_id)
         return head
 
     def advance(

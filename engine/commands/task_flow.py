@@ -300,11 +300,7 @@ class TaskFlowCommands:
                 f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
             )
         if head is None:
-            raise InstanceNotFound(
-                f"instance {task['instance_id']} not found",
-                detail_vi=f"Không tìm thấy hồ sơ {task['instance_id']}",
-                instance_id=task["instance_id"],
-            )
+            raise InstanceNotFound.of(task["instance_id"])
         return head, task
 
     @staticmethod

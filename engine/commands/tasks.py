@@ -131,11 +131,7 @@ class TaskCommands:
             task = self._found(found, task_id)
             actor.require_candidate(task)
             if head is None:
-                raise InstanceNotFound(
-                    f"instance {task['instance_id']} not found",
-                    detail_vi=f"Không tìm thấy hồ sơ {task['instance_id']}",
-                    instance_id=task["instance_id"],
-                )
+                raise InstanceNotFound.of(task["instance_id"])
             self._require_open(task)
             if task["assignee"] is not None and task["assignee"] not in actor.user_ids:
                 raise NotAssignee(

@@ -71,11 +71,7 @@ def require_instance_access(conn: Connection, actor: Actor, instance_id: str) ->
     """The instance row, if it exists and ``actor`` may see it (InstanceNotFound, Forbidden otherwise)."""
     row = repo.get_instance(conn, instance_id)
     if row is None:
-        raise InstanceNotFound(
-            f"instance {instance_id} not found",
-            detail_vi=f"Không tìm thấy hồ sơ {instance_id}",
-            instance_id=instance_id,
-        )
+        raise InstanceNotFound.of(instance_id)
     require_access(actor, row, repo.tasks_of_instance(conn, instance_id, open_only=False))
     return row
 

@@ -202,11 +202,7 @@ class InstanceReads:
         with self.db.transaction(write=False) as conn:
             row = repo.get_instance(conn, instance_id)
             if row is None:
-                raise InstanceNotFound(
-                    f"instance {instance_id} not found",
-                    detail_vi=f"Không tìm thấy hồ sơ {instance_id}",
-                    instance_id=instance_id,
-                )
+                raise InstanceNotFound.of(instance_id)
             tasks = repo.tasks_of_instance(conn, instance_id, open_only=False)
             self._require_access(actor, row, tasks)
             definition_id = row["definition_id"]
