@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 
 from phoihop.engine.store import models  # noqa: F401
 from phoihop.engine.store.database import make_engine, normalize_url
+from phoihop.engine.store.human_tasks import LIVE_SEARCH_TABLE
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -139,7 +140,7 @@ DATABASE_DEPENDENT_INDEXES = frozenset({"ix_human_task_search_trgm", "ix_human_t
 
 
 # SQLite's FTS5 table of migration 0204 (and the shadow tables FTS5 keeps beside it), outside the models
-DATABASE_DEPENDENT_TABLE = "human_task_live_search"
+DATABASE_DEPENDENT_TABLE = LIVE_SEARCH_TABLE
 
 
 def _declared_in_models(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
