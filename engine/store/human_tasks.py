@@ -238,11 +238,6 @@ def _live_text_match(element: LiveTextMatch, compiler: Any, **kw: Any) -> str:
     return "true"
 
 
-def matches_live_text(conditions: Iterable[Any]) -> bool:
-    """Whether ``conditions`` hold a search of the live tasks' text that an index answers on SQLite."""
-    return any(isinstance(e, LiveTextMatch) for c in conditions for e in iterate(c))
-
-
 COMMON_TEXT = 1000  # a text the live tasks' index finds this often is read the ordered ways, not by the index
 _COMMON_KEY = "phoihop_common_texts"  # conn.info: phrase -> common (a plan's choice only: never a result)
 
