@@ -37,14 +37,28 @@ _spec.loader.exec_module(bench_engine)  # its bench/engine.py: the process, acto
 KEY, OFFICER, OWNER, PROCESS = bench_engine.KEY, bench_engine.OFFICER, bench_engine.OWNER, bench_engine.PROCESS
 
 
-def engine_instance(url: str) -> tuple[Callable[[], None], Callable[[], None]]:
-    """One engine instance per call, and the container's close."""
+def engine_instance(url: str, revision: str = "head") -> tuple[Callable[[], None], Callable[[], None]]:
+    """One engine instance per call, and the container's close; the schema at ``revision`` (another than head: an
+    earlier migration's writes measured by the same engine, as bench/live_search_writes.py does)."""
+    from alembic import command
+
     from phoihop.engine.clock import FakeClock
     from phoihop.engine.container import build_engine
     from phoihop.engine.model import SourceFile
-    from phoihop.engine.store.schema import upgrade
+    from phoihop.engine.store.database import make_engine
+    from phoihop.engine.store.schema import alembic_config, upgrade
 
-    upgrade(url)
+    if revision == "head":
+        upgrade(url)
+    else:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                config = alembic_config(url)
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+        finally:
+            engine.dispose()
     container = build_engine(url, clock=FakeClock())
     container.deployments.deploy(OWNER, [SourceFile(PROCESS.name, PROCESS.read_bytes())])
 

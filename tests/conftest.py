@@ -181,7 +181,8 @@ class _Emptier:
 
 KEPT_TABLE = "alembic_version"
 # SQLite's FTS5 table of migration 0204 keeps its index and configuration in shadow tables: emptied through the table
-# itself (its rows deleted), never directly (an FTS5 table without its configuration row no longer opens)
+# itself (its rows deleted), never directly (an FTS5 table without its configuration row no longer opens); migration
+# 0207's human_task_live_search_key, under the same prefix, is emptied by human_task's delete trigger
 FTS_SHADOW_TABLES = f"{DATABASE_DEPENDENT_TABLE}_"
 _session_emptiers: dict[str, _Emptier] = {}  # the session's PostgreSQL database(s), kept until the session ends
 

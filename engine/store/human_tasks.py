@@ -205,7 +205,7 @@ def tasks_of_instance(conn: Connection, instance_id: str, *, open_only: bool) ->
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------------
-LIVE_SEARCH_TABLE = "human_task_live_search"  # SQLite: FTS5, trigram tokenizer, the live tasks' search text (0204)
+LIVE_SEARCH_TABLE = "human_task_live_search"  # SQLite: FTS5 trigram, the live tasks' search text (0204; keyed: 0207)
 TRIGRAM = 3  # the shortest text a trigram index finds (a shorter one yields no trigram: every row is read)
 
 

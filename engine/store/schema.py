@@ -139,7 +139,8 @@ def upgrade_if_needed(url: str) -> bool:
 DATABASE_DEPENDENT_INDEXES = frozenset({"ix_human_task_search_trgm", "ix_human_task_live_search_trgm"})
 
 
-# SQLite's FTS5 table of migration 0204 (and the shadow tables FTS5 keeps beside it), outside the models
+# SQLite's FTS5 table of migration 0204 (and the shadow tables FTS5 keeps beside it, and migration 0207's
+# human_task_live_search_key: the task's id → its FTS row), outside the models
 DATABASE_DEPENDENT_TABLE = LIVE_SEARCH_TABLE
 
 

@@ -349,6 +349,10 @@ def test_execute_moves_the_chosen_instances_and_refuses_the_one_at_a_removed_tas
     assert renamed["id"] == legal_task["id"] and renamed["assignee"] == "duc"
     assert renamed["name"] == "Thẩm định cơ chế, chính sách" and renamed["due_at"] == legal_task["due_at"]
     assert renamed["search_text"].startswith("tham dinh co che, chinh sach")  # the inbox search finds the new name
+    if container.db.engine.dialect.name == "sqlite":  # the live tasks' text index (migrations 0204, 0207) follows
+        with container.db.transaction(write=False) as conn:
+            found = text("SELECT task_id FROM human_task_live_search WHERE human_task_live_search MATCH :q")
+            assert conn.execute(found, {"q": '"tham dinh co che"'}).scalars().all() == [renamed["id"]]
     assert [(t["task_id"], t["due_at"]) for t in timers(container, cases["legal"])] == [
         (t["task_id"], t["due_at"]) for t in legal_timers
     ]

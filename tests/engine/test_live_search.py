@@ -5,6 +5,11 @@ finished, any length of text, LIKE wildcards and FTS5 syntax in it taken literal
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+import subprocess
+from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +17,8 @@ from alembic import command
 from sqlalchemy import bindparam, text
 
 from phoihop.engine.clock import FakeClock
-from phoihop.engine.container import EngineContainer
+from phoihop.engine.commands.retention import Retention
+from phoihop.engine.container import EngineContainer, build_engine
 from phoihop.engine.reads.tasks import TaskReads
 from phoihop.engine.search_text import fold
 from phoihop.engine.store import human_tasks
@@ -117,6 +123,70 @@ def test_a_search_finds_what_the_plain_like_finds(
     assert [t.id for t in completed.items] == [done["id"]]
 
 
+def rebuild(path: Path, how: str) -> Path:
+    """The database at ``path`` after ``how``: ``vacuum`` rebuilds the file in place, ``dump`` restores the sqlite3
+    shell's ``.dump`` of it into a new file (a backup kept as SQL text). SQLite's documentation lets either give a
+    table without an INTEGER PRIMARY KEY new rowids; the dump does (its INSERTs name no rowid, so the holes that
+    deleted rows left close), VACUUM in SQLite 3.40 keeps them for a table with an index. (Python's ``iterdump``
+    cannot restore an FTS5 table: it writes the virtual table's rows and its shadow tables' both.)"""
+    if how == "vacuum":
+        with closing(sqlite3.connect(path, isolation_level=None)) as raw:
+            raw.execute("VACUUM")
+        return path
+    shell = shutil.which("sqlite3")
+    if shell is None:
+        pytest.skip("the sqlite3 shell is not installed")
+    restored = path.with_name("restored.db")
+    dumped = subprocess.run([shell, str(path), ".dump"], check=True, capture_output=True).stdout
+    subprocess.run([shell, str(restored)], input=dumped, check=True, capture_output=True)
+    return restored
+
+
+@pytest.mark.parametrize("how", ["vacuum", "dump"])
+def test_the_live_text_index_keeps_its_tasks_when_the_file_is_rebuilt(
+    container: EngineContainer, clock: FakeClock, db_url: str, tmp_path: Path, how: str
+) -> None:
+    """Cases purged by retention leave holes in ``human_task``'s rowids; a rebuild of the file may close them. The
+    index must still hold exactly the live tasks afterwards, through the writes that follow: a new task may take a
+    rowid a live task had before, a finished one must leave."""
+    if container.db.engine.dialect.name != "sqlite":
+        pytest.skip("the FTS5 table is SQLite's (PostgreSQL: the partial trigram index of migration 0202)")
+    deploy(container, "four_tasks.bpmn")
+    names = ("Phạm Gia Bảo", "Vũ Minh Châu", "Đặng Quốc Dũng", "Bùi Thanh Giang", "Hoàng Lan Hương", "Lý Khánh Linh")
+    started = {n: container.instances.start(SKHCN, "four_tasks", variables={"applicant_name": n})[0] for n in names}
+    for purged in names[:3]:
+        container.instances.cancel(ADMIN, started[purged])
+    clock.advance(timedelta(days=60))
+    retention = Retention(
+        container.db,
+        clock,
+        container.dashboard,
+        days=30,
+        archive_dir=tmp_path / "archive",
+        batch=10,
+        contents=container.documents.content,
+    )
+    assert sorted(retention.run().purged) == sorted(started[n] for n in names[:3])
+    container.db.engine.dispose()
+    rebuilt = build_engine(f"sqlite:///{rebuild(Path(db_url.removeprefix('sqlite:///')), how)}", clock=clock)
+    try:
+        later = ("Trịnh Mai Anh", "Tạ Hữu Nghĩa", "Kiều Phương Thảo", "Mạc Đình Tuấn")
+        for name in later:  # new tasks, new rowids: after a renumbering, the ones live tasks' index rows still carry
+            started[name] = rebuilt.instances.start(SKHCN, "four_tasks", variables={"applicant_name": name})[0]
+        [finished] = open_tasks(rebuilt, started[names[3]]).values()
+        rebuilt.tasks.complete(SKHCN, finished["id"], {})  # its next task comes in, the finished one leaves
+        reads = TaskReads(rebuilt.db, clock)
+        for name in names[3:] + later:
+            assert [t.instance_id for t in reads.list_tasks(SKHCN, text=name).items] == [started[name]], name
+        with rebuilt.db.transaction(write=False) as conn:
+            live = conn.execute(
+                text("SELECT id FROM human_task WHERE status IN ('open', 'claimed', 'awaiting_approval')")
+            ).scalars()
+            assert sorted(conn.execute(text("SELECT task_id FROM human_task_live_search")).scalars()) == sorted(live)
+    finally:
+        rebuilt.close()
+
+
 def test_migration_0204_fills_the_index_and_goes_back(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)
@@ -151,6 +221,61 @@ def test_migration_0204_fills_the_index_and_goes_back(tmp_path: Path) -> None:
         upgrade(url)
         with engine.begin() as conn:
             assert conn.execute(found, {"q": '"tran thi thu"'}).all() == []
+    finally:
+        engine.dispose()
+    assert pending_diff(url) == []
+
+
+def test_migration_0207_writes_the_index_again_keyed_by_task_and_goes_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    index = "SELECT rowid, task_id FROM human_task_live_search ORDER BY task_id"
+    try:
+        with engine.begin() as conn:
+            config = alembic_config(url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0204")
+            for statement in ROWS[:3]:  # a deployment, its definition, one instance
+                conn.execute(text(statement))
+            for task, status in (("t-a", "open"), ("t-b", "claimed"), ("t-c", "completed"), ("t-d", "open")):
+                conn.execute(
+                    text(
+                        "INSERT INTO human_task (id, instance_id, process_key, element_id, name, candidate_groups,"
+                        " candidate_users, status, created_at, search_text) VALUES (:t, :i, 'k', 'a', 'A',"
+                        " '[\"skhcn\"]', '[]', :s, '2026-12-01 01:00:00', 'tiep nhan | tran thi thu')"
+                    ),
+                    {"t": task, "i": "00000000-0000-7000-8000-000000000001", "s": status},
+                )
+            # what a renumbering left: t-d's row overwritten by a task that took its rowid, t-a's row at a stale one
+            conn.execute(text("DELETE FROM human_task_live_search WHERE task_id IN ('t-a', 't-d')"))
+            conn.execute(
+                text("INSERT INTO human_task_live_search (rowid, search_text, task_id) VALUES (9, 'x', 't-a')")
+            )
+        upgrade(url)
+        with engine.begin() as conn:
+            rows = conn.execute(text(index)).all()
+            assert [task for _, task in rows] == ["t-a", "t-b", "t-d"]  # the live tasks, each once
+            key = conn.execute(text("SELECT search_rowid, task_id FROM human_task_live_search_key ORDER BY task_id"))
+            assert key.all() == rows
+            conn.execute(text("DELETE FROM human_task WHERE id = 't-a'"))
+            conn.execute(text("UPDATE human_task SET status = 'completed' WHERE id = 't-b'"))
+            conn.execute(text("UPDATE human_task SET status = 'open', search_text = 'le van duc' WHERE id = 't-c'"))
+            found = text("SELECT task_id FROM human_task_live_search WHERE human_task_live_search MATCH :q")
+            assert conn.execute(found, {"q": '"tran thi thu"'}).scalars().all() == ["t-d"]
+            assert conn.execute(found, {"q": '"le van duc"'}).scalars().all() == ["t-c"]
+            assert conn.execute(text("SELECT task_id FROM human_task_live_search_key ORDER BY 1")).scalars().all() == [
+                "t-c",
+                "t-d",
+            ]
+            config = alembic_config(url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0204")
+            assert conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE '%live_search_key'")).all() == []
+            rowids = text("SELECT t.rowid, t.id FROM human_task t WHERE t.status IN ('open', 'claimed') ORDER BY t.id")
+            assert conn.execute(text(index)).all() == conn.execute(rowids).all()  # 0204's rows: the tasks' rowids
+        upgrade(url)
+        with engine.begin() as conn:
+            assert [task for _, task in conn.execute(text(index))] == ["t-c", "t-d"]
     finally:
         engine.dispose()
     assert pending_diff(url) == []
