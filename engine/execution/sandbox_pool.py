@@ -88,8 +88,10 @@ def _timeout(source: str, code: int, cpu_seconds: float, wall_seconds: float) ->
     if code == _SIGXCPU:
         return cpu_timeout(cpu_seconds, expression=expression, stopped_by="cpu_rlimit")
     return ScriptTimeout(
-        f"Script exceeded its wall-clock limit of {wall_seconds:g} s (it waited or was blocked)",
-        detail_vi=f"Kịch bản chạy quá thời gian thực cho phép ({wall_seconds:g} giây): kịch bản bị chặn hoặc phải chờ",
+        f"Script exceeded its wall-clock time limit of {wall_seconds:g} s"
+        " (it waited, was blocked or the server was overloaded)",
+        detail_vi=f"Kịch bản chạy quá thời gian thực cho phép ({wall_seconds:g} giây):"
+        " kịch bản phải chờ, bị chặn hoặc máy chủ quá tải",
         expression=expression,
         exceeded="wall_seconds",
         limit_seconds=wall_seconds,
