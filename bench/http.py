@@ -1,9 +1,11 @@
 """HTTP benchmark: the whole path (client → uvicorn → FastAPI → engine → database) through real ``phoihop serve``.
 
-``--servers N`` server processes (default 1) on a fresh SQLite file (or, with ``--postgres``, a fresh database
-``phoihop_bench_http``), deploy-on-start off, a generated secret; with more than one server the scheduler runs in one
-``phoihop worker`` beside them, as in production, else nowhere. ``tests/fixtures/engine/four_tasks.bpmn`` (start → 4
-user tasks → end, one lane) is deployed, then keep-alive clients walk instances:
+``--servers N`` server processes (default 1) on a fresh SQLite file (or, with ``--postgres``, a fresh database of
+the run's own, ``phoihop_bench_http_<pid>``, dropped when the run ends, on Ctrl-C and SIGTERM too, so that runs side
+by side never drop each other's; ``PHOIHOP_BENCH_PG_DATABASE`` names another, dropped and made again), deploy-on-start
+off, a generated secret; with more than one server the scheduler runs in one ``phoihop worker`` beside them, as in
+production, else nowhere. ``tests/fixtures/engine/four_tasks.bpmn`` (start → 4 user tasks → end, one lane) is
+deployed, then keep-alive clients walk instances:
 
 - ``--walk next`` (default): POST /api/v1/process-instances (its answer lists the open task), then 4 × POST
   /api/v1/tasks/{task}/complete, each answering the next task in ``next_tasks``: 5 requests per instance;
@@ -69,8 +71,8 @@ from phoihop.auth import issue_token  # noqa: E402
 PHOIHOP = Path(sys.executable).parent / "phoihop"
 PROCESS, KEY = ROOT / "tests" / "fixtures" / "engine" / "four_tasks.bpmn", "four_tasks"
 PG_ADMIN = os.environ.get("PHOIHOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-# PHOIHOP_BENCH_PG_DATABASE: the database dropped and made again for the run (another name: runs side by side)
-PG_DATABASE = os.environ.get("PHOIHOP_BENCH_PG_DATABASE", "phoihop_bench_http")
+# PHOIHOP_BENCH_PG_DATABASE: the database dropped and made again for the run; by default each run has its own
+PG_DATABASE = os.environ.get("PHOIHOP_BENCH_PG_DATABASE") or f"phoihop_bench_http_{os.getpid()}"
 # SpiffArena (spiff-arena's backend) on the same four-task model, one client, measured in issue 15's sitting on this
 # machine: 1.8–2.3 instances/s. Without --spiffarena-url the ratio is against the upper end (the conservative one).
 SPIFFARENA_SITTING_PER_S = 2.3
@@ -87,18 +89,30 @@ def free_port() -> int:
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
+    """``PG_DATABASE``, empty, for the run; dropped at the end however the run ends (an error, Ctrl-C, SIGTERM: the
+    servers are stopped first, and a second Ctrl-C cannot interrupt the drop). Only a SIGKILL leaves it behind."""
     from sqlalchemy import create_engine, text
 
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    drop = text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
+            conn.execute(drop)
             conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
         yield PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
     finally:
-        admin.dispose()
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            with admin.connect() as conn:
+                conn.execute(drop)
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            admin.dispose()
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so that the servers stop and the database is dropped."""
+    raise SystemExit(128 + signum)
 
 
 @dataclass
@@ -524,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     secret = secrets.token_urlsafe(48)
     prefix = shlex.split(args.server_prefix)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminated)
     with tempfile.TemporaryDirectory(prefix="phoihop-bench-http-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         url = stack.enter_context(postgres_database() if args.postgres else _sqlite(workdir))

@@ -139,6 +139,7 @@ def build_engine(
     *,
     clock: Clock | None = None,
     script_cpu_seconds: float = 1.0,
+    script_wall_seconds: float = 5.0,
     script_workers: int = 2,
     script_memory_mb: int = 512,
     cache_size: int = 2000,
@@ -168,7 +169,8 @@ def build_engine(
 ) -> EngineContainer:
     """Build the engine on ``database_url``. ``deployments`` (compiled deployments by content hash, a pure function of
     the files) defaults to the process-wide COMPILED_DEPLOYMENTS; pass another to keep an engine's own. Scripts run in
-    the process's shared pool of ``script_workers`` worker processes of ``script_memory_mb`` each. Documents' bytes go
+    the process's shared pool of ``script_workers`` worker processes of ``script_memory_mb`` each, under
+    ``script_cpu_seconds`` of CPU time and ``script_wall_seconds`` of wall clock each. Documents' bytes go
     to ``document_storage`` ("folder": under ``document_dir``; "database": the document_content table); the default
     is the database on PostgreSQL (servers share it) and the folder on SQLite (``var/documents`` beside the
     database file when ``document_dir`` is not given)."""
@@ -189,7 +191,7 @@ def build_engine(
     calendar = CalendarService(db, clock, file=calendar_file, cutoff=calendar_cutoff, office_close=office_close)
     scripts = shared_pool(script_workers, script_memory_mb)
     runtime = Runtime(
-        SandboxedScriptEngine(cpu_seconds=script_cpu_seconds, pool=scripts),
+        SandboxedScriptEngine(cpu_seconds=script_cpu_seconds, wall_seconds=script_wall_seconds, pool=scripts),
         clock,
         max_steps=max_steps,
         calendar=calendar.current,

@@ -322,9 +322,10 @@ class SandboxViolation(ScriptError):
 
 
 class ScriptTimeout(ScriptError):
-    """Fields: ``exceeded`` "cpu_seconds", ``limit_seconds`` (the budget the engine enforced), ``stopped_by``: "budget"
-    (the script's own ticks saw it pass, with ``used_seconds``), "cpu_rlimit" (the kernel's CPU-time limit ended its
-    worker inside a long native call) or "wall_clock" (the pool killed the worker). A size check's refusal is a
+    """Fields: ``exceeded`` "cpu_seconds" (the CPU time it used) or "wall_seconds" (it waited or was blocked),
+    ``limit_seconds`` (that limit as the engine enforced it), ``stopped_by``: "budget" (the script's own ticks saw its
+    CPU time pass, with ``used_seconds``), "cpu_rlimit" (the kernel's CPU-time limit ended its worker inside a long
+    native call) or "wall_clock" (the pool killed the worker). A size check's refusal is a
     ``ScriptError`` whose ``exceeded`` names it: "max_items", "max_int_bits", "max_format_width", "max_star_args",
     "max_data_size", "memory_mb"."""
 

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = 8 * 60
     max_json_bytes: int = 1_000_000
     max_upload_bytes: int = 10_000_000
-    script_cpu_seconds: float = 1.0
+    script_cpu_seconds: float = Field(default=1.0, gt=0)  # CPU time of one script, condition or expression
+    script_wall_seconds: float = Field(default=5.0, gt=0)  # its wall clock: a script that waits or is blocked
     # scripts and non-trivial expressions run in worker processes (engine.execution.sandbox_pool), never in the server
     script_workers: int = Field(default=2, ge=1, le=64)
     script_memory_mb: int = Field(default=512, ge=128)
@@ -155,6 +156,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _wall_clock_covers_the_cpu_budget(self) -> Settings:
+        if self.script_wall_seconds < self.script_cpu_seconds:
+            raise ValueError(
+                "PHOIHOP_SCRIPT_WALL_SECONDS must be at least PHOIHOP_SCRIPT_CPU_SECONDS: a script cannot use more "
+                "CPU time than passes on the wall clock"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _lease_outlives_a_send(self) -> Settings:
         if self.webhook_lease_seconds is not None and self.webhook_lease_seconds <= self.webhook_timeout_seconds:
             raise ValueError(
@@ -196,6 +206,7 @@ class Settings(BaseSettings):
         """Keyword arguments of ``engine.container.build_engine``: the server and the worker build the same engine."""
         return {
             "script_cpu_seconds": self.script_cpu_seconds,
+            "script_wall_seconds": self.script_wall_seconds,
             "script_workers": self.script_workers,
             "script_memory_mb": self.script_memory_mb,
             "pool_size": self.db_pool_size,

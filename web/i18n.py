@@ -100,6 +100,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "inbox.filter.any_process": ("Tất cả quy trình", "All processes"),
     "inbox.filter.deadline": ("Thời hạn", "Deadline"),
     "inbox.filter.any_deadline": ("Mọi thời hạn", "Any deadline"),
+    # the deadline states as choices of the filter, capitalised as "Mọi thời hạn" (in a sentence: deadline.*)
+    "inbox.filter.deadline.on_time": ("Trong hạn", "On time"),
+    "inbox.filter.deadline.warning": ("Sắp đến hạn", "Due soon"),
+    "inbox.filter.deadline.overdue": ("Quá hạn", "Overdue"),
     "inbox.filter.text": ("Tìm kiếm", "Search"),
     "inbox.filter.text_hint": (
         "Tên công việc, tiêu đề hồ sơ, người nộp, mã hồ sơ (không cần dấu)",

@@ -157,24 +157,25 @@ class Notifier:
         self.notify(conn, [user_id], "task_assigned", text, event["instance_id"], data.get("task_id"), event["at"])
 
     def task_returned(self, conn: Connection, event: Mapping[str, Any]) -> None:
+        """Read in one statement per table, one trip on PostgreSQL (``people_store.step_audience``)."""
         data = event.get("data") or {}
         reopened_id = data.get("reopened_task_id")
         element_id = data.get("reopened_element_id")
         instance_id = event["instance_id"]
-        steps = [t for t in repo.tasks_of_instance(conn, instance_id, open_only=False) if t["element_id"] == element_id]
+        instance, steps, known = people_store.step_audience(conn, instance_id, str(element_id), event["actor"])
         done = sorted((t for t in steps if t["completed_by"]), key=lambda t: t["completed_at"])
         held = [t["assignee"] for t in steps if t["assignee"] and t["id"] != reopened_id]
         person = done[-1]["completed_by"] if done else held[-1] if held else None
         if not person or person == event["actor"]:
             return
-        reopened = repo.get_task(conn, reopened_id) if isinstance(reopened_id, str) else None
+        reopened = next((t for t in steps if t["id"] == reopened_id), None) if isinstance(reopened_id, str) else None
         name = (reopened["name"] or reopened["element_id"]) if reopened is not None else element_id
         if isinstance(reopened_id, str):
             store.drop_unread(conn, person, reopened_id, "task_new", event["at"])
         reason = str(data.get("reason") or "").strip()
-        text = f"{self.person_name(conn, event['actor'])} đã trả lại công việc «{name}» — "
-        text += f"{self.case_label(conn, instance_id)}." + (f" Lý do: {reason}" if reason else "")
-        self.notify(conn, [person], "task_returned", text, instance_id, reopened_id, event["at"])
+        text = f"{self.known_name(known, event['actor'])} đã trả lại công việc «{name}» — "
+        text += f"{label_of(instance, instance_id)}." + (f" Lý do: {reason}" if reason else "")
+        self.notify(conn, [person], "task_returned", text, instance_id, reopened_id, event["at"], known)
 
     def comment_added(self, conn: Connection, event: Mapping[str, Any]) -> None:
         mentions = (event.get("data") or {}).get("mentions") or {}
@@ -283,6 +284,14 @@ class Notifier:
     def agency_name(self, code: str) -> str:
         agency = self.agencies.get(code)
         return agency.name_vi if agency is not None else code
+
+    @staticmethod
+    def known_name(known: Mapping[str, Mapping[str, Any]], person_id: str) -> str:
+        """``person_name`` from rows read already."""
+        if person_id == "system":
+            return "Hệ thống"
+        person = known.get(person_id)
+        return str(person["name"]) if person is not None and person["name"] else person_id
 
     @staticmethod
     def person_name(conn: Connection, person_id: str) -> str:

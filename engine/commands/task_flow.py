@@ -37,6 +37,7 @@ from phoihop.engine.errors import (
 )
 from phoihop.engine.model import Actor
 from phoihop.engine.reads.views import TaskView, task_view
+from phoihop.engine.store import rawsql
 from phoihop.engine.store import repository as repo
 from phoihop.engine.store import task_flow as flow_store
 from phoihop.engine.store.unit_of_work import UnitOfWork
@@ -106,13 +107,16 @@ class TaskFlowCommands:
         text = _reason(reason, "reason")
         target_element = (to_element_id or "").strip() or None
         with self.executor.transaction() as uow:
-            head, task = self._lock(uow, task_id)
+            head, task, (draft, variables) = self._lock(
+                uow, task_id, flow_store.DRAFT_OF_TASK, flow_store.VARIABLES_OF_TASK_INSTANCE
+            )
             self.require_lead(actor, task)
             self._require_running(head)
             if task["status"] == flow_store.AWAITING_APPROVAL:
-                return self._return_draft(uow, actor, task, head, text)
+                return self._return_draft(uow, actor, task, head, text, flow_store.draft_out(draft))
             self._require_open(task, repo.OPEN_STATUSES)
-            return self._send_back(uow, actor, task, head, text, target_element)
+            snapshot = dict(rawsql.js_out(variables["variables"]) or {}) if variables is not None else {}
+            return self._send_back(uow, actor, task, head, text, target_element, snapshot)
 
     def _send_back(
         self,
@@ -122,13 +126,13 @@ class TaskFlowCommands:
         head: Mapping[str, Any],
         reason: str,
         to_element_id: str | None,
+        snapshot: dict[str, Any],
     ) -> TaskReturned:
+        """``snapshot``: the instance's variables, read with the locks."""
         conn, now = uow.conn, uow.now
         model = self.executor.model(conn, head["definition_id"])
         new_id = uuid4()
         reopened_id = str(new_id)
-        instance = repo.get_instance(conn, head["id"])
-        snapshot = dict(instance["variables"] or {}) if instance is not None else {}
         data: dict[str, Any] = {
             "task_id": task["id"],
             "element_id": task["element_id"],
@@ -178,19 +182,28 @@ class TaskFlowCommands:
                 "returned_at": now,
             },
         )
-        reopened = repo.get_task(conn, reopened_id)
-        if reopened is None:  # the instance failed right after the reset: the returned task is the answer
+        # the reopened task as the save inserted it (no read-back)
+        inserted = {row["id"]: row for row in result.opened}.get(reopened_id)
+        if inserted is not None:
+            reopened: repo.Row | None = {"completed_at": None, "completed_by": None, **inserted}
+        else:  # the instance failed right after the reset: the returned task is the answer
             reopened = repo.get_task(conn, task["id"])
         assert reopened is not None
         return TaskReturned(result.instance_id, result.status, result.open_tasks, task_view(reopened, now))
 
     def _return_draft(
-        self, uow: UnitOfWork, actor: Actor, task: Mapping[str, Any], head: Mapping[str, Any], comment: str
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        task: Mapping[str, Any],
+        head: Mapping[str, Any],
+        comment: str,
+        draft: Mapping[str, Any] | None,
     ) -> TaskReturned:
+        """``draft``: the task's draft, read with the locks."""
         conn, now = uow.conn, uow.now
-        draft = flow_store.get_draft(conn, task["id"])
         drafter = draft["drafted_by"] if draft is not None else task["assignee"]
-        flow_store.reopen_draft(conn, task["id"], drafter, now)
+        row = flow_store.reopen_draft(conn, task, drafter, now)
         flow_store.insert_return(
             conn,
             {
@@ -221,8 +234,6 @@ class TaskFlowCommands:
                 ),
             ],
         )
-        row = repo.get_task(conn, task["id"])
-        assert row is not None
         open_tasks = tuple(sorted(repo.open_task_ids(conn, head["id"])))
         return TaskReturned(head["id"], head["status"], open_tasks, task_view(row, now))
 
@@ -233,18 +244,14 @@ class TaskFlowCommands:
         if note is not None:
             note = _reason(note, "comment")
         with self.executor.transaction() as uow:
-            head, task = self._lock(uow, task_id)
+            head, task, (found,) = self._lock(uow, task_id, flow_store.DRAFT_OF_TASK)
             self.require_lead(actor, task)
             self._require_open(task, (flow_store.AWAITING_APPROVAL,))
             self._require_running(head)
-            draft = flow_store.get_draft(uow.conn, task_id)
+            draft = flow_store.draft_out(found)
             data = dict(draft["data"]) if draft is not None else {}
             drafter = draft["drafted_by"] if draft is not None else task["assignee"]
-            completed = flow_store.approve_task(uow.conn, task_id, actor.id, uow.now)
-            if completed is None:
-                raise TaskNotFound(
-                    f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
-                )
+            completed = flow_store.approve_task(uow.conn, task, actor.id, uow.now)  # the row read locked above
             approved = {"comment": note} if note else {}
             repo.insert_audit(uow.conn, [self.event(uow, actor, task, "task_approved", drafted_by=drafter, **approved)])
             audit = {
@@ -291,17 +298,18 @@ class TaskFlowCommands:
             )
 
     @staticmethod
-    def _lock(uow: UnitOfWork, task_id: str) -> tuple[repo.Row, repo.Row]:
+    def _lock(uow: UnitOfWork, task_id: str, *reads: str) -> tuple[repo.Row, repo.Row, list[repo.Row | None]]:
         """The task's instance locked, then the task's row, in one trip on PostgreSQL: the order and the pipeline a
-        complete takes (engine/commands/tasks.py), so neither waits on the other crosswise."""
-        head, task = repo.lock_task_and_instance(uow.conn, task_id)
+        complete takes (engine/commands/tasks.py), so neither waits on the other crosswise; ``reads`` (statements of
+        ``:id``, the task's id) answered in the same trip."""
+        head, task, more = repo.lock_task_and_instance_then(uow.conn, task_id, reads)
         if task is None:
             raise TaskNotFound(
                 f"task {task_id} not found", detail_vi=f"Không tìm thấy công việc {task_id}", task_id=task_id
             )
         if head is None:
             raise InstanceNotFound.of(task["instance_id"])
-        return head, task
+        return head, task, more
 
     @staticmethod
     def _require_open(task: Mapping[str, Any], statuses: tuple[str, ...]) -> None:

@@ -4,7 +4,9 @@ compiled (engine.execution.sandbox_policy) run against task data.
 Where code runs: an expression the fast path proves bounded (engine.execution.sandbox_fast: comparisons, arithmetic on
 small values, ``working_days(...)``) runs here; every script and every other expression runs in a worker process of
 the pool (engine.execution.sandbox_pool), under its CPU, memory and wall-clock limits, so that no script can hold
-this process's GIL or memory. What runs, and how it is limited, is the same in both places (engine.execution
+this process's GIL or memory. Time is limited twice: ``cpu_seconds`` of CPU time (the sandbox's ``Budget``, the
+worker's ``RLIMIT_CPU``) for a script that computes, ``wall_seconds`` of waiting for the worker's answer for a script
+that waits or is blocked. What runs, and how it is limited, is the same in both places (engine.execution
 .sandbox_run): builtins of ``sandbox_limits.HOOKS`` only, the CPU ``Budget``, the size checks.
 
 Every failure is a ``ScriptError`` (or subclass) with fields ``line`` and ``expression`` (the offending line). Inside a
@@ -41,14 +43,15 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     hook. After ``execute`` only plain data goes back: ``_`` keys, functions, classes, modules and iterators are
     dropped, and refused (``SandboxViolation``) when nested in a container; data past MAX_DATA_SIZE (``flat_size``)
     is refused, as is a container ``evaluate`` would return past it. ``pool``: the workers (default: the process's
-    shared pool of 2 workers of 512 MB, started on first use).
+    shared pool of 2 workers of 512 MB, started on first use). ``wall_seconds`` (at least ``cpu_seconds``) bounds
+    the wait for a worker's answer.
     """
 
-    def __init__(self, *, cpu_seconds: float = 1.0, pool: ScriptPool | None = None) -> None:
-        if not cpu_seconds > 0:
-            raise ValueError("cpu_seconds must be positive")
+    def __init__(self, *, cpu_seconds: float = 1.0, wall_seconds: float = 5.0, pool: ScriptPool | None = None) -> None:
+        if not 0 < cpu_seconds <= wall_seconds:
+            raise ValueError("cpu_seconds must be positive and wall_seconds at least cpu_seconds")
         super().__init__({})
-        self.cpu_seconds = cpu_seconds
+        self.cpu_seconds, self.wall_seconds = cpu_seconds, wall_seconds
         self._pool = pool
 
     @property
@@ -64,13 +67,13 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
             raise ScriptError("the expression is empty", detail_vi="biểu thức trống")
         result = run_fast(expression, context, external_context, self.cpu_seconds)
         if result is NOT_FAST:
-            result = self.pool.run("eval", expression, context, external_context, self.cpu_seconds)
+            result = self.pool.run("eval", expression, context, external_context, self.cpu_seconds, self.wall_seconds)
         return result
 
     def execute(
         self, script: str, context: MutableMapping[str, Any], external_context: Mapping[str, Any] | None = None
     ) -> bool:
-        updates = self.pool.run("exec", script, context, external_context, self.cpu_seconds)
+        updates = self.pool.run("exec", script, context, external_context, self.cpu_seconds, self.wall_seconds)
         # checked like API input before anything is written back: the task fails, its data stays as it was (values
         # come back from the worker as copies: a value is new when it differs; a container may hide a change)
         check_results({k: v for k, v in updates.items() if isinstance(v, _CONTAINERS) or not _same(context, k, v)})
@@ -83,8 +86,10 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
 class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """Drop-in ``script_engine=`` for ``BpmnWorkflow``. Deserializing resets it: re-attach after every load."""
 
-    def __init__(self, *, cpu_seconds: float = 1.0, pool: ScriptPool | None = None) -> None:
-        super().__init__(environment=SandboxedEnvironment(cpu_seconds=cpu_seconds, pool=pool))
+    def __init__(self, *, cpu_seconds: float = 1.0, wall_seconds: float = 5.0, pool: ScriptPool | None = None) -> None:
+        super().__init__(
+            environment=SandboxedEnvironment(cpu_seconds=cpu_seconds, wall_seconds=wall_seconds, pool=pool)
+        )
 
     def evaluate(self, task: Any, expression: str | None, external_context: Mapping[str, Any] | None = None) -> Any:
         try:

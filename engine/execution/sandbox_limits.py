@@ -7,9 +7,9 @@ Sizes: ``_check`` refuses ``+ * ** << % | ^`` (and their in-place forms) whose r
 str/bytes/int and the growing methods of list/dict/set (``x.extend(x)``); ``range``, ``sum``, slice assignment,
 starred displays (``[*x, *x]``) and ``f(*args)`` are bounded too. Rendering (``str``, f-string values, ``%`` arguments)
 is bounded by ``flat_size``, which counts shared references every time: ``[s] * 10**6`` holds one string but renders it
-a million times. Time: ``Budget`` (CPU, no signals: scripts run in worker threads). Every refusal is a ``ScriptError``
-(``ScriptTimeout``, ``SandboxViolation``) with English and Vietnamese text. ``HOOKS`` is what every globals dict of a
-script ends with.
+a million times. Time: ``Budget`` (the thread's CPU time, no signals: scripts may run in any thread). Every refusal is
+a ``ScriptError`` (``ScriptTimeout``, ``SandboxViolation``) with English and Vietnamese text. ``HOOKS`` is what every
+globals dict of a script ends with.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "SIZED_METHODS",
     "TOO_WIDE",
     "Budget",
+    "cpu_timeout",
     "flat_size",
     "is_wide",
 ]
@@ -336,28 +337,41 @@ def _sized_getattr(obj: Any, name: str) -> Any:
 
 
 class Budget:
-    """Loop and comprehension iterations, calls and lambda calls tick. Every tick reads the clock (some 30 ns more
-    than counting ticks): a tick may follow a long native call, such as a sort of a million items. The timeout says
-    why it stopped the script (fields ``exceeded`` "cpu_seconds", ``limit_seconds``: the budget, ``stopped_by``
-    "budget", ``used_seconds``: how long the script had run, past the budget by construction)."""
+    """The CPU time of the thread that runs the script (``time.thread_time``): loop and comprehension iterations,
+    calls and lambda calls tick. A thread cannot spend more CPU time than wall time passes, so a tick reads the
+    monotonic clock (some 30 ns) and reads the thread's CPU clock (a system call, some 0.3 µs) only once the wall time
+    since the last reading reaches what is left of the budget: a script that waited (a worker descheduled on a busy
+    machine, a blocking call) is not charged for the wait, and a tick after a long native call (a sort of a million
+    items) still sees the CPU it took. The timeout says why it stopped the script (fields ``exceeded``
+    "cpu_seconds", ``limit_seconds``: the budget, ``stopped_by`` "budget", ``used_seconds``: the CPU time the script
+    had used, past the budget by construction). Waiting is bounded elsewhere: the pool's wall clock."""
 
-    __slots__ = ("deadline", "seconds")
+    __slots__ = ("check_at", "cpu_start", "seconds")
 
     def __init__(self, seconds: float) -> None:
-        self.seconds, self.deadline = seconds, time.monotonic() + seconds
+        self.seconds, self.cpu_start, self.check_at = seconds, time.thread_time(), time.monotonic() + seconds
 
     def tick(self) -> bool:
-        now = time.monotonic()
-        if now > self.deadline:
-            raise ScriptTimeout(
-                f"Script exceeded its time limit of {self.seconds:g} s",
-                detail_vi=f"Kịch bản chạy quá thời gian cho phép ({self.seconds:g} giây)",
-                exceeded="cpu_seconds",
-                limit_seconds=self.seconds,
-                stopped_by="budget",
-                used_seconds=round(now - self.deadline + self.seconds, 6),
-            )
+        if time.monotonic() > self.check_at:
+            self._check()
         return True
+
+    def _check(self) -> None:
+        used = time.thread_time() - self.cpu_start
+        if used > self.seconds:
+            raise cpu_timeout(self.seconds, stopped_by="budget", used_seconds=round(used, 6))
+        self.check_at = time.monotonic() + self.seconds - used  # the earliest the rest of the budget can be spent
+
+
+def cpu_timeout(limit_seconds: float, **fields: Any) -> ScriptTimeout:
+    """A script stopped for the CPU time it used: by its ``Budget`` or by its worker's ``RLIMIT_CPU``."""
+    return ScriptTimeout(
+        f"Script exceeded its CPU time limit of {limit_seconds:g} s",
+        detail_vi=f"Kịch bản dùng quá thời gian xử lý (CPU) cho phép ({limit_seconds:g} giây)",
+        exceeded="cpu_seconds",
+        limit_seconds=limit_seconds,
+        **fields,
+    )
 
 
 _SAFE_BUILTINS: dict[str, Any] = {

@@ -6,9 +6,10 @@ for the answer, so that it never runs such code itself.
   environment (no secret, no database URL), in ``/``, with no inherited file descriptor but their pipes; they start
   lazily (the first script), up to ``workers`` of them, and stay: one pipe message each way per job, compiled code
   cached in the worker. A job waits for a free worker when all are busy. Any thread may call ``run``.
-- Limits: the worker's own ``RLIMIT_AS`` (``memory_mb``) and per-job ``RLIMIT_CPU``; here a wall clock of
-  ``2 × cpu_seconds + grace_seconds``: past it the worker is killed (SIGKILL) and the job fails with the same
-  ``ScriptTimeout`` as the sandbox's CPU budget. A killed or dead worker is replaced by the next job that needs one.
+- Limits: the worker's own ``RLIMIT_AS`` (``memory_mb``) and per-job ``RLIMIT_CPU`` (CPU time, as the sandbox's
+  ``Budget``); here the job's wall clock (``wall_seconds``), the guard for a script that waits or is blocked without
+  using CPU: past it the worker is killed (SIGKILL) and the job fails with a ``ScriptTimeout`` that names the wall
+  clock (``exceeded`` "wall_seconds"). A killed or dead worker is replaced by the next job that needs one.
 - Answers are unpickled with a whitelist (plain data, dates, UUID, Decimal): a worker someone broke into cannot
   make this process build anything else.
 - ``close()`` ends every worker now (a later job starts new ones); ``close_all()`` closes every pool of the
@@ -22,6 +23,7 @@ import builtins
 import io
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -33,12 +35,14 @@ from typing import Any, Literal
 from phoihop.engine.clock import SystemClock
 from phoihop.engine.errors import SandboxViolation, ScriptError, ScriptTimeout
 from phoihop.engine.execution import script_functions
+from phoihop.engine.execution.sandbox_limits import cpu_timeout
 from phoihop.engine.execution.sandbox_policy import source_line
 
 __all__ = ["ScriptPool", "close_all", "shared_pool"]
 
 Op = Literal["eval", "exec"]
 START_SECONDS = 60.0  # a worker that has not said "ready" by then (a machine under heavy load) is given up
+_SIGKILL, _SIGXCPU = -signal.SIGKILL, -signal.SIGXCPU  # a worker's return code when the pool or the kernel ended it
 _ERRORS: dict[str, type[ScriptError]] = {c.__name__: c for c in (ScriptError, SandboxViolation, ScriptTimeout)}
 _ALLOWED_GLOBALS = frozenset(
     {
@@ -76,17 +80,22 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _timeout(cpu_seconds: float, source: str, stopped_by: str) -> ScriptTimeout:
-    """``Budget``'s error; the line is unknown (the worker was stopped from outside), the expression is the source's
-    start. ``stopped_by``: "cpu_rlimit" (the kernel's CPU-time limit ended the worker inside a long native call) or
-    "wall_clock" (this pool's wall clock killed it)."""
+def _timeout(source: str, code: int, cpu_seconds: float, wall_seconds: float) -> ScriptTimeout:
+    """The timeout of a worker stopped from outside: by the kernel's CPU-time limit (SIGXCPU, inside a long native
+    call: the sandbox's CPU error, ``stopped_by`` "cpu_rlimit") or by this pool's wall clock (SIGKILL: ``exceeded``
+    "wall_seconds", ``stopped_by`` "wall_clock"). The line is unknown, the expression is the source's start."""
+    expression = source_line(source, None)
+    if code == _SIGXCPU:
+        return cpu_timeout(cpu_seconds, expression=expression, stopped_by="cpu_rlimit")
     return ScriptTimeout(
-        f"Script exceeded its time limit of {cpu_seconds:g} s",
-        detail_vi=f"Kịch bản chạy quá thời gian cho phép ({cpu_seconds:g} giây)",
-        expression=source_line(source, None),
-        exceeded="cpu_seconds",
-        limit_seconds=cpu_seconds,
-        stopped_by=stopped_by,
+        f"Script exceeded its wall-clock time limit of {wall_seconds:g} s"
+        " (it waited, was blocked or the server was overloaded)",
+        detail_vi=f"Kịch bản chạy quá thời gian thực cho phép ({wall_seconds:g} giây):"
+        " kịch bản phải chờ, bị chặn hoặc máy chủ quá tải",
+        expression=expression,
+        exceeded="wall_seconds",
+        limit_seconds=wall_seconds,
+        stopped_by="wall_clock",
     )
 
 
@@ -145,10 +154,10 @@ class _Worker:
 class ScriptPool:
     """Up to ``workers`` script worker processes, each under ``memory_mb`` of address space."""
 
-    def __init__(self, workers: int = 2, *, memory_mb: int = 512, grace_seconds: float = 1.0) -> None:
-        if workers < 1 or memory_mb < 64 or grace_seconds < 0:
-            raise ValueError("a pool needs at least 1 worker, 64 MB each and a grace of 0 s or more")
-        self.workers, self.memory_mb, self.grace_seconds = workers, memory_mb, grace_seconds
+    def __init__(self, workers: int = 2, *, memory_mb: int = 512) -> None:
+        if workers < 1 or memory_mb < 64:
+            raise ValueError("a pool needs at least 1 worker of 64 MB or more")
+        self.workers, self.memory_mb = workers, memory_mb
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._starting = 0
@@ -157,15 +166,22 @@ class ScriptPool:
 
     # --- jobs ---------------------------------------------------------------------------------------------------------
     def run(
-        self, op: Op, source: str, context: Mapping[str, Any], external: Mapping[str, Any] | None, cpu_seconds: float
+        self,
+        op: Op,
+        source: str,
+        context: Mapping[str, Any],
+        external: Mapping[str, Any] | None,
+        cpu_seconds: float,
+        wall_seconds: float,
     ) -> Any:
         """What ``sandbox_run.evaluate_here`` (op "eval") or ``execute_here`` (op "exec") would return, computed in a
-        worker; a ``ScriptError`` (``ScriptTimeout`` past the wall clock) as they would raise it."""
+        worker under ``cpu_seconds`` of CPU time; a ``ScriptError`` as they would raise it (``ScriptTimeout`` past
+        the CPU limit or, waiting, past ``wall_seconds``)."""
         job = _job(op, source, context, external, cpu_seconds)
         for attempt in (1, 2):
             worker = self._acquire()
             try:
-                answer = worker.call(job, 2 * cpu_seconds + self.grace_seconds)
+                answer = worker.call(job, wall_seconds)
             except _Unused:
                 self._release(worker, False)
                 if attempt == 2:
@@ -181,8 +197,8 @@ class ScriptPool:
         self._release(worker, answer is not None and not worker.retiring)
         if answer is None:
             code = worker.process.returncode
-            if code in (-9, -24):  # SIGKILL (our wall clock), SIGXCPU (its CPU limit)
-                raise _timeout(cpu_seconds, source, "wall_clock" if code == -9 else "cpu_rlimit")
+            if code in (_SIGKILL, _SIGXCPU):  # our wall clock, its CPU limit
+                raise _timeout(source, code, cpu_seconds, wall_seconds)
             raise ScriptError(
                 f"Script stopped: its worker process ended (exit code {code})",
                 detail_vi=f"Kịch bản bị dừng: tiến trình chạy kịch bản đã kết thúc (mã {code})",

@@ -2,8 +2,9 @@
 (``python -m phoihop.engine.execution.sandbox_worker MEMORY_MB``; engine.execution.sandbox_pool starts it).
 
 It sets its own hard limits before it reads a job: address space (``RLIMIT_AS``, MEMORY_MB), no core files, and for
-each job a CPU-time limit (``RLIMIT_CPU``, the job's budget and a little more on top of what it has used: the kernel
-ends it with SIGXCPU even inside one long native call). The pool's wall clock kills it past that.
+each job a CPU-time limit (``RLIMIT_CPU``, whole seconds: the job's budget and 1–2 s more on top of what it has used;
+the sandbox's ``Budget``, which counts the same CPU time, stops a script that ticks first, and the kernel ends the
+worker with SIGXCPU even inside one long native call). The pool's wall clock kills it past that.
 
 Protocol, one message each way per job over its standard input and output (``multiprocessing.connection`` frames,
 pickle protocol 5): ``(op, source, context, external, cpu_seconds, clock_now, calendar, (green_lane_cut,
@@ -30,7 +31,7 @@ from phoihop.engine.execution.script_functions import ScriptContext
 __all__ = ["main"]
 
 _KINDS = (ScriptTimeout, SandboxViolation, ScriptError)  # most specific first
-_CPU_MARGIN = 2  # seconds of CPU time past a job's budget before the kernel ends the worker
+_CPU_MARGIN = 2  # whole seconds: 1–2 s of CPU time past a job's budget before the kernel ends the worker
 
 
 class _FrozenClock:

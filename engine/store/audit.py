@@ -23,8 +23,18 @@ _INSERT_AUDIT = (
 
 _COLUMNS = ("instance_id", "at", "actor", "kind", "element_id", "task_id", "data", "request_id")
 # a number written with an exponent: jsonb gives 1e20 back as 100000000000000000000, an integer, so the hash of the
-# event as written would not be the hash of the event read back (such events are sealed after reading them back)
+# event as written would not be the hash of the event read back (such events are sealed after reading them back).
+# The quick look finds digit-e-digit anywhere, in strings too (an id such as "…-4e3a-…"); only when it does are the
+# strings skipped to see whether a number outside them has the exponent.
 _EXPONENT = re.compile(r"\d[eE][+-]?\d")
+_STRING_OR_EXPONENT_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?[eE][+-]?\d+)')
+
+
+def reads_back_otherwise(data: str) -> bool:
+    """Whether the JSON text ``data`` holds a number written with an exponent (outside its strings)."""
+    if _EXPONENT.search(data) is None:
+        return False
+    return any(match.group(1) for match in _STRING_OR_EXPONENT_NUMBER.finditer(data))
 
 
 def insert_audit(
@@ -50,7 +60,7 @@ def insert_audit(
         }
         for e in events
     ]
-    if not any(_EXPONENT.search(row["data"]) for row in rows):
+    if not any(reads_back_otherwise(row["data"]) for row in rows):
         audit_chain.buffer(conn, [{name: row[name] for name in _COLUMNS} for row in rows])
     else:
         rawsql.run(conn, _INSERT_AUDIT, [{**row, "at": rawsql.ts(conn, row["at"])} for row in rows])

@@ -164,34 +164,58 @@ def lock_task_and_instance(conn: Connection, task_id: str) -> tuple[Row | None, 
     """The head of the task's instance (as ``lock_instance_head`` reads it) and the task's row, both locked, in one
     trip (PostgreSQL: two statements in one pipeline, run in this order; SQLite: ``BEGIN IMMEDIATE`` holds every
     row already). (None, None): no such task."""
+    head, task, _ = lock_task_and_instance_then(conn, task_id, ())
+    return head, task
+
+
+def lock_task_and_instance_then(
+    conn: Connection, task_id: str, reads: Sequence[str]
+) -> tuple[Row | None, Row | None, list[Row | None]]:
+    """``lock_task_and_instance``, and the first row of each of ``reads`` (statements whose one parameter ``:id`` is
+    the task's id) run after the locks in the same trip: what a command needs besides the two rows (a send-back: the
+    instance's variables and the task's draft) costs it no trip of its own."""
     if not is_id(task_id):
-        return None, None
+        return None, None, [None for _ in reads]
+    params = {"id": task_id}
     if conn.dialect.name != "postgresql":  # BEGIN IMMEDIATE holds every row: both read by one statement
-        row = rawsql.run(conn, _TASK_AND_HEAD, {"id": task_id}).first()
+        row = rawsql.run(conn, _TASK_AND_HEAD, params).first()
+        more = [rawsql.run(conn, sql, params).first() for sql in reads]
         if row is None:
-            return None, None
+            return None, None, more
         instance = {name: row.pop(f"head_{name}") for name in _HEAD_COLUMNS}
         found = rawsql.row_out(row, times=_TASK_TIMES, jsons=_TASK_JSONS)
-        return (instance if instance["id"] is not None else None), found
-    head, task = (
+        return (instance if instance["id"] is not None else None), found, more
+    head, task, *more = (
         result.first()
         for result in rawsql.run_together(
-            conn, [(_LOCK_INSTANCE_OF_TASK, {"id": task_id}), (_GET_TASK + " FOR UPDATE", {"id": task_id})]
+            conn,
+            [
+                (_LOCK_INSTANCE_OF_TASK, params),
+                (_GET_TASK + " FOR UPDATE", params),
+                *((sql, params) for sql in reads),
+            ],
         )
     )
     if head is not None:
         rawsql.locked(conn, head["id"], head["version"])
-    return head, rawsql.row_out(task, times=_TASK_TIMES, jsons=_TASK_JSONS) if task is not None else None
+    return head, rawsql.row_out(task, times=_TASK_TIMES, jsons=_TASK_JSONS) if task is not None else None, more
+
+
+_CLOSE_TASKS = {  # the live ones: LIVE_STATUSES
+    "postgresql": "UPDATE human_task SET status = :status, completed_at = :at WHERE id = ANY(CAST(:ids AS varchar[]))"
+    " AND status IN ('open', 'claimed', 'awaiting_approval')",
+    "sqlite": "UPDATE human_task SET status = :status, completed_at = :at WHERE id IN (SELECT value FROM"
+    " json_each(:ids)) AND status IN ('open', 'claimed', 'awaiting_approval')",
+}
 
 
 def close_tasks(conn: Connection, task_ids: Iterable[str], *, status: str, at: datetime) -> None:
+    """The live ones of ``task_ids`` closed as ``status`` at ``at``; the write waits for the next trip."""
     ids = list(task_ids)
     if ids:
-        conn.execute(
-            update(human_task_table)
-            .where(human_task_table.c.id.in_(ids), human_task_table.c.status.in_(LIVE_STATUSES))
-            .values(status=status, completed_at=at)
-        )
+        values = ids if conn.dialect.name == "postgresql" else rawsql.js(ids)
+        params = {"status": status, "at": rawsql.ts(conn, at), "ids": values}
+        rawsql.defer(conn, _CLOSE_TASKS[conn.dialect.name], params)
 
 
 _INSTANCE_TASKS = "SELECT * FROM human_task WHERE instance_id = :id"

@@ -85,26 +85,22 @@ def mark_read(conn: Connection, recipient: str, now: datetime, notification_id: 
     return int(conn.execute(stmt.values(read_at=now)).rowcount)
 
 
+_DROP_UNREAD_EMAIL = (
+    "DELETE FROM email_outbox WHERE status = 'pending' AND notification_id IN (SELECT id FROM notification"
+    " WHERE recipient = :recipient AND task_id = :task_id AND kind = :kind AND created_at = :at AND read_at IS NULL)"
+)
+_DROP_UNREAD = (
+    "DELETE FROM notification"
+    " WHERE recipient = :recipient AND task_id = :task_id AND kind = :kind AND created_at = :at AND read_at IS NULL"
+)
+
+
 def drop_unread(conn: Connection, recipient: str, task_id: str, kind: str, at: datetime) -> None:
     """Remove the unread ``kind`` notification of ``task_id`` written at ``at`` (in this same command) and its
-    unsent email: a more precise notification of the same task replaces it."""
-    ids = [
-        r["id"]
-        for r in all_rows(
-            conn.execute(
-                select(N.c.id).where(
-                    N.c.recipient == recipient,
-                    N.c.task_id == task_id,
-                    N.c.kind == kind,
-                    N.c.created_at == at,
-                    N.c.read_at.is_(None),
-                )
-            )
-        )
-    ]
-    if ids:
-        conn.execute(X.delete().where(X.c.notification_id.in_(ids), X.c.status == "pending"))
-        conn.execute(N.delete().where(N.c.id.in_(ids)))
+    unsent email: a more precise notification of the same task replaces it. The writes wait for the next trip."""
+    params = {"recipient": recipient, "task_id": task_id, "kind": kind, "at": rawsql.ts(conn, at)}
+    rawsql.defer(conn, _DROP_UNREAD_EMAIL, params)
+    rawsql.defer(conn, _DROP_UNREAD, params)
 
 
 def digest_waiting(conn: Connection, *, limit: int | None = None) -> list[Row]:

@@ -140,3 +140,33 @@ def audience(
         if row["id"] is not None
     ]
     return instance, found
+
+
+_STEPS_OF_ELEMENT = (
+    "SELECT id, element_id, name, assignee, completed_by, completed_at FROM human_task"
+    " WHERE instance_id = :instance AND element_id = :element ORDER BY created_at, id"
+)
+_CASE = "SELECT id, dossier_code, business_key FROM process_instance WHERE id = :instance"
+_PEOPLE_OF_STEP = (
+    "SELECT id, name, email, email_mode FROM person WHERE id = :actor OR id IN (SELECT completed_by FROM human_task"
+    " WHERE instance_id = :instance AND element_id = :element) OR id IN (SELECT assignee FROM human_task"
+    " WHERE instance_id = :instance AND element_id = :element)"
+)
+
+
+def step_audience(
+    conn: Connection, instance_id: str, element_id: str, actor_id: str
+) -> tuple[Row | None, list[Row], dict[str, Row]]:
+    """What a notification that a step opens again needs, in one trip on PostgreSQL (with the command's deferred
+    writes): the instance's dossier code and business key (None: no such instance), the human tasks of the step
+    ``element_id`` in the order they were created (``id``, ``name``, ``assignee``, ``completed_by``,
+    ``completed_at``), and the people among the actor and whoever completed or held one of them, by id."""
+    params = {"instance": instance_id, "element": element_id, "actor": actor_id}
+    case, steps, people = rawsql.run_together(
+        conn, [(_CASE, params), (_STEPS_OF_ELEMENT, params), (_PEOPLE_OF_STEP, params)]
+    )
+    return (
+        case.first(),
+        [rawsql.row_out(row, times=("completed_at",)) for row in steps.all()],
+        {row["id"]: row for row in people.all()},
+    )

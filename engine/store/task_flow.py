@@ -1,15 +1,19 @@
 """Statements of send-back (``task_return``) and of drafts awaiting a lead's approval (``task_draft``, and the
-``human_task`` status moves of a draft: submitted, sent back to its drafter, approved). Cold path, SQLAlchemy Core.
-Never commits: the caller owns the transaction."""
+``human_task`` status moves of a draft: submitted, sent back to its drafter, approved). The writes of a send-back and
+an approval wait for the command's next trip (store/rawsql.py: hand-written, deferred on PostgreSQL), as a complete's
+do; the reads they need go with the locks (``DRAFT_OF_TASK``, ``VARIABLES_OF_TASK_INSTANCE``: statements for
+``repository.lock_task_and_instance_then``). The rest is SQLAlchemy Core. Never commits: the caller owns the
+transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from phoihop.engine.store import rawsql
 from phoihop.engine.store.models import TaskDraft, TaskReturn
 from phoihop.engine.store.tables import Row, human_task_table
 
@@ -20,8 +24,34 @@ AWAITING_APPROVAL = "awaiting_approval"
 RETURNED = "returned"
 
 
+# read with the locks (``repository.lock_task_and_instance_then``), ``:id`` the task's id
+DRAFT_OF_TASK = "SELECT task_id, instance_id, data, drafted_by, drafted_at FROM task_draft WHERE task_id = :id"
+VARIABLES_OF_TASK_INSTANCE = (
+    "SELECT variables FROM process_instance WHERE id = (SELECT instance_id FROM human_task WHERE id = :id)"
+)
+_INSERT_RETURN = (
+    "INSERT INTO task_return (instance_id, task_id, element_id, reopened_task_id, reopened_element_id, kind, reason,"
+    " returned_by, returned_at) VALUES (:instance_id, :task_id, :element_id, :reopened_task_id, :reopened_element_id,"
+    " :kind, :reason, :returned_by, :returned_at)"
+)
+_REOPEN_DRAFT = (  # status: AWAITING_APPROVAL
+    "UPDATE human_task SET status = 'claimed', assignee = :drafter, claimed_at = :at"
+    " WHERE id = :id AND status = 'awaiting_approval'"
+)
+_APPROVE = (
+    "UPDATE human_task SET status = 'completed', completed_at = :at, completed_by = :approver"
+    " WHERE id = :id AND status = 'awaiting_approval'"
+)
+
+
+def draft_out(row: Row | None) -> Row | None:
+    """A ``DRAFT_OF_TASK`` row as ``get_draft`` gives it."""
+    return rawsql.row_out(row, times=("drafted_at",), jsons=("data",)) if row is not None else None
+
+
 def insert_return(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(insert(task_return_table).values(**row))
+    """The write waits for the next trip."""
+    rawsql.defer(conn, _INSERT_RETURN, {**row, "returned_at": rawsql.ts(conn, row["returned_at"])})
 
 
 def latest_returns(conn: Connection, task_ids: Iterable[str]) -> dict[str, Row]:
@@ -56,24 +86,16 @@ def mark_awaiting_approval(conn: Connection, task_id: str, drafter: str, at: dat
     return bool(result.rowcount == 1)
 
 
-def reopen_draft(conn: Connection, task_id: str, drafter: str, at: datetime) -> bool:
-    """A draft sent back: the task is the drafter's to work on again."""
-    result = conn.execute(
-        update(human_task_table)
-        .where(human_task_table.c.id == task_id, human_task_table.c.status == AWAITING_APPROVAL)
-        .values(status="claimed", assignee=drafter, claimed_at=at)
-    )
-    return bool(result.rowcount == 1)
+def reopen_draft(conn: Connection, task: Mapping[str, Any], drafter: str, at: datetime) -> Row:
+    """A draft sent back: the task (its row as read locked in this transaction, awaiting approval) is the drafter's
+    to work on again. Returns the row as the update leaves it; the write waits for the next trip."""
+    rawsql.defer(conn, _REOPEN_DRAFT, {"id": task["id"], "drafter": drafter, "at": rawsql.ts(conn, at)})
+    return {**task, "status": "claimed", "assignee": drafter, "claimed_at": at}
 
 
-def approve_task(conn: Connection, task_id: str, approver: str, at: datetime) -> Row | None:
-    """A draft approved: completed by the approving lead; the drafter stays its assignee. The row as it is now."""
-    result = conn.execute(
-        update(human_task_table)
-        .where(human_task_table.c.id == task_id, human_task_table.c.status == AWAITING_APPROVAL)
-        .values(status="completed", completed_at=at, completed_by=approver)
-    )
-    if result.rowcount != 1:
-        return None
-    row = conn.execute(select(human_task_table).where(human_task_table.c.id == task_id)).mappings().first()
-    return dict(row) if row is not None else None
+def approve_task(conn: Connection, task: Mapping[str, Any], approver: str, at: datetime) -> Row:
+    """A draft approved: the task (its row as read locked in this transaction, awaiting approval) completed by the
+    approving lead; the drafter stays its assignee. Returns the row as the update leaves it; the write waits for the
+    next trip."""
+    rawsql.defer(conn, _APPROVE, {"id": task["id"], "approver": approver, "at": rawsql.ts(conn, at)})
+    return {**task, "status": "completed", "completed_at": at, "completed_by": approver}

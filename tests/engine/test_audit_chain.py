@@ -4,12 +4,13 @@ edited, inserted or deleted in the database."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from sqlalchemy import text
 
 from phoihop.cli import main
 from phoihop.engine.container import EngineContainer
-from phoihop.engine.store import audit_chain
+from phoihop.engine.store import audit, audit_chain
 from tests.conftest import INTEGRATOR
 from tests.engine.helpers import SKHCN, bpmn, deploy_xml, lane, run_threads, task_id
 
@@ -172,3 +173,16 @@ def test_a_claim_beside_a_complete_of_the_same_instance_keeps_its_chain_intact(c
         )
         assert all(outcome == "ok" for outcome, _ in results), results
     assert _verify(container) is None
+
+
+def test_only_a_number_with_an_exponent_sends_an_event_the_long_way_not_digit_e_digit_in_a_string() -> None:
+    """An event whose data holds a number written with an exponent is sealed after it is read back (jsonb gives
+    1e+20 back as an integer); an id, a code or a text that merely contains digit-e-digit reads back as written."""
+    long_way = [{"so_tien": 1e20}, {"ty_le": [1.5e-7]}, {"a": "x", "b": {"c": -2e300}}]
+    one_trip = [
+        {"task_id": "32f18980-8766-475a-96a0-ef97ac2b69e9"},  # 0e9 inside an id
+        {"ma": "1E5", "ghi_chu": 'trích "3e4" nguyên văn \\ "2e2"'},  # escaped quotes and backslashes
+        {"so_tien": 10**18, "ty_le": 2.5},
+    ]
+    assert [audit.reads_back_otherwise(orjson.dumps(data).decode()) for data in long_way] == [True] * 3
+    assert [audit.reads_back_otherwise(orjson.dumps(data).decode()) for data in one_trip] == [False] * 3

@@ -239,3 +239,46 @@ def test_send_back_and_approve_lock_the_instance_then_the_task_in_one_trip_as_co
     with sent_to_postgresql(container, tmp_path / "complete.trace") as sent:  # the path they now share
         container.tasks.complete(STP_OFFICER, check, {})
     _locks_instance_then_task_first_and_together(sent)
+
+
+def _trips(trace: Path) -> int:
+    """Round trips in a libpq trace (``sent_to_postgresql``'s file), counted as ``bench/roundtrips.py`` counts them:
+    the runs of messages the client sends between two answers it reads that carry a statement. A pipeline is one
+    (psycopg may read the answer to its ``BEGIN`` early, or to its statements before its last ``Sync``: a run of a
+    ``BEGIN`` alone, or of no statement, is no trip of its own)."""
+    trips, statements = 0, []
+    for line in [*trace.read_text(errors="replace").splitlines(), "B"]:
+        fields = line.split("\t")
+        if fields[0] == "F" and len(fields) > 3 and fields[2] == "Parse":
+            statements.append(fields[3])
+        elif fields[0] == "B":
+            trips += any('"BEGIN"' not in statement for statement in statements)
+            statements = []
+    return trips
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_send_back_and_approve_take_the_trips_of_a_complete_and_their_notifications(
+    container: EngineContainer, tmp_path: Path
+) -> None:
+    """What they read, they read with the locks; what they write waits for the commit; their audit events are sealed
+    in the commit's trip (an id with digit-e-digit in the event's data is no number with an exponent). A send-back
+    (formerly ~21 trips, ``bench/roundtrips.py``): the locks with the draft and the instance's variables; the earlier
+    task whose remaining time the step keeps (``onReturn="continue"``); the people of the reopened task's agency
+    (its task_new); who did the step, the actor and the case (its task_returned); the commit. An approval (formerly
+    ~9–12): the locks with the draft; the people of the next task; the commit."""
+    container.deployments.deploy(OWNER, [SourceFile(DRAFTED.name, DRAFTED.read_bytes())])
+    instance_id, _ = container.instances.start(INTEGRATOR, "drafted_reply")
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
+    reply = task_id(container, instance_id, "reply")
+    with sent_to_postgresql(container, tmp_path / "send_back.trace"):
+        container.task_flow.send_back(STP_LEAD, reply, "Bổ sung hồ sơ")
+    assert _trips(tmp_path / "send_back.trace") == 5
+
+    container.tasks.complete(SKHCN, task_id(container, instance_id, "receive"), {})
+    reply = task_id(container, instance_id, "reply")
+    container.tasks.complete(STP_OFFICER, reply, {"answer": "Đồng ý"})
+    with sent_to_postgresql(container, tmp_path / "approve.trace"):
+        container.task_flow.approve(STP_LEAD, reply)
+    assert _trips(tmp_path / "approve.trace") == 3
+    assert _verify(container) is None

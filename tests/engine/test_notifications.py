@@ -189,6 +189,34 @@ def test_assigned_and_returned_events_tell_the_person_concerned(mailing: EngineC
     assert returned and "Lý do: Thiếu bản sao giấy phép" in returned[0].text_vi
 
 
+def test_a_send_back_tells_who_did_the_step_in_place_of_the_reopened_task_s_new_task_notice(
+    mailing: EngineContainer,
+) -> None:
+    """The step opens again as a new task, which tells its agency (task_new); whoever completed the step is told
+    once, that it was sent back (task_returned): their task_new of it and its unsent email are dropped."""
+    deploy(mailing, "four_tasks.bpmn")
+    instance_id, _ = mailing.instances.start(INTEGRATOR, "four_tasks", business_key="HS-002")
+    first = task_id(mailing, instance_id, "t1")
+    mailing.tasks.complete(AN, first, {})
+    second = task_id(mailing, instance_id, "t2")
+    returned = mailing.task_flow.send_back(CUONG, second, "Thiếu bản sao giấy phép")
+    reopened = returned.task.id
+    assert returned.task.element_id == "t1" and reopened not in (first, second)
+
+    assert kinds(mailing, AN) == [("task_returned", reopened), ("task_new", second), ("task_new", first)]
+    assert kinds(mailing, CUONG) == [("task_new", reopened), ("task_new", second), ("task_new", first)]  # the lead
+    (told,) = [n for n in mailing.notifications.list(AN).items if n.kind == "task_returned"]
+    assert told.text_vi == (
+        "Phạm Quốc Cường đã trả lại công việc «Tiếp nhận» — hồ sơ HS-002. Lý do: Thiếu bản sao giấy phép"
+    )
+    mail = sorted((row["to_address"], row["subject"]) for row in outbox(mailing) if row["status"] == "pending")
+    assert mail == [
+        ("an@skhcn.test", "[phoihop] Công việc cần xử lý lại"),
+        *[("an@skhcn.test", "[phoihop] Công việc mới")] * 2,  # first and second: not the reopened task
+        *[("cuong@skhcn.test", "[phoihop] Công việc mới")] * 3,
+    ]
+
+
 DEADLINES = bpmn(
     "han_xu_ly",
     """<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>

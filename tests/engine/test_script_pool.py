@@ -86,41 +86,71 @@ def test_a_script_holding_the_gil_does_not_stop_other_threads(pool: ScriptPool) 
     assert isinstance(error, ScriptTimeout)  # stopped past its limit, as the sandbox says
 
 
-def test_a_worker_past_its_wall_clock_is_killed_and_replaced(pool: ScriptPool) -> None:
-    env = SandboxedEnvironment(cpu_seconds=0.5, pool=pool)
-    pool.grace_seconds = 0.0  # the wall clock (2 × 0.5 s) ends it before its CPU limit would
+def test_a_script_that_waits_is_stopped_by_the_wall_clock_and_its_worker_replaced(pool: ScriptPool) -> None:
+    """A script blocked in a call (here ``time.sleep``, passed in as external context) uses no CPU: its CPU limit
+    never comes, the pool's wall clock ends it, and the error says so."""
+    env = SandboxedEnvironment(cpu_seconds=0.25, wall_seconds=1.0, pool=pool)
     env.execute("n = 1", {})
     [first] = pool.pids
 
     with pytest.raises(ScriptTimeout) as caught:
-        env.execute(GIL_HOLDER, {})
+        env.execute("n = 1\nsleep(600)", {}, {"sleep": time.sleep})
 
-    assert caught.value.fields["expression"].startswith("x = [0] * 1000000")
-    assert (caught.value.fields["stopped_by"], caught.value.fields["limit_seconds"]) == ("wall_clock", 0.5)
+    fields = caught.value.fields
+    assert (fields["exceeded"], fields["limit_seconds"], fields["stopped_by"]) == ("wall_seconds", 1.0, "wall_clock")
+    assert fields["expression"].startswith("n = 1")
+    assert (
+        caught.value.detail
+        == "Script exceeded its wall-clock time limit of 1 s (it waited, was blocked or the server was overloaded)"
+    )
+    assert (
+        caught.value.detail_vi
+        == "Kịch bản chạy quá thời gian thực cho phép (1 giây): kịch bản phải chờ, bị chặn hoặc máy chủ quá tải"
+    )
     assert pool.pids == []  # killed
     data: dict[str, Any] = {"a": 1}
     env.execute("b = a + 1", data)  # the next script works, in a new worker
     assert data == {"a": 1, "b": 2} and pool.pids != [first] and len(pool.pids) == 1
 
 
-def test_an_endless_loop_stops_at_the_budget_and_keeps_its_worker(pool: ScriptPool) -> None:
-    env = SandboxedEnvironment(cpu_seconds=0.25, pool=pool)
+def test_time_a_script_waits_is_not_charged_to_its_cpu_budget(pool: ScriptPool) -> None:
+    """The loop after the wait ticks the budget with more wall time behind it than the budget: only CPU counts."""
+    env = SandboxedEnvironment(cpu_seconds=0.25, wall_seconds=60.0, pool=pool)
+    data: dict[str, Any] = {}
+    env.execute("sleep(0.5)\nfor i in range(1000):\n    n = i", data, {"sleep": time.sleep})
+    assert data == {"i": 999, "n": 999}
+
+
+@pytest.mark.parametrize(
+    ("source", "stopped_by"),
+    [("while True:\n    pass", "budget"), (GIL_HOLDER, "cpu_rlimit")],  # ticks; one native call: the kernel's limit
+)
+def test_a_script_that_computes_is_stopped_by_its_cpu_limit_and_the_error_says_so(
+    pool: ScriptPool, source: str, stopped_by: str
+) -> None:
+    env = SandboxedEnvironment(cpu_seconds=0.25, wall_seconds=300.0, pool=pool)  # the wall clock would come far later
     env.execute("n = 1", {})
     before = pool.pids
     with pytest.raises(ScriptTimeout) as caught:
-        env.execute("while True:\n    pass", {})
-    assert (caught.value.fields["stopped_by"], caught.value.fields["limit_seconds"]) == ("budget", 0.25)
-    assert pool.pids == before
+        env.execute(source, {})
+    fields = caught.value.fields
+    assert (fields["exceeded"], fields["limit_seconds"], fields["stopped_by"]) == ("cpu_seconds", 0.25, stopped_by)
+    assert caught.value.detail == "Script exceeded its CPU time limit of 0.25 s"
+    assert caught.value.detail_vi == "Kịch bản dùng quá thời gian xử lý (CPU) cho phép (0.25 giây)"
+    if stopped_by == "budget":
+        assert fields["used_seconds"] >= 0.25 and fields["line"] == 1
+        assert pool.pids == before  # the script's own budget stopped it: its worker stays
+    else:
+        assert pool.pids == []  # the kernel ended the worker
 
 
 def test_memory_built_fast_is_stopped_outside_this_process(pool: ScriptPool) -> None:
     # The memory limit must trip first however loaded the machine. The script cannot start bigger (the sandbox
-    # refuses a product past MAX_ITEMS), so it needs its eight doublings, about 1 s of CPU. Both time limits are wall
-    # time (the worker's Budget reads time.monotonic; the pool kills at 2 × budget + grace): a budget of 60 s leaves
-    # a worker given a twelfth of a core (load ~25 on two cores: ~12 s for the script) five times what it needs.
-    # With the former 5 s the budget stopped it first (a SIGSTOP/SIGCONT duty cycle of 1/12 on the worker: stopped
-    # by "budget" after 6.8 s; with 60 s, "memory_mb" after 11.7 s). The stop reason asserted below is the worker's.
-    env = SandboxedEnvironment(cpu_seconds=60.0, pool=pool)
+    # refuses a product past MAX_ITEMS), so it needs its eight doublings, about 1 s of CPU: a CPU budget of 5 s is
+    # five times that whatever the load (the budget counts CPU time, not the time the worker waits for a core), and
+    # the wall clock, 120 s, leaves a worker given a twelfth of a core (load ~25 on two cores: ~12 s for the script)
+    # ten times what it needs. The stop reason asserted below is the worker's.
+    env = SandboxedEnvironment(cpu_seconds=5.0, wall_seconds=120.0, pool=pool)
     script = "s = b'a' * 1000000\nfor i in range(12):\n    s = s.hex().encode()"  # 4 GB if nothing stopped it
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
 
@@ -287,7 +317,7 @@ def test_fast_path_and_worker_agree(pool: ScriptPool, expression: str, data: dic
 
     fast = outcome(lambda: run_fast(expression, data, None, 1.0))
     assert fast is not NOT_FAST
-    assert fast == outcome(lambda: pool.run("eval", expression, data, None, 1.0))
+    assert fast == outcome(lambda: pool.run("eval", expression, data, None, 1.0, 5.0))
 
 
 def test_bounded_expressions_never_start_a_worker(pool: ScriptPool) -> None:

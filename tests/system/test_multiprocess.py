@@ -177,9 +177,13 @@ def test_claim_race_across_two_servers_has_one_winner(pg_servers: tuple[Proc, Pr
         assert (task["status"], task["assignee"]) == ("claimed", f"officer{winner}")
 
 
-def test_two_workers_fire_each_timer_exactly_once_and_on_time(
+def test_two_workers_fire_each_timer_exactly_once_never_before_it_is_due(
     processes: Processes, pg_servers: tuple[Proc, Proc], pg_database: str
 ) -> None:
+    """What the engine records, not how late: each instance's timer fired once across the two workers (one
+    timer_fired event, one escalation, no timer left waiting that a second firing could take), it was the timer that
+    was due (its recorded due time), never before that time, and its firing completed the boundary event and opened
+    the escalation in one transaction (one recorded time)."""
     server = pg_servers[0]  # it runs no scheduler: only the workers fire timers
     processes.wait_ready(
         processes.worker(pg_database, name="worker-1", wait=False),
@@ -187,31 +191,42 @@ def test_two_workers_fire_each_timer_exactly_once_and_on_time(
     )
     client = server.client()
     deploy(client, "escalation.bpmn", escalation_bpmn("PT1S"))
-    ids = [start(client, ESCALATION_KEY, n=n)["id"] for n in range(20)]
+    due: dict[str, datetime] = {}
+    for n in range(20):
+        started = start(client, ESCALATION_KEY, n=n)
+        (timer,) = [w for w in started["waiting_for"] if w["kind"] == "timer"]
+        due[started["id"]] = at(timer["due_at"])
 
     def escalated() -> bool:
         page = ok(
             client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200}, headers=VP_UBND)
         )
-        return int(page["total"]) >= len(ids)
+        return int(page["total"]) >= len(due)
 
     poll(escalated, READY_SECONDS, "20 escalation tasks")  # a bound against a hang: the proof is the record below
-    time.sleep(1.0)  # a second firing, if any, has had time to happen
 
     lateness = []
-    for instance_id in ids:
-        fired = [e for e in history(client, instance_id) if e["kind"] == "timer_fired"]
-        assert len(fired) == 1, fired
-        lateness.append((at(fired[0]["at"]) - at(fired[0]["data"]["due_at"])).total_seconds())
+    for instance_id, due_at in due.items():
         found = get_instance(client, instance_id)
         assert [t["element_id"] for t in found["open_tasks"]] == ["escalate"], found["open_tasks"]
         assert found["open_tasks"][0]["candidate_groups"] == ["vp-ubnd"]
+        assert [w for w in found["waiting_for"] if w["kind"] == "timer"] == []  # nothing left to fire a second time
+        events = history(client, instance_id)  # read after the timer is gone: no firing can follow
+        fired = [e for e in events if e["kind"] == "timer_fired"]
+        assert len(fired) == 1, fired
+        assert at(fired[0]["data"]["due_at"]) == due_at  # the timer that was due, as it was set at the start
+        assert at(fired[0]["at"]) >= due_at, (fired[0], due_at)  # when due or after, never before
+        after = [(e["kind"], e["element_id"]) for e in events if e["id"] > fired[0]["id"]]
+        assert after == [("element_completed", "deadline")], events  # the firing completed the boundary event
+        assert at(found["open_tasks"][0]["created_at"]) == at(fired[0]["at"])  # the escalation: the firing's own
+        lateness.append((at(fired[0]["at"]) - due_at).total_seconds())
     escalations = ok(
         client.get(TASKS, params={"process_key": ESCALATION_KEY, "status": "open", "limit": 200}, headers=VP_UBND)
     )
-    assert sorted(t["instance_id"] for t in escalations["items"]) == sorted(ids)
-    print(f"timer lateness: median {statistics.median(lateness):.2f} s, max {max(lateness):.2f} s")
-    assert min(lateness) >= 0 and max(lateness) < 5, lateness  # correctness bound, not a performance target
+    assert sorted(t["instance_id"] for t in escalations["items"]) == sorted(due)  # one escalation each
+    print(
+        f"timer lateness (shown, not asserted): median {statistics.median(lateness):.2f} s, max {max(lateness):.2f} s"
+    )
 
 
 def test_servers_started_together_on_a_fresh_database_all_come_up(processes: Processes, pg_database: str) -> None:

@@ -162,8 +162,8 @@ def test_inbox_counts_and_deadline_filter_and_the_english_switch(page: Page, liv
     search_inbox(page, first["business_key"])
     expect(page.locator("tr.task-row")).to_have_count(1)
     deadline = page.locator('select[name="deadline"]')
-    expect(deadline.locator('option[value="on_time"]')).to_have_text("trong hạn (1)")
-    expect(deadline.locator('option[value="overdue"]')).to_have_text("quá hạn (0)")
+    expect(deadline.locator('option[value="on_time"]')).to_have_text("Trong hạn (1)")
+    expect(deadline.locator('option[value="overdue"]')).to_have_text("Quá hạn (0)")
     deadline.select_option("overdue")  # htmx: the list follows the filter
     expect(page.get_by_test_id("total")).to_have_text("Tổng số: 0")
     expect(page).to_have_url(re.compile(r"deadline=overdue"))

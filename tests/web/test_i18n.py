@@ -32,6 +32,7 @@ def test_every_key_used_exists_and_every_entry_has_both_languages() -> None:
     assert len(used) > 80
     assert sorted(used - set(CATALOG)) == []
     families = [f"deadline.{s}" for s in (*FILTERS, "early", "late", "none", "finished_on_time")]
+    families += [f"inbox.filter.deadline.{s}" for s in FILTERS]
     families += [f"task_status.{s}" for s in ("open", "claimed", "completed", "cancelled")]
     families += [f"instance_status.{s}" for s in ("running", "incident", "completed", "cancelled", "error")]
     families += [f"inbox.scope.{s}" for s in SCOPES] + [f"role.{r}" for r in ROLES]

@@ -4,6 +4,7 @@ starts from the case's earlier answers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -172,3 +173,20 @@ def test_the_case_history_says_in_vietnamese_that_a_silent_agency_is_deemed_to_a
     assert len(rows) == 1
     assert "Quá thời hạn không có ý kiến: coi như đồng ý" in rows[0] and "Sở Tư pháp" in rows[0]
     assert "consultation_tacit_consent</td>" not in page and "consult_stp" not in rows[0]
+
+
+def deadline_choices(html: str) -> list[str]:
+    """The labels of the inbox's deadline filter, without their counts."""
+    select = re.search(r'<select name="deadline">(.*?)</select>', html, re.S)
+    assert select is not None
+    return [re.sub(r"\s*\(\d+\+?\)$", "", label.strip()) for label in re.findall(r"<option[^>]*>([^<]*)<", select[1])]
+
+
+def test_the_deadline_filter_offers_capitalised_choices_and_the_badge_stays_lower_case(app: TestClient) -> None:
+    report(app)  # classification waits in Sở KH&CN's inbox, on time
+    officer, _ = signed_in(app, "skhcn.an")
+    page = officer.get("/").text
+    assert deadline_choices(page) == ["Mọi thời hạn", "Trong hạn", "Sắp đến hạn", "Quá hạn"]
+    assert re.search(r'data-deadline="on_time">trong hạn<', page)  # a state read in the row, not a choice
+    officer.cookies.set("phoihop_lang", "en")
+    assert deadline_choices(officer.get("/").text) == ["Any deadline", "On time", "Due soon", "Overdue"]
