@@ -9,18 +9,20 @@ reads the history, not today's status, so a past month shows what was open at it
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Float,
     and_,
+    bindparam,
     case,
     cast,
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     union_all,
@@ -32,6 +34,7 @@ from phoihop.engine.store.tables import (
     definition_table,
     human_task_table,
     instance_table,
+    open_task_count_table,
     task_candidate_table,
 )
 
@@ -133,8 +136,59 @@ def _relevant(conn: Connection, start: datetime, end: datetime, as_of: datetime)
     ]
 
 
+def _counted(conn: Connection, as_of: datetime) -> list[Any]:
+    """The open, warning and overdue figures at ``as_of`` (now) per process and candidate groups, as two SELECTs of the
+    columns ``_task_columns`` gives: the counts of ``open_task_count`` whose due and warning days are both another
+    day than ``as_of``'s (each row's figures follow from its days), and the live tasks due or warned on that day
+    (read from ``ix_human_task_live_order`` and ``ix_human_task_live_warn``, each row's times tested), which are the
+    rows the first leaves out. The last column, ``latest``, is the latest creation time the counts have seen."""
+    ht, kept = human_task_table.c, open_task_count_table.c
+    day = as_of.astimezone(UTC).date()
+    first, after = datetime.combine(day, time(), UTC), datetime.combine(day + timedelta(days=1), time(), UTC)
+
+    def kept_count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, kept.tasks), else_=0)), 0)
+
+    counts = (
+        select(
+            kept.process_key,
+            kept.candidate_groups,
+            func.coalesce(func.sum(kept.tasks), 0).label("open"),
+            kept_count(and_(kept.warn_day < day, kept.due_day > day)).label("warning"),
+            kept_count(kept.due_day < day).label("overdue"),
+            *(literal(0).label(name) for name in FIGURES[3:]),
+            func.max(kept.latest_created_at).label("latest"),
+        )
+        .where(kept.due_day != day, kept.warn_day != day)
+        .group_by(kept.process_key, kept.candidate_groups)
+    )
+    due_today = and_(ht.due_at >= first, ht.due_at < after)
+    today = [
+        select(
+            ht.process_key,
+            ht.candidate_groups,
+            *_task_columns(as_of, as_of, as_of, unfinished=True),
+            null().label("latest"),
+        )
+        .where(
+            # the live statuses written out, as the partial indexes' condition (SQLite uses one only then)
+            ht.status.in_(bindparam("live", list(OPEN), expanding=True, literal_execute=True)),
+            func.coalesce(ht.completed_at, ht.completed_at).is_(None),  # tested on each row: no index's choice
+            ht.created_at <= as_of,
+            arm,
+        )
+        .group_by(ht.process_key, ht.candidate_groups)
+        # two arms, each one index's range: as one OR, SQLite read every live task by its status
+        for arm in (
+            due_today,
+            and_(ht.warn_at >= first, ht.warn_at < after, or_(ht.due_at.is_(None), ~due_today)),
+        )
+    ]
+    return [counts, *today]
+
+
 def task_figures_by_all(
-    conn: Connection, *, start: datetime, end: datetime, as_of: datetime
+    conn: Connection, *, start: datetime, end: datetime, as_of: datetime, now: bool = False
 ) -> tuple[Row, list[Row], list[Row]]:
     """Human-task counts: ``open``, ``warning`` and ``overdue`` at ``as_of``; ``completed`` in ``[start, end)``,
     of which ``on_time`` (by the due time), ``late`` and ``no_deadline``; in total (one row), per agency (``agency``)
@@ -142,20 +196,43 @@ def task_figures_by_all(
     statement reads those rows, counted per process and candidate groups (the task's ``candidate_groups``: the same
     agencies as its group rows in ``task_candidate``) and summed here: a task of two groups counts for both, a task of
     candidate users only under None. Each arm of ``_relevant`` is grouped apart (UNION ALL): as one OR, SQLite read
-    every row of ``human_task`` in the order of the GROUP BY's index (2.5 s at 100,000 open and 900,000 finished)."""
+    every row of ``human_task`` in the order of the GROUP BY's index (2.5 s at 100,000 open and 900,000 finished).
+
+    ``now``: ``as_of`` is the present, so the unfinished tasks' figures are the live tasks' counts kept by the
+    commands' writes (``_counted``: a few hundred rows and the tasks due or warned today, not every live task), in
+    the same statement as the finished ones (one snapshot). Counts that have seen a task created after ``as_of`` (a
+    clock set back) are left for the rows' own figures."""
     ht = human_task_table.c
-    stmt = union_all(
-        *(
-            select(ht.process_key, ht.candidate_groups, *_task_columns(start, end, as_of, unfinished=i == 0))
-            .where(arm)
-            .group_by(ht.process_key, ht.candidate_groups)
-            for i, arm in enumerate(_relevant(conn, start, end, as_of))
-        )
+    finished = [
+        select(ht.process_key, ht.candidate_groups, *_task_columns(start, end, as_of), null().label("latest"))
+        .where(arm)
+        .group_by(ht.process_key, ht.candidate_groups)
+        for arm in _relevant(conn, start, end, as_of)[1:]
+    ]
+    if now:
+        rows = all_rows(conn.execute(union_all(*_counted(conn, as_of), *finished)))
+        if all(row["latest"] is None or _utc(row["latest"]) <= as_of for row in rows):
+            return _summed(rows)
+    unfinished = (
+        select(ht.process_key, ht.candidate_groups, *_task_columns(start, end, as_of, unfinished=True), null())
+        .where(_relevant(conn, start, end, as_of)[0])
+        .group_by(ht.process_key, ht.candidate_groups)
     )
+    return _summed(all_rows(conn.execute(union_all(unfinished, *finished))))
+
+
+def _utc(moment: datetime | str) -> datetime:
+    """``max()`` of UtcDateTime text on SQLite comes back as the text."""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _summed(rows: list[Row]) -> tuple[Row, list[Row], list[Row]]:
+    """Rows of figures per process and candidate groups, summed in total, per agency and per process."""
     total: dict[str, int] = dict.fromkeys(FIGURES, 0)
     agencies: dict[str | None, dict[str, int]] = {}
     processes: dict[str, dict[str, int]] = {}
-    for row in all_rows(conn.execute(stmt)):
+    for row in rows:
         figures = {name: int(row[name]) for name in FIGURES}
         groups = list(dict.fromkeys(row["candidate_groups"] or [])) or [None]
         for into in (total, processes.setdefault(row["process_key"], dict.fromkeys(FIGURES, 0))):

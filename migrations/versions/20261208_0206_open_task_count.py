@@ -1,0 +1,174 @@
+"""open task counts: ``open_task_count`` holds how many live tasks share a process, candidate groups, UTC day of the
+due time and UTC day of the warning time, kept by triggers on ``human_task`` (a task counted when written live, moved
+when its key changes, uncounted when it finishes or is deleted; a row at 0 deleted), and filled from the live tasks;
+the dashboard reads its open, warning and overdue figures from these few hundred rows and the live tasks due or
+warned today (the latter by a new partial index of live tasks' warning and due times), instead of every live task
+(issue 15.1, goal 1 on SQLite)
+
+Revision ID: 0206
+Revises: 0204
+Create Date: 2026-12-08 02:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import phoihop.engine.store.types
+
+revision: str = "0206"
+down_revision: str | None = "0204"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLE = "open_task_count"
+NO_DAY = "9999-12-31"  # the day of a missing due or warning time: after every today, never overdue nor warned
+_KEY = "process_key, candidate_groups, due_day, warn_day"
+_LIVE_WHERE = "status IN ('open', 'claimed', 'awaiting_approval')"  # the live statuses, as the partial indexes say
+_TRIGGERS = ("open_task_count_insert", "open_task_count_update", "open_task_count_delete")
+
+
+def _live(row: str) -> str:
+    """``row`` counts: a live status (as migrations 0201-0204 write them) and never finished."""
+    return f"({row}.status IN ('open', 'claimed', 'awaiting_approval') AND {row}.completed_at IS NULL)"
+
+
+def _changed(old: str, new: str) -> str:
+    """The UPDATE trigger's condition: the row enters or leaves the counts, or a counted row changes its key."""
+    columns = ("process_key", "candidate_groups", "due_at", "warn_at", "created_at")
+    moved = " OR ".join(f"{old}.{c} IS DISTINCT FROM {new}.{c}" for c in columns)
+    return f"({_live(old)} IS DISTINCT FROM {_live(new)} OR ({_live(new)} AND ({moved})))"
+
+
+_UPDATE_OF = "UPDATE OF status, completed_at, process_key, candidate_groups, due_at, warn_at, created_at"
+
+# --- PostgreSQL: one function for the three triggers -----------------------------------------------------------------
+_PG_DAY = "COALESCE(({row}.{column} AT TIME ZONE 'UTC')::date, DATE '" + NO_DAY + "')"
+
+
+def _pg_key(row: str) -> str:
+    due, warn = _PG_DAY.format(row=row, column="due_at"), _PG_DAY.format(row=row, column="warn_at")
+    return (
+        f"process_key = {row}.process_key AND candidate_groups = {row}.candidate_groups"
+        f" AND due_day = {due} AND warn_day = {warn}"
+    )
+
+
+_PG = (
+    f"""CREATE FUNCTION open_task_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE remaining integer;
+    BEGIN
+        IF TG_OP <> 'INSERT' AND {_live("OLD")} THEN
+            UPDATE {TABLE} SET tasks = tasks - 1 WHERE {_pg_key("OLD")} RETURNING tasks INTO remaining;
+            IF remaining <= 0 THEN
+                DELETE FROM {TABLE} WHERE {_pg_key("OLD")} AND tasks <= 0;
+            END IF;
+        END IF;
+        IF TG_OP <> 'DELETE' AND {_live("NEW")} THEN
+            INSERT INTO {TABLE} AS c ({_KEY}, tasks, latest_created_at)
+            VALUES (NEW.process_key, NEW.candidate_groups, {_PG_DAY.format(row="NEW", column="due_at")},
+                {_PG_DAY.format(row="NEW", column="warn_at")}, 1, NEW.created_at)
+            ON CONFLICT ({_KEY}) DO UPDATE
+            SET tasks = c.tasks + 1, latest_created_at = GREATEST(c.latest_created_at, EXCLUDED.latest_created_at);
+        END IF;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER open_task_count_insert AFTER INSERT ON human_task
+    FOR EACH ROW WHEN {_live("NEW")} EXECUTE FUNCTION open_task_count_keep()""",
+    f"""CREATE TRIGGER open_task_count_update AFTER {_UPDATE_OF} ON human_task
+    FOR EACH ROW WHEN {_changed("OLD", "NEW")} EXECUTE FUNCTION open_task_count_keep()""",
+    f"""CREATE TRIGGER open_task_count_delete AFTER DELETE ON human_task
+    FOR EACH ROW WHEN {_live("OLD")} EXECUTE FUNCTION open_task_count_keep()""",
+)
+_PG_FILL = f"""INSERT INTO {TABLE} ({_KEY}, tasks, latest_created_at)
+    SELECT process_key, candidate_groups, {_PG_DAY.format(row="human_task", column="due_at")},
+        {_PG_DAY.format(row="human_task", column="warn_at")}, count(*), max(created_at)
+    FROM human_task WHERE {_live("human_task")} GROUP BY 1, 2, 3, 4"""
+_PG_DOWN = (*(f"DROP TRIGGER {name} ON human_task" for name in _TRIGGERS), "DROP FUNCTION open_task_count_keep()")
+
+# --- SQLite: the same in each trigger's body (the UTC text's first ten characters are its day) ---------------------
+_SQLITE_DAY = "COALESCE(substr({row}.{column}, 1, 10), '" + NO_DAY + "')"
+
+
+def _sqlite_key(row: str) -> str:
+    due, warn = _SQLITE_DAY.format(row=row, column="due_at"), _SQLITE_DAY.format(row=row, column="warn_at")
+    return (
+        f"process_key = {row}.process_key AND candidate_groups = {row}.candidate_groups"
+        f" AND due_day = {due} AND warn_day = {warn}"
+    )
+
+
+def _sqlite_remove(row: str) -> str:
+    return (
+        f"UPDATE {TABLE} SET tasks = tasks - 1 WHERE {_sqlite_key(row)} AND {_live(row)};"
+        f" DELETE FROM {TABLE} WHERE {_sqlite_key(row)} AND tasks <= 0;"
+    )
+
+
+def _sqlite_add(row: str) -> str:
+    due, warn = _SQLITE_DAY.format(row=row, column="due_at"), _SQLITE_DAY.format(row=row, column="warn_at")
+    # INSERT … SELECT … WHERE (never VALUES): the WHERE both tests the row and ends the SELECT before ON CONFLICT
+    return (
+        f"INSERT INTO {TABLE} ({_KEY}, tasks, latest_created_at)"
+        f" SELECT {row}.process_key, {row}.candidate_groups, {due}, {warn}, 1, {row}.created_at WHERE {_live(row)}"
+        f" ON CONFLICT ({_KEY}) DO UPDATE"
+        " SET tasks = tasks + 1, latest_created_at = max(latest_created_at, excluded.latest_created_at);"
+    )
+
+
+_SQLITE = (
+    f"""CREATE TRIGGER open_task_count_insert AFTER INSERT ON human_task
+    FOR EACH ROW WHEN {_live("NEW")} BEGIN {_sqlite_add("NEW")} END""",
+    f"""CREATE TRIGGER open_task_count_update AFTER {_UPDATE_OF} ON human_task
+    FOR EACH ROW WHEN {_changed("OLD", "NEW")} BEGIN {_sqlite_remove("OLD")} {_sqlite_add("NEW")} END""",
+    f"""CREATE TRIGGER open_task_count_delete AFTER DELETE ON human_task
+    FOR EACH ROW WHEN {_live("OLD")} BEGIN {_sqlite_remove("OLD")} END""",
+)
+_SQLITE_FILL = f"""INSERT INTO {TABLE} ({_KEY}, tasks, latest_created_at)
+    SELECT process_key, candidate_groups, {_SQLITE_DAY.format(row="human_task", column="due_at")},
+        {_SQLITE_DAY.format(row="human_task", column="warn_at")}, count(*), max(created_at)
+    FROM human_task WHERE {_live("human_task")} GROUP BY 1, 2, 3, 4"""
+_SQLITE_DOWN = tuple(f"DROP TRIGGER {name}" for name in _TRIGGERS)
+
+
+def _postgresql() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("process_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column(
+            "candidate_groups",
+            sa.JSON().with_variant(sa.dialects.postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("due_day", sa.Date(), nullable=False),
+        sa.Column("warn_day", sa.Date(), nullable=False),
+        sa.Column("tasks", sa.Integer(), nullable=False),
+        sa.Column("latest_created_at", phoihop.engine.store.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("process_key", "candidate_groups", "due_day", "warn_day"),
+    )
+    op.create_index(
+        "ix_human_task_live_warn",
+        "human_task",
+        ["warn_at", "due_at"],
+        unique=False,
+        postgresql_where=sa.text(_LIVE_WHERE),
+        sqlite_where=sa.text(_LIVE_WHERE),
+    )
+    # the triggers first, then the rows they will keep: on PostgreSQL CREATE TRIGGER holds off every writer of
+    # human_task until this transaction commits, on SQLite the upgrade holds the write lock
+    for statement in _PG if _postgresql() else _SQLITE:
+        op.execute(statement)
+    op.execute(_PG_FILL if _postgresql() else _SQLITE_FILL)
+
+
+def downgrade() -> None:
+    for statement in _PG_DOWN if _postgresql() else _SQLITE_DOWN:
+        op.execute(statement)
+    op.drop_index("ix_human_task_live_warn", table_name="human_task")
+    op.drop_table(TABLE)
