@@ -9,11 +9,13 @@ reads the history, not today's status, so a past month shows what was open at it
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Date,
     Float,
     and_,
     bindparam,
@@ -37,6 +39,7 @@ from phoihop.engine.store.tables import (
     open_task_count_table,
     task_candidate_table,
 )
+from phoihop.engine.store.types import UtcDateTime
 
 __all__ = ["FIGURES", "cycle_times", "process_names", "report_figures", "task_figures_by_all"]
 
@@ -48,7 +51,7 @@ def _count(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _task_columns(start: datetime, end: datetime, as_of: datetime, *, unfinished: bool = False) -> list[Any]:
+def _task_columns(start: Any, end: Any, as_of: Any, *, unfinished: bool = False) -> list[Any]:
     """The seven figures as conditional sums; ``unfinished``: over rows without ``completed_at`` created by
     ``as_of`` only (the first arm of ``_relevant``), where open at ``as_of`` is a live status and nothing is
     completed, so three sums are left to compute (the dashboard's largest read)."""
@@ -101,50 +104,54 @@ def _task_columns(start: datetime, end: datetime, as_of: datetime, *, unfinished
 FIGURES = ("open", "warning", "overdue", "completed", "on_time", "late", "no_deadline")
 
 
-def _likely(conn: Connection, condition: Any, probability: str) -> Any:
+def _likely(dialect: str, condition: Any, probability: str) -> Any:
     """``condition`` with the share of rows it keeps told to SQLite's planner (``likelihood()``), which has no
     statistics of values (ANALYZE's ``sqlite_stat1`` gives each index the mean rows per value: ``completed_at IS
     NULL`` looks like 2 rows of a million, one process key like the whole table); as it is on PostgreSQL."""
-    if conn.dialect.name != "sqlite":
+    if dialect != "sqlite":
         return condition
     return func.likelihood(condition, literal_column(probability))  # untyped: no "= 1" after it
 
 
-def _relevant(conn: Connection, start: datetime, end: datetime, as_of: datetime) -> list[Any]:
+# the window and moment of task_figures_by_all, bound at each execution of its statement (built once per database)
+_START, _END, _AS_OF = (bindparam(name, type_=UtcDateTime()) for name in ("start", "end", "as_of"))
+_DAY = bindparam("day", type_=Date())  # as_of's UTC day
+_DAY_START, _DAY_END = (bindparam(name, type_=UtcDateTime()) for name in ("day_start", "day_end"))
+
+
+def _relevant(dialect: str) -> list[Any]:
     """Rows of tasks open at ``as_of`` or finished in ``[start, end)``, as three disjoint arms each a range of
     ``completed_at`` (its index, ``ix_human_task_completed_at``, serves each): unfinished, finished after ``as_of``,
     finished in the month (and not in the arm before)."""
     ht = human_task_table.c
     # bounded on both sides: SQLite, without statistics of values, guesses a quarter of the table for a range open on
     # one side and reads every row in the GROUP BY's index order instead (1/64 for a closed range: the index)
-    after = and_(ht.completed_at > as_of, ht.completed_at < _END_OF_TIME, ht.created_at <= as_of)
-    unfinished = and_(ht.completed_at.is_(None), ht.created_at <= as_of)
-    if conn.dialect.name == "sqlite":
+    after = and_(ht.completed_at > _AS_OF, ht.completed_at < _END_OF_TIME, ht.created_at <= _AS_OF)
+    unfinished = and_(ht.completed_at.is_(None), ht.created_at <= _AS_OF)
+    if dialect == "sqlite":
         # the unfinished rows (every open task) read from the partial index that holds every column counted,
         # ``ix_human_task_open_figures``, in the GROUP BY's order: SQLite took ``completed_at IS NULL`` for 2 rows and
         # read each of 100,000 rows from the table by ``ix_human_task_completed_at`` (84 ms of CPU), or with the
         # index, skipped through it for ``created_at`` and sorted (60 ms); said as likely, and ``created_at`` tested
         # on each entry (through coalesce(), which no index answers), 28 ms
         unfinished = and_(
-            _likely(conn, ht.completed_at.is_(None), "0.9"),
-            func.coalesce(ht.created_at, ht.created_at) <= as_of,
+            _likely(dialect, ht.completed_at.is_(None), "0.9"),
+            func.coalesce(ht.created_at, ht.created_at) <= _AS_OF,
         )
     return [
         unfinished,
         after,
-        and_(ht.completed_at >= start, ht.completed_at < end, or_(ht.completed_at <= as_of, ht.created_at > as_of)),
+        and_(ht.completed_at >= _START, ht.completed_at < _END, or_(ht.completed_at <= _AS_OF, ht.created_at > _AS_OF)),
     ]
 
 
-def _counted(conn: Connection, as_of: datetime) -> list[Any]:
-    """The open, warning and overdue figures at ``as_of`` (now) per process and candidate groups, as two SELECTs of the
+def _counted() -> list[Any]:
+    """The open, warning and overdue figures at ``as_of`` (now) per process and candidate groups, as SELECTs of the
     columns ``_task_columns`` gives: the counts of ``open_task_count`` whose due and warning days are both another
     day than ``as_of``'s (each row's figures follow from its days), and the live tasks due or warned on that day
-    (read from ``ix_human_task_live_order`` and ``ix_human_task_live_warn``, each row's times tested), which are the
+    (read from ``ix_human_task_status_due`` and ``ix_human_task_live_warn``, each row's times tested), which are the
     rows the first leaves out. The last column, ``latest``, is the latest creation time the counts have seen."""
     ht, kept = human_task_table.c, open_task_count_table.c
-    day = as_of.astimezone(UTC).date()
-    first, after = datetime.combine(day, time(), UTC), datetime.combine(day + timedelta(days=1), time(), UTC)
 
     def kept_count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, kept.tasks), else_=0)), 0)
@@ -154,37 +161,56 @@ def _counted(conn: Connection, as_of: datetime) -> list[Any]:
             kept.process_key,
             kept.candidate_groups,
             func.coalesce(func.sum(kept.tasks), 0).label("open"),
-            kept_count(and_(kept.warn_day < day, kept.due_day > day)).label("warning"),
-            kept_count(kept.due_day < day).label("overdue"),
+            kept_count(and_(kept.warn_day < _DAY, kept.due_day > _DAY)).label("warning"),
+            kept_count(kept.due_day < _DAY).label("overdue"),
             *(literal(0).label(name) for name in FIGURES[3:]),
             func.max(kept.latest_created_at).label("latest"),
         )
-        .where(kept.due_day != day, kept.warn_day != day)
+        .where(kept.due_day != _DAY, kept.warn_day != _DAY)
         .group_by(kept.process_key, kept.candidate_groups)
     )
-    due_today = and_(ht.due_at >= first, ht.due_at < after)
+    due_today = and_(ht.due_at >= _DAY_START, ht.due_at < _DAY_END)
     today = [
         select(
             ht.process_key,
             ht.candidate_groups,
-            *_task_columns(as_of, as_of, as_of, unfinished=True),
+            *_task_columns(_AS_OF, _AS_OF, _AS_OF, unfinished=True),
             null().label("latest"),
         )
         .where(
             # the live statuses written out, as the partial indexes' condition (SQLite uses one only then)
             ht.status.in_(bindparam("live", list(OPEN), expanding=True, literal_execute=True)),
             func.coalesce(ht.completed_at, ht.completed_at).is_(None),  # tested on each row: no index's choice
-            ht.created_at <= as_of,
+            ht.created_at <= _AS_OF,
             arm,
         )
         .group_by(ht.process_key, ht.candidate_groups)
         # two arms, each one index's range: as one OR, SQLite read every live task by its status
         for arm in (
             due_today,
-            and_(ht.warn_at >= first, ht.warn_at < after, or_(ht.due_at.is_(None), ~due_today)),
+            and_(ht.warn_at >= _DAY_START, ht.warn_at < _DAY_END, or_(ht.due_at.is_(None), ~due_today)),
         )
     ]
     return [counts, *today]
+
+
+@functools.lru_cache(maxsize=8)
+def _figures_statement(dialect: str, *, counted: bool) -> Any:
+    """task_figures_by_all's statement, built once per database and way (building it cost more CPU than SQLite spent
+    running it): the unfinished tasks' figures from the counts (``counted``) or from their rows, then the finished."""
+    ht = human_task_table.c
+    unfinished, *finished = (
+        select(
+            ht.process_key,
+            ht.candidate_groups,
+            *_task_columns(_START, _END, _AS_OF, unfinished=i == 0),
+            null().label("latest"),
+        )
+        .where(arm)
+        .group_by(ht.process_key, ht.candidate_groups)
+        for i, arm in enumerate(_relevant(dialect))
+    )
+    return union_all(*(_counted() if counted else [unfinished]), *finished)
 
 
 def task_figures_by_all(
@@ -202,23 +228,20 @@ def task_figures_by_all(
     commands' writes (``_counted``: a few hundred rows and the tasks due or warned today, not every live task), in
     the same statement as the finished ones (one snapshot). Counts that have seen a task created after ``as_of`` (a
     clock set back) are left for the rows' own figures."""
-    ht = human_task_table.c
-    finished = [
-        select(ht.process_key, ht.candidate_groups, *_task_columns(start, end, as_of), null().label("latest"))
-        .where(arm)
-        .group_by(ht.process_key, ht.candidate_groups)
-        for arm in _relevant(conn, start, end, as_of)[1:]
-    ]
+    day = as_of.astimezone(UTC).date()
+    values = {
+        "start": start,
+        "end": end,
+        "as_of": as_of,
+        "day": day,
+        "day_start": datetime.combine(day, time(), UTC),
+        "day_end": datetime.combine(day + timedelta(days=1), time(), UTC),
+    }
     if now:
-        rows = all_rows(conn.execute(union_all(*_counted(conn, as_of), *finished)))
+        rows = all_rows(conn.execute(_figures_statement(conn.dialect.name, counted=True), values))
         if all(row["latest"] is None or _utc(row["latest"]) <= as_of for row in rows):
             return _summed(rows)
-    unfinished = (
-        select(ht.process_key, ht.candidate_groups, *_task_columns(start, end, as_of, unfinished=True), null())
-        .where(_relevant(conn, start, end, as_of)[0])
-        .group_by(ht.process_key, ht.candidate_groups)
-    )
-    return _summed(all_rows(conn.execute(union_all(unfinished, *finished))))
+    return _summed(all_rows(conn.execute(_figures_statement(conn.dialect.name, counted=False), values)))
 
 
 def _utc(moment: datetime | str) -> datetime:
@@ -304,7 +327,7 @@ def report_figures(
         select(instance_table.c.id).where(
             # by ``ix_process_instance_key_status`` (a report's few instances) even when SQLite's statistics say one
             # process key is the whole table (one process in the database): 24 ms of CPU at 125,000 instances
-            _likely(conn, instance_table.c.process_key == process_key, "0.01"),
+            _likely(conn.dialect.name, instance_table.c.process_key == process_key, "0.01"),
             instance_table.c.status != "cancelled",
             instance_table.c.variables[period_variable].as_string() == period,
         )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import phoihop.engine.store.types
 
@@ -143,7 +144,7 @@ def upgrade() -> None:
         sa.Column("process_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column(
             "candidate_groups",
-            sa.JSON().with_variant(sa.dialects.postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("due_day", sa.Date(), nullable=False),

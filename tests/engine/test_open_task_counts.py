@@ -7,7 +7,6 @@ moving tasks of one group at once lose no count."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import threading
 from collections import Counter
@@ -16,7 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, select, update
+from alembic import command
+from sqlalchemy import Connection, create_engine, inspect, select, update
 
 from phoihop.engine.clock import FakeClock
 from phoihop.engine.container import EngineContainer
@@ -27,7 +27,7 @@ from phoihop.engine.reads.dashboard import Month
 from phoihop.engine.store import dashboard as store
 from phoihop.engine.store import retention as retention_store
 from phoihop.engine.store.human_tasks import LIVE_STATUSES
-from phoihop.engine.store.schema import ALEMBIC_DIR
+from phoihop.engine.store.schema import alembic_config, pending_diff, upgrade
 from phoihop.engine.store.tables import human_task_table, instance_table, open_task_count_table
 from tests.conftest import INTEGRATOR, OWNER, officer
 from tests.engine.helpers import ENGINE_FIXTURES, deploy_xml
@@ -279,26 +279,36 @@ def test_the_kept_counts_follow_every_command_and_give_the_scans_figures(
     assert seen["overdue"] > 0 and seen["warning"] > 0, seen  # the moments reached both clock-dependent figures
 
 
-def test_counts_filled_by_the_migration_equal_the_rows(container: EngineContainer, clock: FakeClock) -> None:
-    """The upgrade's fill (migration 0206) counts what the triggers would have: emptied and filled again by its own
-    statement, the counts equal the live rows."""
+def test_the_upgrade_fills_the_counts_from_the_live_rows_and_the_downgrade_removes_them(
+    container: EngineContainer, clock: FakeClock, db_url: str
+) -> None:
+    """Down to 0204 (no table, no triggers: a task finished then is nobody's count), up again: the fill counts what
+    the triggers would have; the models agree with the upgraded schema."""
     deploy_xml(container, "counts_two.bpmn", two_steps("counts_two"))
     for _ in range(12):
         container.instances.start(INTEGRATOR, "counts_two")
         clock.advance(5 * 3600)
-    path = ALEMBIC_DIR / "versions" / "20261208_0206_open_task_count.py"
-    spec = importlib.util.spec_from_file_location("open_task_count_0206", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    with container.db.transaction() as conn:
-        conn.execute(delete(open_task_count_table))
-        fill = migration._PG_FILL if conn.dialect.name == "postgresql" else migration._SQLITE_FILL
-        conn.exec_driver_sql(fill)
+    first = live_tasks(container)[0]["id"]
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config(db_url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0204")
+            assert not inspect(conn).has_table("open_task_count")
+            conn.execute(
+                update(human_task_table)
+                .where(human_task_table.c.id == first)
+                .values(status="completed", completed_at=clock.now())
+            )
+    finally:
+        upgrade(db_url)
+        engine.dispose()
     with container.db.transaction(write=False) as conn:
-        kept, _ = kept_counts(conn)
-        counted, _ = counted_again(conn)
-    assert kept == counted and sum(kept.values()) == 12
+        kept, latest = kept_counts(conn)
+        counted, newest = counted_again(conn)
+    assert kept == counted and sum(kept.values()) == 11 and latest == newest
+    assert pending_diff(db_url) == []
 
 
 def test_a_clock_set_back_reads_the_rows(container: EngineContainer, clock: FakeClock) -> None:
