@@ -36,11 +36,12 @@ def _live(row: str) -> str:
     return f"({row}.status IN ('open', 'claimed', 'awaiting_approval') AND {row}.completed_at IS NULL)"
 
 
-def _changed(old: str, new: str) -> str:
-    """The UPDATE trigger's condition: the row enters or leaves the counts, or a counted row changes its key."""
+def _changed(old: str, new: str, differ: str) -> str:
+    """The UPDATE trigger's condition: the row enters or leaves the counts, or a counted row changes its key.
+    ``differ``: ``IS DISTINCT FROM`` (PostgreSQL), ``IS NOT`` (SQLite before 3.39 knows only this)."""
     columns = ("process_key", "candidate_groups", "due_at", "warn_at", "created_at")
-    moved = " OR ".join(f"{old}.{c} IS DISTINCT FROM {new}.{c}" for c in columns)
-    return f"({_live(old)} IS DISTINCT FROM {_live(new)} OR ({_live(new)} AND ({moved})))"
+    moved = " OR ".join(f"{old}.{c} {differ} {new}.{c}" for c in columns)
+    return f"({_live(old)} {differ} {_live(new)} OR ({_live(new)} AND ({moved})))"
 
 
 _UPDATE_OF = "UPDATE OF status, completed_at, process_key, candidate_groups, due_at, warn_at, created_at"
@@ -79,7 +80,7 @@ _PG = (
     f"""CREATE TRIGGER open_task_count_insert AFTER INSERT ON human_task
     FOR EACH ROW WHEN {_live("NEW")} EXECUTE FUNCTION open_task_count_keep()""",
     f"""CREATE TRIGGER open_task_count_update AFTER {_UPDATE_OF} ON human_task
-    FOR EACH ROW WHEN {_changed("OLD", "NEW")} EXECUTE FUNCTION open_task_count_keep()""",
+    FOR EACH ROW WHEN {_changed("OLD", "NEW", "IS DISTINCT FROM")} EXECUTE FUNCTION open_task_count_keep()""",
     f"""CREATE TRIGGER open_task_count_delete AFTER DELETE ON human_task
     FOR EACH ROW WHEN {_live("OLD")} EXECUTE FUNCTION open_task_count_keep()""",
 )
@@ -123,7 +124,7 @@ _SQLITE = (
     f"""CREATE TRIGGER open_task_count_insert AFTER INSERT ON human_task
     FOR EACH ROW WHEN {_live("NEW")} BEGIN {_sqlite_add("NEW")} END""",
     f"""CREATE TRIGGER open_task_count_update AFTER {_UPDATE_OF} ON human_task
-    FOR EACH ROW WHEN {_changed("OLD", "NEW")} BEGIN {_sqlite_remove("OLD")} {_sqlite_add("NEW")} END""",
+    FOR EACH ROW WHEN {_changed("OLD", "NEW", "IS NOT")} BEGIN {_sqlite_remove("OLD")} {_sqlite_add("NEW")} END""",
     f"""CREATE TRIGGER open_task_count_delete AFTER DELETE ON human_task
     FOR EACH ROW WHEN {_live("OLD")} BEGIN {_sqlite_remove("OLD")} END""",
 )
