@@ -4,7 +4,9 @@ sums, window functions); nothing here loads a workflow.
 
 Time windows are half-open, ``[start, end)``, in UTC (the caller turns a Hanoi month into them). "Open at ``as_of``"
 reads the history, not today's status, so a past month shows what was open at its end: created at or before
-``as_of`` and finished (completed or cancelled: ``completed_at``) after it, or not finished at all.
+``as_of`` and finished (completed or cancelled: ``completed_at``) after it, or not finished at all. Open now (the
+current month) is read from the live tasks' counts the writes keep (``open_task_count``, migration 0206) and the few
+live tasks due or warned today, not from every live task.
 """
 
 from __future__ import annotations
