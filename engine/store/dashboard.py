@@ -4,9 +4,9 @@ sums, window functions); nothing here loads a workflow.
 
 Time windows are half-open, ``[start, end)``, in UTC (the caller turns a Hanoi month into them). "Open at ``as_of``"
 reads the history, not today's status, so a past month shows what was open at its end: created at or before
-``as_of`` and finished (completed or cancelled: ``completed_at``) after it, or not finished at all. Open now (the
-current month) is read from the live tasks' counts the writes keep (``open_task_count``, migration 0206) and the few
-live tasks due or warned today, not from every live task.
+``as_of`` and finished (completed or cancelled: ``completed_at``) after it, or not finished at all. On SQLite, open
+now (the current month) is read from the live tasks' counts the writes keep (``open_task_count``, migration 0206) and
+the few live tasks due or warned today, not from every live task; PostgreSQL counts the live rows (no such table).
 """
 
 from __future__ import annotations
@@ -16,9 +16,15 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Date,
     Float,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
     and_,
     bindparam,
     case,
@@ -38,12 +44,32 @@ from phoihop.engine.store.tables import (
     definition_table,
     human_task_table,
     instance_table,
-    open_task_count_table,
     task_candidate_table,
 )
-from phoihop.engine.store.types import UtcDateTime
+from phoihop.engine.store.types import JsonColumn, UtcDateTime
 
-__all__ = ["FIGURES", "cycle_times", "process_names", "report_figures", "task_figures_by_all"]
+__all__ = ["FIGURES", "OPEN_TASK_COUNT_TABLE", "cycle_times", "process_names", "report_figures", "task_figures_by_all"]
+
+OPEN_TASK_COUNT_TABLE = "open_task_count"
+# How many live tasks (open, claimed, awaiting approval; never finished) share a process, candidate groups (as the
+# task stores them), UTC day of the due time and UTC day of the warning time (9999-12-31 for none), kept by triggers
+# on ``human_task`` (migration 0206) in the transaction of every write that makes, ends, moves or re-dates a live
+# task; a row at 0 is deleted. ``latest_created_at`` only grows: the counts hold "open at now" only while no task is
+# dated after now (a clock set back). SQLite only, so outside the models (SQLModel.metadata): on PostgreSQL each
+# command moving a task would lock a shared count row until its commit (concurrent commands of one process, group
+# and day queued on it; two moving tasks between two rows in opposite orders deadlocked), and its trigger would add
+# backend CPU to every write, for a read PostgreSQL's scan already serves within its goal.
+open_task_count_table = Table(
+    OPEN_TASK_COUNT_TABLE,
+    MetaData(),
+    Column("process_key", String(200), nullable=False),
+    Column("candidate_groups", JsonColumn, nullable=False),
+    Column("due_day", Date(), nullable=False),
+    Column("warn_day", Date(), nullable=False),
+    Column("tasks", Integer(), nullable=False),
+    Column("latest_created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("process_key", "candidate_groups", "due_day", "warn_day"),
+)
 
 OPEN = ("open", "claimed", "awaiting_approval")  # a draft awaiting approval is unfinished work
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # no task finishes after it
@@ -226,10 +252,11 @@ def task_figures_by_all(
     candidate users only under None. Each arm of ``_relevant`` is grouped apart (UNION ALL): as one OR, SQLite read
     every row of ``human_task`` in the order of the GROUP BY's index (2.5 s at 100,000 open and 900,000 finished).
 
-    ``now``: ``as_of`` is the present, so the unfinished tasks' figures are the live tasks' counts kept by the
+    ``now``: ``as_of`` is the present, so on SQLite the unfinished tasks' figures are the live tasks' counts kept by the
     commands' writes (``_counted``: a few hundred rows and the tasks due or warned today, not every live task), in
     the same statement as the finished ones (one snapshot). Counts that have seen a task created after ``as_of`` (a
-    clock set back) are left for the rows' own figures."""
+    clock set back) are left for the rows' own figures. PostgreSQL keeps no counts and always reads the rows (41 ms
+    p95 at 100,000 open, within the dashboard's 200 ms: docs/benchmarks.md)."""
     day = as_of.astimezone(UTC).date()
     values = {
         "start": start,
@@ -239,7 +266,7 @@ def task_figures_by_all(
         "day_start": datetime.combine(day, time(), UTC),
         "day_end": datetime.combine(day + timedelta(days=1), time(), UTC),
     }
-    if now:
+    if now and conn.dialect.name == "sqlite":
         rows = all_rows(conn.execute(_figures_statement(conn.dialect.name, counted=True), values))
         if all(row["latest"] is None or _utc(row["latest"]) <= as_of for row in rows):
             return _summed(rows)

@@ -135,14 +135,6 @@ class HumanTask(SQLModel, table=True):
             postgresql_where=text("completed_at IS NULL"),
             sqlite_where=text("completed_at IS NULL"),
         ),
-        # the dashboard's live tasks warned today (engine/store/dashboard.py), their due time tested in the index
-        Index(
-            "ix_human_task_live_warn",
-            "warn_at",
-            "due_at",
-            postgresql_where=text(_LIVE_PREDICATE),
-            sqlite_where=text(_LIVE_PREDICATE),
-        ),
         Index(
             "ix_human_task_live_counts",
             "id",
@@ -176,23 +168,6 @@ class HumanTask(SQLModel, table=True):
     required_role: str | None = Field(default=None, max_length=50)  # e.g. "lead": only leads claim and complete
     # folded (no case, no diacritics) name, business key, dossier code, case title, applicant: engine/search_text.py
     search_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-
-
-class OpenTaskCount(SQLModel, table=True):
-    """How many live tasks (open, claimed, awaiting approval; never finished) share a process, candidate groups (as
-    the task stores them), UTC day of the due time and UTC day of the warning time (``NO_DAY`` for none): the
-    dashboard's open, warning and overdue figures without reading 100,000 rows (engine/store/dashboard.py). Kept by
-    triggers on ``human_task`` (migration 0206) in the transaction of every write that makes, ends, moves or re-dates
-    a live task; a row at 0 is deleted. ``latest_created_at`` only grows: the counts hold "open at now" only while no
-    task is dated after now (a clock set back)."""
-
-    __tablename__ = "open_task_count"
-    process_key: str = Field(primary_key=True, max_length=200)
-    candidate_groups: list[str] = Field(sa_column=Column(JsonColumn, primary_key=True))
-    due_day: date = Field(primary_key=True)
-    warn_day: date = Field(primary_key=True)
-    tasks: int
-    latest_created_at: datetime = _utc(nullable=False)
 
 
 class TaskCandidate(SQLModel, table=True):

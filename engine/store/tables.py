@@ -28,7 +28,6 @@ from phoihop.engine.store.models import (
     IdempotencyKey,
     Incident,
     MessageSubscription,
-    OpenTaskCount,
     Person,
     ProcessDefinition,
     ProcessInstance,
@@ -64,7 +63,6 @@ person_table = Person.__table__  # type: ignore[attr-defined]
 delegation_table = Delegation.__table__  # type: ignore[attr-defined]
 audit_gap_table = AuditGap.__table__  # type: ignore[attr-defined]
 dashboard_month_table = DashboardMonth.__table__  # type: ignore[attr-defined]
-open_task_count_table = OpenTaskCount.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 
