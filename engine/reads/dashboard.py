@@ -228,7 +228,9 @@ class Dashboard:
         as_of = min(now, end)
         period = chosen.previous()
         with self.db.transaction(write=False) as conn:
-            total, by_agency, by_process = store.task_figures_by_all(conn, start=start, end=end, as_of=as_of)
+            total, by_agency, by_process = store.task_figures_by_all(
+                conn, start=start, end=end, as_of=as_of, now=as_of == now
+            )
             cycles = store.cycle_times(conn, start=start, end=end, per_process=True)
             overall = store.cycle_times(conn, start=start, end=end, per_process=False)
             reports = store.report_figures(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
 from phoihop.engine.store import models  # noqa: F401
+from phoihop.engine.store.dashboard import OPEN_TASK_COUNT_TABLE
 from phoihop.engine.store.database import make_engine, normalize_url
 from phoihop.engine.store.human_tasks import LIVE_SEARCH_TABLE
 
@@ -134,18 +135,22 @@ def upgrade_if_needed(url: str) -> bool:
     return True
 
 
-# indexes a migration creates only where the database allows them (migrations 0201, 0202: PostgreSQL with pg_trgm), so
-# the models do not declare them
-DATABASE_DEPENDENT_INDEXES = frozenset({"ix_human_task_search_trgm", "ix_human_task_live_search_trgm"})
+# indexes a migration creates only on one database, so the models do not declare them: PostgreSQL with pg_trgm
+# (migrations 0201, 0202); SQLite's live tasks warned today, read only with its open task counts (0206)
+DATABASE_DEPENDENT_INDEXES = frozenset(
+    {"ix_human_task_search_trgm", "ix_human_task_live_search_trgm", "ix_human_task_live_warn"}
+)
 
 
 # SQLite's FTS5 table of migration 0204 (and the shadow tables FTS5 keeps beside it, and migration 0207's
 # human_task_live_search_key: the task's id → its FTS row), outside the models
 DATABASE_DEPENDENT_TABLE = LIVE_SEARCH_TABLE
+# SQLite's open task counts of migration 0206 (engine/store/dashboard.py: PostgreSQL keeps none), outside the models
+SQLITE_ONLY_TABLES = frozenset({OPEN_TASK_COUNT_TABLE})
 
 
 def _declared_in_models(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if type_ == "table" and (name or "").startswith(DATABASE_DEPENDENT_TABLE):
+    if type_ == "table" and ((name or "").startswith(DATABASE_DEPENDENT_TABLE) or name in SQLITE_ONLY_TABLES):
         return False
     return not (type_ == "index" and name in DATABASE_DEPENDENT_INDEXES)
 
