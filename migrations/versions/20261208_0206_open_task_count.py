@@ -13,7 +13,7 @@ goal (41 ms p95 against 200 ms). SQLite has one writer at a time: no queue on a 
 index are outside the models (engine/store/dashboard.py ``open_task_count_table``, engine/store/schema.py).
 
 Revision ID: 0206
-Revises: 0204
+Revises: 0207
 Create Date: 2026-12-08 02:00:00
 """
 
@@ -26,7 +26,7 @@ from alembic import op
 import phoihop.engine.store.types
 
 revision: str = "0206"
-down_revision: str | None = "0204"
+down_revision: str | None = "0207"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
