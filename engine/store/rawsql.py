@@ -181,11 +181,14 @@ def defer(conn: Connection, sql: str, params: Params = None) -> None:
 
 
 def flush(conn: Connection) -> None:
-    """Send the deferred writes now, in one trip (before a statement that does not go through ``run``)."""
-    if _waiting(conn):
+    """Send the deferred writes now, in one trip (before a statement that does not go through ``run``). The
+    transaction's ``BEGIN`` alone (a read through SQLAlchemy Core, say) goes without a pipeline, as psycopg's own."""
+    if conn.info.get(DEFERRED):
         dbapi: Any = conn.connection.dbapi_connection
         with dbapi.pipeline():
             _send_deferred(conn, dbapi)
+    elif conn.info.pop(BEGIN, False):
+        conn.connection.dbapi_connection.execute(_BEGIN, prepare=False)  # type: ignore[union-attr]
 
 
 def begin(conn: Connection) -> None:
