@@ -75,8 +75,11 @@ def patch_psycopg() -> None:
 
     def execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
         conn = self.connection
-        if query in (b"BEGIN", b"COMMIT"):  # sent by engine/store/rawsql.py in a pipeline: a statement as psycopg's
-            COUNTER.note(f"   | {query.decode()}")  # own (not counted), and no trip of its own
+        if query in (b"BEGIN", b"COMMIT"):  # sent by engine/store/rawsql.py: not a statement, as psycopg's own
+            COUNTER.note(("   | " if in_pipeline(conn) else "") + query.decode())
+            if not in_pipeline(conn):  # a trip of its own
+                COUNTER.wire += 1
+                COUNTER.trips += 1
             return cursor_execute(self, query, params, **kw)
         COUNTER.statements += 1
         COUNTER.note(("   | " if in_pipeline(conn) else "") + str(query))
