@@ -225,9 +225,11 @@ def commit(conn: Connection) -> None:
 
 
 def discard(conn: Connection) -> None:
-    """The transaction ends without committing: its deferred writes go nowhere, its locks are gone."""
+    """The transaction ends without committing: its deferred writes (and a BEGIN not sent) go nowhere, its locks are
+    gone."""
     conn.info.pop(DEFERRED, None)
     conn.info.pop(LOCKED, None)
+    conn.info.pop(BEGIN, None)
 
 
 def _waiting(conn: Connection) -> bool:
