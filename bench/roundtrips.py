@@ -7,6 +7,9 @@ which goes to the DBAPI cursor straight):
   sends before the first statement of a transaction; ``executemany`` is one trip (psycopg pipelines it); a pipeline
   is one trip however many statements it carries (the ``COMMIT`` inside it too); a ``COMMIT``/``ROLLBACK`` outside a
   pipeline is one trip when a transaction is open (psycopg sends nothing otherwise); a pool pre-ping is a statement.
+  Beside it, PostgreSQL's ``wire`` trips: the times the client waits for the server's answer as the protocol has
+  it, each ``Sync`` a pipeline sends (psycopg syncs after a ``BEGIN`` it puts in a pipeline, and twice when a
+  ``commit()`` is inside one: the pipeline's end syncs again) and each query sent outside a pipeline.
 - SQLite: every statement the sqlite3 driver runs (its trace callback), BEGIN and COMMIT included: there is no
   network, this is the count of statements.
 The counters are installed by patching the driver's classes in this process only (a benchmark, never a test).
@@ -43,6 +46,7 @@ LEAD = Actor.of("bench-lead", groups=("stp",), roles=("lead", "officer"))
 class Counter:
     def __init__(self) -> None:
         self.trips = 0
+        self.wire = 0  # PostgreSQL: Syncs sent, and queries sent outside a pipeline
         self.statements = 0
         self.pipeline_depth: dict[int, int] = {}
         self.log: list[str] | None = None  # --show: what each trip carried
@@ -71,9 +75,16 @@ def patch_psycopg() -> None:
 
     def execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
         conn = self.connection
+        if query in (b"BEGIN", b"COMMIT"):  # sent by engine/store/rawsql.py: not a statement, as psycopg's own
+            COUNTER.note(("   | " if in_pipeline(conn) else "") + query.decode())
+            if not in_pipeline(conn):  # a trip of its own
+                COUNTER.wire += 1
+                COUNTER.trips += 1
+            return cursor_execute(self, query, params, **kw)
         COUNTER.statements += 1
         COUNTER.note(("   | " if in_pipeline(conn) else "") + str(query))
         if not in_pipeline(conn):
+            COUNTER.wire += 1
             COUNTER.trips += 1
             if not conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
                 COUNTER.trips += 1  # psycopg's BEGIN, a query of its own
@@ -110,6 +121,22 @@ def patch_psycopg() -> None:
                 COUNTER.trips += 1
                 COUNTER.note("(pipeline sent)")
 
+    from psycopg._connection_base import BaseConnection
+    from psycopg._pipeline_base import BasePipeline
+
+    enqueue_sync, exec_command = BasePipeline._enqueue_sync, BaseConnection._exec_command
+
+    def synced(self: Any) -> None:
+        COUNTER.wire += 1
+        enqueue_sync(self)
+
+    def command(self: Any, command: Any, *args: Any, **kw: Any) -> Any:
+        if not self._pipeline:  # BEGIN, COMMIT, ROLLBACK as a query of their own
+            COUNTER.wire += 1
+        return exec_command(self, command, *args, **kw)
+
+    BasePipeline._enqueue_sync = synced  # type: ignore[method-assign]
+    BaseConnection._exec_command = command  # type: ignore[method-assign]
     psycopg.Cursor.execute = execute  # type: ignore[method-assign]
     psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
     psycopg.Connection.commit = ended(conn_commit)  # type: ignore[method-assign]
@@ -150,16 +177,17 @@ def measure(url: str, n: int) -> dict[str, dict[str, float]]:
     totals: dict[str, list[int]] = {}
 
     def counted(name: str, call: Callable[[], Any]) -> Any:
-        trips, statements = COUNTER.trips, COUNTER.statements
+        trips, statements, wire = COUNTER.trips, COUNTER.statements, COUNTER.wire
         if COUNTER.log is not None:
             COUNTER.log.clear()
         out = call()
         if COUNTER.log is not None:
             print(f"--- {name}", *COUNTER.log, sep="\n  ")
-        totals.setdefault(name, [0, 0, 0])
+        totals.setdefault(name, [0, 0, 0, 0])
         totals[name][0] += COUNTER.trips - trips
         totals[name][1] += COUNTER.statements - statements
         totals[name][2] += 1
+        totals[name][3] += COUNTER.wire - wire
         return out
 
     try:
@@ -198,7 +226,8 @@ def measure(url: str, n: int) -> dict[str, dict[str, float]]:
         container.close()
     return {
         name: {"trips": round(t / count, 2), "statements": round(s / count, 2)}
-        for name, (t, s, count) in totals.items()
+        | ({} if url.startswith("sqlite") else {"wire_trips": round(w / count, 2)})
+        for name, (t, s, count, w) in totals.items()
     }
 
 
@@ -218,7 +247,9 @@ def main() -> None:
         result["postgresql"] = measure(pg_url, args.instances)
     for database, commands in result.items():
         for name, counts in commands.items():
-            print(f"{database:10} {name:9} {counts['trips']:6.2f} round trips  {counts['statements']:6.2f} statements")
+            wire = f"  {counts['wire_trips']:6.2f} on the wire" if "wire_trips" in counts else ""
+            trips = f"{counts['trips']:6.2f} round trips  {counts['statements']:6.2f} statements"
+            print(f"{database:10} {name:9} {trips}{wire}")
     print(json.dumps(result))
 
 

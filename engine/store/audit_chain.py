@@ -119,6 +119,15 @@ _MOVE_HEAD = "UPDATE audit_chain SET seq = :seq, head_hash = :head_hash WHERE id
 # by a statement of its own first, so the sealing statement's snapshot (READ COMMITTED: taken when it starts) sees
 # every event committed before the lock was granted, an event of the same instance written by a claim included.
 _LOCK_HEAD_ONLY = "SELECT 1 FROM audit_chain WHERE id = 1 FOR UPDATE"
+# The same lock for the sealing on the server, and the head row made when a table was emptied (tests), in one
+# statement rather than ``_ENSURE_HEAD`` then ``_LOCK_HEAD_ONLY`` (a statement less in every command's commit). The
+# row is held either way: inserted by this transaction, or locked by ON CONFLICT DO UPDATE, which waits for and locks
+# the row's latest committed version even when another transaction made it after this statement's snapshot (a
+# SELECT … FOR UPDATE would not see such a row and would lock nothing).
+_LOCK_OR_MAKE_HEAD = (
+    "INSERT INTO audit_chain (id, seq, head_hash) VALUES (1, 0, '')"
+    " ON CONFLICT (id) DO UPDATE SET seq = audit_chain.seq"
+)
 # Each event's hashed form is its canonical JSON with the id left out (``left`` ends with '"id":', ``right`` starts
 # with the comma after it): the server puts the id it draws between them, then '|' and the previous hash, exactly
 # the bytes ``link`` hashes. The chain is walked in the events' order by a recursive CTE carrying the head's hash
@@ -210,8 +219,7 @@ def _seal_on_server(conn: Connection, rows: list[dict[str, Any]], instance: str 
     """PostgreSQL: the head's lock and the events sealed and inserted by the server, both deferred to the commit's
     trip (the lock is then held for the commit only, and the command pays no trip for the seal)."""
     around = [around_id({**row, "process_key": None, "data": orjson.loads(row["data"])}) for row in rows]
-    rawsql.defer(conn, _ENSURE_HEAD)  # an emptied table (tests): the head row is made again, as ``seal`` does
-    rawsql.defer(conn, _LOCK_HEAD_ONLY)
+    rawsql.defer(conn, _LOCK_OR_MAKE_HEAD)  # an emptied table (tests): the head row is made again, as ``seal`` does
     # the events as one JSON array (the server makes them rows again): ten arrays cost psycopg ~35 µs to adapt, one
     # text ~3 µs; the canonical bytes around each id travel as the UTF-8 text they are (orjson writes UTF-8)
     events = [

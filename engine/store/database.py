@@ -127,8 +127,7 @@ def _configure_postgresql(engine: Engine) -> None:
     def _before_cursor_execute(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
         if conn.info.get(audit_chain.BUFFERED) and "audit_event" in statement:  # it reads this command's events
             audit_chain.spill(conn)
-        if conn.info.get(rawsql.DEFERRED):  # a Core statement: the deferred writes go first
-            rawsql.flush(conn)
+        rawsql.flush(conn)  # a Core statement: the transaction's BEGIN and the deferred writes go first, if waiting
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -260,10 +259,12 @@ class Database:
         SQLAlchemy's own check) and goes up as SQLAlchemy's error, for ``unavailable_reason``."""
         conn.info.pop(rawsql.LOCKED, None)  # what a transaction outside this method (a test's) may have left
         transaction = conn.begin()
+        rawsql.begin(conn)  # BEGIN and COMMIT sent by rawsql, each in a trip of the transaction's statements
         try:
             yield conn
             rawsql.commit(conn)
             transaction.commit()
+            rawsql.end(conn)
         except BaseException as error:
             rawsql.discard(conn)
             lost = False
@@ -272,9 +273,14 @@ class Database:
                     lost = self.engine.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
             if lost:
                 conn.invalidate(error)
-            elif transaction.is_active:
-                with contextlib.suppress(sa_exc.SQLAlchemyError):
-                    transaction.rollback()
+            else:
+                if transaction.is_active:
+                    with contextlib.suppress(sa_exc.SQLAlchemyError):
+                        transaction.rollback()
+                try:
+                    rawsql.end(conn)
+                except Exception:  # the driver's transaction did not end: the connection never goes back to the pool
+                    conn.invalidate()
             if lost:
                 raise sa_exc.OperationalError(None, None, error, connection_invalidated=True) from error
             raise

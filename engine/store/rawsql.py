@@ -11,6 +11,14 @@ connection and sent, in one psycopg pipeline, with the next statement that must 
 ``COMMIT`` (``commit``), so a command's writes cost no trip of their own. A statement of SQLAlchemy Core sends them
 first too (store/database.py flushes them before any cursor runs), so every statement sees the writes before it.
 SQLite has no network: ``defer`` runs the write at once.
+
+``BEGIN`` and ``COMMIT`` ride in those trips too (``begin``, ``commit``). psycopg, left to itself, ends every pipeline
+that opens a transaction with a Sync right after its ``BEGIN`` and waits for the answer before sending the rest, and
+a ``commit()`` inside a pipeline syncs, then the pipeline's end syncs again: two extra round trips a transaction
+that libpq's trace shows (each a wake-up of the server's process and of ours). A transaction of
+``store.database.Database`` therefore runs its connection in psycopg's autocommit mode (psycopg sends no ``BEGIN`` of
+its own) and sends ``BEGIN`` itself, ahead of its first statement, and ``COMMIT`` as the last statement of the
+commit's pipeline: one Sync each trip.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ DEFERRED = "phoihop_deferred"  # Connection.info key: the writes waiting for the
 # left them at (PostgreSQL): no one else can move them before it ends, so their save needs no answer
 # (store/instances.py: save_instance)
 LOCKED = "phoihop_locked_instances"
+BEGIN = "phoihop_begin"  # Connection.info key: this transaction's BEGIN is not sent yet (PostgreSQL: ``begin``)
 Params = Mapping[str, Any] | list[dict[str, Any]] | None
 
 
@@ -92,7 +101,7 @@ def run(conn: Connection, sql: str, params: Params = None) -> Result:
     native = _convert("postgresql", sql)
     cursor = dbapi.cursor()
     try:
-        if conn.info.get(DEFERRED):
+        if _waiting(conn):
             with dbapi.pipeline():
                 _send_deferred(conn, dbapi)
                 _execute(cursor, native, params)
@@ -124,7 +133,7 @@ def run_together(conn: Connection, statements: list[tuple[str, Params]]) -> list
     cursors = [dbapi.cursor() for _ in statements]
     try:
         with dbapi.pipeline():
-            if conn.info.get(DEFERRED):
+            if _waiting(conn):
                 _send_deferred(conn, dbapi)
             for cursor, (sql, params) in zip(cursors, statements, strict=True):
                 _execute(cursor, _convert("postgresql", sql), params)
@@ -172,37 +181,74 @@ def defer(conn: Connection, sql: str, params: Params = None) -> None:
 
 
 def flush(conn: Connection) -> None:
-    """Send the deferred writes now, in one trip (before a statement that does not go through ``run``)."""
+    """Send the deferred writes now, in one trip (before a statement that does not go through ``run``). The
+    transaction's ``BEGIN`` alone (a read through SQLAlchemy Core, say) goes without a pipeline, as psycopg's own."""
     if conn.info.get(DEFERRED):
         dbapi: Any = conn.connection.dbapi_connection
         with dbapi.pipeline():
             _send_deferred(conn, dbapi)
+    elif conn.info.pop(BEGIN, False):
+        conn.connection.dbapi_connection.execute(_BEGIN, prepare=False)  # type: ignore[union-attr]
+
+
+def begin(conn: Connection) -> None:
+    """PostgreSQL: a transaction begins on ``conn`` (its driver connection idle): psycopg's autocommit mode, so that it
+    sends no ``BEGIN`` (nor the Sync it puts after one in a pipeline), and this module's own ``BEGIN`` ahead of the
+    first statement sent. ``end`` when the transaction is over."""
+    conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+    conn.info[BEGIN] = True
+
+
+def end(conn: Connection) -> None:
+    """The transaction that ``begin`` opened is over (committed or rolled back): psycopg begins transactions itself
+    again, for whoever uses the connection next outside ``store.database.Database``."""
+    conn.info.pop(BEGIN, None)
+    conn.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
 
 
 def commit(conn: Connection) -> None:
-    """PostgreSQL: the deferred writes and the ``COMMIT`` in one trip. SQLAlchemy's commit after it finds the
-    driver's transaction ended and sends nothing."""
+    """PostgreSQL: the deferred writes and the ``COMMIT`` in one trip (a transaction that sent nothing: none).
+    SQLAlchemy's commit after it finds the driver's transaction ended and sends nothing."""
     dbapi: Any = conn.connection.dbapi_connection
     conn.info.pop(LOCKED, None)
-    if conn.info.get(DEFERRED):
-        with dbapi.pipeline():
-            _send_deferred(conn, dbapi)
+    if not conn.info.get(DEFERRED):
+        if conn.info.pop(BEGIN, False):  # nothing was sent: no transaction on the server to end
+            return
+        dbapi.commit()  # psycopg sends COMMIT when a transaction is open, nothing otherwise
+        return
+    with dbapi.pipeline():
+        cursor = _send_deferred(conn, dbapi)
+        if dbapi.autocommit:  # begun by ``begin``: the COMMIT goes last in the pipeline, one Sync for all
+            cursor.execute(_COMMIT, prepare=False)
+        else:  # a transaction psycopg began (a connection used outside ``begin``)
             dbapi.commit()
-    else:
-        dbapi.commit()
 
 
 def discard(conn: Connection) -> None:
-    """The transaction ends without committing: its deferred writes go nowhere, its locks are gone."""
+    """The transaction ends without committing: its deferred writes (and a BEGIN not sent) go nowhere, its locks are
+    gone."""
     conn.info.pop(DEFERRED, None)
     conn.info.pop(LOCKED, None)
+    conn.info.pop(BEGIN, None)
 
 
-def _send_deferred(conn: Connection, dbapi: Any) -> None:
-    """Queue the deferred writes on the pipeline open on ``dbapi`` (called inside ``with dbapi.pipeline()``)."""
+def _waiting(conn: Connection) -> bool:
+    """Whether statements wait to be sent ahead of the next one: deferred writes, or this transaction's ``BEGIN``."""
+    return bool(conn.info.get(DEFERRED) or conn.info.get(BEGIN))
+
+
+_BEGIN, _COMMIT = b"BEGIN", b"COMMIT"
+
+
+def _send_deferred(conn: Connection, dbapi: Any) -> Any:
+    """Queue the waiting statements on the pipeline open on ``dbapi`` (called inside ``with dbapi.pipeline()``):
+    the transaction's ``BEGIN`` when not sent yet, then the deferred writes. Returns the cursor that sent them."""
     cursor = dbapi.cursor()
-    for native, params in conn.info.pop(DEFERRED):
+    if conn.info.pop(BEGIN, False):
+        cursor.execute(_BEGIN, prepare=False)
+    for native, params in conn.info.pop(DEFERRED, ()):
         _execute(cursor, native, params)
+    return cursor
 
 
 def ts(conn: Connection, value: datetime | None) -> Any:

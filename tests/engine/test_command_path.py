@@ -15,7 +15,7 @@ from psycopg.pq import Trace
 from sqlalchemy import create_engine, event, text
 
 from phoihop.engine.container import EngineContainer
-from phoihop.engine.errors import AlreadyClaimed, TaskNotFound
+from phoihop.engine.errors import AlreadyClaimed, TaskNotFound, TaskNotOpen
 from phoihop.engine.model import Actor, SourceFile
 from phoihop.engine.store import audit, audit_chain, rawsql
 from phoihop.engine.store import repository as repo
@@ -282,3 +282,47 @@ def test_send_back_and_approve_take_the_trips_of_a_complete_and_their_notificati
         container.task_flow.approve(STP_LEAD, reply)
     assert _trips(tmp_path / "approve.trace") == 3
     assert _verify(container) is None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_begin_and_commit_ride_in_the_trips_of_the_statements(container: EngineContainer, tmp_path: Path) -> None:
+    """A complete that opens the next task is three waits for the server on the wire: the BEGIN with the locks, the
+    deferred writes with the read of who the new task concerns, the COMMIT last among the writes that go with it. Each
+    Sync is one wait (psycopg left alone syncs after its BEGIN, and twice for a commit() inside a pipeline: five)."""
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    instance_id, _ = container.instances.start(INTEGRATOR, "two_steps")
+    review = task_id(container, instance_id, "review")
+    with sent_to_postgresql(container, tmp_path / "complete.trace") as sent:
+        container.tasks.complete(SKHCN, review, {})
+    syncs = [k for k, message in enumerate(sent) if message.startswith("Sync")]
+    assert len(syncs) == 3, sent
+    assert not [m for m in sent if m.startswith("Query")], sent  # nothing sent outside a pipeline
+    begin = next(k for k, message in enumerate(sent) if message.startswith("Parse") and '"BEGIN"' in message)
+    commit = next(k for k, message in enumerate(sent) if message.startswith("Parse") and '"COMMIT"' in message)
+    assert begin < syncs[0] and "FOR UPDATE" in " ".join(sent[begin : syncs[0]])  # with the locks
+    assert syncs[1] < commit < syncs[2]  # in the last trip, after the writes
+    assert "INSERT INTO audit_event" in " ".join(sent[syncs[1] : commit]) or "audit_event" in " ".join(
+        sent[syncs[1] : commit]
+    )
+    assert task_id(container, instance_id, "approve")  # the next task is there: the transaction committed
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_failed_command_leaves_its_connection_beginning_transactions_as_psycopg_does(
+    container: EngineContainer,
+) -> None:
+    """A transaction runs its connection in psycopg's autocommit mode (it sends BEGIN itself): a command that fails
+    gives the connection back to the pool with psycopg's own transactions again, and nothing of the failed command
+    is committed."""
+    deploy_xml(container, "two_steps.bpmn", TWO_STEPS)
+    instance_id, _ = container.instances.start(INTEGRATOR, "two_steps")
+    review = task_id(container, instance_id, "review")
+    container.tasks.complete(SKHCN, review, {})
+    with pytest.raises(TaskNotOpen):  # found by the locking statements (sent with the BEGIN), then refused
+        container.tasks.complete(SKHCN, review, {})
+    with container.db.engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        assert dbapi.autocommit is False
+        conn.execute(text("SELECT 1"))
+        assert dbapi.pgconn.transaction_status != 0  # psycopg began a transaction of its own
+        conn.rollback()
