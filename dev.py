@@ -607,6 +607,16 @@ class Checks(threading.Thread):
                 print(f"    ok ({seconds:.1f} s)", flush=True)
 
 
+def interrupt(process: subprocess.Popen[bytes]) -> None:
+    """^C for ``process``'s group, as the terminal would have sent it: pytest stops and says where; then ``stop``."""
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    stop(process)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """End ``process`` and everything it started (its own process group: pytest's workers, their servers)."""
     for signal_, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
@@ -684,7 +694,10 @@ def cmd_test(argv: list[str]) -> None:
             checks.report()
             fail(f"{failed[0]} failed with exit code {failed[1]} (pytest stopped)", failed[1])
         code = pytest.wait()
-    except BaseException:  # ^C included: nothing is left running
+    except KeyboardInterrupt:  # ^C reaches dev.py alone (pytest has its own session): pass it on, pytest reports
+        interrupt(pytest)
+        fail("interrupted", 130)
+    except BaseException:  # nothing is left running
         stop(pytest)
         raise
     pytest_seconds = time.monotonic() - started
