@@ -3,9 +3,9 @@
 
     python3 dev.py run [--host H] [--port P]   the service on SQLite (var/phoihop.db), the processes deployed
     python3 dev.py test [--require-postgres] [--fast] [pytest args...]
-                                               ruff check, ruff format --check, mypy, import-linter, then pytest on
-                                               SQLite and PostgreSQL (and the browser tests: Debian's chromium is
-                                               installed if missing)
+                                               ruff check, ruff format --check, mypy and import-linter, with pytest
+                                               on SQLite and PostgreSQL running beside them (and the browser tests:
+                                               Debian's chromium-headless-shell is installed if missing)
     python3 dev.py lock [--upgrade | --upgrade-package NAME]
                                                pin every Python dependency with its hashes into requirements.lock
     python3 dev.py vendor                      download the web app's front-end packages into web/static/vendor/
@@ -29,7 +29,7 @@ on SQLite and on PostgreSQL (one database per worker, emptied before each test).
 (Chromium driven by Playwright) and ``postgresql`` (the PostgreSQL variant of each database test). The loop to run
 while working:
 
-    python3 dev.py test --fast                 the same checks, then pytest -m "not system and not browser and not
+    python3 dev.py test --fast                 the same checks, with pytest -m "not system and not browser and not
                                                postgresql": every test on SQLite (about 35 s on two cores)
     python3 dev.py test --fast tests/api       pytest arguments narrow it further (-k, a file, a test id)
     python3 dev.py test -m "not system and not browser"
@@ -50,10 +50,12 @@ import io
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -71,7 +73,12 @@ VENDOR = WEB / "static" / "vendor"
 VENDOR_MANIFEST = "SHA256SUMS"  # below VENDOR: the packages' versions and integrity, each file's SHA-256
 NPM_REGISTRY = "https://registry.npmjs.org"
 MAX_TARBALL_BYTES = 100_000_000
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Debian's chromium-headless-shell: Chromium's own engine (Blink, V8, the same version as the chromium package) built
+# without the browser's windows, the build Playwright itself runs for headless tests. The full /usr/bin/chromium runs
+# headless too, but starts its browser UI's renderer and compositor with every page: the 28 browser tests took 64
+# CPU-seconds with it against 42 with the shell (same run, load 10-14). CHROMIUM_PATH chooses another binary.
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
+FULL_CHROMIUM = "/usr/bin/chromium"
 AUTH_HINT = 'PHOIHOP_ENV=dev .venv/bin/phoihop token --sub u1 --name "Nguyễn Văn A" --groups skhcn --roles officer'
 
 
@@ -433,20 +440,37 @@ def warn_if_vendor_stale() -> None:
             print(f"      {problem}", flush=True)
 
 
+def chromium_path() -> str:
+    """The browser the tests drive: CHROMIUM_PATH, else the headless shell, else the full chromium when only it is
+    installed (the shell's path when neither is: the tests then say it is missing)."""
+    chosen = os.environ.get("CHROMIUM_PATH")
+    if chosen:
+        return chosen
+    if Path(HEADLESS_SHELL).exists() or not Path(FULL_CHROMIUM).exists():
+        return HEADLESS_SHELL
+    return FULL_CHROMIUM
+
+
 def ensure_chromium() -> None:
-    """Debian's chromium for the browser tests (Playwright's own browser download cannot work here). Never fatal:
-    without it the web tests skip, or fail under CI / PHOIHOP_REQUIRE_POSTGRES=1."""
-    if Path(CHROMIUM).exists():
-        print(f"    {CHROMIUM} is installed")
+    """Debian's chromium-headless-shell for the browser tests (Playwright's own browser download cannot work here).
+    Never fatal: without a Chromium the web tests skip, or fail under CI / PHOIHOP_REQUIRE_POSTGRES=1; without the
+    shell but with the full chromium they run on the full one."""
+    browser = chromium_path()
+    if os.environ.get("CHROMIUM_PATH") or (browser == HEADLESS_SHELL and Path(browser).exists()):
+        print(
+            f"    {browser} "
+            + ("is installed" if Path(browser).exists() else "does not exist: the browser tests will skip")
+        )
         return
     if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
         print(
-            f"    {CHROMIUM} is missing and this is not root with apt-get: the browser tests will skip "
-            "(install it with: sudo apt-get install -y chromium)"
+            f"    {HEADLESS_SHELL} is missing and this is not root with apt-get: the browser tests "
+            + (f"run on {FULL_CHROMIUM}" if browser == FULL_CHROMIUM else "will skip")
+            + " (install it with: sudo apt-get install -y chromium-headless-shell)"
         )
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium-headless-shell"]):
         print(f"    running: {' '.join(command)}", flush=True)
         try:
             code = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False, timeout=900).returncode
@@ -456,7 +480,7 @@ def ensure_chromium() -> None:
         if code != 0:
             print(f"    {' '.join(command)} exited with {code}: the browser tests will skip (fail under CI)")
             return
-    print(f"    installed {CHROMIUM}")
+    print(f"    installed {HEADLESS_SHELL}")
 
 
 def bytecode_cached(env: dict[str, str]) -> dict[str, str]:
@@ -541,16 +565,70 @@ def ensure_postgres() -> None:
 PHASES: list[tuple[str, float]] = []  # (phase, wall seconds) of this run, summed up at its end
 
 
-def step(number: int, title: str, command: list[str], env: dict[str, str] | None = None) -> None:
-    say(f"[{number}/5] {title}")
-    started = time.monotonic()
-    code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
-    if code == 5 and command[1:3] == ["-m", "pytest"]:
-        fail("pytest collected no tests (exit 5): that counts as a failure", 5)
-    if code != 0:
-        fail(f"step {number} ({title}) failed with exit code {code}", code)
-    PHASES.append((title.split(" (")[0], time.monotonic() - started))
-    print(f"    ok ({PHASES[-1][1]:.1f} s)", flush=True)
+def check_commands() -> list[tuple[str, list[str]]]:
+    """The static checks, in the order they report: (title, command)."""
+    bin_ = str(BIN)
+    return [
+        ("ruff check .", [f"{bin_}/ruff", "check", "."]),
+        ("ruff format --check . (the formatter owns the layout)", [f"{bin_}/ruff", "format", "--check", "."]),
+        ("mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy", "--cache-dir", str(mypy_cache())]),
+        ("lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"]),
+    ]
+
+
+class Checks(threading.Thread):
+    """The static checks, one after another, while pytest runs beside them (they need one core for ~5 s, ~15 s when
+    mypy's cache is cold, and pytest's workers spend that time starting and collecting). Each one's output is kept
+    and shown by ``report``: the first that fails ends the run (``cmd_test`` stops pytest)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="checks", daemon=True)
+        self.results: list[tuple[str, int, str, float]] = []  # (title, exit code, output, wall seconds)
+
+    def run(self) -> None:
+        for title, command in check_commands():
+            started = time.monotonic()
+            done = subprocess.run(
+                command, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+            )
+            self.results.append((title, done.returncode, done.stdout + done.stderr, time.monotonic() - started))
+            if done.returncode != 0:
+                return
+
+    def failed(self) -> tuple[str, int] | None:
+        return next(((title, code) for title, code, _, _ in self.results if code != 0), None)
+
+    def report(self) -> None:
+        for number, (title, code, output, seconds) in enumerate(self.results, 1):
+            say(f"[{number}/5] {title}")
+            print(output.rstrip("\n"), flush=True)
+            if code == 0:
+                PHASES.append((title.split(" (")[0], seconds))
+                print(f"    ok ({seconds:.1f} s)", flush=True)
+
+
+def interrupt(process: subprocess.Popen[bytes]) -> None:
+    """^C for ``process``'s group, as the terminal would have sent it: pytest stops and says where; then ``stop``."""
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End ``process`` and everything it started (its own process group: pytest's workers, their servers)."""
+    for signal_, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, signal_)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def mypy_cache() -> Path:
@@ -588,11 +666,9 @@ def cmd_test(argv: list[str]) -> None:
     began = time.monotonic()
     setup()
     PHASES.append(("setup (.venv)", time.monotonic() - began))
-    bin_ = str(BIN)
-    step(1, "ruff check .", [f"{bin_}/ruff", "check", "."])
-    step(2, "ruff format --check . (the formatter owns the layout)", [f"{bin_}/ruff", "format", "--check", "."])
-    step(3, "mypy (packages from pyproject.toml, strict)", [f"{bin_}/mypy", "--cache-dir", str(mypy_cache())])
-    step(4, "lint-imports (architecture contracts)", [f"{bin_}/lint-imports", "--no-cache", "--no-logo"])
+    say("[1-4/5] ruff check, ruff format --check, mypy and lint-imports, beside pytest (their output when it ends)")
+    checks = Checks()
+    checks.start()
     if not fast:  # the fast loop runs on SQLite alone, without a browser
         say("PostgreSQL for the tests" + (" (required: PHOIHOP_REQUIRE_POSTGRES=1)" if require_pg else ""))
         ensure_postgres()
@@ -602,13 +678,35 @@ def cmd_test(argv: list[str]) -> None:
     if require_pg:
         env["PHOIHOP_REQUIRE_POSTGRES"] = "1"
     workers = pytest_workers(pytest_args, fast=fast)
-    step(
-        5,
-        (f'pytest -m "{FAST_TESTS}" (SQLite)' if fast else "pytest on SQLite and PostgreSQL")
-        + (f", {workers[1]} workers" if workers else ""),
-        [f"{bin_}/python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *workers, *pytest_args],
-        env,
+    title = (f'pytest -m "{FAST_TESTS}" (SQLite)' if fast else "pytest on SQLite and PostgreSQL") + (
+        f", {workers[1]} workers" if workers else ""
     )
+    say(f"[5/5] {title}")
+    started = time.monotonic()
+    command = [str(BIN / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q", *workers, *pytest_args]
+    # its own process group, so that a failed check or ^C ends its workers and their servers with it
+    pytest = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        checks.join()
+        failed = checks.failed()
+        if failed is not None:
+            stop(pytest)
+            checks.report()
+            fail(f"{failed[0]} failed with exit code {failed[1]} (pytest stopped)", failed[1])
+        code = pytest.wait()
+    except KeyboardInterrupt:  # ^C reaches dev.py alone (pytest has its own session): pass it on, pytest reports
+        interrupt(pytest)
+        fail("interrupted", 130)
+    except BaseException:  # nothing is left running
+        stop(pytest)
+        raise
+    pytest_seconds = time.monotonic() - started
+    checks.report()
+    if code == 5:
+        fail("pytest collected no tests (exit 5): that counts as a failure", 5)
+    if code != 0:
+        fail(f"step 5 ({title}) failed with exit code {code}", code)
+    PHASES.append((title.split(" (")[0], pytest_seconds))
     PHASES.append(("total", time.monotonic() - began))
     say("all checks passed: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in PHASES))
 

@@ -20,9 +20,10 @@ Markers, applied here by directory and fixture (registered in pyproject.toml, ``
 ``python3 dev.py test --fast`` leaves all three out: every test on SQLite, in about 40 s on two cores.
 
 Under pytest-xdist (``dev.py test`` runs ``-n``), ``pytest_xdist_make_scheduler`` hands out work by ``xdist_scope``: the
-tests of tests/web and every Chromium test go to one worker together (one session server, one browser for the run),
-the system tests to one worker together, and every other test alone, the two big units first. (``--dist loadgroup``
-cannot do this here: pytest 9 derives ``nodeid`` from the item's id, so the group suffix xdist 3.8 writes is lost.)
+Chromium tests and the live servers' tests of tests/web go to one worker together (one session server, one browser for
+the run), each module of tests/system to a worker, and every other test alone: the web unit first, then the system
+modules, then the rest. (``--dist loadgroup`` cannot do this here: pytest 9 derives ``nodeid`` from the item's id, so
+the group suffix xdist 3.8 writes is lost.)
 """
 
 from __future__ import annotations
@@ -92,21 +93,50 @@ def _runs_no_sql(item: pytest.Item) -> bool:
     return True
 
 
+WEB_UNIT = "the web server and Chromium"
+DATABASES = frozenset({"sqlite", "postgresql"})  # the params of db_url
+
+
 def xdist_scope(nodeid: str) -> str:
-    """The unit of work of an xdist worker that ``nodeid`` belongs to."""
+    """The unit of work of an xdist worker that ``nodeid`` belongs to: every Chromium test and every test of
+    tests/web that is not a database test (the live servers' tests among them) together, on one session server and
+    one browser; each module of tests/system (its servers are shared by its tests, ``pg_servers``); every other test
+    alone (tests/web's database tests too: they use neither server nor browser)."""
     path, _, rest = nodeid.partition("::")
-    if path.startswith("tests/web/") or "chromium" in rest.rpartition("[")[2]:
-        return "tests/web and Chromium"
+    params = set(rest.rpartition("[")[2].rstrip("]").split("-")) if rest.endswith("]") else set()
+    if "chromium" in params or (path.startswith("tests/web/") and not params & DATABASES):
+        return WEB_UNIT
     if path.startswith("tests/system/"):
-        return "tests/system"
+        return path
     return nodeid
 
 
+def unit_rank(scope: str, size: int) -> tuple[int, int]:
+    """The order units go out in: the web unit first (the longest chain of one worker), then the modules of
+    tests/system (their servers mostly wait: another worker's tests use the cores meanwhile), the largest first, then
+    the single tests in the order collected."""
+    if scope == WEB_UNIT:
+        return (0, 0)
+    if scope.startswith("tests/system/"):
+        return (1, -size)
+    return (2, 0)
+
+
 class ScopedScheduling(LoadScopeScheduling):
-    """xdist's load-by-scope scheduling over ``xdist_scope``; the largest units go out first."""
+    """xdist's load-by-scope scheduling over ``xdist_scope``, the units handed out in ``unit_rank`` order."""
+
+    _ranked = False
 
     def _split_scope(self, nodeid: str) -> str:
         return xdist_scope(nodeid)
+
+    def _assign_work_unit(self, node: Any) -> None:
+        if not self._ranked:  # the queue is complete when the first unit goes out: order it once
+            units = sorted(self.workqueue.items(), key=lambda unit: unit_rank(unit[0], len(unit[1])))
+            self.workqueue.clear()
+            self.workqueue.update(units)
+            self._ranked = True
+        super()._assign_work_unit(node)
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown without it (-p no:xdist)

@@ -71,6 +71,7 @@ def test_missing_or_non_numeric_add_is_a_422(client: TestClient) -> None:
         assert [e["field"] for e in body["errors"]] == ["query.add"]
 
 
+@pytest.mark.sqlite_only("no token: refused before any SQL runs")
 def test_the_calendar_needs_authentication(client: TestClient) -> None:
     assert_problem(client.get(f"{BASE}/working-days", params={"start": "2026-02-12", "add": 1}), 401)
     assert_problem(client.get(f"{BASE}/days", params={"year": 2026}), 401)

@@ -95,6 +95,7 @@ def test_deploy_needs_the_process_owner_role(client: TestClient) -> None:
     assert listed(client) == {}
 
 
+@pytest.mark.sqlite_only("no token: refused before any SQL runs")
 def test_listing_needs_authentication(client: TestClient) -> None:
     assert_problem(client.get(DEFINITIONS), 401, "unauthenticated")
 

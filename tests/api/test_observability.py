@@ -96,6 +96,7 @@ def metrics_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]
         yield test_client
 
 
+@pytest.mark.sqlite_only("/metrics is off without its token: answered before any SQL runs")
 def test_metrics_need_their_token_and_are_off_without_one(client: TestClient) -> None:
     off = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert off.status_code == 404 and off.headers["content-type"].startswith("application/problem+json")

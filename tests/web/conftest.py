@@ -2,8 +2,8 @@
 deployed at start, in dev mode (the demo sign-in page); Playwright driving Debian's Chromium.
 
 Recipe (../shared/notes/browser-tests.md): Playwright's own browser download cannot work here, so Chromium is
-``/usr/bin/chromium`` (or CHROMIUM_PATH) passed as ``executable_path``; ``python3 dev.py test`` installs it when it is
-missing. Without it the browser tests skip, except under CI (CI=true or PHOIHOP_REQUIRE_POSTGRES=1), where they
+Debian's ``/usr/bin/chromium-headless-shell`` (or CHROMIUM_PATH; the full ``/usr/bin/chromium`` when only it is
+installed) passed as ``executable_path``; ``python3 dev.py test`` installs the shell when it is missing. Without it the browser tests skip, except under CI (CI=true or PHOIHOP_REQUIRE_POSTGRES=1), where they
 fail. The front-end packages (web/static/vendor/) are committed, checked against their SHA256SUMS.
 
 One server serves the whole session (starting one costs ~2 s). Tests never share data: each starts its own
@@ -31,7 +31,7 @@ from tests.conftest import TEST_SECRET
 from tests.system.conftest import PHOIHOP, READY_SECONDS, Proc, free_port, process_env, wait_until
 
 ROOT = Path(__file__).parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM = dev.chromium_path()  # Debian's chromium-headless-shell (or CHROMIUM_PATH): dev.py says why
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -130,7 +130,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_n
     if browser_name != "chromium":
         return browser_type_launch_args
     if not Path(CHROMIUM).exists():
-        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium; python3 dev.py test does it as root)")
+        unavailable(
+            f"{CHROMIUM} is not installed (apt-get install chromium-headless-shell; python3 dev.py test does it as root)"
+        )
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
