@@ -515,6 +515,8 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     # --- dashboard, Điều 23.4 (web/routes/dashboard.py)
     "nav.dashboard": ("Bảng điều khiển", "Dashboard"),
     "dashboard.title": ("Bảng điều khiển điện tử", "Electronic dashboard"),
+    "dashboard.title_month": ("Bảng điều khiển điện tử tháng {month}", "Electronic dashboard, {month}"),
+    "dashboard.month_named": ("Tháng {month}", "{month}"),
     "dashboard.intro": (
         "Tiến độ xử lý công việc của các cơ quan, đơn vị và báo cáo định kỳ hằng tháng (Điều 23.4); "
         "kết quả được công khai (Điều 5.4, 5.7).",
@@ -550,10 +552,10 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     "dashboard.no_tasks": ("Không có công việc nào trong tháng.", "No work in this month."),
     "dashboard.chart.done_text": ("{n} hoàn thành, {late} trễ", "{n} done, {late} late"),
     "dashboard.chart.open_text": ("{n} đang xử lý, {overdue} quá hạn", "{n} open, {overdue} overdue"),
-    "dashboard.reports_on_time": ("Báo cáo kỳ {period} đúng hạn", "Reports of {period} on time"),
+    "dashboard.reports_on_time": ("Báo cáo tháng {period} đúng hạn", "Reports of {period} on time"),
     "dashboard.reports.title": (
-        "Báo cáo định kỳ kỳ {period} (nộp trước ngày 05)",
-        "Monthly reports of {period} (due before the 5th)",
+        "Báo cáo định kỳ tháng {period} (nộp trước ngày 05 tháng sau)",
+        "Monthly reports of {period} (due before the 5th of the next month)",
     ),
     "dashboard.reports.due": ("Hạn nộp: {at}", "Due: {at}"),
     "dashboard.reports.passed": ("đã hết hạn", "the deadline has passed"),
@@ -563,7 +565,7 @@ CATALOG: Mapping[str, tuple[str, str]] = {
     ),
     "dashboard.reports.status": ("Tình trạng", "Status"),
     "dashboard.reports.submitted_at": ("Thời điểm nộp", "Submitted at"),
-    "dashboard.reports.period": ("Kỳ {period}", "Period {period}"),
+    "dashboard.reports.period": ("Tháng {period}", "{period}"),
     "dashboard.reports.count": ("{n} đơn vị", "{n} agencies"),
     "dashboard.report.on_time": ("Đúng hạn", "On time"),
     "dashboard.report.late": ("Trễ hạn", "Late"),

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MONEY_FORMAT", "NumberUnclear", "format_money", "is_money", "read_number"]
+__all__ = ["MONEY_FORMAT", "NumberUnclear", "format_money", "is_money", "month_label", "read_number"]
 
 MONEY_FORMAT = "money"
 _SPACE_GROUPS = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?:\D|$))")  # 600 000 000: spaces between thousands
@@ -79,3 +79,12 @@ def format_money(value: Any) -> str:
         decimals = f"{abs(value):.6f}".split(".")[1].rstrip("0")
         return f"{sign}{grouped},{decimals}"
     return f"{sign}{grouped}"
+
+
+def month_label(month: str) -> str:
+    """A month as an officer writes it: "2026-11" → "11/2026" (the page says "tháng" before it); anything else as it
+    is."""
+    year, dash, number = month.partition("-")
+    if dash and year.isdigit() and number.isdigit() and len(year) == 4 and 1 <= int(number) <= 12:
+        return f"{int(number):02d}/{year}"
+    return month

@@ -22,7 +22,7 @@ from phoihop.engine.model import TASK_ROLES, Actor
 from phoihop.settings import Settings
 from phoihop.web.forms import officer_text
 from phoihop.web.i18n import LANGUAGES, Lang, Translator, agency_name, parse_lang
-from phoihop.web.numbers import format_money
+from phoihop.web.numbers import format_money, month_label
 from phoihop.web.session import CSRF_COOKIE, LANG_COOKIE, WebSession, set_cookie
 
 __all__ = ["NAV", "NavItem", "PageContext", "render", "security_headers"]
@@ -111,6 +111,7 @@ ENV.filters["hanoi"] = hanoi_time
 ENV.filters["pretty_json"] = pretty_json
 ENV.filters["officer_text"] = lambda text: officer_text(text) or ""  # no "Giả định" note, file or code
 ENV.filters["money"] = format_money  # 600000000 → 600.000.000 (the page adds "đồng")
+ENV.filters["month"] = month_label  # 2026-11 → 11/2026 (the page adds "tháng")
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from playwright.sync_api import Page, expect
 
 from phoihop.engine.clock import HANOI_TZ
 from phoihop.engine.reads.dashboard import Month
+from phoihop.web.numbers import month_label
 from tests.engine.test_dashboard import two_steps
 from tests.web.conftest import PORTAL, LiveServer, bearer, screenshot
 
@@ -111,7 +113,9 @@ def test_the_dashboard_shows_the_figures_and_downloads_them(page: Page, isolated
     page.get_by_test_id("sign-in-stp.dung").click()  # an officer sees the whole city's figures (Điều 5.4, 5.7)
     expect(page.get_by_test_id("dashboard-title")).to_have_text("Bảng điều khiển điện tử")
     expect(page.locator(".mainnav a[aria-current=page]")).to_have_text("Bảng điều khiển")
-    expect(page.get_by_test_id("as-of")).to_contain_text(f"Tháng {month}")
+    expect(page.get_by_test_id("as-of")).to_contain_text(f"Tháng {month_label(month)};")  # 12/2026, never 2026-12
+    expect(page).to_have_title(re.compile(f"^Bảng điều khiển điện tử tháng {re.escape(month_label(month))}"))
+    expect(page.get_by_test_id("previous-month")).to_have_text(f"‹ Tháng {month_label(period)}")
     row = page.locator(f'[data-testid="process-table"] tr[data-process-key="{key}"]')
     expect(row.locator("th")).to_contain_text("Thẩm định thử")
     for figure, value in (
@@ -130,7 +134,9 @@ def test_the_dashboard_shows_the_figures_and_downloads_them(page: Page, isolated
     expect(page.locator("#chart-agencies title").first).to_have_text("Theo cơ quan, đơn vị")
 
     reports = page.get_by_test_id("reports")
-    expect(reports.locator("h2")).to_have_text(f"Báo cáo định kỳ kỳ {period} (nộp trước ngày 05)")
+    expect(reports.locator("h2")).to_have_text(
+        f"Báo cáo định kỳ tháng {month_label(period)} (nộp trước ngày 05 tháng sau)"
+    )
     table = page.get_by_test_id("report-table")
     expect(table.locator('tr[data-agency="skhcn"] .badge')).to_have_text(skhcn_report)
     expect(table.locator('tr[data-agency="stp"] .badge')).to_have_text("Chưa nộp")
@@ -157,7 +163,7 @@ def test_the_dashboard_shows_the_figures_and_downloads_them(page: Page, isolated
     assert reported["skhcn"] == skhcn_report and reported["htkc"] == "Chưa nộp"
 
     page.get_by_test_id("previous-month").click()  # last month: this test's work is not in it
-    expect(page.get_by_test_id("as-of")).to_contain_text(f"Tháng {period}")
+    expect(page.get_by_test_id("as-of")).to_contain_text(f"Tháng {month_label(period)};")
     expect(page.locator(f'tr[data-process-key="{key}"]')).to_have_count(0)
 
 
@@ -170,3 +176,10 @@ def test_the_dashboard_in_english_and_a_bad_month(page: Page, isolated_server: L
     response = page.goto(f"/bang-dieu-khien?month={future}")
     assert response is not None and response.status == 422
     expect(page.get_by_test_id("error")).to_contain_text(future)
+
+
+def test_a_month_reads_as_an_officer_writes_it() -> None:
+    assert month_label("2026-11") == "11/2026"
+    assert month_label("2027-01") == "01/2027"
+    assert month_label("2026-13") == "2026-13"  # not a month: shown as it came, never a wrong one
+    assert month_label("tháng") == "tháng"

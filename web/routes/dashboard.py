@@ -30,6 +30,7 @@ from phoihop.engine.reads.dashboard_export import to_csv, to_xlsx
 from phoihop.web.deps import Page
 from phoihop.web.errors import WebRoute
 from phoihop.web.i18n import Translator
+from phoihop.web.numbers import month_label
 from phoihop.web.templating import PageContext, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -155,7 +156,7 @@ def _charts(figures: DashboardFigures, t: Translator, name: Callable[[AgencyFigu
     report_chart = bar_chart(
         [
             (
-                t("dashboard.reports.period", period=reports.period),
+                t("dashboard.reports.period", period=month_label(reports.period)),
                 [report_bar],
                 [t("dashboard.reports.count", n=len(reports.agencies))],
             )
