@@ -281,6 +281,24 @@ def test_service_deploys_with_warnings_and_refuses_errors_and_strict_gaps(contai
     assert {row.key for row in container.definition_reads.list_definitions()} == {"lint_gaps"}  # nothing else stored
 
 
+def test_a_redeploy_of_the_same_content_gives_the_same_findings_as_copies_and_strict_still_refuses(
+    container: EngineContainer,
+) -> None:
+    """The findings are kept per content and strictness (commands.deployments.LINTED): the same files deployed again
+    give the same warnings, each result its own copies, and the same content deployed strict is still refused."""
+    files = folder("", "plain.bpmn")
+    [first] = container.deployments.deploy(OWNER_ACTOR, files)
+    assert [f["code"] for f in first.warnings] == ["no-documentation", "no-due-date", "no-form"]
+    assert first.warnings == tuple(lint_deployment(container.executor.compile_files(files), limits=NAME_LIMITS))
+    first.warnings[0]["code"] = "changed by a caller"
+
+    [again] = container.deployments.deploy(OWNER_ACTOR, files)
+    assert not again.created and [f["code"] for f in again.warnings] == ["no-documentation", "no-due-date", "no-form"]
+    with pytest.raises(InvalidDefinition) as strict:
+        container.deployments.deploy(OWNER_ACTOR, files, strict=True)
+    assert [p["code"] for p in strict.value.problems] == ["no-documentation", "no-due-date", "no-form"]
+
+
 def upload(client: TestClient, files: Sequence[SourceFile], **kwargs: Any) -> Any:
     return client.post(
         DEFINITIONS, files=[("files", (f.name, f.content, "application/xml")) for f in files], headers=OWNER, **kwargs
