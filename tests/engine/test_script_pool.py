@@ -24,8 +24,10 @@ from phoihop.engine.execution.sandbox_pool import ScriptPool
 from phoihop.engine.execution.script_functions import ScriptContext
 from phoihop.engine.time.calendar import BusinessCalendar
 
-GIL_HOLDER = "x = [0] * 1000000\ny = [x] * 3000\nm = max(y)"  # max(y): 3·10⁹ comparisons in one C call
-SIGNALLING = "x = [0] * 1000000\nt = now()\ny = [x] * 3000\nm = max(y)\nu = now()"
+# max(y): 3·10¹⁰ comparisons in one C call, ~15 s of CPU here: past any CPU limit these tests set (the worker's
+# RLIMIT_CPU comes at the budget plus 1-2 s; with 3·10⁹ an idle machine finished in time and the script ran to its end)
+GIL_HOLDER = "x = [0] * 1000000\ny = [x] * 30000\nm = max(y)"
+SIGNALLING = "x = [0] * 1000000\nt = now()\ny = [x] * 30000\nm = max(y)\nu = now()"
 
 
 class SignallingClock(FakeClock):
