@@ -287,7 +287,8 @@ class Notifier:
 
     @staticmethod
     def known_name(known: Mapping[str, Mapping[str, Any]], person_id: str) -> str:
-        """``person_name`` from rows read already."""
+        """How a notification names a person, from rows read already (by id): "Hệ thống" for the system, else the
+        person's name, else the id."""
         if person_id == "system":
             return "Hệ thống"
         person = known.get(person_id)
@@ -295,10 +296,9 @@ class Notifier:
 
     @staticmethod
     def person_name(conn: Connection, person_id: str) -> str:
-        if person_id == "system":
-            return "Hệ thống"
-        person = people_store.get_person(conn, person_id)
-        return str(person["name"]) if person is not None and person["name"] else person_id
+        """How a notification names a person: ``known_name`` of the person's row, read here (none for "system")."""
+        person = people_store.get_person(conn, person_id) if person_id != "system" else None
+        return Notifier.known_name({person_id: person} if person is not None else {}, person_id)
 
 
 def label_of(instance: Mapping[str, Any] | None, instance_id: str) -> str:
